@@ -1,0 +1,238 @@
+/**
+ * The backend interface: the one contract between Axon's math and a machine.
+ *
+ * A backend owns storage (flat, typed buffers) and implements a small set of primitives
+ * over *views* of that storage. Everything else — broadcasting rules, shape inference,
+ * composite ops (softmax, cross-entropy, layer norm, conv as im2col + matmul), gradients —
+ * lives above this file, once, in `@axon/core` and `@axon/autograd`.
+ *
+ * ## Conventions that hold for every primitive
+ * - A {@link View} describes a strided window into a buffer: element `(i0, …, ik)` lives at
+ *   flat index `offset + Σ ij·strides[j]` of `buf` (indices and strides counted in elements,
+ *   not bytes). Strides may be 0 (broadcast) or any non-negative value; core never passes
+ *   negative strides. Views handed to a primitive are already broadcast to the shape the
+ *   primitive documents: backends never implement broadcasting rules themselves.
+ * - An output is always a fresh, contiguous (row-major) buffer allocated by core with
+ *   {@link Backend.alloc}, except for {@link Backend.copy}, whose destination is a view.
+ * - Outputs never alias inputs.
+ * - `float32` arithmetic follows IEEE-754 single precision; `int32` arithmetic wraps
+ *   (two's complement) and integer division truncates toward zero; `bool` is stored as one
+ *   byte holding 0 or 1.
+ * - Sizes may be zero; a primitive with an empty output must not touch memory.
+ *
+ * A backend need not be fast on every path, but it must be exact on every path the
+ * conformance suite (`@axon/conformance`) checks.
+ *
+ * @packageDocumentation
+ */
+
+import type { DType, TypedArray } from './dtype.js';
+
+/** An opaque handle to a buffer owned by one backend. Core never looks inside. */
+export interface BackendBuffer {
+  /** Number of elements the buffer holds. */
+  readonly size: number;
+  /** Element type. */
+  readonly dtype: DType;
+}
+
+/** A strided window into a buffer (see the conventions above). */
+export interface View {
+  readonly buf: BackendBuffer;
+  readonly dtype: DType;
+  readonly shape: readonly number[];
+  readonly strides: readonly number[];
+  readonly offset: number;
+}
+
+/**
+ * Elementwise unary ops. Semantics on float32 (int32 where noted; bool never):
+ * - `neg` −x (int32 too); `abs` |x| (int32 too); `sign` −1, 0 or 1 (0 for ±0, NaN for NaN; int32 too)
+ * - `exp`, `log` (natural), `log1p` log(1+x), `expm1` exp(x)−1, `sqrt`, `rsqrt` 1/√x,
+ *   `reciprocal` 1/x, `square` x² (int32 too)
+ * - `sin`, `cos`, `tanh`, `erf` (Gauss error function, max abs error ≤ 1e-6),
+ *   `sigmoid` 1/(1+e^−x) computed without overflow for any x
+ * - `relu` max(x, 0) (int32 too; relu(NaN) = NaN), `floor`, `ceil`,
+ *   `round` (half to even, as `Math.round` is not)
+ * - `not` logical not; input and output dtype `bool`
+ */
+export type UnaryOp =
+  | 'neg' | 'abs' | 'sign' | 'exp' | 'log' | 'log1p' | 'expm1' | 'sqrt' | 'rsqrt' | 'reciprocal'
+  | 'square' | 'sin' | 'cos' | 'tanh' | 'erf' | 'sigmoid' | 'relu' | 'floor' | 'ceil' | 'round' | 'not';
+
+/**
+ * Elementwise binary ops over two views of identical shape (already broadcast).
+ * - Arithmetic (inputs and output share one dtype, float32 or int32):
+ *   `add`, `sub`, `mul`, `div` (int32: truncates toward zero; x/0 = 0),
+ *   `pow` (float32 only; `Math.pow` semantics), `max`, `min` (NaN-propagating for float32),
+ *   `mod` (result has the sign of the divisor, like Python's `%`; int32 x mod 0 = 0).
+ * - Comparisons (inputs float32/int32/bool of one dtype; output `bool`):
+ *   `eq`, `ne`, `lt`, `le`, `gt`, `ge` (IEEE: any comparison with NaN is false, `ne` true).
+ * - Logic (inputs and output `bool`): `and`, `or`, `xor`.
+ */
+export type BinaryOp =
+  | 'add' | 'sub' | 'mul' | 'div' | 'pow' | 'max' | 'min' | 'mod'
+  | 'eq' | 'ne' | 'lt' | 'le' | 'gt' | 'ge'
+  | 'and' | 'or' | 'xor';
+
+/**
+ * Reductions over a set of axes.
+ * - `sum`, `prod` (float32: accumulate in at least float32 with pairwise or blocked summation
+ *   so that error grows no faster than O(log n)·ε for sum; int32: wrapping), `max`, `min`
+ *   (NaN-propagating). Empty reductions give 0 (sum), 1 (prod), −Infinity (max), +Infinity (min);
+ *   for int32 max/min of an empty set give INT32_MIN / INT32_MAX.
+ * - `argmax`, `argmin`: output int32, the index (flattened over the reduced axes, row-major in
+ *   the order the axes appear in `x`) of the first maximal/minimal element; NaN counts as maximal
+ *   (argmax) and minimal (argmin), first NaN wins. Core never asks for these over an empty set.
+ */
+export type ReduceOp = 'sum' | 'prod' | 'max' | 'min' | 'argmax' | 'argmin';
+
+/** Distributions for {@link Backend.random}. */
+export type RandomKind = 'uniform' | 'normal' | 'bernoulli' | 'randint';
+
+/**
+ * Parameters of a 2-D sliding window over an NCHW image, shared by im2col/col2im and pooling.
+ * `outH = floor((H + padTop + padBottom − dilationH·(kH−1) − 1) / strideH) + 1`, likewise `outW`.
+ */
+export interface Window2d {
+  readonly n: number;
+  readonly c: number;
+  readonly h: number;
+  readonly w: number;
+  readonly kH: number;
+  readonly kW: number;
+  readonly strideH: number;
+  readonly strideW: number;
+  readonly padTop: number;
+  readonly padLeft: number;
+  readonly dilationH: number;
+  readonly dilationW: number;
+  readonly outH: number;
+  readonly outW: number;
+}
+
+/** Bytes and buffers a backend holds right now. */
+export interface BackendMemory {
+  /** Bytes in buffers that are allocated and not yet freed. */
+  readonly bytes: number;
+  /** Number of live buffers. */
+  readonly buffers: number;
+  /** Bytes kept in pools for reuse (free from Axon's view, still held from the system's). */
+  readonly pooledBytes?: number;
+}
+
+/**
+ * The backend interface. Methods are grouped as storage (6) and primitives (14).
+ *
+ * Every primitive's `out` is a fresh contiguous buffer of the documented shape and dtype.
+ */
+export interface Backend {
+  /** Registry name, e.g. `'wasm'` or `'webgpu'`. */
+  readonly name: string;
+  /** Whether {@link Backend.readSync} is available. */
+  readonly supportsSyncRead: boolean;
+
+  // ---------------------------------------------------------------- storage
+  /** Allocates an uninitialised buffer of `size` elements. */
+  alloc(dtype: DType, size: number): BackendBuffer;
+  /** Copies `data` (length = `buf.size`, matching typed array of `buf.dtype`) into `buf`. */
+  write(buf: BackendBuffer, data: TypedArray): void;
+  /** Returns a copy of the buffer's contents (a fresh typed array the caller owns). */
+  read(buf: BackendBuffer): Promise<TypedArray>;
+  /** Synchronous {@link Backend.read}; throws when `supportsSyncRead` is false. */
+  readSync(buf: BackendBuffer): TypedArray;
+  /** Releases a buffer. Using it afterwards is undefined behaviour (core never does). */
+  free(buf: BackendBuffer): void;
+  /** Bytes and buffers held. */
+  memory(): BackendMemory;
+
+  // ---------------------------------------------------------------- primitives
+  /** Sets every element of `out` to `value` (bool: nonzero → 1). */
+  fill(out: BackendBuffer, value: number): void;
+  /**
+   * Copies `src` into the view `dst` element by element (shapes equal), converting dtype:
+   * float32→int32 truncates toward zero (NaN→0, out-of-range saturates), any→bool is `x != 0`,
+   * bool→number is 0/1. Materialises views (transpose, slice, broadcast), and with a strided
+   * `dst` implements concat and pad. `dst` never overlaps `src`.
+   */
+  copy(src: View, dst: View): void;
+  /** `out[i] = op(x[i])`; output dtype equals input dtype (bool for `not`). */
+  unary(op: UnaryOp, x: View, out: BackendBuffer): void;
+  /** `out[i] = a[i] op b[i]`; `a` and `b` have the output's shape (see {@link BinaryOp}). */
+  binary(op: BinaryOp, a: View, b: View, out: BackendBuffer): void;
+  /** `out[i] = cond[i] ? a[i] : b[i]`; `cond` bool; `a`, `b` and `out` share one dtype. */
+  where(cond: View, a: View, b: View, out: BackendBuffer): void;
+  /**
+   * Reduces `x` over `axes` (sorted, unique, each in [0, rank)). `out` holds the kept axes in
+   * order (contiguous), size = product of kept dims. Output dtype: x's for sum/prod/max/min
+   * (bool inputs are never passed), int32 for argmax/argmin.
+   */
+  reduce(op: ReduceOp, x: View, axes: readonly number[], out: BackendBuffer): void;
+  /**
+   * Batched matrix product: `a` is [B, M, K], `b` is [B, K, N] (batch already broadcast,
+   * arbitrary strides — a transposed operand arrives as a view and must be as fast as a
+   * contiguous one), `out` is [B, M, N] float32. Accumulates in float32.
+   */
+  matmul(a: View, b: View, out: BackendBuffer): void;
+  /**
+   * Unfolds sliding windows: `x` is a float32 NCHW view [n, c, h, w]; `out` is
+   * [n, c·kH·kW, outH·outW] with row index `(ci·kH + ki)·kW + kj` and column `oy·outW + ox`;
+   * padding reads as 0.
+   */
+  im2col(x: View, win: Window2d, out: BackendBuffer): void;
+  /**
+   * Adjoint of {@link Backend.im2col}: `cols` is [n, c·kH·kW, outH·outW]; `out` is [n, c, h, w],
+   * each element the sum of every column entry that im2col read from it (padding discarded).
+   */
+  col2im(cols: View, win: Window2d, out: BackendBuffer): void;
+  /**
+   * 2-D pooling over an NCHW float32 view; `out` is [n, c, outH, outW].
+   * `max`: maximum over the window ignoring padding (a window of only padding gives −Infinity);
+   * `avg`: sum over the window divided by the number of non-padding elements.
+   */
+  pool2d(op: 'max' | 'avg', x: View, win: Window2d, out: BackendBuffer): void;
+  /**
+   * Gradient of {@link Backend.pool2d}: `dy` is [n, c, outH, outW]; `x` the forward input;
+   * `out` is [n, c, h, w]. `max` routes each dy to the first maximal element of its window;
+   * `avg` spreads dy evenly over the window's non-padding elements.
+   */
+  pool2dGrad(op: 'max' | 'avg', x: View, dy: View, win: Window2d, out: BackendBuffer): void;
+  /**
+   * Gathers along one axis: `x` is [outer, n, inner], `indices` an int32 view [m];
+   * `out` is [outer, m, inner] with `out[o, j, i] = x[o, indices[j], i]`.
+   * Indices are validated by core (0 ≤ idx < n) before the call.
+   */
+  gather(x: View, indices: View, out: BackendBuffer): void;
+  /**
+   * Adjoint of {@link Backend.gather}: `updates` is [outer, m, inner], `indices` int32 [m];
+   * `out` is [outer, n, inner], zero-filled, then `out[o, indices[j], i] += updates[o, j, i]`
+   * (duplicates accumulate).
+   */
+  scatterAdd(updates: View, indices: View, n: number, out: BackendBuffer): void;
+  /**
+   * Fills `out` from Axon's counter-based generator so that every backend yields the same bits
+   * (see `random.ts` in core, which is the normative reference):
+   * element `i` uses the 32-bit word(s) `hash(key, counter + i)` (uniform, bernoulli, randint)
+   * or `hash(key, counter + 2i)`, `hash(key, counter + 2i + 1)` (normal, Box–Muller).
+   * `a`, `b`: uniform [a, b); normal mean a, std b; bernoulli probability a (out bool or
+   * float32 0/1); randint [a, b) (out int32).
+   */
+  random(kind: RandomKind, key: number, counter: number, a: number, b: number, out: BackendBuffer): void;
+
+  /** Waits until all submitted work is done (a no-op for synchronous backends). */
+  sync(): Promise<void>;
+  /** Releases everything the backend holds. */
+  dispose(): void;
+}
+
+/** How a backend is registered: a factory so that a backend that cannot start costs nothing. */
+export interface BackendFactory {
+  readonly name: string;
+  /** Higher wins when choosing the default backend. */
+  readonly priority: number;
+  /**
+   * Creates the backend, or throws / rejects with a reason when it cannot start here
+   * (e.g. "navigator.gpu is undefined"); the reason is shown by `backends()`.
+   */
+  create(): Backend | Promise<Backend>;
+}

@@ -1,0 +1,139 @@
+import type { Backend, BackendFactory } from './backend.js';
+import { AxonError } from './errors.js';
+
+/** What `backends()` reports for each registered backend. */
+export interface BackendInfo {
+  readonly name: string;
+  readonly priority: number;
+  /** `'ready'` once created, `'failed'` when it could not start, `'registered'` before trying. */
+  readonly status: 'registered' | 'ready' | 'failed';
+  /** Why the backend could not start (when `status` is `'failed'`). */
+  readonly reason?: string;
+  /** Whether it is the current backend. */
+  readonly active: boolean;
+}
+
+interface Entry {
+  factory: BackendFactory;
+  backend?: Backend;
+  failure?: string;
+}
+
+const entries = new Map<string, Entry>();
+let current: Backend | null = null;
+let initPromise: Promise<Backend> | null = null;
+
+/**
+ * Registers a backend factory. Backend packages call this when imported.
+ * @example registerBackend({ name: 'wasm', priority: 1, create: () => new WasmBackend() })
+ */
+export function registerBackend(factory: BackendFactory): void {
+  if (!entries.has(factory.name)) entries.set(factory.name, { factory });
+}
+
+/** Lists registered backends with their status and, when one could not start, why. */
+export function backends(): BackendInfo[] {
+  return [...entries.values()]
+    .sort((a, b) => b.factory.priority - a.factory.priority)
+    .map((e) => ({
+      name: e.factory.name,
+      priority: e.factory.priority,
+      status: e.backend ? 'ready' : e.failure !== undefined ? 'failed' : 'registered',
+      ...(e.failure !== undefined ? { reason: e.failure } : {}),
+      active: current !== null && current === e.backend,
+    }));
+}
+
+async function start(entry: Entry): Promise<Backend> {
+  if (entry.backend) return entry.backend;
+  try {
+    entry.backend = await entry.factory.create();
+    entry.failure = undefined;
+    return entry.backend;
+  } catch (e) {
+    entry.failure = e instanceof Error ? e.message : String(e);
+    throw e;
+  }
+}
+
+/**
+ * Makes `name` the current backend, starting it if needed.
+ * @example await setBackend('wasm');
+ */
+export async function setBackend(name: string): Promise<Backend> {
+  const entry = entries.get(name);
+  if (!entry) {
+    throw new AxonError(
+      'setBackend',
+      `unknown backend '${name}'; registered: [${[...entries.keys()].join(', ')}] (import a backend package such as @axon/backend-wasm to register one)`,
+    );
+  }
+  try {
+    current = await start(entry);
+  } catch (e) {
+    throw new AxonError('setBackend', `backend '${name}' cannot start: ${entry.failure ?? String(e)}`);
+  }
+  return current;
+}
+
+/**
+ * Starts the highest-priority backend that can start, unless one is already current.
+ * @example await ready(); // then ops run on the default backend
+ */
+export async function ready(): Promise<Backend> {
+  if (current) return current;
+  initPromise ??= (async () => {
+    const sorted = [...entries.values()].sort((a, b) => b.factory.priority - a.factory.priority);
+    for (const entry of sorted) {
+      try {
+        current = await start(entry);
+        return current;
+      } catch {
+        /* reason kept in entry.failure */
+      }
+    }
+    throw new AxonError('ready', `no backend could start: ${JSON.stringify(backends().map((b) => [b.name, b.reason ?? b.status]))}`);
+  })().finally(() => {
+    initPromise = null;
+  });
+  return initPromise;
+}
+
+/**
+ * The current backend. Throws if none was set and no backend is started.
+ * @example getBackend().name // 'wasm'
+ */
+export function getBackend(): Backend {
+  if (current) return current;
+  // Synchronous backends can start on first use.
+  const sorted = [...entries.values()].sort((a, b) => b.factory.priority - a.factory.priority);
+  for (const entry of sorted) {
+    if (entry.backend) {
+      current = entry.backend;
+      return current;
+    }
+  }
+  for (const entry of sorted) {
+    if (entry.failure !== undefined) continue;
+    try {
+      const made = entry.factory.create();
+      if (made instanceof Promise) {
+        made.catch(() => undefined);
+        continue;
+      }
+      entry.backend = made;
+      current = made;
+      return made;
+    } catch (e) {
+      entry.failure = e instanceof Error ? e.message : String(e);
+    }
+  }
+  throw new AxonError('getBackend', 'no backend is ready: import a backend package (e.g. @axon/backend-wasm) and `await setBackend(name)` or `await ready()`');
+}
+
+/** Returns a started backend by name (used by `toBackend`). */
+export async function findBackend(name: string): Promise<Backend> {
+  const entry = entries.get(name);
+  if (!entry) throw new AxonError('toBackend', `unknown backend '${name}'`);
+  return start(entry);
+}
