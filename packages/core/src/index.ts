@@ -1,5 +1,27 @@
+/**
+ * `@axon/core`: dtypes, shapes, `Tensor`, the op library, memory scopes, the backend registry
+ * and the backend interface.
+ * @packageDocumentation
+ */
 export * from './dtype.js';
 export * from './errors.js';
 export * from './backend.js';
 export * from './registry.js';
 export * from './random.js';
+export * from './shape.js';
+export {
+  memory,
+  tidy,
+  keep,
+  noGrad,
+  enableGrad,
+  isGradEnabled,
+  scopeDepth,
+  setGradRecorder,
+  type MemoryInfo,
+  type GradRecorder,
+  type OpAttrs,
+  type TensorContainer,
+} from './engine.js';
+export { Tensor, isTensor, type NestedArray, type TensorLike } from './tensor.js';
+export * from './ops/index.js';

@@ -1,0 +1,259 @@
+import { type DType, isDType, makeTypedArray, type TypedArray } from '../dtype.js';
+import { AxonError, fmtShape } from '../errors.js';
+import { hash32, seedToKey } from '../random.js';
+import { type Shape, sizeOf, validateShape } from '../shape.js';
+import type { NestedArray, Tensor } from '../tensor.js';
+import { currentBackend, empty } from './util.js';
+
+/** Values `tensor()` accepts. */
+export type TensorInput = number | boolean | TypedArray | readonly NestedArray[] | readonly number[] | readonly boolean[];
+
+function inferShape(op: string, v: unknown): number[] {
+  const shape: number[] = [];
+  let cur: unknown = v;
+  while (Array.isArray(cur)) {
+    shape.push(cur.length);
+    cur = cur[0];
+  }
+  return shape;
+}
+
+function flattenInto(op: string, v: unknown, shape: Shape, depth: number, out: number[]): void {
+  if (depth === shape.length) {
+    if (typeof v === 'number') out.push(v);
+    else if (typeof v === 'boolean') out.push(v ? 1 : 0);
+    else throw new AxonError(op, `expected a number or boolean at depth ${depth}, got ${Array.isArray(v) ? 'an array (ragged nesting)' : typeof v}`);
+    return;
+  }
+  if (!Array.isArray(v) || v.length !== shape[depth]) {
+    throw new AxonError(op, `ragged nested array: expected ${shape[depth]} elements at depth ${depth} of inferred shape ${fmtShape(shape)}`);
+  }
+  for (const x of v) flattenInto(op, x, shape, depth + 1, out);
+}
+
+function firstLeaf(v: unknown): unknown {
+  let cur = v;
+  while (Array.isArray(cur)) cur = cur[0];
+  return cur;
+}
+
+/**
+ * Creates a tensor from numbers, booleans, nested arrays or a typed array.
+ * The dtype is inferred (Float32Array/numbers → float32, Int32Array → int32, Uint8Array → int32,
+ * booleans → bool) unless given; the shape is inferred from nesting unless given.
+ * @example
+ * tensor([[1, 2], [3, 4]]);             // float32 [2,2]
+ * tensor(new Int32Array([1, 2, 3]), [3]); // int32 [3]
+ * tensor([1, 2, 3, 4], [2, 2], 'int32');
+ */
+export function tensor(values: TensorInput, shape?: readonly number[], dtype?: DType): Tensor {
+  const op = 'tensor';
+  if (dtype !== undefined && !isDType(dtype)) throw new AxonError(op, `unknown dtype '${String(dtype)}'; expected float32, int32 or bool`);
+  let flat: TypedArray | number[];
+  let inferred: number[];
+  let inferredDtype: DType;
+  if (typeof values === 'number' || typeof values === 'boolean') {
+    flat = [typeof values === 'boolean' ? (values ? 1 : 0) : values];
+    inferred = [];
+    inferredDtype = typeof values === 'boolean' ? 'bool' : 'float32';
+  } else if (ArrayBuffer.isView(values)) {
+    flat = values as TypedArray;
+    inferred = [values.length];
+    inferredDtype = values instanceof Float32Array ? 'float32' : values instanceof Int32Array ? 'int32' : values instanceof Uint8Array ? 'int32' : 'float32';
+    if (!(values instanceof Float32Array || values instanceof Int32Array || values instanceof Uint8Array)) {
+      flat = Array.from(values as unknown as ArrayLike<number>);
+    }
+  } else if (Array.isArray(values)) {
+    inferred = inferShape(op, values);
+    const out: number[] = [];
+    flattenInto(op, values, inferred, 0, out);
+    flat = out;
+    inferredDtype = typeof firstLeaf(values) === 'boolean' ? 'bool' : 'float32';
+  } else {
+    throw new AxonError(op, `cannot make a tensor from ${typeof values}`);
+  }
+  const finalShape = shape !== undefined ? validateShape(op, shape) : inferred;
+  const n = sizeOf(finalShape);
+  if (n !== flat.length) {
+    throw new AxonError(op, `${flat.length} values cannot fill shape ${fmtShape(finalShape)} (${n} elements)`);
+  }
+  const dt = dtype ?? inferredDtype;
+  const data = makeTypedArray(dt, n);
+  if (dt === 'bool') for (let i = 0; i < n; i++) data[i] = flat[i] ? 1 : 0;
+  else data.set(flat as ArrayLike<number>);
+  const backend = currentBackend();
+  const t = empty(backend, finalShape, dt);
+  if (n > 0) backend.write(t.storage.buf, data);
+  return t;
+}
+
+/**
+ * A rank-0 tensor.
+ * @example scalar(3).item() // 3
+ */
+export function scalar(value: number | boolean, dtype?: DType): Tensor {
+  return tensor(value, [], dtype);
+}
+
+/**
+ * A tensor filled with one value.
+ * @example full([2, 2], 7)
+ */
+export function full(shape: readonly number[], value: number | boolean, dtype?: DType): Tensor {
+  const s = validateShape('full', shape);
+  const dt = dtype ?? (typeof value === 'boolean' ? 'bool' : 'float32');
+  if (!isDType(dt)) throw new AxonError('full', `unknown dtype '${String(dt)}'`);
+  const backend = currentBackend();
+  const t = empty(backend, s, dt);
+  if (t.size > 0) backend.fill(t.storage.buf, typeof value === 'boolean' ? (value ? 1 : 0) : value);
+  return t;
+}
+
+/** Zeros. @example zeros([2, 3]) */
+export function zeros(shape: readonly number[], dtype: DType = 'float32'): Tensor {
+  return full(shape, 0, dtype);
+}
+/** Ones. @example ones([3], 'int32') */
+export function ones(shape: readonly number[], dtype: DType = 'float32'): Tensor {
+  return full(shape, 1, dtype);
+}
+/** Zeros shaped like `t`. @example zerosLike(x) */
+export function zerosLike(t: Tensor, dtype?: DType): Tensor {
+  return full(t.shape, 0, dtype ?? t.dtype);
+}
+/** Ones shaped like `t`. @example onesLike(x) */
+export function onesLike(t: Tensor, dtype?: DType): Tensor {
+  return full(t.shape, 1, dtype ?? t.dtype);
+}
+/** `value` shaped like `t`. @example fullLike(x, 2) */
+export function fullLike(t: Tensor, value: number, dtype?: DType): Tensor {
+  return full(t.shape, value, dtype ?? t.dtype);
+}
+
+/**
+ * Evenly spaced values in [start, stop) (NumPy's `arange`). With one argument: [0, start).
+ * The dtype is int32 when every argument is an integer, float32 otherwise.
+ * @example arange(5) // [0,1,2,3,4]; arange(1, 2, 0.25) // [1,1.25,1.5,1.75]
+ */
+export function arange(start: number, stop?: number, step = 1, dtype?: DType): Tensor {
+  if (stop === undefined) {
+    stop = start;
+    start = 0;
+  }
+  for (const [k, v] of [['start', start], ['stop', stop], ['step', step]] as const) {
+    if (!Number.isFinite(v)) throw new AxonError('arange', `${k} must be finite, got ${v}`);
+  }
+  if (step === 0) throw new AxonError('arange', 'step must not be 0');
+  const n = Math.max(0, Math.ceil((stop - start) / step));
+  const dt = dtype ?? (Number.isInteger(start) && Number.isInteger(stop) && Number.isInteger(step) ? 'int32' : 'float32');
+  const data = makeTypedArray(dt, n);
+  for (let i = 0; i < n; i++) data[i] = start + i * step;
+  return tensor(data, [n], dt);
+}
+
+/**
+ * `num` evenly spaced float32 values from start to stop inclusive.
+ * @example linspace(0, 1, 5) // [0, .25, .5, .75, 1]
+ */
+export function linspace(start: number, stop: number, num: number): Tensor {
+  if (!Number.isInteger(num) || num < 0) throw new AxonError('linspace', `num must be a non-negative integer, got ${num}`);
+  const data = new Float32Array(num);
+  const step = num > 1 ? (stop - start) / (num - 1) : 0;
+  for (let i = 0; i < num; i++) data[i] = i === num - 1 && num > 1 ? stop : start + i * step;
+  return tensor(data, [num], 'float32');
+}
+
+/**
+ * Identity matrix (n×m, default square).
+ * @example eye(3)
+ */
+export function eye(n: number, m = n, dtype: DType = 'float32'): Tensor {
+  validateShape('eye', [n, m]);
+  const data = makeTypedArray(dtype, n * m);
+  for (let i = 0; i < Math.min(n, m); i++) data[i * m + i] = 1;
+  return tensor(data, [n, m], dtype);
+}
+
+// ---------------------------------------------------------------- randomness
+let globalKey = seedToKey(Math.floor(Math.random() * 2 ** 31));
+let globalCounter = 0;
+
+/**
+ * Seeds the global random stream used by `rand`/`randn`/… when no `seed` option is given
+ * (and by layer initialisers and dropout).
+ * @example setSeed(42); const a = rand([2]); setSeed(42); const b = rand([2]); // a equals b
+ */
+export function setSeed(seed: number): void {
+  if (!Number.isFinite(seed)) throw new AxonError('setSeed', `seed must be a finite number, got ${seed}`);
+  globalKey = seedToKey(seed);
+  globalCounter = 0;
+}
+
+/** Options of the random creation functions. */
+export interface RandomOptions {
+  /** A seed for this call alone; without it the global stream (see {@link setSeed}) advances. */
+  seed?: number;
+  dtype?: DType;
+}
+
+function stream(count: number, seed: number | undefined): [number, number] {
+  if (seed !== undefined) {
+    if (!Number.isFinite(seed)) throw new AxonError('random', `seed must be a finite number, got ${seed}`);
+    return [seedToKey(seed), 0];
+  }
+  const c = globalCounter;
+  globalCounter = (globalCounter + count) % 2 ** 32;
+  if (globalCounter < c) globalKey = hash32(globalKey, 0x9e3779b9); // wrapped: move to a fresh stream
+  return [globalKey, c];
+}
+
+function randomTensor(op: string, kind: 'uniform' | 'normal' | 'bernoulli' | 'randint', shape: readonly number[], a: number, b: number, dtype: DType, seed: number | undefined): Tensor {
+  const s = validateShape(op, shape);
+  const backend = currentBackend();
+  const t = empty(backend, s, dtype);
+  const n = t.size;
+  const [key, counter] = stream(kind === 'normal' ? 2 * n : n, seed);
+  if (n > 0) backend.random(kind, key, counter, a, b, t.storage.buf);
+  return t;
+}
+
+/**
+ * Uniform float32 samples in [low, high).
+ * @example rand([2, 2], { seed: 1 })
+ */
+export function rand(shape: readonly number[], opts: RandomOptions & { low?: number; high?: number } = {}): Tensor {
+  const low = opts.low ?? 0;
+  const high = opts.high ?? 1;
+  if (!(high >= low)) throw new AxonError('rand', `high (${high}) must be >= low (${low})`);
+  return randomTensor('rand', 'uniform', shape, low, high, 'float32', opts.seed);
+}
+
+/**
+ * Normal float32 samples (Box–Muller over the counter-based stream).
+ * @example randn([3], { seed: 7, mean: 0, std: 2 })
+ */
+export function randn(shape: readonly number[], opts: RandomOptions & { mean?: number; std?: number } = {}): Tensor {
+  const std = opts.std ?? 1;
+  if (!(std >= 0)) throw new AxonError('randn', `std must be >= 0, got ${std}`);
+  return randomTensor('randn', 'normal', shape, opts.mean ?? 0, std, 'float32', opts.seed);
+}
+
+/**
+ * Uniform integers in [low, high) as int32 (range at most 2^24).
+ * @example randint(0, 10, [5], { seed: 3 })
+ */
+export function randint(low: number, high: number, shape: readonly number[], opts: RandomOptions = {}): Tensor {
+  if (!Number.isInteger(low) || !Number.isInteger(high) || high <= low || high - low > 2 ** 24) {
+    throw new AxonError('randint', `expected integers low < high with high - low <= 2^24, got low=${low}, high=${high}`);
+  }
+  return randomTensor('randint', 'randint', shape, low, high, 'int32', opts.seed);
+}
+
+/**
+ * Bernoulli samples: 1 with probability `p` (float32 0/1 by default, or bool).
+ * @example bernoulli(0.8, [4], { seed: 2 })
+ */
+export function bernoulli(p: number, shape: readonly number[], opts: RandomOptions = {}): Tensor {
+  if (!(p >= 0 && p <= 1)) throw new AxonError('bernoulli', `p must be in [0, 1], got ${p}`);
+  return randomTensor('bernoulli', 'bernoulli', shape, p, 0, opts.dtype ?? 'float32', opts.seed);
+}

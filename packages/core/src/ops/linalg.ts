@@ -1,0 +1,313 @@
+import type { View, Window2d } from '../backend.js';
+import { record } from '../engine.js';
+import { AxonError, fmtShape } from '../errors.js';
+import { broadcastShapes, sizeOf } from '../shape.js';
+import type { Tensor } from '../tensor.js';
+import { add, astype } from './elementwise.js';
+import { concat, reshape, split, squeeze, unsqueeze } from './movement.js';
+import { backendOf, drop, empty } from './util.js';
+
+/** Merges the batch dims of a view into one when strides allow; null otherwise. */
+function mergeBatch(v: View, batchRank: number): View | null {
+  const shape = v.shape;
+  const strides = v.strides;
+  let size = 1;
+  let stride = 0;
+  let ok = true;
+  let last = -1;
+  for (let i = batchRank - 1; i >= 0; i--) {
+    const d = shape[i]!;
+    if (d === 1) continue;
+    if (last === -1) {
+      stride = strides[i]!;
+    } else if (strides[i] !== strides[last]! * shape[last]!) {
+      ok = false;
+      break;
+    }
+    last = i;
+    size *= d;
+  }
+  if (!ok) return null;
+  return {
+    buf: v.buf,
+    dtype: v.dtype,
+    shape: [size, shape[batchRank]!, shape[batchRank + 1]!],
+    strides: [stride, strides[batchRank]!, strides[batchRank + 1]!],
+    offset: v.offset,
+  };
+}
+
+function broadcastTo(t: Tensor, shape: readonly number[]): View {
+  const off = shape.length - t.rank;
+  return {
+    buf: t.storage.buf,
+    dtype: t.dtype,
+    shape,
+    strides: shape.map((_, i) => (i < off || t.shape[i - off] === 1 ? 0 : t.strides[i - off]!)),
+    offset: t.offset,
+  };
+}
+
+/** The batched-matmul primitive on rank ≥ 2 float32 tensors with broadcastable batch dims. */
+function matmulCore(a: Tensor, b: Tensor): Tensor {
+  const backend = backendOf('matmul', a, b);
+  const M = a.shape[a.rank - 2]!;
+  const K = a.shape[a.rank - 1]!;
+  const K2 = b.shape[b.rank - 2]!;
+  const N = b.shape[b.rank - 1]!;
+  if (K !== K2) {
+    throw new AxonError('matmul', `inner dimensions differ: ${fmtShape(a.shape)} × ${fmtShape(b.shape)} (${K} vs ${K2}); expected a [..., M, K] × [..., K, N]`);
+  }
+  const batch = broadcastShapes(a.shape.slice(0, -2), b.shape.slice(0, -2), 'matmul');
+  const out = empty(backend, [...batch, M, N], 'float32');
+  if (out.size > 0) {
+    const temps: Tensor[] = [];
+    const view3 = (t: Tensor, r: number, c: number): View => {
+      const v = broadcastTo(t, [...batch, r, c]);
+      const m = mergeBatch(v, batch.length);
+      if (m) return m;
+      const tmp = empty(backend, v.shape, 'float32');
+      backend.copy(v, tmp.view());
+      temps.push(tmp);
+      return { buf: tmp.storage.buf, dtype: 'float32', shape: [sizeOf(batch), r, c], strides: [r * c, c, 1], offset: 0 };
+    };
+    const av = view3(a, M, K);
+    const bv = view3(b, K, N);
+    if (K === 0) backend.fill(out.storage.buf, 0);
+    else backend.matmul(av, bv, out.storage.buf);
+    for (const t of temps) t.dispose();
+  }
+  return record('matmul', [a, b], out);
+}
+
+/**
+ * Matrix product with NumPy semantics: 1-D operands are promoted (and the added axis removed),
+ * batch dims broadcast. Transposed views (`b.T`) run at full speed without copies.
+ * @example matmul(ones([2, 3]), ones([3, 4])) // [2, 4] filled with 3
+ */
+export function matmul(a: Tensor, b: Tensor): Tensor {
+  backendOf('matmul', a, b);
+  if (a.rank === 0 || b.rank === 0) throw new AxonError('matmul', `operands must have rank >= 1, got ${fmtShape(a.shape)} × ${fmtShape(b.shape)}`);
+  if (a.dtype === 'bool' || b.dtype === 'bool') throw new AxonError('matmul', `expects float32 or int32 operands, got ${a.dtype} × ${b.dtype}`);
+  const temps: Tensor[] = [];
+  let a2 = a.dtype === 'float32' ? a : astype(a, 'float32');
+  let b2 = b.dtype === 'float32' ? b : astype(b, 'float32');
+  if (a2 !== a) temps.push(a2);
+  if (b2 !== b) temps.push(b2);
+  const vecA = a.rank === 1;
+  const vecB = b.rank === 1;
+  if (vecA) {
+    a2 = unsqueeze(a2, 0);
+    temps.push(a2);
+  }
+  if (vecB) {
+    b2 = unsqueeze(b2, -1);
+    temps.push(b2);
+  }
+  try {
+    let out = matmulCore(a2, b2);
+    if (vecA) {
+      const s = squeeze(out, -2);
+      drop(out);
+      out = s;
+    }
+    if (vecB) {
+      const s = squeeze(out, -1);
+      drop(out);
+      out = s;
+    }
+    return out;
+  } finally {
+    drop(...temps);
+  }
+}
+
+/**
+ * Dot product of two 1-D tensors, or matmul otherwise.
+ * @example dot(tensor([1, 2]), tensor([3, 4])) // 11
+ */
+export function dot(a: Tensor, b: Tensor): Tensor {
+  return matmul(a, b);
+}
+
+/** Padding specifications accepted by conv and pooling. */
+export type Padding2d = 'valid' | 'same' | number | readonly [number, number] | readonly [readonly [number, number], readonly [number, number]];
+
+/** Options of {@link conv2d}. */
+export interface Conv2dOptions {
+  stride?: number | readonly [number, number];
+  padding?: Padding2d;
+  dilation?: number | readonly [number, number];
+  groups?: number;
+  bias?: Tensor | null;
+}
+
+function pair(op: string, v: number | readonly [number, number] | undefined, dflt: number, what: string): [number, number] {
+  const p: [number, number] = v === undefined ? [dflt, dflt] : typeof v === 'number' ? [v, v] : [v[0], v[1]];
+  if (!p.every((x) => Number.isInteger(x) && x >= 1)) throw new AxonError(op, `${what} must be positive integers, got ${JSON.stringify(v)}`);
+  return p;
+}
+
+function samePad(size: number, k: number, s: number, d: number): [number, number] {
+  const out = Math.ceil(size / s);
+  const total = Math.max((out - 1) * s + (k - 1) * d + 1 - size, 0);
+  const before = Math.floor(total / 2);
+  return [before, total - before];
+}
+
+/** Builds the window descriptor of a 2-D sliding-window op, validating everything. */
+export function window2d(
+  op: string,
+  xShape: readonly number[],
+  k: readonly [number, number],
+  strideIn: number | readonly [number, number] | undefined,
+  padding: Padding2d | undefined,
+  dilationIn: number | readonly [number, number] | undefined,
+  strideDefault = 1,
+): Window2d & { padBottom: number; padRight: number } {
+  if (xShape.length !== 4) throw new AxonError(op, `expects an NCHW input of rank 4, got ${fmtShape(xShape)}`);
+  const [n, c, h, w] = xShape as [number, number, number, number];
+  const [strideH, strideW] = pair(op, strideIn, strideDefault, 'stride');
+  const [dilationH, dilationW] = pair(op, dilationIn, 1, 'dilation');
+  const [kH, kW] = k;
+  let pt = 0, pb = 0, pl = 0, pr = 0;
+  const p = padding ?? 'valid';
+  if (p === 'same') {
+    [pt, pb] = samePad(h, kH, strideH, dilationH);
+    [pl, pr] = samePad(w, kW, strideW, dilationW);
+  } else if (p === 'valid') {
+    /* zero */
+  } else if (typeof p === 'number') {
+    pt = pb = pl = pr = p;
+  } else if (Array.isArray(p) && typeof p[0] === 'number') {
+    pt = pb = p[0] as number;
+    pl = pr = p[1] as number;
+  } else if (Array.isArray(p)) {
+    const q = p as unknown as readonly (readonly [number, number])[];
+    [pt, pb] = q[0]!;
+    [pl, pr] = q[1]!;
+  } else throw new AxonError(op, `padding must be 'valid', 'same', a number or pairs, got ${JSON.stringify(padding)}`);
+  for (const v of [pt, pb, pl, pr]) if (!Number.isInteger(v) || v < 0) throw new AxonError(op, `padding must be non-negative integers, got ${JSON.stringify(padding)}`);
+  const outH = Math.floor((h + pt + pb - dilationH * (kH - 1) - 1) / strideH) + 1;
+  const outW = Math.floor((w + pl + pr - dilationW * (kW - 1) - 1) / strideW) + 1;
+  if (outH <= 0 || outW <= 0) {
+    throw new AxonError(op, `a ${kH}×${kW} window (dilation ${dilationH}×${dilationW}) does not fit input ${fmtShape(xShape)} with padding ${JSON.stringify(padding ?? 'valid')}`);
+  }
+  return { n, c, h, w, kH, kW, strideH, strideW, padTop: pt, padLeft: pl, padBottom: pb, padRight: pr, dilationH, dilationW, outH, outW };
+}
+
+/**
+ * Unfolds sliding windows of an NCHW tensor into columns `[N, C·kH·kW, outH·outW]` (im2col).
+ * @example unfold(x, win) // used by conv2d
+ */
+export function unfold(x: Tensor, win: Window2d): Tensor {
+  const backend = backendOf('unfold', x);
+  if (x.dtype !== 'float32') throw new AxonError('unfold', `expects float32, got ${x.dtype}`);
+  const out = empty(backend, [win.n, win.c * win.kH * win.kW, win.outH * win.outW], 'float32');
+  if (out.size > 0) backend.im2col(x.view(), win, out.storage.buf);
+  return record('im2col', [x], out, { win });
+}
+
+/**
+ * Adjoint of {@link unfold} (col2im): sums columns back into an NCHW image.
+ * @example fold(cols, win)
+ */
+export function fold(cols: Tensor, win: Window2d): Tensor {
+  const backend = backendOf('fold', cols);
+  const out = empty(backend, [win.n, win.c, win.h, win.w], 'float32');
+  if (out.size > 0) backend.col2im(cols.view(), win, out.storage.buf);
+  return record('col2im', [cols], out, { win });
+}
+
+/**
+ * 2-D convolution (cross-correlation, as in PyTorch/Keras) of NCHW input `x` with OIHW
+ * weights `w` (`[outC, inC/groups, kH, kW]`), computed as im2col + the SIMD/tiled matmul.
+ * @example conv2d(randn([1, 1, 28, 28]), randn([8, 1, 3, 3]), { padding: 'same' }) // [1, 8, 28, 28]
+ */
+export function conv2d(x: Tensor, w: Tensor, opts: Conv2dOptions = {}): Tensor {
+  backendOf('conv2d', x, w);
+  if (w.rank !== 4) throw new AxonError('conv2d', `weights must be [outC, inC/groups, kH, kW], got ${fmtShape(w.shape)}`);
+  const groups = opts.groups ?? 1;
+  const [O, Cg, kH, kW] = w.shape as [number, number, number, number];
+  if (x.rank !== 4) throw new AxonError('conv2d', `expects an NCHW input of rank 4, got ${fmtShape(x.shape)}`);
+  const C = x.shape[1]!;
+  if (!Number.isInteger(groups) || groups < 1 || C % groups !== 0 || O % groups !== 0 || C / groups !== Cg) {
+    throw new AxonError('conv2d', `input ${fmtShape(x.shape)} and weights ${fmtShape(w.shape)} do not match with groups=${groups} (expected weights [outC, ${C / groups}, kH, kW], outC divisible by groups)`);
+  }
+  const win = window2d('conv2d', x.shape, [kH, kW], opts.stride, opts.padding, opts.dilation);
+  const N = x.shape[0]!;
+  const L = win.outH * win.outW;
+  const parts: Tensor[] = [];
+  const temps: Tensor[] = [];
+  const xs = groups === 1 ? [x] : split(x, groups, 1);
+  const ws = groups === 1 ? [w] : split(w, groups, 0);
+  if (groups > 1) temps.push(...xs, ...ws);
+  for (let g = 0; g < groups; g++) {
+    const gwin = { ...win, c: Cg };
+    const cols = unfold(xs[g]!, gwin);
+    const w2 = reshape(ws[g]!, [O / groups, Cg * kH * kW]);
+    const y = matmul(w2, cols);
+    temps.push(cols, w2);
+    parts.push(y);
+  }
+  let y = parts.length === 1 ? parts[0]! : concat(parts, 1);
+  if (parts.length > 1) temps.push(...parts);
+  const y4 = reshape(y, [N, O, win.outH, win.outW]);
+  temps.push(y);
+  y = y4;
+  if (opts.bias) {
+    if (opts.bias.rank !== 1 || opts.bias.shape[0] !== O) throw new AxonError('conv2d', `bias must be [${O}], got ${fmtShape(opts.bias.shape)}`);
+    const b4 = reshape(opts.bias, [1, O, 1, 1]);
+    const yb = add(y, b4);
+    temps.push(b4, y);
+    y = yb;
+  }
+  drop(...temps);
+  void L;
+  return y;
+}
+
+/** Options of the pooling ops. */
+export interface Pool2dOptions {
+  /** Defaults to the kernel size. */
+  stride?: number | readonly [number, number];
+  padding?: Padding2d;
+}
+
+function pool(op: 'max' | 'avg', x: Tensor, kernel: number | readonly [number, number], opts: Pool2dOptions): Tensor {
+  const name = op === 'max' ? 'maxPool2d' : 'avgPool2d';
+  const backend = backendOf(name, x);
+  if (x.dtype !== 'float32') throw new AxonError(name, `expects float32, got ${x.dtype}`);
+  const k = pair(name, kernel, 1, 'kernel size');
+  const win = window2d(name, x.shape, k, opts.stride ?? k, opts.padding, 1);
+  const out = empty(backend, [win.n, win.c, win.outH, win.outW], 'float32');
+  if (out.size > 0) backend.pool2d(op, x.view(), win, out.storage.buf);
+  return record('pool2d', [x], out, { op, win });
+}
+
+/**
+ * Max pooling over NCHW input (stride defaults to the kernel size).
+ * @example maxPool2d(x, 2) // halves H and W
+ */
+export function maxPool2d(x: Tensor, kernel: number | readonly [number, number], opts: Pool2dOptions = {}): Tensor {
+  return pool('max', x, kernel, opts);
+}
+
+/**
+ * Average pooling over NCHW input (padding excluded from the count).
+ * @example avgPool2d(x, 2)
+ */
+export function avgPool2d(x: Tensor, kernel: number | readonly [number, number], opts: Pool2dOptions = {}): Tensor {
+  return pool('avg', x, kernel, opts);
+}
+
+/**
+ * Gradient of a pooling op (used by autograd).
+ * @example pool2dGrad('max', x, dy, win)
+ */
+export function pool2dGrad(op: 'max' | 'avg', x: Tensor, dy: Tensor, win: Window2d): Tensor {
+  const backend = backendOf('pool2dGrad', x, dy);
+  const out = empty(backend, x.shape, 'float32');
+  if (out.size > 0) backend.pool2dGrad(op, x.view(), dy.view(), win, out.storage.buf);
+  return record('pool2dGrad', [x, dy], out, { op, win });
+}

@@ -1,0 +1,168 @@
+import type { ReduceOp } from '../backend.js';
+import { noGrad, record } from '../engine.js';
+import { AxonError, fmtShape } from '../errors.js';
+import { normAxes, normAxis, sizeOf } from '../shape.js';
+import type { Tensor } from '../tensor.js';
+import { astype, exp, log, sub, div, mul, square } from './elementwise.js';
+import { reshape } from './movement.js';
+import { backendOf, drop, empty } from './util.js';
+
+function reduceOp(op: ReduceOp, name: string, x: Tensor, axis: number | readonly number[] | undefined, keepDims: boolean): Tensor {
+  const backend = backendOf(name, x);
+  const axes = normAxes(name, axis, x.rank);
+  const src = x.dtype === 'bool' ? astype(x, 'int32') : x;
+  const kept: number[] = [];
+  const keptDims: number[] = [];
+  for (let i = 0; i < x.rank; i++) {
+    if (axes.includes(i)) keptDims.push(1);
+    else {
+      kept.push(x.shape[i]!);
+      keptDims.push(x.shape[i]!);
+    }
+  }
+  const outShape = keepDims ? keptDims : kept;
+  const outDtype = op === 'argmax' || op === 'argmin' ? 'int32' : src.dtype;
+  if ((op === 'argmax' || op === 'argmin') && axes.some((a) => x.shape[a] === 0)) {
+    if (src !== x) src.dispose();
+    throw new AxonError(name, `cannot take ${name} over an empty axis of ${fmtShape(x.shape)}`);
+  }
+  const out = empty(backend, outShape, outDtype);
+  if (out.size > 0) backend.reduce(op, src.view(), axes, out.storage.buf);
+  if (src !== x) src.dispose();
+  if (op === 'argmax' || op === 'argmin') return out;
+  return record(op === 'sum' ? 'sum' : op === 'prod' ? 'prod' : op, [x], out, { axes, keepDims });
+}
+
+/**
+ * Sum over `axis` (all axes by default). bool sums as int32.
+ * @example sum(tensor([[1, 2], [3, 4]]), 0) // [4, 6]
+ */
+export function sum(x: Tensor, axis?: number | readonly number[], keepDims = false): Tensor {
+  return reduceOp('sum', 'sum', x, axis, keepDims);
+}
+/** Product over `axis`. @example prod(tensor([2, 3])) // 6 */
+export function prod(x: Tensor, axis?: number | readonly number[], keepDims = false): Tensor {
+  return reduceOp('prod', 'prod', x, axis, keepDims);
+}
+/** Maximum over `axis` (NaN-propagating). @example max(tensor([1, 5, 2])) // 5 */
+export function max(x: Tensor, axis?: number | readonly number[], keepDims = false): Tensor {
+  return reduceOp('max', 'max', x, axis, keepDims);
+}
+/** Minimum over `axis`. @example min(tensor([1, 5, 2])) // 1 */
+export function min(x: Tensor, axis?: number | readonly number[], keepDims = false): Tensor {
+  return reduceOp('min', 'min', x, axis, keepDims);
+}
+
+function argReduce(op: 'argmax' | 'argmin', x: Tensor, axis: number | undefined, keepDims: boolean): Tensor {
+  if (axis === undefined) {
+    const flat = reshape(x, [x.size]);
+    try {
+      return reduceOp(op, op, flat, 0, false);
+    } finally {
+      flat.dispose();
+    }
+  }
+  return reduceOp(op, op, x, normAxis(op, axis, x.rank), keepDims);
+}
+/** Index (int32) of the first maximum along `axis` (of the flattened tensor by default). @example argmax(tensor([1, 5, 2])) // 1 */
+export function argmax(x: Tensor, axis?: number, keepDims = false): Tensor {
+  return argReduce('argmax', x, axis, keepDims);
+}
+/** Index of the first minimum. @example argmin(tensor([3, 1, 2])) // 1 */
+export function argmin(x: Tensor, axis?: number, keepDims = false): Tensor {
+  return argReduce('argmin', x, axis, keepDims);
+}
+
+/**
+ * Mean over `axis` (float32).
+ * @example mean(tensor([1, 2, 3, 4])) // 2.5
+ */
+export function mean(x: Tensor, axis?: number | readonly number[], keepDims = false): Tensor {
+  const axes = normAxes('mean', axis, x.rank);
+  const n = sizeOf(axes.map((a) => x.shape[a]!));
+  const xf = x.dtype === 'float32' ? x : astype(x, 'float32');
+  const s = sum(xf, axes, keepDims);
+  try {
+    return mul(s, n === 0 ? NaN : 1 / n);
+  } finally {
+    drop(s);
+    if (xf !== x) drop(xf);
+  }
+}
+
+/**
+ * Population variance over `axis`.
+ * @example variance(tensor([1, 3])) // 1
+ */
+export function variance(x: Tensor, axis?: number | readonly number[], keepDims = false): Tensor {
+  const m = mean(x, axis, true);
+  const d = sub(x, m);
+  const d2 = square(d);
+  try {
+    return mean(d2, axis, keepDims);
+  } finally {
+    drop(m, d, d2);
+  }
+}
+
+/**
+ * log Σ exp(x) over `axis`, computed stably.
+ * @example logSumExp(tensor([0, 0])) // log 2
+ */
+export function logSumExp(x: Tensor, axis?: number | readonly number[], keepDims = false): Tensor {
+  const m = noGrad(() => max(x, axis, true));
+  const shifted = sub(x, m);
+  const e = exp(shifted);
+  const s = sum(e, axis, true);
+  const l = log(s);
+  const lm = l.add(m);
+  drop(shifted, e, s, l);
+  m.dispose();
+  return reshapeKeep(lm, x, axis, keepDims);
+}
+
+function reshapeKeep(t: Tensor, x: Tensor, axis: number | readonly number[] | undefined, keepDims: boolean): Tensor {
+  if (keepDims) return t;
+  const axes = normAxes('logSumExp', axis, x.rank);
+  const shape = x.shape.filter((_, i) => !axes.includes(i));
+  const r = reshape(t, shape);
+  drop(t);
+  return r;
+}
+
+/**
+ * Softmax along `axis` (last by default), computed stably.
+ * @example softmax(tensor([1, 1])) // [0.5, 0.5]
+ */
+export function softmax(x: Tensor, axis = -1): Tensor {
+  const ax = normAxis('softmax', axis, x.rank);
+  const m = noGrad(() => max(x, ax, true));
+  const shifted = sub(x, m);
+  const e = exp(shifted);
+  const s = sum(e, ax, true);
+  try {
+    return div(e, s);
+  } finally {
+    m.dispose();
+    drop(shifted, e, s);
+  }
+}
+
+/**
+ * log(softmax(x)) along `axis`, computed stably.
+ * @example logSoftmax(tensor([0, 0])) // [-0.693, -0.693]
+ */
+export function logSoftmax(x: Tensor, axis = -1): Tensor {
+  const ax = normAxis('logSoftmax', axis, x.rank);
+  const m = noGrad(() => max(x, ax, true));
+  const shifted = sub(x, m);
+  const e = exp(shifted);
+  const s = sum(e, ax, true);
+  const l = log(s);
+  try {
+    return sub(shifted, l);
+  } finally {
+    m.dispose();
+    drop(shifted, e, s, l);
+  }
+}

@@ -1,0 +1,63 @@
+/** Helpers shared by the op library (not exported from the package). */
+import type { Backend } from '../backend.js';
+import { type DType } from '../dtype.js';
+import { allocStorage, noteBackend } from '../engine.js';
+import { AxonError, fmtShape } from '../errors.js';
+import { getBackend } from '../registry.js';
+import { type Shape, sizeOf } from '../shape.js';
+import { Tensor, type TensorLike } from '../tensor.js';
+
+/** Allocates a fresh contiguous tensor on `backend`. */
+export function empty(backend: Backend, shape: Shape, dtype: DType): Tensor {
+  noteBackend(backend);
+  return new Tensor(allocStorage(backend, dtype, sizeOf(shape)), shape, dtype);
+}
+
+/** The backend every input lives on; throws when they differ or one is disposed. */
+export function backendOf(op: string, ...ts: Tensor[]): Backend {
+  let b: Backend | null = null;
+  for (const t of ts) {
+    if (!(t instanceof Tensor)) throw new AxonError(op, `expected a Tensor, got ${describe(t)}`);
+    t.assertLive(op);
+    if (b === null) b = t.backend;
+    else if (t.backend !== b) {
+      throw new AxonError(op, `inputs live on different backends ('${b.name}' and '${t.backend.name}'); move one with await t.toBackend('${b.name}')`);
+    }
+  }
+  return b ?? currentBackend();
+}
+
+export function currentBackend(): Backend {
+  const b = getBackend();
+  noteBackend(b);
+  return b;
+}
+
+export function describe(x: unknown): string {
+  if (x instanceof Tensor) return `Tensor ${fmtShape(x.shape)} ${x.dtype}`;
+  if (Array.isArray(x)) return 'an array';
+  return typeof x;
+}
+
+/** Turns a number/boolean operand into a scalar tensor of a dtype compatible with `like`. */
+export function toTensor(op: string, x: TensorLike, like: Tensor): Tensor {
+  if (x instanceof Tensor) return x;
+  if (typeof x === 'boolean') return scalarOn(like.backend, x ? 1 : 0, 'bool');
+  if (typeof x !== 'number') throw new AxonError(op, `expected a Tensor or a number, got ${describe(x)}`);
+  const dtype: DType = like.dtype === 'float32' || !Number.isInteger(x) ? 'float32' : 'int32';
+  return scalarOn(like.backend, x, dtype);
+}
+
+export function scalarOn(backend: Backend, value: number, dtype: DType): Tensor {
+  const t = empty(backend, [], dtype);
+  backend.fill(t.storage.buf, value);
+  return t;
+}
+
+/**
+ * Frees an intermediate of a composite op unless autograd recorded it (then the enclosing
+ * `tidy` scope frees it after backward).
+ */
+export function drop(...ts: Tensor[]): void {
+  for (const t of ts) if (!t.requiresGrad) t.dispose();
+}

@@ -1,0 +1,81 @@
+import { AxonError, fmtShape } from './errors.js';
+
+/** A tensor shape: non-negative integer sizes, outermost first. */
+export type Shape = readonly number[];
+
+/**
+ * Number of elements of a shape (1 for a scalar `[]`).
+ * @example sizeOf([2, 3]) // 6
+ */
+export function sizeOf(shape: Shape): number {
+  let n = 1;
+  for (const d of shape) n *= d;
+  return n;
+}
+
+/**
+ * Row-major (C-order) strides of a shape, in elements.
+ * @example contiguousStrides([2, 3, 4]) // [12, 4, 1]
+ */
+export function contiguousStrides(shape: Shape): number[] {
+  const s = new Array<number>(shape.length);
+  let acc = 1;
+  for (let i = shape.length - 1; i >= 0; i--) {
+    s[i] = acc;
+    acc *= shape[i]!;
+  }
+  return s;
+}
+
+/** Throws unless every size is a non-negative safe integer. */
+export function validateShape(op: string, shape: unknown): number[] {
+  if (!Array.isArray(shape)) throw new AxonError(op, `shape must be an array of non-negative integers, got ${String(shape)}`);
+  for (const d of shape) {
+    if (typeof d !== 'number' || !Number.isInteger(d) || d < 0) {
+      throw new AxonError(op, `shape ${fmtShape(shape as number[])} is invalid: every size must be a non-negative integer (got ${String(d)})`);
+    }
+  }
+  if (sizeOf(shape as number[]) > 2 ** 31 - 1) throw new AxonError(op, `shape ${fmtShape(shape as number[])} has more than 2^31-1 elements`);
+  return shape as number[];
+}
+
+/**
+ * NumPy broadcasting of two shapes.
+ * @example broadcastShapes([3, 1], [4]) // [3, 4]
+ */
+export function broadcastShapes(a: Shape, b: Shape, op = 'broadcast'): number[] {
+  const n = Math.max(a.length, b.length);
+  const out = new Array<number>(n);
+  for (let i = 0; i < n; i++) {
+    const da = a[a.length - n + i] ?? 1;
+    const db = b[b.length - n + i] ?? 1;
+    if (da === db || db === 1) out[i] = da;
+    else if (da === 1) out[i] = db;
+    else throw new AxonError(op, `shapes ${fmtShape(a)} and ${fmtShape(b)} cannot be broadcast together (dimension ${i}: ${da} vs ${db})`);
+  }
+  return out;
+}
+
+/** Normalises a possibly negative axis into [0, rank). */
+export function normAxis(op: string, axis: number, rank: number): number {
+  if (!Number.isInteger(axis) || axis < -rank || axis >= Math.max(rank, 1)) {
+    throw new AxonError(op, `axis ${axis} is out of range for a tensor of rank ${rank}`);
+  }
+  return axis < 0 ? axis + rank : axis;
+}
+
+/** Normalises `axis` (undefined = all axes) into sorted unique axes. */
+export function normAxes(op: string, axis: number | readonly number[] | undefined, rank: number): number[] {
+  if (axis === undefined) return Array.from({ length: rank }, (_, i) => i);
+  const list = typeof axis === 'number' ? [axis] : [...axis];
+  const out = [...new Set(list.map((a) => normAxis(op, a, rank)))].sort((x, y) => x - y);
+  if (out.length !== list.length) throw new AxonError(op, `axes [${list.join(',')}] contain duplicates`);
+  return out;
+}
+
+/** Whether two shapes are equal. */
+export function shapesEqual(a: Shape, b: Shape): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}

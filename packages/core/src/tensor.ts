@@ -1,0 +1,336 @@
+import type { Backend, View } from './backend.js';
+import type { DType, TypedArray } from './dtype.js';
+import { getGradRecorder, keep as keepTensor, type Storage, trackDisposed, trackNew, setTensorCheck } from './engine.js';
+import { AxonError, fmtShape } from './errors.js';
+import { contiguousStrides, type Shape, sizeOf } from './shape.js';
+import * as ops from './ops/index.js';
+
+let nextId = 1;
+
+/** Nested arrays as returned by {@link Tensor.array}. */
+export type NestedArray = number | boolean | NestedArray[];
+
+/** A number, or a tensor: what binary ops accept as their second operand. */
+export type TensorLike = Tensor | number | boolean;
+
+/**
+ * An n-dimensional array on a backend. Tensors are immutable values; movement ops
+ * (`reshape`, `transpose`, `slice`, `expand`, …) return zero-copy views where the layout allows.
+ * Free a tensor with `dispose()`, a `tidy` scope, or `using t = …`.
+ *
+ * @example
+ * const a = tensor([[1, 2], [3, 4]]);
+ * const b = a.matmul(a.T).add(1);
+ * console.log(await b.array()); // [[6, 12], [12, 26]]
+ */
+export class Tensor {
+  /** Unique id, in creation order. */
+  readonly id: number;
+  /** Sizes, outermost first. */
+  readonly shape: Shape;
+  /** Element type. */
+  readonly dtype: DType;
+  /** @internal strides in elements */
+  strides: readonly number[];
+  /** @internal offset in elements */
+  offset: number;
+  /** @internal */
+  storage: Storage;
+  /** Whether gradients flow to this tensor (set on parameters; propagated by ops). */
+  requiresGrad = false;
+  /** Accumulated gradient after `backward()` (for tensors that require grad and are leaves). */
+  grad: Tensor | null = null;
+  /** @internal autograd's node for this tensor (opaque to core). */
+  gradNode: unknown = null;
+  /** @internal set by `keep()` so scopes leave it alone */
+  kept = false;
+  /** Optional name (parameters carry their path here). */
+  name: string | undefined;
+  private disposedFlag = false;
+
+  /** @internal Use creation functions (`tensor`, `zeros`, …) instead. */
+  constructor(storage: Storage, shape: Shape, dtype: DType, strides?: readonly number[], offset = 0) {
+    this.id = nextId++;
+    this.storage = storage;
+    this.shape = Object.freeze([...shape]);
+    this.dtype = dtype;
+    this.strides = strides ? Object.freeze([...strides]) : Object.freeze(contiguousStrides(shape));
+    this.offset = offset;
+    storage.retain();
+    trackNew(this);
+  }
+
+  /** Number of elements. */
+  get size(): number {
+    return sizeOf(this.shape);
+  }
+  /** Number of dimensions. */
+  get rank(): number {
+    return this.shape.length;
+  }
+  /** The backend holding this tensor. */
+  get backend(): Backend {
+    return this.storage.backend;
+  }
+  /** Whether `dispose()` was called. */
+  get isDisposed(): boolean {
+    return this.disposedFlag;
+  }
+  /** Whether the elements are laid out row-major without gaps from `offset`. */
+  get isContiguous(): boolean {
+    let acc = 1;
+    for (let i = this.shape.length - 1; i >= 0; i--) {
+      const d = this.shape[i]!;
+      if (d !== 1 && this.strides[i] !== acc) return false;
+      acc *= d;
+    }
+    return true;
+  }
+
+  /** @internal throws if disposed */
+  assertLive(op: string): void {
+    if (this.disposedFlag) throw new AxonError(op, `tensor #${this.id} ${fmtShape(this.shape)} ${this.dtype} was disposed`);
+  }
+
+  /** @internal The view descriptor backends consume. */
+  view(): View {
+    return { buf: this.storage.buf, dtype: this.dtype, shape: this.shape, strides: this.strides, offset: this.offset };
+  }
+
+  /**
+   * Frees this tensor (its storage is freed when no view shares it). Safe to call twice.
+   * @example const t = zeros([2]); t.dispose();
+   */
+  dispose(): void {
+    if (this.disposedFlag) return;
+    this.disposedFlag = true;
+    trackDisposed();
+    this.storage.release();
+    if (this.grad) {
+      this.grad.dispose();
+      this.grad = null;
+    }
+    this.gradNode = null;
+  }
+
+  /** `using t = zeros([2])` disposes `t` at the end of the block. */
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+
+  /**
+   * Protects this tensor from enclosing `tidy` scopes.
+   * @example const w = tidy(() => randn([3]).keep());
+   */
+  keep(): this {
+    return keepTensor(this);
+  }
+
+  /**
+   * Replaces this tensor's contents with `value`'s (same shape and dtype) without changing its
+   * identity — how optimizers update parameters. `value` is consumed (disposed).
+   * @example w.assign(w.sub(g.mul(0.1)));
+   */
+  assign(value: Tensor): this {
+    this.assertLive('assign');
+    value.assertLive('assign');
+    if (value.dtype !== this.dtype || value.shape.length !== this.shape.length || value.shape.some((d, i) => d !== this.shape[i])) {
+      throw new AxonError('assign', `value ${fmtShape(value.shape)} ${value.dtype} does not match target ${fmtShape(this.shape)} ${this.dtype}`);
+    }
+    if (value.backend !== this.backend) throw new AxonError('assign', `value is on backend '${value.backend.name}', target on '${this.backend.name}'`);
+    const src = value.isContiguous ? value : ops.contiguous(value);
+    const old = this.storage;
+    this.storage = src.storage;
+    this.storage.retain();
+    this.strides = Object.freeze(contiguousStrides(this.shape));
+    this.offset = src.offset;
+    old.release();
+    if (src !== value) src.dispose();
+    value.dispose();
+    return this;
+  }
+
+  // ---------------------------------------------------------------- reading
+  /**
+   * Copies the elements out, row-major, as a typed array of this dtype.
+   * @example await tensor([1, 2]).data() // Float32Array [1, 2]
+   */
+  async data(): Promise<TypedArray> {
+    this.assertLive('data');
+    if (this.isContiguous && this.offset === 0 && this.storage.buf.size === this.size) return this.backend.read(this.storage.buf);
+    const c = ops.contiguous(this);
+    try {
+      return await c.backend.read(c.storage.buf);
+    } finally {
+      c.dispose();
+    }
+  }
+
+  /**
+   * Synchronous {@link Tensor.data}; throws on backends that cannot read synchronously (WebGPU).
+   * @example tensor([1, 2]).dataSync() // Float32Array [1, 2]
+   */
+  dataSync(): TypedArray {
+    this.assertLive('dataSync');
+    if (!this.backend.supportsSyncRead) {
+      throw new AxonError('dataSync', `backend '${this.backend.name}' cannot read synchronously; use await t.data()`);
+    }
+    if (this.isContiguous && this.offset === 0 && this.storage.buf.size === this.size) return this.backend.readSync(this.storage.buf);
+    const c = ops.contiguous(this);
+    try {
+      return c.backend.readSync(c.storage.buf);
+    } finally {
+      c.dispose();
+    }
+  }
+
+  /**
+   * The elements as nested arrays (booleans for bool tensors).
+   * @example await tensor([[1, 2], [3, 4]]).array() // [[1, 2], [3, 4]]
+   */
+  async array(): Promise<NestedArray> {
+    return nest(await this.data(), this.shape, this.dtype);
+  }
+
+  /** Synchronous {@link Tensor.array}. */
+  arraySync(): NestedArray {
+    return nest(this.dataSync(), this.shape, this.dtype);
+  }
+
+  /**
+   * The single element of a size-1 tensor, synchronously.
+   * @example sum(tensor([1, 2])).item() // 3
+   */
+  item(): number {
+    if (this.size !== 1) throw new AxonError('item', `tensor ${fmtShape(this.shape)} has ${this.size} elements, expected 1`);
+    return this.dataSync()[0]!;
+  }
+
+  /** A short description, e.g. `Tensor([2,3], float32, wasm)`. */
+  toString(): string {
+    return `Tensor(${fmtShape(this.shape)}, ${this.dtype}, ${this.backend.name})`;
+  }
+
+  // ---------------------------------------------------------------- autograd
+  /**
+   * Computes gradients of this tensor with respect to every leaf that requires grad and
+   * accumulates them into their `.grad` (PyTorch style). Needs `@axon/autograd` imported.
+   * @example const loss = w.mul(x).sum(); loss.backward(); w.grad;
+   */
+  backward(grad?: Tensor): void {
+    const r = getGradRecorder();
+    if (!r) throw new AxonError('backward', 'autograd is not loaded: import "@axon/autograd" (it registers itself)');
+    r.backward(this, grad);
+  }
+
+  /**
+   * A tensor sharing this one's storage that is cut from the autograd graph.
+   * @example const y = x.detach();
+   */
+  detach(): Tensor {
+    this.assertLive('detach');
+    return new Tensor(this.storage, this.shape, this.dtype, this.strides, this.offset);
+  }
+
+  /**
+   * Marks this tensor as requiring gradients (a leaf), and returns it.
+   * @example const w = randn([3]).requireGrad();
+   */
+  requireGrad(flag = true): this {
+    this.requiresGrad = flag;
+    return this;
+  }
+
+  // ---------------------------------------------------------------- op methods
+  /** @see ops.add */ add(b: TensorLike): Tensor { return ops.add(this, b); }
+  /** @see ops.sub */ sub(b: TensorLike): Tensor { return ops.sub(this, b); }
+  /** @see ops.mul */ mul(b: TensorLike): Tensor { return ops.mul(this, b); }
+  /** @see ops.div */ div(b: TensorLike): Tensor { return ops.div(this, b); }
+  /** @see ops.pow */ pow(b: TensorLike): Tensor { return ops.pow(this, b); }
+  /** @see ops.maximum */ maximum(b: TensorLike): Tensor { return ops.maximum(this, b); }
+  /** @see ops.minimum */ minimum(b: TensorLike): Tensor { return ops.minimum(this, b); }
+  /** @see ops.mod */ mod(b: TensorLike): Tensor { return ops.mod(this, b); }
+  /** @see ops.eq */ eq(b: TensorLike): Tensor { return ops.eq(this, b); }
+  /** @see ops.ne */ ne(b: TensorLike): Tensor { return ops.ne(this, b); }
+  /** @see ops.lt */ lt(b: TensorLike): Tensor { return ops.lt(this, b); }
+  /** @see ops.le */ le(b: TensorLike): Tensor { return ops.le(this, b); }
+  /** @see ops.gt */ gt(b: TensorLike): Tensor { return ops.gt(this, b); }
+  /** @see ops.ge */ ge(b: TensorLike): Tensor { return ops.ge(this, b); }
+  /** @see ops.logicalAnd */ logicalAnd(b: TensorLike): Tensor { return ops.logicalAnd(this, b); }
+  /** @see ops.logicalOr */ logicalOr(b: TensorLike): Tensor { return ops.logicalOr(this, b); }
+  /** @see ops.logicalNot */ logicalNot(): Tensor { return ops.logicalNot(this); }
+  /** @see ops.neg */ neg(): Tensor { return ops.neg(this); }
+  /** @see ops.abs */ abs(): Tensor { return ops.abs(this); }
+  /** @see ops.sign */ sign(): Tensor { return ops.sign(this); }
+  /** @see ops.exp */ exp(): Tensor { return ops.exp(this); }
+  /** @see ops.log */ log(): Tensor { return ops.log(this); }
+  /** @see ops.log1p */ log1p(): Tensor { return ops.log1p(this); }
+  /** @see ops.expm1 */ expm1(): Tensor { return ops.expm1(this); }
+  /** @see ops.sqrt */ sqrt(): Tensor { return ops.sqrt(this); }
+  /** @see ops.rsqrt */ rsqrt(): Tensor { return ops.rsqrt(this); }
+  /** @see ops.reciprocal */ reciprocal(): Tensor { return ops.reciprocal(this); }
+  /** @see ops.square */ square(): Tensor { return ops.square(this); }
+  /** @see ops.sin */ sin(): Tensor { return ops.sin(this); }
+  /** @see ops.cos */ cos(): Tensor { return ops.cos(this); }
+  /** @see ops.tanh */ tanh(): Tensor { return ops.tanh(this); }
+  /** @see ops.erf */ erf(): Tensor { return ops.erf(this); }
+  /** @see ops.sigmoid */ sigmoid(): Tensor { return ops.sigmoid(this); }
+  /** @see ops.relu */ relu(): Tensor { return ops.relu(this); }
+  /** @see ops.floor */ floor(): Tensor { return ops.floor(this); }
+  /** @see ops.ceil */ ceil(): Tensor { return ops.ceil(this); }
+  /** @see ops.round */ round(): Tensor { return ops.round(this); }
+  /** @see ops.clip */ clip(lo: number, hi: number): Tensor { return ops.clip(this, lo, hi); }
+  /** @see ops.astype */ astype(dtype: DType): Tensor { return ops.astype(this, dtype); }
+  /** @see ops.contiguous */ contiguous(): Tensor { return ops.contiguous(this); }
+  /** @see ops.clone */ clone(): Tensor { return ops.clone(this); }
+
+  /** @see ops.sum */ sum(axis?: number | number[], keepDims = false): Tensor { return ops.sum(this, axis, keepDims); }
+  /** @see ops.mean */ mean(axis?: number | number[], keepDims = false): Tensor { return ops.mean(this, axis, keepDims); }
+  /** @see ops.max */ max(axis?: number | number[], keepDims = false): Tensor { return ops.max(this, axis, keepDims); }
+  /** @see ops.min */ min(axis?: number | number[], keepDims = false): Tensor { return ops.min(this, axis, keepDims); }
+  /** @see ops.prod */ prod(axis?: number | number[], keepDims = false): Tensor { return ops.prod(this, axis, keepDims); }
+  /** @see ops.argmax */ argmax(axis?: number, keepDims = false): Tensor { return ops.argmax(this, axis, keepDims); }
+  /** @see ops.argmin */ argmin(axis?: number, keepDims = false): Tensor { return ops.argmin(this, axis, keepDims); }
+  /** @see ops.variance */ variance(axis?: number | number[], keepDims = false): Tensor { return ops.variance(this, axis, keepDims); }
+  /** @see ops.logSumExp */ logSumExp(axis?: number | number[], keepDims = false): Tensor { return ops.logSumExp(this, axis, keepDims); }
+  /** @see ops.softmax */ softmax(axis = -1): Tensor { return ops.softmax(this, axis); }
+  /** @see ops.logSoftmax */ logSoftmax(axis = -1): Tensor { return ops.logSoftmax(this, axis); }
+
+  /** @see ops.matmul */ matmul(b: Tensor): Tensor { return ops.matmul(this, b); }
+  /** @see ops.reshape */ reshape(shape: readonly number[]): Tensor { return ops.reshape(this, shape); }
+  /** @see ops.flatten */ flatten(startAxis = 0, endAxis = -1): Tensor { return ops.flatten(this, startAxis, endAxis); }
+  /** @see ops.squeeze */ squeeze(axis?: number | number[]): Tensor { return ops.squeeze(this, axis); }
+  /** @see ops.unsqueeze */ unsqueeze(axis: number): Tensor { return ops.unsqueeze(this, axis); }
+  /** @see ops.permute */ permute(axes: readonly number[]): Tensor { return ops.permute(this, axes); }
+  /** @see ops.transpose */ transpose(axes?: readonly number[]): Tensor { return ops.transpose(this, axes); }
+  /** Transpose of the last two axes, as a view. */
+  get T(): Tensor { return ops.transpose(this); }
+  /** @see ops.slice */ slice(begin: readonly number[], size?: readonly number[]): Tensor { return ops.slice(this, begin, size); }
+  /** @see ops.expand */ expand(shape: readonly number[]): Tensor { return ops.expand(this, shape); }
+  /** @see ops.gather */ gather(indices: Tensor, axis = 0): Tensor { return ops.gather(this, indices, axis); }
+  /** @see ops.toBackend */ toBackend(name: string): Promise<Tensor> { return ops.toBackend(this, name); }
+}
+
+setTensorCheck((v: unknown): v is Tensor => v instanceof Tensor);
+
+function nest(data: TypedArray, shape: Shape, dtype: DType): NestedArray {
+  const conv = dtype === 'bool' ? (v: number) => v !== 0 : (v: number) => v;
+  if (shape.length === 0) return conv(data[0]!);
+  let pos = 0;
+  const build = (d: number): NestedArray[] => {
+    const n = shape[d]!;
+    const out: NestedArray[] = new Array(n);
+    if (d === shape.length - 1) {
+      for (let i = 0; i < n; i++) out[i] = conv(data[pos++]!);
+    } else {
+      for (let i = 0; i < n; i++) out[i] = build(d + 1);
+    }
+    return out;
+  };
+  return build(0);
+}
+
+/** Whether `x` is a Tensor. */
+export function isTensor(x: unknown): x is Tensor {
+  return x instanceof Tensor;
+}
