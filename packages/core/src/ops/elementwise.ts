@@ -172,7 +172,7 @@ function binary(op: BinaryOp, aIn: Tensor | TensorLike, bIn: TensorLike): Tensor
       for (const t of temps) t.dispose();
       return out;
     }
-    record(op, [ca, cb], out);
+    record(op === 'max' ? 'maximum' : op === 'min' ? 'minimum' : op, [ca, cb], out);
     // Temporaries (scalars, casts) that autograd saved stay alive until the enclosing tidy ends.
     if (!out.requiresGrad) for (const t of temps) t.dispose();
     return out;

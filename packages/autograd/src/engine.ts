@@ -1,0 +1,150 @@
+/**
+ * The tape: core calls `record` after an op whose inputs require grad; `backward` and the
+ * functional transforms walk the recorded graph in reverse topological order and apply
+ * {@link rules}. Knows no backend.
+ */
+import {
+  AxonError,
+  type GradRecorder,
+  type OpAttrs,
+  Tensor,
+  add,
+  enableGrad,
+  fmtShape,
+  isGradEnabled,
+  keep,
+  noGrad,
+  onesLike,
+  setGradRecorder,
+  tidy,
+} from '@axon/core';
+import { rules } from './rules.js';
+
+/** A recorded op: the autograd graph's node, attached to its output as `gradNode`. */
+export interface Node {
+  readonly op: string;
+  readonly inputs: readonly Tensor[];
+  readonly output: Tensor;
+  readonly attrs: OpAttrs;
+}
+
+function nodeOf(t: Tensor): Node | null {
+  return (t.gradNode as Node | null) ?? null;
+}
+
+const recorder: GradRecorder = {
+  record(op, inputs, output, attrs) {
+    if (!rules[op]) throw new AxonError(op, `no gradient rule is defined for op '${op}'`);
+    output.requiresGrad = true;
+    output.gradNode = { op, inputs: [...inputs], output, attrs } satisfies Node;
+  },
+  backward(root, grad) {
+    backwardImpl(root, grad);
+  },
+};
+
+/** Installs the recorder into core (done on import; idempotent). */
+export function install(): void {
+  setGradRecorder(recorder);
+}
+install();
+
+/** Reverse topological order of the nodes reachable from `root`. */
+function topo(root: Tensor): Tensor[] {
+  const order: Tensor[] = [];
+  const seen = new Set<Tensor>();
+  // iterative DFS (graphs can be deep: long training loops inside one tape)
+  const stack: [Tensor, number][] = [[root, 0]];
+  seen.add(root);
+  while (stack.length) {
+    const top = stack[stack.length - 1]!;
+    const node = nodeOf(top[0]);
+    if (node && top[1] < node.inputs.length) {
+      const child = node.inputs[top[1]++]!;
+      if (child.requiresGrad && !seen.has(child)) {
+        seen.add(child);
+        stack.push([child, 0]);
+      }
+    } else {
+      stack.pop();
+      order.push(top[0]);
+    }
+  }
+  return order.reverse();
+}
+
+/**
+ * Computes d(root)/d(t) for each tensor in `targets` (leaves or intermediate tensors of the
+ * graph). The returned gradients are owned by the caller. With `createGraph`, the gradient
+ * computation is itself recorded so that it can be differentiated again.
+ */
+export function gradients(root: Tensor, targets: readonly Tensor[], seed?: Tensor, createGraph = false): (Tensor | null)[] {
+  root.assertLive('backward');
+  if (!root.requiresGrad) {
+    throw new AxonError('backward', `the tensor ${fmtShape(root.shape)} does not require grad (no input of its computation requires grad, or it was computed inside noGrad)`);
+  }
+  if (seed === undefined && root.size !== 1) {
+    throw new AxonError('backward', `grad can be implicitly created only for a tensor of one element; got ${fmtShape(root.shape)} (pass a gradient of that shape)`);
+  }
+  if (seed && (seed.rank !== root.rank || seed.shape.some((d, i) => d !== root.shape[i]))) {
+    throw new AxonError('backward', `gradient ${fmtShape(seed.shape)} does not match tensor ${fmtShape(root.shape)}`);
+  }
+  const run = (): (Tensor | null)[] => {
+    const order = topo(root);
+    const targetSet = new Set(targets);
+    // prune: only nodes from which some target is reachable
+    const useful = new Set<Tensor>();
+    for (let i = order.length - 1; i >= 0; i--) {
+      const t = order[i]!;
+      if (targetSet.has(t)) useful.add(t);
+      const n = nodeOf(t);
+      if (n && n.inputs.some((x) => useful.has(x))) useful.add(t);
+    }
+    const grads = new Map<Tensor, Tensor>();
+    grads.set(root, seed ?? onesLike(root));
+    for (const t of order) {
+      const g = grads.get(t);
+      if (!g) continue;
+      const n = nodeOf(t);
+      if (!n || targetSet.has(t) && !n) continue;
+      if (!useful.has(t)) continue;
+      for (const inp of n.inputs) if (inp.isDisposed && inp.requiresGrad) {
+        throw new AxonError('backward', `an input of '${n.op}' (tensor #${inp.id} ${fmtShape(inp.shape)}) was disposed before backward; keep intermediates alive (e.g. run forward and backward inside one tidy)`);
+      }
+      const rule = rules[n.op]!;
+      const gi = rule(g, { inputs: n.inputs, output: n.output, attrs: n.attrs });
+      n.inputs.forEach((inp, k) => {
+        const d = gi[k];
+        if (!d || !inp.requiresGrad || !useful.has(inp)) return;
+        if (d.rank !== inp.rank || d.shape.some((s, i) => s !== inp.shape[i])) {
+          throw new AxonError('backward', `rule '${n.op}' produced a gradient ${fmtShape(d.shape)} for an input ${fmtShape(inp.shape)}`);
+        }
+        const prev = grads.get(inp);
+        grads.set(inp, prev ? add(prev, d) : d);
+      });
+    }
+    return targets.map((t) => grads.get(t) ?? null);
+  };
+  const out = tidy(() => (createGraph ? enableGrad(run) : noGrad(run)));
+  return out;
+}
+
+function backwardImpl(root: Tensor, seed: Tensor | undefined): void {
+  const order = topo(root);
+  const leaves = order.filter((t) => t.requiresGrad && !nodeOf(t));
+  if (leaves.length === 0) return;
+  tidy(() => {
+    const gs = gradients(root, leaves, seed, isGradEnabled() && false);
+    leaves.forEach((leaf, i) => {
+      const g = gs[i];
+      if (!g) return;
+      const gc = g.isContiguous && g.dtype === leaf.dtype ? g : g.astype(leaf.dtype);
+      const next = leaf.grad ? noGrad(() => add(leaf.grad!, gc)) : noGrad(() => gc.clone());
+      keep(next);
+      if (leaf.grad) leaf.grad.dispose();
+      leaf.grad = next;
+    });
+  });
+}
+
+export { Tensor };

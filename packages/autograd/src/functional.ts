@@ -1,0 +1,131 @@
+import { AxonError, Tensor, enableGrad, fmtShape, isGradEnabled, noGrad, tidy } from '@axon/core';
+import { gradients } from './engine.js';
+
+/** A function of tensors returning a scalar tensor. */
+export type ScalarFn = (...args: Tensor[]) => Tensor;
+
+function prepare(args: readonly Tensor[]): { inputs: Tensor[]; createGraph: boolean } {
+  const createGraph = isGradEnabled() && args.some((a) => a.requiresGrad);
+  const inputs = args.map((a, i) => {
+    if (!(a instanceof Tensor)) throw new AxonError('grad', `argument ${i} is not a Tensor`);
+    if (a.dtype !== 'float32') throw new AxonError('grad', `argument ${i} must be float32 to be differentiated, got ${a.dtype} ${fmtShape(a.shape)}`);
+    // Connected to an outer graph when the argument already requires grad (higher-order use);
+    // otherwise a fresh leaf that shares the argument's storage.
+    return a.requiresGrad ? enableGrad(() => a.contiguous()) : a.detach().requireGrad();
+  });
+  return { inputs, createGraph };
+}
+
+/**
+ * `valueAndGrad(f)(...xs)` returns f's value and its gradient with respect to every argument,
+ * without touching any `.grad`. Nest `grad` for higher-order derivatives.
+ * @example
+ * const { value, grads } = valueAndGrad((x) => x.square().sum())(tensor([1, 2]));
+ * // value = 5, grads[0] = [2, 4]
+ */
+export function valueAndGrad(f: ScalarFn): (...args: Tensor[]) => { value: Tensor; grads: Tensor[] } {
+  return (...args) => {
+    const { inputs, createGraph } = prepare(args);
+    return tidy(() => {
+      const value = enableGrad(() => f(...inputs));
+      if (!(value instanceof Tensor)) throw new AxonError('valueAndGrad', 'the function must return a Tensor');
+      if (value.size !== 1) throw new AxonError('valueAndGrad', `the function must return a scalar (one element), got ${fmtShape(value.shape)}`);
+      if (!value.requiresGrad) {
+        const zeros = inputs.map((x) => noGrad(() => x.mul(0)));
+        return { value: createGraph ? value : noGrad(() => value.detach()), grads: zeros };
+      }
+      const gs = gradients(value, inputs, undefined, createGraph);
+      const grads = gs.map((g, i) => {
+        if (!g) return noGrad(() => inputs[i]!.mul(0));
+        return g.isContiguous ? g : g.contiguous();
+      });
+      return { value: createGraph ? value : noGrad(() => value.detach()), grads };
+    });
+  };
+}
+
+/**
+ * `grad(f)(...xs)` returns the gradients of scalar-valued `f` with respect to each argument
+ * (an array, one per argument). Composable: `grad((x) => grad(f)(x)[0].sum())` is a second
+ * derivative.
+ * @example grad((x) => x.mul(x).sum())(tensor([3]))[0] // [6]
+ */
+export function grad(f: ScalarFn): (...args: Tensor[]) => Tensor[] {
+  const vg = valueAndGrad(f);
+  return (...args) => {
+    const { value, grads } = vg(...args);
+    if (!value.requiresGrad) value.dispose();
+    return grads;
+  };
+}
+
+/** Options of {@link gradcheck}. */
+export interface GradcheckOptions {
+  /** Finite-difference step (default 1e-2 for float32 evaluation). */
+  eps?: number;
+  /** Absolute tolerance (default 2e-3). */
+  atol?: number;
+  /** Relative tolerance (default 2e-2). */
+  rtol?: number;
+}
+
+/** The result of a {@link gradcheck}. */
+export interface GradcheckResult {
+  ok: boolean;
+  /** Largest |analytic − numeric| − rtol·|numeric| seen, with where. */
+  worst: { input: number; index: number; analytic: number; numeric: number };
+  message: string;
+}
+
+/**
+ * Compares autograd's gradient of scalar `f` with central finite differences computed in
+ * float64 from float32 evaluations: |analytic − numeric| ≤ atol + rtol·|numeric| everywhere.
+ * @example gradcheck((x) => x.tanh().sum(), [randn([3])]).ok // true
+ */
+export function gradcheck(f: ScalarFn, inputs: readonly Tensor[], opts: GradcheckOptions = {}): GradcheckResult {
+  const eps = opts.eps ?? 1e-2;
+  const atol = opts.atol ?? 2e-3;
+  const rtol = opts.rtol ?? 2e-2;
+  const analytic = noGrad(() => grad(f)(...inputs)).map((g) => Float64Array.from(g.dataSync()));
+  const evalAt = (k: number, idx: number, delta: number): number =>
+    tidy(() => {
+      const base = inputs[k]!;
+      const data = Float32Array.from(base.dataSync() as Float32Array);
+      data[idx] = Math.fround(data[idx]! + delta);
+      const args = inputs.map((x, j) => (j === k ? fromData(x, data) : x));
+      const v = noGrad(() => f(...args));
+      return v.dataSync()[0]!;
+    });
+  let worst = { input: -1, index: -1, analytic: 0, numeric: 0 };
+  let worstExcess = -Infinity;
+  let ok = true;
+  inputs.forEach((x, k) => {
+    const n = x.size;
+    for (let i = 0; i < n; i++) {
+      const xi = (x.dataSync() as Float32Array)[i]!;
+      const plus = Math.fround(xi + eps) - xi;
+      const minus = xi - Math.fround(xi - eps);
+      const fp = evalAt(k, i, eps);
+      const fm = evalAt(k, i, -eps);
+      const numeric = (fp - fm) / (plus + minus);
+      const a = analytic[k]![i]!;
+      const excess = Math.abs(a - numeric) - (atol + rtol * Math.abs(numeric));
+      if (excess > worstExcess) {
+        worstExcess = excess;
+        worst = { input: k, index: i, analytic: a, numeric };
+      }
+      if (!(excess <= 0)) ok = false;
+    }
+  });
+  const message = ok
+    ? 'gradcheck passed'
+    : `gradcheck failed: input ${worst.input}, element ${worst.index}: analytic ${worst.analytic} vs numeric ${worst.numeric} (atol ${atol}, rtol ${rtol}, eps ${eps})`;
+  return { ok, worst, message };
+}
+
+function fromData(like: Tensor, data: Float32Array): Tensor {
+  // A tensor on like's backend holding `data` (shape and dtype of `like`).
+  const t = noGrad(() => like.mul(0)); // a fresh contiguous tensor on like's backend
+  t.backend.write(t.storage.buf, data);
+  return t;
+}

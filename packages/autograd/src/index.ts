@@ -1,0 +1,9 @@
+/**
+ * `@axon/autograd`: reverse-mode automatic differentiation over `@axon/core` ops.
+ * Importing it installs the tape into core, so `loss.backward()` works; it knows no backend.
+ * @packageDocumentation
+ */
+export { gradients, install, type Node } from './engine.js';
+export { rules, sumToShape, ruleNames, type GradRule, type RuleContext } from './rules.js';
+export { grad, valueAndGrad, gradcheck, type ScalarFn, type GradcheckOptions, type GradcheckResult } from './functional.js';
+export { noGrad, isGradEnabled } from '@axon/core';
