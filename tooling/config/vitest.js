@@ -12,6 +12,8 @@ export function axonVitest(extra = {}) {
       environment: 'node',
       testTimeout: 60_000,
       include: ['test/**/*.test.ts', 'src/**/*.test.ts'],
+      // A JSON report per package lets scripts/summarize-tests.mjs print one closing line.
+      reporters: ['default', ['json', { outputFile: 'test-results/vitest.json' }]],
       ...(extra.test ?? {}),
     },
   });

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# The test command: install, build, lint, typecheck, and run every package's tests
+# (the conformance suite on the WASM backend, and on WebGPU where a Vulkan driver is installed).
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+if [ -f "$ROOT/scripts/install-webgpu-deps.sh" ] && [ "${AXON_SKIP_WEBGPU_DEPS:-0}" != "1" ]; then
+  bash "$ROOT/scripts/install-webgpu-deps.sh"
+fi
+bash "$ROOT/scripts/setup.sh"
+export PATH="$ROOT/.tools/node_modules/.bin:$PATH"
+echo "› lint"
+pnpm exec turbo run lint --output-logs=errors-only --concurrency=2
+echo "› typecheck"
+pnpm exec turbo run typecheck --output-logs=errors-only --concurrency=2
+rm -rf packages/*/test-results apps/*/test-results tooling/*/test-results
+echo "› test"
+pnpm exec turbo run test --concurrency=1 --output-logs=full
+node "$ROOT/scripts/summarize-tests.mjs"
