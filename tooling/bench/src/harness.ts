@@ -1,0 +1,301 @@
+/**
+ * The measuring machinery every suite shares: timing (warm-up, then timed runs, median and best),
+ * the result model, the table printer (with "Axon ÷ peer" ratio columns), and the writer that
+ * rewrites one marked section of BENCHMARKS.md.
+ *
+ * A suite never prints or writes by itself: it returns a {@link SuiteResult}; `index.ts` prints it
+ * and, with `--write`, hands it to {@link writeSection}.
+ */
+
+import { execFileSync } from 'node:child_process';
+import { readFileSync, writeFileSync, existsSync } from 'node:fs';
+import os from 'node:os';
+
+// ---------------------------------------------------------------------------------------------
+// Timing
+// ---------------------------------------------------------------------------------------------
+
+/** How one cell is timed. */
+export interface TimeOptions {
+  /** Untimed calls before timing (the first call of a kernel runs in V8's baseline tier). ≥ 1. */
+  readonly warmup: number;
+  /** Timed samples; the median and the best of them are reported. ≥ 5 for published figures. */
+  readonly runs: number;
+  /**
+   * A sample repeats the operation until it lasts at least this long (the repetition count is
+   * chosen from the last warm-up call), so that fast operations are not lost in timer noise.
+   * 0 = one call per sample.
+   */
+  readonly minSampleMs: number;
+  /** Upper bound on calls per sample. */
+  readonly maxReps?: number;
+}
+
+/** What was measured for one cell: seconds per operation. */
+export interface Measurement {
+  /** Seconds per operation for each timed sample, in the order they ran. */
+  readonly samples: readonly number[];
+  /** Median of `samples` (seconds per operation). */
+  readonly median: number;
+  /** Best (smallest) of `samples` (seconds per operation). */
+  readonly min: number;
+  /** Operations per sample. */
+  readonly reps: number;
+}
+
+/** A cell that was not measured, with the reason shown in the table. */
+export interface Skipped {
+  readonly skipped: string;
+}
+
+export type Cell = Measurement | Skipped;
+
+export function isSkipped(c: Cell | undefined): c is Skipped {
+  return c !== undefined && 'skipped' in c;
+}
+
+export function median(xs: readonly number[]): number {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 === 1 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+}
+
+/**
+ * Times `op`: `warmup` untimed calls, then `runs` samples of `reps` calls each.
+ * `op` must wait for its result (read it back, or await the library's "ready" promise) so that
+ * lazy or asynchronous libraries are timed for the work, not for queuing it.
+ * @example const m = await measure(() => { const c = tf.matMul(a, b); c.dataSync(); c.dispose(); }, opts);
+ */
+export async function measure(op: () => unknown, opts: TimeOptions): Promise<Measurement> {
+  const warmup = Math.max(1, opts.warmup);
+  let last = 0;
+  for (let i = 0; i < warmup; i++) {
+    const t0 = performance.now();
+    await op();
+    last = performance.now() - t0;
+  }
+  const reps =
+    opts.minSampleMs > 0
+      ? Math.min(opts.maxReps ?? 1000, Math.max(1, Math.ceil(opts.minSampleMs / Math.max(last, 1e-3))))
+      : 1;
+  const samples: number[] = [];
+  for (let r = 0; r < opts.runs; r++) {
+    const t0 = performance.now();
+    for (let i = 0; i < reps; i++) await op();
+    samples.push((performance.now() - t0) / 1000 / reps);
+  }
+  return { samples, median: median(samples), min: Math.min(...samples), reps };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Result model
+// ---------------------------------------------------------------------------------------------
+
+/** One library (or one way of running a library) in a suite. */
+export interface ContenderInfo {
+  /** Stable id used in ratio columns and section keys, e.g. `tfjs-wasm`. */
+  readonly id: string;
+  /** Column heading, e.g. `tfjs-wasm`. */
+  readonly label: string;
+  /** How this contender's code is written (shown under the table), e.g. "tf.matMul(a, b, true, false)". */
+  readonly note?: string;
+  /** Whether this is Axon (the numerator of the ratio columns). */
+  readonly axon?: boolean;
+}
+
+/** How a measurement is turned into the figure shown. */
+export interface Metric {
+  /** Unit shown in headings, e.g. `GFLOP/s` or `s/epoch`. */
+  readonly unit: string;
+  /** Whether a bigger figure is better (throughput) or a smaller one (time). */
+  readonly higherIsBetter: boolean;
+  /** Figure for one case from seconds per operation. */
+  readonly value: (secondsPerOp: number, c: CaseResult) => number;
+  /** Decimal places shown. */
+  readonly digits: number;
+}
+
+/** One row: a problem (size, layout) and each contender's cell. */
+export interface CaseResult {
+  /** Row label, e.g. `512 Aᵀ·B`. */
+  readonly label: string;
+  /** Work per operation, used by throughput metrics (e.g. 2n³ FLOPs). */
+  readonly work?: number;
+  readonly cells: Record<string, Cell>;
+  /** Extra per-contender text shown after the figure, e.g. a test accuracy. */
+  readonly extra?: Record<string, string>;
+}
+
+export interface SuiteResult {
+  /** Section id in BENCHMARKS.md, e.g. `matmul`. */
+  readonly id: string;
+  readonly title: string;
+  readonly metric: Metric;
+  readonly contenders: readonly ContenderInfo[];
+  readonly cases: readonly CaseResult[];
+  /** Free-form lines printed under the table (methodology, caveats). */
+  readonly notes: readonly string[];
+  /** Problems noticed while running (leaks, failures); printed and written. */
+  readonly warnings: readonly string[];
+}
+
+/** The figure for a cell (median, and best), or undefined if skipped. */
+export function figures(metric: Metric, c: CaseResult, cell: Cell | undefined): { median: number; best: number } | undefined {
+  if (cell === undefined || isSkipped(cell)) return undefined;
+  const med = metric.value(cell.median, c);
+  const best = metric.value(cell.min, c);
+  return { median: med, best };
+}
+
+/**
+ * "Axon ÷ peer" as a speed ratio: > 1 means Axon is faster. For throughput metrics this is
+ * Axon's figure over the peer's; for time metrics, the peer's time over Axon's.
+ */
+export function speedRatio(metric: Metric, axon: number, peer: number): number {
+  return metric.higherIsBetter ? axon / peer : peer / axon;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Table printer
+// ---------------------------------------------------------------------------------------------
+
+function fmt(x: number, digits: number): string {
+  if (!Number.isFinite(x)) return '—';
+  return x.toFixed(digits);
+}
+
+/**
+ * Renders a result as a Markdown table: one column per contender ("median (best)"), then one
+ * ratio column "Axon ÷ peer" per peer (from medians; > 1 = Axon faster). Columns are padded so
+ * that the same text reads well in a terminal.
+ */
+export function renderTable(r: SuiteResult): string {
+  const axon = r.contenders.find((c) => c.axon);
+  const peers = r.contenders.filter((c) => !c.axon);
+  const header = [
+    'case',
+    ...r.contenders.map((c) => `${c.label} ${r.metric.unit}`),
+    ...(axon ? peers.map((p) => `Axon ÷ ${p.label}`) : []),
+  ];
+  const rows: string[][] = r.cases.map((c) => {
+    const cells = r.contenders.map((k) => {
+      const cell = c.cells[k.id];
+      if (cell === undefined) return '—';
+      if (isSkipped(cell)) return `— (${cell.skipped})`;
+      const f = figures(r.metric, c, cell);
+      const extra = c.extra?.[k.id];
+      return `${fmt(f!.median, r.metric.digits)} (${fmt(f!.best, r.metric.digits)})${extra ? ` ${extra}` : ''}`;
+    });
+    const ratios = axon
+      ? peers.map((p) => {
+          const a = figures(r.metric, c, c.cells[axon.id]);
+          const b = figures(r.metric, c, c.cells[p.id]);
+          return a && b ? `${speedRatio(r.metric, a.median, b.median).toFixed(2)}×` : '—';
+        })
+      : [];
+    return [c.label, ...cells, ...ratios];
+  });
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
+  const line = (cols: string[]) => `| ${cols.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join(' | ')} |`;
+  const sep = `|${widths.map((w, i) => (i === 0 ? `:${'-'.repeat(w + 1)}` : `${'-'.repeat(w + 1)}:`)).join('|')}|`;
+  return [line(header), sep, ...rows.map(line)].join('\n');
+}
+
+/** Table, then contender notes, notes and warnings, as Markdown. */
+export function renderResult(r: SuiteResult): string {
+  const out = [renderTable(r), ''];
+  const higher = r.metric.higherIsBetter ? 'higher is better' : 'lower is better';
+  out.push(
+    `Cells: median of the timed runs, best in parentheses (${r.metric.unit}, ${higher}). ` +
+      `Ratio columns: Axon's speed ÷ the peer's, from medians (> 1 = Axon faster).`,
+  );
+  out.push('');
+  for (const c of r.contenders) if (c.note) out.push(`- **${c.label}**: ${c.note}`);
+  for (const n of r.notes) out.push(`- ${n}`);
+  for (const w of r.warnings) out.push(`- ⚠ ${w}`);
+  return out.join('\n');
+}
+
+// ---------------------------------------------------------------------------------------------
+// Machine and run description
+// ---------------------------------------------------------------------------------------------
+
+export interface MachineInfo {
+  readonly cpu: string;
+  readonly cores: number;
+  readonly node: string;
+  readonly os: string;
+}
+
+export function machineInfo(): MachineInfo {
+  const cpus = os.cpus();
+  return {
+    cpu: cpus[0]?.model.trim() ?? 'unknown CPU',
+    cores: cpus.length,
+    node: process.version,
+    os: `${os.type()} ${os.release()} ${os.arch()}`,
+  };
+}
+
+/** `uptime`'s output (load averages), or os.loadavg() where `uptime` is missing. */
+export function loadLine(): string {
+  try {
+    return execFileSync('uptime', { encoding: 'utf8' }).trim();
+  } catch {
+    return `load average: ${os
+      .loadavg()
+      .map((x) => x.toFixed(2))
+      .join(', ')}`;
+  }
+}
+
+/** What is written above each table: the exact command, the date, the machine, the load. */
+export interface RunInfo {
+  readonly command: string;
+  readonly date: Date;
+  readonly machine: MachineInfo;
+  readonly loadBefore: string;
+  readonly loadAfter: string;
+  readonly seconds: number;
+}
+
+export function renderRunInfo(info: RunInfo): string {
+  const m = info.machine;
+  return [
+    `- Command: \`${info.command}\``,
+    `- Date: ${info.date.toISOString().replace(/\.\d+Z$/, 'Z')} (the suite took ${info.seconds.toFixed(0)} s)`,
+    `- Machine: ${m.cpu}, ${m.cores} cores, Node ${m.node}, ${m.os}`,
+    `- Load before: \`${info.loadBefore}\``,
+    `- Load after: \`${info.loadAfter}\``,
+  ].join('\n');
+}
+
+// ---------------------------------------------------------------------------------------------
+// BENCHMARKS.md writer
+// ---------------------------------------------------------------------------------------------
+
+export function markers(id: string): { start: string; end: string } {
+  return { start: `<!-- bench:${id}:start -->`, end: `<!-- bench:${id}:end -->` };
+}
+
+/**
+ * Returns `doc` with the text between `id`'s markers replaced by `body`. When the markers are
+ * missing, a section headed `## title` with the markers is appended.
+ */
+export function replaceSection(doc: string, id: string, title: string, body: string): string {
+  const { start, end } = markers(id);
+  const block = `${start}\n${body.trim()}\n${end}`;
+  const i = doc.indexOf(start);
+  const j = doc.indexOf(end);
+  if (i >= 0 && j > i) return doc.slice(0, i) + block + doc.slice(j + end.length);
+  const sep = doc.length === 0 || doc.endsWith('\n\n') ? '' : doc.endsWith('\n') ? '\n' : '\n\n';
+  return `${doc}${sep}## ${title}\n\n${block}\n`;
+}
+
+/** Rewrites the section for `result` in the Markdown file at `file`. */
+export function writeSection(file: string, result: SuiteResult, info: RunInfo): void {
+  const doc = existsSync(file) ? readFileSync(file, 'utf8') : '';
+  const body = `${renderRunInfo(info)}\n\n${renderResult(result)}`;
+  writeFileSync(file, replaceSection(doc, result.id, result.title, body));
+}

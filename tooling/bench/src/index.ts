@@ -1,0 +1,157 @@
+/**
+ * `pnpm bench` — Axon against its peers, in one process run, one library after the other.
+ *
+ *   pnpm bench                                   # matmul suite, printed
+ *   pnpm bench --suite all --write               # every suite, and rewrite BENCHMARKS.md's sections
+ *   pnpm bench --sizes 256,512 --runs 5          # smaller run
+ *
+ * See README.md for what each suite measures and how to add one.
+ */
+
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { loadLine, machineInfo, renderResult, renderRunInfo, writeSection, type RunInfo } from './harness.js';
+import type { Suite, SuiteOptions } from './suite.js';
+import { SUITES } from './suites/index.js';
+
+const RELAXED_FLAG = '--experimental-wasm-relaxed-simd';
+
+const HELP = `Usage: pnpm bench [options]
+
+Options:
+  --suite <id>          ${SUITES.map((s) => s.id).join(' | ')} | all   (default: matmul)
+  --sizes <n,n,...>     matmul: n for n×n·n×n (default 256,512,1024); mlp: number of training digits (default 8000)
+  --runs <k>            timed runs per cell (default 7 for matmul, 5 for mlp; ≥ 5 for published figures)
+  --warmup <k>          untimed warm-up calls per cell (default 2; mlp: 1 epoch)
+  --min-sample-ms <ms>  a timed sample repeats the op until it lasts this long (default 100)
+  --cpu-max-size <n>    largest matmul the tfjs cpu backend runs (default 512; its 1024 takes ~2 s per call)
+  --only <ids>          run Axon and only these peers: tfjs-wasm,tfjs-cpu,jax-wasm
+  --backend <name>      Axon backend: wasm (default) | webgpu (reserved)
+  --relaxed-simd        re-run node with ${RELAXED_FLAG} (Node 20 needs it for relaxed SIMD)
+  --write               rewrite this suite's section of BENCHMARKS.md (between its markers)
+  --file <path>         the Markdown file to write (default: BENCHMARKS.md at the repository root)
+  -h, --help            this text
+
+Suites:
+${SUITES.map((s) => `  ${s.id.padEnd(8)} ${s.describe}`).join('\n')}
+`;
+
+/** Repository root: the nearest directory above this file holding pnpm-workspace.yaml. */
+function repoRoot(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    if (existsSync(path.join(dir, 'pnpm-workspace.yaml'))) return dir;
+    const up = path.dirname(dir);
+    if (up === dir) return process.cwd();
+    dir = up;
+  }
+}
+
+/** Whether this process can compile wasm relaxed-SIMD (f32x4.relaxed_madd). */
+export function relaxedSimdAvailable(): boolean {
+  const v128 = [0xfd, 0x0c, ...new Array<number>(16).fill(0)];
+  const body = [0x00, ...v128, ...v128, ...v128, 0xfd, 0x85, 0x02, 0x0b];
+  const bytes = [0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 1, 5, 1, 0x60, 0, 1, 0x7b, 3, 2, 1, 0, 0x0a, body.length + 2, 1, body.length, ...body];
+  return WebAssembly.validate(new Uint8Array(bytes));
+}
+
+function positiveInt(name: string, v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`--${name} expects a non-negative integer, got '${v}'`);
+  return n;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const args = argv.filter((a) => a !== '--');
+  const { values } = parseArgs({
+    args,
+    options: {
+      suite: { type: 'string', default: 'matmul' },
+      sizes: { type: 'string' },
+      runs: { type: 'string' },
+      warmup: { type: 'string' },
+      'min-sample-ms': { type: 'string' },
+      'cpu-max-size': { type: 'string' },
+      only: { type: 'string' },
+      backend: { type: 'string', default: 'wasm' },
+      'relaxed-simd': { type: 'boolean', default: false },
+      write: { type: 'boolean', default: false },
+      file: { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    strict: true,
+    allowPositionals: false,
+  });
+  if (values.help) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  if (values['relaxed-simd'] && !relaxedSimdAvailable()) {
+    // V8 flags cannot go through NODE_OPTIONS: start node again with the flag.
+    const script = fileURLToPath(import.meta.url);
+    const r = spawnSync(process.execPath, [RELAXED_FLAG, script, ...args], { stdio: 'inherit' });
+    return r.status ?? 1;
+  }
+  const backend = values.backend;
+  if (backend !== 'wasm' && backend !== 'webgpu') throw new Error(`--backend expects wasm or webgpu, got '${backend}'`);
+  if (backend === 'webgpu') throw new Error('--backend webgpu is reserved: Axon has no WebGPU backend to benchmark yet');
+  const chosen: Suite[] = values.suite === 'all' ? SUITES.filter((s) => s.inAll) : SUITES.filter((s) => s.id === values.suite);
+  if (chosen.length === 0) throw new Error(`unknown suite '${values.suite}'; known: ${SUITES.map((s) => s.id).join(', ')}, all`);
+  const sizes = values.sizes?.split(',').map((s) => {
+    const n = positiveInt('sizes', s.trim());
+    if (!n) throw new Error(`--sizes expects positive integers, got '${values.sizes}'`);
+    return n;
+  });
+  const runs = positiveInt('runs', values.runs);
+  if (runs !== undefined && runs < 1) throw new Error('--runs must be at least 1');
+  if (runs !== undefined && runs < 5 && values.write) throw new Error('--write needs --runs ≥ 5');
+  const file = values.file ? path.resolve(values.file) : path.join(repoRoot(), 'BENCHMARKS.md');
+  const command = ['pnpm bench', ...args].join(' ');
+  const log = (msg: string) => process.stderr.write(`${msg}\n`);
+
+  const machine = machineInfo();
+  const relaxed = relaxedSimdAvailable();
+  log(`${machine.cpu}, ${machine.cores} cores, Node ${machine.node}; wasm relaxed SIMD ${relaxed ? 'on' : 'off'}`);
+  for (const suite of chosen) {
+    const opts: SuiteOptions = {
+      sizes,
+      runs: runs ?? (suite.id === 'mlp' ? 5 : 7),
+      warmup: positiveInt('warmup', values.warmup) ?? 2,
+      minSampleMs: positiveInt('min-sample-ms', values['min-sample-ms']) ?? 100,
+      backend,
+      cpuMaxSize: positiveInt('cpu-max-size', values['cpu-max-size']) ?? 512,
+      only: values.only?.split(',').map((s) => s.trim()),
+      log,
+    };
+    const loadBefore = loadLine();
+    log(`\n== ${suite.title} ==  (${loadBefore})`);
+    const t0 = performance.now();
+    const result = await suite.run(opts);
+    const info: RunInfo = {
+      command,
+      date: new Date(),
+      machine: { ...machine, os: `${machine.os}, wasm relaxed SIMD ${relaxed ? 'on' : 'off'}` },
+      loadBefore,
+      loadAfter: loadLine(),
+      seconds: (performance.now() - t0) / 1000,
+    };
+    process.stdout.write(`\n### ${result.title}\n\n${renderRunInfo(info)}\n\n${renderResult(result)}\n`);
+    if (values.write) {
+      writeSection(file, result, info);
+      log(`wrote section '${result.id}' of ${file}`);
+    }
+  }
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    process.stderr.write(`bench: ${e instanceof Error ? e.message : String(e)}\n`);
+    process.exit(1);
+  },
+);

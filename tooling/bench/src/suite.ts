@@ -1,0 +1,37 @@
+/**
+ * What a suite is. A suite owns its contenders (Axon first, then the peers), runs them one after
+ * the other in this process, and returns a {@link SuiteResult}; the CLI prints and writes it.
+ * To add one: write `src/suites/<id>.ts` exporting a {@link Suite}, and list it in
+ * `src/suites/index.ts`.
+ */
+
+import type { SuiteResult } from './harness.js';
+
+export interface SuiteOptions {
+  /** Problem sizes from `--sizes` (suite-specific meaning; matmul: n for n×n·n×n). */
+  readonly sizes?: readonly number[];
+  /** Timed runs per cell (`--runs`, default 7; at least 5 for published figures). */
+  readonly runs: number;
+  /** Untimed warm-up calls per cell (`--warmup`, default 2). */
+  readonly warmup: number;
+  /** Minimum duration of one timed sample, in ms (`--min-sample-ms`, default 100). */
+  readonly minSampleMs: number;
+  /** Axon backend (`--backend`); only `wasm` runs today, `webgpu` is reserved. */
+  readonly backend: 'wasm' | 'webgpu';
+  /** Largest size the tfjs cpu backend runs (`--cpu-max-size`, default 512): it takes ~2 s per 1024 matmul. */
+  readonly cpuMaxSize: number;
+  /** Contender ids to run (`--only axon,tfjs-wasm`); all when undefined. */
+  readonly only?: readonly string[];
+  /** Progress output (stderr). */
+  readonly log: (msg: string) => void;
+}
+
+export interface Suite {
+  readonly id: string;
+  readonly title: string;
+  /** One line for `--help`. */
+  readonly describe: string;
+  /** Whether `--suite all` includes it. */
+  readonly inAll: boolean;
+  run(opts: SuiteOptions): Promise<SuiteResult>;
+}

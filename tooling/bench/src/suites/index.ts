@@ -1,0 +1,7 @@
+/** Every suite the CLI knows, in the order `--suite all` runs them. Add new suites here. */
+
+import type { Suite } from '../suite.js';
+import { matmulSuite } from './matmul.js';
+import { mlpSuite } from './mlp.js';
+
+export const SUITES: readonly Suite[] = [matmulSuite, mlpSuite];

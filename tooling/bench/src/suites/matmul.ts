@@ -1,0 +1,241 @@
+/**
+ * f32 matmul throughput (GFLOP/s = 2n³ / seconds) at n×n·n×n, contiguous and with one operand
+ * transposed, for Axon and its peers, in one process run.
+ *
+ * Every contender multiplies the same inputs (two n×n matrices stored row-major) and reads the
+ * result back inside the timed call, so lazy libraries are timed for the work. The first result of
+ * each cell is checked against a float64 reference at sampled entries; a wrong result is reported,
+ * not timed.
+ */
+
+import { numpy as np, jit } from '@jax-js/jax';
+import type { CaseResult, Cell, ContenderInfo, Metric, SuiteResult } from '../harness.js';
+import { measure } from '../harness.js';
+import { mulberry32, uniformArray } from '../data.js';
+import type { Suite, SuiteOptions } from '../suite.js';
+import { tf, tfLiveTensors, useTfBackend, type TfBackend } from '../peers/tfjs.js';
+import { jaxThreads, useJaxWasm } from '../peers/jax.js';
+import { axonMatmulContender } from '../axon.js';
+
+/** `nn` = A·B, `tn` = Aᵀ·B, `nt` = A·Bᵀ (A and B stored row-major, n×n). */
+export type Layout = 'nn' | 'tn' | 'nt';
+
+export const LAYOUTS: readonly Layout[] = ['nn', 'tn', 'nt'];
+export const LAYOUT_LABEL: Record<Layout, string> = { nn: 'A·B', tn: 'Aᵀ·B', nt: 'A·Bᵀ' };
+
+/** One prepared cell: inputs uploaded, kernel compiled if the library compiles. */
+export interface MatmulInstance {
+  /** Computes the product and waits for it; returns the result data. */
+  run(): Float32Array | Promise<Float32Array>;
+  /** Frees the inputs. */
+  dispose(): void;
+}
+
+export interface MatmulContender extends ContenderInfo {
+  /** Starts the library/backend; throws with a reason when it cannot run. */
+  start(): Promise<void>;
+  /** Uploads `a` and `b` (n×n row-major) and returns the op for `layout`. */
+  prepare(a: Float32Array, b: Float32Array, n: number, layout: Layout): MatmulInstance | Promise<MatmulInstance>;
+  /** Live tensors/arrays in the library, for leak checks (undefined when unknown). */
+  live(): number | undefined;
+  /** Sizes above this are skipped (with the reason `skipReason`). */
+  readonly maxSize?: number;
+  readonly skipReason?: string;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Peers
+// ---------------------------------------------------------------------------------------------
+
+function tfjsContender(backend: TfBackend, maxSize?: number): MatmulContender {
+  return {
+    id: `tfjs-${backend}`,
+    label: `tfjs-${backend}`,
+    note:
+      `@tensorflow/tfjs${backend === 'wasm' ? '-backend-wasm' : ''} 4.22.0, ${backend === 'wasm' ? 'XNNPACK, 1 thread (tfjs-wasm has no threads in Node)' : 'plain JS'}; ` +
+      '`tf.matMul(a, b, transposeA, transposeB)` — the flags, as tfjs users and tfjs\'s own matMul gradient write it; result read with `dataSync()`, then disposed.',
+    maxSize,
+    skipReason: maxSize !== undefined ? `capped at ${maxSize}` : undefined,
+    start: () => useTfBackend(backend),
+    prepare(a, b, n, layout) {
+      const ta = tf.tensor2d(a, [n, n], 'float32');
+      const tb = tf.tensor2d(b, [n, n], 'float32');
+      const transA = layout === 'tn';
+      const transB = layout === 'nt';
+      return {
+        run() {
+          const c = tf.matMul(ta, tb, transA, transB);
+          const d = c.dataSync() as Float32Array;
+          c.dispose();
+          return d;
+        },
+        dispose() {
+          ta.dispose();
+          tb.dispose();
+        },
+      };
+    },
+    live: tfLiveTensors,
+  };
+}
+
+const jaxOps: Record<Layout, (a: np.Array, b: np.Array) => np.Array> = {
+  nn: jit((a: np.Array, b: np.Array) => np.matmul(a, b)),
+  tn: jit((a: np.Array, b: np.Array) => np.matmul(a.transpose(), b)),
+  nt: jit((a: np.Array, b: np.Array) => np.matmul(a, b.transpose())),
+};
+
+function jaxContender(): MatmulContender {
+  return {
+    id: 'jax-wasm',
+    label: 'jax-js-wasm',
+    note:
+      `@jax-js/jax 0.1.25, wasm device, ${jaxThreads()}; ` +
+      '`jit((a, b) => np.matmul(a.transpose(), b))` etc. — the transpose inside `jit`, as JAX users write `a.T @ b`; ' +
+      'inputs passed as `a.ref`, result read with `dataSync()` (which frees it).',
+    start: useJaxWasm,
+    prepare(a, b, n, layout) {
+      const ja = np.array(a).reshape([n, n]);
+      const jb = np.array(b).reshape([n, n]);
+      const f = jaxOps[layout];
+      return {
+        run: () => f(ja.ref, jb.ref).dataSync() as Float32Array,
+        dispose() {
+          ja.dispose();
+          jb.dispose();
+        },
+      };
+    },
+    live: () => undefined,
+  };
+}
+
+export function matmulContenders(opts: SuiteOptions): MatmulContender[] {
+  const all = [axonMatmulContender(opts), tfjsContender('wasm'), tfjsContender('cpu', opts.cpuMaxSize), jaxContender()];
+  return opts.only ? all.filter((c) => c.axon || opts.only!.includes(c.id)) : all;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Checking
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Compares `c` with a float64 reference at 64 sampled entries. Returns null when every sampled
+ * entry is within 1e-4·Σ|a·b| (+1e-6), else a description of the worst entry.
+ */
+export function checkProduct(a: Float32Array, b: Float32Array, c: Float32Array, n: number, layout: Layout): string | null {
+  if (c.length !== n * n) return `result has ${c.length} elements, expected ${n * n}`;
+  const next = mulberry32(n * 31 + layout.length);
+  for (let s = 0; s < 64; s++) {
+    const i = Math.floor(next() * n);
+    const j = Math.floor(next() * n);
+    let ref = 0;
+    let mag = 0;
+    for (let k = 0; k < n; k++) {
+      const x = layout === 'tn' ? a[k * n + i] : a[i * n + k];
+      const y = layout === 'nt' ? b[j * n + k] : b[k * n + j];
+      ref += x * y;
+      mag += Math.abs(x * y);
+    }
+    const got = c[i * n + j];
+    if (!(Math.abs(got - ref) <= 1e-4 * mag + 1e-6)) {
+      return `C[${i},${j}] = ${got}, expected ${ref.toPrecision(7)}`;
+    }
+  }
+  return null;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The suite
+// ---------------------------------------------------------------------------------------------
+
+export const gflops: Metric = {
+  unit: 'GFLOP/s',
+  higherIsBetter: true,
+  digits: 1,
+  value: (s, c) => (c.work ?? 0) / s / 1e9,
+};
+
+export const matmulSuite: Suite = {
+  id: 'matmul',
+  title: 'f32 matmul, GFLOP/s',
+  describe: 'f32 matmul GFLOP/s at n×n·n×n, contiguous and with a transposed operand',
+  inAll: true,
+  async run(opts: SuiteOptions): Promise<SuiteResult> {
+    const sizes = opts.sizes ?? [256, 512, 1024];
+    const contenders = matmulContenders(opts);
+    const warnings: string[] = [];
+    const cases = new Map<string, { label: string; work: number; cells: Record<string, Cell> }>();
+    const inputs = new Map<number, [Float32Array, Float32Array]>();
+    for (const n of sizes) {
+      inputs.set(n, [uniformArray(n * n, 1000 + n), uniformArray(n * n, 2000 + n)]);
+      for (const layout of LAYOUTS) cases.set(`${n}:${layout}`, { label: `${n} ${LAYOUT_LABEL[layout]}`, work: 2 * n ** 3, cells: {} });
+    }
+
+    // One contender after the other, so that no two libraries compete for the cores.
+    for (const k of contenders) {
+      try {
+        await k.start();
+      } catch (e) {
+        const why = e instanceof Error ? e.message : String(e);
+        opts.log(`${k.label}: not available: ${why}`);
+        for (const c of cases.values()) c.cells[k.id] = { skipped: k.axon ? 'not available yet' : 'unavailable' };
+        warnings.push(`${k.label} did not run: ${why}`);
+        continue;
+      }
+      const liveBefore = k.live();
+      for (const n of sizes) {
+        const [a, b] = inputs.get(n)!;
+        for (const layout of LAYOUTS) {
+          const key = `${n}:${layout}`;
+          const row = cases.get(key)!;
+          if (k.maxSize !== undefined && n > k.maxSize) {
+            row.cells[k.id] = { skipped: k.skipReason ?? 'skipped' };
+            continue;
+          }
+          const inst = await k.prepare(a, b, n, layout);
+          try {
+            const wrong = checkProduct(a, b, await inst.run(), n, layout);
+            if (wrong) {
+              row.cells[k.id] = { skipped: 'wrong result' };
+              warnings.push(`${k.label} ${row.label}: wrong result: ${wrong}`);
+              opts.log(`${k.label} ${row.label}: WRONG RESULT: ${wrong}`);
+              continue;
+            }
+            const m = await measure(() => inst.run(), opts);
+            row.cells[k.id] = m;
+            opts.log(`${k.label.padEnd(12)} ${row.label.padEnd(10)} ${gflops.value(m.median, row).toFixed(1).padStart(6)} GFLOP/s (${m.samples.length} runs × ${m.reps})`);
+          } catch (e) {
+            const why = e instanceof Error ? e.message : String(e);
+            row.cells[k.id] = { skipped: 'failed' };
+            warnings.push(`${k.label} ${row.label} failed: ${why}`);
+            opts.log(`${k.label} ${row.label}: FAILED: ${why}`);
+          } finally {
+            inst.dispose();
+          }
+        }
+      }
+      const liveAfter = k.live();
+      if (liveBefore !== undefined && liveAfter !== undefined && liveAfter !== liveBefore) {
+        warnings.push(`${k.label}: ${liveAfter - liveBefore} tensors leaked over the suite`);
+      }
+    }
+
+    const resultCases: CaseResult[] = [...cases.values()];
+    return {
+      id: 'matmul',
+      title: this.title,
+      metric: gflops,
+      contenders: contenders.map(({ id, label, note, axon }) => ({ id, label, note, axon })),
+      cases: resultCases,
+      notes: [
+        'Inputs: two n×n float32 matrices, uniform in [−1, 1), the same for every contender; GFLOP/s = 2n³ / time. ' +
+          'Each timed call computes the product and reads it back into a Float32Array, so copy-out (~0.3 ms per 1M floats) is included for everyone.',
+        'Aᵀ·B and A·Bᵀ: A or B is stored n×n row-major and used transposed, as in every backward pass (dW = xᵀ·dy, dx = dy·Wᵀ). ' +
+          'Each result is checked against a float64 reference before timing.',
+        `Each cell: ${opts.warmup} warm-up calls, then ${opts.runs} timed samples; a sample repeats the call until it lasts ≥ ${opts.minSampleMs} ms.`,
+      ],
+      warnings,
+    };
+  },
+};

@@ -1,0 +1,286 @@
+/**
+ * Training-step suite: seconds per epoch of the MLP 784-128-10 (relu, dropout 0.2, softmax,
+ * Adam lr 1e-3, batch 128, shuffled) on the first 8,000 MNIST training digits, written the way
+ * each library's users write it: tfjs `sequential` + `fit` (wasm and cpu backends), jax-js with a
+ * `jit`-compiled training step (`valueAndGrad` + a hand-written Adam update), and Axon's `fit`
+ * (see `axonMlpContender` in ../axon.ts).
+ *
+ * After the timed epochs each model is evaluated on the 10,000 test digits (not timed), so the
+ * table shows that every contender really trains.
+ */
+
+import { numpy as np, nn, random, jit, valueAndGrad, tree, blockUntilReady } from '@jax-js/jax';
+import type { CaseResult, Cell, ContenderInfo, Metric, SuiteResult } from '../harness.js';
+import { measure } from '../harness.js';
+import { mulberry32, shuffleInPlace } from '../data.js';
+import { loadMnist, type Digits } from '../mnist.js';
+import type { Suite, SuiteOptions } from '../suite.js';
+import { tf, tfLiveTensors, useTfBackend, type TfBackend } from '../peers/tfjs.js';
+import { jaxThreads, useJaxWasm } from '../peers/jax.js';
+import { axonMlpContender } from '../axon.js';
+
+export const MLP = { inputs: 784, hidden: 128, classes: 10, dropout: 0.2, lr: 1e-3, batch: 128, trainDigits: 8000 } as const;
+
+/** A model ready to train. */
+export interface MlpRun {
+  /** Trains one epoch over the training digits and waits until it is done. */
+  epoch(): Promise<void>;
+  /** Accuracy on `test` (not timed). */
+  evaluate(test: Digits): Promise<number>;
+  dispose(): void;
+}
+
+export interface MlpContender extends ContenderInfo {
+  /** Starts the library; throws with a reason when it cannot run. */
+  start(): Promise<void>;
+  /** Builds the model and uploads the training digits. */
+  prepare(train: Digits): Promise<MlpRun>;
+  /** Live tensors in the library, for leak checks (undefined when unknown). */
+  live(): number | undefined;
+}
+
+// ---------------------------------------------------------------------------------------------
+// tfjs: sequential + fit
+// ---------------------------------------------------------------------------------------------
+
+function tfjsMlp(backend: TfBackend): MlpContender {
+  return {
+    id: `tfjs-${backend}`,
+    label: `tfjs-${backend}`,
+    note:
+      '`tf.sequential([dense(128, relu), dropout(0.2), dense(10, softmax)])`, ' +
+      "`compile({ optimizer: tf.train.adam(1e-3), loss: 'sparseCategoricalCrossentropy', metrics: ['accuracy'] })`, " +
+      '`fit(x, y, { batchSize: 128, epochs: 1, shuffle: true })` per timed epoch.',
+    start: () => useTfBackend(backend),
+    async prepare(train) {
+      const model = tf.sequential({
+        layers: [
+          tf.layers.dense({ inputShape: [MLP.inputs], units: MLP.hidden, activation: 'relu', kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }) }),
+          tf.layers.dropout({ rate: MLP.dropout }),
+          tf.layers.dense({ units: MLP.classes, activation: 'softmax', kernelInitializer: tf.initializers.glorotUniform({ seed: 2 }) }),
+        ],
+      });
+      const optimizer = tf.train.adam(MLP.lr);
+      model.compile({ optimizer, loss: 'sparseCategoricalCrossentropy', metrics: ['accuracy'] });
+      const x = tf.tensor2d(train.x, [train.n, MLP.inputs]);
+      const y = tf.tensor1d(Float32Array.from(train.y), 'float32');
+      return {
+        async epoch() {
+          await model.fit(x, y, { batchSize: MLP.batch, epochs: 1, shuffle: true, verbose: 0 });
+        },
+        async evaluate(test) {
+          const tx = tf.tensor2d(test.x, [test.n, MLP.inputs]);
+          const pred = tf.tidy(() => (model.predict(tx, { batchSize: 1000 }) as tf.Tensor).argMax(-1));
+          const p = (await pred.data()) as Int32Array;
+          tx.dispose();
+          pred.dispose();
+          let ok = 0;
+          for (let i = 0; i < test.n; i++) if (p[i] === test.y[i]) ok++;
+          return ok / test.n;
+        },
+        dispose() {
+          x.dispose();
+          y.dispose();
+          model.dispose();
+          optimizer.dispose(); // model.dispose() leaves the optimizer's slots alive
+        },
+      };
+    },
+    live: tfLiveTensors,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// jax-js: jit(valueAndGrad + Adam)
+// ---------------------------------------------------------------------------------------------
+
+type Params = { w1: np.Array; b1: np.Array; w2: np.Array; b2: np.Array };
+
+/** Mean cross-entropy of softmax(MLP(x)) against one-hot `y`, with inverted dropout from `key`. */
+function jaxLoss(p: Params, x: np.Array, y: np.Array, key: np.Array): np.Array {
+  const batch = x.shape[0];
+  const h = nn.relu(np.matmul(x, p.w1).add(p.b1));
+  const keep = random.bernoulli(key, 1 - MLP.dropout, [batch, MLP.hidden]);
+  const hd = np.where(keep, h.mul(1 / (1 - MLP.dropout)), 0);
+  const logp = nn.logSoftmax(np.matmul(hd, p.w2).add(p.b2), -1);
+  return logp.mul(y).sum().mul(-1 / batch);
+}
+
+const B1 = 0.9;
+const B2 = 0.999;
+const EPS = 1e-7;
+
+/** One Adam step (Keras's form: the bias correction folded into `lrT`). Returns [params, m, v, loss]. */
+const jaxStep = jit((p: Params, m: Params, v: Params, x: np.Array, y: np.Array, key: np.Array, lrT: np.Array) => {
+  const [loss, g] = valueAndGrad(jaxLoss)(tree.ref(p), x, y, key);
+  const np2 = {} as Params;
+  const nm = {} as Params;
+  const nv = {} as Params;
+  for (const k of ['w1', 'b1', 'w2', 'b2'] as const) {
+    const gk = g[k];
+    const mk = m[k].mul(B1).add(gk.ref.mul(1 - B1));
+    const vk = v[k].mul(B2).add(gk.ref.mul(gk).mul(1 - B2));
+    np2[k] = p[k].sub(lrT.ref.mul(mk.ref).div(np.sqrt(vk.ref).add(EPS)));
+    nm[k] = mk;
+    nv[k] = vk;
+  }
+  lrT.dispose();
+  return [np2, nm, nv, loss] as [Params, Params, Params, np.Array];
+});
+
+const jaxPredict = jit((p: Params, x: np.Array) => np.argmax(np.matmul(nn.relu(np.matmul(x, p.w1).add(p.b1)), p.w2).add(p.b2), -1));
+
+/** Glorot-uniform n×m weights from `seed`, as tfjs's dense layers start. */
+function glorot(n: number, m: number, seed: number): Float32Array {
+  const next = mulberry32(seed);
+  const lim = Math.sqrt(6 / (n + m));
+  const out = new Float32Array(n * m);
+  for (let i = 0; i < out.length; i++) out[i] = (next() * 2 - 1) * lim;
+  return out;
+}
+
+function jaxMlp(): MlpContender {
+  return {
+    id: 'jax-wasm',
+    label: 'jax-js-wasm',
+    note:
+      `@jax-js/jax 0.1.25, wasm device, ${jaxThreads()}: a \`jit\`-compiled step, \`valueAndGrad\` of softmax cross-entropy ` +
+      '(dropout via `random.bernoulli` inside the step) and a hand-written Adam update (jax-js has no optimizer in its core package); ' +
+      'batches shuffled in JS each epoch; `blockUntilReady` on the parameters at the end of each epoch.',
+    start: useJaxWasm,
+    async prepare(train) {
+      const mk = (d: Float32Array, shape: number[]) => np.array(d).reshape(shape);
+      const zeros = (): Params => ({
+        w1: np.zeros([MLP.inputs, MLP.hidden]),
+        b1: np.zeros([MLP.hidden]),
+        w2: np.zeros([MLP.hidden, MLP.classes]),
+        b2: np.zeros([MLP.classes]),
+      });
+      let p: Params = {
+        w1: mk(glorot(MLP.inputs, MLP.hidden, 1), [MLP.inputs, MLP.hidden]),
+        b1: np.zeros([MLP.hidden]),
+        w2: mk(glorot(MLP.hidden, MLP.classes, 2), [MLP.hidden, MLP.classes]),
+        b2: np.zeros([MLP.classes]),
+      };
+      let m = zeros();
+      let v = zeros();
+      let t = 0;
+      const next = mulberry32(7);
+      const order = Int32Array.from({ length: train.n }, (_, i) => i);
+      const xb = new Float32Array(MLP.batch * MLP.inputs);
+      const yb = new Float32Array(MLP.batch * MLP.classes);
+      return {
+        async epoch() {
+          shuffleInPlace(order, next);
+          for (let s = 0; s < train.n; s += MLP.batch) {
+            const bs = Math.min(MLP.batch, train.n - s);
+            yb.fill(0);
+            for (let r = 0; r < bs; r++) {
+              const i = order[s + r];
+              xb.set(train.x.subarray(i * MLP.inputs, (i + 1) * MLP.inputs), r * MLP.inputs);
+              yb[r * MLP.classes + train.y[i]] = 1;
+            }
+            t++;
+            const lrT = (MLP.lr * Math.sqrt(1 - B2 ** t)) / (1 - B1 ** t);
+            const x = mk(xb.slice(0, bs * MLP.inputs), [bs, MLP.inputs]);
+            const y = mk(yb.slice(0, bs * MLP.classes), [bs, MLP.classes]);
+            const [p2, m2, v2, loss] = jaxStep(p, m, v, x, y, random.key(t), np.array(lrT));
+            loss.dispose();
+            p = p2;
+            m = m2;
+            v = v2;
+          }
+          await blockUntilReady(p);
+        },
+        async evaluate(test) {
+          const pred = jaxPredict(tree.ref(p), mk(test.x, [test.n, MLP.inputs]));
+          const got = await pred.data();
+          let ok = 0;
+          for (let i = 0; i < test.n; i++) if (got[i] === test.y[i]) ok++;
+          return ok / test.n;
+        },
+        dispose() {
+          tree.dispose(p);
+          tree.dispose(m);
+          tree.dispose(v);
+        },
+      };
+    },
+    live: () => undefined,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The suite
+// ---------------------------------------------------------------------------------------------
+
+export const secondsPerEpoch: Metric = { unit: 's/epoch', higherIsBetter: false, digits: 3, value: (s) => s };
+
+export function mlpContenders(opts: SuiteOptions): MlpContender[] {
+  const all = [axonMlpContender(opts), tfjsMlp('wasm'), tfjsMlp('cpu'), jaxMlp()];
+  return opts.only ? all.filter((c) => c.axon || opts.only!.includes(c.id)) : all;
+}
+
+export const mlpSuite: Suite = {
+  id: 'mlp',
+  title: 'MLP training epoch (MNIST 784-128-10), s/epoch',
+  describe: 'seconds per epoch of the MLP 784-128-10 (dropout, Adam, batch 128) on 8,000 MNIST digits',
+  inAll: true,
+  async run(opts: SuiteOptions): Promise<SuiteResult> {
+    const n = opts.sizes?.[0] ?? MLP.trainDigits;
+    const train = loadMnist('train', n);
+    const test = loadMnist('t10k');
+    const contenders = mlpContenders(opts);
+    const cells: Record<string, Cell> = {};
+    const extra: Record<string, string> = {};
+    const warnings: string[] = [];
+    const timing = { warmup: Math.max(1, Math.min(opts.warmup, 1)), runs: opts.runs, minSampleMs: 0 };
+    for (const k of contenders) {
+      try {
+        await k.start();
+      } catch (e) {
+        const why = e instanceof Error ? e.message : String(e);
+        opts.log(`${k.axon ? 'axon' : k.label}: not available yet (${why})`);
+        cells[k.id] = { skipped: k.axon ? 'not available yet' : 'unavailable' };
+        if (!k.axon) warnings.push(`${k.label} did not run: ${why}`);
+        continue;
+      }
+      const liveBefore = k.live();
+      let run: MlpRun | null = null;
+      try {
+        run = await k.prepare(train);
+        const r = run;
+        const m = await measure(() => r.epoch(), timing);
+        cells[k.id] = m;
+        const acc = await run.evaluate(test);
+        extra[k.id] = `acc ${(acc * 100).toFixed(1)}%`;
+        opts.log(`${k.label.padEnd(12)} ${m.median.toFixed(3)} s/epoch (best ${m.min.toFixed(3)}), test accuracy ${(acc * 100).toFixed(1)}% after ${timing.warmup + timing.runs} epochs`);
+      } catch (e) {
+        const why = e instanceof Error ? e.message : String(e);
+        cells[k.id] = { skipped: 'failed' };
+        warnings.push(`${k.label} failed: ${why}`);
+        opts.log(`${k.label}: FAILED: ${why}`);
+      } finally {
+        run?.dispose();
+      }
+      const liveAfter = k.live();
+      if (liveBefore !== undefined && liveAfter !== undefined && liveAfter !== liveBefore) {
+        warnings.push(`${k.label}: ${liveAfter - liveBefore} tensors left alive after dispose`);
+      }
+    }
+    const row: CaseResult = { label: `${n} digits, batch ${MLP.batch}`, cells, extra };
+    return {
+      id: 'mlp',
+      title: this.title,
+      metric: secondsPerEpoch,
+      contenders: contenders.map(({ id, label, note, axon }) => ({ id, label, note, axon })),
+      cases: [row],
+      notes: [
+        `Model: Dense(784→128, relu) → Dropout(0.2) → Dense(128→10, softmax); Adam (lr 1e-3, β 0.9/0.999); batch 128; ` +
+          `the first ${n} MNIST training digits, shuffled each epoch; ${timing.warmup} warm-up epoch, then ${timing.runs} timed epochs, each its own sample.`,
+        '"acc": accuracy on the 10,000 MNIST test digits after all epochs (not timed) — a check that the model trained, not a quality comparison.',
+      ],
+      warnings,
+    };
+  },
+};
