@@ -1,28 +1,16 @@
 /**
- * Axon's side of each suite. Axon's packages are being written alongside this harness, so each
- * Axon contender checks at run time that the API it needs exists and, when it does not, reports
- * "not available yet" instead of a number.
+ * Axon's side of each suite. @axon/core is imported statically (its API is typechecked here);
+ * the backend package and the training front end (@axon/layers) are imported at run time, so
+ * that the peers still run while those packages are being written: an Axon contender whose
+ * package or API is missing reports "not available yet" instead of a number.
  */
 
+import { matmul, memory, setBackend, tensor, type Tensor } from '@axon/core';
 import type { MatmulContender } from './suites/matmul.js';
 import type { MlpContender, MlpRun } from './suites/mlp.js';
 import { MLP } from './suites/mlp.js';
 import type { Digits } from './mnist.js';
 import type { SuiteOptions } from './suite.js';
-
-/** The part of @axon/core the matmul suite uses. */
-interface AxonTensor {
-  readonly shape: readonly number[];
-  readonly T: AxonTensor;
-  dataSync(): ArrayLike<number>;
-  dispose(): void;
-}
-interface AxonCore {
-  tensor(values: Float32Array, shape: readonly number[], dtype?: 'float32'): AxonTensor;
-  matmul(a: AxonTensor, b: AxonTensor): AxonTensor;
-  setBackend(name: string): Promise<unknown>;
-  memory(): { numTensors?: number };
-}
 
 /** Imports a workspace package by a computed name, so the bench builds before the package exists. */
 async function importOptional(name: string): Promise<Record<string, unknown>> {
@@ -38,40 +26,32 @@ function requireFunctions(mod: Record<string, unknown>, pkg: string, names: read
   if (missing.length > 0) throw new Error(`${pkg} does not export ${missing.join(', ')} yet`);
 }
 
-let corePromise: Promise<AxonCore> | null = null;
+let started: Promise<void> | null = null;
 
-/** Loads @axon/core and the backend package, and makes `backend` current. */
-export function loadAxon(backend: 'wasm' | 'webgpu'): Promise<AxonCore> {
-  corePromise ??= (async () => {
-    const core = await importOptional('@axon/core');
-    requireFunctions(core, '@axon/core', ['tensor', 'matmul', 'setBackend', 'memory']);
+/** Imports the backend package (which registers the backend) and makes it current. */
+export function startAxon(backend: 'wasm' | 'webgpu'): Promise<void> {
+  started ??= (async () => {
     await importOptional(`@axon/backend-${backend}`);
-    const api = core as unknown as AxonCore;
-    await api.setBackend(backend);
-    return api;
+    await setBackend(backend);
   })();
-  return corePromise;
+  return started;
 }
 
 export function axonMatmulContender(opts: SuiteOptions): MatmulContender {
-  let core: AxonCore | null = null;
   return {
     id: 'axon',
     label: `axon-${opts.backend}`,
     axon: true,
     note: '`matmul(a.T, b)` / `matmul(a, b.T)` with `.T` a zero-copy view; result read with `dataSync()`, then disposed.',
-    async start() {
-      core = await loadAxon(opts.backend);
-    },
+    start: () => startAxon(opts.backend),
     prepare(a, b, n, layout) {
-      const c = core!;
-      const ta = c.tensor(a, [n, n], 'float32');
-      const tb = c.tensor(b, [n, n], 'float32');
+      const ta = tensor(a, [n, n], 'float32');
+      const tb = tensor(b, [n, n], 'float32');
       const lhs = layout === 'tn' ? ta.T : ta;
       const rhs = layout === 'nt' ? tb.T : tb;
       return {
         run() {
-          const out = c.matmul(lhs, rhs);
+          const out = matmul(lhs, rhs);
           const d = out.dataSync() as Float32Array;
           out.dispose();
           return d;
@@ -84,7 +64,7 @@ export function axonMatmulContender(opts: SuiteOptions): MatmulContender {
         },
       };
     },
-    live: () => core?.memory().numTensors,
+    live: () => memory().numTensors,
   };
 }
 
@@ -95,8 +75,8 @@ export function axonMatmulContender(opts: SuiteOptions): MatmulContender {
 /** The part of @axon/layers' Keras-style API the MLP suite uses. */
 interface AxonModel {
   compile(cfg: { optimizer: string; loss: string; metrics?: string[] }): void;
-  fit(x: AxonTensor, y: AxonTensor, cfg: { batchSize: number; epochs: number; shuffle?: boolean; verbose?: number }): Promise<unknown>;
-  predict(x: AxonTensor): AxonTensor;
+  fit(x: Tensor, y: Tensor, cfg: { batchSize: number; epochs: number; shuffle?: boolean; verbose?: number }): Promise<unknown>;
+  predict(x: Tensor): Tensor;
   dispose?(): void;
 }
 interface AxonLayers {
@@ -109,12 +89,11 @@ interface AxonLayers {
  * One training epoch with Axon's `fit`, as a user of the Keras front end writes it.
  * @example await axonMlpEpoch(model, x, y);
  */
-export async function axonMlpEpoch(model: AxonModel, x: AxonTensor, y: AxonTensor): Promise<void> {
+export async function axonMlpEpoch(model: AxonModel, x: Tensor, y: Tensor): Promise<void> {
   await model.fit(x, y, { batchSize: MLP.batch, epochs: 1, shuffle: true, verbose: 0 });
 }
 
 export function axonMlpContender(opts: SuiteOptions): MlpContender {
-  let core: AxonCore | null = null;
   let layers: AxonLayers | null = null;
   return {
     id: 'axon',
@@ -124,13 +103,12 @@ export function axonMlpContender(opts: SuiteOptions): MlpContender {
       "`sequential([dense({ units: 128, activation: 'relu', inputShape: [784] }), dropout({ rate: 0.2 }), dense({ units: 10, activation: 'softmax' })])`, " +
       "`compile({ optimizer: 'adam', loss: 'sparseCategoricalCrossentropy', metrics: ['accuracy'] })`, `fit(x, y, { batchSize: 128, epochs: 1, shuffle: true })` per timed epoch.",
     async start() {
-      core = await loadAxon(opts.backend);
+      await startAxon(opts.backend);
       const mod = await importOptional('@axon/layers');
       requireFunctions(mod, '@axon/layers', ['sequential', 'dense', 'dropout']);
       layers = mod as unknown as AxonLayers;
     },
     async prepare(train: Digits): Promise<MlpRun> {
-      const c = core!;
       const l = layers!;
       const model = l.sequential([
         l.dense({ units: MLP.hidden, activation: 'relu', inputShape: [MLP.inputs] }),
@@ -139,12 +117,12 @@ export function axonMlpContender(opts: SuiteOptions): MlpContender {
       ]);
       if (typeof model.fit !== 'function' || typeof model.compile !== 'function') throw new Error('@axon/layers models have no compile/fit yet');
       model.compile({ optimizer: 'adam', loss: 'sparseCategoricalCrossentropy', metrics: ['accuracy'] });
-      const x = c.tensor(train.x, [train.n, MLP.inputs], 'float32');
-      const y = c.tensor(Float32Array.from(train.y), [train.n], 'float32');
+      const x = tensor(train.x, [train.n, MLP.inputs], 'float32');
+      const y = tensor(Float32Array.from(train.y), [train.n], 'float32');
       return {
         epoch: () => axonMlpEpoch(model, x, y),
         async evaluate(test) {
-          const tx = c.tensor(test.x, [test.n, MLP.inputs], 'float32');
+          const tx = tensor(test.x, [test.n, MLP.inputs], 'float32');
           const probs = model.predict(tx);
           const d = probs.dataSync();
           probs.dispose();
@@ -164,6 +142,6 @@ export function axonMlpContender(opts: SuiteOptions): MlpContender {
         },
       };
     },
-    live: () => core?.memory().numTensors,
+    live: () => memory().numTensors,
   };
 }

@@ -17,8 +17,13 @@ import os from 'node:os';
 
 /** How one cell is timed. */
 export interface TimeOptions {
-  /** Untimed calls before timing (the first call of a kernel runs in V8's baseline tier). ≥ 1. */
+  /**
+   * Untimed calls before timing (the first calls of a kernel run in V8's baseline tier). At least
+   * one; calls that take over a second each stop the warm-up after the first.
+   */
   readonly warmup: number;
+  /** Warm-up also lasts at least this long, in ms (default 300), so that V8 tiers kernels up. */
+  readonly warmupMs?: number;
   /** Timed samples; the median and the best of them are reported. ≥ 5 for published figures. */
   readonly runs: number;
   /**
@@ -62,15 +67,17 @@ export function median(xs: readonly number[]): number {
 }
 
 /**
- * Times `op`: `warmup` untimed calls, then `runs` samples of `reps` calls each.
+ * Times `op`: untimed warm-up calls (see {@link TimeOptions.warmup}), then `runs` samples of
+ * `reps` calls each.
  * `op` must wait for its result (read it back, or await the library's "ready" promise) so that
  * lazy or asynchronous libraries are timed for the work, not for queuing it.
  * @example const m = await measure(() => { const c = tf.matMul(a, b); c.dataSync(); c.dispose(); }, opts);
  */
 export async function measure(op: () => unknown, opts: TimeOptions): Promise<Measurement> {
-  const warmup = Math.max(1, opts.warmup);
+  const warmupMs = opts.warmupMs ?? 300;
+  const start = performance.now();
   let last = 0;
-  for (let i = 0; i < warmup; i++) {
+  for (let calls = 0; calls < 1 || performance.now() - start < warmupMs || (calls < opts.warmup && last < 1000); calls++) {
     const t0 = performance.now();
     await op();
     last = performance.now() - t0;

@@ -119,8 +119,8 @@ async function main(argv: string[]): Promise<number> {
   for (const suite of chosen) {
     const opts: SuiteOptions = {
       sizes,
-      runs: runs ?? (suite.id === 'mlp' ? 5 : 7),
-      warmup: positiveInt('warmup', values.warmup) ?? 2,
+      runs,
+      warmup: positiveInt('warmup', values.warmup),
       minSampleMs: positiveInt('min-sample-ms', values['min-sample-ms']) ?? 100,
       backend,
       cpuMaxSize: positiveInt('cpu-max-size', values['cpu-max-size']) ?? 512,

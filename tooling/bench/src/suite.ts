@@ -10,10 +10,10 @@ import type { SuiteResult } from './harness.js';
 export interface SuiteOptions {
   /** Problem sizes from `--sizes` (suite-specific meaning; matmul: n for n×n·n×n). */
   readonly sizes?: readonly number[];
-  /** Timed runs per cell (`--runs`, default 7; at least 5 for published figures). */
-  readonly runs: number;
-  /** Untimed warm-up calls per cell (`--warmup`, default 2). */
-  readonly warmup: number;
+  /** Timed runs per cell (`--runs`; at least 5 for published figures); the suite's default when undefined. */
+  readonly runs?: number;
+  /** Untimed warm-up calls per cell (`--warmup`); the suite's default when undefined. */
+  readonly warmup?: number;
   /** Minimum duration of one timed sample, in ms (`--min-sample-ms`, default 100). */
   readonly minSampleMs: number;
   /** Axon backend (`--backend`); only `wasm` runs today, `webgpu` is reserved. */

@@ -14,7 +14,7 @@ describe('median', () => {
 describe('measure', () => {
   it('warms up, then times the requested number of samples', async () => {
     let calls = 0;
-    const m = await measure(() => void calls++, { warmup: 2, runs: 5, minSampleMs: 0 });
+    const m = await measure(() => void calls++, { warmup: 2, warmupMs: 0, runs: 5, minSampleMs: 0 });
     expect(m.samples).toHaveLength(5);
     expect(m.reps).toBe(1);
     expect(calls).toBe(7);

@@ -163,6 +163,7 @@ export const matmulSuite: Suite = {
   inAll: true,
   async run(opts: SuiteOptions): Promise<SuiteResult> {
     const sizes = opts.sizes ?? [256, 512, 1024];
+    const timing = { warmup: opts.warmup ?? 2, runs: opts.runs ?? 7, minSampleMs: opts.minSampleMs };
     const contenders = matmulContenders(opts);
     const warnings: string[] = [];
     const cases = new Map<string, { label: string; work: number; cells: Record<string, Cell> }>();
@@ -202,7 +203,7 @@ export const matmulSuite: Suite = {
               opts.log(`${k.label} ${row.label}: WRONG RESULT: ${wrong}`);
               continue;
             }
-            const m = await measure(() => inst.run(), opts);
+            const m = await measure(() => inst.run(), timing);
             row.cells[k.id] = m;
             opts.log(`${k.label.padEnd(12)} ${row.label.padEnd(10)} ${gflops.value(m.median, row).toFixed(1).padStart(6)} GFLOP/s (${m.samples.length} runs × ${m.reps})`);
           } catch (e) {
@@ -233,7 +234,7 @@ export const matmulSuite: Suite = {
           'Each timed call computes the product and reads it back into a Float32Array, so copy-out (~0.3 ms per 1M floats) is included for everyone.',
         'Aᵀ·B and A·Bᵀ: A or B is stored n×n row-major and used transposed, as in every backward pass (dW = xᵀ·dy, dx = dy·Wᵀ). ' +
           'Each result is checked against a float64 reference before timing.',
-        `Each cell: ${opts.warmup} warm-up calls, then ${opts.runs} timed samples; a sample repeats the call until it lasts ≥ ${opts.minSampleMs} ms.`,
+        `Each cell: warm-up (≥ ${timing.warmup} calls and ≥ 300 ms), then ${timing.runs} timed samples; a sample repeats the call until it lasts ≥ ${timing.minSampleMs} ms.`,
       ],
       warnings,
     };

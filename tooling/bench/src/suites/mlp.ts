@@ -234,7 +234,7 @@ export const mlpSuite: Suite = {
     const cells: Record<string, Cell> = {};
     const extra: Record<string, string> = {};
     const warnings: string[] = [];
-    const timing = { warmup: Math.max(1, Math.min(opts.warmup, 1)), runs: opts.runs, minSampleMs: 0 };
+    const timing = { warmup: Math.max(1, opts.warmup ?? 1), warmupMs: 0, runs: opts.runs ?? 5, minSampleMs: 0 };
     for (const k of contenders) {
       try {
         await k.start();
@@ -277,7 +277,7 @@ export const mlpSuite: Suite = {
       cases: [row],
       notes: [
         `Model: Dense(784→128, relu) → Dropout(0.2) → Dense(128→10, softmax); Adam (lr 1e-3, β 0.9/0.999); batch 128; ` +
-          `the first ${n} MNIST training digits, shuffled each epoch; ${timing.warmup} warm-up epoch, then ${timing.runs} timed epochs, each its own sample.`,
+          `the first ${n} MNIST training digits, shuffled each epoch; ${timing.warmup} warm-up epoch(s), then ${timing.runs} timed epochs, each its own sample.`,
         '"acc": accuracy on the 10,000 MNIST test digits after all epochs (not timed) — a check that the model trained, not a quality comparison.',
       ],
       warnings,
