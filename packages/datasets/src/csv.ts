@@ -1,0 +1,250 @@
+import { AxonError, type DType } from '@axon/core';
+import { ArrayDataset, type Column, makeArrayDataset } from './array-dataset.js';
+import { type DataSource, readSource } from './io.js';
+
+/** Options of {@link parseCsv}. */
+export interface ParseCsvOptions {
+  /** Field separator (one character; default `,`). */
+  delimiter?: string;
+  /** Whether the first record holds column names (default true). Without one, columns are named `'0'`, `'1'`, …. */
+  header?: boolean;
+}
+
+/** What {@link parseCsv} returns. */
+export interface CsvTable {
+  /** Column names (from the header, or `'0'`, `'1'`, … without one). */
+  readonly columns: string[];
+  /** Data records (header excluded), as raw strings. */
+  readonly rows: string[][];
+  /** 1-based line number in the text where each record starts. */
+  readonly lines: number[];
+}
+
+/**
+ * Parses CSV text (RFC 4180): quoted fields (`"a, b"`), doubled quotes (`""`), delimiters and
+ * line breaks inside quotes, `\n`/`\r\n`/`\r` line ends, a UTF-8 BOM, blank lines (skipped).
+ * Every record must have as many fields as the first; errors name the line.
+ *
+ * @example
+ * parseCsv('a,b\n1,"x, y"\n').rows; // [['1', 'x, y']]
+ */
+export function parseCsv(text: string, options: ParseCsvOptions = {}): CsvTable {
+  const op = 'parseCsv';
+  if (typeof text !== 'string') throw new AxonError(op, `expected CSV text as a string, got ${typeof text}`);
+  const delim = options.delimiter ?? ',';
+  if (typeof delim !== 'string' || delim.length !== 1 || delim === '"' || delim === '\n' || delim === '\r') {
+    throw new AxonError(op, `expected the delimiter to be one character other than a quote or line break, got ${JSON.stringify(delim)}`);
+  }
+  const records: string[][] = [];
+  const lines: number[] = [];
+  let i = text.charCodeAt(0) === 0xfeff ? 1 : 0;
+  const n = text.length;
+  let line = 1;
+  const D = delim.charCodeAt(0);
+  while (i < n) {
+    const startLine = line;
+    const rec: string[] = [];
+    let blank = true;
+    // one record
+    while (true) {
+      let field: string;
+      if (text.charCodeAt(i) === 34 /* " */) {
+        blank = false;
+        const qLine = line;
+        let s = '';
+        let j = i + 1;
+        while (true) {
+          const q = text.indexOf('"', j);
+          if (q < 0) throw new AxonError(op, `line ${qLine}: unterminated quoted field (no closing ")`);
+          const chunk = text.slice(j, q);
+          for (let c = 0; c < chunk.length; c++) {
+            const ch = chunk.charCodeAt(c);
+            if (ch === 10 || (ch === 13 && chunk.charCodeAt(c + 1) !== 10)) line++;
+          }
+          s += chunk;
+          if (text.charCodeAt(q + 1) === 34) {
+            s += '"';
+            j = q + 2;
+          } else {
+            i = q + 1;
+            break;
+          }
+        }
+        const c = text.charCodeAt(i);
+        if (i < n && c !== D && c !== 10 && c !== 13) {
+          throw new AxonError(op, `line ${line}: unexpected character ${JSON.stringify(text[i])} after a closing quote; expected a delimiter or line end`);
+        }
+        field = s;
+      } else {
+        let j = i;
+        while (j < n) {
+          const c = text.charCodeAt(j);
+          if (c === D || c === 10 || c === 13) break;
+          j++;
+        }
+        field = text.slice(i, j);
+        if (field.length > 0) blank = false;
+        i = j;
+      }
+      rec.push(field);
+      const c = text.charCodeAt(i);
+      if (i < n && c === D) {
+        blank = false;
+        i++;
+        continue;
+      }
+      // end of record
+      if (c === 13) i += text.charCodeAt(i + 1) === 10 ? 2 : 1;
+      else if (c === 10) i++;
+      if (i <= n && (c === 10 || c === 13)) line++;
+      break;
+    }
+    if (blank && rec.length === 1) continue;
+    records.push(rec);
+    lines.push(startLine);
+  }
+  const hasHeader = options.header !== false;
+  if (records.length === 0) return { columns: [], rows: [], lines: [] };
+  const width = records[0].length;
+  for (let r = 1; r < records.length; r++) {
+    if (records[r].length !== width) {
+      throw new AxonError(op, `line ${lines[r]}: expected ${width} fields like ${hasHeader ? 'the header' : 'the first record'} (line ${lines[0]}), got ${records[r].length}`);
+    }
+  }
+  if (hasHeader) {
+    const columns = records[0].map((s) => s.trim());
+    return { columns, rows: records.slice(1), lines: lines.slice(1) };
+  }
+  return { columns: Array.from({ length: width }, (_, k) => String(k)), rows: records, lines };
+}
+
+/** Options of {@link fromCsv} and {@link fromCsvText}. */
+export interface CsvOptions extends ParseCsvOptions {
+  /** Feature columns packed into `x`, by name or 0-based index (default: every column except the label). */
+  columns?: readonly (string | number)[];
+  /** The label column (by name or index), yielded as `y`. Without one the dataset has only `x`. */
+  label?: string | number;
+  /**
+   * dtype of `y`. Default: int32 when every label is an integer, float32 otherwise. Labels that
+   * are not numbers (e.g. `setosa`) become int32 class indices in sorted order, named in
+   * `meta.classNames`.
+   */
+  labelDtype?: Exclude<DType, 'bool'>;
+  /** Value for empty fields (default: an empty field is an error). */
+  missing?: number;
+}
+
+function resolveColumn(op: string, table: CsvTable, c: string | number, what: string): number {
+  if (typeof c === 'number') {
+    if (!Number.isInteger(c) || c < 0 || c >= table.columns.length) {
+      throw new AxonError(op, `${what} index ${c} is out of range; the CSV has ${table.columns.length} columns (0..${table.columns.length - 1})`);
+    }
+    return c;
+  }
+  const k = table.columns.indexOf(c);
+  if (k < 0) throw new AxonError(op, `${what} '${c}' is not a column; the columns are ${table.columns.map((s) => `'${s}'`).join(', ')}`);
+  return k;
+}
+
+function parseNumber(s: string): number {
+  const t = s.trim();
+  if (t === '') return NaN;
+  const v = Number(t);
+  if (Number.isNaN(v) && !/^[+-]?nan$/i.test(t)) return NaN;
+  return v;
+}
+
+/**
+ * An in-memory dataset from CSV text: `x` is float32 `[N, features]`, `y` (when `label` is
+ * given) a per-sample scalar. Numbers may have surrounding spaces; an empty or non-numeric
+ * feature is an error naming the line and column (unless `missing` is set).
+ *
+ * @example
+ * const ds = fromCsvText('a,b,label\n1,2,0\n3,4,1\n', { label: 'label' });
+ * ds.spec.x.shape; // [2]
+ */
+export function fromCsvText(text: string, options: CsvOptions & { label: string | number }): ArrayDataset<'x' | 'y'>;
+export function fromCsvText(text: string, options?: CsvOptions): ArrayDataset<'x'>;
+export function fromCsvText(text: string, options: CsvOptions = {}): ArrayDataset<'x'> | ArrayDataset<'x' | 'y'> {
+  const op = 'fromCsv';
+  let table: CsvTable;
+  try {
+    table = parseCsv(text, options);
+  } catch (e) {
+    if (e instanceof AxonError) throw new AxonError(op, e.message.replace(/^parseCsv: /, ''));
+    throw e;
+  }
+  if (table.columns.length === 0) throw new AxonError(op, 'the CSV text has no records');
+  const labelIdx = options.label === undefined ? -1 : resolveColumn(op, table, options.label, 'label column');
+  const featIdx = options.columns
+    ? options.columns.map((c) => resolveColumn(op, table, c, 'feature column'))
+    : table.columns.map((_, k) => k).filter((k) => k !== labelIdx);
+  if (featIdx.length === 0) throw new AxonError(op, 'no feature columns left; pass `columns` or a CSV with more than the label column');
+  if (featIdx.includes(labelIdx)) throw new AxonError(op, `the label column '${table.columns[labelIdx]}' is also listed as a feature column`);
+  const N = table.rows.length;
+  const F = featIdx.length;
+  const x = new Float32Array(N * F);
+  const missing = options.missing;
+  for (let r = 0; r < N; r++) {
+    const row = table.rows[r];
+    for (let f = 0; f < F; f++) {
+      const raw = row[featIdx[f]];
+      let v = parseNumber(raw);
+      if (Number.isNaN(v) && !/^\s*[+-]?nan\s*$/i.test(raw)) {
+        if (missing !== undefined && raw.trim() === '') v = missing;
+        else {
+          const what = raw.trim() === '' ? 'an empty field' : JSON.stringify(raw);
+          throw new AxonError(op, `line ${table.lines[r]}, column '${table.columns[featIdx[f]]}': expected a number, got ${what}`);
+        }
+      }
+      x[r * F + f] = v;
+    }
+  }
+  const featureNames = featIdx.map((k) => table.columns[k]);
+  const xCol: Column = { data: x, shape: [F], dtype: 'float32', rowSize: F };
+  if (labelIdx < 0) return makeArrayDataset(op, { x: { col: xCol, n: N } }, { featureNames });
+  const raw = table.rows.map((row) => row[labelIdx]);
+  const nums = raw.map(parseNumber);
+  let classNames: string[] | undefined;
+  let y: Float32Array | Int32Array;
+  let ydt: DType;
+  if (nums.some((v, r) => Number.isNaN(v) && !/^\s*[+-]?nan\s*$/i.test(raw[r]))) {
+    // categorical labels
+    const empty = raw.findIndex((s) => s.trim() === '');
+    if (empty >= 0) throw new AxonError(op, `line ${table.lines[empty]}, column '${table.columns[labelIdx]}': empty label`);
+    if (options.labelDtype === 'float32') {
+      const bad = nums.findIndex((v) => Number.isNaN(v));
+      throw new AxonError(op, `line ${table.lines[bad]}, column '${table.columns[labelIdx]}': expected a number for a float32 label, got ${JSON.stringify(raw[bad])}`);
+    }
+    classNames = [...new Set(raw.map((s) => s.trim()))].sort();
+    const index = new Map(classNames.map((c, k) => [c, k]));
+    y = Int32Array.from(raw, (s) => index.get(s.trim()) ?? -1);
+    ydt = 'int32';
+  } else {
+    ydt = options.labelDtype ?? (nums.every((v) => Number.isInteger(v)) ? 'int32' : 'float32');
+    if (ydt === 'int32') {
+      const bad = nums.findIndex((v) => !Number.isInteger(v));
+      if (bad >= 0) throw new AxonError(op, `line ${table.lines[bad]}, column '${table.columns[labelIdx]}': expected an integer label for int32, got ${JSON.stringify(raw[bad])}`);
+      y = Int32Array.from(nums);
+    } else y = Float32Array.from(nums);
+  }
+  const yCol: Column = { data: y, shape: [], dtype: ydt, rowSize: 1 };
+  return makeArrayDataset(op, { x: { col: xCol, n: N }, y: { col: yCol, n: N } }, classNames ? { featureNames, classNames } : { featureNames });
+}
+
+/**
+ * An in-memory dataset from CSV (see {@link fromCsvText}), given as text (a string containing a
+ * line break), a file path (Node), a URL, a `Blob`/`File`, or bytes (UTF-8).
+ *
+ * @example
+ * const iris = await fromCsv('data/iris.csv', { label: 'species' });
+ * iris.meta.classNames; // ['setosa', 'versicolor', 'virginica']
+ */
+export async function fromCsv(source: DataSource, options: CsvOptions & { label: string | number }): Promise<ArrayDataset<'x' | 'y'>>;
+export async function fromCsv(source: DataSource, options?: CsvOptions): Promise<ArrayDataset<'x'>>;
+export async function fromCsv(source: DataSource, options: CsvOptions = {}): Promise<ArrayDataset<'x'> | ArrayDataset<'x' | 'y'>> {
+  let text: string;
+  if (typeof source === 'string' && /[\r\n]/.test(source)) text = source;
+  else text = new TextDecoder('utf-8').decode(await readSource('fromCsv', source));
+  return fromCsvText(text, options);
+}

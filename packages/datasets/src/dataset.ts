@@ -1,0 +1,446 @@
+import { AxonError, type DType } from '@axon/core';
+import { batchToTensors, disposeTensorsIn, stackElements, type Tensorized } from './host.js';
+import { checkSeed, epochKey, permutation, randIndex } from './random.js';
+import type { Batched } from './types.js';
+
+/**
+ * What a {@link Dataset} is built from: a function called once per iteration (epoch) that returns
+ * a fresh (sync or async) iterator or iterable.
+ *
+ * @example
+ * const src: DatasetSource<number> = function* () { yield 1; yield 2; };
+ */
+export type DatasetSource<T> = () => Iterator<T> | AsyncIterator<T> | Iterable<T> | AsyncIterable<T>;
+
+/** Options of {@link Dataset.batch}. */
+export interface BatchOptions {
+  /** Drop the last batch when it has fewer than `size` elements (default false). */
+  dropRemainder?: boolean;
+  /**
+   * dtype of stacked fields: one dtype for all, or one per field name. Numbers stack to
+   * float32 by default (int32 for label columns of in-memory datasets, which know their dtype);
+   * typed arrays keep theirs (float arrays → float32, integer arrays → int32).
+   */
+  dtypes?: DType | Readonly<Record<string, DType>>;
+}
+
+/** Options of {@link Dataset.shuffle}. */
+export interface ShuffleOptions {
+  /**
+   * Draw a new order on every iteration (epoch) — still deterministic: iteration `k` of a
+   * pipeline built with the same seed always sees the same order. Default true. With false,
+   * every iteration repeats the first order.
+   */
+  reshuffleEachIteration?: boolean;
+}
+
+/** Options of {@link Dataset.split}. */
+export interface SplitOptions {
+  /** Shuffle before splitting, deterministically for this seed. Without a seed the parts are consecutive runs. */
+  seed?: number;
+}
+
+function isIterable(v: unknown): v is Iterable<unknown> {
+  return v !== null && typeof v === 'object' && typeof (v as Iterable<unknown>)[Symbol.iterator] === 'function';
+}
+function isAsyncIterable(v: unknown): v is AsyncIterable<unknown> {
+  return v !== null && typeof v === 'object' && typeof (v as AsyncIterable<unknown>)[Symbol.asyncIterator] === 'function';
+}
+function isThenable<U>(v: unknown): v is PromiseLike<U> {
+  return v !== null && (typeof v === 'object' || typeof v === 'function') && typeof (v as PromiseLike<U>).then === 'function';
+}
+
+/** @internal Adapts whatever a source returns into an AsyncIterator. */
+export function toAsyncIterator<T>(op: string, r: unknown): AsyncIterator<T> {
+  if (isAsyncIterable(r)) return (r as AsyncIterable<T>)[Symbol.asyncIterator]();
+  let it: Iterator<T>;
+  if (isIterable(r)) it = (r as Iterable<T>)[Symbol.iterator]();
+  else if (r !== null && typeof r === 'object' && typeof (r as Iterator<T>).next === 'function') it = r as Iterator<T>;
+  else throw new AxonError(op, `the source must return an iterator or iterable (e.g. a generator), got ${r === null ? 'null' : typeof r}`);
+  // Async iterators returned by async generator functions are also plain iterators with a promise-returning next().
+  return {
+    next: () => Promise.resolve(it.next()),
+    return: (value?: unknown) => {
+      if (typeof it.return === 'function') it.return(value as T);
+      return Promise.resolve({ done: true, value: undefined as T });
+    },
+  };
+}
+
+/** @internal */
+export function checkCount(op: string, what: string, n: unknown, min = 0): asserts n is number {
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < min) {
+    throw new AxonError(op, `expected ${what} to be an integer ≥ ${min}, got ${String(n)}`);
+  }
+}
+
+/** @internal Turns split fractions or counts into element counts for a dataset of `n` elements. */
+export function splitCounts(op: string, parts: number | readonly number[], n: number): number[] {
+  const list = typeof parts === 'number' ? [parts, 1 - parts] : [...parts];
+  if (!Array.isArray(list) || list.length < 1 || list.some((p) => typeof p !== 'number' || !Number.isFinite(p) || p < 0)) {
+    throw new AxonError(op, `expected a fraction in [0, 1] or an array of non-negative fractions or counts, got ${JSON.stringify(parts)}`);
+  }
+  const sum = list.reduce((a, b) => a + b, 0);
+  const counts = list.every((p) => Number.isInteger(p)) && sum > 1;
+  if (counts) {
+    if (sum > n) throw new AxonError(op, `counts [${list.join(', ')}] add up to ${sum}, more than the ${n} elements of the dataset`);
+    return list;
+  }
+  if (sum > 1 + 1e-9) throw new AxonError(op, `fractions [${list.join(', ')}] add up to ${sum}; expected at most 1 (or integer counts)`);
+  const out = list.map((f) => Math.round(f * n));
+  // Fractions that cover the whole dataset give the rest to the last part, so nothing is lost to rounding.
+  if (Math.abs(sum - 1) < 1e-9) out[out.length - 1] = n - out.slice(0, -1).reduce((a, b) => a + b, 0);
+  if (out[out.length - 1] < 0) out[out.length - 1] = 0;
+  return out;
+}
+
+/**
+ * A lazy, re-iterable sequence of elements — the input pipeline of Axon. Build one with
+ * {@link fromArrays}, {@link fromTensors}, {@link fromCsv}, {@link fromGenerator} or
+ * {@link loadMnistDataset}; chain `shuffle`, `map`, `batch`, … (each returns a new dataset and
+ * leaves this one unchanged); consume it with `for await`. Every `for await` is one pass (epoch).
+ *
+ * In-memory datasets ({@link ArrayDataset}) keep their data in typed arrays and implement
+ * `shuffle`, `take`, `skip`, `split` and `batch` with index permutations and row copies, so an
+ * epoch of MNIST costs milliseconds. Generic datasets stream element by element.
+ *
+ * @example
+ * const ds = fromArrays({ x: images, y: labels }).shuffle(42).batch(128).toTensors();
+ * for await (const { x, y } of ds) {
+ *   // ... train on x: float32 [128, 28, 28], y: int32 [128] ...
+ *   x.dispose(); y.dispose(); // the consumer owns tensor batches
+ * }
+ */
+export class Dataset<T> implements AsyncIterable<T> {
+  /** Number of elements when known (`Infinity` after an endless `repeat()`), else `undefined`. */
+  readonly size: number | undefined;
+  private readonly source: DatasetSource<T> | undefined;
+
+  /**
+   * Low-level constructor; prefer {@link fromGenerator}. `source` is called once per iteration.
+   * @example
+   * const ds = new Dataset(() => [1, 2, 3], 3);
+   */
+  constructor(source: DatasetSource<T> | undefined, size?: number) {
+    this.source = source;
+    this.size = size;
+  }
+
+  /** Opens one pass over the elements; subclasses override. */
+  protected open(): Iterator<T> | AsyncIterator<T> | Iterable<T> | AsyncIterable<T> {
+    if (!this.source) throw new AxonError('Dataset', 'this dataset has no source');
+    return this.source();
+  }
+
+  /**
+   * Starts one pass (epoch) over the dataset: `for await (const el of ds)`.
+   * @example
+   * for await (const el of fromGenerator(() => [1, 2, 3])) console.log(el);
+   */
+  [Symbol.asyncIterator](): AsyncIterator<T> {
+    return toAsyncIterator<T>('Dataset', this.open());
+  }
+
+  /**
+   * Collects one pass into an array (for small or finite datasets).
+   * @example
+   * await fromGenerator(() => [1, 2, 3]).map((v) => v * 2).toArray(); // [2, 4, 6]
+   */
+  async toArray(): Promise<T[]> {
+    if (this.size === Infinity) throw new AxonError('Dataset.toArray', 'the dataset is endless (repeat() without a count); take(n) first');
+    const out: T[] = [];
+    for await (const v of this) out.push(v);
+    return out;
+  }
+
+  /**
+   * Applies `fn` to every element (lazily, in order). `fn` may be async.
+   * @example
+   * ds.map(({ x, y }) => ({ x: x.map((v) => v / 255), y }));
+   */
+  map<U>(fn: (element: T, index: number) => U | Promise<U>): Dataset<U> {
+    if (typeof fn !== 'function') throw new AxonError('Dataset.map', `expected a function, got ${typeof fn}`);
+    const parent = this as Dataset<T>;
+    return new Dataset<U>(async function* () {
+      let i = 0;
+      for await (const v of parent) {
+        const r = fn(v, i++);
+        yield isThenable<U>(r) ? await r : r;
+      }
+    }, this.size);
+  }
+
+  /**
+   * Keeps the elements for which `pred` returns true. The size becomes unknown.
+   * @example
+   * ds.filter(({ y }) => y !== 0);
+   */
+  filter(pred: (element: T, index: number) => boolean | Promise<boolean>): Dataset<T> {
+    if (typeof pred !== 'function') throw new AxonError('Dataset.filter', `expected a predicate function, got ${typeof pred}`);
+    const parent = this as Dataset<T>;
+    return new Dataset<T>(async function* () {
+      let i = 0;
+      for await (const v of parent) {
+        const r = pred(v, i++);
+        if (isThenable<boolean>(r) ? await r : r) yield v;
+      }
+    }, undefined);
+  }
+
+  /**
+   * Groups consecutive elements into batches of `size`. Numbers, typed arrays, HostTensors and
+   * plain objects of those are stacked into {@link HostTensor}s with the batch dimension first
+   * (see {@link Batched}); other elements are batched as arrays. The last batch may be smaller
+   * unless `dropRemainder` is set. Chain {@link Dataset.toTensors} to get Axon tensors.
+   *
+   * @example
+   * for await (const b of fromArrays({ x, y }).batch(32, { dropRemainder: true })) b.x.shape; // [32, ...]
+   */
+  batch(size: number, options: BatchOptions = {}): Dataset<Batched<T>> {
+    checkCount('Dataset.batch', 'the batch size', size, 1);
+    const drop = options.dropRemainder === true;
+    return this.makeBatches(size, drop, options.dtypes) as Dataset<Batched<T>>;
+  }
+
+  /** @internal Generic batching; in-memory datasets override it. */
+  protected makeBatches(size: number, drop: boolean, dtypes: BatchOptions['dtypes']): Dataset<unknown> {
+    const parent = this as Dataset<T>;
+    const n = this.size;
+    const count = n === undefined ? undefined : n === Infinity ? Infinity : drop ? Math.floor(n / size) : Math.ceil(n / size);
+    return new Dataset<unknown>(async function* () {
+      let buf: T[] = [];
+      for await (const v of parent) {
+        buf.push(v);
+        if (buf.length === size) {
+          const items = buf;
+          buf = [];
+          yield stackElements('Dataset.batch', items, dtypes) ?? items;
+        }
+      }
+      if (buf.length > 0 && !drop) yield stackElements('Dataset.batch', buf, dtypes) ?? buf;
+    }, count);
+  }
+
+  /**
+   * Shuffles deterministically for `seed`. In-memory datasets get a full shuffle (a random
+   * permutation of the indices; `bufferSize` is ignored). Streaming datasets use a shuffle buffer
+   * of `bufferSize` elements (default 1024): larger is more random and uses more memory.
+   * By default every iteration (epoch) gets a new order; see {@link ShuffleOptions}.
+   *
+   * @example
+   * const ds = fromArrays({ x, y }).shuffle(42); // same order sequence on every run
+   */
+  shuffle(seed: number, bufferSize?: number, options: ShuffleOptions = {}): Dataset<T> {
+    checkSeed('Dataset.shuffle', seed);
+    const buffer = bufferSize ?? 1024;
+    checkCount('Dataset.shuffle', 'the buffer size', buffer, 1);
+    const parent = this as Dataset<T>;
+    const reshuffle = options.reshuffleEachIteration !== false;
+    let epoch = 0;
+    return new Dataset<T>(async function* () {
+      const key = epochKey(seed, reshuffle ? epoch++ : 0);
+      const buf: T[] = [];
+      let counter = 0;
+      for await (const v of parent) {
+        if (buf.length < buffer) {
+          buf.push(v);
+          continue;
+        }
+        const j = randIndex(key, counter++, buf.length);
+        const out = buf[j];
+        buf[j] = v;
+        yield out;
+      }
+      while (buf.length > 0) {
+        const j = randIndex(key, counter++, buf.length);
+        const out = buf[j];
+        buf[j] = buf[buf.length - 1];
+        buf.pop();
+        yield out;
+      }
+    }, this.size);
+  }
+
+  /**
+   * The first `n` elements.
+   * @example
+   * await fromGenerator(() => [1, 2, 3]).take(2).toArray(); // [1, 2]
+   */
+  take(n: number): Dataset<T> {
+    checkCount('Dataset.take', 'n', n);
+    const parent = this as Dataset<T>;
+    return new Dataset<T>(async function* () {
+      if (n === 0) return;
+      let i = 0;
+      for await (const v of parent) {
+        yield v;
+        if (++i >= n) return;
+      }
+    }, this.size === undefined ? undefined : Math.min(this.size, n));
+  }
+
+  /**
+   * All but the first `n` elements.
+   * @example
+   * await fromGenerator(() => [1, 2, 3]).skip(2).toArray(); // [3]
+   */
+  skip(n: number): Dataset<T> {
+    checkCount('Dataset.skip', 'n', n);
+    const parent = this as Dataset<T>;
+    return new Dataset<T>(async function* () {
+      let i = 0;
+      for await (const v of parent) if (i++ >= n) yield v;
+    }, this.size === undefined ? undefined : Math.max(0, this.size - n));
+  }
+
+  /**
+   * Splits into parts by fractions (`0.8` or `[0.8, 0.2]`, summing to at most 1) or counts
+   * (`[50000, 10000]`, integers summing to more than 1). With a `seed`, elements are assigned to
+   * parts at random (deterministically); without one, the parts are consecutive runs. The
+   * assignment is fixed once, so a validation part stays the same across epochs.
+   * Streaming datasets need a known size, and each part re-reads the parent.
+   *
+   * @example
+   * const [train, val] = fromArrays({ x, y }).split([0.9, 0.1], { seed: 1 });
+   */
+  split(parts: number | readonly number[], options: SplitOptions = {}): Dataset<T>[] {
+    const op = 'Dataset.split';
+    const n = this.size;
+    if (n === undefined || n === Infinity) throw new AxonError(op, `expected a dataset of known, finite size (got ${String(n)}); use take/skip instead`);
+    const counts = splitCounts(op, parts, n);
+    if (options.seed !== undefined) checkSeed(op, options.seed);
+    const assign = new Int32Array(n).fill(-1);
+    const order = options.seed === undefined ? null : permutation(n, options.seed);
+    let pos = 0;
+    counts.forEach((c, p) => {
+      for (let k = 0; k < c; k++, pos++) assign[order ? order[pos] : pos] = p;
+    });
+    const parent = this as Dataset<T>;
+    return counts.map(
+      (c, p) =>
+        new Dataset<T>(async function* () {
+          let i = 0;
+          for await (const v of parent) {
+            if (i < n && assign[i] === p) yield v;
+            i++;
+          }
+        }, c),
+    );
+  }
+
+  /**
+   * Reads up to `n` elements ahead of the consumer (default 2), so producing the next batch can
+   * overlap with work on the current one. If the consumer stops early, tensors in read-ahead
+   * elements are disposed.
+   *
+   * @example
+   * for await (const b of ds.batch(64).prefetch(2)) { ... }
+   */
+  prefetch(n = 2): Dataset<T> {
+    checkCount('Dataset.prefetch', 'n', n, 1);
+    const parent = this as Dataset<T>;
+    return new Dataset<T>(() => ({ [Symbol.asyncIterator]: () => prefetchIterator(parent[Symbol.asyncIterator](), n) }), this.size);
+  }
+
+  /**
+   * Repeats the dataset `count` times (default: endlessly). Each repetition is a new pass of the
+   * parent, so a shuffled parent is reshuffled every time.
+   *
+   * @example
+   * await fromGenerator(() => [1, 2]).repeat(2).toArray(); // [1, 2, 1, 2]
+   */
+  repeat(count: number = Infinity): Dataset<T> {
+    if (count !== Infinity) checkCount('Dataset.repeat', 'count', count);
+    const parent = this as Dataset<T>;
+    const n = this.size;
+    const size = n === undefined ? undefined : n === 0 || count === 0 ? 0 : n * count;
+    return new Dataset<T>(async function* () {
+      for (let r = 0; r < count; r++) {
+        let any = false;
+        for await (const v of parent) {
+          any = true;
+          yield v;
+        }
+        if (!any) return; // an empty parent would otherwise loop forever
+      }
+    }, size);
+  }
+
+  /**
+   * This dataset's elements followed by `other`'s.
+   * @example
+   * await fromGenerator(() => [1]).concatenate(fromGenerator(() => [2])).toArray(); // [1, 2]
+   */
+  concatenate(other: Dataset<T>): Dataset<T> {
+    if (!(other instanceof Dataset)) throw new AxonError('Dataset.concatenate', 'expected another Dataset');
+    const parent = this as Dataset<T>;
+    const size = this.size === undefined || other.size === undefined ? undefined : this.size + other.size;
+    return new Dataset<T>(async function* () {
+      yield* parent;
+      yield* other;
+    }, size);
+  }
+
+  /**
+   * Converts each element's {@link HostTensor}s (a batch's `x` and `y`) into Axon tensors on the
+   * current backend, lazily, one batch at a time. **The consumer owns the tensors and must
+   * dispose them** (Axon's `fit` disposes each batch after use).
+   *
+   * @example
+   * for await (const { x, y } of fromArrays({ x: xs, y: ys }).batch(32).toTensors()) {
+   *   x.dispose(); y.dispose();
+   * }
+   */
+  toTensors(): Dataset<Tensorized<T>> {
+    const parent = this as Dataset<T>;
+    return new Dataset<Tensorized<T>>(async function* () {
+      for await (const v of parent) yield batchToTensors(v);
+    }, this.size);
+  }
+}
+
+function prefetchIterator<T>(it: AsyncIterator<T>, n: number): AsyncIterator<T> {
+  const queue: Promise<IteratorResult<T>>[] = [];
+  let finished = false;
+  const fill = (): void => {
+    while (!finished && queue.length < n) {
+      const p = it.next();
+      p.catch(() => undefined); // surfaced when awaited; avoids unhandled-rejection noise meanwhile
+      queue.push(p);
+    }
+  };
+  return {
+    async next(): Promise<IteratorResult<T>> {
+      fill();
+      const p = queue.shift();
+      if (!p) return { done: true, value: undefined };
+      let r: IteratorResult<T>;
+      try {
+        r = await p;
+      } catch (e) {
+        finished = true;
+        queue.length = 0;
+        throw e;
+      }
+      if (r.done) {
+        finished = true;
+        queue.length = 0;
+      } else fill();
+      return r;
+    },
+    async return(): Promise<IteratorResult<T>> {
+      finished = true;
+      const pending = queue.splice(0);
+      for (const p of pending) {
+        try {
+          const r = await p;
+          if (!r.done) disposeTensorsIn(r.value);
+        } catch {
+          // the consumer stopped; errors of read-ahead elements are moot
+        }
+      }
+      if (typeof it.return === 'function') await it.return();
+      return { done: true, value: undefined };
+    },
+  };
+}

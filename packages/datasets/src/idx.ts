@@ -1,0 +1,167 @@
+import { AxonError } from '@axon/core';
+import { type DataSource, maybeGunzip, readSource } from './io.js';
+
+/** Element types of the IDX format (the third magic byte: 08, 09, 0B, 0C, 0D, 0E). */
+export type IdxType = 'uint8' | 'int8' | 'int16' | 'int32' | 'float32' | 'float64';
+
+/**
+ * A parsed IDX file: its element type, dimensions and row-major data (for uint8 a zero-copy view
+ * of the input bytes).
+ *
+ * @example
+ * const { type, shape, data } = parseIdx(bytes); // 'uint8', [60000, 28, 28], Uint8Array
+ */
+export interface IdxArray {
+  /** Element type from the magic number. */
+  readonly type: IdxType;
+  /** Dimensions from the header. */
+  readonly shape: number[];
+  /** The elements, row-major. */
+  readonly data: Uint8Array | Int8Array | Int16Array | Int32Array | Float32Array | Float64Array;
+}
+
+const TYPES: Record<number, [IdxType, number]> = {
+  0x08: ['uint8', 1],
+  0x09: ['int8', 1],
+  0x0b: ['int16', 2],
+  0x0c: ['int32', 4],
+  0x0d: ['float32', 4],
+  0x0e: ['float64', 8],
+};
+
+/**
+ * Parses an (uncompressed) IDX file — the format of MNIST, Fashion-MNIST and EMNIST: a magic
+ * number `00 00 TT NN` (type `TT`, `NN` dimensions), `NN` big-endian uint32 sizes, then the
+ * big-endian elements. Wrong magic numbers, truncated data and trailing bytes throw an
+ * {@link AxonError}. Gzipped files must be decompressed first ({@link loadIdx} does it).
+ *
+ * @example
+ * const labels = parseIdx(bytes); // labels.shape → [60000], labels.data[0] → 5
+ */
+export function parseIdx(input: Uint8Array | ArrayBuffer): IdxArray {
+  const op = 'parseIdx';
+  const bytes = input instanceof ArrayBuffer ? new Uint8Array(input) : input;
+  if (!(bytes instanceof Uint8Array)) throw new AxonError(op, 'expected a Uint8Array or ArrayBuffer');
+  if (bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b) {
+    throw new AxonError(op, 'the data is gzip-compressed (magic 1f 8b); decompress it first or use loadIdx');
+  }
+  if (bytes.length < 4) throw new AxonError(op, `truncated IDX header: expected at least 4 bytes, got ${bytes.length}`);
+  const magic = Array.from(bytes.subarray(0, 4), (b) => b.toString(16).padStart(2, '0')).join(' ');
+  if (bytes[0] !== 0 || bytes[1] !== 0) throw new AxonError(op, `wrong magic number ${magic}: expected 00 00 <type> <dims>`);
+  const t = TYPES[bytes[2]];
+  if (!t) throw new AxonError(op, `wrong magic number ${magic}: unknown element type 0x${bytes[2].toString(16).padStart(2, '0')} (expected 08, 09, 0b, 0c, 0d or 0e)`);
+  const [type, width] = t;
+  const ndim = bytes[3];
+  if (ndim === 0) throw new AxonError(op, `wrong magic number ${magic}: expected at least 1 dimension`);
+  const headerLen = 4 + 4 * ndim;
+  if (bytes.length < headerLen) throw new AxonError(op, `truncated IDX header: ${ndim} dimensions need ${headerLen} bytes, got ${bytes.length}`);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const shape: number[] = [];
+  let count = 1;
+  for (let d = 0; d < ndim; d++) {
+    const s = view.getUint32(4 + 4 * d, false);
+    shape.push(s);
+    count *= s;
+  }
+  const expected = headerLen + count * width;
+  if (bytes.length < expected) {
+    throw new AxonError(op, `truncated IDX data: shape [${shape.join(',')}] of ${type} needs ${expected} bytes, got ${bytes.length}`);
+  }
+  if (bytes.length > expected) {
+    throw new AxonError(op, `IDX data has ${bytes.length - expected} unexpected trailing bytes after shape [${shape.join(',')}] of ${type}`);
+  }
+  const body = headerLen;
+  let data: IdxArray['data'];
+  switch (type) {
+    case 'uint8':
+      data = bytes.subarray(body, expected);
+      break;
+    case 'int8':
+      data = new Int8Array(bytes.buffer, bytes.byteOffset + body, count);
+      break;
+    case 'int16': {
+      const a = new Int16Array(count);
+      for (let i = 0; i < count; i++) a[i] = view.getInt16(body + 2 * i, false);
+      data = a;
+      break;
+    }
+    case 'int32': {
+      const a = new Int32Array(count);
+      for (let i = 0; i < count; i++) a[i] = view.getInt32(body + 4 * i, false);
+      data = a;
+      break;
+    }
+    case 'float32': {
+      const a = new Float32Array(count);
+      for (let i = 0; i < count; i++) a[i] = view.getFloat32(body + 4 * i, false);
+      data = a;
+      break;
+    }
+    default: {
+      const a = new Float64Array(count);
+      for (let i = 0; i < count; i++) a[i] = view.getFloat64(body + 8 * i, false);
+      data = a;
+    }
+  }
+  return { type, shape, data };
+}
+
+/**
+ * Reads and parses an IDX file from any {@link DataSource}, decompressing gzip (detected by its
+ * magic bytes `1f 8b`) first.
+ *
+ * @example
+ * const images = await loadIdx('data/train-images-idx3-ubyte.gz');
+ */
+export async function loadIdx(source: DataSource): Promise<IdxArray> {
+  const bytes = await maybeGunzip(await readSource('loadIdx', source));
+  return parseIdx(bytes);
+}
+
+/**
+ * Encodes an IDX file (uncompressed) — the inverse of {@link parseIdx}, handy for tests and for
+ * saving datasets in MNIST's format.
+ *
+ * @example
+ * const bytes = encodeIdx({ type: 'uint8', shape: [2], data: new Uint8Array([5, 0]) });
+ */
+export function encodeIdx(array: IdxArray): Uint8Array {
+  const op = 'encodeIdx';
+  const code = Number(Object.keys(TYPES).find((k) => TYPES[Number(k)][0] === array.type));
+  if (!code) throw new AxonError(op, `unknown IDX type '${String(array.type)}'`);
+  const width = TYPES[code][1];
+  const shape = array.shape;
+  if (shape.length < 1 || shape.length > 255) throw new AxonError(op, `expected 1 to 255 dimensions, got ${shape.length}`);
+  const count = shape.reduce((a, b) => a * b, 1);
+  if (array.data.length !== count) throw new AxonError(op, `${array.data.length} values do not match shape [${shape.join(',')}] (${count})`);
+  const head = 4 + 4 * shape.length;
+  const out = new Uint8Array(head + count * width);
+  const view = new DataView(out.buffer);
+  out[2] = code;
+  out[3] = shape.length;
+  shape.forEach((s, d) => view.setUint32(4 + 4 * d, s, false));
+  const src = array.data;
+  for (let i = 0; i < count; i++) {
+    const o = head + i * width;
+    switch (array.type) {
+      case 'uint8':
+        view.setUint8(o, src[i]);
+        break;
+      case 'int8':
+        view.setInt8(o, src[i]);
+        break;
+      case 'int16':
+        view.setInt16(o, src[i], false);
+        break;
+      case 'int32':
+        view.setInt32(o, src[i], false);
+        break;
+      case 'float32':
+        view.setFloat32(o, src[i], false);
+        break;
+      default:
+        view.setFloat64(o, src[i], false);
+    }
+  }
+  return out;
+}

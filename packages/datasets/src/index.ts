@@ -1,0 +1,47 @@
+/**
+ * `@axon/datasets`: input pipelines for Axon — in-memory and streaming {@link Dataset}s
+ * (shuffle, batch, split, prefetch, …), sources (arrays, tensors, CSV, generators, MNIST IDX
+ * files), and transforms (normalize, standardize, min-max scaling, one-hot).
+ * @packageDocumentation
+ */
+export type { HostArray, NumericArray, HostTensor, HostValue, Sample, HostBatch, Stackable, Batched } from './types.js';
+export { Dataset, type DatasetSource, type BatchOptions, type ShuffleOptions, type SplitOptions } from './dataset.js';
+export {
+  ArrayDataset,
+  fromArrays,
+  fromTensors,
+  fromGenerator,
+  type ColumnSpec,
+  type ColumnInput,
+  type NestedNumbers,
+  type DatasetMeta,
+  type FromArraysOptions,
+  type FromGeneratorOptions,
+} from './array-dataset.js';
+export { toTensor, batchToTensors, isHostTensor, type Tensorized } from './host.js';
+export { permutation } from './random.js';
+export { parseCsv, fromCsv, fromCsvText, type ParseCsvOptions, type CsvTable, type CsvOptions } from './csv.js';
+export { readBytes, gunzip, maybeGunzip, isGzip, type DataSource } from './io.js';
+export { parseIdx, loadIdx, encodeIdx, type IdxArray, type IdxType } from './idx.js';
+export {
+  loadMnist,
+  loadMnistDataset,
+  defaultMnistDir,
+  type LoadMnistOptions,
+  type LoadMnistDatasetOptions,
+  type MnistData,
+} from './mnist.js';
+export {
+  normalize,
+  standardize,
+  minMaxScale,
+  oneHot,
+  trainTestSplit,
+  StandardScaler,
+  MinMaxScaler,
+  type NumericData,
+  type NormalizeOptions,
+  type ScaleOptions,
+  type Scaled,
+  type TrainTestSplitOptions,
+} from './transforms.js';

@@ -1,0 +1,45 @@
+import { hash32, seedToKey } from '@axon/core';
+import { AxonError } from '@axon/core';
+
+/** @internal The stream key for `seed` in iteration `epoch`. */
+export function epochKey(seed: number, epoch: number): number {
+  return hash32(seedToKey(seed), 0x6a09e667 + epoch);
+}
+
+/** @internal A uniform integer in [0, n) from the stream `key` at `counter`. */
+export function randIndex(key: number, counter: number, n: number): number {
+  return Math.floor((hash32(key, counter) / 4294967296) * n);
+}
+
+/** @internal Fisher–Yates shuffle of `a` in place with stream `key`. */
+export function shuffleInPlace(a: Int32Array, key: number): Int32Array {
+  for (let i = a.length - 1; i > 0; i--) {
+    const j = randIndex(key, i, i + 1);
+    const t = a[i];
+    a[i] = a[j];
+    a[j] = t;
+  }
+  return a;
+}
+
+/**
+ * A deterministic random permutation of `0..n-1` for `seed` (Fisher–Yates over Axon's
+ * counter-based generator, so the same seed gives the same permutation everywhere).
+ *
+ * @example
+ * permutation(5, 42); // e.g. Int32Array [3, 0, 4, 1, 2] — the same on every run
+ */
+export function permutation(n: number, seed: number): Int32Array {
+  if (!Number.isInteger(n) || n < 0) throw new AxonError('permutation', `expected a non-negative integer length, got ${n}`);
+  checkSeed('permutation', seed);
+  const a = new Int32Array(n);
+  for (let i = 0; i < n; i++) a[i] = i;
+  return shuffleInPlace(a, epochKey(seed, 0));
+}
+
+/** @internal */
+export function checkSeed(op: string, seed: unknown): asserts seed is number {
+  if (typeof seed !== 'number' || !Number.isFinite(seed)) {
+    throw new AxonError(op, `expected a finite number as seed, got ${String(seed)}`);
+  }
+}
