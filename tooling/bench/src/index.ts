@@ -14,7 +14,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { loadLine, machineInfo, renderResult, renderRunInfo, writeSection, type RunInfo } from './harness.js';
-import type { Suite, SuiteOptions } from './suite.js';
+import { PEER_IDS, type Suite, type SuiteOptions } from './suite.js';
 import { SUITES } from './suites/index.js';
 
 const RELAXED_FLAG = '--experimental-wasm-relaxed-simd';
@@ -109,6 +109,9 @@ async function main(argv: string[]): Promise<number> {
   const runs = positiveInt('runs', values.runs);
   if (runs !== undefined && runs < 1) throw new Error('--runs must be at least 1');
   if (runs !== undefined && runs < 5 && values.write) throw new Error('--write needs --runs ≥ 5');
+  const only = values.only?.split(',').map((s) => s.trim());
+  const unknown = only?.filter((id) => !(PEER_IDS as readonly string[]).includes(id)) ?? [];
+  if (unknown.length > 0) throw new Error(`--only: unknown peer ${unknown.join(', ')}; known: ${PEER_IDS.join(', ')}`);
   const file = values.file ? path.resolve(values.file) : path.join(repoRoot(), 'BENCHMARKS.md');
   const command = ['pnpm bench', ...args].join(' ');
   const log = (msg: string) => process.stderr.write(`${msg}\n`);
@@ -124,7 +127,7 @@ async function main(argv: string[]): Promise<number> {
       minSampleMs: positiveInt('min-sample-ms', values['min-sample-ms']) ?? 100,
       backend,
       cpuMaxSize: positiveInt('cpu-max-size', values['cpu-max-size']) ?? 512,
-      only: values.only?.split(',').map((s) => s.trim()),
+      only,
       log,
     };
     const loadBefore = loadLine();

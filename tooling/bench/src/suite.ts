@@ -7,6 +7,9 @@
 
 import type { SuiteResult } from './harness.js';
 
+/** Peer ids that `--only` accepts. */
+export const PEER_IDS = ['tfjs-wasm', 'tfjs-cpu', 'jax-wasm'] as const;
+
 export interface SuiteOptions {
   /** Problem sizes from `--sizes` (suite-specific meaning; matmul: n for n×n·n×n). */
   readonly sizes?: readonly number[];

@@ -15,6 +15,7 @@ import { mulberry32, uniformArray } from '../data.js';
 import type { Suite, SuiteOptions } from '../suite.js';
 import { tf, tfLiveTensors, useTfBackend, type TfBackend } from '../peers/tfjs.js';
 import { jaxThreads, useJaxWasm } from '../peers/jax.js';
+import { packageVersion } from '../peers/version.js';
 import { axonMatmulContender } from '../axon.js';
 
 /** `nn` = A·B, `tn` = Aᵀ·B, `nt` = A·Bᵀ (A and B stored row-major, n×n). */
@@ -52,7 +53,7 @@ function tfjsContender(backend: TfBackend, maxSize?: number): MatmulContender {
     id: `tfjs-${backend}`,
     label: `tfjs-${backend}`,
     note:
-      `@tensorflow/tfjs${backend === 'wasm' ? '-backend-wasm' : ''} 4.22.0, ${backend === 'wasm' ? 'XNNPACK, 1 thread (tfjs-wasm has no threads in Node)' : 'plain JS'}; ` +
+      `@tensorflow/tfjs${backend === 'wasm' ? '-backend-wasm' : ''} ${packageVersion(backend === 'wasm' ? '@tensorflow/tfjs-backend-wasm' : '@tensorflow/tfjs')}, ${backend === 'wasm' ? 'XNNPACK, 1 thread (tfjs-wasm has no threads in Node)' : 'plain JS'}; ` +
       '`tf.matMul(a, b, transposeA, transposeB)` — the flags, as tfjs users and tfjs\'s own matMul gradient write it; result read with `dataSync()`, then disposed.',
     maxSize,
     skipReason: maxSize !== undefined ? `capped at ${maxSize}` : undefined,
@@ -90,7 +91,7 @@ function jaxContender(): MatmulContender {
     id: 'jax-wasm',
     label: 'jax-js-wasm',
     note:
-      `@jax-js/jax 0.1.25, wasm device, ${jaxThreads()}; ` +
+      `@jax-js/jax ${packageVersion('@jax-js/jax')}, wasm device, ${jaxThreads()}; ` +
       '`jit((a, b) => np.matmul(a.transpose(), b))` etc. — the transpose inside `jit`, as JAX users write `a.T @ b`; ' +
       'inputs passed as `a.ref`, result read with `dataSync()` (which frees it).',
     start: useJaxWasm,

@@ -17,6 +17,7 @@ import { loadMnist, type Digits } from '../mnist.js';
 import type { Suite, SuiteOptions } from '../suite.js';
 import { tf, tfLiveTensors, useTfBackend, type TfBackend } from '../peers/tfjs.js';
 import { jaxThreads, useJaxWasm } from '../peers/jax.js';
+import { packageVersion } from '../peers/version.js';
 import { axonMlpContender } from '../axon.js';
 
 export const MLP = { inputs: 784, hidden: 128, classes: 10, dropout: 0.2, lr: 1e-3, batch: 128, trainDigits: 8000 } as const;
@@ -48,6 +49,7 @@ function tfjsMlp(backend: TfBackend): MlpContender {
     id: `tfjs-${backend}`,
     label: `tfjs-${backend}`,
     note:
+      `@tensorflow/tfjs ${packageVersion('@tensorflow/tfjs')}: ` +
       '`tf.sequential([dense(128, relu), dropout(0.2), dense(10, softmax)])`, ' +
       "`compile({ optimizer: tf.train.adam(1e-3), loss: 'sparseCategoricalCrossentropy', metrics: ['accuracy'] })`, " +
       '`fit(x, y, { batchSize: 128, epochs: 1, shuffle: true })` per timed epoch.',
@@ -144,7 +146,7 @@ function jaxMlp(): MlpContender {
     id: 'jax-wasm',
     label: 'jax-js-wasm',
     note:
-      `@jax-js/jax 0.1.25, wasm device, ${jaxThreads()}: a \`jit\`-compiled step, \`valueAndGrad\` of softmax cross-entropy ` +
+      `@jax-js/jax ${packageVersion('@jax-js/jax')}, wasm device, ${jaxThreads()}: a \`jit\`-compiled step, \`valueAndGrad\` of softmax cross-entropy ` +
       '(dropout via `random.bernoulli` inside the step) and a hand-written Adam update (jax-js has no optimizer in its core package); ' +
       'batches shuffled in JS each epoch; `blockUntilReady` on the parameters at the end of each epoch.',
     start: useJaxWasm,
