@@ -34,6 +34,8 @@ export interface TimeOptions {
   readonly minSampleMs: number;
   /** Upper bound on calls per sample. */
   readonly maxReps?: number;
+  /** When one call takes over a second, take only this many samples (default 5). */
+  readonly slowRuns?: number;
 }
 
 /** What was measured for one cell: seconds per operation. */
@@ -86,8 +88,9 @@ export async function measure(op: () => unknown, opts: TimeOptions): Promise<Mea
     opts.minSampleMs > 0
       ? Math.min(opts.maxReps ?? 1000, Math.max(1, Math.ceil(opts.minSampleMs / Math.max(last, 1e-3))))
       : 1;
+  const runs = last > 1000 ? Math.min(opts.runs, opts.slowRuns ?? 5) : opts.runs;
   const samples: number[] = [];
-  for (let r = 0; r < opts.runs; r++) {
+  for (let r = 0; r < runs; r++) {
     const t0 = performance.now();
     for (let i = 0; i < reps; i++) await op();
     samples.push((performance.now() - t0) / 1000 / reps);

@@ -2,7 +2,8 @@
  * f32 matmul throughput (GFLOP/s = 2n³ / seconds) at n×n·n×n, contiguous and with one operand
  * transposed, for Axon and its peers, in one process run.
  *
- * Every contender multiplies the same inputs (two n×n matrices stored row-major) and reads the
+ * Rows run one after the other and, within a row, the contenders one after the other. Every
+ * contender multiplies the same inputs (two n×n matrices stored row-major) and reads the
  * result back inside the timed call, so lazy libraries are timed for the work. The first result of
  * each cell is checked against a float64 reference at sampled entries; a wrong result is reported,
  * not timed.
@@ -174,27 +175,34 @@ export const matmulSuite: Suite = {
       for (const layout of LAYOUTS) cases.set(`${n}:${layout}`, { label: `${n} ${LAYOUT_LABEL[layout]}`, work: 2 * n ** 3, cells: {} });
     }
 
-    // One contender after the other, so that no two libraries compete for the cores.
+    // Start every contender once; those that cannot start are marked for every row.
+    const running: MatmulContender[] = [];
     for (const k of contenders) {
       try {
         await k.start();
+        running.push(k);
       } catch (e) {
         const why = e instanceof Error ? e.message : String(e);
-        opts.log(`${k.label}: not available: ${why}`);
+        opts.log(`${k.axon ? 'axon' : k.label}: not available${k.axon ? ' yet' : ''}: ${why}`);
         for (const c of cases.values()) c.cells[k.id] = { skipped: k.axon ? 'not available yet' : 'unavailable' };
         warnings.push(`${k.label} did not run: ${why}`);
-        continue;
       }
-      const liveBefore = k.live();
-      for (const n of sizes) {
-        const [a, b] = inputs.get(n)!;
-        for (const layout of LAYOUTS) {
-          const key = `${n}:${layout}`;
-          const row = cases.get(key)!;
+    }
+
+    // Case by case, the contenders one after the other (never two at once), so that a change of
+    // machine load during the run shifts neighbouring cells alike and the ratios hold.
+    const leaked = new Map<string, number>();
+    for (const n of sizes) {
+      const [a, b] = inputs.get(n)!;
+      for (const layout of LAYOUTS) {
+        const row = cases.get(`${n}:${layout}`)!;
+        for (const k of running) {
           if (k.maxSize !== undefined && n > k.maxSize) {
             row.cells[k.id] = { skipped: k.skipReason ?? 'skipped' };
             continue;
           }
+          await k.start(); // selects the library's backend again (tfjs holds two)
+          const liveBefore = k.live();
           const inst = await k.prepare(a, b, n, layout);
           try {
             const wrong = checkProduct(a, b, await inst.run(), n, layout);
@@ -215,13 +223,14 @@ export const matmulSuite: Suite = {
           } finally {
             inst.dispose();
           }
+          const liveAfter = k.live();
+          if (liveBefore !== undefined && liveAfter !== undefined && liveAfter !== liveBefore) {
+            leaked.set(k.label, (leaked.get(k.label) ?? 0) + liveAfter - liveBefore);
+          }
         }
       }
-      const liveAfter = k.live();
-      if (liveBefore !== undefined && liveAfter !== undefined && liveAfter !== liveBefore) {
-        warnings.push(`${k.label}: ${liveAfter - liveBefore} tensors leaked over the suite`);
-      }
     }
+    for (const [label, count] of leaked) warnings.push(`${label}: ${count} tensors leaked over the suite`);
 
     const resultCases: CaseResult[] = [...cases.values()];
     return {
@@ -235,7 +244,7 @@ export const matmulSuite: Suite = {
           'Each timed call computes the product and reads it back into a Float32Array, so copy-out (~0.3 ms per 1M floats) is included for everyone.',
         'Aᵀ·B and A·Bᵀ: A or B is stored n×n row-major and used transposed, as in every backward pass (dW = xᵀ·dy, dx = dy·Wᵀ). ' +
           'Each result is checked against a float64 reference before timing.',
-        `Each cell: warm-up (≥ ${timing.warmup} calls and ≥ 300 ms), then ${timing.runs} timed samples; a sample repeats the call until it lasts ≥ ${timing.minSampleMs} ms.`,
+        `Each cell: warm-up (≥ ${timing.warmup} calls and ≥ 300 ms), then ${timing.runs} timed samples (5 when one call takes over a second); a sample repeats the call until it lasts ≥ ${timing.minSampleMs} ms.`,
       ],
       warnings,
     };
