@@ -1,5 +1,5 @@
 import { AxonError, type DType } from '@axon/core';
-import { ArrayDataset, type Column, makeArrayDataset } from './array-dataset.js';
+import { type ArrayDataset, type Column, makeArrayDataset } from './array-dataset.js';
 import { type DataSource, readSource } from './io.js';
 
 /** Options of {@link parseCsv}. */

@@ -1,3 +1,5 @@
+import type * as FsPromises from 'node:fs/promises';
+import type * as Zlib from 'node:zlib';
 import { AxonError } from '@axon/core';
 
 /**
@@ -24,11 +26,9 @@ export async function nodeImport<M>(name: string): Promise<M> {
   return (await import(/* @vite-ignore */ /* webpackIgnore: true */ spec)) as M;
 }
 
-type FsPromises = typeof import('node:fs/promises');
-
 /** @internal */
-export async function nodeFs(): Promise<FsPromises> {
-  return nodeImport<FsPromises>('fs/promises');
+export async function nodeFs(): Promise<typeof FsPromises> {
+  return nodeImport<typeof FsPromises>('fs/promises');
 }
 
 /** @internal Whether a string is an absolute URL (scheme of 2+ letters, so `C:\…` stays a path). */
@@ -135,7 +135,7 @@ export async function gunzip(bytes: Uint8Array, using?: 'stream' | 'zlib'): Prom
     }
   }
   if (!isNode()) throw new AxonError(op, 'no gzip decompressor: DecompressionStream is missing and this is not Node');
-  const zlib = await nodeImport<typeof import('node:zlib')>('zlib');
+  const zlib = await nodeImport<typeof Zlib>('zlib');
   try {
     const out = zlib.gunzipSync(bytes);
     return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);

@@ -1,3 +1,6 @@
+import type * as NodeModule from 'node:module';
+import type * as NodePath from 'node:path';
+import type * as NodeUrl from 'node:url';
 import { AxonError } from '@axon/core';
 import { type ArrayDataset, makeArrayDataset } from './array-dataset.js';
 import { checkCount } from './dataset.js';
@@ -50,8 +53,8 @@ function fileNames(train: boolean, kind: 'images' | 'labels'): string[] {
  */
 export async function defaultMnistDir(): Promise<string | undefined> {
   if (!isNode()) return undefined;
-  const { createRequire } = await nodeImport<typeof import('node:module')>('module');
-  const path = await nodeImport<typeof import('node:path')>('path');
+  const { createRequire } = await nodeImport<typeof NodeModule>('module');
+  const path = await nodeImport<typeof NodePath>('path');
   const bases: string[] = [import.meta.url];
   const proc = (globalThis as { process?: { cwd?: () => string } }).process;
   if (proc?.cwd) bases.push(path.join(proc.cwd(), '/'));
@@ -70,8 +73,8 @@ async function locate(op: string, dir: string | URL, train: boolean, kind: 'imag
   const names = fileNames(train, kind);
   const isUrl = dir instanceof URL || isUrlString(dir);
   if (isNode() && (!isUrl || String(dir).startsWith('file:'))) {
-    const path = await nodeImport<typeof import('node:path')>('path');
-    const { fileURLToPath } = await nodeImport<typeof import('node:url')>('url');
+    const path = await nodeImport<typeof NodePath>('path');
+    const { fileURLToPath } = await nodeImport<typeof NodeUrl>('url');
     const base = isUrl ? fileURLToPath(dir) : (dir as string);
     const tried: string[] = [];
     for (const n of names) {
