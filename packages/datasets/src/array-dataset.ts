@@ -4,7 +4,12 @@ import { allocHost, asHostArray, dtypeOfArray, isNumericArray } from './host.js'
 import { checkSeed, epochKey, shuffleInPlace } from './random.js';
 import type { HostArray, HostBatch, HostTensor, NumericArray, Sample } from './types.js';
 
-/** Per-sample layout of one column of an {@link ArrayDataset}. */
+/**
+ * Per-sample layout of one column of an {@link ArrayDataset}.
+ *
+ * @example
+ * fromArrays({ x: [[1, 2]], y: [0] }).spec.x; // { shape: [2], dtype: 'float32' }
+ */
 export interface ColumnSpec {
   /** Shape of one sample (`[]` for scalars such as class labels, `[28, 28]` for MNIST images). */
   readonly shape: readonly number[];
@@ -12,7 +17,12 @@ export interface ColumnSpec {
   readonly dtype: DType;
 }
 
-/** Descriptive metadata sources attach to an {@link ArrayDataset} (kept by shuffle/take/skip/split). */
+/**
+ * Descriptive metadata sources attach to an {@link ArrayDataset} (kept by shuffle/take/skip/split).
+ *
+ * @example
+ * (await fromCsv('iris.csv', { label: 'species' })).meta.classNames; // ['setosa', …]
+ */
 export interface DatasetMeta {
   /** Names of the feature columns packed into `x` (CSV). */
   readonly featureNames?: readonly string[];
@@ -20,7 +30,12 @@ export interface DatasetMeta {
   readonly classNames?: readonly string[];
 }
 
-/** Nested number arrays (`number[]`, `number[][]`, …). */
+/**
+ * Nested number arrays (`number[]`, `number[][]`, …).
+ *
+ * @example
+ * const rows: NestedNumbers = [[0, 1], [1, 0]];
+ */
 export type NestedNumbers = number | readonly NestedNumbers[];
 
 /**
@@ -39,7 +54,12 @@ export type ColumnInput =
   | readonly NumericArray[]
   | { readonly data: NumericArray | readonly number[]; readonly shape: readonly number[]; readonly dtype?: DType };
 
-/** Options of {@link fromArrays}. */
+/**
+ * Options of {@link fromArrays}.
+ *
+ * @example
+ * fromArrays({ x, y }, { dtypes: { y: 'float32' } }); // regression targets
+ */
 export interface FromArraysOptions {
   /**
    * dtype per column. Defaults: `x` → float32; otherwise a given HostTensor dtype, float typed
@@ -145,8 +165,9 @@ export class ArrayDataset<K extends string> extends Dataset<Sample<K>> {
    * @example
    * fromArrays({ x, y }).shuffle(42).batch(64);
    */
-  override shuffle(seed: number, _bufferSize?: number, options: ShuffleOptions = {}): ArrayDataset<K> {
+  override shuffle(seed: number, bufferSize?: number, options: ShuffleOptions = {}): ArrayDataset<K> {
     checkSeed('Dataset.shuffle', seed);
+    if (bufferSize !== undefined) checkCount('Dataset.shuffle', 'the buffer size', bufferSize, 1);
     const parent = this.plan;
     const reshuffle = options.reshuffleEachIteration !== false;
     return this.derive((e) => shuffleInPlace(Int32Array.from(parent(e)), epochKey(seed, reshuffle ? e : 0)), this.size);
@@ -434,7 +455,12 @@ export async function fromTensors<K extends string>(columns: Readonly<Record<K, 
   return makeArrayDataset(op, parsed, options.meta);
 }
 
-/** Options of {@link fromGenerator}. */
+/**
+ * Options of {@link fromGenerator}.
+ *
+ * @example
+ * fromGenerator(gen, { size: 1000 });
+ */
 export interface FromGeneratorOptions {
   /** The number of elements, when known (enables `split`, and sizes of `batch`, `take`, …). */
   size?: number;

@@ -2,7 +2,12 @@ import { AxonError, type DType } from '@axon/core';
 import { type ArrayDataset, type Column, makeArrayDataset } from './array-dataset.js';
 import { type DataSource, readSource } from './io.js';
 
-/** Options of {@link parseCsv}. */
+/**
+ * Options of {@link parseCsv}.
+ *
+ * @example
+ * parseCsv(text, { delimiter: ';', header: false });
+ */
 export interface ParseCsvOptions {
   /** Field separator (one character; default `,`). */
   delimiter?: string;
@@ -10,7 +15,12 @@ export interface ParseCsvOptions {
   header?: boolean;
 }
 
-/** What {@link parseCsv} returns. */
+/**
+ * What {@link parseCsv} returns.
+ *
+ * @example
+ * const { columns, rows, lines } = parseCsv('a,b\n1,2\n'); // ['a','b'], [['1','2']], [2]
+ */
 export interface CsvTable {
   /** Column names (from the header, or `'0'`, `'1'`, … without one). */
   readonly columns: string[];
@@ -118,7 +128,12 @@ export function parseCsv(text: string, options: ParseCsvOptions = {}): CsvTable 
   return { columns: Array.from({ length: width }, (_, k) => String(k)), rows: records, lines };
 }
 
-/** Options of {@link fromCsv} and {@link fromCsvText}. */
+/**
+ * Options of {@link fromCsv} and {@link fromCsvText}.
+ *
+ * @example
+ * fromCsvText(text, { label: 'price', columns: ['rooms', 'area'], labelDtype: 'float32' });
+ */
 export interface CsvOptions extends ParseCsvOptions {
   /** Feature columns packed into `x`, by name or 0-based index (default: every column except the label). */
   columns?: readonly (string | number)[];

@@ -12,7 +12,12 @@ import type { Batched } from './types.js';
  */
 export type DatasetSource<T> = () => Iterator<T> | AsyncIterator<T> | Iterable<T> | AsyncIterable<T>;
 
-/** Options of {@link Dataset.batch}. */
+/**
+ * Options of {@link Dataset.batch}.
+ *
+ * @example
+ * ds.batch(32, { dropRemainder: true, dtypes: { y: 'int32' } });
+ */
 export interface BatchOptions {
   /** Drop the last batch when it has fewer than `size` elements (default false). */
   dropRemainder?: boolean;
@@ -24,7 +29,12 @@ export interface BatchOptions {
   dtypes?: DType | Readonly<Record<string, DType>>;
 }
 
-/** Options of {@link Dataset.shuffle}. */
+/**
+ * Options of {@link Dataset.shuffle}.
+ *
+ * @example
+ * ds.shuffle(42, undefined, { reshuffleEachIteration: false }); // same order every epoch
+ */
 export interface ShuffleOptions {
   /**
    * Draw a new order on every iteration (epoch) — still deterministic: iteration `k` of a
@@ -34,7 +44,12 @@ export interface ShuffleOptions {
   reshuffleEachIteration?: boolean;
 }
 
-/** Options of {@link Dataset.split}. */
+/**
+ * Options of {@link Dataset.split}.
+ *
+ * @example
+ * const [train, val] = ds.split(0.9, { seed: 1 });
+ */
 export interface SplitOptions {
   /** Shuffle before splitting, deterministically for this seed. Without a seed the parts are consecutive runs. */
   seed?: number;

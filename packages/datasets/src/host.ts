@@ -56,7 +56,12 @@ export function toTensor(h: HostTensor): Tensor {
   return tensor(h.data, h.shape, h.dtype);
 }
 
-/** Replaces HostTensors with Tensors: what {@link Dataset.toTensors} yields for `T`. */
+/**
+ * Replaces HostTensors with Tensors: what {@link Dataset.toTensors} yields for `T`.
+ *
+ * @example
+ * type T = Tensorized<{ x: HostTensor; y: HostTensor }>; // { x: Tensor; y: Tensor }
+ */
 export type Tensorized<T> = [T] extends [HostTensor]
   ? Tensor
   : [T] extends [Record<string, unknown>]

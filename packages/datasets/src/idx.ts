@@ -1,7 +1,12 @@
 import { AxonError } from '@axon/core';
 import { type DataSource, maybeGunzip, readSource } from './io.js';
 
-/** Element types of the IDX format (the third magic byte: 08, 09, 0B, 0C, 0D, 0E). */
+/**
+ * Element types of the IDX format (the third magic byte: 08, 09, 0B, 0C, 0D, 0E).
+ *
+ * @example
+ * parseIdx(bytes).type; // 'uint8' for MNIST
+ */
 export type IdxType = 'uint8' | 'int8' | 'int16' | 'int32' | 'float32' | 'float64';
 
 /**

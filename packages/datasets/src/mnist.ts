@@ -7,7 +7,12 @@ import { checkCount } from './dataset.js';
 import { type IdxArray, loadIdx } from './idx.js';
 import { type DataSource, fileExists, isNode, isUrlString, nodeImport } from './io.js';
 
-/** Options of {@link loadMnist}. */
+/**
+ * Options of {@link loadMnist}.
+ *
+ * @example
+ * await loadMnist({ train: false, limit: 1000, dir: '/data/mnist' });
+ */
 export interface LoadMnistOptions {
   /**
    * Folder (path in Node, or URL) holding `{train,t10k}-{images-idx3,labels-idx1}-ubyte`
@@ -27,7 +32,12 @@ export interface LoadMnistOptions {
   labels?: DataSource;
 }
 
-/** What {@link loadMnist} returns. */
+/**
+ * What {@link loadMnist} returns.
+ *
+ * @example
+ * const { images, labels, count, shape } = await loadMnist();
+ */
 export interface MnistData {
   /** Pixels, float32, `count × rows × cols` row-major, in [0, 1] unless `normalize: false`. */
   readonly images: Float32Array;
@@ -162,7 +172,12 @@ export function assembleMnist(op: string, img: IdxArray, lab: IdxArray, limit: n
   return { images, labels, count: n, shape: [n, rows, cols] };
 }
 
-/** Options of {@link loadMnistDataset}. */
+/**
+ * Options of {@link loadMnistDataset}.
+ *
+ * @example
+ * await loadMnistDataset({ train: true, sampleShape: [28, 28, 1] });
+ */
 export interface LoadMnistDatasetOptions extends LoadMnistOptions {
   /**
    * Per-sample shape of `x` (default `[rows, cols]`, i.e. `[28, 28]`); e.g. `[784]` for dense

@@ -45,7 +45,12 @@ function perFeature(op: string, name: string, v: number | ArrayLike<number>, f: 
   return Float64Array.from(v);
 }
 
-/** Options of {@link normalize}. */
+/**
+ * Options of {@link normalize}.
+ *
+ * @example
+ * normalize(x, { mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25], features: 3 });
+ */
 export interface NormalizeOptions {
   /** Subtracted: one number, or one per feature (channel). */
   mean: number | ArrayLike<number>;
@@ -85,7 +90,12 @@ export function normalize(x: NumericData, options: NormalizeOptions): Float32Arr
   return out;
 }
 
-/** Options of scalers' `fit` and of {@link standardize} / {@link minMaxScale}. */
+/**
+ * Options of scalers' `fit` and of {@link standardize} / {@link minMaxScale}.
+ *
+ * @example
+ * standardize(flatX, { features: 4 });
+ */
 export interface ScaleOptions {
   /** Features per sample (statistics are per feature). Default: the last dimension of nested arrays / HostTensors, else 1 (one global statistic). */
   features?: number;
@@ -250,7 +260,12 @@ export class MinMaxScaler {
   }
 }
 
-/** What {@link standardize} and {@link minMaxScale} return. */
+/**
+ * What {@link standardize} and {@link minMaxScale} return.
+ *
+ * @example
+ * const { data, scaler }: Scaled<StandardScaler> = standardize(xTrain);
+ */
 export interface Scaled<S> {
   /** The transformed training data. */
   readonly data: Float32Array;
@@ -304,7 +319,12 @@ export function oneHot(labels: NumericArray | readonly number[], numClasses: num
   return out;
 }
 
-/** Options of {@link trainTestSplit}. */
+/**
+ * Options of {@link trainTestSplit}.
+ *
+ * @example
+ * trainTestSplit({ x, y }, { testSize: 0.2, seed: 0 });
+ */
 export interface TrainTestSplitOptions {
   /** Size of the test part: a fraction in (0, 1) or a count (default 0.25). */
   testSize?: number;

@@ -1,9 +1,19 @@
 import type { DType } from '@axon/core';
 
-/** The host typed arrays Axon stores each dtype in (float32 → Float32Array, int32 → Int32Array, bool → Uint8Array). */
+/**
+ * The host typed arrays Axon stores each dtype in (float32 → Float32Array, int32 → Int32Array, bool → Uint8Array).
+ *
+ * @example
+ * const a: HostArray = new Int32Array([1, 2]);
+ */
 export type HostArray = Float32Array | Int32Array | Uint8Array;
 
-/** Any JavaScript typed array holding numbers (BigInt arrays excluded) that sources accept as input. */
+/**
+ * Any JavaScript typed array holding numbers (BigInt arrays excluded) that sources accept as input.
+ *
+ * @example
+ * fromArrays({ x: { data: new Float64Array(6), shape: [3, 2] } });
+ */
 export type NumericArray =
   | Float32Array
   | Float64Array
@@ -57,7 +67,12 @@ export type Sample<K extends string> = { [P in K]: HostValue };
  */
 export type HostBatch<K extends string> = { [P in K]: HostTensor };
 
-/** Values that {@link Dataset.batch} stacks into a {@link HostTensor}. */
+/**
+ * Values that {@link Dataset.batch} stacks into a {@link HostTensor}.
+ *
+ * @example
+ * const s: Stackable = new Float32Array(4); // batch() stacks these
+ */
 export type Stackable = number | NumericArray | HostTensor;
 
 /**
