@@ -445,7 +445,8 @@ export async function fromTensors<K extends string>(columns: Readonly<Record<K, 
     if (!isTensor(t)) throw new AxonError(op, `column '${k}': expected a Tensor, got ${t === null ? 'null' : typeof t}`);
     if (t.isDisposed) throw new AxonError(op, `column '${k}': the tensor is disposed`);
     if (t.rank < 1) throw new AxonError(op, `column '${k}': expected a tensor of rank ≥ 1 (samples first), got a scalar`);
-    const data = (await t.data()) as HostArray;
+    // Copy: a backend may hand out a view of its own memory.
+    const data = ((await t.data()) as HostArray).slice();
     const sampleShape = t.shape.slice(1);
     parsed[k] = {
       col: { data: asHostArray(data, t.dtype), shape: sampleShape, dtype: t.dtype, rowSize: sampleShape.reduce((a, b) => a * b, 1) },
