@@ -94,16 +94,24 @@ async function locate(op: string, dir: string | URL, train: boolean, kind: 'imag
     }
     throw new AxonError(op, `no MNIST ${kind} file in ${base}; tried ${tried.join(', ')}`);
   }
-  // A URL folder: try the plain name, then the .gz one.
+  // A URL folder: try the plain name, then the .gz one (a GET each; a miss costs one 404).
   const baseUrl = String(dir).endsWith('/') ? String(dir) : `${String(dir)}/`;
+  const page = (globalThis as { location?: { href: string } }).location?.href;
   for (const n of [names[0], names[2]]) {
-    const url = new URL(n, isUrl ? baseUrl : new URL(baseUrl, (globalThis as { location?: { href: string } }).location?.href ?? 'http://localhost/'));
+    let url: URL;
     try {
-      const res = await fetch(url, { method: 'HEAD' });
-      if (res.ok) return url;
+      url = isUrl ? new URL(n, baseUrl) : new URL(n, new URL(baseUrl, page));
     } catch {
-      // try the next name
+      throw new AxonError(op, `cannot resolve ${JSON.stringify(baseUrl)} as a URL folder${page ? '' : ' (no page URL to resolve a relative folder against)'}`);
     }
+    let res: Response;
+    try {
+      res = await fetch(url);
+    } catch (e) {
+      throw new AxonError(op, `could not fetch ${url.href}: ${(e as Error).message}`);
+    }
+    if (res.ok) return new Uint8Array(await res.arrayBuffer());
+    if (res.status !== 404) throw new AxonError(op, `could not fetch ${url.href}: HTTP ${res.status} ${res.statusText}`);
   }
   throw new AxonError(op, `no MNIST ${kind} file under ${baseUrl} (tried ${names[0]} and ${names[2]})`);
 }

@@ -1,4 +1,6 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -126,6 +128,39 @@ describe('loadMnist', () => {
     const fromBlobs = await loadMnist({ images: new Blob([images]), labels: labels.buffer.slice(labels.byteOffset, labels.byteOffset + labels.byteLength), limit: 3 });
     expect(Array.from(fromBlobs.labels)).toEqual([7, 2, 1]);
     await expect(loadMnist({ dir, train: true })).rejects.toThrow(/loadMnist: no MNIST images file in/);
+  });
+
+  it('loads from a URL folder over HTTP, falling back to .gz names', async () => {
+    const files: Record<string, Uint8Array> = {
+      '/mnist/t10k-images-idx3-ubyte': new Uint8Array(readFileSync(join(dataDir, 't10k-images-idx3-ubyte'))),
+      '/mnist/t10k-labels-idx1-ubyte.gz': new Uint8Array(gzipSync(readFileSync(join(dataDir, 't10k-labels-idx1-ubyte')))),
+    };
+    const server = createServer((req, res) => {
+      const body = files[req.url ?? ''];
+      if (req.url === '/broken/t10k-images-idx3-ubyte') {
+        res.writeHead(500);
+        res.end();
+      } else if (body) {
+        res.writeHead(200);
+        res.end(body);
+      } else {
+        res.writeHead(404);
+        res.end();
+      }
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      const d = await loadMnist({ dir: `${base}/mnist`, train: false, limit: 4 });
+      expect(Array.from(d.labels)).toEqual([7, 2, 1, 0]);
+      const viaUrl = await loadMnist({ images: new URL(`${base}/mnist/t10k-images-idx3-ubyte`), labels: `${base}/mnist/t10k-labels-idx1-ubyte.gz`, limit: 2 });
+      expect(viaUrl.count).toBe(2);
+      await expect(loadMnist({ dir: `${base}/mnist`, train: true })).rejects.toThrow(/loadMnist: no MNIST images file under/);
+      await expect(loadMnist({ dir: `${base}/broken`, train: false })).rejects.toThrow(/loadMnist: could not fetch .* HTTP 500/);
+      await expect(loadMnist({ images: `${base}/nope`, labels: `${base}/nope` })).rejects.toThrow(/HTTP 404/);
+    } finally {
+      server.close();
+    }
   });
 
   it('rejects mismatched or corrupted files with AxonError', async () => {
