@@ -170,7 +170,7 @@ export class ArrayDataset<K extends string> extends Dataset<Sample<K>> {
     if (bufferSize !== undefined) checkCount('Dataset.shuffle', 'the buffer size', bufferSize, 1);
     const parent = this.plan;
     const reshuffle = options.reshuffleEachIteration !== false;
-    return this.derive((e) => shuffleInPlace(Int32Array.from(parent(e)), epochKey(seed, reshuffle ? e : 0)), this.size);
+    return this.derive((e) => shuffleInPlace(parent(e).slice(), epochKey(seed, reshuffle ? e : 0)), this.size);
   }
 
   /**
@@ -210,7 +210,7 @@ export class ArrayDataset<K extends string> extends Dataset<Sample<K>> {
     let order = this.plan(0);
     if (options.seed !== undefined) {
       checkSeed(op, options.seed);
-      order = shuffleInPlace(Int32Array.from(order), epochKey(options.seed, 0));
+      order = shuffleInPlace(order.slice(), epochKey(options.seed, 0));
     }
     let start = 0;
     return counts.map((c) => {

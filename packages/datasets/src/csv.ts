@@ -32,7 +32,7 @@ export interface CsvTable {
 
 /**
  * Parses CSV text (RFC 4180): quoted fields (`"a, b"`), doubled quotes (`""`), delimiters and
- * line breaks inside quotes, `\n`/`\r\n`/`\r` line ends, a UTF-8 BOM, blank lines (skipped).
+ * line breaks inside quotes, `\n`/`\r\n`/`\r` line ends, a UTF-8 BOM, blank or whitespace-only lines (skipped).
  * Every record must have as many fields as the first; errors name the line.
  *
  * @example
@@ -93,7 +93,7 @@ export function parseCsv(text: string, options: ParseCsvOptions = {}): CsvTable 
           j++;
         }
         field = text.slice(i, j);
-        if (field.length > 0) blank = false;
+        if (field.trim().length > 0) blank = false;
         i = j;
       }
       rec.push(field);

@@ -17,7 +17,7 @@ describe('parseCsv', () => {
   });
 
   it('handles CRLF, CR, BOM, blank lines, no trailing newline, empty fields', () => {
-    const t = parseCsv('\ufeffa,b\r\n1,2\r\n\r\n3,\r4,5');
+    const t = parseCsv('\ufeffa,b\r\n1,2\r\n\r\n3,\r4,5\n   \n');
     expect(t.columns).toEqual(['a', 'b']);
     expect(t.rows).toEqual([
       ['1', '2'],
@@ -86,6 +86,20 @@ describe('fromCsvText / fromCsv', () => {
     expect(() => fromCsvText('a,t\n1,0.5\n', { label: 't', labelDtype: 'int32' })).toThrow(/line 2, column 't': expected an integer label/);
     expect(() => fromCsvText('a,b\n1,2\n3\n')).toThrow(/fromCsv: line 3: expected 2 fields/);
     expect(() => fromCsvText('')).toThrow(/no records/);
+  });
+
+  it('quoted numbers, NaN, empty labels, and a larger file quickly', () => {
+    const ds = fromCsvText('a,"b"\n"1.5", 2 \nNaN,-3e2\n', {});
+    expect(Array.from(ds.toArrays().x.data)).toEqual([1.5, 2, Number.NaN, -300]);
+    expect(() => fromCsvText('a,t\n1,cat\n2,\n', { label: 't' })).toThrow(/line 3, column 't': empty label/);
+    const rows = ['f0,f1,f2,f3,f4,f5,f6,f7,label'];
+    for (let r = 0; r < 20000; r++) rows.push(`${r},${r * 0.5},1,2,3,4,5,"6",${r % 3}`);
+    const t0 = performance.now();
+    const big = fromCsvText(rows.join('\n'), { label: 'label' });
+    const ms = performance.now() - t0;
+    expect(big.size).toBe(20000);
+    expect(big.spec.x.shape).toEqual([8]);
+    expect(ms).toBeLessThan(1000);
   });
 
   it('fromCsv reads text, paths, Blobs and bytes', async () => {
