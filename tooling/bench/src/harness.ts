@@ -98,6 +98,47 @@ export async function measure(op: () => unknown, opts: TimeOptions): Promise<Mea
   return { samples, median: median(samples), min: Math.min(...samples), reps };
 }
 
+/** One contender's operation in {@link measureRoundRobin}. */
+export interface RoundRobinEntry {
+  readonly id: string;
+  /** Untimed, before each call (e.g. selecting the library's backend). */
+  readonly before?: () => unknown;
+  /** The timed operation; it must wait for its result. */
+  readonly op: () => unknown;
+}
+
+/**
+ * Times several contenders' long operations (e.g. a training epoch) in rounds: `warmup` untimed
+ * calls each, then `runs` rounds in which each contender makes one timed call, in turn. A change
+ * of machine load during the run then hits every contender alike. A contender whose call throws
+ * is dropped (reported through `onError`) and gets no measurement.
+ */
+export async function measureRoundRobin(
+  entries: readonly RoundRobinEntry[],
+  opts: { readonly warmup: number; readonly runs: number },
+  onError: (id: string, e: unknown) => void,
+): Promise<Map<string, Measurement>> {
+  let live = [...entries];
+  const samples = new Map<string, number[]>(live.map((e) => [e.id, []]));
+  const call = async (e: RoundRobinEntry, timed: boolean): Promise<void> => {
+    try {
+      await e.before?.();
+      const t0 = performance.now();
+      await e.op();
+      if (timed) samples.get(e.id)!.push((performance.now() - t0) / 1000);
+    } catch (err) {
+      live = live.filter((x) => x !== e);
+      samples.delete(e.id);
+      onError(e.id, err);
+    }
+  };
+  for (let w = 0; w < Math.max(1, opts.warmup); w++) for (const e of [...live]) await call(e, false);
+  for (let r = 0; r < opts.runs; r++) for (const e of [...live]) await call(e, true);
+  const out = new Map<string, Measurement>();
+  for (const [id, xs] of samples) out.set(id, { samples: xs, median: median(xs), min: Math.min(...xs), reps: 1 });
+  return out;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Result model
 // ---------------------------------------------------------------------------------------------

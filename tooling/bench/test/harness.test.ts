@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { measure, median, renderTable, replaceSection, speedRatio, type SuiteResult } from '../src/harness.js';
+import { measure, measureRoundRobin, median, renderTable, replaceSection, speedRatio, type SuiteResult } from '../src/harness.js';
 import { parseIdx } from '../src/mnist.js';
 import { checkProduct, gflops } from '../src/suites/matmul.js';
 import { secondsPerEpoch } from '../src/suites/mlp.js';
@@ -23,6 +23,27 @@ describe('measure', () => {
   it('repeats fast operations within a sample', async () => {
     const m = await measure(() => undefined, { warmup: 1, runs: 5, minSampleMs: 5, maxReps: 50 });
     expect(m.reps).toBe(50);
+  });
+});
+
+describe('measureRoundRobin', () => {
+  it('times each entry once per round, in turn, and drops an entry that throws', async () => {
+    const order: string[] = [];
+    const errors: string[] = [];
+    const m = await measureRoundRobin(
+      [
+        { id: 'a', op: () => void order.push('a') },
+        { id: 'b', before: () => void order.push('b:before'), op: () => void order.push('b') },
+        { id: 'c', op: () => { throw new Error('no'); } },
+      ],
+      { warmup: 1, runs: 5 },
+      (id) => errors.push(id),
+    );
+    expect(errors).toEqual(['c']);
+    expect(order.slice(0, 6)).toEqual(['a', 'b:before', 'b', 'a', 'b:before', 'b']);
+    expect(m.get('a')!.samples).toHaveLength(5);
+    expect(m.get('b')!.samples).toHaveLength(5);
+    expect(m.has('c')).toBe(false);
   });
 });
 

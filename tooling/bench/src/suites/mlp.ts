@@ -11,7 +11,7 @@
 
 import { numpy as np, nn, random, jit, valueAndGrad, tree, blockUntilReady } from '@jax-js/jax';
 import type { CaseResult, Cell, ContenderInfo, Metric, SuiteResult } from '../harness.js';
-import { measure } from '../harness.js';
+import { measureRoundRobin } from '../harness.js';
 import { mulberry32, shuffleInPlace } from '../data.js';
 import { loadMnist, type Digits } from '../mnist.js';
 import type { Suite, SuiteOptions } from '../suite.js';
@@ -236,7 +236,17 @@ export const mlpSuite: Suite = {
     const cells: Record<string, Cell> = {};
     const extra: Record<string, string> = {};
     const warnings: string[] = [];
-    const timing = { warmup: Math.max(1, opts.warmup ?? 1), warmupMs: 0, runs: opts.runs ?? 5, minSampleMs: 0 };
+    const timing = { warmup: Math.max(1, opts.warmup ?? 1), runs: opts.runs ?? 5 };
+    // Start and build every contender's model, then time their epochs in rounds (one epoch of
+    // each in turn), so that a change of machine load hits every contender alike.
+    const runs = new Map<string, { k: MlpContender; run: MlpRun }>();
+    const fail = (k: MlpContender, e: unknown) => {
+      const why = e instanceof Error ? e.message : String(e);
+      cells[k.id] = { skipped: 'failed' };
+      warnings.push(`${k.label} failed: ${why}`);
+      opts.log(`${k.label}: FAILED: ${why}`);
+    };
+    const liveBefore = new Map<() => number | undefined, number | undefined>();
     for (const k of contenders) {
       try {
         await k.start();
@@ -247,27 +257,40 @@ export const mlpSuite: Suite = {
         if (!k.axon) warnings.push(`${k.label} did not run: ${why}`);
         continue;
       }
-      const liveBefore = k.live();
-      let run: MlpRun | null = null;
+      if (!liveBefore.has(k.live)) liveBefore.set(k.live, k.live());
       try {
-        run = await k.prepare(train);
-        const r = run;
-        const m = await measure(() => r.epoch(), timing);
-        cells[k.id] = m;
-        const acc = await run.evaluate(test);
-        extra[k.id] = `acc ${(acc * 100).toFixed(1)}%`;
-        opts.log(`${k.label.padEnd(12)} ${m.median.toFixed(3)} s/epoch (best ${m.min.toFixed(3)}), test accuracy ${(acc * 100).toFixed(1)}% after ${timing.warmup + timing.runs} epochs`);
+        runs.set(k.id, { k, run: await k.prepare(train) });
       } catch (e) {
-        const why = e instanceof Error ? e.message : String(e);
-        cells[k.id] = { skipped: 'failed' };
-        warnings.push(`${k.label} failed: ${why}`);
-        opts.log(`${k.label}: FAILED: ${why}`);
-      } finally {
-        run?.dispose();
+        fail(k, e);
       }
-      const liveAfter = k.live();
-      if (liveBefore !== undefined && liveAfter !== undefined && liveAfter !== liveBefore) {
-        warnings.push(`${k.label}: ${liveAfter - liveBefore} tensors left alive after dispose`);
+    }
+    opts.log(`training: ${timing.warmup} warm-up epoch(s), then ${timing.runs} rounds of one timed epoch per contender`);
+    const measured = await measureRoundRobin(
+      [...runs.values()].map(({ k, run }) => ({ id: k.id, before: () => k.start(), op: () => run.epoch() })),
+      timing,
+      (id, e) => fail(runs.get(id)!.k, e),
+    );
+    for (const { k, run } of runs.values()) {
+      const m = measured.get(k.id);
+      try {
+        if (m) {
+          cells[k.id] = m;
+          await k.start();
+          const acc = await run.evaluate(test);
+          extra[k.id] = `acc ${(acc * 100).toFixed(1)}%`;
+          opts.log(`${k.label.padEnd(12)} ${m.median.toFixed(3)} s/epoch (best ${m.min.toFixed(3)}), test accuracy ${(acc * 100).toFixed(1)}% after ${timing.warmup + timing.runs} epochs`);
+        }
+      } catch (e) {
+        fail(k, e);
+      } finally {
+        run.dispose();
+      }
+    }
+    for (const [live, before] of liveBefore) {
+      const after = live();
+      if (before !== undefined && after !== undefined && after !== before) {
+        const who = contenders.filter((k) => k.live === live).map((k) => k.label).join(' / ');
+        warnings.push(`${who}: ${after - before} tensors left alive after dispose`);
       }
     }
     const row: CaseResult = { label: `${n} digits, batch ${MLP.batch}`, cells, extra };
@@ -279,7 +302,7 @@ export const mlpSuite: Suite = {
       cases: [row],
       notes: [
         `Model: Dense(784→128, relu) → Dropout(0.2) → Dense(128→10, softmax); Adam (lr 1e-3, β 0.9/0.999); batch 128; ` +
-          `the first ${n} MNIST training digits, shuffled each epoch; ${timing.warmup} warm-up epoch(s), then ${timing.runs} timed epochs, each its own sample.`,
+          `the first ${n} MNIST training digits, shuffled each epoch; ${timing.warmup} warm-up epoch(s), then ${timing.runs} timed epochs, each its own sample, taken in rounds (one epoch of each contender in turn).`,
         '"acc": accuracy on the 10,000 MNIST test digits after all epochs (not timed) — a check that the model trained, not a quality comparison.',
       ],
       warnings,
