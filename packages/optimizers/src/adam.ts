@@ -1,0 +1,121 @@
+import { AxonError, type Tensor, maximum } from '@axon/core';
+import { type BaseHyperparams, type ClipOptions, type ParamUpdate, type Params, type TensorState, Optimizer, checkNumber } from './optimizer.js';
+import { definedOnly } from './sgd.js';
+
+/**
+ * {@link Adam}'s and {@link AdamW}'s hyperparameters (per param group).
+ * @example const h: AdamHyperparams = { lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0, amsgrad: false, maximize: false };
+ */
+export interface AdamHyperparams extends BaseHyperparams {
+  /** Decay rates of the first and second moment estimates. */
+  betas: readonly [number, number];
+  /** Added to the denominator for numerical stability (outside the square root, as in PyTorch). */
+  eps: number;
+  /** Use the AMSGrad variant (the running maximum of the second moment). */
+  amsgrad: boolean;
+  /** Maximize the objective instead of minimizing it. */
+  maximize: boolean;
+}
+
+/**
+ * {@link Adam}'s and {@link AdamW}'s constructor options: defaults for every group, and clipping.
+ * @example new Adam([w], { lr: 3e-4, betas: [0.9, 0.98] });
+ */
+export type AdamOptions = Partial<AdamHyperparams> & ClipOptions;
+
+/** PyTorch's defaults for {@link Adam} (lr 1e-3, betas [0.9, 0.999], eps 1e-8, weightDecay 0). */
+export const ADAM_DEFAULTS: Readonly<AdamHyperparams> = Object.freeze({ lr: 1e-3, betas: [0.9, 0.999] as const, eps: 1e-8, weightDecay: 0, amsgrad: false, maximize: false });
+/** PyTorch's defaults for {@link AdamW}: as {@link ADAM_DEFAULTS} but weightDecay 1e-2. */
+export const ADAMW_DEFAULTS: Readonly<AdamHyperparams> = Object.freeze({ ...ADAM_DEFAULTS, weightDecay: 1e-2 });
+
+abstract class AdamBase extends Optimizer<AdamHyperparams> {
+  protected abstract readonly decoupled: boolean;
+
+  protected validateHyperparams(h: AdamHyperparams): void {
+    const op = this.opName('options');
+    checkNumber(op, 'lr', h.lr);
+    checkNumber(op, 'eps', h.eps);
+    checkNumber(op, 'weightDecay', h.weightDecay);
+    if (!Array.isArray(h.betas) || h.betas.length !== 2) throw new AxonError(op, `betas must be [beta1, beta2], got ${JSON.stringify(h.betas)}`);
+    checkNumber(op, 'betas[0]', h.betas[0], 0, 1);
+    checkNumber(op, 'betas[1]', h.betas[1], 0, 1);
+    if (typeof h.amsgrad !== 'boolean') throw new AxonError(op, `amsgrad must be a boolean, got ${String(h.amsgrad)}`);
+    if (typeof h.maximize !== 'boolean') throw new AxonError(op, `maximize must be a boolean, got ${String(h.maximize)}`);
+  }
+
+  protected stateKeys(h: AdamHyperparams): readonly string[] {
+    return h.amsgrad ? ['expAvg', 'expAvgSq', 'maxExpAvgSq'] : ['expAvg', 'expAvgSq'];
+  }
+
+  protected allStateKeys(): readonly string[] {
+    return ['expAvg', 'expAvgSq', 'maxExpAvgSq'];
+  }
+
+  protected computeUpdate(p: Tensor, grad: Tensor, state: TensorState, h: Readonly<AdamHyperparams>, step: number): ParamUpdate {
+    const [b1, b2] = h.betas;
+    let g = h.maximize ? grad.neg() : grad;
+    let theta = p;
+    if (h.weightDecay !== 0) {
+      if (this.decoupled) theta = p.mul(1 - h.lr * h.weightDecay);
+      else g = g.add(p.mul(h.weightDecay));
+    }
+    const m0 = state['expAvg'];
+    const v0 = state['expAvgSq'];
+    // first update: the moments start at zero, so m = (1 − β1)·g and v = (1 − β2)·g²
+    const m = m0 ? m0.add(g.sub(m0).mul(1 - b1)) : g.mul(1 - b1);
+    const g2 = g.square().mul(1 - b2);
+    const v = v0 ? v0.mul(b2).add(g2) : g2;
+    const bc1 = 1 - Math.pow(b1, step);
+    const bc2Sqrt = Math.sqrt(1 - Math.pow(b2, step));
+    const stepSize = h.lr / bc1;
+    const out: Record<string, Tensor> = { expAvg: m, expAvgSq: v };
+    let vHat = v;
+    if (h.amsgrad) {
+      const prevMax = state['maxExpAvgSq'];
+      vHat = prevMax ? maximum(prevMax, v) : v.clone();
+      out['maxExpAvgSq'] = vHat;
+    }
+    const denom = vHat.sqrt().div(bc2Sqrt).add(h.eps);
+    return { param: theta.sub(m.div(denom).mul(stepSize)), state: out };
+  }
+}
+
+/**
+ * Adam (Kingma & Ba) with PyTorch's `torch.optim.Adam` semantics and defaults: lr 1e-3,
+ * betas [0.9, 0.999], eps 1e-8 (Keras uses 1e-7; see the README), weight decay as an L2 penalty
+ * added to the gradient (use {@link AdamW} for decoupled decay), optional AMSGrad:
+ * ```
+ * g ← ∇ + weightDecay·θ
+ * m ← β1·m + (1 − β1)·g;  v ← β2·v + (1 − β2)·g²;  v̂max ← max(v̂max, v) (amsgrad)
+ * θ ← θ − lr/(1 − β1ᵗ) · m / (√v / √(1 − β2ᵗ) + eps)
+ * ```
+ * State: `expAvg`, `expAvgSq` (and `maxExpAvgSq` with amsgrad); the step count t per parameter.
+ * @example
+ * const opt = new Adam([w], { lr: 1e-3 });
+ * tidy(() => loss().backward());
+ * opt.step();
+ */
+export class Adam extends AdamBase {
+  protected readonly decoupled: boolean = false;
+  constructor(params: Params<AdamHyperparams>, options: AdamOptions = {}) {
+    const { clipNorm, globalClipNorm, clipValue, ...h } = options;
+    super('Adam', params, { ...ADAM_DEFAULTS, ...definedOnly(h) } as AdamHyperparams, { clipNorm, globalClipNorm, clipValue });
+  }
+}
+
+/**
+ * AdamW (Loshchilov & Hutter): Adam with decoupled weight decay, PyTorch's `torch.optim.AdamW`
+ * semantics and defaults (as {@link Adam}, but weightDecay 1e-2 applied as `θ ← θ·(1 − lr·weightDecay)`
+ * before the Adam update instead of being added to the gradient).
+ * @example
+ * const opt = new AdamW([w], { lr: 1e-3, weightDecay: 0.05 });
+ * tidy(() => loss().backward());
+ * opt.step();
+ */
+export class AdamW extends AdamBase {
+  protected readonly decoupled: boolean = true;
+  constructor(params: Params<AdamHyperparams>, options: AdamOptions = {}) {
+    const { clipNorm, globalClipNorm, clipValue, ...h } = options;
+    super('AdamW', params, { ...ADAMW_DEFAULTS, ...definedOnly(h) } as AdamHyperparams, { clipNorm, globalClipNorm, clipValue });
+  }
+}

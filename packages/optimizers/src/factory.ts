@@ -1,0 +1,170 @@
+/**
+ * `optimizer(name | config, params)`: builds an optimizer from a Keras-style name or config, for
+ * front ends such as Keras's `compile({ optimizer: 'adam' })`.
+ */
+import { AxonError, type Tensor } from '@axon/core';
+import { Adagrad, type AdagradHyperparams } from './adagrad.js';
+import { Adam, AdamW, type AdamHyperparams } from './adam.js';
+import { type BaseHyperparams, type ClipOptions, Optimizer, type ParamGroupInput } from './optimizer.js';
+import { RMSprop, type RMSpropHyperparams } from './rmsprop.js';
+import { SGD, type SGDHyperparams } from './sgd.js';
+
+/**
+ * The optimizer names {@link optimizer} accepts (matched case-insensitively, so `'Adam'` works).
+ * @example const n: OptimizerName = 'adamw';
+ */
+export type OptimizerName = 'sgd' | 'adam' | 'adamw' | 'rmsprop' | 'adagrad';
+
+/** Every name {@link optimizer} accepts, lower case. */
+export const OPTIMIZER_NAMES: readonly OptimizerName[] = Object.freeze(['sgd', 'adam', 'adamw', 'rmsprop', 'adagrad'] as const);
+
+/**
+ * Options {@link optimizer} accepts besides `name`. Both PyTorch-style names (`lr`, `eps`,
+ * `betas`, `alpha`, `clipNorm`, …) and Keras-style names (`learningRate`, `epsilon`, `beta1`,
+ * `beta2`, `rho`, `clipnorm`, `clipvalue`, `globalClipnorm`) are accepted; giving both spellings of
+ * one option is an error, as is an option the chosen optimizer does not have.
+ * @example const o: OptimizerOptions = { learningRate: 1e-3, epsilon: 1e-8 };
+ */
+export interface OptimizerOptions extends ClipOptions {
+  /**
+   * Which defaults fill unspecified options: `'keras'` (the default for this factory: Keras's
+   * learning rates and epsilon 1e-7, see the README) or `'pytorch'` (the classes' own defaults).
+   */
+  defaults?: 'keras' | 'pytorch';
+  lr?: number;
+  learningRate?: number;
+  weightDecay?: number;
+  maximize?: boolean;
+  momentum?: number;
+  dampening?: number;
+  nesterov?: boolean;
+  betas?: readonly [number, number];
+  beta1?: number;
+  beta2?: number;
+  eps?: number;
+  epsilon?: number;
+  amsgrad?: boolean;
+  alpha?: number;
+  rho?: number;
+  centered?: boolean;
+  lrDecay?: number;
+  initialAccumulatorValue?: number;
+  clipnorm?: number;
+  clipvalue?: number;
+  globalClipnorm?: number;
+}
+
+/**
+ * A config for {@link optimizer}: a name plus options.
+ * @example const c: OptimizerConfig = { name: 'adam', learningRate: 1e-3 };
+ */
+export interface OptimizerConfig extends OptimizerOptions {
+  /** One of {@link OPTIMIZER_NAMES}, case-insensitive. */
+  name: string;
+}
+
+/**
+ * What the factory builds over: parameters, or param groups.
+ * @example const p: FactoryParams = [w, b];
+ */
+export type FactoryParams = Iterable<Tensor> | Iterable<ParamGroupInput<BaseHyperparams>>;
+
+/**
+ * The defaults the factory uses for each name with `defaults: 'keras'` (Keras 3's). Options not
+ * listed take the PyTorch defaults of the class.
+ */
+export const KERAS_DEFAULTS: Readonly<Record<OptimizerName, Readonly<Record<string, number | boolean | readonly number[]>>>> = Object.freeze({
+  sgd: { lr: 0.01, momentum: 0, nesterov: false },
+  adam: { lr: 0.001, betas: [0.9, 0.999], eps: 1e-7 },
+  adamw: { lr: 0.001, betas: [0.9, 0.999], eps: 1e-7, weightDecay: 0.004 },
+  rmsprop: { lr: 0.001, alpha: 0.9, eps: 1e-7, momentum: 0, centered: false },
+  adagrad: { lr: 0.001, initialAccumulatorValue: 0.1, eps: 1e-7 },
+});
+
+const HYPER_KEYS: Readonly<Record<OptimizerName, readonly string[]>> = {
+  sgd: ['lr', 'weightDecay', 'maximize', 'momentum', 'dampening', 'nesterov'],
+  adam: ['lr', 'weightDecay', 'maximize', 'betas', 'eps', 'amsgrad'],
+  adamw: ['lr', 'weightDecay', 'maximize', 'betas', 'eps', 'amsgrad'],
+  rmsprop: ['lr', 'weightDecay', 'maximize', 'alpha', 'eps', 'momentum', 'centered'],
+  adagrad: ['lr', 'weightDecay', 'maximize', 'lrDecay', 'initialAccumulatorValue', 'eps'],
+};
+
+const ALIASES: Readonly<Record<string, string>> = {
+  learningRate: 'lr',
+  epsilon: 'eps',
+  rho: 'alpha',
+  clipnorm: 'clipNorm',
+  clipvalue: 'clipValue',
+  globalClipnorm: 'globalClipNorm',
+};
+const CLIP_KEYS = ['clipNorm', 'clipValue', 'globalClipNorm'];
+
+/**
+ * Builds an optimizer from a Keras-style name (`'sgd'`, `'adam'`, `'adamw'`, `'rmsprop'`,
+ * `'adagrad'`, case-insensitive) or a config `{ name, ...options }`; an {@link Optimizer} instance
+ * is returned as is. `params` may be empty (add them later with `addParamGroup`).
+ *
+ * Unspecified options take **Keras's defaults** (see {@link KERAS_DEFAULTS}: e.g. Adam's epsilon
+ * 1e-7 and SGD's lr 0.01) unless `defaults: 'pytorch'` is given; the update rules are always
+ * PyTorch's (e.g. epsilon is added outside the square root).
+ *
+ * @example
+ * const opt = optimizer('adam', model.parameters());                   // Keras defaults
+ * const opt2 = optimizer({ name: 'SGD', learningRate: 0.1, momentum: 0.9, nesterov: true }, params);
+ * const opt3 = optimizer({ name: 'adamw', defaults: 'pytorch' }, params); // = new AdamW(params)
+ */
+export function optimizer(spec: string | OptimizerConfig | Optimizer<BaseHyperparams>, params: FactoryParams = []): Optimizer<BaseHyperparams> {
+  const op = 'optimizer';
+  if (spec instanceof Optimizer) return spec;
+  let config: OptimizerConfig;
+  if (typeof spec === 'string') config = { name: spec };
+  else if (spec !== null && typeof spec === 'object' && typeof spec.name === 'string') config = spec;
+  else throw new AxonError(op, `expects a name (${OPTIMIZER_NAMES.join(', ')}), a config { name, ...options } or an Optimizer`);
+  const name = config.name.toLowerCase() as OptimizerName;
+  if (!OPTIMIZER_NAMES.includes(name)) throw new AxonError(op, `unknown optimizer '${config.name}'; expected one of ${OPTIMIZER_NAMES.join(', ')}`);
+  const { name: _name, defaults = 'keras', ...rest } = config;
+  if (defaults !== 'keras' && defaults !== 'pytorch') throw new AxonError(op, `defaults must be 'keras' or 'pytorch', got ${String(defaults)}`);
+  const allowed = new Set([...HYPER_KEYS[name], ...CLIP_KEYS]);
+  const opts: Record<string, unknown> = defaults === 'keras' ? cloneDefaults(KERAS_DEFAULTS[name]) : {};
+  const given = new Map<string, string>();
+  let beta1: number | undefined;
+  let beta2: number | undefined;
+  for (const [k0, v] of Object.entries(rest)) {
+    if (v === undefined) continue;
+    if (k0 === 'beta1' || k0 === 'beta2') {
+      if (name !== 'adam' && name !== 'adamw') throw new AxonError(op, `'${k0}' is not an option of ${name}`);
+      if (k0 === 'beta1') beta1 = v as number;
+      else beta2 = v as number;
+      continue;
+    }
+    const k = ALIASES[k0] ?? k0;
+    if (!allowed.has(k)) throw new AxonError(op, `'${k0}' is not an option of ${name}; it accepts ${[...allowed].join(', ')} (and Keras spellings)`);
+    const prev = given.get(k);
+    if (prev !== undefined) throw new AxonError(op, `both '${prev}' and '${k0}' were given`);
+    given.set(k, k0);
+    opts[k] = v;
+  }
+  if (beta1 !== undefined || beta2 !== undefined) {
+    if (given.has('betas')) throw new AxonError(op, "give either 'betas' or 'beta1'/'beta2', not both");
+    const base = (opts['betas'] as readonly number[] | undefined) ?? [0.9, 0.999];
+    opts['betas'] = [beta1 ?? base[0]!, beta2 ?? base[1]!];
+  }
+  switch (name) {
+    case 'sgd':
+      return new SGD(params as Iterable<Tensor>, opts as Partial<SGDHyperparams> & ClipOptions) as unknown as Optimizer<BaseHyperparams>;
+    case 'adam':
+      return new Adam(params as Iterable<Tensor>, opts as Partial<AdamHyperparams> & ClipOptions) as unknown as Optimizer<BaseHyperparams>;
+    case 'adamw':
+      return new AdamW(params as Iterable<Tensor>, opts as Partial<AdamHyperparams> & ClipOptions) as unknown as Optimizer<BaseHyperparams>;
+    case 'rmsprop':
+      return new RMSprop(params as Iterable<Tensor>, opts as Partial<RMSpropHyperparams> & ClipOptions) as unknown as Optimizer<BaseHyperparams>;
+    case 'adagrad':
+      return new Adagrad(params as Iterable<Tensor>, opts as Partial<AdagradHyperparams> & ClipOptions) as unknown as Optimizer<BaseHyperparams>;
+  }
+}
+
+function cloneDefaults(d: Readonly<Record<string, number | boolean | readonly number[]>>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(d)) out[k] = Array.isArray(v) ? [...(v as number[])] : v;
+  return out;
+}

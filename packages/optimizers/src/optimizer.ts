@@ -1,0 +1,565 @@
+/**
+ * The {@link Optimizer} base class: parameter groups, the all-or-nothing `step()`, per-parameter
+ * state owned by the optimizer, and `stateDict()` / `loadStateDict()`.
+ */
+import { AxonError, type Tensor, fmtShape, isTensor, noGrad, tidy } from '@axon/core';
+import { clipByGlobalNorm, clipByNorm, clipByValue } from './clip.js';
+
+/** A hyperparameter value: what param groups and state-dict metadata hold. */
+export type HyperValue = number | boolean | readonly number[];
+
+/**
+ * Hyperparameters every optimizer has, per param group. Concrete optimizers extend this.
+ * @example const h: BaseHyperparams = { lr: 0.1, weightDecay: 0 };
+ */
+export interface BaseHyperparams {
+  /** Learning rate. */
+  lr: number;
+  /** Weight decay (L2 penalty added to the gradient, or decoupled for {@link AdamW}). */
+  weightDecay: number;
+}
+
+/**
+ * A resolved param group: its tensors and every hyperparameter (group values over defaults).
+ * Hyperparameters may be changed in place between steps (that is how schedules set `lr`).
+ * @example opt.paramGroups[0].lr = 0.01;
+ */
+export type ParamGroup<H extends BaseHyperparams = BaseHyperparams> = H & {
+  /** The parameters of this group. */
+  readonly params: readonly Tensor[];
+};
+
+/**
+ * A param group as passed to a constructor: tensors plus any hyperparameters that override the
+ * optimizer's defaults for this group.
+ * @example new SGD([{ params: [w], lr: 0.1 }, { params: [b], lr: 0.01, weightDecay: 0 }], { lr: 0.05 });
+ */
+export type ParamGroupInput<H extends BaseHyperparams = BaseHyperparams> = Partial<H> & {
+  /** The parameters of this group (tensors with `requiresGrad`). */
+  readonly params: Iterable<Tensor>;
+};
+
+/**
+ * What an optimizer is constructed over: parameters (one group), or param groups.
+ * @example const p: Params<SGDHyperparams> = [w, b];
+ */
+export type Params<H extends BaseHyperparams = BaseHyperparams> = Iterable<Tensor> | Iterable<ParamGroupInput<H>>;
+
+/**
+ * Keras-style gradient clipping applied inside `step()` before the update (at most one may be
+ * set). The parameters' `.grad` tensors are not modified; the clipped gradients are temporaries.
+ * - `clipNorm`: each parameter's gradient is rescaled so that its L2 norm is at most this (Keras `clipnorm`).
+ * - `globalClipNorm`: all gradients are rescaled together so that their joint L2 norm is at most
+ *   this (Keras `global_clipnorm`, PyTorch `clip_grad_norm_`).
+ * - `clipValue`: each gradient element is clamped to [−clipValue, clipValue] (Keras `clipvalue`).
+ * @example new Adam([w], { lr: 1e-3, globalClipNorm: 1 });
+ */
+export interface ClipOptions {
+  clipNorm?: number;
+  globalClipNorm?: number;
+  clipValue?: number;
+}
+
+/**
+ * The optimizer's per-parameter state as update rules see it: tensors by name (empty before the
+ * parameter's first update).
+ * @example const m = state['expAvg']; // undefined on the first step
+ */
+export type TensorState = Readonly<Record<string, Tensor>>;
+
+/**
+ * What {@link Optimizer.computeUpdate} returns: the parameter's new value and its new state. All
+ * must be fresh tensors created by backend ops (never the inputs themselves).
+ * @example return { param: p.sub(g.mul(lr)), state: {} };
+ */
+export interface ParamUpdate {
+  readonly param: Tensor;
+  readonly state: Readonly<Record<string, Tensor>>;
+}
+
+/**
+ * The JSON-able part of a state dict (`JSON.parse(JSON.stringify(meta))` round-trips it).
+ * @example const json = JSON.stringify(opt.stateDict().meta);
+ */
+export interface OptimizerStateMeta {
+  /** Format tag, `'axon.optimizer/1'`. */
+  readonly format: 'axon.optimizer/1';
+  /** The optimizer class, e.g. `'Adam'`. */
+  readonly optimizer: string;
+  /** Keras-style clipping options. */
+  readonly clip: { readonly clipNorm: number | null; readonly globalClipNorm: number | null; readonly clipValue: number | null };
+  /** Groups in order: hyperparameters and, per parameter, its global index, name and shape. */
+  readonly paramGroups: readonly {
+    readonly hyperparams: Readonly<Record<string, HyperValue>>;
+    readonly params: readonly { readonly index: number; readonly name: string | null; readonly shape: readonly number[] }[];
+  }[];
+  /** Per-parameter state by global parameter index: update count and state tensor names. */
+  readonly state: Readonly<Record<string, { readonly step: number; readonly keys: readonly string[] }>>;
+}
+
+/**
+ * A snapshot of an optimizer: JSON-able `meta`, and `tensors` named `state.<paramIndex>.<key>`
+ * (e.g. `state.0.expAvg`). The tensors are new handles owned by the caller (dispose them when done);
+ * they share storage with the optimizer's state without copying (tensor contents are immutable).
+ * @example
+ * const sd = opt.stateDict();
+ * other.loadStateDict(sd);
+ * for (const t of Object.values(sd.tensors)) t.dispose();
+ */
+export interface OptimizerStateDict {
+  readonly meta: OptimizerStateMeta;
+  readonly tensors: Readonly<Record<string, Tensor>>;
+}
+
+interface ParamStateEntry {
+  step: number;
+  tensors: Record<string, Tensor>;
+}
+
+const FORMAT = 'axon.optimizer/1';
+
+function isPositiveFinite(x: number): boolean {
+  return typeof x === 'number' && Number.isFinite(x) && x > 0;
+}
+
+/** @internal Checks that `x` is a finite number ≥ `min` (and < `maxExclusive` when given). */
+export function checkNumber(op: string, name: string, x: unknown, min = 0, maxExclusive?: number): void {
+  if (typeof x !== 'number' || !Number.isFinite(x) || x < min || (maxExclusive !== undefined && x >= maxExclusive)) {
+    const range = maxExclusive !== undefined ? `in [${min}, ${maxExclusive})` : `a finite number >= ${min}`;
+    throw new AxonError(op, `${name} must be ${range}, got ${String(x)}`);
+  }
+}
+
+function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}
+
+/**
+ * Base class of every optimizer: holds param groups and per-parameter state, and implements the
+ * all-or-nothing `step()`.
+ *
+ * `step()` computes every new parameter value and state first (inside `tidy` and `noGrad`, with
+ * backend ops only: nothing is read back to the host), validates them, then `assign`s them all, so
+ * a failing step leaves every parameter and all state unchanged. Parameters whose `.grad` is `null`
+ * are skipped (PyTorch semantics). State tensors are owned by the optimizer: `dispose()` frees them.
+ *
+ * Subclasses implement {@link Optimizer.computeUpdate} (one parameter's new value and state) and
+ * {@link Optimizer.stateKeys}.
+ *
+ * @example
+ * const opt = new Adam([w, b], { lr: 1e-3 });
+ * for (let i = 0; i < 100; i++) {
+ *   tidy(() => loss(w, b).backward());
+ *   opt.step();
+ *   opt.zeroGrad();
+ * }
+ * opt.dispose();
+ */
+export abstract class Optimizer<H extends BaseHyperparams = BaseHyperparams> {
+  /** Class name used in state dicts and messages, e.g. `'Adam'`. */
+  readonly name: string;
+  /** Default hyperparameters (group values override them). */
+  readonly defaults: Readonly<H>;
+  /** The param groups, in order. Change hyperparameters here (or via {@link Optimizer.lr}). */
+  readonly paramGroups: ParamGroup<H>[] = [];
+  /** Keras-style clipping applied to gradients inside `step()`. */
+  readonly clip: Readonly<ClipOptions>;
+  private readonly state = new Map<Tensor, ParamStateEntry>();
+  private disposed = false;
+
+  /**
+   * @param name the class name (state dicts and messages)
+   * @param params parameters or param groups
+   * @param defaults every hyperparameter's default
+   * @param clip Keras-style clipping options
+   */
+  protected constructor(name: string, params: Params<H>, defaults: H, clip: ClipOptions = {}) {
+    this.name = name;
+    this.defaults = Object.freeze({ ...defaults });
+    this.validateClip(clip);
+    this.clip = Object.freeze({ ...clip });
+    this.validateHyperparams(this.defaults as H);
+    const items = [...(params as Iterable<Tensor | ParamGroupInput<H>>)];
+    if (items.length > 0 && items.every((x) => isTensor(x))) {
+      this.addParamGroup({ params: items as Tensor[] } as unknown as ParamGroupInput<H>);
+    } else {
+      for (const g of items) {
+        if (isTensor(g) || g === null || typeof g !== 'object' || !('params' in g)) {
+          throw new AxonError('Optimizer', 'params must be a list of tensors or a list of param groups ({ params, lr, ... }), not a mix');
+        }
+        this.addParamGroup(g);
+      }
+    }
+  }
+
+  private validateClip(clip: ClipOptions): void {
+    const set = (['clipNorm', 'globalClipNorm', 'clipValue'] as const).filter((k) => clip[k] !== undefined && clip[k] !== null);
+    if (set.length > 1) throw new AxonError('Optimizer', `only one of clipNorm, globalClipNorm and clipValue can be set, got ${set.join(', ')}`);
+    for (const k of set) {
+      if (!isPositiveFinite(clip[k]!)) throw new AxonError('Optimizer', `${k} must be a positive finite number, got ${String(clip[k])}`);
+    }
+  }
+
+  /**
+   * Checks one group's hyperparameters (subclasses throw an {@link AxonError} on bad values).
+   * @example protected validateHyperparams(h: SGDHyperparams) { checkNumber('SGD', 'lr', h.lr); }
+   */
+  protected abstract validateHyperparams(h: H): void;
+
+  /**
+   * The state keys a parameter updated at least once has, given its group's hyperparameters.
+   * @example stateKeys({ momentum: 0.9, ... }) // ['momentumBuffer']
+   */
+  protected abstract stateKeys(h: H): readonly string[];
+
+  /**
+   * One parameter's update: called inside `tidy` and `noGrad` during `step()`. Must use backend
+   * ops only (no `data()`/`dataSync()`), and return fresh tensors.
+   * @param param the parameter's current value
+   * @param grad its gradient (already clipped if clipping is set)
+   * @param state its state (empty on its first update)
+   * @param h its group's hyperparameters
+   * @param step this update's 1-based count for this parameter
+   * @example
+   * protected computeUpdate(p, g, _s, h) { return { param: p.sub(g.mul(h.lr)), state: {} }; }
+   */
+  protected abstract computeUpdate(param: Tensor, grad: Tensor, state: TensorState, h: Readonly<H>, step: number): ParamUpdate;
+
+  /**
+   * Adds a param group (PyTorch `add_param_group`); unspecified hyperparameters take the defaults.
+   * @example opt.addParamGroup({ params: [newLayer.weight], lr: 1e-4 });
+   */
+  addParamGroup(group: ParamGroupInput<H>): void {
+    this.assertLive('addParamGroup');
+    if (group === null || typeof group !== 'object' || group.params === undefined) {
+      throw new AxonError(this.opName('addParamGroup'), 'a param group needs a params list');
+    }
+    const params = isTensor(group.params) ? [group.params as Tensor] : [...group.params];
+    const seen = new Set<Tensor>(this.paramGroups.flatMap((g) => g.params));
+    params.forEach((p, i) => {
+      if (!isTensor(p)) throw new AxonError(this.opName('addParamGroup'), `params[${i}] is not a Tensor`);
+      if (p.isDisposed) throw new AxonError(this.opName('addParamGroup'), `params[${i}] (tensor #${p.id}) was disposed`);
+      if (p.dtype !== 'float32') throw new AxonError(this.opName('addParamGroup'), `params[${i}] ${fmtShape(p.shape)} is ${p.dtype}; parameters must be float32`);
+      if (!p.requiresGrad) {
+        throw new AxonError(this.opName('addParamGroup'), `params[${i}] ${fmtShape(p.shape)} does not require grad (call .requireGrad() on parameters)`);
+      }
+      if (seen.has(p)) throw new AxonError(this.opName('addParamGroup'), `params[${i}] (tensor #${p.id}) appears more than once across param groups`);
+      seen.add(p);
+    });
+    const resolved = { ...this.defaults } as H;
+    for (const [k, v] of Object.entries(group)) {
+      if (k === 'params' || v === undefined) continue;
+      if (!(k in this.defaults)) {
+        throw new AxonError(this.opName('addParamGroup'), `unknown hyperparameter '${k}'; expected one of ${Object.keys(this.defaults).join(', ')}`);
+      }
+      (resolved as Record<string, unknown>)[k] = Array.isArray(v) ? [...(v as number[])] : v;
+    }
+    this.validateHyperparams(resolved);
+    this.paramGroups.push({ ...resolved, params: Object.freeze(params) } as ParamGroup<H>);
+  }
+
+  /**
+   * The learning rate of the first param group; setting it sets every group's.
+   * @example opt.lr = 1e-4;
+   */
+  get lr(): number {
+    return this.paramGroups[0]?.lr ?? this.defaults.lr;
+  }
+  set lr(value: number) {
+    checkNumber(this.opName('lr'), 'lr', value);
+    for (const g of this.paramGroups) g.lr = value;
+  }
+
+  /**
+   * Every parameter, in group order.
+   * @example opt.params.length
+   */
+  get params(): Tensor[] {
+    return this.paramGroups.flatMap((g) => [...g.params]);
+  }
+
+  /**
+   * How many times the parameter was updated (0 if never).
+   * @example opt.stepCount(w) // 10
+   */
+  stepCount(param: Tensor): number {
+    return this.state.get(param)?.step ?? 0;
+  }
+
+  /**
+   * Disposes every parameter's gradient and sets it to `null` (PyTorch `zero_grad(set_to_none=True)`).
+   * @example opt.zeroGrad();
+   */
+  zeroGrad(): void {
+    for (const p of this.params) {
+      if (p.grad) {
+        p.grad.dispose();
+        p.grad = null;
+      }
+    }
+  }
+
+  /**
+   * Updates every parameter that has a gradient. All-or-nothing: on any error (a gradient whose
+   * shape, dtype or backend does not match its parameter, a disposed tensor, a failing op) an
+   * {@link AxonError} is thrown and no parameter or state has changed. Uses backend ops only.
+   * @example
+   * tidy(() => loss().backward());
+   * opt.step();
+   */
+  step(): void {
+    this.assertLive('step');
+    const op = this.opName('step');
+    // 1. validate inputs
+    const work: { p: Tensor; g: Tensor; group: ParamGroup<H> }[] = [];
+    for (const group of this.paramGroups) {
+      this.validateHyperparams(group);
+      for (const p of group.params) {
+        if (p.isDisposed) throw new AxonError(op, `parameter tensor #${p.id} ${fmtShape(p.shape)} was disposed`);
+        const g = p.grad;
+        if (g === null || g === undefined) continue;
+        const what = `parameter${p.name ? ` '${p.name}'` : ''} #${p.id} ${fmtShape(p.shape)}`;
+        if (!isTensor(g)) throw new AxonError(op, `the grad of ${what} is not a Tensor`);
+        if (g.isDisposed) throw new AxonError(op, `the grad of ${what} was disposed (use opt.zeroGrad() to clear gradients)`);
+        if (!sameShape(g.shape, p.shape)) throw new AxonError(op, `grad ${fmtShape(g.shape)} does not match ${what}`);
+        if (g.dtype !== p.dtype) throw new AxonError(op, `grad dtype ${g.dtype} does not match ${what} (${p.dtype})`);
+        if (g.backend !== p.backend) throw new AxonError(op, `grad of ${what} lives on backend '${g.backend.name}', the parameter on '${p.backend.name}'`);
+        work.push({ p, g, group });
+      }
+    }
+    if (work.length === 0) return;
+    // 2. compute every new value and state (intermediates freed by tidy)
+    const results = tidy(() =>
+      noGrad(() => {
+        const grads = this.clipGrads(work.map((w) => w.g));
+        return work.map(({ p, group }, i) => {
+          const entry = this.state.get(p);
+          const u = this.computeUpdate(p, grads[i]!, entry?.tensors ?? {}, group, (entry?.step ?? 0) + 1);
+          return { param: u.param, state: { ...u.state } };
+        });
+      }),
+    );
+    const fresh = results.flatMap((r) => [r.param, ...Object.values(r.state)]);
+    // 3. validate outputs
+    try {
+      results.forEach((r, i) => {
+        const { p } = work[i]!;
+        for (const [k, t] of [['param', r.param] as const, ...Object.entries(r.state)]) {
+          if (!sameShape(t.shape, p.shape) || t.dtype !== p.dtype) {
+            throw new AxonError(op, `update rule produced ${k} ${fmtShape(t.shape)} ${t.dtype} for parameter ${fmtShape(p.shape)} ${p.dtype}`);
+          }
+          if (t === p || t === p.grad) throw new AxonError(op, `update rule returned an input tensor as ${k}`);
+        }
+      });
+    } catch (e) {
+      for (const t of fresh) t.dispose();
+      throw e;
+    }
+    // 4. commit
+    results.forEach((r, i) => {
+      const { p } = work[i]!;
+      for (const t of Object.values(r.state)) t.keep();
+      const prev = this.state.get(p);
+      if (prev) for (const t of Object.values(prev.tensors)) if (!Object.values(r.state).includes(t)) t.dispose();
+      this.state.set(p, { step: (prev?.step ?? 0) + 1, tensors: r.state });
+      p.assign(r.param);
+    });
+  }
+
+  private clipGrads(grads: Tensor[]): Tensor[] {
+    const { clipNorm, globalClipNorm, clipValue } = this.clip;
+    if (clipNorm !== undefined && clipNorm !== null) return grads.map((g) => clipByNorm(g, clipNorm));
+    if (globalClipNorm !== undefined && globalClipNorm !== null) return clipByGlobalNorm(grads, globalClipNorm).grads;
+    if (clipValue !== undefined && clipValue !== null) return grads.map((g) => clipByValue(g, clipValue));
+    return grads;
+  }
+
+  /**
+   * A snapshot of hyperparameters and state (see {@link OptimizerStateDict}): `meta` is JSON-able;
+   * `tensors` are new handles the caller owns.
+   * @example
+   * const { meta, tensors } = opt.stateDict();
+   * localStorage.setItem('opt', JSON.stringify(meta));
+   */
+  stateDict(): OptimizerStateDict {
+    this.assertLive('stateDict');
+    const indexOf = new Map<Tensor, number>();
+    const paramGroups = this.paramGroups.map((g) => {
+      const hyperparams: Record<string, HyperValue> = {};
+      for (const k of Object.keys(this.defaults)) {
+        const v = (g as unknown as Record<string, unknown>)[k] as HyperValue;
+        hyperparams[k] = Array.isArray(v) ? [...(v as number[])] : v;
+      }
+      return {
+        hyperparams,
+        params: g.params.map((p) => {
+          const index = indexOf.size;
+          indexOf.set(p, index);
+          return { index, name: p.name ?? null, shape: [...p.shape] };
+        }),
+      };
+    });
+    const state: Record<string, { step: number; keys: string[] }> = {};
+    const tensors: Record<string, Tensor> = {};
+    for (const [p, entry] of this.state) {
+      const i = indexOf.get(p);
+      if (i === undefined) continue;
+      const keys = Object.keys(entry.tensors).sort();
+      state[String(i)] = { step: entry.step, keys };
+      for (const k of keys) tensors[`state.${i}.${k}`] = entry.tensors[k]!.detach();
+    }
+    const clip = {
+      clipNorm: this.clip.clipNorm ?? null,
+      globalClipNorm: this.clip.globalClipNorm ?? null,
+      clipValue: this.clip.clipValue ?? null,
+    };
+    return { meta: { format: FORMAT, optimizer: this.name, clip, paramGroups, state }, tensors };
+  }
+
+  /**
+   * Replaces hyperparameters and state with a {@link OptimizerStateDict}'s, after validating it
+   * against this optimizer: class, group and parameter counts, parameter shapes and names (when
+   * both sides have one), hyperparameter names, state keys, tensor names, shapes, dtypes and
+   * backends. On any mismatch an {@link AxonError} is thrown and nothing changes. The dict's
+   * tensors stay owned by the caller (the optimizer takes its own handles).
+   * Clipping options are not part of the loaded state (they are constructor options).
+   * @example
+   * const sd = opt.stateDict();
+   * const opt2 = new Adam([w2]);
+   * opt2.loadStateDict(sd);
+   */
+  loadStateDict(dict: OptimizerStateDict): void {
+    this.assertLive('loadStateDict');
+    const op = this.opName('loadStateDict');
+    if (dict === null || typeof dict !== 'object' || dict.meta === null || typeof dict.meta !== 'object' || dict.tensors === null || typeof dict.tensors !== 'object') {
+      throw new AxonError(op, 'expected { meta, tensors } as returned by stateDict()');
+    }
+    const { meta, tensors } = dict;
+    if (meta.format !== FORMAT) throw new AxonError(op, `unknown format '${String(meta.format)}', expected '${FORMAT}'`);
+    if (meta.optimizer !== this.name) throw new AxonError(op, `the state dict is for ${String(meta.optimizer)}, this optimizer is ${this.name}`);
+    if (!Array.isArray(meta.paramGroups) || meta.paramGroups.length !== this.paramGroups.length) {
+      throw new AxonError(op, `the state dict has ${Array.isArray(meta.paramGroups) ? meta.paramGroups.length : 'no'} param groups, this optimizer has ${this.paramGroups.length}`);
+    }
+    const byIndex = new Map<number, { p: Tensor; group: number }>();
+    const newHypers: H[] = [];
+    let index = 0;
+    meta.paramGroups.forEach((sg, gi) => {
+      const group = this.paramGroups[gi]!;
+      if (!sg || !Array.isArray(sg.params) || sg.params.length !== group.params.length) {
+        throw new AxonError(op, `param group ${gi} has ${sg && Array.isArray(sg.params) ? sg.params.length : 'no'} parameters in the state dict, ${group.params.length} here`);
+      }
+      const names = Object.keys(sg.hyperparams ?? {}).sort();
+      const expected = Object.keys(this.defaults).sort();
+      if (names.join() !== expected.join()) {
+        throw new AxonError(op, `param group ${gi} hyperparameters [${names.join(', ')}] do not match ${this.name}'s [${expected.join(', ')}]`);
+      }
+      const h = { ...this.defaults } as H;
+      for (const k of expected) {
+        const v = sg.hyperparams[k];
+        const d = (this.defaults as Record<string, unknown>)[k];
+        const ok = Array.isArray(d) ? Array.isArray(v) && v.length === d.length && v.every((x) => typeof x === 'number') : typeof v === typeof d;
+        if (!ok) throw new AxonError(op, `param group ${gi} hyperparameter '${k}' is ${JSON.stringify(v)}, expected a ${Array.isArray(d) ? `list of ${d.length} numbers` : typeof d}`);
+        (h as Record<string, unknown>)[k] = Array.isArray(v) ? [...(v as number[])] : v;
+      }
+      try {
+        this.validateHyperparams(h);
+      } catch (e) {
+        throw new AxonError(op, `param group ${gi}: ${e instanceof Error ? e.message : String(e)}`);
+      }
+      newHypers.push(h);
+      const sparams: OptimizerStateMeta['paramGroups'][number]['params'] = sg.params;
+      sparams.forEach((sp, pi) => {
+        const p = group.params[pi]!;
+        if (!sp || sp.index !== index) throw new AxonError(op, `param group ${gi} parameter ${pi} has index ${sp?.index}, expected ${index}`);
+        if (!Array.isArray(sp.shape) || !sameShape(sp.shape, p.shape)) {
+          throw new AxonError(op, `parameter ${index} has shape ${fmtShape(sp.shape ?? [])} in the state dict, ${fmtShape(p.shape)} here`);
+        }
+        if (sp.name !== null && sp.name !== undefined && p.name !== undefined && sp.name !== p.name) {
+          throw new AxonError(op, `parameter ${index} is named '${sp.name}' in the state dict, '${p.name}' here`);
+        }
+        byIndex.set(index, { p, group: gi });
+        index++;
+      });
+    });
+    // state entries and tensor names
+    const expectedNames = new Set<string>();
+    const newState = new Map<Tensor, { step: number; keys: string[] }>();
+    for (const [key, entry] of Object.entries(meta.state ?? {})) {
+      const i = Number(key);
+      const target = Number.isInteger(i) ? byIndex.get(i) : undefined;
+      if (!target) throw new AxonError(op, `state for parameter '${key}', but there are ${index} parameters`);
+      if (!entry || !Number.isInteger(entry.step) || entry.step < 0 || !Array.isArray(entry.keys)) {
+        throw new AxonError(op, `state for parameter ${i} must be { step: integer >= 0, keys: string[] }`);
+      }
+      const h = newHypers[target.group]!;
+      const required = this.stateKeys(h);
+      const allowed = new Set(this.allStateKeys());
+      for (const k of entry.keys) if (!allowed.has(k)) throw new AxonError(op, `state for parameter ${i} has unknown key '${k}'; ${this.name} uses [${[...allowed].join(', ')}]`);
+      if (entry.step > 0) {
+        for (const k of required) if (!entry.keys.includes(k)) throw new AxonError(op, `state for parameter ${i} lacks '${k}'`);
+      }
+      for (const k of entry.keys) expectedNames.add(`state.${i}.${k}`);
+      newState.set(target.p, { step: entry.step, keys: [...entry.keys] });
+    }
+    const given = Object.keys(tensors);
+    for (const n of given) if (!expectedNames.has(n)) throw new AxonError(op, `unexpected tensor '${n}' (the meta lists no such state)`);
+    for (const n of expectedNames) if (!(n in tensors)) throw new AxonError(op, `missing tensor '${n}'`);
+    for (const n of given) {
+      const t = tensors[n];
+      const i = Number(n.split('.')[1]);
+      const p = byIndex.get(i)!.p;
+      if (!isTensor(t)) throw new AxonError(op, `'${n}' is not a Tensor`);
+      if (t.isDisposed) throw new AxonError(op, `'${n}' was disposed`);
+      if (!sameShape(t.shape, p.shape)) throw new AxonError(op, `'${n}' has shape ${fmtShape(t.shape)}, its parameter ${fmtShape(p.shape)}`);
+      if (t.dtype !== p.dtype) throw new AxonError(op, `'${n}' is ${t.dtype}, its parameter ${p.dtype}`);
+      if (t.backend !== p.backend) throw new AxonError(op, `'${n}' lives on backend '${t.backend.name}', its parameter on '${p.backend.name}'`);
+    }
+    // commit
+    this.clearState();
+    newHypers.forEach((h, gi) => Object.assign(this.paramGroups[gi]!, h));
+    for (const [p, { step, keys }] of newState) {
+      const ts: Record<string, Tensor> = {};
+      const i = [...byIndex].find(([, v]) => v.p === p)![0];
+      for (const k of keys) ts[k] = tensors[`state.${i}.${k}`]!.detach().keep();
+      this.state.set(p, { step, tensors: ts });
+    }
+  }
+
+  /** Every state key this optimizer may use (for validation). */
+  protected abstract allStateKeys(): readonly string[];
+
+  private clearState(): void {
+    for (const e of this.state.values()) for (const t of Object.values(e.tensors)) t.dispose();
+    this.state.clear();
+  }
+
+  /**
+   * Frees every state tensor; the optimizer cannot be used afterwards. Parameters and their
+   * gradients are not touched. Safe to call twice.
+   * @example opt.dispose();
+   */
+  dispose(): void {
+    if (this.disposed) return;
+    this.clearState();
+    this.disposed = true;
+  }
+
+  /** `using opt = new SGD(...)` disposes it at the end of the block. */
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+
+  /** Whether {@link Optimizer.dispose} was called. */
+  get isDisposed(): boolean {
+    return this.disposed;
+  }
+
+  private assertLive(what: string): void {
+    if (this.disposed) throw new AxonError(this.opName(what), 'the optimizer was disposed');
+  }
+
+  /** `'<Name>.<what>'` for error messages. */
+  protected opName(what: string): string {
+    return `${this.name}.${what}`;
+  }
+}

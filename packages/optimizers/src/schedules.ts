@@ -1,0 +1,301 @@
+/**
+ * Learning-rate schedules (PyTorch `torch.optim.lr_scheduler` style): each sets its optimizer's
+ * per-group `lr` from the group's base lr and a step counter advanced by `scheduler.step()`.
+ *
+ * Schedules are closed-form: `lrAt(t, baseLr)` is the lr after `t` calls to `step()`; the
+ * constructor applies `lrAt(0, baseLr)`. Base lrs are the groups' lrs when the first scheduler
+ * was attached to the optimizer (PyTorch's `initial_lr`), so several schedulers built over one
+ * optimizer (to compose them) agree on them.
+ */
+import { AxonError } from '@axon/core';
+import type { BaseHyperparams, Optimizer } from './optimizer.js';
+
+/** Any optimizer, whatever its hyperparameters. */
+type AnyOptimizer = Optimizer<BaseHyperparams>;
+
+const initialLrs = new WeakMap<object, number[]>();
+
+function baseLrsOf(opt: AnyOptimizer): number[] {
+  let lrs = initialLrs.get(opt);
+  if (!lrs || lrs.length !== opt.paramGroups.length) {
+    lrs = opt.paramGroups.map((g) => g.lr);
+    initialLrs.set(opt, lrs);
+  }
+  return [...lrs];
+}
+
+function checkInt(op: string, name: string, x: unknown, min: number): void {
+  if (typeof x !== 'number' || !Number.isInteger(x) || x < min) throw new AxonError(op, `${name} must be an integer >= ${min}, got ${String(x)}`);
+}
+function checkNum(op: string, name: string, x: unknown, min = 0): void {
+  if (typeof x !== 'number' || !Number.isFinite(x) || x < min) throw new AxonError(op, `${name} must be a finite number >= ${min}, got ${String(x)}`);
+}
+
+/**
+ * What {@link LRScheduler.stateDict} returns (JSON-able).
+ * @example JSON.stringify(sched.stateDict())
+ */
+export interface SchedulerState {
+  readonly scheduler: string;
+  readonly lastEpoch: number;
+  readonly baseLrs: readonly number[];
+}
+
+/**
+ * Base class of the schedules. Subclasses implement {@link LRScheduler.lrAt}.
+ * @example
+ * const sched = new StepLR(opt, { stepSize: 30, gamma: 0.1 });
+ * for (let epoch = 0; epoch < 100; epoch++) { train(); sched.step(); }
+ */
+export abstract class LRScheduler {
+  /** The optimizer whose lr this sets. */
+  readonly optimizer: AnyOptimizer;
+  /** Each group's lr when the first scheduler was attached to the optimizer. */
+  readonly baseLrs: number[];
+  /** Number of `step()` calls so far (PyTorch's `last_epoch`). */
+  lastEpoch = 0;
+  /** Class name, e.g. `'StepLR'`. */
+  readonly name: string;
+
+  /**
+   * @param name class name (messages and state dicts)
+   * @param optimizer the optimizer to drive
+   */
+  protected constructor(name: string, optimizer: AnyOptimizer) {
+    this.name = name;
+    if (!optimizer || !Array.isArray(optimizer.paramGroups)) throw new AxonError(name, 'expects an Optimizer');
+    this.optimizer = optimizer;
+    this.baseLrs = baseLrsOf(optimizer);
+  }
+
+  /**
+   * The lr after `t` calls to `step()` for a group whose base lr is `baseLr`.
+   * @example new ExponentialLR(opt, { gamma: 0.5 }).lrAt(2, 1) // 0.25
+   */
+  abstract lrAt(t: number, baseLr: number): number;
+
+  /** Applies `lrAt(lastEpoch)` to every group (subclass constructors call it once). */
+  protected apply(): void {
+    this.optimizer.paramGroups.forEach((g, i) => {
+      g.lr = this.lrAt(this.lastEpoch, this.baseLrs[i] ?? g.lr);
+    });
+  }
+
+  /**
+   * Advances one epoch (or step, depending on how you call it) and sets the optimizer's lr.
+   * Call it after `optimizer.step()`, as in PyTorch.
+   * @example opt.step(); sched.step();
+   */
+  step(): void {
+    this.lastEpoch++;
+    this.apply();
+  }
+
+  /**
+   * Each group's current lr.
+   * @example sched.getLastLr() // [0.01]
+   */
+  getLastLr(): number[] {
+    return this.optimizer.paramGroups.map((g) => g.lr);
+  }
+
+  /**
+   * The step counter and base lrs (JSON-able).
+   * @example const s = sched.stateDict();
+   */
+  stateDict(): SchedulerState {
+    return { scheduler: this.name, lastEpoch: this.lastEpoch, baseLrs: [...this.baseLrs] };
+  }
+
+  /**
+   * Restores {@link LRScheduler.stateDict}'s output and re-applies the lr.
+   * @example sched.loadStateDict(saved);
+   */
+  loadStateDict(state: SchedulerState): void {
+    if (!state || state.scheduler !== this.name) throw new AxonError(`${this.name}.loadStateDict`, `the state is for ${String(state?.scheduler)}, this is ${this.name}`);
+    checkInt(`${this.name}.loadStateDict`, 'lastEpoch', state.lastEpoch, 0);
+    if (!Array.isArray(state.baseLrs) || state.baseLrs.length !== this.baseLrs.length) {
+      throw new AxonError(`${this.name}.loadStateDict`, `baseLrs has ${Array.isArray(state.baseLrs) ? state.baseLrs.length : 'no'} entries, the optimizer ${this.baseLrs.length} groups`);
+    }
+    this.lastEpoch = state.lastEpoch;
+    this.baseLrs.splice(0, this.baseLrs.length, ...state.baseLrs);
+    this.apply();
+  }
+}
+
+/**
+ * Multiplies the lr by `gamma` every `stepSize` steps: `lr = baseLr · gamma^⌊t / stepSize⌋`
+ * (PyTorch `StepLR`; gamma defaults to 0.1).
+ * @example const sched = new StepLR(opt, { stepSize: 30, gamma: 0.1 });
+ */
+export class StepLR extends LRScheduler {
+  readonly stepSize: number;
+  readonly gamma: number;
+  constructor(optimizer: AnyOptimizer, options: { stepSize: number; gamma?: number }) {
+    super('StepLR', optimizer);
+    checkInt('StepLR', 'stepSize', options?.stepSize, 1);
+    checkNum('StepLR', 'gamma', options.gamma ?? 0.1);
+    this.stepSize = options.stepSize;
+    this.gamma = options.gamma ?? 0.1;
+    this.apply();
+  }
+  lrAt(t: number, baseLr: number): number {
+    return baseLr * Math.pow(this.gamma, Math.floor(t / this.stepSize));
+  }
+}
+
+/**
+ * Multiplies the lr by `gamma` every step: `lr = baseLr · gammaᵗ` (PyTorch `ExponentialLR`).
+ * @example const sched = new ExponentialLR(opt, { gamma: 0.95 });
+ */
+export class ExponentialLR extends LRScheduler {
+  readonly gamma: number;
+  constructor(optimizer: AnyOptimizer, options: { gamma: number }) {
+    super('ExponentialLR', optimizer);
+    checkNum('ExponentialLR', 'gamma', options?.gamma);
+    this.gamma = options.gamma;
+    this.apply();
+  }
+  lrAt(t: number, baseLr: number): number {
+    return baseLr * Math.pow(this.gamma, t);
+  }
+}
+
+/**
+ * Cosine annealing from the base lr to `etaMin` over `tMax` steps (PyTorch `CosineAnnealingLR`,
+ * its closed form): `lr = etaMin + (baseLr − etaMin)·(1 + cos(π·t / tMax))/2`. Past `tMax` the
+ * cosine continues (the lr rises again), as in PyTorch; stop stepping or compose with
+ * {@link SequentialLR} to hold it.
+ * @example const sched = new CosineAnnealingLR(opt, { tMax: 100, etaMin: 1e-5 });
+ */
+export class CosineAnnealingLR extends LRScheduler {
+  readonly tMax: number;
+  readonly etaMin: number;
+  constructor(optimizer: AnyOptimizer, options: { tMax: number; etaMin?: number }) {
+    super('CosineAnnealingLR', optimizer);
+    checkInt('CosineAnnealingLR', 'tMax', options?.tMax, 1);
+    checkNum('CosineAnnealingLR', 'etaMin', options.etaMin ?? 0);
+    this.tMax = options.tMax;
+    this.etaMin = options.etaMin ?? 0;
+    this.apply();
+  }
+  lrAt(t: number, baseLr: number): number {
+    return this.etaMin + ((baseLr - this.etaMin) * (1 + Math.cos((Math.PI * t) / this.tMax))) / 2;
+  }
+}
+
+/**
+ * Linear warm-up, then another schedule (or the constant base lr). For `t < warmupSteps`:
+ * `lr = after(0) · (startFactor + (1 − startFactor)·t / warmupSteps)` where `after(0)` is the
+ * wrapped schedule's initial lr (the base lr without one); from `t = warmupSteps` on, the wrapped
+ * schedule runs with its own clock starting at 0: `lr = after.lrAt(t − warmupSteps)`.
+ * `startFactor` defaults to 0 (the first step uses lr 0, as Hugging Face's linear warm-up does;
+ * PyTorch's `LinearLR` would be `startFactor: 1/3`).
+ * @example
+ * const sched = new LinearWarmup(opt, { warmupSteps: 500, after: new CosineAnnealingLR(opt, { tMax: 10_000 }) });
+ */
+export class LinearWarmup extends LRScheduler {
+  readonly warmupSteps: number;
+  readonly startFactor: number;
+  /** The wrapped schedule (its own `step()` is not called; this one drives it). */
+  readonly after: LRScheduler | null;
+  constructor(optimizer: AnyOptimizer, options: { warmupSteps: number; startFactor?: number; after?: LRScheduler }) {
+    super('LinearWarmup', optimizer);
+    checkInt('LinearWarmup', 'warmupSteps', options?.warmupSteps, 0);
+    const sf = options.startFactor ?? 0;
+    checkNum('LinearWarmup', 'startFactor', sf);
+    if (sf > 1) throw new AxonError('LinearWarmup', `startFactor must be in [0, 1], got ${sf}`);
+    if (options.after !== undefined && !(options.after instanceof LRScheduler)) throw new AxonError('LinearWarmup', 'after must be an LRScheduler');
+    if (options.after && options.after.optimizer !== optimizer) throw new AxonError('LinearWarmup', 'after must drive the same optimizer');
+    this.warmupSteps = options.warmupSteps;
+    this.startFactor = sf;
+    this.after = options.after ?? null;
+    this.apply();
+  }
+  lrAt(t: number, baseLr: number): number {
+    const target = (u: number) => (this.after ? this.after.lrAt(u, baseLr) : baseLr);
+    if (t >= this.warmupSteps) return target(t - this.warmupSteps);
+    return target(0) * (this.startFactor + ((1 - this.startFactor) * t) / this.warmupSteps);
+  }
+}
+
+/**
+ * Runs schedules one after another (PyTorch `SequentialLR`): schedule `i` is active from
+ * milestone `i − 1` on, with its own clock restarting at 0 there.
+ * @example
+ * const warm = new LinearWarmup(opt, { warmupSteps: 5 });
+ * const decay = new ExponentialLR(opt, { gamma: 0.9 });
+ * const sched = new SequentialLR(opt, [warm, decay], [5]);
+ */
+export class SequentialLR extends LRScheduler {
+  readonly schedulers: readonly LRScheduler[];
+  readonly milestones: readonly number[];
+  constructor(optimizer: AnyOptimizer, schedulers: readonly LRScheduler[], milestones: readonly number[]) {
+    super('SequentialLR', optimizer);
+    if (!Array.isArray(schedulers) || schedulers.length === 0) throw new AxonError('SequentialLR', 'needs at least one scheduler');
+    for (const s of schedulers) {
+      if (!(s instanceof LRScheduler)) throw new AxonError('SequentialLR', 'every entry must be an LRScheduler');
+      if (s.optimizer !== optimizer) throw new AxonError('SequentialLR', 'every scheduler must drive the same optimizer');
+    }
+    if (!Array.isArray(milestones) || milestones.length !== schedulers.length - 1) {
+      throw new AxonError('SequentialLR', `needs ${schedulers.length - 1} milestones for ${schedulers.length} schedulers, got ${Array.isArray(milestones) ? milestones.length : 'none'}`);
+    }
+    milestones.forEach((m, i) => {
+      checkInt('SequentialLR', `milestones[${i}]`, m, 1);
+      if (i > 0 && m <= milestones[i - 1]!) throw new AxonError('SequentialLR', 'milestones must increase');
+    });
+    this.schedulers = [...schedulers];
+    this.milestones = [...milestones];
+    this.apply();
+  }
+  lrAt(t: number, baseLr: number): number {
+    let i = 0;
+    while (i < this.milestones.length && t >= this.milestones[i]!) i++;
+    const start = i === 0 ? 0 : this.milestones[i - 1]!;
+    return this.schedulers[i]!.lrAt(t - start, baseLr);
+  }
+}
+
+/**
+ * Composes schedules multiplicatively (PyTorch `ChainedScheduler`): each one's factor
+ * `lrAt(t, baseLr) / baseLr` multiplies the base lr; e.g. a warm-up chained with a decay. (For a
+ * schedule with a floor such as CosineAnnealingLR's `etaMin`, the factor is taken at the base lr.)
+ * @example
+ * const sched = new ChainedScheduler(opt, [new ExponentialLR(opt, { gamma: 0.9 }), new StepLR(opt, { stepSize: 10, gamma: 0.5 })]);
+ */
+export class ChainedScheduler extends LRScheduler {
+  readonly schedulers: readonly LRScheduler[];
+  constructor(optimizer: AnyOptimizer, schedulers: readonly LRScheduler[]) {
+    super('ChainedScheduler', optimizer);
+    if (!Array.isArray(schedulers) || schedulers.length === 0) throw new AxonError('ChainedScheduler', 'needs at least one scheduler');
+    for (const s of schedulers) {
+      if (!(s instanceof LRScheduler)) throw new AxonError('ChainedScheduler', 'every entry must be an LRScheduler');
+      if (s.optimizer !== optimizer) throw new AxonError('ChainedScheduler', 'every scheduler must drive the same optimizer');
+    }
+    this.schedulers = [...schedulers];
+    this.apply();
+  }
+  lrAt(t: number, baseLr: number): number {
+    if (baseLr === 0) return 0;
+    let lr = baseLr;
+    for (const s of this.schedulers) lr *= s.lrAt(t, baseLr) / baseLr;
+    return lr;
+  }
+}
+
+/**
+ * A schedule from any function of the step: `lr = baseLr · factor(t)` (PyTorch `LambdaLR`).
+ * @example const sched = new LambdaLR(opt, (t) => 1 / (1 + t));
+ */
+export class LambdaLR extends LRScheduler {
+  readonly factor: (t: number) => number;
+  constructor(optimizer: AnyOptimizer, factor: (t: number) => number) {
+    super('LambdaLR', optimizer);
+    if (typeof factor !== 'function') throw new AxonError('LambdaLR', 'expects a function of the step count');
+    this.factor = factor;
+    this.apply();
+  }
+  lrAt(t: number, baseLr: number): number {
+    return baseLr * this.factor(t);
+  }
+}
