@@ -131,6 +131,11 @@ export interface Backend {
   readonly name: string;
   /** Whether {@link Backend.readSync} is available. */
   readonly supportsSyncRead: boolean;
+  /**
+   * True when the device is a software emulation (e.g. WebGPU on SwiftShader or lavapipe):
+   * `ready()` then prefers another backend, while `setBackend(name)` still selects it.
+   */
+  readonly emulated?: boolean;
 
   // ---------------------------------------------------------------- storage
   /** Allocates an uninitialised buffer of `size` elements. */

@@ -77,20 +77,31 @@ export async function setBackend(name: string): Promise<Backend> {
 }
 
 /**
- * Starts the highest-priority backend that can start, unless one is already current.
+ * Starts the highest-priority backend that can start, unless one is already current. Backends on
+ * software-emulated devices (`emulated: true`) are chosen only when nothing else starts.
  * @example await ready(); // then ops run on the default backend
  */
 export async function ready(): Promise<Backend> {
   if (current) return current;
   initPromise ??= (async () => {
     const sorted = [...entries.values()].sort((a, b) => b.factory.priority - a.factory.priority);
+    let fallback: Backend | null = null;
     for (const entry of sorted) {
       try {
-        current = await start(entry);
+        const b = await start(entry);
+        if (b.emulated) {
+          fallback ??= b; // a software-emulated device: usable, but prefer real hardware or wasm
+          continue;
+        }
+        current = b;
         return current;
       } catch {
         /* reason kept in entry.failure */
       }
+    }
+    if (fallback) {
+      current = fallback;
+      return current;
     }
     throw new AxonError('ready', `no backend could start: ${JSON.stringify(backends().map((b) => [b.name, b.reason ?? b.status]))}`);
   })().finally(() => {
