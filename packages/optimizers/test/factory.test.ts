@@ -1,0 +1,112 @@
+/** The optimizer(name | config) factory the Keras front end calls. */
+import { beforeAll, describe, expect, it } from 'vitest';
+import { AxonError, type Tensor } from '@axon/core';
+import { Adagrad, Adam, AdamW, KERAS_DEFAULTS, OPTIMIZER_NAMES, RMSprop, SGD, optimizer } from '../src/index.js';
+import { expectClose, param, setGrad, useTestBackend, values } from './helpers.js';
+import { type RefState, refAdam } from './reference.js';
+
+beforeAll(async () => {
+  await useTestBackend();
+});
+
+function withParam(fn: (p: Tensor) => void): void {
+  const p = param([1, -1], [2]);
+  try {
+    fn(p);
+  } finally {
+    p.dispose();
+  }
+}
+
+describe('optimizer()', () => {
+  it('builds each class from a case-insensitive name', () => {
+    withParam((p) => {
+      const classes = { sgd: SGD, adam: Adam, adamw: AdamW, rmsprop: RMSprop, adagrad: Adagrad };
+      for (const name of OPTIMIZER_NAMES) {
+        for (const spelled of [name, name.toUpperCase(), name[0]!.toUpperCase() + name.slice(1)]) {
+          const opt = optimizer(spelled, [p]);
+          expect(opt).toBeInstanceOf(classes[name]);
+          opt.dispose();
+        }
+      }
+      const o = optimizer('RMSProp', [p]);
+      expect(o.name).toBe('RMSprop');
+      o.dispose();
+    });
+  });
+
+  it('uses Keras defaults by name, PyTorch defaults on request', () => {
+    withParam((p) => {
+      const adam = optimizer('adam', [p]);
+      expect(adam.paramGroups[0]).toMatchObject({ lr: 0.001, eps: 1e-7, betas: [0.9, 0.999], weightDecay: 0 });
+      const sgd = optimizer('sgd', [p]);
+      expect(sgd.lr).toBe(0.01);
+      const adamw = optimizer('adamw', [p]);
+      expect(adamw.paramGroups[0]).toMatchObject({ weightDecay: 0.004, eps: 1e-7 });
+      const rms = optimizer('rmsprop', [p]);
+      expect(rms.paramGroups[0]).toMatchObject({ lr: 0.001, alpha: 0.9, eps: 1e-7 });
+      const ada = optimizer('adagrad', [p]);
+      expect(ada.paramGroups[0]).toMatchObject({ lr: 0.001, initialAccumulatorValue: 0.1, eps: 1e-7 });
+      const torchAdam = optimizer({ name: 'adam', defaults: 'pytorch' }, [p]);
+      expect(torchAdam.paramGroups[0]).toMatchObject({ lr: 1e-3, eps: 1e-8 });
+      const torchW = optimizer({ name: 'adamw', defaults: 'pytorch' }, [p]);
+      expect(torchW.paramGroups[0]).toMatchObject({ weightDecay: 1e-2 });
+      for (const o of [adam, sgd, adamw, rms, ada, torchAdam, torchW]) o.dispose();
+      expect(Object.keys(KERAS_DEFAULTS).sort()).toEqual([...OPTIMIZER_NAMES].sort());
+    });
+  });
+
+  it('accepts Keras and PyTorch option spellings', () => {
+    withParam((p) => {
+      const a = optimizer({ name: 'Adam', learningRate: 0.1, beta1: 0.8, epsilon: 1e-6, clipnorm: 2 }, [p]);
+      expect(a.paramGroups[0]).toMatchObject({ lr: 0.1, betas: [0.8, 0.999], eps: 1e-6 });
+      expect(a.clip).toEqual({ clipNorm: 2 });
+      const r = optimizer({ name: 'rmsprop', rho: 0.95, momentum: 0.9, centered: true, globalClipnorm: 1 }, [p]);
+      expect(r.paramGroups[0]).toMatchObject({ alpha: 0.95, momentum: 0.9, centered: true });
+      expect(r.clip).toEqual({ globalClipNorm: 1 });
+      const s = optimizer({ name: 'sgd', lr: 0.5, momentum: 0.9, nesterov: true, clipvalue: 1 }, [p]);
+      expect(s.paramGroups[0]).toMatchObject({ lr: 0.5, momentum: 0.9, nesterov: true });
+      for (const o of [a, r, s]) o.dispose();
+    });
+  });
+
+  it('a factory-built Adam follows the Adam update with its options', () => {
+    withParam((p) => {
+      const opt = optimizer({ name: 'adam', learningRate: 0.1 }, [p]);
+      let ref = [1, -1];
+      const st: RefState = { step: 0 };
+      for (let i = 0; i < 3; i++) {
+        setGrad(p, [0.5, -0.25]);
+        opt.step();
+        ref = refAdam(ref, [0.5, -0.25], st, { lr: 0.1, eps: 1e-7 });
+      }
+      expectClose(values(p), ref, 1e-5);
+      opt.dispose();
+    });
+  });
+
+  it('returns an Optimizer instance unchanged, and allows params later', () => {
+    withParam((p) => {
+      const inst = new SGD([p]);
+      expect(optimizer(inst)).toBe(inst);
+      inst.dispose();
+      const late = optimizer('adam');
+      expect(late.params).toEqual([]);
+      late.addParamGroup({ params: [p] });
+      expect(late.params).toEqual([p]);
+      late.dispose();
+    });
+  });
+
+  it('rejects unknown names, options that do not apply, duplicates', () => {
+    withParam((p) => {
+      expect(() => optimizer('adamax', [p])).toThrow(/unknown optimizer 'adamax'/);
+      expect(() => optimizer({ name: 'adam', momentum: 0.9 }, [p])).toThrow(/'momentum' is not an option of adam/);
+      expect(() => optimizer({ name: 'sgd', beta1: 0.9 }, [p])).toThrow(AxonError);
+      expect(() => optimizer({ name: 'adam', lr: 0.1, learningRate: 0.2 }, [p])).toThrow(/both 'lr' and 'learningRate'/);
+      expect(() => optimizer({ name: 'adam', betas: [0.9, 0.9], beta1: 0.8 }, [p])).toThrow(/either 'betas'/);
+      expect(() => optimizer({ name: 'adam', clipnorm: 1, clipvalue: 1 }, [p])).toThrow(/only one of/);
+      expect(() => optimizer(42 as never)).toThrow(AxonError);
+    });
+  });
+});
