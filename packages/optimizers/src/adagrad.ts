@@ -23,7 +23,10 @@ export interface AdagradHyperparams extends BaseHyperparams {
  */
 export type AdagradOptions = Partial<AdagradHyperparams> & ClipOptions;
 
-/** PyTorch's defaults for {@link Adagrad} (lr 1e-2, lrDecay 0, initialAccumulatorValue 0, eps 1e-10). */
+/**
+ * PyTorch's defaults for {@link Adagrad} (lr 1e-2, lrDecay 0, initialAccumulatorValue 0, eps 1e-10).
+ * @example ADAGRAD_DEFAULTS.lr
+ */
 export const ADAGRAD_DEFAULTS: Readonly<AdagradHyperparams> = Object.freeze({ lr: 1e-2, lrDecay: 0, weightDecay: 0, initialAccumulatorValue: 0, eps: 1e-10, maximize: false });
 
 /**

@@ -23,9 +23,15 @@ export interface AdamHyperparams extends BaseHyperparams {
  */
 export type AdamOptions = Partial<AdamHyperparams> & ClipOptions;
 
-/** PyTorch's defaults for {@link Adam} (lr 1e-3, betas [0.9, 0.999], eps 1e-8, weightDecay 0). */
+/**
+ * PyTorch's defaults for {@link Adam} (lr 1e-3, betas [0.9, 0.999], eps 1e-8, weightDecay 0).
+ * @example ADAM_DEFAULTS.lr
+ */
 export const ADAM_DEFAULTS: Readonly<AdamHyperparams> = Object.freeze({ lr: 1e-3, betas: [0.9, 0.999] as const, eps: 1e-8, weightDecay: 0, amsgrad: false, maximize: false });
-/** PyTorch's defaults for {@link AdamW}: as {@link ADAM_DEFAULTS} but weightDecay 1e-2. */
+/**
+ * PyTorch's defaults for {@link AdamW}: as {@link ADAM_DEFAULTS} but weightDecay 1e-2.
+ * @example ADAMW_DEFAULTS.lr
+ */
 export const ADAMW_DEFAULTS: Readonly<AdamHyperparams> = Object.freeze({ ...ADAM_DEFAULTS, weightDecay: 1e-2 });
 
 abstract class AdamBase extends Optimizer<AdamHyperparams> {

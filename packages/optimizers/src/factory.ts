@@ -15,7 +15,10 @@ import { SGD, type SGDHyperparams } from './sgd.js';
  */
 export type OptimizerName = 'sgd' | 'adam' | 'adamw' | 'rmsprop' | 'adagrad';
 
-/** Every name {@link optimizer} accepts, lower case. */
+/**
+ * Every name {@link optimizer} accepts, lower case.
+ * @example OPTIMIZER_NAMES.includes('adam') // true
+ */
 export const OPTIMIZER_NAMES: readonly OptimizerName[] = Object.freeze(['sgd', 'adam', 'adamw', 'rmsprop', 'adagrad'] as const);
 
 /**
@@ -72,6 +75,7 @@ export type FactoryParams = Iterable<Tensor> | Iterable<ParamGroupInput<BaseHype
 /**
  * The defaults the factory uses for each name with `defaults: 'keras'` (Keras 3's). Options not
  * listed take the PyTorch defaults of the class.
+ * @example KERAS_DEFAULTS.adam.eps // 1e-7
  */
 export const KERAS_DEFAULTS: Readonly<Record<OptimizerName, Readonly<Record<string, number | boolean | readonly number[]>>>> = Object.freeze({
   sgd: { lr: 0.01, momentum: 0, nesterov: false },
@@ -151,15 +155,15 @@ export function optimizer(spec: string | OptimizerConfig | Optimizer<BaseHyperpa
   }
   switch (name) {
     case 'sgd':
-      return new SGD(params as Iterable<Tensor>, opts as Partial<SGDHyperparams> & ClipOptions) as unknown as Optimizer<BaseHyperparams>;
+      return new SGD(params as Iterable<Tensor>, opts as Partial<SGDHyperparams> & ClipOptions);
     case 'adam':
-      return new Adam(params as Iterable<Tensor>, opts as Partial<AdamHyperparams> & ClipOptions) as unknown as Optimizer<BaseHyperparams>;
+      return new Adam(params as Iterable<Tensor>, opts as Partial<AdamHyperparams> & ClipOptions);
     case 'adamw':
-      return new AdamW(params as Iterable<Tensor>, opts as Partial<AdamHyperparams> & ClipOptions) as unknown as Optimizer<BaseHyperparams>;
+      return new AdamW(params as Iterable<Tensor>, opts as Partial<AdamHyperparams> & ClipOptions);
     case 'rmsprop':
-      return new RMSprop(params as Iterable<Tensor>, opts as Partial<RMSpropHyperparams> & ClipOptions) as unknown as Optimizer<BaseHyperparams>;
+      return new RMSprop(params as Iterable<Tensor>, opts as Partial<RMSpropHyperparams> & ClipOptions);
     case 'adagrad':
-      return new Adagrad(params as Iterable<Tensor>, opts as Partial<AdagradHyperparams> & ClipOptions) as unknown as Optimizer<BaseHyperparams>;
+      return new Adagrad(params as Iterable<Tensor>, opts as Partial<AdagradHyperparams> & ClipOptions);
   }
 }
 

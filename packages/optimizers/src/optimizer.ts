@@ -4,8 +4,12 @@
  */
 import { AxonError, type Tensor, fmtShape, isTensor, noGrad, tidy } from '@axon/core';
 import { clipByGlobalNorm, clipByNorm, clipByValue } from './clip.js';
+import type { OptimizerConfig } from './factory.js';
 
-/** A hyperparameter value: what param groups and state-dict metadata hold. */
+/**
+ * A hyperparameter value: what param groups and state-dict metadata hold.
+ * @example const betas: HyperValue = [0.9, 0.999];
+ */
 export type HyperValue = number | boolean | readonly number[];
 
 /**
@@ -179,7 +183,10 @@ export abstract class Optimizer<H extends BaseHyperparams = BaseHyperparams> {
     this.validateClip(clip);
     this.clip = Object.freeze({ ...clip });
     this.validateHyperparams(this.defaults as H);
-    const items = [...(params as Iterable<Tensor | ParamGroupInput<H>>)];
+    if (params === null || params === undefined || (!isTensor(params) && typeof (params as Iterable<unknown>)[Symbol.iterator] !== 'function')) {
+      throw new AxonError(name, 'params must be a list of tensors or of param groups ({ params, lr, ... })');
+    }
+    const items = isTensor(params) ? [params] : [...(params as Iterable<Tensor | ParamGroupInput<H>>)];
     if (items.length > 0 && items.every((x) => isTensor(x))) {
       this.addParamGroup({ params: items as Tensor[] } as unknown as ParamGroupInput<H>);
     } else {
@@ -372,6 +379,19 @@ export abstract class Optimizer<H extends BaseHyperparams = BaseHyperparams> {
     if (globalClipNorm !== undefined && globalClipNorm !== null) return clipByGlobalNorm(grads, globalClipNorm).grads;
     if (clipValue !== undefined && clipValue !== null) return grads.map((g) => clipByValue(g, clipValue));
     return grads;
+  }
+
+  /**
+   * A JSON-able config that {@link optimizer} turns back into an equivalent, fresh optimizer: the
+   * class name, the constructor defaults (all of them, with `defaults: 'pytorch'`) and clipping.
+   * Param groups, per-group overrides and state are not included (see {@link Optimizer.stateDict}).
+   * @example const again = optimizer(opt.getConfig(), params);
+   */
+  getConfig(): OptimizerConfig {
+    const config: Record<string, unknown> = { name: this.name.toLowerCase(), defaults: 'pytorch' };
+    for (const [k, v] of Object.entries(this.defaults)) config[k] = Array.isArray(v) ? [...(v as number[])] : v;
+    for (const [k, v] of Object.entries(this.clip)) if (v !== undefined && v !== null) config[k] = v;
+    return config as unknown as OptimizerConfig;
   }
 
   /**

@@ -25,7 +25,10 @@ export interface RMSpropHyperparams extends BaseHyperparams {
  */
 export type RMSpropOptions = Partial<RMSpropHyperparams> & ClipOptions;
 
-/** PyTorch's defaults for {@link RMSprop} (lr 1e-2, alpha 0.99, eps 1e-8). */
+/**
+ * PyTorch's defaults for {@link RMSprop} (lr 1e-2, alpha 0.99, eps 1e-8).
+ * @example RMSPROP_DEFAULTS.lr
+ */
 export const RMSPROP_DEFAULTS: Readonly<RMSpropHyperparams> = Object.freeze({ lr: 1e-2, alpha: 0.99, eps: 1e-8, weightDecay: 0, momentum: 0, centered: false, maximize: false });
 
 /**

@@ -22,7 +22,10 @@ export interface SGDHyperparams extends BaseHyperparams {
  */
 export type SGDOptions = Partial<SGDHyperparams> & ClipOptions;
 
-/** PyTorch's defaults for {@link SGD}. */
+/**
+ * PyTorch's defaults for {@link SGD}.
+ * @example SGD_DEFAULTS.lr
+ */
 export const SGD_DEFAULTS: Readonly<SGDHyperparams> = Object.freeze({ lr: 1e-3, momentum: 0, dampening: 0, nesterov: false, weightDecay: 0, maximize: false });
 
 /**

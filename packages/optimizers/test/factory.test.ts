@@ -98,6 +98,26 @@ describe('optimizer()', () => {
     });
   });
 
+  it('getConfig() round-trips through the factory', () => {
+    withParam((p) => {
+      for (const opt of [
+        new SGD([p], { lr: 0.2, momentum: 0.9, nesterov: true, clipValue: 1 }),
+        new Adam([p], { betas: [0.8, 0.9], amsgrad: true }),
+        new AdamW([p], { weightDecay: 0.3, globalClipNorm: 2 }),
+        new RMSprop([p], { centered: true }),
+        new Adagrad([p], { lrDecay: 0.1 }),
+      ]) {
+        const config = JSON.parse(JSON.stringify(opt.getConfig())) as ReturnType<typeof opt.getConfig>;
+        const again = optimizer(config, [p]);
+        expect(again.constructor).toBe(opt.constructor);
+        expect(again.defaults).toEqual(opt.defaults);
+        expect(again.clip).toEqual(opt.clip);
+        opt.dispose();
+        again.dispose();
+      }
+    });
+  });
+
   it('rejects unknown names, options that do not apply, duplicates', () => {
     withParam((p) => {
       expect(() => optimizer('adamax', [p])).toThrow(/unknown optimizer 'adamax'/);
