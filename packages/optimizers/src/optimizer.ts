@@ -503,10 +503,10 @@ export abstract class Optimizer<H extends BaseHyperparams = BaseHyperparams> {
     });
     // state entries and tensor names
     const expectedNames = new Set<string>();
-    const newState = new Map<Tensor, { step: number; keys: string[] }>();
+    const newState = new Map<Tensor, { index: number; step: number; keys: string[] }>();
     for (const [key, entry] of Object.entries(meta.state ?? {})) {
       const i = Number(key);
-      const target = Number.isInteger(i) ? byIndex.get(i) : undefined;
+      const target = Number.isInteger(i) && String(i) === key ? byIndex.get(i) : undefined;
       if (!target) throw new AxonError(op, `state for parameter '${key}', but there are ${index} parameters`);
       if (!entry || !Number.isInteger(entry.step) || entry.step < 0 || !Array.isArray(entry.keys)) {
         throw new AxonError(op, `state for parameter ${i} must be { step: integer >= 0, keys: string[] }`);
@@ -519,7 +519,7 @@ export abstract class Optimizer<H extends BaseHyperparams = BaseHyperparams> {
         for (const k of required) if (!entry.keys.includes(k)) throw new AxonError(op, `state for parameter ${i} lacks '${k}'`);
       }
       for (const k of entry.keys) expectedNames.add(`state.${i}.${k}`);
-      newState.set(target.p, { step: entry.step, keys: [...entry.keys] });
+      newState.set(target.p, { index: i, step: entry.step, keys: [...entry.keys] });
     }
     const given = Object.keys(tensors);
     for (const n of given) if (!expectedNames.has(n)) throw new AxonError(op, `unexpected tensor '${n}' (the meta lists no such state)`);
@@ -537,9 +537,8 @@ export abstract class Optimizer<H extends BaseHyperparams = BaseHyperparams> {
     // commit
     this.clearState();
     newHypers.forEach((h, gi) => Object.assign(this.paramGroups[gi]!, h));
-    for (const [p, { step, keys }] of newState) {
+    for (const [p, { index: i, step, keys }] of newState) {
       const ts: Record<string, Tensor> = {};
-      const i = [...byIndex].find(([, v]) => v.p === p)![0];
       for (const k of keys) ts[k] = tensors[`state.${i}.${k}`]!.detach().keep();
       this.state.set(p, { step, tensors: ts });
     }
