@@ -34,6 +34,10 @@ export const ADAM_DEFAULTS: Readonly<AdamHyperparams> = Object.freeze({ lr: 1e-3
  */
 export const ADAMW_DEFAULTS: Readonly<AdamHyperparams> = Object.freeze({ ...ADAM_DEFAULTS, weightDecay: 1e-2 });
 
+/**
+ * @internal The shared Adam/AdamW update; `decoupled` selects how weight decay applies.
+ * @example class MyAdam extends AdamBase { protected readonly decoupled = false; }
+ */
 abstract class AdamBase extends Optimizer<AdamHyperparams> {
   protected abstract readonly decoupled: boolean;
 

@@ -40,5 +40,6 @@ export {
   ChainedScheduler,
   LambdaLR,
   type SchedulerState,
+  type AnyOptimizer,
 } from './schedules.js';
 export { clipGradNorm, clipGradValue, clipByNorm, clipByGlobalNorm, clipByValue, globalNorm } from './clip.js';

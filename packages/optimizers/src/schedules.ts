@@ -10,8 +10,11 @@
 import { AxonError } from '@axon/core';
 import type { BaseHyperparams, Optimizer } from './optimizer.js';
 
-/** Any optimizer, whatever its hyperparameters. */
-type AnyOptimizer = Optimizer<BaseHyperparams>;
+/**
+ * Any optimizer, whatever its hyperparameters (what schedules accept).
+ * @example const o: AnyOptimizer = new Adam([w]);
+ */
+export type AnyOptimizer = Optimizer<BaseHyperparams>;
 
 const initialLrs = new WeakMap<object, number[]>();
 
