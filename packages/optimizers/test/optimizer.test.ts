@@ -1,7 +1,7 @@
 /** The Optimizer base: validation, all-or-nothing steps, state dicts, memory, no read-back, convergence. */
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { AxonError, type Tensor, getBackend, memory, tensor, tidy, zeros } from '@axon/core';
-import { Adagrad, Adam, AdamW, type Optimizer, type OptimizerStateDict, RMSprop, SGD } from '../src/index.js';
+import { Adagrad, Adam, AdamW, CosineAnnealingLR, LinearWarmup, type Optimizer, type OptimizerStateDict, RMSprop, SGD, clipGradNorm } from '../src/index.js';
 import { SEED, expectClose, param, rng, setGrad, useTestBackend, values } from './helpers.js';
 
 beforeAll(async () => {
@@ -360,4 +360,33 @@ describe('convergence', () => {
       disposeAll(opt, w, t, ct);
     });
   }
+
+  it('trains a linear regression end to end (Adam + warm-up/cosine schedule + clipGradNorm)', () => {
+    const r = rng(SEED + 9);
+    const xs = r.normal(32 * 3);
+    const trueW = [0.5, -1.5, 2];
+    const ys = Array.from({ length: 32 }, (_, i) => trueW.reduce((a, w, j) => a + w * xs[i * 3 + j]!, 0.25));
+    const x = tensor(xs, [32, 3]);
+    const y = tensor(ys, [32, 1]);
+    const w = param([0, 0, 0], [3, 1], 'w');
+    const b = param([0], [1], 'b');
+    const opt = new Adam([{ params: [w] }, { params: [b], lr: 0.05 }], { lr: 0.1 });
+    const sched = new LinearWarmup(opt, { warmupSteps: 20, after: new CosineAnnealingLR(opt, { tMax: 480, etaMin: 1e-3 }) });
+    const start = memory();
+    for (let i = 0; i < 500; i++) {
+      tidy(() => x.matmul(w).add(b).sub(y).square().mean().backward());
+      clipGradNorm([w, b], 5).dispose();
+      opt.step();
+      opt.zeroGrad();
+      sched.step();
+      if (i === 0) {
+        const m = memory();
+        expect(m.numTensors).toBe(start.numTensors + 4); // Adam's state for w and b
+      }
+    }
+    expectClose(values(w), trueW, 1e-2, 'w');
+    expectClose(values(b), [0.25], 1e-2, 'b');
+    expect(opt.paramGroups.map((g) => g.lr)).toEqual([expect.closeTo(sched.lrAt(500, 0.1), 12), expect.closeTo(sched.lrAt(500, 0.05), 12)]);
+    disposeAll(opt, x, y, w, b);
+  });
 });
