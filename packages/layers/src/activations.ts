@@ -1,0 +1,274 @@
+/**
+ * Activations: functional forms (thin wrappers of core ops) and modules.
+ */
+import * as core from '@axon/core';
+import { AxonError, type Tensor } from '@axon/core';
+import { type LayerConfig, Module } from './module.js';
+import type { SymbolicShape } from './symbolic.js';
+
+/**
+ * max(x, 0).
+ * @example relu(tensor([-1, 2])) // [0, 2]
+ */
+export function relu(x: Tensor): Tensor {
+  return core.relu(x);
+}
+
+/**
+ * x for x > 0, alpha·x otherwise.
+ * @example leakyRelu(tensor([-2, 3]), 0.1) // [-0.2, 3]
+ */
+export function leakyRelu(x: Tensor, alpha = 0.01): Tensor {
+  return core.leakyRelu(x, alpha);
+}
+
+/**
+ * 1/(1+e^−x), stable for any x.
+ * @example sigmoid(tensor([0])) // [0.5]
+ */
+export function sigmoid(x: Tensor): Tensor {
+  return core.sigmoid(x);
+}
+
+/**
+ * Hyperbolic tangent.
+ * @example tanh(tensor([0])) // [0]
+ */
+export function tanh(x: Tensor): Tensor {
+  return core.tanh(x);
+}
+
+/**
+ * Softmax along `axis` (last by default), computed stably.
+ * @example softmax(tensor([[1, 1]])) // [[0.5, 0.5]]
+ */
+export function softmax(x: Tensor, axis = -1): Tensor {
+  return core.softmax(x, axis);
+}
+
+/**
+ * log(softmax(x)) along `axis`, computed stably.
+ * @example logSoftmax(tensor([0, 0])) // [-0.693, -0.693]
+ */
+export function logSoftmax(x: Tensor, axis = -1): Tensor {
+  return core.logSoftmax(x, axis);
+}
+
+/**
+ * GELU (exact, erf form).
+ * @example gelu(tensor([0])) // [0]
+ */
+export function gelu(x: Tensor): Tensor {
+  return core.gelu(x);
+}
+
+/**
+ * log(1 + eˣ), stable.
+ * @example softplus(tensor([0])) // [0.693]
+ */
+export function softplus(x: Tensor): Tensor {
+  return core.softplus(x);
+}
+
+/**
+ * Activation names accepted by `Dense({ activation })` and {@link getActivation}.
+ * @example const a: ActivationName = 'relu';
+ */
+export type ActivationName = 'linear' | 'relu' | 'sigmoid' | 'tanh' | 'softmax' | 'logSoftmax' | 'gelu' | 'leakyRelu' | 'softplus';
+
+const ACTIVATIONS: Readonly<Record<ActivationName, (x: Tensor) => Tensor>> = {
+  linear: (x) => x,
+  relu,
+  sigmoid,
+  tanh,
+  softmax: (x) => softmax(x),
+  logSoftmax: (x) => logSoftmax(x),
+  gelu,
+  leakyRelu: (x) => leakyRelu(x),
+  softplus,
+};
+
+/** Every activation name, for messages and validation. */
+export const ACTIVATION_NAMES: readonly ActivationName[] = Object.freeze(Object.keys(ACTIVATIONS) as ActivationName[]);
+
+/**
+ * Normalises an activation name (accepts Keras snake_case such as `'leaky_relu'`, `'log_softmax'`; `null`/`undefined` → `'linear'`).
+ * @example activationName('leaky_relu') // 'leakyRelu'
+ */
+export function activationName(name: string | null | undefined, op = 'activation'): ActivationName {
+  if (name === null || name === undefined) return 'linear';
+  const camel = String(name).replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
+  if (camel in ACTIVATIONS) return camel as ActivationName;
+  throw new AxonError(op, `unknown activation ${JSON.stringify(name)}; expected one of ${ACTIVATION_NAMES.join(', ')}`);
+}
+
+/**
+ * The function of an activation name.
+ * @example getActivation('tanh')(x)
+ */
+export function getActivation(name: string | null | undefined): (x: Tensor) => Tensor {
+  return ACTIVATIONS[activationName(name)];
+}
+
+/** Base of the activation modules: shape-preserving, no parameters. */
+abstract class ActivationModule extends Module {
+  override computeOutputShape(...shapes: SymbolicShape[]): SymbolicShape {
+    return shapes[0]!;
+  }
+}
+
+/**
+ * ReLU as a module.
+ * @example new Sequential(new Linear(4, 8), new ReLU())
+ */
+export class ReLU extends ActivationModule {
+  forward(x: Tensor): Tensor {
+    return relu(x);
+  }
+}
+
+/**
+ * Sigmoid as a module.
+ * @example new Sigmoid().call(tensor([0])) // [0.5]
+ */
+export class Sigmoid extends ActivationModule {
+  forward(x: Tensor): Tensor {
+    return sigmoid(x);
+  }
+}
+
+/**
+ * Tanh as a module.
+ * @example new Tanh().call(x)
+ */
+export class Tanh extends ActivationModule {
+  forward(x: Tensor): Tensor {
+    return tanh(x);
+  }
+}
+
+/**
+ * GELU as a module.
+ * @example new GELU().call(x)
+ */
+export class GELU extends ActivationModule {
+  forward(x: Tensor): Tensor {
+    return gelu(x);
+  }
+}
+
+/**
+ * Options of {@link Softmax} / {@link LogSoftmax}.
+ * @example new Softmax({ axis: -1 })
+ */
+export interface SoftmaxOptions {
+  /** The axis normalised over (default −1). */
+  axis?: number;
+  /** Layer name. */
+  name?: string;
+}
+
+/**
+ * Softmax as a module (over `axis`, default last).
+ * @example new Softmax().call(logits)
+ */
+export class Softmax extends ActivationModule {
+  /** The axis normalised over. */
+  readonly axis: number;
+  constructor(opts: SoftmaxOptions | number = {}) {
+    const o = typeof opts === 'number' ? { axis: opts } : opts;
+    super(o.name);
+    this.axis = o.axis ?? -1;
+  }
+  forward(x: Tensor): Tensor {
+    return softmax(x, this.axis);
+  }
+  override getConfig(): LayerConfig {
+    return { axis: this.axis };
+  }
+}
+
+/**
+ * log-softmax as a module.
+ * @example new LogSoftmax().call(logits)
+ */
+export class LogSoftmax extends ActivationModule {
+  /** The axis normalised over. */
+  readonly axis: number;
+  constructor(opts: SoftmaxOptions | number = {}) {
+    const o = typeof opts === 'number' ? { axis: opts } : opts;
+    super(o.name);
+    this.axis = o.axis ?? -1;
+  }
+  forward(x: Tensor): Tensor {
+    return logSoftmax(x, this.axis);
+  }
+  override getConfig(): LayerConfig {
+    return { axis: this.axis };
+  }
+}
+
+/**
+ * Options of {@link LeakyReLU}.
+ * @example new LeakyReLU({ alpha: 0.2 })
+ */
+export interface LeakyReLUOptions {
+  /** Slope for x < 0 (default 0.01, PyTorch's `negative_slope`). */
+  alpha?: number;
+  /** Layer name. */
+  name?: string;
+}
+
+/**
+ * Leaky ReLU as a module.
+ * @example new LeakyReLU({ alpha: 0.2 }).call(x)
+ */
+export class LeakyReLU extends ActivationModule {
+  /** Slope for x < 0. */
+  readonly alpha: number;
+  constructor(opts: LeakyReLUOptions | number = {}) {
+    const o = typeof opts === 'number' ? { alpha: opts } : opts;
+    super(o.name);
+    this.alpha = o.alpha ?? 0.01;
+    if (!Number.isFinite(this.alpha)) throw new AxonError('LeakyReLU', `alpha must be finite, got ${this.alpha}`);
+  }
+  forward(x: Tensor): Tensor {
+    return leakyRelu(x, this.alpha);
+  }
+  override getConfig(): LayerConfig {
+    return { alpha: this.alpha };
+  }
+}
+
+/**
+ * Options of {@link Activation}.
+ * @example new Activation({ activation: 'relu' })
+ */
+export interface ActivationOptions {
+  /** The activation's name. */
+  activation: string;
+  /** Layer name. */
+  name?: string;
+}
+
+/**
+ * A named activation as a layer (Keras's `layers.Activation`).
+ * @example new Activation('softmax').call(logits)
+ */
+export class Activation extends ActivationModule {
+  /** The activation's canonical name. */
+  readonly activation: ActivationName;
+  private readonly fn: (x: Tensor) => Tensor;
+  constructor(opts: ActivationOptions | string) {
+    const o = typeof opts === 'string' ? { activation: opts } : opts;
+    super(o.name);
+    this.activation = activationName(o.activation, 'Activation');
+    this.fn = ACTIVATIONS[this.activation];
+  }
+  forward(x: Tensor): Tensor {
+    return this.fn(x);
+  }
+  override getConfig(): LayerConfig {
+    return { activation: this.activation };
+  }
+}

@@ -1,0 +1,13 @@
+/**
+ * `@axon/layers`: modules and layers, losses, metrics, initialisers, the Keras front end
+ * (`sequential`, functional `model`, `compile`/`fit`/`evaluate`/`predict`), the PyTorch front end
+ * (`Module` subclasses with `forward`), and safetensors save/load.
+ * @packageDocumentation
+ */
+export { Module, parameter, uniqueName, type JsonValue, type LayerConfig, type StateDict, type LoadStateDictOptions } from './module.js';
+export { SymbolicTensor, isSymbolic, input, type SymbolicShape, type InputOptions } from './symbolic.js';
+export * from './init.js';
+export * from './activations.js';
+export * from './layers.js';
+export * from './losses.js';
+export * from './metrics.js';

@@ -1,0 +1,150 @@
+/**
+ * Weight initialisers, seeded through core's RNG (`setSeed`), with Keras and PyTorch names.
+ */
+import { AxonError, type Tensor, fmtShape, full, rand, randn } from '@axon/core';
+
+/**
+ * Options of an initialiser call.
+ * @example glorotUniform([3, 4], { fanIn: 3, fanOut: 4, seed: 1 })
+ */
+export interface InitOptions {
+  /** Inputs per output unit (default: computed from the shape, see {@link fans}). */
+  fanIn?: number;
+  /** Outputs per input unit. */
+  fanOut?: number;
+  /** A seed for this call alone (otherwise the global stream set by `setSeed`). */
+  seed?: number;
+}
+
+/**
+ * An initialiser: makes a float32 tensor of `shape`.
+ * @example const init: InitFn = (shape) => zeros(shape);
+ */
+export type InitFn = (shape: readonly number[], opts?: InitOptions) => Tensor;
+
+/**
+ * The initialiser names {@link getInitializer} accepts.
+ * @example const n: InitializerName = 'heNormal';
+ */
+export type InitializerName = 'glorotUniform' | 'glorotNormal' | 'heUniform' | 'heNormal' | 'lecunUniform' | 'lecunNormal' | 'zeros' | 'ones';
+
+/**
+ * An initialiser given by name or as a function.
+ * @example new Dense(4, { kernelInitializer: 'heNormal' })
+ */
+export type Initializer = InitializerName | InitFn;
+
+/**
+ * Fan-in and fan-out of a weight shape: `[in, out]` for 2-D (Keras kernel layout), and for
+ * convolution kernels `[outC, inC, kH, kW]` → fanIn = inC·kH·kW, fanOut = outC·kH·kW.
+ * @example fans([784, 128]) // { fanIn: 784, fanOut: 128 }
+ */
+export function fans(shape: readonly number[]): { fanIn: number; fanOut: number } {
+  if (shape.length === 0) return { fanIn: 1, fanOut: 1 };
+  if (shape.length === 1) return { fanIn: shape[0]!, fanOut: shape[0]! };
+  if (shape.length === 2) return { fanIn: shape[0]!, fanOut: shape[1]! };
+  const rf = shape.slice(2).reduce((a, b) => a * b, 1);
+  return { fanIn: shape[1]! * rf, fanOut: shape[0]! * rf };
+}
+
+function fanOf(shape: readonly number[], o: InitOptions): { fanIn: number; fanOut: number } {
+  const f = fans(shape);
+  const fanIn = o.fanIn ?? f.fanIn;
+  const fanOut = o.fanOut ?? f.fanOut;
+  if (!(fanIn > 0 && fanOut > 0)) throw new AxonError('init', `fanIn/fanOut must be positive, got ${fanIn}/${fanOut} for ${fmtShape(shape)}`);
+  return { fanIn, fanOut };
+}
+
+function uniform(shape: readonly number[], limit: number, seed: number | undefined): Tensor {
+  return rand(shape, { low: -limit, high: limit, ...(seed !== undefined ? { seed } : {}) });
+}
+
+function normal(shape: readonly number[], std: number, seed: number | undefined): Tensor {
+  return randn(shape, { mean: 0, std, ...(seed !== undefined ? { seed } : {}) });
+}
+
+/**
+ * Glorot/Xavier uniform: U(±√(6/(fanIn+fanOut))). Keras's default kernel initialiser.
+ * @example glorotUniform([784, 128])
+ */
+export const glorotUniform: InitFn = (shape, o = {}) => {
+  const { fanIn, fanOut } = fanOf(shape, o);
+  return uniform(shape, Math.sqrt(6 / (fanIn + fanOut)), o.seed);
+};
+
+/**
+ * Glorot/Xavier normal: N(0, 2/(fanIn+fanOut)) (not truncated).
+ * @example glorotNormal([10, 5])
+ */
+export const glorotNormal: InitFn = (shape, o = {}) => {
+  const { fanIn, fanOut } = fanOf(shape, o);
+  return normal(shape, Math.sqrt(2 / (fanIn + fanOut)), o.seed);
+};
+
+/**
+ * He/Kaiming uniform: U(±√(6/fanIn)) (for ReLU layers).
+ * @example heUniform([128, 64])
+ */
+export const heUniform: InitFn = (shape, o = {}) => uniform(shape, Math.sqrt(6 / fanOf(shape, o).fanIn), o.seed);
+
+/**
+ * He/Kaiming normal: N(0, 2/fanIn).
+ * @example heNormal([128, 64])
+ */
+export const heNormal: InitFn = (shape, o = {}) => normal(shape, Math.sqrt(2 / fanOf(shape, o).fanIn), o.seed);
+
+/**
+ * LeCun uniform: U(±√(3/fanIn)).
+ * @example lecunUniform([16, 16])
+ */
+export const lecunUniform: InitFn = (shape, o = {}) => uniform(shape, Math.sqrt(3 / fanOf(shape, o).fanIn), o.seed);
+
+/**
+ * LeCun normal: N(0, 1/fanIn).
+ * @example lecunNormal([16, 16])
+ */
+export const lecunNormal: InitFn = (shape, o = {}) => normal(shape, Math.sqrt(1 / fanOf(shape, o).fanIn), o.seed);
+
+/**
+ * PyTorch's default for `Linear`/`Conv2d` weights and biases: kaiming-uniform with a = √5,
+ * i.e. U(±1/√fanIn).
+ * @example torchDefault([2, 3], { fanIn: 3 })
+ */
+export const torchDefault: InitFn = (shape, o = {}) => uniform(shape, 1 / Math.sqrt(fanOf(shape, o).fanIn), o.seed);
+
+/**
+ * All zeros.
+ * @example zerosInit([4])
+ */
+export const zerosInit: InitFn = (shape) => full(shape, 0, 'float32');
+
+/**
+ * All ones.
+ * @example onesInit([4])
+ */
+export const onesInit: InitFn = (shape) => full(shape, 1, 'float32');
+
+const BY_NAME: Readonly<Record<InitializerName, InitFn>> = {
+  glorotUniform,
+  glorotNormal,
+  heUniform,
+  heNormal,
+  lecunUniform,
+  lecunNormal,
+  zeros: zerosInit,
+  ones: onesInit,
+};
+
+/**
+ * Resolves an initialiser name (Keras camelCase or snake_case, e.g. `'glorot_uniform'`) or function.
+ * @example getInitializer('he_normal')([4, 4])
+ */
+export function getInitializer(init: Initializer | string): InitFn {
+  if (typeof init === 'function') return init;
+  if (typeof init === 'string') {
+    const camel = init.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
+    const f = (BY_NAME as Record<string, InitFn>)[camel];
+    if (f) return f;
+  }
+  throw new AxonError('getInitializer', `unknown initializer ${JSON.stringify(init)}; expected one of ${Object.keys(BY_NAME).join(', ')} or a function`);
+}

@@ -1,0 +1,115 @@
+/**
+ * Metrics: accuracy (sparse, one-hot, binary) and top-k accuracy, plus Keras metric names.
+ */
+import { AxonError, type Tensor, fmtShape, noGrad, reshape } from '@axon/core';
+import { pickClass, sparseLabels } from './losses.js';
+
+/**
+ * Options of {@link accuracy}.
+ * @example accuracy(logits, labels, { fromLogits: true })
+ */
+export interface AccuracyOptions {
+  /**
+   * For binary predictions (last axis 1, or rank 1): whether they are logits (threshold 0) or
+   * probabilities (threshold 0.5, the default). Ignored for multi-class predictions, where argmax
+   * is the same for logits and probabilities.
+   */
+  fromLogits?: boolean;
+  /** Binary threshold on probabilities (default 0.5). */
+  threshold?: number;
+}
+
+function isBinary(pred: Tensor): boolean {
+  return pred.rank === 1 || pred.shape[pred.rank - 1] === 1;
+}
+
+/**
+ * Fraction of correct predictions (a scalar tensor), computed without gradients:
+ * - multi-class predictions [N, C] (logits or probabilities) against int32 class indices [N]
+ *   or one-hot/probability targets [N, C] (argmax of both);
+ * - binary predictions [N] or [N, 1] against 0/1 targets (threshold 0.5 on probabilities, 0 on logits).
+ * @example accuracy(tensor([[0.1, 0.9], [0.8, 0.2]]), tensor([1, 1], [2], 'int32')).item() // 0.5
+ */
+export function accuracy(pred: Tensor, target: Tensor, opts: AccuracyOptions = {}): Tensor {
+  return noGrad(() => {
+    if (isBinary(pred)) {
+      const thr = opts.threshold ?? (opts.fromLogits ? 0 : 0.5);
+      const p = pred.gt(thr);
+      let t = target;
+      if (t.size !== p.size) throw new AxonError('accuracy', `binary predictions ${fmtShape(pred.shape)} and targets ${fmtShape(target.shape)} differ in size`);
+      t = reshape(t, p.shape);
+      const tb = t.dtype === 'bool' ? t : t.gt(0.5);
+      return p.eq(tb).astype('float32').mean();
+    }
+    const predicted = pred.argmax(-1);
+    let actual: Tensor;
+    if (target.rank === pred.rank && target.shape.every((d, i) => d === pred.shape[i]) && target.dtype === 'float32') actual = target.argmax(-1);
+    else actual = sparseLabels('accuracy', pred, target, false);
+    if (actual.size !== predicted.size) throw new AxonError('accuracy', `predictions ${fmtShape(pred.shape)} and targets ${fmtShape(target.shape)} do not match`);
+    return predicted.eq(reshape(actual, predicted.shape)).astype('float32').mean();
+  });
+}
+
+/**
+ * Fraction of examples whose target class is among the `k` highest predictions (ties count in
+ * the example's favour). Targets: int32 class indices [N] or one-hot [N, C].
+ * @example topKAccuracy(logits, labels, 5)
+ */
+export function topKAccuracy(pred: Tensor, target: Tensor, k = 5): Tensor {
+  if (!Number.isInteger(k) || k < 1) throw new AxonError('topKAccuracy', `k must be a positive integer, got ${k}`);
+  if (pred.rank !== 2) throw new AxonError('topKAccuracy', `predictions must be [N, C], got ${fmtShape(pred.shape)}`);
+  return noGrad(() => {
+    const labels = target.rank === 2 && target.dtype === 'float32' ? target.argmax(-1) : sparseLabels('topKAccuracy', pred, target, false);
+    const n = pred.shape[0]!;
+    const own = reshape(pickClass(pred, reshape(labels, [n])), [n, 1]);
+    const better = pred.gt(own).astype('float32').sum(-1);
+    return better.lt(k).astype('float32').mean();
+  });
+}
+
+/**
+ * A metric as `compile` uses it: (predictions, targets, context) → scalar (batch mean).
+ * @example const m: MetricFn = (p, t) => accuracy(p, t);
+ */
+export type MetricFn = (yPred: Tensor, yTrue: Tensor, ctx: { fromLogits: boolean }) => Tensor;
+
+/**
+ * A resolved metric: its log name and function.
+ * @example getMetric('accuracy').name // 'accuracy'
+ */
+export interface MetricSpec {
+  readonly name: string;
+  readonly fn: MetricFn;
+}
+
+/**
+ * Resolves a Keras metric name — `'accuracy'`/`'acc'` (and `'sparseCategoricalAccuracy'`,
+ * `'categoricalAccuracy'`, `'binaryAccuracy'`), `'topKCategoricalAccuracy'` /
+ * `'sparseTopKCategoricalAccuracy'` (k = 5), `'mse'`, `'mae'` — or a named function.
+ * @example getMetric('acc').name // 'accuracy'
+ */
+export function getMetric(spec: string | MetricFn | MetricSpec): MetricSpec {
+  if (typeof spec === 'function') return { name: spec.name || 'metric', fn: spec };
+  if (spec !== null && typeof spec === 'object' && typeof spec.fn === 'function') return spec;
+  if (typeof spec !== 'string') throw new AxonError('getMetric', 'expects a metric name or a function');
+  const key = spec.replace(/_/g, '').toLowerCase();
+  switch (key) {
+    case 'accuracy':
+    case 'acc':
+    case 'sparsecategoricalaccuracy':
+    case 'categoricalaccuracy':
+    case 'binaryaccuracy':
+      return { name: key === 'acc' ? 'accuracy' : spec, fn: (p, t, ctx) => accuracy(p, t, { fromLogits: ctx.fromLogits }) };
+    case 'topkcategoricalaccuracy':
+    case 'sparsetopkcategoricalaccuracy':
+      return { name: spec, fn: (p, t) => topKAccuracy(p, t, 5) };
+    case 'mse':
+    case 'meansquarederror':
+      return { name: 'mse', fn: (p, t) => noGrad(() => p.sub(t.rank === p.rank ? t : reshape(t, p.shape)).square().mean()) };
+    case 'mae':
+    case 'meanabsoluteerror':
+      return { name: 'mae', fn: (p, t) => noGrad(() => p.sub(t.rank === p.rank ? t : reshape(t, p.shape)).abs().mean()) };
+    default:
+      throw new AxonError('getMetric', `unknown metric '${spec}'; expected accuracy, sparseCategoricalAccuracy, categoricalAccuracy, binaryAccuracy, topKCategoricalAccuracy, mse, mae or a function`);
+  }
+}

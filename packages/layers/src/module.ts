@@ -1,0 +1,438 @@
+/**
+ * `Module`: the PyTorch-style base class of every layer and model.
+ */
+import { AxonError, type DType, type Tensor, fmtShape, isTensor, keep, noGrad, tidy, zeros as tensorZeros } from '@axon/core';
+import { SymbolicTensor, type SymbolicShape, isSymbolic } from './symbolic.js';
+
+/** A JSON value, as layer configs hold. */
+export type JsonValue = string | number | boolean | null | readonly JsonValue[] | { readonly [k: string]: JsonValue };
+
+/**
+ * A layer's JSON-able configuration (what `model.json` stores to rebuild it).
+ * @example const c: LayerConfig = { units: 10, activation: 'relu' };
+ */
+export type LayerConfig = { readonly [k: string]: JsonValue };
+
+/**
+ * A flat map from dotted names to tensors, as {@link Module.stateDict} returns and
+ * {@link Module.loadStateDict} accepts.
+ * @example const sd: StateDict = { 'fc.weight': w, 'fc.bias': b };
+ */
+export type StateDict = Readonly<Record<string, Tensor>>;
+
+/**
+ * Options of {@link Module.loadStateDict}.
+ * @example model.loadStateDict(sd, { strict: false });
+ */
+export interface LoadStateDictOptions {
+  /** Whether missing and unexpected names are errors (default true). Shapes and dtypes are always checked. */
+  strict?: boolean;
+}
+
+const autoNames = new Map<string, number>();
+
+/**
+ * A unique snake_case name for a layer of class `cls`, Keras style (`dense`, `dense_1`, …).
+ * @example uniqueName('Dense') // 'dense' then 'dense_1'
+ */
+export function uniqueName(cls: string): string {
+  const base = cls.replace(/([a-z0-9])([A-Z])/g, '$1_$2').replace(/([A-Z]+)([A-Z][a-z])/g, '$1_$2').toLowerCase();
+  const n = autoNames.get(base) ?? 0;
+  autoNames.set(base, n + 1);
+  return n === 0 ? base : `${base}_${n}`;
+}
+
+/**
+ * Makes `t` a parameter: kept (no `tidy` frees it), requiring grad, and cut from any graph.
+ * @example const w = parameter(randn([3, 3]));
+ */
+export function parameter(t: Tensor): Tensor {
+  if (!isTensor(t)) throw new AxonError('parameter', 'expected a Tensor');
+  if (t.dtype !== 'float32') throw new AxonError('parameter', `parameters must be float32, got ${t.dtype} ${fmtShape(t.shape)}`);
+  const p = t.gradNode !== null ? noGrad(() => t.detach()) : t;
+  if (p !== t) t.dispose();
+  return keep(p).requireGrad();
+}
+
+const INTERNAL = new Set(['training', 'name']);
+
+/**
+ * The base class of layers and models (PyTorch's `nn.Module`). Subclasses implement
+ * {@link Module.forward}; calling {@link Module.call} runs it (and, on symbolic inputs, builds a
+ * functional graph).
+ *
+ * Children and parameters register themselves **by assignment**: a property holding a
+ * {@link Module}, an array of modules, or a tensor that requires grad (see {@link parameter} and
+ * {@link Module.addParameter}) is found by {@link Module.namedParameters} in property order.
+ * `registerParameter`, `registerBuffer` and `registerModule` do the same explicitly.
+ *
+ * @example
+ * class MLP extends Module {
+ *   fc1 = new Linear(4, 8);
+ *   fc2 = new Linear(8, 2);
+ *   forward(x: Tensor): Tensor { return this.fc2.call(relu(this.fc1.call(x))); }
+ * }
+ * const m = new MLP();
+ * m.namedParameters().map(([n]) => n); // ['fc1.weight', 'fc1.bias', 'fc2.weight', 'fc2.bias']
+ */
+export abstract class Module {
+  /** Whether the module is in training mode (see {@link Module.train} / {@link Module.eval}). */
+  training = true;
+  /** The layer's name (Keras style, unique per class: `dense`, `dense_1`, …). */
+  name: string;
+
+  constructor(name?: string) {
+    this.name = name ?? uniqueName(this.constructor.name);
+    Object.defineProperty(this, '_registry', { value: new Map<string, Tensor | Module>(), enumerable: false, writable: false });
+    Object.defineProperty(this, '_buffers', { value: new Map<string, Tensor>(), enumerable: false, writable: false });
+  }
+
+  /** @internal explicitly registered parameters and modules (names that are not properties). */
+  declare private readonly _registry: Map<string, Tensor | Module>;
+  /** @internal registered buffers. */
+  declare private readonly _buffers: Map<string, Tensor>;
+
+  /**
+   * The computation. Subclasses override it with their own signature.
+   * @example forward(x: Tensor): Tensor { return this.fc.call(x).relu(); }
+   */
+  abstract forward(...inputs: Tensor[]): Tensor;
+
+  /**
+   * Runs the module: `forward` on tensors; on {@link SymbolicTensor}s (from {@link input}) it records a
+   * node of a functional graph and returns a symbolic output (Keras's `layer(x)`).
+   * @example const y = layer.call(x);
+   */
+  call(...inputs: Tensor[]): Tensor;
+  call(...inputs: SymbolicTensor[]): SymbolicTensor;
+  call(...inputs: (Tensor | SymbolicTensor)[]): Tensor | SymbolicTensor {
+    if (inputs.length > 0 && inputs.every(isSymbolic)) {
+      const syms = inputs as SymbolicTensor[];
+      const shape = this.computeOutputShape(...syms.map((s) => s.shape));
+      return new SymbolicTensor(shape, 'float32', this, syms);
+    }
+    if (inputs.some(isSymbolic)) throw new AxonError(`${this.name}.call`, 'cannot mix symbolic and concrete tensors in one call');
+    for (let i = 0; i < inputs.length; i++) {
+      if (!isTensor(inputs[i])) throw new AxonError(`${this.constructor.name} '${this.name}'`, `input ${i} is not a Tensor (got ${typeof inputs[i]})`);
+    }
+    return this.forward(...(inputs as Tensor[]));
+  }
+
+  /**
+   * The output shape (batch axis `null`) for the given input shapes. The default runs `forward`
+   * once on zeros with batch 1 (in eval mode, without gradients); layers override it.
+   * @example new Dense(3).computeOutputShape([null, 5]) // [null, 3]
+   */
+  computeOutputShape(...inputShapes: SymbolicShape[]): SymbolicShape {
+    const wasTraining = this.training;
+    this.eval();
+    try {
+      return tidy(() =>
+        noGrad(() => {
+          const xs = inputShapes.map((s) => zerosOf(s));
+          const y = this.forward(...xs);
+          return [null, ...y.shape.slice(1)];
+        }),
+      );
+    } finally {
+      if (wasTraining) this.train();
+    }
+  }
+
+  /**
+   * The layer's JSON-able configuration, from which its class rebuilds it (see `registerLayer`).
+   * Custom modules that should be saved with `save()` override it.
+   * @example new Dense(3, { activation: 'relu' }).getConfig() // { units: 3, activation: 'relu', ... }
+   */
+  getConfig(): LayerConfig {
+    return {};
+  }
+
+  // ------------------------------------------------------------------ registration
+  /**
+   * Registers a parameter under `name` (made a kept, grad-requiring tensor) and returns it.
+   * @example this.registerParameter('scale', ones([4]));
+   */
+  registerParameter(name: string, t: Tensor): Tensor {
+    checkName(this, name);
+    const p = parameter(t);
+    this.setMember(name, p);
+    return p;
+  }
+
+  /**
+   * Creates a parameter from an initialiser function run without gradients, registers it, returns it.
+   * @example this.weight = this.addParameter('weight', () => randn([3, 3]));
+   */
+  addParameter(name: string, init: () => Tensor): Tensor {
+    const t = tidy(() => noGrad(() => keep(init())));
+    return this.registerParameter(name, t);
+  }
+
+  /**
+   * Registers a buffer: state saved by `stateDict` but not trained (e.g. running statistics).
+   * The module owns it (it is kept and freed by `dispose`).
+   * @example this.registerBuffer('runningMean', zeros([4]));
+   */
+  registerBuffer(name: string, t: Tensor): Tensor {
+    checkName(this, name);
+    if (!isTensor(t)) throw new AxonError(`${this.name}.registerBuffer`, `buffer '${name}' must be a Tensor`);
+    keep(t);
+    this._buffers.get(name)?.dispose();
+    this._buffers.set(name, t);
+    (this as unknown as Record<string, unknown>)[name] = t;
+    return t;
+  }
+
+  /**
+   * Registers a child module under `name` and returns it.
+   * @example this.registerModule('block0', new Linear(4, 4));
+   */
+  registerModule<M extends Module>(name: string, m: M): M {
+    checkName(this, name);
+    if (!(m instanceof Module)) throw new AxonError(`${this.name}.registerModule`, `'${name}' must be a Module`);
+    this.setMember(name, m);
+    return m;
+  }
+
+  private setMember(name: string, v: Tensor | Module): void {
+    const self = this as unknown as Record<string, unknown>;
+    const desc = Object.getOwnPropertyDescriptor(this, name);
+    if (/^[A-Za-z_$][\w$]*$/.test(name) && (desc === undefined || desc.writable === true)) {
+      self[name] = v;
+      this._registry.delete(name);
+    } else {
+      this._registry.set(name, v);
+    }
+  }
+
+  /** Own members in registration order: [name, value] for parameters and modules. */
+  private ownMembers(): [string, Tensor | Module][] {
+    const out: [string, Tensor | Module][] = [];
+    for (const key of Object.keys(this)) {
+      if (INTERNAL.has(key) || this._buffers.has(key)) continue;
+      const v = (this as unknown as Record<string, unknown>)[key];
+      if (v instanceof Module) out.push([key, v]);
+      else if (isTensor(v) && v.requiresGrad && v.gradNode === null) out.push([key, v]);
+      else if (Array.isArray(v) && v.length > 0 && v.every((e) => e instanceof Module)) v.forEach((m: Module, i) => out.push([`${key}.${i}`, m]));
+    }
+    for (const [k, v] of this._registry) out.push([k, v]);
+    return out;
+  }
+
+  // ------------------------------------------------------------------ traversal
+  /**
+   * Direct children as [name, module] pairs.
+   * @example for (const [name, child] of model.namedChildren()) console.log(name);
+   */
+  namedChildren(): [string, Module][] {
+    return this.ownMembers().filter((e): e is [string, Module] => e[1] instanceof Module);
+  }
+
+  /**
+   * Direct children.
+   * @example model.children().length
+   */
+  children(): Module[] {
+    return this.namedChildren().map((e) => e[1]);
+  }
+
+  /**
+   * This module and every descendant as [dotted name, module] (this one named `''`), each once.
+   * @example model.namedModules().map(([n]) => n) // ['', 'fc1', 'fc2']
+   */
+  namedModules(prefix = '', seen: Set<Module> = new Set()): [string, Module][] {
+    if (seen.has(this)) return [];
+    seen.add(this);
+    const out: [string, Module][] = [[prefix, this]];
+    for (const [n, m] of this.namedChildren()) out.push(...m.namedModules(prefix ? `${prefix}.${n}` : n, seen));
+    return out;
+  }
+
+  /**
+   * This module and every descendant.
+   * @example model.modules().filter((m) => m instanceof Linear)
+   */
+  modules(): Module[] {
+    return this.namedModules().map((e) => e[1]);
+  }
+
+  /**
+   * Every parameter with its dotted path (`fc1.weight`), each tensor once (shared ones under their first name).
+   * @example model.namedParameters().map(([n, p]) => `${n} ${p.shape}`)
+   */
+  namedParameters(): [string, Tensor][] {
+    const out: [string, Tensor][] = [];
+    const seen = new Set<Tensor>();
+    for (const [prefix, m] of this.namedModules()) {
+      for (const [n, v] of m.ownMembers()) {
+        if (v instanceof Module || seen.has(v)) continue;
+        seen.add(v);
+        out.push([prefix ? `${prefix}.${n}` : n, v]);
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Every parameter (what an optimizer trains).
+   * @example const opt = new SGD(model.parameters(), { lr: 0.01 });
+   */
+  parameters(): Tensor[] {
+    return this.namedParameters().map((e) => e[1]);
+  }
+
+  /**
+   * Every buffer with its dotted path.
+   * @example model.namedBuffers()
+   */
+  namedBuffers(): [string, Tensor][] {
+    const out: [string, Tensor][] = [];
+    for (const [prefix, m] of this.namedModules()) for (const [n, b] of m._buffers) out.push([prefix ? `${prefix}.${n}` : n, b]);
+    return out;
+  }
+
+  /**
+   * Total number of parameter elements.
+   * @example new Linear(3, 2).countParams() // 8
+   */
+  countParams(): number {
+    return this.parameters().reduce((s, p) => s + p.size, 0);
+  }
+
+  // ------------------------------------------------------------------ modes
+  /**
+   * Sets training mode (Dropout active) on this module and every descendant.
+   * @example model.train();
+   */
+  train(mode = true): this {
+    for (const m of this.modules()) m.training = mode;
+    return this;
+  }
+
+  /**
+   * Sets evaluation mode (Dropout is the identity).
+   * @example model.eval();
+   */
+  eval(): this {
+    return this.train(false);
+  }
+
+  /**
+   * Calls `fn` on every descendant and then on this module (PyTorch's `apply`), e.g. to initialise weights.
+   * @example model.apply((m) => { if (m instanceof Linear) m.bias?.assign(zerosLike(m.bias)); });
+   */
+  apply(fn: (m: Module) => void): this {
+    for (const c of this.children()) c.apply(fn);
+    fn(this);
+    return this;
+  }
+
+  /**
+   * Disposes every parameter's gradient (sets `.grad` to null).
+   * @example model.zeroGrad();
+   */
+  zeroGrad(): void {
+    for (const p of this.parameters()) {
+      if (p.grad) {
+        p.grad.dispose();
+        p.grad = null;
+      }
+    }
+  }
+
+  // ------------------------------------------------------------------ state
+  /**
+   * Parameters and buffers by dotted name. The tensors are the module's own (do not dispose
+   * them; `clone()` them for a snapshot that later training does not change).
+   * @example const sd = model.stateDict(); Object.keys(sd) // ['fc.weight', 'fc.bias']
+   */
+  stateDict(): StateDict {
+    const out: Record<string, Tensor> = {};
+    for (const [n, p] of this.namedParameters()) out[n] = p;
+    for (const [n, b] of this.namedBuffers()) out[n] = b;
+    return out;
+  }
+
+  /**
+   * Copies values from `dict` into this module's parameters and buffers, after validating every
+   * name (missing/unexpected, unless `strict: false`), shape and dtype; on any mismatch an
+   * {@link AxonError} lists the problems and nothing changes. The dict's tensors stay the caller's.
+   * @example model.loadStateDict(other.stateDict());
+   */
+  loadStateDict(dict: StateDict, opts: LoadStateDictOptions = {}): void {
+    const op = `${this.constructor.name}.loadStateDict`;
+    if (dict === null || typeof dict !== 'object') throw new AxonError(op, 'expected a record of tensors');
+    const strict = opts.strict ?? true;
+    const own = this.stateDict();
+    const problems: string[] = [];
+    const missing = Object.keys(own).filter((k) => !(k in dict));
+    const unexpected = Object.keys(dict).filter((k) => !(k in own));
+    if (strict && missing.length) problems.push(`missing: ${missing.join(', ')}`);
+    if (strict && unexpected.length) problems.push(`unexpected: ${unexpected.join(', ')}`);
+    const pairs: [Tensor, Tensor][] = [];
+    for (const [k, target] of Object.entries(own)) {
+      const src = dict[k];
+      if (src === undefined) continue;
+      if (!isTensor(src)) {
+        problems.push(`'${k}' is not a Tensor`);
+        continue;
+      }
+      if (src.isDisposed) {
+        problems.push(`'${k}' was disposed`);
+        continue;
+      }
+      if (src.shape.length !== target.shape.length || src.shape.some((d, i) => d !== target.shape[i])) {
+        problems.push(`'${k}' has shape ${fmtShape(src.shape)}, expected ${fmtShape(target.shape)}`);
+      }
+      if (src.dtype !== target.dtype) problems.push(`'${k}' has dtype ${src.dtype}, expected ${target.dtype}`);
+      pairs.push([target, src]);
+    }
+    if (problems.length) throw new AxonError(op, problems.join('; '));
+    noGrad(() => {
+      for (const [target, src] of pairs) {
+        const v = src.backend === target.backend ? src.clone() : null;
+        if (!v) throw new AxonError(op, `'${target.name ?? ''}' lives on backend '${src.backend.name}', the module on '${target.backend.name}'`);
+        target.assign(v);
+      }
+    });
+  }
+
+  /**
+   * Frees every parameter and buffer of this module and its descendants (and their gradients).
+   * @example model.dispose();
+   */
+  dispose(): void {
+    for (const m of this.modules()) {
+      for (const [, v] of m.ownMembers()) if (!(v instanceof Module)) v.dispose();
+      for (const b of m._buffers.values()) b.dispose();
+      m.onDispose();
+    }
+  }
+
+  /**
+   * Hook for subclasses holding other tensors (called by {@link Module.dispose}).
+   * @example protected onDispose() { this.cache?.dispose(); }
+   */
+  protected onDispose(): void {}
+
+  /**
+   * A short description, e.g. `Linear(in=3, out=2)`.
+   * @example String(new Linear(3, 2))
+   */
+  toString(): string {
+    return `${this.constructor.name}(${this.name})`;
+  }
+}
+
+function checkName(m: Module, name: string): void {
+  if (typeof name !== 'string' || name === '' || name.includes('.')) {
+    throw new AxonError(`${m.constructor.name}.register`, `names must be non-empty strings without '.', got ${JSON.stringify(name)}`);
+  }
+  if (INTERNAL.has(name)) throw new AxonError(`${m.constructor.name}.register`, `'${name}' is reserved`);
+}
+
+/** Zeros of a symbolic shape with batch (null) 1. */
+export function zerosOf(shape: SymbolicShape, dtype: DType = 'float32'): Tensor {
+  return noGrad(() => tensorZeros(shape.map((d) => d ?? 1), dtype));
+}

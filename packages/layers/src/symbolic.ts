@@ -1,0 +1,82 @@
+/**
+ * Symbolic tensors: the placeholders of Keras's functional API.
+ */
+import { AxonError, type DType } from '@axon/core';
+import type { Module } from './module.js';
+
+/**
+ * A shape whose batch axis (and possibly others) is unknown: `null`.
+ * @example const s: SymbolicShape = [null, 784];
+ */
+export type SymbolicShape = readonly (number | null)[];
+
+let nextId = 1;
+
+/**
+ * A placeholder flowing through a functional model definition: it carries a shape (batch axis
+ * `null`), a dtype, and the layer call that produced it. Create one with {@link input}; calling a
+ * layer on it (`layer.call(x)`) returns another.
+ * @example
+ * const x = input({ shape: [10] });
+ * const h = new Dense(5, { activation: 'relu' }).call(x); // SymbolicTensor [null, 5]
+ */
+export class SymbolicTensor {
+  /** Unique id, in creation order. */
+  readonly id = nextId++;
+  /**
+   * @param shape the shape with the batch axis `null`
+   * @param dtype the element type
+   * @param layer the module whose call produced it (`null` for an input)
+   * @param inputs the symbolic inputs of that call
+   * @param name the input's name (inputs only)
+   */
+  constructor(
+    readonly shape: SymbolicShape,
+    readonly dtype: DType,
+    readonly layer: Module | null,
+    readonly inputs: readonly SymbolicTensor[],
+    readonly name?: string,
+  ) {}
+
+  /** A short description, e.g. `SymbolicTensor([null,5] from dense)`. */
+  toString(): string {
+    return `SymbolicTensor([${this.shape.map((d) => d ?? 'null').join(',')}] from ${this.layer ? this.layer.name : (this.name ?? 'input')})`;
+  }
+}
+
+/**
+ * Whether `x` is a {@link SymbolicTensor}.
+ * @example isSymbolic(input({ shape: [3] })) // true
+ */
+export function isSymbolic(x: unknown): x is SymbolicTensor {
+  return x instanceof SymbolicTensor;
+}
+
+/**
+ * Options of {@link input}.
+ * @example input({ shape: [28, 28], name: 'image' })
+ */
+export interface InputOptions {
+  /** The shape of one example (without the batch axis). */
+  shape: readonly number[];
+  /** Element type (default float32; int32 for token ids fed to an Embedding). */
+  dtype?: DType;
+  /** A name for the input (default `input`, `input_1`, …). */
+  name?: string;
+}
+
+let inputCount = 0;
+
+/**
+ * Creates a symbolic input for a functional model (Keras's `keras.Input`).
+ * @example
+ * const x = input({ shape: [10] });
+ * const y = new Dense(1).call(new Dense(5, { activation: 'relu' }).call(x));
+ * const m = model({ inputs: x, outputs: y });
+ */
+export function input(opts: InputOptions): SymbolicTensor {
+  if (opts === null || typeof opts !== 'object' || !Array.isArray(opts.shape)) throw new AxonError('input', 'expects { shape: number[] } (the shape of one example, without the batch axis)');
+  if (!opts.shape.every((d) => Number.isInteger(d) && d > 0)) throw new AxonError('input', `shape must be positive integers, got [${opts.shape.join(',')}]`);
+  const name = opts.name ?? (inputCount++ === 0 ? 'input' : `input_${inputCount - 1}`);
+  return new SymbolicTensor([null, ...opts.shape], opts.dtype ?? 'float32', null, [], name);
+}
