@@ -346,7 +346,8 @@ export abstract class Optimizer<H extends BaseHyperparams = BaseHyperparams> {
         });
       }),
     );
-    const fresh = results.flatMap((r) => [r.param, ...Object.values(r.state)]);
+    const owned = new Set<Tensor>([...this.state.values()].flatMap((e) => Object.values(e.tensors)));
+    const fresh = results.flatMap((r) => [r.param, ...Object.values(r.state)]).filter((t) => !owned.has(t));
     // 3. validate outputs
     try {
       results.forEach((r, i) => {
@@ -355,7 +356,7 @@ export abstract class Optimizer<H extends BaseHyperparams = BaseHyperparams> {
           if (!sameShape(t.shape, p.shape) || t.dtype !== p.dtype) {
             throw new AxonError(op, `update rule produced ${k} ${fmtShape(t.shape)} ${t.dtype} for parameter ${fmtShape(p.shape)} ${p.dtype}`);
           }
-          if (t === p || t === p.grad) throw new AxonError(op, `update rule returned an input tensor as ${k}`);
+          if (t === p || t === p.grad || (k === 'param' && owned.has(t))) throw new AxonError(op, `update rule returned an input tensor as ${k}`);
         }
       });
     } catch (e) {
