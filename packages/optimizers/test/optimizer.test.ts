@@ -1,7 +1,21 @@
 /** The Optimizer base: validation, all-or-nothing steps, state dicts, memory, no read-back, convergence. */
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { AxonError, type Tensor, getBackend, memory, tensor, tidy, zeros } from '@axon/core';
-import { Adagrad, Adam, AdamW, CosineAnnealingLR, LinearWarmup, type Optimizer, type OptimizerStateDict, RMSprop, SGD, clipGradNorm } from '../src/index.js';
+import {
+  Adagrad,
+  Adam,
+  AdamW,
+  type BaseHyperparams,
+  CosineAnnealingLR,
+  LinearWarmup,
+  Optimizer,
+  type OptimizerStateDict,
+  type ParamUpdate,
+  RMSprop,
+  SGD,
+  type TensorState,
+  clipGradNorm,
+} from '../src/index.js';
 import { SEED, expectClose, param, rng, setGrad, useTestBackend, values } from './helpers.js';
 
 beforeAll(async () => {
@@ -130,6 +144,45 @@ describe('step', () => {
       disposeAll(sdBefore, sdAfter, opt, ...ps);
     });
   }
+
+  it('custom optimizers subclass Optimizer; an error inside an update rule changes nothing', () => {
+    class SignSGD extends Optimizer<BaseHyperparams & { failOn: number }> {
+      constructor(params: Tensor[], lr: number) {
+        super('SignSGD', params, { lr, weightDecay: 0, failOn: -1 });
+      }
+      protected validateHyperparams(): void {}
+      protected stateKeys(): readonly string[] {
+        return ['last'];
+      }
+      protected allStateKeys(): readonly string[] {
+        return ['last'];
+      }
+      protected computeUpdate(p: Tensor, g: Tensor, _s: TensorState, h: BaseHyperparams & { failOn: number }): ParamUpdate {
+        if (p.size === h.failOn) throw new Error('boom');
+        return { param: p.sub(g.sign().mul(h.lr)), state: { last: g.sign() } };
+      }
+    }
+    const a = param([1, 2], [2]);
+    const b = param([3, 4, 5], [3]);
+    const opt = new SignSGD([a, b], 0.5);
+    setGrad(a, [2, -3]);
+    setGrad(b, [-1, 0, 1]);
+    opt.step();
+    expect(values(a)).toEqual([0.5, 2.5]);
+    expect(values(b)).toEqual([3.5, 4, 4.5]);
+    const m = memory();
+    opt.paramGroups[0]!.failOn = 3; // the second parameter's update throws
+    expect(() => opt.step()).toThrow('boom');
+    expect(values(a)).toEqual([0.5, 2.5]);
+    expect(values(b)).toEqual([3.5, 4, 4.5]);
+    expect(opt.stepCount(a)).toBe(1);
+    expect(memory().numTensors).toBe(m.numTensors);
+    expect(memory().numBytes).toBe(m.numBytes);
+    opt.paramGroups[0]!.failOn = -1;
+    opt.step();
+    expect(values(a)).toEqual([0, 3]);
+    disposeAll(opt, a, b);
+  });
 
   it('rejects a disposed grad, a wrong dtype, a disposed parameter', () => {
     const a = param([1, 2], [2]);
