@@ -117,6 +117,13 @@ const CLIP_KEYS = ['clipNorm', 'clipValue', 'globalClipNorm'];
  * const opt2 = optimizer({ name: 'SGD', learningRate: 0.1, momentum: 0.9, nesterov: true }, params);
  * const opt3 = optimizer({ name: 'adamw', defaults: 'pytorch' }, params); // = new AdamW(params)
  */
+export function optimizer(spec: 'sgd' | (OptimizerOptions & { name: 'sgd' }), params?: FactoryParams): SGD;
+export function optimizer(spec: 'adam' | (OptimizerOptions & { name: 'adam' }), params?: FactoryParams): Adam;
+export function optimizer(spec: 'adamw' | (OptimizerOptions & { name: 'adamw' }), params?: FactoryParams): AdamW;
+export function optimizer(spec: 'rmsprop' | (OptimizerOptions & { name: 'rmsprop' }), params?: FactoryParams): RMSprop;
+export function optimizer(spec: 'adagrad' | (OptimizerOptions & { name: 'adagrad' }), params?: FactoryParams): Adagrad;
+export function optimizer<O extends Optimizer<BaseHyperparams>>(spec: O): O;
+export function optimizer(spec: string | OptimizerConfig | Optimizer<BaseHyperparams>, params?: FactoryParams): Optimizer<BaseHyperparams>;
 export function optimizer(spec: string | OptimizerConfig | Optimizer<BaseHyperparams>, params: FactoryParams = []): Optimizer<BaseHyperparams> {
   const op = 'optimizer';
   if (spec instanceof Optimizer) return spec;

@@ -35,6 +35,17 @@ describe('optimizer()', () => {
     });
   });
 
+  it('is typed by literal name', () => {
+    withParam((p) => {
+      const a: Adam = optimizer('adam', [p]);
+      const s: SGD = optimizer({ name: 'sgd', momentum: 0.9 }, [p]);
+      expect(a.paramGroups[0]!.betas).toEqual([0.9, 0.999]);
+      expect(s.paramGroups[0]!.momentum).toBe(0.9);
+      a.dispose();
+      s.dispose();
+    });
+  });
+
   it('uses Keras defaults by name, PyTorch defaults on request', () => {
     withParam((p) => {
       const adam = optimizer('adam', [p]);
