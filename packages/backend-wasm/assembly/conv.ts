@@ -1,0 +1,181 @@
+// im2col / col2im / pool2d / pool2dGrad over NCHW views. Window parameters and strides come in
+// an i32 parameter block `prm` (layout written by src/index.ts):
+//   0 n, 1 c, 2 h, 3 w, 4 kH, 5 kW, 6 strideH, 7 strideW, 8 padTop, 9 padLeft, 10 dilationH,
+//   11 dilationW, 12 outH, 13 outW, 14..17 x byte strides (n, c, h, w), 18..21 second view's
+//   byte strides (cols: n, row, col; dy: n, c, oh, ow).
+
+@inline function P(prm: usize, k: i32): i32 {
+  return load<i32>(prm + (<usize>k << 2));
+}
+
+export function im2col(px: usize, prm: usize, po: usize): void {
+  const N = P(prm, 0), C = P(prm, 1), H = P(prm, 2), W = P(prm, 3), kH = P(prm, 4), kW = P(prm, 5);
+  const sH = P(prm, 6), sW = P(prm, 7), pT = P(prm, 8), pL = P(prm, 9), dH = P(prm, 10), dW = P(prm, 11);
+  const oH = P(prm, 12), oW = P(prm, 13);
+  const xn = <usize>P(prm, 14), xc = <usize>P(prm, 15), xh = <usize>P(prm, 16), xw = <usize>P(prm, 17);
+  let q = po;
+  for (let n = 0; n < N; n++) {
+    for (let c = 0; c < C; c++) {
+      const plane = px + <usize>n * xn + <usize>c * xc;
+      for (let ki = 0; ki < kH; ki++) {
+        for (let kj = 0; kj < kW; kj++) {
+          for (let oy = 0; oy < oH; oy++) {
+            const iy = oy * sH - pT + ki * dH;
+            if (iy < 0 || iy >= H) {
+              memory.fill(q, 0, <usize>oW << 2);
+              q += <usize>oW << 2;
+              continue;
+            }
+            const row = plane + <usize>iy * xh;
+            let ix = kj * dW - pL;
+            for (let ox = 0; ox < oW; ox++) {
+              store<f32>(q, ix >= 0 && ix < W ? load<f32>(row + <usize>ix * xw) : 0);
+              q += 4;
+              ix += sW;
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+/** out [n, c, h, w] contiguous, zeroed here; cols strides at 18..20. */
+export function col2im(pc: usize, prm: usize, po: usize): void {
+  const N = P(prm, 0), C = P(prm, 1), H = P(prm, 2), W = P(prm, 3), kH = P(prm, 4), kW = P(prm, 5);
+  const sH = P(prm, 6), sW = P(prm, 7), pT = P(prm, 8), pL = P(prm, 9), dH = P(prm, 10), dW = P(prm, 11);
+  const oH = P(prm, 12), oW = P(prm, 13);
+  const cn = <usize>P(prm, 18), cr = <usize>P(prm, 19), cl = <usize>P(prm, 20);
+  memory.fill(po, 0, (<usize>N * <usize>C * <usize>H * <usize>W) << 2);
+  for (let n = 0; n < N; n++) {
+    for (let c = 0; c < C; c++) {
+      const plane = po + ((<usize>(n * C + c) * <usize>H * <usize>W) << 2);
+      for (let ki = 0; ki < kH; ki++) {
+        for (let kj = 0; kj < kW; kj++) {
+          const crow = pc + <usize>n * cn + <usize>((c * kH + ki) * kW + kj) * cr;
+          for (let oy = 0; oy < oH; oy++) {
+            const iy = oy * sH - pT + ki * dH;
+            if (iy < 0 || iy >= H) continue;
+            const orow = plane + ((<usize>iy * <usize>W) << 2);
+            const cbase = crow + <usize>(oy * oW) * cl;
+            let ix = kj * dW - pL;
+            for (let ox = 0; ox < oW; ox++) {
+              if (ix >= 0 && ix < W) {
+                const d = orow + (<usize>ix << 2);
+                store<f32>(d, load<f32>(d) + load<f32>(cbase + <usize>ox * cl));
+              }
+              ix += sW;
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+/** op 0 max, 1 avg. */
+export function pool2d(op: i32, px: usize, prm: usize, po: usize): void {
+  const N = P(prm, 0), C = P(prm, 1), H = P(prm, 2), W = P(prm, 3), kH = P(prm, 4), kW = P(prm, 5);
+  const sH = P(prm, 6), sW = P(prm, 7), pT = P(prm, 8), pL = P(prm, 9), dH = P(prm, 10), dW = P(prm, 11);
+  const oH = P(prm, 12), oW = P(prm, 13);
+  const xn = <usize>P(prm, 14), xc = <usize>P(prm, 15), xh = <usize>P(prm, 16), xw = <usize>P(prm, 17);
+  let q = po;
+  for (let n = 0; n < N; n++) {
+    for (let c = 0; c < C; c++) {
+      const plane = px + <usize>n * xn + <usize>c * xc;
+      for (let oy = 0; oy < oH; oy++) {
+        for (let ox = 0; ox < oW; ox++) {
+          let acc: f32 = op == 0 ? -Infinity : 0;
+          let cnt = 0;
+          for (let ki = 0; ki < kH; ki++) {
+            const iy = oy * sH - pT + ki * dH;
+            if (iy < 0 || iy >= H) continue;
+            const row = plane + <usize>iy * xh;
+            for (let kj = 0; kj < kW; kj++) {
+              const ix = ox * sW - pL + kj * dW;
+              if (ix < 0 || ix >= W) continue;
+              const v = load<f32>(row + <usize>ix * xw);
+              if (op == 0) acc = max<f32>(acc, v);
+              else acc += v;
+              cnt++;
+            }
+          }
+          if (op == 1) acc = cnt > 0 ? acc / <f32>cnt : 0;
+          store<f32>(q, acc);
+          q += 4;
+        }
+      }
+    }
+  }
+}
+
+/** out [n, c, h, w] contiguous, zeroed here; dy strides at 18..21. */
+export function pool2d_grad(op: i32, px: usize, pdy: usize, prm: usize, po: usize): void {
+  const N = P(prm, 0), C = P(prm, 1), H = P(prm, 2), W = P(prm, 3), kH = P(prm, 4), kW = P(prm, 5);
+  const sH = P(prm, 6), sW = P(prm, 7), pT = P(prm, 8), pL = P(prm, 9), dH = P(prm, 10), dW = P(prm, 11);
+  const oH = P(prm, 12), oW = P(prm, 13);
+  const xn = <usize>P(prm, 14), xc = <usize>P(prm, 15), xh = <usize>P(prm, 16), xw = <usize>P(prm, 17);
+  const gn = <usize>P(prm, 18), gc = <usize>P(prm, 19), gh = <usize>P(prm, 20), gw = <usize>P(prm, 21);
+  memory.fill(po, 0, (<usize>N * <usize>C * <usize>H * <usize>W) << 2);
+  for (let n = 0; n < N; n++) {
+    for (let c = 0; c < C; c++) {
+      const plane = px + <usize>n * xn + <usize>c * xc;
+      const oplane = po + ((<usize>(n * C + c) * <usize>H * <usize>W) << 2);
+      const gplane = pdy + <usize>n * gn + <usize>c * gc;
+      for (let oy = 0; oy < oH; oy++) {
+        for (let ox = 0; ox < oW; ox++) {
+          const g = load<f32>(gplane + <usize>oy * gh + <usize>ox * gw);
+          if (op == 0) {
+            let best: f32 = -Infinity;
+            let bi = -1;
+            let done = false;
+            for (let ki = 0; ki < kH && !done; ki++) {
+              const iy = oy * sH - pT + ki * dH;
+              if (iy < 0 || iy >= H) continue;
+              for (let kj = 0; kj < kW; kj++) {
+                const ix = ox * sW - pL + kj * dW;
+                if (ix < 0 || ix >= W) continue;
+                const v = load<f32>(plane + <usize>iy * xh + <usize>ix * xw);
+                if (v != v) {
+                  bi = iy * W + ix;
+                  done = true;
+                  break;
+                }
+                if (bi < 0 || v > best) {
+                  best = v;
+                  bi = iy * W + ix;
+                }
+              }
+            }
+            if (bi >= 0) {
+              const d = oplane + (<usize>bi << 2);
+              store<f32>(d, load<f32>(d) + g);
+            }
+          } else {
+            let cnt = 0;
+            for (let ki = 0; ki < kH; ki++) {
+              const iy = oy * sH - pT + ki * dH;
+              if (iy < 0 || iy >= H) continue;
+              for (let kj = 0; kj < kW; kj++) {
+                const ix = ox * sW - pL + kj * dW;
+                if (ix >= 0 && ix < W) cnt++;
+              }
+            }
+            if (cnt == 0) continue;
+            const share = g / <f32>cnt;
+            for (let ki = 0; ki < kH; ki++) {
+              const iy = oy * sH - pT + ki * dH;
+              if (iy < 0 || iy >= H) continue;
+              for (let kj = 0; kj < kW; kj++) {
+                const ix = ox * sW - pL + kj * dW;
+                if (ix < 0 || ix >= W) continue;
+                const d = oplane + ((<usize>iy * <usize>W + <usize>ix) << 2);
+                store<f32>(d, load<f32>(d) + share);
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+}

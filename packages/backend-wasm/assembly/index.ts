@@ -1,0 +1,6 @@
+// Entry point: every kernel the TypeScript backend calls.
+export * from './generated/elementwise';
+export * from './reduce';
+export * from './matmul';
+export * from './conv';
+export * from './misc';

@@ -1,0 +1,115 @@
+// Scalar and SIMD128 math helpers shared by the generated elementwise kernels.
+
+@inline export function signF(x: f32): f32 {
+  return x > 0 ? 1 : x < 0 ? -1 : x == 0 ? 0 : x;
+}
+
+@inline export function tanhF(x: f32): f32 {
+  return Mathf.tanh(x);
+}
+
+/** erf via Abramowitz & Stegun 7.1.26 in float64 (max abs error 1.5e-7). */
+export function erfF(xf: f32): f32 {
+  const x = <f64>xf;
+  const ax = Math.abs(x);
+  const t = 1.0 / (1.0 + 0.3275911 * ax);
+  const p = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))));
+  const y = 1.0 - p * Math.exp(-ax * ax);
+  return <f32>(x < 0 ? -y : y);
+}
+
+@inline export function sigmoidF(x: f32): f32 {
+  if (x >= 0) return <f32>1.0 / (<f32>1.0 + Mathf.exp(-x));
+  const e = Mathf.exp(x);
+  return e / (<f32>1.0 + e);
+}
+
+@inline export function reluF(x: f32): f32 {
+  return max<f32>(x, 0);
+}
+
+/** `Math.pow` semantics (float64 pow rounded to float32). */
+export function powF(x: f32, y: f32): f32 {
+  if (y != y) return NaN;
+  if (abs<f32>(x) == 1 && abs<f32>(y) == Infinity) return NaN;
+  return <f32>Math.pow(<f64>x, <f64>y);
+}
+
+/** Python-style modulo: the result has the sign of the divisor. */
+export function modF(x: f32, y: f32): f32 {
+  let r = x % y;
+  if (r != 0 && (r < 0) != (y < 0)) r += y;
+  return r;
+}
+
+@inline export function divI(x: i32, y: i32): i32 {
+  if (y == 0) return 0;
+  if (y == -1) return 0 - x;
+  return x / y;
+}
+
+@inline export function modI(x: i32, y: i32): i32 {
+  if (y == 0 || y == -1) return 0;
+  let r = x % y;
+  if (r != 0 && (r ^ y) < 0) r += y;
+  return r;
+}
+
+// ------------------------------------------------------------------ SIMD
+
+/** exp on four lanes: Cephes-style range reduction and degree-6 polynomial (~1 ulp). */
+@inline export function vexp(x: v128): v128 {
+  const hi = f32x4.splat(88.72283);
+  const lo = f32x4.splat(-87.33654);
+  const xc = f32x4.min(f32x4.max(x, lo), hi);
+  const n = f32x4.nearest(f32x4.mul(xc, f32x4.splat(1.44269504088896341)));
+  let r = f32x4.sub(xc, f32x4.mul(n, f32x4.splat(0.693359375)));
+  r = f32x4.sub(r, f32x4.mul(n, f32x4.splat(-2.12194440e-4)));
+  let p = f32x4.splat(1.9875691500e-4);
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.3981999507e-3));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(8.3334519073e-3));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(4.1665795894e-2));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.6666665459e-1));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(5.0000001201e-1));
+  p = f32x4.add(f32x4.add(f32x4.mul(f32x4.mul(p, r), r), r), f32x4.splat(1.0));
+  // 2^n split in two factors so that n = 128 (x near the top of the range) stays finite.
+  const ni = i32x4.trunc_sat_f32x4_s(n);
+  const n1 = i32x4.shr_s(ni, 1);
+  const n2 = i32x4.sub(ni, n1);
+  const s1 = i32x4.shl(i32x4.add(n1, i32x4.splat(127)), 23);
+  const s2 = i32x4.shl(i32x4.add(n2, i32x4.splat(127)), 23);
+  let y = f32x4.mul(f32x4.mul(p, s1), s2);
+  y = v128.bitselect(f32x4.splat(Infinity), y, f32x4.gt(x, hi));
+  y = v128.bitselect(f32x4.splat(0), y, f32x4.lt(x, lo));
+  return v128.bitselect(x, y, f32x4.ne(x, x));
+}
+
+@inline export function vrsqrt(x: v128): v128 {
+  return f32x4.div(f32x4.splat(1.0), f32x4.sqrt(x));
+}
+
+@inline export function vrelu(x: v128): v128 {
+  return f32x4.max(x, f32x4.splat(0));
+}
+
+@inline export function vsigmoid(x: v128): v128 {
+  return f32x4.div(f32x4.splat(1.0), f32x4.add(f32x4.splat(1.0), vexp(f32x4.neg(x))));
+}
+
+/** tanh on four lanes: odd polynomial for |x| < 0.625, 1 − 2/(e^{2|x|}+1) above. */
+@inline export function vtanh(x: v128): v128 {
+  const ax = f32x4.abs(x);
+  const z = f32x4.mul(x, x);
+  let p = f32x4.splat(-5.70498872745e-3);
+  p = f32x4.add(f32x4.mul(p, z), f32x4.splat(2.06390887954e-2));
+  p = f32x4.add(f32x4.mul(p, z), f32x4.splat(-5.37397155531e-2));
+  p = f32x4.add(f32x4.mul(p, z), f32x4.splat(1.33314422036e-1));
+  p = f32x4.add(f32x4.mul(p, z), f32x4.splat(-3.33332819422e-1));
+  const small = f32x4.add(f32x4.mul(f32x4.mul(p, z), x), x);
+  const e = vexp(f32x4.add(ax, ax));
+  const big = f32x4.sub(f32x4.splat(1.0), f32x4.div(f32x4.splat(2.0), f32x4.add(e, f32x4.splat(1.0))));
+  // copy the sign of x onto big
+  const signed = v128.or(v128.and(x, i32x4.splat(0x80000000)), big);
+  const y = v128.bitselect(small, signed, f32x4.lt(ax, f32x4.splat(0.625)));
+  return v128.bitselect(x, y, f32x4.ne(x, x));
+}

@@ -1,0 +1,567 @@
+import { AxonError } from '@axon/core';
+import type {
+  Backend,
+  BackendBuffer,
+  BackendMemory,
+  BinaryOp,
+  DType,
+  RandomKind,
+  ReduceOp,
+  TypedArray,
+  UnaryOp,
+  View,
+  Window2d,
+} from '@axon/core';
+import { Allocator } from './allocator.js';
+import { BINARY_OPS, UNARY_OPS } from './generated/kernels.js';
+import type { Kernels } from './loader.js';
+import { coalesce, contiguous, forEach2d, sizeOf } from './strided.js';
+
+/** Byte address where the parameter block for window kernels lives (below the heap). */
+const PARAMS = 16384;
+/** First byte the allocator hands out; static data of the module lies below 16 KiB. */
+const HEAP_BASE = 65536;
+
+type Lane = 'f32' | 'i32' | 'u8';
+const LANE: Record<DType, Lane> = { float32: 'f32', int32: 'i32', bool: 'u8' };
+const ESZ: Record<DType, number> = { float32: 4, int32: 4, bool: 1 };
+const REDUCE_CODE: Record<ReduceOp, number> = { sum: 0, prod: 1, max: 2, min: 3, argmax: 4, argmin: 5 };
+const RANDOM_CODE: Record<RandomKind, number> = { uniform: 0, normal: 1, bernoulli: 2, randint: 3 };
+const COMPARE = new Set<BinaryOp>(['eq', 'ne', 'lt', 'le', 'gt', 'ge']);
+const LOGIC = new Set<BinaryOp>(['and', 'or', 'xor']);
+
+function opIndex(table: Readonly<Record<string, readonly string[]>>, lane: Lane, op: string): number {
+  const list = table[lane];
+  return list === undefined ? -1 : list.indexOf(op);
+}
+
+/**
+ * A buffer in the wasm backend's linear memory.
+ * @internal
+ */
+export class WasmBuffer implements BackendBuffer {
+  /** Set once the buffer is freed. */
+  freed = false;
+  constructor(
+    readonly size: number,
+    readonly dtype: DType,
+    /** Byte address in the module's memory (0 for zero-size buffers). */
+    readonly ptr: number,
+    /** Bytes reserved (the allocator's class size; 0 for zero-size buffers). */
+    readonly cls: number,
+    /** The backend that owns it. */
+    readonly owner: WasmBackend,
+  ) {}
+}
+
+/**
+ * Axon's WebAssembly backend: storage in one `WebAssembly.Memory`, every primitive in an
+ * AssemblyScript module compiled with SIMD128.
+ *
+ * Import `@axon/backend-wasm` to register it (name `'wasm'`, priority 1); construct one
+ * directly only to use it outside the registry.
+ *
+ * @example
+ * ```ts
+ * import { WasmBackend } from '@axon/backend-wasm';
+ * const be = WasmBackend.createSync();
+ * const x = be.alloc('float32', 3);
+ * be.write(x, new Float32Array([1, 2, 3]));
+ * const y = be.alloc('float32', 3);
+ * be.unary('exp', { buf: x, dtype: 'float32', shape: [3], strides: [1], offset: 0 }, y);
+ * be.readSync(y); // Float32Array [2.718…, 7.389…, 20.08…]
+ * ```
+ */
+export class WasmBackend implements Backend {
+  /** Registry name. */
+  readonly name = 'wasm';
+  /** Reads are synchronous copies out of linear memory. */
+  readonly supportsSyncRead = true;
+
+  private readonly k: Kernels;
+  private readonly mem: WebAssembly.Memory;
+  private readonly heap: Allocator;
+  private liveBytes = 0;
+  private liveBuffers = 0;
+  private disposed = false;
+  private buf: ArrayBuffer;
+  private f32: Float32Array;
+  private i32: Int32Array;
+  private u8: Uint8Array;
+
+  /**
+   * Wraps an instantiated kernels module. Prefer {@link createWasmBackend} or
+   * {@link WasmBackend.createSync}.
+   * @internal
+   */
+  constructor(kernels: Kernels, memory: WebAssembly.Memory) {
+    this.k = kernels;
+    this.mem = memory;
+    this.heap = new Allocator(memory, HEAP_BASE);
+    this.buf = memory.buffer;
+    this.f32 = new Float32Array(this.buf);
+    this.i32 = new Int32Array(this.buf);
+    this.u8 = new Uint8Array(this.buf);
+  }
+
+  /**
+   * Creates a backend synchronously (compiles the module with `new WebAssembly.Module`).
+   * Throws where synchronous compilation of a module this size is not allowed (a browser's
+   * main thread); use {@link createWasmBackend} there.
+   * @example
+   * const be = WasmBackend.createSync();
+   */
+  static createSync(): WasmBackend {
+    // Resolved lazily to keep the class importable without the loader's side effects.
+    return loaderRef.createSync();
+  }
+
+  /** Refreshes the typed-array views after the memory grew. */
+  private views(): void {
+    if (this.buf !== this.mem.buffer) {
+      this.buf = this.mem.buffer;
+      this.f32 = new Float32Array(this.buf);
+      this.i32 = new Int32Array(this.buf);
+      this.u8 = new Uint8Array(this.buf);
+    }
+  }
+
+  private array(dtype: DType): TypedArray {
+    this.views();
+    return dtype === 'float32' ? this.f32 : dtype === 'int32' ? this.i32 : this.u8;
+  }
+
+  // ------------------------------------------------------------------ storage
+
+  /** {@inheritDoc @axon/core#Backend.alloc} */
+  alloc(dtype: DType, size: number): BackendBuffer {
+    this.alive('alloc');
+    if (!Number.isInteger(size) || size < 0) throw new AxonError('alloc', `size must be a non-negative integer, got ${size}`);
+    if (ESZ[dtype] === undefined) throw new AxonError('alloc', `unknown dtype '${String(dtype)}'`);
+    const bytes = size * ESZ[dtype];
+    this.liveBuffers++;
+    this.liveBytes += bytes;
+    if (size === 0) return new WasmBuffer(0, dtype, 0, 0, this);
+    const { ptr, cls } = this.heap.alloc(bytes);
+    return new WasmBuffer(size, dtype, ptr, cls, this);
+  }
+
+  /** {@inheritDoc @axon/core#Backend.write} */
+  write(buf: BackendBuffer, data: TypedArray): void {
+    const b = this.own('write', buf);
+    const want = b.dtype === 'float32' ? Float32Array : b.dtype === 'int32' ? Int32Array : Uint8Array;
+    if (!(data instanceof want)) throw new AxonError('write', `expected a ${want.name} for a ${b.dtype} buffer, got ${data.constructor.name}`);
+    if (data.length !== b.size) throw new AxonError('write', `data has ${data.length} elements, buffer holds ${b.size}`);
+    if (b.size === 0) return;
+    this.array(b.dtype).set(data, b.ptr / ESZ[b.dtype]);
+  }
+
+  /** {@inheritDoc @axon/core#Backend.read} */
+  read(buf: BackendBuffer): Promise<TypedArray> {
+    try {
+      return Promise.resolve(this.readSync(buf));
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  /** {@inheritDoc @axon/core#Backend.readSync} */
+  readSync(buf: BackendBuffer): TypedArray {
+    const b = this.own('read', buf);
+    const start = b.ptr / ESZ[b.dtype];
+    return this.array(b.dtype).slice(start, start + b.size);
+  }
+
+  /** {@inheritDoc @axon/core#Backend.free} */
+  free(buf: BackendBuffer): void {
+    const b = this.own('free', buf);
+    b.freed = true;
+    this.liveBuffers--;
+    this.liveBytes -= b.size * ESZ[b.dtype];
+    if (b.cls > 0) this.heap.free(b.ptr, b.cls);
+  }
+
+  /** {@inheritDoc @axon/core#Backend.memory} */
+  memory(): BackendMemory {
+    return { bytes: this.liveBytes, buffers: this.liveBuffers, pooledBytes: this.heap.pooledBytes };
+  }
+
+  // ------------------------------------------------------------------ checks
+
+  private alive(op: string): void {
+    if (this.disposed) throw new AxonError(op, 'the wasm backend was disposed');
+  }
+
+  private own(op: string, buf: BackendBuffer, dtype?: DType | readonly DType[]): WasmBuffer {
+    this.alive(op);
+    if (!(buf instanceof WasmBuffer) || buf.owner !== this) throw new AxonError(op, 'buffer does not belong to this wasm backend');
+    if (buf.freed) throw new AxonError(op, 'buffer was freed');
+    if (dtype !== undefined) {
+      const ok = typeof dtype === 'string' ? buf.dtype === dtype : dtype.includes(buf.dtype);
+      if (!ok) throw new AxonError(op, `expected a ${typeof dtype === 'string' ? dtype : dtype.join(' or ')} buffer, got ${buf.dtype}`);
+    }
+    return buf;
+  }
+
+  /** Validates a view; returns its buffer. */
+  private view(op: string, v: View, dtype?: DType | readonly DType[], rank?: number): WasmBuffer {
+    const b = this.own(op, v.buf, dtype);
+    if (v.dtype !== b.dtype) throw new AxonError(op, `view dtype ${v.dtype} differs from its buffer's ${b.dtype}`);
+    if (v.shape.length !== v.strides.length) throw new AxonError(op, `view has ${v.shape.length} dims but ${v.strides.length} strides`);
+    if (rank !== undefined && v.shape.length !== rank) throw new AxonError(op, `expected a rank-${rank} view, got shape [${v.shape.join(',')}]`);
+    let last = v.offset;
+    let empty = false;
+    for (let d = 0; d < v.shape.length; d++) {
+      const n = v.shape[d]!;
+      const s = v.strides[d]!;
+      if (!Number.isInteger(n) || n < 0 || !Number.isInteger(s) || s < 0) throw new AxonError(op, `invalid view shape [${v.shape.join(',')}] / strides [${v.strides.join(',')}]`);
+      if (n === 0) empty = true;
+      else last += (n - 1) * s;
+    }
+    if (!empty && (v.offset < 0 || last >= b.size)) {
+      throw new AxonError(op, `view (shape [${v.shape.join(',')}], strides [${v.strides.join(',')}], offset ${v.offset}) reaches element ${last} of a ${b.size}-element buffer`);
+    }
+    return b;
+  }
+
+  private out(op: string, buf: BackendBuffer, size: number, dtype?: DType | readonly DType[]): WasmBuffer {
+    const b = this.own(op, buf, dtype);
+    if (b.size !== size) throw new AxonError(op, `output buffer holds ${b.size} elements, expected ${size}`);
+    return b;
+  }
+
+  private sameShape(op: string, a: readonly number[], b: readonly number[]): void {
+    if (a.length !== b.length || a.some((d, i) => d !== b[i])) throw new AxonError(op, `shapes differ: [${a.join(',')}] vs [${b.join(',')}]`);
+  }
+
+  // ------------------------------------------------------------------ primitives
+
+  /** {@inheritDoc @axon/core#Backend.fill} */
+  fill(out: BackendBuffer, value: number): void {
+    const o = this.own('fill', out);
+    if (o.size === 0) return;
+    if (o.dtype === 'bool') this.k.fill_8(o.ptr, value !== 0 ? 1 : 0, o.size);
+    else if (o.dtype === 'int32') this.k.fill_32(o.ptr, value | 0, o.size);
+    else this.k.fill_32(o.ptr, floatBits(value), o.size);
+  }
+
+  /** {@inheritDoc @axon/core#Backend.copy} */
+  copy(src: View, dst: View): void {
+    const s = this.view('copy', src);
+    const d = this.view('copy', dst);
+    this.sameShape('copy', src.shape, dst.shape);
+    if (sizeOf(src.shape) === 0) return;
+    const fn = this.k[`copy_${LANE[s.dtype]}_${LANE[d.dtype]}` as const];
+    const es = ESZ[s.dtype];
+    const ed = ESZ[d.dtype];
+    const c = coalesce(src.shape, [src.strides, dst.strides]);
+    forEach2d(c, [src.offset, dst.offset], (off, rs, cs, rows, cols) => {
+      fn(s.ptr + off[0]! * es, rs[0]! * es, cs[0]! * es, d.ptr + off[1]! * ed, rs[1]! * ed, cs[1]! * ed, rows, cols);
+    });
+  }
+
+  /** {@inheritDoc @axon/core#Backend.unary} */
+  unary(op: UnaryOp, x: View, out: BackendBuffer): void {
+    const b = this.view('unary', x);
+    const lane = LANE[b.dtype];
+    const code = opIndex(UNARY_OPS, lane, op);
+    if (code < 0) throw new AxonError('unary', `'${op}' is not defined for ${b.dtype}`);
+    const n = sizeOf(x.shape);
+    const o = this.out('unary', out, n, b.dtype);
+    if (n === 0) return;
+    const fn = this.k[`unary_${lane}` as const];
+    const e = ESZ[b.dtype];
+    const c = coalesce(x.shape, [x.strides, contiguous(x.shape)]);
+    forEach2d(c, [x.offset, 0], (off, rs, cs, rows, cols) => {
+      fn(code, b.ptr + off[0]! * e, rs[0]! * e, cs[0]! * e, o.ptr + off[1]! * e, rows, cols);
+    });
+  }
+
+  /** {@inheritDoc @axon/core#Backend.binary} */
+  binary(op: BinaryOp, a: View, b: View, out: BackendBuffer): void {
+    const ba = this.view('binary', a);
+    const bb = this.view('binary', b, ba.dtype);
+    this.sameShape('binary', a.shape, b.shape);
+    const lane = LANE[ba.dtype];
+    const code = opIndex(BINARY_OPS, lane, op);
+    if (code < 0) throw new AxonError('binary', `'${op}' is not defined for ${ba.dtype}`);
+    const outDtype: DType = COMPARE.has(op) || LOGIC.has(op) ? 'bool' : ba.dtype;
+    const n = sizeOf(a.shape);
+    const o = this.out('binary', out, n, outDtype);
+    if (n === 0) return;
+    const fn = this.k[`binary_${lane}` as const];
+    const e = ESZ[ba.dtype];
+    const eo = ESZ[outDtype];
+    const c = coalesce(a.shape, [a.strides, b.strides, contiguous(a.shape)]);
+    forEach2d(c, [a.offset, b.offset, 0], (off, rs, cs, rows, cols) => {
+      fn(code, ba.ptr + off[0]! * e, rs[0]! * e, cs[0]! * e, bb.ptr + off[1]! * e, rs[1]! * e, cs[1]! * e, o.ptr + off[2]! * eo, rows, cols);
+    });
+  }
+
+  /** {@inheritDoc @axon/core#Backend.where} */
+  where(cond: View, a: View, b: View, out: BackendBuffer): void {
+    const bc = this.view('where', cond, 'bool');
+    const ba = this.view('where', a);
+    const bb = this.view('where', b, ba.dtype);
+    this.sameShape('where', cond.shape, a.shape);
+    this.sameShape('where', a.shape, b.shape);
+    const n = sizeOf(a.shape);
+    const o = this.out('where', out, n, ba.dtype);
+    if (n === 0) return;
+    const e = ESZ[ba.dtype];
+    const fn = e === 4 ? this.k.where_4 : this.k.where_1;
+    const c = coalesce(a.shape, [cond.strides, a.strides, b.strides, contiguous(a.shape)]);
+    forEach2d(c, [cond.offset, a.offset, b.offset, 0], (off, rs, cs, rows, cols) => {
+      fn(
+        bc.ptr + off[0]!, rs[0]!, cs[0]!,
+        ba.ptr + off[1]! * e, rs[1]! * e, cs[1]! * e,
+        bb.ptr + off[2]! * e, rs[2]! * e, cs[2]! * e,
+        o.ptr + off[3]! * e, rows, cols,
+      );
+    });
+  }
+
+  /** {@inheritDoc @axon/core#Backend.reduce} */
+  reduce(op: ReduceOp, x: View, axes: readonly number[], out: BackendBuffer): void {
+    const bx = this.view('reduce', x, ['float32', 'int32']);
+    const code = REDUCE_CODE[op];
+    if (code === undefined) throw new AxonError('reduce', `unknown reduction '${String(op)}'`);
+    const rank = x.shape.length;
+    const isAxis = new Array<boolean>(rank).fill(false);
+    for (const ax of axes) {
+      if (!Number.isInteger(ax) || ax < 0 || ax >= rank) throw new AxonError('reduce', `axis ${ax} out of range for rank ${rank}`);
+      isAxis[ax] = true;
+    }
+    const keptShape: number[] = [];
+    const keptStrides: number[] = [];
+    const redShape: number[] = [];
+    const redStrides: number[] = [];
+    for (let d = 0; d < rank; d++) {
+      if (isAxis[d]) {
+        redShape.push(x.shape[d]!);
+        redStrides.push(x.strides[d]!);
+      } else {
+        keptShape.push(x.shape[d]!);
+        keptStrides.push(x.strides[d]!);
+      }
+    }
+    const nOutAll = sizeOf(keptShape);
+    const outDtype: DType = op === 'argmax' || op === 'argmin' ? 'int32' : bx.dtype;
+    const o = this.out('reduce', out, nOutAll, outDtype);
+    if (nOutAll === 0) return;
+    const nRed = sizeOf(redShape);
+    if ((op === 'argmax' || op === 'argmin') && nRed === 0) throw new AxonError('reduce', `${op} over an empty set`);
+    const fn = bx.dtype === 'float32' ? this.k.reduce_f32 : this.k.reduce_i32;
+    const red = coalesce(redShape, [redStrides]);
+    if (red.shape.length > 2) {
+      // Rare: more than two non-mergeable reduced dims. Materialise [kept..., reduced...].
+      const tmpShape = [...keptShape, ...redShape];
+      const tmp = this.tempAlloc(sizeOf(tmpShape) * 4);
+      const tmpBuf = new WasmBuffer(sizeOf(tmpShape), bx.dtype, tmp.ptr, 0, this);
+      this.copy(
+        { buf: x.buf, dtype: x.dtype, shape: tmpShape, strides: [...keptStrides, ...redStrides], offset: x.offset },
+        { buf: tmpBuf, dtype: bx.dtype, shape: tmpShape, strides: contiguous(tmpShape), offset: 0 },
+      );
+      const scratch = this.tempAlloc(8);
+      fn(code, tmp.ptr, nOutAll, nRed * 4, 1, 0, nRed, 4, o.ptr, scratch.ptr);
+      this.tempFree(scratch);
+      this.tempFree(tmp);
+      return;
+    }
+    let r0 = 1;
+    let s0 = 0;
+    let r1 = 1;
+    let s1 = 0;
+    if (red.shape.length === 2) {
+      r0 = red.shape[0]!;
+      s0 = red.strides[0]![0]! * 4;
+      r1 = red.shape[1]!;
+      s1 = red.strides[0]![1]! * 4;
+    } else if (red.shape.length === 1) {
+      r1 = red.shape[0]!;
+      s1 = red.strides[0]![0]! * 4;
+    }
+    const kept = coalesce(keptShape, [keptStrides, contiguous(keptShape)]);
+    const kr = kept.shape.length;
+    const last = kr > 0 ? kept.shape[kr - 1]! : 1;
+    const scratch = this.tempAlloc((last + 2) * 8);
+    const sOut = kr > 0 ? kept.strides[0]![kr - 1]! * 4 : 0;
+    if (kr <= 1) {
+      fn(code, bx.ptr + x.offset * 4, last, sOut, r0, s0, r1, s1, o.ptr, scratch.ptr);
+    } else {
+      const outer = { shape: kept.shape.slice(0, kr - 1), strides: kept.strides.map((s) => s.slice(0, kr - 1)) };
+      forEach2d({ shape: [...outer.shape, 1], strides: outer.strides.map((s) => [...s, 0]) }, [x.offset, 0], (off) => {
+        fn(code, bx.ptr + off[0]! * 4, last, sOut, r0, s0, r1, s1, o.ptr + off[1]! * 4, scratch.ptr);
+      });
+    }
+    this.tempFree(scratch);
+  }
+
+  /** {@inheritDoc @axon/core#Backend.matmul} */
+  matmul(a: View, b: View, out: BackendBuffer): void {
+    const ba = this.view('matmul', a, 'float32', 3);
+    const bb = this.view('matmul', b, 'float32', 3);
+    const [B, M, K] = a.shape as [number, number, number];
+    const [B2, K2, N] = b.shape as [number, number, number];
+    if (B !== B2 || K !== K2) throw new AxonError('matmul', `shapes [${a.shape.join(',')}] and [${b.shape.join(',')}] do not match`);
+    const o = this.out('matmul', out, B * M * N, 'float32');
+    if (B * M * N === 0) return;
+    if (K === 0) {
+      this.k.fill_32(o.ptr, 0, B * M * N);
+      return;
+    }
+    const ws = this.tempAlloc(MATMUL_WS_BYTES);
+    const [sab, sam, sak] = a.strides as [number, number, number];
+    const [sbb, sbk, sbn] = b.strides as [number, number, number];
+    this.k.matmul_f32(ba.ptr + a.offset * 4, sab * 4, sam * 4, sak * 4, bb.ptr + b.offset * 4, sbb * 4, sbk * 4, sbn * 4, o.ptr, B, M, N, K, ws.ptr);
+    this.tempFree(ws);
+  }
+
+  /** Writes the window parameter block; `second` holds the second view's strides. */
+  private params(win: Window2d, x: readonly number[], second: readonly number[]): number {
+    this.views();
+    const p = PARAMS >> 2;
+    const v = [win.n, win.c, win.h, win.w, win.kH, win.kW, win.strideH, win.strideW, win.padTop, win.padLeft, win.dilationH, win.dilationW, win.outH, win.outW];
+    for (let i = 0; i < 14; i++) this.i32[p + i] = v[i]!;
+    for (let i = 0; i < 4; i++) this.i32[p + 14 + i] = (x[i] ?? 0) * 4;
+    for (let i = 0; i < 4; i++) this.i32[p + 18 + i] = (second[i] ?? 0) * 4;
+    return PARAMS;
+  }
+
+  private checkWindow(op: string, win: Window2d): void {
+    for (const key of ['n', 'c', 'h', 'w', 'kH', 'kW', 'strideH', 'strideW', 'padTop', 'padLeft', 'dilationH', 'dilationW', 'outH', 'outW'] as const) {
+      const v = win[key];
+      if (!Number.isInteger(v) || v < 0) throw new AxonError(op, `window ${key} must be a non-negative integer, got ${v}`);
+    }
+  }
+
+  private checkImage(op: string, x: View, win: Window2d): void {
+    this.sameShape(op, x.shape, [win.n, win.c, win.h, win.w]);
+  }
+
+  /** {@inheritDoc @axon/core#Backend.im2col} */
+  im2col(x: View, win: Window2d, out: BackendBuffer): void {
+    const bx = this.view('im2col', x, 'float32', 4);
+    this.checkWindow('im2col', win);
+    this.checkImage('im2col', x, win);
+    const n = win.n * win.c * win.kH * win.kW * win.outH * win.outW;
+    const o = this.out('im2col', out, n, 'float32');
+    if (n === 0) return;
+    const prm = this.params(win, x.strides, []);
+    this.k.im2col(bx.ptr + x.offset * 4, prm, o.ptr);
+  }
+
+  /** {@inheritDoc @axon/core#Backend.col2im} */
+  col2im(cols: View, win: Window2d, out: BackendBuffer): void {
+    const bc = this.view('col2im', cols, 'float32', 3);
+    this.checkWindow('col2im', win);
+    this.sameShape('col2im', cols.shape, [win.n, win.c * win.kH * win.kW, win.outH * win.outW]);
+    const n = win.n * win.c * win.h * win.w;
+    const o = this.out('col2im', out, n, 'float32');
+    if (n === 0) return;
+    const prm = this.params(win, [], cols.strides);
+    this.k.col2im(bc.ptr + cols.offset * 4, prm, o.ptr);
+  }
+
+  /** {@inheritDoc @axon/core#Backend.pool2d} */
+  pool2d(op: 'max' | 'avg', x: View, win: Window2d, out: BackendBuffer): void {
+    const bx = this.view('pool2d', x, 'float32', 4);
+    this.checkWindow('pool2d', win);
+    this.checkImage('pool2d', x, win);
+    if (op !== 'max' && op !== 'avg') throw new AxonError('pool2d', `unknown pooling '${String(op)}'`);
+    const n = win.n * win.c * win.outH * win.outW;
+    const o = this.out('pool2d', out, n, 'float32');
+    if (n === 0) return;
+    const prm = this.params(win, x.strides, []);
+    this.k.pool2d(op === 'max' ? 0 : 1, bx.ptr + x.offset * 4, prm, o.ptr);
+  }
+
+  /** {@inheritDoc @axon/core#Backend.pool2dGrad} */
+  pool2dGrad(op: 'max' | 'avg', x: View, dy: View, win: Window2d, out: BackendBuffer): void {
+    const bx = this.view('pool2dGrad', x, 'float32', 4);
+    const bd = this.view('pool2dGrad', dy, 'float32', 4);
+    this.checkWindow('pool2dGrad', win);
+    this.checkImage('pool2dGrad', x, win);
+    this.sameShape('pool2dGrad', dy.shape, [win.n, win.c, win.outH, win.outW]);
+    if (op !== 'max' && op !== 'avg') throw new AxonError('pool2dGrad', `unknown pooling '${String(op)}'`);
+    const n = win.n * win.c * win.h * win.w;
+    const o = this.out('pool2dGrad', out, n, 'float32');
+    if (n === 0) return;
+    const prm = this.params(win, x.strides, dy.strides);
+    this.k.pool2d_grad(op === 'max' ? 0 : 1, bx.ptr + x.offset * 4, bd.ptr + dy.offset * 4, prm, o.ptr);
+  }
+
+  /** {@inheritDoc @axon/core#Backend.gather} */
+  gather(x: View, indices: View, out: BackendBuffer): void {
+    const bx = this.view('gather', x, undefined, 3);
+    const bi = this.view('gather', indices, 'int32', 1);
+    const [outer, , inner] = x.shape as [number, number, number];
+    const m = indices.shape[0]!;
+    const size = outer * m * inner;
+    const o = this.out('gather', out, size, bx.dtype);
+    if (size === 0) return;
+    const e = ESZ[bx.dtype];
+    const fn = e === 4 ? this.k.gather_4 : this.k.gather_1;
+    fn(bx.ptr + x.offset * e, x.strides[0]! * e, x.strides[1]! * e, x.strides[2]! * e, bi.ptr + indices.offset * 4, indices.strides[0]! * 4, o.ptr, outer, m, inner);
+  }
+
+  /** {@inheritDoc @axon/core#Backend.scatterAdd} */
+  scatterAdd(updates: View, indices: View, n: number, out: BackendBuffer): void {
+    const bu = this.view('scatterAdd', updates, ['float32', 'int32'], 3);
+    const bi = this.view('scatterAdd', indices, 'int32', 1);
+    const [outer, m, inner] = updates.shape as [number, number, number];
+    if (indices.shape[0] !== m) throw new AxonError('scatterAdd', `indices hold ${indices.shape[0]} entries, updates ${m}`);
+    const size = outer * n * inner;
+    const o = this.out('scatterAdd', out, size, bu.dtype);
+    if (size === 0) return;
+    const fn = bu.dtype === 'float32' ? this.k.scatter_add_f32 : this.k.scatter_add_i32;
+    fn(bu.ptr + updates.offset * 4, updates.strides[0]! * 4, updates.strides[1]! * 4, updates.strides[2]! * 4, bi.ptr + indices.offset * 4, indices.strides[0]! * 4, o.ptr, outer, m, inner, n);
+  }
+
+  /** {@inheritDoc @axon/core#Backend.random} */
+  random(kind: RandomKind, key: number, counter: number, a: number, b: number, out: BackendBuffer): void {
+    const o = this.own('random', out);
+    const code = RANDOM_CODE[kind];
+    if (code === undefined) throw new AxonError('random', `unknown distribution '${String(kind)}'`);
+    if (o.size === 0) return;
+    const outKind = o.dtype === 'float32' ? 0 : o.dtype === 'int32' ? 1 : 2;
+    this.k.random(code, key >>> 0, counter >>> 0, a, b, o.ptr, o.size, outKind);
+  }
+
+  /** {@inheritDoc @axon/core#Backend.sync} */
+  sync(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  /** {@inheritDoc @axon/core#Backend.dispose} */
+  dispose(): void {
+    this.disposed = true;
+  }
+
+  // ------------------------------------------------------------------ temporaries
+
+  private tempAlloc(bytes: number): { ptr: number; cls: number } {
+    return this.heap.alloc(Math.max(bytes, 16));
+  }
+
+  private tempFree(t: { ptr: number; cls: number }): void {
+    this.heap.free(t.ptr, t.cls);
+  }
+}
+
+/** Workspace for matmul packing (bytes). */
+const MATMUL_WS_BYTES = 1 << 20;
+
+const f32bits = new Float32Array(1);
+const i32bits = new Int32Array(f32bits.buffer);
+function floatBits(v: number): number {
+  f32bits[0] = v;
+  return i32bits[0]!;
+}
+
+/** Set by the loader module (avoids an import cycle). @internal */
+export const loaderRef: { createSync: () => WasmBackend } = {
+  createSync: () => {
+    throw new Error('loader not initialised');
+  },
+};

@@ -1,0 +1,105 @@
+/**
+ * Helpers that reduce strided N-d loops to 2-D kernel calls.
+ * @internal
+ */
+
+/** Shapes and per-operand strides after merging dimensions. */
+export interface Coalesced {
+  shape: number[];
+  /** strides[k][d]: operand k's stride (elements) in dimension d. */
+  strides: number[][];
+}
+
+/**
+ * Drops size-1 dimensions and merges neighbours that every operand walks contiguously
+ * (`stride[d] == stride[d+1]·shape[d+1]`), preserving row-major element order.
+ */
+export function coalesce(shape: readonly number[], strides: readonly (readonly number[])[]): Coalesced {
+  const outShape: number[] = [];
+  const outStrides: number[][] = strides.map(() => []);
+  for (let d = 0; d < shape.length; d++) {
+    const n = shape[d]!;
+    if (n === 1) continue;
+    const last = outShape.length - 1;
+    if (last >= 0) {
+      let merge = true;
+      for (let k = 0; k < strides.length; k++) {
+        if (outStrides[k]![last] !== strides[k]![d]! * n) {
+          merge = false;
+          break;
+        }
+      }
+      if (merge) {
+        outShape[last]! *= n;
+        for (let k = 0; k < strides.length; k++) outStrides[k]![last] = strides[k]![d]!;
+        continue;
+      }
+    }
+    outShape.push(n);
+    for (let k = 0; k < strides.length; k++) outStrides[k]!.push(strides[k]![d]!);
+  }
+  return { shape: outShape, strides: outStrides };
+}
+
+/**
+ * Calls `fn` once per 2-D block of a coalesced iteration space: `offsets[k]` is operand k's
+ * element offset of the block, `rs[k]`/`cs[k]` its row and column strides.
+ */
+export function forEach2d(
+  c: Coalesced,
+  base: readonly number[],
+  fn: (offsets: number[], rs: number[], cs: number[], rows: number, cols: number) => void,
+): void {
+  const r = c.shape.length;
+  const nk = c.strides.length;
+  const rs = new Array<number>(nk).fill(0);
+  const cs = new Array<number>(nk).fill(0);
+  if (r === 0) {
+    fn(base.slice(), rs, cs, 1, 1);
+    return;
+  }
+  for (let k = 0; k < nk; k++) {
+    cs[k] = c.strides[k]![r - 1]!;
+    rs[k] = r >= 2 ? c.strides[k]![r - 2]! : 0;
+  }
+  const cols = c.shape[r - 1]!;
+  const rows = r >= 2 ? c.shape[r - 2]! : 1;
+  const outer = r - 2;
+  if (outer <= 0) {
+    fn(base.slice(), rs, cs, rows, cols);
+    return;
+  }
+  const idx = new Array<number>(outer).fill(0);
+  const off = base.slice();
+  while (true) {
+    fn(off.slice(), rs, cs, rows, cols);
+    let d = outer - 1;
+    while (d >= 0) {
+      idx[d]!++;
+      for (let k = 0; k < nk; k++) off[k]! += c.strides[k]![d]!;
+      if (idx[d]! < c.shape[d]!) break;
+      for (let k = 0; k < nk; k++) off[k]! -= c.strides[k]![d]! * c.shape[d]!;
+      idx[d] = 0;
+      d--;
+    }
+    if (d < 0) return;
+  }
+}
+
+/** Row-major strides of a shape. */
+export function contiguous(shape: readonly number[]): number[] {
+  const s = new Array<number>(shape.length);
+  let acc = 1;
+  for (let i = shape.length - 1; i >= 0; i--) {
+    s[i] = acc;
+    acc *= shape[i]!;
+  }
+  return s;
+}
+
+/** Product of sizes. */
+export function sizeOf(shape: readonly number[]): number {
+  let n = 1;
+  for (const d of shape) n *= d;
+  return n;
+}
