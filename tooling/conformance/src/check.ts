@@ -1,0 +1,130 @@
+/** Comparisons against float64 references, with failure messages that say how to reproduce. */
+import type { DType, TypedArray } from '@axon/core';
+import { bound, type Tolerance } from './tolerances.js';
+
+/** What a failure message names. */
+export interface Ctx {
+  readonly backend: string;
+  readonly seed: number;
+  /** The op (and variant) under test. */
+  readonly op: string;
+  /** Inputs: shapes, dtypes, layouts, options. */
+  readonly inputs?: string;
+}
+
+/** An output read back from the backend. */
+export interface Result {
+  readonly data: TypedArray;
+  readonly shape: readonly number[];
+  readonly dtype: DType;
+}
+
+/** A float64 reference: values, and for accumulations Σ|terms| and the term count per element. */
+export interface Expected {
+  readonly shape: readonly number[];
+  readonly values: Float64Array;
+  readonly mag?: Float64Array;
+  readonly n?: number | Float64Array;
+}
+
+/** Thrown by the suite's checks (an Error, so vitest reports it as a failure). */
+export class ConformanceError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConformanceError';
+  }
+}
+
+/** `[2,3]` */
+export function fmt(shape: readonly number[]): string {
+  return `[${shape.join(',')}]`;
+}
+
+/** Multi-index of flat index `i` in `shape`. */
+export function unravel(i: number, shape: readonly number[]): number[] {
+  const idx = new Array<number>(shape.length);
+  for (let d = shape.length - 1; d >= 0; d--) {
+    const s = shape[d]!;
+    idx[d] = s === 0 ? 0 : i % s;
+    i = s === 0 ? 0 : Math.floor(i / s);
+  }
+  return idx;
+}
+
+function where(ctx: Ctx): string {
+  return `[${ctx.backend}] ${ctx.op}${ctx.inputs ? ` — inputs ${ctx.inputs}` : ''}`;
+}
+
+/** The reproduction line every failure ends with. */
+export function reproLine(ctx: Pick<Ctx, 'seed'>): string {
+  return `seed ${ctx.seed} (reproduce: AXON_SEED=${ctx.seed} pnpm --filter @axon/conformance test)`;
+}
+
+/** Throws a ConformanceError naming the op, inputs and seed. */
+export function fail(ctx: Ctx, message: string): never {
+  throw new ConformanceError(`${where(ctx)}\n  ${message}\n  ${reproLine(ctx)}`);
+}
+
+/** Asserts `cond`, failing with `message` (evaluated lazily). */
+export function ensure(cond: unknown, ctx: Ctx, message: string | (() => string)): asserts cond {
+  if (!cond) fail(ctx, typeof message === 'string' ? message : message());
+}
+
+function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}
+
+function fmtNum(v: number): string {
+  if (Number.isNaN(v)) return 'NaN';
+  if (!Number.isFinite(v)) return v > 0 ? 'Infinity' : '-Infinity';
+  if (Object.is(v, -0)) return '-0';
+  return Number.isInteger(v) ? String(v) : v.toPrecision(9);
+}
+
+/**
+ * Checks shape, dtype and every element of `got` against `exp` within `tol`; on failure reports
+ * how many elements are off and the worst one (index, got, expected, allowed).
+ */
+export function checkClose(got: Result, exp: Expected, dtype: DType, tol: Tolerance, ctx: Ctx): void {
+  ensure(sameShape(got.shape, exp.shape), ctx, () => `shape: got ${fmt(got.shape)}, expected ${fmt(exp.shape)}`);
+  ensure(got.dtype === dtype, ctx, () => `dtype: got ${got.dtype}, expected ${dtype} (shape ${fmt(exp.shape)})`);
+  ensure(got.data.length === exp.values.length, ctx, () => `read back ${got.data.length} elements, expected ${exp.values.length} (shape ${fmt(exp.shape)})`);
+  let bad = 0;
+  let worst = -1;
+  let worstExcess = -Infinity;
+  let worstBound = 0;
+  const n = exp.values.length;
+  for (let i = 0; i < n; i++) {
+    const g = got.data[i]!;
+    const e = exp.values[i]!;
+    let excess: number;
+    let b = 0;
+    if (Number.isNaN(e) || Number.isNaN(g)) excess = Number.isNaN(e) && Number.isNaN(g) ? -Infinity : Infinity;
+    else if (!Number.isFinite(e) || !Number.isFinite(g)) excess = g === e ? -Infinity : Infinity;
+    else {
+      const terms = exp.n === undefined ? 0 : typeof exp.n === 'number' ? exp.n : exp.n[i]!;
+      b = bound(tol, e, exp.mag ? exp.mag[i]! : 0, terms);
+      excess = Math.abs(g - e) - b;
+    }
+    if (excess > 0) bad++;
+    if (excess > worstExcess) {
+      worstExcess = excess;
+      worst = i;
+      worstBound = b;
+    }
+  }
+  if (bad > 0) {
+    const g = got.data[worst]!;
+    const e = exp.values[worst]!;
+    fail(
+      ctx,
+      `${bad} of ${n} elements out of tolerance (atol ${tol.atol}, rtol ${tol.rtol}${tol.accEps ? `, accEps ${tol.accEps.toExponential(2)}·${tol.acc === 'linear' ? 'n' : '(⌈log2 n⌉+1)'}·Σ|terms|` : ''}) for output ${fmt(exp.shape)} ${dtype}; ` +
+        `worst at ${fmt(unravel(worst, exp.shape))} (flat ${worst}): got ${fmtNum(g)}, expected ${fmtNum(e)}, |diff| ${fmtNum(Math.abs(g - e))} > allowed ${fmtNum(worstBound)}`,
+    );
+  }
+}
+
+/** Checks an exact result given as plain numbers. */
+export function checkExact(got: Result, shape: readonly number[], dtype: DType, values: ArrayLike<number>, ctx: Ctx): void {
+  checkClose(got, { shape, values: Float64Array.from(values) }, dtype, { atol: 0, rtol: 0, why: 'exact' }, ctx);
+}

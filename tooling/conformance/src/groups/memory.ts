@@ -1,0 +1,114 @@
+/** Memory: tidy returns memory() to its start, views share storage, autograd leaks nothing. */
+import { it } from 'vitest';
+import * as ax from '@axon/core';
+import { gradcheck } from '@axon/autograd';
+import { ensure } from '../check.js';
+import { group, type Suite } from '../harness.js';
+
+interface Snap {
+  numTensors: number;
+  numBytes: number;
+  numStorages: number;
+  backendBytes: number;
+  backendBuffers: number;
+}
+
+function snap(backend: string): Snap {
+  const m = ax.memory();
+  const b = m.backends[backend];
+  return { numTensors: m.numTensors, numBytes: m.numBytes, numStorages: m.numStorages, backendBytes: b?.bytes ?? 0, backendBuffers: b?.buffers ?? 0 };
+}
+
+function diff(a: Snap, b: Snap): string {
+  return (Object.keys(a) as (keyof Snap)[]).filter((k) => a[k] !== b[k]).map((k) => `${k} ${a[k]} → ${b[k]}`).join(', ');
+}
+
+export function memoryTests(s: Suite): void {
+  group(s, 'memory', () => {
+    it('a tidy creating 1,000 intermediates returns memory() (tensors, bytes, storages, backend bytes/buffers) to its start', () => {
+      const c = s.ctx('tidy', '1,000 intermediates of [1024] float32 / int32 / bool');
+      const start = snap(s.backend);
+      let peak = 0;
+      const r = ax.tidy(() => {
+        let x = ax.ones([1024]);
+        for (let i = 0; i < 250; i++) {
+          x = x.mul(1.0001).add(0.5);
+          const y = x.astype('int32').gt(3);
+          void y;
+        }
+        peak = ax.memory().numTensors;
+        return 42;
+      });
+      ensure(r === 42, c, 'tidy did not return the function value');
+      ensure(peak - start.numTensors >= 1000, c, `expected ≥ 1,000 live intermediates inside the tidy, saw ${peak - start.numTensors}`);
+      const end = snap(s.backend);
+      ensure(diff(start, end) === '', c, `memory() did not return to its start: ${diff(start, end)}`);
+    });
+
+    it('returned and kept tensors survive a tidy; disposing them restores memory()', async () => {
+      const c = s.ctx('tidy / keep / dispose');
+      const start = snap(s.backend);
+      let kept: ax.Tensor | null = null;
+      const [a, b] = ax.tidy(() => {
+        const x = ax.arange(10).astype('float32');
+        kept = x.mul(2).keep();
+        const inner = ax.tidy(() => x.add(1).mul(3));
+        return [inner, { nested: [x.sum()] }] as const;
+      });
+      ensure(a.isDisposed === false && kept!.isDisposed === false && b.nested[0]!.isDisposed === false, c, 'a returned or kept tensor was disposed');
+      const got = Array.from(await a.data());
+      ensure(got.join() === [3, 6, 9, 12, 15, 18, 21, 24, 27, 30].join(), c, `returned tensor has wrong values ${got.join()}`);
+      ensure(ax.memory().numTensors === start.numTensors + 3, c, `expected 3 live tensors, found ${ax.memory().numTensors - start.numTensors}`);
+      a.dispose();
+      kept!.dispose();
+      b.nested[0]!.dispose();
+      const end = snap(s.backend);
+      ensure(diff(start, end) === '', c, `memory() after disposing: ${diff(start, end)}`);
+    });
+
+    it('a view keeps its storage alive after its base is disposed; disposing the view frees it', async () => {
+      const c = s.ctx('views and storage lifetime');
+      const start = snap(s.backend);
+      const base = ax.arange(12).astype('float32').reshape([3, 4]);
+      const mid = snap(s.backend);
+      const v = base.T.slice([1, 0], [2, 3]);
+      ensure(ax.memory().numStorages === mid.numStorages && ax.memory().numBytes === mid.numBytes, c, 'creating a view allocated storage');
+      base.dispose();
+      const got = Array.from(await v.data());
+      ensure(got.join() === [1, 5, 9, 2, 6, 10].join(), c, `view read after base disposed gave ${got.join()}`);
+      v.dispose();
+      const end = snap(s.backend);
+      ensure(diff(start, end) === '', c, `memory() after disposing base and view: ${diff(start, end)}`);
+    });
+
+    it('training steps (forward, backward, update) inside tidy leak nothing; disposing the parameter frees its grad', () => {
+      const c = s.ctx('backward inside tidy');
+      const start = snap(s.backend);
+      const w = ax.randn([8, 4], { seed: 1 }).requireGrad();
+      const after = snap(s.backend);
+      for (let i = 0; i < 5; i++) {
+        ax.tidy(() => {
+          const x = ax.randn([16, 8], { seed: 2 + i });
+          const loss = ax.mean(ax.square(ax.relu(ax.matmul(x, w))));
+          loss.backward();
+          ax.noGrad(() => w.assign(w.sub(w.grad!.mul(0.1))));
+        });
+        ensure(ax.memory().numTensors === after.numTensors + 1, c, `step ${i}: ${ax.memory().numTensors - after.numTensors} live tensors besides w (expected only w.grad)`);
+      }
+      w.dispose();
+      const end = snap(s.backend);
+      ensure(diff(start, end) === '', c, `memory() after disposing w: ${diff(start, end)}`);
+    });
+
+    it('gradcheck called outside any tidy leaks nothing', () => {
+      const c = s.ctx('gradcheck outside tidy');
+      const x = ax.tensor([0.5, -1, 2]);
+      const start = snap(s.backend);
+      const res = gradcheck((t) => ax.sum(ax.tanh(t)), [x]);
+      const end = snap(s.backend);
+      x.dispose();
+      ensure(res.ok, c, res.message);
+      ensure(diff(start, end) === '', c, `memory() changed across gradcheck: ${diff(start, end)}`);
+    });
+  });
+}

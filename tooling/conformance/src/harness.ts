@@ -1,0 +1,87 @@
+/** The per-backend context every group receives, and the evaluate-and-read helper. */
+import { afterEach, beforeAll, describe, expect } from 'vitest';
+import { backends, memory, setBackend, type Tensor, tidy } from '@axon/core';
+import { type Ctx, ConformanceError, fmt, reproLine, type Result } from './check.js';
+import { Rng, streamSeed } from './rng.js';
+
+/** What every group gets. */
+export interface Suite {
+  /** Backend under test. */
+  readonly backend: string;
+  /** The run seed (printed in every failure). */
+  readonly seed: number;
+  /** A fresh input generator for one test, derived from the run seed and `name`. */
+  rng(name: string): Rng;
+  /** A failure context. */
+  ctx(op: string, inputs?: string): Ctx;
+}
+
+/** Makes the context. */
+export function makeSuite(backend: string, seed: number): Suite {
+  return {
+    backend,
+    seed,
+    rng: (name) => new Rng(streamSeed(seed, name)),
+    ctx: (op, inputs) => ({ backend, seed, op, ...(inputs !== undefined ? { inputs } : {}) }),
+  };
+}
+
+/** Starts the backend, or throws an error naming it and what `backends()` reports. */
+export async function startBackend(name: string): Promise<void> {
+  try {
+    await setBackend(name);
+  } catch (e) {
+    throw new ConformanceError(
+      `backend '${name}' could not start: ${e instanceof Error ? e.message : String(e)}\n  backends(): ${JSON.stringify(backends())}`,
+    );
+  }
+}
+
+/**
+ * A describe block whose tests run on `s.backend`, and which checks after every test that the
+ * live-tensor count is back where the group started (every test disposes what it made).
+ */
+export function group(s: Suite, title: string, body: () => void): void {
+  describe(title, () => {
+    let base = 0;
+    beforeAll(async () => {
+      await startBackend(s.backend);
+      base = memory().numTensors;
+    });
+    afterEach(() => {
+      const now = memory().numTensors;
+      expect(now, `[${s.backend}] ${title}: memory().numTensors is ${now} after the test, ${base} before (a leaked tensor); ${reproLine(s)}`).toBe(base);
+    });
+    body();
+  });
+}
+
+/**
+ * Runs `fn` inside `tidy`, reads every returned tensor back (async, so backends without
+ * synchronous reads work), disposes them, and checks that `memory().numTensors` is unchanged.
+ */
+export async function evaluate(ctx: Ctx, fn: () => Tensor | Tensor[]): Promise<Result[]> {
+  const before = memory().numTensors;
+  const outs = tidy(() => {
+    const r = fn();
+    return Array.isArray(r) ? r : [r];
+  });
+  const results: Result[] = [];
+  try {
+    for (const t of outs) results.push({ data: await t.data(), shape: [...t.shape], dtype: t.dtype });
+  } finally {
+    for (const t of outs) t.dispose();
+  }
+  const after = memory().numTensors;
+  if (after !== before) {
+    throw new ConformanceError(
+      `[${ctx.backend}] ${ctx.op}${ctx.inputs ? ` — inputs ${ctx.inputs}` : ''}\n  memory().numTensors ${before} before a tidy, ${after} after (outputs ${outs.map((t) => fmt(t.shape)).join(', ')} disposed): a leak\n  ${reproLine(ctx)}`,
+    );
+  }
+  return results;
+}
+
+/** {@link evaluate} for one output. */
+export async function evaluate1(ctx: Ctx, fn: () => Tensor): Promise<Result> {
+  return (await evaluate(ctx, () => [fn()]))[0]!;
+}

@@ -1,0 +1,65 @@
+/**
+ * `@axon/conformance`: the one test suite every Axon backend runs.
+ *
+ * @example
+ * // packages/backend-foo/test/conformance.test.ts
+ * import '@axon/backend-foo';
+ * import { describeBackendConformance } from '@axon/conformance';
+ * describeBackendConformance('foo');
+ *
+ * @packageDocumentation
+ */
+import '@axon/autograd';
+import { describe, it } from 'vitest';
+import { backends, getBackend } from '@axon/core';
+import { ensure } from './check.js';
+import { makeSuite, startBackend } from './harness.js';
+import { runSeed } from './rng.js';
+import { creationTests } from './groups/creation.js';
+import { elementwiseTests } from './groups/elementwise.js';
+import { errorTests } from './groups/errors.js';
+import { gradientTests } from './groups/gradients.js';
+import { linalgTests } from './groups/linalg.js';
+import { memoryTests } from './groups/memory.js';
+import { movementTests } from './groups/movement.js';
+import { nnTests } from './groups/nn.js';
+import { reduceTests } from './groups/reduce.js';
+
+export { TOLERANCES, EPS32, bound, type Tolerance, type ToleranceName } from './tolerances.js';
+export { checkClose, checkExact, ConformanceError, type Ctx, type Expected, type Result } from './check.js';
+export { NON_DIFFERENTIABLE } from './groups/gradients.js';
+export { Rng, runSeed, streamSeed } from './rng.js';
+
+/** Options of {@link describeBackendConformance}. */
+export interface ConformanceOptions {
+  /** The run seed; defaults to `AXON_SEED` when set, else `Date.now()`. */
+  seed?: number;
+}
+
+/**
+ * Registers the conformance suite for backend `name` (call it at the top level of a vitest
+ * test file, after importing the backend package so that it registers itself). Every group
+ * runs `await setBackend(name)` first; a backend that cannot start fails the run, naming the
+ * backend and what `backends()` reports. Inputs are random and seeded; every failure prints
+ * the seed (rerun with `AXON_SEED=<seed>`).
+ */
+export function describeBackendConformance(name: string, opts: ConformanceOptions = {}): void {
+  const seed = runSeed(opts.seed);
+  const s = makeSuite(name, seed);
+  describe(`conformance: ${name} (seed ${seed})`, () => {
+    it('the backend starts', async () => {
+      console.log(`[@axon/conformance] backend '${name}', seed ${seed} (reproduce with AXON_SEED=${seed})`);
+      await startBackend(name);
+      ensure(getBackend().name === name, s.ctx('setBackend'), `getBackend().name is '${getBackend().name}' after setBackend('${name}'); backends(): ${JSON.stringify(backends())}`);
+    });
+    creationTests(s);
+    elementwiseTests(s);
+    reduceTests(s);
+    movementTests(s);
+    linalgTests(s);
+    nnTests(s);
+    gradientTests(s);
+    memoryTests(s);
+    errorTests(s);
+  });
+}
