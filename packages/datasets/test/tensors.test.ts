@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import '@axon/backend-wasm';
 import { memory, tensor } from '@axon/core';
-import { batchToTensors, fromArrays, fromTensors, toTensor } from '../src/index.js';
+import { batchToTensors, fromArrays, fromTensors, loadMnistDataset, toTensor } from '../src/index.js';
 
 const N = 1000;
 function data() {
@@ -29,6 +29,26 @@ describe('batches as tensors', () => {
     }
     expect(batches).toBe(8);
     expect(memory().numTensors).toBe(before);
+  });
+
+  it('a full MNIST epoch as tensor batches: 469 batches, no leaks', async () => {
+    const train = await loadMnistDataset();
+    const before = memory().numTensors;
+    const t0 = performance.now();
+    let batches = 0;
+    let samples = 0;
+    for await (const { x, y } of train.shuffle(42).batch(128).prefetch(2).toTensors()) {
+      batches++;
+      samples += x.shape[0];
+      expect(x.shape.slice(1)).toEqual([28, 28]);
+      x.dispose();
+      y.dispose();
+    }
+    const ms = performance.now() - t0;
+    expect(batches).toBe(469);
+    expect(samples).toBe(60000);
+    expect(memory().numTensors).toBe(before);
+    console.log(`MNIST epoch → tensor batches (wasm): ${ms.toFixed(1)} ms`);
   });
 
   it('prefetch disposes read-ahead tensor batches when the consumer stops early', async () => {
