@@ -68,6 +68,19 @@ describe('clipGradNorm', () => {
     free(ps);
   });
 
+  it('is accurate on large gradients (10,000 + 4,099 elements)', () => {
+    const r = rng(SEED + 12);
+    const ps = [param(r.normal(10_000), [100, 100]), param(r.normal(4_099), [4_099])];
+    const gs = ps.map((p) => r.normal(p.size, 0.3));
+    ps.forEach((p, i) => setGrad(p, gs[i]!));
+    const total = norm2(gs);
+    const n = clipGradNorm(ps, 2);
+    expectClose(values(n), [total], 1e-5, 'norm');
+    ps.forEach((p, i) => expectClose(values(p.grad!), gs[i]!.map((g) => (g * 2) / (total + 1e-6)), 1e-5, `grad ${i}`));
+    n.dispose();
+    free(ps);
+  });
+
   it('returns 0 when no parameter has a gradient', () => {
     const p = param([1], [1]);
     const n = clipGradNorm([p], 1);

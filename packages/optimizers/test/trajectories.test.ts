@@ -13,7 +13,7 @@ beforeAll(async () => {
   await useTestBackend();
 });
 
-const SHAPES = [[3, 4], [5], []] as const;
+const SHAPES = [[3, 4], [5], [], [17, 33]] as const;
 const STEPS = 6;
 const RTOL = 1e-5;
 
