@@ -258,6 +258,10 @@ describe('memory', () => {
       expect(m1.numTensors).toBe(m0.numTensors);
       expect(m1.numBytes).toBe(m0.numBytes);
       expect(m1.numStorages).toBe(m0.numStorages);
+      // the backend's own accounting agrees (no buffer leaked below core either)
+      const name = getBackend().name;
+      expect(m1.backends[name]?.buffers).toBe(m0.backends[name]?.buffers);
+      expect(m1.backends[name]?.bytes).toBe(m0.backends[name]?.bytes);
       expect(opt.stepCount(ps[0]!)).toBe(1000);
       expect(values(ps[0]!).every(Number.isFinite)).toBe(true);
       opt.dispose();
