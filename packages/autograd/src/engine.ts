@@ -11,7 +11,6 @@ import {
   add,
   enableGrad,
   fmtShape,
-  isGradEnabled,
   keep,
   noGrad,
   onesLike,
@@ -125,16 +124,20 @@ export function gradients(root: Tensor, targets: readonly Tensor[], seed?: Tenso
     }
     return targets.map((t) => grads.get(t) ?? null);
   };
-  const out = tidy(() => (createGraph ? enableGrad(run) : noGrad(run)));
-  return out;
+  // With createGraph the gradient's intermediates belong to the caller's graph (and scope).
+  return createGraph ? enableGrad(run) : tidy(() => noGrad(run));
 }
 
 function backwardImpl(root: Tensor, seed: Tensor | undefined): void {
+  root.assertLive('backward');
+  if (!root.requiresGrad) {
+    throw new AxonError('backward', `the tensor ${fmtShape(root.shape)} does not require grad (no input of its computation requires grad, or it was computed inside noGrad)`);
+  }
   const order = topo(root);
   const leaves = order.filter((t) => t.requiresGrad && !nodeOf(t));
   if (leaves.length === 0) return;
   tidy(() => {
-    const gs = gradients(root, leaves, seed, isGradEnabled() && false);
+    const gs = gradients(root, leaves, seed, false);
     leaves.forEach((leaf, i) => {
       const g = gs[i];
       if (!g) return;

@@ -26,7 +26,7 @@ function prepare(args: readonly Tensor[]): { inputs: Tensor[]; createGraph: bool
 export function valueAndGrad(f: ScalarFn): (...args: Tensor[]) => { value: Tensor; grads: Tensor[] } {
   return (...args) => {
     const { inputs, createGraph } = prepare(args);
-    return tidy(() => {
+    const body = (): { value: Tensor; grads: Tensor[] } => {
       const value = enableGrad(() => f(...inputs));
       if (!(value instanceof Tensor)) throw new AxonError('valueAndGrad', 'the function must return a Tensor');
       if (value.size !== 1) throw new AxonError('valueAndGrad', `the function must return a scalar (one element), got ${fmtShape(value.shape)}`);
@@ -40,7 +40,10 @@ export function valueAndGrad(f: ScalarFn): (...args: Tensor[]) => { value: Tenso
         return g.isContiguous ? g : g.contiguous();
       });
       return { value: createGraph ? value : noGrad(() => value.detach()), grads };
-    });
+    };
+    // Nested inside an outer differentiation, the intermediates are part of the outer graph and
+    // live in the caller's scope; otherwise everything but the results is freed here.
+    return createGraph ? body() : tidy(body);
   };
 }
 

@@ -110,7 +110,7 @@ export class Tensor {
       this.grad.dispose();
       this.grad = null;
     }
-    this.gradNode = null;
+    // gradNode stays: a backward pass that reaches this tensor reports it was disposed.
   }
 
   /** `using t = zeros([2])` disposes `t` at the end of the block. */
