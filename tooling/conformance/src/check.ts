@@ -60,6 +60,35 @@ export function reproLine(ctx: Pick<Ctx, 'seed'>): string {
   return `seed ${ctx.seed} (reproduce: AXON_SEED=${ctx.seed} pnpm --filter @axon/conformance test)`;
 }
 
+let collector: string[] | null = null;
+
+/**
+ * Runs `fn` collecting value-check failures (from {@link checkClose}) instead of stopping at the
+ * first, then throws one ConformanceError listing them all (the first 12 in full).
+ */
+export async function collecting(fn: () => unknown): Promise<void> {
+  const prev = collector;
+  const mine: string[] = [];
+  collector = mine;
+  try {
+    await fn();
+  } finally {
+    collector = prev;
+  }
+  if (mine.length === 1) throw new ConformanceError(mine[0]!);
+  if (mine.length > 1) {
+    const shown = mine.slice(0, 12).map((m, i) => `(${i + 1}) ${m}`);
+    throw new ConformanceError(`${mine.length} checks failed in this test:\n\n${shown.join('\n\n')}${mine.length > 12 ? `\n\n… and ${mine.length - 12} more` : ''}`);
+  }
+}
+
+/** Records a failed check (inside {@link collecting}) or throws it. */
+function report(ctx: Ctx, message: string): void {
+  const text = `${where(ctx)}\n  ${message}\n  ${reproLine(ctx)}`;
+  if (collector) collector.push(text);
+  else throw new ConformanceError(text);
+}
+
 /** Throws a ConformanceError naming the op, inputs and seed. */
 export function fail(ctx: Ctx, message: string): never {
   throw new ConformanceError(`${where(ctx)}\n  ${message}\n  ${reproLine(ctx)}`);
@@ -86,9 +115,9 @@ function fmtNum(v: number): string {
  * how many elements are off and the worst one (index, got, expected, allowed).
  */
 export function checkClose(got: Result, exp: Expected, dtype: DType, tol: Tolerance, ctx: Ctx): void {
-  ensure(sameShape(got.shape, exp.shape), ctx, () => `shape: got ${fmt(got.shape)}, expected ${fmt(exp.shape)}`);
-  ensure(got.dtype === dtype, ctx, () => `dtype: got ${got.dtype}, expected ${dtype} (shape ${fmt(exp.shape)})`);
-  ensure(got.data.length === exp.values.length, ctx, () => `read back ${got.data.length} elements, expected ${exp.values.length} (shape ${fmt(exp.shape)})`);
+  if (!sameShape(got.shape, exp.shape)) return report(ctx, `shape: got ${fmt(got.shape)}, expected ${fmt(exp.shape)}`);
+  if (got.dtype !== dtype) return report(ctx, `dtype: got ${got.dtype}, expected ${dtype} (shape ${fmt(exp.shape)})`);
+  if (got.data.length !== exp.values.length) return report(ctx, `read back ${got.data.length} elements for shape ${fmt(exp.shape)}, expected ${exp.values.length}`);
   let bad = 0;
   let worst = -1;
   let worstExcess = -Infinity;
@@ -116,7 +145,7 @@ export function checkClose(got: Result, exp: Expected, dtype: DType, tol: Tolera
   if (bad > 0) {
     const g = got.data[worst]!;
     const e = exp.values[worst]!;
-    fail(
+    report(
       ctx,
       `${bad} of ${n} elements out of tolerance (atol ${tol.atol}, rtol ${tol.rtol}${tol.accEps ? `, accEps ${tol.accEps.toExponential(2)}·${tol.acc === 'linear' ? 'n' : '(⌈log2 n⌉+1)'}·Σ|terms|` : ''}) for output ${fmt(exp.shape)} ${dtype}; ` +
         `worst at ${fmt(unravel(worst, exp.shape))} (flat ${worst}): got ${fmtNum(g)}, expected ${fmtNum(e)}, |diff| ${fmtNum(Math.abs(g - e))} > allowed ${fmtNum(worstBound)}`,

@@ -1,7 +1,7 @@
 /** The per-backend context every group receives, and the evaluate-and-read helper. */
-import { afterEach, beforeAll, describe, expect } from 'vitest';
+import { afterEach, beforeAll, beforeEach, describe, expect, it as vitestIt } from 'vitest';
 import { backends, memory, setBackend, type Tensor, tidy } from '@axon/core';
-import { type Ctx, ConformanceError, fmt, reproLine, type Result } from './check.js';
+import { collecting, type Ctx, ConformanceError, fmt, reproLine, type Result } from './check.js';
 import { Rng, streamSeed } from './rng.js';
 
 /** What every group gets. */
@@ -46,6 +46,8 @@ export function group(s: Suite, title: string, body: () => void): void {
     let base = 0;
     beforeAll(async () => {
       await startBackend(s.backend);
+    });
+    beforeEach(() => {
       base = memory().numTensors;
     });
     afterEach(() => {
@@ -84,4 +86,12 @@ export async function evaluate(ctx: Ctx, fn: () => Tensor | Tensor[]): Promise<R
 /** {@link evaluate} for one output. */
 export async function evaluate1(ctx: Ctx, fn: () => Tensor): Promise<Result> {
   return (await evaluate(ctx, () => [fn()]))[0]!;
+}
+
+/**
+ * A test whose value checks all run: failures are collected and reported together (so one
+ * bad case does not hide the others).
+ */
+export function it(name: string, fn: () => unknown): void {
+  vitestIt(name, () => collecting(fn));
 }

@@ -1,10 +1,9 @@
 /** Creation ops and the seeded generators (bits must equal core's `referenceRandom`). */
-import { it } from 'vitest';
 import {
   arange, bernoulli, eye, full, getBackend, linspace, ones, rand, randint, randn, referenceRandom, scalar, seedToKey, setSeed, tensor, zeros,
 } from '@axon/core';
 import { checkClose, checkExact, fmt } from '../check.js';
-import { evaluate, evaluate1, group, type Suite } from '../harness.js';
+import { evaluate, evaluate1, group, it, type Suite } from '../harness.js';
 import { TOLERANCES } from '../tolerances.js';
 
 const SIZES = [0, 1, 3, 17, 64, 129, 1023];

@@ -1,9 +1,8 @@
 /** Unary, binary, comparison and logic ops, dtype promotion, where and astype. */
-import { it } from 'vitest';
 import * as ax from '@axon/core';
 import type { DType, Tensor } from '@axon/core';
 import { checkClose, type Ctx } from '../check.js';
-import { evaluate1, group, type Suite } from '../harness.js';
+import { evaluate1, group, it, type Suite } from '../harness.js';
 import {
   awayFromZero, bools, build, describeHost, type Dist, type HostTensor, hostOf, ints, LAYOUTS, type Layout, makeHost, uniform,
 } from '../inputs.js';

@@ -2,12 +2,11 @@
  * Gradients: `gradcheck` for every op autograd has a rule for (the suite fails when a rule is
  * not exercised), zero gradients for the non-differentiable ones, and closed-form checks.
  */
-import { it } from 'vitest';
 import * as ax from '@axon/core';
 import type { Tensor } from '@axon/core';
 import { gradcheck, grad, type Node, ruleNames, valueAndGrad } from '@axon/autograd';
 import { checkClose, ConformanceError, type Ctx, ensure, fail } from '../check.js';
-import { evaluate, group, type Suite } from '../harness.js';
+import { evaluate, group, it, type Suite } from '../harness.js';
 import { awayFromZero, build, describeHost, type HostTensor, hostOf, ints, type Layout, makeHost, uniform } from '../inputs.js';
 import type { Rng } from '../rng.js';
 import { TOLERANCES } from '../tolerances.js';

@@ -1,9 +1,8 @@
 /** matmul (2-D, batched, broadcast, 1-D, transposed views), conv2d, unfold/fold, pooling. */
-import { it } from 'vitest';
 import * as ax from '@axon/core';
 import type { Tensor } from '@axon/core';
 import { checkClose, type Expected } from '../check.js';
-import { evaluate1, group, type Suite } from '../harness.js';
+import { evaluate1, group, it, type Suite } from '../harness.js';
 import { build, describeHost, type HostTensor, ints, type Layout, makeHost, uniform } from '../inputs.js';
 import { col2imRef, conv2dRef, im2colRef, matmulRef, outHW, poolGradRef, poolRef, type Win } from '../reference.js';
 import { TOLERANCES } from '../tolerances.js';

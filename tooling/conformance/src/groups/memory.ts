@@ -1,9 +1,8 @@
 /** Memory: tidy returns memory() to its start, views share storage, autograd leaks nothing. */
-import { it } from 'vitest';
 import * as ax from '@axon/core';
 import { gradcheck } from '@axon/autograd';
 import { ensure } from '../check.js';
-import { group, type Suite } from '../harness.js';
+import { group, it, type Suite } from '../harness.js';
 
 interface Snap {
   numTensors: number;
@@ -69,9 +68,9 @@ export function memoryTests(s: Suite): void {
     it('a view keeps its storage alive after its base is disposed; disposing the view frees it', async () => {
       const c = s.ctx('views and storage lifetime');
       const start = snap(s.backend);
-      const base = ax.arange(12).astype('float32').reshape([3, 4]);
+      const base = ax.tidy(() => ax.arange(12).astype('float32').reshape([3, 4]));
       const mid = snap(s.backend);
-      const v = base.T.slice([1, 0], [2, 3]);
+      const v = ax.tidy(() => base.T.slice([1, 0], [2, 3]));
       ensure(ax.memory().numStorages === mid.numStorages && ax.memory().numBytes === mid.numBytes, c, 'creating a view allocated storage');
       base.dispose();
       const got = Array.from(await v.data());

@@ -1,8 +1,7 @@
 /** Composite activations: leakyRelu, gelu, softplus, logSigmoid, clip. */
-import { it } from 'vitest';
 import * as ax from '@axon/core';
 import type { Tensor } from '@axon/core';
-import { group, type Suite } from '../harness.js';
+import { group, it, type Suite } from '../harness.js';
 import { describeHost, hostOf, LAYOUTS, makeHost, uniform } from '../inputs.js';
 import { erfRef, softplusRef } from '../reference.js';
 import { type Tolerance, TOLERANCES } from '../tolerances.js';

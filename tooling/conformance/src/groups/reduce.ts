@@ -1,9 +1,8 @@
 /** Reductions (single/multiple/all axes, keepDims, empty), softmax, logSoftmax, logSumExp. */
-import { it } from 'vitest';
 import * as ax from '@axon/core';
 import type { DType, Tensor } from '@axon/core';
 import { checkClose, type Expected } from '../check.js';
-import { evaluate1, group, type Suite } from '../harness.js';
+import { evaluate1, group, it, type Suite } from '../harness.js';
 import { bools, build, describeHost, type HostTensor, hostOf, ints, type Layout, makeHost, uniform } from '../inputs.js';
 import { reduceRef, type RefReduce, sizeOf } from '../reference.js';
 import { type Tolerance, TOLERANCES } from '../tolerances.js';
