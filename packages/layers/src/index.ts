@@ -11,3 +11,23 @@ export * from './activations.js';
 export * from './layers.js';
 export * from './losses.js';
 export * from './metrics.js';
+export * from './data.js';
+export * from './callbacks.js';
+export {
+  Model,
+  Sequential,
+  GraphModel,
+  sequential,
+  model,
+  add,
+  concatenate,
+  type CompileConfig,
+  type FitOptions,
+  type EvaluateOptions,
+  type SequentialOptions,
+  type GraphModelOptions,
+} from './model.js';
+export * from './conv.js';
+export * from './safetensors.js';
+export * from './serialize.js';
+export * from './io.js';

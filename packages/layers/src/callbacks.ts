@@ -1,0 +1,227 @@
+/**
+ * Training callbacks: the {@link Callback} interface, {@link History}, {@link EarlyStopping},
+ * {@link ModelCheckpoint} and {@link LambdaCallback}.
+ */
+import { AxonError, type Tensor, noGrad } from '@axon/core';
+import type { Model } from './model.js';
+
+/**
+ * Metrics by name for one epoch or batch: `loss`, `accuracy`, `val_loss`, `val_accuracy`, ….
+ * @example logs.loss
+ */
+export type Logs = Record<string, number>;
+
+/**
+ * Hooks `fit` calls. Every method is optional and may be async (`fit` awaits it). Batch logs
+ * read the batch loss from the device only when a callback reads `logs.loss`.
+ * @example
+ * await model.fit(x, y, { callbacks: [{ onEpochEnd: (epoch, logs) => console.log(epoch, logs.loss) }] });
+ */
+export interface Callback {
+  /** Called once before training with the model being trained. */
+  setModel?(model: Model): void;
+  onTrainBegin?(logs: Logs): void | Promise<void>;
+  onTrainEnd?(logs: Logs): void | Promise<void>;
+  onEpochBegin?(epoch: number, logs: Logs): void | Promise<void>;
+  onEpochEnd?(epoch: number, logs: Logs): void | Promise<void>;
+  onBatchBegin?(batch: number, logs: Logs): void | Promise<void>;
+  onBatchEnd?(batch: number, logs: Logs): void | Promise<void>;
+}
+
+/**
+ * What `fit` returns: per-epoch logs by metric name (Keras's `History`).
+ * @example const h = await model.fit(x, y, { epochs: 3 }); h.history.loss // [0.9, 0.5, 0.3]
+ */
+export class History {
+  /** The epochs run (0-based). */
+  readonly epoch: number[] = [];
+  /** Values per metric name, one per epoch. */
+  readonly history: Record<string, number[]> = {};
+
+  /** Appends one epoch's logs. */
+  record(epoch: number, logs: Logs): void {
+    this.epoch.push(epoch);
+    for (const [k, v] of Object.entries(logs)) (this.history[k] ??= []).push(v);
+  }
+}
+
+/**
+ * A callback built from functions (Keras's `LambdaCallback`).
+ * @example new LambdaCallback({ onEpochEnd: (e, logs) => console.log(e, logs) })
+ */
+export class LambdaCallback implements Callback {
+  constructor(hooks: Callback) {
+    Object.assign(this, hooks);
+  }
+}
+
+/** Which direction is better for a monitored value. */
+export type MonitorMode = 'auto' | 'min' | 'max';
+
+function isBetterFn(monitor: string, mode: MonitorMode, minDelta: number): (a: number, best: number) => boolean {
+  const max = mode === 'max' || (mode === 'auto' && /acc|auc|precision|recall/i.test(monitor));
+  return max ? (a, best) => a - minDelta > best : (a, best) => a + minDelta < best;
+}
+
+/**
+ * Options of {@link EarlyStopping}.
+ * @example new EarlyStopping({ monitor: 'val_loss', patience: 3, restoreBestWeights: true })
+ */
+export interface EarlyStoppingOptions {
+  /** The logged value watched (default `'val_loss'`). */
+  monitor?: string;
+  /** Smallest change that counts as an improvement (default 0). */
+  minDelta?: number;
+  /** Epochs without improvement before stopping (default 0). */
+  patience?: number;
+  /** `'min'`, `'max'` or `'auto'` (max for accuracy-like names; default). */
+  mode?: MonitorMode;
+  /** A value the monitored quantity must beat. */
+  baseline?: number;
+  /** Restore the weights of the best epoch when training stops or ends (default false). */
+  restoreBestWeights?: boolean;
+}
+
+/**
+ * Stops training when the monitored value stops improving (Keras's `EarlyStopping`).
+ * @example await model.fit(x, y, { epochs: 100, validationSplit: 0.2, callbacks: [new EarlyStopping({ patience: 5 })] });
+ */
+export class EarlyStopping implements Callback {
+  readonly monitor: string;
+  readonly patience: number;
+  readonly restoreBestWeights: boolean;
+  /** The epoch training stopped at (0 if it did not stop early). */
+  stoppedEpoch = 0;
+  /** The best value seen. */
+  best = Infinity;
+  /** The epoch of the best value. */
+  bestEpoch = -1;
+  private wait = 0;
+  private model: Model | null = null;
+  private snapshot: Record<string, Tensor> | null = null;
+  private readonly better: (a: number, best: number) => boolean;
+  private readonly baseline: number | undefined;
+  private readonly maxMode: boolean;
+  private warned = false;
+
+  constructor(opts: EarlyStoppingOptions = {}) {
+    this.monitor = opts.monitor ?? 'val_loss';
+    this.patience = opts.patience ?? 0;
+    if (!Number.isInteger(this.patience) || this.patience < 0) throw new AxonError('EarlyStopping', `patience must be a non-negative integer, got ${this.patience}`);
+    const mode = opts.mode ?? 'auto';
+    if (mode !== 'auto' && mode !== 'min' && mode !== 'max') throw new AxonError('EarlyStopping', `mode must be 'auto', 'min' or 'max', got ${String(mode)}`);
+    this.better = isBetterFn(this.monitor, mode, Math.abs(opts.minDelta ?? 0));
+    this.maxMode = this.better(1, 0) && !this.better(0, 1);
+    this.baseline = opts.baseline;
+    this.restoreBestWeights = opts.restoreBestWeights ?? false;
+  }
+
+  setModel(model: Model): void {
+    this.model = model;
+  }
+
+  onTrainBegin(): void {
+    this.wait = 0;
+    this.stoppedEpoch = 0;
+    this.best = this.baseline ?? (this.maxMode ? -Infinity : Infinity);
+    this.bestEpoch = -1;
+    this.dropSnapshot();
+  }
+
+  onEpochEnd(epoch: number, logs: Logs): void {
+    const v = logs[this.monitor];
+    if (v === undefined) {
+      if (!this.warned) console.warn(`EarlyStopping: '${this.monitor}' is not logged (available: ${Object.keys(logs).join(', ')}); not stopping early`);
+      this.warned = true;
+      return;
+    }
+    this.wait++;
+    if (this.better(v, this.best)) {
+      this.best = v;
+      this.bestEpoch = epoch;
+      this.wait = 0;
+      if (this.restoreBestWeights && this.model) {
+        this.dropSnapshot();
+        const sd = this.model.stateDict();
+        this.snapshot = noGrad(() => Object.fromEntries(Object.entries(sd).map(([k, t]) => [k, t.clone().keep()])));
+      }
+      return;
+    }
+    if (this.wait >= this.patience && epoch > 0) {
+      this.stoppedEpoch = epoch;
+      if (this.model) this.model.stopTraining = true;
+    }
+  }
+
+  onTrainEnd(): void {
+    if (this.restoreBestWeights && this.snapshot && this.model && this.bestEpoch >= 0) this.model.loadStateDict(this.snapshot);
+    this.dropSnapshot();
+  }
+
+  private dropSnapshot(): void {
+    if (this.snapshot) for (const t of Object.values(this.snapshot)) t.dispose();
+    this.snapshot = null;
+  }
+}
+
+/**
+ * Options of {@link ModelCheckpoint}.
+ * @example new ModelCheckpoint({ path: 'ckpt/epoch-{epoch}', saveBestOnly: true })
+ */
+export interface ModelCheckpointOptions {
+  /** Folder to save into (`{epoch}` is replaced by the 1-based epoch). */
+  path: string;
+  /** The logged value compared with `saveBestOnly` (default `'val_loss'`). */
+  monitor?: string;
+  /** Save only when the monitored value improves (default false: every epoch). */
+  saveBestOnly?: boolean;
+  /** `'min'`, `'max'` or `'auto'`. */
+  mode?: MonitorMode;
+  /** The function that writes the model (default: `save` from this package, Node only). */
+  saver?: (model: Model, path: string) => Promise<void>;
+}
+
+/**
+ * Saves the model (weights as safetensors plus `model.json`) at the end of epochs (Keras's `ModelCheckpoint`).
+ * @example await model.fit(x, y, { validationSplit: 0.1, callbacks: [new ModelCheckpoint({ path: 'best', saveBestOnly: true })] });
+ */
+export class ModelCheckpoint implements Callback {
+  readonly path: string;
+  readonly monitor: string;
+  readonly saveBestOnly: boolean;
+  /** The best monitored value seen. */
+  best: number;
+  /** Paths written, in order. */
+  readonly saved: string[] = [];
+  private model: Model | null = null;
+  private readonly better: (a: number, best: number) => boolean;
+  private readonly saver: ((model: Model, path: string) => Promise<void>) | undefined;
+
+  constructor(opts: ModelCheckpointOptions) {
+    if (opts === null || typeof opts !== 'object' || typeof opts.path !== 'string' || opts.path === '') throw new AxonError('ModelCheckpoint', 'expects { path: string }');
+    this.path = opts.path;
+    this.monitor = opts.monitor ?? 'val_loss';
+    this.saveBestOnly = opts.saveBestOnly ?? false;
+    this.better = isBetterFn(this.monitor, opts.mode ?? 'auto', 0);
+    this.best = this.better(1, 0) ? -Infinity : Infinity;
+    this.saver = opts.saver;
+  }
+
+  setModel(model: Model): void {
+    this.model = model;
+  }
+
+  async onEpochEnd(epoch: number, logs: Logs): Promise<void> {
+    if (!this.model) return;
+    if (this.saveBestOnly) {
+      const v = logs[this.monitor];
+      if (v === undefined) throw new AxonError('ModelCheckpoint', `'${this.monitor}' is not logged (available: ${Object.keys(logs).join(', ')}); use validation data or another monitor`);
+      if (!this.better(v, this.best)) return;
+      this.best = v;
+    }
+    const p = this.path.replace(/\{epoch\}/g, String(epoch + 1));
+    const saver = this.saver ?? (await import('./io.js')).save;
+    await saver(this.model, p);
+    this.saved.push(p);
+  }
+}

@@ -1,0 +1,178 @@
+/**
+ * Convolution and pooling layers over NCHW input (PyTorch layout), built on core's `conv2d`,
+ * `maxPool2d` and `avgPool2d`.
+ */
+import { AxonError, type Padding2d, type Tensor, avgPool2d, conv2d, fmtShape, maxPool2d, window2d } from '@axon/core';
+import { torchDefault } from './init.js';
+import { type JsonValue, type LayerConfig, Module } from './module.js';
+import type { SymbolicShape } from './symbolic.js';
+
+type Pair = number | readonly [number, number];
+
+function pairOf(v: Pair): [number, number] {
+  return typeof v === 'number' ? [v, v] : [v[0], v[1]];
+}
+
+function padJson(p: Padding2d): JsonValue {
+  return typeof p === 'string' || typeof p === 'number' ? p : (JSON.parse(JSON.stringify(p)) as JsonValue);
+}
+
+/**
+ * Options of {@link Conv2d}.
+ * @example new Conv2d(1, 8, 3, { padding: 'same' })
+ */
+export interface Conv2dLayerOptions {
+  stride?: Pair;
+  /** `'valid'` (default), `'same'`, a number, or pairs. */
+  padding?: Padding2d;
+  dilation?: Pair;
+  groups?: number;
+  /** Whether to learn a bias (default true). */
+  bias?: boolean;
+  name?: string;
+}
+
+/**
+ * PyTorch's `nn.Conv2d` over NCHW input: weight [outChannels, inChannels/groups, kH, kW] and bias
+ * [outChannels], initialised U(±1/√fanIn) like PyTorch.
+ * @example new Conv2d(1, 8, 3, { padding: 'same' }).call(randn([2, 1, 28, 28])).shape // [2, 8, 28, 28]
+ */
+export class Conv2d extends Module {
+  readonly inChannels: number;
+  readonly outChannels: number;
+  readonly kernelSize: [number, number];
+  readonly stride: [number, number];
+  readonly padding: Padding2d;
+  readonly dilation: [number, number];
+  readonly groups: number;
+  /** [outChannels, inChannels/groups, kH, kW]. */
+  weight: Tensor;
+  /** [outChannels] or null. */
+  bias: Tensor | null;
+
+  constructor(inChannels: number, outChannels: number, kernelSize: Pair, opts: Conv2dLayerOptions = {}) {
+    super(opts.name);
+    this.inChannels = inChannels;
+    this.outChannels = outChannels;
+    this.kernelSize = pairOf(kernelSize);
+    this.stride = pairOf(opts.stride ?? 1);
+    this.padding = opts.padding ?? 'valid';
+    this.dilation = pairOf(opts.dilation ?? 1);
+    this.groups = opts.groups ?? 1;
+    for (const [k, v] of [['inChannels', inChannels], ['outChannels', outChannels], ['groups', this.groups], ...this.kernelSize.map((d) => ['kernelSize', d] as const)] as const) {
+      if (!Number.isInteger(v) || (v as number) < 1) throw new AxonError('Conv2d', `${k} must be a positive integer, got ${String(v)}`);
+    }
+    if (inChannels % this.groups !== 0 || outChannels % this.groups !== 0) throw new AxonError('Conv2d', `inChannels (${inChannels}) and outChannels (${outChannels}) must be divisible by groups (${this.groups})`);
+    const [kH, kW] = this.kernelSize;
+    const fanIn = (inChannels / this.groups) * kH * kW;
+    this.weight = this.addParameter('weight', () => torchDefault([outChannels, inChannels / this.groups, kH, kW], { fanIn }));
+    this.bias = opts.bias === false ? null : this.addParameter('bias', () => torchDefault([outChannels], { fanIn }));
+  }
+
+  forward(x: Tensor): Tensor {
+    if (x.rank !== 4 || x.shape[1] !== this.inChannels) {
+      throw new AxonError(`Conv2d '${this.name}'`, `expected NCHW input [N, ${this.inChannels}, H, W], got ${fmtShape(x.shape)}`);
+    }
+    return conv2d(x, this.weight, { stride: this.stride, padding: this.padding, dilation: this.dilation, groups: this.groups, bias: this.bias });
+  }
+
+  override computeOutputShape(s: SymbolicShape): SymbolicShape {
+    if (s.length !== 4 || s[1] !== this.inChannels || typeof s[2] !== 'number' || typeof s[3] !== 'number') {
+      throw new AxonError(`Conv2d '${this.name}'`, `expected NCHW input [N, ${this.inChannels}, H, W], got [${s.map((d) => d ?? 'null').join(',')}]`);
+    }
+    const w = window2d(`Conv2d '${this.name}'`, [1, this.inChannels, s[2], s[3]], this.kernelSize, this.stride, this.padding, this.dilation);
+    return [s[0]!, this.outChannels, w.outH, w.outW];
+  }
+
+  override getConfig(): LayerConfig {
+    return {
+      inChannels: this.inChannels,
+      outChannels: this.outChannels,
+      kernelSize: [...this.kernelSize],
+      stride: [...this.stride],
+      padding: padJson(this.padding),
+      dilation: [...this.dilation],
+      groups: this.groups,
+      bias: this.bias !== null,
+    };
+  }
+
+  /** Rebuilds from {@link Conv2d.getConfig}. */
+  static fromConfig(c: LayerConfig, name: string): Conv2d {
+    return new Conv2d(c['inChannels'] as number, c['outChannels'] as number, c['kernelSize'] as [number, number], {
+      stride: c['stride'] as [number, number],
+      padding: c['padding'] as Padding2d,
+      dilation: c['dilation'] as [number, number],
+      groups: c['groups'] as number,
+      bias: c['bias'] !== false,
+      name,
+    });
+  }
+}
+
+/**
+ * Options of the pooling layers.
+ * @example new MaxPool2d(2, { stride: 2 })
+ */
+export interface Pool2dLayerOptions {
+  /** Defaults to the kernel size. */
+  stride?: Pair;
+  padding?: Padding2d;
+  name?: string;
+}
+
+abstract class Pool2dLayer extends Module {
+  readonly kernelSize: [number, number];
+  readonly stride: [number, number];
+  readonly padding: Padding2d;
+  constructor(kernelSize: Pair, opts: Pool2dLayerOptions) {
+    super(opts.name);
+    this.kernelSize = pairOf(kernelSize);
+    this.stride = pairOf(opts.stride ?? this.kernelSize);
+    this.padding = opts.padding ?? 'valid';
+  }
+  override computeOutputShape(s: SymbolicShape): SymbolicShape {
+    if (s.length !== 4 || typeof s[1] !== 'number' || typeof s[2] !== 'number' || typeof s[3] !== 'number') {
+      throw new AxonError(`${this.constructor.name} '${this.name}'`, `expected NCHW input, got [${s.map((d) => d ?? 'null').join(',')}]`);
+    }
+    const w = window2d(`${this.constructor.name} '${this.name}'`, [1, s[1], s[2], s[3]], this.kernelSize, this.stride, this.padding, 1);
+    return [s[0]!, s[1], w.outH, w.outW];
+  }
+  override getConfig(): LayerConfig {
+    return { kernelSize: [...this.kernelSize], stride: [...this.stride], padding: padJson(this.padding) };
+  }
+}
+
+/**
+ * Max pooling over NCHW input (stride defaults to the kernel size).
+ * @example new MaxPool2d(2).call(x) // halves H and W
+ */
+export class MaxPool2d extends Pool2dLayer {
+  constructor(kernelSize: Pair, opts: Pool2dLayerOptions = {}) {
+    super(kernelSize, opts);
+  }
+  forward(x: Tensor): Tensor {
+    return maxPool2d(x, this.kernelSize, { stride: this.stride, padding: this.padding });
+  }
+  /** Rebuilds from `getConfig()`. */
+  static fromConfig(c: LayerConfig, name: string): MaxPool2d {
+    return new MaxPool2d(c['kernelSize'] as [number, number], { stride: c['stride'] as [number, number], padding: c['padding'] as Padding2d, name });
+  }
+}
+
+/**
+ * Average pooling over NCHW input (padding excluded from the count).
+ * @example new AvgPool2d(2).call(x)
+ */
+export class AvgPool2d extends Pool2dLayer {
+  constructor(kernelSize: Pair, opts: Pool2dLayerOptions = {}) {
+    super(kernelSize, opts);
+  }
+  forward(x: Tensor): Tensor {
+    return avgPool2d(x, this.kernelSize, { stride: this.stride, padding: this.padding });
+  }
+  /** Rebuilds from `getConfig()`. */
+  static fromConfig(c: LayerConfig, name: string): AvgPool2d {
+    return new AvgPool2d(c['kernelSize'] as [number, number], { stride: c['stride'] as [number, number], padding: c['padding'] as Padding2d, name });
+  }
+}

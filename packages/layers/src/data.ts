@@ -1,0 +1,110 @@
+/**
+ * What `fit`/`evaluate`/`predict` accept as data, and its conversion to tensors.
+ */
+import { AxonError, type DType, type Tensor, fmtShape, isTensor, tensor } from '@axon/core';
+
+/**
+ * A host-side array with a shape (what `@axon/datasets` batches hold).
+ * @example const h: HostData = { data: new Float32Array(6), shape: [2, 3], dtype: 'float32' };
+ */
+export interface HostData {
+  readonly data: Float32Array | Int32Array | Uint8Array | Float64Array;
+  readonly shape: readonly number[];
+  readonly dtype?: DType;
+}
+
+/** Nested number arrays (`[[1, 2], [3, 4]]`). */
+export type NestedNumbers = number | readonly NestedNumbers[];
+
+/**
+ * Data `fit`/`evaluate`/`predict` accept for x or y: a tensor (not disposed by them), a host array
+ * with a shape, a typed array (x: reshaped to `[N, ...inputShape]`; y: `[N]`), or nested arrays.
+ * @example model.fit(new Float32Array(n * 10), new Float32Array(n), { epochs: 3 })
+ */
+export type DataInput = Tensor | HostData | Float32Array | Int32Array | Uint8Array | Float64Array | readonly NestedNumbers[];
+
+/**
+ * One batch a dataset yields for `fit`: `{ x, y }` as tensors (disposed by `fit`) or host arrays
+ * (what `@axon/datasets`' `batch()` yields).
+ * @example for await (const b of ds) b.x
+ */
+export interface Batch {
+  readonly x: Tensor | HostData;
+  readonly y: Tensor | HostData;
+}
+
+/**
+ * A dataset for `fit`/`evaluate`: anything async-iterable (re-iterated each epoch) yielding
+ * {@link Batch}es, such as `fromArrays({ x, y }).shuffle(0).batch(32)` from `@axon/datasets`.
+ * @example await model.fit(ds, { epochs: 5 })
+ */
+export type BatchSource = AsyncIterable<Batch> | Iterable<Batch>;
+
+/**
+ * Whether `v` is a {@link BatchSource} (not a tensor or array).
+ * @example isBatchSource(ds) // true
+ */
+export function isBatchSource(v: unknown): v is BatchSource {
+  if (v === null || typeof v !== 'object' || isTensor(v) || Array.isArray(v) || ArrayBuffer.isView(v)) return false;
+  return typeof (v as AsyncIterable<unknown>)[Symbol.asyncIterator] === 'function' || typeof (v as Iterable<unknown>)[Symbol.iterator] === 'function';
+}
+
+function isHostData(v: unknown): v is HostData {
+  return v !== null && typeof v === 'object' && !isTensor(v) && ArrayBuffer.isView((v as HostData).data) && Array.isArray((v as HostData).shape);
+}
+
+/** A tensor and whether the caller created it (and must dispose it). */
+export interface Owned {
+  readonly t: Tensor;
+  readonly owned: boolean;
+}
+
+/**
+ * Converts data to a tensor. `exampleShape` (one example's shape) reshapes flat typed arrays. @internal
+ */
+export function toTensorData(op: string, what: string, v: DataInput | Batch['x'], exampleShape: readonly number[] | null): Owned {
+  if (isTensor(v)) {
+    v.assertLive(op);
+    return { t: v, owned: false };
+  }
+  if (isHostData(v)) {
+    const n = v.shape.reduce((a, b) => a * b, 1);
+    if (n !== v.data.length) throw new AxonError(op, `${what} has shape ${fmtShape(v.shape)} (${n} elements) but ${v.data.length} values`);
+    const dtype = v.dtype ?? (v.data instanceof Int32Array ? 'int32' : 'float32');
+    const data = v.data instanceof Float64Array ? Float32Array.from(v.data) : v.data;
+    return { t: tensor(data, v.shape, dtype), owned: true };
+  }
+  if (ArrayBuffer.isView(v)) {
+    const arr = v instanceof Float64Array ? Float32Array.from(v) : v;
+    const dtype: DType = arr instanceof Float32Array ? 'float32' : 'int32';
+    const per = exampleShape ? exampleShape.reduce((a, b) => a * b, 1) : 1;
+    if (arr.length % per !== 0) throw new AxonError(op, `${what} has ${arr.length} values, not a multiple of one example's ${per} ([${exampleShape?.join(', ')}])`);
+    const shape = exampleShape ? [arr.length / per, ...exampleShape] : [arr.length];
+    return { t: tensor(arr, shape, dtype), owned: true };
+  }
+  if (Array.isArray(v)) return { t: tensor(v as number[]), owned: true };
+  throw new AxonError(op, `${what} must be a Tensor, a typed array, { data, shape } or nested arrays, got ${v === null ? 'null' : typeof v}`);
+}
+
+/**
+ * A seeded permutation of 0..n−1 (Fisher–Yates over a mulberry32 stream). @internal
+ */
+export function permutation(n: number, seed: number): Int32Array {
+  const p = new Int32Array(n);
+  for (let i = 0; i < n; i++) p[i] = i;
+  let s = seed >>> 0 || 1;
+  const next = (): number => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  for (let i = n - 1; i > 0; i--) {
+    const j = Math.floor(next() * (i + 1));
+    const tmp = p[i]!;
+    p[i] = p[j]!;
+    p[j] = tmp;
+  }
+  return p;
+}

@@ -1,0 +1,929 @@
+/**
+ * The Keras front end: {@link Model} (compile / fit / evaluate / predict / summary),
+ * {@link Sequential} and functional {@link GraphModel}s.
+ */
+import { AxonError, type Tensor, concat, fmtShape, gather, isTensor, keep, noGrad, randint, sigmoid, softmax, tensor, tidy } from '@axon/core';
+import { optimizer as makeOptimizer, Optimizer, type OptimizerConfig } from '@axon/optimizers';
+import { Activation, Sigmoid, Softmax } from './activations.js';
+import { type Callback, History, type Logs } from './callbacks.js';
+import { type Batch, type BatchSource, type DataInput, type Owned, isBatchSource, permutation, toTensorData } from './data.js';
+import { Add as AddLayer, Concatenate as ConcatenateLayer, Dense } from './layers.js';
+import { type LossConfig, type LossFn, type LossSpec, getLoss, lossFnOf } from './losses.js';
+import { type MetricFn, type MetricSpec, getMetric } from './metrics.js';
+import { type LayerConfig, Module } from './module.js';
+import { type SymbolicShape, SymbolicTensor, isSymbolic } from './symbolic.js';
+
+/**
+ * Options of {@link Model.compile}.
+ * @example model.compile({ optimizer: 'adam', loss: 'sparseCategoricalCrossentropy', metrics: ['accuracy'] })
+ */
+export interface CompileConfig {
+  /** An optimizer name (`'adam'`, `'sgd'`, …, Keras defaults), a config `{ name, learningRate, … }`, or an Optimizer. */
+  optimizer: string | OptimizerConfig | Optimizer;
+  /** A Keras loss name, a config `{ name, fromLogits }`, or a function (yPred, yTrue) → scalar. */
+  loss: string | LossConfig | LossFn;
+  /** Metric names (`'accuracy'`, `'mse'`, …) or functions. */
+  metrics?: readonly (string | MetricFn | MetricSpec)[];
+}
+
+/**
+ * Options of {@link Model.fit}.
+ * @example await model.fit(x, y, { epochs: 5, batchSize: 32, validationSplit: 0.1, verbose: 0 })
+ */
+export interface FitOptions {
+  /** Epochs (default 1). */
+  epochs?: number;
+  /** Examples per step for tensor/array data (default 32). */
+  batchSize?: number;
+  /** Shuffle tensor/array data each epoch (default true; seeded, see `seed`). */
+  shuffle?: boolean;
+  /** Seed of the shuffling (default: drawn from core's global stream, so `setSeed` makes it reproducible). */
+  seed?: number;
+  /** Fraction of tensor/array data (the last examples, before shuffling) held out for validation. */
+  validationSplit?: number;
+  /** Validation data: `[x, y]` or a dataset of `{ x, y }` batches. */
+  validationData?: readonly [DataInput, DataInput] | BatchSource;
+  /** Training callbacks (per-epoch logging, early stopping, checkpoints). */
+  callbacks?: readonly Callback[];
+  /** 0: silent; 1 (default): one line per epoch; 2: same as 1. */
+  verbose?: 0 | 1 | 2;
+  /** Where verbose lines go (default `console.log`). */
+  log?: (line: string) => void;
+  /** Epoch to start from (for resuming; default 0). */
+  initialEpoch?: number;
+}
+
+/**
+ * Options of {@link Model.evaluate} and {@link Model.predict}.
+ * @example model.predict(x, { batchSize: 256 })
+ */
+export interface EvaluateOptions {
+  /** Examples per forward pass (default 32). */
+  batchSize?: number;
+}
+
+type FinalAct = 'softmax' | 'sigmoid' | null;
+
+/** Splits the last layer's activation off when it is a softmax/sigmoid that a loss can fuse. @internal */
+export function finalActivation(layer: Module | undefined): FinalAct {
+  if (!layer) return null;
+  if (layer instanceof Dense) return layer.activation === 'softmax' ? 'softmax' : layer.activation === 'sigmoid' ? 'sigmoid' : null;
+  if (layer instanceof Softmax) return layer.axis === -1 ? 'softmax' : null;
+  if (layer instanceof Sigmoid) return 'sigmoid';
+  if (layer instanceof Activation) return layer.activation === 'softmax' ? 'softmax' : layer.activation === 'sigmoid' ? 'sigmoid' : null;
+  return null;
+}
+
+/** The last layer's output without its final activation (see {@link finalActivation}). @internal */
+export function preFinal(layer: Module, h: Tensor): Tensor {
+  return layer instanceof Dense ? layer.preActivation(h) : h;
+}
+
+interface Compiled {
+  loss: LossSpec;
+  metrics: MetricSpec[];
+  optimizerSpec: string | OptimizerConfig | Optimizer;
+}
+
+function fmtSym(s: SymbolicShape | null): string {
+  return s ? `[${s.map((d) => d ?? 'null').join(', ')}]` : '?';
+}
+
+function fmtNum(v: number): string {
+  return Math.abs(v) >= 1e-3 || v === 0 ? v.toFixed(4) : v.toExponential(3);
+}
+
+/**
+ * A trainable model with Keras's API. {@link Sequential} and functional {@link GraphModel}s are
+ * Models; a PyTorch-style subclass of Model gets `compile`/`fit` too.
+ * @example
+ * const m = sequential([new Dense(1, { inputShape: [3] })]);
+ * m.compile({ optimizer: 'sgd', loss: 'mse' });
+ * const history = await m.fit(x, y, { epochs: 10 });
+ */
+export abstract class Model extends Module {
+  /** Set by callbacks (e.g. EarlyStopping) to end `fit` after the current epoch. */
+  stopTraining = false;
+  /** The optimizer (created on the first `fit` when compiled by name). */
+  optimizer: Optimizer | null = null;
+  private compiled: Compiled | null = null;
+
+  /** The shape of one input example when known (no batch axis). */
+  abstract get inputShape(): readonly number[] | null;
+
+  /** The layers in order (for `summary` and fusion). */
+  abstract get layers(): Module[];
+
+  /**
+   * Runs the model and returns its output without a final softmax/sigmoid when `strip` is true
+   * and the last layer has one (so that the loss can be computed from logits).
+   * @internal
+   */
+  abstract forwardParts(x: Tensor, strip: boolean): Tensor;
+
+  /** The final activation a loss could fuse (`'softmax'`, `'sigmoid'` or null). */
+  get finalActivation(): FinalAct {
+    return finalActivation(this.layers[this.layers.length - 1]);
+  }
+
+  /**
+   * Configures training: optimizer, loss and metrics (Keras's `compile`). Names are resolved now;
+   * an optimizer given by name is created on the first `fit` (after lazily-built layers exist).
+   * @example model.compile({ optimizer: { name: 'adam', learningRate: 1e-3 }, loss: 'mse', metrics: ['mae'] })
+   */
+  compile(config: CompileConfig): this {
+    const op = `${this.constructor.name}.compile`;
+    if (config === null || typeof config !== 'object') throw new AxonError(op, 'expects { optimizer, loss, metrics? }');
+    if (config.optimizer === undefined) throw new AxonError(op, "an optimizer is required (e.g. 'adam')");
+    if (config.loss === undefined) throw new AxonError(op, "a loss is required (e.g. 'sparseCategoricalCrossentropy')");
+    const loss = getLoss(config.loss);
+    const metrics = (config.metrics ?? []).map((m) => getMetric(m));
+    if (typeof config.optimizer === 'string' || (!(config.optimizer instanceof Optimizer) && typeof config.optimizer === 'object')) {
+      // validate the name now (with no parameters)
+      const probe = makeOptimizer(config.optimizer as string | OptimizerConfig, []);
+      probe.dispose();
+    } else if (!(config.optimizer instanceof Optimizer)) {
+      throw new AxonError(op, 'optimizer must be a name, a config { name, ... } or an Optimizer');
+    }
+    if (this.optimizer && this.optimizer !== config.optimizer) this.optimizer.dispose();
+    this.optimizer = config.optimizer instanceof Optimizer ? config.optimizer : null;
+    this.compiled = { loss, metrics, optimizerSpec: config.optimizer };
+    return this;
+  }
+
+  /** Whether `compile` was called. */
+  get isCompiled(): boolean {
+    return this.compiled !== null;
+  }
+
+  private requireCompiled(op: string): Compiled {
+    if (!this.compiled) throw new AxonError(op, "the model is not compiled: call model.compile({ optimizer: 'adam', loss: '...' }) first");
+    return this.compiled;
+  }
+
+  private ensureOptimizer(): Optimizer {
+    const c = this.requireCompiled('fit');
+    if (!this.optimizer) this.optimizer = makeOptimizer(c.optimizerSpec as string | OptimizerConfig, this.parameters());
+    else if (this.optimizer.params.length === 0) this.optimizer.addParamGroup({ params: this.parameters() });
+    return this.optimizer;
+  }
+
+  /** Whether the loss is computed from logits with the last softmax/sigmoid stripped. */
+  private fusion(c: Compiled): { strip: boolean; fn: LossFn; metricsFromLogits: boolean } {
+    const fa = this.finalActivation;
+    const k = c.loss.kind;
+    if (!c.loss.fromLogits && fa === 'softmax' && (k === 'sparseCategorical' || k === 'categorical')) {
+      return { strip: true, fn: lossFnOf(k, true, c.loss.labelSmoothing, false), metricsFromLogits: true };
+    }
+    if (!c.loss.fromLogits && fa === 'sigmoid' && k === 'binary') return { strip: true, fn: lossFnOf(k, true, c.loss.labelSmoothing, false), metricsFromLogits: true };
+    const fn = k === 'sparseCategorical' ? lossFnOf(k, c.loss.fromLogits, c.loss.labelSmoothing, false) : c.loss.fn;
+    return { strip: false, fn, metricsFromLogits: c.loss.fromLogits };
+  }
+
+  /** Metric values from a forward output (logits when `fromLogits`). */
+  private metricValues(c: Compiled, out: Tensor, y: Tensor, fromLogits: boolean, strip: boolean): Tensor[] {
+    return c.metrics.map((m) => {
+      const isAcc = /acc/i.test(m.name);
+      if (strip && !isAcc) {
+        const fa = this.finalActivation;
+        const probs = noGrad(() => (fa === 'softmax' ? softmax(out) : sigmoid(out)));
+        return m.fn(probs, y, { fromLogits: false });
+      }
+      return m.fn(out, y, { fromLogits });
+    });
+  }
+
+  /** Validates x/y against the model and loss before training; returns the output shape. */
+  private validateData(op: string, c: Compiled, x: Tensor, y: Tensor, yHost: ArrayLike<number> | null): readonly number[] {
+    if (x.rank < 1) throw new AxonError(op, `x must have a batch axis, got ${fmtShape(x.shape)}`);
+    if (x.shape[0] !== y.shape[0]) throw new AxonError(op, `x has ${x.shape[0]} examples (${fmtShape(x.shape)}) but y has ${y.shape[0]} (${fmtShape(y.shape)}); they must match`);
+    const inShape = this.inputShape;
+    if (inShape) {
+      const got = x.shape.slice(1);
+      if (got.length !== inShape.length || got.some((d, i) => d !== inShape[i])) {
+        throw new AxonError(op, `x has shape ${fmtShape(x.shape)}, but the model expects [N, ${inShape.join(', ')}] (input shape [${inShape.join(', ')}])`);
+      }
+    }
+    let outShape: readonly number[];
+    const wasTraining = this.training;
+    try {
+      this.eval();
+      outShape = tidy(() => noGrad(() => [...this.call(x.shape[0] === 0 ? x : x.slice([0], [1, ...x.shape.slice(1)])).shape]));
+    } catch (e) {
+      throw new AxonError(op, `the model cannot run on x ${fmtShape(x.shape)}: ${e instanceof Error ? e.message : String(e)}`);
+    } finally {
+      if (wasTraining) this.train();
+    }
+    const k = c.loss.kind;
+    const classes = outShape[outShape.length - 1]!;
+    if (k === 'sparseCategorical') {
+      const ok = y.rank === 1 || (y.rank === 2 && y.shape[1] === 1);
+      if (!ok) throw new AxonError(op, `sparseCategoricalCrossentropy expects y of class indices [N] (or [N, 1]), got ${fmtShape(y.shape)}${y.rank === 2 ? ' — for one-hot labels use categoricalCrossentropy' : ''}`);
+      if (yHost) {
+        for (let i = 0; i < yHost.length; i++) {
+          const v = yHost[i]!;
+          if (!Number.isInteger(v) || v < 0 || v >= classes) {
+            throw new AxonError(op, `label ${v} at index ${i} is out of range for the model's ${classes} classes (sparseCategoricalCrossentropy expects integers 0 <= label < ${classes})`);
+          }
+        }
+      }
+    } else if (k === 'categorical') {
+      if (y.rank !== 2 || y.shape[1] !== classes) throw new AxonError(op, `categoricalCrossentropy expects one-hot y [N, ${classes}] for the model's ${classes} outputs, got ${fmtShape(y.shape)} — for class indices use sparseCategoricalCrossentropy`);
+    } else if (k === 'binary') {
+      if (yHost) for (let i = 0; i < yHost.length; i++) if (!(yHost[i]! >= 0 && yHost[i]! <= 1)) throw new AxonError(op, `binaryCrossentropy expects targets in [0, 1]; y[${i}] is ${yHost[i]}`);
+    }
+    if (k === 'mse' || k === 'mae' || k === 'binary') {
+      const ys = y.shape.slice(1);
+      const os = outShape.slice(1);
+      const same = ys.length === os.length && ys.every((d, i) => d === os[i]);
+      const squeezed = os.length === 1 && os[0] === 1 && ys.length === 0;
+      if (!same && !squeezed) throw new AxonError(op, `y has shape ${fmtShape(y.shape)} but the model outputs [N, ${os.join(', ')}]`);
+    }
+    return outShape;
+  }
+
+  /** One training step (inside tidy): returns the batch loss and metric values, detached. */
+  private trainStep(opt: Optimizer, c: Compiled, fus: ReturnType<Model['fusion']>, xb: Tensor, yb: Tensor): Tensor[] {
+    const out = this.forwardParts(xb, fus.strip);
+    const loss = fus.fn(out, yb);
+    if (loss.size !== 1) throw new AxonError('fit', `the loss must be a scalar, got ${fmtShape(loss.shape)}`);
+    loss.backward();
+    opt.step();
+    opt.zeroGrad();
+    const l = noGrad(() => loss.detach().reshape([]));
+    return [l, ...this.metricValues(c, noGrad(() => out.detach()), yb, fus.metricsFromLogits, fus.strip)];
+  }
+
+  /**
+   * Trains the model (Keras's `fit`) on `x`, `y` (tensors, typed arrays, host arrays) or on a
+   * dataset of `{ x, y }` batches. Validates the data before the first step (matching lengths,
+   * input shape, labels in range for the loss), runs each step inside `tidy`, disposes every batch
+   * it creates, reads the loss back once per epoch (and per batch only when a callback reads
+   * `logs.loss`), and returns the {@link History}.
+   * @example
+   * const history = await model.fit(xTrain, yTrain, { epochs: 5, batchSize: 32, validationSplit: 0.1,
+   *   callbacks: [{ onEpochEnd: (e, logs) => console.log(e, logs.loss, logs.accuracy) }] });
+   */
+  async fit(x: DataInput | BatchSource, y?: DataInput | FitOptions, options?: FitOptions): Promise<History> {
+    const op = 'fit';
+    const c = this.requireCompiled(op);
+    const dataset = isBatchSource(x) ? x : null;
+    const opts: FitOptions = (dataset ? (y as FitOptions | undefined) : options) ?? {};
+    if (!dataset && (y === undefined || (y !== null && typeof y === 'object' && !isTensor(y) && !ArrayBuffer.isView(y) && !Array.isArray(y) && !('data' in y)))) {
+      throw new AxonError(op, 'expects fit(x, y, options) or fit(dataset, options)');
+    }
+    const epochs = opts.epochs ?? 1;
+    const batchSize = opts.batchSize ?? 32;
+    if (!Number.isInteger(epochs) || epochs < 0) throw new AxonError(op, `epochs must be a non-negative integer, got ${epochs}`);
+    if (!Number.isInteger(batchSize) || batchSize < 1) throw new AxonError(op, `batchSize must be a positive integer, got ${batchSize}`);
+    const split = opts.validationSplit ?? 0;
+    if (!(split >= 0 && split < 1)) throw new AxonError(op, `validationSplit must be in [0, 1), got ${split}`);
+    if (dataset && split > 0) throw new AxonError(op, 'validationSplit needs tensor/array data; give a dataset validationData instead');
+    const verbose = opts.verbose ?? 1;
+    const log = opts.log ?? ((s: string) => console.log(s));
+    const callbacks = [...(opts.callbacks ?? [])];
+    const history = new History();
+
+    const owned: Tensor[] = [];
+    const own = (o: Owned): Tensor => {
+      if (o.owned) owned.push(o.t);
+      return o.t;
+    };
+    try {
+      // ---------------------------------------------------------------- data
+      let xAll: Tensor | null = null;
+      let yAll: Tensor | null = null;
+      let xTrain: Tensor | null = null;
+      let yTrain: Tensor | null = null;
+      let val: { x: Tensor; y: Tensor } | BatchSource | null = null;
+      if (!dataset) {
+        xAll = own(toTensorData(op, 'x', x as DataInput, this.inputShape));
+        yAll = own(toTensorData(op, 'y', y as DataInput, null));
+        const yHost = c.loss.kind === 'sparseCategorical' || c.loss.kind === 'binary' ? yAll.dataSync() : null;
+        this.validateData(op, c, xAll, yAll, yHost);
+        if (c.loss.kind === 'sparseCategorical' && yAll.dtype !== 'int32') yAll = own({ t: noGrad(() => yAll!.astype('int32')), owned: true });
+        const n = xAll.shape[0]!;
+        const nVal = Math.floor(n * split);
+        if (split > 0 && (nVal === 0 || nVal === n)) throw new AxonError(op, `validationSplit ${split} of ${n} examples leaves ${nVal === 0 ? 'no validation' : 'no training'} examples`);
+        xTrain = nVal > 0 ? own({ t: xAll.slice([0], [n - nVal, ...xAll.shape.slice(1)]), owned: true }) : xAll;
+        yTrain = nVal > 0 ? own({ t: yAll.slice([0], [n - nVal, ...yAll.shape.slice(1)]), owned: true }) : yAll;
+        if (nVal > 0) val = { x: own({ t: xAll.slice([n - nVal], [nVal, ...xAll.shape.slice(1)]), owned: true }), y: own({ t: yAll.slice([n - nVal], [nVal, ...yAll.shape.slice(1)]), owned: true }) };
+      }
+      if (opts.validationData !== undefined) {
+        if (val) throw new AxonError(op, 'give validationSplit or validationData, not both');
+        const vd = opts.validationData;
+        if (isBatchSource(vd)) val = vd;
+        else if (Array.isArray(vd) && vd.length === 2) {
+          const vx = own(toTensorData(op, 'validationData x', vd[0] as DataInput, this.inputShape));
+          const vy = own(toTensorData(op, 'validationData y', vd[1] as DataInput, null));
+          this.validateData(op, c, vx, vy, c.loss.kind === 'sparseCategorical' ? vy.dataSync() : null);
+          val = { x: vx, y: c.loss.kind === 'sparseCategorical' && vy.dtype !== 'int32' ? own({ t: noGrad(() => vy.astype('int32')), owned: true }) : vy };
+        } else throw new AxonError(op, 'validationData must be [x, y] or a dataset of { x, y } batches');
+      }
+
+      // ---------------------------------------------------------------- setup
+      let firstBatchChecked = false;
+      if (dataset) {
+        // build lazily-built layers on the first batch before creating the optimizer
+      } else {
+        firstBatchChecked = true;
+      }
+      const fus = this.fusion(c);
+      const names = ['loss', ...c.metrics.map((m) => m.name)];
+      this.stopTraining = false;
+      for (const cb of callbacks) cb.setModel?.(this);
+      for (const cb of callbacks) await cb.onTrainBegin?.({});
+      const wantBatchLogs = callbacks.some((cb) => cb.onBatchEnd);
+      const seed = opts.seed ?? noGrad(() => {
+        const r = randint(0, 2 ** 24, [1]);
+        const v = r.dataSync()[0]!;
+        r.dispose();
+        return v;
+      });
+      let opt: Optimizer | null = firstBatchChecked ? this.ensureOptimizer() : null;
+
+      // ---------------------------------------------------------------- epochs
+      for (let epoch = opts.initialEpoch ?? 0; epoch < epochs; epoch++) {
+        const t0 = Date.now();
+        for (const cb of callbacks) await cb.onEpochBegin?.(epoch, {});
+        this.train();
+        let sums: Tensor[] | null = null;
+        let seen = 0;
+        let batchIndex = 0;
+        const runBatch = async (xb: Tensor, yb: Tensor): Promise<void> => {
+          for (const cb of callbacks) await cb.onBatchBegin?.(batchIndex, { batch: batchIndex, size: xb.shape[0]! });
+          const bs = xb.shape[0]!;
+          const prev: Tensor[] | null = sums;
+          const res = tidy(() => {
+            const vals = this.trainStep(opt!, c, fus, xb, yb);
+            const next = noGrad(() => vals.map((v, i) => (prev ? prev[i]!.add(v.mul(bs)) : v.mul(bs))));
+            return { next, batchLoss: wantBatchLogs ? vals[0]! : null };
+          });
+          if (prev) for (const t of prev) t.dispose();
+          sums = res.next.map((t) => keep(t));
+          seen += bs;
+          if (wantBatchLogs) {
+            const bl = res.batchLoss!;
+            const logs: Logs = { batch: batchIndex, size: bs };
+            let cached: number | null = null;
+            Object.defineProperty(logs, 'loss', {
+              enumerable: true,
+              get: () => (cached ??= bl.isDisposed ? NaN : bl.dataSync()[0]!),
+            });
+            try {
+              for (const cb of callbacks) await cb.onBatchEnd?.(batchIndex, logs);
+            } finally {
+              bl.dispose();
+            }
+          }
+          batchIndex++;
+        };
+
+        if (dataset) {
+          for await (const batch of dataset as AsyncIterable<Batch>) {
+            const { xb, yb, toFree } = this.batchTensors(op, c, batch, !firstBatchChecked);
+            try {
+              if (!firstBatchChecked) {
+                firstBatchChecked = true;
+                opt = this.ensureOptimizer();
+              }
+              await runBatch(xb, yb);
+            } finally {
+              for (const t of toFree) t.dispose();
+            }
+          }
+        } else {
+          const n = xTrain!.shape[0]!;
+          const shuffle = opts.shuffle ?? true;
+          const perm = shuffle ? tensor(permutation(n, seed + epoch), [n], 'int32') : null;
+          try {
+            for (let start = 0; start < n; start += batchSize) {
+              const size = Math.min(batchSize, n - start);
+              const [xb, yb] = noGrad(() => {
+                if (!perm) return [xTrain!.slice([start], [size, ...xTrain!.shape.slice(1)]), yTrain!.slice([start], [size, ...yTrain!.shape.slice(1)])];
+                const idx = perm.slice([start], [size]);
+                const r = [gather(xTrain!, idx, 0), gather(yTrain!, idx, 0)] as const;
+                idx.dispose();
+                return r;
+              });
+              try {
+                await runBatch(xb, yb);
+              } finally {
+                xb.dispose();
+                yb.dispose();
+              }
+            }
+          } finally {
+            perm?.dispose();
+          }
+        }
+        const logs: Logs = {};
+        const finalSums = sums as Tensor[] | null;
+        if (finalSums) {
+          const values = await Promise.all(finalSums.map((t) => t.data()));
+          names.forEach((nm, i) => (logs[nm] = values[i]![0]! / seen));
+          for (const t of finalSums) t.dispose();
+        }
+        if (val) {
+          const v = await this.evaluateImpl('fit', val, batchSize, c);
+          for (const [k, value] of Object.entries(v)) logs[`val_${k}`] = value;
+        }
+        history.record(epoch, logs);
+        if (verbose > 0) {
+          const parts = Object.entries(logs).map(([k, v]) => `${k}: ${fmtNum(v)}`);
+          log(`Epoch ${epoch + 1}/${epochs} - ${((Date.now() - t0) / 1000).toFixed(1)}s - ${parts.join(' - ')}`);
+        }
+        for (const cb of callbacks) await cb.onEpochEnd?.(epoch, logs);
+        if (this.stopTraining) break;
+      }
+      const lastLogs: Logs = {};
+      for (const [k, v] of Object.entries(history.history)) lastLogs[k] = v[v.length - 1]!;
+      for (const cb of callbacks) await cb.onTrainEnd?.(lastLogs);
+      return history;
+    } finally {
+      for (const t of owned) t.dispose();
+      this.train();
+    }
+  }
+
+  /** Converts one dataset batch to tensors, validating it (labels checked from host data for free). */
+  private batchTensors(op: string, c: Compiled, batch: Batch, first: boolean): { xb: Tensor; yb: Tensor; toFree: Tensor[] } {
+    if (batch === null || typeof batch !== 'object' || batch.x === undefined || batch.y === undefined) {
+      throw new AxonError(op, 'a dataset batch must be { x, y } (e.g. fromArrays({ x, y }).batch(32))');
+    }
+    const toFree: Tensor[] = [];
+    const xo = toTensorData(op, 'batch x', batch.x, null);
+    const yo = toTensorData(op, 'batch y', batch.y, null);
+    toFree.push(xo.t, yo.t);
+    let yb = yo.t;
+    const hostY = !isTensor(batch.y) ? (batch.y.data as ArrayLike<number>) : first ? yb.dataSync() : null;
+    try {
+      if (first || hostY) this.validateData(op, c, xo.t, yb, c.loss.kind === 'sparseCategorical' || c.loss.kind === 'binary' ? hostY : null);
+    } catch (e) {
+      for (const t of toFree) t.dispose();
+      throw e;
+    }
+    if (c.loss.kind === 'sparseCategorical' && yb.dtype !== 'int32') {
+      yb = noGrad(() => yb.astype('int32'));
+      toFree.push(yb);
+    }
+    return { xb: xo.t, yb, toFree };
+  }
+
+  private async evaluateImpl(op: string, data: { x: Tensor; y: Tensor } | BatchSource, batchSize: number, c: Compiled): Promise<Logs> {
+    const fus = this.fusion(c);
+    const names = ['loss', ...c.metrics.map((m) => m.name)];
+    const wasTraining = this.training;
+    this.eval();
+    let sums: Tensor[] | null = null;
+    let seen = 0;
+    const step = (xb: Tensor, yb: Tensor): void => {
+      const bs = xb.shape[0]!;
+      const prev: Tensor[] | null = sums;
+      const next = tidy(() =>
+        noGrad(() => {
+          const out = this.forwardParts(xb, fus.strip);
+          const vals = [fus.fn(out, yb).reshape([]), ...this.metricValues(c, out, yb, fus.metricsFromLogits, fus.strip)];
+          return vals.map((v, i) => (prev ? prev[i]!.add(v.mul(bs)) : v.mul(bs)));
+        }),
+      );
+      if (prev) for (const t of prev) t.dispose();
+      sums = next;
+      seen += bs;
+    };
+    try {
+      if (isBatchSource(data)) {
+        let first = true;
+        for await (const batch of data as AsyncIterable<Batch>) {
+          const { xb, yb, toFree } = this.batchTensors(op, c, batch, first);
+          first = false;
+          try {
+            step(xb, yb);
+          } finally {
+            for (const t of toFree) t.dispose();
+          }
+        }
+      } else {
+        const n = data.x.shape[0]!;
+        for (let start = 0; start < n; start += batchSize) {
+          const size = Math.min(batchSize, n - start);
+          const xb = data.x.slice([start], [size, ...data.x.shape.slice(1)]);
+          const yb = data.y.slice([start], [size, ...data.y.shape.slice(1)]);
+          try {
+            step(xb, yb);
+          } finally {
+            xb.dispose();
+            yb.dispose();
+          }
+        }
+      }
+      const logs: Logs = {};
+      const finalSums = sums as Tensor[] | null;
+      if (finalSums) {
+        const values = await Promise.all(finalSums.map((t) => t.data()));
+        names.forEach((nm, i) => (logs[nm] = values[i]![0]! / seen));
+        for (const t of finalSums) t.dispose();
+      }
+      return logs;
+    } finally {
+      if (wasTraining) this.train();
+    }
+  }
+
+  /**
+   * Computes the loss and metrics on data (Keras's `evaluate`), batched, without gradients.
+   * @example const { loss, accuracy } = await model.evaluate(xTest, yTest);
+   */
+  async evaluate(x: DataInput | BatchSource, y?: DataInput | EvaluateOptions, options?: EvaluateOptions): Promise<Logs> {
+    const op = 'evaluate';
+    const c = this.requireCompiled(op);
+    if (isBatchSource(x)) return this.evaluateImpl(op, x, 32, c);
+    const opts = options ?? {};
+    const batchSize = opts.batchSize ?? 32;
+    if (!Number.isInteger(batchSize) || batchSize < 1) throw new AxonError(op, `batchSize must be a positive integer, got ${batchSize}`);
+    const xo = toTensorData(op, 'x', x, this.inputShape);
+    const yo = toTensorData(op, 'y', y as DataInput, null);
+    let yt = yo.t;
+    try {
+      this.validateData(op, c, xo.t, yt, c.loss.kind === 'sparseCategorical' || c.loss.kind === 'binary' ? yt.dataSync() : null);
+      if (c.loss.kind === 'sparseCategorical' && yt.dtype !== 'int32') yt = noGrad(() => yo.t.astype('int32'));
+      return await this.evaluateImpl(op, { x: xo.t, y: yt }, batchSize, c);
+    } finally {
+      if (xo.owned) xo.t.dispose();
+      if (yo.owned) yo.t.dispose();
+      if (yt !== yo.t) yt.dispose();
+    }
+  }
+
+  /**
+   * Runs the model on `x` in batches in eval mode without gradients (Keras's `predict`); returns
+   * one tensor (the caller owns it).
+   * @example const yHat = model.predict(xTest); // [N, 10]
+   */
+  predict(x: DataInput, opts: EvaluateOptions = {}): Tensor {
+    const op = 'predict';
+    const batchSize = opts.batchSize ?? 32;
+    if (!Number.isInteger(batchSize) || batchSize < 1) throw new AxonError(op, `batchSize must be a positive integer, got ${batchSize}`);
+    const xo = toTensorData(op, 'x', x, this.inputShape);
+    const inShape = this.inputShape;
+    const wasTraining = this.training;
+    try {
+      const xt = xo.t;
+      if (xt.rank < 1) throw new AxonError(op, `x must have a batch axis, got ${fmtShape(xt.shape)}`);
+      if (inShape) {
+        const got = xt.shape.slice(1);
+        if (got.length !== inShape.length || got.some((d, i) => d !== inShape[i])) throw new AxonError(op, `x has shape ${fmtShape(xt.shape)}, but the model expects [N, ${inShape.join(', ')}]`);
+      }
+      this.eval();
+      const n = xt.shape[0]!;
+      return tidy(() =>
+        noGrad(() => {
+          if (n <= batchSize) return this.call(xt);
+          const parts: Tensor[] = [];
+          for (let start = 0; start < n; start += batchSize) {
+            const size = Math.min(batchSize, n - start);
+            parts.push(this.call(xt.slice([start], [size, ...xt.shape.slice(1)])));
+          }
+          return concat(parts, 0);
+        }),
+      );
+    } finally {
+      if (wasTraining) this.train();
+      if (xo.owned) xo.t.dispose();
+    }
+  }
+
+  /** Output shapes per layer for `summary` (null where unknown). */
+  protected abstract layerShapes(): { name: string; type: string; shape: SymbolicShape | null; params: number; inbound?: string }[];
+
+  /**
+   * A Keras-style table of layers, output shapes and parameter counts.
+   * @example console.log(model.summary());
+   */
+  summary(): string {
+    const rows = this.layerShapes();
+    const hasInbound = rows.some((r) => r.inbound !== undefined);
+    const head = ['Layer (type)', 'Output Shape', 'Param #', ...(hasInbound ? ['Connected to'] : [])];
+    const body = rows.map((r) => [`${r.name} (${r.type})`, fmtSym(r.shape), String(r.params), ...(hasInbound ? [r.inbound ?? ''] : [])]);
+    const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)) + 2);
+    const line = (cells: string[]): string => cells.map((cell, i) => cell.padEnd(widths[i]!)).join('').trimEnd();
+    const total = this.countParams();
+    const width = widths.reduce((a, b) => a + b, 0);
+    const out = [`Model: "${this.name}"`, '_'.repeat(width), line(head), '='.repeat(width)];
+    body.forEach((b, i) => {
+      out.push(line(b));
+      out.push(i === body.length - 1 ? '='.repeat(width) : '_'.repeat(width));
+    });
+    if (body.length === 0) out.push('='.repeat(width));
+    out.push(`Total params: ${total.toLocaleString('en-US')}`, `Trainable params: ${total.toLocaleString('en-US')}`, 'Non-trainable params: 0');
+    return out.join('\n');
+  }
+
+  override dispose(): void {
+    super.dispose();
+    this.optimizer?.dispose();
+    this.optimizer = null;
+  }
+}
+
+/**
+ * Options of {@link sequential} / {@link Sequential}.
+ * @example sequential([...], { inputShape: [28, 28], name: 'mlp' })
+ */
+export interface SequentialOptions {
+  /** One example's shape (no batch axis); otherwise taken from the first layer's `inputShape`. */
+  inputShape?: readonly number[];
+  /** Model name. */
+  name?: string;
+}
+
+/**
+ * A stack of modules applied in order: PyTorch's `nn.Sequential` (`new Sequential(a, b, c)`,
+ * parameters named `0.weight`, `1.bias`, …) and Keras's `Sequential` (see {@link sequential}),
+ * with the Keras training API of {@link Model}.
+ * @example
+ * const net = new Sequential(new Linear(784, 128), new ReLU(), new Linear(128, 10));
+ * const logits = net.call(x);
+ */
+export class Sequential extends Model {
+  private declaredInputShape: readonly number[] | null;
+
+  constructor(...layers: Module[]) {
+    super();
+    this.declaredInputShape = null;
+    for (const l of layers) this.add(l);
+  }
+
+  /**
+   * Appends a layer (Keras's `model.add`).
+   * @example model.add(new Dense(10, { activation: 'softmax' }));
+   */
+  add(layer: Module): this {
+    if (!(layer instanceof Module)) throw new AxonError(`Sequential '${this.name}'`, `add expects a Module, got ${typeof layer}`);
+    const i = this.children().length;
+    this.registerModule(String(i), layer);
+    if (i === 0 && !this.declaredInputShape) {
+      const s = (layer as { inputShape?: readonly number[] }).inputShape;
+      if (Array.isArray(s)) this.declaredInputShape = [...s];
+    }
+    if (this.declaredInputShape) this.build();
+    return this;
+  }
+
+  /** Sets the input shape and builds every layer (creating lazily-sized weights). */
+  setInputShape(shape: readonly number[]): this {
+    if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d > 0)) throw new AxonError(`Sequential '${this.name}'`, `inputShape must be positive integers, got ${JSON.stringify(shape)}`);
+    this.declaredInputShape = [...shape];
+    this.build();
+    return this;
+  }
+
+  private build(): void {
+    let s: SymbolicShape = [null, ...this.declaredInputShape!];
+    for (const l of this.layers) s = l.computeOutputShape(s);
+  }
+
+  get inputShape(): readonly number[] | null {
+    return this.declaredInputShape;
+  }
+
+  get layers(): Module[] {
+    return this.children();
+  }
+
+  forward(x: Tensor): Tensor {
+    return this.forwardParts(x, false);
+  }
+
+  forwardParts(x: Tensor, strip: boolean): Tensor {
+    const layers = this.layers;
+    const inShape = this.declaredInputShape;
+    if (inShape) {
+      const got = x.shape.slice(1);
+      if (got.length !== inShape.length || got.some((d, i) => d !== inShape[i])) {
+        throw new AxonError(`Sequential '${this.name}'`, `expected input [batch, ${inShape.join(', ')}], got ${fmtShape(x.shape)}`);
+      }
+    }
+    let h = x;
+    const last = layers.length - 1;
+    for (let i = 0; i < layers.length; i++) {
+      const l = layers[i]!;
+      if (i === last && strip && finalActivation(l)) h = preFinal(l, h);
+      else h = l.call(h);
+    }
+    return h;
+  }
+
+  override computeOutputShape(s: SymbolicShape): SymbolicShape {
+    let out = s;
+    for (const l of this.layers) out = l.computeOutputShape(out);
+    return out;
+  }
+
+  protected layerShapes(): { name: string; type: string; shape: SymbolicShape | null; params: number }[] {
+    let s: SymbolicShape | null = this.declaredInputShape ? [null, ...this.declaredInputShape] : null;
+    return this.layers.map((l) => {
+      if (s) {
+        try {
+          s = l.computeOutputShape(s);
+        } catch {
+          s = null;
+        }
+      }
+      return { name: l.name, type: l.constructor.name, shape: s, params: l.countParams() };
+    });
+  }
+
+  override getConfig(): LayerConfig {
+    return this.declaredInputShape ? { inputShape: [...this.declaredInputShape] } : {};
+  }
+}
+
+/**
+ * Keras's `keras.Sequential([...])`: a {@link Sequential} model of `layers`, built immediately
+ * when the input shape is known (from `opts.inputShape` or the first layer's `inputShape`).
+ * @example
+ * const model = sequential([
+ *   new Flatten({ inputShape: [28, 28] }),
+ *   new Dense(128, { activation: 'relu' }),
+ *   new Dropout(0.2),
+ *   new Dense(10, { activation: 'softmax' }),
+ * ]);
+ */
+export function sequential(layers: readonly Module[] = [], opts: SequentialOptions = {}): Sequential {
+  if (!Array.isArray(layers)) throw new AxonError('sequential', 'expects an array of layers');
+  const m = new Sequential();
+  if (opts.name) m.name = opts.name;
+  if (opts.inputShape) m.setInputShape(opts.inputShape);
+  for (const l of layers) m.add(l);
+  return m;
+}
+
+/** A node of a functional graph: a layer applied to symbolic inputs. */
+interface GraphNode {
+  readonly layer: Module;
+  readonly inputs: readonly SymbolicTensor[];
+  readonly output: SymbolicTensor;
+}
+
+/**
+ * Options of {@link model}.
+ * @example model({ inputs: x, outputs: y, name: 'regressor' })
+ */
+export interface GraphModelOptions {
+  /** The symbolic input(s) from {@link input}. */
+  inputs: SymbolicTensor | readonly SymbolicTensor[];
+  /** The symbolic output (one). */
+  outputs: SymbolicTensor | readonly SymbolicTensor[];
+  /** Model name. */
+  name?: string;
+}
+
+/**
+ * A functional model: a DAG of layer calls from symbolic inputs to one output (Keras's
+ * functional `Model`). Layers may be shared (called more than once); merges use {@link Add} /
+ * {@link Concatenate}.
+ * @example
+ * const x = input({ shape: [10] });
+ * const y = new Dense(1).call(new Dense(5, { activation: 'relu' }).call(x));
+ * const m = model({ inputs: x, outputs: y });
+ */
+export class GraphModel extends Model {
+  /** The symbolic inputs. */
+  readonly inputs: readonly SymbolicTensor[];
+  /** The symbolic output. */
+  readonly output: SymbolicTensor;
+  /** The nodes in execution order. */
+  readonly nodes: readonly GraphNode[];
+
+  constructor(opts: GraphModelOptions) {
+    super(opts.name ?? undefined);
+    const op = 'model';
+    const inputs = Array.isArray(opts.inputs) ? [...(opts.inputs as SymbolicTensor[])] : [opts.inputs as SymbolicTensor];
+    const outputs = Array.isArray(opts.outputs) ? [...(opts.outputs as SymbolicTensor[])] : [opts.outputs as SymbolicTensor];
+    if (inputs.length === 0 || !inputs.every(isSymbolic)) throw new AxonError(op, 'inputs must be symbolic tensors from input({ shape })');
+    if (outputs.length !== 1 || !isSymbolic(outputs[0])) throw new AxonError(op, `outputs must be one symbolic tensor (got ${outputs.length}); models with several outputs are not supported yet`);
+    for (const i of inputs) if (i.layer !== null) throw new AxonError(op, `inputs must come from input(), but ${i.toString()} is a layer output`);
+    const output = outputs[0]!;
+    // topological order by DFS from the output
+    const order: SymbolicTensor[] = [];
+    const state = new Map<SymbolicTensor, 1 | 2>();
+    const visit = (t: SymbolicTensor): void => {
+      const s = state.get(t);
+      if (s === 2) return;
+      if (s === 1) throw new AxonError(op, 'the graph has a cycle');
+      state.set(t, 1);
+      if (t.layer === null) {
+        if (!inputs.includes(t)) throw new AxonError(op, `the output depends on ${t.toString()}, which is not among the model's inputs`);
+      } else for (const i of t.inputs) visit(i);
+      state.set(t, 2);
+      order.push(t);
+    };
+    visit(output);
+    this.inputs = inputs;
+    this.output = output;
+    this.nodes = order.filter((t) => t.layer !== null).map((t) => ({ layer: t.layer!, inputs: t.inputs, output: t }));
+    const byName = new Map<string, Module>();
+    for (const n of this.nodes) {
+      const prev = byName.get(n.layer.name);
+      if (prev && prev !== n.layer) throw new AxonError(op, `two different layers are named '${n.layer.name}'; layer names must be unique in a model`);
+      if (!prev) {
+        byName.set(n.layer.name, n.layer);
+        this.registerModule(n.layer.name.replace(/\./g, '_'), n.layer);
+      }
+    }
+  }
+
+  get inputShape(): readonly number[] | null {
+    return this.inputs.length === 1 ? (this.inputs[0]!.shape.slice(1) as number[]) : null;
+  }
+
+  get layers(): Module[] {
+    return this.children();
+  }
+
+  override get finalActivation(): 'softmax' | 'sigmoid' | null {
+    const last = this.nodes[this.nodes.length - 1];
+    return last && last.inputs.length === 1 ? finalActivation(last.layer) : null;
+  }
+
+  forward(...xs: Tensor[]): Tensor {
+    return this.run(xs, false);
+  }
+
+  forwardParts(x: Tensor, strip: boolean): Tensor {
+    return this.run([x], strip);
+  }
+
+  private run(xs: readonly Tensor[], strip: boolean): Tensor {
+    const op = `${this.constructor.name} '${this.name}'`;
+    if (xs.length !== this.inputs.length) throw new AxonError(op, `expects ${this.inputs.length} input(s), got ${xs.length}`);
+    const values = new Map<SymbolicTensor, Tensor>();
+    this.inputs.forEach((s, i) => {
+      const x = xs[i]!;
+      const want = s.shape.slice(1);
+      const got = x.shape.slice(1);
+      if (got.length !== want.length || got.some((d, k) => want[k] !== null && d !== want[k])) {
+        throw new AxonError(op, `input '${s.name ?? i}' expects [batch, ${want.join(', ')}], got ${fmtShape(x.shape)}`);
+      }
+      values.set(s, x);
+    });
+    const last = this.nodes.length - 1;
+    this.nodes.forEach((n, i) => {
+      const args = n.inputs.map((s) => values.get(s)!);
+      const y = i === last && strip && this.finalActivation ? preFinal(n.layer, args[0]!) : n.layer.call(...args);
+      values.set(n.output, y);
+    });
+    return values.get(this.output)!;
+  }
+
+  override computeOutputShape(): SymbolicShape {
+    return this.output.shape;
+  }
+
+  protected layerShapes(): { name: string; type: string; shape: SymbolicShape | null; params: number; inbound?: string }[] {
+    const rows: { name: string; type: string; shape: SymbolicShape | null; params: number; inbound?: string }[] = this.inputs.map((s) => ({ name: s.name ?? 'input', type: 'InputLayer', shape: s.shape, params: 0, inbound: '' }));
+    const counted = new Set<Module>();
+    const nameOf = (s: SymbolicTensor): string => (s.layer ? s.layer.name : (s.name ?? 'input'));
+    for (const n of this.nodes) {
+      rows.push({ name: n.layer.name, type: n.layer.constructor.name, shape: n.output.shape, params: counted.has(n.layer) ? 0 : n.layer.countParams(), inbound: n.inputs.map(nameOf).join(', ') });
+      counted.add(n.layer);
+    }
+    return rows;
+  }
+}
+
+/**
+ * Builds a functional model from symbolic inputs and outputs (Keras's `keras.Model({ inputs, outputs })`).
+ * @example
+ * const x = input({ shape: [10] });
+ * const h = new Dense(5, { activation: 'relu' }).call(x);
+ * const m = model({ inputs: x, outputs: new Dense(1).call(h) });
+ * m.compile({ optimizer: 'adam', loss: 'meanSquaredError' });
+ */
+export function model(opts: GraphModelOptions): GraphModel {
+  if (opts === null || typeof opts !== 'object') throw new AxonError('model', 'expects { inputs, outputs }');
+  return new GraphModel(opts);
+}
+
+/**
+ * Adds symbolic or concrete tensors elementwise through an {@link Add} layer (Keras's `layers.add`).
+ * @example const s = add([a, b]);
+ */
+export function add(xs: readonly SymbolicTensor[]): SymbolicTensor;
+export function add(xs: readonly Tensor[]): Tensor;
+export function add(xs: readonly (Tensor | SymbolicTensor)[]): Tensor | SymbolicTensor {
+  const layer = new AddLayer();
+  return xs.every(isSymbolic) ? layer.call(...(xs as SymbolicTensor[])) : layer.call(...(xs as Tensor[]));
+}
+
+/**
+ * Concatenates symbolic or concrete tensors along `axis` through a {@link Concatenate} layer.
+ * @example const h = concatenate([a, b]);
+ */
+export function concatenate(xs: readonly SymbolicTensor[], axis?: number): SymbolicTensor;
+export function concatenate(xs: readonly Tensor[], axis?: number): Tensor;
+export function concatenate(xs: readonly (Tensor | SymbolicTensor)[], axis = -1): Tensor | SymbolicTensor {
+  const layer = new ConcatenateLayer({ axis });
+  return xs.every(isSymbolic) ? layer.call(...(xs as SymbolicTensor[])) : layer.call(...(xs as Tensor[]));
+}

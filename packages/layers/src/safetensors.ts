@@ -1,0 +1,225 @@
+/**
+ * The safetensors format as pure functions over `Uint8Array` (browser-usable): an 8-byte
+ * little-endian u64 header length, a JSON header `{ name: { dtype, shape, data_offsets }, __metadata__ }`
+ * padded with spaces to 8-byte alignment, then raw little-endian data.
+ */
+import { AxonError, type DType, type Tensor, tensor } from '@axon/core';
+
+/**
+ * A tensor on the host: what {@link serializeSafetensors} writes and {@link parseSafetensors} returns.
+ * @example const h: HostTensorEntry = { dtype: 'float32', shape: [2], data: new Float32Array([1, 2]) };
+ */
+export interface HostTensorEntry {
+  readonly dtype: DType;
+  readonly shape: readonly number[];
+  readonly data: Float32Array | Int32Array | Uint8Array;
+}
+
+/**
+ * A parsed safetensors file: tensors by name (in file order) and the string metadata.
+ * @example const { tensors, metadata } = parseSafetensors(bytes);
+ */
+export interface SafetensorsContents {
+  readonly tensors: Record<string, HostTensorEntry>;
+  readonly metadata: Record<string, string>;
+}
+
+/** Safetensors dtype codes Axon reads and writes. */
+const CODE: Readonly<Record<DType, string>> = { float32: 'F32', int32: 'I32', bool: 'BOOL' };
+const FROM_CODE: Readonly<Record<string, DType>> = { F32: 'float32', I32: 'int32', BOOL: 'bool' };
+const BYTES: Readonly<Record<DType, number>> = { float32: 4, int32: 4, bool: 1 };
+
+/** The largest header {@link parseSafetensors} accepts (100 MB, as the reference implementation). */
+export const MAX_HEADER_BYTES = 100_000_000;
+
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
+function leBytes(e: HostTensorEntry): Uint8Array {
+  const raw = new Uint8Array(e.data.buffer, e.data.byteOffset, e.data.byteLength);
+  if (LITTLE_ENDIAN || e.dtype === 'bool') return raw;
+  const out = new Uint8Array(raw.length);
+  for (let i = 0; i < raw.length; i += 4) {
+    out[i] = raw[i + 3]!;
+    out[i + 1] = raw[i + 2]!;
+    out[i + 2] = raw[i + 1]!;
+    out[i + 3] = raw[i]!;
+  }
+  return out;
+}
+
+/**
+ * Encodes host tensors (and optional string metadata) as a safetensors file.
+ * @example
+ * const bytes = serializeSafetensors({ w: { dtype: 'float32', shape: [2], data: new Float32Array([1, 2]) } }, { format: 'pt' });
+ */
+export function serializeSafetensors(tensors: Readonly<Record<string, HostTensorEntry>>, metadata: Readonly<Record<string, string>> = {}): Uint8Array {
+  const op = 'serializeSafetensors';
+  const header: Record<string, unknown> = {};
+  const meta: Record<string, string> = {};
+  for (const [k, v] of Object.entries(metadata)) {
+    if (typeof v !== 'string') throw new AxonError(op, `metadata values must be strings; '${k}' is ${typeof v}`);
+    meta[k] = v;
+  }
+  if (Object.keys(meta).length) header['__metadata__'] = meta;
+  let offset = 0;
+  const parts: Uint8Array[] = [];
+  for (const [name, e] of Object.entries(tensors)) {
+    if (name === '__metadata__') throw new AxonError(op, "'__metadata__' cannot name a tensor");
+    const code = CODE[e.dtype];
+    if (!code) throw new AxonError(op, `tensor '${name}' has unsupported dtype ${String(e.dtype)}`);
+    const size = e.shape.reduce((a, b) => a * b, 1);
+    if (e.data.length !== size) throw new AxonError(op, `tensor '${name}' has shape [${e.shape.join(',')}] (${size} elements) but ${e.data.length} values`);
+    const bytes = leBytes(e);
+    header[name] = { dtype: code, shape: [...e.shape], data_offsets: [offset, offset + bytes.length] };
+    parts.push(bytes);
+    offset += bytes.length;
+  }
+  let json = JSON.stringify(header);
+  const enc = new TextEncoder();
+  let hb = enc.encode(json);
+  const pad = (8 - (hb.length % 8)) % 8;
+  if (pad) {
+    json += ' '.repeat(pad);
+    hb = enc.encode(json);
+  }
+  const out = new Uint8Array(8 + hb.length + offset);
+  new DataView(out.buffer).setBigUint64(0, BigInt(hb.length), true);
+  out.set(hb, 8);
+  let pos = 8 + hb.length;
+  for (const p of parts) {
+    out.set(p, pos);
+    pos += p.length;
+  }
+  return out;
+}
+
+/**
+ * Decodes a safetensors file, validating every field before allocating anything: a truncated
+ * file, a header length beyond the file or above {@link MAX_HEADER_BYTES}, invalid JSON, unknown
+ * dtypes, bad shapes, and offsets out of range, overlapping or not matching shape × dtype all
+ * throw an {@link AxonError}. Tensor data is copied (the result does not alias `bytes`).
+ * @example const { tensors } = parseSafetensors(new Uint8Array(await file.arrayBuffer()));
+ */
+export function parseSafetensors(bytes: Uint8Array): SafetensorsContents {
+  const op = 'parseSafetensors';
+  if (!(bytes instanceof Uint8Array)) throw new AxonError(op, 'expects a Uint8Array');
+  if (bytes.length < 8) throw new AxonError(op, `truncated file: ${bytes.length} bytes, fewer than the 8-byte header length`);
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const n64 = dv.getBigUint64(0, true);
+  if (n64 > BigInt(MAX_HEADER_BYTES)) throw new AxonError(op, `header length ${n64} exceeds the ${MAX_HEADER_BYTES}-byte limit (corrupt or not a safetensors file)`);
+  const n = Number(n64);
+  if (n > bytes.length - 8) throw new AxonError(op, `header length ${n} is larger than the file allows (${bytes.length} bytes in all): truncated or corrupt file`);
+  if (n < 2) throw new AxonError(op, `header length ${n} is too small for a JSON object`);
+  let header: unknown;
+  try {
+    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + n)));
+  } catch (e) {
+    throw new AxonError(op, `the header is not valid UTF-8 JSON (${e instanceof Error ? e.message : String(e)})`);
+  }
+  if (header === null || typeof header !== 'object' || Array.isArray(header)) throw new AxonError(op, 'the header must be a JSON object');
+  const dataStart = 8 + n;
+  const dataLen = bytes.length - dataStart;
+  const metadata: Record<string, string> = {};
+  const plan: { name: string; dtype: DType; shape: number[]; begin: number; end: number }[] = [];
+  for (const [name, v] of Object.entries(header as Record<string, unknown>)) {
+    if (name === '__metadata__') {
+      if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new AxonError(op, '__metadata__ must be an object of strings');
+      for (const [k, s] of Object.entries(v as Record<string, unknown>)) {
+        if (typeof s !== 'string') throw new AxonError(op, `__metadata__['${k}'] must be a string, got ${typeof s}`);
+        metadata[k] = s;
+      }
+      continue;
+    }
+    if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new AxonError(op, `tensor '${name}': expected { dtype, shape, data_offsets }`);
+    const e = v as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
+    if (typeof e.dtype !== 'string') throw new AxonError(op, `tensor '${name}': dtype must be a string`);
+    const dtype = FROM_CODE[e.dtype];
+    if (!dtype) throw new AxonError(op, `tensor '${name}': unsupported dtype '${e.dtype}' (Axon reads F32, I32 and BOOL)`);
+    if (!Array.isArray(e.shape) || e.shape.length > 32 || !e.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
+      throw new AxonError(op, `tensor '${name}': shape must be an array of non-negative integers, got ${JSON.stringify(e.shape)}`);
+    }
+    const shape = e.shape as number[];
+    let size = 1;
+    for (const d of shape) {
+      size *= d;
+      if (size > dataLen) break;
+    }
+    const off = e.data_offsets;
+    if (!Array.isArray(off) || off.length !== 2 || !off.every((o) => Number.isSafeInteger(o) && o >= 0)) {
+      throw new AxonError(op, `tensor '${name}': data_offsets must be [begin, end] non-negative integers, got ${JSON.stringify(off)}`);
+    }
+    const [begin, end] = off as [number, number];
+    if (begin > end || end > dataLen) throw new AxonError(op, `tensor '${name}': data_offsets [${begin}, ${end}] are out of range (data section has ${dataLen} bytes)`);
+    const expected = size * BYTES[dtype];
+    if (end - begin !== expected) {
+      throw new AxonError(op, `tensor '${name}': data_offsets span ${end - begin} bytes but shape [${shape.join(',')}] of ${e.dtype} needs ${size > dataLen ? 'more than the file holds' : expected}`);
+    }
+    plan.push({ name, dtype, shape, begin, end });
+  }
+  const sorted = [...plan].sort((a, b) => a.begin - b.begin || a.end - b.end);
+  for (let i = 1; i < sorted.length; i++) {
+    const p = sorted[i - 1]!;
+    const q = sorted[i]!;
+    if (q.begin < p.end) throw new AxonError(op, `tensors '${p.name}' [${p.begin}, ${p.end}] and '${q.name}' [${q.begin}, ${q.end}] overlap`);
+  }
+  const tensors: Record<string, HostTensorEntry> = {};
+  for (const p of plan) {
+    const buf = bytes.slice(dataStart + p.begin, dataStart + p.end);
+    let data: Float32Array | Int32Array | Uint8Array;
+    if (p.dtype === 'bool') data = buf;
+    else {
+      if (!LITTLE_ENDIAN) for (let i = 0; i < buf.length; i += 4) buf.subarray(i, i + 4).reverse();
+      data = p.dtype === 'float32' ? new Float32Array(buf.buffer, 0, buf.length / 4) : new Int32Array(buf.buffer, 0, buf.length / 4);
+    }
+    tensors[p.name] = { dtype: p.dtype, shape: p.shape, data };
+  }
+  return { tensors, metadata };
+}
+
+/**
+ * Reads tensors to the host (awaiting each backend), e.g. a module's `stateDict()`.
+ * @example const host = await toHostTensors(model.stateDict());
+ */
+export async function toHostTensors(tensors: Readonly<Record<string, Tensor>>): Promise<Record<string, HostTensorEntry>> {
+  const out: Record<string, HostTensorEntry> = {};
+  for (const [k, t] of Object.entries(tensors)) {
+    out[k] = { dtype: t.dtype, shape: [...t.shape], data: (await t.data()) as Float32Array | Int32Array | Uint8Array };
+  }
+  return out;
+}
+
+/**
+ * Creates tensors (on the current backend) from host entries; the caller owns them.
+ * @example const sd = fromHostTensors(parseSafetensors(bytes).tensors); model.loadStateDict(sd);
+ */
+export function fromHostTensors(entries: Readonly<Record<string, HostTensorEntry>>): Record<string, Tensor> {
+  const out: Record<string, Tensor> = {};
+  try {
+    for (const [k, e] of Object.entries(entries)) out[k] = tensor(e.data, e.shape, e.dtype);
+  } catch (err) {
+    for (const t of Object.values(out)) t.dispose();
+    throw err;
+  }
+  return out;
+}
+
+/**
+ * A module's parameters and buffers as safetensors bytes (with optional string metadata).
+ * @example const bytes = await encodeWeights(model);
+ */
+export async function encodeWeights(m: { stateDict(): Readonly<Record<string, Tensor>> }, metadata: Readonly<Record<string, string>> = {}): Promise<Uint8Array> {
+  return serializeSafetensors(await toHostTensors(m.stateDict()), { format: 'axon', ...metadata });
+}
+
+/**
+ * Loads safetensors bytes into a module (names, shapes and dtypes validated by `loadStateDict`).
+ * @example decodeWeights(model, bytes);
+ */
+export function decodeWeights(m: { loadStateDict(sd: Readonly<Record<string, Tensor>>, opts?: { strict?: boolean }): void }, bytes: Uint8Array, opts: { strict?: boolean } = {}): void {
+  const sd = fromHostTensors(parseSafetensors(bytes).tensors);
+  try {
+    m.loadStateDict(sd, opts);
+  } finally {
+    for (const t of Object.values(sd)) t.dispose();
+  }
+}

@@ -1,0 +1,219 @@
+/**
+ * Architecture configs (`model.json`): layer class names with their configs, the layer registry,
+ * and rebuilding Sequential and functional models from a config. Pure (browser-usable).
+ */
+import { AxonError } from '@axon/core';
+import { Activation, GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh } from './activations.js';
+import { AvgPool2d, Conv2d, MaxPool2d } from './conv.js';
+import { Add, Concatenate, Dense, Dropout, Embedding, Flatten, Linear, Reshape } from './layers.js';
+import { GraphModel, Sequential } from './model.js';
+import { type JsonValue, type LayerConfig, Module } from './module.js';
+import { SymbolicTensor, input } from './symbolic.js';
+
+/**
+ * Rebuilds a layer from its config (and name).
+ * @example const f: LayerFactory = (c) => new Dense(c.units as number);
+ */
+export type LayerFactory = (config: LayerConfig, name: string) => Module;
+
+/**
+ * One layer in a model config.
+ * @example { className: 'Dense', name: 'dense', config: { units: 10, activation: 'softmax' } }
+ */
+export interface LayerJson {
+  readonly className: string;
+  readonly name: string;
+  readonly config: LayerConfig;
+}
+
+/**
+ * What `model.json` holds: a format tag, the model class, and its config.
+ * @example JSON.parse(await readFile('model/model.json', 'utf8')) as ModelJson
+ */
+export interface ModelJson {
+  readonly format: 'axon-model/1';
+  readonly className: string;
+  readonly name: string;
+  readonly config: LayerConfig;
+  /** The weights file next to it. */
+  readonly weights?: string;
+}
+
+const num = (c: LayerConfig, k: string): number => c[k] as number;
+const opt = <T>(c: LayerConfig, k: string): T | undefined => (c[k] === undefined || c[k] === null ? undefined : (c[k] as unknown as T));
+
+const registry = new Map<string, LayerFactory>([
+  ['Linear', (c, name) => new Linear(num(c, 'inFeatures'), num(c, 'outFeatures'), { bias: c['bias'] !== false, name })],
+  [
+    'Dense',
+    (c, name) =>
+      new Dense(num(c, 'units'), {
+        name,
+        activation: opt<string>(c, 'activation') ?? null,
+        useBias: c['useBias'] !== false,
+        ...(opt<string>(c, 'kernelInitializer') ? { kernelInitializer: c['kernelInitializer'] as never } : {}),
+        ...(opt<string>(c, 'biasInitializer') ? { biasInitializer: c['biasInitializer'] as never } : {}),
+        ...(opt<number>(c, 'inputDim') !== undefined ? { inputDim: num(c, 'inputDim') } : {}),
+      }),
+  ],
+  ['Dropout', (c, name) => new Dropout({ rate: num(c, 'rate'), name, ...(opt<number>(c, 'seed') !== undefined ? { seed: num(c, 'seed') } : {}) })],
+  ['Flatten', (c, name) => new Flatten({ name, startAxis: opt<number>(c, 'startAxis') ?? 1, endAxis: opt<number>(c, 'endAxis') ?? -1, ...(opt<number[]>(c, 'inputShape') ? { inputShape: c['inputShape'] as number[] } : {}) })],
+  ['Embedding', (c, name) => new Embedding({ inputDim: num(c, 'inputDim'), outputDim: num(c, 'outputDim'), name })],
+  ['Add', (_c, name) => new Add(name)],
+  ['Concatenate', (c, name) => new Concatenate({ axis: opt<number>(c, 'axis') ?? -1, name })],
+  ['Reshape', (c, name) => new Reshape({ targetShape: c['targetShape'] as number[], name })],
+  ['ReLU', (_c, name) => new ReLU(name)],
+  ['Sigmoid', (_c, name) => new Sigmoid(name)],
+  ['Tanh', (_c, name) => new Tanh(name)],
+  ['GELU', (_c, name) => new GELU(name)],
+  ['Softmax', (c, name) => new Softmax({ axis: opt<number>(c, 'axis') ?? -1, name })],
+  ['LogSoftmax', (c, name) => new LogSoftmax({ axis: opt<number>(c, 'axis') ?? -1, name })],
+  ['LeakyReLU', (c, name) => new LeakyReLU({ alpha: opt<number>(c, 'alpha') ?? 0.01, name })],
+  ['Activation', (c, name) => new Activation({ activation: c['activation'] as string, name })],
+  ['Conv2d', (c, name) => Conv2d.fromConfig(c, name)],
+  ['MaxPool2d', (c, name) => MaxPool2d.fromConfig(c, name)],
+  ['AvgPool2d', (c, name) => AvgPool2d.fromConfig(c, name)],
+  ['Sequential', (c, name) => sequentialFromConfig(c, name)],
+  ['Functional', (c, name) => graphFromConfig(c, name)],
+]);
+
+/**
+ * Registers a layer class so that `loadModel`/`modelFromJson` can rebuild it from `getConfig()`.
+ * @example
+ * registerLayer('Scale', (config, name) => new Scale(config.factor as number, name));
+ */
+export function registerLayer(className: string, factory: LayerFactory): void {
+  if (typeof className !== 'string' || className === '' || typeof factory !== 'function') throw new AxonError('registerLayer', 'expects (className: string, factory: (config, name) => Module)');
+  registry.set(className, factory);
+}
+
+/**
+ * The class names `modelFromJson` can rebuild.
+ * @example registeredLayers().includes('Dense') // true
+ */
+export function registeredLayers(): string[] {
+  return [...registry.keys()];
+}
+
+function classNameOf(m: Module): string {
+  if (m instanceof GraphModel) return 'Functional';
+  return m.constructor.name;
+}
+
+/**
+ * A layer (or nested model) as `{ className, name, config }`.
+ * @example layerToJson(new Dense(3)) // { className: 'Dense', name: 'dense', config: { units: 3, ... } }
+ */
+export function layerToJson(m: Module): LayerJson {
+  const className = classNameOf(m);
+  if (!registry.has(className)) {
+    throw new AxonError('layerToJson', `layer class '${className}' (layer '${m.name}') is not registered: call registerLayer('${className}', (config, name) => new ${className}(...)) to make it saveable, or save weights only with saveWeights()`);
+  }
+  if (m instanceof Sequential) return { className, name: m.name, config: { ...m.getConfig(), layers: m.layers.map((l) => layerToJson(l) as unknown as JsonValue) } };
+  if (m instanceof GraphModel) return { className, name: m.name, config: graphConfig(m) };
+  return { className, name: m.name, config: m.getConfig() };
+}
+
+function graphConfig(g: GraphModel): LayerConfig {
+  const layers: Module[] = [];
+  for (const n of g.nodes) if (!layers.includes(n.layer)) layers.push(n.layer);
+  const ref = (s: SymbolicTensor): JsonValue => {
+    const i = g.inputs.indexOf(s);
+    if (i >= 0) return { input: i };
+    const k = g.nodes.findIndex((n) => n.output === s);
+    return { node: k };
+  };
+  return {
+    inputs: g.inputs.map((s) => ({ name: s.name ?? 'input', shape: s.shape.slice(1) as number[], dtype: s.dtype })),
+    layers: layers.map((l) => layerToJson(l) as unknown as JsonValue),
+    nodes: g.nodes.map((n) => ({ layer: n.layer.name, inputs: n.inputs.map(ref) })),
+    output: ref(g.output),
+  };
+}
+
+/**
+ * A model's architecture as the JSON `model.json` stores.
+ * @example JSON.stringify(modelToJson(model))
+ */
+export function modelToJson(m: Module): ModelJson {
+  const j = layerToJson(m);
+  return { format: 'axon-model/1', className: j.className, name: j.name, config: j.config };
+}
+
+/**
+ * Rebuilds a layer from `{ className, name, config }` (unknown classes → AxonError).
+ * @example layerFromJson({ className: 'Dense', name: 'd', config: { units: 3 } })
+ */
+export function layerFromJson(j: unknown): Module {
+  const op = 'layerFromJson';
+  if (j === null || typeof j !== 'object') throw new AxonError(op, 'a layer entry must be { className, name, config }');
+  const { className, name, config } = j as Partial<LayerJson>;
+  if (typeof className !== 'string') throw new AxonError(op, 'a layer entry lacks its className');
+  const f = registry.get(className);
+  if (!f) throw new AxonError(op, `unknown layer class '${className}'; known: ${[...registry.keys()].join(', ')} (register custom layers with registerLayer)`);
+  if (config !== undefined && (config === null || typeof config !== 'object' || Array.isArray(config))) throw new AxonError(op, `layer '${String(name)}' (${className}): config must be an object`);
+  try {
+    return f(config ?? {}, typeof name === 'string' ? name : className.toLowerCase());
+  } catch (e) {
+    throw new AxonError(op, `cannot rebuild layer '${String(name)}' (${className}) from its config: ${e instanceof Error ? e.message : String(e)}`);
+  }
+}
+
+function sequentialFromConfig(c: LayerConfig, name: string): Sequential {
+  const layers = c['layers'];
+  if (!Array.isArray(layers)) throw new AxonError('modelFromJson', `Sequential '${name}': config.layers must be an array`);
+  const m = new Sequential();
+  m.name = name;
+  const shape = c['inputShape'];
+  if (shape !== undefined) {
+    if (!Array.isArray(shape)) throw new AxonError('modelFromJson', `Sequential '${name}': inputShape must be an array`);
+    m.setInputShape(shape as number[]);
+  }
+  for (const l of layers) m.add(layerFromJson(l));
+  return m;
+}
+
+function graphFromConfig(c: LayerConfig, name: string): GraphModel {
+  const op = 'modelFromJson';
+  const ins = c['inputs'];
+  const ls = c['layers'];
+  const nodes = c['nodes'];
+  if (!Array.isArray(ins) || !Array.isArray(ls) || !Array.isArray(nodes)) throw new AxonError(op, `Functional '${name}': config needs inputs, layers and nodes arrays`);
+  const inputs = ins.map((i) => {
+    const o = i as { name?: string; shape?: number[]; dtype?: 'float32' | 'int32' };
+    return input({ shape: o.shape as number[], ...(o.name ? { name: o.name } : {}), ...(o.dtype ? { dtype: o.dtype } : {}) });
+  });
+  const layers = new Map<string, Module>();
+  for (const l of ls) {
+    const m = layerFromJson(l);
+    layers.set(m.name, m);
+  }
+  const outs: SymbolicTensor[] = [];
+  const resolve = (r: unknown): SymbolicTensor => {
+    const o = r as { input?: number; node?: number };
+    const s = typeof o?.input === 'number' ? inputs[o.input] : typeof o?.node === 'number' ? outs[o.node] : undefined;
+    if (!s) throw new AxonError(op, `Functional '${name}': bad reference ${JSON.stringify(r)}`);
+    return s;
+  };
+  for (const n of nodes) {
+    const o = n as { layer?: string; inputs?: unknown[] };
+    const layer = typeof o.layer === 'string' ? layers.get(o.layer) : undefined;
+    if (!layer || !Array.isArray(o.inputs)) throw new AxonError(op, `Functional '${name}': node ${JSON.stringify(n)} names an unknown layer`);
+    outs.push(layer.call(...o.inputs.map(resolve)));
+  }
+  return new GraphModel({ inputs, outputs: resolve(c['output']), name });
+}
+
+/**
+ * Rebuilds a model from a `model.json` object (weights are loaded separately).
+ * @example const m = modelFromJson(JSON.parse(text));
+ */
+export function modelFromJson(j: unknown): Module {
+  const op = 'modelFromJson';
+  if (j === null || typeof j !== 'object') throw new AxonError(op, 'model.json must hold an object');
+  const o = j as Partial<ModelJson>;
+  if (o.format !== 'axon-model/1') throw new AxonError(op, `unknown model format ${JSON.stringify(o.format)}; expected 'axon-model/1'`);
+  return layerFromJson({ className: o.className, name: o.name, config: o.config });
+}
+
+
