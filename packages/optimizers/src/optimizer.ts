@@ -316,14 +316,49 @@ export abstract class Optimizer<H extends BaseHyperparams = BaseHyperparams> {
    */
   step(): void {
     this.assertLive('step');
-    const op = this.opName('step');
+    this.update('step', (p) => p.grad);
+  }
+
+  /**
+   * Keras's `apply_gradients`: one step like {@link Optimizer.step}, but from explicitly given
+   * `[gradient, parameter]` pairs instead of the parameters' `.grad` (which is neither read nor
+   * changed). Parameters not listed, or listed with a `null` gradient, are skipped. Every listed
+   * parameter must belong to this optimizer, except that an optimizer built without parameters
+   * (e.g. `optimizer('adam')`) adopts the listed ones as its first param group on the first call.
+   * All-or-nothing and read-back-free, like `step()`.
+   * @example
+   * const [loss, grads] = valueAndGrad(lossFn)(w, b);
+   * opt.applyGradients([[grads[0], w], [grads[1], b]]);
+   */
+  applyGradients(gradsAndParams: Iterable<readonly [Tensor | null, Tensor]>): void {
+    this.assertLive('applyGradients');
+    const op = this.opName('applyGradients');
+    const pairs = [...gradsAndParams];
+    const given = new Map<Tensor, Tensor | null>();
+    pairs.forEach((pair, i) => {
+      if (!Array.isArray(pair) || pair.length !== 2 || !isTensor(pair[1]) || (pair[0] !== null && !isTensor(pair[0]))) {
+        throw new AxonError(op, `entry ${i} must be a [gradient, parameter] pair of tensors (the gradient may be null)`);
+      }
+      if (given.has(pair[1])) throw new AxonError(op, `parameter tensor #${pair[1].id} is listed more than once`);
+      given.set(pair[1], pair[0]);
+    });
+    if (this.paramGroups.length === 0 && given.size > 0) this.addParamGroup({ params: [...given.keys()] } as unknown as ParamGroupInput<H>);
+    const known = new Set(this.params);
+    for (const p of given.keys()) {
+      if (!known.has(p)) throw new AxonError(op, `parameter #${p.id} ${fmtShape(p.shape)} is not in this optimizer's param groups (add it with addParamGroup)`);
+    }
+    this.update('applyGradients', (p) => given.get(p) ?? null);
+  }
+
+  private update(what: string, gradOf: (p: Tensor) => Tensor | null): void {
+    const op = this.opName(what);
     // 1. validate inputs
     const work: { p: Tensor; g: Tensor; group: ParamGroup<H> }[] = [];
     for (const group of this.paramGroups) {
       this.validateHyperparams(group);
       for (const p of group.params) {
         if (p.isDisposed) throw new AxonError(op, `parameter tensor #${p.id} ${fmtShape(p.shape)} was disposed`);
-        const g = p.grad;
+        const g = gradOf(p);
         if (g === null || g === undefined) continue;
         const what = `parameter${p.name ? ` '${p.name}'` : ''} #${p.id} ${fmtShape(p.shape)}`;
         if (!isTensor(g)) throw new AxonError(op, `the grad of ${what} is not a Tensor`);
@@ -351,12 +386,12 @@ export abstract class Optimizer<H extends BaseHyperparams = BaseHyperparams> {
     // 3. validate outputs
     try {
       results.forEach((r, i) => {
-        const { p } = work[i]!;
+        const { p, g } = work[i]!;
         for (const [k, t] of [['param', r.param] as const, ...Object.entries(r.state)]) {
           if (!sameShape(t.shape, p.shape) || t.dtype !== p.dtype) {
             throw new AxonError(op, `update rule produced ${k} ${fmtShape(t.shape)} ${t.dtype} for parameter ${fmtShape(p.shape)} ${p.dtype}`);
           }
-          if (t === p || t === p.grad || (k === 'param' && owned.has(t))) throw new AxonError(op, `update rule returned an input tensor as ${k}`);
+          if (t === p || t === g || (k === 'param' && owned.has(t))) throw new AxonError(op, `update rule returned an input tensor as ${k}`);
         }
       });
     } catch (e) {

@@ -15,6 +15,7 @@ import {
   SGD,
   type TensorState,
   clipGradNorm,
+  optimizer,
 } from '../src/index.js';
 import { SEED, expectClose, param, rng, setGrad, useTestBackend, values } from './helpers.js';
 
@@ -186,6 +187,41 @@ describe('step', () => {
     opt.step();
     expect(values(a)).toEqual([0, 3]);
     disposeAll(opt, a, b);
+  });
+
+  it('applyGradients: explicit [grad, param] pairs, .grad untouched, same trajectory as step()', () => {
+    const r = rng(SEED + 13);
+    const init = [r.normal(6), r.normal(3)];
+    const a = [param(init[0]!, [2, 3]), param(init[1]!, [3])];
+    const b = [param(init[0]!, [2, 3]), param(init[1]!, [3])];
+    const optA = new Adam(a, { lr: 0.05, amsgrad: true });
+    const optB = optimizer({ name: 'adam', lr: 0.05, amsgrad: true, defaults: 'pytorch' }); // no params yet
+    for (let t = 0; t < 3; t++) {
+      const gs = init.map((v) => r.normal(v.length));
+      a.forEach((p, i) => setGrad(p, gs[i]!));
+      optA.step();
+      const grads = gs.map((g, i) => tensor(g, [...b[i]!.shape]));
+      optB.applyGradients(grads.map((g, i) => [g, b[i]!] as const));
+      grads.forEach((g) => g.dispose());
+    }
+    expect(optB.params).toEqual(b); // adopted on the first call
+    b.forEach((p, i) => expect(values(p)).toEqual(values(a[i]!)));
+    b.forEach((p) => expect(p.grad).toBeNull());
+    // null grads and unlisted params are skipped
+    const before = values(b[1]!);
+    const g0 = tensor(r.normal(6), [2, 3]);
+    optB.applyGradients([[g0, b[0]!], [null, b[1]!]]);
+    expect(values(b[1]!)).toEqual(before);
+    expect(optB.stepCount(b[0]!)).toBe(4);
+    expect(optB.stepCount(b[1]!)).toBe(3);
+    // errors: unknown parameter, duplicates, bad shape (nothing changes)
+    const stranger = param([1], [1]);
+    const snapshot = b.map(values);
+    expect(() => optB.applyGradients([[g0, stranger]])).toThrow(/not in this optimizer/);
+    expect(() => optB.applyGradients([[g0, b[0]!], [g0, b[0]!]])).toThrow(/more than once/);
+    expect(() => optB.applyGradients([[g0, b[0]!], [g0, b[1]!]])).toThrow(/grad \[2,3\] does not match/);
+    b.forEach((p, i) => expect(values(p)).toEqual(snapshot[i]));
+    disposeAll(optA, optB, g0, stranger, ...a, ...b);
   });
 
   it('rejects a disposed grad, a wrong dtype, a disposed parameter', () => {
