@@ -85,6 +85,11 @@ interface Compiled {
   optimizerSpec: string | OptimizerConfig | Optimizer;
 }
 
+/** Rows start..start+size of `t` along axis 0 (a view). */
+function rows(t: Tensor, start: number, size: number): Tensor {
+  return t.slice([start, ...t.shape.slice(1).map(() => 0)], [size, ...t.shape.slice(1)]);
+}
+
 function fmtSym(s: SymbolicShape | null): string {
   return s ? `[${s.map((d) => d ?? 'null').join(', ')}]` : '?';
 }
@@ -208,7 +213,7 @@ export abstract class Model extends Module {
     const wasTraining = this.training;
     try {
       this.eval();
-      outShape = tidy(() => noGrad(() => [...this.call(x.shape[0] === 0 ? x : x.slice([0], [1, ...x.shape.slice(1)])).shape]));
+      outShape = tidy(() => noGrad(() => [...this.call(x.shape[0] === 0 ? x : rows(x, 0, 1)).shape]));
     } catch (e) {
       throw new AxonError(op, `the model cannot run on x ${fmtShape(x.shape)}: ${e instanceof Error ? e.message : String(e)}`);
     } finally {
@@ -305,9 +310,9 @@ export abstract class Model extends Module {
         const n = xAll.shape[0]!;
         const nVal = Math.floor(n * split);
         if (split > 0 && (nVal === 0 || nVal === n)) throw new AxonError(op, `validationSplit ${split} of ${n} examples leaves ${nVal === 0 ? 'no validation' : 'no training'} examples`);
-        xTrain = nVal > 0 ? own({ t: xAll.slice([0], [n - nVal, ...xAll.shape.slice(1)]), owned: true }) : xAll;
-        yTrain = nVal > 0 ? own({ t: yAll.slice([0], [n - nVal, ...yAll.shape.slice(1)]), owned: true }) : yAll;
-        if (nVal > 0) val = { x: own({ t: xAll.slice([n - nVal], [nVal, ...xAll.shape.slice(1)]), owned: true }), y: own({ t: yAll.slice([n - nVal], [nVal, ...yAll.shape.slice(1)]), owned: true }) };
+        xTrain = nVal > 0 ? own({ t: rows(xAll, 0, n - nVal), owned: true }) : xAll;
+        yTrain = nVal > 0 ? own({ t: rows(yAll, 0, n - nVal), owned: true }) : yAll;
+        if (nVal > 0) val = { x: own({ t: rows(xAll, n - nVal, nVal), owned: true }), y: own({ t: rows(yAll, n - nVal, nVal), owned: true }) };
       }
       if (opts.validationData !== undefined) {
         if (val) throw new AxonError(op, 'give validationSplit or validationData, not both');
@@ -400,7 +405,7 @@ export abstract class Model extends Module {
             for (let start = 0; start < n; start += batchSize) {
               const size = Math.min(batchSize, n - start);
               const [xb, yb] = noGrad(() => {
-                if (!perm) return [xTrain!.slice([start], [size, ...xTrain!.shape.slice(1)]), yTrain!.slice([start], [size, ...yTrain!.shape.slice(1)])];
+                if (!perm) return [rows(xTrain!, start, size), rows(yTrain!, start, size)];
                 const idx = perm.slice([start], [size]);
                 const r = [gather(xTrain!, idx, 0), gather(yTrain!, idx, 0)] as const;
                 idx.dispose();
@@ -507,8 +512,8 @@ export abstract class Model extends Module {
         const n = data.x.shape[0]!;
         for (let start = 0; start < n; start += batchSize) {
           const size = Math.min(batchSize, n - start);
-          const xb = data.x.slice([start], [size, ...data.x.shape.slice(1)]);
-          const yb = data.y.slice([start], [size, ...data.y.shape.slice(1)]);
+          const xb = rows(data.x, start, size);
+          const yb = rows(data.y, start, size);
           try {
             step(xb, yb);
           } finally {
@@ -582,7 +587,7 @@ export abstract class Model extends Module {
           const parts: Tensor[] = [];
           for (let start = 0; start < n; start += batchSize) {
             const size = Math.min(batchSize, n - start);
-            parts.push(this.call(xt.slice([start], [size, ...xt.shape.slice(1)])));
+            parts.push(this.call(rows(xt, start, size)));
           }
           return concat(parts, 0);
         }),
