@@ -181,7 +181,7 @@ export abstract class Optimizer<H extends BaseHyperparams = BaseHyperparams> {
     this.name = name;
     this.defaults = Object.freeze({ ...defaults });
     this.validateClip(clip);
-    this.clip = Object.freeze({ ...clip });
+    this.clip = Object.freeze(Object.fromEntries(Object.entries(clip).filter(([, v]) => v !== undefined && v !== null)) as ClipOptions);
     this.validateHyperparams(this.defaults as H);
     if (params === null || params === undefined || (!isTensor(params) && typeof (params as Iterable<unknown>)[Symbol.iterator] !== 'function')) {
       throw new AxonError(name, 'params must be a list of tensors or of param groups ({ params, lr, ... })');
@@ -192,7 +192,7 @@ export abstract class Optimizer<H extends BaseHyperparams = BaseHyperparams> {
     } else {
       for (const g of items) {
         if (isTensor(g) || g === null || typeof g !== 'object' || !('params' in g)) {
-          throw new AxonError('Optimizer', 'params must be a list of tensors or a list of param groups ({ params, lr, ... }), not a mix');
+          throw new AxonError(name, 'params must be a list of tensors or a list of param groups ({ params, lr, ... }), not a mix');
         }
         this.addParamGroup(g);
       }
@@ -201,9 +201,9 @@ export abstract class Optimizer<H extends BaseHyperparams = BaseHyperparams> {
 
   private validateClip(clip: ClipOptions): void {
     const set = (['clipNorm', 'globalClipNorm', 'clipValue'] as const).filter((k) => clip[k] !== undefined && clip[k] !== null);
-    if (set.length > 1) throw new AxonError('Optimizer', `only one of clipNorm, globalClipNorm and clipValue can be set, got ${set.join(', ')}`);
+    if (set.length > 1) throw new AxonError(this.name, `only one of clipNorm, globalClipNorm and clipValue can be set, got ${set.join(', ')}`);
     for (const k of set) {
-      if (!isPositiveFinite(clip[k]!)) throw new AxonError('Optimizer', `${k} must be a positive finite number, got ${String(clip[k])}`);
+      if (!isPositiveFinite(clip[k]!)) throw new AxonError(this.name, `${k} must be a positive finite number, got ${String(clip[k])}`);
     }
   }
 
