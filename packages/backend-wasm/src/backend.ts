@@ -15,7 +15,7 @@ import type {
 import { Allocator } from './allocator.js';
 import { BINARY_OPS, UNARY_OPS } from './generated/kernels.js';
 import type { Kernels } from './loader.js';
-import { coalesce, contiguous, forEach2d, sizeOf } from './strided.js';
+import { coalesce, contiguous, forEach2d, forEachIndex, sizeOf } from './strided.js';
 
 /** Byte address where the parameter block for window kernels lives (below the heap). */
 const PARAMS = 16384;
@@ -389,8 +389,8 @@ export class WasmBackend implements Backend {
     if (kr <= 1) {
       fn(code, bx.ptr + x.offset * 4, last, sOut, r0, s0, r1, s1, o.ptr, scratch.ptr);
     } else {
-      const outer = { shape: kept.shape.slice(0, kr - 1), strides: kept.strides.map((s) => s.slice(0, kr - 1)) };
-      forEach2d({ shape: [...outer.shape, 1], strides: outer.strides.map((s) => [...s, 0]) }, [x.offset, 0], (off) => {
+      const outerShape = kept.shape.slice(0, kr - 1);
+      forEachIndex(outerShape, kept.strides.map((s) => s.slice(0, kr - 1)), [x.offset, 0], (off) => {
         fn(code, bx.ptr + off[0]! * 4, last, sOut, r0, s0, r1, s1, o.ptr + off[1]! * 4, scratch.ptr);
       });
     }

@@ -103,3 +103,25 @@ export function sizeOf(shape: readonly number[]): number {
   for (const d of shape) n *= d;
   return n;
 }
+
+/** Calls `fn` with every operand's element offset for each index of `shape` (row-major). */
+export function forEachIndex(shape: readonly number[], strides: readonly (readonly number[])[], base: readonly number[], fn: (offsets: number[]) => void): void {
+  const r = shape.length;
+  if (shape.some((n) => n === 0)) return;
+  const nk = strides.length;
+  const idx = new Array<number>(r).fill(0);
+  const off = base.slice();
+  while (true) {
+    fn(off.slice());
+    let d = r - 1;
+    while (d >= 0) {
+      idx[d]!++;
+      for (let k = 0; k < nk; k++) off[k]! += strides[k]![d]!;
+      if (idx[d]! < shape[d]!) break;
+      for (let k = 0; k < nk; k++) off[k]! -= strides[k]![d]! * shape[d]!;
+      idx[d] = 0;
+      d--;
+    }
+    if (d < 0) return;
+  }
+}

@@ -1,0 +1,170 @@
+// im2col, col2im, pool2d and pool2dGrad against plain float64 loops.
+import { describe, it } from 'vitest';
+import type { Window2d } from '@axon/core';
+import { LAYOUTS, SEED, expectClose, expectExact, makeView, newBackend, randInt, rng, uniform } from './helpers.js';
+
+const be = newBackend();
+const EPS = 2 ** -24;
+
+function randomWindow(): Window2d | null {
+  const n = randInt(1, 3);
+  const c = randInt(1, 4);
+  const h = randInt(1, 10);
+  const w = randInt(1, 10);
+  const kH = randInt(1, 4);
+  const kW = randInt(1, 4);
+  const strideH = randInt(1, 3);
+  const strideW = randInt(1, 3);
+  const padTop = randInt(0, 3);
+  const padLeft = randInt(0, 3);
+  const padBottom = randInt(0, 3);
+  const padRight = randInt(0, 3);
+  const dilationH = randInt(1, 3);
+  const dilationW = randInt(1, 3);
+  const outH = Math.floor((h + padTop + padBottom - dilationH * (kH - 1) - 1) / strideH) + 1;
+  const outW = Math.floor((w + padLeft + padRight - dilationW * (kW - 1) - 1) / strideW) + 1;
+  if (outH < 1 || outW < 1) return null;
+  return { n, c, h, w, kH, kW, strideH, strideW, padTop, padLeft, dilationH, dilationW, outH, outW };
+}
+
+/** Visits each (n, c, oy, ox, ki, kj) and the input position it reads (or null for padding). */
+function visit(win: Window2d, fn: (n: number, c: number, oy: number, ox: number, ki: number, kj: number, iy: number, ix: number, inside: boolean) => void): void {
+  for (let n = 0; n < win.n; n++)
+    for (let c = 0; c < win.c; c++)
+      for (let oy = 0; oy < win.outH; oy++)
+        for (let ox = 0; ox < win.outW; ox++)
+          for (let ki = 0; ki < win.kH; ki++)
+            for (let kj = 0; kj < win.kW; kj++) {
+              const iy = oy * win.strideH - win.padTop + ki * win.dilationH;
+              const ix = ox * win.strideW - win.padLeft + kj * win.dilationW;
+              fn(n, c, oy, ox, ki, kj, iy, ix, iy >= 0 && iy < win.h && ix >= 0 && ix < win.w);
+            }
+}
+
+function windows(count: number): Window2d[] {
+  const out: Window2d[] = [];
+  while (out.length < count) {
+    const w = randomWindow();
+    if (w) out.push(w);
+  }
+  return out;
+}
+
+describe(`windows (seed ${SEED})`, () => {
+  it('im2col (exact: values copied)', () => {
+    for (const win of windows(40)) {
+      const layout = LAYOUTS[randInt(0, LAYOUTS.length)]!;
+      const x = makeView(be, 'float32', [win.n, win.c, win.h, win.w], layout, () => Math.fround(uniform(-5, 5)));
+      const L = win.outH * win.outW;
+      const R = win.c * win.kH * win.kW;
+      const want = new Array<number>(win.n * R * L).fill(0);
+      visit(win, (n, c, oy, ox, ki, kj, iy, ix, inside) => {
+        want[(n * R + (c * win.kH + ki) * win.kW + kj) * L + oy * win.outW + ox] = inside ? x.values[((n * win.c + c) * win.h + iy) * win.w + ix]! : 0;
+      });
+      const out = be.alloc('float32', want.length);
+      be.im2col(x.view, win, out);
+      expectExact(be.readSync(out), want, `im2col ${JSON.stringify(win)} ${layout}`);
+      be.free(out);
+      be.free(x.view.buf);
+    }
+  });
+  it('col2im (each input sums ≤ kH·kW terms: kH·kW·ε·Σ|terms|)', () => {
+    for (const win of windows(40)) {
+      const L = win.outH * win.outW;
+      const R = win.c * win.kH * win.kW;
+      const layout = LAYOUTS[randInt(0, LAYOUTS.length)]!;
+      const cols = makeView(be, 'float32', [win.n, R, L], layout, () => Math.fround(uniform(-5, 5)));
+      const want = new Array<number>(win.n * win.c * win.h * win.w).fill(0);
+      const mag = want.slice();
+      visit(win, (n, c, oy, ox, ki, kj, iy, ix, inside) => {
+        if (!inside) return;
+        const v = cols.values[(n * R + (c * win.kH + ki) * win.kW + kj) * L + oy * win.outW + ox]!;
+        const p = ((n * win.c + c) * win.h + iy) * win.w + ix;
+        want[p]! += v;
+        mag[p]! += Math.abs(v);
+      });
+      const out = be.alloc('float32', want.length);
+      be.col2im(cols.view, win, out);
+      const got = be.readSync(out);
+      for (let i = 0; i < want.length; i++) expectClose([got[i]!], [want[i]!], win.kH * win.kW * EPS * mag[i]!, 0, `col2im ${JSON.stringify(win)} ${layout} [${i}]`);
+      be.free(out);
+      be.free(cols.view.buf);
+    }
+  });
+  for (const op of ['max', 'avg'] as const) {
+    it(`pool2d ${op} (${op === 'max' ? 'exact' : 'window sum kH·kW·ε·Σ|x| then one divide'})`, () => {
+      for (const win of windows(40)) {
+        const layout = LAYOUTS[randInt(0, LAYOUTS.length)]!;
+        const x = makeView(be, 'float32', [win.n, win.c, win.h, win.w], layout, () => (rng() < 0.3 ? randInt(-2, 2) : Math.fround(uniform(-5, 5))));
+        const nOut = win.n * win.c * win.outH * win.outW;
+        const acc = new Array<number>(nOut).fill(op === 'max' ? -Infinity : 0);
+        const cnt = new Array<number>(nOut).fill(0);
+        const mag = new Array<number>(nOut).fill(0);
+        visit(win, (n, c, oy, ox, _ki, _kj, iy, ix, inside) => {
+          if (!inside) return;
+          const o = ((n * win.c + c) * win.outH + oy) * win.outW + ox;
+          const v = x.values[((n * win.c + c) * win.h + iy) * win.w + ix]!;
+          acc[o] = op === 'max' ? Math.max(acc[o]!, v) : acc[o]! + v;
+          cnt[o]!++;
+          mag[o]! += Math.abs(v);
+        });
+        const out = be.alloc('float32', nOut);
+        be.pool2d(op, x.view, win, out);
+        const got = be.readSync(out);
+        const what = `pool2d ${op} ${JSON.stringify(win)} ${layout}`;
+        if (op === 'max') expectExact(got, acc, what);
+        else
+          for (let i = 0; i < nOut; i++) {
+            const want = cnt[i]! > 0 ? acc[i]! / cnt[i]! : 0;
+            expectClose([got[i]!], [want], (win.kH * win.kW * EPS * mag[i]!) / Math.max(cnt[i]!, 1), 2 * EPS, `${what} [${i}]`);
+          }
+        be.free(out);
+        be.free(x.view.buf);
+      }
+    });
+    it(`pool2dGrad ${op} (each input gathers ≤ kH·kW contributions)`, () => {
+      for (const win of windows(40)) {
+        const layout = LAYOUTS[randInt(0, LAYOUTS.length)]!;
+        // ties are common (small integers) so "first maximal element" is exercised
+        const x = makeView(be, 'float32', [win.n, win.c, win.h, win.w], layout, () => randInt(-3, 3));
+        const dy = makeView(be, 'float32', [win.n, win.c, win.outH, win.outW], LAYOUTS[randInt(0, LAYOUTS.length)]!, () => Math.fround(uniform(-2, 2)));
+        const nIn = win.n * win.c * win.h * win.w;
+        const want = new Array<number>(nIn).fill(0);
+        const mag = new Array<number>(nIn).fill(0);
+        for (let n = 0; n < win.n; n++)
+          for (let c = 0; c < win.c; c++)
+            for (let oy = 0; oy < win.outH; oy++)
+              for (let ox = 0; ox < win.outW; ox++) {
+                const g = dy.values[((n * win.c + c) * win.outH + oy) * win.outW + ox]!;
+                const cells: number[] = [];
+                for (let ki = 0; ki < win.kH; ki++)
+                  for (let kj = 0; kj < win.kW; kj++) {
+                    const iy = oy * win.strideH - win.padTop + ki * win.dilationH;
+                    const ix = ox * win.strideW - win.padLeft + kj * win.dilationW;
+                    if (iy >= 0 && iy < win.h && ix >= 0 && ix < win.w) cells.push(((n * win.c + c) * win.h + iy) * win.w + ix);
+                  }
+                if (cells.length === 0) continue;
+                if (op === 'max') {
+                  let best = cells[0]!;
+                  for (const p of cells) if (x.values[p]! > x.values[best]!) best = p;
+                  want[best]! += g;
+                  mag[best]! += Math.abs(g);
+                } else {
+                  for (const p of cells) {
+                    want[p]! += g / cells.length;
+                    mag[p]! += Math.abs(g / cells.length);
+                  }
+                }
+              }
+        const out = be.alloc('float32', nIn);
+        be.pool2dGrad(op, x.view, dy.view, win, out);
+        const got = be.readSync(out);
+        // + one rounding of the avg share g/count
+        for (let i = 0; i < nIn; i++) expectClose([got[i]!], [want[i]!], (win.kH * win.kW + 1) * EPS * mag[i]!, 0, `pool2dGrad ${op} ${JSON.stringify(win)} ${layout} [${i}]`);
+        be.free(out);
+        be.free(x.view.buf);
+        be.free(dy.view.buf);
+      }
+    });
+  }
+});
