@@ -70,20 +70,26 @@ export async function collecting(fn: () => unknown): Promise<void> {
   const prev = collector;
   const mine: string[] = [];
   collector = mine;
+  let thrown: unknown = null;
   try {
     await fn();
+  } catch (e) {
+    thrown = e;
   } finally {
     collector = prev;
   }
-  if (mine.length === 1) throw new ConformanceError(mine[0]!);
-  if (mine.length > 1) {
-    const shown = mine.slice(0, 12).map((m, i) => `(${i + 1}) ${m}`);
-    throw new ConformanceError(`${mine.length} checks failed in this test:\n\n${shown.join('\n\n')}${mine.length > 12 ? `\n\n… and ${mine.length - 12} more` : ''}`);
+  if (mine.length === 0) {
+    if (thrown !== null) throw thrown;
+    return;
   }
+  if (thrown !== null) mine.push(`then the test stopped on: ${thrown instanceof Error ? `${thrown.name}: ${thrown.message}` : String(thrown)}`);
+  if (mine.length === 1) throw new ConformanceError(mine[0]!);
+  const shown = mine.slice(0, 12).map((m, i) => `(${i + 1}) ${m}`);
+  throw new ConformanceError(`${mine.length} checks failed in this test:\n\n${shown.join('\n\n')}${mine.length > 12 ? `\n\n… and ${mine.length - 12} more` : ''}`);
 }
 
 /** Records a failed check (inside {@link collecting}) or throws it. */
-function report(ctx: Ctx, message: string): void {
+export function report(ctx: Ctx, message: string): void {
   const text = `${where(ctx)}\n  ${message}\n  ${reproLine(ctx)}`;
   if (collector) collector.push(text);
   else throw new ConformanceError(text);

@@ -44,10 +44,18 @@ export async function startBackend(name: string): Promise<void> {
 export function group(s: Suite, title: string, body: () => void): void {
   describe(title, () => {
     let base = 0;
+    let startError: unknown = null;
     beforeAll(async () => {
-      await startBackend(s.backend);
+      try {
+        await startBackend(s.backend);
+      } catch (e) {
+        startError = e;
+      }
     });
-    beforeEach(() => {
+    beforeEach(async () => {
+      // a backend that cannot start fails every test (no test is skipped)
+      if (startError !== null) throw startError;
+      await startBackend(s.backend);
       base = memory().numTensors;
     });
     afterEach(() => {

@@ -1,7 +1,7 @@
 /** Movement ops (values, and zero-copy where promised), gather/scatterAdd/oneHot. */
 import * as ax from '@axon/core';
 import type { DType, Tensor } from '@axon/core';
-import { checkClose, type Ctx, ensure, type Expected, fmt } from '../check.js';
+import { checkClose, type Ctx, type Expected, fmt, report } from '../check.js';
 import { evaluate, group, it, type Suite } from '../harness.js';
 import { bools, build, describeHost, type HostTensor, hostOf, ints, type Layout, makeHost, uniform } from '../inputs.js';
 import { broadcastMap, sizeOf, stridesOf } from '../reference.js';
@@ -114,7 +114,7 @@ async function checkMovement(s: Suite, ctx: Ctx, fn: (views: [string, boolean][]
   const views: [string, boolean][] = [];
   const got = await evaluate(ctx, () => fn(views));
   got.forEach((g, i) => checkClose(g, expected[i]!, expected[i]!.dtype, TOLERANCES.movement, { ...ctx, op: `${ctx.op} (output ${i})` }));
-  for (const [what, zeroCopy] of views) ensure(zeroCopy, ctx, `${what} allocated a new buffer; it is documented as a zero-copy view`);
+  for (const [what, zeroCopy] of views) if (!zeroCopy) report(ctx, `${what} allocated a new buffer; it is documented as a zero-copy view`);
 }
 
 /** Evaluates `make` and records whether it allocated storage. */
@@ -220,10 +220,11 @@ export function movementTests(s: Suite): void {
         };
         await checkMovement(s, s.ctx('expand', `${describeHost(e)}, scalar`), (v) => {
           const x = build(e);
+          const scalar = build(sc);
           return [
             view(v, 'expand([2,3,4])', () => x.expand([2, 3, 4])),
             view(v, 'expand([3,1])', () => x.expand([3, 1])),
-            view(v, 'scalar expand([5,5])', () => build(sc).expand([5, 5])),
+            view(v, 'scalar expand([5,5])', () => scalar.expand([5, 5])),
             view(v, 'expand([3,0])', () => x.expand([3, 0])),
             x.expand([2, 3, 4]).reshape([6, 4]),
           ];
