@@ -3,13 +3,15 @@
  * (weights only), atomic writes (temp file + rename). `node:fs` is imported lazily, so importing
  * this package in a browser is fine as long as these functions are not called there.
  */
+import type * as NodeFs from 'node:fs/promises';
+import type * as NodePath from 'node:path';
 import { AxonError } from '@axon/core';
 import type { Module } from './module.js';
 import { decodeWeights, encodeWeights } from './safetensors.js';
 import { modelFromJson, modelToJson } from './serialize.js';
 
-type Fs = typeof import('node:fs/promises');
-type PathMod = typeof import('node:path');
+type Fs = typeof NodeFs;
+type PathMod = typeof NodePath;
 
 async function node(): Promise<{ fs: Fs; path: PathMod }> {
   try {

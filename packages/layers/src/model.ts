@@ -11,7 +11,8 @@ import { Add as AddLayer, Concatenate as ConcatenateLayer, Dense } from './layer
 import { type LossConfig, type LossFn, type LossSpec, getLoss, lossFnOf } from './losses.js';
 import { type MetricFn, type MetricSpec, getMetric } from './metrics.js';
 import { type LayerConfig, Module } from './module.js';
-import { type SymbolicShape, SymbolicTensor, isSymbolic } from './symbolic.js';
+import type { SymbolicTensor} from './symbolic.js';
+import { type SymbolicShape, isSymbolic } from './symbolic.js';
 
 /**
  * Options of {@link Model.compile}.

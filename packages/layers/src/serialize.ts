@@ -7,8 +7,10 @@ import { Activation, GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh }
 import { AvgPool2d, Conv2d, MaxPool2d } from './conv.js';
 import { Add, Concatenate, Dense, Dropout, Embedding, Flatten, Linear, Reshape } from './layers.js';
 import { GraphModel, Sequential } from './model.js';
-import { type JsonValue, type LayerConfig, Module } from './module.js';
-import { SymbolicTensor, input } from './symbolic.js';
+import type { Module } from './module.js';
+import { type JsonValue, type LayerConfig } from './module.js';
+import type { SymbolicTensor} from './symbolic.js';
+import { input } from './symbolic.js';
 
 /**
  * Rebuilds a layer from its config (and name).

@@ -280,7 +280,6 @@ export function createRefBackend(): Backend {
       const s = data(cols.buf);
       const o = data(out);
       o.fill(0);
-      const L = w.outH * w.outW;
       for (let n = 0; n < w.n; n++)
         for (let c = 0; c < w.c; c++)
           for (let ki = 0; ki < w.kH; ki++)
