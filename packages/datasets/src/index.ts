@@ -45,3 +45,4 @@ export {
   type Scaled,
   type TrainTestSplitOptions,
 } from './transforms.js';
+export { preprocessDigit, type DigitOptions } from './digits.js';
