@@ -88,7 +88,10 @@ const ACTIVATIONS: Readonly<Record<ActivationName, (x: Tensor) => Tensor>> = {
   softplus,
 };
 
-/** Every activation name, for messages and validation. */
+/**
+ * Every activation name, for messages and validation.
+ * @example ACTIVATION_NAMES.includes('relu') // true
+ */
 export const ACTIVATION_NAMES: readonly ActivationName[] = Object.freeze(Object.keys(ACTIVATIONS) as ActivationName[]);
 
 /**

@@ -55,7 +55,10 @@ export class LambdaCallback implements Callback {
   }
 }
 
-/** Which direction is better for a monitored value. */
+/**
+ * Which direction is better for a monitored value.
+ * @example new EarlyStopping({ monitor: 'val_accuracy', mode: 'max' })
+ */
 export type MonitorMode = 'auto' | 'min' | 'max';
 
 function isBetterFn(monitor: string, mode: MonitorMode, minDelta: number): (a: number, best: number) => boolean {

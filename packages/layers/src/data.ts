@@ -13,7 +13,10 @@ export interface HostData {
   readonly dtype?: DType;
 }
 
-/** Nested number arrays (`[[1, 2], [3, 4]]`). */
+/**
+ * Nested number arrays.
+ * @example const x: NestedNumbers = [[1, 2], [3, 4]];
+ */
 export type NestedNumbers = number | readonly NestedNumbers[];
 
 /**

@@ -9,9 +9,31 @@ export { SymbolicTensor, isSymbolic, input, type SymbolicShape, type InputOption
 export * from './init.js';
 export * from './activations.js';
 export * from './layers.js';
-export * from './losses.js';
+export {
+  mseLoss,
+  maeLoss,
+  crossEntropy,
+  binaryCrossEntropy,
+  binaryCrossEntropyWithLogits,
+  sparseCrossEntropyFromProbs,
+  categoricalCrossEntropyFromProbs,
+  MSELoss,
+  CrossEntropyLoss,
+  BCELoss,
+  BCEWithLogitsLoss,
+  getLoss,
+  LOSS_NAMES,
+  type Reduction,
+  type LossOptions,
+  type CrossEntropyOptions,
+  type BCEOptions,
+  type LossKind,
+  type LossFn,
+  type LossSpec,
+  type LossConfig,
+} from './losses.js';
 export * from './metrics.js';
-export * from './data.js';
+export { isBatchSource, type HostData, type NestedNumbers, type DataInput, type Batch, type BatchSource } from './data.js';
 export * from './callbacks.js';
 export {
   Model,

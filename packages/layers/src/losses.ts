@@ -350,7 +350,10 @@ const KERAS_LOSSES: Readonly<Record<string, LossKind>> = {
   binarycrossentropy: 'binary',
 };
 
-/** Every Keras loss name {@link getLoss} accepts (case and underscores ignored). */
+/**
+ * Every Keras loss name {@link getLoss} accepts (case and underscores ignored).
+ * @example LOSS_NAMES.includes('mse') // true
+ */
 export const LOSS_NAMES: readonly string[] = Object.freeze(['meanSquaredError', 'mse', 'meanAbsoluteError', 'mae', 'sparseCategoricalCrossentropy', 'categoricalCrossentropy', 'binaryCrossentropy']);
 
 /**

@@ -4,7 +4,10 @@
 import { AxonError, type DType, type Tensor, fmtShape, isTensor, keep, noGrad, tidy, zeros as tensorZeros } from '@axon/core';
 import { SymbolicTensor, type SymbolicShape, isSymbolic } from './symbolic.js';
 
-/** A JSON value, as layer configs hold. */
+/**
+ * A JSON value, as layer configs hold.
+ * @example const v: JsonValue = { units: 3, activation: 'relu' };
+ */
 export type JsonValue = string | number | boolean | null | readonly JsonValue[] | { readonly [k: string]: JsonValue };
 
 /**

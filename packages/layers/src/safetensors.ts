@@ -29,7 +29,10 @@ const CODE: Readonly<Record<DType, string>> = { float32: 'F32', int32: 'I32', bo
 const FROM_CODE: Readonly<Record<string, DType>> = { F32: 'float32', I32: 'int32', BOOL: 'bool' };
 const BYTES: Readonly<Record<DType, number>> = { float32: 4, int32: 4, bool: 1 };
 
-/** The largest header {@link parseSafetensors} accepts (100 MB, as the reference implementation). */
+/**
+ * The largest header {@link parseSafetensors} accepts (100 MB, as the reference implementation).
+ * @example MAX_HEADER_BYTES // 100000000
+ */
 export const MAX_HEADER_BYTES = 100_000_000;
 
 const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
