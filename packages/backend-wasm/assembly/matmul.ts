@@ -1,30 +1,194 @@
-// Batched matmul: out[b] = a[b] · b[b]; a [B, M, K], b [B, K, N] with arbitrary byte strides,
-// out [B, M, N] contiguous. `ws` is a workspace pointer for packing.
+// Batched float32 matmul: out[b] = a[b] · b[b]; a [B, M, K] and b [B, K, N] with arbitrary byte
+// strides (a transposed operand is just a view), out [B, M, N] contiguous.
+//
+// BLIS-style blocking: for each NC-wide column block of B and each KC-deep slice, B is packed
+// into NR-wide strips (k-major); for each MC-tall row block of A, A is packed into MR-tall strips
+// (k-major). A 4×8 register-blocked SIMD128 micro-kernel then walks the packed panels. Packing
+// reads any strides, so transposed operands cost the same as contiguous ones.
+//
+// Every kernel takes all its state as arguments (the workspace pointer included) and uses no
+// shadow stack, so several threads can later run disjoint row blocks on a shared memory.
 
-export function matmul_f32(pa: usize, sab: usize, sam: usize, sak: usize, pb: usize, sbb: usize, sbk: usize, sbn: usize, po: usize, B: i32, M: i32, N: i32, K: i32, _ws: usize): void {
-  for (let bb = 0; bb < B; bb++) {
-    const A = pa + <usize>bb * sab;
-    const Bm = pb + <usize>bb * sbb;
-    const O = po + ((<usize>bb * <usize>M * <usize>N) << 2);
-    for (let i = 0; i < M; i++) {
-      const orow = O + ((<usize>i * <usize>N) << 2);
-      memory.fill(orow, 0, <usize>N << 2);
-      for (let k = 0; k < K; k++) {
-        const aik = load<f32>(A + <usize>i * sam + <usize>k * sak);
-        const brow = Bm + <usize>k * sbk;
-        let j = 0;
-        if (sbn == 4) {
-          const av = f32x4.splat(aik);
-          for (; j + 4 <= N; j += 4) {
-            const d = orow + (<usize>j << 2);
-            v128.store(d, f32x4.add(v128.load(d), f32x4.mul(av, v128.load(brow + (<usize>j << 2)))));
+const MR = 4;
+const NR = 8;
+const KC = 256;
+const MC = 128;
+const NC = 1024;
+
+/** Bytes of workspace matmul_f32 needs: packed A (MC×KC), packed B (KC×NC), one edge tile. */
+export const MATMUL_WS_BYTES: i32 = (MC * KC + KC * NC + MR * NR) * 4;
+
+/** Workspace bytes for the TypeScript side. */
+export function matmul_ws_bytes(): i32 {
+  return MATMUL_WS_BYTES;
+}
+
+/** Packs rows [i0, i0+mc) × cols [k0, k0+kc) of A into MR-row strips: dst[s][k][r]. */
+function packA(A: usize, sam: usize, sak: usize, i0: i32, mc: i32, k0: i32, kc: i32, dst: usize): void {
+  for (let s = 0; s < mc; s += MR) {
+    const rows = min(MR, mc - s);
+    const strip = dst + ((<usize>s * <usize>kc) << 2);
+    const base = A + <usize>(i0 + s) * sam + <usize>k0 * sak;
+    if (rows == MR && sam == 4) {
+      // transposed A: the MR rows of one k are contiguous
+      for (let k = 0; k < kc; k++) v128.store(strip + ((<usize>k * MR) << 2), v128.load(base + <usize>k * sak));
+    } else if (rows == MR) {
+      const r0 = base;
+      const r1 = base + sam;
+      const r2 = base + 2 * sam;
+      const r3 = base + 3 * sam;
+      for (let k = 0; k < kc; k++) {
+        const off = <usize>k * sak;
+        const d = strip + ((<usize>k * MR) << 2);
+        store<f32>(d, load<f32>(r0 + off));
+        store<f32>(d, load<f32>(r1 + off), 4);
+        store<f32>(d, load<f32>(r2 + off), 8);
+        store<f32>(d, load<f32>(r3 + off), 12);
+      }
+    } else {
+      for (let k = 0; k < kc; k++) {
+        const d = strip + ((<usize>k * MR) << 2);
+        for (let r = 0; r < MR; r++) store<f32>(d + (<usize>r << 2), r < rows ? load<f32>(base + <usize>r * sam + <usize>k * sak) : 0);
+      }
+    }
+  }
+}
+
+/** Packs rows [k0, k0+kc) × cols [j0, j0+nc) of B into NR-column strips: dst[s][k][c]. */
+function packB(Bm: usize, sbk: usize, sbn: usize, k0: i32, kc: i32, j0: i32, nc: i32, dst: usize): void {
+  for (let s = 0; s < nc; s += NR) {
+    const cols = min(NR, nc - s);
+    const strip = dst + ((<usize>s * <usize>kc) << 2);
+    const base = Bm + <usize>k0 * sbk + <usize>(j0 + s) * sbn;
+    if (cols == NR && sbn == 4) {
+      for (let k = 0; k < kc; k++) {
+        const src = base + <usize>k * sbk;
+        const d = strip + ((<usize>k * NR) << 2);
+        v128.store(d, v128.load(src));
+        v128.store(d, v128.load(src, 16), 16);
+      }
+    } else if (cols == NR) {
+      // transposed B (or any stride): walk each column down k
+      for (let c = 0; c < NR; c++) {
+        const src = base + <usize>c * sbn;
+        const d = strip + (<usize>c << 2);
+        for (let k = 0; k < kc; k++) store<f32>(d + ((<usize>k * NR) << 2), load<f32>(src + <usize>k * sbk));
+      }
+    } else {
+      for (let k = 0; k < kc; k++) {
+        const d = strip + ((<usize>k * NR) << 2);
+        for (let c = 0; c < NR; c++) store<f32>(d + (<usize>c << 2), c < cols ? load<f32>(base + <usize>k * sbk + <usize>c * sbn) : 0);
+      }
+    }
+  }
+}
+
+/**
+ * C[0:4, 0:8] (+)= Apanel · Bpanel over kc steps; `ldc` in bytes. With `acc` false the tile is
+ * overwritten.
+ */
+function kernel4x8(kc: i32, pa: usize, pb: usize, pc: usize, ldc: usize, acc: bool): void {
+  let c00 = f32x4.splat(0);
+  let c01 = f32x4.splat(0);
+  let c10 = f32x4.splat(0);
+  let c11 = f32x4.splat(0);
+  let c20 = f32x4.splat(0);
+  let c21 = f32x4.splat(0);
+  let c30 = f32x4.splat(0);
+  let c31 = f32x4.splat(0);
+  let a = pa;
+  let b = pb;
+  for (let k = 0; k < kc; k++) {
+    const b0 = v128.load(b);
+    const b1 = v128.load(b, 16);
+    let ar = v128.load32_splat(a);
+    c00 = f32x4.add(c00, f32x4.mul(ar, b0));
+    c01 = f32x4.add(c01, f32x4.mul(ar, b1));
+    ar = v128.load32_splat(a, 4);
+    c10 = f32x4.add(c10, f32x4.mul(ar, b0));
+    c11 = f32x4.add(c11, f32x4.mul(ar, b1));
+    ar = v128.load32_splat(a, 8);
+    c20 = f32x4.add(c20, f32x4.mul(ar, b0));
+    c21 = f32x4.add(c21, f32x4.mul(ar, b1));
+    ar = v128.load32_splat(a, 12);
+    c30 = f32x4.add(c30, f32x4.mul(ar, b0));
+    c31 = f32x4.add(c31, f32x4.mul(ar, b1));
+    a += MR * 4;
+    b += NR * 4;
+  }
+  const r1 = pc + ldc;
+  const r2 = r1 + ldc;
+  const r3 = r2 + ldc;
+  if (acc) {
+    c00 = f32x4.add(c00, v128.load(pc));
+    c01 = f32x4.add(c01, v128.load(pc, 16));
+    c10 = f32x4.add(c10, v128.load(r1));
+    c11 = f32x4.add(c11, v128.load(r1, 16));
+    c20 = f32x4.add(c20, v128.load(r2));
+    c21 = f32x4.add(c21, v128.load(r2, 16));
+    c30 = f32x4.add(c30, v128.load(r3));
+    c31 = f32x4.add(c31, v128.load(r3, 16));
+  }
+  v128.store(pc, c00);
+  v128.store(pc, c01, 16);
+  v128.store(r1, c10);
+  v128.store(r1, c11, 16);
+  v128.store(r2, c20);
+  v128.store(r2, c21, 16);
+  v128.store(r3, c30);
+  v128.store(r3, c31, 16);
+}
+
+/** One matrix: C (M×N, row stride ldc bytes) = A·B using workspace `ws`. */
+function gemm(A: usize, sam: usize, sak: usize, Bm: usize, sbk: usize, sbn: usize, C: usize, M: i32, N: i32, K: i32, ws: usize): void {
+  const pA = ws;
+  const pB = ws + ((<usize>MC * KC) << 2);
+  const tile = pB + ((<usize>KC * NC) << 2);
+  const ldc = <usize>N << 2;
+  for (let jc = 0; jc < N; jc += NC) {
+    const nc = min(NC, N - jc);
+    for (let pc = 0; pc < K; pc += KC) {
+      const kc = min(KC, K - pc);
+      const acc = pc > 0;
+      packB(Bm, sbk, sbn, pc, kc, jc, nc, pB);
+      for (let ic = 0; ic < M; ic += MC) {
+        const mc = min(MC, M - ic);
+        packA(A, sam, sak, ic, mc, pc, kc, pA);
+        for (let jr = 0; jr < nc; jr += NR) {
+          const nr = min(NR, nc - jr);
+          const pb = pB + ((<usize>jr * <usize>kc) << 2);
+          for (let ir = 0; ir < mc; ir += MR) {
+            const mr = min(MR, mc - ir);
+            const pa = pA + ((<usize>ir * <usize>kc) << 2);
+            const pc0 = C + <usize>(ic + ir) * ldc + (<usize>(jc + jr) << 2);
+            if (mr == MR && nr == NR) {
+              kernel4x8(kc, pa, pb, pc0, ldc, acc);
+            } else {
+              kernel4x8(kc, pa, pb, tile, NR * 4, false);
+              for (let r = 0; r < mr; r++) {
+                const crow = pc0 + <usize>r * ldc;
+                const trow = tile + ((<usize>r * NR) << 2);
+                for (let c = 0; c < nr; c++) {
+                  const d = crow + (<usize>c << 2);
+                  const v = load<f32>(trow + (<usize>c << 2));
+                  store<f32>(d, acc ? load<f32>(d) + v : v);
+                }
+              }
+            }
           }
-        }
-        for (; j < N; j++) {
-          const d = orow + (<usize>j << 2);
-          store<f32>(d, load<f32>(d) + aik * load<f32>(brow + <usize>j * sbn));
         }
       }
     }
+  }
+}
+
+export function matmul_f32(pa: usize, sab: usize, sam: usize, sak: usize, pb: usize, sbb: usize, sbk: usize, sbn: usize, po: usize, B: i32, M: i32, N: i32, K: i32, ws: usize): void {
+  for (let bb = 0; bb < B; bb++) {
+    const C = po + ((<usize>bb * <usize>M * <usize>N) << 2);
+    if (K == 0) {
+      memory.fill(C, 0, (<usize>M * <usize>N) << 2);
+      continue;
+    }
+    gemm(pa + <usize>bb * sab, sam, sak, pb + <usize>bb * sbb, sbk, sbn, C, M, N, K, ws);
   }
 }

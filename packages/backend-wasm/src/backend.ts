@@ -410,11 +410,10 @@ export class WasmBackend implements Backend {
       this.k.fill_32(o.ptr, 0, B * M * N);
       return;
     }
-    const ws = this.tempAlloc(MATMUL_WS_BYTES);
+    const ws = this.workspace();
     const [sab, sam, sak] = a.strides as [number, number, number];
     const [sbb, sbk, sbn] = b.strides as [number, number, number];
-    this.k.matmul_f32(ba.ptr + a.offset * 4, sab * 4, sam * 4, sak * 4, bb.ptr + b.offset * 4, sbb * 4, sbk * 4, sbn * 4, o.ptr, B, M, N, K, ws.ptr);
-    this.tempFree(ws);
+    this.k.matmul_f32(ba.ptr + a.offset * 4, sab * 4, sam * 4, sak * 4, bb.ptr + b.offset * 4, sbb * 4, sbk * 4, sbn * 4, o.ptr, B, M, N, K, ws);
   }
 
   /** Writes the window parameter block; `second` holds the second view's strides. */
@@ -540,6 +539,14 @@ export class WasmBackend implements Backend {
 
   // ------------------------------------------------------------------ temporaries
 
+  /** Packing workspace for matmul, reserved once and kept (not counted as a buffer). */
+  private ws = 0;
+
+  private workspace(): number {
+    if (this.ws === 0) this.ws = this.heap.alloc(this.k.matmul_ws_bytes()).ptr;
+    return this.ws;
+  }
+
   private tempAlloc(bytes: number): { ptr: number; cls: number } {
     return this.heap.alloc(Math.max(bytes, 16));
   }
@@ -548,9 +555,6 @@ export class WasmBackend implements Backend {
     this.heap.free(t.ptr, t.cls);
   }
 }
-
-/** Workspace for matmul packing (bytes). */
-const MATMUL_WS_BYTES = 1 << 20;
 
 const f32bits = new Float32Array(1);
 const i32bits = new Int32Array(f32bits.buffer);

@@ -4,6 +4,8 @@ import { KERNELS_WASM_BASE64 } from './generated/kernels.js';
 type Lane = 'f32' | 'i32' | 'u8';
 /** A kernel export: every argument is an i32/u32 address, size or stride, or an f64. */
 type KernelFn = (...args: number[]) => void;
+/** A kernel export that returns a number. */
+type QueryFn = () => number;
 /** Names of the kernels the module exports. @internal */
 export type KernelName =
   | `unary_${Lane}`
@@ -26,7 +28,7 @@ export type KernelName =
   | 'scatter_add_i32'
   | 'random';
 /** The module's exports as the backend calls them. @internal */
-export type Kernels = Record<KernelName, KernelFn>;
+export type Kernels = Record<KernelName, KernelFn> & { matmul_ws_bytes: QueryFn };
 
 /** Initial memory: 16 pages (1 MiB); grows on demand up to 4 GiB. */
 const INITIAL_PAGES = 16;
