@@ -1,11 +1,13 @@
 /**
- * Axon's side of each suite. @axon/core is imported statically (its API is typechecked here);
- * the backend package and the training front end (@axon/layers) are imported at run time, so
- * that the peers still run while those packages are being written: an Axon contender whose
- * package or API is missing reports "not available yet" instead of a number.
+ * Axon's side of each suite. @axon/core and @axon/layers are imported statically (their API is
+ * typechecked here); the backend package (`@axon/backend-<--backend>`) is imported at run time, so
+ * that the peers still run when it cannot load: the Axon contender then reports
+ * "not available yet" instead of a number.
  */
 
 import { matmul, memory, setBackend, tensor, type Tensor } from '@axon/core';
+import '@axon/autograd'; // registers gradients; `fit` needs it loaded
+import { Dense, Dropout, sequential, type Sequential } from '@axon/layers';
 import type { MatmulContender } from './suites/matmul.js';
 import type { MlpContender, MlpRun } from './suites/mlp.js';
 import { MLP } from './suites/mlp.js';
@@ -19,11 +21,6 @@ async function importOptional(name: string): Promise<Record<string, unknown>> {
   } catch (e) {
     throw new Error(`${name} cannot be imported: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`);
   }
-}
-
-function requireFunctions(mod: Record<string, unknown>, pkg: string, names: readonly string[]): void {
-  const missing = names.filter((n) => typeof mod[n] !== 'function');
-  if (missing.length > 0) throw new Error(`${pkg} does not export ${missing.join(', ')} yet`);
 }
 
 let started: Promise<void> | null = null;
@@ -72,59 +69,38 @@ export function axonMatmulContender(opts: SuiteOptions): MatmulContender {
 // MLP training epoch: Axon's Keras-style `sequential` + `fit` (the seed scenario S2)
 // ---------------------------------------------------------------------------------------------
 
-/** The part of @axon/layers' Keras-style API the MLP suite uses. */
-interface AxonModel {
-  compile(cfg: { optimizer: string; loss: string; metrics?: string[] }): void;
-  fit(x: Tensor, y: Tensor, cfg: { batchSize: number; epochs: number; shuffle?: boolean; verbose?: number }): Promise<unknown>;
-  predict(x: Tensor): Tensor;
-  dispose?(): void;
-}
-interface AxonLayers {
-  sequential(layers: unknown[]): AxonModel;
-  dense(cfg: { units: number; activation?: string; inputShape?: number[] }): unknown;
-  dropout(cfg: { rate: number }): unknown;
-}
-
 /**
  * One training epoch with Axon's `fit`, as a user of the Keras front end writes it.
  * @example await axonMlpEpoch(model, x, y);
  */
-export async function axonMlpEpoch(model: AxonModel, x: Tensor, y: Tensor): Promise<void> {
+export async function axonMlpEpoch(model: Sequential, x: Tensor, y: Tensor): Promise<void> {
   await model.fit(x, y, { batchSize: MLP.batch, epochs: 1, shuffle: true, verbose: 0 });
 }
 
 export function axonMlpContender(opts: SuiteOptions): MlpContender {
-  let layers: AxonLayers | null = null;
   return {
     id: 'axon',
     label: `axon-${opts.backend}`,
     axon: true,
     note:
-      "`sequential([dense({ units: 128, activation: 'relu', inputShape: [784] }), dropout({ rate: 0.2 }), dense({ units: 10, activation: 'softmax' })])`, " +
-      "`compile({ optimizer: 'adam', loss: 'sparseCategoricalCrossentropy', metrics: ['accuracy'] })`, `fit(x, y, { batchSize: 128, epochs: 1, shuffle: true })` per timed epoch.",
-    async start() {
-      await startAxon(opts.backend);
-      const mod = await importOptional('@axon/layers');
-      requireFunctions(mod, '@axon/layers', ['sequential', 'dense', 'dropout']);
-      layers = mod as unknown as AxonLayers;
-    },
+      "`sequential([new Dense(128, { activation: 'relu', inputShape: [784] }), new Dropout(0.2), new Dense(10, { activation: 'softmax' })])`, " +
+      "`compile({ optimizer: 'adam', loss: 'sparseCategoricalCrossentropy', metrics: ['accuracy'] })`, `fit(x, y, { batchSize: 128, epochs: 1, shuffle: true, verbose: 0 })` per timed epoch.",
+    start: () => startAxon(opts.backend),
     async prepare(train: Digits): Promise<MlpRun> {
-      const l = layers!;
-      const model = l.sequential([
-        l.dense({ units: MLP.hidden, activation: 'relu', inputShape: [MLP.inputs] }),
-        l.dropout({ rate: MLP.dropout }),
-        l.dense({ units: MLP.classes, activation: 'softmax' }),
+      const model = sequential([
+        new Dense(MLP.hidden, { activation: 'relu', inputShape: [MLP.inputs] }),
+        new Dropout(MLP.dropout),
+        new Dense(MLP.classes, { activation: 'softmax' }),
       ]);
-      if (typeof model.fit !== 'function' || typeof model.compile !== 'function') throw new Error('@axon/layers models have no compile/fit yet');
       model.compile({ optimizer: 'adam', loss: 'sparseCategoricalCrossentropy', metrics: ['accuracy'] });
       const x = tensor(train.x, [train.n, MLP.inputs], 'float32');
-      const y = tensor(Float32Array.from(train.y), [train.n], 'float32');
+      const y = tensor(Int32Array.from(train.y), [train.n], 'int32');
       return {
         epoch: () => axonMlpEpoch(model, x, y),
         async evaluate(test) {
           const tx = tensor(test.x, [test.n, MLP.inputs], 'float32');
-          const probs = model.predict(tx);
-          const d = probs.dataSync();
+          const probs = model.predict(tx, { batchSize: 1000 });
+          const d = await probs.data();
           probs.dispose();
           tx.dispose();
           let ok = 0;
@@ -138,7 +114,7 @@ export function axonMlpContender(opts: SuiteOptions): MlpContender {
         dispose() {
           x.dispose();
           y.dispose();
-          model.dispose?.();
+          model.dispose();
         },
       };
     },
