@@ -125,6 +125,8 @@ abstract class ActivationModule extends Module {
  * @example new Sequential(new Linear(4, 8), new ReLU())
  */
 export class ReLU extends ActivationModule {
+  /** The class name used in `model.json` and default layer names. */
+  static readonly className: string = 'ReLU';
   forward(x: Tensor): Tensor {
     return relu(x);
   }
@@ -135,6 +137,8 @@ export class ReLU extends ActivationModule {
  * @example new Sigmoid().call(tensor([0])) // [0.5]
  */
 export class Sigmoid extends ActivationModule {
+  /** The class name used in `model.json` and default layer names. */
+  static readonly className: string = 'Sigmoid';
   forward(x: Tensor): Tensor {
     return sigmoid(x);
   }
@@ -145,6 +149,8 @@ export class Sigmoid extends ActivationModule {
  * @example new Tanh().call(x)
  */
 export class Tanh extends ActivationModule {
+  /** The class name used in `model.json` and default layer names. */
+  static readonly className: string = 'Tanh';
   forward(x: Tensor): Tensor {
     return tanh(x);
   }
@@ -155,6 +161,8 @@ export class Tanh extends ActivationModule {
  * @example new GELU().call(x)
  */
 export class GELU extends ActivationModule {
+  /** The class name used in `model.json` and default layer names. */
+  static readonly className: string = 'GELU';
   forward(x: Tensor): Tensor {
     return gelu(x);
   }
@@ -176,6 +184,8 @@ export interface SoftmaxOptions {
  * @example new Softmax().call(logits)
  */
 export class Softmax extends ActivationModule {
+  /** The class name used in `model.json` and default layer names. */
+  static readonly className: string = 'Softmax';
   /** The axis normalised over. */
   readonly axis: number;
   constructor(opts: SoftmaxOptions | number = {}) {
@@ -196,6 +206,8 @@ export class Softmax extends ActivationModule {
  * @example new LogSoftmax().call(logits)
  */
 export class LogSoftmax extends ActivationModule {
+  /** The class name used in `model.json` and default layer names. */
+  static readonly className: string = 'LogSoftmax';
   /** The axis normalised over. */
   readonly axis: number;
   constructor(opts: SoftmaxOptions | number = {}) {
@@ -227,6 +239,8 @@ export interface LeakyReLUOptions {
  * @example new LeakyReLU({ alpha: 0.2 }).call(x)
  */
 export class LeakyReLU extends ActivationModule {
+  /** The class name used in `model.json` and default layer names. */
+  static readonly className: string = 'LeakyReLU';
   /** Slope for x < 0. */
   readonly alpha: number;
   constructor(opts: LeakyReLUOptions | number = {}) {
@@ -259,6 +273,8 @@ export interface ActivationOptions {
  * @example new Activation('softmax').call(logits)
  */
 export class Activation extends ActivationModule {
+  /** The class name used in `model.json` and default layer names. */
+  static readonly className: string = 'Activation';
   /** The activation's canonical name. */
   readonly activation: ActivationName;
   private readonly fn: (x: Tensor) => Tensor;

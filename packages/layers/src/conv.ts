@@ -38,6 +38,8 @@ export interface Conv2dLayerOptions {
  * @example new Conv2d(1, 8, 3, { padding: 'same' }).call(randn([2, 1, 28, 28])).shape // [2, 8, 28, 28]
  */
 export class Conv2d extends Module {
+  /** The class name used in `model.json` and default layer names. */
+  static readonly className: string = 'Conv2d';
   readonly inChannels: number;
   readonly outChannels: number;
   readonly kernelSize: [number, number];
@@ -133,9 +135,9 @@ abstract class Pool2dLayer extends Module {
   }
   override computeOutputShape(s: SymbolicShape): SymbolicShape {
     if (s.length !== 4 || typeof s[1] !== 'number' || typeof s[2] !== 'number' || typeof s[3] !== 'number') {
-      throw new AxonError(`${this.constructor.name} '${this.name}'`, `expected NCHW input, got [${s.map((d) => d ?? 'null').join(',')}]`);
+      throw new AxonError(`${this.className} '${this.name}'`, `expected NCHW input, got [${s.map((d) => d ?? 'null').join(',')}]`);
     }
-    const w = window2d(`${this.constructor.name} '${this.name}'`, [1, s[1], s[2], s[3]], this.kernelSize, this.stride, this.padding, 1);
+    const w = window2d(`${this.className} '${this.name}'`, [1, s[1], s[2], s[3]], this.kernelSize, this.stride, this.padding, 1);
     return [s[0]!, s[1], w.outH, w.outW];
   }
   override getConfig(): LayerConfig {
@@ -148,6 +150,8 @@ abstract class Pool2dLayer extends Module {
  * @example new MaxPool2d(2).call(x) // halves H and W
  */
 export class MaxPool2d extends Pool2dLayer {
+  /** The class name used in `model.json` and default layer names. */
+  static readonly className: string = 'MaxPool2d';
   constructor(kernelSize: Pair, opts: Pool2dLayerOptions = {}) {
     super(kernelSize, opts);
   }
@@ -165,6 +169,8 @@ export class MaxPool2d extends Pool2dLayer {
  * @example new AvgPool2d(2).call(x)
  */
 export class AvgPool2d extends Pool2dLayer {
+  /** The class name used in `model.json` and default layer names. */
+  static readonly className: string = 'AvgPool2d';
   constructor(kernelSize: Pair, opts: Pool2dLayerOptions = {}) {
     super(kernelSize, opts);
   }

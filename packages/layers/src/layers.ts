@@ -23,7 +23,7 @@ export interface LayerOptions {
 }
 
 function layerOp(m: Module): string {
-  return `${m.constructor.name} '${m.name}'`;
+  return `${m.className} '${m.name}'`;
 }
 
 function checkInt(op: string, what: string, v: unknown, min = 1): number {
@@ -60,6 +60,8 @@ export interface LinearOptions {
  * fc.call(randn([5, 3])).shape; // [5, 2]
  */
 export class Linear extends Module {
+  /** The class name used in `model.json` and default layer names. */
+  static readonly className: string = 'Linear';
   /** Input features. */
   readonly inFeatures: number;
   /** Output features. */
@@ -123,6 +125,8 @@ export interface DenseOptions extends LayerOptions {
  * d.call(randn([32, 128])).shape; // [32, 10]
  */
 export class Dense extends Module {
+  /** The class name used in `model.json` and default layer names. */
+  static readonly className: string = 'Dense';
   /** Output size. */
   readonly units: number;
   /** The activation's canonical name. */
@@ -236,6 +240,8 @@ export interface DropoutOptions extends LayerOptions {
  * @example new Dropout(0.2).call(x) // or new Dropout({ rate: 0.2 })
  */
 export class Dropout extends Module {
+  /** The class name used in `model.json` and default layer names. */
+  static readonly className: string = 'Dropout';
   /** Probability of zeroing an element. */
   readonly rate: number;
   /** Seed of the first mask, when given (later masks use seed + call count). */
@@ -294,6 +300,8 @@ export interface FlattenOptions extends LayerOptions {
  * @example new Flatten().call(zeros([32, 28, 28])).shape // [32, 784]
  */
 export class Flatten extends Module {
+  /** The class name used in `model.json` and default layer names. */
+  static readonly className: string = 'Flatten';
   /** First axis flattened. */
   readonly startAxis: number;
   /** Last axis flattened. */
@@ -357,6 +365,8 @@ export interface EmbeddingOptions extends LayerOptions {
  * emb.call(tensor([[1, 2, 3]], [1, 3], 'int32')).shape; // [1, 3, 64]
  */
 export class Embedding extends Module {
+  /** The class name used in `model.json` and default layer names. */
+  static readonly className: string = 'Embedding';
   /** Vocabulary size. */
   readonly inputDim: number;
   /** Vector size. */
@@ -397,6 +407,8 @@ export class Embedding extends Module {
  * @example new Add().call(a, b)
  */
 export class Add extends Module {
+  /** The class name used in `model.json` and default layer names. */
+  static readonly className: string = 'Add';
   forward(...xs: Tensor[]): Tensor {
     if (xs.length < 1) throw new AxonError(layerOp(this), 'expects at least one input');
     let y = xs[0]!;
@@ -427,6 +439,8 @@ export interface ConcatenateOptions extends LayerOptions {
  * @example new Concatenate().call(a, b)
  */
 export class Concatenate extends Module {
+  /** The class name used in `model.json` and default layer names. */
+  static readonly className: string = 'Concatenate';
   /** The axis joined along. */
   readonly axis: number;
   constructor(opts: ConcatenateOptions = {}) {
@@ -473,6 +487,8 @@ export interface ReshapeOptions extends LayerOptions {
  * @example new Reshape({ targetShape: [1, 28, 28] }).call(zeros([32, 784])).shape // [32, 1, 28, 28]
  */
 export class Reshape extends Module {
+  /** The class name used in `model.json` and default layer names. */
+  static readonly className: string = 'Reshape';
   /** Target shape of one example. */
   readonly targetShape: readonly number[];
   constructor(opts: ReshapeOptions) {

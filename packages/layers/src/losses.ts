@@ -240,6 +240,8 @@ export function categoricalCrossEntropyFromProbs(probs: Tensor, target: Tensor, 
  * @example const lossFn = new MSELoss(); lossFn.call(pred, target)
  */
 export class MSELoss extends Module {
+  /** The class name used in `model.json` and default layer names. */
+  static readonly className: string = 'MSELoss';
   /** How per-element losses are combined. */
   readonly reduction: Reduction;
   constructor(opts: LossOptions = {}) {
@@ -256,6 +258,8 @@ export class MSELoss extends Module {
  * @example new CrossEntropyLoss({ labelSmoothing: 0.1 }).call(logits, labels)
  */
 export class CrossEntropyLoss extends Module {
+  /** The class name used in `model.json` and default layer names. */
+  static readonly className: string = 'CrossEntropyLoss';
   /** How per-example losses are combined. */
   readonly reduction: Reduction;
   /** Label smoothing ε. */
@@ -275,6 +279,8 @@ export class CrossEntropyLoss extends Module {
  * @example new BCELoss().call(sigmoid(z), t)
  */
 export class BCELoss extends Module {
+  /** The class name used in `model.json` and default layer names. */
+  static readonly className: string = 'BCELoss';
   /** How per-element losses are combined. */
   readonly reduction: Reduction;
   constructor(opts: LossOptions = {}) {
@@ -291,6 +297,8 @@ export class BCELoss extends Module {
  * @example new BCEWithLogitsLoss().call(z, t)
  */
 export class BCEWithLogitsLoss extends Module {
+  /** The class name used in `model.json` and default layer names. */
+  static readonly className: string = 'BCEWithLogitsLoss';
   /** How per-element losses are combined. */
   readonly reduction: Reduction;
   constructor(opts: LossOptions = {}) {

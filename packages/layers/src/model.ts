@@ -138,7 +138,7 @@ export abstract class Model extends Module {
    * @example model.compile({ optimizer: { name: 'adam', learningRate: 1e-3 }, loss: 'mse', metrics: ['mae'] })
    */
   compile(config: CompileConfig): this {
-    const op = `${this.constructor.name}.compile`;
+    const op = `${this.className}.compile`;
     if (config === null || typeof config !== 'object') throw new AxonError(op, 'expects { optimizer, loss, metrics? }');
     if (config.optimizer === undefined) throw new AxonError(op, "an optimizer is required (e.g. 'adam')");
     if (config.loss === undefined) throw new AxonError(op, "a loss is required (e.g. 'sparseCategoricalCrossentropy')");
@@ -652,6 +652,8 @@ export interface SequentialOptions {
  * const logits = net.call(x);
  */
 export class Sequential extends Model {
+  /** The class name used in `model.json` and default layer names. */
+  static readonly className: string = 'Sequential';
   private declaredInputShape: readonly number[] | null;
 
   constructor(...layers: Module[]) {
@@ -736,7 +738,7 @@ export class Sequential extends Model {
           s = null;
         }
       }
-      return { name: l.name, type: l.constructor.name, shape: s, params: l.countParams() };
+      return { name: l.name, type: l.className, shape: s, params: l.countParams() };
     });
   }
 
@@ -795,6 +797,8 @@ export interface GraphModelOptions {
  * const m = model({ inputs: x, outputs: y });
  */
 export class GraphModel extends Model {
+  /** The class name used in `model.json` and default layer names. */
+  static readonly className: string = 'GraphModel';
   /** The symbolic inputs. */
   readonly inputs: readonly SymbolicTensor[];
   /** The symbolic output. */
@@ -862,7 +866,7 @@ export class GraphModel extends Model {
   }
 
   private run(xs: readonly Tensor[], strip: boolean): Tensor {
-    const op = `${this.constructor.name} '${this.name}'`;
+    const op = `${this.className} '${this.name}'`;
     if (xs.length !== this.inputs.length) throw new AxonError(op, `expects ${this.inputs.length} input(s), got ${xs.length}`);
     const values = new Map<SymbolicTensor, Tensor>();
     this.inputs.forEach((s, i) => {
@@ -892,7 +896,7 @@ export class GraphModel extends Model {
     const counted = new Set<Module>();
     const nameOf = (s: SymbolicTensor): string => (s.layer ? s.layer.name : (s.name ?? 'input'));
     for (const n of this.nodes) {
-      rows.push({ name: n.layer.name, type: n.layer.constructor.name, shape: n.output.shape, params: counted.has(n.layer) ? 0 : n.layer.countParams(), inbound: n.inputs.map(nameOf).join(', ') });
+      rows.push({ name: n.layer.name, type: n.layer.className, shape: n.output.shape, params: counted.has(n.layer) ? 0 : n.layer.countParams(), inbound: n.inputs.map(nameOf).join(', ') });
       counted.add(n.layer);
     }
     return rows;

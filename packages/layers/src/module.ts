@@ -85,9 +85,20 @@ export abstract class Module {
   name: string;
 
   constructor(name?: string) {
-    this.name = name ?? uniqueName(this.constructor.name);
+    this.name = name ?? uniqueName(this.className);
     Object.defineProperty(this, '_registry', { value: new Map<string, Tensor | Module>(), enumerable: false, writable: false });
     Object.defineProperty(this, '_buffers', { value: new Map<string, Tensor>(), enumerable: false, writable: false });
+  }
+
+  /**
+   * The layer's class name as saved in `model.json`: the class's own static `className` when it
+   * declares one (every built-in layer does, so that bundlers renaming classes do not matter),
+   * else the constructor's name.
+   * @example new Dense(3).className // 'Dense'
+   */
+  get className(): string {
+    const ctor = this.constructor as { className?: unknown; name: string };
+    return Object.prototype.hasOwnProperty.call(ctor, 'className') && typeof ctor.className === 'string' ? ctor.className : ctor.name;
   }
 
   /** @internal explicitly registered parameters and modules (names that are not properties). */
@@ -116,7 +127,7 @@ export abstract class Module {
     }
     if (inputs.some(isSymbolic)) throw new AxonError(`${this.name}.call`, 'cannot mix symbolic and concrete tensors in one call');
     for (let i = 0; i < inputs.length; i++) {
-      if (!isTensor(inputs[i])) throw new AxonError(`${this.constructor.name} '${this.name}'`, `input ${i} is not a Tensor (got ${typeof inputs[i]})`);
+      if (!isTensor(inputs[i])) throw new AxonError(`${this.className} '${this.name}'`, `input ${i} is not a Tensor (got ${typeof inputs[i]})`);
     }
     return this.forward(...(inputs as Tensor[]));
   }
@@ -364,7 +375,7 @@ export abstract class Module {
    * @example model.loadStateDict(other.stateDict());
    */
   loadStateDict(dict: StateDict, opts: LoadStateDictOptions = {}): void {
-    const op = `${this.constructor.name}.loadStateDict`;
+    const op = `${this.className}.loadStateDict`;
     if (dict === null || typeof dict !== 'object') throw new AxonError(op, 'expected a record of tensors');
     const strict = opts.strict ?? true;
     const own = this.stateDict();
@@ -424,15 +435,15 @@ export abstract class Module {
    * @example String(new Linear(3, 2))
    */
   toString(): string {
-    return `${this.constructor.name}(${this.name})`;
+    return `${this.className}(${this.name})`;
   }
 }
 
 function checkName(m: Module, name: string): void {
   if (typeof name !== 'string' || name === '' || name.includes('.')) {
-    throw new AxonError(`${m.constructor.name}.register`, `names must be non-empty strings without '.', got ${JSON.stringify(name)}`);
+    throw new AxonError(`${m.className}.register`, `names must be non-empty strings without '.', got ${JSON.stringify(name)}`);
   }
-  if (INTERNAL.has(name)) throw new AxonError(`${m.constructor.name}.register`, `'${name}' is reserved`);
+  if (INTERNAL.has(name)) throw new AxonError(`${m.className}.register`, `'${name}' is reserved`);
 }
 
 /** Zeros of a symbolic shape with batch (null) 1. */

@@ -99,7 +99,7 @@ export function registeredLayers(): string[] {
 
 function classNameOf(m: Module): string {
   if (m instanceof GraphModel) return 'Functional';
-  return m.constructor.name;
+  return m.className;
 }
 
 /**

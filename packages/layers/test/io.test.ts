@@ -187,3 +187,20 @@ describe('save / load', () => {
     void tensor;
   });
 });
+
+describe('class names', () => {
+  it('every exported layer class declares its own static className (bundlers may rename classes)', async () => {
+    const all = (await import('../src/index.js')) as Record<string, unknown>;
+    const { registeredLayers } = all as { registeredLayers: () => string[] };
+    let n = 0;
+    for (const [k, v] of Object.entries(all)) {
+      if (typeof v !== 'function' || !(v.prototype instanceof Module)) continue;
+      if (k === 'Model') continue; // abstract
+      expect(Object.prototype.hasOwnProperty.call(v, 'className'), k).toBe(true);
+      expect((v as unknown as { className: string }).className).toBe(k);
+      n++;
+    }
+    expect(n).toBeGreaterThan(20);
+    for (const k of ['Dense', 'Linear', 'Conv2d', 'Sequential', 'Functional']) expect(registeredLayers()).toContain(k);
+  });
+});
