@@ -8,7 +8,7 @@ import '@axon/autograd';
 import { Dense, input, model } from '@axon/layers';
 
 /** Runs S3 and returns the held-out MSE and the target's variance. */
-export async function runS3(log: (s: string) => void = console.log, n = 2000): Promise<{ heldOutMse: number; targetVariance: number; predictions: number }> {
+export async function runS3(log: (s: string) => void = console.log, n = 10000): Promise<{ heldOutMse: number; targetVariance: number; predictions: number }> {
   setSeed(2);
   // y = x·w + 0.5·relu(x₀) + small noise
   const [x, y] = tidy(() => {
