@@ -21,8 +21,9 @@ describe('measure', () => {
     expect(m.min).toBeLessThanOrEqual(m.median);
   });
   it('repeats fast operations within a sample', async () => {
-    const m = await measure(() => undefined, { warmup: 1, runs: 5, minSampleMs: 5, maxReps: 50 });
-    expect(m.reps).toBe(50);
+    const m = await measure(() => undefined, { warmup: 1, warmupMs: 0, runs: 5, minSampleMs: 20, maxReps: 50 });
+    expect(m.reps).toBeGreaterThan(1); // a no-op lasts far less than 20 ms, even on a loaded machine
+    expect(m.reps).toBeLessThanOrEqual(50);
   });
 });
 
