@@ -1,0 +1,642 @@
+/**
+ * The WebGPU backend: storage in pooled GPU buffers, every primitive a WGSL compute kernel,
+ * dispatches batched into few command buffers.
+ */
+import {
+  AxonError,
+  type Backend,
+  type BackendBuffer,
+  type BackendMemory,
+  type BinaryOp,
+  type DType,
+  type RandomKind,
+  type ReduceOp,
+  type TypedArray,
+  type UnaryOp,
+  type View,
+  type Window2d,
+} from '@axon/core';
+import type { Acquired } from './device.js';
+import {
+  binaryExpr,
+  binaryOutDtype,
+  col2imSource,
+  convertExpr,
+  fillSource,
+  gatherSource,
+  GS,
+  im2colSource,
+  mapSource,
+  matmulSource,
+  MM,
+  poolGradSource,
+  poolSource,
+  randomSource,
+  reduceLayout,
+  reduceSource,
+  scatterAtomicSource,
+  scatterLoopSource,
+  unaryExpr,
+  WIN,
+} from './kernels.js';
+import { FMATH } from './wgsl.js';
+import { collapse, contiguousStrides, f32Bits, fround, numel, sizeClass } from './util.js';
+
+// GPUBufferUsage / GPUMapMode values (spelled out so that no global needs to exist in Node).
+const MAP_READ = 0x0001;
+const COPY_SRC = 0x0004;
+const COPY_DST = 0x0008;
+const STORAGE = 0x0080;
+
+/** A buffer of the WebGPU backend. Every dtype is stored as 4 bytes per element (bool as u32 0/1). */
+export class WebGPUBuffer implements BackendBuffer {
+  /** @internal */
+  gpu: GPUBuffer | null;
+  constructor(
+    readonly size: number,
+    readonly dtype: DType,
+    gpu: GPUBuffer,
+    /** @internal capacity in bytes (the size class) */
+    readonly capacity: number,
+  ) {
+    this.gpu = gpu;
+  }
+}
+
+/** Tunables of {@link WebGPUBackend}. */
+export interface WebGPUOptions {
+  /** Dispatches encoded before a command buffer is submitted without waiting for a read (default 64). */
+  readonly maxDispatchesPerSubmit?: number;
+  /** Bytes of freed buffers kept for reuse (default 256 MiB). */
+  readonly maxPooledBytes?: number;
+}
+
+interface Pipe {
+  pipeline: GPUComputePipeline;
+  layout: GPUBindGroupLayout;
+}
+
+function asBuf(b: BackendBuffer, op: string): WebGPUBuffer {
+  if (!(b instanceof WebGPUBuffer)) throw new AxonError(op, 'buffer does not belong to the webgpu backend');
+  if (!b.gpu) throw new AxonError(op, 'buffer was freed');
+  return b;
+}
+
+/** Adapter limits the kernels respect. */
+export interface WebGPULimits {
+  readonly maxStorageBufferBindingSize: number;
+  readonly maxBufferSize: number;
+  readonly maxComputeInvocationsPerWorkgroup: number;
+  readonly maxComputeWorkgroupSizeX: number;
+  readonly maxComputeWorkgroupSizeY: number;
+  readonly maxComputeWorkgroupsPerDimension: number;
+  readonly maxComputeWorkgroupStorageSize: number;
+  readonly minStorageBufferOffsetAlignment: number;
+}
+
+export class WebGPUBackend implements Backend {
+  readonly name = 'webgpu';
+  readonly supportsSyncRead = false;
+  readonly emulated: boolean;
+  /** One line naming the adapter. */
+  readonly adapterDescription: string;
+  /** Where the implementation came from (`navigator.gpu` or the `webgpu` npm package). */
+  readonly source: string;
+  readonly device: GPUDevice;
+  readonly limits: WebGPULimits;
+  /** Workgroup size of 1-D kernels (a power of two ≤ the adapter's limits, at most 256). */
+  readonly wg: number;
+
+  private readonly maxDispatches: number;
+  private readonly maxPooled: number;
+  private readonly pipelines = new Map<string, Pipe>();
+  private readonly pool = new Map<number, GPUBuffer[]>();
+  private readonly stagingPool = new Map<number, GPUBuffer[]>();
+  private pooledBytes = 0;
+  private liveBytes = 0;
+  private liveBuffers = 0;
+  private encoder: GPUCommandEncoder | null = null;
+  private pass: GPUComputePassEncoder | null = null;
+  private dispatches = 0;
+  private readonly batchUsed = new Set<GPUBuffer>();
+  private toDestroy: GPUBuffer[] = [];
+  private params: Uint32Array;
+  private paramsUsed = 0;
+  private readonly paramsAlign: number;
+  private readonly paramsGPU: GPUBuffer;
+  private lostReason: string | null = null;
+  private pendingError: string | null = null;
+  private readonly lostPromise: Promise<never>;
+  private disposed = false;
+  /** Number of command buffers submitted so far (for tests and tuning). */
+  submits = 0;
+
+  constructor(acq: Acquired, opts: WebGPUOptions = {}) {
+    this.device = acq.device;
+    this.emulated = acq.emulated;
+    this.adapterDescription = acq.description;
+    this.source = acq.source;
+    const l = acq.device.limits;
+    this.limits = {
+      maxStorageBufferBindingSize: l.maxStorageBufferBindingSize,
+      maxBufferSize: l.maxBufferSize,
+      maxComputeInvocationsPerWorkgroup: l.maxComputeInvocationsPerWorkgroup,
+      maxComputeWorkgroupSizeX: l.maxComputeWorkgroupSizeX,
+      maxComputeWorkgroupSizeY: l.maxComputeWorkgroupSizeY,
+      maxComputeWorkgroupsPerDimension: l.maxComputeWorkgroupsPerDimension,
+      maxComputeWorkgroupStorageSize: l.maxComputeWorkgroupStorageSize,
+      minStorageBufferOffsetAlignment: l.minStorageBufferOffsetAlignment,
+    };
+    let wg = 1;
+    while (wg * 2 <= Math.min(256, l.maxComputeInvocationsPerWorkgroup, l.maxComputeWorkgroupSizeX)) wg *= 2;
+    // the reduce kernels keep one value and one index per invocation in workgroup memory
+    while (wg > 1 && wg * 8 > l.maxComputeWorkgroupStorageSize) wg /= 2;
+    this.wg = wg;
+    this.maxDispatches = opts.maxDispatchesPerSubmit ?? 64;
+    this.maxPooled = opts.maxPooledBytes ?? 256 * 2 ** 20;
+    this.paramsAlign = Math.max(1, l.minStorageBufferOffsetAlignment / 4);
+    this.params = new Uint32Array(64 * 1024);
+    this.paramsGPU = this.device.createBuffer({ size: this.params.byteLength, usage: STORAGE | COPY_DST });
+    this.lostPromise = acq.device.lost.then((info) => {
+      this.lostReason = `${info.reason ?? 'unknown'}${info.message ? `: ${info.message}` : ''}`;
+      throw new AxonError('webgpu', `the WebGPU device was lost (${this.lostReason})`);
+    });
+    this.lostPromise.catch(() => undefined);
+    this.device.addEventListener?.('uncapturederror', (ev: Event) => {
+      const err = (ev as GPUUncapturedErrorEvent).error;
+      this.pendingError ??= err?.message ?? String(err);
+    });
+  }
+
+  // ---------------------------------------------------------------- errors
+
+  /** Throws the device loss or a pending GPU error as an AxonError. */
+  private check(op: string): void {
+    if (this.disposed) throw new AxonError(op, 'the webgpu backend was disposed');
+    if (this.lostReason !== null) throw new AxonError(op, `the WebGPU device was lost (${this.lostReason}); results are unavailable`);
+    if (this.pendingError !== null) {
+      const msg = this.pendingError;
+      this.pendingError = null;
+      throw new AxonError(op, `a WebGPU error occurred in an earlier operation: ${msg}`);
+    }
+  }
+
+  // ---------------------------------------------------------------- storage
+
+  alloc(dtype: DType, size: number): BackendBuffer {
+    this.check('alloc');
+    if (!Number.isInteger(size) || size < 0) throw new AxonError('alloc', `size must be a non-negative integer, got ${size}`);
+    const bytes = Math.max(4, size * 4);
+    const limit = Math.min(this.limits.maxStorageBufferBindingSize, this.limits.maxBufferSize);
+    if (bytes > limit) {
+      throw new AxonError(
+        'alloc',
+        `a ${dtype} buffer of ${size} elements needs ${bytes} bytes, more than this adapter allows in one storage binding (maxStorageBufferBindingSize ${this.limits.maxStorageBufferBindingSize}, maxBufferSize ${this.limits.maxBufferSize})`,
+      );
+    }
+    let cls = sizeClass(bytes);
+    if (cls > limit) cls = Math.ceil(bytes / 4) * 4;
+    let gpu = this.pool.get(cls)?.pop();
+    if (gpu) this.pooledBytes -= cls;
+    else gpu = this.createBuffer(cls, STORAGE | COPY_SRC | COPY_DST, 'alloc');
+    this.liveBytes += size * 4;
+    this.liveBuffers++;
+    return new WebGPUBuffer(size, dtype, gpu, cls);
+  }
+
+  private createBuffer(size: number, usage: number, op: string): GPUBuffer {
+    this.device.pushErrorScope('out-of-memory');
+    const b = this.device.createBuffer({ size, usage });
+    this.device
+      .popErrorScope()
+      .then((err) => {
+        if (err) this.pendingError ??= `out of memory allocating a ${size}-byte GPU buffer (${op}): ${err.message}`;
+      })
+      .catch(() => undefined);
+    return b;
+  }
+
+  write(buf: BackendBuffer, data: TypedArray): void {
+    this.check('write');
+    const b = asBuf(buf, 'write');
+    if (data.length !== b.size) throw new AxonError('write', `data has ${data.length} elements, buffer ${b.size}`);
+    if (b.size === 0) return;
+    // queue.writeBuffer runs before commands still being encoded: flush any that use this buffer.
+    if (this.batchUsed.has(b.gpu!)) this.flush();
+    let src: Float32Array | Int32Array | Uint32Array;
+    if (b.dtype === 'bool') {
+      src = new Uint32Array(b.size);
+      for (let i = 0; i < b.size; i++) src[i] = data[i] ? 1 : 0;
+    } else if (b.dtype === 'float32') {
+      src = data instanceof Float32Array ? data : Float32Array.from(data);
+    } else {
+      src = data instanceof Int32Array ? data : Int32Array.from(data);
+    }
+    this.device.queue.writeBuffer(b.gpu!, 0, src.buffer, src.byteOffset, b.size * 4);
+  }
+
+  async read(buf: BackendBuffer): Promise<TypedArray> {
+    this.check('read');
+    const b = asBuf(buf, 'read');
+    const bytes = b.size * 4;
+    if (bytes === 0) return b.dtype === 'float32' ? new Float32Array(0) : b.dtype === 'int32' ? new Int32Array(0) : new Uint8Array(0);
+    const cls = sizeClass(bytes);
+    const staging = this.stagingPool.get(cls)?.pop() ?? this.createBuffer(cls, MAP_READ | COPY_DST, 'read');
+    this.endPass();
+    this.encoder ??= this.device.createCommandEncoder();
+    this.encoder.copyBufferToBuffer(b.gpu!, 0, staging, 0, bytes);
+    this.flush();
+    try {
+      await Promise.race([staging.mapAsync(MAP_READ, 0, bytes), this.lostPromise]);
+    } catch (e) {
+      this.check('read');
+      throw new AxonError('read', `mapping the staging buffer failed: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    const raw = staging.getMappedRange(0, bytes);
+    let out: TypedArray;
+    if (b.dtype === 'float32') out = new Float32Array(raw.slice(0));
+    else if (b.dtype === 'int32') out = new Int32Array(raw.slice(0));
+    else {
+      const u = new Uint32Array(raw);
+      out = new Uint8Array(b.size);
+      for (let i = 0; i < b.size; i++) out[i] = u[i]! ? 1 : 0;
+    }
+    staging.unmap();
+    let list = this.stagingPool.get(cls);
+    if (!list) this.stagingPool.set(cls, (list = []));
+    if (list.length < 4) list.push(staging);
+    else staging.destroy();
+    this.check('read');
+    return out;
+  }
+
+  readSync(_buf: BackendBuffer): TypedArray {
+    throw new AxonError(
+      'readSync',
+      'the webgpu backend cannot read GPU memory synchronously (supportsSyncRead is false): use `await t.data()` / `await t.array()` instead of the *Sync readers',
+    );
+  }
+
+  free(buf: BackendBuffer): void {
+    if (!(buf instanceof WebGPUBuffer) || !buf.gpu) return;
+    const gpu = buf.gpu;
+    buf.gpu = null;
+    this.liveBytes -= buf.size * 4;
+    this.liveBuffers--;
+    if (this.disposed) return;
+    if (this.pooledBytes + buf.capacity <= this.maxPooled) {
+      let list = this.pool.get(buf.capacity);
+      if (!list) this.pool.set(buf.capacity, (list = []));
+      list.push(gpu);
+      this.pooledBytes += buf.capacity;
+    } else if (this.encoder) {
+      this.toDestroy.push(gpu); // still referenced by commands being encoded
+    } else {
+      gpu.destroy();
+    }
+  }
+
+  memory(): BackendMemory {
+    return { bytes: this.liveBytes, buffers: this.liveBuffers, pooledBytes: this.pooledBytes };
+  }
+
+  /** Destroys every pooled (free) buffer. */
+  releasePool(): void {
+    this.flush();
+    for (const list of this.pool.values()) for (const b of list) b.destroy();
+    this.pool.clear();
+    this.pooledBytes = 0;
+  }
+
+  // ---------------------------------------------------------------- command batching
+
+  private pipeline(source: string): Pipe {
+    let p = this.pipelines.get(source);
+    if (!p) {
+      const module = this.device.createShaderModule({ code: source });
+      this.device.pushErrorScope('validation');
+      const pipeline = this.device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' } });
+      this.device
+        .popErrorScope()
+        .then(async (err) => {
+          if (!err) return;
+          const info = await module.getCompilationInfo?.().catch(() => null);
+          const msgs = info?.messages?.map((m) => `${m.lineNum}:${m.linePos} ${m.message}`).join('\n') ?? '';
+          this.pendingError ??= `internal error: a WGSL kernel failed to compile: ${err.message}\n${msgs}`;
+        })
+        .catch(() => undefined);
+      p = { pipeline, layout: pipeline.getBindGroupLayout(0) };
+      this.pipelines.set(source, p);
+    }
+    return p;
+  }
+
+  /** Number of distinct pipelines compiled so far. */
+  get pipelineCount(): number {
+    return this.pipelines.size;
+  }
+
+  private endPass(): void {
+    if (this.pass) {
+      this.pass.end();
+      this.pass = null;
+    }
+  }
+
+  /** Submits everything encoded so far. */
+  flush(): void {
+    if (!this.encoder) return;
+    this.endPass();
+    if (this.paramsUsed > 0) this.device.queue.writeBuffer(this.paramsGPU, 0, this.params.buffer, 0, this.paramsUsed * 4);
+    this.device.queue.submit([this.encoder.finish()]);
+    this.submits++;
+    this.encoder = null;
+    this.paramsUsed = 0;
+    this.dispatches = 0;
+    this.batchUsed.clear();
+    for (const b of this.toDestroy) b.destroy();
+    this.toDestroy = [];
+  }
+
+  /**
+   * Encodes one dispatch: `source` specialised kernel, `params` at binding 0, then the buffers at
+   * bindings 1.. (inputs first, output last), `groups` workgroups.
+   */
+  private dispatch(op: string, source: string, params: readonly number[], buffers: readonly GPUBuffer[], groups: readonly [number, number, number]): void {
+    this.check(op);
+    const pipe = this.pipeline(source);
+    const need = Math.max(1, params.length);
+    if (need > this.params.length) throw new AxonError(op, `internal error: ${need} kernel parameters`);
+    if (this.dispatches >= this.maxDispatches || this.paramsUsed + need > this.params.length) this.flush();
+    const off = this.paramsUsed;
+    for (let i = 0; i < params.length; i++) this.params[off + i] = params[i]! >>> 0;
+    this.paramsUsed = Math.ceil((off + need) / this.paramsAlign) * this.paramsAlign;
+    this.encoder ??= this.device.createCommandEncoder();
+    this.pass ??= this.encoder.beginComputePass();
+    const entries: GPUBindGroupEntry[] = [{ binding: 0, resource: { buffer: this.paramsGPU, offset: off * 4, size: need * 4 } }];
+    buffers.forEach((b, i) => {
+      entries.push({ binding: i + 1, resource: { buffer: b } });
+      this.batchUsed.add(b);
+    });
+    const bg = this.device.createBindGroup({ layout: pipe.layout, entries });
+    this.pass.setPipeline(pipe.pipeline);
+    this.pass.setBindGroup(0, bg);
+    this.pass.dispatchWorkgroups(groups[0], groups[1], groups[2]);
+    this.dispatches++;
+  }
+
+  /** Workgroup grid for `n` invocations of a 1-D kernel of workgroup size `this.wg` (2-D when large). */
+  private groups1d(n: number, perGroup = this.wg): [number, number, number] {
+    const g = Math.ceil(n / perGroup);
+    const maxDim = this.limits.maxComputeWorkgroupsPerDimension;
+    if (g <= maxDim) return [g, 1, 1];
+    const y = Math.ceil(g / maxDim);
+    if (y > maxDim) throw new AxonError('webgpu', `${n} invocations exceed the adapter's dispatch limits`);
+    return [Math.ceil(g / y), y, 1];
+  }
+
+  /** A strided elementwise map (see `mapSource`). */
+  private map(op: string, inputs: readonly View[], shape: readonly number[], out: BackendBuffer | View, outDtype: DType, expr: string, prelude: string): void {
+    const n = numel(shape);
+    if (n === 0) return;
+    const stridedOut = !(out instanceof WebGPUBuffer);
+    const outBuf = stridedOut ? asBuf((out as View).buf, op) : asBuf(out as BackendBuffer, op);
+    const strides = inputs.map((v) => v.strides);
+    if (stridedOut) strides.push((out as View).strides);
+    const c = collapse(shape, strides);
+    const rank = c.shape.length;
+    const params: number[] = [n, ...c.shape];
+    inputs.forEach((v, k) => params.push(v.offset, ...c.strides[k]!));
+    if (stridedOut) params.push((out as View).offset, ...c.strides[inputs.length]!);
+    const src = mapSource(this.wg, rank, inputs.map((v) => v.dtype), outDtype, expr, prelude, stridedOut);
+    this.dispatch(op, src, params, [...inputs.map((v) => asBuf(v.buf, op).gpu!), outBuf.gpu!], this.groups1d(n));
+  }
+
+  // ---------------------------------------------------------------- primitives
+
+  fill(out: BackendBuffer, value: number): void {
+    const b = asBuf(out, 'fill');
+    if (b.size === 0) return;
+    const bits = b.dtype === 'float32' ? f32Bits(value) : b.dtype === 'int32' ? value | 0 : value !== 0 ? 1 : 0;
+    this.dispatch('fill', fillSource(this.wg, b.dtype), [b.size, bits], [b.gpu!], this.groups1d(b.size));
+  }
+
+  copy(src: View, dst: View): void {
+    this.map('copy', [src], src.shape, dst, dst.dtype, convertExpr('v0', src.dtype, dst.dtype), src.dtype === 'float32' && dst.dtype !== 'float32' ? FMATH : '');
+  }
+
+  unary(op: UnaryOp, x: View, out: BackendBuffer): void {
+    const { expr, prelude } = unaryExpr(op, x.dtype);
+    this.map('unary', [x], x.shape, out, op === 'not' ? 'bool' : x.dtype, expr, prelude);
+  }
+
+  binary(op: BinaryOp, a: View, b: View, out: BackendBuffer): void {
+    this.map('binary', [a, b], a.shape, out, binaryOutDtype(op, a.dtype), binaryExpr(op, a.dtype), FMATH);
+  }
+
+  where(cond: View, a: View, b: View, out: BackendBuffer): void {
+    this.map('where', [cond, a, b], a.shape, out, a.dtype, 'select(v2, v1, v0 != 0u)', '');
+  }
+
+  reduce(op: ReduceOp, x: View, axes: readonly number[], out: BackendBuffer): void {
+    const o = asBuf(out, 'reduce');
+    const red = new Set(axes);
+    const keptDims = x.shape.map((_, i) => i).filter((i) => !red.has(i));
+    const redDims = [...axes];
+    const outSize = numel(keptDims.map((i) => x.shape[i]!));
+    if (outSize === 0) return;
+    const R = numel(redDims.map((i) => x.shape[i]!));
+    const k = collapse(keptDims.map((i) => x.shape[i]!), [keptDims.map((i) => x.strides[i]!)]);
+    const r = collapse(redDims.map((i) => x.shape[i]!), [redDims.map((i) => x.strides[i]!)]);
+    const kr = k.shape.length;
+    const rr = r.shape.length;
+    const L = reduceLayout(kr, rr);
+    const params = new Array<number>(L.len).fill(0);
+    params[0] = outSize;
+    params[1] = R;
+    k.shape.forEach((d, i) => (params[L.keptShape + i] = d));
+    params[L.keptOp] = x.offset;
+    k.strides[0]!.forEach((s, i) => (params[L.keptOp + 1 + i] = s));
+    r.shape.forEach((d, i) => (params[L.redShape + i] = d));
+    params[L.redOp] = 0;
+    r.strides[0]!.forEach((s, i) => (params[L.redOp + 1 + i] = s));
+    const perThread = R <= 64 || (outSize >= 4096 && R <= 1024);
+    const src = reduceSource(this.wg, op, x.dtype, kr, rr, perThread);
+    const groups = perThread ? this.groups1d(outSize) : this.groups1d(outSize, 1);
+    this.dispatch('reduce', src, params, [asBuf(x.buf, 'reduce').gpu!, o.gpu!], groups);
+  }
+
+  matmul(a: View, b: View, out: BackendBuffer): void {
+    const o = asBuf(out, 'matmul');
+    const [B, M, K] = a.shape as [number, number, number];
+    const N = b.shape[2]!;
+    if (B * M * N === 0) return;
+    if (K === 0) {
+      this.fill(out, 0);
+      return;
+    }
+    const tx = 8;
+    const ty = Math.max(1, Math.min(8, Math.floor(this.limits.maxComputeInvocationsPerWorkgroup / tx), this.limits.maxComputeWorkgroupSizeY));
+    const src = matmulSource(tx, ty);
+    const maxDim = this.limits.maxComputeWorkgroupsPerDimension;
+    const gx = Math.ceil(N / (4 * tx));
+    const gy = Math.ceil(M / (4 * ty));
+    const bufs = [asBuf(a.buf, 'matmul').gpu!, asBuf(b.buf, 'matmul').gpu!, o.gpu!];
+    for (let z0 = 0; z0 < B; z0 += maxDim) {
+      for (let y0 = 0; y0 < gy; y0 += maxDim) {
+        for (let x0 = 0; x0 < gx; x0 += maxDim) {
+          const p = new Array<number>(MM.len);
+          p[MM.M] = M;
+          p[MM.N] = N;
+          p[MM.K] = K;
+          p[MM.aOff] = a.offset;
+          p[MM.aBs] = a.strides[0]!;
+          p[MM.aMs] = a.strides[1]!;
+          p[MM.aKs] = a.strides[2]!;
+          p[MM.bOff] = b.offset;
+          p[MM.bBs] = b.strides[0]!;
+          p[MM.bKs] = b.strides[1]!;
+          p[MM.bNs] = b.strides[2]!;
+          p[MM.rowBase] = y0 * 4 * ty;
+          p[MM.colBase] = x0 * 4 * tx;
+          p[MM.batchBase] = z0;
+          this.dispatch('matmul', src, p, bufs, [Math.min(maxDim, gx - x0), Math.min(maxDim, gy - y0), Math.min(maxDim, B - z0)]);
+        }
+      }
+    }
+  }
+
+  private winParams(total: number, win: Window2d, x: View): number[] {
+    const p = new Array<number>(WIN.len);
+    p[WIN.total] = total;
+    p[WIN.n] = win.n;
+    p[WIN.c] = win.c;
+    p[WIN.h] = win.h;
+    p[WIN.w] = win.w;
+    p[WIN.kH] = win.kH;
+    p[WIN.kW] = win.kW;
+    p[WIN.sH] = win.strideH;
+    p[WIN.sW] = win.strideW;
+    p[WIN.pT] = win.padTop;
+    p[WIN.pL] = win.padLeft;
+    p[WIN.dH] = win.dilationH;
+    p[WIN.dW] = win.dilationW;
+    p[WIN.oH] = win.outH;
+    p[WIN.oW] = win.outW;
+    p[WIN.xOff] = x.offset;
+    for (let i = 0; i < x.strides.length; i++) p[WIN.xs + i] = x.strides[i]!;
+    for (let i = x.strides.length; i < 4; i++) p[WIN.xs + i] = 0;
+    return p;
+  }
+
+  im2col(x: View, win: Window2d, out: BackendBuffer): void {
+    const o = asBuf(out, 'im2col');
+    const total = win.n * win.c * win.kH * win.kW * win.outH * win.outW;
+    if (total === 0) return;
+    this.dispatch('im2col', im2colSource(this.wg), this.winParams(total, win, x), [asBuf(x.buf, 'im2col').gpu!, o.gpu!], this.groups1d(total));
+  }
+
+  col2im(cols: View, win: Window2d, out: BackendBuffer): void {
+    const o = asBuf(out, 'col2im');
+    const total = win.n * win.c * win.h * win.w;
+    if (total === 0) return;
+    this.dispatch('col2im', col2imSource(this.wg), this.winParams(total, win, cols), [asBuf(cols.buf, 'col2im').gpu!, o.gpu!], this.groups1d(total));
+  }
+
+  pool2d(op: 'max' | 'avg', x: View, win: Window2d, out: BackendBuffer): void {
+    const o = asBuf(out, 'pool2d');
+    const total = win.n * win.c * win.outH * win.outW;
+    if (total === 0) return;
+    this.dispatch('pool2d', poolSource(this.wg, op), this.winParams(total, win, x), [asBuf(x.buf, 'pool2d').gpu!, o.gpu!], this.groups1d(total));
+  }
+
+  pool2dGrad(op: 'max' | 'avg', x: View, dy: View, win: Window2d, out: BackendBuffer): void {
+    const o = asBuf(out, 'pool2dGrad');
+    const total = win.n * win.c * win.h * win.w;
+    if (total === 0) return;
+    const p = this.winParams(total, win, x);
+    p.push(dy.offset, ...dy.strides);
+    this.dispatch('pool2dGrad', poolGradSource(this.wg, op), p, [asBuf(x.buf, 'pool2dGrad').gpu!, asBuf(dy.buf, 'pool2dGrad').gpu!, o.gpu!], this.groups1d(total));
+  }
+
+  private gsParams(total: number, outer: number, n: number, m: number, inner: number, x: View, idx: View): number[] {
+    return [total, outer, n, m, inner, x.offset, x.strides[0]!, x.strides[1]!, x.strides[2]!, idx.offset, idx.strides[0]!];
+  }
+
+  gather(x: View, indices: View, out: BackendBuffer): void {
+    const o = asBuf(out, 'gather');
+    const [outer, n, inner] = x.shape as [number, number, number];
+    const m = indices.shape[0]!;
+    const total = outer * m * inner;
+    if (total === 0) return;
+    const p = this.gsParams(total, outer, n, m, inner, x, indices);
+    this.dispatch('gather', gatherSource(this.wg, x.dtype), p, [asBuf(x.buf, 'gather').gpu!, asBuf(indices.buf, 'gather').gpu!, o.gpu!], this.groups1d(total));
+  }
+
+  scatterAdd(updates: View, indices: View, n: number, out: BackendBuffer): void {
+    const o = asBuf(out, 'scatterAdd');
+    const [outer, m, inner] = updates.shape as [number, number, number];
+    const outTotal = outer * n * inner;
+    if (outTotal === 0) return;
+    const upd = asBuf(updates.buf, 'scatterAdd').gpu!;
+    const idx = asBuf(indices.buf, 'scatterAdd').gpu!;
+    // Gathering form (deterministic) unless it would loop over many indices for every output.
+    if (m <= 64 || outTotal * m <= 2 ** 24 || updates.dtype === 'bool') {
+      const p = this.gsParams(outTotal, outer, n, m, inner, updates, indices);
+      this.dispatch('scatterAdd', scatterLoopSource(this.wg, updates.dtype), p, [upd, idx, o.gpu!], this.groups1d(outTotal));
+      return;
+    }
+    this.fill(out, 0);
+    const total = outer * m * inner;
+    if (total === 0) return;
+    const p = this.gsParams(total, outer, n, m, inner, updates, indices);
+    this.dispatch('scatterAdd', scatterAtomicSource(this.wg, updates.dtype), p, [upd, idx, o.gpu!], this.groups1d(total));
+  }
+
+  random(kind: RandomKind, key: number, counter: number, a: number, b: number, out: BackendBuffer): void {
+    const o = asBuf(out, 'random');
+    if (o.size === 0) return;
+    const p = [o.size, key >>> 0, counter >>> 0, 0, 0, 0];
+    if (kind === 'uniform') {
+      const hi = fround(a);
+      p[3] = f32Bits(hi);
+      p[4] = f32Bits(a - hi);
+      p[5] = f32Bits(fround(b - a));
+    } else if (kind === 'normal') {
+      p[3] = f32Bits(a);
+      p[4] = f32Bits(b);
+    } else if (kind === 'bernoulli') {
+      p[3] = Math.min(2 ** 24, Math.max(0, Math.ceil(a * 2 ** 24)));
+    } else {
+      p[3] = a | 0;
+      p[4] = (b - a) >>> 0;
+    }
+    this.dispatch('random', randomSource(this.wg, kind, o.dtype), p, [o.gpu!], this.groups1d(o.size));
+  }
+
+  async sync(): Promise<void> {
+    this.check('sync');
+    this.flush();
+    await Promise.race([this.device.queue.onSubmittedWorkDone(), this.lostPromise]);
+    this.check('sync');
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    try {
+      this.flush();
+    } catch {
+      /* device may be lost */
+    }
+    this.disposed = true;
+    for (const list of this.pool.values()) for (const b of list) b.destroy();
+    for (const list of this.stagingPool.values()) for (const b of list) b.destroy();
+    this.pool.clear();
+    this.stagingPool.clear();
+    this.pooledBytes = 0;
+    this.paramsGPU.destroy();
+    this.device.destroy();
+  }
+}
+
+export { contiguousStrides };

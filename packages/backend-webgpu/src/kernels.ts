@@ -1,0 +1,601 @@
+/**
+ * WGSL sources of every kernel. Each generator is specialised only on rank, dtype, op and
+ * workgroup size (never on sizes or strides, which arrive in `P`), so the number of distinct
+ * pipelines stays bounded.
+ */
+import type { BinaryOp, DType, ReduceOp, UnaryOp } from '@axon/core';
+import { entry1d, FMATH, HASH, header, SINCOS, stridedIndex, wgslType } from './wgsl.js';
+
+// ------------------------------------------------------------------ elementwise (map)
+
+/**
+ * A strided map over `rank` dims: inputs `I0..`, output `O`. Params:
+ * `[n, shape(rank), for each input: offset, strides(rank), (strided output: offset, strides)]`.
+ * `expr` receives the loaded input values (`v0`, `v1`, …) and returns the stored WGSL expression.
+ */
+export function mapSource(wg: number, rank: number, inputs: readonly DType[], out: DType, expr: string, prelude: string, stridedOut: boolean): string {
+  const bindings = [...inputs.map((d, i) => ({ name: `I${i}`, dtype: d })), { name: 'O', dtype: out, write: true }];
+  const opAt: number[] = [];
+  let at = 1 + rank;
+  for (let k = 0; k < inputs.length + (stridedOut ? 1 : 0); k++) {
+    opAt.push(at);
+    at += 1 + rank;
+  }
+  const loads = inputs.map((_, i) => `  let v${i} = I${i}[o${i}];`).join('\n');
+  const dst = stridedOut ? `o${inputs.length}` : 'gid';
+  const body = `${stridedIndex('gid', rank, 1, opAt)}\n${loads}\n  O[${dst}] = ${expr};`;
+  return header(bindings) + prelude + entry1d(wg, body);
+}
+
+/** WGSL expression converting `v` (stored as `from`) to `to`. */
+export function convertExpr(v: string, from: DType, to: DType): string {
+  if (from === to) return v;
+  if (to === 'bool') return from === 'float32' ? `f2b(${v})` : `select(0u, 1u, ${v} != 0${from === 'int32' ? '' : 'u'})`;
+  if (to === 'int32') return from === 'float32' ? `f2i(${v})` : `i32(${v})`;
+  return `f32(${v})`;
+}
+
+/** The expression and helper functions of a unary op. */
+export function unaryExpr(op: UnaryOp, dtype: DType): { expr: string; prelude: string } {
+  if (op === 'not') return { expr: 'select(0u, 1u, v0 == 0u)', prelude: '' };
+  if (dtype === 'int32') {
+    const e: Partial<Record<UnaryOp, string>> = {
+      neg: '0 - v0',
+      abs: 'select(v0, 0 - v0, v0 < 0)',
+      sign: 'sign_i(v0)',
+      square: 'v0 * v0',
+      relu: 'max(v0, 0)',
+      floor: 'v0',
+      ceil: 'v0',
+      round: 'v0',
+    };
+    const expr = e[op];
+    if (expr) return { expr, prelude: FMATH };
+    // Float ops on int32 input: compute in float32, truncate back.
+    const f = unaryExpr(op, 'float32');
+    return { expr: `f2i(${f.expr.replaceAll('v0', 'f32(v0)')})`, prelude: f.prelude };
+  }
+  const e: Record<Exclude<UnaryOp, 'not'>, string> = {
+    neg: '-v0',
+    abs: 'abs(v0)',
+    sign: 'sign_f(v0)',
+    exp: 'exp(v0)',
+    log: 'log(v0)',
+    log1p: 'log1p_(v0)',
+    expm1: 'expm1_(v0)',
+    sqrt: 'sqrt(v0)',
+    rsqrt: '1.0 / sqrt(v0)',
+    reciprocal: '1.0 / v0',
+    square: 'v0 * v0',
+    sin: 'sin_(v0)',
+    cos: 'cos_(v0)',
+    tanh: 'tanh_(v0)',
+    erf: 'erf_(v0)',
+    sigmoid: 'sigmoid_(v0)',
+    relu: 'select(v0, 0.0, v0 < 0.0)',
+    floor: 'floor(v0)',
+    ceil: 'ceil(v0)',
+    round: 'round(v0)',
+  };
+  return { expr: e[op], prelude: FMATH + (op === 'sin' || op === 'cos' ? SINCOS : '') };
+}
+
+const COMPARE: Partial<Record<BinaryOp, string>> = { eq: '==', ne: '!=', lt: '<', le: '<=', gt: '>', ge: '>=' };
+
+/** The expression of a binary op on inputs of dtype `dtype`. */
+export function binaryExpr(op: BinaryOp, dtype: DType): string {
+  const cmp = COMPARE[op];
+  if (cmp) {
+    if (dtype === 'float32') {
+      if (op === 'ne') return 'select(0u, 1u, is_nan(v0) || is_nan(v1) || v0 != v1)';
+      return `select(0u, 1u, !(is_nan(v0) || is_nan(v1)) && v0 ${cmp} v1)`;
+    }
+    return `select(0u, 1u, v0 ${cmp} v1)`;
+  }
+  if (op === 'and') return 'v0 & v1';
+  if (op === 'or') return 'v0 | v1';
+  if (op === 'xor') return 'v0 ^ v1';
+  if (dtype === 'int32') {
+    const e: Record<string, string> = {
+      add: 'v0 + v1',
+      sub: 'v0 - v1',
+      mul: 'v0 * v1',
+      div: 'div_i(v0, v1)',
+      pow: 'pow_i(v0, v1)',
+      max: 'max(v0, v1)',
+      min: 'min(v0, v1)',
+      mod: 'mod_i(v0, v1)',
+    };
+    return e[op]!;
+  }
+  const e: Record<string, string> = {
+    add: 'v0 + v1',
+    sub: 'v0 - v1',
+    mul: 'v0 * v1',
+    div: 'v0 / v1',
+    pow: 'pow_(v0, v1)',
+    max: 'max_f(v0, v1)',
+    min: 'min_f(v0, v1)',
+    mod: 'mod_f(v0, v1)',
+  };
+  return e[op]!;
+}
+
+/** Output dtype of a binary op. */
+export function binaryOutDtype(op: BinaryOp, dtype: DType): DType {
+  return COMPARE[op] || op === 'and' || op === 'or' || op === 'xor' ? 'bool' : dtype;
+}
+
+// ------------------------------------------------------------------ fill
+
+/** `O[i] = value` (value's bits in P[1]). */
+export function fillSource(wg: number, dtype: DType): string {
+  const ty = wgslType(dtype);
+  return header([{ name: 'O', dtype, write: true }]) + entry1d(wg, `  O[gid] = bitcast<${ty}>(P[1]);`);
+}
+
+// ------------------------------------------------------------------ reduce
+
+/** Layout of reduce params (see {@link reduceSource}). */
+export function reduceLayout(kr: number, rr: number): { keptShape: number; keptOp: number; redShape: number; redOp: number; len: number } {
+  const keptShape = 2;
+  const keptOp = keptShape + kr;
+  const redShape = keptOp + 1 + kr;
+  const redOp = redShape + rr;
+  return { keptShape, keptOp, redShape, redOp, len: redOp + 1 + rr };
+}
+
+function reduceParts(op: ReduceOp, dtype: DType): { init: string; step: string; combine: string; arg: boolean; kahan: boolean } {
+  const isF = dtype === 'float32';
+  const arg = op === 'argmax' || op === 'argmin';
+  if (arg) {
+    const gt = op === 'argmax' ? '>' : '<';
+    return {
+      init: isF ? (op === 'argmax' ? '-f_inf()' : 'f_inf()') : op === 'argmax' ? '(-2147483647 - 1)' : '2147483647',
+      step: '',
+      combine: isF
+        ? `fn better(v: f32, i: u32, bv: f32, bi: u32) -> bool {
+  if (i == 0xffffffffu) { return false; }
+  if (bi == 0xffffffffu) { return true; }
+  let vn = is_nan(v); let bn = is_nan(bv);
+  if (vn || bn) { if (vn && bn) { return i < bi; } return vn; }
+  if (v != bv) { return v ${gt} bv; }
+  return i < bi;
+}`
+        : `fn better(v: i32, i: u32, bv: i32, bi: u32) -> bool {
+  if (i == 0xffffffffu) { return false; }
+  if (bi == 0xffffffffu) { return true; }
+  if (v != bv) { return v ${gt} bv; }
+  return i < bi;
+}`,
+      arg: true,
+      kahan: false,
+    };
+  }
+  const T = wgslType(dtype);
+  switch (op) {
+    case 'sum':
+      return { init: isF ? '0.0' : '0', step: '', combine: `fn comb(a: ${T}, b: ${T}) -> ${T} { return a + b; }`, arg: false, kahan: isF };
+    case 'prod':
+      return { init: isF ? '1.0' : '1', step: '', combine: `fn comb(a: ${T}, b: ${T}) -> ${T} { return a * b; }`, arg: false, kahan: false };
+    case 'max':
+      return { init: isF ? '-f_inf()' : '(-2147483647 - 1)', step: '', combine: isF ? 'fn comb(a: f32, b: f32) -> f32 { return max_f(a, b); }' : 'fn comb(a: i32, b: i32) -> i32 { return max(a, b); }', arg: false, kahan: false };
+    default:
+      return { init: isF ? 'f_inf()' : '2147483647', step: '', combine: isF ? 'fn comb(a: f32, b: f32) -> f32 { return min_f(a, b); }' : 'fn comb(a: i32, b: i32) -> i32 { return min(a, b); }', arg: false, kahan: false };
+  }
+}
+
+/**
+ * Reduction kernels. `P = [outSize, R, keptShape(kr), keptOffset, keptStrides(kr), redShape(rr), 0, redStrides(rr)]`.
+ * `perThread`: one invocation per output, a sequential (Kahan for float sum) loop over R.
+ * Otherwise one workgroup of `wg` (a power of two) per output: strided partial loops, then a tree.
+ */
+export function reduceSource(wg: number, op: ReduceOp, dtype: DType, kr: number, rr: number, perThread: boolean): string {
+  const L = reduceLayout(kr, rr);
+  const T = wgslType(dtype);
+  const outT = op === 'argmax' || op === 'argmin' ? 'int32' : dtype;
+  const parts = reduceParts(op, dtype);
+  const head = header([{ name: 'X', dtype }, { name: 'O', dtype: outT, write: true }]) + FMATH + parts.combine + '\n';
+  const load = (r: string) => `${stridedIndex(r, rr, L.redShape, [L.redOp], 'q')}\n      let v = X[base + q0];`;
+  const accumDecl = parts.arg ? `var best: ${T} = ${parts.init}; var bi: u32 = 0xffffffffu;` : `var acc: ${T} = ${parts.init};${parts.kahan ? ' var cmp: f32 = 0.0;' : ''}`;
+  const accumStep = parts.arg
+    ? 'if (better(v, r, best, bi)) { best = v; bi = r; }'
+    : parts.kahan
+      ? 'let y = v - cmp; let t = acc + y; cmp = (t - acc) - y; acc = t;'
+      : 'acc = comb(acc, v);';
+  if (perThread) {
+    const body = `${stridedIndex('gid', kr, L.keptShape, [L.keptOp])}
+  let base = o0;
+  let R = P[1];
+  ${accumDecl}
+  for (var r: u32 = 0u; r < R; r = r + 1u) {
+      ${load('r')}
+      ${accumStep}
+  }
+  O[gid] = ${parts.arg ? 'i32(bi)' : 'acc'};`;
+    return head + entry1d(wg, body);
+  }
+  const shared = parts.arg ? `var<workgroup> SV: array<${T}, ${wg}>;\nvar<workgroup> SI: array<u32, ${wg}>;` : `var<workgroup> SV: array<${T}, ${wg}>;`;
+  const tree = parts.arg
+    ? `SV[lid] = best; SI[lid] = bi;
+  workgroupBarrier();
+  for (var s: u32 = ${wg / 2}u; s > 0u; s = s >> 1u) {
+    if (lid < s) { if (better(SV[lid + s], SI[lid + s], SV[lid], SI[lid])) { SV[lid] = SV[lid + s]; SI[lid] = SI[lid + s]; } }
+    workgroupBarrier();
+  }
+  if (lid == 0u) { O[o] = i32(SI[0]); }`
+    : `SV[lid] = acc;
+  workgroupBarrier();
+  for (var s: u32 = ${wg / 2}u; s > 0u; s = s >> 1u) {
+    if (lid < s) { SV[lid] = comb(SV[lid], SV[lid + s]); }
+    workgroupBarrier();
+  }
+  if (lid == 0u) { O[o] = SV[0]; }`;
+  return `${head}${shared}
+@compute @workgroup_size(${wg})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let o = wid.y * nwg.x + wid.x;
+  if (o >= P[0]) { return; }
+${stridedIndex('o', kr, L.keptShape, [L.keptOp])}
+  let base = o0;
+  let R = P[1];
+  ${accumDecl}
+  for (var r: u32 = lid; r < R; r = r + ${wg}u) {
+      ${load('r')}
+      ${accumStep}
+  }
+  ${tree}
+}
+`;
+}
+
+// ------------------------------------------------------------------ matmul
+
+/** Params of {@link matmulSource}. */
+export const MM = { M: 0, N: 1, K: 2, aOff: 3, aBs: 4, aMs: 5, aKs: 6, bOff: 7, bBs: 8, bKs: 9, bNs: 10, rowBase: 11, colBase: 12, batchBase: 13, len: 14 } as const;
+
+/**
+ * Register-blocked batched matmul: each invocation computes a 4×4 block of C, reading A and B
+ * through their strides (a transposed operand costs the same as a contiguous one). Workgroup
+ * `tx × ty` invocations covers a (4·ty) × (4·tx) tile; grid z is the batch.
+ */
+export function matmulSource(tx: number, ty: number): string {
+  const h = header([{ name: 'A', dtype: 'float32' }, { name: 'B', dtype: 'float32' }, { name: 'C', dtype: 'float32', write: true }]);
+  return `${h}
+@compute @workgroup_size(${tx}, ${ty})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let M = P[0]; let N = P[1]; let K = P[2];
+  let batch = wid.z + P[13];
+  let row0 = (wid.y * ${ty}u + lid.y) * 4u + P[11];
+  let col0 = (wid.x * ${tx}u + lid.x) * 4u + P[12];
+  if (row0 >= M || col0 >= N) { return; }
+  let aMs = P[5]; let aKs = P[6]; let bKs = P[9]; let bNs = P[10];
+  let abase = P[3] + batch * P[4];
+  let bbase = P[7] + batch * P[8];
+  var a0 = abase + row0 * aMs;
+  var a1 = abase + min(row0 + 1u, M - 1u) * aMs;
+  var a2 = abase + min(row0 + 2u, M - 1u) * aMs;
+  var a3 = abase + min(row0 + 3u, M - 1u) * aMs;
+  var b0 = bbase + col0 * bNs;
+  var b1 = bbase + min(col0 + 1u, N - 1u) * bNs;
+  var b2 = bbase + min(col0 + 2u, N - 1u) * bNs;
+  var b3 = bbase + min(col0 + 3u, N - 1u) * bNs;
+  var c0 = vec4<f32>(0.0); var c1 = vec4<f32>(0.0); var c2 = vec4<f32>(0.0); var c3 = vec4<f32>(0.0);
+  for (var k: u32 = 0u; k < K; k = k + 1u) {
+    let bv = vec4<f32>(B[b0], B[b1], B[b2], B[b3]);
+    c0 = c0 + A[a0] * bv;
+    c1 = c1 + A[a1] * bv;
+    c2 = c2 + A[a2] * bv;
+    c3 = c3 + A[a3] * bv;
+    a0 = a0 + aKs; a1 = a1 + aKs; a2 = a2 + aKs; a3 = a3 + aKs;
+    b0 = b0 + bKs; b1 = b1 + bKs; b2 = b2 + bKs; b3 = b3 + bKs;
+  }
+  let cbase = batch * M * N;
+  let rows = array<vec4<f32>, 4>(c0, c1, c2, c3);
+  for (var i: u32 = 0u; i < 4u; i = i + 1u) {
+    let r = row0 + i;
+    if (r < M) {
+      let o = cbase + r * N + col0;
+      let v = rows[i];
+      C[o] = v.x;
+      if (col0 + 1u < N) { C[o + 1u] = v.y; }
+      if (col0 + 2u < N) { C[o + 2u] = v.z; }
+      if (col0 + 3u < N) { C[o + 3u] = v.w; }
+    }
+  }
+}
+`;
+}
+
+// ------------------------------------------------------------------ windows (im2col, col2im, pooling)
+
+/** Window params shared by the 2-D window kernels; the view's offset and 4 strides follow. */
+export const WIN = { total: 0, n: 1, c: 2, h: 3, w: 4, kH: 5, kW: 6, sH: 7, sW: 8, pT: 9, pL: 10, dH: 11, dW: 12, oH: 13, oW: 14, xOff: 15, xs: 16, len: 20 } as const;
+
+const WIN_LETS = `  let C = P[2]; let H = i32(P[3]); let W = i32(P[4]); let kH = P[5]; let kW = P[6];
+  let sH = i32(P[7]); let sW = i32(P[8]); let pT = i32(P[9]); let pL = i32(P[10]); let dH = i32(P[11]); let dW = i32(P[12]);
+  let oH = P[13]; let oW = P[14];
+  let xo = P[15]; let xs0 = P[16]; let xs1 = P[17]; let xs2 = P[18]; let xs3 = P[19];`;
+
+/** im2col: one invocation per element of [n, c·kH·kW, oH·oW]. */
+export function im2colSource(wg: number): string {
+  return (
+    header([{ name: 'X', dtype: 'float32' }, { name: 'O', dtype: 'float32', write: true }]) +
+    entry1d(
+      wg,
+      `${WIN_LETS}
+  let L = oH * oW;
+  let CKK = C * kH * kW;
+  let col = gid % L;
+  let row = (gid / L) % CKK;
+  let ni = gid / (L * CKK);
+  let ox = i32(col % oW); let oy = i32(col / oW);
+  let kj = i32(row % kW); let ki = i32((row / kW) % kH); let ci = row / (kW * kH);
+  let y = oy * sH - pT + ki * dH;
+  let x = ox * sW - pL + kj * dW;
+  var v: f32 = 0.0;
+  if (y >= 0 && y < H && x >= 0 && x < W) { v = X[xo + ni * xs0 + ci * xs1 + u32(y) * xs2 + u32(x) * xs3]; }
+  O[gid] = v;`,
+    )
+  );
+}
+
+/** col2im: one invocation per element of [n, c, h, w], summing the columns that read it. */
+export function col2imSource(wg: number): string {
+  return (
+    header([{ name: 'X', dtype: 'float32' }, { name: 'O', dtype: 'float32', write: true }]) +
+    entry1d(
+      wg,
+      `${WIN_LETS}
+  let x = i32(gid % u32(W));
+  let y = i32((gid / u32(W)) % u32(H));
+  let ci = (gid / u32(W * H)) % C;
+  let ni = gid / (u32(W * H) * C);
+  let L = oH * oW;
+  var acc: f32 = 0.0;
+  for (var ki: u32 = 0u; ki < kH; ki = ki + 1u) {
+    let ty = y + pT - i32(ki) * dH;
+    if (ty < 0 || (ty % sH) != 0) { continue; }
+    let oy = u32(ty / sH);
+    if (oy >= oH) { continue; }
+    for (var kj: u32 = 0u; kj < kW; kj = kj + 1u) {
+      let tx = x + pL - i32(kj) * dW;
+      if (tx < 0 || (tx % sW) != 0) { continue; }
+      let ox = u32(tx / sW);
+      if (ox >= oW) { continue; }
+      let row = (ci * kH + ki) * kW + kj;
+      acc = acc + X[xo + ni * xs0 + row * xs1 + (oy * oW + ox) * xs2];
+    }
+  }
+  O[gid] = acc;`,
+    )
+  );
+}
+
+/** pool2d: one invocation per output element of [n, c, oH, oW]. */
+export function poolSource(wg: number, op: 'max' | 'avg'): string {
+  const step = op === 'max' ? 'acc = max_f(acc, v);' : 'acc = acc + v; cnt = cnt + 1.0;';
+  const fin = op === 'max' ? 'acc' : 'acc / cnt';
+  return (
+    header([{ name: 'X', dtype: 'float32' }, { name: 'O', dtype: 'float32', write: true }]) +
+    FMATH +
+    entry1d(
+      wg,
+      `${WIN_LETS}
+  let ox = i32(gid % oW);
+  let oy = i32((gid / oW) % oH);
+  let ci = (gid / (oW * oH)) % C;
+  let ni = gid / (oW * oH * C);
+  let base = xo + ni * xs0 + ci * xs1;
+  var acc: f32 = ${op === 'max' ? '-f_inf()' : '0.0'};
+  var cnt: f32 = 0.0;
+  for (var ki: u32 = 0u; ki < kH; ki = ki + 1u) {
+    let y = oy * sH - pT + i32(ki) * dH;
+    if (y < 0 || y >= H) { continue; }
+    for (var kj: u32 = 0u; kj < kW; kj = kj + 1u) {
+      let x = ox * sW - pL + i32(kj) * dW;
+      if (x < 0 || x >= W) { continue; }
+      let v = X[base + u32(y) * xs2 + u32(x) * xs3];
+      ${step}
+    }
+  }
+  O[gid] = ${fin};`,
+    )
+  );
+}
+
+/**
+ * pool2dGrad: one invocation per input element of [n, c, h, w], gathering from every window
+ * containing it. `max` recomputes each window's first maximal element. The dy view's offset and
+ * 4 strides follow the x view's in P (P[20..24]).
+ */
+export function poolGradSource(wg: number, op: 'max' | 'avg'): string {
+  const contrib =
+    op === 'max'
+      ? `// first maximal element of window (oy, ox)
+      var best: f32 = 0.0; var by: i32 = -1; var bx: i32 = -1;
+      for (var wi: u32 = 0u; wi < kH; wi = wi + 1u) {
+        let yy = i32(oy) * sH - pT + i32(wi) * dH;
+        if (yy < 0 || yy >= H) { continue; }
+        for (var wj: u32 = 0u; wj < kW; wj = wj + 1u) {
+          let xx = i32(ox) * sW - pL + i32(wj) * dW;
+          if (xx < 0 || xx >= W) { continue; }
+          let v = X[base + u32(yy) * xs2 + u32(xx) * xs3];
+          if (by < 0 || (is_nan(v) && !is_nan(best)) || (!is_nan(best) && v > best)) { best = v; by = yy; bx = xx; }
+        }
+      }
+      if (by == y && bx == x) { acc = acc + G[gbase + oy * gs2 + ox * gs3]; }`
+      : `var cnt: f32 = 0.0;
+      for (var wi: u32 = 0u; wi < kH; wi = wi + 1u) {
+        let yy = i32(oy) * sH - pT + i32(wi) * dH;
+        if (yy < 0 || yy >= H) { continue; }
+        for (var wj: u32 = 0u; wj < kW; wj = wj + 1u) {
+          let xx = i32(ox) * sW - pL + i32(wj) * dW;
+          if (xx < 0 || xx >= W) { continue; }
+          cnt = cnt + 1.0;
+        }
+      }
+      acc = acc + G[gbase + oy * gs2 + ox * gs3] / cnt;`;
+  return (
+    header([{ name: 'X', dtype: 'float32' }, { name: 'G', dtype: 'float32' }, { name: 'O', dtype: 'float32', write: true }]) +
+    FMATH +
+    entry1d(
+      wg,
+      `${WIN_LETS}
+  let go = P[20]; let gs0 = P[21]; let gs1 = P[22]; let gs2 = P[23]; let gs3 = P[24];
+  let x = i32(gid % u32(W));
+  let y = i32((gid / u32(W)) % u32(H));
+  let ci = (gid / u32(W * H)) % C;
+  let ni = gid / (u32(W * H) * C);
+  let base = xo + ni * xs0 + ci * xs1;
+  let gbase = go + ni * gs0 + ci * gs1;
+  var acc: f32 = 0.0;
+  for (var ki: u32 = 0u; ki < kH; ki = ki + 1u) {
+    let ty = y + pT - i32(ki) * dH;
+    if (ty < 0 || (ty % sH) != 0) { continue; }
+    let oy = u32(ty / sH);
+    if (oy >= oH) { continue; }
+    for (var kj: u32 = 0u; kj < kW; kj = kj + 1u) {
+      let tx = x + pL - i32(kj) * dW;
+      if (tx < 0 || (tx % sW) != 0) { continue; }
+      let ox = u32(tx / sW);
+      if (ox >= oW) { continue; }
+      ${contrib}
+    }
+  }
+  O[gid] = acc;`,
+    )
+  );
+}
+
+// ------------------------------------------------------------------ gather / scatterAdd
+
+/** Params of gather/scatter: `[total, outer, n, m, inner, xOff, xs0, xs1, xs2, iOff, is0]`. */
+export const GS = { total: 0, outer: 1, n: 2, m: 3, inner: 4, xOff: 5, xs: 6, iOff: 9, is0: 10, len: 11 } as const;
+
+/** gather: one invocation per output element of [outer, m, inner]. */
+export function gatherSource(wg: number, dtype: DType): string {
+  return (
+    header([{ name: 'X', dtype }, { name: 'I', dtype: 'int32' }, { name: 'O', dtype, write: true }]) +
+    entry1d(
+      wg,
+      `  let m = P[3]; let inner = P[4];
+  let i = gid % inner;
+  let j = (gid / inner) % m;
+  let o = gid / (inner * m);
+  let idx = u32(I[P[9] + j * P[10]]);
+  O[gid] = X[P[5] + o * P[6] + idx * P[7] + i * P[8]];`,
+    )
+  );
+}
+
+/** scatterAdd, gathering form: one invocation per output element of [outer, n, inner], looping over m. */
+export function scatterLoopSource(wg: number, dtype: DType): string {
+  const zero = dtype === 'float32' ? '0.0' : '0';
+  return (
+    header([{ name: 'X', dtype }, { name: 'I', dtype: 'int32' }, { name: 'O', dtype, write: true }]) +
+    entry1d(
+      wg,
+      `  let n = P[2]; let m = P[3]; let inner = P[4];
+  let i = gid % inner;
+  let row = i32((gid / inner) % n);
+  let o = gid / (inner * n);
+  var acc: ${wgslType(dtype)} = ${zero};
+  let ub = P[5] + o * P[6] + i * P[8];
+  for (var j: u32 = 0u; j < m; j = j + 1u) {
+    if (I[P[9] + j * P[10]] == row) { acc = acc + X[ub + j * P[7]]; }
+  }
+  O[gid] = acc;`,
+    )
+  );
+}
+
+/** scatterAdd, atomic form: one invocation per update element of [outer, m, inner] (out zero-filled first). */
+export function scatterAtomicSource(wg: number, dtype: DType): string {
+  const add =
+    dtype === 'float32'
+      ? `var old = atomicLoad(&O[dst]);
+  loop {
+    let r = atomicCompareExchangeWeak(&O[dst], old, bitcast<u32>(bitcast<f32>(old) + v));
+    if (r.exchanged) { break; }
+    old = r.old_value;
+  }`
+      : 'atomicAdd(&O[dst], bitcast<u32>(v));';
+  return (
+    header([{ name: 'X', dtype }, { name: 'I', dtype: 'int32' }, { name: 'O', dtype: 'atomic', write: true }]) +
+    entry1d(
+      wg,
+      `  let n = P[2]; let m = P[3]; let inner = P[4];
+  let i = gid % inner;
+  let j = (gid / inner) % m;
+  let o = gid / (inner * m);
+  let v = X[P[5] + o * P[6] + j * P[7] + i * P[8]];
+  let dst = (o * n + u32(I[P[9] + j * P[10]])) * inner + i;
+  ${add}`,
+    )
+  );
+}
+
+// ------------------------------------------------------------------ random
+
+/**
+ * random: `P = [n, key, counter, p3, p4, p5]`:
+ * uniform p3 = a (f32 hi), p4 = a − hi (f32 lo), p5 = fround(b − a); normal p3 = a, p4 = b;
+ * bernoulli p3 = threshold on the 24-bit word; randint p3 = a (i32), p4 = b − a (u32).
+ */
+export function randomSource(wg: number, kind: 'uniform' | 'normal' | 'bernoulli' | 'randint', out: DType): string {
+  let body: string;
+  const store = (v: string, from: DType) => `  O[gid] = ${convertExpr(v, from, out)};`;
+  if (kind === 'uniform') {
+    body = `  let u = f32(hash32(P[1], P[2] + gid) >> 8u) * (1.0 / 16777216.0);
+  let ah = p_f32(3u); let al = p_f32(4u);
+  let t = p_f32(5u) * u;
+  let s = ah + t;
+  let bb = s - ah;
+  let e = (ah - (s - bb)) + (t - bb);
+  let r = s + (e + al);
+${store('r', 'float32')}`;
+  } else if (kind === 'normal') {
+    body = `  let h1 = hash32(P[1], P[2] + 2u * gid);
+  let h2 = hash32(P[1], P[2] + 2u * gid + 1u);
+  let u1 = f32((h1 >> 8u) + 1u) * (1.0 / 16777216.0);
+  let u2 = f32(h2 >> 8u) * (1.0 / 16777216.0);
+  var lg: f32;
+  if (u1 > 0.75) { lg = log1p_(u1 - 1.0); } else { lg = log(u1); }
+  let z = sqrt(-2.0 * lg) * cos2pi(u2);
+  let r = p_f32(3u) + p_f32(4u) * z;
+${store('r', 'float32')}`;
+  } else if (kind === 'bernoulli') {
+    body = `  let k = hash32(P[1], P[2] + gid) >> 8u;
+  let r = select(0u, 1u, k < P[3]);
+${store('r', 'bool')}`;
+  } else {
+    body = `  let k = hash32(P[1], P[2] + gid) >> 8u;
+  let p = mul64(k, P[4]);
+  let q = (p.y << 8u) | (p.x >> 24u);
+  let r = bitcast<i32>(P[3] + q);
+${store('r', 'int32')}`;
+  }
+  const extra = `
+fn mul64(a: u32, b: u32) -> vec2<u32> {
+  let a0 = a & 0xffffu; let a1 = a >> 16u; let b0 = b & 0xffffu; let b1 = b >> 16u;
+  let p00 = a0 * b0; let p01 = a0 * b1; let p10 = a1 * b0; let p11 = a1 * b1;
+  let mid = (p00 >> 16u) + (p01 & 0xffffu) + (p10 & 0xffffu);
+  return vec2<u32>((p00 & 0xffffu) | (mid << 16u), p11 + (p01 >> 16u) + (p10 >> 16u) + (mid >> 16u));
+}
+fn cos2pi(u: f32) -> f32 {
+  // cos(2πu) with the reduction done in turns (exact), then cephes polynomials
+  let k = round(u * 4.0);
+  let r = (u - k * 0.25) * 6.283185307179586;
+  let z = r * r;
+  let s = r + r * z * (-1.6666654611e-1 + z * (8.3321608736e-3 + z * -1.9515295891e-4));
+  let c = 1.0 - 0.5 * z + z * z * (4.166664568298827e-2 + z * (-1.388731625493765e-3 + z * 2.443315711809948e-5));
+  let q = (u32(i32(k) & 3) + 1u) & 3u;
+  if (q == 0u) { return s; }
+  if (q == 1u) { return c; }
+  if (q == 2u) { return -s; }
+  return -c;
+}
+`;
+  return header([{ name: 'O', dtype: out, write: true }]) + FMATH + HASH + extra + entry1d(wg, body);
+}
