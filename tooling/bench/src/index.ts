@@ -112,7 +112,8 @@ async function main(argv: string[]): Promise<number> {
   const only = values.only?.split(',').map((s) => s.trim());
   const unknown = only?.filter((id) => !(PEER_IDS as readonly string[]).includes(id)) ?? [];
   if (unknown.length > 0) throw new Error(`--only: unknown peer ${unknown.join(', ')}; known: ${PEER_IDS.join(', ')}`);
-  const file = values.file ? path.resolve(values.file) : path.join(repoRoot(), 'BENCHMARKS.md');
+  // pnpm runs the script in tooling/bench; INIT_CWD is where the user typed the command.
+  const file = values.file ? path.resolve(process.env.INIT_CWD ?? process.cwd(), values.file) : path.join(repoRoot(), 'BENCHMARKS.md');
   const command = ['pnpm bench', ...args].join(' ');
   const log = (msg: string) => process.stderr.write(`${msg}\n`);
 
