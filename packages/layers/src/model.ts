@@ -10,7 +10,7 @@ import { type Batch, type BatchSource, type DataInput, type Owned, isBatchSource
 import { Add as AddLayer, Concatenate as ConcatenateLayer, Dense } from './layers.js';
 import { type LossConfig, type LossFn, type LossSpec, getLoss, lossFnOf } from './losses.js';
 import { type MetricFn, type MetricSpec, getMetric } from './metrics.js';
-import { type LayerConfig, Module } from './module.js';
+import { type LayerConfig, Module, uniqueName } from './module.js';
 import type { SymbolicTensor} from './symbolic.js';
 import { type SymbolicShape, isSymbolic } from './symbolic.js';
 
@@ -114,22 +114,42 @@ export abstract class Model extends Module {
   optimizer: Optimizer | null = null;
   private compiled: Compiled | null = null;
 
-  /** The shape of one input example when known (no batch axis). */
-  abstract get inputShape(): readonly number[] | null;
-
-  /** The layers in order (for `summary` and fusion). */
-  abstract get layers(): Module[];
+  /**
+   * The shape of one input example when known (no batch axis); `fit`/`predict` check data against
+   * it. Subclasses override it (the default, for PyTorch-style subclasses, is null: unknown).
+   * @example sequential([new Dense(1, { inputShape: [3] })]).inputShape // [3]
+   */
+  get inputShape(): readonly number[] | null {
+    return null;
+  }
 
   /**
-   * Runs the model and returns its output without a final softmax/sigmoid when `strip` is true
-   * and the last layer has one (so that the loss can be computed from logits).
-   * @internal
+   * The layers in order (for `summary` and for fusing a final softmax into the loss). The
+   * default is the direct children.
+   * @example model.layers.map((l) => l.name)
    */
-  abstract forwardParts(x: Tensor, strip: boolean): Tensor;
+  get layers(): Module[] {
+    return this.children();
+  }
 
-  /** The final activation a loss could fuse (`'softmax'`, `'sigmoid'` or null). */
+  /**
+   * Runs the model; with `strip`, without the final softmax/sigmoid of the last layer (so that
+   * the loss can be computed from logits). The default (for custom subclasses) is `forward`,
+   * and custom subclasses report no final activation, so `strip` is never asked of them.
+   * @example model.forwardParts(x, false)
+   */
+  forwardParts(x: Tensor, strip: boolean): Tensor {
+    void strip;
+    return this.forward(x);
+  }
+
+  /**
+   * The final activation a loss could fuse (`'softmax'`, `'sigmoid'` or null): that of the last
+   * layer for Sequential and functional models, null for custom subclasses.
+   * @example sequential([new Dense(10, { activation: 'softmax', inputShape: [4] })]).finalActivation // 'softmax'
+   */
   get finalActivation(): FinalAct {
-    return finalActivation(this.layers[this.layers.length - 1]);
+    return null;
   }
 
   /**
@@ -600,7 +620,9 @@ export abstract class Model extends Module {
   }
 
   /** Output shapes per layer for `summary` (null where unknown). */
-  protected abstract layerShapes(): { name: string; type: string; shape: SymbolicShape | null; params: number; inbound?: string }[];
+  protected layerShapes(): { name: string; type: string; shape: SymbolicShape | null; params: number; inbound?: string }[] {
+    return this.namedChildren().map(([n, l]) => ({ name: n, type: l.className, shape: null, params: l.countParams() }));
+  }
 
   /**
    * A Keras-style table of layers, output shapes and parameter counts.
@@ -621,6 +643,7 @@ export abstract class Model extends Module {
       out.push(i === body.length - 1 ? '='.repeat(width) : '_'.repeat(width));
     });
     if (body.length === 0) out.push('='.repeat(width));
+    if (rows.some((r) => r.shape === null)) out.push('(? = not built yet: give an inputShape, or run the model once)');
     out.push(`Total params: ${total.toLocaleString('en-US')}`, `Trainable params: ${total.toLocaleString('en-US')}`, 'Non-trainable params: 0');
     return out.join('\n');
   }
@@ -691,19 +714,20 @@ export class Sequential extends Model {
     for (const l of this.layers) s = l.computeOutputShape(s);
   }
 
-  get inputShape(): readonly number[] | null {
+  override get inputShape(): readonly number[] | null {
     return this.declaredInputShape;
   }
 
-  get layers(): Module[] {
-    return this.children();
+  override get finalActivation(): 'softmax' | 'sigmoid' | null {
+    const ls = this.layers;
+    return finalActivation(ls[ls.length - 1]);
   }
 
   forward(x: Tensor): Tensor {
     return this.forwardParts(x, false);
   }
 
-  forwardParts(x: Tensor, strip: boolean): Tensor {
+  override forwardParts(x: Tensor, strip: boolean): Tensor {
     const layers = this.layers;
     const inShape = this.declaredInputShape;
     if (inShape) {
@@ -728,7 +752,7 @@ export class Sequential extends Model {
     return out;
   }
 
-  protected layerShapes(): { name: string; type: string; shape: SymbolicShape | null; params: number }[] {
+  protected override layerShapes(): { name: string; type: string; shape: SymbolicShape | null; params: number }[] {
     let s: SymbolicShape | null = this.declaredInputShape ? [null, ...this.declaredInputShape] : null;
     return this.layers.map((l) => {
       if (s) {
@@ -807,7 +831,7 @@ export class GraphModel extends Model {
   readonly nodes: readonly GraphNode[];
 
   constructor(opts: GraphModelOptions) {
-    super(opts.name ?? undefined);
+    super(opts.name ?? uniqueName('Functional'));
     const op = 'model';
     const inputs = Array.isArray(opts.inputs) ? [...(opts.inputs as SymbolicTensor[])] : [opts.inputs as SymbolicTensor];
     const outputs = Array.isArray(opts.outputs) ? [...(opts.outputs as SymbolicTensor[])] : [opts.outputs as SymbolicTensor];
@@ -844,12 +868,8 @@ export class GraphModel extends Model {
     }
   }
 
-  get inputShape(): readonly number[] | null {
+  override get inputShape(): readonly number[] | null {
     return this.inputs.length === 1 ? (this.inputs[0]!.shape.slice(1) as number[]) : null;
-  }
-
-  get layers(): Module[] {
-    return this.children();
   }
 
   override get finalActivation(): 'softmax' | 'sigmoid' | null {
@@ -861,7 +881,7 @@ export class GraphModel extends Model {
     return this.run(xs, false);
   }
 
-  forwardParts(x: Tensor, strip: boolean): Tensor {
+  override forwardParts(x: Tensor, strip: boolean): Tensor {
     return this.run([x], strip);
   }
 
@@ -891,7 +911,7 @@ export class GraphModel extends Model {
     return this.output.shape;
   }
 
-  protected layerShapes(): { name: string; type: string; shape: SymbolicShape | null; params: number; inbound?: string }[] {
+  protected override layerShapes(): { name: string; type: string; shape: SymbolicShape | null; params: number; inbound?: string }[] {
     const rows: { name: string; type: string; shape: SymbolicShape | null; params: number; inbound?: string }[] = this.inputs.map((s) => ({ name: s.name ?? 'input', type: 'InputLayer', shape: s.shape, params: 0, inbound: '' }));
     const counted = new Set<Module>();
     const nameOf = (s: SymbolicTensor): string => (s.layer ? s.layer.name : (s.name ?? 'input'));

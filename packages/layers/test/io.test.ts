@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AxonError, randn, setSeed, tensor, type Tensor } from '@axon/core';
 import {
-  Add, Conv2d, Dense, Dropout, Flatten, GraphModel, Linear, MaxPool2d, Module, ReLU, Sequential, concatenate, encodeWeights, input, loadModel, loadWeights, model, modelFromJson,
+  Add, Conv2d, Dense, ModelCheckpoint, Dropout, Flatten, GraphModel, Linear, MaxPool2d, Module, ReLU, Sequential, concatenate, encodeWeights, input, loadModel, loadWeights, model, modelFromJson,
   modelToJson, parseSafetensors, save, saveWeights, sequential, serializeSafetensors, MAX_HEADER_BYTES,
 } from '../src/index.js';
 import { useTestBackend } from './helpers.js';
@@ -174,6 +174,18 @@ describe('save / load', () => {
       expect(Buffer.compare(await readFile(join(p, 'model.safetensors')), before)).toBe(0);
     }
     expect((await readdir(p)).filter((f) => f.includes('.tmp-'))).toEqual([]);
+    m.dispose();
+  });
+
+  it('ModelCheckpoint writes loadable checkpoints with the default saver', async () => {
+    const m = sequential([new Dense(1, { inputShape: [1] })]);
+    m.compile({ optimizer: 'sgd', loss: 'mse' });
+    const ck = new ModelCheckpoint({ path: join(dir, 'ck', 'epoch-{epoch}'), monitor: 'loss' });
+    await m.fit(new Float32Array([1, 2]), new Float32Array([2, 4]), { epochs: 2, verbose: 0, callbacks: [ck] });
+    expect(ck.saved.length).toBe(2);
+    const back = (await loadModel(ck.saved[1]!)) as Sequential;
+    expect(bits(back.parameters()[0]!)).toEqual(bits(m.parameters()[0]!));
+    back.dispose();
     m.dispose();
   });
 

@@ -2,7 +2,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { AxonError, memory, randn, setSeed, tensor, tidy, type Tensor } from '@axon/core';
 import { Adam } from '@axon/optimizers';
-import { Add, Dense, Dropout, EarlyStopping, Flatten, GraphModel, LambdaCallback, ModelCheckpoint, Sequential, concatenate, input, model, sequential, type Logs } from '../src/index.js';
+import { Add, Dense, Dropout, EarlyStopping, Flatten, GraphModel, LambdaCallback, Linear, Model, ModelCheckpoint, Sequential, concatenate, input, model, sequential, type Logs } from '../src/index.js';
 import { useTestBackend } from './helpers.js';
 
 beforeAll(async () => {
@@ -152,6 +152,32 @@ describe('sequential', () => {
   });
 });
 
+describe('custom Model subclasses', () => {
+  it('a PyTorch-style subclass of Model gets compile/fit/evaluate/predict/summary', async () => {
+    setSeed(15);
+    class Net extends Model {
+      fc1 = new Linear(4, 8);
+      fc2 = new Linear(8, 3);
+      forward(x: Tensor): Tensor {
+        return this.fc2.call(this.fc1.call(x).relu());
+      }
+    }
+    const { x, y } = blobs(48, 8);
+    const net = new Net();
+    net.compile({ optimizer: { name: 'adam', learningRate: 0.05 }, loss: { name: 'sparseCategoricalCrossentropy', fromLogits: true }, metrics: ['accuracy'] });
+    const xt = tensor(x, [48, 4]);
+    const h = await net.fit(xt, y, { epochs: 10, verbose: 0 });
+    expect(h.history['accuracy']![9]!).toBeGreaterThan(0.8);
+    const p = net.predict(xt);
+    expect(p.shape).toEqual([48, 3]);
+    expect(net.summary()).toContain('fc1 (Linear)');
+    await expect(net.fit(tensor(x, [48, 4]).slice([0, 0], [48, 3]), y, { verbose: 0 })).rejects.toThrow(/the model cannot run on x \[48,3\]: Linear/);
+    p.dispose();
+    xt.dispose();
+    net.dispose();
+  });
+});
+
 describe('functional models', () => {
   it('S3: Input(10) -> Dense(5, relu) -> Dense(1), adam + mse: held-out MSE well below the target variance; one prediction per row', async () => {
     setSeed(3);
@@ -179,6 +205,7 @@ describe('functional models', () => {
     const out = new Dense(1).call(h);
     const m = model({ inputs: x, outputs: out });
     expect(m).toBeInstanceOf(GraphModel);
+    expect(m.name).toMatch(/^functional/);
     expect(out.shape).toEqual([null, 1]);
     m.compile({ optimizer: { name: 'adam', learningRate: 0.01 }, loss: 'meanSquaredError' });
     await m.fit(xs.subarray(0, nTrain * 10), ys.subarray(0, nTrain), { epochs: 10, batchSize: 32, verbose: 0 });
