@@ -311,6 +311,7 @@ export abstract class Model extends Module {
     const history = new History();
 
     const owned: Tensor[] = [];
+    const live = new Set<Tensor>(); // running sums, freed even when a step or callback throws
     const own = (o: Owned): Tensor => {
       if (o.owned) owned.push(o.t);
       return o.t;
@@ -386,7 +387,9 @@ export abstract class Model extends Module {
             return { next, batchLoss: wantBatchLogs ? vals[0]! : null };
           });
           if (prev) for (const t of prev) t.dispose();
+          if (prev) for (const t of prev) live.delete(t);
           sums = res.next.map((t) => keep(t));
+          for (const t of sums) live.add(t);
           seen += bs;
           if (wantBatchLogs) {
             const bl = res.batchLoss!;
@@ -468,6 +471,7 @@ export abstract class Model extends Module {
       return history;
     } finally {
       for (const t of owned) t.dispose();
+      for (const t of live) t.dispose();
       this.train();
     }
   }
@@ -551,6 +555,10 @@ export abstract class Model extends Module {
         for (const t of finalSums) t.dispose();
       }
       return logs;
+    } catch (e) {
+      const leftover = sums as Tensor[] | null;
+      if (leftover) for (const t of leftover) t.dispose();
+      throw e;
     } finally {
       if (wasTraining) this.train();
     }

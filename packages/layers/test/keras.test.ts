@@ -120,6 +120,20 @@ describe('sequential', () => {
     m.dispose();
   });
 
+  it('a throwing callback rejects fit without leaking tensors', async () => {
+    const m = sequential([new Dense(2, { inputShape: [2], activation: 'softmax' })]);
+    m.compile({ optimizer: 'adam', loss: 'sparseCategoricalCrossentropy', metrics: ['accuracy'] });
+    const x = tensor([[0, 1], [1, 0], [1, 1], [0, 0]]);
+    const y = tensor([0, 1, 1, 0], [4], 'int32');
+    await m.fit(x, y, { epochs: 1, verbose: 0 });
+    const before = memory().numTensors;
+    await expect(m.fit(x, y, { epochs: 2, batchSize: 2, verbose: 0, callbacks: [{ onBatchEnd: (b) => { if (b === 1) throw new Error('boom'); } }] })).rejects.toThrow('boom');
+    expect(memory().numTensors).toBe(before);
+    x.dispose();
+    y.dispose();
+    m.dispose();
+  });
+
   it('uses a given Optimizer instance and categorical / binary losses', async () => {
     setSeed(14);
     const m = sequential([new Dense(1, { activation: 'sigmoid', inputShape: [2] })]);
