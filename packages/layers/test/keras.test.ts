@@ -298,6 +298,22 @@ describe('callbacks', () => {
 });
 
 describe('datasets', () => {
+  it('fit/evaluate take an @axon/datasets pipeline (fromArrays → shuffle → batch, and toTensors)', async () => {
+    setSeed(32);
+    const { fromArrays } = await import('@axon/datasets');
+    const { x, y } = blobs(90, 6);
+    const ds = fromArrays({ x: { data: x, shape: [90, 4] }, y });
+    const m = sequential([new Dense(8, { activation: 'relu', inputShape: [4] }), new Dense(3, { activation: 'softmax' })]);
+    m.compile({ optimizer: { name: 'adam', learningRate: 0.05 }, loss: 'sparseCategoricalCrossentropy', metrics: ['accuracy'] });
+    const before = memory().numTensors;
+    const h = await m.fit(ds.shuffle(1).batch(16), { epochs: 8, verbose: 0 });
+    expect(h.history['accuracy']![7]!).toBeGreaterThan(0.8);
+    const ev = await m.evaluate(ds.batch(32).toTensors());
+    expect(ev['accuracy']!).toBeGreaterThan(0.8);
+    expect(memory().numTensors).toBe(before + 2 * m.parameters().length);
+    m.dispose();
+  });
+
   it('fit/evaluate accept a dataset of { x, y } batches (host arrays or tensors) and dispose them', async () => {
     setSeed(31);
     const { x, y } = blobs(64, 4);
