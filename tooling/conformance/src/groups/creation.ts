@@ -1,8 +1,9 @@
 /** Creation ops and the seeded generators (bits must equal core's `referenceRandom`). */
 import {
-  arange, bernoulli, eye, full, getBackend, linspace, ones, rand, randint, randn, referenceRandom, scalar, seedToKey, setSeed, tensor, zeros,
+  arange, bernoulli, broadcastTo, eye, full, fullLike, getBackend, linspace, ones, onesLike, rand, randint, randn, referenceRandom, scalar, seedToKey, setSeed, type Tensor,
+  tensor, tidy, toBackend, zeros, zerosLike,
 } from '@axon/core';
-import { checkClose, checkExact, fmt } from '../check.js';
+import { checkClose, checkExact, fmt, report } from '../check.js';
 import { evaluate, evaluate1, group, it, type Suite } from '../harness.js';
 import { TOLERANCES } from '../tolerances.js';
 
@@ -61,6 +62,70 @@ export function creationTests(s: Suite): void {
           ['float32', NaN], ['float32', -Infinity],
         ];
         want.forEach(([dt, v], k) => checkExact(outs[k]!, shape, dt as 'float32', new Array(n).fill(v), { ...c, op: `full(${v}, ${dt})` }));
+      }
+    });
+
+    it('zerosLike / onesLike / fullLike / broadcastTo / toBackend (same backend: a copy)', async () => {
+      const r = s.rng('like');
+      const src = Float32Array.from({ length: 51 }, () => r.normal());
+      const c = s.ctx('zerosLike/onesLike/fullLike/broadcastTo/toBackend', '[3,17] float32 (transposed) and [17,1] int32');
+      const moved: Tensor[] = [];
+      const outs = await evaluate(c, () => {
+        const x = tensor(src, [17, 3]).T;
+        const i = tensor(new Int32Array(17).fill(4), [17, 1]);
+        return [zerosLike(x), onesLike(i), fullLike(x, 2.5), fullLike(x, 7, 'int32'), onesLike(x, 'bool'), broadcastTo(i, [2, 17, 3])];
+      });
+      checkExact(outs[0]!, [3, 17], 'float32', new Array(51).fill(0), c);
+      checkExact(outs[1]!, [17, 1], 'int32', new Array(17).fill(1), c);
+      checkExact(outs[2]!, [3, 17], 'float32', new Array(51).fill(2.5), c);
+      checkExact(outs[3]!, [3, 17], 'int32', new Array(51).fill(7), c);
+      checkExact(outs[4]!, [3, 17], 'bool', new Array(51).fill(1), c);
+      checkExact(outs[5]!, [2, 17, 3], 'int32', new Array(102).fill(4), c);
+      const x = tidy(() => tensor(src, [17, 3]).T.slice([1, 2], [2, 5]));
+      try {
+        moved.push(await toBackend(x, s.backend));
+        const t = moved[0]!;
+        if (t === x || t.isDisposed) report(c, 'toBackend to the same backend must return a new tensor');
+        const expect = Array.from({ length: 10 }, (_, k) => src[(2 + (k % 5)) * 3 + 1 + Math.floor(k / 5)]!);
+        checkExact({ data: await t.data(), shape: [...t.shape], dtype: t.dtype }, [2, 5], 'float32', expect, { ...c, op: 'toBackend of a view' });
+      } finally {
+        x.dispose();
+        for (const t of moved) t.dispose();
+      }
+    });
+
+    it('reading views: data(), dataSync(), array(), item() return exactly the view’s elements', async () => {
+      const c = s.ctx('Tensor.data / dataSync / array / item', 'views of arange(24) as [4,6]');
+      const base = tidy(() => arange(24).astype('float32').reshape([4, 6]));
+      const views: [string, (t: Tensor) => Tensor, number[], number[]][] = [
+        ['slice([1,0],[2,6]) (contiguous, offset 6)', (t) => t.slice([1, 0], [2, 6]), [2, 6], [6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17]],
+        ['slice([0,0],[1,6]) (contiguous prefix)', (t) => t.slice([0, 0], [1, 6]), [1, 6], [0, 1, 2, 3, 4, 5]],
+        ['reshape([24]).slice([20],[4]) (1-D tail)', (t) => t.reshape([24]).slice([20], [4]), [4], [20, 21, 22, 23]],
+        ['slice([1,2],[2,3]) (strided)', (t) => t.slice([1, 2], [2, 3]), [2, 3], [8, 9, 10, 14, 15, 16]],
+        ['T.slice([5,3],[1,1]) (single element)', (t) => t.T.slice([5, 3], [1, 1]), [1, 1], [23]],
+        ['slice([2,0],[1,6]).expand([2,6])', (t) => t.slice([2, 0], [1, 6]).expand([2, 6]), [2, 6], [12, 13, 14, 15, 16, 17, 12, 13, 14, 15, 16, 17]],
+      ];
+      try {
+        for (const [what, make, shape, values] of views) {
+          const v = tidy(() => make(base));
+          try {
+            const cc = { ...c, op: `${what}.data()` };
+            checkExact({ data: await v.data(), shape: [...v.shape], dtype: v.dtype }, shape, 'float32', values, cc);
+            if (v.backend.supportsSyncRead) {
+              checkExact({ data: v.dataSync(), shape: [...v.shape], dtype: v.dtype }, shape, 'float32', values, { ...c, op: `${what}.dataSync()` });
+              const flat = (v.arraySync() as unknown[]).flat(4) as number[];
+              if (flat.join() !== values.join()) report({ ...c, op: `${what}.arraySync()` }, `got ${flat.join()}, expected ${values.join()}`);
+              if (values.length === 1 && v.item() !== values[0]) report({ ...c, op: `${what}.item()` }, `got ${v.item()}, expected ${values[0]}`);
+            }
+            const nested = (await v.array()) as unknown[];
+            const flatA = nested.flat(4) as number[];
+            if (flatA.join() !== values.join()) report({ ...c, op: `${what}.array()` }, `got ${flatA.join()}, expected ${values.join()}`);
+          } finally {
+            v.dispose();
+          }
+        }
+      } finally {
+        base.dispose();
       }
     });
 

@@ -1,6 +1,6 @@
 /** Memory: tidy returns memory() to its start, views share storage, autograd leaks nothing. */
 import * as ax from '@axon/core';
-import { gradcheck } from '@axon/autograd';
+import { grad, gradcheck, valueAndGrad } from '@axon/autograd';
 import { ensure } from '../check.js';
 import { group, it, type Suite } from '../harness.js';
 
@@ -97,6 +97,22 @@ export function memoryTests(s: Suite): void {
       w.dispose();
       const end = snap(s.backend);
       ensure(diff(start, end) === '', c, `memory() after disposing w: ${diff(start, end)}`);
+    });
+
+    it('grad / valueAndGrad called outside any tidy leave only their results', () => {
+      const c = s.ctx('grad / valueAndGrad outside tidy');
+      const x = ax.tensor([0.5, -1, 2]);
+      const start = snap(s.backend);
+      const [g] = grad((t) => ax.sum(ax.tanh(t)))(x);
+      g!.dispose();
+      const mid = snap(s.backend);
+      const { value, grads } = valueAndGrad((t) => ax.sum(ax.square(t)))(x);
+      value.dispose();
+      for (const t of grads) t.dispose();
+      const end = snap(s.backend);
+      x.dispose();
+      ensure(diff(start, mid) === '', c, `after grad(f)(x) and disposing the gradient: ${diff(start, mid)}`);
+      ensure(diff(mid, end) === '', c, `after valueAndGrad(f)(x) and disposing value and gradients: ${diff(mid, end)}`);
     });
 
     it('gradcheck called outside any tidy leaks nothing', () => {
