@@ -113,6 +113,7 @@ export abstract class Model extends Module {
   /** The optimizer (created on the first `fit` when compiled by name). */
   optimizer: Optimizer | null = null;
   private compiled: Compiled | null = null;
+  private ownsOptimizer = false;
 
   /**
    * The shape of one input example when known (no batch axis); `fit`/`predict` check data against
@@ -171,8 +172,9 @@ export abstract class Model extends Module {
     } else if (!(config.optimizer instanceof Optimizer)) {
       throw new AxonError(op, 'optimizer must be a name, a config { name, ... } or an Optimizer');
     }
-    if (this.optimizer && this.optimizer !== config.optimizer) this.optimizer.dispose();
+    if (this.optimizer && this.ownsOptimizer && this.optimizer !== config.optimizer) this.optimizer.dispose();
     this.optimizer = config.optimizer instanceof Optimizer ? config.optimizer : null;
+    this.ownsOptimizer = false;
     this.compiled = { loss, metrics, optimizerSpec: config.optimizer };
     return this;
   }
@@ -189,7 +191,10 @@ export abstract class Model extends Module {
 
   private ensureOptimizer(): Optimizer {
     const c = this.requireCompiled('fit');
-    if (!this.optimizer) this.optimizer = makeOptimizer(c.optimizerSpec as string | OptimizerConfig, this.parameters());
+    if (!this.optimizer) {
+      this.optimizer = makeOptimizer(c.optimizerSpec as string | OptimizerConfig, this.parameters());
+      this.ownsOptimizer = true;
+    }
     else if (this.optimizer.params.length === 0) this.optimizer.addParamGroup({ params: this.parameters() });
     return this.optimizer;
   }

@@ -337,10 +337,17 @@ export abstract class Module {
    * @example model.apply((m) => { if (m instanceof Linear) m.bias?.assign(zerosLike(m.bias)); });
    */
   apply(fn: (m: Module) => void): this {
-    for (const c of this.children()) c.apply(fn);
-    fn(this);
+    const seen = new Set<Module>();
+    const visit = (m: Module): void => {
+      if (seen.has(m)) return;
+      seen.add(m);
+      for (const c of m.children()) visit(c);
+      fn(m);
+    };
+    visit(this);
     return this;
   }
+
 
   /**
    * Disposes every parameter's gradient (sets `.grad` to null).
@@ -400,15 +407,13 @@ export abstract class Module {
         problems.push(`'${k}' has shape ${fmtShape(src.shape)}, expected ${fmtShape(target.shape)}`);
       }
       if (src.dtype !== target.dtype) problems.push(`'${k}' has dtype ${src.dtype}, expected ${target.dtype}`);
+      if (src.backend !== target.backend) problems.push(`'${k}' lives on backend '${src.backend.name}', the module on '${target.backend.name}' (move it with await t.toBackend('${target.backend.name}'))`);
       pairs.push([target, src]);
     }
     if (problems.length) throw new AxonError(op, problems.join('; '));
     noGrad(() => {
-      for (const [target, src] of pairs) {
-        const v = src.backend === target.backend ? src.clone() : null;
-        if (!v) throw new AxonError(op, `'${target.name ?? ''}' lives on backend '${src.backend.name}', the module on '${target.backend.name}'`);
-        target.assign(v);
-      }
+      const copies = pairs.map(([, src]) => src.clone());
+      pairs.forEach(([target], i) => target.assign(copies[i]!));
     });
   }
 

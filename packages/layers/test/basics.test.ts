@@ -1,7 +1,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
+import { gradcheck } from '@axon/autograd';
 import { AxonError, memory, noGrad, randn, setSeed, tensor, tidy, zeros, type Tensor } from '@axon/core';
 import {
-  BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, Dense, Dropout, Embedding, Flatten, GELU, LeakyReLU, Linear, MSELoss, Module, ReLU, Sigmoid, Softmax, Tanh,
+  BCELoss, BCEWithLogitsLoss, Conv2d, MaxPool2d, CrossEntropyLoss, Dense, Dropout, Embedding, Flatten, GELU, LeakyReLU, Linear, MSELoss, Module, ReLU, Sigmoid, Softmax, Tanh,
   accuracy, binaryCrossEntropy, binaryCrossEntropyWithLogits, crossEntropy, fans, getInitializer, getLoss, glorotUniform, heNormal, mseLoss, relu, topKAccuracy,
 } from '../src/index.js';
 import { expectClose, useTestBackend } from './helpers.js';
@@ -262,6 +263,26 @@ describe('metrics', () => {
     const q = tensor([[5, 4, 3, 2, 1]]);
     expect(topKAccuracy(q, tensor([2], [1], 'int32'), 3).item()).toBe(1);
     expect(topKAccuracy(q, tensor([3], [1], 'int32'), 3).item()).toBe(0);
+  });
+});
+
+describe('gradients through layers and losses (gradcheck)', () => {
+  it('Linear, Dense(tanh), Conv2d + MaxPool2d, Embedding-free losses', () => {
+    setSeed(5);
+    const lin = new Linear(3, 2);
+    const dense = new Dense(2, { activation: 'tanh', inputShape: [3] });
+    const conv = new Conv2d(1, 2, 3, { padding: 1 });
+    const pool = new MaxPool2d(2);
+    const x = randn([2, 3]);
+    const img = randn([1, 1, 4, 4]);
+    const labels = tensor([1, 0], [2], 'int32');
+    expect(gradcheck((t) => lin.call(t).square().sum(), [x]).ok).toBe(true);
+    expect(gradcheck((t) => dense.call(t).sum(), [x]).ok).toBe(true);
+    expect(gradcheck((t) => pool.call(conv.call(t)).square().sum(), [img]).ok).toBe(true);
+    expect(gradcheck((t) => crossEntropy(t.reshape([2, 3]), labels, { labelSmoothing: 0.1 }), [x]).ok).toBe(true);
+    expect(gradcheck((t) => binaryCrossEntropyWithLogits(t, tensor([[1, 0, 1], [0, 0, 1]])), [x]).ok).toBe(true);
+    for (const t of [x, img, labels]) t.dispose();
+    for (const m of [lin, dense, conv]) m.dispose();
   });
 });
 
