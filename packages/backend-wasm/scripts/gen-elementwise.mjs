@@ -1,5 +1,8 @@
 // Generates assembly/generated/elementwise.ts: one 2-D strided loop per (op, dtype) with SIMD128
-// fast paths where an op has a vector form, and the op-code tables the TypeScript side uses.
+// fast paths where an op has a vector form.
+//
+// Each (op, dtype) is its own export (`un_f32_exp`, `bin_i32_add`, …) so that V8 compiles and
+// tiers up small functions rather than one large dispatcher.
 //
 // Every generated kernel walks `rows × cols` elements; each operand has a byte stride per row and
 // per column (0 = broadcast). The output is contiguous (`copy` takes a strided destination).
@@ -87,10 +90,18 @@ export const BINARY = {
 for (const dt of ['f32', 'i32', 'u8']) {
   for (const [name, sym] of Object.entries(CMP)) {
     // Comparisons write bool: SIMD only where the lanes are bytes already.
+    const vop =
+      dt === 'u8'
+        ? `i8x16.${{ eq: 'eq', ne: 'ne', lt: 'lt_u', le: 'le_u', gt: 'gt_u', ge: 'ge_u' }[name]}`
+        : dt === 'f32'
+          ? `f32x4.${name}`
+          : `i32x4.${{ eq: 'eq', ne: 'ne', lt: 'lt_s', le: 'le_s', gt: 'gt_s', ge: 'ge_s' }[name]}`;
     BINARY[dt][name] = {
       s: `<u8>(x ${sym} y)`,
       out: 'u8',
-      v: dt === 'u8' ? `v128.and(i8x16.${{ eq: 'eq', ne: 'ne', lt: 'lt_u', le: 'le_u', gt: 'gt_u', ge: 'ge_u' }[name]}(x, y), i8x16.splat(1))` : undefined,
+      v: dt === 'u8' ? `v128.and(${vop}(x, y), i8x16.splat(1))` : undefined,
+      // 4-byte lanes: four compares narrowed to one vector of 16 bytes
+      cmp4: dt === 'u8' ? undefined : vop,
     };
   }
 }
@@ -105,7 +116,7 @@ function genUnaryFn(dt, name, op) {
   const simd = op.v && od.e === d.e;
   const lanes = 16 / d.e;
   return `
-function un_${dt}_${name}(px: usize, rx: usize, cx: usize, po: usize, rows: i32, cols: i32): void {
+export function un_${dt}_${name}(px: usize, rx: usize, cx: usize, po: usize, rows: i32, cols: i32): void {
   for (let r = 0; r < rows; r++) {
     const a = px + ${idx('r', 'rx')};
     const o = po + <usize>r * <usize>cols * ${od.e};
@@ -137,13 +148,25 @@ function genBinaryFn(dt, name, op) {
       }`;
   const ld = (p) => `v128.load(${p} + <usize>i * ${d.e})`;
   return `
-function bin_${dt}_${name}(pa: usize, ra: usize, ca: usize, pb: usize, rb: usize, cb: usize, po: usize, rows: i32, cols: i32): void {
+export function bin_${dt}_${name}(pa: usize, ra: usize, ca: usize, pb: usize, rb: usize, cb: usize, po: usize, rows: i32, cols: i32): void {
   for (let r = 0; r < rows; r++) {
     const a = pa + ${idx('r', 'ra')};
     const b = pb + ${idx('r', 'rb')};
     const o = po + <usize>r * <usize>cols * ${od.e};
     let i = 0;
-${simd ? `    if (ca == ${d.e} && cb == ${d.e}) {
+${op.cmp4 ? `    if (ca == 4 && cb == 4) {
+      for (; i + 16 <= cols; i += 16) {
+        const pa4 = a + (<usize>i << 2);
+        const pb4 = b + (<usize>i << 2);
+        const m0 = ${op.cmp4}(v128.load(pa4), v128.load(pb4));
+        const m1 = ${op.cmp4}(v128.load(pa4, 16), v128.load(pb4, 16));
+        const m2 = ${op.cmp4}(v128.load(pa4, 32), v128.load(pb4, 32));
+        const m3 = ${op.cmp4}(v128.load(pa4, 48), v128.load(pb4, 48));
+        const w = i8x16.narrow_i16x8_s(i16x8.narrow_i32x4_s(m0, m1), i16x8.narrow_i32x4_s(m2, m3));
+        v128.store(o + <usize>i, v128.and(w, i8x16.splat(1)));
+      }
+    }
+` : ''}${simd ? `    if (ca == ${d.e} && cb == ${d.e}) {
 ${vloop(ld('a'), ld('b'))}
     } else if (ca == ${d.e} && cb == 0) {
       const yv = ${d.v}.splat(load<${d.t}>(b));
@@ -157,17 +180,6 @@ ${vloop('xv', ld('b'))}
       const y = load<${d.t}>(b + ${idx('i', 'cb')});
       store<${od.t}>(o + <usize>i * ${od.e}, ${op.s});
     }
-  }
-}
-`;
-}
-
-function genDispatch(kind, dt, names, params, args) {
-  return `
-export function ${kind}_${dt}(op: i32, ${params}): void {
-  switch (op) {
-${names.map((n, i) => `    case ${i}: ${kind === 'unary' ? 'un' : 'bin'}_${dt}_${n}(${args}); break;`).join('\n')}
-    default: unreachable();
   }
 }
 `;
@@ -224,7 +236,19 @@ ${s === d ? `    if (cs == ${S.e} && cd == ${D.e}) {
       memory.copy(o, a, <usize>cols * ${S.e});
       continue;
     }
-` : ''}${v && S.e === D.e ? `    if (cs == ${S.e} && cd == ${D.e}) {
+` : ''}    if (cs > 64 && rs < cs && rows >= 8) {
+      // transposing copy: walk 8 rows at a time so the 8 destination lines stay in cache
+      const r1 = min(rows, r + 8);
+      for (; i < cols; i++) {
+        for (let rr = r; rr < r1; rr++) {
+          const x = load<${S.t}>(ps + <usize>rr * rs + <usize>i * cs);
+          store<${D.t}>(pd + <usize>rr * rd + <usize>i * cd, ${CONVERT[s][d]});
+        }
+      }
+      r = r1 - 1;
+      continue;
+    }
+${v && S.e === D.e ? `    if (cs == ${S.e} && cd == ${D.e}) {
       for (; i + ${lanes} <= cols; i += ${lanes}) {
         const x = v128.load(a + <usize>i * ${S.e});
         v128.store(o + <usize>i * ${D.e}, ${v});
@@ -247,19 +271,11 @@ export function generateElementwise() {
     const names = Object.keys(UNARY[dt]);
     tables.unary[dt] = names;
     for (const n of names) src += genUnaryFn(dt, n, UNARY[dt][n]);
-    src += genDispatch('unary', dt, names, 'px: usize, rx: usize, cx: usize, po: usize, rows: i32, cols: i32', 'px, rx, cx, po, rows, cols');
   }
   for (const dt of Object.keys(BINARY)) {
     const names = Object.keys(BINARY[dt]);
     tables.binary[dt] = names;
     for (const n of names) src += genBinaryFn(dt, n, BINARY[dt][n]);
-    src += genDispatch(
-      'binary',
-      dt,
-      names,
-      'pa: usize, ra: usize, ca: usize, pb: usize, rb: usize, cb: usize, po: usize, rows: i32, cols: i32',
-      'pa, ra, ca, pb, rb, cb, po, rows, cols',
-    );
   }
   src += genWhere('u32', 4);
   src += genWhere('u8', 1);

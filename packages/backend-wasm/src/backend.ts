@@ -13,7 +13,6 @@ import type {
   Window2d,
 } from '@axon/core';
 import { Allocator } from './allocator.js';
-import { BINARY_OPS, UNARY_OPS } from './generated/kernels.js';
 import type { Kernels } from './loader.js';
 import { coalesce, contiguous, forEach2d, forEachIndex, sizeOf } from './strided.js';
 
@@ -29,11 +28,6 @@ const REDUCE_CODE: Record<ReduceOp, number> = { sum: 0, prod: 1, max: 2, min: 3,
 const RANDOM_CODE: Record<RandomKind, number> = { uniform: 0, normal: 1, bernoulli: 2, randint: 3 };
 const COMPARE = new Set<BinaryOp>(['eq', 'ne', 'lt', 'le', 'gt', 'ge']);
 const LOGIC = new Set<BinaryOp>(['and', 'or', 'xor']);
-
-function opIndex(table: Readonly<Record<string, readonly string[]>>, lane: Lane, op: string): number {
-  const list = table[lane];
-  return list === undefined ? -1 : list.indexOf(op);
-}
 
 /**
  * A buffer in the wasm backend's linear memory.
@@ -264,16 +258,15 @@ export class WasmBackend implements Backend {
   unary(op: UnaryOp, x: View, out: BackendBuffer): void {
     const b = this.view('unary', x);
     const lane = LANE[b.dtype];
-    const code = opIndex(UNARY_OPS, lane, op);
-    if (code < 0) throw new AxonError('unary', `'${op}' is not defined for ${b.dtype}`);
+    const fn = this.k.ops[`un_${lane}_${op}`];
+    if (fn === undefined) throw new AxonError('unary', `'${op}' is not defined for ${b.dtype}`);
     const n = sizeOf(x.shape);
     const o = this.out('unary', out, n, b.dtype);
     if (n === 0) return;
-    const fn = this.k[`unary_${lane}` as const];
     const e = ESZ[b.dtype];
     const c = coalesce(x.shape, [x.strides, contiguous(x.shape)]);
     forEach2d(c, [x.offset, 0], (off, rs, cs, rows, cols) => {
-      fn(code, b.ptr + off[0]! * e, rs[0]! * e, cs[0]! * e, o.ptr + off[1]! * e, rows, cols);
+      fn(b.ptr + off[0]! * e, rs[0]! * e, cs[0]! * e, o.ptr + off[1]! * e, rows, cols);
     });
   }
 
@@ -283,18 +276,17 @@ export class WasmBackend implements Backend {
     const bb = this.view('binary', b, ba.dtype);
     this.sameShape('binary', a.shape, b.shape);
     const lane = LANE[ba.dtype];
-    const code = opIndex(BINARY_OPS, lane, op);
-    if (code < 0) throw new AxonError('binary', `'${op}' is not defined for ${ba.dtype}`);
+    const fn = this.k.ops[`bin_${lane}_${op}`];
+    if (fn === undefined) throw new AxonError('binary', `'${op}' is not defined for ${ba.dtype}`);
     const outDtype: DType = COMPARE.has(op) || LOGIC.has(op) ? 'bool' : ba.dtype;
     const n = sizeOf(a.shape);
     const o = this.out('binary', out, n, outDtype);
     if (n === 0) return;
-    const fn = this.k[`binary_${lane}` as const];
     const e = ESZ[ba.dtype];
     const eo = ESZ[outDtype];
     const c = coalesce(a.shape, [a.strides, b.strides, contiguous(a.shape)]);
     forEach2d(c, [a.offset, b.offset, 0], (off, rs, cs, rows, cols) => {
-      fn(code, ba.ptr + off[0]! * e, rs[0]! * e, cs[0]! * e, bb.ptr + off[1]! * e, rs[1]! * e, cs[1]! * e, o.ptr + off[2]! * eo, rows, cols);
+      fn(ba.ptr + off[0]! * e, rs[0]! * e, cs[0]! * e, bb.ptr + off[1]! * e, rs[1]! * e, cs[1]! * e, o.ptr + off[2]! * eo, rows, cols);
     });
   }
 

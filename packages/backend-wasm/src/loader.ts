@@ -8,8 +8,6 @@ type KernelFn = (...args: number[]) => void;
 type QueryFn = () => number;
 /** Names of the kernels the module exports. @internal */
 export type KernelName =
-  | `unary_${Lane}`
-  | `binary_${Lane}`
   | `copy_${Lane}_${Lane}`
   | 'where_4'
   | 'where_1'
@@ -28,7 +26,21 @@ export type KernelName =
   | 'scatter_add_i32'
   | 'random';
 /** The module's exports as the backend calls them. @internal */
-export type Kernels = Record<KernelName, KernelFn> & { matmul_ws_bytes: QueryFn };
+export type Kernels = Record<KernelName, KernelFn> & {
+  matmul_ws_bytes: QueryFn;
+  /** Per-op elementwise kernels by export name (`un_f32_exp`, `bin_i32_add`, …). */
+  ops: Readonly<Record<string, KernelFn | undefined>>;
+};
+
+/** Wraps an instance's exports as {@link Kernels}. */
+function kernelsOf(instance: WebAssembly.Instance): Kernels {
+  const ex = instance.exports as Record<string, unknown>;
+  const ops: Record<string, KernelFn> = {};
+  for (const [name, f] of Object.entries(ex)) {
+    if ((name.startsWith('un_') || name.startsWith('bin_')) && typeof f === 'function') ops[name] = f as KernelFn;
+  }
+  return Object.assign(Object.create(null) as object, ex, { ops }) as Kernels;
+}
 
 /** Initial memory: 16 pages (1 MiB); grows on demand up to 4 GiB. */
 const INITIAL_PAGES = 16;
@@ -74,7 +86,7 @@ export function createWasmBackendSync(): WasmBackend {
   moduleCache ??= new WebAssembly.Module(kernelBytes() as BufferSource);
   const memory = makeMemory();
   const instance = new WebAssembly.Instance(moduleCache, imports(memory));
-  return new WasmBackend(instance.exports as unknown as Kernels, memory);
+  return new WasmBackend(kernelsOf(instance), memory);
 }
 
 /**
@@ -88,11 +100,11 @@ export async function createWasmBackend(): Promise<WasmBackend> {
   const memory = makeMemory();
   if (moduleCache) {
     const instance = await WebAssembly.instantiate(moduleCache, imports(memory));
-    return new WasmBackend(instance.exports as unknown as Kernels, memory);
+    return new WasmBackend(kernelsOf(instance), memory);
   }
   const { module, instance } = await WebAssembly.instantiate(kernelBytes() as BufferSource, imports(memory));
   moduleCache = module;
-  return new WasmBackend(instance.exports as unknown as Kernels, memory);
+  return new WasmBackend(kernelsOf(instance), memory);
 }
 
 loaderRef.createSync = createWasmBackendSync;

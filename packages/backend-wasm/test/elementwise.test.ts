@@ -176,6 +176,20 @@ describe(`copy (seed ${SEED})`, () => {
       });
     }
   }
+  it('transposing copies (blocked path) for every dtype pair', () => {
+    for (const from of DT) {
+      for (const to of DT) {
+        for (const shape of [[33, 70], [129, 17], [8, 9], [2, 40, 21]]) {
+          const src = makeView(be, from, shape, rng() < 0.5 ? 'transposed' : 'transposed-sliced', gen(from));
+          const out = be.alloc(to, sizeOf(shape));
+          be.copy(src.view, whole(out, shape));
+          expectExact(be.readSync(out), Array.from(src.values, (v) => store(to, convert(from, to, v))), `transpose copy ${from}→${to} [${shape}]`);
+          be.free(out);
+          be.free(src.view.buf);
+        }
+      }
+    }
+  });
   it('implements concat with a strided destination', () => {
     const a = upload(be, 'float32', [1, 2, 3, 4]);
     const b = upload(be, 'float32', [5, 6]);
