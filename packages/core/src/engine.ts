@@ -226,6 +226,8 @@ export function record(op: string, inputs: readonly Tensor[], output: Tensor, at
     for (const t of inputs) {
       if (t.requiresGrad) {
         recorder.record(op, inputs, output, attrs);
+        // Every input may be needed by the gradient rule: composite ops must not free them.
+        for (const u of inputs) u.savedForBackward = true;
         break;
       }
     }

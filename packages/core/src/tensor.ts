@@ -44,6 +44,8 @@ export class Tensor {
   gradNode: unknown = null;
   /** @internal set by `keep()` so scopes leave it alone */
   kept = false;
+  /** @internal set when a recorded op saved this tensor for its gradient */
+  savedForBackward = false;
   /** Optional name (parameters carry their path here). */
   name: string | undefined;
   private disposedFlag = false;

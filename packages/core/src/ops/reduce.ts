@@ -117,7 +117,7 @@ export function logSumExp(x: Tensor, axis?: number | readonly number[], keepDims
   const l = log(s);
   const lm = l.add(m);
   drop(shifted, e, s, l);
-  m.dispose();
+  drop(m);
   return reshapeKeep(lm, x, axis, keepDims);
 }
 
@@ -143,7 +143,7 @@ export function softmax(x: Tensor, axis = -1): Tensor {
   try {
     return div(e, s);
   } finally {
-    m.dispose();
+    drop(m);
     drop(shifted, e, s);
   }
 }
@@ -162,7 +162,7 @@ export function logSoftmax(x: Tensor, axis = -1): Tensor {
   try {
     return sub(shifted, l);
   } finally {
-    m.dispose();
+    drop(m);
     drop(shifted, e, s, l);
   }
 }

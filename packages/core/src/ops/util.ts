@@ -55,9 +55,9 @@ export function scalarOn(backend: Backend, value: number, dtype: DType): Tensor 
 }
 
 /**
- * Frees an intermediate of a composite op unless autograd recorded it (then the enclosing
- * `tidy` scope frees it after backward).
+ * Frees an intermediate of a composite op unless autograd recorded it or saved it for a gradient
+ * (then the enclosing `tidy` scope frees it after backward).
  */
 export function drop(...ts: Tensor[]): void {
-  for (const t of ts) if (!t.requiresGrad) t.dispose();
+  for (const t of ts) if (!t.requiresGrad && !t.savedForBackward) t.dispose();
 }
