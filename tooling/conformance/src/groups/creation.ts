@@ -174,6 +174,22 @@ export function creationTests(s: Suite): void {
       }
     });
 
+    it('random edge parameters: p = 0 and 1, one-value ranges, a 2^24-wide randint range, low = high', async () => {
+      const seed = s.rng('random-edges').int(0, 2 ** 31);
+      const key = seedToKey(seed);
+      const n = 257;
+      const c = s.ctx('random edges', `[${n}] seed option ${seed}`);
+      const outs = await evaluate(c, () => [
+        bernoulli(0, [n], { seed }), bernoulli(1, [n], { seed, dtype: 'bool' }), randint(7, 8, [n], { seed }),
+        randint(-(2 ** 23), 2 ** 23, [n], { seed }), rand([n], { seed, low: 2, high: 2 }),
+      ]);
+      checkExact(outs[0]!, [n], 'float32', new Array(n).fill(0), { ...c, op: 'bernoulli(0)' });
+      checkExact(outs[1]!, [n], 'bool', new Array(n).fill(1), { ...c, op: 'bernoulli(1)' });
+      checkExact(outs[2]!, [n], 'int32', new Array(n).fill(7), { ...c, op: 'randint(7, 8)' });
+      checkClose(outs[3]!, { shape: [n], values: referenceRandom('randint', key, 0, -(2 ** 23), 2 ** 23, n) }, 'int32', TOLERANCES.randomBits, { ...c, op: 'randint(-2^23, 2^23)' });
+      checkExact(outs[4]!, [n], 'float32', new Array(n).fill(2), { ...c, op: 'rand(low 2, high 2)' });
+    });
+
     it('randn with a seed: within the stated tolerance of referenceRandom; same seed, same values', async () => {
       const r = s.rng('random-normal');
       for (const n of SIZES) {

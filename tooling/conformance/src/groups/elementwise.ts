@@ -294,6 +294,9 @@ export function elementwiseTests(s: Suite): void {
       const bf = makeHost(r, [64], 'float32', uniform(-5, 5));
       await checkMap(s.ctx('where', 'float32 cond (x != 0), int32, int32'), [cf, ai, bi], ax.where, sel, 'int32', TOLERANCES.compare);
       await checkMap(s.ctx('where', 'bool cond, int32, float32 (promotes)'), [makeHost(r, [64], 'bool', bools), ai, bf], ax.where, sel, 'float32', TOLERANCES.compare);
+      const ba = makeHost(r, [129], 'bool', bools, 'sliced');
+      const bb = makeHost(r, [1], 'bool', bools);
+      await checkMap(s.ctx('where', 'bool cond, bool, bool (bool output)'), [makeHost(r, [129], 'bool', bools), ba, bb], ax.where, sel, 'bool', TOLERANCES.compare);
       const c2 = makeHost(r, [3, 17], 'bool', bools, 'transposed');
       await checkMap(s.ctx('where', `${describeHost(c2)}, 1.5, -2`), [c2], (c) => ax.where(c, 1.5, -2), (c) => (c ? 1.5 : -2), 'float32', TOLERANCES.compare);
       await checkMap(s.ctx('where', `${describeHost(c2)}, tensor, 0`), [c2, makeHost(r, [3, 17], 'float32', uniform(-1, 1))], (c, a) => ax.where(c, a, 0), (c, a) => (c ? a : 0), 'float32', TOLERANCES.compare);
