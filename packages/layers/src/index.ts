@@ -53,3 +53,4 @@ export * from './conv.js';
 export * from './safetensors.js';
 export * from './serialize.js';
 export * from './io.js';
+export * from './portable.js';

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AxonError, randn, setSeed, tensor, type Tensor } from '@axon/core';
 import {
   Add, Conv2d, Dense, ModelCheckpoint, Dropout, Flatten, GraphModel, Linear, MaxPool2d, Module, ReLU, Sequential, concatenate, encodeWeights, input, loadModel, loadWeights, model, modelFromJson,
-  modelToJson, parseSafetensors, save, saveWeights, sequential, serializeSafetensors, MAX_HEADER_BYTES,
+  modelToJson, parseSafetensors, serializeModel, deserializeModel, loadModelFromUrl, save, saveWeights, sequential, serializeSafetensors, MAX_HEADER_BYTES,
 } from '../src/index.js';
 import { useTestBackend } from './helpers.js';
 
@@ -197,6 +197,43 @@ describe('save / load', () => {
     await expect(loadModel(p)).rejects.toThrow(/parseSafetensors/);
     m.dispose();
     void tensor;
+  });
+});
+
+describe('portable (browser) serialisation', () => {
+  it('serializeModel/deserializeModel and loadModelFromUrl (over a local HTTP server) round-trip bit for bit', async () => {
+    const { createServer } = await import('node:http');
+    setSeed(51);
+    const m = sequential([new Dense(4, { activation: 'relu', inputShape: [3] }), new Dense(2)]);
+    const { json, weights } = await serializeModel(m);
+    const x = randn([2, 3]);
+    const a = m.call(x);
+    const m2 = deserializeModel(JSON.stringify(json), weights);
+    const b = m2.call(x);
+    expect(bits(b)).toEqual(bits(a));
+    const server = createServer((req, res) => {
+      if (req.url === '/m/model.json') res.end(JSON.stringify(json));
+      else if (req.url === '/m/model.safetensors') res.end(Buffer.from(weights));
+      else {
+        res.statusCode = 404;
+        res.end();
+      }
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const port = (server.address() as { port: number }).port;
+    try {
+      const m3 = await loadModelFromUrl(`http://127.0.0.1:${port}/m/`);
+      const c = m3.call(x);
+      expect(bits(c)).toEqual(bits(a));
+      c.dispose();
+      m3.dispose();
+      await expect(loadModelFromUrl(`http://127.0.0.1:${port}/nope/`)).rejects.toThrow(/404/);
+    } finally {
+      server.close();
+    }
+    for (const t of [x, a, b]) t.dispose();
+    m.dispose();
+    m2.dispose();
   });
 });
 
