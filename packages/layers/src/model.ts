@@ -617,7 +617,10 @@ export abstract class Model extends Module {
       const n = xt.shape[0]!;
       return tidy(() =>
         noGrad(() => {
-          if (n <= batchSize) return this.call(xt);
+          if (n <= batchSize) {
+            const y = this.call(xt);
+            return y === xt ? xt.clone() : y;
+          }
           const parts: Tensor[] = [];
           for (let start = 0; start < n; start += batchSize) {
             const size = Math.min(batchSize, n - start);
