@@ -12,7 +12,8 @@
 import '@axon/autograd';
 import { describe, it } from 'vitest';
 import { backends, getBackend } from '@axon/core';
-import { ensure } from './check.js';
+import { ConformanceError, ensure } from './check.js';
+import { unclassifiedExports } from './coverage.js';
 import { makeSuite, startBackend } from './harness.js';
 import { runSeed } from './rng.js';
 import { creationTests } from './groups/creation.js';
@@ -28,6 +29,7 @@ import { reduceTests } from './groups/reduce.js';
 export { TOLERANCES, EPS32, bound, type Tolerance, type ToleranceName } from './tolerances.js';
 export { checkClose, checkExact, ConformanceError, type Ctx, type Expected, type Result } from './check.js';
 export { NON_DIFFERENTIABLE } from './groups/gradients.js';
+export { INFRASTRUCTURE, OPS_CHECKED } from './coverage.js';
 export { Rng, runSeed, streamSeed } from './rng.js';
 
 /** Options of {@link describeBackendConformance}. */
@@ -51,6 +53,12 @@ export function describeBackendConformance(name: string, opts: ConformanceOption
       console.log(`[@axon/conformance] backend '${name}', seed ${seed} (reproduce with AXON_SEED=${seed})`);
       await startBackend(name);
       ensure(getBackend().name === name, s.ctx('setBackend'), `getBackend().name is '${getBackend().name}' after setBackend('${name}'); backends(): ${JSON.stringify(backends())}`);
+    });
+    it('every function @axon/core exports is checked by a group (or listed as infrastructure)', () => {
+      const missing = unclassifiedExports();
+      if (missing.length > 0) {
+        throw new ConformanceError(`@axon/core exports ${missing.join(', ')}, which no conformance group checks: add checks and list them in OPS_CHECKED (src/coverage.ts), or list them as INFRASTRUCTURE`);
+      }
     });
     creationTests(s);
     elementwiseTests(s);
