@@ -14,7 +14,7 @@ import type {
 } from '@axon/core';
 import { Allocator } from './allocator.js';
 import type { Kernels } from './loader.js';
-import { coalesce, contiguous, forEach2d, forEachIndex, sizeOf } from './strided.js';
+import { coalesce, contiguous, flatKind, forEach2d, forEachIndex, sizeOf } from './strided.js';
 
 /** Byte address where the parameter block for window kernels lives (below the heap). */
 const PARAMS = 16384;
@@ -248,6 +248,11 @@ export class WasmBackend implements Backend {
     const fn = this.k[`copy_${LANE[s.dtype]}_${LANE[d.dtype]}` as const];
     const es = ESZ[s.dtype];
     const ed = ESZ[d.dtype];
+    const ks = flatKind(src.shape, src.strides);
+    if (ks >= 0 && flatKind(dst.shape, dst.strides) === 1) {
+      fn(s.ptr + src.offset * es, 0, ks * es, d.ptr + dst.offset * ed, 0, ed, 1, sizeOf(src.shape));
+      return;
+    }
     const c = coalesce(src.shape, [src.strides, dst.strides]);
     forEach2d(c, [src.offset, dst.offset], (off, rs, cs, rows, cols) => {
       fn(s.ptr + off[0]! * es, rs[0]! * es, cs[0]! * es, d.ptr + off[1]! * ed, rs[1]! * ed, cs[1]! * ed, rows, cols);
@@ -264,6 +269,11 @@ export class WasmBackend implements Backend {
     const o = this.out('unary', out, n, b.dtype);
     if (n === 0) return;
     const e = ESZ[b.dtype];
+    const kx = flatKind(x.shape, x.strides);
+    if (kx >= 0) {
+      fn(b.ptr + x.offset * e, 0, kx * e, o.ptr, 1, n);
+      return;
+    }
     const c = coalesce(x.shape, [x.strides, contiguous(x.shape)]);
     forEach2d(c, [x.offset, 0], (off, rs, cs, rows, cols) => {
       fn(b.ptr + off[0]! * e, rs[0]! * e, cs[0]! * e, o.ptr + off[1]! * e, rows, cols);
@@ -284,6 +294,12 @@ export class WasmBackend implements Backend {
     if (n === 0) return;
     const e = ESZ[ba.dtype];
     const eo = ESZ[outDtype];
+    const ka = flatKind(a.shape, a.strides);
+    const kb = flatKind(b.shape, b.strides);
+    if (ka >= 0 && kb >= 0) {
+      fn(ba.ptr + a.offset * e, 0, ka * e, bb.ptr + b.offset * e, 0, kb * e, o.ptr, 1, n);
+      return;
+    }
     const c = coalesce(a.shape, [a.strides, b.strides, contiguous(a.shape)]);
     forEach2d(c, [a.offset, b.offset, 0], (off, rs, cs, rows, cols) => {
       fn(ba.ptr + off[0]! * e, rs[0]! * e, cs[0]! * e, bb.ptr + off[1]! * e, rs[1]! * e, cs[1]! * e, o.ptr + off[2]! * eo, rows, cols);

@@ -125,3 +125,22 @@ export function forEachIndex(shape: readonly number[], strides: readonly (readon
     if (d < 0) return;
   }
 }
+
+/**
+ * 1 when a view walks its elements contiguously in row-major order (size-1 dims ignored),
+ * 0 when every stride is 0 (one element broadcast), −1 otherwise. Allocation-free.
+ */
+export function flatKind(shape: readonly number[], strides: readonly number[]): 1 | 0 | -1 {
+  let expect = 1;
+  let contiguous = true;
+  let zero = true;
+  for (let d = shape.length - 1; d >= 0; d--) {
+    const n = shape[d]!;
+    if (n === 1) continue;
+    const s = strides[d]!;
+    if (s !== 0) zero = false;
+    if (s !== expect) contiguous = false;
+    expect *= n;
+  }
+  return contiguous ? 1 : zero ? 0 : -1;
+}
