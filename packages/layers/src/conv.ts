@@ -30,6 +30,8 @@ export interface Conv2dLayerOptions {
   /** Whether to learn a bias (default true). */
   bias?: boolean;
   name?: string;
+  /** One example's shape `[C, H, W]` (lets a Keras `sequential` model build eagerly). */
+  inputShape?: readonly number[];
 }
 
 /**
@@ -51,9 +53,12 @@ export class Conv2d extends Module {
   weight: Tensor;
   /** [outChannels] or null. */
   bias: Tensor | null;
+  /** The input's shape (one example) when given. */
+  readonly inputShape: readonly number[] | undefined;
 
   constructor(inChannels: number, outChannels: number, kernelSize: Pair, opts: Conv2dLayerOptions = {}) {
     super(opts.name);
+    this.inputShape = opts.inputShape ? [...opts.inputShape] : undefined;
     this.inChannels = inChannels;
     this.outChannels = outChannels;
     this.kernelSize = pairOf(kernelSize);
@@ -121,14 +126,19 @@ export interface Pool2dLayerOptions {
   stride?: Pair;
   padding?: Padding2d;
   name?: string;
+  /** One example's shape `[C, H, W]`. */
+  inputShape?: readonly number[];
 }
 
 abstract class Pool2dLayer extends Module {
   readonly kernelSize: [number, number];
   readonly stride: [number, number];
   readonly padding: Padding2d;
+  /** The input's shape (one example) when given. */
+  readonly inputShape: readonly number[] | undefined;
   constructor(kernelSize: Pair, opts: Pool2dLayerOptions) {
     super(opts.name);
+    this.inputShape = opts.inputShape ? [...opts.inputShape] : undefined;
     this.kernelSize = pairOf(kernelSize);
     this.stride = pairOf(opts.stride ?? this.kernelSize);
     this.padding = opts.padding ?? 'valid';

@@ -246,11 +246,14 @@ export class Dropout extends Module {
   readonly rate: number;
   /** Seed of the first mask, when given (later masks use seed + call count). */
   readonly seed: number | undefined;
+  /** The input's shape (one example) when given. */
+  readonly inputShape: readonly number[] | undefined;
   private calls = 0;
 
   constructor(opts: DropoutOptions | number) {
-    const o = typeof opts === 'number' ? { rate: opts } : opts;
+    const o: DropoutOptions = typeof opts === 'number' ? { rate: opts } : opts;
     super(o.name);
+    this.inputShape = o.inputShape ? [...o.inputShape] : undefined;
     if (typeof o.rate !== 'number' || !(o.rate >= 0 && o.rate < 1)) throw new AxonError('Dropout', `rate must be in [0, 1), got ${String(o.rate)}`);
     this.rate = o.rate;
     this.seed = o.seed;
@@ -373,10 +376,13 @@ export class Embedding extends Module {
   readonly outputDim: number;
   /** [inputDim, outputDim]. */
   weight: Tensor;
+  /** The input's shape (one example) when given. */
+  readonly inputShape: readonly number[] | undefined;
 
   constructor(numEmbeddings: number | EmbeddingOptions, embeddingDim?: number) {
     const o: EmbeddingOptions = typeof numEmbeddings === 'number' ? { inputDim: numEmbeddings, outputDim: embeddingDim as number } : numEmbeddings;
     super(o.name);
+    this.inputShape = o.inputShape ? [...o.inputShape] : undefined;
     this.inputDim = checkInt('Embedding', 'inputDim (number of embeddings)', o.inputDim);
     this.outputDim = checkInt('Embedding', 'outputDim (embedding size)', o.outputDim);
     const init = o.embeddingsInitializer ? getInitializer(o.embeddingsInitializer) : null;
@@ -491,13 +497,21 @@ export class Reshape extends Module {
   static readonly className: string = 'Reshape';
   /** Target shape of one example. */
   readonly targetShape: readonly number[];
+  /** The input's shape (one example) when given. */
+  readonly inputShape: readonly number[] | undefined;
   constructor(opts: ReshapeOptions) {
     super(opts.name);
     if (!Array.isArray(opts.targetShape)) throw new AxonError('Reshape', 'targetShape must be an array');
     this.targetShape = [...opts.targetShape];
+    this.inputShape = opts.inputShape ? [...opts.inputShape] : undefined;
   }
   forward(x: Tensor): Tensor {
-    return reshape(x, [x.shape[0]!, ...this.targetShape]);
+    try {
+      return reshape(x, [x.shape[0]!, ...this.targetShape]);
+    } catch (e) {
+      if (e instanceof AxonError) throw new AxonError(layerOp(this), `cannot reshape ${fmtShape(x.shape)} to [batch, ${this.targetShape.join(', ')}]`);
+      throw e;
+    }
   }
   override computeOutputShape(s: SymbolicShape): SymbolicShape {
     const known = s.slice(1);

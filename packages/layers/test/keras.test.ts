@@ -2,7 +2,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { AxonError, memory, randn, setSeed, tensor, tidy, type Tensor } from '@axon/core';
 import { Adam } from '@axon/optimizers';
-import { Add, Dense, Dropout, EarlyStopping, Flatten, GraphModel, LambdaCallback, Linear, Model, ModelCheckpoint, Sequential, concatenate, input, model, sequential, type Logs } from '../src/index.js';
+import { Add, Conv2d, MaxPool2d, ReLU, Reshape, Dense, Dropout, EarlyStopping, Flatten, GraphModel, LambdaCallback, Linear, Model, ModelCheckpoint, Sequential, concatenate, input, model, sequential, type Logs } from '../src/index.js';
 import { useTestBackend } from './helpers.js';
 
 beforeAll(async () => {
@@ -36,6 +36,34 @@ describe('sequential', () => {
     expect(s).toContain('Output Shape');
     expect(s).toMatch(/dense\S* \(Dense\)\s+\[null, 8\]\s+40/);
     expect(s).toContain('Total params: 67');
+    m.dispose();
+  });
+
+  it('a small CNN (Reshape → Conv2d → ReLU → MaxPool2d → Flatten → Dense) builds from inputShape and trains', async () => {
+    setSeed(16);
+    const m = sequential([
+      new Reshape({ targetShape: [1, 8, 8], inputShape: [8, 8] }),
+      new Conv2d(1, 4, 3, { padding: 'same' }),
+      new ReLU(),
+      new MaxPool2d(2),
+      new Flatten(),
+      new Dense(2, { activation: 'softmax' }),
+    ]);
+    expect(m.inputShape).toEqual([8, 8]);
+    expect(m.summary()).toMatch(/max_pool2d\S* \(MaxPool2d\)\s+\[null, 4, 4, 4\]/);
+    expect(m.countParams()).toBe(4 * 9 + 4 + 64 * 2 + 2);
+    // class 1 = bright top half
+    const n = 16;
+    const x = new Float32Array(n * 64);
+    const y = new Int32Array(n);
+    for (let i = 0; i < n; i++) {
+      y[i] = i % 2;
+      for (let p = 0; p < 64; p++) x[i * 64 + p] = (p < 32) === (y[i] === 1) ? 1 : 0;
+    }
+    m.compile({ optimizer: { name: 'adam', learningRate: 0.05 }, loss: 'sparseCategoricalCrossentropy', metrics: ['accuracy'] });
+    const h = await m.fit(x, y, { epochs: 5, batchSize: 8, verbose: 0 });
+    expect(h.history['loss']![4]!).toBeLessThan(h.history['loss']![0]!);
+    expect(h.history['accuracy']![4]!).toBe(1);
     m.dispose();
   });
 
