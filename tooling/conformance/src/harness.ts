@@ -53,6 +53,7 @@ export function group(s: Suite, title: string, body: () => void): void {
       }
     });
     beforeEach(async () => {
+      active = s;
       // a backend that cannot start fails every test (no test is skipped)
       if (startError !== null) throw startError;
       await startBackend(s.backend);
@@ -101,5 +102,17 @@ export async function evaluate1(ctx: Ctx, fn: () => Tensor): Promise<Result> {
  * bad case does not hide the others).
  */
 export function it(name: string, fn: () => unknown): void {
-  vitestIt(name, () => collecting(fn));
+  vitestIt(name, async () => {
+    try {
+      await collecting(fn);
+    } catch (e) {
+      if (e instanceof ConformanceError || active === null) throw e;
+      // an op threw where a result was expected: say which test, backend and seed
+      const err = new ConformanceError(`[${active.backend}] "${name}" threw ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}\n  ${reproLine(active)}`);
+      if (e instanceof Error) err.stack = `${err.name}: ${err.message}\n  caused by ${e.stack ?? e.message}`;
+      throw err;
+    }
+  });
 }
+
+let active: Suite | null = null;

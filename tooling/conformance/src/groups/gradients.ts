@@ -140,7 +140,12 @@ export function gradientTests(s: Suite): void {
 
     const runGradcheck = async (c: Ctx, hosts: HostTensor[], f: (...x: Tensor[]) => Tensor): Promise<void> => {
       const before = ax.memory().numTensors;
-      const res = ax.tidy(() => gradcheck(traced(f), hosts.map(build)));
+      let res: ReturnType<typeof gradcheck>;
+      try {
+        res = ax.tidy(() => gradcheck(traced(f), hosts.map(build)));
+      } catch (e) {
+        return fail(c, `gradcheck threw ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}`);
+      }
       ensure(ax.memory().numTensors === before, c, `gradcheck inside tidy left ${ax.memory().numTensors - before} tensors`);
       if (!res.ok) fail(c, `${res.message} (tolerances: ${TOLERANCES.gradcheck.why})`);
     };
