@@ -86,6 +86,16 @@ interface Compiled {
   optimizerSpec: string | OptimizerConfig | Optimizer;
 }
 
+/**
+ * A flat typed array `y` holding k values per example of `x` (e.g. one-hot rows) becomes [N, k];
+ * anything else is returned as a new handle (so the caller can own it). @internal
+ */
+function matchRows(x: Tensor, y: Tensor, given: DataInput): Tensor {
+  const n = x.shape[0]!;
+  if (ArrayBuffer.isView(given) && y.rank === 1 && n > 0 && y.size !== n && y.size % n === 0) return y.reshape([n, y.size / n]);
+  return y.detach();
+}
+
 /** Rows start..start+size of `t` along axis 0 (a view). */
 function rows(t: Tensor, start: number, size: number): Tensor {
   return t.slice([start, ...t.shape.slice(1).map(() => 0)], [size, ...t.shape.slice(1)]);
@@ -331,7 +341,8 @@ export abstract class Model extends Module {
       if (!dataset) {
         xAll = own(toTensorData(op, 'x', x as DataInput, this.inputShape));
         yAll = own(toTensorData(op, 'y', y as DataInput, null));
-        const yHost = c.loss.kind === 'sparseCategorical' || c.loss.kind === 'binary' ? yAll.dataSync() : null;
+        yAll = own({ t: matchRows(xAll, yAll, y as DataInput), owned: true });
+        const yHost = c.loss.kind === 'sparseCategorical' || c.loss.kind === 'binary' ? await yAll.data() : null;
         this.validateData(op, c, xAll, yAll, yHost);
         if (c.loss.kind === 'sparseCategorical' && yAll.dtype !== 'int32') yAll = own({ t: noGrad(() => yAll!.astype('int32')), owned: true });
         const n = xAll.shape[0]!;
@@ -347,31 +358,29 @@ export abstract class Model extends Module {
         if (isBatchSource(vd)) val = vd;
         else if (Array.isArray(vd) && vd.length === 2) {
           const vx = own(toTensorData(op, 'validationData x', vd[0] as DataInput, this.inputShape));
-          const vy = own(toTensorData(op, 'validationData y', vd[1] as DataInput, null));
-          this.validateData(op, c, vx, vy, c.loss.kind === 'sparseCategorical' ? vy.dataSync() : null);
+          const vy0 = own(toTensorData(op, 'validationData y', vd[1] as DataInput, null));
+          const vy = own({ t: matchRows(vx, vy0, vd[1] as DataInput), owned: true });
+          this.validateData(op, c, vx, vy, c.loss.kind === 'sparseCategorical' || c.loss.kind === 'binary' ? await vy.data() : null);
           val = { x: vx, y: c.loss.kind === 'sparseCategorical' && vy.dtype !== 'int32' ? own({ t: noGrad(() => vy.astype('int32')), owned: true }) : vy };
         } else throw new AxonError(op, 'validationData must be [x, y] or a dataset of { x, y } batches');
       }
 
       // ---------------------------------------------------------------- setup
-      let firstBatchChecked = false;
-      if (dataset) {
-        // build lazily-built layers on the first batch before creating the optimizer
-      } else {
-        firstBatchChecked = true;
-      }
+      // with a dataset, lazily-built layers are built on the first batch, before the optimizer is created
+      let firstBatchChecked = !dataset;
       const fus = this.fusion(c);
       const names = ['loss', ...c.metrics.map((m) => m.name)];
       this.stopTraining = false;
       for (const cb of callbacks) cb.setModel?.(this);
       for (const cb of callbacks) await cb.onTrainBegin?.({});
       const wantBatchLogs = callbacks.some((cb) => cb.onBatchEnd);
-      const seed = opts.seed ?? noGrad(() => {
-        const r = randint(0, 2 ** 24, [1]);
-        const v = r.dataSync()[0]!;
+      let seed = opts.seed;
+      if (seed === undefined) {
+        const r = noGrad(() => randint(0, 2 ** 24, [1]));
+        seed = (await r.data())[0]!;
         r.dispose();
-        return v;
-      });
+      }
+      const shuffleSeed = seed;
       let opt: Optimizer | null = firstBatchChecked ? this.ensureOptimizer() : null;
 
       // ---------------------------------------------------------------- epochs
@@ -429,7 +438,7 @@ export abstract class Model extends Module {
         } else {
           const n = xTrain!.shape[0]!;
           const shuffle = opts.shuffle ?? true;
-          const perm = shuffle ? tensor(permutation(n, seed + epoch), [n], 'int32') : null;
+          const perm = shuffle ? tensor(permutation(n, shuffleSeed + epoch), [n], 'int32') : null;
           try {
             for (let start = 0; start < n; start += batchSize) {
               const size = Math.min(batchSize, n - start);
@@ -491,7 +500,7 @@ export abstract class Model extends Module {
     const yo = toTensorData(op, 'batch y', batch.y, null);
     toFree.push(xo.t, yo.t);
     let yb = yo.t;
-    const hostY = !isTensor(batch.y) ? (batch.y.data as ArrayLike<number>) : first ? yb.dataSync() : null;
+    const hostY = !isTensor(batch.y) ? (batch.y.data as ArrayLike<number>) : first && yb.backend.supportsSyncRead ? yb.dataSync() : null;
     try {
       if (first || hostY) this.validateData(op, c, xo.t, yb, c.loss.kind === 'sparseCategorical' || c.loss.kind === 'binary' ? hostY : null);
     } catch (e) {
@@ -581,10 +590,12 @@ export abstract class Model extends Module {
     const batchSize = opts.batchSize ?? 32;
     if (!Number.isInteger(batchSize) || batchSize < 1) throw new AxonError(op, `batchSize must be a positive integer, got ${batchSize}`);
     const xo = toTensorData(op, 'x', x, this.inputShape);
-    const yo = toTensorData(op, 'y', y as DataInput, null);
+    const yo0 = toTensorData(op, 'y', y as DataInput, null);
+    const yo = { t: matchRows(xo.t, yo0.t, y as DataInput), owned: true };
+    if (yo0.owned && yo.t !== yo0.t) yo0.t.dispose();
     let yt = yo.t;
     try {
-      this.validateData(op, c, xo.t, yt, c.loss.kind === 'sparseCategorical' || c.loss.kind === 'binary' ? yt.dataSync() : null);
+      this.validateData(op, c, xo.t, yt, c.loss.kind === 'sparseCategorical' || c.loss.kind === 'binary' ? await yt.data() : null);
       if (c.loss.kind === 'sparseCategorical' && yt.dtype !== 'int32') yt = noGrad(() => yo.t.astype('int32'));
       return await this.evaluateImpl(op, { x: xo.t, y: yt }, batchSize, c);
     } finally {

@@ -173,6 +173,13 @@ describe('sequential', () => {
     expect(m.optimizer).toBe(opt);
     expect(h.history['loss']![39]!).toBeLessThan(h.history['loss']![0]!);
     expect(h.history['accuracy']![39]!).toBeGreaterThanOrEqual(0.85);
+    const m3 = sequential([new Dense(3, { activation: 'softmax', inputShape: [2] })]);
+    m3.compile({ optimizer: 'sgd', loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
+    const flatOneHot = new Float32Array(8 * 3).map((_, i) => (i % 3 === Math.floor(i / 3) % 3 ? 1 : 0)); // typed array of one-hot rows
+    const h3 = await m3.fit(x, flatOneHot, { epochs: 1, verbose: 0 });
+    expect(h3.history['accuracy']!.length).toBe(1);
+    expect((await m3.evaluate(x, flatOneHot))['loss']!).toBeGreaterThan(0);
+    m3.dispose();
     const m2 = sequential([new Dense(3, { activation: 'softmax', inputShape: [2] })]);
     m2.compile({ optimizer: 'sgd', loss: 'categoricalCrossentropy' });
     const h2 = await m2.fit(x, tensor([[1, 0, 0], [0, 1, 0], [0, 0, 1], [1, 0, 0], [0, 1, 0], [0, 0, 1], [1, 0, 0], [0, 1, 0]]), { epochs: 2, verbose: 0 });
