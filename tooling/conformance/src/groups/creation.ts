@@ -1,7 +1,7 @@
 /** Creation ops and the seeded generators (bits must equal core's `referenceRandom`). */
 import {
   arange, bernoulli, broadcastTo, eye, full, fullLike, getBackend, linspace, ones, onesLike, rand, randint, randn, referenceRandom, scalar, seedToKey, setSeed, type Tensor,
-  tensor, tidy, toBackend, zeros, zerosLike,
+  memory, tensor, tidy, toBackend, zeros, zerosLike,
 } from '@axon/core';
 import { checkClose, checkExact, fmt, report } from '../check.js';
 import { evaluate, evaluate1, group, it, type Suite } from '../harness.js';
@@ -126,6 +126,25 @@ export function creationTests(s: Suite): void {
         }
       } finally {
         base.dispose();
+      }
+    });
+
+    it('Tensor.assign: replaces contents (from a view too), keeps identity, consumes the value', async () => {
+      const c = s.ctx('Tensor.assign', '[2,3] float32 ← transposed view');
+      const w = tensor([1, 2, 3, 4, 5, 6], [2, 3]);
+      try {
+        const id = w.id;
+        const before = memory().numTensors;
+        const value = tidy(() => tensor([10, 20, 30, 40, 50, 60], [3, 2]).T.mul(1));
+        w.assign(value);
+        if (w.id !== id || w.isDisposed || !value.isDisposed) report(c, 'assign must keep the target and dispose the value');
+        if (memory().numTensors !== before) report(c, `assign changed the live-tensor count by ${memory().numTensors - before}`);
+        checkExact({ data: await w.data(), shape: [...w.shape], dtype: w.dtype }, [2, 3], 'float32', [10, 30, 50, 20, 40, 60], c);
+        const t = tidy(() => tensor([7, 8, 9, 10, 11, 12], [3, 2]).T);
+        w.assign(t);
+        checkExact({ data: await w.data(), shape: [...w.shape], dtype: w.dtype }, [2, 3], 'float32', [7, 9, 11, 8, 10, 12], { ...c, op: 'Tensor.assign (non-contiguous value)' });
+      } finally {
+        w.dispose();
       }
     });
 
