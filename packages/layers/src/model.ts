@@ -7,7 +7,7 @@ import { optimizer as makeOptimizer, Optimizer, type OptimizerConfig } from '@ax
 import { Activation, Sigmoid, Softmax } from './activations.js';
 import { type Callback, History, type Logs } from './callbacks.js';
 import { type Batch, type BatchSource, type DataInput, type Owned, isBatchSource, permutation, toTensorData } from './data.js';
-import { Add as AddLayer, Concatenate as ConcatenateLayer, Dense } from './layers.js';
+import { Add as AddLayer, Concatenate as ConcatenateLayer, Dense, Linear } from './layers.js';
 import { type LossConfig, type LossFn, type LossSpec, getLoss, lossFnOf } from './losses.js';
 import { type MetricFn, type MetricSpec, getMetric } from './metrics.js';
 import { type LayerConfig, Module, uniqueName } from './module.js';
@@ -780,7 +780,9 @@ export class Sequential extends Model {
   }
 
   protected override layerShapes(): { name: string; type: string; shape: SymbolicShape | null; params: number }[] {
-    let s: SymbolicShape | null = this.declaredInputShape ? [null, ...this.declaredInputShape] : null;
+    const first = this.layers[0];
+    const inFeatures = first instanceof Linear ? first.inFeatures : null;
+    let s: SymbolicShape | null = this.declaredInputShape ? [null, ...this.declaredInputShape] : inFeatures !== null ? [null, inFeatures] : null;
     return this.layers.map((l) => {
       if (s) {
         try {
