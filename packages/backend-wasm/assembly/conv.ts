@@ -8,6 +8,20 @@
   return load<i32>(prm + (<usize>k << 2));
 }
 
+/** First ox whose input column ox·s − p + off is ≥ 0 (clamped to [0, oW]). */
+@inline function oxFirst(p: i32, off: i32, s: i32, oW: i32): i32 {
+  const num = p - off;
+  const v = num <= 0 ? 0 : (num + s - 1) / s;
+  return min(v, oW);
+}
+
+/** One past the last ox whose input column is < W (clamped to [lo, oW]). */
+@inline function oxEnd(p: i32, off: i32, s: i32, W: i32, oW: i32, lo: i32): i32 {
+  const num = W - 1 + p - off;
+  const v = num < 0 ? 0 : num / s + 1;
+  return max(lo, min(v, oW));
+}
+
 export function im2col(px: usize, prm: usize, po: usize): void {
   const N = P(prm, 0), C = P(prm, 1), H = P(prm, 2), W = P(prm, 3), kH = P(prm, 4), kW = P(prm, 5);
   const sH = P(prm, 6), sW = P(prm, 7), pT = P(prm, 8), pL = P(prm, 9), dH = P(prm, 10), dW = P(prm, 11);
@@ -27,12 +41,20 @@ export function im2col(px: usize, prm: usize, po: usize): void {
               continue;
             }
             const row = plane + <usize>iy * xh;
-            let ix = kj * dW - pL;
-            for (let ox = 0; ox < oW; ox++) {
-              store<f32>(q, ix >= 0 && ix < W ? load<f32>(row + <usize>ix * xw) : 0);
-              q += 4;
-              ix += sW;
+            const lo = oxFirst(pL, kj * dW, sW, oW);
+            const hi = oxEnd(pL, kj * dW, sW, W, oW, lo);
+            if (lo > 0) memory.fill(q, 0, <usize>lo << 2);
+            const ix0 = lo * sW - pL + kj * dW;
+            const src = row + <usize>ix0 * xw;
+            const dst = q + (<usize>lo << 2);
+            const cnt = hi - lo;
+            if (sW == 1 && xw == 4) memory.copy(dst, src, <usize>cnt << 2);
+            else {
+              const step = <usize>sW * xw;
+              for (let t = 0; t < cnt; t++) store<f32>(dst + (<usize>t << 2), load<f32>(src + <usize>t * step));
             }
+            if (hi < oW) memory.fill(q + (<usize>hi << 2), 0, <usize>(oW - hi) << 2);
+            q += <usize>oW << 2;
           }
         }
       }
@@ -58,13 +80,23 @@ export function col2im(pc: usize, prm: usize, po: usize): void {
             if (iy < 0 || iy >= H) continue;
             const orow = plane + ((<usize>iy * <usize>W) << 2);
             const cbase = crow + <usize>(oy * oW) * cl;
-            let ix = kj * dW - pL;
-            for (let ox = 0; ox < oW; ox++) {
-              if (ix >= 0 && ix < W) {
-                const d = orow + (<usize>ix << 2);
-                store<f32>(d, load<f32>(d) + load<f32>(cbase + <usize>ox * cl));
+            const lo = oxFirst(pL, kj * dW, sW, oW);
+            const hi = oxEnd(pL, kj * dW, sW, W, oW, lo);
+            const ix0 = lo * sW - pL + kj * dW;
+            const dst = orow + (<usize>ix0 << 2);
+            const src = cbase + <usize>lo * cl;
+            const cnt = hi - lo;
+            let t = 0;
+            if (sW == 1 && cl == 4) {
+              for (; t + 4 <= cnt; t += 4) {
+                const d = dst + (<usize>t << 2);
+                v128.store(d, f32x4.add(v128.load(d), v128.load(src + (<usize>t << 2))));
               }
-              ix += sW;
+            }
+            const dstep = <usize>sW << 2;
+            for (; t < cnt; t++) {
+              const d = dst + <usize>t * dstep;
+              store<f32>(d, load<f32>(d) + load<f32>(src + <usize>t * cl));
             }
           }
         }

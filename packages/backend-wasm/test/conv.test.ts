@@ -6,11 +6,12 @@ import { LAYOUTS, SEED, expectClose, expectExact, makeView, newBackend, randInt,
 const be = newBackend();
 const EPS = 2 ** -24;
 
-function randomWindow(): Window2d | null {
+function randomWindow(big = false): Window2d | null {
   const n = randInt(1, 3);
   const c = randInt(1, 4);
-  const h = randInt(1, 10);
-  const w = randInt(1, 10);
+  // big: CNN-like planes (rows long enough for the vector paths)
+  const h = big ? randInt(20, 33) : randInt(1, 10);
+  const w = big ? randInt(20, 33) : randInt(1, 10);
   const kH = randInt(1, 4);
   const kW = randInt(1, 4);
   const strideH = randInt(1, 3);
@@ -44,7 +45,7 @@ function visit(win: Window2d, fn: (n: number, c: number, oy: number, ox: number,
 function windows(count: number): Window2d[] {
   const out: Window2d[] = [];
   while (out.length < count) {
-    const w = randomWindow();
+    const w = randomWindow(out.length % 4 === 3);
     if (w) out.push(w);
   }
   return out;
