@@ -1,6 +1,8 @@
 /**
  * `Module`: the PyTorch-style base class of every layer and model.
  */
+// Installs the autograd tape, so that `loss.backward()` and `fit` work without a separate import.
+import '@axon/autograd';
 import { AxonError, type DType, type Tensor, fmtShape, isTensor, keep, noGrad, tidy, zeros as tensorZeros } from '@axon/core';
 import { SymbolicTensor, type SymbolicShape, isSymbolic } from './symbolic.js';
 
