@@ -29,26 +29,38 @@ function sumRowF32(p: usize, n: i32, s: usize): f64 {
   return acc;
 }
 
+/**
+ * max/min of a row. The vector loop uses pmax/pmin (one instruction each; they skip NaN) and
+ * tracks NaN separately, so the result still propagates NaN.
+ */
 function maxRowF32(p: usize, n: i32, s: usize, acc: f32, isMax: bool): f32 {
   let i = 0;
   if (s == 4 && n >= 8) {
     let v = f32x4.splat(acc);
     let w = v;
+    let nan = i32x4.splat(0);
     if (isMax) {
       for (; i + 8 <= n; i += 8) {
-        v = f32x4.max(v, v128.load(p + (<usize>i << 2)));
-        w = f32x4.max(w, v128.load(p + (<usize>i << 2), 16));
+        const x = v128.load(p + (<usize>i << 2));
+        const y = v128.load(p + (<usize>i << 2), 16);
+        v = f32x4.pmax(v, x);
+        w = f32x4.pmax(w, y);
+        nan = v128.or(nan, v128.or(f32x4.ne(x, x), f32x4.ne(y, y)));
       }
       v = f32x4.max(v, w);
       acc = max<f32>(max<f32>(f32x4.extract_lane(v, 0), f32x4.extract_lane(v, 1)), max<f32>(f32x4.extract_lane(v, 2), f32x4.extract_lane(v, 3)));
     } else {
       for (; i + 8 <= n; i += 8) {
-        v = f32x4.min(v, v128.load(p + (<usize>i << 2)));
-        w = f32x4.min(w, v128.load(p + (<usize>i << 2), 16));
+        const x = v128.load(p + (<usize>i << 2));
+        const y = v128.load(p + (<usize>i << 2), 16);
+        v = f32x4.pmin(v, x);
+        w = f32x4.pmin(w, y);
+        nan = v128.or(nan, v128.or(f32x4.ne(x, x), f32x4.ne(y, y)));
       }
       v = f32x4.min(v, w);
       acc = min<f32>(min<f32>(f32x4.extract_lane(v, 0), f32x4.extract_lane(v, 1)), min<f32>(f32x4.extract_lane(v, 2), f32x4.extract_lane(v, 3)));
     }
+    if (v128.any_true(nan)) acc = NaN;
   }
   if (isMax) for (; i < n; i++) acc = max<f32>(acc, load<f32>(p + <usize>i * s));
   else for (; i < n; i++) acc = min<f32>(acc, load<f32>(p + <usize>i * s));
