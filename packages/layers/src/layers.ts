@@ -94,8 +94,8 @@ export class Linear extends Module {
     return { inFeatures: this.inFeatures, outFeatures: this.outFeatures, bias: this.bias !== null };
   }
 
-  override toString(): string {
-    return `Linear(in=${this.inFeatures}, out=${this.outFeatures}, bias=${this.bias !== null})`;
+  override extraRepr(): string {
+    return `inFeatures=${this.inFeatures}, outFeatures=${this.outFeatures}, bias=${this.bias !== null}`;
   }
 }
 
@@ -218,8 +218,8 @@ export class Dense extends Module {
     return cfg;
   }
 
-  override toString(): string {
-    return `Dense(units=${this.units}, activation=${this.activation})`;
+  override extraRepr(): string {
+    return `units=${this.units}, activation=${this.activation}${this.inputDim !== null ? `, inputDim=${this.inputDim}` : ''}`;
   }
 }
 
@@ -282,8 +282,8 @@ export class Dropout extends Module {
     return this.seed !== undefined ? { rate: this.rate, seed: this.seed } : { rate: this.rate };
   }
 
-  override toString(): string {
-    return `Dropout(rate=${this.rate})`;
+  override extraRepr(): string {
+    return `rate=${this.rate}`;
   }
 }
 

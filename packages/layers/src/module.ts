@@ -438,11 +438,31 @@ export abstract class Module {
   protected onDispose(): void {}
 
   /**
-   * A short description, e.g. `Linear(in=3, out=2)`.
-   * @example String(new Linear(3, 2))
+   * The part of {@link Module.toString} between the parentheses for a module without children
+   * (its configuration); layers override it.
+   * @example new Linear(3, 2).extraRepr() // 'inFeatures=3, outFeatures=2, bias=true'
+   */
+  extraRepr(): string {
+    const c = this.getConfig();
+    return Object.entries(c)
+      .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
+      .join(', ');
+  }
+
+  /**
+   * A PyTorch-style description: the class and configuration, and children indented by name.
+   * @example
+   * console.log(String(new Sequential(new Linear(3, 2), new ReLU())));
+   * // Sequential(
+   * //   (0): Linear(inFeatures=3, outFeatures=2, bias=true)
+   * //   (1): ReLU()
+   * // )
    */
   toString(): string {
-    return `${this.className}(${this.name})`;
+    const kids = this.namedChildren();
+    if (kids.length === 0) return `${this.className}(${this.extraRepr()})`;
+    const lines = kids.map(([n, m]) => `  (${n}): ${String(m).split('\n').join('\n  ')}`);
+    return `${this.className}(\n${lines.join('\n')}\n)`;
   }
 }
 

@@ -53,6 +53,12 @@ describe('Module', () => {
     expect(memory().numTensors).toBe(before - 8);
   });
 
+  it('prints like PyTorch', () => {
+    const m = new MLP();
+    expect(String(m)).toBe('MLP(\n  (fc1): Linear(inFeatures=4, outFeatures=8, bias=true)\n  (act): ReLU()\n  (fc2): Linear(inFeatures=8, outFeatures=2, bias=false)\n)');
+    m.dispose();
+  });
+
   it('train/eval, apply, zeroGrad', () => {
     const m = new MLP();
     m.eval();
