@@ -46,3 +46,4 @@ export {
   type TrainTestSplitOptions,
 } from './transforms.js';
 export { preprocessDigit, type DigitOptions } from './digits.js';
+export { augmentImages, type AugmentOptions, type ImageBatch } from './augment.js';
