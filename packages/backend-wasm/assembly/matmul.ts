@@ -182,6 +182,61 @@ function gemm(A: usize, sam: usize, sak: usize, Bm: usize, sbk: usize, sbn: usiz
   }
 }
 
+/** dot product of two strided float32 vectors of length K (SIMD when both are contiguous). */
+function dot(x: usize, sx: usize, y: usize, sy: usize, K: i32): f32 {
+  let k = 0;
+  let acc: f32 = 0;
+  if (sx == 4 && sy == 4) {
+    let v0 = f32x4.splat(0);
+    let v1 = f32x4.splat(0);
+    for (; k + 8 <= K; k += 8) {
+      const o = <usize>k << 2;
+      v0 = f32x4.add(v0, f32x4.mul(v128.load(x + o), v128.load(y + o)));
+      v1 = f32x4.add(v1, f32x4.mul(v128.load(x + o, 16), v128.load(y + o, 16)));
+    }
+    v0 = f32x4.add(v0, v1);
+    acc = f32x4.extract_lane(v0, 0) + f32x4.extract_lane(v0, 1) + (f32x4.extract_lane(v0, 2) + f32x4.extract_lane(v0, 3));
+  }
+  for (; k < K; k++) acc += load<f32>(x + <usize>k * sx) * load<f32>(y + <usize>k * sy);
+  return acc;
+}
+
+/**
+ * Thin products (M ≤ 2 or N ≤ 2) skip packing, which would cost as much as the arithmetic:
+ * out rows are AXPYs over contiguous rows of B, or dot products along contiguous k.
+ */
+function gemmThin(A: usize, sam: usize, sak: usize, Bm: usize, sbk: usize, sbn: usize, C: usize, M: i32, N: i32, K: i32): void {
+  const ldc = <usize>N << 2;
+  if (M <= 2 && sbn == 4 && !(sbk == 4 && N > 1)) {
+    // out[i, :] = Σ_k a[i, k] · B[k, :] with B's rows contiguous
+    for (let i = 0; i < M; i++) {
+      const crow = C + <usize>i * ldc;
+      memory.fill(crow, 0, ldc);
+      for (let k = 0; k < K; k++) {
+        const aik = load<f32>(A + <usize>i * sam + <usize>k * sak);
+        const av = f32x4.splat(aik);
+        const brow = Bm + <usize>k * sbk;
+        let j = 0;
+        for (; j + 4 <= N; j += 4) {
+          const d = crow + (<usize>j << 2);
+          v128.store(d, f32x4.add(v128.load(d), f32x4.mul(av, v128.load(brow + (<usize>j << 2)))));
+        }
+        for (; j < N; j++) {
+          const d = crow + (<usize>j << 2);
+          store<f32>(d, load<f32>(d) + aik * load<f32>(brow + (<usize>j << 2)));
+        }
+      }
+    }
+    return;
+  }
+  // dot products: out[i, j] = A[i, :] · B[:, j]
+  for (let i = 0; i < M; i++) {
+    for (let j = 0; j < N; j++) {
+      store<f32>(C + <usize>i * ldc + (<usize>j << 2), dot(A + <usize>i * sam, sak, Bm + <usize>j * sbn, sbk, K));
+    }
+  }
+}
+
 export function matmul_f32(pa: usize, sab: usize, sam: usize, sak: usize, pb: usize, sbb: usize, sbk: usize, sbn: usize, po: usize, B: i32, M: i32, N: i32, K: i32, ws: usize): void {
   for (let bb = 0; bb < B; bb++) {
     const C = po + ((<usize>bb * <usize>M * <usize>N) << 2);
@@ -189,6 +244,11 @@ export function matmul_f32(pa: usize, sab: usize, sam: usize, sak: usize, pb: us
       memory.fill(C, 0, (<usize>M * <usize>N) << 2);
       continue;
     }
-    gemm(pa + <usize>bb * sab, sam, sak, pb + <usize>bb * sbb, sbk, sbn, C, M, N, K, ws);
+    const A = pa + <usize>bb * sab;
+    const Bm = pb + <usize>bb * sbb;
+    // thin products where packing would not pay: a row or two against contiguous B rows, or
+    // dot products along a contiguous k of both operands
+    if ((M <= 2 && sbn == 4) || ((M <= 2 || N <= 2) && sak == 4 && sbk == 4)) gemmThin(A, sam, sak, Bm, sbk, sbn, C, M, N, K);
+    else gemm(A, sam, sak, Bm, sbk, sbn, C, M, N, K, ws);
   }
 }

@@ -69,6 +69,19 @@ describe(`matmul (seed ${SEED})`, () => {
       check(1, M, N, K, 'transposed', 'transposed');
     }
   });
+  it('thin products (M ≤ 2 or N ≤ 2: unpacked paths) in every layout', () => {
+    for (const [M, N, K] of [
+      [1, 1023, 129],
+      [2, 67, 1023],
+      [1, 1, 1023],
+      [129, 1, 300],
+      [64, 2, 17],
+      [2, 2, 3],
+      [1, 5, 0],
+    ] as [number, number, number][]) {
+      for (const la of L) for (const lb of L) check(1, M, N, K, la, lb);
+    }
+  });
   it('batched, including a batch-broadcast operand (stride 0)', () => {
     for (let rep = 0; rep < 6; rep++) {
       const B = randInt(1, 5);
