@@ -318,6 +318,13 @@ export class WasmBackend implements Backend {
     if (n === 0) return;
     const e = ESZ[ba.dtype];
     const fn = e === 4 ? this.k.where_4 : this.k.where_1;
+    const kc = flatKind(cond.shape, cond.strides);
+    const ka = flatKind(a.shape, a.strides);
+    const kb = flatKind(b.shape, b.strides);
+    if (kc >= 0 && ka >= 0 && kb >= 0) {
+      fn(bc.ptr + cond.offset, 0, kc, ba.ptr + a.offset * e, 0, ka * e, bb.ptr + b.offset * e, 0, kb * e, o.ptr, 1, n);
+      return;
+    }
     const c = coalesce(a.shape, [cond.strides, a.strides, b.strides, contiguous(a.shape)]);
     forEach2d(c, [cond.offset, a.offset, b.offset, 0], (off, rs, cs, rows, cols) => {
       fn(
@@ -542,7 +549,15 @@ export class WasmBackend implements Backend {
 
   /** {@inheritDoc @axon/core#Backend.dispose} */
   dispose(): void {
+    // wasm memory cannot be returned piecemeal: drop every reference so the engine can collect
+    // the whole instance once the caller lets go of the backend.
     this.disposed = true;
+    this.liveBytes = 0;
+    this.liveBuffers = 0;
+    this.ws = 0;
+    this.f32 = new Float32Array(0);
+    this.i32 = new Int32Array(0);
+    this.u8 = new Uint8Array(0);
   }
 
   // ------------------------------------------------------------------ temporaries
