@@ -1,23 +1,13 @@
 /** Test helpers: backend selection, seeded data, float64 comparisons. */
 import { expect } from 'vitest';
-import { type Tensor, getBackend, registerBackend, setBackend, tensor } from '@axon/core';
+import { type Tensor, getBackend, setBackend, tensor } from '@axon/core';
 import '@axon/autograd';
-import { createRefBackend } from './ref-backend.js';
 
-/** The seed for random test data (override with AXON_SEED). */
-export const SEED = Number(process.env.AXON_SEED ?? 1234);
+/** The seed for random test data: fresh each run (override with AXON_SEED); printed on failure. */
+export const SEED = Number(process.env.AXON_SEED ?? Date.now() % 1_000_000_007);
 
-/**
- * Selects the backend the tests run on: the WASM backend by default, or the plain-JS reference
- * backend in ./ref-backend.ts with AXON_TEST_BACKEND=ref.
- */
+/** Selects the backend the tests run on: the WASM backend (build it first: turbo does). */
 export async function useTestBackend(): Promise<string> {
-  const want = process.env.AXON_TEST_BACKEND ?? 'wasm';
-  if (want === 'ref') {
-    registerBackend({ name: 'ref', priority: -100, create: createRefBackend });
-    await setBackend('ref');
-    return 'ref';
-  }
   const spec = '@axon/backend-wasm';
   await import(/* @vite-ignore */ spec);
   await setBackend('wasm');
