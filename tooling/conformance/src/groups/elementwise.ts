@@ -1,8 +1,8 @@
 /** Unary, binary, comparison and logic ops, dtype promotion, where and astype. */
 import * as ax from '@axon/core';
 import type { DType, Tensor } from '@axon/core';
-import { checkClose, type Ctx } from '../check.js';
-import { evaluate1, group, it, type Suite } from '../harness.js';
+import { checkClose, type Ctx, type Expected } from '../check.js';
+import { evaluate, evaluate1, group, it, type Suite } from '../harness.js';
 import {
   awayFromZero, bools, build, describeHost, type Dist, type HostTensor, hostOf, ints, LAYOUTS, type Layout, makeHost, uniform,
 } from '../inputs.js';
@@ -206,6 +206,25 @@ export function elementwiseTests(s: Suite): void {
         });
       }
     }
+
+    it('one tensor as both operands (x op x, x op x.T, x op a slice of x)', async () => {
+      const r = s.rng('aliasing');
+      const h = makeHost(r, [17, 17], 'float32', uniform(-3, 3));
+      const tr: HostTensor = { ...h, data: h.data.map((_, k) => h.data[(k % 17) * 17 + Math.floor(k / 17)]!) };
+      for (const b of BINARY.filter((x) => ['add', 'sub', 'mul', 'maximum'].includes(x.name))) {
+        const c = s.ctx(`${b.name}(x, x) / (x, x.T) / (x, x[1:])`, describeHost(h));
+        const [same, t, sl] = await evaluate(c, () => {
+          const x = build(h);
+          return [b.f(x, x), b.f(x, x.T), b.f(x.slice([0, 0], [16, 17]), x.slice([1, 0], [16, 17]))];
+        });
+        const f32 = (e: Expected): Expected => ({ ...e, values: e.values.map(Math.fround) });
+        checkClose(same!, f32(mapN([h, h], b.ref)), 'float32', b.tol, { ...c, op: `${b.name}(x, x)` });
+        checkClose(t!, f32(mapN([h, tr], b.ref)), 'float32', b.tol, { ...c, op: `${b.name}(x, x.T)` });
+        const top = { shape: [16, 17], data: h.data.subarray(0, 16 * 17) };
+        const bottom = { shape: [16, 17], data: h.data.subarray(17) };
+        checkClose(sl!, f32(mapN([top, bottom], b.ref)), 'float32', b.tol, { ...c, op: `${b.name}(x[:-1], x[1:])` });
+      }
+    });
 
     it('comparisons over float32 (ties, NaN), int32, bool and mixed dtypes', async () => {
       const r = s.rng('compare');
