@@ -110,6 +110,11 @@ function idx(i, stride) {
   return `(<usize>${i} * ${stride})`;
 }
 
+/** Substitutes the operand name `x` in a SIMD expression. */
+function vx(expr, name) {
+  return expr.replace(/\bx\b/g, name);
+}
+
 function genUnaryFn(dt, name, op) {
   const d = DT[dt];
   const od = op.out ? DT[op.out] : d;
@@ -122,6 +127,19 @@ export function un_${dt}_${name}(px: usize, rx: usize, cx: usize, po: usize, row
     const o = po + <usize>r * <usize>cols * ${od.e};
     let i = 0;
 ${simd ? `    if (cx == ${d.e}) {
+      // four independent vectors per step: transcendental polynomials are latency-bound
+      for (; i + ${4 * lanes} <= cols; i += ${4 * lanes}) {
+        const q = a + <usize>i * ${d.e};
+        const w = o + <usize>i * ${d.e};
+        const x0 = v128.load(q);
+        const x1 = v128.load(q, 16);
+        const x2 = v128.load(q, 32);
+        const x3 = v128.load(q, 48);
+        v128.store(w, ${vx(op.v, 'x0')});
+        v128.store(w, ${vx(op.v, 'x1')}, 16);
+        v128.store(w, ${vx(op.v, 'x2')}, 32);
+        v128.store(w, ${vx(op.v, 'x3')}, 48);
+      }
       for (; i + ${lanes} <= cols; i += ${lanes}) {
         const x = v128.load(a + <usize>i * ${d.e});
         v128.store(o + <usize>i * ${d.e}, ${op.v});
