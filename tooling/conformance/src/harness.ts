@@ -68,8 +68,9 @@ export function group(s: Suite, title: string, body: () => void): void {
 }
 
 /**
- * Runs `fn` inside `tidy`, reads every returned tensor back (async, so backends without
- * synchronous reads work), disposes them, and checks that `memory().numTensors` is unchanged.
+ * Runs `fn` inside `tidy`, reads every returned tensor back (through a fresh `clone()`, async,
+ * so backends without synchronous reads work), disposes them, and checks that
+ * `memory().numTensors` is unchanged.
  */
 export async function evaluate(ctx: Ctx, fn: () => Tensor | Tensor[]): Promise<Result[]> {
   const before = memory().numTensors;
@@ -79,7 +80,16 @@ export async function evaluate(ctx: Ctx, fn: () => Tensor | Tensor[]): Promise<R
   });
   const results: Result[] = [];
   try {
-    for (const t of outs) results.push({ data: await t.data(), shape: [...t.shape], dtype: t.dtype });
+    for (const t of outs) {
+      // Read a fresh copy: results are checked independently of how Tensor.data() handles views
+      // (which the 'reading views' test checks on its own).
+      const copy = t.clone();
+      try {
+        results.push({ data: await copy.data(), shape: [...t.shape], dtype: t.dtype });
+      } finally {
+        copy.dispose();
+      }
+    }
   } finally {
     for (const t of outs) t.dispose();
   }

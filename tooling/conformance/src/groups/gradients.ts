@@ -90,7 +90,7 @@ const BINARY: [string, (a: Tensor, b: Tensor) => Tensor, (r: Rng) => HostTensor[
   ['add', ax.add, both(u([2, 3], -2, 2, 'sliced'), u([3], -2, 2))],
   ['sub', ax.sub, both(u([2, 1], -2, 2), u([2, 3], -2, 2, 'transposed'))],
   ['mul', ax.mul, both(u([2, 3], -2, 2, 'transposed'), u([2, 1], -2, 2))],
-  ['div', ax.div, both(u([2, 3], -2, 2), away([3], 0.5, 2, 'sliced'))],
+  ['div', ax.div, both(u([2, 3], -2, 2, 'sliced'), away([3], 0.5, 2))],
   ['pow', ax.pow, both(u([2, 3], 0.5, 2, 'sliced'), u([3], -2, 2))],
   ['maximum', ax.maximum, (r) => { const a = spaced([2, 3], 'transposed')(r); const b = spaced([2, 3])(r); return [a, { ...b, data: b.data.map((v, i) => (Math.abs(v - a.data[i]!) < 0.05 ? v + 0.1 : v)) }]; }],
   ['minimum', ax.minimum, (r) => { const a = spaced([2, 3])(r); const b = spaced([2, 3], 'sliced')(r); return [a, { ...b, data: b.data.map((v, i) => (Math.abs(v - a.data[i]!) < 0.05 ? v + 0.1 : v)) }]; }],
@@ -104,6 +104,7 @@ function cases(): Case[] {
   for (const [name, f, inputs] of BINARY) out.push({ name: `${name} (broadcast)`, inputs, f: (a, b) => wsum(f(a, b), 2) });
   const cond = [true, false, false, true, true, false];
   out.push(
+    { name: 'inputs that are contiguous views at an offset (1-D slices)', inputs: both(u([5], -2, 2, 'sliced'), away([3], 0.5, 2, 'sliced')), f: (a, b) => wsum(ax.div(a.slice([1], [3]), b), 38) },
     { name: 'where (broadcast)', inputs: both(u([2, 3], -2, 2, 'transposed'), u([3], -2, 2)), f: (a, b) => wsum(ax.where(ax.tensor(cond, [2, 3]), a, b), 3) },
     { name: 'cast float32→float32, contiguous of a view (identity), clone', inputs: both(u([3, 4], -2, 2, 'transposed')), f: (x) => wsum(ax.add(x.astype('float32'), ax.add(x.T.contiguous().T, x.clone())), 4) },
     { name: 'sum over axes (keepDims and not)', inputs: both(u([3, 4, 2], -2, 2, 'transposed')), f: (x) => ax.add(wsum(ax.sum(x, [0, 2], true), 5), wsum(ax.sum(x, 1), 6)) },
