@@ -103,6 +103,8 @@ export class WebGPUBackend implements Backend {
   /** Where the implementation came from (`navigator.gpu` or the `webgpu` npm package). */
   readonly source: string;
   readonly device: GPUDevice;
+  /** The GPU object (navigator.gpu or Dawn's instance), kept reachable while the device lives. */
+  readonly gpu: GPU;
   readonly limits: WebGPULimits;
   /** Workgroup size of 1-D kernels (a power of two ≤ the adapter's limits, at most 256). */
   readonly wg: number;
@@ -133,6 +135,7 @@ export class WebGPUBackend implements Backend {
 
   constructor(acq: Acquired, opts: WebGPUOptions = {}) {
     this.device = acq.device;
+    this.gpu = acq.gpu;
     this.emulated = acq.emulated;
     this.adapterDescription = acq.description;
     this.source = acq.source;

@@ -5,6 +5,8 @@
 
 /** An adapter and device plus where they came from. */
 export interface Acquired {
+  /** The GPU object the adapter came from (kept alive alongside the device). */
+  readonly gpu: GPU;
   readonly adapter: GPUAdapter;
   readonly device: GPUDevice;
   /** `'navigator.gpu'` or `'webgpu (npm, Dawn)'`. */
@@ -19,6 +21,8 @@ interface WebGPUModule {
   create(flags: string[]): GPU;
   globals: Record<string, unknown>;
 }
+
+let dawnGPU: GPU | undefined;
 
 async function findGPU(): Promise<{ gpu: GPU; source: string }> {
   const nav = (globalThis as { navigator?: { gpu?: GPU } }).navigator;
@@ -36,7 +40,10 @@ async function findGPU(): Promise<{ gpu: GPU; source: string }> {
         `(${e instanceof Error ? e.message.split('\n')[0] : String(e)}); install webgpu@0.6.2 and a Vulkan driver (scripts/install-webgpu-deps.sh)`,
     );
   }
-  return { gpu: mod.create([]), source: 'webgpu (npm, Dawn)' };
+  // Dawn's GPU instance processes the device's events (mapAsync, lost): it must stay reachable
+  // for as long as any device lives, or Node aborts. One per process, kept here for good.
+  dawnGPU ??= mod.create([]);
+  return { gpu: dawnGPU, source: 'webgpu (npm, Dawn)' };
 }
 
 /** The adapter limits the backend relies on: requested as high as the adapter allows. */
@@ -88,5 +95,5 @@ export async function acquireDevice(): Promise<Acquired> {
   const description = describeAdapter(adapter);
   const fallback = (adapter.info as { isFallbackAdapter?: boolean } | undefined)?.isFallbackAdapter === true;
   const emulated = fallback || /swiftshader|llvmpipe|lavapipe|software|basic render|warp/i.test(description);
-  return { adapter, device, source, description, emulated };
+  return { gpu, adapter, device, source, description, emulated };
 }

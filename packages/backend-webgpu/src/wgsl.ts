@@ -64,10 +64,13 @@ export function stridedIndex(lin: string, rank: number, shapeAt: number, opAt: r
   return lines.join('\n');
 }
 
-/** Accurate float32 sin/cos (Cody–Waite reduction by π/2, cephes polynomials). */
+/**
+ * Accurate float32 sin/cos (Cody–Waite reduction by π/2, cephes polynomials): absolute error
+ * ~1e-7 for |x| < 8192, degrading beyond (no Payne–Hanek reduction).
+ */
 export const SINCOS = `
 fn sc_poly(x: f32, want_sin: bool) -> f32 {
-  if (!(abs(x) < f_inf())) { return x - x; }
+  if (!(abs(x) < f_inf())) { return f_nan(); }
   let k = round(x * 0.63661977236758134);
   let r = ((x - k * 1.5703125) - k * 4.837512969970703125e-4) - k * 7.54978995489188216e-8;
   let z = r * r;
