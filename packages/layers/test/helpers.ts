@@ -1,33 +1,32 @@
-/** Test helpers: backend selection and comparisons. */
+/** Test helpers: the WASM backend and comparisons. */
 import { expect } from 'vitest';
-import { getBackend, registerBackend, setBackend } from '@axon/core';
+import { getBackend, setBackend } from '@axon/core';
 import '@axon/autograd';
-import { createRefBackend } from './ref-backend.js';
 
-let chosen: string | null = null;
+let ready: Promise<string> | null = null;
+
+const NOT_BUILT =
+  "@axon/layers' tests run on the WASM backend (@axon/backend-wasm), which could not be loaded. " +
+  'Build it first with `pnpm --filter @axon/backend-wasm build` (or run the tests through turbo, ' +
+  '`pnpm turbo run test --filter=@axon/layers`, which builds dependencies first).';
 
 /**
- * Selects the backend the tests run on: the WASM backend when it is available (built), else the
- * plain-JS reference backend in ./ref-backend.ts. AXON_TEST_BACKEND=ref|wasm forces one.
+ * Loads and selects the WASM backend, which every test of this package runs on. There is no
+ * fallback: when the backend is not built the tests fail with a message saying how to build it.
  */
-export async function useTestBackend(): Promise<string> {
-  if (chosen) return chosen;
-  const want = process.env.AXON_TEST_BACKEND;
-  if (want !== 'ref') {
+export function useTestBackend(): Promise<string> {
+  ready ??= (async () => {
     try {
-      const spec = '@axon/backend-wasm';
-      await import(/* @vite-ignore */ spec);
-      await setBackend('wasm');
-      chosen = getBackend().name;
-      return chosen;
+      await import('@axon/backend-wasm');
     } catch (e) {
-      if (want === 'wasm') throw e;
+      throw new Error(`${NOT_BUILT}\nCause: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
     }
-  }
-  registerBackend({ name: 'ref', priority: -100, create: createRefBackend });
-  await setBackend('ref');
-  chosen = 'ref';
-  return chosen;
+    await setBackend('wasm');
+    const name = getBackend().name;
+    if (name !== 'wasm') throw new Error(`expected the 'wasm' backend to be active, got '${name}'`);
+    return name;
+  })();
+  return ready;
 }
 
 /** Asserts |got − want| ≤ tol·max(1, |want|) elementwise. */
