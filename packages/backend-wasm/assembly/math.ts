@@ -119,3 +119,41 @@ export function modF(x: f32, y: f32): f32 {
   const y = v128.bitselect(small, signed, f32x4.lt(ax, f32x4.splat(0.625)));
   return v128.bitselect(x, y, f32x4.ne(x, x));
 }
+
+/**
+ * Natural log on four lanes (Cephes logf: mantissa in [√½, √2), degree-8 polynomial, ~1 ulp).
+ * Subnormals are scaled by 2^23 first; x < 0 → NaN, ±0 → −Infinity, +Infinity and NaN pass.
+ */
+@inline export function vlog(x0: v128): v128 {
+  const sub = f32x4.lt(x0, f32x4.splat(1.17549435e-38));
+  const x = v128.bitselect(f32x4.mul(x0, f32x4.splat(8388608.0)), x0, sub);
+  const bits = x;
+  // exponent and mantissa in [0.5, 1)
+  let e = i32x4.sub(i32x4.shr_u(bits, 23), i32x4.splat(126));
+  e = i32x4.sub(e, v128.and(sub, i32x4.splat(23)));
+  let m = v128.or(v128.and(bits, i32x4.splat(0x007fffff)), i32x4.splat(0x3f000000));
+  // m < √½: m = 2m − 1, e −= 1; else m = m − 1
+  const small = f32x4.lt(m, f32x4.splat(0.707106781186547524));
+  let ef = f32x4.convert_i32x4_s(e);
+  ef = f32x4.sub(ef, v128.and(small, f32x4.splat(1.0)));
+  m = f32x4.sub(f32x4.add(m, v128.and(small, m)), f32x4.splat(1.0));
+  const z = f32x4.mul(m, m);
+  let p = f32x4.splat(7.0376836292e-2);
+  p = f32x4.add(f32x4.mul(p, m), f32x4.splat(-1.1514610310e-1));
+  p = f32x4.add(f32x4.mul(p, m), f32x4.splat(1.1676998740e-1));
+  p = f32x4.add(f32x4.mul(p, m), f32x4.splat(-1.2420140846e-1));
+  p = f32x4.add(f32x4.mul(p, m), f32x4.splat(1.4249322787e-1));
+  p = f32x4.add(f32x4.mul(p, m), f32x4.splat(-1.6668057665e-1));
+  p = f32x4.add(f32x4.mul(p, m), f32x4.splat(2.0000714765e-1));
+  p = f32x4.add(f32x4.mul(p, m), f32x4.splat(-2.4999993993e-1));
+  p = f32x4.add(f32x4.mul(p, m), f32x4.splat(3.3333331174e-1));
+  let y = f32x4.mul(f32x4.mul(p, m), z);
+  y = f32x4.add(y, f32x4.mul(ef, f32x4.splat(-2.12194440e-4)));
+  y = f32x4.sub(y, f32x4.mul(z, f32x4.splat(0.5)));
+  let r = f32x4.add(f32x4.add(m, y), f32x4.mul(ef, f32x4.splat(0.693359375)));
+  // specials
+  r = v128.bitselect(f32x4.splat(-Infinity), r, f32x4.eq(x0, f32x4.splat(0)));
+  r = v128.bitselect(f32x4.splat(NaN), r, f32x4.lt(x0, f32x4.splat(0)));
+  r = v128.bitselect(x0, r, v128.or(f32x4.ne(x0, x0), f32x4.eq(x0, f32x4.splat(Infinity))));
+  return r;
+}

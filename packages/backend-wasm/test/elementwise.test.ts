@@ -235,6 +235,18 @@ describe(`unary (seed ${SEED})`, () => {
       be.free(out);
     }
   });
+  it('log over the whole float32 range (subnormals, near 1, huge), vector and scalar paths', () => {
+    const xs: number[] = [1e-45, 3e-42, 1e-40, 1.1754942e-38, 1.1754944e-38, 0.99999994, 1, 1.0000001, 3.4e38, 0.7071067, 0.7071068];
+    while (xs.length < 4000) xs.push(Math.fround(Math.exp(uniform(-100, 88))));
+    for (let i = 0; i < 200; i++) xs.push(Math.fround(1 + uniform(-1e-3, 1e-3)));
+    const x = upload(be, 'float32', xs);
+    const out = be.alloc('float32', xs.length);
+    be.unary('log', whole(x, [xs.length]), out);
+    // float32 transcendental: a few ulp (atol 1e-6 for results near 0, rtol 1e-5)
+    expectClose(be.readSync(out), xs.map((v) => Math.log(Math.fround(v))), 1e-6, 1e-5, 'log wide range');
+    be.free(out);
+    be.free(x);
+  });
   it('sigmoid does not overflow for large |x|', () => {
     const x = upload(be, 'float32', [-1000, -100, 100, 1000]);
     const out = be.alloc('float32', 4);
