@@ -69,6 +69,11 @@ export interface WebGPUOptions {
   readonly maxDispatchesPerSubmit?: number;
   /** Bytes of freed buffers kept for reuse (default 256 MiB). */
   readonly maxPooledBytes?: number;
+  /**
+   * Caps maxComputeWorkgroupsPerDimension below the adapter's (tests use it to exercise the 2-D
+   * dispatch path on small sizes).
+   */
+  readonly maxWorkgroupsPerDimension?: number;
 }
 
 interface Pipe {
@@ -146,7 +151,7 @@ export class WebGPUBackend implements Backend {
       maxComputeInvocationsPerWorkgroup: l.maxComputeInvocationsPerWorkgroup,
       maxComputeWorkgroupSizeX: l.maxComputeWorkgroupSizeX,
       maxComputeWorkgroupSizeY: l.maxComputeWorkgroupSizeY,
-      maxComputeWorkgroupsPerDimension: l.maxComputeWorkgroupsPerDimension,
+      maxComputeWorkgroupsPerDimension: Math.min(l.maxComputeWorkgroupsPerDimension, opts.maxWorkgroupsPerDimension ?? Infinity),
       maxComputeWorkgroupStorageSize: l.maxComputeWorkgroupStorageSize,
       minStorageBufferOffsetAlignment: l.minStorageBufferOffsetAlignment,
     };
@@ -599,7 +604,7 @@ export class WebGPUBackend implements Backend {
   random(kind: RandomKind, key: number, counter: number, a: number, b: number, out: BackendBuffer): void {
     const o = asBuf(out, 'random');
     if (o.size === 0) return;
-    const p = [o.size, key >>> 0, counter >>> 0, 0, 0, 0];
+    const p = [o.size, key >>> 0, counter >>> 0, 0, 0, 0, 0]; // p[6] stays 0 (an opaque zero)
     if (kind === 'uniform') {
       const hi = fround(a);
       p[3] = f32Bits(hi);

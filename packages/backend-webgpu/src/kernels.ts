@@ -201,7 +201,8 @@ export function reduceSource(wg: number, op: ReduceOp, dtype: DType, kr: number,
   const accumStep = parts.arg
     ? 'if (better(v, r, best, bi)) { best = v; bi = r; }'
     : parts.kahan
-      ? 'let y = v - cmp; let t = acc + y; cmp = (t - acc) - y; acc = t;'
+      ? // Kahan; P[redOp] is a runtime zero that keeps the compiler from simplifying (t − acc) − y to 0
+        `let y = v - cmp; let t = bitcast<f32>(bitcast<u32>(acc + y) ^ P[${L.redOp}u]); cmp = (t - acc) - y; acc = t;`
       : 'acc = comb(acc, v);';
   if (perThread) {
     const body = `${stridedIndex('gid', kr, L.keptShape, [L.keptOp])}
@@ -550,9 +551,11 @@ export function randomSource(wg: number, kind: 'uniform' | 'normal' | 'bernoulli
     body = `  let u = f32(hash32(P[1], P[2] + gid) >> 8u) * (1.0 / 16777216.0);
   let ah = p_f32(3u); let al = p_f32(4u);
   let t = p_f32(5u) * u;
-  let s = ah + t;
-  let bb = s - ah;
-  let e = (ah - (s - bb)) + (t - bb);
+  // TwoSum: the exact error of ah + t. Shader compilers reassociate float math (NIR drops
+  // (s − a) − t as 0), so s passes through an opaque xor with a runtime zero (P[6]).
+  let s = bitcast<f32>(bitcast<u32>(ah + t) ^ P[6]);
+  let bb = bitcast<f32>(bitcast<u32>(s - ah) ^ P[6]);
+  let e = (ah - bitcast<f32>(bitcast<u32>(s - bb) ^ P[6])) + (t - bb);
   let r = s + (e + al);
 ${store('r', 'float32')}`;
   } else if (kind === 'normal') {

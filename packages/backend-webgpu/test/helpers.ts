@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll } from 'vitest';
 import type { BackendBuffer, DType, TypedArray, View } from '@axon/core';
-import { createWebGPUBackend, type WebGPUBackend } from '../src/index.js';
+import { createWebGPUBackend, type WebGPUBackend, type WebGPUOptions } from '../src/index.js';
 
 /** The run seed: `AXON_SEED` when set, else fresh each run. */
 export const SEED = process.env.AXON_SEED ? Number(process.env.AXON_SEED) : Math.floor(Math.random() * 2 ** 31);
@@ -41,10 +41,10 @@ export function rng(): Rng {
 let backend: WebGPUBackend | undefined;
 
 /** Creates the backend before the file's tests (failing them when it cannot start) and prints the adapter. */
-export function useBackend(): () => WebGPUBackend {
+export function useBackend(opts: WebGPUOptions = {}): () => WebGPUBackend {
   beforeAll(async () => {
     try {
-      backend = await createWebGPUBackend();
+      backend = await createWebGPUBackend(opts);
     } catch (e) {
       throw new Error(`[webgpu] no WebGPU adapter (VK_ICD_FILENAMES=${process.env.VK_ICD_FILENAMES ?? 'unset'}): ${e instanceof Error ? e.message : String(e)}`);
     }
