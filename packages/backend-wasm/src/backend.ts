@@ -133,11 +133,17 @@ export class WasmBackend implements Backend {
     if (!Number.isInteger(size) || size < 0) throw new AxonError('alloc', `size must be a non-negative integer, got ${size}`);
     if (ESZ[dtype] === undefined) throw new AxonError('alloc', `unknown dtype '${String(dtype)}'`);
     const bytes = size * ESZ[dtype];
+    let block = { ptr: 0, cls: 0 };
+    if (size > 0) {
+      try {
+        block = this.heap.alloc(bytes);
+      } catch (e) {
+        throw new AxonError('alloc', `cannot allocate ${bytes} bytes for ${size} ${dtype} elements: ${e instanceof Error ? e.message : String(e)}`);
+      }
+    }
     this.liveBuffers++;
     this.liveBytes += bytes;
-    if (size === 0) return new WasmBuffer(0, dtype, 0, 0, this);
-    const { ptr, cls } = this.heap.alloc(bytes);
-    return new WasmBuffer(size, dtype, ptr, cls, this);
+    return new WasmBuffer(size, dtype, block.ptr, block.cls, this);
   }
 
   /** {@inheritDoc @axon/core#Backend.write} */
