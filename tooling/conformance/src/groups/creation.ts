@@ -8,6 +8,8 @@ import { evaluate, evaluate1, group, it, type Suite } from '../harness.js';
 import { TOLERANCES } from '../tolerances.js';
 
 const SIZES = [0, 1, 3, 17, 64, 129, 1023];
+/** Random draws also run past typical kernel block sizes. */
+const RANDOM_SIZES = [...SIZES, 4099, 65537];
 
 export function creationTests(s: Suite): void {
   group(s, 'creation', () => {
@@ -176,7 +178,7 @@ export function creationTests(s: Suite): void {
 
     it('rand / randint / bernoulli with a seed: bits equal referenceRandom; same seed, same values', async () => {
       const r = s.rng('random-bits');
-      for (const n of SIZES) {
+      for (const n of RANDOM_SIZES) {
         const seed = r.int(0, 2 ** 31);
         const key = seedToKey(seed);
         const c = s.ctx('random', `[${n}] seed option ${seed}`);
@@ -211,7 +213,7 @@ export function creationTests(s: Suite): void {
 
     it('randn with a seed: within the stated tolerance of referenceRandom; same seed, same values', async () => {
       const r = s.rng('random-normal');
-      for (const n of SIZES) {
+      for (const n of RANDOM_SIZES) {
         const seed = r.int(0, 2 ** 31);
         const key = seedToKey(seed);
         const c = s.ctx('randn', `[${n}] seed option ${seed}`);

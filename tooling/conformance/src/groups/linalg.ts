@@ -65,8 +65,9 @@ export function linalgTests(s: Suite): void {
       for (const M of SIZES) for (const K of SIZES) for (const N of SIZES) {
         await check(makeHost(r, [M, K], 'float32', uniform(-1, 1)), makeHost(r, [K, N], 'float32', uniform(-1, 1)));
       }
-      // a long inner dimension: the bound grows with K
+      // a long inner dimension (the bound grows with K), and sizes past several tiles in every dim
       await check(makeHost(r, [3, 1023], 'float32', uniform(-1, 1)), makeHost(r, [1023, 17], 'float32', uniform(-1, 1), 'transposed'));
+      await check(makeHost(r, [257, 130], 'float32', uniform(-1, 1), 'transposed'), makeHost(r, [130, 263], 'float32', uniform(-1, 1)));
     });
 
     it('transposed and sliced operands (a.T, b.T, both) at full size range', async () => {

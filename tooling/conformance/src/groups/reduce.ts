@@ -22,6 +22,8 @@ const CONFIGS: [readonly number[], Axis, Layout][] = [
   [[4, 5, 6], undefined, 'contiguous'],
   [[4, 5, 6], [-1, 0, 1], 'sliced'],
   [[64, 129], 0, 'contiguous'],
+  [[3, 4099], 1, 'contiguous'],
+  [[4099, 3], 0, 'transposed'],
   [[64, 129], 1, 'transposed'],
   [[1, 1, 129], [0, 1], 'contiguous'],
   [[17, 1], 1, 'contiguous'],
