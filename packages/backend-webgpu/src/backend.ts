@@ -117,6 +117,7 @@ export class WebGPUBackend implements Backend {
   private readonly maxDispatches: number;
   private readonly maxPooled: number;
   private readonly pipelines = new Map<string, Pipe>();
+  private readonly layouts = new Map<number, { bind: GPUBindGroupLayout; pipe: GPUPipelineLayout }>();
   private readonly pool = new Map<number, GPUBuffer[]>();
   private readonly stagingPool = new Map<number, GPUBuffer[]>();
   private pooledBytes = 0;
@@ -318,12 +319,27 @@ export class WebGPUBackend implements Backend {
 
   // ---------------------------------------------------------------- command batching
 
-  private pipeline(source: string): Pipe {
+  /** Explicit layout: binding 0 the params, then `inputs` read-only buffers, then one writable output. */
+  private bindLayout(inputs: number): { bind: GPUBindGroupLayout; pipe: GPUPipelineLayout } {
+    let l = this.layouts.get(inputs);
+    if (!l) {
+      const entries: GPUBindGroupLayoutEntry[] = [];
+      for (let i = 0; i <= inputs; i++) entries.push({ binding: i, visibility: 4 /* COMPUTE */, buffer: { type: 'read-only-storage' } });
+      entries.push({ binding: inputs + 1, visibility: 4, buffer: { type: 'storage' } });
+      const bind = this.device.createBindGroupLayout({ entries });
+      l = { bind, pipe: this.device.createPipelineLayout({ bindGroupLayouts: [bind] }) };
+      this.layouts.set(inputs, l);
+    }
+    return l;
+  }
+
+  private pipeline(source: string, inputs: number): Pipe {
     let p = this.pipelines.get(source);
     if (!p) {
+      const layout = this.bindLayout(inputs);
       const module = this.device.createShaderModule({ code: source });
       this.device.pushErrorScope('validation');
-      const pipeline = this.device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' } });
+      const pipeline = this.device.createComputePipeline({ layout: layout.pipe, compute: { module, entryPoint: 'main' } });
       this.device
         .popErrorScope()
         .then(async (err) => {
@@ -333,7 +349,7 @@ export class WebGPUBackend implements Backend {
           this.pendingError ??= `internal error: a WGSL kernel failed to compile: ${err.message}\n${msgs}`;
         })
         .catch(() => undefined);
-      p = { pipeline, layout: pipeline.getBindGroupLayout(0) };
+      p = { pipeline, layout: layout.bind };
       this.pipelines.set(source, p);
     }
     return p;
@@ -372,7 +388,7 @@ export class WebGPUBackend implements Backend {
    */
   private dispatch(op: string, source: string, params: readonly number[], buffers: readonly GPUBuffer[], groups: readonly [number, number, number]): void {
     this.check(op);
-    const pipe = this.pipeline(source);
+    const pipe = this.pipeline(source, buffers.length - 1);
     const need = Math.max(1, params.length);
     if (need > this.params.length) throw new AxonError(op, `internal error: ${need} kernel parameters`);
     if (this.dispatches >= this.maxDispatches || this.paramsUsed + need > this.params.length) this.flush();
