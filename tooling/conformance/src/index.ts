@@ -48,7 +48,7 @@ export interface ConformanceOptions {
 export function describeBackendConformance(name: string, opts: ConformanceOptions = {}): void {
   const seed = runSeed(opts.seed);
   const s = makeSuite(name, seed);
-  describe(`conformance: ${name} (seed ${seed})`, () => {
+  describe(`conformance: ${name}`, () => {
     it('the backend starts', async () => {
       console.log(`[@axon/conformance] backend '${name}', seed ${seed} (reproduce with AXON_SEED=${seed})`);
       await startBackend(name);
