@@ -151,7 +151,7 @@ function reduceParts(op: ReduceOp, dtype: DType): { init: string; step: string; 
   if (arg) {
     const gt = op === 'argmax' ? '>' : '<';
     return {
-      init: isF ? (op === 'argmax' ? '-f_inf()' : 'f_inf()') : op === 'argmax' ? '(-2147483647 - 1)' : '2147483647',
+      init: isF ? (op === 'argmax' ? '-f_inf()' : 'f_inf()') : dtype === 'bool' ? '0u' : op === 'argmax' ? '(-2147483647 - 1)' : '2147483647',
       step: '',
       combine: isF
         ? `fn better(v: f32, i: u32, bv: f32, bi: u32) -> bool {
@@ -162,7 +162,7 @@ function reduceParts(op: ReduceOp, dtype: DType): { init: string; step: string; 
   if (v != bv) { return v ${gt} bv; }
   return i < bi;
 }`
-        : `fn better(v: i32, i: u32, bv: i32, bi: u32) -> bool {
+        : `fn better(v: ${wgslType(dtype)}, i: u32, bv: ${wgslType(dtype)}, bi: u32) -> bool {
   if (i == 0xffffffffu) { return false; }
   if (bi == 0xffffffffu) { return true; }
   if (v != bv) { return v ${gt} bv; }
@@ -202,7 +202,7 @@ export function reduceSource(wg: number, op: ReduceOp, dtype: DType, kr: number,
     ? 'if (better(v, r, best, bi)) { best = v; bi = r; }'
     : parts.kahan
       ? // Kahan; P[redOp] is a runtime zero that keeps the compiler from simplifying (t − acc) − y to 0
-        `let y = v - cmp; let t = bitcast<f32>(bitcast<u32>(acc + y) ^ P[${L.redOp}u]); cmp = (t - acc) - y; acc = t;`
+        `let y = v - cmp; let t = bitcast<f32>(bitcast<u32>(acc + y) ^ P[${L.redOp}u]); cmp = select((t - acc) - y, 0.0, is_inf(t)); acc = t;`
       : 'acc = comb(acc, v);';
   if (perThread) {
     const body = `${stridedIndex('gid', kr, L.keptShape, [L.keptOp])}

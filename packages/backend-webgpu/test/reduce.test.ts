@@ -135,6 +135,27 @@ describe('reduce', () => {
       freeAll(b, x.buf, out);
     }
   });
+  it('sum with ±Infinity (no NaN from the compensation term); argmax/argmin over bool', async () => {
+    const b = getB();
+    const r = rng();
+    for (const shape of [[4], [100], [3000]]) {
+      const x = makeView(b, r, 'float32', shape, 'contiguous', () => r.pick([1, 2, -3, Infinity]));
+      const out = b.alloc('float32', 1);
+      b.reduce('sum', x.view, [0], out);
+      expectClose(`sum with Infinity [${shape}]`, await b.read(out), reduceRef('sum', x.values, shape, [0]).out);
+      freeAll(b, x.buf, out);
+    }
+    for (const op of ['argmax', 'argmin'] as ReduceOp[]) {
+      for (const shape of [[129], [3, 5000]]) {
+        const x = makeView(b, r, 'bool', shape, r.pick(['contiguous', 'random'] as Layout[]));
+        const axes = [shape.length - 1];
+        const out = b.alloc('int32', numel(shape.slice(0, -1)));
+        b.reduce(op, x.view, axes, out);
+        expectClose(`${op} bool [${shape}]`, await b.read(out), reduceRef(op, x.values, shape, axes).out);
+        freeAll(b, x.buf, out);
+      }
+    }
+  });
   it('compensated summation survives the shader compiler (2^24 followed by 63 ones)', async () => {
     const b = getB();
     const r = rng();
