@@ -25,8 +25,9 @@ function prepare(args: readonly Tensor[]): { inputs: Tensor[]; createGraph: bool
  */
 export function valueAndGrad(f: ScalarFn): (...args: Tensor[]) => { value: Tensor; grads: Tensor[] } {
   return (...args) => {
-    const { inputs, createGraph } = prepare(args);
+    const createGraph = isGradEnabled() && args.some((a) => a instanceof Tensor && a.requiresGrad);
     const body = (): { value: Tensor; grads: Tensor[] } => {
+      const { inputs } = prepare(args);
       const value = enableGrad(() => f(...inputs));
       if (!(value instanceof Tensor)) throw new AxonError('valueAndGrad', 'the function must return a Tensor');
       if (value.size !== 1) throw new AxonError('valueAndGrad', `the function must return a scalar (one element), got ${fmtShape(value.shape)}`);
@@ -89,7 +90,11 @@ export function gradcheck(f: ScalarFn, inputs: readonly Tensor[], opts: Gradchec
   const eps = opts.eps ?? 1e-2;
   const atol = opts.atol ?? 2e-3;
   const rtol = opts.rtol ?? 2e-2;
-  const analytic = noGrad(() => grad(f)(...inputs)).map((g) => Float64Array.from(g.dataSync()));
+  const analytic = noGrad(() => grad(f)(...inputs)).map((g) => {
+    const v = Float64Array.from(g.dataSync());
+    g.dispose();
+    return v;
+  });
   const evalAt = (k: number, idx: number, delta: number): number =>
     tidy(() => {
       const base = inputs[k]!;

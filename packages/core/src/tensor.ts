@@ -159,8 +159,11 @@ export class Tensor {
    */
   async data(): Promise<TypedArray> {
     this.assertLive('data');
-    if (this.isContiguous && this.offset === 0 && this.storage.buf.size === this.size) return this.backend.read(this.storage.buf);
-    const c = ops.contiguous(this);
+    if (this.isContiguous) {
+      const all = await this.backend.read(this.storage.buf);
+      return this.offset === 0 && all.length === this.size ? all : all.slice(this.offset, this.offset + this.size);
+    }
+    const c = ops.clone(this);
     try {
       return await c.backend.read(c.storage.buf);
     } finally {
@@ -177,8 +180,11 @@ export class Tensor {
     if (!this.backend.supportsSyncRead) {
       throw new AxonError('dataSync', `backend '${this.backend.name}' cannot read synchronously; use await t.data()`);
     }
-    if (this.isContiguous && this.offset === 0 && this.storage.buf.size === this.size) return this.backend.readSync(this.storage.buf);
-    const c = ops.contiguous(this);
+    if (this.isContiguous) {
+      const all = this.backend.readSync(this.storage.buf);
+      return this.offset === 0 && all.length === this.size ? all : all.slice(this.offset, this.offset + this.size);
+    }
+    const c = ops.clone(this);
     try {
       return c.backend.readSync(c.storage.buf);
     } finally {

@@ -100,9 +100,13 @@ export function scalar(value: number | boolean, dtype?: DType): Tensor {
  * @example full([2, 2], 7)
  */
 export function full(shape: readonly number[], value: number | boolean, dtype?: DType): Tensor {
-  const s = validateShape('full', shape);
+  return fill('full', shape, value, dtype);
+}
+
+function fill(op: string, shape: readonly number[], value: number | boolean, dtype?: DType): Tensor {
+  const s = validateShape(op, shape);
   const dt = dtype ?? (typeof value === 'boolean' ? 'bool' : 'float32');
-  if (!isDType(dt)) throw new AxonError('full', `unknown dtype '${String(dt)}'`);
+  if (!isDType(dt)) throw new AxonError(op, `unknown dtype '${String(dt)}'`);
   const backend = currentBackend();
   const t = empty(backend, s, dt);
   if (t.size > 0) backend.fill(t.storage.buf, typeof value === 'boolean' ? (value ? 1 : 0) : value);
@@ -111,19 +115,19 @@ export function full(shape: readonly number[], value: number | boolean, dtype?: 
 
 /** Zeros. @example zeros([2, 3]) */
 export function zeros(shape: readonly number[], dtype: DType = 'float32'): Tensor {
-  return full(shape, 0, dtype);
+  return fill('zeros', shape, 0, dtype);
 }
 /** Ones. @example ones([3], 'int32') */
 export function ones(shape: readonly number[], dtype: DType = 'float32'): Tensor {
-  return full(shape, 1, dtype);
+  return fill('ones', shape, 1, dtype);
 }
 /** Zeros shaped like `t`. @example zerosLike(x) */
 export function zerosLike(t: Tensor, dtype?: DType): Tensor {
-  return full(t.shape, 0, dtype ?? t.dtype);
+  return fill('zerosLike', t.shape, 0, dtype ?? t.dtype);
 }
 /** Ones shaped like `t`. @example onesLike(x) */
 export function onesLike(t: Tensor, dtype?: DType): Tensor {
-  return full(t.shape, 1, dtype ?? t.dtype);
+  return fill('onesLike', t.shape, 1, dtype ?? t.dtype);
 }
 /** `value` shaped like `t`. @example fullLike(x, 2) */
 export function fullLike(t: Tensor, value: number, dtype?: DType): Tensor {

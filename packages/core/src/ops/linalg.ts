@@ -235,6 +235,9 @@ export function conv2d(x: Tensor, w: Tensor, opts: Conv2dOptions = {}): Tensor {
     throw new AxonError('conv2d', `input ${fmtShape(x.shape)} and weights ${fmtShape(w.shape)} do not match with groups=${groups} (expected weights [outC, ${C / groups}, kH, kW], outC divisible by groups)`);
   }
   const win = window2d('conv2d', x.shape, [kH, kW], opts.stride, opts.padding, opts.dilation);
+  if (opts.bias && (opts.bias.rank !== 1 || opts.bias.shape[0] !== O)) {
+    throw new AxonError('conv2d', `bias must be [${O}] for weights ${fmtShape(w.shape)}, got ${fmtShape(opts.bias.shape)}`);
+  }
   const N = x.shape[0]!;
   const L = win.outH * win.outW;
   const parts: Tensor[] = [];
@@ -256,7 +259,6 @@ export function conv2d(x: Tensor, w: Tensor, opts: Conv2dOptions = {}): Tensor {
   temps.push(y);
   y = y4;
   if (opts.bias) {
-    if (opts.bias.rank !== 1 || opts.bias.shape[0] !== O) throw new AxonError('conv2d', `bias must be [${O}], got ${fmtShape(opts.bias.shape)}`);
     const b4 = reshape(opts.bias, [1, O, 1, 1]);
     const yb = add(y, b4);
     temps.push(b4, y);

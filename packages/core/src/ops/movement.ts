@@ -15,6 +15,9 @@ export function reshape(x: Tensor, shape: readonly number[]): Tensor {
   backendOf('reshape', x);
   if (!Array.isArray(shape)) throw new AxonError('reshape', `shape must be an array, got ${String(shape)}`);
   const s = [...shape];
+  if (s.some((d) => typeof d !== 'number' || !Number.isInteger(d) || d < -1)) {
+    throw new AxonError('reshape', `cannot reshape ${fmtShape(x.shape)} to ${fmtShape(shape)}: sizes must be non-negative integers, with at most one -1`);
+  }
   const neg = s.filter((d) => d === -1).length;
   if (neg > 1) throw new AxonError('reshape', `only one size may be -1, got ${fmtShape(s)}`);
   if (neg === 1) {

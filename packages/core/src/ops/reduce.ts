@@ -3,7 +3,7 @@ import { noGrad, record } from '../engine.js';
 import { AxonError, fmtShape } from '../errors.js';
 import { normAxes, normAxis, sizeOf } from '../shape.js';
 import type { Tensor } from '../tensor.js';
-import { astype, exp, log, sub, div, mul, square } from './elementwise.js';
+import { astype, exp, log, sub, div, mul, square, where } from './elementwise.js';
 import { reshape } from './movement.js';
 import { backendOf, drop, empty } from './util.js';
 
@@ -110,7 +110,16 @@ export function variance(x: Tensor, axis?: number | readonly number[], keepDims 
  * @example logSumExp(tensor([0, 0])) // log 2
  */
 export function logSumExp(x: Tensor, axis?: number | readonly number[], keepDims = false): Tensor {
-  const m = noGrad(() => max(x, axis, true));
+  // Shift by the row maximum; rows whose maximum is ±Infinity shift by 0 so that the result is
+  // −Infinity (all −Infinity) or +Infinity (some +Infinity) rather than NaN.
+  const m = noGrad(() => {
+    const mx = max(x, axis, true);
+    const finite = mx.abs().lt(Infinity);
+    const r = where(finite, mx, 0);
+    mx.dispose();
+    finite.dispose();
+    return r;
+  });
   const shifted = sub(x, m);
   const e = exp(shifted);
   const s = sum(e, axis, true);
