@@ -1,8 +1,9 @@
 // im2col / col2im / pool2d / pool2dGrad over NCHW views. Window parameters and strides come in
-// an i32 parameter block `prm` (layout written by src/index.ts):
+// an i32 parameter block `prm` (layout written by src/backend.ts):
 //   0 n, 1 c, 2 h, 3 w, 4 kH, 5 kW, 6 strideH, 7 strideW, 8 padTop, 9 padLeft, 10 dilationH,
 //   11 dilationW, 12 outH, 13 outW, 14..17 x byte strides (n, c, h, w), 18..21 second view's
 //   byte strides (cols: n, row, col; dy: n, c, oh, ow).
+import { fmax } from './math';
 
 @inline function P(prm: usize, k: i32): i32 {
   return load<i32>(prm + (<usize>k << 2));
@@ -105,37 +106,75 @@ export function col2im(pc: usize, prm: usize, po: usize): void {
   }
 }
 
-/** op 0 max, 1 avg. */
+/**
+ * op 0 max, 1 avg. Each output row accumulates, for every (ki, kj) of the window, the run of
+ * input columns that tap reads (computed once, so the inner loop has no padding branches); with
+ * unit column stride and stride 1 or 2 the run is loaded as vectors.
+ */
 export function pool2d(op: i32, px: usize, prm: usize, po: usize): void {
   const N = P(prm, 0), C = P(prm, 1), H = P(prm, 2), W = P(prm, 3), kH = P(prm, 4), kW = P(prm, 5);
   const sH = P(prm, 6), sW = P(prm, 7), pT = P(prm, 8), pL = P(prm, 9), dH = P(prm, 10), dW = P(prm, 11);
   const oH = P(prm, 12), oW = P(prm, 13);
   const xn = <usize>P(prm, 14), xc = <usize>P(prm, 15), xh = <usize>P(prm, 16), xw = <usize>P(prm, 17);
+  const isMax = op == 0;
+  const init: f32 = isMax ? -Infinity : 0;
   let q = po;
   for (let n = 0; n < N; n++) {
     for (let c = 0; c < C; c++) {
       const plane = px + <usize>n * xn + <usize>c * xc;
       for (let oy = 0; oy < oH; oy++) {
-        for (let ox = 0; ox < oW; ox++) {
-          let acc: f32 = op == 0 ? -Infinity : 0;
-          let cnt = 0;
-          for (let ki = 0; ki < kH; ki++) {
-            const iy = oy * sH - pT + ki * dH;
-            if (iy < 0 || iy >= H) continue;
-            const row = plane + <usize>iy * xh;
-            for (let kj = 0; kj < kW; kj++) {
-              const ix = ox * sW - pL + kj * dW;
-              if (ix < 0 || ix >= W) continue;
-              const v = load<f32>(row + <usize>ix * xw);
-              if (op == 0) acc = max<f32>(acc, v);
-              else acc += v;
-              cnt++;
+        const v0 = f32x4.splat(init);
+        let t = 0;
+        for (; t + 4 <= oW; t += 4) v128.store(q + (<usize>t << 2), v0);
+        for (; t < oW; t++) store<f32>(q + (<usize>t << 2), init);
+        let cntH = 0;
+        for (let ki = 0; ki < kH; ki++) {
+          const iy = oy * sH - pT + ki * dH;
+          if (iy < 0 || iy >= H) continue;
+          cntH++;
+          const row = plane + <usize>iy * xh;
+          for (let kj = 0; kj < kW; kj++) {
+            const lo = oxFirst(pL, kj * dW, sW, oW);
+            const hi = oxEnd(pL, kj * dW, sW, W, oW, lo);
+            const src = row + <usize>(lo * sW - pL + kj * dW) * xw;
+            const dst = q + (<usize>lo << 2);
+            const cnt = hi - lo;
+            let u = 0;
+            if (xw == 4 && sW == 1) {
+              for (; u + 4 <= cnt; u += 4) {
+                const d = dst + (<usize>u << 2);
+                const v = v128.load(src + (<usize>u << 2));
+                v128.store(d, isMax ? f32x4.max(v128.load(d), v) : f32x4.add(v128.load(d), v));
+              }
+            } else if (xw == 4 && sW == 2) {
+              for (; u + 4 <= cnt; u += 4) {
+                const d = dst + (<usize>u << 2);
+                const s8 = src + (<usize>u << 3);
+                const v = v128.shuffle<f32>(v128.load(s8), v128.load(s8, 16), 0, 2, 4, 6);
+                v128.store(d, isMax ? f32x4.max(v128.load(d), v) : f32x4.add(v128.load(d), v));
+              }
+            }
+            const step = <usize>sW * xw;
+            for (; u < cnt; u++) {
+              const d = dst + (<usize>u << 2);
+              const v = load<f32>(src + <usize>u * step);
+              store<f32>(d, isMax ? fmax(load<f32>(d), v) : load<f32>(d) + v);
             }
           }
-          if (op == 1) acc = cnt > 0 ? acc / <f32>cnt : 0;
-          store<f32>(q, acc);
-          q += 4;
         }
+        if (!isMax) {
+          for (let ox = 0; ox < oW; ox++) {
+            let cntW = 0;
+            for (let kj = 0; kj < kW; kj++) {
+              const ix = ox * sW - pL + kj * dW;
+              if (ix >= 0 && ix < W) cntW++;
+            }
+            const d = q + (<usize>ox << 2);
+            const k = cntH * cntW;
+            store<f32>(d, k > 0 ? load<f32>(d) / <f32>k : 0);
+          }
+        }
+        q += <usize>oW << 2;
       }
     }
   }

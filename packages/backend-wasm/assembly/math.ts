@@ -25,7 +25,7 @@ export function erfF(xf: f32): f32 {
 }
 
 @inline export function reluF(x: f32): f32 {
-  return max<f32>(x, 0);
+  return fmax(x, 0);
 }
 
 /** `Math.pow` semantics (float64 pow rounded to float32). */
@@ -156,4 +156,16 @@ export function modF(x: f32, y: f32): f32 {
   r = v128.bitselect(f32x4.splat(NaN), r, f32x4.lt(x0, f32x4.splat(0)));
   r = v128.bitselect(x0, r, v128.or(f32x4.ne(x0, x0), f32x4.eq(x0, f32x4.splat(Infinity))));
   return r;
+}
+
+/**
+ * NaN-propagating max/min of two floats through one SIMD lane: V8 lowers scalar `f32.max` to
+ * compare-and-branch sequences that mispredict on random data; the vector form is branch-free.
+ */
+@inline export function fmax(a: f32, b: f32): f32 {
+  return f32x4.extract_lane(f32x4.max(f32x4.splat(a), f32x4.splat(b)), 0);
+}
+
+@inline export function fmin(a: f32, b: f32): f32 {
+  return f32x4.extract_lane(f32x4.min(f32x4.splat(a), f32x4.splat(b)), 0);
 }

@@ -2,6 +2,7 @@
 // px + o·sOut) and at most two reduced dimensions (r0, s0) outer and (r1, s1) inner; strides in
 // bytes. Op codes: 0 sum, 1 prod, 2 max, 3 min, 4 argmax, 5 argmin.
 // float32 sums accumulate in float64 (exact enough that the error is one final rounding).
+import { fmax, fmin } from './math';
 
 @inline function hsumF64(v: v128): f64 {
   return f64x2.extract_lane(v, 0) + f64x2.extract_lane(v, 1);
@@ -48,7 +49,7 @@ function maxRowF32(p: usize, n: i32, s: usize, acc: f32, isMax: bool): f32 {
         nan = v128.or(nan, v128.or(f32x4.ne(x, x), f32x4.ne(y, y)));
       }
       v = f32x4.max(v, w);
-      acc = max<f32>(max<f32>(f32x4.extract_lane(v, 0), f32x4.extract_lane(v, 1)), max<f32>(f32x4.extract_lane(v, 2), f32x4.extract_lane(v, 3)));
+      acc = fmax(fmax(f32x4.extract_lane(v, 0), f32x4.extract_lane(v, 1)), fmax(f32x4.extract_lane(v, 2), f32x4.extract_lane(v, 3)));
     } else {
       for (; i + 8 <= n; i += 8) {
         const x = v128.load(p + (<usize>i << 2));
@@ -58,12 +59,12 @@ function maxRowF32(p: usize, n: i32, s: usize, acc: f32, isMax: bool): f32 {
         nan = v128.or(nan, v128.or(f32x4.ne(x, x), f32x4.ne(y, y)));
       }
       v = f32x4.min(v, w);
-      acc = min<f32>(min<f32>(f32x4.extract_lane(v, 0), f32x4.extract_lane(v, 1)), min<f32>(f32x4.extract_lane(v, 2), f32x4.extract_lane(v, 3)));
+      acc = fmin(fmin(f32x4.extract_lane(v, 0), f32x4.extract_lane(v, 1)), fmin(f32x4.extract_lane(v, 2), f32x4.extract_lane(v, 3)));
     }
     if (v128.any_true(nan)) acc = NaN;
   }
-  if (isMax) for (; i < n; i++) acc = max<f32>(acc, load<f32>(p + <usize>i * s));
-  else for (; i < n; i++) acc = min<f32>(acc, load<f32>(p + <usize>i * s));
+  if (isMax) for (; i < n; i++) acc = fmax(acc, load<f32>(p + <usize>i * s));
+  else for (; i < n; i++) acc = fmin(acc, load<f32>(p + <usize>i * s));
   return acc;
 }
 
@@ -108,7 +109,7 @@ function reduceColsF32(op: i32, px: usize, nOut: i32, rows: i32, rs: usize, po: 
       }
       for (; c < nOut; c++) {
         const q = po + (<usize>c << 2);
-        store<f32>(q, max<f32>(load<f32>(q), load<f32>(row + (<usize>c << 2))));
+        store<f32>(q, fmax(load<f32>(q), load<f32>(row + (<usize>c << 2))));
       }
     } else {
       for (; c + 4 <= nOut; c += 4) {
@@ -117,7 +118,7 @@ function reduceColsF32(op: i32, px: usize, nOut: i32, rows: i32, rs: usize, po: 
       }
       for (; c < nOut; c++) {
         const q = po + (<usize>c << 2);
-        store<f32>(q, min<f32>(load<f32>(q), load<f32>(row + (<usize>c << 2))));
+        store<f32>(q, fmin(load<f32>(q), load<f32>(row + (<usize>c << 2))));
       }
     }
   }

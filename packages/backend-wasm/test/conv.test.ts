@@ -42,8 +42,16 @@ function visit(win: Window2d, fn: (n: number, c: number, oy: number, ox: number,
             }
 }
 
+/** CNN-shaped windows (vector paths: unit column stride with stride 1 and 2). */
+const FIXED: Window2d[] = [
+  { n: 2, c: 3, h: 28, w: 28, kH: 2, kW: 2, strideH: 2, strideW: 2, padTop: 0, padLeft: 0, dilationH: 1, dilationW: 1, outH: 14, outW: 14 },
+  { n: 1, c: 2, h: 27, w: 29, kH: 3, kW: 3, strideH: 2, strideW: 2, padTop: 1, padLeft: 1, dilationH: 1, dilationW: 1, outH: 14, outW: 15 },
+  { n: 1, c: 2, h: 20, w: 23, kH: 3, kW: 3, strideH: 1, strideW: 1, padTop: 1, padLeft: 1, dilationH: 1, dilationW: 1, outH: 20, outW: 23 },
+  { n: 1, c: 1, h: 17, w: 33, kH: 5, kW: 5, strideH: 1, strideW: 1, padTop: 2, padLeft: 2, dilationH: 1, dilationW: 1, outH: 17, outW: 33 },
+];
+
 function windows(count: number): Window2d[] {
-  const out: Window2d[] = [];
+  const out: Window2d[] = [...FIXED];
   while (out.length < count) {
     const w = randomWindow(out.length % 4 === 3);
     if (w) out.push(w);
