@@ -2,7 +2,7 @@
  * Convolution and pooling layers over NCHW input (PyTorch layout), built on core's `conv2d`,
  * `maxPool2d` and `avgPool2d`.
  */
-import { AxonError, type Padding2d, type Tensor, avgPool2d, conv2d, fmtShape, maxPool2d, window2d } from '@axon/core';
+import { AxonError, type Padding2d, type Tensor, avgPool2d, conv2d, fmtShape, isTensor, maxPool2d, mean, window2d } from '@axon/core';
 import { torchDefault } from './init.js';
 import { type JsonValue, type LayerConfig, Module } from './module.js';
 import type { SymbolicShape } from './symbolic.js';
@@ -190,5 +190,59 @@ export class AvgPool2d extends Pool2dLayer {
   /** Rebuilds from `getConfig()`. */
   static fromConfig(c: LayerConfig, name: string): AvgPool2d {
     return new AvgPool2d(c['kernelSize'] as [number, number], { stride: c['stride'] as [number, number], padding: c['padding'] as Padding2d, name });
+  }
+}
+
+/**
+ * Options of {@link GlobalAvgPool2d}.
+ * @example new GlobalAvgPool2d({ keepDims: true })
+ */
+export interface GlobalAvgPool2dOptions {
+  /** Keep the pooled axes: [N, C, 1, 1] (PyTorch's `AdaptiveAvgPool2d(1)`) instead of [N, C] (default false). */
+  keepDims?: boolean;
+  name?: string;
+  /** One example's shape `[C, H, W]`. */
+  inputShape?: readonly number[];
+}
+
+/**
+ * Global average pooling over NCHW input: the mean of each channel over H and W, [N, C, H, W] →
+ * [N, C] (or [N, C, 1, 1] with `keepDims`). The usual head of a CNN before a `Linear`/`Dense`.
+ * @example new GlobalAvgPool2d().call(randn([8, 16, 7, 7])).shape // [8, 16]
+ */
+export class GlobalAvgPool2d extends Module {
+  /** The class name used in `model.json` and default layer names. */
+  static readonly className: string = 'GlobalAvgPool2d';
+  /** Whether the pooled axes are kept (size 1). */
+  readonly keepDims: boolean;
+  /** The input's shape (one example) when given. */
+  readonly inputShape: readonly number[] | undefined;
+
+  constructor(opts: GlobalAvgPool2dOptions = {}) {
+    super(opts.name);
+    this.keepDims = opts.keepDims ?? false;
+    this.inputShape = opts.inputShape ? [...opts.inputShape] : undefined;
+  }
+
+  forward(x: Tensor): Tensor {
+    if (!isTensor(x) || x.rank !== 4 || x.dtype !== 'float32') {
+      throw new AxonError(`GlobalAvgPool2d '${this.name}'`, `expected float32 NCHW input [N, C, H, W], got ${isTensor(x) ? `${x.dtype} ${fmtShape(x.shape)}` : typeof x}`);
+    }
+    if (x.shape[2] === 0 || x.shape[3] === 0) throw new AxonError(`GlobalAvgPool2d '${this.name}'`, `cannot average over an empty H×W, got ${fmtShape(x.shape)}`);
+    return mean(x, [2, 3], this.keepDims);
+  }
+
+  override computeOutputShape(s: SymbolicShape): SymbolicShape {
+    if (s.length !== 4) throw new AxonError(`GlobalAvgPool2d '${this.name}'`, `expected NCHW input [N, C, H, W], got [${s.map((d) => d ?? 'null').join(',')}]`);
+    return this.keepDims ? [s[0]!, s[1]!, 1, 1] : [s[0]!, s[1]!];
+  }
+
+  override getConfig(): LayerConfig {
+    return { keepDims: this.keepDims };
+  }
+
+  /** Rebuilds from `getConfig()`. @example GlobalAvgPool2d.fromConfig({ keepDims: false }, 'gap') */
+  static fromConfig(c: LayerConfig, name: string): GlobalAvgPool2d {
+    return new GlobalAvgPool2d({ keepDims: c['keepDims'] === true, name });
   }
 }

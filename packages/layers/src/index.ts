@@ -50,6 +50,7 @@ export {
   type GraphModelOptions,
 } from './model.js';
 export * from './conv.js';
+export * from './normalization.js';
 export * from './safetensors.js';
 export * from './serialize.js';
 export * from './io.js';

@@ -1,9 +1,8 @@
 /**
  * Core layers: Linear (PyTorch), Dense (Keras), Dropout, Flatten, Embedding, merge layers.
  *
- * Convolution and pooling layers live in `conv.ts`. Normalisation layers (BatchNorm, LayerNorm)
- * are planned for a later release: they will be Modules with `registerBuffer` running statistics
- * that honour `training`, added to `normalization.ts` and the layer registry in `serialize.ts`.
+ * Convolution and pooling layers live in `conv.ts`; normalisation layers (BatchNorm1d/2d,
+ * BatchNormalization, LayerNorm) in `normalization.ts`.
  */
 import { AxonError, type Tensor, add as addOp, bernoulli, concat, fmtShape, gather, matmul, noGrad, randn, reshape, sizeOf } from '@axon/core';
 import { type ActivationName, activationName, getActivation } from './activations.js';

@@ -101,6 +101,11 @@ function rows(t: Tensor, start: number, size: number): Tensor {
   return t.slice([start, ...t.shape.slice(1).map(() => 0)], [size, ...t.shape.slice(1)]);
 }
 
+/** Elements of a module's float buffers (running statistics): Keras's non-trainable parameters. */
+function countStats(m: Module): number {
+  return m.namedBuffers().reduce((n, [, b]) => n + (b.dtype === 'float32' ? b.size : 0), 0);
+}
+
 function fmtSym(s: SymbolicShape | null): string {
   return s ? `[${s.map((d) => d ?? 'null').join(', ')}]` : '?';
 }
@@ -648,7 +653,7 @@ export abstract class Model extends Module {
 
   /** Output shapes per layer for `summary` (null where unknown). */
   protected layerShapes(): { name: string; type: string; shape: SymbolicShape | null; params: number; inbound?: string }[] {
-    return this.namedChildren().map(([n, l]) => ({ name: n, type: l.className, shape: null, params: l.countParams() }));
+    return this.namedChildren().map(([n, l]) => ({ name: n, type: l.className, shape: null, params: l.countParams() + countStats(l) }));
   }
 
   /**
@@ -662,7 +667,9 @@ export abstract class Model extends Module {
     const body = rows.map((r) => [`${r.name} (${r.type})`, fmtSym(r.shape), String(r.params), ...(hasInbound ? [r.inbound ?? ''] : [])]);
     const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)) + 2);
     const line = (cells: string[]): string => cells.map((cell, i) => cell.padEnd(widths[i]!)).join('').trimEnd();
-    const total = this.countParams();
+    const trainable = this.countParams();
+    const fixed = countStats(this);
+    const total = trainable + fixed;
     const width = widths.reduce((a, b) => a + b, 0);
     const out = [`Model: "${this.name}"`, '_'.repeat(width), line(head), '='.repeat(width)];
     body.forEach((b, i) => {
@@ -671,7 +678,7 @@ export abstract class Model extends Module {
     });
     if (body.length === 0) out.push('='.repeat(width));
     if (rows.some((r) => r.shape === null)) out.push('(? = not built yet: give an inputShape, or run the model once)');
-    out.push(`Total params: ${total.toLocaleString('en-US')}`, `Trainable params: ${total.toLocaleString('en-US')}`, 'Non-trainable params: 0');
+    out.push(`Total params: ${total.toLocaleString('en-US')}`, `Trainable params: ${trainable.toLocaleString('en-US')}`, `Non-trainable params: ${fixed.toLocaleString('en-US')}`);
     return out.join('\n');
   }
 
@@ -791,7 +798,7 @@ export class Sequential extends Model {
           s = null;
         }
       }
-      return { name: l.name, type: l.className, shape: s, params: l.countParams() };
+      return { name: l.name, type: l.className, shape: s, params: l.countParams() + countStats(l) };
     });
   }
 
@@ -945,7 +952,7 @@ export class GraphModel extends Model {
     const counted = new Set<Module>();
     const nameOf = (s: SymbolicTensor): string => (s.layer ? s.layer.name : (s.name ?? 'input'));
     for (const n of this.nodes) {
-      rows.push({ name: n.layer.name, type: n.layer.className, shape: n.output.shape, params: counted.has(n.layer) ? 0 : n.layer.countParams(), inbound: n.inputs.map(nameOf).join(', ') });
+      rows.push({ name: n.layer.name, type: n.layer.className, shape: n.output.shape, params: counted.has(n.layer) ? 0 : n.layer.countParams() + countStats(n.layer), inbound: n.inputs.map(nameOf).join(', ') });
       counted.add(n.layer);
     }
     return rows;

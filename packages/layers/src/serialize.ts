@@ -4,9 +4,10 @@
  */
 import { AxonError } from '@axon/core';
 import { Activation, GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh } from './activations.js';
-import { AvgPool2d, Conv2d, MaxPool2d } from './conv.js';
+import { AvgPool2d, Conv2d, GlobalAvgPool2d, MaxPool2d } from './conv.js';
 import { Add, Concatenate, Dense, Dropout, Embedding, Flatten, Linear, Reshape } from './layers.js';
 import { GraphModel, Sequential } from './model.js';
+import { BatchNorm1d, BatchNorm2d, BatchNormalization, LayerNorm } from './normalization.js';
 import type { Module } from './module.js';
 import { type JsonValue, type LayerConfig } from './module.js';
 import type { SymbolicTensor} from './symbolic.js';
@@ -75,6 +76,11 @@ const registry = new Map<string, LayerFactory>([
   ['Conv2d', (c, name) => Conv2d.fromConfig(c, name)],
   ['MaxPool2d', (c, name) => MaxPool2d.fromConfig(c, name)],
   ['AvgPool2d', (c, name) => AvgPool2d.fromConfig(c, name)],
+  ['GlobalAvgPool2d', (c, name) => GlobalAvgPool2d.fromConfig(c, name)],
+  ['BatchNorm1d', (c, name) => BatchNorm1d.fromConfig(c, name)],
+  ['BatchNorm2d', (c, name) => BatchNorm2d.fromConfig(c, name)],
+  ['BatchNormalization', (c, name) => BatchNormalization.fromConfig(c, name)],
+  ['LayerNorm', (c, name) => LayerNorm.fromConfig(c, name)],
   ['Sequential', (c, name) => sequentialFromConfig(c, name)],
   ['Functional', (c, name) => graphFromConfig(c, name)],
 ]);
