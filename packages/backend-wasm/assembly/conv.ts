@@ -212,10 +212,10 @@ export function pool2d_grad(op: i32, px: usize, pdy: usize, prm: usize, po: usiz
                   done = true;
                   break;
                 }
-                if (bi < 0 || v > best) {
-                  best = v;
-                  bi = iy * W + ix;
-                }
+                // branch-free update (data-dependent branches mispredict on random inputs)
+                const take = (v > best) | (bi < 0);
+                bi = select<i32>(iy * W + ix, bi, take);
+                best = select<f32>(v, best, take);
               }
             }
             if (bi >= 0) {
