@@ -226,10 +226,7 @@ export interface BatchNormOptions {
   inputShape?: readonly number[];
 }
 
-/**
- * What PyTorch's `_BatchNorm` shares: parameters, buffers, the training/eval switch.
- * @internal
- */
+/** What PyTorch's `_BatchNorm` shares: parameters, buffers, the training/eval switch. */
 abstract class BatchNormBase extends Module {
   /** Number of channels C. */
   readonly numFeatures: number;
