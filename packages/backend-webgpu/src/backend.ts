@@ -24,10 +24,10 @@ import {
   convertExpr,
   fillSource,
   gatherSource,
-  GS,
   im2colSource,
   mapSource,
   matmulSource,
+  matmulTiledSource,
   MM,
   poolGradSource,
   poolSource,
@@ -136,6 +136,8 @@ export class WebGPUBackend implements Backend {
   private pendingError: string | null = null;
   private readonly lostPromise: Promise<never>;
   private disposed = false;
+  /** Matmul kernel shape: workgroup tx × ty invocations of 4×4 outputs; tk > 0 stages K-panels of tk in workgroup memory. */
+  matmulConfig: { tx: number; ty: number; tk: number } = { tx: 8, ty: 8, tk: 0 };
   /** Number of command buffers submitted so far (for tests and tuning). */
   submits = 0;
 
@@ -499,9 +501,11 @@ export class WebGPUBackend implements Backend {
       this.fill(out, 0);
       return;
     }
-    const tx = 8;
-    const ty = Math.max(1, Math.min(8, Math.floor(this.limits.maxComputeInvocationsPerWorkgroup / tx), this.limits.maxComputeWorkgroupSizeY));
-    const src = matmulSource(tx, ty);
+    const cfg = this.matmulConfig;
+    const tx = cfg.tx;
+    const ty = Math.max(1, Math.min(cfg.ty, Math.floor(this.limits.maxComputeInvocationsPerWorkgroup / tx), this.limits.maxComputeWorkgroupSizeY));
+    const tk = cfg.tk;
+    const src = tk > 0 && (4 * ty + 4 * tx) * tk * 4 <= this.limits.maxComputeWorkgroupStorageSize ? matmulTiledSource(tx, ty, tk) : matmulSource(tx, ty);
     const maxDim = this.limits.maxComputeWorkgroupsPerDimension;
     const gx = Math.ceil(N / (4 * tx));
     const gy = Math.ceil(M / (4 * ty));

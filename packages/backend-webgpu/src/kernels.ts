@@ -59,8 +59,8 @@ export function unaryExpr(op: UnaryOp, dtype: DType): { expr: string; prelude: s
     neg: '-v0',
     abs: 'abs(v0)',
     sign: 'sign_f(v0)',
-    exp: 'exp(v0)',
-    log: 'log(v0)',
+    exp: 'exp_(v0)',
+    log: 'log_(v0)',
     log1p: 'log1p_(v0)',
     expm1: 'expm1_(v0)',
     sqrt: 'sqrt(v0)',
@@ -564,7 +564,7 @@ ${store('r', 'float32')}`;
   let u1 = f32((h1 >> 8u) + 1u) * (1.0 / 16777216.0);
   let u2 = f32(h2 >> 8u) * (1.0 / 16777216.0);
   var lg: f32;
-  if (u1 > 0.75) { lg = log1p_(u1 - 1.0); } else { lg = log(u1); }
+  if (u1 > 0.75) { lg = log1p_(u1 - 1.0); } else { lg = log_(u1); }
   let z = sqrt(-2.0 * lg) * cos2pi(u2);
   let r = p_f32(3u) + p_f32(4u) * z;
 ${store('r', 'float32')}`;
@@ -601,4 +601,80 @@ fn cos2pi(u: f32) -> f32 {
 }
 `;
   return header([{ name: 'O', dtype: out, write: true }]) + FMATH + HASH + extra + entry1d(wg, body);
+}
+
+/**
+ * Tiled, register-blocked batched matmul: a workgroup of `tx × ty` invocations stages a
+ * (4·ty) × `tk` panel of A and a `tk` × (4·tx) panel of B in workgroup memory, each invocation
+ * then accumulates a 4×4 block from it. Panels are loaded so that consecutive invocations read
+ * consecutive addresses whichever stride of an operand is 1, so transposed views cost the same
+ * as contiguous ones. Same params as {@link matmulSource}.
+ */
+export function matmulTiledSource(tx: number, ty: number, tk: number): string {
+  const TM = 4 * ty;
+  const TN = 4 * tx;
+  const n = tx * ty;
+  const h = header([{ name: 'A', dtype: 'float32' }, { name: 'B', dtype: 'float32' }, { name: 'C', dtype: 'float32', write: true }]);
+  return `${h}
+var<workgroup> As: array<f32, ${TM * tk}>;
+var<workgroup> Bs: array<f32, ${TN * tk}>;
+@compute @workgroup_size(${tx}, ${ty})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
+  let M = P[0]; let N = P[1]; let K = P[2];
+  let batch = wid.z + P[13];
+  let tileRow = wid.y * ${TM}u + P[11];
+  let tileCol = wid.x * ${TN}u + P[12];
+  let aMs = P[5]; let aKs = P[6]; let bKs = P[9]; let bNs = P[10];
+  let abase = P[3] + batch * P[4];
+  let bbase = P[7] + batch * P[8];
+  let aKfast = aKs == 1u && aMs != 1u;
+  let bNfast = bNs == 1u || bKs != 1u;
+  var acc: array<vec4<f32>, 4>;
+  for (var i = 0u; i < 4u; i = i + 1u) { acc[i] = vec4<f32>(0.0); }
+  for (var k0: u32 = 0u; k0 < K; k0 = k0 + ${tk}u) {
+    for (var e: u32 = li; e < ${TM * tk}u; e = e + ${n}u) {
+      var r: u32; var kk: u32;
+      if (aKfast) { kk = e % ${tk}u; r = e / ${tk}u; } else { r = e % ${TM}u; kk = e / ${TM}u; }
+      let gr = tileRow + r; let gk = k0 + kk;
+      var v: f32 = 0.0;
+      if (gr < M && gk < K) { v = A[abase + gr * aMs + gk * aKs]; }
+      As[kk * ${TM}u + r] = v;
+    }
+    for (var e: u32 = li; e < ${TN * tk}u; e = e + ${n}u) {
+      var c: u32; var kk: u32;
+      if (bNfast) { c = e % ${TN}u; kk = e / ${TN}u; } else { kk = e % ${tk}u; c = e / ${tk}u; }
+      let gc = tileCol + c; let gk = k0 + kk;
+      var v: f32 = 0.0;
+      if (gc < N && gk < K) { v = B[bbase + gk * bKs + gc * bNs]; }
+      Bs[kk * ${TN}u + c] = v;
+    }
+    workgroupBarrier();
+    for (var kk: u32 = 0u; kk < ${tk}u; kk = kk + 1u) {
+      let ao = kk * ${TM}u + lid.y * 4u;
+      let bo = kk * ${TN}u + lid.x * 4u;
+      let av = vec4<f32>(As[ao], As[ao + 1u], As[ao + 2u], As[ao + 3u]);
+      let bv = vec4<f32>(Bs[bo], Bs[bo + 1u], Bs[bo + 2u], Bs[bo + 3u]);
+      acc[0] = acc[0] + av.x * bv;
+      acc[1] = acc[1] + av.y * bv;
+      acc[2] = acc[2] + av.z * bv;
+      acc[3] = acc[3] + av.w * bv;
+    }
+    workgroupBarrier();
+  }
+  let row0 = tileRow + lid.y * 4u;
+  let col0 = tileCol + lid.x * 4u;
+  let cbase = batch * M * N;
+  for (var i: u32 = 0u; i < 4u; i = i + 1u) {
+    let r = row0 + i;
+    if (r < M && col0 < N) {
+      let o = cbase + r * N + col0;
+      let v = acc[i];
+      C[o] = v.x;
+      if (col0 + 1u < N) { C[o + 1u] = v.y; }
+      if (col0 + 2u < N) { C[o + 2u] = v.z; }
+      if (col0 + 3u < N) { C[o + 3u] = v.w; }
+    }
+  }
+}
+`;
 }

@@ -25,6 +25,11 @@ export function header(bindings: readonly { name: string; dtype: DType | 'atomic
     'fn f_nan() -> f32 { return bitcast<f32>(0x7fc00000u | (P[0] & 0u)); }',
     'fn is_nan(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u; }',
     'fn is_inf(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) == 0x7f800000u; }',
+    // exp/log with IEEE special values: SwiftShader's built-ins return finite garbage for
+    // NaN, ±Infinity, 0 and negative inputs.
+    'fn exp_(x: f32) -> f32 { if (is_nan(x)) { return x; } if (x > 88.72284) { return f_inf(); } if (x < -103.98) { return 0.0; } return exp(x); }',
+    'fn exp2_(x: f32) -> f32 { if (is_nan(x)) { return x; } if (x >= 128.0) { return f_inf(); } if (x < -150.0) { return 0.0; } return exp2(x); }',
+    'fn log_(x: f32) -> f32 { if (is_nan(x) || x < 0.0) { return f_nan(); } if (x == 0.0) { return -f_inf(); } if (is_inf(x)) { return x; } return log(x); }',
     'fn p_f32(i: u32) -> f32 { return bitcast<f32>(P[i]); }',
     'fn p_i32(i: u32) -> i32 { return bitcast<i32>(P[i]); }',
   );
@@ -97,13 +102,13 @@ fn log1p_(x: f32) -> f32 {
     return 2.0 * s * (1.0 + z * (1.0 / 3.0 + z * (0.2 + z * (1.0 / 7.0 + z * (1.0 / 9.0 + z * (1.0 / 11.0 + z * (1.0 / 13.0)))))));
   }
   if (x == f_inf()) { return x; }
-  return log(1.0 + x);
+  return log_(1.0 + x);
 }
 fn expm1_(x: f32) -> f32 {
   if (abs(x) < 0.5) {
     return x * (1.0 + x * 0.5 * (1.0 + x * (1.0 / 3.0) * (1.0 + x * 0.25 * (1.0 + x * 0.2 * (1.0 + x * (1.0 / 6.0) * (1.0 + x * (1.0 / 7.0) * (1.0 + x * 0.125 * (1.0 + x * (1.0 / 9.0)))))))));
   }
-  return exp(x) - 1.0;
+  return exp_(x) - 1.0;
 }
 fn tanh_(x: f32) -> f32 {
   let a = abs(x);
@@ -113,7 +118,7 @@ fn tanh_(x: f32) -> f32 {
   }
   if (is_nan(x)) { return x; }
   var t: f32 = 1.0;
-  if (a < 10.0) { t = 1.0 - 2.0 / (exp(2.0 * a) + 1.0); }
+  if (a < 10.0) { t = 1.0 - 2.0 / (exp_(2.0 * a) + 1.0); }
   return select(t, -t, x < 0.0);
 }
 fn erf_(x: f32) -> f32 {
@@ -124,12 +129,12 @@ fn erf_(x: f32) -> f32 {
   }
   if (is_nan(x)) { return x; }
   let t = 1.0 / (1.0 + 0.3275911 * a);
-  let y = 1.0 - (((((1.061405429 * t - 1.453152027) * t) + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * exp(-a * a);
+  let y = 1.0 - (((((1.061405429 * t - 1.453152027) * t) + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * exp_(-a * a);
   return select(y, -y, x < 0.0);
 }
 fn sigmoid_(x: f32) -> f32 {
-  if (x >= 0.0) { return 1.0 / (1.0 + exp(-x)); }
-  let e = exp(x);
+  if (x >= 0.0) { return 1.0 / (1.0 + exp_(-x)); }
+  let e = exp_(x);
   return e / (1.0 + e);
 }
 fn sign_f(x: f32) -> f32 {
@@ -165,7 +170,7 @@ fn pow_(x: f32, y: f32) -> f32 {
     loop { if ((e & 1u) != 0u) { r = r * b; } e = e >> 1u; if (e == 0u) { break; } b = b * b; }
     if (y < 0.0) { r = 1.0 / r; }
   } else {
-    r = exp2(y * log2(ax));
+    r = exp2_(y * log2(ax));
   }
   return select(r, -r, x < 0.0 && y_odd);
 }
