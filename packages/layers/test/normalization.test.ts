@@ -12,7 +12,7 @@ import { AxonError, memory, noGrad, ones, randn, setSeed, slice, tensor, tidy, z
 import { SGD } from '@axon/optimizers';
 import {
   BatchNorm1d, BatchNorm2d, BatchNormalization, Conv2d, Dense, Flatten, GlobalAvgPool2d, LayerNorm, Linear, Module, ReLU, Sequential,
-  batchNorm, crossEntropy, deserializeModel, layerNorm, loadModel, modelFromJson, modelToJson, registeredLayers, save, sequential, serializeModel,
+  batchNorm, crossEntropy, deserializeModel, input, layerNorm, model, loadModel, modelFromJson, modelToJson, registeredLayers, save, sequential, serializeModel,
 } from '../src/index.js';
 import { expectClose, useTestBackend } from './helpers.js';
 
@@ -364,6 +364,21 @@ describe('BatchNormalization (Keras)', () => {
     expect(() => tidy(() => new BatchNormalization({ axis: 0 }).call(zeros([4, 6])))).toThrow(/BatchNormalization '.*'.*axis 0 is not a feature axis of a rank-2 input/);
     expect(new BatchNormalization({ inputShape: [3, 8, 8], axis: 1 }).numFeatures).toBe(3);
     m.dispose();
+  });
+
+  it('works in a functional model: built from the symbolic shape, counted in the summary', () => {
+    const x = input({ shape: [2, 6, 6] });
+    const h = new Conv2d(2, 3, 3).call(x);
+    const n = new BatchNormalization({ axis: 1, name: 'fbn' }).call(h);
+    const g = new GlobalAvgPool2d().call(n);
+    const y = new Dense(1).call(new LayerNorm(3).call(g));
+    const f = model({ inputs: x, outputs: y });
+    expect(f.summary()).toMatch(/fbn \(BatchNormalization\)\s+\[null, 3, 4, 4\]\s+12/);
+    expect(f.summary()).toContain('Non-trainable params: 6');
+    const out = tidy(() => f.call(randn([5, 2, 6, 6])).keep());
+    expect(out.shape).toEqual([5, 1]);
+    out.dispose();
+    f.dispose();
   });
 });
 
