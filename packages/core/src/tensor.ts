@@ -130,11 +130,14 @@ export class Tensor {
 
   /**
    * Replaces this tensor's contents with `value`'s (same shape and dtype) without changing its
-   * identity — how optimizers update parameters. `value` is consumed (disposed).
+   * identity — how optimizers update parameters. `value` is consumed (disposed). The tensor gets
+   * new storage: views taken of it earlier keep showing the old values (assign to the base, not
+   * to a view).
    * @example w.assign(w.sub(g.mul(0.1)));
    */
   assign(value: Tensor): this {
     this.assertLive('assign');
+    if (value === this) return this;
     value.assertLive('assign');
     if (value.dtype !== this.dtype || value.shape.length !== this.shape.length || value.shape.some((d, i) => d !== this.shape[i])) {
       throw new AxonError('assign', `value ${fmtShape(value.shape)} ${value.dtype} does not match target ${fmtShape(this.shape)} ${this.dtype}`);
