@@ -137,7 +137,7 @@ export class WebGPUBackend implements Backend {
   private readonly lostPromise: Promise<never>;
   private disposed = false;
   /** Matmul kernel shape: workgroup tx × ty invocations of 4×4 outputs; tk > 0 stages K-panels of tk in workgroup memory. */
-  matmulConfig: { tx: number; ty: number; tk: number } = { tx: 8, ty: 8, tk: 0 };
+  matmulConfig: { tx: number; ty: number; tk: number; unroll?: number } = { tx: 8, ty: 8, tk: 0, unroll: 1 };
   /** Number of command buffers submitted so far (for tests and tuning). */
   submits = 0;
 
@@ -448,6 +448,14 @@ export class WebGPUBackend implements Backend {
   }
 
   copy(src: View, dst: View): void {
+    if (src.buf === dst.buf && numel(src.shape) > 0) {
+      // One buffer cannot be bound read-only and writable in one dispatch: stage through a temp.
+      const tmp = this.alloc(src.dtype, numel(src.shape));
+      this.copy(src, { buf: tmp, dtype: src.dtype, shape: src.shape, strides: contiguousStrides(src.shape), offset: 0 });
+      this.copy({ buf: tmp, dtype: src.dtype, shape: src.shape, strides: contiguousStrides(src.shape), offset: 0 }, dst);
+      this.free(tmp);
+      return;
+    }
     this.map('copy', [src], src.shape, dst, dst.dtype, convertExpr('v0', src.dtype, dst.dtype), src.dtype === 'float32' && dst.dtype !== 'float32' ? FMATH : '');
   }
 
@@ -505,7 +513,7 @@ export class WebGPUBackend implements Backend {
     const tx = cfg.tx;
     const ty = Math.max(1, Math.min(cfg.ty, Math.floor(this.limits.maxComputeInvocationsPerWorkgroup / tx), this.limits.maxComputeWorkgroupSizeY));
     const tk = cfg.tk;
-    const src = tk > 0 && (4 * ty + 4 * tx) * tk * 4 <= this.limits.maxComputeWorkgroupStorageSize ? matmulTiledSource(tx, ty, tk) : matmulSource(tx, ty);
+    const src = tk > 0 && (4 * ty + 4 * tx) * tk * 4 <= this.limits.maxComputeWorkgroupStorageSize ? matmulTiledSource(tx, ty, tk) : matmulSource(tx, ty, cfg.unroll ?? 1);
     const maxDim = this.limits.maxComputeWorkgroupsPerDimension;
     const gx = Math.ceil(N / (4 * tx));
     const gy = Math.ceil(M / (4 * ty));
@@ -667,4 +675,3 @@ export class WebGPUBackend implements Backend {
   }
 }
 
-export { contiguousStrides };

@@ -260,7 +260,18 @@ export const MM = { M: 0, N: 1, K: 2, aOff: 3, aBs: 4, aMs: 5, aKs: 6, bOff: 7, 
  * through their strides (a transposed operand costs the same as a contiguous one). Workgroup
  * `tx × ty` invocations covers a (4·ty) × (4·tx) tile; grid z is the batch.
  */
-export function matmulSource(tx: number, ty: number): string {
+const STEP = `
+    {
+      let bv = vec4<f32>(B[b0], B[b1], B[b2], B[b3]);
+      c0 = c0 + A[a0] * bv;
+      c1 = c1 + A[a1] * bv;
+      c2 = c2 + A[a2] * bv;
+      c3 = c3 + A[a3] * bv;
+      a0 = a0 + aKs; a1 = a1 + aKs; a2 = a2 + aKs; a3 = a3 + aKs;
+      b0 = b0 + bKs; b1 = b1 + bKs; b2 = b2 + bKs; b3 = b3 + bKs;
+    }`;
+
+export function matmulSource(tx: number, ty: number, unroll = 1): string {
   const h = header([{ name: 'A', dtype: 'float32' }, { name: 'B', dtype: 'float32' }, { name: 'C', dtype: 'float32', write: true }]);
   return `${h}
 @compute @workgroup_size(${tx}, ${ty})
@@ -282,14 +293,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
   var b2 = bbase + min(col0 + 2u, N - 1u) * bNs;
   var b3 = bbase + min(col0 + 3u, N - 1u) * bNs;
   var c0 = vec4<f32>(0.0); var c1 = vec4<f32>(0.0); var c2 = vec4<f32>(0.0); var c3 = vec4<f32>(0.0);
-  for (var k: u32 = 0u; k < K; k = k + 1u) {
-    let bv = vec4<f32>(B[b0], B[b1], B[b2], B[b3]);
-    c0 = c0 + A[a0] * bv;
-    c1 = c1 + A[a1] * bv;
-    c2 = c2 + A[a2] * bv;
-    c3 = c3 + A[a3] * bv;
-    a0 = a0 + aKs; a1 = a1 + aKs; a2 = a2 + aKs; a3 = a3 + aKs;
-    b0 = b0 + bKs; b1 = b1 + bKs; b2 = b2 + bKs; b3 = b3 + bKs;
+  var k: u32 = 0u;${unroll > 1 ? `
+  for (; k + ${unroll - 1}u < K; k = k + ${unroll}u) {${Array.from({ length: unroll }, () => STEP).join('')}
+  }` : ''}
+  for (; k < K; k = k + 1u) {${STEP}
   }
   let cbase = batch * M * N;
   let rows = array<vec4<f32>, 4>(c0, c1, c2, c3);

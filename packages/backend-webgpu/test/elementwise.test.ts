@@ -156,6 +156,13 @@ describe('copy', () => {
       }
     }
   });
+  it('source and destination in one buffer (disjoint regions)', async () => {
+    const b = getB();
+    const buf = upload(b, 'float32', [1, 2, 3, 4, 5, 6, 0, 0, 0, 0, 0, 0]);
+    b.copy({ buf, dtype: 'float32', shape: [2, 3], strides: [1, 2], offset: 0 }, { buf, dtype: 'float32', shape: [2, 3], strides: [3, 1], offset: 6 });
+    expectClose('in-buffer transpose copy', await b.read(buf), [1, 2, 3, 4, 5, 6, 1, 3, 5, 2, 4, 6]);
+    b.free(buf);
+  });
   it('concat via strided destination (two copies into one buffer)', async () => {
     const b = getB();
     const r = rng();
