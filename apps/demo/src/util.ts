@@ -1,0 +1,77 @@
+/** Small pure helpers shared by the page and the worker (unit-tested in test/util.test.ts). */
+
+/** Index of the largest value (the first one on ties); -1 for an empty array. */
+export function argmax(v: ArrayLike<number>): number {
+  let best = -1;
+  let max = -Infinity;
+  for (let i = 0; i < v.length; i++) {
+    if (v[i]! > max) {
+      max = v[i]!;
+      best = i;
+    }
+  }
+  return best;
+}
+
+/** Most batches between two chart updates: about 20 updates per epoch, at least one batch each. */
+export function chunkLimit(stepsPerEpoch: number): number {
+  return Math.max(1, Math.ceil(stepsPerEpoch / 20));
+}
+
+/** The message of anything thrown. */
+export function errorMessage(e: unknown): string {
+  if (e instanceof Error) return e.message;
+  return String(e);
+}
+
+/** 12,345 → "12,345"; 1234.5 samples/s → "1,235". */
+export function formatInt(n: number): string {
+  return Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : '–';
+}
+
+/** Seconds with a sensible precision: 0.123 → "0.12 s", 12.3 → "12.3 s", 123 → "2 min 3 s". */
+export function formatSeconds(s: number): string {
+  if (!Number.isFinite(s)) return '–';
+  if (s < 1) return `${s.toFixed(2)} s`;
+  if (s < 60) return `${s.toFixed(1)} s`;
+  return `${Math.floor(s / 60)} min ${Math.round(s % 60)} s`;
+}
+
+/** 0.9876 → "98.8%". */
+export function formatPercent(x: number): string {
+  return Number.isFinite(x) ? `${(x * 100).toFixed(1)}%` : '–';
+}
+
+/** Reads an integer form field, clamped to [min, max]; the fallback when it is not a number. */
+export function readInt(value: string, min: number, max: number, fallback: number): number {
+  const n = Math.round(Number(value));
+  if (value.trim() === '' || !Number.isFinite(n)) return fallback;
+  return Math.min(max, Math.max(min, n));
+}
+
+/** Reads a positive float form field, clamped to [min, max]; the fallback when it is not a number. */
+export function readFloat(value: string, min: number, max: number, fallback: number): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n)) return fallback;
+  return Math.min(max, Math.max(min, n));
+}
+
+/** Converts RGBA canvas pixels to grayscale 0..255 (luma). */
+export function toGray(rgba: Uint8ClampedArray): Uint8ClampedArray {
+  const out = new Uint8ClampedArray(rgba.length / 4);
+  for (let i = 0, j = 0; j < out.length; i += 4, j++) out[j] = (rgba[i]! * 299 + rgba[i + 1]! * 587 + rgba[i + 2]! * 114) / 1000;
+  return out;
+}
+
+/**
+ * Splits the files a user picked or dropped into a model's `model.json` and its safetensors
+ * weights (by extension, or by content: JSON starts with `{`). Throws an Error saying what is missing.
+ */
+export function pickModelFiles<F extends { name: string }>(files: readonly F[]): { json: F; weights: F } {
+  const json = files.find((f) => f.name.toLowerCase().endsWith('.json'));
+  const weights = files.find((f) => f.name.toLowerCase().endsWith('.safetensors'));
+  if (!json && !weights) throw new Error(`pick two files: model.json and model.safetensors (got ${files.map((f) => f.name).join(', ') || 'none'})`);
+  if (!json) throw new Error('model.json is missing: pick it together with the .safetensors file');
+  if (!weights) throw new Error('the .safetensors weights file is missing: pick it together with model.json');
+  return { json, weights };
+}

@@ -1,0 +1,357 @@
+/// <reference lib="webworker" />
+/**
+ * The training worker: owns the Axon backend, the model and the MNIST data. The page talks to it
+ * with the messages of ./protocol.ts, so training never blocks the UI thread.
+ */
+import { backends, getBackend, setBackend, setSeed } from '@axon/core';
+import '@axon/backend-wasm';
+import { loadMnist, permutation, preprocessDigit, type MnistData } from '@axon/datasets';
+import { type Batch, type Logs, LambdaCallback, Model, deserializeModel, modelToJson, serializeModel } from '@axon/layers';
+import { buildModel, describeLayers } from './models.js';
+import type { BackendChoice, BackendStatus, Reply, Request, TrainParams, TrainState } from './protocol.js';
+import { argmax, chunkLimit, errorMessage } from './util.js';
+
+declare const self: DedicatedWorkerGlobalScope;
+
+const post = (m: Reply, transfer: Transferable[] = []): void => self.postMessage(m, transfer);
+
+// ------------------------------------------------------------------ state
+let dataUrl = '/data/';
+let statuses: BackendStatus[] = [];
+let model: Model | null = null;
+let modelInfo: { description: string; params: number; source: 'trained' | 'loaded' } | null = null;
+let trainData: MnistData | null = null;
+let testData: MnistData | null = null;
+let state: TrainState = 'idle';
+const ctl = { paused: false, stop: false, wake: null as (() => void) | null };
+
+function setState(s: TrainState, message: string): void {
+  state = s;
+  post({ type: 'status', state: s, message });
+}
+
+/** Resolves after the event loop has run once (so pause/stop/predict messages get through). */
+const channel = new MessageChannel();
+const waiting: (() => void)[] = [];
+channel.port1.onmessage = () => waiting.shift()?.();
+function yieldToLoop(): Promise<void> {
+  return new Promise((resolve) => {
+    waiting.push(resolve);
+    channel.port2.postMessage(0);
+  });
+}
+
+// ------------------------------------------------------------------ backends
+async function probeBackends(): Promise<void> {
+  let webgpuLoadError: string | null = null;
+  try {
+    await import('@axon/backend-webgpu');
+  } catch (e) {
+    webgpuLoadError = `the WebGPU backend failed to load: ${errorMessage(e)}`;
+  }
+  const list: BackendStatus[] = [];
+  for (const b of backends()) {
+    try {
+      const be = await setBackend(b.name);
+      const emulated = be.emulated === true;
+      const adapter = (be as { adapterDescription?: string }).adapterDescription;
+      list.push({
+        name: b.name,
+        available: true,
+        emulated,
+        ...(adapter ? { detail: adapter } : {}),
+        ...(emulated ? { reason: `software-emulated adapter${adapter ? ` (${adapter})` : ''}: WASM is faster here` } : {}),
+      });
+    } catch (e) {
+      const info = backends().find((x) => x.name === b.name);
+      list.push({ name: b.name, available: false, reason: info?.reason ?? errorMessage(e) });
+    }
+  }
+  if (webgpuLoadError && !list.some((b) => b.name === 'webgpu')) list.push({ name: 'webgpu', available: false, reason: webgpuLoadError });
+  statuses = list;
+}
+
+/** WebGPU when a (hardware) adapter exists, else WASM; an explicit choice wins when it can start. */
+function pickBackend(choice: BackendChoice): string {
+  const ok = (n: string): boolean => statuses.some((s) => s.name === n && s.available);
+  if (choice !== 'auto' && ok(choice)) return choice;
+  const gpu = statuses.find((s) => s.name === 'webgpu');
+  if (gpu?.available && !gpu.emulated) return 'webgpu';
+  if (ok('wasm')) return 'wasm';
+  const any = statuses.find((s) => s.available);
+  if (!any) throw new Error(`no backend could start: ${statuses.map((s) => `${s.name}: ${s.reason ?? '?'}`).join('; ')}`);
+  return any.name;
+}
+
+function postBackends(): void {
+  post({ type: 'backends', list: statuses, active: getBackend().name });
+}
+
+async function switchBackend(name: string): Promise<void> {
+  if (state !== 'idle') throw new Error('stop training before switching backends');
+  if (getBackend().name === name) return postBackends();
+  // Carry the model over: serialise on the old backend, rebuild on the new one.
+  const saved = model ? await serializeModel(model) : null;
+  await setBackend(name);
+  if (saved && model) {
+    const next = deserializeModel(saved.json, saved.weights);
+    model.dispose();
+    model = next as Model;
+  }
+  postBackends();
+}
+
+// ------------------------------------------------------------------ data
+const file = (name: string): string => new URL(`${name}.gz`, new URL(dataUrl, self.location.href)).href;
+
+async function ensureTest(): Promise<MnistData> {
+  testData ??= await loadMnist({ images: file('t10k-images-idx3-ubyte'), labels: file('t10k-labels-idx1-ubyte') });
+  return testData;
+}
+
+async function ensureTrain(n: number): Promise<MnistData> {
+  if (!trainData || trainData.count < n) {
+    setState('loading', 'Loading the MNIST training images…');
+    trainData = null;
+    trainData = await loadMnist({ images: file('train-images-idx3-ubyte'), labels: file('train-labels-idx1-ubyte'), limit: n });
+  }
+  return trainData;
+}
+
+// ------------------------------------------------------------------ training
+async function train(p: TrainParams): Promise<void> {
+  if (state !== 'idle') throw new Error('already training');
+  ctl.paused = false;
+  ctl.stop = false;
+  const data = await ensureTrain(p.trainSize);
+  const test = await ensureTest();
+  if (ctl.stop) return setState('idle', 'Stopped.');
+  const n = Math.min(p.trainSize, data.count);
+  const evalN = Math.min(p.evalSize, test.count);
+  const stepsPerEpoch = Math.ceil(n / p.batchSize);
+  const maxChunk = chunkLimit(stepsPerEpoch);
+
+  setSeed(0);
+  const next = buildModel(p.model);
+  next.compile({ optimizer: { name: 'adam', learningRate: p.learningRate }, loss: 'sparseCategoricalCrossentropy', metrics: ['accuracy'] });
+  model?.dispose();
+  model = next;
+  modelInfo = null;
+  setState('training', `Training the ${p.model.toUpperCase()} on ${getBackend().name}…`);
+
+  let epoch = 0;
+  let epochStep = 0;
+  let step = 0;
+  let perm = permutation(n, epoch);
+  let epochMs = 0; // time spent training this epoch, pauses excluded
+  let chunkMs = 0;
+  let chunkSamples = 0;
+
+  const nextBatch = (): Batch => {
+    const start = epochStep * p.batchSize;
+    const bs = Math.min(p.batchSize, n - start);
+    const x = new Float32Array(bs * 784);
+    const y = new Int32Array(bs);
+    for (let i = 0; i < bs; i++) {
+      const j = perm[start + i]!;
+      x.set(data.images.subarray(j * 784, (j + 1) * 784), i * 784);
+      y[i] = data.labels[j]!;
+    }
+    chunkSamples += bs;
+    return { x: { data: x, shape: [bs, 28, 28] }, y: { data: y, shape: [bs], dtype: 'int32' } };
+  };
+
+  // One `fit` epoch is a chunk of batches (≈ ¼ s); the real epochs are counted here. The
+  // iterator is where pause and stop take effect, between two batches.
+  async function* chunk(): AsyncGenerator<Batch> {
+    let t = performance.now();
+    let k = 0;
+    chunkMs = 0;
+    chunkSamples = 0;
+    while (true) {
+      await yieldToLoop();
+      if (ctl.paused && !ctl.stop) {
+        chunkMs += performance.now() - t;
+        setState('paused', 'Paused.');
+        while (ctl.paused && !ctl.stop) await new Promise<void>((r) => (ctl.wake = r));
+        if (!ctl.stop) setState('training', `Training the ${p.model.toUpperCase()} on ${getBackend().name}…`);
+        t = performance.now();
+      }
+      if (ctl.stop || epochStep >= stepsPerEpoch || k >= maxChunk || (k > 0 && chunkMs + performance.now() - t > 250)) break;
+      yield nextBatch();
+      epochStep++;
+      step++;
+      k++;
+    }
+    chunkMs += performance.now() - t;
+  }
+
+  const onChunkEnd = async (_e: number, logs: Logs): Promise<void> => {
+    epochMs += chunkMs;
+    if (logs['loss'] !== undefined && chunkSamples > 0) {
+      post({
+        type: 'progress',
+        step,
+        epoch,
+        epochs: p.epochs,
+        epochStep,
+        stepsPerEpoch,
+        loss: logs['loss'],
+        accuracy: logs['accuracy'] ?? NaN,
+        samplesPerSec: chunkSamples / Math.max(chunkMs / 1000, 1e-6),
+      });
+    }
+    if (epochStep >= stepsPerEpoch) {
+      const ev = await model!.evaluate({ data: test.images.subarray(0, evalN * 784), shape: [evalN, 28, 28] }, { data: test.labels.subarray(0, evalN), shape: [evalN], dtype: 'int32' }, { batchSize: 256 });
+      post({ type: 'epoch', epoch, loss: logs['loss'] ?? NaN, accuracy: logs['accuracy'] ?? NaN, testLoss: ev['loss'] ?? NaN, testAccuracy: ev['accuracy'] ?? NaN, seconds: epochMs / 1000, step });
+      epoch++;
+      epochStep = 0;
+      epochMs = 0;
+      perm = permutation(n, epoch);
+    }
+    if (ctl.stop || epoch >= p.epochs) next.stopTraining = true;
+  };
+
+  try {
+    await next.fit({ [Symbol.asyncIterator]: chunk }, { epochs: Number.MAX_SAFE_INTEGER, verbose: 0, seed: 0, callbacks: [new LambdaCallback({ onEpochEnd: onChunkEnd })] });
+  } finally {
+    const stopped = ctl.stop;
+    ctl.paused = false;
+    ctl.stop = false;
+    modelInfo = { description: `${p.model.toUpperCase()}: ${describeLayers(modelToJson(next))}`, params: next.countParams(), source: 'trained' };
+    post({ type: 'model', ...modelInfo });
+    post({ type: 'done', stopped, steps: step });
+    setState('idle', stopped ? `Stopped after ${step} steps.` : `Trained ${step} steps.`);
+  }
+}
+
+// ------------------------------------------------------------------ inference
+function requireModel(): Model {
+  if (!model) throw new Error('no model yet: train one or load a model file');
+  return model;
+}
+
+async function predictPixels(pixels: Float32Array, count: number): Promise<Float32Array> {
+  const y = requireModel().predict({ data: pixels, shape: [count, 28, 28] }, { batchSize: 256 });
+  try {
+    if (y.shape.length !== 2 || y.shape[1] !== 10) throw new Error(`the model outputs shape [${y.shape.join(', ')}], expected [N, 10]`);
+    return (await y.data()) as Float32Array;
+  } finally {
+    y.dispose();
+  }
+}
+
+async function grid(offset: number, count: number): Promise<void> {
+  const test = await ensureTest();
+  const start = Math.max(0, Math.min(offset, test.count - count));
+  const px = test.images.subarray(start * 784, (start + count) * 784);
+  const probs = await predictPixels(px, count);
+  const preds = new Int32Array(count);
+  const confidence = new Float32Array(count);
+  const labels = test.labels.slice(start, start + count);
+  let right = 0;
+  for (let i = 0; i < count; i++) {
+    const row = probs.subarray(i * 10, i * 10 + 10);
+    preds[i] = argmax(row);
+    confidence[i] = row[preds[i]!]!;
+    if (preds[i] === labels[i]) right++;
+  }
+  const images = new Uint8Array(px.length);
+  for (let i = 0; i < px.length; i++) images[i] = Math.round(px[i]! * 255);
+  post({ type: 'grid', offset: start, images, labels, preds, confidence, accuracy: right / count }, [images.buffer, labels.buffer, preds.buffer, confidence.buffer]);
+}
+
+async function importModel(json: string, weights: ArrayBuffer, fileNames: string[]): Promise<void> {
+  if (state !== 'idle') throw new Error('stop training before loading a model');
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(json);
+  } catch (e) {
+    throw new Error(`model.json is not valid JSON: ${errorMessage(e)}`);
+  }
+  const m = deserializeModel(json, new Uint8Array(weights));
+  if (!(m instanceof Model)) {
+    m.dispose();
+    throw new Error(`the file holds a ${m.constructor.name}, not a model that can predict`);
+  }
+  try {
+    const y = m.predict({ data: new Float32Array(784), shape: [1, 28, 28] });
+    const shape = [...y.shape];
+    y.dispose();
+    if (shape.length !== 2 || shape[1] !== 10) throw new Error(`the model outputs shape [${shape.join(', ')}], expected [1, 10] for MNIST`);
+  } catch (e) {
+    m.dispose();
+    throw new Error(`the model does not take 28×28 MNIST images: ${errorMessage(e)}`);
+  }
+  model?.dispose();
+  model = m;
+  modelInfo = { description: `${fileNames.join(' + ')}: ${describeLayers(parsed as { config?: unknown })}`, params: m.countParams(), source: 'loaded' };
+  post({ type: 'model', ...modelInfo });
+}
+
+// ------------------------------------------------------------------ dispatch
+async function handle(m: Request): Promise<void> {
+  switch (m.type) {
+    case 'init': {
+      dataUrl = m.dataUrl;
+      await probeBackends();
+      await setBackend(pickBackend(m.backend));
+      postBackends();
+      setState('idle', 'Ready.');
+      await ensureTest();
+      return;
+    }
+    case 'setBackend':
+      return switchBackend(m.name);
+    case 'train':
+      return train(m.params);
+    case 'pause':
+      if (state === 'training') ctl.paused = true;
+      return;
+    case 'resume':
+      ctl.paused = false;
+      ctl.wake?.();
+      return;
+    case 'stop':
+      if (state === 'idle') return;
+      ctl.stop = true;
+      ctl.paused = false;
+      ctl.wake?.();
+      setState('stopping', 'Stopping…');
+      return;
+    case 'predict': {
+      const input = preprocessDigit(m.gray, m.width, m.height, { darkOnLight: true });
+      const probs = await predictPixels(input, 1);
+      post({ type: 'prediction', id: m.id, probs, input });
+      return;
+    }
+    case 'predictPixels': {
+      const probs = await predictPixels(m.pixels, 1);
+      post({ type: 'prediction', id: m.id, probs, input: m.pixels });
+      return;
+    }
+    case 'grid':
+      return grid(m.offset, m.count);
+    case 'testDigit': {
+      const test = await ensureTest();
+      const i = ((m.index % test.count) + test.count) % test.count;
+      post({ type: 'testDigit', index: i, pixels: test.images.slice(i * 784, (i + 1) * 784), label: test.labels[i]! });
+      return;
+    }
+    case 'export': {
+      const { json, weights } = await serializeModel(requireModel());
+      post({ type: 'exported', json: JSON.stringify(json, null, 2), weights }, [weights.buffer as ArrayBuffer]);
+      return;
+    }
+    case 'import':
+      return importModel(m.json, m.weights, m.fileNames);
+  }
+}
+
+self.onmessage = (ev: MessageEvent<Request>) => {
+  const m = ev.data;
+  handle(m).catch((e: unknown) => {
+    if (m.type === 'train' || m.type === 'init') setState('idle', m.type === 'init' ? 'Could not start.' : 'Training failed.');
+    post({ type: 'error', op: m.type, message: errorMessage(e) });
+  });
+};
