@@ -84,6 +84,15 @@ function packB(Bm: usize, sbk: usize, sbn: usize, k0: i32, kc: i32, j0: i32, nc:
 }
 
 /**
+ * c + a·b. The relaxed-SIMD build (assembly/relaxed.ts) fuses it into one FMA
+ * (`f32x4.relaxed_madd`); the baseline build multiplies then adds.
+ */
+@inline function madd(a: v128, b: v128, c: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, c);
+  return f32x4.add(c, f32x4.mul(a, b));
+}
+
+/**
  * C[0:4, 0:8] (+)= Apanel · Bpanel over kc steps; `ldc` in bytes. With `acc` false the tile is
  * overwritten.
  */
@@ -102,17 +111,17 @@ function kernel4x8(kc: i32, pa: usize, pb: usize, pc: usize, ldc: usize, acc: bo
     const b0 = v128.load(b);
     const b1 = v128.load(b, 16);
     let ar = v128.load32_splat(a);
-    c00 = f32x4.add(c00, f32x4.mul(ar, b0));
-    c01 = f32x4.add(c01, f32x4.mul(ar, b1));
+    c00 = madd(ar, b0, c00);
+    c01 = madd(ar, b1, c01);
     ar = v128.load32_splat(a, 4);
-    c10 = f32x4.add(c10, f32x4.mul(ar, b0));
-    c11 = f32x4.add(c11, f32x4.mul(ar, b1));
+    c10 = madd(ar, b0, c10);
+    c11 = madd(ar, b1, c11);
     ar = v128.load32_splat(a, 8);
-    c20 = f32x4.add(c20, f32x4.mul(ar, b0));
-    c21 = f32x4.add(c21, f32x4.mul(ar, b1));
+    c20 = madd(ar, b0, c20);
+    c21 = madd(ar, b1, c21);
     ar = v128.load32_splat(a, 12);
-    c30 = f32x4.add(c30, f32x4.mul(ar, b0));
-    c31 = f32x4.add(c31, f32x4.mul(ar, b1));
+    c30 = madd(ar, b0, c30);
+    c31 = madd(ar, b1, c31);
     a += MR * 4;
     b += NR * 4;
   }

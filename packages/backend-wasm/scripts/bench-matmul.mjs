@@ -1,10 +1,12 @@
 // Measures WasmBackend.matmul GFLOP/s (single thread) on n×n×n products, contiguous and with
 // both operands transposed views. Run after a build:
-//   pnpm --filter @axon/backend-wasm build && node packages/backend-wasm/scripts/bench-matmul.mjs [sizes…]
+//   pnpm --filter @axon/backend-wasm build && node packages/backend-wasm/scripts/bench-matmul.mjs [sizes…] [--baseline]
+// Node 20 needs --experimental-wasm-relaxed-simd before the script for the FMA matmul.
 import { createWasmBackendSync } from '../dist/index.js';
 
 const sizes = process.argv.slice(2).map(Number).filter((n) => n > 0);
-const be = createWasmBackendSync();
+// --baseline: never use the relaxed-SIMD (FMA) matmul, even where the engine supports it
+const be = createWasmBackendSync({ relaxedSimd: !process.argv.includes('--baseline') });
 
 function view(buf, shape, strides) {
   return { buf, dtype: 'float32', shape, strides, offset: 0 };
@@ -40,6 +42,7 @@ function bench(n, transposed) {
   return { ms, gflops: flops / ms / 1e6, best: flops / times[0] / 1e6 };
 }
 
+console.log(`relaxed SIMD (FMA): ${be.features.relaxedSimd}`);
 console.log('n     layout       ms/op   GFLOP/s (median of 41)  best');
 for (const n of sizes.length ? sizes : [256, 512, 1024]) {
   for (const t of [false, true]) {

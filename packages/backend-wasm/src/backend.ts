@@ -71,6 +71,11 @@ export class WasmBackend implements Backend {
   readonly name = 'wasm';
   /** Reads are synchronous copies out of linear memory. */
   readonly supportsSyncRead = true;
+  /**
+   * WebAssembly features in use: SIMD128 always; relaxed SIMD (FMA matmul) where the engine
+   * supports it and it was not turned off.
+   */
+  readonly features: { readonly simd: true; readonly relaxedSimd: boolean };
 
   private readonly k: Kernels;
   private readonly mem: WebAssembly.Memory;
@@ -90,6 +95,7 @@ export class WasmBackend implements Backend {
    */
   constructor(kernels: Kernels, memory: WebAssembly.Memory) {
     this.k = kernels;
+    this.features = { simd: true, relaxedSimd: kernels.relaxedSimd };
     this.mem = memory;
     this.heap = new Allocator(memory, HEAP_BASE);
     this.buf = memory.buffer;

@@ -17,7 +17,7 @@ import type { Backend, BackendFactory } from '@axon/core';
 import { createWasmBackend, createWasmBackendSync } from './loader.js';
 
 export { WasmBackend } from './backend.js';
-export { createWasmBackend, createWasmBackendSync } from './loader.js';
+export { createWasmBackend, createWasmBackendSync, type WasmBackendOptions } from './loader.js';
 
 /**
  * The registry factory: creates the backend synchronously where the environment allows it
