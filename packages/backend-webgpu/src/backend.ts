@@ -47,6 +47,8 @@ const MAP_READ = 0x0001;
 const COPY_SRC = 0x0004;
 const COPY_DST = 0x0008;
 const STORAGE = 0x0080;
+/** u32 parameters visible to one dispatch (the params binding's fixed size; its offset is dynamic). */
+const PARAMS_BIND = 256;
 
 /** A buffer of the WebGPU backend. Every dtype is stored as 4 bytes per element (bool as u32 0/1). */
 export class WebGPUBuffer implements BackendBuffer {
@@ -117,6 +119,10 @@ export class WebGPUBackend implements Backend {
   private readonly maxDispatches: number;
   private readonly maxPooled: number;
   private readonly pipelines = new Map<string, Pipe>();
+  private readonly bindGroups = new Map<string, GPUBindGroup>();
+  private readonly bindGroupKeys = new Map<number, string[]>();
+  private readonly ids = new WeakMap<GPUBuffer, number>();
+  private nextId = 1;
   private readonly layouts = new Map<number, { bind: GPUBindGroupLayout; pipe: GPUPipelineLayout }>();
   private readonly pool = new Map<number, GPUBuffer[]>();
   private readonly stagingPool = new Map<number, GPUBuffer[]>();
@@ -303,7 +309,7 @@ export class WebGPUBackend implements Backend {
     } else if (this.encoder) {
       this.toDestroy.push(gpu); // still referenced by commands being encoded
     } else {
-      gpu.destroy();
+      this.destroyBuffer(gpu);
     }
   }
 
@@ -314,7 +320,7 @@ export class WebGPUBackend implements Backend {
   /** Destroys every pooled (free) buffer. */
   releasePool(): void {
     this.flush();
-    for (const list of this.pool.values()) for (const b of list) b.destroy();
+    for (const list of this.pool.values()) for (const b of list) this.destroyBuffer(b);
     this.pool.clear();
     this.pooledBytes = 0;
   }
@@ -326,7 +332,8 @@ export class WebGPUBackend implements Backend {
     let l = this.layouts.get(inputs);
     if (!l) {
       const entries: GPUBindGroupLayoutEntry[] = [];
-      for (let i = 0; i <= inputs; i++) entries.push({ binding: i, visibility: 4 /* COMPUTE */, buffer: { type: 'read-only-storage' } });
+      entries.push({ binding: 0, visibility: 4 /* COMPUTE */, buffer: { type: 'read-only-storage', hasDynamicOffset: true } });
+      for (let i = 1; i <= inputs; i++) entries.push({ binding: i, visibility: 4, buffer: { type: 'read-only-storage' } });
       entries.push({ binding: inputs + 1, visibility: 4, buffer: { type: 'storage' } });
       const bind = this.device.createBindGroupLayout({ entries });
       l = { bind, pipe: this.device.createPipelineLayout({ bindGroupLayouts: [bind] }) };
@@ -335,11 +342,11 @@ export class WebGPUBackend implements Backend {
     return l;
   }
 
-  private pipeline(source: string, inputs: number): Pipe {
-    let p = this.pipelines.get(source);
+  private pipeline(key: string, source: string | (() => string), inputs: number): Pipe {
+    let p = this.pipelines.get(key);
     if (!p) {
       const layout = this.bindLayout(inputs);
-      const module = this.device.createShaderModule({ code: source });
+      const module = this.device.createShaderModule({ code: typeof source === 'string' ? source : source() });
       this.device.pushErrorScope('validation');
       const pipeline = this.device.createComputePipeline({ layout: layout.pipe, compute: { module, entryPoint: 'main' } });
       this.device
@@ -352,7 +359,7 @@ export class WebGPUBackend implements Backend {
         })
         .catch(() => undefined);
       p = { pipeline, layout: layout.bind };
-      this.pipelines.set(source, p);
+      this.pipelines.set(key, p);
     }
     return p;
   }
@@ -380,7 +387,7 @@ export class WebGPUBackend implements Backend {
     this.paramsUsed = 0;
     this.dispatches = 0;
     this.batchUsed.clear();
-    for (const b of this.toDestroy) b.destroy();
+    for (const b of this.toDestroy) this.destroyBuffer(b);
     this.toDestroy = [];
   }
 
@@ -388,27 +395,61 @@ export class WebGPUBackend implements Backend {
    * Encodes one dispatch: `source` specialised kernel, `params` at binding 0, then the buffers at
    * bindings 1.. (inputs first, output last), `groups` workgroups.
    */
-  private dispatch(op: string, source: string, params: readonly number[], buffers: readonly GPUBuffer[], groups: readonly [number, number, number]): void {
+  private dispatch(op: string, kernel: string | readonly [key: string, make: () => string], params: readonly number[], buffers: readonly GPUBuffer[], groups: readonly [number, number, number]): void {
     this.check(op);
-    const pipe = this.pipeline(source, buffers.length - 1);
-    const need = Math.max(1, params.length);
-    if (need > this.params.length) throw new AxonError(op, `internal error: ${need} kernel parameters`);
-    if (this.dispatches >= this.maxDispatches || this.paramsUsed + need > this.params.length) this.flush();
+    const pipe = typeof kernel === 'string' ? this.pipeline(kernel, kernel, buffers.length - 1) : this.pipeline(kernel[0], kernel[1], buffers.length - 1);
+    if (params.length > PARAMS_BIND) throw new AxonError(op, `internal error: ${params.length} kernel parameters (max ${PARAMS_BIND})`);
+    if (this.dispatches >= this.maxDispatches || this.paramsUsed + PARAMS_BIND > this.params.length) this.flush();
     const off = this.paramsUsed;
     for (let i = 0; i < params.length; i++) this.params[off + i] = params[i]! >>> 0;
-    this.paramsUsed = Math.ceil((off + need) / this.paramsAlign) * this.paramsAlign;
+    this.paramsUsed = Math.ceil((off + Math.max(1, params.length)) / this.paramsAlign) * this.paramsAlign;
     this.encoder ??= this.device.createCommandEncoder();
     this.pass ??= this.encoder.beginComputePass();
-    const entries: GPUBindGroupEntry[] = [{ binding: 0, resource: { buffer: this.paramsGPU, offset: off * 4, size: need * 4 } }];
-    buffers.forEach((b, i) => {
-      entries.push({ binding: i + 1, resource: { buffer: b } });
-      this.batchUsed.add(b);
-    });
-    const bg = this.device.createBindGroup({ layout: pipe.layout, entries });
+    for (const b of buffers) this.batchUsed.add(b);
     this.pass.setPipeline(pipe.pipeline);
-    this.pass.setBindGroup(0, bg);
+    this.pass.setBindGroup(0, this.bindGroup(pipe.layout, buffers), [off * 4]);
     this.pass.dispatchWorkgroups(groups[0], groups[1], groups[2]);
     this.dispatches++;
+  }
+
+  /** Bind groups are cached by buffers (the params offset is dynamic): creating one per dispatch costs ~20–100× more. */
+  private bindGroup(layout: GPUBindGroupLayout, buffers: readonly GPUBuffer[]): GPUBindGroup {
+    let key = `${buffers.length}`;
+    for (const b of buffers) key += `,${this.bufferId(b)}`;
+    let bg = this.bindGroups.get(key);
+    if (!bg) {
+      if (this.bindGroups.size >= 8192) {
+        this.bindGroups.clear();
+        this.bindGroupKeys.clear();
+      }
+      const entries: GPUBindGroupEntry[] = [{ binding: 0, resource: { buffer: this.paramsGPU, offset: 0, size: PARAMS_BIND * 4 } }];
+      buffers.forEach((b, i) => entries.push({ binding: i + 1, resource: { buffer: b } }));
+      bg = this.device.createBindGroup({ layout, entries });
+      this.bindGroups.set(key, bg);
+      for (const b of buffers) {
+        const id = this.bufferId(b);
+        let keys = this.bindGroupKeys.get(id);
+        if (!keys) this.bindGroupKeys.set(id, (keys = []));
+        keys.push(key);
+      }
+    }
+    return bg;
+  }
+
+  private bufferId(b: GPUBuffer): number {
+    let id = this.ids.get(b);
+    if (id === undefined) this.ids.set(b, (id = this.nextId++));
+    return id;
+  }
+
+  /** Destroys a GPU buffer and forgets the bind groups that reference it. */
+  private destroyBuffer(b: GPUBuffer): void {
+    const id = this.ids.get(b);
+    if (id !== undefined) {
+      for (const key of this.bindGroupKeys.get(id) ?? []) this.bindGroups.delete(key);
+      this.bindGroupKeys.delete(id);
+    }
+    b.destroy();
   }
 
   /** Workgroup grid for `n` invocations of a 1-D kernel of workgroup size `this.wg` (2-D when large). */
@@ -434,8 +475,9 @@ export class WebGPUBackend implements Backend {
     const params: number[] = [n, ...c.shape];
     inputs.forEach((v, k) => params.push(v.offset, ...c.strides[k]!));
     if (stridedOut) params.push((out as View).offset, ...c.strides[inputs.length]!);
-    const src = mapSource(this.wg, rank, inputs.map((v) => v.dtype), outDtype, expr, prelude, stridedOut);
-    this.dispatch(op, src, params, [...inputs.map((v) => asBuf(v.buf, op).gpu!), outBuf.gpu!], this.groups1d(n));
+    const dts = inputs.map((v) => v.dtype);
+    const key = `map|${rank}|${dts.join(',')}|${outDtype}|${stridedOut}|${expr}`;
+    this.dispatch(op, [key, () => mapSource(this.wg, rank, dts, outDtype, expr, prelude, stridedOut)], params, [...inputs.map((v) => asBuf(v.buf, op).gpu!), outBuf.gpu!], this.groups1d(n));
   }
 
   // ---------------------------------------------------------------- primitives
@@ -444,7 +486,7 @@ export class WebGPUBackend implements Backend {
     const b = asBuf(out, 'fill');
     if (b.size === 0) return;
     const bits = b.dtype === 'float32' ? f32Bits(value) : b.dtype === 'int32' ? value | 0 : value !== 0 ? 1 : 0;
-    this.dispatch('fill', fillSource(this.wg, b.dtype), [b.size, bits], [b.gpu!], this.groups1d(b.size));
+    this.dispatch('fill', [`fill|${b.dtype}`, () => fillSource(this.wg, b.dtype)], [b.size, bits], [b.gpu!], this.groups1d(b.size));
   }
 
   copy(src: View, dst: View): void {
@@ -495,7 +537,7 @@ export class WebGPUBackend implements Backend {
     params[L.redOp] = 0;
     r.strides[0]!.forEach((s, i) => (params[L.redOp + 1 + i] = s));
     const perThread = R <= 64 || (outSize >= 4096 && R <= 1024);
-    const src = reduceSource(this.wg, op, x.dtype, kr, rr, perThread);
+    const src = [`reduce|${op}|${x.dtype}|${kr}|${rr}|${perThread}`, () => reduceSource(this.wg, op, x.dtype, kr, rr, perThread)] as const;
     const groups = perThread ? this.groups1d(outSize) : this.groups1d(outSize, 1);
     this.dispatch('reduce', src, params, [asBuf(x.buf, 'reduce').gpu!, o.gpu!], groups);
   }
@@ -513,7 +555,9 @@ export class WebGPUBackend implements Backend {
     const tx = cfg.tx;
     const ty = Math.max(1, Math.min(cfg.ty, Math.floor(this.limits.maxComputeInvocationsPerWorkgroup / tx), this.limits.maxComputeWorkgroupSizeY));
     const tk = cfg.tk;
-    const src = tk > 0 && (4 * ty + 4 * tx) * tk * 4 <= this.limits.maxComputeWorkgroupStorageSize ? matmulTiledSource(tx, ty, tk) : matmulSource(tx, ty, cfg.unroll ?? 1);
+    const tiled = tk > 0 && (4 * ty + 4 * tx) * tk * 4 <= this.limits.maxComputeWorkgroupStorageSize;
+    const unroll = cfg.unroll ?? 1;
+    const src = [`matmul|${tx}|${ty}|${tiled ? tk : 0}|${unroll}`, () => (tiled ? matmulTiledSource(tx, ty, tk) : matmulSource(tx, ty, unroll))] as const;
     const maxDim = this.limits.maxComputeWorkgroupsPerDimension;
     const gx = Math.ceil(N / (4 * tx));
     const gy = Math.ceil(M / (4 * ty));
@@ -569,21 +613,21 @@ export class WebGPUBackend implements Backend {
     const o = asBuf(out, 'im2col');
     const total = win.n * win.c * win.kH * win.kW * win.outH * win.outW;
     if (total === 0) return;
-    this.dispatch('im2col', im2colSource(this.wg), this.winParams(total, win, x), [asBuf(x.buf, 'im2col').gpu!, o.gpu!], this.groups1d(total));
+    this.dispatch('im2col', ['im2col', () => im2colSource(this.wg)], this.winParams(total, win, x), [asBuf(x.buf, 'im2col').gpu!, o.gpu!], this.groups1d(total));
   }
 
   col2im(cols: View, win: Window2d, out: BackendBuffer): void {
     const o = asBuf(out, 'col2im');
     const total = win.n * win.c * win.h * win.w;
     if (total === 0) return;
-    this.dispatch('col2im', col2imSource(this.wg), this.winParams(total, win, cols), [asBuf(cols.buf, 'col2im').gpu!, o.gpu!], this.groups1d(total));
+    this.dispatch('col2im', ['col2im', () => col2imSource(this.wg)], this.winParams(total, win, cols), [asBuf(cols.buf, 'col2im').gpu!, o.gpu!], this.groups1d(total));
   }
 
   pool2d(op: 'max' | 'avg', x: View, win: Window2d, out: BackendBuffer): void {
     const o = asBuf(out, 'pool2d');
     const total = win.n * win.c * win.outH * win.outW;
     if (total === 0) return;
-    this.dispatch('pool2d', poolSource(this.wg, op), this.winParams(total, win, x), [asBuf(x.buf, 'pool2d').gpu!, o.gpu!], this.groups1d(total));
+    this.dispatch('pool2d', [`pool2d|${op}`, () => poolSource(this.wg, op)], this.winParams(total, win, x), [asBuf(x.buf, 'pool2d').gpu!, o.gpu!], this.groups1d(total));
   }
 
   pool2dGrad(op: 'max' | 'avg', x: View, dy: View, win: Window2d, out: BackendBuffer): void {
@@ -592,7 +636,7 @@ export class WebGPUBackend implements Backend {
     if (total === 0) return;
     const p = this.winParams(total, win, x);
     p.push(dy.offset, ...dy.strides);
-    this.dispatch('pool2dGrad', poolGradSource(this.wg, op), p, [asBuf(x.buf, 'pool2dGrad').gpu!, asBuf(dy.buf, 'pool2dGrad').gpu!, o.gpu!], this.groups1d(total));
+    this.dispatch('pool2dGrad', [`pool2dGrad|${op}`, () => poolGradSource(this.wg, op)], p, [asBuf(x.buf, 'pool2dGrad').gpu!, asBuf(dy.buf, 'pool2dGrad').gpu!, o.gpu!], this.groups1d(total));
   }
 
   private gsParams(total: number, outer: number, n: number, m: number, inner: number, x: View, idx: View): number[] {
@@ -606,7 +650,7 @@ export class WebGPUBackend implements Backend {
     const total = outer * m * inner;
     if (total === 0) return;
     const p = this.gsParams(total, outer, n, m, inner, x, indices);
-    this.dispatch('gather', gatherSource(this.wg, x.dtype), p, [asBuf(x.buf, 'gather').gpu!, asBuf(indices.buf, 'gather').gpu!, o.gpu!], this.groups1d(total));
+    this.dispatch('gather', [`gather|${x.dtype}`, () => gatherSource(this.wg, x.dtype)], p, [asBuf(x.buf, 'gather').gpu!, asBuf(indices.buf, 'gather').gpu!, o.gpu!], this.groups1d(total));
   }
 
   scatterAdd(updates: View, indices: View, n: number, out: BackendBuffer): void {
@@ -619,14 +663,14 @@ export class WebGPUBackend implements Backend {
     // Gathering form (deterministic) unless it would loop over many indices for every output.
     if (m <= 64 || outTotal * m <= 2 ** 24 || updates.dtype === 'bool') {
       const p = this.gsParams(outTotal, outer, n, m, inner, updates, indices);
-      this.dispatch('scatterAdd', scatterLoopSource(this.wg, updates.dtype), p, [upd, idx, o.gpu!], this.groups1d(outTotal));
+      this.dispatch('scatterAdd', [`scatterLoop|${updates.dtype}`, () => scatterLoopSource(this.wg, updates.dtype)], p, [upd, idx, o.gpu!], this.groups1d(outTotal));
       return;
     }
     this.fill(out, 0);
     const total = outer * m * inner;
     if (total === 0) return;
     const p = this.gsParams(total, outer, n, m, inner, updates, indices);
-    this.dispatch('scatterAdd', scatterAtomicSource(this.wg, updates.dtype), p, [upd, idx, o.gpu!], this.groups1d(total));
+    this.dispatch('scatterAdd', [`scatterAtomic|${updates.dtype}`, () => scatterAtomicSource(this.wg, updates.dtype)], p, [upd, idx, o.gpu!], this.groups1d(total));
   }
 
   random(kind: RandomKind, key: number, counter: number, a: number, b: number, out: BackendBuffer): void {
@@ -647,7 +691,7 @@ export class WebGPUBackend implements Backend {
       p[3] = a | 0;
       p[4] = (b - a) >>> 0;
     }
-    this.dispatch('random', randomSource(this.wg, kind, o.dtype), p, [o.gpu!], this.groups1d(o.size));
+    this.dispatch('random', [`random|${kind}|${o.dtype}`, () => randomSource(this.wg, kind, o.dtype)], p, [o.gpu!], this.groups1d(o.size));
   }
 
   async sync(): Promise<void> {
@@ -669,6 +713,8 @@ export class WebGPUBackend implements Backend {
     for (const list of this.stagingPool.values()) for (const b of list) b.destroy();
     this.pool.clear();
     this.stagingPool.clear();
+    this.bindGroups.clear();
+    this.bindGroupKeys.clear();
     this.pooledBytes = 0;
     this.paramsGPU.destroy();
     this.device.destroy();
