@@ -84,6 +84,26 @@ describe('batching and pipelines', () => {
     expectClose('200 negations', got, Array.from({ length: 300 }, (_, i) => i));
     freeAll(b, x, cur);
   });
+  it('with no pool every free destroys its buffer, and cached bind groups never outlive it', async () => {
+    const b = await createWebGPUBackend({ maxPooledBytes: 0, maxDispatchesPerSubmit: 7 });
+    try {
+      const x = upload(b, 'float32', [1, 2, 3]);
+      let cur = b.alloc('float32', 3);
+      b.unary('neg', viewOf(x, [3]), cur);
+      for (let i = 0; i < 50; i++) {
+        const next = b.alloc('float32', 3);
+        b.binary('add', viewOf(cur, [3]), viewOf(x, [3]), next);
+        b.free(cur);
+        cur = next;
+        if (i % 10 === 0) expectClose(`step ${i}`, await b.read(cur), [1, 2, 3].map((v) => v * i));
+      }
+      expectClose('50 adds', await b.read(cur), [49, 98, 147]);
+      expect(b.memory().pooledBytes).toBe(0);
+      freeAll(b, x, cur);
+    } finally {
+      b.dispose();
+    }
+  });
   it('sync() resolves once the queue is idle', async () => {
     const b = getB();
     const x = b.alloc('float32', 10);
