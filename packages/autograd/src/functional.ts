@@ -84,37 +84,77 @@ export interface GradcheckResult {
 /**
  * Compares autograd's gradient of scalar `f` with central finite differences computed in
  * float64 from float32 evaluations: |analytic − numeric| ≤ atol + rtol·|numeric| everywhere.
+ * Reads values synchronously; on backends that cannot (WebGPU) use {@link gradcheckAsync}.
  * @example gradcheck((x) => x.tanh().sum(), [randn([3])]).ok // true
  */
 export function gradcheck(f: ScalarFn, inputs: readonly Tensor[], opts: GradcheckOptions = {}): GradcheckResult {
+  const run = check(f, inputs, opts, (t) => t.dataSync());
+  let r = run.next();
+  while (!r.done) r = run.next(r.value.dataSync());
+  return r.value;
+}
+
+/**
+ * {@link gradcheck} for any backend: reads values with `await t.data()`.
+ * @example (await gradcheckAsync((x) => x.exp().sum(), [randn([3])])).ok // true
+ */
+export async function gradcheckAsync(f: ScalarFn, inputs: readonly Tensor[], opts: GradcheckOptions = {}): Promise<GradcheckResult> {
+  const hosts = await Promise.all(inputs.map((t) => t.data()));
+  const run = check(f, inputs, opts, (t) => hosts[inputs.indexOf(t)]!);
+  let r = run.next();
+  while (!r.done) {
+    const t = r.value;
+    r = run.next(await t.data());
+  }
+  return r.value;
+}
+
+/**
+ * The comparison as a generator: it yields each tensor whose values it needs and is resumed with
+ * them, so the same code serves synchronous and asynchronous reads. Yielded tensors are owned by
+ * the generator and freed after use.
+ */
+function* check(
+  f: ScalarFn,
+  inputs: readonly Tensor[],
+  opts: GradcheckOptions,
+  host: (t: Tensor) => ArrayLike<number>,
+): Generator<Tensor, GradcheckResult, ArrayLike<number>> {
   const eps = opts.eps ?? 1e-2;
   const atol = opts.atol ?? 2e-3;
   const rtol = opts.rtol ?? 2e-2;
-  const analytic = noGrad(() => grad(f)(...inputs)).map((g) => {
-    const v = Float64Array.from(g.dataSync());
-    g.dispose();
-    return v;
-  });
-  const evalAt = (k: number, idx: number, delta: number): number =>
-    tidy(() => {
-      const base = inputs[k]!;
-      const data = Float32Array.from(base.dataSync() as Float32Array);
-      data[idx] = Math.fround(data[idx]! + delta);
-      const args = inputs.map((x, j) => (j === k ? fromData(x, data) : x));
-      const v = noGrad(() => f(...args));
-      return v.dataSync()[0]!;
-    });
+  const analytic: Float64Array[] = [];
+  for (const g of noGrad(() => grad(f)(...inputs))) {
+    try {
+      analytic.push(Float64Array.from(yield g));
+    } finally {
+      g.dispose();
+    }
+  }
+  const base = inputs.map((x) => Float32Array.from(host(x)));
+  function* evalAt(k: number, idx: number, delta: number): Generator<Tensor, number, ArrayLike<number>> {
+    const data = Float32Array.from(base[k]!);
+    data[idx] = Math.fround(data[idx]! + delta);
+    const moved = fromData(inputs[k]!, data);
+    const v = tidy(() => noGrad(() => f(...inputs.map((x, j) => (j === k ? moved : x)))));
+    moved.dispose();
+    try {
+      return (yield v)[0]!;
+    } finally {
+      v.dispose();
+    }
+  }
   let worst = { input: -1, index: -1, analytic: 0, numeric: 0 };
   let worstExcess = -Infinity;
   let ok = true;
-  inputs.forEach((x, k) => {
-    const n = x.size;
+  for (let k = 0; k < inputs.length; k++) {
+    const n = inputs[k]!.size;
     for (let i = 0; i < n; i++) {
-      const xi = (x.dataSync() as Float32Array)[i]!;
+      const xi = base[k]![i]!;
       const plus = Math.fround(xi + eps) - xi;
       const minus = xi - Math.fround(xi - eps);
-      const fp = evalAt(k, i, eps);
-      const fm = evalAt(k, i, -eps);
+      const fp = yield* evalAt(k, i, eps);
+      const fm = yield* evalAt(k, i, -eps);
       const numeric = (fp - fm) / (plus + minus);
       const a = analytic[k]![i]!;
       const excess = Math.abs(a - numeric) - (atol + rtol * Math.abs(numeric));
@@ -124,7 +164,7 @@ export function gradcheck(f: ScalarFn, inputs: readonly Tensor[], opts: Gradchec
       }
       if (!(excess <= 0)) ok = false;
     }
-  });
+  }
   const message = ok
     ? 'gradcheck passed'
     : `gradcheck failed: input ${worst.input}, element ${worst.index}: analytic ${worst.analytic} vs numeric ${worst.numeric} (atol ${atol}, rtol ${rtol}, eps ${eps})`;

@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { memory, randn, setBackend, tensor, tidy, noGrad, AxonError, type Tensor } from '@axon/core';
 import '@axon/backend-wasm';
-import { grad, gradcheck, rules, valueAndGrad } from '../src/index.js';
+import { grad, gradcheck, gradcheckAsync, rules, valueAndGrad } from '../src/index.js';
 
 const SEED = Number(process.env.AXON_SEED ?? Date.now() % 1e9);
 const near = (a: ArrayLike<number>, b: ArrayLike<number>, tol = 1e-5, what = '') => {
@@ -118,6 +118,18 @@ describe('functional', () => {
     } finally {
       rules.sin = saved;
     }
+    x.dispose();
+  });
+
+  it('gradcheckAsync agrees with gradcheck and leaks nothing', async () => {
+    const x = randn([4], { seed: SEED + 11 });
+    const before = memory().numTensors;
+    const f = (t: Tensor) => t.tanh().mul(t).sum();
+    const a = gradcheck(f, [x]);
+    const b = await gradcheckAsync(f, [x]);
+    expect(a.ok && b.ok, `${a.message} / ${b.message}`).toBe(true);
+    expect(b.worst).toEqual(a.worst);
+    expect(memory().numTensors).toBe(before);
     x.dispose();
   });
 });
