@@ -43,13 +43,13 @@ function check(B: number, M: number, N: number, K: number, la: Layout, lb: Layou
   be.free(b.view.buf);
 }
 
-const L: Layout[] = ['contiguous', 'transposed', 'sliced', 'transposed-sliced'];
+const L: Layout[] = ['contiguous', 'transposed', 'sliced', 'transposed-sliced', 'broadcast'];
 
 describe(`matmul (seed ${SEED})`, () => {
   it('edge sizes 1, 3, 17, 64, 129 in every dimension, every layout pair', () => {
     const sizes = [1, 3, 17, 64, 129];
     for (let rep = 0; rep < 12; rep++) {
-      const M = sizes[randInt(0, 5)]!;
+      const M = sizes[randInt(0, sizes.length)]!;
       const N = sizes[randInt(0, 5)]!;
       const K = sizes[randInt(0, 5)]!;
       for (const la of L) for (const lb of L) check(1, M, N, K, la, lb);
@@ -85,8 +85,8 @@ describe(`matmul (seed ${SEED})`, () => {
   it('batched, including a batch-broadcast operand (stride 0)', () => {
     for (let rep = 0; rep < 6; rep++) {
       const B = randInt(1, 5);
-      check(B, randInt(1, 40), randInt(1, 40), randInt(1, 40), L[randInt(0, 4)]!, L[randInt(0, 4)]!);
-      check(B, randInt(1, 40), randInt(1, 40), randInt(1, 40), L[randInt(0, 4)]!, L[randInt(0, 4)]!, true);
+      check(B, randInt(1, 40), randInt(1, 40), randInt(1, 40), L[randInt(0, L.length)]!, L[randInt(0, L.length)]!);
+      check(B, randInt(1, 40), randInt(1, 40), randInt(1, 40), L[randInt(0, L.length)]!, L[randInt(0, L.length)]!, true);
     }
   });
   it('empty dimensions: K = 0 gives zeros, M or N or B = 0 gives an empty output', () => {
