@@ -2,7 +2,7 @@
 // Box–Muller float32 tolerance; counters that wrap around 2^32; float32/bool/int32 outputs.
 import { describe, it } from 'vitest';
 import { referenceRandom } from '@axon/core';
-import { expectClose, rng, useBackend } from './helpers.js';
+import { expectClose, freeAll, makeView, rng, useBackend } from './helpers.js';
 
 // A tiny dispatch-dimension cap so that the 2-D grid path runs at test sizes.
 const getB = useBackend({ maxWorkgroupsPerDimension: 7 });
@@ -52,5 +52,46 @@ describe('random', () => {
         b.free(out);
       }
     }
+  });
+});
+
+describe('grids larger than maxComputeWorkgroupsPerDimension (capped to 7 here)', () => {
+  it('reduce with one workgroup per output over 2-D grids', async () => {
+    const b = getB();
+    const r = rng();
+    for (const [rows, cols] of [[20, 100], [9, 1500]]) {
+      const x = makeView(b, r, 'float32', [rows, cols], 'random');
+      const out = b.alloc('float32', rows);
+      b.reduce('max', x.view, [1], out);
+      const want = Array.from({ length: rows }, (_, i) => Math.max(...x.values.slice(i * cols, (i + 1) * cols)));
+      expectClose(`max [${rows},${cols}] axis 1`, await b.read(out), want);
+      freeAll(b, x.buf, out);
+    }
+  });
+  it('matmul split into several dispatches along x, y and the batch', async () => {
+    const b = getB();
+    const r = rng();
+    const [nb, M, K, N] = [9, 240, 5, 250];
+    const a = makeView(b, r, 'float32', [nb, M, K], 'random');
+    const bb = makeView(b, r, 'float32', [nb, K, N], 'broadcast');
+    const out = b.alloc('float32', nb * M * N);
+    b.matmul(a.view, bb.view, out);
+    const want: number[] = [];
+    const bound: number[] = [];
+    for (let z = 0; z < nb; z++)
+      for (let i = 0; i < M; i++)
+        for (let j = 0; j < N; j++) {
+          let acc = 0;
+          let mag = 0;
+          for (let k = 0; k < K; k++) {
+            const p = a.values[(z * M + i) * K + k]! * bb.values[(z * K + k) * N + j]!;
+            acc += p;
+            mag += Math.abs(p);
+          }
+          want.push(acc);
+          bound.push(2 ** -24 * K * mag);
+        }
+    expectClose('split matmul', await b.read(out), want, {}, bound);
+    freeAll(b, a.buf, bb.buf, out);
   });
 });
