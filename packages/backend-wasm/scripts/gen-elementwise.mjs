@@ -266,7 +266,27 @@ ${s === d ? `    if (cs == ${S.e} && cd == ${D.e}) {
       r = r1 - 1;
       continue;
     }
-${v && S.e === D.e ? `    if (cs == ${S.e} && cd == ${D.e}) {
+${s === 'u8' && d !== 'u8' ? `    if (cs == 1 && cd == 4) {
+      // bool → number: widen 4 bytes to 4 lanes
+      for (; i + 4 <= cols; i += 4) {
+        const w = i32x4.extend_low_i16x8_u(i16x8.extend_low_i8x16_u(v128.load32_zero(a + <usize>i)));
+        v128.store(o + (<usize>i << 2), ${d === 'f32' ? 'f32x4.convert_i32x4_s(w)' : 'w'});
+      }
+    }
+` : ''}${s !== 'u8' && d === 'u8' ? `    if (cs == 4 && cd == 1) {
+      // number → bool (x != 0; NaN counts as nonzero): four compares narrowed to 16 bytes
+      const z = i32x4.splat(0);
+      for (; i + 16 <= cols; i += 16) {
+        const q = a + (<usize>i << 2);
+        const m0 = ${S.v}.ne(v128.load(q), z);
+        const m1 = ${S.v}.ne(v128.load(q, 16), z);
+        const m2 = ${S.v}.ne(v128.load(q, 32), z);
+        const m3 = ${S.v}.ne(v128.load(q, 48), z);
+        const w = i8x16.narrow_i16x8_s(i16x8.narrow_i32x4_s(m0, m1), i16x8.narrow_i32x4_s(m2, m3));
+        v128.store(o + <usize>i, v128.and(w, i8x16.splat(1)));
+      }
+    }
+` : ''}${v && S.e === D.e ? `    if (cs == ${S.e} && cd == ${D.e}) {
       for (; i + ${lanes} <= cols; i += ${lanes}) {
         const x = v128.load(a + <usize>i * ${S.e});
         v128.store(o + <usize>i * ${D.e}, ${v});
