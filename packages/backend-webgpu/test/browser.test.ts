@@ -38,6 +38,8 @@ async function run() {
 window.__result = run().catch((err) => ({ error: String(err && err.stack || err) }));
 `;
 
+if (!existsSync(CHROMIUM)) console.warn(`[webgpu] browser test skipped: no Chromium at ${CHROMIUM} (run scripts/install-webgpu-deps.sh or set CHROMIUM_PATH)`);
+
 describe.skipIf(!existsSync(CHROMIUM))('browser (headless Chromium, navigator.gpu)', () => {
   it('starts on navigator.gpu and computes the same values as float64 references', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'axon-webgpu-browser-'));
