@@ -13,7 +13,7 @@ import type {
   Window2d,
 } from '@axon/core';
 import { Allocator } from './allocator.js';
-import type { Kernels } from './loader.js';
+import type { Kernels, WasmBackendOptions } from './loader.js';
 import { coalesce, contiguous, flatKind, forEach2d, forEachIndex, sizeOf } from './strided.js';
 
 /** Byte address where the parameter block for window kernels lives (below the heap). */
@@ -110,10 +110,11 @@ export class WasmBackend implements Backend {
    * main thread); use {@link createWasmBackend} there.
    * @example
    * const be = WasmBackend.createSync();
+   * be.features; // { simd: true, relaxedSimd: false } on Node 20 without flags
    */
-  static createSync(): WasmBackend {
+  static createSync(options?: WasmBackendOptions): WasmBackend {
     // Resolved lazily to keep the class importable without the loader's side effects.
-    return loaderRef.createSync();
+    return loaderRef.createSync(options);
   }
 
   /** Refreshes the typed-array views after the memory grew. */
@@ -599,7 +600,7 @@ function floatBits(v: number): number {
 }
 
 /** Set by the loader module (avoids an import cycle). @internal */
-export const loaderRef: { createSync: () => WasmBackend } = {
+export const loaderRef: { createSync: (options?: WasmBackendOptions) => WasmBackend } = {
   createSync: () => {
     throw new Error('loader not initialised');
   },
