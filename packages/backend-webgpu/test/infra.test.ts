@@ -133,6 +133,21 @@ describe('registry and failures', () => {
       else delete g.navigator;
     }
   });
+  it('an uncaptured GPU error surfaces as an AxonError at the next operation, once', async () => {
+    const b = await createWebGPUBackend();
+    try {
+      b.device.createBuffer({ size: 4, usage: 0x0001 | 0x0080 }); // MAP_READ | STORAGE: invalid
+      await b.device.queue.onSubmittedWorkDone();
+      await new Promise((r) => setTimeout(r, 50));
+      expect(() => b.alloc('float32', 3)).toThrow(/WebGPU error occurred in an earlier operation/);
+      const x = b.alloc('float32', 3); // the error was reported; the backend keeps working
+      b.fill(x, 2);
+      expectClose('after the error', await b.read(x), [2, 2, 2]);
+      b.free(x);
+    } finally {
+      b.dispose();
+    }
+  });
   it('device loss surfaces as an AxonError at the next operation, and a pending read rejects instead of hanging', async () => {
     const b = await createWebGPUBackend();
     const x = upload(b, 'float32', [1, 2, 3]);
