@@ -172,7 +172,8 @@ export function bin_${dt}_${name}(pa: usize, ra: usize, ca: usize, pb: usize, rb
     const b = pb + ${idx('r', 'rb')};
     const o = po + <usize>r * <usize>cols * ${od.e};
     let i = 0;
-${op.cmp4 ? `    if (ca == 4 && cb == 4) {
+${op.cmp4 ? `    // comparisons: four vectors compared, narrowed to one vector of 16 bools
+    if (ca == 4 && cb == 4) {
       for (; i + 16 <= cols; i += 16) {
         const pa4 = a + (<usize>i << 2);
         const pb4 = b + (<usize>i << 2);
@@ -180,6 +181,30 @@ ${op.cmp4 ? `    if (ca == 4 && cb == 4) {
         const m1 = ${op.cmp4}(v128.load(pa4, 16), v128.load(pb4, 16));
         const m2 = ${op.cmp4}(v128.load(pa4, 32), v128.load(pb4, 32));
         const m3 = ${op.cmp4}(v128.load(pa4, 48), v128.load(pb4, 48));
+        const w = i8x16.narrow_i16x8_s(i16x8.narrow_i32x4_s(m0, m1), i16x8.narrow_i32x4_s(m2, m3));
+        v128.store(o + <usize>i, v128.and(w, i8x16.splat(1)));
+      }
+    } else if (ca == 4 && cb == 0) {
+      const ys = ${d.v}.splat(load<${d.t}>(b));
+      for (; i + 16 <= cols; i += 16) {
+        const pa4 = a + (<usize>i << 2);
+        const pb4 = b + (<usize>i << 2);
+        const m0 = ${op.cmp4}(v128.load(pa4), ys);
+        const m1 = ${op.cmp4}(v128.load(pa4, 16), ys);
+        const m2 = ${op.cmp4}(v128.load(pa4, 32), ys);
+        const m3 = ${op.cmp4}(v128.load(pa4, 48), ys);
+        const w = i8x16.narrow_i16x8_s(i16x8.narrow_i32x4_s(m0, m1), i16x8.narrow_i32x4_s(m2, m3));
+        v128.store(o + <usize>i, v128.and(w, i8x16.splat(1)));
+      }
+    } else if (ca == 0 && cb == 4) {
+      const xs = ${d.v}.splat(load<${d.t}>(a));
+      for (; i + 16 <= cols; i += 16) {
+        const pa4 = a + (<usize>i << 2);
+        const pb4 = b + (<usize>i << 2);
+        const m0 = ${op.cmp4}(xs, v128.load(pb4));
+        const m1 = ${op.cmp4}(xs, v128.load(pb4, 16));
+        const m2 = ${op.cmp4}(xs, v128.load(pb4, 32));
+        const m3 = ${op.cmp4}(xs, v128.load(pb4, 48));
         const w = i8x16.narrow_i16x8_s(i16x8.narrow_i32x4_s(m0, m1), i16x8.narrow_i32x4_s(m2, m3));
         v128.store(o + <usize>i, v128.and(w, i8x16.splat(1)));
       }

@@ -400,6 +400,12 @@ describe(`binary (seed ${SEED})`, () => {
       expectClose(be.readSync(out), Array.from(a.values, (v) => v - sval), 0, EPS, `x - s n=${n}`);
       be.binary('div', sv, a.view, out);
       expectClose(be.readSync(out), Array.from(a.values, (v) => sval / v), 0, EPS, `s / x n=${n}`);
+      const ob = be.alloc('bool', n);
+      be.binary('gt', a.view, sv, ob);
+      expectExact(be.readSync(ob), Array.from(a.values, (v) => (v > sval ? 1 : 0)), `x > s n=${n}`);
+      be.binary('le', sv, a.view, ob);
+      expectExact(be.readSync(ob), Array.from(a.values, (v) => (sval <= v ? 1 : 0)), `s <= x n=${n}`);
+      be.free(ob);
       be.free(out);
       be.free(s);
       be.free(a.view.buf);
