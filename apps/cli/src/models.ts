@@ -6,7 +6,7 @@ export type ModelName = (typeof MODEL_NAMES)[number];
 
 /**
  * `mlp`: the seeds' Keras MLP (scenario S2): Flatten(28×28) → Dense(128, relu) → Dropout(0.2) → Dense(10, softmax).
- * `cnn`: Conv(32,3×3,relu) → MaxPool 2 → Conv(64,3×3,relu) → MaxPool 2 → Flatten → Dropout(0.5) → Dense(10, softmax).
+ * `cnn`: Conv(32,3×3,relu) → MaxPool 2 → Conv(64,3×3,relu) → MaxPool 2 → Flatten → Dropout(0.25) → Dense(10, softmax).
  */
 export function buildModel(name: string): Sequential {
   switch (name) {
@@ -28,7 +28,7 @@ export function buildModel(name: string): Sequential {
         new ReLU(),
         new MaxPool2d(2, {}),
         new Flatten(),
-        new Dropout(0.5),
+        new Dropout(0.25),
         new Dense(10, { activation: 'softmax' }),
       ]);
     default:

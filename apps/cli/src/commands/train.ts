@@ -24,6 +24,8 @@ export interface TrainOptions {
   mnistDir?: string;
   /** Random rotations/shifts/zooms of the training images (data augmentation). */
   augment?: boolean;
+  /** Multiply the learning rate by this factor after every epoch (1 = constant). */
+  lrDecay?: number;
 }
 
 /** What `axon train` reports when done (also used by tests). */
@@ -68,6 +70,7 @@ export async function train(o: TrainOptions, log: (s: string) => void = console.
     },
     onEpochEnd: (epoch: number, logs?: Logs) => {
       const ms = performance.now() - epochStart;
+      if (o.lrDecay !== undefined && o.lrDecay !== 1 && model.optimizer) model.optimizer.lr = model.optimizer.lr * o.lrDecay;
       if (bar) bar.stop();
       bar = null;
       epochSeconds.push(ms / 1000);
