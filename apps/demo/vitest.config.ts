@@ -1,4 +1,11 @@
 import { axonVitest } from '@axon/config/vitest';
 
-// Unit tests (pure helpers, in Node). The browser end-to-end run is vitest.e2e.config.ts.
-export default axonVitest({ test: { include: ['test/**/*.test.ts'] } });
+// One run, one report (test-results/vitest.json): the unit tests (test/, in Node) and the
+// end-to-end tests (e2e/, Debian's headless Chromium driven by playwright-core).
+export default axonVitest({
+  test: {
+    include: ['test/**/*.test.ts', 'e2e/**/*.e2e.test.ts'],
+    testTimeout: 180_000,
+    hookTimeout: 240_000,
+  },
+});

@@ -1,0 +1,125 @@
+/**
+ * End-to-end helpers: build the site and serve it (vite build + vite preview on a free port),
+ * train a model with the real CLI (`axon train`), and start Debian's headless Chromium through
+ * playwright-core.
+ */
+import { execFile } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { gzipSync } from 'node:zlib';
+import { type Browser, type ConsoleMessage, type Page, chromium } from 'playwright-core';
+import { build, preview, type PreviewServer } from 'vite';
+
+const run = promisify(execFile);
+
+export const DEMO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+export const RESULTS = join(DEMO, 'test-results');
+export const CHROMIUM = '/usr/bin/chromium';
+
+/** Chromium flags for this machine: no sandbox (root), no GPU process, no network chatter; WebGPU on SwiftShader. */
+export const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--enable-unsafe-webgpu',
+];
+
+/** Fails (never skips) when Chromium is missing, saying how to install it. */
+export function requireChromium(): void {
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(`Chromium not found at ${CHROMIUM}: run scripts/install-browser.sh (installs Debian's chromium) before the demo's end-to-end tests`);
+  }
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const s = createServer();
+    s.once('error', rej);
+    s.listen(0, '127.0.0.1', () => {
+      const addr = s.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      s.close(() => res(port));
+    });
+  });
+}
+
+export interface Site {
+  url: string;
+  outDir: string;
+  close(): Promise<void>;
+}
+
+/** Builds the site into test-results/site and serves it with `vite preview`. */
+export async function buildAndServe(): Promise<Site> {
+  await run(process.execPath, [join(DEMO, 'scripts', 'prepare-data.mjs')], { cwd: DEMO });
+  const outDir = join(RESULTS, 'site');
+  rmSync(outDir, { recursive: true, force: true });
+  await build({ root: DEMO, configFile: join(DEMO, 'vite.config.ts'), logLevel: 'error', build: { outDir, emptyOutDir: true } });
+  const port = await freePort();
+  const server: PreviewServer = await preview({
+    root: DEMO,
+    configFile: join(DEMO, 'vite.config.ts'),
+    logLevel: 'error',
+    build: { outDir },
+    preview: { host: '127.0.0.1', port, strictPort: true, open: false },
+  });
+  return {
+    url: `http://127.0.0.1:${port}/`,
+    outDir,
+    close: () => server.close(),
+  };
+}
+
+/** Gzipped size of every JavaScript file the build emitted (the page's and the worker's). */
+export function jsSizes(outDir: string): { file: string; bytes: number; gzip: number }[] {
+  const dir = join(outDir, 'assets');
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.js'))
+    .map((f) => {
+      const buf = readFileSync(join(dir, f));
+      return { file: f, bytes: buf.length, gzip: gzipSync(buf, { level: 9 }).length };
+    });
+}
+
+/** Trains a small MLP with the real CLI and returns the folder holding model.json + model.safetensors. */
+export async function trainWithCli(): Promise<string> {
+  const cli = resolve(DEMO, '..', 'cli', 'dist', 'index.js');
+  if (!existsSync(cli)) throw new Error(`the CLI is not built (${cli} missing): run pnpm --filter @axon/cli build`);
+  const out = join(RESULTS, 'cli-model');
+  rmSync(out, { recursive: true, force: true });
+  mkdirSync(RESULTS, { recursive: true });
+  await run(process.execPath, [cli, 'train', '--model', 'mlp', '--epochs', '1', '--limit', '3000', '--batch-size', '32', '--backend', 'wasm', '--no-progress', '--output', out], {
+    cwd: resolve(DEMO, '..', 'cli'),
+    timeout: 120_000,
+  });
+  for (const f of ['model.json', 'model.safetensors']) if (!existsSync(join(out, f))) throw new Error(`axon train did not write ${f} in ${out}`);
+  return out;
+}
+
+export async function launch(): Promise<Browser> {
+  requireChromium();
+  return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
+}
+
+/** A page that records console errors and uncaught exceptions. */
+export async function openPage(browser: Browser, url: string, viewport = { width: 1280, height: 900 }): Promise<{ page: Page; errors: string[] }> {
+  const context = await browser.newContext({ viewport, acceptDownloads: true });
+  const page = await context.newPage();
+  const errors: string[] = [];
+  page.on('console', (m: ConsoleMessage) => {
+    if (m.type() === 'error') errors.push(`console.error: ${m.text()}`);
+  });
+  page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
+  page.on('crash', () => errors.push('the page crashed'));
+  await page.goto(url);
+  await page.waitForFunction(() => (window as unknown as { axonDemo?: { state: string } }).axonDemo?.state === 'idle', null, { timeout: 60_000 });
+  return { page, errors };
+}
