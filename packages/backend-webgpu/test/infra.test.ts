@@ -133,6 +133,25 @@ describe('registry and failures', () => {
       else delete g.navigator;
     }
   });
+  it('an out-of-memory error from buffer creation surfaces as an AxonError at the next operation', async () => {
+    const b = await createWebGPUBackend();
+    const dev = b.device as GPUDevice & { popErrorScope: () => Promise<GPUError | null> };
+    const real = dev.popErrorScope.bind(dev);
+    try {
+      dev.popErrorScope = async () => {
+        await real();
+        return { message: 'simulated: not enough memory' } as GPUError;
+      };
+      const x = b.alloc('float32', 123457); // a size class not in the pool: creates a GPU buffer
+      dev.popErrorScope = real;
+      await new Promise((r) => setTimeout(r, 20));
+      expect(() => b.fill(x, 1)).toThrow(/out of memory allocating a \d+-byte GPU buffer/);
+      b.free(x);
+    } finally {
+      dev.popErrorScope = real;
+      b.dispose();
+    }
+  });
   it('an uncaptured GPU error surfaces as an AxonError at the next operation, once', async () => {
     const b = await createWebGPUBackend();
     try {
