@@ -308,6 +308,9 @@ export interface RunInfo {
   readonly machine: MachineInfo;
   readonly loadBefore: string;
   readonly loadAfter: string;
+  /** 1-minute load averages before and after (os.loadavg()[0]), to flag a busy machine. */
+  readonly load1Before?: number;
+  readonly load1After?: number;
   readonly seconds: number;
 }
 
@@ -319,6 +322,12 @@ export function renderRunInfo(info: RunInfo): string {
     `- Machine: ${m.cpu}, ${m.cores} cores, Node ${m.node}, ${m.os}`,
     `- Load before: \`${info.loadBefore}\``,
     `- Load after: \`${info.loadAfter}\``,
+    ...(Math.max(info.load1Before ?? 0, info.load1After ?? 0) > m.cores * 0.75
+      ? [
+          `- ⚠ **Busy machine**: the 1-minute load (${(info.load1Before ?? 0).toFixed(1)} → ${(info.load1After ?? 0).toFixed(1)}) was near or above the ${m.cores} cores, ` +
+            'so other jobs shared them: absolute figures are low and even the ratios are noisy (compare medians with the bests). Re-run in a quiet window.',
+        ]
+      : []),
   ].join('\n');
 }
 

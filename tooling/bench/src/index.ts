@@ -10,6 +10,7 @@
 
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -132,15 +133,20 @@ async function main(argv: string[]): Promise<number> {
       log,
     };
     const loadBefore = loadLine();
+    const load1Before = os.loadavg()[0];
     log(`\n== ${suite.title} ==  (${loadBefore})`);
     const t0 = performance.now();
-    const result = await suite.run(opts);
+    const raw = await suite.run(opts);
+    // Runs with relaxed SIMD get their own section, next to the plain-SIMD one.
+    const result = relaxed ? { ...raw, id: `${raw.id}-relaxed-simd`, title: `${raw.title}, wasm relaxed SIMD on` } : raw;
     const info: RunInfo = {
       command,
       date: new Date(),
       machine: { ...machine, os: `${machine.os}, wasm relaxed SIMD ${relaxed ? 'on' : 'off'}` },
       loadBefore,
       loadAfter: loadLine(),
+      load1Before,
+      load1After: os.loadavg()[0],
       seconds: (performance.now() - t0) / 1000,
     };
     process.stdout.write(`\n### ${result.title}\n\n${renderRunInfo(info)}\n\n${renderResult(result)}\n`);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { measure, measureRoundRobin, median, renderTable, replaceSection, speedRatio, type SuiteResult } from '../src/harness.js';
+import { measure, measureRoundRobin, median, renderRunInfo, renderTable, replaceSection, speedRatio, type SuiteResult } from '../src/harness.js';
 import { parseIdx } from '../src/mnist.js';
 import { checkProduct, gflops } from '../src/suites/matmul.js';
 import { secondsPerEpoch } from '../src/suites/mlp.js';
@@ -121,5 +121,26 @@ describe('checkProduct', () => {
   });
   it('reports a wrong entry', () => {
     expect(checkProduct(a, b, new Float32Array(9), n, 'nn')).toMatch(/expected/);
+  });
+});
+
+describe('renderRunInfo', () => {
+  const base = {
+    command: 'pnpm bench',
+    date: new Date('2026-01-01T00:00:00Z'),
+    machine: { cpu: 'CPU', cores: 2, node: 'v20', os: 'Linux' },
+    loadBefore: 'l1',
+    loadAfter: 'l2',
+    seconds: 3,
+  };
+  it('records the command, date, machine and load', () => {
+    const t = renderRunInfo({ ...base, load1Before: 0.2, load1After: 0.3 });
+    expect(t).toContain('`pnpm bench`');
+    expect(t).toContain('2026-01-01T00:00:00Z');
+    expect(t).toContain('CPU, 2 cores, Node v20');
+    expect(t).not.toContain('Busy machine');
+  });
+  it('flags a busy machine', () => {
+    expect(renderRunInfo({ ...base, load1Before: 3, load1After: 1 })).toContain('Busy machine');
   });
 });
