@@ -23,6 +23,8 @@ export class LiveChart {
   readonly data: Series = { steps: [], train: [], test: [] };
   private plot: uPlot;
   private pending = false;
+  private readonly fmt: (v: number | null) => string;
+  private readonly baseLabel: string;
 
   constructor(
     private readonly el: HTMLElement,
@@ -30,6 +32,8 @@ export class LiveChart {
     opts: { percent?: boolean } = {},
   ) {
     const fmt = opts.percent ? (v: number | null) => (v == null ? '–' : `${(v * 100).toFixed(1)}%`) : (v: number | null) => (v == null ? '–' : v.toFixed(3));
+    this.fmt = fmt;
+    this.baseLabel = el.getAttribute('aria-label') ?? label;
     const axisColor = color('--muted', '#666');
     const grid = { stroke: color('--grid', 'rgba(128,128,128,0.2)'), width: 1 };
     this.plot = new uPlot(
@@ -96,6 +100,13 @@ export class LiveChart {
       this.pending = false;
       const d = this.data;
       this.plot.setData([d.steps, d.train, d.test] as uPlot.AlignedData);
+      // a text alternative for screen readers: the latest values
+      const n = d.steps.length;
+      const lastTest = [...d.test].reverse().find((v) => v != null) ?? null;
+      this.el.setAttribute(
+        'aria-label',
+        n === 0 ? this.baseLabel : `${this.baseLabel}: ${this.fmt(d.train[n - 1] ?? null)} at step ${d.steps[n - 1]}${lastTest != null ? `, test ${this.fmt(lastTest)}` : ''}`,
+      );
     });
   }
 }
