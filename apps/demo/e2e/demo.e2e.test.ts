@@ -233,8 +233,8 @@ describe('demo site', () => {
       ]);
       const alert = page.locator('#error');
       await alert.waitFor({ state: 'visible', timeout: 10_000 });
-      const text = (await alert.textContent()) ?? '';
-      console.log(`corrupt file → ${text.trim()}`);
+      const text = (await page.textContent('#error-text')) ?? '';
+      console.log(`corrupt file → ${text}`);
       expect(text).toMatch(/Could not load the model/);
       // garbage that is not JSON
       await page.click('#error-close');

@@ -31,7 +31,7 @@ for (const f of files) {
   }
   if (existsSync(to) && statSync(to).mtimeMs >= statSync(from).mtimeMs && statSync(to).size > 0) continue;
   const tmp = `${to}.tmp-${process.pid}`;
-  await pipeline(createReadStream(from), createGzip({ level: 9 }), createWriteStream(tmp));
+  await pipeline(createReadStream(from), createGzip({ level: 6 }), createWriteStream(tmp));
   const { renameSync } = await import('node:fs');
   renameSync(tmp, to);
   made++;

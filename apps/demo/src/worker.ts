@@ -5,7 +5,7 @@
  */
 import { backends, getBackend, setBackend, setSeed } from '@axon/core';
 import '@axon/backend-wasm';
-import { loadMnist, permutation, preprocessDigit, type MnistData } from '@axon/datasets';
+import { loadIdx, loadMnist, permutation, preprocessDigit, type MnistData } from '@axon/datasets';
 import { type Batch, type Logs, LambdaCallback, Model, deserializeModel, modelToJson, serializeModel } from '@axon/layers';
 import { buildModel, describeLayers } from './models.js';
 import type { BackendChoice, BackendStatus, Reply, Request, TrainParams, TrainState } from './protocol.js';
@@ -20,8 +20,15 @@ let dataUrl = '/data/';
 let statuses: BackendStatus[] = [];
 let model: Model | null = null;
 let modelInfo: { description: string; params: number; source: 'trained' | 'loaded' } | null = null;
-let trainData: MnistData | null = null;
-let testData: MnistData | null = null;
+/** The 60,000 training images stay as the IDX file's bytes (47 MB; as floats they would take 188 MB). */
+let trainData: TrainSet | null = null;
+let testData: Promise<MnistData> | null = null;
+
+interface TrainSet {
+  readonly pixels: Uint8Array;
+  readonly labels: Uint8Array;
+  readonly count: number;
+}
 let state: TrainState = 'idle';
 const ctl = { paused: false, stop: false, wake: null as (() => void) | null };
 
@@ -104,16 +111,23 @@ async function switchBackend(name: string): Promise<void> {
 // ------------------------------------------------------------------ data
 const file = (name: string): string => new URL(`${name}.gz`, new URL(dataUrl, self.location.href)).href;
 
-async function ensureTest(): Promise<MnistData> {
-  testData ??= await loadMnist({ images: file('t10k-images-idx3-ubyte'), labels: file('t10k-labels-idx1-ubyte') });
+/** The 10,000 test images as floats in [0, 1] (loaded once, at start). */
+function ensureTest(): Promise<MnistData> {
+  testData ??= loadMnist({ images: file('t10k-images-idx3-ubyte'), labels: file('t10k-labels-idx1-ubyte') }).catch((e: unknown) => {
+    testData = null;
+    throw e;
+  });
   return testData;
 }
 
-async function ensureTrain(n: number): Promise<MnistData> {
-  if (!trainData || trainData.count < n) {
-    setState('loading', 'Loading the MNIST training images…');
-    trainData = null;
-    trainData = await loadMnist({ images: file('train-images-idx3-ubyte'), labels: file('train-labels-idx1-ubyte'), limit: n });
+/** The training set, read from the IDX files with `loadIdx` when training first starts. */
+async function ensureTrain(): Promise<TrainSet> {
+  if (!trainData) {
+    setState('loading', 'Loading the MNIST training images (9.6 MB)…');
+    const [img, lab] = await Promise.all([loadIdx(file('train-images-idx3-ubyte')), loadIdx(file('train-labels-idx1-ubyte'))]);
+    if (img.type !== 'uint8' || img.shape.length !== 3 || img.shape[1] !== 28 || img.shape[2] !== 28) throw new Error(`the training images file holds ${img.type} [${img.shape.join(', ')}], expected uint8 [N, 28, 28]`);
+    if (lab.type !== 'uint8' || lab.shape.length !== 1 || lab.shape[0] !== img.shape[0]) throw new Error(`the training labels file holds ${lab.type} [${lab.shape.join(', ')}], expected uint8 [${img.shape[0]}]`);
+    trainData = { pixels: img.data as Uint8Array, labels: lab.data as Uint8Array, count: img.shape[0]! };
   }
   return trainData;
 }
@@ -123,7 +137,7 @@ async function train(p: TrainParams): Promise<void> {
   if (state !== 'idle') throw new Error('already training');
   ctl.paused = false;
   ctl.stop = false;
-  const data = await ensureTrain(p.trainSize);
+  const data = await ensureTrain();
   const test = await ensureTest();
   if (ctl.stop) return setState('idle', 'Stopped.');
   const n = Math.min(p.trainSize, data.count);
@@ -154,7 +168,8 @@ async function train(p: TrainParams): Promise<void> {
     const y = new Int32Array(bs);
     for (let i = 0; i < bs; i++) {
       const j = perm[start + i]!;
-      x.set(data.images.subarray(j * 784, (j + 1) * 784), i * 784);
+      const src = data.pixels.subarray(j * 784, (j + 1) * 784);
+      for (let k = 0, o = i * 784; k < 784; k++) x[o + k] = src[k]! / 255;
       y[i] = data.labels[j]!;
     }
     chunkSamples += bs;
