@@ -205,7 +205,9 @@ export interface Backend {
   /**
    * Gathers along one axis: `x` is [outer, n, inner], `indices` an int32 view [m];
    * `out` is [outer, m, inner] with `out[o, j, i] = x[o, indices[j], i]`.
-   * Indices are validated by core (0 ≤ idx < n) before the call.
+   * Core validates indices (0 ≤ idx < n) whenever it can see them on the host (synchronous
+   * backends, and index tensors made from host data); an index that still arrives out of range
+   * must not make the backend touch memory outside the buffers.
    */
   gather(x: View, indices: View, out: BackendBuffer): void;
   /**

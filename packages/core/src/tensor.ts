@@ -46,6 +46,11 @@ export class Tensor {
   kept = false;
   /** @internal set when a recorded op saved this tensor for its gradient */
   savedForBackward = false;
+  /**
+   * @internal A host copy of small int32 tensors made from host data, so that index checks
+   * (gather, scatterAdd, sparse labels) work on backends without synchronous reads.
+   */
+  hostInts: Int32Array | null = null;
   /** Optional name (parameters carry their path here). */
   name: string | undefined;
   private disposedFlag = false;
@@ -145,6 +150,7 @@ export class Tensor {
     if (value.backend !== this.backend) throw new AxonError('assign', `value is on backend '${value.backend.name}', target on '${this.backend.name}'`);
     const src = value.isContiguous ? value : ops.contiguous(value);
     const old = this.storage;
+    this.hostInts = null;
     this.storage = src.storage;
     this.storage.retain();
     this.strides = Object.freeze(contiguousStrides(this.shape));

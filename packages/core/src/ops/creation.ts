@@ -84,6 +84,7 @@ export function tensor(values: TensorInput, shape?: readonly number[], dtype?: D
   const backend = currentBackend();
   const t = empty(backend, finalShape, dt);
   if (n > 0) backend.write(t.storage.buf, data);
+  if (dt === 'int32' && !backend.supportsSyncRead && n <= 1 << 20) t.hostInts = data as Int32Array;
   return t;
 }
 

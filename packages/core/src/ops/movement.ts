@@ -259,8 +259,12 @@ function indicesView(op: string, indices: Tensor, n: number): Tensor {
     throw new AxonError(op, `indices must be int32, got ${indices.dtype} ${fmtShape(indices.shape)} (convert with .astype('int32'))`);
   }
   const flat = reshape(indices, [indices.size]);
-  if (indices.backend.supportsSyncRead && flat.size > 0) {
-    const v = flat.dataSync() as Int32Array;
+  // Range check on the host: read synchronously where the backend can, else use the host copy
+  // kept for small index tensors made from host data. Indices computed on an asynchronous device
+  // cannot be checked here; such backends treat an out-of-range index as reading 0.
+  const host = indices.backend.supportsSyncRead ? null : indices.hostInts && indices.isContiguous && indices.offset === 0 ? indices.hostInts : null;
+  if ((indices.backend.supportsSyncRead || host) && flat.size > 0) {
+    const v = host ?? (flat.dataSync() as Int32Array);
     for (let i = 0; i < v.length; i++) {
       if (v[i]! < 0 || v[i]! >= n) {
         flat.dispose();
