@@ -12,14 +12,15 @@ import { fmax } from './math';
 /** First ox whose input column ox·s − p + off is ≥ 0 (clamped to [0, oW]). */
 @inline function oxFirst(p: i32, off: i32, s: i32, oW: i32): i32 {
   const num = p - off;
-  const v = num <= 0 ? 0 : (num + s - 1) / s;
+  // integer division is slow: skip it for unit steps (the common case)
+  const v = num <= 0 ? 0 : s == 1 ? num : (num + s - 1) / s;
   return min(v, oW);
 }
 
 /** One past the last ox whose input column is < W (clamped to [lo, oW]). */
 @inline function oxEnd(p: i32, off: i32, s: i32, W: i32, oW: i32, lo: i32): i32 {
   const num = W - 1 + p - off;
-  const v = num < 0 ? 0 : num / s + 1;
+  const v = num < 0 ? 0 : (s == 1 ? num : num / s) + 1;
   return max(lo, min(v, oW));
 }
 
@@ -180,7 +181,11 @@ export function pool2d(op: i32, px: usize, prm: usize, po: usize): void {
   }
 }
 
-/** out [n, c, h, w] contiguous, zeroed here; dy strides at 18..21. */
+/**
+ * out [n, c, h, w] contiguous, zeroed here; dy strides at 18..21. The valid taps of each window
+ * are computed as ranges (ki ∈ [kiLo, kiHi), kj ∈ [kjLo, kjHi)), so the tap loops carry no
+ * padding tests.
+ */
 export function pool2d_grad(op: i32, px: usize, pdy: usize, prm: usize, po: usize): void {
   const N = P(prm, 0), C = P(prm, 1), H = P(prm, 2), W = P(prm, 3), kH = P(prm, 4), kW = P(prm, 5);
   const sH = P(prm, 6), sW = P(prm, 7), pT = P(prm, 8), pL = P(prm, 9), dH = P(prm, 10), dW = P(prm, 11);
@@ -188,61 +193,66 @@ export function pool2d_grad(op: i32, px: usize, pdy: usize, prm: usize, po: usiz
   const xn = <usize>P(prm, 14), xc = <usize>P(prm, 15), xh = <usize>P(prm, 16), xw = <usize>P(prm, 17);
   const gn = <usize>P(prm, 18), gc = <usize>P(prm, 19), gh = <usize>P(prm, 20), gw = <usize>P(prm, 21);
   memory.fill(po, 0, (<usize>N * <usize>C * <usize>H * <usize>W) << 2);
+  const tapW = <usize>dW * xw;
   for (let n = 0; n < N; n++) {
     for (let c = 0; c < C; c++) {
       const plane = px + <usize>n * xn + <usize>c * xc;
       const oplane = po + ((<usize>(n * C + c) * <usize>H * <usize>W) << 2);
       const gplane = pdy + <usize>n * gn + <usize>c * gc;
       for (let oy = 0; oy < oH; oy++) {
+        const iy0 = oy * sH - pT;
+        const kiLo = oxFirst(-iy0, 0, dH, kH);
+        const kiHi = oxEnd(-iy0, 0, dH, H, kH, kiLo);
+        if (kiLo >= kiHi) continue;
+        const grow = gplane + <usize>oy * gh;
         for (let ox = 0; ox < oW; ox++) {
-          const g = load<f32>(gplane + <usize>oy * gh + <usize>ox * gw);
+          const ix0 = ox * sW - pL;
+          const kjLo = oxFirst(-ix0, 0, dW, kW);
+          const kjHi = oxEnd(-ix0, 0, dW, W, kW, kjLo);
+          if (kjLo >= kjHi) continue;
+          const g = load<f32>(grow + <usize>ox * gw);
+          const y0 = iy0 + kiLo * dH;
+          const x0 = ix0 + kjLo * dW;
           if (op == 0) {
-            let best: f32 = -Infinity;
-            let bi = -1;
-            let done = false;
-            for (let ki = 0; ki < kH && !done; ki++) {
-              const iy = oy * sH - pT + ki * dH;
-              if (iy < 0 || iy >= H) continue;
-              for (let kj = 0; kj < kW; kj++) {
-                const ix = ox * sW - pL + kj * dW;
-                if (ix < 0 || ix >= W) continue;
-                const v = load<f32>(plane + <usize>iy * xh + <usize>ix * xw);
+            // first maximal tap in row-major window order; the first NaN wins
+            const first = plane + <usize>y0 * xh + <usize>x0 * xw;
+            let best = load<f32>(first);
+            let by = y0;
+            let bx = x0;
+            let done = best != best;
+            for (let ki = kiLo; ki < kiHi && !done; ki++) {
+              const iy = iy0 + ki * dH;
+              let q = plane + <usize>iy * xh + <usize>x0 * xw;
+              let ix = x0;
+              for (let kj = kjLo; kj < kjHi; kj++) {
+                const v = load<f32>(q);
                 if (v != v) {
-                  bi = iy * W + ix;
+                  by = iy;
+                  bx = ix;
                   done = true;
                   break;
                 }
-                // branch-free update (data-dependent branches mispredict on random inputs)
-                const take = (v > best) | (bi < 0);
-                bi = select<i32>(iy * W + ix, bi, take);
-                best = select<f32>(v, best, take);
+                // branch-free: a mask from the comparison picks index and value with bit ops
+                const m = -(<i32>(v > best));
+                by = (iy & m) | (by & ~m);
+                bx = (ix & m) | (bx & ~m);
+                best = reinterpret<f32>((reinterpret<i32>(v) & m) | (reinterpret<i32>(best) & ~m));
+                q += tapW;
+                ix += dW;
               }
             }
-            if (bi >= 0) {
-              const d = oplane + (<usize>bi << 2);
-              store<f32>(d, load<f32>(d) + g);
-            }
+            const d = oplane + ((<usize>by * <usize>W + <usize>bx) << 2);
+            store<f32>(d, load<f32>(d) + g);
           } else {
-            let cnt = 0;
-            for (let ki = 0; ki < kH; ki++) {
-              const iy = oy * sH - pT + ki * dH;
-              if (iy < 0 || iy >= H) continue;
-              for (let kj = 0; kj < kW; kj++) {
-                const ix = ox * sW - pL + kj * dW;
-                if (ix >= 0 && ix < W) cnt++;
-              }
-            }
-            if (cnt == 0) continue;
-            const share = g / <f32>cnt;
-            for (let ki = 0; ki < kH; ki++) {
-              const iy = oy * sH - pT + ki * dH;
-              if (iy < 0 || iy >= H) continue;
-              for (let kj = 0; kj < kW; kj++) {
-                const ix = ox * sW - pL + kj * dW;
-                if (ix < 0 || ix >= W) continue;
-                const d = oplane + ((<usize>iy * <usize>W + <usize>ix) << 2);
+            const share = g / <f32>((kiHi - kiLo) * (kjHi - kjLo));
+            let row = oplane + ((<usize>y0 * <usize>W + <usize>x0) << 2);
+            for (let ki = kiLo; ki < kiHi; ki++) {
+              let d = row;
+              for (let kj = kjLo; kj < kjHi; kj++) {
                 store<f32>(d, load<f32>(d) + share);
+                d += <usize>dW << 2;
               }
+              row += (<usize>dH * <usize>W) << 2;
             }
           }
         }

@@ -1,7 +1,7 @@
 // im2col, col2im, pool2d and pool2dGrad against plain float64 loops.
 import { describe, it } from 'vitest';
 import type { Window2d } from '@axon/core';
-import { LAYOUTS, SEED, expectClose, expectExact, makeView, newBackend, randInt, rng, uniform } from './helpers.js';
+import { LAYOUTS, SEED, expectClose, expectExact, makeView, newBackend, randInt, rng, uniform, upload, whole } from './helpers.js';
 
 const be = newBackend();
 const EPS = 2 ** -24;
@@ -60,6 +60,17 @@ function windows(count: number): Window2d[] {
 }
 
 describe(`windows (seed ${SEED})`, () => {
+  it('max pooling: first maximal element gets the gradient; the first NaN wins; NaN propagates forward', () => {
+    const win: Window2d = { n: 1, c: 3, h: 2, w: 2, kH: 2, kW: 2, strideH: 2, strideW: 2, padTop: 0, padLeft: 0, dilationH: 1, dilationW: 1, outH: 1, outW: 1 };
+    const x = upload(be, 'float32', [3, 3, 1, 2, 1, NaN, NaN, 5, -Infinity, -Infinity, -Infinity, -Infinity]);
+    const dy = upload(be, 'float32', [10, 20, 30]);
+    const out = be.alloc('float32', 12);
+    be.pool2dGrad('max', whole(x, [1, 3, 2, 2]), whole(dy, [1, 3, 1, 1]), win, out);
+    expectExact(be.readSync(out), [10, 0, 0, 0, 0, 20, 0, 0, 30, 0, 0, 0], 'pool2dGrad ties/NaN/-Infinity');
+    const y = be.alloc('float32', 3);
+    be.pool2d('max', whole(x, [1, 3, 2, 2]), win, y);
+    expectExact(be.readSync(y), [3, NaN, -Infinity], 'pool2d ties/NaN/-Infinity');
+  });
   it('im2col (exact: values copied)', () => {
     for (const win of windows(40)) {
       const layout = LAYOUTS[randInt(0, LAYOUTS.length)]!;
