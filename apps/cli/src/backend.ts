@@ -4,7 +4,7 @@ import '@axon/backend-wasm';
 /** Loads optional backend packages (WebGPU) so they register, without failing when absent. */
 export async function loadOptionalBackends(): Promise<void> {
   try {
-    await import('@axon/backend-webgpu' as string);
+    await import('@axon/backend-webgpu');
   } catch {
     /* not installed: backends() will not list it */
   }
