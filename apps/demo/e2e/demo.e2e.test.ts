@@ -8,7 +8,7 @@
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser, Download, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RESULTS, type Site, buildAndServe, jsSizes, launch, openPage, requireChromium, trainWithCli } from './harness.js';
 
@@ -61,6 +61,32 @@ async function draw(page: Page, points: [number, number][]): Promise<void> {
   await page.mouse.up();
 }
 
+/** Clicks Download and saves the two files it offers into `dir`. */
+async function downloadModel(page: Page, dir: string): Promise<string[]> {
+  mkdirSync(dir, { recursive: true });
+  const names: string[] = [];
+  const done = new Promise<void>((res) => {
+    const onDownload = async (dl: Download): Promise<void> => {
+      await dl.saveAs(join(dir, dl.suggestedFilename()));
+      names.push(dl.suggestedFilename());
+      if (names.length === 2) {
+        page.off('download', onDownload);
+        res();
+      }
+    };
+    page.on('download', onDownload);
+  });
+  await page.click('#download');
+  await done;
+  return names.sort();
+}
+
+/** No console errors, and no error shown on the page. */
+async function expectNoErrors(page: Page, errors: string[]): Promise<void> {
+  expect(errors).toEqual([]);
+  expect((await demoState(page)).errors).toEqual([]);
+}
+
 let site: Site;
 let browser: Browser;
 let cliModel: string;
@@ -103,7 +129,7 @@ describe('demo site', () => {
       const gpu = d.backends.find((b) => b.name === 'webgpu')!;
       // the page says why WebGPU is not the default (unavailable, or emulated here)
       if (!gpu.available || gpu.emulated) expect(await page.textContent('#backend-note')).toMatch(/WebGPU/);
-      expect(errors).toEqual([]);
+      await expectNoErrors(page, errors);
     });
 
     it('trains the MLP: the loss falls, test accuracy, samples/s and time per epoch show', async () => {
@@ -118,7 +144,7 @@ describe('demo site', () => {
       await waitFor(page, 'd.gridAccuracy !== null');
       await expect(page.locator('#grid li').count()).resolves.toBe(48);
       expect(await page.locator('#grid li.wrong').count()).toBe(Math.round(48 * (1 - (await demoState(page)).gridAccuracy!)));
-      expect(errors).toEqual([]);
+      await expectNoErrors(page, errors);
     });
 
     it('predicts a digit drawn on the canvas, with live probabilities', async () => {
@@ -145,24 +171,12 @@ describe('demo site', () => {
       });
       expect(ink).toBeGreaterThan(0);
       await page.screenshot({ path: join(RESULTS, 'demo-trained.png'), fullPage: true });
-      expect(errors).toEqual([]);
+      await expectNoErrors(page, errors);
     });
 
     it('downloads the trained model as model.json + model.safetensors', async () => {
-      const downloads: { name: string; path: string }[] = [];
-      const dir = join(RESULTS, 'downloaded');
-      mkdirSync(dir, { recursive: true });
-      const got = new Promise<void>((res) => {
-        page.on('download', async (dl) => {
-          const path = join(dir, dl.suggestedFilename());
-          await dl.saveAs(path);
-          downloads.push({ name: dl.suggestedFilename(), path });
-          if (downloads.length === 2) res();
-        });
-      });
-      await page.click('#download');
-      await got;
-      expect(downloads.map((d) => d.name).sort()).toEqual(['model.json', 'model.safetensors']);
+      const dir = join(RESULTS, 'downloaded-mlp');
+      expect(await downloadModel(page, dir)).toEqual(['model.json', 'model.safetensors']);
       const json = JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8')) as { format: string; className: string; weights: string };
       expect(json.format).toBe('axon-model/1');
       expect(json.weights).toBe('model.safetensors');
@@ -170,7 +184,7 @@ describe('demo site', () => {
       const headerLen = Number(st.readBigUInt64LE(0));
       const header = JSON.parse(st.subarray(8, 8 + headerLen).toString('utf8')) as Record<string, unknown>;
       expect(Object.keys(header).filter((k) => k !== '__metadata__').length).toBe(4); // two Dense layers: kernel + bias each
-      expect(errors).toEqual([]);
+      await expectNoErrors(page, errors);
     });
 
     it('stays responsive while training the CNN: pause takes effect within a second', async () => {
@@ -201,12 +215,26 @@ describe('demo site', () => {
       await waitFor(page, `d.done > ${before} && d.state === 'idle'`, 30_000);
       console.log(`stop took ${Date.now() - t1} ms`);
       expect(await page.textContent('#status')).toMatch(/Stopped/);
-      expect(errors).toEqual([]);
+      await expectNoErrors(page, errors);
+    });
+
+    it('downloads the CNN and loads it back: same predictions', async () => {
+      await waitFor(page, 'd.gridAccuracy !== null');
+      const before = await demoState(page);
+      const dir = join(RESULTS, 'downloaded-cnn');
+      await downloadModel(page, dir);
+      await page.evaluate(() => ((window as unknown as { axonDemo: DemoState }).axonDemo.gridAccuracy = null));
+      await page.setInputFiles('#upload', [join(dir, 'model.json'), join(dir, 'model.safetensors')]);
+      await waitFor(page, `d.modelsLoaded === ${before.modelsLoaded + 1} && d.gridAccuracy !== null`);
+      expect(await page.textContent('#model-info')).toMatch(/Loaded: .*Conv\(32\).*Conv\(64\)/);
+      expect((await demoState(page)).gridAccuracy).toBe(before.gridAccuracy);
+      await expectNoErrors(page, errors);
     });
 
     it('loads a model written by `axon train` and predicts with it', async () => {
+      const loaded = (await demoState(page)).modelsLoaded;
       await page.setInputFiles('#upload', [join(cliModel, 'model.json'), join(cliModel, 'model.safetensors')]);
-      await waitFor(page, 'd.modelsLoaded === 1');
+      await waitFor(page, `d.modelsLoaded === ${loaded + 1}`);
       expect(await page.textContent('#model-info')).toMatch(/Loaded: model\.json \+ model\.safetensors: Flatten → Dense\(128, relu\)/);
       await waitFor(page, 'd.gridAccuracy !== null && d.state === "idle"');
       // the grid now shows the CLI model's predictions (trained on 3,000 digits for an epoch)
@@ -220,7 +248,7 @@ describe('demo site', () => {
       await page.keyboard.press('Enter');
       await waitFor(page, 'd.prediction !== null');
       expect((await page.textContent('#prediction')) ?? '').toMatch(/Prediction: \d/);
-      expect(errors).toEqual([]);
+      await expectNoErrors(page, errors);
     });
 
     it('shows a visible error for a corrupt model file and keeps working', async () => {
@@ -249,8 +277,8 @@ describe('demo site', () => {
       await page.setInputFiles('#upload', [{ name: 'model.safetensors', mimeType: 'application/octet-stream', buffer: good }]);
       await alert.waitFor({ state: 'visible', timeout: 10_000 });
       expect(await alert.textContent()).toMatch(/model\.json is missing/);
-      // the page still works: the loaded CLI model predicts, and training runs
-      expect((await demoState(page)).modelsLoaded).toBe(1);
+      // the page still works: the loaded CLI model (still shown) predicts, and training runs
+      expect(await page.textContent('#model-info')).toMatch(/Loaded: model\.json \+ model\.safetensors: Flatten/);
       await page.evaluate(() => ((window as unknown as { axonDemo: DemoState }).axonDemo.prediction = null));
       await page.click('#clear');
       await draw(page, [
@@ -261,7 +289,9 @@ describe('demo site', () => {
       const d = await train(page, { epochs: 1, batch: 64, lr: 0.003, size: '1000' });
       expect(d.losses.length).toBeGreaterThan(0);
       expect(d.epochs).toHaveLength(1);
+      expect(d.errors).toHaveLength(3); // the three shown above, nothing else
       expect(errors).toEqual([]);
+      await page.evaluate(() => ((window as unknown as { axonDemo: DemoState }).axonDemo.errors = []));
     });
 
     it('keeps every control labelled and reachable with the keyboard', async () => {
@@ -288,7 +318,7 @@ describe('demo site', () => {
       await page.focus('#start');
       await page.keyboard.press('Enter');
       await waitFor(page, `d.done > ${before} && d.state === 'idle'`, 60_000);
-      expect(errors).toEqual([]);
+      await expectNoErrors(page, errors);
     });
   });
 
@@ -306,7 +336,7 @@ describe('demo site', () => {
       expect(gpu, 'webgpu is registered').toBeDefined();
       expect(gpu!.available, `WebGPU could not start: ${gpu!.reason}`).toBe(true);
       expect(d.backend).toBe('webgpu');
-      expect(errors).toEqual([]);
+      await expectNoErrors(page, errors);
     });
 
     it('trains a few steps: the loss falls', async () => {
@@ -317,7 +347,7 @@ describe('demo site', () => {
       expect(d.epochs[0]!.testAccuracy).toBeGreaterThan(0.5);
       await waitFor(page, 'd.gridAccuracy !== null');
       await page.screenshot({ path: join(RESULTS, 'demo-trained-webgpu.png'), fullPage: true });
-      expect(errors).toEqual([]);
+      await expectNoErrors(page, errors);
     });
 
     it('switches to WASM with the picker, keeping the trained model', async () => {
@@ -330,7 +360,7 @@ describe('demo site', () => {
       await waitFor(page, 'd.gridAccuracy !== null');
       await page.waitForFunction(() => /Test images 1–48/.test(document.getElementById('grid-summary')?.textContent ?? ''));
       expect((await demoState(page)).gridAccuracy).toBeCloseTo(acc!, 5);
-      expect(errors).toEqual([]);
+      await expectNoErrors(page, errors);
     });
   });
 
@@ -343,7 +373,7 @@ describe('demo site', () => {
       expect(pad.width).toBeGreaterThan(200);
       expect(pad.x + pad.width).toBeLessThanOrEqual(360);
       await page.screenshot({ path: join(RESULTS, 'demo-phone.png'), fullPage: true });
-      expect(errors).toEqual([]);
+      await expectNoErrors(page, errors);
       await page.context().close();
     });
   });

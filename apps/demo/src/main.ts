@@ -72,6 +72,7 @@ const demo = {
 (window as unknown as { axonDemo: typeof demo }).axonDemo = demo;
 
 const GRID = 48;
+let modelText = 'No model yet.';
 let gridOffset = 0;
 let predictId = 0;
 let inFlight = false;
@@ -232,7 +233,8 @@ function onReply(m: Reply): void {
     case 'model':
       demo.hasModel = true;
       if (m.source === 'loaded') demo.modelsLoaded++;
-      ui.modelInfo.textContent = `${m.source === 'loaded' ? 'Loaded' : 'Trained here'}: ${m.description} · ${formatInt(m.params)} parameters`;
+      modelText = `${m.source === 'loaded' ? 'Loaded' : 'Trained here'}: ${m.description} · ${formatInt(m.params)} parameters`;
+      ui.modelInfo.textContent = modelText;
       ui.download.disabled = demo.state !== 'idle';
       ui.links.replaceChildren();
       if (m.source === 'loaded') {
@@ -268,7 +270,7 @@ function onReply(m: Reply): void {
     case 'error':
       if (m.op === 'predict' || m.op === 'predictPixels') inFlight = false;
       showError(`${OPS[m.op] ?? m.op}: ${m.message}`);
-      if (m.op === 'import') ui.modelInfo.dataset['error'] = m.message;
+      if (m.op === 'import') ui.modelInfo.textContent = `${modelText} (the file was not loaded)`;
       return;
   }
 }
@@ -419,7 +421,6 @@ async function loadFiles(list: FileList | File[] | null): Promise<void> {
     const { json, weights } = pickModelFiles(files);
     const [text, bytes] = await Promise.all([json.text(), weights.arrayBuffer()]);
     ui.modelInfo.textContent = `Loading ${json.name} + ${weights.name}…`;
-    delete ui.modelInfo.dataset['error'];
     send({ type: 'import', json: text, weights: bytes, fileNames: [json.name, weights.name] }, [bytes]);
   } catch (e) {
     showError(`Could not load the model: ${errorMessage(e)}`);
