@@ -55,3 +55,4 @@ export * from './safetensors.js';
 export * from './serialize.js';
 export * from './io.js';
 export * from './portable.js';
+export { mnistMlp, mnistCnn, mnistModel, type MnistModelName } from './zoo.js';
