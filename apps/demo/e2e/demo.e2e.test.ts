@@ -242,6 +242,18 @@ describe('demo site', () => {
       const acc = (await demoState(page)).gridAccuracy!;
       console.log(`CLI model: ${(acc * 100).toFixed(1)}% of the first 48 test images right`);
       expect(acc).toBeGreaterThan(0.6);
+      // the same two files dropped on the page load too
+      const dt = await page.evaluateHandle(
+        ({ json, weights }) => {
+          const t = new DataTransfer();
+          t.items.add(new File([json], 'model.json', { type: 'application/json' }));
+          t.items.add(new File([new Uint8Array(weights)], 'model.safetensors'));
+          return t;
+        },
+        { json: readFileSync(join(cliModel, 'model.json'), 'utf8'), weights: [...readFileSync(join(cliModel, 'model.safetensors'))] },
+      );
+      await page.dispatchEvent('#drop', 'drop', { dataTransfer: dt });
+      await waitFor(page, `d.modelsLoaded === ${loaded + 2}`);
       // and predicts a test digit shown on the pad (keyboard: focus the button and press Enter)
       await page.evaluate(() => ((window as unknown as { axonDemo: DemoState }).axonDemo.prediction = null));
       await page.focus('#sample');
@@ -365,8 +377,12 @@ describe('demo site', () => {
   });
 
   describe('on a phone', () => {
-    it('fits 360 px without horizontal scrolling', async () => {
-      const { page, errors } = await openPage(browser, `${site.url}?backend=wasm`, { width: 360, height: 740 });
+    it('picks the default backend and fits 360 px without horizontal scrolling', async () => {
+      const { page, errors } = await openPage(browser, site.url, { width: 360, height: 740 });
+      // no ?backend: WebGPU when a hardware adapter exists, else WASM (SwiftShader here is emulated)
+      const d = await demoState(page);
+      const gpu = d.backends.find((b) => b.name === 'webgpu');
+      expect(d.backend).toBe(gpu?.available && !gpu.emulated ? 'webgpu' : 'wasm');
       const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
       expect(overflow).toBeLessThanOrEqual(0);
       const pad = (await page.locator('#pad').boundingBox())!;

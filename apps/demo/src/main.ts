@@ -271,6 +271,7 @@ function onReply(m: Reply): void {
       if (m.op === 'predict' || m.op === 'predictPixels') inFlight = false;
       showError(`${OPS[m.op] ?? m.op}: ${m.message}`);
       if (m.op === 'import') ui.modelInfo.textContent = `${modelText} (the file was not loaded)`;
+      if (m.op === 'setBackend') ui.backend.value = demo.backend;
       return;
   }
 }
@@ -402,6 +403,7 @@ function offerDownload(json: string, weights: Uint8Array): void {
     ['model.json', new Blob([json], { type: 'application/json' })],
     ['model.safetensors', new Blob([weights as BlobPart], { type: 'application/octet-stream' })],
   ];
+  for (const a of ui.links.querySelectorAll('a')) URL.revokeObjectURL(a.href);
   const links = files.map(([name, blob]) => {
     const a = document.createElement('a');
     a.href = URL.createObjectURL(blob);
@@ -429,16 +431,23 @@ async function loadFiles(list: FileList | File[] | null): Promise<void> {
 ui.upload.addEventListener('change', () => {
   void loadFiles(ui.upload.files).finally(() => (ui.upload.value = ''));
 });
+// Files can be dropped on the drop zone or anywhere on the page (the browser would otherwise open them).
 for (const ev of ['dragenter', 'dragover'] as const) {
-  ui.drop.addEventListener(ev, (e) => {
+  window.addEventListener(ev, (e) => {
+    if (!e.dataTransfer?.types.includes('Files')) return;
     e.preventDefault();
     ui.drop.classList.add('over');
   });
 }
-for (const ev of ['dragleave', 'drop'] as const) ui.drop.addEventListener(ev, () => ui.drop.classList.remove('over'));
-ui.drop.addEventListener('drop', (e) => {
+window.addEventListener('dragleave', (e) => {
+  if (e.relatedTarget === null) ui.drop.classList.remove('over');
+});
+window.addEventListener('drop', (e) => {
+  if (!e.dataTransfer?.types.includes('Files')) return;
   e.preventDefault();
-  if (!ui.upload.disabled) void loadFiles(e.dataTransfer?.files ?? null);
+  ui.drop.classList.remove('over');
+  if (ui.upload.disabled) showError('Could not load the model: stop training first');
+  else void loadFiles(e.dataTransfer.files);
 });
 
 // ------------------------------------------------------------------ start

@@ -141,7 +141,8 @@ async function train(p: TrainParams): Promise<void> {
   const test = await ensureTest();
   if (ctl.stop) return setState('idle', 'Stopped.');
   const n = Math.min(p.trainSize, data.count);
-  const evalN = Math.min(p.evalSize, test.count);
+  // CPU-emulated WebGPU (SwiftShader) is slow: evaluate on fewer test images there.
+  const evalN = Math.min(getBackend().emulated ? Math.min(500, p.evalSize) : p.evalSize, test.count);
   const stepsPerEpoch = Math.ceil(n / p.batchSize);
   const maxChunk = chunkLimit(stepsPerEpoch);
 
@@ -158,7 +159,8 @@ async function train(p: TrainParams): Promise<void> {
   let step = 0;
   let perm = permutation(n, epoch);
   let epochMs = 0; // time spent training this epoch, pauses excluded
-  let chunkMs = 0;
+  let chunkStart = 0;
+  let chunkPaused = 0;
   let chunkSamples = 0;
 
   const nextBatch = (): Batch => {
@@ -179,29 +181,32 @@ async function train(p: TrainParams): Promise<void> {
   // One `fit` epoch is a chunk of batches (≈ ¼ s); the real epochs are counted here. The
   // iterator is where pause and stop take effect, between two batches.
   async function* chunk(): AsyncGenerator<Batch> {
-    let t = performance.now();
-    let k = 0;
-    chunkMs = 0;
+    chunkStart = performance.now();
+    chunkPaused = 0;
     chunkSamples = 0;
+    let k = 0;
     while (true) {
       await yieldToLoop();
       if (ctl.paused && !ctl.stop) {
-        chunkMs += performance.now() - t;
+        const p0 = performance.now();
         setState('paused', 'Paused.');
         while (ctl.paused && !ctl.stop) await new Promise<void>((r) => (ctl.wake = r));
         if (!ctl.stop) setState('training', `Training the ${p.model.toUpperCase()} on ${getBackend().name}…`);
-        t = performance.now();
+        chunkPaused += performance.now() - p0;
       }
-      if (ctl.stop || epochStep >= stepsPerEpoch || k >= maxChunk || (k > 0 && chunkMs + performance.now() - t > 250)) break;
+      const busyMs = performance.now() - chunkStart - chunkPaused;
+      if (ctl.stop || epochStep >= stepsPerEpoch || k >= maxChunk || (k > 0 && busyMs > 250)) break;
       yield nextBatch();
       epochStep++;
       step++;
       k++;
     }
-    chunkMs += performance.now() - t;
   }
 
   const onChunkEnd = async (_e: number, logs: Logs): Promise<void> => {
+    // `fit` has read the chunk's loss back by now, so this includes the device's work (WebGPU
+    // queues work and returns before it is done).
+    const chunkMs = performance.now() - chunkStart - chunkPaused;
     epochMs += chunkMs;
     if (logs['loss'] !== undefined && chunkSamples > 0) {
       post({
