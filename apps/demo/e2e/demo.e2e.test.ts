@@ -9,7 +9,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Download, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { RESULTS, type Site, buildAndServe, jsSizes, launch, openPage, requireChromium, trainWithCli } from './harness.js';
 
 interface DemoState {
@@ -91,12 +91,24 @@ let site: Site;
 let browser: Browser;
 let cliModel: string;
 
+// A missing Chromium (or a failed build) must fail every test, not skip them (a failing
+// beforeAll would only mark them skipped): the error is kept and thrown before each test.
+let setupError: unknown = null;
+
 beforeAll(async () => {
-  requireChromium();
-  mkdirSync(RESULTS, { recursive: true });
-  [site, cliModel] = await Promise.all([buildAndServe(), trainWithCli()]);
-  browser = await launch();
+  try {
+    requireChromium();
+    mkdirSync(RESULTS, { recursive: true });
+    [site, cliModel] = await Promise.all([buildAndServe(), trainWithCli()]);
+    browser = await launch();
+  } catch (e) {
+    setupError = e;
+  }
 }, 240_000);
+
+beforeEach(() => {
+  if (setupError) throw setupError;
+});
 
 afterAll(async () => {
   await browser?.close();
@@ -118,6 +130,7 @@ describe('demo site', () => {
     let errors: string[];
 
     beforeAll(async () => {
+      if (setupError) return;
       ({ page, errors } = await openPage(browser, `${site.url}?backend=wasm`));
     }, 90_000);
 
@@ -339,6 +352,7 @@ describe('demo site', () => {
     let errors: string[];
 
     beforeAll(async () => {
+      if (setupError) return;
       ({ page, errors } = await openPage(browser, `${site.url}?backend=webgpu`));
     }, 90_000);
 

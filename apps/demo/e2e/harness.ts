@@ -17,7 +17,8 @@ const run = promisify(execFile);
 
 export const DEMO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const RESULTS = join(DEMO, 'test-results');
-export const CHROMIUM = '/usr/bin/chromium';
+/** Debian's Chromium; AXON_E2E_CHROMIUM points elsewhere (the tests fail when it is missing). */
+export const CHROMIUM = process.env['AXON_E2E_CHROMIUM'] || '/usr/bin/chromium';
 
 /** Chromium flags for this machine: no sandbox (root), no GPU process, no network chatter; WebGPU on SwiftShader. */
 export const CHROMIUM_ARGS = [
@@ -33,9 +34,9 @@ export const CHROMIUM_ARGS = [
 ];
 
 /** Fails (never skips) when Chromium is missing, saying how to install it. */
-export function requireChromium(): void {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(`Chromium not found at ${CHROMIUM}: run scripts/install-browser.sh (installs Debian's chromium) before the demo's end-to-end tests`);
+export function requireChromium(path = CHROMIUM): void {
+  if (!existsSync(path)) {
+    throw new Error(`Chromium not found at ${path}: run scripts/install-browser.sh (installs Debian's chromium) before the demo's end-to-end tests`);
   }
 }
 
