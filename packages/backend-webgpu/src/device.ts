@@ -59,6 +59,9 @@ const WANTED_LIMITS = [
   'maxStorageBuffersPerShaderStage',
 ] as const;
 
+/** Adapter descriptions of software (CPU-emulated) WebGPU implementations. */
+const EMULATED = /swiftshader|llvmpipe|lavapipe|software|basic render|warp/i;
+
 /** Describes an adapter in one line. */
 export function describeAdapter(adapter: GPUAdapter): string {
   const info = adapter.info;
@@ -67,7 +70,7 @@ export function describeAdapter(adapter: GPUAdapter): string {
 }
 
 /** Requests an adapter and a device, or throws an Error saying why not. */
-export async function acquireDevice(): Promise<Acquired> {
+export async function acquireDevice(opts: { declineEmulated?: boolean } = {}): Promise<Acquired> {
   const { gpu, source } = await findGPU();
   let adapter: GPUAdapter | null;
   try {
@@ -80,6 +83,13 @@ export async function acquireDevice(): Promise<Acquired> {
       `requestAdapter() returned null (${source}): no WebGPU adapter` +
         (source.startsWith('webgpu') ? '; in Node, Dawn needs a Vulkan driver: run scripts/install-webgpu-deps.sh and set VK_ICD_FILENAMES' : ''),
     );
+  }
+  if (opts.declineEmulated) {
+    const d = describeAdapter(adapter);
+    const fb = (adapter.info as { isFallbackAdapter?: boolean } | undefined)?.isFallbackAdapter === true;
+    if (fb || EMULATED.test(d)) {
+      throw new Error(`only a software-emulated adapter is available (${d}); the default backend prefers others — select it with setBackend('webgpu') to use it anyway`);
+    }
   }
   const requiredLimits: Record<string, number> = {};
   for (const k of WANTED_LIMITS) {
@@ -94,6 +104,6 @@ export async function acquireDevice(): Promise<Acquired> {
   }
   const description = describeAdapter(adapter);
   const fallback = (adapter.info as { isFallbackAdapter?: boolean } | undefined)?.isFallbackAdapter === true;
-  const emulated = fallback || /swiftshader|llvmpipe|lavapipe|software|basic render|warp/i.test(description);
+  const emulated = fallback || EMULATED.test(description);
   return { gpu, adapter, device, source, description, emulated };
 }

@@ -21,8 +21,9 @@ export { acquireDevice, describeAdapter, type Acquired } from './device.js';
  * Creates a WebGPU backend on a fresh device (rejects, saying why, when no adapter is available).
  * @example const b = await createWebGPUBackend(); console.log(b.adapterDescription);
  */
-export async function createWebGPUBackend(opts: WebGPUOptions = {}): Promise<WebGPUBackend> {
-  return new WebGPUBackend(await acquireDevice(), opts);
+export async function createWebGPUBackend(opts: WebGPUOptions & { declineEmulated?: boolean } = {}): Promise<WebGPUBackend> {
+  const { declineEmulated, ...rest } = opts;
+  return new WebGPUBackend(await acquireDevice({ declineEmulated: declineEmulated === true }), rest);
 }
 
-registerBackend({ name: 'webgpu', priority: 2, create: () => createWebGPUBackend() });
+registerBackend({ name: 'webgpu', priority: 2, create: (o) => createWebGPUBackend({ declineEmulated: o?.auto === true }) });

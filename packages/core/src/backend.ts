@@ -240,6 +240,9 @@ export interface BackendFactory {
   /**
    * Creates the backend, or throws / rejects with a reason when it cannot start here
    * (e.g. "navigator.gpu is undefined"); the reason is shown by `backends()`.
+   * `auto` is true when `ready()` is choosing a default: a backend that could only run on a
+   * software-emulated device may then decline (with that reason) instead of starting one;
+   * `setBackend(name)` always calls `create` without it.
    */
-  create(): Backend | Promise<Backend>;
+  create(opts?: { auto?: boolean }): Backend | Promise<Backend>;
 }

@@ -44,10 +44,10 @@ export function backends(): BackendInfo[] {
     }));
 }
 
-async function start(entry: Entry): Promise<Backend> {
+async function start(entry: Entry, auto = false): Promise<Backend> {
   if (entry.backend) return entry.backend;
   try {
-    entry.backend = await entry.factory.create();
+    entry.backend = await entry.factory.create(auto ? { auto: true } : {});
     entry.failure = undefined;
     return entry.backend;
   } catch (e) {
@@ -88,7 +88,7 @@ export async function ready(): Promise<Backend> {
     let fallback: Backend | null = null;
     for (const entry of sorted) {
       try {
-        const b = await start(entry);
+        const b = await start(entry, true);
         if (b.emulated) {
           fallback ??= b; // a software-emulated device: usable, but prefer real hardware or wasm
           continue;

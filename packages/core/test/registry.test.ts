@@ -12,3 +12,23 @@ describe('backend registry', () => {
     await expect(setBackend('nope')).rejects.toThrow(/setBackend: unknown backend 'nope'/);
   });
 });
+
+describe('default selection', () => {
+  it('ready() skips a backend that declines in auto mode; setBackend still starts it', async () => {
+    const { ready } = await import('../src/index.js');
+    const fake = (name: string, emulatedOnly: boolean) => ({
+      name,
+      priority: emulatedOnly ? 100 : 99,
+      create: (o?: { auto?: boolean }) => {
+        if (emulatedOnly && o?.auto) throw new Error('only a software-emulated adapter is available');
+        return { name, supportsSyncRead: true, memory: () => ({ bytes: 0, buffers: 0 }) } as unknown as import('../src/index.js').Backend;
+      },
+    });
+    registerBackend(fake('soft-test', true));
+    registerBackend(fake('real-test', false));
+    const b = await ready();
+    expect(b.name).toBe('real-test');
+    expect(backends().find((x) => x.name === 'soft-test')?.reason).toMatch(/software-emulated/);
+    expect((await setBackend('soft-test')).name).toBe('soft-test');
+  });
+});

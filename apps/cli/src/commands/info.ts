@@ -1,31 +1,32 @@
-import { backends } from '@axon/core';
+import { backends, ready, setBackend, type Backend } from '@axon/core';
 import { loadOptionalBackends } from '../backend.js';
 
 /** `axon info`: the backends this machine can run and, where one cannot, why. */
 export async function info(log: (s: string) => void = console.log): Promise<void> {
   await loadOptionalBackends();
-  const { ready } = await import('@axon/core');
+  let active: Backend | null = null;
   try {
-    await ready();
+    active = await ready();
   } catch {
-    /* reported below */
+    /* every backend failed: reported below */
   }
-  // Try every backend so the reasons of those that cannot start are known.
-  const { setBackend } = await import('@axon/core');
-  const active = backends().find((b) => b.active)?.name;
+  // Start every other backend explicitly, so that those that work only on an emulated device
+  // (skipped as a default) and the reasons of those that cannot start at all are known.
+  const started = new Map<string, Backend>();
   for (const b of backends()) {
-    if (b.status === 'registered') {
-      try {
-        await setBackend(b.name);
-      } catch {
-        /* reason recorded */
-      }
+    if (b.name === active?.name) continue;
+    try {
+      started.set(b.name, await setBackend(b.name));
+    } catch {
+      /* reason recorded by the registry */
     }
   }
-  if (active) await setBackend(active);
+  if (active) await setBackend(active.name);
   log(`node ${process.version} on ${process.platform}/${process.arch}`);
-  log('backends (highest priority first; * = default):');
+  log('backends (highest priority first; * = the default):');
   for (const b of backends()) {
-    log(`  ${b.name === active ? '*' : ' '} ${b.name.padEnd(8)} ${b.status === 'ready' ? 'available' : b.status === 'failed' ? 'unavailable' : b.status}${b.reason ? `: ${b.reason}` : ''}`);
+    const be = b.name === active?.name ? active : started.get(b.name);
+    const state = be ? `available${be.emulated ? ' (software-emulated device: used only when selected)' : ''}` : `unavailable: ${b.reason ?? b.status}`;
+    log(`  ${b.name === active?.name ? '*' : ' '} ${b.name.padEnd(8)} ${state}`);
   }
 }
