@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { AxonError, backends, registerBackend, setBackend } from '../src/index.js';
+import { AxonError, backends, registerBackend, setBackend, type Backend } from '../src/index.js';
 
 describe('backend registry', () => {
   it('reports why a backend could not start, and refuses unknown names', async () => {
@@ -21,7 +21,7 @@ describe('default selection', () => {
       priority: emulatedOnly ? 100 : 99,
       create: (o?: { auto?: boolean }) => {
         if (emulatedOnly && o?.auto) throw new Error('only a software-emulated adapter is available');
-        return { name, supportsSyncRead: true, memory: () => ({ bytes: 0, buffers: 0 }) } as unknown as import('../src/index.js').Backend;
+        return { name, supportsSyncRead: true, memory: () => ({ bytes: 0, buffers: 0 }) } as unknown as Backend;
       },
     });
     registerBackend(fake('soft-test', true));
