@@ -22,6 +22,8 @@ interface DemoState {
   epochs: { epoch: number; testAccuracy: number; seconds: number }[];
   prediction: null | { digit: number; probs: number[] };
   gridAccuracy: number | null;
+  modelVersion: number;
+  gridFor: number;
   errors: string[];
   done: number;
   modelsLoaded: number;
@@ -154,9 +156,9 @@ describe('demo site', () => {
       expect(d.epochs[0]!.testAccuracy).toBeGreaterThan(0.6);
       expect(await page.textContent('#stat-speed')).toMatch(/\d/);
       expect(await page.textContent('#stat-epoch-time')).toMatch(/\d.* s/);
-      await waitFor(page, 'd.gridAccuracy !== null');
-      await expect(page.locator('#grid li').count()).resolves.toBe(48);
-      expect(await page.locator('#grid li.wrong').count()).toBe(Math.round(48 * (1 - (await demoState(page)).gridAccuracy!)));
+      await waitFor(page, `d.state === 'idle' && d.gridFor === d.modelVersion && d.gridAccuracy !== null`);
+      await expect(page.locator('#grid li').count()).resolves.toBe(80);
+      expect(await page.locator('#grid li.wrong').count()).toBe(Math.round(80 * (1 - (await demoState(page)).gridAccuracy!)));
       await expectNoErrors(page, errors);
     });
 
@@ -232,13 +234,12 @@ describe('demo site', () => {
     });
 
     it('downloads the CNN and loads it back: same predictions', async () => {
-      await waitFor(page, 'd.gridAccuracy !== null');
+      await waitFor(page, `d.state === 'idle' && d.gridFor === d.modelVersion`);
       const before = await demoState(page);
       const dir = join(RESULTS, 'downloaded-cnn');
       await downloadModel(page, dir);
-      await page.evaluate(() => ((window as unknown as { axonDemo: DemoState }).axonDemo.gridAccuracy = null));
       await page.setInputFiles('#upload', [join(dir, 'model.json'), join(dir, 'model.safetensors')]);
-      await waitFor(page, `d.modelsLoaded === ${before.modelsLoaded + 1} && d.gridAccuracy !== null`);
+      await waitFor(page, `d.modelsLoaded === ${before.modelsLoaded + 1} && d.gridFor === d.modelVersion`);
       expect(await page.textContent('#model-info')).toMatch(/Loaded: .*Conv\(32\).*Conv\(64\)/);
       expect((await demoState(page)).gridAccuracy).toBe(before.gridAccuracy);
       await expectNoErrors(page, errors);
@@ -249,11 +250,11 @@ describe('demo site', () => {
       await page.setInputFiles('#upload', [join(cliModel, 'model.json'), join(cliModel, 'model.safetensors')]);
       await waitFor(page, `d.modelsLoaded === ${loaded + 1}`);
       expect(await page.textContent('#model-info')).toMatch(/Loaded: model\.json \+ model\.safetensors: Flatten → Dense\(128, relu\)/);
-      await waitFor(page, 'd.gridAccuracy !== null && d.state === "idle"');
+      await waitFor(page, `d.state === 'idle' && d.gridFor === d.modelVersion && d.gridAccuracy !== null`);
       // the grid now shows the CLI model's predictions (trained on 3,000 digits for an epoch)
       await page.waitForFunction(() => /right/.test(document.getElementById('grid-summary')?.textContent ?? ''));
       const acc = (await demoState(page)).gridAccuracy!;
-      console.log(`CLI model: ${(acc * 100).toFixed(1)}% of the first 48 test images right`);
+      console.log(`CLI model: ${(acc * 100).toFixed(1)}% of the first 80 test images right`);
       expect(acc).toBeGreaterThan(0.6);
       // the same two files dropped on the page load too
       const dt = await page.evaluateHandle(
@@ -371,7 +372,7 @@ describe('demo site', () => {
       expect(d.losses.length).toBeGreaterThanOrEqual(4);
       expect(mean(d.losses.slice(-2))).toBeLessThan(mean(d.losses.slice(0, 2)) * 0.8);
       expect(d.epochs[0]!.testAccuracy).toBeGreaterThan(0.5);
-      await waitFor(page, 'd.gridAccuracy !== null');
+      await waitFor(page, `d.state === 'idle' && d.gridFor === d.modelVersion && d.gridAccuracy !== null`);
       await page.screenshot({ path: join(RESULTS, 'demo-trained-webgpu.png'), fullPage: true });
       await expectNoErrors(page, errors);
     });
@@ -384,7 +385,7 @@ describe('demo site', () => {
       await page.click('#grid-next');
       await page.click('#grid-prev');
       await waitFor(page, 'd.gridAccuracy !== null');
-      await page.waitForFunction(() => /Test images 1–48/.test(document.getElementById('grid-summary')?.textContent ?? ''));
+      await page.waitForFunction(() => /Test images 1–80/.test(document.getElementById('grid-summary')?.textContent ?? ''));
       expect((await demoState(page)).gridAccuracy).toBeCloseTo(acc!, 5);
       await expectNoErrors(page, errors);
     });

@@ -65,13 +65,16 @@ const demo = {
   epochs: [] as { epoch: number; testAccuracy: number; seconds: number }[],
   prediction: null as null | { digit: number; probs: number[] },
   gridAccuracy: null as number | null,
+  /** Bumped on every new model (trained, training or loaded); `gridFor` is the model the grid shows. */
+  modelVersion: 0,
+  gridFor: -1,
   errors: [] as string[],
   done: 0,
   modelsLoaded: 0,
 };
 (window as unknown as { axonDemo: typeof demo }).axonDemo = demo;
 
-const GRID = 48;
+const GRID = 80;
 let modelText = 'No model yet.';
 let gridOffset = 0;
 let predictId = 0;
@@ -232,6 +235,7 @@ function onReply(m: Reply): void {
       return;
     case 'model':
       demo.hasModel = true;
+      demo.modelVersion++;
       if (m.source === 'loaded') demo.modelsLoaded++;
       modelText = `${m.source === 'loaded' ? 'Loaded' : 'Trained here'}: ${m.description} · ${formatInt(m.params)} parameters`;
       ui.modelInfo.textContent = modelText;
@@ -269,6 +273,7 @@ function onReply(m: Reply): void {
       return;
     case 'error':
       if (m.op === 'predict' || m.op === 'predictPixels') inFlight = false;
+      if (m.op === 'grid') gridRequests.shift();
       showError(`${OPS[m.op] ?? m.op}: ${m.message}`);
       if (m.op === 'import') ui.modelInfo.textContent = `${modelText} (the file was not loaded)`;
       if (m.op === 'setBackend') ui.backend.value = demo.backend;
@@ -345,13 +350,17 @@ ui.sample.addEventListener('click', () => {
 });
 
 // ------------------------------------------------------------------ test grid
+const gridRequests: number[] = [];
 function requestGrid(): void {
-  if (demo.hasModel) send({ type: 'grid', offset: gridOffset, count: GRID });
+  if (!demo.hasModel) return;
+  gridRequests.push(demo.modelVersion);
+  send({ type: 'grid', offset: gridOffset, count: GRID });
 }
 
 function renderGrid(m: Extract<Reply, { type: 'grid' }>): void {
   gridOffset = m.offset;
   demo.gridAccuracy = m.accuracy;
+  demo.gridFor = gridRequests.shift() ?? demo.modelVersion;
   const items: HTMLLIElement[] = [];
   let wrong = 0;
   for (let i = 0; i < m.labels.length; i++) {

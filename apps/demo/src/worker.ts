@@ -151,7 +151,8 @@ async function train(p: TrainParams): Promise<void> {
   next.compile({ optimizer: { name: 'adam', learningRate: p.learningRate }, loss: 'sparseCategoricalCrossentropy', metrics: ['accuracy'] });
   model?.dispose();
   model = next;
-  modelInfo = null;
+  modelInfo = { description: `${p.model.toUpperCase()} (training): ${describeLayers(modelToJson(next))}`, params: next.countParams(), source: 'trained' };
+  post({ type: 'model', ...modelInfo });
   setState('training', `Training the ${p.model.toUpperCase()} on ${getBackend().name}…`);
 
   let epoch = 0;
