@@ -192,7 +192,8 @@ function showBackends(list: BackendStatus[], active: string): void {
   const notes: string[] = [];
   if (!gpu) notes.push('WebGPU unavailable: the WebGPU backend is not installed.');
   else if (!gpu.available) notes.push(`WebGPU unavailable: ${gpu.reason ?? 'unknown reason'}`);
-  else if (gpu.emulated) notes.push(`WebGPU available but ${gpu.reason ?? 'software-emulated'}; pick it above to use it anyway.`);
+  else if (gpu.emulated && active === 'webgpu') notes.push(`WebGPU runs on a software-emulated adapter${gpu.detail ? ` (${gpu.detail})` : ''}: slower than WASM here.`);
+  else if (gpu.emulated) notes.push(`WebGPU is not the default: ${gpu.reason ?? 'software-emulated adapter'}. Pick it above to use it anyway.`);
   else if (gpu.detail) notes.push(`WebGPU adapter: ${gpu.detail}`);
   ui.backendNote.textContent = notes.join(' ');
   ui.backendNote.hidden = notes.length === 0;
@@ -241,6 +242,7 @@ function onReply(m: Reply): void {
       ui.modelInfo.textContent = modelText;
       ui.download.disabled = demo.state !== 'idle';
       ui.links.replaceChildren();
+      if (!pad.dirty) ui.prediction.textContent = 'Draw a digit, or use a test digit.';
       if (m.source === 'loaded') {
         requestGrid();
         predictPad();
