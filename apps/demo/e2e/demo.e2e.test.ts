@@ -392,8 +392,8 @@ describe('demo site', () => {
   });
 
   describe('on a phone', () => {
-    it('picks the default backend and fits 360 px without horizontal scrolling', async () => {
-      const { page, errors } = await openPage(browser, site.url, { width: 360, height: 740 });
+    it('picks the default backend, fits 360 px without horizontal scrolling, draws with a finger', async () => {
+      const { page, errors } = await openPage(browser, site.url, { width: 360, height: 740 }, true);
       // no ?backend: WebGPU when a hardware adapter exists, else WASM (SwiftShader here is emulated)
       const d = await demoState(page);
       const gpu = d.backends.find((b) => b.name === 'webgpu');
@@ -403,6 +403,23 @@ describe('demo site', () => {
       const pad = (await page.locator('#pad').boundingBox())!;
       expect(pad.width).toBeGreaterThan(200);
       expect(pad.x + pad.width).toBeLessThanOrEqual(360);
+      // draw a digit with a finger (real touch events through the DevTools protocol)
+      await page.setInputFiles('#upload', [join(cliModel, 'model.json'), join(cliModel, 'model.safetensors')]);
+      await waitFor(page, 'd.modelsLoaded === 1');
+      await page.locator('#pad').scrollIntoViewIfNeeded();
+      const box = (await page.locator('#pad').boundingBox())!;
+      const cdp = await page.context().newCDPSession(page);
+      const touch = async (type: 'touchStart' | 'touchMove' | 'touchEnd', fx = 0, fy = 0): Promise<void> => {
+        await cdp.send('Input.dispatchTouchEvent', { type, touchPoints: type === 'touchEnd' ? [] : [{ x: box.x + fx * box.width, y: box.y + fy * box.height }] });
+      };
+      const scrollY = await page.evaluate(() => window.scrollY);
+      await touch('touchStart', 0.5, 0.15);
+      for (let i = 1; i <= 12; i++) await touch('touchMove', 0.5, 0.15 + (0.7 * i) / 12);
+      await touch('touchEnd');
+      await waitFor(page, 'd.prediction !== null');
+      // the finger drew; it did not scroll the page
+      expect(await page.evaluate(() => [window.scrollX, window.scrollY])).toEqual([0, scrollY]);
+      console.log(`a finger-drawn "1" on a phone predicted as ${(await demoState(page)).prediction!.digit}`);
       await page.screenshot({ path: join(RESULTS, 'demo-phone.png'), fullPage: true });
       await expectNoErrors(page, errors);
       await page.context().close();

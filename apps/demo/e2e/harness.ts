@@ -111,8 +111,8 @@ export async function launch(): Promise<Browser> {
 }
 
 /** A page that records console errors and uncaught exceptions. */
-export async function openPage(browser: Browser, url: string, viewport = { width: 1280, height: 900 }): Promise<{ page: Page; errors: string[] }> {
-  const context = await browser.newContext({ viewport, acceptDownloads: true });
+export async function openPage(browser: Browser, url: string, viewport = { width: 1280, height: 900 }, mobile = false): Promise<{ page: Page; errors: string[] }> {
+  const context = await browser.newContext({ viewport, acceptDownloads: true, ...(mobile ? { hasTouch: true, isMobile: true, deviceScaleFactor: 2 } : {}) });
   const page = await context.newPage();
   const errors: string[] = [];
   page.on('console', (m: ConsoleMessage) => {

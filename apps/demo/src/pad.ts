@@ -64,7 +64,11 @@ export class DrawPad {
   private down(e: PointerEvent): void {
     if (e.button !== 0 && e.pointerType === 'mouse') return;
     e.preventDefault();
-    this.canvas.setPointerCapture?.(e.pointerId);
+    try {
+      this.canvas.setPointerCapture(e.pointerId); // keep the stroke when the pointer leaves the pad
+    } catch {
+      /* synthetic pointers cannot be captured; drawing still works */
+    }
     this.drawing = true;
     this.last = this.point(e);
     this.stroke(this.last, this.last);
