@@ -391,6 +391,28 @@ describe('demo site', () => {
     });
   });
 
+  describe('without WebGPU', () => {
+    it('uses WASM and says why WebGPU is unavailable', async () => {
+      const plain = await launch({ webgpu: false });
+      try {
+        const { page, errors } = await openPage(plain, site.url);
+        const d = await demoState(page);
+        const gpu = d.backends.find((b) => b.name === 'webgpu')!;
+        expect(gpu.available).toBe(false);
+        expect(d.backend).toBe('wasm');
+        const note = (await page.textContent('#backend-note')) ?? '';
+        console.log(`without --enable-unsafe-webgpu: ${note}`);
+        expect(note).toMatch(/^WebGPU unavailable: .+/);
+        expect(note).toContain(gpu.reason!);
+        // the unavailable backend is listed but cannot be picked
+        await expect(page.locator('#backend option[value="webgpu"]').isDisabled()).resolves.toBe(true);
+        await expectNoErrors(page, errors);
+      } finally {
+        await plain.close();
+      }
+    });
+  });
+
   describe('on a phone', () => {
     it('picks the default backend, fits 360 px without horizontal scrolling, draws with a finger', async () => {
       const { page, errors } = await openPage(browser, site.url, { width: 360, height: 740 }, true);

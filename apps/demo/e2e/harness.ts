@@ -105,9 +105,11 @@ export async function trainWithCli(): Promise<string> {
   return out;
 }
 
-export async function launch(): Promise<Browser> {
+/** Starts Chromium; `webgpu: false` leaves out --enable-unsafe-webgpu (then headless Chromium has no adapter). */
+export async function launch(opts: { webgpu?: boolean } = {}): Promise<Browser> {
   requireChromium();
-  return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
+  const args = opts.webgpu === false ? CHROMIUM_ARGS.filter((a) => a !== '--enable-unsafe-webgpu') : CHROMIUM_ARGS;
+  return chromium.launch({ executablePath: CHROMIUM, args, headless: true });
 }
 
 /** A page that records console errors and uncaught exceptions. */
