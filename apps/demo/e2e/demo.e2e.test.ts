@@ -10,7 +10,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Download, Page } from 'playwright-core';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { RESULTS, type Site, buildAndServe, jsSizes, launch, openPage, requireChromium, trainWithCli } from './harness.js';
+import { RESULTS, type Site, buildAndServe, evalWithCli, jsSizes, launch, openPage, requireChromium, trainWithCli } from './harness.js';
 
 interface DemoState {
   state: string;
@@ -189,7 +189,7 @@ describe('demo site', () => {
       await expectNoErrors(page, errors);
     });
 
-    it('downloads the trained model as model.json + model.safetensors', async () => {
+    it('downloads the trained model as model.json + model.safetensors, which `axon eval` reads', async () => {
       const dir = join(RESULTS, 'downloaded-mlp');
       expect(await downloadModel(page, dir)).toEqual(['model.json', 'model.safetensors']);
       const json = JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8')) as { format: string; className: string; weights: string };
@@ -199,6 +199,10 @@ describe('demo site', () => {
       const headerLen = Number(st.readBigUInt64LE(0));
       const header = JSON.parse(st.subarray(8, 8 + headerLen).toString('utf8')) as Record<string, unknown>;
       expect(Object.keys(header).filter((k) => k !== '__metadata__').length).toBe(4); // two Dense layers: kernel + bias each
+      // the CLI reads the page's files: `axon eval` on the downloaded folder
+      const acc = await evalWithCli(dir);
+      console.log(`axon eval on the model trained in the page: ${(acc * 100).toFixed(2)}% on the 10,000 test images`);
+      expect(acc).toBeGreaterThan(0.6);
       await expectNoErrors(page, errors);
     });
 

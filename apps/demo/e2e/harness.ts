@@ -106,6 +106,15 @@ export async function trainWithCli(): Promise<string> {
 }
 
 /** Starts Chromium; `webgpu: false` leaves out --enable-unsafe-webgpu (then headless Chromium has no adapter). */
+/** Runs `axon eval <dir>` on a saved model and returns the test accuracy it prints. */
+export async function evalWithCli(dir: string): Promise<number> {
+  const cli = resolve(DEMO, '..', 'cli', 'dist', 'index.js');
+  const { stdout } = await run(process.execPath, [cli, 'eval', '--backend', 'wasm', dir], { cwd: resolve(DEMO, '..', 'cli'), timeout: 120_000 });
+  const m = /test accuracy ([\d.]+)%/.exec(stdout);
+  if (!m) throw new Error(`axon eval printed no accuracy: ${stdout}`);
+  return Number(m[1]) / 100;
+}
+
 export async function launch(opts: { webgpu?: boolean } = {}): Promise<Browser> {
   requireChromium();
   const args = opts.webgpu === false ? CHROMIUM_ARGS.filter((a) => a !== '--enable-unsafe-webgpu') : CHROMIUM_ARGS;
