@@ -1,4 +1,5 @@
-// S2 on the WebGPU backend (Dawn on a software Vulkan driver here; a GPU where there is one).
+// S2 on the WebGPU backend (Dawn on a software Vulkan driver here; a GPU where there is one), with
+// the progress bar on, so per-batch losses are read from a backend without synchronous reads.
 // CI trains a slice of MNIST; the full run is `axon train --backend webgpu`. Fails, never skips,
 // when no WebGPU adapter can be had.
 import { describe, expect, it } from 'vitest';
@@ -10,7 +11,7 @@ describe('axon train --backend webgpu', () => {
     const lines: string[] = [];
     let r;
     try {
-      r = await train({ model: 'mlp', epochs: 2, batchSize: 100, lr: 0.002, backend: 'webgpu', seed: 4, limit: 1500, validationSplit: 0, progress: false }, (s) => void lines.push(s));
+      r = await train({ model: 'mlp', epochs: 2, batchSize: 100, lr: 0.002, backend: 'webgpu', seed: 4, limit: 1500, validationSplit: 0, progress: true }, (s) => void lines.push(s));
     } catch (e) {
       throw new Error(`WebGPU could not train: ${(e as Error).message}; backends(): ${JSON.stringify(backends())}`);
     }

@@ -15,7 +15,10 @@ type PathMod = typeof NodePath;
 
 async function node(): Promise<{ fs: Fs; path: PathMod }> {
   try {
-    const [fs, path] = await Promise.all([import('node:fs/promises'), import('node:path')]);
+    // Specifiers in variables keep bundlers from trying to bundle Node built-ins for browsers.
+    const fsSpec = 'node:fs/promises';
+    const pathSpec = 'node:path';
+    const [fs, path] = (await Promise.all([import(/* @vite-ignore */ fsSpec), import(/* @vite-ignore */ pathSpec)])) as [Fs, PathMod];
     return { fs, path };
   } catch {
     throw new AxonError('save', 'file helpers need Node.js; in a browser use encodeWeights/serializeSafetensors and modelToJson');

@@ -413,11 +413,17 @@ export abstract class Model extends Module {
           if (wantBatchLogs) {
             const bl = res.batchLoss!;
             const logs: Logs = { batch: batchIndex, size: bs };
-            let cached: number | null = null;
-            Object.defineProperty(logs, 'loss', {
-              enumerable: true,
-              get: () => (cached ??= bl.isDisposed ? NaN : bl.dataSync()[0]!),
-            });
+            if (bl.backend.supportsSyncRead) {
+              // Read lazily: only a callback that looks at logs.loss pays for the read-back.
+              let cached: number | null = null;
+              Object.defineProperty(logs, 'loss', {
+                enumerable: true,
+                get: () => (cached ??= bl.isDisposed ? NaN : bl.dataSync()[0]!),
+              });
+            } else {
+              // Backends without synchronous reads (WebGPU): read it before the callbacks run.
+              logs.loss = (await bl.data())[0]!;
+            }
             try {
               for (const cb of callbacks) await cb.onBatchEnd?.(batchIndex, logs);
             } finally {
