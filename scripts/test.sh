@@ -21,5 +21,7 @@ echo "› typecheck"
 pnpm exec turbo run typecheck --output-logs=errors-only --concurrency=2
 rm -rf packages/*/test-results apps/*/test-results tooling/*/test-results
 echo "› test"
-pnpm exec turbo run test --concurrency=1 --output-logs=full
-node "$ROOT/scripts/summarize-tests.mjs"
+status=0
+pnpm exec turbo run test --concurrency=1 --output-logs=full --continue || status=$?
+node "$ROOT/scripts/summarize-tests.mjs" || status=1
+exit "$status"

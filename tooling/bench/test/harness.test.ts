@@ -1,4 +1,8 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+
+// These unit tests need the suites' pure helpers, not the peers: keep TensorFlow.js (a large
+// CommonJS graph whose `long` dependency pnpm may hoist at another major version) out of them.
+vi.mock('../src/peers/tfjs.js', () => ({ tf: {}, tfLiveTensors: () => 0, useTfBackend: async () => undefined }));
 import { measure, measureRoundRobin, median, renderRunInfo, renderTable, replaceSection, speedRatio, type SuiteResult } from '../src/harness.js';
 import { parseIdx } from '../src/mnist.js';
 import { checkProduct, gflops } from '../src/suites/matmul.js';
