@@ -30,7 +30,7 @@ Options:
   --min-sample-ms <ms>  a timed sample repeats the op until it lasts this long (default 100)
   --cpu-max-size <n>    largest matmul the tfjs cpu backend runs (default 512; its 1024 takes ~2 s per call)
   --only <ids>          run Axon and only these peers: tfjs-wasm,tfjs-cpu,jax-wasm
-  --backend <name>      Axon backend: wasm (default) | webgpu (reserved)
+  --backend <name>      Axon backend: wasm (default) | webgpu (runs the webgpu suite)
   --relaxed-simd        re-run node with ${RELAXED_FLAG} (Node 20 needs it for relaxed SIMD)
   --write               rewrite this suite's section of BENCHMARKS.md (between its markers)
   --file <path>         the Markdown file to write (default: BENCHMARKS.md at the repository root)
@@ -71,7 +71,7 @@ async function main(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args,
     options: {
-      suite: { type: 'string', default: 'matmul' },
+      suite: { type: 'string' },
       sizes: { type: 'string' },
       runs: { type: 'string' },
       warmup: { type: 'string' },
@@ -99,9 +99,11 @@ async function main(argv: string[]): Promise<number> {
   }
   const backend = values.backend;
   if (backend !== 'wasm' && backend !== 'webgpu') throw new Error(`--backend expects wasm or webgpu, got '${backend}'`);
-  if (backend === 'webgpu') throw new Error('--backend webgpu is reserved: Axon has no WebGPU backend to benchmark yet');
-  const chosen: Suite[] = values.suite === 'all' ? SUITES.filter((s) => s.inAll) : SUITES.filter((s) => s.id === values.suite);
-  if (chosen.length === 0) throw new Error(`unknown suite '${values.suite}'; known: ${SUITES.map((s) => s.id).join(', ')}, all`);
+  // --backend webgpu runs the webgpu suite (Axon's WebGPU backend beside tfjs-webgpu); the other suites are wasm.
+  const suiteId = values.suite ?? (backend === 'webgpu' ? 'webgpu' : 'matmul');
+  if (backend === 'webgpu' && suiteId !== 'webgpu') throw new Error(`--backend webgpu runs the webgpu suite only (got --suite ${suiteId})`);
+  const chosen: Suite[] = suiteId === 'all' ? SUITES.filter((s) => s.inAll) : SUITES.filter((s) => s.id === suiteId);
+  if (chosen.length === 0) throw new Error(`unknown suite '${suiteId}'; known: ${SUITES.map((s) => s.id).join(', ')}, all`);
   const sizes = values.sizes?.split(',').map((s) => {
     const n = positiveInt('sizes', s.trim());
     if (!n) throw new Error(`--sizes expects positive integers, got '${values.sizes}'`);

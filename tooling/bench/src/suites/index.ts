@@ -3,5 +3,7 @@
 import type { Suite } from '../suite.js';
 import { matmulSuite } from './matmul.js';
 import { mlpSuite } from './mlp.js';
+import { cnnSuite } from './cnn.js';
+import { webgpuSuite } from './webgpu.js';
 
-export const SUITES: readonly Suite[] = [matmulSuite, mlpSuite];
+export const SUITES: readonly Suite[] = [matmulSuite, mlpSuite, cnnSuite, webgpuSuite];

@@ -1,0 +1,63 @@
+/**
+ * Axon's side of the `cnn` suite: the ready-made `mnistCnn()` from @axon/layers, trained with
+ * `fit` as a user of the Keras front end writes it.
+ */
+
+import { memory, tensor } from '@axon/core';
+import '@axon/autograd'; // registers gradients; `fit` needs it loaded
+import { mnistCnn } from '@axon/layers';
+import { startAxon } from './axon.js';
+import type { Digits } from './mnist.js';
+
+export const CNN = { batch: 64, lr: 1e-3, classes: 10, trainDigits: 8000 } as const;
+
+/** A CNN ready to train. */
+export interface CnnRun {
+  /** Trains one epoch over the training digits and waits until it is done. */
+  epoch(): Promise<void>;
+  /** Accuracy on `test` (not timed). */
+  evaluate(test: Digits): Promise<number>;
+  dispose(): void;
+}
+
+export const axonCnnNote =
+  "`mnistCnn()` (Reshape → Conv2d(1→32, 3) → ReLU → MaxPool2d(2) → Conv2d(32→64, 3) → ReLU → MaxPool2d(2) → Flatten → Dropout(0.25) → Dense(10, softmax)), " +
+  "`compile({ optimizer: { name: 'adam', learningRate: 1e-3 }, loss: 'sparseCategoricalCrossentropy', metrics: ['accuracy'] })`, " +
+  '`fit(x [N,28,28], y, { batchSize: 64, epochs: 1, shuffle: true, verbose: 0 })` per timed epoch.';
+
+/** Starts the wasm backend and builds the model over `train`. */
+export async function prepareAxonCnn(train: Digits): Promise<CnnRun> {
+  await startAxon('wasm');
+  const model = mnistCnn();
+  model.compile({ optimizer: { name: 'adam', learningRate: CNN.lr }, loss: 'sparseCategoricalCrossentropy', metrics: ['accuracy'] });
+  const x = tensor(train.x, [train.n, 28, 28], 'float32');
+  const y = tensor(Int32Array.from(train.y), [train.n], 'int32');
+  return {
+    async epoch() {
+      await model.fit(x, y, { batchSize: CNN.batch, epochs: 1, shuffle: true, verbose: 0 });
+    },
+    async evaluate(test) {
+      const tx = tensor(test.x, [test.n, 28, 28], 'float32');
+      const probs = model.predict(tx, { batchSize: 500 });
+      const d = await probs.data();
+      probs.dispose();
+      tx.dispose();
+      let ok = 0;
+      for (let i = 0; i < test.n; i++) {
+        let best = 0;
+        for (let j = 1; j < CNN.classes; j++) if (d[i * CNN.classes + j] > d[i * CNN.classes + best]) best = j;
+        if (best === test.y[i]) ok++;
+      }
+      return ok / test.n;
+    },
+    dispose() {
+      x.dispose();
+      y.dispose();
+      model.dispose();
+    },
+  };
+}
+
+export function axonLiveTensors(): number {
+  return memory().numTensors;
+}
