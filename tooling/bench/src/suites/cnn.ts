@@ -283,6 +283,15 @@ export const cnnSuite: Suite = {
     }
 
     const batches = Math.ceil(n / CNN.batch);
+    const ax = cells.axon;
+    const pt = cells.torch;
+    if (ax && pt && 'median' in ax && 'median' in pt) {
+      const slower = ax.median / pt.median;
+      notes.push(
+        `**Goal: Axon wasm within 3× of native PyTorch (1 thread).** Here Axon's epoch takes ${slower.toFixed(2)}× PyTorch's ` +
+          `(${ax.median.toFixed(2)} s vs ${pt.median.toFixed(2)} s): ${slower <= 3 ? 'goal met' : `goal **not met** (${(slower / 3).toFixed(2)}× over the bound)`}.`,
+      );
+    }
     notes.push(
       `Model: Conv2d(1→32, 3×3, relu) → MaxPool 2 → Conv2d(32→64, 3×3, relu) → MaxPool 2 → Flatten → Dropout(0.25) → Dense(1600→10, softmax), NCHW; ` +
         `Adam (lr 1e-3); batch 64; the first ${n} MNIST training digits (${batches} batches per epoch), shuffled; ${warmup} warm-up epoch(s), then ${runs} timed epochs (Axon, PyTorch).`,

@@ -277,6 +277,23 @@ export const webgpuSuite: Suite = {
       if (after !== before) warnings.push(`${s.info.label}: ${after - before} tensors left alive after dispose`);
     }
 
+    const goal: string[] = [];
+    const ratios = cases
+      .filter((c) => !c.label.startsWith('MLP'))
+      .map((c) => {
+        const a = c.cells.axon;
+        const t = c.cells['tfjs-webgpu'];
+        return a && t && 'median' in a && 'median' in t ? { label: c.label, r: t.median / a.median } : undefined;
+      })
+      .filter((x): x is { label: string; r: number } => x !== undefined);
+    if (ratios.length > 0) {
+      const worst = ratios.reduce((w, x) => (x.r < w.r ? x : w));
+      const best = ratios.reduce((w, x) => (x.r > w.r ? x : w));
+      goal.push(
+        `**Goal: on CPU emulation Axon's WebGPU matmul within 2× of tfjs-webgpu or faster, in the same run.** Axon ÷ tfjs-webgpu over the matmul rows: ` +
+          `${worst.r.toFixed(2)}× (${worst.label}) to ${best.r.toFixed(2)}× (${best.label}): ${worst.r >= 0.5 ? 'goal met in every row' : `goal **not met** in ${ratios.filter((x) => x.r < 0.5).map((x) => x.label).join(', ')}`}.`,
+      );
+    }
     return {
       id: 'webgpu',
       title: this.title,
@@ -287,6 +304,7 @@ export const webgpuSuite: Suite = {
         `Adapter (Dawn, npm \`webgpu\` ${packageVersion('webgpu')}, VK_ICD_FILENAMES=${process.env.VK_ICD_FILENAMES ?? 'unset'}): **${adapter}**; Axon's \`adapterDescription\`: ${axonDescription}. Both libraries use this one Dawn instance through \`navigator.gpu\`.`,
         `Matmul rows: GFLOP/s = 2n³ / seconds per call, the n×n result read back in each call; inputs uniform in [-1, 1); the first result of each cell is checked against float64 sums at 64 entries. ${runs} timed samples after warm-up.`,
         `MLP row: steps per second (higher is better; ms/step after the figure) of the MLP 784-128-10 (relu, dropout 0.2, softmax, Adam lr 1e-3, batch 128), timed as \`fit\` over the first ${MLP_DIGITS} MNIST digits (${steps} steps) per epoch, one warm-up epoch, then epochs in rounds (one of each library in turn); "acc" is accuracy on 2,000 test digits after those epochs (a check that it trains).`,
+        ...goal,
       ],
       warnings,
     };
