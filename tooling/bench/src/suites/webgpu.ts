@@ -3,7 +3,7 @@
  * @tensorflow/tfjs-backend-webgpu, in one process, on the same Dawn instance and adapter
  * (lavapipe or SwiftShader on a machine without a GPU, the GPU where there is one):
  *
- * - f32 matmul GFLOP/s at n = 256, 512 (`--sizes` for others), A·B and Aᵀ·B / A·Bᵀ, the result
+ * - f32 matmul GFLOP/s at n = 256, 512, 1024 (`--sizes` for others), A·B and Aᵀ·B / A·Bᵀ, the result
  *   read back (`await data()`) inside the timed call; the first result is checked against a
  *   float64 reference at sampled entries;
  * - an MLP 784-128-10 (relu, dropout 0.2, softmax, Adam, batch 128) training step, timed as
@@ -170,10 +170,10 @@ const metric: Metric = {
 export const webgpuSuite: Suite = {
   id: 'webgpu',
   title: 'WebGPU: Axon vs tfjs-webgpu (matmul GFLOP/s, MLP training steps/s)',
-  describe: 'Axon WebGPU vs tfjs-webgpu on one Dawn adapter: matmul GFLOP/s at 256/512, MLP 784-128-10 train step (also --backend webgpu)',
+  describe: 'Axon WebGPU vs tfjs-webgpu on one Dawn adapter: matmul GFLOP/s at 256/512/1024, MLP 784-128-10 train step (also --backend webgpu)',
   inAll: false,
   async run(opts: SuiteOptions): Promise<SuiteResult> {
-    const sizes = opts.sizes ?? [256, 512];
+    const sizes = opts.sizes ?? [256, 512, 1024];
     const runs = opts.runs ?? 5;
     const warnings: string[] = [];
     const sides: Side[] = [];
