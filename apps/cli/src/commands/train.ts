@@ -87,23 +87,13 @@ export async function train(o: TrainOptions, log: (s: string) => void = console.
       log(parts.join(' | '));
     },
   });
-  const x = { data: tr.images, shape: [tr.count, 28, 28] };
-  if (o.augment) {
-    // A dataset pipeline: shuffle → batch → augment each batch on the host.
-    const all = fromArrays({ x, y: tr.labels });
-    const [trainDs, valDs] = o.validationSplit > 0 ? all.split([nTrain, tr.count - nTrain], { seed: o.seed }) : [all, undefined];
-    const ds = trainDs!.shuffle(o.seed).batch(o.batchSize).map(augmentImages({ rotation: 10, shift: 0.1, zoom: 0.1, seed: o.seed }));
-    await model.fit(ds, { epochs: o.epochs, callbacks: [cb], verbose: 0, ...(valDs ? { validationData: valDs.batch(1000) } : {}) });
-  } else {
-    await model.fit(x, tr.labels, {
-      epochs: o.epochs,
-      batchSize: o.batchSize,
-      seed: o.seed,
-      ...(o.validationSplit > 0 ? { validationSplit: o.validationSplit } : {}),
-      callbacks: [cb],
-      verbose: 0,
-    });
-  }
+  // Host data → shuffle → batch (→ augment): each batch is uploaded when it is used, so no device
+  // has to hold the whole training set in one buffer (WebGPU adapters may cap a binding at 128 MiB).
+  const all = fromArrays({ x: { data: tr.images, shape: [tr.count, 28, 28] }, y: tr.labels });
+  const [trainDs, valDs] = o.validationSplit > 0 ? all.split([nTrain, tr.count - nTrain], { seed: o.seed }) : [all, undefined];
+  const batched = trainDs!.shuffle(o.seed).batch(o.batchSize);
+  const ds = o.augment ? batched.map(augmentImages({ rotation: 10, shift: 0.1, zoom: 0.1, seed: o.seed })) : batched;
+  await model.fit(ds, { epochs: o.epochs, callbacks: [cb], verbose: 0, ...(valDs ? { validationData: valDs.batch(1000) } : {}) });
   const ev = await model.evaluate({ data: te.images, shape: [te.count, 28, 28] }, te.labels, { batchSize: 1000 });
   const testAccuracy = ev.accuracy ?? NaN;
   const testLoss = ev.loss ?? NaN;
