@@ -6,7 +6,7 @@
 import { memory, tensor } from '@axon/core';
 import '@axon/autograd'; // registers gradients; `fit` needs it loaded
 import { mnistCnn } from '@axon/layers';
-import { startAxon } from './axon.js';
+import { axonAccuracy, startAxon } from './axon.js';
 import type { Digits } from './mnist.js';
 
 export const CNN = { batch: 64, lr: 1e-3, classes: 10, trainDigits: 8000 } as const;
@@ -36,20 +36,7 @@ export async function prepareAxonCnn(train: Digits): Promise<CnnRun> {
     async epoch() {
       await model.fit(x, y, { batchSize: CNN.batch, epochs: 1, shuffle: true, verbose: 0 });
     },
-    async evaluate(test) {
-      const tx = tensor(test.x, [test.n, 28, 28], 'float32');
-      const probs = model.predict(tx, { batchSize: 500 });
-      const d = await probs.data();
-      probs.dispose();
-      tx.dispose();
-      let ok = 0;
-      for (let i = 0; i < test.n; i++) {
-        let best = 0;
-        for (let j = 1; j < CNN.classes; j++) if (d[i * CNN.classes + j] > d[i * CNN.classes + best]) best = j;
-        if (best === test.y[i]) ok++;
-      }
-      return ok / test.n;
-    },
+    evaluate: (test) => axonAccuracy(model, test, [28, 28], 500),
     dispose() {
       x.dispose();
       y.dispose();

@@ -97,20 +97,7 @@ export function axonMlpContender(opts: SuiteOptions): MlpContender {
       const y = tensor(Int32Array.from(train.y), [train.n], 'int32');
       return {
         epoch: () => axonMlpEpoch(model, x, y),
-        async evaluate(test) {
-          const tx = tensor(test.x, [test.n, MLP.inputs], 'float32');
-          const probs = model.predict(tx, { batchSize: 1000 });
-          const d = await probs.data();
-          probs.dispose();
-          tx.dispose();
-          let ok = 0;
-          for (let i = 0; i < test.n; i++) {
-            let best = 0;
-            for (let j = 1; j < MLP.classes; j++) if (d[i * MLP.classes + j] > d[i * MLP.classes + best]) best = j;
-            if (best === test.y[i]) ok++;
-          }
-          return ok / test.n;
-        },
+        evaluate: (test) => axonAccuracy(model, test, [MLP.inputs], 1000),
         dispose() {
           x.dispose();
           y.dispose();
@@ -120,4 +107,24 @@ export function axonMlpContender(opts: SuiteOptions): MlpContender {
     },
     live: () => memory().numTensors,
   };
+}
+
+/**
+ * Test accuracy of an Axon classifier on MNIST digits (not timed): `predict` in batches, then the
+ * arg-max of each row against the label.
+ */
+export async function axonAccuracy(model: { predict(x: Tensor, o: { batchSize: number }): Tensor }, test: Digits, exampleShape: readonly number[], batchSize: number): Promise<number> {
+  const tx = tensor(test.x, [test.n, ...exampleShape], 'float32');
+  const probs = model.predict(tx, { batchSize });
+  const d = await probs.data();
+  const classes = probs.shape[1]!;
+  probs.dispose();
+  tx.dispose();
+  let ok = 0;
+  for (let i = 0; i < test.n; i++) {
+    let best = 0;
+    for (let j = 1; j < classes; j++) if (d[i * classes + j]! > d[i * classes + best]!) best = j;
+    if (best === test.y[i]) ok++;
+  }
+  return ok / test.n;
 }
