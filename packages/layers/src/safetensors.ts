@@ -97,10 +97,13 @@ export function serializeSafetensors(tensors: Readonly<Record<string, HostTensor
 }
 
 /**
- * Decodes a safetensors file, validating every field before allocating anything: a truncated
- * file, a header length beyond the file or above {@link MAX_HEADER_BYTES}, invalid JSON, unknown
- * dtypes, bad shapes, and offsets out of range, overlapping or not matching shape × dtype all
- * throw an {@link AxonError}. Tensor data is copied (the result does not alias `bytes`).
+ * Decodes a safetensors file, validating every field before allocating anything, as the
+ * reference implementation does: a truncated file, a header length beyond the file or above
+ * {@link MAX_HEADER_BYTES}, a header that does not start with `{`, invalid JSON, a key given
+ * twice, unknown dtypes, bad shapes, offsets out of range or not matching shape × dtype, and
+ * offsets that do not tile the data section exactly (sorted, from 0, contiguous, up to the last
+ * byte — so a header length one byte short, a gap or trailing bytes are errors) all throw an
+ * {@link AxonError}. Tensor data is copied (the result does not alias `bytes`).
  * @example const { tensors } = parseSafetensors(new Uint8Array(await file.arrayBuffer()));
  */
 export function parseSafetensors(bytes: Uint8Array): SafetensorsContents {
@@ -113,13 +116,18 @@ export function parseSafetensors(bytes: Uint8Array): SafetensorsContents {
   const n = Number(n64);
   if (n > bytes.length - 8) throw new AxonError(op, `header length ${n} is larger than the file allows (${bytes.length} bytes in all): truncated or corrupt file`);
   if (n < 2) throw new AxonError(op, `header length ${n} is too small for a JSON object`);
+  if (bytes[8] !== 0x7b) throw new AxonError(op, `the header must start with '{' (byte 8 is 0x${bytes[8]!.toString(16).padStart(2, '0')}): not a safetensors file, or a wrong header length`);
   let header: unknown;
+  let text: string;
   try {
-    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + n)));
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + n));
+    header = JSON.parse(text);
   } catch (e) {
     throw new AxonError(op, `the header is not valid UTF-8 JSON (${e instanceof Error ? e.message : String(e)})`);
   }
   if (header === null || typeof header !== 'object' || Array.isArray(header)) throw new AxonError(op, 'the header must be a JSON object');
+  const dup = duplicateKey(text);
+  if (dup !== null) throw new AxonError(op, `the header names ${JSON.stringify(dup)} twice (JSON.parse would silently keep the last one)`);
   const dataStart = 8 + n;
   const dataLen = bytes.length - dataStart;
   const metadata: Record<string, string> = {};
@@ -142,10 +150,10 @@ export function parseSafetensors(bytes: Uint8Array): SafetensorsContents {
       throw new AxonError(op, `tensor '${name}': shape must be an array of non-negative integers, got ${JSON.stringify(e.shape)}`);
     }
     const shape = e.shape as number[];
-    let size = 1;
+    let size = shape.includes(0) ? 0 : 1;
     for (const d of shape) {
-      size *= d;
       if (size > dataLen) break;
+      size *= d;
     }
     const off = e.data_offsets;
     if (!Array.isArray(off) || off.length !== 2 || !off.every((o) => Number.isSafeInteger(o) && o >= 0)) {
@@ -159,11 +167,21 @@ export function parseSafetensors(bytes: Uint8Array): SafetensorsContents {
     }
     plan.push({ name, dtype, shape, begin, end });
   }
+  // As the reference implementation (safetensors' `Metadata::validate`): sorted by offset, the
+  // tensors must tile the data section exactly — starting at 0, no gap, no overlap, no byte after.
   const sorted = [...plan].sort((a, b) => a.begin - b.begin || a.end - b.end);
-  for (let i = 1; i < sorted.length; i++) {
-    const p = sorted[i - 1]!;
-    const q = sorted[i]!;
-    if (q.begin < p.end) throw new AxonError(op, `tensors '${p.name}' [${p.begin}, ${p.end}] and '${q.name}' [${q.begin}, ${q.end}] overlap`);
+  let pos = 0;
+  let prev: (typeof plan)[number] | null = null;
+  for (const q of sorted) {
+    if (q.begin < pos) throw new AxonError(op, `tensors '${prev!.name}' [${prev!.begin}, ${prev!.end}] and '${q.name}' [${q.begin}, ${q.end}] overlap`);
+    if (q.begin > pos) {
+      throw new AxonError(op, prev ? `a gap of ${q.begin - pos} bytes between tensors '${prev.name}' (ends at ${pos}) and '${q.name}' (begins at ${q.begin}); offsets must be contiguous` : `the first tensor '${q.name}' begins at ${q.begin}; data offsets must start at 0`);
+    }
+    pos = q.end;
+    prev = q;
+  }
+  if (pos !== dataLen) {
+    throw new AxonError(op, `the tensors cover ${pos} bytes but the data section has ${dataLen} (header length ${n}, file ${bytes.length} bytes): ${pos < dataLen ? 'trailing bytes, or a header length too short' : 'truncated file'}`);
   }
   const tensors: Record<string, HostTensorEntry> = {};
   for (const p of plan) {
@@ -177,6 +195,37 @@ export function parseSafetensors(bytes: Uint8Array): SafetensorsContents {
     tensors[p.name] = { dtype: p.dtype, shape: p.shape, data };
   }
   return { tensors, metadata };
+}
+
+/**
+ * The first object key that occurs twice in one object of a valid JSON text, or null. A string is
+ * a key exactly when the next non-blank character after it is ':'.
+ */
+function duplicateKey(text: string): string | null {
+  const stack: (Set<string> | null)[] = [];
+  for (let i = 0; i < text.length; i++) {
+    const ch = text.charCodeAt(i);
+    if (ch === 0x7b) stack.push(new Set());
+    else if (ch === 0x5b) stack.push(null);
+    else if (ch === 0x7d || ch === 0x5d) stack.pop();
+    else if (ch === 0x22) {
+      const start = i;
+      for (i++; i < text.length; i++) {
+        const c = text.charCodeAt(i);
+        if (c === 0x5c) i++;
+        else if (c === 0x22) break;
+      }
+      let j = i + 1;
+      while (j < text.length && (text[j] === ' ' || text[j] === '\n' || text[j] === '\r' || text[j] === '\t')) j++;
+      const keys = stack[stack.length - 1];
+      if (text[j] === ':' && keys) {
+        const key = JSON.parse(text.slice(start, i + 1)) as string;
+        if (keys.has(key)) return key;
+        keys.add(key);
+      }
+    }
+  }
+  return null;
 }
 
 /**

@@ -70,7 +70,8 @@ describe('safetensors', () => {
     expect(() => parseSafetensors(file(ok, data, 2n ** 63n))).toThrow(new RegExp(`exceeds the ${MAX_HEADER_BYTES}-byte limit`));
     expect(() => parseSafetensors(file(ok, data, BigInt(MAX_HEADER_BYTES + 1)))).toThrow(/exceeds/);
     expect(() => parseSafetensors(file('{not json', data))).toThrow(/not valid UTF-8 JSON/);
-    expect(() => parseSafetensors(file([1, 2], data))).toThrow(/must be a JSON object/);
+    expect(() => parseSafetensors(file([1, 2], data))).toThrow(/must start with '\{'/);
+    expect(() => parseSafetensors(file('{}', data))).toThrow(/cover 0 bytes but the data section has 8/);
     expect(() => parseSafetensors(file({ a: { dtype: 'F16', shape: [2], data_offsets: [0, 4] } }, data))).toThrow(/unsupported dtype 'F16'/);
     expect(() => parseSafetensors(file({ a: { dtype: 'F32', shape: [2], data_offsets: [0, 12] } }, data))).toThrow(/out of range \(data section has 8 bytes\)/);
     expect(() => parseSafetensors(file({ a: { dtype: 'F32', shape: [3], data_offsets: [0, 8] } }, data))).toThrow(/span 8 bytes but shape \[3\] of F32 needs 12/);
@@ -81,6 +82,46 @@ describe('safetensors', () => {
     expect(() => parseSafetensors(file({ a: { dtype: 'F32', shape: [2] } }, data))).toThrow(/data_offsets must be \[begin, end\]/);
     expect(() => parseSafetensors(file({ __metadata__: { v: 1 } }, data))).toThrow(/must be a string/);
     expect(parseSafetensors(file(ok, data)).tensors['a']!.shape).toEqual([2]);
+  });
+});
+
+describe('safetensors: the reference validation (issue 9, item 4)', () => {
+  const good = (): Uint8Array => serializeSafetensors({ a: { dtype: 'float32', shape: [2], data: new Float32Array([1, 2]) }, b: { dtype: 'int32', shape: [1], data: new Int32Array([7]) } });
+  const withLength = (bytes: Uint8Array, n: number): Uint8Array => {
+    const out = bytes.slice();
+    new DataView(out.buffer).setBigUint64(0, BigInt(n), true);
+    return out;
+  };
+
+  it('a header length one byte short is an error, not tensors shifted by a byte', () => {
+    const bytes = good();
+    const n = Number(new DataView(bytes.buffer).getBigUint64(0, true));
+    expect(new TextDecoder().decode(bytes.subarray(8, 8 + n)).endsWith(' ')).toBe(true); // padded: the JSON still parses without its last byte
+    expect(() => parseSafetensors(withLength(bytes, n - 1))).toThrow(/cover 12 bytes but the data section has 13.*header length too short/);
+    expect(() => parseSafetensors(withLength(bytes, n + 1))).toThrow(/not valid UTF-8 JSON/); // the header swallowed the first data byte
+    expect(Array.from(parseSafetensors(bytes).tensors['a']!.data)).toEqual([1, 2]);
+  });
+
+  it('trailing bytes, a gap, a late start and duplicate keys are errors', () => {
+    const bytes = good();
+    const trailing = new Uint8Array(bytes.length + 4);
+    trailing.set(bytes);
+    expect(() => parseSafetensors(trailing)).toThrow(/cover 12 bytes but the data section has 16.*trailing bytes/);
+    const data = new Uint8Array(16);
+    expect(() => parseSafetensors(file({ a: { dtype: 'F32', shape: [1], data_offsets: [0, 4] }, b: { dtype: 'F32', shape: [2], data_offsets: [8, 16] } }, data))).toThrow(/gap of 4 bytes between tensors 'a' \(ends at 4\) and 'b'/);
+    expect(() => parseSafetensors(file({ a: { dtype: 'F32', shape: [3], data_offsets: [4, 16] } }, data))).toThrow(/begins at 4; data offsets must start at 0/);
+    const dupTop = '{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}';
+    expect(() => parseSafetensors(file(dupTop, new Uint8Array(8)))).toThrow(/names "a" twice/);
+    const dupInner = '{"a":{"dtype":"F32","shape":[1],"shape":[2],"data_offsets":[0,8]}}';
+    expect(() => parseSafetensors(file(dupInner, new Uint8Array(8)))).toThrow(/names "shape" twice/);
+    const dupMeta = '{"__metadata__":{"k":"1","k":"2"}}';
+    expect(() => parseSafetensors(file(dupMeta))).toThrow(/names "k" twice/);
+    // escaped keys are compared decoded; a ':' inside a string value is not a key
+    expect(() => parseSafetensors(file('{"__metadata__":{"\\u0061":"x:","a":"y"}}'))).toThrow(/names "a" twice/);
+    expect(parseSafetensors(file('{"__metadata__":{"a":"b:c","b":"a"}}')).metadata).toEqual({ a: 'b:c', b: 'a' });
+    expect(() => parseSafetensors(file(' {}  '))).toThrow(/must start with '\{'/);
+    // zero-size tensors may share an offset; an empty file section is fine
+    expect(Object.keys(parseSafetensors(file({ e: { dtype: 'F32', shape: [0], data_offsets: [0, 0] }, f: { dtype: 'F32', shape: [2, 0], data_offsets: [0, 0] } })).tensors)).toEqual(['e', 'f']);
   });
 });
 
