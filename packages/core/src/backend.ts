@@ -136,6 +136,12 @@ export interface Backend {
    * `ready()` then prefers another backend, while `setBackend(name)` still selects it.
    */
   readonly emulated?: boolean;
+  /**
+   * Why the backend's device is gone (e.g. a WebGPU device lost to a driver reset), or undefined
+   * while it works. Once set, the backend is dead: its buffers are gone and every call may throw.
+   * The registry then reports it as `'lost'` and `setBackend`/`ready` create a fresh one.
+   */
+  readonly lostReason?: string | undefined;
 
   // ---------------------------------------------------------------- storage
   /** Allocates an uninitialised buffer of `size` elements. */

@@ -5,9 +5,12 @@ import { AxonError } from './errors.js';
 export interface BackendInfo {
   readonly name: string;
   readonly priority: number;
-  /** `'ready'` once created, `'failed'` when it could not start, `'registered'` before trying. */
-  readonly status: 'registered' | 'ready' | 'failed';
-  /** Why the backend could not start (when `status` is `'failed'`). */
+  /**
+   * `'ready'` once created, `'failed'` when it could not start, `'lost'` when its device was lost
+   * after it started (the next `setBackend`/`ready` creates a fresh one), `'registered'` before trying.
+   */
+  readonly status: 'registered' | 'ready' | 'failed' | 'lost';
+  /** Why the backend could not start (`'failed'`) or what happened to its device (`'lost'`). */
   readonly reason?: string;
   /** Whether it is the current backend. */
   readonly active: boolean;
@@ -35,16 +38,35 @@ export function registerBackend(factory: BackendFactory): void {
 export function backends(): BackendInfo[] {
   return [...entries.values()]
     .sort((a, b) => b.factory.priority - a.factory.priority)
-    .map((e) => ({
-      name: e.factory.name,
-      priority: e.factory.priority,
-      status: e.backend ? 'ready' : e.failure !== undefined ? 'failed' : 'registered',
-      ...(e.failure !== undefined ? { reason: e.failure } : {}),
-      active: current !== null && current === e.backend,
-    }));
+    .map((e) => {
+      const lost = e.backend?.lostReason;
+      const status: BackendInfo['status'] = e.backend ? (lost !== undefined ? 'lost' : 'ready') : e.failure !== undefined ? 'failed' : 'registered';
+      const reason = lost ?? e.failure;
+      return {
+        name: e.factory.name,
+        priority: e.factory.priority,
+        status,
+        ...(reason !== undefined ? { reason } : {}),
+        active: current !== null && current === e.backend,
+      };
+    });
+}
+
+/** Forgets a backend whose device was lost (its buffers are gone), so that it can be recreated. */
+function dropLost(entry: Entry): void {
+  const b = entry.backend;
+  if (!b || b.lostReason === undefined) return;
+  entry.backend = undefined;
+  if (current === b) current = null;
+  try {
+    b.dispose();
+  } catch {
+    /* a lost device may refuse to release what it already lost */
+  }
 }
 
 async function start(entry: Entry, auto = false): Promise<Backend> {
+  dropLost(entry);
   if (entry.backend) return entry.backend;
   try {
     entry.backend = await entry.factory.create(auto ? { auto: true } : {});
@@ -82,6 +104,10 @@ export async function setBackend(name: string): Promise<Backend> {
  * @example await ready(); // then ops run on the default backend
  */
 export async function ready(): Promise<Backend> {
+  if (current?.lostReason !== undefined) {
+    const e = [...entries.values()].find((x) => x.backend === current);
+    if (e) dropLost(e);
+  }
   if (current) return current;
   initPromise ??= (async () => {
     const sorted = [...entries.values()].sort((a, b) => b.factory.priority - a.factory.priority);
@@ -115,11 +141,14 @@ export async function ready(): Promise<Backend> {
  * @example getBackend().name // 'wasm'
  */
 export function getBackend(): Backend {
+  if (current?.lostReason !== undefined) {
+    throw new AxonError('getBackend', `the current backend '${current.name}' lost its device (${current.lostReason}); call \`await setBackend('${current.name}')\` to start a fresh one (tensors on the lost device are gone)`);
+  }
   if (current) return current;
   // Synchronous backends can start on first use.
   const sorted = [...entries.values()].sort((a, b) => b.factory.priority - a.factory.priority);
   for (const entry of sorted) {
-    if (entry.backend) {
+    if (entry.backend && entry.backend.lostReason === undefined) {
       current = entry.backend;
       return current;
     }

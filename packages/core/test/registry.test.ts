@@ -32,3 +32,32 @@ describe('default selection', () => {
     expect((await setBackend('soft-test')).name).toBe('soft-test');
   });
 });
+
+describe('device loss', () => {
+  it("a backend whose device was lost shows as 'lost' with the reason, and setBackend starts a fresh one", async () => {
+    const { getBackend } = await import('../src/index.js');
+    let made = 0;
+    const disposed: number[] = [];
+    registerBackend({
+      name: 'lossy-test',
+      priority: -5,
+      create: () => {
+        const id = ++made;
+        return { name: 'lossy-test', id, supportsSyncRead: true, lostReason: undefined as string | undefined, memory: () => ({ bytes: 0, buffers: 0 }), dispose: () => disposed.push(id) } as unknown as Backend;
+      },
+    });
+    const first = await setBackend('lossy-test');
+    expect(backends().find((b) => b.name === 'lossy-test')?.status).toBe('ready');
+    (first as { lostReason?: string }).lostReason = 'device destroyed (test)';
+    const info = backends().find((b) => b.name === 'lossy-test');
+    expect(info?.status).toBe('lost');
+    expect(info?.reason).toBe('device destroyed (test)');
+    expect(() => getBackend()).toThrow(/lost its device.*device destroyed \(test\).*setBackend\('lossy-test'\)/);
+    const second = await setBackend('lossy-test');
+    expect(second).not.toBe(first);
+    expect(made).toBe(2);
+    expect(disposed).toEqual([1]);
+    expect(backends().find((b) => b.name === 'lossy-test')?.status).toBe('ready');
+    expect(getBackend()).toBe(second);
+  });
+});
