@@ -9,8 +9,11 @@ import {
   type OpAttrs,
   Tensor,
   add,
+  assertFinite,
   enableGrad,
   fmtShape,
+  inAnomalyPhase,
+  isAnomalyDetectionEnabled,
   keep,
   noGrad,
   onesLike,
@@ -25,7 +28,12 @@ export interface Node {
   readonly inputs: readonly Tensor[];
   readonly output: Tensor;
   readonly attrs: OpAttrs;
+  /** Where the forward op was called (recorded only while anomaly detection is on). */
+  readonly stack?: string;
 }
+
+/** Nodes whose graph a `backward()` without `retainGraph` has released. */
+const released = new WeakSet<Node>();
 
 function nodeOf(t: Tensor): Node | null {
   return (t.gradNode as Node | null) ?? null;
@@ -35,12 +43,20 @@ const recorder: GradRecorder = {
   record(op, inputs, output, attrs) {
     if (!rules[op]) throw new AxonError(op, `no gradient rule is defined for op '${op}'`);
     output.requiresGrad = true;
-    output.gradNode = { op, inputs: [...inputs], output, attrs } satisfies Node;
+    const node: Node = isAnomalyDetectionEnabled() ? { op, inputs: [...inputs], output, attrs, stack: forwardStack() } : { op, inputs: [...inputs], output, attrs };
+    output.gradNode = node;
   },
-  backward(root, grad) {
-    backwardImpl(root, grad);
+  backward(root, grad, opts) {
+    backwardImpl(root, grad, opts?.retainGraph === true);
   },
 };
+
+/** The caller's frames of a forward op (Axon's own core and autograd frames left out). */
+function forwardStack(): string {
+  const lines = (new Error().stack ?? '').split('\n').slice(1).map((l) => l.trim());
+  const own = /[/\\]packages[/\\](core|autograd)[/\\]|@axon[/\\](core|autograd)[/\\]|node:internal/;
+  return lines.filter((l) => l.startsWith('at ') && !own.test(l)).slice(0, 5).join('\n    ');
+}
 
 /** Installs the recorder into core (done on import; idempotent). */
 export function install(): void {
@@ -107,17 +123,23 @@ export function gradients(root: Tensor, targets: readonly Tensor[], seed?: Tenso
       const n = nodeOf(t);
       if (!n || targetSet.has(t) && !n) continue;
       if (!useful.has(t)) continue;
+      if (released.has(n)) {
+        throw new AxonError('backward', `trying to backward through the graph a second time (op '${n.op}' producing ${fmtShape(n.output.shape)}): the first backward() released it; pass { retainGraph: true } to the first backward() to run it again, or recompute the forward pass`);
+      }
       for (const inp of n.inputs) if (inp.isDisposed && inp.requiresGrad) {
         throw new AxonError('backward', `an input of '${n.op}' (tensor #${inp.id} ${fmtShape(inp.shape)}) was disposed before backward; keep intermediates alive (e.g. run forward and backward inside one tidy)`);
       }
       const rule = rules[n.op]!;
-      const gi = rule(g, { inputs: n.inputs, output: n.output, attrs: n.attrs });
+      const anomaly = isAnomalyDetectionEnabled();
+      const what = `the gradient of '${n.op}'${n.stack ? ` (forward op called ${n.stack})` : ''}`;
+      const gi = anomaly ? inAnomalyPhase(what, () => rule(g, { inputs: n.inputs, output: n.output, attrs: n.attrs })) : rule(g, { inputs: n.inputs, output: n.output, attrs: n.attrs });
       n.inputs.forEach((inp, k) => {
         const d = gi[k];
         if (!d || !inp.requiresGrad || !useful.has(inp)) return;
         if (d.rank !== inp.rank || d.shape.some((s, i) => s !== inp.shape[i])) {
           throw new AxonError('backward', `rule '${n.op}' produced a gradient ${fmtShape(d.shape)} for an input ${fmtShape(inp.shape)}`);
         }
+        if (anomaly) assertFinite(d, `${what} for its input ${k} ${fmtShape(inp.shape)}`);
         const prev = grads.get(inp);
         grads.set(inp, prev ? add(prev, d) : d);
       });
@@ -128,7 +150,7 @@ export function gradients(root: Tensor, targets: readonly Tensor[], seed?: Tenso
   return createGraph ? enableGrad(run) : tidy(() => noGrad(run));
 }
 
-function backwardImpl(root: Tensor, seed: Tensor | undefined): void {
+function backwardImpl(root: Tensor, seed: Tensor | undefined, retainGraph: boolean): void {
   root.assertLive('backward');
   if (!root.requiresGrad) {
     throw new AxonError('backward', `the tensor ${fmtShape(root.shape)} does not require grad (no input of its computation requires grad, or it was computed inside noGrad)`);
@@ -148,6 +170,10 @@ function backwardImpl(root: Tensor, seed: Tensor | undefined): void {
       leaf.grad = next;
     });
   });
+  if (!retainGraph) for (const t of order) {
+    const n = nodeOf(t);
+    if (n) released.add(n);
+  }
 }
 
 export { Tensor };

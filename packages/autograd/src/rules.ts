@@ -20,8 +20,11 @@ import {
   floor,
   fold,
   gather,
+  ge,
   gt,
+  le,
   log,
+  logicalAnd,
   matmul,
   mul,
   neg,
@@ -30,6 +33,7 @@ import {
   pool2dGrad,
   reshape,
   scatterAdd,
+  sigmoid,
   sign,
   sin,
   slice,
@@ -113,6 +117,14 @@ export const rules: Record<string, GradRule> = {
   erf: un((g, x) => mul(g, mul(exp(neg(square(x))), 2 / Math.sqrt(Math.PI)))),
   sigmoid: un((g, _x, y) => mul(g, mul(y, sub(1, y)))),
   relu: un((g, x) => where(gt(x, 0), g, 0)),
+  // Composites recorded as one op because their parts have kinks the whole does not (see core's nn.ts).
+  softplus: un((g, x) => mul(g, sigmoid(x))),
+  logSigmoid: un((g, x) => mul(g, sigmoid(neg(x)))),
+  // PyTorch's clamp: the gradient passes where lo <= x <= hi (both ends included), else 0.
+  clip: (g, c) => {
+    const x = c.inputs[0]!;
+    return [where(logicalAnd(ge(x, c.attrs.lo as number), le(x, c.attrs.hi as number)), g, 0)];
+  },
 
   add: (g, c) => [sumToShape(g, c.inputs[0]!.shape), sumToShape(g, c.inputs[1]!.shape)],
   sub: (g, c) => [sumToShape(g, c.inputs[0]!.shape), sumToShape(neg(g), c.inputs[1]!.shape)],

@@ -31,9 +31,23 @@ export class Storage {
 
 const stats = { tensors: 0, bytes: 0, storages: 0 };
 
-/** Allocates a storage on `backend` (accounted in {@link memory}). */
+/**
+ * Allocates a storage on `backend` (accounted in {@link memory}). When the backend cannot, the
+ * AxonError says what was asked and how much Axon holds (live tensors and bytes), so that a leak
+ * shows up as what it is.
+ */
 export function allocStorage(backend: Backend, dtype: DType, size: number): Storage {
-  const buf = backend.alloc(dtype, size);
+  let buf: BackendBuffer;
+  try {
+    buf = backend.alloc(dtype, size);
+  } catch (e) {
+    const why = e instanceof Error ? e.message : String(e);
+    const leaks = leakTracking ? ' (see leakReport() for where the live tensors were created)' : ' (setLeakTracking(true) and leakReport() show where live tensors were created)';
+    throw new AxonError(
+      'alloc',
+      `out of memory on backend '${backend.name}': cannot allocate ${size} ${dtype} elements (${size * bytesPerElement(dtype)} bytes) while ${stats.tensors} tensors holding ${stats.bytes} bytes are alive${leaks}: ${why}`,
+    );
+  }
   const s = new Storage(backend, buf);
   stats.bytes += s.bytes;
   stats.storages++;
@@ -77,11 +91,96 @@ export function trackNew(t: Tensor): void {
   stats.tensors++;
   const scope = scopes[scopes.length - 1];
   if (scope) scope.push(t);
+  if (leakTracking) noteSite(t);
 }
 
 /** @internal */
-export function trackDisposed(): void {
+export function trackDisposed(t: Tensor): void {
   stats.tensors--;
+  if (sites.delete(t.id)) finalizer?.unregister(t);
+}
+
+// ------------------------------------------------------------------ leak tracking
+/**
+ * One place where tensors that are still alive were created (see {@link leakReport}).
+ * @example const [worst] = leakReport(); console.log(worst.count, worst.site);
+ */
+export interface LeakSite {
+  /** The creating call's stack, Axon's own core frames left out (a few frames, newest first). */
+  readonly site: string;
+  /** Tensors created there that are still alive. */
+  readonly count: number;
+}
+
+/**
+ * Options of {@link setLeakTracking}.
+ * @example setLeakTracking(true, { onLeak: (site) => console.warn('leaked at', site) });
+ */
+export interface LeakTrackingOptions {
+  /**
+   * Called when the garbage collector frees a tensor that was never disposed (its backend memory
+   * is then lost until the process ends). Default: a `console.warn` naming the creation site.
+   */
+  onLeak?: (site: string) => void;
+}
+
+let leakTracking = false;
+const sites = new Map<number, string>();
+let finalizer: FinalizationRegistry<number> | null = null;
+let onLeak: (site: string) => void = (site) => console.warn(`axon: a tensor was garbage-collected without dispose() (its memory is lost); created at\n${site}`);
+
+function creationSite(): string {
+  const stack = new Error().stack ?? '';
+  const frames = stack
+    .split('\n')
+    .slice(1)
+    .map((l) => l.trim())
+    .filter((l) => l.startsWith('at ') && !/[/\\]packages[/\\]core[/\\]|@axon[/\\]core[/\\]|node:internal/.test(l));
+  return frames.slice(0, 4).join('\n') || '(unknown site)';
+}
+
+function noteSite(t: Tensor): void {
+  sites.set(t.id, creationSite());
+  finalizer?.register(t, t.id, t);
+}
+
+/**
+ * Turns on (or off) recording where each new tensor is created, for {@link leakReport}, and a
+ * warning when a tensor is garbage-collected without `dispose()` (a leak: its backend memory is
+ * never freed). Opt-in, for debugging: it costs a stack trace per tensor.
+ * @example
+ * setLeakTracking(true);
+ * for (let i = 0; i < 3; i++) step(); // forgot tidy()
+ * console.table(leakReport()); // where the leaked tensors came from
+ */
+export function setLeakTracking(on: boolean, opts: LeakTrackingOptions = {}): void {
+  if (typeof on !== 'boolean') throw new AxonError('setLeakTracking', `expects true or false, got ${String(on)}`);
+  if (opts.onLeak !== undefined && typeof opts.onLeak !== 'function') throw new AxonError('setLeakTracking', 'onLeak must be a function');
+  leakTracking = on;
+  if (opts.onLeak) onLeak = opts.onLeak;
+  if (on && finalizer === null && typeof FinalizationRegistry === 'function') {
+    finalizer = new FinalizationRegistry<number>((id) => {
+      const site = sites.get(id);
+      if (site === undefined) return;
+      sites.delete(id);
+      onLeak(site);
+    });
+  }
+  if (!on) sites.clear();
+}
+
+/**
+ * Live tensors created while leak tracking was on, grouped by creation site, most first.
+ * @example
+ * setLeakTracking(true);
+ * const before = leakReport();
+ * step();
+ * leakReport(); // sites whose counts grew are leaking
+ */
+export function leakReport(): LeakSite[] {
+  const counts = new Map<string, number>();
+  for (const site of sites.values()) counts.set(site, (counts.get(site) ?? 0) + 1);
+  return [...counts.entries()].map(([site, count]) => ({ site, count })).sort((a, b) => b.count - a.count);
 }
 
 // ------------------------------------------------------------------ scopes
@@ -205,7 +304,7 @@ export type OpAttrs = Readonly<Record<string, unknown>>;
 /** The hook `@axon/autograd` installs: called after an op whose inputs require grad. */
 export interface GradRecorder {
   record(op: string, inputs: readonly Tensor[], output: Tensor, attrs: OpAttrs): void;
-  backward(root: Tensor, grad: Tensor | undefined): void;
+  backward(root: Tensor, grad: Tensor | undefined, opts?: { readonly retainGraph?: boolean }): void;
 }
 
 let recorder: GradRecorder | null = null;
@@ -220,8 +319,20 @@ export function getGradRecorder(): GradRecorder | null {
   return recorder;
 }
 
-/** @internal Records an op for autograd when grad mode is on and an input requires grad. */
+type AnomalyHook = (op: string, inputs: readonly Tensor[], output: Tensor, attrs: OpAttrs) => void;
+let anomalyHook: AnomalyHook | null = null;
+
+/** @internal Installed by `anomaly.ts` while anomaly detection is on. */
+export function setAnomalyHook(h: AnomalyHook | null): void {
+  anomalyHook = h;
+}
+
+/**
+ * @internal Every op ends here with its output: records it for autograd when grad mode is on and
+ * an input requires grad, and checks it when anomaly detection is on.
+ */
 export function record(op: string, inputs: readonly Tensor[], output: Tensor, attrs: OpAttrs = {}): Tensor {
+  if (anomalyHook !== null) anomalyHook(op, inputs, output, attrs);
   if (gradEnabled && recorder !== null) {
     for (const t of inputs) {
       if (t.requiresGrad) {

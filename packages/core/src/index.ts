@@ -11,6 +11,10 @@ export * from './random.js';
 export * from './shape.js';
 export {
   memory,
+  setLeakTracking,
+  leakReport,
+  type LeakSite,
+  type LeakTrackingOptions,
   tidy,
   keep,
   noGrad,
@@ -23,5 +27,6 @@ export {
   type OpAttrs,
   type TensorContainer,
 } from './engine.js';
-export { Tensor, isTensor, type NestedArray, type TensorLike } from './tensor.js';
+export { Tensor, isTensor, type BackwardOptions, type NestedArray, type TensorLike } from './tensor.js';
 export * from './ops/index.js';
+export { setAnomalyDetection, isAnomalyDetectionEnabled, detectAnomaly, checkAnomalies, inAnomalyPhase, assertFinite } from './anomaly.js';

@@ -10,6 +10,15 @@ let nextId = 1;
 /** Nested arrays as returned by {@link Tensor.array}. */
 export type NestedArray = number | boolean | NestedArray[];
 
+/**
+ * Options of {@link Tensor.backward}.
+ * @example loss.backward(undefined, { retainGraph: true });
+ */
+export interface BackwardOptions {
+  /** Keep the graph so that `backward()` can run through it again (PyTorch's `retain_graph`). */
+  readonly retainGraph?: boolean;
+}
+
 /** A number, or a tensor: what binary ops accept as their second operand. */
 export type TensorLike = Tensor | number | boolean;
 
@@ -111,7 +120,7 @@ export class Tensor {
   dispose(): void {
     if (this.disposedFlag) return;
     this.disposedFlag = true;
-    trackDisposed();
+    trackDisposed(this);
     this.storage.release();
     if (this.grad) {
       this.grad.dispose();
@@ -215,12 +224,27 @@ export class Tensor {
   }
 
   /**
-   * The single element of a size-1 tensor, synchronously.
+   * The single element of a size-1 tensor, synchronously (PyTorch's `item()`); throws on backends
+   * that cannot read synchronously (WebGPU): use {@link Tensor.itemAsync} in code meant for every
+   * backend.
    * @example sum(tensor([1, 2])).item() // 3
    */
   item(): number {
     if (this.size !== 1) throw new AxonError('item', `tensor ${fmtShape(this.shape)} has ${this.size} elements, expected 1`);
+    this.assertLive('item');
+    if (!this.backend.supportsSyncRead) {
+      throw new AxonError('item', `backend '${this.backend.name}' cannot read synchronously; use await t.itemAsync()`);
+    }
     return this.dataSync()[0]!;
+  }
+
+  /**
+   * The single element of a size-1 tensor, read asynchronously: works on every backend.
+   * @example await sum(tensor([1, 2])).itemAsync() // 3
+   */
+  async itemAsync(): Promise<number> {
+    if (this.size !== 1) throw new AxonError('itemAsync', `tensor ${fmtShape(this.shape)} has ${this.size} elements, expected 1`);
+    return (await this.data())[0]!;
   }
 
   /** A short description, e.g. `Tensor([2,3], float32, wasm)`. */
@@ -231,13 +255,15 @@ export class Tensor {
   // ---------------------------------------------------------------- autograd
   /**
    * Computes gradients of this tensor with respect to every leaf that requires grad and
-   * accumulates them into their `.grad` (PyTorch style). Needs `@axon/autograd` imported.
+   * accumulates them into their `.grad` (PyTorch style). Needs `@axon/autograd` imported. As in
+   * PyTorch, the graph is released afterwards: a second `backward()` through it throws unless the
+   * first passed `{ retainGraph: true }`.
    * @example const loss = w.mul(x).sum(); loss.backward(); w.grad;
    */
-  backward(grad?: Tensor): void {
+  backward(grad?: Tensor, opts: BackwardOptions = {}): void {
     const r = getGradRecorder();
     if (!r) throw new AxonError('backward', 'autograd is not loaded: import "@axon/autograd" (it registers itself)');
-    r.backward(this, grad);
+    r.backward(this, grad, opts);
   }
 
   /**
@@ -250,10 +276,14 @@ export class Tensor {
   }
 
   /**
-   * Marks this tensor as requiring gradients (a leaf), and returns it.
+   * Marks this tensor as requiring gradients (a leaf), and returns it. Only float32 tensors can
+   * require gradients (as in PyTorch): int32 and bool values have no derivative.
    * @example const w = randn([3]).requireGrad();
    */
   requireGrad(flag = true): this {
+    if (flag && this.dtype !== 'float32') {
+      throw new AxonError('requireGrad', `only float32 tensors can require gradients; this tensor ${fmtShape(this.shape)} is ${this.dtype} (cast with .astype('float32') first)`);
+    }
     this.requiresGrad = flag;
     return this;
   }

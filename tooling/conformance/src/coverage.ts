@@ -19,13 +19,14 @@ export const OPS_CHECKED: Readonly<Record<string, string>> = Object.fromEntries(
   ...g('conv2d / unfold / fold', 'conv2d unfold fold window2d'),
   ...g('pooling', 'maxPool2d avgPool2d pool2dGrad'),
   ...g('activations', 'leakyRelu gelu softplus logSigmoid clip'),
+  ...g('trust', 'getRngState setRngState setAnomalyDetection isAnomalyDetectionEnabled detectAnomaly checkAnomalies setLeakTracking leakReport'),
 ]);
 
 /** Exports that are not tensor ops (registry, memory, grad mode, shape helpers, errors). */
 export const INFRASTRUCTURE: readonly string[] = (
   'AxonError Tensor backends broadcastShapes broadcastView bytesPerElement check contiguousStrides enableGrad findBackend fmtShape getBackend hash32 ' +
   'isDType isGradEnabled isTensor keep makeTypedArray memory noGrad normAxes normAxis ready referenceRandom registerBackend scopeDepth seedToKey ' +
-  'setBackend setGradRecorder shapesEqual sizeOf tidy unitFromBits upcast validateShape'
+  'setBackend setGradRecorder shapesEqual sizeOf tidy unitFromBits upcast validateShape inAnomalyPhase assertFinite'
 ).split(' ');
 
 /** Function exports of `@axon/core` that are neither checked ops nor infrastructure. */

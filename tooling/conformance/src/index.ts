@@ -25,6 +25,7 @@ import { memoryTests } from './groups/memory.js';
 import { movementTests } from './groups/movement.js';
 import { nnTests } from './groups/nn.js';
 import { reduceTests } from './groups/reduce.js';
+import { trustTests } from './groups/trust.js';
 
 export { TOLERANCES, EPS32, bound, type Tolerance, type ToleranceName } from './tolerances.js';
 export { checkClose, checkExact, ConformanceError, type Ctx, type Expected, type Result } from './check.js';
@@ -69,5 +70,6 @@ export function describeBackendConformance(name: string, opts: ConformanceOption
     gradientTests(s);
     memoryTests(s);
     errorTests(s);
+    trustTests(s);
   });
 }

@@ -18,29 +18,32 @@ function inferShape(op: string, v: unknown): number[] {
   return shape;
 }
 
-function flattenInto(op: string, v: unknown, shape: Shape, depth: number, out: number[]): void {
+/** Flattens nested arrays into `out`; returns whether every leaf was a boolean. */
+function flattenInto(op: string, v: unknown, shape: Shape, depth: number, out: number[]): boolean {
   if (depth === shape.length) {
-    if (typeof v === 'number') out.push(v);
-    else if (typeof v === 'boolean') out.push(v ? 1 : 0);
-    else throw new AxonError(op, `expected a number or boolean at depth ${depth}, got ${Array.isArray(v) ? 'an array (ragged nesting)' : typeof v}`);
-    return;
+    if (typeof v === 'number') {
+      out.push(v);
+      return false;
+    }
+    if (typeof v === 'boolean') {
+      out.push(v ? 1 : 0);
+      return true;
+    }
+    throw new AxonError(op, `expected a number or boolean at depth ${depth}, got ${Array.isArray(v) ? 'an array (ragged nesting)' : v === null ? 'null' : typeof v}`);
   }
   if (!Array.isArray(v) || v.length !== shape[depth]) {
     throw new AxonError(op, `ragged nested array: expected ${shape[depth]} elements at depth ${depth} of inferred shape ${fmtShape(shape)}`);
   }
-  for (const x of v) flattenInto(op, x, shape, depth + 1, out);
-}
-
-function firstLeaf(v: unknown): unknown {
-  let cur = v;
-  while (Array.isArray(cur)) cur = cur[0];
-  return cur;
+  let allBool = true;
+  for (const x of v) if (!flattenInto(op, x, shape, depth + 1, out)) allBool = false;
+  return allBool;
 }
 
 /**
  * Creates a tensor from numbers, booleans, nested arrays or a typed array.
  * The dtype is inferred (Float32Array/numbers → float32, Int32Array → int32, Uint8Array → int32,
- * booleans → bool) unless given; the shape is inferred from nesting unless given.
+ * booleans → bool; numbers mixed with booleans → float32 with true = 1, as PyTorch promotes) unless
+ * given; the shape is inferred from nesting unless given.
  * @example
  * tensor([[1, 2], [3, 4]]);             // float32 [2,2]
  * tensor(new Int32Array([1, 2, 3]), [3]); // int32 [3]
@@ -66,9 +69,9 @@ export function tensor(values: TensorInput, shape?: readonly number[], dtype?: D
   } else if (Array.isArray(values)) {
     inferred = inferShape(op, values);
     const out: number[] = [];
-    flattenInto(op, values, inferred, 0, out);
+    const allBool = flattenInto(op, values, inferred, 0, out);
     flat = out;
-    inferredDtype = typeof firstLeaf(values) === 'boolean' ? 'bool' : 'float32';
+    inferredDtype = allBool && out.length > 0 ? 'bool' : 'float32';
   } else {
     throw new AxonError(op, `cannot make a tensor from ${typeof values}`);
   }
@@ -192,6 +195,43 @@ export function setSeed(seed: number): void {
   if (!Number.isFinite(seed)) throw new AxonError('setSeed', `seed must be a finite number, got ${seed}`);
   globalKey = seedToKey(seed);
   globalCounter = 0;
+}
+
+/**
+ * The global random stream's position: what {@link getRngState} returns and {@link setRngState}
+ * restores (JSON-able; checkpoints store it so that a resumed run draws the same numbers).
+ * @example const s: RngState = { key: 123, counter: 0 };
+ */
+export interface RngState {
+  /** The stream key (an unsigned 32-bit integer). */
+  readonly key: number;
+  /** How many words of the stream were used (an unsigned 32-bit integer). */
+  readonly counter: number;
+}
+
+/**
+ * Where the global random stream is now (see {@link setSeed}).
+ * @example
+ * const s = getRngState();
+ * const a = rand([2]);
+ * setRngState(s);
+ * const b = rand([2]); // same values as a
+ */
+export function getRngState(): RngState {
+  return { key: globalKey, counter: globalCounter };
+}
+
+/**
+ * Moves the global random stream back (or forward) to a state from {@link getRngState}.
+ * @example setRngState(getRngState());
+ */
+export function setRngState(state: RngState): void {
+  const ok = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0 && v < 2 ** 32;
+  if (state === null || typeof state !== 'object' || !ok(state.key) || !ok(state.counter)) {
+    throw new AxonError('setRngState', `expects { key, counter } of unsigned 32-bit integers, got ${JSON.stringify(state)}`);
+  }
+  globalKey = state.key;
+  globalCounter = state.counter;
 }
 
 /** Options of the random creation functions. */

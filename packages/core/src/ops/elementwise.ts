@@ -1,6 +1,6 @@
 import type { BinaryOp, UnaryOp, View } from '../backend.js';
 import { type DType, upcast } from '../dtype.js';
-import { record } from '../engine.js';
+import { noGrad, record } from '../engine.js';
 import { AxonError, fmtShape } from '../errors.js';
 import { broadcastShapes, type Shape } from '../shape.js';
 import { Tensor, type TensorLike } from '../tensor.js';
@@ -255,10 +255,16 @@ export function where(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {
  */
 export function clip(x: Tensor, lo: number, hi: number): Tensor {
   if (!(lo <= hi)) throw new AxonError('clip', `lo (${lo}) must be <= hi (${hi})`);
-  const m = maximum(x, lo);
-  try {
-    return minimum(m, hi);
-  } finally {
-    drop(m);
-  }
+  backendOf('clip', x);
+  const out = noGrad(() => {
+    const m = maximum(x, lo);
+    try {
+      return minimum(m, hi);
+    } finally {
+      drop(m);
+    }
+  });
+  // Recorded as one op with PyTorch's clamp gradient: 1 on [lo, hi] including both ends (the parts
+  // would split ties at the ends, giving 0.5 there).
+  return record('clip', [x], out, { lo, hi });
 }

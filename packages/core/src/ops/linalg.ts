@@ -3,7 +3,7 @@ import { record } from '../engine.js';
 import { AxonError, fmtShape } from '../errors.js';
 import { broadcastShapes, sizeOf } from '../shape.js';
 import type { Tensor } from '../tensor.js';
-import { add, astype } from './elementwise.js';
+import { add } from './elementwise.js';
 import { concat, reshape, split, squeeze, unsqueeze } from './movement.js';
 import { backendOf, drop, empty } from './util.js';
 
@@ -82,18 +82,21 @@ function matmulCore(a: Tensor, b: Tensor): Tensor {
 
 /**
  * Matrix product with NumPy semantics: 1-D operands are promoted (and the added axis removed),
- * batch dims broadcast. Transposed views (`b.T`) run at full speed without copies.
+ * batch dims broadcast. Transposed views (`b.T`) run at full speed without copies. Operands must be
+ * float32 (cast int32 explicitly: the product accumulates in float32).
  * @example matmul(ones([2, 3]), ones([3, 4])) // [2, 4] filled with 3
  */
 export function matmul(a: Tensor, b: Tensor): Tensor {
   backendOf('matmul', a, b);
   if (a.rank === 0 || b.rank === 0) throw new AxonError('matmul', `operands must have rank >= 1, got ${fmtShape(a.shape)} × ${fmtShape(b.shape)}`);
-  if (a.dtype === 'bool' || b.dtype === 'bool') throw new AxonError('matmul', `expects float32 or int32 operands, got ${a.dtype} × ${b.dtype}`);
+  if (a.dtype !== 'float32' || b.dtype !== 'float32') {
+    // The product accumulates in float32: an int32 result would be silently inexact above 2^24,
+    // so ask for the cast instead of returning float32 from int32 operands (PyTorch raises too).
+    throw new AxonError('matmul', `expects float32 operands, got ${a.dtype} ${fmtShape(a.shape)} × ${b.dtype} ${fmtShape(b.shape)}; cast explicitly with .astype('float32')`);
+  }
   const temps: Tensor[] = [];
-  let a2 = a.dtype === 'float32' ? a : astype(a, 'float32');
-  let b2 = b.dtype === 'float32' ? b : astype(b, 'float32');
-  if (a2 !== a) temps.push(a2);
-  if (b2 !== b) temps.push(b2);
+  let a2 = a;
+  let b2 = b;
   const vecA = a.rank === 1;
   const vecB = b.rank === 1;
   if (vecA) {

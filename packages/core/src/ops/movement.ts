@@ -221,7 +221,12 @@ export function split(x: Tensor, sizes: number | readonly number[], axis = 0): T
   if (typeof sizes === 'number') {
     if (!Number.isInteger(sizes) || sizes <= 0 || d % sizes !== 0) throw new AxonError('split', `cannot split axis ${ax} of size ${d} into ${sizes} equal parts`);
     list = new Array(sizes).fill(d / sizes);
-  } else list = [...sizes];
+  } else {
+    if (!Array.isArray(sizes)) throw new AxonError('split', `sizes must be a number of equal parts or an array of part sizes, got ${typeof sizes}`);
+    list = [...sizes];
+    const bad = list.findIndex((n) => !Number.isInteger(n) || n < 0);
+    if (bad >= 0) throw new AxonError('split', `sizes [${list.join(',')}]: part ${bad} is ${list[bad]}, but every part size must be a non-negative integer (axis ${ax} of ${fmtShape(x.shape)})`);
+  }
   if (list.reduce((a, b) => a + b, 0) !== d) throw new AxonError('split', `sizes [${list.join(',')}] do not add up to ${d} (axis ${ax} of ${fmtShape(x.shape)})`);
   let pos = 0;
   return list.map((n) => {

@@ -1,7 +1,12 @@
-/** Composite activations built from primitives (autograd differentiates them for free). */
+/**
+ * Composite activations built from primitives. Most are differentiated through their parts; those
+ * whose parts have a kink the whole does not (softplus = relu(x) + log1p(e^−|x|) is smooth at 0,
+ * relu and |x| are not) are recorded as one op with their own gradient rule.
+ */
+import { noGrad, record } from '../engine.js';
 import type { Tensor } from '../tensor.js';
 import { abs, add, erf, exp, gt, log1p, mul, neg, relu, where } from './elementwise.js';
-import { drop } from './util.js';
+import { backendOf, drop } from './util.js';
 
 /**
  * Leaky ReLU: x for x > 0, alpha·x otherwise.
@@ -38,6 +43,13 @@ export function gelu(x: Tensor): Tensor {
  * @example softplus(tensor([0])) // [0.693]
  */
 export function softplus(x: Tensor): Tensor {
+  backendOf('softplus', x);
+  const out = noGrad(() => softplusParts(x));
+  // Recorded as one op: d/dx = sigmoid(x), including at 0 (the parts would give relu′(0) + |x|′(0)·… = 0).
+  return record('softplus', [x], out);
+}
+
+function softplusParts(x: Tensor): Tensor {
   const r = relu(x);
   const a = abs(x);
   const na = neg(a);
@@ -55,12 +67,17 @@ export function softplus(x: Tensor): Tensor {
  * @example logSigmoid(tensor([0])) // [-0.693]
  */
 export function logSigmoid(x: Tensor): Tensor {
-  const n = neg(x);
-  const s = softplus(n);
-  try {
-    return neg(s);
-  } finally {
-    drop(n, s);
-  }
+  backendOf('logSigmoid', x);
+  const out = noGrad(() => {
+    const n = neg(x);
+    const s = softplusParts(n);
+    try {
+      return neg(s);
+    } finally {
+      drop(n, s);
+    }
+  });
+  // Recorded as one op: d/dx = sigmoid(−x), 0.5 at 0.
+  return record('logSigmoid', [x], out);
 }
 
