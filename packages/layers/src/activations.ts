@@ -101,7 +101,8 @@ export const ACTIVATION_NAMES: readonly ActivationName[] = Object.freeze(Object.
 export function activationName(name: string | null | undefined, op = 'activation'): ActivationName {
   if (name === null || name === undefined) return 'linear';
   const camel = String(name).replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
-  if (camel in ACTIVATIONS) return camel as ActivationName;
+  // Own keys only: 'toString' or 'constructor' must not resolve through the prototype chain.
+  if (Object.hasOwn(ACTIVATIONS, camel)) return camel as ActivationName;
   throw new AxonError(op, `unknown activation ${JSON.stringify(name)}; expected one of ${ACTIVATION_NAMES.join(', ')}`);
 }
 

@@ -143,8 +143,8 @@ export function getInitializer(init: Initializer | string): InitFn {
   if (typeof init === 'function') return init;
   if (typeof init === 'string') {
     const camel = init.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
-    const f = (BY_NAME as Record<string, InitFn>)[camel];
-    if (f) return f;
+    // Own keys only: 'toString' or 'constructor' must not resolve through the prototype chain.
+    if (Object.hasOwn(BY_NAME, camel)) return (BY_NAME as Record<string, InitFn>)[camel]!;
   }
   throw new AxonError('getInitializer', `unknown initializer ${JSON.stringify(init)}; expected one of ${Object.keys(BY_NAME).join(', ')} or a function`);
 }

@@ -361,7 +361,8 @@ export interface EmbeddingOptions extends LayerOptions {
 
 /**
  * A lookup table: int32 ids of any shape → vectors (`gather` on `weight` [inputDim, outputDim]).
- * Float ids are truncated to int32.
+ * Ids must be int32: float (or bool) ids are an {@link AxonError}, as PyTorch rejects float indices
+ * (convert whole-number floats with `ids.astype('int32')`).
  * @example
  * const emb = new Embedding(1000, 64); // or new Embedding({ inputDim: 1000, outputDim: 64 })
  * emb.call(tensor([[1, 2, 3]], [1, 3], 'int32')).shape; // [1, 3, 64]
@@ -389,9 +390,11 @@ export class Embedding extends Module {
   }
 
   forward(ids: Tensor): Tensor {
-    const idx = ids.dtype === 'int32' ? ids : noGrad(() => ids.astype('int32'));
+    if (ids.dtype !== 'int32') {
+      throw new AxonError(layerOp(this), `expects int32 ids, got ${ids.dtype} ${fmtShape(ids.shape)}: float ids are not truncated silently (convert whole numbers with ids.astype('int32'))`);
+    }
     try {
-      return gather(this.weight, idx, 0);
+      return gather(this.weight, ids, 0);
     } catch (e) {
       if (e instanceof AxonError) throw new AxonError(layerOp(this), `${e.message} (vocabulary size ${this.inputDim}, ids ${fmtShape(ids.shape)})`);
       throw e;

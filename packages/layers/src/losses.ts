@@ -174,16 +174,41 @@ export function crossEntropy(logits: Tensor, target: Tensor, opts: CrossEntropyO
 export interface BCEOptions extends LossOptions {
   /** Probabilities are clamped to [ε, 1−ε] before the log (default 1e-7, as Keras). */
   epsilon?: number;
+  /**
+   * Whether to check that probabilities and targets lie in [0, 1] (default true), as PyTorch's
+   * `binary_cross_entropy` does. The check reads the values back, so it runs only on backends with
+   * synchronous reads (WASM); elsewhere the values are not visible on the host and are not checked.
+   */
+  validate?: boolean;
+}
+
+/** Throws unless every element of `t` is in [0, 1] (NaN included, as PyTorch), when readable on the host. */
+function checkUnitInterval(op: string, what: 'input' | 'target', t: Tensor): void {
+  if (!t.backend.supportsSyncRead || t.dtype === 'bool') return;
+  const d = t.dataSync();
+  for (let i = 0; i < d.length; i++) {
+    const v = d[i]!;
+    if (!(v >= 0 && v <= 1)) {
+      const hint = what === 'input' ? ' (binaryCrossEntropy takes probabilities: apply sigmoid first, or use binaryCrossEntropyWithLogits on logits)' : '';
+      throw new AxonError(op, `all elements of ${what} should be between 0 and 1; element ${i} of ${what} ${fmtShape(t.shape)} ${t.dtype} is ${v}${hint}`);
+    }
+  }
 }
 
 /**
  * Binary cross-entropy of **probabilities** (clamped to [ε, 1−ε]): −[t·log p + (1−t)·log(1−p)].
+ * As PyTorch's `binary_cross_entropy`, probabilities and targets outside [0, 1] (or NaN) are an
+ * {@link AxonError} where the values can be read synchronously (see {@link BCEOptions.validate}).
  * @example binaryCrossEntropy(tensor([0.9]), tensor([1])) // ≈ 0.105
  */
 export function binaryCrossEntropy(probs: Tensor, target: Tensor, opts: BCEOptions = {}): Tensor {
   const op = 'binaryCrossEntropy';
   checkTensors(op, probs, target);
   const t = asFloat(alignRegression(op, probs, target));
+  if (opts.validate ?? true) {
+    checkUnitInterval(op, 'input', probs);
+    checkUnitInterval(op, 'target', t);
+  }
   const e = opts.epsilon ?? 1e-7;
   const p = probs.clip(e, 1 - e);
   const l = t.mul(p.log()).add(t.neg().add(1).mul(p.neg().add(1).log())).neg();
@@ -398,7 +423,9 @@ export function getLoss(spec: string | LossConfig | LossFn): LossSpec {
   if (typeof spec === 'function') return { name: spec.name || 'loss', kind: 'custom', fromLogits: false, labelSmoothing: 0, fn: spec };
   const cfg: LossConfig | null = typeof spec === 'string' ? { name: spec } : spec !== null && typeof spec === 'object' && typeof spec.name === 'string' ? spec : null;
   if (!cfg) throw new AxonError('getLoss', `expects a loss name (${LOSS_NAMES.join(', ')}), a config { name, fromLogits } or a function (yPred, yTrue) => Tensor`);
-  const kind = KERAS_LOSSES[cfg.name.replace(/_/g, '').toLowerCase()];
+  const key = cfg.name.replace(/_/g, '').toLowerCase();
+  // Own keys only: 'toString' or 'constructor' must not resolve through the prototype chain.
+  const kind = Object.hasOwn(KERAS_LOSSES, key) ? KERAS_LOSSES[key] : undefined;
   if (!kind) throw new AxonError('getLoss', `unknown loss '${cfg.name}'; expected one of ${LOSS_NAMES.join(', ')}`);
   const fromLogits = cfg.fromLogits ?? false;
   const labelSmoothing = cfg.labelSmoothing ?? 0;

@@ -389,13 +389,13 @@ export abstract class Module {
     const strict = opts.strict ?? true;
     const own = this.stateDict();
     const problems: string[] = [];
-    const missing = Object.keys(own).filter((k) => !(k in dict));
-    const unexpected = Object.keys(dict).filter((k) => !(k in own));
+    const missing = Object.keys(own).filter((k) => !Object.hasOwn(dict, k));
+    const unexpected = Object.keys(dict).filter((k) => !Object.hasOwn(own, k));
     if (strict && missing.length) problems.push(`missing: ${missing.join(', ')}`);
     if (strict && unexpected.length) problems.push(`unexpected: ${unexpected.join(', ')}`);
     const pairs: [Tensor, Tensor][] = [];
     for (const [k, target] of Object.entries(own)) {
-      const src = dict[k];
+      const src = Object.hasOwn(dict, k) ? dict[k] : undefined;
       if (src === undefined) continue;
       if (!isTensor(src)) {
         problems.push(`'${k}' is not a Tensor`);

@@ -160,8 +160,10 @@ export function layerFromJson(j: unknown): Module {
   const f = registry.get(className);
   if (!f) throw new AxonError(op, `unknown layer class '${className}'; known: ${[...registry.keys()].join(', ')} (register custom layers with registerLayer)`);
   if (config !== undefined && (config === null || typeof config !== 'object' || Array.isArray(config))) throw new AxonError(op, `layer '${String(name)}' (${className}): config must be an object`);
+  // A copy without a prototype: a factory reading a key the config lacks never sees Object.prototype's.
+  const cfg = Object.assign(Object.create(null) as Record<string, JsonValue>, config ?? {}) as LayerConfig;
   try {
-    return f(config ?? {}, typeof name === 'string' ? name : className.toLowerCase());
+    return f(cfg, typeof name === 'string' ? name : className.toLowerCase());
   } catch (e) {
     throw new AxonError(op, `cannot rebuild layer '${String(name)}' (${className}) from its config: ${e instanceof Error ? e.message : String(e)}`);
   }
