@@ -108,7 +108,6 @@ export class ArrayDataset<K extends string> extends Dataset<Sample<K>> {
   /** @internal rows in the underlying columns */
   readonly rows: number;
   private readonly plan: Plan;
-  private epochs = 0;
 
   /**
    * @internal Use {@link fromArrays}, {@link fromTensors}, {@link fromCsv} or {@link loadMnistDataset}.
@@ -131,17 +130,12 @@ export class ArrayDataset<K extends string> extends Dataset<Sample<K>> {
     return Object.keys(this.columns) as K[];
   }
 
-  /** @internal The index order of the next pass. */
-  nextOrder(): Int32Array {
-    return this.plan(this.epochs++);
-  }
-
   private derive(plan: Plan, size: number): ArrayDataset<K> {
     return new ArrayDataset<K>(this.columns, this.rows, plan, size, this.meta);
   }
 
-  protected override open(): Iterator<Sample<K>> {
-    return this.elements(this.nextOrder());
+  protected override open(iteration: number): Iterator<Sample<K>> {
+    return this.elements(this.plan(iteration));
   }
 
   private *elements(order: Int32Array): Generator<Sample<K>> {
@@ -159,8 +153,9 @@ export class ArrayDataset<K extends string> extends Dataset<Sample<K>> {
   }
 
   /**
-   * A full, deterministic shuffle: a random permutation of the indices, drawn anew on every pass
-   * unless `reshuffleEachIteration` is false. `bufferSize` is ignored (everything is in memory).
+   * A full, deterministic shuffle: a random permutation of the indices, drawn anew for every pass
+   * (pass `k` uses the permutation of (`seed`, `k`)) unless `reshuffleEachIteration` is false.
+   * `bufferSize` is ignored (everything is in memory).
    *
    * @example
    * fromArrays({ x, y }).shuffle(42).batch(64);
@@ -226,8 +221,8 @@ export class ArrayDataset<K extends string> extends Dataset<Sample<K>> {
     const cols = keys.map((k) => this.columns[k]);
     const outTypes = keys.map((k, c) => (typeof dtypes === 'string' ? dtypes : (dtypes?.[k] ?? cols[c].dtype)));
     const self = this as ArrayDataset<K>;
-    return new Dataset<HostBatch<K>>(function* () {
-      const order = self.nextOrder();
+    return new Dataset<HostBatch<K>>(function* (iteration) {
+      const order = self.plan(iteration); // a pure function of the pipeline and the pass index
       const n = order.length;
       for (let start = 0; start < n; start += size) {
         const end = Math.min(n, start + size);
@@ -469,14 +464,17 @@ export interface FromGeneratorOptions {
 
 /**
  * A streaming dataset from a function called once per pass that returns a (sync or async)
- * iterator or iterable — typically a generator function.
+ * iterator or iterable — typically a generator function. It receives the pass index
+ * ({@link Dataset.iteration}); a generator whose output depends only on that index (and its own
+ * seeds) makes every pass of the pipeline reproducible after a restart.
  *
  * @example
  * const ds = fromGenerator(function* () {
  *   for (let i = 0; i < 100; i++) yield { x: new Float32Array([i, i * i]), y: i % 2 };
  * }, { size: 100 });
+ * const perPass = fromGenerator(function* (iteration) { yield iteration; }); // pass k yields k
  */
-export function fromGenerator<T>(generator: () => Iterator<T> | AsyncIterator<T> | Iterable<T> | AsyncIterable<T>, options: FromGeneratorOptions = {}): Dataset<T> {
+export function fromGenerator<T>(generator: (iteration: number) => Iterator<T> | AsyncIterator<T> | Iterable<T> | AsyncIterable<T>, options: FromGeneratorOptions = {}): Dataset<T> {
   if (typeof generator !== 'function') throw new AxonError('fromGenerator', `expected a function returning an iterator (e.g. a generator function), got ${typeof generator}`);
   if (options.size !== undefined && options.size !== Infinity) checkCount('fromGenerator', 'size', options.size);
   return new Dataset<T>(generator, options.size);

@@ -1,11 +1,12 @@
 /**
  * Image augmentation as batch transforms (the seeds' remedy for small data): random rotations,
  * shifts, zooms and crops with bilinear resampling, applied on the host to batches of images
- * before they become tensors. Deterministic for a seed, different on every call (so every epoch
- * sees new variations).
+ * before they become tensors. The random draws for a batch are keyed by (seed, pass index, batch
+ * index), so every epoch sees new variations and pass `k` is reproducible on its own.
  */
-import { AxonError, hash32, seedToKey, unitFromBits } from '@axon/core';
+import { AxonError, hash32, unitFromBits } from '@axon/core';
 import { isHostTensor } from './host.js';
+import { epochKey } from './random.js';
 import type { HostTensor } from './types.js';
 
 /** Options of {@link augmentImages}. */
@@ -65,23 +66,35 @@ function affine(src: Float32Array, dst: Float32Array, off: number, c: number, h:
   }
 }
 
+function checkIndex(op: string, name: string, v: unknown): asserts v is number {
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw new AxonError(op, `expected ${name} to be a non-negative integer, got ${String(v)}`);
+}
+
 /**
  * A batch transform for `dataset.batch(n).map(augmentImages({ … }))`: returns a new batch whose
  * float32 images `x` are randomly rotated, shifted, zoomed (and flipped), other fields unchanged.
+ *
+ * The random draws for a batch come from a stream keyed by (`seed`, `iteration`, `index`) —
+ * the pass index and batch index that {@link Dataset.map} passes — so pass `k` of an augmented
+ * pipeline is the same whether or not passes `0..k-1` ran (resumable training), and every pass
+ * differs. Called directly without `index`, each call takes the next index of its own counter
+ * (calls 0, 1, 2, … of pass `iteration`, default 0).
  * @example
  * const train = ds.shuffle(0).batch(64).map(augmentImages({ rotation: 10, shift: 0.1, zoom: 0.1, seed: 1 }));
  * await model.fit(train, { epochs: 3 });
  */
-export function augmentImages(opts: AugmentOptions = {}): <B extends ImageBatch>(batch: B) => B {
+export function augmentImages(opts: AugmentOptions = {}): <B extends ImageBatch>(batch: B, index?: number, iteration?: number) => B {
   const op = 'augmentImages';
   const rot = (check(op, 'rotation', opts.rotation, 180) * Math.PI) / 180;
   const shift = check(op, 'shift', opts.shift, 1e6);
   const zoom = check(op, 'zoom', opts.zoom, 0.9);
   const flip = opts.horizontalFlip ?? false;
-  const key = seedToKey(opts.seed ?? 0);
-  let counter = 0;
-  const next = (): number => unitFromBits(hash32(key, counter++));
-  return <B extends ImageBatch>(batch: B): B => {
+  const seed = opts.seed ?? 0;
+  if (!Number.isFinite(seed)) throw new AxonError(op, `expected a finite number as seed, got ${String(opts.seed)}`);
+  let calls = 0;
+  return <B extends ImageBatch>(batch: B, index?: number, iteration?: number): B => {
+    if (index !== undefined) checkIndex(op, 'the batch index', index);
+    if (iteration !== undefined) checkIndex(op, 'the iteration (pass index)', iteration);
     const x = batch.x;
     if (!isHostTensor(x) || !(x.data instanceof Float32Array)) throw new AxonError(op, 'expects batches whose x is a float32 HostTensor (from dataset.batch())');
     const b = x.shape[0] ?? 0;
@@ -90,6 +103,9 @@ export function augmentImages(opts: AugmentOptions = {}): <B extends ImageBatch>
     const [c, h, w] = img.length === 3 ? (img as [number, number, number]) : [1, img[0]!, img[1]!];
     const per = c * h * w;
     if (per * b !== x.data.length) throw new AxonError(op, `x has ${x.data.length} values; expected ${b} images of [${img.join(',')}]`);
+    const key = hash32(epochKey(seed, iteration ?? 0), index ?? calls++);
+    let counter = 0;
+    const next = (): number => unitFromBits(hash32(key, counter++));
     const out = new Float32Array(x.data.length);
     for (let i = 0; i < b; i++) {
       const angle = (2 * next() - 1) * rot;

@@ -4,13 +4,14 @@ import { checkSeed, epochKey, permutation, randIndex } from './random.js';
 import type { Batched } from './types.js';
 
 /**
- * What a {@link Dataset} is built from: a function called once per iteration (epoch) that returns
- * a fresh (sync or async) iterator or iterable.
+ * What a {@link Dataset} is built from: a function called once per pass (epoch) with the pass
+ * index (see {@link Dataset.iteration}), returning a fresh (sync or async) iterator or iterable.
+ * A source whose output depends only on that index makes every pass reproducible.
  *
  * @example
- * const src: DatasetSource<number> = function* () { yield 1; yield 2; };
+ * const src: DatasetSource<number> = function* (iteration) { yield iteration; yield iteration + 1; };
  */
-export type DatasetSource<T> = () => Iterator<T> | AsyncIterator<T> | Iterable<T> | AsyncIterable<T>;
+export type DatasetSource<T> = (iteration: number) => Iterator<T> | AsyncIterator<T> | Iterable<T> | AsyncIterable<T>;
 
 /**
  * Options of {@link Dataset.batch}.
@@ -82,6 +83,13 @@ export function toAsyncIterator<T>(op: string, r: unknown): AsyncIterator<T> {
   };
 }
 
+/** @internal Checks a pass index: a non-negative safe integer. */
+export function checkIteration(op: string, iteration: unknown): asserts iteration is number {
+  if (typeof iteration !== 'number' || !Number.isSafeInteger(iteration) || iteration < 0) {
+    throw new AxonError(op, `expected the iteration (pass index) to be an integer in [0, 2^53), got ${String(iteration)}`);
+  }
+}
+
 /** @internal */
 export function checkCount(op: string, what: string, n: unknown, min = 0): asserts n is number {
   if (typeof n !== 'number' || !Number.isInteger(n) || n < min) {
@@ -130,30 +138,73 @@ export class Dataset<T> implements AsyncIterable<T> {
   /** Number of elements when known (`Infinity` after an endless `repeat()`), else `undefined`. */
   readonly size: number | undefined;
   private readonly source: DatasetSource<T> | undefined;
+  private nextIteration = 0;
 
   /**
-   * Low-level constructor; prefer {@link fromGenerator}. `source` is called once per iteration.
+   * Low-level constructor; prefer {@link fromGenerator}. `source` is called once per pass, with
+   * the pass index.
    * @example
-   * const ds = new Dataset(() => [1, 2, 3], 3);
+   * const ds = new Dataset((iteration) => [iteration, 1, 2], 3);
    */
   constructor(source: DatasetSource<T> | undefined, size?: number) {
     this.source = source;
     this.size = size;
   }
 
-  /** Opens one pass over the elements; subclasses override. */
-  protected open(): Iterator<T> | AsyncIterator<T> | Iterable<T> | AsyncIterable<T> {
+  /** Opens pass `iteration` over the elements; subclasses override. */
+  protected open(iteration: number): Iterator<T> | AsyncIterator<T> | Iterable<T> | AsyncIterable<T> {
     if (!this.source) throw new AxonError('Dataset', 'this dataset has no source');
-    return this.source();
+    return this.source(iteration);
   }
 
   /**
-   * Starts one pass (epoch) over the dataset: `for await (const el of ds)`.
+   * The index of the pass (epoch) that the next `for await (const el of ds)` runs: 0 for a new
+   * dataset, one more after each `for await`. Set it (a non-negative integer) to make the next
+   * pass that one — e.g. to resume training at epoch `k` with a freshly built pipeline:
+   * pass `k` of a pipeline built from deterministic sources is the same whether or not passes
+   * `0..k-1` ran. {@link Dataset.iterate} reads a pass without moving this counter.
+   *
+   * @example
+   * const ds = fromArrays({ x, y }).shuffle(42).batch(32);
+   * ds.iteration = 3; // resume: the next for-await is epoch 3, in epoch 3's order
+   * for await (const b of ds) { ... } // ds.iteration is now 4
+   */
+  get iteration(): number {
+    return this.nextIteration;
+  }
+
+  set iteration(iteration: number) {
+    checkIteration('Dataset.iteration', iteration);
+    this.nextIteration = iteration;
+  }
+
+  /**
+   * Pass number `iteration` (an epoch index) of this dataset, without touching
+   * {@link Dataset.iteration}. For datasets built by this package from deterministic sources, a
+   * pass is a pure function of the pipeline and the index: shuffle orders, splits and
+   * augmentations of pass `k` are the same on every run, whether or not other passes ran, and
+   * however often pass `k` is read. `for await (const el of ds)` is `ds.iterate(ds.iteration++)`.
+   *
+   * @example
+   * const ds = fromArrays({ x, y }).shuffle(1).batch(16);
+   * const epoch2 = await Array.fromAsync(ds.iterate(2)); // the same batches every time
+   */
+  iterate(iteration: number): AsyncIterable<T> {
+    checkIteration('Dataset.iterate', iteration);
+    return { [Symbol.asyncIterator]: () => toAsyncIterator<T>('Dataset', this.open(iteration)) };
+  }
+
+  /**
+   * Starts the next pass (epoch) over the dataset: `for await (const el of ds)` runs pass
+   * {@link Dataset.iteration} and advances it by one.
    * @example
    * for await (const el of fromGenerator(() => [1, 2, 3])) console.log(el);
    */
   [Symbol.asyncIterator](): AsyncIterator<T> {
-    return toAsyncIterator<T>('Dataset', this.open());
+    const i = this.nextIteration;
+    if (i >= Number.MAX_SAFE_INTEGER) throw new AxonError('Dataset', 'the iteration counter reached 2^53 - 1');
+    this.nextIteration = i + 1;
+    return toAsyncIterator<T>('Dataset', this.open(i));
   }
 
   /**
@@ -164,40 +215,52 @@ export class Dataset<T> implements AsyncIterable<T> {
   async toArray(): Promise<T[]> {
     if (this.size === Infinity) throw new AxonError('Dataset.toArray', 'the dataset is endless (repeat() without a count); take(n) first');
     const out: T[] = [];
-    for await (const v of this) out.push(v);
+    try {
+      for await (const v of this) out.push(v);
+    } catch (e) {
+      // Nobody will receive the elements collected so far: free their tensors.
+      for (const v of out) disposeTensorsIn(v);
+      throw e;
+    }
     return out;
   }
 
   /**
-   * Applies `fn` to every element (lazily, in order). `fn` may be async.
+   * Applies `fn` to every element (lazily, in order). `fn` may be async. It receives the element,
+   * its index in the pass, and the pass index ({@link Dataset.iteration}), so a random transform
+   * can draw from a stream keyed by (seed, iteration, index) and stay reproducible per pass (as
+   * {@link augmentImages} does).
    * @example
    * ds.map(({ x, y }) => ({ x: x.map((v) => v / 255), y }));
+   * ds.map((el, index, iteration) => ({ ...el, pass: iteration }));
    */
-  map<U>(fn: (element: T, index: number) => U | Promise<U>): Dataset<U> {
+  map<U>(fn: (element: T, index: number, iteration: number) => U | Promise<U>): Dataset<U> {
     if (typeof fn !== 'function') throw new AxonError('Dataset.map', `expected a function, got ${typeof fn}`);
     const parent = this as Dataset<T>;
-    return new Dataset<U>(async function* () {
+    return new Dataset<U>(async function* (iteration) {
       let i = 0;
-      for await (const v of parent) {
-        const r = fn(v, i++);
+      for await (const v of parent.iterate(iteration)) {
+        const r = fn(v, i++, iteration);
         yield isThenable<U>(r) ? await r : r;
       }
     }, this.size);
   }
 
   /**
-   * Keeps the elements for which `pred` returns true. The size becomes unknown.
+   * Keeps the elements for which `pred` returns true. The size becomes unknown. Tensors in
+   * elements that are dropped are disposed (nobody downstream receives them).
    * @example
    * ds.filter(({ y }) => y !== 0);
    */
-  filter(pred: (element: T, index: number) => boolean | Promise<boolean>): Dataset<T> {
+  filter(pred: (element: T, index: number, iteration: number) => boolean | Promise<boolean>): Dataset<T> {
     if (typeof pred !== 'function') throw new AxonError('Dataset.filter', `expected a predicate function, got ${typeof pred}`);
     const parent = this as Dataset<T>;
-    return new Dataset<T>(async function* () {
+    return new Dataset<T>(async function* (iteration) {
       let i = 0;
-      for await (const v of parent) {
-        const r = pred(v, i++);
+      for await (const v of parent.iterate(iteration)) {
+        const r = pred(v, i++, iteration);
         if (isThenable<boolean>(r) ? await r : r) yield v;
+        else disposeTensorsIn(v);
       }
     }, undefined);
   }
@@ -222,17 +285,28 @@ export class Dataset<T> implements AsyncIterable<T> {
     const parent = this as Dataset<T>;
     const n = this.size;
     const count = n === undefined ? undefined : n === Infinity ? Infinity : drop ? Math.floor(n / size) : Math.ceil(n / size);
-    return new Dataset<unknown>(async function* () {
+    return new Dataset<unknown>(async function* (iteration) {
       let buf: T[] = [];
-      for await (const v of parent) {
-        buf.push(v);
-        if (buf.length === size) {
-          const items = buf;
-          buf = [];
-          yield stackElements('Dataset.batch', items, dtypes) ?? items;
+      try {
+        for await (const v of parent.iterate(iteration)) {
+          buf.push(v);
+          if (buf.length === size) {
+            const items = buf;
+            const b = stackElements('Dataset.batch', items, dtypes) ?? items;
+            buf = [];
+            yield b;
+          }
         }
+        if (buf.length > 0 && !drop) {
+          const items = buf;
+          const b = stackElements('Dataset.batch', items, dtypes) ?? items;
+          buf = [];
+          yield b;
+        }
+      } finally {
+        // Elements read but never batched (early stop, failure, dropped remainder).
+        for (const v of buf) disposeTensorsIn(v);
       }
-      if (buf.length > 0 && !drop) yield stackElements('Dataset.batch', buf, dtypes) ?? buf;
     }, count);
   }
 
@@ -240,7 +314,8 @@ export class Dataset<T> implements AsyncIterable<T> {
    * Shuffles deterministically for `seed`. In-memory datasets get a full shuffle (a random
    * permutation of the indices; `bufferSize` is ignored). Streaming datasets use a shuffle buffer
    * of `bufferSize` elements (default 1024): larger is more random and uses more memory.
-   * By default every iteration (epoch) gets a new order; see {@link ShuffleOptions}.
+   * By default every pass (epoch) gets a new order: pass `k` uses the order drawn for
+   * (`seed`, `k`), so it is the same on every run and after a restart; see {@link ShuffleOptions}.
    *
    * @example
    * const ds = fromArrays({ x, y }).shuffle(42); // same order sequence on every run
@@ -251,27 +326,31 @@ export class Dataset<T> implements AsyncIterable<T> {
     checkCount('Dataset.shuffle', 'the buffer size', buffer, 1);
     const parent = this as Dataset<T>;
     const reshuffle = options.reshuffleEachIteration !== false;
-    let epoch = 0;
-    return new Dataset<T>(async function* () {
-      const key = epochKey(seed, reshuffle ? epoch++ : 0);
+    return new Dataset<T>(async function* (iteration) {
+      const key = epochKey(seed, reshuffle ? iteration : 0);
       const buf: T[] = [];
       let counter = 0;
-      for await (const v of parent) {
-        if (buf.length < buffer) {
-          buf.push(v);
-          continue;
+      try {
+        for await (const v of parent.iterate(iteration)) {
+          if (buf.length < buffer) {
+            buf.push(v);
+            continue;
+          }
+          const j = randIndex(key, counter++, buf.length);
+          const out = buf[j];
+          buf[j] = v;
+          yield out;
         }
-        const j = randIndex(key, counter++, buf.length);
-        const out = buf[j];
-        buf[j] = v;
-        yield out;
-      }
-      while (buf.length > 0) {
-        const j = randIndex(key, counter++, buf.length);
-        const out = buf[j];
-        buf[j] = buf[buf.length - 1];
-        buf.pop();
-        yield out;
+        while (buf.length > 0) {
+          const j = randIndex(key, counter++, buf.length);
+          const out = buf[j];
+          buf[j] = buf[buf.length - 1];
+          buf.pop();
+          yield out;
+        }
+      } finally {
+        // A pass that stops early or fails drops the buffered elements.
+        for (const v of buf) disposeTensorsIn(v);
       }
     }, this.size);
   }
@@ -284,10 +363,10 @@ export class Dataset<T> implements AsyncIterable<T> {
   take(n: number): Dataset<T> {
     checkCount('Dataset.take', 'n', n);
     const parent = this as Dataset<T>;
-    return new Dataset<T>(async function* () {
+    return new Dataset<T>(async function* (iteration) {
       if (n === 0) return;
       let i = 0;
-      for await (const v of parent) {
+      for await (const v of parent.iterate(iteration)) {
         yield v;
         if (++i >= n) return;
       }
@@ -295,16 +374,19 @@ export class Dataset<T> implements AsyncIterable<T> {
   }
 
   /**
-   * All but the first `n` elements.
+   * All but the first `n` elements (tensors in skipped elements are disposed).
    * @example
    * await fromGenerator(() => [1, 2, 3]).skip(2).toArray(); // [3]
    */
   skip(n: number): Dataset<T> {
     checkCount('Dataset.skip', 'n', n);
     const parent = this as Dataset<T>;
-    return new Dataset<T>(async function* () {
+    return new Dataset<T>(async function* (iteration) {
       let i = 0;
-      for await (const v of parent) if (i++ >= n) yield v;
+      for await (const v of parent.iterate(iteration)) {
+        if (i++ >= n) yield v;
+        else disposeTensorsIn(v);
+      }
     }, this.size === undefined ? undefined : Math.max(0, this.size - n));
   }
 
@@ -313,7 +395,8 @@ export class Dataset<T> implements AsyncIterable<T> {
    * (`[50000, 10000]`, integers summing to more than 1). With a `seed`, elements are assigned to
    * parts at random (deterministically); without one, the parts are consecutive runs. The
    * assignment is fixed once, so a validation part stays the same across epochs.
-   * Streaming datasets need a known size, and each part re-reads the parent.
+   * Streaming datasets need a known size; pass `k` of each part reads pass `k` of the parent
+   * (tensors in elements of other parts are disposed).
    *
    * @example
    * const [train, val] = fromArrays({ x, y }).split([0.9, 0.1], { seed: 1 });
@@ -333,10 +416,11 @@ export class Dataset<T> implements AsyncIterable<T> {
     const parent = this as Dataset<T>;
     return counts.map(
       (c, p) =>
-        new Dataset<T>(async function* () {
+        new Dataset<T>(async function* (iteration) {
           let i = 0;
-          for await (const v of parent) {
+          for await (const v of parent.iterate(iteration)) {
             if (i < n && assign[i] === p) yield v;
+            else disposeTensorsIn(v);
             i++;
           }
         }, c),
@@ -345,8 +429,8 @@ export class Dataset<T> implements AsyncIterable<T> {
 
   /**
    * Reads up to `n` elements ahead of the consumer (default 2), so producing the next batch can
-   * overlap with work on the current one. If the consumer stops early, tensors in read-ahead
-   * elements are disposed.
+   * overlap with work on the current one. If the consumer stops early, or the pass fails,
+   * tensors in read-ahead elements are disposed.
    *
    * @example
    * for await (const b of ds.batch(64).prefetch(2)) { ... }
@@ -354,12 +438,17 @@ export class Dataset<T> implements AsyncIterable<T> {
   prefetch(n = 2): Dataset<T> {
     checkCount('Dataset.prefetch', 'n', n, 1);
     const parent = this as Dataset<T>;
-    return new Dataset<T>(() => ({ [Symbol.asyncIterator]: () => prefetchIterator(parent[Symbol.asyncIterator](), n) }), this.size);
+    return new Dataset<T>(
+      (iteration) => ({ [Symbol.asyncIterator]: () => prefetchIterator(parent.iterate(iteration)[Symbol.asyncIterator](), n) }),
+      this.size,
+    );
   }
 
   /**
    * Repeats the dataset `count` times (default: endlessly). Each repetition is a new pass of the
-   * parent, so a shuffled parent is reshuffled every time.
+   * parent, so a shuffled parent is reshuffled every time: repetition `r` of pass `i` reads the
+   * parent's pass `i·count + r` (for an endless repeat, pass `i·2^32 + r`), so passes never share
+   * parent passes and stay reproducible.
    *
    * @example
    * await fromGenerator(() => [1, 2]).repeat(2).toArray(); // [1, 2, 1, 2]
@@ -369,10 +458,15 @@ export class Dataset<T> implements AsyncIterable<T> {
     const parent = this as Dataset<T>;
     const n = this.size;
     const size = n === undefined ? undefined : n === 0 || count === 0 ? 0 : n * count;
-    return new Dataset<T>(async function* () {
+    const stride = count === Infinity ? 2 ** 32 : count;
+    return new Dataset<T>(async function* (iteration) {
       for (let r = 0; r < count; r++) {
+        const k = iteration * stride + r;
+        if (!Number.isSafeInteger(k)) {
+          throw new AxonError('Dataset.repeat', `pass ${iteration}, repetition ${r} maps to parent pass ${k}, beyond 2^53; use fewer repetitions or passes`);
+        }
         let any = false;
-        for await (const v of parent) {
+        for await (const v of parent.iterate(k)) {
           any = true;
           yield v;
         }
@@ -382,7 +476,7 @@ export class Dataset<T> implements AsyncIterable<T> {
   }
 
   /**
-   * This dataset's elements followed by `other`'s.
+   * This dataset's elements followed by `other`'s (pass `k` of each).
    * @example
    * await fromGenerator(() => [1]).concatenate(fromGenerator(() => [2])).toArray(); // [1, 2]
    */
@@ -390,16 +484,17 @@ export class Dataset<T> implements AsyncIterable<T> {
     if (!(other instanceof Dataset)) throw new AxonError('Dataset.concatenate', 'expected another Dataset');
     const parent = this as Dataset<T>;
     const size = this.size === undefined || other.size === undefined ? undefined : this.size + other.size;
-    return new Dataset<T>(async function* () {
-      yield* parent;
-      yield* other;
+    return new Dataset<T>(async function* (iteration) {
+      yield* parent.iterate(iteration);
+      yield* other.iterate(iteration);
     }, size);
   }
 
   /**
    * Converts each element's {@link HostTensor}s (a batch's `x` and `y`) into Axon tensors on the
    * current backend, lazily, one batch at a time. **The consumer owns the tensors and must
-   * dispose them** (Axon's `fit` disposes each batch after use).
+   * dispose them** (Axon's `fit` disposes each batch after use). A batch that cannot be
+   * converted throws an `AxonError` and leaves no tensors behind.
    *
    * @example
    * for await (const { x, y } of fromArrays({ x: xs, y: ys }).batch(32).toTensors()) {
@@ -408,9 +503,21 @@ export class Dataset<T> implements AsyncIterable<T> {
    */
   toTensors(): Dataset<Tensorized<T>> {
     const parent = this as Dataset<T>;
-    return new Dataset<Tensorized<T>>(async function* () {
-      for await (const v of parent) yield batchToTensors(v);
+    return new Dataset<Tensorized<T>>(async function* (iteration) {
+      for await (const v of parent.iterate(iteration)) yield batchToTensors(v);
     }, this.size);
+  }
+}
+
+/** Awaits read-ahead results nobody will consume and disposes their tensors. */
+async function disposePending<T>(pending: Promise<IteratorResult<T>>[]): Promise<void> {
+  for (const p of pending) {
+    try {
+      const r = await p;
+      if (!r.done) disposeTensorsIn(r.value);
+    } catch {
+      // the pass already stopped or failed; errors of read-ahead elements are moot
+    }
   }
 }
 
@@ -434,26 +541,18 @@ function prefetchIterator<T>(it: AsyncIterator<T>, n: number): AsyncIterator<T> 
         r = await p;
       } catch (e) {
         finished = true;
-        queue.length = 0;
+        await disposePending(queue.splice(0));
         throw e;
       }
       if (r.done) {
         finished = true;
-        queue.length = 0;
+        await disposePending(queue.splice(0));
       } else fill();
       return r;
     },
     async return(): Promise<IteratorResult<T>> {
       finished = true;
-      const pending = queue.splice(0);
-      for (const p of pending) {
-        try {
-          const r = await p;
-          if (!r.done) disposeTensorsIn(r.value);
-        } catch {
-          // the consumer stopped; errors of read-ahead elements are moot
-        }
-      }
+      await disposePending(queue.splice(0));
       if (typeof it.return === 'function') await it.return();
       return { done: true, value: undefined };
     },

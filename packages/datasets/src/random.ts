@@ -1,9 +1,14 @@
 import { hash32, seedToKey } from '@axon/core';
 import { AxonError } from '@axon/core';
 
-/** @internal The stream key for `seed` in iteration `epoch`. */
+/**
+ * @internal The stream key for `seed` in pass `epoch` (any integer in [0, 2^53)). Passes below
+ * 2^32 use the original derivation; higher words (endless `repeat()`) are mixed into the key.
+ */
 export function epochKey(seed: number, epoch: number): number {
-  return hash32(seedToKey(seed), 0x6a09e667 + epoch);
+  const hi = Math.floor(epoch / 4294967296);
+  const base = hi === 0 ? seedToKey(seed) : hash32(seedToKey(seed), 0x3c6ef372 ^ hi);
+  return hash32(base, 0x6a09e667 + (epoch >>> 0));
 }
 
 /** @internal A uniform integer in [0, n) from the stream `key` at `counter`. */
