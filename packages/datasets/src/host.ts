@@ -52,7 +52,17 @@ export function asHostArray(a: ArrayLike<number>, dtype: DType): HostArray {
  * t.dispose();
  */
 export function toTensor(h: HostTensor): Tensor {
-  if (!isHostTensor(h)) throw new AxonError('toTensor', 'expected a HostTensor { data: Float32Array | Int32Array | Uint8Array, shape: number[], dtype }');
+  const op = 'toTensor';
+  if (!isHostTensor(h)) throw new AxonError(op, 'expected a HostTensor { data: Float32Array | Int32Array | Uint8Array, shape: number[], dtype }');
+  const want = h.dtype === 'float32' ? Float32Array : h.dtype === 'int32' ? Int32Array : Uint8Array;
+  if (!(h.data instanceof want)) {
+    // A mismatch would be converted silently (e.g. 0.5 in a Float32Array labelled int32 becomes 0).
+    throw new AxonError(op, `a ${h.dtype} HostTensor needs its data in a ${want.name}, got a ${h.data.constructor.name} (shape [${h.shape.join(',')}])`);
+  }
+  const size = h.shape.reduce((a, b) => a * b, 1);
+  if (h.shape.some((d) => !Number.isInteger(d) || d < 0) || size !== h.data.length) {
+    throw new AxonError(op, `shape [${h.shape.join(',')}] (${size} elements) does not match the ${h.data.length} values of the ${h.dtype} HostTensor`);
+  }
   return tensor(h.data, h.shape, h.dtype);
 }
 
