@@ -2,7 +2,7 @@
  * The {@link Optimizer} base class: parameter groups, the all-or-nothing `step()`, per-parameter
  * state owned by the optimizer, and `stateDict()` / `loadStateDict()`.
  */
-import { AxonError, type Tensor, fmtShape, isTensor, noGrad, tidy } from '@axon/core';
+import { AxonError, type Backend, type Tensor, assertFinite, fmtShape, isAnomalyDetectionEnabled, isTensor, noGrad, tidy, where } from '@axon/core';
 import { clipByGlobalNorm, clipByNorm, clipByValue } from './clip.js';
 import type { OptimizerConfig } from './factory.js';
 
@@ -31,6 +31,12 @@ export interface BaseHyperparams {
 export type ParamGroup<H extends BaseHyperparams = BaseHyperparams> = H & {
   /** The parameters of this group. */
   readonly params: readonly Tensor[];
+  /**
+   * The group's base lr for learning-rate schedules (PyTorch's `initial_lr`): set to the group's
+   * `lr` by the first schedule that sees the group, then read by every schedule over the
+   * optimizer. Not a hyperparameter; saved and restored by the state dict.
+   */
+  initialLr?: number;
 };
 
 /**
@@ -92,9 +98,13 @@ export interface OptimizerStateMeta {
   readonly optimizer: string;
   /** Keras-style clipping options. */
   readonly clip: { readonly clipNorm: number | null; readonly globalClipNorm: number | null; readonly clipValue: number | null };
-  /** Groups in order: hyperparameters and, per parameter, its global index, name and shape. */
+  /**
+   * Groups in order: hyperparameters, the schedules' base lr (`initialLr`, null before a schedule
+   * saw the group; absent in older dicts) and, per parameter, its global index, name and shape.
+   */
   readonly paramGroups: readonly {
     readonly hyperparams: Readonly<Record<string, HyperValue>>;
+    readonly initialLr?: number | null;
     readonly params: readonly { readonly index: number; readonly name: string | null; readonly shape: readonly number[] }[];
   }[];
   /** Per-parameter state by global parameter index: update count and state tensor names. */
@@ -122,6 +132,30 @@ interface ParamStateEntry {
 
 const FORMAT = 'axon.optimizer/1';
 
+type GroupHook = (group: ParamGroup<BaseHyperparams>) => void;
+const paramGroupHooks = new WeakMap<object, GroupHook>();
+
+/**
+ * @internal Installs the function {@link Optimizer.addParamGroup} runs on a new group before adding
+ * it (the schedules use it to give a late group its `initialLr` and scheduled lr). Null removes it.
+ * @example setParamGroupHook(opt, (g) => { g.initialLr ??= g.lr; });
+ */
+export function setParamGroupHook(opt: Optimizer<BaseHyperparams>, hook: GroupHook | null): void {
+  if (hook) paramGroupHooks.set(opt, hook);
+  else paramGroupHooks.delete(opt);
+}
+
+/**
+ * A step guarded on an asynchronous backend while anomaly detection is on, whose on-device
+ * "applied" flag has not been read back yet: what to restore on the host if it was not applied.
+ */
+interface GuardedStep {
+  /** Per updated parameter: its step count before, and whether it had state before. */
+  readonly before: Map<Tensor, { step: number; hadState: boolean }>;
+  /** Per backend, the flag "this step was applied" (kept as that backend's `healthy` flag). */
+  readonly flags: Map<Backend, Tensor>;
+}
+
 function isPositiveFinite(x: number): boolean {
   return typeof x === 'number' && Number.isFinite(x) && x > 0;
 }
@@ -132,6 +166,11 @@ export function checkNumber(op: string, name: string, x: unknown, min = 0, maxEx
     const range = maxExclusive !== undefined ? `in [${min}, ${maxExclusive})` : `a finite number >= ${min}`;
     throw new AxonError(op, `${name} must be ${range}, got ${String(x)}`);
   }
+}
+
+/** `parameter 'w' (index 3, [2,3])` for messages: the name when it has one, the global index, the shape. */
+function describeParam(p: Tensor, index: number): string {
+  return `parameter${p.name ? ` '${p.name}'` : ''} (index ${index}, ${fmtShape(p.shape)})`;
 }
 
 function sameShape(a: readonly number[], b: readonly number[]): boolean {
@@ -170,6 +209,13 @@ export abstract class Optimizer<H extends BaseHyperparams = BaseHyperparams> {
   readonly clip: Readonly<ClipOptions>;
   private readonly state = new Map<Tensor, ParamStateEntry>();
   private disposed = false;
+  /**
+   * Anomaly detection on asynchronous backends: per backend, a kept bool scalar that is false from
+   * the first step that met a non-finite value until the host has seen it (steps are skipped on the
+   * device meanwhile), and the guarded steps whose flag read is still pending, oldest first.
+   */
+  private readonly healthy = new Map<Backend, Tensor>();
+  private guarded: GuardedStep[] = [];
 
   /**
    * @param name the class name (state dicts and messages)
@@ -262,7 +308,10 @@ export abstract class Optimizer<H extends BaseHyperparams = BaseHyperparams> {
       (resolved as Record<string, unknown>)[k] = Array.isArray(v) ? [...(v as number[])] : v;
     }
     this.validateHyperparams(resolved);
-    this.paramGroups.push({ ...resolved, params: Object.freeze(params) } as ParamGroup<H>);
+    const added = { ...resolved, params: Object.freeze(params) } as ParamGroup<H>;
+    // a schedule over this optimizer gives the group its base lr and its scheduled lr
+    paramGroupHooks.get(this)?.(added as unknown as ParamGroup<BaseHyperparams>);
+    this.paramGroups.push(added);
   }
 
   /**
@@ -310,6 +359,18 @@ export abstract class Optimizer<H extends BaseHyperparams = BaseHyperparams> {
    * Updates every parameter that has a gradient. All-or-nothing: on any error (a gradient whose
    * shape, dtype or backend does not match its parameter, a disposed tensor, a failing op) an
    * {@link AxonError} is thrown and no parameter or state has changed. Uses backend ops only.
+   *
+   * With anomaly detection on (`setAnomalyDetection(true)` from `@axon/core`), a gradient holding
+   * NaN or ±Infinity never reaches the parameters or the state. On backends that read
+   * synchronously (WASM) the gradients are read first and the step throws an {@link AxonError}
+   * naming the parameter (name, index, shape) and the element, having changed nothing. On the
+   * others (WebGPU) the step cannot wait for a read: it computes an on-device flag (every
+   * gradient, new value and new state finite), keeps the old values where it is false
+   * (`where(flag, new, old)`), and queues a report naming the parameter that
+   * `await checkAnomalies()` throws; until the host has read the flag, later steps are skipped on
+   * the device too, and once it has, the step counts and first states of the skipped steps are
+   * rolled back, so every parameter and all optimizer state are as before the bad step. With
+   * detection off, non-finite gradients are applied (PyTorch and Keras do the same).
    * @example
    * tidy(() => loss().backward());
    * opt.step();
@@ -353,10 +414,12 @@ export abstract class Optimizer<H extends BaseHyperparams = BaseHyperparams> {
   private update(what: string, gradOf: (p: Tensor) => Tensor | null): void {
     const op = this.opName(what);
     // 1. validate inputs
-    const work: { p: Tensor; g: Tensor; group: ParamGroup<H> }[] = [];
+    const work: { p: Tensor; g: Tensor; group: ParamGroup<H>; index: number }[] = [];
+    let index = 0;
     for (const group of this.paramGroups) {
       this.validateHyperparams(group);
       for (const p of group.params) {
+        const i = index++;
         if (p.isDisposed) throw new AxonError(op, `parameter tensor #${p.id} ${fmtShape(p.shape)} was disposed`);
         const g = gradOf(p);
         if (g === null || g === undefined) continue;
@@ -366,23 +429,47 @@ export abstract class Optimizer<H extends BaseHyperparams = BaseHyperparams> {
         if (!sameShape(g.shape, p.shape)) throw new AxonError(op, `grad ${fmtShape(g.shape)} does not match ${what}`);
         if (g.dtype !== p.dtype) throw new AxonError(op, `grad dtype ${g.dtype} does not match ${what} (${p.dtype})`);
         if (g.backend !== p.backend) throw new AxonError(op, `grad of ${what} lives on backend '${g.backend.name}', the parameter on '${p.backend.name}'`);
-        work.push({ p, g, group });
+        work.push({ p, g, group, index: i });
       }
     }
+    // Anomaly detection: non-finite gradients never reach the parameters or the state.
+    const detect = isAnomalyDetectionEnabled();
+    if (!detect) this.dropGuards();
     if (work.length === 0) return;
+    const guardedBackends = new Set<Backend>();
+    if (detect) {
+      // synchronous backends: refuse the step before computing anything
+      for (const w of work) {
+        if (w.g.backend.supportsSyncRead) this.assertFiniteGrad(op, w.p, w.index, w.g);
+        else guardedBackends.add(w.g.backend);
+      }
+      // asynchronous backends: queue the report (read by `await checkAnomalies()`); the step
+      // itself is guarded on the device below
+      for (const w of work) if (!w.g.backend.supportsSyncRead) assertFinite(w.g, `${op}: the gradient of ${describeParam(w.p, w.index)}`);
+    }
     // 2. compute every new value and state (intermediates freed by tidy)
-    const results = tidy(() =>
+    const computed = tidy(() =>
       noGrad(() => {
         const grads = this.clipGrads(work.map((w) => w.g));
-        return work.map(({ p, group }, i) => {
+        const raw = work.map(({ p, group, index: pi }, i) => {
           const entry = this.state.get(p);
-          const u = this.computeUpdate(p, grads[i]!, entry?.tensors ?? {}, group, (entry?.step ?? 0) + 1);
+          let u: ParamUpdate;
+          try {
+            u = this.computeUpdate(p, grads[i]!, entry?.tensors ?? {}, group, (entry?.step ?? 0) + 1);
+          } catch (e) {
+            // with detection on, an op of the rule that produced a non-finite value throws: say which parameter
+            if (detect && e instanceof AxonError && e.op === 'anomaly') throw new AxonError(op, `updating ${describeParam(p, pi)}: ${e.message}`);
+            throw e;
+          }
           return { param: u.param, state: { ...u.state } };
         });
+        if (guardedBackends.size === 0) return { results: raw, flags: new Map<Backend, Tensor>() };
+        return this.guard(work, raw, guardedBackends);
       }),
     );
+    const { results, flags } = computed;
     const owned = new Set<Tensor>([...this.state.values()].flatMap((e) => Object.values(e.tensors)));
-    const fresh = results.flatMap((r) => [r.param, ...Object.values(r.state)]).filter((t) => !owned.has(t));
+    const fresh = [...results.flatMap((r) => [r.param, ...Object.values(r.state)]), ...flags.values()].filter((t) => !owned.has(t));
     // 3. validate outputs
     try {
       results.forEach((r, i) => {
@@ -399,14 +486,138 @@ export abstract class Optimizer<H extends BaseHyperparams = BaseHyperparams> {
       throw e;
     }
     // 4. commit
+    const before = new Map<Tensor, { step: number; hadState: boolean }>();
     results.forEach((r, i) => {
       const { p } = work[i]!;
       for (const t of Object.values(r.state)) t.keep();
       const prev = this.state.get(p);
       if (prev) for (const t of Object.values(prev.tensors)) if (!Object.values(r.state).includes(t)) t.dispose();
+      if (guardedBackends.has(p.backend)) before.set(p, { step: prev?.step ?? 0, hadState: prev !== undefined });
       this.state.set(p, { step: (prev?.step ?? 0) + 1, tensors: r.state });
       p.assign(r.param);
     });
+    if (flags.size > 0) this.watch({ before, flags });
+  }
+
+  /** Throws (naming the parameter) when a gradient on a synchronous backend holds NaN or ±Infinity. */
+  private assertFiniteGrad(op: string, p: Tensor, index: number, g: Tensor): void {
+    const data = g.dataSync();
+    for (let k = 0; k < data.length; k++) {
+      const v = data[k]!;
+      if (!Number.isFinite(v)) {
+        throw new AxonError(
+          op,
+          `the gradient of ${describeParam(p, index)} holds ${Number.isNaN(v) ? 'NaN' : v > 0 ? 'Infinity' : '-Infinity'} at element ${k}; ` +
+            'anomaly detection is on, so the step was refused: no parameter and no optimizer state changed',
+        );
+      }
+    }
+  }
+
+  /**
+   * The step on asynchronous backends while anomaly detection is on (inside `tidy`/`noGrad`):
+   * per backend, an on-device flag "every gradient, new value and new state is finite, and no
+   * earlier step was refused", and every result replaced by `where(flag, new, old)`. A parameter's
+   * first state has no old value: it is taken as computed and dropped on the host if the flag
+   * turns out false (see {@link Optimizer.watch}).
+   */
+  private guard(
+    work: readonly { p: Tensor; g: Tensor }[],
+    raw: { param: Tensor; state: Record<string, Tensor> }[],
+    backends: ReadonlySet<Backend>,
+  ): { results: { param: Tensor; state: Record<string, Tensor> }[]; flags: Map<Backend, Tensor> } {
+    const flags = new Map<Backend, Tensor>();
+    for (const b of backends) {
+      // x·0 is 0 for a finite x and NaN otherwise; one NaN makes the sum NaN
+      let bad: Tensor | null = null;
+      work.forEach(({ p, g }, i) => {
+        if (p.backend !== b) return;
+        for (const t of [g, raw[i]!.param, ...Object.values(raw[i]!.state)]) {
+          const z = t.mul(0).sum();
+          bad = bad ? bad.add(z) : z;
+        }
+      });
+      let ok = (bad as unknown as Tensor).eq(0);
+      const prev = this.healthy.get(b);
+      if (prev) ok = ok.logicalAnd(prev);
+      flags.set(b, ok);
+    }
+    const results = raw.map((r, i) => {
+      const { p } = work[i]!;
+      const ok = flags.get(p.backend);
+      if (!ok) return r;
+      const old = this.state.get(p)?.tensors ?? {};
+      const state: Record<string, Tensor> = {};
+      for (const [k, t] of Object.entries(r.state)) state[k] = old[k] ? where(ok, t, old[k]) : t;
+      return { param: where(ok, r.param, p), state };
+    });
+    return { results, flags };
+  }
+
+  /**
+   * Keeps each backend's new flag (so later steps are skipped on the device until the host has
+   * seen a refused step) and starts an asynchronous read of it without waiting. When it reads
+   * false, the host side (step counts, first states) of that step and of every later guarded step
+   * is rolled back, since the device skipped them all; parameters and state tensors are already
+   * unchanged on the device. The read was queued before any `checkAnomalies()` that can report the
+   * step, so in practice the rollback is done by the time that rejects.
+   */
+  private watch(step: GuardedStep): void {
+    for (const [b, ok] of step.flags) {
+      ok.keep();
+      this.healthy.get(b)?.dispose();
+      this.healthy.set(b, ok);
+    }
+    this.guarded.push(step);
+    const flags = [...step.flags.values()];
+    const read = flags.length === 1 ? flags[0]!.data().then((v) => [v]) : Promise.all(flags.map((t) => t.data()));
+    read.then(
+      (vs) => this.settle(step, vs.every((v) => v[0] !== 0)),
+      () => {
+        /* a lost device: its tensors are gone anyway */
+      },
+    );
+  }
+
+  /** A guarded step's flag was read: forget it (applied) or roll it and every later one back. */
+  private settle(step: GuardedStep, applied: boolean): void {
+    const at = this.guarded.indexOf(step);
+    if (at < 0) return; // already rolled back, or the guards were dropped
+    if (applied) {
+      this.guarded.splice(at, 1);
+      // every guarded step was applied: the device flag is true, no need to keep it
+      if (this.guarded.length === 0) this.clearHealthy();
+      return;
+    }
+    for (let j = this.guarded.length - 1; j >= at; j--) this.rollBack(this.guarded[j]!);
+    this.guarded.splice(at);
+    // while an earlier step's read is pending (it may be refused too) the device flag stays false
+    if (this.guarded.length === 0) this.clearHealthy();
+  }
+
+  private rollBack(step: GuardedStep): void {
+    for (const [p, { step: n, hadState }] of step.before) {
+      const entry = this.state.get(p);
+      if (!entry) continue;
+      if (hadState) {
+        entry.step = n;
+      } else {
+        for (const t of Object.values(entry.tensors)) t.dispose();
+        this.state.delete(p);
+      }
+    }
+  }
+
+  private clearHealthy(): void {
+    for (const t of this.healthy.values()) t.dispose();
+    this.healthy.clear();
+  }
+
+  /** Forgets the asynchronous guards (detection turned off, state replaced, optimizer disposed). */
+  private dropGuards(): void {
+    if (this.healthy.size === 0 && this.guarded.length === 0) return;
+    this.clearHealthy();
+    this.guarded = [];
   }
 
   private clipGrads(grads: Tensor[]): Tensor[] {
@@ -448,6 +659,7 @@ export abstract class Optimizer<H extends BaseHyperparams = BaseHyperparams> {
       }
       return {
         hyperparams,
+        initialLr: g.initialLr ?? null,
         params: g.params.map((p) => {
           const index = indexOf.size;
           indexOf.set(p, index);
@@ -477,7 +689,8 @@ export abstract class Optimizer<H extends BaseHyperparams = BaseHyperparams> {
    * against this optimizer: class, group and parameter counts, parameter shapes and names (when
    * both sides have one), hyperparameter names, state keys, tensor names, shapes, dtypes and
    * backends. On any mismatch an {@link AxonError} is thrown and nothing changes. The dict's
-   * tensors stay owned by the caller (the optimizer takes its own handles).
+   * tensors stay owned by the caller (the optimizer takes its own handles). Each group's
+   * `initialLr` (the schedules' base lr) is restored when the dict has one.
    * Clipping options are not part of the loaded state (they are constructor options).
    * @example
    * const sd = opt.stateDict();
@@ -498,6 +711,7 @@ export abstract class Optimizer<H extends BaseHyperparams = BaseHyperparams> {
     }
     const byIndex = new Map<number, { p: Tensor; group: number }>();
     const newHypers: H[] = [];
+    const newInitialLrs: (number | undefined)[] = [];
     let index = 0;
     meta.paramGroups.forEach((sg, gi) => {
       const group = this.paramGroups[gi]!;
@@ -522,7 +736,12 @@ export abstract class Optimizer<H extends BaseHyperparams = BaseHyperparams> {
       } catch (e) {
         throw new AxonError(op, `param group ${gi}: ${e instanceof Error ? e.message : String(e)}`);
       }
+      const il: unknown = sg.initialLr;
+      if (il !== undefined && il !== null && (typeof il !== 'number' || !Number.isFinite(il) || il < 0)) {
+        throw new AxonError(op, `param group ${gi} initialLr is ${JSON.stringify(il)}, expected null or a finite number >= 0`);
+      }
       newHypers.push(h);
+      newInitialLrs.push(typeof il === 'number' ? il : undefined);
       const sparams: OptimizerStateMeta['paramGroups'][number]['params'] = sg.params;
       sparams.forEach((sp, pi) => {
         const p = group.params[pi]!;
@@ -572,7 +791,13 @@ export abstract class Optimizer<H extends BaseHyperparams = BaseHyperparams> {
     }
     // commit
     this.clearState();
-    newHypers.forEach((h, gi) => Object.assign(this.paramGroups[gi]!, h));
+    newHypers.forEach((h, gi) => {
+      const g = this.paramGroups[gi]!;
+      Object.assign(g, h);
+      // a group's schedule base lr is replaced when the dict has one, kept otherwise
+      const il = newInitialLrs[gi];
+      if (il !== undefined) g.initialLr = il;
+    });
     for (const [p, { index: i, step, keys }] of newState) {
       const ts: Record<string, Tensor> = {};
       for (const k of keys) ts[k] = tensors[`state.${i}.${k}`]!.detach().keep();
@@ -586,6 +811,7 @@ export abstract class Optimizer<H extends BaseHyperparams = BaseHyperparams> {
   private clearState(): void {
     for (const e of this.state.values()) for (const t of Object.values(e.tensors)) t.dispose();
     this.state.clear();
+    this.dropGuards();
   }
 
   /**

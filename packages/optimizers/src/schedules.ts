@@ -3,12 +3,13 @@
  * per-group `lr` from the group's base lr and a step counter advanced by `scheduler.step()`.
  *
  * Schedules are closed-form: `lrAt(t, baseLr)` is the lr after `t` calls to `step()`; the
- * constructor applies `lrAt(0, baseLr)`. Base lrs are the groups' lrs when the first scheduler
- * was attached to the optimizer (PyTorch's `initial_lr`), so several schedulers built over one
- * optimizer (to compose them) agree on them.
+ * constructor applies `lrAt(0, baseLr)`. A group's base lr is its `initialLr` (PyTorch's
+ * `initial_lr`), which the first schedule that sees the group sets to the group's `lr` and every
+ * schedule over the optimizer reads, so several schedules agree on it, and a group added later
+ * (e.g. by `fit` to an optimizer built without parameters) gets its own when it is added.
  */
 import { AxonError } from '@axon/core';
-import type { BaseHyperparams, Optimizer } from './optimizer.js';
+import { type BaseHyperparams, type Optimizer, type ParamGroup, setParamGroupHook } from './optimizer.js';
 
 /**
  * Any optimizer, whatever its hyperparameters (what schedules accept).
@@ -16,15 +17,10 @@ import type { BaseHyperparams, Optimizer } from './optimizer.js';
  */
 export type AnyOptimizer = Optimizer<BaseHyperparams>;
 
-const initialLrs = new WeakMap<object, number[]>();
-
-function baseLrsOf(opt: AnyOptimizer): number[] {
-  let lrs = initialLrs.get(opt);
-  if (!lrs || lrs.length !== opt.paramGroups.length) {
-    lrs = opt.paramGroups.map((g) => g.lr);
-    initialLrs.set(opt, lrs);
-  }
-  return [...lrs];
+/** A group's base lr: its `initialLr`, set to its current lr the first time a schedule sees it. */
+function baseLrOf(g: ParamGroup<BaseHyperparams>): number {
+  if (g.initialLr === undefined) g.initialLr = g.lr;
+  return g.initialLr;
 }
 
 function checkInt(op: string, name: string, x: unknown, min: number): void {
@@ -53,12 +49,13 @@ export interface SchedulerState {
 export abstract class LRScheduler {
   /** The optimizer whose lr this sets. */
   readonly optimizer: AnyOptimizer;
-  /** Each group's lr when the first scheduler was attached to the optimizer. */
-  readonly baseLrs: number[];
   /** Number of `step()` calls so far (PyTorch's `last_epoch`). */
   lastEpoch = 0;
   /** Class name, e.g. `'StepLR'`. */
   readonly name: string;
+  /** The composite schedule that drives this one (set by LinearWarmup, SequentialLR, ChainedScheduler). */
+  private driver: LRScheduler | null = null;
+  private hooked = false;
 
   /**
    * @param name class name (messages and state dicts)
@@ -68,7 +65,27 @@ export abstract class LRScheduler {
     this.name = name;
     if (!optimizer || !Array.isArray(optimizer.paramGroups)) throw new AxonError(name, 'expects an Optimizer');
     this.optimizer = optimizer;
-    this.baseLrs = baseLrsOf(optimizer);
+  }
+
+  /** The outermost composite driving this schedule (itself when none). */
+  private top(): LRScheduler {
+    return this.driver ? this.driver.top() : this;
+  }
+
+  /**
+   * @internal Marks `inner` as driven by this composite (its own `step()` is not to be called).
+   * @example this.adopt(after);
+   */
+  protected adopt(inner: LRScheduler): void {
+    inner.driver = this;
+  }
+
+  /**
+   * Each group's base lr (its `initialLr`: the group's lr when a schedule first saw it).
+   * @example new ExponentialLR(opt, { gamma: 0.5 }).baseLrs // [0.1]
+   */
+  get baseLrs(): number[] {
+    return this.optimizer.paramGroups.map(baseLrOf);
   }
 
   /**
@@ -77,11 +94,23 @@ export abstract class LRScheduler {
    */
   abstract lrAt(t: number, baseLr: number): number;
 
-  /** Applies `lrAt(lastEpoch)` to every group (subclass constructors call it once). */
+  /**
+   * Applies `lrAt(lastEpoch)` to every group. Subclass constructors call it once, last: from then
+   * on, the schedule built last over the optimizer also sets the lr of groups added later (they
+   * get their base lr and the lr for the current step when added, not one step late).
+   */
   protected apply(): void {
+    const lrs = this.optimizer.paramGroups.map((g) => this.lrAt(this.lastEpoch, baseLrOf(g)));
     this.optimizer.paramGroups.forEach((g, i) => {
-      g.lr = this.lrAt(this.lastEpoch, this.baseLrs[i] ?? g.lr);
+      g.lr = lrs[i]!;
     });
+    if (!this.hooked) {
+      this.hooked = true;
+      setParamGroupHook(this.optimizer, (g) => {
+        const top = this.top();
+        g.lr = top.lrAt(top.lastEpoch, baseLrOf(g));
+      });
+    }
   }
 
   /**
@@ -107,22 +136,39 @@ export abstract class LRScheduler {
    * @example const s = sched.stateDict();
    */
   stateDict(): SchedulerState {
-    return { scheduler: this.name, lastEpoch: this.lastEpoch, baseLrs: [...this.baseLrs] };
+    return { scheduler: this.name, lastEpoch: this.lastEpoch, baseLrs: this.baseLrs };
   }
 
   /**
-   * Restores {@link LRScheduler.stateDict}'s output and re-applies the lr.
+   * Restores {@link LRScheduler.stateDict}'s output: the step counter and each group's base lr
+   * (written to the groups' `initialLr`, so every schedule over the optimizer uses it), then
+   * re-applies the lr. Validates first: on a mismatch, an {@link AxonError} and nothing changed.
    * @example sched.loadStateDict(saved);
    */
   loadStateDict(state: SchedulerState): void {
-    if (!state || state.scheduler !== this.name) throw new AxonError(`${this.name}.loadStateDict`, `the state is for ${String(state?.scheduler)}, this is ${this.name}`);
-    checkInt(`${this.name}.loadStateDict`, 'lastEpoch', state.lastEpoch, 0);
-    if (!Array.isArray(state.baseLrs) || state.baseLrs.length !== this.baseLrs.length) {
-      throw new AxonError(`${this.name}.loadStateDict`, `baseLrs has ${Array.isArray(state.baseLrs) ? state.baseLrs.length : 'no'} entries, the optimizer ${this.baseLrs.length} groups`);
+    const op = `${this.name}.loadStateDict`;
+    if (!state || state.scheduler !== this.name) throw new AxonError(op, `the state is for ${String(state?.scheduler)}, this is ${this.name}`);
+    checkInt(op, 'lastEpoch', state.lastEpoch, 0);
+    const groups = this.optimizer.paramGroups;
+    if (!Array.isArray(state.baseLrs) || state.baseLrs.length !== groups.length) {
+      throw new AxonError(op, `baseLrs has ${Array.isArray(state.baseLrs) ? state.baseLrs.length : 'no'} entries, the optimizer ${groups.length} groups`);
     }
-    this.lastEpoch = state.lastEpoch;
-    this.baseLrs.splice(0, this.baseLrs.length, ...state.baseLrs);
-    this.apply();
+    state.baseLrs.forEach((b, i) => checkNum(op, `baseLrs[${i}]`, b));
+    const before = groups.map((g) => [g.initialLr, g.lr] as const);
+    const epoch = this.lastEpoch;
+    try {
+      this.lastEpoch = state.lastEpoch;
+      groups.forEach((g, i) => (g.initialLr = state.baseLrs[i]!));
+      this.apply();
+    } catch (e) {
+      // a LambdaLR factor may throw: restore what was there
+      this.lastEpoch = epoch;
+      groups.forEach((g, i) => {
+        g.initialLr = before[i]![0];
+        g.lr = before[i]![1];
+      });
+      throw e;
+    }
   }
 }
 
@@ -213,6 +259,7 @@ export class LinearWarmup extends LRScheduler {
     this.warmupSteps = options.warmupSteps;
     this.startFactor = sf;
     this.after = options.after ?? null;
+    if (this.after) this.adopt(this.after);
     this.apply();
   }
   lrAt(t: number, baseLr: number): number {
@@ -249,6 +296,7 @@ export class SequentialLR extends LRScheduler {
     });
     this.schedulers = [...schedulers];
     this.milestones = [...milestones];
+    for (const x of this.schedulers) this.adopt(x);
     this.apply();
   }
   lrAt(t: number, baseLr: number): number {
@@ -276,6 +324,7 @@ export class ChainedScheduler extends LRScheduler {
       if (s.optimizer !== optimizer) throw new AxonError('ChainedScheduler', 'every scheduler must drive the same optimizer');
     }
     this.schedulers = [...schedulers];
+    for (const x of this.schedulers) this.adopt(x);
     this.apply();
   }
   lrAt(t: number, baseLr: number): number {

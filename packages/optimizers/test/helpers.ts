@@ -1,6 +1,6 @@
 /** Test helpers: backend selection, seeded data, float64 comparisons. */
 import { expect } from 'vitest';
-import { type Tensor, getBackend, setBackend, tensor } from '@axon/core';
+import { type Tensor, getBackend, registerBackend, setBackend, tensor } from '@axon/core';
 import '@axon/autograd';
 
 /** The seed for random test data: fresh each run (override with AXON_SEED); printed on failure. */
@@ -66,4 +66,33 @@ export function expectClose(got: ArrayLike<number>, want: ArrayLike<number>, rto
       expect.fail(`${what}[${i}]: got ${got[i]}, want ${want[i]} (|err| ${err} > ${tol}; seed ${SEED})`);
     }
   }
+}
+
+/**
+ * Registers and selects `'wasm-async'`: the WASM backend seen through a proxy that cannot read
+ * synchronously (`supportsSyncRead` false, `readSync` throws), like WebGPU. It runs the
+ * asynchronous code paths (anomaly guards read back nothing during a step) on the CPU.
+ */
+export async function useAsyncTestBackend(): Promise<void> {
+  await useTestBackend();
+  const wasm = getBackend();
+  registerBackend({
+    name: 'wasm-async',
+    priority: -100,
+    create: () =>
+      new Proxy(wasm, {
+        get(target, prop) {
+          if (prop === 'name') return 'wasm-async';
+          if (prop === 'supportsSyncRead') return false;
+          if (prop === 'readSync') {
+            return () => {
+              throw new Error('wasm-async: readSync is not available (an asynchronous backend)');
+            };
+          }
+          const v = Reflect.get(target, prop, target) as unknown;
+          return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+        },
+      }),
+  });
+  await setBackend('wasm-async');
 }
