@@ -59,18 +59,18 @@ function encode(entries: Record<string, Entry>, metadata: Record<string, string>
 
 function decode(bytes: Uint8Array): { entries: Record<string, Entry>; metadata: Record<string, string> } {
   const n = Number(new DataView(bytes.buffer, bytes.byteOffset).getBigUint64(0, true));
-  const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + n))) as Record<string, { dtype: string; shape: number[]; data_offsets: [number, number] }> & {
-    __metadata__: Record<string, string>;
-  };
+  type Header = { dtype: string; shape: number[]; data_offsets: [number, number] };
+  const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + n))) as Record<string, unknown>;
   const entries: Record<string, Entry> = {};
-  for (const [name, h] of Object.entries(header)) {
+  for (const [name, value] of Object.entries(header)) {
     if (name === '__metadata__') continue;
+    const h = value as Header;
     expect(h.dtype).toBe('F32');
     const [b, e] = h.data_offsets;
     const copy = bytes.slice(8 + n + b, 8 + n + e); // aligned, owned copy
     entries[name] = { shape: h.shape, data: new Float32Array(copy.buffer) };
   }
-  return { entries, metadata: header.__metadata__ };
+  return { entries, metadata: header['__metadata__'] as Record<string, string> };
 }
 
 // ---------------------------------------------------------------- the training run
