@@ -47,6 +47,11 @@ const MAP_READ = 0x0001;
 const COPY_SRC = 0x0004;
 const COPY_DST = 0x0008;
 const STORAGE = 0x0080;
+/**
+ * Uncaptured GPU errors that mean the device itself is gone (Vulkan/D3D/Metal device loss or
+ * removal as Dawn and browsers word it), not an error in one operation.
+ */
+const DEVICE_GONE = /VK_ERROR_DEVICE_LOST|DXGI_ERROR_DEVICE_(?:REMOVED|RESET|HUNG)|\bdevice (?:is |was |has been )?(?:lost|destroyed|removed)\b|\blost device\b|GPU process (?:crashed|exited)/i;
 /** u32 parameters visible to one dispatch (the params binding's fixed size; its offset is dynamic). */
 const PARAMS_BIND = 256;
 
@@ -138,9 +143,11 @@ export class WebGPUBackend implements Backend {
   private paramsUsed = 0;
   private readonly paramsAlign: number;
   private readonly paramsGPU: GPUBuffer;
-  private lostReason: string | null = null;
+  private lost: string | undefined = undefined;
   private pendingError: string | null = null;
+  /** Rejects (with the AxonError naming the loss) once the device is lost: pending reads race it. */
   private readonly lostPromise: Promise<never>;
+  private rejectLost: (e: AxonError) => void = () => undefined;
   private disposed = false;
   /** Matmul kernel shape: workgroup tx × ty invocations of 4×4 outputs; tk > 0 stages K-panels of tk in workgroup memory. */
   matmulConfig: { tx: number; ty: number; tk: number; unroll?: number } = { tx: 8, ty: 8, tk: 0, unroll: 1 };
@@ -174,23 +181,76 @@ export class WebGPUBackend implements Backend {
     this.paramsAlign = Math.max(1, l.minStorageBufferOffsetAlignment / 4);
     this.params = new Uint32Array(64 * 1024);
     this.paramsGPU = this.device.createBuffer({ size: this.params.byteLength, usage: STORAGE | COPY_DST });
-    this.lostPromise = acq.device.lost.then((info) => {
-      this.lostReason = `${info.reason ?? 'unknown'}${info.message ? `: ${info.message}` : ''}`;
-      throw new AxonError('webgpu', `the WebGPU device was lost (${this.lostReason})`);
+    this.lostPromise = new Promise<never>((_, reject) => {
+      this.rejectLost = reject;
     });
     this.lostPromise.catch(() => undefined);
+    acq.device.lost.then(
+      (info) => {
+        // our own dispose() destroys the device too: that is not a loss
+        if (!this.disposed) this.markLost(`device lost (${info.reason ?? 'unknown'})${info.message ? `: ${info.message}` : ''}`);
+      },
+      () => undefined,
+    );
     this.device.addEventListener?.('uncapturederror', (ev: Event) => {
-      const err = (ev as GPUUncapturedErrorEvent).error;
-      this.pendingError ??= err?.message ?? String(err);
+      const err = (ev as GPUUncapturedErrorEvent).error as GPUError | undefined;
+      const msg = err?.message ?? String(err);
+      if (DEVICE_GONE.test(msg)) {
+        const kind = /^GPU\w*Error$/.test(err?.constructor?.name ?? '') ? err!.constructor.name : 'error';
+        if (!this.disposed) this.markLost(`device lost (uncaptured ${kind}): ${msg}`);
+      } else this.pendingError ??= msg;
     });
   }
 
   // ---------------------------------------------------------------- errors
 
-  /** Throws the device loss or a pending GPU error as an AxonError. */
+  /**
+   * Why the device is gone (`"device lost (destroyed): …"`, `"device lost (unknown): …"`, or an
+   * uncaptured GPU error that means the device is gone), or `undefined` while it works. Once set,
+   * every method except {@link WebGPUBackend.free}, {@link WebGPUBackend.memory} and
+   * {@link WebGPUBackend.dispose} throws an AxonError naming it, and the registry reports the backend
+   * as `'lost'`; `await setBackend('webgpu')` then starts a fresh backend on a fresh device.
+   * @example
+   * const b = await setBackend('webgpu');
+   * // … later, e.g. after a driver reset:
+   * if (b.lostReason !== undefined) await setBackend('webgpu'); // a fresh backend on a fresh device
+   */
+  get lostReason(): string | undefined {
+    return this.lost;
+  }
+
+  /** Records the loss (first reason wins), drops what lived on the device and rejects pending reads. */
+  private markLost(reason: string): void {
+    if (this.lost !== undefined) return;
+    this.lost = reason;
+    // Everything on the device is gone: pooled buffers and batched commands are dropped (live
+    // buffers stay counted in memory() until their tensors are disposed, which must not throw).
+    this.encoder = null;
+    this.pass = null;
+    this.dispatches = 0;
+    this.paramsUsed = 0;
+    this.batchUsed.clear();
+    this.toDestroy = [];
+    this.pool.clear();
+    this.stagingPool.clear();
+    this.pooledBytes = 0;
+    this.bindGroups.clear();
+    this.bindGroupKeys.clear();
+    this.pendingError = null;
+    this.rejectLost(this.lostError('webgpu'));
+  }
+
+  private lostError(op: string): AxonError {
+    return new AxonError(
+      op,
+      `the webgpu backend lost its device (${this.lost}); call \`await setBackend('webgpu')\` to start a fresh one (tensors on the lost device are gone and must be recreated)`,
+    );
+  }
+
+  /** Throws the device loss, the backend's disposal or a pending GPU error as an AxonError. */
   private check(op: string): void {
+    if (this.lost !== undefined) throw this.lostError(op);
     if (this.disposed) throw new AxonError(op, 'the webgpu backend was disposed');
-    if (this.lostReason !== null) throw new AxonError(op, `the WebGPU device was lost (${this.lostReason}); results are unavailable`);
     if (this.pendingError !== null) {
       const msg = this.pendingError;
       this.pendingError = null;
@@ -266,6 +326,9 @@ export class WebGPUBackend implements Backend {
     try {
       await Promise.race([staging.mapAsync(MAP_READ, 0, bytes), this.lostPromise]);
     } catch (e) {
+      // A map aborted by device loss may reject before `device.lost` resolves: give the loss a
+      // moment to arrive so that the error names it.
+      if (this.lost === undefined && !this.disposed) await Promise.race([this.lostPromise.catch(() => undefined), new Promise((r) => setTimeout(r, 100))]);
       this.check('read');
       throw new AxonError('read', `mapping the staging buffer failed: ${e instanceof Error ? e.message : String(e)}`);
     }
@@ -288,6 +351,7 @@ export class WebGPUBackend implements Backend {
   }
 
   readSync(_buf: BackendBuffer): TypedArray {
+    this.check('readSync');
     throw new AxonError(
       'readSync',
       'the webgpu backend cannot read GPU memory synchronously (supportsSyncRead is false): use `await t.data()` / `await t.array()` instead of the *Sync readers',
@@ -300,7 +364,7 @@ export class WebGPUBackend implements Backend {
     buf.gpu = null;
     this.liveBytes -= buf.size * 4;
     this.liveBuffers--;
-    if (this.disposed) return;
+    if (this.disposed || this.lost !== undefined) return; // the device's buffers are already gone
     if (this.pooledBytes + buf.capacity <= this.maxPooled) {
       let list = this.pool.get(buf.capacity);
       if (!list) this.pool.set(buf.capacity, (list = []));
@@ -317,8 +381,9 @@ export class WebGPUBackend implements Backend {
     return { bytes: this.liveBytes, buffers: this.liveBuffers, pooledBytes: this.pooledBytes };
   }
 
-  /** Destroys every pooled (free) buffer. */
+  /** Destroys every pooled (free) buffer (nothing to do once the device is lost or disposed). */
   releasePool(): void {
+    if (this.disposed || this.lost !== undefined) return;
     this.flush();
     for (const list of this.pool.values()) for (const b of list) this.destroyBuffer(b);
     this.pool.clear();
@@ -483,6 +548,7 @@ export class WebGPUBackend implements Backend {
   // ---------------------------------------------------------------- primitives
 
   fill(out: BackendBuffer, value: number): void {
+    this.check('fill');
     const b = asBuf(out, 'fill');
     if (b.size === 0) return;
     const bits = b.dtype === 'float32' ? f32Bits(value) : b.dtype === 'int32' ? value | 0 : value !== 0 ? 1 : 0;
@@ -490,6 +556,7 @@ export class WebGPUBackend implements Backend {
   }
 
   copy(src: View, dst: View): void {
+    this.check('copy');
     if (src.buf === dst.buf && numel(src.shape) > 0) {
       // One buffer cannot be bound read-only and writable in one dispatch: stage through a temp.
       const tmp = this.alloc(src.dtype, numel(src.shape));
@@ -502,19 +569,23 @@ export class WebGPUBackend implements Backend {
   }
 
   unary(op: UnaryOp, x: View, out: BackendBuffer): void {
+    this.check('unary');
     const { expr, prelude } = unaryExpr(op, x.dtype);
     this.map('unary', [x], x.shape, out, op === 'not' ? 'bool' : x.dtype, expr, prelude);
   }
 
   binary(op: BinaryOp, a: View, b: View, out: BackendBuffer): void {
+    this.check('binary');
     this.map('binary', [a, b], a.shape, out, binaryOutDtype(op, a.dtype), binaryExpr(op, a.dtype), FMATH);
   }
 
   where(cond: View, a: View, b: View, out: BackendBuffer): void {
+    this.check('where');
     this.map('where', [cond, a, b], a.shape, out, a.dtype, 'select(v2, v1, v0 != 0u)', '');
   }
 
   reduce(op: ReduceOp, x: View, axes: readonly number[], out: BackendBuffer): void {
+    this.check('reduce');
     const o = asBuf(out, 'reduce');
     const red = new Set(axes);
     const keptDims = x.shape.map((_, i) => i).filter((i) => !red.has(i));
@@ -543,6 +614,7 @@ export class WebGPUBackend implements Backend {
   }
 
   matmul(a: View, b: View, out: BackendBuffer): void {
+    this.check('matmul');
     const o = asBuf(out, 'matmul');
     const [B, M, K] = a.shape as [number, number, number];
     const N = b.shape[2]!;
@@ -610,6 +682,7 @@ export class WebGPUBackend implements Backend {
   }
 
   im2col(x: View, win: Window2d, out: BackendBuffer): void {
+    this.check('im2col');
     const o = asBuf(out, 'im2col');
     const total = win.n * win.c * win.kH * win.kW * win.outH * win.outW;
     if (total === 0) return;
@@ -617,6 +690,7 @@ export class WebGPUBackend implements Backend {
   }
 
   col2im(cols: View, win: Window2d, out: BackendBuffer): void {
+    this.check('col2im');
     const o = asBuf(out, 'col2im');
     const total = win.n * win.c * win.h * win.w;
     if (total === 0) return;
@@ -624,6 +698,7 @@ export class WebGPUBackend implements Backend {
   }
 
   pool2d(op: 'max' | 'avg', x: View, win: Window2d, out: BackendBuffer): void {
+    this.check('pool2d');
     const o = asBuf(out, 'pool2d');
     const total = win.n * win.c * win.outH * win.outW;
     if (total === 0) return;
@@ -631,6 +706,7 @@ export class WebGPUBackend implements Backend {
   }
 
   pool2dGrad(op: 'max' | 'avg', x: View, dy: View, win: Window2d, out: BackendBuffer): void {
+    this.check('pool2dGrad');
     const o = asBuf(out, 'pool2dGrad');
     const total = win.n * win.c * win.h * win.w;
     if (total === 0) return;
@@ -644,6 +720,7 @@ export class WebGPUBackend implements Backend {
   }
 
   gather(x: View, indices: View, out: BackendBuffer): void {
+    this.check('gather');
     const o = asBuf(out, 'gather');
     const [outer, n, inner] = x.shape as [number, number, number];
     const m = indices.shape[0]!;
@@ -654,6 +731,7 @@ export class WebGPUBackend implements Backend {
   }
 
   scatterAdd(updates: View, indices: View, n: number, out: BackendBuffer): void {
+    this.check('scatterAdd');
     const o = asBuf(out, 'scatterAdd');
     const [outer, m, inner] = updates.shape as [number, number, number];
     const outTotal = outer * n * inner;
@@ -674,6 +752,7 @@ export class WebGPUBackend implements Backend {
   }
 
   random(kind: RandomKind, key: number, counter: number, a: number, b: number, out: BackendBuffer): void {
+    this.check('random');
     const o = asBuf(out, 'random');
     if (o.size === 0) return;
     const p = [o.size, key >>> 0, counter >>> 0, 0, 0, 0, 0]; // p[6] stays 0 (an opaque zero)
@@ -701,23 +780,30 @@ export class WebGPUBackend implements Backend {
     this.check('sync');
   }
 
+  /** Releases the device and every buffer; never throws (also not on a lost device). */
   dispose(): void {
     if (this.disposed) return;
-    try {
-      this.flush();
-    } catch {
-      /* device may be lost */
+    if (this.lost === undefined) {
+      try {
+        this.flush();
+      } catch {
+        /* the device may be going away */
+      }
     }
     this.disposed = true;
-    for (const list of this.pool.values()) for (const b of list) b.destroy();
-    for (const list of this.stagingPool.values()) for (const b of list) b.destroy();
+    const all = [...[...this.pool.values()].flat(), ...[...this.stagingPool.values()].flat(), this.paramsGPU];
     this.pool.clear();
     this.stagingPool.clear();
     this.bindGroups.clear();
     this.bindGroupKeys.clear();
     this.pooledBytes = 0;
-    this.paramsGPU.destroy();
-    this.device.destroy();
+    this.encoder = null;
+    this.pass = null;
+    try {
+      for (const b of all) b.destroy();
+      this.device.destroy();
+    } catch {
+      /* a lost device may refuse to release what it already lost */
+    }
   }
 }
-
