@@ -4,7 +4,7 @@
  */
 import { AxonError, type Padding2d, type Tensor, avgPool2d, conv2d, fmtShape, isTensor, maxPool2d, mean, window2d } from '@axon/core';
 import { torchDefault } from './init.js';
-import { type JsonValue, type LayerConfig, Module } from './module.js';
+import { type JsonValue, type LayerConfig, Module, reserveParameters } from './module.js';
 import type { SymbolicShape } from './symbolic.js';
 
 type Pair = number | readonly [number, number];
@@ -72,6 +72,8 @@ export class Conv2d extends Module {
     if (inChannels % this.groups !== 0 || outChannels % this.groups !== 0) throw new AxonError('Conv2d', `inChannels (${inChannels}) and outChannels (${outChannels}) must be divisible by groups (${this.groups})`);
     const [kH, kW] = this.kernelSize;
     const fanIn = (inChannels / this.groups) * kH * kW;
+    const wShape = [outChannels, inChannels / this.groups, kH, kW];
+    reserveParameters(`Conv2d '${this.name}'`, opts.bias === false ? [wShape] : [wShape, [outChannels]]);
     this.weight = this.addParameter('weight', () => torchDefault([outChannels, inChannels / this.groups, kH, kW], { fanIn }));
     this.bias = opts.bias === false ? null : this.addParameter('bias', () => torchDefault([outChannels], { fanIn }));
   }

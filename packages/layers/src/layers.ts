@@ -7,7 +7,7 @@
 import { AxonError, type Tensor, add as addOp, bernoulli, concat, fmtShape, gather, matmul, noGrad, randn, reshape, sizeOf } from '@axon/core';
 import { type ActivationName, activationName, getActivation } from './activations.js';
 import { type Initializer, getInitializer, torchDefault } from './init.js';
-import { type LayerConfig, Module } from './module.js';
+import { type LayerConfig, Module, reserveParameters } from './module.js';
 import type { SymbolicShape } from './symbolic.js';
 
 /**
@@ -74,6 +74,7 @@ export class Linear extends Module {
     super(opts.name);
     this.inFeatures = checkInt('Linear', 'inFeatures', inFeatures);
     this.outFeatures = checkInt('Linear', 'outFeatures', outFeatures);
+    reserveParameters(layerOp(this), opts.bias === false ? [[outFeatures, inFeatures]] : [[outFeatures, inFeatures], [outFeatures]]);
     this.weight = this.addParameter('weight', () => torchDefault([outFeatures, inFeatures], { fanIn: inFeatures }));
     this.bias = opts.bias === false ? null : this.addParameter('bias', () => torchDefault([outFeatures], { fanIn: inFeatures }));
   }
@@ -177,6 +178,7 @@ export class Dense extends Module {
       return;
     }
     checkInt(layerOp(this), 'input size', inputDim);
+    reserveParameters(layerOp(this), this.useBias ? [[inputDim, this.units], [this.units]] : [[inputDim, this.units]]);
     const kinit = getInitializer(this.kernelInit);
     this.kernel = this.addParameter('kernel', () => kinit([inputDim, this.units], { fanIn: inputDim, fanOut: this.units }));
     if (this.useBias) {
@@ -386,6 +388,7 @@ export class Embedding extends Module {
     this.inputDim = checkInt('Embedding', 'inputDim (number of embeddings)', o.inputDim);
     this.outputDim = checkInt('Embedding', 'outputDim (embedding size)', o.outputDim);
     const init = o.embeddingsInitializer ? getInitializer(o.embeddingsInitializer) : null;
+    reserveParameters(layerOp(this), [[this.inputDim, this.outputDim]]);
     this.weight = this.addParameter('weight', () => (init ? init([this.inputDim, this.outputDim]) : randn([this.inputDim, this.outputDim])));
   }
 

@@ -718,6 +718,10 @@ export class Sequential extends Model {
   /** The class name used in `model.json` and default layer names. */
   static readonly className: string = 'Sequential';
   private declaredInputShape: readonly number[] | null;
+  /** How many layers `add` registered (the next one's name). */
+  private added = 0;
+  /** The output shape of the layers so far, once the input shape is known. */
+  private builtShape: SymbolicShape | null = null;
 
   constructor(...layers: Module[]) {
     super();
@@ -726,32 +730,35 @@ export class Sequential extends Model {
   }
 
   /**
-   * Appends a layer (Keras's `model.add`).
+   * Appends a layer (Keras's `model.add`). When the input shape is known, the new layer is built
+   * from the previous layers' output shape (kept, so each `add` costs the same however many
+   * layers there are); a layer that does not fit is not added.
    * @example model.add(new Dense(10, { activation: 'softmax' }));
    */
   add(layer: Module): this {
     if (!(layer instanceof Module)) throw new AxonError(`Sequential '${this.name}'`, `add expects a Module, got ${typeof layer}`);
-    const i = this.children().length;
-    this.registerModule(String(i), layer);
-    if (i === 0 && !this.declaredInputShape) {
+    const i = this.added;
+    let declared = this.declaredInputShape;
+    if (i === 0 && !declared) {
       const s = (layer as { inputShape?: readonly number[] }).inputShape;
-      if (Array.isArray(s)) this.declaredInputShape = [...s];
+      if (Array.isArray(s)) declared = [...s];
     }
-    if (this.declaredInputShape) this.build();
+    const shape = declared ? layer.computeOutputShape(this.builtShape ?? [null, ...declared]) : null;
+    this.registerModule(String(i), layer);
+    this.added = i + 1;
+    this.declaredInputShape = declared;
+    this.builtShape = shape;
     return this;
   }
 
   /** Sets the input shape and builds every layer (creating lazily-sized weights). */
   setInputShape(shape: readonly number[]): this {
     if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d > 0)) throw new AxonError(`Sequential '${this.name}'`, `inputShape must be positive integers, got ${JSON.stringify(shape)}`);
-    this.declaredInputShape = [...shape];
-    this.build();
-    return this;
-  }
-
-  private build(): void {
-    let s: SymbolicShape = [null, ...this.declaredInputShape!];
+    let s: SymbolicShape = [null, ...shape];
     for (const l of this.layers) s = l.computeOutputShape(s);
+    this.declaredInputShape = [...shape];
+    this.builtShape = s;
+    return this;
   }
 
   override get inputShape(): readonly number[] | null {

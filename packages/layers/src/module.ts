@@ -61,6 +61,46 @@ export function parameter(t: Tensor): Tensor {
 
 const INTERNAL = new Set(['training', 'name']);
 
+let budget: { left: number; readonly total: number } | null = null;
+
+function fmtBytes(n: number): string {
+  return n >= 2 ** 30 ? `${(n / 2 ** 30).toFixed(1)} GiB` : n >= 2 ** 20 ? `${(n / 2 ** 20).toFixed(1)} MiB` : n >= 1024 ? `${(n / 1024).toFixed(1)} KiB` : `${n} bytes`;
+}
+
+/**
+ * @internal Runs `fn` (which builds layers, e.g. `modelFromJson`) with at most `bytes` bytes for
+ * the parameters and buffers of built-in layers: each layer calls {@link reserveParameters}
+ * before allocating, so a config declaring more than the cap fails before the allocation.
+ */
+export function withParameterBudget<T>(bytes: number, fn: () => T): T {
+  const prev = budget;
+  budget = { left: bytes, total: bytes };
+  try {
+    return fn();
+  } finally {
+    budget = prev;
+  }
+}
+
+/**
+ * @internal Called by built-in layers before they allocate parameters/buffers of `shapes`
+ * (4 bytes per element): throws an {@link AxonError} when a {@link withParameterBudget} cap
+ * would be exceeded. A no-op outside such a call.
+ */
+export function reserveParameters(op: string, shapes: readonly (readonly number[])[]): void {
+  if (!budget) return;
+  let bytes = 0;
+  for (const s of shapes) bytes += s.reduce((a, b) => a * b, 1) * 4;
+  if (bytes > budget.left) {
+    const used = budget.total - budget.left;
+    throw new AxonError(
+      op,
+      `declares parameters ${shapes.map((s) => fmtShape(s)).join(', ')} (${fmtBytes(bytes)}), but the weights hold ${fmtBytes(budget.total)} of tensor data in all${used > 0 ? ` and earlier layers already declared ${fmtBytes(used)}` : ''}: the architecture does not match its weights (nothing was allocated for it)`,
+    );
+  }
+  budget.left -= bytes;
+}
+
 /**
  * The base class of layers and models (PyTorch's `nn.Module`). Subclasses implement
  * {@link Module.forward}; calling {@link Module.call} runs it (and, on symbolic inputs, builds a

@@ -7,7 +7,7 @@
  * the safetensors writers, never trained, and updated in place with `assign` under `noGrad`.
  */
 import { AxonError, type Tensor, add, fmtShape, isTensor, mean, mul, noGrad, ones, reshape, rsqrt, square, sub, zeros } from '@axon/core';
-import { type LayerConfig, Module } from './module.js';
+import { type LayerConfig, Module, reserveParameters } from './module.js';
 import type { SymbolicShape } from './symbolic.js';
 
 /** Frees intermediates that autograd neither recorded nor saved (the caller's tensors are left alone). */
@@ -260,6 +260,7 @@ abstract class BatchNormBase extends Module {
     this.affine = opts.affine ?? true;
     this.trackRunningStats = opts.trackRunningStats ?? true;
     this.inputShape = opts.inputShape ? [...opts.inputShape] : undefined;
+    reserveParameters(`${cls} '${this.name}'`, [...(this.affine ? [[numFeatures], [numFeatures]] : []), ...(this.trackRunningStats ? [[numFeatures], [numFeatures], []] : [])]);
     if (this.affine) {
       this.weight = this.addParameter('weight', () => ones([numFeatures]));
       this.bias = this.addParameter('bias', () => zeros([numFeatures]));
@@ -538,6 +539,7 @@ export class BatchNormalization extends Module {
       return;
     }
     checkPositiveInt(this.op, 'numFeatures', numFeatures);
+    reserveParameters(this.op, [...(this.scale ? [[numFeatures]] : []), ...(this.center ? [[numFeatures]] : []), [numFeatures], [numFeatures]]);
     if (this.scale) this.gamma = this.addParameter('gamma', () => ones([numFeatures]));
     if (this.center) this.beta = this.addParameter('beta', () => zeros([numFeatures]));
     this.movingMean = this.registerBuffer('movingMean', zeros([numFeatures]));
@@ -718,6 +720,7 @@ export class LayerNorm extends Module {
     this.eps = checkEps('LayerNorm', 'eps', opts.eps ?? 1e-5);
     this.elementwiseAffine = opts.elementwiseAffine ?? true;
     this.inputShape = opts.inputShape ? [...opts.inputShape] : undefined;
+    if (this.elementwiseAffine) reserveParameters(`LayerNorm '${this.name}'`, opts.bias !== false ? [shape, shape] : [shape]);
     if (this.elementwiseAffine) {
       this.weight = this.addParameter('weight', () => ones(shape));
       if (opts.bias !== false) this.bias = this.addParameter('bias', () => zeros(shape));

@@ -4,8 +4,8 @@
  */
 import { AxonError } from '@axon/core';
 import type { Module } from './module.js';
-import { decodeWeights, encodeWeights } from './safetensors.js';
-import { type ModelJson, modelFromJson, modelToJson } from './serialize.js';
+import { encodeWeights, loadParsedWeights, parseSafetensors, tensorDataBytes } from './safetensors.js';
+import { MAX_MODEL_JSON_BYTES, type ModelJson, modelFromJson, modelToJson } from './serialize.js';
 
 /**
  * A model as its two files' contents: the architecture (`model.json`) and the weights (safetensors).
@@ -17,7 +17,7 @@ export interface SerializedModel {
 }
 
 /**
- * Serialises a model to `{ json, weights }` (what `save` writes to disk).
+ * Serialises a model to `{ json, weights }` (the two files to offer for download).
  * @example
  * const { json, weights } = await serializeModel(model);
  * const blob = new Blob([weights]); // offer as model.safetensors
@@ -29,21 +29,42 @@ export async function serializeModel(model: Module): Promise<SerializedModel> {
 }
 
 /**
- * Rebuilds a model from `model.json` contents (object or text) and safetensors bytes.
+ * Options of {@link deserializeModel}.
+ * @example deserializeModel(text, bytes, { maxLayers: 50_000 })
+ */
+export interface DeserializeModelOptions {
+  /** The longest `model.json` text accepted, in bytes (UTF-8; default `MAX_MODEL_JSON_BYTES`, 32 MiB). */
+  maxJsonBytes?: number;
+  /** The most layers the architecture may declare (default `MAX_MODEL_LAYERS`, 10,000). */
+  maxLayers?: number;
+}
+
+/**
+ * Rebuilds a model from `model.json` contents (object or text) and safetensors bytes. The
+ * weights are parsed and validated first; the architecture (at most `maxLayers` layers) is then
+ * built with its parameters capped by the weights' size, so a config declaring more than its
+ * weights hold fails before allocating; a failure frees everything built.
  * @example const m = deserializeModel(await jsonFile.text(), new Uint8Array(await weightsFile.arrayBuffer()));
  */
-export function deserializeModel(json: ModelJson | string, weights: Uint8Array): Module {
+export function deserializeModel(json: ModelJson | string, weights: Uint8Array, opts: DeserializeModelOptions = {}): Module {
+  const op = 'deserializeModel';
   let j: unknown = json;
   if (typeof json === 'string') {
+    const max = opts.maxJsonBytes ?? MAX_MODEL_JSON_BYTES;
+    // a UTF-16 length above max/3 may still be under max bytes: measure only then
+    if (json.length > max || (json.length * 3 > max && new TextEncoder().encode(json).length > max)) {
+      throw new AxonError(op, `model.json is larger than the ${max}-byte limit (raise it with the maxJsonBytes option)`);
+    }
     try {
       j = JSON.parse(json);
     } catch (e) {
-      throw new AxonError('deserializeModel', `model.json is not valid JSON: ${e instanceof Error ? e.message : String(e)}`);
+      throw new AxonError(op, `model.json is not valid JSON: ${e instanceof Error ? e.message : String(e)}`);
     }
   }
-  const m = modelFromJson(j);
+  const contents = parseSafetensors(weights);
+  const m = modelFromJson(j, { ...(opts.maxLayers !== undefined ? { maxLayers: opts.maxLayers } : {}), maxParameterBytes: tensorDataBytes(contents) });
   try {
-    decodeWeights(m, weights);
+    loadParsedWeights(m, contents);
   } catch (e) {
     m.dispose();
     throw e;
@@ -52,11 +73,122 @@ export function deserializeModel(json: ModelJson | string, weights: Uint8Array):
 }
 
 /**
+ * Options of {@link loadModelFromUrl}.
+ * @example await loadModelFromUrl(url, { headers: { Authorization: token } }, { allowedOrigins: ['https://cdn.example.com'] })
+ */
+export interface LoadModelFromUrlOptions extends DeserializeModelOptions {
+  /** Allow the weights (or a redirect) on any other origin than the model's (default false). */
+  allowCrossOrigin?: boolean;
+  /** Other origins allowed for the weights or redirects, e.g. `['https://cdn.example.com']`. */
+  allowedOrigins?: readonly string[];
+  /** The largest weights download accepted, in bytes (default 2 GiB). */
+  maxWeightsBytes?: number;
+}
+
+const CREDENTIAL_HEADERS = ['authorization', 'cookie', 'proxy-authorization'];
+
+/** `init` without credentials: no Authorization/Cookie/Proxy-Authorization header, `credentials: 'omit'`. */
+function withoutCredentials(init: RequestInit | undefined): RequestInit {
+  const headers = new Headers(init?.headers);
+  for (const h of CREDENTIAL_HEADERS) headers.delete(h);
+  return { ...init, headers, credentials: 'omit' };
+}
+
+/** Reads a response body, refusing more than `max` bytes (checked from Content-Length and while streaming). */
+async function readCapped(op: string, r: Response, url: URL, max: number, hint: string): Promise<Uint8Array> {
+  const tooBig = (): AxonError => new AxonError(op, `${url.href} is larger than the ${max}-byte limit (${hint})`);
+  const declared = Number(r.headers.get('content-length'));
+  if (Number.isFinite(declared) && declared > max) {
+    await r.body?.cancel().catch(() => undefined);
+    throw tooBig();
+  }
+  if (!r.body) {
+    const b = new Uint8Array(await r.arrayBuffer());
+    if (b.length > max) throw tooBig();
+    return b;
+  }
+  const reader = r.body.getReader();
+  const parts: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.length;
+    if (total > max) {
+      await reader.cancel().catch(() => undefined);
+      throw tooBig();
+    }
+    parts.push(value);
+  }
+  const out = new Uint8Array(total);
+  let pos = 0;
+  for (const p of parts) {
+    out.set(p, pos);
+    pos += p.length;
+  }
+  return out;
+}
+
+/**
+ * GETs `url` under the origin policy: every hop (the URL and each redirect) must be on `origin` or
+ * an allowed one, and a hop on another origin is requested without credentials. Redirects are
+ * followed here (not by `fetch`), so credentials never reach another origin; where the platform
+ * hides redirects (browsers), the browser follows them — it drops `Authorization` across
+ * origins — with cookies limited to the same origin, and the final URL is checked.
+ */
+async function getChecked(op: string, what: string, url: URL, origin: string, allowed: (o: string) => boolean, init: RequestInit | undefined, max: number, hint: string): Promise<{ bytes: Uint8Array; url: URL }> {
+  let current = url;
+  const check = (u: URL): void => {
+    if (u.origin !== origin && !allowed(u.origin)) {
+      throw new AxonError(op, `${what} ${u.href} is on another origin (${u.origin}) than the model (${origin}); pass { allowCrossOrigin: true } or { allowedOrigins: ['${u.origin}'] } to allow it (credentials are never sent there)`);
+    }
+  };
+  for (let hop = 0; hop <= 10; hop++) {
+    check(current);
+    const reqInit = current.origin === origin ? { ...init } : withoutCredentials(init);
+    let r = await fetch(current, { ...reqInit, redirect: 'manual' });
+    if (r.type === 'opaqueredirect') {
+      const creds = reqInit.credentials === 'include' ? 'same-origin' : reqInit.credentials;
+      r = await fetch(current, { ...reqInit, ...(creds ? { credentials: creds } : {}), redirect: 'follow' });
+      if (r.url) {
+        const final = new URL(r.url);
+        if (final.origin !== current.origin) {
+          try {
+            check(final);
+          } catch (e) {
+            await r.body?.cancel().catch(() => undefined);
+            throw e;
+          }
+        }
+        current = final;
+      }
+    } else if (r.status >= 300 && r.status < 400) {
+      const loc = r.headers.get('location');
+      await r.body?.cancel().catch(() => undefined);
+      if (!loc) throw new AxonError(op, `GET ${current.href}: redirect ${r.status} without a Location`);
+      current = new URL(loc, current);
+      continue;
+    }
+    if (!r.ok) {
+      await r.body?.cancel().catch(() => undefined);
+      throw new AxonError(op, `GET ${current.href} failed: ${r.status} ${r.statusText}`);
+    }
+    return { bytes: await readCapped(op, r, current, max, hint), url: current };
+  }
+  throw new AxonError(op, `GET ${url.href}: more than 10 redirects`);
+}
+
+/**
  * Loads a model over HTTP(S) with `fetch`: `base` is the URL of `model.json` or of the folder
- * holding `model.json` and `model.safetensors`.
+ * holding it. The weights file `model.json` names is resolved relative to `model.json`'s URL and
+ * must be on the same origin unless `allowCrossOrigin` or `allowedOrigins` allows another (the
+ * same for redirects). `init` (headers, credentials) is sent as given to the model's origin only:
+ * a request to another origin carries no `Authorization`, `Cookie` or `Proxy-Authorization`
+ * header and uses `credentials: 'omit'`. `model.json` is capped at `maxJsonBytes`, the weights at
+ * `maxWeightsBytes`; then the model is built as {@link deserializeModel} does.
  * @example const m = await loadModelFromUrl('/models/mnist/');
  */
-export async function loadModelFromUrl(base: string | URL, init?: RequestInit): Promise<Module> {
+export async function loadModelFromUrl(base: string | URL, init?: RequestInit, opts: LoadModelFromUrlOptions = {}): Promise<Module> {
   const op = 'loadModelFromUrl';
   if (typeof fetch !== 'function') throw new AxonError(op, 'fetch is not available here');
   let abs: URL;
@@ -65,21 +197,33 @@ export async function loadModelFromUrl(base: string | URL, init?: RequestInit): 
   } catch {
     throw new AxonError(op, `cannot resolve URL '${String(base)}' (give an absolute URL outside a browser)`);
   }
+  if (abs.protocol !== 'http:' && abs.protocol !== 'https:') throw new AxonError(op, `expects an http(s) URL, got ${abs.href}`);
+  const allowList = new Set<string>();
+  for (const o of opts.allowedOrigins ?? []) {
+    try {
+      allowList.add(new URL(o).origin);
+    } catch {
+      throw new AxonError(op, `allowedOrigins: '${o}' is not an origin such as 'https://cdn.example.com'`);
+    }
+  }
+  const allowed = (o: string): boolean => opts.allowCrossOrigin === true || allowList.has(o);
+  const maxJson = opts.maxJsonBytes ?? MAX_MODEL_JSON_BYTES;
+  const maxWeights = opts.maxWeightsBytes ?? 2 ** 31;
   const jsonUrl = abs.pathname.endsWith('.json') ? abs : new URL('model.json', abs.href.endsWith('/') ? abs.href : `${abs.href}/`);
-  const get = async (u: URL): Promise<Response> => {
-    const r = await fetch(u, init);
-    if (!r.ok) throw new AxonError(op, `GET ${u.href} failed: ${r.status} ${r.statusText}`);
-    return r;
-  };
-  const text = await (await get(jsonUrl)).text();
+  const got = await getChecked(op, 'model.json', jsonUrl, abs.origin, allowed, init, maxJson, 'raise it with the maxJsonBytes option');
   let j: unknown;
   try {
-    j = JSON.parse(text);
+    j = JSON.parse(new TextDecoder().decode(got.bytes));
   } catch (e) {
-    throw new AxonError(op, `${jsonUrl.href} is not valid JSON: ${e instanceof Error ? e.message : String(e)}`);
+    throw new AxonError(op, `${got.url.href} is not valid JSON: ${e instanceof Error ? e.message : String(e)}`);
   }
-  const wname = (j as { weights?: unknown }).weights;
-  const wUrl = new URL(typeof wname === 'string' && wname !== '' ? wname : 'model.safetensors', jsonUrl);
-  const bytes = new Uint8Array(await (await get(wUrl)).arrayBuffer());
-  return deserializeModel(j as ModelJson, bytes);
+  const wname = j !== null && typeof j === 'object' ? (j as { weights?: unknown }).weights : undefined;
+  let wUrl: URL;
+  try {
+    wUrl = new URL(typeof wname === 'string' && wname !== '' ? wname : 'model.safetensors', got.url);
+  } catch {
+    throw new AxonError(op, `${got.url.href} names the weights ${JSON.stringify(wname)}, which is not a URL`);
+  }
+  const w = await getChecked(op, 'the weights', wUrl, abs.origin, allowed, init, maxWeights, 'raise it with the maxWeightsBytes option');
+  return deserializeModel(j as ModelJson, w.bytes, { ...(opts.maxLayers !== undefined ? { maxLayers: opts.maxLayers } : {}), maxJsonBytes: Infinity });
 }

@@ -228,6 +228,13 @@ function duplicateKey(text: string): string | null {
   return null;
 }
 
+/** @internal The bytes of tensor data in parsed contents (the file's data section). */
+export function tensorDataBytes(contents: SafetensorsContents): number {
+  let n = 0;
+  for (const e of Object.values(contents.tensors)) n += e.data.byteLength;
+  return n;
+}
+
 /**
  * Reads tensors to the host (awaiting each backend), e.g. a module's `stateDict()`.
  * @example const host = await toHostTensors(model.stateDict());
@@ -268,7 +275,12 @@ export async function encodeWeights(m: { stateDict(): Readonly<Record<string, Te
  * @example decodeWeights(model, bytes);
  */
 export function decodeWeights(m: { loadStateDict(sd: Readonly<Record<string, Tensor>>, opts?: { strict?: boolean }): void }, bytes: Uint8Array, opts: { strict?: boolean } = {}): void {
-  const sd = fromHostTensors(parseSafetensors(bytes).tensors);
+  loadParsedWeights(m, parseSafetensors(bytes), opts);
+}
+
+/** @internal Loads already parsed safetensors contents into a module (see {@link decodeWeights}). */
+export function loadParsedWeights(m: { loadStateDict(sd: Readonly<Record<string, Tensor>>, opts?: { strict?: boolean }): void }, contents: SafetensorsContents, opts: { strict?: boolean } = {}): void {
+  const sd = fromHostTensors(contents.tensors);
   try {
     m.loadStateDict(sd, opts);
   } finally {

@@ -9,7 +9,7 @@ import { Add, Concatenate, Dense, Dropout, Embedding, Flatten, Linear, Reshape }
 import { GraphModel, Sequential } from './model.js';
 import { BatchNorm1d, BatchNorm2d, BatchNormalization, LayerNorm } from './normalization.js';
 import type { Module } from './module.js';
-import { type JsonValue, type LayerConfig } from './module.js';
+import { type JsonValue, type LayerConfig, withParameterBudget } from './module.js';
 import type { SymbolicTensor} from './symbolic.js';
 import { input } from './symbolic.js';
 
@@ -174,12 +174,25 @@ function sequentialFromConfig(c: LayerConfig, name: string): Sequential {
   if (!Array.isArray(layers)) throw new AxonError('modelFromJson', `Sequential '${name}': config.layers must be an array`);
   const m = new Sequential();
   m.name = name;
-  const shape = c['inputShape'];
-  if (shape !== undefined) {
-    if (!Array.isArray(shape)) throw new AxonError('modelFromJson', `Sequential '${name}': inputShape must be an array`);
-    m.setInputShape(shape as number[]);
+  try {
+    const shape = c['inputShape'];
+    if (shape !== undefined) {
+      if (!Array.isArray(shape)) throw new AxonError('modelFromJson', `Sequential '${name}': inputShape must be an array`);
+      m.setInputShape(shape as number[]);
+    }
+    for (const entry of layers) {
+      const l = layerFromJson(entry);
+      try {
+        m.add(l);
+      } catch (e) {
+        l.dispose(); // not added: the Sequential would not free it
+        throw e;
+      }
+    }
+  } catch (e) {
+    m.dispose(); // frees every layer built so far: a failed load leaks nothing
+    throw e;
   }
-  for (const l of layers) m.add(layerFromJson(l));
   return m;
 }
 
@@ -190,40 +203,109 @@ function graphFromConfig(c: LayerConfig, name: string): GraphModel {
   const nodes = c['nodes'];
   if (!Array.isArray(ins) || !Array.isArray(ls) || !Array.isArray(nodes)) throw new AxonError(op, `Functional '${name}': config needs inputs, layers and nodes arrays`);
   const inputs = ins.map((i) => {
-    const o = i as { name?: string; shape?: number[]; dtype?: 'float32' | 'int32' };
-    return input({ shape: o.shape as number[], ...(o.name ? { name: o.name } : {}), ...(o.dtype ? { dtype: o.dtype } : {}) });
+    const o = (i ?? {}) as { name?: string; shape?: number[]; dtype?: 'float32' | 'int32' };
+    if (!Array.isArray(o.shape) || !o.shape.every((d) => Number.isInteger(d) && d > 0)) throw new AxonError(op, `Functional '${name}': an input's shape must be positive integers, got ${JSON.stringify(o.shape)}`);
+    return input({ shape: o.shape, ...(typeof o.name === 'string' ? { name: o.name } : {}), ...(o.dtype ? { dtype: o.dtype } : {}) });
   });
   const layers = new Map<string, Module>();
-  for (const l of ls) {
-    const m = layerFromJson(l);
-    layers.set(m.name, m);
+  let g: GraphModel | null = null;
+  try {
+    for (const l of ls) {
+      const m = layerFromJson(l);
+      if (layers.has(m.name)) {
+        m.dispose();
+        throw new AxonError(op, `Functional '${name}': two layers are named '${m.name}'`);
+      }
+      layers.set(m.name, m);
+    }
+    const outs: SymbolicTensor[] = [];
+    const resolve = (r: unknown): SymbolicTensor => {
+      const o = r as { input?: number; node?: number };
+      const s = typeof o?.input === 'number' ? inputs[o.input] : typeof o?.node === 'number' ? outs[o.node] : undefined;
+      if (!s) throw new AxonError(op, `Functional '${name}': bad reference ${JSON.stringify(r)}`);
+      return s;
+    };
+    for (const n of nodes) {
+      const o = n as { layer?: string; inputs?: unknown[] };
+      const layer = typeof o?.layer === 'string' ? layers.get(o.layer) : undefined;
+      if (!layer || !Array.isArray(o.inputs)) throw new AxonError(op, `Functional '${name}': node ${JSON.stringify(n)} names an unknown layer`);
+      outs.push(layer.call(...o.inputs.map(resolve)));
+    }
+    g = new GraphModel({ inputs, outputs: resolve(c['output']), name });
+  } finally {
+    // On failure every layer built is freed; on success the layers no node uses (the model does not own them).
+    const used = new Set(g ? g.nodes.map((n) => n.layer) : []);
+    for (const m of layers.values()) if (!used.has(m)) m.dispose();
   }
-  const outs: SymbolicTensor[] = [];
-  const resolve = (r: unknown): SymbolicTensor => {
-    const o = r as { input?: number; node?: number };
-    const s = typeof o?.input === 'number' ? inputs[o.input] : typeof o?.node === 'number' ? outs[o.node] : undefined;
-    if (!s) throw new AxonError(op, `Functional '${name}': bad reference ${JSON.stringify(r)}`);
-    return s;
-  };
-  for (const n of nodes) {
-    const o = n as { layer?: string; inputs?: unknown[] };
-    const layer = typeof o.layer === 'string' ? layers.get(o.layer) : undefined;
-    if (!layer || !Array.isArray(o.inputs)) throw new AxonError(op, `Functional '${name}': node ${JSON.stringify(n)} names an unknown layer`);
-    outs.push(layer.call(...o.inputs.map(resolve)));
-  }
-  return new GraphModel({ inputs, outputs: resolve(c['output']), name });
+  return g;
 }
 
 /**
- * Rebuilds a model from a `model.json` object (weights are loaded separately).
+ * The largest `model.json` the loaders (`loadModel`, `deserializeModel`, `loadModelFromUrl`) read
+ * by default (32 MiB); raise it with their `maxJsonBytes` option.
+ * @example MAX_MODEL_JSON_BYTES // 33554432
+ */
+export const MAX_MODEL_JSON_BYTES = 32 * 2 ** 20;
+
+/**
+ * The most layers {@link modelFromJson} (and so `loadModel`, `deserializeModel`,
+ * `loadModelFromUrl`) builds by default, counted through nested models; raise it with the
+ * `maxLayers` option.
+ * @example MAX_MODEL_LAYERS // 10000
+ */
+export const MAX_MODEL_LAYERS = 10_000;
+
+/**
+ * Options of {@link modelFromJson}.
+ * @example modelFromJson(json, { maxLayers: 50_000, maxParameterBytes: weightsBytes })
+ */
+export interface ModelFromJsonOptions {
+  /** The most layers (and functional nodes) the config may declare (default {@link MAX_MODEL_LAYERS}). */
+  maxLayers?: number;
+  /**
+   * The most bytes the built-in layers may allocate for parameters and buffers (default: no cap).
+   * The loaders set it to the weights file's tensor data size, so an architecture declaring more
+   * than its weights hold fails before allocating.
+   */
+  maxParameterBytes?: number;
+}
+
+/** Counts layer entries (and functional nodes) through nested models, failing past `max`. */
+function countLayers(j: unknown, max: number, acc = { n: 0 }): number {
+  const config = (j as { config?: unknown } | null)?.config;
+  if (config === null || typeof config !== 'object') return acc.n;
+  const { layers, nodes } = config as { layers?: unknown; nodes?: unknown };
+  const add = (k: number): void => {
+    acc.n += k;
+    if (acc.n > max) throw new AxonError('modelFromJson', `the model declares more than ${max} layers; raise the limit with the maxLayers option if this is intended`);
+  };
+  if (Array.isArray(nodes)) add(nodes.length);
+  if (Array.isArray(layers)) {
+    add(layers.length);
+    for (const l of layers) countLayers(l, max, acc);
+  }
+  return acc.n;
+}
+
+/**
+ * Rebuilds a model from a `model.json` object (weights are loaded separately). Before building
+ * anything it checks the structure: at most `maxLayers` layers. Built-in layers check their
+ * configs before allocating, and `maxParameterBytes` caps what they allocate in all. A failure
+ * frees every layer built so far.
  * @example const m = modelFromJson(JSON.parse(text));
  */
-export function modelFromJson(j: unknown): Module {
+export function modelFromJson(j: unknown, opts: ModelFromJsonOptions = {}): Module {
   const op = 'modelFromJson';
   if (j === null || typeof j !== 'object') throw new AxonError(op, 'model.json must hold an object');
   const o = j as Partial<ModelJson>;
   if (o.format !== 'axon-model/1') throw new AxonError(op, `unknown model format ${JSON.stringify(o.format)}; expected 'axon-model/1'`);
-  return layerFromJson({ className: o.className, name: o.name, config: o.config });
+  const maxLayers = opts.maxLayers ?? MAX_MODEL_LAYERS;
+  if (!(Number.isInteger(maxLayers) && maxLayers >= 1)) throw new AxonError(op, `maxLayers must be a positive integer, got ${String(maxLayers)}`);
+  const maxBytes = opts.maxParameterBytes;
+  if (maxBytes !== undefined && !(typeof maxBytes === 'number' && maxBytes >= 0)) throw new AxonError(op, `maxParameterBytes must be a non-negative number, got ${String(maxBytes)}`);
+  countLayers(o, maxLayers);
+  const build = (): Module => layerFromJson({ className: o.className, name: o.name, config: o.config });
+  return maxBytes === undefined ? build() : withParameterBudget(maxBytes, build);
 }
 
 
