@@ -1,6 +1,28 @@
 import { AxonError, type DType } from '@axon/core';
 import { type ArrayDataset, type Column, makeArrayDataset } from './array-dataset.js';
-import { type DataSource, readSource } from './io.js';
+import { checkMaxBytes, type DataSource, limitText, readSource } from './io.js';
+
+/**
+ * Default limits of the CSV readers (each raisable by the option of the same name):
+ * `maxBytes` — the most bytes {@link fromCsv} reads from a file, URL or Blob (256 MiB; a
+ * JavaScript string cannot hold much more than 512 Mi characters anyway); `maxRows` — data
+ * records (10 million); `maxColumns` — fields per record (100,000).
+ *
+ * @example
+ * parseCsv(text, { maxRows: 2 * CSV_LIMITS.maxRows });
+ */
+export const CSV_LIMITS: Readonly<{ maxBytes: number; maxRows: number; maxColumns: number }> = Object.freeze({
+  maxBytes: 256 * 2 ** 20,
+  maxRows: 10_000_000,
+  maxColumns: 100_000,
+});
+
+function checkLimit(op: string, name: string, v: unknown, fallback: number): number {
+  if (v === undefined) return fallback;
+  if (v === Infinity) return Infinity;
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1) throw new AxonError(op, `expected ${name} to be a positive integer (or Infinity), got ${String(v)}`);
+  return v;
+}
 
 /**
  * Options of {@link parseCsv}.
@@ -13,6 +35,10 @@ export interface ParseCsvOptions {
   delimiter?: string;
   /** Whether the first record holds column names (default true). Without one, columns are named `'0'`, `'1'`, …. */
   header?: boolean;
+  /** The most data records (header excluded) to accept (default 10,000,000: {@link CSV_LIMITS}); more is an error. */
+  maxRows?: number;
+  /** The most fields per record to accept (default 100,000: {@link CSV_LIMITS}); more is an error. */
+  maxColumns?: number;
 }
 
 /**
@@ -33,7 +59,9 @@ export interface CsvTable {
 /**
  * Parses CSV text (RFC 4180): quoted fields (`"a, b"`), doubled quotes (`""`), delimiters and
  * line breaks inside quotes, `\n`/`\r\n`/`\r` line ends, a UTF-8 BOM, blank or whitespace-only lines (skipped).
- * Every record must have as many fields as the first; errors name the line.
+ * Every record must have as many fields as the first; errors name the line and the column
+ * (1-based field number, with the header's name when there is one). More than `maxRows` records
+ * or `maxColumns` fields per record (see {@link CSV_LIMITS}) is an error, raised while parsing.
  *
  * @example
  * parseCsv('a,b\n1,"x, y"\n').rows; // [['1', 'x, y']]
@@ -45,8 +73,17 @@ export function parseCsv(text: string, options: ParseCsvOptions = {}): CsvTable 
   if (typeof delim !== 'string' || delim.length !== 1 || delim === '"' || delim === '\n' || delim === '\r') {
     throw new AxonError(op, `expected the delimiter to be one character other than a quote or line break, got ${JSON.stringify(delim)}`);
   }
+  const maxRows = checkLimit(op, 'maxRows', options.maxRows, CSV_LIMITS.maxRows);
+  const maxColumns = checkLimit(op, 'maxColumns', options.maxColumns, CSV_LIMITS.maxColumns);
+  const hasHeader = options.header !== false;
+  const maxRecords = maxRows + (hasHeader ? 1 : 0);
   const records: string[][] = [];
   const lines: number[] = [];
+  /** "line L, column C ('name')" for field index `f` (0-based) of a record starting on line `l`. */
+  const at = (l: number, f: number): string => {
+    const name = hasHeader && records.length > 0 ? records[0][f] : undefined;
+    return `line ${l}, column ${f + 1}${name !== undefined ? ` ('${name.trim()}')` : ''}`;
+  };
   let i = text.charCodeAt(0) === 0xfeff ? 1 : 0;
   const n = text.length;
   let line = 1;
@@ -65,7 +102,7 @@ export function parseCsv(text: string, options: ParseCsvOptions = {}): CsvTable 
         let j = i + 1;
         while (true) {
           const q = text.indexOf('"', j);
-          if (q < 0) throw new AxonError(op, `line ${qLine}: unterminated quoted field (no closing ")`);
+          if (q < 0) throw new AxonError(op, `${at(qLine, rec.length)}: unterminated quoted field (no closing ")`);
           const chunk = text.slice(j, q);
           for (let c = 0; c < chunk.length; c++) {
             const ch = chunk.charCodeAt(c);
@@ -82,7 +119,7 @@ export function parseCsv(text: string, options: ParseCsvOptions = {}): CsvTable 
         }
         const c = text.charCodeAt(i);
         if (i < n && c !== D && c !== 10 && c !== 13) {
-          throw new AxonError(op, `line ${line}: unexpected character ${JSON.stringify(text[i])} after a closing quote; expected a delimiter or line end`);
+          throw new AxonError(op, `${at(line, rec.length)}: unexpected character ${JSON.stringify(text[i])} after a closing quote; expected a delimiter or line end`);
         }
         field = s;
       } else {
@@ -97,6 +134,9 @@ export function parseCsv(text: string, options: ParseCsvOptions = {}): CsvTable 
         i = j;
       }
       rec.push(field);
+      if (rec.length > maxColumns) {
+        throw new AxonError(op, `${at(line, rec.length - 1)}: more than ${maxColumns} fields in one record, the limit (raise it with { maxColumns })`);
+      }
       const c = text.charCodeAt(i);
       if (i < n && c === D) {
         blank = false;
@@ -110,22 +150,23 @@ export function parseCsv(text: string, options: ParseCsvOptions = {}): CsvTable 
       break;
     }
     if (blank && rec.length === 1) continue;
+    if (records.length > 0 && rec.length !== records[0].length) {
+      const width = records[0].length;
+      const where = rec.length < width ? `${at(startLine, rec.length)}: missing field` : `${at(startLine, width)}: unexpected extra field`;
+      throw new AxonError(op, `${where}; expected ${width} fields like ${hasHeader ? 'the header' : 'the first record'} (line ${lines[0]}), got ${rec.length}`);
+    }
+    if (records.length >= maxRecords) {
+      throw new AxonError(op, `line ${startLine}: more than ${maxRows} data records, the limit (raise it with { maxRows })`);
+    }
     records.push(rec);
     lines.push(startLine);
   }
-  const hasHeader = options.header !== false;
   if (records.length === 0) return { columns: [], rows: [], lines: [] };
-  const width = records[0].length;
-  for (let r = 1; r < records.length; r++) {
-    if (records[r].length !== width) {
-      throw new AxonError(op, `line ${lines[r]}: expected ${width} fields like ${hasHeader ? 'the header' : 'the first record'} (line ${lines[0]}), got ${records[r].length}`);
-    }
-  }
   if (hasHeader) {
     const columns = records[0].map((s) => s.trim());
     return { columns, rows: records.slice(1), lines: lines.slice(1) };
   }
-  return { columns: Array.from({ length: width }, (_, k) => String(k)), rows: records, lines };
+  return { columns: Array.from({ length: records[0].length }, (_, k) => String(k)), rows: records, lines };
 }
 
 /**
@@ -147,6 +188,11 @@ export interface CsvOptions extends ParseCsvOptions {
   labelDtype?: Exclude<DType, 'bool'>;
   /** Value for empty fields (default: an empty field is an error). */
   missing?: number;
+  /**
+   * The most bytes {@link fromCsv} reads from a path, URL, Blob or buffer (default 256 MiB:
+   * {@link CSV_LIMITS}); a larger source fails before it is read.
+   */
+  maxBytes?: number;
 }
 
 function resolveColumn(op: string, table: CsvTable, c: string | number, what: string): number {
@@ -250,6 +296,10 @@ export function fromCsvText(text: string, options: CsvOptions = {}): ArrayDatase
 /**
  * An in-memory dataset from CSV (see {@link fromCsvText}), given as text (a string containing a
  * line break), a file path (Node), a URL, a `Blob`/`File`, or bytes (UTF-8).
+ * Limits ({@link CSV_LIMITS}, each raisable by the option of the same name): sources over
+ * `maxBytes` (256 MiB) fail before they are read, paths that are not regular files (a
+ * directory, a FIFO, `/dev/zero`) are refused, and more than `maxRows` records or `maxColumns`
+ * fields per record fail while parsing.
  *
  * @example
  * const iris = await fromCsv('data/iris.csv', { label: 'species' });
@@ -258,8 +308,19 @@ export function fromCsvText(text: string, options: CsvOptions = {}): ArrayDatase
 export async function fromCsv(source: DataSource, options: CsvOptions & { label: string | number }): Promise<ArrayDataset<'x' | 'y'>>;
 export async function fromCsv(source: DataSource, options?: CsvOptions): Promise<ArrayDataset<'x'>>;
 export async function fromCsv(source: DataSource, options: CsvOptions = {}): Promise<ArrayDataset<'x'> | ArrayDataset<'x' | 'y'>> {
+  const op = 'fromCsv';
+  const max = checkMaxBytes(op, options?.maxBytes, CSV_LIMITS.maxBytes);
   let text: string;
   if (typeof source === 'string' && /[\r\n]/.test(source)) text = source;
-  else text = new TextDecoder('utf-8').decode(await readSource('fromCsv', source));
+  else {
+    const bytes = await readSource(op, source, { maxBytes: max });
+    if (bytes.length > max) throw new AxonError(op, `the CSV data is ${bytes.length} bytes, more than ${limitText(max)}`);
+    try {
+      text = new TextDecoder('utf-8').decode(bytes);
+    } catch (e) {
+      // V8 strings hold at most ~2^29 characters
+      throw new AxonError(op, `cannot decode ${bytes.length} bytes of CSV as one string: ${(e as Error).message}`);
+    }
+  }
   return fromCsvText(text, options);
 }

@@ -1,5 +1,5 @@
 import { AxonError } from '@axon/core';
-import { type DataSource, maybeGunzip, readSource } from './io.js';
+import { checkMaxBytes, type DataSource, inflateChunks, isGzip, limitText, MAX_INFLATE_RATIO, readSource } from './io.js';
 
 /**
  * Element types of the IDX format (the third magic byte: 08, 09, 0B, 0C, 0D, 0E).
@@ -34,23 +34,27 @@ const TYPES: Record<number, [IdxType, number]> = {
   0x0e: ['float64', 8],
 };
 
+/** A parsed IDX header. */
+interface IdxHeader {
+  type: IdxType;
+  width: number;
+  shape: number[];
+  count: number;
+  headerLen: number;
+  /** header + payload bytes the header declares */
+  total: number;
+}
+
 /**
- * Parses an (uncompressed) IDX file — the format of MNIST, Fashion-MNIST and EMNIST: a magic
- * number `00 00 TT NN` (type `TT`, `NN` dimensions), `NN` big-endian uint32 sizes, then the
- * big-endian elements. Wrong magic numbers, truncated data and trailing bytes throw an
- * {@link AxonError}. Gzipped files must be decompressed first ({@link loadIdx} does it).
- *
- * @example
- * const labels = parseIdx(bytes); // labels.shape → [60000], labels.data[0] → 5
+ * Reads the IDX header at the start of `bytes`. With `complete` false (streaming), returns null
+ * when more bytes are needed; with true, a short header is an error. Bad magic numbers throw as
+ * soon as the first 4 bytes are known.
  */
-export function parseIdx(input: Uint8Array | ArrayBuffer): IdxArray {
-  const op = 'parseIdx';
-  const bytes = input instanceof ArrayBuffer ? new Uint8Array(input) : input;
-  if (!(bytes instanceof Uint8Array)) throw new AxonError(op, 'expected a Uint8Array or ArrayBuffer');
-  if (bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b) {
-    throw new AxonError(op, 'the data is gzip-compressed (magic 1f 8b); decompress it first or use loadIdx');
+function readIdxHeader(op: string, bytes: Uint8Array, complete: boolean): IdxHeader | null {
+  if (bytes.length < 4) {
+    if (!complete) return null;
+    throw new AxonError(op, `truncated IDX header: expected at least 4 bytes, got ${bytes.length}`);
   }
-  if (bytes.length < 4) throw new AxonError(op, `truncated IDX header: expected at least 4 bytes, got ${bytes.length}`);
   const magic = Array.from(bytes.subarray(0, 4), (b) => b.toString(16).padStart(2, '0')).join(' ');
   if (bytes[0] !== 0 || bytes[1] !== 0) throw new AxonError(op, `wrong magic number ${magic}: expected 00 00 <type> <dims>`);
   const t = TYPES[bytes[2]];
@@ -59,7 +63,10 @@ export function parseIdx(input: Uint8Array | ArrayBuffer): IdxArray {
   const ndim = bytes[3];
   if (ndim === 0) throw new AxonError(op, `wrong magic number ${magic}: expected at least 1 dimension`);
   const headerLen = 4 + 4 * ndim;
-  if (bytes.length < headerLen) throw new AxonError(op, `truncated IDX header: ${ndim} dimensions need ${headerLen} bytes, got ${bytes.length}`);
+  if (bytes.length < headerLen) {
+    if (!complete) return null;
+    throw new AxonError(op, `truncated IDX header: ${ndim} dimensions need ${headerLen} bytes, got ${bytes.length}`);
+  }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const shape: number[] = [];
   let count = 1;
@@ -68,13 +75,41 @@ export function parseIdx(input: Uint8Array | ArrayBuffer): IdxArray {
     shape.push(s);
     count *= s;
   }
-  const expected = headerLen + count * width;
+  // count may exceed 2^53 for absurd headers; it then only ever compares as too large.
+  return { type, width, shape, count, headerLen, total: headerLen + count * width };
+}
+
+function describeTotal(h: IdxHeader): string {
+  return `shape [${h.shape.join(',')}] of ${h.type} (${h.total} bytes with the header)`;
+}
+
+/**
+ * Parses an (uncompressed) IDX file — the format of MNIST, Fashion-MNIST and EMNIST: a magic
+ * number `00 00 TT NN` (type `TT`, `NN` dimensions), `NN` big-endian uint32 sizes, then the
+ * big-endian elements. The header's dims × element size must match the payload exactly, which
+ * is checked before anything is allocated: wrong magic numbers, truncated data and trailing
+ * bytes throw an {@link AxonError}. Gzipped files must be decompressed first ({@link loadIdx}
+ * does it).
+ *
+ * @example
+ * const labels = parseIdx(bytes); // labels.shape → [60000], labels.data[0] → 5
+ */
+export function parseIdx(input: Uint8Array | ArrayBuffer): IdxArray {
+  const op = 'parseIdx';
+  const bytes = input instanceof ArrayBuffer ? new Uint8Array(input) : input;
+  if (!(bytes instanceof Uint8Array)) throw new AxonError(op, 'expected a Uint8Array or ArrayBuffer');
+  if (isGzip(bytes)) {
+    throw new AxonError(op, 'the data is gzip-compressed (magic 1f 8b); decompress it first or use loadIdx');
+  }
+  const h = readIdxHeader(op, bytes, true) as IdxHeader;
+  const { type, shape, count, headerLen, total: expected } = h;
   if (bytes.length < expected) {
     throw new AxonError(op, `truncated IDX data: shape [${shape.join(',')}] of ${type} needs ${expected} bytes, got ${bytes.length}`);
   }
   if (bytes.length > expected) {
     throw new AxonError(op, `IDX data has ${bytes.length - expected} unexpected trailing bytes after shape [${shape.join(',')}] of ${type}`);
   }
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const body = headerLen;
   let data: IdxArray['data'];
   switch (type) {
@@ -112,15 +147,85 @@ export function parseIdx(input: Uint8Array | ArrayBuffer): IdxArray {
 }
 
 /**
+ * Options of {@link loadIdx}.
+ *
+ * @example
+ * await loadIdx('emnist-byclass-train-images-idx3-ubyte.gz', { maxBytes: 2 * 2 ** 30 });
+ */
+export interface LoadIdxOptions {
+  /**
+   * The most bytes to read (the file, download or Blob) and to decompress (default
+   * {@link DEFAULT_MAX_BYTES}, 1 GiB). An IDX header that declares more fails before anything
+   * is allocated.
+   */
+  maxBytes?: number;
+}
+
+/**
+ * Decompresses a gzipped IDX file with a limit taken from its own header: the header is read
+ * first, its declared size is checked against `max` and against what the compressed size can
+ * hold, then exactly that many bytes are decompressed — a stream that runs longer (a gzip bomb
+ * behind a small header) stops at the first extra byte.
+ */
+async function inflateIdx(op: string, gz: Uint8Array, max: number): Promise<IdxArray> {
+  const head = new Uint8Array(4 + 4 * 255);
+  let headLen = 0;
+  let header: IdxHeader | null = null;
+  let out: Uint8Array | null = null;
+  let have = 0;
+  const trailing = (h: IdxHeader): AxonError =>
+    new AxonError(op, `IDX data has unexpected trailing bytes after ${describeTotal(h)}: the gzip data expands to more; stopped decompressing`);
+  for await (const chunk of inflateChunks(op, gz)) {
+    let c = chunk;
+    if (!header) {
+      const take = Math.min(c.length, head.length - headLen);
+      head.set(c.subarray(0, take), headLen);
+      headLen += take;
+      c = c.subarray(take);
+      header = readIdxHeader(op, head.subarray(0, headLen), false);
+      if (!header) continue;
+      if (header.total > max) {
+        throw new AxonError(op, `the IDX header declares ${describeTotal(header)}, more than ${limitText(max)}`);
+      }
+      if (header.total > MAX_INFLATE_RATIO * gz.length) {
+        throw new AxonError(op, `the IDX header declares ${describeTotal(header)}, but ${gz.length} bytes of gzip data can expand to at most ${MAX_INFLATE_RATIO * gz.length}`);
+      }
+      if (headLen > header.total) throw trailing(header);
+      out = new Uint8Array(header.total);
+      out.set(head.subarray(0, headLen));
+      have = headLen;
+    }
+    if (!out) continue;
+    if (have + c.length > out.length) throw trailing(header);
+    out.set(c, have);
+    have += c.length;
+  }
+  if (!header || !out) {
+    readIdxHeader(op, head.subarray(0, headLen), true); // throws: truncated header
+    throw new AxonError(op, 'truncated IDX header');
+  }
+  if (have < out.length) {
+    throw new AxonError(op, `truncated IDX data: shape [${header.shape.join(',')}] of ${header.type} needs ${header.total} bytes, got ${have}`);
+  }
+  return parseIdx(out);
+}
+
+/**
  * Reads and parses an IDX file from any {@link DataSource}, decompressing gzip (detected by its
- * magic bytes `1f 8b`) first.
+ * magic bytes `1f 8b`) first. Limits: the source may be at most `maxBytes` (default 1 GiB); a
+ * gzipped file is decompressed as a stream up to exactly the size its IDX header declares (which
+ * must itself be within `maxBytes` and within what the compressed size can hold), so a small
+ * gzip that expands to gigabytes fails fast with an `AxonError` and allocates nothing large.
  *
  * @example
  * const images = await loadIdx('data/train-images-idx3-ubyte.gz');
  */
-export async function loadIdx(source: DataSource): Promise<IdxArray> {
-  const bytes = await maybeGunzip(await readSource('loadIdx', source));
-  return parseIdx(bytes);
+export async function loadIdx(source: DataSource, options: LoadIdxOptions = {}): Promise<IdxArray> {
+  const op = 'loadIdx';
+  const max = checkMaxBytes(op, options?.maxBytes);
+  const bytes = await readSource(op, source, { maxBytes: max });
+  if (!isGzip(bytes)) return parseIdx(bytes);
+  return inflateIdx(op, bytes, max);
 }
 
 /**

@@ -5,7 +5,7 @@ import { AxonError } from '@axon/core';
 import { type ArrayDataset, makeArrayDataset } from './array-dataset.js';
 import { checkCount } from './dataset.js';
 import { type IdxArray, loadIdx } from './idx.js';
-import { type DataSource, fileExists, isNode, isUrlString, nodeImport } from './io.js';
+import { checkMaxBytes, type DataSource, fileExists, isNode, isUrlString, nodeImport, readResponse } from './io.js';
 
 /**
  * Options of {@link loadMnist}.
@@ -30,6 +30,11 @@ export interface LoadMnistOptions {
   images?: DataSource;
   /** The labels file itself; overrides `dir`. */
   labels?: DataSource;
+  /**
+   * The most bytes to read or decompress per file (default 1 GiB, {@link DEFAULT_MAX_BYTES}); see
+   * {@link loadIdx}. MNIST's largest file is 47 MB.
+   */
+  maxBytes?: number;
 }
 
 /**
@@ -79,7 +84,7 @@ export async function defaultMnistDir(): Promise<string | undefined> {
   return undefined;
 }
 
-async function locate(op: string, dir: string | URL, train: boolean, kind: 'images' | 'labels'): Promise<DataSource> {
+async function locate(op: string, dir: string | URL, train: boolean, kind: 'images' | 'labels', maxBytes: number): Promise<DataSource> {
   const names = fileNames(train, kind);
   const isUrl = dir instanceof URL || isUrlString(dir);
   if (isNode() && (!isUrl || String(dir).startsWith('file:'))) {
@@ -110,7 +115,8 @@ async function locate(op: string, dir: string | URL, train: boolean, kind: 'imag
     } catch (e) {
       throw new AxonError(op, `could not fetch ${url.href}: ${(e as Error).message}`);
     }
-    if (res.ok) return new Uint8Array(await res.arrayBuffer());
+    if (res.ok) return readResponse(op, res, url.href, maxBytes);
+    await res.body?.cancel().catch(() => undefined);
     if (res.status !== 404) throw new AxonError(op, `could not fetch ${url.href}: HTTP ${res.status} ${res.statusText}`);
   }
   throw new AxonError(op, `no MNIST ${kind} file under ${baseUrl} (tried ${names[0]} and ${names[2]})`);
@@ -132,6 +138,7 @@ export async function loadMnist(options: LoadMnistOptions = {}): Promise<MnistDa
   if (options === null || typeof options !== 'object') throw new AxonError(op, 'expected an options object');
   const train = options.train !== false;
   if (options.limit !== undefined) checkCount(op, 'limit', options.limit);
+  const maxBytes = checkMaxBytes(op, options.maxBytes);
   let imagesSrc = options.images;
   let labelsSrc = options.labels;
   if (imagesSrc === undefined || labelsSrc === undefined) {
@@ -147,10 +154,10 @@ export async function loadMnist(options: LoadMnistOptions = {}): Promise<MnistDa
         );
       }
     }
-    if (imagesSrc === undefined) imagesSrc = await locate(op, dir, train, 'images');
-    if (labelsSrc === undefined) labelsSrc = await locate(op, dir, train, 'labels');
+    if (imagesSrc === undefined) imagesSrc = await locate(op, dir, train, 'images', maxBytes);
+    if (labelsSrc === undefined) labelsSrc = await locate(op, dir, train, 'labels', maxBytes);
   }
-  const [img, lab] = await Promise.all([loadIdx(imagesSrc), loadIdx(labelsSrc)]).catch((e: unknown) => {
+  const [img, lab] = await Promise.all([loadIdx(imagesSrc, { maxBytes }), loadIdx(labelsSrc, { maxBytes })]).catch((e: unknown) => {
     if (e instanceof AxonError) throw new AxonError(op, e.message);
     throw e;
   });

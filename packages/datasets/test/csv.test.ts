@@ -38,11 +38,14 @@ describe('parseCsv', () => {
     expect(parseCsv('').rows).toEqual([]);
   });
 
-  it('reports ragged rows, unterminated quotes and junk after quotes with line numbers', () => {
-    expect(() => parseCsv('a,b\n1,2\n3\n')).toThrow(/parseCsv: line 3: expected 2 fields like the header \(line 1\), got 1/);
-    expect(() => parseCsv('a,b\n1,"open\n\n')).toThrow(/line 2: unterminated quoted field/);
-    expect(() => parseCsv('a,b\n"x"y,1\n')).toThrow(/line 2: unexpected character "y" after a closing quote/);
-    expect(() => parseCsv('a,b\n"multi\nline",2\n4\n')).toThrow(/line 4: expected 2 fields/);
+  it('reports ragged rows, unterminated quotes and junk after quotes with line and column', () => {
+    expect(() => parseCsv('a,b\n1,2\n3\n')).toThrow(/parseCsv: line 3, column 2 \('b'\): missing field; expected 2 fields like the header \(line 1\), got 1/);
+    expect(() => parseCsv('a,b\n1,2,3\n')).toThrow(/parseCsv: line 2, column 3: unexpected extra field; expected 2 fields like the header \(line 1\), got 3/);
+    expect(() => parseCsv('1,2\n3\n', { header: false })).toThrow(/line 2, column 2: missing field; expected 2 fields like the first record \(line 1\)/);
+    expect(() => parseCsv('a,b\n1,"open\n\n')).toThrow(/line 2, column 2 \('b'\): unterminated quoted field/);
+    expect(() => parseCsv('a,b\n"x"y,1\n')).toThrow(/line 2, column 1 \('a'\): unexpected character "y" after a closing quote/);
+    expect(() => parseCsv('a,"b"c\n')).toThrow(/line 1, column 2: unexpected character "c"/);
+    expect(() => parseCsv('a,b\n"multi\nline",2\n4\n')).toThrow(/line 4, column 2 \('b'\): missing field; expected 2 fields/);
     expect(() => parseCsv('a', { delimiter: ';;' })).toThrow(AxonError);
   });
 });
@@ -84,7 +87,7 @@ describe('fromCsvText / fromCsv', () => {
     expect(() => fromCsvText('a,b\n1,2\n', { label: 5 })).toThrow(/label column index 5 is out of range/);
     expect(() => fromCsvText('a,b\n1,2\n', { label: 'a', columns: ['a'] })).toThrow(/also listed as a feature/);
     expect(() => fromCsvText('a,t\n1,0.5\n', { label: 't', labelDtype: 'int32' })).toThrow(/line 2, column 't': expected an integer label/);
-    expect(() => fromCsvText('a,b\n1,2\n3\n')).toThrow(/fromCsv: line 3: expected 2 fields/);
+    expect(() => fromCsvText('a,b\n1,2\n3\n')).toThrow(/fromCsv: line 3, column 2 \('b'\): missing field; expected 2 fields/);
     expect(() => fromCsvText('')).toThrow(/no records/);
   });
 
