@@ -54,7 +54,7 @@ function message(e: unknown): string {
 /** fsyncs a folder so that renames in it are durable; platforms that refuse (EISDIR, EPERM, …) are ignored. */
 export async function syncDir(dir: string): Promise<void> {
   const { fs } = await node();
-  await step(`syncdir ${dir}`);
+  await step('syncdir');
   let h: NodeFs.FileHandle | null = null;
   try {
     h = await fs.open(dir, 'r');

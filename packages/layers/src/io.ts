@@ -72,7 +72,7 @@ async function removeLeftovers(dir: string, stem: string, keep: ReadonlySet<stri
   const s = escapeRegExp(stem);
   const tmp = new RegExp(`^${s}(?:\\.json|-[0-9a-f]{16}\\.safetensors)\\.tmp-[0-9]+-[0-9a-z]+-[0-9a-z]*$`);
   const weights = new RegExp(`^${s}-[0-9a-f]{16}\\.safetensors$`);
-  await step(`readdir ${dir}`);
+  await step('readdir');
   let names: string[];
   try {
     names = await fs.readdir(dir);
