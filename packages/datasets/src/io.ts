@@ -321,8 +321,12 @@ export interface GunzipOptions {
   using?: 'stream' | 'zlib';
 }
 
-/** Compressed input is fed to the decompressor in slices of this size, which bounds how far the output can run past a limit (≤ 1032 × this). */
-const INFLATE_SLICE = 1024;
+/**
+ * Compressed input is fed to the decompressor in slices of this size, as its output is consumed:
+ * the decompressor never holds more than one slice's output (≤ 1032 × 16 KiB ≈ 16.5 MiB) beyond
+ * what the caller has taken, whatever the file expands to.
+ */
+const INFLATE_SLICE = 16 * 1024;
 
 /**
  * @internal Decompresses gzip `bytes` as a stream of chunks, reading input only as output is
