@@ -467,6 +467,8 @@ export interface FromGeneratorOptions {
  * iterator or iterable — typically a generator function. It receives the pass index
  * ({@link Dataset.iteration}); a generator whose output depends only on that index (and its own
  * seeds) makes every pass of the pipeline reproducible after a restart.
+ * Tensors in the elements it yields are handed to the pipeline: yield fresh ones, since operators
+ * that drop an element (`filter`, `skip`, `split`, a stopped `shuffle`/`prefetch`) dispose them.
  *
  * @example
  * const ds = fromGenerator(function* () {
