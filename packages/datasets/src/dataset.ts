@@ -187,7 +187,7 @@ export class Dataset<T> implements AsyncIterable<T> {
    *
    * @example
    * const ds = fromArrays({ x, y }).shuffle(1).batch(16);
-   * const epoch2 = await Array.fromAsync(ds.iterate(2)); // the same batches every time
+   * for await (const b of ds.iterate(2)) { ... } // epoch 2's batches, the same every time; ds.iteration unchanged
    */
   iterate(iteration: number): AsyncIterable<T> {
     checkIteration('Dataset.iterate', iteration);

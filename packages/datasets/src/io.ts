@@ -62,6 +62,9 @@ export const DEFAULT_MAX_BYTES = 2 ** 30;
 /**
  * The most that deflate can expand one byte to (a 258-byte match coded in 2 bits): gzip data of
  * `n` bytes never decompresses to more than 1032·n bytes, which bounds what a header may declare.
+ *
+ * @example
+ * const ceiling = MAX_INFLATE_RATIO * gz.length; // no valid gzip of gz.length bytes expands further
  */
 export const MAX_INFLATE_RATIO = 1032;
 
