@@ -1,13 +1,16 @@
-import { AxonError, Tensor, enableGrad, fmtShape, isGradEnabled, noGrad, tidy } from '@axon/core';
+import { AxonError, Tensor, enableGrad, fmtShape, fmtValue, isGradEnabled, noGrad, tidy } from '@axon/core';
 import { gradients } from './engine.js';
 
 /** A function of tensors returning a scalar tensor. */
 export type ScalarFn = (...args: Tensor[]) => Tensor;
 
 function prepare(args: readonly Tensor[]): { inputs: Tensor[]; createGraph: boolean } {
+  args.forEach((a, i) => {
+    if (!(a instanceof Tensor)) throw new AxonError('grad', `argument ${i} is not a Tensor (got ${fmtValue(a)})`);
+    a.assertLive('grad');
+  });
   const createGraph = isGradEnabled() && args.some((a) => a.requiresGrad);
   const inputs = args.map((a, i) => {
-    if (!(a instanceof Tensor)) throw new AxonError('grad', `argument ${i} is not a Tensor`);
     if (a.dtype !== 'float32') throw new AxonError('grad', `argument ${i} must be float32 to be differentiated, got ${a.dtype} ${fmtShape(a.shape)}`);
     // Connected to an outer graph when the argument already requires grad (higher-order use);
     // otherwise a fresh leaf that shares the argument's storage.
@@ -24,8 +27,9 @@ function prepare(args: readonly Tensor[]): { inputs: Tensor[]; createGraph: bool
  * // value = 5, grads[0] = [2, 4]
  */
 export function valueAndGrad(f: ScalarFn): (...args: Tensor[]) => { value: Tensor; grads: Tensor[] } {
+  if (typeof f !== 'function') throw new AxonError('valueAndGrad', `expects a function of tensors returning a scalar tensor, got ${fmtValue(f)}`);
   return (...args) => {
-    const createGraph = isGradEnabled() && args.some((a) => a instanceof Tensor && a.requiresGrad);
+    const createGraph = isGradEnabled() && args.some((a) => a instanceof Tensor && !a.isDisposed && a.requiresGrad);
     const body = (): { value: Tensor; grads: Tensor[] } => {
       const { inputs } = prepare(args);
       const value = enableGrad(() => f(...inputs));
@@ -55,6 +59,7 @@ export function valueAndGrad(f: ScalarFn): (...args: Tensor[]) => { value: Tenso
  * @example grad((x) => x.mul(x).sum())(tensor([3]))[0] // [6]
  */
 export function grad(f: ScalarFn): (...args: Tensor[]) => Tensor[] {
+  if (typeof f !== 'function') throw new AxonError('grad', `expects a function of tensors returning a scalar tensor, got ${fmtValue(f)}`);
   const vg = valueAndGrad(f);
   return (...args) => {
     const { value, grads } = vg(...args);

@@ -128,10 +128,13 @@ export function inAnomalyPhase<T>(description: string, fn: () => T): T {
   }
 }
 
-/** @internal Throws unless every element of `t` (a float32 gradient, say) is finite, naming `what`. */
-export function assertFinite(t: Tensor, what: string): void {
+/**
+ * @internal Throws (synchronous backends) or queues a report (the others) unless every element of
+ * `t` is finite, naming `what`; `phase` words where it happened (default the backward pass).
+ */
+export function assertFinite(t: Tensor, what: string, phase = 'backward pass'): void {
   if (!enabled || t.dtype !== 'float32' || t.size === 0) return;
-  inspect(t, () => `${what} is non-finite`, 'backward');
+  inspect(t, () => `${what} is non-finite`, phase);
 }
 
 function firstBad(data: ArrayLike<number>): number {
@@ -139,18 +142,18 @@ function firstBad(data: ArrayLike<number>): number {
   return -1;
 }
 
-function fmtValue(v: number): string {
+function fmtNonFinite(v: number): string {
   return Number.isNaN(v) ? 'NaN' : v > 0 ? 'Infinity' : '-Infinity';
 }
 
 /** Checks `t` now (synchronous backends) or queues the check; `describe` words the report. */
-function inspect(t: Tensor, describe: () => string, kind: 'forward' | 'backward'): void {
+function inspect(t: Tensor, describe: () => string, kind: string): void {
   checking = true;
   try {
     if (t.backend.supportsSyncRead) {
       const data = t.dataSync();
       const i = firstBad(data);
-      if (i >= 0) throw new AxonError('anomaly', `${describe()}: element ${i} of ${fmtShape(t.shape)} is ${fmtValue(data[i]!)} (${kind} pass)`);
+      if (i >= 0) throw new AxonError('anomaly', `${describe()}: element ${i} of ${fmtShape(t.shape)} is ${fmtNonFinite(data[i]!)} (${kind})`);
       return;
     }
     const flag = noGrad(() => {
@@ -164,7 +167,7 @@ function inspect(t: Tensor, describe: () => string, kind: 'forward' | 'backward'
       return m;
     });
     keep(flag);
-    pending.push({ flag, describe: () => `${describe()} (${kind} pass; found by checkAnomalies)` });
+    pending.push({ flag, describe: () => `${describe()} (${kind}; found by checkAnomalies)` });
   } finally {
     checking = false;
   }
@@ -183,7 +186,7 @@ function check(op: string, inputs: readonly Tensor[], output: Tensor, attrs: OpA
     inspect(
       output,
       () => (where ? `${where} produced a non-finite value in its op '${op}' (inputs ${inputsNote(inputs)})` : `op '${op}' produced a non-finite value from inputs ${inputsNote(inputs)}`),
-      where ? 'backward' : 'forward',
+      where ? 'backward pass' : 'forward pass',
     );
   } catch (e) {
     // An input that was already non-finite did not come from an op (they are all checked):

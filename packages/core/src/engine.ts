@@ -41,6 +41,8 @@ export function allocStorage(backend: Backend, dtype: DType, size: number): Stor
   try {
     buf = backend.alloc(dtype, size);
   } catch (e) {
+    // A dead device is not out of memory: the backend's own error says what happened.
+    if (backend.lostReason !== undefined) throw e;
     const why = e instanceof Error ? e.message : String(e);
     const leaks = leakTracking ? ' (see leakReport() for where the live tensors were created)' : ' (setLeakTracking(true) and leakReport() show where live tensors were created)';
     throw new AxonError(
@@ -71,6 +73,11 @@ const startedBackends = new Set<Backend>();
 /** @internal */
 export function noteBackend(b: Backend): void {
   startedBackends.add(b);
+}
+
+/** @internal The registry forgets a backend it dropped (e.g. after device loss). */
+export function forgetBackend(b: Backend): void {
+  startedBackends.delete(b);
 }
 
 /**
@@ -248,6 +255,28 @@ export function tidy<T>(fn: () => T): T {
       t.dispose();
     }
   }
+  return result;
+}
+
+/**
+ * @internal Runs the body of a composite op so that a failure half-way leaks nothing: tensors the
+ * body created are disposed when it throws; when it returns, they belong to the enclosing scope as
+ * if the body had run without this wrapper.
+ */
+export function failSafe<T>(fn: () => T): T {
+  const scope: Tensor[] = [];
+  scopes.push(scope);
+  let result: T;
+  try {
+    result = fn();
+  } catch (e) {
+    scopes.pop();
+    for (const t of scope) if (!t.kept) t.dispose();
+    throw e;
+  }
+  scopes.pop();
+  const parent = scopes[scopes.length - 1];
+  if (parent) for (const t of scope) if (!t.isDisposed) parent.push(t);
   return result;
 }
 

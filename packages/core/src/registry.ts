@@ -1,4 +1,5 @@
 import type { Backend, BackendFactory } from './backend.js';
+import { forgetBackend } from './engine.js';
 import { AxonError } from './errors.js';
 
 /** What `backends()` reports for each registered backend. */
@@ -58,6 +59,7 @@ function dropLost(entry: Entry): void {
   if (!b || b.lostReason === undefined) return;
   entry.backend = undefined;
   if (current === b) current = null;
+  forgetBackend(b);
   try {
     b.dispose();
   } catch {

@@ -1,4 +1,4 @@
-import { AxonError, fmtShape } from './errors.js';
+import { AxonError, fmtShape, fmtValue } from './errors.js';
 
 /** A tensor shape: non-negative integer sizes, outermost first. */
 export type Shape = readonly number[];
@@ -29,10 +29,11 @@ export function contiguousStrides(shape: Shape): number[] {
 
 /** Throws unless every size is a non-negative safe integer. */
 export function validateShape(op: string, shape: unknown): number[] {
-  if (!Array.isArray(shape)) throw new AxonError(op, `shape must be an array of non-negative integers, got ${String(shape)}`);
+  if (!Array.isArray(shape)) throw new AxonError(op, `shape must be an array of non-negative integers, got ${fmtValue(shape)}`);
+  if (shape.length > 64) throw new AxonError(op, `shape has ${shape.length} dimensions; at most 64 are supported`);
   for (const d of shape) {
     if (typeof d !== 'number' || !Number.isInteger(d) || d < 0) {
-      throw new AxonError(op, `shape ${fmtShape(shape as number[])} is invalid: every size must be a non-negative integer (got ${String(d)})`);
+      throw new AxonError(op, `shape ${fmtValue(shape)} is invalid: every size must be a non-negative integer (got ${fmtValue(d)})`);
     }
   }
   if (sizeOf(shape as number[]) > 2 ** 31 - 1) throw new AxonError(op, `shape ${fmtShape(shape as number[])} has more than 2^31-1 elements`);
@@ -58,7 +59,8 @@ export function broadcastShapes(a: Shape, b: Shape, op = 'broadcast'): number[] 
 
 /** Normalises a possibly negative axis into [0, rank). */
 export function normAxis(op: string, axis: number, rank: number): number {
-  if (!Number.isInteger(axis) || axis < -rank || axis >= Math.max(rank, 1)) {
+  if (typeof axis !== 'number' || !Number.isInteger(axis)) throw new AxonError(op, `axis must be an integer, got ${fmtValue(axis)}`);
+  if (axis < -rank || axis >= Math.max(rank, 1)) {
     throw new AxonError(op, `axis ${axis} is out of range for a tensor of rank ${rank}`);
   }
   return axis < 0 ? axis + rank : axis;
@@ -67,9 +69,10 @@ export function normAxis(op: string, axis: number, rank: number): number {
 /** Normalises `axis` (undefined = all axes) into sorted unique axes. */
 export function normAxes(op: string, axis: number | readonly number[] | undefined, rank: number): number[] {
   if (axis === undefined) return Array.from({ length: rank }, (_, i) => i);
-  const list = typeof axis === 'number' ? [axis] : [...axis];
+  if (typeof axis !== 'number' && !Array.isArray(axis)) throw new AxonError(op, `axis must be an integer or an array of integers, got ${fmtValue(axis)}`);
+  const list: number[] = typeof axis === 'number' ? [axis] : [...(axis as number[])];
   const out = [...new Set(list.map((a) => normAxis(op, a, rank)))].sort((x, y) => x - y);
-  if (out.length !== list.length) throw new AxonError(op, `axes [${list.join(',')}] contain duplicates`);
+  if (out.length !== list.length) throw new AxonError(op, `axes ${fmtValue(list)} contain duplicates`);
   return out;
 }
 

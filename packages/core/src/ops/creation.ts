@@ -1,9 +1,9 @@
 import { type DType, isDType, makeTypedArray, type TypedArray } from '../dtype.js';
-import { AxonError, fmtShape } from '../errors.js';
+import { AxonError, fmtShape, fmtValue } from '../errors.js';
 import { hash32, seedToKey } from '../random.js';
 import { type Shape, sizeOf, validateShape } from '../shape.js';
 import type { NestedArray, Tensor } from '../tensor.js';
-import { currentBackend, empty } from './util.js';
+import { backendOf, currentBackend, empty } from './util.js';
 
 /** Values `tensor()` accepts. */
 export type TensorInput = number | boolean | TypedArray | readonly NestedArray[] | readonly number[] | readonly boolean[];
@@ -108,9 +108,10 @@ export function full(shape: readonly number[], value: number | boolean, dtype?: 
 }
 
 function fill(op: string, shape: readonly number[], value: number | boolean, dtype?: DType): Tensor {
+  if (typeof value !== 'number' && typeof value !== 'boolean') throw new AxonError(op, `value must be a number or a boolean, got ${fmtValue(value)}`);
   const s = validateShape(op, shape);
   const dt = dtype ?? (typeof value === 'boolean' ? 'bool' : 'float32');
-  if (!isDType(dt)) throw new AxonError(op, `unknown dtype '${String(dt)}'`);
+  if (!isDType(dt)) throw new AxonError(op, `unknown dtype ${fmtValue(dt)}; expected float32, int32 or bool`);
   const backend = currentBackend();
   const t = empty(backend, s, dt);
   if (t.size > 0) backend.fill(t.storage.buf, typeof value === 'boolean' ? (value ? 1 : 0) : value);
@@ -127,14 +128,17 @@ export function ones(shape: readonly number[], dtype: DType = 'float32'): Tensor
 }
 /** Zeros shaped like `t`. @example zerosLike(x) */
 export function zerosLike(t: Tensor, dtype?: DType): Tensor {
+  backendOf('zerosLike', t);
   return fill('zerosLike', t.shape, 0, dtype ?? t.dtype);
 }
 /** Ones shaped like `t`. @example onesLike(x) */
 export function onesLike(t: Tensor, dtype?: DType): Tensor {
+  backendOf('onesLike', t);
   return fill('onesLike', t.shape, 1, dtype ?? t.dtype);
 }
 /** `value` shaped like `t`. @example fullLike(x, 2) */
 export function fullLike(t: Tensor, value: number, dtype?: DType): Tensor {
+  backendOf('fullLike', t);
   return full(t.shape, value, dtype ?? t.dtype);
 }
 
@@ -149,14 +153,21 @@ export function arange(start: number, stop?: number, step = 1, dtype?: DType): T
     start = 0;
   }
   for (const [k, v] of [['start', start], ['stop', stop], ['step', step]] as const) {
-    if (!Number.isFinite(v)) throw new AxonError('arange', `${k} must be finite, got ${v}`);
+    if (typeof v !== 'number' || !Number.isFinite(v)) throw new AxonError('arange', `${k} must be a finite number, got ${fmtValue(v)}`);
   }
   if (step === 0) throw new AxonError('arange', 'step must not be 0');
   const n = Math.max(0, Math.ceil((stop - start) / step));
+  validateShape('arange', [n]);
   const dt = dtype ?? (Number.isInteger(start) && Number.isInteger(stop) && Number.isInteger(step) ? 'int32' : 'float32');
+  if (!isDType(dt)) throw new AxonError('arange', `unknown dtype ${fmtValue(dt)}; expected float32, int32 or bool`);
+  const backend = currentBackend();
+  const t = empty(backend, [n], dt);
   const data = makeTypedArray(dt, n);
   for (let i = 0; i < n; i++) data[i] = start + i * step;
-  return tensor(data, [n], dt);
+  if (n > 0) backend.write(t.storage.buf, data);
+  // As tensor() does: small int32 host data stays visible to index checks on asynchronous backends.
+  if (dt === 'int32' && !backend.supportsSyncRead && n <= 1 << 20) t.hostInts = data as Int32Array;
+  return t;
 }
 
 /**
@@ -164,11 +175,19 @@ export function arange(start: number, stop?: number, step = 1, dtype?: DType): T
  * @example linspace(0, 1, 5) // [0, .25, .5, .75, 1]
  */
 export function linspace(start: number, stop: number, num: number): Tensor {
-  if (!Number.isInteger(num) || num < 0) throw new AxonError('linspace', `num must be a non-negative integer, got ${num}`);
+  if (typeof num !== 'number' || !Number.isInteger(num) || num < 0) throw new AxonError('linspace', `num must be a non-negative integer, got ${fmtValue(num)}`);
+  for (const [k, v] of [['start', start], ['stop', stop]] as const) {
+    if (typeof v !== 'number' || !Number.isFinite(v)) throw new AxonError('linspace', `${k} must be a finite number, got ${fmtValue(v)}`);
+  }
+  validateShape('linspace', [num]);
+  // Allocate on the backend first: a request too large fails before any host array is built.
+  const backend = currentBackend();
+  const t = empty(backend, [num], 'float32');
   const data = new Float32Array(num);
   const step = num > 1 ? (stop - start) / (num - 1) : 0;
   for (let i = 0; i < num; i++) data[i] = i === num - 1 && num > 1 ? stop : start + i * step;
-  return tensor(data, [num], 'float32');
+  if (num > 0) backend.write(t.storage.buf, data);
+  return t;
 }
 
 /**
@@ -177,9 +196,13 @@ export function linspace(start: number, stop: number, num: number): Tensor {
  */
 export function eye(n: number, m = n, dtype: DType = 'float32'): Tensor {
   validateShape('eye', [n, m]);
+  if (!isDType(dtype)) throw new AxonError('eye', `unknown dtype ${fmtValue(dtype)}; expected float32, int32 or bool`);
+  const backend = currentBackend();
+  const t = empty(backend, [n, m], dtype);
   const data = makeTypedArray(dtype, n * m);
   for (let i = 0; i < Math.min(n, m); i++) data[i * m + i] = 1;
-  return tensor(data, [n, m], dtype);
+  if (n * m > 0) backend.write(t.storage.buf, data);
+  return t;
 }
 
 // ---------------------------------------------------------------- randomness
@@ -192,7 +215,7 @@ let globalCounter = 0;
  * @example setSeed(42); const a = rand([2]); setSeed(42); const b = rand([2]); // a equals b
  */
 export function setSeed(seed: number): void {
-  if (!Number.isFinite(seed)) throw new AxonError('setSeed', `seed must be a finite number, got ${seed}`);
+  if (typeof seed !== 'number' || !Number.isFinite(seed)) throw new AxonError('setSeed', `seed must be a finite number, got ${fmtValue(seed)}`);
   globalKey = seedToKey(seed);
   globalCounter = 0;
 }
@@ -241,9 +264,13 @@ export interface RandomOptions {
   dtype?: DType;
 }
 
+function checkOpts(op: string, opts: unknown): void {
+  if (opts === null || typeof opts !== 'object' || Array.isArray(opts)) throw new AxonError(op, `options must be an object, got ${fmtValue(opts)}`);
+}
+
 function stream(count: number, seed: number | undefined): [number, number] {
   if (seed !== undefined) {
-    if (!Number.isFinite(seed)) throw new AxonError('random', `seed must be a finite number, got ${seed}`);
+    if (typeof seed !== 'number' || !Number.isFinite(seed)) throw new AxonError('random', `seed must be a finite number, got ${fmtValue(seed)}`);
     return [seedToKey(seed), 0];
   }
   const c = globalCounter;
@@ -254,10 +281,12 @@ function stream(count: number, seed: number | undefined): [number, number] {
 
 function randomTensor(op: string, kind: 'uniform' | 'normal' | 'bernoulli' | 'randint', shape: readonly number[], a: number, b: number, dtype: DType, seed: number | undefined): Tensor {
   const s = validateShape(op, shape);
+  if (!isDType(dtype)) throw new AxonError(op, `unknown dtype ${fmtValue(dtype)}; expected float32, int32 or bool`);
+  for (const v of [a, b]) if (typeof v !== 'number' || !Number.isFinite(v)) throw new AxonError(op, `parameters must be finite numbers, got ${fmtValue(v)}`);
   const backend = currentBackend();
-  const t = empty(backend, s, dtype);
-  const n = t.size;
+  const n = sizeOf(s);
   const [key, counter] = stream(kind === 'normal' ? 2 * n : n, seed);
+  const t = empty(backend, s, dtype);
   if (n > 0) backend.random(kind, key, counter, a, b, t.storage.buf);
   return t;
 }
@@ -267,8 +296,10 @@ function randomTensor(op: string, kind: 'uniform' | 'normal' | 'bernoulli' | 'ra
  * @example rand([2, 2], { seed: 1 })
  */
 export function rand(shape: readonly number[], opts: RandomOptions & { low?: number; high?: number } = {}): Tensor {
+  checkOpts('rand', opts);
   const low = opts.low ?? 0;
   const high = opts.high ?? 1;
+  if (typeof low !== 'number' || typeof high !== 'number') throw new AxonError('rand', `low and high must be numbers, got ${fmtValue(low)} and ${fmtValue(high)}`);
   if (!(high >= low)) throw new AxonError('rand', `high (${high}) must be >= low (${low})`);
   return randomTensor('rand', 'uniform', shape, low, high, 'float32', opts.seed);
 }
@@ -278,7 +309,9 @@ export function rand(shape: readonly number[], opts: RandomOptions & { low?: num
  * @example randn([3], { seed: 7, mean: 0, std: 2 })
  */
 export function randn(shape: readonly number[], opts: RandomOptions & { mean?: number; std?: number } = {}): Tensor {
+  checkOpts('randn', opts);
   const std = opts.std ?? 1;
+  if (typeof std !== 'number' || typeof (opts.mean ?? 0) !== 'number') throw new AxonError('randn', `mean and std must be numbers, got ${fmtValue(opts.mean)} and ${fmtValue(std)}`);
   if (!(std >= 0)) throw new AxonError('randn', `std must be >= 0, got ${std}`);
   return randomTensor('randn', 'normal', shape, opts.mean ?? 0, std, 'float32', opts.seed);
 }
@@ -288,8 +321,9 @@ export function randn(shape: readonly number[], opts: RandomOptions & { mean?: n
  * @example randint(0, 10, [5], { seed: 3 })
  */
 export function randint(low: number, high: number, shape: readonly number[], opts: RandomOptions = {}): Tensor {
-  if (!Number.isInteger(low) || !Number.isInteger(high) || high <= low || high - low > 2 ** 24) {
-    throw new AxonError('randint', `expected integers low < high with high - low <= 2^24, got low=${low}, high=${high}`);
+  checkOpts('randint', opts);
+  if (typeof low !== 'number' || typeof high !== 'number' || !Number.isInteger(low) || !Number.isInteger(high) || high <= low || high - low > 2 ** 24) {
+    throw new AxonError('randint', `expected integers low < high with high - low <= 2^24, got low=${fmtValue(low)}, high=${fmtValue(high)}`);
   }
   return randomTensor('randint', 'randint', shape, low, high, 'int32', opts.seed);
 }
@@ -299,6 +333,7 @@ export function randint(low: number, high: number, shape: readonly number[], opt
  * @example bernoulli(0.8, [4], { seed: 2 })
  */
 export function bernoulli(p: number, shape: readonly number[], opts: RandomOptions = {}): Tensor {
-  if (!(p >= 0 && p <= 1)) throw new AxonError('bernoulli', `p must be in [0, 1], got ${p}`);
+  checkOpts('bernoulli', opts);
+  if (typeof p !== 'number' || !(p >= 0 && p <= 1)) throw new AxonError('bernoulli', `p must be in [0, 1], got ${fmtValue(p)}`);
   return randomTensor('bernoulli', 'bernoulli', shape, p, 0, opts.dtype ?? 'float32', opts.seed);
 }

@@ -1,7 +1,7 @@
 import type { BinaryOp, UnaryOp, View } from '../backend.js';
-import { type DType, upcast } from '../dtype.js';
+import { type DType, isDType, upcast } from '../dtype.js';
 import { noGrad, record } from '../engine.js';
-import { AxonError, fmtShape } from '../errors.js';
+import { AxonError, fmtShape, fmtValue } from '../errors.js';
 import { broadcastShapes, type Shape } from '../shape.js';
 import { Tensor, type TensorLike } from '../tensor.js';
 import { backendOf, drop, empty, toTensor } from './util.js';
@@ -25,6 +25,7 @@ export function broadcastView(t: Tensor, shape: Shape): View {
  */
 export function astype(x: Tensor, dtype: DType): Tensor {
   const b = backendOf('astype', x);
+  if (!isDType(dtype)) throw new AxonError('astype', `unknown dtype ${fmtValue(dtype)}; expected float32, int32 or bool`);
   const out = empty(b, x.shape, dtype);
   if (out.size > 0) b.copy(x.view(), out.view());
   return record('cast', [x], out, { from: x.dtype, to: dtype });
@@ -222,6 +223,7 @@ export const logicalXor = (a: Tensor | TensorLike, b: TensorLike): Tensor => bin
  * @example where(tensor([true, false]), 1, 0) // [1, 0]
  */
 export function where(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {
+  backendOf('where', cond);
   const like = a instanceof Tensor ? a : b instanceof Tensor ? b : cond;
   const temps: Tensor[] = [];
   const ta0 = a instanceof Tensor ? a : toTensor('where', a, like.dtype === 'bool' ? (cond) : like);
@@ -254,7 +256,7 @@ export function where(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {
  * @example clip(tensor([-2, 0.5, 9]), 0, 1) // [0, 0.5, 1]
  */
 export function clip(x: Tensor, lo: number, hi: number): Tensor {
-  if (!(lo <= hi)) throw new AxonError('clip', `lo (${lo}) must be <= hi (${hi})`);
+  if (typeof lo !== 'number' || typeof hi !== 'number' || !(lo <= hi)) throw new AxonError('clip', `expects numbers lo <= hi, got lo ${fmtValue(lo)} and hi ${fmtValue(hi)}`);
   backendOf('clip', x);
   const out = noGrad(() => {
     const m = maximum(x, lo);

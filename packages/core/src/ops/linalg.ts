@@ -1,6 +1,6 @@
 import type { View, Window2d } from '../backend.js';
-import { record } from '../engine.js';
-import { AxonError, fmtShape } from '../errors.js';
+import { failSafe, record } from '../engine.js';
+import { AxonError, fmtShape, fmtValue } from '../errors.js';
 import { broadcastShapes, sizeOf } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 import { add } from './elementwise.js';
@@ -146,8 +146,9 @@ export interface Conv2dOptions {
 }
 
 function pair(op: string, v: number | readonly [number, number] | undefined, dflt: number, what: string): [number, number] {
-  const p: [number, number] = v === undefined ? [dflt, dflt] : typeof v === 'number' ? [v, v] : [v[0], v[1]];
-  if (!p.every((x) => Number.isInteger(x) && x >= 1)) throw new AxonError(op, `${what} must be positive integers, got ${JSON.stringify(v)}`);
+  const ok = v === undefined || typeof v === 'number' || (Array.isArray(v) && v.length === 2);
+  const p: [number, number] = !ok ? [NaN, NaN] : v === undefined ? [dflt, dflt] : typeof v === 'number' ? [v, v] : [v[0], v[1]];
+  if (!p.every((x) => typeof x === 'number' && Number.isInteger(x) && x >= 1 && x <= 2 ** 24)) throw new AxonError(op, `${what} must be a positive integer or a pair of them, got ${fmtValue(v)}`);
   return p;
 }
 
@@ -168,11 +169,14 @@ export function window2d(
   dilationIn: number | readonly [number, number] | undefined,
   strideDefault = 1,
 ): Window2d & { padBottom: number; padRight: number } {
-  if (xShape.length !== 4) throw new AxonError(op, `expects an NCHW input of rank 4, got ${fmtShape(xShape)}`);
+  if (typeof op !== 'string') throw new AxonError('window2d', `op must be a string naming the caller, got ${fmtValue(op)}`);
+  if (!Array.isArray(xShape) || xShape.length !== 4 || !xShape.every((d) => typeof d === 'number' && Number.isInteger(d) && d >= 0)) {
+    throw new AxonError(op, `expects an NCHW input of rank 4, got ${fmtShape(xShape)}`);
+  }
   const [n, c, h, w] = xShape as [number, number, number, number];
   const [strideH, strideW] = pair(op, strideIn, strideDefault, 'stride');
   const [dilationH, dilationW] = pair(op, dilationIn, 1, 'dilation');
-  const [kH, kW] = k;
+  const [kH, kW] = pair(op, k, 1, 'kernel size');
   let pt = 0, pb = 0, pl = 0, pr = 0;
   const p = padding ?? 'valid';
   if (p === 'same') {
@@ -189,14 +193,37 @@ export function window2d(
     const q = p as unknown as readonly (readonly [number, number])[];
     [pt, pb] = q[0]!;
     [pl, pr] = q[1]!;
-  } else throw new AxonError(op, `padding must be 'valid', 'same', a number or pairs, got ${JSON.stringify(padding)}`);
-  for (const v of [pt, pb, pl, pr]) if (!Number.isInteger(v) || v < 0) throw new AxonError(op, `padding must be non-negative integers, got ${JSON.stringify(padding)}`);
+  } else throw new AxonError(op, `padding must be 'valid', 'same', a number or pairs, got ${fmtValue(padding)}`);
+  for (const v of [pt, pb, pl, pr]) if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 2 ** 24) throw new AxonError(op, `padding must be non-negative integers, got ${fmtValue(padding)}`);
   const outH = Math.floor((h + pt + pb - dilationH * (kH - 1) - 1) / strideH) + 1;
   const outW = Math.floor((w + pl + pr - dilationW * (kW - 1) - 1) / strideW) + 1;
   if (outH <= 0 || outW <= 0) {
-    throw new AxonError(op, `a ${kH}×${kW} window (dilation ${dilationH}×${dilationW}) does not fit input ${fmtShape(xShape)} with padding ${JSON.stringify(padding ?? 'valid')}`);
+    throw new AxonError(op, `a ${kH}×${kW} window (dilation ${dilationH}×${dilationW}) does not fit input ${fmtShape(xShape)} with padding ${fmtValue(padding ?? 'valid')}`);
   }
   return { n, c, h, w, kH, kW, strideH, strideW, padTop: pt, padLeft: pl, padBottom: pb, padRight: pr, dilationH, dilationW, outH, outW };
+}
+
+/**
+ * Checks that `win` (a window from {@link window2d}) describes `x`: every field an integer and
+ * consistent with the others, so that no backend reads or writes outside a buffer.
+ */
+function checkWindow(op: string, win: Window2d, x: readonly number[]): void {
+  const fields = ['n', 'c', 'h', 'w', 'kH', 'kW', 'strideH', 'strideW', 'padTop', 'padLeft', 'dilationH', 'dilationW', 'outH', 'outW'] as const;
+  if (win === null || typeof win !== 'object' || !fields.every((f) => typeof win[f] === 'number' && Number.isInteger(win[f]) && win[f] >= 0)) {
+    throw new AxonError(op, `win must be a window from window2d(), got ${fmtValue(win)}`);
+  }
+  if (x.length !== 4 || x[0] !== win.n || x[1] !== win.c || x[2] !== win.h || x[3] !== win.w) {
+    throw new AxonError(op, `the window is for an input [${win.n},${win.c},${win.h},${win.w}], got ${fmtShape(x)}`);
+  }
+  // The padding after the image is carried by window2d()'s result; a hand-made window may omit it.
+  const ext = win as Window2d & { padBottom?: number; padRight?: number };
+  const padB = typeof ext.padBottom === 'number' ? ext.padBottom : win.padTop + 1;
+  const padR = typeof ext.padRight === 'number' ? ext.padRight : win.padLeft + 1;
+  const outH = Math.floor((win.h + win.padTop + padB - win.dilationH * (win.kH - 1) - 1) / Math.max(win.strideH, 1)) + 1;
+  const outW = Math.floor((win.w + win.padLeft + padR - win.dilationW * (win.kW - 1) - 1) / Math.max(win.strideW, 1)) + 1;
+  if (win.kH < 1 || win.kW < 1 || win.strideH < 1 || win.strideW < 1 || win.dilationH < 1 || win.dilationW < 1 || win.outH < 1 || win.outW < 1 || win.outH > outH || win.outW > outW) {
+    throw new AxonError(op, `the window ${fmtValue(win)} is inconsistent (its output ${win.outH}×${win.outW} does not fit ${fmtShape(x)}); build it with window2d()`);
+  }
 }
 
 /**
@@ -206,6 +233,7 @@ export function window2d(
 export function unfold(x: Tensor, win: Window2d): Tensor {
   const backend = backendOf('unfold', x);
   if (x.dtype !== 'float32') throw new AxonError('unfold', `expects float32, got ${x.dtype}`);
+  checkWindow('unfold', win, x.shape);
   const out = empty(backend, [win.n, win.c * win.kH * win.kW, win.outH * win.outW], 'float32');
   if (out.size > 0) backend.im2col(x.view(), win, out.storage.buf);
   return record('im2col', [x], out, { win });
@@ -217,6 +245,11 @@ export function unfold(x: Tensor, win: Window2d): Tensor {
  */
 export function fold(cols: Tensor, win: Window2d): Tensor {
   const backend = backendOf('fold', cols);
+  checkWindow('fold', win, [win?.n, win?.c, win?.h, win?.w]);
+  const want = [win.n, win.c * win.kH * win.kW, win.outH * win.outW];
+  if (cols.dtype !== 'float32' || cols.rank !== 3 || cols.shape.some((d, i) => d !== want[i])) {
+    throw new AxonError('fold', `columns must be float32 ${fmtShape(want)} for this window, got ${cols.dtype} ${fmtShape(cols.shape)}`);
+  }
   const out = empty(backend, [win.n, win.c, win.h, win.w], 'float32');
   if (out.size > 0) backend.col2im(cols.view(), win, out.storage.buf);
   return record('col2im', [cols], out, { win });
@@ -229,6 +262,11 @@ export function fold(cols: Tensor, win: Window2d): Tensor {
  */
 export function conv2d(x: Tensor, w: Tensor, opts: Conv2dOptions = {}): Tensor {
   backendOf('conv2d', x, w);
+  if (opts === null || typeof opts !== 'object') throw new AxonError('conv2d', `options must be an object, got ${fmtValue(opts)}`);
+  if (opts.bias !== undefined && opts.bias !== null) backendOf('conv2d', x, opts.bias);
+  for (const [name, t] of [['input', x], ['weights', w], ['bias', opts.bias]] as const) {
+    if (t && t.dtype !== 'float32') throw new AxonError('conv2d', `${name} must be float32, got ${t.dtype} ${fmtShape(t.shape)}`);
+  }
   if (w.rank !== 4) throw new AxonError('conv2d', `weights must be [outC, inC/groups, kH, kW], got ${fmtShape(w.shape)}`);
   const groups = opts.groups ?? 1;
   const [O, Cg, kH, kW] = w.shape as [number, number, number, number];
@@ -242,7 +280,7 @@ export function conv2d(x: Tensor, w: Tensor, opts: Conv2dOptions = {}): Tensor {
     throw new AxonError('conv2d', `bias must be [${O}] for weights ${fmtShape(w.shape)}, got ${fmtShape(opts.bias.shape)}`);
   }
   const N = x.shape[0]!;
-  const L = win.outH * win.outW;
+  return failSafe(() => {
   const parts: Tensor[] = [];
   const temps: Tensor[] = [];
   const xs = groups === 1 ? [x] : split(x, groups, 1);
@@ -268,8 +306,8 @@ export function conv2d(x: Tensor, w: Tensor, opts: Conv2dOptions = {}): Tensor {
     y = yb;
   }
   drop(...temps);
-  void L;
   return y;
+  });
 }
 
 /** Options of the pooling ops. */
@@ -283,6 +321,7 @@ function pool(op: 'max' | 'avg', x: Tensor, kernel: number | readonly [number, n
   const name = op === 'max' ? 'maxPool2d' : 'avgPool2d';
   const backend = backendOf(name, x);
   if (x.dtype !== 'float32') throw new AxonError(name, `expects float32, got ${x.dtype}`);
+  if (opts === null || typeof opts !== 'object') throw new AxonError(name, `options must be an object, got ${fmtValue(opts)}`);
   const k = pair(name, kernel, 1, 'kernel size');
   const win = window2d(name, x.shape, k, opts.stride ?? k, opts.padding, 1);
   const out = empty(backend, [win.n, win.c, win.outH, win.outW], 'float32');
@@ -312,6 +351,11 @@ export function avgPool2d(x: Tensor, kernel: number | readonly [number, number],
  */
 export function pool2dGrad(op: 'max' | 'avg', x: Tensor, dy: Tensor, win: Window2d): Tensor {
   const backend = backendOf('pool2dGrad', x, dy);
+  if (op !== 'max' && op !== 'avg') throw new AxonError('pool2dGrad', `op must be 'max' or 'avg', got ${fmtValue(op)}`);
+  checkWindow('pool2dGrad', win, x.shape);
+  if (x.dtype !== 'float32' || dy.dtype !== 'float32' || dy.rank !== 4 || dy.shape[0] !== win.n || dy.shape[1] !== win.c || dy.shape[2] !== win.outH || dy.shape[3] !== win.outW) {
+    throw new AxonError('pool2dGrad', `expects float32 x ${fmtShape(x.shape)} and dy [${win.n},${win.c},${win.outH},${win.outW}], got ${x.dtype} and ${dy.dtype} ${fmtShape(dy.shape)}`);
+  }
   const out = empty(backend, x.shape, 'float32');
   if (out.size > 0) backend.pool2dGrad(op, x.view(), dy.view(), win, out.storage.buf);
   return record('pool2dGrad', [x, dy], out, { op, win });

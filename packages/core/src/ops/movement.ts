@@ -1,5 +1,5 @@
-import { record } from '../engine.js';
-import { AxonError, fmtShape } from '../errors.js';
+import { failSafe, record } from '../engine.js';
+import { AxonError, fmtShape, fmtValue } from '../errors.js';
 import { findBackend } from '../registry.js';
 import { contiguousStrides, normAxis, type Shape, shapesEqual, sizeOf, validateShape } from '../shape.js';
 import { Tensor } from '../tensor.js';
@@ -13,7 +13,7 @@ import { backendOf, drop, empty } from './util.js';
  */
 export function reshape(x: Tensor, shape: readonly number[]): Tensor {
   backendOf('reshape', x);
-  if (!Array.isArray(shape)) throw new AxonError('reshape', `shape must be an array, got ${String(shape)}`);
+  if (!Array.isArray(shape)) throw new AxonError('reshape', `shape must be an array, got ${fmtValue(shape)}`);
   const s = [...shape];
   if (s.some((d) => typeof d !== 'number' || !Number.isInteger(d) || d < -1)) {
     throw new AxonError('reshape', `cannot reshape ${fmtShape(x.shape)} to ${fmtShape(shape)}: sizes must be non-negative integers, with at most one -1`);
@@ -48,6 +48,7 @@ export function reshape(x: Tensor, shape: readonly number[]): Tensor {
  * @example flatten(zeros([2, 3, 4]), 1) // [2, 12]
  */
 export function flatten(x: Tensor, startAxis = 0, endAxis = -1): Tensor {
+  backendOf('flatten', x);
   if (x.rank === 0) return reshape(x, [1]);
   const s = normAxis('flatten', startAxis, x.rank);
   const e = normAxis('flatten', endAxis, x.rank);
@@ -61,8 +62,10 @@ export function flatten(x: Tensor, startAxis = 0, endAxis = -1): Tensor {
  * @example squeeze(zeros([1, 3, 1])) // [3]
  */
 export function squeeze(x: Tensor, axis?: number | readonly number[]): Tensor {
+  backendOf('squeeze', x);
   let axes: number[];
   if (axis === undefined) axes = x.shape.flatMap((d, i) => (d === 1 ? [i] : []));
+  else if (typeof axis !== 'number' && !Array.isArray(axis)) throw new AxonError('squeeze', `axis must be an integer or an array of integers, got ${fmtValue(axis)}`);
   else axes = (typeof axis === 'number' ? [axis] : [...axis]).map((a) => normAxis('squeeze', a, x.rank));
   for (const a of axes) {
     if (x.shape[a] !== 1) throw new AxonError('squeeze', `axis ${a} of ${fmtShape(x.shape)} has size ${x.shape[a]}, expected 1`);
@@ -75,6 +78,7 @@ export function squeeze(x: Tensor, axis?: number | readonly number[]): Tensor {
  * @example unsqueeze(zeros([3]), 0) // [1, 3]
  */
 export function unsqueeze(x: Tensor, axis: number): Tensor {
+  backendOf('unsqueeze', x);
   const a = normAxis('unsqueeze', axis, x.rank + 1);
   const shape = [...x.shape];
   shape.splice(a, 0, 1);
@@ -88,10 +92,10 @@ export function unsqueeze(x: Tensor, axis: number): Tensor {
 export function permute(x: Tensor, axes: readonly number[]): Tensor {
   backendOf('permute', x);
   if (!Array.isArray(axes) || axes.length !== x.rank) {
-    throw new AxonError('permute', `axes ${String(axes)} must be a permutation of [0..${x.rank - 1}] for ${fmtShape(x.shape)}`);
+    throw new AxonError('permute', `axes ${fmtValue(axes)} must be a permutation of [0..${x.rank - 1}] for ${fmtShape(x.shape)}`);
   }
   const norm = axes.map((a) => normAxis('permute', a, x.rank));
-  if (new Set(norm).size !== norm.length) throw new AxonError('permute', `axes [${axes.join(',')}] are not a permutation`);
+  if (new Set(norm).size !== norm.length) throw new AxonError('permute', `axes ${fmtValue(axes)} are not a permutation`);
   const out = new Tensor(
     x.storage,
     norm.map((a) => x.shape[a]!),
@@ -108,7 +112,8 @@ export function permute(x: Tensor, axes: readonly number[]): Tensor {
  * @example transpose(zeros([2, 3])) // [3, 2]
  */
 export function transpose(x: Tensor, axes?: readonly number[]): Tensor {
-  if (axes) return permute(x, axes);
+  backendOf('transpose', x);
+  if (axes !== undefined) return permute(x, axes);
   if (x.rank < 2) return permute(x, x.shape.map((_, i) => i));
   const p = x.shape.map((_, i) => i);
   p[x.rank - 2] = x.rank - 1;
@@ -122,8 +127,12 @@ export function transpose(x: Tensor, axes?: readonly number[]): Tensor {
  */
 export function slice(x: Tensor, begin: readonly number[], size?: readonly number[]): Tensor {
   backendOf('slice', x);
+  const ints = (v: unknown): boolean => Array.isArray(v) && v.every((d) => typeof d === 'number' && Number.isInteger(d));
+  if (!ints(begin) || (size !== undefined && !ints(size))) {
+    throw new AxonError('slice', `begin and size must be arrays of integers, got begin ${fmtValue(begin)} and size ${fmtValue(size)} for ${fmtShape(x.shape)}`);
+  }
   if (begin.length > x.rank || (size && size.length !== begin.length)) {
-    throw new AxonError('slice', `begin [${begin.join(',')}] / size [${size?.join(',') ?? ''}] do not fit ${fmtShape(x.shape)}`);
+    throw new AxonError('slice', `begin ${fmtValue(begin)} / size ${fmtValue(size ?? [])} do not fit ${fmtShape(x.shape)}`);
   }
   const b: number[] = [];
   const sz: number[] = [];
@@ -202,12 +211,15 @@ export function concat(ts: readonly Tensor[], axis = 0): Tensor {
  */
 export function stack(ts: readonly Tensor[], axis = 0): Tensor {
   if (!Array.isArray(ts) || ts.length === 0) throw new AxonError('stack', 'expects a non-empty array of tensors');
-  const ex = ts.map((t) => unsqueeze(t, normAxis('stack', axis, t.rank + 1)));
-  try {
-    return concat(ex, axis);
-  } finally {
-    drop(...ex);
-  }
+  backendOf('stack', ...ts);
+  return failSafe(() => {
+    const ex = ts.map((t) => unsqueeze(t, normAxis('stack', axis, t.rank + 1)));
+    try {
+      return concat(ex, axis);
+    } finally {
+      drop(...ex);
+    }
+  });
 }
 
 /**
@@ -215,17 +227,18 @@ export function stack(ts: readonly Tensor[], axis = 0): Tensor {
  * @example split(arange(6), 3) // three [2] tensors
  */
 export function split(x: Tensor, sizes: number | readonly number[], axis = 0): Tensor[] {
+  backendOf('split', x);
   const ax = normAxis('split', axis, x.rank);
   const d = x.shape[ax]!;
   let list: number[];
   if (typeof sizes === 'number') {
-    if (!Number.isInteger(sizes) || sizes <= 0 || d % sizes !== 0) throw new AxonError('split', `cannot split axis ${ax} of size ${d} into ${sizes} equal parts`);
+    if (!Number.isInteger(sizes) || sizes <= 0 || d % sizes !== 0) throw new AxonError('split', `cannot split axis ${ax} of size ${d} into ${fmtValue(sizes)} equal parts`);
     list = new Array(sizes).fill(d / sizes);
   } else {
-    if (!Array.isArray(sizes)) throw new AxonError('split', `sizes must be a number of equal parts or an array of part sizes, got ${typeof sizes}`);
+    if (!Array.isArray(sizes)) throw new AxonError('split', `sizes must be a number of equal parts or an array of part sizes, got ${fmtValue(sizes)}`);
     list = [...sizes];
     const bad = list.findIndex((n) => !Number.isInteger(n) || n < 0);
-    if (bad >= 0) throw new AxonError('split', `sizes [${list.join(',')}]: part ${bad} is ${list[bad]}, but every part size must be a non-negative integer (axis ${ax} of ${fmtShape(x.shape)})`);
+    if (bad >= 0) throw new AxonError('split', `sizes ${fmtValue(list)}: part ${bad} is ${fmtValue(list[bad])}, but every part size must be a non-negative integer (axis ${ax} of ${fmtShape(x.shape)})`);
   }
   if (list.reduce((a, b) => a + b, 0) !== d) throw new AxonError('split', `sizes [${list.join(',')}] do not add up to ${d} (axis ${ax} of ${fmtShape(x.shape)})`);
   let pos = 0;
@@ -243,10 +256,12 @@ export function split(x: Tensor, sizes: number | readonly number[], axis = 0): T
  */
 export function pad(x: Tensor, paddings: readonly (readonly [number, number])[], value = 0): Tensor {
   const backend = backendOf('pad', x);
+  if (!Array.isArray(paddings)) throw new AxonError('pad', `paddings must be an array of [before, after] pairs, got ${fmtValue(paddings)}`);
+  if (typeof value !== 'number') throw new AxonError('pad', `value must be a number, got ${fmtValue(value)}`);
   if (paddings.length !== x.rank) throw new AxonError('pad', `expected ${x.rank} [before, after] pairs for ${fmtShape(x.shape)}, got ${paddings.length}`);
   for (const p of paddings) {
     if (!Array.isArray(p) || p.length !== 2 || !p.every((v) => Number.isInteger(v) && v >= 0)) {
-      throw new AxonError('pad', `paddings must be pairs of non-negative integers, got ${JSON.stringify(paddings)}`);
+      throw new AxonError('pad', `paddings must be pairs of non-negative integers, got ${fmtValue(paddings)}`);
     }
   }
   const shape = x.shape.map((d, i) => d + paddings[i]![0] + paddings[i]![1]);
@@ -295,6 +310,7 @@ function as3d(x: Tensor, axis: number): { v: Tensor; outer: number; n: number; i
  */
 export function gather(x: Tensor, indices: Tensor, axis = 0): Tensor {
   const backend = backendOf('gather', x, indices);
+  if (x.rank === 0) throw new AxonError('gather', `cannot gather from a scalar (rank-0) tensor; x must have at least one axis`);
   const ax = normAxis('gather', axis, x.rank);
   const idx = indicesView('gather', indices, x.shape[ax]!);
   const { v, outer, inner } = as3d(x, ax);
@@ -315,6 +331,7 @@ export function gather(x: Tensor, indices: Tensor, axis = 0): Tensor {
  */
 export function scatterAdd(shape: readonly number[], indices: Tensor, updates: Tensor, axis = 0): Tensor {
   const backend = backendOf('scatterAdd', indices, updates);
+  if (indices.dtype !== 'int32') throw new AxonError('scatterAdd', `indices must be int32, got ${indices.dtype} ${fmtShape(indices.shape)} (convert with .astype('int32'))`);
   validateShape('scatterAdd', shape);
   const ax = normAxis('scatterAdd', axis, shape.length);
   const n = shape[ax]!;
@@ -339,8 +356,9 @@ export function scatterAdd(shape: readonly number[], indices: Tensor, updates: T
  * @example oneHot(tensor([0, 2], [2], 'int32'), 3) // [[1,0,0],[0,0,1]]
  */
 export function oneHot(indices: Tensor, depth: number): Tensor {
+  backendOf('oneHot', indices);
   if (indices.dtype !== 'int32') throw new AxonError('oneHot', `indices must be int32, got ${indices.dtype}`);
-  if (!Number.isInteger(depth) || depth <= 0) throw new AxonError('oneHot', `depth must be a positive integer, got ${depth}`);
+  if (typeof depth !== 'number' || !Number.isInteger(depth) || depth <= 0 || depth > 2 ** 24) throw new AxonError('oneHot', `depth must be a positive integer (at most 2^24), got ${fmtValue(depth)}`);
   const r = arange(depth);
   const u = unsqueeze(indices, -1);
   const m = eq(u, r);

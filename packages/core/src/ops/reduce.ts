@@ -1,14 +1,19 @@
 import type { ReduceOp } from '../backend.js';
-import { noGrad, record } from '../engine.js';
-import { AxonError, fmtShape } from '../errors.js';
+import { failSafe, noGrad, record } from '../engine.js';
+import { AxonError, fmtShape, fmtValue } from '../errors.js';
 import { normAxes, normAxis, sizeOf } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 import { astype, exp, log, sub, div, mul, square, where } from './elementwise.js';
 import { reshape } from './movement.js';
 import { backendOf, drop, empty } from './util.js';
 
+function checkKeepDims(name: string, keepDims: unknown): void {
+  if (typeof keepDims !== 'boolean') throw new AxonError(name, `keepDims must be true or false, got ${fmtValue(keepDims)}`);
+}
+
 function reduceOp(op: ReduceOp, name: string, x: Tensor, axis: number | readonly number[] | undefined, keepDims: boolean): Tensor {
   const backend = backendOf(name, x);
+  checkKeepDims(name, keepDims);
   const axes = normAxes(name, axis, x.rank);
   const src = x.dtype === 'bool' ? astype(x, 'int32') : x;
   const kept: number[] = [];
@@ -54,6 +59,8 @@ export function min(x: Tensor, axis?: number | readonly number[], keepDims = fal
 }
 
 function argReduce(op: 'argmax' | 'argmin', x: Tensor, axis: number | undefined, keepDims: boolean): Tensor {
+  backendOf(op, x);
+  checkKeepDims(op, keepDims);
   if (axis === undefined) {
     const flat = reshape(x, [x.size]);
     try {
@@ -78,6 +85,8 @@ export function argmin(x: Tensor, axis?: number, keepDims = false): Tensor {
  * @example mean(tensor([1, 2, 3, 4])) // 2.5
  */
 export function mean(x: Tensor, axis?: number | readonly number[], keepDims = false): Tensor {
+  backendOf('mean', x);
+  checkKeepDims('mean', keepDims);
   const axes = normAxes('mean', axis, x.rank);
   const n = sizeOf(axes.map((a) => x.shape[a]!));
   const xf = x.dtype === 'float32' ? x : astype(x, 'float32');
@@ -95,14 +104,19 @@ export function mean(x: Tensor, axis?: number | readonly number[], keepDims = fa
  * @example variance(tensor([1, 3])) // 1
  */
 export function variance(x: Tensor, axis?: number | readonly number[], keepDims = false): Tensor {
-  const m = mean(x, axis, true);
-  const d = sub(x, m);
-  const d2 = square(d);
-  try {
-    return mean(d2, axis, keepDims);
-  } finally {
-    drop(m, d, d2);
-  }
+  backendOf('variance', x);
+  checkKeepDims('variance', keepDims);
+  normAxes('variance', axis, x.rank);
+  return failSafe(() => {
+    const m = mean(x, axis, true);
+    const d = sub(x, m);
+    const d2 = square(d);
+    try {
+      return mean(d2, axis, keepDims);
+    } finally {
+      drop(m, d, d2);
+    }
+  });
 }
 
 /**
@@ -110,24 +124,31 @@ export function variance(x: Tensor, axis?: number | readonly number[], keepDims 
  * @example logSumExp(tensor([0, 0])) // log 2
  */
 export function logSumExp(x: Tensor, axis?: number | readonly number[], keepDims = false): Tensor {
-  // Shift by the row maximum; rows whose maximum is ±Infinity shift by 0 so that the result is
-  // −Infinity (all −Infinity) or +Infinity (some +Infinity) rather than NaN.
-  const m = noGrad(() => {
-    const mx = max(x, axis, true);
-    const finite = mx.abs().lt(Infinity);
-    const r = where(finite, mx, 0);
-    mx.dispose();
-    finite.dispose();
-    return r;
+  backendOf('logSumExp', x);
+  checkKeepDims('logSumExp', keepDims);
+  normAxes('logSumExp', axis, x.rank);
+  return failSafe(() => {
+    // Shift by the row maximum; rows whose maximum is ±Infinity shift by 0 so that the result is
+    // −Infinity (all −Infinity) or +Infinity (some +Infinity) rather than NaN.
+    const m = noGrad(() => {
+      const mx = max(x, axis, true);
+      const a = mx.abs();
+      const finite = a.lt(Infinity);
+      const r = where(finite, mx, 0);
+      mx.dispose();
+      a.dispose();
+      finite.dispose();
+      return r;
+    });
+    const shifted = sub(x, m);
+    const e = exp(shifted);
+    const s = sum(e, axis, true);
+    const l = log(s);
+    const lm = l.add(m);
+    drop(shifted, e, s, l);
+    drop(m);
+    return reshapeKeep(lm, x, axis, keepDims);
   });
-  const shifted = sub(x, m);
-  const e = exp(shifted);
-  const s = sum(e, axis, true);
-  const l = log(s);
-  const lm = l.add(m);
-  drop(shifted, e, s, l);
-  drop(m);
-  return reshapeKeep(lm, x, axis, keepDims);
 }
 
 function reshapeKeep(t: Tensor, x: Tensor, axis: number | readonly number[] | undefined, keepDims: boolean): Tensor {
@@ -144,17 +165,20 @@ function reshapeKeep(t: Tensor, x: Tensor, axis: number | readonly number[] | un
  * @example softmax(tensor([1, 1])) // [0.5, 0.5]
  */
 export function softmax(x: Tensor, axis = -1): Tensor {
+  backendOf('softmax', x);
   const ax = normAxis('softmax', axis, x.rank);
-  const m = noGrad(() => max(x, ax, true));
-  const shifted = sub(x, m);
-  const e = exp(shifted);
-  const s = sum(e, ax, true);
-  try {
-    return div(e, s);
-  } finally {
-    drop(m);
-    drop(shifted, e, s);
-  }
+  return failSafe(() => {
+    const m = noGrad(() => max(x, ax, true));
+    const shifted = sub(x, m);
+    const e = exp(shifted);
+    const s = sum(e, ax, true);
+    try {
+      return div(e, s);
+    } finally {
+      drop(m);
+      drop(shifted, e, s);
+    }
+  });
 }
 
 /**
@@ -162,16 +186,19 @@ export function softmax(x: Tensor, axis = -1): Tensor {
  * @example logSoftmax(tensor([0, 0])) // [-0.693, -0.693]
  */
 export function logSoftmax(x: Tensor, axis = -1): Tensor {
+  backendOf('logSoftmax', x);
   const ax = normAxis('logSoftmax', axis, x.rank);
-  const m = noGrad(() => max(x, ax, true));
-  const shifted = sub(x, m);
-  const e = exp(shifted);
-  const s = sum(e, ax, true);
-  const l = log(s);
-  try {
-    return sub(shifted, l);
-  } finally {
-    drop(m);
-    drop(shifted, e, s, l);
-  }
+  return failSafe(() => {
+    const m = noGrad(() => max(x, ax, true));
+    const shifted = sub(x, m);
+    const e = exp(shifted);
+    const s = sum(e, ax, true);
+    const l = log(s);
+    try {
+      return sub(shifted, l);
+    } finally {
+      drop(m);
+      drop(shifted, e, s, l);
+    }
+  });
 }
