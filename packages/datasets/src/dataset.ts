@@ -1,4 +1,4 @@
-import { AxonError, type DType } from '@axon/core';
+import { AxonError, type DType, fmtValue } from '@axon/core';
 import { batchToTensors, disposeTensorsIn, stackElements, type Tensorized } from './host.js';
 import { checkSeed, epochKey, permutation, randIndex } from './random.js';
 import type { Batched } from './types.js';
@@ -99,10 +99,12 @@ export function checkCount(op: string, what: string, n: unknown, min = 0): asser
 
 /** @internal Turns split fractions or counts into element counts for a dataset of `n` elements. */
 export function splitCounts(op: string, parts: number | readonly number[], n: number): number[] {
+  const bad = (): never => {
+    throw new AxonError(op, `expected a fraction in [0, 1] or an array of non-negative fractions or counts, got ${fmtValue(parts)}`);
+  };
+  if (typeof parts !== 'number' && !Array.isArray(parts)) bad();
   const list = typeof parts === 'number' ? [parts, 1 - parts] : [...parts];
-  if (!Array.isArray(list) || list.length < 1 || list.some((p) => typeof p !== 'number' || !Number.isFinite(p) || p < 0)) {
-    throw new AxonError(op, `expected a fraction in [0, 1] or an array of non-negative fractions or counts, got ${JSON.stringify(parts)}`);
-  }
+  if (list.length < 1 || list.some((p) => typeof p !== 'number' || !Number.isFinite(p) || p < 0)) bad();
   const sum = list.reduce((a, b) => a + b, 0);
   const counts = list.every((p) => Number.isInteger(p)) && sum > 1;
   if (counts) {

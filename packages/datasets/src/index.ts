@@ -19,7 +19,7 @@ export {
   type FromGeneratorOptions,
 } from './array-dataset.js';
 export { toTensor, batchToTensors, isHostTensor, type Tensorized } from './host.js';
-export { permutation } from './random.js';
+export { permutation, MAX_PERMUTATION } from './random.js';
 export { parseCsv, fromCsv, fromCsvText, CSV_LIMITS, type ParseCsvOptions, type CsvTable, type CsvOptions } from './csv.js';
 export { readBytes, gunzip, maybeGunzip, isGzip, DEFAULT_MAX_BYTES, MAX_INFLATE_RATIO, type DataSource, type ReadOptions, type GunzipOptions } from './io.js';
 export { parseIdx, loadIdx, encodeIdx, type IdxArray, type IdxType, type LoadIdxOptions } from './idx.js';

@@ -1,5 +1,5 @@
 import { hash32, seedToKey } from '@axon/core';
-import { AxonError } from '@axon/core';
+import { AxonError, fmtValue } from '@axon/core';
 
 /**
  * @internal The stream key for `seed` in pass `epoch` (any integer in [0, 2^53)). Passes below
@@ -28,6 +28,13 @@ export function shuffleInPlace(a: Int32Array, key: number): Int32Array {
 }
 
 /**
+ * The longest {@link permutation} (2^27 indices, 512 MiB; about a minute to draw): in-memory
+ * datasets are shuffled through one, so this is also their largest size.
+ * @example MAX_PERMUTATION // 134217728
+ */
+export const MAX_PERMUTATION = 2 ** 27;
+
+/**
  * A deterministic random permutation of `0..n-1` for `seed` (Fisher–Yates over Axon's
  * counter-based generator, so the same seed gives the same permutation everywhere).
  *
@@ -35,7 +42,9 @@ export function shuffleInPlace(a: Int32Array, key: number): Int32Array {
  * permutation(5, 42); // e.g. Int32Array [3, 0, 4, 1, 2] — the same on every run
  */
 export function permutation(n: number, seed: number): Int32Array {
-  if (!Number.isInteger(n) || n < 0) throw new AxonError('permutation', `expected a non-negative integer length, got ${n}`);
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n > MAX_PERMUTATION) {
+    throw new AxonError('permutation', `expected a non-negative integer length of at most ${MAX_PERMUTATION} (2^27), got ${fmtValue(n)}`);
+  }
   checkSeed('permutation', seed);
   const a = new Int32Array(n);
   for (let i = 0; i < n; i++) a[i] = i;

@@ -1,5 +1,5 @@
 import { AxonError, type Tensor } from '@axon/core';
-import { type BaseHyperparams, type ClipOptions, type ParamUpdate, type Params, type TensorState, Optimizer, checkNumber } from './optimizer.js';
+import { type BaseHyperparams, type ClipOptions, type ParamUpdate, type Params, type TensorState, Optimizer, checkNumber, checkOptions } from './optimizer.js';
 import { definedOnly } from './sgd.js';
 
 /**
@@ -45,6 +45,7 @@ export const ADAGRAD_DEFAULTS: Readonly<AdagradHyperparams> = Object.freeze({ lr
  */
 export class Adagrad extends Optimizer<AdagradHyperparams> {
   constructor(params: Params<AdagradHyperparams>, options: AdagradOptions = {}) {
+    checkOptions('Adagrad', options);
     const { clipNorm, globalClipNorm, clipValue, ...h } = options;
     super('Adagrad', params, { ...ADAGRAD_DEFAULTS, ...definedOnly(h) }, { clipNorm, globalClipNorm, clipValue });
   }

@@ -1,5 +1,5 @@
 import { AxonError, type Tensor, maximum } from '@axon/core';
-import { type BaseHyperparams, type ClipOptions, type ParamUpdate, type Params, type TensorState, Optimizer, checkNumber } from './optimizer.js';
+import { type BaseHyperparams, type ClipOptions, type ParamUpdate, type Params, type TensorState, Optimizer, checkNumber, checkOptions } from './optimizer.js';
 import { definedOnly } from './sgd.js';
 
 /**
@@ -108,6 +108,7 @@ abstract class AdamBase extends Optimizer<AdamHyperparams> {
 export class Adam extends AdamBase {
   protected readonly decoupled: boolean = false;
   constructor(params: Params<AdamHyperparams>, options: AdamOptions = {}) {
+    checkOptions('Adam', options);
     const { clipNorm, globalClipNorm, clipValue, ...h } = options;
     super('Adam', params, { ...ADAM_DEFAULTS, ...definedOnly(h) } as AdamHyperparams, { clipNorm, globalClipNorm, clipValue });
   }
@@ -125,6 +126,7 @@ export class Adam extends AdamBase {
 export class AdamW extends AdamBase {
   protected readonly decoupled: boolean = true;
   constructor(params: Params<AdamHyperparams>, options: AdamOptions = {}) {
+    checkOptions('AdamW', options);
     const { clipNorm, globalClipNorm, clipValue, ...h } = options;
     super('AdamW', params, { ...ADAMW_DEFAULTS, ...definedOnly(h) } as AdamHyperparams, { clipNorm, globalClipNorm, clipValue });
   }

@@ -3,9 +3,12 @@
  * the Keras-style per-tensor helpers the optimizers' `clipNorm` / `globalClipNorm` / `clipValue`
  * options use. Everything is computed with backend ops: nothing is read back to the host.
  */
-import { AxonError, type Tensor, add, clip, div, isTensor, maximum, minimum, noGrad, scalar, tidy } from '@axon/core';
+import { AxonError, type Tensor, add, clip, div, fmtShape, fmtValue, isTensor, maximum, minimum, noGrad, scalar, tidy } from '@axon/core';
 
 function paramList(op: string, params: Tensor | Iterable<Tensor>): Tensor[] {
+  if (!isTensor(params) && (params === null || typeof params !== 'object' || typeof (params as Iterable<Tensor>)[Symbol.iterator] !== 'function')) {
+    throw new AxonError(op, `params must be a tensor or a list of tensors, got ${fmtValue(params)}`);
+  }
   const list = isTensor(params) ? [params] : [...params];
   list.forEach((p, i) => {
     if (!isTensor(p)) throw new AxonError(op, `params[${i}] is not a Tensor`);
@@ -19,6 +22,7 @@ function withGrads(op: string, params: Tensor[]): { p: Tensor; g: Tensor }[] {
     const g = p.grad;
     if (!g) continue;
     if (g.isDisposed) throw new AxonError(op, `the grad of tensor #${p.id} was disposed`);
+    if (g.dtype !== 'float32' || p.dtype !== 'float32') throw new AxonError(op, `gradients must be float32; tensor #${p.id} ${fmtShape(p.shape)} is ${p.dtype} with a ${g.dtype} grad`);
     out.push({ p, g });
   }
   return out;
@@ -87,6 +91,7 @@ export function clipGradNorm(params: Tensor | Iterable<Tensor>, maxNorm: number,
       return { total, grads: items.map(({ g }) => g.mul(coef)) };
     }),
   );
+  // grads match their targets (validated above), so assigning cannot fail half-way.
   items.forEach(({ g }, i) => g.assign(grads[i]!));
   return total;
 }

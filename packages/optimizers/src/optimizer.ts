@@ -2,7 +2,7 @@
  * The {@link Optimizer} base class: parameter groups, the all-or-nothing `step()`, per-parameter
  * state owned by the optimizer, and `stateDict()` / `loadStateDict()`.
  */
-import { AxonError, type Backend, type Tensor, assertFinite, fmtShape, isAnomalyDetectionEnabled, isTensor, noGrad, tidy, where } from '@axon/core';
+import { AxonError, type Backend, type Tensor, assertFinite, fmtShape, fmtValue, isAnomalyDetectionEnabled, isTensor, noGrad, tidy, where } from '@axon/core';
 import { clipByGlobalNorm, clipByNorm, clipByValue } from './clip.js';
 import type { OptimizerConfig } from './factory.js';
 
@@ -158,6 +158,11 @@ interface GuardedStep {
 
 function isPositiveFinite(x: number): boolean {
   return typeof x === 'number' && Number.isFinite(x) && x > 0;
+}
+
+/** @internal Checks that an optimizer's options argument is an object (before destructuring it). */
+export function checkOptions(op: string, options: unknown): void {
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) throw new AxonError(op, `options must be an object such as { lr: 0.01 }, got ${fmtValue(options)}`);
 }
 
 /** @internal Checks that `x` is a finite number ≥ `min` (and < `maxExclusive` when given). */

@@ -1,5 +1,5 @@
 import { AxonError, type Tensor } from '@axon/core';
-import { type BaseHyperparams, type ClipOptions, type ParamUpdate, type Params, type TensorState, Optimizer, checkNumber } from './optimizer.js';
+import { type BaseHyperparams, type ClipOptions, type ParamUpdate, type Params, type TensorState, Optimizer, checkNumber, checkOptions } from './optimizer.js';
 import { definedOnly } from './sgd.js';
 
 /**
@@ -48,6 +48,7 @@ export const RMSPROP_DEFAULTS: Readonly<RMSpropHyperparams> = Object.freeze({ lr
  */
 export class RMSprop extends Optimizer<RMSpropHyperparams> {
   constructor(params: Params<RMSpropHyperparams>, options: RMSpropOptions = {}) {
+    checkOptions('RMSprop', options);
     const { clipNorm, globalClipNorm, clipValue, ...h } = options;
     super('RMSprop', params, { ...RMSPROP_DEFAULTS, ...definedOnly(h) }, { clipNorm, globalClipNorm, clipValue });
   }

@@ -1,5 +1,5 @@
 import { AxonError, type Tensor } from '@axon/core';
-import { type BaseHyperparams, type ClipOptions, type ParamUpdate, type Params, type TensorState, Optimizer, checkNumber } from './optimizer.js';
+import { type BaseHyperparams, type ClipOptions, type ParamUpdate, type Params, type TensorState, Optimizer, checkNumber, checkOptions } from './optimizer.js';
 
 /**
  * {@link SGD}'s hyperparameters (per param group).
@@ -46,6 +46,7 @@ export const SGD_DEFAULTS: Readonly<SGDHyperparams> = Object.freeze({ lr: 1e-3, 
  */
 export class SGD extends Optimizer<SGDHyperparams> {
   constructor(params: Params<SGDHyperparams>, options: SGDOptions = {}) {
+    checkOptions('SGD', options);
     const { clipNorm, globalClipNorm, clipValue, ...h } = options;
     super('SGD', params, { ...SGD_DEFAULTS, ...definedOnly(h) }, { clipNorm, globalClipNorm, clipValue });
   }
