@@ -15,29 +15,42 @@ export function int(x: number): string {
   return Math.round(x).toLocaleString('en-US');
 }
 
-/** Parses a positive integer flag. */
+// Flags are parsed strictly: `Number()` would also accept '0x2', '1e3', ' 5 ' and '' (as 0).
+const INT = /^\d+$/;
+const DECIMAL = /^(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+
+/** Parses a positive integer flag (decimal digits only). */
 export function positiveInt(name: string): (v: string) => number {
   return (v: string) => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n <= 0) throw new Error(`--${name} must be a positive integer, got '${v}'`);
+    const n = INT.test(v) ? Number(v) : NaN;
+    if (!Number.isSafeInteger(n) || n <= 0) throw new Error(`--${name} must be a positive integer written in decimal digits, got '${v}'`);
     return n;
   };
 }
 
-/** Parses a non-negative integer flag. */
+/** Parses a non-negative integer flag (decimal digits only). */
 export function nonNegativeInt(name: string): (v: string) => number {
   return (v: string) => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 0) throw new Error(`--${name} must be a non-negative integer, got '${v}'`);
+    const n = INT.test(v) ? Number(v) : NaN;
+    if (!Number.isSafeInteger(n) || n < 0) throw new Error(`--${name} must be a non-negative integer written in decimal digits, got '${v}'`);
     return n;
   };
 }
 
-/** Parses a positive number flag. */
+/** Parses a positive decimal number flag (e.g. 0.001 or 1e-3). */
 export function positiveNumber(name: string): (v: string) => number {
   return (v: string) => {
-    const n = Number(v);
-    if (!Number.isFinite(n) || n <= 0) throw new Error(`--${name} must be a positive number, got '${v}'`);
+    const n = DECIMAL.test(v) ? Number(v) : NaN;
+    if (!Number.isFinite(n) || n <= 0) throw new Error(`--${name} must be a positive decimal number, got '${v}'`);
+    return n;
+  };
+}
+
+/** Parses a fraction flag in [0, 1). */
+export function fraction(name: string): (v: string) => number {
+  return (v: string) => {
+    const n = DECIMAL.test(v) ? Number(v) : NaN;
+    if (!(n >= 0 && n < 1)) throw new Error(`--${name} must be a decimal number in [0, 1), got '${v}'`);
     return n;
   };
 }

@@ -12,9 +12,9 @@ beforeAll(async () => {
 });
 
 describe('seed scenarios', () => {
-  it('S1: loss falls monotonically and the gradient equals the seed formula', () => {
+  it('S1: loss falls monotonically and the gradient equals the seed formula', async () => {
     const before = memory().numTensors;
-    const { losses, gradW } = runS1(quiet);
+    const { losses, gradW } = await runS1(quiet);
     expect(losses.length).toBe(1000);
     for (let i = 1; i < losses.length; i++) expect(losses[i]!, `step ${i}`).toBeLessThan(losses[i - 1]!);
     // float32 precision: |autograd - formula| <= 1e-6 relative
@@ -28,9 +28,9 @@ describe('seed scenarios', () => {
     expect(r.heldOutMse).toBeLessThan(0.2 * r.targetVariance);
   });
 
-  it('S4: the loss falls every step and the output approaches 2', () => {
+  it('S4: the loss falls every step and the output approaches 2', async () => {
     const before = memory().numTensors;
-    const { losses, outputs } = runS4(quiet);
+    const { losses, outputs } = await runS4(quiet);
     for (let i = 1; i < losses.length; i++) expect(losses[i]!, `step ${i}`).toBeLessThan(losses[i - 1]!);
     expect(Math.abs(outputs[outputs.length - 1]! - 2)).toBeLessThan(Math.abs(outputs[0]! - 2));
     expect(losses[losses.length - 1]!).toBeLessThan(losses[0]! * 0.5);

@@ -23,3 +23,30 @@ describe('axon train --backend webgpu', () => {
     expect(r.testAccuracy).toBeGreaterThan(0.7);
   }, 300_000);
 });
+
+describe('every CLI command and example runs on WebGPU (asynchronous reads only)', () => {
+  it('axon example s1, s3, s4 and axon predict on the webgpu backend', async () => {
+    const { example } = await import('../src/commands/examples.js');
+    const { predict } = await import('../src/commands/predict.js');
+    const { mkdtemp, rm } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const lines: string[] = [];
+    const log = (s: string): void => void lines.push(s);
+    for (const name of ['s1', 's4', 's3']) await example(name, 'webgpu', log);
+    expect(lines.some((l) => /axon example s1 on webgpu/.test(l))).toBe(true);
+    expect(lines.some((l) => /^W = \[/.test(l))).toBe(true);
+    expect(lines.some((l) => /iteration\s+99\s+output/.test(l))).toBe(true);
+    expect(lines.some((l) => /held-out MSE/.test(l))).toBe(true);
+    const dir = await mkdtemp(join(tmpdir(), 'axon-webgpu-predict-'));
+    try {
+      const out = join(dir, 'm');
+      await train({ model: 'mlp', epochs: 1, batchSize: 100, lr: 0.002, backend: 'webgpu', seed: 5, limit: 600, validationSplit: 0, progress: false, output: out }, log);
+      const p = await predict({ path: out, index: 0, backend: 'webgpu' }, log);
+      expect(p.probabilities.length).toBe(10);
+      expect(p.probabilities.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 4);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 600_000);
+});

@@ -1,3 +1,4 @@
+import { AxonError } from '@axon/core';
 import { chooseBackend } from '../backend.js';
 import { runS1 } from '../examples/s1.js';
 import { runS3 } from '../examples/s3.js';
@@ -14,8 +15,8 @@ export const EXAMPLES: Record<string, string> = {
 export async function example(name: string, backend: string | undefined, log: (s: string) => void = console.log): Promise<void> {
   const b = await chooseBackend(backend);
   log(`axon example ${name} on ${b.name}: ${EXAMPLES[name] ?? ''}`);
-  if (name === 's1') runS1(log);
+  if (name === 's1') await runS1(log);
   else if (name === 's3') await runS3(log);
-  else if (name === 's4') runS4(log);
-  else throw new Error(`unknown example '${name}'; known: ${Object.keys(EXAMPLES).join(', ')} (S2 is 'axon train')`);
+  else if (name === 's4') await runS4(log);
+  else throw new AxonError('example', `unknown example '${name}'; known: ${Object.keys(EXAMPLES).join(', ')} (S2 is 'axon train')`);
 }

@@ -13,27 +13,28 @@ export interface S1Result {
   gradW: { autograd: number[]; formula: number[] };
 }
 
-/** Runs S1. */
-export function runS1(log: (s: string) => void = console.log, steps = 1000, lr = 0.01): S1Result {
+/** Runs S1. Reads asynchronously (`await data()`), so it runs on every backend. */
+export async function runS1(log: (s: string) => void = console.log, steps = 1000, lr = 0.01): Promise<S1Result> {
   const X = tensor([[0, 0], [1, 1]]);
   const y = tensor([[0], [1]]);
   const W = zeros([2, 1]).requireGrad();
   const b = zeros([1]).requireGrad();
   const losses: number[] = [];
   let gradW: S1Result['gradW'] = { autograd: [], formula: [] };
-  for (let step = 0; step < steps; step++) {
-    tidy(() => {
-      const z = X.matmul(W).add(b);
-      const h = z.sigmoid();
-      const loss = h.sub(y).square().mean();
-      loss.backward();
-      const l = loss.item();
+  try {
+    for (let step = 0; step < steps; step++) {
+      const [loss, h] = tidy(() => {
+        const z = X.matmul(W).add(b);
+        const hz = z.sigmoid();
+        const l = hz.sub(y).square().mean();
+        l.backward();
+        return [l.detach(), hz.detach()];
+      });
+      const l = await loss.itemAsync();
       losses.push(l);
       if (step === 0) {
         // The seed's formula: dL/dW = Xᵀ · (2/n · (h − y) ⊙ σ'(z)), σ'(z) = h(1 − h).
-        const hv = h.dataSync();
-        const xv = X.dataSync();
-        const yv = y.dataSync();
+        const [hv, xv, yv, gw] = await Promise.all([h.data(), X.data(), y.data(), W.grad!.data()]);
         const n = 2;
         const formula = [0, 0];
         for (let i = 0; i < n; i++) {
@@ -41,19 +42,25 @@ export function runS1(log: (s: string) => void = console.log, steps = 1000, lr =
           formula[0]! += xv[i * 2]! * d;
           formula[1]! += xv[i * 2 + 1]! * d;
         }
-        gradW = { autograd: Array.from(W.grad!.dataSync()), formula };
+        gradW = { autograd: Array.from(gw), formula };
       }
+      loss.dispose();
+      h.dispose();
       if (step % 100 === 0 || step === steps - 1) log(`step ${String(step).padStart(4)}  loss ${l.toFixed(6)}`);
       // plain gradient descent
-      W.assign(W.sub(W.grad!.mul(lr)));
-      b.assign(b.sub(b.grad!.mul(lr)));
+      tidy(() => {
+        W.assign(W.sub(W.grad!.mul(lr)));
+        b.assign(b.sub(b.grad!.mul(lr)));
+      });
       W.grad!.dispose();
       W.grad = null;
       b.grad!.dispose();
       b.grad = null;
-    });
+    }
+    const [wv, bv] = await Promise.all([W.data(), b.data()]);
+    log(`W = [${Array.from(wv).map((v) => v.toFixed(4)).join(', ')}], b = ${bv[0]!.toFixed(4)}`);
+  } finally {
+    for (const t of [X, y, W, b]) t.dispose();
   }
-  log(`W = [${Array.from(W.dataSync()).map((v) => v.toFixed(4)).join(', ')}], b = ${b.dataSync()[0]!.toFixed(4)}`);
-  for (const t of [X, y, W, b]) t.dispose();
   return { losses, gradW };
 }

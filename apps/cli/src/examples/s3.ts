@@ -28,7 +28,10 @@ export async function runS3(log: (s: string) => void = console.log, n = 10000): 
   m.compile({ optimizer: 'adam', loss: 'meanSquaredError' });
   await m.fit(xTrain, yTrain, { epochs: 10, batchSize: 32, verbose: 1, log, seed: 3, validationSplit: 0.1 });
   const pred = m.predict(xTest);
-  const [heldOutMse, targetVariance] = tidy(() => [pred.sub(yTest).square().mean().item(), yTest.variance().item()]);
+  const [mseT, varT] = tidy(() => [pred.sub(yTest).square().mean(), yTest.variance()]);
+  const [heldOutMse, targetVariance] = [await mseT.itemAsync(), await varT.itemAsync()];
+  mseT.dispose();
+  varT.dispose();
   log(`held-out MSE ${heldOutMse.toFixed(4)} vs target variance ${targetVariance.toFixed(4)}; predict returned ${pred.shape[0]} values for ${n - nTrain} rows`);
   const predictions = pred.shape[0]!;
   for (const t of [x, y, xTrain, xTest, yTrain, yTest, pred]) t.dispose();

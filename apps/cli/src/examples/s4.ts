@@ -15,8 +15,8 @@ export class Net extends Module {
   }
 }
 
-/** Runs S4 and returns the loss and output of every step. */
-export function runS4(log: (s: string) => void = console.log, steps = 100): { losses: number[]; outputs: number[] } {
+/** Runs S4 and returns the loss and output of every step (read asynchronously: any backend). */
+export async function runS4(log: (s: string) => void = console.log, steps = 100): Promise<{ losses: number[]; outputs: number[] }> {
   const model = new Net();
   const criterion = new MSELoss();
   const optimizer = new SGD(model.parameters(), { lr: 0.01 });
@@ -24,21 +24,27 @@ export function runS4(log: (s: string) => void = console.log, steps = 100): { lo
   const target = tensor([[2.0]]);
   const losses: number[] = [];
   const outputs: number[] = [];
-  for (let i = 0; i < steps; i++) {
-    tidy(() => {
-      const output = model.call(input);
-      const loss = criterion.call(output, target);
-      optimizer.zeroGrad();
-      loss.backward();
-      optimizer.step();
-      losses.push(loss.item());
-      outputs.push(output.item());
-    });
-    if (i % 10 === 0 || i === steps - 1) log(`iteration ${String(i).padStart(3)}  output ${outputs[i]!.toFixed(4)}  loss ${losses[i]!.toFixed(6)}`);
+  try {
+    for (let i = 0; i < steps; i++) {
+      const [loss, output] = tidy(() => {
+        const out = model.call(input);
+        const l = criterion.call(out, target);
+        optimizer.zeroGrad();
+        l.backward();
+        optimizer.step();
+        return [l.detach(), out.detach()];
+      });
+      losses.push(await loss.itemAsync());
+      outputs.push(await output.itemAsync());
+      loss.dispose();
+      output.dispose();
+      if (i % 10 === 0 || i === steps - 1) log(`iteration ${String(i).padStart(3)}  output ${outputs[i]!.toFixed(4)}  loss ${losses[i]!.toFixed(6)}`);
+    }
+  } finally {
+    optimizer.dispose();
+    model.dispose();
+    input.dispose();
+    target.dispose();
   }
-  optimizer.dispose();
-  model.dispose();
-  input.dispose();
-  target.dispose();
   return { losses, outputs };
 }
