@@ -1,8 +1,9 @@
 /**
  * Training callbacks: the {@link Callback} interface, {@link History}, {@link EarlyStopping},
- * {@link ModelCheckpoint} and {@link LambdaCallback}.
+ * {@link ModelCheckpoint}, {@link TerminateOnNaN}, {@link BackupAndRestore} and {@link LambdaCallback}.
  */
 import { AxonError, type Tensor, noGrad } from '@axon/core';
+import type { CheckpointInfo } from './checkpoint.js';
 import type { Model } from './model.js';
 
 /**
@@ -26,6 +27,33 @@ export interface Callback {
   onEpochEnd?(epoch: number, logs: Logs): void | Promise<void>;
   onBatchBegin?(batch: number, logs: Logs): void | Promise<void>;
   onBatchEnd?(batch: number, logs: Logs): void | Promise<void>;
+  /** Called after `fit` wrote a checkpoint (see `FitOptions.checkpoint` and {@link BackupAndRestore}). */
+  onCheckpoint?(info: CheckpointInfo): void | Promise<void>;
+}
+
+/**
+ * Why and where `fit` stopped before running every epoch (`History.stopped`).
+ * @example if (history.stopped?.interrupted) console.log(history.stopped.reason);
+ */
+export interface StopInfo {
+  /** The epoch it stopped in (0-based). */
+  readonly epoch: number;
+  /**
+   * The last batch run (0-based) when the epoch was cut short — it is then not in
+   * `history.history`, its partial logs are in `logs`, and no epoch-end callback ran for it; null
+   * when training stopped at the epoch's end.
+   */
+  readonly batch: number | null;
+  /** What asked to stop (e.g. TerminateOnNaN's message, EarlyStopping, `model.stopTraining = true`). */
+  readonly reason: string;
+  /**
+   * True when training was interrupted — a stop requested during a batch or the epoch's end work
+   * (e.g. by a SIGINT handler), or by TerminateOnNaN — and so is unfinished (BackupAndRestore keeps
+   * its backup); false when a callback ended it from `onEpochEnd` (EarlyStopping).
+   */
+  readonly interrupted: boolean;
+  /** The logs of the epoch (so far, when it was cut short). */
+  readonly logs: Logs;
 }
 
 /**
@@ -37,11 +65,109 @@ export class History {
   readonly epoch: number[] = [];
   /** Values per metric name, one per epoch. */
   readonly history: Record<string, number[]> = {};
+  /** Why and where training stopped early, or null when every epoch ran. */
+  stopped: StopInfo | null = null;
+  /** Problems `fit` reported, e.g. an epoch whose loss is NaN (also written through `log`). */
+  readonly warnings: string[] = [];
+  /** The checkpoints `fit` wrote, in order (the last is where a resume continues). */
+  readonly checkpoints: CheckpointInfo[] = [];
+  /** The checkpoint this run resumed from, or null. */
+  resumedFrom: CheckpointInfo | null = null;
 
   /** Appends one epoch's logs. */
   record(epoch: number, logs: Logs): void {
     this.epoch.push(epoch);
     for (const [k, v] of Object.entries(logs)) (this.history[k] ??= []).push(v);
+  }
+}
+
+/**
+ * Options of {@link TerminateOnNaN}.
+ * @example new TerminateOnNaN({ throwError: true })
+ */
+export interface TerminateOnNaNOptions {
+  /** Throw an AxonError from `fit` instead of stopping it and reporting in `History.stopped` (default false). */
+  throwError?: boolean;
+}
+
+/**
+ * Stops training at the first batch whose loss is NaN or ±Infinity (Keras's `TerminateOnNaN`).
+ * `fit` ends after that step with `history.stopped` = `{ epoch, batch, reason: 'Epoch 3, batch 7:
+ * invalid loss NaN, terminating training', interrupted: true }` and prints the reason through its
+ * `log`; no checkpoint is written of the diverged weights (the last one stays the latest). With
+ * `throwError: true`, `fit` throws that message as an AxonError instead. It reads each batch's loss
+ * back from the device.
+ * @example const h = await model.fit(x, y, { epochs: 5, callbacks: [new TerminateOnNaN()] }); h.stopped?.reason
+ */
+export class TerminateOnNaN implements Callback {
+  readonly throwError: boolean;
+  private model: Model | null = null;
+  private epoch = 0;
+
+  constructor(opts: TerminateOnNaNOptions = {}) {
+    if (opts === null || typeof opts !== 'object') throw new AxonError('TerminateOnNaN', 'expects { throwError? }');
+    this.throwError = opts.throwError ?? false;
+  }
+
+  setModel(model: Model): void {
+    this.model = model;
+  }
+
+  onEpochBegin(epoch: number): void {
+    this.epoch = epoch;
+  }
+
+  onBatchEnd(batch: number, logs: Logs): void {
+    const loss = logs['loss'];
+    if (loss === undefined || Number.isFinite(loss)) return;
+    const reason = `Epoch ${this.epoch + 1}, batch ${batch + 1}: invalid loss ${loss}, terminating training`;
+    if (this.throwError) throw new AxonError('TerminateOnNaN', reason);
+    this.model?.requestStop(reason, { checkpoint: false });
+  }
+}
+
+/**
+ * Options of {@link BackupAndRestore} (Keras's arguments).
+ * @example new BackupAndRestore({ backupDir: 'backup', saveFreq: 100 })
+ */
+export interface BackupAndRestoreOptions {
+  /** The folder of the backup checkpoint. */
+  backupDir: string;
+  /** `'epoch'` (default) or every N training steps. */
+  saveFreq?: 'epoch' | number;
+  /** Delete the backup when training finishes (every epoch run, or stopped at an epoch's end by a callback); default true. */
+  deleteCheckpoint?: boolean;
+}
+
+/**
+ * Keras's `BackupAndRestore`: `fit` restores from the backup in `backupDir` when it begins (if
+ * there is one) — weights, optimizer and scheduler state, epoch and step, random state and data
+ * position, so the run continues exactly — backs up every epoch (or every `saveFreq` steps) and
+ * when training is interrupted (`model.stopTraining = true` during a batch, e.g. from a SIGINT
+ * handler), and deletes the backup when training finishes. It is `fit`'s
+ * `checkpoint: { dir: backupDir, every: saveFreq, keep: 1, resume: true }`, plus the deletion.
+ * @example await model.fit(x, y, { epochs: 10, callbacks: [new BackupAndRestore({ backupDir: 'backup' })] });
+ */
+export class BackupAndRestore implements Callback {
+  readonly backupDir: string;
+  readonly saveFreq: 'epoch' | number;
+  readonly deleteCheckpoint: boolean;
+
+  constructor(opts: BackupAndRestoreOptions) {
+    const op = 'BackupAndRestore';
+    if (opts === null || typeof opts !== 'object' || typeof opts.backupDir !== 'string' || opts.backupDir === '') throw new AxonError(op, 'expects { backupDir: string, saveFreq?, deleteCheckpoint? }');
+    const f = opts.saveFreq ?? 'epoch';
+    if (f !== 'epoch' && !(Number.isInteger(f) && f >= 1)) throw new AxonError(op, `saveFreq must be 'epoch' or a positive integer number of steps, got ${String(f)}`);
+    this.backupDir = opts.backupDir;
+    this.saveFreq = f;
+    this.deleteCheckpoint = opts.deleteCheckpoint ?? true;
+  }
+
+  /** The last backup `fit` wrote in this run (null before the first). */
+  lastBackup: CheckpointInfo | null = null;
+
+  onCheckpoint(info: CheckpointInfo): void {
+    this.lastBackup = info;
   }
 }
 

@@ -52,6 +52,28 @@ export function isBatchSource(v: unknown): v is BatchSource {
   return typeof (v as AsyncIterable<unknown>)[Symbol.asyncIterator] === 'function' || typeof (v as Iterable<unknown>)[Symbol.iterator] === 'function';
 }
 
+/**
+ * A dataset whose passes are numbered, as `@axon/datasets`' `Dataset`: `iterate(i)` is pass `i`
+ * (a pure function of the pipeline and `i`: its shuffle order and random augmentation depend on
+ * `i` only), and `for await (const b of ds)` is `ds.iterate(ds.iteration++)`. `fit` iterates such
+ * datasets by index, so checkpoints can record where the data stood and a resumed run sees the
+ * same batches.
+ * @example const ds: IndexedBatchSource = fromArrays({ x, y }).shuffle(0).batch(32);
+ */
+export interface IndexedBatchSource {
+  /** The index of the pass the next `for await` starts. */
+  iteration: number;
+  /** Pass number `iteration`. */
+  iterate(iteration: number): BatchSource;
+}
+
+/** `v` as an {@link IndexedBatchSource} when it is one (duck-typed), else null. @internal */
+export function asIndexedSource(v: unknown): IndexedBatchSource | null {
+  if (v === null || typeof v !== 'object') return null;
+  const o = v as Partial<IndexedBatchSource>;
+  return typeof o.iterate === 'function' && typeof o.iteration === 'number' && Number.isSafeInteger(o.iteration) ? (o as IndexedBatchSource) : null;
+}
+
 function isHostData(v: unknown): v is HostData {
   return v !== null && typeof v === 'object' && !isTensor(v) && ArrayBuffer.isView((v as HostData).data) && Array.isArray((v as HostData).shape);
 }

@@ -33,7 +33,7 @@ export {
   type LossConfig,
 } from './losses.js';
 export * from './metrics.js';
-export { isBatchSource, type HostData, type NestedNumbers, type DataInput, type Batch, type BatchSource } from './data.js';
+export { isBatchSource, type HostData, type NestedNumbers, type DataInput, type Batch, type BatchSource, type IndexedBatchSource } from './data.js';
 export * from './callbacks.js';
 export {
   Model,
@@ -45,13 +45,25 @@ export {
   concatenate,
   type CompileConfig,
   type FitOptions,
+  type FitCheckpointOptions,
   type EvaluateOptions,
   type SequentialOptions,
   type GraphModelOptions,
 } from './model.js';
 export * from './conv.js';
 export * from './normalization.js';
-export * from './safetensors.js';
+export {
+  serializeSafetensors,
+  parseSafetensors,
+  toHostTensors,
+  fromHostTensors,
+  encodeWeights,
+  decodeWeights,
+  MAX_HEADER_BYTES,
+  type HostTensorEntry,
+  type SafetensorsContents,
+} from './safetensors.js';
+export { latestCheckpoint, deleteCheckpoints, CHECKPOINT_INDEX, type CheckpointInfo } from './checkpoint.js';
 export * from './serialize.js';
 export * from './io.js';
 export * from './portable.js';

@@ -7,7 +7,7 @@
 import { AxonError, type Tensor, add as addOp, bernoulli, concat, fmtShape, gather, matmul, noGrad, randn, reshape, sizeOf } from '@axon/core';
 import { type ActivationName, activationName, getActivation } from './activations.js';
 import { type Initializer, getInitializer, torchDefault } from './init.js';
-import { type LayerConfig, Module, reserveParameters } from './module.js';
+import { type JsonValue, type LayerConfig, Module, reserveParameters } from './module.js';
 import type { SymbolicShape } from './symbolic.js';
 
 /**
@@ -281,6 +281,28 @@ export class Dropout extends Module {
 
   override getConfig(): LayerConfig {
     return this.seed !== undefined ? { rate: this.rate, seed: this.seed } : { rate: this.rate };
+  }
+
+  /**
+   * With a seed: how many masks were drawn (`{ calls }`), which the next mask's seed depends on —
+   * checkpoints save it. Without a seed the masks come from core's global stream (whose position
+   * checkpoints save), so there is no extra state.
+   * @example new Dropout({ rate: 0.5, seed: 1 }).getExtraState() // { calls: 0 }
+   */
+  override getExtraState(): JsonValue | undefined {
+    return this.seed !== undefined ? { calls: this.calls } : undefined;
+  }
+
+  /**
+   * Restores `{ calls }` from {@link Dropout.getExtraState}.
+   * @example dropout.setExtraState({ calls: 3 });
+   */
+  override setExtraState(state: JsonValue): void {
+    const calls = state !== null && typeof state === 'object' && !Array.isArray(state) ? (state as { calls?: unknown }).calls : undefined;
+    if (this.seed === undefined || typeof calls !== 'number' || !Number.isSafeInteger(calls) || calls < 0) {
+      throw new AxonError(`${layerOp(this)}.setExtraState`, `expects { calls: integer >= 0 } for a seeded Dropout, got ${JSON.stringify(state)}${this.seed === undefined ? ' (this Dropout has no seed, so no extra state)' : ''}`);
+    }
+    this.calls = calls;
   }
 
   override extraRepr(): string {

@@ -2,11 +2,15 @@
  * The Keras front end: {@link Model} (compile / fit / evaluate / predict / summary),
  * {@link Sequential} and functional {@link GraphModel}s.
  */
-import { AxonError, type Tensor, concat, fmtShape, gather, isTensor, keep, noGrad, randint, sigmoid, softmax, tensor, tidy } from '@axon/core';
-import { optimizer as makeOptimizer, Optimizer, type OptimizerConfig } from '@axon/optimizers';
+import {
+  AxonError, type Tensor, checkAnomalies, concat, fmtShape, gather, getRngState, isAnomalyDetectionEnabled, isTensor, keep, noGrad, randint, setRngState, sigmoid, softmax, tensor, tidy,
+} from '@axon/core';
+import { LRScheduler, optimizer as makeOptimizer, Optimizer, type OptimizerConfig } from '@axon/optimizers';
 import { Activation, Sigmoid, Softmax } from './activations.js';
-import { type Callback, History, type Logs } from './callbacks.js';
-import { type Batch, type BatchSource, type DataInput, type Owned, isBatchSource, permutation, toTensorData } from './data.js';
+import { BackupAndRestore, type Callback, History, type Logs } from './callbacks.js';
+import { type CheckpointEntry, type CheckpointInfo, type DataPosition, decodeNumber, deleteCheckpoints, encodeNumber, readLatestCheckpoint, writeCheckpoint } from './checkpoint.js';
+import { type Batch, type BatchSource, type DataInput, type Owned, asIndexedSource, isBatchSource, permutation, toTensorData } from './data.js';
+import { type HostTensorEntry, type SafetensorsContents, fromHostTensors, toHostTensors } from './safetensors.js';
 import { Add as AddLayer, Concatenate as ConcatenateLayer, Dense, Linear } from './layers.js';
 import { type LossConfig, type LossFn, type LossSpec, getLoss, lossFnOf } from './losses.js';
 import { type MetricFn, type MetricSpec, getMetric } from './metrics.js';
@@ -50,8 +54,101 @@ export interface FitOptions {
   verbose?: 0 | 1 | 2;
   /** Where verbose lines go (default `console.log`). */
   log?: (line: string) => void;
-  /** Epoch to start from (for resuming; default 0). */
+  /** Epoch to start from (default 0; a `checkpoint` with `resume` overrides it). */
   initialEpoch?: number;
+  /**
+   * Checkpoints holding everything to continue exactly (weights, optimizer and scheduler state,
+   * epoch and step, random state, data position, layers' extra state), written atomically every
+   * epoch or every N steps and when training is stopped; with `resume: true`, `fit` continues from
+   * the latest one in `dir`. See {@link FitCheckpointOptions}.
+   */
+  checkpoint?: FitCheckpointOptions;
+  /**
+   * A learning-rate schedule `fit` steps (after every epoch, or every batch with
+   * `schedulerStep: 'batch'`), saved in checkpoints. Give a function `(optimizer) => scheduler`
+   * when the model was compiled with an optimizer name (`fit` creates the optimizer).
+   */
+  scheduler?: LRScheduler | ((optimizer: Optimizer) => LRScheduler);
+  /** When `fit` steps `scheduler`: `'epoch'` (default) or `'batch'`. */
+  schedulerStep?: 'epoch' | 'batch';
+}
+
+/**
+ * Options of `fit`'s `checkpoint`.
+ * @example await model.fit(x, y, { epochs: 20, checkpoint: { dir: 'ckpt', every: 500, keep: 2, resume: true } })
+ */
+export interface FitCheckpointOptions {
+  /** The checkpoint folder (`checkpoint.json` + `ckpt-<hash>.safetensors` files). */
+  dir: string;
+  /** `'epoch'` (default): at the end of every epoch; a number N: every N training steps. */
+  every?: 'epoch' | number;
+  /** How many checkpoints to keep (default 1; older ones are deleted). */
+  keep?: number;
+  /** Continue from the latest checkpoint in `dir` when there is one (default false: start over, writing new checkpoints). */
+  resume?: boolean;
+}
+
+/** `fit`'s resolved checkpoint settings (from `checkpoint` or a BackupAndRestore callback). */
+interface CheckpointConfig {
+  readonly dir: string;
+  readonly every: 'epoch' | number;
+  readonly keep: number;
+  readonly resume: boolean;
+  readonly deleteOnFinish: boolean;
+}
+
+function checkpointConfig(op: string, opts: FitOptions, callbacks: readonly Callback[]): CheckpointConfig | null {
+  const backups = callbacks.filter((cb): cb is BackupAndRestore => cb instanceof BackupAndRestore);
+  if (backups.length > 1) throw new AxonError(op, 'give at most one BackupAndRestore callback');
+  if (backups.length && opts.checkpoint) throw new AxonError(op, 'give a checkpoint option or a BackupAndRestore callback, not both');
+  const b = backups[0];
+  if (b) return { dir: b.backupDir, every: b.saveFreq, keep: 1, resume: true, deleteOnFinish: b.deleteCheckpoint };
+  const ck = opts.checkpoint;
+  if (ck === undefined) return null;
+  if (ck === null || typeof ck !== 'object' || typeof ck.dir !== 'string' || ck.dir === '') throw new AxonError(op, 'checkpoint must be { dir: string, every?, keep?, resume? }');
+  const every = ck.every ?? 'epoch';
+  if (every !== 'epoch' && !(Number.isInteger(every) && every >= 1)) throw new AxonError(op, `checkpoint.every must be 'epoch' or a positive integer number of steps, got ${String(every)}`);
+  const keepN = ck.keep ?? 1;
+  if (!(Number.isInteger(keepN) && keepN >= 1)) throw new AxonError(op, `checkpoint.keep must be a positive integer, got ${String(keepN)}`);
+  if (ck.resume !== undefined && typeof ck.resume !== 'boolean') throw new AxonError(op, `checkpoint.resume must be true or false, got ${String(ck.resume)}`);
+  return { dir: ck.dir, every, keep: keepN, resume: ck.resume ?? false, deleteOnFinish: false };
+}
+
+/** Checks that a checkpoint was written by a run over the same data, before anything is restored. */
+function checkResumable(op: string, e: CheckpointEntry, pos: DataPosition, dir: string): void {
+  const nat = (v: unknown): boolean => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+  if (!nat(e.epoch) || !nat(e.step) || !nat(e.globalStep) || !nat(e.seed) || e.data === null || typeof e.data !== 'object') {
+    throw new AxonError(op, `the latest checkpoint in '${dir}' is malformed (epoch ${String(e.epoch)}, step ${String(e.step)})`);
+  }
+  const d = e.data;
+  if (d.kind !== pos.kind) throw new AxonError(op, `the checkpoint in '${dir}' was written while training on ${d.kind === 'arrays' ? 'tensor/array data' : 'a dataset'}, not ${pos.kind === 'arrays' ? 'tensor/array data' : 'a dataset'}`);
+  if (d.kind === 'arrays' && pos.kind === 'arrays' && (d.n !== pos.n || d.batchSize !== pos.batchSize || d.shuffle !== pos.shuffle)) {
+    throw new AxonError(op, `the checkpoint in '${dir}' was written for ${d.n} training examples in batches of ${d.batchSize}${d.shuffle ? ', shuffled' : ''}; this fit has ${pos.n} in batches of ${pos.batchSize}${pos.shuffle ? ', shuffled' : ''} — resume with the same data and options`);
+  }
+}
+
+/** An anomaly found during a step, with the epoch and batch added; other errors as they are. */
+function stepError(e: unknown, epoch: number, batch: number): unknown {
+  if (!(e instanceof AxonError) || e.op !== 'anomaly') return e;
+  const err = new AxonError('fit', `epoch ${epoch + 1}, batch ${batch + 1}: ${e.message}`);
+  Object.defineProperty(err, 'cause', { value: e, enumerable: false });
+  return err;
+}
+
+/** Resolves once pending timers and I/O (e.g. a SIGINT handler) had a chance to run. */
+function yieldToEventLoop(): Promise<void> {
+  if (typeof setImmediate === 'function') return new Promise((r) => setImmediate(r));
+  if (typeof MessageChannel === 'function') {
+    return new Promise((r) => {
+      const ch = new MessageChannel();
+      ch.port1.onmessage = () => {
+        ch.port1.close();
+        r();
+      };
+      ch.port2.postMessage(0);
+    });
+  }
+  return new Promise((r) => setTimeout(r, 0));
 }
 
 /**
@@ -123,12 +220,36 @@ function fmtNum(v: number): string {
  * const history = await m.fit(x, y, { epochs: 10 });
  */
 export abstract class Model extends Module {
-  /** Set by callbacks (e.g. EarlyStopping) to end `fit` after the current epoch. */
-  stopTraining = false;
+  private stopState: { reason: string; checkpoint: boolean } | null = null;
   /** The optimizer (created on the first `fit` when compiled by name). */
   optimizer: Optimizer | null = null;
   private compiled: Compiled | null = null;
   private ownsOptimizer = false;
+
+  /**
+   * Set to true to end `fit`: during a batch (e.g. from a SIGINT handler, or `onBatchEnd`) after the
+   * current step — writing a checkpoint of that exact position first when checkpointing is on —
+   * and from `onEpochEnd` (as EarlyStopping does) after the epoch. See {@link Model.requestStop}.
+   * @example process.once('SIGINT', () => { model.stopTraining = true; });
+   */
+  get stopTraining(): boolean {
+    return this.stopState !== null;
+  }
+
+  set stopTraining(v: boolean) {
+    this.stopState = v ? (this.stopState ?? { reason: 'model.stopTraining was set', checkpoint: true }) : null;
+  }
+
+  /**
+   * Asks `fit` to stop, as `stopTraining = true` does, with a reason for `History.stopped` and
+   * the log; `checkpoint: false` writes no checkpoint of this position (TerminateOnNaN: the
+   * weights are not worth resuming from).
+   * @example model.requestStop('time budget spent');
+   */
+  requestStop(reason: string, opts: { checkpoint?: boolean } = {}): void {
+    if (typeof reason !== 'string' || reason === '') throw new AxonError('requestStop', 'expects a reason (a non-empty string)');
+    this.stopState = { reason, checkpoint: opts.checkpoint ?? true };
+  }
 
   /**
    * The shape of one input example when known (no batch axis); `fit`/`predict` check data against
@@ -325,16 +446,34 @@ export abstract class Model extends Module {
     const split = opts.validationSplit ?? 0;
     if (!(split >= 0 && split < 1)) throw new AxonError(op, `validationSplit must be in [0, 1), got ${split}`);
     if (dataset && split > 0) throw new AxonError(op, 'validationSplit needs tensor/array data; give a dataset validationData instead');
+    const schedulerStep = opts.schedulerStep ?? 'epoch';
+    if (schedulerStep !== 'epoch' && schedulerStep !== 'batch') throw new AxonError(op, `schedulerStep must be 'epoch' or 'batch', got ${String(schedulerStep)}`);
+    if (opts.scheduler !== undefined && !(opts.scheduler instanceof LRScheduler) && typeof opts.scheduler !== 'function') {
+      throw new AxonError(op, 'scheduler must be an LRScheduler or a function (optimizer) => LRScheduler');
+    }
     const verbose = opts.verbose ?? 1;
     const log = opts.log ?? ((s: string) => console.log(s));
+    const report = opts.log ?? ((s: string) => console.warn(s));
     const callbacks = [...(opts.callbacks ?? [])];
+    const ckpt = checkpointConfig(op, opts, callbacks);
     const history = new History();
+    const indexed = dataset ? asIndexedSource(dataset) : null;
 
     const owned: Tensor[] = [];
     const live = new Set<Tensor>(); // running sums, freed even when a step or callback throws
     const own = (o: Owned): Tensor => {
       if (o.owned) owned.push(o.t);
       return o.t;
+    };
+    const track = (ts: Tensor[] | null): Tensor[] | null => {
+      if (ts) for (const t of ts) live.add(t);
+      return ts;
+    };
+    const release = (ts: Tensor[] | null): void => {
+      if (ts) for (const t of ts) {
+        t.dispose();
+        live.delete(t);
+      }
     };
     try {
       // ---------------------------------------------------------------- data
@@ -369,6 +508,15 @@ export abstract class Model extends Module {
           val = { x: vx, y: c.loss.kind === 'sparseCategorical' && vy.dtype !== 'int32' ? own({ t: noGrad(() => vy.astype('int32')), owned: true }) : vy };
         } else throw new AxonError(op, 'validationData must be [x, y] or a dataset of { x, y } batches');
       }
+      const valIndexed = val && isBatchSource(val) ? asIndexedSource(val) : null;
+      const shuffle = opts.shuffle ?? true;
+      const position: DataPosition = dataset
+        ? { kind: 'dataset', iteration: indexed ? indexed.iteration : null, valIteration: valIndexed ? valIndexed.iteration : null }
+        : { kind: 'arrays', n: xTrain!.shape[0]!, batchSize, shuffle };
+
+      // ---------------------------------------------------------------- resume (read and checked before anything changes)
+      const resume = ckpt?.resume ? await readLatestCheckpoint(ckpt.dir) : null;
+      if (resume) checkResumable(op, resume.entry, position, ckpt!.dir);
 
       // ---------------------------------------------------------------- setup
       // with a dataset, lazily-built layers are built on the first batch, before the optimizer is created
@@ -385,31 +533,152 @@ export abstract class Model extends Module {
         seed = (await r.data())[0]!;
         r.dispose();
       }
-      const shuffleSeed = seed;
-      let opt: Optimizer | null = firstBatchChecked ? this.ensureOptimizer() : null;
+      const shuffleSeed = resume ? resume.entry.seed : seed;
+      let opt: Optimizer | null = null;
+      let scheduler: LRScheduler | null = null;
+      let globalStep = 0;
+      let startEpoch = opts.initialEpoch ?? 0;
+      let resumeStep = 0;
+      let resumeSums: { sums: Tensor[]; seen: number } | null = null;
+      /** Creates the optimizer (and scheduler) once the layers are built, then restores a checkpoint. */
+      const ready = (): void => {
+        if (opt) return;
+        opt = this.ensureOptimizer();
+        if (opts.scheduler !== undefined) {
+          scheduler = opts.scheduler instanceof LRScheduler ? opts.scheduler : opts.scheduler(opt);
+          if (!(scheduler instanceof LRScheduler)) throw new AxonError(op, 'the scheduler function must return an LRScheduler');
+          if (scheduler.optimizer !== opt) throw new AxonError(op, "the scheduler drives another optimizer than the model's (give a function (optimizer) => scheduler)");
+        }
+        if (resume) {
+          const restored = this.applyCheckpoint(op, opt, scheduler, resume.entry, resume.contents);
+          resumeSums = restored ? { sums: track(restored.sums)!, seen: restored.seen } : null;
+          const h = resume.entry.history;
+          for (let i = 0; i < h.epoch.length; i++) {
+            const logs: Logs = {};
+            for (const [k, v] of Object.entries(h.history)) if (v[i] !== undefined) logs[k] = decodeNumber(v[i]!);
+            history.record(h.epoch[i]!, logs);
+          }
+          history.resumedFrom = resume.info;
+        }
+      };
+      if (resume) {
+        startEpoch = resume.entry.epoch;
+        resumeStep = resume.entry.step;
+        globalStep = resume.entry.globalStep;
+        if (resume.entry.data.kind === 'dataset') {
+          if (indexed && resume.entry.data.iteration !== null) indexed.iteration = resume.entry.data.iteration;
+          if (valIndexed && resume.entry.data.valIteration !== null) valIndexed.iteration = resume.entry.data.valIteration;
+        }
+        if (verbose > 0) log(`Resuming from ${resume.info.file}: epoch ${startEpoch + 1}, after batch ${resumeStep} (step ${globalStep})`);
+      } else if (ckpt?.resume && verbose > 0) log(`No checkpoint in '${ckpt.dir}': starting from the beginning`);
+      if (firstBatchChecked) ready();
+
+      // ---------------------------------------------------------------- checkpoints
+      let lastCheckpoint = '';
+      const writeCkpt = async (reason: CheckpointInfo['reason'], epochPos: number, stepPos: number, sums: Tensor[] | null, seen: number, iteration: number | null): Promise<CheckpointInfo> => {
+        const rng = getRngState();
+        const o = opt!;
+        const optSd = o.stateDict();
+        let info: CheckpointInfo;
+        try {
+          const tensors: Record<string, HostTensorEntry> = {};
+          for (const [k, v] of Object.entries(await toHostTensors(this.stateDict()))) tensors[`model.${k}`] = v;
+          for (const [k, v] of Object.entries(await toHostTensors(optSd.tensors))) tensors[`optimizer.${k}`] = v;
+          if (sums) for (const [i, t] of sums.entries()) tensors[`fit.sum.${i}`] = (await toHostTensors({ t }))['t']!;
+          const hist: Record<string, (number | string)[]> = {};
+          for (const [k, v] of Object.entries(history.history)) hist[k] = v.map(encodeNumber);
+          info = await writeCheckpoint(ckpt!.dir, ckpt!.keep, {
+            epoch: epochPos,
+            step: stepPos,
+            globalStep,
+            reason,
+            rng,
+            seed: shuffleSeed,
+            data: position.kind === 'dataset' ? { kind: 'dataset', iteration, valIteration: valIndexed ? valIndexed.iteration : null } : position,
+            optimizer: optSd.meta,
+            scheduler: scheduler ? (scheduler as LRScheduler).stateDict() : null,
+            extraState: this.extraStateDict(),
+            sums: sums ? { names, seen } : null,
+            history: { epoch: [...history.epoch], history: hist },
+            time: new Date().toISOString(),
+          }, tensors);
+        } finally {
+          for (const t of Object.values(optSd.tensors)) t.dispose();
+        }
+        lastCheckpoint = `${epochPos}:${stepPos}`;
+        history.checkpoints.push(info);
+        for (const cb of callbacks) await cb.onCheckpoint?.(info);
+        return info;
+      };
+      const readLogs = async (sums: Tensor[] | null, seen: number): Promise<Logs> => {
+        const logs: Logs = {};
+        if (sums) {
+          const values = await Promise.all(sums.map((t) => t.data()));
+          names.forEach((nm, i) => (logs[nm] = values[i]![0]! / seen));
+        }
+        return logs;
+      };
+      let lastYield = Date.now();
+      let warnedNonFinite = false;
 
       // ---------------------------------------------------------------- epochs
-      for (let epoch = opts.initialEpoch ?? 0; epoch < epochs; epoch++) {
+      epochs: for (let epoch = startEpoch; epoch < epochs; epoch++) {
         const t0 = Date.now();
         for (const cb of callbacks) await cb.onEpochBegin?.(epoch, {});
         this.train();
         let sums: Tensor[] | null = null;
         let seen = 0;
         let batchIndex = 0;
-        const runBatch = async (xb: Tensor, yb: Tensor): Promise<void> => {
+        /** Takes over the running sums of a checkpoint inside this (the first resumed) epoch, once restored. */
+        const adoptResumedSums = (): void => {
+          const rs = resumeSums as { sums: Tensor[]; seen: number } | null;
+          if (!rs || epoch !== startEpoch) return;
+          sums = rs.sums;
+          seen = rs.seen;
+          resumeSums = null;
+        };
+        if (epoch === startEpoch && resume) batchIndex = resumeStep;
+        adoptResumedSums();
+        const passIteration = indexed ? indexed.iteration : null;
+        /** Ends the epoch early: checkpoint of this exact position (unless asked not to), report. */
+        const interrupt = async (lastBatch: number | null): Promise<void> => {
+          const st = this.stopState!;
+          let info: CheckpointInfo | null = null;
+          if (st.checkpoint && ckpt && opt && lastCheckpoint !== `${epoch}:${batchIndex}`) info = await writeCkpt('stop', epoch, batchIndex, sums, seen, passIteration);
+          const logs = await readLogs(sums, seen);
+          history.stopped = { epoch, batch: lastBatch, reason: st.reason, interrupted: true, logs };
+          const parts = Object.entries(logs).map(([k, v]) => `${k}: ${fmtNum(v)}`);
+          const where = lastBatch === null ? 'before its end' : `after batch ${lastBatch + 1}`;
+          const saved = info ? `; checkpoint written to ${info.file} (continue with fit(..., { checkpoint: { dir: ${JSON.stringify(ckpt!.dir)}, resume: true } }))` : ckpt && lastCheckpoint ? `; the last checkpoint in '${ckpt.dir}' stays the latest` : '';
+          report(`Epoch ${epoch + 1}/${epochs} stopped ${where}: ${st.reason}${parts.length ? ` - ${parts.join(' - ')}` : ''}${saved}`);
+        };
+        const runBatch = async (xb: Tensor, yb: Tensor): Promise<boolean> => {
           for (const cb of callbacks) await cb.onBatchBegin?.(batchIndex, { batch: batchIndex, size: xb.shape[0]! });
           const bs = xb.shape[0]!;
           const prev: Tensor[] | null = sums;
-          const res = tidy(() => {
-            const vals = this.trainStep(opt!, c, fus, xb, yb);
-            const next = noGrad(() => vals.map((v, i) => (prev ? prev[i]!.add(v.mul(bs)) : v.mul(bs))));
-            return { next, batchLoss: wantBatchLogs ? vals[0]! : null };
-          });
-          if (prev) for (const t of prev) t.dispose();
-          if (prev) for (const t of prev) live.delete(t);
-          sums = res.next.map((t) => keep(t));
-          for (const t of sums) live.add(t);
+          let res: { next: Tensor[]; batchLoss: Tensor | null };
+          try {
+            res = tidy(() => {
+              const vals = this.trainStep(opt!, c, fus, xb, yb);
+              const next = noGrad(() => vals.map((v, i) => (prev ? prev[i]!.add(v.mul(bs)) : v.mul(bs))));
+              return { next, batchLoss: wantBatchLogs ? vals[0]! : null };
+            });
+          } catch (e) {
+            throw stepError(e, epoch, batchIndex);
+          }
+          release(prev);
+          sums = track(res.next.map((t) => keep(t)));
           seen += bs;
+          globalStep++;
+          if (isAnomalyDetectionEnabled()) {
+            try {
+              await checkAnomalies();
+            } catch (e) {
+              res.batchLoss?.dispose();
+              throw stepError(e, epoch, batchIndex);
+            }
+          }
+          if (scheduler && schedulerStep === 'batch') (scheduler as LRScheduler).step();
           if (wantBatchLogs) {
             const bl = res.batchLoss!;
             const logs: Logs = { batch: batchIndex, size: bs };
@@ -431,27 +700,46 @@ export abstract class Model extends Module {
             }
           }
           batchIndex++;
+          if (ckpt && typeof ckpt.every === 'number' && globalStep % ckpt.every === 0 && !this.stopTraining) await writeCkpt('steps', epoch, batchIndex, sums, seen, passIteration);
+          if (Date.now() - lastYield >= 50) {
+            // let timers and signal handlers (e.g. a SIGINT handler setting stopTraining) run
+            await yieldToEventLoop();
+            lastYield = Date.now();
+          }
+          if (!this.stopTraining) return false;
+          await interrupt(batchIndex - 1);
+          return true;
         };
 
+        let stopped = false;
         if (dataset) {
-          for await (const batch of dataset as AsyncIterable<Batch>) {
+          if (indexed) indexed.iteration = passIteration! + 1;
+          const pass: BatchSource = indexed ? indexed.iterate(passIteration!) : dataset;
+          let skip = batchIndex;
+          for await (const batch of pass as AsyncIterable<Batch>) {
             const { xb, yb, toFree } = this.batchTensors(op, c, batch, !firstBatchChecked);
             try {
               if (!firstBatchChecked) {
                 firstBatchChecked = true;
-                opt = this.ensureOptimizer();
+                ready();
+                adoptResumedSums();
               }
-              await runBatch(xb, yb);
+              if (skip > 0) {
+                skip--; // consumed before the checkpoint this run resumed from
+                continue;
+              }
+              stopped = await runBatch(xb, yb);
             } finally {
               for (const t of toFree) t.dispose();
             }
+            if (stopped) break;
           }
+          if (skip > 0) throw new AxonError(op, `the dataset yielded ${batchIndex - skip} batches in epoch ${epoch + 1}, fewer than the ${batchIndex} the checkpoint had consumed: it is not the data the checkpoint was written with`);
         } else {
           const n = xTrain!.shape[0]!;
-          const shuffle = opts.shuffle ?? true;
           const perm = shuffle ? tensor(permutation(n, shuffleSeed + epoch), [n], 'int32') : null;
           try {
-            for (let start = 0; start < n; start += batchSize) {
+            for (let start = batchIndex * batchSize; start < n; start += batchSize) {
               const size = Math.min(batchSize, n - start);
               const [xb, yb] = noGrad(() => {
                 if (!perm) return [rows(xTrain!, start, size), rows(yTrain!, start, size)];
@@ -461,44 +749,126 @@ export abstract class Model extends Module {
                 return r;
               });
               try {
-                await runBatch(xb, yb);
+                stopped = await runBatch(xb, yb);
               } finally {
                 xb.dispose();
                 yb.dispose();
               }
+              if (stopped) break;
             }
           } finally {
             perm?.dispose();
           }
         }
-        const logs: Logs = {};
+        if (stopped) break epochs;
         const finalSums = sums as Tensor[] | null;
-        if (finalSums) {
-          const values = await Promise.all(finalSums.map((t) => t.data()));
-          names.forEach((nm, i) => (logs[nm] = values[i]![0]! / seen));
-          for (const t of finalSums) t.dispose();
-        }
+        const logs = await readLogs(finalSums, seen);
         if (val) {
           const v = await this.evaluateImpl('fit', val, batchSize, c);
           for (const [k, value] of Object.entries(v)) logs[`val_${k}`] = value;
         }
+        if (this.stopTraining) {
+          // asked during the epoch's last batch or its validation: resume redoes the epoch's end
+          await interrupt(null);
+          break epochs;
+        }
+        release(finalSums);
+        sums = null;
         history.record(epoch, logs);
         if (verbose > 0) {
           const parts = Object.entries(logs).map(([k, v]) => `${k}: ${fmtNum(v)}`);
           log(`Epoch ${epoch + 1}/${epochs} - ${((Date.now() - t0) / 1000).toFixed(1)}s - ${parts.join(' - ')}`);
         }
+        const bad = Object.entries(logs).filter(([, v]) => !Number.isFinite(v));
+        if (bad.length && !warnedNonFinite) {
+          warnedNonFinite = true;
+          const line = `Epoch ${epoch + 1}/${epochs}: ${bad.map(([k, v]) => `${k} is ${v}`).join(', ')} — training diverged (try a lower learning rate; TerminateOnNaN stops at the first such batch, setAnomalyDetection(true) names the op that produced it)`;
+          history.warnings.push(line);
+          report(line);
+        }
+        if (scheduler && schedulerStep === 'epoch') (scheduler as LRScheduler).step();
         for (const cb of callbacks) await cb.onEpochEnd?.(epoch, logs);
-        if (this.stopTraining) break;
+        const stoppedByCallback = this.stopTraining; // e.g. EarlyStopping: training is finished
+        if (ckpt && ckpt.every === 'epoch') await writeCkpt('epoch', epoch + 1, 0, null, 0, indexed ? indexed.iteration : null);
+        if (this.stopTraining) {
+          const interrupted = !stoppedByCallback; // asked while the checkpoint was written (a signal handler)
+          history.stopped = { epoch, batch: null, reason: this.stopState!.reason, interrupted, logs };
+          if (interrupted) report(`Stopped after epoch ${epoch + 1}/${epochs}: ${this.stopState!.reason}${ckpt ? `; the checkpoint in '${ckpt.dir}' continues from epoch ${epoch + 2}` : ''}`);
+          break;
+        }
       }
+      if (resume && !opt) ready(); // nothing left to train: still restore the checkpoint's state (tensor data, or built layers)
       const lastLogs: Logs = {};
       for (const [k, v] of Object.entries(history.history)) lastLogs[k] = v[v.length - 1]!;
       for (const cb of callbacks) await cb.onTrainEnd?.(lastLogs);
+      if (ckpt?.deleteOnFinish && !history.stopped?.interrupted) await deleteCheckpoints(ckpt.dir);
       return history;
     } finally {
       for (const t of owned) t.dispose();
       for (const t of live) t.dispose();
       this.train();
     }
+  }
+
+  /**
+   * Restores a checkpoint's state into this model, `opt` and `scheduler`: all or nothing (the
+   * optimizer and extra state are put back if a later part fails; the scheduler and random state
+   * are checked first). Returns the epoch's running sums for a checkpoint inside an epoch.
+   */
+  private applyCheckpoint(op: string, opt: Optimizer, scheduler: LRScheduler | null, entry: CheckpointEntry, contents: SafetensorsContents): { sums: Tensor[]; seen: number } | null {
+    if ((entry.scheduler === null) !== (scheduler === null)) {
+      throw new AxonError(op, entry.scheduler ? `the checkpoint holds the state of a ${entry.scheduler.scheduler} scheduler, but this fit has no scheduler` : 'this fit has a scheduler, but the checkpoint was written without one');
+    }
+    if (scheduler && entry.scheduler) {
+      const s = entry.scheduler;
+      if (s.scheduler !== scheduler.name || !Number.isInteger(s.lastEpoch) || s.lastEpoch < 0 || !Array.isArray(s.baseLrs) || s.baseLrs.length !== scheduler.baseLrs.length) {
+        throw new AxonError(op, `the checkpoint's scheduler state ${JSON.stringify(s)} does not fit this fit's ${scheduler.name} (${scheduler.baseLrs.length} param groups)`);
+      }
+    }
+    const rng = entry.rng;
+    const u32 = (v: unknown): boolean => typeof v === 'number' && Number.isInteger(v) && v >= 0 && v < 2 ** 32;
+    if (rng === null || typeof rng !== 'object' || !u32(rng.key) || !u32(rng.counter)) throw new AxonError(op, `the checkpoint's random state ${JSON.stringify(rng)} is not { key, counter }`);
+    const part = (prefix: string): Record<string, HostTensorEntry> => {
+      const out: Record<string, HostTensorEntry> = {};
+      for (const [k, v] of Object.entries(contents.tensors)) if (k.startsWith(prefix)) out[k.slice(prefix.length)] = v;
+      return out;
+    };
+    const sumNames = entry.sums ? entry.sums.names.map((_, i) => `${i}`) : [];
+    const sumHost = part('fit.sum.');
+    if (entry.sums && (sumNames.some((k) => !sumHost[k]) || entry.sums.names.length !== 1 + (this.compiled?.metrics.length ?? 0))) {
+      throw new AxonError(op, `the checkpoint's running sums (${entry.sums.names.join(', ')}) do not match this model's loss and metrics`);
+    }
+    const modelSd = fromHostTensors(part('model.'));
+    let optTensors: Record<string, Tensor> = {};
+    const prevExtra = this.extraStateDict();
+    const prevOpt = opt.stateDict();
+    try {
+      optTensors = fromHostTensors(part('optimizer.'));
+      this.loadExtraStateDict(entry.extraState ?? {});
+      try {
+        opt.loadStateDict({ meta: entry.optimizer, tensors: optTensors });
+        try {
+          this.loadStateDict(modelSd);
+        } catch (e) {
+          opt.loadStateDict(prevOpt);
+          throw e;
+        }
+      } catch (e) {
+        this.loadExtraStateDict(prevExtra, { strict: false });
+        throw e;
+      }
+      if (scheduler && entry.scheduler) scheduler.loadStateDict(entry.scheduler);
+      setRngState(rng);
+    } catch (e) {
+      throw new AxonError(op, `cannot resume from the checkpoint: ${e instanceof Error ? e.message : String(e)}`);
+    } finally {
+      for (const t of Object.values(prevOpt.tensors)) t.dispose();
+      for (const t of Object.values(modelSd)) t.dispose();
+      for (const t of Object.values(optTensors)) t.dispose();
+    }
+    if (!entry.sums) return null;
+    const sums = sumNames.map((k) => keep(fromHostTensors({ t: sumHost[k]! })['t']!));
+    return { sums, seen: entry.sums.seen };
   }
 
   /** Converts one dataset batch to tensors, validating it (labels checked from host data for free). */

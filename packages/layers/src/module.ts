@@ -460,6 +460,67 @@ export abstract class Module {
   }
 
   /**
+   * Non-tensor state that training changes and a checkpoint must restore to continue exactly
+   * (PyTorch's `get_extra_state`), e.g. a seeded Dropout's mask counter; `undefined` (the default)
+   * when there is none. It must be JSON-able.
+   * @example new Dropout({ rate: 0.5, seed: 1 }).getExtraState() // { calls: 0 }
+   */
+  getExtraState(): JsonValue | undefined {
+    return undefined;
+  }
+
+  /**
+   * Restores a value from {@link Module.getExtraState} (PyTorch's `set_extra_state`). Modules
+   * that return extra state override it (validating `state`); the default throws, since a module
+   * without extra state cannot take one.
+   * @example dropout.setExtraState({ calls: 12 });
+   */
+  setExtraState(state: JsonValue): void {
+    throw new AxonError(`${this.className} '${this.name}'.setExtraState`, `this module keeps no extra state, got ${JSON.stringify(state)}`);
+  }
+
+  /**
+   * The extra state of this module and its descendants, by dotted path (`''` for this module),
+   * for those that have some (see {@link Module.getExtraState}).
+   * @example model.extraStateDict() // { '1': { calls: 40 } }
+   */
+  extraStateDict(): Record<string, JsonValue> {
+    const out: Record<string, JsonValue> = {};
+    for (const [path, m] of this.namedModules()) {
+      const s = m.getExtraState();
+      if (s !== undefined) out[path] = s;
+    }
+    return out;
+  }
+
+  /**
+   * Restores {@link Module.extraStateDict}'s output: every path must name a module of this one
+   * (and, unless `strict: false`, every module with extra state must be given). All or nothing:
+   * if a module rejects its state, those already restored are put back.
+   * @example model.loadExtraStateDict(saved);
+   */
+  loadExtraStateDict(dict: Readonly<Record<string, JsonValue>>, opts: LoadStateDictOptions = {}): void {
+    const op = `${this.className}.loadExtraStateDict`;
+    if (dict === null || typeof dict !== 'object' || Array.isArray(dict)) throw new AxonError(op, 'expected a record of JSON values by module path');
+    const modules = new Map(this.namedModules());
+    const current = this.extraStateDict();
+    const unknown = Object.keys(dict).filter((k) => !modules.has(k));
+    if (unknown.length) throw new AxonError(op, `no module at ${unknown.map((k) => JSON.stringify(k)).join(', ')}`);
+    const missing = Object.keys(current).filter((k) => !Object.hasOwn(dict, k));
+    if ((opts.strict ?? true) && missing.length) throw new AxonError(op, `missing extra state for ${missing.map((k) => JSON.stringify(k)).join(', ')}`);
+    const done: string[] = [];
+    try {
+      for (const [k, v] of Object.entries(dict)) {
+        modules.get(k)!.setExtraState(v);
+        done.push(k);
+      }
+    } catch (e) {
+      for (const k of done) if (current[k] !== undefined) modules.get(k)!.setExtraState(current[k]!);
+      throw e;
+    }
+  }
+
+  /**
    * Frees every parameter and buffer of this module and its descendants (and their gradients).
    * @example model.dispose();
    */
