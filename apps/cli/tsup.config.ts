@@ -1,3 +1,4 @@
 import { defineConfig } from 'tsup';
 import { axonTsup } from '@axon/config/tsup';
-export default defineConfig(axonTsup());
+// `@axon/cli/image` (the image reader with its pixel cap) is importable on its own, e.g. by the fuzz suite.
+export default defineConfig(axonTsup({ entry: ['src/index.ts', 'src/image.ts'] }));

@@ -1,0 +1,386 @@
+/**
+ * Bad calls across Axon's public API: every op family of `@axon/core`, autograd, layers (built and
+ * called), losses, optimizers and schedules, and dataset pipelines. Each spec names a valid call;
+ * the generator replaces one argument with a bad value drawn for that argument's kind (or from the
+ * values that break everything: NaN, a Symbol, a BigInt, a disposed tensor, …).
+ */
+import * as ax from '@axon/core';
+import type { Tensor } from '@axon/core';
+import { grad } from '@axon/autograd';
+import * as L from '@axon/layers';
+import * as O from '@axon/optimizers';
+import * as D from '@axon/datasets';
+import type { FuzzCase } from './run.js';
+import type { Rng } from './rng.js';
+
+/** What kind of value an argument is (decides which bad values it is given). */
+type Kind = 'tensor' | 'tensors' | 'shape' | 'axis' | 'axes' | 'int' | 'num' | 'prob' | 'dtype' | 'opts' | 'fn' | 'data' | 'str';
+
+interface Arg {
+  readonly kind: Kind;
+  /** A valid value (fresh each call; tensors are disposed by the runner via `made`). */
+  readonly good: (m: Maker) => unknown;
+}
+
+interface Spec {
+  readonly family: string;
+  readonly name: string;
+  readonly args: readonly Arg[];
+  readonly call: (...a: unknown[]) => unknown;
+  readonly valid?: (r: unknown) => boolean;
+}
+
+/** Makes inputs and remembers the tensors it made, so the case can dispose them afterwards. */
+class Maker {
+  readonly made: Tensor[] = [];
+  constructor(readonly r: Rng) {}
+  t(shape: readonly number[], dtype: ax.DType = 'float32'): Tensor {
+    const n = shape.reduce((a, b) => a * b, 1);
+    const v = Array.from({ length: n }, () => (dtype === 'bool' ? (this.r.next() < 0.5 ? 1 : 0) : dtype === 'int32' ? this.r.int(0, 3) : this.r.next() * 2 - 1));
+    const t = ax.tensor(v, [...shape], dtype);
+    this.made.push(t);
+    return t;
+  }
+  disposed(): Tensor {
+    const t = ax.zeros([2, 2]);
+    t.dispose();
+    return t;
+  }
+  keep<T>(x: T): T {
+    if (ax.isTensor(x)) this.made.push(x);
+    return x;
+  }
+}
+
+const T = (shape: number[], dtype: ax.DType = 'float32'): Arg => ({ kind: 'tensor', good: (m) => m.t(shape, dtype) });
+const V = (kind: Kind, value: unknown): Arg => ({ kind, good: () => (Array.isArray(value) ? [...value] : value) });
+
+/** Values that no argument should accept quietly. */
+function universalBad(m: Maker): [string, unknown][] {
+  return [
+    ['undefined', undefined],
+    ['null', null],
+    ['a string', 'abc'],
+    ['an empty object', {}],
+    ['NaN', NaN],
+    ['Infinity', Infinity],
+    ['-1', -1],
+    ['1.5', 1.5],
+    ['2^31', 2 ** 31],
+    ['1e12', 1e12],
+    ['a Symbol', Symbol('bad')],
+    ['a BigInt', 10n],
+    ['a function', () => 1],
+    ['a disposed tensor', m.disposed()],
+    ['true', true],
+  ];
+}
+
+function kindBad(kind: Kind, m: Maker): [string, unknown][] {
+  switch (kind) {
+    case 'tensor':
+      return [
+        ['a bool tensor', m.t([2, 3], 'bool')],
+        ['an int32 tensor', m.t([2, 3], 'int32')],
+        ['a scalar tensor', m.t([])],
+        ['an empty tensor [0,3]', m.t([0, 3])],
+        ['a rank-5 tensor', m.t([1, 2, 1, 2, 1])],
+        ['a [7] tensor', m.t([7])],
+        ['a [3,1,4] tensor', m.t([3, 1, 4])],
+        ['a transposed view [3,2]', m.keep(m.t([2, 3]).T)],
+        ['a plain array', [[1, 2], [3, 4]]],
+        ['a typed array', new Float32Array(4)],
+      ];
+    case 'tensors':
+      return [
+        ['an empty list', []],
+        ['a list with a disposed tensor', [m.t([2, 2]), m.disposed()]],
+        ['a list with mismatched shapes', [m.t([2, 3]), m.t([3, 2])]],
+        ['a list with mixed dtypes', [m.t([2, 2]), m.t([2, 2], 'int32')]],
+        ['a list with a number', [m.t([2, 2]), 3]],
+      ];
+    case 'shape':
+      return [
+        ['[-1]', [-1]],
+        ['[NaN]', [NaN]],
+        ['[1.5, 2]', [1.5, 2]],
+        ['[2^31]', [2 ** 31]],
+        ['[1e9, 1e9]', [1e9, 1e9]],
+        ['[65536, 65536]', [65536, 65536]],
+        ['[[2]]', [[2]]],
+        ['["2"]', ['2']],
+        ['40 dims of 1', new Array(40).fill(1)],
+        ['[0]', [0]],
+      ];
+    case 'axis':
+      return [['5', 5], ['-5', -5], ['0.5', 0.5], ['"0"', '0'], ['[0, 0]', [0, 0]]];
+    case 'axes':
+      return [['[0, 0]', [0, 0]], ['[5]', [5]], ['[-9]', [-9]], ['[0.5]', [0.5]], ['[[0]]', [[0]]]];
+    case 'int':
+      return [['0', 0], ['-3', -3], ['2.5', 2.5], ['1e9', 1e9], ['"3"', '3']];
+    case 'num':
+      return [['-1e300', -1e300], ['"0.1"', '0.1'], ['-0', -0]];
+    case 'prob':
+      return [['2', 2], ['-0.5', -0.5], ['1', 1], ['0', 0]];
+    case 'dtype':
+      return [['"float64"', 'float64'], ['"int64"', 'int64'], ['"Float32"', 'Float32'], ['"toString"', 'toString'], ['"constructor"', 'constructor']];
+    case 'opts':
+      return [['{ stride: 0 }', { stride: 0 }], ['{ padding: -2 }', { padding: -2 }], ['{ padding: "wrong" }', { padding: 'wrong' }], ['{ reduction: "bogus" }', { reduction: 'bogus' }], ['{ seed: NaN }', { seed: NaN }], ['{ groups: 3 }', { groups: 3 }], ['{ activation: "toString" }', { activation: 'toString' }], ['{ activation: "constructor" }', { activation: 'constructor' }], ['{ lr: -1 }', { lr: -1 }], ['{ momentum: NaN }', { momentum: NaN }], ['{ dilation: 0 }', { dilation: 0 }], ['{ inputShape: [-1] }', { inputShape: [-1] }], ['{ eps: -1 }', { eps: -1 }], ['{ __proto__: … }', JSON.parse('{"__proto__": {"x": 1}}')]];
+    case 'fn':
+      return [['a number', 3], ['an object', { call: 1 }]];
+    case 'data':
+      return [['a ragged array', [[1, 2], [3]]], ['an array of strings', ['a', 'b']], ['{ data, shape } that do not match', { data: new Float32Array(3), shape: [2, 2] }], ['an object of mismatched columns', { x: [[1], [2]], y: [1] }], ['an empty array', []]];
+    case 'str':
+      return [['"toString"', 'toString'], ['"constructor"', 'constructor'], ['"__proto__"', '__proto__'], ['""', ''], ['"nope"', 'nope']];
+  }
+}
+
+/** The specs: one valid call each, by family. */
+function specs(): Spec[] {
+  const s: Spec[] = [];
+  const add = (family: string, name: string, args: Arg[], call: (...a: unknown[]) => unknown, valid?: (r: unknown) => boolean): void => {
+    s.push({ family, name, args, call, ...(valid ? { valid } : {}) });
+  };
+  const c = ax as unknown as Record<string, (...a: unknown[]) => unknown>;
+  // creation
+  add('creation', 'tensor', [V('data', [[1, 2], [3, 4]]), V('shape', [2, 2]), V('dtype', 'float32')], (...a) => c.tensor!(...a));
+  for (const f of ['zeros', 'ones']) add('creation', f, [V('shape', [2, 3]), V('dtype', 'float32')], (...a) => c[f]!(...a));
+  add('creation', 'full', [V('shape', [2, 3]), V('num', 1.5), V('dtype', 'float32')], (...a) => c.full!(...a));
+  add('creation', 'arange', [V('num', 0), V('num', 5), V('num', 1)], (...a) => c.arange!(...a));
+  add('creation', 'linspace', [V('num', 0), V('num', 1), V('int', 5)], (...a) => c.linspace!(...a));
+  add('creation', 'eye', [V('int', 3), V('int', 2)], (...a) => c.eye!(...a));
+  add('creation', 'rand', [V('shape', [2, 2]), V('opts', { seed: 1 })], (...a) => c.rand!(...a));
+  add('creation', 'randn', [V('shape', [3]), V('opts', { seed: 2 })], (...a) => c.randn!(...a));
+  add('creation', 'randint', [V('int', 0), V('int', 10), V('shape', [4])], (...a) => c.randint!(...a));
+  add('creation', 'bernoulli', [V('prob', 0.5), V('shape', [4])], (...a) => c.bernoulli!(...a));
+  add('creation', 'zerosLike', [T([2, 3]), V('dtype', 'int32')], (...a) => c.zerosLike!(...a));
+  add('creation', 'fullLike', [T([2, 3]), V('num', 3), V('dtype', 'float32')], (...a) => c.fullLike!(...a));
+  // elementwise
+  for (const f of ['neg', 'abs', 'exp', 'log', 'sqrt', 'sigmoid', 'tanh', 'relu', 'erf', 'floor', 'logicalNot', 'gelu', 'softplus', 'logSigmoid']) add('elementwise', f, [T([2, 3])], (...a) => c[f]!(...a));
+  for (const f of ['add', 'sub', 'mul', 'div', 'pow', 'maximum', 'minimum', 'mod', 'eq', 'lt', 'logicalAnd']) add('elementwise', f, [T([2, 3]), T([3])], (...a) => c[f]!(...a));
+  add('elementwise', 'where', [T([2, 3], 'bool'), T([2, 3]), T([3])], (...a) => c.where!(...a));
+  add('elementwise', 'clip', [T([2, 3]), V('num', -0.5), V('num', 0.5)], (...a) => c.clip!(...a));
+  add('elementwise', 'leakyRelu', [T([2, 3]), V('num', 0.1)], (...a) => c.leakyRelu!(...a));
+  add('elementwise', 'astype', [T([2, 3]), V('dtype', 'int32')], (...a) => c.astype!(...a));
+  // reductions
+  for (const f of ['sum', 'prod', 'max', 'min', 'mean', 'variance', 'logSumExp']) add('reduce', f, [T([2, 3, 4]), V('axes', [0, 2]), V('num', true)], (...a) => c[f]!(...a));
+  for (const f of ['argmax', 'argmin']) add('reduce', f, [T([2, 3]), V('axis', 1)], (...a) => c[f]!(...a));
+  for (const f of ['softmax', 'logSoftmax']) add('reduce', f, [T([2, 3]), V('axis', -1)], (...a) => c[f]!(...a));
+  // movement
+  add('movement', 'reshape', [T([2, 3]), V('shape', [3, 2])], (...a) => c.reshape!(...a));
+  add('movement', 'flatten', [T([2, 3, 4]), V('axis', 1), V('axis', -1)], (...a) => c.flatten!(...a));
+  add('movement', 'squeeze', [T([2, 1, 3]), V('axis', 1)], (...a) => c.squeeze!(...a));
+  add('movement', 'unsqueeze', [T([2, 3]), V('axis', 0)], (...a) => c.unsqueeze!(...a));
+  add('movement', 'permute', [T([2, 3, 4]), V('axes', [2, 0, 1])], (...a) => c.permute!(...a));
+  add('movement', 'transpose', [T([2, 3, 4]), V('axes', [1, 0, 2])], (...a) => c.transpose!(...a));
+  add('movement', 'slice', [T([4, 5]), V('shape', [1, 2]), V('shape', [2, 2])], (...a) => c.slice!(...a));
+  add('movement', 'expand', [T([3, 1]), V('shape', [2, 3, 4])], (...a) => c.expand!(...a));
+  add('movement', 'concat', [{ kind: 'tensors', good: (m) => [m.t([2, 3]), m.t([1, 3])] }, V('axis', 0)], (...a) => c.concat!(...a));
+  add('movement', 'stack', [{ kind: 'tensors', good: (m) => [m.t([2, 3]), m.t([2, 3])] }, V('axis', 1)], (...a) => c.stack!(...a));
+  add('movement', 'split', [T([4, 3]), V('axes', [1, 3]), V('axis', 0)], (...a) => c.split!(...a), (r) => Array.isArray(r) && (r as Tensor[]).reduce((n, t) => n + t.shape[0]!, 0) === 4);
+  add('movement', 'pad', [T([2, 3]), V('axes', [[1, 0], [0, 2]]), V('num', 0)], (...a) => c.pad!(...a));
+  add('movement', 'gather', [T([4, 3]), { kind: 'tensor', good: (m) => m.keep(ax.tensor([0, 3, 1], [3], 'int32')) }, V('axis', 0)], (...a) => c.gather!(...a));
+  add('movement', 'scatterAdd', [V('shape', [4, 2]), { kind: 'tensor', good: (m) => m.keep(ax.tensor([0, 3], [2], 'int32')) }, T([2, 2]), V('axis', 0)], (...a) => c.scatterAdd!(...a));
+  add('movement', 'oneHot', [{ kind: 'tensor', good: (m) => m.keep(ax.tensor([0, 2], [2], 'int32')) }, V('int', 3)], (...a) => c.oneHot!(...a));
+  // linalg, conv, pooling
+  add('linalg', 'matmul', [T([2, 3]), T([3, 4])], (...a) => c.matmul!(...a));
+  add('linalg', 'dot', [T([3]), T([3])], (...a) => c.dot!(...a));
+  add('conv', 'conv2d', [T([1, 2, 5, 5]), T([3, 2, 3, 3]), V('opts', { stride: 1, padding: 1 })], (...a) => c.conv2d!(...a));
+  add('conv', 'maxPool2d', [T([1, 2, 4, 4]), V('int', 2), V('opts', { stride: 2 })], (...a) => c.maxPool2d!(...a));
+  add('conv', 'avgPool2d', [T([1, 2, 4, 4]), V('int', 2), V('opts', { padding: 1 })], (...a) => c.avgPool2d!(...a));
+  add('conv', 'window2d', [V('str', 'unfold'), V('shape', [1, 2, 5, 5]), V('shape', [3, 3]), V('int', 1), V('int', 0), V('int', 1)], (...a) => c.window2d!(...a), (r) => typeof r === 'object' && r !== null && 'outH' in r);
+  // autograd
+  add('autograd', 'backward', [T([3])], (x) => {
+    const w = ax.tensor([1, 2, 3]).requireGrad();
+    try {
+      return ax.tidy(() => {
+        ax.sum(ax.mul(w, x as Tensor)).backward();
+        return null;
+      });
+    } finally {
+      w.dispose();
+    }
+  }, (r) => r === null);
+  add('autograd', 'grad', [{ kind: 'fn', good: () => (x: Tensor) => ax.sum(ax.square(x)) }, T([3])], (f, x) => ax.tidy(() => grad(f as (x: Tensor) => Tensor)(x as Tensor)[0]!.clone()));
+  // layers: build, then call on an input
+  const layer = (name: string, args: Arg[], make: (...a: unknown[]) => L.Module, input: Arg): void => {
+    add('layers', name, [...args, input], (...a) => {
+      const l = make(...a.slice(0, -1));
+      try {
+        return ax.tidy(() => l.call(a[a.length - 1] as Tensor));
+      } finally {
+        l.dispose();
+      }
+    });
+  };
+  layer('Dense', [V('int', 4), V('opts', { activation: 'relu' })], (u, o) => new L.Dense(u as number, o as L.DenseOptions), T([2, 3]));
+  layer('Linear', [V('int', 3), V('int', 2)], (i, o) => new L.Linear(i as number, o as number), T([2, 3]));
+  layer('Conv2d', [V('int', 2), V('int', 3), V('int', 3), V('opts', { padding: 1 })], (i, o, k, op) => new L.Conv2d(i as number, o as number, k as number, op as L.Conv2dLayerOptions), T([1, 2, 5, 5]));
+  layer('MaxPool2d', [V('int', 2), V('opts', { stride: 2 })], (k, o) => new L.MaxPool2d(k as number, o as L.Pool2dLayerOptions), T([1, 2, 4, 4]));
+  layer('AvgPool2d', [V('int', 2), V('opts', {})], (k, o) => new L.AvgPool2d(k as number, o as L.Pool2dLayerOptions), T([1, 2, 4, 4]));
+  layer('BatchNorm1d', [V('int', 3), V('opts', { eps: 1e-5 })], (n, o) => new L.BatchNorm1d(n as number, o as L.BatchNormOptions), T([4, 3]));
+  layer('BatchNorm2d', [V('int', 2), V('opts', {})], (n, o) => new L.BatchNorm2d(n as number, o as L.BatchNormOptions), T([2, 2, 3, 3]));
+  layer('LayerNorm', [V('int', 3), V('opts', { eps: 1e-5 })], (n, o) => new L.LayerNorm(n as number, o as L.LayerNormOptions), T([2, 3]));
+  layer('Dropout', [V('prob', 0.5)], (p) => new L.Dropout({ rate: p as number, seed: 1 }), T([2, 3]));
+  layer('Embedding', [V('int', 5), V('int', 3)], (n, d) => new L.Embedding(n as number, d as number), { kind: 'tensor', good: (m) => m.keep(ax.tensor([0, 4], [2], 'int32')) });
+  layer('Flatten', [V('opts', {})], (o) => new L.Flatten(o as L.FlattenOptions), T([2, 3, 4]));
+  layer('Reshape', [V('shape', [6])], (sh) => new L.Reshape({ targetShape: sh as number[] }), T([2, 2, 3]));
+  layer('Activation', [V('str', 'relu')], (a) => new L.Activation(a as string), T([2, 3]));
+  layer('Softmax', [V('axis', -1)], (a) => new L.Softmax(a as number), T([2, 3]));
+  layer('LeakyReLU', [V('num', 0.2)], (a) => new L.LeakyReLU(a as number), T([2, 3]));
+  add('layers', 'sequential', [V('shape', [3]), V('int', 2)], (sh, u) => {
+    const m = L.sequential([new L.Dense(u as number, { inputShape: sh as number[] })]);
+    m.dispose();
+    return null;
+  }, (r) => r === null);
+  add('layers', 'compile', [V('str', 'adam'), V('str', 'mse')], (o, l) => {
+    const m = L.sequential([new L.Dense(1, { inputShape: [2] })]);
+    try {
+      m.compile({ optimizer: o as string, loss: l as string });
+      return null;
+    } finally {
+      m.dispose();
+    }
+  }, (r) => r === null);
+  add('layers', 'fit', [T([4, 2]), T([4, 1]), V('opts', { epochs: 1, batchSize: 2, verbose: 0 })], async (x, y, o) => {
+    const m = L.sequential([new L.Dense(1, { inputShape: [2] })]);
+    try {
+      m.compile({ optimizer: 'sgd', loss: 'mse' });
+      await m.fit(x as Tensor, y as Tensor, { verbose: 0, ...(o as L.FitOptions) });
+      return null;
+    } finally {
+      m.dispose();
+    }
+  }, (r) => r === null);
+  // losses and metrics
+  add('losses', 'mseLoss', [T([4, 2]), T([4, 2]), V('opts', { reduction: 'mean' })], (...a) => L.mseLoss(a[0] as Tensor, a[1] as Tensor, a[2] as L.LossOptions));
+  add('losses', 'crossEntropy', [T([4, 3]), { kind: 'tensor', good: (m) => m.keep(ax.tensor([0, 2, 1, 1], [4], 'int32')) }, V('opts', {})], (...a) => L.crossEntropy(a[0] as Tensor, a[1] as Tensor, a[2] as L.CrossEntropyOptions));
+  add('losses', 'binaryCrossEntropy', [{ kind: 'tensor', good: (m) => m.keep(ax.tensor([0.2, 0.7], [2])) }, { kind: 'tensor', good: (m) => m.keep(ax.tensor([0, 1], [2])) }], (...a) => L.binaryCrossEntropy(a[0] as Tensor, a[1] as Tensor));
+  add('losses', 'binaryCrossEntropyWithLogits', [T([2, 2]), { kind: 'tensor', good: (m) => m.keep(ax.tensor([0, 1, 1, 0], [2, 2])) }], (...a) => L.binaryCrossEntropyWithLogits(a[0] as Tensor, a[1] as Tensor));
+  add('losses', 'getLoss', [V('str', 'mse')], (n) => L.getLoss(n as string), (r) => typeof r === 'object' && r !== null);
+  // optimizers
+  const params = (m: Maker): Tensor[] => [m.t([2, 2]).requireGrad()];
+  for (const [name, Ctor] of [['SGD', O.SGD], ['Adam', O.Adam], ['AdamW', O.AdamW], ['RMSprop', O.RMSprop], ['Adagrad', O.Adagrad]] as const) {
+    add('optimizers', name, [{ kind: 'tensors', good: params }, V('opts', { lr: 0.1 })], (p, o) => {
+      const opt = new (Ctor as unknown as new (p: unknown, o: unknown) => O.Optimizer)(p, o);
+      try {
+        for (const t of opt.params) t.grad = ax.onesLike(t);
+        opt.step();
+        return null;
+      } finally {
+        for (const t of opt.params) {
+          t.grad?.dispose();
+          t.grad = null;
+        }
+        opt.dispose();
+      }
+    }, (r) => r === null);
+  }
+  add('optimizers', 'optimizer', [V('str', 'adam')], (n) => {
+    const o = O.optimizer(n as string, []);
+    o.dispose();
+    return null;
+  }, (r) => r === null);
+  add('optimizers', 'StepLR', [V('int', 2), V('num', 0.5)], (k, g) => {
+    const opt = new O.SGD([], { lr: 0.1 });
+    try {
+      new O.StepLR(opt, { stepSize: k as number, gamma: g as number }).step();
+      return null;
+    } finally {
+      opt.dispose();
+    }
+  }, (r) => r === null);
+  add('optimizers', 'clipGradNorm', [{ kind: 'tensors', good: params }, V('num', 1)], (p, n) => {
+    const list = Array.isArray(p) ? (p as unknown[]).filter((t): t is Tensor => ax.isTensor(t) && !t.isDisposed) : [];
+    for (const t of list) t.grad = ax.onesLike(t);
+    try {
+      return O.clipGradNorm(p as Tensor[], n as number);
+    } finally {
+      for (const t of list) {
+        t.grad?.dispose();
+        t.grad = null;
+      }
+    }
+  });
+  // datasets
+  add('datasets', 'fromArrays.batch', [V('data', { x: [[1, 2], [3, 4], [5, 6]], y: [0, 1, 0] }), V('int', 2)], async (d, b) => {
+    const ds = D.fromArrays(d as Parameters<typeof D.fromArrays>[0]).shuffle(1).batch(b as number);
+    let n = 0;
+    for await (const el of ds) n += (el as unknown as { y: { shape: number[] } }).y.shape[0]!;
+    return n;
+  }, (r) => typeof r === 'number');
+  add('datasets', 'split', [V('data', { x: [[1], [2], [3], [4]], y: [0, 1, 0, 1] }), V('axes', [0.5, 0.5])], (d, parts) => {
+    D.fromArrays(d as Parameters<typeof D.fromArrays>[0]).split(parts as number[]);
+    return null;
+  }, (r) => r === null);
+  add('datasets', 'normalize', [V('data', [[1, 2], [3, 4]]), V('opts', { mean: 0.5, std: 2 })], (d, o) => D.normalize(d as Parameters<typeof D.normalize>[0], o as Parameters<typeof D.normalize>[1]), (r) => r instanceof Float32Array);
+  add('datasets', 'permutation', [V('int', 5), V('num', 3)], (n, sd) => D.permutation(n as number, sd as number), (r) => r instanceof Int32Array);
+  return s;
+}
+
+/** `count` generated bad calls, seeded, spread over every spec (round-robin, random mutation). */
+export function generateApiCases(seed: number, count: number, r: Rng): FuzzCase[] {
+  void seed;
+  const all = specs();
+  const cases: FuzzCase[] = [];
+  for (let i = 0; i < count; i++) {
+    const spec = all[i % all.length]!;
+    const argIndex = r.int(0, spec.args.length);
+    const arg = spec.args[argIndex]!;
+    const useKind = r.next() < 0.6;
+    const pick = r.int(0, 1 << 30);
+    const choose = (m: Maker): [string, unknown] => {
+      const pool = useKind ? kindBad(arg.kind, m) : universalBad(m);
+      return pool[pick % pool.length]!;
+    };
+    // The bad value's label is decided up front (for the report) with a throwaway maker.
+    let label = '';
+    cases.push({
+      family: spec.family,
+      name: spec.name,
+      get mutation() {
+        return `arg ${argIndex} (${arg.kind}) ← ${label}`;
+      },
+      call: () => {
+        const m = new Maker(r);
+        const args = spec.args.map((a) => a.good(m));
+        const [name, value] = choose(m);
+        label = name;
+        args[argIndex] = value;
+        // An input returned as the result (an identity, e.g. Dropout(0)) belongs to the result.
+        const done = (out?: unknown): void => {
+          for (const t of m.made) if (t !== out && !(Array.isArray(out) && out.includes(t))) t.dispose();
+        };
+        let out: unknown;
+        try {
+          out = spec.call(...args);
+        } catch (e) {
+          done();
+          throw e;
+        }
+        if (out instanceof Promise) {
+          return out.then(
+            (v: unknown) => {
+              done(v);
+              return v;
+            },
+            (e: unknown) => {
+              done();
+              throw e;
+            },
+          );
+        }
+        done(out);
+        return out;
+      },
+      ...(spec.valid ? { valid: spec.valid } : {}),
+    });
+  }
+  return cases;
+}
+
+/** The number of specs (each family's functions). */
+export function apiSpecCount(): { specs: number; families: string[] } {
+  const all = specs();
+  return { specs: all.length, families: [...new Set(all.map((s) => s.family))] };
+}

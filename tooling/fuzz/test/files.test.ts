@@ -1,0 +1,33 @@
+// Mutated model/safetensors/IDX/CSV/image files (seeded): each load gives an AxonError or a valid
+// result, within 5 s, allocating at most 4 × the file's bytes + 16 MiB, leaking no tensor.
+import '@axon/backend-wasm';
+import '@axon/autograd';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect, it } from 'vitest';
+import { setBackend } from '@axon/core';
+import { generateFileCases } from '../src/files.js';
+import { Rng, fuzzScale, fuzzSeed } from '../src/rng.js';
+import { formatFailures, runCase, summarize, type CaseResult } from '../src/run.js';
+
+it('mutated model, safetensors, IDX, CSV and image files: AxonError or a valid result, bounded time and memory, no leak', async () => {
+  await setBackend('wasm');
+  const seed = fuzzSeed();
+  const count = Math.round(450 * fuzzScale());
+  const root = join(tmpdir(), `axon-fuzz-files-${process.pid}`);
+  try {
+    const cases = await generateFileCases(root, count, new Rng(seed ^ 0x5bd1e995));
+    const results: CaseResult[] = [];
+    for (const c of cases) results.push(await runCase(c));
+    const s = summarize(results);
+    const kinds = [...new Set(results.map((r) => r.name))];
+    console.log(`file fuzz: ${s.total} mutated files of ${kinds.length} kinds (${kinds.join(', ')}): ${JSON.stringify(s.byOutcome)}`);
+    mkdirSync('test-results', { recursive: true });
+    writeFileSync('test-results/fuzz-files.json', JSON.stringify({ seed, ...s }, null, 1));
+    expect(s.total).toBeGreaterThanOrEqual(300);
+    expect(s.failures.length, formatFailures(s, seed)).toBe(0);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
