@@ -797,7 +797,18 @@ export abstract class Model extends Module {
           break;
         }
       }
-      if (resume && !opt) ready(); // nothing left to train: still restore the checkpoint's state (tensor data, or built layers)
+      if (resume && !opt) {
+        // Nothing was left to train, but the checkpoint's state is still restored: a dataset's first
+        // batch builds lazily-sized layers first (a pass read by index does not move `iteration`).
+        if (dataset && !firstBatchChecked) {
+          for await (const batch of (indexed ? indexed.iterate(indexed.iteration) : dataset) as AsyncIterable<Batch>) {
+            const { toFree } = this.batchTensors(op, c, batch, true);
+            for (const t of toFree) t.dispose();
+            break;
+          }
+        }
+        ready();
+      }
       const lastLogs: Logs = {};
       for (const [k, v] of Object.entries(history.history)) lastLogs[k] = v[v.length - 1]!;
       for (const cb of callbacks) await cb.onTrainEnd?.(lastLogs);

@@ -228,6 +228,27 @@ describe('resume from checkpoints: a dataset pipeline', () => {
   };
   const dsOptions = (val: BatchSource, extra: Partial<FitOptions> = {}): FitOptions => ({ epochs: EPOCHS, verbose: 0, validationData: val, scheduler: (o) => new StepLR(o, { stepSize: 1, gamma: 0.7 }), schedulerStep: 'epoch', ...extra });
 
+  it('resuming a finished run on a dataset restores the state of lazily-built layers', async () => {
+    const lazy = (seed: number): Sequential => {
+      setSeed(seed);
+      const m = sequential([new Dense(5, { activation: 'relu' }), new Dense(3)]); // sizes inferred from the first batch
+      m.compile({ optimizer: 'adam', loss: { name: 'sparseCategoricalCrossentropy', fromLogits: true } });
+      return m;
+    };
+    const dir = fresh();
+    const p = pipeline();
+    const m = lazy(0);
+    await m.fit(p.train, { epochs: 2, verbose: 0, checkpoint: { dir } });
+    const want = bits(m);
+    m.dispose();
+    const q = pipeline();
+    const m2 = lazy(1);
+    const h = await m2.fit(q.train, { epochs: 2, verbose: 0, checkpoint: { dir, resume: true } });
+    expect(h.resumedFrom).toMatchObject({ epoch: 2, step: 0 });
+    expect(bits(m2)).toBe(want);
+    m2.dispose();
+  });
+
   it('the pipeline is an IndexedBatchSource: fit iterates it by pass index', () => {
     const { train } = pipeline();
     const t = train as unknown as IndexedBatchSource;
