@@ -8,7 +8,7 @@
  */
 import { AxonError, type RngState } from '@axon/core';
 import type { OptimizerStateMeta, SchedulerState } from '@axon/optimizers';
-import { contentHash, escapeRegExp, node, readRegularFile, step, syncDir, writeDurable } from './fsutil.js';
+import { contentHash, escapeRegExp, mkdirs, node, readRegularFile, step, syncDir, writeDurable } from './fsutil.js';
 import type { JsonValue } from './module.js';
 import { type HostTensorEntry, type SafetensorsContents, parseSafetensors, serializeSafetensors } from './safetensors.js';
 import { MAX_MODEL_JSON_BYTES } from './serialize.js';
@@ -133,10 +133,10 @@ async function removeLeftovers(dir: string, keep: ReadonlySet<string>): Promise<
  */
 export async function writeCheckpoint(dir: string, keep: number, entry: Omit<CheckpointEntry, 'weights'>, tensors: Readonly<Record<string, HostTensorEntry>>): Promise<CheckpointInfo> {
   const op = 'fit (checkpoint)';
-  const { fs, path } = await node(op);
+  const { path } = await node(op);
   await step('mkdir');
   try {
-    await fs.mkdir(dir, { recursive: true });
+    await mkdirs(dir);
   } catch (e) {
     throw new AxonError(op, `cannot create the checkpoint folder '${dir}': ${e instanceof Error ? e.message : String(e)}`);
   }

@@ -152,6 +152,39 @@ export async function readRegularFile(op: string, file: string, maxBytes = Infin
 }
 
 /** Escapes a string for use inside a RegExp. */
+/**
+ * @internal Creates `dir` and its missing parents one component at a time. Node's
+ * `mkdir(…, { recursive: true })` never returns for a path under `/proc` (it loops on ENOENT), so
+ * a pseudo-filesystem path given as an output would hang the caller; one level at a time, it
+ * fails at once with the system's error.
+ */
+export async function mkdirs(dir: string): Promise<void> {
+  const { fs, path } = await node();
+  const target = path.resolve(dir);
+  const missing: string[] = [];
+  let cur = target;
+  for (;;) {
+    try {
+      const st = await fs.stat(cur);
+      if (!st.isDirectory()) throw Object.assign(new Error(`'${cur}' exists and is not a directory`), { code: 'ENOTDIR' });
+      break;
+    } catch (e) {
+      if ((e as { code?: string }).code !== 'ENOENT') throw e;
+      missing.push(cur);
+      const parent = path.dirname(cur);
+      if (parent === cur) break;
+      cur = parent;
+    }
+  }
+  for (const d of missing.reverse()) {
+    try {
+      await fs.mkdir(d);
+    } catch (e) {
+      if ((e as { code?: string }).code !== 'EEXIST') throw e;
+    }
+  }
+}
+
 export function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }

@@ -5,7 +5,7 @@
  * there.
  */
 import { AxonError } from '@axon/core';
-import { contentHash, escapeRegExp, node, type PathMod, readRegularFile, step, syncDir, writeDurable } from './fsutil.js';
+import { contentHash, escapeRegExp, mkdirs, node, type PathMod, readRegularFile, step, syncDir, writeDurable } from './fsutil.js';
 import type { Module } from './module.js';
 import { encodeWeights, loadParsedWeights, parseSafetensors, tensorDataBytes } from './safetensors.js';
 import { MAX_MODEL_JSON_BYTES, modelFromJson, modelToJson } from './serialize.js';
@@ -18,10 +18,10 @@ import { MAX_MODEL_JSON_BYTES, modelFromJson, modelToJson } from './serialize.js
  */
 export async function writeFileAtomic(file: string, data: Uint8Array | string): Promise<void> {
   if (typeof file !== 'string' || file === '') throw new AxonError('save', 'expects a file path');
-  const { fs, path } = await node();
+  const { path } = await node();
   await step('mkdir');
   try {
-    await fs.mkdir(path.dirname(path.resolve(file)), { recursive: true });
+    await mkdirs(path.dirname(path.resolve(file)));
   } catch (e) {
     throw new AxonError('save', `cannot write '${file}': ${e instanceof Error ? e.message : String(e)}`);
   }
@@ -107,14 +107,14 @@ async function removeLeftovers(dir: string, stem: string, keep: ReadonlySet<stri
  */
 export async function save(model: Module, target: string): Promise<void> {
   if (typeof target !== 'string' || target === '') throw new AxonError('save', 'expects a folder or file path');
-  const { fs, path } = await node();
+  const { path } = await node();
   const arch = modelToJson(model);
   const p = paths(target, path);
   const bytes = await encodeWeights(model, { 'axon.model': arch.className });
   const wname = `${p.stem}-${await contentHash(bytes)}.safetensors`;
   await step('mkdir');
   try {
-    await fs.mkdir(p.dir, { recursive: true });
+    await mkdirs(p.dir);
   } catch (e) {
     throw new AxonError('save', `cannot write '${p.json}': ${e instanceof Error ? e.message : String(e)}`);
   }
