@@ -41,8 +41,8 @@ export class WasmBuffer implements BackendBuffer {
     readonly dtype: DType,
     /** Byte address in the module's memory (0 for zero-size buffers). */
     readonly ptr: number,
-    /** Bytes reserved (the allocator's class size; 0 for zero-size buffers). */
-    readonly cls: number,
+    /** Bytes reserved (the allocator's block size; 0 for zero-size buffers). */
+    readonly reserved: number,
     /** The backend that owns it. */
     readonly owner: WasmBackend,
   ) {}
@@ -93,11 +93,14 @@ export class WasmBackend implements Backend {
    * {@link WasmBackend.createSync}.
    * @internal
    */
-  constructor(kernels: Kernels, memory: WebAssembly.Memory) {
+  constructor(kernels: Kernels, memory: WebAssembly.Memory, maxMemoryBytes = 4 * 1024 ** 3) {
     this.k = kernels;
     this.features = { simd: true, relaxedSimd: kernels.relaxedSimd };
     this.mem = memory;
-    this.heap = new Allocator(memory, HEAP_BASE);
+    this.heap = new Allocator(memory, HEAP_BASE, maxMemoryBytes);
+    // The matmul packing workspace is reserved first, at the bottom of the heap, so that it never
+    // pins the top of the heap above freed tensors.
+    this.ws = this.tempAlloc('createWasmBackend', this.k.matmul_ws_bytes(), 'for the matmul workspace').ptr;
     this.buf = memory.buffer;
     this.f32 = new Float32Array(this.buf);
     this.i32 = new Int32Array(this.buf);
@@ -140,17 +143,14 @@ export class WasmBackend implements Backend {
     if (!Number.isInteger(size) || size < 0) throw new AxonError('alloc', `size must be a non-negative integer, got ${size}`);
     if (ESZ[dtype] === undefined) throw new AxonError('alloc', `unknown dtype '${String(dtype)}'`);
     const bytes = size * ESZ[dtype];
-    let block = { ptr: 0, cls: 0 };
+    let ptr = 0;
     if (size > 0) {
-      try {
-        block = this.heap.alloc(bytes);
-      } catch (e) {
-        throw new AxonError('alloc', `cannot allocate ${bytes} bytes for ${size} ${dtype} elements: ${e instanceof Error ? e.message : String(e)}`);
-      }
+      ptr = this.heap.alloc(bytes);
+      if (ptr < 0) throw this.outOfMemory('alloc', bytes, `for ${size} ${dtype} elements`);
     }
     this.liveBuffers++;
     this.liveBytes += bytes;
-    return new WasmBuffer(size, dtype, block.ptr, block.cls, this);
+    return new WasmBuffer(size, dtype, ptr, size > 0 ? Allocator.blockSize(bytes) : 0, this);
   }
 
   /** {@inheritDoc @axon/core#Backend.write} */
@@ -185,12 +185,39 @@ export class WasmBackend implements Backend {
     b.freed = true;
     this.liveBuffers--;
     this.liveBytes -= b.size * ESZ[b.dtype];
-    if (b.cls > 0) this.heap.free(b.ptr, b.cls);
+    if (b.reserved > 0) this.heap.free(b.ptr, b.reserved);
   }
 
-  /** {@inheritDoc @axon/core#Backend.memory} */
+  /**
+   * {@inheritDoc @axon/core#Backend.memory}
+   *
+   * `bytes` and `buffers` count live buffers (requested sizes). `pooledBytes` is the linear memory
+   * held free for reuse: freed blocks plus the space above the last live block. WebAssembly
+   * memory cannot shrink, so it never goes back to the system, but it is reused: once every
+   * buffer is freed it is one free region, and one request of `pooledBytes` fits without growing.
+   * @example
+   * const be = WasmBackend.createSync();
+   * const x = be.alloc('float32', 1000);
+   * be.memory(); // { bytes: 4000, buffers: 1, pooledBytes: 847840 }
+   */
   memory(): BackendMemory {
-    return { bytes: this.liveBytes, buffers: this.liveBuffers, pooledBytes: this.heap.pooledBytes };
+    return { bytes: this.liveBytes, buffers: this.liveBuffers, pooledBytes: this.disposed ? 0 : this.heap.pooledBytes };
+  }
+
+  /**
+   * Bytes of linear memory this backend holds (`WebAssembly.Memory.buffer.byteLength`): live
+   * buffers, free space kept for reuse (`memory().pooledBytes`), the matmul workspace (~1.1 MiB),
+   * the module's static data (64 KiB) and 16-byte alignment padding. It only grows (on demand,
+   * by at least 1/8), up to `maxMemory` (default 4 GiB); 0 once disposed.
+   * @example
+   * const be = WasmBackend.createSync();
+   * be.linearMemoryBytes; // 2097152 (2 MiB)
+   * const x = be.alloc('float32', 1 << 20); // 4 MiB: the memory grows
+   * be.free(x);
+   * be.linearMemoryBytes; // 5505024, still held: the next 4 MiB buffer reuses it
+   */
+  get linearMemoryBytes(): number {
+    return this.disposed ? 0 : this.mem.buffer.byteLength;
   }
 
   // ------------------------------------------------------------------ checks
@@ -384,16 +411,19 @@ export class WasmBackend implements Backend {
     if (red.shape.length > 2) {
       // Rare: more than two non-mergeable reduced dims. Materialise [kept..., reduced...].
       const tmpShape = [...keptShape, ...redShape];
-      const tmp = this.tempAlloc(sizeOf(tmpShape) * 4);
-      const tmpBuf = new WasmBuffer(sizeOf(tmpShape), bx.dtype, tmp.ptr, 0, this);
-      this.copy(
-        { buf: x.buf, dtype: x.dtype, shape: tmpShape, strides: [...keptStrides, ...redStrides], offset: x.offset },
-        { buf: tmpBuf, dtype: bx.dtype, shape: tmpShape, strides: contiguous(tmpShape), offset: 0 },
-      );
-      const scratch = this.tempAlloc(8);
-      fn(code, tmp.ptr, nOutAll, nRed * 4, 1, 0, nRed, 4, o.ptr, scratch.ptr);
-      this.tempFree(scratch);
-      this.tempFree(tmp);
+      const tmp = this.tempAlloc('reduce', sizeOf(tmpShape) * 4, 'for a reordered copy of the input');
+      try {
+        const tmpBuf = new WasmBuffer(sizeOf(tmpShape), bx.dtype, tmp.ptr, 0, this);
+        this.copy(
+          { buf: x.buf, dtype: x.dtype, shape: tmpShape, strides: [...keptStrides, ...redStrides], offset: x.offset },
+          { buf: tmpBuf, dtype: bx.dtype, shape: tmpShape, strides: contiguous(tmpShape), offset: 0 },
+        );
+        const scratch = this.tempAlloc('reduce', 8, 'of scratch space');
+        fn(code, tmp.ptr, nOutAll, nRed * 4, 1, 0, nRed, 4, o.ptr, scratch.ptr);
+        this.tempFree(scratch);
+      } finally {
+        this.tempFree(tmp);
+      }
       return;
     }
     let r0 = 1;
@@ -412,17 +442,20 @@ export class WasmBackend implements Backend {
     const kept = coalesce(keptShape, [keptStrides, contiguous(keptShape)]);
     const kr = kept.shape.length;
     const last = kr > 0 ? kept.shape[kr - 1]! : 1;
-    const scratch = this.tempAlloc((last + 2) * 8);
+    const scratch = this.tempAlloc('reduce', (last + 2) * 8, 'of scratch space');
     const sOut = kr > 0 ? kept.strides[0]![kr - 1]! * 4 : 0;
-    if (kr <= 1) {
-      fn(code, bx.ptr + x.offset * 4, last, sOut, r0, s0, r1, s1, o.ptr, scratch.ptr);
-    } else {
-      const outerShape = kept.shape.slice(0, kr - 1);
-      forEachIndex(outerShape, kept.strides.map((s) => s.slice(0, kr - 1)), [x.offset, 0], (off) => {
-        fn(code, bx.ptr + off[0]! * 4, last, sOut, r0, s0, r1, s1, o.ptr + off[1]! * 4, scratch.ptr);
-      });
+    try {
+      if (kr <= 1) {
+        fn(code, bx.ptr + x.offset * 4, last, sOut, r0, s0, r1, s1, o.ptr, scratch.ptr);
+      } else {
+        const outerShape = kept.shape.slice(0, kr - 1);
+        forEachIndex(outerShape, kept.strides.map((s) => s.slice(0, kr - 1)), [x.offset, 0], (off) => {
+          fn(code, bx.ptr + off[0]! * 4, last, sOut, r0, s0, r1, s1, o.ptr + off[1]! * 4, scratch.ptr);
+        });
+      }
+    } finally {
+      this.tempFree(scratch);
     }
-    this.tempFree(scratch);
   }
 
   /** {@inheritDoc @axon/core#Backend.matmul} */
@@ -438,7 +471,7 @@ export class WasmBackend implements Backend {
       this.k.fill_32(o.ptr, 0, B * M * N);
       return;
     }
-    const ws = this.workspace();
+    const ws = this.ws;
     const [sab, sam, sak] = a.strides as [number, number, number];
     const [sbb, sbk, sbn] = b.strides as [number, number, number];
     this.k.matmul_f32(ba.ptr + a.offset * 4, sab * 4, sam * 4, sak * 4, bb.ptr + b.offset * 4, sbb * 4, sbk * 4, sbn * 4, o.ptr, B, M, N, K, ws);
@@ -567,7 +600,6 @@ export class WasmBackend implements Backend {
     this.disposed = true;
     this.liveBytes = 0;
     this.liveBuffers = 0;
-    this.ws = 0;
     this.f32 = new Float32Array(0);
     this.i32 = new Int32Array(0);
     this.u8 = new Uint8Array(0);
@@ -575,20 +607,32 @@ export class WasmBackend implements Backend {
 
   // ------------------------------------------------------------------ temporaries
 
-  /** Packing workspace for matmul, reserved once and kept (not counted as a buffer). */
-  private ws = 0;
+  /** Packing workspace for matmul, reserved by the constructor and kept (not counted as a buffer). */
+  private readonly ws: number;
 
-  private workspace(): number {
-    if (this.ws === 0) this.ws = this.heap.alloc(this.k.matmul_ws_bytes()).ptr;
-    return this.ws;
+  /**
+   * Reserves `bytes` (> 0) in the heap, or throws an {@link AxonError} naming `op`, the request,
+   * the bytes live and the bytes the pool holds (nothing changes then).
+   */
+  private tempAlloc(op: string, bytes: number, what: string): { ptr: number; size: number } {
+    const ptr = this.heap.alloc(bytes);
+    if (ptr < 0) throw this.outOfMemory(op, bytes, what);
+    return { ptr, size: Allocator.blockSize(bytes) };
   }
 
-  private tempAlloc(bytes: number): { ptr: number; cls: number } {
-    return this.heap.alloc(Math.max(bytes, 16));
+  /** The error for a request of `bytes` that {@link Allocator.alloc} refused. */
+  private outOfMemory(op: string, bytes: number, what: string): AxonError {
+    const why = this.heap.lastFailure;
+    return new AxonError(
+      op,
+      `cannot allocate ${bytes} bytes ${what}: ${this.liveBytes} bytes live in ${this.liveBuffers} buffer${this.liveBuffers === 1 ? '' : 's'}, ` +
+        `${this.heap.pooledBytes} bytes held by the pool (largest free region ${this.heap.largestFree()} bytes), ` +
+        `linear memory ${this.mem.buffer.byteLength} of at most ${this.heap.maxBytes} bytes; ${why}`,
+    );
   }
 
-  private tempFree(t: { ptr: number; cls: number }): void {
-    this.heap.free(t.ptr, t.cls);
+  private tempFree(t: { ptr: number; size: number }): void {
+    this.heap.free(t.ptr, t.size);
   }
 }
 

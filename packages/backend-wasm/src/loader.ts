@@ -1,3 +1,4 @@
+import { AxonError } from '@axon/core';
 import { WasmBackend, loaderRef } from './backend.js';
 import { KERNELS_RELAXED_WASM_BASE64, KERNELS_WASM_BASE64 } from './generated/kernels.js';
 
@@ -43,6 +44,12 @@ export interface WasmBackendOptions {
    * kernel by float32 rounding only.
    */
   readonly relaxedSimd?: boolean;
+  /**
+   * The most linear memory the backend may hold, in bytes: an integer from 2 MiB to 4 GiB
+   * (the default), rounded up to whole 64 KiB pages. An allocation that would need more throws an
+   * `AxonError` naming the bytes requested, live and held by the pool.
+   */
+  readonly maxMemory?: number;
 }
 
 /** Wraps instances' exports as {@link Kernels} (the relaxed module, if any, supplies matmul). */
@@ -57,9 +64,11 @@ function kernelsOf(instance: WebAssembly.Instance, relaxed: WebAssembly.Instance
   return k;
 }
 
-/** Initial memory: 16 pages (1 MiB); grows on demand up to 4 GiB. */
-const INITIAL_PAGES = 16;
+/** Initial memory: 32 pages (2 MiB: static data, the matmul workspace, ~0.7 MiB of heap). */
+const INITIAL_PAGES = 32;
+/** Default and largest maximum: 65536 pages (4 GiB, all a 32-bit address reaches). */
 const MAX_PAGES = 65536;
+const PAGE = 65536;
 
 let bytesCache: Uint8Array | null = null;
 let moduleCache: WebAssembly.Module | null = null;
@@ -114,8 +123,18 @@ function imports(memory: WebAssembly.Memory): WebAssembly.Imports {
   };
 }
 
-function makeMemory(): WebAssembly.Memory {
-  return new WebAssembly.Memory({ initial: INITIAL_PAGES, maximum: MAX_PAGES });
+/** Validates `options.maxMemory`; returns the maximum in pages. */
+function maxPages(op: string, options: WasmBackendOptions): number {
+  const max = options.maxMemory;
+  if (max === undefined) return MAX_PAGES;
+  if (typeof max !== 'number' || !Number.isInteger(max) || max < INITIAL_PAGES * PAGE || max > MAX_PAGES * PAGE) {
+    throw new AxonError(op, `maxMemory must be an integer number of bytes from ${INITIAL_PAGES * PAGE} (2 MiB) to ${MAX_PAGES * PAGE} (4 GiB), got ${String(max)}`);
+  }
+  return Math.ceil(max / PAGE);
+}
+
+function makeMemory(pages: number): WebAssembly.Memory {
+  return new WebAssembly.Memory({ initial: INITIAL_PAGES, maximum: pages });
 }
 
 /**
@@ -125,13 +144,15 @@ function makeMemory(): WebAssembly.Memory {
  * @example
  * const be = createWasmBackendSync();
  * const baseline = createWasmBackendSync({ relaxedSimd: false }); // no FMA matmul
+ * const capped = createWasmBackendSync({ maxMemory: 256 * 1024 ** 2 }); // at most 256 MiB
  * be.name; // 'wasm'
  */
 export function createWasmBackendSync(options: WasmBackendOptions = {}): WasmBackend {
+  const pages = maxPages('createWasmBackendSync', options);
   moduleCache ??= new WebAssembly.Module(kernelBytes() as BufferSource);
-  const memory = makeMemory();
+  const memory = makeMemory(pages);
   const instance = new WebAssembly.Instance(moduleCache, imports(memory));
-  return new WasmBackend(kernelsOf(instance, relaxedInstance(memory, options)), memory);
+  return new WasmBackend(kernelsOf(instance, relaxedInstance(memory, options)), memory, pages * PAGE);
 }
 
 /**
@@ -142,7 +163,8 @@ export function createWasmBackendSync(options: WasmBackendOptions = {}): WasmBac
  * const buf = be.alloc('float32', 4);
  */
 export async function createWasmBackend(options: WasmBackendOptions = {}): Promise<WasmBackend> {
-  const memory = makeMemory();
+  const pages = maxPages('createWasmBackend', options);
+  const memory = makeMemory(pages);
   let instance: WebAssembly.Instance;
   if (moduleCache) {
     instance = await WebAssembly.instantiate(moduleCache, imports(memory));
@@ -151,7 +173,7 @@ export async function createWasmBackend(options: WasmBackendOptions = {}): Promi
     moduleCache = made.module;
     instance = made.instance;
   }
-  return new WasmBackend(kernelsOf(instance, relaxedInstance(memory, options)), memory);
+  return new WasmBackend(kernelsOf(instance, relaxedInstance(memory, options)), memory, pages * PAGE);
 }
 
 loaderRef.createSync = createWasmBackendSync;
