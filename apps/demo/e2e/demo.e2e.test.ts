@@ -6,11 +6,12 @@
  * working, is keyboard-reachable and fits a phone's width, and ships under 300 KB of gzipped JS.
  * A screenshot of the trained page is kept in test-results/.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Download, Page } from 'playwright-core';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { RESULTS, type Site, buildAndServe, evalWithCli, jsSizes, launch, openPage, requireChromium, trainWithCli } from './harness.js';
+import { CSP_DIRECTIVES, contentSecurityPolicy } from '../csp.js';
+import { DEMO, RESULTS, type Site, buildAndServe, cspViolations, evalWithCli, jsSizes, launch, newPage, openPage, requireChromium, serveDev, trainWithCli } from './harness.js';
 
 interface DemoState {
   state: string;
@@ -25,14 +26,26 @@ interface DemoState {
   modelVersion: number;
   gridFor: number;
   errors: string[];
+  cspViolations: string[];
   done: number;
   modelsLoaded: number;
 }
 
 const demoState = (page: Page): Promise<DemoState> => page.evaluate(() => (window as unknown as { axonDemo: DemoState }).axonDemo);
 
-async function waitFor(page: Page, fn: string, timeout = 60_000): Promise<void> {
-  await page.waitForFunction(`(() => { const d = window.axonDemo; return ${fn}; })()`, null, { timeout, polling: 50 });
+/**
+ * Waits until `pred` holds for the page's `axonDemo` state, read every 50 ms. Not with a string
+ * `page.waitForFunction`: Playwright re-evaluates a string predicate with `eval` while polling,
+ * which the site's Content-Security-Policy (no 'unsafe-eval') rightly refuses.
+ */
+async function waitFor(page: Page, pred: (d: DemoState) => boolean, timeout = 60_000): Promise<void> {
+  const end = Date.now() + timeout;
+  for (;;) {
+    const d = (await demoState(page)) as DemoState | undefined; // undefined until the page's script runs
+    if (d && pred(d)) return;
+    if (Date.now() > end) throw new Error(`waitFor: not true after ${timeout} ms: ${pred.toString()} (state ${d?.state}, errors ${JSON.stringify(d?.errors)})`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }
 
 async function configure(page: Page, o: { model?: string; epochs: number; batch: number; lr: number; size: string }): Promise<void> {
@@ -47,14 +60,15 @@ async function train(page: Page, o: Parameters<typeof configure>[1], timeout = 9
   await configure(page, o);
   const before = (await demoState(page)).done;
   await page.click('#start');
-  await waitFor(page, `d.done > ${before} && d.state === 'idle'`, timeout);
+  await waitFor(page, (d) => d.done > before && d.state === 'idle', timeout);
   return demoState(page);
 }
 
 const mean = (a: number[]): number => a.reduce((s, v) => s + v, 0) / a.length;
 
-/** Draws a stroke through the given points (fractions of the pad's size) with the mouse. */
+/** Draws a stroke through the given points (fractions of the pad's size) with the mouse, the pad scrolled into view first. */
 async function draw(page: Page, points: [number, number][]): Promise<void> {
+  await page.locator('#pad').scrollIntoViewIfNeeded();
   const box = (await page.locator('#pad').boundingBox())!;
   const at = ([x, y]: [number, number]) => [box.x + x * box.width, box.y + y * box.height] as const;
   await page.mouse.move(...at(points[0]!));
@@ -83,10 +97,18 @@ async function downloadModel(page: Page, dir: string): Promise<string[]> {
   return names.sort();
 }
 
-/** No console errors, and no error shown on the page. */
+/** No console errors, no error shown on the page, no Content-Security-Policy violation (page or worker). */
 async function expectNoErrors(page: Page, errors: string[]): Promise<void> {
   expect(errors).toEqual([]);
-  expect((await demoState(page)).errors).toEqual([]);
+  const d = await demoState(page);
+  expect(d.errors).toEqual([]);
+  expect(await cspViolations(page), 'CSP violations in the page').toEqual([]);
+  expect(d.cspViolations, 'CSP violations seen by the app (page and worker)').toEqual([]);
+}
+
+/** Every inline script, event-handler attribute, style attribute or <style> element in an HTML text. */
+function inlineCode(html: string): string[] {
+  return [...html.matchAll(/<script\b(?![^>]*\bsrc=)[^>]*>|\son[a-z]+\s*=|\sstyle\s*=|<style\b/gi)].map((m) => m[0]);
 }
 
 let site: Site;
@@ -156,7 +178,7 @@ describe('demo site', () => {
       expect(d.epochs[0]!.testAccuracy).toBeGreaterThan(0.6);
       expect(await page.textContent('#stat-speed')).toMatch(/\d/);
       expect(await page.textContent('#stat-epoch-time')).toMatch(/\d.* s/);
-      await waitFor(page, `d.state === 'idle' && d.gridFor === d.modelVersion && d.gridAccuracy !== null`);
+      await waitFor(page, (d) => d.state === 'idle' && d.gridFor === d.modelVersion && d.gridAccuracy !== null);
       await expect(page.locator('#grid li').count()).resolves.toBe(80);
       expect(await page.locator('#grid li.wrong').count()).toBe(Math.round(80 * (1 - (await demoState(page)).gridAccuracy!)));
       await expectNoErrors(page, errors);
@@ -169,7 +191,7 @@ describe('demo site', () => {
         [0.75, 0.22],
         [0.45, 0.85],
       ]);
-      await waitFor(page, 'd.prediction !== null');
+      await waitFor(page, (d) => d.prediction !== null);
       const d = await demoState(page);
       const sum = d.prediction!.probs.reduce((a, b) => a + b, 0);
       expect(sum).toBeCloseTo(1, 3);
@@ -210,7 +232,7 @@ describe('demo site', () => {
       await configure(page, { model: 'cnn', epochs: 2, batch: 32, lr: 0.001, size: '10000' });
       const before = (await demoState(page)).done;
       await page.click('#start');
-      await waitFor(page, `d.state === 'training' && d.steps.length >= 2`, 60_000);
+      await waitFor(page, (d) => d.state === 'training' && d.steps.length >= 2, 60_000);
       // the main thread answers quickly while the worker trains
       const frame = await page.evaluate(() => new Promise<number>((r) => {
         const t = performance.now();
@@ -228,22 +250,22 @@ describe('demo site', () => {
       expect((await demoState(page)).steps.length).toBe(steps); // no progress while paused
       await expect(page.locator('#pause').getAttribute('aria-pressed')).resolves.toBe('true');
       await page.click('#pause'); // resume
-      await waitFor(page, `d.steps.length > ${steps}`, 30_000);
+      await waitFor(page, (d) => d.steps.length > steps, 30_000);
       const t1 = Date.now();
       await page.click('#stop');
-      await waitFor(page, `d.done > ${before} && d.state === 'idle'`, 30_000);
+      await waitFor(page, (d) => d.done > before && d.state === 'idle', 30_000);
       console.log(`stop took ${Date.now() - t1} ms`);
       expect(await page.textContent('#status')).toMatch(/Stopped/);
       await expectNoErrors(page, errors);
     });
 
     it('downloads the CNN and loads it back: same predictions', async () => {
-      await waitFor(page, `d.state === 'idle' && d.gridFor === d.modelVersion`);
+      await waitFor(page, (d) => d.state === 'idle' && d.gridFor === d.modelVersion);
       const before = await demoState(page);
       const dir = join(RESULTS, 'downloaded-cnn');
       await downloadModel(page, dir);
       await page.setInputFiles('#upload', [join(dir, 'model.json'), join(dir, 'model.safetensors')]);
-      await waitFor(page, `d.modelsLoaded === ${before.modelsLoaded + 1} && d.gridFor === d.modelVersion`);
+      await waitFor(page, (d) => d.modelsLoaded === before.modelsLoaded + 1 && d.gridFor === d.modelVersion);
       expect(await page.textContent('#model-info')).toMatch(/Loaded: .*Conv\(32\).*Conv\(64\)/);
       expect((await demoState(page)).gridAccuracy).toBe(before.gridAccuracy);
       await expectNoErrors(page, errors);
@@ -252,9 +274,9 @@ describe('demo site', () => {
     it('loads a model written by `axon train` and predicts with it', async () => {
       const loaded = (await demoState(page)).modelsLoaded;
       await page.setInputFiles('#upload', [join(cliModel, 'model.json'), join(cliModel, 'model.safetensors')]);
-      await waitFor(page, `d.modelsLoaded === ${loaded + 1}`);
+      await waitFor(page, (d) => d.modelsLoaded === loaded + 1);
       expect(await page.textContent('#model-info')).toMatch(/Loaded: model\.json \+ model\.safetensors: Flatten → Dense\(128, relu\)/);
-      await waitFor(page, `d.state === 'idle' && d.gridFor === d.modelVersion && d.gridAccuracy !== null`);
+      await waitFor(page, (d) => d.state === 'idle' && d.gridFor === d.modelVersion && d.gridAccuracy !== null);
       // the grid now shows the CLI model's predictions (trained on 3,000 digits for an epoch)
       await page.waitForFunction(() => /right/.test(document.getElementById('grid-summary')?.textContent ?? ''));
       const acc = (await demoState(page)).gridAccuracy!;
@@ -271,12 +293,12 @@ describe('demo site', () => {
         { json: readFileSync(join(cliModel, 'model.json'), 'utf8'), weights: [...readFileSync(join(cliModel, 'model.safetensors'))] },
       );
       await page.dispatchEvent('#drop', 'drop', { dataTransfer: dt });
-      await waitFor(page, `d.modelsLoaded === ${loaded + 2}`);
+      await waitFor(page, (d) => d.modelsLoaded === loaded + 2);
       // and predicts a test digit shown on the pad (keyboard: focus the button and press Enter)
       await page.evaluate(() => ((window as unknown as { axonDemo: DemoState }).axonDemo.prediction = null));
       await page.focus('#sample');
       await page.keyboard.press('Enter');
-      await waitFor(page, 'd.prediction !== null');
+      await waitFor(page, (d) => d.prediction !== null);
       expect((await page.textContent('#prediction')) ?? '').toMatch(/Prediction: \d/);
       await expectNoErrors(page, errors);
     });
@@ -285,28 +307,32 @@ describe('demo site', () => {
       const json = readFileSync(join(cliModel, 'model.json'));
       const good = readFileSync(join(cliModel, 'model.safetensors'));
       const corrupt = Buffer.from(good.subarray(0, 200)); // truncated: header promises more than there is
-      await page.setInputFiles('#upload', [
+      const alert = page.locator('#upload-error');
+      /** Picks `files`, waits for the next error and returns the alert's text. */
+      const upload = async (files: Parameters<Page['setInputFiles']>[1]): Promise<string> => {
+        const shown = (await demoState(page)).errors.length;
+        await page.setInputFiles('#upload', files);
+        await waitFor(page, (d) => d.errors.length > shown, 10_000);
+        await alert.waitFor({ state: 'visible', timeout: 1000 });
+        return (await alert.textContent()) ?? '';
+      };
+      const text = await upload([
         { name: 'model.json', mimeType: 'application/json', buffer: json },
         { name: 'model.safetensors', mimeType: 'application/octet-stream', buffer: corrupt },
       ]);
-      const alert = page.locator('#error');
-      await alert.waitFor({ state: 'visible', timeout: 10_000 });
-      const text = (await page.textContent('#error-text')) ?? '';
       console.log(`corrupt file → ${text}`);
-      expect(text).toMatch(/Could not load the model/);
+      expect(text).toMatch(/Could not load the model: model\.safetensors is not a valid safetensors file/);
+      // the global banner stays hidden: the error is next to the upload control
+      await expect(page.locator('#error').isHidden()).resolves.toBe(true);
       // garbage that is not JSON
-      await page.click('#error-close');
-      await page.setInputFiles('#upload', [
-        { name: 'model.json', mimeType: 'application/json', buffer: Buffer.from('{"format": "axon-mod') },
-        { name: 'model.safetensors', mimeType: 'application/octet-stream', buffer: good },
-      ]);
-      await alert.waitFor({ state: 'visible', timeout: 10_000 });
-      expect(await alert.textContent()).toMatch(/not valid JSON/);
+      expect(
+        await upload([
+          { name: 'model.json', mimeType: 'application/json', buffer: Buffer.from('{"format": "axon-mod') },
+          { name: 'model.safetensors', mimeType: 'application/octet-stream', buffer: good },
+        ]),
+      ).toMatch(/model\.json is not valid JSON/);
       // only one of the two files
-      await page.click('#error-close');
-      await page.setInputFiles('#upload', [{ name: 'model.safetensors', mimeType: 'application/octet-stream', buffer: good }]);
-      await alert.waitFor({ state: 'visible', timeout: 10_000 });
-      expect(await alert.textContent()).toMatch(/model\.json is missing/);
+      expect(await upload([{ name: 'model.safetensors', mimeType: 'application/octet-stream', buffer: good }])).toMatch(/model\.json is missing.*\(got model\.safetensors\)/);
       // the page still works: the loaded CLI model (still shown) predicts, and training runs
       expect(await page.textContent('#model-info')).toMatch(/Loaded: model\.json \+ model\.safetensors: Flatten/);
       await page.evaluate(() => ((window as unknown as { axonDemo: DemoState }).axonDemo.prediction = null));
@@ -315,7 +341,7 @@ describe('demo site', () => {
         [0.5, 0.15],
         [0.5, 0.85],
       ]);
-      await waitFor(page, 'd.prediction !== null');
+      await waitFor(page, (d) => d.prediction !== null);
       const d = await train(page, { epochs: 1, batch: 64, lr: 0.003, size: '1000' });
       expect(d.losses.length).toBeGreaterThan(0);
       expect(d.epochs).toHaveLength(1);
@@ -347,8 +373,231 @@ describe('demo site', () => {
       const before = (await demoState(page)).done;
       await page.focus('#start');
       await page.keyboard.press('Enter');
-      await waitFor(page, `d.done > ${before} && d.state === 'idle'`, 60_000);
+      await waitFor(page, (d) => d.done > before && d.state === 'idle', 60_000);
       await expectNoErrors(page, errors);
+    });
+  });
+
+  describe('upload errors', () => {
+    /**
+     * The page scrolled down to the upload control (the window shorter than the page), then a bad
+     * file: its message must be an alert next to the control, inside the viewport, naming the file,
+     * and focused. Before the fix it rendered at the top of the page, above the viewport.
+     */
+    it('shows each bad file’s error next to the upload control, in the viewport, naming the file', async () => {
+      const { page, errors } = await openPage(browser, `${site.url}?backend=wasm`, { width: 1024, height: 600 });
+      try {
+        const json = readFileSync(join(cliModel, 'model.json'));
+        const good = readFileSync(join(cliModel, 'model.safetensors'));
+        const cases: { name: string; files: { name: string; mimeType: string; buffer: Buffer }[]; message: RegExp }[] = [
+          {
+            name: 'notes.json',
+            files: [
+              { name: 'notes.json', mimeType: 'application/json', buffer: Buffer.from('these are my notes, not JSON') },
+              { name: 'weights.safetensors', mimeType: 'application/octet-stream', buffer: good },
+            ],
+            message: /not valid JSON/,
+          },
+          {
+            name: 'keras-model.json',
+            files: [
+              { name: 'keras-model.json', mimeType: 'application/json', buffer: Buffer.from('{"format": "keras", "config": {}}') },
+              { name: 'weights.safetensors', mimeType: 'application/octet-stream', buffer: good },
+            ],
+            message: /format/,
+          },
+          {
+            name: 'truncated.safetensors',
+            files: [
+              { name: 'model.json', mimeType: 'application/json', buffer: json },
+              { name: 'truncated.safetensors', mimeType: 'application/octet-stream', buffer: Buffer.from(good.subarray(0, 200)) },
+            ],
+            message: /truncated|header length/,
+          },
+          {
+            name: 'photo.png',
+            files: [{ name: 'photo.png', mimeType: 'image/png', buffer: Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]) }],
+            message: /model\.json|safetensors/,
+          },
+        ];
+        for (const c of cases) {
+          await page.locator('#upload').scrollIntoViewIfNeeded();
+          const scrolled = await page.evaluate(() => window.scrollY);
+          expect(scrolled, 'the page is scrolled down to the upload control').toBeGreaterThan(0);
+          const shown = (await demoState(page)).errors.length;
+          await page.setInputFiles('#upload', c.files);
+          await waitFor(page, (d) => d.errors.length > shown, 15_000);
+          const alerts = page.locator('[role="alert"]:visible');
+          await expect(alerts.count(), `one visible alert for ${c.name}`).resolves.toBe(1);
+          const info = await alerts.first().evaluate((el) => {
+            const r = el.getBoundingClientRect();
+            const upload = document.getElementById('upload')!;
+            return {
+              text: el.textContent ?? '',
+              top: r.top,
+              bottom: r.bottom,
+              innerHeight: window.innerHeight,
+              sameSection: el.closest('section') !== null && el.closest('section') === upload.closest('section'),
+              focused: el === document.activeElement || el.contains(document.activeElement),
+            };
+          });
+          console.log(`${c.name} → ${info.text.trim()} (at ${info.top.toFixed(0)}–${info.bottom.toFixed(0)} of ${info.innerHeight})`);
+          expect(info.text, 'the message names the file').toContain(c.name);
+          expect(info.text).toMatch(c.message);
+          expect(info.top, 'the message is not above the viewport').toBeGreaterThanOrEqual(0);
+          expect(info.bottom, 'the message is not below the viewport').toBeLessThanOrEqual(info.innerHeight);
+          expect(info.sameSection, 'the message is next to the upload control').toBe(true);
+          expect(info.focused, 'the message has the focus').toBe(true);
+        }
+        // the page still works: a good model loads after the errors, and the error goes away
+        await page.setInputFiles('#upload', [join(cliModel, 'model.json'), join(cliModel, 'model.safetensors')]);
+        await waitFor(page, (d) => d.modelsLoaded === 1);
+        await expect(page.locator('[role="alert"]:visible').count()).resolves.toBe(0);
+        expect((await demoState(page)).errors).toHaveLength(cases.length);
+        expect(errors).toEqual([]);
+      } finally {
+        await page.context().close();
+      }
+    });
+  });
+
+  describe('Content-Security-Policy', () => {
+    it('is sent with every response (the worker’s script too) and written as a <meta> at the top of the built page', async () => {
+      const policy = contentSecurityPolicy();
+      console.log(`Content-Security-Policy: ${policy}`);
+      // what the policy allows: no inline script, no eval (WebAssembly compilation only), nothing from elsewhere
+      expect(CSP_DIRECTIVES['script-src']).toEqual(["'self'", "'wasm-unsafe-eval'"]);
+      expect(policy).not.toMatch(/unsafe-inline|'unsafe-eval'|\*|https?:|data:|blob:/);
+      for (const d of ["default-src 'self'", "style-src 'self'", "connect-src 'self'", "worker-src 'self'", "object-src 'none'", "base-uri 'self'", "form-action 'none'", "frame-ancestors 'none'"]) expect(policy).toContain(d);
+      const page = await fetch(site.url);
+      expect(page.headers.get('content-security-policy')).toBe(policy);
+      const html = await page.text();
+      // the <meta> comes first in <head>, before any script or stylesheet, without frame-ancestors (ignored there)
+      const meta = /<head>\s*<meta http-equiv="Content-Security-Policy" content="([^"]+)">/.exec(html);
+      expect(meta, 'the built index.html starts its <head> with the policy').not.toBeNull();
+      expect(meta![1]!.replaceAll('&#39;', "'")).toBe(contentSecurityPolicy({ meta: true }));
+      expect(contentSecurityPolicy({ meta: true })).not.toContain('frame-ancestors');
+      // no inline code in the page, built or source
+      expect(inlineCode(html)).toEqual([]);
+      expect(inlineCode(readFileSync(join(DEMO, 'index.html'), 'utf8'))).toEqual([]);
+      // a worker takes its policy from its own script's response: the WASM worker has it too
+      const worker = readdirSync(join(site.outDir, 'assets')).find((f) => /^worker-.*\.js$/.test(f));
+      expect(worker).toBeDefined();
+      expect((await fetch(new URL(`assets/${worker}`, site.url))).headers.get('content-security-policy')).toBe(policy);
+      expect((await fetch(new URL('data/t10k-labels-idx1-ubyte.gz', site.url))).headers.get('content-security-policy')).toBe(policy);
+    });
+
+    it('the built site loads, compiles WebAssembly and trains with zero violations', async () => {
+      const { page, errors } = await openPage(browser, `${site.url}?backend=wasm`);
+      try {
+        const d = await train(page, { epochs: 1, batch: 128, lr: 0.003, size: '1000' });
+        await expectNoErrors(page, errors);
+        expect(d.backend).toBe('wasm');
+        expect(d.losses.length).toBeGreaterThan(0);
+        expect(d.epochs).toHaveLength(1);
+        // the stylesheet applied (style-src 'self'), the favicon is a file (img-src 'self')
+        expect(await page.evaluate(() => getComputedStyle(document.getElementById('error')!).position)).toBe('sticky');
+        expect(await page.evaluate(() => (document.querySelector('link[rel="icon"]') as HTMLLinkElement).href)).toMatch(/^http:.*\/favicon\.svg$/);
+      } finally {
+        await page.context().close();
+      }
+    });
+
+    it('blocks an inline script, an inline handler, an inline style and eval injected into the page', async () => {
+      const { page } = await openPage(browser, `${site.url}?backend=wasm`);
+      try {
+        expect(await cspViolations(page)).toEqual([]);
+        // run from a task of the page (not from the DevTools call), as an injected script would
+        const result = await page.evaluate(
+          () =>
+            new Promise<{ injected: unknown; color: string; evalError: string }>((resolve) => {
+              setTimeout(() => {
+                const w = window as unknown as { injected?: string };
+                const s = document.createElement('script');
+                s.textContent = 'window.injected = "inline script ran"';
+                document.body.append(s);
+                const b = document.createElement('button');
+                b.setAttribute('onclick', 'window.injected = "inline handler ran"');
+                document.body.append(b);
+                b.click();
+                const d = document.createElement('div');
+                d.setAttribute('style', 'color: rgb(1, 2, 3)');
+                document.body.append(d);
+                let evalError = 'none';
+                try {
+                  new Function('return 1')();
+                } catch (e) {
+                  evalError = (e as Error).name;
+                }
+                setTimeout(() => resolve({ injected: w.injected, color: getComputedStyle(d).color, evalError }), 100);
+              }, 0);
+            }),
+        );
+        expect(result.injected).toBeUndefined();
+        expect(result.color).not.toBe('rgb(1, 2, 3)');
+        expect(result.evalError).toBe('EvalError');
+        const seen = await cspViolations(page);
+        console.log(`blocked: ${seen.join('; ')}`);
+        for (const d of ['script-src-elem blocked inline', 'script-src-attr blocked inline', 'style-src-attr blocked inline', 'script-src blocked eval']) expect(seen.some((v) => v.startsWith(d)), d).toBe(true);
+      } finally {
+        await page.context().close();
+      }
+    });
+
+    it('the <meta> policy alone (a static host without headers) blocks an inline script, and the site works under it', async () => {
+      const { page, errors } = await newPage(browser);
+      try {
+        const url = `${site.url}?backend=wasm&meta-only`;
+        await page.route(url, async (route) => {
+          const r = await route.fetch();
+          const headers = { ...r.headers() };
+          delete headers['content-security-policy'];
+          delete headers['content-length'];
+          const body = (await r.text()).replace('</head>', '<script>window.injected = "inline script ran"</script></head>');
+          await route.fulfill({ response: r, headers, body });
+        });
+        const res = await page.goto(url);
+        expect(res?.headers()['content-security-policy']).toBeUndefined();
+        await waitFor(page, (d) => d.state === 'idle');
+        expect(await page.evaluate(() => (window as unknown as { injected?: string }).injected)).toBeUndefined();
+        expect(await cspViolations(page)).toEqual(['script-src-elem blocked inline']);
+        expect((await demoState(page)).backend).toBe('wasm');
+        expect(errors.length).toBe(1); // Chromium logs the blocked script
+        expect(errors[0]).toMatch(/Content Security Policy/);
+      } finally {
+        await page.context().close();
+      }
+    });
+
+    it('the dev server (vite) sends the policy with a fresh style nonce per page, and the page works under it', async () => {
+      const dev = await serveDev();
+      try {
+        const nonces: string[] = [];
+        for (let i = 0; i < 2; i++) {
+          const r = await fetch(dev.url, { headers: { accept: 'text/html' } });
+          const header = r.headers.get('content-security-policy') ?? '';
+          const nonce = /style-src 'self' 'nonce-([A-Za-z0-9+/=]+)'/.exec(header)?.[1];
+          expect(nonce, header).toBeDefined();
+          expect(header).toBe(contentSecurityPolicy({ styleNonce: nonce! }));
+          const html = await r.text();
+          expect(html).toContain(`<meta property="csp-nonce" nonce="${nonce}"`);
+          expect(html).not.toContain('axon-demo-csp-nonce');
+          expect(html).not.toContain('http-equiv="Content-Security-Policy"'); // the header only, in dev
+          nonces.push(nonce!);
+        }
+        expect(nonces[0]).not.toBe(nonces[1]);
+        const { page, errors } = await openPage(browser, `${dev.url}?backend=wasm`);
+        try {
+          // Vite injected the CSS as <style nonce>: applied; WASM compiled in the worker
+          expect(await page.evaluate(() => getComputedStyle(document.getElementById('error')!).position)).toBe('sticky');
+          expect((await demoState(page)).backend).toBe('wasm');
+          await expectNoErrors(page, errors);
+        } finally {
+          await page.context().close();
+        }
+      } finally {
+        await dev.close();
+      }
     });
   });
 
@@ -376,7 +625,7 @@ describe('demo site', () => {
       expect(d.losses.length).toBeGreaterThanOrEqual(4);
       expect(mean(d.losses.slice(-2))).toBeLessThan(mean(d.losses.slice(0, 2)) * 0.8);
       expect(d.epochs[0]!.testAccuracy).toBeGreaterThan(0.5);
-      await waitFor(page, `d.state === 'idle' && d.gridFor === d.modelVersion && d.gridAccuracy !== null`);
+      await waitFor(page, (d) => d.state === 'idle' && d.gridFor === d.modelVersion && d.gridAccuracy !== null);
       await page.screenshot({ path: join(RESULTS, 'demo-trained-webgpu.png'), fullPage: true });
       await expectNoErrors(page, errors);
     });
@@ -384,11 +633,11 @@ describe('demo site', () => {
     it('switches to WASM with the picker, keeping the trained model', async () => {
       const acc = (await demoState(page)).gridAccuracy;
       await page.selectOption('#backend', 'wasm');
-      await waitFor(page, `d.backend === 'wasm'`, 30_000);
+      await waitFor(page, (d) => d.backend === 'wasm', 30_000);
       await page.evaluate(() => ((window as unknown as { axonDemo: DemoState }).axonDemo.gridAccuracy = null));
       await page.click('#grid-next');
       await page.click('#grid-prev');
-      await waitFor(page, 'd.gridAccuracy !== null');
+      await waitFor(page, (d) => d.gridAccuracy !== null);
       await page.waitForFunction(() => /Test images 1–80/.test(document.getElementById('grid-summary')?.textContent ?? ''));
       expect((await demoState(page)).gridAccuracy).toBeCloseTo(acc!, 5);
       await expectNoErrors(page, errors);
@@ -431,7 +680,7 @@ describe('demo site', () => {
       expect(pad.x + pad.width).toBeLessThanOrEqual(360);
       // draw a digit with a finger (real touch events through the DevTools protocol)
       await page.setInputFiles('#upload', [join(cliModel, 'model.json'), join(cliModel, 'model.safetensors')]);
-      await waitFor(page, 'd.modelsLoaded === 1');
+      await waitFor(page, (d) => d.modelsLoaded === 1);
       await page.locator('#pad').scrollIntoViewIfNeeded();
       const box = (await page.locator('#pad').boundingBox())!;
       const cdp = await page.context().newCDPSession(page);
@@ -442,7 +691,7 @@ describe('demo site', () => {
       await touch('touchStart', 0.5, 0.15);
       for (let i = 1; i <= 12; i++) await touch('touchMove', 0.5, 0.15 + (0.7 * i) / 12);
       await touch('touchEnd');
-      await waitFor(page, 'd.prediction !== null');
+      await waitFor(page, (d) => d.prediction !== null);
       // the finger drew; it did not scroll the page
       expect(await page.evaluate(() => [window.scrollX, window.scrollY])).toEqual([0, scrollY]);
       console.log(`a finger-drawn "1" on a phone predicted as ${(await demoState(page)).prediction!.digit}`);

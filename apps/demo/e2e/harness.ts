@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import { type Browser, type ConsoleMessage, type Page, chromium } from 'playwright-core';
-import { build, preview, type PreviewServer } from 'vite';
+import { build, preview, type PreviewServer, createServer as createViteServer } from 'vite';
 
 const run = promisify(execFile);
 
@@ -79,6 +79,24 @@ export async function buildAndServe(): Promise<Site> {
   };
 }
 
+/**
+ * Serves the site with Vite's dev server (`pnpm demo`), as a developer would: modules
+ * transformed on request, CSS injected as <style> elements, the Content-Security-Policy header
+ * with a per-page nonce (csp.ts).
+ */
+export async function serveDev(): Promise<Site> {
+  await run(process.execPath, [join(DEMO, 'scripts', 'prepare-data.mjs')], { cwd: DEMO });
+  const port = await freePort();
+  const server = await createViteServer({
+    root: DEMO,
+    configFile: join(DEMO, 'vite.config.ts'),
+    logLevel: 'error',
+    server: { host: '127.0.0.1', port, strictPort: true, open: false },
+  });
+  await server.listen();
+  return { url: `http://127.0.0.1:${port}/`, outDir: '', close: () => server.close() };
+}
+
 /** Gzipped size of every JavaScript file the build emitted (the page's and the worker's). */
 export function jsSizes(outDir: string): { file: string; bytes: number; gzip: number }[] {
   const dir = join(outDir, 'assets');
@@ -121,17 +139,43 @@ export async function launch(opts: { webgpu?: boolean } = {}): Promise<Browser> 
   return chromium.launch({ executablePath: CHROMIUM, args, headless: true });
 }
 
-/** A page that records console errors and uncaught exceptions. */
-export async function openPage(browser: Browser, url: string, viewport = { width: 1280, height: 900 }, mobile = false): Promise<{ page: Page; errors: string[] }> {
+/**
+ * A new page (in its own context) that records console errors (the page's and its workers': a
+ * Content-Security-Policy violation is logged there too), uncaught exceptions and crashes in
+ * `errors`; its documents' `securitypolicyviolation` events, from before their first script, are
+ * kept in `window.__cspViolations` (see {@link cspViolations}).
+ */
+export async function newPage(browser: Browser, viewport = { width: 1280, height: 900 }, mobile = false): Promise<{ page: Page; errors: string[] }> {
   const context = await browser.newContext({ viewport, acceptDownloads: true, ...(mobile ? { hasTouch: true, isMobile: true, deviceScaleFactor: 2 } : {}) });
+  await context.addInitScript(() => {
+    const seen: string[] = [];
+    (window as unknown as { __cspViolations: string[] }).__cspViolations = seen;
+    document.addEventListener('securitypolicyviolation', (e) => seen.push(`${e.effectiveDirective} blocked ${e.blockedURI || 'inline'}${e.sample ? ` (${e.sample})` : ''}`));
+  });
   const page = await context.newPage();
   const errors: string[] = [];
   page.on('console', (m: ConsoleMessage) => {
     if (m.type() === 'error') errors.push(`console.error: ${m.text()}`);
   });
+  page.on('worker', (w) => {
+    w.on('console', (m: ConsoleMessage) => {
+      if (m.type() === 'error') errors.push(`worker console.error: ${m.text()}`);
+    });
+  });
   page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
   page.on('crash', () => errors.push('the page crashed'));
+  return { page, errors };
+}
+
+/** {@link newPage}, then opens `url` and waits until the demo is idle (backends probed, ready). */
+export async function openPage(browser: Browser, url: string, viewport = { width: 1280, height: 900 }, mobile = false): Promise<{ page: Page; errors: string[] }> {
+  const { page, errors } = await newPage(browser, viewport, mobile);
   await page.goto(url);
   await page.waitForFunction(() => (window as unknown as { axonDemo?: { state: string } }).axonDemo?.state === 'idle', null, { timeout: 60_000 });
   return { page, errors };
+}
+
+/** The `securitypolicyviolation` events the page's document saw since it loaded (recorded by {@link newPage}). */
+export function cspViolations(page: Page): Promise<string[]> {
+  return page.evaluate(() => (window as unknown as { __cspViolations?: string[] }).__cspViolations ?? ['(the recorder is missing)']);
 }

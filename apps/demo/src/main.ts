@@ -51,6 +51,8 @@ const ui = {
   download: $<HTMLButtonElement>('download'),
   links: $('download-links'),
   upload: $<HTMLInputElement>('upload'),
+  uploadError: $('upload-error'),
+  uploadErrorText: $('upload-error-text'),
   drop: $('drop'),
 };
 
@@ -69,10 +71,15 @@ const demo = {
   modelVersion: 0,
   gridFor: -1,
   errors: [] as string[],
+  /** Content-Security-Policy violations seen by the page and the worker (none is expected). */
+  cspViolations: [] as string[],
   done: 0,
   modelsLoaded: 0,
 };
 (window as unknown as { axonDemo: typeof demo }).axonDemo = demo;
+document.addEventListener('securitypolicyviolation', (e) => {
+  demo.cspViolations.push(`page: ${e.effectiveDirective} blocked ${e.blockedURI || 'inline'}${e.sourceFile ? ` (${e.sourceFile}:${e.lineNumber})` : ''}`);
+});
 
 const GRID = 80;
 let modelText = 'No model yet.';
@@ -158,6 +165,24 @@ function hideError(): void {
   ui.error.hidden = true;
 }
 
+/**
+ * An error of a model upload: shown next to the upload control (not in the banner at the top),
+ * scrolled into view and focused, so it is where the user is looking; `role="alert"` announces it.
+ */
+function showUploadError(message: string): void {
+  ui.uploadErrorText.textContent = message;
+  ui.uploadError.hidden = false;
+  ui.upload.setAttribute('aria-invalid', 'true');
+  demo.errors.push(message);
+  ui.uploadError.scrollIntoView({ block: 'nearest' });
+  ui.uploadError.focus({ preventScroll: true });
+}
+
+function hideUploadError(): void {
+  ui.uploadError.hidden = true;
+  ui.upload.removeAttribute('aria-invalid');
+}
+
 function setState(state: TrainState, message: string): void {
   demo.state = state;
   ui.status.dataset['state'] = state;
@@ -235,6 +260,7 @@ function onReply(m: Reply): void {
       predictPad();
       return;
     case 'model':
+      if (m.source === 'loaded') hideUploadError();
       demo.hasModel = true;
       demo.modelVersion++;
       if (m.source === 'loaded') demo.modelsLoaded++;
@@ -273,11 +299,16 @@ function onReply(m: Reply): void {
     case 'exported':
       offerDownload(m.json, m.weights);
       return;
+    case 'cspViolation':
+      demo.cspViolations.push(`worker: ${m.directive} blocked ${m.blocked || 'inline'}${m.source ? ` (${m.source})` : ''}`);
+      return;
     case 'error':
       if (m.op === 'predict' || m.op === 'predictPixels') inFlight = false;
       if (m.op === 'grid') gridRequests.shift();
-      showError(`${OPS[m.op] ?? m.op}: ${m.message}`);
-      if (m.op === 'import') ui.modelInfo.textContent = `${modelText} (the file was not loaded)`;
+      if (m.op === 'import') {
+        showUploadError(`${OPS[m.op]}: ${m.message}`);
+        ui.modelInfo.textContent = `${modelText} (the file was not loaded)`;
+      } else showError(`${OPS[m.op] ?? m.op}: ${m.message}`);
       if (m.op === 'setBackend') ui.backend.value = demo.backend;
       return;
   }
@@ -427,7 +458,7 @@ function offerDownload(json: string, weights: Uint8Array): void {
 }
 
 async function loadFiles(list: FileList | File[] | null): Promise<void> {
-  hideError();
+  hideUploadError();
   const files = Array.from(list ?? []);
   if (files.length === 0) return;
   try {
@@ -436,7 +467,7 @@ async function loadFiles(list: FileList | File[] | null): Promise<void> {
     ui.modelInfo.textContent = `Loading ${json.name} + ${weights.name}…`;
     send({ type: 'import', json: text, weights: bytes, fileNames: [json.name, weights.name] }, [bytes]);
   } catch (e) {
-    showError(`Could not load the model: ${errorMessage(e)}`);
+    showUploadError(`${OPS['import']}: ${errorMessage(e)}`);
   }
 }
 ui.upload.addEventListener('change', () => {
@@ -457,7 +488,7 @@ window.addEventListener('drop', (e) => {
   if (!e.dataTransfer?.types.includes('Files')) return;
   e.preventDefault();
   ui.drop.classList.remove('over');
-  if (ui.upload.disabled) showError('Could not load the model: stop training first');
+  if (ui.upload.disabled) showUploadError(`${OPS['import']}: stop training first (${[...e.dataTransfer.files].map((f) => f.name).join(', ')} not loaded)`);
   else void loadFiles(e.dataTransfer.files);
 });
 

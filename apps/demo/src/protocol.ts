@@ -69,4 +69,6 @@ export type Reply =
   | { type: 'grid'; offset: number; images: Uint8Array; labels: Int32Array; preds: Int32Array; confidence: Float32Array; accuracy: number }
   | { type: 'testDigit'; index: number; pixels: Float32Array; label: number }
   | { type: 'exported'; json: string; weights: Uint8Array }
-  | { type: 'error'; op: string; message: string };
+  | { type: 'error'; op: string; message: string }
+  /** A Content-Security-Policy violation in the worker (none is expected: the e2e tests check). */
+  | { type: 'cspViolation'; directive: string; blocked: string; source: string };

@@ -18,6 +18,21 @@ export function chunkLimit(stepsPerEpoch: number): number {
   return Math.max(1, Math.ceil(stepsPerEpoch / 20));
 }
 
+/**
+ * Says which of a model's two files an error of `deserializeModel` is about, from the op named
+ * by the `AxonError` (its `op` field): the safetensors parser (the weights file), the
+ * architecture's reader (model.json), or the loading of one into the other (both files).
+ */
+export function blameImport(e: unknown, jsonName: string, weightsName: string): string {
+  const op = (e as { op?: unknown } | null)?.op;
+  if (typeof op !== 'string') return `${jsonName} + ${weightsName}: ${errorMessage(e)}`;
+  const msg = errorMessage(e);
+  if (op === 'parseSafetensors') return `${weightsName} is not a valid safetensors file: ${msg}`;
+  if (op === 'modelFromJson' || op === 'layerFromJson' || op === 'deserializeModel') return `${jsonName} is not a model Axon can build: ${msg}`;
+  if (op.endsWith('.loadStateDict') || op.endsWith('.loadExtraStateDict')) return `the weights in ${weightsName} do not fit the model in ${jsonName}: ${msg}`;
+  return `${jsonName} + ${weightsName}: ${msg}`;
+}
+
 /** The message of anything thrown. */
 export function errorMessage(e: unknown): string {
   if (e instanceof Error) return e.message;
@@ -63,15 +78,25 @@ export function toGray(rgba: Uint8ClampedArray): Uint8ClampedArray {
   return out;
 }
 
+/** The largest `model.json` read from a user's file (as `@axon/layers`' `MAX_MODEL_JSON_BYTES`). */
+export const MAX_JSON_BYTES = 32 * 1024 * 1024;
+/** The largest weights file read from a user's file (an MNIST model's weights take 0.4–1.7 MB). */
+export const MAX_WEIGHTS_BYTES = 256 * 1024 * 1024;
+
 /**
  * Splits the files a user picked or dropped into a model's `model.json` and its safetensors
- * weights (by extension, or by content: JSON starts with `{`). Throws an Error saying what is missing.
+ * weights (by extension), before reading them. Throws an Error naming the files it got and what
+ * is missing, or the file larger than its limit ({@link MAX_JSON_BYTES}, {@link MAX_WEIGHTS_BYTES}).
  */
-export function pickModelFiles<F extends { name: string }>(files: readonly F[]): { json: F; weights: F } {
+export function pickModelFiles<F extends { name: string; size?: number }>(files: readonly F[]): { json: F; weights: F } {
   const json = files.find((f) => f.name.toLowerCase().endsWith('.json'));
   const weights = files.find((f) => f.name.toLowerCase().endsWith('.safetensors'));
-  if (!json && !weights) throw new Error(`pick two files: model.json and model.safetensors (got ${files.map((f) => f.name).join(', ') || 'none'})`);
-  if (!json) throw new Error('model.json is missing: pick it together with the .safetensors file');
-  if (!weights) throw new Error('the .safetensors weights file is missing: pick it together with model.json');
+  const got = files.map((f) => f.name).join(', ') || 'none';
+  if (!json && !weights) throw new Error(`pick two files: model.json and model.safetensors (got ${got})`);
+  if (!json) throw new Error(`model.json is missing: pick it together with the .safetensors file (got ${got})`);
+  if (!weights) throw new Error(`the .safetensors weights file is missing: pick it together with model.json (got ${got})`);
+  const tooBig = (f: F, max: number, kind: string): string => `${f.name} is ${formatInt(f.size ?? 0)} bytes, more than the ${max / 1024 / 1024} MiB a ${kind} may have here`;
+  if ((json.size ?? 0) > MAX_JSON_BYTES) throw new Error(tooBig(json, MAX_JSON_BYTES, 'model.json'));
+  if ((weights.size ?? 0) > MAX_WEIGHTS_BYTES) throw new Error(tooBig(weights, MAX_WEIGHTS_BYTES, 'weights file'));
   return { json, weights };
 }

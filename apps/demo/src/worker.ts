@@ -9,7 +9,7 @@ import { loadIdx, loadMnist, permutation, preprocessDigit, type MnistData } from
 import { type Batch, type Logs, LambdaCallback, Model, deserializeModel, modelToJson, serializeModel } from '@axon/layers';
 import { buildModel, describeLayers } from './models.js';
 import type { BackendChoice, BackendStatus, Reply, Request, TrainParams, TrainState } from './protocol.js';
-import { argmax, chunkLimit, errorMessage } from './util.js';
+import { argmax, blameImport, chunkLimit, errorMessage } from './util.js';
 
 declare const self: DedicatedWorkerGlobalScope;
 
@@ -284,16 +284,22 @@ async function grid(offset: number, count: number): Promise<void> {
 
 async function importModel(json: string, weights: ArrayBuffer, fileNames: string[]): Promise<void> {
   if (state !== 'idle') throw new Error('stop training before loading a model');
+  const [jsonName = 'model.json', weightsName = 'model.safetensors'] = fileNames;
   let parsed: unknown;
   try {
     parsed = JSON.parse(json);
   } catch (e) {
-    throw new Error(`model.json is not valid JSON: ${errorMessage(e)}`);
+    throw new Error(`${jsonName} is not valid JSON: ${errorMessage(e)}`);
   }
-  const m = deserializeModel(json, new Uint8Array(weights));
+  let m: ReturnType<typeof deserializeModel>;
+  try {
+    m = deserializeModel(json, new Uint8Array(weights));
+  } catch (e) {
+    throw new Error(blameImport(e, jsonName, weightsName));
+  }
   if (!(m instanceof Model)) {
     m.dispose();
-    throw new Error(`the file holds a ${m.constructor.name}, not a model that can predict`);
+    throw new Error(`${jsonName} holds a ${m.constructor.name}, not a model that can predict`);
   }
   try {
     const y = m.predict({ data: new Float32Array(784), shape: [1, 28, 28] });
@@ -302,7 +308,7 @@ async function importModel(json: string, weights: ArrayBuffer, fileNames: string
     if (shape.length !== 2 || shape[1] !== 10) throw new Error(`the model outputs shape [${shape.join(', ')}], expected [1, 10] for MNIST`);
   } catch (e) {
     m.dispose();
-    throw new Error(`the model does not take 28×28 MNIST images: ${errorMessage(e)}`);
+    throw new Error(`the model in ${jsonName} does not take 28×28 MNIST images: ${errorMessage(e)}`);
   }
   model?.dispose();
   model = m;
@@ -368,6 +374,12 @@ async function handle(m: Request): Promise<void> {
       return importModel(m.json, m.weights, m.fileNames);
   }
 }
+
+// The page records policy violations (the site's CSP applies to the worker through its own response's header).
+self.addEventListener('securitypolicyviolation', (ev) => {
+  const e = ev as SecurityPolicyViolationEvent;
+  post({ type: 'cspViolation', directive: e.effectiveDirective, blocked: e.blockedURI, source: e.sourceFile ? `${e.sourceFile}:${e.lineNumber}` : '' });
+});
 
 self.onmessage = (ev: MessageEvent<Request>) => {
   const m = ev.data;

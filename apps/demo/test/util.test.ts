@@ -1,5 +1,7 @@
+import { AxonError } from '@axon/core';
+import { parseSafetensors } from '@axon/layers';
 import { describe, expect, it } from 'vitest';
-import { argmax, chunkLimit, formatInt, formatPercent, formatSeconds, pickModelFiles, readFloat, readInt, toGray } from '../src/util.js';
+import { MAX_JSON_BYTES, MAX_WEIGHTS_BYTES, argmax, blameImport, chunkLimit, formatInt, formatPercent, formatSeconds, pickModelFiles, readFloat, readInt, toGray } from '../src/util.js';
 
 describe('util', () => {
   it('argmax', () => {
@@ -47,5 +49,34 @@ describe('util', () => {
     expect(() => pickModelFiles([f('model.safetensors')])).toThrow(/model\.json is missing/);
     expect(() => pickModelFiles([f('model.json')])).toThrow(/safetensors weights file is missing/);
     expect(() => pickModelFiles([f('a.png')])).toThrow(/pick two files/);
+  });
+
+  it('names the files it got when one is missing', () => {
+    const f = (name: string) => ({ name });
+    expect(() => pickModelFiles([f('photo.png')])).toThrow('pick two files: model.json and model.safetensors (got photo.png)');
+    expect(() => pickModelFiles([f('mine.safetensors'), f('notes.txt')])).toThrow('model.json is missing: pick it together with the .safetensors file (got mine.safetensors, notes.txt)');
+    expect(() => pickModelFiles([f('arch.json')])).toThrow('the .safetensors weights file is missing: pick it together with model.json (got arch.json)');
+    expect(() => pickModelFiles([])).toThrow('(got none)');
+  });
+
+  it('refuses a file over its size limit before anything is read, naming it', () => {
+    const f = (name: string, size: number) => ({ name, size });
+    expect(pickModelFiles([f('model.json', MAX_JSON_BYTES), f('w.safetensors', MAX_WEIGHTS_BYTES)]).json.name).toBe('model.json');
+    expect(() => pickModelFiles([f('huge.json', MAX_JSON_BYTES + 1), f('w.safetensors', 10)])).toThrow(/^huge\.json is 33,554,433 bytes, more than the 32 MiB a model\.json may have here$/);
+    expect(() => pickModelFiles([f('model.json', 10), f('big.safetensors', 300 * 1024 * 1024)])).toThrow(/^big\.safetensors is 314,572,800 bytes, more than the 256 MiB a weights file may have here$/);
+  });
+
+  it('blames the file an import error is about', () => {
+    let parseError: unknown;
+    try {
+      parseSafetensors(new Uint8Array(3));
+    } catch (e) {
+      parseError = e;
+    }
+    expect(parseError).toBeInstanceOf(AxonError);
+    expect(blameImport(parseError, 'arch.json', 'w.safetensors')).toMatch(/^w\.safetensors is not a valid safetensors file: parseSafetensors: truncated file/);
+    expect(blameImport(new AxonError('modelFromJson', "unknown model format 'keras'"), 'arch.json', 'w.safetensors')).toBe("arch.json is not a model Axon can build: modelFromJson: unknown model format 'keras'");
+    expect(blameImport(new AxonError('Sequential.loadStateDict', 'missing key 0.kernel'), 'arch.json', 'w.safetensors')).toBe('the weights in w.safetensors do not fit the model in arch.json: Sequential.loadStateDict: missing key 0.kernel');
+    expect(blameImport(new Error('out of memory'), 'arch.json', 'w.safetensors')).toBe('arch.json + w.safetensors: out of memory');
   });
 });
