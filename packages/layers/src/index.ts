@@ -64,6 +64,7 @@ export {
   type SafetensorsContents,
 } from './safetensors.js';
 export { latestCheckpoint, deleteCheckpoints, CHECKPOINT_INDEX, type CheckpointInfo } from './checkpoint.js';
+export { setIoHookForTests } from './fsutil.js';
 export * from './serialize.js';
 export * from './io.js';
 export * from './portable.js';
