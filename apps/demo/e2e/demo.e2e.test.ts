@@ -7,11 +7,11 @@
  * A screenshot of the trained page is kept in test-results/.
  */
 import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import type { Browser, Download, Page } from 'playwright-core';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { CSP_DIRECTIVES, contentSecurityPolicy } from '../csp.js';
-import { DEMO, RESULTS, type Site, buildAndServe, cspViolations, evalWithCli, jsSizes, launch, newPage, openPage, requireChromium, serveDev, trainWithCli } from './harness.js';
+import { type CliModel, DEMO, RESULTS, type Site, buildAndServe, cspViolations, evalWithCli, jsSizes, launch, newPage, openPage, requireChromium, serveDev, trainWithCli } from './harness.js';
 
 interface DemoState {
   state: string;
@@ -113,7 +113,7 @@ function inlineCode(html: string): string[] {
 
 let site: Site;
 let browser: Browser;
-let cliModel: string;
+let cliModel: CliModel;
 
 // A missing Chromium (or a failed build) must fail every test, not skip them (a failing
 // beforeAll would only mark them skipped): the error is kept and thrown before each test.
@@ -273,9 +273,13 @@ describe('demo site', () => {
 
     it('loads a model written by `axon train` and predicts with it', async () => {
       const loaded = (await demoState(page)).modelsLoaded;
-      await page.setInputFiles('#upload', [join(cliModel, 'model.json'), join(cliModel, 'model.safetensors')]);
+      // the folder as save() leaves it after an interrupted save: model.json names one of two weights files
+      const weightsName = basename(cliModel.weights);
+      expect(weightsName).toMatch(/^model-[0-9a-f]{16}\.safetensors$/);
+      const stale = { name: 'model-0000000000000000.safetensors', mimeType: 'application/octet-stream', buffer: Buffer.from('not the weights') };
+      await page.setInputFiles('#upload', [stale, { name: 'model.json', mimeType: 'application/json', buffer: readFileSync(cliModel.json) }, { name: weightsName, mimeType: 'application/octet-stream', buffer: readFileSync(cliModel.weights) }]);
       await waitFor(page, (d) => d.modelsLoaded === loaded + 1);
-      expect(await page.textContent('#model-info')).toMatch(/Loaded: model\.json \+ model\.safetensors: Flatten → Dense\(128, relu\)/);
+      expect(await page.textContent('#model-info')).toContain(`Loaded: model.json + ${weightsName}: Flatten → Dense(128, relu)`);
       await waitFor(page, (d) => d.state === 'idle' && d.gridFor === d.modelVersion && d.gridAccuracy !== null);
       // the grid now shows the CLI model's predictions (trained on 3,000 digits for an epoch)
       await page.waitForFunction(() => /right/.test(document.getElementById('grid-summary')?.textContent ?? ''));
@@ -290,7 +294,7 @@ describe('demo site', () => {
           t.items.add(new File([new Uint8Array(weights)], 'model.safetensors'));
           return t;
         },
-        { json: readFileSync(join(cliModel, 'model.json'), 'utf8'), weights: [...readFileSync(join(cliModel, 'model.safetensors'))] },
+        { json: readFileSync(cliModel.json, 'utf8'), weights: [...readFileSync(cliModel.weights)] },
       );
       await page.dispatchEvent('#drop', 'drop', { dataTransfer: dt });
       await waitFor(page, (d) => d.modelsLoaded === loaded + 2);
@@ -304,8 +308,8 @@ describe('demo site', () => {
     });
 
     it('shows a visible error for a corrupt model file and keeps working', async () => {
-      const json = readFileSync(join(cliModel, 'model.json'));
-      const good = readFileSync(join(cliModel, 'model.safetensors'));
+      const json = readFileSync(cliModel.json);
+      const good = readFileSync(cliModel.weights);
       const corrupt = Buffer.from(good.subarray(0, 200)); // truncated: header promises more than there is
       const alert = page.locator('#upload-error');
       /** Picks `files`, waits for the next error and returns the alert's text. */
@@ -387,8 +391,8 @@ describe('demo site', () => {
     it('shows each bad file’s error next to the upload control, in the viewport, naming the file', async () => {
       const { page, errors } = await openPage(browser, `${site.url}?backend=wasm`, { width: 1024, height: 600 });
       try {
-        const json = readFileSync(join(cliModel, 'model.json'));
-        const good = readFileSync(join(cliModel, 'model.safetensors'));
+        const json = readFileSync(cliModel.json);
+        const good = readFileSync(cliModel.weights);
         const cases: { name: string; files: { name: string; mimeType: string; buffer: Buffer }[]; message: RegExp }[] = [
           {
             name: 'notes.json',
@@ -450,7 +454,7 @@ describe('demo site', () => {
           expect(info.focused, 'the message has the focus').toBe(true);
         }
         // the page still works: a good model loads after the errors, and the error goes away
-        await page.setInputFiles('#upload', [join(cliModel, 'model.json'), join(cliModel, 'model.safetensors')]);
+        await page.setInputFiles('#upload', [cliModel.json, cliModel.weights]);
         await waitFor(page, (d) => d.modelsLoaded === 1);
         await expect(page.locator('[role="alert"]:visible').count()).resolves.toBe(0);
         expect((await demoState(page)).errors).toHaveLength(cases.length);
@@ -679,7 +683,7 @@ describe('demo site', () => {
       expect(pad.width).toBeGreaterThan(200);
       expect(pad.x + pad.width).toBeLessThanOrEqual(360);
       // draw a digit with a finger (real touch events through the DevTools protocol)
-      await page.setInputFiles('#upload', [join(cliModel, 'model.json'), join(cliModel, 'model.safetensors')]);
+      await page.setInputFiles('#upload', [cliModel.json, cliModel.weights]);
       await waitFor(page, (d) => d.modelsLoaded === 1);
       await page.locator('#pad').scrollIntoViewIfNeeded();
       const box = (await page.locator('#pad').boundingBox())!;

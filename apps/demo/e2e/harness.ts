@@ -108,8 +108,15 @@ export function jsSizes(outDir: string): { file: string; bytes: number; gzip: nu
     });
 }
 
-/** Trains a small MLP with the real CLI and returns the folder holding model.json + model.safetensors. */
-export async function trainWithCli(): Promise<string> {
+/** A model saved by the CLI: its folder, its `model.json` and the weights file that model.json names. */
+export interface CliModel {
+  readonly dir: string;
+  readonly json: string;
+  readonly weights: string;
+}
+
+/** Trains a small MLP with the real CLI (`axon train --output`) and returns the files it saved. */
+export async function trainWithCli(): Promise<CliModel> {
   const cli = resolve(DEMO, '..', 'cli', 'dist', 'index.js');
   if (!existsSync(cli)) throw new Error(`the CLI is not built (${cli} missing): run pnpm --filter @axon/cli build`);
   const out = join(RESULTS, 'cli-model');
@@ -119,8 +126,12 @@ export async function trainWithCli(): Promise<string> {
     cwd: resolve(DEMO, '..', 'cli'),
     timeout: 120_000,
   });
-  for (const f of ['model.json', 'model.safetensors']) if (!existsSync(join(out, f))) throw new Error(`axon train did not write ${f} in ${out}`);
-  return out;
+  const json = join(out, 'model.json');
+  if (!existsSync(json)) throw new Error(`axon train did not write model.json in ${out}`);
+  // save() writes content-addressed weights (model-<hash>.safetensors) named by model.json
+  const named = (JSON.parse(readFileSync(json, 'utf8')) as { weights?: unknown }).weights;
+  if (typeof named !== 'string' || !existsSync(join(out, named))) throw new Error(`axon train wrote model.json naming the weights ${JSON.stringify(named)}, not a file in ${out}`);
+  return { dir: out, json, weights: join(out, named) };
 }
 
 /** Starts Chromium; `webgpu: false` leaves out --enable-unsafe-webgpu (then headless Chromium has no adapter). */

@@ -6,7 +6,7 @@ import './style.css';
 import { LiveChart } from './charts.js';
 import { DrawPad } from './pad.js';
 import type { BackendChoice, BackendStatus, ModelKind, Reply, Request, TrainState } from './protocol.js';
-import { argmax, errorMessage, formatInt, formatPercent, formatSeconds, pickModelFiles, readFloat, readInt } from './util.js';
+import { argmax, errorMessage, formatInt, formatPercent, formatSeconds, pickModelFiles, readFloat, readInt, weightsNamedIn } from './util.js';
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string): T => {
   const el = document.getElementById(id);
@@ -462,8 +462,11 @@ async function loadFiles(list: FileList | File[] | null): Promise<void> {
   const files = Array.from(list ?? []);
   if (files.length === 0) return;
   try {
-    const { json, weights } = pickModelFiles(files);
-    const [text, bytes] = await Promise.all([json.text(), weights.arrayBuffer()]);
+    const { json } = pickModelFiles(files);
+    const text = await json.text();
+    // a folder written by save()/axon train may hold superseded weights: take the file model.json names
+    const { weights } = pickModelFiles(files, weightsNamedIn(text));
+    const bytes = await weights.arrayBuffer();
     ui.modelInfo.textContent = `Loading ${json.name} + ${weights.name}…`;
     send({ type: 'import', json: text, weights: bytes, fileNames: [json.name, weights.name] }, [bytes]);
   } catch (e) {

@@ -85,18 +85,33 @@ export const MAX_WEIGHTS_BYTES = 256 * 1024 * 1024;
 
 /**
  * Splits the files a user picked or dropped into a model's `model.json` and its safetensors
- * weights (by extension), before reading them. Throws an Error naming the files it got and what
- * is missing, or the file larger than its limit ({@link MAX_JSON_BYTES}, {@link MAX_WEIGHTS_BYTES}).
+ * weights (by extension), before reading them. Among several `.safetensors` files (a folder
+ * written by `save()`/`axon train` may hold superseded ones), the one named `weightsNamed` (the
+ * `weights` field of model.json, see {@link weightsNamedIn}) is taken. Throws an Error naming the
+ * files it got and what is missing, or the file larger than its limit ({@link MAX_JSON_BYTES},
+ * {@link MAX_WEIGHTS_BYTES}).
  */
-export function pickModelFiles<F extends { name: string; size?: number }>(files: readonly F[]): { json: F; weights: F } {
+export function pickModelFiles<F extends { name: string; size?: number }>(files: readonly F[], weightsNamed?: string): { json: F; weights: F } {
   const json = files.find((f) => f.name.toLowerCase().endsWith('.json'));
-  const weights = files.find((f) => f.name.toLowerCase().endsWith('.safetensors'));
+  const all = files.filter((f) => f.name.toLowerCase().endsWith('.safetensors'));
   const got = files.map((f) => f.name).join(', ') || 'none';
-  if (!json && !weights) throw new Error(`pick two files: model.json and model.safetensors (got ${got})`);
+  if (!json && all.length === 0) throw new Error(`pick two files: model.json and model.safetensors (got ${got})`);
   if (!json) throw new Error(`model.json is missing: pick it together with the .safetensors file (got ${got})`);
-  if (!weights) throw new Error(`the .safetensors weights file is missing: pick it together with model.json (got ${got})`);
+  if (all.length === 0) throw new Error(`the .safetensors weights file is missing: pick it together with model.json (got ${got})`);
+  const weights = all.length === 1 || weightsNamed === undefined ? all[0]! : all.find((f) => f.name === weightsNamed);
+  if (!weights) throw new Error(`${json.name} names the weights file ${weightsNamed}, which is not among the files picked (got ${got})`);
   const tooBig = (f: F, max: number, kind: string): string => `${f.name} is ${formatInt(f.size ?? 0)} bytes, more than the ${max / 1024 / 1024} MiB a ${kind} may have here`;
   if ((json.size ?? 0) > MAX_JSON_BYTES) throw new Error(tooBig(json, MAX_JSON_BYTES, 'model.json'));
   if ((weights.size ?? 0) > MAX_WEIGHTS_BYTES) throw new Error(tooBig(weights, MAX_WEIGHTS_BYTES, 'weights file'));
   return { json, weights };
+}
+
+/** The weights file a `model.json` text names (its `weights` field), or undefined (none, or not JSON: the worker reports that). */
+export function weightsNamedIn(jsonText: string): string | undefined {
+  try {
+    const w = (JSON.parse(jsonText) as { weights?: unknown } | null)?.weights;
+    return typeof w === 'string' ? w : undefined;
+  } catch {
+    return undefined;
+  }
 }

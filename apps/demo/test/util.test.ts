@@ -1,7 +1,7 @@
 import { AxonError } from '@axon/core';
 import { parseSafetensors } from '@axon/layers';
 import { describe, expect, it } from 'vitest';
-import { MAX_JSON_BYTES, MAX_WEIGHTS_BYTES, argmax, blameImport, chunkLimit, formatInt, formatPercent, formatSeconds, pickModelFiles, readFloat, readInt, toGray } from '../src/util.js';
+import { MAX_JSON_BYTES, MAX_WEIGHTS_BYTES, argmax, blameImport, chunkLimit, formatInt, formatPercent, formatSeconds, pickModelFiles, readFloat, readInt, toGray, weightsNamedIn } from '../src/util.js';
 
 describe('util', () => {
   it('argmax', () => {
@@ -57,6 +57,22 @@ describe('util', () => {
     expect(() => pickModelFiles([f('mine.safetensors'), f('notes.txt')])).toThrow('model.json is missing: pick it together with the .safetensors file (got mine.safetensors, notes.txt)');
     expect(() => pickModelFiles([f('arch.json')])).toThrow('the .safetensors weights file is missing: pick it together with model.json (got arch.json)');
     expect(() => pickModelFiles([])).toThrow('(got none)');
+  });
+
+  it('takes the weights file model.json names when several are picked (a folder save() wrote)', () => {
+    const f = (name: string) => ({ name });
+    const files = [f('model.json'), f('model-0123456789abcdef.safetensors'), f('model-fedcba9876543210.safetensors')];
+    expect(pickModelFiles(files, 'model-fedcba9876543210.safetensors').weights.name).toBe('model-fedcba9876543210.safetensors');
+    expect(pickModelFiles(files).weights.name).toBe('model-0123456789abcdef.safetensors');
+    // one weights file: taken whatever model.json names (the user may have renamed it)
+    expect(pickModelFiles([f('model.json'), f('renamed.safetensors')], 'model.safetensors').weights.name).toBe('renamed.safetensors');
+    expect(() => pickModelFiles(files, 'other.safetensors')).toThrow(
+      'model.json names the weights file other.safetensors, which is not among the files picked (got model.json, model-0123456789abcdef.safetensors, model-fedcba9876543210.safetensors)',
+    );
+    expect(weightsNamedIn('{"format": "axon-model/1", "weights": "model-fedcba9876543210.safetensors"}')).toBe('model-fedcba9876543210.safetensors');
+    expect(weightsNamedIn('{"weights": 3}')).toBeUndefined();
+    expect(weightsNamedIn('not json')).toBeUndefined();
+    expect(weightsNamedIn('null')).toBeUndefined();
   });
 
   it('refuses a file over its size limit before anything is read, naming it', () => {
