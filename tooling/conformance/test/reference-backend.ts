@@ -136,6 +136,10 @@ class ReferenceBackend implements Backend {
   private live = new Set<Buf>();
 
   alloc(dtype: DType, size: number): BackendBuffer {
+    // Like every real device, this one has a memory limit (1 GiB per buffer): the suite checks
+    // what core reports when a backend cannot allocate.
+    const bytes = size * (dtype === 'bool' ? 1 : 4);
+    if (bytes > 2 ** 30) throw new Error(`the reference backend holds at most 1 GiB per buffer; asked for ${bytes} bytes`);
     const b = new Buf(dtype, size, make(dtype, size));
     b.data.fill(dtype === 'float32' ? NaN : 0x5a); // uninitialised memory is visible
     this.live.add(b);
