@@ -2,9 +2,10 @@
  * Activations: functional forms (thin wrappers of core ops) and modules.
  */
 import * as core from '@axon/core';
-import { AxonError, type Tensor } from '@axon/core';
+import { AxonError, type Tensor, fmtValue } from '@axon/core';
 import { type LayerConfig, Module } from './module.js';
 import type { SymbolicShape } from './symbolic.js';
+import { checkFinite, checkInt, optName, optionsOf } from './validate.js';
 
 /**
  * max(x, 0).
@@ -100,7 +101,8 @@ export const ACTIVATION_NAMES: readonly ActivationName[] = Object.freeze(Object.
  */
 export function activationName(name: string | null | undefined, op = 'activation'): ActivationName {
   if (name === null || name === undefined) return 'linear';
-  const camel = String(name).replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
+  if (typeof name !== 'string') throw new AxonError(op, `activation must be a name (${ACTIVATION_NAMES.join(', ')}), got ${fmtValue(name)}`);
+  const camel = name.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
   // Own keys only: 'toString' or 'constructor' must not resolve through the prototype chain.
   if (Object.hasOwn(ACTIVATIONS, camel)) return camel as ActivationName;
   throw new AxonError(op, `unknown activation ${JSON.stringify(name)}; expected one of ${ACTIVATION_NAMES.join(', ')}`);
@@ -190,9 +192,10 @@ export class Softmax extends ActivationModule {
   /** The axis normalised over. */
   readonly axis: number;
   constructor(opts: SoftmaxOptions | number = {}) {
-    const o = typeof opts === 'number' ? { axis: opts } : opts;
-    super(o.name);
-    this.axis = o.axis ?? -1;
+    const o = typeof opts === 'number' ? { axis: opts } : optionsOf<SoftmaxOptions>('Softmax', opts, ['axis', 'name']);
+    const axis = checkInt('Softmax', 'axis', o.axis ?? -1, -64, 64);
+    super(optName('Softmax', o.name));
+    this.axis = axis;
   }
   forward(x: Tensor): Tensor {
     return softmax(x, this.axis);
@@ -212,9 +215,10 @@ export class LogSoftmax extends ActivationModule {
   /** The axis normalised over. */
   readonly axis: number;
   constructor(opts: SoftmaxOptions | number = {}) {
-    const o = typeof opts === 'number' ? { axis: opts } : opts;
-    super(o.name);
-    this.axis = o.axis ?? -1;
+    const o = typeof opts === 'number' ? { axis: opts } : optionsOf<SoftmaxOptions>('LogSoftmax', opts, ['axis', 'name']);
+    const axis = checkInt('LogSoftmax', 'axis', o.axis ?? -1, -64, 64);
+    super(optName('LogSoftmax', o.name));
+    this.axis = axis;
   }
   forward(x: Tensor): Tensor {
     return logSoftmax(x, this.axis);
@@ -245,10 +249,10 @@ export class LeakyReLU extends ActivationModule {
   /** Slope for x < 0. */
   readonly alpha: number;
   constructor(opts: LeakyReLUOptions | number = {}) {
-    const o = typeof opts === 'number' ? { alpha: opts } : opts;
-    super(o.name);
-    this.alpha = o.alpha ?? 0.01;
-    if (!Number.isFinite(this.alpha)) throw new AxonError('LeakyReLU', `alpha must be finite, got ${this.alpha}`);
+    const o = typeof opts === 'number' ? { alpha: opts } : optionsOf<LeakyReLUOptions>('LeakyReLU', opts, ['alpha', 'name']);
+    const alpha = checkFinite('LeakyReLU', 'alpha', o.alpha ?? 0.01);
+    super(optName('LeakyReLU', o.name));
+    this.alpha = alpha;
   }
   forward(x: Tensor): Tensor {
     return leakyRelu(x, this.alpha);
@@ -280,9 +284,11 @@ export class Activation extends ActivationModule {
   readonly activation: ActivationName;
   private readonly fn: (x: Tensor) => Tensor;
   constructor(opts: ActivationOptions | string) {
-    const o = typeof opts === 'string' ? { activation: opts } : opts;
-    super(o.name);
-    this.activation = activationName(o.activation, 'Activation');
+    const o = typeof opts === 'string' ? { activation: opts } : optionsOf<ActivationOptions>('Activation', opts, ['activation', 'name']);
+    if (typeof o.activation !== 'string') throw new AxonError('Activation', `expects an activation name (${ACTIVATION_NAMES.join(', ')}), got ${fmtValue(o.activation)}`);
+    const activation = activationName(o.activation, 'Activation');
+    super(optName('Activation', o.name));
+    this.activation = activation;
     this.fn = ACTIVATIONS[this.activation];
   }
   forward(x: Tensor): Tensor {

@@ -2,7 +2,8 @@
  * Training callbacks: the {@link Callback} interface, {@link History}, {@link EarlyStopping},
  * {@link ModelCheckpoint}, {@link TerminateOnNaN}, {@link BackupAndRestore} and {@link LambdaCallback}.
  */
-import { AxonError, type Tensor, noGrad } from '@axon/core';
+import { AxonError, type Tensor, noGrad, fmtValue } from '@axon/core';
+import { checkFinite, checkInt, optBool, optionsOf } from './validate.js';
 import type { CheckpointInfo } from './checkpoint.js';
 import type { Model } from './model.js';
 
@@ -105,8 +106,8 @@ export class TerminateOnNaN implements Callback {
   private epoch = 0;
 
   constructor(opts: TerminateOnNaNOptions = {}) {
-    if (opts === null || typeof opts !== 'object') throw new AxonError('TerminateOnNaN', 'expects { throwError? }');
-    this.throwError = opts.throwError ?? false;
+    const o = optionsOf<TerminateOnNaNOptions>('TerminateOnNaN', opts, ['throwError']);
+    this.throwError = optBool('TerminateOnNaN', 'throwError', o.throwError) ?? false;
   }
 
   setModel(model: Model): void {
@@ -155,12 +156,14 @@ export class BackupAndRestore implements Callback {
 
   constructor(opts: BackupAndRestoreOptions) {
     const op = 'BackupAndRestore';
-    if (opts === null || typeof opts !== 'object' || typeof opts.backupDir !== 'string' || opts.backupDir === '') throw new AxonError(op, 'expects { backupDir: string, saveFreq?, deleteCheckpoint? }');
-    const f = opts.saveFreq ?? 'epoch';
-    if (f !== 'epoch' && !(Number.isInteger(f) && f >= 1)) throw new AxonError(op, `saveFreq must be 'epoch' or a positive integer number of steps, got ${String(f)}`);
-    this.backupDir = opts.backupDir;
+    if (opts === undefined) throw new AxonError(op, 'expects { backupDir: string, saveFreq?, deleteCheckpoint? }');
+    const o = optionsOf<BackupAndRestoreOptions>(op, opts, ['backupDir', 'saveFreq', 'deleteCheckpoint']);
+    if (typeof o.backupDir !== 'string' || o.backupDir === '') throw new AxonError(op, `expects { backupDir: string, saveFreq?, deleteCheckpoint? }, got backupDir ${fmtValue(o.backupDir)}`);
+    const f = o.saveFreq ?? 'epoch';
+    if (f !== 'epoch' && !(Number.isSafeInteger(f) && f >= 1)) throw new AxonError(op, `saveFreq must be 'epoch' or a positive integer number of steps, got ${fmtValue(f)}`);
+    this.backupDir = o.backupDir;
     this.saveFreq = f;
-    this.deleteCheckpoint = opts.deleteCheckpoint ?? true;
+    this.deleteCheckpoint = optBool(op, 'deleteCheckpoint', o.deleteCheckpoint) ?? true;
   }
 
   /** The last backup `fit` wrote in this run (null before the first). */
@@ -177,7 +180,12 @@ export class BackupAndRestore implements Callback {
  */
 export class LambdaCallback implements Callback {
   constructor(hooks: Callback) {
-    Object.assign(this, hooks);
+    const keys = ['setModel', 'onTrainBegin', 'onTrainEnd', 'onEpochBegin', 'onEpochEnd', 'onBatchBegin', 'onBatchEnd', 'onCheckpoint'];
+    const o = optionsOf<Record<string, unknown>>('LambdaCallback', hooks, keys);
+    for (const [k, v] of Object.entries(o)) {
+      if (v !== undefined && typeof v !== 'function') throw new AxonError('LambdaCallback', `${k} must be a function, got ${fmtValue(v)}`);
+    }
+    Object.assign(this, o);
   }
 }
 
@@ -186,6 +194,18 @@ export class LambdaCallback implements Callback {
  * @example new EarlyStopping({ monitor: 'val_accuracy', mode: 'max' })
  */
 export type MonitorMode = 'auto' | 'min' | 'max';
+
+function monitorOf(op: string, m: unknown): string {
+  if (m === undefined) return 'val_loss';
+  if (typeof m !== 'string' || m === '') throw new AxonError(op, `monitor must be the name of a logged value (e.g. 'val_loss'), got ${fmtValue(m)}`);
+  return m;
+}
+
+function modeOf(op: string, m: unknown): MonitorMode {
+  if (m === undefined) return 'auto';
+  if (m !== 'auto' && m !== 'min' && m !== 'max') throw new AxonError(op, `mode must be 'auto', 'min' or 'max', got ${fmtValue(m)}`);
+  return m;
+}
 
 function isBetterFn(monitor: string, mode: MonitorMode, minDelta: number): (a: number, best: number) => boolean {
   const max = mode === 'max' || (mode === 'auto' && /acc|auc|precision|recall/i.test(monitor));
@@ -234,15 +254,15 @@ export class EarlyStopping implements Callback {
   private warned = false;
 
   constructor(opts: EarlyStoppingOptions = {}) {
-    this.monitor = opts.monitor ?? 'val_loss';
-    this.patience = opts.patience ?? 0;
-    if (!Number.isInteger(this.patience) || this.patience < 0) throw new AxonError('EarlyStopping', `patience must be a non-negative integer, got ${this.patience}`);
-    const mode = opts.mode ?? 'auto';
-    if (mode !== 'auto' && mode !== 'min' && mode !== 'max') throw new AxonError('EarlyStopping', `mode must be 'auto', 'min' or 'max', got ${String(mode)}`);
-    this.better = isBetterFn(this.monitor, mode, Math.abs(opts.minDelta ?? 0));
+    const op = 'EarlyStopping';
+    const o = optionsOf<EarlyStoppingOptions>(op, opts, ['monitor', 'minDelta', 'patience', 'mode', 'baseline', 'restoreBestWeights']);
+    this.monitor = monitorOf(op, o.monitor);
+    this.patience = checkInt(op, 'patience', o.patience ?? 0, 0, Number.MAX_SAFE_INTEGER);
+    const mode = modeOf(op, o.mode);
+    this.better = isBetterFn(this.monitor, mode, Math.abs(checkFinite(op, 'minDelta', o.minDelta ?? 0)));
     this.maxMode = this.better(1, 0) && !this.better(0, 1);
-    this.baseline = opts.baseline;
-    this.restoreBestWeights = opts.restoreBestWeights ?? false;
+    this.baseline = o.baseline === undefined ? undefined : checkFinite(op, 'baseline', o.baseline);
+    this.restoreBestWeights = optBool(op, 'restoreBestWeights', o.restoreBestWeights) ?? false;
   }
 
   setModel(model: Model): void {
@@ -327,13 +347,17 @@ export class ModelCheckpoint implements Callback {
   private readonly saver: ((model: Model, path: string) => Promise<void>) | undefined;
 
   constructor(opts: ModelCheckpointOptions) {
-    if (opts === null || typeof opts !== 'object' || typeof opts.path !== 'string' || opts.path === '') throw new AxonError('ModelCheckpoint', 'expects { path: string }');
-    this.path = opts.path;
-    this.monitor = opts.monitor ?? 'val_loss';
-    this.saveBestOnly = opts.saveBestOnly ?? false;
-    this.better = isBetterFn(this.monitor, opts.mode ?? 'auto', 0);
+    const op = 'ModelCheckpoint';
+    if (opts === undefined) throw new AxonError(op, 'expects { path: string }');
+    const o = optionsOf<ModelCheckpointOptions>(op, opts, ['path', 'monitor', 'saveBestOnly', 'mode', 'saver']);
+    if (typeof o.path !== 'string' || o.path === '') throw new AxonError(op, `expects { path: string }, got path ${fmtValue(o.path)}`);
+    if (o.saver !== undefined && typeof o.saver !== 'function') throw new AxonError(op, `saver must be a function (model, path) => Promise<void>, got ${fmtValue(o.saver)}`);
+    this.path = o.path;
+    this.monitor = monitorOf(op, o.monitor);
+    this.saveBestOnly = optBool(op, 'saveBestOnly', o.saveBestOnly) ?? false;
+    this.better = isBetterFn(this.monitor, modeOf(op, o.mode), 0);
     this.best = this.better(1, 0) ? -Infinity : Infinity;
-    this.saver = opts.saver;
+    this.saver = o.saver;
   }
 
   setModel(model: Model): void {

@@ -2,15 +2,32 @@
  * Convolution and pooling layers over NCHW input (PyTorch layout), built on core's `conv2d`,
  * `maxPool2d` and `avgPool2d`.
  */
-import { AxonError, type Padding2d, type Tensor, avgPool2d, conv2d, fmtShape, isTensor, maxPool2d, mean, window2d } from '@axon/core';
+import { AxonError, type Padding2d, type Tensor, avgPool2d, conv2d, fmtShape, fmtValue, isTensor, maxPool2d, mean, window2d } from '@axon/core';
 import { torchDefault } from './init.js';
+import { allocating } from './build.js';
 import { type JsonValue, type LayerConfig, Module, reserveParameters } from './module.js';
 import type { SymbolicShape } from './symbolic.js';
+import { checkInt, optBool, optInputShape, optName, optionsOf } from './validate.js';
 
 type Pair = number | readonly [number, number];
 
-function pairOf(v: Pair): [number, number] {
-  return typeof v === 'number' ? [v, v] : [v[0], v[1]];
+/** A size or a pair of sizes (kernel, stride, dilation): positive integers up to 2^24, as core's window ops. */
+function pairOf(op: string, what: string, v: unknown): [number, number] {
+  const ok = (d: unknown): d is number => typeof d === 'number' && Number.isInteger(d) && d >= 1 && d <= 2 ** 24;
+  if (ok(v)) return [v, v];
+  if (Array.isArray(v) && v.length === 2 && ok(v[0]) && ok(v[1])) return [v[0], v[1]];
+  throw new AxonError(op, `${what} must be a positive integer (at most 2^24) or a pair of them, got ${fmtValue(v)}`);
+}
+
+/** `'valid'`, `'same'`, a size, a pair `[padH, padW]` or pairs `[[top, bottom], [left, right]]` of integers in [0, 2^24]. */
+function paddingOf(op: string, v: unknown): Padding2d {
+  if (v === undefined) return 'valid';
+  const ok = (d: unknown): d is number => typeof d === 'number' && Number.isInteger(d) && d >= 0 && d <= 2 ** 24;
+  const okPair = (p: unknown): boolean => Array.isArray(p) && p.length === 2 && ok(p[0]) && ok(p[1]);
+  if (v === 'valid' || v === 'same' || ok(v) || okPair(v) || (Array.isArray(v) && v.length === 2 && okPair(v[0]) && okPair(v[1]))) {
+    return (Array.isArray(v) ? JSON.parse(JSON.stringify(v)) : v) as Padding2d;
+  }
+  throw new AxonError(op, `padding must be 'valid', 'same', a non-negative integer, a pair [padH, padW] or pairs [[top, bottom], [left, right]], got ${fmtValue(v)}`);
 }
 
 function padJson(p: Padding2d): JsonValue {
@@ -57,30 +74,45 @@ export class Conv2d extends Module {
   readonly inputShape: readonly number[] | undefined;
 
   constructor(inChannels: number, outChannels: number, kernelSize: Pair, opts: Conv2dLayerOptions = {}) {
-    super(opts.name);
-    this.inputShape = opts.inputShape ? [...opts.inputShape] : undefined;
+    const op = 'Conv2d';
+    const o = optionsOf<Conv2dLayerOptions>(op, opts, ['stride', 'padding', 'dilation', 'groups', 'bias', 'name', 'inputShape']);
+    checkInt(op, 'inChannels', inChannels);
+    checkInt(op, 'outChannels', outChannels);
+    const kernel = pairOf(op, 'kernelSize', kernelSize);
+    const stride = pairOf(op, 'stride', o.stride ?? 1);
+    const dilation = pairOf(op, 'dilation', o.dilation ?? 1);
+    const padding = paddingOf(op, o.padding);
+    const groups = checkInt(op, 'groups', o.groups ?? 1);
+    const useBias = optBool(op, 'bias', o.bias) ?? true;
+    const inputShape = optInputShape(op, o.inputShape);
+    if (inChannels % groups !== 0 || outChannels % groups !== 0) throw new AxonError(op, `inChannels (${inChannels}) and outChannels (${outChannels}) must be divisible by groups (${groups})`);
+    // the window's sizes on an input large enough for any of them: checks what core would refuse at the first call
+    window2d(op, [1, 1, 2 ** 50, 2 ** 50], kernel, stride, padding, dilation);
+    if (inputShape && (inputShape.length !== 3 || inputShape[0] !== inChannels)) throw new AxonError(op, `inputShape must be [${inChannels}, H, W] (one CHW example), got ${fmtShape(inputShape)}`);
+    super(optName(op, o.name));
+    this.inputShape = inputShape;
     this.inChannels = inChannels;
     this.outChannels = outChannels;
-    this.kernelSize = pairOf(kernelSize);
-    this.stride = pairOf(opts.stride ?? 1);
-    this.padding = opts.padding ?? 'valid';
-    this.dilation = pairOf(opts.dilation ?? 1);
-    this.groups = opts.groups ?? 1;
-    for (const [k, v] of [['inChannels', inChannels], ['outChannels', outChannels], ['groups', this.groups], ...this.kernelSize.map((d) => ['kernelSize', d] as const)] as const) {
-      if (!Number.isInteger(v) || (v as number) < 1) throw new AxonError('Conv2d', `${k} must be a positive integer, got ${String(v)}`);
-    }
-    if (inChannels % this.groups !== 0 || outChannels % this.groups !== 0) throw new AxonError('Conv2d', `inChannels (${inChannels}) and outChannels (${outChannels}) must be divisible by groups (${this.groups})`);
+    this.kernelSize = kernel;
+    this.stride = stride;
+    this.padding = padding;
+    this.dilation = dilation;
+    this.groups = groups;
     const [kH, kW] = this.kernelSize;
-    const fanIn = (inChannels / this.groups) * kH * kW;
-    const wShape = [outChannels, inChannels / this.groups, kH, kW];
-    reserveParameters(`Conv2d '${this.name}'`, opts.bias === false ? [wShape] : [wShape, [outChannels]]);
-    this.weight = this.addParameter('weight', () => torchDefault([outChannels, inChannels / this.groups, kH, kW], { fanIn }));
-    this.bias = opts.bias === false ? null : this.addParameter('bias', () => torchDefault([outChannels], { fanIn }));
+    const fanIn = (inChannels / groups) * kH * kW;
+    const wShape = [outChannels, inChannels / groups, kH, kW];
+    reserveParameters(`Conv2d '${this.name}'`, useBias ? [wShape, [outChannels]] : [wShape]);
+    this.weight = null as unknown as Tensor;
+    this.bias = null;
+    allocating(this, () => {
+      this.weight = this.addParameter('weight', () => torchDefault(wShape, { fanIn }));
+      this.bias = useBias ? this.addParameter('bias', () => torchDefault([outChannels], { fanIn })) : null;
+    });
   }
 
   forward(x: Tensor): Tensor {
-    if (x.rank !== 4 || x.shape[1] !== this.inChannels) {
-      throw new AxonError(`Conv2d '${this.name}'`, `expected NCHW input [N, ${this.inChannels}, H, W], got ${fmtShape(x.shape)}`);
+    if (!isTensor(x) || x.rank !== 4 || x.shape[1] !== this.inChannels) {
+      throw new AxonError(`Conv2d '${this.name}'`, `expected NCHW input [N, ${this.inChannels}, H, W], got ${isTensor(x) ? fmtShape(x.shape) : fmtValue(x)}`);
     }
     return conv2d(x, this.weight, { stride: this.stride, padding: this.padding, dilation: this.dilation, groups: this.groups, bias: this.bias });
   }
@@ -138,12 +170,19 @@ abstract class Pool2dLayer extends Module {
   readonly padding: Padding2d;
   /** The input's shape (one example) when given. */
   readonly inputShape: readonly number[] | undefined;
-  constructor(kernelSize: Pair, opts: Pool2dLayerOptions) {
-    super(opts.name);
-    this.inputShape = opts.inputShape ? [...opts.inputShape] : undefined;
-    this.kernelSize = pairOf(kernelSize);
-    this.stride = pairOf(opts.stride ?? this.kernelSize);
-    this.padding = opts.padding ?? 'valid';
+  constructor(cls: string, kernelSize: Pair, opts: Pool2dLayerOptions) {
+    const o = optionsOf<Pool2dLayerOptions>(cls, opts, ['stride', 'padding', 'name', 'inputShape']);
+    const kernel = pairOf(cls, 'kernelSize', kernelSize);
+    const stride = pairOf(cls, 'stride', o.stride ?? kernel);
+    const padding = paddingOf(cls, o.padding);
+    const inputShape = optInputShape(cls, o.inputShape);
+    window2d(cls, [1, 1, 2 ** 50, 2 ** 50], kernel, stride, padding, 1);
+    if (inputShape && inputShape.length !== 3) throw new AxonError(cls, `inputShape must be [C, H, W] (one CHW example), got ${fmtShape(inputShape)}`);
+    super(optName(cls, o.name));
+    this.inputShape = inputShape;
+    this.kernelSize = kernel;
+    this.stride = stride;
+    this.padding = padding;
   }
   override computeOutputShape(s: SymbolicShape): SymbolicShape {
     if (s.length !== 4 || typeof s[1] !== 'number' || typeof s[2] !== 'number' || typeof s[3] !== 'number') {
@@ -165,7 +204,7 @@ export class MaxPool2d extends Pool2dLayer {
   /** The class name used in `model.json` and default layer names. */
   static readonly className: string = 'MaxPool2d';
   constructor(kernelSize: Pair, opts: Pool2dLayerOptions = {}) {
-    super(kernelSize, opts);
+    super('MaxPool2d', kernelSize, opts);
   }
   forward(x: Tensor): Tensor {
     return maxPool2d(x, this.kernelSize, { stride: this.stride, padding: this.padding });
@@ -184,7 +223,7 @@ export class AvgPool2d extends Pool2dLayer {
   /** The class name used in `model.json` and default layer names. */
   static readonly className: string = 'AvgPool2d';
   constructor(kernelSize: Pair, opts: Pool2dLayerOptions = {}) {
-    super(kernelSize, opts);
+    super('AvgPool2d', kernelSize, opts);
   }
   forward(x: Tensor): Tensor {
     return avgPool2d(x, this.kernelSize, { stride: this.stride, padding: this.padding });
@@ -221,9 +260,12 @@ export class GlobalAvgPool2d extends Module {
   readonly inputShape: readonly number[] | undefined;
 
   constructor(opts: GlobalAvgPool2dOptions = {}) {
-    super(opts.name);
-    this.keepDims = opts.keepDims ?? false;
-    this.inputShape = opts.inputShape ? [...opts.inputShape] : undefined;
+    const o = optionsOf<GlobalAvgPool2dOptions>('GlobalAvgPool2d', opts, ['keepDims', 'name', 'inputShape']);
+    const keepDims = optBool('GlobalAvgPool2d', 'keepDims', o.keepDims) ?? false;
+    const inputShape = optInputShape('GlobalAvgPool2d', o.inputShape);
+    super(optName('GlobalAvgPool2d', o.name));
+    this.keepDims = keepDims;
+    this.inputShape = inputShape;
   }
 
   forward(x: Tensor): Tensor {

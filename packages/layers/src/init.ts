@@ -1,7 +1,8 @@
 /**
  * Weight initialisers, seeded through core's RNG (`setSeed`), with Keras and PyTorch names.
  */
-import { AxonError, type Tensor, fmtShape, full, rand, randn } from '@axon/core';
+import { AxonError, type Tensor, fmtShape, fmtValue, full, rand, randn, validateShape } from '@axon/core';
+import { optionsOf } from './validate.js';
 
 /**
  * Options of an initialiser call.
@@ -40,6 +41,7 @@ export type Initializer = InitializerName | InitFn;
  * @example fans([784, 128]) // { fanIn: 784, fanOut: 128 }
  */
 export function fans(shape: readonly number[]): { fanIn: number; fanOut: number } {
+  validateShape('fans', shape);
   if (shape.length === 0) return { fanIn: 1, fanOut: 1 };
   if (shape.length === 1) return { fanIn: shape[0]!, fanOut: shape[0]! };
   if (shape.length === 2) return { fanIn: shape[0]!, fanOut: shape[1]! };
@@ -47,11 +49,16 @@ export function fans(shape: readonly number[]): { fanIn: number; fanOut: number 
   return { fanIn: shape[1]! * rf, fanOut: shape[0]! * rf };
 }
 
-function fanOf(shape: readonly number[], o: InitOptions): { fanIn: number; fanOut: number } {
+function fanOf(shape: readonly number[], opts: InitOptions): { fanIn: number; fanOut: number } {
+  const o = optionsOf<InitOptions>('init', opts, ['fanIn', 'fanOut', 'seed']);
+  validateShape('init', shape);
   const f = fans(shape);
-  const fanIn = o.fanIn ?? f.fanIn;
-  const fanOut = o.fanOut ?? f.fanOut;
-  if (!(fanIn > 0 && fanOut > 0)) throw new AxonError('init', `fanIn/fanOut must be positive, got ${fanIn}/${fanOut} for ${fmtShape(shape)}`);
+  const fanIn: unknown = o.fanIn ?? f.fanIn;
+  const fanOut: unknown = o.fanOut ?? f.fanOut;
+  if (typeof fanIn !== 'number' || typeof fanOut !== 'number' || !(fanIn > 0 && fanOut > 0 && Number.isFinite(fanIn) && Number.isFinite(fanOut))) {
+    throw new AxonError('init', `fanIn/fanOut must be positive finite numbers, got ${fmtValue(fanIn)}/${fmtValue(fanOut)} for ${fmtShape(shape)}`);
+  }
+  if (o.seed !== undefined && (typeof o.seed !== 'number' || !Number.isFinite(o.seed))) throw new AxonError('init', `seed must be a finite number, got ${fmtValue(o.seed)}`);
   return { fanIn, fanOut };
 }
 
@@ -116,13 +123,19 @@ export const torchDefault: InitFn = (shape, o = {}) => uniform(shape, 1 / Math.s
  * All zeros.
  * @example zerosInit([4])
  */
-export const zerosInit: InitFn = (shape) => full(shape, 0, 'float32');
+export const zerosInit: InitFn = (shape, o = {}) => {
+  optionsOf<InitOptions>('init', o, ['fanIn', 'fanOut', 'seed']);
+  return full(shape, 0, 'float32');
+};
 
 /**
  * All ones.
  * @example onesInit([4])
  */
-export const onesInit: InitFn = (shape) => full(shape, 1, 'float32');
+export const onesInit: InitFn = (shape, o = {}) => {
+  optionsOf<InitOptions>('init', o, ['fanIn', 'fanOut', 'seed']);
+  return full(shape, 1, 'float32');
+};
 
 const BY_NAME: Readonly<Record<InitializerName, InitFn>> = {
   glorotUniform,
@@ -146,5 +159,5 @@ export function getInitializer(init: Initializer | string): InitFn {
     // Own keys only: 'toString' or 'constructor' must not resolve through the prototype chain.
     if (Object.hasOwn(BY_NAME, camel)) return (BY_NAME as Record<string, InitFn>)[camel]!;
   }
-  throw new AxonError('getInitializer', `unknown initializer ${JSON.stringify(init)}; expected one of ${Object.keys(BY_NAME).join(', ')} or a function`);
+  throw new AxonError('getInitializer', `unknown initializer ${fmtValue(init)}; expected one of ${Object.keys(BY_NAME).join(', ')} or a function`);
 }

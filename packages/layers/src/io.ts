@@ -4,9 +4,10 @@
  * lazily, so importing this package in a browser is fine as long as these functions are not called
  * there.
  */
-import { AxonError } from '@axon/core';
+import { AxonError, fmtValue } from '@axon/core';
+import { optBool, optionsOf } from './validate.js';
 import { contentHash, escapeRegExp, mkdirs, node, type PathMod, readRegularFile, step, syncDir, writeDurable } from './fsutil.js';
-import type { Module } from './module.js';
+import { Module } from './module.js';
 import { encodeWeights, loadParsedWeights, parseSafetensors, tensorDataBytes } from './safetensors.js';
 import { MAX_MODEL_JSON_BYTES, modelFromJson, modelToJson } from './serialize.js';
 
@@ -151,9 +152,10 @@ export interface LoadModelOptions {
  */
 export async function loadModel(source: string, opts: LoadModelOptions = {}): Promise<Module> {
   const op = 'loadModel';
-  if (typeof source !== 'string' || source === '') throw new AxonError(op, 'expects a folder or file path');
+  if (typeof source !== 'string' || source === '') throw new AxonError(op, `expects a folder or file path, got ${fmtValue(source)}`);
+  opts = optionsOf<LoadModelOptions>(op, opts, ['maxJsonBytes', 'maxLayers']);
   const maxJson = opts.maxJsonBytes ?? MAX_MODEL_JSON_BYTES;
-  if (!(typeof maxJson === 'number' && maxJson > 0)) throw new AxonError(op, `maxJsonBytes must be a positive number, got ${String(maxJson)}`);
+  if (!(typeof maxJson === 'number' && maxJson > 0)) throw new AxonError(op, `maxJsonBytes must be a positive number, got ${fmtValue(maxJson)}`);
   const { path } = await node(op);
   const p = paths(source, path);
   const raw = await readRegularFile(op, p.json, maxJson, 'raise it with the maxJsonBytes option');
@@ -194,6 +196,9 @@ export async function saveWeights(m: Module, file: string): Promise<void> {
  * @example await loadWeights(net, 'net.safetensors');
  */
 export async function loadWeights(m: Module, file: string, opts: { strict?: boolean } = {}): Promise<void> {
+  const o = optionsOf<{ strict?: boolean }>('loadWeights', opts, ['strict']);
+  optBool('loadWeights', 'strict', o.strict);
+  if (!(m instanceof Module)) throw new AxonError('loadWeights', `expects a Module, got ${fmtValue(m)}`);
   const bytes = await readRegularFile('loadWeights', file);
   loadParsedWeights(m, parseSafetensors(bytes), opts);
 }

@@ -4,11 +4,13 @@
  * Convolution and pooling layers live in `conv.ts`; normalisation layers (BatchNorm1d/2d,
  * BatchNormalization, LayerNorm) in `normalization.ts`.
  */
-import { AxonError, type Tensor, add as addOp, bernoulli, concat, fmtShape, gather, matmul, noGrad, randn, reshape, sizeOf } from '@axon/core';
+import { AxonError, type Tensor, add as addOp, bernoulli, concat, fmtShape, fmtValue, gather, isTensor, matmul, noGrad, randn, reshape, sizeOf } from '@axon/core';
 import { type ActivationName, activationName, getActivation } from './activations.js';
+import { allocating, initParameter } from './build.js';
 import { type Initializer, getInitializer, torchDefault } from './init.js';
 import { type JsonValue, type LayerConfig, Module, reserveParameters } from './module.js';
 import type { SymbolicShape } from './symbolic.js';
+import { checkFinite, checkInt, composite, optBool, optInputShape, optName, optionsOf } from './validate.js';
 
 /**
  * Options every built-in layer accepts.
@@ -23,11 +25,6 @@ export interface LayerOptions {
 
 function layerOp(m: Module): string {
   return `${m.className} '${m.name}'`;
-}
-
-function checkInt(op: string, what: string, v: unknown, min = 1): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < min) throw new AxonError(op, `${what} must be an integer >= ${min}, got ${String(v)}`);
-  return v;
 }
 
 function lastDim(m: Module, x: Tensor, expected: number | null): number {
@@ -71,18 +68,26 @@ export class Linear extends Module {
   bias: Tensor | null;
 
   constructor(inFeatures: number, outFeatures: number, opts: LinearOptions = {}) {
-    super(opts.name);
+    const o = optionsOf<LinearOptions>('Linear', opts, ['bias', 'name']);
+    super(optName('Linear', o.name));
     this.inFeatures = checkInt('Linear', 'inFeatures', inFeatures);
     this.outFeatures = checkInt('Linear', 'outFeatures', outFeatures);
-    reserveParameters(layerOp(this), opts.bias === false ? [[outFeatures, inFeatures]] : [[outFeatures, inFeatures], [outFeatures]]);
-    this.weight = this.addParameter('weight', () => torchDefault([outFeatures, inFeatures], { fanIn: inFeatures }));
-    this.bias = opts.bias === false ? null : this.addParameter('bias', () => torchDefault([outFeatures], { fanIn: inFeatures }));
+    const useBias = optBool('Linear', 'bias', o.bias) ?? true;
+    reserveParameters(layerOp(this), useBias ? [[outFeatures, inFeatures], [outFeatures]] : [[outFeatures, inFeatures]]);
+    this.weight = null as unknown as Tensor;
+    this.bias = null;
+    allocating(this, () => {
+      this.weight = this.addParameter('weight', () => torchDefault([outFeatures, inFeatures], { fanIn: inFeatures }));
+      this.bias = useBias ? this.addParameter('bias', () => torchDefault([outFeatures], { fanIn: inFeatures })) : null;
+    });
   }
 
   forward(x: Tensor): Tensor {
     lastDim(this, x, this.inFeatures);
-    const y = matmul(x, this.weight.T);
-    return this.bias ? y.add(this.bias) : y;
+    return composite([x, this.weight, this.bias], (tmp) => {
+      const y = tmp(matmul(x, tmp(this.weight.T)));
+      return this.bias ? y.add(this.bias) : y;
+    });
   }
 
   override computeOutputShape(s: SymbolicShape): SymbolicShape {
@@ -144,18 +149,25 @@ export class Dense extends Module {
   private readonly act: (x: Tensor) => Tensor;
 
   constructor(units: number, opts: DenseOptions = {}) {
-    super(opts.name);
+    const o = optionsOf<DenseOptions>('Dense', opts, ['activation', 'useBias', 'kernelInitializer', 'biasInitializer', 'inputDim', 'inputShape', 'name']);
+    super(optName('Dense', o.name));
     this.units = checkInt('Dense', 'units', units);
-    this.activation = activationName(opts.activation, 'Dense');
+    this.activation = activationName(o.activation, 'Dense');
     this.act = getActivation(this.activation);
-    this.useBias = opts.useBias ?? true;
-    this.kernelInit = opts.kernelInitializer ?? 'glorotUniform';
-    this.biasInit = opts.biasInitializer ?? 'zeros';
+    this.useBias = optBool('Dense', 'useBias', o.useBias) ?? true;
+    this.kernelInit = o.kernelInitializer ?? 'glorotUniform';
+    this.biasInit = o.biasInitializer ?? 'zeros';
     getInitializer(this.kernelInit);
     getInitializer(this.biasInit);
-    this.inputShape = opts.inputShape ? [...opts.inputShape] : opts.inputDim !== undefined ? [opts.inputDim] : undefined;
+    const shape = optInputShape('Dense', o.inputShape);
+    const inputDim = o.inputDim === undefined ? undefined : checkInt('Dense', 'inputDim', o.inputDim);
+    if (shape && inputDim !== undefined && shape[shape.length - 1] !== inputDim) {
+      throw new AxonError('Dense', `inputDim ${inputDim} does not match inputShape ${fmtShape(shape)} (its last size is the input size)`);
+    }
+    if (shape && shape.length === 0) throw new AxonError('Dense', 'inputShape must have at least one size (the input size is its last)');
+    this.inputShape = shape ?? (inputDim !== undefined ? [inputDim] : undefined);
     const inDim = this.inputShape ? this.inputShape[this.inputShape.length - 1] : undefined;
-    if (inDim !== undefined) this.build(checkInt('Dense', 'input size', inDim));
+    if (inDim !== undefined) this.build(inDim);
   }
 
   /** The input size once built, else null. */
@@ -180,10 +192,16 @@ export class Dense extends Module {
     checkInt(layerOp(this), 'input size', inputDim);
     reserveParameters(layerOp(this), this.useBias ? [[inputDim, this.units], [this.units]] : [[inputDim, this.units]]);
     const kinit = getInitializer(this.kernelInit);
-    this.kernel = this.addParameter('kernel', () => kinit([inputDim, this.units], { fanIn: inputDim, fanOut: this.units }));
-    if (this.useBias) {
-      const binit = getInitializer(this.biasInit);
-      this.bias = this.addParameter('bias', () => binit([this.units], { fanIn: inputDim, fanOut: this.units }));
+    const fan = { fanIn: inputDim, fanOut: this.units };
+    try {
+      this.kernel = initParameter(this, 'kernel', kinit, [inputDim, this.units], fan);
+      if (this.useBias) this.bias = initParameter(this, 'bias', getInitializer(this.biasInit), [this.units], fan);
+    } catch (e) {
+      // nothing half-built: a failed build leaves the layer unbuilt
+      this.kernel?.dispose();
+      this.kernel = null;
+      this.bias = null;
+      throw e;
     }
   }
 
@@ -192,15 +210,19 @@ export class Dense extends Module {
    * @example dense.preActivation(x)
    */
   preActivation(x: Tensor): Tensor {
+    if (!isTensor(x)) throw new AxonError(layerOp(this), `expects a Tensor input, got ${fmtValue(x)}`);
     const d = lastDim(this, x, this.inputDim);
     if (!this.kernel) this.build(d);
-    const y = matmul(x, this.kernel!);
-    return this.bias ? y.add(this.bias) : y;
+    return composite([x, this.kernel, this.bias], (tmp) => {
+      const y = tmp(matmul(x, this.kernel!));
+      return this.bias ? y.add(this.bias) : y;
+    });
   }
 
   forward(x: Tensor): Tensor {
     const z = this.preActivation(x);
-    return this.activation === 'linear' ? z : this.act(z);
+    if (this.activation === 'linear') return z;
+    return composite([x], (tmp) => this.act(tmp(z)));
   }
 
   override computeOutputShape(s: SymbolicShape): SymbolicShape {
@@ -252,25 +274,37 @@ export class Dropout extends Module {
   private calls = 0;
 
   constructor(opts: DropoutOptions | number) {
-    const o: DropoutOptions = typeof opts === 'number' ? { rate: opts } : opts;
-    super(o.name);
-    this.inputShape = o.inputShape ? [...o.inputShape] : undefined;
-    if (typeof o.rate !== 'number' || !(o.rate >= 0 && o.rate < 1)) throw new AxonError('Dropout', `rate must be in [0, 1), got ${String(o.rate)}`);
+    if (opts === undefined) throw new AxonError('Dropout', 'expects a rate in [0, 1) or { rate }');
+    const o: DropoutOptions = typeof opts === 'number' ? { rate: opts } : optionsOf<DropoutOptions>('Dropout', opts, ['rate', 'seed', 'name', 'inputShape']);
+    if (typeof o.rate !== 'number' || !(o.rate >= 0 && o.rate < 1)) throw new AxonError('Dropout', `rate must be in [0, 1), got ${fmtValue(o.rate)}`);
+    const inputShape = optInputShape('Dropout', o.inputShape);
+    const seed = o.seed === undefined ? undefined : checkFinite('Dropout', 'seed', o.seed);
+    super(optName('Dropout', o.name));
+    this.inputShape = inputShape;
     this.rate = o.rate;
-    this.seed = o.seed;
+    this.seed = seed;
   }
 
   forward(x: Tensor): Tensor {
+    if (!isTensor(x)) throw new AxonError(layerOp(this), `expects a Tensor input, got ${fmtValue(x)}`);
     if (!this.training || this.rate === 0) return x;
+    if (x.dtype !== 'float32') throw new AxonError(layerOp(this), `expects float32 input, got ${x.dtype} ${fmtShape(x.shape)}`);
     const keepP = 1 - this.rate;
     const mask = noGrad(() => {
-      const seedOpt = this.seed !== undefined ? { seed: this.seed + this.calls++ } : {};
+      const seedOpt = this.seed !== undefined ? { seed: this.seed + this.calls } : {};
       const m = bernoulli(keepP, x.shape, seedOpt);
       const scaled = m.mul(1 / keepP);
       m.dispose();
       return scaled;
     });
-    const y = x.mul(mask);
+    let y: Tensor;
+    try {
+      y = x.mul(mask);
+    } catch (e) {
+      mask.dispose();
+      throw e;
+    }
+    if (this.seed !== undefined) this.calls++;
     if (!y.requiresGrad) mask.dispose();
     return y;
   }
@@ -336,10 +370,14 @@ export class Flatten extends Module {
   readonly inputShape: readonly number[] | undefined;
 
   constructor(opts: FlattenOptions = {}) {
-    super(opts.name);
-    this.startAxis = opts.startAxis ?? 1;
-    this.endAxis = opts.endAxis ?? -1;
-    this.inputShape = opts.inputShape ? [...opts.inputShape] : undefined;
+    const o = optionsOf<FlattenOptions>('Flatten', opts, ['startAxis', 'endAxis', 'name', 'inputShape']);
+    const startAxis = checkInt('Flatten', 'startAxis', o.startAxis ?? 1, -64, 64);
+    const endAxis = checkInt('Flatten', 'endAxis', o.endAxis ?? -1, -64, 64);
+    const inputShape = optInputShape('Flatten', o.inputShape);
+    super(optName('Flatten', o.name));
+    this.startAxis = startAxis;
+    this.endAxis = endAxis;
+    this.inputShape = inputShape;
   }
 
   forward(x: Tensor): Tensor {
@@ -404,17 +442,26 @@ export class Embedding extends Module {
   readonly inputShape: readonly number[] | undefined;
 
   constructor(numEmbeddings: number | EmbeddingOptions, embeddingDim?: number) {
-    const o: EmbeddingOptions = typeof numEmbeddings === 'number' ? { inputDim: numEmbeddings, outputDim: embeddingDim as number } : numEmbeddings;
-    super(o.name);
-    this.inputShape = o.inputShape ? [...o.inputShape] : undefined;
-    this.inputDim = checkInt('Embedding', 'inputDim (number of embeddings)', o.inputDim);
-    this.outputDim = checkInt('Embedding', 'outputDim (embedding size)', o.outputDim);
-    const init = o.embeddingsInitializer ? getInitializer(o.embeddingsInitializer) : null;
-    reserveParameters(layerOp(this), [[this.inputDim, this.outputDim]]);
-    this.weight = this.addParameter('weight', () => (init ? init([this.inputDim, this.outputDim]) : randn([this.inputDim, this.outputDim])));
+    let o: EmbeddingOptions;
+    if (typeof numEmbeddings === 'number') o = { inputDim: numEmbeddings, outputDim: embeddingDim as number };
+    else if (numEmbeddings !== null && typeof numEmbeddings === 'object' && !Array.isArray(numEmbeddings) && !isTensor(numEmbeddings)) {
+      o = optionsOf<EmbeddingOptions>('Embedding', numEmbeddings, ['inputDim', 'outputDim', 'embeddingsInitializer', 'name', 'inputShape']);
+      if (embeddingDim !== undefined) throw new AxonError('Embedding', 'give the sizes as (numEmbeddings, embeddingDim) or as { inputDim, outputDim }, not both');
+    } else throw new AxonError('Embedding', `expects (numEmbeddings, embeddingDim) or { inputDim, outputDim }, got ${fmtValue(numEmbeddings)}`);
+    const inputDim = checkInt('Embedding', 'inputDim (number of embeddings)', o.inputDim);
+    const outputDim = checkInt('Embedding', 'outputDim (embedding size)', o.outputDim);
+    const inputShape = optInputShape('Embedding', o.inputShape);
+    const init = o.embeddingsInitializer !== undefined ? getInitializer(o.embeddingsInitializer) : null;
+    super(optName('Embedding', o.name));
+    this.inputShape = inputShape;
+    this.inputDim = inputDim;
+    this.outputDim = outputDim;
+    reserveParameters(layerOp(this), [[inputDim, outputDim]]);
+    this.weight = init ? initParameter(this, 'weight', init, [inputDim, outputDim]) : this.addParameter('weight', () => randn([inputDim, outputDim]));
   }
 
   forward(ids: Tensor): Tensor {
+    if (!isTensor(ids)) throw new AxonError(layerOp(this), `expects int32 ids, got ${fmtValue(ids)}`);
     if (ids.dtype !== 'int32') {
       throw new AxonError(layerOp(this), `expects int32 ids, got ${ids.dtype} ${fmtShape(ids.shape)}: float ids are not truncated silently (convert whole numbers with ids.astype('int32'))`);
     }
@@ -444,12 +491,15 @@ export class Add extends Module {
   static readonly className: string = 'Add';
   forward(...xs: Tensor[]): Tensor {
     if (xs.length < 1) throw new AxonError(layerOp(this), 'expects at least one input');
-    let y = xs[0]!;
+    for (const x of xs) if (!isTensor(x)) throw new AxonError(layerOp(this), `inputs must be Tensors, got ${fmtValue(x)}`);
     for (let i = 1; i < xs.length; i++) {
       if (xs[i]!.shape.join() !== xs[0]!.shape.join()) throw new AxonError(layerOp(this), `inputs have different shapes: ${xs.map((t) => fmtShape(t.shape)).join(', ')}`);
-      y = addOp(y, xs[i]!);
     }
-    return y;
+    return composite(xs, (tmp) => {
+      let y = xs[0]!;
+      for (let i = 1; i < xs.length; i++) y = tmp(addOp(y, xs[i]!));
+      return y;
+    });
   }
 
   override computeOutputShape(...s: SymbolicShape[]): SymbolicShape {
@@ -477,12 +527,16 @@ export class Concatenate extends Module {
   /** The axis joined along. */
   readonly axis: number;
   constructor(opts: ConcatenateOptions = {}) {
-    super(opts.name);
-    this.axis = opts.axis ?? -1;
+    const o = optionsOf<ConcatenateOptions>('Concatenate', opts, ['axis', 'name', 'inputShape']);
+    const axis = checkInt('Concatenate', 'axis', o.axis ?? -1, -64, 64);
+    optInputShape('Concatenate', o.inputShape);
+    super(optName('Concatenate', o.name));
+    this.axis = axis;
   }
 
   forward(...xs: Tensor[]): Tensor {
     if (xs.length < 1) throw new AxonError(layerOp(this), 'expects at least one input');
+    for (const x of xs) if (!isTensor(x)) throw new AxonError(layerOp(this), `inputs must be Tensors, got ${fmtValue(x)}`);
     const rank = xs[0]!.rank;
     return concat(xs, this.axis < 0 ? rank + this.axis : this.axis);
   }
@@ -527,12 +581,21 @@ export class Reshape extends Module {
   /** The input's shape (one example) when given. */
   readonly inputShape: readonly number[] | undefined;
   constructor(opts: ReshapeOptions) {
-    super(opts.name);
-    if (!Array.isArray(opts.targetShape)) throw new AxonError('Reshape', 'targetShape must be an array');
-    this.targetShape = [...opts.targetShape];
-    this.inputShape = opts.inputShape ? [...opts.inputShape] : undefined;
+    if (opts === undefined) throw new AxonError('Reshape', 'expects { targetShape }');
+    const o = optionsOf<ReshapeOptions>('Reshape', opts, ['targetShape', 'name', 'inputShape']);
+    const ts: unknown = o.targetShape;
+    if (!Array.isArray(ts) || ts.length > 16 || !ts.every((d) => typeof d === 'number' && Number.isInteger(d) && (d >= 1 || d === -1) && d <= 2 ** 31 - 1)) {
+      throw new AxonError('Reshape', `targetShape must be an array of at most 16 positive integers (one of them may be -1), got ${fmtValue(ts)}`);
+    }
+    if ((ts as number[]).filter((d) => d === -1).length > 1) throw new AxonError('Reshape', `targetShape may contain one -1 at most, got ${fmtValue(ts)}`);
+    if (sizeOf((ts as number[]).filter((d) => d !== -1)) > 2 ** 31 - 1) throw new AxonError('Reshape', `targetShape ${fmtValue(ts)} has more than 2^31-1 elements per example`);
+    const inputShape = optInputShape('Reshape', o.inputShape);
+    super(optName('Reshape', o.name));
+    this.targetShape = [...(ts as number[])];
+    this.inputShape = inputShape;
   }
   forward(x: Tensor): Tensor {
+    if (!isTensor(x) || x.rank < 1) throw new AxonError(layerOp(this), `expects a Tensor with a batch axis, got ${isTensor(x) ? fmtShape(x.shape) : fmtValue(x)}`);
     try {
       return reshape(x, [x.shape[0]!, ...this.targetShape]);
     } catch (e) {

@@ -1,8 +1,9 @@
 /**
  * Losses (numerically stable), loss modules, and Keras loss names.
  */
-import { AxonError, type Tensor, arange, fmtShape, gather, isTensor, logSoftmax, noGrad, reshape, softplus } from '@axon/core';
+import { AxonError, type Tensor, arange, fmtShape, fmtValue, gather, logSoftmax, noGrad, reshape, softplus } from '@axon/core';
 import { Module } from './module.js';
+import { checkFinite, checkTensor, composite, optBool, optionsOf } from './validate.js';
 
 /**
  * How per-example losses are combined: averaged (default), summed, or returned as is.
@@ -19,22 +20,33 @@ export interface LossOptions {
   reduction?: Reduction;
 }
 
-function reduce(op: string, x: Tensor, reduction: Reduction | undefined): Tensor {
-  switch (reduction ?? 'mean') {
-    case 'mean':
-      return x.mean();
-    case 'sum':
-      return x.sum();
-    case 'none':
-      return x;
-    default:
-      throw new AxonError(op, `reduction must be 'mean', 'sum' or 'none', got ${JSON.stringify(reduction)}`);
-  }
+/** Checks a reduction (before anything is computed). */
+function reductionOf(op: string, r: unknown): Reduction {
+  if (r === undefined) return 'mean';
+  if (r !== 'mean' && r !== 'sum' && r !== 'none') throw new AxonError(op, `reduction must be 'mean', 'sum' or 'none', got ${fmtValue(r)}`);
+  return r;
+}
+
+function reduce(x: Tensor, reduction: Reduction): Tensor {
+  return reduction === 'mean' ? x.mean() : reduction === 'sum' ? x.sum() : x;
+}
+
+/** The options of a loss, checked: a plain object with known keys and valid values. */
+function lossOptions<T extends LossOptions>(op: string, opts: unknown, keys: readonly string[]): T & { reduction: Reduction } {
+  const o = optionsOf<T>(op, opts, ['reduction', ...keys]);
+  return { ...o, reduction: reductionOf(op, o.reduction) };
+}
+
+/** `epsilon` of the probability losses: a number in [0, 0.5) (probabilities are clamped to [ε, 1−ε]). */
+function epsilonOf(op: string, e: unknown): number {
+  if (e === undefined) return 1e-7;
+  if (typeof e !== 'number' || !(e >= 0 && e < 0.5)) throw new AxonError(op, `epsilon must be a number in [0, 0.5), got ${fmtValue(e)}`);
+  return e;
 }
 
 function checkTensors(op: string, pred: unknown, target: unknown): asserts pred is Tensor {
-  if (!isTensor(pred)) throw new AxonError(op, `predictions must be a Tensor, got ${typeof pred}`);
-  if (!isTensor(target)) throw new AxonError(op, `targets must be a Tensor, got ${typeof target}`);
+  checkTensor(op, 'predictions', pred);
+  checkTensor(op, 'targets', target);
 }
 
 /** Accepts target [N] for predictions [N, 1] (Keras regression style) by viewing it as [N, 1]. */
@@ -57,9 +69,12 @@ function asFloat(t: Tensor): Tensor {
  */
 export function mseLoss(pred: Tensor, target: Tensor, opts: LossOptions = {}): Tensor {
   const op = 'mseLoss';
+  const { reduction } = lossOptions(op, opts, []);
   checkTensors(op, pred, target);
-  const t = asFloat(alignRegression(op, pred, target));
-  return reduce(op, pred.sub(t).square(), opts.reduction);
+  return composite([pred, target], (tmp) => {
+    const t = tmp(asFloat(tmp(alignRegression(op, pred, target))));
+    return reduce(tmp(tmp(pred.sub(t)).square()), reduction);
+  });
 }
 
 /**
@@ -68,9 +83,12 @@ export function mseLoss(pred: Tensor, target: Tensor, opts: LossOptions = {}): T
  */
 export function maeLoss(pred: Tensor, target: Tensor, opts: LossOptions = {}): Tensor {
   const op = 'maeLoss';
+  const { reduction } = lossOptions(op, opts, []);
   checkTensors(op, pred, target);
-  const t = asFloat(alignRegression(op, pred, target));
-  return reduce(op, pred.sub(t).abs(), opts.reduction);
+  return composite([pred, target], (tmp) => {
+    const t = tmp(asFloat(tmp(alignRegression(op, pred, target))));
+    return reduce(tmp(tmp(pred.sub(t)).abs()), reduction);
+  });
 }
 
 /**
@@ -94,42 +112,49 @@ export interface CrossEntropyOptions extends LossOptions {
 export function pickClass(x: Tensor, target: Tensor): Tensor {
   const n = x.shape[0]!;
   const c = x.shape[1]!;
-  const flatIdx = noGrad(() => {
-    const rows = arange(n).mul(c);
-    const r = rows.add(target);
-    rows.dispose();
-    return r;
+  return composite([x, target], (tmp) => {
+    const flatIdx = tmp(noGrad(() => composite([target], (tmp2) => tmp2(tmp2(arange(n)).mul(c)).add(target))));
+    const flat = tmp(reshape(x, [n * c]));
+    const out = gather(flat, flatIdx, 0);
+    // gather's gradient reads the indices (kept in its attributes, not its inputs): they live as
+    // long as the graph, like every tensor autograd saved
+    if (out.requiresGrad) flatIdx.savedForBackward = true;
+    return out;
   });
-  const flat = reshape(x, [n * c]);
-  return gather(flat, flatIdx, 0);
 }
 
 /** Sparse labels as int32 [N] for logits [..., C], validated. @internal */
 export function sparseLabels(op: string, logits: Tensor, target: Tensor, validate: boolean): Tensor {
   const c = logits.shape[logits.rank - 1]!;
   const lead = logits.shape.slice(0, -1);
-  let t = target;
-  if (t.rank === lead.length + 1 && t.shape[t.rank - 1] === 1) t = reshape(t, lead);
-  if (t.rank !== lead.length || t.shape.some((d, i) => d !== lead[i])) {
+  const squeeze = target.rank === lead.length + 1 && target.shape[target.rank - 1] === 1;
+  const ts = squeeze ? target.shape.slice(0, -1) : target.shape;
+  // checked before anything is created
+  if (ts.length !== lead.length || ts.some((d, i) => d !== lead[i])) {
     throw new AxonError(op, `sparse targets must have shape ${fmtShape(lead)} (one class index per row of logits ${fmtShape(logits.shape)}), got ${fmtShape(target.shape)}`);
   }
-  if (t.dtype !== 'int32') {
-    if (t.dtype === 'bool') throw new AxonError(op, 'targets must be int32 class indices or float probabilities, got bool');
+  if (target.dtype === 'bool') throw new AxonError(op, 'targets must be int32 class indices or float probabilities, got bool');
+  return composite([target], (tmp) => {
+    let t = squeeze ? tmp(reshape(target, lead)) : target;
+    if (t.dtype !== 'int32') {
+      if (validate && t.backend.supportsSyncRead) {
+        const d = t.dataSync();
+        for (let i = 0; i < d.length; i++) {
+          if (!Number.isInteger(d[i])) throw new AxonError(op, `sparse targets must be whole class indices; element ${i} is ${d[i]}`);
+        }
+      }
+      const f = t;
+      t = tmp(noGrad(() => f.astype('int32')));
+    }
     if (validate && t.backend.supportsSyncRead) {
       const d = t.dataSync();
       for (let i = 0; i < d.length; i++) {
-        if (!Number.isInteger(d[i])) throw new AxonError(op, `sparse targets must be whole class indices; element ${i} is ${d[i]}`);
+        if (d[i]! < 0 || d[i]! >= c) throw new AxonError(op, `target ${d[i]} at position ${i} is out of range for ${c} classes (expected 0 <= target < ${c})`);
       }
     }
-    t = noGrad(() => t.astype('int32'));
-  }
-  if (validate && t.backend.supportsSyncRead) {
-    const d = t.dataSync();
-    for (let i = 0; i < d.length; i++) {
-      if (d[i]! < 0 || d[i]! >= c) throw new AxonError(op, `target ${d[i]} at position ${i} is out of range for ${c} classes (expected 0 <= target < ${c})`);
-    }
-  }
-  return t;
+    // the caller's own target when nothing had to change (callers never free it)
+    return t;
+  });
 }
 
 /**
@@ -141,30 +166,34 @@ export function sparseLabels(op: string, logits: Tensor, target: Tensor, validat
  */
 export function crossEntropy(logits: Tensor, target: Tensor, opts: CrossEntropyOptions = {}): Tensor {
   const op = 'crossEntropy';
+  const o = lossOptions<CrossEntropyOptions>(op, opts, ['labelSmoothing', 'validate']);
+  const eps = o.labelSmoothing === undefined ? 0 : checkFinite(op, 'labelSmoothing', o.labelSmoothing, 0, 1);
+  const validate = optBool(op, 'validate', o.validate) ?? true;
   checkTensors(op, logits, target);
   if (logits.rank < 1) throw new AxonError(op, `logits must have a class axis, got ${fmtShape(logits.shape)}`);
   if (logits.dtype !== 'float32') throw new AxonError(op, `logits must be float32, got ${logits.dtype}`);
-  const eps = opts.labelSmoothing ?? 0;
-  if (!(eps >= 0 && eps <= 1)) throw new AxonError(op, `labelSmoothing must be in [0, 1], got ${eps}`);
   const c = logits.shape[logits.rank - 1]!;
-  const logp = logSoftmax(logits, -1);
   const dense = target.dtype === 'float32' && target.rank === logits.rank && target.shape.every((d, i) => d === logits.shape[i]) && !(c === 1 && target.rank === 1);
-  let perExample: Tensor;
-  if (dense) {
-    let t = target;
-    if (eps > 0) t = noGrad(() => target.mul(1 - eps).add(eps / c));
-    perExample = t.mul(logp).sum(-1).neg();
-  } else {
-    const labels = sparseLabels(op, logits, target, opts.validate ?? true);
-    const lead = logits.shape.slice(0, -1);
-    const n = lead.reduce((a, b) => a * b, 1);
-    const lp2 = reshape(logp, [n, c]);
-    const picked = pickClass(lp2, reshape(labels, [n]));
-    let nll = picked.neg();
-    if (eps > 0) nll = nll.mul(1 - eps).sub(lp2.mean(-1).mul(eps));
-    perExample = reshape(nll, lead);
-  }
-  return reduce(op, perExample, opts.reduction);
+  return composite([logits, target], (tmp) => {
+    let perExample: Tensor;
+    if (dense) {
+      const logp = tmp(logSoftmax(logits, -1));
+      const t = eps > 0 ? tmp(noGrad(() => composite([target], (tmp2) => tmp2(target.mul(1 - eps)).add(eps / c)))) : target;
+      perExample = tmp(tmp(tmp(t.mul(logp)).sum(-1)).neg());
+    } else {
+      // the labels are checked (shape, range) before the logits are touched
+      const labels = tmp(sparseLabels(op, logits, target, validate));
+      const logp = tmp(logSoftmax(logits, -1));
+      const lead = logits.shape.slice(0, -1);
+      const n = lead.reduce((a, b) => a * b, 1);
+      const lp2 = tmp(reshape(logp, [n, c]));
+      const picked = tmp(pickClass(lp2, tmp(reshape(labels, [n]))));
+      let nll = tmp(picked.neg());
+      if (eps > 0) nll = tmp(tmp(nll.mul(1 - eps)).sub(tmp(tmp(lp2.mean(-1)).mul(eps))));
+      perExample = tmp(reshape(nll, lead));
+    }
+    return reduce(perExample, o.reduction);
+  });
 }
 
 /**
@@ -203,16 +232,23 @@ function checkUnitInterval(op: string, what: 'input' | 'target', t: Tensor): voi
  */
 export function binaryCrossEntropy(probs: Tensor, target: Tensor, opts: BCEOptions = {}): Tensor {
   const op = 'binaryCrossEntropy';
+  const o = lossOptions<BCEOptions>(op, opts, ['epsilon', 'validate']);
+  const e = epsilonOf(op, o.epsilon);
+  const validate = optBool(op, 'validate', o.validate) ?? true;
   checkTensors(op, probs, target);
-  const t = asFloat(alignRegression(op, probs, target));
-  if (opts.validate ?? true) {
-    checkUnitInterval(op, 'input', probs);
-    checkUnitInterval(op, 'target', t);
-  }
-  const e = opts.epsilon ?? 1e-7;
-  const p = probs.clip(e, 1 - e);
-  const l = t.mul(p.log()).add(t.neg().add(1).mul(p.neg().add(1).log())).neg();
-  return reduce(op, l, opts.reduction);
+  if (probs.dtype !== 'float32') throw new AxonError(op, `probabilities must be float32, got ${probs.dtype} ${fmtShape(probs.shape)}`);
+  return composite([probs, target], (tmp) => {
+    const t = tmp(asFloat(tmp(alignRegression(op, probs, target))));
+    if (validate) {
+      checkUnitInterval(op, 'input', probs);
+      checkUnitInterval(op, 'target', t);
+    }
+    const p = tmp(probs.clip(e, 1 - e));
+    const pos = tmp(t.mul(tmp(p.log())));
+    const neg = tmp(tmp(tmp(t.neg()).add(1)).mul(tmp(tmp(tmp(p.neg()).add(1)).log())));
+    const l = tmp(tmp(pos.add(neg)).neg());
+    return reduce(l, o.reduction);
+  });
 }
 
 /**
@@ -221,9 +257,13 @@ export function binaryCrossEntropy(probs: Tensor, target: Tensor, opts: BCEOptio
  */
 export function binaryCrossEntropyWithLogits(logits: Tensor, target: Tensor, opts: LossOptions = {}): Tensor {
   const op = 'binaryCrossEntropyWithLogits';
+  const { reduction } = lossOptions(op, opts, []);
   checkTensors(op, logits, target);
-  const t = asFloat(alignRegression(op, logits, target));
-  return reduce(op, softplus(logits).sub(logits.mul(t)), opts.reduction);
+  if (logits.dtype !== 'float32') throw new AxonError(op, `logits must be float32, got ${logits.dtype} ${fmtShape(logits.shape)}`);
+  return composite([logits, target], (tmp) => {
+    const t = tmp(asFloat(tmp(alignRegression(op, logits, target))));
+    return reduce(tmp(tmp(softplus(logits)).sub(tmp(logits.mul(t)))), reduction);
+  });
 }
 
 /**
@@ -233,14 +273,20 @@ export function binaryCrossEntropyWithLogits(logits: Tensor, target: Tensor, opt
  */
 export function sparseCrossEntropyFromProbs(probs: Tensor, target: Tensor, opts: BCEOptions & { validate?: boolean } = {}): Tensor {
   const op = 'sparseCategoricalCrossentropy';
+  const o = lossOptions<BCEOptions>(op, opts, ['epsilon', 'validate']);
+  const e = epsilonOf(op, o.epsilon);
+  const validate = optBool(op, 'validate', o.validate) ?? true;
   checkTensors(op, probs, target);
-  const e = opts.epsilon ?? 1e-7;
+  if (probs.rank < 1 || probs.dtype !== 'float32') throw new AxonError(op, `probabilities must be float32 with a class axis, got ${probs.dtype} ${fmtShape(probs.shape)}`);
   const c = probs.shape[probs.rank - 1]!;
-  const labels = sparseLabels(op, probs, target, opts.validate ?? true);
-  const lead = probs.shape.slice(0, -1);
-  const n = lead.reduce((a, b) => a * b, 1);
-  const picked = pickClass(reshape(probs, [n, c]), reshape(labels, [n]));
-  return reduce(op, reshape(picked.clip(e, 1 - e).log().neg(), lead), opts.reduction);
+  return composite([probs, target], (tmp) => {
+    const labels = tmp(sparseLabels(op, probs, target, validate));
+    const lead = probs.shape.slice(0, -1);
+    const n = lead.reduce((a, b) => a * b, 1);
+    const picked = tmp(pickClass(tmp(reshape(probs, [n, c])), tmp(reshape(labels, [n]))));
+    const nll = tmp(tmp(tmp(picked.clip(e, 1 - e)).log()).neg());
+    return reduce(tmp(reshape(nll, lead)), o.reduction);
+  });
 }
 
 /**
@@ -249,13 +295,20 @@ export function sparseCrossEntropyFromProbs(probs: Tensor, target: Tensor, opts:
  */
 export function categoricalCrossEntropyFromProbs(probs: Tensor, target: Tensor, opts: BCEOptions = {}): Tensor {
   const op = 'categoricalCrossentropy';
+  const o = lossOptions<BCEOptions>(op, opts, ['epsilon', 'validate']);
+  const e = epsilonOf(op, o.epsilon);
+  optBool(op, 'validate', o.validate);
   checkTensors(op, probs, target);
+  if (probs.rank < 1 || probs.dtype !== 'float32') throw new AxonError(op, `probabilities must be float32 with a class axis, got ${probs.dtype} ${fmtShape(probs.shape)}`);
   if (target.rank !== probs.rank || target.shape.some((d, i) => d !== probs.shape[i])) {
     throw new AxonError(op, `targets ${fmtShape(target.shape)} must be one-hot/probabilities shaped like the predictions ${fmtShape(probs.shape)} (use sparseCategoricalCrossentropy for class indices)`);
   }
-  const e = opts.epsilon ?? 1e-7;
-  const l = asFloat(target).mul(probs.clip(e, 1 - e).log()).sum(-1).neg();
-  return reduce(op, l, opts.reduction);
+  if (target.dtype === 'bool') throw new AxonError(op, `targets must be float32 (or int32) one-hot/probabilities, got bool ${fmtShape(target.shape)}`);
+  return composite([probs, target], (tmp) => {
+    const logp = tmp(tmp(probs.clip(e, 1 - e)).log());
+    const l = tmp(tmp(tmp(tmp(asFloat(target)).mul(logp)).sum(-1)).neg());
+    return reduce(l, o.reduction);
+  });
 }
 
 // ------------------------------------------------------------------ modules
@@ -270,8 +323,9 @@ export class MSELoss extends Module {
   /** How per-element losses are combined. */
   readonly reduction: Reduction;
   constructor(opts: LossOptions = {}) {
+    const { reduction } = lossOptions('MSELoss', opts, []);
     super();
-    this.reduction = opts.reduction ?? 'mean';
+    this.reduction = reduction;
   }
   forward(pred: Tensor, target: Tensor): Tensor {
     return mseLoss(pred, target, { reduction: this.reduction });
@@ -290,9 +344,11 @@ export class CrossEntropyLoss extends Module {
   /** Label smoothing ε. */
   readonly labelSmoothing: number;
   constructor(opts: CrossEntropyOptions = {}) {
+    const o = lossOptions<CrossEntropyOptions>('CrossEntropyLoss', opts, ['labelSmoothing']);
+    const eps = o.labelSmoothing === undefined ? 0 : checkFinite('CrossEntropyLoss', 'labelSmoothing', o.labelSmoothing, 0, 1);
     super();
-    this.reduction = opts.reduction ?? 'mean';
-    this.labelSmoothing = opts.labelSmoothing ?? 0;
+    this.reduction = o.reduction;
+    this.labelSmoothing = eps;
   }
   forward(logits: Tensor, target: Tensor): Tensor {
     return crossEntropy(logits, target, { reduction: this.reduction, labelSmoothing: this.labelSmoothing });
@@ -309,8 +365,9 @@ export class BCELoss extends Module {
   /** How per-element losses are combined. */
   readonly reduction: Reduction;
   constructor(opts: LossOptions = {}) {
+    const { reduction } = lossOptions('BCELoss', opts, []);
     super();
-    this.reduction = opts.reduction ?? 'mean';
+    this.reduction = reduction;
   }
   forward(probs: Tensor, target: Tensor): Tensor {
     return binaryCrossEntropy(probs, target, { reduction: this.reduction });
@@ -327,8 +384,9 @@ export class BCEWithLogitsLoss extends Module {
   /** How per-element losses are combined. */
   readonly reduction: Reduction;
   constructor(opts: LossOptions = {}) {
+    const { reduction } = lossOptions('BCEWithLogitsLoss', opts, []);
     super();
-    this.reduction = opts.reduction ?? 'mean';
+    this.reduction = reduction;
   }
   forward(logits: Tensor, target: Tensor): Tensor {
     return binaryCrossEntropyWithLogits(logits, target, { reduction: this.reduction });
@@ -389,6 +447,21 @@ const KERAS_LOSSES: Readonly<Record<string, LossKind>> = {
  */
 export const LOSS_NAMES: readonly string[] = Object.freeze(['meanSquaredError', 'mse', 'meanAbsoluteError', 'mae', 'sparseCategoricalCrossentropy', 'categoricalCrossentropy', 'binaryCrossentropy']);
 
+/** Runs `loss` on `prep(t)`, freeing the prepared target when it is a new tensor (even when the loss throws). */
+function withTarget(t: Tensor, prep: (t: Tensor) => Tensor, loss: (t: Tensor) => Tensor): Tensor {
+  if (!isTensorLike(t)) return loss(t);
+  const u = prep(t);
+  try {
+    return loss(u);
+  } finally {
+    if (u !== t && !u.requiresGrad && !u.savedForBackward) u.dispose();
+  }
+}
+
+function isTensorLike(t: unknown): t is Tensor {
+  return t !== null && typeof t === 'object' && typeof (t as { dtype?: unknown }).dtype === 'string' && !(t as Tensor).isDisposed;
+}
+
 /**
  * Builds the loss function of a kind. @internal
  */
@@ -400,13 +473,15 @@ export function lossFnOf(kind: LossKind, fromLogits: boolean, labelSmoothing: nu
       return (p, t) => maeLoss(p, t);
     case 'sparseCategorical':
       return fromLogits ? (p, t) => crossEntropy(p, t, { labelSmoothing, validate }) : (p, t) => sparseCrossEntropyFromProbs(p, t, { validate });
-    case 'categorical':
+    case 'categorical': {
+      const smooth = (p: Tensor, t: Tensor): Tensor => (labelSmoothing > 0 ? noGrad(() => composite([t], (tmp) => tmp(tmp(asFloat(t)).mul(1 - labelSmoothing)).add(labelSmoothing / p.shape[p.rank - 1]!))) : t);
       return fromLogits
-        ? (p, t) => crossEntropy(p, asFloat(t), { labelSmoothing })
-        : (p, t) => categoricalCrossEntropyFromProbs(p, labelSmoothing > 0 ? noGrad(() => asFloat(t).mul(1 - labelSmoothing).add(labelSmoothing / p.shape[p.rank - 1]!)) : t);
+        ? (p, t) => withTarget(t, asFloat, (tf) => crossEntropy(p, tf, { labelSmoothing }))
+        : (p, t) => withTarget(t, (u) => smooth(p, u), (ts) => categoricalCrossEntropyFromProbs(p, ts));
+    }
     case 'binary': {
-      const smooth = (t: Tensor): Tensor => (labelSmoothing > 0 ? noGrad(() => asFloat(t).mul(1 - labelSmoothing).add(labelSmoothing / 2)) : t);
-      return fromLogits ? (p, t) => binaryCrossEntropyWithLogits(p, smooth(t)) : (p, t) => binaryCrossEntropy(p, smooth(t));
+      const smooth = (t: Tensor): Tensor => (labelSmoothing > 0 ? noGrad(() => composite([t], (tmp) => tmp(tmp(asFloat(t)).mul(1 - labelSmoothing)).add(labelSmoothing / 2))) : t);
+      return fromLogits ? (p, t) => withTarget(t, smooth, (ts) => binaryCrossEntropyWithLogits(p, ts)) : (p, t) => withTarget(t, smooth, (ts) => binaryCrossEntropy(p, ts));
     }
     default:
       throw new AxonError('getLoss', `no built-in function for loss kind '${kind}'`);
@@ -421,14 +496,14 @@ export function lossFnOf(kind: LossKind, fromLogits: boolean, labelSmoothing: nu
  */
 export function getLoss(spec: string | LossConfig | LossFn): LossSpec {
   if (typeof spec === 'function') return { name: spec.name || 'loss', kind: 'custom', fromLogits: false, labelSmoothing: 0, fn: spec };
-  const cfg: LossConfig | null = typeof spec === 'string' ? { name: spec } : spec !== null && typeof spec === 'object' && typeof spec.name === 'string' ? spec : null;
-  if (!cfg) throw new AxonError('getLoss', `expects a loss name (${LOSS_NAMES.join(', ')}), a config { name, fromLogits } or a function (yPred, yTrue) => Tensor`);
+  const cfg: LossConfig | null =
+    typeof spec === 'string' ? { name: spec } : spec !== null && typeof spec === 'object' && !Array.isArray(spec) && typeof spec.name === 'string' ? optionsOf<LossConfig>('getLoss', spec, ['name', 'fromLogits', 'labelSmoothing']) : null;
+  if (!cfg) throw new AxonError('getLoss', `expects a loss name (${LOSS_NAMES.join(', ')}), a config { name, fromLogits } or a function (yPred, yTrue) => Tensor, got ${fmtValue(spec)}`);
   const key = cfg.name.replace(/_/g, '').toLowerCase();
   // Own keys only: 'toString' or 'constructor' must not resolve through the prototype chain.
   const kind = Object.hasOwn(KERAS_LOSSES, key) ? KERAS_LOSSES[key] : undefined;
   if (!kind) throw new AxonError('getLoss', `unknown loss '${cfg.name}'; expected one of ${LOSS_NAMES.join(', ')}`);
-  const fromLogits = cfg.fromLogits ?? false;
-  const labelSmoothing = cfg.labelSmoothing ?? 0;
-  if (!(labelSmoothing >= 0 && labelSmoothing <= 1)) throw new AxonError('getLoss', `labelSmoothing must be in [0, 1], got ${labelSmoothing}`);
+  const fromLogits = optBool('getLoss', 'fromLogits', cfg.fromLogits) ?? false;
+  const labelSmoothing = cfg.labelSmoothing === undefined ? 0 : checkFinite('getLoss', 'labelSmoothing', cfg.labelSmoothing, 0, 1);
   return { name: cfg.name, kind, fromLogits, labelSmoothing, fn: lossFnOf(kind, fromLogits, labelSmoothing) };
 }

@@ -1,8 +1,9 @@
 /**
  * Metrics: accuracy (sparse, one-hot, binary) and top-k accuracy, plus Keras metric names.
  */
-import { AxonError, type Tensor, fmtShape, noGrad, reshape } from '@axon/core';
+import { AxonError, type Tensor, fmtShape, fmtValue, noGrad, reshape } from '@axon/core';
 import { pickClass, sparseLabels } from './losses.js';
+import { checkFinite, checkInt, checkTensor, composite, optBool, optionsOf } from './validate.js';
 
 /**
  * Options of {@link accuracy}.
@@ -31,23 +32,30 @@ function isBinary(pred: Tensor): boolean {
  * @example accuracy(tensor([[0.1, 0.9], [0.8, 0.2]]), tensor([1, 1], [2], 'int32')).item() // 0.5
  */
 export function accuracy(pred: Tensor, target: Tensor, opts: AccuracyOptions = {}): Tensor {
-  return noGrad(() => {
-    if (isBinary(pred)) {
-      const thr = opts.threshold ?? (opts.fromLogits ? 0 : 0.5);
-      const p = pred.gt(thr);
-      let t = target;
-      if (t.size !== p.size) throw new AxonError('accuracy', `binary predictions ${fmtShape(pred.shape)} and targets ${fmtShape(target.shape)} differ in size`);
-      t = reshape(t, p.shape);
-      const tb = t.dtype === 'bool' ? t : t.gt(0.5);
-      return p.eq(tb).astype('float32').mean();
-    }
-    const predicted = pred.argmax(-1);
-    let actual: Tensor;
-    if (target.rank === pred.rank && target.shape.every((d, i) => d === pred.shape[i]) && target.dtype === 'float32') actual = target.argmax(-1);
-    else actual = sparseLabels('accuracy', pred, target, false);
-    if (actual.size !== predicted.size) throw new AxonError('accuracy', `predictions ${fmtShape(pred.shape)} and targets ${fmtShape(target.shape)} do not match`);
-    return predicted.eq(reshape(actual, predicted.shape)).astype('float32').mean();
-  });
+  const op = 'accuracy';
+  const o = optionsOf<AccuracyOptions>(op, opts, ['fromLogits', 'threshold']);
+  const fromLogits = optBool(op, 'fromLogits', o.fromLogits) ?? false;
+  const thr = o.threshold === undefined ? (fromLogits ? 0 : 0.5) : checkFinite(op, 'threshold', o.threshold);
+  checkTensor(op, 'predictions', pred);
+  checkTensor(op, 'targets', target);
+  if (pred.rank < 1 || pred.dtype === 'bool') throw new AxonError(op, `predictions must be numbers with a class axis (or binary [N]), got ${pred.dtype} ${fmtShape(pred.shape)}`);
+  return noGrad(() =>
+    composite([pred, target], (tmp) => {
+      if (isBinary(pred)) {
+        if (target.size !== pred.size) throw new AxonError(op, `binary predictions ${fmtShape(pred.shape)} and targets ${fmtShape(target.shape)} differ in size`);
+        const p = tmp(pred.gt(thr));
+        const t = tmp(reshape(target, p.shape));
+        const tb = t.dtype === 'bool' ? t : tmp(t.gt(0.5));
+        return tmp(tmp(p.eq(tb)).astype('float32')).mean();
+      }
+      let actual: Tensor;
+      if (target.rank === pred.rank && target.shape.every((d, i) => d === pred.shape[i]) && target.dtype === 'float32') actual = tmp(target.argmax(-1));
+      else actual = tmp(sparseLabels(op, pred, target, false));
+      const predicted = tmp(pred.argmax(-1));
+      if (actual.size !== predicted.size) throw new AxonError(op, `predictions ${fmtShape(pred.shape)} and targets ${fmtShape(target.shape)} do not match`);
+      return tmp(tmp(predicted.eq(tmp(reshape(actual, predicted.shape)))).astype('float32')).mean();
+    }),
+  );
 }
 
 /**
@@ -56,15 +64,23 @@ export function accuracy(pred: Tensor, target: Tensor, opts: AccuracyOptions = {
  * @example topKAccuracy(logits, labels, 5)
  */
 export function topKAccuracy(pred: Tensor, target: Tensor, k = 5): Tensor {
-  if (!Number.isInteger(k) || k < 1) throw new AxonError('topKAccuracy', `k must be a positive integer, got ${k}`);
-  if (pred.rank !== 2) throw new AxonError('topKAccuracy', `predictions must be [N, C], got ${fmtShape(pred.shape)}`);
-  return noGrad(() => {
-    const labels = target.rank === 2 && target.dtype === 'float32' ? target.argmax(-1) : sparseLabels('topKAccuracy', pred, target, false);
-    const n = pred.shape[0]!;
-    const own = reshape(pickClass(pred, reshape(labels, [n])), [n, 1]);
-    const better = pred.gt(own).astype('float32').sum(-1);
-    return better.lt(k).astype('float32').mean();
-  });
+  const op = 'topKAccuracy';
+  checkInt(op, 'k', k);
+  checkTensor(op, 'predictions', pred);
+  checkTensor(op, 'targets', target);
+  if (pred.rank !== 2 || pred.dtype !== 'float32') throw new AxonError(op, `predictions must be float32 [N, C], got ${pred.dtype} ${fmtShape(pred.shape)}`);
+  if (target.rank === 2 && target.dtype === 'float32' && (target.shape[0] !== pred.shape[0] || target.shape[1] !== pred.shape[1])) {
+    throw new AxonError(op, `one-hot targets ${fmtShape(target.shape)} must match predictions ${fmtShape(pred.shape)}`);
+  }
+  return noGrad(() =>
+    composite([pred, target], (tmp) => {
+      const labels = tmp(target.rank === 2 && target.dtype === 'float32' ? target.argmax(-1) : sparseLabels(op, pred, target, false));
+      const n = pred.shape[0]!;
+      const own = tmp(reshape(tmp(pickClass(pred, tmp(reshape(labels, [n])))), [n, 1]));
+      const better = tmp(tmp(tmp(pred.gt(own)).astype('float32')).sum(-1));
+      return tmp(tmp(better.lt(k)).astype('float32')).mean();
+    }),
+  );
 }
 
 /**
@@ -90,8 +106,11 @@ export interface MetricSpec {
  */
 export function getMetric(spec: string | MetricFn | MetricSpec): MetricSpec {
   if (typeof spec === 'function') return { name: spec.name || 'metric', fn: spec };
-  if (spec !== null && typeof spec === 'object' && typeof spec.fn === 'function') return spec;
-  if (typeof spec !== 'string') throw new AxonError('getMetric', 'expects a metric name or a function');
+  if (spec !== null && typeof spec === 'object' && typeof spec.fn === 'function') {
+    if (typeof spec.name !== 'string' || spec.name === '') throw new AxonError('getMetric', `a metric { name, fn } needs a non-empty name, got ${fmtValue(spec.name)}`);
+    return spec;
+  }
+  if (typeof spec !== 'string') throw new AxonError('getMetric', `expects a metric name or a function, got ${fmtValue(spec)}`);
   const key = spec.replace(/_/g, '').toLowerCase();
   switch (key) {
     case 'accuracy':
@@ -105,10 +124,10 @@ export function getMetric(spec: string | MetricFn | MetricSpec): MetricSpec {
       return { name: spec, fn: (p, t) => topKAccuracy(p, t, 5) };
     case 'mse':
     case 'meansquarederror':
-      return { name: 'mse', fn: (p, t) => noGrad(() => p.sub(t.rank === p.rank ? t : reshape(t, p.shape)).square().mean()) };
+      return { name: 'mse', fn: (p, t) => noGrad(() => composite([p, t], (tmp) => tmp(tmp(p.sub(t.rank === p.rank ? t : tmp(reshape(t, p.shape)))).square()).mean())) };
     case 'mae':
     case 'meanabsoluteerror':
-      return { name: 'mae', fn: (p, t) => noGrad(() => p.sub(t.rank === p.rank ? t : reshape(t, p.shape)).abs().mean()) };
+      return { name: 'mae', fn: (p, t) => noGrad(() => composite([p, t], (tmp) => tmp(tmp(p.sub(t.rank === p.rank ? t : tmp(reshape(t, p.shape)))).abs()).mean())) };
     default:
       throw new AxonError('getMetric', `unknown metric '${spec}'; expected accuracy, sparseCategoricalAccuracy, categoricalAccuracy, binaryAccuracy, topKCategoricalAccuracy, mse, mae or a function`);
   }

@@ -3,7 +3,7 @@
  * {@link Sequential} and functional {@link GraphModel}s.
  */
 import {
-  AxonError, type Tensor, checkAnomalies, concat, fmtShape, gather, getRngState, isAnomalyDetectionEnabled, isTensor, keep, noGrad, randint, setRngState, sigmoid, softmax, tensor, tidy,
+  AxonError, type Tensor, checkAnomalies, concat, fmtShape, fmtValue, gather, getRngState, isAnomalyDetectionEnabled, isTensor, keep, noGrad, randint, setRngState, sigmoid, softmax, tensor, tidy,
 } from '@axon/core';
 import { LRScheduler, optimizer as makeOptimizer, Optimizer, type OptimizerConfig } from '@axon/optimizers';
 import { Activation, Sigmoid, Softmax } from './activations.js';
@@ -17,6 +17,37 @@ import { type MetricFn, type MetricSpec, getMetric } from './metrics.js';
 import { type LayerConfig, Module, uniqueName } from './module.js';
 import type { SymbolicTensor} from './symbolic.js';
 import { type SymbolicShape, isSymbolic } from './symbolic.js';
+import { checkExampleShape, checkFinite, checkInt, optBool, optName, optionsOf } from './validate.js';
+
+const FIT_KEYS = ['epochs', 'batchSize', 'shuffle', 'seed', 'validationSplit', 'validationData', 'callbacks', 'verbose', 'log', 'initialEpoch', 'checkpoint', 'scheduler', 'schedulerStep'];
+
+/** `fit`'s options, checked before anything is created (a misspelt option is an error, as in Keras). */
+function fitOptions(op: string, raw: unknown): FitOptions {
+  const o = optionsOf<FitOptions>(op, raw === null ? undefined : raw, FIT_KEYS);
+  if (o.epochs !== undefined) checkInt(op, 'epochs', o.epochs, 0, Number.MAX_SAFE_INTEGER);
+  if (o.batchSize !== undefined) checkInt(op, 'batchSize', o.batchSize, 1);
+  optBool(op, 'shuffle', o.shuffle);
+  if (o.seed !== undefined) checkFinite(op, 'seed', o.seed);
+  if (o.validationSplit !== undefined && (typeof o.validationSplit !== 'number' || !(o.validationSplit >= 0 && o.validationSplit < 1))) {
+    throw new AxonError(op, `validationSplit must be in [0, 1), got ${fmtValue(o.validationSplit)}`);
+  }
+  if (o.callbacks !== undefined) {
+    if (!Array.isArray(o.callbacks)) throw new AxonError(op, `callbacks must be a list of callback objects, got ${fmtValue(o.callbacks)}`);
+    o.callbacks.forEach((cb: unknown, i) => {
+      if (cb === null || typeof cb !== 'object') throw new AxonError(op, `callbacks[${i}] must be a callback object (e.g. { onEpochEnd(epoch, logs) { … } }), got ${fmtValue(cb)}`);
+    });
+  }
+  if (o.verbose !== undefined && o.verbose !== 0 && o.verbose !== 1 && o.verbose !== 2) throw new AxonError(op, `verbose must be 0, 1 or 2, got ${fmtValue(o.verbose)}`);
+  if (o.log !== undefined && typeof o.log !== 'function') throw new AxonError(op, `log must be a function (line) => void, got ${fmtValue(o.log)}`);
+  if (o.initialEpoch !== undefined) checkInt(op, 'initialEpoch', o.initialEpoch, 0, Number.MAX_SAFE_INTEGER);
+  return o;
+}
+
+/** `evaluate`'s and `predict`'s options: the batch size (default 32). */
+function batchSizeOf(op: string, raw: unknown): number {
+  const o = optionsOf<EvaluateOptions>(op, raw === null ? undefined : raw, ['batchSize']);
+  return o.batchSize === undefined ? 32 : checkInt(op, 'batchSize', o.batchSize, 1);
+}
 
 /**
  * Options of {@link Model.compile}.
@@ -107,10 +138,10 @@ function checkpointConfig(op: string, opts: FitOptions, callbacks: readonly Call
   if (ck === undefined) return null;
   if (ck === null || typeof ck !== 'object' || typeof ck.dir !== 'string' || ck.dir === '') throw new AxonError(op, 'checkpoint must be { dir: string, every?, keep?, resume? }');
   const every = ck.every ?? 'epoch';
-  if (every !== 'epoch' && !(Number.isInteger(every) && every >= 1)) throw new AxonError(op, `checkpoint.every must be 'epoch' or a positive integer number of steps, got ${String(every)}`);
+  if (every !== 'epoch' && !(Number.isInteger(every) && every >= 1)) throw new AxonError(op, `checkpoint.every must be 'epoch' or a positive integer number of steps, got ${fmtValue(every)}`);
   const keepN = ck.keep ?? 1;
-  if (!(Number.isInteger(keepN) && keepN >= 1)) throw new AxonError(op, `checkpoint.keep must be a positive integer, got ${String(keepN)}`);
-  if (ck.resume !== undefined && typeof ck.resume !== 'boolean') throw new AxonError(op, `checkpoint.resume must be true or false, got ${String(ck.resume)}`);
+  if (!(Number.isInteger(keepN) && keepN >= 1)) throw new AxonError(op, `checkpoint.keep must be a positive integer, got ${fmtValue(keepN)}`);
+  if (ck.resume !== undefined && typeof ck.resume !== 'boolean') throw new AxonError(op, `checkpoint.resume must be true or false, got ${fmtValue(ck.resume)}`);
   return { dir: ck.dir, every, keep: keepN, resume: ck.resume ?? false, deleteOnFinish: false };
 }
 
@@ -247,8 +278,9 @@ export abstract class Model extends Module {
    * @example model.requestStop('time budget spent');
    */
   requestStop(reason: string, opts: { checkpoint?: boolean } = {}): void {
-    if (typeof reason !== 'string' || reason === '') throw new AxonError('requestStop', 'expects a reason (a non-empty string)');
-    this.stopState = { reason, checkpoint: opts.checkpoint ?? true };
+    if (typeof reason !== 'string' || reason === '') throw new AxonError('requestStop', `expects a reason (a non-empty string), got ${fmtValue(reason)}`);
+    const o = optionsOf<{ checkpoint?: boolean }>('requestStop', opts, ['checkpoint']);
+    this.stopState = { reason, checkpoint: optBool('requestStop', 'checkpoint', o.checkpoint) ?? true };
   }
 
   /**
@@ -296,9 +328,11 @@ export abstract class Model extends Module {
    */
   compile(config: CompileConfig): this {
     const op = `${this.className}.compile`;
-    if (config === null || typeof config !== 'object') throw new AxonError(op, 'expects { optimizer, loss, metrics? }');
+    if (config === null || typeof config !== 'object') throw new AxonError(op, `expects { optimizer, loss, metrics? }, got ${fmtValue(config)}`);
+    optionsOf<CompileConfig>(op, config, ['optimizer', 'loss', 'metrics']);
     if (config.optimizer === undefined) throw new AxonError(op, "an optimizer is required (e.g. 'adam')");
     if (config.loss === undefined) throw new AxonError(op, "a loss is required (e.g. 'sparseCategoricalCrossentropy')");
+    if (config.metrics !== undefined && !Array.isArray(config.metrics)) throw new AxonError(op, `metrics must be a list of names or functions, got ${fmtValue(config.metrics)}`);
     const loss = getLoss(config.loss);
     const metrics = (config.metrics ?? []).map((m) => getMetric(m));
     if (typeof config.optimizer === 'string' || (!(config.optimizer instanceof Optimizer) && typeof config.optimizer === 'object')) {
@@ -306,7 +340,9 @@ export abstract class Model extends Module {
       const probe = makeOptimizer(config.optimizer as string | OptimizerConfig, []);
       probe.dispose();
     } else if (!(config.optimizer instanceof Optimizer)) {
-      throw new AxonError(op, 'optimizer must be a name, a config { name, ... } or an Optimizer');
+      throw new AxonError(op, `optimizer must be a name, a config { name, ... } or an Optimizer, got ${fmtValue(config.optimizer)}`);
+    } else if (config.optimizer.isDisposed) {
+      throw new AxonError(op, `the ${config.optimizer.name} optimizer was disposed`);
     }
     if (this.optimizer && this.ownsOptimizer && this.optimizer !== config.optimizer) this.optimizer.dispose();
     this.optimizer = config.optimizer instanceof Optimizer ? config.optimizer : null;
@@ -435,19 +471,16 @@ export abstract class Model extends Module {
     const op = 'fit';
     const c = this.requireCompiled(op);
     const dataset = isBatchSource(x) ? x : null;
-    const opts: FitOptions = (dataset ? (y as FitOptions | undefined) : options) ?? {};
     if (!dataset && (y === undefined || (y !== null && typeof y === 'object' && !isTensor(y) && !ArrayBuffer.isView(y) && !Array.isArray(y) && !('data' in y)))) {
       throw new AxonError(op, 'expects fit(x, y, options) or fit(dataset, options)');
     }
+    const opts: FitOptions = fitOptions(op, dataset ? y : options);
     const epochs = opts.epochs ?? 1;
     const batchSize = opts.batchSize ?? 32;
-    if (!Number.isInteger(epochs) || epochs < 0) throw new AxonError(op, `epochs must be a non-negative integer, got ${epochs}`);
-    if (!Number.isInteger(batchSize) || batchSize < 1) throw new AxonError(op, `batchSize must be a positive integer, got ${batchSize}`);
     const split = opts.validationSplit ?? 0;
-    if (!(split >= 0 && split < 1)) throw new AxonError(op, `validationSplit must be in [0, 1), got ${split}`);
     if (dataset && split > 0) throw new AxonError(op, 'validationSplit needs tensor/array data; give a dataset validationData instead');
     const schedulerStep = opts.schedulerStep ?? 'epoch';
-    if (schedulerStep !== 'epoch' && schedulerStep !== 'batch') throw new AxonError(op, `schedulerStep must be 'epoch' or 'batch', got ${String(schedulerStep)}`);
+    if (schedulerStep !== 'epoch' && schedulerStep !== 'batch') throw new AxonError(op, `schedulerStep must be 'epoch' or 'batch', got ${fmtValue(schedulerStep)}`);
     if (opts.scheduler !== undefined && !(opts.scheduler instanceof LRScheduler) && typeof opts.scheduler !== 'function') {
       throw new AxonError(op, 'scheduler must be an LRScheduler or a function (optimizer) => LRScheduler');
     }
@@ -977,12 +1010,19 @@ export abstract class Model extends Module {
   async evaluate(x: DataInput | BatchSource, y?: DataInput | EvaluateOptions, options?: EvaluateOptions): Promise<Logs> {
     const op = 'evaluate';
     const c = this.requireCompiled(op);
-    if (isBatchSource(x)) return this.evaluateImpl(op, x, 32, c);
-    const opts = options ?? {};
-    const batchSize = opts.batchSize ?? 32;
-    if (!Number.isInteger(batchSize) || batchSize < 1) throw new AxonError(op, `batchSize must be a positive integer, got ${batchSize}`);
+    if (isBatchSource(x)) {
+      batchSizeOf(op, y);
+      return this.evaluateImpl(op, x, 32, c);
+    }
+    const batchSize = batchSizeOf(op, options);
     const xo = toTensorData(op, 'x', x, this.inputShape);
-    const yo0 = toTensorData(op, 'y', y as DataInput, null);
+    let yo0: ReturnType<typeof toTensorData>;
+    try {
+      yo0 = toTensorData(op, 'y', y as DataInput, null);
+    } catch (e) {
+      if (xo.owned) xo.t.dispose();
+      throw e;
+    }
     const yo = { t: matchRows(xo.t, yo0.t, y as DataInput), owned: true };
     if (yo0.owned && yo.t !== yo0.t) yo0.t.dispose();
     let yt = yo.t;
@@ -1004,8 +1044,7 @@ export abstract class Model extends Module {
    */
   predict(x: DataInput, opts: EvaluateOptions = {}): Tensor {
     const op = 'predict';
-    const batchSize = opts.batchSize ?? 32;
-    if (!Number.isInteger(batchSize) || batchSize < 1) throw new AxonError(op, `batchSize must be a positive integer, got ${batchSize}`);
+    const batchSize = batchSizeOf(op, opts);
     const xo = toTensorData(op, 'x', x, this.inputShape);
     const inShape = this.inputShape;
     const wasTraining = this.training;
@@ -1117,12 +1156,13 @@ export class Sequential extends Model {
    * @example model.add(new Dense(10, { activation: 'softmax' }));
    */
   add(layer: Module): this {
-    if (!(layer instanceof Module)) throw new AxonError(`Sequential '${this.name}'`, `add expects a Module, got ${typeof layer}`);
+    if (!(layer instanceof Module)) throw new AxonError(`Sequential '${this.name}'`, `add expects a Module, got ${fmtValue(layer)}`);
+    if (layer === this) throw new AxonError(`Sequential '${this.name}'`, 'cannot add a model to itself');
     const i = this.added;
     let declared = this.declaredInputShape;
     if (i === 0 && !declared) {
       const s = (layer as { inputShape?: readonly number[] }).inputShape;
-      if (Array.isArray(s)) declared = [...s];
+      if (s !== undefined && s !== null) declared = checkExampleShape(`Sequential '${this.name}'`, `the inputShape of layer '${layer.name}'`, s);
     }
     const shape = declared ? layer.computeOutputShape(this.builtShape ?? [null, ...declared]) : null;
     this.registerModule(String(i), layer);
@@ -1134,7 +1174,7 @@ export class Sequential extends Model {
 
   /** Sets the input shape and builds every layer (creating lazily-sized weights). */
   setInputShape(shape: readonly number[]): this {
-    if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d > 0)) throw new AxonError(`Sequential '${this.name}'`, `inputShape must be positive integers, got ${JSON.stringify(shape)}`);
+    checkExampleShape(`Sequential '${this.name}'`, 'inputShape', shape);
     let s: SymbolicShape = [null, ...shape];
     for (const l of this.layers) s = l.computeOutputShape(s);
     this.declaredInputShape = [...shape];
@@ -1213,10 +1253,17 @@ export class Sequential extends Model {
  * ]);
  */
 export function sequential(layers: readonly Module[] = [], opts: SequentialOptions = {}): Sequential {
-  if (!Array.isArray(layers)) throw new AxonError('sequential', 'expects an array of layers');
+  const op = 'sequential';
+  if (!Array.isArray(layers)) throw new AxonError(op, `expects an array of layers, got ${fmtValue(layers)}`);
+  layers.forEach((l: unknown, i) => {
+    if (!(l instanceof Module)) throw new AxonError(op, `layers[${i}] must be a layer (a Module), got ${fmtValue(l)}`);
+  });
+  const o = optionsOf<SequentialOptions>(op, opts, ['inputShape', 'name']);
+  const name = optName(op, o.name);
+  const inputShape = o.inputShape === undefined ? undefined : checkExampleShape(op, 'inputShape', o.inputShape);
   const m = new Sequential();
-  if (opts.name) m.name = opts.name;
-  if (opts.inputShape) m.setInputShape(opts.inputShape);
+  if (name) m.name = name;
+  if (inputShape) m.setInputShape(inputShape);
   for (const l of layers) m.add(l);
   return m;
 }
@@ -1261,7 +1308,8 @@ export class GraphModel extends Model {
   readonly nodes: readonly GraphNode[];
 
   constructor(opts: GraphModelOptions) {
-    super(opts.name ?? uniqueName('Functional'));
+    const o = optionsOf<GraphModelOptions>('model', opts, ['inputs', 'outputs', 'name']);
+    super(optName('model', o.name) ?? uniqueName('Functional'));
     const op = 'model';
     const inputs = Array.isArray(opts.inputs) ? [...(opts.inputs as SymbolicTensor[])] : [opts.inputs as SymbolicTensor];
     const outputs = Array.isArray(opts.outputs) ? [...(opts.outputs as SymbolicTensor[])] : [opts.outputs as SymbolicTensor];
@@ -1362,7 +1410,7 @@ export class GraphModel extends Model {
  * m.compile({ optimizer: 'adam', loss: 'meanSquaredError' });
  */
 export function model(opts: GraphModelOptions): GraphModel {
-  if (opts === null || typeof opts !== 'object') throw new AxonError('model', 'expects { inputs, outputs }');
+  if (opts === null || typeof opts !== 'object') throw new AxonError('model', `expects { inputs, outputs }, got ${fmtValue(opts)}`);
   return new GraphModel(opts);
 }
 
@@ -1373,6 +1421,7 @@ export function model(opts: GraphModelOptions): GraphModel {
 export function add(xs: readonly SymbolicTensor[]): SymbolicTensor;
 export function add(xs: readonly Tensor[]): Tensor;
 export function add(xs: readonly (Tensor | SymbolicTensor)[]): Tensor | SymbolicTensor {
+  if (!Array.isArray(xs) || xs.length === 0) throw new AxonError('add', `expects a non-empty list of tensors, got ${fmtValue(xs)}`);
   const layer = new AddLayer();
   return xs.every(isSymbolic) ? layer.call(...(xs as SymbolicTensor[])) : layer.call(...(xs as Tensor[]));
 }
@@ -1384,6 +1433,7 @@ export function add(xs: readonly (Tensor | SymbolicTensor)[]): Tensor | Symbolic
 export function concatenate(xs: readonly SymbolicTensor[], axis?: number): SymbolicTensor;
 export function concatenate(xs: readonly Tensor[], axis?: number): Tensor;
 export function concatenate(xs: readonly (Tensor | SymbolicTensor)[], axis = -1): Tensor | SymbolicTensor {
+  if (!Array.isArray(xs) || xs.length === 0) throw new AxonError('concatenate', `expects a non-empty list of tensors, got ${fmtValue(xs)}`);
   const layer = new ConcatenateLayer({ axis });
   return xs.every(isSymbolic) ? layer.call(...(xs as SymbolicTensor[])) : layer.call(...(xs as Tensor[]));
 }

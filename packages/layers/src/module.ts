@@ -3,7 +3,7 @@
  */
 // Installs the autograd tape, so that `loss.backward()` and `fit` work without a separate import.
 import '@axon/autograd';
-import { AxonError, type DType, type Tensor, fmtShape, isTensor, keep, noGrad, tidy, zeros as tensorZeros } from '@axon/core';
+import { AxonError, type DType, type Tensor, fmtShape, fmtValue, isTensor, keep, noGrad, tidy, zeros as tensorZeros } from '@axon/core';
 import { SymbolicTensor, type SymbolicShape, isSymbolic } from './symbolic.js';
 
 /**
@@ -41,6 +41,7 @@ const autoNames = new Map<string, number>();
  * @example uniqueName('Dense') // 'dense' then 'dense_1'
  */
 export function uniqueName(cls: string): string {
+  if (typeof cls !== 'string' || cls === '') throw new AxonError('uniqueName', `expects a class name, got ${fmtValue(cls)}`);
   const base = cls.replace(/([a-z0-9])([A-Z])/g, '$1_$2').replace(/([A-Z]+)([A-Z][a-z])/g, '$1_$2').toLowerCase();
   const n = autoNames.get(base) ?? 0;
   autoNames.set(base, n + 1);
@@ -52,7 +53,8 @@ export function uniqueName(cls: string): string {
  * @example const w = parameter(randn([3, 3]));
  */
 export function parameter(t: Tensor): Tensor {
-  if (!isTensor(t)) throw new AxonError('parameter', 'expected a Tensor');
+  if (!isTensor(t)) throw new AxonError('parameter', `expected a Tensor, got ${fmtValue(t)}`);
+  if (t.isDisposed) throw new AxonError('parameter', `tensor #${t.id} ${fmtShape(t.shape)} was disposed`);
   if (t.dtype !== 'float32') throw new AxonError('parameter', `parameters must be float32, got ${t.dtype} ${fmtShape(t.shape)}`);
   const p = t.gradNode !== null ? noGrad(() => t.detach()) : t;
   if (p !== t) t.dispose();
@@ -83,22 +85,39 @@ export function withParameterBudget<T>(bytes: number, fn: () => T): T {
 }
 
 /**
+ * The most elements the parameters and buffers of one built-in layer may hold together: 2^28
+ * (1 GiB of float32). A layer declaring more (e.g. `new BatchNorm2d(1e9)` or
+ * `new Linear(100_000, 10_000)`) throws an {@link AxonError} before allocating anything, instead
+ * of spending seconds and gigabytes to fail (or succeed) on the backend. Modules that register
+ * their own tensors with {@link Module.registerParameter} are not limited.
+ * @example new Linear(65536, 4096); // 2^28 weights: the largest a built-in layer accepts
+ */
+export const MAX_LAYER_PARAMETERS: number = 2 ** 28;
+
+/**
  * @internal Called by built-in layers before they allocate parameters/buffers of `shapes`
- * (4 bytes per element): throws an {@link AxonError} when a {@link withParameterBudget} cap
- * would be exceeded. A no-op outside such a call.
+ * (4 bytes per element): throws an {@link AxonError} when they hold more than
+ * {@link MAX_LAYER_PARAMETERS} elements, or when a {@link withParameterBudget} cap would be
+ * exceeded (outside such a call only the first check applies).
  */
 export function reserveParameters(op: string, shapes: readonly (readonly number[])[]): void {
-  if (!budget) return;
-  let bytes = 0;
-  for (const s of shapes) bytes += s.reduce((a, b) => a * b, 1) * 4;
-  if (bytes > budget.left) {
+  let elements = 0;
+  for (const s of shapes) elements += s.reduce((a, b) => a * b, 1);
+  const bytes = elements * 4;
+  if (budget && !(bytes <= budget.left)) {
     const used = budget.total - budget.left;
     throw new AxonError(
       op,
       `declares parameters ${shapes.map((s) => fmtShape(s)).join(', ')} (${fmtBytes(bytes)}), but the weights hold ${fmtBytes(budget.total)} of tensor data in all${used > 0 ? ` and earlier layers already declared ${fmtBytes(used)}` : ''}: the architecture does not match its weights (nothing was allocated for it)`,
     );
   }
-  budget.left -= bytes;
+  if (!(elements <= MAX_LAYER_PARAMETERS)) {
+    throw new AxonError(
+      op,
+      `declares parameters and buffers ${shapes.map((s) => fmtShape(s)).join(', ')} (${elements} elements, ${fmtBytes(bytes)}), more than a built-in layer may hold (MAX_LAYER_PARAMETERS = 2^28 elements, 1 GiB of float32); nothing was allocated`,
+    );
+  }
+  if (budget) budget.left -= bytes;
 }
 
 /**
@@ -127,6 +146,7 @@ export abstract class Module {
   name: string;
 
   constructor(name?: string) {
+    if (name !== undefined && (typeof name !== 'string' || name === '')) throw new AxonError(this.className, `name must be a non-empty string, got ${fmtValue(name)}`);
     this.name = name ?? uniqueName(this.className);
     Object.defineProperty(this, '_registry', { value: new Map<string, Tensor | Module>(), enumerable: false, writable: false });
     Object.defineProperty(this, '_buffers', { value: new Map<string, Tensor>(), enumerable: false, writable: false });
@@ -169,7 +189,9 @@ export abstract class Module {
     }
     if (inputs.some(isSymbolic)) throw new AxonError(`${this.name}.call`, 'cannot mix symbolic and concrete tensors in one call');
     for (let i = 0; i < inputs.length; i++) {
-      if (!isTensor(inputs[i])) throw new AxonError(`${this.className} '${this.name}'`, `input ${i} is not a Tensor (got ${typeof inputs[i]})`);
+      const x = inputs[i];
+      if (!isTensor(x)) throw new AxonError(`${this.className} '${this.name}'`, `input ${i} is not a Tensor (got ${typeof x})`);
+      if (x.isDisposed) throw new AxonError(`${this.className} '${this.name}'`, `input ${i} (tensor #${x.id} ${fmtShape(x.shape)} ${x.dtype}) was disposed`);
     }
     return this.forward(...(inputs as Tensor[]));
   }
@@ -221,8 +243,23 @@ export abstract class Module {
    * @example this.weight = this.addParameter('weight', () => randn([3, 3]));
    */
   addParameter(name: string, init: () => Tensor): Tensor {
-    const t = tidy(() => noGrad(() => keep(init())));
-    return this.registerParameter(name, t);
+    const op = `${this.className}.addParameter`;
+    if (typeof init !== 'function') throw new AxonError(op, `init must be a function returning a Tensor, got ${fmtValue(init)}`);
+    checkName(this, name);
+    const t = tidy(() =>
+      noGrad(() => {
+        const v: unknown = init();
+        if (!isTensor(v)) throw new AxonError(op, `the initialiser of '${name}' returned ${fmtValue(v)}, not a Tensor`);
+        return keep(v);
+      }),
+    );
+    try {
+      return this.registerParameter(name, t);
+    } catch (e) {
+      // e.g. an int32 tensor: the parameter was not registered, so it is not the module's to free
+      t.dispose();
+      throw e;
+    }
   }
 
   /**
@@ -232,7 +269,8 @@ export abstract class Module {
    */
   registerBuffer(name: string, t: Tensor): Tensor {
     checkName(this, name);
-    if (!isTensor(t)) throw new AxonError(`${this.name}.registerBuffer`, `buffer '${name}' must be a Tensor`);
+    if (!isTensor(t)) throw new AxonError(`${this.name}.registerBuffer`, `buffer '${name}' must be a Tensor, got ${fmtValue(t)}`);
+    if (t.isDisposed) throw new AxonError(`${this.name}.registerBuffer`, `buffer '${name}' (tensor #${t.id} ${fmtShape(t.shape)}) was disposed`);
     keep(t);
     this._buffers.get(name)?.dispose();
     this._buffers.set(name, t);
@@ -362,6 +400,7 @@ export abstract class Module {
    * @example model.train();
    */
   train(mode = true): this {
+    if (typeof mode !== 'boolean') throw new AxonError(`${this.className}.train`, `mode must be true or false, got ${fmtValue(mode)}`);
     for (const m of this.modules()) m.training = mode;
     return this;
   }
@@ -379,6 +418,7 @@ export abstract class Module {
    * @example model.apply((m) => { if (m instanceof Linear) m.bias?.assign(zerosLike(m.bias)); });
    */
   apply(fn: (m: Module) => void): this {
+    if (typeof fn !== 'function') throw new AxonError(`${this.className}.apply`, `expects a function (module) => void, got ${fmtValue(fn)}`);
     const seen = new Set<Module>();
     const visit = (m: Module): void => {
       if (seen.has(m)) return;
@@ -425,8 +465,8 @@ export abstract class Module {
    */
   loadStateDict(dict: StateDict, opts: LoadStateDictOptions = {}): void {
     const op = `${this.className}.loadStateDict`;
-    if (dict === null || typeof dict !== 'object') throw new AxonError(op, 'expected a record of tensors');
-    const strict = opts.strict ?? true;
+    if (dict === null || typeof dict !== 'object') throw new AxonError(op, `expected a record of tensors, got ${fmtValue(dict)}`);
+    const strict = loadOptions(op, opts);
     const own = this.stateDict();
     const problems: string[] = [];
     const missing = Object.keys(own).filter((k) => !Object.hasOwn(dict, k));
@@ -435,10 +475,11 @@ export abstract class Module {
     if (strict && unexpected.length) problems.push(`unexpected: ${unexpected.join(', ')}`);
     const pairs: [Tensor, Tensor][] = [];
     for (const [k, target] of Object.entries(own)) {
-      const src = Object.hasOwn(dict, k) ? dict[k] : undefined;
-      if (src === undefined) continue;
+      // a name given with an undefined value is not a missing name: it is a bad value
+      if (!Object.hasOwn(dict, k)) continue;
+      const src: unknown = dict[k];
       if (!isTensor(src)) {
-        problems.push(`'${k}' is not a Tensor`);
+        problems.push(`'${k}' is not a Tensor (got ${fmtValue(src)})`);
         continue;
       }
       if (src.isDisposed) {
@@ -507,7 +548,7 @@ export abstract class Module {
     const unknown = Object.keys(dict).filter((k) => !modules.has(k));
     if (unknown.length) throw new AxonError(op, `no module at ${unknown.map((k) => JSON.stringify(k)).join(', ')}`);
     const missing = Object.keys(current).filter((k) => !Object.hasOwn(dict, k));
-    if ((opts.strict ?? true) && missing.length) throw new AxonError(op, `missing extra state for ${missing.map((k) => JSON.stringify(k)).join(', ')}`);
+    if (loadOptions(op, opts) && missing.length) throw new AxonError(op, `missing extra state for ${missing.map((k) => JSON.stringify(k)).join(', ')}`);
     const done: string[] = [];
     try {
       for (const [k, v] of Object.entries(dict)) {
@@ -565,6 +606,16 @@ export abstract class Module {
     const lines = kids.map(([n, m]) => `  (${n}): ${String(m).split('\n').join('\n  ')}`);
     return `${this.className}(\n${lines.join('\n')}\n)`;
   }
+}
+
+/** `{ strict }` of the load methods (default true), checked. */
+function loadOptions(op: string, opts: unknown): boolean {
+  if (opts === undefined) return true;
+  if (opts === null || typeof opts !== 'object' || Array.isArray(opts)) throw new AxonError(op, `options must be an object such as { strict: false }, got ${fmtValue(opts)}`);
+  for (const k of Reflect.ownKeys(opts)) if (k !== 'strict') throw new AxonError(op, `unknown option ${typeof k === 'string' ? `'${k}'` : String(k)}; expected strict`);
+  const strict: unknown = (opts as LoadStateDictOptions).strict;
+  if (strict !== undefined && typeof strict !== 'boolean') throw new AxonError(op, `strict must be true or false, got ${fmtValue(strict)}`);
+  return strict ?? true;
 }
 
 function checkName(m: Module, name: string): void {

@@ -6,47 +6,43 @@
  * it without dedicated rules. Running statistics are registered buffers: saved by `stateDict` and
  * the safetensors writers, never trained, and updated in place with `assign` under `noGrad`.
  */
-import { AxonError, type Tensor, add, fmtShape, isTensor, mean, mul, noGrad, ones, reshape, rsqrt, square, sub, zeros } from '@axon/core';
+import { AxonError, type Tensor, add, fmtShape, fmtValue, isTensor, mean, mul, noGrad, ones, reshape, rsqrt, square, sub, tidy, zeros } from '@axon/core';
+import { allocating } from './build.js';
 import { type LayerConfig, Module, reserveParameters } from './module.js';
 import type { SymbolicShape } from './symbolic.js';
-
-/** Frees intermediates that autograd neither recorded nor saved (the caller's tensors are left alone). */
-function drop(keepers: readonly (Tensor | null | undefined)[], ...ts: (Tensor | null)[]): void {
-  for (const t of ts) {
-    if (t === null || t.kept || t.requiresGrad || t.savedForBackward || keepers.includes(t)) continue;
-    t.dispose();
-  }
-}
+import { checkInt, composite, optBool, optInputShape, optName, optionsOf } from './validate.js';
 
 function fmtSym(s: SymbolicShape): string {
   return `[${s.map((d) => d ?? 'null').join(', ')}]`;
 }
 
 function checkPositiveInt(op: string, what: string, v: unknown): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw new AxonError(op, `${what} must be a positive integer, got ${String(v)}`);
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw new AxonError(op, `${what} must be a positive integer, got ${fmtValue(v)}`);
   return v;
 }
 
 function checkEps(op: string, what: string, v: unknown): number {
-  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new AxonError(op, `${what} must be a finite number >= 0, got ${String(v)}`);
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new AxonError(op, `${what} must be a finite number >= 0, got ${fmtValue(v)}`);
   return v;
 }
 
 function checkMomentum(op: string, what: string, v: unknown, nullable: boolean): number | null {
   if (v === null && nullable) return null;
-  if (typeof v !== 'number' || !(v >= 0 && v <= 1)) throw new AxonError(op, `${what} must be a number in [0, 1]${nullable ? ' or null' : ''}, got ${String(v)}`);
+  if (typeof v !== 'number' || !(v >= 0 && v <= 1)) throw new AxonError(op, `${what} must be a number in [0, 1]${nullable ? ' or null' : ''}, got ${fmtValue(v)}`);
   return v;
 }
 
 function checkFloatInput(op: string, x: unknown): Tensor {
-  if (!isTensor(x)) throw new AxonError(op, `expected a Tensor input, got ${typeof x}`);
+  if (!isTensor(x)) throw new AxonError(op, `expected a Tensor input, got ${fmtValue(x)}`);
+  if (x.isDisposed) throw new AxonError(op, `the input (tensor #${x.id} ${fmtShape(x.shape)}) was disposed`);
   if (x.dtype !== 'float32') throw new AxonError(op, `expects float32 input, got ${x.dtype} ${fmtShape(x.shape)} (convert with .astype('float32'))`);
   return x;
 }
 
 function checkVector(op: string, what: string, t: Tensor | null | undefined, n: number): void {
   if (t === null || t === undefined) return;
-  if (!isTensor(t)) throw new AxonError(op, `${what} must be a Tensor or null`);
+  if (!isTensor(t)) throw new AxonError(op, `${what} must be a Tensor or null, got ${fmtValue(t)}`);
+  if (t.isDisposed) throw new AxonError(op, `${what} (tensor #${t.id}) was disposed`);
   if (t.rank !== 1 || t.shape[0] !== n) throw new AxonError(op, `${what} must have shape [${n}] (one value per channel), got ${fmtShape(t.shape)}`);
   if (t.dtype !== 'float32') throw new AxonError(op, `${what} must be float32, got ${t.dtype}`);
 }
@@ -77,73 +73,51 @@ function batchNormCore(x: Tensor, s: BatchNormSpec): Tensor {
   const axes: number[] = [];
   for (let i = 0; i < x.rank; i++) if (i !== s.axis) axes.push(i);
   const bshape = x.shape.map((d, i) => (i === s.axis ? d : 1));
-  const keepers = [x, s.weight, s.bias, s.runningMean, s.runningVar];
-  let y: Tensor;
-  if (s.useBatchStats) {
-    const n = x.size / c;
-    if (n <= 1) {
-      throw new AxonError(s.op, `expected more than 1 value per channel when using batch statistics (training), got input ${fmtShape(x.shape)} (${n} value${n === 1 ? '' : 's'} per channel); use a larger batch or eval()`);
+  const n = x.size / c;
+  if (s.useBatchStats && n <= 1) {
+    throw new AxonError(s.op, `expected more than 1 value per channel when using batch statistics (training), got input ${fmtShape(x.shape)} (${n} value${n === 1 ? '' : 's'} per channel); use a larger batch or eval()`);
+  }
+  if (!s.useBatchStats && (s.runningMean === null || s.runningVar === null)) throw new AxonError(s.op, 'running statistics are needed to normalise in eval mode (training: false)');
+  // Everything is computed first and the running statistics are updated last, so a failure
+  // half-way changes nothing and leaks nothing.
+  return composite([x, s.weight, s.bias, s.runningMean, s.runningVar], (tmp) => {
+    let y: Tensor;
+    let stats: { m: Tensor; v: Tensor } | null = null;
+    if (s.useBatchStats) {
+      const m = tmp(mean(x, axes, true));
+      const xc = tmp(sub(x, m));
+      const v = tmp(mean(tmp(square(xc)), axes, true));
+      const inv = tmp(rsqrt(tmp(add(v, s.eps))));
+      y = tmp(mul(xc, inv));
+      stats = { m, v };
+    } else {
+      const xc = tmp(sub(x, tmp(reshape(s.runningMean!, bshape))));
+      const inv = tmp(rsqrt(tmp(add(tmp(reshape(s.runningVar!, bshape)), s.eps))));
+      y = tmp(mul(xc, inv));
     }
-    const m = mean(x, axes, true);
-    const xc = sub(x, m);
-    const sq = square(xc);
-    const v = mean(sq, axes, true);
-    const ve = add(v, s.eps);
-    const inv = rsqrt(ve);
-    y = mul(xc, inv);
-    if (s.runningMean !== null && s.runningVar !== null) updateRunning(s, m, v, n, c);
-    drop(keepers, m, xc, sq, v, ve, inv);
-  } else {
-    if (s.runningMean === null || s.runningVar === null) throw new AxonError(s.op, 'running statistics are needed to normalise in eval mode (training: false)');
-    const rm = reshape(s.runningMean, bshape);
-    const rv = reshape(s.runningVar, bshape);
-    const xc = sub(x, rm);
-    const ve = add(rv, s.eps);
-    const inv = rsqrt(ve);
-    y = mul(xc, inv);
-    drop(keepers, rm, rv, xc, ve, inv);
-  }
-  if (s.weight !== null) {
-    const w = reshape(s.weight, bshape);
-    const yw = mul(y, w);
-    drop(keepers, w, y);
-    y = yw;
-  }
-  if (s.bias !== null) {
-    const b = reshape(s.bias, bshape);
-    const yb = add(y, b);
-    drop(keepers, b, y);
-    y = yb;
-  }
-  return y;
+    if (s.weight !== null) y = tmp(mul(y, tmp(reshape(s.weight, bshape))));
+    if (s.bias !== null) y = tmp(add(y, tmp(reshape(s.bias, bshape))));
+    if (stats && s.runningMean !== null && s.runningVar !== null) updateRunning(s, stats.m, stats.v, n, c);
+    return y;
+  });
 }
 
-/** running ← (1 − f)·running + f·batchStat, in place and without recording gradients. */
+/** running ← (1 − f)·running + f·batchStat, in place and without recording gradients (both or neither). */
 function updateRunning(s: BatchNormSpec, m: Tensor, v: Tensor, n: number, c: number): void {
   noGrad(() => {
     const rm = s.runningMean!;
     const rv = s.runningVar!;
     const f = s.factor;
-    const keepF = typeof f === 'number' ? 1 - f : f.neg().add(1);
-    const bm = reshape(m, [c]);
-    const bvBiased = reshape(v, [c]);
-    const bv = s.unbiased ? bvBiased.mul(n / (n - 1)) : bvBiased;
-    const blend = (run: Tensor, stat: Tensor): Tensor => {
-      const a = run.mul(keepF);
-      const b = stat.mul(f);
-      const r = a.add(b);
-      a.dispose();
-      b.dispose();
-      return r;
-    };
-    const newMean = blend(rm, bm);
-    const newVar = blend(rv, bv);
-    rm.assign(newMean);
-    rv.assign(newVar);
-    bm.dispose();
-    bvBiased.dispose();
-    bv.dispose();
-    if (typeof keepF !== 'number') keepF.dispose();
+    const [newMean, newVar] = tidy(() => {
+      const keepF = typeof f === 'number' ? 1 - f : f.neg().add(1);
+      const bm = reshape(m, [c]);
+      const bvBiased = reshape(v, [c]);
+      const bv = s.unbiased ? bvBiased.mul(n / (n - 1)) : bvBiased;
+      const blend = (run: Tensor, stat: Tensor): Tensor => run.mul(keepF).add(stat.mul(f));
+      return [blend(rm, bm), blend(rv, bv)];
+    });
+    rm.assign(newMean!);
+    rv.assign(newVar!);
   });
 }
 
@@ -176,10 +150,12 @@ export interface BatchNormFunctionOptions {
  */
 export function batchNorm(x: Tensor, runningMean: Tensor | null, runningVar: Tensor | null, opts: BatchNormFunctionOptions = {}): Tensor {
   const op = 'batchNorm';
+  opts = optionsOf<BatchNormFunctionOptions>(op, opts, ['weight', 'bias', 'training', 'momentum', 'eps']);
   checkFloatInput(op, x);
   if (x.rank < 2) throw new AxonError(op, `expected input [N, C, ...] of rank >= 2, got ${fmtShape(x.shape)}`);
   const c = x.shape[1]!;
-  const training = opts.training ?? false;
+  const training = optBool(op, 'training', opts.training) ?? false;
+  if (runningMean === undefined || runningVar === undefined) throw new AxonError(op, 'give runningMean and runningVar (tensors, or null for neither)');
   if ((runningMean === null) !== (runningVar === null)) throw new AxonError(op, 'give both runningMean and runningVar, or neither');
   if (!training && runningMean === null) throw new AxonError(op, 'runningMean and runningVar are required when training is false');
   checkVector(op, 'runningMean', runningMean, c);
@@ -251,25 +227,33 @@ abstract class BatchNormBase extends Module {
   /** The input's shape (one example) when given. */
   readonly inputShape: readonly number[] | undefined;
 
-  constructor(numFeatures: number, opts: BatchNormOptions) {
-    super(opts.name);
-    const cls = this.className;
-    this.numFeatures = checkPositiveInt(cls, 'numFeatures', numFeatures);
-    this.eps = checkEps(cls, 'eps', opts.eps ?? 1e-5);
-    this.momentum = checkMomentum(cls, 'momentum', opts.momentum === undefined ? 0.1 : opts.momentum, true);
-    this.affine = opts.affine ?? true;
-    this.trackRunningStats = opts.trackRunningStats ?? true;
-    this.inputShape = opts.inputShape ? [...opts.inputShape] : undefined;
+  constructor(cls: string, numFeatures: number, opts: BatchNormOptions) {
+    const o = optionsOf<BatchNormOptions>(cls, opts, ['eps', 'momentum', 'affine', 'trackRunningStats', 'name', 'inputShape']);
+    checkPositiveInt(cls, 'numFeatures', numFeatures);
+    const eps = checkEps(cls, 'eps', o.eps ?? 1e-5);
+    const momentum = checkMomentum(cls, 'momentum', o.momentum === undefined ? 0.1 : o.momentum, true);
+    const affine = optBool(cls, 'affine', o.affine) ?? true;
+    const trackRunningStats = optBool(cls, 'trackRunningStats', o.trackRunningStats) ?? true;
+    const inputShape = optInputShape(cls, o.inputShape);
+    super(optName(cls, o.name));
+    this.numFeatures = numFeatures;
+    this.eps = eps;
+    this.momentum = momentum;
+    this.affine = affine;
+    this.trackRunningStats = trackRunningStats;
+    this.inputShape = inputShape;
     reserveParameters(`${cls} '${this.name}'`, [...(this.affine ? [[numFeatures], [numFeatures]] : []), ...(this.trackRunningStats ? [[numFeatures], [numFeatures], []] : [])]);
-    if (this.affine) {
-      this.weight = this.addParameter('weight', () => ones([numFeatures]));
-      this.bias = this.addParameter('bias', () => zeros([numFeatures]));
-    }
-    if (this.trackRunningStats) {
-      this.runningMean = this.registerBuffer('runningMean', zeros([numFeatures]));
-      this.runningVar = this.registerBuffer('runningVar', ones([numFeatures]));
-      this.numBatchesTracked = this.registerBuffer('numBatchesTracked', zeros([], 'int32'));
-    }
+    allocating(this, () => {
+      if (this.affine) {
+        this.weight = this.addParameter('weight', () => ones([numFeatures]));
+        this.bias = this.addParameter('bias', () => zeros([numFeatures]));
+      }
+      if (this.trackRunningStats) {
+        this.runningMean = this.registerBuffer('runningMean', zeros([numFeatures]));
+        this.runningVar = this.registerBuffer('runningVar', ones([numFeatures]));
+        this.numBatchesTracked = this.registerBuffer('numBatchesTracked', zeros([], 'int32'));
+      }
+    });
   }
 
   /** `ClassName 'name'`, for errors. */
@@ -295,32 +279,29 @@ abstract class BatchNormBase extends Module {
     const useBatchStats = this.training || !this.trackRunningStats;
     const update = this.training && this.trackRunningStats && x.size / this.numFeatures > 1;
     // PyTorch: count the batch, and with momentum null average cumulatively (factor 1/batches).
-    const counted = update
-      ? noGrad(() => {
-          const nbt = this.numBatchesTracked!;
-          nbt.assign(nbt.add(1));
-          if (this.momentum !== null) return null;
-          const f = nbt.astype('float32');
-          const r = f.reciprocal();
-          f.dispose();
-          return r;
-        })
-      : null;
+    // The count is stored only once the batch was normalised (a failure changes nothing).
+    const next = update ? noGrad(() => this.numBatchesTracked!.add(1)) : null;
+    const factor = next && this.momentum === null ? noGrad(() => composite([next], (tmp) => tmp(next.astype('float32')).reciprocal())) : null;
     try {
-      return batchNormCore(x, {
+      const y = batchNormCore(x, {
         op: this.op,
         axis: 1,
         useBatchStats,
         runningMean: this.runningMean,
         runningVar: this.runningVar,
-        factor: counted ?? this.momentum ?? 0,
+        factor: factor ?? this.momentum ?? 0,
         unbiased: true,
         weight: this.weight,
         bias: this.bias,
         eps: this.eps,
       });
+      if (next) this.numBatchesTracked!.assign(next);
+      return y;
+    } catch (e) {
+      next?.dispose();
+      throw e;
     } finally {
-      counted?.dispose();
+      factor?.dispose();
     }
   }
 
@@ -379,7 +360,7 @@ export class BatchNorm1d extends BatchNormBase {
   protected readonly ranks: readonly number[] = [2, 3];
 
   constructor(numFeatures: number, opts: BatchNormOptions = {}) {
-    super(numFeatures, opts);
+    super('BatchNorm1d', numFeatures, opts);
   }
 
   protected describeInput(): string {
@@ -409,7 +390,7 @@ export class BatchNorm2d extends BatchNormBase {
   protected readonly ranks: readonly number[] = [4];
 
   constructor(numFeatures: number, opts: BatchNormOptions = {}) {
-    super(numFeatures, opts);
+    super('BatchNorm2d', numFeatures, opts);
   }
 
   protected describeInput(): string {
@@ -491,17 +472,23 @@ export class BatchNormalization extends Module {
   readonly inputShape: readonly number[] | undefined;
 
   constructor(opts: BatchNormalizationOptions = {}) {
-    super(opts.name);
     const cls = 'BatchNormalization';
-    const axis = opts.axis ?? -1;
-    if (!Number.isInteger(axis)) throw new AxonError(cls, `axis must be an integer, got ${String(axis)}`);
+    const o = optionsOf<BatchNormalizationOptions>(cls, opts, ['axis', 'momentum', 'epsilon', 'center', 'scale', 'numFeatures', 'name', 'inputShape']);
+    const axis = checkInt(cls, 'axis', o.axis ?? -1, -64, 64);
+    const momentum = checkMomentum(cls, 'momentum', o.momentum ?? 0.99, false)!;
+    const epsilon = checkEps(cls, 'epsilon', o.epsilon ?? 1e-3);
+    const center = optBool(cls, 'center', o.center) ?? true;
+    const scale = optBool(cls, 'scale', o.scale) ?? true;
+    const inputShape = optInputShape(cls, o.inputShape);
+    const numFeatures = o.numFeatures === undefined ? undefined : checkPositiveInt(cls, 'numFeatures', o.numFeatures);
+    super(optName(cls, o.name));
     this.axis = axis;
-    this.momentum = checkMomentum(cls, 'momentum', opts.momentum ?? 0.99, false)!;
-    this.epsilon = checkEps(cls, 'epsilon', opts.epsilon ?? 1e-3);
-    this.center = opts.center ?? true;
-    this.scale = opts.scale ?? true;
-    this.inputShape = opts.inputShape ? [...opts.inputShape] : undefined;
-    if (opts.numFeatures !== undefined) this.build(checkPositiveInt(cls, 'numFeatures', opts.numFeatures));
+    this.momentum = momentum;
+    this.epsilon = epsilon;
+    this.center = center;
+    this.scale = scale;
+    this.inputShape = inputShape;
+    if (numFeatures !== undefined) this.build(numFeatures);
     else if (this.inputShape) {
       const ax = this.axisFor(this.inputShape.length + 1);
       this.build(checkPositiveInt(cls, `inputShape[${ax - 1}]`, this.inputShape[ax - 1]));
@@ -540,10 +527,17 @@ export class BatchNormalization extends Module {
     }
     checkPositiveInt(this.op, 'numFeatures', numFeatures);
     reserveParameters(this.op, [...(this.scale ? [[numFeatures]] : []), ...(this.center ? [[numFeatures]] : []), [numFeatures], [numFeatures]]);
-    if (this.scale) this.gamma = this.addParameter('gamma', () => ones([numFeatures]));
-    if (this.center) this.beta = this.addParameter('beta', () => zeros([numFeatures]));
-    this.movingMean = this.registerBuffer('movingMean', zeros([numFeatures]));
-    this.movingVariance = this.registerBuffer('movingVariance', ones([numFeatures]));
+    try {
+      if (this.scale) this.gamma = this.addParameter('gamma', () => ones([numFeatures]));
+      if (this.center) this.beta = this.addParameter('beta', () => zeros([numFeatures]));
+      this.movingMean = this.registerBuffer('movingMean', zeros([numFeatures]));
+      this.movingVariance = this.registerBuffer('movingVariance', ones([numFeatures]));
+    } catch (e) {
+      // nothing half-built: a failed build leaves the layer unbuilt
+      this.dispose();
+      this.gamma = this.beta = this.movingMean = this.movingVariance = null;
+      throw e;
+    }
   }
 
   forward(x: Tensor): Tensor {
@@ -614,9 +608,10 @@ export interface LayerNormFunctionOptions {
 
 function normShape(op: string, s: number | readonly number[]): number[] {
   const shape = typeof s === 'number' ? [s] : Array.isArray(s) ? [...(s as readonly number[])] : null;
-  if (shape === null || shape.length === 0 || !shape.every((d) => Number.isInteger(d) && d >= 1)) {
-    throw new AxonError(op, `normalizedShape must be a positive integer or a non-empty array of them, got ${JSON.stringify(s)}`);
+  if (shape === null || shape.length === 0 || shape.length > 16 || !shape.every((d) => Number.isInteger(d) && d >= 1 && d <= 2 ** 31 - 1)) {
+    throw new AxonError(op, `normalizedShape must be a positive integer or a non-empty array of at most 16 of them, got ${fmtValue(s)}`);
   }
+  if (shape.reduce((a, b) => a * b, 1) > 2 ** 31 - 1) throw new AxonError(op, `normalizedShape ${fmtShape(shape)} has more than 2^31-1 elements`);
   return shape;
 }
 
@@ -628,31 +623,22 @@ function layerNormCore(op: string, x: Tensor, shape: readonly number[], weight: 
   }
   const axes: number[] = [];
   for (let i = x.rank - k; i < x.rank; i++) axes.push(i);
-  const keepers = [x, weight, bias];
-  const m = mean(x, axes, true);
-  const xc = sub(x, m);
-  const sq = square(xc);
-  const v = mean(sq, axes, true);
-  const ve = add(v, eps);
-  const inv = rsqrt(ve);
-  let y = mul(xc, inv);
-  drop(keepers, m, xc, sq, v, ve, inv);
-  if (weight !== null) {
-    const yw = mul(y, weight);
-    drop(keepers, y);
-    y = yw;
-  }
-  if (bias !== null) {
-    const yb = add(y, bias);
-    drop(keepers, y);
-    y = yb;
-  }
-  return y;
+  return composite([x, weight, bias], (tmp) => {
+    const m = tmp(mean(x, axes, true));
+    const xc = tmp(sub(x, m));
+    const v = tmp(mean(tmp(square(xc)), axes, true));
+    const inv = tmp(rsqrt(tmp(add(v, eps))));
+    let y = tmp(mul(xc, inv));
+    if (weight !== null) y = tmp(mul(y, weight));
+    if (bias !== null) y = tmp(add(y, bias));
+    return y;
+  });
 }
 
 function checkAffine(op: string, what: string, t: Tensor | null | undefined, shape: readonly number[]): void {
   if (t === null || t === undefined) return;
-  if (!isTensor(t)) throw new AxonError(op, `${what} must be a Tensor or null`);
+  if (!isTensor(t)) throw new AxonError(op, `${what} must be a Tensor or null, got ${fmtValue(t)}`);
+  if (t.isDisposed) throw new AxonError(op, `${what} (tensor #${t.id}) was disposed`);
   if (t.rank !== shape.length || t.shape.some((d, i) => d !== shape[i])) throw new AxonError(op, `${what} must have shape [${shape.join(', ')}] (normalizedShape), got ${fmtShape(t.shape)}`);
   if (t.dtype !== 'float32') throw new AxonError(op, `${what} must be float32, got ${t.dtype}`);
 }
@@ -665,6 +651,7 @@ function checkAffine(op: string, what: string, t: Tensor | null | undefined, sha
  */
 export function layerNorm(x: Tensor, normalizedShape: number | readonly number[], opts: LayerNormFunctionOptions = {}): Tensor {
   const op = 'layerNorm';
+  opts = optionsOf<LayerNormFunctionOptions>(op, opts, ['weight', 'bias', 'eps']);
   checkFloatInput(op, x);
   const shape = normShape(op, normalizedShape);
   checkAffine(op, 'weight', opts.weight, shape);
@@ -714,17 +701,25 @@ export class LayerNorm extends Module {
   readonly inputShape: readonly number[] | undefined;
 
   constructor(normalizedShape: number | readonly number[], opts: LayerNormOptions = {}) {
-    super(opts.name);
-    const shape = normShape('LayerNorm', normalizedShape);
+    const cls = 'LayerNorm';
+    const o = optionsOf<LayerNormOptions>(cls, opts, ['eps', 'elementwiseAffine', 'bias', 'name', 'inputShape']);
+    const shape = normShape(cls, normalizedShape);
+    const eps = checkEps(cls, 'eps', o.eps ?? 1e-5);
+    const affine = optBool(cls, 'elementwiseAffine', o.elementwiseAffine) ?? true;
+    const useBias = optBool(cls, 'bias', o.bias) ?? true;
+    const inputShape = optInputShape(cls, o.inputShape);
+    super(optName(cls, o.name));
     this.normalizedShape = Object.freeze(shape);
-    this.eps = checkEps('LayerNorm', 'eps', opts.eps ?? 1e-5);
-    this.elementwiseAffine = opts.elementwiseAffine ?? true;
-    this.inputShape = opts.inputShape ? [...opts.inputShape] : undefined;
-    if (this.elementwiseAffine) reserveParameters(`LayerNorm '${this.name}'`, opts.bias !== false ? [shape, shape] : [shape]);
-    if (this.elementwiseAffine) {
-      this.weight = this.addParameter('weight', () => ones(shape));
-      if (opts.bias !== false) this.bias = this.addParameter('bias', () => zeros(shape));
-    }
+    this.eps = eps;
+    this.elementwiseAffine = affine;
+    this.inputShape = inputShape;
+    if (this.elementwiseAffine) reserveParameters(`LayerNorm '${this.name}'`, useBias ? [shape, shape] : [shape]);
+    allocating(this, () => {
+      if (this.elementwiseAffine) {
+        this.weight = this.addParameter('weight', () => ones(shape));
+        if (useBias) this.bias = this.addParameter('bias', () => zeros(shape));
+      }
+    });
   }
 
   forward(x: Tensor): Tensor {

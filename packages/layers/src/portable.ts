@@ -2,7 +2,8 @@
  * Whole-model (de)serialisation to bytes and JSON, and loading over HTTP — no Node APIs, for
  * browsers (e.g. a demo that downloads or uploads a trained model).
  */
-import { AxonError } from '@axon/core';
+import { AxonError, fmtValue } from '@axon/core';
+import { optionsOf } from './validate.js';
 import type { Module } from './module.js';
 import { encodeWeights, loadParsedWeights, parseSafetensors, tensorDataBytes } from './safetensors.js';
 import { MAX_MODEL_JSON_BYTES, type ModelJson, modelFromJson, modelToJson } from './serialize.js';
@@ -48,6 +49,7 @@ export interface DeserializeModelOptions {
  */
 export function deserializeModel(json: ModelJson | string, weights: Uint8Array, opts: DeserializeModelOptions = {}): Module {
   const op = 'deserializeModel';
+  opts = optionsOf<DeserializeModelOptions>(op, opts, ['maxJsonBytes', 'maxLayers']);
   let j: unknown = json;
   if (typeof json === 'string') {
     const max = opts.maxJsonBytes ?? MAX_MODEL_JSON_BYTES;
@@ -190,6 +192,8 @@ async function getChecked(op: string, what: string, url: URL, origin: string, al
  */
 export async function loadModelFromUrl(base: string | URL, init?: RequestInit, opts: LoadModelFromUrlOptions = {}): Promise<Module> {
   const op = 'loadModelFromUrl';
+  opts = optionsOf<LoadModelFromUrlOptions>(op, opts, ['maxJsonBytes', 'maxLayers', 'allowCrossOrigin', 'allowedOrigins', 'maxWeightsBytes']);
+  if (init !== undefined && (init === null || typeof init !== 'object')) throw new AxonError(op, `init must be a RequestInit object (headers, credentials, …), got ${fmtValue(init)}`);
   if (typeof fetch !== 'function') throw new AxonError(op, 'fetch is not available here');
   let abs: URL;
   try {

@@ -3,7 +3,7 @@
  * little-endian u64 header length, a JSON header `{ name: { dtype, shape, data_offsets }, __metadata__ }`
  * padded with spaces to 8-byte alignment, then raw little-endian data.
  */
-import { AxonError, type DType, type Tensor, tensor } from '@axon/core';
+import { AxonError, type DType, type Tensor, fmtValue, isTensor, tensor, validateShape } from '@axon/core';
 
 /**
  * A tensor on the host: what {@link serializeSafetensors} writes and {@link parseSafetensors} returns.
@@ -50,6 +50,23 @@ function leBytes(e: HostTensorEntry): Uint8Array {
   return out;
 }
 
+const ARRAY_OF: Readonly<Record<DType, typeof Float32Array | typeof Int32Array | typeof Uint8Array>> = { float32: Float32Array, int32: Int32Array, bool: Uint8Array };
+
+/**
+ * Throws unless `e` is `{ dtype, shape, data }` with a known dtype and a valid shape; with
+ * `exact`, `data` must also be that dtype's typed array (its bytes are written as they are).
+ */
+function checkHostEntry(op: string, name: string, e: unknown, exact: boolean): asserts e is HostTensorEntry {
+  if (e === null || typeof e !== 'object') throw new AxonError(op, `tensor '${name}' must be { dtype, shape, data }, got ${fmtValue(e)}`);
+  const { dtype, shape, data } = e as { dtype?: unknown; shape?: unknown; data?: unknown };
+  if (typeof dtype !== 'string' || !Object.hasOwn(CODE, dtype)) throw new AxonError(op, `tensor '${name}' has unsupported dtype ${fmtValue(dtype)} (float32, int32 or bool)`);
+  validateShape(`${op}: tensor '${name}'`, shape);
+  const want = ARRAY_OF[dtype as DType];
+  if (exact ? !(data instanceof want) : !ArrayBuffer.isView(data) && !Array.isArray(data)) {
+    throw new AxonError(op, `tensor '${name}' (${dtype}) must hold its values in a ${exact ? want.name : 'typed array'}, got ${fmtValue(data)}`);
+  }
+}
+
 /**
  * Encodes host tensors (and optional string metadata) as a safetensors file.
  * @example
@@ -57,6 +74,8 @@ function leBytes(e: HostTensorEntry): Uint8Array {
  */
 export function serializeSafetensors(tensors: Readonly<Record<string, HostTensorEntry>>, metadata: Readonly<Record<string, string>> = {}): Uint8Array {
   const op = 'serializeSafetensors';
+  if (tensors === null || typeof tensors !== 'object' || Array.isArray(tensors)) throw new AxonError(op, `expects a record of { dtype, shape, data } entries, got ${fmtValue(tensors)}`);
+  if (metadata === null || typeof metadata !== 'object' || Array.isArray(metadata)) throw new AxonError(op, `metadata must be a record of strings, got ${fmtValue(metadata)}`);
   const header: Record<string, unknown> = {};
   const meta: Record<string, string> = {};
   for (const [k, v] of Object.entries(metadata)) {
@@ -68,8 +87,8 @@ export function serializeSafetensors(tensors: Readonly<Record<string, HostTensor
   const parts: Uint8Array[] = [];
   for (const [name, e] of Object.entries(tensors)) {
     if (name === '__metadata__') throw new AxonError(op, "'__metadata__' cannot name a tensor");
+    checkHostEntry(op, name, e, true);
     const code = CODE[e.dtype];
-    if (!code) throw new AxonError(op, `tensor '${name}' has unsupported dtype ${String(e.dtype)}`);
     const size = e.shape.reduce((a, b) => a * b, 1);
     if (e.data.length !== size) throw new AxonError(op, `tensor '${name}' has shape [${e.shape.join(',')}] (${size} elements) but ${e.data.length} values`);
     const bytes = leBytes(e);
@@ -144,7 +163,8 @@ export function parseSafetensors(bytes: Uint8Array): SafetensorsContents {
     if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new AxonError(op, `tensor '${name}': expected { dtype, shape, data_offsets }`);
     const e = v as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
     if (typeof e.dtype !== 'string') throw new AxonError(op, `tensor '${name}': dtype must be a string`);
-    const dtype = FROM_CODE[e.dtype];
+    // own keys only: a header dtype 'constructor' must not find Object
+    const dtype = Object.hasOwn(FROM_CODE, e.dtype) ? FROM_CODE[e.dtype] : undefined;
     if (!dtype) throw new AxonError(op, `tensor '${name}': unsupported dtype '${e.dtype}' (Axon reads F32, I32 and BOOL)`);
     if (!Array.isArray(e.shape) || e.shape.length > 32 || !e.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
       throw new AxonError(op, `tensor '${name}': shape must be an array of non-negative integers, got ${JSON.stringify(e.shape)}`);
@@ -240,6 +260,12 @@ export function tensorDataBytes(contents: SafetensorsContents): number {
  * @example const host = await toHostTensors(model.stateDict());
  */
 export async function toHostTensors(tensors: Readonly<Record<string, Tensor>>): Promise<Record<string, HostTensorEntry>> {
+  const op = 'toHostTensors';
+  if (tensors === null || typeof tensors !== 'object' || Array.isArray(tensors)) throw new AxonError(op, `expects a record of tensors, got ${fmtValue(tensors)}`);
+  for (const [k, t] of Object.entries(tensors)) {
+    if (!isTensor(t)) throw new AxonError(op, `'${k}' is not a Tensor (got ${fmtValue(t)})`);
+    if (t.isDisposed) throw new AxonError(op, `'${k}' (tensor #${t.id}) was disposed`);
+  }
   const out: Record<string, HostTensorEntry> = {};
   for (const [k, t] of Object.entries(tensors)) {
     out[k] = { dtype: t.dtype, shape: [...t.shape], data: (await t.data()) as Float32Array | Int32Array | Uint8Array };
@@ -252,6 +278,9 @@ export async function toHostTensors(tensors: Readonly<Record<string, Tensor>>): 
  * @example const sd = fromHostTensors(parseSafetensors(bytes).tensors); model.loadStateDict(sd);
  */
 export function fromHostTensors(entries: Readonly<Record<string, HostTensorEntry>>): Record<string, Tensor> {
+  const op = 'fromHostTensors';
+  if (entries === null || typeof entries !== 'object' || Array.isArray(entries)) throw new AxonError(op, `expects a record of { dtype, shape, data } entries, got ${fmtValue(entries)}`);
+  for (const [k, e] of Object.entries(entries)) checkHostEntry(op, k, e, false);
   const out: Record<string, Tensor> = {};
   try {
     for (const [k, e] of Object.entries(entries)) out[k] = tensor(e.data, e.shape, e.dtype);

@@ -2,7 +2,8 @@
  * Architecture configs (`model.json`): layer class names with their configs, the layer registry,
  * and rebuilding Sequential and functional models from a config. Pure (browser-usable).
  */
-import { AxonError } from '@axon/core';
+import { AxonError, fmtValue } from '@axon/core';
+import { optionsOf } from './validate.js';
 import { Activation, GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh } from './activations.js';
 import { AvgPool2d, Conv2d, GlobalAvgPool2d, MaxPool2d } from './conv.js';
 import { Add, Concatenate, Dense, Dropout, Embedding, Flatten, Linear, Reshape } from './layers.js';
@@ -296,13 +297,14 @@ function countLayers(j: unknown, max: number, acc = { n: 0 }): number {
  */
 export function modelFromJson(j: unknown, opts: ModelFromJsonOptions = {}): Module {
   const op = 'modelFromJson';
+  opts = optionsOf<ModelFromJsonOptions>(op, opts, ['maxLayers', 'maxParameterBytes']);
   if (j === null || typeof j !== 'object') throw new AxonError(op, 'model.json must hold an object');
   const o = j as Partial<ModelJson>;
   if (o.format !== 'axon-model/1') throw new AxonError(op, `unknown model format ${JSON.stringify(o.format)}; expected 'axon-model/1'`);
   const maxLayers = opts.maxLayers ?? MAX_MODEL_LAYERS;
-  if (!(Number.isInteger(maxLayers) && maxLayers >= 1)) throw new AxonError(op, `maxLayers must be a positive integer, got ${String(maxLayers)}`);
+  if (!(Number.isInteger(maxLayers) && maxLayers >= 1)) throw new AxonError(op, `maxLayers must be a positive integer, got ${fmtValue(maxLayers)}`);
   const maxBytes = opts.maxParameterBytes;
-  if (maxBytes !== undefined && !(typeof maxBytes === 'number' && maxBytes >= 0)) throw new AxonError(op, `maxParameterBytes must be a non-negative number, got ${String(maxBytes)}`);
+  if (maxBytes !== undefined && !(typeof maxBytes === 'number' && maxBytes >= 0)) throw new AxonError(op, `maxParameterBytes must be a non-negative number, got ${fmtValue(maxBytes)}`);
   countLayers(o, maxLayers);
   const build = (): Module => layerFromJson({ className: o.className, name: o.name, config: o.config });
   return maxBytes === undefined ? build() : withParameterBudget(maxBytes, build);

@@ -1,7 +1,8 @@
 /**
  * Symbolic tensors: the placeholders of Keras's functional API.
  */
-import { AxonError, type DType } from '@axon/core';
+import { AxonError, type DType, fmtValue, isDType } from '@axon/core';
+import { checkExampleShape, optName, optionsOf } from './validate.js';
 import type { Module } from './module.js';
 
 /**
@@ -75,8 +76,11 @@ let inputCount = 0;
  * const m = model({ inputs: x, outputs: y });
  */
 export function input(opts: InputOptions): SymbolicTensor {
-  if (opts === null || typeof opts !== 'object' || !Array.isArray(opts.shape)) throw new AxonError('input', 'expects { shape: number[] } (the shape of one example, without the batch axis)');
-  if (!opts.shape.every((d) => Number.isInteger(d) && d > 0)) throw new AxonError('input', `shape must be positive integers, got [${opts.shape.join(',')}]`);
-  const name = opts.name ?? (inputCount++ === 0 ? 'input' : `input_${inputCount - 1}`);
-  return new SymbolicTensor([null, ...opts.shape], opts.dtype ?? 'float32', null, [], name);
+  if (opts === null || typeof opts !== 'object' || Array.isArray(opts) || !Array.isArray(opts.shape)) throw new AxonError('input', `expects { shape: number[] } (the shape of one example, without the batch axis), got ${fmtValue(opts)}`);
+  const o = optionsOf<InputOptions>('input', opts, ['shape', 'dtype', 'name']);
+  const shape = checkExampleShape('input', 'shape', o.shape);
+  if (o.dtype !== undefined && !isDType(o.dtype)) throw new AxonError('input', `dtype must be float32, int32 or bool, got ${fmtValue(o.dtype)}`);
+  const given = optName('input', o.name);
+  const name = given ?? (inputCount++ === 0 ? 'input' : `input_${inputCount - 1}`);
+  return new SymbolicTensor([null, ...shape], o.dtype ?? 'float32', null, [], name);
 }
