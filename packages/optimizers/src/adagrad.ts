@@ -1,4 +1,4 @@
-import { AxonError, type Tensor } from '@axon/core';
+import { AxonError, type Tensor, fmtValue } from '@axon/core';
 import { type BaseHyperparams, type ClipOptions, type ParamUpdate, type Params, type TensorState, Optimizer, checkNumber, checkOptions } from './optimizer.js';
 import { definedOnly } from './sgd.js';
 
@@ -45,7 +45,7 @@ export const ADAGRAD_DEFAULTS: Readonly<AdagradHyperparams> = Object.freeze({ lr
  */
 export class Adagrad extends Optimizer<AdagradHyperparams> {
   constructor(params: Params<AdagradHyperparams>, options: AdagradOptions = {}) {
-    checkOptions('Adagrad', options);
+    checkOptions('Adagrad', options, ADAGRAD_DEFAULTS);
     const { clipNorm, globalClipNorm, clipValue, ...h } = options;
     super('Adagrad', params, { ...ADAGRAD_DEFAULTS, ...definedOnly(h) }, { clipNorm, globalClipNorm, clipValue });
   }
@@ -57,7 +57,7 @@ export class Adagrad extends Optimizer<AdagradHyperparams> {
     checkNumber(op, 'weightDecay', h.weightDecay);
     checkNumber(op, 'initialAccumulatorValue', h.initialAccumulatorValue);
     checkNumber(op, 'eps', h.eps);
-    if (typeof h.maximize !== 'boolean') throw new AxonError(op, `maximize must be a boolean, got ${String(h.maximize)}`);
+    if (typeof h.maximize !== 'boolean') throw new AxonError(op, `maximize must be a boolean, got ${fmtValue(h.maximize)}`);
   }
 
   protected stateKeys(): readonly string[] {

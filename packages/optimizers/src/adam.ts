@@ -1,4 +1,4 @@
-import { AxonError, type Tensor, maximum } from '@axon/core';
+import { AxonError, type Tensor, maximum, fmtValue } from '@axon/core';
 import { type BaseHyperparams, type ClipOptions, type ParamUpdate, type Params, type TensorState, Optimizer, checkNumber, checkOptions } from './optimizer.js';
 import { definedOnly } from './sgd.js';
 
@@ -49,8 +49,8 @@ abstract class AdamBase extends Optimizer<AdamHyperparams> {
     if (!Array.isArray(h.betas) || h.betas.length !== 2) throw new AxonError(op, `betas must be [beta1, beta2], got ${JSON.stringify(h.betas)}`);
     checkNumber(op, 'betas[0]', h.betas[0], 0, 1);
     checkNumber(op, 'betas[1]', h.betas[1], 0, 1);
-    if (typeof h.amsgrad !== 'boolean') throw new AxonError(op, `amsgrad must be a boolean, got ${String(h.amsgrad)}`);
-    if (typeof h.maximize !== 'boolean') throw new AxonError(op, `maximize must be a boolean, got ${String(h.maximize)}`);
+    if (typeof h.amsgrad !== 'boolean') throw new AxonError(op, `amsgrad must be a boolean, got ${fmtValue(h.amsgrad)}`);
+    if (typeof h.maximize !== 'boolean') throw new AxonError(op, `maximize must be a boolean, got ${fmtValue(h.maximize)}`);
   }
 
   protected stateKeys(h: AdamHyperparams): readonly string[] {
@@ -108,7 +108,7 @@ abstract class AdamBase extends Optimizer<AdamHyperparams> {
 export class Adam extends AdamBase {
   protected readonly decoupled: boolean = false;
   constructor(params: Params<AdamHyperparams>, options: AdamOptions = {}) {
-    checkOptions('Adam', options);
+    checkOptions('Adam', options, ADAM_DEFAULTS);
     const { clipNorm, globalClipNorm, clipValue, ...h } = options;
     super('Adam', params, { ...ADAM_DEFAULTS, ...definedOnly(h) } as AdamHyperparams, { clipNorm, globalClipNorm, clipValue });
   }
@@ -126,7 +126,7 @@ export class Adam extends AdamBase {
 export class AdamW extends AdamBase {
   protected readonly decoupled: boolean = true;
   constructor(params: Params<AdamHyperparams>, options: AdamOptions = {}) {
-    checkOptions('AdamW', options);
+    checkOptions('AdamW', options, ADAMW_DEFAULTS);
     const { clipNorm, globalClipNorm, clipValue, ...h } = options;
     super('AdamW', params, { ...ADAMW_DEFAULTS, ...definedOnly(h) } as AdamHyperparams, { clipNorm, globalClipNorm, clipValue });
   }

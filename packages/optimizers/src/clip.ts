@@ -11,9 +11,28 @@ function paramList(op: string, params: Tensor | Iterable<Tensor>): Tensor[] {
   }
   const list = isTensor(params) ? [params] : [...params];
   list.forEach((p, i) => {
-    if (!isTensor(p)) throw new AxonError(op, `params[${i}] is not a Tensor`);
+    if (!isTensor(p)) throw new AxonError(op, `params[${i}] is not a Tensor, got ${fmtValue(p)}`);
+    if (p.isDisposed) throw new AxonError(op, `params[${i}] (tensor #${p.id} ${fmtShape(p.shape)}) was disposed`);
   });
   return list;
+}
+
+/** The tensors of a Keras-style clip helper: a list of live float32 tensors. */
+function tensorList(op: string, tensors: unknown): Tensor[] {
+  if (!Array.isArray(tensors)) throw new AxonError(op, `expects a list of tensors, got ${fmtValue(tensors)}`);
+  tensors.forEach((g: unknown, i) => checkFloat(op, `tensors[${i}]`, g));
+  return tensors as Tensor[];
+}
+
+function checkFloat(op: string, what: string, g: unknown): asserts g is Tensor {
+  if (!isTensor(g)) throw new AxonError(op, `${what} must be a Tensor, got ${fmtValue(g)}`);
+  if (g.isDisposed) throw new AxonError(op, `${what} (tensor #${g.id} ${fmtShape(g.shape)}) was disposed`);
+  if (g.dtype !== 'float32') throw new AxonError(op, `${what} must be float32, got ${g.dtype} ${fmtShape(g.shape)}`);
+}
+
+/** A clipping bound: a positive finite number (Keras refuses 0 and negative bounds too). */
+function checkBound(op: string, what: string, v: unknown): asserts v is number {
+  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) throw new AxonError(op, `${what} must be a positive finite number, got ${fmtValue(v)}`);
 }
 
 function withGrads(op: string, params: Tensor[]): { p: Tensor; g: Tensor }[] {
@@ -30,7 +49,7 @@ function withGrads(op: string, params: Tensor[]): { p: Tensor; g: Tensor }[] {
 
 function checkNormType(op: string, normType: number): void {
   if (typeof normType !== 'number' || Number.isNaN(normType) || !(normType > 0)) {
-    throw new AxonError(op, `normType must be a positive number or Infinity, got ${String(normType)}`);
+    throw new AxonError(op, `normType must be a positive number or Infinity, got ${fmtValue(normType)}`);
   }
 }
 
@@ -58,6 +77,7 @@ function combine(parts: Tensor[], p: number): Tensor {
  */
 export function globalNorm(tensors: readonly Tensor[], normType = 2): Tensor {
   checkNormType('globalNorm', normType);
+  tensorList('globalNorm', tensors);
   if (tensors.length === 0) return scalar(0);
   return tidy(() => noGrad(() => combine(tensors.map((g) => normPart(g, normType)), normType)));
 }
@@ -80,7 +100,7 @@ export function globalNorm(tensors: readonly Tensor[], normType = 2): Tensor {
  */
 export function clipGradNorm(params: Tensor | Iterable<Tensor>, maxNorm: number, normType = 2): Tensor {
   const op = 'clipGradNorm';
-  if (typeof maxNorm !== 'number' || Number.isNaN(maxNorm) || maxNorm < 0) throw new AxonError(op, `maxNorm must be a number >= 0, got ${String(maxNorm)}`);
+  if (typeof maxNorm !== 'number' || Number.isNaN(maxNorm) || maxNorm < 0) throw new AxonError(op, `maxNorm must be a number >= 0, got ${fmtValue(maxNorm)}`);
   checkNormType(op, normType);
   const items = withGrads(op, paramList(op, params));
   if (items.length === 0) return scalar(0);
@@ -103,7 +123,7 @@ export function clipGradNorm(params: Tensor | Iterable<Tensor>, maxNorm: number,
  */
 export function clipGradValue(params: Tensor | Iterable<Tensor>, value: number): void {
   const op = 'clipGradValue';
-  if (typeof value !== 'number' || Number.isNaN(value) || value < 0) throw new AxonError(op, `value must be a number >= 0, got ${String(value)}`);
+  if (typeof value !== 'number' || Number.isNaN(value) || value < 0) throw new AxonError(op, `value must be a number >= 0, got ${fmtValue(value)}`);
   const items = withGrads(op, paramList(op, params));
   const clipped = tidy(() => noGrad(() => items.map(({ g }) => clip(g, -value, value))));
   items.forEach(({ g }, i) => g.assign(clipped[i]!));
@@ -115,6 +135,8 @@ export function clipGradValue(params: Tensor | Iterable<Tensor>, value: number):
  * @example const c = clipByNorm(g, 1);
  */
 export function clipByNorm(g: Tensor, maxNorm: number): Tensor {
+  checkFloat('clipByNorm', 'the tensor', g);
+  checkBound('clipByNorm', 'maxNorm', maxNorm);
   return tidy(() => noGrad(() => g.mul(maxNorm).div(maximum(normPart(g, 2).sqrt(), maxNorm))));
 }
 
@@ -124,6 +146,8 @@ export function clipByNorm(g: Tensor, maxNorm: number): Tensor {
  * @example const { grads, norm } = clipByGlobalNorm([g1, g2], 1);
  */
 export function clipByGlobalNorm(tensors: readonly Tensor[], maxNorm: number): { grads: Tensor[]; norm: Tensor } {
+  tensorList('clipByGlobalNorm', tensors);
+  checkBound('clipByGlobalNorm', 'maxNorm', maxNorm);
   if (tensors.length === 0) return { grads: [], norm: scalar(0) };
   return tidy(() =>
     noGrad(() => {
@@ -139,5 +163,7 @@ export function clipByGlobalNorm(tensors: readonly Tensor[], maxNorm: number): {
  * @example const c = clipByValue(g, 0.5);
  */
 export function clipByValue(g: Tensor, value: number): Tensor {
+  checkFloat('clipByValue', 'the tensor', g);
+  checkBound('clipByValue', 'value', value);
   return clip(g, -value, value);
 }

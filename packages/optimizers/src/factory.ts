@@ -2,7 +2,7 @@
  * `optimizer(name | config, params)`: builds an optimizer from a Keras-style name or config, for
  * front ends such as Keras's `compile({ optimizer: 'adam' })`.
  */
-import { AxonError, type Tensor } from '@axon/core';
+import { AxonError, type Tensor, fmtValue } from '@axon/core';
 import { Adagrad, type AdagradHyperparams } from './adagrad.js';
 import { Adam, AdamW, type AdamHyperparams } from './adam.js';
 import { type BaseHyperparams, type ClipOptions, Optimizer, type ParamGroupInput } from './optimizer.js';
@@ -129,18 +129,20 @@ export function optimizer(spec: string | OptimizerConfig | Optimizer<BaseHyperpa
   if (spec instanceof Optimizer) return spec;
   let config: OptimizerConfig;
   if (typeof spec === 'string') config = { name: spec };
-  else if (spec !== null && typeof spec === 'object' && typeof spec.name === 'string') config = spec;
-  else throw new AxonError(op, `expects a name (${OPTIMIZER_NAMES.join(', ')}), a config { name, ...options } or an Optimizer`);
+  else if (spec !== null && typeof spec === 'object' && !Array.isArray(spec) && typeof spec.name === 'string') config = spec;
+  else throw new AxonError(op, `expects a name (${OPTIMIZER_NAMES.join(', ')}), a config { name, ...options } or an Optimizer, got ${fmtValue(spec)}`);
   const name = config.name.toLowerCase() as OptimizerName;
   if (!OPTIMIZER_NAMES.includes(name)) throw new AxonError(op, `unknown optimizer '${config.name}'; expected one of ${OPTIMIZER_NAMES.join(', ')}`);
   const { name: _name, defaults = 'keras', ...rest } = config;
-  if (defaults !== 'keras' && defaults !== 'pytorch') throw new AxonError(op, `defaults must be 'keras' or 'pytorch', got ${String(defaults)}`);
+  if (defaults !== 'keras' && defaults !== 'pytorch') throw new AxonError(op, `defaults must be 'keras' or 'pytorch', got ${fmtValue(defaults)}`);
   const allowed = new Set([...HYPER_KEYS[name], ...CLIP_KEYS]);
   const opts: Record<string, unknown> = defaults === 'keras' ? cloneDefaults(KERAS_DEFAULTS[name]) : {};
   const given = new Map<string, string>();
   let beta1: number | undefined;
   let beta2: number | undefined;
-  for (const [k0, v] of Object.entries(rest)) {
+  for (const k0 of Reflect.ownKeys(rest)) {
+    if (typeof k0 !== 'string') throw new AxonError(op, `option keys must be strings, got ${String(k0)}`);
+    const v: unknown = (rest as Record<string, unknown>)[k0];
     if (v === undefined) continue;
     if (k0 === 'beta1' || k0 === 'beta2') {
       if (name !== 'adam' && name !== 'adamw') throw new AxonError(op, `'${k0}' is not an option of ${name}`);
@@ -148,7 +150,8 @@ export function optimizer(spec: string | OptimizerConfig | Optimizer<BaseHyperpa
       else beta2 = v as number;
       continue;
     }
-    const k = ALIASES[k0] ?? k0;
+    // Own keys only: an option named 'constructor' or 'toString' must not find Object's methods.
+    const k = Object.hasOwn(ALIASES, k0) ? ALIASES[k0]! : k0;
     if (!allowed.has(k)) throw new AxonError(op, `'${k0}' is not an option of ${name}; it accepts ${[...allowed].join(', ')} (and Keras spellings)`);
     const prev = given.get(k);
     if (prev !== undefined) throw new AxonError(op, `both '${prev}' and '${k0}' were given`);

@@ -160,16 +160,27 @@ function isPositiveFinite(x: number): boolean {
   return typeof x === 'number' && Number.isFinite(x) && x > 0;
 }
 
-/** @internal Checks that an optimizer's options argument is an object (before destructuring it). */
-export function checkOptions(op: string, options: unknown): void {
-  if (options === null || typeof options !== 'object' || Array.isArray(options)) throw new AxonError(op, `options must be an object such as { lr: 0.01 }, got ${fmtValue(options)}`);
+/**
+ * @internal Checks that an optimizer's options argument is a plain object whose keys are
+ * hyperparameters of `defaults` or clipping options (before destructuring it): a misspelt option
+ * (`learningRate` for `lr`) would otherwise be ignored silently, as PyTorch would refuse it.
+ */
+export function checkOptions(op: string, options: unknown, defaults?: object): void {
+  if (options === null || typeof options !== 'object' || Array.isArray(options) || isTensor(options)) throw new AxonError(op, `options must be an object such as { lr: 0.01 }, got ${fmtValue(options)}`);
+  if (defaults === undefined) return;
+  const allowed = [...Object.keys(defaults), 'clipNorm', 'globalClipNorm', 'clipValue'];
+  for (const k of Reflect.ownKeys(options)) {
+    if (typeof k !== 'string' || !allowed.includes(k)) {
+      throw new AxonError(op, `unknown option ${typeof k === 'string' ? `'${k}'` : String(k)}; ${op} accepts ${allowed.join(', ')}${typeof k === 'string' && /^(learningRate|epsilon|rho|clipnorm|clipvalue|globalClipnorm|beta1|beta2)$/.test(k) ? ` (the Keras spelling '${k}' is accepted by optimizer({ name, ... }))` : ''}`);
+    }
+  }
 }
 
 /** @internal Checks that `x` is a finite number ≥ `min` (and < `maxExclusive` when given). */
 export function checkNumber(op: string, name: string, x: unknown, min = 0, maxExclusive?: number): void {
   if (typeof x !== 'number' || !Number.isFinite(x) || x < min || (maxExclusive !== undefined && x >= maxExclusive)) {
     const range = maxExclusive !== undefined ? `in [${min}, ${maxExclusive})` : `a finite number >= ${min}`;
-    throw new AxonError(op, `${name} must be ${range}, got ${String(x)}`);
+    throw new AxonError(op, `${name} must be ${range}, got ${fmtValue(x)}`);
   }
 }
 
@@ -254,7 +265,7 @@ export abstract class Optimizer<H extends BaseHyperparams = BaseHyperparams> {
     const set = (['clipNorm', 'globalClipNorm', 'clipValue'] as const).filter((k) => clip[k] !== undefined && clip[k] !== null);
     if (set.length > 1) throw new AxonError(this.name, `only one of clipNorm, globalClipNorm and clipValue can be set, got ${set.join(', ')}`);
     for (const k of set) {
-      if (!isPositiveFinite(clip[k]!)) throw new AxonError(this.name, `${k} must be a positive finite number, got ${String(clip[k])}`);
+      if (!isPositiveFinite(clip[k]!)) throw new AxonError(this.name, `${k} must be a positive finite number, got ${fmtValue(clip[k])}`);
     }
   }
 
@@ -292,7 +303,11 @@ export abstract class Optimizer<H extends BaseHyperparams = BaseHyperparams> {
     if (group === null || typeof group !== 'object' || group.params === undefined) {
       throw new AxonError(this.opName('addParamGroup'), 'a param group needs a params list');
     }
-    const params = isTensor(group.params) ? [group.params as Tensor] : [...group.params];
+    const gp: unknown = group.params;
+    if (!isTensor(gp) && (gp === null || typeof gp !== 'object' || typeof (gp as Iterable<unknown>)[Symbol.iterator] !== 'function')) {
+      throw new AxonError(this.opName('addParamGroup'), `params must be a tensor or a list of tensors, got ${fmtValue(gp)}`);
+    }
+    const params = isTensor(gp) ? [gp] : [...(gp as Iterable<Tensor>)];
     const seen = new Set<Tensor>(this.paramGroups.flatMap((g) => g.params));
     params.forEach((p, i) => {
       if (!isTensor(p)) throw new AxonError(this.opName('addParamGroup'), `params[${i}] is not a Tensor`);
@@ -307,7 +322,7 @@ export abstract class Optimizer<H extends BaseHyperparams = BaseHyperparams> {
     const resolved = { ...this.defaults } as H;
     for (const [k, v] of Object.entries(group)) {
       if (k === 'params' || v === undefined) continue;
-      if (!(k in this.defaults)) {
+      if (!Object.hasOwn(this.defaults, k)) {
         throw new AxonError(this.opName('addParamGroup'), `unknown hyperparameter '${k}'; expected one of ${Object.keys(this.defaults).join(', ')}`);
       }
       (resolved as Record<string, unknown>)[k] = Array.isArray(v) ? [...(v as number[])] : v;
@@ -399,6 +414,9 @@ export abstract class Optimizer<H extends BaseHyperparams = BaseHyperparams> {
   applyGradients(gradsAndParams: Iterable<readonly [Tensor | null, Tensor]>): void {
     this.assertLive('applyGradients');
     const op = this.opName('applyGradients');
+    if (gradsAndParams === null || typeof gradsAndParams !== 'object' || typeof (gradsAndParams as Iterable<unknown>)[Symbol.iterator] !== 'function') {
+      throw new AxonError(op, `expects a list of [gradient, parameter] pairs, got ${fmtValue(gradsAndParams)}`);
+    }
     const pairs = [...gradsAndParams];
     const given = new Map<Tensor, Tensor | null>();
     pairs.forEach((pair, i) => {
@@ -709,8 +727,8 @@ export abstract class Optimizer<H extends BaseHyperparams = BaseHyperparams> {
       throw new AxonError(op, 'expected { meta, tensors } as returned by stateDict()');
     }
     const { meta, tensors } = dict;
-    if (meta.format !== FORMAT) throw new AxonError(op, `unknown format '${String(meta.format)}', expected '${FORMAT}'`);
-    if (meta.optimizer !== this.name) throw new AxonError(op, `the state dict is for ${String(meta.optimizer)}, this optimizer is ${this.name}`);
+    if (meta.format !== FORMAT) throw new AxonError(op, `unknown format ${fmtValue(meta.format)}, expected '${FORMAT}'`);
+    if (meta.optimizer !== this.name) throw new AxonError(op, `the state dict is for ${typeof meta.optimizer === 'string' ? meta.optimizer : fmtValue(meta.optimizer)}, this optimizer is ${this.name}`);
     if (!Array.isArray(meta.paramGroups) || meta.paramGroups.length !== this.paramGroups.length) {
       throw new AxonError(op, `the state dict has ${Array.isArray(meta.paramGroups) ? meta.paramGroups.length : 'no'} param groups, this optimizer has ${this.paramGroups.length}`);
     }

@@ -1,4 +1,4 @@
-import { AxonError, type Tensor } from '@axon/core';
+import { AxonError, type Tensor, fmtValue } from '@axon/core';
 import { type BaseHyperparams, type ClipOptions, type ParamUpdate, type Params, type TensorState, Optimizer, checkNumber, checkOptions } from './optimizer.js';
 import { definedOnly } from './sgd.js';
 
@@ -48,7 +48,7 @@ export const RMSPROP_DEFAULTS: Readonly<RMSpropHyperparams> = Object.freeze({ lr
  */
 export class RMSprop extends Optimizer<RMSpropHyperparams> {
   constructor(params: Params<RMSpropHyperparams>, options: RMSpropOptions = {}) {
-    checkOptions('RMSprop', options);
+    checkOptions('RMSprop', options, RMSPROP_DEFAULTS);
     const { clipNorm, globalClipNorm, clipValue, ...h } = options;
     super('RMSprop', params, { ...RMSPROP_DEFAULTS, ...definedOnly(h) }, { clipNorm, globalClipNorm, clipValue });
   }
@@ -60,8 +60,8 @@ export class RMSprop extends Optimizer<RMSpropHyperparams> {
     checkNumber(op, 'eps', h.eps);
     checkNumber(op, 'momentum', h.momentum);
     checkNumber(op, 'weightDecay', h.weightDecay);
-    if (typeof h.centered !== 'boolean') throw new AxonError(op, `centered must be a boolean, got ${String(h.centered)}`);
-    if (typeof h.maximize !== 'boolean') throw new AxonError(op, `maximize must be a boolean, got ${String(h.maximize)}`);
+    if (typeof h.centered !== 'boolean') throw new AxonError(op, `centered must be a boolean, got ${fmtValue(h.centered)}`);
+    if (typeof h.maximize !== 'boolean') throw new AxonError(op, `maximize must be a boolean, got ${fmtValue(h.maximize)}`);
   }
 
   protected stateKeys(h: RMSpropHyperparams): readonly string[] {

@@ -8,8 +8,8 @@
  * schedule over the optimizer reads, so several schedules agree on it, and a group added later
  * (e.g. by `fit` to an optimizer built without parameters) gets its own when it is added.
  */
-import { AxonError } from '@axon/core';
-import { type BaseHyperparams, type Optimizer, type ParamGroup, setParamGroupHook } from './optimizer.js';
+import { AxonError, fmtValue } from '@axon/core';
+import { type BaseHyperparams, Optimizer, type ParamGroup, setParamGroupHook } from './optimizer.js';
 
 /**
  * Any optimizer, whatever its hyperparameters (what schedules accept).
@@ -24,10 +24,10 @@ function baseLrOf(g: ParamGroup<BaseHyperparams>): number {
 }
 
 function checkInt(op: string, name: string, x: unknown, min: number): void {
-  if (typeof x !== 'number' || !Number.isInteger(x) || x < min) throw new AxonError(op, `${name} must be an integer >= ${min}, got ${String(x)}`);
+  if (typeof x !== 'number' || !Number.isInteger(x) || x < min) throw new AxonError(op, `${name} must be an integer >= ${min}, got ${fmtValue(x)}`);
 }
 function checkNum(op: string, name: string, x: unknown, min = 0): void {
-  if (typeof x !== 'number' || !Number.isFinite(x) || x < min) throw new AxonError(op, `${name} must be a finite number >= ${min}, got ${String(x)}`);
+  if (typeof x !== 'number' || !Number.isFinite(x) || x < min) throw new AxonError(op, `${name} must be a finite number >= ${min}, got ${fmtValue(x)}`);
 }
 
 /**
@@ -63,8 +63,20 @@ export abstract class LRScheduler {
    */
   protected constructor(name: string, optimizer: AnyOptimizer) {
     this.name = name;
-    if (!optimizer || !Array.isArray(optimizer.paramGroups)) throw new AxonError(name, 'expects an Optimizer');
+    if (!(optimizer instanceof Optimizer)) throw new AxonError(name, `expects an Optimizer, got ${fmtValue(optimizer)}`);
+    if (optimizer.isDisposed) throw new AxonError(name, `the ${optimizer.name} optimizer was disposed`);
     this.optimizer = optimizer;
+  }
+
+  /** Options of a schedule: a plain object with the given keys (a misspelt key is an error). */
+  protected static options<T extends object>(name: string, options: unknown, keys: readonly string[]): T {
+    if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+      throw new AxonError(name, `options must be an object such as { ${keys[0]}: … }, got ${fmtValue(options)}`);
+    }
+    for (const k of Reflect.ownKeys(options)) {
+      if (typeof k !== 'string' || !keys.includes(k)) throw new AxonError(name, `unknown option ${typeof k === 'string' ? `'${k}'` : String(k)}; expected ${keys.join(', ')}`);
+    }
+    return options as T;
   }
 
   /** The outermost composite driving this schedule (itself when none). */
@@ -100,8 +112,24 @@ export abstract class LRScheduler {
    * get their base lr and the lr for the current step when added, not one step late).
    */
   protected apply(): void {
-    const lrs = this.optimizer.paramGroups.map((g) => this.lrAt(this.lastEpoch, baseLrOf(g)));
+    this.applyAt(this.lastEpoch);
+  }
+
+  /**
+   * Sets every group's lr to `lrAt(t)`, all or nothing: every lr is computed and checked (a
+   * finite number >= 0; a `LambdaLR` factor may return anything) before any group changes.
+   */
+  private applyAt(t: number): void {
+    if (this.optimizer.isDisposed) throw new AxonError(this.name, `the ${this.optimizer.name} optimizer was disposed`);
+    const lrs = this.optimizer.paramGroups.map((g, i) => {
+      const lr = this.lrAt(t, g.initialLr ?? g.lr);
+      if (typeof lr !== 'number' || !Number.isFinite(lr) || lr < 0) {
+        throw new AxonError(this.name, `the learning rate of param group ${i} at step ${t} would be ${fmtValue(lr)}; it must be a finite number >= 0 (no group was changed)`);
+      }
+      return lr;
+    });
     this.optimizer.paramGroups.forEach((g, i) => {
+      baseLrOf(g);
       g.lr = lrs[i]!;
     });
     if (!this.hooked) {
@@ -119,8 +147,8 @@ export abstract class LRScheduler {
    * @example opt.step(); sched.step();
    */
   step(): void {
+    this.applyAt(this.lastEpoch + 1);
     this.lastEpoch++;
-    this.apply();
   }
 
   /**
@@ -147,7 +175,7 @@ export abstract class LRScheduler {
    */
   loadStateDict(state: SchedulerState): void {
     const op = `${this.name}.loadStateDict`;
-    if (!state || state.scheduler !== this.name) throw new AxonError(op, `the state is for ${String(state?.scheduler)}, this is ${this.name}`);
+    if (!state || state.scheduler !== this.name) throw new AxonError(op, `the state is for ${typeof state?.scheduler === 'string' ? state.scheduler : fmtValue(state?.scheduler)}, this is ${this.name}`);
     checkInt(op, 'lastEpoch', state.lastEpoch, 0);
     const groups = this.optimizer.paramGroups;
     if (!Array.isArray(state.baseLrs) || state.baseLrs.length !== groups.length) {
@@ -182,7 +210,8 @@ export class StepLR extends LRScheduler {
   readonly gamma: number;
   constructor(optimizer: AnyOptimizer, options: { stepSize: number; gamma?: number }) {
     super('StepLR', optimizer);
-    checkInt('StepLR', 'stepSize', options?.stepSize, 1);
+    LRScheduler.options('StepLR', options, ['stepSize', 'gamma']);
+    checkInt('StepLR', 'stepSize', options.stepSize, 1);
     checkNum('StepLR', 'gamma', options.gamma ?? 0.1);
     this.stepSize = options.stepSize;
     this.gamma = options.gamma ?? 0.1;
@@ -201,7 +230,8 @@ export class ExponentialLR extends LRScheduler {
   readonly gamma: number;
   constructor(optimizer: AnyOptimizer, options: { gamma: number }) {
     super('ExponentialLR', optimizer);
-    checkNum('ExponentialLR', 'gamma', options?.gamma);
+    LRScheduler.options('ExponentialLR', options, ['gamma']);
+    checkNum('ExponentialLR', 'gamma', options.gamma);
     this.gamma = options.gamma;
     this.apply();
   }
@@ -222,7 +252,8 @@ export class CosineAnnealingLR extends LRScheduler {
   readonly etaMin: number;
   constructor(optimizer: AnyOptimizer, options: { tMax: number; etaMin?: number }) {
     super('CosineAnnealingLR', optimizer);
-    checkInt('CosineAnnealingLR', 'tMax', options?.tMax, 1);
+    LRScheduler.options('CosineAnnealingLR', options, ['tMax', 'etaMin']);
+    checkInt('CosineAnnealingLR', 'tMax', options.tMax, 1);
     checkNum('CosineAnnealingLR', 'etaMin', options.etaMin ?? 0);
     this.tMax = options.tMax;
     this.etaMin = options.etaMin ?? 0;
@@ -250,7 +281,8 @@ export class LinearWarmup extends LRScheduler {
   readonly after: LRScheduler | null;
   constructor(optimizer: AnyOptimizer, options: { warmupSteps: number; startFactor?: number; after?: LRScheduler }) {
     super('LinearWarmup', optimizer);
-    checkInt('LinearWarmup', 'warmupSteps', options?.warmupSteps, 0);
+    LRScheduler.options('LinearWarmup', options, ['warmupSteps', 'startFactor', 'after']);
+    checkInt('LinearWarmup', 'warmupSteps', options.warmupSteps, 0);
     const sf = options.startFactor ?? 0;
     checkNum('LinearWarmup', 'startFactor', sf);
     if (sf > 1) throw new AxonError('LinearWarmup', `startFactor must be in [0, 1], got ${sf}`);

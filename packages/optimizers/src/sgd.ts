@@ -1,4 +1,4 @@
-import { AxonError, type Tensor } from '@axon/core';
+import { AxonError, type Tensor, fmtValue } from '@axon/core';
 import { type BaseHyperparams, type ClipOptions, type ParamUpdate, type Params, type TensorState, Optimizer, checkNumber, checkOptions } from './optimizer.js';
 
 /**
@@ -46,7 +46,7 @@ export const SGD_DEFAULTS: Readonly<SGDHyperparams> = Object.freeze({ lr: 1e-3, 
  */
 export class SGD extends Optimizer<SGDHyperparams> {
   constructor(params: Params<SGDHyperparams>, options: SGDOptions = {}) {
-    checkOptions('SGD', options);
+    checkOptions('SGD', options, SGD_DEFAULTS);
     const { clipNorm, globalClipNorm, clipValue, ...h } = options;
     super('SGD', params, { ...SGD_DEFAULTS, ...definedOnly(h) }, { clipNorm, globalClipNorm, clipValue });
   }
@@ -57,8 +57,8 @@ export class SGD extends Optimizer<SGDHyperparams> {
     checkNumber(op, 'momentum', h.momentum);
     checkNumber(op, 'dampening', h.dampening);
     checkNumber(op, 'weightDecay', h.weightDecay);
-    if (typeof h.nesterov !== 'boolean') throw new AxonError(op, `nesterov must be a boolean, got ${String(h.nesterov)}`);
-    if (typeof h.maximize !== 'boolean') throw new AxonError(op, `maximize must be a boolean, got ${String(h.maximize)}`);
+    if (typeof h.nesterov !== 'boolean') throw new AxonError(op, `nesterov must be a boolean, got ${fmtValue(h.nesterov)}`);
+    if (typeof h.maximize !== 'boolean') throw new AxonError(op, `maximize must be a boolean, got ${fmtValue(h.maximize)}`);
     if (h.nesterov && (h.momentum <= 0 || h.dampening !== 0)) {
       throw new AxonError(op, `Nesterov momentum requires momentum > 0 and dampening 0 (got momentum ${h.momentum}, dampening ${h.dampening})`);
     }
