@@ -246,7 +246,9 @@ function specs(): Spec[] {
     const m = L.sequential([new L.Dense(1, { inputShape: [2] })]);
     try {
       m.compile({ optimizer: 'sgd', loss: 'mse' });
-      await m.fit(x as Tensor, y as Tensor, { verbose: 0, ...(o as L.FitOptions) });
+      // a plain object gets verbose 0 added; anything else (null, a number, a Symbol…) is passed as is
+      const plain = typeof o === 'object' && o !== null && Object.getPrototypeOf(o) === Object.prototype;
+      await m.fit(x as Tensor, y as Tensor, (plain ? { verbose: 0, ...(o as L.FitOptions) } : o) as L.FitOptions);
       return null;
     } finally {
       m.dispose();
@@ -258,6 +260,84 @@ function specs(): Spec[] {
   add('losses', 'binaryCrossEntropy', [{ kind: 'tensor', good: (m) => m.keep(ax.tensor([0.2, 0.7], [2])) }, { kind: 'tensor', good: (m) => m.keep(ax.tensor([0, 1], [2])) }], (...a) => L.binaryCrossEntropy(a[0] as Tensor, a[1] as Tensor));
   add('losses', 'binaryCrossEntropyWithLogits', [T([2, 2]), { kind: 'tensor', good: (m) => m.keep(ax.tensor([0, 1, 1, 0], [2, 2])) }], (...a) => L.binaryCrossEntropyWithLogits(a[0] as Tensor, a[1] as Tensor));
   add('losses', 'getLoss', [V('str', 'mse')], (n) => L.getLoss(n as string), (r) => typeof r === 'object' && r !== null);
+  const labels = (m: Maker): Tensor => m.keep(ax.tensor([0, 2, 1, 1], [4], 'int32'));
+  add('losses', 'maeLoss', [T([4, 2]), T([4, 2]), V('opts', { reduction: 'sum' })], (...a) => L.maeLoss(a[0] as Tensor, a[1] as Tensor, a[2] as L.LossOptions));
+  add('losses', 'sparseCrossEntropyFromProbs', [{ kind: 'tensor', good: (m) => m.keep(ax.softmax(m.t([4, 3]))) }, { kind: 'tensor', good: labels }, V('opts', { epsilon: 1e-7 })], (...a) => L.sparseCrossEntropyFromProbs(a[0] as Tensor, a[1] as Tensor, a[2] as L.BCEOptions));
+  add('losses', 'categoricalCrossEntropyFromProbs', [{ kind: 'tensor', good: (m) => m.keep(ax.softmax(m.t([4, 3]))) }, { kind: 'tensor', good: (m) => m.keep(ax.tidy(() => ax.oneHot(ax.tensor([0, 2, 1, 1], [4], 'int32'), 3).astype('float32'))) }, V('opts', {})], (...a) => L.categoricalCrossEntropyFromProbs(a[0] as Tensor, a[1] as Tensor, a[2] as L.BCEOptions));
+  const lossModule = (name: string, make: (o: unknown) => L.Module, pred: Arg, target: Arg, opts: unknown): void => {
+    add('losses', name, [V('opts', opts), pred, target], (o, p, t) => {
+      const l = make(o);
+      try {
+        return l.call(p as Tensor, t as Tensor);
+      } finally {
+        l.dispose();
+      }
+    });
+  };
+  lossModule('MSELoss', (o) => new L.MSELoss(o as L.LossOptions), T([4, 2]), T([4, 2]), { reduction: 'sum' });
+  lossModule('CrossEntropyLoss', (o) => new L.CrossEntropyLoss(o as L.CrossEntropyOptions), T([4, 3]), { kind: 'tensor', good: labels }, { labelSmoothing: 0.1 });
+  lossModule('BCEWithLogitsLoss', (o) => new L.BCEWithLogitsLoss(o as L.LossOptions), T([2, 2]), { kind: 'tensor', good: (m) => m.keep(ax.tensor([0, 1, 1, 0], [2, 2])) }, {});
+  add('losses', 'accuracy', [T([4, 3]), { kind: 'tensor', good: labels }, V('opts', { fromLogits: true })], (...a) => L.accuracy(a[0] as Tensor, a[1] as Tensor, a[2] as L.AccuracyOptions));
+  add('losses', 'topKAccuracy', [T([4, 3]), { kind: 'tensor', good: labels }, V('int', 2)], (...a) => L.topKAccuracy(a[0] as Tensor, a[1] as Tensor, a[2] as number));
+  add('losses', 'getMetric', [V('str', 'accuracy')], (n) => L.getMetric(n as string), (r) => typeof r === 'object' && r !== null);
+  // more layers: merges, functional forms, the functional API, predict/evaluate, callbacks, initialisers, state
+  layer('GlobalAvgPool2d', [V('opts', { keepDims: true })], (o) => new L.GlobalAvgPool2d(o as L.GlobalAvgPool2dOptions), T([1, 2, 4, 4]));
+  layer('BatchNormalization', [V('opts', { axis: -1, momentum: 0.9 })], (o) => new L.BatchNormalization(o as L.BatchNormalizationOptions), T([4, 3]));
+  layer('LogSoftmax', [V('axis', -1)], (a) => new L.LogSoftmax(a as number), T([2, 3]));
+  layer('Concatenate', [V('axis', -1)], (a) => new L.Concatenate({ axis: a as number }), T([2, 3]));
+  add('layers', 'add', [{ kind: 'tensors', good: (m) => [m.t([2, 3]), m.t([2, 3]), m.t([2, 3])] }], (xs) => L.add(xs as Tensor[]));
+  add('layers', 'concatenate', [{ kind: 'tensors', good: (m) => [m.t([2, 3]), m.t([2, 1])] }, V('axis', -1)], (xs, a) => L.concatenate(xs as Tensor[], a as number));
+  add('layers', 'layerNorm', [T([2, 3]), V('shape', [3]), V('opts', { eps: 1e-5 })], (x, sh, o) => L.layerNorm(x as Tensor, sh as number[], o as L.LayerNormFunctionOptions));
+  add('layers', 'batchNorm', [T([4, 3]), T([3]), { kind: 'tensor', good: (m) => m.keep(ax.ones([3])) }, V('opts', { training: true, momentum: 0.1 })], (x, rm, rv, o) => L.batchNorm(x as Tensor, rm as Tensor, rv as Tensor, o as L.BatchNormFunctionOptions));
+  add('layers', 'input', [V('shape', [3]), V('dtype', 'float32')], (sh, d) => L.input({ shape: sh as number[], dtype: d as ax.DType }), (r) => L.isSymbolic(r));
+  add('layers', 'model', [V('shape', [3]), V('int', 2), V('str', 'net')], (sh, u, n) => {
+    const x = L.input({ shape: sh as number[] });
+    const d = new L.Dense(u as number);
+    try {
+      L.model({ inputs: x, outputs: d.call(x), name: n as string }).dispose();
+      return null;
+    } finally {
+      d.dispose();
+    }
+  }, (r) => r === null);
+  add('layers', 'predict', [T([4, 2]), V('opts', { batchSize: 3 })], (x, o) => {
+    const m = L.sequential([new L.Dense(1, { inputShape: [2] })]);
+    try {
+      return m.predict(x as Tensor, o as L.EvaluateOptions);
+    } finally {
+      m.dispose();
+    }
+  });
+  add('layers', 'evaluate', [T([4, 2]), T([4, 1]), V('opts', { batchSize: 3 })], async (x, y, o) => {
+    const m = L.sequential([new L.Dense(1, { inputShape: [2] })]);
+    try {
+      m.compile({ optimizer: 'sgd', loss: 'mse' });
+      return await m.evaluate(x as Tensor, y as Tensor, o as L.EvaluateOptions);
+    } finally {
+      m.dispose();
+    }
+  }, (r) => typeof r === 'object' && r !== null && typeof (r as { loss?: unknown }).loss === 'number');
+  add('layers', 'loadStateDict', [T([2, 3]), T([2])], (w, b) => {
+    const l = new L.Linear(3, 2);
+    try {
+      l.loadStateDict({ weight: w as Tensor, bias: b as Tensor });
+      return null;
+    } finally {
+      l.dispose();
+    }
+  }, (r) => r === null);
+  const isObj = (r: unknown): boolean => typeof r === 'object' && r !== null;
+  add('layers', 'EarlyStopping', [V('opts', { patience: 2, monitor: 'loss' })], (o) => new L.EarlyStopping(o as L.EarlyStoppingOptions), isObj);
+  add('layers', 'ModelCheckpoint', [V('str', 'model'), V('opts', { saveBestOnly: true })], (p, o) => new L.ModelCheckpoint({ path: p as string, ...(o as object) }), isObj);
+  add('layers', 'TerminateOnNaN', [V('opts', { throwError: true })], (o) => new L.TerminateOnNaN(o as L.TerminateOnNaNOptions), isObj);
+  add('layers', 'BackupAndRestore', [V('str', 'backup'), V('opts', { saveFreq: 'epoch' })], (d, o) => new L.BackupAndRestore({ backupDir: d as string, ...(o as object) }), isObj);
+  add('layers', 'LambdaCallback', [V('opts', { onEpochEnd: () => undefined })], (o) => new L.LambdaCallback(o as L.Callback), isObj);
+  add('layers', 'glorotUniform', [V('shape', [3, 4]), V('opts', { seed: 1 })], (sh, o) => L.glorotUniform(sh as number[], o as L.InitOptions));
+  add('layers', 'getInitializer', [V('str', 'heNormal')], (n) => L.getInitializer(n as string), (r) => typeof r === 'function');
+  add('layers', 'fans', [V('shape', [3, 4, 2, 2])], (sh) => L.fans(sh as number[]), isObj);
+  add('layers', 'parameter', [T([2, 2])], (t) => L.parameter(t as Tensor));
+  add('layers', 'fromHostTensors', [V('opts', { w: { dtype: 'float32', shape: [2], data: new Float32Array(2) } })], (e) => L.fromHostTensors(e as Record<string, L.HostTensorEntry>), isObj);
+  add('layers', 'serializeSafetensors', [V('opts', { w: { dtype: 'int32', shape: [2], data: new Int32Array(2) } }), V('opts', { format: 'pt' })], (e, meta) => L.serializeSafetensors(e as Record<string, L.HostTensorEntry>, meta as Record<string, string>), (r) => r instanceof Uint8Array);
   // optimizers
   const params = (m: Maker): Tensor[] => [m.t([2, 2]).requireGrad()];
   for (const [name, Ctor] of [['SGD', O.SGD], ['Adam', O.Adam], ['AdamW', O.AdamW], ['RMSprop', O.RMSprop], ['Adagrad', O.Adagrad]] as const) {
@@ -302,6 +382,66 @@ function specs(): Spec[] {
       }
     }
   });
+  const sgd = (): O.SGD => new O.SGD([], { lr: 0.1 });
+  const schedule = (name: string, args: Arg[], make: (opt: O.SGD, ...a: unknown[]) => O.LRScheduler): void => {
+    add('optimizers', name, args, (...a) => {
+      const opt = sgd();
+      try {
+        const s = make(opt, ...a);
+        s.step();
+        return null;
+      } finally {
+        opt.dispose();
+      }
+    }, (r) => r === null);
+  };
+  schedule('ExponentialLR', [V('num', 0.5)], (opt, g) => new O.ExponentialLR(opt, { gamma: g as number }));
+  schedule('CosineAnnealingLR', [V('int', 10), V('num', 0.001)], (opt, t, e) => new O.CosineAnnealingLR(opt, { tMax: t as number, etaMin: e as number }));
+  schedule('LinearWarmup', [V('int', 5), V('prob', 0.1)], (opt, w, f) => new O.LinearWarmup(opt, { warmupSteps: w as number, startFactor: f as number }));
+  schedule('LambdaLR', [{ kind: 'fn', good: () => (t: number) => 1 / (1 + t) }], (opt, f) => new O.LambdaLR(opt, f as (t: number) => number));
+  schedule('SequentialLR', [V('axes', [2])], (opt, ms) => new O.SequentialLR(opt, [new O.LinearWarmup(opt, { warmupSteps: 2 }), new O.ExponentialLR(opt, { gamma: 0.9 })], ms as number[]));
+  schedule('StepLR options', [V('opts', { stepSize: 2, gamma: 0.5 })], (opt, o) => new O.StepLR(opt, o as { stepSize: number; gamma?: number }));
+  add('optimizers', 'optimizer config', [V('str', 'adam'), V('opts', { learningRate: 0.01, beta1: 0.8 })], (n, o) => {
+    O.optimizer(Object.assign({ name: n as string }, o) as O.OptimizerConfig, []).dispose();
+    return null;
+  }, (r) => r === null);
+  add('optimizers', 'addParamGroup', [{ kind: 'tensors', good: params }, V('opts', { lr: 0.01 })], (p, o) => {
+    const opt = new O.Adam([], { lr: 0.1 });
+    try {
+      opt.addParamGroup({ params: p as Tensor[], ...(o as object) });
+      return null;
+    } finally {
+      opt.dispose();
+    }
+  }, (r) => r === null);
+  add('optimizers', 'applyGradients', [T([2, 2])], (g) => {
+    const p = ax.zeros([2, 2]).requireGrad();
+    const opt = new O.SGD([p], { lr: 0.1 });
+    try {
+      opt.applyGradients([[g as Tensor, p]]);
+      return null;
+    } finally {
+      opt.dispose();
+      p.dispose();
+    }
+  }, (r) => r === null);
+  add('optimizers', 'clipGradValue', [{ kind: 'tensors', good: params }, V('num', 0.5)], (p, v) => {
+    const list = Array.isArray(p) ? (p as unknown[]).filter((t): t is Tensor => ax.isTensor(t) && !t.isDisposed) : [];
+    for (const t of list) t.grad = ax.onesLike(t);
+    try {
+      O.clipGradValue(p as Tensor[], v as number);
+      return null;
+    } finally {
+      for (const t of list) {
+        t.grad?.dispose();
+        t.grad = null;
+      }
+    }
+  }, (r) => r === null);
+  add('optimizers', 'clipByNorm', [T([2, 2]), V('num', 1)], (g, n) => O.clipByNorm(g as Tensor, n as number));
+  add('optimizers', 'clipByValue', [T([2, 2]), V('num', 0.5)], (g, v) => O.clipByValue(g as Tensor, v as number));
+  add('optimizers', 'clipByGlobalNorm', [{ kind: 'tensors', good: (m) => [m.t([2, 2]), m.t([3])] }, V('num', 1)], (gs, n) => O.clipByGlobalNorm(gs as Tensor[], n as number), (r) => isObj(r) && Array.isArray((r as { grads?: unknown }).grads) && ax.isTensor((r as { norm?: unknown }).norm));
+  add('optimizers', 'globalNorm', [{ kind: 'tensors', good: (m) => [m.t([2, 2]), m.t([3])] }, V('num', 2)], (gs, p) => O.globalNorm(gs as Tensor[], p as number));
   // datasets
   add('datasets', 'fromArrays.batch', [V('data', { x: [[1, 2], [3, 4], [5, 6]], y: [0, 1, 0] }), V('int', 2)], async (d, b) => {
     const ds = D.fromArrays(d as Parameters<typeof D.fromArrays>[0]).shuffle(1).batch(b as number);
