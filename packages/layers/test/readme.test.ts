@@ -1,5 +1,5 @@
-// The README's examples in "Training that diverges" and "Checkpoints and resuming" run as written
-// and print what their comments say.
+// The README's examples in "Training that diverges", "Checkpoints and resuming" and "Bad input,
+// sizes and memory" run as written and print what their comments say.
 import { readFileSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -60,6 +60,16 @@ describe('README examples', () => {
     const want = expected(code);
     expect(want.length).toBe(2);
     expect(await run(code)).toEqual(want);
+  });
+
+  it('Bad input, sizes and memory: a misspelt option, an oversized layer, a loss that leaves only its result', async () => {
+    const code = block('### Bad input, sizes and memory');
+    const want = expected(code);
+    expect(want.length).toBe(3);
+    const before = core.memory();
+    expect(await run(code)).toEqual(want);
+    expect(core.memory().numTensors).toBe(before.numTensors);
+    expect(core.memory().numBytes).toBe(before.numBytes);
   });
 
   it('Checkpoints and resuming: an interrupted run continues where it stopped', async () => {
