@@ -66,6 +66,21 @@ describe('layer sizes are capped and checked before allocating', () => {
     expect(MAX_LAYER_PARAMETERS).toBe(2 ** 28);
   });
 
+  it('building a Dense from a large inputShape allocates its kernel only (shape inference runs no forward pass)', () => {
+    const held = (): number => {
+      const m = getBackend().memory();
+      return m.bytes + (m.pooledBytes ?? 0);
+    };
+    const h0 = held();
+    // one example of 2^30 floats would be 4 GiB: only the [65536, 2] kernel and the bias are made
+    const m = sequential([new Dense(2, { inputShape: [16384, 65536] })]);
+    expect(held() - h0).toBeLessThan(2 * 2 ** 20);
+    expect(m.countParams()).toBe(65536 * 2 + 2);
+    m.dispose();
+    // [65536, 65536] has 2^32 elements per example: no tensor can hold one, so it is refused up front
+    expectAxonError(() => sequential([new Dense(2, { inputShape: [65536, 65536] })]), /more than 2\^31-1 elements per example/);
+  });
+
   it('a constructor that fails half-way frees what it allocated', () => {
     // The backend runs out of memory at the constructor's last allocation, after the others succeeded.
     const b = getBackend();
