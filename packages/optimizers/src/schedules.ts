@@ -68,7 +68,10 @@ export abstract class LRScheduler {
     this.optimizer = optimizer;
   }
 
-  /** Options of a schedule: a plain object with the given keys (a misspelt key is an error). */
+  /**
+   * Options of a schedule, checked: a plain object with the given keys (a misspelt key is an error).
+   * @example LRScheduler.options('StepLR', options, ['stepSize', 'gamma']);
+   */
   protected static options<T extends object>(name: string, options: unknown, keys: readonly string[]): T {
     if (options === null || typeof options !== 'object' || Array.isArray(options)) {
       throw new AxonError(name, `options must be an object such as { ${keys[0]}: … }, got ${fmtValue(options)}`);
