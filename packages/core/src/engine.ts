@@ -366,8 +366,10 @@ export function record(op: string, inputs: readonly Tensor[], output: Tensor, at
     for (const t of inputs) {
       if (t.requiresGrad) {
         recorder.record(op, inputs, output, attrs);
-        // Every input may be needed by the gradient rule: composite ops must not free them.
+        // Every input may be needed by the gradient rule: composite ops must not free them. The
+        // same for tensors the rule reads from the attributes (gather's and scatterAdd's indices).
         for (const u of inputs) u.savedForBackward = true;
+        for (const v of Object.values(attrs)) if (v !== null && typeof v === 'object' && tensorCheck?.(v)) v.savedForBackward = true;
         break;
       }
     }

@@ -74,11 +74,18 @@ function release(v: unknown, depth = 0): number {
   return 0;
 }
 
-/** Sane tensors: live, integer non-negative dims, fewer than 2^28 elements. */
+/** Bytes of the tensors in a result. */
+function tensorBytes(v: unknown, depth = 0): number {
+  if (isTensor(v)) return (v as Tensor).size * ((v as Tensor).dtype === 'bool' ? 1 : 4);
+  if (Array.isArray(v) && depth < 2) return v.reduce((n: number, x) => n + tensorBytes(x, depth + 1), 0);
+  return 0;
+}
+
+/** Sane tensors: live, integer non-negative dims, at most 2^31-1 elements (core's limit). */
 function validTensors(v: unknown, depth = 0): boolean {
   if (isTensor(v)) {
     const t = v as Tensor;
-    return !t.isDisposed && t.shape.every((d) => Number.isInteger(d) && d >= 0) && t.size < 2 ** 28;
+    return !t.isDisposed && t.shape.every((d) => Number.isInteger(d) && d >= 0) && t.size <= 2 ** 31 - 1;
   }
   if (Array.isArray(v) && depth < 2) return v.every((x) => validTensors(x, depth + 1));
   return false;
@@ -132,6 +139,8 @@ export async function runCase(c: FuzzCase): Promise<CaseResult> {
   }
   const heldPeak = heldBytes();
   const hostPeak = hostBytes();
+  // A call may allocate what it returns (a valid but large tensor, and its host data) on top of the bound.
+  const resultBytes = threw ? 0 : tensorBytes(result);
   if (!threw) release(result);
   const after = memory();
   if (outcome === 'rejected' || outcome === 'accepted') {
@@ -141,8 +150,8 @@ export async function runCase(c: FuzzCase): Promise<CaseResult> {
     } else if (ms > LIMITS.hangMs) {
       detail = `took ${ms.toFixed(0)} ms (${outcome}: ${detail})`;
       outcome = 'hang';
-    } else if (Math.max(heldPeak - held0, hostPeak - host0) > (c.allocBytes ?? LIMITS.allocBytes)) {
-      detail = `allocated ${heldPeak - held0} bytes on the backend and ${hostPeak - host0} on the host, above the ${c.allocBytes ?? LIMITS.allocBytes}-byte bound (${outcome}: ${detail})`;
+    } else if (Math.max(heldPeak - held0, hostPeak - host0) > (c.allocBytes ?? LIMITS.allocBytes) + 2 * resultBytes) {
+      detail = `allocated ${heldPeak - held0} bytes on the backend and ${hostPeak - host0} on the host, above the ${c.allocBytes ?? LIMITS.allocBytes}-byte bound plus twice the ${resultBytes} bytes of the result (${outcome}: ${detail})`;
       outcome = 'alloc';
     }
   }

@@ -186,10 +186,10 @@ export function window2d(
     /* zero */
   } else if (typeof p === 'number') {
     pt = pb = pl = pr = p;
-  } else if (Array.isArray(p) && typeof p[0] === 'number') {
+  } else if (Array.isArray(p) && p.length === 2 && typeof p[0] === 'number' && typeof p[1] === 'number') {
     pt = pb = p[0] as number;
     pl = pr = p[1] as number;
-  } else if (Array.isArray(p)) {
+  } else if (Array.isArray(p) && p.length === 2 && p.every((q: unknown) => Array.isArray(q) && q.length === 2 && q.every((v) => typeof v === 'number'))) {
     const q = p as unknown as readonly (readonly [number, number])[];
     [pt, pb] = q[0]!;
     [pl, pr] = q[1]!;
