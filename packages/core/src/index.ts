@@ -9,6 +9,7 @@ export * from './backend.js';
 export * from './registry.js';
 export * from './random.js';
 export * from './shape.js';
+export { readRegularFile, type ReadFileOptions } from './files.js';
 export {
   memory,
   setLeakTracking,

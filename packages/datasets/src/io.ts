@@ -1,6 +1,6 @@
 import type * as FsPromises from 'node:fs/promises';
 import type * as Zlib from 'node:zlib';
-import { AxonError } from '@axon/core';
+import { AxonError, readRegularFile } from '@axon/core';
 
 /**
  * Where bytes can come from: a file path (Node) or URL string, a `URL`, a `Blob`/`File`, an
@@ -186,77 +186,12 @@ async function fetchBytes(op: string, url: string | URL, maxBytes: number): Prom
   return readResponse(op, res, String(url), maxBytes);
 }
 
-interface StatLike {
-  isFile(): boolean;
-  isDirectory(): boolean;
-  isFIFO(): boolean;
-  isCharacterDevice(): boolean;
-  isBlockDevice(): boolean;
-  isSocket(): boolean;
-}
-
-function kindOf(st: StatLike): string {
-  if (st.isDirectory()) return 'a directory';
-  if (st.isFIFO()) return 'a FIFO (named pipe)';
-  if (st.isCharacterDevice()) return 'a character device';
-  if (st.isBlockDevice()) return 'a block device';
-  if (st.isSocket()) return 'a socket';
-  return 'not a regular file';
-}
-
 /**
- * @internal Reads a regular file (Node) of at most `maxBytes` bytes. Non-regular files (devices
- * such as /dev/zero, FIFOs, directories, sockets) are refused after a `stat`, before opening;
- * the opened handle is checked again (non-blocking open, `fstat`), so a file swapped in between
- * cannot hang or flood the reader.
+ * @internal Reads a regular file (Node) of at most `maxBytes` bytes: core's `readRegularFile`
+ * (devices such as /dev/zero, FIFOs, directories and sockets are refused before reading).
  */
 export async function readFile(op: string, path: string | URL, maxBytes: number): Promise<Uint8Array> {
-  const fs = await nodeFs();
-  const name = String(path);
-  const fail = (e: unknown): never => {
-    if (e instanceof AxonError) throw e;
-    const code = (e as { code?: string }).code;
-    if (code === 'ENOENT') throw new AxonError(op, `file not found: ${name}`);
-    throw new AxonError(op, `could not read ${name}: ${(e as Error).message}`);
-  };
-  let st: Awaited<ReturnType<typeof fs.stat>>;
-  try {
-    st = await fs.stat(path);
-  } catch (e) {
-    return fail(e);
-  }
-  if (!st.isFile()) throw new AxonError(op, `${name} is ${kindOf(st)}, not a regular file; refusing to read it`);
-  if (st.size > maxBytes) throw new AxonError(op, `${name} is ${st.size} bytes, more than ${limitText(maxBytes)}`);
-  const c = (fs as { constants?: { O_RDONLY?: number; O_NONBLOCK?: number } }).constants;
-  const flags = c?.O_RDONLY !== undefined ? c.O_RDONLY | (c.O_NONBLOCK ?? 0) : 'r';
-  let fh: Awaited<ReturnType<typeof fs.open>>;
-  try {
-    fh = await fs.open(path, flags);
-  } catch (e) {
-    return fail(e);
-  }
-  try {
-    const st2 = await fh.stat();
-    if (!st2.isFile()) throw new AxonError(op, `${name} is ${kindOf(st2)}, not a regular file; refusing to read it`);
-    if (st2.ino !== st.ino || st2.dev !== st.dev) throw new AxonError(op, `${name} was replaced while being opened; try again`);
-    const size = st2.size;
-    if (size > maxBytes) throw new AxonError(op, `${name} is ${size} bytes, more than ${limitText(maxBytes)}`);
-    const out = new Uint8Array(size);
-    let off = 0;
-    while (off < size) {
-      const { bytesRead } = await fh.read(out, off, size - off, off);
-      if (bytesRead === 0) break;
-      off += bytesRead;
-    }
-    if (off < size) throw new AxonError(op, `${name} shrank from ${size} to ${off} bytes while being read`);
-    const { bytesRead: extra } = await fh.read(new Uint8Array(1), 0, 1, size);
-    if (extra > 0) throw new AxonError(op, `${name} grew past ${size} bytes while being read`);
-    return out;
-  } catch (e) {
-    return fail(e);
-  } finally {
-    await fh.close().catch(() => undefined);
-  }
+  return readRegularFile(op, path, { maxBytes, limit: limitText(maxBytes) });
 }
 
 /**

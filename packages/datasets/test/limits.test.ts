@@ -123,23 +123,23 @@ describe('files that are not regular files, and size caps on reading', () => {
   mkdirSync(sub);
 
   it('refuses a directory with an AxonError naming the path (every reader)', async () => {
-    await expect(readBytes(sub)).rejects.toThrow(new RegExp(`readBytes: ${sub} is a directory, not a regular file; refusing to read it`));
-    await expect(loadIdx(sub)).rejects.toThrow(/loadIdx: .*a-directory is a directory, not a regular file/);
-    await expect(fromCsv(sub)).rejects.toThrow(/fromCsv: .*a-directory is a directory, not a regular file/);
+    await expect(readBytes(sub)).rejects.toThrow(new RegExp(`readBytes: '${sub}' is a directory, not a regular file; refusing to read it`));
+    await expect(loadIdx(sub)).rejects.toThrow(/loadIdx: .*a-directory' is a directory, not a regular file/);
+    await expect(fromCsv(sub)).rejects.toThrow(/fromCsv: .*a-directory' is a directory, not a regular file/);
     await expect(loadMnist({ images: sub, labels: sub })).rejects.toThrow(/loadMnist: .*is a directory/);
   });
 
   it.skipIf(!existsSync('/dev/zero'))('refuses /dev/zero (endless) at once', async () => {
-    await failsFast(() => readBytes('/dev/zero'), /readBytes: \/dev\/zero is a character device, not a regular file; refusing to read it/, 500);
-    await failsFast(() => loadIdx('/dev/zero'), /loadIdx: \/dev\/zero is a character device/, 500);
-    await failsFast(() => fromCsv('/dev/zero'), /fromCsv: \/dev\/zero is a character device/, 500);
+    await failsFast(() => readBytes('/dev/zero'), /readBytes: '\/dev\/zero' is a character device, not a regular file; refusing to read it/, 500);
+    await failsFast(() => loadIdx('/dev/zero'), /loadIdx: '\/dev\/zero' is a character device/, 500);
+    await failsFast(() => fromCsv('/dev/zero'), /fromCsv: '\/dev\/zero' is a character device/, 500);
     await failsFast(() => readBytes(new URL('file:///dev/zero')), /is a character device/, 500);
   });
 
   it.skipIf(process.platform === 'win32')('refuses a FIFO without opening it (no hang waiting for a writer)', async () => {
     const fifo = join(dir, 'pipe');
     execFileSync('mkfifo', [fifo]);
-    await failsFast(() => readBytes(fifo), /readBytes: .*pipe is a FIFO \(named pipe\), not a regular file/, 500);
+    await failsFast(() => readBytes(fifo), /readBytes: .*pipe' is a FIFO \(named pipe\), not a regular file/, 500);
     await failsFast(() => loadIdx(fifo), /is a FIFO/, 500);
     await failsFast(() => fromCsv(fifo), /is a FIFO/, 500);
   });
@@ -147,7 +147,7 @@ describe('files that are not regular files, and size caps on reading', () => {
   it('maxBytes refuses larger files, Blobs and downloads before reading them in full', async () => {
     const path = join(dir, 'two-kb.bin');
     writeFileSync(path, new Uint8Array(2048));
-    await expect(readBytes(path, { maxBytes: 1000 })).rejects.toThrow(/readBytes: .*two-kb.bin is 2048 bytes, more than the limit of 1000 bytes \(raise it with \{ maxBytes \}\)/);
+    await expect(readBytes(path, { maxBytes: 1000 })).rejects.toThrow(/readBytes: .*two-kb.bin' is 2048 bytes, more than the limit of 1000 bytes \(raise it with \{ maxBytes \}\)/);
     expect(await readBytes(path, { maxBytes: 2048 })).toHaveLength(2048);
     await expect(readBytes(new Blob([new Uint8Array(2048)]), { maxBytes: 1000 })).rejects.toThrow(/the Blob is 2048 bytes, more than the limit of 1000 bytes/);
     await expect(readBytes(path, { maxBytes: Number.NaN })).rejects.toThrow(/expected maxBytes to be a positive integer/);
@@ -213,7 +213,7 @@ describe('CSV limits', () => {
     const path = join(dir, 'big.csv');
     writeFileSync(path, 'a,b\n' + '1,2\n'.repeat(1000));
     expect((await fromCsv(path)).size).toBe(1000);
-    await expect(fromCsv(path, { maxBytes: 1000 })).rejects.toThrow(/fromCsv: .*big.csv is 4004 bytes, more than the limit of 1000 bytes \(raise it with \{ maxBytes \}\)/);
+    await expect(fromCsv(path, { maxBytes: 1000 })).rejects.toThrow(/fromCsv: .*big.csv' is 4004 bytes, more than the limit of 1000 bytes \(raise it with \{ maxBytes \}\)/);
     await expect(fromCsv(new TextEncoder().encode('a\n1\n2\n'), { maxBytes: 4 })).rejects.toThrow(/fromCsv: the CSV data is 6 bytes, more than the limit of 4 bytes/);
   });
 });

@@ -6,9 +6,9 @@
  * sums). The tensor file is written first (fsynced), the index last by rename, so at every instant
  * the index names complete files only.
  */
-import { AxonError, type RngState } from '@axon/core';
+import { AxonError, readRegularFile, type RngState } from '@axon/core';
 import type { OptimizerStateMeta, SchedulerState } from '@axon/optimizers';
-import { contentHash, escapeRegExp, mkdirs, node, readRegularFile, step, syncDir, writeDurable } from './fsutil.js';
+import { contentHash, escapeRegExp, mkdirs, node, step, syncDir, writeDurable } from './fsutil.js';
 import type { JsonValue } from './module.js';
 import { type HostTensorEntry, type SafetensorsContents, parseSafetensors, serializeSafetensors } from './safetensors.js';
 import { MAX_MODEL_JSON_BYTES } from './serialize.js';
@@ -88,7 +88,7 @@ async function readIndex(op: string, dir: string): Promise<CheckpointIndexJson |
   } catch {
     return null;
   }
-  const raw = await readRegularFile(op, file, MAX_MODEL_JSON_BYTES);
+  const raw = await readRegularFile(op, file, { maxBytes: MAX_MODEL_JSON_BYTES });
   let j: unknown;
   try {
     j = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(raw));

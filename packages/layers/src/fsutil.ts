@@ -107,50 +107,6 @@ export async function contentHash(data: Uint8Array): Promise<string> {
   return crypto.createHash('sha256').update(data).digest('hex').slice(0, 16);
 }
 
-function kindOf(st: { isDirectory(): boolean; isFIFO(): boolean; isCharacterDevice(): boolean; isBlockDevice(): boolean; isSocket(): boolean; isSymbolicLink(): boolean }): string {
-  if (st.isDirectory()) return 'a directory';
-  if (st.isFIFO()) return 'a FIFO';
-  if (st.isCharacterDevice()) return 'a character device';
-  if (st.isBlockDevice()) return 'a block device';
-  if (st.isSocket()) return 'a socket';
-  return 'not a regular file';
-}
-
-/**
- * Reads a regular file: it is opened without blocking (a FIFO does not hang the open), checked
- * with `fstat` (directories, devices such as `/dev/zero`, FIFOs and sockets are refused before
- * anything is read), then exactly its size is read. A file larger than `maxBytes` is refused
- * before reading; `limitHint` says how to raise the limit.
- */
-export async function readRegularFile(op: string, file: string, maxBytes = Infinity, limitHint = ''): Promise<Uint8Array> {
-  const { fs } = await node(op);
-  let h: NodeFs.FileHandle;
-  try {
-    h = await fs.open(file, fs.constants.O_RDONLY | (fs.constants.O_NONBLOCK ?? 0));
-  } catch (e) {
-    throw new AxonError(op, `cannot read '${file}': ${message(e)}`);
-  }
-  try {
-    const st = await h.stat();
-    if (!st.isFile()) throw new AxonError(op, `'${file}' is ${kindOf(st)}, not a regular file: refusing to read it`);
-    if (st.size > maxBytes) throw new AxonError(op, `'${file}' is ${st.size} bytes, above the ${maxBytes}-byte limit${limitHint ? ` (${limitHint})` : ''}`);
-    const out = new Uint8Array(st.size);
-    let pos = 0;
-    while (pos < out.length) {
-      const { bytesRead } = await h.read(out, pos, out.length - pos, pos);
-      if (bytesRead === 0) break;
-      pos += bytesRead;
-    }
-    if (pos < out.length) throw new AxonError(op, `'${file}' shrank while being read (${pos} of ${out.length} bytes)`);
-    return out;
-  } catch (e) {
-    if (e instanceof AxonError) throw e;
-    throw new AxonError(op, `cannot read '${file}': ${message(e)}`);
-  } finally {
-    await h.close().catch(() => undefined);
-  }
-}
-
 /** Escapes a string for use inside a RegExp. */
 /**
  * @internal Creates `dir` and its missing parents one component at a time. Node's

@@ -4,9 +4,9 @@
  * lazily, so importing this package in a browser is fine as long as these functions are not called
  * there.
  */
-import { AxonError, fmtValue } from '@axon/core';
+import { AxonError, fmtValue, readRegularFile } from '@axon/core';
 import { optBool, optionsOf } from './validate.js';
-import { contentHash, escapeRegExp, mkdirs, node, type PathMod, readRegularFile, step, syncDir, writeDurable } from './fsutil.js';
+import { contentHash, escapeRegExp, mkdirs, node, type PathMod, step, syncDir, writeDurable } from './fsutil.js';
 import { Module } from './module.js';
 import { encodeWeights, loadParsedWeights, parseSafetensors, tensorDataBytes } from './safetensors.js';
 import { MAX_MODEL_JSON_BYTES, modelFromJson, modelToJson } from './serialize.js';
@@ -57,7 +57,7 @@ function weightsName(json: unknown): string | null {
 /** The weights name the manifest at `file` refers to now, or null (no manifest, or unreadable). */
 async function currentWeights(file: string): Promise<string | null> {
   try {
-    const bytes = await readRegularFile('save', file, MAX_MODEL_JSON_BYTES);
+    const bytes = await readRegularFile('save', file, { maxBytes: MAX_MODEL_JSON_BYTES });
     return weightsName(JSON.parse(new TextDecoder().decode(bytes)));
   } catch {
     return null;
@@ -158,7 +158,7 @@ export async function loadModel(source: string, opts: LoadModelOptions = {}): Pr
   if (!(typeof maxJson === 'number' && maxJson > 0)) throw new AxonError(op, `maxJsonBytes must be a positive number, got ${fmtValue(maxJson)}`);
   const { path } = await node(op);
   const p = paths(source, path);
-  const raw = await readRegularFile(op, p.json, maxJson, 'raise it with the maxJsonBytes option');
+  const raw = await readRegularFile(op, p.json, { maxBytes: maxJson, limit: `the ${maxJson}-byte limit (raise it with the maxJsonBytes option)` });
   let json: unknown;
   try {
     json = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(raw));

@@ -65,7 +65,7 @@ describe('loadModel checks the files before building or allocating', () => {
     await mkdir(p, { recursive: true });
     await writeFile(join(p, 'model.json'), JSON.stringify(denseJson(2, 2)));
     await symlink('/dev/zero', join(p, 'model.safetensors'));
-    await expect(loadModel(p)).rejects.toThrow(/model\.safetensors' is a character device, not a regular file: refusing to read it/);
+    await expect(loadModel(p)).rejects.toThrow(/model\.safetensors' is a character device, not a regular file; refusing to read it/);
     const net = new Dense(2, { inputDim: 2 });
     await expect(loadWeights(net, join(p, 'model.safetensors'))).rejects.toThrow(/character device/);
     // a FIFO: opening it for reading would block until a writer came; it is refused at once
@@ -74,7 +74,7 @@ describe('loadModel checks the files before building or allocating', () => {
     await writeFile(join(f, 'model.json'), JSON.stringify(denseJson(2, 2)));
     execFileSync('mkfifo', [join(f, 'model.safetensors')]);
     const t0 = Date.now();
-    await expect(loadModel(f)).rejects.toThrow(/is a FIFO, not a regular file/);
+    await expect(loadModel(f)).rejects.toThrow(/is a FIFO \(named pipe\), not a regular file/);
     expect(Date.now() - t0).toBeLessThan(2000);
     // a directory where model.json should be
     const d = join(dir, 'dirjson');
@@ -87,7 +87,7 @@ describe('loadModel checks the files before building or allocating', () => {
     expect(MAX_MODEL_JSON_BYTES).toBe(32 * 2 ** 20);
     expect(MAX_MODEL_LAYERS).toBe(10_000);
     const p = await writeModel('capped', JSON.stringify(denseJson(2, 2), null, 2), tinyWeights());
-    await expect(loadModel(p, { maxJsonBytes: 100 })).rejects.toThrow(/model\.json' is \d+ bytes, above the 100-byte limit \(raise it with the maxJsonBytes option\)/);
+    await expect(loadModel(p, { maxJsonBytes: 100 })).rejects.toThrow(/model\.json' is \d+ bytes, more than the 100-byte limit \(raise it with the maxJsonBytes option\)/);
     (await loadModel(p, { maxJsonBytes: 10_000 })).dispose();
     const layers = Array.from({ length: MAX_MODEL_LAYERS + 1 }, (_, i) => ({ className: 'ReLU', name: `r${i}`, config: {} }));
     const many = { format: 'axon-model/1', className: 'Sequential', name: 's', config: { layers } };
