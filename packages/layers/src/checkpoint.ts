@@ -8,7 +8,7 @@
  */
 import { AxonError, readRegularFile, type RngState } from '@axon/core';
 import type { OptimizerStateMeta, SchedulerState } from '@axon/optimizers';
-import { contentHash, escapeRegExp, mkdirs, node, step, syncDir, writeDurable } from './fsutil.js';
+import { contentHash, escapeRegExp, mkdirs, node, removeLeftoverFiles, step, syncDir, writeDurable } from './fsutil.js';
 import type { JsonValue } from './module.js';
 import { type HostTensorEntry, type SafetensorsContents, parseSafetensors, serializeSafetensors } from './safetensors.js';
 import { MAX_MODEL_JSON_BYTES } from './serialize.js';
@@ -108,24 +108,9 @@ async function readIndex(op: string, dir: string): Promise<CheckpointIndexJson |
 
 /** Removes temporary files and tensor files the index does not name. */
 async function removeLeftovers(dir: string, keep: ReadonlySet<string>): Promise<void> {
-  const { fs, path } = await node();
   const tmp = new RegExp(`^(?:${escapeRegExp(CHECKPOINT_INDEX)}|ckpt-[0-9a-f]{16}\\.safetensors)\\.tmp-[0-9]+-[0-9a-z]+-[0-9a-z]*$`);
   const tensors = /^ckpt-[0-9a-f]{16}\.safetensors$/;
-  await step('readdir');
-  let names: string[];
-  try {
-    names = await fs.readdir(dir);
-  } catch {
-    return;
-  }
-  let removed = false;
-  for (const name of names) {
-    if (keep.has(name) || !(tmp.test(name) || tensors.test(name))) continue;
-    await step(`rm ${name}`);
-    await fs.rm(path.join(dir, name), { force: true });
-    removed = true;
-  }
-  if (removed) await syncDir(dir);
+  await removeLeftoverFiles(dir, (name) => !keep.has(name) && (tmp.test(name) || tensors.test(name)));
 }
 
 /**

@@ -107,6 +107,29 @@ export async function contentHash(data: Uint8Array): Promise<string> {
   return crypto.createHash('sha256').update(data).digest('hex').slice(0, 16);
 }
 
+/**
+ * Removes the files of `dir` that `leftover(name)` selects (temporary files and superseded data
+ * files of earlier saves), then fsyncs the folder if anything went. A missing folder is fine.
+ */
+export async function removeLeftoverFiles(dir: string, leftover: (name: string) => boolean): Promise<void> {
+  const { fs, path } = await node();
+  await step('readdir');
+  let names: string[];
+  try {
+    names = await fs.readdir(dir);
+  } catch {
+    return;
+  }
+  let removed = false;
+  for (const name of names) {
+    if (!leftover(name)) continue;
+    await step(`rm ${name}`);
+    await fs.rm(path.join(dir, name), { force: true });
+    removed = true;
+  }
+  if (removed) await syncDir(dir);
+}
+
 /** Escapes a string for use inside a RegExp. */
 /**
  * @internal Creates `dir` and its missing parents one component at a time. Node's

@@ -6,7 +6,7 @@
  */
 import { AxonError, fmtValue, readRegularFile } from '@axon/core';
 import { optBool, optionsOf } from './validate.js';
-import { contentHash, escapeRegExp, mkdirs, node, type PathMod, step, syncDir, writeDurable } from './fsutil.js';
+import { contentHash, escapeRegExp, mkdirs, node, type PathMod, removeLeftoverFiles, step, writeDurable } from './fsutil.js';
 import { Module } from './module.js';
 import { encodeWeights, loadParsedWeights, parseSafetensors, tensorDataBytes } from './safetensors.js';
 import { MAX_MODEL_JSON_BYTES, modelFromJson, modelToJson } from './serialize.js';
@@ -69,27 +69,10 @@ async function currentWeights(file: string): Promise<string | null> {
  * (`<stem>-<hash>.safetensors`, and the old layout's `<stem>.safetensors`) that `keep` does not name.
  */
 async function removeLeftovers(dir: string, stem: string, keep: ReadonlySet<string>, legacy: boolean): Promise<void> {
-  const { fs, path } = await node();
   const s = escapeRegExp(stem);
   const tmp = new RegExp(`^${s}(?:\\.json|-[0-9a-f]{16}\\.safetensors)\\.tmp-[0-9]+-[0-9a-z]+-[0-9a-z]*$`);
   const weights = new RegExp(`^${s}-[0-9a-f]{16}\\.safetensors$`);
-  await step('readdir');
-  let names: string[];
-  try {
-    names = await fs.readdir(dir);
-  } catch {
-    return;
-  }
-  let removed = false;
-  for (const name of names) {
-    if (keep.has(name)) continue;
-    if (tmp.test(name) || weights.test(name) || (legacy && name === `${stem}.safetensors`)) {
-      await step(`rm ${name}`);
-      await fs.rm(path.join(dir, name), { force: true });
-      removed = true;
-    }
-  }
-  if (removed) await syncDir(dir);
+  await removeLeftoverFiles(dir, (name) => !keep.has(name) && (tmp.test(name) || weights.test(name) || (legacy && name === `${stem}.safetensors`)));
 }
 
 /**
