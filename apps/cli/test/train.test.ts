@@ -56,6 +56,6 @@ describe('axon train / eval / predict', () => {
   it('refuses bad arguments before training', async () => {
     await expect(train({ model: 'resnet', epochs: 1, batchSize: 32, lr: 0.001, backend: 'wasm', seed: 0, validationSplit: 0, progress: false, limit: 100 }, () => undefined)).rejects.toThrow(/unknown model 'resnet'/);
     await expect(predict({ path: join(dir, 'mnist'), backend: 'wasm' })).rejects.toThrow(/exactly one of --index/);
-    await expect(evaluate({ path: join(dir, 'missing'), backend: 'wasm' })).rejects.toThrow(/cannot read/);
+    await expect(evaluate({ path: join(dir, 'missing'), backend: 'wasm' })).rejects.toThrow(/loadModel: file not found: .*missing/);
   });
 });
