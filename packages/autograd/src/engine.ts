@@ -54,7 +54,7 @@ const recorder: GradRecorder = {
 /** The caller's frames of a forward op (Axon's own core and autograd frames left out). */
 function forwardStack(): string {
   const lines = (new Error().stack ?? '').split('\n').slice(1).map((l) => l.trim());
-  const own = /[/\\]packages[/\\](core|autograd)[/\\]|@axon[/\\](core|autograd)[/\\]|node:internal/;
+  const own = /[/\\]packages[/\\](?:core|autograd)[/\\](?:src|dist)[/\\]|@axon[/\\](?:core|autograd)[/\\]|node:internal/;
   return lines.filter((l) => l.startsWith('at ') && !own.test(l)).slice(0, 5).join('\n    ');
 }
 

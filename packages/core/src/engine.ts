@@ -142,7 +142,7 @@ function creationSite(): string {
     .split('\n')
     .slice(1)
     .map((l) => l.trim())
-    .filter((l) => l.startsWith('at ') && !/[/\\]packages[/\\]core[/\\]|@axon[/\\]core[/\\]|node:internal/.test(l));
+    .filter((l) => l.startsWith('at ') && !/[/\\]packages[/\\]core[/\\](?:src|dist)[/\\]|@axon[/\\]core[/\\]|node:internal/.test(l));
   return frames.slice(0, 4).join('\n') || '(unknown site)';
 }
 
