@@ -39,6 +39,8 @@ export interface CaseResult {
 export const LIMITS = {
   /** A case taking longer than this is a hang. */
   hangMs: 5000,
+  /** …plus this much per GiB of a valid result it returns (building a 4 GiB tensor takes seconds). */
+  msPerGiB: 10_000,
   /** The backend may hold at most this many more bytes during a case (API cases). */
   allocBytes: 64 * 2 ** 20,
 } as const;
@@ -139,7 +141,8 @@ export async function runCase(c: FuzzCase): Promise<CaseResult> {
   }
   const heldPeak = heldBytes();
   const hostPeak = hostBytes();
-  // A call may allocate what it returns (a valid but large tensor, and its host data) on top of the bound.
+  // A call may allocate what it returns (a valid but large tensor, and its host data) on top of the
+  // bound, and take time in proportion to it.
   const resultBytes = threw ? 0 : tensorBytes(result);
   if (!threw) release(result);
   const after = memory();
@@ -147,7 +150,7 @@ export async function runCase(c: FuzzCase): Promise<CaseResult> {
     if (after.numTensors !== before.numTensors || after.numBytes !== before.numBytes) {
       detail = `${after.numTensors - before.numTensors} tensors / ${after.numBytes - before.numBytes} bytes leaked (${outcome}: ${detail})`;
       outcome = 'leak';
-    } else if (ms > LIMITS.hangMs) {
+    } else if (ms > LIMITS.hangMs + (LIMITS.msPerGiB * resultBytes) / 2 ** 30) {
       detail = `took ${ms.toFixed(0)} ms (${outcome}: ${detail})`;
       outcome = 'hang';
     } else if (Math.max(heldPeak - held0, hostPeak - host0) > (c.allocBytes ?? LIMITS.allocBytes) + 2 * resultBytes) {
