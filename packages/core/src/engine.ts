@@ -222,6 +222,23 @@ export function setTensorCheck(f: (v: unknown) => v is Tensor): void {
 }
 
 /**
+ * Runs `fn` with a fresh scope collecting the tensors it creates; when `fn` throws, they are
+ * disposed (except kept ones) and the error propagates. Shared by {@link tidy} and {@link failSafe}.
+ */
+function inScope<T>(fn: () => T): { result: T; scope: Tensor[] } {
+  const scope: Tensor[] = [];
+  scopes.push(scope);
+  try {
+    return { result: fn(), scope };
+  } catch (e) {
+    for (const t of scope) if (!t.kept) t.dispose();
+    throw e;
+  } finally {
+    scopes.pop();
+  }
+}
+
+/**
  * Runs `fn` in a memory scope: every tensor created inside that is not returned (or kept with
  * {@link keep}) is disposed when `fn` returns or throws. Returned tensors (also inside arrays and
  * plain objects) move to the enclosing scope. `fn` must be synchronous.
@@ -230,17 +247,7 @@ export function setTensorCheck(f: (v: unknown) => v is Tensor): void {
  * const y = tidy(() => x.mul(2).add(1)); // the intermediate x.mul(2) is freed
  */
 export function tidy<T>(fn: () => T): T {
-  const scope: Tensor[] = [];
-  scopes.push(scope);
-  let result: T;
-  try {
-    result = fn();
-  } catch (e) {
-    scopes.pop();
-    for (const t of scope) if (!t.kept) t.dispose();
-    throw e;
-  }
-  scopes.pop();
+  const { result, scope } = inScope(fn);
   if (result instanceof Promise) {
     for (const t of scope) if (!t.kept) t.dispose();
     throw new AxonError('tidy', 'the function returned a Promise; tidy scopes are synchronous (await outside, or dispose explicitly)');
@@ -264,17 +271,7 @@ export function tidy<T>(fn: () => T): T {
  * if the body had run without this wrapper.
  */
 export function failSafe<T>(fn: () => T): T {
-  const scope: Tensor[] = [];
-  scopes.push(scope);
-  let result: T;
-  try {
-    result = fn();
-  } catch (e) {
-    scopes.pop();
-    for (const t of scope) if (!t.kept) t.dispose();
-    throw e;
-  }
-  scopes.pop();
+  const { result, scope } = inScope(fn);
   const parent = scopes[scopes.length - 1];
   if (parent) for (const t of scope) if (!t.isDisposed) parent.push(t);
   return result;
