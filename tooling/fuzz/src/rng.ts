@@ -1,16 +1,15 @@
-/** A small seeded generator (mulberry32) for generating fuzz cases reproducibly. */
+import { hash32, seedToKey, unitFromBits } from '@axon/core';
+
+/** A seeded stream of uniform numbers for generating fuzz cases: core's counter-based generator. */
 export class Rng {
-  private s: number;
+  private readonly key: number;
+  private counter = 0;
   constructor(seed: number) {
-    this.s = seed >>> 0;
+    this.key = seedToKey(seed);
   }
   /** A float in [0, 1). */
   next(): number {
-    this.s = (this.s + 0x6d2b79f5) >>> 0;
-    let t = this.s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    return unitFromBits(hash32(this.key, this.counter++));
   }
   /** An integer in [lo, hi). */
   int(lo: number, hi: number): number {
