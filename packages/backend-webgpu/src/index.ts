@@ -1,3 +1,4 @@
+/// <reference types="@webgpu/types" />
 /**
  * `@axon/backend-webgpu`: Axon's WebGPU backend. Importing this package registers the backend
  * `'webgpu'` (priority 2) with `@axon/core`; it starts on `navigator.gpu` in browsers, and in
