@@ -9,6 +9,7 @@ import type { HostArray, HostBatch, HostTensor, NumericArray, Sample } from './t
  *
  * @example
  * fromArrays({ x: [[1, 2]], y: [0] }).spec.x; // { shape: [2], dtype: 'float32' }
+ * fromArrays({ x: [[1, 2]], y: [0] }).spec.y; // { shape: [], dtype: 'int32' }
  */
 export interface ColumnSpec {
   /** Shape of one sample (`[]` for scalars such as class labels, `[28, 28]` for MNIST images). */
@@ -21,7 +22,11 @@ export interface ColumnSpec {
  * Descriptive metadata sources attach to an {@link ArrayDataset} (kept by shuffle/take/skip/split).
  *
  * @example
- * (await fromCsv('iris.csv', { label: 'species' })).meta.classNames; // ['setosa', …]
+ * ```ts
+ * const iris = fromCsvText('sepal,petal,species\n5.1,1.4,setosa\n7.0,4.7,versicolor\n6.3,6.0,virginica\n', { label: 'species' });
+ * iris.meta; // { featureNames: ['sepal', 'petal'], classNames: ['setosa', 'versicolor', 'virginica'] }
+ * iris.shuffle(0).take(2).meta.classNames; // ['setosa', 'versicolor', 'virginica']
+ * ```
  */
 export interface DatasetMeta {
   /** Names of the feature columns packed into `x` (CSV). */
@@ -35,6 +40,7 @@ export interface DatasetMeta {
  *
  * @example
  * const rows: NestedNumbers = [[0, 1], [1, 0]];
+ * fromArrays({ x: [rows, rows] }).spec.x.shape; // [2, 2]
  */
 export type NestedNumbers = number | readonly NestedNumbers[];
 
@@ -45,7 +51,13 @@ export type NestedNumbers = number | readonly NestedNumbers[];
  * - `{ data, shape, dtype? }` — flat row-major data with the full shape `[N, ...sampleShape]`.
  *
  * @example
- * const x: ColumnInput = { data: pixels, shape: [60000, 28, 28] };
+ * ```ts
+ * const pixels = new Uint8Array(3 * 28 * 28); // e.g. three MNIST images, flat
+ * const x: ColumnInput = { data: pixels, shape: [3, 28, 28] };
+ * const y: ColumnInput = [7, 2, 1]; // one scalar (label) per sample
+ * const z: ColumnInput = [new Float32Array([1, 2]), new Float32Array([3, 4]), new Float32Array([5, 6])]; // one row per sample
+ * fromArrays({ x, y, z }).spec; // { x: { shape: [28, 28], dtype: 'float32' }, y: { shape: [], dtype: 'int32' }, z: { shape: [2], dtype: 'float32' } }
+ * ```
  */
 export type ColumnInput =
   | NumericArray
@@ -58,7 +70,8 @@ export type ColumnInput =
  * Options of {@link fromArrays}.
  *
  * @example
- * fromArrays({ x, y }, { dtypes: { y: 'float32' } }); // regression targets
+ * const ds = fromArrays({ x: [[1], [2]], y: [3, 5] }, { dtypes: { y: 'float32' } }); // regression targets
+ * ds.spec.y.dtype; // 'float32'
  */
 export interface FromArraysOptions {
   /**
@@ -92,9 +105,20 @@ const identityCache = new WeakMap<object, Int32Array>();
  * `[B, ...sampleShape]`.
  *
  * @example
+ * ```ts
+ * const n = 100;
+ * const pixels = new Float32Array(n * 28 * 28).map((_, i) => (i % 256) / 255);
+ * const labels = Int32Array.from({ length: n }, (_, i) => i % 10);
  * const ds = fromArrays({ x: { data: pixels, shape: [n, 28, 28] }, y: labels });
  * const [train, val] = ds.split([0.9, 0.1], { seed: 0 });
- * for await (const { x, y } of train.shuffle(1).batch(128).toTensors()) { x.dispose(); y.dispose(); }
+ * [train.size, val.size]; // [90, 10]
+ * let batches = 0;
+ * for await (const { x, y } of train.shuffle(1).batch(32).toTensors()) {
+ *   batches++; // x: float32 [32, 28, 28] (the last one [26, 28, 28]), y: int32 [32]
+ *   x.dispose(); y.dispose();
+ * }
+ * batches; // 3
+ * ```
  */
 export class ArrayDataset<K extends string> extends Dataset<Sample<K>> {
   /** Number of samples (in the current order). */
@@ -125,7 +149,10 @@ export class ArrayDataset<K extends string> extends Dataset<Sample<K>> {
     this.spec = spec;
   }
 
-  /** Names of the columns. @example fromArrays({ x, y }).columnNames // ['x', 'y'] */
+  /**
+   * Names of the columns.
+   * @example fromArrays({ x: [[1], [2]], y: [0, 1] }).columnNames // ['x', 'y']
+   */
   get columnNames(): K[] {
     return Object.keys(this.columns) as K[];
   }
@@ -158,7 +185,14 @@ export class ArrayDataset<K extends string> extends Dataset<Sample<K>> {
    * `bufferSize` is ignored (everything is in memory).
    *
    * @example
-   * fromArrays({ x, y }).shuffle(42).batch(64);
+   * ```ts
+   * const ds = fromArrays({ x: [[0], [10], [20], [30], [40]], y: [0, 1, 2, 3, 4] }).shuffle(42).batch(5);
+   * const [pass0] = await ds.toArray();
+   * pass0.y.data; // [1, 2, 3, 0, 4]
+   * pass0.x.data; // [10, 20, 30, 0, 40]
+   * const [pass1] = await ds.toArray(); // the next epoch: a new order
+   * pass1.y.data; // [4, 1, 2, 0, 3]
+   * ```
    */
   override shuffle(seed: number, bufferSize?: number, options: ShuffleOptions = {}): ArrayDataset<K> {
     checkSeed('Dataset.shuffle', seed);
@@ -171,7 +205,7 @@ export class ArrayDataset<K extends string> extends Dataset<Sample<K>> {
   /**
    * The first `n` samples (of the current order).
    * @example
-   * fromArrays({ x, y }).take(1000);
+   * fromArrays({ x: [[1], [2], [3]], y: [0, 1, 2] }).take(2).toArrays().y.data; // [0, 1]
    */
   override take(n: number): ArrayDataset<K> {
     checkCount('Dataset.take', 'n', n);
@@ -183,7 +217,7 @@ export class ArrayDataset<K extends string> extends Dataset<Sample<K>> {
   /**
    * All but the first `n` samples (of the current order).
    * @example
-   * fromArrays({ x, y }).skip(1000);
+   * fromArrays({ x: [[1], [2], [3]], y: [0, 1, 2] }).skip(2).toArrays().y.data; // [2]
    */
   override skip(n: number): ArrayDataset<K> {
     checkCount('Dataset.skip', 'n', n);
@@ -197,7 +231,14 @@ export class ArrayDataset<K extends string> extends Dataset<Sample<K>> {
    * shuffled once before splitting. The parts are disjoint and fixed.
    *
    * @example
+   * ```ts
+   * const x = Array.from({ length: 10 }, (_, i) => [i, i * i]);
+   * const y = Array.from({ length: 10 }, (_, i) => i);
    * const [train, val, test] = fromArrays({ x, y }).split([0.8, 0.1, 0.1], { seed: 7 });
+   * [train.size, val.size, test.size]; // [8, 1, 1]
+   * train.toArrays().y.data; // [6, 7, 2, 8, 1, 9, 4, 5]
+   * [...val.toArrays().y.data, ...test.toArrays().y.data]; // [3, 0]
+   * ```
    */
   override split(parts: number | readonly number[], options: SplitOptions = {}): ArrayDataset<K>[] {
     const op = 'Dataset.split';
@@ -244,7 +285,12 @@ export class ArrayDataset<K extends string> extends Dataset<Sample<K>> {
    * `model.fit(x, y)` directly or to compute statistics.
    *
    * @example
-   * const { x, y } = fromArrays({ x, y: labels }).shuffle(3).toArrays();
+   * ```ts
+   * const ds = fromArrays({ x: [[1, 2], [3, 4], [5, 6]], y: [7, 8, 9] });
+   * const { x, y } = ds.shuffle(3).toArrays();
+   * x; // { data: [5, 6, 3, 4, 1, 2], shape: [3, 2], dtype: 'float32' }
+   * y; // { data: [9, 8, 7], shape: [3], dtype: 'int32' }
+   * ```
    */
   toArrays(): HostBatch<K> {
     const order = this.plan(0);
@@ -410,8 +456,16 @@ export function makeArrayDataset<K extends string>(op: string, parsed: Record<K,
  * for dtype defaults (`x` float32; integer labels int32).
  *
  * @example
- * const ds = fromArrays({ x: [[0, 0], [0, 1], [1, 0], [1, 1]], y: [0, 1, 1, 0] });
- * const mnist = fromArrays({ x: { data: images, shape: [60000, 28, 28] }, y: labels });
+ * ```ts
+ * const xor = fromArrays({ x: [[0, 0], [0, 1], [1, 0], [1, 1]], y: [0, 1, 1, 0] });
+ * xor.spec; // { x: { shape: [2], dtype: 'float32' }, y: { shape: [], dtype: 'int32' } }
+ * // flat data with its full shape, e.g. MNIST-like images and labels
+ * const images = new Uint8Array(5 * 28 * 28);
+ * const labels = new Uint8Array([5, 0, 4, 1, 9]);
+ * const mnist = fromArrays({ x: { data: images, shape: [5, 28, 28] }, y: labels });
+ * mnist.size; // 5
+ * mnist.spec.y; // { shape: [], dtype: 'int32' }
+ * ```
  */
 export function fromArrays<K extends string>(columns: Readonly<Record<K, ColumnInput>>, options: FromArraysOptions = {}): ArrayDataset<K> {
   const op = 'fromArrays';
@@ -429,7 +483,15 @@ export function fromArrays<K extends string>(columns: Readonly<Record<K, ColumnI
  * tensors are not disposed.
  *
  * @example
+ * ```ts
+ * const xTensor = tensor([[1, 2], [3, 4], [5, 6]]);
+ * const yTensor = tensor([0, 1, 0], [3], 'int32');
  * const ds = await fromTensors({ x: xTensor, y: yTensor });
+ * ds.toArrays().x; // { data: [1, 2, 3, 4, 5, 6], shape: [3, 2], dtype: 'float32' }
+ * ds.spec.y; // { shape: [], dtype: 'int32' }
+ * xTensor.isDisposed; // false
+ * xTensor.dispose(); yTensor.dispose(); // the inputs are still the caller's
+ * ```
  */
 export async function fromTensors<K extends string>(columns: Readonly<Record<K, Tensor>>, options: { meta?: DatasetMeta } = {}): Promise<ArrayDataset<K>> {
   const op = 'fromTensors';
@@ -455,7 +517,8 @@ export async function fromTensors<K extends string>(columns: Readonly<Record<K, 
  * Options of {@link fromGenerator}.
  *
  * @example
- * fromGenerator(gen, { size: 1000 });
+ * const ds = fromGenerator(function* () { for (let i = 0; i < 1000; i++) yield i; }, { size: 1000 });
+ * ds.batch(32).size; // 32
  */
 export interface FromGeneratorOptions {
   /** The number of elements, when known (enables `split`, and sizes of `batch`, `take`, …). */
@@ -474,7 +537,11 @@ export interface FromGeneratorOptions {
  * const ds = fromGenerator(function* () {
  *   for (let i = 0; i < 100; i++) yield { x: new Float32Array([i, i * i]), y: i % 2 };
  * }, { size: 100 });
+ * await ds.take(2).toArray(); // [{ x: [0, 0], y: 0 }, { x: [1, 1], y: 1 }]
+ * ds.size; // 100
  * const perPass = fromGenerator(function* (iteration) { yield iteration; }); // pass k yields k
+ * await perPass.toArray(); // [0]
+ * await perPass.toArray(); // [1]
  */
 export function fromGenerator<T>(generator: (iteration: number) => Iterator<T> | AsyncIterator<T> | Iterable<T> | AsyncIterable<T>, options: FromGeneratorOptions = {}): Dataset<T> {
   if (typeof generator !== 'function') throw new AxonError('fromGenerator', `expected a function returning an iterator (e.g. a generator function), got ${typeof generator}`);

@@ -10,6 +10,9 @@ import type { Batched } from './types.js';
  *
  * @example
  * const src: DatasetSource<number> = function* (iteration) { yield iteration; yield iteration + 1; };
+ * const ds = new Dataset(src);
+ * await ds.toArray(); // [0, 1]
+ * await ds.toArray(); // [1, 2]
  */
 export type DatasetSource<T> = (iteration: number) => Iterator<T> | AsyncIterator<T> | Iterable<T> | AsyncIterable<T>;
 
@@ -17,7 +20,14 @@ export type DatasetSource<T> = (iteration: number) => Iterator<T> | AsyncIterato
  * Options of {@link Dataset.batch}.
  *
  * @example
- * ds.batch(32, { dropRemainder: true, dtypes: { y: 'int32' } });
+ * ```ts
+ * const ds = fromGenerator(() => [{ x: 0.5, y: 0 }, { x: 1.5, y: 1 }, { x: 2.5, y: 1 }]);
+ * // streaming numbers stack as float32 unless `dtypes` says otherwise; the partial last batch is dropped
+ * const batches = await ds.batch(2, { dropRemainder: true, dtypes: { y: 'int32' } }).toArray();
+ * batches.length; // 1
+ * batches[0].x; // { data: [0.5, 1.5], shape: [2], dtype: 'float32' }
+ * batches[0].y; // { data: [0, 1], shape: [2], dtype: 'int32' }
+ * ```
  */
 export interface BatchOptions {
   /** Drop the last batch when it has fewer than `size` elements (default false). */
@@ -34,7 +44,13 @@ export interface BatchOptions {
  * Options of {@link Dataset.shuffle}.
  *
  * @example
- * ds.shuffle(42, undefined, { reshuffleEachIteration: false }); // same order every epoch
+ * ```ts
+ * const ds = fromGenerator(() => [1, 2, 3, 4, 5]).shuffle(42, undefined, { reshuffleEachIteration: false });
+ * const epoch0 = await ds.toArray();
+ * const epoch1 = await ds.toArray();
+ * // the same order every epoch
+ * epoch1.join() === epoch0.join(); // true
+ * ```
  */
 export interface ShuffleOptions {
   /**
@@ -49,7 +65,11 @@ export interface ShuffleOptions {
  * Options of {@link Dataset.split}.
  *
  * @example
- * const [train, val] = ds.split(0.9, { seed: 1 });
+ * ```ts
+ * const ds = fromArrays({ x: [[0], [1], [2], [3], [4], [5], [6], [7], [8], [9]] });
+ * const [train, val] = ds.split(0.9, { seed: 1 }); // 90% / 10%, drawn at random for seed 1
+ * [train.size, val.size]; // [9, 1]
+ * ```
  */
 export interface SplitOptions {
   /** Shuffle before splitting, deterministically for this seed. Without a seed the parts are consecutive runs. */
@@ -130,11 +150,18 @@ export function splitCounts(op: string, parts: number | readonly number[], n: nu
  * epoch of MNIST costs milliseconds. Generic datasets stream element by element.
  *
  * @example
- * const ds = fromArrays({ x: images, y: labels }).shuffle(42).batch(128).toTensors();
+ * ```ts
+ * // 10 tiny 2×2 "images" with labels 0..4
+ * const images = new Float32Array(10 * 2 * 2).map((_, i) => i / 40);
+ * const labels = Int32Array.from({ length: 10 }, (_, i) => i % 5);
+ * const ds = fromArrays({ x: { data: images, shape: [10, 2, 2] }, y: labels }).shuffle(42).batch(4).toTensors();
+ * const shapes: number[][] = [];
  * for await (const { x, y } of ds) {
- *   // ... train on x: float32 [128, 28, 28], y: int32 [128] ...
+ *   shapes.push([...x.shape]); // ... train on x: float32 [4, 2, 2], y: int32 [4] ...
  *   x.dispose(); y.dispose(); // the consumer owns tensor batches
  * }
+ * shapes; // [[4, 2, 2], [4, 2, 2], [2, 2, 2]]
+ * ```
  */
 export class Dataset<T> implements AsyncIterable<T> {
   /** Number of elements when known (`Infinity` after an endless `repeat()`), else `undefined`. */
@@ -147,6 +174,9 @@ export class Dataset<T> implements AsyncIterable<T> {
    * the pass index.
    * @example
    * const ds = new Dataset((iteration) => [iteration, 1, 2], 3);
+   * ds.size; // 3
+   * await ds.toArray(); // [0, 1, 2]
+   * await ds.toArray(); // [1, 1, 2]
    */
   constructor(source: DatasetSource<T> | undefined, size?: number) {
     this.source = source;
@@ -167,9 +197,15 @@ export class Dataset<T> implements AsyncIterable<T> {
    * `0..k-1` ran. {@link Dataset.iterate} reads a pass without moving this counter.
    *
    * @example
-   * const ds = fromArrays({ x, y }).shuffle(42).batch(32);
-   * ds.iteration = 3; // resume: the next for-await is epoch 3, in epoch 3's order
-   * for await (const b of ds) { ... } // ds.iteration is now 4
+   * ```ts
+   * const ds = fromGenerator((iteration) => [10 * iteration, 10 * iteration + 1]);
+   * ds.iteration; // 0
+   * await ds.toArray(); // [0, 1]
+   * ds.iteration; // 1
+   * ds.iteration = 3; // resume: the next pass is epoch 3 (e.g. after a restart)
+   * await ds.toArray(); // [30, 31]
+   * ds.iteration; // 4
+   * ```
    */
   get iteration(): number {
     return this.nextIteration;
@@ -188,8 +224,16 @@ export class Dataset<T> implements AsyncIterable<T> {
    * however often pass `k` is read. `for await (const el of ds)` is `ds.iterate(ds.iteration++)`.
    *
    * @example
-   * const ds = fromArrays({ x, y }).shuffle(1).batch(16);
-   * for await (const b of ds.iterate(2)) { ... } // epoch 2's batches, the same every time; ds.iteration unchanged
+   * ```ts
+   * const ds = fromGenerator(() => [1, 2, 3, 4, 5]).shuffle(1);
+   * const epoch2: number[] = [];
+   * for await (const v of ds.iterate(2)) epoch2.push(v);
+   * epoch2; // [3, 4, 5, 1, 2]
+   * ds.iteration; // 0
+   * // a for-await that reaches pass 2 sees exactly the same order
+   * ds.iteration = 2;
+   * await ds.toArray(); // [3, 4, 5, 1, 2]
+   * ```
    */
   iterate(iteration: number): AsyncIterable<T> {
     checkIteration('Dataset.iterate', iteration);
@@ -233,8 +277,13 @@ export class Dataset<T> implements AsyncIterable<T> {
    * can draw from a stream keyed by (seed, iteration, index) and stay reproducible per pass (as
    * {@link augmentImages} does).
    * @example
-   * ds.map(({ x, y }) => ({ x: x.map((v) => v / 255), y }));
-   * ds.map((el, index, iteration) => ({ ...el, pass: iteration }));
+   * ```ts
+   * const ds = fromGenerator(() => [{ x: new Float32Array([0, 255]), y: 1 }, { x: new Float32Array([51, 102]), y: 0 }]);
+   * await ds.map(({ x, y }) => ({ x: x.map((v) => v / 255), y })).toArray(); // [{ x: [0, 1], y: 1 }, { x: [0.2, 0.4], y: 0 }]
+   * const tagged = ds.map((el, index, iteration) => `pass ${iteration}, element ${index}`);
+   * await tagged.toArray(); // ['pass 0, element 0', 'pass 0, element 1']
+   * await tagged.toArray(); // ['pass 1, element 0', 'pass 1, element 1']
+   * ```
    */
   map<U>(fn: (element: T, index: number, iteration: number) => U | Promise<U>): Dataset<U> {
     if (typeof fn !== 'function') throw new AxonError('Dataset.map', `expected a function, got ${typeof fn}`);
@@ -252,7 +301,12 @@ export class Dataset<T> implements AsyncIterable<T> {
    * Keeps the elements for which `pred` returns true. The size becomes unknown. Tensors in
    * elements that are dropped are disposed (nobody downstream receives them).
    * @example
-   * ds.filter(({ y }) => y !== 0);
+   * ```ts
+   * const ds = fromGenerator(() => [{ x: 1, y: 0 }, { x: 2, y: 3 }, { x: 3, y: 1 }], { size: 3 });
+   * const kept = ds.filter(({ y }) => y !== 0);
+   * await kept.toArray(); // [{ x: 2, y: 3 }, { x: 3, y: 1 }]
+   * kept.size; // undefined
+   * ```
    */
   filter(pred: (element: T, index: number, iteration: number) => boolean | Promise<boolean>): Dataset<T> {
     if (typeof pred !== 'function') throw new AxonError('Dataset.filter', `expected a predicate function, got ${typeof pred}`);
@@ -274,7 +328,15 @@ export class Dataset<T> implements AsyncIterable<T> {
    * unless `dropRemainder` is set. Chain {@link Dataset.toTensors} to get Axon tensors.
    *
    * @example
-   * for await (const b of fromArrays({ x, y }).batch(32, { dropRemainder: true })) b.x.shape; // [32, ...]
+   * ```ts
+   * const ds = fromArrays({ x: [[1, 2], [3, 4], [5, 6]], y: [0, 1, 0] });
+   * const [first, last] = await ds.batch(2).toArray();
+   * first.x; // { data: [1, 2, 3, 4], shape: [2, 2], dtype: 'float32' }
+   * last.y; // { data: [0], shape: [1], dtype: 'int32' }
+   * (await ds.batch(2, { dropRemainder: true }).toArray()).length; // 1
+   * // streaming numbers stack into float32 HostTensors
+   * await fromGenerator(() => [1, 2, 3]).batch(2).toArray(); // [{ data: [1, 2], shape: [2] }, { data: [3], shape: [1] }]
+   * ```
    */
   batch(size: number, options: BatchOptions = {}): Dataset<Batched<T>> {
     checkCount('Dataset.batch', 'the batch size', size, 1);
@@ -320,7 +382,13 @@ export class Dataset<T> implements AsyncIterable<T> {
    * (`seed`, `k`), so it is the same on every run and after a restart; see {@link ShuffleOptions}.
    *
    * @example
-   * const ds = fromArrays({ x, y }).shuffle(42); // same order sequence on every run
+   * ```ts
+   * const ds = fromGenerator(() => [1, 2, 3, 4, 5]).shuffle(42, 16);
+   * await ds.toArray(); // [2, 1, 4, 3, 5]
+   * await ds.toArray(); // [3, 4, 5, 1, 2]
+   * // the same seed gives the same sequence of orders, on every run
+   * await fromGenerator(() => [1, 2, 3, 4, 5]).shuffle(42, 16).toArray(); // [2, 1, 4, 3, 5]
+   * ```
    */
   shuffle(seed: number, bufferSize?: number, options: ShuffleOptions = {}): Dataset<T> {
     checkSeed('Dataset.shuffle', seed);
@@ -401,7 +469,16 @@ export class Dataset<T> implements AsyncIterable<T> {
    * (tensors in elements of other parts are disposed).
    *
    * @example
-   * const [train, val] = fromArrays({ x, y }).split([0.9, 0.1], { seed: 1 });
+   * ```ts
+   * const ds = fromGenerator(() => [0, 1, 2, 3, 4, 5, 6, 7, 8, 9], { size: 10 });
+   * const [train, val] = ds.split([0.8, 0.2], { seed: 1 });
+   * [train.size, val.size]; // [8, 2]
+   * await val.toArray(); // [4, 7]
+   * // the parts stay the same in every pass
+   * await val.toArray(); // [4, 7]
+   * // without a seed the parts are consecutive runs
+   * await ds.split([0.8, 0.2])[1].toArray(); // [8, 9]
+   * ```
    */
   split(parts: number | readonly number[], options: SplitOptions = {}): Dataset<T>[] {
     const op = 'Dataset.split';
@@ -435,7 +512,15 @@ export class Dataset<T> implements AsyncIterable<T> {
    * tensors in read-ahead elements are disposed.
    *
    * @example
-   * for await (const b of ds.batch(64).prefetch(2)) { ... }
+   * ```ts
+   * const ds = fromGenerator(() => [1, 2, 3, 4, 5, 6]);
+   * const sums: number[] = [];
+   * for await (const b of ds.batch(2).prefetch(2)) {
+   *   // the next two batches are being read while this one is used
+   *   sums.push(b.data[0] + b.data[1]);
+   * }
+   * sums; // [3, 7, 11]
+   * ```
    */
   prefetch(n = 2): Dataset<T> {
     checkCount('Dataset.prefetch', 'n', n, 1);
@@ -499,9 +584,17 @@ export class Dataset<T> implements AsyncIterable<T> {
    * converted throws an `AxonError` and leaves no tensors behind.
    *
    * @example
-   * for await (const { x, y } of fromArrays({ x: xs, y: ys }).batch(32).toTensors()) {
-   *   x.dispose(); y.dispose();
+   * ```ts
+   * const ds = fromArrays({ x: [[1, 2], [3, 4], [5, 6]], y: [0, 1, 0] });
+   * const before = memory().numTensors;
+   * const seen: string[] = [];
+   * for await (const { x, y } of ds.batch(2).toTensors()) {
+   *   seen.push(`x ${x.dtype} [${x.shape}], y ${y.dtype} [${y.shape}]`);
+   *   x.dispose(); y.dispose(); // the consumer owns the tensors
    * }
+   * seen; // ['x float32 [2,2], y int32 [2]', 'x float32 [1,2], y int32 [1]']
+   * memory().numTensors - before; // 0
+   * ```
    */
   toTensors(): Dataset<Tensorized<T>> {
     const parent = this as Dataset<T>;
