@@ -110,7 +110,7 @@ export function activationName(name: string | null | undefined, op = 'activation
 
 /**
  * The function of an activation name.
- * @example getActivation('tanh')(x)
+ * @example getActivation('tanh')(tensor([0, 100])) // [0, 1]
  */
 export function getActivation(name: string | null | undefined): (x: Tensor) => Tensor {
   return ACTIVATIONS[activationName(name)];
@@ -125,7 +125,10 @@ abstract class ActivationModule extends Module {
 
 /**
  * ReLU as a module.
- * @example new Sequential(new Linear(4, 8), new ReLU())
+ * @example
+ * new ReLU().call(tensor([-1, 2])) // [0, 2]
+ * const net = new Sequential(new Linear(4, 8), new ReLU());
+ * net.call(randn([3, 4])).shape // [3, 8]
  */
 export class ReLU extends ActivationModule {
   /** The class name used in `model.json` and default layer names. */
@@ -149,7 +152,7 @@ export class Sigmoid extends ActivationModule {
 
 /**
  * Tanh as a module.
- * @example new Tanh().call(x)
+ * @example new Tanh().call(tensor([0])) // [0]
  */
 export class Tanh extends ActivationModule {
   /** The class name used in `model.json` and default layer names. */
@@ -161,7 +164,7 @@ export class Tanh extends ActivationModule {
 
 /**
  * GELU as a module.
- * @example new GELU().call(x)
+ * @example new GELU().call(tensor([0, 1])) // [0, 0.8413]
  */
 export class GELU extends ActivationModule {
   /** The class name used in `model.json` and default layer names. */
@@ -184,7 +187,7 @@ export interface SoftmaxOptions {
 
 /**
  * Softmax as a module (over `axis`, default last).
- * @example new Softmax().call(logits)
+ * @example new Softmax().call(tensor([[0, 0, 0, 0]])) // [[0.25, 0.25, 0.25, 0.25]]
  */
 export class Softmax extends ActivationModule {
   /** The class name used in `model.json` and default layer names. */
@@ -207,7 +210,7 @@ export class Softmax extends ActivationModule {
 
 /**
  * log-softmax as a module.
- * @example new LogSoftmax().call(logits)
+ * @example new LogSoftmax().call(tensor([[0, 0]])) // [[-0.6931, -0.6931]]
  */
 export class LogSoftmax extends ActivationModule {
   /** The class name used in `model.json` and default layer names. */
@@ -241,7 +244,7 @@ export interface LeakyReLUOptions {
 
 /**
  * Leaky ReLU as a module.
- * @example new LeakyReLU({ alpha: 0.2 }).call(x)
+ * @example new LeakyReLU({ alpha: 0.2 }).call(tensor([-1, 2])) // [-0.2, 2]
  */
 export class LeakyReLU extends ActivationModule {
   /** The class name used in `model.json` and default layer names. */
@@ -275,7 +278,7 @@ export interface ActivationOptions {
 
 /**
  * A named activation as a layer (Keras's `layers.Activation`).
- * @example new Activation('softmax').call(logits)
+ * @example new Activation('softmax').call(tensor([[1, 1]])) // [[0.5, 0.5]]
  */
 export class Activation extends ActivationModule {
   /** The class name used in `model.json` and default layer names. */

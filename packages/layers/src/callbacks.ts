@@ -9,7 +9,12 @@ import type { Model } from './model.js';
 
 /**
  * Metrics by name for one epoch or batch: `loss`, `accuracy`, `val_loss`, `val_accuracy`, ….
- * @example logs.loss
+ * @example
+ * const net = sequential([new Dense(1, { inputShape: [1] })]);
+ * net.compile({ optimizer: 'sgd', loss: 'mse', metrics: ['mae'] });
+ * const history = await net.fit(tensor([[0], [1]]), tensor([[1], [3]]), { verbose: 0 });
+ * const logs: Logs = { loss: history.history.loss![0]!, mae: history.history.mae![0]! };
+ * Object.keys(logs) // ['loss', 'mae']
  */
 export type Logs = Record<string, number>;
 
@@ -17,7 +22,12 @@ export type Logs = Record<string, number>;
  * Hooks `fit` calls. Every method is optional and may be async (`fit` awaits it). Batch logs
  * read the batch loss from the device only when a callback reads `logs.loss`.
  * @example
- * await model.fit(x, y, { callbacks: [{ onEpochEnd: (epoch, logs) => console.log(epoch, logs.loss) }] });
+ * const net = sequential([new Dense(1, { inputShape: [1] })]);
+ * net.compile({ optimizer: 'sgd', loss: 'mse' });
+ * const seen: number[] = [];
+ * const printer: Callback = { onEpochEnd: (epoch, logs) => { seen.push(epoch); console.log(epoch, logs.loss); } };
+ * await net.fit(tensor([[0], [1]]), tensor([[1], [3]]), { epochs: 3, verbose: 0, callbacks: [printer] });
+ * seen // [0, 1, 2]
  */
 export interface Callback {
   /** Called once before training with the model being trained. */
@@ -34,7 +44,15 @@ export interface Callback {
 
 /**
  * Why and where `fit` stopped before running every epoch (`History.stopped`).
- * @example if (history.stopped?.interrupted) console.log(history.stopped.reason);
+ * @example
+ * const net = sequential([new Dense(1, { inputShape: [1] })]);
+ * net.compile({ optimizer: 'sgd', loss: 'mse' });
+ * const stopAfterTwo: Callback = { onBatchEnd: (batch) => { if (batch === 1) net.stopTraining = true; } };
+ * const history = await net.fit(randn([8, 1]), randn([8, 1]), { batchSize: 2, verbose: 0, callbacks: [stopAfterTwo] });
+ * const stop: StopInfo | null = history.stopped;
+ * stop?.interrupted // true
+ * stop?.batch // 1
+ * stop?.reason // 'model.stopTraining was set'
  */
 export interface StopInfo {
   /** The epoch it stopped in (0-based). */
@@ -59,7 +77,13 @@ export interface StopInfo {
 
 /**
  * What `fit` returns: per-epoch logs by metric name (Keras's `History`).
- * @example const h = await model.fit(x, y, { epochs: 3 }); h.history.loss // [0.9, 0.5, 0.3]
+ * @example
+ * const net = sequential([new Dense(1, { inputShape: [1], kernelInitializer: 'zeros' })]);
+ * net.compile({ optimizer: { name: 'sgd', learningRate: 0.1 }, loss: 'mse' });
+ * const h = await net.fit(tensor([[0], [1]]), tensor([[1], [3]]), { epochs: 3, verbose: 0 });
+ * h.epoch // [0, 1, 2]
+ * h.history.loss // [5, 2.825, 1.632]
+ * h.stopped // null
  */
 export class History {
   /** The epochs run (0-based). */
@@ -84,7 +108,9 @@ export class History {
 
 /**
  * Options of {@link TerminateOnNaN}.
- * @example new TerminateOnNaN({ throwError: true })
+ * @example
+ * const options: TerminateOnNaNOptions = { throwError: true };
+ * new TerminateOnNaN(options).throwError // true
  */
 export interface TerminateOnNaNOptions {
   /** Throw an AxonError from `fit` instead of stopping it and reporting in `History.stopped` (default false). */
@@ -98,7 +124,12 @@ export interface TerminateOnNaNOptions {
  * `log`; no checkpoint is written of the diverged weights (the last one stays the latest). With
  * `throwError: true`, `fit` throws that message as an AxonError instead. It reads each batch's loss
  * back from the device.
- * @example const h = await model.fit(x, y, { epochs: 5, callbacks: [new TerminateOnNaN()] }); h.stopped?.reason
+ * @example
+ * const net = sequential([new Dense(1, { inputShape: [1] })]);
+ * net.compile({ optimizer: { name: 'sgd', learningRate: 1e30 }, loss: 'mse' }); // diverges at once
+ * const h = await net.fit(tensor([[1], [2]]), tensor([[1e10], [2e10]]), { epochs: 5, batchSize: 1, shuffle: false, verbose: 0, callbacks: [new TerminateOnNaN()] });
+ * h.stopped?.reason // 'Epoch 1, batch 2: invalid loss Infinity, terminating training'
+ * h.epoch // []
  */
 export class TerminateOnNaN implements Callback {
   readonly throwError: boolean;
@@ -129,7 +160,9 @@ export class TerminateOnNaN implements Callback {
 
 /**
  * Options of {@link BackupAndRestore} (Keras's arguments).
- * @example new BackupAndRestore({ backupDir: 'backup', saveFreq: 100 })
+ * @example
+ * const options: BackupAndRestoreOptions = { backupDir: 'backup', saveFreq: 100 };
+ * new BackupAndRestore(options).saveFreq // 100
  */
 export interface BackupAndRestoreOptions {
   /** The folder of the backup checkpoint. */
@@ -147,7 +180,14 @@ export interface BackupAndRestoreOptions {
  * when training is interrupted (`model.stopTraining = true` during a batch, e.g. from a SIGINT
  * handler), and deletes the backup when training finishes. It is `fit`'s
  * `checkpoint: { dir: backupDir, every: saveFreq, keep: 1, resume: true }`, plus the deletion.
- * @example await model.fit(x, y, { epochs: 10, callbacks: [new BackupAndRestore({ backupDir: 'backup' })] });
+ * @example
+ * const net = sequential([new Dense(1, { inputShape: [1] })]);
+ * net.compile({ optimizer: 'sgd', loss: 'mse' });
+ * const backup = new BackupAndRestore({ backupDir: 'backup-example' });
+ * // Run this again after a crash and it continues from the last epoch it finished.
+ * const h = await net.fit(tensor([[0], [1]]), tensor([[1], [3]]), { epochs: 3, verbose: 0, callbacks: [backup] });
+ * h.epoch // [0, 1, 2]
+ * await latestCheckpoint('backup-example') // null
  */
 export class BackupAndRestore implements Callback {
   readonly backupDir: string;
@@ -176,7 +216,13 @@ export class BackupAndRestore implements Callback {
 
 /**
  * A callback built from functions (Keras's `LambdaCallback`).
- * @example new LambdaCallback({ onEpochEnd: (e, logs) => console.log(e, logs) })
+ * @example
+ * const net = sequential([new Dense(1, { inputShape: [1] })]);
+ * net.compile({ optimizer: 'sgd', loss: 'mse' });
+ * let epochs = 0;
+ * const counter = new LambdaCallback({ onEpochEnd: (e, logs) => { epochs++; console.log(e, logs); } });
+ * await net.fit(tensor([[0], [1]]), tensor([[1], [3]]), { epochs: 2, verbose: 0, callbacks: [counter] });
+ * epochs // 2
  */
 export class LambdaCallback implements Callback {
   constructor(hooks: Callback) {
@@ -191,7 +237,9 @@ export class LambdaCallback implements Callback {
 
 /**
  * Which direction is better for a monitored value.
- * @example new EarlyStopping({ monitor: 'val_accuracy', mode: 'max' })
+ * @example
+ * const mode: MonitorMode = 'max';
+ * new EarlyStopping({ monitor: 'val_accuracy', mode }).monitor // 'val_accuracy'
  */
 export type MonitorMode = 'auto' | 'min' | 'max';
 
@@ -214,7 +262,9 @@ function isBetterFn(monitor: string, mode: MonitorMode, minDelta: number): (a: n
 
 /**
  * Options of {@link EarlyStopping}.
- * @example new EarlyStopping({ monitor: 'val_loss', patience: 3, restoreBestWeights: true })
+ * @example
+ * const options: EarlyStoppingOptions = { monitor: 'val_loss', patience: 3, restoreBestWeights: true };
+ * new EarlyStopping(options).patience // 3
  */
 export interface EarlyStoppingOptions {
   /** The logged value watched (default `'val_loss'`). */
@@ -233,7 +283,15 @@ export interface EarlyStoppingOptions {
 
 /**
  * Stops training when the monitored value stops improving (Keras's `EarlyStopping`).
- * @example await model.fit(x, y, { epochs: 100, validationSplit: 0.2, callbacks: [new EarlyStopping({ patience: 5 })] });
+ * @example
+ * const net = sequential([new Dense(1, { inputShape: [1] })]);
+ * net.compile({ optimizer: { name: 'sgd', learningRate: 0.5 }, loss: 'mse' });
+ * const x = randn([20, 1]);
+ * const y = randn([20, 1]); // noise: the validation loss soon stops improving
+ * const stopper = new EarlyStopping({ monitor: 'val_loss', patience: 2, restoreBestWeights: true });
+ * const h = await net.fit(x, y, { epochs: 100, validationSplit: 0.5, verbose: 0, callbacks: [stopper] });
+ * h.epoch.length < 100 // true
+ * stopper.stoppedEpoch === stopper.bestEpoch + 2 // true
  */
 export class EarlyStopping implements Callback {
   readonly monitor: string;
@@ -315,7 +373,9 @@ export class EarlyStopping implements Callback {
 
 /**
  * Options of {@link ModelCheckpoint}.
- * @example new ModelCheckpoint({ path: 'ckpt/epoch-{epoch}', saveBestOnly: true })
+ * @example
+ * const options: ModelCheckpointOptions = { path: 'ckpt/epoch-{epoch}', saveBestOnly: true };
+ * new ModelCheckpoint(options).monitor // 'val_loss'
  */
 export interface ModelCheckpointOptions {
   /** Folder to save into (`{epoch}` is replaced by the 1-based epoch). */
@@ -332,7 +392,14 @@ export interface ModelCheckpointOptions {
 
 /**
  * Saves the model (weights as safetensors plus `model.json`) at the end of epochs (Keras's `ModelCheckpoint`).
- * @example await model.fit(x, y, { validationSplit: 0.1, callbacks: [new ModelCheckpoint({ path: 'best', saveBestOnly: true })] });
+ * @example
+ * const net = sequential([new Dense(1, { inputShape: [1] })]);
+ * net.compile({ optimizer: 'sgd', loss: 'mse' });
+ * const saver = new ModelCheckpoint({ path: 'ckpt-example/epoch-{epoch}' });
+ * await net.fit(tensor([[0], [1], [2], [3]]), tensor([[1], [3], [5], [7]]), { epochs: 2, verbose: 0, callbacks: [saver] });
+ * saver.saved // ['ckpt-example/epoch-1', 'ckpt-example/epoch-2']
+ * const last = await loadModel('ckpt-example/epoch-2');
+ * last.countParams() // 2
  */
 export class ModelCheckpoint implements Callback {
   readonly path: string;

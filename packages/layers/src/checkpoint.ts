@@ -15,14 +15,22 @@ import { MAX_MODEL_JSON_BYTES } from './serialize.js';
 
 /**
  * The index file of a checkpoint folder.
- * @example join(dir, CHECKPOINT_INDEX) // 'ckpt/checkpoint.json'
+ * @example
+ * import { join } from 'node:path';
+ * join('ckpt', CHECKPOINT_INDEX) // 'ckpt/checkpoint.json'
  */
 export const CHECKPOINT_INDEX = 'checkpoint.json';
 const FORMAT = 'axon-checkpoint/1';
 
 /**
  * Where `fit` wrote a checkpoint (in `History.checkpoints`, and given to `onCheckpoint`).
- * @example history.checkpoints.at(-1) // { dir: 'ckpt', file: 'ckpt/ckpt-….safetensors', epoch: 2, step: 0, … }
+ * @example
+ * const net = sequential([new Dense(1, { inputShape: [1] })]);
+ * net.compile({ optimizer: 'sgd', loss: 'mse' });
+ * const history = await net.fit(randn([8, 1]), randn([8, 1]), { epochs: 2, batchSize: 4, verbose: 0, checkpoint: { dir: 'ckpt-info' } });
+ * const last: CheckpointInfo = history.checkpoints.at(-1)!;
+ * last // { dir: 'ckpt-info', epoch: 2, step: 0, globalStep: 4, reason: 'epoch' }
+ * last.file.startsWith('ckpt-info/ckpt-') // true
  */
 export interface CheckpointInfo {
   /** The checkpoint folder. */
@@ -157,7 +165,15 @@ export async function readLatestCheckpoint(dir: string): Promise<{ entry: Checkp
 /**
  * The latest checkpoint in `dir` (where `fit` with `checkpoint: { dir, resume: true }` would
  * continue), or null when the folder holds none.
- * @example const at = await latestCheckpoint('ckpt'); if (at) console.log(`resuming at epoch ${at.epoch + 1}, batch ${at.step}`);
+ * @example
+ * await latestCheckpoint('no-such-folder') // null
+ * const net = sequential([new Dense(1, { inputShape: [1] })]);
+ * net.compile({ optimizer: 'sgd', loss: 'mse' });
+ * // 3 epochs of 4 batches, a checkpoint every 5 steps: after steps 5 and 10
+ * await net.fit(randn([8, 1]), randn([8, 1]), { epochs: 3, batchSize: 2, verbose: 0, checkpoint: { dir: 'ckpt-latest', every: 5 } });
+ * const at = await latestCheckpoint('ckpt-latest');
+ * if (at) console.log(`resuming at epoch ${at.epoch + 1}, batch ${at.step}`);
+ * at // { epoch: 2, step: 2, globalStep: 10, reason: 'steps' }
  */
 export async function latestCheckpoint(dir: string): Promise<CheckpointInfo | null> {
   if (typeof dir !== 'string' || dir === '') throw new AxonError('latestCheckpoint', 'expects a folder path');
@@ -171,7 +187,12 @@ export async function latestCheckpoint(dir: string): Promise<CheckpointInfo | nu
  * Deletes the checkpoints of `dir`: the index first (so an interruption leaves no checkpoint
  * rather than a broken one), then the tensor files and temporary files, then the folder if it is
  * empty. Other files are left alone.
- * @example await deleteCheckpoints('ckpt');
+ * @example
+ * const net = sequential([new Dense(1, { inputShape: [1] })]);
+ * net.compile({ optimizer: 'sgd', loss: 'mse' });
+ * await net.fit(randn([4, 1]), randn([4, 1]), { verbose: 0, checkpoint: { dir: 'ckpt-delete' } });
+ * await deleteCheckpoints('ckpt-delete');
+ * await latestCheckpoint('ckpt-delete') // null
  */
 export async function deleteCheckpoints(dir: string): Promise<void> {
   if (typeof dir !== 'string' || dir === '') throw new AxonError('deleteCheckpoints', 'expects a folder path');

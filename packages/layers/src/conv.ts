@@ -138,7 +138,10 @@ export class Conv2d extends Module {
     };
   }
 
-  /** Rebuilds from {@link Conv2d.getConfig}. */
+  /**
+   * Rebuilds from {@link Conv2d.getConfig}.
+   * @example Conv2d.fromConfig(new Conv2d(1, 8, 3).getConfig(), 'conv').weight.shape // [8, 1, 3, 3]
+   */
   static fromConfig(c: LayerConfig, name: string): Conv2d {
     return new Conv2d(c['inChannels'] as number, c['outChannels'] as number, c['kernelSize'] as [number, number], {
       stride: c['stride'] as [number, number],
@@ -198,7 +201,7 @@ abstract class Pool2dLayer extends Module {
 
 /**
  * Max pooling over NCHW input (stride defaults to the kernel size).
- * @example new MaxPool2d(2).call(x) // halves H and W
+ * @example new MaxPool2d(2).call(tensor([[[[1, 2], [3, 4]]]])) // [[[[4]]]]
  */
 export class MaxPool2d extends Pool2dLayer {
   /** The class name used in `model.json` and default layer names. */
@@ -209,7 +212,10 @@ export class MaxPool2d extends Pool2dLayer {
   forward(x: Tensor): Tensor {
     return maxPool2d(x, this.kernelSize, { stride: this.stride, padding: this.padding });
   }
-  /** Rebuilds from `getConfig()`. */
+  /**
+   * Rebuilds from `getConfig()`.
+   * @example MaxPool2d.fromConfig(new MaxPool2d(2).getConfig(), 'pool').kernelSize // [2, 2]
+   */
   static fromConfig(c: LayerConfig, name: string): MaxPool2d {
     return new MaxPool2d(c['kernelSize'] as [number, number], { stride: c['stride'] as [number, number], padding: c['padding'] as Padding2d, name });
   }
@@ -217,7 +223,7 @@ export class MaxPool2d extends Pool2dLayer {
 
 /**
  * Average pooling over NCHW input (padding excluded from the count).
- * @example new AvgPool2d(2).call(x)
+ * @example new AvgPool2d(2).call(tensor([[[[1, 2], [3, 4]]]])) // [[[[2.5]]]]
  */
 export class AvgPool2d extends Pool2dLayer {
   /** The class name used in `model.json` and default layer names. */
@@ -228,7 +234,10 @@ export class AvgPool2d extends Pool2dLayer {
   forward(x: Tensor): Tensor {
     return avgPool2d(x, this.kernelSize, { stride: this.stride, padding: this.padding });
   }
-  /** Rebuilds from `getConfig()`. */
+  /**
+   * Rebuilds from `getConfig()`.
+   * @example AvgPool2d.fromConfig({ kernelSize: [2, 2], stride: [1, 1], padding: [[0, 0], [0, 0]] }, 'avg').stride // [1, 1]
+   */
   static fromConfig(c: LayerConfig, name: string): AvgPool2d {
     return new AvgPool2d(c['kernelSize'] as [number, number], { stride: c['stride'] as [number, number], padding: c['padding'] as Padding2d, name });
   }
@@ -236,7 +245,7 @@ export class AvgPool2d extends Pool2dLayer {
 
 /**
  * Options of {@link GlobalAvgPool2d}.
- * @example new GlobalAvgPool2d({ keepDims: true })
+ * @example new GlobalAvgPool2d({ keepDims: true }).call(randn([8, 16, 7, 7])).shape // [8, 16, 1, 1]
  */
 export interface GlobalAvgPool2dOptions {
   /** Keep the pooled axes: [N, C, 1, 1] (PyTorch's `AdaptiveAvgPool2d(1)`) instead of [N, C] (default false). */
@@ -285,7 +294,10 @@ export class GlobalAvgPool2d extends Module {
     return { keepDims: this.keepDims };
   }
 
-  /** Rebuilds from `getConfig()`. @example GlobalAvgPool2d.fromConfig({ keepDims: false }, 'gap') */
+  /**
+   * Rebuilds from `getConfig()`.
+   * @example GlobalAvgPool2d.fromConfig({ keepDims: false }, 'gap').name // 'gap'
+   */
   static fromConfig(c: LayerConfig, name: string): GlobalAvgPool2d {
     return new GlobalAvgPool2d({ keepDims: c['keepDims'] === true, name });
   }

@@ -22,14 +22,28 @@ export type NestedNumbers = number | readonly NestedNumbers[];
 /**
  * Data `fit`/`evaluate`/`predict` accept for x or y: a tensor (not disposed by them), a host array
  * with a shape, a typed array (x: reshaped to `[N, ...inputShape]`; y: `[N]`), or nested arrays.
- * @example model.fit(new Float32Array(n * 10), new Float32Array(n), { epochs: 3 })
+ * @example
+ * const net = sequential([new Dense(1, { inputShape: [3] })]);
+ * net.compile({ optimizer: 'sgd', loss: 'mse' });
+ * const n = 4;
+ * const x: DataInput = new Float32Array(n * 3); // reshaped to [4, 3]
+ * const y: DataInput = [[1], [2], [3], [4]];    // nested arrays
+ * const h = await net.fit(x, y, { epochs: 3, verbose: 0 });
+ * h.epoch // [0, 1, 2]
+ * net.predict({ data: new Float32Array(6), shape: [2, 3] }).shape // [2, 1]
  */
 export type DataInput = Tensor | HostData | Float32Array | Int32Array | Uint8Array | Float64Array | readonly NestedNumbers[];
 
 /**
  * One batch a dataset yields for `fit`: `{ x, y }` as tensors (disposed by `fit`) or host arrays
  * (what `@axon/datasets`' `batch()` yields).
- * @example for await (const b of ds) b.x
+ * @example
+ * const batches: Batch[] = [
+ *   { x: tensor([[0], [1]]), y: tensor([[1], [3]]) },
+ *   { x: { data: new Float32Array([2, 3]), shape: [2, 1] }, y: { data: new Float32Array([5, 7]), shape: [2, 1] } },
+ * ];
+ * for (const b of batches) console.log(b.x.shape);
+ * batches[1]!.x.shape // [2, 1]
  */
 export interface Batch {
   readonly x: Tensor | HostData;
@@ -39,13 +53,26 @@ export interface Batch {
 /**
  * A dataset for `fit`/`evaluate`: anything async-iterable (re-iterated each epoch) yielding
  * {@link Batch}es, such as `fromArrays({ x, y }).shuffle(0).batch(32)` from `@axon/datasets`.
- * @example await model.fit(ds, { epochs: 5 })
+ * @example
+ * const net = sequential([new Dense(1, { inputShape: [1] })]);
+ * net.compile({ optimizer: 'sgd', loss: 'mse' });
+ * // Any (async) iterable of { x, y } batches; a generator function is re-run every epoch.
+ * const ds: BatchSource = {
+ *   *[Symbol.iterator]() {
+ *     for (let i = 0; i < 3; i++) yield { x: { data: new Float32Array([i]), shape: [1, 1] }, y: { data: new Float32Array([2 * i + 1]), shape: [1, 1] } };
+ *   },
+ * };
+ * const h = await net.fit(ds, { epochs: 5, verbose: 0 });
+ * h.epoch.length // 5
  */
 export type BatchSource = AsyncIterable<Batch> | Iterable<Batch>;
 
 /**
  * Whether `v` is a {@link BatchSource} (not a tensor or array).
- * @example isBatchSource(ds) // true
+ * @example
+ * isBatchSource([{ x: tensor([1]), y: tensor([2]) }]) // false
+ * isBatchSource(new Set([{ x: tensor([1]), y: tensor([2]) }])) // true
+ * isBatchSource(tensor([1, 2])) // false
  */
 export function isBatchSource(v: unknown): v is BatchSource {
   if (v === null || typeof v !== 'object' || isTensor(v) || Array.isArray(v) || ArrayBuffer.isView(v)) return false;
@@ -58,7 +85,15 @@ export function isBatchSource(v: unknown): v is BatchSource {
  * `i` only), and `for await (const b of ds)` is `ds.iterate(ds.iteration++)`. `fit` iterates such
  * datasets by index, so checkpoints can record where the data stood and a resumed run sees the
  * same batches.
- * @example const ds: IndexedBatchSource = fromArrays({ x, y }).shuffle(0).batch(32);
+ * @example
+ * import { fromArrays } from '@axon/datasets';
+ * const ds = fromArrays({ x: [[0], [1], [2], [3]], y: [[1], [3], [5], [7]] }).shuffle(0).batch(2);
+ * const indexed: IndexedBatchSource = ds; // a Dataset is one
+ * indexed.iteration // 0
+ * const net = sequential([new Dense(1, { inputShape: [1] })]);
+ * net.compile({ optimizer: 'sgd', loss: 'mse' });
+ * await net.fit(ds, { epochs: 3, verbose: 0 });
+ * ds.iteration // 3
  */
 export interface IndexedBatchSource {
   /** The index of the pass the next `for await` starts. */
