@@ -9,7 +9,12 @@ import { checkMaxBytes, type DataSource, limitText, readSource } from './io.js';
  * records (10 million); `maxColumns` — fields per record (100,000).
  *
  * @example
- * parseCsv(text, { maxRows: 2 * CSV_LIMITS.maxRows });
+ * ```ts
+ * CSV_LIMITS.maxRows; // 10000000
+ * const text = 'a\n1\n2\n3\n';
+ * parseCsv(text, { maxRows: 2 }); // throws: 'more than 2 data records'
+ * parseCsv(text, { maxRows: 2 * CSV_LIMITS.maxRows }).rows.length; // 3
+ * ```
  */
 export const CSV_LIMITS: Readonly<{ maxBytes: number; maxRows: number; maxColumns: number }> = Object.freeze({
   maxBytes: 256 * 2 ** 20,
@@ -28,7 +33,10 @@ function checkLimit(op: string, name: string, v: unknown, fallback: number): num
  * Options of {@link parseCsv}.
  *
  * @example
- * parseCsv(text, { delimiter: ';', header: false });
+ * ```ts
+ * const text = '1;2\n3;4\n';
+ * parseCsv(text, { delimiter: ';', header: false }); // { columns: ['0', '1'], rows: [['1', '2'], ['3', '4']], lines: [1, 2] }
+ * ```
  */
 export interface ParseCsvOptions {
   /** Field separator (one character; default `,`). */
@@ -45,7 +53,12 @@ export interface ParseCsvOptions {
  * What {@link parseCsv} returns.
  *
  * @example
- * const { columns, rows, lines } = parseCsv('a,b\n1,2\n'); // ['a','b'], [['1','2']], [2]
+ * ```ts
+ * const table: CsvTable = parseCsv('a,b\n1,2\n\n3,4\n');
+ * table.columns; // ['a', 'b']
+ * table.rows; // [['1', '2'], ['3', '4']]
+ * table.lines; // [2, 4]
+ * ```
  */
 export interface CsvTable {
   /** Column names (from the header, or `'0'`, `'1'`, … without one). */
@@ -64,7 +77,13 @@ export interface CsvTable {
  * or `maxColumns` fields per record (see {@link CSV_LIMITS}) is an error, raised while parsing.
  *
  * @example
+ * ```ts
  * parseCsv('a,b\n1,"x, y"\n').rows; // [['1', 'x, y']]
+ * parseCsv('a,b\r\n2,"say ""hi"""\r\n').rows; // [['2', 'say "hi"']]
+ * // a quoted field may span lines; `lines` says where each record starts
+ * parseCsv('a,b\n1,"two\nlines"\n3,4\n').lines; // [2, 4]
+ * parseCsv('a,b\n1,2\n3\n'); // throws: "line 3, column 2 ('b'): missing field"
+ * ```
  */
 export function parseCsv(text: string, options: ParseCsvOptions = {}): CsvTable {
   const op = 'parseCsv';
@@ -173,7 +192,12 @@ export function parseCsv(text: string, options: ParseCsvOptions = {}): CsvTable 
  * Options of {@link fromCsv} and {@link fromCsvText}.
  *
  * @example
- * fromCsvText(text, { label: 'price', columns: ['rooms', 'area'], labelDtype: 'float32' });
+ * ```ts
+ * const text = 'id,rooms,area,price\n1,3,70,250\n2,4,,310\n';
+ * const ds = fromCsvText(text, { label: 'price', columns: ['rooms', 'area'], labelDtype: 'float32', missing: 0 });
+ * ds.toArrays().x.data; // [3, 70, 4, 0]
+ * ds.toArrays().y; // { data: [250, 310], dtype: 'float32' }
+ * ```
  */
 export interface CsvOptions extends ParseCsvOptions {
   /** Feature columns packed into `x`, by name or 0-based index (default: every column except the label). */
@@ -223,6 +247,9 @@ function parseNumber(s: string): number {
  * @example
  * const ds = fromCsvText('a,b,label\n1,2,0\n3,4,1\n', { label: 'label' });
  * ds.spec.x.shape; // [2]
+ * ds.meta.featureNames; // ['a', 'b']
+ * ds.toArrays().y; // { data: [0, 1], dtype: 'int32' }
+ * fromCsvText('a,b\n1,x\n'); // throws: 'expected a number, got "x"'
  */
 export function fromCsvText(text: string, options: CsvOptions & { label: string | number }): ArrayDataset<'x' | 'y'>;
 export function fromCsvText(text: string, options?: CsvOptions): ArrayDataset<'x'>;
@@ -302,8 +329,17 @@ export function fromCsvText(text: string, options: CsvOptions = {}): ArrayDatase
  * fields per record fail while parsing.
  *
  * @example
- * const iris = await fromCsv('data/iris.csv', { label: 'species' });
+ * ```ts
+ * import { writeFileSync } from 'node:fs';
+ *
+ * writeFileSync('iris.csv', 'sepal_length,petal_length,species\n5.1,1.4,setosa\n7.0,4.7,versicolor\n6.3,6.0,virginica\n');
+ * const iris = await fromCsv('iris.csv', { label: 'species' });
  * iris.meta.classNames; // ['setosa', 'versicolor', 'virginica']
+ * iris.toArrays().y.data; // [0, 1, 2]
+ * // text with a line break, bytes, Blobs and URLs work too
+ * const small = await fromCsv(new Blob(['a,y\n1,0\n2,1\n']), { label: 'y' });
+ * small.size; // 2
+ * ```
  */
 export async function fromCsv(source: DataSource, options: CsvOptions & { label: string | number }): Promise<ArrayDataset<'x' | 'y'>>;
 export async function fromCsv(source: DataSource, options?: CsvOptions): Promise<ArrayDataset<'x'>>;

@@ -11,6 +11,7 @@ export function isNumericArray(v: unknown): v is NumericArray {
  *
  * @example
  * isHostTensor({ data: new Float32Array(2), shape: [2], dtype: 'float32' }); // true
+ * isHostTensor({ data: [1, 2], shape: [2], dtype: 'float32' }); // false
  */
 export function isHostTensor(v: unknown): v is HostTensor {
   if (v === null || typeof v !== 'object') return false;
@@ -48,8 +49,12 @@ export function asHostArray(a: ArrayLike<number>, dtype: DType): HostArray {
  * backend; the caller owns — and must dispose — the result).
  *
  * @example
- * const t = toTensor({ data: new Float32Array([1, 2]), shape: [2], dtype: 'float32' });
+ * ```ts
+ * const t = toTensor({ data: new Float32Array([1, 2, 3, 4]), shape: [2, 2], dtype: 'float32' });
+ * t.arraySync(); // [[1, 2], [3, 4]]
  * t.dispose();
+ * toTensor({ data: new Float32Array([0.5]), shape: [1], dtype: 'int32' }); // throws: 'a int32 HostTensor needs its data in a Int32Array'
+ * ```
  */
 export function toTensor(h: HostTensor): Tensor {
   const op = 'toTensor';
@@ -84,9 +89,14 @@ export type Tensorized<T> = [T] extends [HostTensor]
  * conversion fails, tensors already made for this batch are disposed.
  *
  * @example
+ * ```ts
+ * const hostX: HostTensor = { data: new Float32Array([1, 2, 3, 4]), shape: [2, 2], dtype: 'float32' };
+ * const hostY: HostTensor = { data: new Int32Array([0, 1]), shape: [2], dtype: 'int32' };
  * const { x, y } = batchToTensors({ x: hostX, y: hostY });
- * // ... use x, y ...
+ * x.arraySync(); // [[1, 2], [3, 4]]
+ * y.dtype; // 'int32'
  * x.dispose(); y.dispose();
+ * ```
  */
 export function batchToTensors<T>(batch: T): Tensorized<T> {
   if (isHostTensor(batch)) return toTensor(batch) as Tensorized<T>;

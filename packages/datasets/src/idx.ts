@@ -5,7 +5,9 @@ import { checkMaxBytes, type DataSource, inflateChunks, isGzip, limitText, MAX_I
  * Element types of the IDX format (the third magic byte: 08, 09, 0B, 0C, 0D, 0E).
  *
  * @example
- * parseIdx(bytes).type; // 'uint8' for MNIST
+ * const bytes = encodeIdx({ type: 'int16', shape: [2], data: new Int16Array([-1, 300]) });
+ * parseIdx(bytes).type; // 'int16' ('uint8' for MNIST)
+ * parseIdx(bytes).data; // [-1, 300]
  */
 export type IdxType = 'uint8' | 'int8' | 'int16' | 'int32' | 'float32' | 'float64';
 
@@ -14,7 +16,14 @@ export type IdxType = 'uint8' | 'int8' | 'int16' | 'int32' | 'float32' | 'float6
  * of the input bytes).
  *
  * @example
- * const { type, shape, data } = parseIdx(bytes); // 'uint8', [60000, 28, 28], Uint8Array
+ * ```ts
+ * // two 2×2 images, as in MNIST's images files
+ * const bytes = encodeIdx({ type: 'uint8', shape: [2, 2, 2], data: new Uint8Array([0, 255, 1, 2, 3, 4, 5, 6]) });
+ * const { type, shape, data } = parseIdx(bytes);
+ * type; // 'uint8'
+ * shape; // [2, 2, 2]
+ * data; // [0, 255, 1, 2, 3, 4, 5, 6]
+ * ```
  */
 export interface IdxArray {
   /** Element type from the magic number. */
@@ -92,7 +101,14 @@ function describeTotal(h: IdxHeader): string {
  * does it).
  *
  * @example
- * const labels = parseIdx(bytes); // labels.shape → [60000], labels.data[0] → 5
+ * ```ts
+ * // an MNIST-style labels file: magic 00 00 08 01 (uint8, 1 dimension), the size 3 (big-endian), the labels
+ * const bytes = new Uint8Array([0, 0, 8, 1, 0, 0, 0, 3, 5, 0, 4]);
+ * const labels = parseIdx(bytes);
+ * labels.shape; // [3]
+ * labels.data; // [5, 0, 4]
+ * parseIdx(bytes.subarray(0, 10)); // throws: 'truncated IDX data: shape [3] of uint8 needs 11 bytes, got 10'
+ * ```
  */
 export function parseIdx(input: Uint8Array | ArrayBuffer): IdxArray {
   const op = 'parseIdx';
@@ -150,7 +166,16 @@ export function parseIdx(input: Uint8Array | ArrayBuffer): IdxArray {
  * Options of {@link loadIdx}.
  *
  * @example
- * await loadIdx('emnist-byclass-train-images-idx3-ubyte.gz', { maxBytes: 2 * 2 ** 30 });
+ * ```ts
+ * import { writeFileSync } from 'node:fs';
+ * import { gzipSync } from 'node:zlib';
+ *
+ * const idx = encodeIdx({ type: 'uint8', shape: [100, 28, 28], data: new Uint8Array(100 * 28 * 28) });
+ * writeFileSync('images-idx3-ubyte.gz', gzipSync(idx));
+ * (await loadIdx('images-idx3-ubyte.gz', { maxBytes: 2 * 2 ** 30 })).shape; // [100, 28, 28]
+ * // the header's declared size is checked before anything is decompressed or allocated
+ * await loadIdx('images-idx3-ubyte.gz', { maxBytes: 10_000 }); // throws: 'declares shape [100,28,28] of uint8 (78416 bytes with the header), more than the limit of 10000 bytes'
+ * ```
  */
 export interface LoadIdxOptions {
   /**
@@ -218,7 +243,16 @@ async function inflateIdx(op: string, gz: Uint8Array, max: number): Promise<IdxA
  * gzip that expands to gigabytes fails fast with an `AxonError` and allocates nothing large.
  *
  * @example
- * const images = await loadIdx('data/train-images-idx3-ubyte.gz');
+ * ```ts
+ * import { writeFileSync } from 'node:fs';
+ * import { gzipSync } from 'node:zlib';
+ *
+ * const labels = encodeIdx({ type: 'uint8', shape: [4], data: new Uint8Array([7, 2, 1, 0]) });
+ * writeFileSync('t10k-labels-idx1-ubyte.gz', gzipSync(labels));
+ * const parsed = await loadIdx('t10k-labels-idx1-ubyte.gz');
+ * parsed.data; // [7, 2, 1, 0]
+ * (await loadIdx(labels)).shape; // [4]
+ * ```
  */
 export async function loadIdx(source: DataSource, options: LoadIdxOptions = {}): Promise<IdxArray> {
   const op = 'loadIdx';
@@ -234,6 +268,8 @@ export async function loadIdx(source: DataSource, options: LoadIdxOptions = {}):
  *
  * @example
  * const bytes = encodeIdx({ type: 'uint8', shape: [2], data: new Uint8Array([5, 0]) });
+ * bytes; // [0, 0, 8, 1, 0, 0, 0, 2, 5, 0]
+ * parseIdx(bytes).data; // [5, 0]
  */
 export function encodeIdx(array: IdxArray): Uint8Array {
   const op = 'encodeIdx';

@@ -7,7 +7,11 @@ import { AxonError, readRegularFile } from '@axon/core';
  * `ArrayBuffer`, or a typed array / `DataView`.
  *
  * @example
- * const src: DataSource = new URL('https://example.com/train-images-idx3-ubyte.gz');
+ * ```ts
+ * const remote: DataSource = new URL('https://example.com/train-images-idx3-ubyte.gz'); // fetched when read
+ * const local: DataSource = new Blob(['a,b\n1,2\n']);
+ * (await readBytes(local)).length; // 8
+ * ```
  */
 export type DataSource = string | URL | Blob | ArrayBuffer | ArrayBufferView;
 
@@ -55,7 +59,14 @@ export async function fileExists(path: string | URL): Promise<boolean> {
  * lower) it; `Infinity` lifts it.
  *
  * @example
- * await loadIdx('huge-idx3-ubyte.gz', { maxBytes: 4 * DEFAULT_MAX_BYTES });
+ * ```ts
+ * import { writeFileSync } from 'node:fs';
+ *
+ * DEFAULT_MAX_BYTES; // 1073741824
+ * writeFileSync('twokb.bin', new Uint8Array(2048));
+ * await readBytes('twokb.bin', { maxBytes: 1024 }); // throws: 'is 2048 bytes, more than the limit of 1024 bytes'
+ * (await readBytes('twokb.bin', { maxBytes: 4 * DEFAULT_MAX_BYTES })).length; // 2048
+ * ```
  */
 export const DEFAULT_MAX_BYTES = 2 ** 30;
 
@@ -64,7 +75,14 @@ export const DEFAULT_MAX_BYTES = 2 ** 30;
  * `n` bytes never decompresses to more than 1032·n bytes, which bounds what a header may declare.
  *
  * @example
- * const ceiling = MAX_INFLATE_RATIO * gz.length; // no valid gzip of gz.length bytes expands further
+ * ```ts
+ * import { gzipSync } from 'node:zlib';
+ *
+ * MAX_INFLATE_RATIO; // 1032
+ * const gz = gzipSync(new Uint8Array(1_000_000)); // a megabyte of zeros compresses extremely well…
+ * const ceiling = MAX_INFLATE_RATIO * gz.length; // …yet no valid gzip of gz.length bytes expands further
+ * ceiling >= 1_000_000; // true
+ * ```
  */
 export const MAX_INFLATE_RATIO = 1032;
 
@@ -72,7 +90,13 @@ export const MAX_INFLATE_RATIO = 1032;
  * Options of {@link readBytes}.
  *
  * @example
- * await readBytes('data.bin', { maxBytes: 64 * 2 ** 20 });
+ * ```ts
+ * import { writeFileSync } from 'node:fs';
+ *
+ * writeFileSync('data.bin', new Uint8Array([1, 2, 3]));
+ * await readBytes('data.bin', { maxBytes: 64 * 2 ** 20 }); // [1, 2, 3]
+ * await readBytes('data.bin', { maxBytes: 2 }); // throws: 'more than the limit of 2 bytes'
+ * ```
  */
 export interface ReadOptions {
   /**
@@ -202,7 +226,15 @@ export async function readFile(op: string, path: string | URL, maxBytes: number)
  * {@link DEFAULT_MAX_BYTES}, 1 GiB) before they are read in full, with an `AxonError`.
  *
  * @example
- * const bytes = await readBytes(new Blob([new Uint8Array([1, 2])])); // Uint8Array [1, 2]
+ * ```ts
+ * import { writeFileSync } from 'node:fs';
+ *
+ * await readBytes(new Blob([new Uint8Array([1, 2])])); // [1, 2]
+ * writeFileSync('bytes.bin', new Uint8Array([7, 8, 9]));
+ * await readBytes('bytes.bin'); // [7, 8, 9]
+ * await readBytes('.'); // throws: 'not a regular file; refusing to read it'
+ * await readBytes('no-such-file.bin'); // throws: 'file not found'
+ * ```
  */
 export async function readBytes(source: DataSource, options: ReadOptions = {}): Promise<Uint8Array> {
   return readSource('readBytes', source, options);
@@ -247,7 +279,13 @@ export function isGzip(bytes: Uint8Array): boolean {
  * Options of {@link gunzip} and {@link maybeGunzip}.
  *
  * @example
- * await gunzip(gz, { maxBytes: 100 * 2 ** 20, using: 'zlib' });
+ * ```ts
+ * import { gzipSync } from 'node:zlib';
+ *
+ * const gz = gzipSync(new Uint8Array(1000));
+ * (await gunzip(gz, { maxBytes: 100 * 2 ** 20, using: 'zlib' })).length; // 1000
+ * await gunzip(gz, { maxBytes: 100 }); // throws: 'more than the limit of 100 bytes'
+ * ```
  */
 export interface GunzipOptions {
   /**
@@ -374,8 +412,16 @@ export function gzipDeclaredSize(bytes: Uint8Array): number {
  * The second argument may also be just `'stream'` or `'zlib'`.
  *
  * @example
+ * ```ts
+ * import { gzipSync } from 'node:zlib';
+ *
+ * const gzBytes = gzipSync('hello, gzip');
  * const raw = await gunzip(gzBytes);
+ * new TextDecoder().decode(raw); // 'hello, gzip'
  * const small = await gunzip(gzBytes, { maxBytes: 10 * 2 ** 20 }); // at most 10 MiB
+ * small.length; // 11
+ * await gunzip(new Uint8Array([1, 2, 3])); // throws: 'expected gzip data'
+ * ```
  */
 export async function gunzip(bytes: Uint8Array, options: GunzipOptions | 'stream' | 'zlib' = {}): Promise<Uint8Array> {
   const op = 'gunzip';
@@ -394,7 +440,12 @@ export async function gunzip(bytes: Uint8Array, options: GunzipOptions | 'stream
  * Decompresses `bytes` if they are gzip (magic `1f 8b`), else returns them unchanged. Takes the
  * options of {@link gunzip} (the `maxBytes` cap applies to the decompressed size).
  * @example
- * const raw = await maybeGunzip(await readBytes('train-images-idx3-ubyte.gz'));
+ * ```ts
+ * import { gzipSync } from 'node:zlib';
+ *
+ * await maybeGunzip(gzipSync(new Uint8Array([1, 2, 3]))); // [1, 2, 3]
+ * await maybeGunzip(new Uint8Array([1, 2, 3])); // [1, 2, 3]
+ * ```
  */
 export async function maybeGunzip(bytes: Uint8Array, options: GunzipOptions = {}): Promise<Uint8Array> {
   return isGzip(bytes) ? gunzip(bytes, options) : bytes;

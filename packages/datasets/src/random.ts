@@ -39,7 +39,9 @@ export const MAX_PERMUTATION = 2 ** 27;
  * counter-based generator, so the same seed gives the same permutation everywhere).
  *
  * @example
- * permutation(5, 42); // e.g. Int32Array [3, 0, 4, 1, 2] — the same on every run
+ * permutation(5, 42); // [1, 2, 3, 0, 4]
+ * // the same on every run and platform; a seed's permutation is also pass 0's order of `shuffle(seed)`
+ * permutation(5, 7); // [4, 0, 2, 3, 1]
  */
 export function permutation(n: number, seed: number): Int32Array {
   if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n > MAX_PERMUTATION) {

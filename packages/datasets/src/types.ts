@@ -12,7 +12,8 @@ export type HostArray = Float32Array | Int32Array | Uint8Array;
  * Any JavaScript typed array holding numbers (BigInt arrays excluded) that sources accept as input.
  *
  * @example
- * fromArrays({ x: { data: new Float64Array(6), shape: [3, 2] } });
+ * fromArrays({ x: { data: new Float64Array(6), shape: [3, 2] } }).spec.x; // { shape: [2], dtype: 'float32' }
+ * fromArrays({ x: [[0], [1]], y: new Uint16Array([3, 4]) }).spec.y; // { shape: [], dtype: 'int32' }
  */
 export type NumericArray =
   | Float32Array
@@ -63,7 +64,12 @@ export type Sample<K extends string> = { [P in K]: HostValue };
  * A batch of an in-memory dataset: one {@link HostTensor} per column, batch dimension first.
  *
  * @example
- * for await (const b of fromArrays({ x, y }).batch(32)) b.x.shape; // [32, ...]
+ * ```ts
+ * const ds = fromArrays({ x: [[1, 2], [3, 4], [5, 6]], y: [0, 1, 1] });
+ * const [b]: HostBatch<'x' | 'y'>[] = await ds.batch(2).toArray();
+ * b.x; // { data: [1, 2, 3, 4], shape: [2, 2], dtype: 'float32' }
+ * b.y; // { data: [0, 1], shape: [2], dtype: 'int32' }
+ * ```
  */
 export type HostBatch<K extends string> = { [P in K]: HostTensor };
 
@@ -71,7 +77,8 @@ export type HostBatch<K extends string> = { [P in K]: HostTensor };
  * Values that {@link Dataset.batch} stacks into a {@link HostTensor}.
  *
  * @example
- * const s: Stackable = new Float32Array(4); // batch() stacks these
+ * const s: Stackable = new Float32Array([1, 2]); // batch() stacks these
+ * await fromGenerator(() => [s, new Float32Array([3, 4])]).batch(2).toArray(); // [{ data: [1, 2, 3, 4], shape: [2, 2] }]
  */
 export type Stackable = number | NumericArray | HostTensor;
 
