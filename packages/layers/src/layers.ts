@@ -182,7 +182,11 @@ export class Dense extends Module {
 
   /**
    * Creates the weights for inputs of size `inputDim` (done automatically on the first call).
-   * @example new Dense(3).build(5)
+   * @example
+   * const d = new Dense(3);
+   * d.built // false
+   * d.build(5);
+   * d.kernel!.shape // [5, 3]
    */
   build(inputDim: number): void {
     if (this.kernel) {
@@ -207,7 +211,10 @@ export class Dense extends Module {
 
   /**
    * `x·kernel + bias` without the activation (used to fuse a final softmax into the loss).
-   * @example dense.preActivation(x)
+   * @example
+   * const dense = new Dense(2, { activation: 'softmax', kernelInitializer: 'ones', inputShape: [2] });
+   * dense.preActivation(tensor([[1, 2]])) // [[3, 3]]
+   * dense.call(tensor([[1, 2]])) // [[0.5, 0.5]]
    */
   preActivation(x: Tensor): Tensor {
     if (!isTensor(x)) throw new AxonError(layerOp(this), `expects a Tensor input, got ${fmtValue(x)}`);
@@ -260,7 +267,13 @@ export interface DropoutOptions extends LayerOptions {
 /**
  * Dropout: in training, zeroes each element with probability `rate` and scales the rest by
  * 1/(1−rate) (masks from core's seeded `bernoulli`); the identity in eval mode.
- * @example new Dropout(0.2).call(x) // or new Dropout({ rate: 0.2 })
+ * @example
+ * const drop = new Dropout(0.5); // or new Dropout({ rate: 0.5 })
+ * const y = drop.call(ones([1000])); // training mode: each element is 0 or 1 / (1 − 0.5) = 2
+ * [...new Set(y.dataSync())].sort() // [0, 2]
+ * Math.abs(y.mean().item() - 1) < 0.1 // true
+ * drop.eval();
+ * drop.call(tensor([1, 2, 3])) // [1, 2, 3]
  */
 export class Dropout extends Module {
   /** The class name used in `model.json` and default layer names. */
@@ -329,7 +342,10 @@ export class Dropout extends Module {
 
   /**
    * Restores `{ calls }` from {@link Dropout.getExtraState}.
-   * @example dropout.setExtraState({ calls: 3 });
+   * @example
+   * const dropout = new Dropout({ rate: 0.5, seed: 1 });
+   * dropout.setExtraState({ calls: 3 });
+   * dropout.getExtraState() // { calls: 3 }
    */
   override setExtraState(state: JsonValue): void {
     const calls = state !== null && typeof state === 'object' && !Array.isArray(state) ? (state as { calls?: unknown }).calls : undefined;
@@ -484,7 +500,7 @@ export class Embedding extends Module {
 
 /**
  * Adds its inputs elementwise (Keras's `layers.Add`); in a functional model: `new Add().call(a, b)` or {@link add}.
- * @example new Add().call(a, b)
+ * @example new Add().call(tensor([1, 2]), tensor([10, 20]), tensor([100, 200])) // [111, 222]
  */
 export class Add extends Module {
   /** The class name used in `model.json` and default layer names. */
@@ -519,7 +535,7 @@ export interface ConcatenateOptions extends LayerOptions {
 
 /**
  * Joins its inputs along `axis` (Keras's `layers.Concatenate`).
- * @example new Concatenate().call(a, b)
+ * @example new Concatenate().call(tensor([[1, 2]]), tensor([[3]])) // [[1, 2, 3]]
  */
 export class Concatenate extends Module {
   /** The class name used in `model.json` and default layer names. */

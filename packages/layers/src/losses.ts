@@ -7,13 +7,18 @@ import { checkFinite, checkTensor, composite, optBool, optionsOf } from './valid
 
 /**
  * How per-example losses are combined: averaged (default), summed, or returned as is.
- * @example mseLoss(p, t, { reduction: 'sum' })
+ * @example
+ * const reduction: Reduction = 'sum';
+ * mseLoss(tensor([1, 2]), tensor([0, 0]), { reduction }) // 5
+ * mseLoss(tensor([1, 2]), tensor([0, 0]), { reduction: 'none' }) // [1, 4]
  */
 export type Reduction = 'mean' | 'sum' | 'none';
 
 /**
  * Options every loss accepts.
- * @example { reduction: 'none' }
+ * @example
+ * const opts: LossOptions = { reduction: 'none' };
+ * maeLoss(tensor([1, -2]), tensor([0, 0]), opts) // [1, 2]
  */
 export interface LossOptions {
   /** Default `'mean'`. */
@@ -93,7 +98,9 @@ export function maeLoss(pred: Tensor, target: Tensor, opts: LossOptions = {}): T
 
 /**
  * Options of {@link crossEntropy}.
- * @example crossEntropy(logits, labels, { labelSmoothing: 0.1 })
+ * @example
+ * const opts: CrossEntropyOptions = { labelSmoothing: 0.1, reduction: 'none' };
+ * crossEntropy(tensor([[0, 0], [2, 0]]), tensor([0, 1], [2], 'int32'), opts) // [0.6931, 2.0269]
  */
 export interface CrossEntropyOptions extends LossOptions {
   /** Mixes the target with the uniform distribution: (1−ε)·target + ε/C (default 0). */
@@ -162,7 +169,8 @@ export function sparseLabels(op: string, logits: Tensor, target: Tensor, validat
  * - int32 class indices (shape [N]; floats holding whole numbers are accepted) use logSoftmax + gather;
  * - float targets shaped like the logits are probabilities (one-hot or soft labels).
  * @example
- * crossEntropy(tensor([[2, 0, 0]]), tensor([0], [1], 'int32')) // ≈ 0.2395
+ * crossEntropy(tensor([[2, 0, 0]]), tensor([0], [1], 'int32')) // 0.2395
+ * crossEntropy(tensor([[2, 0, 0]]), tensor([[1, 0, 0]])) // 0.2395
  */
 export function crossEntropy(logits: Tensor, target: Tensor, opts: CrossEntropyOptions = {}): Tensor {
   const op = 'crossEntropy';
@@ -198,7 +206,10 @@ export function crossEntropy(logits: Tensor, target: Tensor, opts: CrossEntropyO
 
 /**
  * Options of {@link binaryCrossEntropy}.
- * @example binaryCrossEntropy(p, t, { epsilon: 1e-7 })
+ * @example
+ * const opts: BCEOptions = { epsilon: 1e-7 };
+ * binaryCrossEntropy(tensor([0, 1]), tensor([0, 1]), opts).item() < 1e-6 // true
+ * binaryCrossEntropy(tensor([1.5]), tensor([1])) // throws: 'should be between 0 and 1'
  */
 export interface BCEOptions extends LossOptions {
   /** Probabilities are clamped to [ε, 1−ε] before the log (default 1e-7, as Keras). */
@@ -228,7 +239,7 @@ function checkUnitInterval(op: string, what: 'input' | 'target', t: Tensor): voi
  * Binary cross-entropy of **probabilities** (clamped to [ε, 1−ε]): −[t·log p + (1−t)·log(1−p)].
  * As PyTorch's `binary_cross_entropy`, probabilities and targets outside [0, 1] (or NaN) are an
  * {@link AxonError} where the values can be read synchronously (see {@link BCEOptions.validate}).
- * @example binaryCrossEntropy(tensor([0.9]), tensor([1])) // ≈ 0.105
+ * @example binaryCrossEntropy(tensor([0.9]), tensor([1])) // 0.1054
  */
 export function binaryCrossEntropy(probs: Tensor, target: Tensor, opts: BCEOptions = {}): Tensor {
   const op = 'binaryCrossEntropy';
@@ -253,7 +264,7 @@ export function binaryCrossEntropy(probs: Tensor, target: Tensor, opts: BCEOptio
 
 /**
  * Binary cross-entropy of **logits**, stable for any x: softplus(x) − x·t.
- * @example binaryCrossEntropyWithLogits(tensor([0]), tensor([1])) // ≈ 0.693
+ * @example binaryCrossEntropyWithLogits(tensor([0, 100]), tensor([1, 1])) // 0.3466
  */
 export function binaryCrossEntropyWithLogits(logits: Tensor, target: Tensor, opts: LossOptions = {}): Tensor {
   const op = 'binaryCrossEntropyWithLogits';
@@ -269,7 +280,7 @@ export function binaryCrossEntropyWithLogits(logits: Tensor, target: Tensor, opt
 /**
  * Sparse categorical cross-entropy of **probabilities** (Keras with `fromLogits: false`):
  * −log(clip(p[target], ε, 1−ε)). Prefer logits with {@link crossEntropy}.
- * @example sparseCrossEntropyFromProbs(softmax(logits), labels)
+ * @example sparseCrossEntropyFromProbs(tensor([[0.5, 0.5], [0.9, 0.1]]), tensor([0, 0], [2], 'int32')) // 0.3993
  */
 export function sparseCrossEntropyFromProbs(probs: Tensor, target: Tensor, opts: BCEOptions & { validate?: boolean } = {}): Tensor {
   const op = 'sparseCategoricalCrossentropy';
@@ -291,7 +302,7 @@ export function sparseCrossEntropyFromProbs(probs: Tensor, target: Tensor, opts:
 
 /**
  * Categorical cross-entropy of **probabilities** against one-hot/soft targets: −Σ t·log(clip(p)).
- * @example categoricalCrossEntropyFromProbs(softmax(logits), oneHotTargets)
+ * @example categoricalCrossEntropyFromProbs(tensor([[0.5, 0.5], [0.9, 0.1]]), tensor([[1, 0], [1, 0]])) // 0.3993
  */
 export function categoricalCrossEntropyFromProbs(probs: Tensor, target: Tensor, opts: BCEOptions = {}): Tensor {
   const op = 'categoricalCrossentropy';
@@ -315,7 +326,9 @@ export function categoricalCrossEntropyFromProbs(probs: Tensor, target: Tensor, 
 
 /**
  * PyTorch's `nn.MSELoss`.
- * @example const lossFn = new MSELoss(); lossFn.call(pred, target)
+ * @example
+ * const lossFn = new MSELoss();
+ * lossFn.call(tensor([1, 2]), tensor([1, 4])) // 2
  */
 export class MSELoss extends Module {
   /** The class name used in `model.json` and default layer names. */
@@ -334,7 +347,7 @@ export class MSELoss extends Module {
 
 /**
  * PyTorch's `nn.CrossEntropyLoss` (from logits; int32 class indices or probability targets).
- * @example new CrossEntropyLoss({ labelSmoothing: 0.1 }).call(logits, labels)
+ * @example new CrossEntropyLoss({ labelSmoothing: 0.1 }).call(tensor([[0, 0], [2, 0]]), tensor([0, 1], [2], 'int32')) // 1.36
  */
 export class CrossEntropyLoss extends Module {
   /** The class name used in `model.json` and default layer names. */
@@ -357,7 +370,7 @@ export class CrossEntropyLoss extends Module {
 
 /**
  * PyTorch's `nn.BCELoss` (probabilities, clamped).
- * @example new BCELoss().call(sigmoid(z), t)
+ * @example new BCELoss().call(sigmoid(tensor([0])), tensor([1])) // 0.6931
  */
 export class BCELoss extends Module {
   /** The class name used in `model.json` and default layer names. */
@@ -376,7 +389,7 @@ export class BCELoss extends Module {
 
 /**
  * PyTorch's `nn.BCEWithLogitsLoss` (stable).
- * @example new BCEWithLogitsLoss().call(z, t)
+ * @example new BCEWithLogitsLoss().call(tensor([0]), tensor([1])) // 0.6931
  */
 export class BCEWithLogitsLoss extends Module {
   /** The class name used in `model.json` and default layer names. */
@@ -397,19 +410,28 @@ export class BCEWithLogitsLoss extends Module {
 
 /**
  * The kinds of built-in losses (what `compile` uses to fuse a final softmax/sigmoid into the loss).
- * @example const k: LossKind = 'sparseCategorical';
+ * @example
+ * const k: LossKind = getLoss('sparse_categorical_crossentropy').kind;
+ * k // 'sparseCategorical'
  */
 export type LossKind = 'mse' | 'mae' | 'sparseCategorical' | 'categorical' | 'binary' | 'custom';
 
 /**
  * A loss function as `compile` uses it: (predictions, targets) → scalar.
- * @example const f: LossFn = (p, t) => mseLoss(p, t);
+ * @example
+ * const huber: LossFn = (p, t) => { const d = p.sub(t).abs(); return where(d.lt(1), d.square().mul(0.5), d.sub(0.5)).mean(); };
+ * huber(tensor([0, 0]), tensor([0.5, 3])) // 1.3125
+ * const net = sequential([new Dense(1, { inputShape: [1] })]);
+ * net.compile({ optimizer: 'sgd', loss: huber });
  */
 export type LossFn = (yPred: Tensor, yTrue: Tensor) => Tensor;
 
 /**
  * A resolved loss: its name, kind, whether it takes logits, and the function.
- * @example getLoss('mse').fn(p, t)
+ * @example
+ * const spec: LossSpec = getLoss('mse');
+ * spec.kind // 'mse'
+ * spec.fn(tensor([1, 2]), tensor([1, 4])) // 2
  */
 export interface LossSpec {
   readonly name: string;
@@ -421,7 +443,10 @@ export interface LossSpec {
 
 /**
  * A Keras loss config: a name plus options.
- * @example { name: 'sparseCategoricalCrossentropy', fromLogits: true }
+ * @example
+ * const config: LossConfig = { name: 'sparseCategoricalCrossentropy', fromLogits: true };
+ * const net = sequential([new Dense(3, { inputShape: [4] })]); // outputs logits
+ * net.compile({ optimizer: 'adam', loss: config, metrics: ['accuracy'] });
  */
 export interface LossConfig {
   name: string;
@@ -492,7 +517,11 @@ export function lossFnOf(kind: LossKind, fromLogits: boolean, labelSmoothing: nu
  * Resolves a Keras loss name (`'meanSquaredError'`/`'mse'`, `'sparseCategoricalCrossentropy'`,
  * `'categoricalCrossentropy'`, `'binaryCrossentropy'`, `'mae'`; case and underscores ignored),
  * a config `{ name, fromLogits, labelSmoothing }`, or a function.
- * @example getLoss({ name: 'sparseCategoricalCrossentropy', fromLogits: true })
+ * @example
+ * getLoss({ name: 'sparseCategoricalCrossentropy', fromLogits: true }) // { kind: 'sparseCategorical', fromLogits: true }
+ * getLoss('Mean_Squared_Error').kind // 'mse'
+ * getLoss((p, t) => p.sub(t).abs().max()).kind // 'custom'
+ * getLoss('hinge') // throws: "unknown loss 'hinge'"
  */
 export function getLoss(spec: string | LossConfig | LossFn): LossSpec {
   if (typeof spec === 'function') return { name: spec.name || 'loss', kind: 'custom', fromLogits: false, labelSmoothing: 0, fn: spec };

@@ -7,7 +7,10 @@ import { checkFinite, checkInt, checkTensor, composite, optBool, optionsOf } fro
 
 /**
  * Options of {@link accuracy}.
- * @example accuracy(logits, labels, { fromLogits: true })
+ * @example
+ * const opts: AccuracyOptions = { fromLogits: true };
+ * accuracy(tensor([[-2], [3], [0.5]]), tensor([0, 1, 0]), opts) // 0.6667
+ * accuracy(tensor([0.2, 0.7]), tensor([0, 1]), { threshold: 0.8 }) // 0.5
  */
 export interface AccuracyOptions {
   /**
@@ -61,7 +64,10 @@ export function accuracy(pred: Tensor, target: Tensor, opts: AccuracyOptions = {
 /**
  * Fraction of examples whose target class is among the `k` highest predictions (ties count in
  * the example's favour). Targets: int32 class indices [N] or one-hot [N, C].
- * @example topKAccuracy(logits, labels, 5)
+ * @example
+ * const scores = tensor([[0.5, 0.3, 0.2], [0.1, 0.2, 0.7]]);
+ * topKAccuracy(scores, tensor([1, 0], [2], 'int32'), 1) // 0
+ * topKAccuracy(scores, tensor([1, 0], [2], 'int32'), 2) // 0.5
  */
 export function topKAccuracy(pred: Tensor, target: Tensor, k = 5): Tensor {
   const op = 'topKAccuracy';
@@ -85,13 +91,20 @@ export function topKAccuracy(pred: Tensor, target: Tensor, k = 5): Tensor {
 
 /**
  * A metric as `compile` uses it: (predictions, targets, context) → scalar (batch mean).
- * @example const m: MetricFn = (p, t) => accuracy(p, t);
+ * @example
+ * const maxError: MetricFn = (p, t) => p.sub(t).abs().max();
+ * maxError(tensor([1, 2]), tensor([1, 5]), { fromLogits: false }) // 3
+ * const net = sequential([new Dense(1, { inputShape: [1] })]);
+ * net.compile({ optimizer: 'sgd', loss: 'mse', metrics: [maxError] }); // logged as 'maxError'
  */
 export type MetricFn = (yPred: Tensor, yTrue: Tensor, ctx: { fromLogits: boolean }) => Tensor;
 
 /**
  * A resolved metric: its log name and function.
- * @example getMetric('accuracy').name // 'accuracy'
+ * @example
+ * const spec: MetricSpec = getMetric('accuracy');
+ * spec.name // 'accuracy'
+ * spec.fn(tensor([[0.1, 0.9]]), tensor([1], [1], 'int32'), { fromLogits: false }) // 1
  */
 export interface MetricSpec {
   readonly name: string;
