@@ -8,26 +8,39 @@ import { SymbolicTensor, type SymbolicShape, isSymbolic } from './symbolic.js';
 
 /**
  * A JSON value, as layer configs hold.
- * @example const v: JsonValue = { units: 3, activation: 'relu' };
+ * @example
+ * const v: JsonValue = { units: 3, activation: 'relu', sizes: [1, 2], bias: null };
+ * JSON.parse(JSON.stringify(v)) // { units: 3, activation: 'relu', sizes: [1, 2], bias: null }
  */
 export type JsonValue = string | number | boolean | null | readonly JsonValue[] | { readonly [k: string]: JsonValue };
 
 /**
  * A layer's JSON-able configuration (what `model.json` stores to rebuild it).
- * @example const c: LayerConfig = { units: 10, activation: 'relu' };
+ * @example
+ * const c: LayerConfig = new Dense(10, { activation: 'relu' }).getConfig();
+ * c // { units: 10, activation: 'relu', useBias: true }
  */
 export type LayerConfig = { readonly [k: string]: JsonValue };
 
 /**
  * A flat map from dotted names to tensors, as {@link Module.stateDict} returns and
  * {@link Module.loadStateDict} accepts.
- * @example const sd: StateDict = { 'fc.weight': w, 'fc.bias': b };
+ * @example
+ * const sd: StateDict = { weight: ones([2, 3]), bias: zeros([2]) };
+ * const fc = new Linear(3, 2);
+ * fc.loadStateDict(sd);
+ * fc.call(tensor([[1, 2, 3]])) // [[6, 6]]
  */
 export type StateDict = Readonly<Record<string, Tensor>>;
 
 /**
  * Options of {@link Module.loadStateDict}.
- * @example model.loadStateDict(sd, { strict: false });
+ * @example
+ * const opts: LoadStateDictOptions = { strict: false };
+ * const fc = new Linear(3, 2);
+ * fc.loadStateDict({ bias: ones([2]) }, opts); // only the bias; the weight is left as it is
+ * fc.bias // [1, 1]
+ * fc.loadStateDict({ bias: ones([2]) }) // throws: 'missing: weight'
  */
 export interface LoadStateDictOptions {
   /** Whether missing and unexpected names are errors (default true). Shapes and dtypes are always checked. */
@@ -38,7 +51,9 @@ const autoNames = new Map<string, number>();
 
 /**
  * A unique snake_case name for a layer of class `cls`, Keras style (`dense`, `dense_1`, …).
- * @example uniqueName('Dense') // 'dense' then 'dense_1'
+ * @example
+ * uniqueName('ResidualBlock') // 'residual_block'
+ * uniqueName('ResidualBlock') // 'residual_block_1'
  */
 export function uniqueName(cls: string): string {
   if (typeof cls !== 'string' || cls === '') throw new AxonError('uniqueName', `expects a class name, got ${fmtValue(cls)}`);
@@ -50,7 +65,14 @@ export function uniqueName(cls: string): string {
 
 /**
  * Makes `t` a parameter: kept (no `tidy` frees it), requiring grad, and cut from any graph.
- * @example const w = parameter(randn([3, 3]));
+ * @example
+ * const w = parameter(randn([3, 3]));
+ * w.requiresGrad // true
+ * class Scale extends Module {
+ *   factor = parameter(ones([1])); // found by parameters() because it requires grad
+ *   forward(x: Tensor): Tensor { return x.mul(this.factor); }
+ * }
+ * new Scale().countParams() // 1
  */
 export function parameter(t: Tensor): Tensor {
   if (!isTensor(t)) throw new AxonError('parameter', `expected a Tensor, got ${fmtValue(t)}`);
@@ -90,7 +112,9 @@ export function withParameterBudget<T>(bytes: number, fn: () => T): T {
  * `new Linear(100_000, 10_000)`) throws an {@link AxonError} before allocating anything, instead
  * of spending seconds and gigabytes to fail (or succeed) on the backend. Modules that register
  * their own tensors with {@link Module.registerParameter} are not limited.
- * @example new Linear(65536, 4096); // 2^28 weights: the largest a built-in layer accepts
+ * @example
+ * MAX_LAYER_PARAMETERS // 268435456
+ * new Linear(100_000, 10_000) // throws: 'MAX_LAYER_PARAMETERS'
  */
 export const MAX_LAYER_PARAMETERS: number = 2 ** 28;
 
@@ -170,14 +194,24 @@ export abstract class Module {
 
   /**
    * The computation. Subclasses override it with their own signature.
-   * @example forward(x: Tensor): Tensor { return this.fc.call(x).relu(); }
+   * @example
+   * class Block extends Module {
+   *   fc = new Linear(2, 2);
+   *   forward(x: Tensor): Tensor { return this.fc.call(x).relu(); }
+   * }
+   * new Block().forward(zeros([1, 2])).shape // [1, 2]
    */
   abstract forward(...inputs: Tensor[]): Tensor;
 
   /**
    * Runs the module: `forward` on tensors; on {@link SymbolicTensor}s (from {@link input}) it records a
    * node of a functional graph and returns a symbolic output (Keras's `layer(x)`).
-   * @example const y = layer.call(x);
+   * @example
+   * const layer = new Dense(4, { activation: 'relu' });
+   * const y = layer.call(randn([2, 3])); // a tensor
+   * y.shape // [2, 4]
+   * const s = layer.call(input({ shape: [3] })); // a symbolic tensor, for a functional model
+   * s.shape // [null, 4]
    */
   call(...inputs: Tensor[]): Tensor;
   call(...inputs: SymbolicTensor[]): SymbolicTensor;
@@ -220,7 +254,7 @@ export abstract class Module {
   /**
    * The layer's JSON-able configuration, from which its class rebuilds it (see `registerLayer`).
    * Custom modules that should be saved with `save()` override it.
-   * @example new Dense(3, { activation: 'relu' }).getConfig() // { units: 3, activation: 'relu', ... }
+   * @example new Dense(3, { activation: 'relu' }).getConfig() // { units: 3, activation: 'relu', useBias: true }
    */
   getConfig(): LayerConfig {
     return {};
@@ -229,7 +263,15 @@ export abstract class Module {
   // ------------------------------------------------------------------ registration
   /**
    * Registers a parameter under `name` (made a kept, grad-requiring tensor) and returns it.
-   * @example this.registerParameter('scale', ones([4]));
+   * @example
+   * class Scale extends Module {
+   *   constructor() {
+   *     super();
+   *     this.registerParameter('scale', ones([4]));
+   *   }
+   *   forward(x: Tensor): Tensor { return x.mul(this.stateDict()['scale']!); }
+   * }
+   * Object.keys(new Scale().stateDict()) // ['scale']
    */
   registerParameter(name: string, t: Tensor): Tensor {
     checkName(this, name);
@@ -240,7 +282,16 @@ export abstract class Module {
 
   /**
    * Creates a parameter from an initialiser function run without gradients, registers it, returns it.
-   * @example this.weight = this.addParameter('weight', () => randn([3, 3]));
+   * @example
+   * class Square extends Module {
+   *   weight: Tensor;
+   *   constructor() {
+   *     super();
+   *     this.weight = this.addParameter('weight', () => randn([3, 3]));
+   *   }
+   *   forward(x: Tensor): Tensor { return x.matmul(this.weight); }
+   * }
+   * new Square().namedParameters().map(([n, p]) => [n, p.shape]) // [['weight', [3, 3]]]
    */
   addParameter(name: string, init: () => Tensor): Tensor {
     const op = `${this.className}.addParameter`;
@@ -265,7 +316,17 @@ export abstract class Module {
   /**
    * Registers a buffer: state saved by `stateDict` but not trained (e.g. running statistics).
    * The module owns it (it is kept and freed by `dispose`).
-   * @example this.registerBuffer('runningMean', zeros([4]));
+   * @example
+   * class Center extends Module {
+   *   constructor() {
+   *     super();
+   *     this.registerBuffer('runningMean', zeros([4]));
+   *   }
+   *   forward(x: Tensor): Tensor { return x.sub(this.stateDict()['runningMean']!); }
+   * }
+   * const c = new Center();
+   * c.namedBuffers().map(([n]) => n) // ['runningMean']
+   * c.parameters().length // 0
    */
   registerBuffer(name: string, t: Tensor): Tensor {
     checkName(this, name);
@@ -280,7 +341,15 @@ export abstract class Module {
 
   /**
    * Registers a child module under `name` and returns it.
-   * @example this.registerModule('block0', new Linear(4, 4));
+   * @example
+   * class Stack extends Module {
+   *   constructor(depth: number) {
+   *     super();
+   *     for (let i = 0; i < depth; i++) this.registerModule(`block${i}`, new Linear(4, 4));
+   *   }
+   *   forward(x: Tensor): Tensor { return this.children().reduce((h, m) => m.call(h), x); }
+   * }
+   * new Stack(2).namedChildren().map(([n]) => n) // ['block0', 'block1']
    */
   registerModule<M extends Module>(name: string, m: M): M {
     checkName(this, name);
@@ -317,7 +386,10 @@ export abstract class Module {
   // ------------------------------------------------------------------ traversal
   /**
    * Direct children as [name, module] pairs.
-   * @example for (const [name, child] of model.namedChildren()) console.log(name);
+   * @example
+   * const net = new Sequential(new Linear(3, 2), new ReLU());
+   * for (const [name, child] of net.namedChildren()) console.log(name, child.className);
+   * net.namedChildren().map(([name]) => name) // ['0', '1']
    */
   namedChildren(): [string, Module][] {
     return this.ownMembers().filter((e): e is [string, Module] => e[1] instanceof Module);
@@ -325,7 +397,7 @@ export abstract class Module {
 
   /**
    * Direct children.
-   * @example model.children().length
+   * @example new Sequential(new Linear(3, 2), new ReLU()).children().length // 2
    */
   children(): Module[] {
     return this.namedChildren().map((e) => e[1]);
@@ -333,7 +405,13 @@ export abstract class Module {
 
   /**
    * This module and every descendant as [dotted name, module] (this one named `''`), each once.
-   * @example model.namedModules().map(([n]) => n) // ['', 'fc1', 'fc2']
+   * @example
+   * class MLP extends Module {
+   *   fc1 = new Linear(4, 8);
+   *   fc2 = new Linear(8, 2);
+   *   forward(x: Tensor): Tensor { return this.fc2.call(relu(this.fc1.call(x))); }
+   * }
+   * new MLP().namedModules().map(([n]) => n) // ['', 'fc1', 'fc2']
    */
   namedModules(prefix = '', seen: Set<Module> = new Set()): [string, Module][] {
     if (seen.has(this)) return [];
@@ -345,7 +423,7 @@ export abstract class Module {
 
   /**
    * This module and every descendant.
-   * @example model.modules().filter((m) => m instanceof Linear)
+   * @example new Sequential(new Linear(3, 2), new ReLU(), new Linear(2, 1)).modules().filter((m) => m instanceof Linear).length // 2
    */
   modules(): Module[] {
     return this.namedModules().map((e) => e[1]);
@@ -353,7 +431,7 @@ export abstract class Module {
 
   /**
    * Every parameter with its dotted path (`fc1.weight`), each tensor once (shared ones under their first name).
-   * @example model.namedParameters().map(([n, p]) => `${n} ${p.shape}`)
+   * @example new Sequential(new Linear(3, 2)).namedParameters().map(([n, p]) => `${n} ${p.shape}`) // ['0.weight 2,3', '0.bias 2']
    */
   namedParameters(): [string, Tensor][] {
     const out: [string, Tensor][] = [];
@@ -370,7 +448,10 @@ export abstract class Module {
 
   /**
    * Every parameter (what an optimizer trains).
-   * @example const opt = new SGD(model.parameters(), { lr: 0.01 });
+   * @example
+   * const net = new Sequential(new Linear(3, 2), new ReLU(), new Linear(2, 1));
+   * net.parameters().length // 4
+   * const opt = new SGD(net.parameters(), { lr: 0.01 });
    */
   parameters(): Tensor[] {
     return this.namedParameters().map((e) => e[1]);
@@ -378,7 +459,7 @@ export abstract class Module {
 
   /**
    * Every buffer with its dotted path.
-   * @example model.namedBuffers()
+   * @example new Sequential(new Linear(3, 2), new BatchNorm1d(2)).namedBuffers().map(([n]) => n) // ['1.runningMean', '1.runningVar', '1.numBatchesTracked']
    */
   namedBuffers(): [string, Tensor][] {
     const out: [string, Tensor][] = [];
@@ -397,7 +478,11 @@ export abstract class Module {
   // ------------------------------------------------------------------ modes
   /**
    * Sets training mode (Dropout active) on this module and every descendant.
-   * @example model.train();
+   * @example
+   * const net = new Sequential(new Linear(3, 2), new Dropout(0.5));
+   * net.train(); // Dropout drops, BatchNorm uses batch statistics
+   * net.modules().every((m) => m.training) // true
+   * net.train(false).training // false
    */
   train(mode = true): this {
     if (typeof mode !== 'boolean') throw new AxonError(`${this.className}.train`, `mode must be true or false, got ${fmtValue(mode)}`);
@@ -407,7 +492,10 @@ export abstract class Module {
 
   /**
    * Sets evaluation mode (Dropout is the identity).
-   * @example model.eval();
+   * @example
+   * const net = new Sequential(new Linear(3, 2), new Dropout(0.5));
+   * net.eval(); // Dropout passes values through, BatchNorm uses running statistics
+   * net.modules().some((m) => m.training) // false
    */
   eval(): this {
     return this.train(false);
@@ -415,7 +503,10 @@ export abstract class Module {
 
   /**
    * Calls `fn` on every descendant and then on this module (PyTorch's `apply`), e.g. to initialise weights.
-   * @example model.apply((m) => { if (m instanceof Linear) m.bias?.assign(zerosLike(m.bias)); });
+   * @example
+   * const net = new Sequential(new Linear(3, 2), new ReLU(), new Linear(2, 1));
+   * net.apply((m) => { if (m instanceof Linear) m.bias?.assign(zerosLike(m.bias)); });
+   * net.stateDict()['2.bias'] // [0]
    */
   apply(fn: (m: Module) => void): this {
     if (typeof fn !== 'function') throw new AxonError(`${this.className}.apply`, `expects a function (module) => void, got ${fmtValue(fn)}`);
@@ -433,7 +524,12 @@ export abstract class Module {
 
   /**
    * Disposes every parameter's gradient (sets `.grad` to null).
-   * @example model.zeroGrad();
+   * @example
+   * const fc = new Linear(2, 1);
+   * fc.call(ones([1, 2])).sum().backward();
+   * fc.bias!.grad // [1]
+   * fc.zeroGrad();
+   * fc.bias!.grad // null
    */
   zeroGrad(): void {
     for (const p of this.parameters()) {
@@ -448,7 +544,13 @@ export abstract class Module {
   /**
    * Parameters and buffers by dotted name. The tensors are the module's own (do not dispose
    * them; `clone()` them for a snapshot that later training does not change).
-   * @example const sd = model.stateDict(); Object.keys(sd) // ['fc.weight', 'fc.bias']
+   * @example
+   * class Net extends Module {
+   *   fc = new Linear(3, 2);
+   *   forward(x: Tensor): Tensor { return this.fc.call(x); }
+   * }
+   * const sd = new Net().stateDict();
+   * Object.keys(sd) // ['fc.weight', 'fc.bias']
    */
   stateDict(): StateDict {
     const out: Record<string, Tensor> = {};
@@ -461,7 +563,12 @@ export abstract class Module {
    * Copies values from `dict` into this module's parameters and buffers, after validating every
    * name (missing/unexpected, unless `strict: false`), shape and dtype; on any mismatch an
    * {@link AxonError} lists the problems and nothing changes. The dict's tensors stay the caller's.
-   * @example model.loadStateDict(other.stateDict());
+   * @example
+   * const a = new Linear(3, 2);
+   * const b = new Linear(3, 2);
+   * b.loadStateDict(a.stateDict()); // copies: a and b stay independent
+   * b.call(ones([1, 3])).sub(a.call(ones([1, 3]))).abs().max() // 0
+   * b.loadStateDict({ weight: ones([3, 2]), bias: ones([2]) }) // throws: "'weight' has shape [3,2], expected [2,3]"
    */
   loadStateDict(dict: StateDict, opts: LoadStateDictOptions = {}): void {
     const op = `${this.className}.loadStateDict`;
@@ -514,7 +621,11 @@ export abstract class Module {
    * Restores a value from {@link Module.getExtraState} (PyTorch's `set_extra_state`). Modules
    * that return extra state override it (validating `state`); the default throws, since a module
    * without extra state cannot take one.
-   * @example dropout.setExtraState({ calls: 12 });
+   * @example
+   * const dropout = new Dropout({ rate: 0.5, seed: 1 });
+   * dropout.setExtraState({ calls: 12 });
+   * dropout.getExtraState() // { calls: 12 }
+   * new ReLU().setExtraState({ calls: 12 }) // throws: 'keeps no extra state'
    */
   setExtraState(state: JsonValue): void {
     throw new AxonError(`${this.className} '${this.name}'.setExtraState`, `this module keeps no extra state, got ${JSON.stringify(state)}`);
@@ -523,7 +634,10 @@ export abstract class Module {
   /**
    * The extra state of this module and its descendants, by dotted path (`''` for this module),
    * for those that have some (see {@link Module.getExtraState}).
-   * @example model.extraStateDict() // { '1': { calls: 40 } }
+   * @example
+   * const net = new Sequential(new Linear(3, 2), new Dropout({ rate: 0.5, seed: 7 }));
+   * for (let i = 0; i < 40; i++) net.call(ones([1, 3]));
+   * net.extraStateDict() // { '1': { calls: 40 } }
    */
   extraStateDict(): Record<string, JsonValue> {
     const out: Record<string, JsonValue> = {};
@@ -538,7 +652,11 @@ export abstract class Module {
    * Restores {@link Module.extraStateDict}'s output: every path must name a module of this one
    * (and, unless `strict: false`, every module with extra state must be given). All or nothing:
    * if a module rejects its state, those already restored are put back.
-   * @example model.loadExtraStateDict(saved);
+   * @example
+   * const net = new Sequential(new Linear(3, 2), new Dropout({ rate: 0.5, seed: 7 }));
+   * const saved = { '1': { calls: 40 } };
+   * net.loadExtraStateDict(saved);
+   * net.extraStateDict() // { '1': { calls: 40 } }
    */
   loadExtraStateDict(dict: Readonly<Record<string, JsonValue>>, opts: LoadStateDictOptions = {}): void {
     const op = `${this.className}.loadExtraStateDict`;
@@ -563,7 +681,12 @@ export abstract class Module {
 
   /**
    * Frees every parameter and buffer of this module and its descendants (and their gradients).
-   * @example model.dispose();
+   * @example
+   * const before = memory().numTensors;
+   * const net = new Sequential(new Linear(3, 2), new BatchNorm1d(2)); // Linear: weight, bias; BatchNorm1d: weight, bias and 3 buffers
+   * memory().numTensors - before // 7
+   * net.dispose();
+   * memory().numTensors - before // 0
    */
   dispose(): void {
     for (const m of this.modules()) {
@@ -575,7 +698,21 @@ export abstract class Module {
 
   /**
    * Hook for subclasses holding other tensors (called by {@link Module.dispose}).
-   * @example protected onDispose() { this.cache?.dispose(); }
+   * @example
+   * class Cached extends Module {
+   *   cache: Tensor | null = null; // not a parameter (no grad): dispose() would not see it
+   *   forward(x: Tensor): Tensor {
+   *     this.cache?.dispose();
+   *     this.cache = x.clone().keep();
+   *     return x;
+   *   }
+   *   protected override onDispose(): void { this.cache?.dispose(); }
+   * }
+   * const before = memory().numTensors;
+   * const c = new Cached();
+   * c.call(ones([2])).dispose();
+   * c.dispose();
+   * memory().numTensors - before // 0
    */
   protected onDispose(): void {}
 
@@ -594,11 +731,13 @@ export abstract class Module {
   /**
    * A PyTorch-style description: the class and configuration, and children indented by name.
    * @example
-   * console.log(String(new Sequential(new Linear(3, 2), new ReLU())));
+   * const net = new Sequential(new Linear(3, 2), new ReLU());
+   * console.log(String(net));
    * // Sequential(
    * //   (0): Linear(inFeatures=3, outFeatures=2, bias=true)
    * //   (1): ReLU()
    * // )
+   * String(net).split('\n') // ['Sequential(', '  (0): Linear(inFeatures=3, outFeatures=2, bias=true)', '  (1): ReLU()', ')']
    */
   toString(): string {
     const kids = this.namedChildren();

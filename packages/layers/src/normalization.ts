@@ -123,7 +123,14 @@ function updateRunning(s: BatchNormSpec, m: Tensor, v: Tensor, n: number, c: num
 
 /**
  * Options of {@link batchNorm} (PyTorch's `F.batch_norm`).
- * @example batchNorm(x, runningMean, runningVar, { training: true, momentum: 0.1 })
+ * @example
+ * const x = tensor([[1, 10], [3, 30]]); // [N=2, C=2]
+ * const runningMean = zeros([2]);
+ * const runningVar = ones([2]);
+ * const opts: BatchNormFunctionOptions = { training: true, momentum: 0.1 };
+ * batchNorm(x, runningMean, runningVar, opts) // [[-1.0000, -1.0000], [1.0000, 1.0000]]
+ * runningMean // [0.2, 2]
+ * runningVar // [1.1, 20.9]
  */
 export interface BatchNormFunctionOptions {
   /** Per-channel scale γ, shape [C] (default none). */
@@ -307,7 +314,13 @@ abstract class BatchNormBase extends Module {
 
   /**
    * Resets the running statistics (mean 0, variance 1, batches 0), as PyTorch's `reset_running_stats`.
-   * @example bn.resetRunningStats();
+   * @example
+   * const bn = new BatchNorm1d(2);
+   * bn.call(tensor([[1, 10], [3, 30]])); // training mode: updates the running statistics
+   * bn.runningMean // [0.2, 2]
+   * bn.resetRunningStats();
+   * bn.runningMean // [0, 0]
+   * bn.numBatchesTracked // 0
    */
   resetRunningStats(): void {
     if (!this.trackRunningStats) return;
@@ -595,7 +608,10 @@ export class BatchNormalization extends Module {
 
 /**
  * Options of {@link layerNorm}.
- * @example layerNorm(x, [8], { weight, bias, eps: 1e-6 })
+ * @example
+ * const x = tensor([[1, 3], [10, 30]]);
+ * const opts: LayerNormFunctionOptions = { weight: tensor([1, 2]), bias: tensor([0, 1]), eps: 1e-6 };
+ * layerNorm(x, [2], opts) // [[-1.0000, 3.0000], [-1.0000, 3.0000]]
  */
 export interface LayerNormFunctionOptions {
   /** Elementwise scale of shape `normalizedShape` (default none). */

@@ -7,7 +7,9 @@ import { AxonError, type DType, type Tensor, fmtValue, isTensor, tensor, validat
 
 /**
  * A tensor on the host: what {@link serializeSafetensors} writes and {@link parseSafetensors} returns.
- * @example const h: HostTensorEntry = { dtype: 'float32', shape: [2], data: new Float32Array([1, 2]) };
+ * @example
+ * const h: HostTensorEntry = { dtype: 'float32', shape: [2], data: new Float32Array([1, 2]) };
+ * fromHostTensors({ h }).h // [1, 2]
  */
 export interface HostTensorEntry {
   readonly dtype: DType;
@@ -17,7 +19,11 @@ export interface HostTensorEntry {
 
 /**
  * A parsed safetensors file: tensors by name (in file order) and the string metadata.
- * @example const { tensors, metadata } = parseSafetensors(bytes);
+ * @example
+ * const bytes = serializeSafetensors({ w: { dtype: 'int32', shape: [2], data: new Int32Array([7, 8]) } }, { note: 'hi' });
+ * const { tensors, metadata }: SafetensorsContents = parseSafetensors(bytes);
+ * tensors.w // { dtype: 'int32', shape: [2], data: [7, 8] }
+ * metadata // { note: 'hi' }
  */
 export interface SafetensorsContents {
   readonly tensors: Record<string, HostTensorEntry>;
@@ -71,6 +77,7 @@ function checkHostEntry(op: string, name: string, e: unknown, exact: boolean): a
  * Encodes host tensors (and optional string metadata) as a safetensors file.
  * @example
  * const bytes = serializeSafetensors({ w: { dtype: 'float32', shape: [2], data: new Float32Array([1, 2]) } }, { format: 'pt' });
+ * parseSafetensors(bytes).tensors.w!.data // [1, 2]
  */
 export function serializeSafetensors(tensors: Readonly<Record<string, HostTensorEntry>>, metadata: Readonly<Record<string, string>> = {}): Uint8Array {
   const op = 'serializeSafetensors';
@@ -123,7 +130,14 @@ export function serializeSafetensors(tensors: Readonly<Record<string, HostTensor
  * offsets that do not tile the data section exactly (sorted, from 0, contiguous, up to the last
  * byte — so a header length one byte short, a gap or trailing bytes are errors) all throw an
  * {@link AxonError}. Tensor data is copied (the result does not alias `bytes`).
- * @example const { tensors } = parseSafetensors(new Uint8Array(await file.arrayBuffer()));
+ * @example
+ * import { readFile } from 'node:fs/promises';
+ * await saveWeights(new Linear(3, 2), 'linear.safetensors');
+ * const { tensors, metadata } = parseSafetensors(new Uint8Array(await readFile('linear.safetensors')));
+ * Object.keys(tensors) // ['weight', 'bias']
+ * tensors.weight!.shape // [2, 3]
+ * metadata // { format: 'axon' }
+ * parseSafetensors(new Uint8Array(4)) // throws: 'truncated file'
  */
 export function parseSafetensors(bytes: Uint8Array): SafetensorsContents {
   const op = 'parseSafetensors';
@@ -257,7 +271,11 @@ export function tensorDataBytes(contents: SafetensorsContents): number {
 
 /**
  * Reads tensors to the host (awaiting each backend), e.g. a module's `stateDict()`.
- * @example const host = await toHostTensors(model.stateDict());
+ * @example
+ * const fc = new Linear(2, 1);
+ * fc.bias!.assign(tensor([5]));
+ * const host = await toHostTensors(fc.stateDict());
+ * host.bias // { dtype: 'float32', shape: [1], data: [5] }
  */
 export async function toHostTensors(tensors: Readonly<Record<string, Tensor>>): Promise<Record<string, HostTensorEntry>> {
   const op = 'toHostTensors';
@@ -275,7 +293,12 @@ export async function toHostTensors(tensors: Readonly<Record<string, Tensor>>): 
 
 /**
  * Creates tensors (on the current backend) from host entries; the caller owns them.
- * @example const sd = fromHostTensors(parseSafetensors(bytes).tensors); model.loadStateDict(sd);
+ * @example
+ * const bytes = await encodeWeights(new Linear(2, 1));
+ * const sd = fromHostTensors(parseSafetensors(bytes).tensors);
+ * const fc = new Linear(2, 1);
+ * fc.loadStateDict(sd);
+ * for (const t of Object.values(sd)) t.dispose(); // loadStateDict copied them
  */
 export function fromHostTensors(entries: Readonly<Record<string, HostTensorEntry>>): Record<string, Tensor> {
   const op = 'fromHostTensors';
@@ -293,7 +316,9 @@ export function fromHostTensors(entries: Readonly<Record<string, HostTensorEntry
 
 /**
  * A module's parameters and buffers as safetensors bytes (with optional string metadata).
- * @example const bytes = await encodeWeights(model);
+ * @example
+ * const bytes = await encodeWeights(new Linear(2, 1), { author: 'me' });
+ * parseSafetensors(bytes).metadata // { format: 'axon', author: 'me' }
  */
 export async function encodeWeights(m: { stateDict(): Readonly<Record<string, Tensor>> }, metadata: Readonly<Record<string, string>> = {}): Promise<Uint8Array> {
   return serializeSafetensors(await toHostTensors(m.stateDict()), { format: 'axon', ...metadata });
@@ -301,7 +326,12 @@ export async function encodeWeights(m: { stateDict(): Readonly<Record<string, Te
 
 /**
  * Loads safetensors bytes into a module (names, shapes and dtypes validated by `loadStateDict`).
- * @example decodeWeights(model, bytes);
+ * @example
+ * const a = new Linear(2, 1);
+ * const b = new Linear(2, 1);
+ * decodeWeights(b, await encodeWeights(a));
+ * b.call(ones([1, 2])).sub(a.call(ones([1, 2]))) // [[0]]
+ * decodeWeights(new Linear(3, 1), await encodeWeights(a)) // throws: 'shape'
  */
 export function decodeWeights(m: { loadStateDict(sd: Readonly<Record<string, Tensor>>, opts?: { strict?: boolean }): void }, bytes: Uint8Array, opts: { strict?: boolean } = {}): void {
   loadParsedWeights(m, parseSafetensors(bytes), opts);
