@@ -9,7 +9,16 @@ import { isHostTensor } from './host.js';
 import { epochKey } from './random.js';
 import type { HostTensor } from './types.js';
 
-/** Options of {@link augmentImages}. */
+/**
+ * Options of {@link augmentImages}.
+ *
+ * @example
+ * ```ts
+ * const opts: AugmentOptions = { rotation: 15, shift: 2, zoom: 0.1, horizontalFlip: true, seed: 3, imageShape: [3, 3] };
+ * const flat: HostTensor = { data: new Float32Array(2 * 9).fill(1), shape: [2, 9], dtype: 'float32' };
+ * augmentImages(opts)({ x: flat }).x.shape; // [2, 9]
+ * ```
+ */
 export interface AugmentOptions {
   /** Maximum rotation in degrees (uniform in ±value). Default 0. */
   rotation?: number;
@@ -28,7 +37,18 @@ export interface AugmentOptions {
   imageShape?: readonly number[];
 }
 
-/** A batch with images under `x` (as `@axon/datasets`' `batch()` yields). */
+/**
+ * A batch with images under `x` (as `@axon/datasets`' `batch()` yields).
+ *
+ * @example
+ * ```ts
+ * const batch: ImageBatch = { x: { data: new Float32Array([0, 1, 2, 3]), shape: [1, 2, 2], dtype: 'float32' }, y: 7 };
+ * // without rotation, shift or zoom the images come back unchanged; other fields are kept
+ * const out = augmentImages()(batch);
+ * out.x.data; // [0, 1, 2, 3]
+ * out.y; // 7
+ * ```
+ */
 export interface ImageBatch {
   readonly x: HostTensor;
   readonly [k: string]: unknown;
@@ -80,8 +100,22 @@ function checkIndex(op: string, name: string, v: unknown): asserts v is number {
  * differs. Called directly without `index`, each call takes the next index of its own counter
  * (calls 0, 1, 2, … of pass `iteration`, default 0).
  * @example
- * const train = ds.shuffle(0).batch(64).map(augmentImages({ rotation: 10, shift: 0.1, zoom: 0.1, seed: 1 }));
- * await model.fit(train, { epochs: 3 });
+ * ```ts
+ * // 8 small 6×6 images with labels
+ * const images = new Float32Array(8 * 6 * 6).map((_, i) => (i % 6) / 5);
+ * const ds = fromArrays({ x: { data: images, shape: [8, 6, 6] }, y: Int32Array.from({ length: 8 }, (_, i) => i % 2) });
+ * const pipeline = () => ds.shuffle(0).batch(4).map(augmentImages({ rotation: 10, shift: 0.1, zoom: 0.1, seed: 1 }));
+ * const train = pipeline(); // e.g. `model.fit(train, { epochs: 3 })` in @axon/layers
+ * const epoch0 = await train.toArray();
+ * const epoch1 = await train.toArray();
+ * epoch1[0].x.shape; // [4, 6, 6]
+ * // every epoch sees new variations…
+ * epoch0[0].x.data.join() === epoch1[0].x.data.join(); // false
+ * // …and epoch 1 is the same when a fresh pipeline resumes there
+ * const resumed = pipeline();
+ * resumed.iteration = 1;
+ * (await resumed.toArray())[0].x.data.join() === epoch1[0].x.data.join(); // true
+ * ```
  */
 export function augmentImages(opts: AugmentOptions = {}): <B extends ImageBatch>(batch: B, index?: number, iteration?: number) => B {
   const op = 'augmentImages';

@@ -6,7 +6,19 @@
  */
 import { AxonError } from '@axon/core';
 
-/** Options of {@link preprocessDigit}. */
+/**
+ * Options of {@link preprocessDigit}.
+ *
+ * @example
+ * ```ts
+ * // a 4×4 light picture (values 0..1) with one dark dot
+ * const gray = new Float32Array(16).fill(1);
+ * gray[5] = 0;
+ * const x = preprocessDigit(gray, 4, 4, { darkOnLight: true });
+ * // the dot is inverted to light-on-black and its box scaled to 20×20
+ * x.reduce((a, b) => a + b, 0); // 400
+ * ```
+ */
 export interface DigitOptions {
   /**
    * Whether the digit is dark on a light background (as on paper). Default: detected from the
@@ -19,7 +31,20 @@ export interface DigitOptions {
  * Converts a grayscale image (values 0..255 or 0..1, row-major, `width`×`height`) into a 28×28
  * Float32Array in [0, 1] with a light digit on black, centred like MNIST. A blank image gives
  * all zeros.
- * @example const x = preprocessDigit(gray, 280, 280); // Float32Array(784)
+ * @example
+ * ```ts
+ * // a 40×40 photo of a "1": a dark vertical stroke, 4 pixels wide and 24 tall, on white paper (0..255)
+ * const w = 40, h = 40;
+ * const gray = new Uint8Array(w * h).fill(255);
+ * for (let y = 8; y < 32; y++) for (let x = 18; x < 22; x++) gray[y * w + x] = 0;
+ * const x = preprocessDigit(gray, w, h);
+ * x.length; // 784
+ * // inverted (light on black), scaled to 3×20 pixels and centred by its mass: rows 4..23, columns 13..15
+ * x.reduce((a, b) => a + b, 0); // 60
+ * x.subarray(14 * 28 + 11, 14 * 28 + 17); // [0, 0, 1, 1, 1, 0]
+ * [x[3 * 28 + 14], x[4 * 28 + 14], x[23 * 28 + 14], x[24 * 28 + 14]]; // [0, 1, 1, 0]
+ * preprocessDigit(new Uint8Array(100).fill(255), 10, 10).some((v) => v !== 0); // false
+ * ```
  */
 export function preprocessDigit(gray: ArrayLike<number>, width: number, height: number, opts: DigitOptions = {}): Float32Array {
   if (!Number.isInteger(width) || !Number.isInteger(height) || width <= 0 || height <= 0 || gray.length !== width * height) {

