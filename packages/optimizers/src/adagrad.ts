@@ -4,7 +4,12 @@ import { definedOnly } from './sgd.js';
 
 /**
  * {@link Adagrad}'s hyperparameters (per param group).
- * @example const h: AdagradHyperparams = { lr: 1e-2, lrDecay: 0, weightDecay: 0, initialAccumulatorValue: 0, eps: 1e-10, maximize: false };
+ * @example
+ * ```ts
+ * const h: AdagradHyperparams = { lr: 1e-2, lrDecay: 0.1, weightDecay: 0, initialAccumulatorValue: 0, eps: 1e-10, maximize: false };
+ * const opt = new Adagrad([tensor([1, 2]).requireGrad()], h);
+ * opt.paramGroups[0]!.lrDecay // 0.1
+ * ```
  */
 export interface AdagradHyperparams extends BaseHyperparams {
   /** Learning-rate decay: the step size is `lr / (1 + (t − 1)·lrDecay)`. */
@@ -19,13 +24,22 @@ export interface AdagradHyperparams extends BaseHyperparams {
 
 /**
  * {@link Adagrad}'s constructor options: defaults for every group, and clipping.
- * @example new Adagrad([w], { lr: 0.1, initialAccumulatorValue: 0.1 });
+ * @example
+ * ```ts
+ * const w = tensor([1, 2]).requireGrad();
+ * const options: AdagradOptions = { lr: 0.1, initialAccumulatorValue: 0.1 };
+ * const opt = new Adagrad([w], options);
+ * opt.defaults // { lr: 0.1, initialAccumulatorValue: 0.1, lrDecay: 0, eps: 1e-10 }
+ * ```
  */
 export type AdagradOptions = Partial<AdagradHyperparams> & ClipOptions;
 
 /**
  * PyTorch's defaults for {@link Adagrad} (lr 1e-2, lrDecay 0, initialAccumulatorValue 0, eps 1e-10).
- * @example ADAGRAD_DEFAULTS.lr
+ * @example
+ * ```ts
+ * ADAGRAD_DEFAULTS // { lr: 0.01, lrDecay: 0, initialAccumulatorValue: 0, eps: 1e-10, weightDecay: 0 }
+ * ```
  */
 export const ADAGRAD_DEFAULTS: Readonly<AdagradHyperparams> = Object.freeze({ lr: 1e-2, lrDecay: 0, weightDecay: 0, initialAccumulatorValue: 0, eps: 1e-10, maximize: false });
 
@@ -39,9 +53,20 @@ export const ADAGRAD_DEFAULTS: Readonly<AdagradHyperparams> = Object.freeze({ lr
  * ```
  * State: `sum`; the step count t per parameter.
  * @example
+ * ```ts
+ * // minimise Σw²: the gradient is 2w
+ * const w = tensor([1, -2]).requireGrad();
  * const opt = new Adagrad([w], { lr: 0.1 });
- * tidy(() => loss().backward());
- * opt.step();
+ * for (let i = 0; i < 2; i++) {
+ *   tidy(() => w.square().sum().backward());
+ *   opt.step();
+ *   opt.zeroGrad();
+ * }
+ * // step 1: g = [2, −4], S = [4, 16], w − 0.1·g/√S = [0.9, −1.9]
+ * // step 2: g = [1.8, −3.8], S = [7.24, 30.44], w − 0.1·g/√S
+ * await w.array() // [0.8331, -1.8311]
+ * opt.dispose();
+ * ```
  */
 export class Adagrad extends Optimizer<AdagradHyperparams> {
   constructor(params: Params<AdagradHyperparams>, options: AdagradOptions = {}) {

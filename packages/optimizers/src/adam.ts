@@ -4,7 +4,12 @@ import { definedOnly } from './sgd.js';
 
 /**
  * {@link Adam}'s and {@link AdamW}'s hyperparameters (per param group).
- * @example const h: AdamHyperparams = { lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0, amsgrad: false, maximize: false };
+ * @example
+ * ```ts
+ * const h: AdamHyperparams = { lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0, amsgrad: true, maximize: false };
+ * const opt = new Adam([tensor([1, 2]).requireGrad()], h);
+ * opt.paramGroups[0]!.amsgrad // true
+ * ```
  */
 export interface AdamHyperparams extends BaseHyperparams {
   /** Decay rates of the first and second moment estimates. */
@@ -19,18 +24,31 @@ export interface AdamHyperparams extends BaseHyperparams {
 
 /**
  * {@link Adam}'s and {@link AdamW}'s constructor options: defaults for every group, and clipping.
- * @example new Adam([w], { lr: 3e-4, betas: [0.9, 0.98] });
+ * @example
+ * ```ts
+ * const w = tensor([1, 2]).requireGrad();
+ * const options: AdamOptions = { lr: 3e-4, betas: [0.9, 0.98] };
+ * const opt = new Adam([w], options);
+ * opt.defaults // { lr: 3e-4, betas: [0.9, 0.98], eps: 1e-8 }
+ * ```
  */
 export type AdamOptions = Partial<AdamHyperparams> & ClipOptions;
 
 /**
  * PyTorch's defaults for {@link Adam} (lr 1e-3, betas [0.9, 0.999], eps 1e-8, weightDecay 0).
- * @example ADAM_DEFAULTS.lr
+ * @example
+ * ```ts
+ * ADAM_DEFAULTS // { lr: 0.001, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0, amsgrad: false }
+ * ```
  */
 export const ADAM_DEFAULTS: Readonly<AdamHyperparams> = Object.freeze({ lr: 1e-3, betas: [0.9, 0.999] as const, eps: 1e-8, weightDecay: 0, amsgrad: false, maximize: false });
 /**
  * PyTorch's defaults for {@link AdamW}: as {@link ADAM_DEFAULTS} but weightDecay 1e-2.
- * @example ADAMW_DEFAULTS.lr
+ * @example
+ * ```ts
+ * ADAMW_DEFAULTS.weightDecay // 0.01
+ * ADAMW_DEFAULTS.eps // 1e-8
+ * ```
  */
 export const ADAMW_DEFAULTS: Readonly<AdamHyperparams> = Object.freeze({ ...ADAM_DEFAULTS, weightDecay: 1e-2 });
 
@@ -101,9 +119,18 @@ abstract class AdamBase extends Optimizer<AdamHyperparams> {
  * ```
  * State: `expAvg`, `expAvgSq` (and `maxExpAvgSq` with amsgrad); the step count t per parameter.
  * @example
- * const opt = new Adam([w], { lr: 1e-3 });
- * tidy(() => loss().backward());
+ * ```ts
+ * // minimise Σw²: the gradient is 2w = [2, −4]
+ * const w = tensor([1, -2]).requireGrad();
+ * const opt = new Adam([w], { lr: 0.1 });
+ * tidy(() => w.square().sum().backward());
  * opt.step();
+ * opt.zeroGrad();
+ * // bias-corrected, the first step is lr·g/(|g| + eps): about lr per weight, whatever |g| is
+ * await w.array() // [0.9, -1.9]
+ * opt.stepCount(w) // 1
+ * opt.dispose();
+ * ```
  */
 export class Adam extends AdamBase {
   protected readonly decoupled: boolean = false;
@@ -119,9 +146,16 @@ export class Adam extends AdamBase {
  * semantics and defaults (as {@link Adam}, but weightDecay 1e-2 applied as `θ ← θ·(1 − lr·weightDecay)`
  * before the Adam update instead of being added to the gradient).
  * @example
- * const opt = new AdamW([w], { lr: 1e-3, weightDecay: 0.05 });
- * tidy(() => loss().backward());
+ * ```ts
+ * const w = tensor([1, -2]).requireGrad();
+ * const opt = new AdamW([w], { lr: 0.1, weightDecay: 0.05 });
+ * tidy(() => w.square().sum().backward());
  * opt.step();
+ * opt.zeroGrad();
+ * // w·(1 − 0.1·0.05) = [0.995, −1.99], then Adam's first step of about lr against the gradient
+ * await w.array() // [0.895, -1.89]
+ * opt.dispose();
+ * ```
  */
 export class AdamW extends AdamBase {
   protected readonly decoupled: boolean = true;

@@ -4,7 +4,12 @@ import { definedOnly } from './sgd.js';
 
 /**
  * {@link RMSprop}'s hyperparameters (per param group).
- * @example const h: RMSpropHyperparams = { lr: 1e-2, alpha: 0.99, eps: 1e-8, weightDecay: 0, momentum: 0, centered: false, maximize: false };
+ * @example
+ * ```ts
+ * const h: RMSpropHyperparams = { lr: 1e-2, alpha: 0.9, eps: 1e-8, weightDecay: 0, momentum: 0, centered: true, maximize: false };
+ * const opt = new RMSprop([tensor([1, 2]).requireGrad()], h);
+ * opt.paramGroups[0]!.centered // true
+ * ```
  */
 export interface RMSpropHyperparams extends BaseHyperparams {
   /** Smoothing constant of the squared-gradient average (Keras calls it `rho`). */
@@ -21,13 +26,22 @@ export interface RMSpropHyperparams extends BaseHyperparams {
 
 /**
  * {@link RMSprop}'s constructor options: defaults for every group, and clipping.
- * @example new RMSprop([w], { lr: 1e-3, momentum: 0.9, centered: true });
+ * @example
+ * ```ts
+ * const w = tensor([1, 2]).requireGrad();
+ * const options: RMSpropOptions = { lr: 1e-3, momentum: 0.9, centered: true };
+ * const opt = new RMSprop([w], options);
+ * opt.defaults // { lr: 1e-3, momentum: 0.9, centered: true, alpha: 0.99, eps: 1e-8 }
+ * ```
  */
 export type RMSpropOptions = Partial<RMSpropHyperparams> & ClipOptions;
 
 /**
  * PyTorch's defaults for {@link RMSprop} (lr 1e-2, alpha 0.99, eps 1e-8).
- * @example RMSPROP_DEFAULTS.lr
+ * @example
+ * ```ts
+ * RMSPROP_DEFAULTS // { lr: 0.01, alpha: 0.99, eps: 1e-8, momentum: 0, centered: false }
+ * ```
  */
 export const RMSPROP_DEFAULTS: Readonly<RMSpropHyperparams> = Object.freeze({ lr: 1e-2, alpha: 0.99, eps: 1e-8, weightDecay: 0, momentum: 0, centered: false, maximize: false });
 
@@ -42,9 +56,17 @@ export const RMSPROP_DEFAULTS: Readonly<RMSpropHyperparams> = Object.freeze({ lr
  * ```
  * State: `squareAvg`, `gradAvg` (centered), `momentumBuffer` (momentum > 0).
  * @example
- * const opt = new RMSprop([w], { lr: 1e-3 });
- * tidy(() => loss().backward());
+ * ```ts
+ * // minimise Σw²: the gradient is 2w = [2, −4]
+ * const w = tensor([1, -2]).requireGrad();
+ * const opt = new RMSprop([w], { lr: 0.01 });
+ * tidy(() => w.square().sum().backward());
  * opt.step();
+ * opt.zeroGrad();
+ * // s = (1 − 0.99)·g², so the first step is lr·g/√s = lr·sign(g)/√0.01: ten times lr
+ * await w.array() // [0.9, -1.9]
+ * opt.dispose();
+ * ```
  */
 export class RMSprop extends Optimizer<RMSpropHyperparams> {
   constructor(params: Params<RMSpropHyperparams>, options: RMSpropOptions = {}) {

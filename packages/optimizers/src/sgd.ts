@@ -3,7 +3,12 @@ import { type BaseHyperparams, type ClipOptions, type ParamUpdate, type Params, 
 
 /**
  * {@link SGD}'s hyperparameters (per param group).
- * @example const h: SGDHyperparams = { lr: 0.1, momentum: 0.9, dampening: 0, nesterov: true, weightDecay: 0, maximize: false };
+ * @example
+ * ```ts
+ * const h: SGDHyperparams = { lr: 0.1, momentum: 0.9, dampening: 0, nesterov: true, weightDecay: 0, maximize: false };
+ * const opt = new SGD([tensor([1, 2]).requireGrad()], h);
+ * opt.paramGroups[0]!.nesterov // true
+ * ```
  */
 export interface SGDHyperparams extends BaseHyperparams {
   /** Momentum factor (0 = plain SGD). */
@@ -18,13 +23,23 @@ export interface SGDHyperparams extends BaseHyperparams {
 
 /**
  * {@link SGD}'s constructor options: defaults for every group, and clipping.
- * @example new SGD([w], { lr: 0.1, momentum: 0.9, nesterov: true });
+ * @example
+ * ```ts
+ * const w = tensor([1, 2]).requireGrad();
+ * const options: SGDOptions = { lr: 0.1, momentum: 0.9, nesterov: true };
+ * const opt = new SGD([w], options);
+ * opt.defaults // { lr: 0.1, momentum: 0.9, nesterov: true, dampening: 0, weightDecay: 0 }
+ * ```
  */
 export type SGDOptions = Partial<SGDHyperparams> & ClipOptions;
 
 /**
  * PyTorch's defaults for {@link SGD}.
- * @example SGD_DEFAULTS.lr
+ * @example
+ * ```ts
+ * SGD_DEFAULTS.lr // 0.001
+ * SGD_DEFAULTS.momentum // 0
+ * ```
  */
 export const SGD_DEFAULTS: Readonly<SGDHyperparams> = Object.freeze({ lr: 1e-3, momentum: 0, dampening: 0, nesterov: false, weightDecay: 0, maximize: false });
 
@@ -39,10 +54,21 @@ export const SGD_DEFAULTS: Readonly<SGDHyperparams> = Object.freeze({ lr: 1e-3, 
  * ```
  * State: `momentumBuffer` (when momentum ≠ 0).
  * @example
- * const opt = new SGD([w, b], { lr: 0.1, momentum: 0.9 });
- * tidy(() => loss().backward());
- * opt.step();
+ * ```ts
+ * // minimise Σw² from w = [1, 2]: the gradient is 2w
+ * const w = tensor([1, 2]).requireGrad();
+ * const opt = new SGD([w], { lr: 0.1, momentum: 0.9 });
+ * tidy(() => w.square().sum().backward());
+ * await w.grad!.array() // [2, 4]
+ * opt.step(); // b = g = [2, 4]; w − 0.1·b
  * opt.zeroGrad();
+ * await w.array() // [0.8, 1.6]
+ * tidy(() => w.square().sum().backward());
+ * opt.step(); // b = 0.9·[2, 4] + [1.6, 3.2] = [3.4, 6.8]; w − 0.1·b
+ * opt.zeroGrad();
+ * await w.array() // [0.46, 0.92]
+ * opt.dispose();
+ * ```
  */
 export class SGD extends Optimizer<SGDHyperparams> {
   constructor(params: Params<SGDHyperparams>, options: SGDOptions = {}) {
