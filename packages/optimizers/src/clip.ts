@@ -73,7 +73,18 @@ function combine(parts: Tensor[], p: number): Tensor {
 /**
  * The `normType`-norm of all the tensors together (as if concatenated): a scalar tensor the
  * caller owns. Computed with backend ops only.
- * @example globalNorm([g1, g2]) // √(Σg1² + Σg2²)
+ * @example
+ * ```ts
+ * const g1 = tensor([3, 0]);
+ * const g2 = tensor([[-4]]);
+ * const l2 = globalNorm([g1, g2]);
+ * await l2.itemAsync() // 5
+ * const max = globalNorm([g1, g2], Infinity);
+ * await max.itemAsync() // 4
+ * const l1 = globalNorm([g1, g2], 1);
+ * await l1.itemAsync() // 7
+ * for (const t of [l2, max, l1]) t.dispose();
+ * ```
  */
 export function globalNorm(tensors: readonly Tensor[], normType = 2): Tensor {
   checkNormType('globalNorm', normType);
@@ -93,10 +104,18 @@ export function globalNorm(tensors: readonly Tensor[], normType = 2): Tensor {
  *
  * @param normType the p of the p-norm (2 by default; `Infinity` for the max-norm)
  * @example
- * tidy(() => loss().backward());
- * const norm = clipGradNorm(model.parameters(), 1.0);
+ * ```ts
+ * const w = tensor([1, 1]).requireGrad();
+ * const b = tensor([0]).requireGrad();
+ * const opt = new SGD([w, b], { lr: 0.1 });
+ * tidy(() => w.mul(tensor([3, 4])).sum().backward()); // w.grad = [3, 4]; b gets none
+ * const norm = clipGradNorm([w, b], 1);
+ * await norm.itemAsync() // 5
+ * await w.grad!.array() // [0.6, 0.8]
  * opt.step();
+ * await w.array() // [0.94, 0.92]
  * norm.dispose();
+ * ```
  */
 export function clipGradNorm(params: Tensor | Iterable<Tensor>, maxNorm: number, normType = 2): Tensor {
   const op = 'clipGradNorm';
@@ -119,7 +138,15 @@ export function clipGradNorm(params: Tensor | Iterable<Tensor>, maxNorm: number,
 /**
  * Clamps every gradient element of `params` to [−value, value] in place (`grad.assign`), like
  * PyTorch's `clip_grad_value_`. Parameters without a gradient are ignored.
- * @example clipGradValue([w, b], 0.5);
+ * @example
+ * ```ts
+ * const w = tensor([1, 2, 3]).requireGrad();
+ * const b = tensor([0]).requireGrad();
+ * w.grad = tensor([0.2, -3, 0.7]);
+ * clipGradValue([w, b], 0.5);
+ * await w.grad!.array() // [0.2, -0.5, 0.5]
+ * b.grad // null
+ * ```
  */
 export function clipGradValue(params: Tensor | Iterable<Tensor>, value: number): void {
   const op = 'clipGradValue';
@@ -132,7 +159,14 @@ export function clipGradValue(params: Tensor | Iterable<Tensor>, value: number):
 /**
  * Keras `clip_by_norm`: `g · maxNorm / max(‖g‖₂, maxNorm)` (unchanged when the norm is at most
  * `maxNorm`). Returns a new tensor; backend ops only.
- * @example const c = clipByNorm(g, 1);
+ * @example
+ * ```ts
+ * const g = tensor([3, 4]); // norm 5
+ * const c = clipByNorm(g, 1);
+ * await c.array() // [0.6, 0.8]
+ * const same = clipByNorm(tensor([0.3, 0.4]), 1);
+ * await same.array() // [0.3, 0.4]
+ * ```
  */
 export function clipByNorm(g: Tensor, maxNorm: number): Tensor {
   checkFloat('clipByNorm', 'the tensor', g);
@@ -143,7 +177,14 @@ export function clipByNorm(g: Tensor, maxNorm: number): Tensor {
 /**
  * Keras `clip_by_global_norm`: every tensor times `maxNorm / max(globalNorm, maxNorm)`. Returns
  * the new tensors and the global norm (all owned by the caller); backend ops only.
- * @example const { grads, norm } = clipByGlobalNorm([g1, g2], 1);
+ * @example
+ * ```ts
+ * const g1 = tensor([3, 0]);
+ * const g2 = tensor([4]);
+ * const { grads, norm } = clipByGlobalNorm([g1, g2], 1);
+ * await norm.itemAsync() // 5
+ * await Promise.all(grads.map((g) => g.array())) // [[0.6, 0], [0.8]]
+ * ```
  */
 export function clipByGlobalNorm(tensors: readonly Tensor[], maxNorm: number): { grads: Tensor[]; norm: Tensor } {
   tensorList('clipByGlobalNorm', tensors);
@@ -160,7 +201,12 @@ export function clipByGlobalNorm(tensors: readonly Tensor[], maxNorm: number): {
 
 /**
  * Keras `clip_by_value`: clamps to [−value, value]. Returns a new tensor.
- * @example const c = clipByValue(g, 0.5);
+ * @example
+ * ```ts
+ * const g = tensor([-2, 0.3, 1]);
+ * const c = clipByValue(g, 0.5);
+ * await c.array() // [-0.5, 0.3, 0.5]
+ * ```
  */
 export function clipByValue(g: Tensor, value: number): Tensor {
   checkFloat('clipByValue', 'the tensor', g);
