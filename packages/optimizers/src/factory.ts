@@ -11,13 +11,21 @@ import { SGD, type SGDHyperparams } from './sgd.js';
 
 /**
  * The optimizer names {@link optimizer} accepts (matched case-insensitively, so `'Adam'` works).
- * @example const n: OptimizerName = 'adamw';
+ * @example
+ * ```ts
+ * const n: OptimizerName = 'adamw';
+ * optimizer(n).name // 'AdamW'
+ * ```
  */
 export type OptimizerName = 'sgd' | 'adam' | 'adamw' | 'rmsprop' | 'adagrad';
 
 /**
  * Every name {@link optimizer} accepts, lower case.
- * @example OPTIMIZER_NAMES.includes('adam') // true
+ * @example
+ * ```ts
+ * OPTIMIZER_NAMES // ['sgd', 'adam', 'adamw', 'rmsprop', 'adagrad']
+ * OPTIMIZER_NAMES.includes('adam') // true
+ * ```
  */
 export const OPTIMIZER_NAMES: readonly OptimizerName[] = Object.freeze(['sgd', 'adam', 'adamw', 'rmsprop', 'adagrad'] as const);
 
@@ -26,7 +34,13 @@ export const OPTIMIZER_NAMES: readonly OptimizerName[] = Object.freeze(['sgd', '
  * `betas`, `alpha`, `clipNorm`, …) and Keras-style names (`learningRate`, `epsilon`, `beta1`,
  * `beta2`, `rho`, `clipnorm`, `clipvalue`, `globalClipnorm`) are accepted; giving both spellings of
  * one option is an error, as is an option the chosen optimizer does not have.
- * @example const o: OptimizerOptions = { learningRate: 1e-3, epsilon: 1e-8 };
+ * @example
+ * ```ts
+ * const o: OptimizerOptions = { learningRate: 1e-3, epsilon: 1e-8 };
+ * optimizer({ name: 'adam', ...o }).defaults // { lr: 1e-3, eps: 1e-8 }
+ * optimizer({ name: 'adam', lr: 0.1, learningRate: 0.1 }) // throws: "both 'lr' and 'learningRate' were given"
+ * optimizer({ name: 'sgd', ...o }) // throws: "'epsilon' is not an option of sgd"
+ * ```
  */
 export interface OptimizerOptions extends ClipOptions {
   /**
@@ -59,7 +73,13 @@ export interface OptimizerOptions extends ClipOptions {
 
 /**
  * A config for {@link optimizer}: a name plus options.
- * @example const c: OptimizerConfig = { name: 'adam', learningRate: 1e-3 };
+ * @example
+ * ```ts
+ * const c: OptimizerConfig = { name: 'adam', learningRate: 1e-2 };
+ * const opt = optimizer(c);
+ * opt.name // 'Adam'
+ * opt.lr // 0.01
+ * ```
  */
 export interface OptimizerConfig extends OptimizerOptions {
   /** One of {@link OPTIMIZER_NAMES}, case-insensitive. */
@@ -68,14 +88,26 @@ export interface OptimizerConfig extends OptimizerOptions {
 
 /**
  * What the factory builds over: parameters, or param groups.
- * @example const p: FactoryParams = [w, b];
+ * @example
+ * ```ts
+ * const w = tensor([1, 2]).requireGrad();
+ * const b = tensor([0]).requireGrad();
+ * const p: FactoryParams = [w, b];
+ * optimizer('sgd', p).params.length // 2
+ * const groups: FactoryParams = [{ params: [w] }, { params: [b], lr: 0.1 }];
+ * optimizer('sgd', groups).paramGroups.map((g) => g.lr) // [0.01, 0.1]
+ * ```
  */
 export type FactoryParams = Iterable<Tensor> | Iterable<ParamGroupInput<BaseHyperparams>>;
 
 /**
  * The defaults the factory uses for each name with `defaults: 'keras'` (Keras 3's). Options not
  * listed take the PyTorch defaults of the class.
- * @example KERAS_DEFAULTS.adam.eps // 1e-7
+ * @example
+ * ```ts
+ * KERAS_DEFAULTS.adam.eps // 1e-7
+ * KERAS_DEFAULTS.sgd.lr // 0.01
+ * ```
  */
 export const KERAS_DEFAULTS: Readonly<Record<OptimizerName, Readonly<Record<string, number | boolean | readonly number[]>>>> = Object.freeze({
   sgd: { lr: 0.01, momentum: 0, nesterov: false },
@@ -113,9 +145,17 @@ const CLIP_KEYS = ['clipNorm', 'clipValue', 'globalClipNorm'];
  * PyTorch's (e.g. epsilon is added outside the square root).
  *
  * @example
- * const opt = optimizer('adam', model.parameters());                   // Keras defaults
+ * ```ts
+ * const params = [tensor([1, 2]).requireGrad(), tensor([0]).requireGrad()];
+ * const opt = optimizer('adam', params); // Keras defaults
+ * opt.defaults // { lr: 0.001, eps: 1e-7 }
  * const opt2 = optimizer({ name: 'SGD', learningRate: 0.1, momentum: 0.9, nesterov: true }, params);
+ * opt2.defaults // { lr: 0.1, momentum: 0.9, nesterov: true }
  * const opt3 = optimizer({ name: 'adamw', defaults: 'pytorch' }, params); // = new AdamW(params)
+ * opt3.defaults // { lr: 0.001, eps: 1e-8, weightDecay: 0.01 }
+ * optimizer(opt3) === opt3 // true
+ * optimizer('adamax') // throws: "unknown optimizer 'adamax'"
+ * ```
  */
 export function optimizer(spec: 'sgd' | (OptimizerOptions & { name: 'sgd' }), params?: FactoryParams): SGD;
 export function optimizer(spec: 'adam' | (OptimizerOptions & { name: 'adam' }), params?: FactoryParams): Adam;
