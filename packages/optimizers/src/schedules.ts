@@ -13,7 +13,11 @@ import { type BaseHyperparams, Optimizer, type ParamGroup, setParamGroupHook } f
 
 /**
  * Any optimizer, whatever its hyperparameters (what schedules accept).
- * @example const o: AnyOptimizer = new Adam([w]);
+ * @example
+ * ```ts
+ * const opts: AnyOptimizer[] = [new SGD([tensor([1]).requireGrad()]), new Adam([tensor([2]).requireGrad()])];
+ * opts.map((o) => o.name) // ['SGD', 'Adam']
+ * ```
  */
 export type AnyOptimizer = Optimizer<BaseHyperparams>;
 
@@ -32,7 +36,14 @@ function checkNum(op: string, name: string, x: unknown, min = 0): void {
 
 /**
  * What {@link LRScheduler.stateDict} returns (JSON-able).
- * @example JSON.stringify(sched.stateDict())
+ * @example
+ * ```ts
+ * const opt = new SGD([tensor([1]).requireGrad()], { lr: 0.1 });
+ * const sched = new StepLR(opt, { stepSize: 2 });
+ * for (let i = 0; i < 3; i++) sched.step();
+ * const state: SchedulerState = sched.stateDict();
+ * JSON.stringify(state) // '{"scheduler":"StepLR","lastEpoch":3,"baseLrs":[0.1]}'
+ * ```
  */
 export interface SchedulerState {
   readonly scheduler: string;
@@ -43,8 +54,18 @@ export interface SchedulerState {
 /**
  * Base class of the schedules. Subclasses implement {@link LRScheduler.lrAt}.
  * @example
+ * ```ts
+ * const w = tensor([1, 2]).requireGrad();
+ * const opt = new SGD([w], { lr: 0.1 });
  * const sched = new StepLR(opt, { stepSize: 30, gamma: 0.1 });
- * for (let epoch = 0; epoch < 100; epoch++) { train(); sched.step(); }
+ * const lrs: number[] = [];
+ * for (let epoch = 0; epoch < 100; epoch++) {
+ *   lrs.push(opt.lr); // the lr this epoch trains with
+ *   // ... train one epoch: backward, opt.step() and opt.zeroGrad() per batch ...
+ *   sched.step();
+ * }
+ * [lrs[0], lrs[29], lrs[30], lrs[60], lrs[99]] // [0.1, 0.1, 0.01, 0.001, 0.0001]
+ * ```
  */
 export abstract class LRScheduler {
   /** The optimizer whose lr this sets. */
@@ -70,7 +91,25 @@ export abstract class LRScheduler {
 
   /**
    * Options of a schedule, checked: a plain object with the given keys (a misspelt key is an error).
-   * @example LRScheduler.options('StepLR', options, ['stepSize', 'gamma']);
+   * @example
+   * ```ts
+   * // a schedule of your own: halve the lr every `every` steps
+   * class HalveEvery extends LRScheduler {
+   *   readonly every: number;
+   *   constructor(opt: AnyOptimizer, options: { every: number }) {
+   *     super('HalveEvery', opt);
+   *     this.every = LRScheduler.options<{ every: number }>('HalveEvery', options, ['every']).every;
+   *     this.apply();
+   *   }
+   *   lrAt(t: number, baseLr: number): number {
+   *     return baseLr * 0.5 ** Math.floor(t / this.every);
+   *   }
+   * }
+   * const opt = new SGD([tensor([1]).requireGrad()], { lr: 0.1 });
+   * new HalveEvery(opt, { evry: 2 } as unknown as { every: number }) // throws: "unknown option 'evry'; expected every"
+   * const sched = new HalveEvery(opt, { every: 2 });
+   * sched.lrAt(4, 0.1) // 0.025
+   * ```
    */
   protected static options<T extends object>(name: string, options: unknown, keys: readonly string[]): T {
     if (options === null || typeof options !== 'object' || Array.isArray(options)) {
@@ -97,7 +136,14 @@ export abstract class LRScheduler {
 
   /**
    * Each group's base lr (its `initialLr`: the group's lr when a schedule first saw it).
-   * @example new ExponentialLR(opt, { gamma: 0.5 }).baseLrs // [0.1]
+   * @example
+   * ```ts
+   * const opt = new SGD([tensor([1]).requireGrad()], { lr: 0.1 });
+   * const sched = new ExponentialLR(opt, { gamma: 0.5 });
+   * sched.step();
+   * opt.lr // 0.05
+   * sched.baseLrs // [0.1]
+   * ```
    */
   get baseLrs(): number[] {
     return this.optimizer.paramGroups.map(baseLrOf);
@@ -105,7 +151,13 @@ export abstract class LRScheduler {
 
   /**
    * The lr after `t` calls to `step()` for a group whose base lr is `baseLr`.
-   * @example new ExponentialLR(opt, { gamma: 0.5 }).lrAt(2, 1) // 0.25
+   * @example
+   * ```ts
+   * const opt = new SGD([tensor([1]).requireGrad()], { lr: 0.1 });
+   * const sched = new ExponentialLR(opt, { gamma: 0.5 });
+   * sched.lrAt(2, 1) // 0.25
+   * sched.lrAt(3, 0.1) // 0.0125
+   * ```
    */
   abstract lrAt(t: number, baseLr: number): number;
 
@@ -113,6 +165,27 @@ export abstract class LRScheduler {
    * Applies `lrAt(lastEpoch)` to every group. Subclass constructors call it once, last: from then
    * on, the schedule built last over the optimizer also sets the lr of groups added later (they
    * get their base lr and the lr for the current step when added, not one step late).
+   * @example
+   * ```ts
+   * // a schedule that scales every group's base lr by a constant factor
+   * class ConstantFactor extends LRScheduler {
+   *   readonly factor: number;
+   *   constructor(opt: AnyOptimizer, factor: number) {
+   *     super('ConstantFactor', opt);
+   *     this.factor = factor;
+   *     this.apply(); // last: sets lrAt(0) on every group
+   *   }
+   *   lrAt(_t: number, baseLr: number): number {
+   *     return baseLr * this.factor;
+   *   }
+   * }
+   * const opt = new SGD([tensor([1]).requireGrad()], { lr: 0.1 });
+   * const sched = new ConstantFactor(opt, 0.5);
+   * opt.lr // 0.05
+   * // a group added later gets its lr from the schedule at once
+   * opt.addParamGroup({ params: [tensor([2]).requireGrad()], lr: 1 });
+   * sched.getLastLr() // [0.05, 0.5]
+   * ```
    */
   protected apply(): void {
     this.applyAt(this.lastEpoch);
@@ -147,7 +220,21 @@ export abstract class LRScheduler {
   /**
    * Advances one epoch (or step, depending on how you call it) and sets the optimizer's lr.
    * Call it after `optimizer.step()`, as in PyTorch.
-   * @example opt.step(); sched.step();
+   * @example
+   * ```ts
+   * const w = tensor([1]).requireGrad();
+   * const opt = new SGD([w], { lr: 0.1 });
+   * const sched = new ExponentialLR(opt, { gamma: 0.5 });
+   * for (let epoch = 0; epoch < 3; epoch++) {
+   *   w.grad = tensor([1]);
+   *   opt.step(); // w − lr·1 with lr 0.1, then 0.05, then 0.025
+   *   opt.zeroGrad();
+   *   sched.step();
+   * }
+   * await w.array() // [0.825]
+   * opt.lr // 0.0125
+   * sched.lastEpoch // 3
+   * ```
    */
   step(): void {
     this.applyAt(this.lastEpoch + 1);
@@ -156,7 +243,15 @@ export abstract class LRScheduler {
 
   /**
    * Each group's current lr.
-   * @example sched.getLastLr() // [0.01]
+   * @example
+   * ```ts
+   * const w = tensor([1, 2]).requireGrad();
+   * const b = tensor([0]).requireGrad();
+   * const opt = new SGD([{ params: [w], lr: 0.1 }, { params: [b], lr: 0.01 }]);
+   * const sched = new StepLR(opt, { stepSize: 1, gamma: 0.5 });
+   * sched.step();
+   * sched.getLastLr() // [0.05, 0.005]
+   * ```
    */
   getLastLr(): number[] {
     return this.optimizer.paramGroups.map((g) => g.lr);
@@ -164,7 +259,14 @@ export abstract class LRScheduler {
 
   /**
    * The step counter and base lrs (JSON-able).
-   * @example const s = sched.stateDict();
+   * @example
+   * ```ts
+   * const opt = new SGD([tensor([1]).requireGrad()], { lr: 0.1 });
+   * const sched = new CosineAnnealingLR(opt, { tMax: 10 });
+   * sched.step();
+   * sched.step();
+   * const s = sched.stateDict(); // { scheduler: 'CosineAnnealingLR', lastEpoch: 2, baseLrs: [0.1] }
+   * ```
    */
   stateDict(): SchedulerState {
     return { scheduler: this.name, lastEpoch: this.lastEpoch, baseLrs: this.baseLrs };
@@ -174,7 +276,22 @@ export abstract class LRScheduler {
    * Restores {@link LRScheduler.stateDict}'s output: the step counter and each group's base lr
    * (written to the groups' `initialLr`, so every schedule over the optimizer uses it), then
    * re-applies the lr. Validates first: on a mismatch, an {@link AxonError} and nothing changed.
-   * @example sched.loadStateDict(saved);
+   * @example
+   * ```ts
+   * const opt = new SGD([tensor([1]).requireGrad()], { lr: 0.1 });
+   * const sched = new StepLR(opt, { stepSize: 2, gamma: 0.5 });
+   * for (let i = 0; i < 5; i++) sched.step();
+   * const saved = JSON.stringify(sched.stateDict());
+   *
+   * // resume: an optimizer and a schedule built the same way, then the saved state
+   * const opt2 = new SGD([tensor([1]).requireGrad()], { lr: 0.1 });
+   * const sched2 = new StepLR(opt2, { stepSize: 2, gamma: 0.5 });
+   * sched2.loadStateDict(JSON.parse(saved) as SchedulerState);
+   * sched2.lastEpoch // 5
+   * opt2.lr // 0.025
+   * sched2.loadStateDict({ scheduler: 'ExponentialLR', lastEpoch: 1, baseLrs: [0.1] }) // throws: 'the state is for ExponentialLR, this is StepLR'
+   * opt2.lr // 0.025
+   * ```
    */
   loadStateDict(state: SchedulerState): void {
     const op = `${this.name}.loadStateDict`;
@@ -206,7 +323,17 @@ export abstract class LRScheduler {
 /**
  * Multiplies the lr by `gamma` every `stepSize` steps: `lr = baseLr · gamma^⌊t / stepSize⌋`
  * (PyTorch `StepLR`; gamma defaults to 0.1).
- * @example const sched = new StepLR(opt, { stepSize: 30, gamma: 0.1 });
+ * @example
+ * ```ts
+ * const opt = new SGD([tensor([1]).requireGrad()], { lr: 0.1 });
+ * const sched = new StepLR(opt, { stepSize: 2, gamma: 0.1 });
+ * const lrs: number[] = [];
+ * for (let t = 0; t < 5; t++) {
+ *   lrs.push(opt.lr);
+ *   sched.step();
+ * }
+ * lrs // [0.1, 0.1, 0.01, 0.01, 0.001]
+ * ```
  */
 export class StepLR extends LRScheduler {
   readonly stepSize: number;
@@ -227,7 +354,17 @@ export class StepLR extends LRScheduler {
 
 /**
  * Multiplies the lr by `gamma` every step: `lr = baseLr · gammaᵗ` (PyTorch `ExponentialLR`).
- * @example const sched = new ExponentialLR(opt, { gamma: 0.95 });
+ * @example
+ * ```ts
+ * const opt = new SGD([tensor([1]).requireGrad()], { lr: 0.1 });
+ * const sched = new ExponentialLR(opt, { gamma: 0.95 });
+ * const lrs: number[] = [];
+ * for (let t = 0; t < 4; t++) {
+ *   lrs.push(opt.lr);
+ *   sched.step();
+ * }
+ * lrs // [0.1, 0.095, 0.09025, 0.0857375]
+ * ```
  */
 export class ExponentialLR extends LRScheduler {
   readonly gamma: number;
@@ -248,7 +385,18 @@ export class ExponentialLR extends LRScheduler {
  * its closed form): `lr = etaMin + (baseLr − etaMin)·(1 + cos(π·t / tMax))/2`. Past `tMax` the
  * cosine continues (the lr rises again), as in PyTorch; stop stepping or compose with
  * {@link SequentialLR} to hold it.
- * @example const sched = new CosineAnnealingLR(opt, { tMax: 100, etaMin: 1e-5 });
+ * @example
+ * ```ts
+ * const opt = new SGD([tensor([1]).requireGrad()], { lr: 0.1 });
+ * const sched = new CosineAnnealingLR(opt, { tMax: 4, etaMin: 0.01 });
+ * const lrs: number[] = [];
+ * for (let t = 0; t <= 6; t++) {
+ *   lrs.push(opt.lr);
+ *   sched.step();
+ * }
+ * // from 0.1 down to etaMin at t = tMax, then up again
+ * lrs // [0.1, 0.08682, 0.055, 0.02318, 0.01, 0.02318, 0.055]
+ * ```
  */
 export class CosineAnnealingLR extends LRScheduler {
   readonly tMax: number;
@@ -275,7 +423,17 @@ export class CosineAnnealingLR extends LRScheduler {
  * `startFactor` defaults to 0 (the first step uses lr 0, as Hugging Face's linear warm-up does;
  * PyTorch's `LinearLR` would be `startFactor: 1/3`).
  * @example
- * const sched = new LinearWarmup(opt, { warmupSteps: 500, after: new CosineAnnealingLR(opt, { tMax: 10_000 }) });
+ * ```ts
+ * const opt = new SGD([tensor([1]).requireGrad()], { lr: 0.1 });
+ * const sched = new LinearWarmup(opt, { warmupSteps: 4, after: new CosineAnnealingLR(opt, { tMax: 2 }) });
+ * const lrs: number[] = [];
+ * for (let t = 0; t < 7; t++) {
+ *   lrs.push(opt.lr);
+ *   sched.step();
+ * }
+ * // 0 → 0.1 over 4 steps, then the cosine (its clock starting at 0) down to 0 in 2 steps
+ * lrs // [0, 0.025, 0.05, 0.075, 0.1, 0.05, 0]
+ * ```
  */
 export class LinearWarmup extends LRScheduler {
   readonly warmupSteps: number;
@@ -308,9 +466,19 @@ export class LinearWarmup extends LRScheduler {
  * Runs schedules one after another (PyTorch `SequentialLR`): schedule `i` is active from
  * milestone `i − 1` on, with its own clock restarting at 0 there.
  * @example
- * const warm = new LinearWarmup(opt, { warmupSteps: 5 });
- * const decay = new ExponentialLR(opt, { gamma: 0.9 });
- * const sched = new SequentialLR(opt, [warm, decay], [5]);
+ * ```ts
+ * const opt = new SGD([tensor([1]).requireGrad()], { lr: 0.1 });
+ * const warm = new LinearWarmup(opt, { warmupSteps: 2 });
+ * const decay = new ExponentialLR(opt, { gamma: 0.5 });
+ * const sched = new SequentialLR(opt, [warm, decay], [2]);
+ * const lrs: number[] = [];
+ * for (let t = 0; t < 5; t++) {
+ *   lrs.push(opt.lr);
+ *   sched.step();
+ * }
+ * // warm for t < 2, then decay with its clock restarted at 0
+ * lrs // [0, 0.05, 0.1, 0.05, 0.025]
+ * ```
  */
 export class SequentialLR extends LRScheduler {
   readonly schedulers: readonly LRScheduler[];
@@ -347,7 +515,17 @@ export class SequentialLR extends LRScheduler {
  * `lrAt(t, baseLr) / baseLr` multiplies the base lr; e.g. a warm-up chained with a decay. (For a
  * schedule with a floor such as CosineAnnealingLR's `etaMin`, the factor is taken at the base lr.)
  * @example
- * const sched = new ChainedScheduler(opt, [new ExponentialLR(opt, { gamma: 0.9 }), new StepLR(opt, { stepSize: 10, gamma: 0.5 })]);
+ * ```ts
+ * const opt = new SGD([tensor([1]).requireGrad()], { lr: 0.1 });
+ * const sched = new ChainedScheduler(opt, [new ExponentialLR(opt, { gamma: 0.9 }), new StepLR(opt, { stepSize: 2, gamma: 0.5 })]);
+ * const lrs: number[] = [];
+ * for (let t = 0; t < 4; t++) {
+ *   lrs.push(opt.lr);
+ *   sched.step();
+ * }
+ * // 0.1 · 0.9ᵗ · 0.5^⌊t/2⌋
+ * lrs // [0.1, 0.09, 0.0405, 0.03645]
+ * ```
  */
 export class ChainedScheduler extends LRScheduler {
   readonly schedulers: readonly LRScheduler[];
@@ -372,7 +550,17 @@ export class ChainedScheduler extends LRScheduler {
 
 /**
  * A schedule from any function of the step: `lr = baseLr · factor(t)` (PyTorch `LambdaLR`).
- * @example const sched = new LambdaLR(opt, (t) => 1 / (1 + t));
+ * @example
+ * ```ts
+ * const opt = new SGD([tensor([1]).requireGrad()], { lr: 0.1 });
+ * const sched = new LambdaLR(opt, (t) => 1 / (1 + t));
+ * const lrs: number[] = [];
+ * for (let t = 0; t < 4; t++) {
+ *   lrs.push(opt.lr);
+ *   sched.step();
+ * }
+ * lrs // [0.1, 0.05, 0.03333, 0.025]
+ * ```
  */
 export class LambdaLR extends LRScheduler {
   readonly factor: (t: number) => number;
