@@ -8,13 +8,22 @@ import type { OptimizerConfig } from './factory.js';
 
 /**
  * A hyperparameter value: what param groups and state-dict metadata hold.
- * @example const betas: HyperValue = [0.9, 0.999];
+ * @example
+ * ```ts
+ * const opt = new Adam([tensor([1, 2]).requireGrad()]);
+ * const betas: HyperValue = opt.stateDict().meta.paramGroups[0]!.hyperparams['betas']!; // [0.9, 0.999]
+ * ```
  */
 export type HyperValue = number | boolean | readonly number[];
 
 /**
  * Hyperparameters every optimizer has, per param group. Concrete optimizers extend this.
- * @example const h: BaseHyperparams = { lr: 0.1, weightDecay: 0 };
+ * @example
+ * ```ts
+ * const h: BaseHyperparams = { lr: 0.1, weightDecay: 0 };
+ * const opt = new SGD([tensor([1, 2]).requireGrad()], h);
+ * opt.paramGroups[0]!.lr // 0.1
+ * ```
  */
 export interface BaseHyperparams {
   /** Learning rate. */
@@ -26,7 +35,16 @@ export interface BaseHyperparams {
 /**
  * A resolved param group: its tensors and every hyperparameter (group values over defaults).
  * Hyperparameters may be changed in place between steps (that is how schedules set `lr`).
- * @example opt.paramGroups[0].lr = 0.01;
+ * @example
+ * ```ts
+ * const w = tensor([1, 2]).requireGrad();
+ * const opt = new SGD([w], { lr: 0.1, momentum: 0.9 });
+ * const group: ParamGroup<SGDHyperparams> = opt.paramGroups[0]!;
+ * group.params.length // 1
+ * group.momentum // 0.9
+ * group.lr = 0.01;
+ * opt.lr // 0.01
+ * ```
  */
 export type ParamGroup<H extends BaseHyperparams = BaseHyperparams> = H & {
   /** The parameters of this group. */
@@ -42,7 +60,15 @@ export type ParamGroup<H extends BaseHyperparams = BaseHyperparams> = H & {
 /**
  * A param group as passed to a constructor: tensors plus any hyperparameters that override the
  * optimizer's defaults for this group.
- * @example new SGD([{ params: [w], lr: 0.1 }, { params: [b], lr: 0.01, weightDecay: 0 }], { lr: 0.05 });
+ * @example
+ * ```ts
+ * const w = tensor([[1, 2]]).requireGrad();
+ * const b = tensor([0]).requireGrad();
+ * const groups: ParamGroupInput<SGDHyperparams>[] = [{ params: [w], weightDecay: 1e-4 }, { params: [b], lr: 0.01 }];
+ * const opt = new SGD(groups, { lr: 0.05 });
+ * // a group's own values win over the constructor's, which win over the class defaults
+ * opt.paramGroups.map((g) => [g.lr, g.weightDecay]) // [[0.05, 1e-4], [0.01, 0]]
+ * ```
  */
 export type ParamGroupInput<H extends BaseHyperparams = BaseHyperparams> = Partial<H> & {
   /** The parameters of this group (tensors with `requiresGrad`). */
@@ -51,7 +77,15 @@ export type ParamGroupInput<H extends BaseHyperparams = BaseHyperparams> = Parti
 
 /**
  * What an optimizer is constructed over: parameters (one group), or param groups.
- * @example const p: Params<SGDHyperparams> = [w, b];
+ * @example
+ * ```ts
+ * const w = tensor([1, 2]).requireGrad();
+ * const b = tensor([0]).requireGrad();
+ * const p: Params<SGDHyperparams> = [w, b];
+ * new SGD(p).paramGroups.length // 1
+ * const groups: Params<SGDHyperparams> = [{ params: [w] }, { params: [b], lr: 0.1 }];
+ * new SGD(groups).paramGroups.length // 2
+ * ```
  */
 export type Params<H extends BaseHyperparams = BaseHyperparams> = Iterable<Tensor> | Iterable<ParamGroupInput<H>>;
 
@@ -62,7 +96,16 @@ export type Params<H extends BaseHyperparams = BaseHyperparams> = Iterable<Tenso
  * - `globalClipNorm`: all gradients are rescaled together so that their joint L2 norm is at most
  *   this (Keras `global_clipnorm`, PyTorch `clip_grad_norm_`).
  * - `clipValue`: each gradient element is clamped to [−clipValue, clipValue] (Keras `clipvalue`).
- * @example new Adam([w], { lr: 1e-3, globalClipNorm: 1 });
+ * @example
+ * ```ts
+ * const w = tensor([0, 0]).requireGrad();
+ * const clip: ClipOptions = { globalClipNorm: 1 };
+ * const opt = new SGD([w], { lr: 1, ...clip });
+ * w.grad = tensor([3, 4]); // norm 5: rescaled to [0.6, 0.8] inside step()
+ * opt.step();
+ * await w.array() // [-0.6, -0.8]
+ * await w.grad!.array() // [3, 4]
+ * ```
  */
 export interface ClipOptions {
   clipNorm?: number;
@@ -73,14 +116,27 @@ export interface ClipOptions {
 /**
  * The optimizer's per-parameter state as update rules see it: tensors by name (empty before the
  * parameter's first update).
- * @example const m = state['expAvg']; // undefined on the first step
+ * @example
+ * ```ts
+ * // what computeUpdate receives for one parameter: {} on its first update, then what it returned
+ * const first: TensorState = {};
+ * first['momentumBuffer'] // undefined
+ * const later: TensorState = { momentumBuffer: tensor([0.5, 1]) };
+ * await later['momentumBuffer']!.array() // [0.5, 1]
+ * ```
  */
 export type TensorState = Readonly<Record<string, Tensor>>;
 
 /**
  * What {@link Optimizer.computeUpdate} returns: the parameter's new value and its new state. All
  * must be fresh tensors created by backend ops (never the inputs themselves).
- * @example return { param: p.sub(g.mul(lr)), state: {} };
+ * @example
+ * ```ts
+ * const p = tensor([1, 2]);
+ * const g = tensor([0.5, -1]);
+ * const u: ParamUpdate = { param: p.sub(g.mul(0.1)), state: { velocity: g.clone() } };
+ * await u.param.array() // [0.95, 2.1]
+ * ```
  */
 export interface ParamUpdate {
   readonly param: Tensor;
@@ -89,7 +145,21 @@ export interface ParamUpdate {
 
 /**
  * The JSON-able part of a state dict (`JSON.parse(JSON.stringify(meta))` round-trips it).
- * @example const json = JSON.stringify(opt.stateDict().meta);
+ * @example
+ * ```ts
+ * const w = tensor([1, 2]).requireGrad();
+ * w.name = 'w';
+ * const opt = new Adam([w], { lr: 0.1 });
+ * w.grad = tensor([1, -1]);
+ * opt.step();
+ * const { meta, tensors } = opt.stateDict();
+ * for (const t of Object.values(tensors)) t.dispose();
+ * const json = JSON.stringify(meta);
+ * const back = JSON.parse(json) as OptimizerStateMeta;
+ * back.optimizer // 'Adam'
+ * back.paramGroups[0]!.params // [{ index: 0, name: 'w', shape: [2] }]
+ * back.state['0'] // { step: 1, keys: ['expAvg', 'expAvgSq'] }
+ * ```
  */
 export interface OptimizerStateMeta {
   /** Format tag, `'axon.optimizer/1'`. */
@@ -116,9 +186,19 @@ export interface OptimizerStateMeta {
  * (e.g. `state.0.expAvg`). The tensors are new handles owned by the caller (dispose them when done);
  * they share storage with the optimizer's state without copying (tensor contents are immutable).
  * @example
- * const sd = opt.stateDict();
+ * ```ts
+ * const w = tensor([1, 2]).requireGrad();
+ * const opt = new Adam([w], { lr: 0.1 });
+ * w.grad = tensor([1, -1]);
+ * opt.step();
+ * const sd: OptimizerStateDict = opt.stateDict();
+ * Object.keys(sd.tensors) // ['state.0.expAvg', 'state.0.expAvgSq']
+ * await sd.tensors['state.0.expAvg']!.array() // [0.1, -0.1]
+ * const other = new Adam([tensor([0.9, 2.1]).requireGrad()], { lr: 0.1 });
  * other.loadStateDict(sd);
- * for (const t of Object.values(sd.tensors)) t.dispose();
+ * for (const t of Object.values(sd.tensors)) t.dispose(); // the optimizer keeps its own handles
+ * other.stepCount(other.params[0]!) // 1
+ * ```
  */
 export interface OptimizerStateDict {
   readonly meta: OptimizerStateMeta;
@@ -206,13 +286,22 @@ function sameShape(a: readonly number[], b: readonly number[]): boolean {
  * {@link Optimizer.stateKeys}.
  *
  * @example
- * const opt = new Adam([w, b], { lr: 1e-3 });
- * for (let i = 0; i < 100; i++) {
- *   tidy(() => loss(w, b).backward());
+ * ```ts
+ * // fit y = 2x − 1 with a weight and a bias
+ * const x = tensor([[0], [1], [2], [3]]);
+ * const y = tensor([[-1], [1], [3], [5]]);
+ * const w = tensor([[0]]).requireGrad();
+ * const b = tensor([0]).requireGrad();
+ * const opt = new Adam([w, b], { lr: 0.1 });
+ * for (let i = 0; i < 300; i++) {
+ *   tidy(() => x.matmul(w).add(b).sub(y).square().mean().backward());
  *   opt.step();
  *   opt.zeroGrad();
  * }
- * opt.dispose();
+ * await w.array() // [[2.00]]
+ * await b.array() // [-1.00]
+ * opt.dispose(); // frees the optimizer's state tensors
+ * ```
  */
 export abstract class Optimizer<H extends BaseHyperparams = BaseHyperparams> {
   /** Class name used in state dicts and messages, e.g. `'Adam'`. */
@@ -271,13 +360,59 @@ export abstract class Optimizer<H extends BaseHyperparams = BaseHyperparams> {
 
   /**
    * Checks one group's hyperparameters (subclasses throw an {@link AxonError} on bad values).
-   * @example protected validateHyperparams(h: SGDHyperparams) { checkNumber('SGD', 'lr', h.lr); }
+   * It runs on the defaults, on every group added, and before every step.
+   * @example
+   * ```ts
+   * class SignSGD extends Optimizer<BaseHyperparams> {
+   *   constructor(params: Tensor[], lr = 0.01) {
+   *     super('SignSGD', params, { lr, weightDecay: 0 });
+   *   }
+   *   protected validateHyperparams(h: BaseHyperparams): void {
+   *     if (!(h.lr > 0)) throw new AxonError('SignSGD', `lr must be > 0, got ${h.lr}`);
+   *   }
+   *   protected stateKeys(): string[] { return []; }
+   *   protected allStateKeys(): string[] { return []; }
+   *   protected computeUpdate(p: Tensor, g: Tensor, _s: TensorState, h: BaseHyperparams): ParamUpdate {
+   *     return { param: p.sub(g.sign().mul(h.lr)), state: {} };
+   *   }
+   * }
+   * const w = tensor([1, 2]).requireGrad();
+   * new SignSGD([w], -1) // throws: 'SignSGD: lr must be > 0, got -1'
+   * const opt = new SignSGD([w], 0.5);
+   * opt.addParamGroup({ params: [tensor([0]).requireGrad()], lr: 0 }) // throws: 'lr must be > 0, got 0'
+   * ```
    */
   protected abstract validateHyperparams(h: H): void;
 
   /**
-   * The state keys a parameter updated at least once has, given its group's hyperparameters.
-   * @example stateKeys({ momentum: 0.9, ... }) // ['momentumBuffer']
+   * The state keys a parameter updated at least once has, given its group's hyperparameters
+   * (`loadStateDict` requires them; {@link Optimizer.allStateKeys} lists every key that may occur).
+   * @example
+   * ```ts
+   * // heavy-ball momentum: one state tensor per parameter, or none when momentum is 0
+   * interface HeavyBallHyperparams extends BaseHyperparams { momentum: number }
+   * class HeavyBall extends Optimizer<HeavyBallHyperparams> {
+   *   constructor(params: Tensor[], momentum: number) {
+   *     super('HeavyBall', params, { lr: 0.1, weightDecay: 0, momentum });
+   *   }
+   *   protected validateHyperparams(): void {}
+   *   protected stateKeys(h: HeavyBallHyperparams): string[] { return h.momentum > 0 ? ['velocity'] : []; }
+   *   protected allStateKeys(): string[] { return ['velocity']; }
+   *   protected computeUpdate(p: Tensor, g: Tensor, s: TensorState, h: HeavyBallHyperparams): ParamUpdate {
+   *     if (h.momentum === 0) return { param: p.sub(g.mul(h.lr)), state: {} };
+   *     const v = s['velocity'] ? s['velocity'].mul(h.momentum).add(g) : g.clone();
+   *     return { param: p.sub(v.mul(h.lr)), state: { velocity: v } };
+   *   }
+   * }
+   * const w = tensor([1]).requireGrad();
+   * const opt = new HeavyBall([w], 0.9);
+   * w.grad = tensor([1]);
+   * opt.step();
+   * const { meta, tensors } = opt.stateDict();
+   * meta.state['0'] // { step: 1, keys: ['velocity'] }
+   * await tensors['state.0.velocity']!.array() // [1]
+   * for (const t of Object.values(tensors)) t.dispose();
+   * ```
    */
   protected abstract stateKeys(h: H): readonly string[];
 
@@ -290,13 +425,47 @@ export abstract class Optimizer<H extends BaseHyperparams = BaseHyperparams> {
    * @param h its group's hyperparameters
    * @param step this update's 1-based count for this parameter
    * @example
-   * protected computeUpdate(p, g, _s, h) { return { param: p.sub(g.mul(h.lr)), state: {} }; }
+   * ```ts
+   * // heavy-ball momentum: v ← 0.9·v + g; θ ← θ − lr·v
+   * class HeavyBall extends Optimizer<BaseHyperparams> {
+   *   constructor(params: Tensor[]) {
+   *     super('HeavyBall', params, { lr: 0.1, weightDecay: 0 });
+   *   }
+   *   protected validateHyperparams(): void {}
+   *   protected stateKeys(): string[] { return ['velocity']; }
+   *   protected allStateKeys(): string[] { return ['velocity']; }
+   *   protected computeUpdate(p: Tensor, g: Tensor, s: TensorState, h: BaseHyperparams): ParamUpdate {
+   *     // fresh tensors only: g.clone(), not g itself, becomes the first velocity
+   *     const v = s['velocity'] ? s['velocity'].mul(0.9).add(g) : g.clone();
+   *     return { param: p.sub(v.mul(h.lr)), state: { velocity: v } };
+   *   }
+   * }
+   * const w = tensor([1]).requireGrad();
+   * const opt = new HeavyBall([w]);
+   * for (let i = 0; i < 2; i++) {
+   *   w.grad = tensor([1]);
+   *   opt.step();
+   *   opt.zeroGrad();
+   * }
+   * // v = 1, w = 0.9; then v = 0.9·1 + 1 = 1.9, w = 0.9 − 0.19
+   * await w.array() // [0.71]
+   * opt.stepCount(w) // 2
+   * opt.dispose();
+   * ```
    */
   protected abstract computeUpdate(param: Tensor, grad: Tensor, state: TensorState, h: Readonly<H>, step: number): ParamUpdate;
 
   /**
    * Adds a param group (PyTorch `add_param_group`); unspecified hyperparameters take the defaults.
-   * @example opt.addParamGroup({ params: [newLayer.weight], lr: 1e-4 });
+   * @example
+   * ```ts
+   * const w = tensor([1, 2]).requireGrad();
+   * const opt = new SGD([w], { lr: 0.1, momentum: 0.9 });
+   * const head = tensor([0.5]).requireGrad(); // e.g. a layer unfrozen later
+   * opt.addParamGroup({ params: [head], lr: 1e-4 });
+   * opt.paramGroups.map((g) => [g.lr, g.momentum]) // [[0.1, 0.9], [1e-4, 0.9]]
+   * opt.addParamGroup({ params: [w] }) // throws: 'appears more than once'
+   * ```
    */
   addParamGroup(group: ParamGroupInput<H>): void {
     this.assertLive('addParamGroup');
@@ -336,7 +505,15 @@ export abstract class Optimizer<H extends BaseHyperparams = BaseHyperparams> {
 
   /**
    * The learning rate of the first param group; setting it sets every group's.
-   * @example opt.lr = 1e-4;
+   * @example
+   * ```ts
+   * const w = tensor([1, 2]).requireGrad();
+   * const b = tensor([0]).requireGrad();
+   * const opt = new SGD([{ params: [w], lr: 0.1 }, { params: [b], lr: 0.01 }]);
+   * opt.lr // 0.1
+   * opt.lr = 1e-4;
+   * opt.paramGroups.map((g) => g.lr) // [1e-4, 1e-4]
+   * ```
    */
   get lr(): number {
     return this.paramGroups[0]?.lr ?? this.defaults.lr;
@@ -348,7 +525,14 @@ export abstract class Optimizer<H extends BaseHyperparams = BaseHyperparams> {
 
   /**
    * Every parameter, in group order.
-   * @example opt.params.length
+   * @example
+   * ```ts
+   * const w = tensor([1, 2]).requireGrad();
+   * const b = tensor([0]).requireGrad();
+   * const opt = new SGD([{ params: [w] }, { params: [b], lr: 0.01 }]);
+   * opt.params.length // 2
+   * opt.params[1] === b // true
+   * ```
    */
   get params(): Tensor[] {
     return this.paramGroups.flatMap((g) => [...g.params]);
@@ -356,7 +540,19 @@ export abstract class Optimizer<H extends BaseHyperparams = BaseHyperparams> {
 
   /**
    * How many times the parameter was updated (0 if never).
-   * @example opt.stepCount(w) // 10
+   * @example
+   * ```ts
+   * const w = tensor([1, 2]).requireGrad();
+   * const b = tensor([0]).requireGrad();
+   * const opt = new SGD([w, b], { lr: 0.1 });
+   * for (let i = 0; i < 3; i++) {
+   *   w.grad = tensor([1, 1]); // b has no gradient: its steps are skipped
+   *   opt.step();
+   *   opt.zeroGrad();
+   * }
+   * opt.stepCount(w) // 3
+   * opt.stepCount(b) // 0
+   * ```
    */
   stepCount(param: Tensor): number {
     return this.state.get(param)?.step ?? 0;
@@ -364,7 +560,15 @@ export abstract class Optimizer<H extends BaseHyperparams = BaseHyperparams> {
 
   /**
    * Disposes every parameter's gradient and sets it to `null` (PyTorch `zero_grad(set_to_none=True)`).
-   * @example opt.zeroGrad();
+   * @example
+   * ```ts
+   * const w = tensor([1, 2]).requireGrad();
+   * const opt = new SGD([w]);
+   * tidy(() => w.square().sum().backward());
+   * await w.grad!.array() // [2, 4]
+   * opt.zeroGrad();
+   * w.grad // null
+   * ```
    */
   zeroGrad(): void {
     for (const p of this.params) {
@@ -392,8 +596,19 @@ export abstract class Optimizer<H extends BaseHyperparams = BaseHyperparams> {
    * rolled back, so every parameter and all optimizer state are as before the bad step. With
    * detection off, non-finite gradients are applied (PyTorch and Keras do the same).
    * @example
-   * tidy(() => loss().backward());
+   * ```ts
+   * const w = tensor([1, -2]).requireGrad();
+   * const opt = new SGD([w], { lr: 0.1 });
+   * tidy(() => w.square().sum().backward()); // w.grad = 2w = [2, -4]
    * opt.step();
+   * await w.array() // [0.8, -1.6]
+   * // all or nothing: a gradient of the wrong shape changes nothing
+   * opt.zeroGrad();
+   * w.grad = tensor([1, 2, 3]);
+   * opt.step() // throws: 'does not match'
+   * await w.array() // [0.8, -1.6]
+   * opt.stepCount(w) // 1
+   * ```
    */
   step(): void {
     this.assertLive('step');
@@ -408,8 +623,19 @@ export abstract class Optimizer<H extends BaseHyperparams = BaseHyperparams> {
    * (e.g. `optimizer('adam')`) adopts the listed ones as its first param group on the first call.
    * All-or-nothing and read-back-free, like `step()`.
    * @example
-   * const [loss, grads] = valueAndGrad(lossFn)(w, b);
-   * opt.applyGradients([[grads[0], w], [grads[1], b]]);
+   * ```ts
+   * const w = tensor([1, 2]).requireGrad();
+   * const b = tensor([0.5]).requireGrad();
+   * const lossFn = (w: Tensor, b: Tensor) => w.square().sum().add(b.sum());
+   * const opt = new SGD([w, b], { lr: 0.1 });
+   * const { value, grads } = tidy(() => valueAndGrad(lossFn)(w, b));
+   * await value.itemAsync() // 5.5
+   * opt.applyGradients([[grads[0]!, w], [grads[1]!, b]]);
+   * await w.array() // [0.8, 1.6]
+   * await b.array() // [0.4]
+   * w.grad // null
+   * for (const t of [value, ...grads]) t.dispose();
+   * ```
    */
   applyGradients(gradsAndParams: Iterable<readonly [Tensor | null, Tensor]>): void {
     this.assertLive('applyGradients');
@@ -655,7 +881,15 @@ export abstract class Optimizer<H extends BaseHyperparams = BaseHyperparams> {
    * A JSON-able config that {@link optimizer} turns back into an equivalent, fresh optimizer: the
    * class name, the constructor defaults (all of them, with `defaults: 'pytorch'`) and clipping.
    * Param groups, per-group overrides and state are not included (see {@link Optimizer.stateDict}).
-   * @example const again = optimizer(opt.getConfig(), params);
+   * @example
+   * ```ts
+   * const opt = new Adam([tensor([1, 2]).requireGrad()], { lr: 0.01, globalClipNorm: 1 });
+   * const config = opt.getConfig();
+   * config // { name: 'adam', defaults: 'pytorch', lr: 0.01, betas: [0.9, 0.999], eps: 1e-8, globalClipNorm: 1 }
+   * const again = optimizer(config, [tensor([0, 0]).requireGrad()]);
+   * again instanceof Adam // true
+   * again.clip // { globalClipNorm: 1 }
+   * ```
    */
   getConfig(): OptimizerConfig {
     const config: Record<string, unknown> = { name: this.name.toLowerCase(), defaults: 'pytorch' };
@@ -668,8 +902,17 @@ export abstract class Optimizer<H extends BaseHyperparams = BaseHyperparams> {
    * A snapshot of hyperparameters and state (see {@link OptimizerStateDict}): `meta` is JSON-able;
    * `tensors` are new handles the caller owns.
    * @example
+   * ```ts
+   * const w = tensor([1, 2]).requireGrad();
+   * const opt = new Adam([w], { lr: 0.1 });
+   * w.grad = tensor([0.5, -0.5]);
+   * opt.step();
    * const { meta, tensors } = opt.stateDict();
-   * localStorage.setItem('opt', JSON.stringify(meta));
+   * const json = JSON.stringify(meta); // e.g. for a file next to the tensors
+   * meta.state['0'] // { step: 1, keys: ['expAvg', 'expAvgSq'] }
+   * await tensors['state.0.expAvgSq']!.array() // [0.00025, 0.00025]
+   * for (const t of Object.values(tensors)) t.dispose(); // the caller owns them
+   * ```
    */
   stateDict(): OptimizerStateDict {
     this.assertLive('stateDict');
@@ -716,9 +959,30 @@ export abstract class Optimizer<H extends BaseHyperparams = BaseHyperparams> {
    * `initialLr` (the schedules' base lr) is restored when the dict has one.
    * Clipping options are not part of the loaded state (they are constructor options).
    * @example
+   * ```ts
+   * const w = tensor([1, 2]).requireGrad();
+   * const opt = new Adam([w], { lr: 0.1 });
+   * w.grad = tensor([1, 1]);
+   * opt.step();
+   * opt.zeroGrad();
    * const sd = opt.stateDict();
-   * const opt2 = new Adam([w2]);
+   *
+   * // continue elsewhere: a fresh parameter holding the saved value, a new optimizer, the state
+   * const w2 = tensor(await w.array()).requireGrad();
+   * const opt2 = new Adam([w2], { lr: 0.1 });
    * opt2.loadStateDict(sd);
+   * new Adam([tensor([1, 2, 3]).requireGrad()]).loadStateDict(sd) // throws: 'parameter 0 has shape [2] in the state dict, [3] here'
+   * for (const t of Object.values(sd.tensors)) t.dispose();
+   *
+   * // the same second step on both: Adam's moments carried over, so the results agree
+   * w.grad = tensor([1, -1]);
+   * opt.step();
+   * w2.grad = tensor([1, -1]);
+   * opt2.step();
+   * await w.array() // [0.8, 1.9053]
+   * await w2.array() // [0.8, 1.9053]
+   * opt2.stepCount(w2) // 2
+   * ```
    */
   loadStateDict(dict: OptimizerStateDict): void {
     this.assertLive('loadStateDict');
@@ -828,7 +1092,30 @@ export abstract class Optimizer<H extends BaseHyperparams = BaseHyperparams> {
     }
   }
 
-  /** Every state key this optimizer may use (for validation). */
+  /**
+   * Every state key this optimizer may use, whatever the hyperparameters ({@link Optimizer.stateKeys}
+   * are those a given group requires): `loadStateDict` refuses any other key.
+   * @example
+   * ```ts
+   * class SignSGD extends Optimizer<BaseHyperparams> {
+   *   constructor(params: Tensor[]) {
+   *     super('SignSGD', params, { lr: 0.01, weightDecay: 0 });
+   *   }
+   *   protected validateHyperparams(): void {}
+   *   protected stateKeys(): string[] { return []; }
+   *   protected allStateKeys(): string[] { return []; } // stateless
+   *   protected computeUpdate(p: Tensor, g: Tensor, _s: TensorState, h: BaseHyperparams): ParamUpdate {
+   *     return { param: p.sub(g.sign().mul(h.lr)), state: {} };
+   *   }
+   * }
+   * const opt = new SignSGD([tensor([1]).requireGrad()]);
+   * const { meta } = opt.stateDict();
+   * const velocity = tensor([0]);
+   * const bad = { meta: { ...meta, state: { '0': { step: 1, keys: ['velocity'] } } }, tensors: { 'state.0.velocity': velocity } };
+   * opt.loadStateDict(bad) // throws: "unknown key 'velocity'"
+   * velocity.dispose();
+   * ```
+   */
   protected abstract allStateKeys(): readonly string[];
 
   private clearState(): void {
@@ -840,7 +1127,18 @@ export abstract class Optimizer<H extends BaseHyperparams = BaseHyperparams> {
   /**
    * Frees every state tensor; the optimizer cannot be used afterwards. Parameters and their
    * gradients are not touched. Safe to call twice.
-   * @example opt.dispose();
+   * @example
+   * ```ts
+   * const w = tensor([1, 2]).requireGrad();
+   * const opt = new Adam([w]);
+   * w.grad = tensor([1, 1]);
+   * opt.step(); // creates expAvg and expAvgSq for w
+   * const before = memory().numTensors;
+   * opt.dispose();
+   * before - memory().numTensors // 2
+   * opt.isDisposed // true
+   * opt.step() // throws: 'Adam.step: the optimizer was disposed'
+   * ```
    */
   dispose(): void {
     if (this.disposed) return;
@@ -848,12 +1146,36 @@ export abstract class Optimizer<H extends BaseHyperparams = BaseHyperparams> {
     this.disposed = true;
   }
 
-  /** `using opt = new SGD(...)` disposes it at the end of the block. */
+  /**
+   * `using opt = new SGD(...)` disposes it at the end of the block.
+   * @example
+   * ```ts
+   * const w = tensor([1, 2]).requireGrad();
+   * let seen: SGD | undefined;
+   * {
+   *   using opt = new SGD([w], { lr: 0.1, momentum: 0.9 });
+   *   seen = opt;
+   *   w.grad = tensor([1, 1]);
+   *   opt.step();
+   * } // opt.dispose() runs here: the momentum buffer is freed
+   * seen.isDisposed // true
+   * await w.array() // [0.9, 1.9]
+   * ```
+   */
   [Symbol.dispose](): void {
     this.dispose();
   }
 
-  /** Whether {@link Optimizer.dispose} was called. */
+  /**
+   * Whether {@link Optimizer.dispose} was called.
+   * @example
+   * ```ts
+   * const opt = new SGD([tensor([1]).requireGrad()]);
+   * opt.isDisposed // false
+   * opt.dispose();
+   * opt.isDisposed // true
+   * ```
+   */
   get isDisposed(): boolean {
     return this.disposed;
   }
