@@ -90,11 +90,11 @@ export function parseExpected(src: string): Expected | undefined {
   }
 }
 
-/** Anything with a synchronous `toArray()` (a Tensor) is compared by its values. */
+/** A tensor (anything with `arraySync()` and a `shape`) is compared by its values. */
 function plain(actual: unknown): unknown {
   if (actual !== null && typeof actual === 'object') {
-    const t = actual as { toArray?: () => unknown; shape?: unknown };
-    if (typeof t.toArray === 'function' && Array.isArray(t.shape)) return t.toArray();
+    const t = actual as { arraySync?: () => unknown; shape?: unknown };
+    if (typeof t.arraySync === 'function' && Array.isArray(t.shape)) return t.arraySync();
     if (ArrayBuffer.isView(actual) && !(actual instanceof DataView)) return Array.from(actual as unknown as ArrayLike<number>);
   }
   return actual;
@@ -142,6 +142,7 @@ export function mismatch(actual: unknown, exp: Expected, path = ''): string | un
 }
 
 function show(v: unknown): string {
+  if (v !== null && typeof v === 'object' && !Array.isArray(v) && Object.getPrototypeOf(v) !== Object.prototype) return String(v);
   try {
     const s = JSON.stringify(v);
     return s === undefined ? String(v) : s.length > 200 ? `${s.slice(0, 200)}…` : s;
