@@ -244,7 +244,13 @@ export class Dataset<T> implements AsyncIterable<T> {
    * Starts the next pass (epoch) over the dataset: `for await (const el of ds)` runs pass
    * {@link Dataset.iteration} and advances it by one.
    * @example
-   * for await (const el of fromGenerator(() => [1, 2, 3])) console.log(el);
+   * ```ts
+   * const ds = fromGenerator(() => [1, 2, 3]);
+   * const seen: number[] = [];
+   * for await (const el of ds) seen.push(el);
+   * seen; // [1, 2, 3]
+   * ds.iteration; // 1
+   * ```
    */
   [Symbol.asyncIterator](): AsyncIterator<T> {
     const i = this.nextIteration;

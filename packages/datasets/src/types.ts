@@ -33,6 +33,7 @@ export type NumericArray =
  *
  * @example
  * const h: HostTensor = { data: new Float32Array(6), shape: [2, 3], dtype: 'float32' };
+ * isHostTensor(h); // true
  */
 export interface HostTensor {
   /** Row-major elements; `data.length` equals the product of `shape`. */
@@ -57,6 +58,8 @@ export type HostValue = number | HostArray;
  *
  * @example
  * const s: Sample<'x' | 'y'> = { x: new Float32Array(784), y: 5 };
+ * const [b] = await fromGenerator(() => [s, s]).batch(2).toArray();
+ * b.x.shape; // [2, 784]
  */
 export type Sample<K extends string> = { [P in K]: HostValue };
 
