@@ -2,10 +2,14 @@ import type { Backend, View } from './backend.js';
 import type { DType, TypedArray } from './dtype.js';
 import { getGradRecorder, keep as keepTensor, type Storage, trackDisposed, trackNew, setTensorCheck } from './engine.js';
 import { AxonError, fmtShape } from './errors.js';
+import { formatTensor, type PrintSource } from './format.js';
 import { contiguousStrides, type Shape, sizeOf } from './shape.js';
 import * as ops from './ops/index.js';
 
 let nextId = 1;
+
+/** Node's `util.inspect` hook, by its registered name: core imports nothing from Node. */
+const inspectCustom: unique symbol = Symbol.for('nodejs.util.inspect.custom');
 
 /** Nested arrays as returned by {@link Tensor.array}. */
 export type NestedArray = number | boolean | NestedArray[];
@@ -218,8 +222,21 @@ export class Tensor {
     return nest(await this.data(), this.shape, this.dtype);
   }
 
-  /** Synchronous {@link Tensor.array}. */
+  /**
+   * Synchronous {@link Tensor.array}; throws on backends that cannot read synchronously (WebGPU).
+   * @example tensor([[1, 2], [3, 4]]).arraySync() // [[1, 2], [3, 4]]
+   */
   arraySync(): NestedArray {
+    return nest(this.dataSync(), this.shape, this.dtype);
+  }
+
+  /**
+   * The elements as nested arrays, synchronously (PyTorch's `tolist()`; the same as
+   * {@link Tensor.arraySync}). Throws on backends that cannot read synchronously (WebGPU):
+   * use `await t.array()` in code meant for every backend.
+   * @example tensor([[1, 2], [3, 4]]).T.toArray() // [[1, 3], [2, 4]]
+   */
+  toArray(): NestedArray {
     return nest(this.dataSync(), this.shape, this.dtype);
   }
 
@@ -247,9 +264,63 @@ export class Tensor {
     return (await this.data())[0]!;
   }
 
-  /** A short description, e.g. `Tensor([2,3], float32, wasm)`. */
+  /**
+   * The values, shape and dtype as text, laid out like PyTorch prints a tensor: one number format
+   * and column width for every element, rows wrapped at 80 columns, and tensors of more than 1000
+   * elements summarized with `...` (3 items at each end of each axis). Never throws: a disposed
+   * tensor prints as `<disposed>`, and on a backend without synchronous reads (WebGPU) the values
+   * are left out (`await t.array()` reads them).
+   * @example
+   * ```ts
+   * tensor([[1, 2], [3, 4]]).toString().split('\n') // ['tensor([[1., 2.],', '        [3., 4.]], shape=[2, 2], dtype=float32)']
+   * tensor([0.5, -2]).toString() // 'tensor([ 0.5000, -2.0000], shape=[2], dtype=float32)'
+   * tensor([1, 2, 300], [3], 'int32').toString() // 'tensor([  1,   2, 300], shape=[3], dtype=int32)'
+   * tensor([true, false]).toString() // 'tensor([ true, false], shape=[2], dtype=bool)'
+   * arange(2000).toString() // 'tensor([   0,    1,    2,  ..., 1997, 1998, 1999], shape=[2000], dtype=int32)'
+   * scalar(3.5).toString() // 'tensor(3.5000, shape=[], dtype=float32)'
+   * ```
+   */
   toString(): string {
-    return `Tensor(${fmtShape(this.shape)}, ${this.dtype}, ${this.backend.name})`;
+    return formatTensor({ shape: this.shape, dtype: this.dtype, requiresGrad: this.requiresGrad, values: this.printValues() });
+  }
+
+  /**
+   * Prints {@link Tensor.toString} with `console.log`.
+   * @example
+   * tensor([[1, 2], [3, 4]]).print();
+   * // tensor([[1., 2.],
+   * //         [3., 4.]], shape=[2, 2], dtype=float32)
+   */
+  print(): void {
+    console.log(this.toString());
+  }
+
+  /**
+   * What Node's `util.inspect` (and so `console.log(t)`) shows: {@link Tensor.toString}. Keyed by
+   * `Symbol.for('nodejs.util.inspect.custom')`, so core imports nothing from Node.
+   * @example
+   * import { inspect } from 'node:util';
+   * inspect(tensor([1, 2])) // 'tensor([1., 2.], shape=[2], dtype=float32)'
+   * inspect({ w: tensor([1, 2]) }) // '{ w: tensor([1., 2.], shape=[2], dtype=float32) }'
+   */
+  [inspectCustom](depth: number): string {
+    if (depth < 0) return `[Tensor shape=[${this.shape.join(', ')}] dtype=${this.dtype}]`;
+    return this.toString();
+  }
+
+  /** The storage's elements for printing, or why they cannot be shown. */
+  private printValues(): PrintSource['values'] {
+    if (this.disposedFlag) return { unavailable: 'disposed' };
+    const b = this.backend;
+    if (b.lostReason !== undefined) return { unavailable: `backend '${b.name}' lost: ${b.lostReason}` };
+    if (!b.supportsSyncRead) return { unavailable: `on ${b.name}: await t.array() to read` };
+    try {
+      // The whole buffer, indexed by strides on the host: views print without making tensors
+      // (no autograd node, no anomaly check, nothing for a scope to track).
+      return { data: b.readSync(this.storage.buf), strides: this.strides, offset: this.offset };
+    } catch (e) {
+      return { unavailable: `unreadable: ${e instanceof Error ? e.message : String(e)}` };
+    }
   }
 
   // ---------------------------------------------------------------- autograd
