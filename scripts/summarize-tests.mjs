@@ -5,11 +5,15 @@ import { join } from 'node:path';
 const root = new URL('..', import.meta.url).pathname;
 let passed = 0, failed = 0, skipped = 0;
 const rows = [];
+const folders = [];
 for (const group of ['packages', 'apps', 'tooling']) {
   const dir = join(root, group);
-  if (!existsSync(dir)) continue;
-  for (const name of readdirSync(dir)) {
-    const f = join(dir, name, 'test-results', 'vitest.json');
+  if (existsSync(dir)) for (const name of readdirSync(dir)) folders.push([group, name]);
+}
+folders.push(['.', 'examples']);
+{
+  for (const [group, name] of folders) {
+    const f = join(root, group, name, 'test-results', 'vitest.json');
     if (!existsSync(f)) continue;
     const r = JSON.parse(readFileSync(f, 'utf8'));
     passed += r.numPassedTests ?? 0;

@@ -19,7 +19,7 @@ echo "› lint"
 pnpm exec turbo run lint --output-logs=errors-only --concurrency=2
 echo "› typecheck"
 pnpm exec turbo run typecheck --output-logs=errors-only --concurrency=2
-rm -rf packages/*/test-results apps/*/test-results tooling/*/test-results
+rm -rf packages/*/test-results apps/*/test-results tooling/*/test-results examples/test-results
 echo "› test"
 status=0
 pnpm exec turbo run test --concurrency=1 --output-logs=full --continue || status=$?
