@@ -49,6 +49,7 @@ export {
   type EvaluateOptions,
   type SequentialOptions,
   type GraphModelOptions,
+  type SavedCompileConfig,
 } from './model.js';
 export * from './conv.js';
 export * from './normalization.js';

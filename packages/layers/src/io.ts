@@ -7,15 +7,20 @@
 import { AxonError, fmtValue, readRegularFile } from '@axon/core';
 import { optBool, optionsOf } from './validate.js';
 import { contentHash, escapeRegExp, mkdirs, node, type PathMod, removeLeftoverFiles, step, writeDurable } from './fsutil.js';
+import type { OptimizerStateMeta } from '@axon/optimizers';
+import { Model, asLoadedModel, loadOptimizerState } from './model.js';
 import { Module } from './module.js';
-import { encodeWeights, loadParsedWeights, parseSafetensors, tensorDataBytes } from './safetensors.js';
+import { encodeWeights, fromHostTensors, loadParsedWeights, parseSafetensors, serializeSafetensors, tensorDataBytes, toHostTensors } from './safetensors.js';
 import { MAX_MODEL_JSON_BYTES, modelFromJson, modelToJson } from './serialize.js';
 
 /**
  * Writes `data` to `file` atomically and durably: to a temporary file in the same folder, fsynced,
  * then renamed over `file`, and the folder fsynced; on failure the temporary file is removed and
  * any old `file` is left intact.
- * @example await writeFileAtomic('model/notes.txt', 'hello');
+ * @example
+ * import { readFile } from 'node:fs/promises';
+ * await writeFileAtomic('notes/today.txt', 'hello'); // creates the folder if needed
+ * await readFile('notes/today.txt', 'utf8') // 'hello'
  */
 export async function writeFileAtomic(file: string, data: Uint8Array | string): Promise<void> {
   if (typeof file !== 'string' || file === '') throw new AxonError('save', 'expects a file path');
@@ -47,96 +52,187 @@ function paths(p: string, path: PathMod): ModelPaths {
   return { json, dir: path.dirname(path.resolve(json)), stem: path.basename(json, '.json') };
 }
 
-/** The weights file a manifest names, if it is a plain file name in the same folder. */
-function weightsName(json: unknown): string | null {
-  const w = json !== null && typeof json === 'object' ? (json as { weights?: unknown }).weights : undefined;
+/** The file a manifest names under `key` (`weights`, `optimizerState`), if it is a plain file name in the same folder. */
+function fileName(json: unknown, key: 'weights' | 'optimizerState' = 'weights'): string | null {
+  const w = json !== null && typeof json === 'object' ? (json as Record<string, unknown>)[key] : undefined;
   if (typeof w !== 'string' || w === '' || w === '.' || w === '..' || w.includes('/') || w.includes('\\') || w.includes('\0')) return null;
   return w;
 }
 
-/** The weights name the manifest at `file` refers to now, or null (no manifest, or unreadable). */
-async function currentWeights(file: string): Promise<string | null> {
+/** The files (weights, optimizer state) the manifest at `file` refers to now; none when there is no readable manifest. */
+async function currentFiles(file: string): Promise<string[]> {
   try {
     const bytes = await readRegularFile('save', file, { maxBytes: MAX_MODEL_JSON_BYTES });
-    return weightsName(JSON.parse(new TextDecoder().decode(bytes)));
+    const json: unknown = JSON.parse(new TextDecoder().decode(bytes));
+    return [fileName(json, 'weights'), fileName(json, 'optimizerState')].filter((n): n is string => n !== null);
   } catch {
-    return null;
+    return [];
   }
 }
 
 /**
- * Removes what earlier saves of `stem` left in `dir`: temporary files, and weights files
- * (`<stem>-<hash>.safetensors`, and the old layout's `<stem>.safetensors`) that `keep` does not name.
+ * Removes what earlier saves of `stem` left in `dir`: temporary files, and weights and optimizer
+ * state files (`<stem>-<hash>.safetensors`, `<stem>-<hash>.optimizer.safetensors`, and the old
+ * layout's `<stem>.safetensors`) that `keep` does not name.
  */
 async function removeLeftovers(dir: string, stem: string, keep: ReadonlySet<string>, legacy: boolean): Promise<void> {
   const s = escapeRegExp(stem);
-  const tmp = new RegExp(`^${s}(?:\\.json|-[0-9a-f]{16}\\.safetensors)\\.tmp-[0-9]+-[0-9a-z]+-[0-9a-z]*$`);
-  const weights = new RegExp(`^${s}-[0-9a-f]{16}\\.safetensors$`);
+  const tmp = new RegExp(`^${s}(?:\\.json|-[0-9a-f]{16}(?:\\.optimizer)?\\.safetensors)\\.tmp-[0-9]+-[0-9a-z]+-[0-9a-z]*$`);
+  const weights = new RegExp(`^${s}-[0-9a-f]{16}(?:\\.optimizer)?\\.safetensors$`);
   await removeLeftoverFiles(dir, (name) => !keep.has(name) && (tmp.test(name) || weights.test(name) || (legacy && name === `${stem}.safetensors`)));
 }
 
 /**
- * Saves a model so that {@link loadModel} rebuilds it: its architecture as JSON (`model.json`)
- * naming a content-addressed weights file (`model-<sha256 prefix>.safetensors`). `target` is a
- * folder (→ `model.json` + `model-<hash>.safetensors`) or a path ending in `.safetensors`/`.json`
- * (`net.safetensors` → `net.json` + `net-<hash>.safetensors` beside it).
- *
- * The save is atomic as a whole: the weights file is written (temp file, fsync, rename, fsync of
- * the folder) before the manifest, which is written the same way last, so at every instant the
- * manifest names a complete weights file — the previous model or the new one, never a mix. Then
- * the superseded weights are removed, as are leftovers of earlier interrupted saves (temporary
- * files, unreferenced weights). One save per target at a time. Layers must be registered
- * (built-ins are; see `registerLayer`).
- * @example await save(model, 'models/mnist');
+ * Options of {@link save}.
+ * @example
+ * const net = sequential([new Dense(1, { inputShape: [2] })]);
+ * net.compile({ optimizer: 'adam', loss: 'mse' });
+ * await net.fit(ones([4, 2]), ones([4, 1]), { verbose: 0 });
+ * const opts: SaveOptions = { includeOptimizer: false };
+ * await save(net, 'no-optimizer-state', opts);
+ * (await loadModel('no-optimizer-state')).optimizer // null
  */
-export async function save(model: Module, target: string): Promise<void> {
+export interface SaveOptions {
+  /**
+   * Whether to save the optimizer's state (moments, step counts, current learning rates) beside
+   * the weights, when the model has an optimizer (default true, as Keras's `include_optimizer`).
+   * The compile settings are saved either way.
+   */
+  includeOptimizer?: boolean;
+}
+
+/** The optimizer state file's bytes (tensors + `axon.optimizer` metadata), or null when there is none to save. */
+async function optimizerStateBytes(model: Module): Promise<Uint8Array | null> {
+  if (!(model instanceof Model) || !model.isCompiled) return null;
+  const opt = model.optimizer;
+  if (!opt || opt.isDisposed) return null;
+  // Only an optimizer over exactly the model's parameters, in one group, can be rebuilt on load.
+  const params = model.parameters();
+  const groups = opt.paramGroups;
+  if (groups.length !== 1 || groups[0]!.params.length !== params.length || groups[0]!.params.some((p, i) => p !== params[i])) return null;
+  const sd = opt.stateDict();
+  try {
+    return serializeSafetensors(await toHostTensors(sd.tensors), { format: 'axon', 'axon.optimizer': JSON.stringify(sd.meta) });
+  } finally {
+    for (const t of Object.values(sd.tensors)) t.dispose();
+  }
+}
+
+/**
+ * Saves a model so that {@link loadModel} rebuilds it: its architecture and compile settings as
+ * JSON (`model.json`) naming a content-addressed weights file (`model-<sha256 prefix>.safetensors`)
+ * and, once the model has an optimizer (after `fit`), its state
+ * (`model-<sha256 prefix>.optimizer.safetensors`; see {@link SaveOptions.includeOptimizer}).
+ * `target` is a folder (→ `model.json` + `model-<hash>.safetensors`) or a path ending in
+ * `.safetensors`/`.json` (`net.safetensors` → `net.json` + `net-<hash>.safetensors` beside it).
+ *
+ * The compile settings are those of {@link Model.getCompileConfig}: the optimizer's config, the
+ * loss and the metrics by name. A loss or metric given as a function cannot be saved; it is named
+ * in `model.json` (`compile.unsaved`) and must be given to `compile` again after loading.
+ *
+ * The save is atomic as a whole: the weights (and optimizer state) files are written (temp file,
+ * fsync, rename, fsync of the folder) before the manifest, which is written the same way last, so
+ * at every instant the manifest names complete files — the previous model or the new one, never
+ * a mix. Then the superseded files are removed, as are leftovers of earlier interrupted saves
+ * (temporary files, unreferenced weights). One save per target at a time. Layers must be
+ * registered (built-ins are; see `registerLayer`).
+ * @example
+ * const net = sequential([new Dense(1, { inputShape: [2] })]);
+ * net.compile({ optimizer: 'sgd', loss: 'mse', metrics: ['mae'] });
+ * await save(net, 'models/regressor');
+ * const again = await loadModel('models/regressor'); // compiled like net: ready to fit
+ * again.getCompileConfig() // { loss: 'mse', metrics: ['mae'] }
+ * await again.fit(ones([4, 2]), ones([4, 1]), { verbose: 0 });
+ */
+export async function save(model: Module, target: string, opts: SaveOptions = {}): Promise<void> {
   if (typeof target !== 'string' || target === '') throw new AxonError('save', 'expects a folder or file path');
+  const o = optionsOf<SaveOptions>('save', opts, ['includeOptimizer']);
+  const includeOptimizer = optBool('save', 'includeOptimizer', o.includeOptimizer) ?? true;
   const { path } = await node();
   const arch = modelToJson(model);
   const p = paths(target, path);
   const bytes = await encodeWeights(model, { 'axon.model': arch.className });
   const wname = `${p.stem}-${await contentHash(bytes)}.safetensors`;
+  const optBytes = includeOptimizer ? await optimizerStateBytes(model) : null;
+  const oname = optBytes ? `${p.stem}-${await contentHash(optBytes)}.optimizer.safetensors` : null;
   await step('mkdir');
   try {
     await mkdirs(p.dir);
   } catch (e) {
     throw new AxonError('save', `cannot write '${p.json}': ${e instanceof Error ? e.message : String(e)}`);
   }
-  const previous = await currentWeights(p.json);
-  // Leftovers of an earlier interrupted save (the previous model's weights stay).
-  await removeLeftovers(p.dir, p.stem, new Set(previous ? [previous] : []), false);
+  const previous = await currentFiles(p.json);
+  // Leftovers of an earlier interrupted save (the previous model's files stay).
+  await removeLeftovers(p.dir, p.stem, new Set(previous), false);
   await writeDurable('save', path.join(p.dir, wname), bytes);
-  await writeDurable('save', p.json, JSON.stringify({ ...arch, weights: wname }, null, 2));
-  // The new manifest is in place: the previous weights (either layout) are superseded.
-  await removeLeftovers(p.dir, p.stem, new Set([wname]), true);
+  if (optBytes && oname) await writeDurable('save', path.join(p.dir, oname), optBytes);
+  await writeDurable('save', p.json, JSON.stringify({ ...arch, weights: wname, ...(oname ? { optimizerState: oname } : {}) }, null, 2));
+  // The new manifest is in place: the previous files (either layout) are superseded.
+  await removeLeftovers(p.dir, p.stem, new Set(oname ? [wname, oname] : [wname]), true);
 }
 
 /**
  * Options of {@link loadModel}.
- * @example await loadModel('models/big', { maxJsonBytes: 256 * 2 ** 20, maxLayers: 50_000 })
+ * @example
+ * const net = sequential([new Dense(1, { inputShape: [2] })]);
+ * net.compile({ optimizer: 'adam', loss: 'mse' });
+ * await save(net, 'models/options');
+ * const opts: LoadModelOptions = { maxJsonBytes: 256 * 2 ** 20, maxLayers: 50_000, compile: false };
+ * const m = await loadModel('models/options', opts);
+ * m.isCompiled // false
  */
 export interface LoadModelOptions {
   /** The largest `model.json` read, in bytes (default {@link MAX_MODEL_JSON_BYTES}, 32 MiB). */
   maxJsonBytes?: number;
   /** The most layers the architecture may declare (default `MAX_MODEL_LAYERS`, 10,000). */
   maxLayers?: number;
+  /**
+   * Whether to compile the model with the saved compile settings and restore the saved optimizer
+   * state (default true, as Keras's `load_model(compile=True)`); false loads the architecture and
+   * weights only, e.g. for inference.
+   */
+  compile?: boolean;
 }
 
 /**
  * Loads a model saved by {@link save} (either layout: `model.json` naming
- * `model-<hash>.safetensors`, or the older `model.safetensors`). Nothing is built before the files
- * are checked: both must be regular files (a directory, `/dev/zero` or a FIFO is refused before
- * reading), `model.json` at most `maxJsonBytes`, the weights a valid safetensors file; then the
- * architecture (at most `maxLayers` layers) is built with its parameters capped by the weights'
- * size — a `model.json` declaring a layer larger than its weights fails before allocating it —
- * and the weights are loaded (names, shapes and dtypes validated). A failed load frees everything
- * it built.
- * @example const m = await loadModel('models/mnist'); m.predict(x);
+ * `model-<hash>.safetensors`, or the older `model.safetensors`) as the {@link Model} it was — a
+ * {@link Sequential} or functional {@link GraphModel} — and, when the file holds compile settings
+ * (models saved after `compile`), compiled with them: ready to `fit` and `evaluate` without
+ * calling `compile` again, with the saved optimizer state when there is one (so training continues
+ * where it stopped), as Keras's `load_model` does. Files without compile settings (older ones, or
+ * uncompiled models) load uncompiled. A loss or metric saved from a function was not saved: `fit`
+ * then says to compile again (see {@link Model.compileFromConfig}).
+ *
+ * Nothing is built before the files are checked: they must be regular files (a directory,
+ * `/dev/zero` or a FIFO is refused before reading), `model.json` at most `maxJsonBytes`, the
+ * weights a valid safetensors file; then the architecture (at most `maxLayers` layers) is built
+ * with its parameters capped by the weights' size — a `model.json` declaring a layer larger than
+ * its weights fails before allocating it — and the weights are loaded (names, shapes and dtypes
+ * validated), then the optimizer state (validated against the model's parameters). A file holding
+ * a single layer rather than a model is refused. A failed load frees everything it built.
+ * @example
+ * const net = sequential([new Dense(3, { inputShape: [4], activation: 'softmax' })]);
+ * net.compile({ optimizer: { name: 'adam', learningRate: 0.01 }, loss: 'sparseCategoricalCrossentropy', metrics: ['accuracy'] });
+ * const x = randn([16, 4]);
+ * const y = randint(0, 3, [16]);
+ * await net.fit(x, y, { epochs: 2, verbose: 0 });
+ * await save(net, 'models/classifier');
+ *
+ * const m = await loadModel('models/classifier'); // a Sequential, compiled as net was
+ * m.predict(x).shape // [16, 3]
+ * m.getCompileConfig() // { loss: 'sparseCategoricalCrossentropy', metrics: ['accuracy'] }
+ * m.optimizer!.getConfig() // { name: 'adam', lr: 0.01 }
+ * const before = await m.evaluate(x, y);
+ * const after = await net.evaluate(x, y);
+ * before.loss === after.loss // true
+ * await m.fit(x, y, { epochs: 1, verbose: 0 }); // continues with the saved Adam moments
  */
-export async function loadModel(source: string, opts: LoadModelOptions = {}): Promise<Module> {
+export async function loadModel(source: string, opts: LoadModelOptions = {}): Promise<Model> {
   const op = 'loadModel';
   if (typeof source !== 'string' || source === '') throw new AxonError(op, `expects a folder or file path, got ${fmtValue(source)}`);
-  opts = optionsOf<LoadModelOptions>(op, opts, ['maxJsonBytes', 'maxLayers']);
+  opts = optionsOf<LoadModelOptions>(op, opts, ['maxJsonBytes', 'maxLayers', 'compile']);
+  const compile = optBool(op, 'compile', opts.compile) ?? true;
   const maxJson = opts.maxJsonBytes ?? MAX_MODEL_JSON_BYTES;
   if (!(typeof maxJson === 'number' && maxJson > 0)) throw new AxonError(op, `maxJsonBytes must be a positive number, got ${fmtValue(maxJson)}`);
   const { path } = await node(op);
@@ -150,13 +246,18 @@ export async function loadModel(source: string, opts: LoadModelOptions = {}): Pr
   }
   if (json === null || typeof json !== 'object' || Array.isArray(json)) throw new AxonError(op, `'${p.json}' must hold a JSON object`);
   const given = (json as { weights?: unknown }).weights;
-  const wname = given === undefined ? `${p.stem}.safetensors` : weightsName(json);
+  const wname = given === undefined ? `${p.stem}.safetensors` : fileName(json);
   if (wname === null || !wname.endsWith('.safetensors')) throw new AxonError(op, `'${p.json}' names the weights file ${JSON.stringify(given)}; expected a file name ending in .safetensors in the same folder`);
+  const givenState = (json as { optimizerState?: unknown }).optimizerState;
+  const oname = givenState === undefined ? null : fileName(json, 'optimizerState');
+  if (givenState !== undefined && (oname === null || !oname.endsWith('.safetensors'))) throw new AxonError(op, `'${p.json}' names the optimizer state file ${JSON.stringify(givenState)}; expected a file name ending in .safetensors in the same folder`);
   const wfile = path.join(p.dir, wname);
   const contents = parseSafetensors(await readRegularFile(op, wfile));
-  const m = modelFromJson(json, { ...(opts.maxLayers !== undefined ? { maxLayers: opts.maxLayers } : {}), maxParameterBytes: tensorDataBytes(contents) });
+  const built = modelFromJson(json, { ...(opts.maxLayers !== undefined ? { maxLayers: opts.maxLayers } : {}), maxParameterBytes: tensorDataBytes(contents) });
+  const m = asLoadedModel(op, built, json, `'${p.json}'`, compile);
   try {
     loadParsedWeights(m, contents);
+    if (compile && oname !== null && m.isCompiled) await restoreOptimizer(op, m, path.join(p.dir, oname));
   } catch (e) {
     m.dispose();
     throw e;
@@ -164,10 +265,37 @@ export async function loadModel(source: string, opts: LoadModelOptions = {}): Pr
   return m;
 }
 
+/** Reads an optimizer state file and loads it into `m`'s optimizer (created now, as the first `fit` would). */
+async function restoreOptimizer(op: string, m: Model, file: string): Promise<void> {
+  const contents = parseSafetensors(await readRegularFile(op, file));
+  let meta: OptimizerStateMeta;
+  try {
+    meta = JSON.parse(contents.metadata['axon.optimizer'] ?? '') as OptimizerStateMeta;
+  } catch {
+    throw new AxonError(op, `'${file}' is not an optimizer state file (its metadata lacks a valid 'axon.optimizer' entry)`);
+  }
+  const tensors = fromHostTensors(contents.tensors);
+  try {
+    loadOptimizerState(m, { meta, tensors });
+  } catch (e) {
+    throw new AxonError(op, `'${file}' does not fit the model's optimizer: ${e instanceof Error ? e.message : String(e)}`);
+  } finally {
+    for (const t of Object.values(tensors)) t.dispose();
+  }
+}
+
 /**
  * Writes a module's parameters and buffers to a safetensors file (atomically and durably), e.g.
  * for a PyTorch-style custom Module.
- * @example await saveWeights(net, 'net.safetensors');
+ * @example
+ * import { readFile } from 'node:fs/promises';
+ * class Net extends Module {
+ *   fc = new Linear(3, 1);
+ *   forward(x: Tensor): Tensor { return this.fc.call(x); }
+ * }
+ * await saveWeights(new Net(), 'net.safetensors');
+ * const { tensors } = parseSafetensors(new Uint8Array(await readFile('net.safetensors')));
+ * Object.keys(tensors) // ['fc.weight', 'fc.bias']
  */
 export async function saveWeights(m: Module, file: string): Promise<void> {
   await writeFileAtomic(file, await encodeWeights(m));
@@ -176,7 +304,13 @@ export async function saveWeights(m: Module, file: string): Promise<void> {
 /**
  * Loads a safetensors file into a module (validated; `strict: false` allows missing/unexpected
  * names). Anything but a regular file is refused before reading.
- * @example await loadWeights(net, 'net.safetensors');
+ * @example
+ * const a = new Linear(3, 1);
+ * await saveWeights(a, 'linear-weights.safetensors');
+ * const b = new Linear(3, 1);
+ * await loadWeights(b, 'linear-weights.safetensors');
+ * b.call(ones([1, 3])).sub(a.call(ones([1, 3]))) // [[0]]
+ * await loadWeights(new Linear(4, 1), 'linear-weights.safetensors') // throws: 'has shape [1,3], expected [1,4]'
  */
 export async function loadWeights(m: Module, file: string, opts: { strict?: boolean } = {}): Promise<void> {
   const o = optionsOf<{ strict?: boolean }>('loadWeights', opts, ['strict']);

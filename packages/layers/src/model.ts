@@ -5,7 +5,7 @@
 import {
   AxonError, type Tensor, checkAnomalies, concat, fmtShape, fmtValue, gather, getRngState, isAnomalyDetectionEnabled, isTensor, keep, noGrad, randint, setRngState, sigmoid, softmax, tensor, tidy,
 } from '@axon/core';
-import { LRScheduler, optimizer as makeOptimizer, Optimizer, type OptimizerConfig } from '@axon/optimizers';
+import { LRScheduler, optimizer as makeOptimizer, Optimizer, type OptimizerConfig, type OptimizerStateDict } from '@axon/optimizers';
 import { Activation, Sigmoid, Softmax } from './activations.js';
 import { BackupAndRestore, type Callback, History, type Logs } from './callbacks.js';
 import { type CheckpointEntry, type CheckpointInfo, type DataPosition, decodeNumber, deleteCheckpoints, encodeNumber, readLatestCheckpoint, writeCheckpoint } from './checkpoint.js';
@@ -51,7 +51,12 @@ function batchSizeOf(op: string, raw: unknown): number {
 
 /**
  * Options of {@link Model.compile}.
- * @example model.compile({ optimizer: 'adam', loss: 'sparseCategoricalCrossentropy', metrics: ['accuracy'] })
+ * @example
+ * const net = sequential([new Dense(3, { inputShape: [4], activation: 'softmax' })]);
+ * const config: CompileConfig = { optimizer: 'adam', loss: 'sparseCategoricalCrossentropy', metrics: ['accuracy'] };
+ * net.compile(config);
+ * const logs = await net.evaluate(randn([8, 4]), randint(0, 3, [8]));
+ * Object.keys(logs) // ['loss', 'accuracy']
  */
 export interface CompileConfig {
   /** An optimizer name (`'adam'`, `'sgd'`, …, Keras defaults), a config `{ name, learningRate, … }`, or an Optimizer. */
@@ -64,7 +69,13 @@ export interface CompileConfig {
 
 /**
  * Options of {@link Model.fit}.
- * @example await model.fit(x, y, { epochs: 5, batchSize: 32, validationSplit: 0.1, verbose: 0 })
+ * @example
+ * const net = sequential([new Dense(1, { inputShape: [2] })]);
+ * net.compile({ optimizer: 'sgd', loss: 'mse' });
+ * const options: FitOptions = { epochs: 5, batchSize: 4, validationSplit: 0.25, verbose: 0 };
+ * const h = await net.fit(randn([16, 2]), randn([16, 1]), options); // 12 examples train, the last 4 validate
+ * Object.keys(h.history) // ['loss', 'val_loss']
+ * h.history.val_loss!.length // 5
  */
 export interface FitOptions {
   /** Epochs (default 1). */
@@ -106,7 +117,15 @@ export interface FitOptions {
 
 /**
  * Options of `fit`'s `checkpoint`.
- * @example await model.fit(x, y, { epochs: 20, checkpoint: { dir: 'ckpt', every: 500, keep: 2, resume: true } })
+ * @example
+ * const net = sequential([new Dense(1, { inputShape: [2] })]);
+ * net.compile({ optimizer: 'adam', loss: 'mse' });
+ * const checkpoint: FitCheckpointOptions = { dir: 'ckpt-every-3', every: 3, keep: 2, resume: true };
+ * // 2 epochs of 4 batches: a checkpoint after steps 3 and 6; resume: true continues from the latest one if there is one
+ * const h = await net.fit(randn([8, 2]), randn([8, 1]), { epochs: 2, batchSize: 2, verbose: 0, checkpoint });
+ * h.checkpoints.map((c) => c.globalStep) // [3, 6]
+ * const latest = await latestCheckpoint('ckpt-every-3');
+ * latest!.globalStep // 6
  */
 export interface FitCheckpointOptions {
   /** The checkpoint folder (`checkpoint.json` + `ckpt-<hash>.safetensors` files). */
@@ -184,7 +203,10 @@ function yieldToEventLoop(): Promise<void> {
 
 /**
  * Options of {@link Model.evaluate} and {@link Model.predict}.
- * @example model.predict(x, { batchSize: 256 })
+ * @example
+ * const net = sequential([new Dense(1, { inputShape: [2] })]);
+ * const options: EvaluateOptions = { batchSize: 256 };
+ * net.predict(randn([1000, 2]), options).shape // [1000, 1]
  */
 export interface EvaluateOptions {
   /** Examples per forward pass (default 32). */
@@ -212,6 +234,76 @@ interface Compiled {
   loss: LossSpec;
   metrics: MetricSpec[];
   optimizerSpec: string | OptimizerConfig | Optimizer;
+  /** The loss as given when it is a name or config (what `model.json` can hold), null for a function. */
+  lossJson: string | LossConfig | null;
+  /** The metrics given by name. */
+  metricNames: string[];
+  /** The loss and metrics given as functions (they cannot be saved). */
+  unsaved: string[];
+}
+
+/**
+ * A model's compile settings as `model.json` stores them (Keras's `compile_config`): what
+ * {@link Model.getCompileConfig} returns and {@link Model.compileFromConfig} (and so `loadModel`)
+ * restores. Functions cannot be saved: a loss or metric given as a function, or an optimizer of a
+ * class `optimizer()` cannot rebuild, is left out and named in `unsaved`.
+ * @example
+ * const net = sequential([new Dense(3, { inputShape: [4], activation: 'softmax' })]);
+ * const f1: MetricFn = (p, t) => accuracy(p, t);
+ * net.compile({ optimizer: { name: 'sgd', learningRate: 0.1 }, loss: 'sparseCategoricalCrossentropy', metrics: ['accuracy', f1] });
+ * const saved: SavedCompileConfig = net.getCompileConfig()!;
+ * saved.optimizer // { name: 'sgd', lr: 0.1, momentum: 0 }
+ * saved.loss // 'sparseCategoricalCrossentropy'
+ * saved.metrics // ['accuracy']
+ * saved.unsaved // ["metric 'f1' (a function)"]
+ */
+export interface SavedCompileConfig {
+  /**
+   * The optimizer's settings as {@link optimizer} rebuilds them (its constructor settings, every
+   * hyperparameter explicit), or null when it cannot be saved.
+   */
+  readonly optimizer: OptimizerConfig | null;
+  /** The loss name or config, or null when it was a function. */
+  readonly loss: string | LossConfig | null;
+  /** The metrics given by name (functions are left out). */
+  readonly metrics: readonly string[];
+  /** What was left out, e.g. `"loss 'huber' (a function)"`: compile again with it after loading. */
+  readonly unsaved: readonly string[];
+}
+
+/** The name of a function for messages. */
+function fnName(f: (...args: never[]) => unknown): string {
+  return typeof f.name === 'string' && f.name !== '' ? f.name : 'anonymous';
+}
+
+/** A JSON value read from a file, checked as a {@link SavedCompileConfig} (names not resolved yet). */
+function checkSavedCompile(op: string, raw: unknown): SavedCompileConfig {
+  const bad = (what: string): never => {
+    throw new AxonError(op, `the saved compile settings are malformed: ${what}`);
+  };
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) bad(`expected an object { optimizer, loss, metrics, unsaved }, got ${fmtValue(raw)}`);
+  const o = raw as Record<string, unknown>;
+  const opt = o['optimizer'];
+  if (opt !== null && (typeof opt !== 'object' || Array.isArray(opt) || typeof (opt as { name?: unknown }).name !== 'string')) bad(`optimizer must be null or a config { name, ... }, got ${fmtValue(opt)}`);
+  const loss = o['loss'];
+  if (loss !== null && typeof loss !== 'string' && (typeof loss !== 'object' || Array.isArray(loss) || typeof (loss as { name?: unknown }).name !== 'string')) bad(`loss must be null, a name or a config { name, ... }, got ${fmtValue(loss)}`);
+  const strings = (k: string): string[] => {
+    const v = o[k] ?? [];
+    if (!Array.isArray(v) || !v.every((e) => typeof e === 'string')) bad(`${k} must be a list of strings, got ${fmtValue(v)}`);
+    return [...(v as string[])];
+  };
+  return { optimizer: opt as OptimizerConfig | null, loss: loss as string | LossConfig | null, metrics: strings('metrics'), unsaved: strings('unsaved') };
+}
+
+/** Set by Model's static block: creates a compiled model's optimizer and loads a state into it. */
+let restoreOptimizerState: (m: Model, dict: OptimizerStateDict) => void;
+
+/**
+ * @internal Creates the optimizer of a compiled `m` over its parameters (as the first `fit` would)
+ * and loads `dict` into it (validated; on failure nothing changes and the error is thrown).
+ */
+export function loadOptimizerState(m: Model, dict: OptimizerStateDict): void {
+  restoreOptimizerState(m, dict);
 }
 
 /**
@@ -246,9 +338,12 @@ function fmtNum(v: number): string {
  * A trainable model with Keras's API. {@link Sequential} and functional {@link GraphModel}s are
  * Models; a PyTorch-style subclass of Model gets `compile`/`fit` too.
  * @example
- * const m = sequential([new Dense(1, { inputShape: [3] })]);
+ * const m: Model = sequential([new Dense(1, { inputShape: [3] })]);
  * m.compile({ optimizer: 'sgd', loss: 'mse' });
- * const history = await m.fit(x, y, { epochs: 10 });
+ * const x = randn([32, 3]);
+ * const y = x.matmul(tensor([[1], [2], [3]])); // y = x·[1, 2, 3]
+ * const history = await m.fit(x, y, { epochs: 10, verbose: 0 });
+ * history.history.loss![9]! < history.history.loss![0]! // true
  */
 export abstract class Model extends Module {
   private stopState: { reason: string; checkpoint: boolean } | null = null;
@@ -256,12 +351,39 @@ export abstract class Model extends Module {
   optimizer: Optimizer | null = null;
   private compiled: Compiled | null = null;
   private ownsOptimizer = false;
+  /** Compile settings restored from a file that could not compile the model (a custom loss or optimizer). */
+  private pendingCompile: SavedCompileConfig | null = null;
+  /** Said once by the next `fit`/`evaluate`: metrics that were functions and were not restored. */
+  private compileNote: string | null = null;
+
+  static {
+    restoreOptimizerState = (m, dict) => {
+      const had = m.optimizer;
+      const opt = m.ensureOptimizer();
+      try {
+        opt.loadStateDict(dict);
+      } catch (e) {
+        if (opt !== had) {
+          opt.dispose();
+          m.optimizer = had;
+          m.ownsOptimizer = false;
+        }
+        throw e;
+      }
+    };
+  }
 
   /**
    * Set to true to end `fit`: during a batch (e.g. from a SIGINT handler, or `onBatchEnd`) after the
    * current step — writing a checkpoint of that exact position first when checkpointing is on —
    * and from `onEpochEnd` (as EarlyStopping does) after the epoch. See {@link Model.requestStop}.
-   * @example process.once('SIGINT', () => { model.stopTraining = true; });
+   * @example
+   * const net = sequential([new Dense(1, { inputShape: [2] })]);
+   * net.compile({ optimizer: 'sgd', loss: 'mse' });
+   * // In a program: process.once('SIGINT', () => { net.stopTraining = true; });
+   * const stopAtBatch3: Callback = { onBatchEnd: (batch) => { if (batch === 2) net.stopTraining = true; } };
+   * const h = await net.fit(randn([32, 2]), randn([32, 1]), { epochs: 5, batchSize: 4, verbose: 0, callbacks: [stopAtBatch3] });
+   * h.stopped // { epoch: 0, batch: 2, interrupted: true }
    */
   get stopTraining(): boolean {
     return this.stopState !== null;
@@ -275,7 +397,13 @@ export abstract class Model extends Module {
    * Asks `fit` to stop, as `stopTraining = true` does, with a reason for `History.stopped` and
    * the log; `checkpoint: false` writes no checkpoint of this position (TerminateOnNaN: the
    * weights are not worth resuming from).
-   * @example model.requestStop('time budget spent');
+   * @example
+   * const net = sequential([new Dense(1, { inputShape: [2] })]);
+   * net.compile({ optimizer: 'sgd', loss: 'mse' });
+   * const budget: Callback = { onEpochEnd: (epoch) => { if (epoch === 1) net.requestStop('time budget spent'); } };
+   * const h = await net.fit(randn([8, 2]), randn([8, 1]), { epochs: 10, verbose: 0, callbacks: [budget] });
+   * h.epoch // [0, 1]
+   * h.stopped // { epoch: 1, batch: null, reason: 'time budget spent', interrupted: false }
    */
   requestStop(reason: string, opts: { checkpoint?: boolean } = {}): void {
     if (typeof reason !== 'string' || reason === '') throw new AxonError('requestStop', `expects a reason (a non-empty string), got ${fmtValue(reason)}`);
@@ -295,7 +423,7 @@ export abstract class Model extends Module {
   /**
    * The layers in order (for `summary` and for fusing a final softmax into the loss). The
    * default is the direct children.
-   * @example model.layers.map((l) => l.name)
+   * @example sequential([new Dense(4, { inputShape: [2], name: 'hidden' }), new Dense(1, { name: 'out' })]).layers.map((l) => l.name) // ['hidden', 'out']
    */
   get layers(): Module[] {
     return this.children();
@@ -305,7 +433,10 @@ export abstract class Model extends Module {
    * Runs the model; with `strip`, without the final softmax/sigmoid of the last layer (so that
    * the loss can be computed from logits). The default (for custom subclasses) is `forward`,
    * and custom subclasses report no final activation, so `strip` is never asked of them.
-   * @example model.forwardParts(x, false)
+   * @example
+   * const net = sequential([new Dense(2, { inputShape: [2], activation: 'softmax', kernelInitializer: 'ones' })]);
+   * net.forwardParts(tensor([[1, 2]]), true) // [[3, 3]]
+   * net.forwardParts(tensor([[1, 2]]), false) // [[0.5, 0.5]]
    */
   forwardParts(x: Tensor, strip: boolean): Tensor {
     void strip;
@@ -324,7 +455,12 @@ export abstract class Model extends Module {
   /**
    * Configures training: optimizer, loss and metrics (Keras's `compile`). Names are resolved now;
    * an optimizer given by name is created on the first `fit` (after lazily-built layers exist).
-   * @example model.compile({ optimizer: { name: 'adam', learningRate: 1e-3 }, loss: 'mse', metrics: ['mae'] })
+   * @example
+   * const net = sequential([new Dense(1, { inputShape: [2] })]);
+   * net.compile({ optimizer: { name: 'adam', learningRate: 1e-3 }, loss: 'mse', metrics: ['mae'] });
+   * net.isCompiled // true
+   * net.compile({ optimizer: 'adam', loss: 'hinge' }) // throws: "unknown loss 'hinge'"
+   * net.compile({ optimizer: 'adam', loss: 'mse', metric: ['mae'] } as CompileConfig) // throws: "unknown option 'metric'"
    */
   compile(config: CompileConfig): this {
     const op = `${this.className}.compile`;
@@ -347,18 +483,128 @@ export abstract class Model extends Module {
     if (this.optimizer && this.ownsOptimizer && this.optimizer !== config.optimizer) this.optimizer.dispose();
     this.optimizer = config.optimizer instanceof Optimizer ? config.optimizer : null;
     this.ownsOptimizer = false;
-    this.compiled = { loss, metrics, optimizerSpec: config.optimizer };
+    const unsaved: string[] = [];
+    let lossJson: string | LossConfig | null;
+    if (typeof config.loss === 'function') {
+      lossJson = null;
+      unsaved.push(`loss '${fnName(config.loss)}' (a function)`);
+    } else lossJson = typeof config.loss === 'string' ? config.loss : { ...config.loss };
+    const metricNames: string[] = [];
+    for (const m of config.metrics ?? []) {
+      if (typeof m === 'string') metricNames.push(m);
+      else unsaved.push(`metric '${typeof m === 'function' ? fnName(m) : m.name}' (a function)`);
+    }
+    this.compiled = { loss, metrics, optimizerSpec: config.optimizer, lossJson, metricNames, unsaved };
+    this.pendingCompile = null;
+    this.compileNote = null;
     return this;
   }
 
-  /** Whether `compile` was called. */
+  /**
+   * Whether the model is compiled (by `compile`, or by `loadModel` from saved settings).
+   * @example
+   * const net = sequential([new Dense(1, { inputShape: [2] })]);
+   * net.isCompiled // false
+   * net.compile({ optimizer: 'sgd', loss: 'mse' }).isCompiled // true
+   */
   get isCompiled(): boolean {
     return this.compiled !== null;
   }
 
+  /**
+   * The compile settings as JSON (Keras's `get_compile_config`), as `save` writes them into
+   * `model.json`, or null when the model is not compiled. The optimizer is given by its
+   * constructor settings (`optimizer.getConfig()`, every hyperparameter explicit); a loss or metric
+   * that is a function, or an optimizer `optimizer()` cannot rebuild, is named in `unsaved`
+   * instead. A model loaded with a custom loss and not compiled again returns what was loaded.
+   * @example
+   * const net = sequential([new Dense(1, { inputShape: [2] })]);
+   * net.getCompileConfig() // null
+   * net.compile({ optimizer: 'adam', loss: 'mse', metrics: ['mae'] });
+   * net.getCompileConfig() // { loss: 'mse', metrics: ['mae'], unsaved: [] }
+   * net.getCompileConfig()!.optimizer // { name: 'adam', lr: 0.001, betas: [0.9, 0.999], eps: 1e-7 }
+   */
+  getCompileConfig(): SavedCompileConfig | null {
+    const c = this.compiled;
+    if (!c) return this.pendingCompile;
+    const unsaved = [...c.unsaved];
+    const spec = this.optimizer ?? c.optimizerSpec;
+    let optimizer: OptimizerConfig | null = null;
+    try {
+      if (spec instanceof Optimizer) optimizer = spec.getConfig();
+      else {
+        const probe = makeOptimizer(spec, []);
+        try {
+          optimizer = probe.getConfig();
+        } finally {
+          probe.dispose();
+        }
+      }
+      makeOptimizer(optimizer, []).dispose(); // what is saved must load
+    } catch {
+      optimizer = null;
+      unsaved.unshift(`optimizer '${spec instanceof Optimizer ? spec.name : String((spec as { name?: unknown }).name ?? spec)}' (a class optimizer() cannot rebuild)`);
+    }
+    return { optimizer, loss: c.lossJson === null ? null : typeof c.lossJson === 'string' ? c.lossJson : { ...c.lossJson }, metrics: [...c.metricNames], unsaved };
+  }
+
+  /**
+   * Compiles the model from settings {@link Model.getCompileConfig} returned, e.g. read from
+   * `model.json` (Keras's `compile_from_config`); `loadModel` calls it. The settings are checked
+   * (names resolved) before anything changes. When they lack the loss or the optimizer (saved from
+   * a function or a custom optimizer class), the model stays uncompiled and `fit`/`evaluate` say
+   * what to pass to `compile`; metrics that were functions are left out, and the next
+   * `fit`/`evaluate` warns once that they are not logged.
+   * @example
+   * const a = sequential([new Dense(1, { inputShape: [2] })]);
+   * a.compile({ optimizer: { name: 'sgd', learningRate: 0.05 }, loss: 'mae', metrics: ['mse'] });
+   * const b = sequential([new Dense(1, { inputShape: [2] })]);
+   * b.compileFromConfig(a.getCompileConfig()!);
+   * b.isCompiled // true
+   * b.getCompileConfig() // { loss: 'mae', metrics: ['mse'], unsaved: [] }
+   * b.compileFromConfig({ optimizer: null, loss: null, metrics: [], unsaved: ["loss 'huber' (a function)"] });
+   * b.isCompiled // false
+   * await b.fit(ones([2, 2]), ones([2, 1])) // throws: "loss 'huber' (a function)"
+   */
+  compileFromConfig(config: SavedCompileConfig): this {
+    const op = `${this.className}.compileFromConfig`;
+    const c = checkSavedCompile(op, config);
+    // resolve every name before anything changes (an unknown one is an AxonError)
+    if (c.loss !== null) getLoss(c.loss);
+    for (const m of c.metrics) getMetric(m);
+    if (c.optimizer !== null) makeOptimizer(c.optimizer, []).dispose();
+    if (c.optimizer === null || c.loss === null) {
+      if (this.optimizer && this.ownsOptimizer) this.optimizer.dispose();
+      this.optimizer = null;
+      this.ownsOptimizer = false;
+      this.compiled = null;
+      this.pendingCompile = c;
+      this.compileNote = null;
+      return this;
+    }
+    this.compile({ optimizer: c.optimizer, loss: c.loss, metrics: c.metrics });
+    this.compiled!.unsaved.push(...c.unsaved);
+    if (c.unsaved.length) this.compileNote = `${c.unsaved.join(', ')} could not be saved with the model and ${c.unsaved.length === 1 ? 'is' : 'are'} not used: call model.compile({ ... }) with ${c.unsaved.length === 1 ? 'it' : 'them'} to log ${c.unsaved.length === 1 ? 'it' : 'them'}`;
+    return this;
+  }
+
   private requireCompiled(op: string): Compiled {
-    if (!this.compiled) throw new AxonError(op, "the model is not compiled: call model.compile({ optimizer: 'adam', loss: '...' }) first");
+    if (!this.compiled) {
+      const p = this.pendingCompile;
+      if (p) {
+        const kept = [p.optimizer ? `optimizer ${JSON.stringify(p.optimizer)}` : null, p.loss !== null ? `loss ${JSON.stringify(p.loss)}` : null, p.metrics.length ? `metrics ${JSON.stringify(p.metrics)}` : null].filter((x) => x !== null);
+        throw new AxonError(op, `the model was loaded without complete compile settings: its ${p.unsaved.join(', ')} could not be saved. Call model.compile({ optimizer, loss, metrics }) again with ${p.unsaved.length === 1 ? 'it' : 'them'}${kept.length ? ` (the saved settings: ${kept.join(', ')})` : ''}`);
+      }
+      throw new AxonError(op, "the model is not compiled: call model.compile({ optimizer: 'adam', loss: '...' }) first");
+    }
     return this.compiled;
+  }
+
+  /** The note about metrics left out when compiled from a file, once. */
+  private takeCompileNote(): string | null {
+    const n = this.compileNote;
+    this.compileNote = null;
+    return n;
   }
 
   private ensureOptimizer(): Optimizer {
@@ -464,8 +710,15 @@ export abstract class Model extends Module {
    * it creates, reads the loss back once per epoch (and per batch only when a callback reads
    * `logs.loss`), and returns the {@link History}.
    * @example
-   * const history = await model.fit(xTrain, yTrain, { epochs: 5, batchSize: 32, validationSplit: 0.1,
+   * const net = sequential([new Dense(8, { inputShape: [4], activation: 'relu' }), new Dense(3, { activation: 'softmax' })]);
+   * net.compile({ optimizer: 'adam', loss: 'sparseCategoricalCrossentropy', metrics: ['accuracy'] });
+   * const xTrain = randn([64, 4]);
+   * const yTrain = xTrain.argmax(-1).minimum(2).astype('int32'); // the largest feature's index, 3 counted as 2
+   * const history = await net.fit(xTrain, yTrain, { epochs: 5, batchSize: 16, validationSplit: 0.25, verbose: 0,
    *   callbacks: [{ onEpochEnd: (e, logs) => console.log(e, logs.loss, logs.accuracy) }] });
+   * Object.keys(history.history) // ['loss', 'accuracy', 'val_loss', 'val_accuracy']
+   * history.epoch // [0, 1, 2, 3, 4]
+   * await net.fit(randn([4, 5]), tensor([0, 1, 2, 0], [4], 'int32')) // throws: 'the model expects [N, 4]'
    */
   async fit(x: DataInput | BatchSource, y?: DataInput | FitOptions, options?: FitOptions): Promise<History> {
     const op = 'fit';
@@ -491,6 +744,11 @@ export abstract class Model extends Module {
     const ckpt = checkpointConfig(op, opts, callbacks);
     const history = new History();
     const indexed = dataset ? asIndexedSource(dataset) : null;
+    const note = this.takeCompileNote();
+    if (note !== null) {
+      history.warnings.push(note);
+      report(note);
+    }
 
     const owned: Tensor[] = [];
     const live = new Set<Tensor>(); // running sums, freed even when a step or callback throws
@@ -1005,11 +1263,20 @@ export abstract class Model extends Module {
 
   /**
    * Computes the loss and metrics on data (Keras's `evaluate`), batched, without gradients.
-   * @example const { loss, accuracy } = await model.evaluate(xTest, yTest);
+   * @example
+   * const net = sequential([new Dense(2, { inputShape: [2], activation: 'softmax', kernelInitializer: 'ones', biasInitializer: 'zeros' })]);
+   * net.compile({ optimizer: 'sgd', loss: 'sparseCategoricalCrossentropy', metrics: ['accuracy'] });
+   * const xTest = tensor([[1, 0], [0, 1]]);
+   * const yTest = tensor([0, 1], [2], 'int32');
+   * const { loss, accuracy } = await net.evaluate(xTest, yTest); // equal logits: probabilities 0.5
+   * loss // 0.6931
+   * accuracy // 0.5
    */
   async evaluate(x: DataInput | BatchSource, y?: DataInput | EvaluateOptions, options?: EvaluateOptions): Promise<Logs> {
     const op = 'evaluate';
     const c = this.requireCompiled(op);
+    const note = this.takeCompileNote();
+    if (note !== null) console.warn(note);
     if (isBatchSource(x)) {
       batchSizeOf(op, y);
       return this.evaluateImpl(op, x, 32, c);
@@ -1040,7 +1307,12 @@ export abstract class Model extends Module {
   /**
    * Runs the model on `x` in batches in eval mode without gradients (Keras's `predict`); returns
    * one tensor (the caller owns it).
-   * @example const yHat = model.predict(xTest); // [N, 10]
+   * @example
+   * const net = sequential([new Dense(10, { inputShape: [4], activation: 'softmax' })]);
+   * const yHat = net.predict(randn([50, 4]), { batchSize: 16 });
+   * yHat.shape // [50, 10]
+   * yHat.sum(-1).sub(1).abs().max().item() < 1e-5 // true
+   * net.predict(new Float32Array(8)).shape // [2, 10]
    */
   predict(x: DataInput, opts: EvaluateOptions = {}): Tensor {
     const op = 'predict';
@@ -1084,7 +1356,10 @@ export abstract class Model extends Module {
 
   /**
    * A Keras-style table of layers, output shapes and parameter counts.
-   * @example console.log(model.summary());
+   * @example
+   * const net = sequential([new Dense(3, { inputShape: [2], name: 'hidden' }), new Dense(1, { name: 'out' })], { name: 'tiny' });
+   * console.log(net.summary());
+   * net.summary().split('\n').slice(-3) // ['Total params: 13', 'Trainable params: 13', 'Non-trainable params: 0']
    */
   summary(): string {
     const rows = this.layerShapes();
@@ -1117,7 +1392,11 @@ export abstract class Model extends Module {
 
 /**
  * Options of {@link sequential} / {@link Sequential}.
- * @example sequential([...], { inputShape: [28, 28], name: 'mlp' })
+ * @example
+ * const options: SequentialOptions = { inputShape: [28, 28], name: 'mlp' };
+ * const mlp = sequential([new Flatten(), new Dense(10)], options);
+ * mlp.inputShape // [28, 28]
+ * mlp.countParams() // 7850
  */
 export interface SequentialOptions {
   /** One example's shape (no batch axis); otherwise taken from the first layer's `inputShape`. */
@@ -1132,7 +1411,9 @@ export interface SequentialOptions {
  * with the Keras training API of {@link Model}.
  * @example
  * const net = new Sequential(new Linear(784, 128), new ReLU(), new Linear(128, 10));
- * const logits = net.call(x);
+ * const logits = net.call(randn([2, 784]));
+ * logits.shape // [2, 10]
+ * Object.keys(net.stateDict()) // ['0.weight', '0.bias', '2.weight', '2.bias']
  */
 export class Sequential extends Model {
   /** The class name used in `model.json` and default layer names. */
@@ -1153,7 +1434,11 @@ export class Sequential extends Model {
    * Appends a layer (Keras's `model.add`). When the input shape is known, the new layer is built
    * from the previous layers' output shape (kept, so each `add` costs the same however many
    * layers there are); a layer that does not fit is not added.
-   * @example model.add(new Dense(10, { activation: 'softmax' }));
+   * @example
+   * const net = sequential([new Dense(32, { inputShape: [4], activation: 'relu' })]);
+   * net.add(new Dense(10, { activation: 'softmax' }));
+   * net.layers.length // 2
+   * net.add(new Linear(5, 2)) // throws: 'Linear'
    */
   add(layer: Module): this {
     if (!(layer instanceof Module)) throw new AxonError(`Sequential '${this.name}'`, `add expects a Module, got ${fmtValue(layer)}`);
@@ -1172,7 +1457,14 @@ export class Sequential extends Model {
     return this;
   }
 
-  /** Sets the input shape and builds every layer (creating lazily-sized weights). */
+  /**
+   * Sets the input shape and builds every layer (creating lazily-sized weights).
+   * @example
+   * const net = new Sequential(new Dense(4), new Dense(1));
+   * net.countParams() // 0
+   * net.setInputShape([3]);
+   * net.countParams() // 21
+   */
   setInputShape(shape: readonly number[]): this {
     checkExampleShape(`Sequential '${this.name}'`, 'inputShape', shape);
     let s: SymbolicShape = [null, ...shape];
@@ -1251,6 +1543,8 @@ export class Sequential extends Model {
  *   new Dropout(0.2),
  *   new Dense(10, { activation: 'softmax' }),
  * ]);
+ * model.countParams() // 101770
+ * model.predict(zeros([2, 28, 28])).shape // [2, 10]
  */
 export function sequential(layers: readonly Module[] = [], opts: SequentialOptions = {}): Sequential {
   const op = 'sequential';
@@ -1277,7 +1571,11 @@ interface GraphNode {
 
 /**
  * Options of {@link model}.
- * @example model({ inputs: x, outputs: y, name: 'regressor' })
+ * @example
+ * const x = input({ shape: [4] });
+ * const y = new Dense(1).call(x);
+ * const options: GraphModelOptions = { inputs: x, outputs: y, name: 'regressor' };
+ * model(options).name // 'regressor'
  */
 export interface GraphModelOptions {
   /** The symbolic input(s) from {@link input}. */
@@ -1296,6 +1594,9 @@ export interface GraphModelOptions {
  * const x = input({ shape: [10] });
  * const y = new Dense(1).call(new Dense(5, { activation: 'relu' }).call(x));
  * const m = model({ inputs: x, outputs: y });
+ * m instanceof GraphModel // true
+ * m.predict(randn([3, 10])).shape // [3, 1]
+ * m.countParams() // 61
  */
 export class GraphModel extends Model {
   /** The class name used in `model.json` and default layer names. */
@@ -1408,6 +1709,8 @@ export class GraphModel extends Model {
  * const h = new Dense(5, { activation: 'relu' }).call(x);
  * const m = model({ inputs: x, outputs: new Dense(1).call(h) });
  * m.compile({ optimizer: 'adam', loss: 'meanSquaredError' });
+ * const history = await m.fit(randn([20, 10]), randn([20, 1]), { epochs: 2, verbose: 0 });
+ * history.epoch // [0, 1]
  */
 export function model(opts: GraphModelOptions): GraphModel {
   if (opts === null || typeof opts !== 'object') throw new AxonError('model', `expects { inputs, outputs }, got ${fmtValue(opts)}`);
@@ -1416,7 +1719,12 @@ export function model(opts: GraphModelOptions): GraphModel {
 
 /**
  * Adds symbolic or concrete tensors elementwise through an {@link Add} layer (Keras's `layers.add`).
- * @example const s = add([a, b]);
+ * @example
+ * add([tensor([1, 2]), tensor([10, 20])]) // [11, 22]
+ * const a = input({ shape: [4] });
+ * const b = new Dense(4).call(a);
+ * const s = add([a, b]); // a residual connection
+ * model({ inputs: a, outputs: s }).predict(randn([2, 4])).shape // [2, 4]
  */
 export function add(xs: readonly SymbolicTensor[]): SymbolicTensor;
 export function add(xs: readonly Tensor[]): Tensor;
@@ -1428,7 +1736,13 @@ export function add(xs: readonly (Tensor | SymbolicTensor)[]): Tensor | Symbolic
 
 /**
  * Concatenates symbolic or concrete tensors along `axis` through a {@link Concatenate} layer.
- * @example const h = concatenate([a, b]);
+ * @example
+ * concatenate([tensor([[1, 2]]), tensor([[3]])]) // [[1, 2, 3]]
+ * const a = input({ shape: [4] });
+ * const b = input({ shape: [2] });
+ * const h = concatenate([a, b]);
+ * h.shape // [null, 6]
+ * model({ inputs: [a, b], outputs: new Dense(1).call(h) }).forward(randn([3, 4]), randn([3, 2])).shape // [3, 1]
  */
 export function concatenate(xs: readonly SymbolicTensor[], axis?: number): SymbolicTensor;
 export function concatenate(xs: readonly Tensor[], axis?: number): Tensor;
@@ -1436,4 +1750,29 @@ export function concatenate(xs: readonly (Tensor | SymbolicTensor)[], axis = -1)
   if (!Array.isArray(xs) || xs.length === 0) throw new AxonError('concatenate', `expects a non-empty list of tensors, got ${fmtValue(xs)}`);
   const layer = new ConcatenateLayer({ axis });
   return xs.every(isSymbolic) ? layer.call(...(xs as SymbolicTensor[])) : layer.call(...(xs as Tensor[]));
+}
+
+/**
+ * @internal The last part of every loader: `m` (built from `json`, weights not loaded yet) must be
+ * a {@link Model}; unless `compile` is false, it is compiled from `json.compile` when the file has
+ * one. On failure `m` is freed and the error thrown.
+ */
+export function asLoadedModel(op: string, m: Module, json: unknown, source: string, compile: boolean): Model {
+  try {
+    if (!(m instanceof Model)) {
+      throw new AxonError(op, `${source} holds a ${m.className} layer, not a model (Sequential or functional): rebuild a single layer with modelFromJson(json) and load its weights with loadWeights / decodeWeights`);
+    }
+    const c = json !== null && typeof json === 'object' ? (json as { compile?: unknown }).compile : undefined;
+    if (compile && c !== undefined) {
+      try {
+        m.compileFromConfig(c as SavedCompileConfig);
+      } catch (e) {
+        throw new AxonError(op, `${source}: ${e instanceof Error ? e.message : String(e)} (load with { compile: false } to skip the compile settings)`);
+      }
+    }
+    return m;
+  } catch (e) {
+    m.dispose();
+    throw e;
+  }
 }

@@ -3,14 +3,19 @@
  * browsers (e.g. a demo that downloads or uploads a trained model).
  */
 import { AxonError, fmtValue } from '@axon/core';
-import { optionsOf } from './validate.js';
+import { optBool, optionsOf } from './validate.js';
+import { type Model, asLoadedModel } from './model.js';
 import type { Module } from './module.js';
 import { encodeWeights, loadParsedWeights, parseSafetensors, tensorDataBytes } from './safetensors.js';
 import { MAX_MODEL_JSON_BYTES, type ModelJson, modelFromJson, modelToJson } from './serialize.js';
 
 /**
  * A model as its two files' contents: the architecture (`model.json`) and the weights (safetensors).
- * @example const { json, weights } = await serializeModel(model);
+ * @example
+ * const net = sequential([new Dense(1, { inputShape: [2] })]);
+ * const files: SerializedModel = await serializeModel(net);
+ * files.json.weights // 'model.safetensors'
+ * files.weights.length > 0 // true
  */
 export interface SerializedModel {
   readonly json: ModelJson;
@@ -20,8 +25,13 @@ export interface SerializedModel {
 /**
  * Serialises a model to `{ json, weights }` (the two files to offer for download).
  * @example
- * const { json, weights } = await serializeModel(model);
- * const blob = new Blob([weights]); // offer as model.safetensors
+ * const net = sequential([new Dense(3, { inputShape: [4], activation: 'softmax' })]);
+ * net.compile({ optimizer: 'adam', loss: 'sparseCategoricalCrossentropy' });
+ * const { json, weights } = await serializeModel(net);
+ * const files = [new Blob([JSON.stringify(json)]), new Blob([new Uint8Array(weights)])]; // offer as model.json and model.safetensors
+ * json.compile!.loss // 'sparseCategoricalCrossentropy'
+ * const copy = deserializeModel(json, weights);
+ * copy.isCompiled // true
  */
 export async function serializeModel(model: Module): Promise<SerializedModel> {
   const json = { ...modelToJson(model), weights: 'model.safetensors' };
@@ -31,13 +41,19 @@ export async function serializeModel(model: Module): Promise<SerializedModel> {
 
 /**
  * Options of {@link deserializeModel}.
- * @example deserializeModel(text, bytes, { maxLayers: 50_000 })
+ * @example
+ * const { json, weights } = await serializeModel(sequential([new Dense(1, { inputShape: [2] })]));
+ * const opts: DeserializeModelOptions = { maxLayers: 50_000, compile: false };
+ * deserializeModel(JSON.stringify(json), weights, opts).countParams() // 3
+ * deserializeModel(JSON.stringify(json), weights, { maxJsonBytes: 10 }) // throws: 'larger than the 10-byte limit'
  */
 export interface DeserializeModelOptions {
   /** The longest `model.json` text accepted, in bytes (UTF-8; default `MAX_MODEL_JSON_BYTES`, 32 MiB). */
   maxJsonBytes?: number;
   /** The most layers the architecture may declare (default `MAX_MODEL_LAYERS`, 10,000). */
   maxLayers?: number;
+  /** Whether to compile the model with the compile settings `model.json` holds (default true). */
+  compile?: boolean;
 }
 
 /**
@@ -45,11 +61,19 @@ export interface DeserializeModelOptions {
  * weights are parsed and validated first; the architecture (at most `maxLayers` layers) is then
  * built with its parameters capped by the weights' size, so a config declaring more than its
  * weights hold fails before allocating; a failure frees everything built.
- * @example const m = deserializeModel(await jsonFile.text(), new Uint8Array(await weightsFile.arrayBuffer()));
+ * @example
+ * // In a browser, from two files the user picked (File objects): here, Blobs of a model's files.
+ * const net = sequential([new Dense(2, { inputShape: [3] })]);
+ * const saved = await serializeModel(net);
+ * const jsonFile = new Blob([JSON.stringify(saved.json)]);
+ * const weightsFile = new Blob([new Uint8Array(saved.weights)]);
+ * const m = deserializeModel(await jsonFile.text(), new Uint8Array(await weightsFile.arrayBuffer()));
+ * m.predict(ones([1, 3])).sub(net.predict(ones([1, 3]))) // [[0, 0]]
  */
-export function deserializeModel(json: ModelJson | string, weights: Uint8Array, opts: DeserializeModelOptions = {}): Module {
+export function deserializeModel(json: ModelJson | string, weights: Uint8Array, opts: DeserializeModelOptions = {}): Model {
   const op = 'deserializeModel';
-  opts = optionsOf<DeserializeModelOptions>(op, opts, ['maxJsonBytes', 'maxLayers']);
+  opts = optionsOf<DeserializeModelOptions>(op, opts, ['maxJsonBytes', 'maxLayers', 'compile']);
+  const compile = optBool(op, 'compile', opts.compile) ?? true;
   let j: unknown = json;
   if (typeof json === 'string') {
     const max = opts.maxJsonBytes ?? MAX_MODEL_JSON_BYTES;
@@ -64,7 +88,8 @@ export function deserializeModel(json: ModelJson | string, weights: Uint8Array, 
     }
   }
   const contents = parseSafetensors(weights);
-  const m = modelFromJson(j, { ...(opts.maxLayers !== undefined ? { maxLayers: opts.maxLayers } : {}), maxParameterBytes: tensorDataBytes(contents) });
+  const built: Module = modelFromJson(j, { ...(opts.maxLayers !== undefined ? { maxLayers: opts.maxLayers } : {}), maxParameterBytes: tensorDataBytes(contents) });
+  const m = asLoadedModel(op, built, j, 'model.json', compile);
   try {
     loadParsedWeights(m, contents);
   } catch (e) {
@@ -76,7 +101,10 @@ export function deserializeModel(json: ModelJson | string, weights: Uint8Array, 
 
 /**
  * Options of {@link loadModelFromUrl}.
- * @example await loadModelFromUrl(url, { headers: { Authorization: token } }, { allowedOrigins: ['https://cdn.example.com'] })
+ * @example
+ * const opts: LoadModelFromUrlOptions = { allowedOrigins: ['https://cdn.example.com'], maxWeightsBytes: 2 ** 20 };
+ * // e.g. loadModelFromUrl('https://example.com/models/mnist/', { headers: { Authorization: `Bearer ${token}` } }, opts)
+ * await loadModelFromUrl('ftp://example.com/models/mnist/', undefined, opts) // throws: 'expects an http(s) URL'
  */
 export interface LoadModelFromUrlOptions extends DeserializeModelOptions {
   /** Allow the weights (or a redirect) on any other origin than the model's (default false). */
@@ -188,11 +216,24 @@ async function getChecked(op: string, what: string, url: URL, origin: string, al
  * a request to another origin carries no `Authorization`, `Cookie` or `Proxy-Authorization`
  * header and uses `credentials: 'omit'`. `model.json` is capped at `maxJsonBytes`, the weights at
  * `maxWeightsBytes`; then the model is built as {@link deserializeModel} does.
- * @example const m = await loadModelFromUrl('/models/mnist/');
+ * @example
+ * import { createServer } from 'node:http';
+ * // A server with a model's two files (in a browser: a path such as '/models/mnist/' on the page's server)
+ * const net = sequential([new Dense(1, { inputShape: [2] })]);
+ * net.compile({ optimizer: 'sgd', loss: 'mse' });
+ * const { json, weights } = await serializeModel(net);
+ * const server = createServer((req, res) => res.end(req.url === '/models/tiny/model.json' ? JSON.stringify(json) : weights));
+ * await new Promise<void>((ready) => server.listen(0, '127.0.0.1', ready));
+ * const { port } = server.address() as { port: number };
+ * const m = await loadModelFromUrl(`http://127.0.0.1:${port}/models/tiny/`);
+ * server.close();
+ * m.isCompiled // true
+ * m.predict(ones([1, 2])).sub(net.predict(ones([1, 2]))) // [[0]]
  */
-export async function loadModelFromUrl(base: string | URL, init?: RequestInit, opts: LoadModelFromUrlOptions = {}): Promise<Module> {
+export async function loadModelFromUrl(base: string | URL, init?: RequestInit, opts: LoadModelFromUrlOptions = {}): Promise<Model> {
   const op = 'loadModelFromUrl';
-  opts = optionsOf<LoadModelFromUrlOptions>(op, opts, ['maxJsonBytes', 'maxLayers', 'allowCrossOrigin', 'allowedOrigins', 'maxWeightsBytes']);
+  opts = optionsOf<LoadModelFromUrlOptions>(op, opts, ['maxJsonBytes', 'maxLayers', 'compile', 'allowCrossOrigin', 'allowedOrigins', 'maxWeightsBytes']);
+  optBool(op, 'compile', opts.compile);
   if (init !== undefined && (init === null || typeof init !== 'object')) throw new AxonError(op, `init must be a RequestInit object (headers, credentials, …), got ${fmtValue(init)}`);
   if (typeof fetch !== 'function') throw new AxonError(op, 'fetch is not available here');
   let abs: URL;
@@ -229,5 +270,5 @@ export async function loadModelFromUrl(base: string | URL, init?: RequestInit, o
     throw new AxonError(op, `${got.url.href} names the weights ${JSON.stringify(wname)}, which is not a URL`);
   }
   const w = await getChecked(op, 'the weights', wUrl, abs.origin, allowed, init, maxWeights, 'raise it with the maxWeightsBytes option');
-  return deserializeModel(j as ModelJson, w.bytes, { ...(opts.maxLayers !== undefined ? { maxLayers: opts.maxLayers } : {}), maxJsonBytes: Infinity });
+  return deserializeModel(j as ModelJson, w.bytes, { ...(opts.maxLayers !== undefined ? { maxLayers: opts.maxLayers } : {}), ...(opts.compile !== undefined ? { compile: opts.compile } : {}), maxJsonBytes: Infinity });
 }

@@ -7,7 +7,7 @@ import { optionsOf } from './validate.js';
 import { Activation, GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh } from './activations.js';
 import { AvgPool2d, Conv2d, GlobalAvgPool2d, MaxPool2d } from './conv.js';
 import { Add, Concatenate, Dense, Dropout, Embedding, Flatten, Linear, Reshape } from './layers.js';
-import { GraphModel, Sequential } from './model.js';
+import { GraphModel, Model, type SavedCompileConfig, Sequential } from './model.js';
 import { BatchNorm1d, BatchNorm2d, BatchNormalization, LayerNorm } from './normalization.js';
 import type { Module } from './module.js';
 import { type JsonValue, type LayerConfig, withParameterBudget } from './module.js';
@@ -16,13 +16,19 @@ import { input } from './symbolic.js';
 
 /**
  * Rebuilds a layer from its config (and name).
- * @example const f: LayerFactory = (c) => new Dense(c.units as number);
+ * @example
+ * const f: LayerFactory = (c, name) => new Dense(c['units'] as number, { name });
+ * f({ units: 3 }, 'rebuilt').name // 'rebuilt'
  */
 export type LayerFactory = (config: LayerConfig, name: string) => Module;
 
 /**
  * One layer in a model config.
- * @example { className: 'Dense', name: 'dense', config: { units: 10, activation: 'softmax' } }
+ * @example
+ * const j: LayerJson = { className: 'Dense', name: 'classifier', config: { units: 10, activation: 'softmax' } };
+ * const d = layerFromJson(j) as Dense;
+ * d.units // 10
+ * d.activation // 'softmax'
  */
 export interface LayerJson {
   readonly className: string;
@@ -31,16 +37,29 @@ export interface LayerJson {
 }
 
 /**
- * What `model.json` holds: a format tag, the model class, and its config.
- * @example JSON.parse(await readFile('model/model.json', 'utf8')) as ModelJson
+ * What `model.json` holds: a format tag, the model class and its config, the compile settings of
+ * a compiled model, and the files beside it.
+ * @example
+ * import { readFile } from 'node:fs/promises';
+ * const net = sequential([new Dense(2, { inputShape: [3] })], { name: 'tiny' });
+ * net.compile({ optimizer: 'adam', loss: 'mse' });
+ * await save(net, 'tiny-model');
+ * const json = JSON.parse(await readFile('tiny-model/model.json', 'utf8')) as ModelJson;
+ * json // { format: 'axon-model/1', className: 'Sequential', name: 'tiny', compile: { loss: 'mse', metrics: [] } }
+ * json.weights!.startsWith('model-') // true
+ * json.optimizerState // undefined
  */
 export interface ModelJson {
   readonly format: 'axon-model/1';
   readonly className: string;
   readonly name: string;
   readonly config: LayerConfig;
+  /** The compile settings of a compiled model (absent in files written before they were saved, and for uncompiled models). */
+  readonly compile?: SavedCompileConfig;
   /** The weights file next to it. */
   readonly weights?: string;
+  /** The optimizer state file next to it (`save` writes one when the optimizer exists, i.e. after `fit`). */
+  readonly optimizerState?: string;
 }
 
 const num = (c: LayerConfig, k: string): number => c[k] as number;
@@ -89,7 +108,18 @@ const registry = new Map<string, LayerFactory>([
 /**
  * Registers a layer class so that `loadModel`/`modelFromJson` can rebuild it from `getConfig()`.
  * @example
- * registerLayer('Scale', (config, name) => new Scale(config.factor as number, name));
+ * class Scale extends Module {
+ *   static readonly className = 'Scale';
+ *   constructor(readonly factor: number, name?: string) { super(name); }
+ *   forward(x: Tensor): Tensor { return x.mul(this.factor); }
+ *   override getConfig(): LayerConfig { return { factor: this.factor }; }
+ * }
+ * const net = sequential([new Dense(2, { inputShape: [2] }), new Scale(10)]);
+ * await save(net, 'custom-layer') // throws: "layer class 'Scale'"
+ * registerLayer('Scale', (config, name) => new Scale(config['factor'] as number, name));
+ * await save(net, 'custom-layer');
+ * const again = await loadModel('custom-layer');
+ * (again.layers[1] as Scale).factor // 10
  */
 export function registerLayer(className: string, factory: LayerFactory): void {
   if (typeof className !== 'string' || className === '' || typeof factory !== 'function') throw new AxonError('registerLayer', 'expects (className: string, factory: (config, name) => Module)');
@@ -111,7 +141,9 @@ function classNameOf(m: Module): string {
 
 /**
  * A layer (or nested model) as `{ className, name, config }`.
- * @example layerToJson(new Dense(3)) // { className: 'Dense', name: 'dense', config: { units: 3, ... } }
+ * @example
+ * layerToJson(new Dense(3, { name: 'd' })) // { className: 'Dense', name: 'd', config: { units: 3, activation: 'linear', useBias: true } }
+ * layerToJson(new Conv2d(1, 4, 3, { name: 'c' })).config // { inChannels: 1, outChannels: 4, kernelSize: [3, 3] }
  */
 export function layerToJson(m: Module): LayerJson {
   const className = classNameOf(m);
@@ -141,17 +173,26 @@ function graphConfig(g: GraphModel): LayerConfig {
 }
 
 /**
- * A model's architecture as the JSON `model.json` stores.
- * @example JSON.stringify(modelToJson(model))
+ * A model's architecture as the JSON `model.json` stores, with its compile settings when it is a
+ * compiled {@link Model} (see {@link Model.getCompileConfig}).
+ * @example
+ * const net = sequential([new Dense(2, { inputShape: [3], name: 'out' })], { name: 'net' });
+ * modelToJson(net) // { format: 'axon-model/1', className: 'Sequential', name: 'net', config: { inputShape: [3], layers: [{ className: 'Dense', name: 'out', config: { units: 2 } }] } }
+ * net.compile({ optimizer: 'sgd', loss: 'mse' });
+ * modelToJson(net).compile!.loss // 'mse'
  */
 export function modelToJson(m: Module): ModelJson {
   const j = layerToJson(m);
-  return { format: 'axon-model/1', className: j.className, name: j.name, config: j.config };
+  const compile = m instanceof Model ? m.getCompileConfig() : null;
+  return { format: 'axon-model/1', className: j.className, name: j.name, config: j.config, ...(compile ? { compile } : {}) };
 }
+
 
 /**
  * Rebuilds a layer from `{ className, name, config }` (unknown classes → AxonError).
- * @example layerFromJson({ className: 'Dense', name: 'd', config: { units: 3 } })
+ * @example
+ * layerFromJson({ className: 'Dense', name: 'd', config: { units: 3 } }).name // 'd'
+ * layerFromJson({ className: 'Magic', name: 'm', config: {} }) // throws: "unknown layer class 'Magic'"
  */
 export function layerFromJson(j: unknown): Module {
   const op = 'layerFromJson';
@@ -258,7 +299,11 @@ export const MAX_MODEL_LAYERS = 10_000;
 
 /**
  * Options of {@link modelFromJson}.
- * @example modelFromJson(json, { maxLayers: 50_000, maxParameterBytes: weightsBytes })
+ * @example
+ * const json = modelToJson(sequential([new Dense(1000, { inputShape: [1000] })]));
+ * const opts: ModelFromJsonOptions = { maxLayers: 50_000, maxParameterBytes: 1024 };
+ * modelFromJson(json, opts) // throws: 'declares parameters [1000,1000], [1000] (3.8 MiB), but the weights hold 1.0 KiB'
+ * modelFromJson(json, { maxLayers: 0 }) // throws: 'maxLayers must be a positive integer'
  */
 export interface ModelFromJsonOptions {
   /** The most layers (and functional nodes) the config may declare (default {@link MAX_MODEL_LAYERS}). */
@@ -293,7 +338,11 @@ function countLayers(j: unknown, max: number, acc = { n: 0 }): number {
  * anything it checks the structure: at most `maxLayers` layers. Built-in layers check their
  * configs before allocating, and `maxParameterBytes` caps what they allocate in all. A failure
  * frees every layer built so far.
- * @example const m = modelFromJson(JSON.parse(text));
+ * @example
+ * const text = JSON.stringify(modelToJson(sequential([new Dense(4, { inputShape: [2] }), new Dense(1)])));
+ * const m = modelFromJson(JSON.parse(text)); // new weights: load them with decodeWeights / loadWeights
+ * m.countParams() // 17
+ * m instanceof Sequential // true
  */
 export function modelFromJson(j: unknown, opts: ModelFromJsonOptions = {}): Module {
   const op = 'modelFromJson';

@@ -9,8 +9,8 @@ import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type Tensor, setSeed } from '@axon/core';
-import { Dense, type Module, loadModel, save, sequential, serializeModel } from '../src/index.js';
+import { type Tensor, randn, setSeed } from '@axon/core';
+import { Dense, type Model, type Module, loadModel, save, sequential, serializeModel } from '../src/index.js';
 import { setIoHookForTests } from '../src/fsutil.js';
 import { useTestBackend } from './helpers.js';
 
@@ -203,5 +203,54 @@ describe('save is atomic as a whole', () => {
       before.dispose();
       after.dispose();
     }
+  });
+
+  it('killed before each filesystem step of a save with optimizer state: the weights and the optimizer state always come from the same save', async () => {
+    /** A compiled, trained model: weights and Adam state differ between `seed`s. */
+    const trained = async (seed: number): Promise<Model> => {
+      setSeed(seed);
+      const m = sequential([new Dense(3, { inputShape: [2], activation: 'relu' }), new Dense(1)]);
+      m.compile({ optimizer: 'adam', loss: 'mse' });
+      const x = randn([8, 2]);
+      const y = randn([8, 1]);
+      await m.fit(x, y, { epochs: 2, batchSize: 4, verbose: 0 });
+      x.dispose();
+      y.dispose();
+      return m;
+    };
+    const state = (m: Model): string => {
+      const sd = m.optimizer!.stateDict();
+      const s = JSON.stringify(sd.meta) + Object.keys(sd.tensors).sort().map((k) => Array.from(sd.tensors[k]!.dataSync()).join(',')).join('|');
+      for (const t of Object.values(sd.tensors)) t.dispose();
+      return s;
+    };
+    const before = await trained(1);
+    const after = await trained(2);
+    const sigs = { before: signature(before) + state(before), after: signature(after) + state(after) };
+    const probe = join(dir, 'opt-probe');
+    await save(before, probe);
+    const steps = await stepsOf(() => save(after, probe));
+    expect(steps.filter((s) => s.startsWith('rename')).length).toBe(3);
+    for (let k = 0; k < steps.length; k++) {
+      const p = join(dir, `opt-kill-${k}`);
+      await rm(p, { recursive: true, force: true });
+      await save(before, p);
+      const at = await killBefore(k, () => save(after, p));
+      expect(norm(at), `step ${k}`).toBe(norm(steps[k]!));
+      const loaded = await loadModel(p);
+      const sig = signature(loaded) + state(loaded);
+      loaded.dispose();
+      const manifestRenamed = steps.slice(0, k).some((s) => s.endsWith('-> model.json'));
+      expect(sig, `killed before '${at}'`).toBe(manifestRenamed ? sigs.after : sigs.before);
+      // a later complete save leaves exactly its three files
+      await save(before, p);
+      expect((await readdir(p)).sort(), `after a save following a kill before '${at}'`).toEqual([
+        expect.stringMatching(/^model-[0-9a-f]{16}\.optimizer\.safetensors$/),
+        expect.stringMatching(/^model-[0-9a-f]{16}\.safetensors$/),
+        'model.json',
+      ]);
+    }
+    before.dispose();
+    after.dispose();
   });
 });
