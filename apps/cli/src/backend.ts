@@ -1,20 +1,122 @@
-import { backends, ready, setBackend, type Backend } from '@axon/core';
+import { spawn } from 'node:child_process';
+import { backends, ready, setBackend, type Backend, type BackendInfo } from '@axon/core';
 import '@axon/backend-wasm';
 
-/** Loads optional backend packages (WebGPU) so they register, without failing when absent. */
+/**
+ * Backend packages that are optional and start native code (WebGPU loads Dawn, which asks the
+ * Vulkan driver for adapters and may print to the process's stderr from native code while it does:
+ * Dawn's `maxDynamic… artificially reduced` lines on lavapipe). The CLI imports them only when one
+ * of their backends is the one in use; `--backend auto` and `axon info` look at them in a child
+ * process instead (see {@link probeBackends}).
+ */
+const OPTIONAL_BACKENDS = ['@axon/backend-webgpu'];
+
+/** Loads the optional backend packages so they register, without failing when absent. */
 export async function loadOptionalBackends(): Promise<void> {
-  try {
-    await import('@axon/backend-webgpu');
-  } catch {
-    /* not installed: backends() will not list it */
+  for (const spec of OPTIONAL_BACKENDS) {
+    try {
+      await import(spec);
+    } catch {
+      /* not installed: backends() will not list it */
+    }
   }
 }
 
-/** Starts the named backend, or the best available one. */
-export async function chooseBackend(name: string | undefined): Promise<Backend> {
-  await loadOptionalBackends();
-  if (name && name !== 'auto') return setBackend(name);
-  return ready();
+/** What a child process found when it started the backends (see {@link probeBackends}). */
+export interface BackendProbe {
+  /** The backend `ready()` chose there (the best available), or null when none started. */
+  readonly chosen: string | null;
+  /** `backends()` there: every registered backend, with the reason any could not start. */
+  readonly backends: readonly BackendInfo[];
+  /** Whether each backend that started runs on a software-emulated device. */
+  readonly emulated: Readonly<Record<string, boolean>>;
+  /** What the child printed on stderr: messages native drivers wrote while starting. */
+  readonly driverOutput: string;
+}
+
+const PROBE_SCRIPT = `
+const [coreUrl, urls, all] = JSON.parse(process.argv[1]);
+const core = await import(coreUrl);
+for (const u of urls) { try { await import(u); } catch {} }
+let chosen = null;
+try { chosen = await core.ready(); } catch {}
+const emulated = {};
+if (chosen) emulated[chosen.name] = chosen.emulated === true;
+if (all) {
+  for (const b of core.backends()) {
+    if (b.name === chosen?.name) continue;
+    try { emulated[b.name] = (await core.setBackend(b.name)).emulated === true; } catch {}
+  }
+}
+process.stdout.write(JSON.stringify({ chosen: chosen ? chosen.name : null, backends: core.backends(), emulated }));
+process.exit(0); // native backends may keep threads alive
+`;
+
+/**
+ * Starts the backends in a child process and reports what happened there: which one `ready()`
+ * picks (with `all`, every backend is started, as `axon info` lists them). Native drivers' stderr
+ * and crashes stay in the child, and this process loads no native backend it will not use.
+ * Rejects when the child could not run or did not answer (the reason says why).
+ */
+export function probeBackends(opts: { all?: boolean; timeoutMs?: number } = {}): Promise<BackendProbe> {
+  const resolveUrl = (spec: string): string | null => {
+    try {
+      return import.meta.resolve(spec);
+    } catch {
+      return null;
+    }
+  };
+  const core = resolveUrl('@axon/core');
+  if (core === null) return Promise.reject(new Error('cannot resolve @axon/core'));
+  const urls = [resolveUrl('@axon/backend-wasm'), ...OPTIONAL_BACKENDS.map(resolveUrl)].filter((u): u is string => u !== null);
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--input-type=module', '--eval', PROBE_SCRIPT, JSON.stringify([core, urls, opts.all === true])], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      timeout: opts.timeoutMs ?? 60_000,
+    });
+    let out = '';
+    let err = '';
+    child.stdout.setEncoding('utf8').on('data', (s: string) => (out += s));
+    child.stderr.setEncoding('utf8').on('data', (s: string) => (err += s));
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      try {
+        if (code !== 0) throw new Error(`the probe exited with ${signal ?? `code ${code}`}${err.trim() ? `: ${err.trim().split('\n').slice(-3).join(' | ')}` : ''}`);
+        const r = JSON.parse(out) as Omit<BackendProbe, 'driverOutput'>;
+        resolve({ ...r, driverOutput: err });
+      } catch (e) {
+        reject(e instanceof Error ? e : new Error(String(e)));
+      }
+    });
+  });
+}
+
+/**
+ * Starts the named backend, or with `auto` (or no name) the best available one. The best is found
+ * in a child process ({@link probeBackends}), so that a native backend is loaded here only when it
+ * is the one chosen: on a machine whose only WebGPU adapter is software-emulated, `auto` runs on
+ * WASM without Dawn ever loading in this process (and printing its driver warnings).
+ */
+export async function chooseBackend(name: string | undefined, warn: (s: string) => void = (s) => console.error(s)): Promise<Backend> {
+  if (name && name !== 'auto') {
+    if (!backends().some((b) => b.name === name)) await loadOptionalBackends();
+    return setBackend(name);
+  }
+  let probe: BackendProbe;
+  try {
+    probe = await probeBackends();
+  } catch (e) {
+    warn(`axon: could not check which backends this machine runs (${(e as Error).message}); using the built-in ones`);
+    return ready();
+  }
+  if (probe.chosen === null) return ready(); // nothing started there: the error names each reason
+  if (!backends().some((b) => b.name === probe.chosen)) await loadOptionalBackends();
+  try {
+    return await setBackend(probe.chosen);
+  } catch (e) {
+    warn(`axon: ${(e as Error).message}; using the next available backend`);
+    return ready();
+  }
 }
 
 /** One line per registered backend with its status. */
