@@ -36,7 +36,7 @@ function run(code: string): string[] {
 function expected(code: string): string[] {
   const out: string[] = [];
   for (const line of code.split('\n')) {
-    if (!/^console\.log\(/.test(line.trim())) continue;
+    if (!/(^|\s)console\.log\(/.test(line.trim())) continue;
     const c = /; \/\/ (.*)$/.exec(line);
     if (c) out.push(c[1]!);
   }

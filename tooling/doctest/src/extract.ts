@@ -98,6 +98,39 @@ function dedent(code: string): string {
   return lines.map((l) => l.slice(ind)).join('\n');
 }
 
+/** The ```ts blocks of a Markdown text (a README). */
+export function markdownBlocks(text: string): { line: number; code: string }[] {
+  const out: { line: number; code: string }[] = [];
+  const lines = text.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    if (!/^```(ts|typescript)\s*$/.test(lines[i]!)) continue;
+    const start = i;
+    const body: string[] = [];
+    for (i++; i < lines.length && !/^```\s*$/.test(lines[i]!); i++) body.push(lines[i]!);
+    if (body.join('').trim() !== '') out.push({ line: start + 1, code: body.join('\n') });
+  }
+  return out;
+}
+
+/** Every ```ts block of the published packages' READMEs (they run like `@example` blocks). */
+export function extractReadmes(root: string): Example[] {
+  const out: Example[] = [];
+  for (const pkg of PACKAGES) {
+    const rel = `${pkg.dir}/README.md`;
+    let text: string;
+    try {
+      text = readFileSync(join(root, rel), 'utf8');
+    } catch {
+      continue;
+    }
+    for (const { line, code } of markdownBlocks(text)) {
+      const nr = /^\s*\/\/\s*\(not run: ([^)]+)\)/m.exec(code);
+      out.push({ id: `${rel}:${line}`, pkg: pkg.name, file: rel, line, code, ...(nr !== null ? { notRun: nr[1]!.trim() } : {}) });
+    }
+  }
+  return out;
+}
+
 /** Every `@example` of every published package, in file order. */
 export function extractAll(root: string): Example[] {
   const out: Example[] = [];

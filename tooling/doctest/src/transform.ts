@@ -86,7 +86,16 @@ export function transform(code: string, id: string): Transformed {
     const exp: Expected | undefined = parseExpected(note);
     if (exp === undefined) continue;
     if (ts.isExpressionStatement(st)) {
-      runEdits.push({ start, end: st.end, text: `await __check((${st.expression.getText(sf)}), ${JSON.stringify(exp)}, ${where});` });
+      // `console.log(v); // value` asserts v (and still prints it).
+      const e = st.expression;
+      const logged = ts.isCallExpression(e) && e.expression.getText(sf) === 'console.log' && e.arguments.length === 1 ? e.arguments[0]! : undefined;
+      if (logged !== undefined) {
+        runEdits.push({ start, end: st.end, text: `{ const __v = (${logged.getText(sf)}); console.log(__v); await __check(__v, ${JSON.stringify(exp)}, ${where}); }` });
+      } else if (ts.isCallExpression(e) && e.expression.getText(sf) === 'console.log') {
+        continue; // several values printed on one line: the comment is what it prints, not one literal
+      } else {
+        runEdits.push({ start, end: st.end, text: `await __check((${e.getText(sf)}), ${JSON.stringify(exp)}, ${where});` });
+      }
       checks++;
     } else if (ts.isVariableStatement(st) && st.declarationList.declarations.length === 1 && ts.isIdentifier(st.declarationList.declarations[0]!.name)) {
       const name = (st.declarationList.declarations[0]!.name as ts.Identifier).text;

@@ -69,5 +69,8 @@ describe('extraction and transformation', () => {
     expect(t.run).toContain('await __check((g()),');
     expect(t.run).toContain('await __throws(async () => { h(); }, "bad"');
     expect(t.run).toContain('k(); // prose here');
+    const logged = transform('console.log(f()); // 3\nconsole.log(a, b); // 1 2', 'id');
+    expect(logged.checks).toBe(1);
+    expect(logged.run).toContain('{ const __v = (f()); console.log(__v); await __check(__v,');
   });
 });

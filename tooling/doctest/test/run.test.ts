@@ -7,11 +7,11 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as core from '@axon/core';
 import '@axon/backend-wasm';
-import { extractAll, PACKAGES } from '../src/extract.js';
+import { extractAll, extractReadmes, PACKAGES } from '../src/extract.js';
 import { runExample, scopeOf, type Loader } from '../src/run.js';
 
 const ROOT = resolve(fileURLToPath(import.meta.url), '../../../..');
-const examples = extractAll(ROOT);
+const examples = [...extractAll(ROOT), ...extractReadmes(ROOT)];
 
 const MODULES: Record<string, () => Promise<Record<string, unknown>>> = {
   '@axon/core': () => import('@axon/core'),
@@ -73,7 +73,9 @@ for (const pkg of PACKAGES) {
 describe('counts', () => {
   it('finds the examples and says how many ran', () => {
     const notRun = examples.filter((e) => e.notRun !== undefined).length;
-    console.log(`doctest: ${examples.length} @example blocks; ${ran} run (${asserted} values asserted), ${notRun} type-checked only`);
-    expect(examples.length).toBeGreaterThan(500);
+    const tsdoc = examples.filter((e) => !e.file.endsWith('.md')).length;
+    console.log(`doctest: ${tsdoc} @example blocks and ${examples.length - tsdoc} README blocks; ${ran} run (${asserted} values asserted), ${notRun} type-checked only`);
+    expect(tsdoc).toBeGreaterThan(500);
+    expect(ran + notRun).toBe(examples.length);
   });
 });
