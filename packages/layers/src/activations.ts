@@ -73,7 +73,9 @@ export function softplus(x: Tensor): Tensor {
 
 /**
  * Activation names accepted by `Dense({ activation })` and {@link getActivation}.
- * @example const a: ActivationName = 'relu';
+ * @example
+ * const a: ActivationName = 'relu';
+ * getActivation(a)(tensor([-1, 1])) // [0, 1]
  */
 export type ActivationName = 'linear' | 'relu' | 'sigmoid' | 'tanh' | 'softmax' | 'logSoftmax' | 'gelu' | 'leakyRelu' | 'softplus';
 
@@ -176,7 +178,9 @@ export class GELU extends ActivationModule {
 
 /**
  * Options of {@link Softmax} / {@link LogSoftmax}.
- * @example new Softmax({ axis: -1 })
+ * @example
+ * const opts: SoftmaxOptions = { axis: 0 };
+ * new Softmax(opts).call(tensor([[1, 5], [1, 5]])) // [[0.5, 0.5], [0.5, 0.5]]
  */
 export interface SoftmaxOptions {
   /** The axis normalised over (default −1). */
@@ -233,7 +237,9 @@ export class LogSoftmax extends ActivationModule {
 
 /**
  * Options of {@link LeakyReLU}.
- * @example new LeakyReLU({ alpha: 0.2 })
+ * @example
+ * const opts: LeakyReLUOptions = { alpha: 0.2 };
+ * new LeakyReLU(opts).alpha // 0.2
  */
 export interface LeakyReLUOptions {
   /** Slope for x < 0 (default 0.01, PyTorch's `negative_slope`). */
@@ -267,7 +273,9 @@ export class LeakyReLU extends ActivationModule {
 
 /**
  * Options of {@link Activation}.
- * @example new Activation({ activation: 'relu' })
+ * @example
+ * const opts: ActivationOptions = { activation: 'leaky_relu', name: 'act' };
+ * new Activation(opts).activation // 'leakyRelu'
  */
 export interface ActivationOptions {
   /** The activation's name. */

@@ -36,7 +36,9 @@ function padJson(p: Padding2d): JsonValue {
 
 /**
  * Options of {@link Conv2d}.
- * @example new Conv2d(1, 8, 3, { padding: 'same' })
+ * @example
+ * const opts: Conv2dLayerOptions = { padding: 'same', stride: 2 };
+ * new Conv2d(1, 8, 3, opts).call(randn([1, 1, 28, 28])).shape // [1, 8, 14, 14]
  */
 export interface Conv2dLayerOptions {
   stride?: Pair;
@@ -156,7 +158,9 @@ export class Conv2d extends Module {
 
 /**
  * Options of the pooling layers.
- * @example new MaxPool2d(2, { stride: 2 })
+ * @example
+ * const opts: Pool2dLayerOptions = { stride: 1 };
+ * new MaxPool2d(2, opts).call(tensor([[[[1, 2, 3], [4, 5, 6]]]])) // [[[[5, 6]]]]
  */
 export interface Pool2dLayerOptions {
   /** Defaults to the kernel size. */

@@ -5,7 +5,9 @@ import { AxonError, type DType, type Tensor, fmtShape, isTensor, tensor } from '
 
 /**
  * A host-side array with a shape (what `@axon/datasets` batches hold).
- * @example const h: HostData = { data: new Float32Array(6), shape: [2, 3], dtype: 'float32' };
+ * @example
+ * const h: HostData = { data: new Float32Array(6), shape: [2, 3], dtype: 'float32' };
+ * sequential([new Dense(1, { inputShape: [3] })]).predict(h).shape // [2, 1]
  */
 export interface HostData {
   readonly data: Float32Array | Int32Array | Uint8Array | Float64Array;
@@ -15,7 +17,9 @@ export interface HostData {
 
 /**
  * Nested number arrays.
- * @example const x: NestedNumbers = [[1, 2], [3, 4]];
+ * @example
+ * const x: NestedNumbers = [[1, 2], [3, 4]];
+ * sequential([new Dense(1, { inputShape: [2] })]).predict(x as DataInput).shape // [2, 1]
  */
 export type NestedNumbers = number | readonly NestedNumbers[];
 

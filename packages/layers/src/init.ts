@@ -6,7 +6,11 @@ import { optionsOf } from './validate.js';
 
 /**
  * Options of an initialiser call.
- * @example glorotUniform([3, 4], { fanIn: 3, fanOut: 4, seed: 1 })
+ * @example
+ * const opts: InitOptions = { fanIn: 3, fanOut: 4, seed: 1 };
+ * const a = glorotUniform([3, 4], opts);
+ * const b = glorotUniform([3, 4], opts); // the same seed: the same values
+ * a.sub(b).abs().max() // 0
  */
 export interface InitOptions {
   /** Inputs per output unit (default: computed from the shape, see {@link fans}). */
@@ -19,19 +23,27 @@ export interface InitOptions {
 
 /**
  * An initialiser: makes a float32 tensor of `shape`.
- * @example const init: InitFn = (shape) => zeros(shape);
+ * @example
+ * const halfOnes: InitFn = (shape) => ones(shape).mul(0.5);
+ * const d = new Dense(2, { inputShape: [3], kernelInitializer: halfOnes });
+ * d.call(ones([1, 3])) // [[1.5, 1.5]]
  */
 export type InitFn = (shape: readonly number[], opts?: InitOptions) => Tensor;
 
 /**
  * The initialiser names {@link getInitializer} accepts.
- * @example const n: InitializerName = 'heNormal';
+ * @example
+ * const n: InitializerName = 'heNormal';
+ * getInitializer(n)([64, 32]).shape // [64, 32]
  */
 export type InitializerName = 'glorotUniform' | 'glorotNormal' | 'heUniform' | 'heNormal' | 'lecunUniform' | 'lecunNormal' | 'zeros' | 'ones';
 
 /**
  * An initialiser given by name or as a function.
- * @example new Dense(4, { kernelInitializer: 'heNormal' })
+ * @example
+ * const byName: Initializer = 'heNormal';
+ * const byFunction: Initializer = (shape) => zeros(shape);
+ * new Dense(4, { inputShape: [2], kernelInitializer: byName, biasInitializer: byFunction }).bias // [0, 0, 0, 0]
  */
 export type Initializer = InitializerName | InitFn;
 
@@ -72,7 +84,10 @@ function normal(shape: readonly number[], std: number, seed: number | undefined)
 
 /**
  * Glorot/Xavier uniform: U(±√(6/(fanIn+fanOut))). Keras's default kernel initialiser.
- * @example glorotUniform([784, 128])
+ * @example
+ * const w = glorotUniform([784, 128]); // U(−l, l), l = √(6 / (fanIn + fanOut))
+ * w.shape // [784, 128]
+ * w.abs().max().item() <= Math.sqrt(6 / (784 + 128)) // true
  */
 export const glorotUniform: InitFn = (shape, o = {}) => {
   const { fanIn, fanOut } = fanOf(shape, o);
@@ -81,7 +96,10 @@ export const glorotUniform: InitFn = (shape, o = {}) => {
 
 /**
  * Glorot/Xavier normal: N(0, 2/(fanIn+fanOut)) (not truncated).
- * @example glorotNormal([10, 5])
+ * @example
+ * const w = glorotNormal([100, 50]); // N(0, σ²), σ = √(2 / (fanIn + fanOut)) ≈ 0.1155
+ * w.shape // [100, 50]
+ * w.square().mean().sqrt() // 0.11
  */
 export const glorotNormal: InitFn = (shape, o = {}) => {
   const { fanIn, fanOut } = fanOf(shape, o);
@@ -90,38 +108,48 @@ export const glorotNormal: InitFn = (shape, o = {}) => {
 
 /**
  * He/Kaiming uniform: U(±√(6/fanIn)) (for ReLU layers).
- * @example heUniform([128, 64])
+ * @example
+ * const w = heUniform([128, 64]); // U(−l, l), l = √(6 / fanIn)
+ * w.abs().max().item() <= Math.sqrt(6 / 128) // true
  */
 export const heUniform: InitFn = (shape, o = {}) => uniform(shape, Math.sqrt(6 / fanOf(shape, o).fanIn), o.seed);
 
 /**
  * He/Kaiming normal: N(0, 2/fanIn).
- * @example heNormal([128, 64])
+ * @example
+ * const w = heNormal([128, 64]); // N(0, 2 / fanIn)
+ * w.shape // [128, 64]
  */
 export const heNormal: InitFn = (shape, o = {}) => normal(shape, Math.sqrt(2 / fanOf(shape, o).fanIn), o.seed);
 
 /**
  * LeCun uniform: U(±√(3/fanIn)).
- * @example lecunUniform([16, 16])
+ * @example
+ * const w = lecunUniform([16, 16]); // U(−l, l), l = √(3 / fanIn)
+ * w.abs().max().item() <= Math.sqrt(3 / 16) // true
  */
 export const lecunUniform: InitFn = (shape, o = {}) => uniform(shape, Math.sqrt(3 / fanOf(shape, o).fanIn), o.seed);
 
 /**
  * LeCun normal: N(0, 1/fanIn).
- * @example lecunNormal([16, 16])
+ * @example
+ * const w = lecunNormal([16, 16]); // N(0, 1 / fanIn)
+ * w.shape // [16, 16]
  */
 export const lecunNormal: InitFn = (shape, o = {}) => normal(shape, Math.sqrt(1 / fanOf(shape, o).fanIn), o.seed);
 
 /**
  * PyTorch's default for `Linear`/`Conv2d` weights and biases: kaiming-uniform with a = √5,
  * i.e. U(±1/√fanIn).
- * @example torchDefault([2, 3], { fanIn: 3 })
+ * @example
+ * const w = torchDefault([2, 3], { fanIn: 3 }); // U(−1/√fanIn, 1/√fanIn), as PyTorch's Linear
+ * w.abs().max().item() <= 1 / Math.sqrt(3) // true
  */
 export const torchDefault: InitFn = (shape, o = {}) => uniform(shape, 1 / Math.sqrt(fanOf(shape, o).fanIn), o.seed);
 
 /**
  * All zeros.
- * @example zerosInit([4])
+ * @example zerosInit([4]) // [0, 0, 0, 0]
  */
 export const zerosInit: InitFn = (shape, o = {}) => {
   optionsOf<InitOptions>('init', o, ['fanIn', 'fanOut', 'seed']);
@@ -130,7 +158,7 @@ export const zerosInit: InitFn = (shape, o = {}) => {
 
 /**
  * All ones.
- * @example onesInit([4])
+ * @example onesInit([2, 2]) // [[1, 1], [1, 1]]
  */
 export const onesInit: InitFn = (shape, o = {}) => {
   optionsOf<InitOptions>('init', o, ['fanIn', 'fanOut', 'seed']);
@@ -150,7 +178,10 @@ const BY_NAME: Readonly<Record<InitializerName, InitFn>> = {
 
 /**
  * Resolves an initialiser name (Keras camelCase or snake_case, e.g. `'glorot_uniform'`) or function.
- * @example getInitializer('he_normal')([4, 4])
+ * @example
+ * getInitializer('he_normal')([4, 4]).shape // [4, 4]
+ * getInitializer('ones')([2]) // [1, 1]
+ * getInitializer('orthogonal') // throws: 'orthogonal'
  */
 export function getInitializer(init: Initializer | string): InitFn {
   if (typeof init === 'function') return init;

@@ -14,7 +14,11 @@ import { checkFinite, checkInt, composite, optBool, optInputShape, optName, opti
 
 /**
  * Options every built-in layer accepts.
- * @example new Dense(4, { name: 'hidden', inputShape: [10] })
+ * @example
+ * const opts: LayerOptions = { name: 'hidden', inputShape: [10] };
+ * const net = sequential([new Dense(4, opts)]);
+ * net.layers[0]!.name // 'hidden'
+ * net.inputShape // [10]
  */
 export interface LayerOptions {
   /** The layer's name (default: class name in snake_case, made unique). */
@@ -39,7 +43,9 @@ function lastDim(m: Module, x: Tensor, expected: number | null): number {
 
 /**
  * Options of {@link Linear}.
- * @example new Linear(4, 2, { bias: false })
+ * @example
+ * const opts: LinearOptions = { bias: false };
+ * new Linear(4, 2, opts).countParams() // 8
  */
 export interface LinearOptions {
   /** Whether to learn an additive bias (default true). */
@@ -106,7 +112,10 @@ export class Linear extends Module {
 
 /**
  * Options of {@link Dense}.
- * @example new Dense(128, { activation: 'relu', kernelInitializer: 'heNormal' })
+ * @example
+ * const opts: DenseOptions = { activation: 'relu', kernelInitializer: 'heNormal', inputShape: [64] };
+ * const d = new Dense(128, opts);
+ * d.kernel!.shape // [64, 128]
  */
 export interface DenseOptions extends LayerOptions {
   /** Activation applied to the output (default linear). */
@@ -255,7 +264,9 @@ export class Dense extends Module {
 
 /**
  * Options of {@link Dropout}.
- * @example new Dropout({ rate: 0.2 })
+ * @example
+ * const opts: DropoutOptions = { rate: 0.2, seed: 7 };
+ * new Dropout(opts).getConfig() // { rate: 0.2, seed: 7 }
  */
 export interface DropoutOptions extends LayerOptions {
   /** Fraction of inputs zeroed in training (PyTorch's `p`), in [0, 1). */
@@ -362,7 +373,9 @@ export class Dropout extends Module {
 
 /**
  * Options of {@link Flatten}.
- * @example new Flatten({ inputShape: [28, 28] })
+ * @example
+ * const opts: FlattenOptions = { startAxis: 2 };
+ * new Flatten(opts).call(zeros([2, 3, 4, 5])).shape // [2, 3, 20]
  */
 export interface FlattenOptions extends LayerOptions {
   /** First axis flattened (default 1: keep the batch axis). */
@@ -426,7 +439,9 @@ export class Flatten extends Module {
 
 /**
  * Options of {@link Embedding} (Keras names).
- * @example new Embedding({ inputDim: 1000, outputDim: 64 })
+ * @example
+ * const opts: EmbeddingOptions = { inputDim: 1000, outputDim: 64 };
+ * new Embedding(opts).countParams() // 64000
  */
 export interface EmbeddingOptions extends LayerOptions {
   /** Vocabulary size (PyTorch's `num_embeddings`). */
@@ -526,7 +541,9 @@ export class Add extends Module {
 
 /**
  * Options of {@link Concatenate}.
- * @example new Concatenate({ axis: -1 })
+ * @example
+ * const opts: ConcatenateOptions = { axis: 0 };
+ * new Concatenate(opts).call(tensor([[1, 2]]), tensor([[3, 4]])) // [[1, 2], [3, 4]]
  */
 export interface ConcatenateOptions extends LayerOptions {
   /** The axis joined along (default −1). */
@@ -578,7 +595,9 @@ export class Concatenate extends Module {
 
 /**
  * Options of {@link Reshape}.
- * @example new Reshape({ targetShape: [1, 28, 28] })
+ * @example
+ * const opts: ReshapeOptions = { targetShape: [-1, 2] };
+ * new Reshape(opts).call(zeros([3, 8])).shape // [3, 4, 2]
  */
 export interface ReshapeOptions extends LayerOptions {
   /** The shape of one example after reshaping (no batch axis; one entry may be −1). */

@@ -447,6 +447,7 @@ export interface LossSpec {
  * const config: LossConfig = { name: 'sparseCategoricalCrossentropy', fromLogits: true };
  * const net = sequential([new Dense(3, { inputShape: [4] })]); // outputs logits
  * net.compile({ optimizer: 'adam', loss: config, metrics: ['accuracy'] });
+ * net.getCompileConfig()!.loss // { name: 'sparseCategoricalCrossentropy', fromLogits: true }
  */
 export interface LossConfig {
   name: string;

@@ -154,6 +154,9 @@ export interface BatchNormFunctionOptions {
  * @example
  * const rm = zeros([3]), rv = ones([3]);
  * const y = batchNorm(randn([8, 3]), rm, rv, { training: true }); // rm, rv updated
+ * y.mean(0).abs().max().item() < 1e-5 // true
+ * rm.abs().max().item() > 0 // true
+ * batchNorm(tensor([[2, 4, 6]]), rm, rv).shape // [1, 3]
  */
 export function batchNorm(x: Tensor, runningMean: Tensor | null, runningVar: Tensor | null, opts: BatchNormFunctionOptions = {}): Tensor {
   const op = 'batchNorm';
@@ -189,7 +192,11 @@ export function batchNorm(x: Tensor, runningMean: Tensor | null, runningVar: Ten
 
 /**
  * Options of {@link BatchNorm1d} and {@link BatchNorm2d} (PyTorch's arguments, camelCase).
- * @example new BatchNorm2d(16, { momentum: 0.01, affine: false })
+ * @example
+ * const opts: BatchNormOptions = { momentum: 0.01, affine: false };
+ * const bn = new BatchNorm2d(16, opts);
+ * bn.countParams() // 0
+ * Object.keys(bn.stateDict()) // ['runningMean', 'runningVar', 'numBatchesTracked']
  */
 export interface BatchNormOptions {
   /** Added to the variance for stability (default 1e-5). */
@@ -364,8 +371,9 @@ function batchNormOptionsFrom(c: LayerConfig, name: string): BatchNormOptions {
  * @example
  * const bn = new BatchNorm1d(4);
  * const y = bn.call(randn([32, 4])); // training: batch statistics, running stats updated
+ * bn.numBatchesTracked // 1
  * bn.eval();
- * bn.call(randn([1, 4]));            // eval: running statistics
+ * bn.call(randn([1, 4])).shape // [1, 4]; eval: running statistics, so one example is fine
  */
 export class BatchNorm1d extends BatchNormBase {
   /** The class name used in `model.json` and default layer names. */
@@ -382,7 +390,7 @@ export class BatchNorm1d extends BatchNormBase {
 
   /**
    * Rebuilds from {@link BatchNorm1d.getConfig}.
-   * @example BatchNorm1d.fromConfig({ numFeatures: 4 }, 'bn')
+   * @example BatchNorm1d.fromConfig(new BatchNorm1d(4, { eps: 1e-3 }).getConfig(), 'bn').eps // 0.001
    */
   static fromConfig(c: LayerConfig, name: string): BatchNorm1d {
     return new BatchNorm1d(c['numFeatures'] as number, batchNormOptionsFrom(c, name));
@@ -412,7 +420,7 @@ export class BatchNorm2d extends BatchNormBase {
 
   /**
    * Rebuilds from {@link BatchNorm2d.getConfig}.
-   * @example BatchNorm2d.fromConfig({ numFeatures: 8 }, 'bn')
+   * @example BatchNorm2d.fromConfig({ numFeatures: 8 }, 'bn').runningMean!.shape // [8]
    */
   static fromConfig(c: LayerConfig, name: string): BatchNorm2d {
     return new BatchNorm2d(c['numFeatures'] as number, batchNormOptionsFrom(c, name));
@@ -423,7 +431,11 @@ export class BatchNorm2d extends BatchNormBase {
 
 /**
  * Options of {@link BatchNormalization} (Keras's arguments).
- * @example new BatchNormalization({ axis: 1 }) // channels of NCHW input
+ * @example
+ * const opts: BatchNormalizationOptions = { axis: 1, momentum: 0.9 }; // channels of NCHW input
+ * const bn = new BatchNormalization(opts);
+ * bn.call(randn([2, 3, 4, 4])).shape // [2, 3, 4, 4]
+ * bn.numFeatures // 3
  */
 export interface BatchNormalizationOptions {
   /** The feature (channel) axis of the input, batch axis included (default −1; use 1 after an NCHW `Conv2d`). */
@@ -459,6 +471,7 @@ export interface BatchNormalizationOptions {
  *   new BatchNormalization({ axis: 1 }),
  *   new ReLU(), new Flatten(), new Dense(10, { activation: 'softmax' }),
  * ]);
+ * m.predict(randn([2, 1, 28, 28])).shape // [2, 10]
  */
 export class BatchNormalization extends Module {
   /** The class name used in `model.json` and default layer names. */
@@ -531,7 +544,11 @@ export class BatchNormalization extends Module {
 
   /**
    * Creates `gamma`, `beta` and the moving statistics for `numFeatures` features (done on the first call).
-   * @example new BatchNormalization().build(16)
+   * @example
+   * const bn = new BatchNormalization();
+   * bn.build(16);
+   * bn.countParams() // 32
+   * bn.movingVariance // [1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1]
    */
   build(numFeatures: number): void {
     if (this.movingMean) {
@@ -590,7 +607,7 @@ export class BatchNormalization extends Module {
 
   /**
    * Rebuilds from {@link BatchNormalization.getConfig}.
-   * @example BatchNormalization.fromConfig({ axis: 1, numFeatures: 8 }, 'bn')
+   * @example BatchNormalization.fromConfig({ axis: 1, numFeatures: 8 }, 'bn').gamma!.shape // [8]
    */
   static fromConfig(c: LayerConfig, name: string): BatchNormalization {
     const o: BatchNormalizationOptions = { name };
@@ -663,7 +680,10 @@ function checkAffine(op: string, what: string, t: Tensor | null | undefined, sha
  * Layer normalisation (PyTorch's `F.layer_norm`): normalises over the trailing dimensions
  * `normalizedShape` of each example with their mean and biased variance, then applies the
  * optional elementwise `weight` and `bias`.
- * @example layerNorm(randn([2, 5, 8]), [8]).shape // [2, 5, 8]; each row of 8 has mean 0, variance ≈ 1
+ * @example
+ * const y = layerNorm(randn([2, 5, 8]), [8]); // each row of 8: mean 0, variance ≈ 1
+ * y.shape // [2, 5, 8]
+ * y.mean(-1).abs().max().item() < 1e-5 // true
  */
 export function layerNorm(x: Tensor, normalizedShape: number | readonly number[], opts: LayerNormFunctionOptions = {}): Tensor {
   const op = 'layerNorm';
@@ -677,7 +697,9 @@ export function layerNorm(x: Tensor, normalizedShape: number | readonly number[]
 
 /**
  * Options of {@link LayerNorm} (PyTorch's arguments, camelCase).
- * @example new LayerNorm(512, { eps: 1e-6 })
+ * @example
+ * const opts: LayerNormOptions = { eps: 1e-6, bias: false };
+ * new LayerNorm(512, opts).countParams() // 512
  */
 export interface LayerNormOptions {
   /** Added to the variance (default 1e-5). */
@@ -765,7 +787,7 @@ export class LayerNorm extends Module {
 
   /**
    * Rebuilds from {@link LayerNorm.getConfig}.
-   * @example LayerNorm.fromConfig({ normalizedShape: [64] }, 'ln')
+   * @example LayerNorm.fromConfig({ normalizedShape: [64] }, 'ln').weight!.shape // [64]
    */
   static fromConfig(c: LayerConfig, name: string): LayerNorm {
     const o: LayerNormOptions = { name };

@@ -299,6 +299,7 @@ export async function toHostTensors(tensors: Readonly<Record<string, Tensor>>): 
  * const fc = new Linear(2, 1);
  * fc.loadStateDict(sd);
  * for (const t of Object.values(sd)) t.dispose(); // loadStateDict copied them
+ * fc.weight.shape // [1, 2]
  */
 export function fromHostTensors(entries: Readonly<Record<string, HostTensorEntry>>): Record<string, Tensor> {
   const op = 'fromHostTensors';

@@ -7,7 +7,9 @@ import type { Module } from './module.js';
 
 /**
  * A shape whose batch axis (and possibly others) is unknown: `null`.
- * @example const s: SymbolicShape = [null, 784];
+ * @example
+ * const s: SymbolicShape = [null, 784]; // null: the batch axis, any size
+ * new Dense(10).computeOutputShape(s) // [null, 10]
  */
 export type SymbolicShape = readonly (number | null)[];
 
@@ -20,6 +22,9 @@ let nextId = 1;
  * @example
  * const x = input({ shape: [10] });
  * const h = new Dense(5, { activation: 'relu' }).call(x); // SymbolicTensor [null, 5]
+ * h instanceof SymbolicTensor // true
+ * h.shape // [null, 5]
+ * x.shape // [null, 10]
  */
 export class SymbolicTensor {
   /** Unique id, in creation order. */
@@ -55,7 +60,10 @@ export function isSymbolic(x: unknown): x is SymbolicTensor {
 
 /**
  * Options of {@link input}.
- * @example input({ shape: [28, 28], name: 'image' })
+ * @example
+ * const opts: InputOptions = { shape: [28, 28], name: 'image' };
+ * input(opts).name // 'image'
+ * input({ shape: [12], dtype: 'int32' }).dtype // 'int32'
  */
 export interface InputOptions {
   /** The shape of one example (without the batch axis). */
@@ -74,6 +82,7 @@ let inputCount = 0;
  * const x = input({ shape: [10] });
  * const y = new Dense(1).call(new Dense(5, { activation: 'relu' }).call(x));
  * const m = model({ inputs: x, outputs: y });
+ * m.predict(randn([4, 10])).shape // [4, 1]
  */
 export function input(opts: InputOptions): SymbolicTensor {
   if (opts === null || typeof opts !== 'object' || Array.isArray(opts) || !Array.isArray(opts.shape)) throw new AxonError('input', `expects { shape: number[] } (the shape of one example, without the batch axis), got ${fmtValue(opts)}`);
