@@ -28,8 +28,13 @@ const pending: Pending[] = [];
 /**
  * Turns anomaly detection on or off for the whole program.
  * @example
+ * ```ts
  * setAnomalyDetection(true);
- * tensor([0]).log().mul(0); // throws: 'log' produced -Infinity
+ * tidy(() => tensor([0]).log().mul(0)); // throws: "op 'log' produced a non-finite value"
+ * setAnomalyDetection(false);
+ * // off: 0 · −Infinity = NaN goes unnoticed
+ * Number.isNaN(tidy(() => tensor([0]).log().mul(0)).item()) // true
+ * ```
  */
 export function setAnomalyDetection(on: boolean): void {
   if (typeof on !== 'boolean') throw new AxonError('setAnomalyDetection', `expects true or false, got ${String(on)}`);
@@ -53,9 +58,16 @@ export function isAnomalyDetectionEnabled(): boolean {
 /**
  * Runs `fn` with anomaly detection on, then restores the previous setting. `fn` may be async:
  * detection stays on until its promise settles, and the queued checks of asynchronous backends
- * are read (so the promise rejects with the first anomaly).
+ * are read (so the promise rejects with the first anomaly). In the backward pass the error names
+ * the gradient rule that made the value.
  * @example
- * detectAnomaly(() => tidy(() => model.call(x).mean().backward()));
+ * ```ts
+ * import '@axon/autograd';
+ * const w = tensor([0, 1]).requireGrad();
+ * // sqrt's gradient 0.5/sqrt(w) is +Infinity at 0:
+ * detectAnomaly(() => tidy(() => w.sqrt().sum().backward())); // throws: "the gradient of 'sqrt'"
+ * isAnomalyDetectionEnabled() // false
+ * ```
  */
 export function detectAnomaly<T>(fn: () => T): T {
   const prev = enabled;
@@ -93,9 +105,13 @@ export function detectAnomaly<T>(fn: () => T): T {
  * {@link AxonError} naming the first op that produced a non-finite value. Resolves at once when
  * nothing is queued (always, on synchronous backends, which check at the op).
  * @example
+ * ```ts
  * setAnomalyDetection(true);
- * step();
- * await checkAnomalies();
+ * const y = tensor([1, 4]).sqrt(); // on WebGPU the check of each op is queued on the device
+ * await checkAnomalies(); // reads them: throws naming the first op that made a NaN or ±Infinity
+ * setAnomalyDetection(false);
+ * y.dispose();
+ * ```
  */
 export async function checkAnomalies(): Promise<void> {
   const list = pending.splice(0, pending.length);

@@ -24,7 +24,9 @@ export function bytesPerElement(dtype: DType): number {
 
 /**
  * Allocates a zeroed host array for `size` elements of `dtype`.
- * @example makeTypedArray('int32', 3) // Int32Array [0, 0, 0]
+ * @example
+ * makeTypedArray('int32', 3) // [0, 0, 0]
+ * makeTypedArray('bool', 2) instanceof Uint8Array // true
  */
 export function makeTypedArray<D extends DType>(dtype: D, size: number): DTypeArrayMap[D] {
   switch (dtype) {
@@ -37,14 +39,21 @@ export function makeTypedArray<D extends DType>(dtype: D, size: number): DTypeAr
   }
 }
 
-/** Whether a value is one of Axon's dtypes. */
+/**
+ * Whether a value is one of Axon's dtypes.
+ * @example
+ * isDType('int32') // true
+ * isDType('float64') // false
+ */
 export function isDType(x: unknown): x is DType {
   return x === 'float32' || x === 'int32' || x === 'bool';
 }
 
 /**
  * The dtype two operands promote to: bool < int32 < float32.
- * @example upcast('int32', 'float32') // 'float32'
+ * @example
+ * upcast('int32', 'float32') // 'float32'
+ * upcast('bool', 'int32') // 'int32'
  */
 export function upcast(a: DType, b: DType): DType {
   if (a === 'float32' || b === 'float32') return 'float32';

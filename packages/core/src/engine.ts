@@ -83,9 +83,14 @@ export function forgetBackend(b: Backend): void {
 /**
  * Live tensors and bytes, overall and per backend.
  * @example
- * const before = memory().numTensors;
- * tidy(() => zeros([3]).add(1));
- * memory().numTensors === before; // true
+ * ```ts
+ * const before = memory();
+ * const y = tidy(() => zeros([3]).add(1)); // the zeros are freed; y is returned
+ * memory().numTensors - before.numTensors // 1
+ * memory().numBytes - before.numBytes // 12
+ * y.dispose();
+ * memory().numTensors - before.numTensors // 0
+ * ```
  */
 export function memory(): MemoryInfo {
   const backends: Record<string, BackendMemory> = {};
@@ -110,7 +115,17 @@ export function trackDisposed(t: Tensor): void {
 // ------------------------------------------------------------------ leak tracking
 /**
  * One place where tensors that are still alive were created (see {@link leakReport}).
- * @example const [worst] = leakReport(); console.log(worst.count, worst.site);
+ * @example
+ * ```ts
+ * setLeakTracking(true);
+ * const kept: Tensor[] = [];
+ * for (let i = 0; i < 3; i++) kept.push(tensor([i])); // one site, three live tensors
+ * const [worst] = leakReport();
+ * worst!.count // 3
+ * worst!.site.startsWith('at ') // true
+ * kept.forEach((t) => t.dispose());
+ * setLeakTracking(false);
+ * ```
  */
 export interface LeakSite {
   /** The creating call's stack, Axon's own core frames left out (a few frames, newest first). */
@@ -121,7 +136,12 @@ export interface LeakSite {
 
 /**
  * Options of {@link setLeakTracking}.
- * @example setLeakTracking(true, { onLeak: (site) => console.warn('leaked at', site) });
+ * @example
+ * ```ts
+ * const leaks: string[] = [];
+ * setLeakTracking(true, { onLeak: (site) => leaks.push(site) }); // instead of console.warn
+ * setLeakTracking(false);
+ * ```
  */
 export interface LeakTrackingOptions {
   /**
@@ -154,11 +174,19 @@ function noteSite(t: Tensor): void {
 /**
  * Turns on (or off) recording where each new tensor is created, for {@link leakReport}, and a
  * warning when a tensor is garbage-collected without `dispose()` (a leak: its backend memory is
- * never freed). Opt-in, for debugging: it costs a stack trace per tensor.
+ * never freed). Opt-in, for debugging: it costs a stack trace per tensor. Turning it off forgets
+ * the recorded sites.
  * @example
+ * ```ts
+ * const w = tensor([1, 2]);
+ * const step = () => w.mul(2).sum(); // forgot tidy(): two tensors per call stay alive
  * setLeakTracking(true);
- * for (let i = 0; i < 3; i++) step(); // forgot tidy()
- * console.table(leakReport()); // where the leaked tensors came from
+ * const made = [step(), step(), step()];
+ * leakReport().reduce((n, s) => n + s.count, 0) // 6
+ * console.table(leakReport()); // where the live tensors came from
+ * setLeakTracking(false);
+ * leakReport() // []
+ * ```
  */
 export function setLeakTracking(on: boolean, opts: LeakTrackingOptions = {}): void {
   if (typeof on !== 'boolean') throw new AxonError('setLeakTracking', `expects true or false, got ${String(on)}`);
@@ -179,10 +207,17 @@ export function setLeakTracking(on: boolean, opts: LeakTrackingOptions = {}): vo
 /**
  * Live tensors created while leak tracking was on, grouped by creation site, most first.
  * @example
+ * ```ts
  * setLeakTracking(true);
- * const before = leakReport();
- * step();
- * leakReport(); // sites whose counts grew are leaking
+ * const a = tensor([1]);
+ * const b = tidy(() => a.add(1).mul(2)); // the add is freed by tidy, the mul is returned
+ * leakReport().length // 2
+ * b.dispose();
+ * leakReport().length // 1
+ * a.dispose();
+ * leakReport() // []
+ * setLeakTracking(false);
+ * ```
  */
 export function leakReport(): LeakSite[] {
   const counts = new Map<string, number>();
@@ -244,7 +279,13 @@ function inScope<T>(fn: () => T): { result: T; scope: Tensor[] } {
  * plain objects) move to the enclosing scope. `fn` must be synchronous.
  *
  * @example
+ * ```ts
+ * const x = tensor([1, 2]);
+ * const before = memory().numTensors;
  * const y = tidy(() => x.mul(2).add(1)); // the intermediate x.mul(2) is freed
+ * y // [3, 5]
+ * memory().numTensors - before // 1
+ * ```
  */
 export function tidy<T>(fn: () => T): T {
   const { result, scope } = inScope(fn);
@@ -279,14 +320,27 @@ export function failSafe<T>(fn: () => T): T {
 
 /**
  * Marks a tensor so that no enclosing `tidy` disposes it (the caller becomes its owner).
- * @example const w = tidy(() => keep(randn([3, 3])));
+ * @example
+ * ```ts
+ * let w: Tensor | undefined;
+ * tidy(() => {
+ *   w = keep(randn([3, 3])); // not returned, but kept
+ *   randn([3, 3]); // freed when the scope ends
+ * });
+ * w!.isDisposed // false
+ * ```
  */
 export function keep<T extends Tensor>(t: T): T {
   t.kept = true;
   return t;
 }
 
-/** Number of open `tidy` scopes (for tests and diagnostics). */
+/**
+ * Number of open `tidy` scopes (for tests and diagnostics).
+ * @example
+ * scopeDepth() // 0
+ * tidy(() => scopeDepth()) // 1
+ */
 export function scopeDepth(): number {
   return scopes.length;
 }
@@ -294,14 +348,26 @@ export function scopeDepth(): number {
 // ------------------------------------------------------------------ gradient mode
 let gradEnabled = true;
 
-/** Whether ops are being recorded for autograd (false inside {@link noGrad}). */
+/**
+ * Whether ops are being recorded for autograd (false inside {@link noGrad}).
+ * @example
+ * isGradEnabled() // true
+ * noGrad(() => isGradEnabled()) // false
+ */
 export function isGradEnabled(): boolean {
   return gradEnabled;
 }
 
 /**
  * Runs `fn` with gradient recording off (like `torch.no_grad()`).
- * @example const y = noGrad(() => model.forward(x));
+ * @example
+ * ```ts
+ * import '@axon/autograd';
+ * const w = tensor([1, 2]).requireGrad();
+ * const y = noGrad(() => w.mul(3)); // evaluation: no graph is recorded
+ * y.requiresGrad // false
+ * w.mul(3).requiresGrad // true
+ * ```
  */
 export function noGrad<T>(fn: () => T): T {
   const prev = gradEnabled;

@@ -3,8 +3,16 @@
  * involved, and what was expected.
  *
  * @example
- * try { matmul(zeros([2, 3]), zeros([4, 5])); }
- * catch (e) { if (e instanceof AxonError) console.log(e.op, e.message); }
+ * ```ts
+ * let err: unknown;
+ * try {
+ *   matmul(zeros([2, 3]), zeros([4, 5]));
+ * } catch (e) {
+ *   err = e;
+ * }
+ * err instanceof AxonError; // true
+ * (err as AxonError).op // 'matmul'
+ * ```
  */
 export class AxonError extends Error {
   /** The op or function that rejected its input. */
@@ -19,7 +27,10 @@ export class AxonError extends Error {
 /**
  * Formats any value for an error message without throwing (Symbols, BigInts, cycles and long
  * arrays included), e.g. `3`, `'abc'`, `[1,2,…]`, `Symbol(x)`, `a function`, `{a, b}`.
- * @example fmtValue([1, 2]) // '[1,2]'
+ * @example
+ * fmtValue([1, 2]) // '[1,2]'
+ * fmtValue(Symbol('x')) // 'Symbol(x) (a Symbol)'
+ * fmtValue(zeros([2, 3])) // 'Tensor [2,3] float32'
  */
 export function fmtValue(v: unknown, depth = 0): string {
   switch (typeof v) {
@@ -50,12 +61,20 @@ export function fmtValue(v: unknown, depth = 0): string {
   return keys.length ? `{${keys.slice(0, 5).join(', ')}${keys.length > 5 ? ', …' : ''}}` : '{}';
 }
 
-/** Formats a shape as `[2,3]` for messages (any value, safely: see {@link fmtValue}). */
+/**
+ * Formats a shape as `[2,3]` for messages (any value, safely: see {@link fmtValue}).
+ * @example fmtShape([2, 3]) // '[2,3]'
+ */
 export function fmtShape(shape: readonly number[]): string {
   return Array.isArray(shape) && shape.every((d) => typeof d === 'number') ? `[${shape.join(',')}]` : fmtValue(shape);
 }
 
-/** Throws an {@link AxonError} unless `cond` holds. */
+/**
+ * Throws an {@link AxonError} unless `cond` holds.
+ * @example
+ * check(2 > 1, 'myOp', 'never thrown');
+ * check(false, 'myOp', () => 'expected x'); // throws: 'myOp: expected x'
+ */
 export function check(cond: unknown, op: string, message: string | (() => string)): asserts cond {
   if (!cond) throw new AxonError(op, typeof message === 'string' ? message : message());
 }

@@ -40,7 +40,13 @@ function kindOf(st: StatLike): string {
 
 /**
  * Options of {@link readRegularFile}.
- * @example const o: ReadFileOptions = { maxBytes: 1 << 20, limit: 'the 1 MiB limit (raise it with maxBytes)' };
+ * @example
+ * ```ts
+ * import { writeFile } from 'node:fs/promises';
+ * await writeFile('big.bin', new Uint8Array(2048));
+ * const o: ReadFileOptions = { maxBytes: 1024, limit: 'the 1 KiB limit (raise it with maxBytes)' };
+ * await readRegularFile('myLoader', 'big.bin', o); // throws: "'big.bin' is 2048 bytes, more than the 1 KiB limit (raise it with maxBytes)"
+ * ```
  */
 export interface ReadFileOptions {
   /** Refuse a file larger than this many bytes before reading it (default: no limit). */
@@ -55,7 +61,15 @@ export interface ReadFileOptions {
  * is `stat`ed, then opened without blocking (a FIFO does not hang the open) and checked again with
  * `fstat` (a file swapped in between is refused), and exactly its size is read. A file larger than
  * `maxBytes` is refused before reading; one that shrinks or grows while being read is an error.
- * @example const bytes = await readRegularFile('loadModel', 'model/model.json', { maxBytes: 32 * 2 ** 20 });
+ * @example
+ * ```ts
+ * import { writeFile } from 'node:fs/promises';
+ * await writeFile('notes.txt', 'hello');
+ * const bytes = await readRegularFile('myLoader', 'notes.txt', { maxBytes: 32 * 2 ** 20 });
+ * new TextDecoder().decode(bytes) // 'hello'
+ * await readRegularFile('myLoader', 'missing.txt'); // throws: "myLoader: file not found: 'missing.txt'"
+ * await readRegularFile('myLoader', '.'); // throws: "'.' is a directory, not a regular file"
+ * ```
  */
 export async function readRegularFile(op: string, path: string | URL, opts: ReadFileOptions = {}): Promise<Uint8Array> {
   const maxBytes = opts.maxBytes ?? Infinity;

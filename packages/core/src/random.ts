@@ -18,7 +18,10 @@ function fmix32(h: number): number {
 
 /**
  * The generator's hash: a 32-bit word from a key and a counter (both taken mod 2^32).
- * @example hash32(42, 0) // the first word of stream 42
+ * @example
+ * hash32(42, 0) // 1118759432
+ * hash32(42, 1) // 3351610621
+ * hash32(42 + 2 ** 32, 0) // 1118759432
  */
 export function hash32(key: number, counter: number): number {
   const k = key >>> 0;
@@ -31,7 +34,13 @@ export function hash32(key: number, counter: number): number {
 /** 2^-24 */
 const INV24 = 1 / 16777216;
 
-/** A uniform float in [0, 1) with 24 random bits (exact in float32). */
+/**
+ * A uniform float in [0, 1) with 24 random bits (exact in float32): the word's top 24 bits / 2^24.
+ * @example
+ * unitFromBits(0) // 0
+ * unitFromBits(0x80000000) // 0.5
+ * unitFromBits(0xffffffff) < 1 // true
+ */
 export function unitFromBits(h: number): number {
   return (h >>> 8) * INV24;
 }
@@ -39,6 +48,10 @@ export function unitFromBits(h: number): number {
 /**
  * Reference values of {@link Backend.random} computed in float64 and rounded to float32
  * (normal's log/cos may differ from a backend's float32 by a few ulps).
+ * @example
+ * // what rand([2], { seed: 1 }) draws on every backend:
+ * Array.from(referenceRandom('uniform', seedToKey(1), 0, 0, 1, 2)) // [0.3214, 0.4726]
+ * rand([2], { seed: 1 }) // [0.3214, 0.4726]
  */
 export function referenceRandom(
   kind: 'uniform' | 'normal' | 'bernoulli' | 'randint',
@@ -67,7 +80,9 @@ export function referenceRandom(
 
 /**
  * Derives a stream key from a user seed (any integer).
- * @example seedToKey(42)
+ * @example
+ * seedToKey(42) // 3097153109
+ * seedToKey(42.9) === seedToKey(42) // true
  */
 export function seedToKey(seed: number): number {
   return fmix32((Math.floor(seed) ^ 0x2545f491) >>> 0);

@@ -29,13 +29,25 @@ let initPromise: Promise<Backend> | null = null;
 
 /**
  * Registers a backend factory. Backend packages call this when imported.
- * @example registerBackend({ name: 'wasm', priority: 1, create: () => new WasmBackend() })
+ * @example
+ * ```ts
+ * import { createWasmBackend } from '@axon/backend-wasm';
+ * // what a backend package does when imported (the first registration of a name wins):
+ * registerBackend({ name: 'wasm', priority: 1, create: () => createWasmBackend() });
+ * backends().map((b) => b.name).includes('wasm') // true
+ * ```
  */
 export function registerBackend(factory: BackendFactory): void {
   if (!entries.has(factory.name)) entries.set(factory.name, { factory });
 }
 
-/** Lists registered backends with their status and, when one could not start, why. */
+/**
+ * Lists registered backends with their status and, when one could not start, why (highest
+ * priority first).
+ * @example
+ * await setBackend('wasm');
+ * backends().find((b) => b.name === 'wasm') // { status: 'ready', active: true }
+ */
 export function backends(): BackendInfo[] {
   return [...entries.values()]
     .sort((a, b) => b.factory.priority - a.factory.priority)
@@ -82,7 +94,13 @@ async function start(entry: Entry, auto = false): Promise<Backend> {
 
 /**
  * Makes `name` the current backend, starting it if needed.
- * @example await setBackend('wasm');
+ * @example
+ * ```ts
+ * const b = await setBackend('wasm');
+ * b.name // 'wasm'
+ * getBackend() === b // true
+ * await setBackend('tpu'); // throws: "unknown backend 'tpu'"
+ * ```
  */
 export async function setBackend(name: string): Promise<Backend> {
   const entry = entries.get(name);
@@ -103,7 +121,9 @@ export async function setBackend(name: string): Promise<Backend> {
 /**
  * Starts the highest-priority backend that can start, unless one is already current. Backends on
  * software-emulated devices (`emulated: true`) are chosen only when nothing else starts.
- * @example await ready(); // then ops run on the default backend
+ * @example
+ * const b = await ready(); // then ops run on the default backend
+ * b.name // 'wasm'
  */
 export async function ready(): Promise<Backend> {
   if (current?.lostReason !== undefined) {
@@ -173,7 +193,11 @@ export function getBackend(): Backend {
   throw new AxonError('getBackend', 'no backend is ready: import a backend package (e.g. @axon/backend-wasm) and `await setBackend(name)` or `await ready()`');
 }
 
-/** Returns a started backend by name (used by `toBackend`). */
+/**
+ * Returns a started backend by name, starting it if needed (used by `toBackend`); the current
+ * backend does not change.
+ * @example (await findBackend('wasm')).supportsSyncRead // true
+ */
 export async function findBackend(name: string): Promise<Backend> {
   const entry = entries.get(name);
   if (!entry) throw new AxonError('toBackend', `unknown backend '${name}'`);

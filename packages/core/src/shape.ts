@@ -27,7 +27,13 @@ export function contiguousStrides(shape: Shape): number[] {
   return s;
 }
 
-/** Throws unless every size is a non-negative safe integer. */
+/**
+ * Throws an {@link AxonError} naming `op` unless `shape` is an array of non-negative integers
+ * (at most 64 of them, at most 2^31−1 elements in all); returns it.
+ * @example
+ * validateShape('myOp', [2, 3]) // [2, 3]
+ * validateShape('myOp', [2, -1]); // throws: 'myOp: shape [2,-1] is invalid'
+ */
 export function validateShape(op: string, shape: unknown): number[] {
   if (!Array.isArray(shape)) throw new AxonError(op, `shape must be an array of non-negative integers, got ${fmtValue(shape)}`);
   if (shape.length > 64) throw new AxonError(op, `shape has ${shape.length} dimensions; at most 64 are supported`);
@@ -42,7 +48,9 @@ export function validateShape(op: string, shape: unknown): number[] {
 
 /**
  * NumPy broadcasting of two shapes.
- * @example broadcastShapes([3, 1], [4]) // [3, 4]
+ * @example
+ * broadcastShapes([3, 1], [4]) // [3, 4]
+ * broadcastShapes([2, 3], [3, 2]); // throws: 'cannot be broadcast together'
  */
 export function broadcastShapes(a: Shape, b: Shape, op = 'broadcast'): number[] {
   const n = Math.max(a.length, b.length);
@@ -57,7 +65,12 @@ export function broadcastShapes(a: Shape, b: Shape, op = 'broadcast'): number[] 
   return out;
 }
 
-/** Normalises a possibly negative axis into [0, rank). */
+/**
+ * Normalises a possibly negative axis into [0, rank).
+ * @example
+ * normAxis('sum', -1, 3) // 2
+ * normAxis('sum', 3, 3); // throws: 'axis 3 is out of range for a tensor of rank 3'
+ */
 export function normAxis(op: string, axis: number, rank: number): number {
   if (typeof axis !== 'number' || !Number.isInteger(axis)) throw new AxonError(op, `axis must be an integer, got ${fmtValue(axis)}`);
   if (axis < -rank || axis >= Math.max(rank, 1)) {
@@ -66,7 +79,12 @@ export function normAxis(op: string, axis: number, rank: number): number {
   return axis < 0 ? axis + rank : axis;
 }
 
-/** Normalises `axis` (undefined = all axes) into sorted unique axes. */
+/**
+ * Normalises `axis` (undefined = all axes) into sorted unique axes.
+ * @example
+ * normAxes('sum', [-1, 0], 3) // [0, 2]
+ * normAxes('sum', undefined, 2) // [0, 1]
+ */
 export function normAxes(op: string, axis: number | readonly number[] | undefined, rank: number): number[] {
   if (axis === undefined) return Array.from({ length: rank }, (_, i) => i);
   if (typeof axis !== 'number' && !Array.isArray(axis)) throw new AxonError(op, `axis must be an integer or an array of integers, got ${fmtValue(axis)}`);
@@ -76,7 +94,12 @@ export function normAxes(op: string, axis: number | readonly number[] | undefine
   return out;
 }
 
-/** Whether two shapes are equal. */
+/**
+ * Whether two shapes are equal.
+ * @example
+ * shapesEqual([2, 3], [2, 3]) // true
+ * shapesEqual([2, 3], [3, 2]) // false
+ */
 export function shapesEqual(a: Shape, b: Shape): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;

@@ -16,7 +16,15 @@ export type NestedArray = number | boolean | NestedArray[];
 
 /**
  * Options of {@link Tensor.backward}.
- * @example loss.backward(undefined, { retainGraph: true });
+ * @example
+ * ```ts
+ * import '@axon/autograd';
+ * const w = tensor([1, 2]).requireGrad();
+ * const loss = w.square().sum();
+ * loss.backward(undefined, { retainGraph: true });
+ * loss.backward(); // the graph was kept: gradients accumulate
+ * w.grad // [4, 8]
+ * ```
  */
 export interface BackwardOptions {
   /** Keep the graph so that `backward()` can run through it again (PyTorch's `retain_graph`). */
@@ -32,9 +40,14 @@ export type TensorLike = Tensor | number | boolean;
  * Free a tensor with `dispose()`, a `tidy` scope, or `using t = …`.
  *
  * @example
+ * ```ts
  * const a = tensor([[1, 2], [3, 4]]);
- * const b = a.matmul(a.T).add(1);
- * console.log(await b.array()); // [[6, 12], [12, 26]]
+ * const b = a.matmul(a.T).add(1); // a.T is a view: no copy
+ * await b.array() // [[6, 12], [12, 26]]
+ * b.shape // [2, 2]
+ * console.log(b); // tensor([[ 6., 12.], [12., 26.]], shape=[2, 2], dtype=float32), over two lines
+ * b.dispose();
+ * ```
  */
 export class Tensor {
   /** Unique id, in creation order. */
@@ -119,7 +132,12 @@ export class Tensor {
 
   /**
    * Frees this tensor (its storage is freed when no view shares it). Safe to call twice.
-   * @example const t = zeros([2]); t.dispose();
+   * @example
+   * const t = zeros([2]);
+   * t.dispose();
+   * t.isDisposed // true
+   * t.dispose(); // a second call does nothing
+   * t.add(1); // throws: 'was disposed'
    */
   dispose(): void {
     if (this.disposedFlag) return;
@@ -140,7 +158,15 @@ export class Tensor {
 
   /**
    * Protects this tensor from enclosing `tidy` scopes.
-   * @example const w = tidy(() => randn([3]).keep());
+   * @example
+   * ```ts
+   * let w: Tensor | undefined;
+   * tidy(() => {
+   *   w = randn([3]).keep(); // not returned, but kept
+   *   w.mul(2); // freed when the scope ends
+   * });
+   * w!.isDisposed // false
+   * ```
    */
   keep(): this {
     return keepTensor(this);
@@ -151,7 +177,14 @@ export class Tensor {
    * identity — how optimizers update parameters. `value` is consumed (disposed). The tensor gets
    * new storage: views taken of it earlier keep showing the old values (assign to the base, not
    * to a view).
-   * @example w.assign(w.sub(g.mul(0.1)));
+   * @example
+   * ```ts
+   * const w = tensor([1, 2]);
+   * const g = tensor([10, 10]);
+   * const same = w.assign(w.sub(g.mul(0.1))); // an SGD step, in place
+   * w // [0, 1]
+   * same === w // true
+   * ```
    */
   assign(value: Tensor): this {
     this.assertLive('assign');
@@ -329,7 +362,16 @@ export class Tensor {
    * accumulates them into their `.grad` (PyTorch style). Needs `@axon/autograd` imported. As in
    * PyTorch, the graph is released afterwards: a second `backward()` through it throws unless the
    * first passed `{ retainGraph: true }`.
-   * @example const loss = w.mul(x).sum(); loss.backward(); w.grad;
+   * @example
+   * ```ts
+   * import '@axon/autograd';
+   * const w = tensor([1, 2]).requireGrad();
+   * const x = tensor([3, 4]);
+   * const loss = w.mul(x).sum();
+   * loss.backward();
+   * w.grad // [3, 4]
+   * loss.backward(); // throws: 'retainGraph'
+   * ```
    */
   backward(grad?: Tensor, opts: BackwardOptions = {}): void {
     const r = getGradRecorder();
@@ -339,7 +381,14 @@ export class Tensor {
 
   /**
    * A tensor sharing this one's storage that is cut from the autograd graph.
-   * @example const y = x.detach();
+   * @example
+   * ```ts
+   * import '@axon/autograd';
+   * const x = tensor([1, 2]).requireGrad();
+   * const y = x.detach();
+   * y.requiresGrad // false
+   * y // [1, 2]
+   * ```
    */
   detach(): Tensor {
     this.assertLive('detach');
@@ -349,7 +398,10 @@ export class Tensor {
   /**
    * Marks this tensor as requiring gradients (a leaf), and returns it. Only float32 tensors can
    * require gradients (as in PyTorch): int32 and bool values have no derivative.
-   * @example const w = randn([3]).requireGrad();
+   * @example
+   * const w = randn([3]).requireGrad();
+   * w.requiresGrad // true
+   * tensor([1], undefined, 'int32').requireGrad(); // throws: 'only float32 tensors can require gradients'
    */
   requireGrad(flag = true): this {
     if (flag && this.dtype !== 'float32') {
@@ -360,73 +412,73 @@ export class Tensor {
   }
 
   // ---------------------------------------------------------------- op methods
-  /** @see ops.add */ add(b: TensorLike): Tensor { return ops.add(this, b); }
-  /** @see ops.sub */ sub(b: TensorLike): Tensor { return ops.sub(this, b); }
-  /** @see ops.mul */ mul(b: TensorLike): Tensor { return ops.mul(this, b); }
-  /** @see ops.div */ div(b: TensorLike): Tensor { return ops.div(this, b); }
-  /** @see ops.pow */ pow(b: TensorLike): Tensor { return ops.pow(this, b); }
-  /** @see ops.maximum */ maximum(b: TensorLike): Tensor { return ops.maximum(this, b); }
-  /** @see ops.minimum */ minimum(b: TensorLike): Tensor { return ops.minimum(this, b); }
-  /** @see ops.mod */ mod(b: TensorLike): Tensor { return ops.mod(this, b); }
-  /** @see ops.eq */ eq(b: TensorLike): Tensor { return ops.eq(this, b); }
-  /** @see ops.ne */ ne(b: TensorLike): Tensor { return ops.ne(this, b); }
-  /** @see ops.lt */ lt(b: TensorLike): Tensor { return ops.lt(this, b); }
-  /** @see ops.le */ le(b: TensorLike): Tensor { return ops.le(this, b); }
-  /** @see ops.gt */ gt(b: TensorLike): Tensor { return ops.gt(this, b); }
-  /** @see ops.ge */ ge(b: TensorLike): Tensor { return ops.ge(this, b); }
-  /** @see ops.logicalAnd */ logicalAnd(b: TensorLike): Tensor { return ops.logicalAnd(this, b); }
-  /** @see ops.logicalOr */ logicalOr(b: TensorLike): Tensor { return ops.logicalOr(this, b); }
-  /** @see ops.logicalNot */ logicalNot(): Tensor { return ops.logicalNot(this); }
-  /** @see ops.neg */ neg(): Tensor { return ops.neg(this); }
-  /** @see ops.abs */ abs(): Tensor { return ops.abs(this); }
-  /** @see ops.sign */ sign(): Tensor { return ops.sign(this); }
-  /** @see ops.exp */ exp(): Tensor { return ops.exp(this); }
-  /** @see ops.log */ log(): Tensor { return ops.log(this); }
-  /** @see ops.log1p */ log1p(): Tensor { return ops.log1p(this); }
-  /** @see ops.expm1 */ expm1(): Tensor { return ops.expm1(this); }
-  /** @see ops.sqrt */ sqrt(): Tensor { return ops.sqrt(this); }
-  /** @see ops.rsqrt */ rsqrt(): Tensor { return ops.rsqrt(this); }
-  /** @see ops.reciprocal */ reciprocal(): Tensor { return ops.reciprocal(this); }
-  /** @see ops.square */ square(): Tensor { return ops.square(this); }
-  /** @see ops.sin */ sin(): Tensor { return ops.sin(this); }
-  /** @see ops.cos */ cos(): Tensor { return ops.cos(this); }
-  /** @see ops.tanh */ tanh(): Tensor { return ops.tanh(this); }
-  /** @see ops.erf */ erf(): Tensor { return ops.erf(this); }
-  /** @see ops.sigmoid */ sigmoid(): Tensor { return ops.sigmoid(this); }
-  /** @see ops.relu */ relu(): Tensor { return ops.relu(this); }
-  /** @see ops.floor */ floor(): Tensor { return ops.floor(this); }
-  /** @see ops.ceil */ ceil(): Tensor { return ops.ceil(this); }
-  /** @see ops.round */ round(): Tensor { return ops.round(this); }
-  /** @see ops.clip */ clip(lo: number, hi: number): Tensor { return ops.clip(this, lo, hi); }
-  /** @see ops.astype */ astype(dtype: DType): Tensor { return ops.astype(this, dtype); }
-  /** @see ops.contiguous */ contiguous(): Tensor { return ops.contiguous(this); }
-  /** @see ops.clone */ clone(): Tensor { return ops.clone(this); }
+  /** @see ops.add @example tensor([1, 2]).add(1) // [2, 3] */ add(b: TensorLike): Tensor { return ops.add(this, b); }
+  /** @see ops.sub @example tensor([3, 4]).sub(tensor([1, 1])) // [2, 3] */ sub(b: TensorLike): Tensor { return ops.sub(this, b); }
+  /** @see ops.mul @example tensor([1, 2]).mul(3) // [3, 6] */ mul(b: TensorLike): Tensor { return ops.mul(this, b); }
+  /** @see ops.div @example tensor([1, 2]).div(4) // [0.25, 0.5] */ div(b: TensorLike): Tensor { return ops.div(this, b); }
+  /** @see ops.pow @example tensor([2, 3]).pow(2) // [4, 9] */ pow(b: TensorLike): Tensor { return ops.pow(this, b); }
+  /** @see ops.maximum @example tensor([1, 5]).maximum(3) // [3, 5] */ maximum(b: TensorLike): Tensor { return ops.maximum(this, b); }
+  /** @see ops.minimum @example tensor([1, 5]).minimum(3) // [1, 3] */ minimum(b: TensorLike): Tensor { return ops.minimum(this, b); }
+  /** @see ops.mod @example tensor([-1, 4]).mod(3) // [2, 1] */ mod(b: TensorLike): Tensor { return ops.mod(this, b); }
+  /** @see ops.eq @example tensor([1, 2]).eq(2) // [false, true] */ eq(b: TensorLike): Tensor { return ops.eq(this, b); }
+  /** @see ops.ne @example tensor([1, 2]).ne(2) // [true, false] */ ne(b: TensorLike): Tensor { return ops.ne(this, b); }
+  /** @see ops.lt @example tensor([1, 2]).lt(2) // [true, false] */ lt(b: TensorLike): Tensor { return ops.lt(this, b); }
+  /** @see ops.le @example tensor([1, 2]).le(2) // [true, true] */ le(b: TensorLike): Tensor { return ops.le(this, b); }
+  /** @see ops.gt @example tensor([1, 2]).gt(1) // [false, true] */ gt(b: TensorLike): Tensor { return ops.gt(this, b); }
+  /** @see ops.ge @example tensor([1, 2]).ge(2) // [false, true] */ ge(b: TensorLike): Tensor { return ops.ge(this, b); }
+  /** @see ops.logicalAnd @example tensor([true, true]).logicalAnd(tensor([true, false])) // [true, false] */ logicalAnd(b: TensorLike): Tensor { return ops.logicalAnd(this, b); }
+  /** @see ops.logicalOr @example tensor([true, false]).logicalOr(tensor([false, false])) // [true, false] */ logicalOr(b: TensorLike): Tensor { return ops.logicalOr(this, b); }
+  /** @see ops.logicalNot @example tensor([true, false]).logicalNot() // [false, true] */ logicalNot(): Tensor { return ops.logicalNot(this); }
+  /** @see ops.neg @example tensor([1, -2]).neg() // [-1, 2] */ neg(): Tensor { return ops.neg(this); }
+  /** @see ops.abs @example tensor([-1, 2]).abs() // [1, 2] */ abs(): Tensor { return ops.abs(this); }
+  /** @see ops.sign @example tensor([-3, 0, 2]).sign() // [-1, 0, 1] */ sign(): Tensor { return ops.sign(this); }
+  /** @see ops.exp @example tensor([0, 1]).exp() // [1, 2.7183] */ exp(): Tensor { return ops.exp(this); }
+  /** @see ops.log @example tensor([1, Math.E]).log() // [0, 1.0000] */ log(): Tensor { return ops.log(this); }
+  /** @see ops.log1p @example tensor([0, 1e-7]).log1p() // [0, 1e-7] */ log1p(): Tensor { return ops.log1p(this); }
+  /** @see ops.expm1 @example tensor([0, 1e-7]).expm1() // [0, 1e-7] */ expm1(): Tensor { return ops.expm1(this); }
+  /** @see ops.sqrt @example tensor([4, 9]).sqrt() // [2, 3] */ sqrt(): Tensor { return ops.sqrt(this); }
+  /** @see ops.rsqrt @example tensor([4, 0.25]).rsqrt() // [0.5, 2] */ rsqrt(): Tensor { return ops.rsqrt(this); }
+  /** @see ops.reciprocal @example tensor([4, -0.5]).reciprocal() // [0.25, -2] */ reciprocal(): Tensor { return ops.reciprocal(this); }
+  /** @see ops.square @example tensor([3, -2]).square() // [9, 4] */ square(): Tensor { return ops.square(this); }
+  /** @see ops.sin @example tensor([0, Math.PI / 2]).sin() // [0, 1.0000] */ sin(): Tensor { return ops.sin(this); }
+  /** @see ops.cos @example tensor([0, Math.PI]).cos() // [1, -1.0000] */ cos(): Tensor { return ops.cos(this); }
+  /** @see ops.tanh @example tensor([0, 100]).tanh() // [0, 1] */ tanh(): Tensor { return ops.tanh(this); }
+  /** @see ops.erf @example tensor([0.5, 2]).erf() // [0.5205, 0.9953] */ erf(): Tensor { return ops.erf(this); }
+  /** @see ops.sigmoid @example tensor([0, 2]).sigmoid() // [0.5, 0.8808] */ sigmoid(): Tensor { return ops.sigmoid(this); }
+  /** @see ops.relu @example tensor([-1, 2]).relu() // [0, 2] */ relu(): Tensor { return ops.relu(this); }
+  /** @see ops.floor @example tensor([1.5, -1.5]).floor() // [1, -2] */ floor(): Tensor { return ops.floor(this); }
+  /** @see ops.ceil @example tensor([1.5, -1.5]).ceil() // [2, -1] */ ceil(): Tensor { return ops.ceil(this); }
+  /** @see ops.round @example tensor([0.5, 1.5]).round() // [0, 2] */ round(): Tensor { return ops.round(this); }
+  /** @see ops.clip @example tensor([-2, 0.5, 9]).clip(0, 1) // [0, 0.5, 1] */ clip(lo: number, hi: number): Tensor { return ops.clip(this, lo, hi); }
+  /** @see ops.astype @example tensor([1.7, 0]).astype('int32') // [1, 0] */ astype(dtype: DType): Tensor { return ops.astype(this, dtype); }
+  /** @see ops.contiguous @example tensor([[1, 2], [3, 4]]).T.contiguous().isContiguous // true */ contiguous(): Tensor { return ops.contiguous(this); }
+  /** @see ops.clone @example tensor([1, 2]).clone() // [1, 2] */ clone(): Tensor { return ops.clone(this); }
 
-  /** @see ops.sum */ sum(axis?: number | number[], keepDims = false): Tensor { return ops.sum(this, axis, keepDims); }
-  /** @see ops.mean */ mean(axis?: number | number[], keepDims = false): Tensor { return ops.mean(this, axis, keepDims); }
-  /** @see ops.max */ max(axis?: number | number[], keepDims = false): Tensor { return ops.max(this, axis, keepDims); }
-  /** @see ops.min */ min(axis?: number | number[], keepDims = false): Tensor { return ops.min(this, axis, keepDims); }
-  /** @see ops.prod */ prod(axis?: number | number[], keepDims = false): Tensor { return ops.prod(this, axis, keepDims); }
-  /** @see ops.argmax */ argmax(axis?: number, keepDims = false): Tensor { return ops.argmax(this, axis, keepDims); }
-  /** @see ops.argmin */ argmin(axis?: number, keepDims = false): Tensor { return ops.argmin(this, axis, keepDims); }
-  /** @see ops.variance */ variance(axis?: number | number[], keepDims = false): Tensor { return ops.variance(this, axis, keepDims); }
-  /** @see ops.logSumExp */ logSumExp(axis?: number | number[], keepDims = false): Tensor { return ops.logSumExp(this, axis, keepDims); }
-  /** @see ops.softmax */ softmax(axis = -1): Tensor { return ops.softmax(this, axis); }
-  /** @see ops.logSoftmax */ logSoftmax(axis = -1): Tensor { return ops.logSoftmax(this, axis); }
+  /** @see ops.sum @example tensor([[1, 2], [3, 4]]).sum(1) // [3, 7] */ sum(axis?: number | number[], keepDims = false): Tensor { return ops.sum(this, axis, keepDims); }
+  /** @see ops.mean @example tensor([[1, 2], [3, 4]]).mean(0) // [2, 3] */ mean(axis?: number | number[], keepDims = false): Tensor { return ops.mean(this, axis, keepDims); }
+  /** @see ops.max @example tensor([[1, 5], [3, 4]]).max(1) // [5, 4] */ max(axis?: number | number[], keepDims = false): Tensor { return ops.max(this, axis, keepDims); }
+  /** @see ops.min @example tensor([[1, 5], [3, 4]]).min() // 1 */ min(axis?: number | number[], keepDims = false): Tensor { return ops.min(this, axis, keepDims); }
+  /** @see ops.prod @example tensor([2, 3, 4]).prod() // 24 */ prod(axis?: number | number[], keepDims = false): Tensor { return ops.prod(this, axis, keepDims); }
+  /** @see ops.argmax @example tensor([1, 5, 2]).argmax() // 1 */ argmax(axis?: number, keepDims = false): Tensor { return ops.argmax(this, axis, keepDims); }
+  /** @see ops.argmin @example tensor([3, 1, 2]).argmin() // 1 */ argmin(axis?: number, keepDims = false): Tensor { return ops.argmin(this, axis, keepDims); }
+  /** @see ops.variance @example tensor([1, 2, 3, 4]).variance() // 1.25 */ variance(axis?: number | number[], keepDims = false): Tensor { return ops.variance(this, axis, keepDims); }
+  /** @see ops.logSumExp @example tensor([0, 0]).logSumExp() // 0.6931 */ logSumExp(axis?: number | number[], keepDims = false): Tensor { return ops.logSumExp(this, axis, keepDims); }
+  /** @see ops.softmax @example tensor([[0, 0], [0, Math.log(3)]]).softmax() // [[0.5, 0.5], [0.25, 0.75]] */ softmax(axis = -1): Tensor { return ops.softmax(this, axis); }
+  /** @see ops.logSoftmax @example tensor([0, 0]).logSoftmax() // [-0.6931, -0.6931] */ logSoftmax(axis = -1): Tensor { return ops.logSoftmax(this, axis); }
 
-  /** @see ops.matmul */ matmul(b: Tensor): Tensor { return ops.matmul(this, b); }
-  /** @see ops.reshape */ reshape(shape: readonly number[]): Tensor { return ops.reshape(this, shape); }
-  /** @see ops.flatten */ flatten(startAxis = 0, endAxis = -1): Tensor { return ops.flatten(this, startAxis, endAxis); }
-  /** @see ops.squeeze */ squeeze(axis?: number | number[]): Tensor { return ops.squeeze(this, axis); }
-  /** @see ops.unsqueeze */ unsqueeze(axis: number): Tensor { return ops.unsqueeze(this, axis); }
-  /** @see ops.permute */ permute(axes: readonly number[]): Tensor { return ops.permute(this, axes); }
-  /** @see ops.transpose */ transpose(axes?: readonly number[]): Tensor { return ops.transpose(this, axes); }
-  /** Transpose of the last two axes, as a view. */
+  /** @see ops.matmul @example tensor([[1, 2]]).matmul(tensor([[3], [4]])) // [[11]] */ matmul(b: Tensor): Tensor { return ops.matmul(this, b); }
+  /** @see ops.reshape @example arange(6).reshape([3, 2]) // [[0, 1], [2, 3], [4, 5]] */ reshape(shape: readonly number[]): Tensor { return ops.reshape(this, shape); }
+  /** @see ops.flatten @example zeros([2, 3, 4]).flatten(1).shape // [2, 12] */ flatten(startAxis = 0, endAxis = -1): Tensor { return ops.flatten(this, startAxis, endAxis); }
+  /** @see ops.squeeze @example zeros([1, 3]).squeeze().shape // [3] */ squeeze(axis?: number | number[]): Tensor { return ops.squeeze(this, axis); }
+  /** @see ops.unsqueeze @example tensor([1, 2]).unsqueeze(1) // [[1], [2]] */ unsqueeze(axis: number): Tensor { return ops.unsqueeze(this, axis); }
+  /** @see ops.permute @example zeros([2, 3, 4]).permute([2, 0, 1]).shape // [4, 2, 3] */ permute(axes: readonly number[]): Tensor { return ops.permute(this, axes); }
+  /** @see ops.transpose @example tensor([[1, 2]]).transpose() // [[1], [2]] */ transpose(axes?: readonly number[]): Tensor { return ops.transpose(this, axes); }
+  /** Transpose of the last two axes, as a view. @example tensor([[1, 2]]).T // [[1], [2]] */
   get T(): Tensor { return ops.transpose(this); }
-  /** @see ops.slice */ slice(begin: readonly number[], size?: readonly number[]): Tensor { return ops.slice(this, begin, size); }
-  /** @see ops.expand */ expand(shape: readonly number[]): Tensor { return ops.expand(this, shape); }
-  /** @see ops.gather */ gather(indices: Tensor, axis = 0): Tensor { return ops.gather(this, indices, axis); }
-  /** @see ops.toBackend */ toBackend(name: string): Promise<Tensor> { return ops.toBackend(this, name); }
+  /** @see ops.slice @example arange(5).slice([1], [2]) // [1, 2] */ slice(begin: readonly number[], size?: readonly number[]): Tensor { return ops.slice(this, begin, size); }
+  /** @see ops.expand @example tensor([1, 2]).expand([2, 2]) // [[1, 2], [1, 2]] */ expand(shape: readonly number[]): Tensor { return ops.expand(this, shape); }
+  /** @see ops.gather @example tensor([10, 20, 30]).gather(tensor([2, 0], [2], 'int32')) // [30, 10] */ gather(indices: Tensor, axis = 0): Tensor { return ops.gather(this, indices, axis); }
+  /** @see ops.toBackend @example await tensor([1, 2]).toBackend('wasm') // [1, 2] */ toBackend(name: string): Promise<Tensor> { return ops.toBackend(this, name); }
 }
 
 setTensorCheck((v: unknown): v is Tensor => v instanceof Tensor);
@@ -448,7 +500,12 @@ function nest(data: TypedArray, shape: Shape, dtype: DType): NestedArray {
   return build(0);
 }
 
-/** Whether `x` is a Tensor. */
+/**
+ * Whether `x` is a Tensor.
+ * @example
+ * isTensor(tensor([1])) // true
+ * isTensor([1]) // false
+ */
 export function isTensor(x: unknown): x is Tensor {
   return x instanceof Tensor;
 }

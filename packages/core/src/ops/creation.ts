@@ -45,9 +45,15 @@ function flattenInto(op: string, v: unknown, shape: Shape, depth: number, out: n
  * booleans → bool; numbers mixed with booleans → float32 with true = 1, as PyTorch promotes) unless
  * given; the shape is inferred from nesting unless given.
  * @example
- * tensor([[1, 2], [3, 4]]);             // float32 [2,2]
- * tensor(new Int32Array([1, 2, 3]), [3]); // int32 [3]
- * tensor([1, 2, 3, 4], [2, 2], 'int32');
+ * ```ts
+ * const a = tensor([[1, 2], [3, 4]]);
+ * a.dtype // 'float32'
+ * a.shape // [2, 2]
+ * tensor(new Int32Array([1, 2, 3])).dtype // 'int32'
+ * tensor([1, 2, 3, 4], [2, 2], 'int32') // [[1, 2], [3, 4]]
+ * tensor([true, false]).dtype // 'bool'
+ * tensor([[1, 2], [3]]); // throws: 'ragged'
+ * ```
  */
 export function tensor(values: TensorInput, shape?: readonly number[], dtype?: DType): Tensor {
   const op = 'tensor';
@@ -101,7 +107,9 @@ export function scalar(value: number | boolean, dtype?: DType): Tensor {
 
 /**
  * A tensor filled with one value.
- * @example full([2, 2], 7)
+ * @example
+ * full([2, 2], 7) // [[7, 7], [7, 7]]
+ * full([2], true).dtype // 'bool'
  */
 export function full(shape: readonly number[], value: number | boolean, dtype?: DType): Tensor {
   return fill('full', shape, value, dtype);
@@ -118,25 +126,37 @@ function fill(op: string, shape: readonly number[], value: number | boolean, dty
   return t;
 }
 
-/** Zeros. @example zeros([2, 3]) */
+/** Zeros. @example zeros([2, 3]) // [[0, 0, 0], [0, 0, 0]] */
 export function zeros(shape: readonly number[], dtype: DType = 'float32'): Tensor {
   return fill('zeros', shape, 0, dtype);
 }
-/** Ones. @example ones([3], 'int32') */
+/** Ones. @example ones([3], 'int32') // [1, 1, 1] */
 export function ones(shape: readonly number[], dtype: DType = 'float32'): Tensor {
   return fill('ones', shape, 1, dtype);
 }
-/** Zeros shaped like `t`. @example zerosLike(x) */
+/**
+ * Zeros shaped like `t` (and of its dtype unless given).
+ * @example
+ * const x = tensor([[1, 2]], undefined, 'int32');
+ * zerosLike(x) // [[0, 0]]
+ * zerosLike(x).dtype // 'int32'
+ */
 export function zerosLike(t: Tensor, dtype?: DType): Tensor {
   backendOf('zerosLike', t);
   return fill('zerosLike', t.shape, 0, dtype ?? t.dtype);
 }
-/** Ones shaped like `t`. @example onesLike(x) */
+/**
+ * Ones shaped like `t` (and of its dtype unless given).
+ * @example onesLike(tensor([[1, 2], [3, 4]]), 'bool') // [[true, true], [true, true]]
+ */
 export function onesLike(t: Tensor, dtype?: DType): Tensor {
   backendOf('onesLike', t);
   return fill('onesLike', t.shape, 1, dtype ?? t.dtype);
 }
-/** `value` shaped like `t`. @example fullLike(x, 2) */
+/**
+ * `value` shaped like `t` (and of its dtype unless given).
+ * @example fullLike(tensor([1, 2, 3]), 2) // [2, 2, 2]
+ */
 export function fullLike(t: Tensor, value: number, dtype?: DType): Tensor {
   backendOf('fullLike', t);
   return full(t.shape, value, dtype ?? t.dtype);
@@ -145,7 +165,11 @@ export function fullLike(t: Tensor, value: number, dtype?: DType): Tensor {
 /**
  * Evenly spaced values in [start, stop) (NumPy's `arange`). With one argument: [0, start).
  * The dtype is int32 when every argument is an integer, float32 otherwise.
- * @example arange(5) // [0,1,2,3,4]; arange(1, 2, 0.25) // [1,1.25,1.5,1.75]
+ * @example
+ * arange(5) // [0, 1, 2, 3, 4]
+ * arange(5).dtype // 'int32'
+ * arange(1, 2, 0.25) // [1, 1.25, 1.5, 1.75]
+ * arange(3, 0, -1) // [3, 2, 1]
  */
 export function arange(start: number, stop?: number, step = 1, dtype?: DType): Tensor {
   if (stop === undefined) {
@@ -172,7 +196,7 @@ export function arange(start: number, stop?: number, step = 1, dtype?: DType): T
 
 /**
  * `num` evenly spaced float32 values from start to stop inclusive.
- * @example linspace(0, 1, 5) // [0, .25, .5, .75, 1]
+ * @example linspace(0, 1, 5) // [0, 0.25, 0.5, 0.75, 1]
  */
 export function linspace(start: number, stop: number, num: number): Tensor {
   if (typeof num !== 'number' || !Number.isInteger(num) || num < 0) throw new AxonError('linspace', `num must be a non-negative integer, got ${fmtValue(num)}`);
@@ -192,7 +216,9 @@ export function linspace(start: number, stop: number, num: number): Tensor {
 
 /**
  * Identity matrix (n×m, default square).
- * @example eye(3)
+ * @example
+ * eye(2) // [[1, 0], [0, 1]]
+ * eye(2, 3, 'int32') // [[1, 0, 0], [0, 1, 0]]
  */
 export function eye(n: number, m = n, dtype: DType = 'float32'): Tensor {
   validateShape('eye', [n, m]);
@@ -212,7 +238,11 @@ let globalCounter = 0;
 /**
  * Seeds the global random stream used by `rand`/`randn`/… when no `seed` option is given
  * (and by layer initialisers and dropout).
- * @example setSeed(42); const a = rand([2]); setSeed(42); const b = rand([2]); // a equals b
+ * @example
+ * setSeed(42);
+ * rand([2]) // [0.6942, 0.5171]
+ * setSeed(42);
+ * rand([2]) // [0.6942, 0.5171]
  */
 export function setSeed(seed: number): void {
   if (typeof seed !== 'number' || !Number.isFinite(seed)) throw new AxonError('setSeed', `seed must be a finite number, got ${fmtValue(seed)}`);
@@ -223,7 +253,12 @@ export function setSeed(seed: number): void {
 /**
  * The global random stream's position: what {@link getRngState} returns and {@link setRngState}
  * restores (JSON-able; checkpoints store it so that a resumed run draws the same numbers).
- * @example const s: RngState = { key: 123, counter: 0 };
+ * @example
+ * setSeed(1);
+ * rand([3]);
+ * const s: RngState = getRngState();
+ * s.counter // 3
+ * JSON.parse(JSON.stringify(s)).key === s.key // true
  */
 export interface RngState {
   /** The stream key (an unsigned 32-bit integer). */
@@ -235,10 +270,13 @@ export interface RngState {
 /**
  * Where the global random stream is now (see {@link setSeed}).
  * @example
+ * ```ts
  * const s = getRngState();
- * const a = rand([2]);
+ * const a = rand([2]).toArray();
  * setRngState(s);
- * const b = rand([2]); // same values as a
+ * const b = rand([2]).toArray(); // the same draw again
+ * JSON.stringify(b) === JSON.stringify(a) // true
+ * ```
  */
 export function getRngState(): RngState {
   return { key: globalKey, counter: globalCounter };
@@ -246,7 +284,15 @@ export function getRngState(): RngState {
 
 /**
  * Moves the global random stream back (or forward) to a state from {@link getRngState}.
- * @example setRngState(getRngState());
+ * @example
+ * ```ts
+ * setSeed(42);
+ * const saved = getRngState(); // e.g. written into a checkpoint
+ * rand([2]) // [0.6942, 0.5171]
+ * setRngState(saved); // a resumed run continues from there
+ * rand([2]) // [0.6942, 0.5171]
+ * setRngState({ key: -1, counter: 0 }); // throws: 'unsigned 32-bit integers'
+ * ```
  */
 export function setRngState(state: RngState): void {
   const ok = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0 && v < 2 ** 32;
@@ -293,7 +339,9 @@ function randomTensor(op: string, kind: 'uniform' | 'normal' | 'bernoulli' | 'ra
 
 /**
  * Uniform float32 samples in [low, high).
- * @example rand([2, 2], { seed: 1 })
+ * @example
+ * rand([2, 2], { seed: 1 }) // [[0.3214, 0.4726], [0.0020, 0.6808]]
+ * rand([2], { seed: 1, low: -1, high: 1 }).shape // [2]
  */
 export function rand(shape: readonly number[], opts: RandomOptions & { low?: number; high?: number } = {}): Tensor {
   checkOpts('rand', opts);
@@ -306,7 +354,7 @@ export function rand(shape: readonly number[], opts: RandomOptions & { low?: num
 
 /**
  * Normal float32 samples (Box–Muller over the counter-based stream).
- * @example randn([3], { seed: 7, mean: 0, std: 2 })
+ * @example randn([3], { seed: 7, mean: 0, std: 2 }) // [3.0183, 1.2926, 2.0543]
  */
 export function randn(shape: readonly number[], opts: RandomOptions & { mean?: number; std?: number } = {}): Tensor {
   checkOpts('randn', opts);
@@ -318,7 +366,7 @@ export function randn(shape: readonly number[], opts: RandomOptions & { mean?: n
 
 /**
  * Uniform integers in [low, high) as int32 (range at most 2^24).
- * @example randint(0, 10, [5], { seed: 3 })
+ * @example randint(0, 10, [5], { seed: 3 }) // [3, 3, 1, 7, 4]
  */
 export function randint(low: number, high: number, shape: readonly number[], opts: RandomOptions = {}): Tensor {
   checkOpts('randint', opts);
@@ -330,7 +378,9 @@ export function randint(low: number, high: number, shape: readonly number[], opt
 
 /**
  * Bernoulli samples: 1 with probability `p` (float32 0/1 by default, or bool).
- * @example bernoulli(0.8, [4], { seed: 2 })
+ * @example
+ * bernoulli(0.8, [4], { seed: 2 }) // [1, 1, 1, 0]
+ * bernoulli(0.8, [4], { seed: 2, dtype: 'bool' }) // [true, true, true, false]
  */
 export function bernoulli(p: number, shape: readonly number[], opts: RandomOptions = {}): Tensor {
   checkOpts('bernoulli', opts);

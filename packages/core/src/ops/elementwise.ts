@@ -6,7 +6,10 @@ import { broadcastShapes, type Shape } from '../shape.js';
 import { Tensor, type TensorLike } from '../tensor.js';
 import { backendOf, drop, empty, toTensor } from './util.js';
 
-/** A view of `t` broadcast (stride 0) to `shape`. */
+/**
+ * A view of `t` broadcast (stride 0) to `shape`: the descriptor ops hand to backend primitives.
+ * @example broadcastView(tensor([1, 2]), [3, 2]).strides // [0, 1]
+ */
 export function broadcastView(t: Tensor, shape: Shape): View {
   const rank = shape.length;
   const strides = new Array<number>(rank);
@@ -21,7 +24,9 @@ export function broadcastView(t: Tensor, shape: Shape): View {
 /**
  * Converts to another dtype (float→int truncates toward zero; any→bool is `x != 0`).
  * Returns a new tensor even when the dtype is unchanged.
- * @example tensor([1.7, -1.7]).astype('int32') // [1, -1]
+ * @example
+ * tensor([1.7, -1.7]).astype('int32') // [1, -1]
+ * tensor([0, 2]).astype('bool') // [false, true]
  */
 export function astype(x: Tensor, dtype: DType): Tensor {
   const b = backendOf('astype', x);
@@ -34,7 +39,14 @@ export function astype(x: Tensor, dtype: DType): Tensor {
 /**
  * A contiguous copy (or `x` itself as a fresh handle when already contiguous from offset 0).
  * Always returns a new tensor the caller owns.
- * @example x.T.contiguous()
+ * @example
+ * ```ts
+ * const x = tensor([[1, 2], [3, 4]]);
+ * x.T.isContiguous // false
+ * const c = x.T.contiguous();
+ * c.isContiguous // true
+ * c // [[1, 3], [2, 4]]
+ * ```
  */
 export function contiguous(x: Tensor): Tensor {
   backendOf('contiguous', x);
@@ -47,7 +59,13 @@ export function contiguous(x: Tensor): Tensor {
 
 /**
  * A contiguous copy with its own storage.
- * @example const y = x.clone();
+ * @example
+ * ```ts
+ * const x = tensor([1, 2]);
+ * const y = x.clone();
+ * x.dispose();
+ * y // [1, 2]
+ * ```
  */
 export function clone(x: Tensor): Tensor {
   const b = backendOf('clone', x);
@@ -113,9 +131,12 @@ export const sin = (x: Tensor): Tensor => unary('sin', x);
 export const cos = (x: Tensor): Tensor => unary('cos', x);
 /** tanh x. @example tanh(tensor([0])) // [0] */
 export const tanh = (x: Tensor): Tensor => unary('tanh', x);
-/** Gauss error function. @example erf(tensor([0])) // [0] */
+/**
+ * Gauss error function (absolute error at most 1e-6: erf(0) may come out as 1e-9).
+ * @example erf(tensor([0, 0.5, 2])) // [0.0000, 0.5205, 0.9953]
+ */
 export const erf = (x: Tensor): Tensor => unary('erf', x);
-/** 1/(1+e⁻ˣ), stable for any x. @example sigmoid(tensor([0])) // [0.5] */
+/** 1/(1+e⁻ˣ), stable for any x. @example sigmoid(tensor([0, -1000])) // [0.5, 0] */
 export const sigmoid = (x: Tensor): Tensor => unary('sigmoid', x);
 /** max(x, 0). @example relu(tensor([-1, 2])) // [0, 2] */
 export const relu = (x: Tensor): Tensor => unary('relu', x);
@@ -123,7 +144,7 @@ export const relu = (x: Tensor): Tensor => unary('relu', x);
 export const floor = (x: Tensor): Tensor => unary('floor', x);
 /** ⌈x⌉. @example ceil(tensor([1.5])) // [2] */
 export const ceil = (x: Tensor): Tensor => unary('ceil', x);
-/** Round half to even. @example round(tensor([2.5])) // [2] */
+/** Round half to even. @example round(tensor([2.5, 3.5, -0.4])) // [2, 4, -0] */
 export const round = (x: Tensor): Tensor => unary('round', x);
 /** Logical not (any dtype; nonzero is true). @example logicalNot(tensor([true])) // [false] */
 export const logicalNot = (x: Tensor): Tensor => unary('not', x);
@@ -183,13 +204,18 @@ function binary(op: BinaryOp, aIn: Tensor | TensorLike, bIn: TensorLike): Tensor
   }
 }
 
-/** a + b with broadcasting. @example add(tensor([1, 2]), 1) // [2, 3] */
+/**
+ * a + b with broadcasting.
+ * @example
+ * add(tensor([1, 2]), 1) // [2, 3]
+ * add(tensor([[1], [2]]), tensor([10, 20])) // [[11, 21], [12, 22]]
+ */
 export const add = (a: Tensor | TensorLike, b: TensorLike): Tensor => binary('add', a, b);
 /** a − b. @example sub(tensor([3]), 1) // [2] */
 export const sub = (a: Tensor | TensorLike, b: TensorLike): Tensor => binary('sub', a, b);
 /** a · b. @example mul(tensor([2]), 3) // [6] */
 export const mul = (a: Tensor | TensorLike, b: TensorLike): Tensor => binary('mul', a, b);
-/** True division (integers promote to float32). @example div(tensor([1]), 2) // [0.5] */
+/** True division (integers promote to float32). @example div(tensor([1], undefined, 'int32'), 2) // [0.5] */
 export const div = (a: Tensor | TensorLike, b: TensorLike): Tensor => binary('div', a, b);
 /** aᵇ (float32). @example pow(tensor([2]), 3) // [8] */
 export const pow = (a: Tensor | TensorLike, b: TensorLike): Tensor => binary('pow', a, b);
@@ -220,7 +246,10 @@ export const logicalXor = (a: Tensor | TensorLike, b: TensorLike): Tensor => bin
 
 /**
  * `cond ? a : b` elementwise, broadcasting all three.
- * @example where(tensor([true, false]), 1, 0) // [1, 0]
+ * @example
+ * where(tensor([true, false]), 1, 0) // [1, 0]
+ * const x = tensor([-1, 2]);
+ * where(x.gt(0), x, 0) // [0, 2]
  */
 export function where(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {
   backendOf('where', cond);

@@ -84,7 +84,15 @@ function matmulCore(a: Tensor, b: Tensor): Tensor {
  * Matrix product with NumPy semantics: 1-D operands are promoted (and the added axis removed),
  * batch dims broadcast. Transposed views (`b.T`) run at full speed without copies. Operands must be
  * float32 (cast int32 explicitly: the product accumulates in float32).
- * @example matmul(ones([2, 3]), ones([3, 4])) // [2, 4] filled with 3
+ * @example
+ * ```ts
+ * matmul(ones([2, 3]), ones([3, 4])).shape // [2, 4]
+ * const a = tensor([[1, 2], [3, 4]]);
+ * matmul(a, a.T) // [[5, 11], [11, 25]]
+ * matmul(a, tensor([1, 1])) // [3, 7]
+ * matmul(ones([5, 2, 3]), ones([3, 4])).shape // [5, 2, 4]
+ * matmul(ones([2, 3]), ones([2, 3])); // throws: 'matmul'
+ * ```
  */
 export function matmul(a: Tensor, b: Tensor): Tensor {
   backendOf('matmul', a, b);
@@ -127,7 +135,9 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
 
 /**
  * Dot product of two 1-D tensors, or matmul otherwise.
- * @example dot(tensor([1, 2]), tensor([3, 4])) // 11
+ * @example
+ * dot(tensor([1, 2]), tensor([3, 4])).item() // 11
+ * dot(tensor([1, 2]), tensor([3, 4])).shape // []
  */
 export function dot(a: Tensor, b: Tensor): Tensor {
   return matmul(a, b);
@@ -159,7 +169,14 @@ function samePad(size: number, k: number, s: number, d: number): [number, number
   return [before, total - before];
 }
 
-/** Builds the window descriptor of a 2-D sliding-window op, validating everything. */
+/**
+ * Builds the window descriptor of a 2-D sliding-window op, validating everything: `op` names the
+ * caller in errors, `k` is the kernel size, the stride defaults to `strideDefault`.
+ * @example
+ * const win = window2d('myOp', [1, 3, 28, 28], [3, 3], 2, 'same', 1);
+ * [win.outH, win.outW, win.padTop, win.padBottom] // [14, 14, 0, 1]
+ * window2d('myOp', [1, 1, 2, 2], [3, 3], 1, 'valid', 1); // throws: 'does not fit'
+ */
 export function window2d(
   op: string,
   xShape: readonly number[],
@@ -228,7 +245,12 @@ function checkWindow(op: string, win: Window2d, x: readonly number[]): void {
 
 /**
  * Unfolds sliding windows of an NCHW tensor into columns `[N, C·kH·kW, outH·outW]` (im2col).
- * @example unfold(x, win) // used by conv2d
+ * @example
+ * ```ts
+ * const x = arange(1, 10).astype('float32').reshape([1, 1, 3, 3]);
+ * const win = window2d('unfold', x.shape, [2, 2], 1, 'valid', 1);
+ * unfold(x, win) // [[[1, 2, 4, 5], [2, 3, 5, 6], [4, 5, 7, 8], [5, 6, 8, 9]]]
+ * ```
  */
 export function unfold(x: Tensor, win: Window2d): Tensor {
   const backend = backendOf('unfold', x);
@@ -241,7 +263,12 @@ export function unfold(x: Tensor, win: Window2d): Tensor {
 
 /**
  * Adjoint of {@link unfold} (col2im): sums columns back into an NCHW image.
- * @example fold(cols, win)
+ * @example
+ * ```ts
+ * const win = window2d('fold', [1, 1, 3, 3], [2, 2], 1, 'valid', 1);
+ * // how many 2×2 windows cover each pixel of a 3×3 image:
+ * fold(ones([1, 4, 4]), win) // [[[[1, 2, 1], [2, 4, 2], [1, 2, 1]]]]
+ * ```
  */
 export function fold(cols: Tensor, win: Window2d): Tensor {
   const backend = backendOf('fold', cols);
@@ -258,7 +285,13 @@ export function fold(cols: Tensor, win: Window2d): Tensor {
 /**
  * 2-D convolution (cross-correlation, as in PyTorch/Keras) of NCHW input `x` with OIHW
  * weights `w` (`[outC, inC/groups, kH, kW]`), computed as im2col + the SIMD/tiled matmul.
- * @example conv2d(randn([1, 1, 28, 28]), randn([8, 1, 3, 3]), { padding: 'same' }) // [1, 8, 28, 28]
+ * @example
+ * ```ts
+ * conv2d(randn([1, 1, 28, 28]), randn([8, 1, 3, 3]), { padding: 'same' }).shape // [1, 8, 28, 28]
+ * const x = arange(1, 10).astype('float32').reshape([1, 1, 3, 3]);
+ * conv2d(x, ones([1, 1, 2, 2])) // [[[[12, 16], [24, 28]]]]
+ * conv2d(x, ones([1, 1, 2, 2]), { stride: 2, padding: 1, bias: tensor([0.5]) }) // [[[[1.5, 5.5], [11.5, 28.5]]]]
+ * ```
  */
 export function conv2d(x: Tensor, w: Tensor, opts: Conv2dOptions = {}): Tensor {
   backendOf('conv2d', x, w);
@@ -331,7 +364,11 @@ function pool(op: 'max' | 'avg', x: Tensor, kernel: number | readonly [number, n
 
 /**
  * Max pooling over NCHW input (stride defaults to the kernel size).
- * @example maxPool2d(x, 2) // halves H and W
+ * @example
+ * ```ts
+ * const x = arange(1, 17).astype('float32').reshape([1, 1, 4, 4]);
+ * maxPool2d(x, 2) // [[[[6, 8], [14, 16]]]]
+ * ```
  */
 export function maxPool2d(x: Tensor, kernel: number | readonly [number, number], opts: Pool2dOptions = {}): Tensor {
   return pool('max', x, kernel, opts);
@@ -339,7 +376,12 @@ export function maxPool2d(x: Tensor, kernel: number | readonly [number, number],
 
 /**
  * Average pooling over NCHW input (padding excluded from the count).
- * @example avgPool2d(x, 2)
+ * @example
+ * ```ts
+ * const x = arange(1, 17).astype('float32').reshape([1, 1, 4, 4]);
+ * avgPool2d(x, 2) // [[[[3.5, 5.5], [11.5, 13.5]]]]
+ * avgPool2d(x, 3, { stride: 1, padding: 1 }).toArray() // [[[[3.5, 4, 5, 5.5], [5.5, 6, 7, 7.5], [9.5, 10, 11, 11.5], [11.5, 12, 13, 13.5]]]]
+ * ```
  */
 export function avgPool2d(x: Tensor, kernel: number | readonly [number, number], opts: Pool2dOptions = {}): Tensor {
   return pool('avg', x, kernel, opts);
@@ -347,7 +389,13 @@ export function avgPool2d(x: Tensor, kernel: number | readonly [number, number],
 
 /**
  * Gradient of a pooling op (used by autograd).
- * @example pool2dGrad('max', x, dy, win)
+ * @example
+ * ```ts
+ * const x = arange(1, 17).astype('float32').reshape([1, 1, 4, 4]);
+ * const win = window2d('maxPool2d', x.shape, [2, 2], 2, 'valid', 1);
+ * // the gradient of each window's output goes to the window's maximum:
+ * pool2dGrad('max', x, ones([1, 1, 2, 2]), win) // [[[[0, 0, 0, 0], [0, 1, 0, 1], [0, 0, 0, 0], [0, 1, 0, 1]]]]
+ * ```
  */
 export function pool2dGrad(op: 'max' | 'avg', x: Tensor, dy: Tensor, win: Window2d): Tensor {
   const backend = backendOf('pool2dGrad', x, dy);

@@ -9,7 +9,10 @@ import { backendOf, drop, empty } from './util.js';
 
 /**
  * Same elements, new shape (one size may be -1). A zero-copy view when `x` is contiguous.
- * @example reshape(arange(6), [2, 3])
+ * @example
+ * reshape(arange(6), [2, 3]) // [[0, 1, 2], [3, 4, 5]]
+ * reshape(arange(6), [-1, 2]).shape // [3, 2]
+ * reshape(arange(6), [4]); // throws: 'reshape'
  */
 export function reshape(x: Tensor, shape: readonly number[]): Tensor {
   backendOf('reshape', x);
@@ -45,7 +48,9 @@ export function reshape(x: Tensor, shape: readonly number[]): Tensor {
 
 /**
  * Flattens axes startAxis..endAxis into one.
- * @example flatten(zeros([2, 3, 4]), 1) // [2, 12]
+ * @example
+ * flatten(zeros([2, 3, 4]), 1).shape // [2, 12]
+ * flatten(zeros([2, 3, 4])).shape // [24]
  */
 export function flatten(x: Tensor, startAxis = 0, endAxis = -1): Tensor {
   backendOf('flatten', x);
@@ -59,7 +64,9 @@ export function flatten(x: Tensor, startAxis = 0, endAxis = -1): Tensor {
 
 /**
  * Removes size-1 axes (all of them, or those given).
- * @example squeeze(zeros([1, 3, 1])) // [3]
+ * @example
+ * squeeze(zeros([1, 3, 1])).shape // [3]
+ * squeeze(zeros([1, 3, 1]), 0).shape // [3, 1]
  */
 export function squeeze(x: Tensor, axis?: number | readonly number[]): Tensor {
   backendOf('squeeze', x);
@@ -75,7 +82,9 @@ export function squeeze(x: Tensor, axis?: number | readonly number[]): Tensor {
 
 /**
  * Inserts a size-1 axis at `axis` (negative counts from the end of the result).
- * @example unsqueeze(zeros([3]), 0) // [1, 3]
+ * @example
+ * unsqueeze(tensor([1, 2, 3]), 0) // [[1, 2, 3]]
+ * unsqueeze(tensor([1, 2, 3]), -1).shape // [3, 1]
  */
 export function unsqueeze(x: Tensor, axis: number): Tensor {
   backendOf('unsqueeze', x);
@@ -87,7 +96,9 @@ export function unsqueeze(x: Tensor, axis: number): Tensor {
 
 /**
  * Reorders axes, as a zero-copy view.
- * @example permute(zeros([2, 3, 4]), [2, 0, 1]) // [4, 2, 3]
+ * @example
+ * permute(zeros([2, 3, 4]), [2, 0, 1]).shape // [4, 2, 3]
+ * permute(tensor([[1, 2, 3]]), [1, 0]) // [[1], [2], [3]]
  */
 export function permute(x: Tensor, axes: readonly number[]): Tensor {
   backendOf('permute', x);
@@ -109,7 +120,9 @@ export function permute(x: Tensor, axes: readonly number[]): Tensor {
 /**
  * Transpose: reverses the last two axes by default (a view), or permutes by `axes`.
  * A 1-D tensor is returned as a view unchanged.
- * @example transpose(zeros([2, 3])) // [3, 2]
+ * @example
+ * transpose(tensor([[1, 2, 3], [4, 5, 6]])) // [[1, 4], [2, 5], [3, 6]]
+ * transpose(zeros([2, 3, 4])).shape // [2, 4, 3]
  */
 export function transpose(x: Tensor, axes?: readonly number[]): Tensor {
   backendOf('transpose', x);
@@ -123,7 +136,10 @@ export function transpose(x: Tensor, axes?: readonly number[]): Tensor {
 
 /**
  * A zero-copy window: `begin[i]` (negative counts from the end) and `size[i]` (-1 = to the end).
- * @example slice(arange(10), [2], [3]) // [2, 3, 4]
+ * @example
+ * slice(arange(10), [2], [3]) // [2, 3, 4]
+ * slice(arange(10), [-2]) // [8, 9]
+ * slice(tensor([[1, 2, 3], [4, 5, 6]]), [0, 1], [-1, 1]) // [[2], [5]]
  */
 export function slice(x: Tensor, begin: readonly number[], size?: readonly number[]): Tensor {
   backendOf('slice', x);
@@ -156,7 +172,7 @@ export function slice(x: Tensor, begin: readonly number[], size?: readonly numbe
 
 /**
  * Broadcasts to `shape` as a zero-copy view (stride 0 on expanded axes).
- * @example expand(tensor([[1], [2]]), [2, 3])
+ * @example expand(tensor([[1], [2]]), [2, 3]) // [[1, 1, 1], [2, 2, 2]]
  */
 export function expand(x: Tensor, shape: readonly number[]): Tensor {
   backendOf('expand', x);
@@ -175,12 +191,14 @@ export function expand(x: Tensor, shape: readonly number[]): Tensor {
   return record('expand', [x], out, { from: x.shape });
 }
 
-/** Alias of {@link expand}. @example broadcastTo(scalar(1), [2, 2]) */
+/** Alias of {@link expand}. @example broadcastTo(scalar(1), [2, 2]) // [[1, 1], [1, 1]] */
 export const broadcastTo = expand;
 
 /**
  * Joins tensors along an existing axis.
- * @example concat([zeros([2, 1]), ones([2, 2])], 1) // [2, 3]
+ * @example
+ * concat([zeros([2, 1]), ones([2, 2])], 1) // [[0, 1, 1], [0, 1, 1]]
+ * concat([tensor([1]), tensor([2, 3])]) // [1, 2, 3]
  */
 export function concat(ts: readonly Tensor[], axis = 0): Tensor {
   if (!Array.isArray(ts) || ts.length === 0) throw new AxonError('concat', 'expects a non-empty array of tensors');
@@ -207,7 +225,9 @@ export function concat(ts: readonly Tensor[], axis = 0): Tensor {
 
 /**
  * Stacks same-shaped tensors along a new axis.
- * @example stack([zeros([3]), ones([3])]) // [2, 3]
+ * @example
+ * stack([zeros([3]), ones([3])]) // [[0, 0, 0], [1, 1, 1]]
+ * stack([zeros([3]), ones([3])], 1).shape // [3, 2]
  */
 export function stack(ts: readonly Tensor[], axis = 0): Tensor {
   if (!Array.isArray(ts) || ts.length === 0) throw new AxonError('stack', 'expects a non-empty array of tensors');
@@ -224,7 +244,9 @@ export function stack(ts: readonly Tensor[], axis = 0): Tensor {
 
 /**
  * Splits into pieces along `axis` (views): a count of equal parts or a list of sizes.
- * @example split(arange(6), 3) // three [2] tensors
+ * @example
+ * split(arange(6), 3) // [[0, 1], [2, 3], [4, 5]]
+ * split(arange(6), [1, 5]) // [[0], [1, 2, 3, 4, 5]]
  */
 export function split(x: Tensor, sizes: number | readonly number[], axis = 0): Tensor[] {
   backendOf('split', x);
@@ -252,7 +274,9 @@ export function split(x: Tensor, sizes: number | readonly number[], axis = 0): T
 
 /**
  * Pads with a constant: `paddings[i] = [before, after]` for each axis.
- * @example pad(ones([2]), [[1, 1]]) // [0, 1, 1, 0]
+ * @example
+ * pad(ones([2]), [[1, 1]]) // [0, 1, 1, 0]
+ * pad(ones([1, 1]), [[0, 1], [1, 0]], 9) // [[9, 1], [9, 9]]
  */
 export function pad(x: Tensor, paddings: readonly (readonly [number, number])[], value = 0): Tensor {
   const backend = backendOf('pad', x);
@@ -353,7 +377,7 @@ export function scatterAdd(shape: readonly number[], indices: Tensor, updates: T
 
 /**
  * One-hot encoding of int32 class indices: shape `[...indices.shape, depth]`, float32.
- * @example oneHot(tensor([0, 2], [2], 'int32'), 3) // [[1,0,0],[0,0,1]]
+ * @example oneHot(tensor([0, 2], [2], 'int32'), 3) // [[1, 0, 0], [0, 0, 1]]
  */
 export function oneHot(indices: Tensor, depth: number): Tensor {
   backendOf('oneHot', indices);
@@ -371,7 +395,15 @@ export function oneHot(indices: Tensor, depth: number): Tensor {
 
 /**
  * Copies a tensor to another backend (the only way to mix backends).
- * @example const g = await t.toBackend('webgpu');
+ * @example
+ * ```ts
+ * const t = tensor([1, 2]);
+ * // with '@axon/backend-webgpu' imported, toBackend('webgpu') moves it to the GPU
+ * const u = await t.toBackend('wasm'); // the same backend: a copy
+ * u // [1, 2]
+ * u === t // false
+ * await t.toBackend('tpu'); // throws: "unknown backend 'tpu'"
+ * ```
  */
 export async function toBackend(x: Tensor, name: string): Promise<Tensor> {
   x.assertLive('toBackend');

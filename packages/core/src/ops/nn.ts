@@ -24,7 +24,7 @@ export function leakyRelu(x: Tensor, alpha = 0.01): Tensor {
 
 /**
  * GELU, exact form: 0.5·x·(1 + erf(x/√2)).
- * @example gelu(tensor([0])) // [0]
+ * @example gelu(tensor([0, 1, -1])) // [0, 0.8413, -0.1587]
  */
 export function gelu(x: Tensor): Tensor {
   const s = mul(x, Math.SQRT1_2);
@@ -40,7 +40,7 @@ export function gelu(x: Tensor): Tensor {
 
 /**
  * softplus(x) = log(1 + eˣ), computed stably as max(x, 0) + log1p(e^−|x|).
- * @example softplus(tensor([0])) // [0.693]
+ * @example softplus(tensor([0, 10, -100])) // [0.6931, 10.0000, 0.0000]
  */
 export function softplus(x: Tensor): Tensor {
   backendOf('softplus', x);
@@ -64,7 +64,7 @@ function softplusParts(x: Tensor): Tensor {
 
 /**
  * log(sigmoid(x)), stable for large |x|.
- * @example logSigmoid(tensor([0])) // [-0.693]
+ * @example logSigmoid(tensor([0, -100])) // [-0.6931, -100]
  */
 export function logSigmoid(x: Tensor): Tensor {
   backendOf('logSigmoid', x);

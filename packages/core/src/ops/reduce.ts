@@ -40,7 +40,10 @@ function reduceOp(op: ReduceOp, name: string, x: Tensor, axis: number | readonly
 
 /**
  * Sum over `axis` (all axes by default). bool sums as int32.
- * @example sum(tensor([[1, 2], [3, 4]]), 0) // [4, 6]
+ * @example
+ * sum(tensor([[1, 2], [3, 4]])) // 10
+ * sum(tensor([[1, 2], [3, 4]]), 0) // [4, 6]
+ * sum(tensor([[1, 2], [3, 4]]), 1, true) // [[3], [7]]
  */
 export function sum(x: Tensor, axis?: number | readonly number[], keepDims = false): Tensor {
   return reduceOp('sum', 'sum', x, axis, keepDims);
@@ -71,7 +74,7 @@ function argReduce(op: 'argmax' | 'argmin', x: Tensor, axis: number | undefined,
   }
   return reduceOp(op, op, x, normAxis(op, axis, x.rank), keepDims);
 }
-/** Index (int32) of the first maximum along `axis` (of the flattened tensor by default). @example argmax(tensor([1, 5, 2])) // 1 */
+/** Index (int32) of the first maximum along `axis` (of the flattened tensor by default). @example argmax(tensor([[1, 5, 2], [7, 0, 7]]), 1) // [1, 0] */
 export function argmax(x: Tensor, axis?: number, keepDims = false): Tensor {
   return argReduce('argmax', x, axis, keepDims);
 }
@@ -121,7 +124,9 @@ export function variance(x: Tensor, axis?: number | readonly number[], keepDims 
 
 /**
  * log Σ exp(x) over `axis`, computed stably.
- * @example logSumExp(tensor([0, 0])) // log 2
+ * @example
+ * logSumExp(tensor([0, 0])) // 0.6931
+ * logSumExp(tensor([1000, 1000])) // 1000.6931
  */
 export function logSumExp(x: Tensor, axis?: number | readonly number[], keepDims = false): Tensor {
   backendOf('logSumExp', x);
