@@ -197,7 +197,7 @@ export interface LoadModelOptions {
 /**
  * Loads a model saved by {@link save} (either layout: `model.json` naming
  * `model-<hash>.safetensors`, or the older `model.safetensors`) as the {@link Model} it was — a
- * {@link Sequential} or functional {@link GraphModel} — and, when the file holds compile settings
+ * `Sequential` or functional `GraphModel` — and, when the file holds compile settings
  * (models saved after `compile`), compiled with them: ready to `fit` and `evaluate` without
  * calling `compile` again, with the saved optimizer state when there is one (so training continues
  * where it stopped), as Keras's `load_model` does. Files without compile settings (older ones, or

@@ -259,7 +259,7 @@ interface Compiled {
  */
 export interface SavedCompileConfig {
   /**
-   * The optimizer's settings as {@link optimizer} rebuilds them (its constructor settings, every
+   * The optimizer's settings as `optimizer()` (from `@axon/optimizers`) rebuilds them (its constructor settings, every
    * hyperparameter explicit), or null when it cannot be saved.
    */
   readonly optimizer: OptimizerConfig | null;
