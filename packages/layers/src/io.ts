@@ -96,7 +96,9 @@ export interface SaveOptions {
   /**
    * Whether to save the optimizer's state (moments, step counts, current learning rates) beside
    * the weights, when the model has an optimizer (default true, as Keras's `include_optimizer`).
-   * The compile settings are saved either way.
+   * The compile settings are saved either way. The state is saved when the optimizer drives
+   * exactly the model's parameters in one group — always so for an optimizer `compile` creates
+   * from a name or config; an optimizer you built over other groups is saved by its config only.
    */
   includeOptimizer?: boolean;
 }
