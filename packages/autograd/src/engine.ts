@@ -58,7 +58,13 @@ function forwardStack(): string {
   return lines.filter((l) => l.startsWith('at ') && !own.test(l)).slice(0, 5).join('\n    ');
 }
 
-/** Installs the recorder into core (done on import; idempotent). */
+/**
+ * Installs the recorder into core (done on import; idempotent).
+ * @example
+ * install(); // again: nothing changes
+ * const w = tensor([1, 2]).requireGrad();
+ * w.mul(2).requiresGrad // true
+ */
 export function install(): void {
   setGradRecorder(recorder);
 }
@@ -92,6 +98,16 @@ function topo(root: Tensor): Tensor[] {
  * Computes d(root)/d(t) for each tensor in `targets` (leaves or intermediate tensors of the
  * graph). The returned gradients are owned by the caller. With `createGraph`, the gradient
  * computation is itself recorded so that it can be differentiated again.
+ * @example
+ * ```ts
+ * const x = tensor([1, 2]).requireGrad();
+ * const h = x.mul(3); // an intermediate
+ * const y = h.square().sum();
+ * const [gx, gh] = gradients(y, [x, h]);
+ * gx // [18, 36]
+ * gh // [6, 12]
+ * x.grad // null
+ * ```
  */
 export function gradients(root: Tensor, targets: readonly Tensor[], seed?: Tensor, createGraph = false): (Tensor | null)[] {
   root.assertLive('backward');

@@ -59,7 +59,10 @@ export type GradRule = (g: Tensor, ctx: RuleContext) => (Tensor | null)[];
 
 /**
  * Sums `g` over the axes that broadcasting expanded, so the result has `shape`.
- * @example sumToShape(onesLike(x23), [1, 3]) // sums axis 0
+ * @example
+ * // the gradient of a [1, 3] tensor broadcast to [2, 3] sums over the broadcast axis:
+ * sumToShape(ones([2, 3]), [1, 3]) // [[2, 2, 2]]
+ * sumToShape(ones([2, 3]), [3]) // [2, 2, 2]
  */
 export function sumToShape(g: Tensor, shape: readonly number[]): Tensor {
   if (g.shape.length === shape.length && g.shape.every((d, i) => d === shape[i])) return g;
@@ -88,7 +91,14 @@ function unreduce(g: Tensor, x: Tensor, attrs: OpAttrs): Tensor {
 
 const float = (t: Tensor): Tensor => astype(t, 'float32');
 
-/** The rule table, keyed by the op names core records. */
+/**
+ * The rule table, keyed by the op names core records: each rule maps the output's gradient to
+ * one gradient per input (null for inputs without one).
+ * @example
+ * const g = rules.mul!(tensor([1, 1]), { inputs: [tensor([2, 3]), tensor([5, 7])], output: tensor([10, 21]), attrs: {} });
+ * g[0] // [5, 7]
+ * g[1] // [2, 3]
+ */
 export const rules: Record<string, GradRule> = {
   identity: (g) => [g],
   cast: (g, c) => {
@@ -219,7 +229,10 @@ function minMaxRule(g: Tensor, c: RuleContext): Tensor[] {
 /** Ops core records that have no gradient at all (guards against silent zeros). */
 export const nonDifferentiable = new Set(['sign', 'floor', 'ceil', 'round']);
 
-/** For tests: every op name with a rule. */
+/**
+ * For tests: every op name with a rule.
+ * @example ruleNames().includes('matmul') // true
+ */
 export function ruleNames(): string[] {
   return Object.keys(rules);
 }
