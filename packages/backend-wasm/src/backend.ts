@@ -63,7 +63,16 @@ export class WasmBuffer implements BackendBuffer {
  * be.write(x, new Float32Array([1, 2, 3]));
  * const y = be.alloc('float32', 3);
  * be.unary('exp', { buf: x, dtype: 'float32', shape: [3], strides: [1], offset: 0 }, y);
- * be.readSync(y); // Float32Array [2.718…, 7.389…, 20.08…]
+ * be.readSync(y) // [2.7183, 7.3891, 20.0855]
+ * // a transposed view, read without a copy: [[1, 2], [3, 4]]ᵀ · [1, 1]
+ * const a = be.alloc('float32', 4);
+ * be.write(a, new Float32Array([1, 2, 3, 4]));
+ * const v = be.alloc('float32', 2);
+ * be.fill(v, 1);
+ * const out = be.alloc('float32', 2);
+ * be.matmul({ buf: a, dtype: 'float32', shape: [1, 2, 2], strides: [4, 1, 2], offset: 0 }, { buf: v, dtype: 'float32', shape: [1, 2, 1], strides: [2, 1, 1], offset: 0 }, out);
+ * be.readSync(out) // [4, 6]
+ * be.dispose();
  * ```
  */
 export class WasmBackend implements Backend {
@@ -113,7 +122,10 @@ export class WasmBackend implements Backend {
    * main thread); use {@link createWasmBackend} there.
    * @example
    * const be = WasmBackend.createSync();
-   * be.features; // { simd: true, relaxedSimd: false } on Node 20 without flags
+   * be.name // 'wasm'
+   * be.features.simd // true
+   * typeof be.features.relaxedSimd // 'boolean'
+   * be.dispose();
    */
   static createSync(options?: WasmBackendOptions): WasmBackend {
     // Resolved lazily to keep the class importable without the loader's side effects.
@@ -196,9 +208,14 @@ export class WasmBackend implements Backend {
    * memory cannot shrink, so it never goes back to the system, but it is reused: once every
    * buffer is freed it is one free region, and one request of `pooledBytes` fits without growing.
    * @example
+   * ```ts
    * const be = WasmBackend.createSync();
    * const x = be.alloc('float32', 1000);
-   * be.memory(); // { bytes: 4000, buffers: 1, pooledBytes: 847840 }
+   * be.memory() // { bytes: 4000, buffers: 1, pooledBytes: 847840 }
+   * be.free(x);
+   * be.memory() // { bytes: 0, buffers: 0, pooledBytes: 851840 }
+   * be.dispose();
+   * ```
    */
   memory(): BackendMemory {
     return { bytes: this.liveBytes, buffers: this.liveBuffers, pooledBytes: this.disposed ? 0 : this.heap.pooledBytes };
@@ -210,11 +227,17 @@ export class WasmBackend implements Backend {
    * the module's static data (64 KiB) and 16-byte alignment padding. It only grows (on demand,
    * by at least 1/8), up to `maxMemory` (default 4 GiB); 0 once disposed.
    * @example
+   * ```ts
    * const be = WasmBackend.createSync();
-   * be.linearMemoryBytes; // 2097152 (2 MiB)
+   * be.linearMemoryBytes // 2097152
    * const x = be.alloc('float32', 1 << 20); // 4 MiB: the memory grows
    * be.free(x);
-   * be.linearMemoryBytes; // 5505024, still held: the next 4 MiB buffer reuses it
+   * be.linearMemoryBytes // 5505024
+   * const y = be.alloc('float32', 1 << 20); // reuses the space: no growth
+   * be.linearMemoryBytes // 5505024
+   * be.dispose();
+   * be.linearMemoryBytes // 0
+   * ```
    */
   get linearMemoryBytes(): number {
     return this.disposed ? 0 : this.mem.buffer.byteLength;

@@ -7,8 +7,10 @@
  * @example
  * ```ts
  * import '@axon/backend-wasm';
- * import { setBackend } from '@axon/core';
- * await setBackend('wasm');
+ * import { setBackend, tensor } from '@axon/core';
+ * const b = await setBackend('wasm');
+ * b.supportsSyncRead // true
+ * tensor([1, 2]).mul(2).toArray() // [2, 4]
  * ```
  * @packageDocumentation
  */
@@ -24,7 +26,8 @@ export { createWasmBackend, createWasmBackendSync, type WasmBackendOptions } fro
  * (so `getBackend()` works without an `await`), otherwise asynchronously.
  * @example
  * import { registerBackend } from '@axon/core';
- * registerBackend(wasmBackendFactory); // done for you on import
+ * registerBackend(wasmBackendFactory); // done for you on import (a second registration is ignored)
+ * wasmBackendFactory.priority // 1
  */
 export const wasmBackendFactory: BackendFactory = {
   name: 'wasm',

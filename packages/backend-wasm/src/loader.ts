@@ -142,10 +142,16 @@ function makeMemory(pages: number): WebAssembly.Memory {
  * thread may refuse to compile a module this size synchronously (then use
  * {@link createWasmBackend}).
  * @example
+ * ```ts
  * const be = createWasmBackendSync();
+ * be.name // 'wasm'
  * const baseline = createWasmBackendSync({ relaxedSimd: false }); // no FMA matmul
- * const capped = createWasmBackendSync({ maxMemory: 256 * 1024 ** 2 }); // at most 256 MiB
- * be.name; // 'wasm'
+ * baseline.features.relaxedSimd // false
+ * const capped = createWasmBackendSync({ maxMemory: 4 * 1024 ** 2 }); // at most 4 MiB
+ * capped.alloc('float32', 2 ** 21); // throws: 'cannot allocate 8388608 bytes'
+ * createWasmBackendSync({ maxMemory: 1000 }); // throws: 'maxMemory must be an integer number of bytes from 2097152'
+ * for (const b of [be, baseline, capped]) b.dispose();
+ * ```
  */
 export function createWasmBackendSync(options: WasmBackendOptions = {}): WasmBackend {
   const pages = maxPages('createWasmBackendSync', options);
@@ -159,8 +165,14 @@ export function createWasmBackendSync(options: WasmBackendOptions = {}): WasmBac
  * Creates a {@link WasmBackend} with asynchronous compilation (`WebAssembly.instantiate`),
  * which every environment allows.
  * @example
+ * ```ts
  * const be = await createWasmBackend();
  * const buf = be.alloc('float32', 4);
+ * be.fill(buf, 2.5);
+ * await be.read(buf) // [2.5, 2.5, 2.5, 2.5]
+ * be.memory().bytes // 16
+ * be.dispose();
+ * ```
  */
 export async function createWasmBackend(options: WasmBackendOptions = {}): Promise<WasmBackend> {
   const pages = maxPages('createWasmBackend', options);
