@@ -106,6 +106,18 @@ export interface WebGPULimits {
   readonly minStorageBufferOffsetAlignment: number;
 }
 
+/**
+ * Axon's WebGPU backend: buffers on a GPU device, every primitive a WGSL compute kernel, commands
+ * batched into few submits. Reads are asynchronous only (`supportsSyncRead` is false): use
+ * `await t.data()`. Import `@axon/backend-webgpu` to register it (name `'webgpu'`, priority 2).
+ * @example
+ * ```ts
+ * const b = (await setBackend('webgpu')) as WebGPUBackend;
+ * b.name // 'webgpu'
+ * b.supportsSyncRead // false
+ * b.wg <= b.limits.maxComputeInvocationsPerWorkgroup // true
+ * ```
+ */
 export class WebGPUBackend implements Backend {
   readonly name = 'webgpu';
   readonly supportsSyncRead = false;
@@ -211,9 +223,17 @@ export class WebGPUBackend implements Backend {
    * {@link WebGPUBackend.dispose} throws an AxonError naming it, and the registry reports the backend
    * as `'lost'`; `await setBackend('webgpu')` then starts a fresh backend on a fresh device.
    * @example
-   * const b = await setBackend('webgpu');
-   * // … later, e.g. after a driver reset:
-   * if (b.lostReason !== undefined) await setBackend('webgpu'); // a fresh backend on a fresh device
+   * ```ts
+   * const b = (await setBackend('webgpu')) as WebGPUBackend;
+   * b.lostReason // undefined
+   * b.device.destroy(); // what a driver reset does to the device
+   * await b.device.lost;
+   * b.lostReason!.startsWith('device lost (destroyed)') // true
+   * backends().find((i) => i.name === 'webgpu')!.status // 'lost'
+   * const fresh = await setBackend('webgpu'); // a fresh backend on a fresh device
+   * fresh === b // false
+   * fresh.lostReason // undefined
+   * ```
    */
   get lostReason(): string | undefined {
     return this.lost;
@@ -429,7 +449,16 @@ export class WebGPUBackend implements Backend {
     return p;
   }
 
-  /** Number of distinct pipelines compiled so far. */
+  /**
+   * Number of distinct pipelines compiled so far (each kernel and dtype combination once).
+   * @example
+   * const b = await createWebGPUBackend();
+   * const before = b.pipelineCount;
+   * const x = b.alloc('float32', 4);
+   * b.fill(x, 1);
+   * b.pipelineCount > before // true
+   * b.dispose();
+   */
   get pipelineCount(): number {
     return this.pipelines.size;
   }

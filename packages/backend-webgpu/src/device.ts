@@ -62,14 +62,31 @@ const WANTED_LIMITS = [
 /** Adapter descriptions of software (CPU-emulated) WebGPU implementations. */
 const EMULATED = /swiftshader|llvmpipe|lavapipe|software|basic render|warp/i;
 
-/** Describes an adapter in one line. */
+/**
+ * Describes an adapter in one line (vendor / architecture / device / description, where known).
+ * @example
+ * const acq = await acquireDevice();
+ * describeAdapter(acq.adapter) === acq.description // true
+ * acq.device.destroy();
+ */
 export function describeAdapter(adapter: GPUAdapter): string {
   const info = adapter.info;
   const parts = [info?.vendor, info?.architecture, info?.device, info?.description].filter((s) => s && s.length > 0);
   return parts.length > 0 ? parts.join(' / ') : 'unknown adapter';
 }
 
-/** Requests an adapter and a device, or throws an Error saying why not. */
+/**
+ * Requests an adapter and a device, or throws an Error saying why not: `navigator.gpu` where
+ * there is one, else (Node) the `webgpu` npm package. With `declineEmulated`, a software-emulated
+ * adapter (SwiftShader, lavapipe, WARP) is refused, as the registry's default choice does.
+ * @example
+ * ```ts
+ * const acq = await acquireDevice();
+ * ['navigator.gpu', 'webgpu (npm, Dawn)'].includes(acq.source) // true
+ * typeof acq.emulated // 'boolean'
+ * acq.device.destroy();
+ * ```
+ */
 export async function acquireDevice(opts: { declineEmulated?: boolean } = {}): Promise<Acquired> {
   const { gpu, source } = await findGPU();
   let adapter: GPUAdapter | null;

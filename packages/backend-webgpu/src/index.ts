@@ -5,9 +5,15 @@
  * Node on the optional `webgpu` npm package (Dawn) with a Vulkan driver.
  *
  * @example
+ * ```ts
  * import '@axon/backend-webgpu';
- * import { setBackend } from '@axon/core';
- * await setBackend('webgpu');
+ * import { setBackend, tensor } from '@axon/core';
+ * const b = await setBackend('webgpu');
+ * b.supportsSyncRead // false
+ * const y = tensor([1, 2]).mul(2);
+ * await y.array() // [2, 4]
+ * y.dispose();
+ * ```
  *
  * @packageDocumentation
  */
@@ -20,7 +26,15 @@ export { acquireDevice, describeAdapter, type Acquired } from './device.js';
 
 /**
  * Creates a WebGPU backend on a fresh device (rejects, saying why, when no adapter is available).
- * @example const b = await createWebGPUBackend(); console.log(b.adapterDescription);
+ * @example
+ * ```ts
+ * const b = await createWebGPUBackend(); // outside the registry
+ * console.log(b.adapterDescription, b.emulated); // e.g. "nvidia / … / NVIDIA H100" false
+ * const x = b.alloc('float32', 2);
+ * b.write(x, new Float32Array([1, 2]));
+ * await b.read(x) // [1, 2]
+ * b.dispose();
+ * ```
  */
 export async function createWebGPUBackend(opts: WebGPUOptions & { declineEmulated?: boolean } = {}): Promise<WebGPUBackend> {
   const { declineEmulated, ...rest } = opts;
