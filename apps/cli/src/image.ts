@@ -42,7 +42,17 @@ function checkSize(file: string, width: number, height: number, maxPixels: numbe
 
 /**
  * Reads a PNG or binary/ASCII PGM file into grayscale pixels, compositing transparency over white.
- * @example const { gray, width, height } = await readGrayImage('digit.png');
+ * @example
+ * ```ts
+ * import { writeFile } from 'node:fs/promises';
+ * // a 3×2 binary PGM: one black pixel in the middle of the top row
+ * const header = new TextEncoder().encode('P5\n3 2\n255\n');
+ * await writeFile('digit.pgm', new Uint8Array([...header, 255, 0, 255, 255, 255, 255]));
+ * const { gray, width, height } = await readGrayImage('digit.pgm');
+ * [width, height] // [3, 2]
+ * gray // [255, 0, 255, 255, 255, 255]
+ * await readGrayImage('digit.pgm', { maxPixels: 4 }); // throws: 'more than the 4-pixel limit'
+ * ```
  */
 export async function readGrayImage(file: string, opts: ReadImageOptions = {}): Promise<GrayImage> {
   const maxPixels = opts.maxPixels ?? MAX_IMAGE_PIXELS;
