@@ -1,7 +1,8 @@
 import { rm } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { AxonError } from '@axon/core';
-import { Model, loadModel, save, writeFileAtomic } from '@axon/layers';
+import type { Model} from '@axon/layers';
+import { loadModel, save, writeFileAtomic } from '@axon/layers';
 
 /**
  * Saves a model atomically as a whole: a folder (→ `model.json` naming a content-addressed
@@ -12,14 +13,12 @@ export async function saveModelFiles(model: Model, path: string): Promise<string
   return [path];
 }
 
-/** Loads a model written by {@link saveModelFiles} (or by the demo's download). */
+/**
+ * Loads a model written by {@link saveModelFiles} (or by the demo's download), compiled with the
+ * settings it was saved with (a file holding a single layer is refused by `loadModel`).
+ */
 export async function loadModelFiles(path: string): Promise<Model> {
-  const m = await loadModel(path);
-  if (!(m instanceof Model)) {
-    m.dispose();
-    throw new AxonError('loadModel', `${path} holds a ${m.constructor.name}, not a Keras-style model that can predict`);
-  }
-  return m;
+  return loadModel(path);
 }
 
 /** The folder `save` writes into for an `--output` path. */
