@@ -58,6 +58,13 @@ afterAll(() => {
   if (out) rmSync(out, { recursive: true, force: true });
 });
 
+/** Fails a test that needs the built site, saying why, when TypeDoc wrote none. */
+function requireSite(): void {
+  if (!existsSync(join(out, 'index.html'))) {
+    throw new Error(`TypeDoc wrote no site (exit code ${build.status}; see the first test): ${build.output.split('\n').filter((l) => /^\[(warning|error)\]/.test(l)).slice(-3).join(' / ')}`);
+  }
+}
+
 describe('the site build', () => {
   it('TypeDoc builds it with no warning and no error (warnings are errors)', () => {
     const problems = build.output.split('\n').filter((l) => /^\[(warning|error)\]/.test(l));
@@ -66,6 +73,7 @@ describe('the site build', () => {
   });
 
   it('has the front page, with links to every guide and to the examples', () => {
+    requireSite();
     const index = join(out, 'index.html');
     expect(existsSync(index)).toBe(true);
     const text = textOf(readFileSync(index, 'utf8'));
@@ -74,6 +82,7 @@ describe('the site build', () => {
   });
 
   it('has one page per package, starting with its README', () => {
+    requireSite();
     expect(config.entryPoints.length).toBe(8); // 7 packages and the CLI's library export
     for (const entry of config.entryPoints) {
       const dir = resolve(docs, entry);
@@ -89,6 +98,7 @@ describe('the site build', () => {
   });
 
   it('has the API pages of the central types and functions', () => {
+    requireSite();
     for (const page of ['classes/_axon_core.Tensor.html', 'functions/_axon_core.tensor.html', 'functions/_axon_core.tidy.html', 'classes/_axon_layers.Module.html', 'functions/_axon_layers.sequential.html', 'classes/_axon_optimizers.Adam.html', 'classes/_axon_datasets.Dataset.html']) {
       expect(existsSync(join(out, page)), page).toBe(true);
     }
@@ -98,6 +108,7 @@ describe('the site build', () => {
   });
 
   it('has a page for each guide', () => {
+    requireSite();
     const guides = config.projectDocuments.filter((d) => d.startsWith('guides/'));
     expect(guides.length).toBeGreaterThanOrEqual(5);
     for (const g of guides) {
@@ -111,6 +122,7 @@ describe('the site build', () => {
   });
 
   it('has a page for each program in examples/, with its title, prose and full source', () => {
+    requireSite();
     const files = exampleFiles();
     expect(documents.has('Examples')).toBe(true);
     for (const file of files) {
@@ -129,6 +141,7 @@ describe('the site build', () => {
   });
 
   it('has no broken internal link or #fragment', () => {
+    requireSite();
     const r = checkLinks(out);
     expect(r.pages).toBeGreaterThan(100);
     expect(r.links).toBeGreaterThan(1000);
