@@ -1,7 +1,7 @@
 // Runs examples: each one is compiled to an async function whose scope holds every export its
 // package's examples may use, with `// value` comments turned into assertions.
 import { runInThisContext } from 'node:vm';
-import { mismatch, type Expected } from './expect.js';
+import { mismatch, parseExpected } from './expect.js';
 import type { DocPackage, Example } from './extract.js';
 import { compileBody, transform } from './transform.js';
 
@@ -18,7 +18,9 @@ export class ExampleFailure extends Error {}
 
 const isThenable = (v: unknown): v is PromiseLike<unknown> => v !== null && (typeof v === 'object' || typeof v === 'function') && typeof (v as { then?: unknown }).then === 'function';
 
-async function check(actual: unknown, exp: Expected, where: string): Promise<void> {
+async function check(actual: unknown, note: string, where: string): Promise<void> {
+  const exp = parseExpected(note);
+  if (exp === undefined) throw new ExampleFailure(`${where}: '${note}' is not a value`);
   const v = isThenable(actual) ? await actual : actual;
   const d = mismatch(v, exp);
   if (d !== undefined) throw new ExampleFailure(`${where}: ${d}`);

@@ -1,6 +1,7 @@
 // Turns an example into code: assertions from `// value` comments, imports into scope lookups.
 import ts from 'typescript';
 import { parseExpected, type Expected } from './expect.js';
+// Assertions carry the comment's text (JSON would turn NaN and ±Infinity into null); it is parsed again when checked.
 
 /** An import of the example, rewritten to a lookup. */
 export interface ExampleImport {
@@ -90,16 +91,16 @@ export function transform(code: string, id: string): Transformed {
       const e = st.expression;
       const logged = ts.isCallExpression(e) && e.expression.getText(sf) === 'console.log' && e.arguments.length === 1 ? e.arguments[0]! : undefined;
       if (logged !== undefined) {
-        runEdits.push({ start, end: st.end, text: `{ const __v = (${logged.getText(sf)}); console.log(__v); await __check(__v, ${JSON.stringify(exp)}, ${where}); }` });
+        runEdits.push({ start, end: st.end, text: `{ const __v = (${logged.getText(sf)}); console.log(__v); await __check(__v, ${JSON.stringify(note)}, ${where}); }` });
       } else if (ts.isCallExpression(e) && e.expression.getText(sf) === 'console.log') {
         continue; // several values printed on one line: the comment is what it prints, not one literal
       } else {
-        runEdits.push({ start, end: st.end, text: `await __check((${e.getText(sf)}), ${JSON.stringify(exp)}, ${where});` });
+        runEdits.push({ start, end: st.end, text: `await __check((${e.getText(sf)}), ${JSON.stringify(note)}, ${where});` });
       }
       checks++;
     } else if (ts.isVariableStatement(st) && st.declarationList.declarations.length === 1 && ts.isIdentifier(st.declarationList.declarations[0]!.name)) {
       const name = (st.declarationList.declarations[0]!.name as ts.Identifier).text;
-      runEdits.push({ start: st.end, end: st.end, text: ` await __check(${name}, ${JSON.stringify(exp)}, ${where});` });
+      runEdits.push({ start: st.end, end: st.end, text: ` await __check(${name}, ${JSON.stringify(note)}, ${where});` });
       checks++;
     }
   }

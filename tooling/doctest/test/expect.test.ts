@@ -5,6 +5,7 @@ import '@axon/backend-wasm';
 import { mismatch, parseExpected } from '../src/expect.js';
 import { examplesIn } from '../src/extract.js';
 import { transform } from '../src/transform.js';
+import { runExample } from '../src/run.js';
 
 const m = (actual: unknown, comment: string): string | undefined => mismatch(actual, parseExpected(comment)!);
 
@@ -64,6 +65,7 @@ describe('extraction and transformation', () => {
   it('turns value comments into checks, throws comments into throw checks, imports into lookups', () => {
     const t = transform("import { tensor } from '@axon/core';\nconst y = f(); // 3\ng() // [1]\nh(); // throws: 'bad'\nk(); // prose here", 'id');
     expect(t.checks).toBe(3);
+    expect(transform('f() // [NaN, -Infinity]', 'id').run).toContain('"[NaN, -Infinity]"');
     expect(t.run).toContain("await __import(\"@axon/core\")");
     expect(t.run).toContain('await __check(y,');
     expect(t.run).toContain('await __check((g()),');
@@ -72,5 +74,16 @@ describe('extraction and transformation', () => {
     const logged = transform('console.log(f()); // 3\nconsole.log(a, b); // 1 2', 'id');
     expect(logged.checks).toBe(1);
     expect(logged.run).toContain('{ const __v = (f()); console.log(__v); await __check(__v,');
+  });
+});
+
+describe('running', () => {
+  const load = async (): Promise<Record<string, unknown>> => ({});
+  const ex = (code: string) => ({ id: 't.ts:1', pkg: '@axon/core', file: 't.ts', line: 1, code });
+  it('asserts values, NaN and ±Infinity included, and throws', async () => {
+    await expect(runExample(ex('0 / 0 // NaN\n1 / 0 // Infinity\nconst a = [1, -1 / 0]; // [1, -Infinity]'), {}, load)).resolves.toMatchObject({ checks: 3 });
+    await expect(runExample(ex('1 + 1 // 3'), {}, load)).rejects.toThrow(/expected 3, got 2/);
+    await expect(runExample(ex("JSON.parse('{'); // throws"), {}, load)).resolves.toMatchObject({ checks: 1 });
+    await expect(runExample(ex('1; // throws'), {}, load)).rejects.toThrow(/expected it to throw/);
   });
 });

@@ -254,6 +254,23 @@ function specs(): Spec[] {
       m.dispose();
     }
   }, (r) => r === null);
+  add('layers', 'compileFromConfig', [V('opts', { optimizer: { name: 'adam', lr: 0.01 }, loss: 'mse', metrics: ['mae'], unsaved: [] })], (cfg) => {
+    const m = L.sequential([new L.Dense(1, { inputShape: [2] })]);
+    try {
+      m.compileFromConfig(cfg as L.SavedCompileConfig);
+      return m.getCompileConfig();
+    } finally {
+      m.dispose();
+    }
+  }, (r) => r !== null && typeof r === 'object');
+  add('layers', 'deserializeModel', [V('opts', { compile: true })], async (o) => {
+    const m = L.sequential([new L.Dense(1, { inputShape: [2] })]);
+    m.compile({ optimizer: 'sgd', loss: 'mse' });
+    const saved = await L.serializeModel(m);
+    m.dispose();
+    L.deserializeModel(saved.json, saved.weights, o as { compile?: boolean }).dispose();
+    return null;
+  }, (r) => r === null);
   // losses and metrics
   add('losses', 'mseLoss', [T([4, 2]), T([4, 2]), V('opts', { reduction: 'mean' })], (...a) => L.mseLoss(a[0] as Tensor, a[1] as Tensor, a[2] as L.LossOptions));
   add('losses', 'crossEntropy', [T([4, 3]), { kind: 'tensor', good: (m) => m.keep(ax.tensor([0, 2, 1, 1], [4], 'int32')) }, V('opts', {})], (...a) => L.crossEntropy(a[0] as Tensor, a[1] as Tensor, a[2] as L.CrossEntropyOptions));

@@ -10,7 +10,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { tidy } from '@axon/core';
+import { tensor, tidy } from '@axon/core';
 import { Conv2d, Dense, Flatten, MaxPool2d, BatchNorm2d, Dropout, loadModel, parseSafetensors, fromHostTensors, save, sequential } from '@axon/layers';
 import { encodeIdx, fromCsv, loadIdx, parseCsv } from '@axon/datasets';
 import { readGrayImage } from '@axon/cli/image';
@@ -141,11 +141,17 @@ interface Seeds {
 async function makeSeeds(dir: string): Promise<Seeds> {
   const mlp = sequential([new Flatten({ inputShape: [4, 4] }), new Dense(8, { activation: 'relu' }), new Dropout(0.2), new Dense(3, { activation: 'softmax' })]);
   const cnn = sequential([new Conv2d(1, 2, 3, { inputShape: [1, 6, 6], padding: 1 }), new BatchNorm2d(2), new MaxPool2d(2), new Flatten(), new Dense(2)]);
-  const dirs = [join(dir, 'seed-mlp'), join(dir, 'seed-cnn')];
+  // A compiled, trained model: model.json carries the compile settings and the folder an optimizer-state file.
+  const trained = sequential([new Dense(4, { inputShape: [3], activation: 'relu' }), new Dense(2, { activation: 'softmax' })]);
+  trained.compile({ optimizer: 'adam', loss: 'sparseCategoricalCrossentropy', metrics: ['accuracy'] });
+  await trained.fit(tensor([[0, 1, 2], [1, 0, 1], [2, 2, 0], [0, 0, 1]]), tensor([0, 1, 1, 0], [4], 'int32'), { epochs: 1, batchSize: 2, verbose: 0 });
+  const dirs = [join(dir, 'seed-mlp'), join(dir, 'seed-cnn'), join(dir, 'seed-compiled')];
   await save(mlp, dirs[0]!);
   await save(cnn, dirs[1]!);
+  await save(trained, dirs[2]!);
   mlp.dispose();
   cnn.dispose();
+  trained.dispose();
   const weightsFile = readdirSync(dirs[0]!).find((f) => f.endsWith('.safetensors'))!;
   const png = new PNG({ width: 12, height: 10 });
   for (let i = 0; i < png.data.length; i++) png.data[i] = (i * 37) & 0xff;
@@ -183,7 +189,9 @@ export async function generateFileCases(root: string, count: number, r: Rng): Pr
         const seed = r.pick(seeds.modelDirs);
         const files: Record<string, Uint8Array | string> = {};
         for (const f of readdirSync(seed)) files[f] = new Uint8Array(readFileSync(join(seed, f)));
-        const wname = Object.keys(files).find((f) => f.endsWith('.safetensors'))!;
+        // the weights, or (in the compiled seed) sometimes the optimizer-state file
+        const data = Object.keys(files).filter((f) => f.endsWith('.safetensors'));
+        const wname = r.pick(data);
         if (kind === 'model.json') {
           const text = new TextDecoder().decode(files['model.json'] as Uint8Array);
           if (r.next() < 0.7) {
