@@ -149,7 +149,7 @@ export class WasmBackend implements Backend {
 
   // ------------------------------------------------------------------ storage
 
-  /** {@inheritDoc @axon/core#Backend.alloc} */
+  /** {@inheritDoc @axon/core!Backend#alloc} */
   alloc(dtype: DType, size: number): BackendBuffer {
     this.alive('alloc');
     if (!Number.isInteger(size) || size < 0) throw new AxonError('alloc', `size must be a non-negative integer, got ${size}`);
@@ -165,7 +165,7 @@ export class WasmBackend implements Backend {
     return new WasmBuffer(size, dtype, ptr, size > 0 ? Allocator.blockSize(bytes) : 0, this);
   }
 
-  /** {@inheritDoc @axon/core#Backend.write} */
+  /** {@inheritDoc @axon/core!Backend#write} */
   write(buf: BackendBuffer, data: TypedArray): void {
     const b = this.own('write', buf);
     const want = b.dtype === 'float32' ? Float32Array : b.dtype === 'int32' ? Int32Array : Uint8Array;
@@ -175,7 +175,7 @@ export class WasmBackend implements Backend {
     this.array(b.dtype).set(data, b.ptr / ESZ[b.dtype]);
   }
 
-  /** {@inheritDoc @axon/core#Backend.read} */
+  /** {@inheritDoc @axon/core!Backend#read} */
   read(buf: BackendBuffer): Promise<TypedArray> {
     try {
       return Promise.resolve(this.readSync(buf));
@@ -184,14 +184,14 @@ export class WasmBackend implements Backend {
     }
   }
 
-  /** {@inheritDoc @axon/core#Backend.readSync} */
+  /** {@inheritDoc @axon/core!Backend#readSync} */
   readSync(buf: BackendBuffer): TypedArray {
     const b = this.own('read', buf);
     const start = b.ptr / ESZ[b.dtype];
     return this.array(b.dtype).slice(start, start + b.size);
   }
 
-  /** {@inheritDoc @axon/core#Backend.free} */
+  /** {@inheritDoc @axon/core!Backend#free} */
   free(buf: BackendBuffer): void {
     const b = this.own('free', buf);
     b.freed = true;
@@ -201,8 +201,7 @@ export class WasmBackend implements Backend {
   }
 
   /**
-   * {@inheritDoc @axon/core#Backend.memory}
-   *
+   * What the backend holds (see {@link @axon/core!Backend#memory | Backend.memory}).
    * `bytes` and `buffers` count live buffers (requested sizes). `pooledBytes` is the linear memory
    * held free for reuse: freed blocks plus the space above the last live block. WebAssembly
    * memory cannot shrink, so it never goes back to the system, but it is reused: once every
@@ -293,7 +292,7 @@ export class WasmBackend implements Backend {
 
   // ------------------------------------------------------------------ primitives
 
-  /** {@inheritDoc @axon/core#Backend.fill} */
+  /** {@inheritDoc @axon/core!Backend#fill} */
   fill(out: BackendBuffer, value: number): void {
     const o = this.own('fill', out);
     if (o.size === 0) return;
@@ -302,7 +301,7 @@ export class WasmBackend implements Backend {
     else this.k.fill_32(o.ptr, floatBits(value), o.size);
   }
 
-  /** {@inheritDoc @axon/core#Backend.copy} */
+  /** {@inheritDoc @axon/core!Backend#copy} */
   copy(src: View, dst: View): void {
     const s = this.view('copy', src);
     const d = this.view('copy', dst);
@@ -322,7 +321,7 @@ export class WasmBackend implements Backend {
     });
   }
 
-  /** {@inheritDoc @axon/core#Backend.unary} */
+  /** {@inheritDoc @axon/core!Backend#unary} */
   unary(op: UnaryOp, x: View, out: BackendBuffer): void {
     const b = this.view('unary', x);
     const lane = LANE[b.dtype];
@@ -343,7 +342,7 @@ export class WasmBackend implements Backend {
     });
   }
 
-  /** {@inheritDoc @axon/core#Backend.binary} */
+  /** {@inheritDoc @axon/core!Backend#binary} */
   binary(op: BinaryOp, a: View, b: View, out: BackendBuffer): void {
     const ba = this.view('binary', a);
     const bb = this.view('binary', b, ba.dtype);
@@ -369,7 +368,7 @@ export class WasmBackend implements Backend {
     });
   }
 
-  /** {@inheritDoc @axon/core#Backend.where} */
+  /** {@inheritDoc @axon/core!Backend#where} */
   where(cond: View, a: View, b: View, out: BackendBuffer): void {
     const bc = this.view('where', cond, 'bool');
     const ba = this.view('where', a);
@@ -399,7 +398,7 @@ export class WasmBackend implements Backend {
     });
   }
 
-  /** {@inheritDoc @axon/core#Backend.reduce} */
+  /** {@inheritDoc @axon/core!Backend#reduce} */
   reduce(op: ReduceOp, x: View, axes: readonly number[], out: BackendBuffer): void {
     const bx = this.view('reduce', x, ['float32', 'int32']);
     const code = REDUCE_CODE[op];
@@ -481,7 +480,7 @@ export class WasmBackend implements Backend {
     }
   }
 
-  /** {@inheritDoc @axon/core#Backend.matmul} */
+  /** {@inheritDoc @axon/core!Backend#matmul} */
   matmul(a: View, b: View, out: BackendBuffer): void {
     const ba = this.view('matmul', a, 'float32', 3);
     const bb = this.view('matmul', b, 'float32', 3);
@@ -522,7 +521,7 @@ export class WasmBackend implements Backend {
     this.sameShape(op, x.shape, [win.n, win.c, win.h, win.w]);
   }
 
-  /** {@inheritDoc @axon/core#Backend.im2col} */
+  /** {@inheritDoc @axon/core!Backend#im2col} */
   im2col(x: View, win: Window2d, out: BackendBuffer): void {
     const bx = this.view('im2col', x, 'float32', 4);
     this.checkWindow('im2col', win);
@@ -534,7 +533,7 @@ export class WasmBackend implements Backend {
     this.k.im2col(bx.ptr + x.offset * 4, prm, o.ptr);
   }
 
-  /** {@inheritDoc @axon/core#Backend.col2im} */
+  /** {@inheritDoc @axon/core!Backend#col2im} */
   col2im(cols: View, win: Window2d, out: BackendBuffer): void {
     const bc = this.view('col2im', cols, 'float32', 3);
     this.checkWindow('col2im', win);
@@ -546,7 +545,7 @@ export class WasmBackend implements Backend {
     this.k.col2im(bc.ptr + cols.offset * 4, prm, o.ptr);
   }
 
-  /** {@inheritDoc @axon/core#Backend.pool2d} */
+  /** {@inheritDoc @axon/core!Backend#pool2d} */
   pool2d(op: 'max' | 'avg', x: View, win: Window2d, out: BackendBuffer): void {
     const bx = this.view('pool2d', x, 'float32', 4);
     this.checkWindow('pool2d', win);
@@ -559,7 +558,7 @@ export class WasmBackend implements Backend {
     this.k.pool2d(op === 'max' ? 0 : 1, bx.ptr + x.offset * 4, prm, o.ptr);
   }
 
-  /** {@inheritDoc @axon/core#Backend.pool2dGrad} */
+  /** {@inheritDoc @axon/core!Backend#pool2dGrad} */
   pool2dGrad(op: 'max' | 'avg', x: View, dy: View, win: Window2d, out: BackendBuffer): void {
     const bx = this.view('pool2dGrad', x, 'float32', 4);
     const bd = this.view('pool2dGrad', dy, 'float32', 4);
@@ -574,7 +573,7 @@ export class WasmBackend implements Backend {
     this.k.pool2d_grad(op === 'max' ? 0 : 1, bx.ptr + x.offset * 4, bd.ptr + dy.offset * 4, prm, o.ptr);
   }
 
-  /** {@inheritDoc @axon/core#Backend.gather} */
+  /** {@inheritDoc @axon/core!Backend#gather} */
   gather(x: View, indices: View, out: BackendBuffer): void {
     const bx = this.view('gather', x, undefined, 3);
     const bi = this.view('gather', indices, 'int32', 1);
@@ -588,7 +587,7 @@ export class WasmBackend implements Backend {
     fn(bx.ptr + x.offset * e, x.strides[0]! * e, x.strides[1]! * e, x.strides[2]! * e, bi.ptr + indices.offset * 4, indices.strides[0]! * 4, o.ptr, outer, m, inner);
   }
 
-  /** {@inheritDoc @axon/core#Backend.scatterAdd} */
+  /** {@inheritDoc @axon/core!Backend#scatterAdd} */
   scatterAdd(updates: View, indices: View, n: number, out: BackendBuffer): void {
     const bu = this.view('scatterAdd', updates, ['float32', 'int32'], 3);
     const bi = this.view('scatterAdd', indices, 'int32', 1);
@@ -601,7 +600,7 @@ export class WasmBackend implements Backend {
     fn(bu.ptr + updates.offset * 4, updates.strides[0]! * 4, updates.strides[1]! * 4, updates.strides[2]! * 4, bi.ptr + indices.offset * 4, indices.strides[0]! * 4, o.ptr, outer, m, inner, n);
   }
 
-  /** {@inheritDoc @axon/core#Backend.random} */
+  /** {@inheritDoc @axon/core!Backend#random} */
   random(kind: RandomKind, key: number, counter: number, a: number, b: number, out: BackendBuffer): void {
     const o = this.own('random', out);
     const code = RANDOM_CODE[kind];
@@ -611,12 +610,12 @@ export class WasmBackend implements Backend {
     this.k.random(code, key >>> 0, counter >>> 0, a, b, o.ptr, o.size, outKind);
   }
 
-  /** {@inheritDoc @axon/core#Backend.sync} */
+  /** {@inheritDoc @axon/core!Backend#sync} */
   sync(): Promise<void> {
     return Promise.resolve();
   }
 
-  /** {@inheritDoc @axon/core#Backend.dispose} */
+  /** {@inheritDoc @axon/core!Backend#dispose} */
   dispose(): void {
     // wasm memory cannot be returned piecemeal: drop every reference so the engine can collect
     // the whole instance once the caller lets go of the backend.
