@@ -46,7 +46,7 @@ beforeAll(() => {
   out = mkdtempSync(join(tmpdir(), 'axon-docs-site-'));
   generateExamplePages();
   const r = spawnSync(process.execPath, [typedocBin, '--out', out], { cwd: docs, encoding: 'utf8', maxBuffer: 64 * 2 ** 20 });
-    // eslint-disable-next-line no-control-regex -- strips ANSI colour codes from TypeDoc's output
+  // eslint-disable-next-line no-control-regex -- strips ANSI colour codes from TypeDoc's output
   build = { status: r.status, output: `${r.stdout}${r.stderr}`.replace(/\x1b\[[0-9;]*m/g, '') };
   const dir = join(out, 'documents');
   for (const f of existsSync(dir) ? readdirSync(dir) : []) {
