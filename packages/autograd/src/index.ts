@@ -6,4 +6,5 @@
 export { gradients, install, type Node } from './engine.js';
 export { rules, sumToShape, ruleNames, type GradRule, type RuleContext } from './rules.js';
 export { grad, valueAndGrad, gradcheck, gradcheckAsync, type ScalarFn, type GradcheckOptions, type GradcheckResult } from './functional.js';
+export { customGrad, type CustomBackward, type CustomGradOptions } from './custom.js';
 export { noGrad, isGradEnabled } from '@axon/core';

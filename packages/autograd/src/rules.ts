@@ -46,6 +46,7 @@ import {
   where,
   zerosLike,
 } from '@axon/core';
+import { customRule } from './custom.js';
 
 /** What a rule sees of the recorded op. */
 export interface RuleContext {
@@ -101,6 +102,7 @@ const float = (t: Tensor): Tensor => astype(t, 'float32');
  */
 export const rules: Record<string, GradRule> = {
   identity: (g) => [g],
+  customGrad: (g, c) => customRule(g, c.inputs, c.output, c.attrs),
   cast: (g, c) => {
     const from = c.attrs.from as string;
     const to = c.attrs.to as string;

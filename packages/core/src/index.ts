@@ -23,6 +23,7 @@ export {
   isGradEnabled,
   scopeDepth,
   setGradRecorder,
+  record,
   type MemoryInfo,
   type GradRecorder,
   type OpAttrs,

@@ -4,7 +4,7 @@
  */
 import * as ax from '@axon/core';
 import type { Tensor } from '@axon/core';
-import { gradcheckAsync, grad, type Node, ruleNames, valueAndGrad } from '@axon/autograd';
+import { customGrad, gradcheckAsync, grad, type Node, ruleNames, valueAndGrad } from '@axon/autograd';
 import { checkClose, ConformanceError, type Ctx, ensure, fail } from '../check.js';
 import { evaluate, group, it, type Suite } from '../harness.js';
 import { awayFromZero, build, describeHost, type HostTensor, hostOf, ints, type Layout, makeHost, uniform } from '../inputs.js';
@@ -50,6 +50,13 @@ function makeWeights(shape: readonly number[], seed: number): Float32Array {
   }
   return out;
 }
+
+/** A user-defined op (autograd's customGrad): matmul with its gradient written by hand. */
+const customMatmul = customGrad(
+  (a, b) => ax.matmul(a!, b!),
+  (g, [a, b]) => [ax.matmul(g, ax.transpose(b!)), ax.matmul(ax.transpose(a!), g)],
+  { name: 'customMatmul' },
+);
 
 interface Case {
   name: string;
@@ -125,6 +132,7 @@ function cases(): Case[] {
     { name: 'maxPool2d (no ties) / avgPool2d (padding)', inputs: both(spaced([1, 2, 4, 5]), u([1, 2, 5, 5], -1, 1)), f: (a, b) => ax.add(wsum(ax.maxPool2d(a, 2, { stride: [2, 1] }), 25), wsum(ax.avgPool2d(b, 3, { stride: 2, padding: 1 }), 26)) },
     { name: 'conv2d (stride 2, same padding, groups 2, bias)', inputs: both(u([1, 4, 5, 5], -1, 1), u([4, 2, 3, 3], -1, 1), u([4], -1, 1)), f: (x, w, b) => wsum(ax.conv2d(x, w, { stride: 2, padding: 'same', groups: 2, bias: b }), 27) },
     { name: 'softmax / logSoftmax / logSumExp', inputs: both(u([3, 5], -3, 3, 'transposed')), f: (x) => ax.add(ax.add(wsum(ax.softmax(x, 0), 28), wsum(ax.logSoftmax(x), 29)), wsum(ax.logSumExp(x, 1), 30)) },
+    { name: 'customGrad (a hand-written matmul gradient)', inputs: both(u([3, 4], -1, 1, 'transposed'), u([4, 2], -1, 1, 'sliced')), f: (a, b) => wsum(customMatmul(a, b), 36) },
     { name: 'leakyRelu / gelu / softplus / logSigmoid / clip', inputs: both(away([3, 4], 0.1, 2.5)), f: (x) => ax.add(ax.add(wsum(ax.leakyRelu(x, 0.1), 31), wsum(ax.gelu(x), 32)), ax.add(wsum(ax.softplus(x), 33), ax.add(wsum(ax.logSigmoid(x), 34), wsum(ax.clip(x, -2.6, 2.6), 35)))) },
   );
   return out;
