@@ -6,7 +6,7 @@
  */
 import * as ax from '@axon/core';
 import type { Tensor } from '@axon/core';
-import { grad } from '@axon/autograd';
+import { customGrad, grad, type CustomBackward } from '@axon/autograd';
 import * as L from '@axon/layers';
 import * as O from '@axon/optimizers';
 import * as D from '@axon/datasets';
@@ -201,6 +201,15 @@ function specs(): Spec[] {
       w.dispose();
     }
   }, (r) => r === null);
+  add('autograd', 'customGrad', [
+    { kind: 'fn', good: () => (x: Tensor) => ax.mul(x, 2) },
+    { kind: 'fn', good: () => ((g: Tensor) => [ax.mul(g, 2)]) as CustomBackward },
+    V('opts', { name: 'double' }),
+    T([3]),
+  ], (f, b, o, x) => ax.tidy(() => {
+    const double = customGrad(f as (x: Tensor) => Tensor, b as CustomBackward, o as { name?: string });
+    return grad((t: Tensor) => ax.sum(double(t)))(x as Tensor)[0]!.clone();
+  }));
   add('autograd', 'grad', [{ kind: 'fn', good: () => (x: Tensor) => ax.sum(ax.square(x)) }, T([3])], (f, x) => ax.tidy(() => grad(f as (x: Tensor) => Tensor)(x as Tensor)[0]!.clone()));
   // layers: build, then call on an input
   const layer = (name: string, args: Arg[], make: (...a: unknown[]) => L.Module, input: Arg): void => {
