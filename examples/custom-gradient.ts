@@ -2,47 +2,37 @@
 //
 // Sometimes the gradient autograd derives is not the one you want: a formula that overflows
 // (log(1 + eˣ) at x = 100 gives a NaN gradient), or an op whose true gradient is useless (round()
-// has gradient 0 almost everywhere, so nothing before it learns). Axon has no API yet to register
-// a new op with its own backward rule (what TensorFlow's `tf.custom_gradient` and PyTorch's
-// `autograd.Function` do: the gradient rules live in @axon/autograd, one per built-in op, and
-// ops record themselves through an internal hook). The public mechanism is the detach trick,
-// shown here: `withGradient(f, df)` makes an elementwise op whose value is f(x) and whose
-// gradient with respect to x is df(x) times the upstream gradient, on every backend. Part 1 gives log(1 + eˣ) a stable gradient; part 2 trains weights that are rounded
-// to a grid in the forward pass, with the straight-through estimator (quantization-aware training).
-// Limits: the gradient must be elementwise, and second derivatives treat `slope` as a constant.
+// has gradient 0 almost everywhere, so nothing before it learns). `customGrad(forward, backward)`
+// from @axon/autograd (TensorFlow's `tf.custom_gradient`, PyTorch's `autograd.Function`) makes a
+// function whose value is `forward`'s and whose gradient is what `backward(g, inputs, output)`
+// returns — one gradient per input — on every backend. Part 1 gives log(1 + eˣ) a stable
+// gradient; part 2 trains weights that are rounded to a grid in the forward pass, with the
+// straight-through estimator (quantization-aware training). `gradcheck` confirms a hand-written
+// gradient against finite differences.
 //
 // Run it from the repository (after `pnpm exec turbo run build --filter=@axon/examples...`):
 //   node examples/run.mjs custom-gradient
-import { noGrad, onesLike, randn, ready, setSeed, softplus, tensor, tidy, zeros, type Tensor } from '@axon/core';
-import { grad } from '@axon/autograd';
+import { randn, ready, setSeed, softplus, tensor, tidy, zeros, type Tensor } from '@axon/core';
+import { customGrad, grad, gradcheck } from '@axon/autograd';
 import '@axon/backend-wasm';
 import { SGD } from '@axon/optimizers';
 
 await ready();
 setSeed(0);
 
-/**
- * An elementwise op with value f(x) and derivative df(x) (both shaped like x).
- * Forward: (x − x)·df(x) + f(x) = f(x) exactly, for finite x. Backward: f(x) and df(x) are
- * computed without recording and the second x is detached, so only the first x carries a
- * gradient: upstream · df(x).
- */
-function withGradient(f: (x: Tensor) => Tensor, df: (x: Tensor) => Tensor): (x: Tensor) => Tensor {
-  return (x) => {
-    const [value, slope] = noGrad(() => [f(x), df(x)]);
-    return x.sub(x.detach()).mul(slope).add(value);
-  };
-}
-
 // ---------------------------------------------------------------- Part 1: a stable gradient
 
 /** log(1 + eˣ) written naively: its derived gradient is eˣ / (1 + eˣ), i.e. ∞/∞ for large x. */
 const naiveLog1pExp = (x: Tensor): Tensor => x.exp().add(1).log();
-/** The same function with a gradient of our choosing: σ(x), which never overflows. */
-const log1pExp = withGradient(
-  (x) => softplus(x), // Axon's softplus is already stable in value: log1p(e^−|x|) + relu(x)
-  (x) => x.sigmoid(),
+/** The same function with a gradient of our choosing: upstream · σ(x), which never overflows. */
+const log1pExp = customGrad(
+  (x) => softplus(x!), // Axon's softplus is already stable in value: log1p(e^−|x|) + relu(x)
+  (g, [x]) => [g.mul(x!.sigmoid())],
+  { name: 'log1pExp' },
 );
+// The hand-written gradient agrees with finite differences where the naive one is fine too.
+const checked = gradcheck((x) => log1pExp(x).sum(), [tensor([-2, 0.5, 3])]);
+console.log(`gradcheck of the custom gradient: ${checked.ok ? 'ok' : 'FAILED'}`);
 
 const points = tensor([-5, 0, 5, 50, 100]);
 const [naiveGrad] = grad((x) => naiveLog1pExp(x).sum())(points);
@@ -63,7 +53,7 @@ for (const t of [points, naiveGrad!, customGradient!, naiveValue, customValue]) 
 /** Rounds to the nearest multiple of 0.25, with round()'s own gradient (0): w never learns. */
 const quantizePlain = (w: Tensor): Tensor => w.mul(4).round().div(4);
 /** The same rounding in the forward pass; in the backward pass the gradient passes straight through. */
-const quantizeSTE = withGradient(quantizePlain, (w) => onesLike(w));
+const quantizeSTE = customGrad((w) => quantizePlain(w!), (g) => [g], { name: 'quantizeSTE' });
 
 // Fit y = 0.8·x₁ − 0.35·x₂ + 0.15 with weights restricted to multiples of 0.25 (the bias stays real).
 const x = randn([256, 2], { seed: 1 });
@@ -102,6 +92,7 @@ console.log(
   `RESULT ${JSON.stringify({
     naiveGradient: naiveGradValues.map((v) => (Number.isFinite(v) ? v : String(v))),
     customGradient: customGradValues,
+    gradcheck: checked.ok,
     plainLoss: [plain.losses[0], plain.losses.at(-1)],
     steLoss: [ste.losses[0], ste.losses.at(-1)],
     steWeights: ste.weights,

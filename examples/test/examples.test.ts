@@ -128,6 +128,7 @@ const checks: Record<string, (r: Result) => void> = {
     const xs = [-5, 0, 5, 50, 100];
     expect(r['naiveGradient'] as unknown[]).toContain('NaN');
     nums(r, 'customGradient').forEach((g, i) => expect(g).toBeCloseTo(1 / (1 + Math.exp(-xs[i]!)), 6));
+    expect(r['gradcheck']).toBe(true);
     // round() with its own gradient barely learns (only the bias moves); the straight-through one does.
     const [plainFirst, plainLast] = nums(r, 'plainLoss');
     const [steFirst, steLast] = nums(r, 'steLoss');
