@@ -9,6 +9,8 @@ export interface BackendInfo {
   /**
    * `'ready'` once created, `'failed'` when it could not start, `'lost'` when its device was lost
    * after it started (the next `setBackend`/`ready` creates a fresh one), `'registered'` before trying.
+   * While a start is under way the status is still the one from before it (`'registered'`, or
+   * `'failed'` for a retry).
    */
   readonly status: 'registered' | 'ready' | 'failed' | 'lost';
   /** Why the backend could not start (`'failed'`) or what happened to its device (`'lost'`). */
@@ -17,15 +19,25 @@ export interface BackendInfo {
   readonly active: boolean;
 }
 
+/** A `create` call that has not settled yet; every caller until it settles shares it. */
+interface Starting {
+  /** Whether it was called with `{ auto: true }` (it may then decline where an explicit start would not). */
+  readonly auto: boolean;
+  readonly promise: Promise<Backend>;
+}
+
 interface Entry {
   factory: BackendFactory;
   backend?: Backend;
   failure?: string;
+  starting?: Starting;
 }
 
 const entries = new Map<string, Entry>();
 let current: Backend | null = null;
 let initPromise: Promise<Backend> | null = null;
+/** Counts `setBackend` calls: only the latest one may change `current` when it finishes. */
+let selections = 0;
 
 /**
  * Registers a backend factory. Backend packages call this when imported.
@@ -79,30 +91,95 @@ function dropLost(entry: Entry): void {
   }
 }
 
-async function start(entry: Entry, auto = false): Promise<Backend> {
-  dropLost(entry);
-  if (entry.backend) return entry.backend;
+function reasonOf(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+function isPromiseLike(x: Backend | PromiseLike<Backend>): x is PromiseLike<Backend> {
+  return typeof (x as { then?: unknown }).then === 'function';
+}
+
+/**
+ * Calls the entry's factory once. A backend made synchronously is installed at once; an
+ * asynchronous `create` is recorded as the entry's start (so that nobody calls `create` again
+ * while it runs) and installs its backend, or records why it failed, when it settles.
+ */
+function launch(entry: Entry, auto: boolean): Backend | Promise<Backend> {
+  let made: Backend | PromiseLike<Backend>;
   try {
-    entry.backend = await entry.factory.create(auto ? { auto: true } : {});
-    entry.failure = undefined;
-    return entry.backend;
+    made = entry.factory.create(auto ? { auto: true } : {});
   } catch (e) {
-    entry.failure = e instanceof Error ? e.message : String(e);
+    entry.failure = reasonOf(e);
     throw e;
+  }
+  if (!isPromiseLike(made)) {
+    entry.backend = made;
+    entry.failure = undefined;
+    return made;
+  }
+  const starting: Starting = {
+    auto,
+    promise: Promise.resolve(made).then(
+      (b) => {
+        if (entry.starting === starting) entry.starting = undefined;
+        entry.backend = b;
+        entry.failure = undefined;
+        return b;
+      },
+      (e: unknown) => {
+        if (entry.starting === starting) entry.starting = undefined;
+        entry.failure = reasonOf(e);
+        throw e;
+      },
+    ),
+  };
+  starting.promise.catch(() => undefined); // whoever awaits it sees the error; nobody may be waiting
+  entry.starting = starting;
+  return starting.promise;
+}
+
+/**
+ * The entry's backend, started if needed. Concurrent calls share one start (one `create` call,
+ * one instance); a start that failed is forgotten, so the next call tries again; a backend whose
+ * device was lost is dropped and a fresh one started.
+ */
+async function start(entry: Entry, auto = false): Promise<Backend> {
+  for (;;) {
+    dropLost(entry);
+    if (entry.backend) return entry.backend;
+    const pending = entry.starting;
+    if (!pending) return launch(entry, auto);
+    try {
+      return await pending.promise;
+    } catch (e) {
+      // An automatic start may decline (a software-emulated device) what an explicit one
+      // accepts: an explicit caller that joined it tries again; anyone else shares its failure.
+      // (A start removes itself from the entry before its promise settles, so the loop moves on.)
+      if (auto || !pending.auto) throw e;
+    }
   }
 }
 
 /**
- * Makes `name` the current backend, starting it if needed.
+ * Makes `name` the current backend, starting it if needed (calls that overlap with other
+ * `setBackend`, `findBackend` or `toBackend` calls for the same name share one start and one
+ * instance).
+ *
+ * When `setBackend` calls overlap, the last one called decides the current backend, whichever
+ * finishes first: an earlier call still resolves to the backend it started, but no longer makes
+ * it current; if the last call fails, the current backend stays what it was. A `ready()` that is
+ * still choosing a default never replaces a backend that `setBackend` made current.
  * @example
  * ```ts
  * const b = await setBackend('wasm');
  * b.name // 'wasm'
  * getBackend() === b // true
  * await setBackend('tpu'); // throws: "unknown backend 'tpu'"
+ * getBackend() === b // true
  * ```
  */
 export async function setBackend(name: string): Promise<Backend> {
+  const ticket = ++selections;
   const entry = entries.get(name);
   if (!entry) {
     throw new AxonError(
@@ -110,17 +187,21 @@ export async function setBackend(name: string): Promise<Backend> {
       `unknown backend '${name}'; registered: [${[...entries.keys()].join(', ')}] (import a backend package such as @axon/backend-wasm to register one)`,
     );
   }
+  let b: Backend;
   try {
-    current = await start(entry);
+    b = await start(entry);
   } catch (e) {
-    throw new AxonError('setBackend', `backend '${name}' cannot start: ${entry.failure ?? String(e)}`);
+    throw new AxonError('setBackend', `backend '${name}' cannot start: ${entry.failure ?? reasonOf(e)}`);
   }
-  return current;
+  if (ticket === selections) current = b;
+  return b;
 }
 
 /**
- * Starts the highest-priority backend that can start, unless one is already current. Backends on
- * software-emulated devices (`emulated: true`) are chosen only when nothing else starts.
+ * Starts the highest-priority backend that can start, unless one is already current, and resolves
+ * to the current backend. Backends on software-emulated devices (`emulated: true`) are chosen only
+ * when nothing else starts. If `setBackend` makes a backend current while `ready()` is still
+ * choosing, that backend stays current and `ready()` resolves to it.
  * @example
  * const b = await ready(); // then ops run on the default backend
  * b.name // 'wasm'
@@ -141,16 +222,17 @@ export async function ready(): Promise<Backend> {
           fallback ??= b; // a software-emulated device: usable, but prefer real hardware or wasm
           continue;
         }
-        current = b;
+        current ??= b; // an explicit setBackend that finished meanwhile wins
         return current;
       } catch {
         /* reason kept in entry.failure */
       }
     }
     if (fallback) {
-      current = fallback;
+      current ??= fallback;
       return current;
     }
+    if (current) return current;
     throw new AxonError('ready', `no backend could start: ${JSON.stringify(backends().map((b) => [b.name, b.reason ?? b.status]))}`);
   })().finally(() => {
     initPromise = null;
@@ -176,18 +258,18 @@ export function getBackend(): Backend {
     }
   }
   for (const entry of sorted) {
-    if (entry.failure !== undefined) continue;
+    // One that failed stays failed until setBackend retries it; one that is starting is not
+    // started twice.
+    if (entry.failure !== undefined || entry.starting) continue;
     try {
-      const made = entry.factory.create();
-      if (made instanceof Promise) {
-        made.catch(() => undefined);
-        continue;
-      }
-      entry.backend = made;
+      const made = launch(entry, false);
+      // An asynchronous start goes on as the entry's start: `await setBackend(name)` or
+      // `await ready()` gets that instance.
+      if (isPromiseLike(made)) continue;
       current = made;
       return made;
-    } catch (e) {
-      entry.failure = e instanceof Error ? e.message : String(e);
+    } catch {
+      /* reason kept in entry.failure */
     }
   }
   throw new AxonError('getBackend', 'no backend is ready: import a backend package (e.g. @axon/backend-wasm) and `await setBackend(name)` or `await ready()`');
@@ -195,8 +277,13 @@ export function getBackend(): Backend {
 
 /**
  * Returns a started backend by name, starting it if needed (used by `toBackend`); the current
- * backend does not change.
- * @example (await findBackend('wasm')).supportsSyncRead // true
+ * backend does not change. Calls that overlap share one start, so they get the same instance.
+ * @example
+ * ```ts
+ * (await findBackend('wasm')).supportsSyncRead // true
+ * const [x, y] = await Promise.all([findBackend('wasm'), findBackend('wasm')]);
+ * x === y // true
+ * ```
  */
 export async function findBackend(name: string): Promise<Backend> {
   const entry = entries.get(name);
