@@ -26,7 +26,7 @@ export const OPS_CHECKED: Readonly<Record<string, string>> = Object.fromEntries(
 export const INFRASTRUCTURE: readonly string[] = (
   'AxonError Tensor backends broadcastShapes broadcastView bytesPerElement check contiguousStrides enableGrad findBackend fmtShape getBackend hash32 ' +
   'isDType isGradEnabled isTensor keep makeTypedArray memory noGrad normAxes normAxis ready referenceRandom registerBackend scopeDepth seedToKey ' +
-  'setBackend setGradRecorder shapesEqual sizeOf tidy unitFromBits upcast validateShape inAnomalyPhase assertFinite fmtValue readRegularFile'
+  'setBackend setGradRecorder record shapesEqual sizeOf tidy unitFromBits upcast validateShape inAnomalyPhase assertFinite fmtValue readRegularFile'
 ).split(' ');
 
 /** Function exports of `@axon/core` that are neither checked ops nor infrastructure. */
