@@ -2,6 +2,7 @@
  * Helpers that reduce strided N-d loops to 2-D kernel calls.
  * @internal
  */
+import { contiguousStrides as contiguous, sizeOf } from '@axon/core';
 
 /** Shapes and per-operand strides after merging dimensions. */
 export interface Coalesced {
@@ -86,23 +87,10 @@ export function forEach2d(
   }
 }
 
-/** Row-major strides of a shape. */
-export function contiguous(shape: readonly number[]): number[] {
-  const s = new Array<number>(shape.length);
-  let acc = 1;
-  for (let i = shape.length - 1; i >= 0; i--) {
-    s[i] = acc;
-    acc *= shape[i]!;
-  }
-  return s;
-}
+/** Row-major strides of a shape (core's `contiguousStrides`). */
+export { contiguous };
 
-/** Product of sizes. */
-export function sizeOf(shape: readonly number[]): number {
-  let n = 1;
-  for (const d of shape) n *= d;
-  return n;
-}
+export { sizeOf };
 
 /** Calls `fn` with every operand's element offset for each index of `shape` (row-major). */
 export function forEachIndex(shape: readonly number[], strides: readonly (readonly number[])[], base: readonly number[], fn: (offsets: number[]) => void): void {

@@ -1,4 +1,5 @@
 // Shared test helpers: a seeded generator, views with every layout, float64 comparison.
+import { contiguousStrides, sizeOf } from '@axon/core';
 import { expect } from 'vitest';
 import type { Backend, BackendBuffer, DType, TypedArray, View } from '@axon/core';
 import { createWasmBackendSync } from '../src/index.js';
@@ -46,19 +47,7 @@ export function upload(be: Backend, dtype: DType, data: ArrayLike<number>): Back
   return buf;
 }
 
-export function contiguousStrides(shape: readonly number[]): number[] {
-  const s = new Array<number>(shape.length);
-  let acc = 1;
-  for (let i = shape.length - 1; i >= 0; i--) {
-    s[i] = acc;
-    acc *= shape[i]!;
-  }
-  return s;
-}
-
-export function sizeOf(shape: readonly number[]): number {
-  return shape.reduce((a, b) => a * b, 1);
-}
+export { contiguousStrides, sizeOf };
 
 export type Layout = 'contiguous' | 'transposed' | 'sliced' | 'broadcast' | 'transposed-sliced';
 export const LAYOUTS: readonly Layout[] = ['contiguous', 'transposed', 'sliced', 'broadcast', 'transposed-sliced'];

@@ -1,4 +1,5 @@
 /** Small host-side helpers: dimension collapsing, float bits, size classes. */
+import { contiguousStrides, sizeOf as numel } from '@axon/core';
 
 const f32 = new Float32Array(1);
 const u32 = new Uint32Array(f32.buffer);
@@ -12,23 +13,10 @@ export function f32Bits(v: number): number {
 /** `v` rounded to float32. */
 export const fround = Math.fround;
 
-/** Product of a shape. */
-export function numel(shape: readonly number[]): number {
-  let n = 1;
-  for (const d of shape) n *= d;
-  return n;
-}
+/** Product of a shape (core's `sizeOf`). */
+export { numel };
 
-/** Row-major strides of a shape. */
-export function contiguousStrides(shape: readonly number[]): number[] {
-  const s = new Array<number>(shape.length);
-  let acc = 1;
-  for (let i = shape.length - 1; i >= 0; i--) {
-    s[i] = acc;
-    acc *= shape[i]!;
-  }
-  return s;
-}
+export { contiguousStrides };
 
 /**
  * Drops size-1 dims and merges adjacent dims that every operand walks contiguously

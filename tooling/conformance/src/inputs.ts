@@ -3,7 +3,7 @@
  * a tensor that is contiguous, a transposed view, a sliced window of a larger buffer (whose
  * margins hold NaN/sentinels so out-of-window reads show), or an expanded (stride-0) view.
  */
-import { type DType, type Tensor, tensor } from '@axon/core';
+import { type DType, type Tensor, sizeOf, tensor } from '@axon/core';
 import { fmt } from './check.js';
 import type { Rng } from './rng.js';
 
@@ -38,10 +38,6 @@ export function toDtype(v: number, dtype: DType): number {
   if (dtype === 'float32') return Math.fround(v);
   if (dtype === 'int32') return v | 0;
   return v !== 0 ? 1 : 0;
-}
-
-function sizeOf(shape: readonly number[]): number {
-  return shape.reduce((a, b) => a * b, 1);
 }
 
 function usable(shape: readonly number[], layout: Layout): Layout {

@@ -2,25 +2,12 @@
  * Float64 references written plainly: loops over Float64Array, no Axon ops. Each returns the
  * output shape and values and, for accumulations, Σ|terms| (`mag`) and the term count (`n`).
  */
+import { contiguousStrides as stridesOf, sizeOf } from '@axon/core';
 import type { Expected } from './check.js';
 
-/** Elements of a shape. */
-export function sizeOf(shape: readonly number[]): number {
-  let n = 1;
-  for (const d of shape) n *= d;
-  return n;
-}
+/** Elements of a shape, and row-major strides: core's shape helpers (plain arithmetic, no ops). */
+export { sizeOf, stridesOf };
 
-/** Row-major strides. */
-export function stridesOf(shape: readonly number[]): number[] {
-  const s = new Array<number>(shape.length);
-  let acc = 1;
-  for (let i = shape.length - 1; i >= 0; i--) {
-    s[i] = acc;
-    acc *= shape[i]!;
-  }
-  return s;
-}
 
 /** NumPy broadcasting of shapes (throws when incompatible: a suite bug). */
 export function broadcastShape(...shapes: (readonly number[])[]): number[] {
