@@ -11,7 +11,7 @@ import type { OptimizerStateMeta, SchedulerState } from '@axon/optimizers';
 import { contentHash, escapeRegExp, mkdirs, node, removeLeftoverFiles, step, syncDir, writeDurable } from './fsutil.js';
 import type { JsonValue } from './module.js';
 import { type HostTensorEntry, type SafetensorsContents, parseSafetensors, serializeSafetensors } from './safetensors.js';
-import { MAX_MODEL_JSON_BYTES } from './serialize.js';
+import { MAX_MODEL_JSON_BYTES } from './limits.js';
 
 /**
  * The index file of a checkpoint folder.

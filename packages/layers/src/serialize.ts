@@ -282,12 +282,7 @@ function graphFromConfig(c: LayerConfig, name: string): GraphModel {
   return g;
 }
 
-/**
- * The largest `model.json` the loaders (`loadModel`, `deserializeModel`, `loadModelFromUrl`) read
- * by default (32 MiB); raise it with their `maxJsonBytes` option.
- * @example MAX_MODEL_JSON_BYTES // 33554432
- */
-export const MAX_MODEL_JSON_BYTES = 32 * 2 ** 20;
+export { MAX_MODEL_JSON_BYTES } from './limits.js';
 
 /**
  * The most layers {@link modelFromJson} (and so `loadModel`, `deserializeModel`,
