@@ -1,7 +1,10 @@
 /**
- * What `fit`/`evaluate`/`predict` accept as data, and its conversion to tensors.
+ * What `fit`/`evaluate`/`predict` accept as data, its conversion to tensors, and its checks against
+ * the model and its loss before training.
  */
-import { AxonError, type DType, type Tensor, fmtShape, isTensor, tensor } from '@axon/core';
+import { AxonError, type DType, type Tensor, fmtShape, isTensor, noGrad, tensor, tidy } from '@axon/core';
+import type { Compiled } from './compile.js';
+import type { Model } from './model.js';
 
 /**
  * A host-side array with a shape (what `@axon/datasets` batches hold).
@@ -171,4 +174,92 @@ export function permutation(n: number, seed: number): Int32Array {
     p[j] = tmp;
   }
   return p;
+}
+
+/**
+ * A flat typed array `y` holding k values per example of `x` (e.g. one-hot rows) becomes [N, k];
+ * anything else is returned as a new handle (so the caller can own it). @internal
+ */
+export function matchRows(x: Tensor, y: Tensor, given: DataInput): Tensor {
+  const n = x.shape[0]!;
+  if (ArrayBuffer.isView(given) && y.rank === 1 && n > 0 && y.size !== n && y.size % n === 0) return y.reshape([n, y.size / n]);
+  return y.detach();
+}
+
+/** @internal Rows start..start+size of `t` along axis 0 (a view). */
+export function rows(t: Tensor, start: number, size: number): Tensor {
+  return t.slice([start, ...t.shape.slice(1).map(() => 0)], [size, ...t.shape.slice(1)]);
+}
+
+/** @internal Validates x/y against the model and loss before training; returns the output shape. */
+export function validateData(model: Model, op: string, c: Compiled, x: Tensor, y: Tensor, yHost: ArrayLike<number> | null): readonly number[] {
+  if (x.rank < 1) throw new AxonError(op, `x must have a batch axis, got ${fmtShape(x.shape)}`);
+  if (x.shape[0] !== y.shape[0]) throw new AxonError(op, `x has ${x.shape[0]} examples (${fmtShape(x.shape)}) but y has ${y.shape[0]} (${fmtShape(y.shape)}); they must match`);
+  const inShape = model.inputShape;
+  if (inShape) {
+    const got = x.shape.slice(1);
+    if (got.length !== inShape.length || got.some((d, i) => d !== inShape[i])) {
+      throw new AxonError(op, `x has shape ${fmtShape(x.shape)}, but the model expects [N, ${inShape.join(', ')}] (input shape [${inShape.join(', ')}])`);
+    }
+  }
+  let outShape: readonly number[];
+  const wasTraining = model.training;
+  try {
+    model.eval();
+    outShape = tidy(() => noGrad(() => [...model.call(x.shape[0] === 0 ? x : rows(x, 0, 1)).shape]));
+  } catch (e) {
+    throw new AxonError(op, `the model cannot run on x ${fmtShape(x.shape)}: ${e instanceof Error ? e.message : String(e)}`);
+  } finally {
+    if (wasTraining) model.train();
+  }
+  const k = c.loss.kind;
+  const classes = outShape[outShape.length - 1]!;
+  if (k === 'sparseCategorical') {
+    const ok = y.rank === 1 || (y.rank === 2 && y.shape[1] === 1);
+    if (!ok) throw new AxonError(op, `sparseCategoricalCrossentropy expects y of class indices [N] (or [N, 1]), got ${fmtShape(y.shape)}${y.rank === 2 ? ' — for one-hot labels use categoricalCrossentropy' : ''}`);
+    if (yHost) {
+      for (let i = 0; i < yHost.length; i++) {
+        const v = yHost[i]!;
+        if (!Number.isInteger(v) || v < 0 || v >= classes) {
+          throw new AxonError(op, `label ${v} at index ${i} is out of range for the model's ${classes} classes (sparseCategoricalCrossentropy expects integers 0 <= label < ${classes})`);
+        }
+      }
+    }
+  } else if (k === 'categorical') {
+    if (y.rank !== 2 || y.shape[1] !== classes) throw new AxonError(op, `categoricalCrossentropy expects one-hot y [N, ${classes}] for the model's ${classes} outputs, got ${fmtShape(y.shape)} — for class indices use sparseCategoricalCrossentropy`);
+  } else if (k === 'binary') {
+    if (yHost) for (let i = 0; i < yHost.length; i++) if (!(yHost[i]! >= 0 && yHost[i]! <= 1)) throw new AxonError(op, `binaryCrossentropy expects targets in [0, 1]; y[${i}] is ${yHost[i]}`);
+  }
+  if (k === 'mse' || k === 'mae' || k === 'binary') {
+    const ys = y.shape.slice(1);
+    const os = outShape.slice(1);
+    const same = ys.length === os.length && ys.every((d, i) => d === os[i]);
+    const squeezed = os.length === 1 && os[0] === 1 && ys.length === 0;
+    if (!same && !squeezed) throw new AxonError(op, `y has shape ${fmtShape(y.shape)} but the model outputs [N, ${os.join(', ')}]`);
+  }
+  return outShape;
+}
+
+/** @internal Converts one dataset batch to tensors, validating it (labels checked from host data for free). */
+export function batchTensors(model: Model, op: string, c: Compiled, batch: Batch, first: boolean): { xb: Tensor; yb: Tensor; toFree: Tensor[] } {
+  if (batch === null || typeof batch !== 'object' || batch.x === undefined || batch.y === undefined) {
+    throw new AxonError(op, 'a dataset batch must be { x, y } (e.g. fromArrays({ x, y }).batch(32))');
+  }
+  const toFree: Tensor[] = [];
+  const xo = toTensorData(op, 'batch x', batch.x, null);
+  const yo = toTensorData(op, 'batch y', batch.y, null);
+  toFree.push(xo.t, yo.t);
+  let yb = yo.t;
+  const hostY = !isTensor(batch.y) ? (batch.y.data as ArrayLike<number>) : first && yb.backend.supportsSyncRead ? yb.dataSync() : null;
+  try {
+    if (first || hostY) validateData(model, op, c, xo.t, yb, c.loss.kind === 'sparseCategorical' || c.loss.kind === 'binary' ? hostY : null);
+  } catch (e) {
+    for (const t of toFree) t.dispose();
+    throw e;
+  }
+  if (c.loss.kind === 'sparseCategorical' && yb.dtype !== 'int32') {
+    yb = noGrad(() => yb.astype('int32'));
+    toFree.push(yb);
+  }
+  return { xb: xo.t, yb, toFree };
 }

@@ -35,22 +35,11 @@ export {
 export * from './metrics.js';
 export { isBatchSource, type HostData, type NestedNumbers, type DataInput, type Batch, type BatchSource, type IndexedBatchSource } from './data.js';
 export * from './callbacks.js';
-export {
-  Model,
-  Sequential,
-  GraphModel,
-  sequential,
-  model,
-  add,
-  concatenate,
-  type CompileConfig,
-  type FitOptions,
-  type FitCheckpointOptions,
-  type EvaluateOptions,
-  type SequentialOptions,
-  type GraphModelOptions,
-  type SavedCompileConfig,
-} from './model.js';
+export { Model } from './model.js';
+export { Sequential, sequential, type SequentialOptions } from './sequential.js';
+export { GraphModel, model, add, concatenate, type GraphModelOptions } from './graph.js';
+export { type CompileConfig, type SavedCompileConfig } from './compile.js';
+export { type FitOptions, type FitCheckpointOptions, type EvaluateOptions } from './fitoptions.js';
 export * from './conv.js';
 export * from './normalization.js';
 export {

@@ -6,7 +6,7 @@ import { AxonError } from '@axon/core';
 import { Conv2d, MaxPool2d } from './conv.js';
 import { ReLU } from './activations.js';
 import { Dense, Dropout, Flatten, Reshape } from './layers.js';
-import { sequential, type Sequential } from './model.js';
+import { sequential, type Sequential } from './sequential.js';
 
 /**
  * Names of the ready-made MNIST models.
