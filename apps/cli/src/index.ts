@@ -53,6 +53,7 @@ program
   .option('--checkpoint-every <n>', 'also write a checkpoint every n training steps', wrap(positiveInt('checkpoint-every')))
   .option('--resume', 'continue from the latest checkpoint in --checkpoint-dir (same arguments as the first run)')
   .option('--no-progress', 'no progress bar')
+  .option('--profile', 'profile one training step (kernels launched by kind, bytes, host time) and print it')
   .action(async (o) => {
     // Ctrl-C: finish the current step, write a checkpoint and say where; a second Ctrl-C quits now.
     const interrupt = new AbortController();
@@ -80,6 +81,7 @@ program
       checkpointEvery: o.checkpointEvery,
       resume: o.resume === true,
       interrupt: interrupt.signal,
+      profile: o.profile === true,
     }).finally(() => process.off('SIGINT', onSigint));
     if (r.interrupted) process.exitCode = 130;
   });

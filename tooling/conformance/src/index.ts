@@ -26,6 +26,7 @@ import { movementTests } from './groups/movement.js';
 import { nnTests } from './groups/nn.js';
 import { reduceTests } from './groups/reduce.js';
 import { trustTests } from './groups/trust.js';
+import { profileTests } from './groups/profile.js';
 
 export { TOLERANCES, EPS32, bound, type Tolerance, type ToleranceName } from './tolerances.js';
 export { checkClose, checkExact, ConformanceError, type Ctx, type Expected, type Result } from './check.js';
@@ -71,5 +72,6 @@ export function describeBackendConformance(name: string, opts: ConformanceOption
     memoryTests(s);
     errorTests(s);
     trustTests(s);
+    profileTests(s);
   });
 }

@@ -201,6 +201,11 @@ function specs(): Spec[] {
       w.dispose();
     }
   }, (r) => r === null);
+  add('debug', 'profile', [{ kind: 'fn', good: () => () => ax.tidy(() => ax.sum(ax.relu(ax.ones([2])))) }], (f) => {
+    const { result, report } = ax.profile(f as () => unknown);
+    if (result instanceof ax.Tensor) result.dispose();
+    return ax.formatProfile(report).length > 0 ? report.kernels : -1;
+  }, (r) => typeof r === 'number' && r >= 0);
   add('autograd', 'customGrad', [
     { kind: 'fn', good: () => (x: Tensor) => ax.mul(x, 2) },
     { kind: 'fn', good: () => ((g: Tensor) => [ax.mul(g, 2)]) as CustomBackward },

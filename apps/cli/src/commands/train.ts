@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import { AxonError, setSeed } from '@axon/core';
+import { AxonError, formatProfile, setSeed, startProfile, type ProfileReport, type Profiler } from '@axon/core';
 import '@axon/autograd';
 import { augmentImages, fromArrays, loadMnist } from '@axon/datasets';
 import { LambdaCallback, TerminateOnNaN, latestCheckpoint, type Logs } from '@axon/layers';
@@ -39,6 +39,8 @@ export interface TrainOptions {
   resume?: boolean;
   /** Stop after the current step (writing a checkpoint) when this signal fires (the CLI passes SIGINT). */
   interrupt?: AbortSignal;
+  /** Profile one training step (the 11th of the first epoch, or its last when shorter) and print what it launched. */
+  profile?: boolean;
 }
 
 /** What `axon train` reports when done (also used by tests). */
@@ -49,6 +51,8 @@ export interface TrainResult {
   backend: string;
   /** Set when the run was interrupted: where the checkpoint to resume from is. */
   interrupted?: { epoch: number; step: number; checkpointDir: string };
+  /** With `profile`: what the profiled training step launched. */
+  profile?: ProfileReport;
 }
 
 /**
@@ -125,6 +129,22 @@ export async function train(o: TrainOptions, log: (s: string) => void = console.
         log(parts.join(' | '));
       },
     });
+    // --profile: one step after warm-up, measured from its start to its end (before other callbacks read the loss).
+    const profileBatch = Math.min(10, stepsPerEpoch - 1);
+    let profiler: Profiler | null = null;
+    let profileReport: ProfileReport | undefined;
+    let profiledStep = 0;
+    const profileCb = new LambdaCallback({
+      onBatchBegin: (batch: number) => {
+        if (o.profile && profileReport === undefined && profiler === null && batch === profileBatch) profiler = startProfile();
+      },
+      onBatchEnd: (batch: number) => {
+        if (profiler === null) return;
+        profileReport = profiler.stop();
+        profiler = null;
+        profiledStep = batch + 1;
+      },
+    });
     // Ctrl-C (or any interrupt signal): finish the current step, write a checkpoint, say where.
     const onInterrupt = (): void => {
       model.stopTraining = true;
@@ -141,7 +161,7 @@ export async function train(o: TrainOptions, log: (s: string) => void = console.
     try {
       history = await model.fit(ds, {
         epochs: o.epochs,
-        callbacks: [new TerminateOnNaN({ throwError: true }), cb],
+        callbacks: [profileCb, new TerminateOnNaN({ throwError: true }), cb],
         verbose: 0,
         log,
         ...(valDs ? { validationData: valDs.batch(1000) } : {}),
@@ -155,9 +175,11 @@ export async function train(o: TrainOptions, log: (s: string) => void = console.
       }
       throw e;
     } finally {
+      (profiler as Profiler | null)?.stop();
       o.interrupt?.removeEventListener('abort', onInterrupt);
       (bar as cliProgress.SingleBar | null)?.stop();
     }
+    if (profileReport !== undefined) log(`profile of training step ${profiledStep} of epoch 1 (batch of ${o.batchSize}, backend ${backend.name}):\n${formatProfile(profileReport)}`);
     if (history.stopped) {
       const at = history.checkpoints[history.checkpoints.length - 1];
       if (at) {
@@ -176,7 +198,7 @@ export async function train(o: TrainOptions, log: (s: string) => void = console.
     const testAccuracy = ev.accuracy ?? NaN;
     const testLoss = ev.loss ?? NaN;
     log(`test: loss ${testLoss.toFixed(4)} | accuracy ${pct(testAccuracy)} on ${int(te.count)} images | mean epoch ${secs((1000 * epochSeconds.reduce((a, b) => a + b, 0)) / Math.max(1, epochSeconds.length))} | total ${secs(performance.now() - t0)}`);
-    return { testAccuracy, testLoss, epochSeconds, backend: backend.name };
+    return { testAccuracy, testLoss, epochSeconds, backend: backend.name, ...(profileReport !== undefined ? { profile: profileReport } : {}) };
   } finally {
     model.dispose();
   }

@@ -1,0 +1,30 @@
+// axon train --profile: one training step is profiled and printed.
+import { describe, expect, it } from 'vitest';
+import { getBackend, memory } from '@axon/core';
+import { train } from '../src/commands/train.js';
+
+describe('axon train --profile', () => {
+  it('reports the kernels of one training step of the MLP and leaves the backend as it was', async () => {
+    const lines: string[] = [];
+    const before = memory().numTensors;
+    const r = await train({ model: 'mlp', epochs: 1, batchSize: 32, lr: 0.001, backend: 'wasm', seed: 0, limit: 640, validationSplit: 0, progress: false, profile: true }, (s) => void lines.push(s));
+    const p = r.profile!;
+    expect(p.backend).toBe('wasm');
+    // Two Dense layers: 2 matmuls forward, 4 backward.
+    expect(p.byKind['matmul']!.count).toBe(6);
+    expect(p.kernels).toBeGreaterThan(50);
+    expect(Object.values(p.byKind).reduce((n, k) => n + k.count, 0)).toBe(p.kernels);
+    expect(lines.some((l) => /^profile of training step 11 of epoch 1/.test(l) && /\nmatmul\s+6 /.test(l) && /wasm: \d+ kernels/.test(l))).toBe(true);
+    // The backend instance is no longer wrapped: its methods are its class's again.
+    const b = getBackend() as unknown as Record<string, unknown>;
+    expect(Object.prototype.hasOwnProperty.call(b, 'matmul')).toBe(false);
+    expect(memory().numTensors).toBe(before);
+  });
+
+  it('without --profile prints and returns no profile', async () => {
+    const lines: string[] = [];
+    const r = await train({ model: 'mlp', epochs: 1, batchSize: 64, lr: 0.001, backend: 'wasm', seed: 0, limit: 256, validationSplit: 0, progress: false }, (s) => void lines.push(s));
+    expect(r.profile).toBeUndefined();
+    expect(lines.some((l) => /profile/.test(l))).toBe(false);
+  });
+});
