@@ -5,9 +5,9 @@
  * "not available yet" instead of a number.
  */
 
-import { matmul, memory, setBackend, tensor, type Tensor } from '@axon/core';
+import { matmul, memory, setBackend, startProfile, tensor, type Profiler, type Tensor } from '@axon/core';
 import '@axon/autograd'; // registers gradients; `fit` needs it loaded
-import { Dense, Dropout, sequential, type Sequential } from '@axon/layers';
+import { Dense, Dropout, LambdaCallback, sequential, type Sequential } from '@axon/layers';
 import type { MatmulContender } from './suites/matmul.js';
 import type { MlpContender, MlpRun } from './suites/mlp.js';
 import { MLP } from './suites/mlp.js';
@@ -77,6 +77,36 @@ export async function axonMlpEpoch(model: Sequential, x: Tensor, y: Tensor): Pro
   await model.fit(x, y, { batchSize: MLP.batch, epochs: 1, shuffle: true, verbose: 0 });
 }
 
+/**
+ * Kernels one `fit` training step launches: a two-step fit over the first 2 batches, the second
+ * step profiled from its `onBatchBegin` to its `onBatchEnd`.
+ * @example const kernels = await axonKernelsPerStep(model, x, y);
+ */
+export async function axonKernelsPerStep(model: Sequential, x: Tensor, y: Tensor): Promise<number> {
+  const n = Math.min(2 * MLP.batch, x.shape[0]!);
+  const xs = x.slice([0, 0], [n, x.shape[1]!]);
+  const ys = y.slice([0], [n]);
+  let p: Profiler | null = null;
+  let kernels = 0;
+  const cb = new LambdaCallback({
+    onBatchBegin: (b: number) => {
+      if (b === 1) p = startProfile();
+    },
+    onBatchEnd: () => {
+      if (p !== null) kernels = (p as Profiler).stop().kernels;
+      p = null;
+    },
+  });
+  try {
+    await model.fit(xs, ys, { batchSize: MLP.batch, epochs: 1, shuffle: false, verbose: 0, callbacks: [cb] });
+  } finally {
+    (p as Profiler | null)?.stop();
+    xs.dispose();
+    ys.dispose();
+  }
+  return kernels;
+}
+
 export function axonMlpContender(opts: SuiteOptions): MlpContender {
   return {
     id: 'axon',
@@ -98,6 +128,7 @@ export function axonMlpContender(opts: SuiteOptions): MlpContender {
       return {
         epoch: () => axonMlpEpoch(model, x, y),
         evaluate: (test) => axonAccuracy(model, test, [MLP.inputs], 1000),
+        kernelsPerStep: () => axonKernelsPerStep(model, x, y),
         dispose() {
           x.dispose();
           y.dispose();

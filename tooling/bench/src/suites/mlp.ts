@@ -28,6 +28,8 @@ export interface MlpRun {
   epoch(): Promise<void>;
   /** Accuracy on `test` (not timed). */
   evaluate(test: Digits): Promise<number>;
+  /** Kernels one training step launches (not timed; Axon's profiler), where the library can say. */
+  kernelsPerStep?(): Promise<number>;
   dispose(): void;
 }
 
@@ -277,7 +279,8 @@ export const mlpSuite: Suite = {
           cells[k.id] = m;
           await k.start();
           const acc = await run.evaluate(test);
-          extra[k.id] = `acc ${(acc * 100).toFixed(1)}%`;
+          const kernels = run.kernelsPerStep ? await run.kernelsPerStep() : undefined;
+          extra[k.id] = `acc ${(acc * 100).toFixed(1)}%${kernels !== undefined ? `, ${kernels} kernels/step` : ''}`;
           opts.log(`${k.label.padEnd(12)} ${m.median.toFixed(3)} s/epoch (best ${m.min.toFixed(3)}), test accuracy ${(acc * 100).toFixed(1)}% after ${timing.warmup + timing.runs} epochs`);
         }
       } catch (e) {
@@ -304,6 +307,7 @@ export const mlpSuite: Suite = {
         `Model: Dense(784→128, relu) → Dropout(0.2) → Dense(128→10, softmax); Adam (lr 1e-3, β 0.9/0.999); batch 128; ` +
           `the first ${n} MNIST training digits, shuffled each epoch; ${timing.warmup} warm-up epoch(s), then ${timing.runs} timed epochs, each its own sample, taken in rounds (one epoch of each contender in turn).`,
         '"acc": accuracy on the 10,000 MNIST test digits after all epochs (not timed) — a check that the model trained, not a quality comparison.',
+        '"kernels/step": backend kernels one training step launches, counted by `profile` from @axon/core on the second step of a separate two-step fit (not timed).',
       ],
       warnings,
     };
