@@ -27,6 +27,7 @@ import { nnTests } from './groups/nn.js';
 import { reduceTests } from './groups/reduce.js';
 import { trustTests } from './groups/trust.js';
 import { profileTests } from './groups/profile.js';
+import { printingTests } from './groups/printing.js';
 
 export { TOLERANCES, EPS32, bound, type Tolerance, type ToleranceName } from './tolerances.js';
 export { checkClose, checkExact, ConformanceError, type Ctx, type Expected, type Result } from './check.js';
@@ -73,5 +74,6 @@ export function describeBackendConformance(name: string, opts: ConformanceOption
     errorTests(s);
     trustTests(s);
     profileTests(s);
+    printingTests(s);
   });
 }
