@@ -87,6 +87,71 @@ export type BinaryOp =
  */
 export type ReduceOp = 'sum' | 'prod' | 'max' | 'min' | 'argmax' | 'argmin';
 
+/**
+ * The unary ops a {@link FusedProgram} may use: every {@link UnaryOp}, with its float32 semantics
+ * (`not` gives 1 for 0 and 0 otherwise).
+ */
+export type FusedUnaryOp = UnaryOp;
+/**
+ * The binary ops a {@link FusedProgram} may use: every {@link BinaryOp} with its float32 semantics;
+ * comparisons give 1 or 0, and `and`/`or`/`xor` treat any nonzero value as true and give 1 or 0.
+ */
+export type FusedBinaryOp = BinaryOp;
+
+/**
+ * One instruction of a {@link FusedProgram}. Instruction `i` defines value `i`; `args` name earlier
+ * values. Every value is a float32 number (a bool is 0 or 1):
+ * - `input`: the element of `inputs[input]` at the current index (float32 as is, bool as 0/1);
+ * - `const`: `consts[slot]` rounded to float32 (constants are passed per call, so that one compiled
+ *   program serves every value: a learning rate that changes each step does not recompile);
+ * - a {@link FusedUnaryOp} or {@link FusedBinaryOp}: the op applied to its argument(s), rounded to
+ *   float32 as the matching `unary`/`binary` primitive would;
+ * - `where`: `args[0] != 0 ? args[1] : args[2]` (NaN counts as nonzero).
+ */
+export type FusedInstr =
+  | { readonly op: 'input'; readonly input: number }
+  | { readonly op: 'const'; readonly slot: number }
+  | { readonly op: FusedUnaryOp; readonly args: readonly [number] }
+  | { readonly op: FusedBinaryOp; readonly args: readonly [number, number] }
+  | { readonly op: 'where'; readonly args: readonly [number, number, number] };
+
+/** Element types a {@link FusedProgram} reads and writes. */
+export type FusedDType = 'float32' | 'bool';
+
+/**
+ * A chain (a DAG) of elementwise ops that core fused into one kernel: see {@link Backend.fused}.
+ * Core never builds a program with more than {@link FUSED_MAX_BUFFERS} inputs and outputs together
+ * or more than {@link FUSED_MAX_INSTRUCTIONS} instructions.
+ */
+export interface FusedProgram {
+  /**
+   * Identifies the program's structure (instructions, input and output dtypes; not the values of
+   * its constants): two programs with the same key are the same program, so a backend may cache
+   * what it compiles under it.
+   */
+  readonly key: string;
+  /** Element type of each input view. */
+  readonly inputs: readonly FusedDType[];
+  /** Number of constants (`consts.length` of every call). */
+  readonly consts: number;
+  /** The instructions, in order (SSA: instruction `i` defines value `i`). */
+  readonly code: readonly FusedInstr[];
+  /** The values written out, one contiguous buffer each (bool stores `value != 0`). */
+  readonly outputs: readonly { readonly value: number; readonly dtype: FusedDType }[];
+}
+
+/**
+ * Most buffers (inputs and outputs together) of one {@link FusedProgram} (WebGPU's default limit of
+ * storage buffers per shader stage).
+ * @example FUSED_MAX_BUFFERS // 8
+ */
+export const FUSED_MAX_BUFFERS = 8;
+/**
+ * Most instructions of one {@link FusedProgram}.
+ * @example FUSED_MAX_INSTRUCTIONS // 96
+ */
+export const FUSED_MAX_INSTRUCTIONS = 96;
+
 /** Distributions for {@link Backend.random}. */
 export type RandomKind = 'uniform' | 'normal' | 'bernoulli' | 'randint';
 
@@ -122,7 +187,7 @@ export interface BackendMemory {
 }
 
 /**
- * The backend interface. Methods are grouped as storage (6) and primitives (14).
+ * The backend interface. Methods are grouped as storage (6) and primitives (15).
  *
  * Every primitive's `out` is a fresh contiguous buffer of the documented shape and dtype.
  */
@@ -171,6 +236,16 @@ export interface Backend {
   unary(op: UnaryOp, x: View, out: BackendBuffer): void;
   /** `out[i] = a[i] op b[i]`; `a` and `b` have the output's shape (see {@link BinaryOp}). */
   binary(op: BinaryOp, a: View, b: View, out: BackendBuffer): void;
+  /**
+   * Runs a fused elementwise program: for every index `i` of the common shape, evaluates
+   * `program.code` on the elements `inputs[k][i]` and writes each of `program.outputs` to
+   * `outputs[j][i]` (contiguous, `outputs[j].size` = the shape's size). Every view in `inputs` has
+   * the same shape (already broadcast: strides may be 0) and the dtype the program declares for it.
+   * Outputs never alias inputs. The result must equal running the instructions one by one with
+   * the `unary`/`binary`/`where` primitives on float32 values (within the tolerances the
+   * conformance suite states for those ops); a backend may cache compiled programs by `program.key`.
+   */
+  fused(program: FusedProgram, inputs: readonly View[], consts: readonly number[], outputs: readonly BackendBuffer[]): void;
   /** `out[i] = cond[i] ? a[i] : b[i]`; `cond` bool; `a`, `b` and `out` share one dtype. */
   where(cond: View, a: View, b: View, out: BackendBuffer): void;
   /**
