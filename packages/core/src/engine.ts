@@ -7,25 +7,100 @@ import { bytesPerElement, type DType } from './dtype.js';
 import { AxonError } from './errors.js';
 import type { Tensor } from './tensor.js';
 
-/** A buffer shared by a tensor and its views; freed when the last holder lets go. */
+/**
+ * A buffer shared by a tensor and its views; freed when the last holder lets go.
+ *
+ * With fusion on (see `setFlags`), a storage may be *pending*: an elementwise expression over
+ * other storages (its `leaves`) that has not run yet. Reading `buf` runs it (see `lazy.ts`).
+ * A pending storage is accounted in {@link memory} as if it were allocated, so that memory
+ * reports do not depend on fusion; a storage whose last holder lets go first runs the pending
+ * storages that read it (its `readers`), so that a buffer is freed exactly when it would be
+ * without fusion.
+ */
 export class Storage {
   refs = 0;
+  /** @internal The expression this storage will hold, while it is pending (see lazy.ts). */
+  pending: unknown = null;
+  /** @internal Pending storages whose expression reads this one. */
+  readers: Set<Storage> | null = null;
+  private b: BackendBuffer | null;
+  readonly dtype: DType;
+  readonly size: number;
   constructor(
     readonly backend: Backend,
-    readonly buf: BackendBuffer,
-  ) {}
+    buf: BackendBuffer | null,
+    dtype?: DType,
+    size?: number,
+  ) {
+    this.b = buf;
+    this.dtype = buf ? buf.dtype : dtype!;
+    this.size = buf ? buf.size : size!;
+  }
+  /** The backend buffer; runs the pending expression first when there is one. */
+  get buf(): BackendBuffer {
+    if (this.b === null) realizer(this);
+    return this.b!;
+  }
+  /** @internal Whether the buffer exists (false while pending). */
+  get isRealized(): boolean {
+    return this.b !== null;
+  }
+  /** @internal Called by the lazy engine once it has computed this storage. */
+  setBuffer(buf: BackendBuffer): void {
+    this.b = buf;
+  }
   get bytes(): number {
-    return this.buf.size * bytesPerElement(this.buf.dtype);
+    return this.size * bytesPerElement(this.dtype);
   }
   retain(): void {
     this.refs++;
   }
   release(): void {
     if (--this.refs === 0) {
+      // pending expressions that read this buffer run now, while it still exists
+      if (this.readers !== null && this.readers.size > 0) for (const r of [...this.readers]) if (r.refs > 0) realizer(r);
+      if (this.pending !== null) dropPending(this);
       stats.bytes -= this.bytes;
       stats.storages--;
-      this.backend.free(this.buf);
+      if (this.b !== null) this.backend.free(this.b);
     }
+  }
+}
+
+let realizer: (s: Storage) => void = () => {
+  throw new Error('axon: lazy engine not loaded');
+};
+let dropPending: (s: Storage) => void = () => {};
+/** @internal The lazy engine installs how a pending storage runs and how a dropped one forgets its leaves. */
+export function setLazyHooks(run: (s: Storage) => void, drop: (s: Storage) => void): void {
+  realizer = run;
+  dropPending = drop;
+}
+
+/**
+ * @internal A pending storage (accounted in {@link memory} like an allocated one; the lazy engine
+ * allocates its buffer when it runs).
+ */
+export function pendingStorage(backend: Backend, dtype: DType, size: number): Storage {
+  const s = new Storage(backend, null, dtype, size);
+  stats.bytes += s.bytes;
+  stats.storages++;
+  return s;
+}
+
+/** @internal Allocates a buffer with {@link allocStorage}'s out-of-memory report. */
+export function allocBuffer(backend: Backend, dtype: DType, size: number): BackendBuffer {
+  try {
+    return backend.alloc(dtype, size);
+  } catch (e) {
+    // A dead device is not out of memory: the backend's own error says what happened.
+    if (backend.lostReason !== undefined) throw e;
+    const why = e instanceof Error ? e.message : String(e);
+    const leaks = leakTracking ? ' (see leakReport() for where the live tensors were created)' : ' (setLeakTracking(true) and leakReport() show where live tensors were created)';
+    throw new AxonError(
+      'alloc',
+      `out of memory on backend '${backend.name}': cannot allocate ${size} ${dtype} elements (${size * bytesPerElement(dtype)} bytes) while ${stats.tensors} tensors holding ${stats.bytes} bytes are alive${leaks}: ${why}`,
+    );
   }
 }
 
@@ -37,20 +112,7 @@ const stats = { tensors: 0, bytes: 0, storages: 0 };
  * shows up as what it is.
  */
 export function allocStorage(backend: Backend, dtype: DType, size: number): Storage {
-  let buf: BackendBuffer;
-  try {
-    buf = backend.alloc(dtype, size);
-  } catch (e) {
-    // A dead device is not out of memory: the backend's own error says what happened.
-    if (backend.lostReason !== undefined) throw e;
-    const why = e instanceof Error ? e.message : String(e);
-    const leaks = leakTracking ? ' (see leakReport() for where the live tensors were created)' : ' (setLeakTracking(true) and leakReport() show where live tensors were created)';
-    throw new AxonError(
-      'alloc',
-      `out of memory on backend '${backend.name}': cannot allocate ${size} ${dtype} elements (${size * bytesPerElement(dtype)} bytes) while ${stats.tensors} tensors holding ${stats.bytes} bytes are alive${leaks}: ${why}`,
-    );
-  }
-  const s = new Storage(backend, buf);
+  const s = new Storage(backend, allocBuffer(backend, dtype, size));
   stats.bytes += s.bytes;
   stats.storages++;
   return s;
@@ -260,13 +322,18 @@ export function setTensorCheck(f: (v: unknown) => v is Tensor): void {
  * Runs `fn` with a fresh scope collecting the tensors it creates; when `fn` throws, they are
  * disposed (except kept ones) and the error propagates. Shared by {@link tidy} and {@link failSafe}.
  */
+/** Disposes a scope's tensors (kept ones excepted), newest first. */
+function disposeScope(scope: Tensor[]): void {
+  for (let i = scope.length - 1; i >= 0; i--) if (!scope[i]!.kept) scope[i]!.dispose();
+}
+
 function inScope<T>(fn: () => T): { result: T; scope: Tensor[] } {
   const scope: Tensor[] = [];
   scopes.push(scope);
   try {
     return { result: fn(), scope };
   } catch (e) {
-    for (const t of scope) if (!t.kept) t.dispose();
+    disposeScope(scope);
     throw e;
   } finally {
     scopes.pop();
@@ -290,16 +357,17 @@ function inScope<T>(fn: () => T): { result: T; scope: Tensor[] } {
 export function tidy<T>(fn: () => T): T {
   const { result, scope } = inScope(fn);
   if (result instanceof Promise) {
-    for (const t of scope) if (!t.kept) t.dispose();
+    disposeScope(scope);
     throw new AxonError('tidy', 'the function returned a Promise; tidy scopes are synchronous (await outside, or dispose explicitly)');
   }
   const keepSet = new Set<Tensor>();
   if (tensorCheck) collect(result, keepSet, tensorCheck);
   const parent = scopes[scopes.length - 1];
-  for (const t of scope) {
-    if (keepSet.has(t)) {
-      if (parent) parent.push(t);
-    } else if (!t.kept) {
+  if (parent) for (const t of scope) if (keepSet.has(t)) parent.push(t);
+  // newest first: a pending result is dropped before the tensors it reads, so none runs for nothing
+  for (let i = scope.length - 1; i >= 0; i--) {
+    const t = scope[i]!;
+    if (!keepSet.has(t) && !t.kept) {
       t.dispose();
     }
   }

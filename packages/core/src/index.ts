@@ -31,5 +31,6 @@ export {
 } from './engine.js';
 export { Tensor, isTensor, type BackwardOptions, type NestedArray, type TensorLike } from './tensor.js';
 export * from './ops/index.js';
+export { setFlags, getFlags, realize, type EngineFlags } from './lazy.js';
 export { profile, startProfile, formatProfile, type ProfileReport, type KernelStats, type Profiler, type Profiled } from './profile.js';
 export { setAnomalyDetection, isAnomalyDetectionEnabled, detectAnomaly, checkAnomalies, inAnomalyPhase, assertFinite } from './anomaly.js';

@@ -5,7 +5,9 @@
  * wrapped on the instance and restored afterwards), so it works on every backend and costs
  * nothing when it is not running.
  */
-import type { Backend, BackendBuffer, View } from './backend.js';
+import type { Backend, BackendBuffer, FusedProgram, View } from './backend.js';
+import { realize } from './lazy.js';
+import { Tensor } from './tensor.js';
 import { bytesPerElement } from './dtype.js';
 import { AxonError, fmtValue } from './errors.js';
 import { getBackend } from './registry.js';
@@ -26,9 +28,14 @@ export interface KernelStats {
 export interface ProfileReport {
   /** The profiled backend's name. */
   readonly backend: string;
-  /** Kernels launched: every backend primitive call (fill, copy, unary, binary, matmul, …). */
+  /** Kernels launched: every backend primitive call (fill, copy, unary, binary, fused, matmul, …). */
   readonly kernels: number;
-  /** Per kind: `'matmul'`, `'binary:add'`, `'unary:exp'`, `'reduce:sum'`, `'fill'`, … */
+  /**
+   * Elementwise ops that ran inside fused kernels (kind `'fused'`: one kernel for a chain of
+   * elementwise ops, see `setFlags`); `byKind.fused.count` is the number of fused groups.
+   */
+  readonly fusedOps: number;
+  /** Per kind: `'matmul'`, `'binary:add'`, `'unary:exp'`, `'reduce:sum'`, `'fill'`, `'fused'`, … */
   readonly byKind: Readonly<Record<string, KernelStats>>;
   /** Bytes all kernels read and wrote. */
   readonly bytesRead: number;
@@ -51,7 +58,7 @@ export interface Profiler {
   stop(): ProfileReport;
 }
 
-const PRIMITIVES = ['fill', 'copy', 'unary', 'binary', 'where', 'reduce', 'matmul', 'im2col', 'col2im', 'pool2d', 'pool2dGrad', 'gather', 'scatterAdd', 'random'] as const;
+const PRIMITIVES = ['fill', 'copy', 'unary', 'binary', 'where', 'fused', 'reduce', 'matmul', 'im2col', 'col2im', 'pool2d', 'pool2dGrad', 'gather', 'scatterAdd', 'random'] as const;
 /** Primitives whose first argument names the operation (`unary('exp', …)` → `'unary:exp'`). */
 const NAMED = new Set<string>(['unary', 'binary', 'reduce', 'pool2d', 'pool2dGrad', 'random']);
 
@@ -70,6 +77,7 @@ let active: Backend | null = null;
  * const a = tensor([[1, 2], [3, 4]]);
  * const p = startProfile();
  * const y = a.matmul(a).relu();
+ * realize(y); // elementwise results are pending until read: run it before stopping
  * const report = p.stop();
  * report.kernels // 2
  * report.byKind['matmul']!.count // 1
@@ -83,7 +91,7 @@ export function startProfile(backend: Backend = getBackend()): Profiler {
   }
   const b = backend as unknown as Record<string, unknown>;
   const byKind: Record<string, KernelStats> = {};
-  const totals = { kernels: 0, bytesRead: 0, bytesWritten: 0, allocs: 0, frees: 0, uploads: 0, uploadBytes: 0, downloads: 0, downloadBytes: 0 };
+  const totals = { kernels: 0, fusedOps: 0, bytesRead: 0, bytesWritten: 0, allocs: 0, frees: 0, uploads: 0, uploadBytes: 0, downloads: 0, downloadBytes: 0 };
   const saved = new Map<string, { own: boolean; value: unknown }>();
   const wrap = (name: string, make: (orig: (...a: unknown[]) => unknown) => (...a: unknown[]) => unknown): void => {
     const orig = b[name];
@@ -97,9 +105,16 @@ export function startProfile(backend: Backend = getBackend()): Profiler {
       const kind = NAMED.has(prim) && typeof args[0] === 'string' ? `${prim}:${args[0]}` : prim;
       let read = 0;
       let written = 0;
+      if (prim === 'fused') {
+        // (program, inputs, consts, outputs)
+        const program = args[0] as FusedProgram;
+        for (const v of args[1] as View[]) read += viewBytes(v);
+        for (const o of args[3] as BackendBuffer[]) written += o.size * bytesPerElement(o.dtype);
+        totals.fusedOps += program.code.filter((c) => c.op !== 'input' && c.op !== 'const').length;
+      }
       // The output is the last buffer or view argument; every other view is an input.
-      let outAt = -1;
-      for (let i = args.length - 1; i >= 0; i--) if (isView(args[i]) || isBuffer(args[i])) { outAt = i; break; }
+      let outAt = prim === 'fused' ? -2 : -1;
+      if (outAt === -1) for (let i = args.length - 1; i >= 0; i--) if (isView(args[i]) || isBuffer(args[i])) { outAt = i; break; }
       args.forEach((a, i) => {
         if (i === outAt) written = isView(a) ? viewBytes(a) : isBuffer(a) ? a.size * bytesPerElement(a.dtype) : 0;
         else if (isView(a)) read += viewBytes(a);
@@ -182,7 +197,8 @@ export interface Profiled<T> {
 /**
  * Runs `fn` and reports what it asked the backend to do: kernels launched (by kind), bytes read
  * and written, host time per kind, allocations and transfers. An `fn` returning a promise is
- * awaited (and `profile` returns a promise). The result is returned, not disposed.
+ * awaited (and `profile` returns a promise). The result is returned, not disposed; tensors in it that
+ * are still pending (elementwise results not yet read) run before the profile stops, so they count.
  * @example
  * ```ts
  * const x = tensor([[1, -2], [3, 4]]);
@@ -207,14 +223,37 @@ export function profile<T>(fn: () => T | Promise<T>, backend?: Backend): Profile
   }
   if (out !== null && typeof out === 'object' && typeof (out as { then?: unknown }).then === 'function') {
     return (out as Promise<T>).then(
-      (result) => ({ result, report: p.stop() }),
+      (result) => {
+        runResults(result);
+        return { result, report: p.stop() };
+      },
       (e: unknown) => {
         p.stop();
         throw e;
       },
     );
   }
+  try {
+    runResults(out);
+  } catch (e) {
+    p.stop();
+    throw e;
+  }
   return { result: out as T, report: p.stop() };
+}
+
+/** Runs the pending tensors a profiled function returned, so that their kernels are counted. */
+function runResults(x: unknown): void {
+  const found: Tensor[] = [];
+  const visit = (v: unknown, depth: number): void => {
+    if (depth > 4 || v === null || typeof v !== 'object') return;
+    if (v instanceof Tensor) {
+      if (!v.isDisposed) found.push(v);
+    } else if (Array.isArray(v)) v.forEach((e) => visit(e, depth + 1));
+    else if (Object.getPrototypeOf(v) === Object.prototype) Object.values(v).forEach((e) => visit(e, depth + 1));
+  };
+  visit(x, 0);
+  if (found.length > 0) realize(...found);
 }
 
 const kb = (n: number): string => (n >= 1 << 20 ? `${(n / (1 << 20)).toFixed(1)} MiB` : n >= 1024 ? `${(n / 1024).toFixed(1)} KiB` : `${n} B`);
@@ -234,6 +273,6 @@ export function formatProfile(report: ProfileReport): string {
   const out = [line('kernel kind', 'count', 'read', 'written', 'host ms')];
   for (const [k, s] of rows) out.push(line(k, String(s.count), kb(s.bytesRead), kb(s.bytesWritten), s.ms.toFixed(3)));
   out.push(line('total', String(report.kernels), kb(report.bytesRead), kb(report.bytesWritten), rows.reduce((a, [, s]) => a + s.ms, 0).toFixed(3)));
-  out.push(`${report.backend}: ${report.kernels} kernels, ${report.allocs} allocations, ${report.frees} frees, ${report.uploads} uploads (${kb(report.uploadBytes)}), ${report.downloads} reads (${kb(report.downloadBytes)}), ${report.ms.toFixed(2)} ms`);
+  out.push(`${report.backend}: ${report.kernels} kernels (${report.byKind['fused']?.count ?? 0} fused, running ${report.fusedOps} elementwise ops), ${report.allocs} allocations, ${report.frees} frees, ${report.uploads} uploads (${kb(report.uploadBytes)}), ${report.downloads} reads (${kb(report.downloadBytes)}), ${report.ms.toFixed(2)} ms`);
   return out.join('\n');
 }

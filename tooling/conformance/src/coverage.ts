@@ -20,6 +20,7 @@ export const OPS_CHECKED: Readonly<Record<string, string>> = Object.fromEntries(
   ...g('pooling', 'maxPool2d avgPool2d pool2dGrad'),
   ...g('activations', 'leakyRelu gelu softplus logSigmoid clip'),
   ...g('profile', 'profile startProfile formatProfile'),
+  ...g('fusion: setFlags / getFlags / realize', 'setFlags getFlags realize'),
   ...g('trust', 'getRngState setRngState setAnomalyDetection isAnomalyDetectionEnabled detectAnomaly checkAnomalies setLeakTracking leakReport'),
 ]);
 

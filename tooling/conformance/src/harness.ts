@@ -1,6 +1,6 @@
 /** The per-backend context every group receives, and the evaluate-and-read helper. */
 import { afterEach, beforeAll, beforeEach, describe, expect, it as vitestIt } from 'vitest';
-import { backends, memory, setBackend, type Tensor, tidy } from '@axon/core';
+import { backends, memory, setBackend, setFlags, type EngineFlags, type Tensor, tidy } from '@axon/core';
 import { collecting, type Ctx, ConformanceError, fmt, reproLine, type Result } from './check.js';
 import { Rng, streamSeed } from './rng.js';
 
@@ -10,6 +10,8 @@ export interface Suite {
   readonly backend: string;
   /** The run seed (printed in every failure). */
   readonly seed: number;
+  /** Whether the lazy engine fuses elementwise ops in this run (`setFlags({ fusion })`). */
+  readonly fusion: boolean;
   /** A fresh input generator for one test, derived from the run seed and `name`. */
   rng(name: string): Rng;
   /** A failure context. */
@@ -17,12 +19,13 @@ export interface Suite {
 }
 
 /** Makes the context. */
-export function makeSuite(backend: string, seed: number): Suite {
+export function makeSuite(backend: string, seed: number, fusion = true): Suite {
   return {
     backend,
     seed,
+    fusion,
     rng: (name) => new Rng(streamSeed(seed, name)),
-    ctx: (op, inputs) => ({ backend, seed, op, ...(inputs !== undefined ? { inputs } : {}) }),
+    ctx: (op, inputs) => ({ backend: fusion ? backend : `${backend}, fusion off`, seed, op, ...(inputs !== undefined ? { inputs } : {}) }),
   };
 }
 
@@ -45,6 +48,7 @@ export function group(s: Suite, title: string, body: () => void): void {
   describe(title, () => {
     let base = 0;
     let startError: unknown = null;
+    let flags: EngineFlags | null = null;
     beforeAll(async () => {
       try {
         await startBackend(s.backend);
@@ -54,12 +58,14 @@ export function group(s: Suite, title: string, body: () => void): void {
     });
     beforeEach(async () => {
       active = s;
+      flags = setFlags({ fusion: s.fusion });
       // a backend that cannot start fails every test (no test is skipped)
       if (startError !== null) throw startError;
       await startBackend(s.backend);
       base = memory().numTensors;
     });
     afterEach(() => {
+      if (flags !== null) setFlags(flags);
       const now = memory().numTensors;
       expect(now, `[${s.backend}] ${title}: memory().numTensors is ${now} after the test, ${base} before (a leaked tensor); ${reproLine(s)}`).toBe(base);
     });

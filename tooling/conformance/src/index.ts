@@ -28,6 +28,7 @@ import { reduceTests } from './groups/reduce.js';
 import { trustTests } from './groups/trust.js';
 import { profileTests } from './groups/profile.js';
 import { printingTests } from './groups/printing.js';
+import { fusionTests } from './groups/fusion.js';
 
 export { TOLERANCES, EPS32, bound, type Tolerance, type ToleranceName } from './tolerances.js';
 export { checkClose, checkExact, ConformanceError, type Ctx, type Expected, type Result } from './check.js';
@@ -39,6 +40,11 @@ export { Rng, runSeed, streamSeed } from './rng.js';
 export interface ConformanceOptions {
   /** The run seed; defaults to `AXON_SEED` when set, else `Date.now()`. */
   seed?: number;
+  /**
+   * Which engine modes to run the suite in: with the lazy engine fusing elementwise ops
+   * (`true`), with every op run at once (`false`), or both (the default: every check runs twice).
+   */
+  fusion?: boolean | 'both';
 }
 
 /**
@@ -50,30 +56,34 @@ export interface ConformanceOptions {
  */
 export function describeBackendConformance(name: string, opts: ConformanceOptions = {}): void {
   const seed = runSeed(opts.seed);
-  const s = makeSuite(name, seed);
-  describe(`conformance: ${name}`, () => {
-    it('the backend starts', async () => {
-      console.log(`[@axon/conformance] backend '${name}', seed ${seed} (reproduce with AXON_SEED=${seed})`);
-      await startBackend(name);
-      ensure(getBackend().name === name, s.ctx('setBackend'), `getBackend().name is '${getBackend().name}' after setBackend('${name}'); backends(): ${JSON.stringify(backends())}`);
+  const modes = opts.fusion === undefined || opts.fusion === 'both' ? [true, false] : [opts.fusion];
+  for (const fusion of modes) {
+    const s = makeSuite(name, seed, fusion);
+    describe(`conformance: ${name} (fusion ${fusion ? 'on' : 'off'})`, () => {
+      it('the backend starts', async () => {
+        console.log(`[@axon/conformance] backend '${name}', fusion ${fusion ? 'on' : 'off'}, seed ${seed} (reproduce with AXON_SEED=${seed})`);
+        await startBackend(name);
+        ensure(getBackend().name === name, s.ctx('setBackend'), `getBackend().name is '${getBackend().name}' after setBackend('${name}'); backends(): ${JSON.stringify(backends())}`);
+      });
+      it('every function @axon/core exports is checked by a group (or listed as infrastructure)', () => {
+        const missing = unclassifiedExports();
+        if (missing.length > 0) {
+          throw new ConformanceError(`@axon/core exports ${missing.join(', ')}, which no conformance group checks: add checks and list them in OPS_CHECKED (src/coverage.ts), or list them as INFRASTRUCTURE`);
+        }
+      });
+      creationTests(s);
+      elementwiseTests(s);
+      reduceTests(s);
+      movementTests(s);
+      linalgTests(s);
+      nnTests(s);
+      gradientTests(s);
+      memoryTests(s);
+      errorTests(s);
+      trustTests(s);
+      profileTests(s);
+      printingTests(s);
+      fusionTests(s);
     });
-    it('every function @axon/core exports is checked by a group (or listed as infrastructure)', () => {
-      const missing = unclassifiedExports();
-      if (missing.length > 0) {
-        throw new ConformanceError(`@axon/core exports ${missing.join(', ')}, which no conformance group checks: add checks and list them in OPS_CHECKED (src/coverage.ts), or list them as INFRASTRUCTURE`);
-      }
-    });
-    creationTests(s);
-    elementwiseTests(s);
-    reduceTests(s);
-    movementTests(s);
-    linalgTests(s);
-    nnTests(s);
-    gradientTests(s);
-    memoryTests(s);
-    errorTests(s);
-    trustTests(s);
-    profileTests(s);
-    printingTests(s);
-  });
+  }
 }

@@ -4,7 +4,7 @@
  * is a bug in core, in autograd or in the suite — never in a kernel. Registered as 'reference'.
  */
 import {
-  type Backend, type BackendBuffer, type BackendMemory, type BinaryOp, type DType, type ReduceOp, type TypedArray, type UnaryOp, type View, type Window2d,
+  type Backend, type BackendBuffer, type BackendMemory, type BinaryOp, type DType, type FusedProgram, type ReduceOp, type TypedArray, type UnaryOp, type View, type Window2d,
   registerBackend, referenceRandom,
 } from '@axon/core';
 
@@ -192,6 +192,28 @@ class ReferenceBackend implements Backend {
     const vb = vals(b);
     const d = (out as Buf).data;
     for (let i = 0; i < c.length; i++) d[i] = c[i] ? va[i]! : vb[i]!;
+  }
+  fused(program: FusedProgram, inputs: readonly View[], consts: readonly number[], outputs: readonly BackendBuffer[]): void {
+    // Literally: every instruction in float64, rounded to float32 after each one (as the
+    // one-op-per-kernel path would store it).
+    const f32 = Math.fround;
+    const ins = inputs.map(vals);
+    const n = ins[0]?.length ?? outputs[0]!.size;
+    const v = new Array<number>(program.code.length);
+    for (let i = 0; i < n; i++) {
+      program.code.forEach((c, k) => {
+        if (c.op === 'input') v[k] = ins[c.input]![i]!;
+        else if (c.op === 'const') v[k] = f32(consts[c.slot]!);
+        else if (c.op === 'where') v[k] = v[c.args[0]] !== 0 ? v[c.args[1]]! : v[c.args[2]]!;
+        else if (c.op === 'not') v[k] = v[c.args[0]] !== 0 ? 0 : 1;
+        else if (c.args.length === 1) v[k] = f32(UN[c.op as UnaryOp](v[c.args[0]]!, false));
+        else v[k] = f32(BIN[c.op as BinaryOp](v[c.args[0]]!, v[c.args[1]!]!, false));
+      });
+      program.outputs.forEach((o, j) => {
+        const x = v[o.value]!;
+        (outputs[j] as Buf).data[i] = o.dtype === 'bool' ? (x !== 0 ? 1 : 0) : x;
+      });
+    }
   }
   reduce(op: ReduceOp, x: View, axes: readonly number[], out: BackendBuffer): void {
     const shape = x.shape;

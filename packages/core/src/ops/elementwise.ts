@@ -5,6 +5,7 @@ import { AxonError, fmtShape, fmtValue } from '../errors.js';
 import { broadcastShapes, type Shape } from '../shape.js';
 import { Tensor, type TensorLike } from '../tensor.js';
 import { backendOf, drop, empty, toTensor } from './util.js';
+import { fusionOn, lazyCast, lazyOp } from '../lazy.js';
 
 /**
  * A view of `t` broadcast (stride 0) to `shape`: the descriptor ops hand to backend primitives.
@@ -31,6 +32,9 @@ export function broadcastView(t: Tensor, shape: Shape): View {
 export function astype(x: Tensor, dtype: DType): Tensor {
   const b = backendOf('astype', x);
   if (!isDType(dtype)) throw new AxonError('astype', `unknown dtype ${fmtValue(dtype)}; expected float32, int32 or bool`);
+  if (fusionOn() && x.dtype !== dtype && (x.dtype === 'float32' || x.dtype === 'bool') && (dtype === 'float32' || dtype === 'bool')) {
+    return record('cast', [x], lazyCast(b, x, dtype), { from: x.dtype, to: dtype });
+  }
   const out = empty(b, x.shape, dtype);
   if (out.size > 0) b.copy(x.view(), out.view());
   return record('cast', [x], out, { from: x.dtype, to: dtype });
@@ -98,6 +102,7 @@ function unary(op: UnaryOp, x: Tensor): Tensor {
       c.dispose();
     }
   }
+  if (fusionOn() && x.dtype === (op === 'not' ? 'bool' : 'float32')) return record(op, [x], lazyOp(b, op, [x], x.shape, x.dtype));
   const out = empty(b, x.shape, x.dtype);
   if (out.size > 0) b.unary(op, x.view(), out.storage.buf);
   return record(op, [x], out);
@@ -188,8 +193,12 @@ function binary(op: BinaryOp, aIn: Tensor | TensorLike, bIn: TensorLike): Tensor
     const cb = bT.dtype === dt ? bT : astype(bT, dt);
     if (ca !== a) temps.push(ca);
     if (cb !== bT) temps.push(cb);
-    const out = empty(backend, shape, outDt);
-    if (out.size > 0) backend.binary(op, broadcastView(ca, shape), broadcastView(cb, shape), out.storage.buf);
+    let out: Tensor;
+    if (fusionOn() && (dt === 'float32' || dt === 'bool')) out = lazyOp(backend, op, [ca, cb], shape, outDt as 'float32' | 'bool');
+    else {
+      out = empty(backend, shape, outDt);
+      if (out.size > 0) backend.binary(op, broadcastView(ca, shape), broadcastView(cb, shape), out.storage.buf);
+    }
     if (COMPARE.has(op) || LOGIC.has(op)) {
       for (const t of temps) t.dispose();
       return out;
@@ -269,8 +278,12 @@ export function where(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {
     if (ta !== ta0) temps.push(ta);
     if (tb !== tb0) temps.push(tb);
     const shape = broadcastShapes(broadcastShapes(c.shape, ta.shape, 'where'), tb.shape, 'where');
-    const out = empty(backend, shape, dt);
-    if (out.size > 0) backend.where(broadcastView(c, shape), broadcastView(ta, shape), broadcastView(tb, shape), out.storage.buf);
+    let out: Tensor;
+    if (fusionOn() && (dt === 'float32' || dt === 'bool')) out = lazyOp(backend, 'where', [c, ta, tb], shape, dt);
+    else {
+      out = empty(backend, shape, dt);
+      if (out.size > 0) backend.where(broadcastView(c, shape), broadcastView(ta, shape), broadcastView(tb, shape), out.storage.buf);
+    }
     record('where', [ta, tb, c], out);
     if (!out.requiresGrad) for (const t of temps) t.dispose();
     return out;

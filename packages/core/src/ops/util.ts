@@ -6,6 +6,7 @@ import { AxonError, fmtShape } from '../errors.js';
 import { getBackend } from '../registry.js';
 import { type Shape, sizeOf } from '../shape.js';
 import { Tensor, type TensorLike } from '../tensor.js';
+import { fusionOn, lazyScalar } from '../lazy.js';
 
 /** Allocates a fresh contiguous tensor on `backend`. */
 export function empty(backend: Backend, shape: Shape, dtype: DType): Tensor {
@@ -49,6 +50,8 @@ export function toTensor(op: string, x: TensorLike, like: Tensor): Tensor {
 }
 
 export function scalarOn(backend: Backend, value: number, dtype: DType): Tensor {
+  // with fusion on, a float32/bool scalar is a constant of the kernel that reads it
+  if (fusionOn() && dtype !== 'int32') return lazyScalar(backend, value, dtype);
   const t = empty(backend, [], dtype);
   backend.fill(t.storage.buf, value);
   return t;

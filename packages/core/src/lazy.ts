@@ -1,0 +1,429 @@
+/**
+ * The lazy engine: elementwise ops on float32/bool tensors record an expression instead of
+ * running; a value runs when something needs its buffer (a read, a non-elementwise op such as
+ * matmul or a reduction, a view that is not the whole tensor, the release of a buffer it reads),
+ * and a chain of elementwise ops runs as one {@link Backend.fused} kernel. Scalar operands
+ * become constants of the kernel (no tensor, no `fill`).
+ *
+ * What stays eager: validation (errors are raised by the op that caused them), autograd
+ * recording, memory accounting (a pending tensor counts as allocated), and every op that is not
+ * elementwise on float32/bool.
+ *
+ * `setFlags({ fusion: false })` turns it off: every op then runs at once as its own kernel.
+ */
+import {
+  type Backend, type BinaryOp, FUSED_MAX_BUFFERS, FUSED_MAX_INSTRUCTIONS, type FusedDType, type FusedInstr, type FusedProgram, type UnaryOp, type View,
+} from './backend.js';
+import type { DType } from './dtype.js';
+import { allocBuffer, noteBackend, pendingStorage, setLazyHooks, type Storage } from './engine.js';
+import { AxonError, fmtValue } from './errors.js';
+import { type Shape, sizeOf } from './shape.js';
+import { Tensor } from './tensor.js';
+
+// ------------------------------------------------------------------ flags
+/** Engine switches (see {@link setFlags}). */
+export interface EngineFlags {
+  /**
+   * Fuse chains of elementwise ops into one kernel, run when a value is needed (default true).
+   * Off: every op runs at once as its own kernel (the behaviour before the lazy engine).
+   */
+  readonly fusion: boolean;
+}
+
+const flags: { fusion: boolean } = { fusion: true };
+
+/**
+ * Sets engine switches; returns the previous ones (to restore them).
+ * @example
+ * ```ts
+ * const before = setFlags({ fusion: false }); // every op runs at once, one kernel each
+ * tensor([1, 2]).mul(2).add(1) // [3, 5]
+ * setFlags(before);
+ * getFlags().fusion // true
+ * ```
+ */
+export function setFlags(next: Partial<EngineFlags>): EngineFlags {
+  if (next === null || typeof next !== 'object') throw new AxonError('setFlags', `expects an object such as { fusion: false }, got ${fmtValue(next)}`);
+  for (const k of Object.keys(next)) if (k !== 'fusion') throw new AxonError('setFlags', `unknown flag ${fmtValue(k)}; expected fusion`);
+  if (next.fusion !== undefined && typeof next.fusion !== 'boolean') throw new AxonError('setFlags', `fusion must be true or false, got ${fmtValue(next.fusion)}`);
+  const prev = { ...flags };
+  if (next.fusion !== undefined) flags.fusion = next.fusion;
+  return prev;
+}
+
+/**
+ * The engine switches now in force.
+ * @example getFlags() // { fusion: true }
+ */
+export function getFlags(): EngineFlags {
+  return { ...flags };
+}
+
+/** @internal Whether ops should record expressions. */
+export function fusionOn(): boolean {
+  return flags.fusion;
+}
+
+// ------------------------------------------------------------------ expressions
+/** A leaf: an element of a realized storage, addressed in the pending value's own index space. */
+interface Leaf {
+  readonly k: 'leaf';
+  readonly s: Storage;
+  readonly dtype: FusedDType;
+  readonly strides: readonly number[];
+  readonly offset: number;
+  /** Identity of the (storage, layout) pair, for sharing one kernel input. */
+  readonly key: string;
+}
+interface Const {
+  readonly k: 'const';
+  readonly v: number;
+}
+interface OpNode {
+  readonly k: 'op';
+  readonly op: UnaryOp | BinaryOp | 'where';
+  readonly args: readonly Expr[];
+}
+/** @internal */
+export type Expr = Leaf | Const | OpNode;
+
+/** What a pending storage holds. */
+interface Pending {
+  readonly expr: Expr;
+  readonly shape: Shape;
+  /** Distinct leaves (at most FUSED_MAX_BUFFERS − 1). */
+  readonly leaves: readonly Leaf[];
+  /** Instructions the expression needs at most (shared nodes counted once). */
+  readonly size: number;
+}
+
+const storageIds = new WeakMap<Storage, number>();
+let nextStorageId = 1;
+function sid(s: Storage): number {
+  let id = storageIds.get(s);
+  if (id === undefined) storageIds.set(s, (id = nextStorageId++));
+  return id;
+}
+
+function leafOf(t: Tensor, strides: readonly number[], dtype: FusedDType): Leaf {
+  const s = t.storage;
+  return { k: 'leaf', s, dtype, strides, offset: t.offset, key: `${sid(s)}:${dtype}:${t.offset}:${strides.join(',')}` };
+}
+
+/** Strides of `t` broadcast to `shape` (0 on new and size-1 axes). */
+function broadcastStrides(t: Tensor, shape: Shape): number[] {
+  const off = shape.length - t.rank;
+  return shape.map((_, i) => {
+    const j = i - off;
+    return j < 0 || t.shape[j] === 1 ? 0 : t.strides[j]!;
+  });
+}
+
+/** Re-addresses an expression over `from` to a broadcast of it over `to`. */
+function rebase(e: Expr, from: Shape, to: Shape, memo: Map<Expr, Expr>): Expr {
+  const hit = memo.get(e);
+  if (hit) return hit;
+  let r: Expr;
+  if (e.k === 'const') r = e;
+  else if (e.k === 'leaf') {
+    const off = to.length - from.length;
+    const strides = to.map((_, i) => {
+      const j = i - off;
+      return j < 0 || from[j] === 1 ? 0 : e.strides[j]!;
+    });
+    r = { ...e, strides, key: `${sid(e.s)}:${e.dtype}:${e.offset}:${strides.join(',')}` };
+  } else r = { k: 'op', op: e.op, args: e.args.map((a) => rebase(a, from, to, memo)) };
+  memo.set(e, r);
+  return r;
+}
+
+function sameShape(a: Shape, b: Shape): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}
+
+/** Whether `t` covers its pending storage exactly in the storage's own layout. */
+function canonical(t: Tensor, p: Pending): boolean {
+  return t.offset === 0 && sameShape(t.shape, p.shape) && t.isContiguous;
+}
+
+const isFusedDType = (d: DType): d is FusedDType => d === 'float32' || d === 'bool';
+
+/** An operand of a new expression: `t` read at the indices of `shape` (a broadcast of `t`). */
+function operand(t: Tensor, shape: Shape): { e: Expr; leaves: readonly Leaf[]; size: number } {
+  const p = t.storage.pending as Pending | null;
+  if (p !== null && canonical(t, p)) {
+    if (sameShape(p.shape, shape)) return { e: p.expr, leaves: p.leaves, size: p.size };
+    const memo = new Map<Expr, Expr>();
+    const e = rebase(p.expr, p.shape, shape, memo);
+    const leaves = p.leaves.map((l) => memo.get(l) as Leaf | undefined ?? (rebase(l, p.shape, shape, memo) as Leaf));
+    return { e, leaves: dedupe(leaves), size: p.size };
+  }
+  // anything else is read from its buffer (running it first if it is pending)
+  void t.storage.buf;
+  if (!isFusedDType(t.dtype)) throw new Error(`axon: lazy operand of dtype ${t.dtype}`);
+  return { e: leafOf(t, broadcastStrides(t, shape), t.dtype), leaves: [], size: 1 };
+}
+
+function dedupe(ls: readonly Leaf[]): Leaf[] {
+  const seen = new Set<string>();
+  const out: Leaf[] = [];
+  for (const l of ls) {
+    if (!seen.has(l.key)) {
+      seen.add(l.key);
+      out.push(l);
+    }
+  }
+  return out;
+}
+
+const CONST_STORAGE = new WeakMap<Storage, number>();
+
+/**
+ * @internal A rank-0 float32/bool constant on `backend` that costs no kernel: it becomes a
+ * constant of whatever kernel reads it (or a `fill` if something needs its buffer).
+ */
+export function lazyScalar(backend: Backend, value: number, dtype: FusedDType): Tensor {
+  noteBackend(backend);
+  const s = pendingStorage(backend, dtype, 1);
+  const e: Const = { k: 'const', v: dtype === 'bool' ? (value !== 0 ? 1 : 0) : value };
+  s.pending = { expr: e, shape: [], leaves: [], size: 1 } satisfies Pending;
+  CONST_STORAGE.set(s, e.v);
+  return new Tensor(s, [], dtype);
+}
+
+/**
+ * @internal A pending tensor of `shape`/`dtype` holding `op` applied to `inputs` (each broadcast
+ * to `shape`). Inputs whose expressions would make the kernel too large run first.
+ */
+export function lazyOp(backend: Backend, op: UnaryOp | BinaryOp | 'where', inputs: readonly Tensor[], shape: Shape, dtype: FusedDType): Tensor {
+  noteBackend(backend);
+  let ops = inputs.map((t) => operandOrConst(t, shape));
+  let leaves = dedupe(ops.flatMap((o) => (o.e.k === 'leaf' ? [o.e] : o.leaves)));
+  let size = ops.reduce((n, o) => n + o.size, 1);
+  if (leaves.length > FUSED_MAX_BUFFERS - 1 || size > FUSED_MAX_INSTRUCTIONS / 2) {
+    // too big: run the inputs' own expressions, and read them as leaves
+    for (const t of inputs) void t.storage.buf;
+    ops = inputs.map((t) => operandOrConst(t, shape));
+    leaves = dedupe(ops.flatMap((o) => (o.e.k === 'leaf' ? [o.e] : o.leaves)));
+    size = ops.reduce((n, o) => n + o.size, 1);
+  }
+  const expr: OpNode = { k: 'op', op, args: ops.map((o) => o.e) };
+  const s = pendingStorage(backend, dtype, sizeOf(shape));
+  s.pending = { expr, shape: [...shape], leaves, size } satisfies Pending;
+  for (const l of leaves) (l.s.readers ??= new Set()).add(s);
+  const out = new Tensor(s, shape, dtype);
+  if (!flags.fusion) realize(out);
+  return out;
+}
+
+/** A constant operand (a lazy scalar, inlined whatever the broadcast), or {@link operand}. */
+function operandOrConst(t: Tensor, shape: Shape): { e: Expr; leaves: readonly Leaf[]; size: number } {
+  const c = CONST_STORAGE.get(t.storage);
+  if (c !== undefined && t.storage.pending !== null) return { e: (t.storage.pending as Pending).expr, leaves: [], size: 1 };
+  return operand(t, shape);
+}
+
+/**
+ * @internal A pending cast between float32 and bool (bool → float32 reads 0/1; float32 → bool is
+ * `x != 0`, NaN included).
+ */
+export function lazyCast(backend: Backend, x: Tensor, dtype: FusedDType): Tensor {
+  if (dtype === 'bool') {
+    const zero = lazyScalar(backend, 0, 'float32');
+    try {
+      return lazyOp(backend, 'ne', [x, zero], x.shape, 'bool');
+    } finally {
+      zero.dispose();
+    }
+  }
+  // bool → float32: the same 0/1 values; `where(x, 1, 0)` keeps the expression's dtype honest
+  const one = lazyScalar(backend, 1, 'float32');
+  const zero = lazyScalar(backend, 0, 'float32');
+  try {
+    return lazyOp(backend, 'where', [x, one, zero], x.shape, 'float32');
+  } finally {
+    one.dispose();
+    zero.dispose();
+  }
+}
+
+// ------------------------------------------------------------------ running
+/** One kernel's worth: the program, its input views and constants. */
+interface Built {
+  readonly program: FusedProgram;
+  readonly inputs: View[];
+  readonly consts: number[];
+}
+
+const programs = new Map<string, FusedProgram>();
+
+function build(roots: readonly { expr: Expr; dtype: FusedDType }[], shape: Shape): Built {
+  const code: FusedInstr[] = [];
+  const parts: string[] = [];
+  const memo = new Map<Expr, number>();
+  const leafIx = new Map<string, number>();
+  const inputs: View[] = [];
+  const inDtypes: FusedDType[] = [];
+  const consts: number[] = [];
+  const visit = (e: Expr): number => {
+    const hit = memo.get(e);
+    if (hit !== undefined) return hit;
+    let ix: number;
+    if (e.k === 'leaf') {
+      const seen = leafIx.get(e.key);
+      if (seen !== undefined) ix = seen;
+      else {
+        const input = inputs.length;
+        inputs.push({ buf: e.s.buf, dtype: e.dtype, shape, strides: e.strides, offset: e.offset });
+        inDtypes.push(e.dtype);
+        ix = code.length;
+        code.push({ op: 'input', input });
+        parts.push(`i${input}`);
+        leafIx.set(e.key, ix);
+      }
+    } else if (e.k === 'const') {
+      const slot = consts.length;
+      consts.push(e.v);
+      ix = code.length;
+      code.push({ op: 'const', slot });
+      parts.push(`c${slot}`);
+    } else {
+      const args = e.args.map(visit);
+      ix = code.length;
+      code.push({ op: e.op, args } as unknown as FusedInstr);
+      parts.push(`${e.op}(${args.join(',')})`);
+    }
+    memo.set(e, ix);
+    return ix;
+  };
+  const outputs = roots.map((r) => ({ value: visit(r.expr), dtype: r.dtype }));
+  const key = `${inDtypes.map((d) => (d === 'bool' ? 'b' : 'f')).join('')}|${parts.join(' ')}|${outputs.map((o) => `${o.value}${o.dtype === 'bool' ? 'b' : 'f'}`).join(',')}`;
+  let program = programs.get(key);
+  if (program === undefined) {
+    program = Object.freeze({ key, inputs: Object.freeze(inDtypes), consts: consts.length, code: Object.freeze(code), outputs: Object.freeze(outputs) });
+    if (programs.size > 4096) programs.clear();
+    programs.set(key, program);
+  }
+  return { program, inputs, consts };
+}
+
+/** Forgets a pending storage's leaves (it was computed, or dropped unrun). */
+function detach(s: Storage): void {
+  const p = s.pending as Pending | null;
+  if (p === null) return;
+  s.pending = null;
+  for (const l of p.leaves) l.s.readers?.delete(s);
+}
+
+/** Runs pending storages that share a backend and a shape, as one kernel when they fit. */
+function runGroup(backend: Backend, group: Storage[]): void {
+  const ps = group.map((s) => s.pending as Pending);
+  if (group.length > 1) {
+    const leaves = dedupe(ps.flatMap((p) => p.leaves));
+    const size = ps.reduce((n, p) => n + p.size, 0);
+    if (leaves.length + group.length > FUSED_MAX_BUFFERS || size > FUSED_MAX_INSTRUCTIONS) {
+      for (const s of group) runGroup(backend, [s]);
+      return;
+    }
+  }
+  const shape = ps[0]!.shape;
+  const n = sizeOf(shape);
+  const bufs = group.map((s) => allocBuffer(backend, s.dtype, s.size));
+  try {
+    if (n > 0) {
+      const first = ps[0]!.expr;
+      if (group.length === 1 && first.k === 'const') backend.fill(bufs[0]!, first.v);
+      else if (group.length === 1 && !primitive(backend, first, group[0]!.dtype as FusedDType, shape, bufs[0]!)) {
+        const b = build([{ expr: first, dtype: group[0]!.dtype as FusedDType }], shape);
+        backend.fused(b.program, b.inputs, b.consts, bufs);
+      } else if (group.length > 1) {
+        const b = build(group.map((s, i) => ({ expr: ps[i]!.expr, dtype: s.dtype as FusedDType })), shape);
+        backend.fused(b.program, b.inputs, b.consts, bufs);
+      }
+    }
+  } catch (e) {
+    for (const b of bufs) backend.free(b);
+    throw e;
+  }
+  group.forEach((s, i) => {
+    detach(s);
+    s.setBuffer(bufs[i]!);
+  });
+}
+
+const COMPARE = new Set<string>(['eq', 'ne', 'lt', 'le', 'gt', 'ge']);
+const LOGIC = new Set<string>(['and', 'or', 'xor']);
+
+/**
+ * One op over leaves whose dtypes the matching primitive takes: run that primitive (the same
+ * kernel as with fusion off). Returns false when the expression needs a fused kernel.
+ */
+function primitive(backend: Backend, e: Expr, dtype: FusedDType, shape: Shape, out: import('./backend.js').BackendBuffer): boolean {
+  if (e.k !== 'op' || !e.args.every((a) => a.k === 'leaf')) return false;
+  const a = e.args as readonly Leaf[];
+  const v = (l: Leaf): View => ({ buf: l.s.buf, dtype: l.dtype, shape, strides: l.strides, offset: l.offset });
+  if (e.op === 'where') {
+    if (a[0]!.dtype !== 'bool' || a[1]!.dtype !== dtype || a[2]!.dtype !== dtype) return false;
+    backend.where(v(a[0]!), v(a[1]!), v(a[2]!), out);
+    return true;
+  }
+  if (a.length === 1) {
+    const want = e.op === 'not' ? 'bool' : 'float32';
+    if (a[0]!.dtype !== want || dtype !== want) return false;
+    backend.unary(e.op as UnaryOp, v(a[0]!), out);
+    return true;
+  }
+  if (a[0]!.dtype !== a[1]!.dtype) return false;
+  const outDt = COMPARE.has(e.op) || LOGIC.has(e.op) ? 'bool' : a[0]!.dtype;
+  if (outDt !== dtype || (LOGIC.has(e.op) ? a[0]!.dtype !== 'bool' : !COMPARE.has(e.op) && a[0]!.dtype !== 'float32')) return false;
+  backend.binary(e.op as BinaryOp, v(a[0]!), v(a[1]!), out);
+  return true;
+}
+
+function realizeStorage(s: Storage): void {
+  if (s.pending === null) return;
+  runGroup(s.backend, [s]);
+}
+
+/**
+ * Computes pending tensors now — several at once as one kernel when they share a backend and a
+ * shape (how an optimizer writes a parameter and its state in one pass). Tensors that are not
+ * pending are left as they are. Reading a tensor (`data()`, `array()`, …) computes it anyway:
+ * call this to choose *when* (e.g. at the end of a training step) and to group outputs.
+ * @example
+ * ```ts
+ * const x = tensor([1, 2, 3]);
+ * const m = x.mul(0.9).add(0.1); // pending: nothing ran yet
+ * const v = x.square().mul(0.5);
+ * realize(m, v); // one kernel writes both (with fusion on)
+ * m // [1, 1.9, 2.8]
+ * v // [0.5, 2, 4.5]
+ * ```
+ */
+export function realize(...tensors: Tensor[]): void {
+  const groups = new Map<string, { backend: Backend; list: Storage[] }>();
+  for (const t of tensors) {
+    if (!(t instanceof Tensor)) throw new AxonError('realize', `expects tensors, got ${fmtValue(t)}`);
+    t.assertLive('realize');
+  }
+  for (const t of tensors) {
+    const s = t.storage;
+    const p = s.pending as Pending | null;
+    if (p === null || CONST_STORAGE.has(s)) {
+      if (p !== null) realizeStorage(s);
+      continue;
+    }
+    const key = `${s.backend.name}|${p.shape.join('x')}`;
+    let g = groups.get(key);
+    if (g === undefined || g.backend !== s.backend) groups.set(key, (g = { backend: s.backend, list: [] }));
+    if (!g.list.includes(s)) g.list.push(s);
+  }
+  for (const g of groups.values()) if (g.list.length > 0) runGroup(g.backend, g.list);
+}
+
+/** @internal Whether `t` is pending (not computed yet). */
+export function isPending(t: Tensor): boolean {
+  return t.storage.pending !== null;
+}
+
+setLazyHooks(realizeStorage, detach);

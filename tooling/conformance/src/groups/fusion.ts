@@ -1,0 +1,162 @@
+/**
+ * The lazy engine (issue 11): chains of elementwise ops run as one fused kernel with fusion on,
+ * one kernel per op with it off; results, errors and memory() are the same either way — on
+ * every backend.
+ */
+import * as ax from '@axon/core';
+import { checkClose, ensure } from '../check.js';
+import { evaluate, group, it, type Suite } from '../harness.js';
+import { TOLERANCES } from '../tolerances.js';
+
+const relu = (v: number): number => (v > 0 ? v : 0);
+const f32 = Math.fround;
+
+export function fusionTests(s: Suite): void {
+  group(s, 'fusion: setFlags / getFlags / realize', () => {
+    it('a broadcasting chain with scalars is one kernel with fusion on, one per op with it off', async () => {
+      const r = s.rng('fusion-chain');
+      const xv = Array.from({ length: 12 }, () => r.uniform(-2, 2));
+      const bv = Array.from({ length: 4 }, () => r.uniform(-1, 1));
+      const x = ax.tensor(xv, [3, 4]);
+      const b = ax.tensor(bv, [4]);
+      const c = s.ctx('relu(x·2 + b) − 0.5', 'x [3,4], b [4]');
+      try {
+        const { result, report } = ax.profile(() => ax.tidy(() => ax.relu(x.mul(2).add(b)).sub(0.5)));
+        try {
+          const exp = xv.map((v, i) => relu(f32(f32(v) * 2) + f32(bv[i % 4]!)) - 0.5);
+          checkClose({ data: await result.data(), shape: [...result.shape], dtype: 'float32' }, { shape: [3, 4], values: Float64Array.from(exp) }, 'float32', TOLERANCES.add, c);
+        } finally {
+          result.dispose();
+        }
+        if (s.fusion) {
+          ensure(report.kernels === 1 && report.byKind['fused']?.count === 1 && report.fusedOps === 4, c, `with fusion on: ${report.kernels} kernels, byKind ${JSON.stringify(Object.keys(report.byKind))}, fusedOps ${report.fusedOps} (expected one fused kernel of 4 ops)`);
+        } else {
+          ensure(report.byKind['fused'] === undefined && report.kernels >= 4, c, `with fusion off: ${report.kernels} kernels ${JSON.stringify(Object.keys(report.byKind))} (expected one per op, none fused)`);
+        }
+      } finally {
+        x.dispose();
+        b.dispose();
+      }
+    });
+
+    it('realize(a, b) computes several results of one shape in one kernel; realized tensors read the same', async () => {
+      const x = ax.tensor([1, 2, 3]);
+      const c = s.ctx('realize(m, v)');
+      try {
+        const { result, report } = ax.profile(() =>
+          ax.tidy(() => {
+            const m = x.mul(0.9).add(0.1);
+            const v = x.square().mul(0.5);
+            ax.realize(m, v);
+            return [m, v];
+          }),
+        );
+        const [m, v] = result;
+        ensure(report.kernels === (s.fusion ? 1 : 7), c, `${report.kernels} kernels (${JSON.stringify(report.byKind)}); expected ${s.fusion ? 1 : 7}`);
+        const [mm, vv] = [await m!.data(), await v!.data()];
+        checkClose({ data: mm, shape: [3], dtype: 'float32' }, { shape: [3], values: Float64Array.from([1, 2, 3].map((t) => f32(t * f32(0.9)) + f32(0.1))) }, 'float32', TOLERANCES.add, c);
+        checkClose({ data: vv, shape: [3], dtype: 'float32' }, { shape: [3], values: Float64Array.from([0.5, 2, 4.5]) }, 'float32', TOLERANCES.mul, c);
+        // realizing twice, or an already computed tensor, runs nothing
+        const again = ax.profile(() => ax.realize(m!, v!, x));
+        ensure(again.report.kernels === 0, c, `realize of computed tensors ran ${again.report.kernels} kernels`);
+        m!.dispose();
+        v!.dispose();
+        let err: unknown = null;
+        try {
+          ax.realize(m!);
+        } catch (e) {
+          err = e;
+        }
+        ensure(err instanceof ax.AxonError && /disposed/.test(err.message), c, `realize of a disposed tensor should throw an AxonError, got ${String(err)}`);
+      } finally {
+        x.dispose();
+      }
+    });
+
+    it('errors are raised by the op that caused them, and leave nothing behind', () => {
+      const a = ax.tensor([1, 2, 3]);
+      const b = ax.tensor([1, 2, 3, 4]);
+      const before = ax.memory();
+      const c = s.ctx('add [3] + [4] inside a pending chain');
+      let err: unknown = null;
+      try {
+        ax.tidy(() => a.mul(2).exp().add(b));
+      } catch (e) {
+        err = e;
+      }
+      ensure(err instanceof ax.AxonError && err.op === 'add' && /\[3\]/.test(err.message) && /\[4\]/.test(err.message), c, `expected an AxonError from add naming [3] and [4], got ${String(err)}`);
+      const after = ax.memory();
+      ensure(after.numTensors === before.numTensors && after.numBytes === before.numBytes, c, `memory ${JSON.stringify([after.numTensors, after.numBytes])} vs ${JSON.stringify([before.numTensors, before.numBytes])}`);
+      a.dispose();
+      b.dispose();
+    });
+
+    it('memory(): a pending result counts as allocated; freeing what it reads computes it first', async () => {
+      const c = s.ctx('pending results and memory()');
+      const x = ax.tensor([1, 2, 3]);
+      const before = ax.memory();
+      const y = ax.tidy(() => x.mul(2).add(1));
+      const mid = ax.memory();
+      ensure(mid.numTensors - before.numTensors === 1 && mid.numBytes - before.numBytes === 12 && mid.numStorages - before.numStorages === 1, c, `after tidy: +${mid.numTensors - before.numTensors} tensors, +${mid.numBytes - before.numBytes} bytes, +${mid.numStorages - before.numStorages} storages (expected 1, 12, 1)`);
+      x.dispose(); // y reads x: it runs now, then x's buffer is freed
+      const z = y.mul(3); // reads y
+      const col = ax.reshape(z, [3, 1]);
+      const row = ax.tensor([0, 10], [1, 2]);
+      const w = col.add(row); // a view of a pending tensor, broadcast
+      const [yv, zv, wv] = [await y.data(), await z.data(), await w.array()];
+      ensure([...yv].join() === '3,5,7' && [...zv].join() === '9,15,21', c, `y ${[...yv]}, z ${[...zv]}`);
+      ensure(JSON.stringify(wv) === '[[9,19],[15,25],[21,31]]', c, `w ${JSON.stringify(wv)}`);
+      for (const t of [y, z, w, col, row]) t.dispose();
+      const end = ax.memory();
+      ensure(end.numTensors === before.numTensors - 1 && end.numBytes === before.numBytes - 12, c, `at the end: ${end.numTensors} tensors / ${end.numBytes} bytes, expected ${before.numTensors - 1} / ${before.numBytes - 12}`);
+    });
+
+    it('a long chain over many inputs (past one kernel’s size) matches the op-by-op result', async () => {
+      const r = s.rng('fusion-long');
+      const n = 37;
+      const xs = Array.from({ length: 11 }, () => Array.from({ length: n }, () => r.uniform(0.5, 1.5)));
+      const c = s.ctx('a chain of 120 ops over 11 inputs');
+      const ts = xs.map((v) => ax.tensor(v));
+      try {
+        const [out] = await evaluate(c, () => {
+          let acc = ts[0]!;
+          for (let k = 0; k < 120; k++) {
+            const t = ts[k % ts.length]!;
+            acc = k % 3 === 0 ? acc.add(t) : k % 3 === 1 ? acc.mul(t) : acc.div(t.add(1)).sqrt();
+          }
+          return acc;
+        });
+        const exp = new Float64Array(n);
+        for (let i = 0; i < n; i++) {
+          let acc = f32(xs[0]![i]!);
+          for (let k = 0; k < 120; k++) {
+            const t = f32(xs[k % xs.length]![i]!);
+            acc = k % 3 === 0 ? f32(acc + t) : k % 3 === 1 ? f32(acc * t) : f32(Math.sqrt(f32(acc / f32(t + 1))));
+          }
+          exp[i] = acc;
+        }
+        // each op rounds as the op-by-op path does: the same values up to a few ulps per op
+        checkClose(out!, { shape: [n], values: exp }, 'float32', { ...TOLERANCES.add, rtol: 120 * 4 * 2 ** -24 }, c);
+      } finally {
+        for (const t of ts) t.dispose();
+      }
+    });
+
+    it('setFlags validates its input and returns the previous flags', () => {
+      const c = s.ctx('setFlags');
+      ensure(ax.getFlags().fusion === s.fusion, c, `getFlags().fusion ${ax.getFlags().fusion} in a run with fusion ${s.fusion}`);
+      for (const bad of [{ fusion: 'yes' }, { fuse: true }, null]) {
+        let err: unknown = null;
+        try {
+          ax.setFlags(bad as unknown as { fusion: boolean });
+        } catch (e) {
+          err = e;
+        }
+        ensure(err instanceof ax.AxonError && err.op === 'setFlags', c, `setFlags(${JSON.stringify(bad)}) should throw an AxonError, got ${String(err)}`);
+      }
+      const prev = ax.setFlags({ fusion: !s.fusion });
+      ensure(prev.fusion === s.fusion && ax.getFlags().fusion === !s.fusion, c, 'setFlags returns the previous flags');
+      ax.setFlags(prev);
+    });
+  });
+}
