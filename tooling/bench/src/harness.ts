@@ -98,6 +98,25 @@ export async function measure(op: () => unknown, opts: TimeOptions): Promise<Mea
   return { samples, median: median(samples), min: Math.min(...samples), reps };
 }
 
+function selfTime(id: string, r: unknown): number {
+  if (typeof r !== 'number' || !Number.isFinite(r) || r < 0) throw new Error(`${id}: a self-timed operation must resolve to its seconds, got ${String(r)}`);
+  return r;
+}
+
+/**
+ * Thrown by a contender's `start` when it cannot run here for a reason the table should show
+ * in its cell (e.g. "not installed"), rather than a generic "unavailable".
+ */
+export class SkipError extends Error {
+  /** The reason shown in the table cell. */
+  readonly cell: string;
+  constructor(cell: string, message?: string) {
+    super(message ?? cell);
+    this.name = 'SkipError';
+    this.cell = cell;
+  }
+}
+
 /** One contender's operation in {@link measureRoundRobin}. */
 export interface RoundRobinEntry {
   readonly id: string;
@@ -105,6 +124,11 @@ export interface RoundRobinEntry {
   readonly before?: () => unknown;
   /** The timed operation; it must wait for its result. */
   readonly op: () => unknown;
+  /**
+   * The operation times itself: `op` resolves to the seconds it took by the contender's own clock
+   * (a library in another process, timed there without the pipe's round trip).
+   */
+  readonly selfTimed?: boolean;
 }
 
 /**
@@ -124,8 +148,9 @@ export async function measureRoundRobin(
     try {
       await e.before?.();
       const t0 = performance.now();
-      await e.op();
-      if (timed) samples.get(e.id)!.push((performance.now() - t0) / 1000);
+      const r = await e.op();
+      const seconds = e.selfTimed ? selfTime(e.id, r) : (performance.now() - t0) / 1000;
+      if (timed) samples.get(e.id)!.push(seconds);
     } catch (err) {
       live = live.filter((x) => x !== e);
       samples.delete(e.id);

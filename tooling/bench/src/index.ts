@@ -25,11 +25,13 @@ const HELP = `Usage: pnpm bench [options]
 Options:
   --suite <id>          ${SUITES.map((s) => s.id).join(' | ')} | all   (default: matmul)
   --sizes <n,n,...>     matmul: n for n×n·n×n (default 256,512,1024); mlp: number of training digits (default 8000)
+  --batch <b,b,...>     mlp: batch sizes, paired with --sizes, one row per pair (default 128);
+                        e.g. --sizes 60000,8000 --batch 32,128
   --runs <k>            timed runs per cell (default 7 for matmul, 5 for mlp; ≥ 5 for published figures)
   --warmup <k>          untimed warm-up calls per cell (default 2; mlp: 1 epoch)
   --min-sample-ms <ms>  a timed sample repeats the op until it lasts this long (default 100)
   --cpu-max-size <n>    largest matmul the tfjs cpu backend runs (default 512; its 1024 takes ~2 s per call)
-  --only <ids>          run Axon and only these peers: tfjs-wasm,tfjs-cpu,jax-wasm
+  --only <ids>          run Axon and only these peers: ${PEER_IDS.join(',')} (torch: PyTorch, mlp and cnn)
   --backend <name>      Axon backend: wasm (default) | webgpu (runs the webgpu suite)
   --relaxed-simd        re-run node with ${RELAXED_FLAG} (Node 20 needs it for relaxed SIMD)
   --write               rewrite this suite's section of BENCHMARKS.md (between its markers)
@@ -73,6 +75,7 @@ async function main(argv: string[]): Promise<number> {
     options: {
       suite: { type: 'string' },
       sizes: { type: 'string' },
+      batch: { type: 'string' },
       runs: { type: 'string' },
       warmup: { type: 'string' },
       'min-sample-ms': { type: 'string' },
@@ -109,6 +112,11 @@ async function main(argv: string[]): Promise<number> {
     if (!n) throw new Error(`--sizes expects positive integers, got '${values.sizes}'`);
     return n;
   });
+  const batches = values.batch?.split(',').map((s) => {
+    const n = positiveInt('batch', s.trim());
+    if (!n) throw new Error(`--batch expects positive integers, got '${values.batch}'`);
+    return n;
+  });
   const runs = positiveInt('runs', values.runs);
   if (runs !== undefined && runs < 1) throw new Error('--runs must be at least 1');
   if (runs !== undefined && runs < 5 && values.write) throw new Error('--write needs --runs ≥ 5');
@@ -126,6 +134,7 @@ async function main(argv: string[]): Promise<number> {
   for (const suite of chosen) {
     const opts: SuiteOptions = {
       sizes,
+      batches,
       runs,
       warmup: positiveInt('warmup', values.warmup),
       minSampleMs: positiveInt('min-sample-ms', values['min-sample-ms']) ?? 100,

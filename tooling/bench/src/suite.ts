@@ -8,11 +8,16 @@
 import type { SuiteResult } from './harness.js';
 
 /** Peer ids that `--only` accepts. */
-export const PEER_IDS = ['tfjs-wasm', 'tfjs-cpu', 'jax-wasm'] as const;
+export const PEER_IDS = ['tfjs-wasm', 'tfjs-cpu', 'jax-wasm', 'torch'] as const;
 
 export interface SuiteOptions {
   /** Problem sizes from `--sizes` (suite-specific meaning; matmul: n for n×n·n×n). */
   readonly sizes?: readonly number[];
+  /**
+   * Batch sizes from `--batch` (mlp: paired with `sizes`, one row per pair; a single value goes
+   * with every size and vice versa); the suite's default when undefined.
+   */
+  readonly batches?: readonly number[];
   /** Timed runs per cell (`--runs`; at least 5 for published figures); the suite's default when undefined. */
   readonly runs?: number;
   /** Untimed warm-up calls per cell (`--warmup`); the suite's default when undefined. */

@@ -4,16 +4,13 @@
  * on the first 8,000 MNIST training digits:
  *
  * - Axon wasm: `mnistCnn()` + `fit` (../axon-cnn.ts);
- * - PyTorch, native, one thread: `python/cnn_torch.py` run with Debian's `/usr/bin/python3`;
+ * - PyTorch, native, one thread: `python/cnn_torch.py` run with Debian's `/usr/bin/python3` through
+ *   ../peers/torch.ts (shared with the mlp suite), which checks first that its BLAS is an optimized one;
  * - jax-js wasm: the same network with `lax.conv`, max-pool as reshape + max, a `jit`-compiled
  *   `valueAndGrad` step and a hand-written Adam. Its conv is slow (~320 s per epoch), so a fixed
  *   number of steps is timed after warm-up and the figure is extrapolated to a whole epoch.
  */
 
-import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { numpy as np, nn, random, jit, valueAndGrad, tree, blockUntilReady, lax } from '@jax-js/jax';
 import type { CaseResult, Cell, Measurement, SuiteResult } from '../harness.js';
 import { median } from '../harness.js';
@@ -22,11 +19,10 @@ import { loadMnist, mnistDir, type Digits } from '../mnist.js';
 import type { Suite, SuiteOptions } from '../suite.js';
 import { jaxThreads, useJaxWasm } from '../peers/jax.js';
 import { packageVersion } from '../peers/version.js';
+import { numberField, probeNote, probeTorch, pythonScript, runPythonJson, type TorchProbe } from '../peers/torch.js';
 import { axonCnnNote, axonLiveTensors, CNN, prepareAxonCnn } from '../axon-cnn.js';
 import { secondsPerEpoch } from './mlp.js';
 
-const PYTHON = '/usr/bin/python3';
-const TORCH_MISSING = 'not installed (apt-get install python3-torch libopenblas0-pthread)';
 /** jax-js steps timed (after its warm-up steps); the epoch figure is extrapolated from them. */
 const JAX_STEPS = 8;
 const JAX_WARMUP_STEPS = 2;
@@ -39,17 +35,6 @@ function fromSamples(samples: number[]): Measurement {
 // PyTorch (subprocess)
 // ---------------------------------------------------------------------------------------------
 
-/** tooling/bench/python/cnn_torch.py, found upwards from this module (src/suites or dist). */
-function torchScript(): string | undefined {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 4; i++) {
-    const p = path.join(dir, 'python', 'cnn_torch.py');
-    if (existsSync(p)) return p;
-    dir = path.dirname(dir);
-  }
-  return undefined;
-}
-
 interface TorchResult {
   cell: Cell;
   acc?: number;
@@ -57,23 +42,25 @@ interface TorchResult {
   why?: string;
 }
 
+/** One run of python/cnn_torch.py (after the BLAS probe passed): `epochs` epochs, the first a warm-up. */
 function runTorch(n: number, epochs: number, log: (m: string) => void): TorchResult {
-  const script = torchScript();
+  const script = pythonScript('cnn_torch.py');
   if (!script) return { cell: { skipped: 'python/cnn_torch.py not found' } };
-  if (!existsSync(PYTHON)) return { cell: { skipped: TORCH_MISSING } };
-  const env = { ...process.env, OPENBLAS_NUM_THREADS: '1', OMP_NUM_THREADS: '1' };
-  const probe = spawnSync(PYTHON, ['-c', 'import torch'], { env, encoding: 'utf8' });
-  if (probe.status !== 0) return { cell: { skipped: TORCH_MISSING } };
-  log(`pytorch: ${epochs} epochs (the first is warm-up) in ${PYTHON} ${path.basename(script)}`);
-  const r = spawnSync(PYTHON, [script, mnistDir(), String(n), String(CNN.batch), String(epochs)], { env, encoding: 'utf8', timeout: 300_000 });
-  if (r.status !== 0) {
-    const why = (r.stderr || r.error?.message || `exit ${r.status}`).trim().split('\n').slice(-1)[0];
-    return { cell: { skipped: 'failed' }, why };
+  log(`pytorch: ${epochs} epochs (the first is warm-up) in ${script}`);
+  const r = runPythonJson(script, [mnistDir(), String(n), String(CNN.batch), String(epochs)]);
+  if (!r.ok) return { cell: { skipped: 'failed' }, why: r.why };
+  const times = r.out.secondsPerEpoch;
+  if (!Array.isArray(times) || times.length === 0 || !times.every((t) => typeof t === 'number')) {
+    return { cell: { skipped: 'failed' }, why: `cnn_torch.py: expected "secondsPerEpoch" to be numbers, got ${JSON.stringify(times)}` };
   }
-  const line = r.stdout.trim().split('\n').slice(-1)[0];
-  const out = JSON.parse(line) as { secondsPerEpoch: number[]; testAccuracy: number; torch: string };
-  const timed = out.secondsPerEpoch.slice(1);
-  return { cell: fromSamples(timed.length > 0 ? timed : out.secondsPerEpoch), acc: out.testAccuracy, version: out.torch };
+  const timed = (times as number[]).slice(1);
+  let acc: number;
+  try {
+    acc = numberField(r.out, 'testAccuracy');
+  } catch (e) {
+    return { cell: { skipped: 'failed' }, why: e instanceof Error ? e.message : String(e) };
+  }
+  return { cell: fromSamples(timed.length > 0 ? timed : (times as number[])), acc, version: typeof r.out.torch === 'string' ? r.out.torch : undefined };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -237,6 +224,16 @@ export const cnnSuite: Suite = {
     let torchVersion = '?';
     const torchSamples: number[] = [];
     const withTorch = !only || only.includes('torch');
+    // Before timing anything: is its BLAS an optimized one (see ../peers/torch.ts)?
+    let probe: TorchProbe | undefined;
+    if (withTorch) {
+      probe = probeTorch();
+      if (!probe.ok) {
+        cells.torch = { skipped: probe.skipped };
+        if (probe.why) warnings.push(`PyTorch did not run: ${probe.why}`);
+        opts.log(`pytorch: skipped (${probe.why ?? probe.skipped})`);
+      } else opts.log(`pytorch: BLAS check: 1024×1024 f32 matmul at ${probe.gflops.toFixed(1)} GFLOP/s on one thread`);
+    }
     const torchHalf = (epochs: number): void => {
       if (!withTorch || cells.torch) return;
       const t = runTorch(n, warmup + epochs, opts.log);
@@ -304,6 +301,8 @@ export const cnnSuite: Suite = {
           `(${ax.median.toFixed(2)} s vs ${pt.median.toFixed(2)} s): ${slower <= 3 ? 'goal met' : `goal **not met** (${(slower / 3).toFixed(2)}× over the bound)`}.`,
       );
     }
+    const blas = probe && probeNote(probe);
+    if (blas) notes.push(blas);
     notes.push(
       `Model: Conv2d(1→32, 3×3, relu) → MaxPool 2 → Conv2d(32→64, 3×3, relu) → MaxPool 2 → Flatten → Dropout(0.25) → Dense(1600→10, softmax), NCHW; ` +
         `Adam (lr 1e-3); batch 64; the first ${n} MNIST training digits (${batches} batches per epoch), shuffled; ${warmup} warm-up epoch(s), then ${runs} timed epochs (Axon; PyTorch: ${Math.ceil(runs / 2)} before Axon and ${Math.max(1, Math.floor(runs / 2))} after, each run after its own warm-up epoch).`,
@@ -321,7 +320,7 @@ export const cnnSuite: Suite = {
         {
           id: 'torch',
           label: 'pytorch',
-          note: `PyTorch ${torchVersion} (CPU, native, \`torch.set_num_threads(1)\`, OPENBLAS_NUM_THREADS=1): \`tooling/bench/python/cnn_torch.py\`, nn.Sequential of the same layers, torch.optim.Adam(lr=1e-3), F.cross_entropy; run twice (before and after Axon), the first epoch of each run a warm-up; the accuracy is the second run's.`,
+          note: `PyTorch ${torchVersion} (CPU, native, \`torch.set_num_threads(1)\`, OMP/OPENBLAS_NUM_THREADS=1): \`tooling/bench/python/cnn_torch.py\`, nn.Sequential of the same layers, torch.optim.Adam(lr=1e-3), F.cross_entropy; run twice (before and after Axon), the first epoch of each run a warm-up; the accuracy is the second run's.`,
         },
         {
           id: 'jax-wasm',

@@ -1,31 +1,38 @@
 /**
  * Training-step suite: seconds per epoch of the MLP 784-128-10 (relu, dropout 0.2, softmax,
- * Adam lr 1e-3, batch 128, shuffled) on the first 8,000 MNIST training digits, written the way
- * each library's users write it: tfjs `sequential` + `fit` (wasm and cpu backends), jax-js with a
- * `jit`-compiled training step (`valueAndGrad` + a hand-written Adam update), and Axon's `fit`
- * (see `axonMlpContender` in ../axon.ts).
+ * Adam lr 1e-3, shuffled) on the first N MNIST training digits at batch B (default 8,000 digits,
+ * batch 128; `--sizes 60000,8000 --batch 32,128` gives one row per pair), written the way each
+ * library's users write it: tfjs `sequential` + `fit` (wasm and cpu backends), jax-js with a
+ * `jit`-compiled training step (`valueAndGrad` + a hand-written Adam update), PyTorch (native, one
+ * thread, out of process: `python/mlp_torch.py`, an `nn.Sequential` trained with `torch.optim.Adam`),
+ * and Axon's `fit` (see `axonMlpContender` in ../axon.ts).
  *
  * After the timed epochs each model is evaluated on the 10,000 test digits (not timed), so the
  * table shows that every contender really trains.
  */
 
 import { numpy as np, nn, random, jit, valueAndGrad, tree, blockUntilReady } from '@jax-js/jax';
-import type { CaseResult, Cell, ContenderInfo, Metric, SuiteResult } from '../harness.js';
-import { measureRoundRobin } from '../harness.js';
+import type { CaseResult, Cell, ContenderInfo, Measurement, Metric, SuiteResult } from '../harness.js';
+import { measureRoundRobin, SkipError } from '../harness.js';
 import { mulberry32, shuffleInPlace } from '../data.js';
-import { loadMnist, type Digits } from '../mnist.js';
+import { loadMnist, mnistDir, type Digits } from '../mnist.js';
 import type { Suite, SuiteOptions } from '../suite.js';
 import { tf, tfLiveTensors, useTfBackend, type TfBackend } from '../peers/tfjs.js';
 import { jaxThreads, useJaxWasm } from '../peers/jax.js';
 import { packageVersion } from '../peers/version.js';
+import { numberField, probeNote, probeTorch, pythonScript, PythonWorker, type TorchProbe } from '../peers/torch.js';
 import { axonMlpContender } from '../axon.js';
 
 export const MLP = { inputs: 784, hidden: 128, classes: 10, dropout: 0.2, lr: 1e-3, batch: 128, trainDigits: 8000 } as const;
 
 /** A model ready to train. */
 export interface MlpRun {
-  /** Trains one epoch over the training digits and waits until it is done. */
-  epoch(): Promise<void>;
+  /**
+   * Trains one epoch over the training digits and waits until it is done. When `selfTimed`, it
+   * resolves to the epoch's seconds by the library's own clock (a library in another process).
+   */
+  epoch(): Promise<number | void>;
+  readonly selfTimed?: boolean;
   /** Accuracy on `test` (not timed). */
   evaluate(test: Digits): Promise<number>;
   /** Kernels one training step launches (not timed; Axon's profiler), where the library can say. */
@@ -34,12 +41,14 @@ export interface MlpRun {
 }
 
 export interface MlpContender extends ContenderInfo {
-  /** Starts the library; throws with a reason when it cannot run. */
+  /** Starts the library; throws with a reason when it cannot run (a `SkipError` names the cell's reason). */
   start(): Promise<void>;
-  /** Builds the model and uploads the training digits. */
-  prepare(train: Digits): Promise<MlpRun>;
+  /** Builds the model and uploads the training digits, to train at `batch` (default {@link MLP.batch}). */
+  prepare(train: Digits, batch?: number): Promise<MlpRun>;
   /** Live tensors in the library, for leak checks (undefined when unknown). */
   live(): number | undefined;
+  /** Lines for the suite's notes, after the run (e.g. PyTorch's BLAS check). */
+  notes?(): string[];
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -54,9 +63,9 @@ function tfjsMlp(backend: TfBackend): MlpContender {
       `@tensorflow/tfjs ${packageVersion('@tensorflow/tfjs')}: ` +
       '`tf.sequential([dense(128, relu), dropout(0.2), dense(10, softmax)])`, ' +
       "`compile({ optimizer: tf.train.adam(1e-3), loss: 'sparseCategoricalCrossentropy', metrics: ['accuracy'] })`, " +
-      '`fit(x, y, { batchSize: 128, epochs: 1, shuffle: true })` per timed epoch.',
+      '`fit(x, y, { batchSize, epochs: 1, shuffle: true })` per timed epoch (`batchSize`: the row\'s).',
     start: () => useTfBackend(backend),
-    async prepare(train) {
+    async prepare(train, batch = MLP.batch) {
       const model = tf.sequential({
         layers: [
           tf.layers.dense({ inputShape: [MLP.inputs], units: MLP.hidden, activation: 'relu', kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }) }),
@@ -70,7 +79,7 @@ function tfjsMlp(backend: TfBackend): MlpContender {
       const y = tf.tensor1d(Float32Array.from(train.y), 'float32');
       return {
         async epoch() {
-          await model.fit(x, y, { batchSize: MLP.batch, epochs: 1, shuffle: true, verbose: 0 });
+          await model.fit(x, y, { batchSize: batch, epochs: 1, shuffle: true, verbose: 0 });
         },
         async evaluate(test) {
           const tx = tf.tensor2d(test.x, [test.n, MLP.inputs]);
@@ -152,7 +161,7 @@ function jaxMlp(): MlpContender {
       '(dropout via `random.bernoulli` inside the step) and a hand-written Adam update (jax-js has no optimizer in its core package); ' +
       'batches shuffled in JS each epoch; `blockUntilReady` on the parameters at the end of each epoch.',
     start: useJaxWasm,
-    async prepare(train) {
+    async prepare(train, batch = MLP.batch) {
       const mk = (d: Float32Array, shape: number[]) => np.array(d).reshape(shape);
       const zeros = (): Params => ({
         w1: np.zeros([MLP.inputs, MLP.hidden]),
@@ -171,13 +180,13 @@ function jaxMlp(): MlpContender {
       let t = 0;
       const next = mulberry32(7);
       const order = Int32Array.from({ length: train.n }, (_, i) => i);
-      const xb = new Float32Array(MLP.batch * MLP.inputs);
-      const yb = new Float32Array(MLP.batch * MLP.classes);
+      const xb = new Float32Array(batch * MLP.inputs);
+      const yb = new Float32Array(batch * MLP.classes);
       return {
         async epoch() {
           shuffleInPlace(order, next);
-          for (let s = 0; s < train.n; s += MLP.batch) {
-            const bs = Math.min(MLP.batch, train.n - s);
+          for (let s = 0; s < train.n; s += batch) {
+            const bs = Math.min(batch, train.n - s);
             yb.fill(0);
             for (let r = 0; r < bs; r++) {
               const i = order[s + r];
@@ -215,99 +224,203 @@ function jaxMlp(): MlpContender {
 }
 
 // ---------------------------------------------------------------------------------------------
+// PyTorch: native, one thread, in its own process kept running through the rounds
+// ---------------------------------------------------------------------------------------------
+
+function torchMlp(): MlpContender {
+  let probe: TorchProbe | undefined;
+  let version = '?';
+  return {
+    id: 'torch',
+    label: 'pytorch',
+    get note() {
+      return (
+        `PyTorch ${version} (CPU, native, \`torch.set_num_threads(1)\`, OMP/OPENBLAS_NUM_THREADS=1), in its own process (Debian's /usr/bin/python3) kept running through the rounds: ` +
+        '`tooling/bench/python/mlp_torch.py`, `nn.Sequential(Linear(784, 128), ReLU(), Dropout(0.2), Linear(128, 10))` (glorot-uniform weights and zero biases, as Axon\'s `Dense`), ' +
+        '`torch.optim.Adam(lr=1e-3)` (β 0.9/0.999, ε 1e-8, as Axon\'s), `F.cross_entropy` on the logits (Axon\'s `fit` fuses its final softmax into the loss the same way); ' +
+        'per epoch `torch.randperm`, `x[idx]` per batch, loss and accuracy summed as tensors and read back once at the end of the epoch (as Axon\'s `fit`); ' +
+        'each epoch timed by `time.perf_counter` in Python, from the shuffle to that read-back (the pipe\'s round trip is not counted).'
+      );
+    },
+    async start() {
+      probe ??= probeTorch();
+      if (!probe.ok) throw new SkipError(probe.skipped, probe.why ?? probe.skipped);
+      version = probe.version;
+    },
+    async prepare(train, batch = MLP.batch) {
+      const script = pythonScript('mlp_torch.py');
+      if (!script) throw new Error('python/mlp_torch.py not found');
+      const w = await PythonWorker.start(script, [mnistDir(), String(train.n), String(batch)]);
+      if (w.hello.n !== train.n || w.hello.batch !== batch) {
+        w.close();
+        throw new Error(`mlp_torch.py loaded ${String(w.hello.n)} digits at batch ${String(w.hello.batch)}, expected ${train.n} at ${batch}`);
+      }
+      return {
+        selfTimed: true,
+        epoch: async () => numberField(await w.request('epoch'), 'seconds'),
+        // the same 10,000 test digits, read by the script from the same IDX file
+        evaluate: async () => numberField(await w.request('evaluate'), 'testAccuracy'),
+        dispose: () => w.close(),
+      };
+    },
+    live: () => undefined,
+    notes: () => {
+      const n = probe && probeNote(probe);
+      return n ? [n] : [];
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
 // The suite
 // ---------------------------------------------------------------------------------------------
 
 export const secondsPerEpoch: Metric = { unit: 's/epoch', higherIsBetter: false, digits: 3, value: (s) => s };
 
 export function mlpContenders(opts: SuiteOptions): MlpContender[] {
-  const all = [axonMlpContender(opts), tfjsMlp('wasm'), tfjsMlp('cpu'), jaxMlp()];
+  const all = [axonMlpContender(opts), tfjsMlp('wasm'), tfjsMlp('cpu'), jaxMlp(), torchMlp()];
   return opts.only ? all.filter((c) => c.axon || opts.only!.includes(c.id)) : all;
+}
+
+/** One row of the suite: the first `digits` MNIST training digits at batch `batch`. */
+export interface MlpCase {
+  readonly digits: number;
+  readonly batch: number;
+}
+
+/**
+ * The rows `--sizes` (digits) and `--batch` ask for, paired in order; a single value of either
+ * goes with every value of the other. Default: 8,000 digits at batch 128.
+ */
+export function mlpCases(sizes?: readonly number[], batches?: readonly number[]): MlpCase[] {
+  const ds = sizes && sizes.length > 0 ? sizes : [MLP.trainDigits];
+  const bs = batches && batches.length > 0 ? batches : [MLP.batch];
+  if (ds.length !== bs.length && ds.length !== 1 && bs.length !== 1) {
+    throw new Error(
+      `mlp: --sizes and --batch pair up (one row per pair; a single value goes with every other): ` +
+        `got ${ds.length} sizes (${ds.join(',')}) and ${bs.length} batch sizes (${bs.join(',')})`,
+    );
+  }
+  return Array.from({ length: Math.max(ds.length, bs.length) }, (_, i) => ({ digits: ds[ds.length === 1 ? 0 : i], batch: bs[bs.length === 1 ? 0 : i] }));
+}
+
+/** The targets against PyTorch (one thread): Axon's epoch at most `within` × PyTorch's. */
+export const MLP_GOALS: readonly (MlpCase & { readonly within: number })[] = [
+  { digits: 60000, batch: 32, within: 1 },
+  { digits: 8000, batch: 128, within: 1.3 },
+];
+
+/** The goal line for a row with a target, from the medians of Axon's and PyTorch's cells. */
+export function goalNote(c: MlpCase, axon: Cell | undefined, torch: Cell | undefined): string | undefined {
+  const goal = MLP_GOALS.find((g) => g.digits === c.digits && g.batch === c.batch);
+  if (!goal || !axon || !torch || 'skipped' in axon || 'skipped' in torch) return undefined;
+  const slower = axon.median / torch.median;
+  const bound = goal.within === 1 ? 'no slower than PyTorch\'s' : `within ${goal.within}× of PyTorch's`;
+  const verdict = slower <= goal.within ? 'goal met' : `goal **not met** (${(slower / goal.within).toFixed(2)}× over the bound)`;
+  return (
+    `**Goal at batch ${c.batch} on ${c.digits} digits: Axon's epoch ${bound} (1 thread).** ` +
+    `Here Axon's epoch takes ${slower.toFixed(2)}× PyTorch's (${axon.median.toFixed(3)} s vs ${torch.median.toFixed(3)} s, medians): ${verdict}.`
+  );
 }
 
 export const mlpSuite: Suite = {
   id: 'mlp',
   title: 'MLP training epoch (MNIST 784-128-10), s/epoch',
-  describe: 'seconds per epoch of the MLP 784-128-10 (dropout, Adam, batch 128) on 8,000 MNIST digits',
+  describe: 'seconds per epoch of the MLP 784-128-10 (dropout, Adam) on 8,000 MNIST digits at batch 128 (--sizes/--batch: more rows), PyTorch 1 thread beside',
   inAll: true,
   async run(opts: SuiteOptions): Promise<SuiteResult> {
-    const n = opts.sizes?.[0] ?? MLP.trainDigits;
-    const train = loadMnist('train', n);
+    const cases = mlpCases(opts.sizes, opts.batches);
     const test = loadMnist('t10k');
     const contenders = mlpContenders(opts);
-    const cells: Record<string, Cell> = {};
-    const extra: Record<string, string> = {};
     const warnings: string[] = [];
-    const timing = { warmup: Math.max(1, opts.warmup ?? 1), runs: opts.runs ?? 5 };
-    // Start and build every contender's model, then time their epochs in rounds (one epoch of
-    // each in turn), so that a change of machine load hits every contender alike.
-    const runs = new Map<string, { k: MlpContender; run: MlpRun }>();
-    const fail = (k: MlpContender, e: unknown) => {
-      const why = e instanceof Error ? e.message : String(e);
-      cells[k.id] = { skipped: 'failed' };
-      warnings.push(`${k.label} failed: ${why}`);
-      opts.log(`${k.label}: FAILED: ${why}`);
+    const warn = (w: string) => {
+      if (!warnings.includes(w)) warnings.push(w);
     };
-    const liveBefore = new Map<() => number | undefined, number | undefined>();
-    for (const k of contenders) {
-      try {
-        await k.start();
-      } catch (e) {
+    const goals: string[] = [];
+    const rows: CaseResult[] = [];
+    const timing = { warmup: Math.max(1, opts.warmup ?? 1), runs: opts.runs ?? 5 };
+    for (const c of cases) {
+      const train = loadMnist('train', c.digits);
+      const label = `${train.n} digits, batch ${c.batch}`;
+      const tag = cases.length > 1 ? `${label}: ` : '';
+      if (cases.length > 1) opts.log(`-- ${label}`);
+      const cells: Record<string, Cell> = {};
+      const extra: Record<string, string> = {};
+      // Start and build every contender's model, then time their epochs in rounds (one epoch of
+      // each in turn), so that a change of machine load hits every contender alike.
+      const runs = new Map<string, { k: MlpContender; run: MlpRun }>();
+      const fail = (k: MlpContender, e: unknown) => {
         const why = e instanceof Error ? e.message : String(e);
-        opts.log(`${k.axon ? 'axon' : k.label}: not available yet (${why})`);
-        cells[k.id] = { skipped: k.axon ? 'not available yet' : 'unavailable' };
-        if (!k.axon) warnings.push(`${k.label} did not run: ${why}`);
-        continue;
-      }
-      if (!liveBefore.has(k.live)) liveBefore.set(k.live, k.live());
-      try {
-        runs.set(k.id, { k, run: await k.prepare(train) });
-      } catch (e) {
-        fail(k, e);
-      }
-    }
-    opts.log(`training: ${timing.warmup} warm-up epoch(s), then ${timing.runs} rounds of one timed epoch per contender`);
-    const measured = await measureRoundRobin(
-      [...runs.values()].map(({ k, run }) => ({ id: k.id, before: () => k.start(), op: () => run.epoch() })),
-      timing,
-      (id, e) => fail(runs.get(id)!.k, e),
-    );
-    for (const { k, run } of runs.values()) {
-      const m = measured.get(k.id);
-      try {
-        if (m) {
-          cells[k.id] = m;
+        cells[k.id] = { skipped: 'failed' };
+        warn(`${tag}${k.label} failed: ${why}`);
+        opts.log(`${k.label}: FAILED: ${why}`);
+      };
+      const liveBefore = new Map<() => number | undefined, number | undefined>();
+      for (const k of contenders) {
+        try {
           await k.start();
-          const acc = await run.evaluate(test);
-          const kernels = run.kernelsPerStep ? await run.kernelsPerStep() : undefined;
-          extra[k.id] = `acc ${(acc * 100).toFixed(1)}%${kernels !== undefined ? `, ${kernels} kernels/step` : ''}`;
-          opts.log(`${k.label.padEnd(12)} ${m.median.toFixed(3)} s/epoch (best ${m.min.toFixed(3)}), test accuracy ${(acc * 100).toFixed(1)}% after ${timing.warmup + timing.runs} epochs`);
+        } catch (e) {
+          const why = e instanceof Error ? e.message : String(e);
+          opts.log(`${k.axon ? 'axon' : k.label}: ${k.axon ? 'not available yet' : 'skipped'} (${why})`);
+          cells[k.id] = { skipped: k.axon ? 'not available yet' : e instanceof SkipError ? e.cell : 'unavailable' };
+          if (!k.axon) warn(`${k.label} did not run: ${why}`);
+          continue;
         }
-      } catch (e) {
-        fail(k, e);
-      } finally {
-        run.dispose();
+        if (!liveBefore.has(k.live)) liveBefore.set(k.live, k.live());
+        try {
+          runs.set(k.id, { k, run: await k.prepare(train, c.batch) });
+        } catch (e) {
+          fail(k, e);
+        }
       }
-    }
-    for (const [live, before] of liveBefore) {
-      const after = live();
-      if (before !== undefined && after !== undefined && after !== before) {
-        const who = contenders.filter((k) => k.live === live).map((k) => k.label).join(' / ');
-        warnings.push(`${who}: ${after - before} tensors left alive after dispose`);
+      opts.log(`training: ${timing.warmup} warm-up epoch(s), then ${timing.runs} rounds of one timed epoch per contender`);
+      const measured = await measureRoundRobin(
+        [...runs.values()].map(({ k, run }) => ({ id: k.id, before: () => k.start(), op: () => run.epoch(), selfTimed: run.selfTimed })),
+        timing,
+        (id, e) => fail(runs.get(id)!.k, e),
+      );
+      for (const { k, run } of runs.values()) {
+        const m: Measurement | undefined = measured.get(k.id);
+        try {
+          if (m) {
+            cells[k.id] = m;
+            await k.start();
+            const acc = await run.evaluate(test);
+            const kernels = run.kernelsPerStep ? await run.kernelsPerStep() : undefined;
+            extra[k.id] = `acc ${(acc * 100).toFixed(1)}%${kernels !== undefined ? `, ${kernels} kernels/step` : ''}`;
+            opts.log(`${k.label.padEnd(12)} ${m.median.toFixed(3)} s/epoch (best ${m.min.toFixed(3)}), test accuracy ${(acc * 100).toFixed(1)}% after ${timing.warmup + timing.runs} epochs`);
+          }
+        } catch (e) {
+          fail(k, e);
+        } finally {
+          run.dispose();
+        }
       }
+      for (const [live, before] of liveBefore) {
+        const after = live();
+        if (before !== undefined && after !== undefined && after !== before) {
+          const who = contenders.filter((k) => k.live === live).map((k) => k.label).join(' / ');
+          warn(`${tag}${who}: ${after - before} tensors left alive after dispose`);
+        }
+      }
+      rows.push({ label, cells, extra });
+      const g = goalNote({ digits: train.n, batch: c.batch }, cells.axon, cells.torch);
+      if (g) goals.push(g);
     }
-    const row: CaseResult = { label: `${n} digits, batch ${MLP.batch}`, cells, extra };
+    const what = cases.map((c) => `the first ${Math.min(c.digits, 60000)} MNIST training digits at batch ${c.batch}`).join('; ');
     return {
       id: 'mlp',
       title: this.title,
       metric: secondsPerEpoch,
       contenders: contenders.map(({ id, label, note, axon }) => ({ id, label, note, axon })),
-      cases: [row],
+      cases: rows,
       notes: [
-        `Model: Dense(784→128, relu) → Dropout(0.2) → Dense(128→10, softmax); Adam (lr 1e-3, β 0.9/0.999); batch 128; ` +
-          `the first ${n} MNIST training digits, shuffled each epoch; ${timing.warmup} warm-up epoch(s), then ${timing.runs} timed epochs, each its own sample, taken in rounds (one epoch of each contender in turn).`,
+        ...goals,
+        `Model: Dense(784→128, relu) → Dropout(0.2) → Dense(128→10, softmax); Adam (lr 1e-3, β 0.9/0.999); ${what} (one row each), ` +
+          `shuffled each epoch; ${timing.warmup} warm-up epoch(s), then ${timing.runs} timed epochs, each its own sample, taken in rounds (one epoch of each contender in turn).`,
         '"acc": accuracy on the 10,000 MNIST test digits after all epochs (not timed) — a check that the model trained, not a quality comparison.',
         '"kernels/step": backend kernels one training step launches, counted by `profile` from @axon/core on the second step of a separate two-step fit (not timed).',
+        ...contenders.flatMap((k) => k.notes?.() ?? []),
       ],
       warnings,
     };

