@@ -6,7 +6,10 @@
  */
 import {
   AxonError,
+  type DifferentiableOp,
+  OP_TABLE,
   type OpAttrs,
+  type TableOpName,
   type Tensor,
   type Window2d,
   abs,
@@ -33,7 +36,6 @@ import {
   pool2dGrad,
   reshape,
   scatterAdd,
-  sigmoid,
   sign,
   sin,
   slice,
@@ -100,7 +102,9 @@ const float = (t: Tensor): Tensor => astype(t, 'float32');
  * g[0] // [5, 7]
  * g[1] // [2, 3]
  */
-export const rules: Record<string, GradRule> = {
+export const rules: Record<string, GradRule | undefined> & { [K in DifferentiableOp]: GradRule } = {
+  // every op of core's op table: its gradient is written in the table
+  ...tableRules(),
   identity: (g) => [g],
   customGrad: (g, c) => customRule(g, c.inputs, c.output, c.attrs),
   cast: (g, c) => {
@@ -129,9 +133,6 @@ export const rules: Record<string, GradRule> = {
   erf: un((g, x) => mul(g, mul(exp(neg(square(x))), 2 / Math.sqrt(Math.PI)))),
   sigmoid: un((g, _x, y) => mul(g, mul(y, sub(1, y)))),
   relu: un((g, x) => where(gt(x, 0), g, 0)),
-  // Composites recorded as one op because their parts have kinks the whole does not (see core's nn.ts).
-  softplus: un((g, x) => mul(g, sigmoid(x))),
-  logSigmoid: un((g, x) => mul(g, sigmoid(neg(x)))),
   // PyTorch's clamp: the gradient passes where lo <= x <= hi (both ends included), else 0.
   clip: (g, c) => {
     const x = c.inputs[0]!;
@@ -218,6 +219,16 @@ export const rules: Record<string, GradRule> = {
     throw new AxonError('backward', 'gradients of pooling gradients (third-order through pooling) are not supported');
   },
 };
+
+/** The rules of core's op table (`OP_TABLE`): each entry's `gradient`. */
+function tableRules(): Record<TableOpName, GradRule> {
+  const out = {} as Record<TableOpName, GradRule>;
+  for (const name of Object.keys(OP_TABLE) as TableOpName[]) {
+    const def = OP_TABLE[name] as { gradient: (x: Tensor, y: Tensor, dy: Tensor) => Tensor };
+    out[name] = un((g, x, y) => def.gradient(x, y, g));
+  }
+  return out;
+}
 
 function minMaxRule(g: Tensor, c: RuleContext): Tensor[] {
   const x = c.inputs[0]!;

@@ -2,7 +2,8 @@
  * Engine state shared by every op: live-tensor accounting, memory scopes (`tidy`), the
  * gradient-mode flag and the hook through which `@axon/autograd` records ops.
  */
-import type { Backend, BackendBuffer, BackendMemory } from './backend.js';
+import type { Backend, BackendBuffer, BackendMemory, ReduceOp, UnaryOp } from './backend.js';
+import type { TableOpName } from './ops/table.js';
 import { bytesPerElement, type DType } from './dtype.js';
 import { AxonError } from './errors.js';
 import type { Tensor } from './tensor.js';
@@ -461,9 +462,24 @@ export function enableGrad<T>(fn: () => T): T {
 /** Attributes an op passes to its gradient rule. */
 export type OpAttrs = Readonly<Record<string, unknown>>;
 
+/**
+ * The name of every op core records (for autograd and anomaly detection): `@axon/autograd` must
+ * have a rule for each one that is differentiable ({@link DifferentiableOp}), which the compiler
+ * checks. Binary `max`/`min` are recorded under their function names, `maximum`/`minimum`.
+ */
+export type RecordedOp =
+  | 'identity' | 'cast' | UnaryOp | 'clip'
+  | 'add' | 'sub' | 'mul' | 'div' | 'pow' | 'maximum' | 'minimum' | 'mod' | 'where'
+  | ReduceOp
+  | 'reshape' | 'permute' | 'slice' | 'expand' | 'concat' | 'pad' | 'gather' | 'scatterAdd'
+  | 'matmul' | 'im2col' | 'col2im' | 'pool2d' | 'pool2dGrad' | 'customGrad' | TableOpName;
+
+/** Recorded ops with a gradient rule (all but those whose outputs are bool or int32). */
+export type DifferentiableOp = Exclude<RecordedOp, 'not' | 'argmax' | 'argmin'>;
+
 /** The hook `@axon/autograd` installs: called after an op whose inputs require grad. */
 export interface GradRecorder {
-  record(op: string, inputs: readonly Tensor[], output: Tensor, attrs: OpAttrs): void;
+  record(op: RecordedOp, inputs: readonly Tensor[], output: Tensor, attrs: OpAttrs): void;
   backward(root: Tensor, grad: Tensor | undefined, opts?: { readonly retainGraph?: boolean }): void;
 }
 
@@ -479,7 +495,7 @@ export function getGradRecorder(): GradRecorder | null {
   return recorder;
 }
 
-type AnomalyHook = (op: string, inputs: readonly Tensor[], output: Tensor, attrs: OpAttrs) => void;
+type AnomalyHook = (op: RecordedOp, inputs: readonly Tensor[], output: Tensor, attrs: OpAttrs) => void;
 let anomalyHook: AnomalyHook | null = null;
 
 /** @internal Installed by `anomaly.ts` while anomaly detection is on. */
@@ -491,7 +507,7 @@ export function setAnomalyHook(h: AnomalyHook | null): void {
  * @internal Every op ends here with its output: records it for autograd when grad mode is on and
  * an input requires grad, and checks it when anomaly detection is on.
  */
-export function record(op: string, inputs: readonly Tensor[], output: Tensor, attrs: OpAttrs = {}): Tensor {
+export function record(op: RecordedOp, inputs: readonly Tensor[], output: Tensor, attrs: OpAttrs = {}): Tensor {
   if (anomalyHook !== null) anomalyHook(op, inputs, output, attrs);
   if (gradEnabled && recorder !== null) {
     for (const t of inputs) {

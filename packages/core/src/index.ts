@@ -27,10 +27,25 @@ export {
   type MemoryInfo,
   type GradRecorder,
   type OpAttrs,
+  type RecordedOp,
+  type DifferentiableOp,
   type TensorContainer,
 } from './engine.js';
 export { Tensor, isTensor, type BackwardOptions, type NestedArray, type TensorLike } from './tensor.js';
 export * from './ops/index.js';
-export { setFlags, getFlags, realize, type EngineFlags } from './lazy.js';
+export { setFlags, getFlags, realize, Sym, type EngineFlags } from './lazy.js';
+import { Tensor as TensorClass } from './tensor.js';
+import { TABLE_FUNCTIONS } from './ops/table.js';
+
+// Every op of the op table is also a Tensor method (typed by the interface in tensor.ts).
+for (const [name, f] of Object.entries(TABLE_FUNCTIONS)) {
+  Object.defineProperty(TensorClass.prototype, name, {
+    value(this: TensorClass) {
+      return f(this);
+    },
+    writable: true,
+    configurable: true,
+  });
+}
 export { profile, startProfile, formatProfile, type ProfileReport, type KernelStats, type Profiler, type Profiled } from './profile.js';
 export { setAnomalyDetection, isAnomalyDetectionEnabled, detectAnomaly, checkAnomalies, inAnomalyPhase, assertFinite } from './anomaly.js';

@@ -12,7 +12,7 @@
  * `setFlags({ fusion: false })` turns it off: every op then runs at once as its own kernel.
  */
 import {
-  type Backend, type BinaryOp, FUSED_MAX_BUFFERS, FUSED_MAX_INSTRUCTIONS, type FusedDType, type FusedInstr, type FusedProgram, type UnaryOp, type View,
+  type Backend, type BackendBuffer, type BinaryOp, FUSED_MAX_BUFFERS, FUSED_MAX_INSTRUCTIONS, type FusedDType, type FusedInstr, type FusedProgram, type UnaryOp, type View,
 } from './backend.js';
 import type { DType } from './dtype.js';
 import { allocBuffer, noteBackend, pendingStorage, setLazyHooks, type Storage } from './engine.js';
@@ -358,7 +358,7 @@ const LOGIC = new Set<string>(['and', 'or', 'xor']);
  * One op over leaves whose dtypes the matching primitive takes: run that primitive (the same
  * kernel as with fusion off). Returns false when the expression needs a fused kernel.
  */
-function primitive(backend: Backend, e: Expr, dtype: FusedDType, shape: Shape, out: import('./backend.js').BackendBuffer): boolean {
+function primitive(backend: Backend, e: Expr, dtype: FusedDType, shape: Shape, out: BackendBuffer): boolean {
   if (e.k !== 'op' || !e.args.every((a) => a.k === 'leaf')) return false;
   const a = e.args as readonly Leaf[];
   const v = (l: Leaf): View => ({ buf: l.s.buf, dtype: l.dtype, shape, strides: l.strides, offset: l.offset });
@@ -427,3 +427,94 @@ export function isPending(t: Tensor): boolean {
 }
 
 setLazyHooks(realizeStorage, detach);
+
+// ------------------------------------------------------------------ symbolic expressions (the op table's form)
+/**
+ * A symbolic float32 value: the form in which the op table writes an op's forward pass. Each
+ * method is one instruction of a fused kernel, so an op written with these compiles to a single
+ * kernel on every backend (WGSL on WebGPU, the WebAssembly interpreter on WASM). Numbers become
+ * the kernel's constants.
+ * @example
+ * // softsign as the op table writes it: x / (1 + |x|)
+ * const softsign = (x: Sym): Sym => x.div(x.abs().add(1));
+ */
+export class Sym {
+  /** @internal */
+  constructor(readonly e: Expr) {}
+  private static of(v: Sym | number): Expr {
+    return typeof v === 'number' ? { k: 'const', v } : v.e;
+  }
+  private u(op: UnaryOp): Sym {
+    return new Sym({ k: 'op', op, args: [this.e] });
+  }
+  private b(op: BinaryOp, o: Sym | number): Sym {
+    return new Sym({ k: 'op', op, args: [this.e, Sym.of(o)] });
+  }
+  neg(): Sym { return this.u('neg'); }
+  abs(): Sym { return this.u('abs'); }
+  sign(): Sym { return this.u('sign'); }
+  exp(): Sym { return this.u('exp'); }
+  log(): Sym { return this.u('log'); }
+  log1p(): Sym { return this.u('log1p'); }
+  expm1(): Sym { return this.u('expm1'); }
+  sqrt(): Sym { return this.u('sqrt'); }
+  rsqrt(): Sym { return this.u('rsqrt'); }
+  reciprocal(): Sym { return this.u('reciprocal'); }
+  square(): Sym { return this.u('square'); }
+  sin(): Sym { return this.u('sin'); }
+  cos(): Sym { return this.u('cos'); }
+  tanh(): Sym { return this.u('tanh'); }
+  erf(): Sym { return this.u('erf'); }
+  sigmoid(): Sym { return this.u('sigmoid'); }
+  relu(): Sym { return this.u('relu'); }
+  floor(): Sym { return this.u('floor'); }
+  ceil(): Sym { return this.u('ceil'); }
+  round(): Sym { return this.u('round'); }
+  add(o: Sym | number): Sym { return this.b('add', o); }
+  sub(o: Sym | number): Sym { return this.b('sub', o); }
+  mul(o: Sym | number): Sym { return this.b('mul', o); }
+  div(o: Sym | number): Sym { return this.b('div', o); }
+  pow(o: Sym | number): Sym { return this.b('pow', o); }
+  maximum(o: Sym | number): Sym { return this.b('max', o); }
+  minimum(o: Sym | number): Sym { return this.b('min', o); }
+  /** Comparisons give 1 or 0. */
+  lt(o: Sym | number): Sym { return this.b('lt', o); }
+  le(o: Sym | number): Sym { return this.b('le', o); }
+  gt(o: Sym | number): Sym { return this.b('gt', o); }
+  ge(o: Sym | number): Sym { return this.b('ge', o); }
+  /** `this != 0 ? a : b`. */
+  where(a: Sym | number, b: Sym | number): Sym {
+    return new Sym({ k: 'op', op: 'where', args: [this.e, Sym.of(a), Sym.of(b)] });
+  }
+}
+
+/**
+ * @internal A float32 tensor of `x`'s shape holding `f(x)` — one fused kernel, pending with fusion
+ * on, run at once with it off.
+ */
+export function lazyMap(backend: Backend, x: Tensor, f: (s: Sym) => Sym): Tensor {
+  noteBackend(backend);
+  let o = operandOrConst(x, x.shape);
+  let expr = f(new Sym(o.e)).e;
+  let size = countNodes(expr);
+  if (size > FUSED_MAX_INSTRUCTIONS / 2 && o.e.k !== 'leaf') {
+    void x.storage.buf; // too big with x's own expression inlined: run x first
+    o = operandOrConst(x, x.shape);
+    expr = f(new Sym(o.e)).e;
+    size = countNodes(expr);
+  }
+  const leaves = o.e.k === 'leaf' ? [o.e] : o.leaves;
+  const s = pendingStorage(backend, 'float32', sizeOf(x.shape));
+  s.pending = { expr, shape: [...x.shape], leaves: [...leaves], size } satisfies Pending;
+  for (const l of leaves) (l.s.readers ??= new Set()).add(s);
+  const out = new Tensor(s, x.shape, 'float32');
+  if (!flags.fusion) realize(out);
+  return out;
+}
+
+/** Distinct nodes of an expression (its instruction count). */
+function countNodes(e: Expr, seen = new Set<Expr>()): number {
+  if (seen.has(e)) return 0;
+  seen.add(e);
+  return e.k === 'op' ? 1 + e.args.reduce((n, a) => n + countNodes(a, seen), 0) : 1;
+}

@@ -5,6 +5,7 @@ import { AxonError, fmtShape } from './errors.js';
 import { formatTensor, type PrintSource } from './format.js';
 import { contiguousStrides, type Shape, sizeOf } from './shape.js';
 import * as ops from './ops/index.js';
+import type { TableOpName } from './ops/table.js';
 
 let nextId = 1;
 
@@ -31,6 +32,9 @@ export interface BackwardOptions {
   readonly retainGraph?: boolean;
 }
 
+/** The methods every op of the op table (`OP_TABLE`) gives `Tensor`: `x.silu()`, `x.mish()`, … */
+export type TableMethods = { readonly [K in TableOpName]: () => Tensor };
+
 /** A number, or a tensor: what binary ops accept as their second operand. */
 export type TensorLike = Tensor | number | boolean;
 
@@ -49,6 +53,9 @@ export type TensorLike = Tensor | number | boolean;
  * b.dispose();
  * ```
  */
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging, @typescript-eslint/no-empty-object-type
+export interface Tensor extends TableMethods {}
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
 export class Tensor {
   /** Unique id, in creation order. */
   readonly id: number;

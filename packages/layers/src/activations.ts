@@ -77,9 +77,11 @@ export function softplus(x: Tensor): Tensor {
  * const a: ActivationName = 'relu';
  * getActivation(a)(tensor([-1, 1])) // [0, 1]
  */
-export type ActivationName = 'linear' | 'relu' | 'sigmoid' | 'tanh' | 'softmax' | 'logSoftmax' | 'gelu' | 'leakyRelu' | 'softplus';
+export type ActivationName = 'linear' | 'relu' | 'sigmoid' | 'tanh' | 'softmax' | 'logSoftmax' | 'gelu' | 'leakyRelu' | core.TableOpName;
 
 const ACTIVATIONS: Readonly<Record<ActivationName, (x: Tensor) => Tensor>> = {
+  // every op of core's op table (softplus, silu, mish, hardSigmoid, hardSwish, softsign, …)
+  ...core.TABLE_FUNCTIONS,
   linear: (x) => x,
   relu,
   sigmoid,
@@ -88,8 +90,10 @@ const ACTIVATIONS: Readonly<Record<ActivationName, (x: Tensor) => Tensor>> = {
   logSoftmax: (x) => logSoftmax(x),
   gelu,
   leakyRelu: (x) => leakyRelu(x),
-  softplus,
 };
+
+/** Other names Keras and PyTorch users write for the same activations. */
+const ALIASES: Readonly<Record<string, ActivationName>> = { swish: 'silu', hardsigmoid: 'hardSigmoid', hardswish: 'hardSwish', logsigmoid: 'logSigmoid' };
 
 /**
  * Every activation name, for messages and validation.
@@ -98,8 +102,11 @@ const ACTIVATIONS: Readonly<Record<ActivationName, (x: Tensor) => Tensor>> = {
 export const ACTIVATION_NAMES: readonly ActivationName[] = Object.freeze(Object.keys(ACTIVATIONS) as ActivationName[]);
 
 /**
- * Normalises an activation name (accepts Keras snake_case such as `'leaky_relu'`, `'log_softmax'`; `null`/`undefined` → `'linear'`).
- * @example activationName('leaky_relu') // 'leakyRelu'
+ * Normalises an activation name (accepts Keras snake_case such as `'leaky_relu'`, `'log_softmax'`,
+ * `'hard_sigmoid'`, and `'swish'` for `'silu'`; `null`/`undefined` → `'linear'`).
+ * @example
+ * activationName('leaky_relu') // 'leakyRelu'
+ * activationName('swish') // 'silu'
  */
 export function activationName(name: string | null | undefined, op = 'activation'): ActivationName {
   if (name === null || name === undefined) return 'linear';
@@ -107,6 +114,7 @@ export function activationName(name: string | null | undefined, op = 'activation
   const camel = name.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
   // Own keys only: 'toString' or 'constructor' must not resolve through the prototype chain.
   if (Object.hasOwn(ACTIVATIONS, camel)) return camel as ActivationName;
+  if (Object.hasOwn(ALIASES, camel)) return ALIASES[camel]!;
   throw new AxonError(op, `unknown activation ${JSON.stringify(name)}; expected one of ${ACTIVATION_NAMES.join(', ')}`);
 }
 

@@ -2,7 +2,8 @@
  * The {@link Optimizer} base class: parameter groups, the all-or-nothing `step()`, per-parameter
  * state owned by the optimizer, and `stateDict()` / `loadStateDict()`.
  */
-import { AxonError, type Backend, type Tensor, assertFinite, fmtShape, fmtValue, isAnomalyDetectionEnabled, isTensor, noGrad, tidy, where } from '@axon/core';
+import {
+  AxonError, type Backend, type Tensor, assertFinite, fmtShape, fmtValue, isAnomalyDetectionEnabled, isTensor, noGrad, realize, tidy, where } from '@axon/core';
 import { clipByGlobalNorm, clipByNorm, clipByValue } from './clip.js';
 import type { OptimizerConfig } from './factory.js';
 
@@ -712,6 +713,9 @@ export abstract class Optimizer<H extends BaseHyperparams = BaseHyperparams> {
           }
           return { param: u.param, state: { ...u.state } };
         });
+        // With fusion on, each parameter's new value and state are one pending expression each:
+        // run them together, one kernel per parameter (inputs: the parameter, its gradient and state).
+        for (const r of raw) realize(r.param, ...Object.values(r.state));
         if (guardedBackends.size === 0) return { results: raw, flags: new Map<Backend, Tensor>() };
         return this.guard(work, raw, guardedBackends);
       }),

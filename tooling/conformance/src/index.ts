@@ -29,6 +29,7 @@ import { trustTests } from './groups/trust.js';
 import { profileTests } from './groups/profile.js';
 import { printingTests } from './groups/printing.js';
 import { fusionTests } from './groups/fusion.js';
+import { tableTests } from './groups/table.js';
 
 export { TOLERANCES, EPS32, bound, type Tolerance, type ToleranceName } from './tolerances.js';
 export { checkClose, checkExact, ConformanceError, type Ctx, type Expected, type Result } from './check.js';
@@ -84,6 +85,7 @@ export function describeBackendConformance(name: string, opts: ConformanceOption
       profileTests(s);
       printingTests(s);
       fusionTests(s);
+      tableTests(s);
     });
   }
 }

@@ -1,6 +1,6 @@
 import type { BinaryOp, UnaryOp, View } from '../backend.js';
 import { type DType, isDType, upcast } from '../dtype.js';
-import { noGrad, record } from '../engine.js';
+import { noGrad, record, type RecordedOp } from '../engine.js';
 import { AxonError, fmtShape, fmtValue } from '../errors.js';
 import { broadcastShapes, type Shape } from '../shape.js';
 import { Tensor, type TensorLike } from '../tensor.js';
@@ -155,6 +155,9 @@ export const round = (x: Tensor): Tensor => unary('round', x);
 export const logicalNot = (x: Tensor): Tensor => unary('not', x);
 
 const COMPARE = new Set<BinaryOp>(['eq', 'ne', 'lt', 'le', 'gt', 'ge']);
+type ArithOp = 'add' | 'sub' | 'mul' | 'div' | 'pow' | 'max' | 'min' | 'mod';
+/** The name each arithmetic op is recorded under: its function's name. */
+const RECORDED = { add: 'add', sub: 'sub', mul: 'mul', div: 'div', pow: 'pow', max: 'maximum', min: 'minimum', mod: 'mod' } as const satisfies Record<ArithOp, RecordedOp>;
 const LOGIC = new Set<BinaryOp>(['and', 'or', 'xor']);
 
 function binary(op: BinaryOp, aIn: Tensor | TensorLike, bIn: TensorLike): Tensor {
@@ -203,7 +206,7 @@ function binary(op: BinaryOp, aIn: Tensor | TensorLike, bIn: TensorLike): Tensor
       for (const t of temps) t.dispose();
       return out;
     }
-    record(op === 'max' ? 'maximum' : op === 'min' ? 'minimum' : op, [ca, cb], out);
+    record(RECORDED[op as ArithOp], [ca, cb], out);
     // Temporaries (scalars, casts) that autograd saved stay alive until the enclosing tidy ends.
     if (!out.requiresGrad) for (const t of temps) t.dispose();
     return out;

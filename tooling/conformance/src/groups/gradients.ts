@@ -10,6 +10,7 @@ import { evaluate, group, it, type Suite } from '../harness.js';
 import { awayFromZero, build, describeHost, type HostTensor, hostOf, ints, type Layout, makeHost, uniform } from '../inputs.js';
 import type { Rng } from '../rng.js';
 import { TOLERANCES } from '../tolerances.js';
+import { tableOps } from './table.js';
 
 /** Rules that are non-differentiable by design: their check is a zero gradient, or an error. */
 export const NON_DIFFERENTIABLE: Readonly<Record<string, string>> = {
@@ -109,6 +110,18 @@ function cases(): Case[] {
   const out: Case[] = [];
   for (const [name, f] of UNARY) out.push({ name, inputs: (r) => [UNARY.find((x) => x[0] === name)![2](r)], f: (x) => wsum(f(x), 1) });
   for (const [name, f, inputs] of BINARY) out.push({ name: `${name} (broadcast)`, inputs, f: (a, b) => wsum(f(a, b), 2) });
+  // every op of core's op table, over its domain, ≥ 0.05 away from its kinks (checked against PyTorch in the 'op table' group)
+  for (const [name, def] of tableOps()) {
+    const [lo, hi] = def.domain.range;
+    const pick = (r: Rng): number => {
+      for (;;) {
+        const v = r.uniform(Math.max(lo, -6), Math.min(hi, 6));
+        if (def.domain.kinks.every((k) => Math.abs(v - k) > 0.05)) return v;
+      }
+    };
+    const f = (ax as unknown as Record<string, (t: Tensor) => Tensor>)[name]!;
+    out.push({ name: `${name} (op table)`, inputs: (r) => [hostOf(Array.from({ length: 12 }, () => pick(r)), [3, 4], 'float32', 'transposed')], f: (x) => wsum(f(x), 5) });
+  }
   const cond = [true, false, false, true, true, false];
   out.push(
     { name: 'inputs that are contiguous views at an offset (1-D slices)', inputs: both(u([5], -2, 2, 'sliced'), away([3], 0.5, 2, 'sliced')), f: (a, b) => wsum(ax.div(a.slice([1], [3]), b), 38) },
