@@ -4,3 +4,4 @@ export * from './reduce';
 export * from './matmul';
 export * from './conv';
 export * from './misc';
+export * from './fused';

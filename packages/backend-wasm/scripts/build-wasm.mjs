@@ -6,6 +6,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import asc from 'assemblyscript/asc';
 import { generateElementwise } from './gen-elementwise.mjs';
+import { FUSED_LAYOUT, generateFused } from './gen-fused.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const watOut = process.argv.includes('--wat');
@@ -13,6 +14,8 @@ const watOut = process.argv.includes('--wat');
 const { source } = generateElementwise();
 await mkdir(join(root, 'assembly/generated'), { recursive: true });
 await writeFile(join(root, 'assembly/generated/elementwise.ts'), source);
+const fused = generateFused();
+await writeFile(join(root, 'assembly/generated/fused-ops.ts'), fused.source);
 
 /** Compiles an entry point; returns { bytes, wat }. */
 async function compile(entry, features) {
@@ -68,7 +71,11 @@ await writeFile(
     `/** The kernels module (AssemblyScript, SIMD128), base64. */\n` +
     `export const KERNELS_WASM_BASE64 =\n  '${b64}';\n\n` +
     `/** The optional matmul module built with relaxed SIMD (FMA), base64; shares the kernels' memory. */\n` +
-    `export const KERNELS_RELAXED_WASM_BASE64 =\n  '${b64r}';\n`,
+    `export const KERNELS_RELAXED_WASM_BASE64 =\n  '${b64r}';\n\n` +
+    `/** The fused interpreter's layout (opcodes, load modes, parameter block offsets): scripts/gen-fused.mjs. */\n` +
+    `export const FUSED_LAYOUT = ${JSON.stringify(FUSED_LAYOUT)} as const;\n\n` +
+    `/** Opcodes of the fused ops (scripts/gen-fused.mjs). */\n` +
+    `export const FUSED_OPCODES: { readonly unary: Readonly<Record<string, number>>; readonly binary: Readonly<Record<string, number>> } = ${JSON.stringify(fused.opcodes)};\n`,
 );
 if (watOut) {
   await writeFile(join(root, 'kernels.wat'), main.wat);

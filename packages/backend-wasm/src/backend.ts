@@ -1,10 +1,11 @@
-import { AxonError } from '@axon/core';
+import { AxonError, fmtValue } from '@axon/core';
 import type {
   Backend,
   BackendBuffer,
   BackendMemory,
   BinaryOp,
   DType,
+  FusedProgram,
   RandomKind,
   ReduceOp,
   TypedArray,
@@ -13,6 +14,8 @@ import type {
   Window2d,
 } from '@axon/core';
 import { Allocator } from './allocator.js';
+import { compileFused, type CompiledFused } from './fused.js';
+import { FUSED_LAYOUT as FL } from './generated/kernels.js';
 import type { Kernels, WasmBackendOptions } from './loader.js';
 import { coalesce, contiguous, flatKind, forEach2d, forEachIndex, sizeOf } from './strided.js';
 
@@ -26,6 +29,10 @@ const LANE: Record<DType, Lane> = { float32: 'f32', int32: 'i32', bool: 'u8' };
 const ESZ: Record<DType, number> = { float32: 4, int32: 4, bool: 1 };
 const REDUCE_CODE: Record<ReduceOp, number> = { sum: 0, prod: 1, max: 2, min: 3, argmax: 4, argmin: 5 };
 const RANDOM_CODE: Record<RandomKind, number> = { uniform: 0, normal: 1, bernoulli: 2, randint: 3 };
+/** Lanes per block of the fused interpreter (the size of one register). */
+const FUSED_BLOCK = 256;
+/** Compiled fused programs kept (oldest dropped first). */
+const FUSED_CACHE = 256;
 const COMPARE = new Set<BinaryOp>(['eq', 'ne', 'lt', 'le', 'gt', 'ge']);
 const LOGIC = new Set<BinaryOp>(['and', 'or', 'xor']);
 
@@ -368,6 +375,227 @@ export class WasmBackend implements Backend {
     });
   }
 
+  /**
+   * {@inheritDoc @axon/core!Backend#fused}
+   *
+   * The program is compiled once per `program.key` into bytecode (kept in linear memory; the
+   * 256 most recent programs are kept) and run by one WebAssembly call: the interpreter walks the
+   * index space in blocks of 256 elements, and each instruction runs as a SIMD loop over the block
+   * held in scratch registers. Inputs are read through their strides (contiguous, broadcast scalar,
+   * broadcast rows/columns and any other layout); the results are bit for bit those of the
+   * `unary`/`binary`/`where` kernels on contiguous data.
+   */
+  fused(program: FusedProgram, inputs: readonly View[], consts: readonly number[], outputs: readonly BackendBuffer[]): void {
+    this.alive('fused');
+    if (program === null || typeof program !== 'object' || typeof program.key !== 'string') {
+      throw new AxonError('fused', `expected a program with a string key, got ${fmtValue(program)}`);
+    }
+    // a program new to the cache is validated and compiled here, but kept only once the call is valid
+    const cached = this.fusedCache.get(program.key);
+    const c = cached ?? compileFused(program);
+    const nIn = c.inputs.length;
+    const nOut = c.outputs.length;
+    if (!isArray(inputs) || inputs.length !== nIn) throw new AxonError('fused', `the program reads ${nIn} input${nIn === 1 ? '' : 's'}, got ${isArray(inputs) ? `${inputs.length} views` : fmtValue(inputs)}`);
+    if (!isArray(outputs) || outputs.length !== nOut) throw new AxonError('fused', `the program writes ${nOut} output${nOut === 1 ? '' : 's'}, got ${isArray(outputs) ? `${outputs.length} buffers` : fmtValue(outputs)}`);
+    if (!isArray(consts) || consts.length !== c.consts) throw new AxonError('fused', `the program takes ${c.consts} constant${c.consts === 1 ? '' : 's'}, got ${isArray(consts) ? `${consts.length}` : fmtValue(consts)}`);
+    for (let q = 0; q < consts.length; q++) {
+      if (typeof consts[q] !== 'number') throw new AxonError('fused', `constant ${q} must be a number, got ${fmtValue(consts[q])}`);
+    }
+    const shape = nIn > 0 ? inputs[0]!.shape : null;
+    for (let k = 0; k < nIn; k++) {
+      const v = inputs[k]!;
+      if (v === null || typeof v !== 'object') throw new AxonError('fused', `input ${k} must be a view, got ${fmtValue(v)}`);
+      if (v.dtype !== c.inputs[k]) throw new AxonError('fused', `input ${k} is ${fmtValue(v.dtype)}, the program declares ${c.inputs[k]!}`);
+      this.view('fused', v);
+      if (k > 0 && (v.shape.length !== shape!.length || v.shape.some((d, i) => d !== shape![i]))) {
+        throw new AxonError('fused', `input ${k} has shape [${v.shape.join(',')}], expected [${shape!.join(',')}] (input 0's: every input has the same shape)`);
+      }
+    }
+    const n = shape !== null ? sizeOf(shape) : nOut > 0 ? (outputs[0] as WasmBuffer).size : 0;
+    for (let j = 0; j < nOut; j++) {
+      const o = this.own('fused', outputs[j]!);
+      if (o.dtype !== c.outputs[j]) throw new AxonError('fused', `output ${j} is a ${o.dtype} buffer, the program writes ${c.outputs[j]!}`);
+      if (o.size !== n) throw new AxonError('fused', `output ${j} holds ${o.size} elements, expected ${n}${shape !== null ? ` (shape [${shape.join(',')}])` : ' (output 0\'s size)'}`);
+      for (let q = 0; q < j; q++) if (outputs[q] === o) throw new AxonError('fused', `outputs ${q} and ${j} are the same buffer`);
+      for (let k = 0; k < nIn; k++) if (inputs[k]!.buf === o) throw new AxonError('fused', `output ${j} is the buffer of input ${k} (outputs never alias inputs)`);
+    }
+    if (n === 0) return;
+    if (cached === undefined) this.fusedInstall(c);
+    this.fusedReserve(c.registers);
+    this.views();
+    const i32 = this.i32;
+    const P = this.fusedParams >> 2;
+    const area = P + (FL.pConst >> 2);
+    for (let q = 0; q < c.constSlots.length; q++) this.f32[area + q] = consts[c.constSlots[q]!]!;
+    for (let j = 0; j < nOut; j++) i32[P + (FL.pOut >> 2) + j] = (outputs[j] as WasmBuffer).ptr;
+    i32[P + (FL.pBlock >> 2)] = this.fusedBlock;
+    // coalesce the inputs' dims (the contiguous output merges with anything)
+    let rank = 0;
+    if (shape !== null) rank = this.fusedCoalesce(inputs, shape);
+    const cap = this.fzCap;
+    if (rank === 0) {
+      // one element (or no inputs): every input reads one element
+      rank = 1;
+      this.fzShape[0] = n;
+      for (let k = 0; k < nIn; k++) this.fzStrides[k * cap] = 0;
+    }
+    const lo = Math.max(0, rank - FL.maxDims);
+    const shp = this.fzShape;
+    const str = this.fzStrides;
+    let inner = 1;
+    for (let d = rank - 1; d >= lo; d--) {
+      i32[P + (FL.pShape >> 2) + d - lo] = shp[d]!;
+      inner *= shp[d]!;
+    }
+    i32[P + (FL.pRank >> 2)] = rank - lo;
+    i32[P + (FL.pN >> 2)] = inner;
+    for (let k = 0; k < nIn; k++) {
+      const v = inputs[k]!;
+      const e = ESZ[v.dtype];
+      const base = P + ((FL.pIn + k * FL.inBytes) >> 2);
+      let contig = true;
+      let zero = true;
+      let expect = 1;
+      for (let d = rank - 1; d >= lo; d--) {
+        const st = str[k * cap + d]!;
+        if (st !== 0) zero = false;
+        if (st !== expect) contig = false;
+        expect *= shp[d]!;
+      }
+      const mode = contig ? FL.modeContiguous : zero ? FL.modeScalar : FL.modeStrided;
+      i32[base] = mode;
+      i32[base + 1] = (v.buf as WasmBuffer).ptr + v.offset * e;
+      i32[base + 2] = e;
+      if (mode === FL.modeStrided) for (let d = lo; d < rank; d++) i32[base + 4 + d - lo] = str[k * cap + d]! * e;
+    }
+    if (lo === 0) {
+      this.k.fused_run(c.ptr, this.fusedParams, this.fusedScratch);
+      return;
+    }
+    // more than maxDims dims that do not merge (rare): one call per index of the outer dims
+    const outerShape = Array.from(shp.subarray(0, lo));
+    const outerStrides = inputs.map((_, k) => Array.from(str.subarray(k * cap, k * cap + lo)));
+    const bases = inputs.map((v) => (v.buf as WasmBuffer).ptr + v.offset * ESZ[v.dtype]);
+    let outer = 0;
+    forEachIndex(outerShape, outerStrides, new Array<number>(nIn).fill(0), (off) => {
+      for (let k = 0; k < nIn; k++) i32[P + ((FL.pIn + k * FL.inBytes) >> 2) + 1] = bases[k]! + off[k]! * ESZ[inputs[k]!.dtype];
+      for (let j = 0; j < nOut; j++) {
+        const o = outputs[j] as WasmBuffer;
+        i32[P + (FL.pOut >> 2) + j] = o.ptr + outer * inner * ESZ[o.dtype];
+      }
+      this.k.fused_run(c.ptr, this.fusedParams, this.fusedScratch);
+      outer++;
+    });
+  }
+
+  /** Compiled fused programs by key (insertion order: the oldest is dropped first). */
+  private readonly fusedCache = new Map<string, CompiledFused>();
+  /** The fused interpreter's parameter block and registers (reserved on first use, kept). */
+  private fusedParams = 0;
+  private fusedScratch = 0;
+  private fusedScratchBytes = 0;
+  /** Lanes per block of the fused interpreter, a multiple of 16. @internal (the benchmark varies it) */
+  fusedBlock = FUSED_BLOCK;
+  /** Coalesced shape and per-input strides (`fzStrides[k * fzCap + d]`), grown on demand. */
+  private fzCap = 16;
+  private fzShape = new Float64Array(16);
+  private fzStrides = new Float64Array(16 * FL.maxInputs);
+
+  /** Drops size-1 dims and merges dims every input walks contiguously; returns the rank. */
+  private fusedCoalesce(inputs: readonly View[], shape: readonly number[]): number {
+    if (shape.length > this.fzCap) {
+      this.fzCap = shape.length;
+      this.fzShape = new Float64Array(this.fzCap);
+      this.fzStrides = new Float64Array(this.fzCap * FL.maxInputs);
+    }
+    const cap = this.fzCap;
+    const shp = this.fzShape;
+    const str = this.fzStrides;
+    const nk = inputs.length;
+    let r = 0;
+    for (let d = 0; d < shape.length; d++) {
+      const n = shape[d]!;
+      if (n === 1) continue;
+      if (r > 0) {
+        let merge = true;
+        for (let k = 0; k < nk; k++) {
+          if (str[k * cap + r - 1] !== inputs[k]!.strides[d]! * n) {
+            merge = false;
+            break;
+          }
+        }
+        if (merge) {
+          shp[r - 1]! *= n;
+          for (let k = 0; k < nk; k++) str[k * cap + r - 1] = inputs[k]!.strides[d]!;
+          continue;
+        }
+      }
+      shp[r] = n;
+      for (let k = 0; k < nk; k++) str[k * cap + r] = inputs[k]!.strides[d]!;
+      r++;
+    }
+    return r;
+  }
+
+  /** Puts a compiled program's bytecode in linear memory and caches it. */
+  private fusedInstall(c: CompiledFused): void {
+    const t = this.tempAlloc('fused', c.code.length * 4, 'for a compiled program');
+    c.ptr = t.ptr;
+    c.reserved = t.size;
+    this.views();
+    this.i32.set(c.code, t.ptr >> 2);
+    if (this.fusedCache.size >= FUSED_CACHE) {
+      for (const [key, old] of this.fusedCache) {
+        this.fusedCache.delete(key);
+        this.heap.free(old.ptr, old.reserved);
+        break;
+      }
+    }
+    this.fusedCache.set(c.key, c);
+  }
+
+  /** Reserves the parameter block and `registers` registers of {@link WasmBackend.fusedBlock} lanes. */
+  private fusedReserve(registers: number): void {
+    if (this.fusedParams === 0) this.fusedParams = this.tempAlloc('fused', FL.paramBytes, 'for the fused parameter block').ptr;
+    const need = registers * this.fusedBlock * 4;
+    if (need <= this.fusedScratchBytes) return;
+    if (this.fusedScratchBytes > 0) {
+      this.heap.free(this.fusedScratch, Allocator.blockSize(this.fusedScratchBytes));
+      this.fusedScratch = 0;
+      this.fusedScratchBytes = 0;
+    }
+    this.fusedScratch = this.tempAlloc('fused', need, `for ${registers} registers of ${this.fusedBlock} lanes`).ptr;
+    this.fusedScratchBytes = need;
+  }
+
+  /**
+   * Bytes of linear memory the fused interpreter holds: compiled programs, its parameter block and
+   * registers (not counted in `memory()`, like the matmul workspace; released by `dispose`).
+   * @internal
+   */
+  get fusedHeldBytes(): number {
+    let b = this.fusedScratchBytes > 0 ? Allocator.blockSize(this.fusedScratchBytes) : 0;
+    if (this.fusedParams !== 0) b += Allocator.blockSize(FL.paramBytes);
+    for (const c of this.fusedCache.values()) b += c.reserved;
+    return b;
+  }
+
+  /** Number of compiled programs cached. @internal */
+  get fusedCachedPrograms(): number {
+    return this.fusedCache.size;
+  }
+
+  /** Gives the fused interpreter's memory back to the allocator (its caches start over). */
+  private releaseFused(): void {
+    for (const c of this.fusedCache.values()) this.heap.free(c.ptr, c.reserved);
+    this.fusedCache.clear();
+    if (this.fusedParams !== 0) this.heap.free(this.fusedParams, Allocator.blockSize(FL.paramBytes));
+    if (this.fusedScratchBytes > 0) this.heap.free(this.fusedScratch, Allocator.blockSize(this.fusedScratchBytes));
+    this.fusedParams = 0;
+    this.fusedScratch = 0;
+    this.fusedScratchBytes = 0;
+  }
+
   /** {@inheritDoc @axon/core!Backend#where} */
   where(cond: View, a: View, b: View, out: BackendBuffer): void {
     const bc = this.view('where', cond, 'bool');
@@ -619,6 +847,7 @@ export class WasmBackend implements Backend {
   dispose(): void {
     // wasm memory cannot be returned piecemeal: drop every reference so the engine can collect
     // the whole instance once the caller lets go of the backend.
+    if (!this.disposed) this.releaseFused();
     this.disposed = true;
     this.liveBytes = 0;
     this.liveBuffers = 0;
@@ -656,6 +885,11 @@ export class WasmBackend implements Backend {
   private tempFree(t: { ptr: number; size: number }): void {
     this.heap.free(t.ptr, t.size);
   }
+}
+
+/** `Array.isArray` without narrowing a typed readonly array to `any[]`. */
+function isArray(x: unknown): boolean {
+  return Array.isArray(x);
 }
 
 const f32bits = new Float32Array(1);

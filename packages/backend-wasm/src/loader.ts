@@ -25,7 +25,8 @@ export type KernelName =
   | 'gather_1'
   | 'scatter_add_f32'
   | 'scatter_add_i32'
-  | 'random';
+  | 'random'
+  | 'fused_run';
 /** The module's exports as the backend calls them. @internal */
 export type Kernels = Record<KernelName, KernelFn> & {
   matmul_ws_bytes: QueryFn;
