@@ -89,6 +89,14 @@ export function pendingStorage(backend: Backend, dtype: DType, size: number): St
   return s;
 }
 
+/** @internal A storage around a buffer allocated elsewhere (accounted in {@link memory}). */
+export function adoptBuffer(backend: Backend, buf: BackendBuffer): Storage {
+  const s = new Storage(backend, buf);
+  stats.bytes += s.bytes;
+  stats.storages++;
+  return s;
+}
+
 /** @internal Allocates a buffer with {@link allocStorage}'s out-of-memory report. */
 export function allocBuffer(backend: Backend, dtype: DType, size: number): BackendBuffer {
   try {

@@ -34,6 +34,7 @@ export {
 export { Tensor, isTensor, type BackwardOptions, type NestedArray, type TensorLike } from './tensor.js';
 export * from './ops/index.js';
 export { setFlags, getFlags, realize, Sym, type EngineFlags } from './lazy.js';
+export { compile, type Compiled, type CompiledArg, type CompileOptions } from './compile.js';
 import { Tensor as TensorClass } from './tensor.js';
 import { TABLE_FUNCTIONS } from './ops/table.js';
 

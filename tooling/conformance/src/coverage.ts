@@ -21,6 +21,7 @@ export const OPS_CHECKED: Readonly<Record<string, string>> = Object.fromEntries(
   ...g('activations', 'leakyRelu gelu clip'),
   ...g('profile', 'profile startProfile formatProfile'),
   ...g('fusion: setFlags / getFlags / realize', 'setFlags getFlags realize'),
+  ...g('compile: trace once, replay without the JavaScript', 'compile'),
   ...g('trust', 'getRngState setRngState setAnomalyDetection isAnomalyDetectionEnabled detectAnomaly checkAnomalies setLeakTracking leakReport'),
 ]);
 
@@ -28,7 +29,7 @@ export const OPS_CHECKED: Readonly<Record<string, string>> = Object.fromEntries(
 export const INFRASTRUCTURE: readonly string[] = (
   'AxonError Tensor backends broadcastShapes broadcastView bytesPerElement check contiguousStrides enableGrad findBackend fmtShape getBackend hash32 ' +
   'isDType isGradEnabled isTensor keep makeTypedArray memory noGrad normAxes normAxis ready referenceRandom registerBackend scopeDepth seedToKey ' +
-  'setBackend setGradRecorder record shapesEqual sizeOf tidy unitFromBits upcast validateShape inAnomalyPhase assertFinite fmtValue readRegularFile Sym'
+  'setBackend setGradRecorder record shapesEqual sizeOf tidy unitFromBits upcast validateShape inAnomalyPhase assertFinite fmtValue readRegularFile Sym drawGlobalStream'
 ).split(' ');
 
 /** Op → group, with every op of core's op table in the 'op table' group. */

@@ -314,6 +314,11 @@ function checkOpts(op: string, opts: unknown): void {
   if (opts === null || typeof opts !== 'object' || Array.isArray(opts)) throw new AxonError(op, `options must be an object, got ${fmtValue(opts)}`);
 }
 
+/** @internal The next `count` words of the global stream, as `[key, counter]` (compile's replays draw here). */
+export function drawGlobalStream(count: number): [number, number] {
+  return stream(count, undefined);
+}
+
 function stream(count: number, seed: number | undefined): [number, number] {
   if (seed !== undefined) {
     if (typeof seed !== 'number' || !Number.isFinite(seed)) throw new AxonError('random', `seed must be a finite number, got ${fmtValue(seed)}`);

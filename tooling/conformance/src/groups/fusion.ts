@@ -159,4 +159,99 @@ export function fusionTests(s: Suite): void {
       ax.setFlags(prev);
     });
   });
+
+  group(s, 'compile: trace once, replay without the JavaScript', () => {
+    it('replays give what the function gives; one trace per signature; numbers are inputs', async () => {
+      const c = s.ctx('compile(x·w + b → relu → ·scale, sum)');
+      const r = s.rng('compile-basic');
+      const w = ax.tensor(Array.from({ length: 12 }, () => r.uniform(-1, 1)), [4, 3]);
+      const b = ax.tensor([0.1, -0.2, 0.3]);
+      const f = (x: ax.Tensor, w: ax.Tensor, b: ax.Tensor, scale: number): ax.Tensor[] => ax.tidy(() => {
+        const y = ax.relu(x.matmul(w).add(b)).mul(scale);
+        return [y, ax.sum(y)];
+      });
+      const g = ax.compile(f);
+      try {
+        for (let k = 0; k < 4; k++) {
+          const x = ax.tensor(Array.from({ length: 8 }, () => r.uniform(-2, 2)), [2, 4]);
+          const scale = 0.5 + k;
+          const got = g(x, w, b, scale);
+          const want = f(x, w, b, scale);
+          for (let j = 0; j < 2; j++) {
+            checkClose({ data: await got[j]!.data(), shape: [...got[j]!.shape], dtype: 'float32' }, { shape: [...want[j]!.shape], values: Float64Array.from(await want[j]!.data()) }, 'float32', TOLERANCES.exact, { ...c, op: `${c.op}, call ${k}, output ${j}` });
+          }
+          for (const t of [...got, ...want, x]) t.dispose();
+        }
+        ensure(g.traces === 1, c, `${g.traces} traces for one signature`);
+        const x3 = ax.zeros([3, 4]);
+        g(x3, w, b, 1).forEach((t) => t.dispose());
+        x3.dispose();
+        ensure((g.traces as number) === 2, c, `${g.traces} traces after a new shape (expected 2)`);
+      } finally {
+        w.dispose();
+        b.dispose();
+      }
+    });
+
+    it('a replay runs no JavaScript op: the same kernels, nothing more', async () => {
+      const c = s.ctx('compile: kernels per replay');
+      const x = ax.tensor([[1, -2], [3, 4]]);
+      const f = ax.compile((x: ax.Tensor) => ax.tidy(() => ax.sum(x.matmul(x).relu().mul(2), 1)));
+      try {
+        const first = ax.profile(() => f(x));
+        const again = ax.profile(() => f(x));
+        ensure(again.report.kernels === first.report.kernels, c, `replay ${again.report.kernels} kernels, trace ${first.report.kernels}`);
+        ensure(JSON.stringify(await again.result.array()) === JSON.stringify(await first.result.array()), c, 'replay and trace differ');
+        first.result.dispose();
+        again.result.dispose();
+      } finally {
+        x.dispose();
+      }
+    });
+
+    it('random draws from the global stream are fresh on every call, as without compile', async () => {
+      const c = s.ctx('compile(dropout-like mask)');
+      const x = ax.ones([64]);
+      const f = (x: ax.Tensor): ax.Tensor => ax.tidy(() => x.mul(ax.bernoulli(0.5, [64]).astype('float32')));
+      const g = ax.compile(f);
+      try {
+        ax.setSeed(7);
+        const a = [g(x), g(x), g(x)];
+        ax.setSeed(7);
+        const b = [f(x), f(x), f(x)];
+        for (let k = 0; k < 3; k++) ensure(JSON.stringify(await a[k]!.array()) === JSON.stringify(await b[k]!.array()), c, `call ${k}: compiled and plain draws differ`);
+        ensure(JSON.stringify(await a[1]!.array()) !== JSON.stringify(await a[2]!.array()), c, 'two replays drew the same mask');
+        for (const t of [...a, ...b]) t.dispose();
+      } finally {
+        x.dispose();
+      }
+    });
+
+    it('what cannot be compiled is an AxonError naming why, and leaks nothing', () => {
+      const c = s.ctx('compile errors');
+      const w = ax.tensor([1, 2]);
+      const x = ax.tensor([3, 4]);
+      const before = ax.memory().numTensors;
+      const cases: [string, () => unknown, RegExp][] = [
+        ['a captured tensor', () => ax.compile((x: ax.Tensor) => ax.tidy(() => x.mul(w).add(w.exp())))(x), /not one of its arguments/],
+        ['a host read', () => ax.compile((x: ax.Tensor) => ax.tidy(() => { x.mul(2).dataSync(); return x.add(1); }))(x), /reads tensor values/],
+        ['a non-tensor result', () => ax.compile((() => 3) as unknown as (x: ax.Tensor) => ax.Tensor)(x), /must return a Tensor/],
+        ['a non-tensor argument', () => ax.compile((x: ax.Tensor) => x)('x' as unknown as ax.Tensor), /argument 0/],
+      ];
+      for (const [what, call, re] of cases) {
+        let err: unknown = null;
+        try {
+          const r = call();
+          if (r instanceof ax.Tensor) r.dispose();
+        } catch (e) {
+          err = e;
+        }
+        if (what === 'a host read' && !ax.getBackend().supportsSyncRead) continue;
+        ensure(err instanceof ax.AxonError && err.op === 'compile' && re.test(err.message), c, `${what}: expected an AxonError from compile matching ${re}, got ${String(err)}`);
+      }
+      ensure(ax.memory().numTensors === before, c, `${ax.memory().numTensors - before} tensors leaked`);
+      w.dispose();
+      x.dispose();
+    });
+  });
 }
