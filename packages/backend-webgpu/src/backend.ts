@@ -5,10 +5,13 @@
 import {
   AxonError,
   type Backend,
+  fmtValue,
   type BackendBuffer,
   type BackendMemory,
   type BinaryOp,
   type DType,
+  FUSED_MAX_BUFFERS,
+  type FusedProgram,
   type RandomKind,
   type ReduceOp,
   type TypedArray,
@@ -23,6 +26,9 @@ import {
   col2imSource,
   convertExpr,
   fillSource,
+  type FusedAccess,
+  fusedLayout,
+  fusedSource,
   gatherSource,
   im2colSource,
   mapSource,
@@ -39,13 +45,15 @@ import {
   unaryExpr,
   WIN,
 } from './kernels.js';
-import { FMATH } from './wgsl.js';
+import { FMATH, PARAMS_U32 } from './wgsl.js';
+import { checkFusedProgram, fusedSignature } from './fused.js';
 import { collapse, contiguousStrides, f32Bits, fround, numel, sizeClass } from './util.js';
 
 // GPUBufferUsage / GPUMapMode values (spelled out so that no global needs to exist in Node).
 const MAP_READ = 0x0001;
 const COPY_SRC = 0x0004;
 const COPY_DST = 0x0008;
+const UNIFORM = 0x0040;
 const STORAGE = 0x0080;
 /**
  * Uncaptured GPU errors that mean the device itself is gone (Vulkan/D3D/Metal device loss or
@@ -53,7 +61,7 @@ const STORAGE = 0x0080;
  */
 const DEVICE_GONE = /VK_ERROR_DEVICE_LOST|DXGI_ERROR_DEVICE_(?:REMOVED|RESET|HUNG)|\bdevice (?:is |was |has been )?(?:lost|destroyed|removed)\b|\blost device\b|GPU process (?:crashed|exited)/i;
 /** u32 parameters visible to one dispatch (the params binding's fixed size; its offset is dynamic). */
-const PARAMS_BIND = 256;
+const PARAMS_BIND = PARAMS_U32;
 
 /** A buffer of the WebGPU backend. Every dtype is stored as 4 bytes per element (bool as u32 0/1). */
 export class WebGPUBuffer implements BackendBuffer {
@@ -81,11 +89,26 @@ export interface WebGPUOptions {
    * dispatch path on small sizes).
    */
   readonly maxWorkgroupsPerDimension?: number;
+  /**
+   * Compiled fused programs kept (default 1024): beyond it the least recently used one is dropped
+   * (and compiled again if it comes back).
+   */
+  readonly maxFusedPipelines?: number;
 }
 
 interface Pipe {
   pipeline: GPUComputePipeline;
   layout: GPUBindGroupLayout;
+  /** Names the bind group layout (bind groups are cached per layout and buffers). */
+  layoutKey: string;
+}
+
+/** The bind group layout of a kernel: binding 0 the params, then read-only inputs, then writable outputs. */
+interface LayoutSpec {
+  readonly inputs: number;
+  readonly outputs: number;
+  /** Params bound as a uniform buffer (so that they do not count as a storage buffer). */
+  readonly uniformParams: boolean;
 }
 
 function asBuf(b: BackendBuffer, op: string): WebGPUBuffer {
@@ -104,6 +127,8 @@ export interface WebGPULimits {
   readonly maxComputeWorkgroupsPerDimension: number;
   readonly maxComputeWorkgroupStorageSize: number;
   readonly minStorageBufferOffsetAlignment: number;
+  readonly minUniformBufferOffsetAlignment: number;
+  readonly maxStorageBuffersPerShaderStage: number;
 }
 
 /**
@@ -135,12 +160,18 @@ export class WebGPUBackend implements Backend {
 
   private readonly maxDispatches: number;
   private readonly maxPooled: number;
+  private readonly maxFusedPipelines: number;
   private readonly pipelines = new Map<string, Pipe>();
   private readonly bindGroups = new Map<string, GPUBindGroup>();
   private readonly bindGroupKeys = new Map<number, string[]>();
   private readonly ids = new WeakMap<GPUBuffer, number>();
   private nextId = 1;
-  private readonly layouts = new Map<number, { bind: GPUBindGroupLayout; pipe: GPUPipelineLayout }>();
+  private readonly layouts = new Map<string, { bind: GPUBindGroupLayout; pipe: GPUPipelineLayout }>();
+  /** Per fused program key, its structure (a key reused for another program is an error) and the program objects already checked. */
+  private readonly fusedKeys = new Map<string, string>();
+  private readonly fusedChecked = new WeakSet<FusedProgram>();
+  /** Keys of the fused pipelines in `pipelines`, least recently used first. */
+  private readonly fusedPipes = new Set<string>();
   private readonly pool = new Map<number, GPUBuffer[]>();
   private readonly stagingPool = new Map<number, GPUBuffer[]>();
   private pooledBytes = 0;
@@ -182,6 +213,8 @@ export class WebGPUBackend implements Backend {
       maxComputeWorkgroupsPerDimension: Math.min(l.maxComputeWorkgroupsPerDimension, opts.maxWorkgroupsPerDimension ?? Infinity),
       maxComputeWorkgroupStorageSize: l.maxComputeWorkgroupStorageSize,
       minStorageBufferOffsetAlignment: l.minStorageBufferOffsetAlignment,
+      minUniformBufferOffsetAlignment: l.minUniformBufferOffsetAlignment,
+      maxStorageBuffersPerShaderStage: l.maxStorageBuffersPerShaderStage,
     };
     let wg = 1;
     while (wg * 2 <= Math.min(256, l.maxComputeInvocationsPerWorkgroup, l.maxComputeWorkgroupSizeX)) wg *= 2;
@@ -190,9 +223,11 @@ export class WebGPUBackend implements Backend {
     this.wg = wg;
     this.maxDispatches = opts.maxDispatchesPerSubmit ?? 64;
     this.maxPooled = opts.maxPooledBytes ?? 256 * 2 ** 20;
-    this.paramsAlign = Math.max(1, l.minStorageBufferOffsetAlignment / 4);
+    this.maxFusedPipelines = Math.max(1, opts.maxFusedPipelines ?? 1024);
+    // one params buffer serves both bindings: storage for most kernels, uniform for fused ones
+    this.paramsAlign = Math.max(1, l.minStorageBufferOffsetAlignment / 4, l.minUniformBufferOffsetAlignment / 4);
     this.params = new Uint32Array(64 * 1024);
-    this.paramsGPU = this.device.createBuffer({ size: this.params.byteLength, usage: STORAGE | COPY_DST });
+    this.paramsGPU = this.device.createBuffer({ size: this.params.byteLength, usage: STORAGE | UNIFORM | COPY_DST });
     this.lostPromise = new Promise<never>((_, reject) => {
       this.rejectLost = reject;
     });
@@ -412,25 +447,26 @@ export class WebGPUBackend implements Backend {
 
   // ---------------------------------------------------------------- command batching
 
-  /** Explicit layout: binding 0 the params, then `inputs` read-only buffers, then one writable output. */
-  private bindLayout(inputs: number): { bind: GPUBindGroupLayout; pipe: GPUPipelineLayout } {
-    let l = this.layouts.get(inputs);
+  /** Explicit layout: binding 0 the params (dynamic offset), then the read-only inputs, then the writable outputs. */
+  private bindLayout(spec: LayoutSpec): { key: string; bind: GPUBindGroupLayout; pipe: GPUPipelineLayout } {
+    const key = `${spec.inputs}/${spec.outputs}${spec.uniformParams ? 'u' : 's'}`;
+    let l = this.layouts.get(key);
     if (!l) {
       const entries: GPUBindGroupLayoutEntry[] = [];
-      entries.push({ binding: 0, visibility: 4 /* COMPUTE */, buffer: { type: 'read-only-storage', hasDynamicOffset: true } });
-      for (let i = 1; i <= inputs; i++) entries.push({ binding: i, visibility: 4, buffer: { type: 'read-only-storage' } });
-      entries.push({ binding: inputs + 1, visibility: 4, buffer: { type: 'storage' } });
+      entries.push({ binding: 0, visibility: 4 /* COMPUTE */, buffer: { type: spec.uniformParams ? 'uniform' : 'read-only-storage', hasDynamicOffset: true } });
+      for (let i = 1; i <= spec.inputs; i++) entries.push({ binding: i, visibility: 4, buffer: { type: 'read-only-storage' } });
+      for (let j = 0; j < spec.outputs; j++) entries.push({ binding: spec.inputs + 1 + j, visibility: 4, buffer: { type: 'storage' } });
       const bind = this.device.createBindGroupLayout({ entries });
       l = { bind, pipe: this.device.createPipelineLayout({ bindGroupLayouts: [bind] }) };
-      this.layouts.set(inputs, l);
+      this.layouts.set(key, l);
     }
-    return l;
+    return { key, ...l };
   }
 
-  private pipeline(key: string, source: string | (() => string), inputs: number): Pipe {
+  private pipeline(key: string, source: string | (() => string), spec: LayoutSpec): Pipe {
     let p = this.pipelines.get(key);
     if (!p) {
-      const layout = this.bindLayout(inputs);
+      const layout = this.bindLayout(spec);
       const module = this.device.createShaderModule({ code: typeof source === 'string' ? source : source() });
       this.device.pushErrorScope('validation');
       const pipeline = this.device.createComputePipeline({ layout: layout.pipe, compute: { module, entryPoint: 'main' } });
@@ -443,7 +479,7 @@ export class WebGPUBackend implements Backend {
           this.pendingError ??= `internal error: a WGSL kernel failed to compile: ${err.message}\n${msgs}`;
         })
         .catch(() => undefined);
-      p = { pipeline, layout: layout.bind };
+      p = { pipeline, layout: layout.bind, layoutKey: layout.key };
       this.pipelines.set(key, p);
     }
     return p;
@@ -487,11 +523,19 @@ export class WebGPUBackend implements Backend {
 
   /**
    * Encodes one dispatch: `source` specialised kernel, `params` at binding 0, then the buffers at
-   * bindings 1.. (inputs first, output last), `groups` workgroups.
+   * bindings 1.. (inputs first, the `outputs` last: one unless said), `groups` workgroups.
    */
-  private dispatch(op: string, kernel: string | readonly [key: string, make: () => string], params: readonly number[], buffers: readonly GPUBuffer[], groups: readonly [number, number, number]): void {
+  private dispatch(
+    op: string,
+    kernel: string | readonly [key: string, make: () => string],
+    params: readonly number[],
+    buffers: readonly GPUBuffer[],
+    groups: readonly [number, number, number],
+    layout: { outputs: number; uniformParams: boolean } = { outputs: 1, uniformParams: false },
+  ): void {
     this.check(op);
-    const pipe = typeof kernel === 'string' ? this.pipeline(kernel, kernel, buffers.length - 1) : this.pipeline(kernel[0], kernel[1], buffers.length - 1);
+    const spec: LayoutSpec = { inputs: buffers.length - layout.outputs, outputs: layout.outputs, uniformParams: layout.uniformParams };
+    const pipe = typeof kernel === 'string' ? this.pipeline(kernel, kernel, spec) : this.pipeline(kernel[0], kernel[1], spec);
     if (params.length > PARAMS_BIND) throw new AxonError(op, `internal error: ${params.length} kernel parameters (max ${PARAMS_BIND})`);
     if (this.dispatches >= this.maxDispatches || this.paramsUsed + PARAMS_BIND > this.params.length) this.flush();
     const off = this.paramsUsed;
@@ -501,14 +545,15 @@ export class WebGPUBackend implements Backend {
     this.pass ??= this.encoder.beginComputePass();
     for (const b of buffers) this.batchUsed.add(b);
     this.pass.setPipeline(pipe.pipeline);
-    this.pass.setBindGroup(0, this.bindGroup(pipe.layout, buffers), [off * 4]);
+    this.pass.setBindGroup(0, this.bindGroup(pipe, buffers), [off * 4]);
     this.pass.dispatchWorkgroups(groups[0], groups[1], groups[2]);
     this.dispatches++;
   }
 
   /** Bind groups are cached by buffers (the params offset is dynamic): creating one per dispatch costs ~20–100× more. */
-  private bindGroup(layout: GPUBindGroupLayout, buffers: readonly GPUBuffer[]): GPUBindGroup {
-    let key = `${buffers.length}`;
+  private bindGroup(pipe: Pipe, buffers: readonly GPUBuffer[]): GPUBindGroup {
+    const layout = pipe.layout;
+    let key = pipe.layoutKey;
     for (const b of buffers) key += `,${this.bufferId(b)}`;
     let bg = this.bindGroups.get(key);
     if (!bg) {
@@ -611,6 +656,119 @@ export class WebGPUBackend implements Backend {
   where(cond: View, a: View, b: View, out: BackendBuffer): void {
     this.check('where');
     this.map('where', [cond, a, b], a.shape, out, a.dtype, 'select(v2, v1, v0 != 0u)', '');
+  }
+
+  /**
+   * Runs a fused elementwise program (see `Backend.fused` in `@axon/core`) as ONE dispatch: its WGSL
+   * is generated from the instructions with the same expressions as the `unary`/`binary`/`where`
+   * kernels, each result rounded to float32 as those kernels round it (see `fusedSource`).
+   * Pipelines are cached per program key and input layout (rank after merging dims; each input
+   * contiguous, a single broadcast element, or strided); constants, sizes, offsets and strides
+   * travel in the per-dispatch parameter block, so new constant values never recompile. Core calls
+   * it; users do not.
+   * @example
+   * ```ts
+   * const b = await createWebGPUBackend();
+   * const x = b.alloc('float32', 3);
+   * b.write(x, new Float32Array([-1, 2, 3]));
+   * const y = b.alloc('float32', 3);
+   * const program = {
+   *   key: 'relu(x*c)',
+   *   inputs: ['float32'],
+   *   consts: 1,
+   *   code: [{ op: 'input', input: 0 }, { op: 'const', slot: 0 }, { op: 'mul', args: [0, 1] }, { op: 'relu', args: [2] }],
+   *   outputs: [{ value: 3, dtype: 'float32' }],
+   * } as const;
+   * b.fused(program, [{ buf: x, dtype: 'float32', shape: [3], strides: [1], offset: 0 }], [2], [y]);
+   * await b.read(y) // [0, 4, 6]
+   * b.dispose();
+   * ```
+   */
+  fused(program: FusedProgram, inputs: readonly View[], consts: readonly number[], outputs: readonly BackendBuffer[]): void {
+    const op = 'fused';
+    this.check(op);
+    if (!this.fusedChecked.has(program)) {
+      const maxBuffers = Math.min(FUSED_MAX_BUFFERS, this.limits.maxStorageBuffersPerShaderStage);
+      checkFusedProgram(program, maxBuffers, `FUSED_MAX_BUFFERS ${FUSED_MAX_BUFFERS}; this device's maxStorageBuffersPerShaderStage ${this.limits.maxStorageBuffersPerShaderStage}`);
+      const sig = fusedSignature(program);
+      const known = this.fusedKeys.get(program.key);
+      if (known === undefined) {
+        if (this.fusedKeys.size >= 4096) this.fusedKeys.clear();
+        this.fusedKeys.set(program.key, sig);
+      }
+      else if (known !== sig) throw new AxonError(op, `program key '${program.key}' was already used for a different program (a key must identify one program's structure)`);
+      this.fusedChecked.add(program);
+    }
+    const name = `program '${program.key}'`;
+    if (!Array.isArray(inputs) || inputs.length !== program.inputs.length) throw new AxonError(op, `${name} expects ${program.inputs.length} input view(s), got ${Array.isArray(inputs) ? inputs.length : fmtValue(inputs)}`);
+    if (!Array.isArray(outputs) || outputs.length !== program.outputs.length) throw new AxonError(op, `${name} expects ${program.outputs.length} output buffer(s), got ${Array.isArray(outputs) ? outputs.length : fmtValue(outputs)}`);
+    if (!Array.isArray(consts) || consts.length !== program.consts) throw new AxonError(op, `${name} expects ${program.consts} constant(s), got ${Array.isArray(consts) ? consts.length : fmtValue(consts)}`);
+    consts.forEach((c, i) => {
+      if (typeof c !== 'number') throw new AxonError(op, `${name}: constant ${i} must be a number, got ${fmtValue(c)}`);
+    });
+    const shape = inputs.length > 0 ? inputs[0]!.shape : null;
+    const inBufs = inputs.map((v, k) => {
+      const b = asBuf(v.buf, op);
+      const want = program.inputs[k]!;
+      if (v.dtype !== want || b.dtype !== want) throw new AxonError(op, `${name}: input ${k} must be a ${want} view, got a ${v.dtype} view of a ${b.dtype} buffer`);
+      if (!Array.isArray(v.shape) || !Array.isArray(v.strides) || v.shape.length !== v.strides.length) throw new AxonError(op, `${name}: input ${k} has shape ${fmtValue(v.shape)} but strides ${fmtValue(v.strides)}`);
+      if (v.shape.length !== shape!.length || v.shape.some((d: number, i: number) => d !== shape![i])) throw new AxonError(op, `${name}: every input must have one shape (already broadcast); input 0 is [${shape!.join(',')}], input ${k} is [${v.shape.join(',')}]`);
+      let last = v.offset;
+      let empty = false;
+      for (let d = 0; d < v.shape.length; d++) {
+        const n = v.shape[d]!;
+        const s = v.strides[d]!;
+        if (!Number.isInteger(n) || n < 0 || !Number.isInteger(s) || s < 0) throw new AxonError(op, `${name}: input ${k} has an invalid shape [${v.shape.join(',')}] / strides [${v.strides.join(',')}]`);
+        if (n === 0) empty = true;
+        else last += (n - 1) * s;
+      }
+      if (!Number.isInteger(v.offset) || v.offset < 0 || (!empty && last >= b.size)) {
+        throw new AxonError(op, `${name}: input ${k} (shape [${v.shape.join(',')}], strides [${v.strides.join(',')}], offset ${v.offset}) reaches element ${last} of a ${b.size}-element buffer`);
+      }
+      return b;
+    });
+    const n = shape ? numel(shape) : outputs.length > 0 ? asBuf(outputs[0]!, op).size : 0;
+    const outBufs = outputs.map((o, j) => {
+      const b = asBuf(o, op);
+      const want = program.outputs[j]!.dtype;
+      if (b.dtype !== want) throw new AxonError(op, `${name}: output ${j} must be a ${want} buffer, got ${b.dtype}`);
+      if (b.size !== n) throw new AxonError(op, `${name}: output ${j} holds ${b.size} elements, expected ${n}${shape ? ` (shape [${shape.join(',')}])` : ' (as output 0)'}`);
+      if (inputs.some((v) => v.buf === o)) throw new AxonError(op, `${name}: output ${j} is also an input's buffer (outputs never alias inputs)`);
+      if (outputs.indexOf(o) !== j) throw new AxonError(op, `${name}: output ${j} is the same buffer as output ${outputs.indexOf(o)}`);
+      return b;
+    });
+    if (n === 0 || outputs.length === 0) return;
+
+    // layout variant: merge dims, then classify each input (contiguous, one element, strided)
+    const c = collapse(shape ?? [n], inputs.map((v) => v.strides));
+    const cstr = contiguousStrides(c.shape);
+    const access: FusedAccess[] = c.strides.map((st) => (st.every((x) => x === 0) ? 's' : st.every((x, d) => x === cstr[d]) ? 'c' : 'r'));
+    const strided = access.includes('r');
+    const rank = strided ? c.shape.length : 0;
+    const L = fusedLayout(program.consts, rank, access);
+    if (L.len > PARAMS_BIND) {
+      throw new AxonError(op, `${name}: ${program.consts} constants and ${inputs.length} inputs strided over ${rank} dims need ${L.len} kernel parameters, at most ${PARAMS_BIND}`);
+    }
+    const params = new Array<number>(L.len).fill(0);
+    params[0] = n;
+    for (let i = 0; i < consts.length; i++) params[L.constAt + i] = f32Bits(consts[i]!);
+    if (strided) c.shape.forEach((d, i) => (params[L.shapeAt + i] = d));
+    inputs.forEach((v, k) => {
+      params[L.opAt[k]!] = v.offset;
+      if (access[k] === 'r') c.strides[k]!.forEach((s, d) => (params[L.opAt[k]! + 1 + d] = s));
+    });
+    const key = `fused|${rank}|${access.join('')}|${program.key}`;
+    this.fusedPipes.delete(key);
+    this.fusedPipes.add(key);
+    if (this.fusedPipes.size > this.maxFusedPipelines) {
+      const oldest = this.fusedPipes.values().next().value!;
+      this.fusedPipes.delete(oldest);
+      this.pipelines.delete(oldest);
+    }
+    this.dispatch(op, [key, () => fusedSource(this.wg, program, rank, access)], params, [...inBufs.map((b) => b.gpu!), ...outBufs.map((b) => b.gpu!)], this.groups1d(n), {
+      outputs: outputs.length,
+      uniformParams: true,
+    });
   }
 
   reduce(op: ReduceOp, x: View, axes: readonly number[], out: BackendBuffer): void {

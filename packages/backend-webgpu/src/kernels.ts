@@ -3,8 +3,8 @@
  * workgroup size (never on sizes or strides, which arrive in `P`), so the number of distinct
  * pipelines stays bounded.
  */
-import type { BinaryOp, DType, ReduceOp, UnaryOp } from '@axon/core';
-import { entry1d, FMATH, HASH, header, SINCOS, stridedIndex, wgslType } from './wgsl.js';
+import type { BinaryOp, DType, FusedProgram, ReduceOp, UnaryOp } from '@axon/core';
+import { entry1d, FMATH, HASH, header, paramAt, SINCOS, stridedIndex, wgslType } from './wgsl.js';
 
 // ------------------------------------------------------------------ elementwise (map)
 
@@ -35,88 +35,88 @@ export function convertExpr(v: string, from: DType, to: DType): string {
   return `f32(${v})`;
 }
 
-/** The expression and helper functions of a unary op. */
-export function unaryExpr(op: UnaryOp, dtype: DType): { expr: string; prelude: string } {
-  if (op === 'not') return { expr: 'select(0u, 1u, v0 == 0u)', prelude: '' };
+/** The expression and helper functions of a unary op on the value `x` (a WGSL expression). */
+export function unaryExpr(op: UnaryOp, dtype: DType, x = 'v0'): { expr: string; prelude: string } {
+  if (op === 'not') return { expr: `select(0u, 1u, ${x} == 0u)`, prelude: '' };
   if (dtype === 'int32') {
     const e: Partial<Record<UnaryOp, string>> = {
-      neg: '0 - v0',
-      abs: 'select(v0, 0 - v0, v0 < 0)',
-      sign: 'sign_i(v0)',
-      square: 'v0 * v0',
-      relu: 'max(v0, 0)',
-      floor: 'v0',
-      ceil: 'v0',
-      round: 'v0',
+      neg: `0 - ${x}`,
+      abs: `select(${x}, 0 - ${x}, ${x} < 0)`,
+      sign: `sign_i(${x})`,
+      square: `${x} * ${x}`,
+      relu: `max(${x}, 0)`,
+      floor: x,
+      ceil: x,
+      round: x,
     };
     const expr = e[op];
     if (expr) return { expr, prelude: FMATH };
     // Float ops on int32 input: compute in float32, truncate back.
-    const f = unaryExpr(op, 'float32');
-    return { expr: `f2i(${f.expr.replaceAll('v0', 'f32(v0)')})`, prelude: f.prelude };
+    const f = unaryExpr(op, 'float32', `f32(${x})`);
+    return { expr: `f2i(${f.expr})`, prelude: f.prelude };
   }
   const e: Record<Exclude<UnaryOp, 'not'>, string> = {
-    neg: '-v0',
-    abs: 'abs(v0)',
-    sign: 'sign_f(v0)',
-    exp: 'exp_(v0)',
-    log: 'log_(v0)',
-    log1p: 'log1p_(v0)',
-    expm1: 'expm1_(v0)',
-    sqrt: 'sqrt(v0)',
-    rsqrt: '1.0 / sqrt(v0)',
-    reciprocal: '1.0 / v0',
-    square: 'v0 * v0',
-    sin: 'sin_(v0)',
-    cos: 'cos_(v0)',
-    tanh: 'tanh_(v0)',
-    erf: 'erf_(v0)',
-    sigmoid: 'sigmoid_(v0)',
-    relu: 'select(v0, 0.0, v0 < 0.0)',
-    floor: 'floor(v0)',
-    ceil: 'ceil(v0)',
-    round: 'round(v0)',
+    neg: `-${x}`,
+    abs: `abs(${x})`,
+    sign: `sign_f(${x})`,
+    exp: `exp_(${x})`,
+    log: `log_(${x})`,
+    log1p: `log1p_(${x})`,
+    expm1: `expm1_(${x})`,
+    sqrt: `sqrt(${x})`,
+    rsqrt: `1.0 / sqrt(${x})`,
+    reciprocal: `1.0 / ${x}`,
+    square: `${x} * ${x}`,
+    sin: `sin_(${x})`,
+    cos: `cos_(${x})`,
+    tanh: `tanh_(${x})`,
+    erf: `erf_(${x})`,
+    sigmoid: `sigmoid_(${x})`,
+    relu: `select(${x}, 0.0, ${x} < 0.0)`,
+    floor: `floor(${x})`,
+    ceil: `ceil(${x})`,
+    round: `round(${x})`,
   };
   return { expr: e[op], prelude: FMATH + (op === 'sin' || op === 'cos' ? SINCOS : '') };
 }
 
 const COMPARE: Partial<Record<BinaryOp, string>> = { eq: '==', ne: '!=', lt: '<', le: '<=', gt: '>', ge: '>=' };
 
-/** The expression of a binary op on inputs of dtype `dtype`. */
-export function binaryExpr(op: BinaryOp, dtype: DType): string {
+/** The expression of a binary op on the values `a`, `b` (WGSL expressions) of dtype `dtype`. */
+export function binaryExpr(op: BinaryOp, dtype: DType, a = 'v0', b = 'v1'): string {
   const cmp = COMPARE[op];
   if (cmp) {
     if (dtype === 'float32') {
-      if (op === 'ne') return 'select(0u, 1u, is_nan(v0) || is_nan(v1) || v0 != v1)';
-      return `select(0u, 1u, !(is_nan(v0) || is_nan(v1)) && v0 ${cmp} v1)`;
+      if (op === 'ne') return `select(0u, 1u, is_nan(${a}) || is_nan(${b}) || ${a} != ${b})`;
+      return `select(0u, 1u, !(is_nan(${a}) || is_nan(${b})) && ${a} ${cmp} ${b})`;
     }
-    return `select(0u, 1u, v0 ${cmp} v1)`;
+    return `select(0u, 1u, ${a} ${cmp} ${b})`;
   }
-  if (op === 'and') return 'v0 & v1';
-  if (op === 'or') return 'v0 | v1';
-  if (op === 'xor') return 'v0 ^ v1';
+  if (op === 'and') return `${a} & ${b}`;
+  if (op === 'or') return `${a} | ${b}`;
+  if (op === 'xor') return `${a} ^ ${b}`;
   if (dtype === 'int32') {
     const e: Record<string, string> = {
-      add: 'v0 + v1',
-      sub: 'v0 - v1',
-      mul: 'v0 * v1',
-      div: 'div_i(v0, v1)',
-      pow: 'pow_i(v0, v1)',
-      max: 'max(v0, v1)',
-      min: 'min(v0, v1)',
-      mod: 'mod_i(v0, v1)',
+      add: `${a} + ${b}`,
+      sub: `${a} - ${b}`,
+      mul: `${a} * ${b}`,
+      div: `div_i(${a}, ${b})`,
+      pow: `pow_i(${a}, ${b})`,
+      max: `max(${a}, ${b})`,
+      min: `min(${a}, ${b})`,
+      mod: `mod_i(${a}, ${b})`,
     };
     return e[op]!;
   }
   const e: Record<string, string> = {
-    add: 'v0 + v1',
-    sub: 'v0 - v1',
-    mul: 'v0 * v1',
-    div: 'v0 / v1',
-    pow: 'pow_(v0, v1)',
-    max: 'max_f(v0, v1)',
-    min: 'min_f(v0, v1)',
-    mod: 'mod_f(v0, v1)',
+    add: `${a} + ${b}`,
+    sub: `${a} - ${b}`,
+    mul: `${a} * ${b}`,
+    div: `${a} / ${b}`,
+    pow: `pow_(${a}, ${b})`,
+    max: `max_f(${a}, ${b})`,
+    min: `min_f(${a}, ${b})`,
+    mod: `mod_f(${a}, ${b})`,
   };
   return e[op]!;
 }
@@ -124,6 +124,94 @@ export function binaryExpr(op: BinaryOp, dtype: DType): string {
 /** Output dtype of a binary op. */
 export function binaryOutDtype(op: BinaryOp, dtype: DType): DType {
   return COMPARE[op] || op === 'and' || op === 'or' || op === 'xor' ? 'bool' : dtype;
+}
+
+// ------------------------------------------------------------------ fused elementwise programs
+
+/**
+ * How a fused kernel finds one input's element for invocation `gid` (after merging dims):
+ * `c` walks it contiguously (`offset + gid`), `s` reads one element (`offset`: every stride 0),
+ * `r` decomposes `gid` over the shape and sums coordinate × stride.
+ */
+export type FusedAccess = 'c' | 's' | 'r';
+
+/**
+ * Parameter layout of a fused kernel: `P[0]` = n, `P[1..3]` = three runtime zeros (the barriers of
+ * argument positions 0, 1, 2; see {@link fusedSource}), the constants' float32 bits from `P[4]`,
+ * then — when some input is strided — the shape (`rank` dims), then per input its offset,
+ * followed by its `rank` strides when its access is `r`.
+ */
+export function fusedLayout(consts: number, rank: number, access: readonly FusedAccess[]): { constAt: number; shapeAt: number; opAt: number[]; len: number } {
+  const constAt = 4;
+  let at = constAt + consts;
+  const shapeAt = at;
+  if (access.includes('r')) at += rank;
+  const opAt = access.map((k) => {
+    const o = at;
+    at += k === 'r' ? 1 + rank : 1;
+    return o;
+  });
+  return { constAt, shapeAt, opAt, len: at };
+}
+
+/** The float32 WGSL expression of a fused op (not `input`/`const`) of `arity` arguments `a`, `b`, `c`. */
+function fusedExpr(op: string, arity: number): string {
+  const [a, b, c] = ['a', 'b', 'c'];
+  if (op === 'where') return `select(${c}, ${b}, f2b(${a}) != 0u)`;
+  if (arity === 1) {
+    if (op === 'not') return `f32(${unaryExpr('not', 'bool', `f2b(${a})`).expr})`;
+    return unaryExpr(op as UnaryOp, 'float32', a).expr;
+  }
+  const bop = op as BinaryOp;
+  if (bop === 'and' || bop === 'or' || bop === 'xor') return `f32(${binaryExpr(bop, 'bool', `f2b(${a})`, `f2b(${b})`)})`;
+  if (COMPARE[bop]) return `f32(${binaryExpr(bop, 'float32', a, b)})`;
+  return binaryExpr(bop, 'float32', a, b);
+}
+
+/**
+ * One kernel for a whole {@link FusedProgram}: inputs `I0..` (float32 as `f32`, bool as `u32`),
+ * outputs `O0..` (contiguous), the parameters in a uniform block (see {@link fusedLayout}), one
+ * invocation per element. Each instruction's expression is the one the `unary`/`binary`/`where`
+ * kernels use. Every argument reaches it through `opq(value, z<position>)`, an xor of its bits with
+ * a runtime zero that is different for each argument position: the compiler can then neither
+ * contract across instructions (a·b + c into an fma), nor reassociate, nor fold an op whose
+ * arguments it would otherwise see are equal (x − x → 0, x / x → 1, wrong for NaN and ±Infinity),
+ * so every value is rounded and special-cased exactly as running the primitives one by one would.
+ */
+export function fusedSource(wg: number, program: FusedProgram, rank: number, access: readonly FusedAccess[]): string {
+  const L = fusedLayout(program.consts, rank, access);
+  const P = (i: number): string => paramAt(i, true);
+  const bindings = [
+    ...program.inputs.map((d, k) => ({ name: `I${k}`, dtype: d as DType })),
+    ...program.outputs.map((o, j) => ({ name: `O${j}`, dtype: o.dtype as DType, write: true })),
+  ];
+  const used = new Set<number>();
+  for (const ins of program.code) if (ins.op === 'input') used.add(ins.input);
+  const lines: string[] = [`  let z0 = ${P(1)}; let z1 = ${P(2)}; let z2 = ${P(3)};`];
+  const strided = access.map((k, i) => (k === 'r' && used.has(i) ? i : -1)).filter((i) => i >= 0);
+  if (strided.length > 0) lines.push(stridedIndex('gid', rank, L.shapeAt, strided.map((i) => L.opAt[i]!), 'q', true));
+  access.forEach((k, i) => {
+    if (!used.has(i)) return;
+    const o = k === 'c' ? `${P(L.opAt[i]!)} + gid` : k === 's' ? P(L.opAt[i]!) : `q${strided.indexOf(i)}`;
+    lines.push(`  let o${i} = ${o};`);
+  });
+  let trig = false;
+  const fns = new Map<string, string>();
+  program.code.forEach((ins, i) => {
+    if (ins.op === 'input') {
+      const load = `I${ins.input}[o${ins.input}]`;
+      lines.push(`  let t${i} = ${program.inputs[ins.input] === 'bool' ? `f32(${load})` : load};`);
+    } else if (ins.op === 'const') {
+      lines.push(`  let t${i} = bitcast<f32>(${P(L.constAt + ins.slot)});`);
+    } else {
+      if (ins.op === 'sin' || ins.op === 'cos') trig = true;
+      if (!fns.has(ins.op)) fns.set(ins.op, `fn op_${ins.op}(${ins.args.map((_, p) => `${'abc'[p]!}: f32`).join(', ')}) -> f32 { return ${fusedExpr(ins.op, ins.args.length)}; }`);
+      lines.push(`  let t${i} = op_${ins.op}(${ins.args.map((v, p) => `opq(t${v}, z${p})`).join(', ')});`);
+    }
+  });
+  program.outputs.forEach((o, j) => lines.push(`  O${j}[gid] = ${o.dtype === 'bool' ? `f2b(t${o.value})` : `t${o.value}`};`));
+  const ops = ['fn opq(x: f32, z: u32) -> f32 { return bitcast<f32>(bitcast<u32>(x) ^ z); }', ...fns.values()].join('\n');
+  return header(bindings, { uniformParams: true }) + FMATH + (trig ? SINCOS : '') + ops + '\n' + entry1d(wg, lines.join('\n'), P(0));
 }
 
 // ------------------------------------------------------------------ fill

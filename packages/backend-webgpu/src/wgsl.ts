@@ -13,16 +13,34 @@ export function wgslType(dtype: DType): 'f32' | 'i32' | 'u32' {
   return dtype === 'float32' ? 'f32' : dtype === 'int32' ? 'i32' : 'u32';
 }
 
-/** The parameter binding and the global-invocation-index helper used by every kernel. */
-export function header(bindings: readonly { name: string; dtype: DType | 'atomic'; write?: boolean }[]): string {
-  const lines = ['@group(0) @binding(0) var<storage, read> P: array<u32>;'];
+/** u32 parameters one dispatch sees (the size of the params binding; its offset is dynamic). */
+export const PARAMS_U32 = 256;
+
+/**
+ * WGSL that reads parameter `i` (a constant index): `P[i]` from the storage binding, or the matching
+ * component of the uniform binding's `array<vec4<u32>>` (uniform arrays have a 16-byte stride).
+ */
+export function paramAt(i: number, uniform = false): string {
+  return uniform ? `P[${i >> 2}].${'xyzw'[i & 3]!}` : `P[${i}u]`;
+}
+
+/**
+ * The parameter binding and the helpers used by every kernel. With `uniformParams` the parameter
+ * block is bound as a uniform buffer (read with {@link paramAt}), so that it does not count against
+ * maxStorageBuffersPerShaderStage (the fused kernels bind up to 8 storage buffers besides it).
+ */
+export function header(bindings: readonly { name: string; dtype: DType | 'atomic'; write?: boolean }[], opts: { uniformParams?: boolean } = {}): string {
+  const u = opts.uniformParams === true;
+  const lines = [u ? `@group(0) @binding(0) var<uniform> P: array<vec4<u32>, ${PARAMS_U32 / 4}>;` : '@group(0) @binding(0) var<storage, read> P: array<u32>;'];
   bindings.forEach((b, i) => {
     const ty = b.dtype === 'atomic' ? 'atomic<u32>' : wgslType(b.dtype);
     lines.push(`@group(0) @binding(${i + 1}) var<storage, ${b.write ? 'read_write' : 'read'}> ${b.name}: array<${ty}>;`);
   });
+  const p0 = paramAt(0, u);
+  const pi = u ? 'P[i / 4u][i % 4u]' : 'P[i]';
   lines.push(
-    'fn f_inf() -> f32 { return bitcast<f32>(0x7f800000u | (P[0] & 0u)); }',
-    'fn f_nan() -> f32 { return bitcast<f32>(0x7fc00000u | (P[0] & 0u)); }',
+    `fn f_inf() -> f32 { return bitcast<f32>(0x7f800000u | (${p0} & 0u)); }`,
+    `fn f_nan() -> f32 { return bitcast<f32>(0x7fc00000u | (${p0} & 0u)); }`,
     'fn is_nan(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u; }',
     'fn is_inf(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) == 0x7f800000u; }',
     // exp/log with IEEE special values: SwiftShader's built-ins return finite garbage for
@@ -30,18 +48,18 @@ export function header(bindings: readonly { name: string; dtype: DType | 'atomic
     'fn exp_(x: f32) -> f32 { if (is_nan(x)) { return x; } if (x > 88.72284) { return f_inf(); } if (x < -103.98) { return 0.0; } return exp(x); }',
     'fn exp2_(x: f32) -> f32 { if (is_nan(x)) { return x; } if (x >= 128.0) { return f_inf(); } if (x < -150.0) { return 0.0; } return exp2(x); }',
     'fn log_(x: f32) -> f32 { if (is_nan(x) || x < 0.0) { return f_nan(); } if (x == 0.0) { return -f_inf(); } if (is_inf(x)) { return x; } return log(x); }',
-    'fn p_f32(i: u32) -> f32 { return bitcast<f32>(P[i]); }',
-    'fn p_i32(i: u32) -> i32 { return bitcast<i32>(P[i]); }',
+    `fn p_f32(i: u32) -> f32 { return bitcast<f32>(${pi}); }`,
+    `fn p_i32(i: u32) -> i32 { return bitcast<i32>(${pi}); }`,
   );
   return lines.join('\n') + '\n';
 }
 
-/** Entry point of a 1-D-indexed kernel dispatched in 2-D (see `Backend.groups1d`). */
-export function entry1d(wg: number, body: string): string {
+/** Entry point of a 1-D-indexed kernel dispatched in 2-D (see `Backend.groups1d`); `n` is the WGSL of the invocation count. */
+export function entry1d(wg: number, body: string, n = 'P[0]'): string {
   return `@compute @workgroup_size(${wg})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let gid = (wid.y * nwg.x + wid.x) * ${wg}u + lid;
-  if (gid >= P[0]) { return; }
+  if (gid >= ${n}) { return; }
 ${body}
 }
 `;
@@ -50,20 +68,22 @@ ${body}
 /**
  * Code that decomposes the linear index `lin` over a row-major shape stored at `P[shapeAt..]`
  * (rank `rank`) and accumulates, for every operand, `offset + Σ coord·stride` into `o<k>`.
- * Operand k's offset is at `P[opAt[k]]`, its strides at `P[opAt[k] + 1 ..]`.
+ * Operand k's offset is at `P[opAt[k]]`, its strides at `P[opAt[k] + 1 ..]` (`uniform`: read with
+ * {@link paramAt} from a uniform parameter block).
  */
-export function stridedIndex(lin: string, rank: number, shapeAt: number, opAt: readonly number[], prefix = 'o'): string {
+export function stridedIndex(lin: string, rank: number, shapeAt: number, opAt: readonly number[], prefix = 'o', uniform = false): string {
+  const P = (i: number): string => paramAt(i, uniform);
   const lines: string[] = [];
-  opAt.forEach((at, k) => lines.push(`  var ${prefix}${k}: u32 = P[${at}u];`));
+  opAt.forEach((at, k) => lines.push(`  var ${prefix}${k}: u32 = ${P(at)};`));
   if (rank === 0) return lines.join('\n');
   lines.push(`  var ${prefix}rem: u32 = ${lin};`);
   for (let d = rank - 1; d >= 0; d--) {
     if (d > 0) {
-      lines.push(`  { let n = P[${shapeAt + d}u]; let c = ${prefix}rem % n; ${prefix}rem = ${prefix}rem / n;`);
+      lines.push(`  { let n = ${P(shapeAt + d)}; let c = ${prefix}rem % n; ${prefix}rem = ${prefix}rem / n;`);
     } else {
       lines.push(`  { let c = ${prefix}rem;`);
     }
-    opAt.forEach((at, k) => lines.push(`    ${prefix}${k} += c * P[${at + 1 + d}u];`));
+    opAt.forEach((at, k) => lines.push(`    ${prefix}${k} += c * ${P(at + 1 + d)};`));
     lines.push('  }');
   }
   return lines.join('\n');
