@@ -1,7 +1,7 @@
 // The fused-program interpreter: runs a compiled elementwise program (src/fused.ts compiles it)
 // over the index space in blocks, numexpr-style. Each instruction runs as a SIMD loop over one
-// block of float32 "registers" (blocks of lanes in a scratch area of linear memory), so the
-// dispatch cost of an instruction is paid once per block and the block stays in L1.
+// block of float32 "registers", so the dispatch cost of an instruction is paid once per block and
+// the block stays in L1.
 //
 // Bytecode: i32 words. Word 0 = number of prologue words, word 1 = number of body words, then the
 // prologue (run once per call, over the first block's length: constants and everything computed
@@ -10,15 +10,23 @@
 // (register numbers, or an input/output/constant index where the op says so); `where` takes a
 // second word holding its third register. The per-call parameter block (pointers, strides, load
 // modes, constants) is laid out as FUSED_LAYOUT in scripts/gen-fused.mjs says.
+//
+// A register is a block of lanes at an address kept in a table (P_ADDR): its own scratch block,
+// or, when the block is a whole multiple of 16 lanes, a window of a buffer, so that no copy is
+// made: a contiguous float32 input is read where it lies, and an op whose value goes to a float32
+// output (an `out` prefix before it) writes straight into the output. A definition always writes
+// the table entry first, so a window is never written through once its value is dead.
 import {
   IN_BYTES,
   MODE_CONTIGUOUS,
   MODE_SCALAR,
   OP_CONST,
   OP_LOAD,
+  OP_OUT,
   OP_STORE_F32,
   OP_STORE_U8,
   OP_WHERE,
+  P_ADDR,
   P_BLOCK,
   P_CONST,
   P_IDX,
@@ -46,28 +54,44 @@ export function fused_run(code: usize, params: usize, regs: usize): void {
 
 function exec(pc: usize, words: i32, params: usize, regs: usize, rb: usize, start: i32, len: i32): void {
   const end = pc + (<usize>words << 2);
+  const addr = params + P_ADDR;
+  const whole = (len & 15) == 0; // buffers may serve as registers
+  let target: usize = 0; // where the next op writes, when an `out` prefix named an output
   while (pc < end) {
     const w = load<u32>(pc);
     pc += 4;
     const op = <i32>(w & 255);
-    const d = regs + <usize>((w >> 8) & 255) * rb;
-    const fa = <i32>((w >> 16) & 255);
-    const a = regs + <usize>fa * rb;
-    const b = regs + <usize>(w >> 24) * rb;
+    const fd = <usize>((w >> 8) & 255);
+    const fa = <usize>((w >> 16) & 255);
+    const fb = <usize>(w >> 24);
     if (op == OP_LOAD) {
-      loadInput(params, params + P_IN + <usize>fa * IN_BYTES, d, start, len);
+      store<u32>(addr + (fd << 2), <u32>loadInput(params, params + P_IN + fa * IN_BYTES, regs + fd * rb, start, len, whole));
     } else if (op == OP_CONST) {
-      splat(d, load<f32>(params + P_CONST + (<usize>fa << 2)), len);
+      const d = regs + fd * rb;
+      splat(d, load<f32>(params + P_CONST + (fa << 2)), len);
+      store<u32>(addr + (fd << 2), <u32>d);
+    } else if (op == OP_OUT) {
+      if (whole) target = <usize>load<u32>(params + P_OUT + (fd << 2)) + (<usize>start << 2);
     } else if (op == OP_STORE_F32) {
-      copyF32(load<u32>(params + P_OUT + (<usize>((w >> 8) & 255) << 2)) + (<usize>start << 2), a, len);
+      const o = <usize>load<u32>(params + P_OUT + (fd << 2)) + (<usize>start << 2);
+      const r = <usize>load<u32>(addr + (fa << 2));
+      if (r != o) copyF32(o, r, len);
     } else if (op == OP_STORE_U8) {
-      storeBool(load<u32>(params + P_OUT + (<usize>((w >> 8) & 255) << 2)) + <usize>start, a, len);
-    } else if (op == OP_WHERE) {
-      const c = regs + <usize>(load<u32>(pc) & 255) * rb;
-      pc += 4;
-      whereOp(d, a, b, c, len);
+      storeBool(<usize>load<u32>(params + P_OUT + (fd << 2)) + <usize>start, <usize>load<u32>(addr + (fa << 2)), len);
     } else {
-      fusedOp(op, d, a, b, len);
+      // an op: operands first, then the destination's table entry
+      const a = <usize>load<u32>(addr + (fa << 2));
+      const b = <usize>load<u32>(addr + (fb << 2));
+      let c: usize = 0;
+      if (op == OP_WHERE) {
+        c = <usize>load<u32>(addr + (<usize>(load<u32>(pc) & 255) << 2));
+        pc += 4;
+      }
+      const d = target != 0 ? target : regs + fd * rb;
+      target = 0;
+      store<u32>(addr + (fd << 2), <u32>d);
+      if (op == OP_WHERE) whereOp(d, a, b, c, len);
+      else fusedOp(op, d, a, b, len);
     }
   }
 }
@@ -152,19 +176,29 @@ function whereOp(d: usize, c: usize, a: usize, b: usize, len: i32): void {
   }
 }
 
-/** Loads input `inp` (its record in the parameter block) for the block [start, start + len). */
-function loadInput(params: usize, inp: usize, d: usize, start: i32, len: i32): void {
+/**
+ * Loads input `inp` (its record in the parameter block) for the block [start, start + len) into
+ * the scratch register `d`; returns the register's address for this block: `d`, or the input
+ * itself where it is contiguous float32 and `whole`.
+ */
+function loadInput(params: usize, inp: usize, d: usize, start: i32, len: i32, whole: bool): usize {
   const mode = load<i32>(inp);
   const ptr = <usize>load<u32>(inp, 4);
   const esz = load<i32>(inp, 8);
   if (mode == MODE_CONTIGUOUS) {
-    if (esz == 4) copyF32(d, ptr + (<usize>start << 2), len);
-    else widenBool(d, ptr + <usize>start, len);
+    if (esz == 4) {
+      const src = ptr + (<usize>start << 2);
+      if (whole) return src;
+      copyF32(d, src, len);
+    } else {
+      widenBool(d, ptr + <usize>start, len);
+    }
   } else if (mode == MODE_SCALAR) {
     splat(d, esz == 4 ? load<f32>(ptr) : <f32>load<u8>(ptr), len);
   } else {
     walk(params, inp + 16, ptr, esz, d, start, len);
   }
+  return d;
 }
 
 /**

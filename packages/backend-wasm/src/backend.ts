@@ -407,7 +407,7 @@ export class WasmBackend implements Backend {
       if (v === null || typeof v !== 'object') throw new AxonError('fused', `input ${k} must be a view, got ${fmtValue(v)}`);
       if (v.dtype !== c.inputs[k]) throw new AxonError('fused', `input ${k} is ${fmtValue(v.dtype)}, the program declares ${c.inputs[k]!}`);
       this.view('fused', v);
-      if (k > 0 && (v.shape.length !== shape!.length || v.shape.some((d, i) => d !== shape![i]))) {
+      if (k > 0 && !sameDims(v.shape, shape!)) {
         throw new AxonError('fused', `input ${k} has shape [${v.shape.join(',')}], expected [${shape!.join(',')}] (input 0's: every input has the same shape)`);
       }
     }
@@ -494,8 +494,15 @@ export class WasmBackend implements Backend {
   private fusedParams = 0;
   private fusedScratch = 0;
   private fusedScratchBytes = 0;
-  /** Lanes per block of the fused interpreter, a multiple of 16. @internal (the benchmark varies it) */
-  fusedBlock = FUSED_BLOCK;
+  private block = FUSED_BLOCK;
+  /** Lanes per block of the fused interpreter (a multiple of 16). @internal (the benchmark varies it) */
+  get fusedBlock(): number {
+    return this.block;
+  }
+  set fusedBlock(lanes: number) {
+    if (!Number.isInteger(lanes) || lanes < 16 || lanes > 65536 || lanes % 16 !== 0) throw new AxonError('fused', `the block size must be a multiple of 16 from 16 to 65536 lanes, got ${fmtValue(lanes)}`);
+    this.block = lanes;
+  }
   /** Coalesced shape and per-input strides (`fzStrides[k * fzCap + d]`), grown on demand. */
   private fzCap = 16;
   private fzShape = new Float64Array(16);
@@ -885,6 +892,13 @@ export class WasmBackend implements Backend {
   private tempFree(t: { ptr: number; size: number }): void {
     this.heap.free(t.ptr, t.size);
   }
+}
+
+/** Whether two shapes are equal (allocation-free). */
+function sameDims(a: readonly number[], b: readonly number[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /** `Array.isArray` without narrowing a typed readonly array to `any[]`. */

@@ -6,9 +6,10 @@
  * word `op | dst << 8 | a << 16 | b << 24` (register numbers; for `load` `a` is the input index,
  * for `const` the index of the constant in the call's constant area, for a store `dst` is the
  * output index and `a` the register stored); `where` (cond `a`, then `b`, else the register in the
- * low byte of a second word) takes two words. The prologue runs once per call (constants and the
- * values computed from constants alone: hoisted out of the block loop); the body runs once per
- * block.
+ * low byte of a second word) takes two words; `out` (`dst` = an output index) makes the next op
+ * write straight into that float32 output where the block allows it (the store after it then
+ * copies nothing). The prologue runs once per call (constants and the values computed from
+ * constants alone: hoisted out of the block loop); the body runs once per block.
  *
  * The compiler merges duplicate instructions (same op on the same values), drops those no output
  * needs, loads an input just before its first use, stores an output as soon as its value exists,
@@ -191,6 +192,9 @@ export function compileFused(p: FusedProgram): CompiledFused {
       continue;
     }
     for (const a of args[i]!) if (ops[a] === L.opLoad) load(a);
+    // a value that goes to a float32 output is computed straight into it
+    const j = p.outputs.findIndex((o, q) => outVals[q] === i && o.dtype === 'float32');
+    if (j >= 0) body.push({ op: L.opOut, def: -1, uses: [], ref: j });
     body.push({ op: ops[i]!, def: i, uses: args[i]!, ref: 0 });
     store(i);
   }
@@ -228,6 +232,7 @@ export function compileFused(p: FusedProgram): CompiledFused {
   const emit = (s: Step): void => {
     const r = (v: number): number => reg[v]!;
     if (s.op === L.opLoad || s.op === L.opConst) words.push(s.op | (r(s.def) << 8) | (s.ref << 16));
+    else if (s.op === L.opOut) words.push(s.op | (s.ref << 8));
     else if (s.op === L.opStoreF32 || s.op === L.opStoreU8) words.push(s.op | (s.ref << 8) | (r(s.uses[0]!) << 16));
     else if (s.op === L.opWhere) words.push(s.op | (r(s.def) << 8) | (r(s.uses[0]!) << 16) | (r(s.uses[1]!) << 24), r(s.uses[2]!));
     else words.push(s.op | (r(s.def) << 8) | (r(s.uses[0]!) << 16) | (s.uses.length > 1 ? r(s.uses[1]!) << 24 : 0));

@@ -183,7 +183,8 @@ function mismatch(got: ArrayLike<number>, want: ArrayLike<number>): string {
     const g = got[i]!;
     const x = want[i]!;
     if (Number.isNaN(g) && Number.isNaN(x)) continue;
-    if (!Object.is(g, x)) return `[${i}] got ${g}, want ${x}`;
+    const show = (v: number): string => (Object.is(v, -0) ? '-0' : String(v));
+    if (!Object.is(g, x)) return `[${i}] got ${show(g)}, want ${show(x)}`;
   }
   return '';
 }
@@ -240,6 +241,40 @@ describe(`fused (seed ${SEED})`, () => {
       check(be, p, inputs, Array.from({ length: p.consts }, value), shape, `long program ${rep}`);
       for (const v of inputs) be.free(v.buf);
     }
+    be.dispose();
+  });
+
+  it('other block sizes (16 to 1024 lanes) give the same results', () => {
+    const be = createWasmBackendSync();
+    for (const lanes of [16, 48, 1024]) {
+      be.fusedBlock = lanes;
+      for (let rep = 0; rep < 25; rep++) {
+        const shape = pick(SHAPES);
+        const p = randomProgram(randInt(1, 5), randInt(1, 3), randInt(3, 25), `block-${lanes}-${rep}`);
+        const inputs = p.inputs.map((d) => layoutView(be, d, shape, shape.length === 0 ? 'contiguous' : pick(LAYOUTS)));
+        check(be, p, inputs, Array.from({ length: p.consts }, value), shape, `block ${lanes}, program ${rep}`);
+        for (const v of inputs) be.free(v.buf);
+      }
+    }
+    expect(() => (be.fusedBlock = 100)).toThrow(/fused: the block size must be a multiple of 16/);
+    be.dispose();
+  });
+
+  it('an op may overwrite a register it reads (where included) while writing into an output', () => {
+    // regression: `where` read its third operand's address after its destination had replaced it
+    const be = createWasmBackendSync();
+    const programs: [FusedInstr[], { value: number; dtype: FusedDType }[]][] = [
+      [[{ op: 'input', input: 0 }, { op: 'where', args: [0, 0, 0] }, { op: 'where', args: [1, 1, 1] }], [{ value: 2, dtype: 'bool' }, { value: 2, dtype: 'float32' }]],
+      [[{ op: 'input', input: 0 }, { op: 'neg', args: [0] }, { op: 'where', args: [0, 0, 1] }], [{ value: 2, dtype: 'float32' }]],
+      [[{ op: 'input', input: 0 }, { op: 'neg', args: [0] }, { op: 'where', args: [1, 0, 1] }, { op: 'add', args: [2, 2] }], [{ value: 3, dtype: 'float32' }, { value: 2, dtype: 'float32' }]],
+    ];
+    programs.forEach(([code, outputs], i) => {
+      for (const shape of [[256], [1000], [64, 16]]) {
+        const x = stridedView(be, 'float32', shape, contiguousStrides(shape), 0);
+        check(be, { key: `inplace-${i}`, inputs: ['float32'], consts: 0, code, outputs }, [x], [], shape, `in-place program ${i}`);
+        be.free(x.buf);
+      }
+    });
     be.dispose();
   });
 
