@@ -148,7 +148,8 @@ export function gradients(root: Tensor, targets: readonly Tensor[], seed?: Tenso
       const rule = rules[n.op]!;
       const anomaly = isAnomalyDetectionEnabled();
       const what = `the gradient of '${n.op}'${n.stack ? ` (forward op called ${n.stack})` : ''}`;
-      const gi = anomaly ? inAnomalyPhase(what, () => rule(g, { inputs: n.inputs, output: n.output, attrs: n.attrs })) : rule(g, { inputs: n.inputs, output: n.output, attrs: n.attrs });
+      const ctx = { inputs: n.inputs, output: n.output, attrs: n.attrs, needs: n.inputs.map((x) => x.requiresGrad && useful.has(x)) };
+      const gi = anomaly ? inAnomalyPhase(what, () => rule(g, ctx)) : rule(g, ctx);
       n.inputs.forEach((inp, k) => {
         const d = gi[k];
         if (!d || !inp.requiresGrad || !useful.has(inp)) return;
@@ -180,7 +181,8 @@ function backwardImpl(root: Tensor, seed: Tensor | undefined, retainGraph: boole
       const g = gs[i];
       if (!g) return;
       const gc = g.isContiguous && g.dtype === leaf.dtype ? g : g.astype(leaf.dtype);
-      const next = leaf.grad ? noGrad(() => add(leaf.grad!, gc)) : noGrad(() => gc.clone());
+      // tensors are immutable: a contiguous gradient becomes .grad without a copy
+      const next = leaf.grad ? noGrad(() => add(leaf.grad!, gc)) : noGrad(() => gc.contiguous());
       keep(next);
       if (leaf.grad) leaf.grad.dispose();
       leaf.grad = next;

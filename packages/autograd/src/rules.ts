@@ -55,6 +55,11 @@ export interface RuleContext {
   readonly inputs: readonly Tensor[];
   readonly output: Tensor;
   readonly attrs: OpAttrs;
+  /**
+   * Which inputs need a gradient (absent: all). A rule may return null for the others, and
+   * should where computing it is costly (the matmul rule skips the product for a constant input).
+   */
+  readonly needs?: readonly boolean[];
 }
 
 /** A gradient rule. */
@@ -210,7 +215,7 @@ export const rules: Record<string, GradRule | undefined> & { [K in Differentiabl
 
   matmul: (g, c) => {
     const [a, b] = c.inputs as [Tensor, Tensor];
-    return [sumToShape(matmul(g, transpose(b)), a.shape), sumToShape(matmul(transpose(a), g), b.shape)];
+    return [c.needs?.[0] === false ? null : sumToShape(matmul(g, transpose(b)), a.shape), c.needs?.[1] === false ? null : sumToShape(matmul(transpose(a), g), b.shape)];
   },
   im2col: (g, c) => [fold(g, c.attrs.win as Window2d)],
   col2im: (g, c) => [unfold(g, c.attrs.win as Window2d)],

@@ -14,9 +14,9 @@ import type { Tensor } from './tensor.js';
  * With fusion on (see `setFlags`), a storage may be *pending*: an elementwise expression over
  * other storages (its `leaves`) that has not run yet. Reading `buf` runs it (see `lazy.ts`).
  * A pending storage is accounted in {@link memory} as if it were allocated, so that memory
- * reports do not depend on fusion; a storage whose last holder lets go first runs the pending
- * storages that read it (its `readers`), so that a buffer is freed exactly when it would be
- * without fusion.
+ * reports do not depend on fusion; a storage whose last holder lets go while pending storages read
+ * it (its `readers`) leaves {@link memory} at once, as without fusion, and its buffer is freed when
+ * the last reader has run or was dropped.
  */
 export class Storage {
   refs = 0;
@@ -58,12 +58,27 @@ export class Storage {
   }
   release(): void {
     if (--this.refs === 0) {
-      // pending expressions that read this buffer run now, while it still exists
-      if (this.readers !== null && this.readers.size > 0) for (const r of [...this.readers]) if (r.refs > 0) realizer(r);
       if (this.pending !== null) dropPending(this);
       stats.bytes -= this.bytes;
       stats.storages--;
-      if (this.b !== null) this.backend.free(this.b);
+      if (this.b !== null) {
+        // pending expressions still read this buffer: it lives on, unaccounted, until they have run
+        // or were dropped (as if they had been computed when it was freed)
+        if (this.readers !== null && this.readers.size > 0) this.orphan = true;
+        else this.backend.free(this.b);
+      }
+    }
+  }
+  /** @internal Set when the holders let go while pending expressions still read the buffer. */
+  orphan = false;
+  /** @internal A pending storage stopped reading this one (it ran, or was dropped). */
+  dropReader(r: Storage): void {
+    if (this.readers === null) return;
+    this.readers.delete(r);
+    if (this.orphan && this.readers.size === 0 && this.b !== null) {
+      this.orphan = false;
+      this.backend.free(this.b);
+      this.b = null;
     }
   }
 }

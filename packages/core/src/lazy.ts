@@ -119,22 +119,47 @@ function broadcastStrides(t: Tensor, shape: Shape): number[] {
   });
 }
 
-/** Re-addresses an expression over `from` to a broadcast of it over `to`. */
-function rebase(e: Expr, from: Shape, to: Shape, memo: Map<Expr, Expr>): Expr {
+/** Re-addresses an expression: every leaf gets new strides from `map` (shared nodes stay shared). */
+function remap(e: Expr, map: (strides: readonly number[]) => number[], memo: Map<Expr, Expr>): Expr {
   const hit = memo.get(e);
   if (hit) return hit;
   let r: Expr;
   if (e.k === 'const') r = e;
   else if (e.k === 'leaf') {
-    const off = to.length - from.length;
-    const strides = to.map((_, i) => {
-      const j = i - off;
-      return j < 0 || from[j] === 1 ? 0 : e.strides[j]!;
-    });
+    const strides = map(e.strides);
     r = { ...e, strides, key: `${sid(e.s)}:${e.dtype}:${e.offset}:${strides.join(',')}` };
-  } else r = { k: 'op', op: e.op, args: e.args.map((a) => rebase(a, from, to, memo)) };
+  } else r = { k: 'op', op: e.op, args: e.args.map((a) => remap(a, map, memo)) };
   memo.set(e, r);
   return r;
+}
+
+/**
+ * How a view `t` of a pending storage (contiguous over `from`) reads it, as a map from the
+ * storage's axes to `t`'s: for each axis of `t`, the storage axis it walks, or −1 (broadcast).
+ * Null when `t` is not such a view (an offset, a slice, a reshape that merges or splits axes).
+ */
+function axesOf(t: Tensor, from: Shape): number[] | null {
+  if (t.offset !== 0) return null;
+  const cs = new Array<number>(from.length);
+  for (let k = from.length - 1, acc = 1; k >= 0; k--) {
+    cs[k] = acc;
+    acc *= from[k]!;
+  }
+  const used = new Set<number>();
+  const axes = t.shape.map((d, j) => {
+    const st = t.strides[j]!;
+    if (d === 1 || st === 0) return -1;
+    for (let k = 0; k < from.length; k++) {
+      if (!used.has(k) && from[k] === d && cs[k] === st) {
+        used.add(k);
+        return k;
+      }
+    }
+    return -2;
+  });
+  if (axes.includes(-2)) return null;
+  for (let k = 0; k < from.length; k++) if (from[k]! > 1 && !used.has(k)) return null;
+  return axes;
 }
 
 function sameShape(a: Shape, b: Shape): boolean {
@@ -151,12 +176,24 @@ const isFusedDType = (d: DType): d is FusedDType => d === 'float32' || d === 'bo
 /** An operand of a new expression: `t` read at the indices of `shape` (a broadcast of `t`). */
 function operand(t: Tensor, shape: Shape): { e: Expr; leaves: readonly Leaf[]; size: number } {
   const p = t.storage.pending as Pending | null;
-  if (p !== null && canonical(t, p)) {
-    if (sameShape(p.shape, shape)) return { e: p.expr, leaves: p.leaves, size: p.size };
-    const memo = new Map<Expr, Expr>();
-    const e = rebase(p.expr, p.shape, shape, memo);
-    const leaves = p.leaves.map((l) => memo.get(l) as Leaf | undefined ?? (rebase(l, p.shape, shape, memo) as Leaf));
-    return { e, leaves: dedupe(leaves), size: p.size };
+  if (p !== null) {
+    if (canonical(t, p) && sameShape(p.shape, shape)) return { e: p.expr, leaves: p.leaves, size: p.size };
+    // a broadcast, transpose or expand of a pending value: read its leaves through the same view
+    const axes = canonical(t, p) ? p.shape.map((_, k) => k) : axesOf(t, p.shape);
+    if (axes !== null) {
+      const off = shape.length - t.rank;
+      const map = (ls: readonly number[]): number[] =>
+        shape.map((_, i) => {
+          const j = i - off;
+          if (j < 0 || t.shape[j] === 1) return 0;
+          const k = axes[j]!;
+          return k < 0 ? 0 : ls[k]!;
+        });
+      const memo = new Map<Expr, Expr>();
+      const e = remap(p.expr, map, memo);
+      const leaves = p.leaves.map((l) => (memo.get(l) as Leaf | undefined) ?? (remap(l, map, memo) as Leaf));
+      return { e, leaves: dedupe(leaves), size: p.size };
+    }
   }
   // anything else is read from its buffer (running it first if it is pending)
   void t.storage.buf;
@@ -183,12 +220,20 @@ const CONST_STORAGE = new WeakMap<Storage, number>();
  * constant of whatever kernel reads it (or a `fill` if something needs its buffer).
  */
 export function lazyScalar(backend: Backend, value: number, dtype: FusedDType): Tensor {
+  return lazyFull(backend, [], value, dtype);
+}
+
+/**
+ * @internal A float32/bool tensor of one value that costs no kernel until its buffer is needed
+ * (then one `fill`): kernels reading it take the value as a constant.
+ */
+export function lazyFull(backend: Backend, shape: Shape, value: number, dtype: FusedDType): Tensor {
   noteBackend(backend);
-  const s = pendingStorage(backend, dtype, 1);
+  const s = pendingStorage(backend, dtype, sizeOf(shape));
   const e: Const = { k: 'const', v: dtype === 'bool' ? (value !== 0 ? 1 : 0) : value };
-  s.pending = { expr: e, shape: [], leaves: [], size: 1 } satisfies Pending;
+  s.pending = { expr: e, shape: [...shape], leaves: [], size: 1 } satisfies Pending;
   CONST_STORAGE.set(s, e.v);
-  return new Tensor(s, [], dtype);
+  return new Tensor(s, shape, dtype);
 }
 
 /**
@@ -218,8 +263,8 @@ export function lazyOp(backend: Backend, op: UnaryOp | BinaryOp | 'where', input
 
 /** A constant operand (a lazy scalar, inlined whatever the broadcast), or {@link operand}. */
 function operandOrConst(t: Tensor, shape: Shape): { e: Expr; leaves: readonly Leaf[]; size: number } {
-  const c = CONST_STORAGE.get(t.storage);
-  if (c !== undefined && t.storage.pending !== null) return { e: (t.storage.pending as Pending).expr, leaves: [], size: 1 };
+  // a constant reads the same through any view
+  if (t.storage.pending !== null && CONST_STORAGE.has(t.storage)) return { e: (t.storage.pending as Pending).expr, leaves: [], size: 1 };
   return operand(t, shape);
 }
 
@@ -312,7 +357,7 @@ function detach(s: Storage): void {
   const p = s.pending as Pending | null;
   if (p === null) return;
   s.pending = null;
-  for (const l of p.leaves) l.s.readers?.delete(s);
+  for (const l of p.leaves) l.s.dropReader(s);
 }
 
 /** Runs pending storages that share a backend and a shape, as one kernel when they fit. */

@@ -201,6 +201,7 @@ export class Tensor {
       throw new AxonError('assign', `value ${fmtShape(value.shape)} ${value.dtype} does not match target ${fmtShape(this.shape)} ${this.dtype}`);
     }
     if (value.backend !== this.backend) throw new AxonError('assign', `value is on backend '${value.backend.name}', target on '${this.backend.name}'`);
+    void value.storage.buf; // assignment commits: a pending value runs now
     const src = value.isContiguous ? value : ops.contiguous(value);
     const old = this.storage;
     this.hostInts = null;

@@ -4,6 +4,7 @@ import { hash32, seedToKey } from '../random.js';
 import { type Shape, sizeOf, validateShape } from '../shape.js';
 import type { NestedArray, Tensor } from '../tensor.js';
 import { backendOf, currentBackend, empty } from './util.js';
+import { fusionOn, lazyFull } from '../lazy.js';
 
 /** Values `tensor()` accepts. */
 export type TensorInput = number | boolean | TypedArray | readonly NestedArray[] | readonly number[] | readonly boolean[];
@@ -115,12 +116,18 @@ export function full(shape: readonly number[], value: number | boolean, dtype?: 
   return fill('full', shape, value, dtype);
 }
 
+/** Elements up to which `full` and friends stay pending constants while fusion is on. */
+const LAZY_FULL_MAX = 1 << 16;
+
 function fill(op: string, shape: readonly number[], value: number | boolean, dtype?: DType): Tensor {
   if (typeof value !== 'number' && typeof value !== 'boolean') throw new AxonError(op, `value must be a number or a boolean, got ${fmtValue(value)}`);
   const s = validateShape(op, shape);
   const dt = dtype ?? (typeof value === 'boolean' ? 'bool' : 'float32');
   if (!isDType(dt)) throw new AxonError(op, `unknown dtype ${fmtValue(dt)}; expected float32, int32 or bool`);
   const backend = currentBackend();
+  // with fusion on, a small float32/bool constant is free until read: kernels take it as a
+  // constant (a large one is allocated now, so that running out of memory is reported here)
+  if (fusionOn() && dt !== 'int32' && sizeOf(s) <= LAZY_FULL_MAX) return lazyFull(backend, s, typeof value === 'boolean' ? (value ? 1 : 0) : value, dt);
   const t = empty(backend, s, dt);
   if (t.size > 0) backend.fill(t.storage.buf, typeof value === 'boolean' ? (value ? 1 : 0) : value);
   return t;

@@ -25,6 +25,10 @@ export function backendOf(op: string, ...ts: Tensor[]): Backend {
       throw new AxonError(op, `inputs live on different backends ('${b.name}' and '${t.backend.name}'); move one with await t.toBackend('${b.name}')`);
     }
   }
+  if (b !== null && b.lostReason !== undefined) {
+    // an op that only records an expression (fusion on) must fail here too, as a kernel would
+    throw new AxonError(op, `the ${b.name} backend lost its device (${b.lostReason}); call \`await setBackend('${b.name}')\` to start a fresh one (tensors on the lost device are gone and must be recreated)`);
+  }
   return b ?? currentBackend();
 }
 
