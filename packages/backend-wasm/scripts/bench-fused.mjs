@@ -1,16 +1,18 @@
-// Micro-benchmark of Backend.fused: a 5-op elementwise chain as one fused call against the same
+// Micro-benchmark of Backend.fused: a 5-op elementwise chain (32×10, 32×128, 256×1024) as one fused call against the same
 // five ops as primitive calls (unary/binary), and an Adam update (3 outputs) against its 12
 // primitive calls. Run after a build:
 //   pnpm --filter @axon/backend-wasm build && node packages/backend-wasm/scripts/bench-fused.mjs [--blocks]
 // `--blocks` also times the fused calls with other interpreter block sizes (lanes per register).
 // Each figure is the best of 30 samples of process CPU microseconds per call (a sample runs the
-// call in a loop for about 5 ms), the better of two rounds; the contenders alternate, so they see
+// call in a loop for about 5 ms), the best of three rounds; the contenders alternate, so they see
 // the same machine load.
 import { contiguousStrides } from '@axon/core';
 import { createWasmBackendSync } from '../dist/index.js';
 
 const be = createWasmBackendSync({ relaxedSimd: false });
 const sweep = process.argv.includes('--blocks');
+const defaultBlock = be.fusedBlock;
+const ROUNDS = 3;
 
 const view = (buf, shape, strides = contiguousStrides(shape), offset = 0) => ({ buf, dtype: buf.dtype, shape, strides, offset });
 function filled(dtype, n, gen) {
@@ -156,17 +158,17 @@ function adam(n) {
 }
 
 const fmt = (x) => (x < 10 ? x.toFixed(2) : x.toFixed(1));
-console.log(`Node ${process.version}; CPU µs per call, best of 30 samples, better of 2 rounds`);
-const blocks = sweep ? [128, 256, 512, 1024] : [be.fusedBlock];
-for (const [M, N] of [[32, 128], [256, 1024]]) {
+console.log(`Node ${process.version}; CPU µs per call, best of 30 samples, best of 3 rounds`);
+const blocks = sweep ? [128, 256, 512, 1024] : [defaultBlock];
+for (const [M, N] of [[32, 10], [32, 128], [256, 1024]]) {
   const c = chain(M, N);
   const row = { fused: {}, prims: 0, primsAlloc: 0 };
-  for (let round = 0; round < 2; round++) {
+  for (let round = 0; round < ROUNDS; round++) {
     for (const b of blocks) {
       be.fusedBlock = b;
       row.fused[b] = Math.min(row.fused[b] ?? Infinity, time(c.fused));
     }
-    be.fusedBlock = 256;
+    be.fusedBlock = defaultBlock;
     row.prims = Math.min(row.prims || Infinity, time(c.prims));
     row.primsAlloc = Math.min(row.primsAlloc || Infinity, time(c.primsAlloc));
   }
@@ -176,12 +178,12 @@ for (const [M, N] of [[32, 128], [256, 1024]]) {
 for (const n of [128 * 784, 1280]) {
   const a = adam(n);
   const row = { fused: {}, prims: 0 };
-  for (let round = 0; round < 2; round++) {
+  for (let round = 0; round < ROUNDS; round++) {
     for (const b of blocks) {
       be.fusedBlock = b;
       row.fused[b] = Math.min(row.fused[b] ?? Infinity, time(a.fused));
     }
-    be.fusedBlock = 256;
+    be.fusedBlock = defaultBlock;
     row.prims = Math.min(row.prims || Infinity, time(a.prims));
   }
   const f = Object.entries(row.fused).map(([b, t]) => `${fmt(t)}${sweep ? ` (block ${b})` : ''}`).join(', ');

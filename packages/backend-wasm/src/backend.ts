@@ -30,7 +30,7 @@ const ESZ: Record<DType, number> = { float32: 4, int32: 4, bool: 1 };
 const REDUCE_CODE: Record<ReduceOp, number> = { sum: 0, prod: 1, max: 2, min: 3, argmax: 4, argmin: 5 };
 const RANDOM_CODE: Record<RandomKind, number> = { uniform: 0, normal: 1, bernoulli: 2, randint: 3 };
 /** Lanes per block of the fused interpreter (the size of one register). */
-const FUSED_BLOCK = 256;
+const FUSED_BLOCK = 512;
 /** Compiled fused programs kept (oldest dropped first). */
 const FUSED_CACHE = 256;
 const COMPARE = new Set<BinaryOp>(['eq', 'ne', 'lt', 'le', 'gt', 'ge']);
@@ -380,7 +380,7 @@ export class WasmBackend implements Backend {
    *
    * The program is compiled once per `program.key` into bytecode (kept in linear memory; the
    * 256 most recent programs are kept) and run by one WebAssembly call: the interpreter walks the
-   * index space in blocks of 256 elements, and each instruction runs as a SIMD loop over the block
+   * index space in blocks of 512 elements, and each instruction runs as a SIMD loop over the block
    * held in scratch registers. Inputs are read through their strides (contiguous, broadcast scalar,
    * broadcast rows/columns and any other layout); the results are bit for bit those of the
    * `unary`/`binary`/`where` kernels on contiguous data.
