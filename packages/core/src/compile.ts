@@ -21,6 +21,7 @@ import { realize } from './lazy.js';
 import { drawGlobalStream, getRngState } from './ops/creation.js';
 import { getBackend } from './registry.js';
 import { Tensor } from './tensor.js';
+import { setValidationHook } from './checks.js';
 
 /** What a compiled function accepts: tensors, and numbers (uploaded as rank-0 float32 tensors). */
 export type CompiledArg = Tensor | number;
@@ -30,6 +31,8 @@ export interface Compiled<A extends CompiledArg[], R extends Tensor | Tensor[]> 
   (...args: A): R;
   /** Signatures traced so far (one per distinct list of argument shapes, dtypes and layouts). */
   readonly traces: number;
+  /** With `fallback`: why the function runs uncompiled (null while it compiles). */
+  readonly reason: string | null;
 }
 
 /** Options of {@link compile}. */
@@ -38,6 +41,12 @@ export interface CompileOptions {
   readonly name?: string;
   /** Most signatures kept (oldest dropped first); default 8. */
   readonly maxTraces?: number;
+  /**
+   * When the function turns out not to be compilable (it reads values on the host, reads a
+   * tensor that is not an argument, keeps tensors it does not return), return what it computed
+   * and run it uncompiled from then on (`reason` says why), instead of throwing. Default false.
+   */
+  readonly fallback?: boolean;
 }
 
 /** A buffer as the tape refers to it. */
@@ -47,7 +56,8 @@ type Step =
   | { readonly k: 'alloc'; readonly id: number; readonly dtype: DType; readonly size: number }
   | { readonly k: 'free'; readonly id: number }
   | { readonly k: 'write'; readonly id: number; readonly data: TypedArray }
-  | { readonly k: 'call'; readonly method: string; readonly draws?: number };
+  | { readonly k: 'call'; readonly method: string; readonly draws?: number }
+  | { readonly k: 'check'; readonly ref: Ref; readonly offset: number; readonly size: number; readonly check: (v: TypedArray) => void };
 
 /** An argument of a recorded call with buffers replaced by refs. */
 type Slot = { readonly ref: Ref } | { readonly view: Omit<View, 'buf'>; readonly ref: Ref } | { readonly list: readonly Slot[] } | { readonly value: unknown };
@@ -84,19 +94,25 @@ export function compile<A extends CompiledArg[], R extends Tensor | Tensor[]>(fn
   const name = opts.name ?? (fn.name || 'fn');
   const maxTraces = opts.maxTraces ?? 8;
   const traces = new Map<string, Trace>();
+  let reason: string | null = null;
   const compiled = ((...args: A): R => {
     // anomaly detection reads every value: run the function itself
-    if (isAnomalyDetectionEnabled() || tracing) return fn(...args);
+    if (isAnomalyDetectionEnabled() || tracing || reason !== null) return fn(...args);
     const backend = backendOfArgs(name, args);
     const key = signature(backend, args);
     const trace = traces.get(key);
     if (trace) return replay(trace, args) as R;
-    const { result, trace: t } = record(name, backend, fn, args);
+    const { result, trace: t, problem } = record(name, backend, fn, args, opts.fallback === true);
+    if (t === null) {
+      reason = problem;
+      return result;
+    }
     if (traces.size >= maxTraces) traces.delete(traces.keys().next().value!);
     traces.set(key, t);
     return result;
   }) as Compiled<A, R>;
   Object.defineProperty(compiled, 'traces', { get: () => traces.size });
+  Object.defineProperty(compiled, 'reason', { get: () => reason });
   return compiled;
 }
 
@@ -140,7 +156,7 @@ function tensorArgs(backend: Backend, args: readonly CompiledArg[]): { ts: Tenso
   return { ts, made };
 }
 
-function record<A extends CompiledArg[], R extends Tensor | Tensor[]>(name: string, backend: Backend, fn: (...args: A) => R, args: A): { result: R; trace: Trace } {
+function record<A extends CompiledArg[], R extends Tensor | Tensor[]>(name: string, backend: Backend, fn: (...args: A) => R, args: A, fallback: boolean): { result: R; trace: Trace | null; problem: string | null } {
   const { ts, made } = tensorArgs(backend, args);
   const refs = new Map<BackendBuffer, Ref>();
   ts.forEach((t, i) => {
@@ -189,6 +205,8 @@ function record<A extends CompiledArg[], R extends Tensor | Tensor[]>(name: stri
             const kind = a[0] as string;
             const n = (a[5] as BackendBuffer).size * (kind === 'normal' ? 2 : 1);
             if (a[1] === st.key && ((a[2] as number) + n) % 2 ** 32 === st.counter) draws = n;
+            // a draw with its own seed may use a different seed on the next call (e.g. seed + calls)
+            else problem ??= 'it draws random numbers with an explicit seed; draw from the global stream (setSeed) instead';
           }
           slots.push(s);
           steps.push({ k: 'call', method: m, ...(draws !== undefined ? { draws } : {}) });
@@ -222,16 +240,31 @@ function record<A extends CompiledArg[], R extends Tensor | Tensor[]>(name: stri
     else if (problem === null) problem = 'it writes into a tensor it did not create';
     return orig(...a);
   });
+  let checking = false;
   const noRead = (orig: (...a: unknown[]) => unknown) => (...a: unknown[]): unknown => {
-    problem ??= 'it reads tensor values on the host (data(), item(), …); read the results after calling it';
+    if (!checking) problem ??= 'it reads tensor values on the host (data(), item(), …); read the results after calling it';
     return orig(...a);
   };
+  // reads that only validate (gather's index range): recorded, and run again by every replay
+  setValidationHook((t, check) => {
+    const buf = t.storage.buf;
+    const ref = refs.get(buf);
+    if (ref === undefined || !t.isContiguous) problem ??= 'it validates a tensor that is not one of its arguments';
+    else steps.push({ k: 'check', ref, offset: t.offset, size: t.size, check });
+    checking = true;
+    try {
+      check(t.dataSync());
+    } finally {
+      checking = false;
+    }
+  });
   wrap('read', noRead);
   wrap('readSync', noRead);
   tracing = true;
   let result: R;
   const restore = (): void => {
     tracing = false;
+    setValidationHook(null);
     for (const [m, { own, value }] of saved) {
       if (own) b[m] = value;
       else delete b[m];
@@ -265,6 +298,7 @@ function record<A extends CompiledArg[], R extends Tensor | Tensor[]>(name: stri
   const outIds = new Set(outputs.filter((o) => o.ref.k === 'tmp').map((o) => o.ref.i));
   for (const id of live) if (!outIds.has(id)) problem ??= 'it leaves tensors alive that it does not return (kept tensors, or .grad set inside): return them instead';
   if (problem !== null) {
+    if (fallback) return { result, trace: null, problem };
     for (const t of outs) t.dispose();
     throw new AxonError('compile', `${name} cannot be compiled: ${problem}`);
   }
@@ -275,7 +309,7 @@ function record<A extends CompiledArg[], R extends Tensor | Tensor[]>(name: stri
     t.dispose();
     return d;
   });
-  return { result: (Array.isArray(result) ? detached : detached[0]) as R, trace: { backend, steps, slots, tmpCount: tmp, outputs, single: !Array.isArray(result) } };
+  return { result: (Array.isArray(result) ? detached : detached[0]) as R, trace: { backend, steps, slots, tmpCount: tmp, outputs, single: !Array.isArray(result) }, problem: null };
 }
 
 function replay(t: Trace, args: readonly CompiledArg[]): Tensor | Tensor[] {
@@ -299,7 +333,10 @@ function replay(t: Trace, args: readonly CompiledArg[]): Tensor | Tensor[] {
         backend.free(tmp[st.id]!);
         tmp[st.id] = null;
       } else if (st.k === 'write') backend.write(tmp[st.id]!, st.data);
-      else {
+      else if (st.k === 'check') {
+        const all = backend.readSync(bufOf(st.ref));
+        st.check(all.subarray(st.offset, st.offset + st.size));
+      } else {
         const a = t.slots[call++]!.map(fill);
         if (st.draws !== undefined) [a[1], a[2]] = drawGlobalStream(st.draws);
         b[st.method]!(...a);

@@ -3,7 +3,7 @@
  */
 // Installs the autograd tape, so that `loss.backward()` and `fit` work without a separate import.
 import '@axon/autograd';
-import { AxonError, type DType, type Tensor, fmtShape, fmtValue, isTensor, keep, noGrad, tidy, zeros as tensorZeros } from '@axon/core';
+import { AxonError, type DType, type Tensor, fmtShape, fmtValue, isTensor, keep, noGrad, realize, tidy, zeros as tensorZeros } from '@axon/core';
 import { SymbolicTensor, type SymbolicShape, isSymbolic } from './symbolic.js';
 
 /**
@@ -80,7 +80,21 @@ export function parameter(t: Tensor): Tensor {
   if (t.dtype !== 'float32') throw new AxonError('parameter', `parameters must be float32, got ${t.dtype} ${fmtShape(t.shape)}`);
   const p = t.gradNode !== null ? noGrad(() => t.detach()) : t;
   if (p !== t) t.dispose();
+  commit(p);
   return keep(p).requireGrad();
+}
+
+/**
+ * Computes a pending tensor that becomes model state, so that running out of memory is reported
+ * by the constructor; on failure the tensor (owned from here on) is freed.
+ */
+function commit(t: Tensor): void {
+  try {
+    realize(t);
+  } catch (e) {
+    t.dispose();
+    throw e;
+  }
 }
 
 const INTERNAL = new Set(['training', 'name']);
@@ -332,6 +346,7 @@ export abstract class Module {
     checkName(this, name);
     if (!isTensor(t)) throw new AxonError(`${this.name}.registerBuffer`, `buffer '${name}' must be a Tensor, got ${fmtValue(t)}`);
     if (t.isDisposed) throw new AxonError(`${this.name}.registerBuffer`, `buffer '${name}' (tensor #${t.id} ${fmtShape(t.shape)}) was disposed`);
+    commit(t);
     keep(t);
     this._buffers.get(name)?.dispose();
     this._buffers.set(name, t);

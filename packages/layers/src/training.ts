@@ -3,8 +3,9 @@
  * batching, one `tidy` step per batch, running loss and metric sums read back once per epoch, the
  * callbacks, validation, stopping, and checkpoints written and resumed from.
  */
+import { gradients } from '@axon/autograd';
 import {
-  AxonError, type Tensor, checkAnomalies, concat, fmtShape, fmtValue, gather, getRngState, isAnomalyDetectionEnabled, isTensor, keep, noGrad, randint, tidy, tensor,
+  AxonError, type Tensor, checkAnomalies, compile, concat, fmtShape, fmtValue, gather, getRngState, isAnomalyDetectionEnabled, isTensor, keep, noGrad, randint, tidy, tensor,
 } from '@axon/core';
 import { LRScheduler, type Optimizer } from '@axon/optimizers';
 import { History, type Logs } from './callbacks.js';
@@ -69,15 +70,46 @@ function fmtNum(v: number): string {
 }
 
 /** One training step (inside tidy): returns the batch loss and metric values, detached. */
-function trainStep(model: Model, opt: Optimizer, c: Compiled, fus: LossFusion, xb: Tensor, yb: Tensor): Tensor[] {
-  const out = model.forwardParts(xb, fus.strip);
-  const loss = fus.fn(out, yb);
-  if (loss.size !== 1) throw new AxonError('fit', `the loss must be a scalar, got ${fmtShape(loss.shape)}`);
-  loss.backward();
-  opt.step();
-  opt.zeroGrad();
-  const l = noGrad(() => loss.detach().reshape([]));
-  return [l, ...metricValues(model, c, noGrad(() => out.detach()), yb, fus.metricsFromLogits, fus.strip)];
+type TrainStep = (xb: Tensor, yb: Tensor) => Tensor[];
+
+/**
+ * The training step. The forward pass, the loss, the gradients and the metric values run as one
+ * compiled function (`compile`): traced on the first batch of each shape, then replayed without
+ * their JavaScript; the optimizer then updates the parameters (one fused kernel each). A model
+ * that cannot be compiled (e.g. BatchNorm updating its running statistics, a layer reading values
+ * on the host) runs uncompiled, with the same results.
+ */
+function makeTrainStep(model: Model, opt: Optimizer, c: Compiled, fus: LossFusion): TrainStep {
+  const params = model.parameters().filter((p) => p.requiresGrad);
+  let reached: boolean[] = [];
+  const body = (xb: Tensor, yb: Tensor, ...ps: Tensor[]): Tensor[] => {
+    const out = model.forwardParts(xb, fus.strip);
+    const loss = fus.fn(out, yb);
+    if (loss.size !== 1) throw new AxonError('fit', `the loss must be a scalar, got ${fmtShape(loss.shape)}`);
+    const gs = gradients(loss, ps);
+    reached = gs.map((g) => g !== null);
+    const l = noGrad(() => loss.detach().reshape([]));
+    return [l, ...metricValues(model, c, noGrad(() => out.detach()), yb, fus.metricsFromLogits, fus.strip), ...gs.filter((g): g is Tensor => g !== null)];
+  };
+  const compiled = compile(body, { name: 'trainStep', fallback: true });
+  return (xb, yb) => {
+    const r = compiled(xb, yb, ...params);
+    const k = reached.filter(Boolean).length;
+    const grads = r.slice(r.length - k);
+    let j = 0;
+    params.forEach((p, i) => {
+      if (!reached[i]) return;
+      const g = grads[j++]!;
+      // as backward() would: accumulate into .grad
+      const next = p.grad ? noGrad(() => p.grad!.add(g)) : g;
+      keep(next);
+      if (p.grad) p.grad.dispose();
+      p.grad = next;
+    });
+    opt.step();
+    opt.zeroGrad();
+    return r.slice(0, r.length - k);
+  };
 }
 
 /** @internal `Model.fit`. */
@@ -187,6 +219,7 @@ export async function fitModel(model: Model, internals: ModelInternals, x: DataI
     }
     const shuffleSeed = resume ? resume.entry.seed : seed;
     let opt: Optimizer | null = null;
+    let trainStep: TrainStep | null = null;
     let scheduler: LRScheduler | null = null;
     let globalStep = 0;
     let startEpoch = opts.initialEpoch ?? 0;
@@ -196,6 +229,7 @@ export async function fitModel(model: Model, internals: ModelInternals, x: DataI
     const ready = (): void => {
       if (opt) return;
       opt = internals.ensureOptimizer();
+      trainStep = makeTrainStep(model, opt, c, fus);
       if (opts.scheduler !== undefined) {
         scheduler = opts.scheduler instanceof LRScheduler ? opts.scheduler : opts.scheduler(opt);
         if (!(scheduler instanceof LRScheduler)) throw new AxonError(op, 'the scheduler function must return an LRScheduler');
@@ -311,7 +345,7 @@ export async function fitModel(model: Model, internals: ModelInternals, x: DataI
         let res: { next: Tensor[]; batchLoss: Tensor | null };
         try {
           res = tidy(() => {
-            const vals = trainStep(model, opt!, c, fus, xb, yb);
+            const vals = trainStep!(xb, yb);
             const next = noGrad(() => vals.map((v, i) => (prev ? prev[i]!.add(v.mul(bs)) : v.mul(bs))));
             return { next, batchLoss: wantBatchLogs ? vals[0]! : null };
           });

@@ -6,6 +6,7 @@ import { Tensor } from '../tensor.js';
 import { arange } from './creation.js';
 import { astype, clone, eq } from './elementwise.js';
 import { backendOf, drop, empty } from './util.js';
+import { validationRead } from '../checks.js';
 
 /**
  * Same elements, new shape (one size may be -1). A zero-copy view when `x` is contiguous.
@@ -307,13 +308,18 @@ function indicesView(op: string, indices: Tensor, n: number): Tensor {
   // kept for small index tensors made from host data. Indices computed on an asynchronous device
   // cannot be checked here; such backends treat an out-of-range index as reading 0.
   const host = indices.backend.supportsSyncRead ? null : indices.hostInts && indices.isContiguous && indices.offset === 0 ? indices.hostInts : null;
-  if ((indices.backend.supportsSyncRead || host) && flat.size > 0) {
-    const v = host ?? (flat.dataSync() as Int32Array);
+  const check = (v: ArrayLike<number>): void => {
     for (let i = 0; i < v.length; i++) {
-      if (v[i]! < 0 || v[i]! >= n) {
-        flat.dispose();
-        throw new AxonError(op, `index ${v[i]} at position ${i} is out of range [0, ${n})`);
-      }
+      if (v[i]! < 0 || v[i]! >= n) throw new AxonError(op, `index ${v[i]} at position ${i} is out of range [0, ${n})`);
+    }
+  };
+  if ((indices.backend.supportsSyncRead || host) && flat.size > 0) {
+    try {
+      if (host) check(host);
+      else validationRead(flat, check); // inside compile(), replays check again
+    } catch (e) {
+      flat.dispose();
+      throw e;
     }
   }
   return flat;
