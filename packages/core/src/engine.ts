@@ -22,8 +22,8 @@ export class Storage {
   refs = 0;
   /** @internal The expression this storage will hold, while it is pending (see lazy.ts). */
   pending: unknown = null;
-  /** @internal Pending storages whose expression reads this one. */
-  readers: Set<Storage> | null = null;
+  /** @internal How many pending storages' expressions read this one. */
+  readers = 0;
   private b: BackendBuffer | null;
   readonly dtype: DType;
   readonly size: number;
@@ -64,7 +64,7 @@ export class Storage {
       if (this.b !== null) {
         // pending expressions still read this buffer: it lives on, unaccounted, until they have run
         // or were dropped (as if they had been computed when it was freed)
-        if (this.readers !== null && this.readers.size > 0) this.orphan = true;
+        if (this.readers > 0) this.orphan = true;
         else this.backend.free(this.b);
       }
     }
@@ -72,10 +72,8 @@ export class Storage {
   /** @internal Set when the holders let go while pending expressions still read the buffer. */
   orphan = false;
   /** @internal A pending storage stopped reading this one (it ran, or was dropped). */
-  dropReader(r: Storage): void {
-    if (this.readers === null) return;
-    this.readers.delete(r);
-    if (this.orphan && this.readers.size === 0 && this.b !== null) {
+  dropReader(): void {
+    if (--this.readers === 0 && this.orphan && this.b !== null) {
       this.orphan = false;
       this.backend.free(this.b);
       this.b = null;

@@ -105,6 +105,8 @@ function sid(s: Storage): number {
   return id;
 }
 
+const NO_LEAVES: readonly Leaf[] = Object.freeze([]);
+
 function leafOf(t: Tensor, strides: readonly number[], dtype: FusedDType): Leaf {
   const s = t.storage;
   return { k: 'leaf', s, dtype, strides, offset: t.offset, key: `${sid(s)}:${dtype}:${t.offset}:${strides.join(',')}` };
@@ -198,10 +200,17 @@ function operand(t: Tensor, shape: Shape): { e: Expr; leaves: readonly Leaf[]; s
   // anything else is read from its buffer (running it first if it is pending)
   void t.storage.buf;
   if (!isFusedDType(t.dtype)) throw new Error(`axon: lazy operand of dtype ${t.dtype}`);
-  return { e: leafOf(t, broadcastStrides(t, shape), t.dtype), leaves: [], size: 1 };
+  if (sameShape(t.shape, shape)) {
+    // read at its own shape (the common case): one leaf per tensor, made once
+    let l = t.lazyLeaf as Leaf | null;
+    if (l === null || l.s !== t.storage) t.lazyLeaf = l = leafOf(t, t.strides, t.dtype);
+    return { e: l, leaves: NO_LEAVES, size: 1 };
+  }
+  return { e: leafOf(t, broadcastStrides(t, shape), t.dtype), leaves: NO_LEAVES, size: 1 };
 }
 
-function dedupe(ls: readonly Leaf[]): Leaf[] {
+function dedupe(ls: readonly Leaf[]): readonly Leaf[] {
+  if (ls.length < 2) return ls;
   const seen = new Set<string>();
   const out: Leaf[] = [];
   for (const l of ls) {
@@ -213,7 +222,6 @@ function dedupe(ls: readonly Leaf[]): Leaf[] {
   return out;
 }
 
-const CONST_STORAGE = new WeakMap<Storage, number>();
 
 /**
  * @internal A rank-0 float32/bool constant on `backend` that costs no kernel: it becomes a
@@ -232,7 +240,6 @@ export function lazyFull(backend: Backend, shape: Shape, value: number, dtype: F
   const s = pendingStorage(backend, dtype, sizeOf(shape));
   const e: Const = { k: 'const', v: dtype === 'bool' ? (value !== 0 ? 1 : 0) : value };
   s.pending = { expr: e, shape: [...shape], leaves: [], size: 1 } satisfies Pending;
-  CONST_STORAGE.set(s, e.v);
   return new Tensor(s, shape, dtype);
 }
 
@@ -242,29 +249,44 @@ export function lazyFull(backend: Backend, shape: Shape, value: number, dtype: F
  */
 export function lazyOp(backend: Backend, op: UnaryOp | BinaryOp | 'where', inputs: readonly Tensor[], shape: Shape, dtype: FusedDType): Tensor {
   noteBackend(backend);
-  let ops = inputs.map((t) => operandOrConst(t, shape));
-  let leaves = dedupe(ops.flatMap((o) => (o.e.k === 'leaf' ? [o.e] : o.leaves)));
-  let size = ops.reduce((n, o) => n + o.size, 1);
-  if (leaves.length > FUSED_MAX_BUFFERS - 1 || size > FUSED_MAX_INSTRUCTIONS / 2) {
+  let g = gather(inputs, shape);
+  if (g.leaves.length > FUSED_MAX_BUFFERS - 1 || g.size > FUSED_MAX_INSTRUCTIONS / 2) {
     // too big: run the inputs' own expressions, and read them as leaves
     for (const t of inputs) void t.storage.buf;
-    ops = inputs.map((t) => operandOrConst(t, shape));
-    leaves = dedupe(ops.flatMap((o) => (o.e.k === 'leaf' ? [o.e] : o.leaves)));
-    size = ops.reduce((n, o) => n + o.size, 1);
+    g = gather(inputs, shape);
   }
-  const expr: OpNode = { k: 'op', op, args: ops.map((o) => o.e) };
+  const expr: OpNode = { k: 'op', op, args: g.args };
   const s = pendingStorage(backend, dtype, sizeOf(shape));
-  s.pending = { expr, shape: [...shape], leaves, size } satisfies Pending;
-  for (const l of leaves) (l.s.readers ??= new Set()).add(s);
+  s.pending = { expr, shape, leaves: g.leaves, size: g.size } satisfies Pending;
+  for (const l of g.leaves) l.s.readers++;
   const out = new Tensor(s, shape, dtype);
   if (!flags.fusion) realize(out);
   return out;
 }
 
+/** The operands of a new op: their expressions, distinct leaves and instruction count. */
+function gather(inputs: readonly Tensor[], shape: Shape): { args: Expr[]; leaves: readonly Leaf[]; size: number } {
+  const args: Expr[] = [];
+  let leaves: Leaf[] | null = null;
+  let size = 1;
+  for (const t of inputs) {
+    const o = operandOrConst(t, shape);
+    args.push(o.e);
+    size += o.size;
+    const ls = o.e.k === 'leaf' ? [o.e] : o.leaves;
+    for (const l of ls) {
+      leaves ??= [];
+      if (!leaves.includes(l) && !leaves.some((m) => m.key === l.key)) leaves.push(l);
+    }
+  }
+  return { args, leaves: leaves ?? NO_LEAVES, size };
+}
+
 /** A constant operand (a lazy scalar, inlined whatever the broadcast), or {@link operand}. */
 function operandOrConst(t: Tensor, shape: Shape): { e: Expr; leaves: readonly Leaf[]; size: number } {
   // a constant reads the same through any view
-  if (t.storage.pending !== null && CONST_STORAGE.has(t.storage)) return { e: (t.storage.pending as Pending).expr, leaves: [], size: 1 };
+  const p = t.storage.pending as Pending | null;
+  if (p !== null && p.expr.k === 'const') return { e: p.expr, leaves: NO_LEAVES, size: 1 };
   return operand(t, shape);
 }
 
@@ -302,54 +324,100 @@ interface Built {
 
 const programs = new Map<string, FusedProgram>();
 
+const OPS: readonly (UnaryOp | BinaryOp | 'where')[] = [
+  'neg', 'abs', 'sign', 'exp', 'log', 'log1p', 'expm1', 'sqrt', 'rsqrt', 'reciprocal', 'square', 'sin', 'cos', 'tanh', 'erf', 'sigmoid', 'relu', 'floor', 'ceil', 'round', 'not',
+  'add', 'sub', 'mul', 'div', 'pow', 'max', 'min', 'mod', 'eq', 'ne', 'lt', 'le', 'gt', 'ge', 'and', 'or', 'xor', 'where',
+];
+const OP_CODE = new Map(OPS.map((o, i) => [o, i + 2]));
+
+/** Marks of one build on the expression nodes it visited (no map: builds never nest). */
+interface Marked {
+  _b?: number;
+  _i?: number;
+}
+let buildEpoch = 0;
+
 function build(roots: readonly { expr: Expr; dtype: FusedDType }[], shape: Shape): Built {
-  const code: FusedInstr[] = [];
-  const parts: string[] = [];
-  const memo = new Map<Expr, number>();
-  const leafIx = new Map<string, number>();
+  const epoch = ++buildEpoch;
+  // the program's structure as small integers (its key), its inputs and constants
+  const enc: number[] = [];
   const inputs: View[] = [];
   const inDtypes: FusedDType[] = [];
   const consts: number[] = [];
+  const leafIx = new Map<string, number>();
+  let n = 0;
   const visit = (e: Expr): number => {
-    const hit = memo.get(e);
-    if (hit !== undefined) return hit;
+    const m = e as Marked;
+    if (m._b === epoch) return m._i!;
     let ix: number;
     if (e.k === 'leaf') {
-      const seen = leafIx.get(e.key);
+      const seen = inputs.length > 0 ? leafIx.get(e.key) : undefined;
       if (seen !== undefined) ix = seen;
       else {
-        const input = inputs.length;
         inputs.push({ buf: e.s.buf, dtype: e.dtype, shape, strides: e.strides, offset: e.offset });
         inDtypes.push(e.dtype);
-        ix = code.length;
-        code.push({ op: 'input', input });
-        parts.push(`i${input}`);
+        ix = n++;
+        enc.push(0, e.dtype === 'bool' ? 1 : 0);
         leafIx.set(e.key, ix);
       }
     } else if (e.k === 'const') {
-      const slot = consts.length;
       consts.push(e.v);
-      ix = code.length;
-      code.push({ op: 'const', slot });
-      parts.push(`c${slot}`);
+      ix = n++;
+      enc.push(1);
     } else {
-      const args = e.args.map(visit);
-      ix = code.length;
-      code.push({ op: e.op, args } as unknown as FusedInstr);
-      parts.push(`${e.op}(${args.join(',')})`);
+      const a = e.args;
+      const a0 = visit(a[0]!);
+      const a1 = a.length > 1 ? visit(a[1]!) : -1;
+      const a2 = a.length > 2 ? visit(a[2]!) : -1;
+      ix = n++;
+      enc.push(OP_CODE.get(e.op)!, a0);
+      if (a1 >= 0) enc.push(a1);
+      if (a2 >= 0) enc.push(a2);
     }
-    memo.set(e, ix);
+    m._b = epoch;
+    m._i = ix;
     return ix;
   };
-  const outputs = roots.map((r) => ({ value: visit(r.expr), dtype: r.dtype }));
-  const key = `${inDtypes.map((d) => (d === 'bool' ? 'b' : 'f')).join('')}|${parts.join(' ')}|${outputs.map((o) => `${o.value}${o.dtype === 'bool' ? 'b' : 'f'}`).join(',')}`;
+  const outs: number[] = roots.map((r) => visit(r.expr));
+  enc.push(65535);
+  roots.forEach((r, i) => enc.push(outs[i]!, r.dtype === 'bool' ? 1 : 0));
+  let key = '';
+  for (let i = 0; i < enc.length; i += 4096) key += String.fromCharCode(...enc.slice(i, i + 4096));
   let program = programs.get(key);
   if (program === undefined) {
-    program = Object.freeze({ key, inputs: Object.freeze(inDtypes), consts: consts.length, code: Object.freeze(code), outputs: Object.freeze(outputs) });
+    program = decode(key, enc, inDtypes, consts.length, roots.length);
     if (programs.size > 4096) programs.clear();
     programs.set(key, program);
   }
   return { program, inputs, consts };
+}
+
+/** The program an encoding describes (built once per distinct structure). */
+function decode(key: string, enc: readonly number[], inDtypes: readonly FusedDType[], nConsts: number, nOut: number): FusedProgram {
+  const code: FusedInstr[] = [];
+  let p = 0;
+  let input = 0;
+  let slot = 0;
+  while (enc[p] !== 65535) {
+    const c = enc[p++]!;
+    if (c === 0) {
+      p++;
+      code.push({ op: 'input', input: input++ });
+    } else if (c === 1) code.push({ op: 'const', slot: slot++ });
+    else {
+      const op = OPS[c - 2]!;
+      const arity = op === 'where' ? 3 : OPS.indexOf(op) <= OPS.indexOf('not') ? 1 : 2;
+      code.push({ op, args: enc.slice(p, p + arity) } as unknown as FusedInstr);
+      p += arity;
+    }
+  }
+  p++;
+  const outputs: { value: number; dtype: FusedDType }[] = [];
+  for (let j = 0; j < nOut; j++) outputs.push({ value: enc[p + 2 * j]!, dtype: enc[p + 2 * j + 1] === 1 ? 'bool' : 'float32' });
+  // a readable key for backends (they cache compiled forms under it)
+  const text = `${inDtypes.map((d) => (d === 'bool' ? 'b' : 'f')).join('')}|${code.map((c) => (c.op === 'input' ? `i${c.input}` : c.op === 'const' ? `c${c.slot}` : `${c.op}(${c.args.join(',')})`)).join(' ')}|${outputs.map((o) => `${o.value}${o.dtype === 'bool' ? 'b' : 'f'}`).join(',')}`;
+  void key;
+  return Object.freeze({ key: text, inputs: Object.freeze([...inDtypes]), consts: nConsts, code: Object.freeze(code), outputs: Object.freeze(outputs) });
 }
 
 /** Forgets a pending storage's leaves (it was computed, or dropped unrun). */
@@ -357,7 +425,7 @@ function detach(s: Storage): void {
   const p = s.pending as Pending | null;
   if (p === null) return;
   s.pending = null;
-  for (const l of p.leaves) l.s.dropReader(s);
+  for (const l of p.leaves) l.s.dropReader();
 }
 
 /** Runs pending storages that share a backend and a shape, as one kernel when they fit. */
@@ -454,7 +522,7 @@ export function realize(...tensors: Tensor[]): void {
   for (const t of tensors) {
     const s = t.storage;
     const p = s.pending as Pending | null;
-    if (p === null || CONST_STORAGE.has(s)) {
+    if (p === null || p.expr.k === 'const') {
       if (p !== null) realizeStorage(s);
       continue;
     }
@@ -551,7 +619,7 @@ export function lazyMap(backend: Backend, x: Tensor, f: (s: Sym) => Sym): Tensor
   const leaves = o.e.k === 'leaf' ? [o.e] : o.leaves;
   const s = pendingStorage(backend, 'float32', sizeOf(x.shape));
   s.pending = { expr, shape: [...x.shape], leaves: [...leaves], size } satisfies Pending;
-  for (const l of leaves) (l.s.readers ??= new Set()).add(s);
+  for (const l of leaves) l.s.readers++;
   const out = new Tensor(s, x.shape, 'float32');
   if (!flags.fusion) realize(out);
   return out;

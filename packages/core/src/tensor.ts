@@ -84,6 +84,8 @@ export class Tensor {
    * (gather, scatterAdd, sparse labels) work on backends without synchronous reads.
    */
   hostInts: Int32Array | null = null;
+  /** @internal The lazy engine's leaf for reading this tensor at its own shape (see lazy.ts). */
+  lazyLeaf: unknown = null;
   /** Optional name (parameters carry their path here). */
   name: string | undefined;
   private disposedFlag = false;
