@@ -16,7 +16,7 @@ import { lazyMap } from '../lazy.js';
 import { record } from '../engine.js';
 import { AxonError, fmtShape } from '../errors.js';
 import type { Tensor } from '../tensor.js';
-import { abs, add, astype, div, gt, logicalAnd, lt, mul, neg, sigmoid, square, sub, tanh, where } from './elementwise.js';
+import { abs, add, astype, div, exp, gt, logicalAnd, lt, mul, neg, sigmoid, square, sub, tanh, where } from './elementwise.js';
 import { backendOf, drop } from './util.js';
 
 /** Where and how the conformance suite checks a table op. */
@@ -50,6 +50,8 @@ const softplusRef = (x: number): number => Math.max(x, 0) + Math.log1p(Math.exp(
 /** softplus in symbolic form: max(x, 0) + log1p(e^−|x|), stable for every x. */
 const softplusSym = (x: Sym): Sym => x.relu().add(x.abs().neg().exp().log1p());
 const SPECIAL = [0, -0, 1, -1, 3, -3, 20, -20, 100, -100, Infinity, -Infinity, NaN] as const;
+const SELU_ALPHA = 1.6732632423543772;
+const SELU_SCALE = 1.0507009873554805;
 /** One rounding of each of a handful of float32 ops (exp/log1p/tanh ≤ 2 ulp each). */
 const FEW_ULPS = { atol: 1e-6, rtol: 1e-5, why: 'a few float32 ops, transcendental ones (exp, log1p, tanh, sigmoid) within a few ulp each' } as const;
 
@@ -120,6 +122,15 @@ export const OP_TABLE = {
     domain: { range: [-10, 10], special: SPECIAL, tolerance: { atol: 0, rtol: 2 ** -22, why: '1 + |x| and the division: two roundings' }, kinks: [0] },
     torch: 'torch.nn.functional.softsign',
   },
+  selu: {
+    // scale·(max(0, x) + min(0, α·(eˣ − 1))), the self-normalising constants of Klambauer et al.
+    forward: (x) => x.relu().add(x.expm1().mul(SELU_ALPHA).minimum(0)).mul(SELU_SCALE),
+    reference: (x) => SELU_SCALE * (x > 0 ? x : SELU_ALPHA * Math.expm1(x)),
+    // scale for x > 0, scale·α·eˣ otherwise (PyTorch: the exponential branch at 0)
+    gradient: (x, _y, dy) => mul(dy, where(gt(x, 0), SELU_SCALE, mul(exp(x), SELU_ALPHA * SELU_SCALE))),
+    domain: { range: [-10, 10], special: SPECIAL, tolerance: FEW_ULPS, kinks: [0] },
+    torch: 'torch.nn.functional.selu',
+  },
 } as const satisfies Record<string, UnaryOpDef>;
 
 /** The name of an op defined in {@link OP_TABLE}. */
@@ -188,3 +199,9 @@ export const hardSwish = (x: Tensor): Tensor => applyTableOp('hardSwish', x);
  * @example softsign(tensor([-3, 0, 1])) // [-0.75, 0, 0.5]
  */
 export const softsign = (x: Tensor): Tensor => applyTableOp('softsign', x);
+/**
+ * SELU: scale·(max(0, x) + min(0, α·(eˣ − 1))) with α ≈ 1.6733 and scale ≈ 1.0507, the
+ * self-normalising activation (`torch.nn.functional.selu`, Keras `'selu'`).
+ * @example selu(tensor([-1, 0, 1])) // [-1.1113, 0, 1.0507]
+ */
+export const selu = (x: Tensor): Tensor => applyTableOp('selu', x);
