@@ -159,7 +159,10 @@ function specs(): Spec[] {
   for (const f of ['neg', 'abs', 'exp', 'log', 'sqrt', 'sigmoid', 'tanh', 'relu', 'erf', 'floor', 'logicalNot', 'gelu']) add('elementwise', f, [T([2, 3])], (...a) => c[f]!(...a));
   // every op of core's op table
   for (const f of Object.keys(ax.OP_TABLE)) add('elementwise', f, [T([2, 3])], (...a) => c[f]!(...a));
-  add('elementwise', 'realize', [T([2, 3]), T([3])], (...a) => c.realize!(...a));
+  add('elementwise', 'realize', [T([2, 3]), T([3])], (...a) => c.realize!(...a), (r) => r === undefined);
+  add('engine', 'compile', [V('fn', (x: ax.Tensor) => ax.tidy(() => x.mul(2))), V('opts', { name: 'f' })], (...a) => c.compile!(...a), (r) => typeof r === 'function');
+  const twice = ax.compile((x: ax.Tensor, k: number) => ax.tidy(() => x.mul(k).relu()), { name: 'twice' });
+  add('engine', 'compiled function', [T([2, 3]), V('num', 2)], (...a) => (twice as unknown as (...b: unknown[]) => unknown)(...a));
   // restores the flags after each call: a mutated call must not change the engine for the rest of the run
   add('engine', 'setFlags', [V('opts', { fusion: true })], (...a) => {
     const prev = ax.getFlags();
