@@ -552,8 +552,12 @@ setLazyHooks(realizeStorage, detach);
  * const softsign = (x: Sym): Sym => x.div(x.abs().add(1));
  */
 export class Sym {
+  /** @internal The expression node. */
+  readonly e: Expr;
   /** @internal */
-  constructor(readonly e: Expr) {}
+  constructor(e: Expr) {
+    this.e = e;
+  }
   private static of(v: Sym | number): Expr {
     return typeof v === 'number' ? { k: 'const', v } : v.e;
   }
