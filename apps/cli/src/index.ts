@@ -54,6 +54,8 @@ program
   .option('--resume', 'continue from the latest checkpoint in --checkpoint-dir (same arguments as the first run)')
   .option('--no-progress', 'no progress bar')
   .option('--profile', 'profile one training step (kernels launched by kind, bytes, host time) and print it')
+  .option('--no-fusion', 'run every elementwise op as its own kernel (no fused kernels)')
+  .option('--no-compile', 'run the training step uncompiled (its JavaScript on every step)')
   .action(async (o) => {
     // Ctrl-C: finish the current step, write a checkpoint and say where; a second Ctrl-C quits now.
     const interrupt = new AbortController();
@@ -82,6 +84,8 @@ program
       resume: o.resume === true,
       interrupt: interrupt.signal,
       profile: o.profile === true,
+      fusion: o.fusion !== false,
+      compile: o.compile !== false,
     }).finally(() => process.off('SIGINT', onSigint));
     if (r.interrupted) process.exitCode = 130;
   });

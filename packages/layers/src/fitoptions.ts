@@ -53,6 +53,13 @@ export interface FitOptions {
   scheduler?: LRScheduler | ((optimizer: Optimizer) => LRScheduler);
   /** When `fit` steps `scheduler`: `'epoch'` (default) or `'batch'`. */
   schedulerStep?: 'epoch' | 'batch';
+  /**
+   * Run the training step compiled (default true): the forward pass, loss, gradients and metrics
+   * are traced on the first batch of each shape and replayed without their JavaScript (core's
+   * `compile`). Results are the same either way; a model that cannot be compiled (BatchNorm
+   * updating its running statistics, a layer reading values on the host) runs uncompiled.
+   */
+  compile?: boolean;
 }
 
 /**
@@ -90,7 +97,7 @@ export interface EvaluateOptions {
   batchSize?: number;
 }
 
-const FIT_KEYS = ['epochs', 'batchSize', 'shuffle', 'seed', 'validationSplit', 'validationData', 'callbacks', 'verbose', 'log', 'initialEpoch', 'checkpoint', 'scheduler', 'schedulerStep'];
+const FIT_KEYS = ['epochs', 'batchSize', 'shuffle', 'seed', 'validationSplit', 'validationData', 'callbacks', 'verbose', 'log', 'initialEpoch', 'checkpoint', 'scheduler', 'schedulerStep', 'compile'];
 
 /** @internal `fit`'s options, checked before anything is created (a misspelt option is an error, as in Keras). */
 export function fitOptions(op: string, raw: unknown): FitOptions {
@@ -99,6 +106,7 @@ export function fitOptions(op: string, raw: unknown): FitOptions {
   if (o.batchSize !== undefined) checkInt(op, 'batchSize', o.batchSize, 1);
   optBool(op, 'shuffle', o.shuffle);
   if (o.seed !== undefined) checkFinite(op, 'seed', o.seed);
+  if (o.compile !== undefined && typeof o.compile !== 'boolean') throw new AxonError(op, `compile must be true or false, got ${fmtValue(o.compile)}`);
   if (o.validationSplit !== undefined && (typeof o.validationSplit !== 'number' || !(o.validationSplit >= 0 && o.validationSplit < 1))) {
     throw new AxonError(op, `validationSplit must be in [0, 1), got ${fmtValue(o.validationSplit)}`);
   }

@@ -79,7 +79,7 @@ type TrainStep = (xb: Tensor, yb: Tensor) => Tensor[];
  * that cannot be compiled (e.g. BatchNorm updating its running statistics, a layer reading values
  * on the host) runs uncompiled, with the same results.
  */
-function makeTrainStep(model: Model, opt: Optimizer, c: Compiled, fus: LossFusion): TrainStep {
+function makeTrainStep(model: Model, opt: Optimizer, c: Compiled, fus: LossFusion, compiled = true): TrainStep {
   const params = model.parameters().filter((p) => p.requiresGrad);
   let reached: boolean[] = [];
   const body = (xb: Tensor, yb: Tensor, ...ps: Tensor[]): Tensor[] => {
@@ -91,9 +91,9 @@ function makeTrainStep(model: Model, opt: Optimizer, c: Compiled, fus: LossFusio
     const l = noGrad(() => loss.detach().reshape([]));
     return [l, ...metricValues(model, c, noGrad(() => out.detach()), yb, fus.metricsFromLogits, fus.strip), ...gs.filter((g): g is Tensor => g !== null)];
   };
-  const compiled = compile(body, { name: 'trainStep', fallback: true });
+  const run = compiled ? compile(body, { name: 'trainStep', fallback: true }) : body;
   return (xb, yb) => {
-    const r = compiled(xb, yb, ...params);
+    const r = run(xb, yb, ...params);
     const k = reached.filter(Boolean).length;
     const grads = r.slice(r.length - k);
     let j = 0;
@@ -229,7 +229,7 @@ export async function fitModel(model: Model, internals: ModelInternals, x: DataI
     const ready = (): void => {
       if (opt) return;
       opt = internals.ensureOptimizer();
-      trainStep = makeTrainStep(model, opt, c, fus);
+      trainStep = makeTrainStep(model, opt, c, fus, opts.compile ?? true);
       if (opts.scheduler !== undefined) {
         scheduler = opts.scheduler instanceof LRScheduler ? opts.scheduler : opts.scheduler(opt);
         if (!(scheduler instanceof LRScheduler)) throw new AxonError(op, 'the scheduler function must return an LRScheduler');

@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import { AxonError, formatProfile, setSeed, startProfile, type ProfileReport, type Profiler } from '@axon/core';
+import { AxonError, formatProfile, setFlags, setSeed, startProfile, type ProfileReport, type Profiler } from '@axon/core';
 import '@axon/autograd';
 import { augmentImages, fromArrays, loadMnist } from '@axon/datasets';
 import { LambdaCallback, TerminateOnNaN, latestCheckpoint, type Logs } from '@axon/layers';
@@ -41,6 +41,10 @@ export interface TrainOptions {
   interrupt?: AbortSignal;
   /** Profile one training step (the 11th of the first epoch, or its last when shorter) and print what it launched. */
   profile?: boolean;
+  /** Fuse chains of elementwise ops into one kernel (default true; core's `setFlags({ fusion })`). */
+  fusion?: boolean;
+  /** Run the training step compiled (default true; `fit`'s `compile` option). */
+  compile?: boolean;
 }
 
 /** What `axon train` reports when done (also used by tests). */
@@ -63,6 +67,15 @@ export interface TrainResult {
  * a loss that turns NaN stops training with the epoch and batch named.
  */
 export async function train(o: TrainOptions, log: (s: string) => void = console.log): Promise<TrainResult> {
+  const prev = setFlags({ fusion: o.fusion ?? true });
+  try {
+    return await trainWith(o, log);
+  } finally {
+    setFlags(prev);
+  }
+}
+
+async function trainWith(o: TrainOptions, log: (s: string) => void): Promise<TrainResult> {
   const op = 'train';
   if (o.output !== undefined && o.output.trim() === '') throw new AxonError(op, '--output is empty: give a folder (or a path ending in .json / .safetensors) to save the model to');
   if (o.checkpointDir !== undefined && o.checkpointDir.trim() === '') throw new AxonError(op, '--checkpoint-dir is empty');
@@ -161,6 +174,7 @@ export async function train(o: TrainOptions, log: (s: string) => void = console.
     try {
       history = await model.fit(ds, {
         epochs: o.epochs,
+        compile: o.compile ?? true,
         callbacks: [profileCb, new TerminateOnNaN({ throwError: true }), cb],
         verbose: 0,
         log,
