@@ -150,11 +150,19 @@ const checks: Record<string, (r: Result) => void> = {
     expect(r['leakSiteCount']).toBe(5);
   },
   'webgpu-node': checkWebGPU,
+  'fusion-and-compile': (r) => {
+    // fusion cuts the kernels of a training step by far; the compiled step traces once and learns
+    expect(num(r, 'fusedKernels') * 2).toBeLessThan(num(r, 'eagerKernels'));
+    expect(num(r, 'fusedGroups')).toBeGreaterThan(0);
+    expect(num(r, 'traces')).toBe(1);
+    expect(num(r, 'lastLoss')).toBeLessThan(1);
+    expect(num(r, 'siluKernels')).toBe(1);
+  },
 };
 
 describe('examples', () => {
   it('are all found', () => {
-    for (const required of ['s1-sigmoid-neuron', 's2-keras-mnist-mlp', 's3-functional-regression', 's4-pytorch-loop', 'mnist-cnn', 'csv-regression', 'custom-layer', 'custom-gradient', 'webgpu-node', 'save-and-load', 'memory']) {
+    for (const required of ['s1-sigmoid-neuron', 's2-keras-mnist-mlp', 's3-functional-regression', 's4-pytorch-loop', 'mnist-cnn', 'csv-regression', 'custom-layer', 'custom-gradient', 'webgpu-node', 'save-and-load', 'memory', 'fusion-and-compile']) {
       expect(names).toContain(required);
     }
   });

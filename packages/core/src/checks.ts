@@ -14,7 +14,21 @@ export function setValidationHook(h: Hook | null): void {
   hook = h;
 }
 
-/** @internal Reads `t` on the host and runs `check` on its values (which throws to refuse them). */
+/**
+ * Reads `t`'s values on the host to validate them: `check` throws to refuse them (an
+ * `AxonError` naming what was wrong). Inside {@link compile} the check is recorded and runs again
+ * on every replay, on that call's values — so validation survives compilation, where any other
+ * host read makes a function uncompilable. Needs a backend with synchronous reads.
+ * @example
+ * ```ts
+ * const labels = tensor([0, 3, 1], [3], 'int32');
+ * const inRange = (v: ArrayLike<number>): void => {
+ *   for (let i = 0; i < v.length; i++) if (v[i]! < 0 || v[i]! >= 10) throw new AxonError('labels', `label ${v[i]} at ${i} is not in [0, 10)`);
+ * };
+ * validationRead(labels, inRange); // passes
+ * validationRead(tensor([0, 12], [2], 'int32'), inRange); // throws: 'label 12 at 1'
+ * ```
+ */
 export function validationRead(t: Tensor, check: (v: TypedArray) => void): void {
   if (hook !== null) hook(t, check);
   else check(t.dataSync());

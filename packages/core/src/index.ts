@@ -35,6 +35,7 @@ export { Tensor, isTensor, type BackwardOptions, type NestedArray, type TensorLi
 export * from './ops/index.js';
 export { setFlags, getFlags, realize, Sym, type EngineFlags } from './lazy.js';
 export { compile, type Compiled, type CompiledArg, type CompileOptions } from './compile.js';
+export { validationRead } from './checks.js';
 import { Tensor as TensorClass } from './tensor.js';
 import { TABLE_FUNCTIONS } from './ops/table.js';
 

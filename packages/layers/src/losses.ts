@@ -1,7 +1,7 @@
 /**
  * Losses (numerically stable), loss modules, and Keras loss names.
  */
-import { AxonError, type Tensor, arange, fmtShape, fmtValue, gather, logSoftmax, noGrad, reshape, softplus } from '@axon/core';
+import { AxonError, type Tensor, arange, fmtShape, fmtValue, gather, logSoftmax, noGrad, reshape, softplus, validationRead } from '@axon/core';
 import { Module } from './module.js';
 import { checkFinite, checkTensor, composite, optBool, optionsOf } from './validate.js';
 
@@ -145,19 +145,22 @@ export function sparseLabels(op: string, logits: Tensor, target: Tensor, validat
     let t = squeeze ? tmp(reshape(target, lead)) : target;
     if (t.dtype !== 'int32') {
       if (validate && t.backend.supportsSyncRead) {
-        const d = t.dataSync();
-        for (let i = 0; i < d.length; i++) {
-          if (!Number.isInteger(d[i])) throw new AxonError(op, `sparse targets must be whole class indices; element ${i} is ${d[i]}`);
-        }
+        validationRead(t, (d) => {
+          for (let i = 0; i < d.length; i++) {
+            if (!Number.isInteger(d[i])) throw new AxonError(op, `sparse targets must be whole class indices; element ${i} is ${d[i]}`);
+          }
+        });
       }
       const f = t;
       t = tmp(noGrad(() => f.astype('int32')));
     }
     if (validate && t.backend.supportsSyncRead) {
-      const d = t.dataSync();
-      for (let i = 0; i < d.length; i++) {
-        if (d[i]! < 0 || d[i]! >= c) throw new AxonError(op, `target ${d[i]} at position ${i} is out of range for ${c} classes (expected 0 <= target < ${c})`);
-      }
+      // a validation read: inside compile() it runs again on every replay
+      validationRead(t, (d) => {
+        for (let i = 0; i < d.length; i++) {
+          if (d[i]! < 0 || d[i]! >= c) throw new AxonError(op, `target ${d[i]} at position ${i} is out of range for ${c} classes (expected 0 <= target < ${c})`);
+        }
+      });
     }
     // the caller's own target when nothing had to change (callers never free it)
     return t;

@@ -21,7 +21,7 @@ export const OPS_CHECKED: Readonly<Record<string, string>> = Object.fromEntries(
   ...g('activations', 'leakyRelu gelu clip'),
   ...g('profile', 'profile startProfile formatProfile'),
   ...g('fusion: setFlags / getFlags / realize', 'setFlags getFlags realize'),
-  ...g('compile: trace once, replay without the JavaScript', 'compile'),
+  ...g('compile: trace once, replay without the JavaScript', 'compile validationRead'),
   ...g('trust', 'getRngState setRngState setAnomalyDetection isAnomalyDetectionEnabled detectAnomaly checkAnomalies setLeakTracking leakReport'),
 ]);
 

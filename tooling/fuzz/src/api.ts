@@ -160,6 +160,7 @@ function specs(): Spec[] {
   // every op of core's op table
   for (const f of Object.keys(ax.OP_TABLE)) add('elementwise', f, [T([2, 3])], (...a) => c[f]!(...a));
   add('elementwise', 'realize', [T([2, 3]), T([3])], (...a) => c.realize!(...a), (r) => r === undefined);
+  add('engine', 'validationRead', [T([2, 3]), V('fn', () => undefined)], (...a) => c.validationRead!(...a), (r) => r === undefined);
   add('engine', 'compile', [V('fn', (x: ax.Tensor) => ax.tidy(() => x.mul(2))), V('opts', { name: 'f' })], (...a) => c.compile!(...a), (r) => typeof r === 'function');
   const twice = ax.compile((x: ax.Tensor, k: number) => ax.tidy(() => x.mul(k).relu()), { name: 'twice' });
   add('engine', 'compiled function', [T([2, 3]), V('num', 2)], (...a) => (twice as unknown as (...b: unknown[]) => unknown)(...a));

@@ -227,6 +227,41 @@ export function fusionTests(s: Suite): void {
       }
     });
 
+    it('validation reads (gather index range, validationRead) run again on every replay', async () => {
+      const c = s.ctx('compile + validationRead');
+      if (!ax.getBackend().supportsSyncRead) return;
+      const table = ax.tensor([10, 20, 30]);
+      const positive = (v: ArrayLike<number>): void => {
+        for (let i = 0; i < v.length; i++) if (!(v[i]! >= 0)) throw new ax.AxonError('check', `value ${v[i]} at ${i} is negative`);
+      };
+      const f = ax.compile((idx: ax.Tensor, w: ax.Tensor, t: ax.Tensor) => ax.tidy(() => {
+        ax.validationRead(w, positive);
+        return ax.gather(t, idx, 0).mul(w);
+      }));
+      const before = ax.memory().numTensors;
+      const good = [ax.tensor([2, 0], [2], 'int32'), ax.tensor([1, 2])];
+      const out = f(good[0]!, good[1]!, table);
+      ensure(JSON.stringify(await out.array()) === '[30,20]', c, `traced result ${JSON.stringify(await out.array())}`);
+      out.dispose();
+      for (const [idx, w, re] of [[[1, 3], [1, 1], /out of range/], [[1, 1], [1, -1], /negative/]] as const) {
+        const ti = ax.tensor([...idx], [2], 'int32');
+        const tw = ax.tensor([...w]);
+        let err: unknown = null;
+        try {
+          f(ti, tw, table).dispose();
+        } catch (e) {
+          err = e;
+        }
+        ensure(err instanceof ax.AxonError && re.test(err.message), c, `replay with ${JSON.stringify([idx, w])}: expected an AxonError matching ${re}, got ${String(err)}`);
+        ti.dispose();
+        tw.dispose();
+      }
+      for (const t of good) t.dispose();
+      ensure(ax.memory().numTensors === before, c, `${ax.memory().numTensors - before} tensors left after failed replays`);
+      ensure(f.traces === 1, c, `${f.traces} traces`);
+      table.dispose();
+    });
+
     it('what cannot be compiled is an AxonError naming why, and leaks nothing', () => {
       const c = s.ctx('compile errors');
       const w = ax.tensor([1, 2]);
