@@ -5,3 +5,4 @@ export * from './matmul';
 export * from './conv';
 export * from './misc';
 export * from './fused';
+export * from './generated/fused-helpers';

@@ -1,8 +1,9 @@
 // Micro-benchmark of Backend.fused: a 5-op elementwise chain (32×10, 32×128, 256×1024) as one fused call against the same
 // five ops as primitive calls (unary/binary), and an Adam update (3 outputs) against its 12
-// primitive calls. Run after a build:
+// primitive calls. Each fused call is timed twice: through its generated kernel (src/codegen.ts,
+// the default) and through the interpreter (`fusedCodegen = false`). Run after a build:
 //   pnpm --filter @axon/backend-wasm build && node packages/backend-wasm/scripts/bench-fused.mjs [--blocks]
-// `--blocks` also times the fused calls with other interpreter block sizes (lanes per register).
+// `--blocks` also times the interpreter with other block sizes (lanes per register).
 // Each figure is the best of 30 samples of process CPU microseconds per call (a sample runs the
 // call in a loop for about 5 ms), the best of three rounds; the contenders alternate, so they see
 // the same machine load.
@@ -27,6 +28,15 @@ function filled(dtype, n, gen) {
 function cpu() {
   const u = process.cpuUsage();
   return u.user + u.system;
+}
+
+/**
+ * Runs `fn` for about 100 ms of wall time: process CPU time counts V8's background threads too,
+ * and a generated kernel's optimizing compilation runs there after its first calls.
+ */
+function warm(fn) {
+  const t0 = performance.now();
+  while (performance.now() - t0 < 100) fn();
 }
 
 /** Best of `samples` samples of CPU µs per call of `fn` (a sample runs it for about 5 ms). */
@@ -114,7 +124,7 @@ function chain(M, N) {
   prims();
   const p = be.readSync(out);
   for (let i = 0; i < n; i++) if (!Object.is(f[i], p[i])) throw new Error(`chain ${M}x${N}: fused and primitives differ at ${i}`);
-  return { fused, prims, primsAlloc };
+  return { fused, prims, primsAlloc, outs };
 }
 
 /** Adam: m' = b1·m + (1−b1)·g; v' = b2·v + (1−b2)·g²; p' = p − lr·m'/(√v' + eps). */
@@ -154,38 +164,71 @@ function adam(n) {
     be.binary('mul', sc[4], V(t[7]), t[8]);
     be.binary('sub', ins[0], V(t[8]), outs[0]);
   };
-  return { fused, prims };
+  return { fused, prims, outs };
 }
 
 const fmt = (x) => (x < 10 ? x.toFixed(2) : x.toFixed(1));
+
+/** `fn` run through the interpreter. */
+const noCodegen = (fn) => () => {
+  be.fusedCodegen = false;
+  fn();
+  be.fusedCodegen = true;
+};
+
+/** Times `fn` through the interpreter (block size `b`). */
+function interpreted(fn, b) {
+  be.fusedCodegen = false;
+  be.fusedBlock = b;
+  try {
+    return time(fn);
+  } finally {
+    be.fusedCodegen = true;
+    be.fusedBlock = defaultBlock;
+  }
+}
+
+/** Checks that the generated kernel and the interpreter write the same bits into `outs`. */
+function sameAsInterpreter(fn, outs, what) {
+  const before = be.fusedRuns.generated;
+  fn();
+  if (be.fusedRuns.generated !== before + 1) throw new Error(`${what}: the generated kernel did not run`);
+  const g = outs.map((o) => be.readSync(o));
+  be.fusedCodegen = false;
+  fn();
+  be.fusedCodegen = true;
+  outs.forEach((o, j) => {
+    const r = be.readSync(o);
+    for (let i = 0; i < r.length; i++) if (!Object.is(r[i], g[j][i]) && !(Number.isNaN(r[i]) && Number.isNaN(g[j][i]))) throw new Error(`${what}: generated and interpreted differ at output ${j}[${i}]`);
+  });
+}
+
 console.log(`Node ${process.version}; CPU µs per call, best of 30 samples, best of 3 rounds`);
 const blocks = sweep ? [128, 256, 512, 1024] : [defaultBlock];
 for (const [M, N] of [[32, 10], [32, 128], [256, 1024]]) {
   const c = chain(M, N);
-  const row = { fused: {}, prims: 0, primsAlloc: 0 };
+  sameAsInterpreter(c.fused, c.outs, `chain ${M}x${N}`);
+  for (const fn of [c.fused, noCodegen(c.fused), c.prims, c.primsAlloc]) warm(fn);
+  const row = { gen: Infinity, fused: {}, prims: 0, primsAlloc: 0 };
   for (let round = 0; round < ROUNDS; round++) {
-    for (const b of blocks) {
-      be.fusedBlock = b;
-      row.fused[b] = Math.min(row.fused[b] ?? Infinity, time(c.fused));
-    }
-    be.fusedBlock = defaultBlock;
+    row.gen = Math.min(row.gen, time(c.fused));
+    for (const b of blocks) row.fused[b] = Math.min(row.fused[b] ?? Infinity, interpreted(c.fused, b));
     row.prims = Math.min(row.prims || Infinity, time(c.prims));
     row.primsAlloc = Math.min(row.primsAlloc || Infinity, time(c.primsAlloc));
   }
   const f = Object.entries(row.fused).map(([b, t]) => `${fmt(t)}${sweep ? ` (block ${b})` : ''}`).join(', ');
-  console.log(`5-op chain ${M}x${N}: fused ${f}; 5 primitive calls ${fmt(row.prims)} (${fmt(row.primsAlloc)} allocating each output); ${(row.prims / Math.min(...Object.values(row.fused))).toFixed(1)}x`);
+  console.log(`5-op chain ${M}x${N}: generated ${fmt(row.gen)}; interpreter ${f}; 5 primitive calls ${fmt(row.prims)} (${fmt(row.primsAlloc)} allocating each output); primitives/generated ${(row.prims / row.gen).toFixed(1)}x, interpreter/generated ${(Math.min(...Object.values(row.fused)) / row.gen).toFixed(1)}x`);
 }
 for (const n of [128 * 784, 1280]) {
   const a = adam(n);
-  const row = { fused: {}, prims: 0 };
+  sameAsInterpreter(a.fused, a.outs, `adam ${n}`);
+  for (const fn of [a.fused, noCodegen(a.fused), a.prims]) warm(fn);
+  const row = { gen: Infinity, fused: {}, prims: 0 };
   for (let round = 0; round < ROUNDS; round++) {
-    for (const b of blocks) {
-      be.fusedBlock = b;
-      row.fused[b] = Math.min(row.fused[b] ?? Infinity, time(a.fused));
-    }
-    be.fusedBlock = defaultBlock;
+    row.gen = Math.min(row.gen, time(a.fused));
+    for (const b of blocks) row.fused[b] = Math.min(row.fused[b] ?? Infinity, interpreted(a.fused, b));
     row.prims = Math.min(row.prims || Infinity, time(a.prims));
   }
   const f = Object.entries(row.fused).map(([b, t]) => `${fmt(t)}${sweep ? ` (block ${b})` : ''}`).join(', ');
-  console.log(`Adam update n=${n} (3 outputs): fused ${f}; 12 primitive calls ${fmt(row.prims)}; ${(row.prims / Math.min(...Object.values(row.fused))).toFixed(1)}x`);
+  console.log(`Adam update n=${n} (3 outputs): generated ${fmt(row.gen)}; interpreter ${f}; 12 primitive calls ${fmt(row.prims)}; primitives/generated ${(row.prims / row.gen).toFixed(1)}x, interpreter/generated ${(Math.min(...Object.values(row.fused)) / row.gen).toFixed(1)}x`);
 }

@@ -16,6 +16,7 @@ await mkdir(join(root, 'assembly/generated'), { recursive: true });
 await writeFile(join(root, 'assembly/generated/elementwise.ts'), source);
 const fused = generateFused();
 await writeFile(join(root, 'assembly/generated/fused-ops.ts'), fused.source);
+await writeFile(join(root, 'assembly/generated/fused-helpers.ts'), fused.helperSource);
 
 /** Compiles an entry point; returns { bytes, wat }. */
 async function compile(entry, features) {
@@ -75,7 +76,9 @@ await writeFile(
     `/** The fused interpreter's layout (opcodes, load modes, parameter block offsets): scripts/gen-fused.mjs. */\n` +
     `export const FUSED_LAYOUT = ${JSON.stringify(FUSED_LAYOUT)} as const;\n\n` +
     `/** Opcodes of the fused ops (scripts/gen-fused.mjs). */\n` +
-    `export const FUSED_OPCODES: { readonly unary: Readonly<Record<string, number>>; readonly binary: Readonly<Record<string, number>> } = ${JSON.stringify(fused.opcodes)};\n`,
+    `export const FUSED_OPCODES: { readonly unary: Readonly<Record<string, number>>; readonly binary: Readonly<Record<string, number>> } = ${JSON.stringify(fused.opcodes)};\n\n` +
+    `/** Exports that generated fused modules import for the ops run through a kernel (op → export name; scripts/gen-fused.mjs). */\n` +
+    `export const FUSED_HELPERS: { readonly vector: Readonly<Record<string, string>>; readonly scalar: Readonly<Record<string, string>> } = ${JSON.stringify(fused.helpers)};\n`,
 );
 if (watOut) {
   await writeFile(join(root, 'kernels.wat'), main.wat);

@@ -14,6 +14,7 @@ import type {
   Window2d,
 } from '@axon/core';
 import { Allocator } from './allocator.js';
+import { FusedCodegen, KIND_COLUMN, KIND_ROW, KIND_SCALAR, type FusedRunFn } from './codegen.js';
 import { compileFused, type CompiledFused } from './fused.js';
 import { FUSED_LAYOUT as FL } from './generated/kernels.js';
 import type { Kernels, WasmBackendOptions } from './loader.js';
@@ -33,6 +34,8 @@ const RANDOM_CODE: Record<RandomKind, number> = { uniform: 0, normal: 1, bernoul
 const FUSED_BLOCK = 512;
 /** Compiled fused programs kept (oldest dropped first). */
 const FUSED_CACHE = 256;
+/** Generated fused kernels kept (least recently used dropped first). */
+const CODEGEN_CACHE = 128;
 const COMPARE = new Set<BinaryOp>(['eq', 'ne', 'lt', 'le', 'gt', 'ge']);
 const LOGIC = new Set<BinaryOp>(['and', 'or', 'xor']);
 
@@ -379,11 +382,14 @@ export class WasmBackend implements Backend {
    * {@inheritDoc @axon/core!Backend#fused}
    *
    * The program is compiled once per `program.key` into bytecode (kept in linear memory; the
-   * 256 most recent programs are kept) and run by one WebAssembly call: the interpreter walks the
-   * index space in blocks of 512 elements, and each instruction runs as a SIMD loop over the block
-   * held in scratch registers. Inputs are read through their strides (contiguous, broadcast scalar,
-   * broadcast rows/columns and any other layout); the results are bit for bit those of the
-   * `unary`/`binary`/`where` kernels on contiguous data.
+   * 256 most recent programs are kept) and run by one WebAssembly call. Where the inputs' dims
+   * merge into at most 3 and each input's innermost dim is contiguous or broadcast (contiguous
+   * tensors, scalars, bias rows and columns, per-channel values), that call is a small WebAssembly
+   * module generated for the program at run time (cached per program and input layout; the 128
+   * most recently used are kept): one SIMD loop that keeps every value in registers. Otherwise the
+   * interpreter walks the index space in blocks of 512 elements, and each instruction runs as a
+   * SIMD loop over the block held in scratch registers; it reads any layout through its strides.
+   * Both give, bit for bit, the results of the `unary`/`binary`/`where` kernels on contiguous data.
    */
   fused(program: FusedProgram, inputs: readonly View[], consts: readonly number[], outputs: readonly BackendBuffer[]): void {
     this.alive('fused');
@@ -421,7 +427,7 @@ export class WasmBackend implements Backend {
     }
     if (n === 0) return;
     if (cached === undefined) this.fusedInstall(c);
-    this.fusedReserve(c.registers);
+    this.fusedReserveParams();
     this.views();
     const i32 = this.i32;
     const P = this.fusedParams >> 2;
@@ -439,6 +445,18 @@ export class WasmBackend implements Backend {
       this.fzShape[0] = n;
       for (let k = 0; k < nIn; k++) this.fzStrides[k * cap] = 0;
     }
+    // a generated kernel where every input's inner dim is contiguous or broadcast (≤ 3 dims)
+    if (rank <= 3 && this.codegenOn) {
+      const run = this.fusedGenerated(c, inputs, rank);
+      if (run !== null) {
+        const s = this.fzShape;
+        run(this.fusedParams, rank >= 2 ? s[rank - 2]! : 1, s[rank - 1]!, rank === 3 ? s[0]! : 1);
+        this.runs.generated++;
+        return;
+      }
+    }
+    this.runs.interpreted++;
+    this.fusedReserve(c.registers);
     const lo = Math.max(0, rank - FL.maxDims);
     const shp = this.fzShape;
     const str = this.fzStrides;
@@ -486,6 +504,64 @@ export class WasmBackend implements Backend {
       this.k.fused_run(c.ptr, this.fusedParams, this.fusedScratch);
       outer++;
     });
+  }
+
+  /**
+   * Looks up (or generates) the kernel for `c` and the inputs' layout after coalescing to `rank`
+   * (1 to 3) dims, writing each input's address, row and plane strides (bytes) into the parameter
+   * block; null when an input's inner stride is neither 1 nor 0 or the program cannot be generated.
+   */
+  private fusedGenerated(c: CompiledFused, inputs: readonly View[], rank: number): FusedRunFn | null {
+    const cap = this.fzCap;
+    const str = this.fzStrides;
+    const kinds = this.fzKinds;
+    const i32 = this.i32;
+    const P = this.fusedParams >> 2;
+    let code = 0;
+    for (let k = inputs.length - 1; k >= 0; k--) {
+      const inner = str[k * cap + rank - 1]!;
+      const row = rank >= 2 ? str[k * cap + rank - 2]! : 0;
+      const plane = rank === 3 ? str[k * cap]! : 0;
+      if (inner !== 0 && inner !== 1) return null;
+      const kind = inner === 1 ? KIND_ROW : row === 0 && plane === 0 ? KIND_SCALAR : KIND_COLUMN;
+      kinds[k] = kind;
+      code = code * 3 + kind;
+      const v = inputs[k]!;
+      const e = ESZ[v.dtype];
+      const base = P + ((FL.pIn + k * FL.inBytes) >> 2);
+      i32[base + 1] = (v.buf as WasmBuffer).ptr + v.offset * e;
+      i32[base + 4] = row * e;
+      i32[base + 5] = plane * e;
+    }
+    this.codegen ??= new FusedCodegen(this.mem, this.k.fusedHelpers, CODEGEN_CACHE);
+    return this.codegen.get(c, code, kinds);
+  }
+
+  /** Generated fused kernels (made on first use). */
+  private codegen: FusedCodegen | null = null;
+  private codegenOn = true;
+  private readonly fzKinds = new Int32Array(FL.maxInputs);
+  private readonly runs = { generated: 0, interpreted: 0 };
+
+  /**
+   * Whether `fused` may run generated kernels (default true); false runs every program in the
+   * interpreter. @internal (tests and the benchmark compare the two)
+   */
+  get fusedCodegen(): boolean {
+    return this.codegenOn;
+  }
+  set fusedCodegen(on: boolean) {
+    this.codegenOn = on;
+  }
+
+  /**
+   * Calls of `fused` so far by how they ran (a generated kernel or the interpreter); generated
+   * kernels held and built; (program, layout) pairs left to the interpreter because an op is not
+   * covered, the module would be too large, or the engine refused to compile it. @internal
+   */
+  get fusedRuns(): { generated: number; interpreted: number; modules: number; built: number; uncovered: number; tooLarge: number; failed: number } {
+    const g = this.codegen;
+    return { ...this.runs, modules: g?.size ?? 0, built: g?.built ?? 0, uncovered: g?.uncovered ?? 0, tooLarge: g?.tooLarge ?? 0, failed: g?.failed ?? 0 };
   }
 
   /** Compiled fused programs by key (insertion order: the oldest is dropped first). */
@@ -555,15 +631,20 @@ export class WasmBackend implements Backend {
       for (const [key, old] of this.fusedCache) {
         this.fusedCache.delete(key);
         this.heap.free(old.ptr, old.reserved);
+        this.codegen?.drop(old);
         break;
       }
     }
     this.fusedCache.set(c.key, c);
   }
 
-  /** Reserves the parameter block and `registers` registers of {@link WasmBackend.fusedBlock} lanes. */
-  private fusedReserve(registers: number): void {
+  /** Reserves the parameter block (kept). */
+  private fusedReserveParams(): void {
     if (this.fusedParams === 0) this.fusedParams = this.tempAlloc('fused', FL.paramBytes, 'for the fused parameter block').ptr;
+  }
+
+  /** Reserves `registers` registers of {@link WasmBackend.fusedBlock} lanes for the interpreter. */
+  private fusedReserve(registers: number): void {
     const need = registers * this.fusedBlock * 4;
     if (need <= this.fusedScratchBytes) return;
     if (this.fusedScratchBytes > 0) {
@@ -596,6 +677,8 @@ export class WasmBackend implements Backend {
   private releaseFused(): void {
     for (const c of this.fusedCache.values()) this.heap.free(c.ptr, c.reserved);
     this.fusedCache.clear();
+    this.codegen?.clear();
+    this.codegen = null;
     if (this.fusedParams !== 0) this.heap.free(this.fusedParams, Allocator.blockSize(FL.paramBytes));
     if (this.fusedScratchBytes > 0) this.heap.free(this.fusedScratch, Allocator.blockSize(this.fusedScratchBytes));
     this.fusedParams = 0;

@@ -19,6 +19,7 @@
  */
 import { AxonError, FUSED_MAX_BUFFERS, FUSED_MAX_INSTRUCTIONS, fmtValue } from '@axon/core';
 import type { FusedDType, FusedProgram } from '@axon/core';
+import type { GeneratedFused } from './codegen.js';
 import { FUSED_LAYOUT as L, FUSED_OPCODES } from './generated/kernels.js';
 
 /** A compiled program, cached by key (its bytecode lives in the backend's linear memory). @internal */
@@ -39,6 +40,8 @@ export interface CompiledFused {
   /** Byte address of the code in linear memory and the block reserved for it (set by the backend). */
   ptr: number;
   reserved: number;
+  /** Its generated kernels by input kinds (src/codegen.ts; null: not generable), made on first use. */
+  generated: Map<number, GeneratedFused | null> | null;
 }
 
 const DTYPES: readonly FusedDType[] = ['float32', 'bool'];
@@ -251,5 +254,6 @@ export function compileFused(p: FusedProgram): CompiledFused {
     registers: Math.max(registers, 1),
     ptr: 0,
     reserved: 0,
+    generated: null,
   };
 }

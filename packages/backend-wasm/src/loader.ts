@@ -32,6 +32,11 @@ export type Kernels = Record<KernelName, KernelFn> & {
   matmul_ws_bytes: QueryFn;
   /** Per-op elementwise kernels by export name (`un_f32_exp`, `bin_i32_add`, …). */
   ops: Readonly<Record<string, KernelFn | undefined>>;
+  /**
+   * The helpers that generated fused kernels import (`fused_v_exp`, `fused_s_pow`, …: v128/f32
+   * signatures, callable from WebAssembly only).
+   */
+  fusedHelpers: Readonly<Record<string, unknown>>;
   /** Whether `matmul_f32` comes from the relaxed-SIMD (FMA) module. */
   relaxedSimd: boolean;
 };
@@ -57,10 +62,12 @@ export interface WasmBackendOptions {
 function kernelsOf(instance: WebAssembly.Instance, relaxed: WebAssembly.Instance | null): Kernels {
   const ex = instance.exports as Record<string, unknown>;
   const ops: Record<string, KernelFn> = {};
+  const fusedHelpers: Record<string, unknown> = {};
   for (const [name, f] of Object.entries(ex)) {
     if ((name.startsWith('un_') || name.startsWith('bin_')) && typeof f === 'function') ops[name] = f as KernelFn;
+    if ((name.startsWith('fused_v_') || name.startsWith('fused_s_')) && typeof f === 'function') fusedHelpers[name] = f;
   }
-  const k = Object.assign(Object.create(null) as object, ex, { ops, relaxedSimd: relaxed !== null }) as Kernels;
+  const k = Object.assign(Object.create(null) as object, ex, { ops, fusedHelpers, relaxedSimd: relaxed !== null }) as Kernels;
   if (relaxed) k.matmul_f32 = relaxed.exports.matmul_f32 as KernelFn;
   return k;
 }

@@ -1,11 +1,14 @@
 // fused(program, inputs, consts, outputs): random programs against the same instructions run one
 // by one through this backend's unary/binary/where/copy/fill primitives, hand-written chains
 // against float32 arithmetic done here, every input layout, errors, the program cache and memory.
+// Every program runs both ways: through its generated kernel (src/codegen.ts) where the layout
+// allows one, and through the interpreter (`fusedCodegen = false`); the tests check which one ran.
 //
 // Tolerance: none. The reference runs every instruction as a primitive over contiguous float32
 // buffers padded to a multiple of 4 elements, so every element takes the kernels' SIMD path —
 // the path the fused interpreter runs every element through (it calls the same kernels, or for
-// comparisons, logic, `not` and `sign` SIMD expressions with the kernels' semantics). Results
+// comparisons, logic, `not` and `sign` SIMD expressions with the kernels' semantics), and the
+// generated kernels too (their tail loop runs the same SIMD instructions on one lane). Results
 // must match bit for bit (any NaN matches any NaN; −0 and +0 differ). Without the padding, the
 // last n mod 4 elements of `exp`, `log`, `tanh`, `sigmoid` and `rsqrt` would take the kernels'
 // scalar path, which differs from the SIMD one by a few ulp (and `relu(−0)` gives +0 there, −0
@@ -15,6 +18,8 @@ import { AxonError, FUSED_MAX_BUFFERS, FUSED_MAX_INSTRUCTIONS, contiguousStrides
 import type { BackendBuffer, BinaryOp, FusedDType, FusedInstr, FusedProgram, UnaryOp, View } from '@axon/core';
 import { createWasmBackendSync } from '../src/index.js';
 import type { WasmBackend } from '../src/index.js';
+import { CODEGEN_MAX_BYTES, codegenCovers, generateFused } from '../src/codegen.js';
+import { compileFused } from '../src/fused.js';
 import { SEED, makeRng } from './helpers.js';
 
 const rng = makeRng(SEED ^ 0x2f05ed);
@@ -189,11 +194,52 @@ function mismatch(got: ArrayLike<number>, want: ArrayLike<number>): string {
   return '';
 }
 
-/** Runs `fused` and the reference; fails with the program when they differ. */
-function check(be: WasmBackend, p: FusedProgram, inputs: readonly View[], consts: readonly number[], shape: readonly number[], what: string): void {
+/** How `fused` runs a program: its generated kernel where the layout allows one, or the interpreter. */
+type Path = 'codegen' | 'interpreter';
+const PATHS: readonly Path[] = ['codegen', 'interpreter'];
+
+/**
+ * Whether the inputs' layout gets a generated kernel, worked out here independently of the backend:
+ * after dropping size-1 dims and merging dims that every input walks contiguously, at most 3 dims
+ * remain and every input's innermost stride is 1 (contiguous) or 0 (broadcast).
+ */
+function generable(inputs: readonly View[], shape: readonly number[]): boolean {
+  const dims: number[] = [];
+  const st: number[][] = inputs.map(() => []);
+  for (let d = 0; d < shape.length; d++) {
+    const n = shape[d]!;
+    if (n === 1) continue;
+    const r = dims.length;
+    if (r > 0 && inputs.every((v, k) => st[k]![r - 1] === v.strides[d]! * n)) {
+      dims[r - 1]! *= n;
+      inputs.forEach((v, k) => (st[k]![r - 1] = v.strides[d]!));
+      continue;
+    }
+    dims.push(n);
+    inputs.forEach((v, k) => st[k]!.push(v.strides[d]!));
+  }
+  return dims.length <= 3 && st.every((s) => s.length === 0 || s[s.length - 1] === 0 || s[s.length - 1] === 1);
+}
+
+/**
+ * Runs `fused` the given way and the reference; fails with the program when they differ, or when
+ * the call did not run the way `generable` says it must (a generated kernel for a generable layout
+ * unless the module is too large, the interpreter otherwise or when asked for).
+ */
+function check(be: WasmBackend, p: FusedProgram, inputs: readonly View[], consts: readonly number[], shape: readonly number[], what: string, path: Path = 'codegen'): void {
   const n = sizeOf(shape);
   const outs = p.outputs.map((o) => be.alloc(o.dtype, n));
+  be.fusedCodegen = path === 'codegen';
+  const before = be.fusedRuns;
   be.fused(p, inputs, consts, outs);
+  const after = be.fusedRuns;
+  be.fusedCodegen = true;
+  expect([after.uncovered, after.failed], `${what}: every op is generated and every module compiles`).toEqual([0, 0]);
+  if (n > 0) {
+    const tooLarge = after.tooLarge > before.tooLarge;
+    const generated = path === 'codegen' && generable(inputs, shape) && !tooLarge;
+    expect([after.generated - before.generated, after.interpreted - before.interpreted], `${what} (${path}, shape [${shape.join(',')}], strides ${inputs.map((v) => `[${v.strides.join(',')}]`).join(' ')})`).toEqual(generated ? [1, 0] : [0, 1]);
+  }
   const want = reference(be, p, inputs, consts, shape);
   outs.forEach((o, j) => {
     const m = mismatch(be.readSync(o), want[j]!);
@@ -205,6 +251,19 @@ function check(be: WasmBackend, p: FusedProgram, inputs: readonly View[], consts
   });
 }
 
+/** Runs `call` (one fused call) the given way and checks that it ran that way. */
+function runAs(be: WasmBackend, path: Path, call: () => void): void {
+  be.fusedCodegen = path === 'codegen';
+  const before = be.fusedRuns;
+  try {
+    call();
+  } finally {
+    be.fusedCodegen = true;
+  }
+  const after = be.fusedRuns;
+  expect([after.generated - before.generated, after.interpreted - before.interpreted], `the call ran ${path === 'codegen' ? 'its generated kernel' : 'in the interpreter'}`).toEqual(path === 'codegen' ? [1, 0] : [0, 1]);
+}
+
 const SHAPES: readonly (readonly number[])[] = [
   [0], [1], [3], [15], [16], [17], [255], [256], [257], [1000], [4099],
   [], [1, 1], [0, 5], [3, 0], [3, 5], [16, 16], [17, 15], [33, 31], [2, 257], [257, 2], [40, 130], [32, 10],
@@ -212,7 +271,7 @@ const SHAPES: readonly (readonly number[])[] = [
 ];
 
 describe(`fused (seed ${SEED})`, () => {
-  it('random programs over every op, mixed float32/bool inputs in every layout, equal the primitives bit for bit', () => {
+  it('random programs over every op, mixed float32/bool inputs in every layout, equal the primitives bit for bit (generated and interpreted)', () => {
     const be = createWasmBackendSync();
     let cases = 0;
     for (const shape of SHAPES) {
@@ -222,12 +281,17 @@ describe(`fused (seed ${SEED})`, () => {
         const p = randomProgram(nIn, nOut, nIn + randInt(1, 20), `random-${cases}`);
         const inputs = p.inputs.map((d) => layoutView(be, d, shape, shape.length === 0 ? 'contiguous' : pick(LAYOUTS)));
         const consts = Array.from({ length: p.consts }, () => (rng() < 0.8 ? value() : pick([0.9, 0.999, 1e-8, 2])));
-        check(be, p, inputs, consts, shape, `random program ${cases}`);
+        for (const path of PATHS) check(be, p, inputs, consts, shape, `random program ${cases}`, path);
         for (const v of inputs) be.free(v.buf);
         cases++;
       }
     }
     expect(be.memory()).toMatchObject({ bytes: 0, buffers: 0 });
+    // most layouts are generable: both ways were well exercised
+    const runs = be.fusedRuns;
+    expect(runs.generated).toBeGreaterThan(cases / 3);
+    expect(runs.interpreted).toBeGreaterThan(cases);
+    expect(runs.tooLarge).toBe(0); // ≤ 26 instructions always fit
     be.dispose();
   });
 
@@ -238,7 +302,8 @@ describe(`fused (seed ${SEED})`, () => {
       const p = randomProgram(randInt(1, 5), randInt(1, 4), rep < 4 ? FUSED_MAX_INSTRUCTIONS : randInt(40, 96), `long-${rep}`);
       // many outputs read early values, so many registers stay live
       const inputs = p.inputs.map((d) => layoutView(be, d, shape, pick(LAYOUTS)));
-      check(be, p, inputs, Array.from({ length: p.consts }, value), shape, `long program ${rep}`);
+      const consts = Array.from({ length: p.consts }, value);
+      for (const path of PATHS) check(be, p, inputs, consts, shape, `long program ${rep}`, path);
       for (const v of inputs) be.free(v.buf);
     }
     be.dispose();
@@ -271,7 +336,7 @@ describe(`fused (seed ${SEED})`, () => {
     programs.forEach(([code, outputs], i) => {
       for (const shape of [[256], [1000], [64, 16]]) {
         const x = stridedView(be, 'float32', shape, contiguousStrides(shape), 0);
-        check(be, { key: `inplace-${i}`, inputs: ['float32'], consts: 0, code, outputs }, [x], [], shape, `in-place program ${i}`);
+        for (const path of PATHS) check(be, { key: `inplace-${i}`, inputs: ['float32'], consts: 0, code, outputs }, [x], [], shape, `in-place program ${i}`, path);
         be.free(x.buf);
       }
     });
@@ -315,8 +380,6 @@ describe(`fused (seed ${SEED})`, () => {
       ],
       outputs: [{ value: 7, dtype: 'float32' }],
     };
-    const out = be.alloc('float32', M * N);
-    be.fused(chain, [h, bias, mask], [2], [out]);
     const hv = be.readSync(h.buf);
     const bv = be.readSync(bias.buf);
     const mv = be.readSync(mask.buf);
@@ -328,7 +391,12 @@ describe(`fused (seed ${SEED})`, () => {
         want[i * N + j] = f(f(r * mv[i * N + j]!) * 2);
       }
     }
-    expect(mismatch(be.readSync(out), want), `relu chain (seed ${SEED})`).toBe('');
+    for (const path of PATHS) {
+      const out = be.alloc('float32', M * N);
+      runAs(be, path, () => be.fused(chain, [h, bias, mask], [2], [out]));
+      expect(mismatch(be.readSync(out), want), `relu chain, ${path} (seed ${SEED})`).toBe('');
+      be.free(out);
+    }
 
     // Adam: m' = b1·m + (1−b1)·g; v' = b2·v + (1−b2)·g²; p' = p − lr·m'/(√v' + eps)
     const n = 1000;
@@ -367,11 +435,9 @@ describe(`fused (seed ${SEED})`, () => {
         { value: 16, dtype: 'float32' },
       ],
     };
-    const outs = [0, 1, 2].map(() => be.alloc('float32', n));
     const c = [0.9, 0.1, 0.999, 0.001, 1e-3, 1e-8];
     // v must be ≥ 0 for a finite update
     be.write(v0.buf, be.readSync(v0.buf).map((x) => (Number.isNaN(x) ? x : Math.abs(x))));
-    be.fused(adam, [p0, g0, m0, v0], c, outs);
     const [P, G, Mv, V] = [p0, g0, m0, v0].map((v) => be.readSync(v.buf));
     const [b1, nb1, b2, nb2, lr, eps] = c.map(f);
     const wp = new Float32Array(n);
@@ -382,7 +448,11 @@ describe(`fused (seed ${SEED})`, () => {
       wv[i] = f(f(b2! * V![i]!) + f(nb2! * f(G![i]! * G![i]!)));
       wp[i] = f(P![i]! - f(lr! * f(wm[i]! / f(f(Math.sqrt(wv[i]!)) + eps!))));
     }
-    [wp, wm, wv].forEach((want, j) => expect(mismatch(be.readSync(outs[j]!), want), `adam output ${j} (seed ${SEED})`).toBe(''));
+    for (const path of PATHS) {
+      const outs = [0, 1, 2].map(() => be.alloc('float32', n));
+      runAs(be, path, () => be.fused(adam, [p0, g0, m0, v0], c, outs));
+      [wp, wm, wv].forEach((want, j) => expect(mismatch(be.readSync(outs[j]!), want), `adam output ${j}, ${path} (seed ${SEED})`).toBe(''));
+    }
     be.dispose();
   });
 
@@ -410,9 +480,11 @@ describe(`fused (seed ${SEED})`, () => {
     ];
     for (const [ins, dtype, want] of cases) {
       const p: FusedProgram = { key: `semantics-${ins.op}`, inputs: ['float32', 'float32'], consts: 0, code: [{ op: 'input', input: 0 }, { op: 'input', input: 1 }, ins], outputs: [{ value: 2, dtype }] };
-      const out = be.alloc(dtype, xs.length);
-      be.fused(p, [xv, yv], [], [out]);
-      expect(mismatch(be.readSync(out), want), `${ins.op} → ${dtype} (seed ${SEED})`).toBe('');
+      for (const path of PATHS) {
+        const out = be.alloc(dtype, xs.length);
+        runAs(be, path, () => be.fused(p, [xv, yv], [], [out]));
+        expect(mismatch(be.readSync(out), want), `${ins.op} → ${dtype}, ${path} (seed ${SEED})`).toBe('');
+      }
     }
     be.dispose();
   });
@@ -606,5 +678,207 @@ describe(`fused (seed ${SEED})`, () => {
       expect(Array.from(be.readSync(o1))).toEqual([16, 16, 16, 16, 16, 16]);
       expect(Array.from(be.readSync(o2))).toEqual([1, 1, 1, 1, 1, 1]);
     });
+  });
+});
+
+describe(`generated kernels (seed ${SEED})`, () => {
+  const I = (input: number): FusedInstr => ({ op: 'input', input });
+  const ADAM: FusedInstr[] = [
+    I(0), I(1), I(2), I(3), // p, g, m, v
+    { op: 'const', slot: 0 }, { op: 'const', slot: 1 }, { op: 'const', slot: 2 }, { op: 'const', slot: 3 }, { op: 'const', slot: 4 }, { op: 'const', slot: 5 },
+    { op: 'mul', args: [4, 2] }, { op: 'mul', args: [5, 1] }, { op: 'add', args: [10, 11] }, // m'
+    { op: 'mul', args: [6, 3] }, { op: 'square', args: [1] }, { op: 'mul', args: [7, 14] }, { op: 'add', args: [13, 15] }, // v'
+    { op: 'sqrt', args: [16] }, { op: 'add', args: [17, 9] }, { op: 'div', args: [12, 18] }, { op: 'mul', args: [8, 19] }, { op: 'sub', args: [0, 20] }, // p'
+  ];
+  const adam: FusedProgram = {
+    key: 'gen-adam',
+    inputs: ['float32', 'float32', 'float32', 'float32'],
+    consts: 6,
+    code: ADAM,
+    outputs: [{ value: 21, dtype: 'float32' }, { value: 12, dtype: 'float32' }, { value: 16, dtype: 'float32' }],
+  };
+  /** relu(x + bias) · mask · c: x float32, bias float32, mask bool. */
+  const reluBias: FusedProgram = {
+    key: 'gen-relu-bias-mask',
+    inputs: ['float32', 'float32', 'bool'],
+    consts: 1,
+    code: [I(0), I(1), { op: 'add', args: [0, 1] }, { op: 'relu', args: [2] }, I(2), { op: 'mul', args: [3, 4] }, { op: 'const', slot: 0 }, { op: 'mul', args: [5, 6] }],
+    outputs: [{ value: 7, dtype: 'float32' }, { value: 3, dtype: 'bool' }],
+  };
+  const bcast = (be: WasmBackend, dtype: FusedDType, shape: readonly number[], strides: readonly number[]): View => stridedView(be, dtype, shape, strides, randInt(0, 3));
+
+  it('every op is generated: inline SIMD, the vector helpers (exp, log, tanh, sigmoid) and the scalar ones (pow, mod, sin, …)', () => {
+    for (const op of [...UNARY, ...BINARY]) expect(codegenCovers(op), op).toBe(true);
+    const be = createWasmBackendSync();
+    // each op alone, both ways: the unrolled loop (16 lanes), a single vector and a 3-lane tail
+    const shape = [16 * 3 + 4 + 3];
+    for (const op of [...UNARY, ...BINARY]) {
+      const p: FusedProgram = { key: `op-${op}`, inputs: ['float32', 'float32'], consts: 0, code: [I(0), I(1), { op, args: UNARY.includes(op as UnaryOp) ? [0] : [0, 1] } as FusedInstr], outputs: [{ value: 2, dtype: 'float32' }] };
+      const inputs = p.inputs.map((d) => layoutView(be, d, shape, 'contiguous'));
+      for (const path of PATHS) check(be, p, inputs, [], shape, `op ${op}`, path);
+      for (const v of inputs) be.free(v.buf);
+    }
+    // the main module's helpers that a module imports: the kernel's own SIMD exp, the scalar pow
+    const expPow = compileFused({ key: 'exp-pow', inputs: ['float32'], consts: 0, code: [I(0), { op: 'exp', args: [0] }, { op: 'pow', args: [1, 0] }], outputs: [{ value: 2, dtype: 'float32' }] });
+    expect(generateFused(expPow, [0])!.helpers).toEqual(['fused_v_exp', 'fused_s_pow']);
+    be.dispose();
+  });
+
+  it('an Adam update and relu(x + bias) · mask run generated in their layouts, bit for bit as the interpreter and the primitives', () => {
+    const be = createWasmBackendSync();
+    for (const n of [1280, 1003, 3, 100352]) {
+      const inputs = adam.inputs.map((d) => layoutView(be, d, [n], 'contiguous'));
+      const consts = [0.9, 0.1, 0.999, 0.001, 1e-3, 1e-8];
+      expect(generable(inputs, [n])).toBe(true);
+      for (const path of PATHS) check(be, adam, inputs, consts, [n], `adam ${n}`, path);
+      for (const v of inputs) be.free(v.buf);
+    }
+    // bias as a row [N] and a column [M, 1], a scalar bias, x sliced (rows apart), the mask broadcast
+    const [M, N] = [32, 130];
+    const layouts: [string, (d: FusedDType, k: number) => View][] = [
+      ['row bias', (d, k) => (k === 1 ? bcast(be, d, [M, N], [0, 1]) : layoutView(be, d, [M, N], 'contiguous'))],
+      ['column bias', (d, k) => (k === 1 ? bcast(be, d, [M, N], [1, 0]) : layoutView(be, d, [M, N], 'contiguous'))],
+      ['scalar bias', (d, k) => (k === 1 ? bcast(be, d, [M, N], [0, 0]) : layoutView(be, d, [M, N], 'contiguous'))],
+      ['sliced x, row bias', (d, k) => (k === 0 ? stridedView(be, d, [M, N], [N + 5, 1], 3) : k === 1 ? bcast(be, d, [M, N], [0, 1]) : layoutView(be, d, [M, N], 'contiguous'))],
+      ['column mask', (d, k) => (k === 2 ? bcast(be, d, [M, N], [1, 0]) : k === 1 ? bcast(be, d, [M, N], [0, 1]) : layoutView(be, d, [M, N], 'contiguous'))],
+    ];
+    for (const [what, make] of layouts) {
+      const inputs = reluBias.inputs.map(make);
+      expect(generable(inputs, [M, N]), what).toBe(true);
+      for (const path of PATHS) check(be, reluBias, inputs, [2], [M, N], `relu(x + bias) · mask, ${what}`, path);
+      for (const v of inputs) be.free(v.buf);
+    }
+    // 3 dims: a per-channel bias over NCHW ([4, 3, 2, 25] walks as [4, 3, 50]), x with padded planes
+    const nchw = [4, 3, 2, 25];
+    const chw: View[] = [
+      stridedView(be, 'float32', nchw, [3 * 50 + 6, 50, 25, 1], 1),
+      bcast(be, 'float32', nchw, [0, 1, 0, 0]),
+      layoutView(be, 'bool', nchw, 'contiguous'),
+    ];
+    expect(generable(chw, nchw)).toBe(true);
+    for (const path of PATHS) check(be, reluBias, chw, [2], nchw, 'relu(x + bias) · mask, NCHW channel bias', path);
+    for (const v of chw) be.free(v.buf);
+    // one module per (program, input kinds): Adam, and the chain with its bias (or mask) read as a
+    // row, a column or a scalar (the sliced x, and the NCHW channel bias, reuse the row and column
+    // bias's modules: the strides are arguments)
+    expect(be.fusedRuns).toMatchObject({ built: 5, modules: 5, uncovered: 0, tooLarge: 0, failed: 0 });
+    be.dispose();
+  });
+
+  it('a program with exp, tanh, sigmoid and log runs generated too (calls into the main module)', () => {
+    const be = createWasmBackendSync();
+    const p: FusedProgram = {
+      key: 'gen-transcendental',
+      inputs: ['float32', 'float32'],
+      consts: 0,
+      code: [I(0), I(1), { op: 'exp', args: [0] }, { op: 'mul', args: [2, 1] }, { op: 'tanh', args: [3] }, { op: 'sigmoid', args: [1] }, { op: 'abs', args: [5] }, { op: 'log', args: [6] }, { op: 'add', args: [4, 7] }],
+      outputs: [{ value: 8, dtype: 'float32' }],
+    };
+    for (const shape of [[1000], [17, 33]]) {
+      const inputs = p.inputs.map((d, k) => (k === 1 && shape.length === 2 ? bcast(be, d, shape, [0, 1]) : layoutView(be, d, shape, 'contiguous')));
+      for (const path of PATHS) check(be, p, inputs, [], shape, `transcendental [${shape.join(',')}]`, path);
+      for (const v of inputs) be.free(v.buf);
+    }
+    be.dispose();
+  });
+
+  it('layouts it does not take run in the interpreter: transposed, strided inner dims, more than 3 dims that do not merge', () => {
+    const be = createWasmBackendSync();
+    const p = randomProgram(2, 1, 8, 'gen-fallback');
+    const cases: [string, readonly number[], (d: FusedDType, k: number) => View][] = [
+      ['transposed', [17, 33], (d, k) => (k === 0 ? layoutView(be, d, [17, 33], 'transposed') : layoutView(be, d, [17, 33], 'contiguous'))],
+      ['every other element', [40], (d) => stridedView(be, d, [40], [2], 1)],
+      ['4 dims', [2, 3, 4, 5], (d, k) => (k === 0 ? bcast(be, d, [2, 3, 4, 5], [0, 5, 0, 1]) : stridedView(be, d, [2, 3, 4, 5], [72, 24, 6, 1], 0))],
+    ];
+    for (const [what, shape, make] of cases) {
+      const inputs = p.inputs.map(make);
+      expect(generable(inputs, shape), what).toBe(false);
+      check(be, p, inputs, Array.from({ length: p.consts }, value), shape, what, 'codegen');
+      for (const v of inputs) be.free(v.buf);
+    }
+    expect(be.fusedRuns).toMatchObject({ generated: 0, interpreted: 3, built: 0 });
+    be.dispose();
+  });
+
+  it(`modules stay within ${CODEGEN_MAX_BYTES} bytes (browsers' limit for synchronous compilation): less unrolled, or the interpreter`, () => {
+    const be = createWasmBackendSync();
+    const chain = (op: 'add' | 'pow', key: string): FusedProgram => {
+      const code: FusedInstr[] = [I(0), I(1)];
+      while (code.length < FUSED_MAX_INSTRUCTIONS) code.push({ op, args: [code.length - 1, code.length - 2] });
+      return { key, inputs: ['float32', 'float32'], consts: 0, code, outputs: [{ value: code.length - 1, dtype: 'float32' }] };
+    };
+    const shape = [257];
+    // 94 adds: too large with 4 vectors a step, fits with 2
+    const adds = chain('add', 'gen-94-adds');
+    const ca = compileFused(adds);
+    expect(generateFused(ca, [0, 0], 4)!.bytes.length).toBeGreaterThan(CODEGEN_MAX_BYTES);
+    expect(generateFused(ca, [0, 0], 2)!.bytes.length).toBeLessThanOrEqual(CODEGEN_MAX_BYTES);
+    const x = adds.inputs.map((d) => layoutView(be, d, shape, 'contiguous'));
+    for (const path of PATHS) check(be, adds, x, [], shape, '94 adds', path);
+    // 94 pows (each a call per lane): too large even without unrolling
+    const pows = chain('pow', 'gen-94-pows');
+    expect(generateFused(compileFused(pows), [0, 0], 1)!.bytes.length).toBeGreaterThan(CODEGEN_MAX_BYTES);
+    check(be, pows, x, [], shape, '94 pows', 'codegen');
+    expect(be.fusedRuns).toMatchObject({ tooLarge: 1, built: 1 });
+    be.dispose();
+  });
+
+  it('kernels keep working when the memory grows (they import the Memory object itself)', () => {
+    const be = createWasmBackendSync();
+    const shape = [64, 100];
+    const before = be.linearMemoryBytes;
+    const first = reluBias.inputs.map((d, k) => (k === 1 ? bcast(be, d, shape, [0, 1]) : layoutView(be, d, shape, 'contiguous')));
+    check(be, reluBias, first, [3], shape, 'before growth', 'codegen');
+    // buffers larger than the whole memory so far (it grows), read at their ends: above the old end
+    const bigF = stridedView(be, 'float32', [1 << 20], [1], 0).buf;
+    const bigB = stridedView(be, 'bool', [1 << 22], [1], 0).buf;
+    expect(be.linearMemoryBytes).toBeGreaterThan(before);
+    const n = sizeOf(shape);
+    const second: View[] = [
+      { buf: bigF, dtype: 'float32', shape, strides: [100, 1], offset: bigF.size - 2 * n },
+      { buf: bigF, dtype: 'float32', shape, strides: [0, 1], offset: bigF.size - 100 },
+      { buf: bigB, dtype: 'bool', shape, strides: [100, 1], offset: bigB.size - n },
+    ];
+    for (const v of second) expect((v.buf as unknown as { ptr: number }).ptr + v.offset * (v.dtype === 'bool' ? 1 : 4)).toBeGreaterThanOrEqual(before);
+    check(be, reluBias, second, [-0.5], shape, 'after growth (above the old end)', 'codegen');
+    check(be, reluBias, first, [0.25], shape, 'after growth (the first buffers)', 'codegen');
+    expect(be.fusedRuns).toMatchObject({ generated: 3, built: 1 });
+    be.dispose();
+  });
+
+  it('one module per (program, layout); the 128 most recently used are kept; a program leaving the program cache takes its modules', () => {
+    const be = createWasmBackendSync();
+    const x = layoutView(be, 'float32', [300], 'contiguous');
+    const out = be.alloc('float32', 300);
+    const prog = (i: number): FusedProgram => ({ key: `lru-${i}`, inputs: ['float32'], consts: 1, code: [I(0), { op: 'const', slot: 0 }, { op: 'mul', args: [0, 1] }], outputs: [{ value: 2, dtype: 'float32' }] });
+    const run = (i: number, c = i): void => be.fused(prog(i), [x], [c], [out]);
+    for (let i = 0; i < 128; i++) run(i);
+    expect(be.fusedRuns).toMatchObject({ modules: 128, built: 128 });
+    run(0, 7); // constants change per call: the same module
+    expect(be.fusedRuns.built).toBe(128);
+    expect(be.readSync(out)[3]).toBe(Math.fround(be.readSync(x.buf)[3]! * 7));
+    run(128); // evicts the least recently used: program 1, not program 0
+    expect(be.fusedRuns).toMatchObject({ modules: 128, built: 129 });
+    run(0);
+    expect(be.fusedRuns.built).toBe(129);
+    run(1); // rebuilt (evicting program 2)
+    expect(be.fusedRuns).toMatchObject({ modules: 128, built: 130 });
+    // the same layout kinds share a module ([10, 30] contiguous merges into [300]; a row repeated
+    // is rows 0 bytes apart); another kind (a column: one element per row) makes another
+    be.fused(prog(0), [{ ...x, shape: [10, 30], strides: [30, 1] }], [2], [out]);
+    be.fused(prog(0), [{ ...x, shape: [10, 30], strides: [0, 1] }], [2], [out]);
+    expect(be.fusedRuns.built).toBe(130);
+    be.fused(prog(0), [{ ...x, shape: [10, 30], strides: [1, 0] }], [2], [out]);
+    expect(be.fusedRuns.built).toBe(131);
+    expect(be.readSync(out)[31]).toBe(Math.fround(be.readSync(x.buf)[1]! * 2));
+    // programs 200… fill the program cache (256, interpreted): the oldest programs leave it, and
+    // their modules with them
+    be.fusedCodegen = false;
+    for (let i = 200; i < 200 + 256; i++) run(i);
+    be.fusedCodegen = true;
+    expect(be.fusedCachedPrograms).toBe(256);
+    expect(be.fusedRuns.modules).toBe(0);
+    be.dispose();
+    expect(be.fusedRuns.modules).toBe(0);
   });
 });
