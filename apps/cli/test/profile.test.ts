@@ -10,15 +10,25 @@ describe('axon train --profile', () => {
     const r = await train({ model: 'mlp', epochs: 1, batchSize: 32, lr: 0.001, backend: 'wasm', seed: 0, limit: 640, validationSplit: 0, progress: false, profile: true }, (s) => void lines.push(s));
     const p = r.profile!;
     expect(p.backend).toBe('wasm');
-    // Two Dense layers: 2 matmuls forward, 4 backward.
-    expect(p.byKind['matmul']!.count).toBe(6);
-    expect(p.kernels).toBeGreaterThan(50);
+    // Two Dense layers: 2 matmuls forward, 3 backward (the input's gradient is not computed).
+    expect(p.byKind['matmul']!.count).toBe(5);
+    // Fused: the elementwise chains run as fused kernels (140 kernels per step before the lazy engine).
+    expect(p.byKind['fused']!.count).toBeGreaterThan(5);
+    expect(p.kernels).toBeLessThan(47);
     expect(Object.values(p.byKind).reduce((n, k) => n + k.count, 0)).toBe(p.kernels);
-    expect(lines.some((l) => /^profile of training step 11 of epoch 1/.test(l) && /\nmatmul\s+6 /.test(l) && /wasm: \d+ kernels/.test(l))).toBe(true);
+    expect(lines.some((l) => /^profile of training step 11 of epoch 1/.test(l) && /\nmatmul\s+5 /.test(l) && /wasm: \d+ kernels \(\d+ fused, running \d+ elementwise ops\)/.test(l))).toBe(true);
     // The backend instance is no longer wrapped: its methods are its class's again.
     const b = getBackend() as unknown as Record<string, unknown>;
     expect(Object.prototype.hasOwnProperty.call(b, 'matmul')).toBe(false);
     expect(memory().numTensors).toBe(before);
+  });
+
+  it('with --no-fusion every elementwise op is its own kernel again (same loss)', async () => {
+    const fused = await train({ model: 'mlp', epochs: 1, batchSize: 32, lr: 0.001, backend: 'wasm', seed: 0, limit: 640, validationSplit: 0, progress: false, profile: true }, () => {});
+    const eager = await train({ model: 'mlp', epochs: 1, batchSize: 32, lr: 0.001, backend: 'wasm', seed: 0, limit: 640, validationSplit: 0, progress: false, profile: true, fusion: false, compile: false }, () => {});
+    expect(eager.profile!.byKind['fused']).toBeUndefined();
+    expect(eager.profile!.kernels).toBeGreaterThan(3 * fused.profile!.kernels);
+    expect(eager.testLoss).toBeCloseTo(fused.testLoss, 4);
   });
 
   it('without --profile prints and returns no profile', async () => {
