@@ -379,7 +379,8 @@ export class WasmBackend implements Backend {
   }
 
   /**
-   * {@inheritDoc @axon/core!Backend#fused}
+   * Runs a fused elementwise program as one kernel (the contract: `Backend.fused` in
+   * `@axon/core`).
    *
    * The program is compiled once per `program.key` into bytecode (kept in linear memory; the
    * 256 most recent programs are kept) and run by one WebAssembly call. Where the inputs' dims
