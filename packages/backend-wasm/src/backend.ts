@@ -90,6 +90,8 @@ export class WasmBackend implements Backend {
   readonly name = 'wasm';
   /** Reads are synchronous copies out of linear memory. */
   readonly supportsSyncRead = true;
+  /** A fused kernel here takes up to 8 inputs and 8 outputs (16 buffers; core never passes more than 8 + 8). */
+  readonly maxFusedBuffers = 16;
   /**
    * WebAssembly features in use: SIMD128 always; relaxed SIMD (FMA matmul) where the engine
    * supports it and it was not turned off.

@@ -17,7 +17,7 @@
  * and a program needs few registers (a 5-op chain: 2–3).
  * @internal
  */
-import { AxonError, FUSED_MAX_BUFFERS, FUSED_MAX_INSTRUCTIONS, fmtValue } from '@axon/core';
+import { AxonError, FUSED_MAX_INSTRUCTIONS, fmtValue } from '@axon/core';
 import type { FusedDType, FusedProgram } from '@axon/core';
 import type { GeneratedFused } from './codegen.js';
 import { FUSED_LAYOUT as L, FUSED_OPCODES } from './generated/kernels.js';
@@ -63,8 +63,8 @@ function check(p: FusedProgram): { ops: Int32Array; args: number[][]; ref: Int32
     fail(`program.inputs must be an array of 'float32' or 'bool', got ${fmtValue(inputs)}`);
   }
   if (!Array.isArray(outputs) || outputs.length === 0) fail(`program.outputs must be a non-empty array, got ${fmtValue(outputs)}`);
-  if (inputs.length + outputs.length > FUSED_MAX_BUFFERS) {
-    fail(`a program has at most ${FUSED_MAX_BUFFERS} inputs and outputs together, got ${inputs.length} inputs and ${outputs.length} outputs`);
+  if (inputs.length > L.maxInputs || outputs.length > L.maxOutputs) {
+    fail(`a program has at most ${L.maxInputs} inputs and ${L.maxOutputs} outputs on this backend, got ${inputs.length} inputs and ${outputs.length} outputs`);
   }
   if (!(typeof consts === 'number' && Number.isInteger(consts) && consts >= 0)) fail(`program.consts must be a non-negative integer, got ${fmtValue(consts)}`);
   if (!Array.isArray(code) || code.length === 0 || code.length > FUSED_MAX_INSTRUCTIONS) {

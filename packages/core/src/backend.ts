@@ -207,6 +207,12 @@ export interface Backend {
    * The registry then reports it as `'lost'` and `setBackend`/`ready` create a fresh one.
    */
   readonly lostReason?: string | undefined;
+  /**
+   * Most inputs and outputs together one {@link Backend.fused} call may have on this backend
+   * (default {@link FUSED_MAX_BUFFERS}, WebGPU's limit). Core never passes more than 8 inputs nor
+   * more than 8 outputs, whatever this says.
+   */
+  readonly maxFusedBuffers?: number;
 
   // ---------------------------------------------------------------- storage
   /** Allocates an uninitialised buffer of `size` elements. */

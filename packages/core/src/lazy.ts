@@ -250,7 +250,7 @@ export function lazyFull(backend: Backend, shape: Shape, value: number, dtype: F
 export function lazyOp(backend: Backend, op: UnaryOp | BinaryOp | 'where', inputs: readonly Tensor[], shape: Shape, dtype: FusedDType): Tensor {
   noteBackend(backend);
   let g = gather(inputs, shape);
-  if (g.leaves.length > FUSED_MAX_BUFFERS - 1 || g.size > FUSED_MAX_INSTRUCTIONS / 2) {
+  if (g.leaves.length > Math.min(8, maxBuffers(backend) - 1) || g.size > FUSED_MAX_INSTRUCTIONS / 2) {
     // too big: run the inputs' own expressions, and read them as leaves
     for (const t of inputs) void t.storage.buf;
     g = gather(inputs, shape);
@@ -337,7 +337,7 @@ interface Marked {
 }
 let buildEpoch = 0;
 
-function build(roots: readonly { expr: Expr; dtype: FusedDType }[], shape: Shape): Built {
+function build(roots: readonly { expr: Expr; dtype: FusedDType }[], shape: Shape, subst?: Map<Expr, Leaf>): Built {
   const epoch = ++buildEpoch;
   // the program's structure as small integers (its key), its inputs and constants
   const enc: number[] = [];
@@ -346,7 +346,9 @@ function build(roots: readonly { expr: Expr; dtype: FusedDType }[], shape: Shape
   const consts: number[] = [];
   const leafIx = new Map<string, number>();
   let n = 0;
-  const visit = (e: Expr): number => {
+  const visit = (e0: Expr): number => {
+    // a node an earlier kernel of this realize already wrote: read its buffer
+    const e = subst?.get(e0) ?? e0;
     const m = e as Marked;
     if (m._b === epoch) return m._i!;
     let ix: number;
@@ -429,13 +431,13 @@ function detach(s: Storage): void {
 }
 
 /** Runs pending storages that share a backend and a shape, as one kernel when they fit. */
-function runGroup(backend: Backend, group: Storage[]): void {
+function runGroup(backend: Backend, group: Storage[], subst?: Map<Expr, Leaf>, checked = false): void {
   const ps = group.map((s) => s.pending as Pending);
-  if (group.length > 1) {
+  if (group.length > 1 && !checked) {
     const leaves = dedupe(ps.flatMap((p) => p.leaves));
     const size = ps.reduce((n, p) => n + p.size, 0);
-    if (leaves.length + group.length > FUSED_MAX_BUFFERS || size > FUSED_MAX_INSTRUCTIONS) {
-      for (const s of group) runGroup(backend, [s]);
+    if (!fits(backend, leaves.length, group.length) || size > FUSED_MAX_INSTRUCTIONS) {
+      splitGroup(backend, group);
       return;
     }
   }
@@ -446,11 +448,11 @@ function runGroup(backend: Backend, group: Storage[]): void {
     if (n > 0) {
       const first = ps[0]!.expr;
       if (group.length === 1 && first.k === 'const') backend.fill(bufs[0]!, first.v);
-      else if (group.length === 1 && !primitive(backend, first, group[0]!.dtype as FusedDType, shape, bufs[0]!)) {
-        const b = build([{ expr: first, dtype: group[0]!.dtype as FusedDType }], shape);
+      else if (group.length === 1 && (subst !== undefined || !primitive(backend, first, group[0]!.dtype as FusedDType, shape, bufs[0]!))) {
+        const b = build([{ expr: first, dtype: group[0]!.dtype as FusedDType }], shape, subst);
         backend.fused(b.program, b.inputs, b.consts, bufs);
       } else if (group.length > 1) {
-        const b = build(group.map((s, i) => ({ expr: ps[i]!.expr, dtype: s.dtype as FusedDType })), shape);
+        const b = build(group.map((s, i) => ({ expr: ps[i]!.expr, dtype: s.dtype as FusedDType })), shape, subst);
         backend.fused(b.program, b.inputs, b.consts, bufs);
       }
     }
@@ -462,6 +464,61 @@ function runGroup(backend: Backend, group: Storage[]): void {
     detach(s);
     s.setBuffer(bufs[i]!);
   });
+}
+
+/**
+ * Runs outputs of one shape that do not fit one kernel in as few kernels as fit, smallest
+ * expressions first; a later kernel reads what an earlier one wrote instead of recomputing it
+ * (an optimizer's new moments, then the parameter update that uses them).
+ */
+function splitGroup(backend: Backend, group: Storage[]): void {
+  const order = [...group].sort((a, b) => (a.pending as Pending).size - (b.pending as Pending).size);
+  const done = new Map<Expr, Leaf>();
+  const strides = contiguous((order[0]!.pending as Pending).shape);
+  let batch: Storage[] = [];
+  let leaves: Leaf[] = [];
+  let size = 0;
+  const flush = (): void => {
+    if (batch.length === 0) return;
+    const exprs = batch.map((s) => (s.pending as Pending).expr);
+    // the batch was formed to fit (one pending value alone always fits)
+    runGroup(backend, batch, done.size > 0 ? done : undefined, true);
+    batch.forEach((s, i) => {
+      const l: Leaf = { k: 'leaf', s, dtype: s.dtype as FusedDType, strides, offset: 0, key: `${sid(s)}:${s.dtype}:0:${strides.join(',')}` };
+      done.set(exprs[i]!, l);
+    });
+    batch = [];
+    leaves = [];
+    size = 0;
+  };
+  for (const s of order) {
+    const p = s.pending as Pending;
+    const merged = dedupe([...leaves, ...p.leaves]) as Leaf[];
+    if (batch.length > 0 && (!fits(backend, merged.length, batch.length + 1) || size + p.size > FUSED_MAX_INSTRUCTIONS)) flush();
+    batch.push(s);
+    leaves = dedupe([...leaves, ...p.leaves]) as Leaf[];
+    size += p.size;
+  }
+  flush();
+}
+
+/** Most buffers of one fused kernel on `backend`. */
+function maxBuffers(backend: Backend): number {
+  return backend.maxFusedBuffers ?? FUSED_MAX_BUFFERS;
+}
+
+/** Whether a kernel of `inputs` inputs and `outputs` outputs fits `backend` (and core's 8 + 8). */
+function fits(backend: Backend, inputs: number, outputs: number): boolean {
+  return inputs <= 8 && outputs <= 8 && inputs + outputs <= maxBuffers(backend);
+}
+
+function contiguous(shape: Shape): number[] {
+  const out = new Array<number>(shape.length);
+  for (let k = shape.length - 1, acc = 1; k >= 0; k--) {
+    out[k] = acc;
+    acc *= shape[k]!;
+  }
+  return out;
 }
 
 const COMPARE = new Set<string>(['eq', 'ne', 'lt', 'le', 'gt', 'ge']);

@@ -1,4 +1,4 @@
-import { AxonError, type Tensor, maximum, fmtValue } from '@axon/core';
+import { AxonError, type Compiled, type CompiledArg, type Tensor, compile, maximum, fmtValue } from '@axon/core';
 import { type BaseHyperparams, type ClipOptions, type ParamUpdate, type Params, type TensorState, Optimizer, checkNumber, checkOptions } from './optimizer.js';
 import { definedOnly } from './sgd.js';
 
@@ -80,11 +80,19 @@ abstract class AdamBase extends Optimizer<AdamHyperparams> {
   }
 
   protected computeUpdate(p: Tensor, grad: Tensor, state: TensorState, h: Readonly<AdamHyperparams>, step: number): ParamUpdate {
+    return this.adamMath(p, grad, state, h, stepScalars(h, step));
+  }
+
+  /**
+   * The update with its step-dependent scalars given as numbers or as rank-0 tensors (the compiled
+   * path passes tensors, so that one trace serves every step).
+   */
+  private adamMath(p: Tensor, grad: Tensor, state: TensorState, h: Readonly<AdamHyperparams>, sc: StepScalars): ParamUpdate {
     const [b1, b2] = h.betas;
     let g = h.maximize ? grad.neg() : grad;
     let theta = p;
     if (h.weightDecay !== 0) {
-      if (this.decoupled) theta = p.mul(1 - h.lr * h.weightDecay);
+      if (this.decoupled) theta = p.mul(sc.decay);
       else g = g.add(p.mul(h.weightDecay));
     }
     const m0 = state['expAvg'];
@@ -93,9 +101,6 @@ abstract class AdamBase extends Optimizer<AdamHyperparams> {
     const m = m0 ? m0.add(g.sub(m0).mul(1 - b1)) : g.mul(1 - b1);
     const g2 = g.square().mul(1 - b2);
     const v = v0 ? v0.mul(b2).add(g2) : g2;
-    const bc1 = 1 - Math.pow(b1, step);
-    const bc2Sqrt = Math.sqrt(1 - Math.pow(b2, step));
-    const stepSize = h.lr / bc1;
     const out: Record<string, Tensor> = { expAvg: m, expAvgSq: v };
     let vHat = v;
     if (h.amsgrad) {
@@ -103,9 +108,56 @@ abstract class AdamBase extends Optimizer<AdamHyperparams> {
       vHat = prevMax ? maximum(prevMax, v) : v.clone();
       out['maxExpAvgSq'] = vHat;
     }
-    const denom = vHat.sqrt().div(bc2Sqrt).add(h.eps);
-    return { param: theta.sub(m.div(denom).mul(stepSize)), state: out };
+    const denom = vHat.sqrt().div(sc.bc2Sqrt).add(h.eps);
+    return { param: theta.sub(m.div(denom).mul(sc.stepSize)), state: out };
   }
+
+  /** Compiled updates, one per set of fixed hyperparameters and state present. */
+  private readonly compiledUpdates = new Map<string, Compiled<CompiledArg[], Tensor[]>>();
+
+  /**
+   * One parameter's update, compiled (core's `compile`): traced once per parameter shape and set
+   * of fixed hyperparameters, then replayed without its JavaScript; the learning rate and the bias
+   * corrections of the step are its inputs. Same results as {@link AdamBase.computeUpdate}.
+   */
+  protected override updateParam(p: Tensor, grad: Tensor, state: TensorState, h: Readonly<AdamHyperparams>, step: number): ParamUpdate {
+    const keys = this.stateKeys(h);
+    const present = keys.filter((k) => state[k] !== undefined);
+    const key = JSON.stringify([h.betas, h.eps, h.weightDecay, h.amsgrad, h.maximize, present]);
+    let fn = this.compiledUpdates.get(key);
+    if (fn === undefined) {
+      const fixed = { ...h };
+      fn = compile(
+        (param: CompiledArg, g: CompiledArg, ...rest: CompiledArg[]): Tensor[] => {
+          const st: Record<string, Tensor> = {};
+          present.forEach((k, i) => (st[k] = rest[i] as Tensor));
+          const [stepSize, bc2Sqrt, decay] = rest.slice(present.length) as Tensor[];
+          const u = this.adamMath(param as Tensor, g as Tensor, st, fixed, { stepSize: stepSize!, bc2Sqrt: bc2Sqrt!, decay: decay! });
+          return [u.param, ...keys.map((k) => u.state[k]!)];
+        },
+        { name: `${this.opName('step')}`, fallback: true },
+      );
+      if (this.compiledUpdates.size > 64) this.compiledUpdates.clear();
+      this.compiledUpdates.set(key, fn);
+    }
+    const sc = stepScalars(h, step);
+    const out = fn(p, grad, ...present.map((k) => state[k]!), sc.stepSize, sc.bc2Sqrt, sc.decay);
+    const next: Record<string, Tensor> = {};
+    keys.forEach((k, i) => (next[k] = out[i + 1]!));
+    return { param: out[0]!, state: next };
+  }
+}
+
+/** The scalars of one Adam step: numbers, or rank-0 tensors inside a compiled update. */
+interface StepScalars {
+  readonly stepSize: number | Tensor;
+  readonly bc2Sqrt: number | Tensor;
+  readonly decay: number | Tensor;
+}
+
+function stepScalars(h: Readonly<AdamHyperparams>, step: number): { stepSize: number; bc2Sqrt: number; decay: number } {
+  const [b1, b2] = h.betas;
+  return { stepSize: h.lr / (1 - Math.pow(b1, step)), bc2Sqrt: Math.sqrt(1 - Math.pow(b2, step)), decay: 1 - h.lr * h.weightDecay };
 }
 
 /**

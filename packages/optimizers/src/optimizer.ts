@@ -457,6 +457,14 @@ export abstract class Optimizer<H extends BaseHyperparams = BaseHyperparams> {
   protected abstract computeUpdate(param: Tensor, grad: Tensor, state: TensorState, h: Readonly<H>, step: number): ParamUpdate;
 
   /**
+   * How `step()` updates one parameter: {@link Optimizer.computeUpdate} by default; a subclass may
+   * run it compiled (Adam does), with the same results.
+   */
+  protected updateParam(param: Tensor, grad: Tensor, state: TensorState, h: Readonly<H>, step: number): ParamUpdate {
+    return this.computeUpdate(param, grad, state, h, step);
+  }
+
+  /**
    * Adds a param group (PyTorch `add_param_group`); unspecified hyperparameters take the defaults.
    * @example
    * ```ts
@@ -705,7 +713,7 @@ export abstract class Optimizer<H extends BaseHyperparams = BaseHyperparams> {
           const entry = this.state.get(p);
           let u: ParamUpdate;
           try {
-            u = this.computeUpdate(p, grads[i]!, entry?.tensors ?? {}, group, (entry?.step ?? 0) + 1);
+            u = this.updateParam(p, grads[i]!, entry?.tensors ?? {}, group, (entry?.step ?? 0) + 1);
           } catch (e) {
             // with detection on, an op of the rule that produced a non-finite value throws: say which parameter
             if (detect && e instanceof AxonError && e.op === 'anomaly') throw new AxonError(op, `updating ${describeParam(p, pi)}: ${e.message}`);
