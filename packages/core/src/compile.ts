@@ -17,7 +17,7 @@ import type { DType, TypedArray } from './dtype.js';
 import { adoptBuffer, allocBuffer, isGradEnabled, noteBackend, type Storage, tidy } from './engine.js';
 import { AxonError, fmtValue } from './errors.js';
 import { isAnomalyDetectionEnabled } from './anomaly.js';
-import { realize } from './lazy.js';
+import { compileOn, realize } from './lazy.js';
 import { drawGlobalStream, getRngState } from './ops/creation.js';
 import { getBackend } from './registry.js';
 import { Tensor } from './tensor.js';
@@ -97,7 +97,7 @@ export function compile<A extends CompiledArg[], R extends Tensor | Tensor[]>(fn
   let reason: string | null = null;
   const compiled = ((...args: A): R => {
     // anomaly detection reads every value: run the function itself
-    if (isAnomalyDetectionEnabled() || tracing || reason !== null) return fn(...args);
+    if (isAnomalyDetectionEnabled() || tracing || reason !== null || !compileOn()) return fn(...args);
     const backend = backendOfArgs(name, args);
     const key = signature(backend, args);
     const trace = traces.get(key);

@@ -28,9 +28,14 @@ export interface EngineFlags {
    * Off: every op runs at once as its own kernel (the behaviour before the lazy engine).
    */
   readonly fusion: boolean;
+  /**
+   * Let `compile` trace and replay (default true). Off: a compiled function runs its JavaScript
+   * on every call (what `fit`'s training step and the optimizers' compiled updates then do).
+   */
+  readonly compile: boolean;
 }
 
-const flags: { fusion: boolean } = { fusion: true };
+const flags: { fusion: boolean; compile: boolean } = { fusion: true, compile: true };
 
 /**
  * Sets engine switches; returns the previous ones (to restore them).
@@ -44,19 +49,27 @@ const flags: { fusion: boolean } = { fusion: true };
  */
 export function setFlags(next: Partial<EngineFlags>): EngineFlags {
   if (next === null || typeof next !== 'object') throw new AxonError('setFlags', `expects an object such as { fusion: false }, got ${fmtValue(next)}`);
-  for (const k of Object.keys(next)) if (k !== 'fusion') throw new AxonError('setFlags', `unknown flag ${fmtValue(k)}; expected fusion`);
-  if (next.fusion !== undefined && typeof next.fusion !== 'boolean') throw new AxonError('setFlags', `fusion must be true or false, got ${fmtValue(next.fusion)}`);
+  for (const k of Object.keys(next)) if (k !== 'fusion' && k !== 'compile') throw new AxonError('setFlags', `unknown flag ${fmtValue(k)}; expected fusion or compile`);
+  for (const k of ['fusion', 'compile'] as const) {
+    if (next[k] !== undefined && typeof next[k] !== 'boolean') throw new AxonError('setFlags', `${k} must be true or false, got ${fmtValue(next[k])}`);
+  }
   const prev = { ...flags };
   if (next.fusion !== undefined) flags.fusion = next.fusion;
+  if (next.compile !== undefined) flags.compile = next.compile;
   return prev;
 }
 
 /**
  * The engine switches now in force.
- * @example getFlags() // { fusion: true }
+ * @example getFlags() // { fusion: true, compile: true }
  */
 export function getFlags(): EngineFlags {
   return { ...flags };
+}
+
+/** @internal Whether compile() traces and replays. */
+export function compileOn(): boolean {
+  return flags.compile;
 }
 
 /** @internal Whether ops should record expressions. */

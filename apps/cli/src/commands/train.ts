@@ -43,7 +43,7 @@ export interface TrainOptions {
   profile?: boolean;
   /** Fuse chains of elementwise ops into one kernel (default true; core's `setFlags({ fusion })`). */
   fusion?: boolean;
-  /** Run the training step compiled (default true; `fit`'s `compile` option). */
+  /** Run the training step and the optimizer's updates compiled (default true; core's `setFlags({ compile })`). */
   compile?: boolean;
 }
 
@@ -67,7 +67,7 @@ export interface TrainResult {
  * a loss that turns NaN stops training with the epoch and batch named.
  */
 export async function train(o: TrainOptions, log: (s: string) => void = console.log): Promise<TrainResult> {
-  const prev = setFlags({ fusion: o.fusion ?? true });
+  const prev = setFlags({ fusion: o.fusion ?? true, compile: o.compile ?? true });
   try {
     return await trainWith(o, log);
   } finally {

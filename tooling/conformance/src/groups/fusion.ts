@@ -209,6 +209,21 @@ export function fusionTests(s: Suite): void {
       }
     });
 
+    it('setFlags({ compile: false }) runs compiled functions uncompiled, with the same results', async () => {
+      const c = s.ctx('compile off');
+      const x = ax.tensor([1, -2, 3]);
+      const f = ax.compile((x: ax.Tensor) => ax.tidy(() => x.mul(2).relu()));
+      const prev = ax.setFlags({ compile: false });
+      try {
+        const a = f(x);
+        ensure(f.traces === 0 && JSON.stringify(await a.array()) === '[2,0,6]', c, `traces ${f.traces}, value ${JSON.stringify(await a.array())}`);
+        a.dispose();
+      } finally {
+        ax.setFlags(prev);
+        x.dispose();
+      }
+    });
+
     it('random draws from the global stream are fresh on every call, as without compile', async () => {
       const c = s.ctx('compile(dropout-like mask)');
       const x = ax.ones([64]);
