@@ -41,8 +41,8 @@ describe('judgeProbe (the BLAS check)', () => {
     expect(() => judgeProbe({ torch: '2', matmulGflops: 'fast' })).toThrow(/"matmulGflops"/);
   });
   it('reports the figure in the suite notes either way', () => {
-    expect(probeNote({ ok: true, version: '2', gflops: 29.14 })).toContain('29.1 GFLOP/s (≥ 15: an optimized BLAS');
-    expect(probeNote(judgeProbe({ matmulGflops: 2 }))).toContain('2.0 GFLOP/s (< 15: the reference BLAS, so the PyTorch cell is marked invalid');
+    expect(probeNote({ ok: true, version: '2', gflops: 29.14 })).toContain('29.1 GFLOP/s (≥ 8: an optimized BLAS');
+    expect(probeNote(judgeProbe({ matmulGflops: 2 }))).toContain('2.0 GFLOP/s (< 8: the reference BLAS, so the PyTorch cell is marked invalid');
     expect(probeNote({ ok: false, skipped: TORCH_MISSING })).toBeUndefined();
   });
 });

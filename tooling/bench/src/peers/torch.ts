@@ -27,9 +27,10 @@ export const TORCH_MISSING = 'not installed (bash scripts/install-torch.sh: apt 
 
 /**
  * Below this, one thread's 1024×1024 f32 matmul is not an optimized BLAS: OpenBLAS on one core of
- * this class of machine gives ~30 GFLOP/s, the reference BLAS ~2.
+ * this class of machine gives ~30 GFLOP/s (14 when the other core is busy: the probe runs beside
+ * the suite's own start-up), the reference BLAS ~2.
  */
-export const MIN_MATMUL_GFLOPS = 15;
+export const MIN_MATMUL_GFLOPS = 8;
 
 /** The environment every PyTorch script runs in: one thread for OpenMP and the BLAS. */
 export function torchEnv(): NodeJS.ProcessEnv {
