@@ -5,6 +5,7 @@
  */
 import type { TypedArray } from './dtype.js';
 import type { Tensor } from './tensor.js';
+import { AxonError, fmtValue } from './errors.js';
 
 type Hook = (t: Tensor, check: (v: TypedArray) => void) => void;
 let hook: Hook | null = null;
@@ -30,6 +31,11 @@ export function setValidationHook(h: Hook | null): void {
  * ```
  */
 export function validationRead(t: Tensor, check: (v: TypedArray) => void): void {
+  if (t === null || typeof t !== 'object' || typeof (t as { assertLive?: unknown }).assertLive !== 'function') {
+    throw new AxonError('validationRead', `expects a Tensor, got ${fmtValue(t)}`);
+  }
+  t.assertLive('validationRead');
+  if (typeof check !== 'function') throw new AxonError('validationRead', `expects a check function (values) => void, got ${fmtValue(check)}`);
   if (hook !== null) hook(t, check);
   else check(t.dataSync());
 }

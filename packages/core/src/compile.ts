@@ -17,7 +17,7 @@ import type { DType, TypedArray } from './dtype.js';
 import { adoptBuffer, allocBuffer, isGradEnabled, noteBackend, type Storage, tidy } from './engine.js';
 import { AxonError, fmtValue } from './errors.js';
 import { isAnomalyDetectionEnabled } from './anomaly.js';
-import { compileOn, realize } from './lazy.js';
+import { compileOn, fusionOn, realize } from './lazy.js';
 import { drawGlobalStream, getRngState } from './ops/creation.js';
 import { getBackend } from './registry.js';
 import { Tensor } from './tensor.js';
@@ -139,7 +139,8 @@ function signature(backend: Backend, args: readonly CompiledArg[]): string {
     if (!firstOf.has(s)) firstOf.set(s, i);
     return `${a.dtype}[${a.shape.join(',')}]/${a.strides.join(',')}+${a.offset}#${firstOf.get(s)}${a.requiresGrad ? 'g' : ''}`;
   });
-  return `${backend.name}|${isGradEnabled() ? 'G' : 'N'}|${parts.join(';')}`;
+  // the fusion flag changes which kernels a trace records
+  return `${backend.name}|${isGradEnabled() ? 'G' : 'N'}|${fusionOn() ? 'F' : 'E'}|${parts.join(';')}`;
 }
 
 /** Rank-0 float32 tensors for number arguments (uploaded outside the trace: they are inputs). */
