@@ -22,6 +22,7 @@ import { drawGlobalStream, getRngState } from './ops/creation.js';
 import { getBackend } from './registry.js';
 import { Tensor } from './tensor.js';
 import { setValidationHook } from './checks.js';
+import { PRIMITIVES } from './profile.js';
 
 /** What a compiled function accepts: tensors, and numbers (uploaded as rank-0 float32 tensors). */
 export type CompiledArg = Tensor | number;
@@ -71,7 +72,6 @@ interface Trace {
   readonly single: boolean;
 }
 
-const PRIMS = ['fill', 'copy', 'unary', 'binary', 'where', 'fused', 'reduce', 'matmul', 'im2col', 'col2im', 'pool2d', 'pool2dGrad', 'gather', 'scatterAdd', 'random'] as const;
 
 let tracing = false;
 
@@ -194,7 +194,7 @@ function record<A extends CompiledArg[], R extends Tensor | Tensor[]>(name: stri
     }
     return { value: v };
   };
-  for (const m of PRIMS) {
+  for (const m of PRIMITIVES) {
     wrap(m, (orig) => (...a) => {
       if (problem === null) {
         try {

@@ -17,7 +17,7 @@ import {
 import type { DType } from './dtype.js';
 import { allocBuffer, noteBackend, pendingStorage, setLazyHooks, type Storage } from './engine.js';
 import { AxonError, fmtValue } from './errors.js';
-import { type Shape, sizeOf } from './shape.js';
+import { broadcastStrides, contiguousStrides, type Shape, shapesEqual, sizeOf } from './shape.js';
 import { Tensor } from './tensor.js';
 
 // ------------------------------------------------------------------ flags
@@ -125,15 +125,6 @@ function leafOf(t: Tensor, strides: readonly number[], dtype: FusedDType): Leaf 
   return { k: 'leaf', s, dtype, strides, offset: t.offset, key: `${sid(s)}:${dtype}:${t.offset}:${strides.join(',')}` };
 }
 
-/** Strides of `t` broadcast to `shape` (0 on new and size-1 axes). */
-function broadcastStrides(t: Tensor, shape: Shape): number[] {
-  const off = shape.length - t.rank;
-  return shape.map((_, i) => {
-    const j = i - off;
-    return j < 0 || t.shape[j] === 1 ? 0 : t.strides[j]!;
-  });
-}
-
 /** Re-addresses an expression: every leaf gets new strides from `map` (shared nodes stay shared). */
 function remap(e: Expr, map: (strides: readonly number[]) => number[], memo: Map<Expr, Expr>): Expr {
   const hit = memo.get(e);
@@ -155,11 +146,7 @@ function remap(e: Expr, map: (strides: readonly number[]) => number[], memo: Map
  */
 function axesOf(t: Tensor, from: Shape): number[] | null {
   if (t.offset !== 0) return null;
-  const cs = new Array<number>(from.length);
-  for (let k = from.length - 1, acc = 1; k >= 0; k--) {
-    cs[k] = acc;
-    acc *= from[k]!;
-  }
+  const cs = contiguousStrides(from);
   const used = new Set<number>();
   const axes = t.shape.map((d, j) => {
     const st = t.strides[j]!;
@@ -177,13 +164,9 @@ function axesOf(t: Tensor, from: Shape): number[] | null {
   return axes;
 }
 
-function sameShape(a: Shape, b: Shape): boolean {
-  return a.length === b.length && a.every((d, i) => d === b[i]);
-}
-
 /** Whether `t` covers its pending storage exactly in the storage's own layout. */
 function canonical(t: Tensor, p: Pending): boolean {
-  return t.offset === 0 && sameShape(t.shape, p.shape) && t.isContiguous;
+  return t.offset === 0 && shapesEqual(t.shape, p.shape) && t.isContiguous;
 }
 
 const isFusedDType = (d: DType): d is FusedDType => d === 'float32' || d === 'bool';
@@ -192,7 +175,7 @@ const isFusedDType = (d: DType): d is FusedDType => d === 'float32' || d === 'bo
 function operand(t: Tensor, shape: Shape): { e: Expr; leaves: readonly Leaf[]; size: number } {
   const p = t.storage.pending as Pending | null;
   if (p !== null) {
-    if (canonical(t, p) && sameShape(p.shape, shape)) return { e: p.expr, leaves: p.leaves, size: p.size };
+    if (canonical(t, p) && shapesEqual(p.shape, shape)) return { e: p.expr, leaves: p.leaves, size: p.size };
     // a broadcast, transpose or expand of a pending value: read its leaves through the same view
     const axes = canonical(t, p) ? p.shape.map((_, k) => k) : axesOf(t, p.shape);
     if (axes !== null) {
@@ -213,13 +196,13 @@ function operand(t: Tensor, shape: Shape): { e: Expr; leaves: readonly Leaf[]; s
   // anything else is read from its buffer (running it first if it is pending)
   void t.storage.buf;
   if (!isFusedDType(t.dtype)) throw new Error(`axon: lazy operand of dtype ${t.dtype}`);
-  if (sameShape(t.shape, shape)) {
+  if (shapesEqual(t.shape, shape)) {
     // read at its own shape (the common case): one leaf per tensor, made once
     let l = t.lazyLeaf as Leaf | null;
     if (l === null || l.s !== t.storage) t.lazyLeaf = l = leafOf(t, t.strides, t.dtype);
     return { e: l, leaves: NO_LEAVES, size: 1 };
   }
-  return { e: leafOf(t, broadcastStrides(t, shape), t.dtype), leaves: NO_LEAVES, size: 1 };
+  return { e: leafOf(t, broadcastStrides(t.shape, t.strides, shape), t.dtype), leaves: NO_LEAVES, size: 1 };
 }
 
 function dedupe(ls: readonly Leaf[]): readonly Leaf[] {
@@ -487,7 +470,7 @@ function runGroup(backend: Backend, group: Storage[], subst?: Map<Expr, Leaf>, c
 function splitGroup(backend: Backend, group: Storage[]): void {
   const order = [...group].sort((a, b) => (a.pending as Pending).size - (b.pending as Pending).size);
   const done = new Map<Expr, Leaf>();
-  const strides = contiguous((order[0]!.pending as Pending).shape);
+  const strides = contiguousStrides((order[0]!.pending as Pending).shape);
   let batch: Storage[] = [];
   let leaves: Leaf[] = [];
   let size = 0;
@@ -523,15 +506,6 @@ function maxBuffers(backend: Backend): number {
 /** Whether a kernel of `inputs` inputs and `outputs` outputs fits `backend` (and core's 8 + 8). */
 function fits(backend: Backend, inputs: number, outputs: number): boolean {
   return inputs <= 8 && outputs <= 8 && inputs + outputs <= maxBuffers(backend);
-}
-
-function contiguous(shape: Shape): number[] {
-  const out = new Array<number>(shape.length);
-  for (let k = shape.length - 1, acc = 1; k >= 0; k--) {
-    out[k] = acc;
-    acc *= shape[k]!;
-  }
-  return out;
 }
 
 const COMPARE = new Set<string>(['eq', 'ne', 'lt', 'le', 'gt', 'ge']);

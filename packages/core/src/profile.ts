@@ -58,7 +58,8 @@ export interface Profiler {
   stop(): ProfileReport;
 }
 
-const PRIMITIVES = ['fill', 'copy', 'unary', 'binary', 'where', 'fused', 'reduce', 'matmul', 'im2col', 'col2im', 'pool2d', 'pool2dGrad', 'gather', 'scatterAdd', 'random'] as const;
+/** @internal Every backend primitive (the methods a profile or a compile trace wraps). */
+export const PRIMITIVES = ['fill', 'copy', 'unary', 'binary', 'where', 'fused', 'reduce', 'matmul', 'im2col', 'col2im', 'pool2d', 'pool2dGrad', 'gather', 'scatterAdd', 'random'] as const;
 /** Primitives whose first argument names the operation (`unary('exp', …)` → `'unary:exp'`). */
 const NAMED = new Set<string>(['unary', 'binary', 'reduce', 'pool2d', 'pool2dGrad', 'random']);
 

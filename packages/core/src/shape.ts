@@ -105,3 +105,16 @@ export function shapesEqual(a: Shape, b: Shape): boolean {
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
 }
+
+/**
+ * The strides that read a tensor of `shape` (with `strides`) broadcast to `target`: 0 on new
+ * leading axes and on size-1 axes, its own elsewhere.
+ * @example broadcastStrides([3], [1], [2, 3]) // [0, 1]
+ */
+export function broadcastStrides(shape: Shape, strides: readonly number[], target: Shape): number[] {
+  const off = target.length - shape.length;
+  return target.map((_, i) => {
+    const j = i - off;
+    return j < 0 || shape[j] === 1 ? 0 : strides[j]!;
+  });
+}

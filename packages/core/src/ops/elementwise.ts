@@ -2,7 +2,7 @@ import type { BinaryOp, UnaryOp, View } from '../backend.js';
 import { type DType, isDType, upcast } from '../dtype.js';
 import { noGrad, record, type RecordedOp } from '../engine.js';
 import { AxonError, fmtShape, fmtValue } from '../errors.js';
-import { broadcastShapes, type Shape } from '../shape.js';
+import { broadcastShapes, broadcastStrides, type Shape } from '../shape.js';
 import { Tensor, type TensorLike } from '../tensor.js';
 import { backendOf, drop, empty, toTensor } from './util.js';
 import { fusionOn, lazyCast, lazyOp } from '../lazy.js';
@@ -12,14 +12,7 @@ import { fusionOn, lazyCast, lazyOp } from '../lazy.js';
  * @example broadcastView(tensor([1, 2]), [3, 2]).strides // [0, 1]
  */
 export function broadcastView(t: Tensor, shape: Shape): View {
-  const rank = shape.length;
-  const strides = new Array<number>(rank);
-  const off = rank - t.rank;
-  for (let i = 0; i < rank; i++) {
-    const j = i - off;
-    strides[i] = j < 0 || t.shape[j] === 1 ? 0 : t.strides[j]!;
-  }
-  return { buf: t.storage.buf, dtype: t.dtype, shape, strides, offset: t.offset };
+  return { buf: t.storage.buf, dtype: t.dtype, shape, strides: broadcastStrides(t.shape, t.strides, shape), offset: t.offset };
 }
 
 /**
