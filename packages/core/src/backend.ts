@@ -86,6 +86,8 @@ export type BinaryOp =
  *   (argmax) and minimal (argmin), first NaN wins. Core never asks for these over an empty set.
  */
 export type ReduceOp = 'sum' | 'prod' | 'max' | 'min' | 'argmax' | 'argmin';
+/** Reductions {@link Backend.reduceFused} runs (float32 in, float32 out). */
+export type FusedReduceOp = 'sum' | 'prod' | 'max' | 'min';
 
 /**
  * The unary ops a {@link FusedProgram} may use: every {@link UnaryOp}, with its float32 semantics
@@ -187,7 +189,8 @@ export interface BackendMemory {
 }
 
 /**
- * The backend interface. Methods are grouped as storage (6) and primitives (15).
+ * The backend interface. Methods are grouped as storage (6), primitives (15) and optional fused
+ * primitives (2: `reduceFused`, `matmulFused`).
  *
  * Every primitive's `out` is a fresh contiguous buffer of the documented shape and dtype.
  */
@@ -252,6 +255,30 @@ export interface Backend {
    * conformance suite states for those ops); a backend may cache compiled programs by `program.key`.
    */
   fused(program: FusedProgram, inputs: readonly View[], consts: readonly number[], outputs: readonly BackendBuffer[]): void;
+  /**
+   * A reduction of a fused elementwise value (a prologue: the scale and mask before a softmax's
+   * max, the `exp` inside its sum, the gradient before a bias's sum): evaluates `program` (exactly
+   * one output, float32) at every index of `shape` as {@link Backend.fused} would, and reduces those
+   * values over `axes` into `out` exactly as {@link Backend.reduce} would reduce a float32 tensor of
+   * `shape` holding them (same order of accumulation is not required; the same tolerance is).
+   * Every view in `inputs` has shape `shape` (broadcast: strides may be 0) and the dtype the program
+   * declares; `axes` is sorted, unique and non-empty; `out` is contiguous float32 of the kept axes.
+   * Core passes at most `maxFusedBuffers − 1` inputs. Optional: without it, core writes the value to
+   * a buffer with `fused` and calls `reduce`.
+   */
+  reduceFused?(op: FusedReduceOp, program: FusedProgram, inputs: readonly View[], consts: readonly number[], shape: readonly number[], axes: readonly number[], out: BackendBuffer): void;
+  /**
+   * A matrix product with an elementwise epilogue (the bias and activation after a layer's
+   * matmul): computes `p = a·b` as {@link Backend.matmul} would (`a` [B, M, K], `b` [B, K, N]),
+   * then, for every flat index `i` in `[0, B·M·N)`, evaluates `program` as {@link Backend.fused}
+   * would, with program input 0 reading `p` at `i` (row-major [B, M, N]) and program input `k ≥ 1`
+   * reading `inputs[k − 1]` at index `i` of their common shape (any shape of size B·M·N, row-major;
+   * strides may be 0); each program output `j` goes to `outputs[j]` (contiguous, size B·M·N).
+   * `program.inputs[0]` is `'float32'`. Outputs never alias `a`, `b` or `inputs`. Core passes at most
+   * `maxFusedBuffers − 2` inputs and outputs together. Optional: without it, core runs `matmul`
+   * into a buffer, then `fused`.
+   */
+  matmulFused?(a: View, b: View, program: FusedProgram, inputs: readonly View[], consts: readonly number[], outputs: readonly BackendBuffer[]): void;
   /** `out[i] = cond[i] ? a[i] : b[i]`; `cond` bool; `a`, `b` and `out` share one dtype. */
   where(cond: View, a: View, b: View, out: BackendBuffer): void;
   /**
