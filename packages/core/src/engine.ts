@@ -12,7 +12,7 @@ import type { Tensor } from './tensor.js';
  * A buffer shared by a tensor and its views; freed when the last holder lets go.
  *
  * With fusion on (see `setFlags`), a storage may be *pending*: an elementwise expression over
- * other storages (its `leaves`) that has not run yet. Reading `buf` runs it (see `lazy.ts`).
+ * other storages (its `leaves`), or a matrix product, that has not run yet. Reading `buf` runs it (see `lazy.ts`).
  * A pending storage is accounted in {@link memory} as if it were allocated, so that memory
  * reports do not depend on fusion; a storage whose last holder lets go while pending storages read
  * it (its `readers`) leaves {@link memory} at once, as without fusion, and its buffer is freed when
@@ -58,25 +58,30 @@ export class Storage {
   }
   release(): void {
     if (--this.refs === 0) {
-      if (this.pending !== null) dropPending(this);
       stats.bytes -= this.bytes;
       stats.storages--;
-      if (this.b !== null) {
-        // pending expressions still read this buffer: it lives on, unaccounted, until they have run
-        // or were dropped (as if they had been computed when it was freed)
-        if (this.readers > 0) this.orphan = true;
-        else this.backend.free(this.b);
+      // pending expressions still read this storage (its buffer, or a pending matmul whose product
+      // a later kernel computes): it lives on, unaccounted, until they have run or were dropped
+      // (as if they had been computed when it was freed)
+      if (this.readers > 0) {
+        this.orphan = true;
+        return;
       }
+      if (this.pending !== null) dropPending(this);
+      if (this.b !== null) this.backend.free(this.b);
     }
   }
-  /** @internal Set when the holders let go while pending expressions still read the buffer. */
+  /** @internal Set when the holders let go while pending expressions still read the storage. */
   orphan = false;
   /** @internal A pending storage stopped reading this one (it ran, or was dropped). */
   dropReader(): void {
-    if (--this.readers === 0 && this.orphan && this.b !== null) {
+    if (--this.readers === 0 && this.orphan) {
       this.orphan = false;
-      this.backend.free(this.b);
-      this.b = null;
+      if (this.pending !== null) dropPending(this);
+      if (this.b !== null) {
+        this.backend.free(this.b);
+        this.b = null;
+      }
     }
   }
 }

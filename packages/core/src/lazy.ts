@@ -12,7 +12,7 @@
  * `setFlags({ fusion: false })` turns it off: every op then runs at once as its own kernel.
  */
 import {
-  type Backend, type BackendBuffer, type BinaryOp, FUSED_MAX_BUFFERS, FUSED_MAX_INSTRUCTIONS, type FusedDType, type FusedInstr, type FusedProgram, type UnaryOp, type View,
+  type Backend, type BackendBuffer, type BinaryOp, FUSED_MAX_BUFFERS, type FusedReduceOp, FUSED_MAX_INSTRUCTIONS, type FusedDType, type FusedInstr, type FusedProgram, type UnaryOp, type View,
 } from './backend.js';
 import type { DType } from './dtype.js';
 import { allocBuffer, noteBackend, pendingStorage, setLazyHooks, type Storage } from './engine.js';
@@ -100,6 +100,20 @@ interface OpNode {
 /** @internal */
 export type Expr = Leaf | Const | OpNode;
 
+/**
+ * A pending matrix product (see {@link lazyMatmul}): it runs on its own when its buffer is needed,
+ * or as the matmul of the kernel that reads it, with that kernel's elementwise ops as its epilogue
+ * ({@link Backend.matmulFused}): the bias and activation after a layer's matmul.
+ */
+interface MmPending {
+  readonly k: 'mm';
+  readonly a: View;
+  readonly b: View;
+  /** Storages whose buffers `a` and `b` read (each counted in its `readers` while pending). */
+  readonly deps: readonly Storage[];
+}
+const isMm = (p: unknown): p is MmPending => p !== null && (p as { k?: unknown }).k === 'mm';
+
 /** What a pending storage holds. */
 interface Pending {
   readonly expr: Expr;
@@ -173,7 +187,12 @@ const isFusedDType = (d: DType): d is FusedDType => d === 'float32' || d === 'bo
 
 /** An operand of a new expression: `t` read at the indices of `shape` (a broadcast of `t`). */
 function operand(t: Tensor, shape: Shape): { e: Expr; leaves: readonly Leaf[]; size: number } {
-  const p = t.storage.pending as Pending | null;
+  const p = t.storage.pending as Pending | MmPending | null;
+  if (isMm(p)) {
+    // a pending product is read as a leaf: the kernel that reads it may compute it (as its matmul)
+    const strides = shapesEqual(t.shape, shape) ? t.strides : broadcastStrides(t.shape, t.strides, shape);
+    return { e: leafOf(t, strides, 'float32'), leaves: NO_LEAVES, size: 1 };
+  }
   if (p !== null) {
     if (canonical(t, p) && shapesEqual(p.shape, shape)) return { e: p.expr, leaves: p.leaves, size: p.size };
     // a broadcast, transpose or expand of a pending value: read its leaves through the same view
@@ -281,8 +300,8 @@ function gather(inputs: readonly Tensor[], shape: Shape): { args: Expr[]; leaves
 /** A constant operand (a lazy scalar, inlined whatever the broadcast), or {@link operand}. */
 function operandOrConst(t: Tensor, shape: Shape): { e: Expr; leaves: readonly Leaf[]; size: number } {
   // a constant reads the same through any view
-  const p = t.storage.pending as Pending | null;
-  if (p !== null && p.expr.k === 'const') return { e: p.expr, leaves: NO_LEAVES, size: 1 };
+  const p = t.storage.pending as Pending | MmPending | null;
+  if (p !== null && !isMm(p) && p.expr.k === 'const') return { e: p.expr, leaves: NO_LEAVES, size: 1 };
   return operand(t, shape);
 }
 
@@ -333,7 +352,7 @@ interface Marked {
 }
 let buildEpoch = 0;
 
-function build(roots: readonly { expr: Expr; dtype: FusedDType }[], shape: Shape, subst?: Map<Expr, Leaf>): Built {
+function build(roots: readonly { expr: Expr; dtype: FusedDType }[], shape: Shape, subst?: Map<Expr, Leaf>, product?: Storage): Built {
   const epoch = ++buildEpoch;
   // the program's structure as small integers (its key), its inputs and constants
   const enc: number[] = [];
@@ -342,13 +361,20 @@ function build(roots: readonly { expr: Expr; dtype: FusedDType }[], shape: Shape
   const consts: number[] = [];
   const leafIx = new Map<string, number>();
   let n = 0;
+  if (product !== undefined) {
+    // program input 0: the product a matmulFused kernel computes (not one of `inputs`)
+    enc.push(0, 0);
+    inDtypes.push('float32');
+    n = 1;
+  }
   const visit = (e0: Expr): number => {
     // a node an earlier kernel of this realize already wrote: read its buffer
     const e = subst?.get(e0) ?? e0;
     const m = e as Marked;
     if (m._b === epoch) return m._i!;
     let ix: number;
-    if (e.k === 'leaf') {
+    if (e.k === 'leaf' && product !== undefined && e.s === product) ix = 0;
+    else if (e.k === 'leaf') {
       const seen = inputs.length > 0 ? leafIx.get(e.key) : undefined;
       if (seen !== undefined) ix = seen;
       else {
@@ -420,10 +446,11 @@ function decode(key: string, enc: readonly number[], inDtypes: readonly FusedDTy
 
 /** Forgets a pending storage's leaves (it was computed, or dropped unrun). */
 function detach(s: Storage): void {
-  const p = s.pending as Pending | null;
+  const p = s.pending as Pending | MmPending | null;
   if (p === null) return;
   s.pending = null;
-  for (const l of p.leaves) l.s.dropReader();
+  if (isMm(p)) for (const d of p.deps) d.dropReader();
+  else for (const l of p.leaves) l.s.dropReader();
 }
 
 /** Runs pending storages that share a backend and a shape, as one kernel when they fit. */
@@ -439,6 +466,11 @@ function runGroup(backend: Backend, group: Storage[], subst?: Map<Expr, Leaf>, c
   }
   const shape = ps[0]!.shape;
   const n = sizeOf(shape);
+  const mm = n > 0 ? productOf(backend, ps, shape, group.length) : null;
+  if (mm !== null) {
+    runEpilogue(backend, group, mm, subst);
+    return;
+  }
   const bufs = group.map((s) => allocBuffer(backend, s.dtype, s.size));
   try {
     if (n > 0) {
@@ -460,6 +492,103 @@ function runGroup(backend: Backend, group: Storage[], subst?: Map<Expr, Leaf>, c
     detach(s);
     s.setBuffer(bufs[i]!);
   });
+}
+
+/**
+ * The pending product a kernel of these expressions can compute as its matmul (its elementwise ops
+ * becoming the matmul's epilogue), or null: the backend has `matmulFused`, one pending product is
+ * read, only in its own layout (element `i` of the kernel is element `i` of the product), and the
+ * kernel's buffers fit. Other pending products the expressions read run first, on their own.
+ */
+function productOf(backend: Backend, ps: readonly Pending[], shape: Shape, outputs: number): Storage | null {
+  if (backend.matmulFused === undefined) return null;
+  const n = sizeOf(shape);
+  const cs = contiguousStrides(shape);
+  let mm: Storage | null = null;
+  let bad: Set<Storage> | null = null;
+  const others = new Set<string>();
+  for (const p of ps) {
+    for (const l of p.leaves) {
+      if (!isMm(l.s.pending)) {
+        others.add(l.key);
+        continue;
+      }
+      const own = l.s.size === n && l.offset === 0 && shape.every((d, i) => d === 1 || l.strides[i] === cs[i]);
+      if (!own) (bad ??= new Set()).add(l.s);
+      else if (mm === null) mm = l.s;
+    }
+  }
+  if (mm === null || bad?.has(mm)) return null;
+  // the product may be written out too (when something else will read it): count it as an output
+  const outs = outputs + 1;
+  if (outs > 8 || others.size > 8 || others.size + outs + 2 > maxBuffers(backend)) return null;
+  return mm;
+}
+
+/**
+ * Runs `group` as one matmul with an epilogue: the product `mm` is computed by the kernel, and
+ * written out as well when anything else still reads it (a holder, another pending kernel), so it
+ * is never computed twice.
+ */
+function runEpilogue(backend: Backend, group: Storage[], mm: Storage, subst?: Map<Expr, Leaf>): void {
+  const ps = group.map((s) => s.pending as Pending);
+  const shape = ps[0]!.shape;
+  const mp = mm.pending as MmPending;
+  // still wanted after this kernel: by a holder, or by pending kernels outside this group
+  const inGroup = ps.reduce((c, p) => c + p.leaves.filter((l) => l.s === mm).length, 0);
+  const keep = mm.refs > 0 || mm.readers > inGroup;
+  const roots = group.map((s, i) => ({ expr: ps[i]!.expr, dtype: s.dtype as FusedDType }));
+  if (keep) roots.push({ expr: leafOf0(mm, shape), dtype: 'float32' });
+  // other pending products read here run first (building reads their buffers)
+  const b = build(roots, shape, subst, mm);
+  const bufs = roots.map((r, i) => allocBuffer(backend, i < group.length ? group[i]!.dtype : 'float32', sizeOf(shape)));
+  try {
+    backend.matmulFused!(mp.a, mp.b, b.program, b.inputs, b.consts, bufs);
+  } catch (e) {
+    for (const x of bufs) backend.free(x);
+    throw e;
+  }
+  if (keep) {
+    detach(mm);
+    mm.setBuffer(bufs[group.length]!);
+  }
+  group.forEach((s, i) => {
+    detach(s);
+    s.setBuffer(bufs[i]!);
+  });
+}
+
+/** A leaf reading `s` in the kernel's own layout. */
+function leafOf0(s: Storage, shape: Shape): Leaf {
+  const strides = contiguousStrides(shape);
+  return { k: 'leaf', s, dtype: 'float32', strides, offset: 0, key: `${sid(s)}:float32:0:${strides.join(',')}` };
+}
+
+/** Runs a pending product on its own (something needs its buffer). */
+function runProduct(s: Storage): void {
+  const mp = s.pending as MmPending;
+  const buf = allocBuffer(s.backend, 'float32', s.size);
+  try {
+    s.backend.matmul(mp.a, mp.b, buf);
+  } catch (e) {
+    s.backend.free(buf);
+    throw e;
+  }
+  detach(s);
+  s.setBuffer(buf);
+}
+
+/**
+ * @internal A pending float32 product `a·b` (views [B, M, K] and [B, K, N] of realized buffers,
+ * read from `deps`), of `shape` (size B·M·N). It runs when its buffer is needed, or as the matmul
+ * of the first kernel that reads it, with that kernel's elementwise ops as the epilogue.
+ */
+export function lazyMatmul(backend: Backend, a: View, b: View, deps: readonly Storage[], shape: Shape): Tensor {
+  noteBackend(backend);
+  const s = pendingStorage(backend, 'float32', sizeOf(shape));
+  s.pending = { k: 'mm', a, b, deps: [...deps] } satisfies MmPending;
+  for (const d of deps) d.readers++;
+  return new Tensor(s, shape, 'float32');
 }
 
 /**
@@ -539,7 +668,8 @@ function primitive(backend: Backend, e: Expr, dtype: FusedDType, shape: Shape, o
 
 function realizeStorage(s: Storage): void {
   if (s.pending === null) return;
-  runGroup(s.backend, [s]);
+  if (isMm(s.pending)) runProduct(s);
+  else runGroup(s.backend, [s]);
 }
 
 /**
@@ -565,8 +695,8 @@ export function realize(...tensors: Tensor[]): void {
   }
   for (const t of tensors) {
     const s = t.storage;
-    const p = s.pending as Pending | null;
-    if (p === null || p.expr.k === 'const') {
+    const p = s.pending as Pending | MmPending | null;
+    if (p === null || isMm(p) || p.expr.k === 'const') {
       if (p !== null) realizeStorage(s);
       continue;
     }
@@ -576,6 +706,24 @@ export function realize(...tensors: Tensor[]): void {
     if (!g.list.includes(s)) g.list.push(s);
   }
   for (const g of groups.values()) if (g.list.length > 0) runGroup(g.backend, g.list);
+}
+
+/**
+ * @internal Reduces `x` over `axes` into `out` with `x`'s pending elementwise expression as the
+ * reduction's prologue ({@link Backend.reduceFused}: one kernel, the values never written out).
+ * Returns false when that does not apply (fusion off, `x` not pending, no `reduceFused`): the
+ * caller then runs `reduce` on `x`'s buffer. `x` stays pending (a later reader computes it again).
+ */
+export function lazyReduce(backend: Backend, op: FusedReduceOp, x: Tensor, axes: readonly number[], out: BackendBuffer): boolean {
+  const p = x.storage.pending as Pending | MmPending | null;
+  if (!flags.fusion || backend.reduceFused === undefined || p === null || isMm(p) || p.expr.k === 'const' || x.dtype !== 'float32' || x.size === 0 || axes.length === 0) return false;
+  const o = operand(x, x.shape);
+  if (o.e.k === 'leaf') return false; // a view that does not fuse: it ran, and is read as it is
+  const leaves = o.leaves;
+  if (leaves.length > Math.min(8, maxBuffers(backend) - 1)) return false;
+  const b = build([{ expr: o.e, dtype: 'float32' }], x.shape);
+  backend.reduceFused(op, b.program, b.inputs, b.consts, x.shape, axes, out);
+  return true;
 }
 
 /** @internal Whether `t` is pending (not computed yet). */

@@ -32,10 +32,11 @@ export interface ProfileReport {
   readonly kernels: number;
   /**
    * Elementwise ops that ran inside fused kernels (kind `'fused'`: one kernel for a chain of
-   * elementwise ops, see `setFlags`); `byKind.fused.count` is the number of fused groups.
+   * elementwise ops, see `setFlags`; and the prologues of `'reduceFused:*'` and epilogues of
+   * `'matmulFused'` kernels); `byKind.fused.count` is the number of fused elementwise groups.
    */
   readonly fusedOps: number;
-  /** Per kind: `'matmul'`, `'binary:add'`, `'unary:exp'`, `'reduce:sum'`, `'fill'`, `'fused'`, … */
+  /** Per kind: `'matmul'`, `'matmulFused'`, `'binary:add'`, `'unary:exp'`, `'reduce:sum'`, `'reduceFused:max'`, `'fill'`, `'fused'`, … */
   readonly byKind: Readonly<Record<string, KernelStats>>;
   /** Bytes all kernels read and wrote. */
   readonly bytesRead: number;
@@ -59,9 +60,9 @@ export interface Profiler {
 }
 
 /** @internal Every backend primitive (the methods a profile or a compile trace wraps). */
-export const PRIMITIVES = ['fill', 'copy', 'unary', 'binary', 'where', 'fused', 'reduce', 'matmul', 'im2col', 'col2im', 'pool2d', 'pool2dGrad', 'gather', 'scatterAdd', 'random'] as const;
+export const PRIMITIVES = ['fill', 'copy', 'unary', 'binary', 'where', 'fused', 'reduce', 'matmul', 'reduceFused', 'matmulFused', 'im2col', 'col2im', 'pool2d', 'pool2dGrad', 'gather', 'scatterAdd', 'random'] as const;
 /** Primitives whose first argument names the operation (`unary('exp', …)` → `'unary:exp'`). */
-const NAMED = new Set<string>(['unary', 'binary', 'reduce', 'pool2d', 'pool2dGrad', 'random']);
+const NAMED = new Set<string>(['unary', 'binary', 'reduce', 'reduceFused', 'pool2d', 'pool2dGrad', 'random']);
 
 const isView = (v: unknown): v is View => v !== null && typeof v === 'object' && 'buf' in v && 'shape' in v && 'strides' in v;
 const isBuffer = (v: unknown): v is BackendBuffer => v !== null && typeof v === 'object' && 'size' in v && 'dtype' in v && !('shape' in v);
@@ -106,15 +107,17 @@ export function startProfile(backend: Backend = getBackend()): Profiler {
       const kind = NAMED.has(prim) && typeof args[0] === 'string' ? `${prim}:${args[0]}` : prim;
       let read = 0;
       let written = 0;
-      if (prim === 'fused') {
-        // (program, inputs, consts, outputs)
-        const program = args[0] as FusedProgram;
-        for (const v of args[1] as View[]) read += viewBytes(v);
-        for (const o of args[3] as BackendBuffer[]) written += o.size * bytesPerElement(o.dtype);
+      if (prim === 'fused' || prim === 'reduceFused' || prim === 'matmulFused') {
+        // fused (program, inputs, consts, outputs); reduceFused (op, program, inputs, consts, shape,
+        // axes, out); matmulFused (a, b, program, inputs, consts, outputs)
+        const at = prim === 'fused' ? 0 : prim === 'reduceFused' ? 1 : 2;
+        const program = args[at] as FusedProgram;
+        for (const v of args[at + 1] as View[]) read += viewBytes(v);
+        if (prim !== 'reduceFused') for (const o of args[at + 3] as BackendBuffer[]) written += o.size * bytesPerElement(o.dtype);
         totals.fusedOps += program.code.filter((c) => c.op !== 'input' && c.op !== 'const').length;
       }
       // The output is the last buffer or view argument; every other view is an input.
-      let outAt = prim === 'fused' ? -2 : -1;
+      let outAt = prim === 'fused' || prim === 'matmulFused' ? -2 : -1;
       if (outAt === -1) for (let i = args.length - 1; i >= 0; i--) if (isView(args[i]) || isBuffer(args[i])) { outAt = i; break; }
       args.forEach((a, i) => {
         if (i === outAt) written = isView(a) ? viewBytes(a) : isBuffer(a) ? a.size * bytesPerElement(a.dtype) : 0;

@@ -29,6 +29,7 @@ import { trustTests } from './groups/trust.js';
 import { profileTests } from './groups/profile.js';
 import { printingTests } from './groups/printing.js';
 import { fusionTests } from './groups/fusion.js';
+import { epilogueTests } from './groups/epilogue.js';
 import { tableTests } from './groups/table.js';
 
 export { TOLERANCES, EPS32, bound, type Tolerance, type ToleranceName } from './tolerances.js';
@@ -85,6 +86,7 @@ export function describeBackendConformance(name: string, opts: ConformanceOption
       profileTests(s);
       printingTests(s);
       fusionTests(s);
+      epilogueTests(s);
       tableTests(s);
     });
   }

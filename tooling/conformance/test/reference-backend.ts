@@ -4,7 +4,7 @@
  * is a bug in core, in autograd or in the suite — never in a kernel. Registered as 'reference'.
  */
 import {
-  type Backend, type BackendBuffer, type BackendMemory, type BinaryOp, type DType, type FusedProgram, type ReduceOp, type TypedArray, type UnaryOp, type View, type Window2d,
+  type Backend, type BackendBuffer, type BackendMemory, type BinaryOp, type DType, type FusedProgram, type FusedReduceOp, type ReduceOp, type TypedArray, type UnaryOp, type View, type Window2d,
   registerBackend, referenceRandom,
 } from '@axon/core';
 
@@ -274,6 +274,24 @@ class ReferenceBackend implements Backend {
           for (let k = 0; k < K; k++) s += ad[a.offset + t * a.strides[0]! + i * a.strides[1]! + k * a.strides[2]!]! * bd[b.offset + t * b.strides[0]! + k * b.strides[1]! + j * b.strides[2]!]!;
           d[(t * M + i) * N + j] = s;
         }
+  }
+  // The fused primitives, literally: the value written out, then the plain primitive (called
+  // through the prototype: a profile or a compile trace wraps the instance's methods, and counts
+  // only the calls core makes).
+  reduceFused(op: FusedReduceOp, program: FusedProgram, inputs: readonly View[], consts: readonly number[], shape: readonly number[], axes: readonly number[], out: BackendBuffer): void {
+    const n = shape.reduce((a, b) => a * b, 1);
+    const tmp = new Buf('float32', n, make('float32', n));
+    ReferenceBackend.prototype.fused.call(this, program, inputs, consts, [tmp]);
+    const strides = shape.map((_, i) => shape.slice(i + 1).reduce((p, q) => p * q, 1));
+    ReferenceBackend.prototype.reduce.call(this, op, { buf: tmp, dtype: 'float32', shape, strides, offset: 0 }, axes, out);
+  }
+  matmulFused(a: View, b: View, program: FusedProgram, inputs: readonly View[], consts: readonly number[], outputs: readonly BackendBuffer[]): void {
+    const n = a.shape[0]! * a.shape[1]! * b.shape[2]!;
+    const tmp = new Buf('float32', n, make('float32', n));
+    ReferenceBackend.prototype.matmul.call(this, a, b, tmp);
+    const shape = inputs[0]?.shape ?? [n];
+    const strides = shape.map((_, i) => shape.slice(i + 1).reduce((p, q) => p * q, 1));
+    ReferenceBackend.prototype.fused.call(this, program, [{ buf: tmp, dtype: 'float32', shape, strides, offset: 0 }, ...inputs], consts, outputs);
   }
   im2col(x: View, win: Window2d, out: BackendBuffer): void {
     const xv = vals(x);

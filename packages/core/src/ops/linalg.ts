@@ -1,5 +1,6 @@
 import type { View, Window2d } from '../backend.js';
 import { failSafe, record } from '../engine.js';
+import { fusionOn, lazyMatmul } from '../lazy.js';
 import { AxonError, fmtShape, fmtValue } from '../errors.js';
 import { broadcastShapes, sizeOf } from '../shape.js';
 import type { Tensor } from '../tensor.js';
@@ -59,7 +60,15 @@ function matmulCore(a: Tensor, b: Tensor): Tensor {
     throw new AxonError('matmul', `inner dimensions differ: ${fmtShape(a.shape)} × ${fmtShape(b.shape)} (${K} vs ${K2}); expected a [..., M, K] × [..., K, N]`);
   }
   const batch = broadcastShapes(a.shape.slice(0, -2), b.shape.slice(0, -2), 'matmul');
-  const out = empty(backend, [...batch, M, N], 'float32');
+  const outShape = [...batch, M, N];
+  if (fusionOn() && K > 0 && sizeOf(outShape) > 0) {
+    // with fusion on the product is pending: the first kernel that reads it may compute it, with its
+    // elementwise ops (a bias, an activation) as the matmul's epilogue
+    const av = mergeBatch(broadcastTo(a, [...batch, M, K]), batch.length);
+    const bv = mergeBatch(broadcastTo(b, [...batch, K, N]), batch.length);
+    if (av !== null && bv !== null) return record('matmul', [a, b], lazyMatmul(backend, av, bv, [a.storage, b.storage], outShape));
+  }
+  const out = empty(backend, outShape, 'float32');
   if (out.size > 0) {
     const temps: Tensor[] = [];
     const view3 = (t: Tensor, r: number, c: number): View => {

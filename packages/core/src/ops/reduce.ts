@@ -1,5 +1,6 @@
 import type { ReduceOp } from '../backend.js';
 import { failSafe, noGrad, record } from '../engine.js';
+import { lazyReduce } from '../lazy.js';
 import { AxonError, fmtShape, fmtValue } from '../errors.js';
 import { normAxes, normAxis, sizeOf } from '../shape.js';
 import type { Tensor } from '../tensor.js';
@@ -32,7 +33,8 @@ function reduceOp(op: ReduceOp, name: string, x: Tensor, axis: number | readonly
     throw new AxonError(name, `cannot take ${name} over an empty axis of ${fmtShape(x.shape)}`);
   }
   const out = empty(backend, outShape, outDtype);
-  if (out.size > 0) backend.reduce(op, src.view(), axes, out.storage.buf);
+  // with fusion on, a pending input's elementwise ops run inside the reduction (one kernel)
+  if (out.size > 0 && (op === 'argmax' || op === 'argmin' || !lazyReduce(backend, op, src, axes, out.storage.buf))) backend.reduce(op, src.view(), axes, out.storage.buf);
   if (src !== x) src.dispose();
   if (op === 'argmax' || op === 'argmin') return out;
   return record(op === 'sum' ? 'sum' : op === 'prod' ? 'prod' : op, [x], out, { axes, keepDims });
