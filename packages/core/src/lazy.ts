@@ -409,7 +409,7 @@ function build(roots: readonly { expr: Expr; dtype: FusedDType }[], shape: Shape
   for (let i = 0; i < enc.length; i += 4096) key += String.fromCharCode(...enc.slice(i, i + 4096));
   let program = programs.get(key);
   if (program === undefined) {
-    program = decode(key, enc, inDtypes, consts.length, roots.length);
+    program = decode(enc, inDtypes, consts.length, roots.length);
     if (programs.size > 4096) programs.clear();
     programs.set(key, program);
   }
@@ -417,7 +417,7 @@ function build(roots: readonly { expr: Expr; dtype: FusedDType }[], shape: Shape
 }
 
 /** The program an encoding describes (built once per distinct structure). */
-function decode(key: string, enc: readonly number[], inDtypes: readonly FusedDType[], nConsts: number, nOut: number): FusedProgram {
+function decode(enc: readonly number[], inDtypes: readonly FusedDType[], nConsts: number, nOut: number): FusedProgram {
   const code: FusedInstr[] = [];
   let p = 0;
   let input = 0;
@@ -440,7 +440,6 @@ function decode(key: string, enc: readonly number[], inDtypes: readonly FusedDTy
   for (let j = 0; j < nOut; j++) outputs.push({ value: enc[p + 2 * j]!, dtype: enc[p + 2 * j + 1] === 1 ? 'bool' : 'float32' });
   // a readable key for backends (they cache compiled forms under it)
   const text = `${inDtypes.map((d) => (d === 'bool' ? 'b' : 'f')).join('')}|${code.map((c) => (c.op === 'input' ? `i${c.input}` : c.op === 'const' ? `c${c.slot}` : `${c.op}(${c.args.join(',')})`)).join(' ')}|${outputs.map((o) => `${o.value}${o.dtype === 'bool' ? 'b' : 'f'}`).join(',')}`;
-  void key;
   return Object.freeze({ key: text, inputs: Object.freeze([...inDtypes]), consts: nConsts, code: Object.freeze(code), outputs: Object.freeze(outputs) });
 }
 
