@@ -12,6 +12,7 @@ import {
   type DType,
   FUSED_MAX_BUFFERS,
   type FusedProgram,
+  type FusedReduceOp,
   type RandomKind,
   type ReduceOp,
   type TypedArray,
@@ -26,18 +27,22 @@ import {
   col2imSource,
   convertExpr,
   fillSource,
+  epilogueLayout,
   type FusedAccess,
   fusedLayout,
   fusedSource,
   gatherSource,
   im2colSource,
   mapSource,
+  matmulEpilogue,
   matmulSource,
   matmulTiledSource,
   MM,
   poolGradSource,
   poolSource,
   randomSource,
+  reduceFusedLayout,
+  reduceFusedSource,
   reduceLayout,
   reduceSource,
   scatterAtomicSource,
@@ -62,6 +67,61 @@ const STORAGE = 0x0080;
 const DEVICE_GONE = /VK_ERROR_DEVICE_LOST|DXGI_ERROR_DEVICE_(?:REMOVED|RESET|HUNG)|\bdevice (?:is |was |has been )?(?:lost|destroyed|removed)\b|\blost device\b|GPU process (?:crashed|exited)/i;
 /** u32 parameters visible to one dispatch (the params binding's fixed size; its offset is dynamic). */
 const PARAMS_BIND = PARAMS_U32;
+
+/** The primitives that run a {@link FusedProgram}. */
+type FusedOpName = 'fused' | 'reduceFused' | 'matmulFused';
+const REDUCE_FUSED_OPS: readonly FusedReduceOp[] = ['sum', 'prod', 'max', 'min'];
+
+/** Whether a reduction of R elements into `outSize` outputs runs one invocation per output (else one workgroup per output). */
+function reducePerThread(R: number, outSize: number): boolean {
+  return R <= 64 || (outSize >= 4096 && R <= 1024);
+}
+
+/** How each operand of merged dims `c` walks the flat index: contiguous, one element, or strided. */
+function accessOf(c: { shape: readonly number[]; strides: readonly (readonly number[])[] }): FusedAccess[] {
+  const cstr = contiguousStrides(c.shape);
+  return c.strides.map((st) => (st.every((x) => x === 0) ? 's' : st.every((x, d) => x === cstr[d]) ? 'c' : 'r'));
+}
+
+/** Fills the fused part of a parameter block (see `epilogueLayout`): constants' bits, shape (when `rank` > 0), offsets and strides. */
+function epilogueParams(
+  params: number[],
+  L: { readonly constAt: number; readonly shapeAt: number; readonly opAt: readonly number[] },
+  consts: readonly number[],
+  c: { shape: readonly number[]; strides: readonly (readonly number[])[] },
+  inputs: readonly View[],
+  access: readonly FusedAccess[],
+  rank: number,
+): void {
+  consts.forEach((x, i) => (params[L.constAt + i] = f32Bits(x)));
+  if (rank > 0) c.shape.forEach((d, i) => (params[L.shapeAt + i] = d));
+  inputs.forEach((v, k) => {
+    params[L.opAt[k]!] = v.offset;
+    if (access[k] === 'r') c.strides[k]!.forEach((s, d) => (params[L.opAt[k]! + 1 + d] = s));
+  });
+}
+
+/**
+ * Throws unless view `v` (named `what`) has integer non-negative dims and strides and stays within a
+ * buffer of `size` elements; with `rank`, also that it has that rank.
+ */
+function checkViewLayout(op: string, what: string, v: View, size: number, rank?: number): void {
+  if (rank !== undefined && (!Array.isArray(v.shape) || !Array.isArray(v.strides) || v.shape.length !== rank || v.strides.length !== rank)) {
+    throw new AxonError(op, `${what} must be a rank-${rank} view, got shape ${fmtValue(v.shape)} and strides ${fmtValue(v.strides)}`);
+  }
+  let last = v.offset;
+  let empty = false;
+  for (let d = 0; d < v.shape.length; d++) {
+    const n = v.shape[d]!;
+    const s = v.strides[d]!;
+    if (!Number.isInteger(n) || n < 0 || !Number.isInteger(s) || s < 0) throw new AxonError(op, `${what} has an invalid shape [${v.shape.join(',')}] / strides [${v.strides.join(',')}]`);
+    if (n === 0) empty = true;
+    else last += (n - 1) * s;
+  }
+  if (!Number.isInteger(v.offset) || v.offset < 0 || (!empty && last >= size)) {
+    throw new AxonError(op, `${what} (shape [${v.shape.join(',')}], strides [${v.strides.join(',')}], offset ${v.offset}) reaches element ${last} of a ${size}-element buffer`);
+  }
+}
 
 /** A buffer of the WebGPU backend. Every dtype is stored as 4 bytes per element (bool as u32 0/1). */
 export class WebGPUBuffer implements BackendBuffer {
@@ -169,7 +229,7 @@ export class WebGPUBackend implements Backend {
   private readonly layouts = new Map<string, { bind: GPUBindGroupLayout; pipe: GPUPipelineLayout }>();
   /** Per fused program key, its structure (a key reused for another program is an error) and the program objects already checked. */
   private readonly fusedKeys = new Map<string, string>();
-  private readonly fusedChecked = new WeakSet<FusedProgram>();
+  private readonly fusedChecked: Record<FusedOpName, WeakSet<FusedProgram>> = { fused: new WeakSet(), reduceFused: new WeakSet(), matmulFused: new WeakSet() };
   /** Keys of the fused pipelines in `pipelines`, least recently used first. */
   private readonly fusedPipes = new Set<string>();
   private readonly pool = new Map<number, GPUBuffer[]>();
@@ -687,77 +747,265 @@ export class WebGPUBackend implements Backend {
   fused(program: FusedProgram, inputs: readonly View[], consts: readonly number[], outputs: readonly BackendBuffer[]): void {
     const op = 'fused';
     this.check(op);
-    if (!this.fusedChecked.has(program)) {
-      const maxBuffers = Math.min(FUSED_MAX_BUFFERS, this.limits.maxStorageBuffersPerShaderStage);
-      checkFusedProgram(program, maxBuffers, `FUSED_MAX_BUFFERS ${FUSED_MAX_BUFFERS}; this device's maxStorageBuffersPerShaderStage ${this.limits.maxStorageBuffersPerShaderStage}`);
-      const sig = fusedSignature(program);
-      const known = this.fusedKeys.get(program.key);
-      if (known === undefined) {
-        if (this.fusedKeys.size >= 4096) this.fusedKeys.clear();
-        this.fusedKeys.set(program.key, sig);
-      }
-      else if (known !== sig) throw new AxonError(op, `program key '${program.key}' was already used for a different program (a key must identify one program's structure)`);
-      this.fusedChecked.add(program);
-    }
+    this.checkProgram(op, program);
     const name = `program '${program.key}'`;
     if (!Array.isArray(inputs) || inputs.length !== program.inputs.length) throw new AxonError(op, `${name} expects ${program.inputs.length} input view(s), got ${Array.isArray(inputs) ? inputs.length : fmtValue(inputs)}`);
     if (!Array.isArray(outputs) || outputs.length !== program.outputs.length) throw new AxonError(op, `${name} expects ${program.outputs.length} output buffer(s), got ${Array.isArray(outputs) ? outputs.length : fmtValue(outputs)}`);
-    if (!Array.isArray(consts) || consts.length !== program.consts) throw new AxonError(op, `${name} expects ${program.consts} constant(s), got ${Array.isArray(consts) ? consts.length : fmtValue(consts)}`);
-    consts.forEach((c, i) => {
-      if (typeof c !== 'number') throw new AxonError(op, `${name}: constant ${i} must be a number, got ${fmtValue(c)}`);
-    });
+    this.checkConsts(op, name, program, consts);
     const shape = inputs.length > 0 ? inputs[0]!.shape : null;
-    const inBufs = inputs.map((v, k) => {
-      const b = asBuf(v.buf, op);
-      const want = program.inputs[k]!;
-      if (v.dtype !== want || b.dtype !== want) throw new AxonError(op, `${name}: input ${k} must be a ${want} view, got a ${v.dtype} view of a ${b.dtype} buffer`);
-      if (!Array.isArray(v.shape) || !Array.isArray(v.strides) || v.shape.length !== v.strides.length) throw new AxonError(op, `${name}: input ${k} has shape ${fmtValue(v.shape)} but strides ${fmtValue(v.strides)}`);
-      if (v.shape.length !== shape!.length || v.shape.some((d: number, i: number) => d !== shape![i])) throw new AxonError(op, `${name}: every input must have one shape (already broadcast); input 0 is [${shape!.join(',')}], input ${k} is [${v.shape.join(',')}]`);
-      let last = v.offset;
-      let empty = false;
-      for (let d = 0; d < v.shape.length; d++) {
-        const n = v.shape[d]!;
-        const s = v.strides[d]!;
-        if (!Number.isInteger(n) || n < 0 || !Number.isInteger(s) || s < 0) throw new AxonError(op, `${name}: input ${k} has an invalid shape [${v.shape.join(',')}] / strides [${v.strides.join(',')}]`);
-        if (n === 0) empty = true;
-        else last += (n - 1) * s;
-      }
-      if (!Number.isInteger(v.offset) || v.offset < 0 || (!empty && last >= b.size)) {
-        throw new AxonError(op, `${name}: input ${k} (shape [${v.shape.join(',')}], strides [${v.strides.join(',')}], offset ${v.offset}) reaches element ${last} of a ${b.size}-element buffer`);
-      }
-      return b;
-    });
+    const inBufs = this.checkInputs(op, name, program, inputs, 0, (k) => `input ${k}`, (k, v) =>
+      v.shape.length !== shape!.length || v.shape.some((d: number, i: number) => d !== shape![i])
+        ? `every input must have one shape (already broadcast); input 0 is [${shape!.join(',')}], input ${k} is [${v.shape.join(',')}]`
+        : null,
+    );
     const n = shape ? numel(shape) : outputs.length > 0 ? asBuf(outputs[0]!, op).size : 0;
-    const outBufs = outputs.map((o, j) => {
-      const b = asBuf(o, op);
-      const want = program.outputs[j]!.dtype;
-      if (b.dtype !== want) throw new AxonError(op, `${name}: output ${j} must be a ${want} buffer, got ${b.dtype}`);
-      if (b.size !== n) throw new AxonError(op, `${name}: output ${j} holds ${b.size} elements, expected ${n}${shape ? ` (shape [${shape.join(',')}])` : ' (as output 0)'}`);
-      if (inputs.some((v) => v.buf === o)) throw new AxonError(op, `${name}: output ${j} is also an input's buffer (outputs never alias inputs)`);
-      if (outputs.indexOf(o) !== j) throw new AxonError(op, `${name}: output ${j} is the same buffer as output ${outputs.indexOf(o)}`);
-      return b;
-    });
+    const outBufs = this.checkOutputs(op, name, program, outputs, n, shape ? ` (shape [${shape.join(',')}])` : ' (as output 0)', inputs.map((v) => ({ buf: v.buf, what: "an input's buffer" })));
     if (n === 0 || outputs.length === 0) return;
 
     // layout variant: merge dims, then classify each input (contiguous, one element, strided)
     const c = collapse(shape ?? [n], inputs.map((v) => v.strides));
-    const cstr = contiguousStrides(c.shape);
-    const access: FusedAccess[] = c.strides.map((st) => (st.every((x) => x === 0) ? 's' : st.every((x, d) => x === cstr[d]) ? 'c' : 'r'));
-    const strided = access.includes('r');
-    const rank = strided ? c.shape.length : 0;
+    const access = accessOf(c);
+    const rank = access.includes('r') ? c.shape.length : 0;
     const L = fusedLayout(program.consts, rank, access);
     if (L.len > PARAMS_BIND) {
       throw new AxonError(op, `${name}: ${program.consts} constants and ${inputs.length} inputs strided over ${rank} dims need ${L.len} kernel parameters, at most ${PARAMS_BIND}`);
     }
     const params = new Array<number>(L.len).fill(0);
     params[0] = n;
-    for (let i = 0; i < consts.length; i++) params[L.constAt + i] = f32Bits(consts[i]!);
-    if (strided) c.shape.forEach((d, i) => (params[L.shapeAt + i] = d));
-    inputs.forEach((v, k) => {
-      params[L.opAt[k]!] = v.offset;
-      if (access[k] === 'r') c.strides[k]!.forEach((s, d) => (params[L.opAt[k]! + 1 + d] = s));
+    epilogueParams(params, L, consts, c, inputs, access, rank);
+    const key = this.fusedPipe(`fused|${rank}|${access.join('')}|${program.key}`);
+    this.dispatch(op, [key, () => fusedSource(this.wg, program, rank, access)], params, [...inBufs.map((b) => b.gpu!), ...outBufs.map((b) => b.gpu!)], this.groups1d(n), {
+      outputs: outputs.length,
+      uniformParams: true,
     });
-    const key = `fused|${rank}|${access.join('')}|${program.key}`;
+  }
+
+  /**
+   * A reduction of a fused elementwise value (see `Backend.reduceFused` in `@axon/core`) as ONE
+   * dispatch: the reduction kernel of `reduce` (the same per-invocation or per-workgroup strategy,
+   * the same order and Kahan-compensated float sums) whose element load is the program, inlined; the
+   * value is never written to memory. Pipelines are cached per program key, op and the ranks of the
+   * kept and reduced dims after merging them over every input; constants, sizes, offsets and strides
+   * are parameters. Core calls it; users do not.
+   * @example
+   * ```ts
+   * const b = await createWebGPUBackend();
+   * const x = b.alloc('float32', 6);
+   * b.write(x, new Float32Array([1, 2, 3, 4, 5, 6]));
+   * const out = b.alloc('float32', 2);
+   * const program = {
+   *   key: 'x*c',
+   *   inputs: ['float32'],
+   *   consts: 1,
+   *   code: [{ op: 'input', input: 0 }, { op: 'const', slot: 0 }, { op: 'mul', args: [0, 1] }],
+   *   outputs: [{ value: 2, dtype: 'float32' }],
+   * } as const;
+   * // Σ over axis 1 of 10·x, x of shape [2, 3]
+   * b.reduceFused('sum', program, [{ buf: x, dtype: 'float32', shape: [2, 3], strides: [3, 1], offset: 0 }], [10], [2, 3], [1], out);
+   * await b.read(out) // [60, 150]
+   * b.dispose();
+   * ```
+   */
+  reduceFused(op: FusedReduceOp, program: FusedProgram, inputs: readonly View[], consts: readonly number[], shape: readonly number[], axes: readonly number[], out: BackendBuffer): void {
+    const fn = 'reduceFused';
+    this.check(fn);
+    if (!REDUCE_FUSED_OPS.includes(op)) throw new AxonError(fn, `op must be one of ${REDUCE_FUSED_OPS.map((o) => `'${o}'`).join(', ')}, got ${fmtValue(op)}`);
+    this.checkProgram(fn, program);
+    const name = `program '${program.key}'`;
+    if (!Array.isArray(shape) || shape.some((d: unknown) => typeof d !== 'number' || !Number.isInteger(d) || d < 0)) throw new AxonError(fn, `${name}: shape must be an array of non-negative integers, got ${fmtValue(shape)}`);
+    const rankOk = (a: unknown, i: number): boolean => typeof a === 'number' && Number.isInteger(a) && a >= 0 && a < shape.length && (i === 0 || a > axes[i - 1]!);
+    if (!Array.isArray(axes) || axes.length === 0 || !axes.every(rankOk)) {
+      throw new AxonError(fn, `${name}: axes must be sorted, unique, non-empty and each in [0, ${shape.length}) for shape [${shape.join(',')}], got ${fmtValue(axes)}`);
+    }
+    if (!Array.isArray(inputs) || inputs.length !== program.inputs.length) throw new AxonError(fn, `${name} expects ${program.inputs.length} input view(s), got ${Array.isArray(inputs) ? inputs.length : fmtValue(inputs)}`);
+    this.checkConsts(fn, name, program, consts);
+    const inBufs = this.checkInputs(fn, name, program, inputs, 0, (k) => `input ${k}`, (k, v) =>
+      v.shape.length !== shape.length || v.shape.some((d: number, i: number) => d !== shape[i])
+        ? `every input must have the shape [${shape.join(',')}] (already broadcast); input ${k} is [${v.shape.join(',')}]`
+        : null,
+    );
+    const red = new Set(axes);
+    const keptDims = shape.map((_, i) => i).filter((i) => !red.has(i));
+    const outSize = numel(keptDims.map((i) => shape[i]!));
+    const o = asBuf(out, fn);
+    if (o.dtype !== 'float32') throw new AxonError(fn, `${name}: out must be a float32 buffer, got ${o.dtype}`);
+    if (o.size !== outSize) throw new AxonError(fn, `${name}: out holds ${o.size} elements, expected ${outSize} (shape [${shape.join(',')}] reduced over axes [${axes.join(',')}] keeps [${keptDims.map((i) => shape[i]).join(',')}])`);
+    if (inputs.some((v) => v.buf === out)) throw new AxonError(fn, `${name}: out is also an input's buffer (outputs never alias inputs)`);
+    if (outSize === 0) return;
+
+    const R = numel(axes.map((i) => shape[i]!));
+    const k = collapse(keptDims.map((i) => shape[i]!), inputs.map((v) => keptDims.map((i) => v.strides[i]!)));
+    const r = collapse(axes.map((i) => shape[i]!), inputs.map((v) => axes.map((i) => v.strides[i]!)));
+    const kr = k.shape.length;
+    const rr = r.shape.length;
+    const L = reduceFusedLayout(program.consts, inputs.length, kr, rr);
+    if (L.len > PARAMS_BIND) {
+      throw new AxonError(fn, `${name}: ${program.consts} constants and ${inputs.length} inputs over ${kr} kept and ${rr} reduced dims need ${L.len} kernel parameters, at most ${PARAMS_BIND}`);
+    }
+    const params = new Array<number>(L.len).fill(0);
+    params[0] = outSize;
+    params[1] = R;
+    consts.forEach((c, i) => (params[L.constAt + i] = f32Bits(c)));
+    k.shape.forEach((d, i) => (params[L.keptShape + i] = d));
+    r.shape.forEach((d, i) => (params[L.redShape + i] = d));
+    inputs.forEach((v, j) => {
+      const at = L.opAt[j]!;
+      params[at] = v.offset;
+      k.strides[j]!.forEach((s, i) => (params[at + 1 + i] = s));
+      r.strides[j]!.forEach((s, i) => (params[at + 2 + kr + i] = s));
+    });
+    const perThread = reducePerThread(R, outSize);
+    const key = this.fusedPipe(`reduceFused|${op}|${kr}|${rr}|${perThread}|${program.key}`);
+    const groups = perThread ? this.groups1d(outSize) : this.groups1d(outSize, 1);
+    this.dispatch(fn, [key, () => reduceFusedSource(this.wg, op, program, kr, rr, perThread)], params, [...inBufs.map((b) => b.gpu!), o.gpu!], groups, { outputs: 1, uniformParams: true });
+  }
+
+  /**
+   * A matrix product with an elementwise epilogue (see `Backend.matmulFused` in `@axon/core`) as ONE
+   * dispatch (or as many as `matmul` splits a grid beyond the adapter's workgroup limits into): the
+   * `matmul` kernel — same tiling, same accumulation order, so the product is bit for bit `matmul`'s —
+   * with the program inlined where it stores each result; the product itself is never written unless
+   * the program outputs it. Pipelines are cached per program key, the matmul kernel's shape and the
+   * extra inputs' layout (as for `fused`). Core calls it; users do not.
+   * @example
+   * ```ts
+   * const b = await createWebGPUBackend();
+   * const a = b.alloc('float32', 4);
+   * b.write(a, new Float32Array([1, 2, 3, 4]));
+   * const w = b.alloc('float32', 4);
+   * b.write(w, new Float32Array([1, 0, 0, -1]));
+   * const bias = b.alloc('float32', 2);
+   * b.write(bias, new Float32Array([0.5, 10]));
+   * const y = b.alloc('float32', 4);
+   * const program = {
+   *   key: 'relu(p+bias)',
+   *   inputs: ['float32', 'float32'],
+   *   consts: 0,
+   *   code: [{ op: 'input', input: 0 }, { op: 'input', input: 1 }, { op: 'add', args: [0, 1] }, { op: 'relu', args: [2] }],
+   *   outputs: [{ value: 3, dtype: 'float32' }],
+   * } as const;
+   * const view = (buf: typeof a, shape: number[], strides: number[]) => ({ buf, dtype: 'float32' as const, shape, strides, offset: 0 });
+   * // relu(a·w + bias), a and w [1, 2, 2], bias broadcast over rows
+   * b.matmulFused(view(a, [1, 2, 2], [4, 2, 1]), view(w, [1, 2, 2], [4, 2, 1]), program, [view(bias, [2, 2], [0, 1])], [], [y]);
+   * await b.read(y) // [1.5, 8, 3.5, 6]
+   * b.dispose();
+   * ```
+   */
+  matmulFused(a: View, b: View, program: FusedProgram, inputs: readonly View[], consts: readonly number[], outputs: readonly BackendBuffer[]): void {
+    const op = 'matmulFused';
+    this.check(op);
+    const [aBuf, bBuf] = ([[a, 'a'], [b, 'b']] as const).map(([v, what]) => {
+      const buf = asBuf((v as View | undefined)?.buf as BackendBuffer, op);
+      if (v.dtype !== 'float32' || buf.dtype !== 'float32') throw new AxonError(op, `${what} must be a float32 view, got a ${v.dtype} view of a ${buf.dtype} buffer`);
+      checkViewLayout(op, what, v, buf.size, 3);
+      return buf;
+    }) as [WebGPUBuffer, WebGPUBuffer];
+    const [B, M, K] = a.shape as [number, number, number];
+    const N = b.shape[2]!;
+    if (b.shape[0] !== B || b.shape[1] !== K) throw new AxonError(op, `a is [${a.shape.join(',')}] and b is [${b.shape.join(',')}], expected [B, M, K] and [B, K, N]`);
+    this.checkProgram(op, program);
+    const name = `program '${program.key}'`;
+    const nIn = program.inputs.length - 1;
+    if (!Array.isArray(inputs) || inputs.length !== nIn) throw new AxonError(op, `${name} expects ${nIn} input view(s) (its inputs 1.., input 0 being the product), got ${Array.isArray(inputs) ? inputs.length : fmtValue(inputs)}`);
+    if (!Array.isArray(outputs) || outputs.length !== program.outputs.length) throw new AxonError(op, `${name} expects ${program.outputs.length} output buffer(s), got ${Array.isArray(outputs) ? outputs.length : fmtValue(outputs)}`);
+    this.checkConsts(op, name, program, consts);
+    const n = B * M * N;
+    const label = (k: number): string => `inputs[${k}] (program input ${k + 1})`;
+    const shape = nIn > 0 ? inputs[0]!.shape : [n];
+    const inBufs = this.checkInputs(op, name, program, inputs, 1, label, (k, v) => {
+      if (k === 0) return numel(v.shape) !== n ? `${label(0)} has shape [${v.shape.join(',')}], expected a shape of B·M·N = ${n} elements (the product is [${B},${M},${N}])` : null;
+      return v.shape.length !== shape.length || v.shape.some((d: number, i: number) => d !== shape[i])
+        ? `every input must have one shape (already broadcast); inputs[0] is [${shape.join(',')}], inputs[${k}] is [${v.shape.join(',')}]`
+        : null;
+    });
+    const aliases = [{ buf: a.buf, what: "a's buffer" }, { buf: b.buf, what: "b's buffer" }, ...inputs.map((v) => ({ buf: v.buf, what: "an input's buffer" }))];
+    const outBufs = this.checkOutputs(op, name, program, outputs, n, ` (the product is [${B},${M},${N}])`, aliases);
+    if (n === 0 || outputs.length === 0) return;
+
+    const c = collapse(shape, inputs.map((v) => v.strides));
+    const access = accessOf(c);
+    const rank = access.includes('r') ? c.shape.length : 0;
+    const L = epilogueLayout(MM.len, program.consts, rank, access);
+    if (L.len > PARAMS_BIND) {
+      throw new AxonError(op, `${name}: ${program.consts} constants and ${nIn} inputs strided over ${rank} dims need ${L.len} kernel parameters, at most ${PARAMS_BIND}`);
+    }
+    const params = new Array<number>(L.len).fill(0);
+    epilogueParams(params, L, consts, c, inputs, access, rank);
+    const plan = this.matmulPlan();
+    const key = this.fusedPipe(`matmulFused|${plan.key}|${rank}|${access.join('')}|${program.key}`);
+    const make = (): string => {
+      const epi = matmulEpilogue(program, rank, access);
+      return plan.tk > 0 ? matmulTiledSource(plan.tx, plan.ty, plan.tk, epi) : matmulSource(plan.tx, plan.ty, plan.unroll, epi);
+    };
+    const bufs = [aBuf.gpu!, bBuf.gpu!, ...inBufs.map((x) => x.gpu!), ...outBufs.map((x) => x.gpu!)];
+    this.matmulGrid(op, a, b, plan, [key, make], params, bufs, { outputs: outputs.length, uniformParams: true });
+  }
+
+  /** Checks a fused program once per program object and primitive: its structure, the buffers its kernel binds, and that its key names one structure. */
+  private checkProgram(op: FusedOpName, program: FusedProgram): void {
+    const checked = this.fusedChecked[op];
+    if (checked.has(program)) return;
+    const maxBuffers = Math.min(FUSED_MAX_BUFFERS, this.limits.maxStorageBuffersPerShaderStage);
+    const why = `FUSED_MAX_BUFFERS ${FUSED_MAX_BUFFERS}; this device's maxStorageBuffersPerShaderStage ${this.limits.maxStorageBuffersPerShaderStage}`;
+    if (op === 'reduceFused') {
+      checkFusedProgram(program, maxBuffers, why, op, (i) => ({ count: i + 1, what: `${i} inputs + the output` }));
+      const outs = program.outputs;
+      if (outs.length !== 1 || outs[0]!.dtype !== 'float32') throw new AxonError(op, `program ${fmtValue(program.key)}: expected exactly one float32 output (the value reduced), got ${outs.length === 1 ? `a ${outs[0]!.dtype} output` : `${outs.length} outputs`}`);
+    } else if (op === 'matmulFused') {
+      checkFusedProgram(program, maxBuffers, why, op, (i, o) => ({ count: 2 + Math.max(0, i - 1) + o, what: `a, b, ${Math.max(0, i - 1)} inputs + ${o} outputs` }));
+      if (program.inputs[0] !== 'float32') throw new AxonError(op, `program ${fmtValue(program.key)}: input 0 (the product) must be 'float32', got ${program.inputs.length === 0 ? 'no inputs' : fmtValue(program.inputs[0])}`);
+    } else {
+      checkFusedProgram(program, maxBuffers, why);
+    }
+    const sig = fusedSignature(program);
+    const known = this.fusedKeys.get(program.key);
+    if (known === undefined) {
+      if (this.fusedKeys.size >= 4096) this.fusedKeys.clear();
+      this.fusedKeys.set(program.key, sig);
+    } else if (known !== sig) throw new AxonError(op, `program key '${program.key}' was already used for a different program (a key must identify one program's structure)`);
+    checked.add(program);
+  }
+
+  private checkConsts(op: string, name: string, program: FusedProgram, consts: readonly number[]): void {
+    if (!Array.isArray(consts) || consts.length !== program.consts) throw new AxonError(op, `${name} expects ${program.consts} constant(s), got ${Array.isArray(consts) ? consts.length : fmtValue(consts)}`);
+    consts.forEach((c, i) => {
+      if (typeof c !== 'number') throw new AxonError(op, `${name}: constant ${i} must be a number, got ${fmtValue(c)}`);
+    });
+  }
+
+  /**
+   * Checks the input views of a fused program call (`inputs[i]` is program input `first + i`): dtype,
+   * layout within its buffer, and `shapeError` (a message, or null when the shape is right).
+   */
+  private checkInputs(op: string, name: string, program: FusedProgram, inputs: readonly View[], first: number, label: (i: number) => string, shapeError: (i: number, v: View) => string | null): WebGPUBuffer[] {
+    return inputs.map((v, i) => {
+      const b = asBuf(v.buf, op);
+      const want = program.inputs[first + i]!;
+      if (v.dtype !== want || b.dtype !== want) throw new AxonError(op, `${name}: ${label(i)} must be a ${want} view, got a ${v.dtype} view of a ${b.dtype} buffer`);
+      if (!Array.isArray(v.shape) || !Array.isArray(v.strides) || v.shape.length !== v.strides.length) throw new AxonError(op, `${name}: ${label(i)} has shape ${fmtValue(v.shape)} but strides ${fmtValue(v.strides)}`);
+      const e = shapeError(i, v);
+      if (e !== null) throw new AxonError(op, `${name}: ${e}`);
+      checkViewLayout(op, `${name}: ${label(i)}`, v, b.size);
+      return b;
+    });
+  }
+
+  /** Checks the output buffers of a fused program call: dtype, `n` elements, no alias of `aliases` or of each other. */
+  private checkOutputs(op: string, name: string, program: FusedProgram, outputs: readonly BackendBuffer[], n: number, sizeWhy: string, aliases: readonly { buf: BackendBuffer; what: string }[]): WebGPUBuffer[] {
+    return outputs.map((o, j) => {
+      const b = asBuf(o, op);
+      const want = program.outputs[j]!.dtype;
+      if (b.dtype !== want) throw new AxonError(op, `${name}: output ${j} must be a ${want} buffer, got ${b.dtype}`);
+      if (b.size !== n) throw new AxonError(op, `${name}: output ${j} holds ${b.size} elements, expected ${n}${sizeWhy}`);
+      const alias = aliases.find((x) => x.buf === o);
+      if (alias) throw new AxonError(op, `${name}: output ${j} is also ${alias.what} (outputs never alias inputs)`);
+      if (outputs.indexOf(o) !== j) throw new AxonError(op, `${name}: output ${j} is the same buffer as output ${outputs.indexOf(o)}`);
+      return b;
+    });
+  }
+
+  /** Marks a fused pipeline key as most recently used, dropping the least recently used beyond `maxFusedPipelines`; returns the key. */
+  private fusedPipe(key: string): string {
     this.fusedPipes.delete(key);
     this.fusedPipes.add(key);
     if (this.fusedPipes.size > this.maxFusedPipelines) {
@@ -765,10 +1013,7 @@ export class WebGPUBackend implements Backend {
       this.fusedPipes.delete(oldest);
       this.pipelines.delete(oldest);
     }
-    this.dispatch(op, [key, () => fusedSource(this.wg, program, rank, access)], params, [...inBufs.map((b) => b.gpu!), ...outBufs.map((b) => b.gpu!)], this.groups1d(n), {
-      outputs: outputs.length,
-      uniformParams: true,
-    });
+    return key;
   }
 
   reduce(op: ReduceOp, x: View, axes: readonly number[], out: BackendBuffer): void {
@@ -794,7 +1039,7 @@ export class WebGPUBackend implements Backend {
     r.shape.forEach((d, i) => (params[L.redShape + i] = d));
     params[L.redOp] = 0;
     r.strides[0]!.forEach((s, i) => (params[L.redOp + 1 + i] = s));
-    const perThread = R <= 64 || (outSize >= 4096 && R <= 1024);
+    const perThread = reducePerThread(R, outSize);
     const src = [`reduce|${op}|${x.dtype}|${kr}|${rr}|${perThread}`, () => reduceSource(this.wg, op, x.dtype, kr, rr, perThread)] as const;
     const groups = perThread ? this.groups1d(outSize) : this.groups1d(outSize, 1);
     this.dispatch('reduce', src, params, [asBuf(x.buf, 'reduce').gpu!, o.gpu!], groups);
@@ -810,21 +1055,45 @@ export class WebGPUBackend implements Backend {
       this.fill(out, 0);
       return;
     }
+    const plan = this.matmulPlan();
+    const src = [`matmul|${plan.key}`, () => (plan.tk > 0 ? matmulTiledSource(plan.tx, plan.ty, plan.tk) : matmulSource(plan.tx, plan.ty, plan.unroll))] as const;
+    this.matmulGrid('matmul', a, b, plan, src, new Array<number>(MM.len), [asBuf(a.buf, 'matmul').gpu!, asBuf(b.buf, 'matmul').gpu!, o.gpu!]);
+  }
+
+  /** The matmul kernel's shape from `matmulConfig` and the adapter's limits (`tk` 0: not tiled). */
+  private matmulPlan(): { tx: number; ty: number; tk: number; unroll: number; key: string } {
     const cfg = this.matmulConfig;
     const tx = cfg.tx;
     const ty = Math.max(1, Math.min(cfg.ty, Math.floor(this.limits.maxComputeInvocationsPerWorkgroup / tx), this.limits.maxComputeWorkgroupSizeY));
-    const tk = cfg.tk;
-    const tiled = tk > 0 && (4 * ty + 4 * tx) * tk * 4 <= this.limits.maxComputeWorkgroupStorageSize;
+    const tiled = cfg.tk > 0 && (4 * ty + 4 * tx) * cfg.tk * 4 <= this.limits.maxComputeWorkgroupStorageSize;
+    const tk = tiled ? cfg.tk : 0;
     const unroll = cfg.unroll ?? 1;
-    const src = [`matmul|${tx}|${ty}|${tiled ? tk : 0}|${unroll}`, () => (tiled ? matmulTiledSource(tx, ty, tk) : matmulSource(tx, ty, unroll))] as const;
+    return { tx, ty, tk, unroll, key: `${tx}|${ty}|${tk}|${unroll}` };
+  }
+
+  /**
+   * Dispatches a matmul kernel over the [B, M, N] grid — one dispatch, or several when the grid
+   * exceeds maxComputeWorkgroupsPerDimension — filling `MM`'s entries of `params` for each.
+   */
+  private matmulGrid(
+    op: string,
+    a: View,
+    b: View,
+    plan: { tx: number; ty: number },
+    src: readonly [string, () => string],
+    params: number[],
+    bufs: readonly GPUBuffer[],
+    layout?: { outputs: number; uniformParams: boolean },
+  ): void {
+    const [B, M] = a.shape as [number, number, number];
+    const [, K, N] = b.shape as [number, number, number];
     const maxDim = this.limits.maxComputeWorkgroupsPerDimension;
-    const gx = Math.ceil(N / (4 * tx));
-    const gy = Math.ceil(M / (4 * ty));
-    const bufs = [asBuf(a.buf, 'matmul').gpu!, asBuf(b.buf, 'matmul').gpu!, o.gpu!];
+    const gx = Math.ceil(N / (4 * plan.tx));
+    const gy = Math.ceil(M / (4 * plan.ty));
     for (let z0 = 0; z0 < B; z0 += maxDim) {
       for (let y0 = 0; y0 < gy; y0 += maxDim) {
         for (let x0 = 0; x0 < gx; x0 += maxDim) {
-          const p = new Array<number>(MM.len);
+          const p = params;
           p[MM.M] = M;
           p[MM.N] = N;
           p[MM.K] = K;
@@ -836,10 +1105,10 @@ export class WebGPUBackend implements Backend {
           p[MM.bBs] = b.strides[0]!;
           p[MM.bKs] = b.strides[1]!;
           p[MM.bNs] = b.strides[2]!;
-          p[MM.rowBase] = y0 * 4 * ty;
-          p[MM.colBase] = x0 * 4 * tx;
+          p[MM.rowBase] = y0 * 4 * plan.ty;
+          p[MM.colBase] = x0 * 4 * plan.tx;
           p[MM.batchBase] = z0;
-          this.dispatch('matmul', src, p, bufs, [Math.min(maxDim, gx - x0), Math.min(maxDim, gy - y0), Math.min(maxDim, B - z0)]);
+          this.dispatch(op, src, p, bufs, [Math.min(maxDim, gx - x0), Math.min(maxDim, gy - y0), Math.min(maxDim, B - z0)], layout);
         }
       }
     }

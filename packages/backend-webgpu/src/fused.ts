@@ -13,13 +13,22 @@ function isIndex(v: unknown, below: number): v is number {
 }
 
 /**
- * Throws an AxonError naming `fused` unless `program` is well formed: known ops, SSA arguments that
- * name earlier values, input and constant slots in range, output values in range, dtypes float32 or
- * bool, at most {@link FUSED_MAX_INSTRUCTIONS} instructions and `maxBuffers` inputs and outputs.
+ * Throws an AxonError naming `op` (default `fused`) unless `program` is well formed: known ops, SSA
+ * arguments that name earlier values, input and constant slots in range, output values in range,
+ * dtypes float32 or bool, at most {@link FUSED_MAX_INSTRUCTIONS} instructions and `maxBuffers`
+ * buffers bound by the kernel. `buffers` counts them from the program's inputs and outputs (default:
+ * one per input and output; `matmulFused` binds `a` and `b` instead of its input 0) and words the
+ * count for the message.
  */
-export function checkFusedProgram(program: FusedProgram, maxBuffers: number, maxBuffersWhy: string): void {
+export function checkFusedProgram(
+  program: FusedProgram,
+  maxBuffers: number,
+  maxBuffersWhy: string,
+  op = 'fused',
+  buffers: (inputs: number, outputs: number) => { count: number; what: string } = (i, o) => ({ count: i + o, what: `${i} inputs + ${o} outputs` }),
+): void {
   const bad = (what: string): never => {
-    throw new AxonError('fused', `program ${fmtValue(program?.key)}: ${what}`);
+    throw new AxonError(op, `program ${fmtValue(program?.key)}: ${what}`);
   };
   if (typeof program !== 'object' || program === null) bad(`expected a FusedProgram, got ${fmtValue(program)}`);
   if (typeof program.key !== 'string') bad(`key must be a string, got ${fmtValue(program.key)}`);
@@ -30,8 +39,8 @@ export function checkFusedProgram(program: FusedProgram, maxBuffers: number, max
   });
   const n = program.code.length;
   if (n > FUSED_MAX_INSTRUCTIONS) bad(`${n} instructions, at most ${FUSED_MAX_INSTRUCTIONS} allowed`);
-  const buffers = program.inputs.length + program.outputs.length;
-  if (buffers > maxBuffers) bad(`${program.inputs.length} inputs + ${program.outputs.length} outputs = ${buffers} buffers, at most ${maxBuffers} allowed (${maxBuffersWhy})`);
+  const nb = buffers(program.inputs.length, program.outputs.length);
+  if (nb.count > maxBuffers) bad(`${nb.what} = ${nb.count} buffers, at most ${maxBuffers} allowed (${maxBuffersWhy})`);
   program.code.forEach((ins, i) => {
     const op = (ins as { op?: unknown } | null)?.op;
     if (op === 'input') {

@@ -141,9 +141,20 @@ export type FusedAccess = 'c' | 's' | 'r';
  * then — when some input is strided — the shape (`rank` dims), then per input its offset,
  * followed by its `rank` strides when its access is `r`.
  */
-export function fusedLayout(consts: number, rank: number, access: readonly FusedAccess[]): { constAt: number; shapeAt: number; opAt: number[]; len: number } {
-  const constAt = 4;
-  let at = constAt + consts;
+export function fusedLayout(consts: number, rank: number, access: readonly FusedAccess[]): { zerosAt: number; constAt: number; shapeAt: number; opAt: number[]; len: number } {
+  return epilogueLayout(1, consts, rank, access);
+}
+
+/**
+ * The part of a parameter block that a fused program reads, from `P[at]`: three runtime zeros, the
+ * constants' bits, then (when some input is strided) the shape, then per input its offset and, for
+ * access `r`, its `rank` strides. `fusedLayout` is this at 1; `matmulFused` appends it to the matmul
+ * parameters.
+ */
+export function epilogueLayout(at: number, consts: number, rank: number, access: readonly FusedAccess[]): { zerosAt: number; constAt: number; shapeAt: number; opAt: number[]; len: number } {
+  const zerosAt = at;
+  const constAt = at + 3;
+  at = constAt + consts;
   const shapeAt = at;
   if (access.includes('r')) at += rank;
   const opAt = access.map((k) => {
@@ -151,7 +162,7 @@ export function fusedLayout(consts: number, rank: number, access: readonly Fused
     at += k === 'r' ? 1 + rank : 1;
     return o;
   });
-  return { constAt, shapeAt, opAt, len: at };
+  return { zerosAt, constAt, shapeAt, opAt, len: at };
 }
 
 /** The float32 WGSL expression of a fused op (not `input`/`const`) of `arity` arguments `a`, `b`, `c`. */
@@ -185,9 +196,8 @@ export function fusedSource(wg: number, program: FusedProgram, rank: number, acc
     ...program.inputs.map((d, k) => ({ name: `I${k}`, dtype: d as DType })),
     ...program.outputs.map((o, j) => ({ name: `O${j}`, dtype: o.dtype as DType, write: true })),
   ];
-  const used = new Set<number>();
-  for (const ins of program.code) if (ins.op === 'input') used.add(ins.input);
-  const lines: string[] = [`  let z0 = ${P(1)}; let z1 = ${P(2)}; let z2 = ${P(3)};`];
+  const used = usedInputs(program);
+  const lines: string[] = [fusedZeros(L.zerosAt)];
   const strided = access.map((k, i) => (k === 'r' && used.has(i) ? i : -1)).filter((i) => i >= 0);
   if (strided.length > 0) lines.push(stridedIndex('gid', rank, L.shapeAt, strided.map((i) => L.opAt[i]!), 'q', true));
   access.forEach((k, i) => {
@@ -195,23 +205,49 @@ export function fusedSource(wg: number, program: FusedProgram, rank: number, acc
     const o = k === 'c' ? `${P(L.opAt[i]!)} + gid` : k === 's' ? P(L.opAt[i]!) : `q${strided.indexOf(i)}`;
     lines.push(`  let o${i} = ${o};`);
   });
+  const code = fusedCode(program, (k) => `I${k}[o${k}]`, L.constAt);
+  lines.push(...code.lines);
+  program.outputs.forEach((o, j) => lines.push(`  O${j}[gid] = ${o.dtype === 'bool' ? `f2b(t${o.value})` : `t${o.value}`};`));
+  return header(bindings, { uniformParams: true }) + code.prelude + entry1d(wg, lines.join('\n'), P(0));
+}
+
+/** The program inputs that some instruction reads. */
+export function usedInputs(program: FusedProgram): Set<number> {
+  const used = new Set<number>();
+  for (const ins of program.code) if (ins.op === 'input') used.add(ins.input);
+  return used;
+}
+
+/** WGSL that defines the argument barriers `z0`, `z1`, `z2` from the runtime zeros at `P[at..at+2]` (uniform parameters). */
+export function fusedZeros(at: number): string {
+  return `  let z0 = ${paramAt(at, true)}; let z1 = ${paramAt(at + 1, true)}; let z2 = ${paramAt(at + 2, true)};`;
+}
+
+/**
+ * The instructions of a fused program as WGSL statements `let t<i> = …;` (value `i`), for code where
+ * `z0..z2` are defined (see {@link fusedZeros}). `load(k)` is the WGSL of input `k`'s stored element
+ * (bool inputs, stored as u32, are converted to 0/1); constants are read from the uniform parameters
+ * at `P[constAt + slot]`. `prelude` holds the helper functions the statements call (float math, the
+ * `opq` barrier and one `op_<name>` function per op used), for module scope.
+ */
+export function fusedCode(program: FusedProgram, load: (k: number) => string, constAt: number): { lines: string[]; prelude: string } {
+  const lines: string[] = [];
   let trig = false;
   const fns = new Map<string, string>();
   program.code.forEach((ins, i) => {
     if (ins.op === 'input') {
-      const load = `I${ins.input}[o${ins.input}]`;
-      lines.push(`  let t${i} = ${program.inputs[ins.input] === 'bool' ? `f32(${load})` : load};`);
+      const v = load(ins.input);
+      lines.push(`  let t${i} = ${program.inputs[ins.input] === 'bool' ? `f32(${v})` : v};`);
     } else if (ins.op === 'const') {
-      lines.push(`  let t${i} = bitcast<f32>(${P(L.constAt + ins.slot)});`);
+      lines.push(`  let t${i} = bitcast<f32>(${paramAt(constAt + ins.slot, true)});`);
     } else {
       if (ins.op === 'sin' || ins.op === 'cos') trig = true;
       if (!fns.has(ins.op)) fns.set(ins.op, `fn op_${ins.op}(${ins.args.map((_, p) => `${'abc'[p]!}: f32`).join(', ')}) -> f32 { return ${fusedExpr(ins.op, ins.args.length)}; }`);
       lines.push(`  let t${i} = op_${ins.op}(${ins.args.map((v, p) => `opq(t${v}, z${p})`).join(', ')});`);
     }
   });
-  program.outputs.forEach((o, j) => lines.push(`  O${j}[gid] = ${o.dtype === 'bool' ? `f2b(t${o.value})` : `t${o.value}`};`));
   const ops = ['fn opq(x: f32, z: u32) -> f32 { return bitcast<f32>(bitcast<u32>(x) ^ z); }', ...fns.values()].join('\n');
-  return header(bindings, { uniformParams: true }) + FMATH + (trig ? SINCOS : '') + ops + '\n' + entry1d(wg, lines.join('\n'), P(0));
+  return { lines, prelude: FMATH + (trig ? SINCOS : '') + ops + '\n' };
 }
 
 // ------------------------------------------------------------------ fill
@@ -280,29 +316,60 @@ function reduceParts(op: ReduceOp, dtype: DType): { init: string; step: string; 
  */
 export function reduceSource(wg: number, op: ReduceOp, dtype: DType, kr: number, rr: number, perThread: boolean): string {
   const L = reduceLayout(kr, rr);
-  const T = wgslType(dtype);
   const outT = op === 'argmax' || op === 'argmin' ? 'int32' : dtype;
+  return reduceKernel(wg, op, dtype, perThread, {
+    head: header([{ name: 'X', dtype }, { name: 'O', dtype: outT, write: true }]) + FMATH,
+    n: 'P[0]',
+    R: 'P[1]',
+    // P[redOp] (the reduced part's offset, always 0) is the runtime zero of the Kahan step
+    zero: `P[${L.redOp}u]`,
+    kept: (lin) => `${stridedIndex(lin, kr, L.keptShape, [L.keptOp])}\n  let base = o0;`,
+    load: (r) => `${stridedIndex(r, rr, L.redShape, [L.redOp], 'q')}\n      let v = X[base + q0];`,
+  });
+}
+
+/** What a reduction kernel is made of besides its reduction (see {@link reduceKernel}). */
+interface ReduceSpec {
+  /** Bindings (the output is `O`) and module-scope helpers; the reduction's combine function is appended. */
+  readonly head: string;
+  /** WGSL of the number of outputs and of the reduced length R. */
+  readonly n: string;
+  readonly R: string;
+  /** WGSL of a runtime u32 zero (the Kahan step's barrier). */
+  readonly zero: string;
+  /** Statements run once per output index `lin` (before the loop). */
+  readonly kept: (lin: string) => string;
+  /** Statements that define `v`, the element at reduced index `r` of the current output. */
+  readonly load: (r: string) => string;
+}
+
+/**
+ * A reduction kernel around `spec`'s element load. `perThread`: one invocation per output, a
+ * sequential (Kahan for float sum) loop over R. Otherwise one workgroup of `wg` (a power of two) per
+ * output: strided partial loops, then a tree in workgroup memory.
+ */
+function reduceKernel(wg: number, op: ReduceOp, dtype: DType, perThread: boolean, spec: ReduceSpec): string {
+  const T = wgslType(dtype);
   const parts = reduceParts(op, dtype);
-  const head = header([{ name: 'X', dtype }, { name: 'O', dtype: outT, write: true }]) + FMATH + parts.combine + '\n';
-  const load = (r: string) => `${stridedIndex(r, rr, L.redShape, [L.redOp], 'q')}\n      let v = X[base + q0];`;
+  const head = spec.head + parts.combine + '\n';
+  const load = spec.load;
   const accumDecl = parts.arg ? `var best: ${T} = ${parts.init}; var bi: u32 = 0xffffffffu;` : `var acc: ${T} = ${parts.init};${parts.kahan ? ' var cmp: f32 = 0.0;' : ''}`;
   const accumStep = parts.arg
     ? 'if (better(v, r, best, bi)) { best = v; bi = r; }'
     : parts.kahan
-      ? // Kahan; P[redOp] is a runtime zero that keeps the compiler from simplifying (t − acc) − y to 0
-        `let y = v - cmp; let t = bitcast<f32>(bitcast<u32>(acc + y) ^ P[${L.redOp}u]); cmp = select((t - acc) - y, 0.0, is_inf(t)); acc = t;`
+      ? // Kahan; the runtime zero keeps the compiler from simplifying (t − acc) − y to 0
+        `let y = v - cmp; let t = bitcast<f32>(bitcast<u32>(acc + y) ^ ${spec.zero}); cmp = select((t - acc) - y, 0.0, is_inf(t)); acc = t;`
       : 'acc = comb(acc, v);';
   if (perThread) {
-    const body = `${stridedIndex('gid', kr, L.keptShape, [L.keptOp])}
-  let base = o0;
-  let R = P[1];
+    const body = `${spec.kept('gid')}
+  let R = ${spec.R};
   ${accumDecl}
   for (var r: u32 = 0u; r < R; r = r + 1u) {
       ${load('r')}
       ${accumStep}
   }
   O[gid] = ${parts.arg ? 'i32(bi)' : 'acc'};`;
-    return head + entry1d(wg, body);
+    return head + entry1d(wg, body, spec.n);
   }
   const shared = parts.arg ? `var<workgroup> SV: array<${T}, ${wg}>;\nvar<workgroup> SI: array<u32, ${wg}>;` : `var<workgroup> SV: array<${T}, ${wg}>;`;
   const tree = parts.arg
@@ -324,10 +391,9 @@ export function reduceSource(wg: number, op: ReduceOp, dtype: DType, kr: number,
 @compute @workgroup_size(${wg})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let o = wid.y * nwg.x + wid.x;
-  if (o >= P[0]) { return; }
-${stridedIndex('o', kr, L.keptShape, [L.keptOp])}
-  let base = o0;
-  let R = P[1];
+  if (o >= ${spec.n}) { return; }
+${spec.kept('o')}
+  let R = ${spec.R};
   ${accumDecl}
   for (var r: u32 = lid; r < R; r = r + ${wg}u) {
       ${load('r')}
@@ -336,6 +402,50 @@ ${stridedIndex('o', kr, L.keptShape, [L.keptOp])}
   ${tree}
 }
 `;
+}
+
+/**
+ * Parameter layout of a fused reduction (uniform): `P[0]` = number of outputs, `P[1]` = R, `P[2..4]`
+ * the three runtime zeros of the program's barriers, the constants' bits from `P[5]`, the kept shape
+ * (`kr` dims), the reduced shape (`rr` dims), then per input its kept offset and `kr` strides (at
+ * `opAt[k]`), a 0 and its `rr` reduced strides (at `opAt[k] + 1 + kr`).
+ */
+export function reduceFusedLayout(consts: number, inputs: number, kr: number, rr: number): { zerosAt: number; constAt: number; keptShape: number; redShape: number; opAt: number[]; len: number } {
+  const zerosAt = 2;
+  const constAt = 5;
+  const keptShape = constAt + consts;
+  const redShape = keptShape + kr;
+  let at = redShape + rr;
+  const opAt: number[] = [];
+  for (let k = 0; k < inputs; k++) {
+    opAt.push(at);
+    at += 2 + kr + rr;
+  }
+  return { zerosAt, constAt, keptShape, redShape, opAt, len: at };
+}
+
+/**
+ * A reduction (`sum`, `prod`, `max`, `min` on float32) whose elements are the value of a fused
+ * program (its one output) evaluated in the loop: the reduction kernel of {@link reduceSource} with
+ * the program's statements (as {@link fusedSource} writes them) as its element load. Inputs `I0..`,
+ * output `O`, the parameters uniform (see {@link reduceFusedLayout}); kept and reduced dims merged
+ * over every input (ranks `kr`, `rr`).
+ */
+export function reduceFusedSource(wg: number, op: ReduceOp, program: FusedProgram, kr: number, rr: number, perThread: boolean): string {
+  const L = reduceFusedLayout(program.consts, program.inputs.length, kr, rr);
+  const P = (i: number): string => paramAt(i, true);
+  const bindings = [...program.inputs.map((d, k) => ({ name: `I${k}`, dtype: d as DType })), { name: 'O', dtype: 'float32' as DType, write: true }];
+  const used = [...usedInputs(program)].sort((x, y) => x - y);
+  const code = fusedCode(program, (k) => `I${k}[b${used.indexOf(k)} + q${used.indexOf(k)}]`, L.constAt);
+  const value = program.outputs[0]!.value;
+  return reduceKernel(wg, op, 'float32', perThread, {
+    head: header(bindings, { uniformParams: true }) + code.prelude,
+    n: P(0),
+    R: P(1),
+    zero: 'z0',
+    kept: (lin) => `${fusedZeros(L.zerosAt)}\n${stridedIndex(lin, kr, L.keptShape, used.map((k) => L.opAt[k]!), 'b', true)}`,
+    load: (r) => `${stridedIndex(r, rr, L.redShape, used.map((k) => L.opAt[k]! + 1 + kr), 'q', true)}\n${code.lines.join('\n')}\n      let v = t${value};`,
+  });
 }
 
 // ------------------------------------------------------------------ matmul
@@ -359,19 +469,19 @@ const STEP = `
       b0 = b0 + bKs; b1 = b1 + bKs; b2 = b2 + bKs; b3 = b3 + bKs;
     }`;
 
-export function matmulSource(tx: number, ty: number, unroll = 1): string {
-  const h = header([{ name: 'A', dtype: 'float32' }, { name: 'B', dtype: 'float32' }, { name: 'C', dtype: 'float32', write: true }]);
-  return `${h}
+export function matmulSource(tx: number, ty: number, unroll = 1, epi: MatmulEpilogue = plainStore()): string {
+  const p = epi.P;
+  return `${epi.head}
 @compute @workgroup_size(${tx}, ${ty})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
-  let M = P[0]; let N = P[1]; let K = P[2];
-  let batch = wid.z + P[13];
-  let row0 = (wid.y * ${ty}u + lid.y) * 4u + P[11];
-  let col0 = (wid.x * ${tx}u + lid.x) * 4u + P[12];
+  let M = ${p(0)}; let N = ${p(1)}; let K = ${p(2)};
+  let batch = wid.z + ${p(13)};
+  let row0 = (wid.y * ${ty}u + lid.y) * 4u + ${p(11)};
+  let col0 = (wid.x * ${tx}u + lid.x) * 4u + ${p(12)};
   if (row0 >= M || col0 >= N) { return; }
-  let aMs = P[5]; let aKs = P[6]; let bKs = P[9]; let bNs = P[10];
-  let abase = P[3] + batch * P[4];
-  let bbase = P[7] + batch * P[8];
+  let aMs = ${p(5)}; let aKs = ${p(6)}; let bKs = ${p(9)}; let bNs = ${p(10)};
+  let abase = ${p(3)} + batch * ${p(4)};
+  let bbase = ${p(7)} + batch * ${p(8)};
   var a0 = abase + row0 * aMs;
   var a1 = abase + min(row0 + 1u, M - 1u) * aMs;
   var a2 = abase + min(row0 + 2u, M - 1u) * aMs;
@@ -393,14 +503,77 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
     if (r < M) {
       let o = cbase + r * N + col0;
       let v = rows[i];
-      C[o] = v.x;
-      if (col0 + 1u < N) { C[o + 1u] = v.y; }
-      if (col0 + 2u < N) { C[o + 2u] = v.z; }
-      if (col0 + 3u < N) { C[o + 3u] = v.w; }
+${storeRow(epi)}
     }
   }
 }
-`;
+${epi.fn}`;
+}
+
+/**
+ * How a matmul kernel reads its parameters and stores its results: `head` (bindings `A`, `B`, …,
+ * helpers), `P(i)` the WGSL of parameter `i` of {@link MM}, `store(o, v)` the statement that stores
+ * the float32 `v` at flat index `o` of the [B, M, N] result, `fn` module-scope code after the kernel.
+ */
+export interface MatmulEpilogue {
+  readonly head: string;
+  readonly P: (i: number) => string;
+  readonly store: (o: string, v: string) => string;
+  readonly fn: string;
+}
+
+/** The plain matmul: parameters in a storage binding, `C[o] = v`. */
+function plainStore(): MatmulEpilogue {
+  return {
+    head: header([{ name: 'A', dtype: 'float32' }, { name: 'B', dtype: 'float32' }, { name: 'C', dtype: 'float32', write: true }]),
+    P: (i) => `P[${i}]`,
+    store: (o, v) => `C[${o}] = ${v};`,
+    fn: '',
+  };
+}
+
+/** Stores the 4 columns of row vector `v` from flat index `o` (columns past N skipped). */
+function storeRow(epi: MatmulEpilogue): string {
+  return `      ${epi.store('o', 'v.x')}
+      if (col0 + 1u < N) { ${epi.store('o + 1u', 'v.y')} }
+      if (col0 + 2u < N) { ${epi.store('o + 2u', 'v.z')} }
+      if (col0 + 3u < N) { ${epi.store('o + 3u', 'v.w')} }`;
+}
+
+/**
+ * The epilogue of `matmulFused`: bindings `A`, `B`, then the program's inputs 1.. as `I1..`, then its
+ * outputs `O0..`; parameters uniform ({@link MM}, then {@link epilogueLayout} at `MM.len` for inputs
+ * 1.., whose layout over the flat index is `access[k − 1]` at merged rank `rank`). Each result `v` at
+ * flat index `o` goes through `epi(o, v)`: the program with input 0 = `v`, every output stored at `o`.
+ */
+export function matmulEpilogue(program: FusedProgram, rank: number, access: readonly FusedAccess[]): MatmulEpilogue {
+  const L = epilogueLayout(MM.len, program.consts, rank, access);
+  const P = (i: number): string => paramAt(i, true);
+  const bindings = [
+    { name: 'A', dtype: 'float32' as DType },
+    { name: 'B', dtype: 'float32' as DType },
+    ...program.inputs.slice(1).map((d, k) => ({ name: `I${k + 1}`, dtype: d as DType })),
+    ...program.outputs.map((o, j) => ({ name: `O${j}`, dtype: o.dtype as DType, write: true })),
+  ];
+  const used = usedInputs(program);
+  used.delete(0);
+  const lines: string[] = [fusedZeros(L.zerosAt)];
+  const strided = access.map((k, i) => (k === 'r' && used.has(i + 1) ? i + 1 : -1)).filter((i) => i >= 0);
+  if (strided.length > 0) lines.push(stridedIndex('gi', rank, L.shapeAt, strided.map((i) => L.opAt[i - 1]!), 'q', true));
+  access.forEach((k, i) => {
+    if (!used.has(i + 1)) return;
+    const at = L.opAt[i]!;
+    lines.push(`  let o${i + 1} = ${k === 'c' ? `${P(at)} + gi` : k === 's' ? P(at) : `q${strided.indexOf(i + 1)}`};`);
+  });
+  const code = fusedCode(program, (k) => (k === 0 ? 'v' : `I${k}[o${k}]`), L.constAt);
+  lines.push(...code.lines);
+  program.outputs.forEach((o, j) => lines.push(`  O${j}[gi] = ${o.dtype === 'bool' ? `f2b(t${o.value})` : `t${o.value}`};`));
+  return {
+    head: header(bindings, { uniformParams: true }) + code.prelude,
+    P,
+    store: (o, v) => `epi(${o}, ${v});`,
+    fn: `fn epi(gi: u32, v: f32) {\n${lines.join('\n')}\n}\n`,
+  };
 }
 
 // ------------------------------------------------------------------ windows (im2col, col2im, pooling)
@@ -705,23 +878,24 @@ fn cos2pi(u: f32) -> f32 {
  * consecutive addresses whichever stride of an operand is 1, so transposed views cost the same
  * as contiguous ones. Same params as {@link matmulSource}.
  */
-export function matmulTiledSource(tx: number, ty: number, tk: number): string {
+export function matmulTiledSource(tx: number, ty: number, tk: number, epi: MatmulEpilogue = plainStore()): string {
   const TM = 4 * ty;
   const TN = 4 * tx;
   const n = tx * ty;
-  const h = header([{ name: 'A', dtype: 'float32' }, { name: 'B', dtype: 'float32' }, { name: 'C', dtype: 'float32', write: true }]);
+  const p = epi.P;
+  const h = epi.head;
   return `${h}
 var<workgroup> As: array<f32, ${TM * tk}>;
 var<workgroup> Bs: array<f32, ${TN * tk}>;
 @compute @workgroup_size(${tx}, ${ty})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
-  let M = P[0]; let N = P[1]; let K = P[2];
-  let batch = wid.z + P[13];
-  let tileRow = wid.y * ${TM}u + P[11];
-  let tileCol = wid.x * ${TN}u + P[12];
-  let aMs = P[5]; let aKs = P[6]; let bKs = P[9]; let bNs = P[10];
-  let abase = P[3] + batch * P[4];
-  let bbase = P[7] + batch * P[8];
+  let M = ${p(0)}; let N = ${p(1)}; let K = ${p(2)};
+  let batch = wid.z + ${p(13)};
+  let tileRow = wid.y * ${TM}u + ${p(11)};
+  let tileCol = wid.x * ${TN}u + ${p(12)};
+  let aMs = ${p(5)}; let aKs = ${p(6)}; let bKs = ${p(9)}; let bNs = ${p(10)};
+  let abase = ${p(3)} + batch * ${p(4)};
+  let bbase = ${p(7)} + batch * ${p(8)};
   let aKfast = aKs == 1u && aMs != 1u;
   let bNfast = bNs == 1u || bKs != 1u;
   var acc: array<vec4<f32>, 4>;
@@ -764,12 +938,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
     if (r < M && col0 < N) {
       let o = cbase + r * N + col0;
       let v = acc[i];
-      C[o] = v.x;
-      if (col0 + 1u < N) { C[o + 1u] = v.y; }
-      if (col0 + 2u < N) { C[o + 2u] = v.z; }
-      if (col0 + 3u < N) { C[o + 3u] = v.w; }
+${storeRow(epi)}
     }
   }
 }
-`;
+${epi.fn}`;
 }
