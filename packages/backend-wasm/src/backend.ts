@@ -6,6 +6,7 @@ import type {
   BinaryOp,
   DType,
   FusedProgram,
+  FusedReduceOp,
   RandomKind,
   ReduceOp,
   TypedArray,
@@ -14,7 +15,7 @@ import type {
   Window2d,
 } from '@axon/core';
 import { Allocator } from './allocator.js';
-import { FusedCodegen, KIND_COLUMN, KIND_ROW, KIND_SCALAR, type FusedRunFn } from './codegen.js';
+import { FusedCodegen, KIND_COLUMN, KIND_ROW, KIND_SCALAR, REDUCE_COLS, REDUCE_ROWS, type FusedRunFn } from './codegen.js';
 import { compileFused, type CompiledFused } from './fused.js';
 import { FUSED_LAYOUT as FL } from './generated/kernels.js';
 import type { Kernels, WasmBackendOptions } from './loader.js';
@@ -32,6 +33,10 @@ const REDUCE_CODE: Record<ReduceOp, number> = { sum: 0, prod: 1, max: 2, min: 3,
 const RANDOM_CODE: Record<RandomKind, number> = { uniform: 0, normal: 1, bernoulli: 2, randint: 3 };
 /** Lanes per block of the fused interpreter (the size of one register). */
 const FUSED_BLOCK = 512;
+/** `reduceFused`'s reductions, by the `reduce` kernel's op code. */
+const FUSED_REDUCE: readonly FusedReduceOp[] = ['sum', 'prod', 'max', 'min'];
+/** Most values `reduceFused` writes out at a time when it cannot generate the reduction (64 KB). */
+const REDUCE_BLOCK = 16384;
 /** Compiled fused programs kept (oldest dropped first). */
 const FUSED_CACHE = 256;
 /** Generated fused kernels kept (least recently used dropped first). */
@@ -395,52 +400,100 @@ export class WasmBackend implements Backend {
    * Both give, bit for bit, the results of the `unary`/`binary`/`where` kernels on contiguous data.
    */
   fused(program: FusedProgram, inputs: readonly View[], consts: readonly number[], outputs: readonly BackendBuffer[]): void {
-    this.alive('fused');
+    const c = this.fusedProgram('fused', program, inputs, consts, 0, null);
+    const shape = c.inputs.length > 0 ? inputs[0]!.shape : null;
+    const n = this.fusedOutputs('fused', c, inputs, outputs, shape !== null ? sizeOf(shape) : -1, shape, null);
+    if (n > 0) this.fusedExec(c, inputs, consts, shape, n);
+  }
+
+  /**
+   * Validates a fused program's call (the program, its constants, and `inputs`: program inputs
+   * `first`, `first + 1`, …, all of shape `shape`, or of input 0's shape when null) and returns it
+   * compiled: from the cache, or compiled now (cached once the call runs, by {@link fusedExec}).
+   * Errors name `op`.
+   */
+  private fusedProgram(op: string, program: FusedProgram, inputs: readonly View[], consts: readonly number[], first: number, shape: readonly number[] | null): CompiledFused {
+    this.alive(op);
     if (program === null || typeof program !== 'object' || typeof program.key !== 'string') {
-      throw new AxonError('fused', `expected a program with a string key, got ${fmtValue(program)}`);
+      throw new AxonError(op, `expected a program with a string key, got ${fmtValue(program)}`);
     }
     // a program new to the cache is validated and compiled here, but kept only once the call is valid
-    const cached = this.fusedCache.get(program.key);
-    const c = cached ?? compileFused(program);
-    const nIn = c.inputs.length;
-    const nOut = c.outputs.length;
-    if (!isArray(inputs) || inputs.length !== nIn) throw new AxonError('fused', `the program reads ${nIn} input${nIn === 1 ? '' : 's'}, got ${isArray(inputs) ? `${inputs.length} views` : fmtValue(inputs)}`);
-    if (!isArray(outputs) || outputs.length !== nOut) throw new AxonError('fused', `the program writes ${nOut} output${nOut === 1 ? '' : 's'}, got ${isArray(outputs) ? `${outputs.length} buffers` : fmtValue(outputs)}`);
-    if (!isArray(consts) || consts.length !== c.consts) throw new AxonError('fused', `the program takes ${c.consts} constant${c.consts === 1 ? '' : 's'}, got ${isArray(consts) ? `${consts.length}` : fmtValue(consts)}`);
-    for (let q = 0; q < consts.length; q++) {
-      if (typeof consts[q] !== 'number') throw new AxonError('fused', `constant ${q} must be a number, got ${fmtValue(consts[q])}`);
+    const c = this.fusedCache.get(program.key) ?? compileFused(program, op);
+    if (first > 0 && c.inputs[0] !== 'float32') throw new AxonError(op, `program input 0 (the product) must be declared float32, got ${fmtValue(c.inputs[0])}`);
+    const nIn = c.inputs.length - first;
+    if (!isArray(inputs) || inputs.length !== nIn) {
+      const what = first > 0 ? `${nIn} view${nIn === 1 ? '' : 's'} besides the product (its input 0)` : `${nIn} input${nIn === 1 ? '' : 's'}`;
+      throw new AxonError(op, `the program reads ${what}, got ${isArray(inputs) ? `${inputs.length} views` : fmtValue(inputs)}`);
     }
-    const shape = nIn > 0 ? inputs[0]!.shape : null;
+    if (!isArray(consts) || consts.length !== c.consts) throw new AxonError(op, `the program takes ${c.consts} constant${c.consts === 1 ? '' : 's'}, got ${isArray(consts) ? `${consts.length}` : fmtValue(consts)}`);
+    for (let q = 0; q < consts.length; q++) {
+      if (typeof consts[q] !== 'number') throw new AxonError(op, `constant ${q} must be a number, got ${fmtValue(consts[q])}`);
+    }
+    const want = shape ?? (nIn > 0 ? inputs[0]!.shape : null);
     for (let k = 0; k < nIn; k++) {
       const v = inputs[k]!;
-      if (v === null || typeof v !== 'object') throw new AxonError('fused', `input ${k} must be a view, got ${fmtValue(v)}`);
-      if (v.dtype !== c.inputs[k]) throw new AxonError('fused', `input ${k} is ${fmtValue(v.dtype)}, the program declares ${c.inputs[k]!}`);
-      this.view('fused', v);
-      if (k > 0 && !sameDims(v.shape, shape!)) {
-        throw new AxonError('fused', `input ${k} has shape [${v.shape.join(',')}], expected [${shape!.join(',')}] (input 0's: every input has the same shape)`);
+      const name = first > 0 ? `inputs[${k}] (program input ${k + first})` : `input ${k}`;
+      if (v === null || typeof v !== 'object') throw new AxonError(op, `${name} must be a view, got ${fmtValue(v)}`);
+      if (v.dtype !== c.inputs[k + first]) throw new AxonError(op, `${name} is ${fmtValue(v.dtype)}, the program declares ${c.inputs[k + first]!}`);
+      this.view(op, v);
+      if ((shape !== null || k > 0) && !sameDims(v.shape, want!)) {
+        throw new AxonError(op, `${name} has shape [${v.shape.join(',')}], expected [${want!.join(',')}] (${shape !== null ? 'the shape the call names' : "input 0's: every input has the same shape"})`);
       }
     }
-    const n = shape !== null ? sizeOf(shape) : nOut > 0 ? (outputs[0] as WasmBuffer).size : 0;
+    return c;
+  }
+
+  /**
+   * Validates the output buffers of a fused program (count, dtype, `n` elements each, or output 0's
+   * size when `n` is −1; distinct, none the buffer of an input or of `others`: matmulFused's
+   * operands, whose product has shape `shape`), puts their addresses in `fzOut` and returns `n`.
+   */
+  private fusedOutputs(op: string, c: CompiledFused, inputs: readonly View[], outputs: readonly BackendBuffer[], n: number, shape: readonly number[] | null, others: readonly View[] | null): number {
+    const nOut = c.outputs.length;
+    if (!isArray(outputs) || outputs.length !== nOut) throw new AxonError(op, `the program writes ${nOut} output${nOut === 1 ? '' : 's'}, got ${isArray(outputs) ? `${outputs.length} buffers` : fmtValue(outputs)}`);
+    if (n < 0) n = this.own(op, outputs[0]!).size;
     for (let j = 0; j < nOut; j++) {
-      const o = this.own('fused', outputs[j]!);
-      if (o.dtype !== c.outputs[j]) throw new AxonError('fused', `output ${j} is a ${o.dtype} buffer, the program writes ${c.outputs[j]!}`);
-      if (o.size !== n) throw new AxonError('fused', `output ${j} holds ${o.size} elements, expected ${n}${shape !== null ? ` (shape [${shape.join(',')}])` : ' (output 0\'s size)'}`);
-      for (let q = 0; q < j; q++) if (outputs[q] === o) throw new AxonError('fused', `outputs ${q} and ${j} are the same buffer`);
-      for (let k = 0; k < nIn; k++) if (inputs[k]!.buf === o) throw new AxonError('fused', `output ${j} is the buffer of input ${k} (outputs never alias inputs)`);
+      const o = this.own(op, outputs[j]!);
+      if (o.dtype !== c.outputs[j]) throw new AxonError(op, `output ${j} is a ${o.dtype} buffer, the program writes ${c.outputs[j]!}`);
+      if (o.size !== n) throw new AxonError(op, `output ${j} holds ${o.size} elements, expected ${n} (${shape === null ? "output 0's size" : `${others !== null ? 'the product' : 'shape'} [${shape.join(',')}]`})`);
+      for (let q = 0; q < j; q++) if (outputs[q] === o) throw new AxonError(op, `outputs ${q} and ${j} are the same buffer`);
+      for (let k = 0; k < inputs.length; k++) if (inputs[k]!.buf === o) throw new AxonError(op, `output ${j} is the buffer of input ${k} (outputs never alias inputs)`);
+      if (others !== null) for (let k = 0; k < others.length; k++) if (others[k]!.buf === o) throw new AxonError(op, `output ${j} is the buffer of ${k === 0 ? 'a' : 'b'} (outputs never alias inputs)`);
+      this.fzOut[j] = o.ptr;
     }
-    if (n === 0) return;
-    if (cached === undefined) this.fusedInstall(c);
+    return n;
+  }
+
+  /** Installs `c` (a program compiled for a call that is valid) if it is not cached yet. */
+  private fusedCommit(c: CompiledFused): void {
+    if (c.ptr === 0) this.fusedInstall(c);
     this.fusedReserveParams();
     this.views();
-    const i32 = this.i32;
-    const P = this.fusedParams >> 2;
-    const area = P + (FL.pConst >> 2);
+  }
+
+  /** Writes the constants the code reads into the parameter block. */
+  private fusedConsts(c: CompiledFused, consts: readonly number[]): void {
+    const area = (this.fusedParams + FL.pConst) >> 2;
     for (let q = 0; q < c.constSlots.length; q++) this.f32[area + q] = consts[c.constSlots[q]!]!;
-    for (let j = 0; j < nOut; j++) i32[P + (FL.pOut >> 2) + j] = (outputs[j] as WasmBuffer).ptr;
+  }
+
+  /**
+   * Runs validated program `c` over `n` (> 0) elements: `inputs` are all its inputs (of shape
+   * `shape`; null when it has none), the outputs are contiguous at the addresses in `fzOut`. A
+   * generated kernel where the layout allows one, else the interpreter.
+   */
+  private fusedExec(c: CompiledFused, inputs: readonly View[], consts: readonly number[], shape: readonly number[] | null, n: number): void {
+    this.fusedCommit(c);
+    const nIn = c.inputs.length;
+    const nOut = c.outputs.length;
+    let i32 = this.i32;
+    const P = this.fusedParams >> 2;
+    this.fusedConsts(c, consts);
+    for (let j = 0; j < nOut; j++) i32[P + (FL.pOut >> 2) + j] = this.fzOut[j]!;
     i32[P + (FL.pBlock >> 2)] = this.fusedBlock;
     // coalesce the inputs' dims (the contiguous output merges with anything)
     let rank = 0;
-    if (shape !== null) rank = this.fusedCoalesce(inputs, shape);
+    if (shape !== null) rank = this.fusedCoalesce(inputs, shape, null);
     const cap = this.fzCap;
     if (rank === 0) {
       // one element (or no inputs): every input reads one element
@@ -450,7 +503,7 @@ export class WasmBackend implements Backend {
     }
     // a generated kernel where every input's inner dim is contiguous or broadcast (≤ 3 dims)
     if (rank <= 3 && this.codegenOn) {
-      const run = this.fusedGenerated(c, inputs, rank);
+      const run = this.fusedGenerated(c, inputs, rank, 0);
       if (run !== null) {
         const s = this.fzShape;
         run(this.fusedParams, rank >= 2 ? s[rank - 2]! : 1, s[rank - 1]!, rank === 3 ? s[0]! : 1);
@@ -460,6 +513,9 @@ export class WasmBackend implements Backend {
     }
     this.runs.interpreted++;
     this.fusedReserve(c.registers);
+    // the registers may have grown the memory: write the rest through fresh views
+    this.views();
+    i32 = this.i32;
     const lo = Math.max(0, rank - FL.maxDims);
     const shp = this.fzShape;
     const str = this.fzStrides;
@@ -497,13 +553,11 @@ export class WasmBackend implements Backend {
     const outerShape = Array.from(shp.subarray(0, lo));
     const outerStrides = inputs.map((_, k) => Array.from(str.subarray(k * cap, k * cap + lo)));
     const bases = inputs.map((v) => (v.buf as WasmBuffer).ptr + v.offset * ESZ[v.dtype]);
+    const outs = Array.from(this.fzOut.subarray(0, nOut));
     let outer = 0;
     forEachIndex(outerShape, outerStrides, new Array<number>(nIn).fill(0), (off) => {
       for (let k = 0; k < nIn; k++) i32[P + ((FL.pIn + k * FL.inBytes) >> 2) + 1] = bases[k]! + off[k]! * ESZ[inputs[k]!.dtype];
-      for (let j = 0; j < nOut; j++) {
-        const o = outputs[j] as WasmBuffer;
-        i32[P + (FL.pOut >> 2) + j] = o.ptr + outer * inner * ESZ[o.dtype];
-      }
+      for (let j = 0; j < nOut; j++) i32[P + (FL.pOut >> 2) + j] = outs[j]! + outer * inner * (c.outputs[j] === 'bool' ? 1 : 4);
       this.k.fused_run(c.ptr, this.fusedParams, this.fusedScratch);
       outer++;
     });
@@ -514,7 +568,7 @@ export class WasmBackend implements Backend {
    * (1 to 3) dims, writing each input's address, row and plane strides (bytes) into the parameter
    * block; null when an input's inner stride is neither 1 nor 0 or the program cannot be generated.
    */
-  private fusedGenerated(c: CompiledFused, inputs: readonly View[], rank: number): FusedRunFn | null {
+  private fusedGenerated(c: CompiledFused, inputs: readonly View[], rank: number, red: number): FusedRunFn | null {
     const cap = this.fzCap;
     const str = this.fzStrides;
     const kinds = this.fzKinds;
@@ -537,14 +591,16 @@ export class WasmBackend implements Backend {
       i32[base + 5] = plane * e;
     }
     this.codegen ??= new FusedCodegen(this.mem, this.k.fusedHelpers, CODEGEN_CACHE);
-    return this.codegen.get(c, code, kinds);
+    return this.codegen.get(c, code, kinds, red);
   }
 
   /** Generated fused kernels (made on first use). */
   private codegen: FusedCodegen | null = null;
   private codegenOn = true;
   private readonly fzKinds = new Int32Array(FL.maxInputs);
-  private readonly runs = { generated: 0, interpreted: 0 };
+  /** Output addresses of the fused call being run (see {@link fusedExec}). */
+  private readonly fzOut = new Int32Array(FL.maxOutputs);
+  private readonly runs = { generated: 0, interpreted: 0, reduceGenerated: 0, reduceBlocks: 0, matmulFused: 0 };
 
   /**
    * Whether `fused` may run generated kernels (default true); false runs every program in the
@@ -558,11 +614,14 @@ export class WasmBackend implements Backend {
   }
 
   /**
-   * Calls of `fused` so far by how they ran (a generated kernel or the interpreter); generated
-   * kernels held and built; (program, layout) pairs left to the interpreter because an op is not
-   * covered, the module would be too large, or the engine refused to compile it. @internal
+   * Calls of `fused` so far by how they ran (a generated kernel or the interpreter; the fused
+   * programs `reduceFused` and `matmulFused` run count here too); `reduceFused` calls that ran one
+   * generated kernel with the reduction in it (`reduceGenerated`) or wrote the values block by
+   * block and reduced them (`reduceBlocks`); `matmulFused` calls; generated kernels held and built;
+   * (program, layout) pairs left to the interpreter because an op is not covered, the module would
+   * be too large, or the engine refused to compile it. @internal
    */
-  get fusedRuns(): { generated: number; interpreted: number; modules: number; built: number; uncovered: number; tooLarge: number; failed: number } {
+  get fusedRuns(): { generated: number; interpreted: number; reduceGenerated: number; reduceBlocks: number; matmulFused: number; modules: number; built: number; uncovered: number; tooLarge: number; failed: number } {
     const g = this.codegen;
     return { ...this.runs, modules: g?.size ?? 0, built: g?.built ?? 0, uncovered: g?.uncovered ?? 0, tooLarge: g?.tooLarge ?? 0, failed: g?.failed ?? 0 };
   }
@@ -585,19 +644,23 @@ export class WasmBackend implements Backend {
   /** Coalesced shape and per-input strides (`fzStrides[k * fzCap + d]`), grown on demand. */
   private fzCap = 16;
   private fzShape = new Float64Array(16);
-  private fzStrides = new Float64Array(16 * FL.maxInputs);
+  private fzStrides = new Float64Array(16 * (FL.maxInputs + 1));
 
-  /** Drops size-1 dims and merges dims every input walks contiguously; returns the rank. */
-  private fusedCoalesce(inputs: readonly View[], shape: readonly number[]): number {
+  /**
+   * Drops size-1 dims and merges dims every input walks contiguously; returns the rank. `extra`
+   * (strides of `shape`), when given, takes part as one more operand (after the inputs).
+   */
+  private fusedCoalesce(inputs: readonly View[], shape: readonly number[], extra: readonly number[] | null): number {
     if (shape.length > this.fzCap) {
       this.fzCap = shape.length;
       this.fzShape = new Float64Array(this.fzCap);
-      this.fzStrides = new Float64Array(this.fzCap * FL.maxInputs);
+      this.fzStrides = new Float64Array(this.fzCap * (FL.maxInputs + 1));
     }
     const cap = this.fzCap;
     const shp = this.fzShape;
     const str = this.fzStrides;
-    const nk = inputs.length;
+    const ni = inputs.length;
+    const nk = ni + (extra !== null ? 1 : 0);
     let r = 0;
     for (let d = 0; d < shape.length; d++) {
       const n = shape[d]!;
@@ -605,19 +668,19 @@ export class WasmBackend implements Backend {
       if (r > 0) {
         let merge = true;
         for (let k = 0; k < nk; k++) {
-          if (str[k * cap + r - 1] !== inputs[k]!.strides[d]! * n) {
+          if (str[k * cap + r - 1] !== (k < ni ? inputs[k]!.strides[d]! : extra![d]!) * n) {
             merge = false;
             break;
           }
         }
         if (merge) {
           shp[r - 1]! *= n;
-          for (let k = 0; k < nk; k++) str[k * cap + r - 1] = inputs[k]!.strides[d]!;
+          for (let k = 0; k < nk; k++) str[k * cap + r - 1] = (k < ni ? inputs[k]!.strides[d]! : extra![d]!);
           continue;
         }
       }
       shp[r] = n;
-      for (let k = 0; k < nk; k++) str[k * cap + r] = inputs[k]!.strides[d]!;
+      for (let k = 0; k < nk; k++) str[k * cap + r] = (k < ni ? inputs[k]!.strides[d]! : extra![d]!);
       r++;
     }
     return r;
@@ -689,6 +752,195 @@ export class WasmBackend implements Backend {
     this.fusedScratchBytes = 0;
   }
 
+  /**
+   * Reduces the value of a fused elementwise program without writing it out (the contract:
+   * `Backend.reduceFused` in `@axon/core`): the program's one float32 output, evaluated at every
+   * index of `shape`, reduced over `axes` into `out` with the results of `fused` into a buffer
+   * and `reduce` of it, bit for bit.
+   *
+   * Where the dims merge into rows reduced along their length (`[M, N]` over its last axis: a
+   * softmax's max and sum; or everything, into one row) or into columns reduced over the rows
+   * (`[M, N]` over axis 0: a bias gradient), with each input's inner dim contiguous or broadcast,
+   * one generated kernel (the program's, as `fused` runs it) accumulates each value where it would
+   * have stored it, in the order of the `reduce` kernel. Other layouts write the values block by
+   * block into scratch memory (at most 16 K elements a block when the leading axis is kept) and
+   * reduce each block with the `reduce` kernel. Scratch memory goes back to the allocator.
+   * @example
+   * ```ts
+   * import type { FusedProgram } from '@axon/core';
+   * const be = WasmBackend.createSync();
+   * const x = be.alloc('float32', 6);
+   * be.write(x, new Float32Array([1, 2, 3, 4, 5, 6]));
+   * // Σ over the last axis of exp(x − 1): a softmax's denominator, without writing exp(x − 1) out
+   * const p: FusedProgram = {
+   *   key: 'exp(x-c)', inputs: ['float32'], consts: 1,
+   *   code: [{ op: 'input', input: 0 }, { op: 'const', slot: 0 }, { op: 'sub', args: [0, 1] }, { op: 'exp', args: [2] }],
+   *   outputs: [{ value: 3, dtype: 'float32' }],
+   * };
+   * const out = be.alloc('float32', 2);
+   * be.reduceFused('sum', p, [{ buf: x, dtype: 'float32', shape: [2, 3], strides: [3, 1], offset: 0 }], [1], [2, 3], [1], out);
+   * be.readSync(out) // [11.1073, 223.0968]
+   * be.dispose();
+   * ```
+   */
+  reduceFused(op: FusedReduceOp, program: FusedProgram, inputs: readonly View[], consts: readonly number[], shape: readonly number[], axes: readonly number[], out: BackendBuffer): void {
+    const name = 'reduceFused';
+    this.alive(name);
+    const code = FUSED_REDUCE.indexOf(op);
+    if (code < 0) throw new AxonError(name, `unknown reduction ${fmtValue(op)}, expected 'sum', 'prod', 'max' or 'min'`);
+    if (!isArray(shape) || shape.some((d) => !Number.isInteger(d) || d < 0)) throw new AxonError(name, `shape must be an array of non-negative integers, got ${fmtValue(shape)}`);
+    const c = this.fusedProgram(name, program, inputs, consts, 0, shape);
+    if (c.outputs.length !== 1 || c.outputs[0] !== 'float32') throw new AxonError(name, `the program must write exactly one float32 output, got ${c.outputs.length} (${c.outputs.join(', ')})`);
+    const rank = shape.length;
+    if (!isArray(axes) || axes.length === 0) throw new AxonError(name, `axes must be a non-empty array, got ${fmtValue(axes)}`);
+    for (let q = 0; q < axes.length; q++) {
+      const ax = axes[q]!;
+      if (!Number.isInteger(ax) || ax < 0 || ax >= rank || (q > 0 && ax <= axes[q - 1]!)) {
+        throw new AxonError(name, `axes must be sorted, unique and in [0, ${rank}) for shape [${shape.join(',')}], got ${fmtValue(axes)}`);
+      }
+    }
+    // the output's strides over `shape` (0 on the reduced axes): they keep kept and reduced dims
+    // from merging when the inputs' dims are coalesced
+    const marker = new Array<number>(rank);
+    let nOut = 1;
+    for (let d = rank - 1, q = axes.length - 1; d >= 0; d--) {
+      if (q >= 0 && axes[q] === d) {
+        marker[d] = 0;
+        q--;
+      } else {
+        marker[d] = nOut;
+        nOut *= shape[d]!;
+      }
+    }
+    const o = this.out(name, out, nOut, 'float32');
+    for (let k = 0; k < inputs.length; k++) if (inputs[k]!.buf === o) throw new AxonError(name, `out is the buffer of input ${k} (outputs never alias inputs)`);
+    if (nOut === 0) return;
+    const n = sizeOf(shape);
+    if (n === 0) {
+      this.k.fill_32(o.ptr, floatBits(code === 0 ? 0 : code === 1 ? 1 : code === 2 ? -Infinity : Infinity), nOut);
+      return;
+    }
+    this.fusedCommit(c);
+    if (this.codegenOn && this.reduceGenerated(code, c, inputs, consts, shape, marker, o)) return;
+    this.reduceBlocks(code, c, inputs, consts, shape, axes, o, n);
+  }
+
+  /**
+   * Runs `reduceFused` as one generated kernel where the layout allows: after coalescing, rows
+   * reduced along their length (`[kept, reduced]` or `[reduced]`) or columns reduced over the rows
+   * (`[reduced, kept]`). Returns false where it does not.
+   */
+  private reduceGenerated(code: number, c: CompiledFused, inputs: readonly View[], consts: readonly number[], shape: readonly number[], marker: readonly number[], o: WasmBuffer): boolean {
+    const r = this.fusedCoalesce(inputs, shape, marker);
+    const m = inputs.length * this.fzCap; // the marker's strides: 0 on a reduced dim
+    const str = this.fzStrides;
+    const kind = r === 1 && str[m] === 0 ? REDUCE_ROWS : r !== 2 ? 0 : str[m] !== 0 && str[m + 1] === 0 ? REDUCE_ROWS : str[m] === 0 && str[m + 1] !== 0 ? REDUCE_COLS : 0;
+    if (kind === 0) return false;
+    const run = this.fusedGenerated(c, inputs, r, (kind << 2) | code);
+    if (run === null) return false;
+    const rows = r === 2 ? this.fzShape[0]! : 1;
+    const cols = this.fzShape[r - 1]!;
+    // sum/prod over columns accumulate in float64, one per column
+    const acc = kind === REDUCE_COLS && code < 2 ? this.tempAlloc('reduceFused', cols * 8, 'for the column accumulators') : null;
+    try {
+      this.views();
+      const P = (this.fusedParams + FL.pOut) >> 2;
+      this.fusedConsts(c, consts);
+      this.i32[P] = o.ptr;
+      this.i32[P + 1] = acc?.ptr ?? 0;
+      run(this.fusedParams, rows, cols, 1);
+    } finally {
+      if (acc !== null) this.tempFree(acc);
+    }
+    this.runs.reduceGenerated++;
+    return true;
+  }
+
+  /**
+   * Runs `reduceFused` as `fused` into scratch memory, then the `reduce` kernel: in blocks of the
+   * leading axis where it is kept (each block's outputs are contiguous and reduce as they would in
+   * the whole), else over the whole shape at once.
+   */
+  private reduceBlocks(code: number, c: CompiledFused, inputs: readonly View[], consts: readonly number[], shape: readonly number[], axes: readonly number[], o: WasmBuffer, n: number): void {
+    const d0 = shape[0]!;
+    const slab = n / d0;
+    const step = axes[0]! > 0 ? Math.min(d0, Math.max(1, Math.floor(REDUCE_BLOCK / slab))) : d0;
+    const outPer = o.size / d0;
+    const t = this.tempAlloc('reduceFused', step * slab * 4, 'for the values to reduce');
+    try {
+      const sub = shape.slice();
+      for (let s = 0; s < d0; s += step) {
+        const len = Math.min(step, d0 - s);
+        sub[0] = len;
+        const views = step === d0 ? inputs : inputs.map((v) => ({ buf: v.buf, dtype: v.dtype, shape: sub, strides: v.strides, offset: v.offset + s * v.strides[0]! }));
+        this.fzOut[0] = t.ptr;
+        this.fusedExec(c, views, consts, sub, len * slab);
+        const values: View = { buf: new WasmBuffer(len * slab, 'float32', t.ptr, 0, this), dtype: 'float32', shape: sub, strides: contiguous(sub), offset: 0 };
+        const dst = step === d0 ? o : new WasmBuffer(len * outPer, 'float32', o.ptr + s * outPer * 4, 0, this);
+        this.reduceAs('reduceFused', FUSED_REDUCE[code]!, values, axes, dst);
+      }
+    } finally {
+      this.tempFree(t);
+    }
+    this.runs.reduceBlocks++;
+  }
+
+  /**
+   * A matrix product and an elementwise epilogue in one call (the contract: `Backend.matmulFused`
+   * in `@axon/core`): the `matmul` kernel writes the product, then the program runs over it as
+   * `fused` would (its generated kernel or the interpreter) reading the product as input 0 —
+   * the results of `matmul` into a buffer and `fused` over it, bit for bit. An output that is the
+   * product itself (program input 0 unchanged, e.g. the pre-activation a gradient needs) receives
+   * the product directly; otherwise the product lives in scratch memory for the call.
+   * @example
+   * ```ts
+   * import type { FusedProgram } from '@axon/core';
+   * const be = WasmBackend.createSync();
+   * const a = be.alloc('float32', 4);
+   * be.write(a, new Float32Array([1, -2, 3, -4]));
+   * const b = be.alloc('float32', 4);
+   * be.write(b, new Float32Array([1, 0, 0, 1])); // the identity
+   * const bias = be.alloc('float32', 2);
+   * be.write(bias, new Float32Array([0.5, 0.5]));
+   * // relu(a·b + bias), bias a row broadcast over the rows, and the raw product a·b
+   * const p: FusedProgram = {
+   *   key: 'relu(p+b),p', inputs: ['float32', 'float32'], consts: 0,
+   *   code: [{ op: 'input', input: 0 }, { op: 'input', input: 1 }, { op: 'add', args: [0, 1] }, { op: 'relu', args: [2] }],
+   *   outputs: [{ value: 3, dtype: 'float32' }, { value: 0, dtype: 'float32' }],
+   * };
+   * const y = be.alloc('float32', 4);
+   * const prod = be.alloc('float32', 4);
+   * const view = (buf: typeof a, shape: number[], strides: number[]) => ({ buf, dtype: 'float32' as const, shape, strides, offset: 0 });
+   * be.matmulFused(view(a, [1, 2, 2], [4, 2, 1]), view(b, [1, 2, 2], [4, 2, 1]), p, [view(bias, [2, 2], [0, 1])], [], [y, prod]);
+   * be.readSync(y) // [1.5, 0, 3.5, 0]
+   * be.readSync(prod) // [1, -2, 3, -4]
+   * be.dispose();
+   * ```
+   */
+  matmulFused(a: View, b: View, program: FusedProgram, inputs: readonly View[], consts: readonly number[], outputs: readonly BackendBuffer[]): void {
+    const name = 'matmulFused';
+    this.alive(name);
+    const n = this.matmulCheck(name, a, b);
+    const c = this.fusedProgram(name, program, inputs, consts, 1, null);
+    const product = [a.shape[0]!, a.shape[1]!, b.shape[2]!];
+    const shape = inputs.length > 0 ? inputs[0]!.shape : null;
+    if (shape !== null && sizeOf(shape) !== n) throw new AxonError(name, `the inputs have shape [${shape.join(',')}] (${sizeOf(shape)} elements), expected B·M·N = ${n} elements (the product [${product.join(',')}])`);
+    if (this.fusedOutputs(name, c, inputs, outputs, n, product, [a, b]) === 0) return;
+    // the product goes straight into an output that is the product itself, else into scratch
+    const j0 = c.outputInputs.findIndex((k, j) => k === 0 && c.outputs[j] === 'float32');
+    const tmp = j0 >= 0 ? null : this.tempAlloc(name, n * 4, 'for the product');
+    const pp = tmp?.ptr ?? (outputs[j0] as WasmBuffer).ptr;
+    try {
+      this.matmulRun(a, b, pp);
+      const s = shape ?? [n];
+      const views: View[] = [{ buf: new WasmBuffer(n, 'float32', pp, 0, this), dtype: 'float32', shape: s, strides: contiguous(s), offset: 0 }, ...inputs];
+      this.fusedExec(c, views, consts, s, n);
+    } finally {
+      if (tmp !== null) this.tempFree(tmp);
+    }
+    this.runs.matmulFused++;
+  }
+
   /** {@inheritDoc @axon/core!Backend#where} */
   where(cond: View, a: View, b: View, out: BackendBuffer): void {
     const bc = this.view('where', cond, 'bool');
@@ -721,13 +973,18 @@ export class WasmBackend implements Backend {
 
   /** {@inheritDoc @axon/core!Backend#reduce} */
   reduce(op: ReduceOp, x: View, axes: readonly number[], out: BackendBuffer): void {
-    const bx = this.view('reduce', x, ['float32', 'int32']);
+    this.reduceAs('reduce', op, x, axes, out);
+  }
+
+  /** {@link WasmBackend.reduce}, its errors naming `name`. */
+  private reduceAs(name: string, op: ReduceOp, x: View, axes: readonly number[], out: BackendBuffer): void {
+    const bx = this.view(name, x, ['float32', 'int32']);
     const code = REDUCE_CODE[op];
-    if (code === undefined) throw new AxonError('reduce', `unknown reduction '${String(op)}'`);
+    if (code === undefined) throw new AxonError(name, `unknown reduction '${String(op)}'`);
     const rank = x.shape.length;
     const isAxis = new Array<boolean>(rank).fill(false);
     for (const ax of axes) {
-      if (!Number.isInteger(ax) || ax < 0 || ax >= rank) throw new AxonError('reduce', `axis ${ax} out of range for rank ${rank}`);
+      if (!Number.isInteger(ax) || ax < 0 || ax >= rank) throw new AxonError(name, `axis ${ax} out of range for rank ${rank}`);
       isAxis[ax] = true;
     }
     const keptShape: number[] = [];
@@ -745,23 +1002,23 @@ export class WasmBackend implements Backend {
     }
     const nOutAll = sizeOf(keptShape);
     const outDtype: DType = op === 'argmax' || op === 'argmin' ? 'int32' : bx.dtype;
-    const o = this.out('reduce', out, nOutAll, outDtype);
+    const o = this.out(name, out, nOutAll, outDtype);
     if (nOutAll === 0) return;
     const nRed = sizeOf(redShape);
-    if ((op === 'argmax' || op === 'argmin') && nRed === 0) throw new AxonError('reduce', `${op} over an empty set`);
+    if ((op === 'argmax' || op === 'argmin') && nRed === 0) throw new AxonError(name, `${op} over an empty set`);
     const fn = bx.dtype === 'float32' ? this.k.reduce_f32 : this.k.reduce_i32;
     const red = coalesce(redShape, [redStrides]);
     if (red.shape.length > 2) {
       // Rare: more than two non-mergeable reduced dims. Materialise [kept..., reduced...].
       const tmpShape = [...keptShape, ...redShape];
-      const tmp = this.tempAlloc('reduce', sizeOf(tmpShape) * 4, 'for a reordered copy of the input');
+      const tmp = this.tempAlloc(name, sizeOf(tmpShape) * 4, 'for a reordered copy of the input');
       try {
         const tmpBuf = new WasmBuffer(sizeOf(tmpShape), bx.dtype, tmp.ptr, 0, this);
         this.copy(
           { buf: x.buf, dtype: x.dtype, shape: tmpShape, strides: [...keptStrides, ...redStrides], offset: x.offset },
           { buf: tmpBuf, dtype: bx.dtype, shape: tmpShape, strides: contiguous(tmpShape), offset: 0 },
         );
-        const scratch = this.tempAlloc('reduce', 8, 'of scratch space');
+        const scratch = this.tempAlloc(name, 8, 'of scratch space');
         fn(code, tmp.ptr, nOutAll, nRed * 4, 1, 0, nRed, 4, o.ptr, scratch.ptr);
         this.tempFree(scratch);
       } finally {
@@ -785,7 +1042,7 @@ export class WasmBackend implements Backend {
     const kept = coalesce(keptShape, [keptStrides, contiguous(keptShape)]);
     const kr = kept.shape.length;
     const last = kr > 0 ? kept.shape[kr - 1]! : 1;
-    const scratch = this.tempAlloc('reduce', (last + 2) * 8, 'of scratch space');
+    const scratch = this.tempAlloc(name, (last + 2) * 8, 'of scratch space');
     const sOut = kr > 0 ? kept.strides[0]![kr - 1]! * 4 : 0;
     try {
       if (kr <= 1) {
@@ -803,21 +1060,37 @@ export class WasmBackend implements Backend {
 
   /** {@inheritDoc @axon/core!Backend#matmul} */
   matmul(a: View, b: View, out: BackendBuffer): void {
-    const ba = this.view('matmul', a, 'float32', 3);
-    const bb = this.view('matmul', b, 'float32', 3);
+    const n = this.matmulCheck('matmul', a, b);
+    const o = this.out('matmul', out, n, 'float32');
+    if (n > 0) this.matmulRun(a, b, o.ptr);
+  }
+
+  /**
+   * Validates matmul's operands (`a` [B, M, K], `b` [B, K, N], float32); returns B·M·N. Errors name
+   * `op`.
+   */
+  private matmulCheck(op: string, a: View, b: View): number {
+    this.view(op, a, 'float32', 3);
+    this.view(op, b, 'float32', 3);
     const [B, M, K] = a.shape as [number, number, number];
     const [B2, K2, N] = b.shape as [number, number, number];
-    if (B !== B2 || K !== K2) throw new AxonError('matmul', `shapes [${a.shape.join(',')}] and [${b.shape.join(',')}] do not match`);
-    const o = this.out('matmul', out, B * M * N, 'float32');
-    if (B * M * N === 0) return;
+    if (B !== B2 || K !== K2) throw new AxonError(op, `shapes [${a.shape.join(',')}] and [${b.shape.join(',')}] do not match (expected a [B, M, K] and b [B, K, N])`);
+    return B * M * N;
+  }
+
+  /** Writes `a·b` (validated, non-empty) at byte address `ptr`. */
+  private matmulRun(a: View, b: View, ptr: number): void {
+    const [B, M, K] = a.shape as [number, number, number];
+    const N = b.shape[2]!;
     if (K === 0) {
-      this.k.fill_32(o.ptr, 0, B * M * N);
+      this.k.fill_32(ptr, 0, B * M * N);
       return;
     }
-    const ws = this.ws;
     const [sab, sam, sak] = a.strides as [number, number, number];
     const [sbb, sbk, sbn] = b.strides as [number, number, number];
-    this.k.matmul_f32(ba.ptr + a.offset * 4, sab * 4, sam * 4, sak * 4, bb.ptr + b.offset * 4, sbb * 4, sbk * 4, sbn * 4, o.ptr, B, M, N, K, ws);
+    const pa = (a.buf as WasmBuffer).ptr + a.offset * 4;
+    const pb = (b.buf as WasmBuffer).ptr + b.offset * 4;
+    this.k.matmul_f32(pa, sab * 4, sam * 4, sak * 4, pb, sbb * 4, sbk * 4, sbn * 4, ptr, B, M, N, K, this.ws);
   }
 
   /** Writes the window parameter block; `second` holds the second view's strides. */

@@ -25,6 +25,11 @@
  *   expression (`fused_v_exp`: v128 → v128 for exp, log, tanh, sigmoid; `fused_s_pow`: f32 lane by
  *   lane for the ops without a SIMD form), so results are bit for bit the interpreter's (no FMA).
  *
+ * - for `reduceFused`, a kernel may reduce the program's one output instead of storing it
+ *   ({@link REDUCE_ROWS}: each row to one element; {@link REDUCE_COLS}: each column over the
+ *   rows), accumulating in the order of the `reduce` kernel, so results equal `fused` + `reduce`
+ *   bit for bit.
+ *
  * The function reads its pointers and constants from the interpreter's parameter block (the
  * backend fills it the same way for both); input `k`'s row and plane strides (bytes) are the first
  * two stride words of its record. Modules are cached per program by the input kinds, the most
@@ -40,6 +45,20 @@ export const KIND_ROW = 0;
 export const KIND_SCALAR = 1;
 /** Input kind: one element per row (inner stride 0). @internal */
 export const KIND_COLUMN = 2;
+
+/**
+ * Reduction kind of a generated kernel (`red >> 2` of {@link generateFused}'s `red`): each row
+ * (`rows` × `cols`, one plane) reduces to one output element, in the order `reduce_f32` sums a
+ * contiguous row (`sumRowF32`/`maxRowF32` in assembly/reduce.ts: 8-lane groups into four float64
+ * pairs or two pmax/pmin vectors, then the last `cols mod 8` one by one). @internal
+ */
+export const REDUCE_ROWS = 1;
+/**
+ * Reduction kind: each column reduces over the rows to one output element, in the order of
+ * `reduceColsF32` (row by row into float64 accumulators for sum/prod, at the parameter block's
+ * second output address; straight into the output for max/min). @internal
+ */
+export const REDUCE_COLS = 2;
 
 /**
  * A generated kernel: `params` is the parameter block's address; it runs `planes` × `rows` × `cols`
@@ -75,6 +94,7 @@ export const UNROLL = 4;
 // ------------------------------------------------------------------ opcodes
 
 const I32 = 0x7f;
+const F64 = 0x7c;
 const F32 = 0x7d;
 const V128 = 0x7b;
 /** Core opcodes (a const enum: the minifier inlines them). */
@@ -84,14 +104,20 @@ const enum Op {
   end = 0x0b,
   br_if = 0x0d,
   call = 0x10,
+  select = 0x1b,
   local_get = 0x20,
   local_set = 0x21,
   local_tee = 0x22,
   i32_load = 0x28,
   f32_load = 0x2a,
+  f64_load = 0x2b,
   i32_load8_u = 0x2d,
+  f32_store = 0x38,
+  f64_store = 0x39,
   i32_store8 = 0x3a,
   i32_const = 0x41,
+  f32_const = 0x43,
+  f64_const = 0x44,
   i32_eqz = 0x45,
   i32_ne = 0x47,
   i32_lt_u = 0x49,
@@ -99,7 +125,12 @@ const enum Op {
   i32_add = 0x6a,
   i32_sub = 0x6b,
   i32_and = 0x71,
+  i32_shl = 0x74,
+  f64_add = 0xa0,
+  f64_mul = 0xa2,
   f32_convert_i32_u = 0xb3,
+  f32_demote_f64 = 0xb6,
+  f64_promote_f32 = 0xbb,
   simd = 0xfd,
 }
 /** SIMD opcodes (after the 0xfd prefix, as LEB128). */
@@ -108,10 +139,12 @@ const enum V {
   load32_splat = 0x09,
   store = 0x0b,
   v128_const = 0x0c,
+  i8x16_shuffle = 0x0d,
   f32x4_splat = 0x13,
   i32x4_extract_lane = 0x1b,
   f32x4_extract_lane = 0x1f,
   f32x4_replace_lane = 0x20,
+  f64x2_extract_lane = 0x21,
   f32x4_eq = 0x41,
   f32x4_ne = 0x42,
   f32x4_lt = 0x43,
@@ -122,8 +155,10 @@ const enum V {
   or = 0x50,
   xor = 0x51,
   bitselect = 0x52,
+  any_true = 0x53,
   store32_lane = 0x5a,
   load32_zero = 0x5c,
+  f64x2_promote_low_f32x4 = 0x5f,
   i8x16_narrow_i16x8_u = 0x66,
   f32x4_ceil = 0x67,
   f32x4_floor = 0x68,
@@ -140,7 +175,10 @@ const enum V {
   f32x4_div = 0xe7,
   f32x4_min = 0xe8,
   f32x4_max = 0xe9,
+  f32x4_pmin = 0xea,
   f32x4_pmax = 0xeb,
+  f64x2_add = 0xf0,
+  f64x2_mul = 0xf2,
   f32x4_convert_i32x4_u = 0xfb,
 }
 
@@ -250,10 +288,19 @@ const T_S2 = 3; // f32, f32 → f32
 /**
  * Writes the module for program `c` with input kinds `kinds` (one of the `KIND_*` per input) and
  * `unroll` vectors a step in the main loop; returns its bytes and the main module's helpers it
- * imports (module `h`), or null when an op is not covered. @internal
+ * imports (module `h`), or null when an op is not covered. With `red` (`kind << 2 | op`: kind
+ * {@link REDUCE_ROWS} or {@link REDUCE_COLS}, op 0 sum, 1 prod, 2 max, 3 min) the program's one
+ * float32 output is reduced instead of stored, in the order of `reduce_f32` on a contiguous
+ * tensor holding it (bit for bit the same results; one plane). @internal
  */
-export function generateFused(c: CompiledFused, kinds: ArrayLike<number>, unroll = 1): { bytes: Uint8Array; helpers: string[] } | null {
+export function generateFused(c: CompiledFused, kinds: ArrayLike<number>, unroll = 1, red = 0): { bytes: Uint8Array; helpers: string[] } | null {
   const code = c.code;
+  // a reduction (red = kind << 2 | op, op 0 sum, 1 prod, 2 max, 3 min): the one float32 output is
+  // accumulated where it would be stored
+  const rk = red >> 2;
+  const rop = red & 3;
+  const rows = rk === REDUCE_ROWS;
+  const wide = rop < 2; // sum and prod accumulate in float64
   const pro = code[0]!;
   const words = code.length;
   // 1. the helpers the program calls (imported in order of first use)
@@ -394,7 +441,128 @@ export function generateFused(c: CompiledFused, kinds: ArrayLike<number>, unroll
   const regs: number[] = [];
   for (let r = 0; r < c.registers; r++) regs.push(local(V128));
   const I = local(I32);
-  const VEND = local(I32);
+  // reduction state: float64 pairs (rows sum), a float64 (rows sum/prod), pmax/pmin vectors, a NaN
+  // mask and a float32 (rows max/min); the walking accumulator pointer and its base (columns)
+  const acc4 = rows && rop === 0 ? [local(V128), local(V128), local(V128), local(V128)] : [];
+  const mm2 = rows && !wide ? [local(V128), local(V128), local(V128)] : [];
+  const ACC = rows ? local(wide ? F64 : F32) : -1;
+  const ACCP = rk === REDUCE_COLS ? local(I32) : -1;
+  const ACCBASE = rk === REDUCE_COLS ? local(I32) : -1;
+  const f64c = (w: Bytes, v: number): void => {
+    w.byte(Op.f64_const, ...new Uint8Array(new Float64Array([v]).buffer));
+  };
+  const f32c = (w: Bytes, v: number): void => {
+    w.byte(Op.f32_const, ...new Uint8Array(new Float32Array([v]).buffer));
+  };
+  /** Pushes the float32 lane `lane` of local `l` promoted to float64. */
+  const laneF64 = (w: Bytes, l: number, lane: number): void => {
+    get(w, l);
+    simd(w, V.f32x4_extract_lane);
+    w.byte(lane, Op.f64_promote_f32);
+  };
+  /** Pushes lanes 0–1 of local `l` (with `hi`: lanes 2–3) promoted to a float64 pair. */
+  const promote = (w: Bytes, l: number, hi: boolean): void => {
+    get(w, l);
+    if (hi) {
+      // i64x2.shuffle(v, v, 1, 0): lanes 2–3 moved down
+      get(w, l);
+      simd(w, V.i8x16_shuffle);
+      w.byte(8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7);
+    }
+    simd(w, V.f64x2_promote_low_f32x4);
+  };
+  /** max/min of the two vectors on the stack (NaN-propagating: `fmax`/`fmin` of assembly/math.ts lane by lane). */
+  const minmax = (w: Bytes): void => simd(w, rop === 2 ? V.f32x4_max : V.f32x4_min);
+  /**
+   * Accumulates the value in local `val` (copy `u` of an unrolled step; lane 0 only unless
+   * `vector`) into the reduction.
+   */
+  const accumulate = (w: Bytes, val: number, u: number, vector: boolean): void => {
+    if (rows) {
+      if (rop === 0 && vector) {
+        // sumRowF32: an 8-lane group's first vector into pairs 0–1, its second into pairs 2–3
+        for (let h = 0; h < 2; h++) {
+          const a = acc4[(u & 1) * 2 + h]!;
+          get(w, a);
+          promote(w, val, h === 1);
+          simd(w, V.f64x2_add);
+          set(w, a);
+        }
+      } else if (wide) {
+        for (let lane = 0; lane < (vector ? 4 : 1); lane++) {
+          get(w, ACC);
+          laneF64(w, val, lane);
+          w.byte(rop === 0 ? Op.f64_add : Op.f64_mul);
+          set(w, ACC);
+        }
+      } else if (vector) {
+        // maxRowF32: v = pmax(v, x), w = pmax(w, y) (pmin for min); NaN tracked on the side
+        const m = mm2[u & 1]!;
+        get(w, m);
+        get(w, val);
+        simd(w, rop === 2 ? V.f32x4_pmax : V.f32x4_pmin);
+        set(w, m);
+        get(w, mm2[2]!);
+        get(w, val);
+        get(w, val);
+        simd(w, V.f32x4_ne);
+        simd(w, V.or);
+        set(w, mm2[2]!);
+      } else {
+        get(w, ACC);
+        simd(w, V.f32x4_splat);
+        get(w, val);
+        minmax(w);
+        simd(w, V.f32x4_extract_lane);
+        w.byte(0);
+        set(w, ACC);
+      }
+      return;
+    }
+    // columns (reduceColsF32): float64 pairs for sum/prod, the float32 output for max/min
+    if (wide) {
+      if (vector) {
+        for (let h = 0; h < 2; h++) {
+          get(w, ACCP);
+          get(w, ACCP);
+          simd(w, V.load);
+          mem(w, 4, 32 * u + 16 * h);
+          promote(w, val, h === 1);
+          simd(w, rop === 0 ? V.f64x2_add : V.f64x2_mul);
+          simd(w, V.store);
+          mem(w, 4, 32 * u + 16 * h);
+        }
+      } else {
+        get(w, ACCP);
+        get(w, ACCP);
+        w.byte(Op.f64_load);
+        mem(w, 3, 0);
+        laneF64(w, val, 0);
+        w.byte(rop === 0 ? Op.f64_add : Op.f64_mul, Op.f64_store);
+        mem(w, 3, 0);
+      }
+    } else {
+      get(w, ACCP);
+      get(w, ACCP);
+      if (vector) {
+        simd(w, V.load);
+        mem(w, 4, 16 * u);
+      } else {
+        simd(w, V.load32_splat);
+        mem(w, 2, 0);
+      }
+      get(w, val);
+      minmax(w);
+      if (vector) {
+        simd(w, V.store);
+        mem(w, 4, 16 * u);
+      } else {
+        simd(w, V.store32_lane);
+        mem(w, 2, 0);
+        w.byte(0);
+      }
+    }
+  };
 
   /** Where register r's value is right now (a register, or a hoisted input's local). */
   const alias = regs.slice();
@@ -440,6 +608,8 @@ export function generateFused(c: CompiledFused, kinds: ArrayLike<number>, unroll
         alias[fd] = regs[fd]!;
       } else if (op === L.opOut) {
         // the interpreter's hint to compute into the output: values live in locals here
+      } else if (op === L.opStoreF32 && red !== 0) {
+        accumulate(w, alias[fa]!, u, vector);
       } else if (op === L.opStoreF32) {
         get(w, outPtr[fd]!);
         get(w, alias[fa]!);
@@ -539,23 +709,83 @@ export function generateFused(c: CompiledFused, kinds: ArrayLike<number>, unroll
       set(w, l);
     };
     for (let k = 0; k < nIn; k++) if (inPtr[k]! >= 0) step(inPtr[k]!, esz(c.inputs[k]!));
-    for (let j = 0; j < nOut; j++) step(outPtr[j]!, esz(c.outputs[j]!));
+    if (red === 0) for (let j = 0; j < nOut; j++) step(outPtr[j]!, esz(c.outputs[j]!));
+    else if (!rows) step(ACCP, wide ? 8 : 4);
     step(I, 1);
   };
 
   // prologue (constants and what they alone compute), once per call
   emit(init, 2, 2 + pro, true);
-  // vend = cols & ~3, uend = cols & ~(4·unroll − 1)
-  get(init, COLS);
-  i32Const(init, -4);
-  init.byte(Op.i32_and);
-  set(init, VEND);
-  const UEND = unroll > 1 ? local(I32) : -1;
-  if (unroll > 1) {
+  /** A local holding `cols & mask`, set once per call. */
+  const colsAnd = (mask: number): number => {
+    const l = local(I32);
     get(init, COLS);
-    i32Const(init, -4 * unroll);
+    i32Const(init, mask);
     init.byte(Op.i32_and);
-    set(init, UEND);
+    set(init, l);
+    return l;
+  };
+  /** While i < `endLocal`: `copies` vectors a step (lane 0 only when `copies` is 0). */
+  const loop = (endLocal: number, copies: number): void => {
+    f.byte(Op.block, 0x40);
+    get(f, I);
+    get(f, endLocal);
+    f.byte(Op.i32_ge_u, Op.br_if, 0);
+    f.byte(Op.loop, 0x40);
+    if (copies === 0) emit(f, 2 + pro, words, false);
+    for (let u = 0; u < copies; u++) emit(f, 2 + pro, words, true, u);
+    advance(f, copies === 0 ? 1 : 4 * copies);
+    get(f, I);
+    get(f, endLocal);
+    f.byte(Op.i32_lt_u, Op.br_if, 0, Op.end, Op.end);
+  };
+  // the loops' ends: cols rounded down to the step (rows reductions: 16 and 8 lanes, the groups of
+  // sumRowF32/maxRowF32; otherwise 4·unroll and 4)
+  const ends = rows ? (unroll >= 4 ? [[colsAnd(-16), 4], [colsAnd(-8), 2]] : [[colsAnd(-8), 2]]) : unroll > 1 ? [[colsAnd(-4 * unroll), unroll], [colsAnd(-4), 1]] : [[colsAnd(-4), 1]];
+  /** Runs `body` for I = 0 … cols − 1 (cols ≥ 1). */
+  const eachColumn = (w: Bytes, body: () => void): void => {
+    i32Const(w, 0);
+    set(w, I);
+    w.byte(Op.loop, 0x40);
+    body();
+    get(w, I);
+    i32Const(w, 1);
+    w.byte(Op.i32_add, Op.local_tee);
+    w.u32(I);
+    get(w, COLS);
+    w.byte(Op.i32_lt_u, Op.br_if, 0, Op.end);
+  };
+  /** Pushes the address of column I of the area at local `base` (`shift`: log2 of its element size). */
+  const column = (w: Bytes, base: number, shift: number): void => {
+    get(w, base);
+    get(w, I);
+    i32Const(w, shift);
+    w.byte(Op.i32_shl, Op.i32_add);
+  };
+  if (rk === REDUCE_COLS) {
+    // the accumulators start at the reduction's identity: float64 pairs (sum, prod) at the second
+    // output address, the output itself (max, min)
+    if (wide) {
+      get(init, P);
+      init.byte(Op.i32_load);
+      mem(init, 2, L.pOut + 4);
+      set(init, ACCBASE);
+    } else {
+      get(init, outPtr[0]!);
+      set(init, ACCBASE);
+    }
+    eachColumn(init, () => {
+      column(init, ACCBASE, wide ? 3 : 2);
+      if (wide) {
+        f64c(init, rop === 0 ? 0 : 1);
+        init.byte(Op.f64_store);
+        mem(init, 3, 0);
+      } else {
+        f32c(init, rop === 2 ? -Infinity : Infinity);
+        init.byte(Op.f32_store);
+        mem(init, 2, 0);
+      }
+    });
   }
   // planes
   const R = local(I32);
@@ -580,40 +810,80 @@ export function generateFused(c: CompiledFused, kinds: ArrayLike<number>, unroll
   }
   i32Const(f, 0);
   set(f, I);
-  // unrolled vector loop: while i < uend, 4·unroll lanes a step
-  if (unroll > 1) {
-    f.byte(Op.block, 0x40);
-    get(f, UEND);
-    f.byte(Op.i32_eqz, Op.br_if, 0);
-    f.byte(Op.loop, 0x40);
-    for (let u = 0; u < unroll; u++) emit(f, 2 + pro, words, true, u);
-    advance(f, 4 * unroll);
-    get(f, I);
-    get(f, UEND);
-    f.byte(Op.i32_lt_u, Op.br_if, 0, Op.end, Op.end);
+  if (rk === REDUCE_COLS) {
+    get(f, ACCBASE);
+    set(f, ACCP);
+  } else if (rows) {
+    // a row's accumulators: float64 pairs at 0 (sum; the bits of four float32 zeros), a float64 at
+    // 1 (prod), pmax/pmin vectors at ∓Infinity and no NaN seen (max, min)
+    if (rop === 1) {
+      f64c(f, 1);
+      set(f, ACC);
+    }
+    const start = rop === 0 ? acc4 : mm2;
+    for (let q = 0; q < start.length; q++) {
+      get(f, constant(rop < 2 || q === 2 ? 0 : rop === 2 ? -Infinity : Infinity));
+      set(f, start[q]!);
+    }
   }
-  // vector loop: while i < vend
-  f.byte(Op.block, 0x40);
-  get(f, I);
-  get(f, VEND);
-  f.byte(Op.i32_ge_u, Op.br_if, 0);
-  f.byte(Op.loop, 0x40);
-  emit(f, 2 + pro, words, true);
-  advance(f, 4);
-  get(f, I);
-  get(f, VEND);
-  f.byte(Op.i32_lt_u, Op.br_if, 0, Op.end, Op.end);
+  for (const [end, copies] of ends) loop(end!, copies!);
+  if (rows && rop === 0) {
+    // acc = Σ of the pairs, as sumRowF32's hsumF64(f64x2.add(f64x2.add(a0, a1), f64x2.add(a2, a3)))
+    get(f, acc4[0]!);
+    get(f, acc4[1]!);
+    simd(f, V.f64x2_add);
+    get(f, acc4[2]!);
+    get(f, acc4[3]!);
+    simd(f, V.f64x2_add);
+    simd(f, V.f64x2_add);
+    f.byte(Op.local_tee);
+    f.u32(acc4[0]!);
+    simd(f, V.f64x2_extract_lane);
+    f.byte(0);
+    get(f, acc4[0]!);
+    simd(f, V.f64x2_extract_lane);
+    f.byte(1, Op.f64_add);
+    set(f, ACC);
+  } else if (rows && !wide) {
+    // maxRowF32: m = max(v, w); acc = fmax(fmax(m0, m1), fmax(m2, m3)), NaN if one was seen
+    get(f, mm2[0]!);
+    get(f, mm2[1]!);
+    minmax(f);
+    set(f, mm2[0]!);
+    for (const pair of [0, 2]) {
+      for (const lane of [pair, pair + 1]) {
+        get(f, mm2[0]!);
+        simd(f, V.f32x4_extract_lane);
+        f.byte(lane);
+        simd(f, V.f32x4_splat);
+      }
+      minmax(f);
+    }
+    minmax(f);
+    simd(f, V.f32x4_extract_lane);
+    f.byte(0);
+    set(f, ACC);
+    f32c(f, NaN);
+    get(f, ACC);
+    get(f, mm2[2]!);
+    simd(f, V.any_true);
+    f.byte(Op.select);
+    set(f, ACC);
+  }
   // tail loop: while i < cols, one lane at a time
-  f.byte(Op.block, 0x40);
-  get(f, I);
-  get(f, COLS);
-  f.byte(Op.i32_ge_u, Op.br_if, 0);
-  f.byte(Op.loop, 0x40);
-  emit(f, 2 + pro, words, false);
-  advance(f, 1);
-  get(f, I);
-  get(f, COLS);
-  f.byte(Op.i32_lt_u, Op.br_if, 0, Op.end, Op.end);
+  loop(COLS, 0);
+  if (rows) {
+    // the row's result
+    get(f, outPtr[0]!);
+    get(f, ACC);
+    if (wide) f.byte(Op.f32_demote_f64);
+    f.byte(Op.f32_store);
+    mem(f, 2, 0);
+    get(f, outPtr[0]!);
+    i32Const(f, 4);
+    f.byte(Op.i32_add);
+    set(f, outPtr[0]!);
+  }
   // next row
   for (let k = 0; k < nIn; k++) {
     if (inBase[k]! < 0) continue;
@@ -640,6 +910,17 @@ export function generateFused(c: CompiledFused, kinds: ArrayLike<number>, unroll
   f.byte(Op.i32_sub, Op.local_tee);
   f.u32(PLANES);
   f.byte(Op.br_if, 0, Op.end);
+  if (rk === REDUCE_COLS && wide) {
+    // the float64 accumulators rounded into the output
+    eachColumn(f, () => {
+      column(f, outPtr[0]!, 2);
+      column(f, ACCBASE, 3);
+      f.byte(Op.f64_load);
+      mem(f, 3, 0);
+      f.byte(Op.f32_demote_f64, Op.f32_store);
+      mem(f, 2, 0);
+    });
+  }
   f.byte(Op.end);
 
   // 3. the module
@@ -726,18 +1007,19 @@ export class FusedCodegen {
   }
 
   /**
-   * The kernel for program `c` with input kinds `kinds` (encoded as `code`), generated on first use;
-   * null where the program runs in the interpreter.
+   * The kernel for program `c` with input kinds `kinds` (encoded as `kindsCode`) and reduction
+   * `red` (0: none; see {@link generateFused}), generated on first use; null where it cannot be.
    */
-  get(c: CompiledFused, code: number, kinds: ArrayLike<number>): FusedRunFn | null {
+  get(c: CompiledFused, kindsCode: number, kinds: ArrayLike<number>, red = 0): FusedRunFn | null {
     const table = (c.generated ??= new Map());
+    const code = kindsCode * 16 + red;
     const hit = table.get(code);
     if (hit !== undefined) {
       if (hit === null) return null;
       hit.used = ++this.clock;
       return hit.run;
     }
-    const made = this.make(c, kinds);
+    const made = this.make(c, kinds, red);
     if (made === null) {
       table.set(code, null);
       return null;
@@ -750,11 +1032,11 @@ export class FusedCodegen {
     return e.run;
   }
 
-  private make(c: CompiledFused, kinds: ArrayLike<number>): { run: FusedRunFn; bytes: number } | null {
+  private make(c: CompiledFused, kinds: ArrayLike<number>, red: number): { run: FusedRunFn; bytes: number } | null {
     // the most unrolled loop that fits
     let g: ReturnType<typeof generateFused> = null;
     for (let u = UNROLL; u >= 1; u >>= 1) {
-      g = generateFused(c, kinds, u);
+      g = generateFused(c, kinds, u, red);
       if (g === null || g.bytes.length <= CODEGEN_MAX_BYTES) break;
     }
     if (g === null) {

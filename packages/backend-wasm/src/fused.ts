@@ -31,6 +31,8 @@ export interface CompiledFused {
   readonly outputs: readonly FusedDType[];
   /** Number of constants a call passes. */
   readonly consts: number;
+  /** For each output, the input it is (the value of an `input` instruction), or −1. */
+  readonly outputInputs: readonly number[];
   /** The constant slots the code reads: the call's `consts[constSlots[i]]` goes to area slot i. */
   readonly constSlots: Int32Array;
   /** Header and instructions. */
@@ -46,8 +48,11 @@ export interface CompiledFused {
 
 const DTYPES: readonly FusedDType[] = ['float32', 'bool'];
 
+/** The primitive named in errors (`fused`, or `reduceFused`/`matmulFused` compiling their program). */
+let failOp = 'fused';
+
 function fail(message: string): never {
-  throw new AxonError('fused', message);
+  throw new AxonError(failOp, message);
 }
 
 function isIndex(v: unknown, end: number): v is number {
@@ -130,8 +135,20 @@ interface Step {
   readonly ref: number;
 }
 
-/** Validates and compiles a program (see the module comment for the format). */
-export function compileFused(p: FusedProgram): CompiledFused {
+/**
+ * Validates and compiles a program (see the module comment for the format); a bad program throws
+ * an {@link AxonError} naming `op`.
+ */
+export function compileFused(p: FusedProgram, op = 'fused'): CompiledFused {
+  failOp = op;
+  try {
+    return compile(p);
+  } finally {
+    failOp = 'fused';
+  }
+}
+
+function compile(p: FusedProgram): CompiledFused {
   const { ops, args, ref } = check(p);
   const n = ops.length;
   // 1. merge duplicates: canon[i] is the first instruction computing the same thing
@@ -249,6 +266,7 @@ export function compileFused(p: FusedProgram): CompiledFused {
     inputs: p.inputs.slice(),
     outputs: p.outputs.map((o) => o.dtype),
     consts: p.consts,
+    outputInputs: outVals.map((v) => (ops[v] === L.opLoad ? ref[v]! : -1)),
     constSlots: Int32Array.from(constSlots),
     code: Int32Array.from(words),
     registers: Math.max(registers, 1),

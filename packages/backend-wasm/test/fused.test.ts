@@ -847,6 +847,22 @@ describe(`generated kernels (seed ${SEED})`, () => {
     be.dispose();
   });
 
+  it('the memory growing while the interpreter reserves its registers loses none of the call parameters written after it (regression)', () => {
+    // the parameter block and the bytecode fit in what is left of the memory, the registers do not:
+    // the memory grows in the middle of the call, after the parameter block's first words
+    const shape = [4, 10];
+    for (let slack = 2048; slack <= 6144; slack += 512) {
+      const be = createWasmBackendSync();
+      const inputs = reluBias.inputs.map((d, k) => (k === 1 ? bcast(be, d, shape, [0, 1]) : layoutView(be, d, shape, 'contiguous')));
+      const filler = be.alloc('bool', be.memory().pooledBytes! - slack);
+      const before = be.linearMemoryBytes;
+      check(be, reluBias, inputs, [3], shape, `${slack} bytes left`, 'interpreter');
+      expect(be.linearMemoryBytes, `${slack} bytes left: the memory grew`).toBeGreaterThan(before);
+      be.free(filler);
+      be.dispose();
+    }
+  });
+
   it('one module per (program, layout); the 128 most recently used are kept; a program leaving the program cache takes its modules', () => {
     const be = createWasmBackendSync();
     const x = layoutView(be, 'float32', [300], 'contiguous');
