@@ -79,11 +79,11 @@ let active: Backend | null = null;
  * const a = tensor([[1, 2], [3, 4]]);
  * const p = startProfile();
  * const y = a.matmul(a).relu();
- * realize(y); // elementwise results are pending until read: run it before stopping
+ * realize(y); // results are pending until read: run it before stopping
  * const report = p.stop();
- * report.kernels // 2
- * report.byKind['matmul']!.count // 1
- * report.byKind['unary:relu']!.bytesWritten // 16
+ * report.kernels // 1
+ * report.byKind['matmulFused']!.count // 1 (the relu ran as the matmul's epilogue)
+ * report.byKind['matmulFused']!.bytesRead // 32 (a, read as both operands)
  * ```
  */
 export function startProfile(backend: Backend = getBackend()): Profiler {
@@ -208,8 +208,8 @@ export interface Profiled<T> {
  * const x = tensor([[1, -2], [3, 4]]);
  * const { result, report } = profile(() => tidy(() => x.relu().sum()));
  * result.item() // 8
- * report.kernels // 2
- * Object.keys(report.byKind) // ['unary:relu', 'reduce:sum']
+ * report.kernels // 1
+ * Object.keys(report.byKind) // ['reduceFused:sum'] (the relu ran inside the sum)
  * console.log(formatProfile(report));
  * ```
  */
