@@ -54,3 +54,14 @@ export function fraction(name: string): (v: string) => number {
     return n;
   };
 }
+
+/**
+ * A backend's `features` for a log line: `' (SIMD, relaxed SIMD)'` for WASM with its FMA matmul,
+ * `''` when the backend reports none. True flags are named, false ones left out, numbers shown.
+ */
+export function featureList(features: Readonly<Record<string, boolean | number | string>> | undefined): string {
+  if (features === undefined) return '';
+  const name = (k: string): string => k.replace(/([A-Z])/g, ' $1').toLowerCase().replace(/\bsimd\b/g, 'SIMD');
+  const parts = Object.entries(features).flatMap(([k, v]) => (v === true ? [name(k)] : typeof v === 'number' || typeof v === 'string' ? [`${name(k)} ${v}`] : []));
+  return parts.length === 0 ? '' : ` (${parts.join(', ')})`;
+}

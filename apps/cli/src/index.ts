@@ -12,6 +12,10 @@ import { predict } from './commands/predict.js';
 import { train } from './commands/train.js';
 import { fraction, nonNegativeInt, positiveInt, positiveNumber } from './format.js';
 import { MODEL_NAMES } from './models.js';
+import { enableRelaxedSimd } from './v8-flags.js';
+
+// first thing: V8 flags must be set before the WASM backend compiles its modules (when it starts)
+enableRelaxedSimd();
 
 const wrap = <T>(f: (v: string) => T) => (v: string): T => {
   try {

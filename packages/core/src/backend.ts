@@ -211,6 +211,11 @@ export interface Backend {
    */
   readonly lostReason?: string | undefined;
   /**
+   * What this backend instance uses here, for display (`axon train`, `axon info`, benchmarks):
+   * e.g. WASM's `{ simd: true, relaxedSimd: true }`. Informational: core never branches on it.
+   */
+  readonly features?: Readonly<Record<string, boolean | number | string>>;
+  /**
    * Most inputs and outputs together one {@link Backend.fused} call may have on this backend
    * (default {@link FUSED_MAX_BUFFERS}, WebGPU's limit). Core never passes more than 8 inputs nor
    * more than 8 outputs, whatever this says.

@@ -8,7 +8,7 @@
  * See README.md for what each suite measures and how to add one.
  */
 
-import { spawnSync } from 'node:child_process';
+import v8 from 'node:v8';
 import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -33,7 +33,8 @@ Options:
   --cpu-max-size <n>    largest matmul the tfjs cpu backend runs (default 512; its 1024 takes ~2 s per call)
   --only <ids>          run Axon and only these peers: ${PEER_IDS.join(',')} (torch: PyTorch, mlp and cnn)
   --backend <name>      Axon backend: wasm (default) | webgpu (runs the webgpu suite)
-  --relaxed-simd        re-run node with ${RELAXED_FLAG} (Node 20 needs it for relaxed SIMD)
+  --baseline-simd       run wasm with SIMD128 only: leave relaxed SIMD off (Node 20; by default the
+                        benchmark turns on ${RELAXED_FLAG} for itself, as axon does)
   --write               rewrite this suite's section of BENCHMARKS.md (between its markers)
   --file <path>         the Markdown file to write (default: BENCHMARKS.md at the repository root)
   -h, --help            this text
@@ -82,7 +83,7 @@ async function main(argv: string[]): Promise<number> {
       'cpu-max-size': { type: 'string' },
       only: { type: 'string' },
       backend: { type: 'string', default: 'wasm' },
-      'relaxed-simd': { type: 'boolean', default: false },
+      'baseline-simd': { type: 'boolean', default: false },
       write: { type: 'boolean', default: false },
       file: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
@@ -94,11 +95,16 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(HELP);
     return 0;
   }
-  if (values['relaxed-simd'] && !relaxedSimdAvailable()) {
-    // V8 flags cannot go through NODE_OPTIONS: start node again with the flag.
-    const script = fileURLToPath(import.meta.url);
-    const r = spawnSync(process.execPath, [RELAXED_FLAG, script, ...args], { stdio: 'inherit' });
-    return r.status ?? 1;
+  if (values['baseline-simd']) {
+    if (relaxedSimdAvailable()) throw new Error('--baseline-simd: this Node compiles relaxed SIMD by default (Node ≥ 22); run it under Node 20 for the SIMD128-only figures');
+  } else if (!relaxedSimdAvailable()) {
+    // Relaxed SIMD by default, as in axon: Node 20 compiles it behind a V8 flag, which can be set
+    // before any WebAssembly module compiles (the backends compile theirs when they start).
+    try {
+      v8.setFlagsFromString(RELAXED_FLAG);
+    } catch {
+      /* an engine without the flag: the run says relaxed SIMD is off */
+    }
   }
   const backend = values.backend;
   if (backend !== 'wasm' && backend !== 'webgpu') throw new Error(`--backend expects wasm or webgpu, got '${backend}'`);
@@ -148,8 +154,8 @@ async function main(argv: string[]): Promise<number> {
     log(`\n== ${suite.title} ==  (${loadBefore})`);
     const t0 = performance.now();
     const raw = await suite.run(opts);
-    // Runs with relaxed SIMD get their own section, next to the plain-SIMD one.
-    const result = relaxed ? { ...raw, id: `${raw.id}-relaxed-simd`, title: `${raw.title}, wasm relaxed SIMD on` } : raw;
+    // Runs without relaxed SIMD (--baseline-simd, or an engine without it) get their own section.
+    const result = relaxed ? raw : { ...raw, id: `${raw.id}-simd128`, title: `${raw.title}, wasm SIMD128 only (relaxed SIMD off)` };
     const info: RunInfo = {
       command,
       date: new Date(),

@@ -6,7 +6,7 @@ import { LambdaCallback, TerminateOnNaN, latestCheckpoint, type Logs } from '@ax
 import { ExponentialLR } from '@axon/optimizers';
 import cliProgress from 'cli-progress';
 import { chooseBackend } from '../backend.js';
-import { int, pct, secs } from '../format.js';
+import { featureList, int, pct, secs } from '../format.js';
 import { buildModel } from '../models.js';
 import { checkWritableFolder, outputFolder, saveModelFiles } from '../io.js';
 
@@ -96,7 +96,7 @@ async function trainWith(o: TrainOptions, log: (s: string) => void): Promise<Tra
     const nVal = tr.count - nTrain;
     if (nTrain < 1) throw new AxonError(op, `--validation-split ${o.validationSplit} of ${int(tr.count)} images leaves no training images`);
     if (o.validationSplit > 0 && nVal < 1) throw new AxonError(op, `--validation-split ${o.validationSplit} of ${int(tr.count)} images leaves no validation images`);
-    log(`axon train: model ${o.model}, backend ${backend.name}, ${int(nTrain)} training${nVal ? ` / ${int(nVal)} validation` : ''} / ${int(te.count)} test images, ${o.epochs} epochs, batch ${o.batchSize}, lr ${o.lr}, seed ${o.seed} (data loaded in ${secs(performance.now() - t0)})`);
+    log(`axon train: model ${o.model}, backend ${backend.name}${featureList(backend.features)}, ${int(nTrain)} training${nVal ? ` / ${int(nVal)} validation` : ''} / ${int(te.count)} test images, ${o.epochs} epochs, batch ${o.batchSize}, lr ${o.lr}, seed ${o.seed} (data loaded in ${secs(performance.now() - t0)})`);
     if (o.resume) {
       const at = await latestCheckpoint(ckptDir);
       log(at ? `resuming from ${at.file}: epoch ${at.epoch + 1}, after batch ${at.step}` : `no checkpoint in ${ckptDir} yet: starting from the beginning`);
