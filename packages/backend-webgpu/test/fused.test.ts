@@ -6,7 +6,6 @@
 // limit, memory and every validation error.
 import { describe, expect, it } from 'vitest';
 import {
-  AxonError,
   type BackendBuffer,
   type BinaryOp,
   FUSED_MAX_BUFFERS,
@@ -20,7 +19,7 @@ import {
 import { WebGPUBackend } from '../src/index.js';
 import { acquireDevice } from '../src/device.js';
 import { fusedSource } from '../src/kernels.js';
-import { contiguous, expectClose, freeAll, type Layout, makeView, numel, type Rng, rng, SEED, upload, useBackend, viewOf } from './helpers.js';
+import { contiguous, expectClose, freeAll, type Layout, makeView, numel, type Rng, rng, SEED, upload, useBackend, viewOf, defaultLimitsBackend, expectAxonErrors } from './helpers.js';
 
 const getB = useBackend();
 
@@ -411,11 +410,7 @@ describe('fused: pipelines, dispatches, limits and memory', () => {
   });
 
   it('8 buffers run on a device with the default limit of 8 storage buffers per stage (the parameters are a uniform)', async () => {
-    const acq = await acquireDevice();
-    acq.device.destroy();
-    const adapter = await acq.gpu.requestAdapter({ powerPreference: 'high-performance' });
-    const device = await adapter!.requestDevice(); // default limits
-    const b = new WebGPUBackend({ ...acq, adapter: adapter!, device });
+    const b = await defaultLimitsBackend();
     try {
       expect(b.limits.maxStorageBuffersPerShaderStage).toBe(8);
       const program: FusedProgram = {
@@ -546,17 +541,7 @@ describe('fused: validation', () => {
     await b.sync();
     const pipesAfterGood = b.pipelineCount;
     expect(pipesAfterGood).toBe(pipes + 1);
-    for (const [what, call, msg] of cases) {
-      let err: unknown;
-      try {
-        call();
-      } catch (e) {
-        err = e;
-      }
-      expect(err, what).toBeInstanceOf(AxonError);
-      expect(String(err), what).toMatch(/^AxonError: fused: /);
-      expect(String(err), what).toMatch(msg);
-    }
+    expectAxonErrors('fused', cases);
     expect(b.pipelineCount, 'nothing compiled for a refused call').toBe(pipesAfterGood);
     expect(b.memory()).toEqual(mem);
     expect(Array.from(await b.read(o))).toEqual([1, 0, 3, 0, 5, 0]);

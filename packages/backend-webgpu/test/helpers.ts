@@ -2,9 +2,10 @@
  * Test helpers: one backend per test file (the tests FAIL when no adapter can be had), a seeded
  * generator printed with every failure, strided views with random layouts, and float64 checks.
  */
-import { afterAll, beforeAll } from 'vitest';
-import type { BackendBuffer, DType, TypedArray, View } from '@axon/core';
-import { createWebGPUBackend, type WebGPUBackend, type WebGPUOptions } from '../src/index.js';
+import { afterAll, beforeAll, expect } from 'vitest';
+import { AxonError, type BackendBuffer, type DType, type TypedArray, type View } from '@axon/core';
+import { acquireDevice } from '../src/device.js';
+import { createWebGPUBackend, WebGPUBackend, type WebGPUOptions } from '../src/index.js';
 
 /** The run seed: `AXON_SEED` when set, else fresh each run. */
 export const SEED = process.env.AXON_SEED ? Number(process.env.AXON_SEED) : Math.floor(Math.random() * 2 ** 31);
@@ -200,3 +201,27 @@ export function freeAll(b: WebGPUBackend, ...bufs: BackendBuffer[]): void {
 
 /** Sizes across workgroup/tile edges. */
 export const EDGE_SIZES = [1, 3, 17, 64, 129, 1023];
+
+/** Runs each bad call and expects an AxonError from `op` whose message matches (the case's name labels a failure). */
+export function expectAxonErrors(op: string, cases: readonly (readonly [string, () => unknown, RegExp])[]): void {
+  for (const [what, call, msg] of cases) {
+    let err: unknown;
+    try {
+      call();
+    } catch (e) {
+      err = e;
+    }
+    expect(err, what).toBeInstanceOf(AxonError);
+    expect(String(err), what).toMatch(new RegExp(`^AxonError: ${op}: `));
+    expect(String(err), what).toMatch(msg);
+  }
+}
+
+/** A backend on a fresh device with WebGPU's default limits (8 storage buffers per shader stage); dispose it. */
+export async function defaultLimitsBackend(): Promise<WebGPUBackend> {
+  const acq = await acquireDevice();
+  acq.device.destroy();
+  const adapter = await acq.gpu.requestAdapter({ powerPreference: 'high-performance' });
+  const device = await adapter!.requestDevice(); // default limits
+  return new WebGPUBackend({ ...acq, adapter: adapter!, device });
+}

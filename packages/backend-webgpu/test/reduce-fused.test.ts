@@ -6,11 +6,11 @@
 // strided inputs, a bool input, constants; NaN propagation; the pipeline cache, one dispatch per
 // call, no other primitive called; every validation error.
 import { describe, expect, it, vi } from 'vitest';
-import { AxonError, type BackendBuffer, type FusedInstr, type FusedProgram, type FusedReduceOp, type View } from '@axon/core';
+import { type BackendBuffer, type FusedInstr, type FusedProgram, type FusedReduceOp, type View } from '@axon/core';
 import { WebGPUBackend } from '../src/index.js';
 import { acquireDevice } from '../src/device.js';
 import { reduceFusedSource } from '../src/kernels.js';
-import { contiguous, expectClose, freeAll, type Layout, makeView, numel, type Rng, rng, SEED, upload, useBackend, viewOf } from './helpers.js';
+import { contiguous, expectClose, freeAll, type Layout, makeView, numel, type Rng, rng, SEED, upload, useBackend, viewOf, defaultLimitsBackend, expectAxonErrors } from './helpers.js';
 
 const getB = useBackend();
 const EPS = 2 ** -24;
@@ -334,11 +334,7 @@ describe('reduceFused: pipelines, dispatches and other primitives', () => {
   });
 
   it('7 inputs + the output fit a device with the default limit of 8 storage buffers per stage; 8 inputs are refused', async () => {
-    const acq = await acquireDevice();
-    acq.device.destroy();
-    const adapter = await acq.gpu.requestAdapter({ powerPreference: 'high-performance' });
-    const device = await adapter!.requestDevice(); // default limits
-    const b = new WebGPUBackend({ ...acq, adapter: adapter!, device });
+    const b = await defaultLimitsBackend();
     try {
       expect(b.limits.maxStorageBuffersPerShaderStage).toBe(8);
       const code: FusedInstr[] = [0, 1, 2, 3, 4, 5, 6].map((k) => input(k));
@@ -402,17 +398,7 @@ describe('reduceFused: validation', () => {
       ['8 + 1 buffers', call({ program: { key: 'rf:v:9', inputs: Array.from({ length: 8 }, () => 'float32' as const), consts: 0, code: [input(0)], outputs: out0(0) } }), /8 inputs \+ the output = 9 buffers, at most 8 allowed/],
       ['out aliases an input', call({ inputs: [viewOf(o2, [2, 1])], program: IDENT, consts: [], shape: [2, 1], axes: [1] }), /out is also an input's buffer \(outputs never alias inputs\)/],
     ];
-    for (const [what, fn, msg] of cases) {
-      let err: unknown;
-      try {
-        fn();
-      } catch (e) {
-        err = e;
-      }
-      expect(err, what).toBeInstanceOf(AxonError);
-      expect(String(err), what).toMatch(/^AxonError: reduceFused: /);
-      expect(String(err), what).toMatch(msg);
-    }
+    expectAxonErrors('reduceFused', cases);
     expect(b.pipelineCount, 'nothing compiled for a refused call').toBe(pipes);
     expect(b.memory()).toEqual(mem);
     expect(Array.from(await b.read(o2)), 'out keeps the good call\'s result').toEqual([8, 10]);
