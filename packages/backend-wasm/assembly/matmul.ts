@@ -6,6 +6,14 @@
 // (k-major). A 4×8 register-blocked SIMD128 micro-kernel then walks the packed panels. Packing
 // reads any strides, so transposed operands cost the same as contiguous ones.
 //
+// B is not packed when its rows are contiguous and A has few rows (M ≤ 64: the forward pass of a
+// dense layer at a small batch reads its weight in place): the micro-kernel reads B's full
+// 8-column strips in place, stepping by B's row stride; a ragged last strip is packed
+// (zero-padded) as before. For a short K (≤ 64, one k slice: the weight gradient xᵀ·dy at a small
+// batch) one call runs the micro-kernel down every full row strip of a B strip. Every path keeps
+// the same operations in the same order for each output element (a fresh sum over each KC slice,
+// added to C after the first), so the results are the same bits whichever path runs.
+//
 // Every kernel takes all its state as arguments (the workspace pointer included) and uses no
 // shadow stack, so several threads can later run disjoint row blocks on a shared memory.
 
@@ -14,6 +22,10 @@ const NR = 8;
 const KC = 256;
 const MC = 128;
 const NC = 1024;
+/** B is read in place (rows contiguous) for at most this many rows of A. */
+const DIRECT_B_MAX_M: i32 = 64;
+/** A K up to this (one k slice) runs the multi-strip micro-kernel (no call per strip). */
+const SHORT_K: i32 = 64;
 
 /** Bytes of workspace matmul_f32 needs: packed A (MC×KC), packed B (KC×NC), one edge tile. */
 export const MATMUL_WS_BYTES: i32 = (MC * KC + KC * NC + MR * NR) * 4;
@@ -94,9 +106,10 @@ function packB(Bm: usize, sbk: usize, sbn: usize, k0: i32, kc: i32, j0: i32, nc:
 
 /**
  * C[0:4, 0:8] (+)= Apanel · Bpanel over kc steps; `ldc` in bytes. With `acc` false the tile is
- * overwritten.
+ * overwritten. B's eight values of one k are contiguous, `bs` bytes after the previous k's (32
+ * packed, B's row stride when read in place).
  */
-function kernel4x8(kc: i32, pa: usize, pb: usize, pc: usize, ldc: usize, acc: bool): void {
+function kernel4x8(kc: i32, pa: usize, pb: usize, bs: usize, pc: usize, ldc: usize, acc: bool): void {
   let c00 = f32x4.splat(0);
   let c01 = f32x4.splat(0);
   let c10 = f32x4.splat(0);
@@ -123,7 +136,7 @@ function kernel4x8(kc: i32, pa: usize, pb: usize, pc: usize, ldc: usize, acc: bo
     c30 = madd(ar, b0, c30);
     c31 = madd(ar, b1, c31);
     a += MR * 4;
-    b += NR * 4;
+    b += bs;
   }
   const r1 = pc + ldc;
   const r2 = r1 + ldc;
@@ -148,42 +161,123 @@ function kernel4x8(kc: i32, pa: usize, pb: usize, pc: usize, ldc: usize, acc: bo
   v128.store(r3, c31, 16);
 }
 
+/**
+ * kernel4x8 (without `acc`) down `ns` packed row strips of A (`astr` bytes apart; C's rows 4·ldc
+ * apart) against one strip of B, in one call: for a short k, where the call and set-up of each
+ * 4×8 tile are a noticeable share of its work (32 steps at K = 32). A separate function because
+ * V8 compiles kernel4x8's loop alone better (the loop nest in one function measured 3–8% slower
+ * on long k). Requires kc ≥ 1.
+ */
+function kernel4x8s(kc: i32, pa: usize, astr: usize, ns: i32, pb: usize, bs: usize, pc: usize, ldc: usize): void {
+  for (let s = 0; s < ns; s++) {
+    let c00 = f32x4.splat(0);
+    let c01 = f32x4.splat(0);
+    let c10 = f32x4.splat(0);
+    let c11 = f32x4.splat(0);
+    let c20 = f32x4.splat(0);
+    let c21 = f32x4.splat(0);
+    let c30 = f32x4.splat(0);
+    let c31 = f32x4.splat(0);
+    let a = pa;
+    let b = pb;
+    let k = kc;
+    do {
+      const b0 = v128.load(b);
+      const b1 = v128.load(b, 16);
+      let ar = v128.load32_splat(a);
+      c00 = madd(ar, b0, c00);
+      c01 = madd(ar, b1, c01);
+      ar = v128.load32_splat(a, 4);
+      c10 = madd(ar, b0, c10);
+      c11 = madd(ar, b1, c11);
+      ar = v128.load32_splat(a, 8);
+      c20 = madd(ar, b0, c20);
+      c21 = madd(ar, b1, c21);
+      ar = v128.load32_splat(a, 12);
+      c30 = madd(ar, b0, c30);
+      c31 = madd(ar, b1, c31);
+      a += MR * 4;
+      b += bs;
+    } while (--k);
+    const r1 = pc + ldc;
+    const r2 = r1 + ldc;
+    const r3 = r2 + ldc;
+    v128.store(pc, c00);
+    v128.store(pc, c01, 16);
+    v128.store(r1, c10);
+    v128.store(r1, c11, 16);
+    v128.store(r2, c20);
+    v128.store(r2, c21, 16);
+    v128.store(r3, c30);
+    v128.store(r3, c31, 16);
+    pa += astr;
+    pc += ldc << 2;
+  }
+}
+
+/** Writes (or adds, with `acc`) the top-left mr×nr of an edge tile (row stride NR floats) into C. */
+function edge(tile: usize, pc0: usize, ldc: usize, mr: i32, nr: i32, acc: bool): void {
+  for (let r = 0; r < mr; r++) {
+    const crow = pc0 + <usize>r * ldc;
+    const trow = tile + ((<usize>r * NR) << 2);
+    for (let c = 0; c < nr; c++) {
+      const d = crow + (<usize>c << 2);
+      const v = load<f32>(trow + (<usize>c << 2));
+      store<f32>(d, acc ? load<f32>(d) + v : v);
+    }
+  }
+}
+
 /** One matrix: C (M×N, row stride ldc bytes) = A·B using workspace `ws`. */
 function gemm(A: usize, sam: usize, sak: usize, Bm: usize, sbk: usize, sbn: usize, C: usize, M: i32, N: i32, K: i32, ws: usize): void {
   const pA = ws;
   const pB = ws + ((<usize>MC * KC) << 2);
   const tile = pB + ((<usize>KC * NC) << 2);
   const ldc = <usize>N << 2;
+  // B read in place (no packing) for few row strips of A when its rows are contiguous
+  const directB = sbn == 4 && M <= DIRECT_B_MAX_M;
   for (let jc = 0; jc < N; jc += NC) {
     const nc = min(NC, N - jc);
+    const nFull = nc & ~(NR - 1);
     for (let pc = 0; pc < K; pc += KC) {
       const kc = min(KC, K - pc);
       const acc = pc > 0;
-      packB(Bm, sbk, sbn, pc, kc, jc, nc, pB);
+      if (directB) {
+        // the ragged strip (if any) is packed (zero padding), at the start of pB
+        if (nFull < nc) packB(Bm, sbk, sbn, pc, kc, jc + nFull, nc - nFull, pB);
+      } else {
+        packB(Bm, sbk, sbn, pc, kc, jc, nc, pB);
+      }
       for (let ic = 0; ic < M; ic += MC) {
         const mc = min(MC, M - ic);
+        const mFull = mc & ~(MR - 1);
         packA(A, sam, sak, ic, mc, pc, kc, pA);
         for (let jr = 0; jr < nc; jr += NR) {
           const nr = min(NR, nc - jr);
-          const pb = pB + ((<usize>jr * <usize>kc) << 2);
-          for (let ir = 0; ir < mc; ir += MR) {
-            const mr = min(MR, mc - ir);
-            const pa = pA + ((<usize>ir * <usize>kc) << 2);
-            const pc0 = C + <usize>(ic + ir) * ldc + (<usize>(jc + jr) << 2);
-            if (mr == MR && nr == NR) {
-              kernel4x8(kc, pa, pb, pc0, ldc, acc);
-            } else {
-              kernel4x8(kc, pa, pb, tile, NR * 4, false);
-              for (let r = 0; r < mr; r++) {
-                const crow = pc0 + <usize>r * ldc;
-                const trow = tile + ((<usize>r * NR) << 2);
-                for (let c = 0; c < nr; c++) {
-                  const d = crow + (<usize>c << 2);
-                  const v = load<f32>(trow + (<usize>c << 2));
-                  store<f32>(d, acc ? load<f32>(d) + v : v);
-                }
-              }
+          let pb: usize;
+          let bs: usize = NR * 4;
+          if (!directB) pb = pB + ((<usize>jr * <usize>kc) << 2);
+          else if (nr < NR) pb = pB;
+          else {
+            pb = Bm + <usize>pc * sbk + (<usize>(jc + jr) << 2);
+            bs = sbk;
+          }
+          const aStrip: usize = (<usize>kc * MR) << 2;
+          const pc0 = C + <usize>ic * ldc + (<usize>(jc + jr) << 2);
+          const ns = mFull / MR;
+          if (nr == NR) {
+            if (kc <= SHORT_K && !acc) kernel4x8s(kc, pA, aStrip, ns, pb, bs, pc0, ldc);
+            else for (let s = 0; s < ns; s++) kernel4x8(kc, pA + <usize>s * aStrip, pb, bs, pc0 + ((<usize>s * ldc) << 2), ldc, acc);
+          } else {
+            for (let s = 0; s < ns; s++) {
+              kernel4x8(kc, pA + <usize>s * aStrip, pb, bs, tile, NR * 4, false);
+              edge(tile, pc0 + ((<usize>s * ldc) << 2), ldc, MR, nr, acc);
             }
+          }
+          if (mFull < mc) {
+            // the ragged strip, zero-padded
+            kernel4x8(kc, pA + <usize>ns * aStrip, pb, bs, tile, NR * 4, false);
+            edge(tile, pc0 + <usize>mFull * ldc, ldc, mc - mFull, nr, acc);
           }
         }
       }

@@ -1,7 +1,7 @@
 // matmul against a float64 reference: transposed, sliced and batch-broadcast operands.
-import { describe, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { View } from '@axon/core';
-import { SEED, expectClose, makeView, newBackend, randInt, uniform } from './helpers.js';
+import { SEED, expectClose, makeView, newBackend, randInt, uniform, upload } from './helpers.js';
 import type { Layout } from './helpers.js';
 
 const be = newBackend();
@@ -44,6 +44,39 @@ function check(B: number, M: number, N: number, K: number, la: Layout, lb: Layou
 }
 
 const L: Layout[] = ['contiguous', 'transposed', 'sliced', 'transposed-sliced', 'broadcast'];
+
+/** Random float32 values in [-1, 1). */
+function randoms(n: number): Float32Array {
+  return Float32Array.from({ length: n }, () => uniform(-1, 1));
+}
+
+/**
+ * a·b[:, :n] for a [M, K] and b [K, N] given row-major, each stored either as itself (`rows`) or
+ * as its transpose (`cols`, the operand then a transposed view).
+ */
+function product(a: Float32Array, b: Float32Array, M: number, N: number, K: number, la: 'rows' | 'cols', lb: 'rows' | 'cols', n = N): Float32Array {
+  const t = (x: Float32Array, R: number, C: number) => Float32Array.from({ length: R * C }, (_, i) => x[(i % R) * C + Math.floor(i / R)]!);
+  const ba = upload(be, 'float32', la === 'rows' ? a : t(a, M, K));
+  const bb = upload(be, 'float32', lb === 'rows' ? b : t(b, K, N));
+  const out = be.alloc('float32', M * n);
+  be.matmul(
+    { buf: ba, dtype: 'float32', shape: [1, M, K], strides: [M * K, ...(la === 'rows' ? [K, 1] : [1, M])], offset: 0 },
+    { buf: bb, dtype: 'float32', shape: [1, K, n], strides: [K * N, ...(lb === 'rows' ? [N, 1] : [1, K])], offset: 0 },
+    out,
+  );
+  const r = be.readSync(out) as Float32Array;
+  for (const x of [ba, bb, out]) be.free(x);
+  return r;
+}
+
+/** Asserts the same float32 bits. */
+function expectBits(got: Float32Array, want: Float32Array, what: string): void {
+  const g = new Uint32Array(got.buffer, got.byteOffset, got.length);
+  const w = new Uint32Array(want.buffer, want.byteOffset, want.length);
+  expect(g.length, what).toBe(w.length);
+  const i = g.findIndex((x, j) => x !== w[j]);
+  if (i >= 0) expect.fail(`${what}: [${i}] ${got[i]} is not ${want[i]} bit for bit (seed ${SEED})`);
+}
 
 describe(`matmul (seed ${SEED})`, () => {
   it('edge sizes 1, 3, 17, 64, 129 in every dimension, every layout pair', () => {
@@ -94,6 +127,51 @@ describe(`matmul (seed ${SEED})`, () => {
     check(2, 0, 4, 3, 'contiguous', 'contiguous');
     check(2, 3, 0, 3, 'transposed', 'contiguous');
     check(0, 3, 4, 3, 'contiguous', 'contiguous');
+  });
+  it('the MLP training step\'s products at batch 32 (weight read in place, K = 32 gradient)', () => {
+    check(1, 32, 128, 784, 'contiguous', 'contiguous');
+    check(1, 784, 128, 32, 'transposed', 'contiguous');
+    check(1, 32, 10, 128, 'contiguous', 'contiguous');
+    check(1, 32, 128, 10, 'contiguous', 'transposed');
+    check(1, 128, 10, 32, 'transposed', 'contiguous');
+  });
+  it('B read in place (contiguous rows, M ≤ 64) gives the packed path\'s bits', () => {
+    for (const [M, N, K] of [
+      [32, 128, 784],
+      [5, 19, 300],
+      [64, 24, 33],
+      [61, 13, 257],
+      [3, 8, 5],
+      [33, 130, 64],
+      [65, 16, 40],
+    ] as [number, number, number][]) {
+      const a = randoms(M * K);
+      const b = randoms(K * N);
+      for (const la of ['rows', 'cols'] as const) {
+        expectBits(product(a, b, M, N, K, la, 'rows'), product(a, b, M, N, K, la, 'cols'), `M${M} N${N} K${K} a:${la}`);
+      }
+    }
+  });
+  it('short k (K ≤ 64: row strips in one call) gives the bits of the edge-tile path', () => {
+    for (const [M, N, K] of [
+      [784, 128, 32],
+      [128, 10, 32],
+      [9, 16, 64],
+      [40, 24, 1],
+      [12, 8, 65],
+    ] as [number, number, number][]) {
+      const a = randoms(M * K);
+      const b = randoms(K * N);
+      for (const la of ['rows', 'cols'] as const) {
+        for (const lb of ['rows', 'cols'] as const) {
+          // columns 0..6 as full 8-wide strips (the multi-strip kernel) and as a ragged strip
+          const full = product(a, b, M, N, K, la, lb);
+          const ragged = product(a, b, M, N, K, la, lb, 7);
+          const cols = full.filter((_, i) => i % N < 7);
+          expectBits(ragged, cols, `M${M} N${N} K${K} a:${la} b:${lb}`);
+        }
+      }
+    }
   });
   it('a large product (256 × 300 × 270) transposed both ways', () => {
     check(1, 256, 270, 300, 'transposed', 'transposed');

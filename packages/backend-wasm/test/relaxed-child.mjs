@@ -1,7 +1,9 @@
 /* global process, Buffer, WebAssembly, console */
 // Run by relaxed.test.ts as `node --experimental-wasm-relaxed-simd relaxed-child.mjs SEED`:
 // instantiates the baseline and relaxed-SIMD modules over one memory (as the backend does) and
-// checks the relaxed matmul against a float64 reference. Prints one JSON line.
+// checks the relaxed matmul against a float64 reference, and that the paths that skip packing
+// (B read in place, row strips in one call for a short k) give the packed path's bits. Prints one
+// JSON line.
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -53,4 +55,27 @@ for (const [M, N, K] of [[1, 1, 1], [4, 8, 256], [5, 9, 257], [17, 33, 300], [64
     }
   }
 }
-console.log(JSON.stringify({ supported: true, checked, failures: failures.slice(0, 5), failed: failures.length }));
+// Same bits across paths: a·b with b's rows contiguous (read in place when M ≤ 64) against b as a
+// transposed view (packed); and columns 0..6 as part of full 8-wide strips against a ragged strip.
+const u32 = new Uint32Array(memory.buffer);
+let bitsChecked = 0;
+for (const [M, N, K] of [[32, 128, 784], [5, 19, 300], [33, 130, 64], [784, 128, 32], [9, 16, 64]]) {
+  const A = 65536, B = A + M * K * 4, BT = B + K * N * 4, C1 = BT + K * N * 4, C2 = C1 + M * N * 4, WS = C2 + M * N * 4 + 64;
+  for (let i = 0; i < M * K + K * N; i++) f32[A / 4 + i] = Math.fround(rnd() * 2 - 1);
+  for (let q = 0; q < K; q++) for (let j = 0; j < N; j++) f32[BT / 4 + j * K + q] = f32[B / 4 + q * N + j];
+  const cmp = (n, what) => {
+    for (let i = 0; i < M; i++) {
+      for (let j = 0; j < Math.min(n, N); j++) {
+        bitsChecked++;
+        const x = u32[C1 / 4 + i * N + j], y = u32[C2 / 4 + i * n + j];
+        if (x !== y) failures.push(`${what} M${M} N${N} K${K} [${i},${j}]: ${f32[C1 / 4 + i * N + j]} vs ${f32[C2 / 4 + i * n + j]}`);
+      }
+    }
+  };
+  k.matmul_f32(A, 0, K * 4, 4, B, 0, N * 4, 4, C1, 1, M, N, K, WS);
+  k.matmul_f32(A, 0, K * 4, 4, BT, 0, 4, K * 4, C2, 1, M, N, K, WS);
+  cmp(N, 'B in place vs packed');
+  k.matmul_f32(A, 0, K * 4, 4, B, 0, N * 4, 4, C2, 1, M, 7, K, WS);
+  cmp(7, 'full vs ragged strip');
+}
+console.log(JSON.stringify({ supported: true, checked, bitsChecked, failures: failures.slice(0, 5), failed: failures.length }));

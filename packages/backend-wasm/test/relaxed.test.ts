@@ -19,7 +19,7 @@ describe(`relaxed SIMD (seed ${SEED})`, () => {
       expectClose(be.readSync(o), [14, 32, 32, 77], 0, 0, `matmul relaxed=${be.features.relaxedSimd}`);
     }
   });
-  it('the FMA matmul matches a float64 reference within K·ε·Σ|a||b| (child process with the flag)', () => {
+  it('the FMA matmul matches a float64 reference within K·ε·Σ|a||b|, and its paths agree bit for bit (child process with the flag)', () => {
     const child = join(dirname(fileURLToPath(import.meta.url)), 'relaxed-child.mjs');
     let out: string;
     try {
@@ -29,9 +29,10 @@ describe(`relaxed SIMD (seed ${SEED})`, () => {
       out = execFileSync(process.execPath, [child, String(SEED)], { encoding: 'utf8' });
       void e;
     }
-    const r = JSON.parse(out.trim().split('\n').pop()!) as { supported: boolean; checked?: number; failed?: number; failures?: string[] };
+    const r = JSON.parse(out.trim().split('\n').pop()!) as { supported: boolean; checked?: number; bitsChecked?: number; failed?: number; failures?: string[] };
     if (!r.supported) return; // this engine has no relaxed SIMD even with the flag
     expect(r.failed, `relaxed matmul (seed ${SEED}): ${(r.failures ?? []).join('; ')}`).toBe(0);
     expect(r.checked).toBeGreaterThan(1000);
+    expect(r.bitsChecked).toBeGreaterThan(100_000);
   });
 });
