@@ -884,32 +884,24 @@ export function generateFused(c: CompiledFused, kinds: ArrayLike<number>, unroll
     f.byte(Op.i32_add);
     set(f, outPtr[0]!);
   }
-  // next row
-  for (let k = 0; k < nIn; k++) {
-    if (inBase[k]! < 0) continue;
-    get(f, inBase[k]!);
-    get(f, inStride[k]!);
-    f.byte(Op.i32_add);
-    set(f, inBase[k]!);
-  }
-  get(f, R);
-  i32Const(f, 1);
-  f.byte(Op.i32_sub, Op.local_tee);
-  f.u32(R);
-  f.byte(Op.br_if, 0, Op.end);
-  // next plane
-  for (let k = 0; k < nIn; k++) {
-    if (inPlane[k]! < 0) continue;
-    get(f, inPlane[k]!);
-    get(f, inPlaneStride[k]!);
-    f.byte(Op.i32_add);
-    set(f, inPlane[k]!);
-  }
-  get(f, PLANES);
-  i32Const(f, 1);
-  f.byte(Op.i32_sub, Op.local_tee);
-  f.u32(PLANES);
-  f.byte(Op.br_if, 0, Op.end);
+  // the end of a loop: every input's pointer (locals `ptrs`, −1 for none) steps by its stride,
+  // the counter goes down by one, and the loop repeats while it is not zero
+  const step = (ptrs: readonly number[], strides: readonly number[], counter: number): void => {
+    for (let k = 0; k < nIn; k++) {
+      if (ptrs[k]! < 0) continue;
+      get(f, ptrs[k]!);
+      get(f, strides[k]!);
+      f.byte(Op.i32_add);
+      set(f, ptrs[k]!);
+    }
+    get(f, counter);
+    i32Const(f, 1);
+    f.byte(Op.i32_sub, Op.local_tee);
+    f.u32(counter);
+    f.byte(Op.br_if, 0, Op.end);
+  };
+  step(inBase, inStride, R); // next row
+  step(inPlane, inPlaneStride, PLANES); // next plane
   if (rk === REDUCE_COLS && wide) {
     // the float64 accumulators rounded into the output
     eachColumn(f, () => {
