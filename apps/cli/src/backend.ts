@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { backends, ready, setBackend, type Backend, type BackendInfo } from '@axon/core';
 import '@axon/backend-wasm';
+import { relaxedSimdFlagOn } from './v8-flags.js';
 
 /**
  * Backend packages that are optional and start native code (WebGPU loads Dawn, which asks the
@@ -30,6 +31,8 @@ export interface BackendProbe {
   readonly backends: readonly BackendInfo[];
   /** Whether each backend that started runs on a software-emulated device. */
   readonly emulated: Readonly<Record<string, boolean>>;
+  /** What each backend that started reports in `features` (e.g. WASM's relaxed SIMD), if anything. */
+  readonly features: Readonly<Record<string, Readonly<Record<string, boolean | number | string>>>>;
   /** What the child printed on stderr: messages native drivers wrote while starting. */
   readonly driverOutput: string;
 }
@@ -41,14 +44,16 @@ for (const u of urls) { try { await import(u); } catch {} }
 let chosen = null;
 try { chosen = await core.ready(); } catch {}
 const emulated = {};
-if (chosen) emulated[chosen.name] = chosen.emulated === true;
+const features = {};
+const note = (b) => { emulated[b.name] = b.emulated === true; if (b.features) features[b.name] = b.features; };
+if (chosen) note(chosen);
 if (all) {
   for (const b of core.backends()) {
     if (b.name === chosen?.name) continue;
-    try { emulated[b.name] = (await core.setBackend(b.name)).emulated === true; } catch {}
+    try { note(await core.setBackend(b.name)); } catch {}
   }
 }
-process.stdout.write(JSON.stringify({ chosen: chosen ? chosen.name : null, backends: core.backends(), emulated }));
+process.stdout.write(JSON.stringify({ chosen: chosen ? chosen.name : null, backends: core.backends(), emulated, features }));
 process.exit(0); // native backends may keep threads alive
 `;
 
@@ -70,7 +75,9 @@ export function probeBackends(opts: { all?: boolean; timeoutMs?: number } = {}):
   if (core === null) return Promise.reject(new Error('cannot resolve @axon/core'));
   const urls = [resolveUrl('@axon/backend-wasm'), ...OPTIONAL_BACKENDS.map(resolveUrl)].filter((u): u is string => u !== null);
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--input-type=module', '--eval', PROBE_SCRIPT, JSON.stringify([core, urls, opts.all === true])], {
+    // the child runs the backends as this process would: with relaxed SIMD where axon turned it on
+    const flags = relaxedSimdFlagOn() ? ['--experimental-wasm-relaxed-simd'] : [];
+    const child = spawn(process.execPath, [...flags, '--input-type=module', '--eval', PROBE_SCRIPT, JSON.stringify([core, urls, opts.all === true])], {
       stdio: ['ignore', 'pipe', 'pipe'],
       timeout: opts.timeoutMs ?? 60_000,
     });

@@ -20,9 +20,17 @@ export function enableRelaxedSimd(env: NodeJS.ProcessEnv = process.env): boolean
   if (wanted && major < 22) {
     try {
       v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
+      flagOn = true;
     } catch {
       /* an engine without the flag: the backend then reports relaxedSimd: false */
     }
   }
   return wanted;
+}
+
+let flagOn = false;
+
+/** Whether {@link enableRelaxedSimd} set V8's flag in this process (child processes need it too). */
+export function relaxedSimdFlagOn(): boolean {
+  return flagOn;
 }

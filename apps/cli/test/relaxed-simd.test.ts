@@ -20,9 +20,16 @@ describe('axon train and relaxed SIMD', () => {
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/backend wasm \(SIMD, relaxed SIMD\),/);
   });
+  it('axon info says so too (its backends start in a child process, which gets the flag)', () => {
+    const r = spawnSync(process.execPath, [cli, 'info'], { encoding: 'utf8', timeout: 120_000 });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^ {2}[ *] wasm {5}available \(SIMD, relaxed SIMD\)$/m);
+  });
   it.runIf(node20)('AXON_RELAXED_SIMD=0 keeps the SIMD128 matmul on Node 20', () => {
     const r = train({ AXON_RELAXED_SIMD: '0' });
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/backend wasm \(SIMD\),/);
+    const i = spawnSync(process.execPath, [cli, 'info'], { encoding: 'utf8', timeout: 120_000, env: { ...process.env, AXON_RELAXED_SIMD: '0' } });
+    expect(i.stdout).toMatch(/^ {2}[ *] wasm {5}available \(SIMD\)$/m);
   });
 });

@@ -1,11 +1,13 @@
 import { backends, ready } from '@axon/core';
 import { probeBackends, type BackendProbe } from '../backend.js';
+import { featureList } from '../format.js';
 
 /**
  * `axon info`: the backends this machine can run and, where one cannot, why. Every backend is
  * started in a child process ({@link probeBackends}): what native drivers print while starting
  * (Dawn's `maxDynamic… artificially reduced` warnings on lavapipe) is summed up in one line
- * instead of reaching the terminal.
+ * instead of reaching the terminal. A backend's `features` follow its state: WASM says whether its
+ * relaxed-SIMD matmul runs (`available (SIMD, relaxed SIMD)`).
  */
 export async function info(log: (s: string) => void = console.log): Promise<void> {
   log(`node ${process.version} on ${process.platform}/${process.arch}`);
@@ -27,7 +29,7 @@ export async function info(log: (s: string) => void = console.log): Promise<void
   log('backends (highest priority first; * = the default):');
   for (const b of probe.backends) {
     const emulated = probe.emulated[b.name];
-    const state = emulated !== undefined ? `available${emulated ? ' (software-emulated device: used only when selected)' : ''}` : `unavailable: ${b.reason ?? b.status}`;
+    const state = emulated !== undefined ? `available${featureList(probe.features[b.name])}${emulated ? ' (software-emulated device: used only when selected)' : ''}` : `unavailable: ${b.reason ?? b.status}`;
     log(`  ${b.name === probe.chosen ? '*' : ' '} ${b.name.padEnd(8)} ${state}`);
   }
   const driver = probe.driverOutput.split('\n').map((l) => l.trim()).filter((l) => l !== '');
