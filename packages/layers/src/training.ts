@@ -423,27 +423,27 @@ export async function fitModel(model: Model, internals: ModelInternals, x: DataI
         if (skip > 0) throw new AxonError(op, `the dataset yielded ${batchIndex - skip} batches in epoch ${epoch + 1}, fewer than the ${batchIndex} the checkpoint had consumed: it is not the data the checkpoint was written with`);
       } else {
         const n = xTrain!.shape[0]!;
-        const perm = shuffle ? tensor(permutation(n, shuffleSeed + epoch), [n], 'int32') : null;
-        try {
-          for (let start = batchIndex * batchSize; start < n; start += batchSize) {
-            const size = Math.min(batchSize, n - start);
-            const [xb, yb] = noGrad(() => {
-              if (!perm) return [rows(xTrain!, start, size), rows(yTrain!, start, size)];
-              const idx = perm.slice([start], [size]);
-              const r = [gather(xTrain!, idx, 0), gather(yTrain!, idx, 0)] as const;
-              idx.dispose();
-              return r;
-            });
+        // the epoch's order stays on the host: each batch uploads its own indices (a slice of a
+        // device tensor would make gather's range check read the whole permutation every step)
+        const perm = shuffle ? permutation(n, shuffleSeed + epoch) : null;
+        for (let start = batchIndex * batchSize; start < n; start += batchSize) {
+          const size = Math.min(batchSize, n - start);
+          const [xb, yb] = noGrad(() => {
+            if (!perm) return [rows(xTrain!, start, size), rows(yTrain!, start, size)];
+            const idx = tensor(perm.subarray(start, start + size), [size], 'int32');
             try {
-              stopped = await runBatch(xb, yb);
+              return [gather(xTrain!, idx, 0), gather(yTrain!, idx, 0)] as const;
             } finally {
-              xb.dispose();
-              yb.dispose();
+              idx.dispose();
             }
-            if (stopped) break;
+          });
+          try {
+            stopped = await runBatch(xb, yb);
+          } finally {
+            xb.dispose();
+            yb.dispose();
           }
-        } finally {
-          perm?.dispose();
+          if (stopped) break;
         }
       }
       if (stopped) break epochs;
