@@ -537,7 +537,7 @@ function runEpilogue(backend: Backend, group: Storage[], mm: Storage, subst?: Ma
   const inGroup = ps.reduce((c, p) => c + p.leaves.filter((l) => l.s === mm).length, 0);
   const keep = mm.refs > 0 || mm.readers > inGroup;
   const roots = group.map((s, i) => ({ expr: ps[i]!.expr, dtype: s.dtype as FusedDType }));
-  if (keep) roots.push({ expr: leafOf0(mm, shape), dtype: 'float32' });
+  if (keep) roots.push({ expr: wholeLeaf(mm, shape), dtype: 'float32' });
   // other pending products read here run first (building reads their buffers)
   const b = build(roots, shape, subst, mm);
   const bufs = roots.map((r, i) => allocBuffer(backend, i < group.length ? group[i]!.dtype : 'float32', sizeOf(shape)));
@@ -557,10 +557,10 @@ function runEpilogue(backend: Backend, group: Storage[], mm: Storage, subst?: Ma
   });
 }
 
-/** A leaf reading `s` in the kernel's own layout. */
-function leafOf0(s: Storage, shape: Shape): Leaf {
+/** A leaf reading all of `s` in the kernel's own layout (contiguous over `shape`). */
+function wholeLeaf(s: Storage, shape: Shape, dtype: FusedDType = 'float32'): Leaf {
   const strides = contiguousStrides(shape);
-  return { k: 'leaf', s, dtype: 'float32', strides, offset: 0, key: `${sid(s)}:float32:0:${strides.join(',')}` };
+  return { k: 'leaf', s, dtype, strides, offset: 0, key: `${sid(s)}:${dtype}:0:${strides.join(',')}` };
 }
 
 /** Runs a pending product on its own (something needs its buffer). */
@@ -598,7 +598,7 @@ export function lazyMatmul(backend: Backend, a: View, b: View, deps: readonly St
 function splitGroup(backend: Backend, group: Storage[]): void {
   const order = [...group].sort((a, b) => (a.pending as Pending).size - (b.pending as Pending).size);
   const done = new Map<Expr, Leaf>();
-  const strides = contiguousStrides((order[0]!.pending as Pending).shape);
+  const shape = (order[0]!.pending as Pending).shape;
   let batch: Storage[] = [];
   let leaves: Leaf[] = [];
   let size = 0;
@@ -608,8 +608,7 @@ function splitGroup(backend: Backend, group: Storage[]): void {
     // the batch was formed to fit (one pending value alone always fits)
     runGroup(backend, batch, done.size > 0 ? done : undefined, true);
     batch.forEach((s, i) => {
-      const l: Leaf = { k: 'leaf', s, dtype: s.dtype as FusedDType, strides, offset: 0, key: `${sid(s)}:${s.dtype}:0:${strides.join(',')}` };
-      done.set(exprs[i]!, l);
+      done.set(exprs[i]!, wholeLeaf(s, shape, s.dtype as FusedDType));
     });
     batch = [];
     leaves = [];
