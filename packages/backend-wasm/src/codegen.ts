@@ -355,6 +355,17 @@ export function generateFused(c: CompiledFused, kinds: ArrayLike<number>, unroll
     w.byte(Op.i32_const);
     w.s32(v);
   };
+  /** Stores the v128 on the stack at the address below it: 4 lanes (vector, at 16·u) or lane 0. */
+  const storeF32 = (w: Bytes, vector: boolean, u: number): void => {
+    if (vector) {
+      simd(w, V.store);
+      mem(w, 4, 16 * u);
+    } else {
+      simd(w, V.store32_lane);
+      mem(w, 2, 0);
+      w.byte(0);
+    }
+  };
   /** A v128 local holding a splatted f32 constant, made on first use. */
   const constLocals = new Map<number, number>();
   const constant = (v: number): number => {
@@ -553,14 +564,7 @@ export function generateFused(c: CompiledFused, kinds: ArrayLike<number>, unroll
       }
       get(w, val);
       minmax(w);
-      if (vector) {
-        simd(w, V.store);
-        mem(w, 4, 16 * u);
-      } else {
-        simd(w, V.store32_lane);
-        mem(w, 2, 0);
-        w.byte(0);
-      }
+      storeF32(w, vector, u);
     }
   };
 
@@ -613,14 +617,7 @@ export function generateFused(c: CompiledFused, kinds: ArrayLike<number>, unroll
       } else if (op === L.opStoreF32) {
         get(w, outPtr[fd]!);
         get(w, alias[fa]!);
-        if (vector) {
-          simd(w, V.store);
-          mem(w, 4, 16 * u);
-        } else {
-          simd(w, V.store32_lane);
-          mem(w, 2, 0);
-          w.byte(0);
-        }
+        storeF32(w, vector, u);
       } else if (op === L.opStoreU8) {
         // value != 0 (NaN included) as a byte 0/1
         get(w, outPtr[fd]!);
