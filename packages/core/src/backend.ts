@@ -221,6 +221,13 @@ export interface Backend {
    * more than 8 outputs, whatever this says.
    */
   readonly maxFusedBuffers?: number;
+  /**
+   * Changes how many threads this backend's ops may use (`setNumThreads` calls it on every started
+   * backend that has it): an integer ≥ 1, or `'auto'` for the cores available. A backend that
+   * cannot use that many says so in `features` (e.g. WASM's `threads` and `threadsReason`);
+   * results never depend on the count.
+   */
+  setThreads?(n: number | 'auto'): void;
 
   // ---------------------------------------------------------------- storage
   /** Allocates an uninitialised buffer of `size` elements. */

@@ -290,3 +290,38 @@ export async function findBackend(name: string): Promise<Backend> {
   if (!entry) throw new AxonError('toBackend', `unknown backend '${name}'`);
   return start(entry);
 }
+
+/** The thread count requested with {@link setNumThreads}. */
+let numThreads: number | 'auto' = 'auto';
+
+/**
+ * Sets how many threads backends use for their ops: an integer from 1 to 64, or `'auto'` (the
+ * default: the cores available; in a browser only when the page is cross-origin isolated). It
+ * applies to backends created afterwards and to every backend already started that supports
+ * threads (the WASM backend; WebGPU runs on the GPU and ignores it). Results are bit-identical
+ * for any count. Like PyTorch's `torch.set_num_threads`.
+ * @example
+ * ```ts
+ * setNumThreads(1); // one thread: e.g. when several Axon processes share the machine
+ * getNumThreads() // 1
+ * setNumThreads('auto');
+ * setNumThreads(0); // throws: 'expected an integer from 1 to 64'
+ * ```
+ */
+export function setNumThreads(n: number | 'auto'): void {
+  if (n !== 'auto' && !(typeof n === 'number' && Number.isInteger(n) && n >= 1 && n <= 64)) {
+    throw new AxonError('setNumThreads', `expected an integer from 1 to 64 or 'auto', got ${typeof n === 'string' ? `'${n}'` : String(n)}`);
+  }
+  numThreads = n;
+  for (const e of entries.values()) e.backend?.setThreads?.(n);
+}
+
+/**
+ * The thread count last requested with {@link setNumThreads} (`'auto'` unless set). What a
+ * backend actually uses is in its `features` (WASM: `features.threads`).
+ * @example
+ * getNumThreads() // 'auto'
+ */
+export function getNumThreads(): number | 'auto' {
+  return numThreads;
+}
