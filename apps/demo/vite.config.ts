@@ -1,20 +1,38 @@
 import { defineConfig } from 'vite';
 import { csp } from './csp.js';
 
+/**
+ * Cross-origin isolation: with these two headers on every response the page is
+ * `crossOriginIsolated`, which browsers require for `SharedArrayBuffer` and shared WebAssembly
+ * memory, i.e. for the WASM backend's threads (without them it runs on one thread and says why).
+ * Everything the site loads is of the same origin, so `require-corp` blocks nothing.
+ */
+export const CROSS_ORIGIN_ISOLATION: Readonly<Record<string, string>> = {
+  'Cross-Origin-Opener-Policy': 'same-origin',
+  'Cross-Origin-Embedder-Policy': 'require-corp',
+};
+
+/** `vite --mode no-isolation` / `vite preview --mode no-isolation`: serve without those headers (one WASM thread), to see the fallback. */
+export const NO_ISOLATION_MODE = 'no-isolation';
+
 // A static site: `vite build` writes dist/ (HTML, JS, CSS) and copies public/ (the gzipped MNIST
 // files made by scripts/prepare-data.mjs). `base: './'` lets dist/ be served from any folder.
 // csp() sends the Content-Security-Policy header in dev and preview and writes it as a <meta>
-// into the built index.html (see csp.ts).
-export default defineConfig({
-  base: './',
-  plugins: [csp()],
-  build: {
-    target: 'es2022',
-    outDir: 'dist',
-    assetsInlineLimit: 0,
-    chunkSizeWarningLimit: 400,
-  },
-  worker: { format: 'es' },
-  server: { host: '127.0.0.1', port: 5173 },
-  preview: { host: '127.0.0.1', port: 4173 },
+// into the built index.html (see csp.ts). The dev server and preview send the cross-origin
+// isolation headers on every response (a static host must too: README, "Hosting").
+export default defineConfig(({ mode }) => {
+  const headers = mode === NO_ISOLATION_MODE ? {} : { ...CROSS_ORIGIN_ISOLATION };
+  return {
+    base: './',
+    plugins: [csp()],
+    build: {
+      target: 'es2022',
+      outDir: 'dist',
+      assetsInlineLimit: 0,
+      chunkSizeWarningLimit: 400,
+    },
+    worker: { format: 'es' },
+    server: { host: '127.0.0.1', port: 5173, headers },
+    preview: { host: '127.0.0.1', port: 4173, headers },
+  };
 });

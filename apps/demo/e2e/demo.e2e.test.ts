@@ -11,12 +11,16 @@ import { basename, join } from 'node:path';
 import type { Browser, Download, Page } from 'playwright-core';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { CSP_DIRECTIVES, contentSecurityPolicy } from '../csp.js';
-import { type CliModel, DEMO, RESULTS, type Site, buildAndServe, cspViolations, evalWithCli, jsSizes, launch, newPage, openPage, requireChromium, serveDev, trainWithCli } from './harness.js';
+import { type CliModel, DEMO, RESULTS, type Site, buildAndServe, cspViolations, evalWithCli, jsSizes, launch, newPage, openPage, requireChromium, serveBuilt, serveDev, trainWithCli } from './harness.js';
 
 interface DemoState {
   state: string;
   backend: string;
   backends: { name: string; available: boolean; emulated?: boolean; reason?: string }[];
+  crossOriginIsolated: boolean;
+  workerCrossOriginIsolated: boolean | null;
+  features: Record<string, boolean | number | string> | null;
+  featureText: string;
   hasModel: boolean;
   steps: number[];
   losses: number[];
@@ -109,6 +113,35 @@ async function expectNoErrors(page: Page, errors: string[]): Promise<void> {
 /** Every inline script, event-handler attribute, style attribute or <style> element in an HTML text. */
 function inlineCode(html: string): string[] {
   return [...html.matchAll(/<script\b(?![^>]*\bsrc=)[^>]*>|\son[a-z]+\s*=|\sstyle\s*=|<style\b/gi)].map((m) => m[0]);
+}
+
+/** The two headers that make a page cross-origin isolated (threads need it), as vite.config.ts sends them. */
+const ISOLATION = { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' } as const;
+
+/** Whether a response carries both isolation headers (`true`), neither (`false`), or something else (the values). */
+function isolationOf(headers: Record<string, string> | Headers): boolean | string {
+  const get = (k: string): string | null => (headers instanceof Headers ? headers.get(k) : (headers[k] ?? null));
+  const [coop, coep] = [get('cross-origin-opener-policy'), get('cross-origin-embedder-policy')];
+  if (coop === ISOLATION['cross-origin-opener-policy'] && coep === ISOLATION['cross-origin-embedder-policy']) return true;
+  if (coop === null && coep === null) return false;
+  return `COOP ${coop}, COEP ${coep}`;
+}
+
+/**
+ * Opens `url` recording every response the page and its workers receive (URL and whether it
+ * carries the isolation headers), and waits until the demo is idle.
+ */
+async function openRecording(b: Browser, url: string): Promise<{ page: Page; errors: string[]; responses: { url: string; isolation: boolean | string }[]; failed: string[] }> {
+  const { page, errors } = await newPage(b);
+  const responses: { url: string; isolation: boolean | string }[] = [];
+  const failed: string[] = [];
+  page.context().on('response', (r) => {
+    void r.allHeaders().then((h) => responses.push({ url: r.url(), isolation: isolationOf(h) }));
+  });
+  page.context().on('requestfailed', (r) => failed.push(`${r.url()}: ${r.failure()?.errorText}`));
+  await page.goto(url);
+  await waitFor(page, (d) => d.state === 'idle');
+  return { page, errors, responses, failed };
 }
 
 let site: Site;
@@ -382,6 +415,102 @@ describe('demo site', () => {
     });
   });
 
+  describe('WebAssembly threads (cross-origin isolation)', () => {
+    it('the preview server sends COOP: same-origin and COEP: require-corp with every response', async () => {
+      const assets = readdirSync(join(site.outDir, 'assets')).map((f) => `assets/${f}`);
+      expect(assets.some((f) => /^assets\/worker-.*\.js$/.test(f)), 'the worker script is among the assets').toBe(true);
+      for (const path of ['', '?backend=wasm', 'favicon.svg', 'data/t10k-labels-idx1-ubyte.gz', 'data/train-images-idx3-ubyte.gz', ...assets]) {
+        const r = await fetch(new URL(path, site.url));
+        expect(r.status, path).toBe(200);
+        expect(isolationOf(r.headers), path).toBe(true);
+        await r.body?.cancel();
+      }
+    });
+
+    it('the served page is crossOriginIsolated, the WASM backend runs 2+ threads and says why, and it trains', async () => {
+      const { page, errors, responses, failed } = await openRecording(browser, `${site.url}?backend=wasm`);
+      try {
+        expect(await page.evaluate(() => window.crossOriginIsolated)).toBe(true);
+        let d = await demoState(page);
+        expect(d.crossOriginIsolated).toBe(true);
+        expect(d.workerCrossOriginIsolated, 'the training worker is isolated too').toBe(true);
+        expect(d.backend).toBe('wasm');
+        const threads = d.features?.['threads'];
+        const reason = d.features?.['threadsReason'];
+        console.log(`isolated: ${d.featureText} (${reason}); navigator.hardwareConcurrency ${await page.evaluate(() => navigator.hardwareConcurrency)}`);
+        // Chromium's hardwareConcurrency here is 2: 'auto' gives 2 threads
+        expect(typeof threads, `features.threads (features: ${JSON.stringify(d.features)})`).toBe('number');
+        expect(threads).toBeGreaterThanOrEqual(2);
+        expect(typeof reason === 'string' && reason.length > 0, 'features.threadsReason').toBe(true);
+        // shown next to the backend picker, the reason on a line below (and as the tooltip)
+        const shown = (await page.textContent('#backend-features')) ?? '';
+        expect(shown).toMatch(/^wasm · SIMD\b/);
+        expect(shown).toMatch(new RegExp(` · ${threads} threads$`));
+        expect(await page.textContent('#backend-reasons')).toBe(`threads: ${reason}`);
+        expect(await page.getAttribute('#backend-features', 'title')).toBe(`threads: ${reason}`);
+        await expect(page.locator('#isolation-note').isHidden()).resolves.toBe(true);
+        // trains on them: the loss falls, test accuracy shows
+        d = await train(page, { epochs: 1, batch: 32, lr: 0.003, size: '1000' });
+        console.log(`wasm MLP on ${threads} threads: ${d.steps.at(-1)} steps, loss ${d.losses[0]!.toFixed(3)} → ${d.losses.at(-1)!.toFixed(3)}, test accuracy ${d.epochs[0]?.testAccuracy}`);
+        expect(d.losses.length).toBeGreaterThanOrEqual(6);
+        expect(mean(d.losses.slice(-3))).toBeLessThan(mean(d.losses.slice(0, 3)) * 0.75);
+        expect(d.epochs).toHaveLength(1);
+        expect(d.epochs[0]!.testAccuracy).toBeGreaterThan(0.5);
+        expect(await page.textContent('#stat-acc')).toMatch(/\d%$/);
+        // everything the page and its workers loaded is of the same origin and carries the headers
+        const origin = new URL(site.url).origin;
+        expect(responses.some((r) => r.url.includes('/data/train-images')), 'the worker\'s requests are recorded').toBe(true);
+        expect(responses.filter((r) => new URL(r.url).origin !== origin).map((r) => r.url)).toEqual([]);
+        expect(responses.filter((r) => r.isolation !== true).map((r) => `${r.url}: ${r.isolation}`)).toEqual([]);
+        expect(failed).toEqual([]);
+        await expectNoErrors(page, errors);
+      } finally {
+        await page.context().close();
+      }
+    });
+
+    it('served without the headers: not isolated, the page says WASM runs on 1 thread and why, and training still works', async () => {
+      const plain = await serveBuilt(site.outDir, { isolation: false });
+      try {
+        const r = await fetch(`${plain.url}?backend=wasm`);
+        expect(isolationOf(r.headers), 'no COOP/COEP').toBe(false);
+        expect(r.headers.get('content-security-policy')).toBe(contentSecurityPolicy());
+        await r.body?.cancel();
+        const { page, errors } = await openRecording(browser, `${plain.url}?backend=wasm`);
+        try {
+          expect(await page.evaluate(() => window.crossOriginIsolated)).toBe(false);
+          let d = await demoState(page);
+          expect(d.crossOriginIsolated).toBe(false);
+          expect(d.workerCrossOriginIsolated).toBe(false);
+          expect(d.backend).toBe('wasm');
+          const reason = d.features?.['threadsReason'];
+          console.log(`not isolated: ${d.featureText} (${reason})`);
+          expect(d.features?.['threads'], `features.threads (features: ${JSON.stringify(d.features)})`).toBe(1);
+          expect(reason).toMatch(/crossOriginIsolated is false/);
+          expect(await page.textContent('#backend-features')).toMatch(/^wasm · SIMD\b.* · 1 thread$/);
+          expect(await page.textContent('#backend-reasons')).toBe(`threads: ${reason}`);
+          // the one-line hosting note names the two headers
+          await expect(page.locator('#isolation-note').isVisible()).resolves.toBe(true);
+          const note = ((await page.textContent('#isolation-note')) ?? '').replace(/\s+/g, ' ');
+          expect(note).toContain('Cross-Origin-Opener-Policy: same-origin');
+          expect(note).toContain('Cross-Origin-Embedder-Policy: require-corp');
+          // training works on one thread
+          d = await train(page, { epochs: 1, batch: 32, lr: 0.003, size: '1000' });
+          console.log(`wasm MLP on 1 thread: ${d.steps.at(-1)} steps, loss ${d.losses[0]!.toFixed(3)} → ${d.losses.at(-1)!.toFixed(3)}, test accuracy ${d.epochs[0]?.testAccuracy}`);
+          expect(d.losses.length).toBeGreaterThanOrEqual(6);
+          expect(mean(d.losses.slice(-3))).toBeLessThan(mean(d.losses.slice(0, 3)) * 0.75);
+          expect(d.epochs).toHaveLength(1);
+          expect(d.epochs[0]!.testAccuracy).toBeGreaterThan(0.5);
+          await expectNoErrors(page, errors);
+        } finally {
+          await page.context().close();
+        }
+      } finally {
+        await plain.close();
+      }
+    });
+  });
+
   describe('upload errors', () => {
     /**
      * The page scrolled down to the upload control (the window shorter than the page), then a bad
@@ -590,11 +719,19 @@ describe('demo site', () => {
           nonces.push(nonce!);
         }
         expect(nonces[0]).not.toBe(nonces[1]);
-        const { page, errors } = await openPage(browser, `${dev.url}?backend=wasm`);
+        const { page, errors, responses, failed } = await openRecording(browser, `${dev.url}?backend=wasm`);
         try {
           // Vite injected the CSS as <style nonce>: applied; WASM compiled in the worker
           expect(await page.evaluate(() => getComputedStyle(document.getElementById('error')!).position)).toBe('sticky');
-          expect((await demoState(page)).backend).toBe('wasm');
+          const d = await demoState(page);
+          expect(d.backend).toBe('wasm');
+          // `pnpm demo` serves every module, the worker and the data with COOP + COEP: isolated, threads
+          expect(await page.evaluate(() => window.crossOriginIsolated)).toBe(true);
+          expect(d.workerCrossOriginIsolated).toBe(true);
+          expect(d.features?.['threads']).toBeGreaterThanOrEqual(2);
+          expect(responses.filter((r) => r.isolation !== true).map((r) => `${r.url}: ${r.isolation}`)).toEqual([]);
+          expect(responses.some((r) => /worker/.test(r.url)), 'the worker script is recorded').toBe(true);
+          expect(failed).toEqual([]);
           await expectNoErrors(page, errors);
         } finally {
           await page.context().close();

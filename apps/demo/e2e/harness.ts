@@ -12,6 +12,7 @@ import { promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import { type Browser, type ConsoleMessage, type Page, chromium } from 'playwright-core';
 import { build, preview, type PreviewServer, createServer as createViteServer } from 'vite';
+import { NO_ISOLATION_MODE } from '../vite.config.js';
 
 const run = promisify(execFile);
 
@@ -58,17 +59,34 @@ export interface Site {
   close(): Promise<void>;
 }
 
+/** How a server of the site is set up. */
+export interface ServeOptions {
+  /**
+   * Send the cross-origin isolation headers (COOP + COEP, vite.config.ts) — the default; `false`
+   * serves with the config's `no-isolation` mode, as a host without them would (one WASM thread).
+   */
+  readonly isolation?: boolean;
+}
+
+const modeOf = (opts: ServeOptions): { mode?: string } => (opts.isolation === false ? { mode: NO_ISOLATION_MODE } : {});
+
 /** Builds the site into test-results/site and serves it with `vite preview`. */
 export async function buildAndServe(): Promise<Site> {
   await run(process.execPath, [join(DEMO, 'scripts', 'prepare-data.mjs')], { cwd: DEMO });
   const outDir = join(RESULTS, 'site');
   rmSync(outDir, { recursive: true, force: true });
   await build({ root: DEMO, configFile: join(DEMO, 'vite.config.ts'), logLevel: 'error', build: { outDir, emptyOutDir: true } });
+  return serveBuilt(outDir);
+}
+
+/** Serves a built site (`outDir`) with `vite preview` on a free port. */
+export async function serveBuilt(outDir: string, opts: ServeOptions = {}): Promise<Site> {
   const port = await freePort();
   const server: PreviewServer = await preview({
     root: DEMO,
     configFile: join(DEMO, 'vite.config.ts'),
     logLevel: 'error',
+    ...modeOf(opts),
     build: { outDir },
     preview: { host: '127.0.0.1', port, strictPort: true, open: false },
   });
@@ -84,13 +102,14 @@ export async function buildAndServe(): Promise<Site> {
  * transformed on request, CSS injected as <style> elements, the Content-Security-Policy header
  * with a per-page nonce (csp.ts).
  */
-export async function serveDev(): Promise<Site> {
+export async function serveDev(opts: ServeOptions = {}): Promise<Site> {
   await run(process.execPath, [join(DEMO, 'scripts', 'prepare-data.mjs')], { cwd: DEMO });
   const port = await freePort();
   const server = await createViteServer({
     root: DEMO,
     configFile: join(DEMO, 'vite.config.ts'),
     logLevel: 'error',
+    ...modeOf(opts),
     server: { host: '127.0.0.1', port, strictPort: true, open: false },
   });
   await server.listen();

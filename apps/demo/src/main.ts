@@ -6,7 +6,7 @@ import './style.css';
 import { LiveChart } from './charts.js';
 import { DrawPad } from './pad.js';
 import type { BackendChoice, BackendStatus, ModelKind, Reply, Request, TrainState } from './protocol.js';
-import { argmax, errorMessage, formatInt, formatPercent, formatSeconds, pickModelFiles, readFloat, readInt, weightsNamedIn } from './util.js';
+import { type BackendFeatures, argmax, errorMessage, featureReasons, featureSummary, formatInt, formatPercent, formatSeconds, pickModelFiles, readFloat, readInt, weightsNamedIn } from './util.js';
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string): T => {
   const el = document.getElementById(id);
@@ -17,6 +17,9 @@ const $ = <T extends HTMLElement = HTMLElement>(id: string): T => {
 const ui = {
   backend: $<HTMLSelectElement>('backend'),
   backendNote: $('backend-note'),
+  backendFeatures: $('backend-features'),
+  backendReasons: $('backend-reasons'),
+  isolationNote: $('isolation-note'),
   error: $('error'),
   errorText: $('error-text'),
   errorClose: $<HTMLButtonElement>('error-close'),
@@ -61,6 +64,13 @@ const demo = {
   state: 'loading' as TrainState,
   backend: '',
   backends: [] as BackendStatus[],
+  /** `crossOriginIsolated` in the page and in the training worker (threads need it). */
+  crossOriginIsolated: window.crossOriginIsolated,
+  workerCrossOriginIsolated: null as boolean | null,
+  /** The active backend's `features` (WASM: simd, relaxedSimd, threads, threadsReason), as shown next to the picker. */
+  features: null as BackendFeatures | null,
+  /** The line shown next to the picker, e.g. "wasm · SIMD · relaxed SIMD · 2 threads". */
+  featureText: '',
   hasModel: false,
   steps: [] as number[],
   losses: [] as number[],
@@ -199,9 +209,18 @@ function setState(state: TrainState, message: string): void {
   for (const el of [ui.model, ui.epochs, ui.batch, ui.lr, ui.trainSize]) el.disabled = busy;
 }
 
-function showBackends(list: BackendStatus[], active: string): void {
+function showBackends(list: BackendStatus[], active: string, features: BackendFeatures | undefined, workerIsolated: boolean): void {
   demo.backends = list;
   demo.backend = active;
+  demo.features = features ?? null;
+  demo.workerCrossOriginIsolated = workerIsolated;
+  // what the backend uses (SIMD, threads) and why that many threads, e.g. "threads: auto: 2 cores available"
+  demo.featureText = featureSummary(active, features);
+  const reasons = featureReasons(features);
+  ui.backendFeatures.textContent = demo.featureText;
+  ui.backendFeatures.title = reasons.join('\n');
+  ui.backendReasons.textContent = reasons.join(' ');
+  ui.backendReasons.hidden = reasons.length === 0;
   ui.backend.replaceChildren(
     ...list.map((b) => {
       const o = document.createElement('option');
@@ -228,7 +247,7 @@ function showBackends(list: BackendStatus[], active: string): void {
 function onReply(m: Reply): void {
   switch (m.type) {
     case 'backends':
-      showBackends(m.list, m.active);
+      showBackends(m.list, m.active, m.features, m.crossOriginIsolated);
       return;
     case 'status':
       setState(m.state, m.message);
@@ -496,6 +515,9 @@ window.addEventListener('drop', (e) => {
 });
 
 // ------------------------------------------------------------------ start
+// WebAssembly threads need SharedArrayBuffer, which a browser gives only to a cross-origin isolated
+// page (served with COOP: same-origin and COEP: require-corp; see the README's Hosting section).
+ui.isolationNote.hidden = window.crossOriginIsolated;
 const params = new URLSearchParams(location.search);
 const wanted = params.get('backend');
 const choice: BackendChoice = wanted === 'wasm' || wanted === 'webgpu' ? wanted : 'auto';

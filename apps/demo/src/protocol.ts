@@ -3,6 +3,8 @@
  * Axon (backends, the model, MNIST) lives in the worker, so the page never freezes.
  */
 
+import type { BackendFeatures } from './util.js';
+
 export type ModelKind = 'mlp' | 'cnn';
 export type BackendChoice = 'auto' | 'wasm' | 'webgpu';
 
@@ -49,7 +51,19 @@ export type TrainState = 'idle' | 'loading' | 'training' | 'paused' | 'stopping'
 
 /** Worker → page. */
 export type Reply =
-  | { type: 'backends'; list: BackendStatus[]; active: string }
+  | {
+      type: 'backends';
+      list: BackendStatus[];
+      active: string;
+      /**
+       * What the active backend reports in `features`, read after it started (and, on WASM, after
+       * its worker threads started): `simd`, `relaxedSimd`, `threads` (how many threads its ops
+       * use) and `threadsReason` (why that many, e.g. "crossOriginIsolated is false: …").
+       */
+      features?: BackendFeatures;
+      /** `crossOriginIsolated` in the worker (threads need it: SharedArrayBuffer, shared memory). */
+      crossOriginIsolated: boolean;
+    }
   | { type: 'status'; state: TrainState; message: string }
   | {
       type: 'progress';

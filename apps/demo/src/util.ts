@@ -115,3 +115,35 @@ export function weightsNamedIn(jsonText: string): string | undefined {
     return undefined;
   }
 }
+
+/** What a backend reports in its `features` (informational; see `Backend.features` in `@axon/core`). */
+export type BackendFeatures = Readonly<Record<string, boolean | number | string>>;
+
+/** A feature key as words: `relaxedSimd` → `relaxed SIMD` (as the CLI writes them). */
+const featureName = (k: string): string => k.replace(/([A-Z])/g, ' $1').toLowerCase().replace(/\bsimd\b/g, 'SIMD');
+
+/**
+ * The backend and what it uses, for the line next to the picker: `wasm · SIMD · relaxed SIMD ·
+ * 2 threads`. True flags are named, false ones left out, numbers and strings shown after their
+ * name; `threads` (a number) comes last as `1 thread` / `N threads`; entries named `…Reason`
+ * explain another entry and are left out (see {@link featureReasons}).
+ */
+export function featureSummary(name: string, features: BackendFeatures | undefined): string {
+  const parts = [name];
+  for (const [k, v] of Object.entries(features ?? {})) {
+    if (k === 'threads' || k.endsWith('Reason')) continue;
+    if (v === true) parts.push(featureName(k));
+    else if (typeof v === 'number' || typeof v === 'string') parts.push(`${featureName(k)} ${v}`);
+  }
+  const threads = features?.['threads'];
+  if (typeof threads === 'number') parts.push(`${threads} thread${threads === 1 ? '' : 's'}`);
+  return parts.join(' · ');
+}
+
+/**
+ * The `…Reason` entries of a backend's `features`, one line each: `threads: auto: 2 cores
+ * available` for the WASM backend's `threadsReason` (why {@link featureSummary} shows that count).
+ */
+export function featureReasons(features: BackendFeatures | undefined): string[] {
+  return Object.entries(features ?? {}).flatMap(([k, v]) => (k.endsWith('Reason') && k.length > 'Reason'.length && typeof v === 'string' && v !== '' ? [`${featureName(k.slice(0, -'Reason'.length))}: ${v}`] : []));
+}

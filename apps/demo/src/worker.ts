@@ -91,8 +91,29 @@ function pickBackend(choice: BackendChoice): string {
   return any.name;
 }
 
+/**
+ * Starts the active backend's worker threads now, where it has them (the WASM backend's
+ * `startThreads()`; they otherwise start on the first large op), so the page shows the threads
+ * that really run before training starts and the first steps use them. The backend says in
+ * `features.threads`/`threadsReason` how many run and why (one thread when the page is not
+ * cross-origin isolated, or when the workers could not start).
+ */
+async function startThreads(): Promise<void> {
+  const be = getBackend() as { startThreads?: () => Promise<number> };
+  if (typeof be.startThreads !== 'function') return;
+  try {
+    await be.startThreads();
+  } catch (e) {
+    // the backend runs its ops on this thread then; its features say so, the console says why
+    console.warn(`the ${getBackend().name} backend's threads did not start: ${errorMessage(e)}`);
+  }
+}
+
 function postBackends(): void {
-  post({ type: 'backends', list: statuses, active: getBackend().name });
+  const be = getBackend();
+  // a copy of the features object as it is now (own enumerable entries: plain values only)
+  const features = be.features ? Object.fromEntries(Object.entries(be.features)) : undefined;
+  post({ type: 'backends', list: statuses, active: be.name, ...(features ? { features } : {}), crossOriginIsolated: self.crossOriginIsolated });
 }
 
 async function switchBackend(name: string): Promise<void> {
@@ -101,6 +122,7 @@ async function switchBackend(name: string): Promise<void> {
   // Carry the model over: serialise on the old backend, rebuild on the new one.
   const saved = model ? await serializeModel(model) : null;
   await setBackend(name);
+  await startThreads();
   if (saved && model) {
     const next = deserializeModel(saved.json, saved.weights);
     model.dispose();
@@ -320,6 +342,7 @@ async function handle(m: Request): Promise<void> {
       dataUrl = m.dataUrl;
       await probeBackends();
       await setBackend(pickBackend(m.backend));
+      await startThreads();
       postBackends();
       setState('idle', 'Ready.');
       await ensureTest();

@@ -1,7 +1,7 @@
 import { AxonError } from '@axon/core';
 import { parseSafetensors } from '@axon/layers';
 import { describe, expect, it } from 'vitest';
-import { MAX_JSON_BYTES, MAX_WEIGHTS_BYTES, argmax, blameImport, chunkLimit, formatInt, formatPercent, formatSeconds, pickModelFiles, readFloat, readInt, toGray, weightsNamedIn } from '../src/util.js';
+import { MAX_JSON_BYTES, MAX_WEIGHTS_BYTES, argmax, blameImport, chunkLimit, featureReasons, featureSummary, formatInt, formatPercent, formatSeconds, pickModelFiles, readFloat, readInt, toGray, weightsNamedIn } from '../src/util.js';
 
 describe('util', () => {
   it('argmax', () => {
@@ -9,6 +9,21 @@ describe('util', () => {
     expect(argmax([1, 1])).toBe(0);
     expect(argmax([])).toBe(-1);
     expect(argmax(new Float32Array([-3, -1, -2]))).toBe(1);
+  });
+
+  it('featureSummary names the backend, its flags and its threads; featureReasons says why', () => {
+    const wasm = { simd: true, relaxedSimd: true, threads: 2, threadsReason: 'auto: 2 cores available' };
+    expect(featureSummary('wasm', wasm)).toBe('wasm · SIMD · relaxed SIMD · 2 threads');
+    expect(featureReasons(wasm)).toEqual(['threads: auto: 2 cores available']);
+    const single = { threadsReason: 'crossOriginIsolated is false: …', threads: 1, simd: true, relaxedSimd: false };
+    expect(featureSummary('wasm', single)).toBe('wasm · SIMD · 1 thread');
+    expect(featureReasons(single)).toEqual(['threads: crossOriginIsolated is false: …']);
+    // before the backend reported threads, and a backend without features
+    expect(featureSummary('wasm', { simd: true, relaxedSimd: false })).toBe('wasm · SIMD');
+    expect(featureSummary('webgpu', undefined)).toBe('webgpu');
+    expect(featureReasons(undefined)).toEqual([]);
+    expect(featureSummary('x', { lanes: 4, kind: 'fast', Reason: 'x', emptyReason: '' })).toBe('x · lanes 4 · kind fast');
+    expect(featureReasons({ Reason: 'x', emptyReason: '', fooReason: 3 })).toEqual([]);
   });
 
   it('chunkLimit gives about 20 chart updates per epoch', () => {
