@@ -116,11 +116,40 @@ function fmtNum(v: number): string {
   return Number.isInteger(v) ? String(v) : v.toPrecision(9);
 }
 
+/** Sees every result the suite checks (see {@link observeResults}). @internal */
+export type ResultObserver = (got: Result, ctx: Ctx) => void;
+
+let observer: ResultObserver | null = null;
+
+/**
+ * Installs `o` (or removes it with `null`) as the function that sees every result a check
+ * compares, before it is compared, and every analytic gradient the gradient group's `gradcheck`
+ * cases compute; returns the previous one. The threads test records them to check that results
+ * are bit-identical across thread counts. An observer may call {@link report} to fail the test.
+ * @internal
+ */
+export function observeResults(o: ResultObserver | null): ResultObserver | null {
+  const prev = observer;
+  observer = o;
+  return prev;
+}
+
+/** Whether an observer is installed (checks that cost extra work run only then). @internal */
+export function observing(): boolean {
+  return observer !== null;
+}
+
+/** Passes `got` to the observer, if any (for results no check compares). @internal */
+export function observe(got: Result, ctx: Ctx): void {
+  observer?.(got, ctx);
+}
+
 /**
  * Checks shape, dtype and every element of `got` against `exp` within `tol`; on failure reports
  * how many elements are off and the worst one (index, got, expected, allowed).
  */
 export function checkClose(got: Result, exp: Expected, dtype: DType, tol: Tolerance, ctx: Ctx): void {
+  observer?.(got, ctx);
   if (!sameShape(got.shape, exp.shape)) return report(ctx, `shape: got ${fmt(got.shape)}, expected ${fmt(exp.shape)}`);
   if (got.dtype !== dtype) return report(ctx, `dtype: got ${got.dtype}, expected ${dtype} (shape ${fmt(exp.shape)})`);
   if (got.data.length !== exp.values.length) return report(ctx, `read back ${got.data.length} elements for shape ${fmt(exp.shape)}, expected ${exp.values.length}`);

@@ -6,8 +6,14 @@ import { Rng, streamSeed } from './rng.js';
 
 /** What every group gets. */
 export interface Suite {
-  /** Backend under test. */
+  /** Backend under test: the name it is registered under (`setBackend(backend)`). */
   readonly backend: string;
+  /**
+   * The name the backend reports itself (`Backend.name`: the key of `memory().backends`, the
+   * profiler's `report.backend`); `backend` unless a configuration is registered under its own
+   * name (e.g. `'wasm-2threads'` for a WASM backend made with `threads: 2`).
+   */
+  readonly backendName: string;
   /** The run seed (printed in every failure). */
   readonly seed: number;
   /** Whether the lazy engine fuses elementwise ops in this run (`setFlags({ fusion })`). */
@@ -19,9 +25,10 @@ export interface Suite {
 }
 
 /** Makes the context. */
-export function makeSuite(backend: string, seed: number, fusion = true): Suite {
+export function makeSuite(backend: string, seed: number, fusion = true, backendName = backend): Suite {
   return {
     backend,
+    backendName,
     seed,
     fusion,
     rng: (name) => new Rng(streamSeed(seed, name)),

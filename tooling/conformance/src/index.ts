@@ -47,6 +47,13 @@ export interface ConformanceOptions {
    * (`true`), with every op run at once (`false`), or both (the default: every check runs twice).
    */
   fusion?: boolean | 'both';
+  /**
+   * The name the backend reports (`Backend.name`), when it is registered under another name:
+   * a configuration of a backend, registered by the test with its own factory (e.g.
+   * `registerBackend({ name: 'wasm-2threads', priority: 0, create: () => createWasmBackend({ threads: 2 }) })`
+   * then `describeBackendConformance('wasm-2threads', { backendName: 'wasm' })`). Default: `name`.
+   */
+  backendName?: string;
 }
 
 /**
@@ -60,12 +67,12 @@ export function describeBackendConformance(name: string, opts: ConformanceOption
   const seed = runSeed(opts.seed);
   const modes = opts.fusion === undefined || opts.fusion === 'both' ? [true, false] : [opts.fusion];
   for (const fusion of modes) {
-    const s = makeSuite(name, seed, fusion);
+    const s = makeSuite(name, seed, fusion, opts.backendName ?? name);
     describe(`conformance: ${name} (fusion ${fusion ? 'on' : 'off'})`, () => {
       it('the backend starts', async () => {
         console.log(`[@axon/conformance] backend '${name}', fusion ${fusion ? 'on' : 'off'}, seed ${seed} (reproduce with AXON_SEED=${seed})`);
         await startBackend(name);
-        ensure(getBackend().name === name, s.ctx('setBackend'), `getBackend().name is '${getBackend().name}' after setBackend('${name}'); backends(): ${JSON.stringify(backends())}`);
+        ensure(getBackend().name === s.backendName, s.ctx('setBackend'), `getBackend().name is '${getBackend().name}' after setBackend('${name}'), expected '${s.backendName}'; backends(): ${JSON.stringify(backends())}`);
       });
       it('every function @axon/core exports is checked by a group (or listed as infrastructure)', () => {
         const missing = unclassifiedExports();

@@ -5,7 +5,7 @@
 import * as ax from '@axon/core';
 import type { Tensor } from '@axon/core';
 import { customGrad, gradcheckAsync, grad, type Node, ruleNames, valueAndGrad } from '@axon/autograd';
-import { checkClose, ConformanceError, type Ctx, ensure, fail } from '../check.js';
+import { checkClose, ConformanceError, type Ctx, ensure, fail, observe, observing } from '../check.js';
 import { evaluate, group, it, type Suite } from '../harness.js';
 import { awayFromZero, build, describeHost, type HostTensor, hostOf, ints, type Layout, makeHost, uniform } from '../inputs.js';
 import type { Rng } from '../rng.js';
@@ -174,6 +174,15 @@ export function gradientTests(s: Suite): void {
       }
       ensure(ax.memory().numTensors === before, c, `gradcheck left ${ax.memory().numTensors - before} tensors`);
       if (!res.ok) fail(c, `${res.message} (tolerances: ${TOLERANCES.gradcheck.why})`);
+      if (observing()) {
+        // gradcheck keeps its gradients to itself: the observer (the threads test) sees the value
+        // and every analytic gradient too
+        const outs = await evaluate(c, () => {
+          const { value, grads } = valueAndGrad(f)(...hosts.map(build));
+          return [value, ...grads];
+        });
+        outs.forEach((r, i) => observe(r, { ...c, op: `${c.op}: ${i === 0 ? 'value' : `gradient of input ${i - 1}`}` }));
+      }
     };
 
     for (const cs of cases()) {

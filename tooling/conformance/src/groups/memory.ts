@@ -26,7 +26,7 @@ export function memoryTests(s: Suite): void {
   group(s, 'memory', () => {
     it('a tidy creating 1,000 intermediates returns memory() (tensors, bytes, storages, backend bytes/buffers) to its start', () => {
       const c = s.ctx('tidy', '1,000 intermediates of [1024] float32 / int32 / bool');
-      const start = snap(s.backend);
+      const start = snap(s.backendName);
       let peak = 0;
       const r = ax.tidy(() => {
         let x = ax.ones([1024]);
@@ -40,13 +40,13 @@ export function memoryTests(s: Suite): void {
       });
       ensure(r === 42, c, 'tidy did not return the function value');
       ensure(peak - start.numTensors >= 1000, c, `expected ≥ 1,000 live intermediates inside the tidy, saw ${peak - start.numTensors}`);
-      const end = snap(s.backend);
+      const end = snap(s.backendName);
       ensure(diff(start, end) === '', c, `memory() did not return to its start: ${diff(start, end)}`);
     });
 
     it('returned and kept tensors survive a tidy; disposing them restores memory()', async () => {
       const c = s.ctx('tidy / keep / dispose');
-      const start = snap(s.backend);
+      const start = snap(s.backendName);
       let kept: ax.Tensor | null = null;
       const [a, b] = ax.tidy(() => {
         const x = ax.arange(10).astype('float32');
@@ -61,30 +61,30 @@ export function memoryTests(s: Suite): void {
       a.dispose();
       kept!.dispose();
       b.nested[0]!.dispose();
-      const end = snap(s.backend);
+      const end = snap(s.backendName);
       ensure(diff(start, end) === '', c, `memory() after disposing: ${diff(start, end)}`);
     });
 
     it('a view keeps its storage alive after its base is disposed; disposing the view frees it', async () => {
       const c = s.ctx('views and storage lifetime');
-      const start = snap(s.backend);
+      const start = snap(s.backendName);
       const base = ax.tidy(() => ax.arange(12).astype('float32').reshape([3, 4]));
-      const mid = snap(s.backend);
+      const mid = snap(s.backendName);
       const v = ax.tidy(() => base.T.slice([1, 0], [2, 3]));
       ensure(ax.memory().numStorages === mid.numStorages && ax.memory().numBytes === mid.numBytes, c, 'creating a view allocated storage');
       base.dispose();
       const got = Array.from(await v.data());
       ensure(got.join() === [1, 5, 9, 2, 6, 10].join(), c, `view read after base disposed gave ${got.join()}`);
       v.dispose();
-      const end = snap(s.backend);
+      const end = snap(s.backendName);
       ensure(diff(start, end) === '', c, `memory() after disposing base and view: ${diff(start, end)}`);
     });
 
     it('training steps (forward, backward, update) inside tidy leak nothing; disposing the parameter frees its grad', () => {
       const c = s.ctx('backward inside tidy');
-      const start = snap(s.backend);
+      const start = snap(s.backendName);
       const w = ax.randn([8, 4], { seed: 1 }).requireGrad();
-      const after = snap(s.backend);
+      const after = snap(s.backendName);
       for (let i = 0; i < 5; i++) {
         ax.tidy(() => {
           const x = ax.randn([16, 8], { seed: 2 + i });
@@ -95,21 +95,21 @@ export function memoryTests(s: Suite): void {
         ensure(ax.memory().numTensors === after.numTensors + 1, c, `step ${i}: ${ax.memory().numTensors - after.numTensors} live tensors besides w (expected only w.grad)`);
       }
       w.dispose();
-      const end = snap(s.backend);
+      const end = snap(s.backendName);
       ensure(diff(start, end) === '', c, `memory() after disposing w: ${diff(start, end)}`);
     });
 
     it('grad / valueAndGrad called outside any tidy leave only their results', () => {
       const c = s.ctx('grad / valueAndGrad outside tidy');
       const x = ax.tensor([0.5, -1, 2]);
-      const start = snap(s.backend);
+      const start = snap(s.backendName);
       const [g] = grad((t) => ax.sum(ax.tanh(t)))(x);
       g!.dispose();
-      const mid = snap(s.backend);
+      const mid = snap(s.backendName);
       const { value, grads } = valueAndGrad((t) => ax.sum(ax.square(t)))(x);
       value.dispose();
       for (const t of grads) t.dispose();
-      const end = snap(s.backend);
+      const end = snap(s.backendName);
       x.dispose();
       ensure(diff(start, mid) === '', c, `after grad(f)(x) and disposing the gradient: ${diff(start, mid)}`);
       ensure(diff(mid, end) === '', c, `after valueAndGrad(f)(x) and disposing value and gradients: ${diff(mid, end)}`);
@@ -118,9 +118,9 @@ export function memoryTests(s: Suite): void {
     it('gradcheck called outside any tidy leaks nothing', async () => {
       const c = s.ctx('gradcheck outside tidy');
       const x = ax.tensor([0.5, -1, 2]);
-      const start = snap(s.backend);
+      const start = snap(s.backendName);
       const res = ax.getBackend().supportsSyncRead ? gradcheck((t) => ax.sum(ax.tanh(t)), [x]) : await gradcheckAsync((t) => ax.sum(ax.tanh(t)), [x]);
-      const end = snap(s.backend);
+      const end = snap(s.backendName);
       x.dispose();
       ensure(res.ok, c, res.message);
       ensure(diff(start, end) === '', c, `memory() changed across gradcheck: ${diff(start, end)}`);

@@ -16,7 +16,7 @@ export function profileTests(s: Suite): void {
       try {
         const { result, report } = ax.profile(() => ax.tidy(() => ax.sum(ax.relu(ax.matmul(x, w)))));
         const c = s.ctx('profile relu(matmul(x, w)).sum()');
-        ensure(report.backend === s.backend, c, `report.backend ${report.backend}`);
+        ensure(report.backend === s.backendName, c, `report.backend ${report.backend}, expected '${s.backendName}'`);
         const kinds = Object.keys(report.byKind).sort().join(',');
         ensure(kinds === 'matmul,reduce:sum,unary:relu', c, `kinds ${kinds} (${JSON.stringify(report.byKind)})`);
         ensure(report.kernels === 3, c, `kernels ${report.kernels}`);
