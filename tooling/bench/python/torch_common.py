@@ -11,6 +11,7 @@ python3-torch calls whatever libblas.so.3 is installed; without libopenblas0-pth
 reference BLAS, ~17x slower, and torch.__config__.show() says BLAS_INFO=generic either way, so
 only a measurement tells them apart.
 """
+import ctypes
 import json
 import struct
 import time
@@ -20,7 +21,24 @@ import torch
 
 def one_thread():
     """Makes PyTorch use one thread (the caller also sets OMP/OPENBLAS_NUM_THREADS=1)."""
-    torch.set_num_threads(1)
+    use_threads(1)
+
+
+def blas_threads():
+    """The threads OpenBLAS runs on (openblas_get_num_threads of the libblas.so.3 torch loaded),
+    or None when the BLAS is not OpenBLAS."""
+    try:
+        return int(ctypes.CDLL("libblas.so.3").openblas_get_num_threads())
+    except (OSError, AttributeError):
+        return None
+
+
+def use_threads(n):
+    """Makes PyTorch use n threads: torch.set_num_threads(n) for its own (OpenMP) kernels; the
+    bench also sets OMP_NUM_THREADS and OPENBLAS_NUM_THREADS to n in the environment, which
+    OpenBLAS reads when it loads. Returns what runs: {"threads": torch's, "blasThreads": OpenBLAS's}."""
+    torch.set_num_threads(n)
+    return {"threads": torch.get_num_threads(), "blasThreads": blas_threads()}
 
 
 def idx(path):

@@ -6,7 +6,7 @@
 import { memory, tensor } from '@axon/core';
 import '@axon/autograd'; // registers gradients; `fit` needs it loaded
 import { mnistCnn } from '@axon/layers';
-import { axonAccuracy, startAxon } from './axon.js';
+import { axonAccuracy } from './axon.js';
 import type { Digits } from './mnist.js';
 
 export const CNN = { batch: 64, lr: 1e-3, classes: 10, trainDigits: 8000 } as const;
@@ -25,9 +25,11 @@ export const axonCnnNote =
   "`compile({ optimizer: { name: 'adam', learningRate: 1e-3 }, loss: 'sparseCategoricalCrossentropy', metrics: ['accuracy'] })`, " +
   '`fit(x [N,28,28], y, { batchSize: 64, epochs: 1, shuffle: true, verbose: 0 })` per timed epoch.';
 
-/** Starts the wasm backend and builds the model over `train`. */
+/**
+ * Builds the model over `train` on the current backend (the caller selects it: `startAxon('wasm')`
+ * or `useAxonThreads(n)`, again before each epoch when several backends take turns).
+ */
 export async function prepareAxonCnn(train: Digits): Promise<CnnRun> {
-  await startAxon('wasm');
   const model = mnistCnn();
   model.compile({ optimizer: { name: 'adam', learningRate: CNN.lr }, loss: 'sparseCategoricalCrossentropy', metrics: ['accuracy'] });
   const x = tensor(train.x, [train.n, 28, 28], 'float32');

@@ -5,7 +5,7 @@
  * "not available yet" instead of a number.
  */
 
-import { matmul, memory, setBackend, startProfile, tensor, type Profiler, type Tensor } from '@axon/core';
+import { matmul, memory, registerBackend, setBackend, startProfile, tensor, type Backend, type Profiler, type Tensor } from '@axon/core';
 import '@axon/autograd'; // registers gradients; `fit` needs it loaded
 import { Dense, Dropout, LambdaCallback, sequential, type Sequential } from '@axon/layers';
 import type { MatmulContender } from './suites/matmul.js';
@@ -13,6 +13,7 @@ import type { MlpContender, MlpRun } from './suites/mlp.js';
 import { MLP } from './suites/mlp.js';
 import type { Digits } from './mnist.js';
 import type { SuiteOptions } from './suite.js';
+import { threadedId, threadedLabel } from './threads.js';
 
 /** Imports a workspace package by a computed name, so the bench builds before the package exists. */
 async function importOptional(name: string): Promise<Record<string, unknown>> {
@@ -34,13 +35,91 @@ export function startAxon(backend: 'wasm' | 'webgpu'): Promise<void> {
   return started;
 }
 
-export function axonMatmulContender(opts: SuiteOptions): MatmulContender {
+/**
+ * Live Axon tensors, over every backend (one function for all of Axon's contenders, so that a
+ * suite's leak check counts them together).
+ */
+export const axonLive = (): number => memory().numTensors;
+
+/** The registry name of the bench's wasm backend at `threads` threads. */
+export function threadBackendName(threads: number): string {
+  return `wasm-bench-${threads}t`;
+}
+
+/** What the bench reads of a wasm backend with threads (structurally: the package is imported at run time). */
+interface ThreadedBackend extends Backend {
+  startThreads?(): Promise<number>;
+  /** Calls split over threads so far, by op (the wasm backend's internal count, where it has one). */
+  readonly parallelRuns?: Readonly<Record<string, number>>;
+}
+
+const threadBackends = new Map<number, Promise<ThreadedBackend>>();
+
+/**
+ * Makes Axon's wasm backend at `threads` threads current, with its workers running, so that no
+ * worker start lands in a timed region. Each thread count is its own backend instance, created
+ * as a user's `createWasmBackend({ threads })` (registered as `wasm-bench-<n>t`): at 1 thread the
+ * single-threaded backend (what `setNumThreads(1)` before the first op gives), at n its shared
+ * memory and n − 1 workers, started with `startThreads()`. Tensors belong to one backend, so each
+ * contender prepares its inputs after calling this. Throws when the backend cannot run `threads`
+ * threads here (the backend's `features.threadsReason` says why).
+ * @example await useAxonThreads(2); // then matmul(a, b) runs on 2 threads
+ */
+export async function useAxonThreads(threads: number): Promise<void> {
+  const name = threadBackendName(threads);
+  let made = threadBackends.get(threads);
+  if (made === undefined) {
+    made = (async () => {
+      const mod = await importOptional('@axon/backend-wasm');
+      const create = mod.createWasmBackend;
+      if (typeof create !== 'function') throw new Error('@axon/backend-wasm has no createWasmBackend');
+      registerBackend({ name, priority: -100, create: () => (create as (o: { threads: number }) => Promise<Backend>)({ threads }) });
+      return (await setBackend(name)) as ThreadedBackend;
+    })();
+    threadBackends.set(threads, made);
+    made.catch(() => threadBackends.delete(threads));
+  }
+  const b = await made;
+  await setBackend(name);
+  const running = threads === 1 ? 1 : typeof b.startThreads === 'function' ? await b.startThreads() : undefined;
+  const has = b.features?.threads;
+  if (running === undefined || has === undefined) throw new Error('this @axon/backend-wasm has no threads (createWasmBackend({ threads }), startThreads())');
+  if (running !== threads || has !== threads) {
+    throw new Error(`asked for ${threads} threads, the backend runs ${running} (features.threads ${String(has)}: ${String(b.features?.threadsReason)})`);
+  }
+}
+
+/** One line on Axon's threads for the notes: each count's `features.threadsReason`. */
+export async function axonThreadsNote(threads: readonly number[]): Promise<string | undefined> {
+  const parts: string[] = [];
+  for (const n of threads) {
+    const b = await threadBackends.get(n)?.catch(() => undefined);
+    if (!b) continue;
+    // the proof that ops really ran split: how many calls of each op the backend split so far
+    const runs = b.parallelRuns;
+    const split = runs && n > 1 ? `, calls split over threads so far: ${Object.entries(runs).map(([op, k]) => `${op} ${k}`).join(', ') || 'none'}` : '';
+    parts.push(`${n}t: ${String(b.features?.threads)} thread(s) ("${String(b.features?.threadsReason)}"), relaxed SIMD ${b.features?.relaxedSimd === true ? 'on' : 'off'}${split}`);
+  }
+  return parts.length > 0
+    ? `Axon's threads: one wasm backend per thread count, \`createWasmBackend({ threads })\`, workers started (\`startThreads()\`) before timing; features: ${parts.join('; ')}.`
+    : undefined;
+}
+
+/** `axon-wasm 2t` at `threads` threads (`--threads`), or the plain `axon-<backend>` when undefined. */
+function axonInfo(opts: SuiteOptions, threads: number | undefined): { id: string; label: string; axon: true; threads?: number } {
+  return { id: threadedId('axon', threads), label: threadedLabel(`axon-${opts.backend}`, threads), axon: true, ...(threads !== undefined ? { threads } : {}) };
+}
+
+/** Selects Axon's backend: the wasm backend at `threads` threads, or `--backend`'s when undefined. */
+export function axonStart(opts: SuiteOptions, threads: number | undefined): () => Promise<void> {
+  return threads === undefined ? () => startAxon(opts.backend) : () => useAxonThreads(threads);
+}
+
+export function axonMatmulContender(opts: SuiteOptions, threads?: number): MatmulContender {
   return {
-    id: 'axon',
-    label: `axon-${opts.backend}`,
-    axon: true,
+    ...axonInfo(opts, threads),
     note: '`matmul(a.T, b)` / `matmul(a, b.T)` with `.T` a zero-copy view; result read with `dataSync()`, then disposed.',
-    start: () => startAxon(opts.backend),
+    start: axonStart(opts, threads),
     prepare(a, b, n, layout) {
       const ta = tensor(a, [n, n], 'float32');
       const tb = tensor(b, [n, n], 'float32');
@@ -61,7 +140,7 @@ export function axonMatmulContender(opts: SuiteOptions): MatmulContender {
         },
       };
     },
-    live: () => memory().numTensors,
+    live: axonLive,
   };
 }
 
@@ -107,15 +186,13 @@ export async function axonKernelsPerStep(model: Sequential, x: Tensor, y: Tensor
   return kernels;
 }
 
-export function axonMlpContender(opts: SuiteOptions): MlpContender {
+export function axonMlpContender(opts: SuiteOptions, threads?: number): MlpContender {
   return {
-    id: 'axon',
-    label: `axon-${opts.backend}`,
-    axon: true,
+    ...axonInfo(opts, threads),
     note:
       "`sequential([new Dense(128, { activation: 'relu', inputShape: [784] }), new Dropout(0.2), new Dense(10, { activation: 'softmax' })])`, " +
       "`compile({ optimizer: 'adam', loss: 'sparseCategoricalCrossentropy', metrics: ['accuracy'] })` (Adam: lr 1e-3, β 0.9/0.999, ε 1e-8; the final softmax fused into the loss), `fit(x, y, { batchSize, epochs: 1, shuffle: true, verbose: 0 })` per timed epoch (`batchSize`: the row's).",
-    start: () => startAxon(opts.backend),
+    start: axonStart(opts, threads),
     async prepare(train: Digits, batch: number = MLP.batch): Promise<MlpRun> {
       const model = sequential([
         new Dense(MLP.hidden, { activation: 'relu', inputShape: [MLP.inputs] }),
@@ -136,7 +213,7 @@ export function axonMlpContender(opts: SuiteOptions): MlpContender {
         },
       };
     },
-    live: () => memory().numTensors,
+    live: axonLive,
   };
 }
 

@@ -164,6 +164,54 @@ export async function measureRoundRobin(
   return out;
 }
 
+/** One contender's operation in {@link measureInterleaved}. */
+export interface InterleavedEntry {
+  readonly id: string;
+  /** Untimed, before each sample and before the warm-up (e.g. setting the thread count). */
+  readonly before?: () => unknown;
+  /** The timed operation; it must wait for its result. */
+  readonly op: () => unknown;
+}
+
+/**
+ * Times several variants of one operation (e.g. Axon at 1 and at 2 threads) interleaved, ABAB…:
+ * each is warmed up as in {@link measure} (and gets its own repetitions per sample), then the
+ * samples alternate, one of each in turn, so that a change of machine load hits every variant
+ * alike. Reports each variant's median and best, as {@link measure} does.
+ * @example const m = await measureInterleaved([{ id: '1t', before: () => use(1), op }, { id: '2t', before: () => use(2), op }], opts);
+ */
+export async function measureInterleaved(entries: readonly InterleavedEntry[], opts: TimeOptions): Promise<Map<string, Measurement>> {
+  const warmupMs = opts.warmupMs ?? 300;
+  const plan: { e: InterleavedEntry; reps: number; samples: number[] }[] = [];
+  let slow = false;
+  for (const e of entries) {
+    await e.before?.();
+    const start = performance.now();
+    let last = 0;
+    for (let calls = 0; calls < 1 || performance.now() - start < warmupMs || (calls < opts.warmup && last < 1000); calls++) {
+      const t0 = performance.now();
+      await e.op();
+      last = performance.now() - t0;
+    }
+    slow ||= last > 1000;
+    const reps =
+      opts.minSampleMs > 0
+        ? Math.min(opts.maxReps ?? 1000, Math.max(1, Math.ceil(opts.minSampleMs / Math.max(last, 1e-3))))
+        : 1;
+    plan.push({ e, reps, samples: [] });
+  }
+  const runs = slow ? Math.min(opts.runs, opts.slowRuns ?? 5) : opts.runs;
+  for (let r = 0; r < runs; r++) {
+    for (const p of plan) {
+      await p.e.before?.();
+      const t0 = performance.now();
+      for (let i = 0; i < p.reps; i++) await p.e.op();
+      p.samples.push((performance.now() - t0) / 1000 / p.reps);
+    }
+  }
+  return new Map(plan.map((p) => [p.e.id, { samples: p.samples, median: median(p.samples), min: Math.min(...p.samples), reps: p.reps }]));
+}
+
 // ---------------------------------------------------------------------------------------------
 // Result model
 // ---------------------------------------------------------------------------------------------
@@ -178,6 +226,12 @@ export interface ContenderInfo {
   readonly note?: string;
   /** Whether this is Axon (the numerator of the ratio columns). */
   readonly axon?: boolean;
+  /**
+   * The threads it runs on, where the suite runs it at several counts (`--threads`): Axon's wasm
+   * contenders and PyTorch. A peer with a thread count is compared with Axon at the same count;
+   * one without (tfjs, jax-js: one thread in Node) with Axon at the most threads.
+   */
+  readonly threads?: number;
 }
 
 /** How a measurement is turned into the figure shown. */
@@ -241,19 +295,47 @@ function fmt(x: number, digits: number): string {
   return x.toFixed(digits);
 }
 
+/** One ratio column of a table: `num`'s speed ÷ `den`'s, headed `heading`. */
+export interface RatioColumn {
+  readonly heading: string;
+  readonly num: ContenderInfo;
+  readonly den: ContenderInfo;
+}
+
 /**
- * Renders a result as a Markdown table: one column per contender ("median (best)"), then one
- * ratio column "Axon ÷ peer" per peer (from medians; > 1 = Axon faster). Columns are padded so
- * that the same text reads well in a terminal.
+ * The ratio columns of a table. With one Axon contender: "Axon ÷ peer" for every peer. With Axon
+ * at several thread counts (`threads`): "Axon Nt ÷ 1t" (Axon's own speed-up over its fewest
+ * threads) for each further count, then per peer "Axon Nt ÷ peer", where N is the peer's own
+ * thread count if Axon ran at it (PyTorch at 2 threads against Axon at 2), else Axon's most
+ * threads (the single-threaded JS peers).
+ */
+export function ratioColumns(contenders: readonly ContenderInfo[]): RatioColumn[] {
+  const axons = contenders.filter((c) => c.axon);
+  const peers = contenders.filter((c) => !c.axon);
+  if (axons.length === 0) return [];
+  if (axons.length === 1) return peers.map((p) => ({ heading: `Axon ÷ ${p.label}`, num: axons[0], den: p }));
+  const t = (c: ContenderInfo) => c.threads ?? 1;
+  const sorted = [...axons].sort((a, b) => t(a) - t(b));
+  const fewest = sorted[0];
+  const most = sorted[sorted.length - 1];
+  const tag = (c: ContenderInfo) => (c.threads !== undefined ? ` ${c.threads}t` : ` (${c.label})`);
+  const cols: RatioColumn[] = sorted.slice(1).map((a) => ({ heading: `Axon${tag(a)} ÷${tag(fewest)}`, num: a, den: fewest }));
+  for (const p of peers) {
+    const same = p.threads !== undefined ? axons.find((a) => a.threads === p.threads) : undefined;
+    const num = same ?? most;
+    cols.push({ heading: `Axon${tag(num)} ÷ ${p.label}`, num, den: p });
+  }
+  return cols;
+}
+
+/**
+ * Renders a result as a Markdown table: one column per contender ("median (best)"), then the
+ * {@link ratioColumns} (from medians; > 1 = the numerator faster). Columns are padded so that the
+ * same text reads well in a terminal.
  */
 export function renderTable(r: SuiteResult): string {
-  const axon = r.contenders.find((c) => c.axon);
-  const peers = r.contenders.filter((c) => !c.axon);
-  const header = [
-    'case',
-    ...r.contenders.map((c) => `${c.label} ${r.metric.unit}`),
-    ...(axon ? peers.map((p) => `Axon ÷ ${p.label}`) : []),
-  ];
+  const ratioCols = ratioColumns(r.contenders);
+  const header = ['case', ...r.contenders.map((c) => `${c.label} ${r.metric.unit}`), ...ratioCols.map((k) => k.heading)];
   const rows: string[][] = r.cases.map((c) => {
     const cells = r.contenders.map((k) => {
       const cell = c.cells[k.id];
@@ -263,13 +345,11 @@ export function renderTable(r: SuiteResult): string {
       const extra = c.extra?.[k.id];
       return `${fmt(f!.median, r.metric.digits)} (${fmt(f!.best, r.metric.digits)})${extra ? ` ${extra}` : ''}`;
     });
-    const ratios = axon
-      ? peers.map((p) => {
-          const a = figures(r.metric, c, c.cells[axon.id]);
-          const b = figures(r.metric, c, c.cells[p.id]);
-          return a && b ? `${speedRatio(r.metric, a.median, b.median).toFixed(2)}×` : '—';
-        })
-      : [];
+    const ratios = ratioCols.map((k) => {
+      const a = figures(r.metric, c, c.cells[k.num.id]);
+      const b = figures(r.metric, c, c.cells[k.den.id]);
+      return a && b ? `${speedRatio(r.metric, a.median, b.median).toFixed(2)}×` : '—';
+    });
     return [c.label, ...cells, ...ratios];
   });
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
@@ -284,10 +364,16 @@ export function renderResult(r: SuiteResult): string {
   const higher = r.metric.higherIsBetter ? 'higher is better' : 'lower is better';
   out.push(
     `Cells: median of the timed runs, best in parentheses (${r.metric.unit}, ${higher}). ` +
-      `Ratio columns: Axon's speed ÷ the peer's, from medians (> 1 = Axon faster).`,
+      `Ratio columns: Axon's speed ÷ the peer's, from medians (> 1 = Axon faster)` +
+      (r.contenders.filter((c) => c.axon).length > 1
+        ? `; "Axon Nt ÷ 1t" is Axon's own speed-up from threads, a peer run at a thread count is compared with Axon at the same count, and a single-threaded JS peer with Axon at its most threads.`
+        : '.'),
   );
   out.push('');
-  for (const c of r.contenders) if (c.note) out.push(`- **${c.label}**: ${c.note}`);
+  // one line per note: contenders that share it (Axon at each thread count) are named together
+  const byNote = new Map<string, string[]>();
+  for (const c of r.contenders) if (c.note) byNote.set(c.note, [...(byNote.get(c.note) ?? []), `**${c.label}**`]);
+  for (const [note, labels] of byNote) out.push(`- ${labels.join(', ')}: ${note}`);
   for (const n of r.notes) out.push(`- ${n}`);
   for (const w of r.warnings) out.push(`- ⚠ ${w}`);
   return out.join('\n');

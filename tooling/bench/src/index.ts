@@ -9,6 +9,7 @@
  */
 
 import v8 from 'node:v8';
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -17,6 +18,7 @@ import { parseArgs } from 'node:util';
 import { loadLine, machineInfo, renderResult, renderRunInfo, writeSection, type RunInfo } from './harness.js';
 import { PEER_IDS, type Suite, type SuiteOptions } from './suite.js';
 import { SUITES } from './suites/index.js';
+import { coresAvailable, defaultThreads, parseSimd, parseThreads, simd128ChildArgs } from './threads.js';
 
 const RELAXED_FLAG = '--experimental-wasm-relaxed-simd';
 
@@ -33,8 +35,14 @@ Options:
   --cpu-max-size <n>    largest matmul the tfjs cpu backend runs (default 512; its 1024 takes ~2 s per call)
   --only <ids>          run Axon and only these peers: ${PEER_IDS.join(',')} (torch: PyTorch, mlp and cnn)
   --backend <name>      Axon backend: wasm (default) | webgpu (runs the webgpu suite)
-  --baseline-simd       run wasm with SIMD128 only: leave relaxed SIMD off (Node 20; by default the
-                        benchmark turns on ${RELAXED_FLAG} for itself, as axon does)
+  --threads <t,t,...>   thread counts for Axon's wasm backend and PyTorch (counts or 'auto': the
+                        cores available), each its own column (axon-wasm 1t, axon-wasm 2t, …),
+                        timed interleaved (default: 1 and the cores available, here ${defaultThreads(coresAvailable()).join(',')})
+  --simd <mode>         relaxed (default: the benchmark turns on ${RELAXED_FLAG}
+                        for itself on Node 20, as axon does) | simd128 (relaxed SIMD left off;
+                        Node 20 only) | both (relaxed, then the same run with SIMD128 in a child
+                        process; two sections: <suite> and <suite>-simd128)
+  --baseline-simd       the same as --simd simd128
   --write               rewrite this suite's section of BENCHMARKS.md (between its markers)
   --file <path>         the Markdown file to write (default: BENCHMARKS.md at the repository root)
   -h, --help            this text
@@ -84,6 +92,8 @@ async function main(argv: string[]): Promise<number> {
       only: { type: 'string' },
       backend: { type: 'string', default: 'wasm' },
       'baseline-simd': { type: 'boolean', default: false },
+      simd: { type: 'string' },
+      threads: { type: 'string' },
       write: { type: 'boolean', default: false },
       file: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
@@ -95,8 +105,9 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(HELP);
     return 0;
   }
-  if (values['baseline-simd']) {
-    if (relaxedSimdAvailable()) throw new Error('--baseline-simd: this Node compiles relaxed SIMD by default (Node ≥ 22); run it under Node 20 for the SIMD128-only figures');
+  const simd = parseSimd(values.simd, values['baseline-simd']);
+  if (simd === 'simd128') {
+    if (relaxedSimdAvailable()) throw new Error('--simd simd128: this Node compiles relaxed SIMD by default (Node ≥ 22); run it under Node 20 for the SIMD128-only figures');
   } else if (!relaxedSimdAvailable()) {
     // Relaxed SIMD by default, as in axon: Node 20 compiles it behind a V8 flag, which can be set
     // before any WebAssembly module compiles (the backends compile theirs when they start).
@@ -126,6 +137,8 @@ async function main(argv: string[]): Promise<number> {
   const runs = positiveInt('runs', values.runs);
   if (runs !== undefined && runs < 1) throw new Error('--runs must be at least 1');
   if (runs !== undefined && runs < 5 && values.write) throw new Error('--write needs --runs ≥ 5');
+  if (backend === 'webgpu' && values.threads !== undefined) throw new Error('--threads applies to the wasm suites (matmul, mlp, cnn), not to --backend webgpu');
+  const threads = parseThreads(values.threads, coresAvailable());
   const only = values.only?.split(',').map((s) => s.trim());
   const unknown = only?.filter((id) => !(PEER_IDS as readonly string[]).includes(id)) ?? [];
   if (unknown.length > 0) throw new Error(`--only: unknown peer ${unknown.join(', ')}; known: ${PEER_IDS.join(', ')}`);
@@ -136,7 +149,7 @@ async function main(argv: string[]): Promise<number> {
 
   const machine = machineInfo();
   const relaxed = relaxedSimdAvailable();
-  log(`${machine.cpu}, ${machine.cores} cores, Node ${machine.node}; wasm relaxed SIMD ${relaxed ? 'on' : 'off'}`);
+  log(`${machine.cpu}, ${machine.cores} cores, Node ${machine.node}; wasm relaxed SIMD ${relaxed ? 'on' : 'off'}; Axon threads ${threads.join(', ')}`);
   for (const suite of chosen) {
     const opts: SuiteOptions = {
       sizes,
@@ -147,11 +160,14 @@ async function main(argv: string[]): Promise<number> {
       backend,
       cpuMaxSize: positiveInt('cpu-max-size', values['cpu-max-size']) ?? 512,
       only,
+      // the webgpu suite runs on the GPU: one Axon contender, no thread counts
+      threads: suite.id === 'webgpu' ? undefined : threads,
+      relaxedSimd: relaxed,
       log,
     };
     const loadBefore = loadLine();
     const load1Before = os.loadavg()[0];
-    log(`\n== ${suite.title} ==  (${loadBefore})`);
+    log(`\n== ${suite.title} ==  (load before: ${loadBefore})`);
     const t0 = performance.now();
     const raw = await suite.run(opts);
     // Runs without relaxed SIMD (--baseline-simd, or an engine without it) get their own section.
@@ -167,12 +183,36 @@ async function main(argv: string[]): Promise<number> {
       seconds: (performance.now() - t0) / 1000,
     };
     process.stdout.write(`\n### ${result.title}\n\n${renderRunInfo(info)}\n\n${renderResult(result)}\n`);
+    log(`== ${suite.title}: done in ${info.seconds.toFixed(0)} s (load after: ${info.loadAfter})`);
     if (values.write) {
       writeSection(file, result, info);
       log(`wrote section '${result.id}' of ${file}`);
     }
   }
+  if (simd === 'both') {
+    const childArgs = simd128ChildArgs(args);
+    log(`\n== the same run with SIMD128 only, in a child process without ${RELAXED_FLAG}: pnpm bench ${childArgs.join(' ')}`);
+    return runSimd128Child(childArgs);
+  }
   return 0;
+}
+
+/**
+ * Runs this CLI again in a child process, without V8's relaxed-SIMD flag (which, once set, holds
+ * for the whole process), so that `--simd both` measures SIMD128 too; its table goes to our stdout.
+ */
+function runSimd128Child(childArgs: readonly string[]): Promise<number> {
+  const script = fileURLToPath(import.meta.url);
+  const execArgv = process.execArgv.filter((a) => !a.includes('relaxed-simd'));
+  const nodeOptions = (process.env.NODE_OPTIONS ?? '')
+    .split(/\s+/)
+    .filter((a) => a !== '' && !a.includes('relaxed-simd'))
+    .join(' ');
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [...execArgv, script, ...childArgs], { stdio: 'inherit', env: { ...process.env, NODE_OPTIONS: nodeOptions } });
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolve(code ?? (signal ? 1 : 0)));
+  });
 }
 
 main(process.argv.slice(2)).then(

@@ -30,8 +30,21 @@ export interface SuiteOptions {
   readonly cpuMaxSize: number;
   /** Contender ids to run (`--only axon,tfjs-wasm`); all when undefined. */
   readonly only?: readonly string[];
+  /**
+   * Thread counts Axon's wasm contenders (and PyTorch) run at, ascending (`--threads`; default 1
+   * and the cores available): one contender per count, in the same table. Undefined: one Axon
+   * contender on the backend's default thread count (the webgpu suite).
+   */
+  readonly threads?: readonly number[];
+  /** Whether wasm relaxed SIMD is on in this process (the matmul bar depends on it). */
+  readonly relaxedSimd?: boolean;
   /** Progress output (stderr). */
   readonly log: (msg: string) => void;
+}
+
+/** Whether `--only` keeps the peer `id` (Axon always runs). */
+export function wantPeer(opts: Pick<SuiteOptions, 'only'>, id: string): boolean {
+  return !opts.only || opts.only.includes(id);
 }
 
 export interface Suite {

@@ -1,16 +1,18 @@
 /**
  * PyTorch as a peer: run out of process with Debian's `/usr/bin/python3` (package python3-torch),
- * on one thread (`torch.set_num_threads(1)` in the script, OMP/OPENBLAS/MKL_NUM_THREADS=1 in its
- * environment), the scripts in `tooling/bench/python/`. What the `cnn` and `mlp` suites share:
+ * on T threads (`torch.set_num_threads(T)` in the script, OMP/OPENBLAS/MKL_NUM_THREADS=T in its
+ * environment; one process per thread count of `--threads`), the scripts in
+ * `tooling/bench/python/`. What the `cnn` and `mlp` suites share:
  *
  * - {@link probeTorch}: before timing anything, `python/torch_common.py` measures a 1024×1024
  *   float32 `torch.matmul` on one thread. Debian's python3-torch calls whatever `libblas.so.3` is
  *   installed — without libopenblas0-pthread the reference BLAS, ~17× slower — and
  *   `torch.__config__.show()` says `BLAS_INFO=generic` either way, so only a measurement tells.
  *   Below {@link MIN_MATMUL_GFLOPS} the PyTorch cell is skipped, with a reason naming the package.
- * - {@link runPythonJson}: a one-shot script that prints one JSON line (the `cnn` suite).
+ * - {@link runPythonJson}: a one-shot script that prints one JSON line.
  * - {@link PythonWorker}: a script kept running that answers one JSON line per command on stdin,
- *   so that its epochs can be timed in rounds with the in-process libraries (the `mlp` suite).
+ *   so that its epochs can be timed in rounds with the in-process libraries (the `mlp` and `cnn`
+ *   suites; {@link startTorchWorker} checks the threads it reports).
  */
 
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
@@ -32,9 +34,46 @@ export const TORCH_MISSING = 'not installed (bash scripts/install-torch.sh: apt 
  */
 export const MIN_MATMUL_GFLOPS = 8;
 
-/** The environment every PyTorch script runs in: one thread for OpenMP and the BLAS. */
-export function torchEnv(): NodeJS.ProcessEnv {
-  return { ...process.env, OMP_NUM_THREADS: '1', OPENBLAS_NUM_THREADS: '1', MKL_NUM_THREADS: '1' };
+/**
+ * The environment a PyTorch script runs in: `threads` (default 1) for OpenMP and the BLAS, which
+ * read these when they load (the scripts also call `torch.set_num_threads`).
+ */
+export function torchEnv(threads = 1): NodeJS.ProcessEnv {
+  const t = String(threads);
+  return { ...process.env, OMP_NUM_THREADS: t, OPENBLAS_NUM_THREADS: t, MKL_NUM_THREADS: t };
+}
+
+/**
+ * Checks the threads a PyTorch script says it runs on (its ready line's `threads`, from
+ * `torch.get_num_threads()`, and `blasThreads`, OpenBLAS's own count or null for another BLAS)
+ * against the `threads` asked for; null when they agree, else what differs.
+ */
+export function threadsMismatch(hello: Record<string, unknown>, threads: number): string | null {
+  if (hello.threads !== threads) return `torch.get_num_threads() is ${JSON.stringify(hello.threads)}, expected ${threads}`;
+  if (hello.blasThreads !== null && hello.blasThreads !== undefined && hello.blasThreads !== threads) {
+    return `OpenBLAS runs ${JSON.stringify(hello.blasThreads)} threads, expected ${threads}`;
+  }
+  return null;
+}
+
+/**
+ * Starts a PyTorch worker script (`mlp_torch.py`, `cnn_torch.py`: arguments `dir N B T`) on
+ * `threads` threads and checks its ready line: the digits, batch and threads it reports.
+ */
+export async function startTorchWorker(name: string, digits: number, batch: number, threads: number, dir: string, opts: PythonOptions = {}): Promise<PythonWorker> {
+  const script = opts.script ?? pythonScript(name);
+  if (!script) throw new Error(`python/${name} not found`);
+  const w = await PythonWorker.start(script, [dir, String(digits), String(batch), String(threads)], { ...opts, threads });
+  const h = w.hello;
+  const wrong =
+    h.n !== digits || h.batch !== batch
+      ? `loaded ${String(h.n)} digits at batch ${String(h.batch)}, expected ${digits} at ${batch}`
+      : threadsMismatch(h, threads);
+  if (wrong !== null) {
+    w.close();
+    throw new Error(`${name}: ${wrong}`);
+  }
+  return w;
 }
 
 /** `tooling/bench/python/<name>`, found upwards from this module (src/peers or dist). */
@@ -115,13 +154,17 @@ export interface PythonOptions {
   readonly python?: string;
   /** Kill the script after this long (ms). */
   readonly timeoutMs?: number;
+  /** Threads for OpenMP and the BLAS ({@link torchEnv}; default 1). */
+  readonly threads?: number;
+  /** The script to run instead of the named one (tests). */
+  readonly script?: string;
 }
 
 /**
  * Runs `python/torch_common.py` (one thread) and judges its matmul speed with {@link judgeProbe}.
  * `script` overrides the probe script (tests).
  */
-export function probeTorch(opts: PythonOptions & { readonly script?: string } = {}): TorchProbe {
+export function probeTorch(opts: PythonOptions = {}): TorchProbe {
   const python = opts.python ?? PYTHON;
   const script = opts.script ?? pythonScript('torch_common.py');
   if (!script) return { ok: false, skipped: 'python/torch_common.py not found' };
@@ -151,7 +194,7 @@ export function probeNote(p: TorchProbe): string | undefined {
 
 /** Runs a one-shot script that prints one JSON line; its parsed line, or why it failed. */
 export function runPythonJson(script: string, args: readonly string[], opts: PythonOptions = {}): { ok: true; out: Record<string, unknown> } | { ok: false; why: string } {
-  const r = spawnSync(opts.python ?? PYTHON, [script, ...args], { env: torchEnv(), encoding: 'utf8', timeout: opts.timeoutMs ?? 300_000 });
+  const r = spawnSync(opts.python ?? PYTHON, [script, ...args], { env: torchEnv(opts.threads), encoding: 'utf8', timeout: opts.timeoutMs ?? 300_000 });
   if (r.status !== 0) return { ok: false, why: lastErrorLine(r.stderr ?? '', r.error?.message ?? `exit ${r.status ?? r.signal}`) };
   try {
     return { ok: true, out: lastJsonLine(r.stdout) };
@@ -183,7 +226,7 @@ export class PythonWorker {
   /** Starts `script args` and waits for its ready line. */
   static async start(script: string, args: readonly string[], opts: PythonOptions = {}): Promise<PythonWorker> {
     const name = path.basename(script);
-    const proc = spawn(opts.python ?? PYTHON, [script, ...args], { env: torchEnv(), stdio: ['pipe', 'pipe', 'pipe'] });
+    const proc = spawn(opts.python ?? PYTHON, [script, ...args], { env: torchEnv(opts.threads), stdio: ['pipe', 'pipe', 'pipe'] });
     const state: WorkerState = { name, stderr: '', pending: null, exited: null, timeoutMs: opts.timeoutMs ?? 600_000 };
     proc.stderr.setEncoding('utf8');
     proc.stderr.on('data', (d: string) => {

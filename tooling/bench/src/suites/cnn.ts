@@ -3,23 +3,29 @@
  * 3×3 relu → MaxPool 2 → Flatten → Dropout 0.25 → Dense 10 softmax, NCHW, Adam lr 1e-3, batch 64)
  * on the first 8,000 MNIST training digits:
  *
- * - Axon wasm: `mnistCnn()` + `fit` (../axon-cnn.ts);
- * - PyTorch, native, one thread: `python/cnn_torch.py` run with Debian's `/usr/bin/python3` through
- *   ../peers/torch.ts (shared with the mlp suite), which checks first that its BLAS is an optimized one;
+ * - Axon wasm: `mnistCnn()` + `fit` (../axon-cnn.ts), once per thread count of `--threads`;
+ * - PyTorch, native, at the same thread counts: `python/cnn_torch.py` (one process per count, kept
+ *   running) with Debian's `/usr/bin/python3` through ../peers/torch.ts (shared with the mlp
+ *   suite), which checks first that its BLAS is an optimized one;
+ *
+ * Axon's and PyTorch's epochs are taken in rounds (axon 1t, pytorch 1t, axon 2t, pytorch 2t, then
+ * again), so that load changes hit every model alike;
  * - jax-js wasm: the same network with `lax.conv`, max-pool as reshape + max, a `jit`-compiled
  *   `valueAndGrad` step and a hand-written Adam. Its conv is slow (~320 s per epoch), so a fixed
  *   number of steps is timed after warm-up and the figure is extrapolated to a whole epoch.
  */
 
 import { numpy as np, nn, random, jit, valueAndGrad, tree, blockUntilReady, lax } from '@jax-js/jax';
-import type { CaseResult, Cell, Measurement, SuiteResult } from '../harness.js';
-import { median } from '../harness.js';
+import type { CaseResult, Cell, ContenderInfo, Measurement, SuiteResult } from '../harness.js';
+import { isSkipped, measureRoundRobin, median } from '../harness.js';
 import { mulberry32, shuffleInPlace } from '../data.js';
 import { loadMnist, mnistDir, type Digits } from '../mnist.js';
-import type { Suite, SuiteOptions } from '../suite.js';
+import { wantPeer, type Suite, type SuiteOptions } from '../suite.js';
+import { cnnBarLine, threadedId, threadedLabel } from '../threads.js';
+import { axonThreadsNote, startAxon, useAxonThreads } from '../axon.js';
 import { jaxThreads, useJaxWasm } from '../peers/jax.js';
 import { packageVersion } from '../peers/version.js';
-import { numberField, probeNote, probeTorch, pythonScript, runPythonJson, type TorchProbe } from '../peers/torch.js';
+import { numberField, probeNote, probeTorch, startTorchWorker, type TorchProbe } from '../peers/torch.js';
 import { axonCnnNote, axonLiveTensors, CNN, prepareAxonCnn } from '../axon-cnn.js';
 import { secondsPerEpoch } from './mlp.js';
 
@@ -35,32 +41,49 @@ function fromSamples(samples: number[]): Measurement {
 // PyTorch (subprocess)
 // ---------------------------------------------------------------------------------------------
 
-interface TorchResult {
-  cell: Cell;
-  acc?: number;
-  version?: string;
-  why?: string;
+/**
+ * An entry of the training rounds: Axon or PyTorch at one thread count, with its model built.
+ * `epoch` trains one epoch (PyTorch's resolves to its own seconds: `selfTimed`).
+ */
+interface CnnEntry {
+  readonly id: string;
+  readonly label: string;
+  readonly before?: () => Promise<void>;
+  readonly epoch: () => Promise<number | void>;
+  readonly selfTimed?: boolean;
+  readonly evaluate: (test: Digits) => Promise<number>;
+  readonly dispose: () => void;
 }
 
-/** One run of python/cnn_torch.py (after the BLAS probe passed): `epochs` epochs, the first a warm-up. */
-function runTorch(n: number, epochs: number, log: (m: string) => void): TorchResult {
-  const script = pythonScript('cnn_torch.py');
-  if (!script) return { cell: { skipped: 'python/cnn_torch.py not found' } };
-  log(`pytorch: ${epochs} epochs (the first is warm-up) in ${script}`);
-  const r = runPythonJson(script, [mnistDir(), String(n), String(CNN.batch), String(epochs)]);
-  if (!r.ok) return { cell: { skipped: 'failed' }, why: r.why };
-  const times = r.out.secondsPerEpoch;
-  if (!Array.isArray(times) || times.length === 0 || !times.every((t) => typeof t === 'number')) {
-    return { cell: { skipped: 'failed' }, why: `cnn_torch.py: expected "secondsPerEpoch" to be numbers, got ${JSON.stringify(times)}` };
-  }
-  const timed = (times as number[]).slice(1);
-  let acc: number;
-  try {
-    acc = numberField(r.out, 'testAccuracy');
-  } catch (e) {
-    return { cell: { skipped: 'failed' }, why: e instanceof Error ? e.message : String(e) };
-  }
-  return { cell: fromSamples(timed.length > 0 ? timed : (times as number[])), acc, version: typeof r.out.torch === 'string' ? r.out.torch : undefined };
+/** PyTorch at `threads` threads: python/cnn_torch.py kept running (after the BLAS probe passed). */
+async function torchEntry(n: number, threads: number | undefined): Promise<CnnEntry> {
+  const w = await startTorchWorker('cnn_torch.py', n, CNN.batch, threads ?? 1, mnistDir());
+  return {
+    id: threadedId('torch', threads),
+    label: threadedLabel('pytorch', threads),
+    selfTimed: true,
+    epoch: async () => numberField(await w.request('epoch'), 'seconds'),
+    evaluate: async () => numberField(await w.request('evaluate'), 'testAccuracy'),
+    dispose: () => w.close(),
+  };
+}
+
+/** Axon at `threads` threads (`--threads`), or on the default wasm backend when undefined. */
+async function axonEntry(train: Digits, threads: number | undefined): Promise<CnnEntry> {
+  const before = threads === undefined ? () => startAxon('wasm') : () => useAxonThreads(threads);
+  await before();
+  const run = await prepareAxonCnn(train);
+  return {
+    id: threadedId('axon', threads),
+    label: threadedLabel('axon-wasm', threads),
+    before,
+    epoch: () => run.epoch(),
+    evaluate: async (test) => {
+      await before();
+      return run.evaluate(test);
+    },
+    dispose: () => run.dispose(),
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -205,7 +228,7 @@ async function runJax(train: Digits, log: (m: string) => void): Promise<JaxResul
 export const cnnSuite: Suite = {
   id: 'cnn',
   title: 'CNN training epoch (MNIST Conv32-Pool-Conv64-Pool-Dense10), s/epoch',
-  describe: 'seconds per epoch of the MNIST CNN (Adam, batch 64) on 8,000 digits: Axon wasm, PyTorch 1 thread, jax-js jit',
+  describe: 'seconds per epoch of the MNIST CNN (Adam, batch 64) on 8,000 digits: Axon wasm and PyTorch at each --threads count, jax-js jit',
   inAll: true,
   async run(opts: SuiteOptions): Promise<SuiteResult> {
     const n = opts.sizes?.[0] ?? CNN.trainDigits;
@@ -213,76 +236,82 @@ export const cnnSuite: Suite = {
     const test = loadMnist('t10k');
     const runs = Math.max(1, opts.runs ?? 3);
     const warmup = Math.max(1, opts.warmup ?? 1);
-    const only = opts.only;
+    const counts: readonly (number | undefined)[] = opts.threads ?? [undefined];
     const cells: Record<string, Cell> = {};
     const extra: Record<string, string> = {};
     const warnings: string[] = [];
     const notes: string[] = [];
+    const failed = (id: string, label: string, e: unknown) => {
+      const why = e instanceof Error ? e.message : String(e);
+      cells[id] = { skipped: 'failed' };
+      warnings.push(`${label} failed: ${why}`);
+      opts.log(`${label}: FAILED: ${why}`);
+    };
 
-    // PyTorch runs in its own process (nothing of ours beside it), twice: before and after Axon,
-    // each run with its own warm-up epoch, so that a change of machine load hits both alike.
+    // PyTorch: before timing anything, is its BLAS an optimized one (see ../peers/torch.ts)?
     let torchVersion = '?';
-    const torchSamples: number[] = [];
-    const withTorch = !only || only.includes('torch');
-    // Before timing anything: is its BLAS an optimized one (see ../peers/torch.ts)?
     let probe: TorchProbe | undefined;
+    const withTorch = wantPeer(opts, 'torch');
     if (withTorch) {
       probe = probeTorch();
       if (!probe.ok) {
-        cells.torch = { skipped: probe.skipped };
+        for (const t of counts) cells[threadedId('torch', t)] = { skipped: probe.skipped };
         if (probe.why) warnings.push(`PyTorch did not run: ${probe.why}`);
         opts.log(`pytorch: skipped (${probe.why ?? probe.skipped})`);
-      } else opts.log(`pytorch: BLAS check: 1024×1024 f32 matmul at ${probe.gflops.toFixed(1)} GFLOP/s on one thread`);
-    }
-    const torchHalf = (epochs: number): void => {
-      if (!withTorch || cells.torch) return;
-      const t = runTorch(n, warmup + epochs, opts.log);
-      if ('skipped' in t.cell) {
-        cells.torch = t.cell;
-        if (t.why) warnings.push(`PyTorch failed: ${t.why}`);
-        return;
+      } else {
+        torchVersion = probe.version;
+        opts.log(`pytorch: BLAS check: 1024×1024 f32 matmul at ${probe.gflops.toFixed(1)} GFLOP/s on one thread`);
       }
-      torchSamples.push(...t.cell.samples);
-      if (t.acc !== undefined) extra.torch = `acc ${(t.acc * 100).toFixed(1)}%`;
-      if (t.version) torchVersion = t.version;
-      opts.log(`pytorch      ${t.cell.samples.map((x) => x.toFixed(3)).join(', ')} s/epoch`);
-    };
-    torchHalf(Math.ceil(runs / 2));
+    }
 
-    // Axon wasm: warm-up epoch(s), then timed epochs, then test accuracy.
+    // Build every model (Axon and PyTorch at each thread count), then train them in rounds: one
+    // epoch of each in turn (axon 1t, pytorch 1t, axon 2t, pytorch 2t, then again), so that a
+    // change of machine load hits them alike.
     const liveBefore = axonLiveTensors();
-    try {
-      const run = await prepareAxonCnn(train);
+    const entries: CnnEntry[] = [];
+    for (const t of counts) {
       try {
-        const samples: number[] = [];
-        for (let e = 0; e < warmup + runs; e++) {
-          const t0 = performance.now();
-          await run.epoch();
-          const dt = (performance.now() - t0) / 1000;
-          if (e >= warmup) samples.push(dt);
-          opts.log(`axon-wasm epoch ${e + 1}: ${dt.toFixed(2)} s${e < warmup ? ' (warm-up)' : ''}`);
-        }
-        cells.axon = fromSamples(samples);
-        const acc = await run.evaluate(test);
-        extra.axon = `acc ${(acc * 100).toFixed(1)}%`;
-      } finally {
-        run.dispose();
+        entries.push(await axonEntry(train, t));
+      } catch (e) {
+        failed(threadedId('axon', t), threadedLabel('axon-wasm', t), e);
       }
-      const after = axonLiveTensors();
-      if (after !== liveBefore) warnings.push(`axon-wasm: ${after - liveBefore} tensors left alive after dispose`);
-    } catch (e) {
-      const why = e instanceof Error ? e.message : String(e);
-      cells.axon = { skipped: 'failed' };
-      warnings.push(`axon-wasm failed: ${why}`);
-      opts.log(`axon-wasm: FAILED: ${why}`);
+      if (withTorch && probe?.ok) {
+        try {
+          entries.push(await torchEntry(n, t));
+        } catch (e) {
+          failed(threadedId('torch', t), threadedLabel('pytorch', t), e);
+        }
+      }
     }
-
-    torchHalf(Math.max(1, Math.floor(runs / 2)));
-    if (withTorch && !cells.torch) cells.torch = fromSamples(torchSamples);
+    try {
+      opts.log(`training: ${warmup} warm-up epoch(s), then ${runs} rounds of one timed epoch each: ${entries.map((e) => e.label).join(', ')}`);
+      const byId = new Map(entries.map((e) => [e.id, e]));
+      const measured = await measureRoundRobin(
+        entries.map((e) => ({ id: e.id, before: e.before, op: () => e.epoch(), selfTimed: e.selfTimed })),
+        { warmup, runs },
+        (id, e) => failed(id, byId.get(id)!.label, e),
+      );
+      for (const e of entries) {
+        const m = measured.get(e.id);
+        if (!m) continue;
+        cells[e.id] = m;
+        try {
+          const acc = await e.evaluate(test);
+          extra[e.id] = `acc ${(acc * 100).toFixed(1)}%`;
+          opts.log(`${e.label.padEnd(14)} ${m.samples.map((x) => x.toFixed(2)).join(', ')} s/epoch; test accuracy ${(acc * 100).toFixed(1)}%`);
+        } catch (err) {
+          failed(e.id, e.label, err);
+        }
+      }
+    } finally {
+      for (const e of entries) e.dispose();
+    }
+    const after = axonLiveTensors();
+    if (after !== liveBefore) warnings.push(`axon-wasm: ${after - liveBefore} tensors left alive after dispose`);
 
     // jax-js: a fixed number of steps, extrapolated to an epoch.
     let jaxSteps = 0;
-    if (!only || only.includes('jax-wasm')) {
+    if (wantPeer(opts, 'jax-wasm')) {
       const j = await runJax(train, opts.log);
       cells['jax-wasm'] = j.cell;
       jaxSteps = j.steps;
@@ -292,8 +321,10 @@ export const cnnSuite: Suite = {
     }
 
     const batches = Math.ceil(n / CNN.batch);
-    const ax = cells.axon;
-    const pt = cells.torch;
+    const fig = (cell: Cell | undefined) => (cell && !isSkipped(cell) ? { median: cell.median, best: cell.min } : undefined);
+    const one = (id: string) => cells[opts.threads ? threadedId(id, 1) : id];
+    const ax = one('axon');
+    const pt = one('torch');
     if (ax && pt && 'median' in ax && 'median' in pt) {
       const slower = ax.median / pt.median;
       notes.push(
@@ -301,11 +332,18 @@ export const cnnSuite: Suite = {
           `(${ax.median.toFixed(2)} s vs ${pt.median.toFixed(2)} s): ${slower <= 3 ? 'goal met' : `goal **not met** (${(slower / 3).toFixed(2)}× over the bound)`}.`,
       );
     }
+    for (const t of opts.threads ?? []) {
+      if (t === 1) continue;
+      const line = cnnBarLine(t, fig(cells[threadedId('axon', t)]), fig(cells[threadedId('torch', t)]));
+      if (line) notes.push(line);
+    }
+    const threadsNote = opts.threads ? await axonThreadsNote(opts.threads) : undefined;
+    if (threadsNote) notes.push(threadsNote);
     const blas = probe && probeNote(probe);
     if (blas) notes.push(blas);
     notes.push(
       `Model: Conv2d(1→32, 3×3, relu) → MaxPool 2 → Conv2d(32→64, 3×3, relu) → MaxPool 2 → Flatten → Dropout(0.25) → Dense(1600→10, softmax), NCHW; ` +
-        `Adam (lr 1e-3); batch 64; the first ${n} MNIST training digits (${batches} batches per epoch), shuffled; ${warmup} warm-up epoch(s), then ${runs} timed epochs (Axon; PyTorch: ${Math.ceil(runs / 2)} before Axon and ${Math.max(1, Math.floor(runs / 2))} after, each run after its own warm-up epoch).`,
+        `Adam (lr 1e-3); batch 64; the first ${n} MNIST training digits (${batches} batches per epoch), shuffled; ${warmup} warm-up epoch(s) each, then ${runs} rounds of one timed epoch of each Axon and PyTorch model in turn${opts.threads ? ' (thread counts interleaved)' : ''}.`,
       '"acc": accuracy on the 10,000 MNIST test digits after all epochs (not timed) — a check that the model trained.',
       `jax-js: ${JAX_WARMUP_STEPS} warm-up steps (jit compilation), then ${jaxSteps || JAX_STEPS} timed steps of one batch; each step's time × ${batches} is one sample ("extrapolated from N steps"); its loss on the first and last step is shown instead of a test accuracy (a full epoch takes minutes).`,
       'tfjs is not in this table: tfjs-wasm cannot train a CNN (`Conv2DBackpropFilter` is not registered for wasm) and tfjs-cpu takes ~2,900 s per epoch.',
@@ -316,23 +354,35 @@ export const cnnSuite: Suite = {
       title: this.title,
       metric: secondsPerEpoch,
       contenders: [
-        { id: 'axon', label: 'axon-wasm', axon: true, note: axonCnnNote },
-        {
-          id: 'torch',
-          label: 'pytorch',
-          note: `PyTorch ${torchVersion} (CPU, native, \`torch.set_num_threads(1)\`, OMP/OPENBLAS_NUM_THREADS=1): \`tooling/bench/python/cnn_torch.py\`, nn.Sequential of the same layers, torch.optim.Adam(lr=1e-3), F.cross_entropy; run twice (before and after Axon), the first epoch of each run a warm-up; the accuracy is the second run's.`,
-        },
-        {
-          id: 'jax-wasm',
-          label: 'jax-js-wasm',
-          note:
-            `@jax-js/jax ${packageVersion('@jax-js/jax')}, wasm device, ${jaxThreads()}: \`lax.conv(x, w, [1, 1], 'VALID')\`, max-pool as reshape + \`np.max\` over the window axes, ` +
-            'dropout via `random.bernoulli`, a `jit`-compiled `valueAndGrad` step and a hand-written Adam update; `blockUntilReady` after each step.',
-        },
+        ...counts.map((t) => ({ id: threadedId('axon', t), label: threadedLabel('axon-wasm', t), axon: true, ...(t !== undefined ? { threads: t } : {}), ...(t === counts[0] ? { note: axonCnnNote } : {}) })),
+        ...(withTorch
+          ? counts.map((t) => ({
+              id: threadedId('torch', t),
+              label: threadedLabel('pytorch', t),
+              ...(t !== undefined ? { threads: t } : {}),
+              ...(t === counts[0]
+                ? {
+                    note:
+                      `PyTorch ${torchVersion} (CPU, native; at T threads \`torch.set_num_threads(T)\` and OMP/OPENBLAS_NUM_THREADS=T, checked with \`torch.get_num_threads()\` and \`openblas_get_num_threads()\`): ` +
+                      '`tooling/bench/python/cnn_torch.py`, one process per thread count kept running through the rounds, nn.Sequential of the same layers, torch.optim.Adam(lr=1e-3), F.cross_entropy; each epoch timed by `time.perf_counter` in Python (the pipe\'s round trip is not counted).',
+                  }
+                : {}),
+            }))
+          : []),
+        ...(wantPeer(opts, 'jax-wasm') ? [jaxInfo] : []),
       ],
       cases: [row],
       notes,
       warnings,
     };
   },
+};
+
+/** jax-js's column of the cnn table. */
+const jaxInfo: ContenderInfo = {
+  id: 'jax-wasm',
+  label: 'jax-js-wasm',
+  note:
+    `@jax-js/jax ${packageVersion('@jax-js/jax')}, wasm device, ${jaxThreads()}: \`lax.conv(x, w, [1, 1], 'VALID')\`, max-pool as reshape + \`np.max\` over the window axes, ` +
+    'dropout via `random.bernoulli`, a `jit`-compiled `valueAndGrad` step and a hand-written Adam update; `blockUntilReady` after each step.',
 };

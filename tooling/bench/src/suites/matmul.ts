@@ -11,13 +11,14 @@
 
 import { numpy as np, jit } from '@jax-js/jax';
 import type { CaseResult, Cell, ContenderInfo, Metric, SuiteResult } from '../harness.js';
-import { measure } from '../harness.js';
+import { figures, measure, measureInterleaved } from '../harness.js';
 import { mulberry32, uniformArray } from '../data.js';
-import type { Suite, SuiteOptions } from '../suite.js';
+import { wantPeer, type Suite, type SuiteOptions } from '../suite.js';
 import { tf, tfLiveTensors, useTfBackend, type TfBackend } from '../peers/tfjs.js';
 import { jaxThreads, useJaxWasm } from '../peers/jax.js';
 import { packageVersion } from '../peers/version.js';
-import { axonMatmulContender } from '../axon.js';
+import { axonMatmulContender, axonThreadsNote } from '../axon.js';
+import { matmulBarLines } from '../threads.js';
 
 /** `nn` = A·B, `tn` = Aᵀ·B, `nt` = A·Bᵀ (A and B stored row-major, n×n). */
 export type Layout = 'nn' | 'tn' | 'nt';
@@ -112,11 +113,25 @@ function jaxContender(): MatmulContender {
   };
 }
 
+/**
+ * Axon once per thread count (`opts.threads`; once on the backend's default when undefined), then
+ * the peers `--only` keeps.
+ */
 export function matmulContenders(opts: SuiteOptions): MatmulContender[] {
   // jax-js runs before tfjs in each row: placed right after tfjs-cpu (whose plain-JS kernels leave
   // large garbage behind), its A·B and Aᵀ·B measured 6 GFLOP/s instead of 15–20, reproducibly.
-  const all = [axonMatmulContender(opts), jaxContender(), tfjsContender('wasm'), tfjsContender('cpu', opts.cpuMaxSize)];
-  return opts.only ? all.filter((c) => c.axon || opts.only!.includes(c.id)) : all;
+  const axon = opts.threads ? opts.threads.map((n) => axonMatmulContender(opts, n)) : [axonMatmulContender(opts)];
+  const peers = [jaxContender(), tfjsContender('wasm'), tfjsContender('cpu', opts.cpuMaxSize)];
+  return [...axon, ...peers.filter((c) => wantPeer(opts, c.id))];
+}
+
+/** Whether two products are the same bits (Axon's results do not depend on the thread count). */
+function sameBits(x: Float32Array, y: Float32Array): boolean {
+  if (x.length !== y.length) return false;
+  const a = new Uint32Array(x.buffer, x.byteOffset, x.length);
+  const b = new Uint32Array(y.buffer, y.byteOffset, y.length);
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -192,13 +207,17 @@ export const matmulSuite: Suite = {
     }
 
     // Case by case, the contenders one after the other (never two at once), so that a change of
-    // machine load during the run shifts neighbouring cells alike and the ratios hold.
+    // machine load during the run shifts neighbouring cells alike and the ratios hold. Axon's
+    // thread counts are timed together, their samples interleaved (1t, 2t, 1t, 2t, …).
     const leaked = new Map<string, number>();
+    const axons = running.filter((k) => k.axon);
+    const peers = running.filter((k) => !k.axon);
     for (const n of sizes) {
       const [a, b] = inputs.get(n)!;
       for (const layout of LAYOUTS) {
         const row = cases.get(`${n}:${layout}`)!;
-        for (const k of running) {
+        if (axons.length > 0) await runAxons(axons, row, a, b, n, layout);
+        for (const k of peers) {
           if (k.maxSize !== undefined && n > k.maxSize) {
             row.cells[k.id] = { skipped: k.skipReason ?? 'skipped' };
             continue;
@@ -234,19 +253,88 @@ export const matmulSuite: Suite = {
     }
     for (const [label, count] of leaked) warnings.push(`${label}: ${count} tensors leaked over the suite`);
 
+    /** Times Axon's thread counts on one case, interleaved; checks each product, and that they are the same bits. */
+    async function runAxons(ks: readonly MatmulContender[], row: { label: string; work: number; cells: Record<string, Cell> }, a: Float32Array, b: Float32Array, n: number, layout: Layout): Promise<void> {
+      const live = ks[0].live();
+      const ready: { k: MatmulContender; inst: MatmulInstance; first: Float32Array }[] = [];
+      const failed = (k: MatmulContender, e: unknown) => {
+        const why = e instanceof Error ? e.message : String(e);
+        row.cells[k.id] = { skipped: 'failed' };
+        warnings.push(`${k.label} ${row.label} failed: ${why}`);
+        opts.log(`${k.label} ${row.label}: FAILED: ${why}`);
+      };
+      try {
+        for (const k of ks) {
+          let inst: MatmulInstance | undefined;
+          try {
+            await k.start(); // this thread count's backend: the inputs live on it
+            inst = await k.prepare(a, b, n, layout);
+            const first = await inst.run();
+            const wrong = checkProduct(a, b, first, n, layout);
+            if (wrong) {
+              row.cells[k.id] = { skipped: 'wrong result' };
+              warnings.push(`${k.label} ${row.label}: wrong result: ${wrong}`);
+              opts.log(`${k.label} ${row.label}: WRONG RESULT: ${wrong}`);
+              inst.dispose();
+              continue;
+            }
+            ready.push({ k, inst, first });
+          } catch (e) {
+            inst?.dispose();
+            failed(k, e);
+          }
+        }
+        for (const r of ready.slice(1)) {
+          if (!sameBits(ready[0].first, r.first)) warnings.push(`${r.k.label} ${row.label}: the product differs in its bits from ${ready[0].k.label}'s (the backend promises the same bits at any thread count)`);
+        }
+        if (ready.length > 0) {
+          try {
+            const ms = await measureInterleaved(
+              ready.map(({ k, inst }) => ({ id: k.id, before: () => k.start(), op: () => inst.run() })),
+              timing,
+            );
+            for (const { k } of ready) {
+              const m = ms.get(k.id)!;
+              row.cells[k.id] = m;
+              opts.log(`${k.label.padEnd(14)} ${row.label.padEnd(10)} ${gflops.value(m.median, row).toFixed(1).padStart(6)} GFLOP/s, best ${gflops.value(m.min, row).toFixed(1)} (${m.samples.length} runs × ${m.reps}, interleaved)`);
+            }
+          } catch (e) {
+            for (const { k } of ready) failed(k, e);
+          }
+        }
+      } finally {
+        for (const r of ready) r.inst.dispose();
+      }
+      const after = ks[0].live();
+      if (live !== undefined && after !== undefined && after !== live) leaked.set('axon', (leaked.get('axon') ?? 0) + after - live);
+    }
+
+    // Issue 12's bars, judged on 1024 A·B at 2 threads (when both ran).
+    const big = cases.get('1024:nn');
+    const bars: string[] = [];
+    const threads = opts.threads ?? [];
+    if (big && threads.includes(2)) {
+      const fig = (id: string) => figures(gflops, big, big.cells[id]);
+      bars.push(...matmulBarLines({ axon1: threads.includes(1) ? fig('axon-1t') : undefined, axon2: fig('axon-2t'), jax: fig('jax-wasm') }, opts.relaxedSimd ?? false));
+    }
+    const threadsNote = opts.threads ? await axonThreadsNote(opts.threads) : undefined;
+
     const resultCases: CaseResult[] = [...cases.values()];
     return {
       id: 'matmul',
       title: this.title,
       metric: gflops,
-      contenders: contenders.map(({ id, label, note, axon }) => ({ id, label, note, axon })),
+      contenders: contenders.map(({ id, label, note, axon, threads }) => ({ id, label, note, axon, threads })),
       cases: resultCases,
       notes: [
+        ...bars,
         'Inputs: two n×n float32 matrices, uniform in [−1, 1), the same for every contender; GFLOP/s = 2n³ / time. ' +
           'Each timed call computes the product and reads it back into a Float32Array, so copy-out (~0.3 ms per 1M floats) is included for everyone.',
         'Aᵀ·B and A·Bᵀ: A or B is stored n×n row-major and used transposed, as in every backward pass (dW = xᵀ·dy, dx = dy·Wᵀ). ' +
           'Each result is checked against a float64 reference before timing.',
-        `Each cell: warm-up (≥ ${timing.warmup} calls and ≥ 300 ms), then ${timing.runs} timed samples (5 when one call takes over a second); a sample repeats the call until it lasts ≥ ${timing.minSampleMs} ms.`,
+        `Each cell: warm-up (≥ ${timing.warmup} calls and ≥ 300 ms), then ${timing.runs} timed samples (5 when one call takes over a second); a sample repeats the call until it lasts ≥ ${timing.minSampleMs} ms.` +
+          (axons.length > 1 ? ` Axon's thread counts are timed together in each row, their samples interleaved (${axons.map((k) => k.threads ?? '?').join('t, ')}t, then again), so that load changes hit them alike.` : ''),
+        ...(threadsNote ? [threadsNote] : []),
       ],
       warnings,
     };

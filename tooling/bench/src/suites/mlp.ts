@@ -3,9 +3,10 @@
  * Adam lr 1e-3, shuffled) on the first N MNIST training digits at batch B (default 8,000 digits,
  * batch 128; `--sizes 60000,8000 --batch 32,128` gives one row per pair), written the way each
  * library's users write it: tfjs `sequential` + `fit` (wasm and cpu backends), jax-js with a
- * `jit`-compiled training step (`valueAndGrad` + a hand-written Adam update), PyTorch (native, one
- * thread, out of process: `python/mlp_torch.py`, an `nn.Sequential` trained with `torch.optim.Adam`),
- * and Axon's `fit` (see `axonMlpContender` in ../axon.ts).
+ * `jit`-compiled training step (`valueAndGrad` + a hand-written Adam update), PyTorch (native, out
+ * of process: `python/mlp_torch.py`, an `nn.Sequential` trained with `torch.optim.Adam`), and Axon's
+ * `fit` (see `axonMlpContender` in ../axon.ts) — Axon and PyTorch once per thread count of
+ * `--threads` (the JS peers have no threads in Node), all epochs taken in rounds.
  *
  * After the timed epochs each model is evaluated on the 10,000 test digits (not timed), so the
  * table shows that every contender really trains.
@@ -13,15 +14,16 @@
 
 import { numpy as np, nn, random, jit, valueAndGrad, tree, blockUntilReady } from '@jax-js/jax';
 import type { CaseResult, Cell, ContenderInfo, Measurement, Metric, SuiteResult } from '../harness.js';
-import { measureRoundRobin, SkipError } from '../harness.js';
+import { isSkipped, measureRoundRobin, SkipError } from '../harness.js';
 import { mulberry32, shuffleInPlace } from '../data.js';
 import { loadMnist, mnistDir, type Digits } from '../mnist.js';
-import type { Suite, SuiteOptions } from '../suite.js';
+import { wantPeer, type Suite, type SuiteOptions } from '../suite.js';
+import { mlpBarLine, threadedId, threadedLabel } from '../threads.js';
 import { tf, tfLiveTensors, useTfBackend, type TfBackend } from '../peers/tfjs.js';
 import { jaxThreads, useJaxWasm } from '../peers/jax.js';
 import { packageVersion } from '../peers/version.js';
-import { numberField, probeNote, probeTorch, pythonScript, PythonWorker, type TorchProbe } from '../peers/torch.js';
-import { axonMlpContender } from '../axon.js';
+import { numberField, probeNote, probeTorch, startTorchWorker, type TorchProbe } from '../peers/torch.js';
+import { axonMlpContender, axonThreadsNote } from '../axon.js';
 
 export const MLP = { inputs: 784, hidden: 128, classes: 10, dropout: 0.2, lr: 1e-3, batch: 128, trainDigits: 8000 } as const;
 
@@ -229,15 +231,19 @@ function jaxMlp(): MlpContender {
 // PyTorch: native, one thread, in its own process kept running through the rounds
 // ---------------------------------------------------------------------------------------------
 
-function torchMlp(): MlpContender {
-  let probe: TorchProbe | undefined;
+/** Shared by PyTorch's thread counts: the BLAS check runs once. */
+let torchProbe: TorchProbe | undefined;
+
+function torchMlp(threads?: number): MlpContender {
   let version = '?';
+  const t = threads ?? 1;
   return {
-    id: 'torch',
-    label: 'pytorch',
+    id: threadedId('torch', threads),
+    label: threadedLabel('pytorch', threads),
+    ...(threads !== undefined ? { threads } : {}),
     get note() {
       return (
-        `PyTorch ${version} (CPU, native, \`torch.set_num_threads(1)\`, OMP/OPENBLAS_NUM_THREADS=1), in its own process (Debian's /usr/bin/python3) kept running through the rounds: ` +
+        `PyTorch ${version} (CPU, native, \`torch.set_num_threads(${t})\`, OMP/OPENBLAS_NUM_THREADS=${t}; the script checks \`torch.get_num_threads()\` and OpenBLAS's \`openblas_get_num_threads()\`), in its own process (Debian's /usr/bin/python3) kept running through the rounds: ` +
         '`tooling/bench/python/mlp_torch.py`, `nn.Sequential(Linear(784, 128), ReLU(), Dropout(0.2), Linear(128, 10))` (glorot-uniform weights and zero biases, as Axon\'s `Dense`), ' +
         '`torch.optim.Adam(lr=1e-3)` (β 0.9/0.999, ε 1e-8, as Axon\'s), `F.cross_entropy` on the logits (Axon\'s `fit` fuses its final softmax into the loss the same way); ' +
         'per epoch `torch.randperm`, `x[idx]` per batch, loss and accuracy summed as tensors and read back once at the end of the epoch (as Axon\'s `fit`); ' +
@@ -245,18 +251,12 @@ function torchMlp(): MlpContender {
       );
     },
     async start() {
-      probe ??= probeTorch();
-      if (!probe.ok) throw new SkipError(probe.skipped, probe.why ?? probe.skipped);
-      version = probe.version;
+      torchProbe ??= probeTorch();
+      if (!torchProbe.ok) throw new SkipError(torchProbe.skipped, torchProbe.why ?? torchProbe.skipped);
+      version = torchProbe.version;
     },
     async prepare(train, batch = MLP.batch) {
-      const script = pythonScript('mlp_torch.py');
-      if (!script) throw new Error('python/mlp_torch.py not found');
-      const w = await PythonWorker.start(script, [mnistDir(), String(train.n), String(batch)]);
-      if (w.hello.n !== train.n || w.hello.batch !== batch) {
-        w.close();
-        throw new Error(`mlp_torch.py loaded ${String(w.hello.n)} digits at batch ${String(w.hello.batch)}, expected ${train.n} at ${batch}`);
-      }
+      const w = await startTorchWorker('mlp_torch.py', train.n, batch, t, mnistDir());
       return {
         selfTimed: true,
         epoch: async () => numberField(await w.request('epoch'), 'seconds'),
@@ -266,8 +266,9 @@ function torchMlp(): MlpContender {
       };
     },
     live: () => undefined,
+    // one line for every thread count (the first contender's)
     notes: () => {
-      const n = probe && probeNote(probe);
+      const n = t === 1 && torchProbe ? probeNote(torchProbe) : undefined;
       return n ? [n] : [];
     },
   };
@@ -279,9 +280,16 @@ function torchMlp(): MlpContender {
 
 export const secondsPerEpoch: Metric = { unit: 's/epoch', higherIsBetter: false, digits: 3, value: (s) => s };
 
+/**
+ * Axon once per thread count (`opts.threads`; once on the backend's default when undefined), the
+ * JS peers (one thread in Node), and PyTorch once per thread count, as `--only` keeps them.
+ */
 export function mlpContenders(opts: SuiteOptions): MlpContender[] {
-  const all = [axonMlpContender(opts), tfjsMlp('wasm'), tfjsMlp('cpu'), jaxMlp(), torchMlp()];
-  return opts.only ? all.filter((c) => c.axon || opts.only!.includes(c.id)) : all;
+  const counts: readonly (number | undefined)[] = opts.threads ?? [undefined];
+  const axon = counts.map((n) => axonMlpContender(opts, n));
+  const js = [tfjsMlp('wasm'), tfjsMlp('cpu'), jaxMlp()].filter((c) => wantPeer(opts, c.id));
+  const torch = wantPeer(opts, 'torch') ? counts.map((n) => torchMlp(n)) : [];
+  return [...axon, ...js, ...torch];
 }
 
 /** One row of the suite: the first `digits` MNIST training digits at batch `batch`. */
@@ -328,7 +336,7 @@ export function goalNote(c: MlpCase, axon: Cell | undefined, torch: Cell | undef
 export const mlpSuite: Suite = {
   id: 'mlp',
   title: 'MLP training epoch (MNIST 784-128-10), s/epoch',
-  describe: 'seconds per epoch of the MLP 784-128-10 (dropout, Adam) on 8,000 MNIST digits at batch 128 (--sizes/--batch: more rows), PyTorch 1 thread beside',
+  describe: 'seconds per epoch of the MLP 784-128-10 (dropout, Adam) on 8,000 MNIST digits at batch 128 (--sizes/--batch: more rows); Axon and PyTorch at each --threads count',
   inAll: true,
   async run(opts: SuiteOptions): Promise<SuiteResult> {
     const cases = mlpCases(opts.sizes, opts.batches);
@@ -406,15 +414,23 @@ export const mlpSuite: Suite = {
         }
       }
       rows.push({ label, cells, extra });
-      const g = goalNote({ digits: train.n, batch: c.batch }, cells.axon, cells.torch);
+      // The 1-thread goals against PyTorch, and issue 12's bar on threads at batch 128.
+      const one = (id: string) => cells[opts.threads ? threadedId(id, 1) : id];
+      const g = goalNote({ digits: train.n, batch: c.batch }, one('axon'), one('torch'));
       if (g) goals.push(g);
+      const fig = (cell: Cell | undefined) => (cell && !isSkipped(cell) ? { median: cell.median, best: cell.min } : undefined);
+      if (c.batch === 128 && opts.threads?.includes(1) && opts.threads.includes(2)) {
+        const bar = mlpBarLine(label, fig(cells['axon-1t']), fig(cells['axon-2t']));
+        if (bar) goals.push(bar);
+      }
     }
+    const threadsNote = opts.threads ? await axonThreadsNote(opts.threads) : undefined;
     const what = cases.map((c) => `the first ${Math.min(c.digits, 60000)} MNIST training digits at batch ${c.batch}`).join('; ');
     return {
       id: 'mlp',
       title: this.title,
       metric: secondsPerEpoch,
-      contenders: contenders.map(({ id, label, note, axon }) => ({ id, label, note, axon })),
+      contenders: contenders.map(({ id, label, note, axon, threads }) => ({ id, label, note, axon, threads })),
       cases: rows,
       notes: [
         ...goals,
@@ -423,6 +439,7 @@ export const mlpSuite: Suite = {
         '"acc": accuracy on the 10,000 MNIST test digits after all epochs (not timed) — a check that the model trained, not a quality comparison.',
         '"kernels/step": backend kernels one training step launches, counted by `profile` from @axon/core on the second step of a separate two-step fit (not timed).',
         ...contenders.flatMap((k) => k.notes?.() ?? []),
+        ...(threadsNote ? [threadsNote] : []),
       ],
       warnings,
     };
