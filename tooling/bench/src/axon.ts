@@ -82,7 +82,8 @@ export async function useAxonThreads(threads: number): Promise<void> {
   const b = await made;
   await setBackend(name);
   const running = threads === 1 ? 1 : typeof b.startThreads === 'function' ? await b.startThreads() : undefined;
-  const has = b.features?.threads;
+  // a backend from before threads runs one thread and does not say so
+  const has = b.features?.threads ?? (threads === 1 ? 1 : undefined);
   if (running === undefined || has === undefined) throw new Error('this @axon/backend-wasm has no threads (createWasmBackend({ threads }), startThreads())');
   if (running !== threads || has !== threads) {
     throw new Error(`asked for ${threads} threads, the backend runs ${running} (features.threads ${String(has)}: ${String(b.features?.threadsReason)})`);

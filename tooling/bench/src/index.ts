@@ -122,6 +122,7 @@ async function main(argv: string[]): Promise<number> {
   // --backend webgpu runs the webgpu suite (Axon's WebGPU backend beside tfjs-webgpu); the other suites are wasm.
   const suiteId = values.suite ?? (backend === 'webgpu' ? 'webgpu' : 'matmul');
   if (backend === 'webgpu' && suiteId !== 'webgpu') throw new Error(`--backend webgpu runs the webgpu suite only (got --suite ${suiteId})`);
+  if (suiteId === 'webgpu' && values.threads !== undefined) throw new Error('--threads applies to the wasm suites (matmul, mlp, cnn), not to the webgpu suite');
   const chosen: Suite[] = suiteId === 'all' ? SUITES.filter((s) => s.inAll) : SUITES.filter((s) => s.id === suiteId);
   if (chosen.length === 0) throw new Error(`unknown suite '${suiteId}'; known: ${SUITES.map((s) => s.id).join(', ')}, all`);
   const sizes = values.sizes?.split(',').map((s) => {
@@ -137,7 +138,6 @@ async function main(argv: string[]): Promise<number> {
   const runs = positiveInt('runs', values.runs);
   if (runs !== undefined && runs < 1) throw new Error('--runs must be at least 1');
   if (runs !== undefined && runs < 5 && values.write) throw new Error('--write needs --runs ≥ 5');
-  if (backend === 'webgpu' && values.threads !== undefined) throw new Error('--threads applies to the wasm suites (matmul, mlp, cnn), not to --backend webgpu');
   const threads = parseThreads(values.threads, coresAvailable());
   const only = values.only?.split(',').map((s) => s.trim());
   const unknown = only?.filter((id) => !(PEER_IDS as readonly string[]).includes(id)) ?? [];
