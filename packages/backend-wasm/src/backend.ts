@@ -15,10 +15,11 @@ import type {
   Window2d,
 } from '@axon/core';
 import { Allocator } from './allocator.js';
-import { FusedCodegen, KIND_COLUMN, KIND_ROW, KIND_SCALAR, REDUCE_COLS, REDUCE_ROWS, type FusedRunFn } from './codegen.js';
+import { ThreadPool, availableCores, type PoolCall } from './pool.js';
+import { FusedCodegen, KIND_COLUMN, KIND_ROW, KIND_SCALAR, REDUCE_COLS, REDUCE_ROWS, type GeneratedFused } from './codegen.js';
 import { compileFused, type CompiledFused } from './fused.js';
 import { FUSED_LAYOUT as FL } from './generated/kernels.js';
-import type { Kernels, WasmBackendOptions } from './loader.js';
+import type { KernelName, Kernels, WasmBackendOptions } from './loader.js';
 import { coalesce, contiguous, flatKind, forEach2d, forEachIndex, sizeOf } from './strided.js';
 
 /** Byte address where the parameter block for window kernels lives (below the heap). */
@@ -42,7 +43,43 @@ const FUSED_CACHE = 256;
 /** Generated fused kernels kept (least recently used dropped first). */
 const CODEGEN_CACHE = 128;
 const COMPARE = new Set<BinaryOp>(['eq', 'ne', 'lt', 'le', 'gt', 'ge']);
+/**
+ * Work per thread below which an op stays on fewer threads (measured on a 2-core machine, where
+ * a fork-join costs ~12–20 µs, ~50–150 µs when the worker slept: an op is split when each share
+ * is ≥ ~30 µs of one-thread work): matmul FLOP; elements of a cheap elementwise op, of a
+ * transcendental one, of a window op's output, of a reduction's input.
+ */
+const PER_THREAD = { matmul: 1e6, cheap: 65536, costly: 8192, window: 32768, reduce: 65536, fused: 16384 } as const;
+/** Elementwise kernels cheap enough to need the larger threshold (the rest: exp, sin, pow, …). */
+const CHEAP = new Set<string>(['neg', 'abs', 'relu', 'floor', 'ceil', 'round', 'sign', 'not', 'add', 'sub', 'mul', 'max', 'min', 'eq', 'ne', 'lt', 'le', 'gt', 'ge', 'and', 'or', 'xor', 'square', 'reciprocal']);
+/** Byte stride of the per-thread window parameter blocks at {@link PARAMS}. */
+const PARAMS_STRIDE = 128;
 const LOGIC = new Set<BinaryOp>(['and', 'or', 'xor']);
+
+/**
+ * How the loader set the backend up for threads: the data-less shared-memory modules every
+ * worker instantiates (null for an unshared memory: one thread only), the thread count, why, and
+ * the threshold scale. @internal
+ */
+export interface Threading {
+  readonly module: WebAssembly.Module | null;
+  readonly relaxed: WebAssembly.Module | null;
+  readonly threads: number;
+  readonly reason: string;
+  readonly threshold: number;
+}
+
+/** What {@link WasmBackend.features} reports. */
+export type WasmFeatures = {
+  /** SIMD128: always. */
+  readonly simd: true;
+  /** Whether the matmul is the relaxed-SIMD (FMA) kernel. */
+  readonly relaxedSimd: boolean;
+  /** Threads the ops may use (1: the caller's thread only). */
+  readonly threads: number;
+  /** Why that many (e.g. `'auto: 2 cores available'`, or why threads are off here). */
+  readonly threadsReason: string;
+};
 
 /**
  * A buffer in the wasm backend's linear memory.
@@ -99,9 +136,12 @@ export class WasmBackend implements Backend {
   readonly maxFusedBuffers = 16;
   /**
    * WebAssembly features in use: SIMD128 always; relaxed SIMD (FMA matmul) where the engine
-   * supports it and it was not turned off.
+   * supports it and it was not turned off; the threads ops may use, and why that many.
    */
-  readonly features: { readonly simd: true; readonly relaxedSimd: boolean };
+  get features(): WasmFeatures {
+    return this.feats;
+  }
+  private feats: WasmFeatures;
 
   private readonly k: Kernels;
   private readonly mem: WebAssembly.Memory;
@@ -119,14 +159,22 @@ export class WasmBackend implements Backend {
    * {@link WasmBackend.createSync}.
    * @internal
    */
-  constructor(kernels: Kernels, memory: WebAssembly.Memory, maxMemoryBytes = 4 * 1024 ** 3) {
+  constructor(kernels: Kernels, memory: WebAssembly.Memory, maxMemoryBytes = 4 * 1024 ** 3, threading?: Threading) {
     this.k = kernels;
-    this.features = { simd: true, relaxedSimd: kernels.relaxedSimd };
+    this.threading = threading ?? { module: null, relaxed: null, threads: 1, reason: '1 thread requested', threshold: 1 };
+    this.feats = { simd: true, relaxedSimd: kernels.relaxedSimd, threads: this.threading.threads, threadsReason: this.threading.reason };
+    this.threshold = this.threading.threshold;
     this.mem = memory;
     this.heap = new Allocator(memory, HEAP_BASE, maxMemoryBytes);
     // The matmul packing workspace is reserved first, at the bottom of the heap, so that it never
     // pins the top of the heap above freed tensors.
     this.ws = this.tempAlloc('createWasmBackend', this.k.matmul_ws_bytes(), 'for the matmul workspace').ptr;
+    this.wsT = [this.ws];
+    // the exports by index, as workers look them up
+    const table = this.k as unknown as Record<string, unknown>;
+    this.fnNames = Object.keys(table).filter((name) => typeof table[name] === 'function');
+    this.fnNames.forEach((name, i) => this.fnIndex.set(name, i));
+    if (this.threading.threads > 1) this.makePool(this.threading.threads);
     this.buf = memory.buffer;
     this.f32 = new Float32Array(this.buf);
     this.i32 = new Int32Array(this.buf);
@@ -162,6 +210,149 @@ export class WasmBackend implements Backend {
   private array(dtype: DType): TypedArray {
     this.views();
     return dtype === 'float32' ? this.f32 : dtype === 'int32' ? this.i32 : this.u8;
+  }
+
+  // ------------------------------------------------------------------ threads
+
+  private readonly threading: Threading;
+  /** Scale of the split thresholds (0: split whatever can be split). */
+  private threshold: number;
+  private pool: ThreadPool | null = null;
+  /** Matmul workspaces by thread (0: the caller's, {@link ws}). */
+  private readonly wsT: number[];
+  /** Kernel exports by index, as the workers look them up. */
+  private readonly fnNames: string[];
+  private readonly fnIndex = new Map<string, number>();
+
+  /**
+   * Starts the worker threads now (otherwise they start on the first op large enough to split,
+   * and ops run on the caller's thread until they are ready: 30–100 ms) and resolves to the
+   * number of threads running: `features.threads`, or 1 where threads are off or failed to start
+   * (`features.threadsReason` then says why).
+   * @example
+   * ```ts
+   * const be = createWasmBackendSync({ threads: 2 });
+   * await be.startThreads() // 2
+   * be.features.threads // 2
+   * const one = createWasmBackendSync({ threads: 1 });
+   * await one.startThreads() // 1
+   * one.features.threadsReason // '1 thread requested'
+   * be.dispose(); // stops the workers
+   * one.dispose();
+   * ```
+   */
+  async startThreads(): Promise<number> {
+    this.alive('startThreads');
+    const pool = this.pool;
+    if (pool === null) return 1;
+    if (!(await pool.whenReady())) {
+      if (this.pool === pool) this.poolFailed();
+      return 1;
+    }
+    return pool.workers + 1;
+  }
+
+  /**
+   * Changes how many threads the ops may use (what `setNumThreads` in `@axon/core` calls): an
+   * integer from 1 to 64 or `'auto'`. A backend created for one thread (`threads: 1`, or where
+   * threads are unavailable) stays on one and says why in `features.threadsReason`.
+   * @example
+   * ```ts
+   * const be = createWasmBackendSync({ threads: 2 });
+   * be.setThreads(1);
+   * be.features.threads // 1
+   * be.setThreads(2);
+   * be.features.threads // 2
+   * be.setThreads(0); // throws: 'expected an integer from 1 to 64'
+   * be.dispose();
+   * ```
+   */
+  setThreads(n: number | 'auto'): void {
+    this.alive('setThreads');
+    if (n !== 'auto' && !(typeof n === 'number' && Number.isInteger(n) && n >= 1 && n <= 64)) {
+      throw new AxonError('setThreads', `expected an integer from 1 to 64 or 'auto', got ${fmtValue(n)}`);
+    }
+    if (this.threading.module === null) {
+      if (n !== 1) this.feats = { ...this.feats, threadsReason: `this backend was created for one thread (${this.threading.reason}): create a new one for more` };
+      return;
+    }
+    const cores = availableCores();
+    const count = n === 'auto' ? Math.min(cores, 16) : n;
+    const reason = n === 'auto' ? `auto: ${cores} ${cores === 1 ? 'core' : 'cores'} available` : `${n} requested (${cores} ${cores === 1 ? 'core' : 'cores'} available)`;
+    if (this.pool !== null && this.pool.failure === null && this.pool.workers + 1 === count) {
+      this.feats = { ...this.feats, threadsReason: reason };
+      return;
+    }
+    this.pool?.dispose();
+    this.pool = null;
+    if (count > 1) this.makePool(count);
+    this.feats = { ...this.feats, threads: count, threadsReason: reason };
+  }
+
+  private readonly forks: Record<string, number> = {};
+
+  /** Calls split over threads so far, by op (for tests and profiling). @internal */
+  get parallelRuns(): Readonly<Record<string, number>> {
+    return { ...this.forks };
+  }
+
+  /**
+   * Whether every thread of a `parts`-way matmul has its packing workspace (reserved on first
+   * need; false, and the product stays on one thread, where the memory cap leaves no room).
+   */
+  private workspaces(parts: number): boolean {
+    const bytes = this.k.matmul_ws_bytes();
+    while (this.wsT.length < parts) {
+      const ptr = this.heap.alloc(bytes);
+      if (ptr < 0) return false;
+      this.wsT.push(ptr);
+    }
+    return true;
+  }
+
+  /** A pool of `threads − 1` workers (their matmul workspaces are reserved on first need). */
+  private makePool(threads: number): void {
+    this.pool = new ThreadPool(this.threading.module!, this.threading.relaxed, this.mem, threads, this.fnNames);
+  }
+
+  /** The pool broke (a worker failed, died or timed out): one thread from now on, and why. */
+  private poolFailed(): void {
+    const why = this.pool?.failure ?? 'the workers stopped';
+    this.pool?.dispose();
+    this.pool = null;
+    this.feats = { ...this.feats, threads: 1, threadsReason: `threads stopped: ${why}` };
+  }
+
+  /**
+   * How many parts to split an op of `work` units into (`perThread` units each at least, at most
+   * `most` parts): 1 while the workers are not ready (the first such op starts them).
+   */
+  private parts(work: number, perThread: number, most: number): number {
+    const pool = this.pool;
+    if (pool === null) return 1;
+    const want = Math.min(pool.workers + 1, most, this.threshold === 0 ? Infinity : Math.floor(work / (perThread * this.threshold)));
+    if (!(want >= 2)) return 1;
+    if (pool.ready()) return want;
+    if (pool.failure !== null) this.poolFailed();
+    else pool.start();
+    return 1;
+  }
+
+  /**
+   * Runs `calls` on the workers (call i on worker i, its own workspace i + 1) and `mine` here;
+   * a kernel that failed anywhere throws an {@link AxonError} naming `op` once every thread is done.
+   */
+  private fork(op: string, calls: readonly PoolCall[], mine: () => void, work: number): void {
+    const pool = this.pool!;
+    this.forks[op] = (this.forks[op] ?? 0) + 1;
+    try {
+      // a worker may take 20× a one-thread estimate at 1 GFLOP/s before it is declared lost
+      pool.run(calls, mine, 10000 + work / 5e4);
+    } catch (e) {
+      if (pool.failure !== null && this.pool === pool) this.poolFailed();
+      if (e instanceof AxonError) throw e;
+      throw new AxonError(op, `kernel failed ${(e as Error).message}${this.pool === null ? ' (threads turned off for this backend)' : ''}`);
+    }
   }
 
   // ------------------------------------------------------------------ storage
@@ -350,13 +541,30 @@ export class WasmBackend implements Backend {
     const e = ESZ[b.dtype];
     const kx = flatKind(x.shape, x.strides);
     if (kx >= 0) {
-      fn(b.ptr + x.offset * e, 0, kx * e, o.ptr, 1, n);
+      const parts = this.parts(n, CHEAP.has(op) ? PER_THREAD.cheap : PER_THREAD.costly, Math.floor(n / 64));
+      if (parts === 1) fn(b.ptr + x.offset * e, 0, kx * e, o.ptr, 1, n);
+      else this.flatRun('unary', `un_${lane}_${op}`, n, parts, (i0, len) => [b.ptr + (x.offset + i0 * kx) * e, 0, kx * e, o.ptr + i0 * e, 1, len]);
       return;
     }
     const c = coalesce(x.shape, [x.strides, contiguous(x.shape)]);
     forEach2d(c, [x.offset, 0], (off, rs, cs, rows, cols) => {
       fn(b.ptr + off[0]! * e, rs[0]! * e, cs[0]! * e, o.ptr + off[1]! * e, rows, cols);
     });
+  }
+
+  /**
+   * Runs elementwise kernel `name` over [0, n) in `parts` ranges of multiples of 64 elements
+   * (each element computed as on one thread, SIMD lanes aligned as on one thread).
+   */
+  private flatRun(op: string, name: string, n: number, parts: number, args: (i0: number, len: number) => number[]): void {
+    const ranges = splitRange(n, parts, 64);
+    const fn = this.fnIndex.get(name)!;
+    const calls: PoolCall[] = [];
+    for (let t = 0; t < ranges.length - 1; t++) calls.push({ fn, args: args(ranges[t]![0], ranges[t]![1] - ranges[t]![0]) });
+    const [l0, l1] = ranges[ranges.length - 1]!;
+    const mine = args(l0, l1 - l0);
+    const f = this.k.ops[name]!;
+    this.fork(op, calls, () => f(...mine), n * 10);
   }
 
   /** {@inheritDoc @axon/core!Backend#binary} */
@@ -376,7 +584,9 @@ export class WasmBackend implements Backend {
     const ka = flatKind(a.shape, a.strides);
     const kb = flatKind(b.shape, b.strides);
     if (ka >= 0 && kb >= 0) {
-      fn(ba.ptr + a.offset * e, 0, ka * e, bb.ptr + b.offset * e, 0, kb * e, o.ptr, 1, n);
+      const parts = this.parts(n, CHEAP.has(op) ? PER_THREAD.cheap : PER_THREAD.costly, Math.floor(n / 64));
+      if (parts === 1) fn(ba.ptr + a.offset * e, 0, ka * e, bb.ptr + b.offset * e, 0, kb * e, o.ptr, 1, n);
+      else this.flatRun('binary', `bin_${lane}_${op}`, n, parts, (i0, len) => [ba.ptr + (a.offset + i0 * ka) * e, 0, ka * e, bb.ptr + (b.offset + i0 * kb) * e, 0, kb * e, o.ptr + i0 * eo, 1, len]);
       return;
     }
     const c = coalesce(a.shape, [a.strides, b.strides, contiguous(a.shape)]);
@@ -503,10 +713,9 @@ export class WasmBackend implements Backend {
     }
     // a generated kernel where every input's inner dim is contiguous or broadcast (≤ 3 dims)
     if (rank <= 3 && this.codegenOn) {
-      const run = this.fusedGenerated(c, inputs, rank, 0);
-      if (run !== null) {
-        const s = this.fzShape;
-        run(this.fusedParams, rank >= 2 ? s[rank - 2]! : 1, s[rank - 1]!, rank === 3 ? s[0]! : 1);
+      const g = this.fusedGenerated(c, inputs, rank, 0);
+      if (g !== null) {
+        this.generatedRun('fused', g, c, inputs, rank, false);
         this.runs.generated++;
         return;
       }
@@ -568,7 +777,7 @@ export class WasmBackend implements Backend {
    * (1 to 3) dims, writing each input's address, row and plane strides (bytes) into the parameter
    * block; null when an input's inner stride is neither 1 nor 0 or the program cannot be generated.
    */
-  private fusedGenerated(c: CompiledFused, inputs: readonly View[], rank: number, red: number): FusedRunFn | null {
+  private fusedGenerated(c: CompiledFused, inputs: readonly View[], rank: number, red: number): GeneratedFused | null {
     const cap = this.fzCap;
     const str = this.fzStrides;
     const kinds = this.fzKinds;
@@ -590,8 +799,97 @@ export class WasmBackend implements Backend {
       i32[base + 4] = row * e;
       i32[base + 5] = plane * e;
     }
-    this.codegen ??= new FusedCodegen(this.mem, this.k.fusedHelpers, CODEGEN_CACHE);
+    this.codegen ??= new FusedCodegen(this.mem, this.k.fusedHelpers, CODEGEN_CACHE, (id) => this.generatedDropped(id));
     return this.codegen.get(c, code, kinds, red);
+  }
+
+  /**
+   * Runs generated kernel `g` over the layout {@link fusedGenerated} wrote into the parameter
+   * block (`rank` coalesced dims in `fzShape`): on the caller's thread, or split over threads by
+   * planes (rank 3), rows (rank 2) or runs of 64 elements (rank 1), each thread with its own copy
+   * of the parameter block whose addresses start at its share. `rowsOut`: the kernel writes one
+   * value per row (a reduction along rows), else one per element.
+   */
+  private generatedRun(op: string, g: GeneratedFused, c: CompiledFused, inputs: readonly View[], rank: number, rowsOut: boolean): void {
+    const s = this.fzShape;
+    const planes = rank === 3 ? s[0]! : 1;
+    const rows = rank >= 2 ? s[rank - 2]! : 1;
+    const cols = s[rank - 1]!;
+    const dim = rank === 3 ? planes : rank === 2 ? rows : cols;
+    const unit = rank === 1 ? 64 : 1;
+    const n = planes * rows * cols;
+    const parts = this.parts(n, PER_THREAD.fused, Math.floor(dim / unit));
+    if (parts === 1 || !this.generatedLoaded(g)) {
+      g.run(this.fusedParams, rows, cols, planes);
+      return;
+    }
+    this.views();
+    const ranges = splitRange(dim, parts, unit);
+    while (this.fusedParamsT.length < parts - 1) this.fusedParamsT.push(this.tempAlloc(op, FL.paramBytes, 'for a thread\'s fused parameter block').ptr);
+    const i32 = (this.views(), this.i32);
+    const P = this.fusedParams;
+    const nIn = inputs.length;
+    const nOut = c.outputs.length;
+    // the inputs' byte step per unit of the split dim, and the outputs'
+    const inStep = new Array<number>(nIn);
+    for (let k = 0; k < nIn; k++) {
+      const base = (P + FL.pIn + k * FL.inBytes) >> 2;
+      inStep[k] = rank === 3 ? i32[base + 5]! : rank === 2 ? i32[base + 4]! : this.fzKinds[k] === KIND_ROW ? ESZ[inputs[k]!.dtype] : 0;
+    }
+    const per = rank === 3 ? rows * cols : rank === 2 ? (rowsOut ? 1 : cols) : 1;
+    const outStep = new Array<number>(nOut);
+    for (let j = 0; j < nOut; j++) outStep[j] = per * (c.outputs[j] === 'bool' ? 1 : 4);
+    const inPtr = inputs.map((_, k) => i32[((P + FL.pIn + k * FL.inBytes) >> 2) + 1]!);
+    const outPtr = Array.from({ length: nOut }, (_, j) => i32[((P + FL.pOut) >> 2) + j]!);
+    const block = (t: number): number[] => {
+      const [d0, d1] = ranges[t]!;
+      const q = t === ranges.length - 1 ? P : this.fusedParamsT[t]!;
+      if (q !== P) this.u8.copyWithin(q, P, P + FL.paramBytes);
+      for (let k = 0; k < nIn; k++) i32[((q + FL.pIn + k * FL.inBytes) >> 2) + 1] = inPtr[k]! + d0 * inStep[k]!;
+      for (let j = 0; j < nOut; j++) i32[((q + FL.pOut) >> 2) + j] = outPtr[j]! + d0 * outStep[j]!;
+      const len = d1 - d0;
+      return rank === 3 ? [q, rows, cols, len] : rank === 2 ? [q, len, cols, 1] : [q, 1, len, 1];
+    };
+    const calls: PoolCall[] = [];
+    for (let t = 0; t < ranges.length - 1; t++) calls.push({ fn: g.id, args: block(t), generated: true });
+    const mine = block(ranges.length - 1);
+    this.fork(op, calls, () => g.run(...(mine as [number, number, number, number])), n * 20);
+  }
+
+  /** Per-worker copies of the fused parameter block. */
+  private readonly fusedParamsT: number[] = [];
+  /** Generated modules every worker of the current pool has compiled. */
+  private generatedOnWorkers = new Set<number>();
+  private generatedPool: ThreadPool | null = null;
+
+  /** Whether the workers have generated module `g` (compiling it there now if not). */
+  private generatedLoaded(g: GeneratedFused): boolean {
+    const pool = this.pool!;
+    if (this.generatedPool !== pool) {
+      this.generatedPool = pool;
+      this.generatedOnWorkers = new Set();
+    }
+    if (this.generatedOnWorkers.has(g.id)) return true;
+    const t = this.tempAlloc('fused', g.code.length, 'for a generated kernel on its way to the workers');
+    try {
+      this.views();
+      this.u8.set(g.code, t.ptr);
+      pool.load(g.id, t.ptr, g.code.length);
+    } catch {
+      if (pool.failure !== null && this.pool === pool) this.poolFailed();
+      return false;
+    } finally {
+      this.tempFree(t);
+    }
+    this.generatedOnWorkers.add(g.id);
+    return true;
+  }
+
+  /** The codegen cache dropped module `id`: the workers forget it too. */
+  private generatedDropped(id: number): void {
+    if (!this.generatedOnWorkers.delete(id)) return;
+    const pool = this.generatedPool;
+    if (pool === this.pool && pool !== null && pool.failure === null) pool.drop(id);
   }
 
   /** Generated fused kernels (made on first use). */
@@ -730,6 +1028,7 @@ export class WasmBackend implements Backend {
   get fusedHeldBytes(): number {
     let b = this.fusedScratchBytes > 0 ? Allocator.blockSize(this.fusedScratchBytes) : 0;
     if (this.fusedParams !== 0) b += Allocator.blockSize(FL.paramBytes);
+    b += this.fusedParamsT.length * Allocator.blockSize(FL.paramBytes);
     for (const c of this.fusedCache.values()) b += c.reserved;
     return b;
   }
@@ -747,6 +1046,8 @@ export class WasmBackend implements Backend {
     this.codegen = null;
     if (this.fusedParams !== 0) this.heap.free(this.fusedParams, Allocator.blockSize(FL.paramBytes));
     if (this.fusedScratchBytes > 0) this.heap.free(this.fusedScratch, Allocator.blockSize(this.fusedScratchBytes));
+    for (const q of this.fusedParamsT) this.heap.free(q, Allocator.blockSize(FL.paramBytes));
+    this.fusedParamsT.length = 0;
     this.fusedParams = 0;
     this.fusedScratch = 0;
     this.fusedScratchBytes = 0;
@@ -836,8 +1137,8 @@ export class WasmBackend implements Backend {
     const str = this.fzStrides;
     const kind = r === 1 && str[m] === 0 ? REDUCE_ROWS : r !== 2 ? 0 : str[m] !== 0 && str[m + 1] === 0 ? REDUCE_ROWS : str[m] === 0 && str[m + 1] !== 0 ? REDUCE_COLS : 0;
     if (kind === 0) return false;
-    const run = this.fusedGenerated(c, inputs, r, (kind << 2) | code);
-    if (run === null) return false;
+    const g = this.fusedGenerated(c, inputs, r, (kind << 2) | code);
+    if (g === null) return false;
     const rows = r === 2 ? this.fzShape[0]! : 1;
     const cols = this.fzShape[r - 1]!;
     // sum/prod over columns accumulate in float64, one per column
@@ -848,7 +1149,9 @@ export class WasmBackend implements Backend {
       this.fusedConsts(c, consts);
       this.i32[P] = o.ptr;
       this.i32[P + 1] = acc?.ptr ?? 0;
-      run(this.fusedParams, rows, cols, 1);
+      // rows reduced along their length split over threads by rows; columns stay on one
+      if (kind === REDUCE_ROWS && r === 2) this.generatedRun('reduceFused', g, c, inputs, 2, true);
+      else g.run(this.fusedParams, rows, cols, 1);
     } finally {
       if (acc !== null) this.tempFree(acc);
     }
@@ -1042,10 +1345,24 @@ export class WasmBackend implements Backend {
     const kept = coalesce(keptShape, [keptStrides, contiguous(keptShape)]);
     const kr = kept.shape.length;
     const last = kr > 0 ? kept.shape[kr - 1]! : 1;
-    const scratch = this.tempAlloc(name, (last + 2) * 8, 'of scratch space');
+    // one thread's share of the outputs when they split (each output reduced as on one thread)
+    const parts = kr <= 1 ? this.parts(last * nRed, PER_THREAD.reduce, Math.floor(last / 64)) : 1;
+    const scratch = this.tempAlloc(name, parts * (last + 2) * 8, 'of scratch space');
     const sOut = kr > 0 ? kept.strides[0]![kr - 1]! * 4 : 0;
+    const eo = outDtype === 'bool' ? 1 : 4;
     try {
-      if (kr <= 1) {
+      if (parts > 1) {
+        const ranges = splitRange(last, parts, 64);
+        const args = (t: number): number[] => {
+          const [j0, j1] = ranges[t]!;
+          return [code, bx.ptr + x.offset * 4 + j0 * sOut, j1 - j0, sOut, r0, s0, r1, s1, o.ptr + j0 * eo, scratch.ptr + t * (last + 2) * 8];
+        };
+        const k = this.fnIndex.get(bx.dtype === 'float32' ? 'reduce_f32' : 'reduce_i32')!;
+        const calls: PoolCall[] = [];
+        for (let t = 0; t < parts - 1; t++) calls.push({ fn: k, args: args(t) });
+        const mine = args(parts - 1);
+        this.fork(name, calls, () => fn(...mine), last * nRed * 10);
+      } else if (kr <= 1) {
         fn(code, bx.ptr + x.offset * 4, last, sOut, r0, s0, r1, s1, o.ptr, scratch.ptr);
       } else {
         const outerShape = kept.shape.slice(0, kr - 1);
@@ -1090,18 +1407,67 @@ export class WasmBackend implements Backend {
     const [sbb, sbk, sbn] = b.strides as [number, number, number];
     const pa = (a.buf as WasmBuffer).ptr + a.offset * 4;
     const pb = (b.buf as WasmBuffer).ptr + b.offset * 4;
-    this.k.matmul_f32(pa, sab * 4, sam * 4, sak * 4, pb, sbb * 4, sbk * 4, sbn * 4, ptr, B, M, N, K, this.ws);
+    const flop = 2 * B * M * N * K;
+    const parts = this.parts(flop, PER_THREAD.matmul, B >= 2 ? B : M >= 8 ? Math.floor(M / 4) : 1);
+    if (parts === 1 || !this.workspaces(parts)) {
+      this.k.matmul_f32(pa, sab * 4, sam * 4, sak * 4, pb, sbb * 4, sbk * 4, sbn * 4, ptr, B, M, N, K, this.ws);
+      return;
+    }
+    // whole batches, or (one batch) blocks of rows in multiples of 4, the kernel's row block:
+    // every output element then goes through the same operations in the same order as on one
+    // thread, so results are bit-identical for any thread count
+    const fn = this.fnIndex.get('matmul_f32')!;
+    const ranges = B >= 2 ? splitRange(B, parts, 1) : splitRange(M, parts, 4);
+    const args = (t: number): number[] => {
+      const [r0, r1] = ranges[t]!;
+      const ws = this.wsT[t === ranges.length - 1 ? 0 : t + 1]!;
+      return B >= 2
+        ? [pa + r0 * sab * 4, sab * 4, sam * 4, sak * 4, pb + r0 * sbb * 4, sbb * 4, sbk * 4, sbn * 4, ptr + r0 * M * N * 4, r1 - r0, M, N, K, ws]
+        : [pa + r0 * sam * 4, sab * 4, sam * 4, sak * 4, pb, sbb * 4, sbk * 4, sbn * 4, ptr + r0 * N * 4, 1, r1 - r0, N, K, ws];
+    };
+    const calls: PoolCall[] = [];
+    for (let t = 0; t < ranges.length - 1; t++) calls.push({ fn, args: args(t) });
+    const mine = args(ranges.length - 1);
+    this.fork('matmul', calls, () => this.k.matmul_f32(...mine), flop);
   }
 
   /** Writes the window parameter block; `second` holds the second view's strides. */
-  private params(win: Window2d, x: readonly number[], second: readonly number[]): number {
+  private params(win: Window2d, x: readonly number[], second: readonly number[], t = 0): number {
     this.views();
-    const p = PARAMS >> 2;
+    const p = (PARAMS + t * PARAMS_STRIDE) >> 2;
     const v = [win.n, win.c, win.h, win.w, win.kH, win.kW, win.strideH, win.strideW, win.padTop, win.padLeft, win.dilationH, win.dilationW, win.outH, win.outW];
     for (let i = 0; i < 14; i++) this.i32[p + i] = v[i]!;
     for (let i = 0; i < 4; i++) this.i32[p + 14 + i] = (x[i] ?? 0) * 4;
     for (let i = 0; i < 4; i++) this.i32[p + 18 + i] = (second[i] ?? 0) * 4;
-    return PARAMS;
+    return PARAMS + t * PARAMS_STRIDE;
+  }
+
+  /**
+   * Runs a window kernel (`name`) over `win`, split across threads by images (or, for one image,
+   * by channels) when `work` is large enough: each thread gets its own parameter block, a
+   * sub-window and the addresses `args(prm, n0, c0)` computes for a block starting at image `n0`,
+   * channel `c0`. Each output element is written by one thread with the operations it would get
+   * on one thread, so results are bit-identical.
+   */
+  private windowRun(op: string, name: KernelName, win: Window2d, x: readonly number[], second: readonly number[], work: number, args: (prm: number, n0: number, c0: number) => number[]): void {
+    const byImage = win.n >= 2;
+    const parts = this.parts(work, PER_THREAD.window, byImage ? win.n : win.c);
+    if (parts === 1) {
+      this.k[name](...args(this.params(win, x, second), 0, 0));
+      return;
+    }
+    const ranges = splitRange(byImage ? win.n : win.c, parts, 1);
+    const calls: PoolCall[] = [];
+    const fn = this.fnIndex.get(name)!;
+    let mine: number[] = [];
+    for (let t = 0; t < ranges.length; t++) {
+      const [r0, r1] = ranges[t]!;
+      const sub: Window2d = byImage ? { ...win, n: r1 - r0 } : { ...win, c: r1 - r0 };
+      const a = args(this.params(sub, x, second, t), byImage ? r0 : 0, byImage ? 0 : r0);
+      if (t === ranges.length - 1) mine = a;
+      else calls.push({ fn, args: a });
+    }
+    this.fork(op, calls, () => this.k[name](...mine), work * 10);
   }
 
   private checkWindow(op: string, win: Window2d): void {
@@ -1123,8 +1489,9 @@ export class WasmBackend implements Backend {
     const n = win.n * win.c * win.kH * win.kW * win.outH * win.outW;
     const o = this.out('im2col', out, n, 'float32');
     if (n === 0) return;
-    const prm = this.params(win, x.strides, []);
-    this.k.im2col(bx.ptr + x.offset * 4, prm, o.ptr);
+    const [xn, xc] = x.strides as [number, number];
+    const per = win.kH * win.kW * win.outH * win.outW;
+    this.windowRun('im2col', 'im2col', win, x.strides, [], n, (prm, n0, c0) => [bx.ptr + (x.offset + n0 * xn + c0 * xc) * 4, prm, o.ptr + (n0 * win.c + c0) * per * 4]);
   }
 
   /** {@inheritDoc @axon/core!Backend#col2im} */
@@ -1135,8 +1502,9 @@ export class WasmBackend implements Backend {
     const n = win.n * win.c * win.h * win.w;
     const o = this.out('col2im', out, n, 'float32');
     if (n === 0) return;
-    const prm = this.params(win, [], cols.strides);
-    this.k.col2im(bc.ptr + cols.offset * 4, prm, o.ptr);
+    const [cn, cr] = cols.strides as [number, number];
+    const kk = win.kH * win.kW;
+    this.windowRun('col2im', 'col2im', win, [], cols.strides, win.n * win.c * kk * win.outH * win.outW, (prm, n0, c0) => [bc.ptr + (cols.offset + n0 * cn + c0 * kk * cr) * 4, prm, o.ptr + (n0 * win.c + c0) * win.h * win.w * 4]);
   }
 
   /** {@inheritDoc @axon/core!Backend#pool2d} */
@@ -1148,8 +1516,9 @@ export class WasmBackend implements Backend {
     const n = win.n * win.c * win.outH * win.outW;
     const o = this.out('pool2d', out, n, 'float32');
     if (n === 0) return;
-    const prm = this.params(win, x.strides, []);
-    this.k.pool2d(op === 'max' ? 0 : 1, bx.ptr + x.offset * 4, prm, o.ptr);
+    const [xn, xc] = x.strides as [number, number];
+    const code = op === 'max' ? 0 : 1;
+    this.windowRun('pool2d', 'pool2d', win, x.strides, [], n * win.kH * win.kW, (prm, n0, c0) => [code, bx.ptr + (x.offset + n0 * xn + c0 * xc) * 4, prm, o.ptr + (n0 * win.c + c0) * win.outH * win.outW * 4]);
   }
 
   /** {@inheritDoc @axon/core!Backend#pool2dGrad} */
@@ -1163,8 +1532,16 @@ export class WasmBackend implements Backend {
     const n = win.n * win.c * win.h * win.w;
     const o = this.out('pool2dGrad', out, n, 'float32');
     if (n === 0) return;
-    const prm = this.params(win, x.strides, dy.strides);
-    this.k.pool2d_grad(op === 'max' ? 0 : 1, bx.ptr + x.offset * 4, bd.ptr + dy.offset * 4, prm, o.ptr);
+    const [xn, xc] = x.strides as [number, number];
+    const [gn, gc] = dy.strides as [number, number];
+    const code = op === 'max' ? 0 : 1;
+    this.windowRun('pool2dGrad', 'pool2d_grad', win, x.strides, dy.strides, win.n * win.c * win.outH * win.outW * win.kH * win.kW, (prm, n0, c0) => [
+      code,
+      bx.ptr + (x.offset + n0 * xn + c0 * xc) * 4,
+      bd.ptr + (dy.offset + n0 * gn + c0 * gc) * 4,
+      prm,
+      o.ptr + (n0 * win.c + c0) * win.h * win.w * 4,
+    ]);
   }
 
   /** {@inheritDoc @axon/core!Backend#gather} */
@@ -1213,6 +1590,8 @@ export class WasmBackend implements Backend {
   dispose(): void {
     // wasm memory cannot be returned piecemeal: drop every reference so the engine can collect
     // the whole instance once the caller lets go of the backend.
+    this.pool?.dispose();
+    this.pool = null;
     if (!this.disposed) this.releaseFused();
     this.disposed = true;
     this.liveBytes = 0;
@@ -1251,6 +1630,24 @@ export class WasmBackend implements Backend {
   private tempFree(t: { ptr: number; size: number }): void {
     this.heap.free(t.ptr, t.size);
   }
+}
+
+/**
+ * Splits [0, n) into `parts` ranges whose lengths are multiples of `unit` (the remainder joins the
+ * last range); the caller guarantees `parts` ≤ ⌊n / unit⌋.
+ */
+function splitRange(n: number, parts: number, unit: number): [number, number][] {
+  const blocks = Math.floor(n / unit);
+  const per = Math.floor(blocks / parts);
+  const extra = blocks % parts;
+  const out: [number, number][] = [];
+  let r = 0;
+  for (let t = 0; t < parts; t++) {
+    const r1 = t === parts - 1 ? n : r + (per + (t < extra ? 1 : 0)) * unit;
+    out.push([r, r1]);
+    r = r1;
+  }
+  return out;
 }
 
 /** Whether two shapes are equal (allocation-free). */

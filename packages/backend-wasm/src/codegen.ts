@@ -71,6 +71,10 @@ export interface GeneratedFused {
   readonly run: FusedRunFn;
   /** Size of the module in bytes. */
   readonly bytes: number;
+  /** The module's bytes (worker threads compile their own instance from them). */
+  readonly code: Uint8Array;
+  /** Unique among this cache's modules, ever (the workers' key for it). */
+  readonly id: number;
   /** Last use (the cache's clock), for least-recently-used eviction. */
   used: number;
   /** The program's table it is listed in, and its kinds code there. */
@@ -293,7 +297,7 @@ const T_S2 = 3; // f32, f32 → f32
  * float32 output is reduced instead of stored, in the order of `reduce_f32` on a contiguous
  * tensor holding it (bit for bit the same results; one plane). @internal
  */
-export function generateFused(c: CompiledFused, kinds: ArrayLike<number>, unroll = 1, red = 0): { bytes: Uint8Array; helpers: string[] } | null {
+export function generateFused(c: CompiledFused, kinds: ArrayLike<number>, unroll = 1, red = 0, shared = false): { bytes: Uint8Array; helpers: string[] } | null {
   const code = c.code;
   // a reduction (red = kind << 2 | op, op 0 sum, 1 prod, 2 max, 3 min): the one float32 output is
   // accumulated where it would be stored
@@ -945,7 +949,10 @@ export function generateFused(c: CompiledFused, kinds: ArrayLike<number>, unroll
   }
   imports.name('env');
   imports.name('memory');
-  imports.byte(0x02, 0x00, 0x00); // memory, no maximum, at least 0 pages
+  // memory, at least 0 pages: no maximum, or (shared, as a thread-shared memory must be declared)
+  // at most 65536, the most any backend memory has
+  if (shared) imports.byte(0x02, 0x03, 0x00, 0x80, 0x80, 0x04);
+  else imports.byte(0x02, 0x00, 0x00);
   m.section(2, imports);
   const funcs = new Bytes();
   funcs.u32(1);
@@ -984,11 +991,19 @@ export class FusedCodegen {
   tooLarge = 0;
   failed = 0;
 
+  private nextId = 1;
+  /** Whether the memory is shared between threads (the modules then declare it so). */
+  private readonly shared: boolean;
+
   constructor(
     private readonly memory: WebAssembly.Memory,
     private readonly helpers: Readonly<Record<string, unknown>>,
     readonly capacity = 128,
-  ) {}
+    /** Called with a module's id when the cache drops it. */
+    private readonly onDrop: ((id: number) => void) | null = null,
+  ) {
+    this.shared = typeof SharedArrayBuffer === 'function' && memory.buffer instanceof SharedArrayBuffer;
+  }
 
   /** Number of generated modules held. */
   get size(): number {
@@ -999,14 +1014,14 @@ export class FusedCodegen {
    * The kernel for program `c` with input kinds `kinds` (encoded as `kindsCode`) and reduction
    * `red` (0: none; see {@link generateFused}), generated on first use; null where it cannot be.
    */
-  get(c: CompiledFused, kindsCode: number, kinds: ArrayLike<number>, red = 0): FusedRunFn | null {
+  get(c: CompiledFused, kindsCode: number, kinds: ArrayLike<number>, red = 0): GeneratedFused | null {
     const table = (c.generated ??= new Map());
     const code = kindsCode * 16 + red;
     const hit = table.get(code);
     if (hit !== undefined) {
       if (hit === null) return null;
       hit.used = ++this.clock;
-      return hit.run;
+      return hit;
     }
     const made = this.make(c, kinds, red);
     if (made === null) {
@@ -1014,18 +1029,18 @@ export class FusedCodegen {
       return null;
     }
     if (this.entries.length >= this.capacity) this.evictOldest();
-    const e: GeneratedFused = { run: made.run, bytes: made.bytes, used: ++this.clock, owner: table, kinds: code };
+    const e: GeneratedFused = { run: made.run, bytes: made.code.length, code: made.code, id: this.nextId++, used: ++this.clock, owner: table, kinds: code };
     this.entries.push(e);
     table.set(code, e);
     this.built++;
-    return e.run;
+    return e;
   }
 
-  private make(c: CompiledFused, kinds: ArrayLike<number>, red: number): { run: FusedRunFn; bytes: number } | null {
+  private make(c: CompiledFused, kinds: ArrayLike<number>, red: number): { run: FusedRunFn; code: Uint8Array } | null {
     // the most unrolled loop that fits
     let g: ReturnType<typeof generateFused> = null;
     for (let u = UNROLL; u >= 1; u >>= 1) {
-      g = generateFused(c, kinds, u, red);
+      g = generateFused(c, kinds, u, red, this.shared);
       if (g === null || g.bytes.length <= CODEGEN_MAX_BYTES) break;
     }
     if (g === null) {
@@ -1048,7 +1063,7 @@ export class FusedCodegen {
     try {
       const mod = new WebAssembly.Module(g.bytes as BufferSource);
       const inst = new WebAssembly.Instance(mod, { env: { memory: this.memory }, h: imports as WebAssembly.ModuleImports });
-      return { run: inst.exports.run as FusedRunFn, bytes: g.bytes.length };
+      return { run: inst.exports.run as FusedRunFn, code: g.bytes };
     } catch {
       // an engine that refuses synchronous compilation here: the interpreter runs it
       this.failed++;
@@ -1061,6 +1076,7 @@ export class FusedCodegen {
     for (let i = 1; i < this.entries.length; i++) if (this.entries[i]!.used < this.entries[oldest]!.used) oldest = i;
     const e = this.entries[oldest]!;
     e.owner.delete(e.kinds);
+    this.onDrop?.(e.id);
     this.entries[oldest] = this.entries[this.entries.length - 1]!;
     this.entries.pop();
   }
@@ -1070,6 +1086,7 @@ export class FusedCodegen {
     if (c.generated === null) return;
     for (let i = this.entries.length - 1; i >= 0; i--) {
       if (this.entries[i]!.owner === c.generated) {
+        this.onDrop?.(this.entries[i]!.id);
         this.entries[i] = this.entries[this.entries.length - 1]!;
         this.entries.pop();
       }
@@ -1079,7 +1096,10 @@ export class FusedCodegen {
 
   /** Drops every kernel. */
   clear(): void {
-    for (const e of this.entries) e.owner.clear();
+    for (const e of this.entries) {
+      e.owner.clear();
+      this.onDrop?.(e.id);
+    }
     this.entries.length = 0;
   }
 }

@@ -18,7 +18,7 @@ import { registerBackend } from '@axon/core';
 import type { Backend, BackendFactory } from '@axon/core';
 import { createWasmBackend, createWasmBackendSync } from './loader.js';
 
-export { WasmBackend } from './backend.js';
+export { WasmBackend, type WasmFeatures } from './backend.js';
 export { createWasmBackend, createWasmBackendSync, type WasmBackendOptions } from './loader.js';
 
 /**

@@ -1,6 +1,8 @@
-import { AxonError } from '@axon/core';
-import { WasmBackend, loaderRef } from './backend.js';
+import { AxonError, fmtValue, getNumThreads } from '@axon/core';
+import { WasmBackend, loaderRef, type Threading } from './backend.js';
 import { KERNELS_RELAXED_WASM_BASE64, KERNELS_WASM_BASE64 } from './generated/kernels.js';
+import { availableCores, threadsUnavailable } from './pool.js';
+import { toShared, type DataSegment } from './shared.js';
 
 type Lane = 'f32' | 'i32' | 'u8';
 /** A kernel export: every argument is an i32/u32 address, size or stride, or an f64. */
@@ -56,6 +58,24 @@ export interface WasmBackendOptions {
    * `AxonError` naming the bytes requested, live and held by the pool.
    */
   readonly maxMemory?: number;
+  /**
+   * Threads the backend's ops may use: an integer from 1 to 64, or `'auto'` (the cores available:
+   * `os.availableParallelism()` in Node, `navigator.hardwareConcurrency` in a cross-origin
+   * isolated page). Default: `getNumThreads()` from `@axon/core` (`'auto'` unless
+   * `setNumThreads` changed it). Threads need a shared `WebAssembly.Memory`: always available in
+   * Node; in a browser only when the page is cross-origin isolated (served with
+   * `Cross-Origin-Opener-Policy: same-origin` and `Cross-Origin-Embedder-Policy: require-corp`),
+   * else the backend runs on one thread and `features.threadsReason` says why. Workers start on
+   * the first op large enough to split (or on {@link WasmBackend.startThreads}). Results are
+   * bit-identical for any thread count.
+   */
+  readonly threads?: 'auto' | number;
+  /**
+   * Scales the sizes above which an op is split over threads (measured on a 2-core machine: e.g.
+   * a matmul of 2 MFLOP, 131k elements of `add`, 16k of `exp`). Default 1; 0 splits every op
+   * that can be split (to test the parallel paths on small tensors).
+   */
+  readonly threadThreshold?: number;
 }
 
 /** Wraps instances' exports as {@link Kernels} (the relaxed module, if any, supplies matmul). */
@@ -78,7 +98,14 @@ const INITIAL_PAGES = 32;
 const MAX_PAGES = 65536;
 const PAGE = 65536;
 
+/** The most threads `'auto'` picks. */
+const AUTO_MAX = 16;
+
 let bytesCache: Uint8Array | null = null;
+/** The data-less shared-memory variants (compiled once) and the static data they need. */
+let sharedCache: { module: WebAssembly.Module; segments: DataSegment[] } | null = null;
+/** undefined: not made yet; null: relaxed SIMD unsupported here. */
+let sharedRelaxedCache: WebAssembly.Module | null | undefined;
 let moduleCache: WebAssembly.Module | null = null;
 /** undefined: not probed yet; null: relaxed SIMD unsupported here. */
 let relaxedCache: WebAssembly.Module | null | undefined;
@@ -145,6 +172,83 @@ function makeMemory(pages: number): WebAssembly.Memory {
   return new WebAssembly.Memory({ initial: INITIAL_PAGES, maximum: pages });
 }
 
+/** How many threads, why, and whether the memory is shared (so the count may change later). */
+interface ThreadPlan {
+  readonly threads: number;
+  readonly reason: string;
+  readonly shared: boolean;
+  readonly threshold: number;
+}
+
+/** Validates `options.threads` / `threadThreshold` and decides the threads for this environment. */
+function planThreads(op: string, options: WasmBackendOptions): ThreadPlan {
+  const req = options.threads ?? getNumThreads();
+  if (req !== 'auto' && !(typeof req === 'number' && Number.isInteger(req) && req >= 1 && req <= 64)) {
+    throw new AxonError(op, `threads must be an integer from 1 to 64 or 'auto', got ${fmtValue(req)}`);
+  }
+  const threshold = options.threadThreshold ?? 1;
+  if (typeof threshold !== 'number' || !Number.isFinite(threshold) || threshold < 0) {
+    throw new AxonError(op, `threadThreshold must be a finite number ≥ 0, got ${fmtValue(threshold)}`);
+  }
+  if (req === 1) return { threads: 1, reason: '1 thread requested', shared: false, threshold };
+  const why = threadsUnavailable();
+  if (why !== null) return { threads: 1, reason: why, shared: false, threshold };
+  const cores = availableCores();
+  const plural = cores === 1 ? 'core' : 'cores';
+  if (req === 'auto') {
+    const n = Math.min(cores, AUTO_MAX);
+    return { threads: n, reason: `auto: ${cores} ${plural} available${cores > AUTO_MAX ? ` (auto uses at most ${AUTO_MAX})` : ''}`, shared: true, threshold };
+  }
+  return { threads: req, reason: `${req} requested (${cores} ${plural} available)`, shared: true, threshold };
+}
+
+/** A shared memory, or null (with the plan changed to one thread) where the engine refuses one. */
+function sharedMemory(pages: number): WebAssembly.Memory | string {
+  try {
+    return new WebAssembly.Memory({ initial: INITIAL_PAGES, maximum: pages, shared: true });
+  } catch (e) {
+    return `a shared WebAssembly.Memory of at most ${pages * PAGE} bytes could not be reserved (${(e as Error).message})`;
+  }
+}
+
+function sharedModules(): { module: WebAssembly.Module; segments: DataSegment[] } {
+  if (sharedCache === null) {
+    const { bytes, segments } = toShared(kernelBytes(), MAX_PAGES);
+    sharedCache = { module: new WebAssembly.Module(bytes as BufferSource), segments };
+  }
+  return sharedCache;
+}
+
+function sharedRelaxed(options: WasmBackendOptions): WebAssembly.Module | null {
+  if (options.relaxedSimd === false || relaxedModule() === null) return null;
+  if (sharedRelaxedCache === undefined) {
+    try {
+      sharedRelaxedCache = new WebAssembly.Module(toShared(relaxedKernelBytes(), MAX_PAGES).bytes as BufferSource);
+    } catch {
+      sharedRelaxedCache = null;
+    }
+  }
+  return sharedRelaxedCache;
+}
+
+/**
+ * The backend over a shared memory: the static data written once here, the data-less module
+ * instantiated on this thread (and, later, in every worker). Null where no shared memory can
+ * be had (the caller then builds the one-thread backend).
+ */
+function createShared(plan: ThreadPlan, pages: number, options: WasmBackendOptions): WasmBackend | string {
+  const memory = sharedMemory(pages);
+  if (typeof memory === 'string') return memory;
+  const { module, segments } = sharedModules();
+  const u8 = new Uint8Array(memory.buffer);
+  for (const seg of segments) u8.set(seg.bytes, seg.offset);
+  const instance = new WebAssembly.Instance(module, imports(memory));
+  const relaxed = sharedRelaxed(options);
+  const rel = relaxed ? new WebAssembly.Instance(relaxed, imports(memory)) : null;
+  const threading: Threading = { module, relaxed, threads: plan.threads, reason: plan.reason, threshold: plan.threshold };
+  return new WasmBackend(kernelsOf(instance, rel), memory, pages * PAGE, threading);
+}
+
 /**
  * Creates a {@link WasmBackend} synchronously. Works in Node and in workers; a browser's main
  * thread may refuse to compile a module this size synchronously (then use
@@ -163,10 +267,16 @@ function makeMemory(pages: number): WebAssembly.Memory {
  */
 export function createWasmBackendSync(options: WasmBackendOptions = {}): WasmBackend {
   const pages = maxPages('createWasmBackendSync', options);
+  let plan = planThreads('createWasmBackendSync', options);
+  if (plan.shared) {
+    const made = createShared(plan, pages, options);
+    if (typeof made !== 'string') return made;
+    plan = { ...plan, threads: 1, reason: made, shared: false };
+  }
   moduleCache ??= new WebAssembly.Module(kernelBytes() as BufferSource);
   const memory = makeMemory(pages);
   const instance = new WebAssembly.Instance(moduleCache, imports(memory));
-  return new WasmBackend(kernelsOf(instance, relaxedInstance(memory, options)), memory, pages * PAGE);
+  return new WasmBackend(kernelsOf(instance, relaxedInstance(memory, options)), memory, pages * PAGE, { module: null, relaxed: null, threads: 1, reason: plan.reason, threshold: plan.threshold });
 }
 
 /**
@@ -184,6 +294,16 @@ export function createWasmBackendSync(options: WasmBackendOptions = {}): WasmBac
  */
 export async function createWasmBackend(options: WasmBackendOptions = {}): Promise<WasmBackend> {
   const pages = maxPages('createWasmBackend', options);
+  let plan = planThreads('createWasmBackend', options);
+  if (plan.shared) {
+    if (sharedCache === null) {
+      const { bytes, segments } = toShared(kernelBytes(), MAX_PAGES);
+      sharedCache = { module: await WebAssembly.compile(bytes as BufferSource), segments };
+    }
+    const made = createShared(plan, pages, options);
+    if (typeof made !== 'string') return made;
+    plan = { ...plan, threads: 1, reason: made, shared: false };
+  }
   const memory = makeMemory(pages);
   let instance: WebAssembly.Instance;
   if (moduleCache) {
@@ -193,7 +313,7 @@ export async function createWasmBackend(options: WasmBackendOptions = {}): Promi
     moduleCache = made.module;
     instance = made.instance;
   }
-  return new WasmBackend(kernelsOf(instance, relaxedInstance(memory, options)), memory, pages * PAGE);
+  return new WasmBackend(kernelsOf(instance, relaxedInstance(memory, options)), memory, pages * PAGE, { module: null, relaxed: null, threads: 1, reason: plan.reason, threshold: plan.threshold });
 }
 
 loaderRef.createSync = createWasmBackendSync;

@@ -8,8 +8,8 @@ import { SEED, expectClose, upload, whole } from './helpers.js';
 
 describe(`relaxed SIMD (seed ${SEED})`, () => {
   it('can be turned off, and the backend reports what it uses', () => {
-    const off = createWasmBackendSync({ relaxedSimd: false });
-    expect(off.features).toEqual({ simd: true, relaxedSimd: false });
+    const off = createWasmBackendSync({ relaxedSimd: false, threads: 1 });
+    expect(off.features).toEqual({ simd: true, relaxedSimd: false, threads: 1, threadsReason: '1 thread requested' });
     const on = createWasmBackendSync();
     expect(typeof on.features.relaxedSimd).toBe('boolean');
     for (const be of [off, on]) {
