@@ -18,7 +18,7 @@ import { parseArgs } from 'node:util';
 import { loadLine, machineInfo, renderResult, renderRunInfo, writeSection, type RunInfo } from './harness.js';
 import { PEER_IDS, type Suite, type SuiteOptions } from './suite.js';
 import { SUITES } from './suites/index.js';
-import { coresAvailable, defaultThreads, parseSimd, parseThreads, simd128ChildArgs } from './threads.js';
+import { coresAvailable, defaultThreads, parseSimd, parseThreads, simd128ChildArgs, slowerWithThreadsWarnings } from './threads.js';
 
 const RELAXED_FLAG = '--experimental-wasm-relaxed-simd';
 
@@ -169,7 +169,8 @@ async function main(argv: string[]): Promise<number> {
     const load1Before = os.loadavg()[0];
     log(`\n== ${suite.title} ==  (load before: ${loadBefore})`);
     const t0 = performance.now();
-    const raw = await suite.run(opts);
+    const ran = await suite.run(opts);
+    const raw = { ...ran, warnings: [...ran.warnings, ...slowerWithThreadsWarnings(ran)] };
     // Runs without relaxed SIMD (--baseline-simd, or an engine without it) get their own section.
     const result = relaxed ? raw : { ...raw, id: `${raw.id}-simd128`, title: `${raw.title}, wasm SIMD128 only (relaxed SIMD off)` };
     const info: RunInfo = {

@@ -9,6 +9,7 @@
  */
 
 import os from 'node:os';
+import { figures, speedRatio, type ContenderInfo, type SuiteResult } from './harness.js';
 
 /** The cores this process may use (`os.availableParallelism`, else the CPU count). */
 export function coresAvailable(): number {
@@ -169,4 +170,38 @@ export function cnnBarLine(threads: number, axon: Figure | undefined, torch: Fig
     `(${(axon.best / torch.best).toFixed(2)}× from bests; ${axon.median.toFixed(2)} s vs ${torch.median.toFixed(2)} s)` +
     (threads === 2 ? `: ${verdict(r <= THREAD_BARS.cnnVsTorch)}.` : '.')
   );
+}
+
+/**
+ * Warnings for cells where a contender ran slower at more threads than at its fewest (from
+ * medians): on a machine busy with other jobs, threads compete with them (and spin-waiting
+ * runtimes such as OpenMP and OpenBLAS's thread servers lose most), so the thread comparisons of
+ * that row say more about the load than about the library.
+ */
+export function slowerWithThreadsWarnings(r: SuiteResult): string[] {
+  const out: string[] = [];
+  const families = new Map<string, ContenderInfo[]>();
+  for (const c of r.contenders) {
+    if (c.threads === undefined) continue;
+    const base = c.id.endsWith(`-${threadTag(c.threads)}`) ? c.id.slice(0, -threadTag(c.threads).length - 1) : c.id;
+    families.set(base, [...(families.get(base) ?? []), c]);
+  }
+  for (const members of families.values()) {
+    const sorted = [...members].sort((a, b) => (a.threads ?? 1) - (b.threads ?? 1));
+    const fewest = sorted[0];
+    for (const c of r.cases) {
+      const base = figures(r.metric, c, c.cells[fewest.id]);
+      if (!base) continue;
+      for (const more of sorted.slice(1)) {
+        const f = figures(r.metric, c, c.cells[more.id]);
+        if (f && speedRatio(r.metric, f.median, base.median) < 1) {
+          out.push(
+            `${c.label}: ${more.label} was slower than ${fewest.label} (${speedRatio(r.metric, f.median, base.median).toFixed(2)}× from medians): ` +
+              'other jobs were likely using the cores, so this row\'s thread comparisons are not meaningful; re-run in a quiet window.',
+          );
+        }
+      }
+    }
+  }
+  return out;
 }

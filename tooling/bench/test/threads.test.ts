@@ -12,6 +12,7 @@ import { mlpContenders } from '../src/suites/mlp.js';
 import type { SuiteOptions } from '../src/suite.js';
 import {
   cnnBarLine,
+  slowerWithThreadsWarnings,
   defaultThreads,
   matmulBarLines,
   mlpBarLine,
@@ -213,5 +214,33 @@ describe('PyTorch thread counts', () => {
     await expect(startTorchWorker('stuck.mjs', 60000, 128, 1, '/data', { python: process.execPath, script: stuck })).rejects.toThrow(
       'stuck.mjs: loaded 8000 digits at batch 128, expected 60000 at 128',
     );
+  });
+});
+
+describe('slowerWithThreadsWarnings', () => {
+  const m = (median: number) => ({ samples: [median], median, min: median, reps: 1 });
+  it('flags a row where a contender is slower at more threads, per family, and nothing else', () => {
+    const r: SuiteResult = {
+      id: 'mlp',
+      title: 't',
+      metric: { unit: 's/epoch', higherIsBetter: false, digits: 3, value: (s) => s },
+      contenders: [
+        { id: 'axon-1t', label: 'axon-wasm 1t', axon: true, threads: 1 },
+        { id: 'axon-2t', label: 'axon-wasm 2t', axon: true, threads: 2 },
+        { id: 'jax-wasm', label: 'jax-js-wasm' },
+        { id: 'torch-1t', label: 'pytorch 1t', threads: 1 },
+        { id: 'torch-2t', label: 'pytorch 2t', threads: 2 },
+      ],
+      cases: [
+        { label: 'a', cells: { 'axon-1t': m(1), 'axon-2t': m(0.6), 'jax-wasm': m(9), 'torch-1t': m(0.1), 'torch-2t': m(0.4) } },
+        { label: 'b', cells: { 'axon-1t': m(1), 'axon-2t': m(1.25), 'torch-1t': m(1), 'torch-2t': { skipped: 'failed' } } },
+      ],
+      notes: [],
+      warnings: [],
+    };
+    const w = slowerWithThreadsWarnings(r);
+    expect(w).toHaveLength(2);
+    expect(w[0]).toMatch(/^b: axon-wasm 2t was slower than axon-wasm 1t \(0\.80× from medians\)/);
+    expect(w[1]).toMatch(/^a: pytorch 2t was slower than pytorch 1t \(0\.25× from medians\): other jobs/);
   });
 });
