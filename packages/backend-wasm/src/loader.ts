@@ -1,6 +1,6 @@
 import { AxonError, fmtValue, getNumThreads } from '@axon/core';
 import { WasmBackend, loaderRef, type Threading } from './backend.js';
-import { KERNELS_RELAXED_WASM_BASE64, KERNELS_WASM_BASE64 } from './generated/kernels.js';
+import { KERNELS_RELAXED_WASM, KERNELS_WASM } from './generated/kernels.js';
 import { availableCores, threadsUnavailable } from './pool.js';
 import { toShared, type DataSegment } from './shared.js';
 
@@ -110,22 +110,22 @@ let moduleCache: WebAssembly.Module | null = null;
 /** undefined: not probed yet; null: relaxed SIMD unsupported here. */
 let relaxedCache: WebAssembly.Module | null | undefined;
 
-function decode(b64: string): Uint8Array {
-  const bin = atob(b64);
-  const out = new Uint8Array(bin.length);
-  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+/** The bytes of a module inlined one character per byte. */
+function decode(text: string): Uint8Array {
+  const out = new Uint8Array(text.length);
+  for (let i = 0; i < text.length; i++) out[i] = text.charCodeAt(i);
   return out;
 }
 
-/** The module's bytes, decoded from the inlined base64. @internal */
+/** The module's bytes, decoded from the inlined string. @internal */
 export function kernelBytes(): Uint8Array {
-  bytesCache ??= decode(KERNELS_WASM_BASE64);
+  bytesCache ??= decode(KERNELS_WASM);
   return bytesCache;
 }
 
 /** The relaxed-SIMD matmul module's bytes. @internal */
 export function relaxedKernelBytes(): Uint8Array {
-  return decode(KERNELS_RELAXED_WASM_BASE64);
+  return decode(KERNELS_RELAXED_WASM);
 }
 
 /** Compiles the relaxed-SIMD module if this engine validates it (small: sync is fine). */

@@ -168,12 +168,10 @@ export function availableCores(): number {
 
 /** Why threads cannot run in this environment, or null when they can. */
 export function threadsUnavailable(): string | null {
-  if (typeof SharedArrayBuffer !== 'function' || typeof Atomics !== 'object') {
-    return 'SharedArrayBuffer is unavailable here (a browser page needs cross-origin isolation: serve it with Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp)';
-  }
   const g = globalThis as { crossOriginIsolated?: boolean; process?: unknown; Worker?: unknown };
-  if (g.process === undefined && g.crossOriginIsolated === false) {
-    return 'crossOriginIsolated is false: threads need the page served with Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp';
+  const noSab = typeof SharedArrayBuffer !== 'function' || typeof Atomics !== 'object';
+  if (noSab || (g.process === undefined && g.crossOriginIsolated === false)) {
+    return `${noSab ? 'SharedArrayBuffer is unavailable' : 'crossOriginIsolated is false'}: threads need the page served with Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp`;
   }
   if (nodeBuiltin('node:worker_threads') === null && typeof g.Worker !== 'function') return 'this environment has no workers (worker_threads or Web Workers)';
   return null;

@@ -10,7 +10,8 @@ import { fileURLToPath } from 'node:url';
 
 const seed = Number(process.argv[2] ?? 1);
 const src = readFileSync(join(dirname(fileURLToPath(import.meta.url)), '../src/generated/kernels.ts'), 'utf8');
-const [main, relaxed] = [...src.matchAll(/'([A-Za-z0-9+/=]{100,})'/g)].map((m) => Buffer.from(m[1], 'base64'));
+const bytesOf = (name) => Buffer.from(JSON.parse(src.match(new RegExp(`export const ${name} =\\s*("(?:[^"\\\\]|\\\\.)*")`))[1]), 'latin1');
+const [main, relaxed] = [bytesOf('KERNELS_WASM'), bytesOf('KERNELS_RELAXED_WASM')];
 if (!WebAssembly.validate(relaxed)) {
   console.log(JSON.stringify({ supported: false }));
   process.exit(0);
