@@ -160,15 +160,24 @@ export function mlpBarLine(label: string, axon1: Figure | undefined, axon2: Figu
   );
 }
 
-/** The issue-12 line for the cnn suite at `threads` threads: Axon's epoch ÷ PyTorch's (seconds). */
-export function cnnBarLine(threads: number, axon: Figure | undefined, torch: Figure | undefined): string | undefined {
+/**
+ * The issue-12 line for the cnn suite at `threads` threads: Axon's epoch ÷ PyTorch's (seconds).
+ * When PyTorch at these threads was slower than PyTorch at 1 (`torch1`: a machine busy with other
+ * jobs starves spin-waiting thread pools), the comparison would flatter Axon: it is not judged.
+ */
+export function cnnBarLine(threads: number, axon: Figure | undefined, torch: Figure | undefined, torch1?: Figure): string | undefined {
   if (!axon || !torch) return undefined;
   const r = axon.median / torch.median;
   const bar = threads === 2 ? `within ${THREAD_BARS.cnnVsTorch}× of PyTorch at 2 threads each` : `beside PyTorch at ${threads} thread${threads === 1 ? '' : 's'} each (no bar)`;
+  const starved = torch1 !== undefined && threads > 1 && torch.median > torch1.median;
+  const judged = starved
+    ? `: not judged — PyTorch ran slower at ${threads} threads than at 1 (${torch1.median.toFixed(2)} s), so other jobs were using the cores; re-run in a quiet window.`
+    : threads === 2
+      ? `: ${verdict(r <= THREAD_BARS.cnnVsTorch)}.`
+      : '.';
   return (
     `**${threads === 2 ? 'Issue 12, ' : ''}cnn, Axon ${bar}:** Axon's epoch takes ${r.toFixed(2)}× PyTorch's from medians ` +
-    `(${(axon.best / torch.best).toFixed(2)}× from bests; ${axon.median.toFixed(2)} s vs ${torch.median.toFixed(2)} s)` +
-    (threads === 2 ? `: ${verdict(r <= THREAD_BARS.cnnVsTorch)}.` : '.')
+    `(${(axon.best / torch.best).toFixed(2)}× from bests; ${axon.median.toFixed(2)} s vs ${torch.median.toFixed(2)} s)${judged}`
   );
 }
 

@@ -175,6 +175,9 @@ describe("issue 12's bars", () => {
     expect(cnnBarLine(2, f(8), f(5))).toMatch(/1\.60× .*\*\*not met\*\*\.$/);
     expect(cnnBarLine(4, f(8), f(5))).toMatch(/^\*\*cnn, Axon beside PyTorch at 4 threads each \(no bar\):\*\* .*1\.60×.*\)\.$/);
     expect(cnnBarLine(2, f(8), undefined)).toBeUndefined();
+    // PyTorch slower at 2 threads than at 1: a busy machine, not a verdict
+    expect(cnnBarLine(2, f(0.5), f(1.5), f(0.2))).toMatch(/0\.33× .*: not judged — PyTorch ran slower at 2 threads than at 1 \(0\.20 s\)/);
+    expect(cnnBarLine(2, f(6), f(5), f(9))).toMatch(/1\.20× .*: met\.$/);
   });
 });
 

@@ -334,7 +334,7 @@ export const cnnSuite: Suite = {
     }
     for (const t of opts.threads ?? []) {
       if (t === 1) continue;
-      const line = cnnBarLine(t, fig(cells[threadedId('axon', t)]), fig(cells[threadedId('torch', t)]));
+      const line = cnnBarLine(t, fig(cells[threadedId('axon', t)]), fig(cells[threadedId('torch', t)]), fig(cells[threadedId('torch', 1)]));
       if (line) notes.push(line);
     }
     const threadsNote = opts.threads ? await axonThreadsNote(opts.threads) : undefined;
