@@ -194,18 +194,71 @@ export function pool2d_grad(op: i32, px: usize, pdy: usize, prm: usize, po: usiz
   const gn = <usize>P(prm, 18), gc = <usize>P(prm, 19), gh = <usize>P(prm, 20), gw = <usize>P(prm, 21);
   memory.fill(po, 0, (<usize>N * <usize>C * <usize>H * <usize>W) << 2);
   const tapW = <usize>dW * xw;
+  // 2×2 max pooling with stride 2 and no padding (the common case): windows do not overlap, so
+  // four windows at a time pick their first maximal tap (the first NaN wins) with SIMD compares
+  // and write the gradient or 0 straight into their taps; g + 0 keeps the +0 the scalar path's
+  // 0 + g gives for g = −0
+  const fast2 = op == 0 && kH == 2 && kW == 2 && sH == 2 && sW == 2 && pT == 0 && pL == 0 && dH == 1 && dW == 1 && xw == 4 && gw == 4;
   for (let n = 0; n < N; n++) {
     for (let c = 0; c < C; c++) {
       const plane = px + <usize>n * xn + <usize>c * xc;
       const oplane = po + ((<usize>(n * C + c) * <usize>H * <usize>W) << 2);
       const gplane = pdy + <usize>n * gn + <usize>c * gc;
+      const oxFast = fast2 ? oW & ~3 : 0;
+      if (oxFast > 0) {
+        const zero = f32x4.splat(0);
+        for (let oy = 0; oy < oH; oy++) {
+          const ra = plane + (<usize>(2 * oy)) * xh;
+          const rb = ra + xh;
+          const oa = oplane + ((<usize>(2 * oy) * <usize>W) << 2);
+          const ob = oa + (<usize>W << 2);
+          const grow = gplane + <usize>oy * gh;
+          for (let ox = 0; ox < oxFast; ox += 4) {
+            const o = <usize>ox << 3;
+            const a0 = v128.load(ra + o);
+            const a1 = v128.load(ra + o, 16);
+            const b0 = v128.load(rb + o);
+            const b1 = v128.load(rb + o, 16);
+            // taps in window order: top-left, top-right, bottom-left, bottom-right
+            const ae = v128.shuffle<f32>(a0, a1, 0, 2, 4, 6);
+            const ao = v128.shuffle<f32>(a0, a1, 1, 3, 5, 7);
+            const be = v128.shuffle<f32>(b0, b1, 0, 2, 4, 6);
+            const bo = v128.shuffle<f32>(b0, b1, 1, 3, 5, 7);
+            let best = ae;
+            let done = f32x4.ne(ae, ae);
+            // sel: one mask per tap, exactly one set per window
+            let s0 = v128.not(zero);
+            const t1 = v128.andnot(v128.or(f32x4.gt(ao, best), f32x4.ne(ao, ao)), done);
+            best = v128.bitselect(ao, best, t1);
+            done = v128.or(done, f32x4.ne(ao, ao));
+            const t2 = v128.andnot(v128.or(f32x4.gt(be, best), f32x4.ne(be, be)), done);
+            best = v128.bitselect(be, best, t2);
+            done = v128.or(done, f32x4.ne(be, be));
+            const t3 = v128.andnot(v128.or(f32x4.gt(bo, best), f32x4.ne(bo, bo)), done);
+            // the last tap taken wins: clear the earlier ones it overrides
+            const s3 = t3;
+            const s2 = v128.andnot(t2, t3);
+            const s1 = v128.andnot(v128.andnot(t1, t2), t3);
+            s0 = v128.andnot(v128.andnot(v128.andnot(s0, t1), t2), t3);
+            const g = f32x4.add(v128.load(grow + (<usize>ox << 2)), zero);
+            const ge = v128.and(g, s0);
+            const go = v128.and(g, s1);
+            const he = v128.and(g, s2);
+            const ho = v128.and(g, s3);
+            v128.store(oa + o, v128.shuffle<f32>(ge, go, 0, 4, 1, 5));
+            v128.store(oa + o, v128.shuffle<f32>(ge, go, 2, 6, 3, 7), 16);
+            v128.store(ob + o, v128.shuffle<f32>(he, ho, 0, 4, 1, 5));
+            v128.store(ob + o, v128.shuffle<f32>(he, ho, 2, 6, 3, 7), 16);
+          }
+        }
+      }
       for (let oy = 0; oy < oH; oy++) {
         const iy0 = oy * sH - pT;
         const kiLo = oxFirst(-iy0, 0, dH, kH);
         const kiHi = oxEnd(-iy0, 0, dH, H, kH, kiLo);
         if (kiLo >= kiHi) continue;
         const grow = gplane + <usize>oy * gh;
-        for (let ox = 0; ox < oW; ox++) {
+        for (let ox = oxFast; ox < oW; ox++) {
           const ix0 = ox * sW - pL;
           const kjLo = oxFirst(-ix0, 0, dW, kW);
           const kjHi = oxEnd(-ix0, 0, dW, W, kW, kjLo);

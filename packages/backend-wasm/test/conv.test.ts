@@ -1,5 +1,5 @@
 // im2col, col2im, pool2d and pool2dGrad against plain float64 loops.
-import { describe, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Window2d } from '@axon/core';
 import { LAYOUTS, SEED, expectClose, expectExact, makeView, newBackend, randInt, rng, uniform, upload, whole } from './helpers.js';
 
@@ -70,6 +70,29 @@ describe(`windows (seed ${SEED})`, () => {
     const y = be.alloc('float32', 3);
     be.pool2d('max', whole(x, [1, 3, 2, 2]), win, y);
     expectExact(be.readSync(y), [3, NaN, -Infinity], 'pool2d ties/NaN/-Infinity');
+  });
+  it('2×2 stride-2 max pooling gradient (the SIMD path, 4 windows at a time) gives the bits of the generic path: ties, NaNs, ±0 gradients, ragged widths', () => {
+    for (const [h, w] of [[26, 26], [11, 11], [4, 17], [9, 8], [2, 2]] as const) {
+      const oH = Math.floor(h / 2);
+      const oW = Math.floor(w / 2);
+      const win: Window2d = { n: 2, c: 3, h, w, kH: 2, kW: 2, strideH: 2, strideW: 2, padTop: 0, padLeft: 0, dilationH: 1, dilationW: 1, outH: oH, outW: oW };
+      // few distinct values (ties everywhere), some NaN and ±Infinity
+      const pick = [0, 1, 1, -1, 2, NaN, Infinity, -Infinity, -0];
+      const xs = Array.from({ length: 6 * h * w }, () => pick[randInt(0, pick.length)]!);
+      const gs = Array.from({ length: 6 * oH * oW }, () => (rng() < 0.1 ? -0 : uniform(-2, 2)));
+      const x = upload(be, 'float32', xs);
+      const dy = upload(be, 'float32', gs);
+      // the same dy through a column stride of 2: the generic path
+      const wide = upload(be, 'float32', gs.flatMap((g) => [g, 7]));
+      const fast = be.alloc('float32', xs.length);
+      const slow = be.alloc('float32', xs.length);
+      be.pool2dGrad('max', whole(x, [2, 3, h, w]), whole(dy, [2, 3, oH, oW]), win, fast);
+      be.pool2dGrad('max', whole(x, [2, 3, h, w]), { buf: wide, dtype: 'float32', shape: [2, 3, oH, oW], strides: [6 * oH * oW, 2 * oH * oW, 2 * oW, 2], offset: 0 }, win, slow);
+      const f = new Uint32Array((be.readSync(fast) as Float32Array).buffer);
+      const g = new Uint32Array((be.readSync(slow) as Float32Array).buffer);
+      expect(f, `pool2dGrad 2×2/2 on [2,3,${h},${w}] (seed ${SEED})`).toEqual(g);
+      for (const b of [x, dy, wide, fast, slow]) be.free(b);
+    }
   });
   it('im2col (exact: values copied)', () => {
     for (const win of windows(40)) {
