@@ -210,13 +210,16 @@ export const matmulSuite: Suite = {
     // machine load during the run shifts neighbouring cells alike and the ratios hold. Axon's
     // thread counts are timed together, their samples interleaved (1t, 2t, 1t, 2t, …).
     const leaked = new Map<string, number>();
+    // Timed together, interleaved: Axon at each thread count and jax-js (the peer issue 12's bar
+    // names), when Axon runs at several counts; the tfjs backends after them, one by one.
     const axons = running.filter((k) => k.axon);
-    const peers = running.filter((k) => !k.axon);
+    const together = axons.length > 1 ? running.filter((k) => k.axon || k.id === 'jax-wasm') : axons;
+    const peers = running.filter((k) => !together.includes(k));
     for (const n of sizes) {
       const [a, b] = inputs.get(n)!;
       for (const layout of LAYOUTS) {
         const row = cases.get(`${n}:${layout}`)!;
-        if (axons.length > 0) await runAxons(axons, row, a, b, n, layout);
+        if (together.length > 0) await runTogether(together, row, a, b, n, layout);
         for (const k of peers) {
           if (k.maxSize !== undefined && n > k.maxSize) {
             row.cells[k.id] = { skipped: k.skipReason ?? 'skipped' };
@@ -253,9 +256,12 @@ export const matmulSuite: Suite = {
     }
     for (const [label, count] of leaked) warnings.push(`${label}: ${count} tensors leaked over the suite`);
 
-    /** Times Axon's thread counts on one case, interleaved; checks each product, and that they are the same bits. */
-    async function runAxons(ks: readonly MatmulContender[], row: { label: string; work: number; cells: Record<string, Cell> }, a: Float32Array, b: Float32Array, n: number, layout: Layout): Promise<void> {
-      const live = ks[0].live();
+    /**
+     * Times contenders on one case, interleaved (Axon's thread counts, and jax-js); checks each
+     * product, and that Axon's are the same bits at every thread count.
+     */
+    async function runTogether(ks: readonly MatmulContender[], row: { label: string; work: number; cells: Record<string, Cell> }, a: Float32Array, b: Float32Array, n: number, layout: Layout): Promise<void> {
+      const liveBefore = new Map(ks.map((k) => [k.live, k.live()] as const));
       const ready: { k: MatmulContender; inst: MatmulInstance; first: Float32Array }[] = [];
       const failed = (k: MatmulContender, e: unknown) => {
         const why = e instanceof Error ? e.message : String(e);
@@ -284,8 +290,9 @@ export const matmulSuite: Suite = {
             failed(k, e);
           }
         }
-        for (const r of ready.slice(1)) {
-          if (!sameBits(ready[0].first, r.first)) warnings.push(`${r.k.label} ${row.label}: the product differs in its bits from ${ready[0].k.label}'s (the backend promises the same bits at any thread count)`);
+        const axonReady = ready.filter((r) => r.k.axon);
+        for (const r of axonReady.slice(1)) {
+          if (!sameBits(axonReady[0].first, r.first)) warnings.push(`${r.k.label} ${row.label}: the product differs in its bits from ${axonReady[0].k.label}'s (the backend promises the same bits at any thread count)`);
         }
         if (ready.length > 0) {
           try {
@@ -305,8 +312,11 @@ export const matmulSuite: Suite = {
       } finally {
         for (const r of ready) r.inst.dispose();
       }
-      const after = ks[0].live();
-      if (live !== undefined && after !== undefined && after !== live) leaked.set('axon', (leaked.get('axon') ?? 0) + after - live);
+      for (const [live, before] of liveBefore) {
+        const after = live();
+        const who = ks.filter((k) => k.live === live).map((k) => k.label).join(' / ');
+        if (before !== undefined && after !== undefined && after !== before) leaked.set(who, (leaked.get(who) ?? 0) + after - before);
+      }
     }
 
     // Issue 12's bars, judged on 1024 A·B at 2 threads (when both ran).
@@ -333,7 +343,9 @@ export const matmulSuite: Suite = {
         'Aᵀ·B and A·Bᵀ: A or B is stored n×n row-major and used transposed, as in every backward pass (dW = xᵀ·dy, dx = dy·Wᵀ). ' +
           'Each result is checked against a float64 reference before timing.',
         `Each cell: warm-up (≥ ${timing.warmup} calls and ≥ 300 ms), then ${timing.runs} timed samples (5 when one call takes over a second); a sample repeats the call until it lasts ≥ ${timing.minSampleMs} ms.` +
-          (axons.length > 1 ? ` Axon's thread counts are timed together in each row, their samples interleaved (${axons.map((k) => k.threads ?? '?').join('t, ')}t, then again), so that load changes hit them alike.` : ''),
+          (together.length > 1
+            ? ` ${together.map((k) => k.label).join(', ')} are timed together in each row, their samples interleaved (one of each in turn, after each one's warm-up), so that load changes hit them alike; the tfjs backends are timed after them.`
+            : ''),
         ...(threadsNote ? [threadsNote] : []),
       ],
       warnings,
