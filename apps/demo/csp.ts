@@ -4,10 +4,13 @@
  * `index.html` for static hosts that cannot set headers.
  *
  * The site needs no inline script, no `eval` and no inline style: every script is a file of the
- * same origin (the worker too, so `worker-src 'self'` without `blob:`), every style a stylesheet,
- * the favicon a file. The one exception is WebAssembly: the WASM backend compiles its kernels
- * from bytes, which needs `'wasm-unsafe-eval'` (it allows `WebAssembly.compile`/`instantiate`
- * and nothing else; `'unsafe-eval'` stays off).
+ * same origin (the training worker too), every style a stylesheet, the favicon a file. Two
+ * exceptions, both for the WASM backend: it compiles its kernels from bytes, which needs
+ * `'wasm-unsafe-eval'` (it allows `WebAssembly.compile`/`instantiate` and nothing else;
+ * `'unsafe-eval'` stays off), and its thread pool's workers are `blob:` workers that the backend
+ * makes from its own code (`worker-src 'self' blob:`; `blob:` is allowed for workers only, not for
+ * scripts, styles, images or fetches: a blob: URL can only be made by a script already running in
+ * the page, which the rest of the policy restricts to the site's files).
  *
  * Dev server: Vite injects the page's CSS as `<style>` elements from JavaScript (hot reload), so
  * in dev only, `style-src` also allows a nonce, fresh for each page load: Vite's `html.cspNonce`
@@ -29,8 +32,9 @@ export const CSP_DIRECTIVES: Readonly<Record<string, readonly string[]>> = {
   'font-src': ["'self'"],
   // the MNIST files (data/*.gz), fetched by the worker from the same origin
   'connect-src': ["'self'"],
-  // the training worker is a file of the same origin (no blob: worker)
-  'worker-src': ["'self'"],
+  // the training worker is a file of the same origin; the WASM backend's thread-pool workers
+  // (started by the training worker, cross-origin isolated pages only) are blob: workers
+  'worker-src': ["'self'", 'blob:'],
   'object-src': ["'none'"],
   'base-uri': ["'self'"],
   'form-action': ["'none'"],

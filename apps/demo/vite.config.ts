@@ -1,4 +1,4 @@
-import { defineConfig } from 'vite';
+import { type Connect, type Plugin, defineConfig } from 'vite';
 import { csp } from './csp.js';
 
 /**
@@ -15,6 +15,25 @@ export const CROSS_ORIGIN_ISOLATION: Readonly<Record<string, string>> = {
 /** `vite --mode no-isolation` / `vite preview --mode no-isolation`: serve without those headers (one WASM thread), to see the fallback. */
 export const NO_ISOLATION_MODE = 'no-isolation';
 
+/**
+ * Sets `headers` on every response of the dev server and of `vite preview`, 304s included:
+ * Vite applies `server.headers`/`preview.headers` to the responses it sends in full, but answers
+ * a revalidation (If-None-Match) with a bare 304 (a module imported by both the page and the
+ * worker is fetched twice). Browsers keep the cached response's headers then, but every response
+ * should say what the site needs.
+ */
+function everyResponse(headers: Readonly<Record<string, string>>): Plugin {
+  const set: Connect.NextHandleFunction = (_req, res, next) => {
+    for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
+    next();
+  };
+  return {
+    name: 'axon-demo-cross-origin-isolation',
+    configureServer: (server) => void server.middlewares.use(set),
+    configurePreviewServer: (server) => void server.middlewares.use(set),
+  };
+}
+
 // A static site: `vite build` writes dist/ (HTML, JS, CSS) and copies public/ (the gzipped MNIST
 // files made by scripts/prepare-data.mjs). `base: './'` lets dist/ be served from any folder.
 // csp() sends the Content-Security-Policy header in dev and preview and writes it as a <meta>
@@ -24,7 +43,7 @@ export default defineConfig(({ mode }) => {
   const headers = mode === NO_ISOLATION_MODE ? {} : { ...CROSS_ORIGIN_ISOLATION };
   return {
     base: './',
-    plugins: [csp()],
+    plugins: [csp(), everyResponse(headers)],
     build: {
       target: 'es2022',
       outDir: 'dist',

@@ -2,11 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { CSP_DIRECTIVES, NONCE_PLACEHOLDER, contentSecurityPolicy } from '../csp.js';
 
 describe('contentSecurityPolicy', () => {
-  it('allows same-origin files and WebAssembly compilation, nothing inline, no eval', () => {
+  it('allows same-origin files, WebAssembly compilation and blob: workers (the WASM thread pool), nothing inline, no eval', () => {
     expect(contentSecurityPolicy()).toBe(
-      "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self'; font-src 'self'; connect-src 'self'; worker-src 'self'; object-src 'none'; base-uri 'self'; form-action 'none'; frame-ancestors 'none'",
+      "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self'; font-src 'self'; connect-src 'self'; worker-src 'self' blob:; object-src 'none'; base-uri 'self'; form-action 'none'; frame-ancestors 'none'",
     );
-    for (const sources of Object.values(CSP_DIRECTIVES)) for (const s of sources) expect(["'self'", "'none'", "'wasm-unsafe-eval'"]).toContain(s);
+    for (const [name, sources] of Object.entries(CSP_DIRECTIVES)) for (const s of sources) expect(["'self'", "'none'", "'wasm-unsafe-eval'", ...(name === 'worker-src' ? ['blob:'] : [])]).toContain(s);
   });
 
   it('leaves frame-ancestors out of the <meta> form (browsers ignore it there)', () => {
