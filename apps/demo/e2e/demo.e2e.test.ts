@@ -494,6 +494,9 @@ describe('demo site', () => {
         expect(d.epochs[0]!.testAccuracy).toBeGreaterThan(0.5);
         expect(await page.textContent('#stat-acc')).toMatch(/\d%$/);
         threadedAccuracy = d.epochs[0]!.testAccuracy;
+        // still on them after training (the worker posts the features again when a run ends)
+        expect(d.features?.['threads']).toBe(threads);
+        expect(await page.textContent('#backend-features')).toBe(shown);
         // everything the page and its workers loaded is of the same origin and carries the headers
         const origin = new URL(site.url).origin;
         expect(responses.some((r) => r.url.includes('/data/train-images')), 'the worker\'s requests are recorded').toBe(true);

@@ -265,6 +265,7 @@ async function train(p: TrainParams): Promise<void> {
     modelInfo = { description: `${p.model.toUpperCase()}: ${describeLayers(modelToJson(next))}`, params: next.countParams(), source: 'trained' };
     post({ type: 'model', ...modelInfo });
     post({ type: 'done', stopped, steps: step });
+    postBackends(); // the features as they are after training (e.g. WASM threads that stopped, and why)
     setState('idle', stopped ? `Stopped after ${step} steps.` : `Trained ${step} steps.`);
   }
 }
