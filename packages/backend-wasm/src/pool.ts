@@ -227,7 +227,8 @@ export class ThreadPool {
           const worker = new Worker(url, { name: `axon-wasm-${w}` });
           URL.revokeObjectURL(url);
           worker.onerror = (e) => {
-            this.failure ??= `worker ${w} failed: ${e.message}`;
+            // a worker that could not load has an event without a message
+            this.failure ??= `worker ${w} failed: ${e.message || "it could not load (a Content-Security-Policy without worker-src 'self' blob: blocks it)"}`;
           };
           worker.postMessage(data);
           handles.push(worker);
