@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { backends, ready, setBackend, type Backend, type BackendInfo } from '@axon/core';
+import { backends, getNumThreads, ready, setBackend, setNumThreads, type Backend, type BackendInfo } from '@axon/core';
 import '@axon/backend-wasm';
 import { relaxedSimdFlagOn } from './v8-flags.js';
 
@@ -31,15 +31,16 @@ export interface BackendProbe {
   readonly backends: readonly BackendInfo[];
   /** Whether each backend that started runs on a software-emulated device. */
   readonly emulated: Readonly<Record<string, boolean>>;
-  /** What each backend that started reports in `features` (e.g. WASM's relaxed SIMD), if anything. */
+  /** What each backend that started reports in `features` (e.g. WASM's relaxed SIMD and threads), if anything. */
   readonly features: Readonly<Record<string, Readonly<Record<string, boolean | number | string>>>>;
   /** What the child printed on stderr: messages native drivers wrote while starting. */
   readonly driverOutput: string;
 }
 
 const PROBE_SCRIPT = `
-const [coreUrl, urls, all] = JSON.parse(process.argv[1]);
+const [coreUrl, urls, all, threads] = JSON.parse(process.argv[1]);
 const core = await import(coreUrl);
+core.setNumThreads(threads);
 for (const u of urls) { try { await import(u); } catch {} }
 let chosen = null;
 try { chosen = await core.ready(); } catch {}
@@ -60,7 +61,9 @@ process.exit(0); // native backends may keep threads alive
 /**
  * Starts the backends in a child process and reports what happened there: which one `ready()`
  * picks (with `all`, every backend is started, as `axon info` lists them). Native drivers' stderr
- * and crashes stay in the child, and this process loads no native backend it will not use.
+ * and crashes stay in the child, and this process loads no native backend it will not use. The
+ * child starts its backends with this process's thread count (core's `getNumThreads()`, which
+ * `--threads` sets), so the `features` it reports are those the backends have here.
  * Rejects when the child could not run or did not answer (the reason says why).
  */
 export function probeBackends(opts: { all?: boolean; timeoutMs?: number } = {}): Promise<BackendProbe> {
@@ -77,7 +80,7 @@ export function probeBackends(opts: { all?: boolean; timeoutMs?: number } = {}):
   return new Promise((resolve, reject) => {
     // the child runs the backends as this process would: with relaxed SIMD where axon turned it on
     const flags = relaxedSimdFlagOn() ? ['--experimental-wasm-relaxed-simd'] : [];
-    const child = spawn(process.execPath, [...flags, '--input-type=module', '--eval', PROBE_SCRIPT, JSON.stringify([core, urls, opts.all === true])], {
+    const child = spawn(process.execPath, [...flags, '--input-type=module', '--eval', PROBE_SCRIPT, JSON.stringify([core, urls, opts.all === true, getNumThreads()])], {
       stdio: ['ignore', 'pipe', 'pipe'],
       timeout: opts.timeoutMs ?? 60_000,
     });
@@ -98,13 +101,27 @@ export function probeBackends(opts: { all?: boolean; timeoutMs?: number } = {}):
   });
 }
 
+/** Options of {@link chooseBackend}. */
+export interface ChooseBackendOptions {
+  /**
+   * The thread count (`--threads`): an integer ≥ 1, or `auto` for one thread per core. Set with
+   * core's `setNumThreads` before any backend starts; left as it is when undefined.
+   */
+  threads?: number | 'auto';
+  /** Where warnings go (default: stderr). */
+  warn?: (s: string) => void;
+}
+
 /**
  * Starts the named backend, or with `auto` (or no name) the best available one. The best is found
  * in a child process ({@link probeBackends}), so that a native backend is loaded here only when it
  * is the one chosen: on a machine whose only WebGPU adapter is software-emulated, `auto` runs on
- * WASM without Dawn ever loading in this process (and printing its driver warnings).
+ * WASM without Dawn ever loading in this process (and printing its driver warnings). With
+ * `threads`, core's thread count is set first (a bad count is an `AxonError` before anything starts).
  */
-export async function chooseBackend(name: string | undefined, warn: (s: string) => void = (s) => console.error(s)): Promise<Backend> {
+export async function chooseBackend(name: string | undefined, opts: ChooseBackendOptions = {}): Promise<Backend> {
+  const warn = opts.warn ?? ((s: string) => console.error(s));
+  if (opts.threads !== undefined) setNumThreads(opts.threads);
   if (name && name !== 'auto') {
     if (!backends().some((b) => b.name === name)) await loadOptionalBackends();
     return setBackend(name);

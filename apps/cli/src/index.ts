@@ -2,7 +2,7 @@
 /**
  * `axon`: train, evaluate and run Axon models from the command line.
  */
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { AxonError } from '@axon/core';
 import { setIoHookForTests } from '@axon/layers';
 import { example, EXAMPLES } from './commands/examples.js';
@@ -10,7 +10,7 @@ import { evaluate } from './commands/eval.js';
 import { info } from './commands/info.js';
 import { predict } from './commands/predict.js';
 import { train } from './commands/train.js';
-import { fraction, nonNegativeInt, positiveInt, positiveNumber } from './format.js';
+import { fraction, nonNegativeInt, positiveInt, positiveNumber, threadCount } from './format.js';
 import { MODEL_NAMES } from './models.js';
 import { enableRelaxedSimd } from './v8-flags.js';
 
@@ -35,6 +35,15 @@ if (process.env.AXON_TEST_IO_TRACE === '1') {
   });
 }
 
+/**
+ * `--threads`, on every command that starts a backend: passed to core's `setNumThreads` before the
+ * backend starts (WebAssembly threads on WASM; the results are bit-identical for any count).
+ */
+const threadsOption = (): Option =>
+  new Option('--threads <n>', "threads the backend's ops may use: a positive integer, or auto (one per core); results are bit-identical for any count")
+    .argParser(wrap(threadCount('threads')))
+    .default('auto');
+
 const program = new Command();
 program.name('axon').description('Deep learning for TypeScript: train, evaluate and run models').version('0.1.0');
 
@@ -46,6 +55,7 @@ program
   .option('-b, --batch-size <n>', 'batch size', wrap(positiveInt('batch-size')), 32)
   .option('--lr <x>', 'learning rate (Adam)', wrap(positiveNumber('lr')), 0.001)
   .option('--backend <name>', 'backend (wasm, webgpu, or auto)', 'auto')
+  .addOption(threadsOption())
   .option('--seed <n>', 'random seed', wrap(nonNegativeInt('seed')), 0)
   .option('-o, --output <path>', 'save the trained model to the folder <path> (model.json + weights), or beside <path>.json / <path>.safetensors; checked before training starts')
   .option('--limit <n>', 'use only the first n training images', wrap(positiveInt('limit')))
@@ -75,6 +85,7 @@ program
       batchSize: o.batchSize,
       lr: o.lr,
       backend: o.backend,
+      threads: o.threads,
       seed: o.seed,
       output: o.output,
       limit: o.limit,
@@ -99,9 +110,10 @@ program
   .description('evaluate a saved model on the MNIST test set')
   .argument('<model>', 'path given to `axon train --output`')
   .option('--backend <name>', 'backend', 'auto')
+  .addOption(threadsOption())
   .option('--mnist-dir <dir>', 'folder with the MNIST IDX files')
   .action(async (path: string, o) => {
-    await evaluate({ path, backend: o.backend, mnistDir: o.mnistDir });
+    await evaluate({ path, backend: o.backend, threads: o.threads, mnistDir: o.mnistDir });
   });
 
 program
@@ -112,9 +124,10 @@ program
   .option('-f, --image <file>', 'image file (.png or .pgm)')
   .option('--max-image-pixels <n>', 'refuse images that declare more pixels than this (default 89,478,485, as Pillow)', wrap(positiveInt('max-image-pixels')))
   .option('--backend <name>', 'backend', 'auto')
+  .addOption(threadsOption())
   .option('--mnist-dir <dir>', 'folder with the MNIST IDX files')
   .action(async (path: string, o) => {
-    await predict({ path, index: o.index, image: o.image, backend: o.backend, mnistDir: o.mnistDir, maxImagePixels: o.maxImagePixels });
+    await predict({ path, index: o.index, image: o.image, backend: o.backend, threads: o.threads, mnistDir: o.mnistDir, maxImagePixels: o.maxImagePixels });
   });
 
 program
@@ -122,15 +135,17 @@ program
   .description(`run a seed scenario: ${Object.entries(EXAMPLES).map(([k, v]) => `${k} (${v})`).join('; ')}`)
   .argument('<name>', Object.keys(EXAMPLES).join(' | '))
   .option('--backend <name>', 'backend', 'auto')
+  .addOption(threadsOption())
   .action(async (name: string, o) => {
-    await example(name, o.backend);
+    await example(name, o.backend, undefined, o.threads);
   });
 
 program
   .command('info')
   .description('list the backends this machine can run, and why the others cannot')
-  .action(async () => {
-    await info();
+  .addOption(threadsOption())
+  .action(async (o) => {
+    await info(undefined, { threads: o.threads });
   });
 
 program.parseAsync(process.argv).catch((e: unknown) => {

@@ -81,7 +81,7 @@ describe('axon prints no Dawn warnings when WebGPU is not in use', () => {
     expect(r.status, r.stderr).toBe(0);
     expect(r.stderr).toBe('');
     expect(r.stdout).toMatch(/^ {2}[ *] webgpu {3}(available.*|unavailable: .+)$/m);
-    expect(r.stdout).toMatch(/^ {2}[ *] wasm {5}available \(SIMD(, relaxed SIMD)?\)$/m);
+    expect(r.stdout).toMatch(/^ {2}[ *] wasm {5}available \(SIMD(, relaxed SIMD)?, \d+ threads?\)$/m);
     // Dawn's lines never reach the terminal as they are; at most one line says that there were some.
     expect(r.stdout).not.toMatch(/^Warning:/m);
     expect(r.stdout.split('\n').filter((l) => /artificially reduced/.test(l)).length).toBeLessThanOrEqual(1);

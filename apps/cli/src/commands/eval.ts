@@ -6,8 +6,8 @@ import { int, pct, secs } from '../format.js';
 import { loadModelFiles } from '../io.js';
 
 /** `axon eval <model>`: accuracy and loss of a saved model on the 10,000 MNIST test images. */
-export async function evaluate(o: { path: string; backend?: string; mnistDir?: string }, log: (s: string) => void = console.log): Promise<{ accuracy: number; loss: number }> {
-  const backend = await chooseBackend(o.backend);
+export async function evaluate(o: { path: string; backend?: string; threads?: number | 'auto'; mnistDir?: string }, log: (s: string) => void = console.log): Promise<{ accuracy: number; loss: number }> {
+  const backend = await chooseBackend(o.backend, o.threads !== undefined ? { threads: o.threads } : {});
   const model = await loadModelFiles(o.path);
   const te = await loadMnist({ train: false, ...(o.mnistDir ? { dir: o.mnistDir } : {}) });
   const t0 = performance.now();

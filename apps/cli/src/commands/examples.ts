@@ -11,9 +11,9 @@ export const EXAMPLES: Record<string, string> = {
   s4: 'the PyTorch loop: Linear(1,1), MSELoss, SGD (seed 004)',
 };
 
-/** `axon example <name>`. */
-export async function example(name: string, backend: string | undefined, log: (s: string) => void = console.log): Promise<void> {
-  const b = await chooseBackend(backend);
+/** `axon example <name>` (`threads`: `--threads`, core's `setNumThreads`, left as it is when undefined). */
+export async function example(name: string, backend: string | undefined, log: (s: string) => void = console.log, threads?: number | 'auto'): Promise<void> {
+  const b = await chooseBackend(backend, threads !== undefined ? { threads } : {});
   log(`axon example ${name} on ${b.name}: ${EXAMPLES[name] ?? ''}`);
   if (name === 's1') await runS1(log);
   else if (name === 's3') await runS3(log);

@@ -8,11 +8,11 @@ import { loadModelFiles } from '../io.js';
 
 /** `axon predict <model> --index N | --image file`: the predicted digit and class probabilities. */
 export async function predict(
-  o: { path: string; index?: number; image?: string; backend?: string; mnistDir?: string; maxImagePixels?: number },
+  o: { path: string; index?: number; image?: string; backend?: string; threads?: number | 'auto'; mnistDir?: string; maxImagePixels?: number },
   log: (s: string) => void = console.log,
 ): Promise<{ digit: number; probabilities: number[]; label?: number }> {
   if ((o.index === undefined) === (o.image === undefined)) throw new AxonError('predict', 'give exactly one of --index <n> or --image <file>');
-  await chooseBackend(o.backend);
+  await chooseBackend(o.backend, o.threads !== undefined ? { threads: o.threads } : {});
   // The input first (a bad image fails before the model is loaded).
   let pixels: Float32Array;
   let label: number | undefined;

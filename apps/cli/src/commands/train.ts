@@ -17,6 +17,12 @@ export interface TrainOptions {
   batchSize: number;
   lr: number;
   backend?: string;
+  /**
+   * Threads the backend's ops may use (`--threads`): an integer ≥ 1, or `auto` for one per core.
+   * Set with core's `setNumThreads` before the backend starts; left as it is when undefined.
+   * Results are bit-identical for any count.
+   */
+  threads?: number | 'auto';
   seed: number;
   output?: string;
   limit?: number;
@@ -85,7 +91,7 @@ async function trainWith(o: TrainOptions, log: (s: string) => void): Promise<Tra
   if (o.output !== undefined) await checkWritableFolder('--output', outputFolder(o.output));
   const ckptDir = o.checkpointDir ?? (o.output !== undefined ? `${o.output.replace(/\.(json|safetensors)$/, '')}.checkpoint` : 'axon-train.checkpoint');
   if (o.checkpointDir !== undefined) await checkWritableFolder('--checkpoint-dir', ckptDir);
-  const backend = await chooseBackend(o.backend);
+  const backend = await chooseBackend(o.backend, o.threads !== undefined ? { threads: o.threads } : {});
   setSeed(o.seed);
   const model = buildModel(o.model);
   try {
@@ -223,6 +229,7 @@ function resumeArgs(o: TrainOptions, ckptDir: string): string {
   const q = (s: string): string => (/^[\w./:=-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
   const args = [`--model ${o.model}`, `--epochs ${o.epochs}`, `--batch-size ${o.batchSize}`, `--lr ${o.lr}`, `--seed ${o.seed}`];
   if (o.backend && o.backend !== 'auto') args.push(`--backend ${o.backend}`);
+  if (o.threads !== undefined && o.threads !== 'auto') args.push(`--threads ${o.threads}`);
   if (o.limit) args.push(`--limit ${o.limit}`);
   if (o.validationSplit) args.push(`--validation-split ${o.validationSplit}`);
   if (o.augment) args.push('--augment');
