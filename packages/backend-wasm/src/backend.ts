@@ -1346,13 +1346,17 @@ export class WasmBackend implements Backend {
     const kr = kept.shape.length;
     const last = kr > 0 ? kept.shape[kr - 1]! : 1;
     // one thread's share of the outputs when they split (each output reduced as on one thread)
-    const parts = kr <= 1 ? this.parts(last * nRed, PER_THREAD.reduce, Math.floor(last / 64)) : 1;
+    // the kernel reduces columns four outputs at a time (r0 = 1, contiguous outputs, strided
+    // reduced dim): shares of 64 outputs keep its lanes and tail; otherwise each output is reduced
+    // on its own and any share will do
+    const cols = r0 === 1 && sOutOf(kept) === 4 && s1 !== 4 && code <= 3;
+    const parts = kr <= 1 ? this.parts(last * nRed, PER_THREAD.reduce, cols ? Math.floor(last / 64) : last) : 1;
     const scratch = this.tempAlloc(name, parts * (last + 2) * 8, 'of scratch space');
     const sOut = kr > 0 ? kept.strides[0]![kr - 1]! * 4 : 0;
     const eo = outDtype === 'bool' ? 1 : 4;
     try {
       if (parts > 1) {
-        const ranges = splitRange(last, parts, 64);
+        const ranges = splitRange(last, parts, cols ? 64 : 1);
         const args = (t: number): number[] => {
           const [j0, j1] = ranges[t]!;
           return [code, bx.ptr + x.offset * 4 + j0 * sOut, j1 - j0, sOut, r0, s0, r1, s1, o.ptr + j0 * eo, scratch.ptr + t * (last + 2) * 8];
@@ -1578,7 +1582,26 @@ export class WasmBackend implements Backend {
     if (code === undefined) throw new AxonError('random', `unknown distribution '${String(kind)}'`);
     if (o.size === 0) return;
     const outKind = o.dtype === 'float32' ? 0 : o.dtype === 'int32' ? 1 : 2;
-    this.k.random(code, key >>> 0, counter >>> 0, a, b, o.ptr, o.size, outKind);
+    // element i draws from counter + i (two counters each for normal): a share starting at i0
+    // starts its counter there, so the numbers do not depend on the thread count
+    const n = o.size;
+    const parts = this.parts(n, code === 1 ? PER_THREAD.costly : PER_THREAD.window, Math.floor(n / 64));
+    if (parts === 1) {
+      this.k.random(code, key >>> 0, counter >>> 0, a, b, o.ptr, n, outKind);
+      return;
+    }
+    const e = ESZ[o.dtype];
+    const per = code === 1 ? 2 : 1;
+    const ranges = splitRange(n, parts, 64);
+    const args = (t: number): number[] => {
+      const [i0, i1] = ranges[t]!;
+      return [code, key >>> 0, (counter + per * i0) >>> 0, a, b, o.ptr + i0 * e, i1 - i0, outKind];
+    };
+    const fn = this.fnIndex.get('random')!;
+    const calls: PoolCall[] = [];
+    for (let t = 0; t < parts - 1; t++) calls.push({ fn, args: args(t) });
+    const mine = args(parts - 1);
+    this.fork('random', calls, () => this.k.random(...mine), n * 10);
   }
 
   /** {@inheritDoc @axon/core!Backend#sync} */
@@ -1648,6 +1671,12 @@ function splitRange(n: number, parts: number, unit: number): [number, number][] 
     r = r1;
   }
   return out;
+}
+
+/** The byte stride of a coalesced kept dim (its last), as `reduce` passes it; 0 for none. */
+function sOutOf(kept: { shape: readonly number[]; strides: readonly (readonly number[])[] }): number {
+  const kr = kept.shape.length;
+  return kr > 0 ? kept.strides[0]![kr - 1]! * 4 : 0;
 }
 
 /** Whether two shapes are equal (allocation-free). */

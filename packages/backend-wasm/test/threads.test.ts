@@ -175,12 +175,20 @@ describe(`threads (seed ${SEED})`, () => {
       return be.readSync(o) as Float32Array;
     }, 'binary');
     const cols = 331;
-    for (const [op, axes, shape] of [['sum', [0], [12, cols]], ['max', [0], [12, cols]], ['argmax', [0], [12, cols]], ['sum', [0, 2], [3, 200, 4]]] as const) {
+    for (const [op, axes, shape] of [['sum', [0], [12, cols]], ['max', [0], [12, cols]], ['argmax', [0], [12, cols]], ['sum', [0, 2], [3, 200, 4]], ['sum', [0, 2], [3, 7, 190]], ['min', [1], [5, 800]]] as const) {
       await sameBits(`reduce ${op} over ${axes.join(',')} of [${shape.join(',')}]`, (be) => {
-        const o = be.alloc(op === 'argmax' ? 'int32' : 'float32', shape.length === 2 ? cols : 200);
+        const o = be.alloc(op === 'argmax' ? 'int32' : 'float32', shape.length === 2 ? shape[1 - axes[0]!]! : shape[1]!);
         be.reduce(op, view(put(be, x.subarray(0, shape.reduce((p, q) => p * q, 1))), shape), axes, o);
         return be.readSync(o) as Float32Array;
       }, 'reduce');
+    }
+    for (const [kind, dtype, a, b] of [['uniform', 'float32', -1, 2], ['normal', 'float32', 0.5, 2], ['bernoulli', 'bool', 0.3, 0], ['randint', 'int32', -5, 9]] as const) {
+      await sameBits(`random ${kind} (${dtype})`, (be) => {
+        const o = be.alloc(dtype, 3001);
+        be.random(kind, 1234567, 4294967000, a, b, o); // the counter wraps past 2³² inside the tensor
+        const r = be.readSync(o);
+        return dtype === 'bool' ? Int32Array.from(r) : (r as Float32Array | Int32Array);
+      }, 'random');
     }
     const prog: FusedProgram = {
       key: 'tanh(a)*b+exp(b)', inputs: ['float32', 'float32'], consts: 0,
