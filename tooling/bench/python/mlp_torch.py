@@ -18,7 +18,6 @@ A failure prints {"error": message} and exits 1.
 Needs Debian's python3-torch and libopenblas0-pthread (apt); the bench checks the BLAS first
 (torch_common.py run as a script).
 """
-import json
 import sys
 import time
 
@@ -26,13 +25,10 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from torch_common import mnist, use_threads
+from torch_common import mnist, reply, serve, test_accuracy, use_threads
 
 torch.manual_seed(0)
 
-
-def reply(obj):
-    print(json.dumps(obj), flush=True)
 
 
 def build():
@@ -75,25 +71,9 @@ def main():
         return {"seconds": time.perf_counter() - t0, "loss": loss_mean, "accuracy": acc}
 
     def evaluate():
-        xt, yt = mnist(d, "t10k")
-        model.eval()
-        ok = 0
-        with torch.no_grad():
-            for i in range(0, xt.shape[0], 1000):
-                ok += (model(xt[i:i + 1000]).argmax(1) == yt[i:i + 1000]).sum().item()
-        return {"testAccuracy": ok / xt.shape[0]}
+        return test_accuracy(model, d, (784,))
 
-    reply({"ready": True, "torch": torch.__version__, "n": n, "batch": b, **threads})
-    for line in sys.stdin:
-        cmd = line.strip()
-        if cmd == "epoch":
-            reply(epoch())
-        elif cmd == "evaluate":
-            reply(evaluate())
-        elif cmd == "quit":
-            break
-        elif cmd:
-            raise ValueError(f"unknown command {cmd!r} (expected epoch, evaluate or quit)")
+    serve({"ready": True, "torch": torch.__version__, "n": n, "batch": b, **threads}, epoch, evaluate)
 
 
 if __name__ == "__main__":

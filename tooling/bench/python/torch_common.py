@@ -14,6 +14,7 @@ only a measurement tells them apart.
 import ctypes
 import json
 import struct
+import sys
 import time
 
 import torch
@@ -82,3 +83,35 @@ def matmul_gflops(n=1024, min_seconds=0.3, min_reps=3):
 if __name__ == "__main__":
     one_thread()
     print(json.dumps({"torch": torch.__version__, "matmulGflops": matmul_gflops(), "threads": torch.get_num_threads()}), flush=True)
+
+
+def reply(obj):
+    """One JSON line to the bench on stdout."""
+    print(json.dumps(obj), flush=True)
+
+
+def test_accuracy(model, d, shape):
+    """Accuracy on the 10,000 MNIST test digits, each reshaped to `shape` (not timed)."""
+    xt, yt = mnist(d, "t10k")
+    xt = xt.reshape(-1, *shape)
+    model.eval()
+    ok = 0
+    with torch.no_grad():
+        for i in range(0, xt.shape[0], 1000):
+            ok += (model(xt[i:i + 1000]).argmax(1) == yt[i:i + 1000]).sum().item()
+    return {"testAccuracy": ok / xt.shape[0]}
+
+
+def serve(ready, epoch, evaluate):
+    """Announces `ready`, then answers the bench's requests (one per line) until `quit`."""
+    reply(ready)
+    for line in sys.stdin:
+        cmd = line.strip()
+        if cmd == "epoch":
+            reply(epoch())
+        elif cmd == "evaluate":
+            reply(evaluate())
+        elif cmd == "quit":
+            break
+        elif cmd:
+            raise ValueError(f"unknown command {cmd!r} (expected epoch, evaluate or quit)")
