@@ -1,6 +1,6 @@
 import { AxonError, fmtValue, getNumThreads } from '@axon/core';
 import { WasmBackend, loaderRef, type Threading } from './backend.js';
-import { KERNELS_RELAXED_WASM, KERNELS_WASM } from './generated/kernels.js';
+import { BYTE_SHIFT, KERNELS_RELAXED_WASM, KERNELS_WASM } from './generated/kernels.js';
 import { availableCores, threadsUnavailable } from './pool.js';
 import { toShared, type DataSegment } from './shared.js';
 
@@ -110,10 +110,10 @@ let moduleCache: WebAssembly.Module | null = null;
 /** undefined: not probed yet; null: relaxed SIMD unsupported here. */
 let relaxedCache: WebAssembly.Module | null | undefined;
 
-/** The bytes of a module inlined one character per byte. */
+/** The bytes of a module inlined one character per byte, each shifted by `BYTE_SHIFT`. */
 function decode(text: string): Uint8Array {
   const out = new Uint8Array(text.length);
-  for (let i = 0; i < text.length; i++) out[i] = text.charCodeAt(i);
+  for (let i = 0; i < text.length; i++) out[i] = text.charCodeAt(i) - BYTE_SHIFT;
   return out;
 }
 

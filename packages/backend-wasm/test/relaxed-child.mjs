@@ -10,7 +10,8 @@ import { fileURLToPath } from 'node:url';
 
 const seed = Number(process.argv[2] ?? 1);
 const src = readFileSync(join(dirname(fileURLToPath(import.meta.url)), '../src/generated/kernels.ts'), 'utf8');
-const bytesOf = (name) => Buffer.from(JSON.parse(src.match(new RegExp(`export const ${name} =\\s*("(?:[^"\\\\]|\\\\.)*")`))[1]), 'latin1');
+const shift = Number(src.match(/export const BYTE_SHIFT = (\d+);/)[1]);
+const bytesOf = (name) => Buffer.from(JSON.parse(src.match(new RegExp(`export const ${name} =\\s*("(?:[^"\\\\]|\\\\.)*")`))[1]), 'latin1').map((b) => b - shift);
 const [main, relaxed] = [bytesOf('KERNELS_WASM'), bytesOf('KERNELS_RELAXED_WASM')];
 if (!WebAssembly.validate(relaxed)) {
   console.log(JSON.stringify({ supported: false }));
