@@ -175,6 +175,7 @@ export class WasmBackend implements Backend {
     this.fnNames = Object.keys(table).filter((name) => typeof table[name] === 'function');
     this.fnNames.forEach((name, i) => this.fnIndex.set(name, i));
     if (this.threading.threads > 1) this.makePool(this.threading.threads);
+    this.active = this.threading.threads;
     this.buf = memory.buffer;
     this.f32 = new Float32Array(this.buf);
     this.i32 = new Int32Array(this.buf);
@@ -249,7 +250,7 @@ export class WasmBackend implements Backend {
       if (this.pool === pool) this.poolFailed();
       return 1;
     }
-    return pool.workers + 1;
+    return this.active;
   }
 
   /**
@@ -279,15 +280,19 @@ export class WasmBackend implements Backend {
     const cores = availableCores();
     const count = n === 'auto' ? Math.min(cores, 16) : n;
     const reason = n === 'auto' ? `auto: ${cores} ${cores === 1 ? 'core' : 'cores'} available` : `${n} requested (${cores} ${cores === 1 ? 'core' : 'cores'} available)`;
-    if (this.pool !== null && this.pool.failure === null && this.pool.workers + 1 === count) {
-      this.feats = { ...this.feats, threadsReason: reason };
-      return;
+    // fewer threads than the pool has: the pool stays (its extra workers idle), so switching back
+    // costs nothing; more: a larger pool
+    if (this.pool === null || this.pool.failure !== null || this.pool.workers + 1 < count) {
+      this.pool?.dispose();
+      this.pool = null;
+      if (count > 1) this.makePool(count);
     }
-    this.pool?.dispose();
-    this.pool = null;
-    if (count > 1) this.makePool(count);
+    this.active = count;
     this.feats = { ...this.feats, threads: count, threadsReason: reason };
   }
+
+  /** Threads the ops use now (≤ the pool's workers + 1). */
+  private active = 1;
 
   private readonly forks: Record<string, number> = {};
 
@@ -320,6 +325,7 @@ export class WasmBackend implements Backend {
     const why = this.pool?.failure ?? 'the workers stopped';
     this.pool?.dispose();
     this.pool = null;
+    this.active = 1;
     this.feats = { ...this.feats, threads: 1, threadsReason: `threads stopped: ${why}` };
   }
 
@@ -330,7 +336,7 @@ export class WasmBackend implements Backend {
   private parts(work: number, perThread: number, most: number): number {
     const pool = this.pool;
     if (pool === null) return 1;
-    const want = Math.min(pool.workers + 1, most, this.threshold === 0 ? Infinity : Math.floor(work / (perThread * this.threshold)));
+    const want = Math.min(this.active, most, this.threshold === 0 ? Infinity : Math.floor(work / (perThread * this.threshold)));
     if (!(want >= 2)) return 1;
     if (pool.ready()) return want;
     if (pool.failure !== null) this.poolFailed();
