@@ -229,11 +229,10 @@ function edge(tile: usize, pc0: usize, ldc: usize, mr: i32, nr: i32, acc: bool):
 }
 
 /** One matrix: C (M×N, row stride ldc bytes) = A·B using workspace `ws`. */
-function gemm(A: usize, sam: usize, sak: usize, Bm: usize, sbk: usize, sbn: usize, C: usize, M: i32, N: i32, K: i32, ws: usize): void {
+function gemm(A: usize, sam: usize, sak: usize, Bm: usize, sbk: usize, sbn: usize, C: usize, ldc: usize, M: i32, N: i32, K: i32, ws: usize): void {
   const pA = ws;
   const pB = ws + ((<usize>MC * KC) << 2);
   const tile = pB + ((<usize>KC * NC) << 2);
-  const ldc = <usize>N << 2;
   // B read in place (no packing) for few row strips of A when its rows are contiguous
   const directB = sbn == 4 && M <= DIRECT_B_MAX_M;
   for (let jc = 0; jc < N; jc += NC) {
@@ -308,13 +307,12 @@ function dot(x: usize, sx: usize, y: usize, sy: usize, K: i32): f32 {
  * Thin products (M ≤ 2 or N ≤ 2) skip packing, which would cost as much as the arithmetic:
  * out rows are AXPYs over contiguous rows of B, or dot products along contiguous k.
  */
-function gemmThin(A: usize, sam: usize, sak: usize, Bm: usize, sbk: usize, sbn: usize, C: usize, M: i32, N: i32, K: i32): void {
-  const ldc = <usize>N << 2;
+function gemmThin(A: usize, sam: usize, sak: usize, Bm: usize, sbk: usize, sbn: usize, C: usize, ldc: usize, M: i32, N: i32, K: i32): void {
   if (M <= 2 && sbn == 4 && !(sbk == 4 && N > 1)) {
     // out[i, :] = Σ_k a[i, k] · B[k, :] with B's rows contiguous
     for (let i = 0; i < M; i++) {
       const crow = C + <usize>i * ldc;
-      memory.fill(crow, 0, ldc);
+      memory.fill(crow, 0, <usize>N << 2);
       for (let k = 0; k < K; k++) {
         const aik = load<f32>(A + <usize>i * sam + <usize>k * sak);
         const av = f32x4.splat(aik);
@@ -340,18 +338,19 @@ function gemmThin(A: usize, sam: usize, sak: usize, Bm: usize, sbk: usize, sbn: 
   }
 }
 
-export function matmul_f32(pa: usize, sab: usize, sam: usize, sak: usize, pb: usize, sbb: usize, sbk: usize, sbn: usize, po: usize, B: i32, M: i32, N: i32, K: i32, ws: usize): void {
+/** As before, plus C's batch stride `sob` and row stride `ldc` (bytes): C may be a block of a larger matrix. */
+export function matmul_f32(pa: usize, sab: usize, sam: usize, sak: usize, pb: usize, sbb: usize, sbk: usize, sbn: usize, po: usize, sob: usize, ldc: usize, B: i32, M: i32, N: i32, K: i32, ws: usize): void {
   for (let bb = 0; bb < B; bb++) {
-    const C = po + ((<usize>bb * <usize>M * <usize>N) << 2);
+    const C = po + <usize>bb * sob;
     if (K == 0) {
-      memory.fill(C, 0, (<usize>M * <usize>N) << 2);
+      for (let i = 0; i < M; i++) memory.fill(C + <usize>i * ldc, 0, <usize>N << 2);
       continue;
     }
     const A = pa + <usize>bb * sab;
     const Bm = pb + <usize>bb * sbb;
     // thin products where packing would not pay: a row or two against contiguous B rows, or
     // dot products along a contiguous k of both operands
-    if ((M <= 2 && sbn == 4) || ((M <= 2 || N <= 2) && sak == 4 && sbk == 4)) gemmThin(A, sam, sak, Bm, sbk, sbn, C, M, N, K);
-    else gemm(A, sam, sak, Bm, sbk, sbn, C, M, N, K, ws);
+    if ((M <= 2 && sbn == 4) || ((M <= 2 || N <= 2) && sak == 4 && sbk == 4)) gemmThin(A, sam, sak, Bm, sbk, sbn, C, ldc, M, N, K);
+    else gemm(A, sam, sak, Bm, sbk, sbn, C, ldc, M, N, K, ws);
   }
 }

@@ -1418,22 +1418,26 @@ export class WasmBackend implements Backend {
     const pa = (a.buf as WasmBuffer).ptr + a.offset * 4;
     const pb = (b.buf as WasmBuffer).ptr + b.offset * 4;
     const flop = 2 * B * M * N * K;
-    const parts = this.parts(flop, PER_THREAD.matmul, B >= 2 ? B : M >= 8 ? Math.floor(M / 4) : 1);
+    const sob = M * N * 4;
+    const ldc = N * 4;
+    // split by whole batches, else by blocks of rows in multiples of 4 (the kernel's row block),
+    // else (fewer than 8 rows) by blocks of columns in multiples of 8 (its column block); each
+    // output element then goes through the same operations in the same order as on one thread,
+    // so results are bit-identical for any thread count
+    const by = B >= 2 ? 0 : M >= 8 ? 1 : N >= 16 ? 2 : -1;
+    const parts = by < 0 ? 1 : this.parts(flop, PER_THREAD.matmul, by === 0 ? B : by === 1 ? Math.floor(M / 4) : Math.floor(N / 8));
     if (parts === 1 || !this.workspaces(parts)) {
-      this.k.matmul_f32(pa, sab * 4, sam * 4, sak * 4, pb, sbb * 4, sbk * 4, sbn * 4, ptr, B, M, N, K, this.ws);
+      this.k.matmul_f32(pa, sab * 4, sam * 4, sak * 4, pb, sbb * 4, sbk * 4, sbn * 4, ptr, sob, ldc, B, M, N, K, this.ws);
       return;
     }
-    // whole batches, or (one batch) blocks of rows in multiples of 4, the kernel's row block:
-    // every output element then goes through the same operations in the same order as on one
-    // thread, so results are bit-identical for any thread count
     const fn = this.fnIndex.get('matmul_f32')!;
-    const ranges = B >= 2 ? splitRange(B, parts, 1) : splitRange(M, parts, 4);
+    const ranges = splitRange(by === 0 ? B : by === 1 ? M : N, parts, by === 0 ? 1 : by === 1 ? 4 : 8);
     const args = (t: number): number[] => {
       const [r0, r1] = ranges[t]!;
       const ws = this.wsT[t === ranges.length - 1 ? 0 : t + 1]!;
-      return B >= 2
-        ? [pa + r0 * sab * 4, sab * 4, sam * 4, sak * 4, pb + r0 * sbb * 4, sbb * 4, sbk * 4, sbn * 4, ptr + r0 * M * N * 4, r1 - r0, M, N, K, ws]
-        : [pa + r0 * sam * 4, sab * 4, sam * 4, sak * 4, pb, sbb * 4, sbk * 4, sbn * 4, ptr + r0 * N * 4, 1, r1 - r0, N, K, ws];
+      if (by === 0) return [pa + r0 * sab * 4, sab * 4, sam * 4, sak * 4, pb + r0 * sbb * 4, sbb * 4, sbk * 4, sbn * 4, ptr + r0 * sob, sob, ldc, r1 - r0, M, N, K, ws];
+      if (by === 1) return [pa + r0 * sam * 4, sab * 4, sam * 4, sak * 4, pb, sbb * 4, sbk * 4, sbn * 4, ptr + r0 * ldc, sob, ldc, 1, r1 - r0, N, K, ws];
+      return [pa, sab * 4, sam * 4, sak * 4, pb + r0 * sbn * 4, sbb * 4, sbk * 4, sbn * 4, ptr + r0 * 4, sob, ldc, 1, M, r1 - r0, K, ws];
     };
     const calls: PoolCall[] = [];
     for (let t = 0; t < ranges.length - 1; t++) calls.push({ fn, args: args(t) });

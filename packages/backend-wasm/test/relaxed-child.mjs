@@ -39,7 +39,7 @@ for (const [M, N, K] of [[1, 1, 1], [4, 8, 256], [5, 9, 257], [17, 33, 300], [64
     for (let i = 0; i < M * K + K * N; i++) f32[A / 4 + i] = Math.fround(rnd() * 2 - 1);
     // element (i, k) of A at A + (ta ? k*M + i : i*K + k); (k, j) of B at B + (tb ? j*K + k : k*N + j)
     const sam = ta ? 4 : K * 4, sak = ta ? M * 4 : 4, sbk = tb ? 4 : N * 4, sbn = tb ? K * 4 : 4;
-    k.matmul_f32(A, 0, sam, sak, B, 0, sbk, sbn, C, 1, M, N, K, WS);
+    k.matmul_f32(A, 0, sam, sak, B, 0, sbk, sbn, C, M * N * 4, N * 4, 1, M, N, K, WS);
     for (let i = 0; i < M; i++) {
       for (let j = 0; j < N; j++) {
         let want = 0;
@@ -74,10 +74,10 @@ for (const [M, N, K] of [[32, 128, 784], [5, 19, 300], [33, 130, 64], [784, 128,
       }
     }
   };
-  k.matmul_f32(A, 0, K * 4, 4, B, 0, N * 4, 4, C1, 1, M, N, K, WS);
-  k.matmul_f32(A, 0, K * 4, 4, BT, 0, 4, K * 4, C2, 1, M, N, K, WS);
+  k.matmul_f32(A, 0, K * 4, 4, B, 0, N * 4, 4, C1, M * N * 4, N * 4, 1, M, N, K, WS);
+  k.matmul_f32(A, 0, K * 4, 4, BT, 0, 4, K * 4, C2, M * N * 4, N * 4, 1, M, N, K, WS);
   cmp(N, 'B in place vs packed');
-  k.matmul_f32(A, 0, K * 4, 4, B, 0, N * 4, 4, C2, 1, M, 7, K, WS);
+  k.matmul_f32(A, 0, K * 4, 4, B, 0, N * 4, 4, C2, M * 7 * 4, 7 * 4, 1, M, 7, K, WS);
   cmp(7, 'full vs ragged strip');
 }
 console.log(JSON.stringify({ supported: true, checked, bitsChecked, failures: failures.slice(0, 5), failed: failures.length }));

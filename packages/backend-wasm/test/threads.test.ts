@@ -104,11 +104,13 @@ describe(`threads (seed ${SEED})`, () => {
     }
   });
 
-  it('matmul: bit-identical for 1, 2 and 3 threads (row blocks, batches, transposes, ragged sizes)', async () => {
+  it('matmul: bit-identical for 1, 2 and 3 threads (batches, row blocks, column blocks, transposes, ragged sizes)', async () => {
     const shapes: [number, number, number, number, boolean, boolean][] = [
       [1, 5, 7, 9, false, false], [1, 8, 33, 17, false, false], [1, 9, 64, 10, true, false], [1, 13, 100, 2, false, true],
       [1, 37, 300, 129, true, true], [1, 130, 70, 1, false, false], [2, 9, 20, 30, false, true], [3, 20, 50, 70, true, false],
       [1, 128, 784, 128, false, false], [1, 784, 32, 128, true, false], [5, 3, 4, 5, false, false],
+      // fewer than 8 rows: blocks of columns (the thin paths at 1–2 rows, packing at 3–7)
+      [1, 1, 300, 130, false, false], [1, 2, 100, 50, false, true], [1, 3, 200, 77, true, false], [1, 7, 64, 16, false, false],
     ];
     for (const [B, M, K, N, ta, tb] of shapes) {
       const a = data(B * M * K);
@@ -119,7 +121,7 @@ describe(`threads (seed ${SEED})`, () => {
         const o = be.alloc('float32', B * M * N);
         be.matmul(va, vb, o);
         return be.readSync(o) as Float32Array;
-      }, M >= 8 || B >= 2 ? 'matmul' : undefined);
+      }, M >= 8 || B >= 2 || N >= 16 ? 'matmul' : undefined);
     }
   });
 
