@@ -52,7 +52,9 @@ const COMPARE = new Set<BinaryOp>(['eq', 'ne', 'lt', 'le', 'gt', 'ge']);
 const PER_THREAD = { matmul: 1e6, cheap: 65536, costly: 8192, window: 32768, reduce: 65536, fused: 16384 } as const;
 /** Elementwise kernels cheap enough to need the larger threshold (the rest: exp, sin, pow, …). */
 const CHEAP = new Set<string>(['neg', 'abs', 'relu', 'floor', 'ceil', 'round', 'sign', 'not', 'add', 'sub', 'mul', 'max', 'min', 'eq', 'ne', 'lt', 'le', 'gt', 'ge', 'and', 'or', 'xor', 'square', 'reciprocal']);
-/** Byte stride of the per-thread window parameter blocks at {@link PARAMS}. */
+/** Calls a split op is cut into per thread (threads take them as they become free). */
+const CHUNKS_PER_THREAD = 4;
+/** Byte stride of the per-call window parameter blocks at {@link PARAMS}. */
 const PARAMS_STRIDE = 128;
 const LOGIC = new Set<BinaryOp>(['and', 'or', 'xor']);
 
@@ -305,13 +307,14 @@ export class WasmBackend implements Backend {
    * Whether every thread of a `parts`-way matmul has its packing workspace (reserved on first
    * need; false, and the product stays on one thread, where the memory cap leaves no room).
    */
-  private workspaces(parts: number): boolean {
+  private workspaces(threads: number): boolean {
     const bytes = this.k.matmul_ws_bytes();
-    while (this.wsT.length < parts) {
+    while (this.wsT.length < threads) {
       const ptr = this.heap.alloc(bytes);
       if (ptr < 0) return false;
       this.wsT.push(ptr);
     }
+    for (let w = 0; w < threads - 1; w++) this.pool!.setWorkspace(w, this.wsT[w + 1]!);
     return true;
   }
 
@@ -345,15 +348,25 @@ export class WasmBackend implements Backend {
   }
 
   /**
-   * Runs `calls` on the workers (call i on worker i, its own workspace i + 1) and `mine` here;
-   * a kernel that failed anywhere throws an {@link AxonError} naming `op` once every thread is done.
+   * How many calls to cut a `parts`-way split of `units` units into: a few per thread, so that
+   * threads take them as they become free (a thread slowed by other work on its core takes fewer),
+   * at most 64 (the window kernels' parameter blocks).
    */
-  private fork(op: string, calls: readonly PoolCall[], mine: () => void, work: number): void {
+  private chunks(parts: number, units: number): number {
+    return parts === 1 ? 1 : Math.max(parts, Math.min(units, parts * CHUNKS_PER_THREAD, 64));
+  }
+
+  /**
+   * Runs `calls` on the workers and here (`local` runs one here), each thread taking the next
+   * call left; a kernel that failed anywhere throws an {@link AxonError} naming `op` once every
+   * thread is done.
+   */
+  private fork(op: string, calls: readonly PoolCall[], local: (c: PoolCall) => void, work: number): void {
     const pool = this.pool!;
     this.forks[op] = (this.forks[op] ?? 0) + 1;
     try {
       // a worker may take 20× a one-thread estimate at 1 GFLOP/s before it is declared lost
-      pool.run(calls, mine, 10000 + work / 5e4);
+      pool.runQueue(calls, local, 10000 + work / 5e4);
     } catch (e) {
       if (pool.failure !== null && this.pool === pool) this.poolFailed();
       if (e instanceof AxonError) throw e;
@@ -563,14 +576,11 @@ export class WasmBackend implements Backend {
    * (each element computed as on one thread, SIMD lanes aligned as on one thread).
    */
   private flatRun(op: string, name: string, n: number, parts: number, args: (i0: number, len: number) => number[]): void {
-    const ranges = splitRange(n, parts, 64);
+    const ranges = splitRange(n, this.chunks(parts, Math.floor(n / 64)), 64);
     const fn = this.fnIndex.get(name)!;
-    const calls: PoolCall[] = [];
-    for (let t = 0; t < ranges.length - 1; t++) calls.push({ fn, args: args(ranges[t]![0], ranges[t]![1] - ranges[t]![0]) });
-    const [l0, l1] = ranges[ranges.length - 1]!;
-    const mine = args(l0, l1 - l0);
+    const calls = ranges.map(([i0, i1]): PoolCall => ({ fn, args: args(i0, i1 - i0) }));
     const f = this.k.ops[name]!;
-    this.fork(op, calls, () => f(...mine), n * 10);
+    this.fork(op, calls, (c) => f(...c.args), n * 10);
   }
 
   /** {@inheritDoc @axon/core!Backend#binary} */
@@ -830,8 +840,8 @@ export class WasmBackend implements Backend {
       return;
     }
     this.views();
-    const ranges = splitRange(dim, parts, unit);
-    while (this.fusedParamsT.length < parts - 1) this.fusedParamsT.push(this.tempAlloc(op, FL.paramBytes, 'for a thread\'s fused parameter block').ptr);
+    const ranges = splitRange(dim, this.chunks(parts, Math.floor(dim / unit)), unit);
+    while (this.fusedParamsT.length < ranges.length - 1) this.fusedParamsT.push(this.tempAlloc(op, FL.paramBytes, 'for a thread\'s fused parameter block').ptr);
     const i32 = (this.views(), this.i32);
     const P = this.fusedParams;
     const nIn = inputs.length;
@@ -856,10 +866,8 @@ export class WasmBackend implements Backend {
       const len = d1 - d0;
       return rank === 3 ? [q, rows, cols, len] : rank === 2 ? [q, len, cols, 1] : [q, 1, len, 1];
     };
-    const calls: PoolCall[] = [];
-    for (let t = 0; t < ranges.length - 1; t++) calls.push({ fn: g.id, args: block(t), generated: true });
-    const mine = block(ranges.length - 1);
-    this.fork(op, calls, () => g.run(...(mine as [number, number, number, number])), n * 20);
+    const calls = ranges.map((_, t): PoolCall => ({ fn: g.id, args: block(t), generated: true }));
+    this.fork(op, calls, (call) => g.run(...(call.args as [number, number, number, number])), n * 20);
   }
 
   /** Per-worker copies of the fused parameter block. */
@@ -1357,21 +1365,20 @@ export class WasmBackend implements Backend {
     // on its own and any share will do
     const cols = r0 === 1 && sOutOf(kept) === 4 && s1 !== 4 && code <= 3;
     const parts = kr <= 1 ? this.parts(last * nRed, PER_THREAD.reduce, cols ? Math.floor(last / 64) : last) : 1;
-    const scratch = this.tempAlloc(name, parts * (last + 2) * 8, 'of scratch space');
+    const nChunks = kr <= 1 ? this.chunks(parts, cols ? Math.floor(last / 64) : last) : 1;
+    const scratch = this.tempAlloc(name, nChunks * (last + 2) * 8, 'of scratch space');
     const sOut = kr > 0 ? kept.strides[0]![kr - 1]! * 4 : 0;
     const eo = outDtype === 'bool' ? 1 : 4;
     try {
       if (parts > 1) {
-        const ranges = splitRange(last, parts, cols ? 64 : 1);
+        const ranges = splitRange(last, this.chunks(parts, cols ? Math.floor(last / 64) : last), cols ? 64 : 1);
         const args = (t: number): number[] => {
           const [j0, j1] = ranges[t]!;
           return [code, bx.ptr + x.offset * 4 + j0 * sOut, j1 - j0, sOut, r0, s0, r1, s1, o.ptr + j0 * eo, scratch.ptr + t * (last + 2) * 8];
         };
         const k = this.fnIndex.get(bx.dtype === 'float32' ? 'reduce_f32' : 'reduce_i32')!;
-        const calls: PoolCall[] = [];
-        for (let t = 0; t < parts - 1; t++) calls.push({ fn: k, args: args(t) });
-        const mine = args(parts - 1);
-        this.fork(name, calls, () => fn(...mine), last * nRed * 10);
+        const calls = ranges.map((_, t): PoolCall => ({ fn: k, args: args(t) }));
+        this.fork(name, calls, (c) => fn(...c.args), last * nRed * 10);
       } else if (kr <= 1) {
         fn(code, bx.ptr + x.offset * 4, last, sOut, r0, s0, r1, s1, o.ptr, scratch.ptr);
       } else {
@@ -1426,23 +1433,22 @@ export class WasmBackend implements Backend {
     // so results are bit-identical for any thread count
     const by = B >= 2 ? 0 : M >= 8 ? 1 : N >= 16 ? 2 : -1;
     const parts = by < 0 ? 1 : this.parts(flop, PER_THREAD.matmul, by === 0 ? B : by === 1 ? Math.floor(M / 4) : Math.floor(N / 8));
-    if (parts === 1 || !this.workspaces(parts)) {
+    if (parts === 1 || !this.workspaces(this.active)) {
       this.k.matmul_f32(pa, sab * 4, sam * 4, sak * 4, pb, sbb * 4, sbk * 4, sbn * 4, ptr, sob, ldc, B, M, N, K, this.ws);
       return;
     }
     const fn = this.fnIndex.get('matmul_f32')!;
-    const ranges = splitRange(by === 0 ? B : by === 1 ? M : N, parts, by === 0 ? 1 : by === 1 ? 4 : 8);
+    const units = by === 0 ? B : by === 1 ? Math.floor(M / 4) : Math.floor(N / 8);
+    const ranges = splitRange(by === 0 ? B : by === 1 ? M : N, this.chunks(parts, units), by === 0 ? 1 : by === 1 ? 4 : 8);
+    const ws = this.ws; // each thread puts its own workspace in the last argument
     const args = (t: number): number[] => {
       const [r0, r1] = ranges[t]!;
-      const ws = this.wsT[t === ranges.length - 1 ? 0 : t + 1]!;
       if (by === 0) return [pa + r0 * sab * 4, sab * 4, sam * 4, sak * 4, pb + r0 * sbb * 4, sbb * 4, sbk * 4, sbn * 4, ptr + r0 * sob, sob, ldc, r1 - r0, M, N, K, ws];
       if (by === 1) return [pa + r0 * sam * 4, sab * 4, sam * 4, sak * 4, pb, sbb * 4, sbk * 4, sbn * 4, ptr + r0 * ldc, sob, ldc, 1, r1 - r0, N, K, ws];
       return [pa, sab * 4, sam * 4, sak * 4, pb + r0 * sbn * 4, sbb * 4, sbk * 4, sbn * 4, ptr + r0 * 4, sob, ldc, 1, M, r1 - r0, K, ws];
     };
-    const calls: PoolCall[] = [];
-    for (let t = 0; t < ranges.length - 1; t++) calls.push({ fn, args: args(t) });
-    const mine = args(ranges.length - 1);
-    this.fork('matmul', calls, () => this.k.matmul_f32(...mine), flop);
+    const calls = ranges.map((_, t): PoolCall => ({ fn, args: args(t), workspaceArg: 15 }));
+    this.fork('matmul', calls, (c) => this.k.matmul_f32(...c.args), flop);
   }
 
   /** Writes the window parameter block; `second` holds the second view's strides. */
@@ -1470,18 +1476,14 @@ export class WasmBackend implements Backend {
       this.k[name](...args(this.params(win, x, second), 0, 0));
       return;
     }
-    const ranges = splitRange(byImage ? win.n : win.c, parts, 1);
-    const calls: PoolCall[] = [];
+    const units = byImage ? win.n : win.c;
+    const ranges = splitRange(units, this.chunks(parts, units), 1);
     const fn = this.fnIndex.get(name)!;
-    let mine: number[] = [];
-    for (let t = 0; t < ranges.length; t++) {
-      const [r0, r1] = ranges[t]!;
+    const calls = ranges.map(([r0, r1], t): PoolCall => {
       const sub: Window2d = byImage ? { ...win, n: r1 - r0 } : { ...win, c: r1 - r0 };
-      const a = args(this.params(sub, x, second, t), byImage ? r0 : 0, byImage ? 0 : r0);
-      if (t === ranges.length - 1) mine = a;
-      else calls.push({ fn, args: a });
-    }
-    this.fork(op, calls, () => this.k[name](...mine), work * 10);
+      return { fn, args: args(this.params(sub, x, second, t), byImage ? r0 : 0, byImage ? 0 : r0) };
+    });
+    this.fork(op, calls, (c) => this.k[name](...c.args), work * 10);
   }
 
   private checkWindow(op: string, win: Window2d): void {
@@ -1602,16 +1604,10 @@ export class WasmBackend implements Backend {
     }
     const e = ESZ[o.dtype];
     const per = code === 1 ? 2 : 1;
-    const ranges = splitRange(n, parts, 64);
-    const args = (t: number): number[] => {
-      const [i0, i1] = ranges[t]!;
-      return [code, key >>> 0, (counter + per * i0) >>> 0, a, b, o.ptr + i0 * e, i1 - i0, outKind];
-    };
+    const ranges = splitRange(n, this.chunks(parts, Math.floor(n / 64)), 64);
     const fn = this.fnIndex.get('random')!;
-    const calls: PoolCall[] = [];
-    for (let t = 0; t < parts - 1; t++) calls.push({ fn, args: args(t) });
-    const mine = args(parts - 1);
-    this.fork('random', calls, () => this.k.random(...mine), n * 10);
+    const calls = ranges.map(([i0, i1]): PoolCall => ({ fn, args: [code, key >>> 0, (counter + per * i0) >>> 0, a, b, o.ptr + i0 * e, i1 - i0, outKind] }));
+    this.fork('random', calls, (c) => this.k.random(...c.args), n * 10);
   }
 
   /** {@inheritDoc @axon/core!Backend#sync} */

@@ -1,8 +1,9 @@
 /**
  * The thread pool: workers (Node `worker_threads`, Web Workers in browsers) that each instantiate
  * the kernels module over the backend's one shared `WebAssembly.Memory` and run kernel calls the
- * caller hands them (fork-join: the caller posts a call to each worker, runs its own share, and
- * waits for every worker before it returns).
+ * caller hands them (fork-join over a queue: the caller writes an op's calls — a few per thread —
+ * into a shared queue, wakes the workers, takes calls itself like them, and returns once every
+ * worker is done; a thread whose core is busy with other work simply takes fewer calls).
  *
  * Control: a small `SharedArrayBuffer` of its own (it never moves, and the allocator never sees
  * it), one slot per worker: a request counter the worker waits on, a completion counter the
@@ -25,17 +26,23 @@ const OP = 3;
 const FN = 4;
 const NARGS = 5;
 const READY = 6;
+/** The worker's own matmul workspace (a queue call's workspace argument becomes it). */
+const WS = 7;
 /** First f64 argument (byte 64 of the slot); at most {@link MAX_ARGS}. */
 const ARGS_F64 = 8;
 const MAX_ARGS = 16;
 const ERR_BYTE = 192;
 const ERR_LEN = 64;
-/** Requests: run kernel FN of the main module; exit; compile and keep a generated module; run one; forget one. */
-const OP_RUN = 0;
+/** Requests: exit; compile and keep a generated module; forget one; take calls from the queue until it is empty. */
 const OP_EXIT = 1;
 const OP_LOAD = 3;
-const OP_RUN_GEN = 4;
 const OP_DROP = 5;
+const OP_QUEUE = 6;
+/** Queue: an Int32 header (next call to take, calls) then per call f64s: fn, generated, workspace argument index, argument count, arguments. */
+const Q_HEAD = 4;
+const Q_CALL = 4 + MAX_ARGS;
+/** Most calls one queue holds. */
+export const MAX_CALLS = 256;
 
 /**
  * The worker's program, as source text (no imports, so no bundler has to find a worker entry):
@@ -47,10 +54,14 @@ function workerMain(d: {
   relaxed: WebAssembly.Module | null;
   memory: WebAssembly.Memory;
   ctrl: SharedArrayBuffer;
+  queue: SharedArrayBuffer;
   slot: number;
   names: string[];
 }): void {
-  const SLOT = 64, SEQ = 0, DONE = 1, STATUS = 2, OP = 3, FN = 4, NARGS = 5, READY = 6, ARGS_F64 = 8, ERR_BYTE = 192, ERR_LEN = 64;
+  const SLOT = 64, SEQ = 0, DONE = 1, STATUS = 2, OP = 3, FN = 4, NARGS = 5, READY = 6, WS = 7, ARGS_F64 = 8, ERR_BYTE = 192, ERR_LEN = 64;
+  const Q_HEAD = 4, Q_CALL = 20;
+  const q32 = new Int32Array(d.queue);
+  const q64 = new Float64Array(d.queue);
   const ctrl = new Int32Array(d.ctrl);
   const args = new Float64Array(d.ctrl);
   const bytes = new Uint8Array(d.ctrl);
@@ -96,11 +107,22 @@ function workerMain(d: {
       const n = ctrl[base + NARGS]!;
       argv.length = n;
       for (let k = 0; k < n; k++) argv[k] = args[a0 + k]!;
-      if (op === 0) fns[ctrl[base + FN]!]!(...argv);
-      else if (op === 4) {
-        const f = generated.get(ctrl[base + FN]!);
-        if (f === undefined) throw new Error(`generated kernel ${ctrl[base + FN]} is not loaded`);
-        f(...argv);
+      if (op === 6) {
+        // take calls from the queue until it is empty (the caller and the other workers too)
+        const count = q32[1]!;
+        for (let i = Atomics.add(q32, 0, 1); i < count; i = Atomics.add(q32, 0, 1)) {
+          const c = Q_HEAD / 2 + i * Q_CALL;
+          const na = q64[c + 3]!;
+          argv.length = na;
+          for (let k = 0; k < na; k++) argv[k] = q64[c + 4 + k]!;
+          const wsAt = q64[c + 2]!;
+          if (wsAt >= 0) argv[wsAt] = ctrl[base + WS]!;
+          if (q64[c + 1] === 1) {
+            const f = generated.get(q64[c]!);
+            if (f === undefined) throw new Error(`generated kernel ${q64[c]} is not loaded`);
+            f(...argv);
+          } else fns[q64[c]!]!(...argv);
+        }
       } else if (op === 3) {
         // compile a generated module from bytes the caller left in the memory; its helpers are
         // this worker's own instance's exports
@@ -156,6 +178,8 @@ export interface PoolCall {
   readonly args: readonly number[];
   /** Run a generated module (by id) instead of a kernel of the main module. */
   readonly generated?: boolean;
+  /** The index of the argument that is a matmul workspace: each thread puts its own there. */
+  readonly workspaceArg?: number;
 }
 
 /** The cores this environment offers (1 where it cannot tell). */
@@ -188,6 +212,8 @@ export class ThreadPool {
   private readonly args: Float64Array;
   private readonly bytes: Uint8Array;
   private readonly seq: Int32Array;
+  private readonly q32: Int32Array;
+  private readonly q64: Float64Array;
   private readonly blocking = canBlock();
   private isReady = false;
 
@@ -204,6 +230,55 @@ export class ThreadPool {
     this.args = new Float64Array(buf);
     this.bytes = new Uint8Array(buf);
     this.seq = new Int32Array(this.workers);
+    const q = new SharedArrayBuffer(Q_HEAD * 4 + MAX_CALLS * Q_CALL * 8);
+    this.q32 = new Int32Array(q);
+    this.q64 = new Float64Array(q);
+  }
+
+  /** Sets worker `w`'s matmul workspace (what a queued call's workspace argument becomes there). */
+  setWorkspace(w: number, ptr: number): void {
+    Atomics.store(this.ctrl, w * SLOT + WS, ptr);
+  }
+
+  /**
+   * Runs `calls` (at most {@link MAX_CALLS}) on the workers and the caller's thread, each thread
+   * taking the next call not yet taken until none is left (so a thread that is slow, or not
+   * scheduled, takes fewer); `local` runs a call on the caller's thread. Returns when every call is
+   * done; throws the first error, after every thread has stopped. `timeoutMs`: how long the caller
+   * waits for a worker before the pool is declared broken.
+   */
+  runQueue(calls: readonly PoolCall[], local: (c: PoolCall) => void, timeoutMs: number): void {
+    const n = calls.length;
+    if (n > MAX_CALLS) throw new Error(`a queue holds at most ${MAX_CALLS} calls, got ${n}`);
+    const q = this.q64;
+    for (let i = 0; i < n; i++) {
+      const c = calls[i]!;
+      const at = Q_HEAD / 2 + i * Q_CALL;
+      if (c.args.length > MAX_ARGS) throw new Error(`a pool call takes at most ${MAX_ARGS} arguments, got ${c.args.length}`);
+      q[at] = c.fn;
+      q[at + 1] = c.generated === true ? 1 : 0;
+      q[at + 2] = c.workspaceArg ?? -1;
+      q[at + 3] = c.args.length;
+      for (let k = 0; k < c.args.length; k++) q[at + 4 + k] = c.args[k]!;
+    }
+    this.q32[1] = n;
+    Atomics.store(this.q32, 0, 0); // release: the calls above are visible to the workers
+    for (let w = 0; w < this.workers; w++) this.post(w, OP_QUEUE, 0, []);
+    let err: unknown = null;
+    try {
+      for (let i = Atomics.add(this.q32, 0, 1); i < n; i = Atomics.add(this.q32, 0, 1)) local(calls[i]!);
+    } catch (e) {
+      err = e;
+      Atomics.store(this.q32, 0, n); // nothing more is taken
+    }
+    for (let w = 0; w < this.workers; w++) {
+      try {
+        this.join(w, timeoutMs);
+      } catch (e) {
+        err ??= e;
+      }
+    }
+    if (err !== null) throw err;
   }
 
   /** Starts the workers if they are not started (returns at once; they become ready later). */
@@ -214,7 +289,7 @@ export class ThreadPool {
     try {
       const wt = nodeBuiltin<NodeWorkerThreads>('node:worker_threads');
       for (let w = 0; w < this.workers; w++) {
-        const data = { module: this.module, relaxed: this.relaxed, memory: this.memory, ctrl: this.ctrl.buffer, slot: w, names: this.names };
+        const data = { module: this.module, relaxed: this.relaxed, memory: this.memory, ctrl: this.ctrl.buffer, queue: this.q32.buffer, slot: w, names: this.names };
         if (wt !== null) {
           const worker = new wt.Worker(`${src}(require('node:worker_threads').workerData)`, { eval: true, workerData: data });
           worker.unref(); // an idle pool never keeps the process alive
@@ -271,35 +346,6 @@ export class ThreadPool {
       await new Promise((r) => setTimeout(r, 2));
     }
     return true;
-  }
-
-  /**
-   * Runs `calls[i]` on worker i and `mine` on the caller's thread, and returns when all are done.
-   * Throws the first error (the caller's own, else a worker's, as an `Error` the backend wraps);
-   * every posted call is waited for even when the caller's share threw, so no worker still writes
-   * into memory the caller frees. `timeoutMs`: how long a worker may take before the pool is
-   * declared broken.
-   */
-  run(calls: readonly PoolCall[], mine: () => void, timeoutMs: number): void {
-    const n = calls.length;
-    for (let w = 0; w < n; w++) {
-      const c = calls[w]!;
-      this.post(w, c.generated === true ? OP_RUN_GEN : OP_RUN, c.fn, c.args);
-    }
-    let err: unknown = null;
-    try {
-      mine();
-    } catch (e) {
-      err = e;
-    }
-    for (let w = 0; w < n; w++) {
-      try {
-        this.join(w, timeoutMs);
-      } catch (e) {
-        err ??= e;
-      }
-    }
-    if (err !== null) throw err;
   }
 
   /**

@@ -249,32 +249,37 @@ describe(`threads (seed ${SEED})`, () => {
     }, 'unary');
   });
 
-  it('a kernel that fails in a worker is an AxonError on the caller; a worker that hangs breaks the pool, not the process', () => {
+  it('a kernel that fails in a worker is an AxonError on the caller; a worker that hangs breaks the pool, not the process', async () => {
+    type Internals = { fnNames: string[]; pool: { q32: Int32Array }; threading: { module: WebAssembly.Module }; fork(op: string, calls: { fn: number; args: number[] }[], local: (c: unknown) => void, work: number): void };
     const be = createWasmBackendSync({ threads: 2 });
-    // the pool as the backend drives it: call fill_32 far outside the memory on the worker
-    const k = (be as unknown as { fnNames: string[] }).fnNames;
-    const fork = (be as unknown as { fork(op: string, calls: { fn: number; args: number[] }[], mine: () => void, work: number): void }).fork.bind(be);
-    return be.startThreads().then(() => {
-      let mine = 0;
-      expect(() => fork('fill', [{ fn: k.indexOf('fill_32'), args: [2 ** 32 - 64, 0, 1000] }], () => mine++, 0)).toThrow(AxonError);
-      expect(() => fork('fill', [{ fn: k.indexOf('fill_32'), args: [2 ** 32 - 64, 0, 1000] }], () => mine++, 0)).toThrow(/fill: kernel failed in worker 0: .*out of bounds/);
-      expect(mine).toBe(2); // the caller's share ran; the pool still works
-      expect(be.features.threads).toBe(2);
-      be.dispose();
-      // a worker stuck in a long kernel: the wait times out, the pool stops, the caller gets the error
-      const memory = new WebAssembly.Memory({ initial: 64, maximum: 65536, shared: true });
-      const inst = createWasmBackendSync({ threads: 2 }) as unknown as { threading: { module: WebAssembly.Module }; fnNames: string[] };
-      const pool = new ThreadPool(inst.threading.module, null, memory, 2, inst.fnNames);
-      return pool.whenReady().then((ok) => {
-        expect(ok).toBe(true);
-        const mm = inst.fnNames.indexOf('matmul_f32');
-        // 2048³ on a pointer-sized workspace: seconds of work
-        const n = 512;
-        expect(() => pool.run([{ fn: mm, args: [65536, 0, n * 4, 4, 65536, 0, n * 4, 4, 65536 * 4, 8, n, n, n, 65536 * 8] }], () => undefined, 20)).toThrow(/did not finish within 20 ms/);
-        expect(pool.failure).toMatch(/did not finish/);
-        expect(pool.ready()).toBe(false);
-      });
-    });
+    const k = (be as unknown as Internals).fnNames;
+    expect(await be.startThreads()).toBe(2);
+    const inner = be as unknown as Internals;
+    // two calls of fill_32 far outside the memory; the caller's thread takes one, waits until the
+    // worker has taken the other, and skips its own: only the worker runs the bad kernel
+    const bad = { fn: k.indexOf('fill_32'), args: [2 ** 32 - 64, 0, 1000] };
+    let mine = 0;
+    const local = (): void => {
+      while (Atomics.load(inner.pool.q32, 0) < 2);
+      mine++;
+    };
+    expect(() => inner.fork('fill', [bad, bad], local, 0)).toThrow(AxonError);
+    expect(() => inner.fork('fill', [bad, bad], local, 0)).toThrow(/fill: kernel failed in worker 0: .*out of bounds/);
+    expect(mine).toBe(2); // the caller's share ran; the pool still works
+    expect(be.features.threads).toBe(2);
+    // a worker stuck in a long kernel: the wait times out, the pool stops, the caller gets the error
+    const memory = new WebAssembly.Memory({ initial: 64, maximum: 65536, shared: true });
+    const pool = new ThreadPool(inner.threading.module, null, memory, 2, inner.fnNames);
+    expect(await pool.whenReady()).toBe(true);
+    const q32 = (pool as unknown as { q32: Int32Array }).q32;
+    const n = 512; // 512³ on an unset workspace: long enough
+    const long = { fn: inner.fnNames.indexOf('matmul_f32'), args: [65536, 0, n * 4, 4, 65536, 0, n * 4, 4, 65536 * 4, n * n * 4, n * 4, 8, n, n, n, 65536 * 8] };
+    expect(() => pool.runQueue([long, long], () => {
+      while (Atomics.load(q32, 0) < 2);
+    }, 20)).toThrow(/did not finish within 20 ms/);
+    expect(pool.failure).toMatch(/did not finish/);
+    expect(pool.ready()).toBe(false);
+    be.dispose();
   });
 
   it('a process that imports the package, or runs threads without dispose(), exits by itself', () => {
