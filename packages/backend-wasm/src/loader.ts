@@ -202,7 +202,7 @@ function planThreads(op: string, options: WasmBackendOptions): ThreadPlan {
   return { threads: req, reason: `${req} requested (${cores} ${plural} available)`, shared: true, threshold };
 }
 
-/** A shared memory, or null (with the plan changed to one thread) where the engine refuses one. */
+/** A shared memory, or why the engine refused one. */
 function sharedMemory(pages: number): WebAssembly.Memory | string {
   try {
     return new WebAssembly.Memory({ initial: INITIAL_PAGES, maximum: pages, shared: true });
@@ -232,20 +232,23 @@ function sharedRelaxed(options: WasmBackendOptions): WebAssembly.Module | null {
 }
 
 /**
- * The backend over a shared memory: the static data written once here, the data-less module
- * instantiated on this thread (and, later, in every worker). Null where no shared memory can
- * be had (the caller then builds the one-thread backend).
+ * A shared memory holding the kernels' static data (written once, here), for the data-less module
+ * every thread instantiates; or why no shared memory can be had (the caller then builds the
+ * one-thread backend).
  */
-function createShared(plan: ThreadPlan, pages: number, options: WasmBackendOptions): WasmBackend | string {
+function sharedSetup(pages: number): WebAssembly.Memory | string {
   const memory = sharedMemory(pages);
   if (typeof memory === 'string') return memory;
-  const { module, segments } = sharedModules();
   const u8 = new Uint8Array(memory.buffer);
-  for (const seg of segments) u8.set(seg.bytes, seg.offset);
-  const instance = new WebAssembly.Instance(module, imports(memory));
+  for (const seg of sharedCache!.segments) u8.set(seg.bytes, seg.offset);
+  return memory;
+}
+
+/** The backend over a shared memory, from this thread's instance of the data-less module. */
+function sharedBackend(plan: ThreadPlan, pages: number, options: WasmBackendOptions, memory: WebAssembly.Memory, instance: WebAssembly.Instance): WasmBackend {
   const relaxed = sharedRelaxed(options);
   const rel = relaxed ? new WebAssembly.Instance(relaxed, imports(memory)) : null;
-  const threading: Threading = { module, relaxed, threads: plan.threads, reason: plan.reason, threshold: plan.threshold };
+  const threading: Threading = { module: sharedCache!.module, relaxed, threads: plan.threads, reason: plan.reason, threshold: plan.threshold };
   return new WasmBackend(kernelsOf(instance, rel), memory, pages * PAGE, threading);
 }
 
@@ -269,9 +272,10 @@ export function createWasmBackendSync(options: WasmBackendOptions = {}): WasmBac
   const pages = maxPages('createWasmBackendSync', options);
   let plan = planThreads('createWasmBackendSync', options);
   if (plan.shared) {
-    const made = createShared(plan, pages, options);
-    if (typeof made !== 'string') return made;
-    plan = { ...plan, threads: 1, reason: made, shared: false };
+    const { module } = sharedModules();
+    const memory = sharedSetup(pages);
+    if (typeof memory !== 'string') return sharedBackend(plan, pages, options, memory, new WebAssembly.Instance(module, imports(memory)));
+    plan = { ...plan, threads: 1, reason: memory, shared: false };
   }
   moduleCache ??= new WebAssembly.Module(kernelBytes() as BufferSource);
   const memory = makeMemory(pages);
@@ -300,9 +304,10 @@ export async function createWasmBackend(options: WasmBackendOptions = {}): Promi
       const { bytes, segments } = toShared(kernelBytes(), MAX_PAGES);
       sharedCache = { module: await WebAssembly.compile(bytes as BufferSource), segments };
     }
-    const made = createShared(plan, pages, options);
-    if (typeof made !== 'string') return made;
-    plan = { ...plan, threads: 1, reason: made, shared: false };
+    const memory = sharedSetup(pages);
+    // instantiated asynchronously: a browser's main thread refuses large synchronous instantiation
+    if (typeof memory !== 'string') return sharedBackend(plan, pages, options, memory, await WebAssembly.instantiate(sharedCache.module, imports(memory)));
+    plan = { ...plan, threads: 1, reason: memory, shared: false };
   }
   const memory = makeMemory(pages);
   let instance: WebAssembly.Instance;
