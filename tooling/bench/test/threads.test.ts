@@ -101,19 +101,22 @@ describe('thread naming', () => {
   });
 });
 
+/** Axon and PyTorch at 1 and 2 threads, and a one-thread JS peer. */
+const THREADED: SuiteResult['contenders'] = [
+  { id: 'axon-1t', label: 'axon-wasm 1t', axon: true, threads: 1 },
+  { id: 'axon-2t', label: 'axon-wasm 2t', axon: true, threads: 2 },
+  { id: 'jax-wasm', label: 'jax-js-wasm' },
+  { id: 'torch-1t', label: 'pytorch 1t', threads: 1 },
+  { id: 'torch-2t', label: 'pytorch 2t', threads: 2 },
+];
+
 describe('ratio columns with thread counts', () => {
   const m = (median: number) => ({ samples: [median], median, min: median * 0.9, reps: 1 });
   const r: SuiteResult = {
     id: 'matmul',
     title: 't',
     metric: gflops,
-    contenders: [
-      { id: 'axon-1t', label: 'axon-wasm 1t', axon: true, threads: 1 },
-      { id: 'axon-2t', label: 'axon-wasm 2t', axon: true, threads: 2 },
-      { id: 'jax-wasm', label: 'jax-js-wasm' },
-      { id: 'torch-1t', label: 'pytorch 1t', threads: 1 },
-      { id: 'torch-2t', label: 'pytorch 2t', threads: 2 },
-    ],
+    contenders: THREADED,
     cases: [{ label: '1024 A·B', work: 4e9, cells: { 'axon-1t': m(0.1), 'axon-2t': m(0.05), 'jax-wasm': m(0.2), 'torch-1t': m(0.1), 'torch-2t': m(0.04) } }],
     notes: [],
     warnings: [],
@@ -227,13 +230,7 @@ describe('slowerWithThreadsWarnings', () => {
       id: 'mlp',
       title: 't',
       metric: { unit: 's/epoch', higherIsBetter: false, digits: 3, value: (s) => s },
-      contenders: [
-        { id: 'axon-1t', label: 'axon-wasm 1t', axon: true, threads: 1 },
-        { id: 'axon-2t', label: 'axon-wasm 2t', axon: true, threads: 2 },
-        { id: 'jax-wasm', label: 'jax-js-wasm' },
-        { id: 'torch-1t', label: 'pytorch 1t', threads: 1 },
-        { id: 'torch-2t', label: 'pytorch 2t', threads: 2 },
-      ],
+      contenders: THREADED,
       cases: [
         { label: 'a', cells: { 'axon-1t': m(1), 'axon-2t': m(0.6), 'jax-wasm': m(9), 'torch-1t': m(0.1), 'torch-2t': m(0.4) } },
         { label: 'b', cells: { 'axon-1t': m(1), 'axon-2t': m(1.25), 'torch-1t': m(1), 'torch-2t': { skipped: 'failed' } } },
