@@ -99,8 +99,8 @@ function pickBackend(choice: BackendChoice): string {
  * cross-origin isolated, or when the workers could not start).
  */
 async function startThreads(): Promise<void> {
-  const be = getBackend() as { startThreads?: () => Promise<number> };
-  if (typeof be.startThreads !== 'function') return;
+  const be = getBackend();
+  if (be.startThreads === undefined) return;
   try {
     await be.startThreads();
   } catch (e) {

@@ -228,6 +228,13 @@ export interface Backend {
    * results never depend on the count.
    */
   setThreads?(n: number | 'auto'): void;
+  /**
+   * Starts the backend's worker threads now, where it has them (they otherwise start on the first
+   * op large enough to split), and resolves to the number of threads its ops use (WASM: 1 where
+   * threads are off or could not start, and `features.threadsReason` says why). Call it before
+   * timing, or to show the real count before work starts.
+   */
+  startThreads?(): Promise<number>;
 
   // ---------------------------------------------------------------- storage
   /** Allocates an uninitialised buffer of `size` elements. */
