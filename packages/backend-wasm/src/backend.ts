@@ -15,7 +15,7 @@ import type {
   Window2d,
 } from '@axon/core';
 import { Allocator } from './allocator.js';
-import { ThreadPool, availableCores, type PoolCall } from './pool.js';
+import { ThreadPool, resolveThreads, type PoolCall } from './pool.js';
 import { FusedCodegen, KIND_COLUMN, KIND_ROW, KIND_SCALAR, REDUCE_COLS, REDUCE_ROWS, type GeneratedFused } from './codegen.js';
 import { compileFused, type CompiledFused } from './fused.js';
 import { FUSED_LAYOUT as FL } from './generated/kernels.js';
@@ -279,9 +279,7 @@ export class WasmBackend implements Backend {
       if (n !== 1) this.feats = { ...this.feats, threadsReason: `this backend was created for one thread (${this.threading.reason}): create a new one for more` };
       return;
     }
-    const cores = availableCores();
-    const count = n === 'auto' ? Math.min(cores, 16) : n;
-    const reason = n === 'auto' ? `auto: ${cores} ${cores === 1 ? 'core' : 'cores'} available` : `${n} requested (${cores} ${cores === 1 ? 'core' : 'cores'} available)`;
+    const { threads: count, reason } = resolveThreads(n);
     // fewer threads than the pool has: the pool stays (its extra workers idle), so switching back
     // costs nothing; more: a larger pool
     if (this.pool === null || this.pool.failure !== null || this.pool.workers + 1 < count) {

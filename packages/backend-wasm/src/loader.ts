@@ -1,7 +1,7 @@
 import { AxonError, fmtValue, getNumThreads } from '@axon/core';
 import { WasmBackend, loaderRef, type Threading } from './backend.js';
 import { BYTE_SHIFT, KERNELS_RELAXED_WASM, KERNELS_WASM } from './generated/kernels.js';
-import { availableCores, threadsUnavailable } from './pool.js';
+import { resolveThreads, threadsUnavailable } from './pool.js';
 import { toShared, type DataSegment } from './shared.js';
 
 type Lane = 'f32' | 'i32' | 'u8';
@@ -98,9 +98,6 @@ const INITIAL_PAGES = 32;
 const MAX_PAGES = 65536;
 const PAGE = 65536;
 
-/** The most threads `'auto'` picks. */
-const AUTO_MAX = 16;
-
 let bytesCache: Uint8Array | null = null;
 /** The data-less shared-memory variants (compiled once) and the static data they need. */
 let sharedCache: { module: WebAssembly.Module; segments: DataSegment[] } | null = null;
@@ -190,16 +187,10 @@ function planThreads(op: string, options: WasmBackendOptions): ThreadPlan {
   if (typeof threshold !== 'number' || !Number.isFinite(threshold) || threshold < 0) {
     throw new AxonError(op, `threadThreshold must be a finite number ≥ 0, got ${fmtValue(threshold)}`);
   }
-  if (req === 1) return { threads: 1, reason: '1 thread requested', shared: false, threshold };
+  if (req === 1) return { ...resolveThreads(1), shared: false, threshold };
   const why = threadsUnavailable();
   if (why !== null) return { threads: 1, reason: why, shared: false, threshold };
-  const cores = availableCores();
-  const plural = cores === 1 ? 'core' : 'cores';
-  if (req === 'auto') {
-    const n = Math.min(cores, AUTO_MAX);
-    return { threads: n, reason: `auto: ${cores} ${plural} available${cores > AUTO_MAX ? ` (auto uses at most ${AUTO_MAX})` : ''}`, shared: true, threshold };
-  }
-  return { threads: req, reason: `${req} requested (${cores} ${plural} available)`, shared: true, threshold };
+  return { ...resolveThreads(req), shared: true, threshold };
 }
 
 /** A shared memory, or why the engine refused one. */

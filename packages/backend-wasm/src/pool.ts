@@ -190,6 +190,17 @@ export function availableCores(): number {
   return Math.max(1, nav?.hardwareConcurrency ?? 1);
 }
 
+/** The most threads `'auto'` picks. */
+const AUTO_MAX = 16;
+
+/** The thread count a request means here (`'auto'`: the cores available, at most 16), and why. */
+export function resolveThreads(req: number | 'auto'): { threads: number; reason: string } {
+  const cores = availableCores();
+  const have = `${cores} ${cores === 1 ? 'core' : 'cores'} available`;
+  if (req !== 'auto') return { threads: req, reason: req === 1 ? '1 thread requested' : `${req} requested (${have})` };
+  return { threads: Math.min(cores, AUTO_MAX), reason: `auto: ${have}${cores > AUTO_MAX ? ` (auto uses at most ${AUTO_MAX})` : ''}` };
+}
+
 /** Why threads cannot run in this environment, or null when they can. */
 export function threadsUnavailable(): string | null {
   const g = globalThis as { crossOriginIsolated?: boolean; process?: unknown; Worker?: unknown };
