@@ -298,6 +298,22 @@ export interface Backend {
    * into a buffer, then `fused`.
    */
   matmulFused?(a: View, b: View, program: FusedProgram, inputs: readonly View[], consts: readonly number[], outputs: readonly BackendBuffer[]): void;
+  /**
+   * Scaled dot-product attention, forward, without materialising the scores (flash attention):
+   * `q` is [B, Tq, D], `k` [B, Tk, D], `v` [B, Tk, Dv] (B = batch × heads already flattened and
+   * broadcast by core; any strides, 0 included), `bias` null or a float32 view [B, Tq, Tk] added to
+   * the scores (strides may be 0: a [Tq, Tk] mask broadcast over B is passed without a copy; entries
+   * may be −Infinity). For every `b`, `i`: `s_j = scale · Σ_d q[b,i,d]·k[b,j,d] + bias[b,i,j]`, with
+   * `s_j = −Infinity` for `j > i` when `causal` (top-left aligned, as PyTorch's `is_causal`);
+   * `out[b,i,:] = Σ_j softmax(s)_j · v[b,j,:]` (contiguous float32 [B, Tq, Dv]) and
+   * `lse[b,i] = log Σ_j exp(s_j)` (contiguous float32 [B, Tq]; the backward pass reads it). A row whose
+   * scores are all −Infinity gives NaN in `out` (as PyTorch) and −Infinity in `lse`; NaN scores
+   * propagate. Accumulates in float32 in any order (online softmax); the conformance suite states the
+   * tolerance. B, Tq, D or Dv may be zero (D = 0: every dot product is 0); core never passes Tk = 0.
+   * Optional: without it core computes the scores with `matmul`, the softmax with
+   * `reduce`/`fused`, and the product with `matmul`, materialising [B, Tq, Tk].
+   */
+  attention?(q: View, k: View, v: View, bias: View | null, scale: number, causal: boolean, out: BackendBuffer, lse: BackendBuffer): void;
   /** `out[i] = cond[i] ? a[i] : b[i]`; `cond` bool; `a`, `b` and `out` share one dtype. */
   where(cond: View, a: View, b: View, out: BackendBuffer): void;
   /**
