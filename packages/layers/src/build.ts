@@ -24,7 +24,7 @@ export function initParameter(m: Module, name: string, init: InitFn, shape: read
  * @internal Runs a constructor's allocations so that a failure half-way (out of memory, a bad
  * initialiser) frees what was already allocated: `m` is then disposed and the error rethrown.
  */
-export function allocating(m: Module, fn: () => void): void {
+export function allocating(m: Module<unknown>, fn: () => void): void {
   try {
     fn();
   } catch (e) {

@@ -59,3 +59,4 @@ export * from './serialize.js';
 export * from './io.js';
 export * from './portable.js';
 export { mnistMlp, mnistCnn, mnistModel, type MnistModelName } from './zoo.js';
+export { RNN, LSTM, GRU, type RecurrentOptions, type RNNOptions } from './recurrent.js';

@@ -177,7 +177,7 @@ export function reserveParameters(op: string, shapes: readonly (readonly number[
  * const m = new MLP();
  * m.namedParameters().map(([n]) => n); // ['fc1.weight', 'fc1.bias', 'fc2.weight', 'fc2.bias']
  */
-export abstract class Module {
+export abstract class Module<Out = Tensor> {
   /** Whether the module is in training mode (see {@link Module.train} / {@link Module.eval}). */
   training = true;
   /** The layer's name (Keras style, unique per class: `dense`, `dense_1`, …). */
@@ -215,7 +215,7 @@ export abstract class Module {
    * }
    * new Block().forward(zeros([1, 2])).shape // [1, 2]
    */
-  abstract forward(...inputs: Tensor[]): Tensor;
+  abstract forward(...inputs: Tensor[]): Out;
 
   /**
    * Runs the module: `forward` on tensors; on {@link SymbolicTensor}s (from {@link input}) it records a
@@ -227,13 +227,13 @@ export abstract class Module {
    * const s = layer.call(input({ shape: [3] })); // a symbolic tensor, for a functional model
    * s.shape // [null, 4]
    */
-  call(...inputs: Tensor[]): Tensor;
+  call(...inputs: Tensor[]): Out;
   call(...inputs: SymbolicTensor[]): SymbolicTensor;
-  call(...inputs: (Tensor | SymbolicTensor)[]): Tensor | SymbolicTensor {
+  call(...inputs: (Tensor | SymbolicTensor)[]): Out | SymbolicTensor {
     if (inputs.length > 0 && inputs.every(isSymbolic)) {
       const syms = inputs as SymbolicTensor[];
       const shape = this.computeOutputShape(...syms.map((s) => s.shape));
-      return new SymbolicTensor(shape, 'float32', this, syms);
+      return new SymbolicTensor(shape, 'float32', this as unknown as Module, syms);
     }
     if (inputs.some(isSymbolic)) throw new AxonError(`${this.name}.call`, 'cannot mix symbolic and concrete tensors in one call');
     for (let i = 0; i < inputs.length; i++) {
@@ -256,7 +256,8 @@ export abstract class Module {
       return tidy(() =>
         noGrad(() => {
           const xs = inputShapes.map((s) => zerosOf(s));
-          const y = this.forward(...xs);
+          const out: unknown = this.forward(...xs);
+          const y = Array.isArray(out) ? (out[0] as Tensor) : (out as Tensor);
           return [null, ...y.shape.slice(1)];
         }),
       );
@@ -429,9 +430,11 @@ export abstract class Module {
    * new MLP().namedModules().map(([n]) => n) // ['', 'fc1', 'fc2']
    */
   namedModules(prefix = '', seen: Set<Module> = new Set()): [string, Module][] {
-    if (seen.has(this)) return [];
-    seen.add(this);
-    const out: [string, Module][] = [[prefix, this]];
+    // every module, whatever its forward returns, is traversed as a Module
+    const self = this as unknown as Module;
+    if (seen.has(self)) return [];
+    seen.add(self);
+    const out: [string, Module][] = [[prefix, self]];
     for (const [n, m] of this.namedChildren()) out.push(...m.namedModules(prefix ? `${prefix}.${n}` : n, seen));
     return out;
   }
@@ -532,7 +535,7 @@ export abstract class Module {
       for (const c of m.children()) visit(c);
       fn(m);
     };
-    visit(this);
+    visit(this as unknown as Module);
     return this;
   }
 
@@ -772,7 +775,7 @@ function loadOptions(op: string, opts: unknown): boolean {
   return strict ?? true;
 }
 
-function checkName(m: Module, name: string): void {
+function checkName(m: Module<unknown>, name: string): void {
   if (typeof name !== 'string' || name === '' || name.includes('.')) {
     throw new AxonError(`${m.className}.register`, `names must be non-empty strings without '.', got ${JSON.stringify(name)}`);
   }

@@ -11,6 +11,7 @@ import type { SavedCompileConfig } from './compile.js';
 import { GraphModel } from './graph.js';
 import { Model } from './model.js';
 import { Sequential } from './sequential.js';
+import { GRU, LSTM, RNN } from './recurrent.js';
 import { BatchNorm1d, BatchNorm2d, BatchNormalization, LayerNorm } from './normalization.js';
 import type { Module } from './module.js';
 import { type JsonValue, type LayerConfig, withParameterBudget } from './module.js';
@@ -104,6 +105,10 @@ const registry = new Map<string, LayerFactory>([
   ['BatchNorm2d', (c, name) => BatchNorm2d.fromConfig(c, name)],
   ['BatchNormalization', (c, name) => BatchNormalization.fromConfig(c, name)],
   ['LayerNorm', (c, name) => LayerNorm.fromConfig(c, name)],
+  // the PyTorch recurrent modules return tuples, not one tensor: rebuilt here as Modules all the same
+  ['RNN', (c, name) => RNN.fromConfig(c, name) as unknown as Module],
+  ['LSTM', (c, name) => LSTM.fromConfig(c, name) as unknown as Module],
+  ['GRU', (c, name) => GRU.fromConfig(c, name) as unknown as Module],
   ['Sequential', (c, name) => sequentialFromConfig(c, name)],
   ['Functional', (c, name) => graphFromConfig(c, name)],
 ]);
