@@ -14,6 +14,7 @@ import {
   type Window2d,
   abs,
   add,
+  arange,
   astype,
   cos,
   div,
@@ -39,6 +40,7 @@ import {
   sign,
   sin,
   slice,
+  softmax,
   split,
   square,
   sub,
@@ -202,7 +204,13 @@ export const rules: Record<string, GradRule | undefined> & { [K in Differentiabl
     const begin = c.attrs.begin as number[];
     const size = c.attrs.size as number[];
     const from = c.attrs.from as number[];
-    return [pad(g, from.map((d, i) => [begin[i]!, d - begin[i]! - size[i]!] as [number, number]))];
+    const steps = c.attrs.steps as number[] | undefined;
+    // a stepped axis scatters its entries back to begin + step·i; the others pad
+    let r = g;
+    for (const [i, s] of (steps ?? []).entries()) {
+      if (s > 1) r = scatterAdd(r.shape.map((d, j) => (j === i ? from[i]! : d)), arange(begin[i]!, begin[i]! + s * size[i]!, s, 'int32'), r, i);
+    }
+    return [pad(r, from.map((d, i) => ((steps?.[i] ?? 1) > 1 ? [0, 0] : [begin[i]!, d - begin[i]! - size[i]!]) as [number, number]))];
   },
   expand: (g, c) => [sumToShape(g, c.attrs.from as number[])],
   concat: (g, c) => split(g, c.attrs.sizes as number[], c.attrs.axis as number),
@@ -216,6 +224,28 @@ export const rules: Record<string, GradRule | undefined> & { [K in Differentiabl
   matmul: (g, c) => {
     const [a, b] = c.inputs as [Tensor, Tensor];
     return [c.needs?.[0] === false ? null : sumToShape(matmul(g, transpose(b)), a.shape), c.needs?.[1] === false ? null : sumToShape(matmul(transpose(a), g), b.shape)];
+  },
+  attention: (g, c) => {
+    // recomputes the weights P = softmax(q·kᵀ·scale + bias) with ops (higher-order gradients work);
+    // dS = P ⊙ (g·vᵀ − rowsum(g ⊙ out)), dq = dS·k·scale, dk = dSᵀ·q·scale, dv = Pᵀ·g, dbias = dS
+    const [q, k, v, m] = c.inputs as [Tensor, Tensor, Tensor, Tensor | undefined];
+    const need = (i: number): boolean => c.needs?.[i] !== false;
+    const scale = c.attrs.scale as number;
+    const bias = c.attrs.bias as Tensor | null;
+    let s = mul(matmul(q, transpose(k)), scale);
+    if (bias !== null) s = add(s, bias);
+    if (c.attrs.causal === true) {
+      const [tq, tk] = s.shape.slice(-2) as [number, number];
+      s = where(ge(reshape(arange(tq, undefined, 1, 'int32'), [tq, 1]), arange(tk, undefined, 1, 'int32')), s, -Infinity);
+    }
+    const p = softmax(s);
+    const ds = mul(p, sub(matmul(g, transpose(v)), sum(mul(g, c.output), -1, true)));
+    return [
+      need(0) ? sumToShape(mul(matmul(ds, k), scale), q.shape) : null,
+      need(1) ? sumToShape(mul(matmul(transpose(ds), q), scale), k.shape) : null,
+      need(2) ? sumToShape(matmul(transpose(p), g), v.shape) : null,
+      m !== undefined && need(3) ? sumToShape(ds, m.shape) : null,
+    ];
   },
   im2col: (g, c) => [fold(g, c.attrs.win as Window2d)],
   col2im: (g, c) => [unfold(g, c.attrs.win as Window2d)],

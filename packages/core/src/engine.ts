@@ -102,16 +102,14 @@ export function setLazyHooks(run: (s: Storage) => void, drop: (s: Storage) => vo
  */
 export function pendingStorage(backend: Backend, dtype: DType, size: number): Storage {
   const s = new Storage(backend, null, dtype, size);
-  stats.bytes += s.bytes;
-  stats.storages++;
+  counted(s);
   return s;
 }
 
 /** @internal A storage around a buffer allocated elsewhere (accounted in {@link memory}). */
 export function adoptBuffer(backend: Backend, buf: BackendBuffer): Storage {
   const s = new Storage(backend, buf);
-  stats.bytes += s.bytes;
-  stats.storages++;
+  counted(s);
   return s;
 }
 
@@ -131,7 +129,13 @@ export function allocBuffer(backend: Backend, dtype: DType, size: number): Backe
   }
 }
 
-const stats = { tensors: 0, bytes: 0, storages: 0 };
+const stats = { tensors: 0, bytes: 0, storages: 0, peak: 0 };
+
+function counted(s: Storage): void {
+  stats.bytes += s.bytes;
+  stats.storages++;
+  if (stats.bytes > stats.peak) stats.peak = stats.bytes;
+}
 
 /**
  * Allocates a storage on `backend` (accounted in {@link memory}). When the backend cannot, the
@@ -140,8 +144,7 @@ const stats = { tensors: 0, bytes: 0, storages: 0 };
  */
 export function allocStorage(backend: Backend, dtype: DType, size: number): Storage {
   const s = new Storage(backend, allocBuffer(backend, dtype, size));
-  stats.bytes += s.bytes;
-  stats.storages++;
+  counted(s);
   return s;
 }
 
@@ -153,6 +156,8 @@ export interface MemoryInfo {
   readonly numBytes: number;
   /** Distinct live storages. */
   readonly numStorages: number;
+  /** The most bytes live at once (as `numBytes` counts them) since start or {@link resetPeakMemory}. */
+  readonly peakBytes: number;
   /** What each started backend reports it holds. */
   readonly backends: Readonly<Record<string, BackendMemory>>;
 }
@@ -184,7 +189,24 @@ export function forgetBackend(b: Backend): void {
 export function memory(): MemoryInfo {
   const backends: Record<string, BackendMemory> = {};
   for (const b of startedBackends) backends[b.name] = b.memory();
-  return { numTensors: stats.tensors, numBytes: stats.bytes, numStorages: stats.storages, backends };
+  return { numTensors: stats.tensors, numBytes: stats.bytes, numStorages: stats.storages, peakBytes: stats.peak, backends };
+}
+
+/**
+ * Restarts {@link memory}'s `peakBytes` from the bytes live now (PyTorch's
+ * `reset_peak_memory_stats`): measure what one step needs at most.
+ * @example
+ * ```ts
+ * const x = ones([1000]);
+ * resetPeakMemory();
+ * const base = memory().peakBytes;
+ * tidy(() => x.add(1).mul(2).sum());
+ * memory().peakBytes - base <= 8000 // true
+ * x.dispose();
+ * ```
+ */
+export function resetPeakMemory(): void {
+  stats.peak = stats.bytes;
 }
 
 /** @internal */
@@ -498,7 +520,7 @@ export type RecordedOp =
   | 'add' | 'sub' | 'mul' | 'div' | 'pow' | 'maximum' | 'minimum' | 'mod' | 'where'
   | ReduceOp
   | 'reshape' | 'permute' | 'slice' | 'expand' | 'concat' | 'pad' | 'gather' | 'scatterAdd'
-  | 'matmul' | 'im2col' | 'col2im' | 'pool2d' | 'pool2dGrad' | 'customGrad' | TableOpName;
+  | 'matmul' | 'im2col' | 'col2im' | 'pool2d' | 'pool2dGrad' | 'attention' | 'customGrad' | TableOpName;
 
 /** Recorded ops with a gradient rule (all but those whose outputs are bool or int32). */
 export type DifferentiableOp = Exclude<RecordedOp, 'not' | 'argmax' | 'argmin'>;

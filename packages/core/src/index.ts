@@ -12,6 +12,7 @@ export * from './shape.js';
 export { readRegularFile, type ReadFileOptions } from './files.js';
 export {
   memory,
+  resetPeakMemory,
   setLeakTracking,
   leakReport,
   type LeakSite,

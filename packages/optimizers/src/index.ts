@@ -39,7 +39,12 @@ export {
   SequentialLR,
   ChainedScheduler,
   LambdaLR,
+  MultiStepLR,
+  OneCycleLR,
+  type MultiStepLROptions,
+  type OneCycleLROptions,
   type SchedulerState,
   type AnyOptimizer,
 } from './schedules.js';
+export { ReduceLROnPlateau, type ReduceLROnPlateauOptions, type ReduceLROnPlateauState } from './plateau.js';
 export { clipGradNorm, clipGradValue, clipByNorm, clipByGlobalNorm, clipByValue, globalNorm } from './clip.js';

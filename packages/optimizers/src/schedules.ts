@@ -9,7 +9,7 @@
  * (e.g. by `fit` to an optimizer built without parameters) gets its own when it is added.
  */
 import { AxonError, fmtValue } from '@axon/core';
-import { type BaseHyperparams, Optimizer, type ParamGroup, setParamGroupHook } from './optimizer.js';
+import { type BaseHyperparams, type HyperValue, Optimizer, type ParamGroup, setParamGroupHook } from './optimizer.js';
 
 /**
  * Any optimizer, whatever its hyperparameters (what schedules accept).
@@ -76,6 +76,8 @@ export abstract class LRScheduler {
   readonly name: string;
   /** The composite schedule that drives this one (set by LinearWarmup, SequentialLR, ChainedScheduler). */
   private driver: LRScheduler | null = null;
+  /** The schedules this composite drives (see {@link LRScheduler.adopt}). */
+  private readonly driven: LRScheduler[] = [];
   private hooked = false;
 
   /**
@@ -132,6 +134,36 @@ export abstract class LRScheduler {
    */
   protected adopt(inner: LRScheduler): void {
     inner.driver = this;
+    this.driven.push(inner);
+  }
+
+  /**
+   * @internal Gives a group that is being added (at index `index`) its base lr: by default its
+   * `initialLr` stays, or becomes its lr. A composite asks the schedules it drives first;
+   * {@link OneCycleLR} overrides it (the base lr is `maxLr / divFactor`, as PyTorch sets it).
+   * @example this.initGroup(group, opt.paramGroups.length);
+   */
+  protected initGroup(g: ParamGroup<BaseHyperparams>, index: number): void {
+    for (const s of this.driven) s.initGroup(g, index);
+    baseLrOf(g);
+  }
+
+  /**
+   * @internal Hyperparameters other than the lr that this schedule sets on group `index` after `t`
+   * steps ({@link OneCycleLR}'s momentum or Adam's beta1), or `undefined`: computed for every group
+   * before any group changes. Composites pass on those of the schedule active at `t`.
+   * @example const extra = this.hyperAt(3, opt.paramGroups[0]!, 0); // e.g. { momentum: 0.9 }
+   */
+  protected hyperAt(_t: number, _g: ParamGroup<BaseHyperparams>, _index: number): Readonly<Record<string, HyperValue>> | undefined {
+    return undefined;
+  }
+
+  /**
+   * @internal {@link LRScheduler.hyperAt} of another schedule (composites call it on those they drive).
+   * @example LRScheduler.hyperOf(after, t, g, i);
+   */
+  protected static hyperOf(s: LRScheduler, t: number, g: ParamGroup<BaseHyperparams>, index: number): Readonly<Record<string, HyperValue>> | undefined {
+    return s.hyperAt(t, g, index);
   }
 
   /**
@@ -197,24 +229,35 @@ export abstract class LRScheduler {
    */
   private applyAt(t: number): void {
     if (this.optimizer.isDisposed) throw new AxonError(this.name, `the ${this.optimizer.name} optimizer was disposed`);
-    const lrs = this.optimizer.paramGroups.map((g, i) => {
-      const lr = this.lrAt(t, g.initialLr ?? g.lr);
-      if (typeof lr !== 'number' || !Number.isFinite(lr) || lr < 0) {
-        throw new AxonError(this.name, `the learning rate of param group ${i} at step ${t} would be ${fmtValue(lr)}; it must be a finite number >= 0 (no group was changed)`);
-      }
-      return lr;
-    });
-    this.optimizer.paramGroups.forEach((g, i) => {
+    const groups = this.optimizer.paramGroups;
+    const lrs = groups.map((g, i) => this.checkedLr(t, g.initialLr ?? g.lr, i));
+    const extras = groups.map((g, i) => this.hyperAt(t, g, i));
+    groups.forEach((g, i) => {
       baseLrOf(g);
       g.lr = lrs[i]!;
+      if (extras[i]) Object.assign(g, extras[i]);
     });
     if (!this.hooked) {
       this.hooked = true;
       setParamGroupHook(this.optimizer, (g) => {
         const top = this.top();
-        g.lr = top.lrAt(top.lastEpoch, baseLrOf(g));
+        const index = this.optimizer.paramGroups.length;
+        top.initGroup(g, index);
+        const lr = top.checkedLr(top.lastEpoch, baseLrOf(g), index);
+        const extra = top.hyperAt(top.lastEpoch, g, index);
+        g.lr = lr;
+        if (extra) Object.assign(g, extra);
       });
     }
+  }
+
+  /** `lrAt(t, baseLr)`, checked: a finite number >= 0. */
+  private checkedLr(t: number, baseLr: number, index: number): number {
+    const lr = this.lrAt(t, baseLr);
+    if (typeof lr !== 'number' || !Number.isFinite(lr) || lr < 0) {
+      throw new AxonError(this.name, `the learning rate of param group ${index} at step ${t} would be ${fmtValue(lr)}; it must be a finite number >= 0 (no group was changed)`);
+    }
+    return lr;
   }
 
   /**
@@ -460,6 +503,9 @@ export class LinearWarmup extends LRScheduler {
     if (t >= this.warmupSteps) return target(t - this.warmupSteps);
     return target(0) * (this.startFactor + ((1 - this.startFactor) * t) / this.warmupSteps);
   }
+  protected override hyperAt(t: number, g: ParamGroup<BaseHyperparams>, index: number): Readonly<Record<string, HyperValue>> | undefined {
+    return this.after ? LRScheduler.hyperOf(this.after, Math.max(0, t - this.warmupSteps), g, index) : undefined;
+  }
 }
 
 /**
@@ -508,6 +554,12 @@ export class SequentialLR extends LRScheduler {
     const start = i === 0 ? 0 : this.milestones[i - 1]!;
     return this.schedulers[i]!.lrAt(t - start, baseLr);
   }
+  protected override hyperAt(t: number, g: ParamGroup<BaseHyperparams>, index: number): Readonly<Record<string, HyperValue>> | undefined {
+    let i = 0;
+    while (i < this.milestones.length && t >= this.milestones[i]!) i++;
+    const start = i === 0 ? 0 : this.milestones[i - 1]!;
+    return LRScheduler.hyperOf(this.schedulers[i]!, t - start, g, index);
+  }
 }
 
 /**
@@ -546,6 +598,14 @@ export class ChainedScheduler extends LRScheduler {
     for (const s of this.schedulers) lr *= s.lrAt(t, baseLr) / baseLr;
     return lr;
   }
+  protected override hyperAt(t: number, g: ParamGroup<BaseHyperparams>, index: number): Readonly<Record<string, HyperValue>> | undefined {
+    let out: Record<string, HyperValue> | undefined;
+    for (const s of this.schedulers) {
+      const h = LRScheduler.hyperOf(s, t, g, index);
+      if (h) out = { ...out, ...h };
+    }
+    return out;
+  }
 }
 
 /**
@@ -572,5 +632,307 @@ export class LambdaLR extends LRScheduler {
   }
   lrAt(t: number, baseLr: number): number {
     return baseLr * this.factor(t);
+  }
+}
+
+/**
+ * {@link MultiStepLR}'s options.
+ * @example
+ * ```ts
+ * const options: MultiStepLROptions = { milestones: [30, 80], gamma: 0.1 };
+ * const sched = new MultiStepLR(new SGD([tensor([1]).requireGrad()], { lr: 0.05 }), options);
+ * sched.milestones // [30, 80]
+ * ```
+ */
+export interface MultiStepLROptions {
+  /** Step counts at which the lr is multiplied by `gamma` (any order; a repeated milestone applies `gamma` once per repeat). */
+  readonly milestones: readonly number[];
+  /** The factor; default 0.1. */
+  readonly gamma?: number;
+}
+
+/**
+ * Multiplies the lr by `gamma` at each milestone (PyTorch `MultiStepLR`; gamma defaults to 0.1):
+ * `lr = baseLr · gamma^(number of milestones ≤ t)`. As in PyTorch (a `Counter`), milestones may
+ * come in any order and a milestone listed twice applies `gamma` twice. Takes PyTorch's positional
+ * form `(optimizer, milestones, gamma?)` or an options object `{ milestones, gamma? }` like
+ * {@link StepLR}.
+ * @example
+ * ```ts
+ * const opt = new SGD([tensor([1]).requireGrad()], { lr: 0.05 });
+ * const sched = new MultiStepLR(opt, [2, 4], 0.1); // or new MultiStepLR(opt, { milestones: [2, 4] })
+ * const lrs: number[] = [];
+ * for (let t = 0; t < 6; t++) {
+ *   lrs.push(opt.lr);
+ *   sched.step();
+ * }
+ * lrs // [0.05, 0.05, 0.005, 0.005, 0.0005, 0.0005]
+ * ```
+ */
+export class MultiStepLR extends LRScheduler {
+  /** The milestones, sorted (repeats kept). */
+  readonly milestones: readonly number[];
+  readonly gamma: number;
+  constructor(optimizer: AnyOptimizer, options: MultiStepLROptions);
+  constructor(optimizer: AnyOptimizer, milestones: readonly number[], gamma?: number);
+  constructor(optimizer: AnyOptimizer, milestonesOrOptions: readonly number[] | MultiStepLROptions, gamma?: number) {
+    super('MultiStepLR', optimizer);
+    let milestones: unknown;
+    let g: unknown;
+    if (Array.isArray(milestonesOrOptions)) {
+      milestones = milestonesOrOptions;
+      g = gamma ?? 0.1;
+    } else {
+      if (gamma !== undefined) throw new AxonError('MultiStepLR', 'pass gamma either as the third argument (with a milestones list) or in the options object, not both');
+      const o = LRScheduler.options<MultiStepLROptions>('MultiStepLR', milestonesOrOptions, ['milestones', 'gamma']);
+      milestones = o.milestones;
+      g = o.gamma ?? 0.1;
+    }
+    if (!Array.isArray(milestones)) throw new AxonError('MultiStepLR', `milestones must be a list of step counts such as [30, 80], got ${fmtValue(milestones)}`);
+    (milestones as unknown[]).forEach((m, i) => checkInt('MultiStepLR', `milestones[${i}]`, m, 0));
+    checkNum('MultiStepLR', 'gamma', g);
+    this.milestones = Object.freeze([...(milestones as number[])].sort((a, b) => a - b));
+    this.gamma = g as number;
+    this.apply();
+  }
+  lrAt(t: number, baseLr: number): number {
+    // bisect_right: the number of milestones <= t
+    let n = 0;
+    while (n < this.milestones.length && this.milestones[n]! <= t) n++;
+    return baseLr * Math.pow(this.gamma, n);
+  }
+}
+
+/**
+ * {@link OneCycleLR}'s options (PyTorch's keyword arguments, camel-cased, with its defaults).
+ * @example
+ * ```ts
+ * const options: OneCycleLROptions = { maxLr: 0.01, epochs: 10, stepsPerEpoch: 100, pctStart: 0.1 };
+ * const sched = new OneCycleLR(new AdamW([tensor([1]).requireGrad()]), options);
+ * sched.totalSteps // 1000
+ * ```
+ */
+export interface OneCycleLROptions {
+  /** The peak lr: one number, or one per param group. */
+  readonly maxLr: number | readonly number[];
+  /** The number of steps in the cycle; or give `epochs` and `stepsPerEpoch`. */
+  readonly totalSteps?: number;
+  readonly epochs?: number;
+  readonly stepsPerEpoch?: number;
+  /** The fraction of the cycle spent increasing the lr; default 0.3. */
+  readonly pctStart?: number;
+  /** `'cos'` (default) or `'linear'`. */
+  readonly annealStrategy?: 'cos' | 'linear';
+  /** The initial lr is `maxLr / divFactor`; default 25. */
+  readonly divFactor?: number;
+  /** The final lr is `initial lr / finalDivFactor`; default 1e4. */
+  readonly finalDivFactor?: number;
+  /** Three phases (up, back down to the initial lr, then annihilation) instead of two; default false. */
+  readonly threePhase?: boolean;
+  /** Cycle the momentum (SGD's and RMSprop's `momentum`, Adam's and AdamW's beta1) inversely to the lr; default true. */
+  readonly cycleMomentum?: boolean;
+  /** The lowest momentum (at the peak lr); default 0.85. One number or one per group. */
+  readonly baseMomentum?: number | readonly number[];
+  /** The highest momentum (at the start and end); default 0.95. One number or one per group. */
+  readonly maxMomentum?: number | readonly number[];
+}
+
+const ONE_CYCLE_KEYS = ['maxLr', 'totalSteps', 'epochs', 'stepsPerEpoch', 'pctStart', 'annealStrategy', 'divFactor', 'finalDivFactor', 'threePhase', 'cycleMomentum', 'baseMomentum', 'maxMomentum'] as const;
+
+interface CyclePhase {
+  readonly endStep: number;
+  /** Which lr the phase starts and ends at. */
+  readonly lr: readonly ['initial' | 'max' | 'min', 'initial' | 'max' | 'min'];
+  /** Which momentum the phase starts and ends at. */
+  readonly momentum: readonly ['base' | 'max', 'base' | 'max'];
+}
+
+/**
+ * The 1cycle policy (Smith & Topin), PyTorch's `OneCycleLR` exactly: the lr rises from
+ * `maxLr / divFactor` to `maxLr` over the first `pctStart` of `totalSteps`, then falls to
+ * `maxLr / (divFactor · finalDivFactor)` (with `threePhase`, it first falls back to the initial lr,
+ * then to the minimum), annealed by cosine or linearly; the momentum moves the other way between
+ * `maxMomentum` and `baseMomentum`. Call `step()` after every batch: the cycle allows `totalSteps`
+ * calls, as PyTorch does, and one more is an {@link AxonError} that changes nothing. After the
+ * last call (t = totalSteps, past the cycle's end) PyTorch's linear anneal extrapolates and often
+ * sets a negative lr; Axon sets 0 there instead (every other value is PyTorch's).
+ *
+ * As in PyTorch, the optimizer's own lr is ignored: each group's base lr (`initialLr`) becomes
+ * `maxLr / divFactor`, and `lrAt(t, baseLr)` takes that base lr. With `cycleMomentum` (the default)
+ * the optimizer must have a momentum: SGD's and RMSprop's `momentum` (set even when it was 0, as
+ * PyTorch does) or Adam's and AdamW's `betas[0]`; Adagrad has neither (pass `cycleMomentum: false`).
+ * @example
+ * ```ts
+ * const opt = new SGD([tensor([1]).requireGrad()], { momentum: 0.9 });
+ * const sched = new OneCycleLR(opt, { maxLr: 1, totalSteps: 10, annealStrategy: 'linear' });
+ * const lrs: number[] = [];
+ * const momenta: number[] = [];
+ * for (let t = 0; t < 10; t++) {
+ *   lrs.push(opt.lr);
+ *   momenta.push(opt.paramGroups[0]!.momentum);
+ *   sched.step();
+ * }
+ * lrs.map((x) => +x.toFixed(4)) // [0.04, 0.52, 1, 0.8571, 0.7143, 0.5714, 0.4286, 0.2857, 0.1429, 0]
+ * momenta.map((x) => +x.toFixed(4)) // [0.95, 0.9, 0.85, 0.8643, 0.8786, 0.8929, 0.9071, 0.9214, 0.9357, 0.95]
+ * sched.lastEpoch // 10
+ * // PyTorch counts the constructor's step too: the 11th call is its 12th
+ * sched.step() // throws: 'Tried to step 12 times. The specified number of total steps is 10'
+ * sched.lastEpoch // 10
+ * ```
+ */
+export class OneCycleLR extends LRScheduler {
+  readonly totalSteps: number;
+  readonly pctStart: number;
+  readonly annealStrategy: 'cos' | 'linear';
+  readonly divFactor: number;
+  readonly finalDivFactor: number;
+  readonly threePhase: boolean;
+  readonly cycleMomentum: boolean;
+  /** The peak lr (one number, or one per param group), as given. */
+  readonly maxLr: number | readonly number[];
+  readonly baseMomentum: number | readonly number[];
+  readonly maxMomentum: number | readonly number[];
+  /** Which hyperparameter the momentum is: Adam's `betas[0]` or `momentum` (null without cycleMomentum). */
+  readonly momentumKey: 'betas' | 'momentum' | null;
+  private readonly phases: readonly CyclePhase[];
+
+  constructor(optimizer: AnyOptimizer, options: OneCycleLROptions) {
+    super('OneCycleLR', optimizer);
+    const op = 'OneCycleLR';
+    const o = LRScheduler.options<OneCycleLROptions>(op, options, ONE_CYCLE_KEYS);
+    const groups = optimizer.paramGroups;
+    // PyTorch's _format_param: one number for every group, or exactly one per group
+    const perGroup = (name: string, v: unknown, min: number): number | readonly number[] => {
+      if (Array.isArray(v)) {
+        if (v.length !== groups.length) throw new AxonError(op, `expected ${groups.length} values for ${name} (one per param group), got ${v.length}`);
+        v.forEach((x, i) => checkNum(op, `${name}[${i}]`, x, min));
+        return Object.freeze([...(v as number[])]);
+      }
+      checkNum(op, name, v, min);
+      return v as number;
+    };
+    if (o.maxLr === undefined) throw new AxonError(op, 'needs maxLr (the peak learning rate)');
+    this.maxLr = perGroup('maxLr', o.maxLr, 0);
+    if (o.totalSteps !== undefined) {
+      checkInt(op, 'totalSteps', o.totalSteps, 1);
+      if (o.epochs !== undefined || o.stepsPerEpoch !== undefined) {
+        throw new AxonError(op, `give either totalSteps (${o.totalSteps}) or epochs and stepsPerEpoch, not both`);
+      }
+      this.totalSteps = o.totalSteps;
+    } else {
+      if (o.epochs === undefined || o.stepsPerEpoch === undefined) throw new AxonError(op, 'You must define either totalSteps OR (epochs AND stepsPerEpoch)');
+      checkInt(op, 'epochs', o.epochs, 1);
+      checkInt(op, 'stepsPerEpoch', o.stepsPerEpoch, 1);
+      this.totalSteps = o.epochs * o.stepsPerEpoch;
+    }
+    const pct = o.pctStart ?? 0.3;
+    if (typeof pct !== 'number' || !(pct >= 0 && pct <= 1)) throw new AxonError(op, `pctStart must be a number between 0 and 1, got ${fmtValue(pct)}`);
+    if (pct * this.totalSteps === 1) {
+      throw new AxonError(op, `pctStart · totalSteps = ${pct} · ${this.totalSteps} = 1 makes the warm-up phase 0 steps long (PyTorch divides by zero); choose another pctStart`);
+    }
+    this.pctStart = pct;
+    const anneal = o.annealStrategy ?? 'cos';
+    if (anneal !== 'cos' && anneal !== 'linear') throw new AxonError(op, `annealStrategy must be 'cos' or 'linear', got ${fmtValue(anneal)}`);
+    this.annealStrategy = anneal;
+    this.divFactor = o.divFactor ?? 25;
+    this.finalDivFactor = o.finalDivFactor ?? 1e4;
+    for (const [k, v] of [['divFactor', this.divFactor], ['finalDivFactor', this.finalDivFactor]] as const) {
+      if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) throw new AxonError(op, `${k} must be a finite number > 0, got ${fmtValue(v)}`);
+    }
+    for (const [k, v] of [['threePhase', o.threePhase], ['cycleMomentum', o.cycleMomentum]] as const) {
+      if (v !== undefined && typeof v !== 'boolean') throw new AxonError(op, `${k} must be a boolean, got ${fmtValue(v)}`);
+    }
+    this.threePhase = o.threePhase ?? false;
+    this.cycleMomentum = o.cycleMomentum ?? true;
+    this.baseMomentum = perGroup('baseMomentum', o.baseMomentum ?? 0.85, 0);
+    this.maxMomentum = perGroup('maxMomentum', o.maxMomentum ?? 0.95, 0);
+    if (this.cycleMomentum) {
+      const d = optimizer.defaults as Readonly<Record<string, unknown>>;
+      if ('betas' in d) this.momentumKey = 'betas';
+      else if ('momentum' in d) this.momentumKey = 'momentum';
+      else throw new AxonError(op, `the ${optimizer.name} optimizer has no momentum (nor betas) to cycle; pass cycleMomentum: false`);
+    } else {
+      this.momentumKey = null;
+    }
+    const T = this.totalSteps;
+    this.phases = this.threePhase
+      ? [
+          { endStep: pct * T - 1, lr: ['initial', 'max'], momentum: ['max', 'base'] },
+          { endStep: 2 * pct * T - 2, lr: ['max', 'initial'], momentum: ['base', 'max'] },
+          { endStep: T - 1, lr: ['initial', 'min'], momentum: ['max', 'max'] },
+        ]
+      : [
+          { endStep: pct * T - 1, lr: ['initial', 'max'], momentum: ['max', 'base'] },
+          { endStep: T - 1, lr: ['max', 'min'], momentum: ['base', 'max'] },
+        ];
+    // PyTorch sets every group's initial_lr to max_lr / div_factor: all or nothing
+    const before = groups.map((g) => g.initialLr);
+    try {
+      groups.forEach((g, i) => (g.initialLr = OneCycleLR.pick(this.maxLr, i) / this.divFactor));
+      this.apply();
+    } catch (e) {
+      groups.forEach((g, i) => (g.initialLr = before[i]));
+      throw e;
+    }
+  }
+
+  /** Entry `i` of a per-group setting (the number itself when it is one number). */
+  private static pick(v: number | readonly number[], i: number): number {
+    return typeof v === 'number' ? v : v[i]!;
+  }
+
+  /** The phase step `t` falls in, and how far along it (PyTorch's loop, including its `pct`). */
+  private phaseAt(t: number): { phase: CyclePhase; pct: number } {
+    if (t > this.totalSteps) {
+      throw new AxonError(this.name, `Tried to step ${t + 1} times. The specified number of total steps is ${this.totalSteps} (no group was changed)`);
+    }
+    let start = 0;
+    for (let i = 0; i < this.phases.length; i++) {
+      const phase = this.phases[i]!;
+      if (t <= phase.endStep || i === this.phases.length - 1) return { phase, pct: (t - start) / (phase.endStep - start) };
+      start = phase.endStep;
+    }
+    /* c8 ignore next */
+    throw new AxonError(this.name, 'unreachable');
+  }
+
+  private anneal(start: number, end: number, pct: number): number {
+    if (this.annealStrategy === 'linear') return (end - start) * pct + start;
+    const cosOut = Math.cos(Math.PI * pct) + 1;
+    return end + ((start - end) / 2.0) * cosOut;
+  }
+
+  /** The lr after `t` steps for a group whose base lr (`initialLr`) is `baseLr = maxLr / divFactor`. */
+  lrAt(t: number, baseLr: number): number {
+    const { phase, pct } = this.phaseAt(t);
+    const value = { initial: baseLr, max: baseLr * this.divFactor, min: baseLr / this.finalDivFactor };
+    // At t = totalSteps (the one step past the cycle that PyTorch allows) the linear anneal
+    // extrapolates below the final lr, often below 0, where PyTorch sets a negative lr: 0 here.
+    return Math.max(0, this.anneal(value[phase.lr[0]], value[phase.lr[1]], pct));
+  }
+
+  protected override initGroup(g: ParamGroup<BaseHyperparams>, index: number): void {
+    if (typeof this.maxLr !== 'number') {
+      throw new AxonError(this.name, `maxLr has one value per param group (${this.maxLr.length}); a group added later (index ${index}) has none — give maxLr as one number`);
+    }
+    g.initialLr = this.maxLr / this.divFactor;
+  }
+
+  protected override hyperAt(t: number, g: ParamGroup<BaseHyperparams>, index: number): Readonly<Record<string, HyperValue>> | undefined {
+    if (this.momentumKey === null) return undefined;
+    for (const [k, v] of [['baseMomentum', this.baseMomentum], ['maxMomentum', this.maxMomentum]] as const) {
+      if (typeof v !== 'number' && index >= v.length) {
+        throw new AxonError(this.name, `${k} has one value per param group (${v.length}); a group added later (index ${index}) has none — give it as one number`);
+      }
+    }
+    const { phase, pct } = this.phaseAt(t);
+    const value = { base: OneCycleLR.pick(this.baseMomentum, index), max: OneCycleLR.pick(this.maxMomentum, index) };
+    const m = this.anneal(value[phase.momentum[0]], value[phase.momentum[1]], pct);
+    if (!Number.isFinite(m) || m < 0 || (this.momentumKey === 'betas' && m >= 1)) {
+      throw new AxonError(this.name, `the momentum of param group ${index} at step ${t} would be ${fmtValue(m)}; it must be ${this.momentumKey === 'betas' ? 'in [0, 1) (beta1)' : 'a finite number >= 0'} (no group was changed)`);
+    }
+    if (this.momentumKey === 'momentum') return { momentum: m };
+    const betas = (g as unknown as { betas: readonly number[] }).betas;
+    return { betas: [m, ...betas.slice(1)] };
   }
 }

@@ -19,6 +19,7 @@ export const OPS_CHECKED: Readonly<Record<string, string>> = Object.fromEntries(
   ...g('conv2d / unfold / fold', 'conv2d unfold fold window2d'),
   ...g('pooling', 'maxPool2d avgPool2d pool2dGrad'),
   ...g('activations', 'leakyRelu gelu clip'),
+  ...g('attention', 'scaledDotProductAttention resetPeakMemory'),
   ...g('profile', 'profile startProfile formatProfile'),
   ...g('fusion: setFlags / getFlags / realize', 'setFlags getFlags realize'),
   ...g('compile: trace once, replay without the JavaScript', 'compile validationRead'),

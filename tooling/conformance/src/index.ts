@@ -31,6 +31,7 @@ import { printingTests } from './groups/printing.js';
 import { fusionTests } from './groups/fusion.js';
 import { epilogueTests } from './groups/epilogue.js';
 import { tableTests } from './groups/table.js';
+import { attentionTests } from './groups/attention.js';
 
 export { TOLERANCES, EPS32, bound, type Tolerance, type ToleranceName } from './tolerances.js';
 export { checkClose, checkExact, ConformanceError, type Ctx, type Expected, type Result } from './check.js';
@@ -95,6 +96,7 @@ export function describeBackendConformance(name: string, opts: ConformanceOption
       fusionTests(s);
       epilogueTests(s);
       tableTests(s);
+      attentionTests(s);
     });
   }
 }

@@ -80,6 +80,7 @@ export const TOLERANCES = {
   variance: { atol: 1e-7, rtol: 1e-5, acc: 'log', accEps: 8 * EPS32, why: 'mean, subtract, square, mean: sum bound on Σ(x−m)² plus a few roundings' },
   logSumExp: { atol: 2e-6, rtol: 2e-6, acc: 'log', accEps: 2 * EPS32, why: 'max + log(Σ exp(x − max)): exp/log ulps plus the sum bound' },
   softmax: { atol: 1e-6, rtol: 1e-5, why: 'exp(x − max)/Σ: a few ulp per step' },
+  attention: { atol: 0, rtol: 4 * EPS32, acc: 'linear', accEps: EPS32, why: 'Σ_j p_j·v_j with p = softmax(scale·q·kᵀ + mask): each score is off by ≤ (D+1)·ε·(scale·Σ|q||k| + |mask|) = ε·a_j, which moves the weights by ≤ 2·max a_j relative; bound (D + Tk + 4)·ε·Σ p_j|v_j|·(1 + 2·max a_j)' },
   logSoftmax: { atol: 2e-6, rtol: 1e-5, why: '(x − max) − log Σ: a few ulp per step' },
 
   // linear algebra

@@ -204,6 +204,7 @@ function specs(): Spec[] {
   add('conv', 'conv2d', [T([1, 2, 5, 5]), T([3, 2, 3, 3]), V('opts', { stride: 1, padding: 1 })], (...a) => c.conv2d!(...a));
   add('conv', 'maxPool2d', [T([1, 2, 4, 4]), V('int', 2), V('opts', { stride: 2 })], (...a) => c.maxPool2d!(...a));
   add('conv', 'avgPool2d', [T([1, 2, 4, 4]), V('int', 2), V('opts', { padding: 1 })], (...a) => c.avgPool2d!(...a));
+  add('attention', 'scaledDotProductAttention', [T([2, 3, 4]), T([2, 5, 4]), T([2, 5, 2]), V('opts', { causal: true })], (...a) => c.scaledDotProductAttention!(...a));
   add('conv', 'window2d', [V('str', 'unfold'), V('shape', [1, 2, 5, 5]), V('shape', [3, 3]), V('int', 1), V('int', 0), V('int', 1)], (...a) => c.window2d!(...a), (r) => typeof r === 'object' && r !== null && 'outH' in r);
   // autograd
   add('autograd', 'backward', [T([3])], (x) => {

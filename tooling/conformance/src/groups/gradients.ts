@@ -145,6 +145,7 @@ function cases(): Case[] {
     { name: 'maxPool2d (no ties) / avgPool2d (padding)', inputs: both(spaced([1, 2, 4, 5]), u([1, 2, 5, 5], -1, 1)), f: (a, b) => ax.add(wsum(ax.maxPool2d(a, 2, { stride: [2, 1] }), 25), wsum(ax.avgPool2d(b, 3, { stride: 2, padding: 1 }), 26)) },
     { name: 'conv2d (stride 2, same padding, groups 2, bias)', inputs: both(u([1, 4, 5, 5], -1, 1), u([4, 2, 3, 3], -1, 1), u([4], -1, 1)), f: (x, w, b) => wsum(ax.conv2d(x, w, { stride: 2, padding: 'same', groups: 2, bias: b }), 27) },
     { name: 'softmax / logSoftmax / logSumExp', inputs: both(u([3, 5], -3, 3, 'transposed')), f: (x) => ax.add(ax.add(wsum(ax.softmax(x, 0), 28), wsum(ax.logSoftmax(x), 29)), wsum(ax.logSumExp(x, 1), 30)) },
+    { name: 'scaledDotProductAttention (broadcast k/v, float mask, causal)', inputs: both(u([2, 3, 4], -1, 1), u([1, 5, 4], -1, 1, 'transposed'), u([1, 5, 2], -1, 1), u([3, 5], -1, 1)), f: (q, k, v, m) => ax.add(wsum(ax.scaledDotProductAttention(q, k, v, { mask: m, scale: 0.7 }), 40), wsum(ax.scaledDotProductAttention(q, k, v, { causal: true }), 41)) },
     { name: 'customGrad (a hand-written matmul gradient)', inputs: both(u([3, 4], -1, 1, 'transposed'), u([4, 2], -1, 1, 'sliced')), f: (a, b) => wsum(customMatmul(a, b), 36) },
     { name: 'leakyRelu / gelu / softplus / logSigmoid / clip', inputs: both(away([3, 4], 0.1, 2.5)), f: (x) => ax.add(ax.add(wsum(ax.leakyRelu(x, 0.1), 31), wsum(ax.gelu(x), 32)), ax.add(wsum(ax.softplus(x), 33), ax.add(wsum(ax.logSigmoid(x), 34), wsum(ax.clip(x, -2.6, 2.6), 35)))) },
   );
