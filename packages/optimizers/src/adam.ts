@@ -88,7 +88,7 @@ abstract class AdamBase extends Optimizer<AdamHyperparams> {
    * path passes tensors, so that one trace serves every step).
    */
   private adamMath(p: Tensor, grad: Tensor, state: TensorState, h: Readonly<AdamHyperparams>, sc: StepScalars): ParamUpdate {
-    const [b1, b2] = h.betas;
+    const b2 = h.betas[1];
     let g = h.maximize ? grad.neg() : grad;
     let theta = p;
     if (h.weightDecay !== 0) {
@@ -98,7 +98,7 @@ abstract class AdamBase extends Optimizer<AdamHyperparams> {
     const m0 = state['expAvg'];
     const v0 = state['expAvgSq'];
     // first update: the moments start at zero, so m = (1 − β1)·g and v = (1 − β2)·g²
-    const m = m0 ? m0.add(g.sub(m0).mul(1 - b1)) : g.mul(1 - b1);
+    const m = m0 ? m0.add(g.sub(m0).mul(sc.oneMinusB1)) : g.mul(sc.oneMinusB1);
     const g2 = g.square().mul(1 - b2);
     const v = v0 ? v0.mul(b2).add(g2) : g2;
     const out: Record<string, Tensor> = { expAvg: m, expAvgSq: v };
@@ -117,13 +117,14 @@ abstract class AdamBase extends Optimizer<AdamHyperparams> {
 
   /**
    * One parameter's update, compiled (core's `compile`): traced once per parameter shape and set
-   * of fixed hyperparameters, then replayed without its JavaScript; the learning rate and the bias
-   * corrections of the step are its inputs. Same results as {@link AdamBase.computeUpdate}.
+   * of fixed hyperparameters, then replayed without its JavaScript; the learning rate, beta1 (which
+   * `OneCycleLR` changes every step) and the bias corrections of the step are its inputs. Same
+   * results as {@link AdamBase.computeUpdate}.
    */
   protected override updateParam(p: Tensor, grad: Tensor, state: TensorState, h: Readonly<AdamHyperparams>, step: number): ParamUpdate {
     const keys = this.stateKeys(h);
     const present = keys.filter((k) => state[k] !== undefined);
-    const key = JSON.stringify([h.betas, h.eps, h.weightDecay, h.amsgrad, h.maximize, present]);
+    const key = JSON.stringify([h.betas[1], h.eps, h.weightDecay, h.amsgrad, h.maximize, present]);
     let fn = this.compiledUpdates.get(key);
     if (fn === undefined) {
       const fixed = { ...h };
@@ -131,8 +132,8 @@ abstract class AdamBase extends Optimizer<AdamHyperparams> {
         (param: CompiledArg, g: CompiledArg, ...rest: CompiledArg[]): Tensor[] => {
           const st: Record<string, Tensor> = {};
           present.forEach((k, i) => (st[k] = rest[i] as Tensor));
-          const [stepSize, bc2Sqrt, decay] = rest.slice(present.length) as Tensor[];
-          const u = this.adamMath(param as Tensor, g as Tensor, st, fixed, { stepSize: stepSize!, bc2Sqrt: bc2Sqrt!, decay: decay! });
+          const [stepSize, bc2Sqrt, decay, oneMinusB1] = rest.slice(present.length) as Tensor[];
+          const u = this.adamMath(param as Tensor, g as Tensor, st, fixed, { stepSize: stepSize!, bc2Sqrt: bc2Sqrt!, decay: decay!, oneMinusB1: oneMinusB1! });
           return [u.param, ...keys.map((k) => u.state[k]!)];
         },
         { name: `${this.opName('step')}`, fallback: true },
@@ -141,7 +142,7 @@ abstract class AdamBase extends Optimizer<AdamHyperparams> {
       this.compiledUpdates.set(key, fn);
     }
     const sc = stepScalars(h, step);
-    const out = fn(p, grad, ...present.map((k) => state[k]!), sc.stepSize, sc.bc2Sqrt, sc.decay);
+    const out = fn(p, grad, ...present.map((k) => state[k]!), sc.stepSize, sc.bc2Sqrt, sc.decay, sc.oneMinusB1);
     const next: Record<string, Tensor> = {};
     keys.forEach((k, i) => (next[k] = out[i + 1]!));
     return { param: out[0]!, state: next };
@@ -153,11 +154,12 @@ interface StepScalars {
   readonly stepSize: number | Tensor;
   readonly bc2Sqrt: number | Tensor;
   readonly decay: number | Tensor;
+  readonly oneMinusB1: number | Tensor;
 }
 
-function stepScalars(h: Readonly<AdamHyperparams>, step: number): { stepSize: number; bc2Sqrt: number; decay: number } {
+function stepScalars(h: Readonly<AdamHyperparams>, step: number): { stepSize: number; bc2Sqrt: number; decay: number; oneMinusB1: number } {
   const [b1, b2] = h.betas;
-  return { stepSize: h.lr / (1 - Math.pow(b1, step)), bc2Sqrt: Math.sqrt(1 - Math.pow(b2, step)), decay: 1 - h.lr * h.weightDecay };
+  return { stepSize: h.lr / (1 - Math.pow(b1, step)), bc2Sqrt: Math.sqrt(1 - Math.pow(b2, step)), decay: 1 - h.lr * h.weightDecay, oneMinusB1: 1 - b1 };
 }
 
 /**

@@ -208,3 +208,27 @@ describe('memory', () => {
     p.dispose();
   });
 });
+
+describe('OneCycleLR over Adam: a cycled beta1 does not retrace the compiled update', () => {
+  it('one compiled update serves every step (beta1 is an input, not part of the trace key)', () => {
+    const w = param([1, 2, 3], [3]);
+    const opt = new AdamW([w]);
+    const s = new OneCycleLR(opt, { maxLr: 0.01, totalSteps: 20 });
+    const cache = (opt as unknown as { compiledUpdates: Map<string, unknown> }).compiledUpdates;
+    const betas = new Set<number>();
+    for (let i = 0; i < 20; i++) {
+      w.grad?.dispose();
+      w.grad = tensor([0.1, -0.2, 0.3]);
+      opt.step();
+      s.step();
+      betas.add(opt.paramGroups[0]!.betas[0]);
+    }
+    expect(betas.size).toBeGreaterThan(10);
+    // the first step has no state yet, the later ones have expAvg and expAvgSq: two traces
+    expect(cache.size).toBe(2);
+    w.grad?.dispose();
+    w.grad = null;
+    opt.dispose();
+    w.dispose();
+  });
+});

@@ -1,0 +1,507 @@
+import { AxonError, fmtValue } from '@axon/core';
+import { checkIds, checkText } from './char-tokenizer.js';
+
+/**
+ * GPT-2's pre-tokenizer: text is cut into pieces (contractions, a word with its leading space,
+ * numbers, runs of punctuation, whitespace) and merges never cross a piece's boundary.
+ */
+const GPT2_PATTERN = /'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+/gu;
+
+/** The largest vocabulary {@link BpeTokenizer} supports (2^20 tokens). */
+const MAX_BPE_VOCAB = 2 ** 20;
+const SHIFT = MAX_BPE_VOCAB;
+const CACHE_LIMIT = 1 << 16;
+
+/**
+ * The saved form of a {@link BpeTokenizer} (`toJSON()`), read back by {@link BpeTokenizer.fromJSON}.
+ *
+ * @example
+ * const saved: BpeTokenizerJSON = BpeTokenizer.train('aaabdaaabac', { vocabSize: 300 }).toJSON();
+ * saved.merges; // [[97, 97], [97, 98], [256, 257]]
+ */
+export interface BpeTokenizerJSON {
+  /** Always `'bpe'`. */
+  readonly type: 'bpe';
+  /** Format version (1). */
+  readonly version: 1;
+  /** The pre-tokenizer: `'gpt2'` (GPT-2's regular expression). */
+  readonly pattern: 'gpt2';
+  /**
+   * The merges in the order they were learned: merge `k` joins tokens `[a, b]` into token
+   * `256 + k`. Tokens `0 … 255` are the bytes.
+   */
+  readonly merges: readonly (readonly [number, number])[];
+}
+
+/**
+ * Options of {@link BpeTokenizer.train}.
+ *
+ * @example
+ * const opts: BpeTrainOptions = { vocabSize: 512, minFrequency: 3 };
+ * BpeTokenizer.train('the cat, the hat', opts).vocabSize; // 256
+ */
+export interface BpeTrainOptions {
+  /**
+   * The vocabulary size to reach: the 256 bytes plus `vocabSize − 256` merges (an integer in
+   * [256, 2^20]). Training stops earlier when no pair occurs `minFrequency` times.
+   */
+  vocabSize: number;
+  /** The fewest occurrences a pair needs to be merged (default 2). */
+  minFrequency?: number;
+}
+
+/** @internal The pieces GPT-2's pre-tokenizer cuts `text` into (merges never cross them). */
+export function gpt2Pieces(text: string): string[] {
+  return Array.from(text.matchAll(GPT2_PATTERN), (m) => m[0]);
+}
+
+/** @internal The UTF-16 index of the first lone surrogate of `text`, or -1. */
+export function loneSurrogateAt(text: string): number {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0xd800 || c > 0xdfff) continue;
+    if (c <= 0xdbff && i + 1 < text.length) {
+      const d = text.charCodeAt(i + 1);
+      if (d >= 0xdc00 && d <= 0xdfff) {
+        i++;
+        continue;
+      }
+    }
+    return i;
+  }
+  return -1;
+}
+
+function checkWellFormed(op: string, text: string): void {
+  const at = loneSurrogateAt(text);
+  if (at >= 0) {
+    throw new AxonError(op, `the text has a lone surrogate U+${text.charCodeAt(at).toString(16).toUpperCase()} at index ${at} (UTF-16); byte-level BPE works on UTF-8, which cannot represent it (String.prototype.toWellFormed() replaces it with U+FFFD)`);
+  }
+}
+
+/** A max-heap of pair keys by (count desc, left id asc, right id asc), with stale entries skipped by the caller. */
+class PairHeap {
+  private readonly counts: number[] = [];
+  private readonly keys: number[] = [];
+
+  get size(): number {
+    return this.keys.length;
+  }
+
+  private above(i: number, j: number): boolean {
+    const ci = this.counts[i];
+    const cj = this.counts[j];
+    return ci > cj || (ci === cj && this.keys[i] < this.keys[j]); // key = a·2^20 + b orders by (a, b)
+  }
+
+  private swap(i: number, j: number): void {
+    const c = this.counts[i];
+    this.counts[i] = this.counts[j];
+    this.counts[j] = c;
+    const k = this.keys[i];
+    this.keys[i] = this.keys[j];
+    this.keys[j] = k;
+  }
+
+  push(count: number, key: number): void {
+    this.counts.push(count);
+    this.keys.push(key);
+    let i = this.keys.length - 1;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (!this.above(i, p)) break;
+      this.swap(i, p);
+      i = p;
+    }
+  }
+
+  /** The top entry as [count, key], removed. */
+  pop(): [number, number] {
+    const top: [number, number] = [this.counts[0], this.keys[0]];
+    const lastC = this.counts.pop()!;
+    const lastK = this.keys.pop()!;
+    const n = this.keys.length;
+    if (n > 0) {
+      this.counts[0] = lastC;
+      this.keys[0] = lastK;
+      let i = 0;
+      for (;;) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let m = i;
+        if (l < n && this.above(l, m)) m = l;
+        if (r < n && this.above(r, m)) m = r;
+        if (m === i) break;
+        this.swap(i, m);
+        i = m;
+      }
+    }
+    return top;
+  }
+}
+
+/** Merges every (left-to-right, non-overlapping) occurrence of `a b` in `sym` into `z`; returns the new list, or null when there is none. */
+function mergePair(sym: readonly number[], a: number, b: number, z: number): number[] | null {
+  let found = false;
+  for (let i = 0; i + 1 < sym.length; i++) {
+    if (sym[i] === a && sym[i + 1] === b) {
+      found = true;
+      break;
+    }
+  }
+  if (!found) return null;
+  const out: number[] = [];
+  for (let i = 0; i < sym.length; i++) {
+    if (i + 1 < sym.length && sym[i] === a && sym[i + 1] === b) {
+      out.push(z);
+      i++;
+    } else {
+      out.push(sym[i]);
+    }
+  }
+  return out;
+}
+
+/**
+ * A byte-level BPE tokenizer, as GPT-2's: text is cut into pieces by GPT-2's pre-tokenizer
+ * (words with their leading space, numbers, punctuation runs, whitespace), each piece is taken
+ * as its UTF-8 bytes (tokens 0…255, so any text can be encoded and nothing is ever unknown),
+ * and learned merges join adjacent tokens into longer ones. `train` learns the merges by
+ * frequency: each step merges the most frequent adjacent pair over all pieces (counted with
+ * their multiplicity), ties going to the pair with the smaller left id, then the smaller right
+ * id — so training is deterministic. Pair counts are updated incrementally (only the pieces that
+ * hold the merged pair are visited), so a megabyte of text trains in seconds.
+ *
+ * `decode(encode(s)) === s` for every well-formed string (emoji and other astral characters
+ * included); a string with a lone surrogate, which UTF-8 cannot hold, is an {@link AxonError}.
+ *
+ * @example
+ * ```ts
+ * const text = 'the cat sat on the mat. the cat ate the rat.';
+ * const tok = BpeTokenizer.train(text, { vocabSize: 270 });
+ * tok.vocabSize; // 270
+ * const ids = tok.encode('the cat');
+ * ids.length < 'the cat'.length; // true
+ * tok.decode(ids); // 'the cat'
+ * tok.decode(tok.encode('déjà vu 🙂')); // 'déjà vu 🙂'
+ * const again = BpeTokenizer.fromJSON(JSON.stringify(tok));
+ * Array.from(again.encode(text)).join() === Array.from(tok.encode(text)).join(); // true
+ * ```
+ */
+export class BpeTokenizer {
+  private readonly mergeList: readonly (readonly [number, number])[];
+  private readonly ranks: Map<number, number>;
+  private readonly bytes: Uint8Array[];
+  private readonly cache = new Map<string, Int32Array>();
+
+  private constructor(merges: readonly (readonly [number, number])[]) {
+    this.mergeList = merges;
+    this.ranks = new Map();
+    this.bytes = [];
+    for (let i = 0; i < 256; i++) this.bytes.push(Uint8Array.of(i));
+    merges.forEach(([a, b], k) => {
+      this.ranks.set(a * SHIFT + b, k);
+      const x = this.bytes[a];
+      const y = this.bytes[b];
+      const t = new Uint8Array(x.length + y.length);
+      t.set(x);
+      t.set(y, x.length);
+      this.bytes.push(t);
+    });
+  }
+
+  /**
+   * Learns `vocabSize − 256` merges from `text` (fewer if no pair occurs `minFrequency` times).
+   *
+   * @example
+   * ```ts
+   * // one piece, "aaabdaaabac": aa (4 times) → 256, then ab and 256 a tie at 2 (ab has the
+   * // smaller ids) → 257, then 256 257 (2) → 258; every other pair occurs once
+   * const tok = BpeTokenizer.train('aaabdaaabac', { vocabSize: 1000 });
+   * tok.merges; // [[97, 97], [97, 98], [256, 257]]
+   * tok.encode('aaabdaaabac'); // [258, 100, 258, 97, 99]
+   * BpeTokenizer.train('abc', { vocabSize: 100 }); // throws
+   * ```
+   */
+  static train(text: string, options: BpeTrainOptions): BpeTokenizer {
+    const op = 'BpeTokenizer.train';
+    checkText(op, text);
+    if (options === null || typeof options !== 'object') throw new AxonError(op, `expected options { vocabSize, minFrequency? }, got ${fmtValue(options)}`);
+    const { vocabSize, minFrequency = 2 } = options;
+    if (typeof vocabSize !== 'number' || !Number.isInteger(vocabSize) || vocabSize < 256 || vocabSize > MAX_BPE_VOCAB) {
+      throw new AxonError(op, `expected vocabSize to be an integer in [256, ${MAX_BPE_VOCAB}] (the 256 bytes plus the merges), got ${fmtValue(vocabSize)}`);
+    }
+    if (typeof minFrequency !== 'number' || !Number.isInteger(minFrequency) || minFrequency < 1) {
+      throw new AxonError(op, `expected minFrequency to be an integer ≥ 1, got ${fmtValue(minFrequency)}`);
+    }
+    checkWellFormed(op, text);
+
+    // Distinct pieces with their counts; each is trained once, weighted by its count.
+    const pieceCounts = new Map<string, number>();
+    for (const m of text.matchAll(GPT2_PATTERN)) pieceCounts.set(m[0], (pieceCounts.get(m[0]) ?? 0) + 1);
+    const encoder = new TextEncoder();
+    const words: number[][] = [];
+    const freq: number[] = [];
+    for (const [piece, f] of pieceCounts) {
+      words.push(Array.from(encoder.encode(piece)));
+      freq.push(f);
+    }
+
+    const pairCount = new Map<number, number>();
+    const where = new Map<number, Set<number>>();
+    const note = (key: number, w: number): void => {
+      let s = where.get(key);
+      if (!s) where.set(key, (s = new Set()));
+      s.add(w);
+    };
+    for (let w = 0; w < words.length; w++) {
+      const s = words[w];
+      for (let i = 0; i + 1 < s.length; i++) {
+        const key = s[i] * SHIFT + s[i + 1];
+        pairCount.set(key, (pairCount.get(key) ?? 0) + freq[w]);
+        note(key, w);
+      }
+    }
+    const heap = new PairHeap();
+    for (const [key, c] of pairCount) heap.push(c, key);
+
+    const merges: [number, number][] = [];
+    const delta = new Map<number, number>();
+    while (256 + merges.length < vocabSize) {
+      let best = -1;
+      let bestCount = 0;
+      while (heap.size > 0) {
+        const [c, key] = heap.pop();
+        if (pairCount.get(key) === c) {
+          best = key;
+          bestCount = c;
+          break;
+        }
+      }
+      if (best < 0 || bestCount < minFrequency) break;
+      const a = Math.floor(best / SHIFT);
+      const b = best - a * SHIFT;
+      const z = 256 + merges.length;
+      merges.push([a, b]);
+      const holders = [...(where.get(best) ?? [])].sort((p, q) => p - q);
+      delta.clear();
+      for (const w of holders) {
+        const old = words[w];
+        const merged = mergePair(old, a, b, z);
+        if (!merged) continue; // a stale entry: the pair left this piece in an earlier merge
+        const f = freq[w];
+        for (let i = 0; i + 1 < old.length; i++) {
+          const k = old[i] * SHIFT + old[i + 1];
+          delta.set(k, (delta.get(k) ?? 0) - f);
+        }
+        for (let i = 0; i + 1 < merged.length; i++) {
+          const k = merged[i] * SHIFT + merged[i + 1];
+          delta.set(k, (delta.get(k) ?? 0) + f);
+          if (merged[i] === z || merged[i + 1] === z) note(k, w);
+        }
+        words[w] = merged;
+      }
+      for (const [k, d] of delta) {
+        if (d === 0) continue;
+        const c = (pairCount.get(k) ?? 0) + d;
+        if (c > 0) {
+          pairCount.set(k, c);
+          heap.push(c, k);
+        } else {
+          pairCount.delete(k);
+        }
+      }
+      where.delete(best);
+    }
+    return new BpeTokenizer(merges);
+  }
+
+  /**
+   * Reads a tokenizer saved with {@link BpeTokenizer.toJSON} (the object, or its JSON text).
+   * Merge `k` may only join tokens that exist before it (ids below `256 + k`), and no pair twice.
+   *
+   * @example
+   * ```ts
+   * const tok = BpeTokenizer.fromJSON({ type: 'bpe', version: 1, pattern: 'gpt2', merges: [[104, 105]] });
+   * tok.encode('hi'); // [256]
+   * tok.vocabSize; // 257
+   * BpeTokenizer.fromJSON({ type: 'bpe', version: 1, pattern: 'gpt2', merges: [[104, 300]] }); // throws
+   * ```
+   */
+  static fromJSON(json: BpeTokenizerJSON | string): BpeTokenizer {
+    const op = 'BpeTokenizer.fromJSON';
+    let obj: unknown = json;
+    if (typeof json === 'string') {
+      try {
+        obj = JSON.parse(json);
+      } catch (e) {
+        throw new AxonError(op, `not valid JSON: ${(e as Error).message}`);
+      }
+    }
+    if (obj === null || typeof obj !== 'object') throw new AxonError(op, `expected an object { type: 'bpe', version: 1, pattern: 'gpt2', merges }, got ${fmtValue(obj)}`);
+    const o = obj as Partial<Record<keyof BpeTokenizerJSON, unknown>>;
+    if (o.type !== 'bpe') throw new AxonError(op, `expected type 'bpe', got ${fmtValue(o.type)}`);
+    if (o.version !== 1) throw new AxonError(op, `unsupported version ${fmtValue(o.version)}; expected 1`);
+    if (o.pattern !== 'gpt2') throw new AxonError(op, `unsupported pre-tokenizer pattern ${fmtValue(o.pattern)}; expected 'gpt2'`);
+    if (!Array.isArray(o.merges)) throw new AxonError(op, `expected merges to be an array of [a, b] id pairs, got ${fmtValue(o.merges)}`);
+    if (256 + o.merges.length > MAX_BPE_VOCAB) throw new AxonError(op, `${o.merges.length} merges make a vocabulary over ${MAX_BPE_VOCAB} tokens, the limit`);
+    const merges: [number, number][] = [];
+    const seen = new Set<number>();
+    for (let k = 0; k < o.merges.length; k++) {
+      const m: unknown = o.merges[k];
+      const ok = Array.isArray(m) && m.length === 2 && m.every((v) => typeof v === 'number' && Number.isInteger(v) && v >= 0 && v < 256 + k);
+      if (!ok) throw new AxonError(op, `merges[${k}] must be [a, b] with integer ids in [0, ${256 + k}) (the tokens that exist before it), got ${fmtValue(m)}`);
+      const [a, b] = m as [number, number];
+      if (seen.has(a * SHIFT + b)) throw new AxonError(op, `merges[${k}] repeats the pair [${a}, ${b}]`);
+      seen.add(a * SHIFT + b);
+      merges.push([a, b]);
+    }
+    return new BpeTokenizer(merges);
+  }
+
+  /**
+   * The number of tokens: 256 bytes plus one per merge.
+   * @example BpeTokenizer.train('abab abab', { vocabSize: 258 }).vocabSize // 258
+   */
+  get vocabSize(): number {
+    return 256 + this.mergeList.length;
+  }
+
+  /**
+   * The merges in the order learned: merge `k` joins `[a, b]` into token `256 + k`.
+   * @example BpeTokenizer.train('hi hi hi', { vocabSize: 1000 }).merges // [[104, 105], [32, 256]]
+   */
+  get merges(): readonly (readonly [number, number])[] {
+    return this.mergeList;
+  }
+
+  /**
+   * The UTF-8 bytes token `id` stands for (a copy).
+   *
+   * @example
+   * ```ts
+   * const tok = BpeTokenizer.train('hi hi hi', { vocabSize: 1000 });
+   * tok.tokenBytes(257); // [32, 104, 105]
+   * new TextDecoder().decode(tok.tokenBytes(257)); // ' hi'
+   * ```
+   */
+  tokenBytes(id: number): Uint8Array {
+    if (typeof id !== 'number' || !Number.isInteger(id) || id < 0 || id >= this.vocabSize) {
+      throw new AxonError('BpeTokenizer.tokenBytes', `expected a token id, an integer in [0, ${this.vocabSize}), got ${fmtValue(id)}`);
+    }
+    return this.bytes[id].slice();
+  }
+
+  /**
+   * The token ids of `text`: each pre-tokenized piece's UTF-8 bytes, merged by applying the
+   * lowest-ranked (earliest learned) applicable merge until none applies, as GPT-2 does.
+   * A lone surrogate is an {@link AxonError} (UTF-8 cannot hold it).
+   *
+   * @example
+   * ```ts
+   * const tok = BpeTokenizer.train('hi hi hi', { vocabSize: 1000 });
+   * tok.encode('hi hi!'); // [256, 257, 33]
+   * tok.encode('😀'); // [240, 159, 152, 128]
+   * tok.encode('\ud800'); // throws
+   * ```
+   */
+  encode(text: string): Int32Array {
+    const op = 'BpeTokenizer.encode';
+    checkText(op, text);
+    checkWellFormed(op, text);
+    const encoder = new TextEncoder();
+    const parts: Int32Array[] = [];
+    let total = 0;
+    for (const m of text.matchAll(GPT2_PATTERN)) {
+      const piece = m[0];
+      let ids = this.cache.get(piece);
+      if (!ids) {
+        ids = this.encodePiece(encoder.encode(piece));
+        if (this.cache.size >= CACHE_LIMIT) this.cache.clear();
+        this.cache.set(piece, ids);
+      }
+      parts.push(ids);
+      total += ids.length;
+    }
+    const out = new Int32Array(total);
+    let at = 0;
+    for (const p of parts) {
+      out.set(p, at);
+      at += p.length;
+    }
+    return out;
+  }
+
+  private encodePiece(bytes: Uint8Array): Int32Array {
+    let sym: number[] = Array.from(bytes);
+    while (sym.length > 1) {
+      let bestRank = Infinity;
+      for (let i = 0; i + 1 < sym.length; i++) {
+        const r = this.ranks.get(sym[i] * SHIFT + sym[i + 1]);
+        if (r !== undefined && r < bestRank) bestRank = r;
+      }
+      if (bestRank === Infinity) break;
+      const [a, b] = this.mergeList[bestRank];
+      sym = mergePair(sym, a, b, 256 + bestRank)!;
+    }
+    return Int32Array.from(sym);
+  }
+
+  /**
+   * The UTF-8 bytes of `ids` (each an integer in `[0, vocabSize)`, else an {@link AxonError}).
+   *
+   * @example
+   * ```ts
+   * const tok = BpeTokenizer.train('hi hi hi', { vocabSize: 1000 });
+   * tok.decodeBytes([256, 33]); // [104, 105, 33]
+   * ```
+   */
+  decodeBytes(ids: ArrayLike<number>): Uint8Array {
+    return this.bytesOf('BpeTokenizer.decodeBytes', ids);
+  }
+
+  private bytesOf(op: string, ids: ArrayLike<number>): Uint8Array {
+    const a = checkIds(op, ids, this.vocabSize);
+    let n = 0;
+    for (let i = 0; i < a.length; i++) n += this.bytes[a[i]].length;
+    const out = new Uint8Array(n);
+    let at = 0;
+    for (let i = 0; i < a.length; i++) {
+      const t = this.bytes[a[i]];
+      out.set(t, at);
+      at += t.length;
+    }
+    return out;
+  }
+
+  /**
+   * The text of `ids`: their bytes decoded as UTF-8. `decode(encode(s)) === s` for every
+   * well-formed string; ids that cut a character's bytes apart (e.g. a model's sample stopped
+   * mid-character) decode to U+FFFD for the broken bytes, as GPT-2's `errors='replace'`.
+   *
+   * @example
+   * ```ts
+   * const tok = BpeTokenizer.train('hi hi hi', { vocabSize: 1000 });
+   * tok.decode([256, 257, 33]); // 'hi hi!'
+   * tok.decode([240, 159]); // '\ufffd'
+   * tok.decode([1000]); // throws
+   * ```
+   */
+  decode(ids: ArrayLike<number>): string {
+    return new TextDecoder('utf-8', { fatal: false, ignoreBOM: true }).decode(this.bytesOf('BpeTokenizer.decode', ids));
+  }
+
+  /**
+   * The saved form (plain JSON data): `JSON.stringify(tokenizer)` uses it.
+   *
+   * @example
+   * ```ts
+   * const tok = BpeTokenizer.train('hi hi hi', { vocabSize: 1000 });
+   * tok.toJSON(); // { type: 'bpe', version: 1, pattern: 'gpt2', merges: [[104, 105], [32, 256]] }
+   * BpeTokenizer.fromJSON(JSON.stringify(tok)).encode(' hi'); // [257]
+   * ```
+   */
+  toJSON(): BpeTokenizerJSON {
+    return { type: 'bpe', version: 1, pattern: 'gpt2', merges: this.mergeList.map(([a, b]) => [a, b] as const) };
+  }
+}
