@@ -22,6 +22,10 @@ import {
 } from '@axon/core';
 import type { Acquired } from './device.js';
 import {
+  ATT,
+  type AttentionPlan,
+  attentionSource,
+  attentionStorage,
   binaryExpr,
   binaryOutDtype,
   col2imSource,
@@ -71,6 +75,18 @@ const PARAMS_BIND = PARAMS_U32;
 /** The primitives that run a {@link FusedProgram}. */
 type FusedOpName = 'fused' | 'reduceFused' | 'matmulFused';
 const REDUCE_FUSED_OPS: readonly FusedReduceOp[] = ['sum', 'prod', 'max', 'min'];
+
+/**
+ * The attention kernel's shapes, best first: the first that fits the adapter's workgroup size and
+ * storage is used (the second fits WebGPU's default limits, 16 KiB of workgroup memory and 256
+ * invocations; the smaller ones serve stricter adapters).
+ */
+const ATTENTION_PLANS: readonly AttentionPlan[] = [
+  { wg: 64, bq: 16, bk: 16, dq: 128, cv: 128 },
+  { wg: 64, bq: 16, bk: 8, dq: 128, cv: 128 },
+  { wg: 16, bq: 4, bk: 4, dq: 16, cv: 16 },
+  { wg: 1, bq: 1, bk: 1, dq: 4, cv: 4 },
+];
 
 /** Whether a reduction of R elements into `outSize` outputs runs one invocation per output (else one workgroup per output). */
 function reducePerThread(R: number, outSize: number): boolean {
@@ -254,6 +270,12 @@ export class WebGPUBackend implements Backend {
   private disposed = false;
   /** Matmul kernel shape: workgroup tx × ty invocations of 4×4 outputs; tk > 0 stages K-panels of tk in workgroup memory. */
   matmulConfig: { tx: number; ty: number; tk: number; unroll?: number } = { tx: 8, ty: 8, tk: 0, unroll: 1 };
+  /**
+   * Attention kernel shape (see {@link AttentionPlan}); `null` (the default) picks the first of the
+   * built-in shapes that fits this adapter's limits. Tests set small shapes to cross tile edges with
+   * small tensors.
+   */
+  attentionConfig: AttentionPlan | null = null;
   /** Number of command buffers submitted so far (for tests and tuning). */
   submits = 0;
 
@@ -1058,6 +1080,114 @@ export class WebGPUBackend implements Backend {
     const plan = this.matmulPlan();
     const src = [`matmul|${plan.key}`, () => (plan.tk > 0 ? matmulTiledSource(plan.tx, plan.ty, plan.tk) : matmulSource(plan.tx, plan.ty, plan.unroll))] as const;
     this.matmulGrid('matmul', a, b, plan, src, new Array<number>(MM.len), [asBuf(a.buf, 'matmul').gpu!, asBuf(b.buf, 'matmul').gpu!, o.gpu!]);
+  }
+
+  /**
+   * Scaled dot-product attention (see `Backend.attention` in `@axon/core`) as ONE dispatch (more
+   * only when the grid exceeds maxComputeWorkgroupsPerDimension): a flash-attention kernel in which a
+   * workgroup per (batch, block of query rows) sweeps the keys tile by tile with an online softmax
+   * (running maximum and sum, rescaled accumulator), so the [Tq, Tk] scores are never stored.
+   * `q` [B, Tq, D], `k` [B, Tk, D], `v` [B, Tk, Dv] and `bias` (null or [B, Tq, Tk]) are read through
+   * their strides (permuted, sliced or broadcast views, 0 strides included); `out` receives
+   * [B, Tq, Dv] and `lse` [B, Tq] (log Σ exp of each row's scores), both contiguous float32. A row
+   * whose scores are all −Infinity gives NaN outputs and lse −Infinity. Any D and Dv: up to 128
+   * output columns are accumulated in registers per sweep (more take one sweep per 128), and the
+   * head dimension is staged in chunks. Pipelines are cached per kernel shape and bias presence;
+   * sizes, strides, the scale and `causal` are parameters. Core calls it; users do not.
+   * @example
+   * ```ts
+   * const b = await createWebGPUBackend();
+   * const buf = (xs: number[]) => { const x = b.alloc('float32', xs.length); b.write(x, new Float32Array(xs)); return x; };
+   * const view = (x: ReturnType<typeof buf>, shape: number[]) => ({ buf: x, dtype: 'float32' as const, shape, strides: [shape[1]! * shape[2]!, shape[2]!, 1], offset: 0 });
+   * const q = buf([1, 0]); // B = 1, Tq = 1, D = 2
+   * const k = buf([1, 0, 0, 1]); // Tk = 2
+   * const v = buf([10, 20]); // Dv = 1
+   * const out = b.alloc('float32', 1);
+   * const lse = b.alloc('float32', 1);
+   * // scores [1, 0]: softmax [e/(e+1), 1/(e+1)]
+   * b.attention(view(q, [1, 1, 2]), view(k, [1, 2, 2]), view(v, [1, 2, 1]), null, 1, false, out, lse);
+   * Math.abs((await b.read(out))[0]! - (10 * Math.E + 20) / (Math.E + 1)) < 1e-4 // true
+   * Math.abs((await b.read(lse))[0]! - Math.log(Math.E + 1)) < 1e-5 // true
+   * b.dispose();
+   * ```
+   */
+  attention(q: View, k: View, v: View, bias: View | null, scale: number, causal: boolean, out: BackendBuffer, lse: BackendBuffer): void {
+    const op = 'attention';
+    this.check(op);
+    const views: [View, string][] = [[q, 'q'], [k, 'k'], [v, 'v']];
+    if (bias !== null) views.push([bias, 'bias']);
+    const bufs = views.map(([x, what]) => {
+      const buf = asBuf((x as View | undefined)?.buf as BackendBuffer, op);
+      if (x.dtype !== 'float32' || buf.dtype !== 'float32') throw new AxonError(op, `${what} must be a float32 view, got a ${x.dtype} view of a ${buf.dtype} buffer`);
+      checkViewLayout(op, what, x, buf.size, 3);
+      return buf;
+    });
+    const [B, Tq, D] = q.shape as [number, number, number];
+    const Tk = k.shape[1]!;
+    const Dv = v.shape[2]!;
+    const want = (x: View, dims: readonly number[]): boolean => x.shape.every((d, i) => d === dims[i]);
+    if (!want(k, [B, Tk, D]) || !want(v, [B, Tk, Dv])) {
+      throw new AxonError(op, `q is [${q.shape.join(',')}], k [${k.shape.join(',')}] and v [${v.shape.join(',')}], expected [B, Tq, D], [B, Tk, D] and [B, Tk, Dv]`);
+    }
+    if (bias !== null && !want(bias, [B, Tq, Tk])) throw new AxonError(op, `bias is [${bias.shape.join(',')}], expected [B, Tq, Tk] = [${B},${Tq},${Tk}] (q [${q.shape.join(',')}], k [${k.shape.join(',')}])`);
+    if (typeof scale !== 'number') throw new AxonError(op, `scale must be a number, got ${fmtValue(scale)}`);
+    if (typeof causal !== 'boolean') throw new AxonError(op, `causal must be a boolean, got ${fmtValue(causal)}`);
+    const o = asBuf(out, op);
+    const ls = asBuf(lse, op);
+    for (const [x, what, n, dims] of [[o, 'out', B * Tq * Dv, `[${B},${Tq},${Dv}]`], [ls, 'lse', B * Tq, `[${B},${Tq}]`]] as const) {
+      if (x.dtype !== 'float32' || x.size !== n) throw new AxonError(op, `${what} must be a float32 buffer of ${n} elements (${dims}), got a ${x.dtype} buffer of ${x.size}`);
+      if (views.some(([y]) => y.buf === x)) throw new AxonError(op, `${what} is also an input's buffer (outputs never alias inputs)`);
+    }
+    if (out === lse && B * Tq > 0) throw new AxonError(op, 'out and lse are the same buffer');
+    if (B * Tq === 0) return;
+    const plan = this.attentionPlan();
+    const params = new Array<number>(ATT.len).fill(0);
+    params[ATT.B] = B;
+    params[ATT.Tq] = Tq;
+    params[ATT.Tk] = Tk;
+    params[ATT.D] = D;
+    params[ATT.Dv] = Dv;
+    params[ATT.scale] = f32Bits(scale);
+    params[ATT.causal] = causal ? 1 : 0;
+    views.forEach(([x], n) => {
+      const at = [ATT.q, ATT.k, ATT.v, ATT.bias][n]!;
+      params[at] = x.offset;
+      x.strides.forEach((s, d) => (params[at + 1 + d] = s));
+    });
+    const hasBias = bias !== null;
+    const key = `attention|${plan.wg}|${plan.bq}|${plan.bk}|${plan.dq}|${plan.cv}|${hasBias}`;
+    const gpuBufs = [...bufs.map((x) => x.gpu!), o.gpu!, ls.gpu!];
+    const maxDim = this.limits.maxComputeWorkgroupsPerDimension;
+    const gx = Math.ceil(Tq / plan.bq);
+    for (let z0 = 0; z0 < B; z0 += maxDim) {
+      for (let x0 = 0; x0 < gx; x0 += maxDim) {
+        params[ATT.rowBase] = x0;
+        params[ATT.batchBase] = z0;
+        this.dispatch(op, [key, () => attentionSource(plan, hasBias)], params, gpuBufs, [Math.min(maxDim, gx - x0), Math.min(maxDim, B - z0), 1], { outputs: 2, uniformParams: false });
+      }
+    }
+  }
+
+  /** The attention kernel's shape: `attentionConfig` (checked against the adapter's limits) or the first built-in shape that fits. */
+  private attentionPlan(): AttentionPlan {
+    const maxStorage = this.limits.maxComputeWorkgroupStorageSize;
+    const why = (p: AttentionPlan): string | null => {
+      const tr = p.wg / p.bq;
+      const vals = [p.wg, p.bq, p.bk, p.dq, p.cv];
+      if (!vals.every((x) => Number.isInteger(x) && x >= 1)) return 'every size must be a positive integer';
+      if (!Number.isInteger(tr) || p.bk % tr !== 0 || p.cv % tr !== 0) return `wg must be a multiple of bq and wg / bq (${tr}) must divide bk and cv`;
+      if (p.wg > this.wg) return `wg ${p.wg} exceeds this adapter's workgroup size ${this.wg}`;
+      if (attentionStorage(p) > maxStorage) return `it needs ${attentionStorage(p)} bytes of workgroup memory, the adapter allows ${maxStorage}`;
+      return null;
+    };
+    if (this.attentionConfig !== null) {
+      const e = why(this.attentionConfig);
+      if (e !== null) throw new AxonError('attention', `attentionConfig ${fmtValue(this.attentionConfig)} cannot run: ${e}`);
+      return this.attentionConfig;
+    }
+    const p = ATTENTION_PLANS.find((x) => why(x) === null);
+    if (!p) throw new AxonError('attention', `no attention kernel shape fits this adapter (workgroup size ${this.wg}, ${maxStorage} bytes of workgroup memory)`);
+    return p;
   }
 
   /** The matmul kernel's shape from `matmulConfig` and the adapter's limits (`tk` 0: not tiled). */

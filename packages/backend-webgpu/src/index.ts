@@ -22,6 +22,7 @@ import { WebGPUBackend, type WebGPUOptions } from './backend.js';
 import { acquireDevice } from './device.js';
 
 export { WebGPUBackend, WebGPUBuffer, type WebGPULimits, type WebGPUOptions } from './backend.js';
+export type { AttentionPlan } from './kernels.js';
 export { acquireDevice, describeAdapter, type Acquired } from './device.js';
 
 /**

@@ -944,3 +944,178 @@ ${storeRow(epi)}
 }
 ${epi.fn}`;
 }
+
+// ------------------------------------------------------------------ attention (flash)
+
+/**
+ * Params of the attention kernel: sizes, the scale's float32 bits, the causal flag, then per view
+ * (q, k, v, bias) its offset and 3 strides, then the first block of query rows and the first batch
+ * of this dispatch (a grid beyond maxComputeWorkgroupsPerDimension takes several dispatches).
+ */
+export const ATT = { B: 0, Tq: 1, Tk: 2, D: 3, Dv: 4, scale: 5, causal: 6, q: 7, k: 11, v: 15, bias: 19, rowBase: 23, batchBase: 24, len: 25 } as const;
+
+/**
+ * The shape of an attention kernel: `wg` invocations, `bq` query rows per workgroup (`wg / bq`
+ * invocations per row), key tiles of `bk`, the head dimension staged in chunks of `dq` (a query
+ * block of D ≤ dq stays in workgroup memory for the whole sweep), and `cv` output columns
+ * accumulated in registers per pass over the keys (Dv > cv takes ⌈Dv / cv⌉ passes).
+ */
+export interface AttentionPlan {
+  readonly wg: number;
+  readonly bq: number;
+  readonly bk: number;
+  readonly dq: number;
+  readonly cv: number;
+}
+
+/** Bytes of workgroup memory an attention kernel of `p` uses (see {@link attentionSource}). */
+export function attentionStorage(p: AttentionPlan): number {
+  return 4 * (p.bq * p.dq + p.bk * Math.max(p.dq + 1, p.cv) + p.bq * p.bk);
+}
+
+/**
+ * Scaled dot-product attention as ONE kernel (flash attention): a workgroup per (batch, block of
+ * `bq` query rows) sweeps the keys in tiles of `bk`, staging each K tile (in chunks of `dq` of the
+ * head dimension) and then the V tile in workgroup memory, and keeps, per query row, the running
+ * maximum `m`, the running sum `l` and an accumulator of `cv` output columns (registers, spread over
+ * the row's `wg / bq` invocations) rescaled by exp(m_old − m_new) whenever the maximum grows (online
+ * softmax). Scores exist only as one `bq × bk` tile; every operand is read through its strides.
+ * Bindings: Q, K, V, (Bi: the bias, when `bias`), then O (contiguous [B, Tq, Dv]) and L (the
+ * log-sum-exp, [B, Tq]). Params: {@link ATT}.
+ *
+ * Semantics (`Backend.attention`): a key j > i is masked when causal; a row whose scores are all
+ * −Infinity gets NaN outputs and lse −Infinity (no 0·∞ or ∞ − ∞ on the way: a −Infinity maximum
+ * keeps every probability 0); NaN scores propagate through the NaN-propagating maximum. Keys past
+ * the block's last row are skipped entirely when causal.
+ */
+export function attentionSource(p: AttentionPlan, bias: boolean): string {
+  const { wg, bq, bk, dq, cv } = p;
+  const tr = wg / bq; // invocations per query row
+  const kpt = bk / tr; // scores per invocation
+  const cpt = cv / tr; // accumulated columns per invocation
+  const ks = Math.max(dq + 1, cv); // row stride of a K tile in KV (dq + 1: no bank conflicts between a row's invocations)
+  const bindings = [
+    { name: 'Q', dtype: 'float32' as const },
+    { name: 'K', dtype: 'float32' as const },
+    { name: 'V', dtype: 'float32' as const },
+    ...(bias ? [{ name: 'Bi', dtype: 'float32' as const }] : []),
+    { name: 'O', dtype: 'float32' as const, write: true },
+    { name: 'L', dtype: 'float32' as const, write: true },
+  ];
+  const A = ATT;
+  const biasAdd = bias ? `if (rowOk && j < Tk) { x = x + Bi[bbase + j * P[${A.bias + 3}u]]; }` : '';
+  return `${header(bindings)}${FMATH}
+var<workgroup> Qs: array<f32, ${bq * dq}>;
+var<workgroup> KV: array<f32, ${bk * ks}>;
+var<workgroup> Ss: array<f32, ${bq * bk}>;
+@compute @workgroup_size(${wg})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
+  let Tq = P[${A.Tq}u]; let Tk = P[${A.Tk}u]; let D = P[${A.D}u]; let Dv = P[${A.Dv}u];
+  let scale = p_f32(${A.scale}u);
+  let b = wid.y + P[${A.batchBase}u];
+  let i0 = (wid.x + P[${A.rowBase}u]) * ${bq}u;
+  let r = li / ${tr}u;
+  let u = li % ${tr}u;
+  let i = i0 + r;
+  let rowOk = i < Tq;
+  let qbase = P[${A.q}u] + b * P[${A.q + 1}u];
+  let qTs = P[${A.q + 2}u]; let qDs = P[${A.q + 3}u];
+  let kbase = P[${A.k}u] + b * P[${A.k + 1}u];
+  let kTs = P[${A.k + 2}u]; let kDs = P[${A.k + 3}u];
+  let vbase = P[${A.v}u] + b * P[${A.v + 1}u];
+  let vTs = P[${A.v + 2}u]; let vDs = P[${A.v + 3}u];
+  let bbase = P[${A.bias}u] + b * P[${A.bias + 1}u] + i * P[${A.bias + 2}u];
+  let causal = P[${A.causal}u] != 0u;
+  // keys past the block's last row are masked for every row of the block
+  var kEnd = Tk;
+  if (causal) { kEnd = min(Tk, i0 + ${bq}u); }
+  let qResident = D <= ${dq}u;
+  if (qResident) {
+    for (var e: u32 = li; e < ${bq * dq}u; e = e + ${wg}u) {
+      let rr = e / ${dq}u; let d = e % ${dq}u;
+      var x: f32 = 0.0;
+      if (i0 + rr < Tq && d < D) { x = Q[qbase + (i0 + rr) * qTs + d * qDs]; }
+      Qs[e] = x;
+    }
+  }
+  workgroupBarrier();
+  let nPass = max(1u, (Dv + ${cv - 1}u) / ${cv}u);
+  for (var ps: u32 = 0u; ps < nPass; ps = ps + 1u) {
+    let c0 = ps * ${cv}u;
+    var m: f32 = -f_inf();
+    var l: f32 = 0.0;
+    var acc: array<f32, ${cpt}>;
+    for (var cc: u32 = 0u; cc < ${cpt}u; cc = cc + 1u) { acc[cc] = 0.0; }
+    for (var j0: u32 = 0u; j0 < kEnd; j0 = j0 + ${bk}u) {
+      // scores of this invocation's keys j0 + u + ${tr}·jj, dot products over D in chunks of ${dq}
+      var s: array<f32, ${kpt}>;
+      for (var jj: u32 = 0u; jj < ${kpt}u; jj = jj + 1u) { s[jj] = 0.0; }
+      for (var d0: u32 = 0u; d0 < D; d0 = d0 + ${dq}u) {
+        if (!qResident) {
+          for (var e: u32 = li; e < ${bq * dq}u; e = e + ${wg}u) {
+            let rr = e / ${dq}u; let d = d0 + e % ${dq}u;
+            var x: f32 = 0.0;
+            if (i0 + rr < Tq && d < D) { x = Q[qbase + (i0 + rr) * qTs + d * qDs]; }
+            Qs[e] = x;
+          }
+        }
+        for (var e: u32 = li; e < ${bk * dq}u; e = e + ${wg}u) {
+          let jr = e / ${dq}u; let dd = e % ${dq}u; let j = j0 + jr; let d = d0 + dd;
+          var x: f32 = 0.0;
+          if (j < kEnd && d < D) { x = K[kbase + j * kTs + d * kDs]; }
+          KV[jr * ${ks}u + dd] = x;
+        }
+        workgroupBarrier();
+        let dn = min(${dq}u, D - d0);
+        for (var dd: u32 = 0u; dd < dn; dd = dd + 1u) {
+          let qv = Qs[r * ${dq}u + dd];
+          for (var jj: u32 = 0u; jj < ${kpt}u; jj = jj + 1u) { s[jj] = s[jj] + qv * KV[(u + ${tr}u * jj) * ${ks}u + dd]; }
+        }
+        workgroupBarrier();
+      }
+      for (var jj: u32 = 0u; jj < ${kpt}u; jj = jj + 1u) {
+        let jl = u + ${tr}u * jj;
+        let j = j0 + jl;
+        var x = scale * s[jj];
+        ${biasAdd}
+        if (j >= kEnd || (causal && j > i)) { x = -f_inf(); }
+        Ss[r * ${bk}u + jl] = x;
+      }
+      // the V tile: rows j0.., columns c0..c0 + ${cv}
+      for (var e: u32 = li; e < ${bk * cv}u; e = e + ${wg}u) {
+        let jr = e / ${cv}u; let c = c0 + e % ${cv}u; let j = j0 + jr;
+        var x: f32 = 0.0;
+        if (j < kEnd && c < Dv) { x = V[vbase + j * vTs + c * vDs]; }
+        KV[e] = x;
+      }
+      workgroupBarrier();
+      // online softmax: every invocation of a row computes the row's max and probabilities itself
+      var mt: f32 = -f_inf();
+      for (var jl: u32 = 0u; jl < ${bk}u; jl = jl + 1u) { mt = max_f(mt, Ss[r * ${bk}u + jl]); }
+      let mn = max_f(m, mt);
+      let dead = mn == -f_inf();
+      var alpha: f32 = 1.0;
+      if (!dead) { alpha = exp_(m - mn); }
+      l = l * alpha;
+      for (var cc: u32 = 0u; cc < ${cpt}u; cc = cc + 1u) { acc[cc] = acc[cc] * alpha; }
+      for (var jl: u32 = 0u; jl < ${bk}u; jl = jl + 1u) {
+        var pj: f32 = 0.0;
+        if (!dead) { pj = exp_(Ss[r * ${bk}u + jl] - mn); }
+        l = l + pj;
+        for (var cc: u32 = 0u; cc < ${cpt}u; cc = cc + 1u) { acc[cc] = acc[cc] + pj * KV[jl * ${cv}u + u + ${tr}u * cc]; }
+      }
+      m = mn;
+      workgroupBarrier();
+    }
+    if (rowOk) {
+      let obase = (b * Tq + i) * Dv;
+      for (var cc: u32 = 0u; cc < ${cpt}u; cc = cc + 1u) {
+        let c = c0 + u + ${tr}u * cc;
+        if (c < Dv) { O[obase + c] = select(acc[cc] / l, f_nan(), l == 0.0); }
+      }
+      if (ps == 0u && u == 0u) { L[b * Tq + i] = select(m + log_(l), -f_inf(), l == 0.0); }
+    }
+  }
+}
+`;
+}
