@@ -471,7 +471,8 @@ export class Tensor {
   /** @see ops.prod @example tensor([2, 3, 4]).prod() // 24 */ prod(axis?: number | number[], keepDims = false): Tensor { return ops.prod(this, axis, keepDims); }
   /** @see ops.argmax @example tensor([1, 5, 2]).argmax() // 1 */ argmax(axis?: number, keepDims = false): Tensor { return ops.argmax(this, axis, keepDims); }
   /** @see ops.argmin @example tensor([3, 1, 2]).argmin() // 1 */ argmin(axis?: number, keepDims = false): Tensor { return ops.argmin(this, axis, keepDims); }
-  /** @see ops.variance @example tensor([1, 2, 3, 4]).variance() // 1.25 */ variance(axis?: number | number[], keepDims = false): Tensor { return ops.variance(this, axis, keepDims); }
+  /** @see ops.variance @example tensor([1, 2, 3, 4]).variance() // 1.25 */ variance(axis?: number | number[], keepDims: boolean | ops.VarianceOptions = false): Tensor { return ops.variance(this, axis, keepDims); }
+  /** @see ops.std @example tensor([1, 2, 3, 4]).std() // 1.2910 */ std(axes?: number | number[], opts: ops.VarianceOptions = {}): Tensor { return ops.std(this, axes, opts); }
   /** @see ops.logSumExp @example tensor([0, 0]).logSumExp() // 0.6931 */ logSumExp(axis?: number | number[], keepDims = false): Tensor { return ops.logSumExp(this, axis, keepDims); }
   /** @see ops.softmax @example tensor([[0, 0], [0, Math.log(3)]]).softmax() // [[0.5, 0.5], [0.25, 0.75]] */ softmax(axis = -1): Tensor { return ops.softmax(this, axis); }
   /** @see ops.logSoftmax @example tensor([0, 0]).logSoftmax() // [-0.6931, -0.6931] */ logSoftmax(axis = -1): Tensor { return ops.logSoftmax(this, axis); }
@@ -485,7 +486,7 @@ export class Tensor {
   /** @see ops.transpose @example tensor([[1, 2]]).transpose() // [[1], [2]] */ transpose(axes?: readonly number[]): Tensor { return ops.transpose(this, axes); }
   /** Transpose of the last two axes, as a view. @example tensor([[1, 2]]).T // [[1], [2]] */
   get T(): Tensor { return ops.transpose(this); }
-  /** @see ops.slice @example arange(5).slice([1], [2]) // [1, 2] */ slice(begin: readonly number[], size?: readonly number[]): Tensor { return ops.slice(this, begin, size); }
+  /** @see ops.slice @example arange(5).slice([1], [2]) // [1, 2] */ slice(begin: readonly number[], size?: readonly number[], steps?: readonly number[]): Tensor { return ops.slice(this, begin, size, steps); }
   /** @see ops.expand @example tensor([1, 2]).expand([2, 2]) // [[1, 2], [1, 2]] */ expand(shape: readonly number[]): Tensor { return ops.expand(this, shape); }
   /** @see ops.gather @example tensor([10, 20, 30]).gather(tensor([2, 0], [2], 'int32')) // [30, 10] */ gather(indices: Tensor, axis = 0): Tensor { return ops.gather(this, indices, axis); }
   /** @see ops.toBackend @example await tensor([1, 2]).toBackend('wasm') // [1, 2] */ toBackend(name: string): Promise<Tensor> { return ops.toBackend(this, name); }

@@ -6,3 +6,4 @@ export * from './linalg.js';
 export * from './nn.js';
 export * from './attention.js';
 export * from './table.js';
+export * from './sequence.js';

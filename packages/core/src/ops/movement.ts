@@ -136,39 +136,45 @@ export function transpose(x: Tensor, axes?: readonly number[]): Tensor {
 }
 
 /**
- * A zero-copy window: `begin[i]` (negative counts from the end) and `size[i]` (-1 = to the end).
+ * A zero-copy window: `begin[i]` (negative counts from the end), `size[i]` elements (-1 = as many
+ * as fit to the end) taken every `steps[i]` (≥ 1, default 1: PyTorch's `x[a:b:s]`; a strided view,
+ * no copy).
  * @example
  * slice(arange(10), [2], [3]) // [2, 3, 4]
  * slice(arange(10), [-2]) // [8, 9]
  * slice(tensor([[1, 2, 3], [4, 5, 6]]), [0, 1], [-1, 1]) // [[2], [5]]
+ * slice(arange(10), [1], [-1], [3]) // [1, 4, 7]
  */
-export function slice(x: Tensor, begin: readonly number[], size?: readonly number[]): Tensor {
+export function slice(x: Tensor, begin: readonly number[], size?: readonly number[], steps?: readonly number[]): Tensor {
   backendOf('slice', x);
   const ints = (v: unknown): boolean => Array.isArray(v) && v.every((d) => typeof d === 'number' && Number.isInteger(d));
-  if (!ints(begin) || (size !== undefined && !ints(size))) {
-    throw new AxonError('slice', `begin and size must be arrays of integers, got begin ${fmtValue(begin)} and size ${fmtValue(size)} for ${fmtShape(x.shape)}`);
+  if (!ints(begin) || (size !== undefined && !ints(size)) || (steps !== undefined && (!ints(steps) || steps.some((d) => d < 1)))) {
+    throw new AxonError('slice', `begin and size must be arrays of integers and steps of integers >= 1, got begin ${fmtValue(begin)}, size ${fmtValue(size)} and steps ${fmtValue(steps)} for ${fmtShape(x.shape)}`);
   }
-  if (begin.length > x.rank || (size && size.length !== begin.length)) {
-    throw new AxonError('slice', `begin ${fmtValue(begin)} / size ${fmtValue(size ?? [])} do not fit ${fmtShape(x.shape)}`);
+  if (begin.length > x.rank || (size && size.length !== begin.length) || (steps && steps.length !== begin.length)) {
+    throw new AxonError('slice', `begin ${fmtValue(begin)} / size ${fmtValue(size ?? [])} / steps ${fmtValue(steps ?? [])} do not fit ${fmtShape(x.shape)}`);
   }
   const b: number[] = [];
   const sz: number[] = [];
+  const st: number[] = [];
   for (let i = 0; i < x.rank; i++) {
     const d = x.shape[i]!;
+    const step = steps?.[i] ?? 1;
     let bi = begin[i] ?? 0;
     if (bi < 0) bi += d;
     let si = size?.[i] ?? -1;
-    if (si === -1) si = d - bi;
-    if (!Number.isInteger(bi) || !Number.isInteger(si) || bi < 0 || si < 0 || bi + si > d) {
-      throw new AxonError('slice', `begin ${begin[i]} with size ${size?.[i] ?? -1} is out of range for axis ${i} of ${fmtShape(x.shape)}`);
+    if (si === -1) si = Math.max(0, Math.ceil((d - bi) / step));
+    if (!Number.isInteger(bi) || !Number.isInteger(si) || bi < 0 || si < 0 || bi > d || (si > 0 && bi + (si - 1) * step >= d)) {
+      throw new AxonError('slice', `begin ${begin[i]} with size ${size?.[i] ?? -1}${step > 1 ? ` and step ${step}` : ''} is out of range for axis ${i} of ${fmtShape(x.shape)}`);
     }
     b.push(bi);
     sz.push(si);
+    st.push(step);
   }
   let offset = x.offset;
   for (let i = 0; i < x.rank; i++) if (sz[i]! > 0) offset += b[i]! * x.strides[i]!;
-  const out = new Tensor(x.storage, sz, x.dtype, x.strides, offset);
-  return record('slice', [x], out, { begin: b, size: sz, from: x.shape });
+  const out = new Tensor(x.storage, sz, x.dtype, x.strides.map((s, i) => s * st[i]!), offset);
+  return record('slice', [x], out, st.some((s) => s > 1) ? { begin: b, size: sz, from: x.shape, steps: st } : { begin: b, size: sz, from: x.shape });
 }
 
 /**

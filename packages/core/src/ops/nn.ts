@@ -4,8 +4,9 @@
  * and |x| are not — are defined in the op table, `table.ts`, with their own gradient.)
  */
 import type { Tensor } from '../tensor.js';
-import { add, erf, gt, mul, where } from './elementwise.js';
-import { drop } from './util.js';
+import { AxonError, fmtValue } from '../errors.js';
+import { add, erf, gt, mul, tanh, where } from './elementwise.js';
+import { backendOf, comp, drop } from './util.js';
 
 /**
  * Leaky ReLU: x for x > 0, alpha·x otherwise.
@@ -21,11 +22,25 @@ export function leakyRelu(x: Tensor, alpha = 0.01): Tensor {
   }
 }
 
+/** Options of {@link gelu}. */
+export interface GeluOptions {
+  /** 'none' (default): the exact erf form; 'tanh': PyTorch's `approximate='tanh'`. */
+  approximate?: 'none' | 'tanh';
+}
+
 /**
- * GELU, exact form: 0.5·x·(1 + erf(x/√2)).
- * @example gelu(tensor([0, 1, -1])) // [0, 0.8413, -0.1587]
+ * GELU, exact form 0.5·x·(1 + erf(x/√2)), or with `{ approximate: 'tanh' }` PyTorch's tanh
+ * approximation 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))).
+ * @example
+ * gelu(tensor([0, 1, -1])) // [0, 0.8413, -0.1587]
+ * gelu(tensor([1, -1]), { approximate: 'tanh' }) // [0.8412, -0.1588]
  */
-export function gelu(x: Tensor): Tensor {
+export function gelu(x: Tensor, opts: GeluOptions = {}): Tensor {
+  backendOf('gelu', x);
+  if (opts === null || typeof opts !== 'object' || (opts.approximate !== undefined && opts.approximate !== 'none' && opts.approximate !== 'tanh')) {
+    throw new AxonError('gelu', `options must be { approximate: 'none' | 'tanh' }, got ${fmtValue(opts)}`);
+  }
+  if (opts.approximate === 'tanh') return geluTanh(x);
   const s = mul(x, Math.SQRT1_2);
   const e = erf(s);
   const e1 = add(e, 1);
@@ -36,3 +51,13 @@ export function gelu(x: Tensor): Tensor {
     drop(s, e, e1, h);
   }
 }
+
+/** GELU, PyTorch's `approximate='tanh'` form: 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))). */
+function geluTanh(x: Tensor): Tensor {
+  return comp((k) => {
+    const x3 = k(mul(k(mul(x, x)), x));
+    const t = k(tanh(k(mul(k(add(x, k(mul(x3, 0.044715)))), Math.sqrt(2 / Math.PI)))));
+    return mul(k(mul(x, 0.5)), k(add(t, 1)));
+  });
+}
+

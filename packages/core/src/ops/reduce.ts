@@ -1,10 +1,11 @@
 import type { ReduceOp } from '../backend.js';
 import { failSafe, noGrad, record } from '../engine.js';
+import { comp } from './util.js';
 import { lazyReduce } from '../lazy.js';
 import { AxonError, fmtShape, fmtValue } from '../errors.js';
 import { normAxes, normAxis, sizeOf } from '../shape.js';
 import type { Tensor } from '../tensor.js';
-import { astype, exp, log, sub, div, mul, square, where } from './elementwise.js';
+import { astype, exp, log, sub, div, mul, sqrt, where } from './elementwise.js';
 import { reshape } from './movement.js';
 import { backendOf, drop, empty } from './util.js';
 
@@ -105,23 +106,56 @@ export function mean(x: Tensor, axis?: number | readonly number[], keepDims = fa
 }
 
 /**
- * Population variance over `axis`.
- * @example variance(tensor([1, 3])) // 1
+ * Variance over `axis` (all axes by default): population variance (`correction: 0`) unless a
+ * `correction` is given — PyTorch's `var` defaults to `correction: 1`, pass it for the unbiased
+ * estimate. The third argument is `keepDims` or `{ correction, keepDims }`.
+ * @example
+ * variance(tensor([1, 3])) // 1
+ * variance(tensor([1, 3]), undefined, { correction: 1 }) // 2
+ * variance(tensor([[1, 3], [2, 2]]), 1, true) // [[1], [0]]
  */
-export function variance(x: Tensor, axis?: number | readonly number[], keepDims = false): Tensor {
-  backendOf('variance', x);
-  checkKeepDims('variance', keepDims);
-  normAxes('variance', axis, x.rank);
-  return failSafe(() => {
-    const m = mean(x, axis, true);
-    const d = sub(x, m);
-    const d2 = square(d);
-    try {
-      return mean(d2, axis, keepDims);
-    } finally {
-      drop(m, d, d2);
-    }
+export function variance(x: Tensor, axis?: number | readonly number[], keepDims: boolean | VarianceOptions = false): Tensor {
+  return moments('variance', x, axis, keepDims, 0);
+}
+
+/** Options of {@link std} and {@link variance}. */
+export interface VarianceOptions {
+  /** Subtracted from the count in the divisor (Bessel's correction): 1 for std (PyTorch's default), 0 for variance. */
+  correction?: number;
+  keepDims?: boolean;
+}
+
+/** Variance (or its square root) with a correction: Σ(x − mean)² / max(0, n − correction). */
+function moments(op: string, x: Tensor, axis: number | readonly number[] | undefined, o: boolean | VarianceOptions, correction: number): Tensor {
+  backendOf(op, x);
+  const opts = typeof o === 'boolean' ? { keepDims: o } : o;
+  if (opts === null || typeof opts !== 'object') throw new AxonError(op, `options must be keepDims (true/false) or { correction, keepDims }, got ${fmtValue(o)}`);
+  const keep = opts.keepDims ?? false;
+  const c = opts.correction ?? correction;
+  if (typeof keep !== 'boolean') throw new AxonError(op, `keepDims must be true or false, got ${fmtValue(keep)}`);
+  if (typeof c !== 'number' || !(c >= 0) || !Number.isFinite(c)) throw new AxonError(op, `correction must be a finite number >= 0, got ${fmtValue(c)}`);
+  const axes = normAxes(op, axis, x.rank);
+  const n = sizeOf(axes.map((a) => x.shape[a]!));
+  return comp((k) => {
+    const xf = x.dtype === 'float32' ? x : k(astype(x, 'float32'));
+    const m = k(mul(k(sum(xf, axes, true)), n === 0 ? NaN : 1 / n));
+    const d = k(sub(xf, m));
+    const s = k(sum(k(mul(d, d)), axes, keep));
+    const v = mul(s, 1 / Math.max(0, n - c));
+    return op === 'std' ? sqrt(k(v)) : v;
   });
+}
+
+/**
+ * Standard deviation over `axes` (all by default), with PyTorch's default `correction: 1`
+ * (unbiased); `{ correction: 0 }` is the population form.
+ * @example
+ * std(tensor([1, 2, 3, 4])) // 1.2910
+ * std(tensor([1, 2, 3, 4]), undefined, { correction: 0 }) // 1.1180
+ * std(tensor([[1, 3], [2, 2]]), 1, { keepDims: true }) // [[1.4142], [0]]
+ */
+export function std(x: Tensor, axes?: number | readonly number[], opts: VarianceOptions = {}): Tensor {
+  return moments('std', x, axes, opts, 1);
 }
 
 /**

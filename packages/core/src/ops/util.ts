@@ -1,7 +1,7 @@
 /** Helpers shared by the op library (not exported from the package). */
 import type { Backend } from '../backend.js';
 import { type DType } from '../dtype.js';
-import { allocStorage, noteBackend } from '../engine.js';
+import { allocStorage, failSafe, noteBackend } from '../engine.js';
 import { AxonError, fmtShape } from '../errors.js';
 import { getBackend } from '../registry.js';
 import { type Shape, sizeOf } from '../shape.js';
@@ -67,4 +67,18 @@ export function scalarOn(backend: Backend, value: number, dtype: DType): Tensor 
  */
 export function drop(...ts: Tensor[]): void {
   for (const t of ts) if (!t.requiresGrad && !t.savedForBackward) t.dispose();
+}
+
+/**
+ * Runs a composite op's body: `k(t)` marks `t` an intermediate, dropped (see {@link drop}) when
+ * the body returns unless it is (part of) the result; everything is freed when the body throws.
+ */
+export function comp<R extends Tensor | { [key: string]: Tensor }>(fn: (k: <T extends Tensor>(t: T) => T) => R): R {
+  return failSafe(() => {
+    const ts: Tensor[] = [];
+    const r = fn((t) => (ts.push(t), t));
+    const out = new Set<Tensor>(r instanceof Tensor ? [r] : Object.values(r));
+    drop(...ts.filter((t) => !out.has(t)));
+    return r;
+  });
 }
