@@ -10,6 +10,7 @@ import {
   LambdaLR,
   LinearWarmup,
   type LRScheduler,
+  MultiStepLR,
   SGD,
   SequentialLR,
   StepLR,
@@ -195,6 +196,7 @@ describe('base lrs of groups added after the schedule (issue 9, item 1)', () => 
     SequentialLR: (o) => new SequentialLR(o, [new LinearWarmup(o, { warmupSteps: 2 }), new StepLR(o, { stepSize: 1, gamma: 0.5 })], [2]),
     ChainedScheduler: (o) => new ChainedScheduler(o, [new ExponentialLR(o, { gamma: 0.9 }), new StepLR(o, { stepSize: 3, gamma: 0.1 })]),
     LambdaLR: (o) => new LambdaLR(o, (t) => 1 / (1 + t)),
+    MultiStepLR: (o) => new MultiStepLR(o, [2, 5, 5], 0.5),
   };
 
   /** The lr each of `n` epochs trains with: before the first step(), then after each. */
