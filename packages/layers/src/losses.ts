@@ -1,7 +1,7 @@
 /**
  * Losses (numerically stable), loss modules, and Keras loss names.
  */
-import { AxonError, type Tensor, arange, fmtShape, fmtValue, gather, logSoftmax, noGrad, reshape, softplus, validationRead } from '@axon/core';
+import { AxonError, type Tensor, arange, fmtShape, fmtValue, gather, logSoftmax, noGrad, ones, reshape, softplus, validationRead, where } from '@axon/core';
 import { Module } from './module.js';
 import { checkFinite, checkTensor, composite, optBool, optionsOf } from './validate.js';
 
@@ -325,6 +325,230 @@ export function categoricalCrossEntropyFromProbs(probs: Tensor, target: Tensor, 
   });
 }
 
+// ------------------------------------------------------------------ PyTorch's other losses
+
+/**
+ * Options of {@link nllLoss} (PyTorch's `nll_loss`).
+ * @example
+ * const opts: NLLLossOptions = { ignoreIndex: 1, weight: tensor([1, 2]) };
+ * nllLoss(tensor([[-1, -2], [-3, -4]]), tensor([0, 1], [2], 'int32'), opts) // 1
+ */
+export interface NLLLossOptions extends LossOptions {
+  /** A weight per class [C] (default: all 1). */
+  weight?: Tensor;
+  /** Targets equal to it add nothing, to the sum nor to the mean's denominator (default −100). */
+  ignoreIndex?: number;
+  /** Whether to check that targets are in [0, C) or ignoreIndex (default true; reads them back on backends with synchronous reads). */
+  validate?: boolean;
+}
+
+/**
+ * The negative log-likelihood of **log-probabilities** (PyTorch's `nll_loss`): input [N, C] (or
+ * [N, C, d1, …], or unbatched [C]) and int32 class indices [N] ([N, d1, …], or a scalar):
+ * `−weight[t]·input[n, t]`; `'mean'` divides by the summed weights of the targets not ignored.
+ * @example
+ * const logp = logSoftmax(tensor([[2, 0, 0], [0, 0, 2]]));
+ * nllLoss(logp, tensor([0, 2], [2], 'int32')) // 0.2395
+ * nllLoss(logp, tensor([0, -100], [2], 'int32'), { reduction: 'none' }) // [0.2395, 0]
+ */
+export function nllLoss(input: Tensor, target: Tensor, opts: NLLLossOptions = {}): Tensor {
+  const op = 'nllLoss';
+  const o = lossOptions<NLLLossOptions>(op, opts, ['weight', 'ignoreIndex', 'validate']);
+  const ignore = o.ignoreIndex === undefined ? -100 : o.ignoreIndex;
+  if (!Number.isInteger(ignore)) throw new AxonError(op, `ignoreIndex must be an integer, got ${fmtValue(o.ignoreIndex)}`);
+  const validate = optBool(op, 'validate', o.validate) ?? true;
+  checkTensor(op, 'input', input);
+  checkTensor(op, 'target', target);
+  if (input.dtype !== 'float32') throw new AxonError(op, `input must be float32 log-probabilities, got ${input.dtype} ${fmtShape(input.shape)}`);
+  if (target.dtype !== 'int32') throw new AxonError(op, `target must be int32 class indices, got ${target.dtype} ${fmtShape(target.shape)} (convert with .astype('int32'))`);
+  const unbatched = input.rank === 1;
+  if (input.rank < 1) throw new AxonError(op, `input must be [C], [N, C] or [N, C, d1, ...], got ${fmtShape(input.shape)}`);
+  const c = unbatched ? input.shape[0]! : input.shape[1]!;
+  const want = unbatched ? [] : [input.shape[0]!, ...input.shape.slice(2)];
+  if (target.rank !== want.length || target.shape.some((d, i) => d !== want[i])) {
+    throw new AxonError(op, `target must have shape ${fmtShape(want)} (one class index per row of input ${fmtShape(input.shape)}, whose class axis is ${unbatched ? 0 : 1}), got ${fmtShape(target.shape)}`);
+  }
+  const weight = o.weight;
+  if (weight !== undefined) {
+    checkTensor(op, 'weight', weight);
+    if (weight.dtype !== 'float32' || weight.rank !== 1 || weight.shape[0] !== c) throw new AxonError(op, `weight must be float32 [${c}] (one per class), got ${weight.dtype} ${fmtShape(weight.shape)}`);
+  }
+  if (validate && target.backend.supportsSyncRead) {
+    validationRead(target, (d) => {
+      for (let i = 0; i < d.length; i++) {
+        if (d[i] !== ignore && !(d[i]! >= 0 && d[i]! < c)) throw new AxonError(op, `target ${d[i]} at position ${i} is out of range for ${c} classes (expected 0 <= target < ${c}, or ignoreIndex ${ignore})`);
+      }
+    });
+  }
+  const m = want.reduce((a, b) => a * b, 1);
+  return composite([input, target, weight], (tmp) => {
+    // classes last: [M, C]
+    const perm = unbatched ? [0] : [0, ...input.shape.slice(2).map((_, i) => i + 2), 1];
+    const x2 = tmp(reshape(unbatched ? input : tmp(input.permute(perm)), [m, c]));
+    const t1 = tmp(reshape(target, [m]));
+    // ignored targets pick class 0 with weight 0
+    const keep = tmp(noGrad(() => t1.ne(ignore)));
+    const safeT = tmp(noGrad(() => where(keep, t1, 0)));
+    const wt = weight ? tmp(noGrad(() => gather(weight, safeT, 0))) : tmp(ones([m]));
+    const w = tmp(noGrad(() => where(keep, wt, 0)));
+    const picked = tmp(pickClass(x2, safeT));
+    const l = tmp(tmp(picked.mul(w)).neg());
+    if (o.reduction === 'none') return reshape(l, want);
+    if (o.reduction === 'sum') return l.sum();
+    return tmp(l.sum()).div(tmp(w.sum()));
+  });
+}
+
+/** Elementwise regression loss of `pred − target` (same shapes, Keras' [N] for [N, 1] allowed). */
+function pointwise(op: string, pred: Tensor, target: Tensor, reduction: Reduction, f: (d: Tensor, tmp: <T extends Tensor>(t: T) => T) => Tensor): Tensor {
+  checkTensors(op, pred, target);
+  if (pred.dtype !== 'float32') throw new AxonError(op, `input must be float32, got ${pred.dtype} ${fmtShape(pred.shape)}`);
+  return composite([pred, target], (tmp) => {
+    const t = tmp(asFloat(tmp(alignRegression(op, pred, target))));
+    return reduce(tmp(f(tmp(pred.sub(t)), tmp)), reduction);
+  });
+}
+
+/**
+ * Mean absolute error (PyTorch's `l1_loss`): mean(|input − target|).
+ * @example
+ * l1Loss(tensor([1, 2, 3]), tensor([1, 0, 0])) // 1.6667
+ * l1Loss(tensor([1, -2]), tensor([0, 0]), { reduction: 'sum' }) // 3
+ */
+export function l1Loss(input: Tensor, target: Tensor, opts: LossOptions = {}): Tensor {
+  const { reduction } = lossOptions('l1Loss', opts, []);
+  return pointwise('l1Loss', input, target, reduction, (d) => d.abs());
+}
+
+/**
+ * Options of {@link huberLoss}.
+ * @example
+ * const opts: HuberLossOptions = { delta: 2 };
+ * huberLoss(tensor([3]), tensor([0]), opts) // 4
+ */
+export interface HuberLossOptions extends LossOptions {
+  /** Where the loss turns from quadratic to linear (default 1, > 0). */
+  delta?: number;
+}
+
+/**
+ * The Huber loss (PyTorch's `huber_loss`, Keras' `'huber'`): with d = |input − target|,
+ * 0.5·d² where d < delta, delta·(d − 0.5·delta) elsewhere.
+ * @example
+ * huberLoss(tensor([0.5, 3]), tensor([0, 0]), { reduction: 'none' }) // [0.125, 2.5]
+ * huberLoss(tensor([0.5, 3]), tensor([0, 0])) // 1.3125
+ */
+export function huberLoss(input: Tensor, target: Tensor, opts: HuberLossOptions = {}): Tensor {
+  const op = 'huberLoss';
+  const o = lossOptions<HuberLossOptions>(op, opts, ['delta']);
+  const delta = o.delta === undefined ? 1 : checkFinite(op, 'delta', o.delta, Number.MIN_VALUE);
+  return pointwise(op, input, target, o.reduction, (d, tmp) => {
+    const a = tmp(d.abs());
+    return where(tmp(a.lt(delta)), tmp(tmp(a.square()).mul(0.5)), tmp(tmp(a.sub(0.5 * delta)).mul(delta)));
+  });
+}
+
+/**
+ * Options of {@link smoothL1Loss}.
+ * @example
+ * const opts: SmoothL1LossOptions = { beta: 0.5 };
+ * smoothL1Loss(tensor([0.25]), tensor([0]), opts) // 0.0625
+ */
+export interface SmoothL1LossOptions extends LossOptions {
+  /** Where the loss turns from quadratic to linear (default 1, >= 0; 0 is the L1 loss). */
+  beta?: number;
+}
+
+/**
+ * The smooth L1 loss (PyTorch's `smooth_l1_loss`): with d = |input − target|, 0.5·d²/beta where
+ * d < beta, d − 0.5·beta elsewhere (huberLoss / delta for delta = beta).
+ * @example
+ * smoothL1Loss(tensor([0.5, 3]), tensor([0, 0]), { reduction: 'none' }) // [0.125, 2.5]
+ * smoothL1Loss(tensor([0.5, 3]), tensor([0, 0]), { beta: 2, reduction: 'none' }) // [0.0625, 2]
+ */
+export function smoothL1Loss(input: Tensor, target: Tensor, opts: SmoothL1LossOptions = {}): Tensor {
+  const op = 'smoothL1Loss';
+  const o = lossOptions<SmoothL1LossOptions>(op, opts, ['beta']);
+  const beta = o.beta === undefined ? 1 : checkFinite(op, 'beta', o.beta, 0);
+  return pointwise(op, input, target, o.reduction, (d, tmp) => {
+    const a = tmp(d.abs());
+    if (beta === 0) return a;
+    return where(tmp(a.lt(beta)), tmp(tmp(a.square()).mul(0.5 / beta)), tmp(a.sub(0.5 * beta)));
+  });
+}
+
+/**
+ * Reductions of {@link klDivLoss}: {@link Reduction}s and `'batchmean'` (the sum divided by the
+ * batch size, the KL divergence's definition).
+ * @example
+ * const r: KLDivReduction = 'batchmean';
+ * klDivLoss(tensor([[0, 0]]), tensor([[0.5, 0.5]]), { reduction: r }) // -0.6931
+ */
+export type KLDivReduction = Reduction | 'batchmean';
+
+/**
+ * Options of {@link klDivLoss}.
+ * @example
+ * const opts: KLDivLossOptions = { reduction: 'batchmean', logTarget: true };
+ * klDivLoss(tensor([[-1, -1]]), tensor([[-1, -1]]), opts) // 0
+ */
+export interface KLDivLossOptions {
+  /** Default `'mean'` (over every element, as PyTorch); `'batchmean'` is the KL divergence per example. */
+  reduction?: KLDivReduction;
+  /** Whether the target is given as log-probabilities too (default false). */
+  logTarget?: boolean;
+}
+
+/**
+ * The Kullback-Leibler divergence loss (PyTorch's `kl_div`): input holds **log-probabilities**,
+ * target probabilities (or log-probabilities with `logTarget`); pointwise
+ * `target·(log target − input)` (0 where target is 0).
+ * @example
+ * const logp = logSoftmax(tensor([[0, 1], [1, 0]]));
+ * klDivLoss(logp, tensor([[0.5, 0.5], [0.5, 0.5]]), { reduction: 'batchmean' }) // 0.1201
+ * klDivLoss(logp, tensor([[0.5, 0.5], [0.5, 0.5]]), { reduction: 'none' }) // [[0.4667, -0.3466], [-0.3466, 0.4667]]
+ */
+export function klDivLoss(input: Tensor, target: Tensor, opts: KLDivLossOptions = {}): Tensor {
+  const op = 'klDivLoss';
+  const o = optionsOf<KLDivLossOptions>(op, opts, ['reduction', 'logTarget']);
+  const r: unknown = o.reduction ?? 'mean';
+  if (r !== 'mean' && r !== 'sum' && r !== 'none' && r !== 'batchmean') throw new AxonError(op, `reduction must be 'mean', 'batchmean', 'sum' or 'none', got ${fmtValue(r)}`);
+  const logTarget = optBool(op, 'logTarget', o.logTarget) ?? false;
+  checkTensor(op, 'input', input);
+  checkTensor(op, 'target', target);
+  if (input.dtype !== 'float32') throw new AxonError(op, `input must be float32 log-probabilities, got ${input.dtype} ${fmtShape(input.shape)}`);
+  if (target.rank !== input.rank || target.shape.some((d, i) => d !== input.shape[i])) throw new AxonError(op, `target ${fmtShape(target.shape)} must have the shape of input ${fmtShape(input.shape)}`);
+  return composite([input, target], (tmp) => {
+    const t = tmp(asFloat(target));
+    let l: Tensor;
+    if (logTarget) l = tmp(tmp(t.exp()).mul(tmp(t.sub(input))));
+    else {
+      const pos = tmp(t.gt(0));
+      const safe = tmp(where(pos, t, 1));
+      const xlogx = tmp(where(pos, tmp(t.mul(tmp(safe.log()))), 0));
+      l = tmp(xlogx.sub(tmp(t.mul(input))));
+    }
+    if (r === 'batchmean') return input.rank === 0 ? l : l.sum().div(input.shape[0]!);
+    return reduce(l, r);
+  });
+}
+
+/**
+ * Keras' `kl_divergence` on **probabilities**: Σ t·log(t / p) over the last axis with both clipped
+ * to [1e-7, 1], averaged over the batch.
+ * @example klDivergenceFromProbs(tensor([[0.5, 0.5]]), tensor([[0.9, 0.1]])) // 0.5108
+ */
+export function klDivergenceFromProbs(yPred: Tensor, yTrue: Tensor): Tensor {
+  const op = 'klDivergence';
+  checkTensors(op, yPred, yTrue);
+  if (yPred.rank < 1 || yTrue.rank !== yPred.rank || yTrue.shape.some((d, i) => d !== yPred.shape[i])) throw new AxonError(op, `targets ${fmtShape(yTrue.shape)} must be probabilities shaped like the predictions ${fmtShape(yPred.shape)}`);
+  return composite([yPred, yTrue], (tmp) => {
+    const t = tmp(tmp(asFloat(yTrue)).clip(1e-7, 1));
+    const p = tmp(yPred.clip(1e-7, 1));
+    return tmp(tmp(tmp(t.mul(tmp(tmp(t.log()).sub(tmp(p.log()))))).sum(-1)).mean());
+  });
+}
+
 // ------------------------------------------------------------------ modules
 
 /**
@@ -409,6 +633,124 @@ export class BCEWithLogitsLoss extends Module {
   }
 }
 
+/**
+ * PyTorch's `nn.NLLLoss` (log-probabilities and int32 class indices; `weight`, `ignoreIndex`).
+ * @example new NLLLoss({ ignoreIndex: 0 }).call(tensor([[-1, -2], [-3, -4]]), tensor([0, 1], [2], 'int32')) // 4
+ */
+export class NLLLoss extends Module {
+  /** The class name used in `model.json` and default layer names. */
+  static readonly className: string = 'NLLLoss';
+  /** How per-example losses are combined. */
+  readonly reduction: Reduction;
+  /** Ignored target value. */
+  readonly ignoreIndex: number;
+  /** Class weights, when given (the caller's tensor: not freed by dispose). */
+  readonly weight: Tensor | null;
+  constructor(opts: NLLLossOptions = {}) {
+    const o = lossOptions<NLLLossOptions>('NLLLoss', opts, ['weight', 'ignoreIndex']);
+    const ignore = o.ignoreIndex ?? -100;
+    if (!Number.isInteger(ignore)) throw new AxonError('NLLLoss', `ignoreIndex must be an integer, got ${fmtValue(o.ignoreIndex)}`);
+    if (o.weight !== undefined) checkTensor('NLLLoss', 'weight', o.weight);
+    super();
+    this.reduction = o.reduction;
+    this.ignoreIndex = ignore;
+    this.weight = o.weight ?? null;
+  }
+  forward(input: Tensor, target: Tensor): Tensor {
+    return nllLoss(input, target, { reduction: this.reduction, ignoreIndex: this.ignoreIndex, ...(this.weight ? { weight: this.weight } : {}) });
+  }
+}
+
+/**
+ * PyTorch's `nn.L1Loss`.
+ * @example new L1Loss().call(tensor([1, 2]), tensor([0, 0])) // 1.5
+ */
+export class L1Loss extends Module {
+  /** The class name used in `model.json` and default layer names. */
+  static readonly className: string = 'L1Loss';
+  /** How per-element losses are combined. */
+  readonly reduction: Reduction;
+  constructor(opts: LossOptions = {}) {
+    const { reduction } = lossOptions('L1Loss', opts, []);
+    super();
+    this.reduction = reduction;
+  }
+  forward(input: Tensor, target: Tensor): Tensor {
+    return l1Loss(input, target, { reduction: this.reduction });
+  }
+}
+
+/**
+ * PyTorch's `nn.HuberLoss` (`delta` default 1).
+ * @example new HuberLoss({ delta: 2 }).call(tensor([1, 3]), tensor([0, 0])) // 2.25
+ */
+export class HuberLoss extends Module {
+  /** The class name used in `model.json` and default layer names. */
+  static readonly className: string = 'HuberLoss';
+  /** How per-element losses are combined. */
+  readonly reduction: Reduction;
+  /** The quadratic/linear threshold. */
+  readonly delta: number;
+  constructor(opts: HuberLossOptions = {}) {
+    const o = lossOptions<HuberLossOptions>('HuberLoss', opts, ['delta']);
+    const delta = o.delta === undefined ? 1 : checkFinite('HuberLoss', 'delta', o.delta, Number.MIN_VALUE);
+    super();
+    this.reduction = o.reduction;
+    this.delta = delta;
+  }
+  forward(input: Tensor, target: Tensor): Tensor {
+    return huberLoss(input, target, { reduction: this.reduction, delta: this.delta });
+  }
+}
+
+/**
+ * PyTorch's `nn.SmoothL1Loss` (`beta` default 1).
+ * @example new SmoothL1Loss({ beta: 2 }).call(tensor([1, 3]), tensor([0, 0])) // 1.125
+ */
+export class SmoothL1Loss extends Module {
+  /** The class name used in `model.json` and default layer names. */
+  static readonly className: string = 'SmoothL1Loss';
+  /** How per-element losses are combined. */
+  readonly reduction: Reduction;
+  /** The quadratic/linear threshold. */
+  readonly beta: number;
+  constructor(opts: SmoothL1LossOptions = {}) {
+    const o = lossOptions<SmoothL1LossOptions>('SmoothL1Loss', opts, ['beta']);
+    const beta = o.beta === undefined ? 1 : checkFinite('SmoothL1Loss', 'beta', o.beta, 0);
+    super();
+    this.reduction = o.reduction;
+    this.beta = beta;
+  }
+  forward(input: Tensor, target: Tensor): Tensor {
+    return smoothL1Loss(input, target, { reduction: this.reduction, beta: this.beta });
+  }
+}
+
+/**
+ * PyTorch's `nn.KLDivLoss` (input log-probabilities; `reduction` incl. `'batchmean'`, `logTarget`).
+ * @example new KLDivLoss({ reduction: 'batchmean' }).call(tensor([[0, 0]]), tensor([[0.5, 0.5]])) // -0.6931
+ */
+export class KLDivLoss extends Module {
+  /** The class name used in `model.json` and default layer names. */
+  static readonly className: string = 'KLDivLoss';
+  /** How pointwise losses are combined. */
+  readonly reduction: KLDivReduction;
+  /** Whether the target is log-probabilities. */
+  readonly logTarget: boolean;
+  constructor(opts: KLDivLossOptions = {}) {
+    const o = optionsOf<KLDivLossOptions>('KLDivLoss', opts, ['reduction', 'logTarget']);
+    const r: unknown = o.reduction ?? 'mean';
+    if (r !== 'mean' && r !== 'sum' && r !== 'none' && r !== 'batchmean') throw new AxonError('KLDivLoss', `reduction must be 'mean', 'batchmean', 'sum' or 'none', got ${fmtValue(r)}`);
+    const logTarget = optBool('KLDivLoss', 'logTarget', o.logTarget) ?? false;
+    super();
+    this.reduction = r;
+    this.logTarget = logTarget;
+  }
+  forward(input: Tensor, target: Tensor): Tensor {
+    return klDivLoss(input, target, { reduction: this.reduction, logTarget: this.logTarget });
+  }
+}
+
 // ------------------------------------------------------------------ Keras names
 
 /**
@@ -417,7 +759,7 @@ export class BCEWithLogitsLoss extends Module {
  * const k: LossKind = getLoss('sparse_categorical_crossentropy').kind;
  * k // 'sparseCategorical'
  */
-export type LossKind = 'mse' | 'mae' | 'sparseCategorical' | 'categorical' | 'binary' | 'custom';
+export type LossKind = 'mse' | 'mae' | 'huber' | 'kld' | 'sparseCategorical' | 'categorical' | 'binary' | 'custom';
 
 /**
  * A loss function as `compile` uses it: (predictions, targets) → scalar.
@@ -465,6 +807,11 @@ const KERAS_LOSSES: Readonly<Record<string, LossKind>> = {
   mse: 'mse',
   meanabsoluteerror: 'mae',
   mae: 'mae',
+  huber: 'huber',
+  huberloss: 'huber',
+  kldivergence: 'kld',
+  kld: 'kld',
+  kullbackleiblerdivergence: 'kld',
   sparsecategoricalcrossentropy: 'sparseCategorical',
   categoricalcrossentropy: 'categorical',
   binarycrossentropy: 'binary',
@@ -474,7 +821,7 @@ const KERAS_LOSSES: Readonly<Record<string, LossKind>> = {
  * Every Keras loss name {@link getLoss} accepts (case and underscores ignored).
  * @example LOSS_NAMES.includes('mse') // true
  */
-export const LOSS_NAMES: readonly string[] = Object.freeze(['meanSquaredError', 'mse', 'meanAbsoluteError', 'mae', 'sparseCategoricalCrossentropy', 'categoricalCrossentropy', 'binaryCrossentropy']);
+export const LOSS_NAMES: readonly string[] = Object.freeze(['meanSquaredError', 'mse', 'meanAbsoluteError', 'mae', 'huber', 'klDivergence', 'kld', 'kullbackLeiblerDivergence', 'sparseCategoricalCrossentropy', 'categoricalCrossentropy', 'binaryCrossentropy']);
 
 /** Runs `loss` on `prep(t)`, freeing the prepared target when it is a new tensor (even when the loss throws). */
 function withTarget(t: Tensor, prep: (t: Tensor) => Tensor, loss: (t: Tensor) => Tensor): Tensor {
@@ -500,6 +847,10 @@ export function lossFnOf(kind: LossKind, fromLogits: boolean, labelSmoothing: nu
       return (p, t) => mseLoss(p, t);
     case 'mae':
       return (p, t) => maeLoss(p, t);
+    case 'huber':
+      return (p, t) => huberLoss(p, t);
+    case 'kld':
+      return (p, t) => klDivergenceFromProbs(p, t);
     case 'sparseCategorical':
       return fromLogits ? (p, t) => crossEntropy(p, t, { labelSmoothing, validate }) : (p, t) => sparseCrossEntropyFromProbs(p, t, { validate });
     case 'categorical': {
@@ -519,11 +870,14 @@ export function lossFnOf(kind: LossKind, fromLogits: boolean, labelSmoothing: nu
 
 /**
  * Resolves a Keras loss name (`'meanSquaredError'`/`'mse'`, `'sparseCategoricalCrossentropy'`,
- * `'categoricalCrossentropy'`, `'binaryCrossentropy'`, `'mae'`; case and underscores ignored),
+ * `'categoricalCrossentropy'`, `'binaryCrossentropy'`, `'meanAbsoluteError'`/`'mae'`, `'huber'`
+ * (delta 1), `'klDivergence'`/`'kld'` (on probabilities); case and underscores ignored),
  * a config `{ name, fromLogits, labelSmoothing }`, or a function.
  * @example
  * getLoss({ name: 'sparseCategoricalCrossentropy', fromLogits: true }) // { kind: 'sparseCategorical', fromLogits: true }
  * getLoss('Mean_Squared_Error').kind // 'mse'
+ * getLoss('huber').fn(tensor([0.5, 3]), tensor([0, 0])) // 1.3125
+ * getLoss('kl_divergence').kind // 'kld'
  * getLoss((p, t) => p.sub(t).abs().max()).kind // 'custom'
  * getLoss('hinge') // throws: "unknown loss 'hinge'"
  */
