@@ -52,4 +52,13 @@ describe('README examples', () => {
     expect(run(code)).toEqual(want);
     expect(core.memory().numTensors).toBe(before);
   });
+
+  for (const heading of ['### `OneCycleLR`: the 1cycle policy, momentum included', '### `ReduceLROnPlateau`: lower the lr when a metric stalls']) {
+    it(`${heading.slice(4)}: prints what its comments say`, () => {
+      const code = block(heading);
+      const want = expected(code);
+      expect(want.length).toBe(2);
+      expect(run(code)).toEqual(want);
+    });
+  }
 });
