@@ -12,6 +12,8 @@ import {
   ExponentialLR,
   LinearWarmup,
   type LRScheduler,
+  MultiStepLR,
+  OneCycleLR,
   type Optimizer,
   type OptimizerStateDict,
   type SchedulerState,
@@ -113,6 +115,9 @@ const SCHEDULES: Record<string, ((opt: Optimizer) => LRScheduler) | null> = {
   'StepLR(2, 0.5)': (o) => new StepLR(o, { stepSize: 2, gamma: 0.5 }),
   'LinearWarmup(3) then cosine': (o) => new LinearWarmup(o, { warmupSteps: 3, after: new CosineAnnealingLR(o, { tMax: 10, etaMin: 1e-4 }) }),
   'SequentialLR(warm-up, exponential)': (o) => new SequentialLR(o, [new LinearWarmup(o, { warmupSteps: 2, startFactor: 0.1 }), new ExponentialLR(o, { gamma: 0.9 })], [2]),
+  'MultiStepLR([2, 5], 0.5)': (o) => new MultiStepLR(o, [2, 5], 0.5),
+  // its momentum (SGD's, RMSprop's) or beta1 (Adam's) is in the optimizer's state dict; Adagrad has neither
+  'OneCycleLR(9 steps, three phases)': (o) => new OneCycleLR(o, { maxLr: 0.05, totalSteps: 9, threePhase: true, cycleMomentum: 'betas' in o.defaults || 'momentum' in o.defaults }),
 };
 
 const TOTAL = 9;
