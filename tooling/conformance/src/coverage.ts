@@ -20,6 +20,7 @@ export const OPS_CHECKED: Readonly<Record<string, string>> = Object.fromEntries(
   ...g('pooling', 'maxPool2d avgPool2d pool2dGrad'),
   ...g('activations', 'leakyRelu gelu clip'),
   ...g('attention', 'scaledDotProductAttention resetPeakMemory'),
+  ...g('sequence ops', 'cumsum cumprod flip tril triu causalMask std tile repeat repeatInterleave einsum sort argsort topk multinomial categorical'),
   ...g('profile', 'profile startProfile formatProfile'),
   ...g('fusion: setFlags / getFlags / realize', 'setFlags getFlags realize'),
   ...g('compile: trace once, replay without the JavaScript', 'compile validationRead'),

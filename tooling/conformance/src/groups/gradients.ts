@@ -11,6 +11,7 @@ import { awayFromZero, build, describeHost, type HostTensor, hostOf, ints, type 
 import type { Rng } from '../rng.js';
 import { TOLERANCES } from '../tolerances.js';
 import { tableOps } from './table.js';
+import { sequenceGradCases } from './sequence.js';
 
 /** Rules that are non-differentiable by design: their check is a zero gradient, or an error. */
 export const NON_DIFFERENTIABLE: Readonly<Record<string, string>> = {
@@ -149,6 +150,7 @@ function cases(): Case[] {
     { name: 'customGrad (a hand-written matmul gradient)', inputs: both(u([3, 4], -1, 1, 'transposed'), u([4, 2], -1, 1, 'sliced')), f: (a, b) => wsum(customMatmul(a, b), 36) },
     { name: 'leakyRelu / gelu / softplus / logSigmoid / clip', inputs: both(away([3, 4], 0.1, 2.5)), f: (x) => ax.add(ax.add(wsum(ax.leakyRelu(x, 0.1), 31), wsum(ax.gelu(x), 32)), ax.add(wsum(ax.softplus(x), 33), ax.add(wsum(ax.logSigmoid(x), 34), wsum(ax.clip(x, -2.6, 2.6), 35)))) },
   );
+  out.push(...sequenceGradCases(wsum));
   return out;
 }
 

@@ -1,4 +1,4 @@
-/** Composite activations: leakyRelu, gelu, softplus, logSigmoid, clip. */
+/** Composite activations: leakyRelu, gelu (exact and tanh), softplus, logSigmoid, clip. */
 import * as ax from '@axon/core';
 import type { Tensor } from '@axon/core';
 import { group, it, type Suite } from '../harness.js';
@@ -11,6 +11,7 @@ const SPECS: [string, (x: Tensor) => Tensor, (x: number) => number, Tolerance, n
   ['leakyRelu(0.01)', (x) => ax.leakyRelu(x), (x) => (x > 0 ? x : 0.01 * x), TOLERANCES.leakyRelu, 10],
   ['leakyRelu(0.2)', (x) => ax.leakyRelu(x, 0.2), (x) => (x > 0 ? x : 0.2 * x), TOLERANCES.leakyRelu, 10],
   ['gelu', ax.gelu, (x) => 0.5 * x * (1 + erfRef(x / Math.SQRT2)), TOLERANCES.gelu, 6],
+  ['gelu tanh', (x) => ax.gelu(x, { approximate: 'tanh' }), (x) => 0.5 * x * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (x + 0.044715 * x ** 3))), TOLERANCES.geluTanh, 6],
   ['softplus', ax.softplus, softplusRef, TOLERANCES.softplus, 20],
   ['logSigmoid', ax.logSigmoid, (x) => -softplusRef(-x), TOLERANCES.logSigmoid, 20],
   ['clip(-0.5, 2)', (x) => ax.clip(x, -0.5, 2), (x) => Math.min(Math.max(x, -0.5), 2), TOLERANCES.clip, 5],
