@@ -1,7 +1,7 @@
 /**
  * Weight initialisers, seeded through core's RNG (`setSeed`), with Keras and PyTorch names.
  */
-import { AxonError, type Tensor, fmtShape, fmtValue, full, rand, randn, validateShape } from '@axon/core';
+import { AxonError, type Tensor, concat, fmtShape, fmtValue, full, rand, randn, validateShape } from '@axon/core';
 import { optionsOf } from './validate.js';
 
 /**
@@ -36,7 +36,7 @@ export type InitFn = (shape: readonly number[], opts?: InitOptions) => Tensor;
  * const n: InitializerName = 'heNormal';
  * getInitializer(n)([64, 32]).shape // [64, 32]
  */
-export type InitializerName = 'glorotUniform' | 'glorotNormal' | 'heUniform' | 'heNormal' | 'lecunUniform' | 'lecunNormal' | 'zeros' | 'ones';
+export type InitializerName = 'glorotUniform' | 'glorotNormal' | 'heUniform' | 'heNormal' | 'lecunUniform' | 'lecunNormal' | 'orthogonal' | 'zeros' | 'ones';
 
 /**
  * An initialiser given by name or as a function.
@@ -165,6 +165,55 @@ export const onesInit: InitFn = (shape, o = {}) => {
   return full(shape, 1, 'float32');
 };
 
+/**
+ * Keras' `Orthogonal` (gain 1): the shape seen as [rows = product of all but the last size,
+ * cols = the last size] gets orthonormal columns (rows ≥ cols) or rows (rows < cols), from the QR
+ * decomposition of a standard normal matrix with R's diagonal made positive (Gram-Schmidt with
+ * one re-orthogonalisation, in tensor ops on the active backend).
+ * @example
+ * const q = orthogonal([3, 3]);
+ * q.T.matmul(q).sub(eye(3)).abs().max().item() < 1e-5 // true
+ * orthogonal([2, 4]).matmul(orthogonal([2, 4]).T).shape // [2, 2]
+ */
+export const orthogonal: InitFn = (shape, o = {}) => {
+  fanOf(shape, o);
+  if (shape.length < 2) throw new AxonError('orthogonal', `expects a shape of rank >= 2, got ${fmtShape(shape)}`);
+  const cols = shape[shape.length - 1]!;
+  const rows = shape.slice(0, -1).reduce((a, b) => a * b, 1);
+  const m = Math.max(rows, cols);
+  const n = Math.min(rows, cols);
+  const a = randn([m, n], o.seed !== undefined ? { seed: o.seed } : {});
+  let q: Tensor | null = null;
+  try {
+    for (let j = 0; j < n; j++) {
+      let v = a.slice([0, j], [m, 1]);
+      for (let pass = 0; pass < 2 && q; pass++) {
+        const proj = q.matmul(q.T.matmul(v));
+        const next = v.sub(proj);
+        proj.dispose();
+        v.dispose();
+        v = next;
+      }
+      const norm = v.square().sum().sqrt();
+      const unit = v.div(norm);
+      norm.dispose();
+      v.dispose();
+      const grown: Tensor = q ? concat([q, unit], 1) : unit;
+      if (q) {
+        q.dispose();
+        unit.dispose();
+      }
+      q = grown;
+    }
+    const out = rows < cols ? q!.T.reshape(shape) : q!.reshape(shape);
+    if (out === q) q = null; // returned as it is: not ours to free
+    return out;
+  } finally {
+    a.dispose();
+    q?.dispose();
+  }
+};
+
 const BY_NAME: Readonly<Record<InitializerName, InitFn>> = {
   glorotUniform,
   glorotNormal,
@@ -172,6 +221,7 @@ const BY_NAME: Readonly<Record<InitializerName, InitFn>> = {
   heNormal,
   lecunUniform,
   lecunNormal,
+  orthogonal,
   zeros: zerosInit,
   ones: onesInit,
 };
@@ -181,7 +231,8 @@ const BY_NAME: Readonly<Record<InitializerName, InitFn>> = {
  * @example
  * getInitializer('he_normal')([4, 4]).shape // [4, 4]
  * getInitializer('ones')([2]) // [1, 1]
- * getInitializer('orthogonal') // throws: 'orthogonal'
+ * getInitializer('orthogonal')([2, 8]).shape // [2, 8]
+ * getInitializer('identity') // throws: 'identity'
  */
 export function getInitializer(init: Initializer | string): InitFn {
   if (typeof init === 'function') return init;

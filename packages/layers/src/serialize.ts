@@ -12,6 +12,7 @@ import { GraphModel } from './graph.js';
 import { Model } from './model.js';
 import { Sequential } from './sequential.js';
 import { GRU, LSTM, RNN } from './recurrent.js';
+import { KerasGRU, KerasLSTM, SimpleRNN } from './recurrent-keras.js';
 import { BatchNorm1d, BatchNorm2d, BatchNormalization, LayerNorm } from './normalization.js';
 import type { Module } from './module.js';
 import { type JsonValue, type LayerConfig, withParameterBudget } from './module.js';
@@ -109,6 +110,9 @@ const registry = new Map<string, LayerFactory>([
   ['RNN', (c, name) => RNN.fromConfig(c, name) as unknown as Module],
   ['LSTM', (c, name) => LSTM.fromConfig(c, name) as unknown as Module],
   ['GRU', (c, name) => GRU.fromConfig(c, name) as unknown as Module],
+  ['SimpleRNN', (c, name) => SimpleRNN.fromConfig(c, name)],
+  ['KerasLSTM', (c, name) => KerasLSTM.fromConfig(c, name)],
+  ['KerasGRU', (c, name) => KerasGRU.fromConfig(c, name)],
   ['Sequential', (c, name) => sequentialFromConfig(c, name)],
   ['Functional', (c, name) => graphFromConfig(c, name)],
 ]);

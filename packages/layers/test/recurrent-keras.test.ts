@@ -1,0 +1,222 @@
+/**
+ * The Keras-front recurrent layers: the same math as PyTorch's from the same weights (PyTorch's
+ * weights mapped to Keras' kernels), masking, goBackwards, and save/load of models holding the
+ * new layers (Keras Sequential and the PyTorch front).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Tensor, concat, eye, memory, pad, randn, setSeed, tensor, tidy } from '@axon/core';
+import { GRU, KerasGRU, KerasLSTM, LSTM, Module, RNN, SimpleRNN, getInitializer, loadModel, loadWeights, save, saveWeights, sequential, Dense } from '../src/index.js';
+import { useTestBackend } from './helpers.js';
+import { FIXTURES, type RnnCase, expectAllClose, t } from './seq-fixtures.js';
+
+beforeAll(async () => {
+  await useTestBackend();
+});
+const dir = mkdtempSync(join(tmpdir(), 'axon-rnn-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** Reorders a PyTorch GRU tensor's gate blocks (axis 0) from r, z, n to Keras' z, r, h. */
+const rzToZr = (x: Tensor, u: number): Tensor => concat([x.slice([u], [u]), x.slice([0], [u]), x.slice([2 * u], [u])], 0);
+const rzToZr2 = (x: Tensor, u: number): Tensor => concat([x.slice([u, 0], [u, x.shape[1]!]), x.slice([0, 0], [u, x.shape[1]!]), x.slice([2 * u, 0], [u, x.shape[1]!])], 0);
+
+function byName(name: string): RnnCase {
+  return FIXTURES.rnn.find((c) => c.name === name)!;
+}
+
+/** Checks a Keras layer loaded with a one-layer PyTorch case's weights: outputs, states and gradients. */
+async function checkKeras(c: RnnCase): Promise<void> {
+  const u = c.config.hiddenSize;
+  const s = Object.fromEntries(Object.entries(c.state).map(([k, v]) => [k, t(v)]));
+  const gru = c.kind === 'GRU';
+  const layer = c.kind === 'RNN' ? new SimpleRNN(u, { returnSequences: true }) : c.kind === 'LSTM' ? new KerasLSTM(u, { returnSequences: true }) : new KerasGRU(u, { returnSequences: true });
+  layer.build(c.config.inputSize);
+  tidy(() => {
+    const wih = gru ? rzToZr2(s['weight_ih_l0']!, u) : s['weight_ih_l0']!;
+    const whh = gru ? rzToZr2(s['weight_hh_l0']!, u) : s['weight_hh_l0']!;
+    layer.kernel!.assign(wih.T.contiguous());
+    layer.recurrentKernel!.assign(whh.T.contiguous());
+    if (gru) layer.bias!.assign(concat([rzToZr(s['bias_ih_l0']!, u).reshape([1, 3 * u]), rzToZr(s['bias_hh_l0']!, u).reshape([1, 3 * u])], 0));
+    else layer.bias!.assign(s['bias_ih_l0']!.add(s['bias_hh_l0']!));
+  });
+  const x = t(c.x).requireGrad(); // [T, B, I]
+  const h0 = t(c.h0!).requireGrad(); // [1, B, H]
+  const c0 = c.c0 ? t(c.c0).requireGrad() : null;
+  const outs = tidy(() => {
+    const init = [h0.reshape(h0.shape.slice(1)), ...(c0 ? [c0.reshape(c0.shape.slice(1))] : [])];
+    const [seq, h, cc] = layer.forwardWithState(x.permute([1, 0, 2]), { initialState: init });
+    let loss = seq!.mul(t(c.wo).permute([1, 0, 2])).sum().add(h!.mul(t(c.wh).reshape(h!.shape)).sum());
+    if (cc) loss = loss.add(cc.mul(t(c.wc!).reshape(cc.shape)).sum());
+    loss.backward();
+    return [seq!.permute([1, 0, 2]), h!.unsqueeze(0), ...(cc ? [cc.unsqueeze(0)] : [])];
+  });
+  await expectAllClose(outs[0]!, c.output, `${c.name} output`);
+  await expectAllClose(outs[1]!, c.hN, `${c.name} h`);
+  if (c.cN) await expectAllClose(outs[2]!, c.cN, `${c.name} c`);
+  await expectAllClose(x.grad!, c.grads['x']!, `${c.name} dx`);
+  await expectAllClose(h0.grad!, c.grads['h0']!, `${c.name} dh0`);
+  if (c0) await expectAllClose(c0.grad!, c.grads['c0']!, `${c.name} dc0`);
+  const g = Object.fromEntries(Object.entries(c.grads).map(([k, v]) => [k, t(v)]));
+  const want = tidy(() => ({
+    kernel: (gru ? rzToZr2(g['weight_ih_l0']!, u) : g['weight_ih_l0']!).T.contiguous(),
+    recurrentKernel: (gru ? rzToZr2(g['weight_hh_l0']!, u) : g['weight_hh_l0']!).T.contiguous(),
+    bias: gru ? concat([rzToZr(g['bias_ih_l0']!, u).reshape([1, 3 * u]), rzToZr(g['bias_hh_l0']!, u).reshape([1, 3 * u])], 0) : g['bias_ih_l0']!.clone(),
+  }));
+  for (const k of ['kernel', 'recurrentKernel', 'bias'] as const) {
+    const w = want[k];
+    await expectAllClose(layer[k]!.grad!, { shape: w.shape as number[], data: [...(await w.data())] }, `${c.name} d${k}`);
+  }
+  for (const v of [...outs, ...Object.values(s), ...Object.values(g), ...Object.values(want), x.grad, x, h0.grad, h0, c0?.grad, c0]) v?.dispose();
+  layer.dispose();
+}
+
+describe('Keras-front recurrent layers (WASM)', () => {
+  it('SimpleRNN from PyTorch RNN weights: outputs, state and every gradient match PyTorch', async () => {
+    await checkKeras(byName('rnn_tanh'));
+  });
+  it('KerasLSTM from PyTorch LSTM weights (bias = bias_ih + bias_hh): outputs, states and every gradient match PyTorch', async () => {
+    await checkKeras(byName('lstm'));
+  });
+  it('KerasGRU (resetAfter) from PyTorch GRU weights (gates reordered r,z,n → z,r,h): outputs, state and every gradient match PyTorch', async () => {
+    await checkKeras(byName('gru'));
+  });
+
+  it('goBackwards equals the forward layer on the time-reversed input, with the sequence in processing order', async () => {
+    setSeed(3);
+    for (const L of [SimpleRNN, KerasLSTM, KerasGRU]) {
+      const fwd = new L(4, { returnSequences: true, inputShape: [5, 3] });
+      const bwd = new L(4, { returnSequences: true, goBackwards: true, inputShape: [5, 3] });
+      bwd.loadStateDict(fwd.stateDict());
+      const x = randn([2, 5, 3]);
+      const [a, b] = tidy(() => [fwd.call(x.gather(tensor([4, 3, 2, 1, 0], [5], 'int32'), 1)), bwd.call(x)]);
+      expect(await b!.data()).toEqual(await a!.data());
+      for (const v of [a, b, x]) v!.dispose();
+      fwd.dispose();
+      bwd.dispose();
+    }
+  });
+
+  it('masked steps keep the previous state and output (mask argument, and maskValue as after Masking)', async () => {
+    setSeed(4);
+    for (const L of [SimpleRNN, KerasLSTM, KerasGRU]) {
+      const layer = new L(3, { returnSequences: true, inputShape: [4, 2] });
+      const xs = randn([1, 2, 2]);
+      // steps: x0, pad, x1, pad
+      const x = tidy(() => concat([xs.slice([0, 0, 0], [1, 1, 2]), tensor([[[0, 0]]]), xs.slice([0, 1, 0], [1, 1, 2]), tensor([[[0, 0]]])], 1));
+      const mask = tensor([[true, false, true, false]]);
+      const full = tidy(() => layer.call(x, mask));
+      const short = tidy(() => layer.call(pad(xs, [[0, 0], [0, 2], [0, 0]])).slice([0, 0, 0], [1, 2, 3]));
+      const f = await full.data();
+      const sh = await short.data();
+      const step = (d: Float32Array | Int32Array | Uint8Array, i: number): number[] => [...d.slice(i * 3, i * 3 + 3)];
+      expect(step(f, 0)).toEqual(step(sh, 0));
+      expect(step(f, 1)).toEqual(step(sh, 0)); // masked: the previous output
+      expect(step(f, 2)).toEqual(step(sh, 1)); // the state skipped the masked step
+      expect(step(f, 3)).toEqual(step(sh, 1));
+      const byValue = new L(3, { returnSequences: true, inputShape: [4, 2], maskValue: 0 });
+      byValue.loadStateDict(layer.stateDict());
+      const v = tidy(() => byValue.call(x));
+      expect(await v.data()).toEqual(f);
+      for (const tt of [xs, x, mask, full, short, v]) tt.dispose();
+      layer.dispose();
+      byValue.dispose();
+    }
+  });
+
+  it("the orthogonal recurrent initialiser gives orthonormal rows; LSTM's forget-gate bias starts at 1", async () => {
+    setSeed(5);
+    const q = getInitializer('orthogonal')([4, 16]);
+    const err = tidy(() => q.matmul(q.T).sub(eye(4)).abs().max().item());
+    expect(err).toBeLessThan(1e-5);
+    const lstm = new KerasLSTM(4, { inputShape: [3, 2] });
+    expect([...(await lstm.bias!.data())]).toEqual([0, 0, 0, 0, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0]);
+    q.dispose();
+    lstm.dispose();
+  });
+
+  it('bad input is an AxonError naming the layer, shapes and what was expected', () => {
+    const l = new KerasLSTM(3, { inputShape: [4, 2] });
+    expect(() => l.call(randn([2, 4]))).toThrow(/KerasLSTM '.*': expects float32 input \[batch, timesteps, features\], got float32 \[2,4\]/);
+    expect(() => l.call(randn([2, 4, 5]))).toThrow(/expected input \[batch, 4, 2\], got \[2,4,5\]/);
+    expect(() => l.call(randn([2, 4, 2]), tensor([[true]]))).toThrow(/mask must be a Tensor \[batch, timesteps\] = \[2, 4\]/);
+    expect(() => new SimpleRNN(0)).toThrow(/units must be an integer >= 1/);
+    expect(() => new KerasGRU(3, { resetAfter: 'yes' as unknown as boolean })).toThrow(/resetAfter must be true or false/);
+    expect(() => new SimpleRNN(3, { unitForgetBias: true } as object)).toThrow(/unknown option 'unitForgetBias'/);
+    const torch = new LSTM(2, 3);
+    expect(() => torch.forward(randn([4, 2, 5]))).toThrow(/expected input with 2 features \(last axis\), got \[4,2,5\]/);
+    expect(() => torch.forward(randn([4, 2, 2]), [randn([1, 3, 3]), randn([1, 3, 3])])).toThrow(/h0 must be float32 \[1,2,3\]/);
+    expect(() => new GRU(2, 3, { dropout: 1 })).toThrow(/dropout must be in \[0, 1\)/);
+    expect(() => new RNN(2, 3, { nonlinearity: 'sigmoid' as 'tanh' })).toThrow(/nonlinearity must be 'tanh' or 'relu'/);
+    l.dispose();
+    torch.dispose();
+  });
+});
+
+describe('save/load round trips with the recurrent layers', () => {
+  it('a Keras Sequential with SimpleRNN, KerasLSTM and KerasGRU: loadModel gives the same predictions, bit for bit', async () => {
+    setSeed(6);
+    const m = sequential([new KerasLSTM(5, { returnSequences: true, inputShape: [6, 3] }), new KerasGRU(4, { returnSequences: true, goBackwards: true }), new SimpleRNN(3, { activation: 'relu' }), new Dense(2)]);
+    const x = randn([2, 6, 3]);
+    const a = m.predict(x);
+    await save(m, join(dir, 'keras'));
+    const again = await loadModel(join(dir, 'keras'));
+    const b = (again as typeof m).predict(x);
+    expect(await b.data()).toEqual(await a.data());
+    expect(again.layers.map((l) => l.className)).toEqual(['KerasLSTM', 'KerasGRU', 'SimpleRNN', 'Dense']);
+    for (const v of [x, a, b]) v.dispose();
+    m.dispose();
+    again.dispose();
+  });
+
+  it('a PyTorch-front module holding LSTM, GRU and RNN: saveWeights / loadWeights restore every parameter under PyTorch names', async () => {
+    class Net extends Module {
+      lstm = new LSTM(3, 4, { numLayers: 2, bidirectional: true, batchFirst: true });
+      gru = new GRU(8, 4);
+      rnn = new RNN(4, 2, { nonlinearity: 'relu' });
+      forward(x: Tensor): Tensor {
+        const [a] = this.lstm.forward(x);
+        const [b] = this.gru.forward(a.permute([1, 0, 2]));
+        return this.rnn.forward(b)[0];
+      }
+    }
+    setSeed(7);
+    const net = new Net();
+    const x = randn([2, 5, 3]);
+    const before = memory().numTensors;
+    const a = tidy(() => net.call(x));
+    expect(memory().numTensors).toBe(before + 1);
+    expect(Object.keys(net.stateDict())).toContain('lstm.weight_hh_l1_reverse');
+    await saveWeights(net, join(dir, 'torch.safetensors'));
+    setSeed(8);
+    const other = new Net();
+    await loadWeights(other, join(dir, 'torch.safetensors'));
+    const b = tidy(() => other.call(x));
+    expect(await b.data()).toEqual(await a.data());
+    for (const v of [x, a, b]) v.dispose();
+    net.dispose();
+    other.dispose();
+  });
+
+  it('inter-layer dropout drops in training only; the forward pass leaks nothing', () => {
+    setSeed(9);
+    const lstm = new LSTM(3, 4, { numLayers: 2, dropout: 0.5 });
+    const x = randn([5, 2, 3]);
+    const before = memory().numTensors;
+    const [t1, t2, e1, e2] = tidy(() => {
+      const a = lstm.forward(x)[0];
+      const b = lstm.forward(x)[0];
+      lstm.eval();
+      const c = lstm.forward(x)[0];
+      const d = lstm.forward(x)[0];
+      lstm.train();
+      return [a, b, c, d];
+    });
+    expect(memory().numTensors).toBe(before + 4);
+    expect(t1!.dataSync()).not.toEqual(t2!.dataSync());
+    expect(e1!.dataSync()).toEqual(e2!.dataSync());
+    for (const v of [t1, t2, e1, e2, x]) v!.dispose();
+    lstm.dispose();
+  });
+});
