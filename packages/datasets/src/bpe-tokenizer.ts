@@ -178,8 +178,9 @@ function mergePair(sym: readonly number[], a: number, b: number, z: number): num
  * @example
  * ```ts
  * const text = 'the cat sat on the mat. the cat ate the rat.';
- * const tok = BpeTokenizer.train(text, { vocabSize: 270 });
- * tok.vocabSize; // 270
+ * const tok = BpeTokenizer.train(text, { vocabSize: 300 });
+ * // 6 merges, then no pair occurs twice (the default minFrequency), so training stops early
+ * tok.vocabSize; // 262
  * const ids = tok.encode('the cat');
  * ids.length < 'the cat'.length; // true
  * tok.decode(ids); // 'the cat'
@@ -483,7 +484,7 @@ export class BpeTokenizer {
    * ```ts
    * const tok = BpeTokenizer.train('hi hi hi', { vocabSize: 1000 });
    * tok.decode([256, 257, 33]); // 'hi hi!'
-   * tok.decode([240, 159]); // '\ufffd'
+   * tok.decode([240, 159]) === '\ufffd'; // true
    * tok.decode([1000]); // throws
    * ```
    */

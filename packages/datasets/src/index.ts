@@ -1,7 +1,8 @@
 /**
  * `@axon/datasets`: input pipelines for Axon — in-memory and streaming {@link Dataset}s
  * (shuffle, batch, split, prefetch, …), sources (arrays, tensors, CSV, generators, MNIST IDX
- * files), and transforms (normalize, standardize, min-max scaling, one-hot).
+ * files), transforms (normalize, standardize, min-max scaling, one-hot), and text for sequence
+ * models (character and byte-level BPE tokenizers, next-token windows, a public-domain corpus).
  * @packageDocumentation
  */
 export type { HostArray, NumericArray, HostTensor, HostValue, Sample, HostBatch, Stackable, Batched } from './types.js';
@@ -47,3 +48,15 @@ export {
 } from './transforms.js';
 export { preprocessDigit, type DigitOptions } from './digits.js';
 export { augmentImages, type AugmentOptions, type ImageBatch } from './augment.js';
+export { CharTokenizer, type CharTokenizerJSON, type CharTokenizerOptions } from './char-tokenizer.js';
+export { BpeTokenizer, type BpeTokenizerJSON, type BpeTrainOptions } from './bpe-tokenizer.js';
+export { tokenWindows, splitTokens, type TokenWindowOptions, type TokenBatch } from './token-windows.js';
+export {
+  loadTextCorpus,
+  unigramEntropy,
+  TEXT_CORPORA,
+  type TextCorpus,
+  type TextCorpusName,
+  type TextDocument,
+  type LoadTextCorpusOptions,
+} from './corpus.js';

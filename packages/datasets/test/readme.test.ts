@@ -1,8 +1,10 @@
-// The README's examples in "Passes and resuming" and "Limits" run as written, and print what
-// their comments say.
+// The README's examples in "Passes and resuming", "Limits" and "Text for sequence models" run as
+// written, and print what their comments say.
 import { readFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
+import '@axon/backend-wasm';
+import { memory } from '@axon/core';
 import * as datasets from '../src/index.js';
 
 const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
@@ -57,4 +59,13 @@ describe('README examples', () => {
     expect(want.length).toBeGreaterThanOrEqual(5);
     expect(await run(code)).toEqual(want);
   });
+
+  it('Text for sequence models: the example prints what its comments say and leaks no tensors', async () => {
+    const code = block('## Text for sequence models');
+    const want = expected(code);
+    expect(want.length).toBeGreaterThanOrEqual(7);
+    const before = memory().numTensors;
+    expect(await run(code)).toEqual(want);
+    expect(memory().numTensors).toBe(before);
+  }, 60_000);
 });
