@@ -28,11 +28,14 @@ export function erfF(xf: f32): f32 {
   return fmax(x, 0);
 }
 
+/** JavaScript's `Math.pow` (the backend imports it; V8 calls its C implementation directly). */
+@external("env", "pow") declare function jsPow(x: f64, y: f64): f64;
+
 /** `Math.pow` semantics (float64 pow rounded to float32). */
 export function powF(x: f32, y: f32): f32 {
   if (y != y) return NaN;
   if (abs<f32>(x) == 1 && abs<f32>(y) == Infinity) return NaN;
-  return <f32>Math.pow(<f64>x, <f64>y);
+  return <f32>jsPow(<f64>x, <f64>y);
 }
 
 /** Python-style modulo: the result has the sign of the divisor. */

@@ -77,6 +77,7 @@ function workerMain(d: {
     abort: () => {
       throw new Error('wasm kernel aborted');
     },
+    pow: Math.pow,
   };
   let fns: ((...a: number[]) => void)[];
   let exports: Record<string, unknown>;
