@@ -10,7 +10,7 @@ const GPT2_PATTERN = /'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}
 /** The largest vocabulary {@link BpeTokenizer} supports (2^20 tokens). */
 const MAX_BPE_VOCAB = 2 ** 20;
 const SHIFT = MAX_BPE_VOCAB;
-const CACHE_LIMIT = 1 << 16;
+const CACHE_LIMIT = 1 << 18;
 
 /**
  * The saved form of a {@link BpeTokenizer} (`toJSON()`), read back by {@link BpeTokenizer.fromJSON}.
