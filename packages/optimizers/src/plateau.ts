@@ -162,7 +162,16 @@ export class ReduceLROnPlateau {
     return this.mode === 'min' ? Infinity : -Infinity;
   }
 
-  /** Whether cooldown is running (`cooldownCounter > 0`). */
+  /**
+   * Whether cooldown is running (`cooldownCounter > 0`): bad epochs are not counted.
+   * @example
+   * ```ts
+   * const sched = new ReduceLROnPlateau(new SGD([tensor([1]).requireGrad()], { lr: 0.1 }), { patience: 0, cooldown: 2 });
+   * sched.step(1);
+   * sched.step(2); // reduces the lr and starts the cooldown
+   * sched.inCooldown // true
+   * ```
+   */
   get inCooldown(): boolean {
     return this.cooldownCounter > 0;
   }

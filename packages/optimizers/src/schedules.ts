@@ -902,7 +902,19 @@ export class OneCycleLR extends LRScheduler {
     return end + ((start - end) / 2.0) * cosOut;
   }
 
-  /** The lr after `t` steps for a group whose base lr (`initialLr`) is `baseLr = maxLr / divFactor`. */
+  /**
+   * The lr after `t` steps for a group whose base lr (`initialLr`) is `baseLr = maxLr / divFactor`
+   * (not the optimizer's lr); `t` past `totalSteps` is an {@link AxonError}.
+   * @example
+   * ```ts
+   * const sched = new OneCycleLR(new SGD([tensor([1]).requireGrad()]), { maxLr: 1, totalSteps: 10 });
+   * sched.baseLrs // [0.04]
+   * // the peak is at step pctStart·totalSteps − 1
+   * sched.lrAt(2, 0.04) // 1
+   * sched.lrAt(9, 0.04) // 0.000004
+   * sched.lrAt(11, 0.04) // throws: 'Tried to step 12 times'
+   * ```
+   */
   lrAt(t: number, baseLr: number): number {
     const { phase, pct } = this.phaseAt(t);
     const value = { initial: baseLr, max: baseLr * this.divFactor, min: baseLr / this.finalDivFactor };

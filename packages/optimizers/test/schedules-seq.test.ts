@@ -49,7 +49,7 @@ describe('MultiStepLR', () => {
     expect(() => new MultiStepLR(opt, [1.5])).toThrow(/milestones\[0\]/);
     expect(() => new MultiStepLR(opt, 3 as unknown as number[])).toThrow(/options must be an object such as \{ milestones/);
     expect(() => new MultiStepLR(opt, [2], -0.5)).toThrow(/gamma/);
-    expect(() => new MultiStepLR(opt, { milestones: [2] }, 0.5)).toThrow(/not both/);
+    expect(() => new MultiStepLR(opt, { milestones: [2] } as unknown as number[], 0.5)).toThrow(/not both/);
     expect(() => new MultiStepLR(opt, { milestones: [2], gama: 0.5 } as unknown as { milestones: number[] })).toThrow(/unknown option 'gama'/);
     expect(snapshot(opt)).toEqual(before);
     const s = new MultiStepLR(opt, [4, 1, 4]);
