@@ -2,6 +2,7 @@
 export * from './generated/elementwise';
 export * from './reduce';
 export * from './matmul';
+export * from './attention';
 export * from './conv';
 export * from './misc';
 export * from './fused';

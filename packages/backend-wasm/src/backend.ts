@@ -47,9 +47,10 @@ const COMPARE = new Set<BinaryOp>(['eq', 'ne', 'lt', 'le', 'gt', 'ge']);
  * Work per thread below which an op stays on fewer threads (measured on a 2-core machine, where
  * a fork-join costs ~12–20 µs, ~50–150 µs when the worker slept: an op is split when each share
  * is ≥ ~30 µs of one-thread work): matmul FLOP; elements of a cheap elementwise op, of a
- * transcendental one, of a window op's output, of a reduction's input.
+ * transcendental one, of a window op's output, of a reduction's input; attention's FLOP
+ * (2·Tq·Tk·(D + Dv) per batch, halved when causal, plus ~16 per score for the softmax).
  */
-const PER_THREAD = { matmul: 1e6, cheap: 65536, costly: 8192, window: 32768, reduce: 65536, fused: 16384 } as const;
+const PER_THREAD = { matmul: 1e6, cheap: 65536, costly: 8192, window: 32768, reduce: 65536, fused: 16384, attention: 1e6 } as const;
 /** Elementwise kernels cheap enough to need the larger threshold (the rest: exp, sin, pow, …). */
 const CHEAP = new Set<string>(['neg', 'abs', 'relu', 'floor', 'ceil', 'round', 'sign', 'not', 'add', 'sub', 'mul', 'max', 'min', 'eq', 'ne', 'lt', 'le', 'gt', 'ge', 'and', 'or', 'xor', 'square', 'reciprocal']);
 /** Calls a split op is cut into per thread (threads take them as they become free). */
@@ -1447,6 +1448,99 @@ export class WasmBackend implements Backend {
     };
     const calls = ranges.map((_, t): PoolCall => ({ fn, args: args(t), workspaceArg: 15 }));
     this.fork('matmul', calls, (c) => this.k.matmul_f32(...c.args), flop);
+  }
+
+  /**
+   * Scaled dot-product attention in one kernel (the contract: `Backend.attention` in `@axon/core`):
+   * an online softmax over blocks of 64 keys for blocks of up to 32 query rows, so the scores
+   * never exist beyond one 32×64 block per thread; `q`, `k`, `v` and `bias` are read through their
+   * strides (a [batch, T, heads, D] tensor permuted to [batch·heads, T, D] needs no copy; a bias
+   * broadcast with 0 strides neither). Split over threads by whole (batch, block of query rows)
+   * units: the same bits for any thread count.
+   * @example
+   * ```ts
+   * const be = createWasmBackendSync({ threads: 1 });
+   * const q = be.alloc('float32', 2); // [1, 1, 2]: one query
+   * be.write(q, new Float32Array([1, 0]));
+   * const k = be.alloc('float32', 4); // [1, 2, 2]: two keys
+   * be.write(k, new Float32Array([1, 0, 0, 1]));
+   * const v = be.alloc('float32', 2); // [1, 2, 1]
+   * be.write(v, new Float32Array([10, 20]));
+   * const out = be.alloc('float32', 1);
+   * const lse = be.alloc('float32', 1);
+   * be.attention(
+   *   { buf: q, dtype: 'float32', shape: [1, 1, 2], strides: [2, 2, 1], offset: 0 },
+   *   { buf: k, dtype: 'float32', shape: [1, 2, 2], strides: [4, 2, 1], offset: 0 },
+   *   { buf: v, dtype: 'float32', shape: [1, 2, 1], strides: [2, 1, 1], offset: 0 },
+   *   null, 1, false, out, lse,
+   * );
+   * be.readSync(out) // [12.6894] — 10·e/(e+1) + 20·1/(e+1)
+   * be.readSync(lse) // [1.3133] — log(e + 1)
+   * be.dispose();
+   * ```
+   */
+  attention(q: View, k: View, v: View, bias: View | null, scale: number, causal: boolean, out: BackendBuffer, lse: BackendBuffer): void {
+    const op = 'attention';
+    this.view(op, q, 'float32', 3);
+    this.view(op, k, 'float32', 3);
+    this.view(op, v, 'float32', 3);
+    const [B, Tq, D] = q.shape as [number, number, number];
+    const [Bk, Tk, Dk] = k.shape as [number, number, number];
+    const [Bv, Tv, Dv] = v.shape as [number, number, number];
+    if (Bk !== B || Dk !== D || Bv !== B || Tv !== Tk) {
+      throw new AxonError(op, `shapes q [${q.shape.join(',')}], k [${k.shape.join(',')}], v [${v.shape.join(',')}] do not match (expected q [B, Tq, D], k [B, Tk, D], v [B, Tk, Dv])`);
+    }
+    if (bias !== null) {
+      this.view(op, bias, 'float32', 3);
+      if (!sameDims(bias.shape, [B, Tq, Tk])) throw new AxonError(op, `bias has shape [${bias.shape.join(',')}], expected [${B},${Tq},${Tk}] ([B, Tq, Tk])`);
+    }
+    if (typeof scale !== 'number') throw new AxonError(op, `scale must be a number, got ${fmtValue(scale)}`);
+    if (typeof causal !== 'boolean') throw new AxonError(op, `causal must be a boolean, got ${fmtValue(causal)}`);
+    const o = this.out(op, out, B * Tq * Dv, 'float32');
+    const l = this.out(op, lse, B * Tq, 'float32');
+    if (o === l && o.size > 0) throw new AxonError(op, 'out and lse must be different buffers');
+    if (B * Tq === 0) return;
+    // blocks of up to 32 query rows (multiples of the tile's 4) and 64 keys (multiples of 8),
+    // smaller where the scratch would not fit a matmul workspace (very large D or Dv)
+    let BQ = Math.min(32, (Tq + 3) & ~3);
+    let BK = Math.min(64, (Tk + 7) & ~7) || 8;
+    const wsBytes = this.k.matmul_ws_bytes();
+    while (this.k.attention_ws_bytes(BQ, BK, D, Dv) > wsBytes && (BQ > 4 || BK > 8)) {
+      if (BK > 8) BK >>= 1;
+      else BQ >>= 1;
+      BQ = (BQ + 3) & ~3;
+    }
+    const scratch = this.k.attention_ws_bytes(BQ, BK, D, Dv);
+    this.views();
+    const p = PARAMS >> 2;
+    const at = (x: View): number => (x.buf as WasmBuffer).ptr + x.offset * 4;
+    const i = this.i32;
+    i.set([at(q), q.strides[0]! * 4, q.strides[1]! * 4, q.strides[2]! * 4, at(k), k.strides[0]! * 4, k.strides[1]! * 4, k.strides[2]! * 4], p);
+    i.set([at(v), v.strides[0]! * 4, v.strides[1]! * 4, v.strides[2]! * 4], p + 8);
+    if (bias !== null) i.set([at(bias), bias.strides[0]! * 4, bias.strides[1]! * 4, bias.strides[2]! * 4], p + 12);
+    else i.fill(0, p + 12, p + 16);
+    i.set([o.ptr, l.ptr, Tq, Tk, D, Dv, causal ? 1 : 0, 0, BQ, BK], p + 16);
+    this.f32[p + 23] = scale;
+    const units = B * Math.ceil(Tq / BQ);
+    const work = B * Tq * Tk * (2 * (D + Dv) + 16) * (causal ? 0.5 : 1);
+    const parts = scratch > wsBytes ? 1 : this.parts(work, PER_THREAD.attention, units);
+    if (parts === 1 || !this.workspaces(this.active)) {
+      if (scratch <= wsBytes) {
+        this.k.attention_f32(PARAMS, 0, units, this.ws);
+        return;
+      }
+      // only where D or Dv is in the tens of thousands: a scratch of its own
+      const t = this.tempAlloc(op, scratch, `of attention scratch for D = ${D}, Dv = ${Dv}`);
+      try {
+        this.k.attention_f32(PARAMS, 0, units, t.ptr);
+      } finally {
+        this.tempFree(t);
+      }
+      return;
+    }
+    const fn = this.fnIndex.get('attention_f32')!;
+    const calls = splitRange(units, this.chunks(parts, units), 1).map(([u0, u1]): PoolCall => ({ fn, args: [PARAMS, u0, u1, this.ws], workspaceArg: 3 }));
+    this.fork(op, calls, (c) => this.k.attention_f32(...c.args), work);
   }
 
   /** Writes the window parameter block; `second` holds the second view's strides. */

@@ -17,6 +17,7 @@ export type KernelName =
   | 'reduce_f32'
   | 'reduce_i32'
   | 'matmul_f32'
+  | 'attention_f32'
   | 'im2col'
   | 'col2im'
   | 'pool2d'
@@ -32,6 +33,8 @@ export type KernelName =
 /** The module's exports as the backend calls them. @internal */
 export type Kernels = Record<KernelName, KernelFn> & {
   matmul_ws_bytes: QueryFn;
+  /** Scratch bytes `attention_f32` needs for blocks of BQ query rows and BK keys, D and Dv. */
+  attention_ws_bytes: (BQ: number, BK: number, D: number, Dv: number) => number;
   /** Per-op elementwise kernels by export name (`un_f32_exp`, `bin_i32_add`, …). */
   ops: Readonly<Record<string, KernelFn | undefined>>;
   /**
@@ -39,7 +42,7 @@ export type Kernels = Record<KernelName, KernelFn> & {
    * signatures, callable from WebAssembly only).
    */
   fusedHelpers: Readonly<Record<string, unknown>>;
-  /** Whether `matmul_f32` comes from the relaxed-SIMD (FMA) module. */
+  /** Whether `matmul_f32` and `attention_f32` come from the relaxed-SIMD (FMA) module. */
   relaxedSimd: boolean;
 };
 
@@ -88,7 +91,10 @@ function kernelsOf(instance: WebAssembly.Instance, relaxed: WebAssembly.Instance
     if ((name.startsWith('fused_v_') || name.startsWith('fused_s_')) && typeof f === 'function') fusedHelpers[name] = f;
   }
   const k = Object.assign(Object.create(null) as object, ex, { ops, fusedHelpers, relaxedSimd: relaxed !== null }) as Kernels;
-  if (relaxed) k.matmul_f32 = relaxed.exports.matmul_f32 as KernelFn;
+  if (relaxed) {
+    k.matmul_f32 = relaxed.exports.matmul_f32 as KernelFn;
+    k.attention_f32 = relaxed.exports.attention_f32 as KernelFn;
+  }
   return k;
 }
 

@@ -85,7 +85,7 @@ function workerMain(d: {
     const inst = new WebAssembly.Instance(d.module, { env });
     const rel = d.relaxed ? new WebAssembly.Instance(d.relaxed, { env }) : null;
     exports = inst.exports as Record<string, unknown>;
-    fns = d.names.map((n) => ((n === 'matmul_f32' && rel ? rel.exports[n] : exports[n]) as (...a: number[]) => void));
+    fns = d.names.map((n) => (((n === 'matmul_f32' || n === 'attention_f32') && rel ? rel.exports[n] : exports[n]) as (...a: number[]) => void));
   } catch (e) {
     fail(e);
     Atomics.store(ctrl, base + READY, 2);
