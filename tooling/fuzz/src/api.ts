@@ -205,6 +205,24 @@ function specs(): Spec[] {
   add('conv', 'maxPool2d', [T([1, 2, 4, 4]), V('int', 2), V('opts', { stride: 2 })], (...a) => c.maxPool2d!(...a));
   add('conv', 'avgPool2d', [T([1, 2, 4, 4]), V('int', 2), V('opts', { padding: 1 })], (...a) => c.avgPool2d!(...a));
   add('attention', 'scaledDotProductAttention', [T([2, 3, 4]), T([2, 5, 4]), T([2, 5, 2]), V('opts', { causal: true })], (...a) => c.scaledDotProductAttention!(...a));
+  for (const f of ['cumsum', 'cumprod']) add('sequence', f, [T([2, 3]), V('axis', 1)], (...a) => c[f]!(...a));
+  add('sequence', 'flip', [T([2, 3]), V('axes', [0, 1])], (...a) => c.flip!(...a));
+  for (const f of ['tril', 'triu']) add('sequence', f, [T([2, 3, 4]), V('int', 1)], (...a) => c[f]!(...a));
+  add('sequence', 'causalMask', [V('int', 3), V('int', 4)], (...a) => c.causalMask!(...a));
+  add('sequence', 'std', [T([2, 3, 4]), V('axes', [0, 2]), V('opts', { correction: 1, keepDims: true })], (...a) => c.std!(...a));
+  add('sequence', 'variance', [T([2, 3, 4]), V('axes', [1]), V('opts', { correction: 0 })], (...a) => c.variance!(...a));
+  add('sequence', 'gelu', [T([2, 3]), V('opts', { approximate: 'tanh' })], (...a) => c.gelu!(...a));
+  add('sequence', 'slice', [T([6, 5]), V('shape', [1, 0]), V('shape', [2, -1]), V('shape', [2, 3])], (...a) => c.slice!(...a));
+  for (const f of ['tile', 'repeat']) add('sequence', f, [T([2, 3]), V('shape', [2, 1, 2])], (...a) => c[f]!(...a));
+  add('sequence', 'repeatInterleave', [T([2, 3]), V('shape', [1, 0, 2]), V('axis', 1)], (...a) => c.repeatInterleave!(...a));
+  add('sequence', 'einsum', [V('str', 'bqd,bkd->bqk'), T([2, 3, 4]), T([2, 5, 4])], (...a) => c.einsum!(...a));
+  add('sequence', 'einsum (three operands)', [V('str', 'bn,anm,bm->ba'), T([2, 3]), T([4, 3, 5]), T([2, 5])], (...a) => c.einsum!(...a));
+  const sorted = (r: unknown): boolean => r !== null && typeof r === 'object' && [(r as ax.SortResult).values, (r as ax.SortResult).indices].every((t) => ax.isTensor(t) && !t.isDisposed);
+  add('sequence', 'sort', [T([3, 5]), V('axis', -1), V('opts', { descending: true })], (...a) => c.sort!(...a), sorted);
+  add('sequence', 'argsort', [T([3, 5]), V('axis', 0), V('opts', { stable: true })], (...a) => c.argsort!(...a));
+  add('sequence', 'topk', [T([3, 5]), V('int', 2), V('axis', 1), V('opts', { largest: false })], (...a) => c.topk!(...a), sorted);
+  add('sequence', 'multinomial', [{ kind: 'tensor', good: (m) => m.keep(ax.tensor([[0.2, 0.8, 0], [0.5, 0.25, 0.25]])) }, V('int', 2), V('opts', { replacement: false })], (...a) => c.multinomial!(...a));
+  add('sequence', 'categorical', [T([2, 4]), V('int', 3), V('opts', { seed: 1 })], (...a) => c.categorical!(...a));
   add('conv', 'window2d', [V('str', 'unfold'), V('shape', [1, 2, 5, 5]), V('shape', [3, 3]), V('int', 1), V('int', 0), V('int', 1)], (...a) => c.window2d!(...a), (r) => typeof r === 'object' && r !== null && 'outH' in r);
   // autograd
   add('autograd', 'backward', [T([3])], (x) => {

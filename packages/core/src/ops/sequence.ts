@@ -77,7 +77,7 @@ export function flip(x: Tensor, axes: number | readonly number[]): Tensor {
 /** bool [r, c]: true where j − i ≤ k (lower) or j − i ≥ k (upper). */
 function triMask(r: number, c: number, k: number, lower: boolean): Tensor {
   return comp((t) => {
-    const d = t(sub(arange(c), t(reshape(t(arange(r)), [r, 1]))));
+    const d = t(sub(t(arange(c)), t(reshape(t(arange(r)), [r, 1]))));
     return lower ? le(d, k) : ge(d, k);
   });
 }

@@ -501,6 +501,30 @@ export function sequenceTests(s: Suite): void {
       }
     });
 
+    it('outside a tidy, a call leaves only its outputs (no intermediate outlives it)', async () => {
+      const calls: [string, (x: Tensor) => Tensor | ax.SortResult][] = [
+        ['cumsum', (x) => ax.cumsum(x, 1)], ['cumprod', (x) => ax.cumprod(x, 0)], ['flip', (x) => ax.flip(x, [0, 1])],
+        ['tril', (x) => ax.tril(x)], ['triu', (x) => ax.triu(x, 1)], ['causalMask', () => ax.causalMask(3, 4)],
+        ['std', (x) => ax.std(x, 1)], ['variance', (x) => ax.variance(x, 0, { correction: 1 })], ['gelu tanh', (x) => ax.gelu(x, { approximate: 'tanh' })],
+        ['slice steps', (x) => ax.slice(x, [0, 1], [-1, -1], [2, 2])], ['tile', (x) => ax.tile(x, [2, 1, 2])], ['repeat', (x) => ax.repeat(x, [2, 2])],
+        ['repeatInterleave', (x) => ax.repeatInterleave(x, 2, 1)], ['repeatInterleave array', (x) => ax.repeatInterleave(x, [1, 0, 2, 1], 0)], ['repeatInterleave flat', (x) => ax.repeatInterleave(x, 2)],
+        ['einsum', (x) => ax.einsum('ij,kj->ik', x, x)], ['einsum sum-out', (x) => ax.einsum('ij,ij->i', x, x)], ['einsum three', (x) => ax.einsum('ij,ik,il->jkl', x, x, x)],
+        ['sort', (x) => ax.sort(x, 1)], ['argsort', (x) => ax.argsort(x, 0, { descending: true })], ['topk', (x) => ax.topk(x, 2, 1)],
+        ['multinomial', (x) => ax.multinomial(x, 2)], ['categorical', (x) => ax.categorical(x, 3)],
+      ];
+      for (const [name, f] of calls) {
+        const c = s.ctx(`${name} outside tidy`, '[4,5] float32');
+        const x = ax.tensor(Float32Array.from({ length: 20 }, (_, i) => ((i * 7) % 11) / 4 + 0.25), [4, 5]);
+        const before = ax.memory().numTensors;
+        const r = f(x);
+        const outs = r instanceof ax.Tensor ? [r] : [...new Set([r.values, r.indices])];
+        const after = ax.memory().numTensors;
+        for (const o of outs) o.dispose();
+        x.dispose();
+        ensure(after - before === outs.length, c, `${after - before} tensors live after the call, expected its ${outs.length} output(s)`);
+      }
+    });
+
     const cases = (seq as unknown as { cases: SeqCase[] }).cases;
     it(`PyTorch ${(seq as { torch: string }).torch}: ${cases.length} cases of values, indices and gradients at ties, zeros and NaN (fixtures/torch-seq.json)`, async () => {
       for (const [i, k] of cases.entries()) {
