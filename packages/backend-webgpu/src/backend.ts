@@ -1092,8 +1092,9 @@ export class WebGPUBackend implements Backend {
    * [B, Tq, Dv] and `lse` [B, Tq] (log Σ exp of each row's scores), both contiguous float32. A row
    * whose scores are all −Infinity gives NaN outputs and lse −Infinity. Any D and Dv: up to 128
    * output columns are accumulated in registers per sweep (more take one sweep per 128), and the
-   * head dimension is staged in chunks. Pipelines are cached per kernel shape and bias presence;
-   * sizes, strides, the scale and `causal` are parameters. Core calls it; users do not.
+   * head dimension is staged in chunks. Pipelines are cached per kernel shape, register tile (the
+   * output columns per sweep: 16, 32, 64 or 128, the first that covers Dv) and bias presence; sizes, strides, the scale
+   * and `causal` are parameters. Core calls it; users do not.
    * @example
    * ```ts
    * const b = await createWebGPUBackend();
@@ -1140,7 +1141,13 @@ export class WebGPUBackend implements Backend {
     }
     if (out === lse && B * Tq > 0) throw new AxonError(op, 'out and lse are the same buffer');
     if (B * Tq === 0) return;
-    const plan = this.attentionPlan();
+    const max = this.attentionPlan();
+    // the output columns held in registers: 4 per invocation of a row, doubled until they cover Dv
+    // (up to the plan's), so a small Dv does not loop over unused accumulators (at most 4 variants)
+    const tr = max.wg / max.bq;
+    let cv = Math.min(4 * tr, max.cv);
+    while (cv < Dv && cv < max.cv) cv *= 2;
+    const plan: AttentionPlan = { ...max, cv: Math.min(cv, max.cv) };
     const params = new Array<number>(ATT.len).fill(0);
     params[ATT.B] = B;
     params[ATT.Tq] = Tq;

@@ -970,7 +970,7 @@ export interface AttentionPlan {
 
 /** Bytes of workgroup memory an attention kernel of `p` uses (see {@link attentionSource}). */
 export function attentionStorage(p: AttentionPlan): number {
-  return 4 * (p.bq * p.dq + p.bk * Math.max(p.dq + 1, p.cv) + p.bq * p.bk);
+  return 4 * (p.bq * p.dq + p.bk * Math.max(p.dq + 1, p.cv) + 2 * p.bq * p.bk);
 }
 
 /**
@@ -979,13 +979,14 @@ export function attentionStorage(p: AttentionPlan): number {
  * head dimension) and then the V tile in workgroup memory, and keeps, per query row, the running
  * maximum `m`, the running sum `l` and an accumulator of `cv` output columns (registers, spread over
  * the row's `wg / bq` invocations) rescaled by exp(m_old − m_new) whenever the maximum grows (online
- * softmax). Scores exist only as one `bq × bk` tile; every operand is read through its strides.
+ * softmax). Scores (`Ss`) and their probabilities (`Ps`, each computed once, by the invocation that
+ * owns the score) exist only as `bq × bk` tiles; every operand is read through its strides.
  * Bindings: Q, K, V, (Bi: the bias, when `bias`), then O (contiguous [B, Tq, Dv]) and L (the
  * log-sum-exp, [B, Tq]). Params: {@link ATT}.
  *
  * Semantics (`Backend.attention`): a key j > i is masked when causal; a row whose scores are all
  * −Infinity gets NaN outputs and lse −Infinity (no 0·∞ or ∞ − ∞ on the way: a −Infinity maximum
- * keeps every probability 0); NaN scores propagate through the NaN-propagating maximum. Keys past
+ * keeps every probability 0); a NaN score makes its row NaN (through the maximum or its exp). Keys past
  * the block's last row are skipped entirely when causal.
  */
 export function attentionSource(p: AttentionPlan, bias: boolean): string {
@@ -1008,6 +1009,7 @@ export function attentionSource(p: AttentionPlan, bias: boolean): string {
 var<workgroup> Qs: array<f32, ${bq * dq}>;
 var<workgroup> KV: array<f32, ${bk * ks}>;
 var<workgroup> Ss: array<f32, ${bq * bk}>;
+var<workgroup> Ps: array<f32, ${bq * bk}>;
 @compute @workgroup_size(${wg})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let Tq = P[${A.Tq}u]; let Tk = P[${A.Tk}u]; let D = P[${A.D}u]; let Dv = P[${A.Dv}u];
@@ -1089,18 +1091,26 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
         KV[e] = x;
       }
       workgroupBarrier();
-      // online softmax: every invocation of a row computes the row's max and probabilities itself
+      // online softmax: each invocation of a row reads the row's scores for its maximum, writes the
+      // probabilities of its own keys, then (after the barrier) reads all of them for the sum and
+      // the weighted sum of the V tile
       var mt: f32 = -f_inf();
       for (var jl: u32 = 0u; jl < ${bk}u; jl = jl + 1u) { mt = max_f(mt, Ss[r * ${bk}u + jl]); }
       let mn = max_f(m, mt);
       let dead = mn == -f_inf();
       var alpha: f32 = 1.0;
       if (!dead) { alpha = exp_(m - mn); }
+      for (var jj: u32 = 0u; jj < ${kpt}u; jj = jj + 1u) {
+        let jl = u + ${tr}u * jj;
+        var pj: f32 = 0.0;
+        if (!dead) { pj = exp_(Ss[r * ${bk}u + jl] - mn); }
+        Ps[r * ${bk}u + jl] = pj;
+      }
+      workgroupBarrier();
       l = l * alpha;
       for (var cc: u32 = 0u; cc < ${cpt}u; cc = cc + 1u) { acc[cc] = acc[cc] * alpha; }
       for (var jl: u32 = 0u; jl < ${bk}u; jl = jl + 1u) {
-        var pj: f32 = 0.0;
-        if (!dead) { pj = exp_(Ss[r * ${bk}u + jl] - mn); }
+        let pj = Ps[r * ${bk}u + jl];
         l = l + pj;
         for (var cc: u32 = 0u; cc < ${cpt}u; cc = cc + 1u) { acc[cc] = acc[cc] + pj * KV[jl * ${cv}u + u + ${tr}u * cc]; }
       }

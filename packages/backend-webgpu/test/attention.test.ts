@@ -265,7 +265,7 @@ describe('attention', () => {
     await check(b, { B: 2, Tq: 3, Tk: 4, D: 0, Dv: 3, causal: true });
   });
 
-  it('one pipeline per kernel shape and bias presence; no buffer allocated or leaked', async () => {
+  it('one pipeline per kernel shape, register tile and bias presence; no buffer allocated or leaked', async () => {
     const b = getB();
     await check(b, { B: 1, Tq: 2, Tk: 2, D: 2, Dv: 2 });
     await check(b, { B: 1, Tq: 2, Tk: 2, D: 2, Dv: 2, bias: 'full' });
@@ -276,6 +276,12 @@ describe('attention', () => {
     expect(b.pipelineCount - before, 'sizes, strides, scale and causal are parameters').toBe(0);
     expect(b.memory().bytes).toBe(mem.bytes);
     expect(b.memory().buffers).toBe(mem.buffers);
+    // Dv = 20 and Dv = 30 share a register tile of 32 output columns (at most one new pipeline)
+    await check(b, { B: 1, Tq: 2, Tk: 3, D: 2, Dv: 20 });
+    const mid = b.pipelineCount;
+    expect(mid - before).toBeLessThanOrEqual(1);
+    await check(b, { B: 2, Tq: 3, Tk: 2, D: 5, Dv: 30, causal: true });
+    expect(b.pipelineCount).toBe(mid);
   });
 
   it('bad calls throw an AxonError naming attention before dispatching', async () => {
