@@ -5,5 +5,6 @@ import { matmulSuite } from './matmul.js';
 import { mlpSuite } from './mlp.js';
 import { cnnSuite } from './cnn.js';
 import { webgpuSuite } from './webgpu.js';
+import { gptSuite } from './gpt.js';
 
-export const SUITES: readonly Suite[] = [matmulSuite, mlpSuite, cnnSuite, webgpuSuite];
+export const SUITES: readonly Suite[] = [matmulSuite, mlpSuite, cnnSuite, gptSuite, webgpuSuite];
