@@ -6,5 +6,6 @@ import { mlpSuite } from './mlp.js';
 import { cnnSuite } from './cnn.js';
 import { webgpuSuite } from './webgpu.js';
 import { gptSuite } from './gpt.js';
+import { attentionSuite } from './attention.js';
 
-export const SUITES: readonly Suite[] = [matmulSuite, mlpSuite, cnnSuite, gptSuite, webgpuSuite];
+export const SUITES: readonly Suite[] = [matmulSuite, mlpSuite, cnnSuite, gptSuite, attentionSuite, webgpuSuite];
