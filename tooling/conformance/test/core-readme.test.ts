@@ -7,6 +7,9 @@ const blocks = [...readme.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]!);
 const dir = new URL('./.snippets/', import.meta.url);
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
+// Arrays print as the comments write them ([1, 4, 7], NaN as NaN), not as String() joins them.
+const show = (v: unknown): string => (Array.isArray(v) ? `[${v.map(show).join(', ')}]` : String(v));
+
 describe('@axon/core README examples', () => {
   blocks.forEach((code, i) => {
     it(`block ${i + 1} runs and prints what its comments say`, async () => {
@@ -15,7 +18,7 @@ describe('@axon/core README examples', () => {
       const prelude = code.includes("'@axon/backend-wasm'") ? '' : "import '@axon/backend-wasm';\nimport { setBackend as __set } from '@axon/core';\nawait __set('wasm');\n";
       writeFileSync(file, prelude + code + '\nexport {};\n');
       const printed: string[] = [];
-      const spy = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void printed.push(a.map(String).join(' ')));
+      const spy = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void printed.push(a.map(show).join(' ')));
       try {
         await import(/* @vite-ignore */ file.href);
       } finally {

@@ -438,7 +438,7 @@ function sample(op: string, w: Tensor, num: number, logits: boolean, replace: bo
  * from the global stream like `rand`, so `setSeed` reproduces it on every backend.
  * @example
  * setSeed(1);
- * multinomial(tensor([0, 0.3, 0.7]), 2) // [2, 1]
+ * multinomial(tensor([0, 0.3, 0.7]), 2) // [1, 2]
  * multinomial(tensor([0, 1, 0]), 3, { replacement: true }) // [1, 1, 1]
  */
 export function multinomial(probs: Tensor, numSamples: number, opts: MultinomialOptions = {}): Tensor {
