@@ -47,6 +47,15 @@ export function positiveNumber(name: string): (v: string) => number {
   };
 }
 
+/** Parses a non-negative decimal number flag (e.g. 0, 0.8 or 1e-3). */
+export function nonNegativeNumber(name: string): (v: string) => number {
+  return (v: string) => {
+    const n = DECIMAL.test(v) ? Number(v) : NaN;
+    if (!Number.isFinite(n) || n < 0) throw new Error(`--${name} must be a decimal number ≥ 0, got '${v}'`);
+    return n;
+  };
+}
+
 /** Parses a fraction flag in [0, 1). */
 export function fraction(name: string): (v: string) => number {
   return (v: string) => {

