@@ -7,7 +7,7 @@ import { validationRead } from '../checks.js';
 import { noGrad } from '../engine.js';
 import { AxonError, fmtShape, fmtValue } from '../errors.js';
 import { normAxes, normAxis, sizeOf, validateShape } from '../shape.js';
-import { Tensor } from '../tensor.js';
+import type { Tensor } from '../tensor.js';
 import { arange, rand, tensor } from './creation.js';
 import { add, astype, clone, eq, gt, le, ge, log, logicalAnd, logicalNot, logicalOr, lt, mul, ne, neg, sub, where } from './elementwise.js';
 import { matmul } from './linalg.js';
