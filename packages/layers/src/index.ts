@@ -76,4 +76,4 @@ export * from './io.js';
 export * from './portable.js';
 export { mnistMlp, mnistCnn, mnistModel, type MnistModelName } from './zoo.js';
 export { RNN, LSTM, GRU, type RecurrentOptions, type RNNOptions } from './recurrent.js';
-export { SimpleRNN, KerasLSTM, KerasGRU, KerasRecurrentBase, type KerasRecurrentOptions } from './recurrent-keras.js';
+export { SimpleRNN, KerasLSTM, KerasGRU, type KerasRecurrentOptions } from './recurrent-keras.js';

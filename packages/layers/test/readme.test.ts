@@ -72,6 +72,15 @@ describe('README examples', () => {
     expect(core.memory().numBytes).toBe(before.numBytes);
   });
 
+  it('Recurrent layers: PyTorch shapes and names, a masked Keras LSTM saved and loaded, nothing leaked', async () => {
+    const code = block('### Recurrent layers');
+    const want = expected(code);
+    expect(want.length).toBe(4);
+    const before = core.memory().numTensors;
+    expect(await run(code)).toEqual(want);
+    expect(core.memory().numTensors).toBe(before);
+  });
+
   it('Checkpoints and resuming: an interrupted run continues where it stopped', async () => {
     const code = block('### Checkpoints and resuming');
     const want = expected(code);

@@ -1,8 +1,8 @@
 /** Shared by the sequence tests: the PyTorch fixtures (fixtures/torch-seq.json) and comparisons. */
 import { readFileSync } from 'node:fs';
 import { expect } from 'vitest';
-import { type Tensor, memory, tensor, tidy } from '@axon/core';
-import { GRU, LSTM, RNN } from '../src/index.js';
+import { type Tensor, concat, memory, tensor, tidy } from '@axon/core';
+import { GRU, KerasGRU, KerasLSTM, LSTM, RNN, SimpleRNN } from '../src/index.js';
 
 export interface Enc {
   shape: number[];
@@ -91,5 +91,60 @@ export async function checkTorchCase(c: RnnCase): Promise<void> {
     v?.dispose();
   }
   m.dispose();
+}
+
+
+/** Reorders a PyTorch GRU tensor's gate blocks (axis 0) from r, z, n to Keras' z, r, h. */
+const rzToZr = (x: Tensor, u: number): Tensor => concat([x.slice([u], [u]), x.slice([0], [u]), x.slice([2 * u], [u])], 0);
+const rzToZr2 = (x: Tensor, u: number): Tensor => concat([x.slice([u, 0], [u, x.shape[1]!]), x.slice([0, 0], [u, x.shape[1]!]), x.slice([2 * u, 0], [u, x.shape[1]!])], 0);
+
+export function byName(name: string): RnnCase {
+  return FIXTURES.rnn.find((c) => c.name === name)!;
+}
+
+/** Checks a Keras layer loaded with a one-layer PyTorch case's weights: outputs, states and gradients. */
+export async function checkKeras(c: RnnCase): Promise<void> {
+  const u = c.config.hiddenSize;
+  const s = Object.fromEntries(Object.entries(c.state).map(([k, v]) => [k, t(v)]));
+  const gru = c.kind === 'GRU';
+  const layer = c.kind === 'RNN' ? new SimpleRNN(u, { returnSequences: true }) : c.kind === 'LSTM' ? new KerasLSTM(u, { returnSequences: true }) : new KerasGRU(u, { returnSequences: true });
+  layer.build(c.config.inputSize);
+  tidy(() => {
+    const wih = gru ? rzToZr2(s['weight_ih_l0']!, u) : s['weight_ih_l0']!;
+    const whh = gru ? rzToZr2(s['weight_hh_l0']!, u) : s['weight_hh_l0']!;
+    layer.kernel!.assign(wih.T.contiguous());
+    layer.recurrentKernel!.assign(whh.T.contiguous());
+    if (gru) layer.bias!.assign(concat([rzToZr(s['bias_ih_l0']!, u).reshape([1, 3 * u]), rzToZr(s['bias_hh_l0']!, u).reshape([1, 3 * u])], 0));
+    else layer.bias!.assign(s['bias_ih_l0']!.add(s['bias_hh_l0']!));
+  });
+  const x = t(c.x).requireGrad(); // [T, B, I]
+  const h0 = t(c.h0!).requireGrad(); // [1, B, H]
+  const c0 = c.c0 ? t(c.c0).requireGrad() : null;
+  const outs = tidy(() => {
+    const init = [h0.reshape(h0.shape.slice(1)), ...(c0 ? [c0.reshape(c0.shape.slice(1))] : [])];
+    const [seq, h, cc] = layer.forwardWithState(x.permute([1, 0, 2]), { initialState: init });
+    let loss = seq!.mul(t(c.wo).permute([1, 0, 2])).sum().add(h!.mul(t(c.wh).reshape(h!.shape)).sum());
+    if (cc) loss = loss.add(cc.mul(t(c.wc!).reshape(cc.shape)).sum());
+    loss.backward();
+    return [seq!.permute([1, 0, 2]), h!.unsqueeze(0), ...(cc ? [cc.unsqueeze(0)] : [])];
+  });
+  await expectAllClose(outs[0]!, c.output, `${c.name} output`);
+  await expectAllClose(outs[1]!, c.hN, `${c.name} h`);
+  if (c.cN) await expectAllClose(outs[2]!, c.cN, `${c.name} c`);
+  await expectAllClose(x.grad!, c.grads['x']!, `${c.name} dx`);
+  await expectAllClose(h0.grad!, c.grads['h0']!, `${c.name} dh0`);
+  if (c0) await expectAllClose(c0.grad!, c.grads['c0']!, `${c.name} dc0`);
+  const g = Object.fromEntries(Object.entries(c.grads).map(([k, v]) => [k, t(v)]));
+  const want = tidy(() => ({
+    kernel: (gru ? rzToZr2(g['weight_ih_l0']!, u) : g['weight_ih_l0']!).T.contiguous(),
+    recurrentKernel: (gru ? rzToZr2(g['weight_hh_l0']!, u) : g['weight_hh_l0']!).T.contiguous(),
+    bias: gru ? concat([rzToZr(g['bias_ih_l0']!, u).reshape([1, 3 * u]), rzToZr(g['bias_hh_l0']!, u).reshape([1, 3 * u])], 0) : g['bias_ih_l0']!.clone(),
+  }));
+  for (const k of ['kernel', 'recurrentKernel', 'bias'] as const) {
+    const w = want[k];
+    await expectAllClose(layer[k]!.grad!, { shape: w.shape as number[], data: [...(await w.data())] }, `${c.name} d${k}`);
+  }
+  for (const v of [...outs, ...Object.values(s), ...Object.values(g), ...Object.values(want), x.grad, x, h0.grad, h0, c0?.grad, c0]) v?.dispose();
+  layer.dispose();
 }
 
