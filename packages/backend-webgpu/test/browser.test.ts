@@ -1,7 +1,7 @@
 // The browser path: the backend bundled with esbuild, loaded in headless Chromium, started on
-// navigator.gpu (SwiftShader there), running a small forward/backward-style workload through
-// @axon/core's registry. Needs Debian's chromium (scripts/install-webgpu-deps.sh installs it);
-// without it the test fails and says how to install it (a skipped backend must not report green).
+// navigator.gpu (SwiftShader there), running a small forward/backward-style workload (and one
+// attention kernel) through @axon/core's registry. Needs Debian's chromium
+// (scripts/install-webgpu-deps.sh installs it); without it the test fails and says how to install it (a skipped backend must not report green).
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -29,8 +29,15 @@ async function run() {
   const s = b.alloc('float32', 2); b.reduce('sum', v(r, [2, 2], [2, 1]), [0], s);
   const e = b.alloc('float32', 2); b.unary('exp', v(s, [2], [1]), e);
   const u = b.alloc('float32', 5); b.random('uniform', 42, 7, 0, 1, u);
+  // causal attention over 2 keys of dimension 1 with q·k = 0 (the flash-attention kernel)
+  const q = b.alloc('float32', 2); b.write(q, new Float32Array([1, 1]));
+  const k = b.alloc('float32', 2); b.write(k, new Float32Array([0, 0]));
+  const vv = b.alloc('float32', 2); b.write(vv, new Float32Array([1, 3]));
+  const ao = b.alloc('float32', 2); const al = b.alloc('float32', 2);
+  b.attention(v(q, [1, 2, 1], [2, 1, 1]), v(k, [1, 2, 1], [2, 1, 1]), v(vv, [1, 2, 1], [2, 1, 1]), null, 1, true, ao, al);
   const out = { adapter: b.adapterDescription, source: b.source, emulated: b.emulated,
-    y: Array.from(await b.read(y)), e: Array.from(await b.read(e)), u: Array.from(await b.read(u)) };
+    y: Array.from(await b.read(y)), e: Array.from(await b.read(e)), u: Array.from(await b.read(u)),
+    att: Array.from(await b.read(ao)), lse: Array.from(await b.read(al)) };
   b.dispose();
   return out;
 }
@@ -71,6 +78,8 @@ describe('browser (headless Chromium, navigator.gpu)', () => {
         y: number[];
         e: number[];
         u: number[];
+        att: number[];
+        lse: number[];
       };
       expect(res.error, res.error).toBeUndefined();
       console.log(`[webgpu] browser adapter: ${res.adapter} via ${res.source}${res.emulated ? ' (software emulation)' : ''}`);
@@ -82,6 +91,10 @@ describe('browser (headless Chromium, navigator.gpu)', () => {
       const e = [Math.exp(relu[0]! + relu[2]!), Math.exp(relu[1]! + relu[3]!)];
       res.e.forEach((g, i) => expect(Math.abs(g - e[i]!)).toBeLessThanOrEqual(1e-5 * e[i]!));
       expect(res.u.every((v) => v >= 0 && v < 1)).toBe(true);
+      // row 0 sees key 0 only; row 1 weighs both keys equally
+      expect(res.att).toEqual([1, 2]);
+      expect(Math.abs(res.lse[0]!)).toBeLessThanOrEqual(1e-6);
+      expect(Math.abs(res.lse[1]! - Math.log(2))).toBeLessThanOrEqual(1e-6);
     } finally {
       await browser.close();
       server.close();
