@@ -1,7 +1,8 @@
 // The browser path: the backend bundled with esbuild, loaded in headless Chromium, started on
 // navigator.gpu (SwiftShader there), running a small forward/backward-style workload (and one
 // attention kernel) through @axon/core's registry. Needs Debian's chromium
-// (scripts/install-webgpu-deps.sh installs it); without it the test fails and says how to install it (a skipped backend must not report green).
+// (scripts/install-webgpu-deps.sh installs it); without it the test fails and says how to install
+// it (a skipped backend must not report green).
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
