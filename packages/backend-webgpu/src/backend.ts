@@ -1093,8 +1093,8 @@ export class WebGPUBackend implements Backend {
    * whose scores are all −Infinity gives NaN outputs and lse −Infinity. Any D and Dv: up to 128
    * output columns are accumulated in registers per sweep (more take one sweep per 128), and the
    * head dimension is staged in chunks. Pipelines are cached per kernel shape, register tile (the
-   * output columns per sweep: 16, 32, 64 or 128, the first that covers Dv) and bias presence; sizes, strides, the scale
-   * and `causal` are parameters. Core calls it; users do not.
+   * output columns per sweep: 16, 32, 64 or 128, the first that covers Dv) and bias presence;
+   * sizes, strides, the scale and `causal` are parameters. Core calls it; users do not.
    * @example
    * ```ts
    * const b = await createWebGPUBackend();
