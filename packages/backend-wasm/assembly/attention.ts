@@ -93,114 +93,180 @@ function tile(kc: i32, a: usize, ars: usize, nr: i32, as: usize, b: usize, bs: u
   v128.store(r3, c31, 16);
 }
 
+// The scratch (at `ws`): packed K block (BK·D), packed V block (BK·Dvp), scores (BQ·BK),
+// accumulators (BQ·Dvp), running maximum and sum (BQ each).
+@inline function dvp(prm: usize): usize {
+  return <usize>((P(prm, 21) + 7) & ~7);
+}
+@inline function vpOf(prm: usize, ws: usize): usize {
+  return ws + ((<usize>P(prm, 25) * <usize>P(prm, 20)) << 2);
+}
+@inline function sOf(prm: usize, ws: usize): usize {
+  return vpOf(prm, ws) + ((<usize>P(prm, 25) * dvp(prm)) << 2);
+}
+@inline function oOf(prm: usize, ws: usize): usize {
+  return sOf(prm, ws) + ((<usize>P(prm, 24) * <usize>P(prm, 25)) << 2);
+}
+@inline function mOf(prm: usize, ws: usize): usize {
+  return oOf(prm, ws) + ((<usize>P(prm, 24) * dvp(prm)) << 2);
+}
+
+// The parts of a unit other than the two products: exported by the SIMD128 module, which the
+// relaxed-SIMD module imports them from (only `tile` differs between the two builds, so the
+// relaxed module carries the driver and its tile, not a second copy of these).
+@external("env", "attn_pack") declare function packImported(prm: usize, ws: usize, b: i32, j0: i32, nk: i32): void;
+@external("env", "attn_softmax") declare function softmaxImported(prm: usize, ws: usize, b: i32, i0: i32, rows: i32, j0: i32, nk: i32): void;
+@external("env", "attn_finish") declare function finishImported(prm: usize, ws: usize, b: i32, i0: i32, rows: i32): void;
+
+/** Packs keys [j0, j0 + nk) of batch b: K transposed in 8-key strips ([strip][d][8]), V in rows of Dvp; zero-padded to 8 keys. */
+export function attn_pack(prm: usize, ws: usize, b: i32, j0: i32, nk: i32): void {
+  const D = P(prm, 20), Dv = P(prm, 21);
+  const skd = <usize>P(prm, 7), svd = <usize>P(prm, 11);
+  const kb = <usize>P(prm, 4) + <usize>b * <usize>P(prm, 5) + <usize>j0 * <usize>P(prm, 6);
+  const vb = <usize>P(prm, 8) + <usize>b * <usize>P(prm, 9) + <usize>j0 * <usize>P(prm, 10);
+  const Vp = vpOf(prm, ws);
+  const ldo = dvp(prm) << 2;
+  const nk8 = (nk + 7) & ~7;
+  for (let c = 0; c < nk8; c++) {
+    const kd = ws + ((<usize>(c >> 3) * <usize>D) << 5) + (<usize>(c & 7) << 2);
+    const vd = Vp + <usize>c * ldo;
+    memory.fill(vd, 0, ldo);
+    if (c < nk) {
+      const ks = kb + <usize>c * <usize>P(prm, 6);
+      for (let d = 0; d < D; d++) store<f32>(kd + (<usize>d << 5), load<f32>(ks + <usize>d * skd));
+      const vs = vb + <usize>c * <usize>P(prm, 10);
+      let e = 0;
+      if (svd == 4) for (; e + 4 <= Dv; e += 4) v128.store(vd + (<usize>e << 2), v128.load(vs + (<usize>e << 2)));
+      for (; e < Dv; e++) store<f32>(vd + (<usize>e << 2), load<f32>(vs + <usize>e * svd));
+    } else {
+      for (let d = 0; d < D; d++) store<f32>(kd + (<usize>d << 5), 0);
+    }
+  }
+}
+
+/**
+ * Rows [0, rows) of the unit's scores against keys [j0, j0 + nk): s = scale·S + bias (−∞ where
+ * causally masked), then the online softmax: P = exp(s − m) in place of S, the running maximum
+ * m and sum, and the accumulators rescaled by exp(m_old − m).
+ */
+export function attn_softmax(prm: usize, ws: usize, b: i32, i0: i32, rows: i32, j0: i32, nk: i32): void {
+  const pbias = <usize>P(prm, 12), sbj = <usize>P(prm, 15);
+  const causal = P(prm, 22) != 0;
+  const scv = f32x4.splat(load<f32>(prm + 92));
+  const lds = <usize>P(prm, 25) << 2;
+  const Dvp = dvp(prm);
+  const S = sOf(prm, ws), O = oOf(prm, ws), M = mOf(prm, ws);
+  const L = M + (<usize>P(prm, 24) << 2);
+  const ninf = f32x4.splat(-Infinity);
+  const nk8 = (nk + 7) & ~7;
+  for (let r = 0; r < rows; r++) {
+    const i = i0 + r;
+    const srow = S + <usize>r * lds;
+    const brow = pbias + <usize>b * <usize>P(prm, 13) + <usize>i * <usize>P(prm, 14) + <usize>j0 * sbj;
+    // keys from jm on are masked in this row (and the padding)
+    const jmv = i32x4.splat(causal ? min(nk, i + 1 - j0) : nk);
+    let mv = ninf;
+    for (let c = 0; c < nk8; c += 4) {
+      const p = srow + (<usize>c << 2);
+      let x = f32x4.mul(v128.load(p), scv);
+      if (pbias != 0) {
+        let bv: v128;
+        if (sbj == 4 && c + 4 <= nk) bv = v128.load(brow + (<usize>c << 2));
+        else {
+          // lanes past the last key read its bias again (masked below): never past the view
+          bv = f32x4.splat(load<f32>(brow + <usize>min(c, nk - 1) * sbj));
+          bv = f32x4.replace_lane(bv, 1, load<f32>(brow + <usize>min(c + 1, nk - 1) * sbj));
+          bv = f32x4.replace_lane(bv, 2, load<f32>(brow + <usize>min(c + 2, nk - 1) * sbj));
+          bv = f32x4.replace_lane(bv, 3, load<f32>(brow + <usize>min(c + 3, nk - 1) * sbj));
+        }
+        x = f32x4.add(x, bv);
+      }
+      x = v128.bitselect(x, ninf, i32x4.lt_s(i32x4.add(i32x4(0, 1, 2, 3), i32x4.splat(c)), jmv));
+      v128.store(p, x);
+      mv = f32x4.max(mv, x);
+    }
+    const mOld = load<f32>(M + (<usize>r << 2));
+    const mNew = max(max(max(f32x4.extract_lane(mv, 0), f32x4.extract_lane(mv, 1)), max(f32x4.extract_lane(mv, 2), f32x4.extract_lane(mv, 3))), mOld);
+    if (mNew == -Infinity) {
+      // every score so far is −∞: nothing to add (exp(−∞ − (−∞)) would be NaN)
+      memory.fill(srow, 0, <usize>nk8 << 2);
+      continue;
+    }
+    const mvN = f32x4.splat(mNew);
+    let sv = f32x4.splat(0);
+    for (let c = 0; c < nk8; c += 4) {
+      const p = srow + (<usize>c << 2);
+      const e = vexp(f32x4.sub(v128.load(p), mvN));
+      v128.store(p, e);
+      sv = f32x4.add(sv, e);
+    }
+    const sum = (f32x4.extract_lane(sv, 0) + f32x4.extract_lane(sv, 1)) + (f32x4.extract_lane(sv, 2) + f32x4.extract_lane(sv, 3));
+    const alpha = Mathf.exp(mOld - mNew);
+    store<f32>(L + (<usize>r << 2), load<f32>(L + (<usize>r << 2)) * alpha + sum);
+    store<f32>(M + (<usize>r << 2), mNew);
+    if (alpha != 1) {
+      const av = f32x4.splat(alpha);
+      const orow = O + ((<usize>r * Dvp) << 2);
+      for (let e: usize = 0; e < Dvp; e += 4) {
+        const p = orow + (e << 2);
+        v128.store(p, f32x4.mul(v128.load(p), av));
+      }
+    }
+  }
+}
+
+/** Writes the unit's rows: out = O / sum, lse = m + log(sum) (a row of −∞ scores: 0/0 = NaN and −∞). */
+export function attn_finish(prm: usize, ws: usize, b: i32, i0: i32, rows: i32): void {
+  const Tq = P(prm, 18), Dv = P(prm, 21);
+  const O = oOf(prm, ws), M = mOf(prm, ws);
+  const L = M + (<usize>P(prm, 24) << 2);
+  const ldo = dvp(prm) << 2;
+  for (let r = 0; r < rows; r++) {
+    const row = <usize>(b * Tq + i0 + r);
+    const l = load<f32>(L + (<usize>r << 2));
+    const orow = O + <usize>r * ldo;
+    const dst = <usize>P(prm, 16) + ((row * <usize>Dv) << 2);
+    for (let e = 0; e < Dv; e++) store<f32>(dst + (<usize>e << 2), load<f32>(orow + (<usize>e << 2)) / l);
+    store<f32>(<usize>P(prm, 17) + (row << 2), load<f32>(M + (<usize>r << 2)) + Mathf.log(l));
+  }
+}
+
 /** Runs units [u0, u1) (unit = b · ⌈Tq / BQ⌉ + query block) of the attention in block `prm`. */
 export function attention_f32(prm: usize, u0: i32, u1: i32, ws: usize): void {
-  const pq = <usize>P(prm, 0), sqb = <usize>P(prm, 1), sqt = <usize>P(prm, 2), sqd = <usize>P(prm, 3);
-  const pk = <usize>P(prm, 4), skb = <usize>P(prm, 5), skt = <usize>P(prm, 6), skd = <usize>P(prm, 7);
-  const pv = <usize>P(prm, 8), svb = <usize>P(prm, 9), svt = <usize>P(prm, 10), svd = <usize>P(prm, 11);
-  const pbias = <usize>P(prm, 12), sbb = <usize>P(prm, 13), sbi = <usize>P(prm, 14), sbj = <usize>P(prm, 15);
-  const po = <usize>P(prm, 16), plse = <usize>P(prm, 17);
-  const Tq = P(prm, 18), Tk = P(prm, 19), D = P(prm, 20), Dv = P(prm, 21);
+  const sqt = <usize>P(prm, 2), sqd = <usize>P(prm, 3);
+  const Tq = P(prm, 18), Tk = P(prm, 19), D = P(prm, 20);
   const causal = P(prm, 22) != 0;
-  const scale = load<f32>(prm + 92);
   const BQ = P(prm, 24), BK = P(prm, 25);
-  const Dvp = (Dv + 7) & ~7;
+  const Dvp = <i32>dvp(prm);
   const nqb = (Tq + BQ - 1) / BQ;
-  // scratch: packed K block, packed V block, scores, accumulators, running max and sum
-  const Kp = ws;
-  const Vp = Kp + ((<usize>BK * <usize>D) << 2);
-  const S = Vp + ((<usize>BK * <usize>Dvp) << 2);
-  const O = S + ((<usize>BQ * <usize>BK) << 2);
-  const M = O + ((<usize>BQ * <usize>Dvp) << 2);
-  const L = M + (<usize>BQ << 2);
+  const S = sOf(prm, ws), O = oOf(prm, ws), M = mOf(prm, ws);
+  const Vp = vpOf(prm, ws);
   const lds = <usize>BK << 2;
   const ldo = <usize>Dvp << 2;
-  const ninf = f32x4.splat(-Infinity);
   for (let u = u0; u < u1; u++) {
     const b = u / nqb;
     const i0 = (u - b * nqb) * BQ;
     const rows = min(BQ, Tq - i0);
-    const qb = pq + <usize>b * sqb + <usize>i0 * sqt;
-    const kb = pk + <usize>b * skb;
-    const vb = pv + <usize>b * svb;
+    const qb = <usize>P(prm, 0) + <usize>b * <usize>P(prm, 1) + <usize>i0 * sqt;
     for (let r = 0; r < rows; r++) {
       store<f32>(M + (<usize>r << 2), -Infinity);
-      store<f32>(L + (<usize>r << 2), 0);
+      store<f32>(M + (<usize>(BQ + r) << 2), 0);
     }
     memory.fill(O, 0, (<usize>BQ * <usize>Dvp) << 2);
     // keys any row of the block sees (top-left causal: row i sees j ≤ i)
     const jEnd = causal ? min(Tk, i0 + rows) : Tk;
     for (let j0 = 0; j0 < jEnd; j0 += BK) {
       const nk = min(BK, jEnd - j0);
-      const nk8 = (nk + 7) & ~7;
-      // pack K's block transposed ([strip][d][8]) and V's as rows of Dvp, zero-padded
-      for (let c = 0; c < nk8; c++) {
-        const kd = Kp + ((<usize>(c >> 3) * <usize>D) << 5) + (<usize>(c & 7) << 2);
-        const vd = Vp + <usize>c * ldo;
-        if (c < nk) {
-          const ks = kb + <usize>(j0 + c) * skt;
-          for (let d = 0; d < D; d++) store<f32>(kd + (<usize>d << 5), load<f32>(ks + <usize>d * skd));
-          const vs = vb + <usize>(j0 + c) * svt;
-          if (svd == 4) memory.copy(vd, vs, <usize>Dv << 2);
-          else for (let e = 0; e < Dv; e++) store<f32>(vd + (<usize>e << 2), load<f32>(vs + <usize>e * svd));
-          for (let e = Dv; e < Dvp; e++) store<f32>(vd + (<usize>e << 2), 0);
-        } else {
-          for (let d = 0; d < D; d++) store<f32>(kd + (<usize>d << 5), 0);
-          memory.fill(vd, 0, ldo);
-        }
-      }
+      if (ASC_FEATURE_RELAXED_SIMD) packImported(prm, ws, b, j0, nk);
+      else attn_pack(prm, ws, b, j0, nk);
       // S = Q·Kᵀ (unscaled)
       for (let r0 = 0; r0 < rows; r0 += 4) {
-        for (let c0 = 0; c0 < nk8; c0 += 8) {
-          tile(D, qb + <usize>r0 * sqt, sqt, rows - r0, sqd, Kp + ((<usize>c0 * <usize>D) << 2), 32, S + <usize>r0 * lds + (<usize>c0 << 2), lds, false);
+        for (let c0 = 0; c0 < nk; c0 += 8) {
+          tile(D, qb + <usize>r0 * sqt, sqt, rows - r0, sqd, ws + ((<usize>c0 * <usize>D) << 2), 32, S + <usize>r0 * lds + (<usize>c0 << 2), lds, false);
         }
       }
-      // per row: scale, bias, mask; online softmax; P in place of S
-      for (let r = 0; r < rows; r++) {
-        const i = i0 + r;
-        const srow = S + <usize>r * lds;
-        const brow = pbias + <usize>b * sbb + <usize>i * sbi + <usize>j0 * sbj;
-        // keys from jm on are masked in this row
-        const jm = causal ? min(nk, i + 1 - j0) : nk;
-        for (let c = 0; c < nk8; c++) {
-          const p = srow + (<usize>c << 2);
-          let s: f32 = -Infinity;
-          if (c < jm) {
-            s = load<f32>(p) * scale;
-            if (pbias != 0) s += load<f32>(brow + <usize>c * sbj);
-          }
-          store<f32>(p, s);
-        }
-        let mv = ninf;
-        for (let c = 0; c < nk8; c += 4) mv = f32x4.max(mv, v128.load(srow + (<usize>c << 2)));
-        const mOld = load<f32>(M + (<usize>r << 2));
-        const mNew = max(max(max(f32x4.extract_lane(mv, 0), f32x4.extract_lane(mv, 1)), max(f32x4.extract_lane(mv, 2), f32x4.extract_lane(mv, 3))), mOld);
-        if (mNew == -Infinity) {
-          // every score so far is −∞: nothing to add (exp(−∞ − (−∞)) would be NaN)
-          memory.fill(srow, 0, <usize>nk8 << 2);
-          continue;
-        }
-        const mvN = f32x4.splat(mNew);
-        let sv = f32x4.splat(0);
-        for (let c = 0; c < nk8; c += 4) {
-          const p = srow + (<usize>c << 2);
-          const e = vexp(f32x4.sub(v128.load(p), mvN));
-          v128.store(p, e);
-          sv = f32x4.add(sv, e);
-        }
-        const sum = (f32x4.extract_lane(sv, 0) + f32x4.extract_lane(sv, 1)) + (f32x4.extract_lane(sv, 2) + f32x4.extract_lane(sv, 3));
-        const alpha = Mathf.exp(mOld - mNew);
-        store<f32>(L + (<usize>r << 2), load<f32>(L + (<usize>r << 2)) * alpha + sum);
-        store<f32>(M + (<usize>r << 2), mNew);
-        if (alpha != 1) {
-          const av = f32x4.splat(alpha);
-          const orow = O + <usize>r * ldo;
-          for (let e = 0; e < Dvp; e += 4) {
-            const p = orow + (<usize>e << 2);
-            v128.store(p, f32x4.mul(v128.load(p), av));
-          }
-        }
-      }
+      if (ASC_FEATURE_RELAXED_SIMD) softmaxImported(prm, ws, b, i0, rows, j0, nk);
+      else attn_softmax(prm, ws, b, i0, rows, j0, nk);
       // O += P·V
       for (let r0 = 0; r0 < rows; r0 += 4) {
         for (let e0 = 0; e0 < Dvp; e0 += 8) {
@@ -208,15 +274,8 @@ export function attention_f32(prm: usize, u0: i32, u1: i32, ws: usize): void {
         }
       }
     }
-    // out = O / sum; lse = m + log(sum) (a row of −∞ scores: 0/0 = NaN and −∞)
-    for (let r = 0; r < rows; r++) {
-      const i = i0 + r;
-      const l = load<f32>(L + (<usize>r << 2));
-      const orow = O + <usize>r * ldo;
-      const dst = po + ((<usize>(b * Tq + i) * <usize>Dv) << 2);
-      for (let e = 0; e < Dv; e++) store<f32>(dst + (<usize>e << 2), load<f32>(orow + (<usize>e << 2)) / l);
-      store<f32>(plse + (<usize>(b * Tq + i) << 2), load<f32>(M + (<usize>r << 2)) + Mathf.log(l));
-    }
+    if (ASC_FEATURE_RELAXED_SIMD) finishImported(prm, ws, b, i0, rows);
+    else attn_finish(prm, ws, b, i0, rows);
   }
 }
 

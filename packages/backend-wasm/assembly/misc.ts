@@ -1,4 +1,5 @@
 // fill, gather, scatterAdd and the counter-based random generator.
+import { jsCos, jsLog } from './math';
 
 export function fill_32(po: usize, bits: i32, n: i32): void {
   const v = i32x4.splat(bits);
@@ -108,7 +109,7 @@ export function random(kind: i32, key: u32, counter: u32, a: f64, b: f64, po: us
       const c = counter + (<u32>i << 1);
       const u1 = <f64>((hash32(key, c) >>> 8) + 1) * INV24;
       const u2 = <f64>(hash32(key, c + 1) >>> 8) * INV24;
-      const z = Math.sqrt(-2.0 * Math.log(u1)) * Math.cos(2.0 * Math.PI * u2);
+      const z = Math.sqrt(-2.0 * jsLog(u1)) * jsCos(2.0 * Math.PI * u2);
       v = a + b * z;
     } else {
       const u = <f64>(hash32(key, counter + <u32>i) >>> 8) * INV24;

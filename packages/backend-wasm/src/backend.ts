@@ -1481,66 +1481,51 @@ export class WasmBackend implements Backend {
    */
   attention(q: View, k: View, v: View, bias: View | null, scale: number, causal: boolean, out: BackendBuffer, lse: BackendBuffer): void {
     const op = 'attention';
-    this.view(op, q, 'float32', 3);
-    this.view(op, k, 'float32', 3);
-    this.view(op, v, 'float32', 3);
     const [B, Tq, D] = q.shape as [number, number, number];
-    const [Bk, Tk, Dk] = k.shape as [number, number, number];
-    const [Bv, Tv, Dv] = v.shape as [number, number, number];
-    if (Bk !== B || Dk !== D || Bv !== B || Tv !== Tk) {
-      throw new AxonError(op, `shapes q [${q.shape.join(',')}], k [${k.shape.join(',')}], v [${v.shape.join(',')}] do not match (expected q [B, Tq, D], k [B, Tk, D], v [B, Tk, Dv])`);
+    const [Tk, Dv] = [k.shape[1]!, v.shape[2]!];
+    const views = bias === null ? [q, k, v] : [q, k, v, bias];
+    for (const x of views) this.view(op, x, 'float32', 3);
+    const want = [[B, Tq, D], [B, Tk, D], [B, Tk, Dv], [B, Tq, Tk]];
+    if (views.some((x, i) => !sameDims(x.shape, want[i]!))) {
+      throw new AxonError(op, `expected q [B, Tq, D], k [B, Tk, D], v [B, Tk, Dv] and bias null or [B, Tq, Tk], got ${views.map((x) => `[${x.shape.join(',')}]`).join(', ')}`);
     }
-    if (bias !== null) {
-      this.view(op, bias, 'float32', 3);
-      if (!sameDims(bias.shape, [B, Tq, Tk])) throw new AxonError(op, `bias has shape [${bias.shape.join(',')}], expected [${B},${Tq},${Tk}] ([B, Tq, Tk])`);
-    }
-    if (typeof scale !== 'number') throw new AxonError(op, `scale must be a number, got ${fmtValue(scale)}`);
-    if (typeof causal !== 'boolean') throw new AxonError(op, `causal must be a boolean, got ${fmtValue(causal)}`);
+    if (typeof scale !== 'number' || typeof causal !== 'boolean') throw new AxonError(op, `expected a number scale and a boolean causal, got ${fmtValue(scale)} and ${fmtValue(causal)}`);
     const o = this.out(op, out, B * Tq * Dv, 'float32');
     const l = this.out(op, lse, B * Tq, 'float32');
-    if (o === l && o.size > 0) throw new AxonError(op, 'out and lse must be different buffers');
+    if (o === l) throw new AxonError(op, 'out and lse must be different buffers');
     if (B * Tq === 0) return;
     // blocks of up to 32 query rows (multiples of the tile's 4) and 64 keys (multiples of 8),
-    // smaller where the scratch would not fit a matmul workspace (very large D or Dv)
+    // smaller where the scratch would not fit a matmul workspace (D or Dv in the thousands)
     let BQ = Math.min(32, (Tq + 3) & ~3);
     let BK = Math.min(64, (Tk + 7) & ~7) || 8;
     const wsBytes = this.k.matmul_ws_bytes();
-    while (this.k.attention_ws_bytes(BQ, BK, D, Dv) > wsBytes && (BQ > 4 || BK > 8)) {
+    const need = (): number => this.k.attention_ws_bytes(BQ, BK, D, Dv);
+    while (need() > wsBytes && BQ + BK > 12) {
       if (BK > 8) BK >>= 1;
-      else BQ >>= 1;
-      BQ = (BQ + 3) & ~3;
+      else BQ = Math.max(4, BQ >> 1) & ~3;
     }
-    const scratch = this.k.attention_ws_bytes(BQ, BK, D, Dv);
     this.views();
     const p = PARAMS >> 2;
-    const at = (x: View): number => (x.buf as WasmBuffer).ptr + x.offset * 4;
-    const i = this.i32;
-    i.set([at(q), q.strides[0]! * 4, q.strides[1]! * 4, q.strides[2]! * 4, at(k), k.strides[0]! * 4, k.strides[1]! * 4, k.strides[2]! * 4], p);
-    i.set([at(v), v.strides[0]! * 4, v.strides[1]! * 4, v.strides[2]! * 4], p + 8);
-    if (bias !== null) i.set([at(bias), bias.strides[0]! * 4, bias.strides[1]! * 4, bias.strides[2]! * 4], p + 12);
-    else i.fill(0, p + 12, p + 16);
-    i.set([o.ptr, l.ptr, Tq, Tk, D, Dv, causal ? 1 : 0, 0, BQ, BK], p + 16);
+    views.forEach((x, i) => this.i32.set([(x.buf as WasmBuffer).ptr + x.offset * 4, ...x.strides.map((st) => st * 4)], p + 4 * i));
+    if (bias === null) this.i32[p + 12] = 0;
+    this.i32.set([o.ptr, l.ptr, Tq, Tk, D, Dv, +causal, 0, BQ, BK], p + 16);
     this.f32[p + 23] = scale;
     const units = B * Math.ceil(Tq / BQ);
     const work = B * Tq * Tk * (2 * (D + Dv) + 16) * (causal ? 0.5 : 1);
-    const parts = scratch > wsBytes ? 1 : this.parts(work, PER_THREAD.attention, units);
-    if (parts === 1 || !this.workspaces(this.active)) {
-      if (scratch <= wsBytes) {
-        this.k.attention_f32(PARAMS, 0, units, this.ws);
-        return;
-      }
-      // only where D or Dv is in the tens of thousands: a scratch of its own
-      const t = this.tempAlloc(op, scratch, `of attention scratch for D = ${D}, Dv = ${Dv}`);
-      try {
-        this.k.attention_f32(PARAMS, 0, units, t.ptr);
-      } finally {
-        this.tempFree(t);
-      }
+    const parts = need() > wsBytes ? 1 : this.parts(work, PER_THREAD.attention, units);
+    if (parts > 1 && this.workspaces(this.active)) {
+      const fn = this.fnIndex.get('attention_f32')!;
+      const calls = splitRange(units, this.chunks(parts, units), 1).map(([u0, u1]): PoolCall => ({ fn, args: [PARAMS, u0, u1, 0], workspaceArg: 3 }));
+      this.fork(op, calls, (c) => this.k.attention_f32(PARAMS, c.args[1]!, c.args[2]!, this.ws), work);
       return;
     }
-    const fn = this.fnIndex.get('attention_f32')!;
-    const calls = splitRange(units, this.chunks(parts, units), 1).map(([u0, u1]): PoolCall => ({ fn, args: [PARAMS, u0, u1, this.ws], workspaceArg: 3 }));
-    this.fork(op, calls, (c) => this.k.attention_f32(...c.args), work);
+    // a scratch of its own only where D or Dv is in the tens of thousands
+    const t = need() > wsBytes ? this.tempAlloc(op, need(), `of attention scratch (D ${D}, Dv ${Dv})`) : null;
+    try {
+      this.k.attention_f32(PARAMS, 0, units, t?.ptr ?? this.ws);
+    } finally {
+      if (t) this.tempFree(t);
+    }
   }
 
   /** Writes the window parameter block; `second` holds the second view's strides. */

@@ -144,22 +144,29 @@ function relaxedModule(): WebAssembly.Module | null {
   return relaxedCache;
 }
 
-function relaxedInstance(memory: WebAssembly.Memory, options: WasmBackendOptions): WebAssembly.Instance | null {
+function relaxedInstance(memory: WebAssembly.Memory, options: WasmBackendOptions, main: WebAssembly.Instance): WebAssembly.Instance | null {
   if (options.relaxedSimd === false) return null;
   const m = relaxedModule();
-  return m ? new WebAssembly.Instance(m, imports(memory)) : null;
+  return m ? new WebAssembly.Instance(m, imports(memory, main)) : null;
 }
 
-function imports(memory: WebAssembly.Memory): WebAssembly.Imports {
+/**
+ * The float64 Math functions the kernels import (pow, erf's exp, the normal draws' log and cos):
+ * JavaScript's own, which V8 calls without leaving WebAssembly, instead of 4 KB of AssemblyScript
+ * copies in the module; `random` then uses the very functions of core's normative reference.
+ */
+const MATH = { pow: Math.pow, exp: Math.exp, log: Math.log, cos: Math.cos };
+
+/** The modules' imports; the relaxed-SIMD module's also take the main instance's exports (attention's parts). */
+function imports(memory: WebAssembly.Memory, main?: WebAssembly.Instance): WebAssembly.Imports {
   return {
     env: {
+      ...main?.exports,
       memory,
       abort: () => {
         throw new Error('wasm kernel aborted');
       },
-      // the pow op's float64 pow: JavaScript's own (V8 calls its C implementation without leaving
-      // WebAssembly) instead of a 2 KB AssemblyScript copy in the module
-      pow: Math.pow,
+      ...MATH,
     },
   };
 }
@@ -247,7 +254,7 @@ function sharedSetup(pages: number): WebAssembly.Memory | string {
 /** The backend over a shared memory, from this thread's instance of the data-less module. */
 function sharedBackend(plan: ThreadPlan, pages: number, options: WasmBackendOptions, memory: WebAssembly.Memory, instance: WebAssembly.Instance): WasmBackend {
   const relaxed = sharedRelaxed(options);
-  const rel = relaxed ? new WebAssembly.Instance(relaxed, imports(memory)) : null;
+  const rel = relaxed ? new WebAssembly.Instance(relaxed, imports(memory, instance)) : null;
   const threading: Threading = { module: sharedCache!.module, relaxed, threads: plan.threads, reason: plan.reason, threshold: plan.threshold };
   return new WasmBackend(kernelsOf(instance, rel), memory, pages * PAGE, threading);
 }
@@ -280,7 +287,7 @@ export function createWasmBackendSync(options: WasmBackendOptions = {}): WasmBac
   moduleCache ??= new WebAssembly.Module(kernelBytes() as BufferSource);
   const memory = makeMemory(pages);
   const instance = new WebAssembly.Instance(moduleCache, imports(memory));
-  return new WasmBackend(kernelsOf(instance, relaxedInstance(memory, options)), memory, pages * PAGE, { module: null, relaxed: null, threads: 1, reason: plan.reason, threshold: plan.threshold });
+  return new WasmBackend(kernelsOf(instance, relaxedInstance(memory, options, instance)), memory, pages * PAGE, { module: null, relaxed: null, threads: 1, reason: plan.reason, threshold: plan.threshold });
 }
 
 /**
@@ -318,7 +325,7 @@ export async function createWasmBackend(options: WasmBackendOptions = {}): Promi
     moduleCache = made.module;
     instance = made.instance;
   }
-  return new WasmBackend(kernelsOf(instance, relaxedInstance(memory, options)), memory, pages * PAGE, { module: null, relaxed: null, threads: 1, reason: plan.reason, threshold: plan.threshold });
+  return new WasmBackend(kernelsOf(instance, relaxedInstance(memory, options, instance)), memory, pages * PAGE, { module: null, relaxed: null, threads: 1, reason: plan.reason, threshold: plan.threshold });
 }
 
 loaderRef.createSync = createWasmBackendSync;

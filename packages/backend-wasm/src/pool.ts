@@ -78,12 +78,15 @@ function workerMain(d: {
       throw new Error('wasm kernel aborted');
     },
     pow: Math.pow,
+    exp: Math.exp,
+    log: Math.log,
+    cos: Math.cos,
   };
   let fns: ((...a: number[]) => void)[];
   let exports: Record<string, unknown>;
   try {
     const inst = new WebAssembly.Instance(d.module, { env });
-    const rel = d.relaxed ? new WebAssembly.Instance(d.relaxed, { env }) : null;
+    const rel = d.relaxed ? new WebAssembly.Instance(d.relaxed, { env: { ...inst.exports, ...env } }) : null;
     exports = inst.exports as Record<string, unknown>;
     fns = d.names.map((n) => (((n === 'matmul_f32' || n === 'attention_f32') && rel ? rel.exports[n] : exports[n]) as (...a: number[]) => void));
   } catch (e) {

@@ -19,7 +19,7 @@ if (!WebAssembly.validate(relaxed)) {
   process.exit(0);
 }
 const memory = new WebAssembly.Memory({ initial: 512 });
-const env = { memory, pow: Math.pow, abort: () => { throw new Error('abort'); } };
+const env = { memory, pow: Math.pow, exp: Math.exp, log: Math.log, cos: Math.cos, abort: () => { throw new Error('abort'); } };
 const base = new WebAssembly.Instance(new WebAssembly.Module(main), { env }).exports;
 const fma = new WebAssembly.Instance(new WebAssembly.Module(relaxed), { env: { ...base, ...env } }).exports;
 let s = seed >>> 0;

@@ -254,17 +254,21 @@ describe(`attention (seed ${SEED}; tolerance ${ATOL} + ${RTOL}·|float64 referen
     const x = inputs(be, base);
     const out = be.alloc('float32', base.B * base.Tq * base.Dv);
     const lse = be.alloc('float32', base.B * base.Tq);
+    be.fill(lse, 7);
     const call = (q: View, k: View, v: View, bias: View | null, o: BackendBuffer = out, l: BackendBuffer = lse): void => be.attention(q, k, v, bias, 1, false, o, l);
     const err = (f: () => void, text: string): void => {
       expect(f).toThrow(AxonError);
       expect(f).toThrow(text);
     };
-    err(() => call(x.q.view, x.v.view, x.v.view, null), 'shapes q [2,5,3], k [2,7,5], v [2,7,5] do not match');
-    err(() => call(x.q.view, x.k.view, { ...x.v.view, shape: [2, 6, 5] }, null), 'do not match');
-    err(() => call(x.q.view, x.k.view, x.v.view, { ...x.k.view, shape: [2, 7, 5], strides: [0, 0, 0] }), 'bias has shape [2,7,5], expected [2,5,7]');
+    err(() => call(x.q.view, x.v.view, x.v.view, null), 'expected q [B, Tq, D], k [B, Tk, D], v [B, Tk, Dv] and bias null or [B, Tq, Tk], got [2,5,3], [2,7,5], [2,7,5]');
+    err(() => call(x.q.view, x.k.view, { ...x.v.view, shape: [2, 6, 5] }, null), 'got [2,5,3], [2,7,3], [2,6,5]');
+    err(() => call(x.q.view, x.k.view, x.v.view, { ...x.k.view, shape: [2, 7, 5], strides: [0, 0, 0] }), 'got [2,5,3], [2,7,3], [2,7,5], [2,7,5]');
     err(() => call(x.q.view, x.k.view, x.v.view, null, lse), 'output buffer holds 10 elements, expected 50');
     err(() => call(x.q.view, x.k.view, x.v.view, null, out, out), 'output buffer holds 50 elements, expected 10');
     err(() => call({ ...x.q.view, shape: [2, 5], strides: [5, 1] }, x.k.view, x.v.view, null), 'expected a rank-3 view');
+    err(() => be.attention(x.q.view, x.k.view, x.v.view, null, '1' as unknown as number, false, out, lse), 'expected a number scale and a boolean causal');
+    // nothing was written
+    expect(Array.from(be.readSync(lse) as Float32Array)).toEqual(new Array(10).fill(7));
     for (const b of [...x.bufs, out, lse]) be.free(b);
     be.dispose();
   });

@@ -18,7 +18,7 @@ if (!WebAssembly.validate(relaxed)) {
   process.exit(0);
 }
 const memory = new WebAssembly.Memory({ initial: 256 });
-const imports = { env: { memory, pow: Math.pow, abort: () => { throw new Error('abort'); } } };
+const imports = { env: { memory, pow: Math.pow, exp: Math.exp, log: Math.log, cos: Math.cos, abort: () => { throw new Error('abort'); } } };
 new WebAssembly.Instance(new WebAssembly.Module(main), imports); // initialises static data
 const k = new WebAssembly.Instance(new WebAssembly.Module(relaxed), imports).exports;
 let s = seed >>> 0;
