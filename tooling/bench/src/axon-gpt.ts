@@ -31,6 +31,13 @@ export const GPT = {
   seed: 1,
 } as const;
 
+/** The model's size (the suite uses {@link GPT}'s; the tests a smaller one). */
+export interface GptDims {
+  readonly width: number;
+  readonly heads: number;
+  readonly layers: number;
+}
+
 /**
  * The training batches every contender takes, in the same order: `rows` holds `count` batches of
  * `batch` windows of `contextLength + 1` token ids (a window and the token after it), int32.
@@ -53,9 +60,13 @@ export interface GptData {
 export async function gptData(batch: number, contextLength: number, count: number, seed: number = GPT.seed): Promise<GptData> {
   const corpus = await loadTextCorpus('sotu');
   const tok = CharTokenizer.fromText(corpus.text);
-  const ids = tok.encode(corpus.text);
-  const windows = await tokenWindows(ids, { contextLength, batchSize: batch, seed, batchesPerEpoch: count, vocabSize: tok.vocabSize }).toArray();
-  return { vocabSize: tok.vocabSize, contextLength, batch, count, rows: packWindows(windows.map((w) => [w.x, w.y]), batch, contextLength), corpusChars: corpus.text.length };
+  return windowData(tok.encode(corpus.text), tok.vocabSize, batch, contextLength, count, seed, corpus.text.length);
+}
+
+/** `count` batches of random windows (`tokenWindows`, seeded) of token `ids` in `[0, vocabSize)`. */
+export async function windowData(ids: Int32Array, vocabSize: number, batch: number, contextLength: number, count: number, seed: number, corpusChars: number = ids.length): Promise<GptData> {
+  const windows = await tokenWindows(ids, { contextLength, batchSize: batch, seed, batchesPerEpoch: count, vocabSize }).toArray();
+  return { vocabSize, contextLength, batch, count, rows: packWindows(windows.map((w) => [w.x, w.y]), batch, contextLength), corpusChars };
 }
 
 /**
@@ -138,11 +149,11 @@ export const axonGptNote =
  * safetensors file of PyTorch-named weights: PyTorch's own initial weights, so both start alike)
  * when given.
  */
-export function prepareAxonGpt(data: GptData, init?: Uint8Array): GptRun {
+export function prepareAxonGpt(data: GptData, init?: Uint8Array, dims: GptDims = GPT): GptRun {
   const make = gptFactory();
   if (typeof make === 'string') throw new Error(make);
   const V = data.vocabSize;
-  const model = make({ vocabSize: V, contextLength: data.contextLength, width: GPT.width, heads: GPT.heads, layers: GPT.layers });
+  const model = make({ vocabSize: V, contextLength: data.contextLength, width: dims.width, heads: dims.heads, layers: dims.layers });
   try {
     if (init) decodeWeights(model, init);
   } catch (e) {

@@ -13,7 +13,7 @@ import { parseSafetensors } from '@axon/layers';
 import type { Cell, Measurement } from './harness.js';
 import { median } from './harness.js';
 import { mulberry32 } from './data.js';
-import { batchAt, GPT, type GptData } from './axon-gpt.js';
+import { batchAt, GPT, type GptData, type GptDims } from './axon-gpt.js';
 import { useJaxWasm } from './peers/jax.js';
 
 /** jax-js steps timed after its warm-up (each a sample, scaled to the suite's steps per sample). */
@@ -196,7 +196,7 @@ export interface JaxGptResult {
  * {@link JAX_WARMUP_STEPS} warm-up steps, then {@link JAX_STEPS} timed steps, each one sample of
  * its seconds × `stepsPerSample`.
  */
-export async function runJaxGpt(data: GptData, init: Uint8Array | undefined, stepsPerSample: number, log: (m: string) => void): Promise<JaxGptResult> {
+export async function runJaxGpt(data: GptData, init: Uint8Array | undefined, stepsPerSample: number, log: (m: string) => void, dims: GptDims = GPT): Promise<JaxGptResult> {
   try {
     await useJaxWasm();
   } catch (e) {
@@ -207,7 +207,7 @@ export async function runJaxGpt(data: GptData, init: Uint8Array | undefined, ste
   if (problem) log(`jax-js-wasm: nn.dotProductAttention fails here (${problem}); the composite attention is used`);
   const V = data.vocabSize;
   const T = data.contextLength;
-  const shapes = gptShapes(V, T, GPT.width, GPT.layers);
+  const shapes = gptShapes(V, T, dims.width, dims.layers);
   const names = shapes.map(([n]) => n);
   let p: Params = {};
   let m: Params = {};
@@ -221,7 +221,7 @@ export async function runJaxGpt(data: GptData, init: Uint8Array | undefined, ste
       m[n] = np.zeros(shape);
       v[n] = np.zeros(shape);
     }
-    const step = makeStep(V, GPT.heads, GPT.layers, names);
+    const step = makeStep(V, dims.heads, dims.layers, names);
     const [B1, B2] = GPT.betas;
     for (let t = 1; t <= JAX_WARMUP_STEPS + JAX_STEPS; t++) {
       const b = batchAt(data, t - 1);

@@ -27,11 +27,11 @@ import { isSkipped, measureRoundRobin } from '../harness.js';
 import { wantPeer, type Suite, type SuiteOptions } from '../suite.js';
 import { threadedId, threadedLabel, verdict } from '../threads.js';
 import { axonThreadsNote, startAxon, useAxonThreads } from '../axon.js';
-import { axonGptNote, axonLiveTensors, gptData, gptFactory, GPT, prepareAxonGpt, type GptData } from '../axon-gpt.js';
+import { axonGptNote, axonLiveTensors, gptData, gptFactory, GPT, prepareAxonGpt, type GptData, type GptDims } from '../axon-gpt.js';
 import { jaxGptNote, runJaxGpt } from '../jax-gpt.js';
 import { jaxThreads } from '../peers/jax.js';
 import { packageVersion } from '../peers/version.js';
-import { PythonWorker, probeNote, probeTorch, pythonScript, threadsMismatch, type TorchProbe } from '../peers/torch.js';
+import { PythonWorker, probeNote, probeTorch, pythonScript, threadsMismatch, type PythonOptions, type TorchProbe } from '../peers/torch.js';
 
 /** The goal of issue 13: Axon's step within this factor of PyTorch's at the same thread count. */
 export const GPT_GOAL = 1.5;
@@ -76,31 +76,44 @@ interface GptEntry {
 }
 
 /** PyTorch at `threads` threads: python/gpt_torch.py kept running; `init` (the first) writes its initial weights there. */
-async function torchEntry(file: string, d: GptData, steps: number, threads: number | undefined, init: string | undefined): Promise<GptEntry> {
-  const script = pythonScript('gpt_torch.py');
+export async function startGptTorch(file: string, d: GptData, steps: number, threads: number, init?: string, dims: GptDims = GPT, opts: PythonOptions = {}): Promise<PythonWorker> {
+  const script = opts.script ?? pythonScript('gpt_torch.py');
   if (!script) throw new Error('python/gpt_torch.py not found');
-  const t = threads ?? 1;
-  const args = [file, d.vocabSize, d.contextLength, GPT.width, GPT.heads, GPT.layers, d.batch, steps, t].map(String);
-  const w = await PythonWorker.start(script, init ? [...args, init] : args, { threads: t });
+  const args = [file, d.vocabSize, d.contextLength, dims.width, dims.heads, dims.layers, d.batch, steps, threads].map(String);
+  const w = await PythonWorker.start(script, init ? [...args, init] : args, { ...opts, threads });
   const h = w.hello;
-  const wrong = h.n !== d.count || h.batch !== d.batch ? `read ${String(h.n)} batches of ${String(h.batch)}, expected ${d.count} of ${d.batch}` : threadsMismatch(h, t);
+  const wrong = h.n !== d.count || h.batch !== d.batch ? `read ${String(h.n)} batches of ${String(h.batch)}, expected ${d.count} of ${d.batch}` : threadsMismatch(h, threads);
   if (wrong !== null) {
     w.close();
     throw new Error(`gpt_torch.py: ${wrong}`);
   }
+  return w;
+}
+
+/**
+ * The losses of one `epoch` reply of python/gpt_torch.py (`steps` of them) and its seconds.
+ */
+export function torchSample(r: Record<string, unknown>, steps: number): { seconds: number; losses: number[] } {
+  const ls = r.losses;
+  if (!Array.isArray(ls) || ls.length !== steps || !ls.every((x) => typeof x === 'number')) throw new Error(`gpt_torch.py: expected ${steps} losses, got ${JSON.stringify(ls)}`);
+  const s = r.seconds;
+  if (typeof s !== 'number' || !Number.isFinite(s) || s < 0) throw new Error(`gpt_torch.py: expected a number "seconds", got ${JSON.stringify(s)}`);
+  return { seconds: s, losses: ls as number[] };
+}
+
+/** PyTorch at `threads` threads: python/gpt_torch.py kept running; `init` (the first) writes its initial weights there. */
+async function torchEntry(file: string, d: GptData, steps: number, threads: number | undefined, init: string | undefined): Promise<GptEntry> {
+  const w = await startGptTorch(file, d, steps, threads ?? 1, init);
+  const h = w.hello;
   const losses: number[] = [];
   return {
     id: threadedId('torch', threads),
     label: threadedLabel('pytorch', threads),
     selfTimed: true,
     sample: async () => {
-      const r = await w.request('epoch');
-      const ls = r.losses;
-      if (!Array.isArray(ls) || ls.length !== steps || !ls.every((x) => typeof x === 'number')) throw new Error(`gpt_torch.py: expected ${steps} losses, got ${JSON.stringify(ls)}`);
-      losses.push(...(ls as number[]));
-      const s = r.seconds;
-      if (typeof s !== 'number' || !Number.isFinite(s)) throw new Error(`gpt_torch.py: expected a number "seconds", got ${JSON.stringify(s)}`);
-      return s;
+      const r = torchSample(await w.request('epoch'), steps);
+      losses.push(...r.losses);
+      return r.seconds;
     },
     losses: async () => losses,
     ...(typeof h.parameters === 'number' ? { parameters: h.parameters } : {}),
