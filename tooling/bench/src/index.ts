@@ -26,14 +26,15 @@ const HELP = `Usage: pnpm bench [options]
 
 Options:
   --suite <id>          ${SUITES.map((s) => s.id).join(' | ')} | all   (default: matmul)
-  --sizes <n,n,...>     matmul: n for n×n·n×n (default 256,512,1024); mlp: number of training digits (default 8000)
+  --sizes <n,n,...>     matmul: n for n×n·n×n (default 256,512,1024); mlp: number of training digits (default 8000);
+                        gpt: training steps per timed sample (default 10); attention: T (default 128,512,1024)
   --batch <b,b,...>     mlp: batch sizes, paired with --sizes, one row per pair (default 128);
-                        e.g. --sizes 60000,8000 --batch 32,128
-  --runs <k>            timed runs per cell (default 7 for matmul, 5 for mlp; ≥ 5 for published figures)
-  --warmup <k>          untimed warm-up calls per cell (default 2; mlp: 1 epoch)
+                        e.g. --sizes 60000,8000 --batch 32,128; gpt: windows per batch (default 16)
+  --runs <k>            timed runs per cell (default 7 for matmul, 5 for mlp and gpt; ≥ 5 for published figures)
+  --warmup <k>          untimed warm-up calls per cell (default 2; mlp: 1 epoch; gpt: 1 sample)
   --min-sample-ms <ms>  a timed sample repeats the op until it lasts this long (default 100)
   --cpu-max-size <n>    largest matmul the tfjs cpu backend runs (default 512; its 1024 takes ~2 s per call)
-  --only <ids>          run Axon and only these peers: ${PEER_IDS.join(',')} (torch: PyTorch, mlp and cnn)
+  --only <ids>          run Axon and only these peers: ${PEER_IDS.join(',')} (torch: PyTorch, mlp, cnn and gpt)
   --backend <name>      Axon backend: wasm (default) | webgpu (runs the webgpu suite)
   --threads <t,t,...>   thread counts for Axon's wasm backend and PyTorch (counts or 'auto': the
                         cores available), each its own column (axon-wasm 1t, axon-wasm 2t, …),
@@ -122,7 +123,7 @@ async function main(argv: string[]): Promise<number> {
   // --backend webgpu runs the webgpu suite (Axon's WebGPU backend beside tfjs-webgpu); the other suites are wasm.
   const suiteId = values.suite ?? (backend === 'webgpu' ? 'webgpu' : 'matmul');
   if (backend === 'webgpu' && suiteId !== 'webgpu') throw new Error(`--backend webgpu runs the webgpu suite only (got --suite ${suiteId})`);
-  if (suiteId === 'webgpu' && values.threads !== undefined) throw new Error('--threads applies to the wasm suites (matmul, mlp, cnn), not to the webgpu suite');
+  if (suiteId === 'webgpu' && values.threads !== undefined) throw new Error('--threads applies to the wasm suites (matmul, mlp, cnn, gpt, attention), not to the webgpu suite');
   const chosen: Suite[] = suiteId === 'all' ? SUITES.filter((s) => s.inAll) : SUITES.filter((s) => s.id === suiteId);
   if (chosen.length === 0) throw new Error(`unknown suite '${suiteId}'; known: ${SUITES.map((s) => s.id).join(', ')}, all`);
   const sizes = values.sizes?.split(',').map((s) => {
