@@ -90,7 +90,7 @@ program
   .option('--dropout <x>', 'gpt: dropout (default: 0)', wrap(fraction('dropout')))
   .option('--steps <n>', 'gpt/lstm: training steps (default: 1000, or as many as --time allows)', wrap(positiveInt('steps')))
   .option('--time <minutes>', 'gpt/lstm: a time budget in minutes (with --steps: whichever comes first)', wrap(positiveNumber('time')))
-  .option('--warmup <n>', 'gpt/lstm: steps of linear learning-rate warm-up before the cosine decay (default: 5% of --steps, at most 100)', wrap(nonNegativeInt('warmup')))
+  .option('--warmup <n>', 'gpt/lstm: steps of linear learning-rate warm-up before the cosine decay (default: 5% of --steps, at most 100; 20 with --time alone)', wrap(nonNegativeInt('warmup')))
   .option('--clip <x>', 'gpt/lstm: clip the global gradient norm to x (default: 1)', wrap(positiveNumber('clip')))
   .option('--eval-every <n>', 'gpt/lstm: validation loss every n steps, and at the end (default: 100)', wrap(positiveInt('eval-every')))
   .option('--eval-batches <n>', 'gpt/lstm: batches of windows per validation, spread over the held-out text (default: 8)', wrap(positiveInt('eval-batches')))

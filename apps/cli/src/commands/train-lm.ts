@@ -30,7 +30,7 @@ export interface TrainLmOptions {
   batchSize?: number;
   /** Peak learning rate (AdamW, linear warm-up then cosine decay to a tenth). */
   lr?: number;
-  /** Warm-up steps (default: 5% of the steps, at most 100). */
+  /** Warm-up steps (default: 5% of the steps, at most 100; 20 with a time budget alone). */
   warmup?: number;
   /** Gradient clipping: the largest global gradient norm (default 1). */
   clip?: number;
@@ -255,7 +255,8 @@ async function run(o: TrainLmOptions, log: (s: string) => void): Promise<TrainLm
     );
     if (start.optimizer) opt.loadStateDict(start.optimizer);
     let horizon = start.horizon;
-    const warmup = o.warmup ?? Math.max(1, Math.min(100, Math.round((o.steps ?? 2000) / 20)));
+    // Warm-up: 5% of the steps (at most 100); 20 steps with --time alone (the horizon is fixed at step 11).
+    const warmup = o.warmup ?? (o.steps !== undefined ? Math.max(1, Math.min(100, Math.round(o.steps / 20))) : 20);
     const factor = (t: number): number => {
       if (t < warmup) return (t + 1) / warmup;
       if (horizon === null) return 1;
@@ -394,7 +395,7 @@ async function run(o: TrainLmOptions, log: (s: string) => void): Promise<TrainLm
         const val = await evaluate();
         const e: LmEval = { step, trainLoss: windowLoss / windowSteps, valLoss: val, valLossPerChar: val * tokensPerChar };
         evals.push(e);
-        const line = `step ${int(step)}${Number.isFinite(maxSteps) ? `/${int(maxSteps)}` : ''} | loss ${e.trainLoss.toFixed(4)} | val_loss ${val.toFixed(4)} nats/token${tokKind === 'char' ? '' : ` = ${e.valLossPerChar.toFixed(4)} nats/char`} (unigram ${entropy.toFixed(4)} nats/char) | lr ${opt.lr.toExponential(2)} | ${int(recent)} tokens/s | ${secs(timedSteps ? timedMs / timedSteps : ms)}/step | elapsed ${secs(elapsed())}`;
+        const line = `step ${int(step)}${Number.isFinite(maxSteps) ? `/${int(maxSteps)}` : ''} | loss ${e.trainLoss.toFixed(4)} | val_loss ${val.toFixed(4)} nats/token = ${e.valLossPerChar.toFixed(4)} nats/char (unigram ${entropy.toFixed(4)} nats/char) | lr ${opt.lr.toExponential(2)} | ${int(recent)} tokens/s | ${secs(timedSteps ? timedMs / timedSteps : ms)}/step | elapsed ${secs(elapsed())}`;
         if (bar) bar.stop();
         log(line);
         if (bar) bar.start(horizon ?? total ?? 1, step, { loss: value.toFixed(4), rate: int(recent), time: secs(elapsed()) });
