@@ -76,10 +76,17 @@ function varRef(h: HostTensor, axes: readonly number[], correction: number, keep
   const at = (k: number): number => h.shape.reduce((o, d, i) => o + (axes.includes(i) ? 0 : (Math.floor(k / st[i]!) % d) * rst[i]!), 0);
   h.data.forEach((v, k) => (sums[at(k)]! += v));
   const mean = sums.map((s) => s / n);
-  h.data.forEach((v, k) => (out[at(k)]! += (v - mean[at(k)]!) ** 2));
-  // as reduceRef's variance: the accumulation bound scales with the result itself
+  const sq = new Float64Array(out.length);
+  h.data.forEach((v, k) => {
+    out[at(k)]! += (v - mean[at(k)]!) ** 2;
+    sq[at(k)]! += v * v;
+  });
+  // variance: as reduceRef's, the accumulation bound scales with the result itself. std: the
+  // float32 mean is off by ~ε·|x|, and that survives the square root (a constant row's std is
+  // ~ε·rms(x), not 0), so its bound scales with rms(x) = √(Σx²/(n − correction))
   const values = out.map((s) => { const v = s / Math.max(0, n - correction); return sqrt ? Math.sqrt(v) : v; });
-  return { shape: keep ? red : red.filter((_, i) => !axes.includes(i)), values, mag: values.map(Math.abs), n };
+  const mag = sqrt ? sq.map((q) => Math.sqrt(q / Math.max(1, n - correction))) : values.map(Math.abs);
+  return { shape: keep ? red : red.filter((_, i) => !axes.includes(i)), values, mag, n };
 }
 
 /** Brute-force float64 einsum: the sum over every assignment of the summed letters. */
