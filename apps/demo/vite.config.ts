@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { type Connect, type Plugin, defineConfig } from 'vite';
 import { csp } from './csp.js';
 
@@ -34,8 +35,9 @@ function everyResponse(headers: Readonly<Record<string, string>>): Plugin {
   };
 }
 
-// A static site: `vite build` writes dist/ (HTML, JS, CSS) and copies public/ (the gzipped MNIST
-// files made by scripts/prepare-data.mjs). `base: './'` lets dist/ be served from any folder.
+// A static site of two pages (index.html: MNIST, gpt.html: a small GPT): `vite build` writes dist/
+// (HTML, JS, CSS) and copies public/ (the gzipped MNIST files and the GPT page's text, made by
+// scripts/prepare-data.mjs). `base: './'` lets dist/ be served from any folder.
 // csp() sends the Content-Security-Policy header in dev and preview and writes it as a <meta>
 // into the built index.html (see csp.ts). The dev server and preview send the cross-origin
 // isolation headers on every response (a static host must too: README, "Hosting").
@@ -49,6 +51,9 @@ export default defineConfig(({ mode }) => {
       outDir: 'dist',
       assetsInlineLimit: 0,
       chunkSizeWarningLimit: 400,
+      modulePreload: { polyfill: false },
+      // two pages: the MNIST page and the GPT page (its own script and worker, loaded only there)
+      rollupOptions: { input: { index: fileURLToPath(new URL('./index.html', import.meta.url)), gpt: fileURLToPath(new URL('./gpt.html', import.meta.url)) } },
     },
     worker: { format: 'es' },
     server: { host: '127.0.0.1', port: 5173, headers },

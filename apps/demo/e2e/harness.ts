@@ -70,10 +70,13 @@ export interface ServeOptions {
 
 const modeOf = (opts: ServeOptions): { mode?: string } => (opts.isolation === false ? { mode: NO_ISOLATION_MODE } : {});
 
-/** Builds the site into test-results/site and serves it with `vite preview`. */
-export async function buildAndServe(): Promise<Site> {
+/**
+ * Builds the site (both pages) into test-results/<folder> (default `site`; each test file that
+ * builds uses its own folder, since vitest runs files in parallel) and serves it with `vite preview`.
+ */
+export async function buildAndServe(folder = 'site'): Promise<Site> {
   await run(process.execPath, [join(DEMO, 'scripts', 'prepare-data.mjs')], { cwd: DEMO });
-  const outDir = join(RESULTS, 'site');
+  const outDir = join(RESULTS, folder);
   rmSync(outDir, { recursive: true, force: true });
   await build({ root: DEMO, configFile: join(DEMO, 'vite.config.ts'), logLevel: 'error', build: { outDir, emptyOutDir: true } });
   return serveBuilt(outDir);
@@ -125,6 +128,26 @@ export function jsSizes(outDir: string): { file: string; bytes: number; gzip: nu
       const buf = readFileSync(join(dir, f));
       return { file: f, bytes: buf.length, gzip: gzipSync(buf, { level: 9 }).length };
     });
+}
+
+/**
+ * The JavaScript files one page of the built site loads (gzipped sizes as {@link jsSizes}): the
+ * scripts and module preloads its HTML names, then, transitively, every asset a loaded file names
+ * (its chunks, its worker's script, the worker's lazy chunks: names are content-hashed, so a file
+ * names another only to load it).
+ */
+export function pageJs(outDir: string, html: string): { file: string; bytes: number; gzip: number }[] {
+  const all = new Map(jsSizes(outDir).map((f) => [f.file, f]));
+  const named = (text: string): string[] => [...all.keys()].filter((f) => text.includes(f));
+  const seen = new Set<string>();
+  const queue = named(readFileSync(join(outDir, html), 'utf8'));
+  while (queue.length > 0) {
+    const f = queue.shift()!;
+    if (seen.has(f)) continue;
+    seen.add(f);
+    queue.push(...named(readFileSync(join(outDir, 'assets', f), 'utf8')));
+  }
+  return [...seen].sort().map((f) => all.get(f)!);
 }
 
 /** A model saved by the CLI: its folder, its `model.json` and the weights file that model.json names. */

@@ -29,7 +29,7 @@ export class LiveChart {
   constructor(
     private readonly el: HTMLElement,
     label: string,
-    opts: { percent?: boolean } = {},
+    opts: { percent?: boolean; testLabel?: string } = {},
   ) {
     const fmt = opts.percent ? (v: number | null) => (v == null ? '–' : `${(v * 100).toFixed(1)}%`) : (v: number | null) => (v == null ? '–' : v.toFixed(3));
     this.fmt = fmt;
@@ -50,7 +50,7 @@ export class LiveChart {
         series: [
           { label: 'step' },
           { label: `train ${label}`, stroke: color('--accent', '#2a5bd7'), width: 2, value: (_u, v) => fmt(v) },
-          { label: `test ${label}`, stroke: color('--test', '#d7892a'), width: 2, spanGaps: true, points: { show: true, size: 7 }, value: (_u, v) => fmt(v) },
+          { label: `${opts.testLabel ?? 'test'} ${label}`, stroke: color('--test', '#d7892a'), width: 2, spanGaps: true, points: { show: true, size: 7 }, value: (_u, v) => fmt(v) },
         ],
       },
       [[], [], []],

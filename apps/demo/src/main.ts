@@ -3,10 +3,11 @@
  * No Axon code runs on this thread, so the page stays responsive while the worker trains.
  */
 import './style.css';
+import { renderBackends } from './backend-view.js';
 import { LiveChart } from './charts.js';
 import { DrawPad } from './pad.js';
 import type { BackendChoice, BackendStatus, ModelKind, Reply, Request, TrainState } from './protocol.js';
-import { type BackendFeatures, argmax, errorMessage, featureReasons, featureSummary, formatInt, formatPercent, formatSeconds, pickModelFiles, readFloat, readInt, weightsNamedIn } from './util.js';
+import { type BackendFeatures, argmax, errorMessage, formatInt, formatPercent, formatSeconds, pickModelFiles, readFloat, readInt, weightsNamedIn } from './util.js';
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string): T => {
   const el = document.getElementById(id);
@@ -214,33 +215,7 @@ function showBackends(list: BackendStatus[], active: string, features: BackendFe
   demo.backend = active;
   demo.features = features ?? null;
   demo.workerCrossOriginIsolated = workerIsolated;
-  // what the backend uses (SIMD, threads) and why that many threads, e.g. "threads: auto: 2 cores available"
-  demo.featureText = featureSummary(active, features);
-  const reasons = featureReasons(features);
-  ui.backendFeatures.textContent = demo.featureText;
-  ui.backendFeatures.title = reasons.join('\n');
-  ui.backendReasons.textContent = reasons.join(' ');
-  ui.backendReasons.hidden = reasons.length === 0;
-  ui.backend.replaceChildren(
-    ...list.map((b) => {
-      const o = document.createElement('option');
-      o.value = b.name;
-      o.textContent = `${b.name === 'webgpu' ? 'WebGPU' : b.name === 'wasm' ? 'WebAssembly (WASM)' : b.name}${b.available ? (b.emulated ? ' · emulated' : '') : ' · unavailable'}`;
-      o.disabled = !b.available;
-      o.selected = b.name === active;
-      return o;
-    }),
-  );
-  ui.backend.disabled = demo.state !== 'idle' || list.filter((b) => b.available).length < 2;
-  const gpu = list.find((b) => b.name === 'webgpu');
-  const notes: string[] = [];
-  if (!gpu) notes.push('WebGPU unavailable: the WebGPU backend is not installed.');
-  else if (!gpu.available) notes.push(`WebGPU unavailable: ${gpu.reason ?? 'unknown reason'}`);
-  else if (gpu.emulated && active === 'webgpu') notes.push(`WebGPU runs on a software-emulated adapter${gpu.detail ? ` (${gpu.detail})` : ''}: slower than WASM here.`);
-  else if (gpu.emulated) notes.push(`WebGPU is not the default: ${gpu.reason ?? 'software-emulated adapter'}. Pick it above to use it anyway.`);
-  else if (gpu.detail) notes.push(`WebGPU adapter: ${gpu.detail}`);
-  ui.backendNote.textContent = notes.join(' ');
-  ui.backendNote.hidden = notes.length === 0;
+  demo.featureText = renderBackends(ui, list, active, features, demo.state !== 'idle');
 }
 
 // ------------------------------------------------------------------ replies

@@ -3,13 +3,14 @@
  * The training worker: owns the Axon backend, the model and the MNIST data. The page talks to it
  * with the messages of ./protocol.ts, so training never blocks the UI thread.
  */
-import { backends, getBackend, setBackend, setSeed } from '@axon/core';
+import { getBackend, setBackend, setSeed } from '@axon/core';
 import '@axon/backend-wasm';
 import { loadIdx, loadMnist, permutation, preprocessDigit, type MnistData } from '@axon/datasets';
 import type { Model} from '@axon/layers';
 import { type Batch, type Logs, LambdaCallback, deserializeModel, modelToJson, serializeModel } from '@axon/layers';
+import { backendsReply, pickBackend, probeBackends, startThreads } from './backends.js';
 import { buildModel, describeLayers } from './models.js';
-import type { BackendChoice, BackendStatus, Reply, Request, TrainParams, TrainState } from './protocol.js';
+import type { BackendStatus, Reply, Request, TrainParams, TrainState } from './protocol.js';
 import { argmax, blameImport, chunkLimit, errorMessage } from './util.js';
 
 declare const self: DedicatedWorkerGlobalScope;
@@ -50,70 +51,8 @@ function yieldToLoop(): Promise<void> {
 }
 
 // ------------------------------------------------------------------ backends
-async function probeBackends(): Promise<void> {
-  let webgpuLoadError: string | null = null;
-  try {
-    await import('@axon/backend-webgpu');
-  } catch (e) {
-    webgpuLoadError = `the WebGPU backend failed to load: ${errorMessage(e)}`;
-  }
-  const list: BackendStatus[] = [];
-  for (const b of backends()) {
-    try {
-      const be = await setBackend(b.name);
-      const emulated = be.emulated === true;
-      const adapter = (be as { adapterDescription?: string }).adapterDescription;
-      list.push({
-        name: b.name,
-        available: true,
-        emulated,
-        ...(adapter ? { detail: adapter } : {}),
-        ...(emulated ? { reason: `software-emulated adapter${adapter ? ` (${adapter})` : ''}: WASM is faster here` } : {}),
-      });
-    } catch (e) {
-      const info = backends().find((x) => x.name === b.name);
-      list.push({ name: b.name, available: false, reason: info?.reason ?? errorMessage(e) });
-    }
-  }
-  if (webgpuLoadError && !list.some((b) => b.name === 'webgpu')) list.push({ name: 'webgpu', available: false, reason: webgpuLoadError });
-  statuses = list;
-}
-
-/** WebGPU when a (hardware) adapter exists, else WASM; an explicit choice wins when it can start. */
-function pickBackend(choice: BackendChoice): string {
-  const ok = (n: string): boolean => statuses.some((s) => s.name === n && s.available);
-  if (choice !== 'auto' && ok(choice)) return choice;
-  const gpu = statuses.find((s) => s.name === 'webgpu');
-  if (gpu?.available && !gpu.emulated) return 'webgpu';
-  if (ok('wasm')) return 'wasm';
-  const any = statuses.find((s) => s.available);
-  if (!any) throw new Error(`no backend could start: ${statuses.map((s) => `${s.name}: ${s.reason ?? '?'}`).join('; ')}`);
-  return any.name;
-}
-
-/**
- * Starts the active backend's worker threads now, where it has them (the WASM backend's
- * `startThreads()`; they otherwise start on the first large op), so the page shows the threads
- * that really run before training starts and the first steps use them. The backend says in
- * `features.threads`/`threadsReason` how many run and why (one thread when the page is not
- * cross-origin isolated, or when the workers could not start).
- */
-async function startThreads(): Promise<void> {
-  const be = getBackend();
-  if (be.startThreads === undefined) return;
-  try {
-    await be.startThreads();
-  } catch (e) {
-    // the backend runs its ops on this thread then; its features say so, the console says why
-    console.warn(`the ${getBackend().name} backend's threads did not start: ${errorMessage(e)}`);
-  }
-}
-
 function postBackends(): void {
-  const be = getBackend();
-  // a copy of the features object as it is now (own enumerable entries: plain values only)
-  const features = be.features ? Object.fromEntries(Object.entries(be.features)) : undefined;
-  post({ type: 'backends', list: statuses, active: be.name, ...(features ? { features } : {}), crossOriginIsolated: self.crossOriginIsolated });
+  post(backendsReply(statuses, self.crossOriginIsolated));
 }
 
 async function switchBackend(name: string): Promise<void> {
@@ -341,8 +280,8 @@ async function handle(m: Request): Promise<void> {
   switch (m.type) {
     case 'init': {
       dataUrl = m.dataUrl;
-      await probeBackends();
-      await setBackend(pickBackend(m.backend));
+      statuses = await probeBackends();
+      await setBackend(pickBackend(statuses, m.backend));
       await startThreads();
       postBackends();
       setState('idle', 'Ready.');

@@ -1,0 +1,228 @@
+/**
+ * The GPT page end to end, in Debian's headless Chromium: it loads (from the MNIST page's
+ * navigation too) with the built-in text, trains the small GPT in its worker on WASM (2+ threads,
+ * cross-origin isolated) with a falling loss and samples, generates text from a prompt (seeded,
+ * greedy at temperature 0, a visible error for a character the text lacks), and pause, resume and
+ * stop take effect between steps. The MNIST page loads none of its files.
+ */
+import { mkdirSync } from 'node:fs';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RESULTS, type Site, buildAndServe, cspViolations, launch, newPage, openPage, requireChromium } from './harness.js';
+
+interface GptState {
+  page: string;
+  state: string;
+  backend: string;
+  crossOriginIsolated: boolean;
+  workerCrossOriginIsolated: boolean | null;
+  features: Record<string, boolean | number | string> | null;
+  featureText: string;
+  corpusLength: number;
+  hasModel: boolean;
+  params: number;
+  vocabSize: number;
+  unigramEntropy: number;
+  steps: number[];
+  losses: number[];
+  lastStep: number;
+  valLosses: { step: number; valLoss: number }[];
+  samples: { step: number; prompt: string; text: string }[];
+  generated: { id: number; prompt: string; text: string; seconds: number }[];
+  genId: number;
+  errors: string[];
+  cspViolations: string[];
+  done: number;
+  stopped: number;
+}
+
+const gptState = (page: Page): Promise<GptState> => page.evaluate(() => (window as unknown as { axonDemo: GptState }).axonDemo);
+
+/** Waits until `pred` holds for the page's state, polled from Node (a string waitForFunction would need eval, which the CSP refuses). */
+async function waitFor(page: Page, pred: (d: GptState) => boolean, timeout = 60_000): Promise<GptState> {
+  const end = Date.now() + timeout;
+  for (;;) {
+    const d = (await gptState(page)) as GptState | undefined;
+    if (d && pred(d)) return d;
+    if (Date.now() > end) throw new Error(`waitFor: not true after ${timeout} ms: ${pred.toString()} (state ${d?.state}, errors ${JSON.stringify(d?.errors)})`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+const mean = (a: number[]): number => a.reduce((s, v) => s + v, 0) / a.length;
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+async function expectNoErrors(page: Page, errors: string[]): Promise<void> {
+  expect(errors).toEqual([]);
+  const d = await gptState(page);
+  expect(d.errors).toEqual([]);
+  expect(await cspViolations(page), 'CSP violations in the page').toEqual([]);
+  expect(d.cspViolations, 'CSP violations seen by the app (page and worker)').toEqual([]);
+}
+
+async function generate(page: Page, o: { prompt: string; temperature: number; topK: number; maxTokens: number; seed: number }): Promise<GptState['generated'][number]> {
+  await page.fill('#prompt', o.prompt);
+  await page.fill('#temperature', String(o.temperature));
+  await page.fill('#topk', String(o.topK));
+  await page.fill('#max-tokens', String(o.maxTokens));
+  await page.fill('#seed', String(o.seed));
+  const before = (await gptState(page)).generated.length;
+  await page.click('#generate');
+  const d = await waitFor(page, (s) => s.generated.length > before, 60_000);
+  return d.generated[d.generated.length - 1]!;
+}
+
+let site: Site;
+let browser: Browser;
+
+beforeAll(async () => {
+  requireChromium();
+  mkdirSync(RESULTS, { recursive: true });
+  site = await buildAndServe('site-gpt');
+  browser = await launch();
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await site?.close();
+});
+
+describe('GPT page', () => {
+  it('is reached from the MNIST page and back; the MNIST page loads none of its files', async () => {
+    const { page, errors } = await newPage(browser);
+    const requested: string[] = [];
+    page.on('request', (r) => requested.push(r.url()));
+    page.on('worker', (w) => requested.push(w.url()));
+    await page.goto(site.url);
+    await waitFor(page, (d) => d.state === 'idle');
+    expect(requested.filter((u) => /\/gpt[^/]*$/.test(new URL(u).pathname) || u.includes('sotu-excerpt')), 'GPT files loaded by the MNIST page').toEqual([]);
+    await page.click('nav.pages a[href="./gpt.html"]');
+    await page.waitForURL(/gpt\.html$/);
+    const d = await waitFor(page, (s) => s.page === 'gpt' && s.state === 'idle' && s.corpusLength > 0);
+    expect(await page.getAttribute('nav.pages a[href="./gpt.html"]', 'aria-current')).toBe('page');
+    expect(d.corpusLength).toBeGreaterThan(90_000);
+    await page.click('nav.pages a[href="./"]');
+    await waitFor(page, (s) => s.page !== 'gpt' && s.state === 'idle');
+    await expectNoErrors(page, errors);
+    await page.context().close();
+  });
+
+  describe('on WASM', () => {
+    let page: Page;
+    let errors: string[];
+
+    beforeAll(async () => {
+      ({ page, errors } = await openPage(browser, `${site.url}gpt.html?backend=wasm`));
+      await waitFor(page, (d) => d.corpusLength > 0);
+    });
+
+    afterAll(async () => {
+      await page?.context().close();
+    });
+
+    it('loads the built-in text with its licence, cross-origin isolated, WASM on 2+ threads', async () => {
+      const d = await gptState(page);
+      expect(d.backend).toBe('wasm');
+      expect(d.crossOriginIsolated).toBe(true);
+      expect(d.workerCrossOriginIsolated).toBe(true);
+      expect(d.features?.['threads']).toBeGreaterThanOrEqual(2);
+      const text = await page.inputValue('#text');
+      expect(text.length).toBe(d.corpusLength);
+      expect(text).toContain('Mr. Speaker');
+      expect(await page.textContent('#text-info')).toMatch(/Kennedy.*Public domain.*characters/s);
+      expect(await page.isDisabled('#generate')).toBe(true); // no model yet
+      await expectNoErrors(page, errors);
+    });
+
+    it('trains the GPT: the loss falls below the text’s unigram entropy, samples and validation losses show', async () => {
+      await page.selectOption('#size', 'tiny');
+      await page.fill('#steps', '150');
+      await page.fill('#sample-every', '50');
+      await page.click('#start');
+      const d = await waitFor(page, (s) => s.done >= 1 && s.state === 'idle', 170_000);
+      expect(d.stopped).toBe(0);
+      expect(d.steps[d.steps.length - 1]).toBe(150);
+      expect(d.hasModel).toBe(true);
+      expect(d.params).toBeGreaterThan(50_000);
+      // the first loss is about ln(vocabulary size) (uniform guesses); the last ones far below
+      expect(d.losses[0]!).toBeGreaterThan(Math.log(d.vocabSize) - 0.5);
+      expect(mean(d.losses.slice(-3))).toBeLessThan(d.losses[0]! - 1);
+      expect(d.valLosses.map((v) => v.step)).toEqual([50, 100, 150]);
+      // below the unigram entropy: the model predicts from context, not letter frequencies alone
+      expect(d.valLosses[2]!.valLoss).toBeLessThan(d.unigramEntropy);
+      expect(d.valLosses[2]!.valLoss).toBeLessThan(d.valLosses[0]!.valLoss);
+      expect(d.samples.map((s) => s.step)).toEqual([50, 100, 150]);
+      for (const s of d.samples) expect([...s.text]).toHaveLength(120);
+      expect(await page.textContent('#sample-latest')).toBe(d.samples[2]!.prompt + d.samples[2]!.text);
+      expect(await page.locator('#sample-list li').count()).toBe(2);
+      expect(Number((await page.textContent('#stat-speed'))!.replace(/,/g, ''))).toBeGreaterThan(0);
+      await page.screenshot({ path: `${RESULTS}/demo-gpt-trained.png`, fullPage: true });
+      await expectNoErrors(page, errors);
+    });
+
+    it('generates from a prompt: seeded sampling repeats, temperature 0 is greedy, a character the text lacks is a visible error', async () => {
+      const o = { prompt: 'The Congress', temperature: 0.8, topK: 20, maxTokens: 80, seed: 7 };
+      const a = await generate(page, o);
+      expect(a.prompt).toBe('The Congress');
+      expect([...a.text]).toHaveLength(80);
+      expect(await page.textContent('#generated')).toBe(a.prompt + a.text);
+      expect((await generate(page, o)).text).toBe(a.text); // same seed, same text
+      const other = await generate(page, { ...o, seed: 8 });
+      expect(other.text).not.toBe(a.text);
+      const g1 = await generate(page, { ...o, temperature: 0, seed: 1 });
+      const g2 = await generate(page, { ...o, temperature: 0, seed: 2 });
+      expect(g2.text).toBe(g1.text); // greedy: the seed does not matter
+
+      const errorsBefore = (await gptState(page)).errors.length;
+      await page.fill('#prompt', 'Price: 5 €');
+      await page.click('#generate');
+      await waitFor(page, (s) => s.errors.length > errorsBefore);
+      expect(await page.isVisible('#gen-error')).toBe(true);
+      expect(await page.textContent('#gen-error-text')).toMatch(/Could not generate: .*'€'|Could not generate: .*U\+20AC/);
+      // the page keeps working
+      const again = await generate(page, o);
+      expect(again.text).toBe(a.text);
+      expect(await page.isVisible('#gen-error')).toBe(false);
+      const d = await gptState(page);
+      expect(d.errors.slice(errorsBefore)).toEqual([expect.stringMatching(/^Could not generate: CharTokenizer\.encode: character "€"/)]);
+      expect(errors).toEqual([]);
+      // the expected error is the only one: forget it, so later checks see new errors only
+      await page.evaluate(() => void ((window as unknown as { axonDemo: GptState }).axonDemo.errors.length = 0));
+    });
+
+    it('pause stops the steps (and allows generating), resume continues, stop ends the run', async () => {
+      await page.fill('#steps', '100000');
+      await page.fill('#sample-every', '0');
+      const doneBefore = (await gptState(page)).done;
+      await page.click('#start');
+      await waitFor(page, (s) => s.state === 'training' && s.lastStep >= 5, 60_000);
+      expect(await page.isDisabled('#generate')).toBe(true);
+      const t0 = Date.now();
+      await page.click('#pause');
+      await waitFor(page, (s) => s.state === 'paused', 10_000);
+      const pauseMs = Date.now() - t0;
+      await sleep(300); // a progress message already sent may still arrive
+      const at = (await gptState(page)).lastStep;
+      await sleep(1500);
+      const still = await gptState(page);
+      expect(still.state).toBe('paused');
+      expect(still.lastStep).toBe(at);
+      expect(await page.textContent('#status')).toMatch(/^Paused after \d+ steps\.$/);
+      expect(pauseMs).toBeLessThan(5_000);
+      // a paused model generates
+      const g = await generate(page, { prompt: 'We', temperature: 1, topK: 0, maxTokens: 20, seed: 3 });
+      expect([...g.text]).toHaveLength(20);
+      expect((await gptState(page)).lastStep).toBe(at);
+      await page.click('#pause'); // Resume
+      await waitFor(page, (s) => s.state === 'training' && s.lastStep > at + 2, 60_000);
+      await page.click('#stop');
+      const d = await waitFor(page, (s) => s.done > doneBefore && s.state === 'idle', 30_000);
+      expect(d.stopped).toBe(1);
+      expect(d.lastStep).toBeLessThan(100_000);
+      expect(await page.textContent('#status')).toMatch(/^Stopped after \d+ steps\.$/);
+      expect(await page.isDisabled('#start')).toBe(false);
+      expect(await page.isDisabled('#generate')).toBe(false);
+      await expectNoErrors(page, errors);
+    });
+  });
+});
