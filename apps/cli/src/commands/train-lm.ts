@@ -185,15 +185,18 @@ async function run(o: TrainLmOptions, log: (s: string) => void): Promise<TrainLm
   const valText = text.slice(cut);
 
   // The starting point: a fresh model, or the checkpoint to resume.
-  let start: Start;
-  if (o.resume) {
-    const ck = await loadLm(ckptDir, op).catch((e: unknown) => {
-      if (e instanceof AxonError && /not found|ENOENT/.test(e.message)) return null;
-      throw e;
-    });
-    if (ck === null || ck.checkpoint === undefined) {
-      if (ck) ck.model.dispose();
-      throw new AxonError(op, `--resume: no checkpoint in ${ckptDir}`);
+  let start: Start | null = null;
+  const ck = o.resume
+    ? await loadLm(ckptDir, op).catch((e: unknown) => {
+        if (e instanceof AxonError && /not found|ENOENT/.test(e.message)) return null;
+        throw e;
+      })
+    : null;
+  if (o.resume && ck === null) log(`no checkpoint in ${ckptDir} yet: starting from the beginning`);
+  if (ck !== null) {
+    if (ck.checkpoint === undefined) {
+      ck.model.dispose();
+      throw new AxonError(op, `--resume: ${ckptDir} holds a saved model, not a training checkpoint (give the --checkpoint-dir of the run to continue)`);
     }
     const cfg = lmConfig(kind, { vocabSize: ck.tokenizer.vocabSize, contextLength: T, width, heads, layers: nLayers, dropout });
     const same = ck.info.model === kind && ck.info.tokenizer === tokKind && Object.entries(cfg).every(([k, v]) => ck.info.config[k] === v);
@@ -214,7 +217,8 @@ async function run(o: TrainLmOptions, log: (s: string) => void): Promise<TrainLm
       ...(c.scheduler !== undefined ? { scheduler: c.scheduler as unknown as SchedulerState } : {}),
       ...(c.rng !== undefined ? { rng: c.rng as unknown as RngState } : {}),
     };
-  } else {
+  }
+  if (start === null) {
     const tk0 = performance.now();
     const tokenizer: LmTokenizer = tokKind === 'char' ? CharTokenizer.fromText(text) : BpeTokenizer.train(trainText, { vocabSize });
     if (tokKind === 'bpe') log(`trained a BPE tokenizer on the training text in ${secs(performance.now() - tk0)}: ${tokenizer.vocabSize} tokens`);
@@ -424,7 +428,7 @@ async function run(o: TrainLmOptions, log: (s: string) => void): Promise<TrainLm
       return { ...result, interrupted: { step, checkpointDir: ckptDir } };
     }
     if (stoppedBy === 'time') log(`time budget of ${o.timeMinutes} min reached after step ${step}`);
-    log(`trained ${int(step)} steps (${int(step * B * T)} tokens) in ${secs(elapsed())}: ${secs(msPerStep)}/step, ${int(result.tokensPerSecond)} tokens/s`);
+    if (timedSteps > 0) log(`trained ${int(step)} steps (${int(step * B * T)} tokens) in ${secs(elapsed())}: ${secs(msPerStep)}/step, ${int(result.tokensPerSecond)} tokens/s`);
     if (o.checkpointDir !== undefined) await writeCheckpoint(); // the end of the run: a later run may continue it
     if (o.output !== undefined) {
       await saveLm(o.output, model, tokenizer, info());
