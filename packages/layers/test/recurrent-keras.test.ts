@@ -145,6 +145,24 @@ describe('save/load round trips with the recurrent layers', () => {
     other.dispose();
   });
 
+  it('fit trains a Keras Sequential with a masked KerasGRU and the huber loss: the loss falls and nothing leaks', async () => {
+    setSeed(10);
+    const m = sequential([new KerasGRU(8, { inputShape: [6, 2], maskValue: 0 }), new Dense(1)]);
+    m.compile({ optimizer: { name: 'adam', learningRate: 0.02 }, loss: 'huber' });
+    // target: the sum of the first feature over the unmasked steps
+    const x = tidy(() => randn([64, 6, 2]).mul(tensor([1, 0, 1, 1, 0, 1]).reshape([1, 6, 1]).gt(0).astype('float32')));
+    const y = tidy(() => x.slice([0, 0, 0], [64, 6, 1]).sum([1, 2]).reshape([64, 1]));
+    await m.fit(x, y, { epochs: 1, batchSize: 16, verbose: 0 });
+    const before = memory().numTensors;
+    const h = await m.fit(x, y, { epochs: 15, batchSize: 16, verbose: 0 });
+    expect(memory().numTensors).toBe(before);
+    const loss = h.history['loss']!;
+    expect(loss[loss.length - 1]!).toBeLessThan(loss[0]! * 0.5);
+    x.dispose();
+    y.dispose();
+    m.dispose();
+  });
+
   it('inter-layer dropout drops in training only; the forward pass leaks nothing', () => {
     setSeed(9);
     const lstm = new LSTM(3, 4, { numLayers: 2, dropout: 0.5 });
