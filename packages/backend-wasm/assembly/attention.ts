@@ -19,7 +19,31 @@
 // 12 bias (0: none)  13..15 bias strides  16 out  17 lse  18 Tq  19 Tk  20 D  21 Dv
 // 22 causal  23 scale (f32)  24 BQ  25 BK
 
-import { vexp } from './math';
+
+/**
+ * exp on four lanes for x ≤ 0 (scores minus their maximum), −∞ and NaN: math.ts's `vexp` (the same
+ * range reduction and polynomial) without what only positive arguments need, so 2^n is one
+ * factor. Lanes below −87.34 (−∞ included) give 0; NaN stays NaN.
+ */
+@inline function expNeg(x: v128): v128 {
+  const lo = f32x4.splat(-87.33654);
+  const magic = f32x4.splat(12582912.0); // 1.5·2^23
+  const xc = f32x4.pmax(x, lo);
+  const t = f32x4.add(f32x4.mul(xc, f32x4.splat(1.44269504088896341)), magic);
+  const n = f32x4.sub(t, magic);
+  let r = f32x4.sub(xc, f32x4.mul(n, f32x4.splat(0.693359375)));
+  r = f32x4.sub(r, f32x4.mul(n, f32x4.splat(-2.12194440e-4)));
+  let p = f32x4.splat(1.9875691500e-4);
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.3981999507e-3));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(8.3334519073e-3));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(4.1665795894e-2));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.6666665459e-1));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(5.0000001201e-1));
+  p = f32x4.add(f32x4.add(f32x4.mul(f32x4.mul(p, r), r), r), f32x4.splat(1.0));
+  // n ∈ [−126, 0]: 2^n = bits (n + 127) << 23
+  const y = f32x4.mul(p, i32x4.shl(i32x4.add(i32x4.sub(t, magic), i32x4.splat(127)), 23));
+  return v128.bitselect(f32x4.splat(0), y, f32x4.lt(x, lo));
+}
 
 @inline function P(prm: usize, k: i32): i32 {
   return load<i32>(prm + (<usize>k << 2));
@@ -196,7 +220,7 @@ export function attn_softmax(prm: usize, ws: usize, b: i32, i0: i32, rows: i32, 
     let sv = f32x4.splat(0);
     for (let c = 0; c < nk8; c += 4) {
       const p = srow + (<usize>c << 2);
-      const e = vexp(f32x4.sub(v128.load(p), mvN));
+      const e = expNeg(f32x4.sub(v128.load(p), mvN));
       v128.store(p, e);
       sv = f32x4.add(sv, e);
     }
