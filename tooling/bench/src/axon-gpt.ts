@@ -147,10 +147,10 @@ export const axonGptNote =
 /**
  * Builds the GPT over `data` on the current backend (the caller selects it), from `init` (a
  * safetensors file of PyTorch-named weights: PyTorch's own initial weights, so both start alike)
- * when given.
+ * when given; `factory` makes the model (default: @axon/layers' `gpt`).
  */
-export function prepareAxonGpt(data: GptData, init?: Uint8Array, dims: GptDims = GPT): GptRun {
-  const make = gptFactory();
+export function prepareAxonGpt(data: GptData, init?: Uint8Array, dims: GptDims = GPT, factory: ((cfg: GptConfig) => GptModule) | string = gptFactory()): GptRun {
+  const make = factory;
   if (typeof make === 'string') throw new Error(make);
   const V = data.vocabSize;
   const model = make({ vocabSize: V, contextLength: data.contextLength, width: dims.width, heads: dims.heads, layers: dims.layers });

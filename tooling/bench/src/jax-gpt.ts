@@ -24,7 +24,7 @@ export const JAX_WARMUP_STEPS = 2;
 type Params = Record<string, np.Array>;
 
 export const jaxGptNote =
-  'jax-js: the same GPT from `np.take` embeddings, layer norm from `np.mean`, causal attention (`nn.dotProductAttention(q, k, v, { isCausal: true })` where it runs, else matmul + −∞ mask + `nn.softmax` + matmul), exact `nn.gelu`, ' +
+  'the same GPT from `np.take` embeddings, layer norm from `np.mean`, causal attention (`nn.dotProductAttention(q, k, v, { isCausal: true })` where it runs, else matmul + −∞ mask + `nn.softmax` + matmul), exact `nn.gelu`, ' +
   '`nn.logSoftmax` cross-entropy; one `jit`-compiled step of `valueAndGrad`, the global-norm clip and a hand-written AdamW (PyTorch\'s update), over parameters with PyTorch\'s names loaded from the same initial weights; ' +
   `${JAX_WARMUP_STEPS} warm-up steps, then ${JAX_STEPS} steps timed one by one (\`blockUntilReady\`, loss read back), each step's time × the steps per sample being one sample.`;
 

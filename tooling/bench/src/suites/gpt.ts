@@ -28,7 +28,7 @@ import { wantPeer, type Suite, type SuiteOptions } from '../suite.js';
 import { threadedId, threadedLabel, verdict } from '../threads.js';
 import { axonThreadsNote, startAxon, useAxonThreads } from '../axon.js';
 import { axonGptNote, axonLiveTensors, gptData, gptFactory, GPT, prepareAxonGpt, type GptData, type GptDims } from '../axon-gpt.js';
-import { jaxGptNote, runJaxGpt } from '../jax-gpt.js';
+import { jaxGptNote, runJaxGpt, JAX_STEPS, JAX_WARMUP_STEPS } from '../jax-gpt.js';
 import { jaxThreads } from '../peers/jax.js';
 import { packageVersion } from '../peers/version.js';
 import { PythonWorker, probeNote, probeTorch, pythonScript, threadsMismatch, type PythonOptions, type TorchProbe } from '../peers/torch.js';
@@ -163,7 +163,7 @@ export const gptSuite: Suite = {
     };
 
     // The batches: every contender trains on the same (warm-up + runs) × steps batches, in order.
-    const count = (warmup + runs) * steps;
+    const count = Math.max((warmup + runs) * steps, JAX_WARMUP_STEPS + JAX_STEPS);
     opts.log(`gpt: loading the SOTU corpus and drawing ${count} batches of ${batch}×${GPT.contextLength + 1} token ids`);
     const data = await gptData(batch, GPT.contextLength, count);
     const dir = mkdtempSync(path.join(os.tmpdir(), 'axon-bench-gpt-'));
@@ -264,7 +264,6 @@ export const gptSuite: Suite = {
     if (after !== liveBefore) warnings.push(`axon-wasm: ${after - liveBefore} tensors left alive after dispose`);
 
     // jax-js: the same model, batches and initial weights, if it can train it.
-    let jaxNote = '';
     if (wantPeer(opts, 'jax-wasm')) {
       const j = await runJaxGpt(data, init, steps, opts.log);
       cells['jax-wasm'] = j.cell;
@@ -272,7 +271,6 @@ export const gptSuite: Suite = {
       if (!isSkipped(j.cell) && j.losses.length > 0) {
         extra['jax-wasm'] = `${Math.round(tokensPerSecond(batch, GPT.contextLength, (j.cell.median * 1000) / steps))} tok/s; loss ${j.losses[0].toFixed(3)} → ${j.losses[j.losses.length - 1].toFixed(3)}`;
       }
-      jaxNote = jaxGptNote;
       const p = curves.get(threadedId('torch', counts[0]));
       if (init !== undefined && p && j.losses.length > 0) {
         const all = maxRelDiff(j.losses, p);
@@ -307,7 +305,6 @@ export const gptSuite: Suite = {
         `${count} batches of random windows (\`tokenWindows\`, seed ${GPT.seed}) made once and taken in the same order by every contender.`,
       `Timing: a sample is ${steps} training steps (each ends with its loss read back); ${warmup} warm-up sample(s) each, then ${runs} rounds of one timed sample of each Axon and PyTorch model in turn${opts.threads ? ' (thread counts interleaved)' : ''}; the cell is ms per step (median, best), then tokens per second (${batch}×${GPT.contextLength} tokens per step, from the median) and the loss over the steps run.`,
     );
-    if (jaxNote) notes.push(jaxNote);
     const row: CaseResult = { label: `batch ${batch} × context ${GPT.contextLength}`, work: steps, cells, extra };
     return {
       id: 'gpt',
