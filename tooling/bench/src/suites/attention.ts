@@ -117,6 +117,7 @@ export const attentionSuite: Suite = {
     notes.push(
       `Inputs: q, k, v float32 [${ATTENTION.batch}, ${ATTENTION.heads}, T, ${ATTENTION.headDim}] (uniform in [−1, 1)), causal, scale 1/√${ATTENTION.headDim}; each call reads its output back (\`dataSync()\`); outputs of the two ways compared before timing (max |difference| ≤ 1e-4, else a warning).`,
       `The backend primitive: ${primitive.join('; ')} (without it \`scaledDotProductAttention\` runs the composite itself, and the two columns measure the same thing).`,
+      "Axon only: PyTorch 1.13 (Debian's) has no fused `scaled_dot_product_attention` (PyTorch ≥ 2.0), and jax-js's `nn.dotProductAttention` fails on Node 20 (see the gpt suite).",
     );
     const threadsNote = opts.threads ? await axonThreadsNote(opts.threads) : undefined;
     if (threadsNote) notes.push(threadsNote);
@@ -130,7 +131,7 @@ export const attentionSuite: Suite = {
       })),
       ...counts.map((t, i) => ({
         id: ids(t).comp,
-        label: threadedLabel('axon composite', t),
+        label: threadedLabel('composite', t),
         ...(t !== undefined ? { threads: t } : {}),
         ...(i === 0 ? { note: '`softmax(where(causal, matmul(q, k.T) / √D, −∞)) · v` with core ops (src/suites/attention.ts `compositeAttention`)' } : {}),
       })),
