@@ -1460,11 +1460,11 @@ export class WasmBackend implements Backend {
    * @example
    * ```ts
    * const be = createWasmBackendSync({ threads: 1 });
-   * const q = be.alloc('float32', 2); // [1, 1, 2]: one query
+   * const q = be.alloc('float32', 2); // q: [1, 1, 2], one query
    * be.write(q, new Float32Array([1, 0]));
-   * const k = be.alloc('float32', 4); // [1, 2, 2]: two keys
+   * const k = be.alloc('float32', 4); // k: [1, 2, 2], two keys
    * be.write(k, new Float32Array([1, 0, 0, 1]));
-   * const v = be.alloc('float32', 2); // [1, 2, 1]
+   * const v = be.alloc('float32', 2); // v: [1, 2, 1]
    * be.write(v, new Float32Array([10, 20]));
    * const out = be.alloc('float32', 1);
    * const lse = be.alloc('float32', 1);
