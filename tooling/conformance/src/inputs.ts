@@ -1,17 +1,18 @@
 /**
  * Host-side test inputs: float64 data (already rounded to the dtype) plus a layout, built into
  * a tensor that is contiguous, a transposed view, a sliced window of a larger buffer (whose
- * margins hold NaN/sentinels so out-of-window reads show), or an expanded (stride-0) view.
+ * margins hold NaN/sentinels so out-of-window reads show), an expanded (stride-0) view, or a
+ * strided view (every second element of every axis, `slice` with steps, sentinels in between).
  */
 import { type DType, type Tensor, sizeOf, tensor } from '@axon/core';
 import { fmt } from './check.js';
 import type { Rng } from './rng.js';
 
 /** How an input tensor is laid out in memory. */
-export type Layout = 'contiguous' | 'transposed' | 'sliced' | 'expanded';
+export type Layout = 'contiguous' | 'transposed' | 'sliced' | 'expanded' | 'strided';
 
 /** Every layout. */
-export const LAYOUTS: readonly Layout[] = ['contiguous', 'transposed', 'sliced', 'expanded'];
+export const LAYOUTS: readonly Layout[] = ['contiguous', 'transposed', 'sliced', 'expanded', 'strided'];
 
 /** A test input on the host. `data` is row-major over `shape`. */
 export interface HostTensor {
@@ -124,6 +125,22 @@ export function build(h: HostTensor): Tensor {
       }
       const t = tensor(typed(phys, dtype), big, dtype);
       return t.slice(shape.map(() => 1), shape);
+    }
+    case 'strided': {
+      // element c of axis d sits at 2c + 1 of a [2d + 1] buffer: steps of 2 and an offset
+      const big = shape.map((d) => 2 * d + 1);
+      const phys = new Float64Array(sizeOf(big)).fill(sentinel(dtype));
+      const bigStrides = big.map((_, i) => sizeOf(big.slice(i + 1)));
+      for (let i = 0; i < data.length; i++) {
+        let rem = i;
+        let off = 0;
+        for (let d = r - 1; d >= 0; d--) {
+          off += (2 * (rem % shape[d]!) + 1) * bigStrides[d]!;
+          rem = Math.floor(rem / shape[d]!);
+        }
+        phys[off] = data[i]!;
+      }
+      return tensor(typed(phys, dtype), big, dtype).slice(shape.map(() => 1), shape, shape.map(() => 2));
     }
     case 'expanded': {
       const baseShape = [1, ...shape.slice(1)];
