@@ -17,6 +17,15 @@ export const CROSS_ORIGIN_ISOLATION: Readonly<Record<string, string>> = {
 export const NO_ISOLATION_MODE = 'no-isolation';
 
 /**
+ * `vite build --mode gpt`: builds the GPT page (gpt.html) into the same dist/, after a plain
+ * `vite build` built the MNIST page (index.html) there — `pnpm build` runs both. Two builds, not
+ * one with two inputs, so that the pages share no chunk: the MNIST page's JavaScript is exactly
+ * what it was before the GPT page existed (a shared chunk would add its import/export glue and a
+ * second file to it), and the GPT page carries its own copy of what it uses (uPlot, the helpers).
+ */
+export const GPT_PAGE_MODE = 'gpt';
+
+/**
  * Sets `headers` on every response of the dev server and of `vite preview`, 304s included:
  * Vite applies `server.headers`/`preview.headers` to the responses it sends in full, but answers
  * a revalidation (If-None-Match) with a bare 304 (a module imported by both the page and the
@@ -35,14 +44,15 @@ function everyResponse(headers: Readonly<Record<string, string>>): Plugin {
   };
 }
 
-// A static site of two pages (index.html: MNIST, gpt.html: a small GPT): `vite build` writes dist/
-// (HTML, JS, CSS) and copies public/ (the gzipped MNIST files and the GPT page's text, made by
-// scripts/prepare-data.mjs). `base: './'` lets dist/ be served from any folder.
+// A static site of two pages (index.html: MNIST, gpt.html: a small GPT), built by `vite build` and
+// `vite build --mode gpt` into the same dist/ (HTML, JS, CSS), with public/ copied (the gzipped
+// MNIST files and the GPT page's text, made by scripts/prepare-data.mjs). `base: './'` lets dist/ be served from any folder.
 // csp() sends the Content-Security-Policy header in dev and preview and writes it as a <meta>
 // into the built index.html (see csp.ts). The dev server and preview send the cross-origin
 // isolation headers on every response (a static host must too: README, "Hosting").
 export default defineConfig(({ mode }) => {
   const headers = mode === NO_ISOLATION_MODE ? {} : { ...CROSS_ORIGIN_ISOLATION };
+  const gptPage = mode === GPT_PAGE_MODE;
   return {
     base: './',
     plugins: [csp(), everyResponse(headers)],
@@ -51,9 +61,12 @@ export default defineConfig(({ mode }) => {
       outDir: 'dist',
       assetsInlineLimit: 0,
       chunkSizeWarningLimit: 400,
+      // no modulepreload polyfill: each page is one script (its worker loads its own chunks), so
+      // there is nothing to preload; every browser the demo targets supports modulepreload anyway
       modulePreload: { polyfill: false },
-      // two pages: the MNIST page and the GPT page (its own script and worker, loaded only there)
-      rollupOptions: { input: { index: fileURLToPath(new URL('./index.html', import.meta.url)), gpt: fileURLToPath(new URL('./gpt.html', import.meta.url)) } },
+      // one page per build (see GPT_PAGE_MODE); the second keeps the first's files and copies public/ once
+      rollupOptions: { input: fileURLToPath(new URL(gptPage ? './gpt.html' : './index.html', import.meta.url)) },
+      ...(gptPage ? { emptyOutDir: false, copyPublicDir: false } : {}),
     },
     worker: { format: 'es' },
     server: { host: '127.0.0.1', port: 5173, headers },

@@ -12,7 +12,7 @@ import { promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import { type Browser, type ConsoleMessage, type Page, chromium } from 'playwright-core';
 import { build, preview, type PreviewServer, createServer as createViteServer } from 'vite';
-import { NO_ISOLATION_MODE } from '../vite.config.js';
+import { GPT_PAGE_MODE, NO_ISOLATION_MODE } from '../vite.config.js';
 
 const run = promisify(execFile);
 
@@ -78,7 +78,9 @@ export async function buildAndServe(folder = 'site'): Promise<Site> {
   await run(process.execPath, [join(DEMO, 'scripts', 'prepare-data.mjs')], { cwd: DEMO });
   const outDir = join(RESULTS, folder);
   rmSync(outDir, { recursive: true, force: true });
+  // as `pnpm build`: the MNIST page, then the GPT page into the same folder (vite.config.ts, GPT_PAGE_MODE)
   await build({ root: DEMO, configFile: join(DEMO, 'vite.config.ts'), logLevel: 'error', build: { outDir, emptyOutDir: true } });
+  await build({ root: DEMO, configFile: join(DEMO, 'vite.config.ts'), logLevel: 'error', mode: GPT_PAGE_MODE, build: { outDir } });
   return serveBuilt(outDir);
 }
 
