@@ -5,7 +5,7 @@ import { lazyReduce } from '../lazy.js';
 import { AxonError, fmtShape, fmtValue } from '../errors.js';
 import { normAxes, normAxis, sizeOf } from '../shape.js';
 import type { Tensor } from '../tensor.js';
-import { astype, exp, log, sub, div, mul, sqrt, where } from './elementwise.js';
+import { astype, exp, log, ne, sub, div, mul, sqrt, where } from './elementwise.js';
 import { reshape } from './movement.js';
 import { backendOf, drop, empty } from './util.js';
 
@@ -142,7 +142,10 @@ function moments(op: string, x: Tensor, axis: number | readonly number[] | undef
     const d = k(sub(xf, m));
     const s = k(sum(k(mul(d, d)), axes, keep));
     const v = mul(s, 1 / Math.max(0, n - c));
-    return op === 'std' ? sqrt(k(v)) : v;
+    if (op !== 'std') return v;
+    // √v, with PyTorch's gradient 0 where v = 0 (not ∞·0 = NaN): the square root reads 1 there
+    const nz = k(ne(k(v), 0));
+    return where(nz, k(sqrt(k(where(nz, v, 1)))), 0);
   });
 }
 

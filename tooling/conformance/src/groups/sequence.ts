@@ -266,6 +266,10 @@ export function sequenceTests(s: Suite): void {
           checkClose(v!, varRef(h, al, corr, keep, false), 'float32', TOLERANCES.variance, { ...c, op: `variance ${c.op}` });
         }
       }
+      const sp = hostOf([1, NaN, 2, 3, 3, 3, Infinity, 0, 1, 4, 4, 4], [4, 3]);
+      const cs = s.ctx('std of NaN, constant and Infinity rows (NaN, 0, NaN as PyTorch)', describeHost(sp));
+      const [ss] = await evaluate(cs, () => ax.std(build(sp), 1));
+      checkClose(ss!, { shape: [4], values: Float64Array.from([NaN, 0, NaN, 0]) }, 'float32', TOLERANCES.exact, cs);
       const hi = makeHost(r, [4, 6], 'int32', ints(-9, 9), 'transposed');
       const c = s.ctx('std (default correction 1) and variance (default 0) of int32', describeHost(hi));
       const [sd, v] = await evaluate(c, () => [ax.std(build(hi), 1), ax.variance(build(hi), 1)]);
