@@ -184,7 +184,8 @@ export function repeatInterleave(x: Tensor, repeats: number | readonly number[],
  * Einstein summation over letter subscripts (`torch.einsum`): repeated letters within an operand
  * take its diagonal, letters absent from the output are summed, and operands are contracted left
  * to right as permute/reshape/matmul. Without `->` the output is the letters that appear once, in
- * alphabetical order. float32 operands; no `...`.
+ * alphabetical order. float32 operands, one size per letter (no broadcasting of size-1 dims), no
+ * `...`.
  * @example
  * einsum('ij,jk->ik', ones([2, 3]), ones([3, 2])) // [[3, 3], [3, 3]]
  * einsum('ii', tensor([[1, 2], [3, 4]])) // 5
@@ -435,7 +436,10 @@ function sample(op: string, w: Tensor, num: number, logits: boolean, replace: bo
 /**
  * Draws `numSamples` category indices (int32) per row of `probs` ([categories] or [batch,
  * categories], non-negative, not necessarily normalised), as `torch.multinomial`. Seeded: it draws
- * from the global stream like `rand`, so `setSeed` reproduces it on every backend.
+ * from the global stream like `rand`, so `setSeed` reproduces it on every backend. Where the
+ * backend reads synchronously (WASM) the probabilities are checked as PyTorch does (finite, ≥ 0,
+ * enough non-zero ones per row); on WebGPU they are not read back, and a zero-probability category
+ * is drawn only when a row has too few non-zero ones.
  * @example
  * setSeed(1);
  * multinomial(tensor([0, 0.3, 0.7]), 2) // [1, 2]
