@@ -77,3 +77,15 @@ export * from './portable.js';
 export { mnistMlp, mnistCnn, mnistModel, type MnistModelName } from './zoo.js';
 export { RNN, LSTM, GRU, type RecurrentOptions, type RNNOptions } from './recurrent.js';
 export { SimpleRNN, KerasLSTM, KerasGRU, type KerasRecurrentOptions } from './recurrent-keras.js';
+export { KVCache, MultiheadAttention, type MultiheadAttentionOptions, type MultiheadAttentionForwardOptions } from './attention.js';
+export {
+  TransformerEncoderLayer,
+  TransformerDecoderLayer,
+  TransformerEncoder,
+  type TransformerLayerOptions,
+  type TransformerEncoderForwardOptions,
+  type TransformerDecoderForwardOptions,
+  type TransformerEncoderOptions,
+} from './transformer.js';
+export { PositionalEmbedding, SinusoidalPositionalEncoding, sinusoidalPositionalEncoding, RMSNorm, type RMSNormOptions } from './positional.js';
+export { gpt, lstmLm, GPT, LstmLm, type LanguageModel, type GenerateOptions, type GptConfig, type LstmLmConfig } from './lm.js';

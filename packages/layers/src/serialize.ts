@@ -13,6 +13,10 @@ import { Model } from './model.js';
 import { Sequential } from './sequential.js';
 import { GRU, LSTM, RNN } from './recurrent.js';
 import { KerasGRU, KerasLSTM, SimpleRNN } from './recurrent-keras.js';
+import { MultiheadAttention } from './attention.js';
+import { TransformerDecoderLayer, TransformerEncoder, TransformerEncoderLayer } from './transformer.js';
+import { PositionalEmbedding, RMSNorm, SinusoidalPositionalEncoding } from './positional.js';
+import { GPT, LstmLm } from './lm.js';
 import { BatchNorm1d, BatchNorm2d, BatchNormalization, LayerNorm } from './normalization.js';
 import type { Module } from './module.js';
 import { type JsonValue, type LayerConfig, withParameterBudget } from './module.js';
@@ -113,6 +117,16 @@ const registry = new Map<string, LayerFactory>([
   ['SimpleRNN', (c, name) => SimpleRNN.fromConfig(c, name)],
   ['KerasLSTM', (c, name) => KerasLSTM.fromConfig(c, name)],
   ['KerasGRU', (c, name) => KerasGRU.fromConfig(c, name)],
+  // attention returns [output, weights]: rebuilt as a Module all the same
+  ['MultiheadAttention', (c, name) => MultiheadAttention.fromConfig(c, name) as unknown as Module],
+  ['TransformerEncoderLayer', (c, name) => TransformerEncoderLayer.fromConfig(c, name)],
+  ['TransformerDecoderLayer', (c, name) => TransformerDecoderLayer.fromConfig(c, name)],
+  ['TransformerEncoder', (c, name) => TransformerEncoder.fromConfig(c, name)],
+  ['PositionalEmbedding', (c, name) => new PositionalEmbedding(num(c, 'maxLen'), num(c, 'dim'), { name })],
+  ['SinusoidalPositionalEncoding', (c, name) => new SinusoidalPositionalEncoding(num(c, 'dim'), { name })],
+  ['RMSNorm', (c, name) => RMSNorm.fromConfig(c, name)],
+  ['GPT', (c, name) => GPT.fromConfig(c, name)],
+  ['LstmLm', (c, name) => LstmLm.fromConfig(c, name)],
   ['Sequential', (c, name) => sequentialFromConfig(c, name)],
   ['Functional', (c, name) => graphFromConfig(c, name)],
 ]);
