@@ -190,6 +190,37 @@ describe('GPT page', () => {
       await page.evaluate(() => void ((window as unknown as { axonDemo: GptState }).axonDemo.errors.length = 0));
     });
 
+    it('trains on the text pasted in the box (and says when it is too short)', async () => {
+      await page.selectOption('#text-source', 'own');
+      expect(await page.inputValue('#text')).toBe('');
+      await page.fill('#text', 'Too short.');
+      expect(await page.textContent('#text-info')).toBe('10 characters, 8 distinct.');
+      await page.fill('#steps', '20');
+      await page.fill('#sample-every', '10');
+      const doneBefore = (await gptState(page)).done;
+      await page.click('#start');
+      await waitFor(page, (s) => s.state === 'idle' && s.errors.length > 0, 30_000);
+      expect((await gptState(page)).errors).toEqual([expect.stringMatching(/^Training failed: the text is 10 characters: too short for a context of 32 .*paste at least 330 characters/)]);
+      expect(await page.isVisible('#error')).toBe(true);
+      await page.evaluate(() => void ((window as unknown as { axonDemo: GptState }).axonDemo.errors.length = 0));
+      const own = 'the quick brown fox jumps over the lazy dog. '.repeat(40);
+      await page.fill('#text', own);
+      await page.click('#start');
+      const d = await waitFor(page, (s) => s.done > doneBefore && s.state === 'idle', 60_000);
+      expect(await page.isVisible('#error')).toBe(false); // Start hides the previous error
+      expect(d.vocabSize).toBe(new Set(own).size);
+      expect(d.steps.at(-1)).toBe(20);
+      expect(d.samples.map((x) => x.step)).toEqual([10, 20]);
+      expect(d.samples[0]!.prompt.startsWith('the ') || /^[a-z.]/.test(d.samples[0]!.prompt)).toBe(true);
+      // back to the built-in text: the pasted one is kept for later
+      await page.selectOption('#text-source', 'sotu');
+      expect((await page.inputValue('#text')).length).toBe(d.corpusLength);
+      await page.selectOption('#text-source', 'own');
+      expect(await page.inputValue('#text')).toBe(own);
+      await page.selectOption('#text-source', 'sotu');
+      await expectNoErrors(page, errors);
+    });
+
     it('pause stops the steps (and allows generating), resume continues, stop ends the run', async () => {
       await page.fill('#steps', '100000');
       await page.fill('#sample-every', '0');
@@ -222,6 +253,43 @@ describe('GPT page', () => {
       expect(await page.textContent('#status')).toMatch(/^Stopped after \d+ steps\.$/);
       expect(await page.isDisabled('#start')).toBe(false);
       expect(await page.isDisabled('#generate')).toBe(false);
+      await expectNoErrors(page, errors);
+    });
+  });
+
+  describe('on WebGPU', () => {
+    let page: Page;
+    let errors: string[];
+
+    beforeAll(async () => {
+      ({ page, errors } = await openPage(browser, `${site.url}gpt.html?backend=webgpu`));
+      await waitFor(page, (d) => d.corpusLength > 0);
+    }, 90_000);
+
+    afterAll(async () => {
+      await page?.context().close();
+    });
+
+    it('trains the GPT a few steps on WebGPU (SwiftShader here): the loss falls; switching to WASM keeps the model', async () => {
+      expect((await gptState(page)).backend).toBe('webgpu');
+      // few steps and no sample until the end: CPU-emulated WebGPU is slow (a 120-character sample is 120 forward passes)
+      await page.fill('#steps', '10');
+      await page.fill('#sample-every', '0');
+      await page.click('#start');
+      const d = await waitFor(page, (s) => s.done >= 1 && s.state === 'idle', 170_000);
+      console.log(`webgpu GPT: ${d.steps.at(-1)} steps, losses ${d.losses.map((l) => l.toFixed(2)).join(' ')}, validation ${d.valLosses.map((v) => v.valLoss.toFixed(3)).join(' ')}`);
+      expect(d.steps.at(-1)).toBe(10);
+      expect(d.losses[0]!).toBeGreaterThan(Math.log(d.vocabSize) - 0.5);
+      expect(d.losses.at(-1)!).toBeLessThan(d.losses[0]! - 0.3);
+      expect(d.valLosses.map((v) => v.step)).toEqual([10]);
+      expect(d.valLosses[0]!.valLoss).toBeLessThan(d.losses[0]!);
+      expect(d.samples.map((x) => x.step)).toEqual([10]);
+      const greedy = { prompt: 'The Congress', temperature: 0, topK: 0, maxTokens: 20, seed: 1 };
+      const onGpu = await generate(page, greedy);
+      await page.selectOption('#backend', 'wasm');
+      await waitFor(page, (s) => s.backend === 'wasm', 30_000);
+      // the weights moved with it: the same most likely characters on WASM
+      expect((await generate(page, greedy)).text).toBe(onGpu.text);
       await expectNoErrors(page, errors);
     });
   });
