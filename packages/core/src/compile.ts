@@ -91,6 +91,7 @@ let tracing = false;
  */
 export function compile<A extends CompiledArg[], R extends Tensor | Tensor[]>(fn: (...args: A) => R, opts: CompileOptions = {}): Compiled<A, R> {
   if (typeof fn !== 'function') throw new AxonError('compile', `expects a function of tensors, got ${fmtValue(fn)}`);
+  if (opts === null || typeof opts !== 'object') throw new AxonError('compile', `options must be an object, got ${fmtValue(opts)}`);
   const name = opts.name ?? (fn.name || 'fn');
   const maxTraces = opts.maxTraces ?? 8;
   const traces = new Map<string, Trace>();

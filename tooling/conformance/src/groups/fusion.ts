@@ -287,6 +287,7 @@ export function fusionTests(s: Suite): void {
         ['a host read', () => ax.compile((x: ax.Tensor) => ax.tidy(() => { x.mul(2).dataSync(); return x.add(1); }))(x), /reads tensor values/],
         ['a non-tensor result', () => ax.compile((() => 3) as unknown as (x: ax.Tensor) => ax.Tensor)(x), /must return a Tensor/],
         ['a non-tensor argument', () => ax.compile((x: ax.Tensor) => x)('x' as unknown as ax.Tensor), /argument 0/],
+        ['options that are not an object', () => ax.compile((x: ax.Tensor) => x, null as unknown as ax.CompileOptions), /options must be an object/],
       ];
       for (const [what, call, re] of cases) {
         let err: unknown = null;
