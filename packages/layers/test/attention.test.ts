@@ -21,3 +21,181 @@ describe('attention layers against PyTorch 1.13', () => {
     });
   }
 });
+
+describe('KV cache', () => {
+  it('MultiheadAttention: chunks through a cache equal one causal pass (bottom-right mask after cached keys), nothing leaks', () => {
+    const mha = new MultiheadAttention(8, 2, { batchFirst: true });
+    const x = randn([2, 7, 8]);
+    const before = memory().numTensors;
+    tidy(() =>
+      noGrad(() => {
+        const [full] = mha.forward(x, x, x, { isCausal: true, needWeights: false });
+        for (const needWeights of [false, true]) {
+          const cache = new KVCache();
+          const parts = [[0, 1], [1, 3], [4, 1], [5, 2]].map(([s, n]) => {
+            const xt = x.slice([0, s!, 0], [2, n!, 8]);
+            return mha.forward(xt, xt, xt, { cache, isCausal: true, needWeights })[0];
+          });
+          expect(cache.length).toBe(7);
+          allClose(concat(parts, 1).dataSync(), full.dataSync(), 1e-5, 1e-6, `cached (needWeights ${needWeights})`);
+          cache.dispose();
+          expect(cache.length).toBe(0);
+        }
+      }),
+    );
+    expect(memory().numTensors).toBe(before);
+    x.dispose();
+    mha.dispose();
+  });
+
+  it('masks with a cache cover the cached keys too; a cache of another batch is refused', () => {
+    const mha = new MultiheadAttention(4, 1);
+    const cache = new KVCache();
+    tidy(() =>
+      noGrad(() => {
+        const a = randn([3, 2, 4]); // [L, B, E]
+        mha.forward(a, a, a, { cache, needWeights: false });
+        const b = randn([1, 2, 4]);
+        const [, w] = mha.forward(b, b, b, { cache, keyPaddingMask: tensor([[false, true, false, false], [false, false, false, true]]) });
+        expect(w!.shape).toEqual([2, 1, 4]);
+        expect(w!.dataSync()[1]).toBe(0);
+        expect(() => mha.forward(b, b, b, { cache, keyPaddingMask: tensor([[false, true], [false, false]]) })).toThrow(/keyPaddingMask must be bool or float32 \[2,5\]/);
+        const c = randn([1, 3, 4]);
+        expect(() => mha.forward(c, c, c, { cache })).toThrow(/the cache holds batch 2, the input has batch 3/);
+      }),
+    );
+    cache.dispose();
+    mha.dispose();
+  });
+});
+
+describe('bad input', () => {
+  it('MultiheadAttention names the problem', () => {
+    expect(() => new MultiheadAttention(10, 3)).toThrow(AxonError);
+    expect(() => new MultiheadAttention(10, 3)).toThrow(/embedDim must be divisible by numHeads, got embedDim 10 and numHeads 3/);
+    expect(() => new MultiheadAttention(8, 2, { dropout: 1 })).toThrow(/dropout must be in \[0, 1\)/);
+    const mha = new MultiheadAttention(8, 2);
+    const x = randn([3, 2, 8]);
+    expect(() => mha.forward(x, x, randn([3, 2, 5]))).toThrow(/value with 8/);
+    expect(() => mha.forward(x, x, x, { attnMask: tensor([[true, false]]) })).toThrow(/attnMask must be bool or float32 \[3,3\] or \[4,3,3\]/);
+    expect(() => mha.forward(x, x, x, { attnMask: randn([3, 3]).astype('int32') })).toThrow(/attnMask must be bool or float32/);
+    expect(() => mha.forward(x, x, x, { keyPaddingMask: tensor([true, false, false]) })).toThrow(/keyPaddingMask must be bool or float32 \[2,3\]/);
+    expect(() => mha.forward(x, x, x, { cache: {} as KVCache })).toThrow(/cache must be a KVCache/);
+    expect(() => mha.forward(x, x, x, { isCausal: 1 as unknown as boolean })).toThrow(/isCausal must be true or false/);
+    expect(() => mha.forward(x, x, x, { nope: 1 } as never)).toThrow(/unknown option 'nope'/);
+    expect(() => mha.forward(x.astype('int32'), x, x)).toThrow(/query must be float32/);
+    x.dispose();
+    mha.dispose();
+  });
+});
+
+describe('RMSNorm', () => {
+  /** float64 reference: y = x / sqrt(mean(x², last n dims) + eps) · w */
+  function ref(x: Float64Array, shape: number[], n: number, w: Float64Array | null, eps: number): Float64Array {
+    const k = shape.slice(-n).reduce((a, b) => a * b, 1);
+    const y = new Float64Array(x.length);
+    for (let r = 0; r < x.length / k; r++) {
+      let ms = 0;
+      for (let i = 0; i < k; i++) ms += x[r * k + i]! ** 2;
+      const inv = 1 / Math.sqrt(ms / k + eps);
+      for (let i = 0; i < k; i++) y[r * k + i] = x[r * k + i]! * inv * (w ? w[i]! : 1);
+    }
+    return y;
+  }
+
+  for (const [shape, norm, eps, affine] of [
+    [[3, 5], [5], undefined, true],
+    [[2, 3, 4], [3, 4], 1e-3, true],
+    [[4, 6], [6], 1e-6, false],
+  ] as [number[], number[], number | undefined, boolean][]) {
+    it(`values and gradients against float64, x ${JSON.stringify(shape)} over ${JSON.stringify(norm)}, eps ${eps ?? 'default'}${affine ? '' : ', no weight'}`, () => {
+      const m = new RMSNorm(norm, { ...(eps !== undefined ? { eps } : {}), elementwiseAffine: affine });
+      expect(m.eps).toBe(eps ?? 2 ** -23);
+      const size = shape.reduce((a, b) => a * b, 1);
+      const xs = Float32Array.from({ length: size }, (_, i) => Math.sin(i * 1.7) * (1 + (i % 3)) * (i === 4 ? 1e-4 : 1));
+      const ws = Float32Array.from({ length: norm.reduce((a, b) => a * b, 1) }, (_, i) => 0.5 + 0.1 * i);
+      const rs = Float32Array.from({ length: size }, (_, i) => Math.cos(i * 0.3));
+      if (affine) tidy(() => void m.weight!.assign(tensor(ws, norm)));
+      const x = tensor(xs, shape).requireGrad();
+      tidy(() => {
+        const y = m.forward(x);
+        const w64 = affine ? Float64Array.from(ws) : null;
+        const want = ref(Float64Array.from(xs), shape, norm.length, w64, m.eps);
+        allClose(y.dataSync(), want, 1e-5, 1e-6, 'rmsnorm');
+        y.mul(tensor(rs, shape)).sum().backward();
+        // the float64 gradient by central differences of the reference
+        const f = (xv: Float64Array, wv: Float64Array | null): number => ref(xv, shape, norm.length, wv, m.eps).reduce((s, v, i) => s + v * rs[i]!, 0);
+        const gx = Float64Array.from(xs, (_, i) => {
+          const h = 1e-6;
+          const a = Float64Array.from(xs);
+          const b = Float64Array.from(xs);
+          a[i] += h;
+          b[i] -= h;
+          return (f(a, w64) - f(b, w64)) / (2 * h);
+        });
+        allClose(x.grad!.dataSync(), gx, 1e-4, 1e-5, 'rmsnorm dx');
+        if (affine) {
+          const gw = Float64Array.from(ws, (_, i) => {
+            const h = 1e-6;
+            const a = Float64Array.from(ws);
+            const b = Float64Array.from(ws);
+            a[i] += h;
+            b[i] -= h;
+            return (f(Float64Array.from(xs), a) - f(Float64Array.from(xs), b)) / (2 * h);
+          });
+          allClose(m.weight!.grad!.dataSync(), gw, 1e-4, 1e-5, 'rmsnorm dweight');
+        }
+      });
+      x.grad?.dispose();
+      x.dispose();
+      m.dispose();
+    });
+  }
+
+  it('refuses bad shapes and options', () => {
+    expect(() => new RMSNorm([])).toThrow(/normalizedShape must be/);
+    expect(() => new RMSNorm(4, { eps: -1 })).toThrow(/eps must be a finite number >= 0/);
+    const m = new RMSNorm(4);
+    expect(() => m.forward(randn([2, 3]))).toThrow(/expects float32 \[\.\.\., 4\], got float32 \[2,3\]/);
+    m.dispose();
+  });
+});
+
+describe('positional encodings', () => {
+  it('sinusoidal values follow the formula, with an offset', () => {
+    const pe = sinusoidalPositionalEncoding(5, 6, { offset: 2 }).dataSync();
+    for (let p = 0; p < 5; p++) {
+      for (let i = 0; i < 6; i++) {
+        const a = (p + 2) / Math.pow(10000, (i - (i % 2)) / 6);
+        expect(pe[p * 6 + i]).toBeCloseTo(i % 2 === 0 ? Math.sin(a) : Math.cos(a), 6);
+      }
+    }
+    const layer = new SinusoidalPositionalEncoding(6);
+    allClose(layer.forward(tensor(new Float32Array(3 * 6), [3, 6]), { offset: 2 }).dataSync(), Array.from(pe.slice(0, 18)), 0, 0, 'layer');
+  });
+
+  it('PositionalEmbedding adds rows offset …, and refuses positions past maxLen', () => {
+    const pos = new PositionalEmbedding(6, 4);
+    const y = pos.forward(tensor(new Float32Array(2 * 3 * 4), [2, 3, 4]), { offset: 2 });
+    allClose(y.slice([1, 0, 0], [1, 3, 4]).dataSync(), pos.weight.slice([2, 0], [3, 4]).dataSync(), 0, 0, 'rows');
+    expect(() => pos.forward(randn([1, 5, 4]), { offset: 2 })).toThrow(/holds at most 6 positions; got positions 2 … 6/);
+    pos.dispose();
+  });
+});
+
+describe('save and load', () => {
+  it('TransformerEncoder round-trips through modelToJson/modelFromJson with the same outputs', () => {
+    const enc = new TransformerEncoder(new TransformerEncoderLayer(8, 2, { dimFeedforward: 16, dropout: 0, normFirst: true, activation: 'gelu' }), 2);
+    const names = Object.keys(enc.stateDict());
+    expect(names.slice(0, 2)).toEqual(['layers.0.self_attn.in_proj_weight', 'layers.0.self_attn.in_proj_bias']);
+    expect(names.filter((n) => n.startsWith('layers.1.')).length).toBe(names.length / 2);
+    const again = modelFromJson(JSON.parse(JSON.stringify(modelToJson(enc)))) as TransformerEncoder;
+    again.loadStateDict(enc.stateDict());
+    tidy(() => {
+      const x = randn([3, 2, 8]);
+      allClose(again.forward(x, { isCausal: true }).dataSync(), enc.forward(x, { isCausal: true }).dataSync(), 0, 0, 'outputs');
+    });
+    enc.dispose();
+    again.dispose();
+  });
+});

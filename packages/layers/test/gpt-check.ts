@@ -29,7 +29,8 @@ export function allClose(got: ArrayLike<number>, want: ArrayLike<number>, rtol: 
   let worst = -1;
   let ratio = 0;
   for (let i = 0; i < got.length; i++) {
-    const r = Math.abs(got[i]! - want[i]!) / (atol + rtol * Math.abs(want[i]!));
+    const d = Math.abs(got[i]! - want[i]!);
+    const r = d === 0 ? 0 : d / (atol + rtol * Math.abs(want[i]!));
     if (!(r <= ratio)) {
       ratio = r;
       worst = i;
