@@ -2,12 +2,12 @@
 // (batch b, block of BQ query rows) the keys are visited in blocks of BK with an online softmax,
 // so no more than one BQ×BK block of scores exists at a time.
 //
-// Per block of keys: K's block is packed transposed into 8-key strips ([d][8], zero-padded) and
-// V's into rows of Dvp floats (Dv rounded up to 8, zero-padded); S = Q·Kᵀ runs the 4×8 register
-// tile `tile` reading Q in place (any strides; a ragged last strip repeats the last row), then
-// each row takes scale, bias and the causal mask, its running maximum, exp (SIMD) and sum, and
-// rescales its accumulator; O += P·V runs the same tile with P's rows read in place. The last
-// block divides by the sum and writes lse = m + log(sum).
+// Q's block is packed once per unit into 4-row strips ([d][4], zero-padded); per block of keys,
+// K's block is packed transposed into 8-key strips ([d][8], zero-padded) and V's into rows of Dvp
+// floats (Dv rounded up to 8, zero-padded); S = Q·Kᵀ runs the matmul's 4×8 register tile
+// (kernel4x8), then each row takes scale, bias and the causal mask, its running maximum, exp
+// (SIMD) and sum, rescales its accumulator and writes P in 4-row strips; O += P·V runs the same
+// tile. The last block divides by the sum and writes lse = m + log(sum).
 //
 // Every (b, query block) unit is computed by the same operations in the same order whichever
 // thread runs it and whatever units it runs with, so a split over threads by units gives the same
@@ -45,80 +45,14 @@
   return v128.bitselect(f32x4.splat(0), y, f32x4.lt(x, lo));
 }
 
+import { kernel4x8 } from './matmul';
+
 @inline function P(prm: usize, k: i32): i32 {
   return load<i32>(prm + (<usize>k << 2));
 }
 
-/** c + a·b: one FMA in the relaxed-SIMD build (assembly/relaxed.ts), multiply then add otherwise. */
-@inline function madd(a: v128, b: v128, c: v128): v128 {
-  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, c);
-  return f32x4.add(c, f32x4.mul(a, b));
-}
-
-/**
- * C[0:4, 0:8] = (C +) Σ_k A[r, k]·B[k, 0:8] over kc steps: row r of A starts at `a + r·ars` and
- * steps by `as` bytes (rows past `nr` − 1 repeat row nr − 1), B's eight values of one k are
- * contiguous, `bs` bytes apart; C's rows `ldc` bytes apart.
- */
-function tile(kc: i32, a: usize, ars: usize, nr: i32, as: usize, b: usize, bs: usize, c: usize, ldc: usize, acc: bool): void {
-  let c00 = f32x4.splat(0);
-  let c01 = f32x4.splat(0);
-  let c10 = f32x4.splat(0);
-  let c11 = f32x4.splat(0);
-  let c20 = f32x4.splat(0);
-  let c21 = f32x4.splat(0);
-  let c30 = f32x4.splat(0);
-  let c31 = f32x4.splat(0);
-  let a0 = a;
-  let a1 = nr > 1 ? a0 + ars : a0;
-  let a2 = nr > 2 ? a1 + ars : a1;
-  let a3 = nr > 3 ? a2 + ars : a2;
-  for (let k = 0; k < kc; k++) {
-    const b0 = v128.load(b);
-    const b1 = v128.load(b, 16);
-    let ar = v128.load32_splat(a0);
-    c00 = madd(ar, b0, c00);
-    c01 = madd(ar, b1, c01);
-    ar = v128.load32_splat(a1);
-    c10 = madd(ar, b0, c10);
-    c11 = madd(ar, b1, c11);
-    ar = v128.load32_splat(a2);
-    c20 = madd(ar, b0, c20);
-    c21 = madd(ar, b1, c21);
-    ar = v128.load32_splat(a3);
-    c30 = madd(ar, b0, c30);
-    c31 = madd(ar, b1, c31);
-    a0 += as;
-    a1 += as;
-    a2 += as;
-    a3 += as;
-    b += bs;
-  }
-  const r1 = c + ldc;
-  const r2 = r1 + ldc;
-  const r3 = r2 + ldc;
-  if (acc) {
-    c00 = f32x4.add(c00, v128.load(c));
-    c01 = f32x4.add(c01, v128.load(c, 16));
-    c10 = f32x4.add(c10, v128.load(r1));
-    c11 = f32x4.add(c11, v128.load(r1, 16));
-    c20 = f32x4.add(c20, v128.load(r2));
-    c21 = f32x4.add(c21, v128.load(r2, 16));
-    c30 = f32x4.add(c30, v128.load(r3));
-    c31 = f32x4.add(c31, v128.load(r3, 16));
-  }
-  v128.store(c, c00);
-  v128.store(c, c01, 16);
-  v128.store(r1, c10);
-  v128.store(r1, c11, 16);
-  v128.store(r2, c20);
-  v128.store(r2, c21, 16);
-  v128.store(r3, c30);
-  v128.store(r3, c31, 16);
-}
-
-// The scratch (at `ws`): packed K block (BK·D), packed V block (BK·Dvp), scores (BQ·BK),
-// accumulators (BQ·Dvp), running maximum and sum (BQ each).
+// The scratch (at `ws`): packed K block (BK·D), packed V block (BK·Dvp), scores (BQ·BK), packed
+// P (BQ·BK), accumulators (BQ·Dvp), running maximum and sum (BQ each), packed Q block (BQ·D).
 @inline function dvp(prm: usize): usize {
   return <usize>((P(prm, 21) + 7) & ~7);
 }
@@ -128,23 +62,45 @@ function tile(kc: i32, a: usize, ars: usize, nr: i32, as: usize, b: usize, bs: u
 @inline function sOf(prm: usize, ws: usize): usize {
   return vpOf(prm, ws) + ((<usize>P(prm, 25) * dvp(prm)) << 2);
 }
-@inline function oOf(prm: usize, ws: usize): usize {
+@inline function pOf(prm: usize, ws: usize): usize {
   return sOf(prm, ws) + ((<usize>P(prm, 24) * <usize>P(prm, 25)) << 2);
+}
+@inline function oOf(prm: usize, ws: usize): usize {
+  return pOf(prm, ws) + ((<usize>P(prm, 24) * <usize>P(prm, 25)) << 2);
 }
 @inline function mOf(prm: usize, ws: usize): usize {
   return oOf(prm, ws) + ((<usize>P(prm, 24) * dvp(prm)) << 2);
 }
+@inline function qOf(prm: usize, ws: usize): usize {
+  return mOf(prm, ws) + (<usize>P(prm, 24) << 3);
+}
 
 // The parts of a unit other than the two products: exported by the SIMD128 module, which the
-// relaxed-SIMD module imports them from (only `tile` differs between the two builds, so the
-// relaxed module carries the driver and its tile, not a second copy of these).
-@external("env", "attn_pack") declare function packImported(prm: usize, ws: usize, b: i32, j0: i32, nk: i32): void;
+// relaxed-SIMD module imports them from (only kernel4x8 differs between the two builds, so the
+// relaxed module carries the driver next to its matmul, not a second copy of these, and stays
+// under the 4 KB a browser's main thread compiles synchronously).
+@external("env", "attn_pack") declare function packImported(prm: usize, ws: usize, b: i32, i0: i32, rows: i32, j0: i32, nk: i32): void;
 @external("env", "attn_softmax") declare function softmaxImported(prm: usize, ws: usize, b: i32, i0: i32, rows: i32, j0: i32, nk: i32): void;
 @external("env", "attn_finish") declare function finishImported(prm: usize, ws: usize, b: i32, i0: i32, rows: i32): void;
 
-/** Packs keys [j0, j0 + nk) of batch b: K transposed in 8-key strips ([strip][d][8]), V in rows of Dvp; zero-padded to 8 keys. */
-export function attn_pack(prm: usize, ws: usize, b: i32, j0: i32, nk: i32): void {
+/**
+ * Packs keys [j0, j0 + nk) of batch b: K transposed in 8-key strips ([strip][d][8]), V in rows of
+ * Dvp; zero-padded to 8 keys. With j0 = 0 also the unit's query rows [i0, i0 + rows) in 4-row
+ * strips ([strip][d][4], zero-padded).
+ */
+export function attn_pack(prm: usize, ws: usize, b: i32, i0: i32, rows: i32, j0: i32, nk: i32): void {
   const D = P(prm, 20), Dv = P(prm, 21);
+  if (j0 == 0) {
+    const Qp = qOf(prm, ws);
+    const sqt = <usize>P(prm, 2), sqd = <usize>P(prm, 3);
+    const qb = <usize>P(prm, 0) + <usize>b * <usize>P(prm, 1) + <usize>i0 * sqt;
+    const rows4 = (rows + 3) & ~3;
+    for (let r = 0; r < rows4; r++) {
+      const qd = Qp + ((<usize>(r >> 2) * <usize>D) << 4) + (<usize>(r & 3) << 2);
+      const qs = qb + <usize>r * sqt;
+      for (let d = 0; d < D; d++) store<f32>(qd + (<usize>d << 4), r < rows ? load<f32>(qs + <usize>d * sqd) : 0);
+    }
+  }
   const skd = <usize>P(prm, 7), svd = <usize>P(prm, 11);
   const kb = <usize>P(prm, 4) + <usize>b * <usize>P(prm, 5) + <usize>j0 * <usize>P(prm, 6);
   const vb = <usize>P(prm, 8) + <usize>b * <usize>P(prm, 9) + <usize>j0 * <usize>P(prm, 10);
@@ -179,13 +135,15 @@ export function attn_softmax(prm: usize, ws: usize, b: i32, i0: i32, rows: i32, 
   const scv = f32x4.splat(load<f32>(prm + 92));
   const lds = <usize>P(prm, 25) << 2;
   const Dvp = dvp(prm);
-  const S = sOf(prm, ws), O = oOf(prm, ws), M = mOf(prm, ws);
+  const S = sOf(prm, ws), Pp = pOf(prm, ws), O = oOf(prm, ws), M = mOf(prm, ws);
   const L = M + (<usize>P(prm, 24) << 2);
   const ninf = f32x4.splat(-Infinity);
   const nk8 = (nk + 7) & ~7;
   for (let r = 0; r < rows; r++) {
     const i = i0 + r;
     const srow = S + <usize>r * lds;
+    // row r of P: strip r >> 2, lane r & 3 of each key's four values
+    const prow = Pp + <usize>(r >> 2) * (lds << 2) + (<usize>(r & 3) << 2);
     const brow = pbias + <usize>b * <usize>P(prm, 13) + <usize>i * <usize>P(prm, 14) + <usize>j0 * sbj;
     // keys from jm on are masked in this row (and the padding)
     const jmv = i32x4.splat(causal ? min(nk, i + 1 - j0) : nk);
@@ -213,7 +171,7 @@ export function attn_softmax(prm: usize, ws: usize, b: i32, i0: i32, rows: i32, 
     const mNew = max(max(max(f32x4.extract_lane(mv, 0), f32x4.extract_lane(mv, 1)), max(f32x4.extract_lane(mv, 2), f32x4.extract_lane(mv, 3))), mOld);
     if (mNew == -Infinity) {
       // every score so far is −∞: nothing to add (exp(−∞ − (−∞)) would be NaN)
-      memory.fill(srow, 0, <usize>nk8 << 2);
+      for (let c = 0; c < nk; c++) store<f32>(prow + (<usize>c << 4), 0);
       continue;
     }
     const mvN = f32x4.splat(mNew);
@@ -221,7 +179,11 @@ export function attn_softmax(prm: usize, ws: usize, b: i32, i0: i32, rows: i32, 
     for (let c = 0; c < nk8; c += 4) {
       const p = srow + (<usize>c << 2);
       const e = expNeg(f32x4.sub(v128.load(p), mvN));
-      v128.store(p, e);
+      const q = prow + (<usize>c << 4);
+      store<f32>(q, f32x4.extract_lane(e, 0));
+      store<f32>(q, f32x4.extract_lane(e, 1), 16);
+      store<f32>(q, f32x4.extract_lane(e, 2), 32);
+      store<f32>(q, f32x4.extract_lane(e, 3), 48);
       sv = f32x4.add(sv, e);
     }
     const sum = (f32x4.extract_lane(sv, 0) + f32x4.extract_lane(sv, 1)) + (f32x4.extract_lane(sv, 2) + f32x4.extract_lane(sv, 3));
@@ -257,13 +219,12 @@ export function attn_finish(prm: usize, ws: usize, b: i32, i0: i32, rows: i32): 
 
 /** Runs units [u0, u1) (unit = b · ⌈Tq / BQ⌉ + query block) of the attention in block `prm`. */
 export function attention_f32(prm: usize, u0: i32, u1: i32, ws: usize): void {
-  const sqt = <usize>P(prm, 2), sqd = <usize>P(prm, 3);
   const Tq = P(prm, 18), Tk = P(prm, 19), D = P(prm, 20);
   const causal = P(prm, 22) != 0;
   const BQ = P(prm, 24), BK = P(prm, 25);
   const Dvp = <i32>dvp(prm);
   const nqb = (Tq + BQ - 1) / BQ;
-  const S = sOf(prm, ws), O = oOf(prm, ws), M = mOf(prm, ws);
+  const S = sOf(prm, ws), Pp = pOf(prm, ws), O = oOf(prm, ws), M = mOf(prm, ws), Qp = qOf(prm, ws);
   const Vp = vpOf(prm, ws);
   const lds = <usize>BK << 2;
   const ldo = <usize>Dvp << 2;
@@ -271,7 +232,6 @@ export function attention_f32(prm: usize, u0: i32, u1: i32, ws: usize): void {
     const b = u / nqb;
     const i0 = (u - b * nqb) * BQ;
     const rows = min(BQ, Tq - i0);
-    const qb = <usize>P(prm, 0) + <usize>b * <usize>P(prm, 1) + <usize>i0 * sqt;
     for (let r = 0; r < rows; r++) {
       store<f32>(M + (<usize>r << 2), -Infinity);
       store<f32>(M + (<usize>(BQ + r) << 2), 0);
@@ -281,21 +241,16 @@ export function attention_f32(prm: usize, u0: i32, u1: i32, ws: usize): void {
     const jEnd = causal ? min(Tk, i0 + rows) : Tk;
     for (let j0 = 0; j0 < jEnd; j0 += BK) {
       const nk = min(BK, jEnd - j0);
-      if (ASC_FEATURE_RELAXED_SIMD) packImported(prm, ws, b, j0, nk);
-      else attn_pack(prm, ws, b, j0, nk);
-      // S = Q·Kᵀ (unscaled)
+      if (ASC_FEATURE_RELAXED_SIMD) packImported(prm, ws, b, i0, rows, j0, nk);
+      else attn_pack(prm, ws, b, i0, rows, j0, nk);
+      // S = Q·Kᵀ (unscaled), then P, then O += P·V: 4-row strips × 8-column strips
       for (let r0 = 0; r0 < rows; r0 += 4) {
-        for (let c0 = 0; c0 < nk; c0 += 8) {
-          tile(D, qb + <usize>r0 * sqt, sqt, rows - r0, sqd, ws + ((<usize>c0 * <usize>D) << 2), 32, S + <usize>r0 * lds + (<usize>c0 << 2), lds, false);
-        }
+        for (let c0 = 0; c0 < nk; c0 += 8) kernel4x8(D, Qp + ((<usize>r0 * <usize>D) << 2), ws + ((<usize>c0 * <usize>D) << 2), 32, S + <usize>r0 * lds + (<usize>c0 << 2), lds, false);
       }
       if (ASC_FEATURE_RELAXED_SIMD) softmaxImported(prm, ws, b, i0, rows, j0, nk);
       else attn_softmax(prm, ws, b, i0, rows, j0, nk);
-      // O += P·V
       for (let r0 = 0; r0 < rows; r0 += 4) {
-        for (let e0 = 0; e0 < Dvp; e0 += 8) {
-          tile(nk, S + <usize>r0 * lds, lds, rows - r0, 4, Vp + (<usize>e0 << 2), ldo, O + <usize>r0 * ldo + (<usize>e0 << 2), ldo, true);
-        }
+        for (let e0 = 0; e0 < Dvp; e0 += 8) kernel4x8(nk, Pp + <usize>r0 * lds, Vp + (<usize>e0 << 2), ldo, O + <usize>r0 * ldo + (<usize>e0 << 2), ldo, true);
       }
     }
     if (ASC_FEATURE_RELAXED_SIMD) finishImported(prm, ws, b, i0, rows);
@@ -306,5 +261,5 @@ export function attention_f32(prm: usize, u0: i32, u1: i32, ws: usize): void {
 /** Scratch bytes attention_f32 needs for blocks of BQ query rows and BK keys. */
 export function attention_ws_bytes(BQ: i32, BK: i32, D: i32, Dv: i32): i32 {
   const Dvp = (Dv + 7) & ~7;
-  return (BK * D + BK * Dvp + BQ * BK + BQ * Dvp + 2 * BQ) << 2;
+  return (BK * D + BK * Dvp + 2 * BQ * BK + BQ * Dvp + 2 * BQ + BQ * D) << 2;
 }

@@ -105,11 +105,11 @@ function packB(Bm: usize, sbk: usize, sbn: usize, k0: i32, kc: i32, j0: i32, nc:
 }
 
 /**
- * C[0:4, 0:8] (+)= Apanel · Bpanel over kc steps; `ldc` in bytes. With `acc` false the tile is
+ * C[0:4, 0:8] (+)= Apanel · Bpanel over kc steps; `ldc` in bytes (attention's products use it too). With `acc` false the tile is
  * overwritten. B's eight values of one k are contiguous, `bs` bytes after the previous k's (32
  * packed, B's row stride when read in place).
  */
-function kernel4x8(kc: i32, pa: usize, pb: usize, bs: usize, pc: usize, ldc: usize, acc: bool): void {
+export function kernel4x8(kc: i32, pa: usize, pb: usize, bs: usize, pc: usize, ldc: usize, acc: bool): void {
   let c00 = f32x4.splat(0);
   let c01 = f32x4.splat(0);
   let c10 = f32x4.splat(0);

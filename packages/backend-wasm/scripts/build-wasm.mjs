@@ -61,6 +61,12 @@ new WebAssembly.Module(bytes); // validates (SIMD included) on this Node
 
 // The relaxed-SIMD matmul shares the main module's memory: it must not initialise any data.
 const relaxed = await compile('assembly/relaxed.ts', 'simd,relaxed-simd');
+// a browser's main thread compiles a module synchronously (the loader's `new WebAssembly.Module`)
+// only up to 4 KB: above that relaxed SIMD would silently be off there
+if (relaxed.bytes.length > 4096) {
+  console.error(`the relaxed-SIMD module is ${relaxed.bytes.length} bytes, above the 4096 a browser's main thread compiles synchronously`);
+  process.exit(1);
+}
 if (staticDataEnd(relaxed.bytes) !== 0) {
   console.error('the relaxed-SIMD module carries static data; it would overwrite the main module\'s');
   process.exit(1);

@@ -13,6 +13,7 @@ import { AxonError, contiguousStrides } from '@axon/core';
 import type { Backend, BackendBuffer, View } from '@axon/core';
 import { describe, expect, it } from 'vitest';
 import { createWasmBackendSync, type WasmBackend } from '../src/index.js';
+import { relaxedKernelBytes } from '../src/loader.js';
 import { LAYOUTS, SEED, makeView, rng, type Layout, type TestView } from './helpers.js';
 
 const RTOL = 1e-4;
@@ -318,5 +319,9 @@ describe(`attention (seed ${SEED}; tolerance ${ATOL} + ${RTOL}·|float64 referen
     expect(r.failed, `relaxed attention (seed ${SEED}): ${(r.failures ?? []).join('; ')}`).toBe(0);
     expect(r.checked).toBeGreaterThan(1000);
     expect(r.differ, 'the FMA kernel is another kernel than the SIMD128 one').toBeGreaterThan(0);
+  });
+
+  it('the relaxed-SIMD module (matmul and attention) stays within the 4 KB a browser main thread compiles synchronously', () => {
+    expect(relaxedKernelBytes().length).toBeLessThanOrEqual(4096);
   });
 });
