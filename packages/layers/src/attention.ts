@@ -75,10 +75,11 @@ export class KVCache {
         throw new AxonError(op, `new keys ${fmtShape(k.shape)} / values ${fmtShape(v.shape)} do not continue the cached ${fmtShape(this.keys.shape)} / ${fmtShape(this.values!.shape)} (same batch, heads and head size expected)`);
       }
     }
+    // without gradients: the cache holds values, not graph nodes
     const [nk, nv] = noGrad(() => {
-      const a = this.keys === null ? k.detach().contiguous() : concat([this.keys, k.detach()], 2);
+      const a = this.keys === null ? k.clone() : concat([this.keys, k], 2);
       try {
-        return [a, this.values === null ? v.detach().contiguous() : concat([this.values, v.detach()], 2)] as const;
+        return [a, this.values === null ? v.clone() : concat([this.values, v], 2)] as const;
       } catch (e) {
         a.dispose();
         throw e;

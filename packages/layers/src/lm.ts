@@ -285,7 +285,13 @@ export class GPT extends Module implements LanguageModel {
           seq = seq.slice(-this.contextLength);
           feed = seq;
         }
-        const logits = noGrad(() => this.forward(tensor(Int32Array.from(feed), [1, feed.length], 'int32'), { cache }));
+        const input = tensor(Int32Array.from(feed), [1, feed.length], 'int32');
+        let logits: Tensor;
+        try {
+          logits = noGrad(() => this.forward(input, { cache }));
+        } finally {
+          input.dispose();
+        }
         let row: Float32Array;
         try {
           row = await lastRow(logits);
@@ -438,7 +444,14 @@ export class LstmLm extends Module implements LanguageModel {
       let feed = g.ids;
       for (let i = 0; i < g.maxTokens; i++) {
         const prev: [Tensor, Tensor] | null = state;
-        const [logits, next]: [Tensor, [Tensor, Tensor]] = noGrad(() => this.step(tensor(Int32Array.from(feed), [1, feed.length], 'int32'), prev));
+        const input = tensor(Int32Array.from(feed), [1, feed.length], 'int32');
+        let logits: Tensor;
+        let next: [Tensor, Tensor];
+        try {
+          [logits, next] = noGrad(() => this.step(input, prev));
+        } finally {
+          input.dispose();
+        }
         if (prev) prev.forEach((t) => t.dispose());
         state = next;
         let row: Float32Array;
