@@ -7,6 +7,7 @@ import {
   AxonError,
   type GradRecorder,
   type OpAttrs,
+  type RecordedGroupOp,
   Tensor,
   add,
   assertFinite,
@@ -20,7 +21,7 @@ import {
   setGradRecorder,
   tidy,
 } from '@axon/core';
-import { rules } from './rules.js';
+import { type RuleContext, groupRules, rules } from './rules.js';
 
 /** A recorded op: the autograd graph's node, attached to its output as `gradNode`. */
 export interface Node {
@@ -30,6 +31,20 @@ export interface Node {
   readonly attrs: OpAttrs;
   /** Where the forward op was called (recorded only while anomaly detection is on). */
   readonly stack?: string;
+  /**
+   * For an output of a multi-output op (`unbind`, `split`): the op's one group, shared by the
+   * nodes of all its outputs, and this output's index in it.
+   */
+  readonly group?: Group;
+  readonly index?: number;
+}
+
+/** A multi-output op: its rule runs once, with every output's gradient, after the last of them. */
+export interface Group {
+  readonly op: RecordedGroupOp;
+  readonly inputs: readonly Tensor[];
+  readonly outputs: readonly Tensor[];
+  readonly attrs: OpAttrs;
 }
 
 /** Nodes whose graph a `backward()` without `retainGraph` has released. */
@@ -45,6 +60,16 @@ const recorder: GradRecorder = {
     output.requiresGrad = true;
     const node: Node = isAnomalyDetectionEnabled() ? { op, inputs: [...inputs], output, attrs, stack: forwardStack() } : { op, inputs: [...inputs], output, attrs };
     output.gradNode = node;
+  },
+  recordGroup(op, inputs, outputs, attrs) {
+    if (!groupRules[op]) throw new AxonError(op, `no gradient rule is defined for op '${op}'`);
+    const group: Group = { op, inputs: [...inputs], outputs: [...outputs], attrs };
+    const stack = isAnomalyDetectionEnabled() ? forwardStack() : undefined;
+    outputs.forEach((output, index) => {
+      output.requiresGrad = true;
+      const node: Node = stack !== undefined ? { op, inputs: group.inputs, output, attrs, stack, group, index } : { op, inputs: group.inputs, output, attrs, group, index };
+      output.gradNode = node;
+    });
   },
   backward(root, grad, opts) {
     backwardImpl(root, grad, opts?.retainGraph === true);
@@ -133,23 +158,25 @@ export function gradients(root: Tensor, targets: readonly Tensor[], seed?: Tenso
     }
     const grads = new Map<Tensor, Tensor>();
     grads.set(root, seed ?? onesLike(root));
+    // A multi-output op's rule runs once, at the last of its outputs in `order` (every output
+    // comes before the op's inputs there), with the gradients its outputs collected until then.
+    const lastOutput = new Map<Group, Tensor>();
     for (const t of order) {
-      const g = grads.get(t);
-      if (!g) continue;
-      const n = nodeOf(t);
-      if (!n || targetSet.has(t) && !n) continue;
-      if (!useful.has(t)) continue;
+      const grp = nodeOf(t)?.group;
+      if (grp) lastOutput.set(grp, t);
+    }
+    const collected = new Map<Group, (Tensor | null)[]>();
+    const apply = (n: Node, run: (ctx: RuleContext) => (Tensor | null)[]): void => {
       if (released.has(n)) {
         throw new AxonError('backward', `trying to backward through the graph a second time (op '${n.op}' producing ${fmtShape(n.output.shape)}): the first backward() released it; pass { retainGraph: true } to the first backward() to run it again, or recompute the forward pass`);
       }
       for (const inp of n.inputs) if (inp.isDisposed && inp.requiresGrad) {
         throw new AxonError('backward', `an input of '${n.op}' (tensor #${inp.id} ${fmtShape(inp.shape)}) was disposed before backward; keep intermediates alive (e.g. run forward and backward inside one tidy)`);
       }
-      const rule = rules[n.op]!;
       const anomaly = isAnomalyDetectionEnabled();
       const what = `the gradient of '${n.op}'${n.stack ? ` (forward op called ${n.stack})` : ''}`;
-      const ctx = { inputs: n.inputs, output: n.output, attrs: n.attrs, needs: n.inputs.map((x) => x.requiresGrad && useful.has(x)) };
-      const gi = anomaly ? inAnomalyPhase(what, () => rule(g, ctx)) : rule(g, ctx);
+      const ctx: RuleContext = { inputs: n.inputs, output: n.output, attrs: n.attrs, needs: n.inputs.map((x) => x.requiresGrad && useful.has(x)) };
+      const gi = anomaly ? inAnomalyPhase(what, () => run(ctx)) : run(ctx);
       n.inputs.forEach((inp, k) => {
         const d = gi[k];
         if (!d || !inp.requiresGrad || !useful.has(inp)) return;
@@ -160,6 +187,25 @@ export function gradients(root: Tensor, targets: readonly Tensor[], seed?: Tenso
         const prev = grads.get(inp);
         grads.set(inp, prev ? add(prev, d) : d);
       });
+    };
+    for (const t of order) {
+      const g = grads.get(t);
+      const n = nodeOf(t);
+      const grp = n?.group;
+      if (n && grp) {
+        let gs = collected.get(grp);
+        if (!gs) collected.set(grp, (gs = grp.outputs.map(() => null)));
+        if (g && useful.has(t)) gs[n.index!] = g;
+        if (lastOutput.get(grp) !== t) continue;
+        collected.delete(grp);
+        if (gs.every((x) => x === null)) continue;
+        const rule = groupRules[grp.op];
+        apply(n, (ctx) => rule(gs, { ...ctx, outputs: grp.outputs }));
+        continue;
+      }
+      if (!g || !n || !useful.has(t)) continue;
+      const rule = rules[n.op]!;
+      apply(n, (ctx) => rule(g, ctx));
     }
     return targets.map((t) => grads.get(t) ?? null);
   };

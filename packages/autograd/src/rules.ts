@@ -9,6 +9,7 @@ import {
   type DifferentiableOp,
   OP_TABLE,
   type OpAttrs,
+  type RecordedGroupOp,
   type TableOpName,
   type Tensor,
   type Window2d,
@@ -33,6 +34,7 @@ import {
   mul,
   neg,
   pad,
+  concat,
   permute,
   pool2dGrad,
   reshape,
@@ -43,11 +45,13 @@ import {
   softmax,
   split,
   square,
+  stack,
   sub,
   sum,
   transpose,
   unfold,
   where,
+  zeros,
   zerosLike,
 } from '@axon/core';
 import { customRule } from './custom.js';
@@ -66,6 +70,37 @@ export interface RuleContext {
 
 /** A gradient rule. */
 export type GradRule = (g: Tensor, ctx: RuleContext) => (Tensor | null)[];
+
+/** What the rule of a multi-output op sees: also all of its outputs. */
+export interface GroupRuleContext extends RuleContext {
+  readonly outputs: readonly Tensor[];
+}
+
+/**
+ * The gradient rule of a multi-output op (`unbind`, `split`): it runs once, with one gradient per
+ * output (null for outputs that got none; at least one is not null), and returns one per input.
+ */
+export type GroupRule = (gs: readonly (Tensor | null)[], ctx: GroupRuleContext) => (Tensor | null)[];
+
+/** The outputs' gradients, with a zero-copy zero view (stride 0) for each output that got none. */
+function orZeros(gs: readonly (Tensor | null)[], outputs: readonly Tensor[]): Tensor[] {
+  return gs.map((g, i) => g ?? expand(zeros([]), outputs[i]!.shape));
+}
+
+/**
+ * The rules of the multi-output ops: one concatenation of the outputs' gradients, so slicing an
+ * input into T pieces costs O(T·size) in the backward pass (T slice rules would pad each piece's
+ * gradient to the whole input: O(T²·size)).
+ * @example
+ * const x = tensor([[1, 2], [3, 4], [5, 6]]);
+ * const outputs = unbind(x);
+ * const [gx] = groupRules.unbind([tensor([1, 1]), null, tensor([2, 3])], { inputs: [x], output: outputs[0]!, outputs, attrs: { axis: 0 } });
+ * gx // [[1, 1], [0, 0], [2, 3]]
+ */
+export const groupRules: { readonly [K in RecordedGroupOp]: GroupRule } = {
+  unbind: (gs, c) => [stack(orZeros(gs, c.outputs), c.attrs.axis as number)],
+  split: (gs, c) => [concat(orZeros(gs, c.outputs), c.attrs.axis as number)],
+};
 
 /**
  * Sums `g` over the axes that broadcasting expanded, so the result has `shape`.
@@ -282,7 +317,7 @@ export const nonDifferentiable = new Set(['sign', 'floor', 'ceil', 'round']);
  * @example ruleNames().includes('matmul') // true
  */
 export function ruleNames(): string[] {
-  return Object.keys(rules);
+  return [...Object.keys(rules), ...Object.keys(groupRules)];
 }
 
 // Silence "unused" for helpers kept for rule authors.

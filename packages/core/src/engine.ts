@@ -525,9 +525,18 @@ export type RecordedOp =
 /** Recorded ops with a gradient rule (all but those whose outputs are bool or int32). */
 export type DifferentiableOp = Exclude<RecordedOp, 'not' | 'argmax' | 'argmin'>;
 
+/**
+ * Ops with several outputs recorded as one group ({@link recordGroup}): their gradient rule runs
+ * once with the gradients of all outputs (`@axon/autograd` must have a group rule for each one,
+ * which the compiler checks).
+ */
+export type RecordedGroupOp = 'unbind' | 'split';
+
 /** The hook `@axon/autograd` installs: called after an op whose inputs require grad. */
 export interface GradRecorder {
   record(op: RecordedOp, inputs: readonly Tensor[], output: Tensor, attrs: OpAttrs): void;
+  /** Records one op with several outputs, whose gradient rule runs once for all of them. */
+  recordGroup(op: RecordedGroupOp, inputs: readonly Tensor[], outputs: readonly Tensor[], attrs: OpAttrs): void;
   backward(root: Tensor, grad: Tensor | undefined, opts?: { readonly retainGraph?: boolean }): void;
 }
 
@@ -543,7 +552,7 @@ export function getGradRecorder(): GradRecorder | null {
   return recorder;
 }
 
-type AnomalyHook = (op: RecordedOp, inputs: readonly Tensor[], output: Tensor, attrs: OpAttrs) => void;
+type AnomalyHook = (op: RecordedOp | RecordedGroupOp, inputs: readonly Tensor[], output: Tensor, attrs: OpAttrs) => void;
 let anomalyHook: AnomalyHook | null = null;
 
 /** @internal Installed by `anomaly.ts` while anomaly detection is on. */
@@ -570,4 +579,18 @@ export function record(op: RecordedOp, inputs: readonly Tensor[], output: Tensor
     }
   }
   return output;
+}
+
+/**
+ * @internal Like {@link record}, for an op with several outputs (`unbind`, `split`): autograd
+ * records them as one group, whose rule runs once with every output's gradient (zeros for the
+ * outputs that got none) — one kernel for the input's gradient instead of one per output.
+ */
+export function recordGroup(op: RecordedGroupOp, inputs: readonly Tensor[], outputs: Tensor[], attrs: OpAttrs = {}): Tensor[] {
+  if (anomalyHook !== null) for (const o of outputs) anomalyHook(op, inputs, o, attrs);
+  if (gradEnabled && recorder !== null && outputs.length > 0 && inputs.some((t) => t.requiresGrad)) {
+    recorder.recordGroup(op, inputs, outputs, attrs);
+    for (const u of inputs) u.savedForBackward = true;
+  }
+  return outputs;
 }

@@ -25,11 +25,13 @@ export {
   scopeDepth,
   setGradRecorder,
   record,
+  recordGroup,
   type MemoryInfo,
   type GradRecorder,
   type OpAttrs,
   type RecordedOp,
   type DifferentiableOp,
+  type RecordedGroupOp,
   type TensorContainer,
 } from './engine.js';
 export { Tensor, isTensor, type BackwardOptions, type NestedArray, type TensorLike } from './tensor.js';

@@ -1,4 +1,4 @@
-import { failSafe, record } from '../engine.js';
+import { failSafe, record, recordGroup } from '../engine.js';
 import { AxonError, fmtShape, fmtValue } from '../errors.js';
 import { findBackend } from '../registry.js';
 import { contiguousStrides, normAxis, type Shape, shapesEqual, sizeOf, validateShape } from '../shape.js';
@@ -250,7 +250,9 @@ export function stack(ts: readonly Tensor[], axis = 0): Tensor {
 }
 
 /**
- * Splits into pieces along `axis` (views): a count of equal parts or a list of sizes.
+ * Splits into pieces along `axis` (zero-copy views): a count of equal parts or a list of sizes.
+ * Recorded as one op: its gradient is one concatenation of the parts' gradients (zeros for
+ * parts that got none), not one padded copy of the whole input per part.
  * @example
  * split(arange(6), 3) // [[0, 1], [2, 3], [4, 5]]
  * split(arange(6), [1, 5]) // [[0], [1, 2, 3, 4, 5]]
@@ -271,12 +273,36 @@ export function split(x: Tensor, sizes: number | readonly number[], axis = 0): T
   }
   if (list.reduce((a, b) => a + b, 0) !== d) throw new AxonError('split', `sizes [${list.join(',')}] do not add up to ${d} (axis ${ax} of ${fmtShape(x.shape)})`);
   let pos = 0;
-  return list.map((n) => {
-    const begin = x.shape.map((_, i) => (i === ax ? pos : 0));
-    const size = x.shape.map((s, i) => (i === ax ? n : s));
+  const parts = list.map((n) => {
+    const out = new Tensor(x.storage, x.shape.map((s, i) => (i === ax ? n : s)), x.dtype, x.strides, n > 0 ? x.offset + pos * x.strides[ax]! : x.offset);
     pos += n;
-    return slice(x, begin, size);
+    return out;
   });
+  return recordGroup('split', [x], parts, { axis: ax, sizes: list });
+}
+
+/**
+ * Removes axis `axis`, returning the `x.shape[axis]` slices along it as zero-copy views
+ * (PyTorch's `torch.unbind`): `unbind(x, a)[i]` is `x` indexed at `i` on axis `a`. Recorded as
+ * one op whose gradient is one stack of the slices' gradients (zeros for slices that got none),
+ * so taking one slice per step of a sequence costs O(T) in the backward pass, not O(T²).
+ * @example
+ * unbind(tensor([[1, 2], [3, 4], [5, 6]])) // [[1, 2], [3, 4], [5, 6]]
+ * unbind(tensor([[1, 2], [3, 4], [5, 6]]), 1) // [[1, 3, 5], [2, 4, 6]]
+ * unbind(tensor([[1, 2], [3, 4]]), -1)[0] // [1, 3]
+ * unbind(zeros([0, 3])).length // 0
+ * unbind(scalar(1)); // throws: 'unbind'
+ */
+export function unbind(x: Tensor, axis = 0): Tensor[] {
+  backendOf('unbind', x);
+  if (x.rank === 0) throw new AxonError('unbind', `cannot unbind a 0-d tensor ${fmtShape(x.shape)} ${x.dtype}: it has no axis (expected a tensor of rank >= 1)`);
+  const ax = normAxis('unbind', axis, x.rank);
+  const shape = x.shape.filter((_, i) => i !== ax);
+  const strides = x.strides.filter((_, i) => i !== ax);
+  const step = x.strides[ax]!;
+  const outs: Tensor[] = [];
+  for (let i = 0; i < x.shape[ax]!; i++) outs.push(new Tensor(x.storage, shape, x.dtype, strides, x.offset + i * step));
+  return recordGroup('unbind', [x], outs, { axis: ax });
 }
 
 /**
