@@ -3,7 +3,7 @@
  * `TransformerEncoderLayer`, `TransformerDecoderLayer`, `TransformerEncoder`.
  */
 import { AxonError, type Tensor, fmtValue, gelu, relu } from '@axon/core';
-import { KVCache, MultiheadAttention } from './attention.js';
+import { type KVCache, MultiheadAttention } from './attention.js';
 import { allocating } from './build.js';
 import { Dropout, Linear } from './layers.js';
 import { type LayerConfig, Module } from './module.js';

@@ -16,8 +16,8 @@ beforeAll(async () => {
 
 describe('attention layers against PyTorch 1.13', () => {
   for (const c of ATTN_CASES) {
-    it(`${c.kind}: ${c.name}`, () => {
-      checkAttnCase(c);
+    it(`${c.kind}: ${c.name}`, async () => {
+      await checkAttnCase(c);
     });
   }
 });

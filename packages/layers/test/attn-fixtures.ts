@@ -54,7 +54,7 @@ function build(c: AttnCase): Module<unknown> {
 }
 
 /** Loads the case's state dict, runs forward and backward, compares everything, checks no tensor is left. */
-export function checkAttnCase(c: AttnCase): void {
+export async function checkAttnCase(c: AttnCase): Promise<void> {
   const before = memory().numTensors;
   const m = build(c);
   const sd = Object.fromEntries(Object.entries(c.state).map(([n, e]) => [n, dec(e)]));
@@ -66,7 +66,7 @@ export function checkAttnCase(c: AttnCase): void {
     const t = dec(e);
     inputs[n] = e.dtype === 'float32' && !/mask$/i.test(n) ? t.requireGrad() : t;
   }
-  tidy(() => {
+  const res = tidy(() => {
     let out: Tensor;
     let w: Tensor | null = null;
     const i = inputs;
@@ -89,23 +89,26 @@ export function checkAttnCase(c: AttnCase): void {
         memoryKeyPaddingMask: i['memoryKeyPaddingMask'] ?? null,
       });
     }
-    expect(out.shape, `${c.name}: output shape`).toEqual(c.out.shape);
-    allClose(out.dataSync(), c.out.data as number[], RTOL, ATOL, `${c.name}: output`);
-    let loss = out.mul(tensor(c.r, c.out.shape)).sum();
-    if (c.weights === null) expect(w, `${c.name}: weights`).toBeNull();
-    else {
-      expect(w!.shape, `${c.name}: weights shape`).toEqual(c.weights.shape);
-      allClose(w!.dataSync(), c.weights.data as number[], RTOL, ATOL, `${c.name}: weights`);
-      loss = loss.add(w!.mul(tensor(c.rw!, c.weights.shape)).sum());
-    }
+    let loss = out.mul(tensor(c.r, out.shape)).sum();
+    if (w !== null && c.weights !== null) loss = loss.add(w.mul(tensor(c.rw!, w.shape)).sum());
     loss.backward();
+    return { out: out.detach(), w: w === null ? null : w.detach() };
   });
+  expect(res.out.shape, `${c.name}: output shape`).toEqual(c.out.shape);
+  allClose((await res.out.data()) as Float32Array, c.out.data as number[], RTOL, ATOL, `${c.name}: output`);
+  if (c.weights === null) expect(res.w, `${c.name}: weights`).toBeNull();
+  else {
+    expect(res.w!.shape, `${c.name}: weights shape`).toEqual(c.weights.shape);
+    allClose((await res.w!.data()) as Float32Array, c.weights.data as number[], RTOL, ATOL, `${c.name}: weights`);
+  }
+  res.out.dispose();
+  res.w?.dispose();
   const params = Object.fromEntries(m.namedParameters());
   for (const [n, want] of Object.entries(c.grads)) {
     const t = n.startsWith('param:') ? params[n.slice(6)] : inputs[n];
     expect(t, `${c.name}: ${n} exists`).toBeDefined();
     expect(t!.grad, `${c.name}: ${n} has a gradient`).not.toBeNull();
-    allClose(t!.grad!.dataSync(), want, RTOL, ATOL, `${c.name}: grad ${n}`);
+    allClose((await t!.grad!.data()) as Float32Array, want, RTOL, ATOL, `${c.name}: grad ${n}`);
   }
   for (const t of Object.values(inputs)) {
     t.grad?.dispose();

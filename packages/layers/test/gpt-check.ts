@@ -68,22 +68,23 @@ export async function checkGptAgainstTorch(steps = GPT_FIXTURE.losses.length): P
   const losses: number[] = [];
   for (let step = 0; step < steps; step++) {
     const [x, y] = batch(step);
-    const lossT = tidy(() => {
+    const [lossT, logits] = tidy(() => {
       const logits = m.forward(x);
-      if (step === 0) allClose(logits.dataSync(), GPT_FIXTURE.firstLogits, 1e-4, 1e-5, 'first logits');
       const loss = crossEntropy(logits.reshape([-1, V]), y);
       loss.backward();
-      return loss;
+      return [loss.detach(), logits.detach()];
     });
+    if (step === 0) allClose((await logits.data()) as Float32Array, GPT_FIXTURE.firstLogits, 1e-4, 1e-5, 'first logits');
+    logits.dispose();
     x.dispose();
     y.dispose();
     if (step === 0) {
-      for (const [n, p] of m.namedParameters()) allClose(p.grad!.dataSync(), GPT_FIXTURE.firstGrads[n]!, 1e-4, 1e-5, `grad ${n}`);
+      for (const [n, p] of m.namedParameters()) allClose((await p.grad!.data()) as Float32Array, GPT_FIXTURE.firstGrads[n]!, 1e-4, 1e-5, `grad ${n}`);
     }
     tidy(() => void clipGradNorm(m.parameters(), o.clipNorm));
     opt.step();
     opt.zeroGrad();
-    losses.push(lossT.item());
+    losses.push(((await lossT.data()) as Float32Array)[0]!);
     lossT.dispose();
   }
   for (let i = 0; i < steps; i++) {

@@ -16,11 +16,8 @@ describe.skipIf(skip)('recurrent layers and losses against PyTorch 1.13 on WebGP
   let previous = '';
   beforeAll(async () => {
     previous = await useTestBackend(); // back to WASM afterwards
-    // by path: @axon/layers does not declare @axon/backend-webgpu (a devDependency would need the
-    // workspace lockfile updated); the module registers the 'webgpu' backend with core
-    // (a computed specifier, so that this package's typecheck does not compile backend-webgpu's sources)
-    const webgpu = new URL('../../backend-webgpu/src/index.ts', import.meta.url).pathname;
-    await import(/* @vite-ignore */ webgpu);
+    // registers the 'webgpu' backend with core (a devDependency of @axon/layers)
+    await import('@axon/backend-webgpu');
   });
   afterAll(async () => {
     if (previous) await setBackend(previous);
