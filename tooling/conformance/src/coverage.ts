@@ -13,7 +13,7 @@ export const OPS_CHECKED: Readonly<Record<string, string>> = Object.fromEntries(
   ...g('binary ops', 'add sub mul div pow maximum minimum mod eq ne lt le gt ge logicalAnd logicalOr logicalXor where astype'),
   ...g('reductions', 'sum prod max min mean variance argmax argmin'),
   ...g('softmax / logSoftmax / logSumExp', 'logSumExp softmax logSoftmax'),
-  ...g('movement', 'reshape flatten squeeze unsqueeze permute transpose slice expand concat stack split pad contiguous clone'),
+  ...g('movement', 'reshape flatten squeeze unsqueeze permute transpose slice expand concat stack split unbind pad contiguous clone'),
   ...g('gather / scatterAdd / oneHot', 'gather scatterAdd oneHot'),
   ...g('matmul', 'matmul dot'),
   ...g('conv2d / unfold / fold', 'conv2d unfold fold window2d'),
@@ -31,7 +31,7 @@ export const OPS_CHECKED: Readonly<Record<string, string>> = Object.fromEntries(
 export const INFRASTRUCTURE: readonly string[] = (
   'AxonError Tensor backends broadcastShapes broadcastView bytesPerElement check contiguousStrides enableGrad findBackend fmtShape getBackend hash32 ' +
   'isDType isGradEnabled isTensor keep makeTypedArray memory noGrad normAxes normAxis ready referenceRandom registerBackend scopeDepth seedToKey ' +
-  'setBackend setNumThreads getNumThreads setGradRecorder record shapesEqual sizeOf tidy unitFromBits upcast validateShape inAnomalyPhase assertFinite fmtValue readRegularFile Sym drawGlobalStream broadcastStrides'
+  'setBackend setNumThreads getNumThreads setGradRecorder record recordGroup shapesEqual sizeOf tidy unitFromBits upcast validateShape inAnomalyPhase assertFinite fmtValue readRegularFile Sym drawGlobalStream broadcastStrides'
 ).split(' ');
 
 /** Op → group, with every op of core's op table in the 'op table' group. */

@@ -137,6 +137,8 @@ function cases(): Case[] {
     { name: 'expand (broadcast views)', inputs: both(u([3, 1], -2, 2)), f: (x) => wsum(x.expand([2, 3, 4]), 14) },
     { name: 'concat / stack / split', inputs: both(u([2, 3], -2, 2), u([2, 2], -2, 2, 'transposed')), f: (a, b) => { const c = ax.concat([a, b], 1); const [p, q] = ax.split(c, [1, 4], 1); return ax.add(wsum(ax.stack([p!, p!], 0), 15), wsum(q!, 16)); } },
     { name: 'pad', inputs: both(u([2, 3], -2, 2, 'sliced')), f: (x) => wsum(ax.pad(x, [[1, 0], [2, 1]], 0.5), 17) },
+    { name: 'unbind (axes 1 and −1; one output never used, one used twice)', inputs: both(u([3, 4, 2], -2, 2, 'transposed')), f: (x) => { const a = ax.unbind(x, 1); const b = ax.unbind(x, -1); return ax.add(ax.add(wsum(a[0]!, 61), wsum(ax.mul(a[3]!, a[3]!), 62)), wsum(b[1]!, 63)); } },
+    { name: 'split into parts, one never used (one concatenation of the parts\' gradients)', inputs: both(u([5, 3], -2, 2, 'sliced')), f: (x) => { const [p, , q] = ax.split(x, [2, 1, 2], 0); const [r] = ax.split(x, 3, 1); return ax.add(ax.add(wsum(p!, 64), wsum(ax.tanh(q!), 65)), wsum(r!, 66)); } },
     { name: 'gather (duplicate indices, axis 1)', inputs: both(u([3, 4], -2, 2)), f: (x) => wsum(ax.gather(x, ax.tensor([3, 0, 3, 1], [2, 2], 'int32'), 1), 18) },
     { name: 'scatterAdd (duplicates)', inputs: both(u([5, 2], -2, 2, 'transposed')), f: (upd) => wsum(ax.scatterAdd([3, 2], ax.tensor([2, 0, 2, 1, 2], [5], 'int32'), upd, 0), 19) },
     { name: 'matmul 2-D with a transposed view', inputs: both(u([3, 4], -1, 1, 'transposed'), u([4, 2], -1, 1)), f: (a, b) => wsum(ax.matmul(a, b), 20) },

@@ -115,6 +115,36 @@ export function memoryTests(s: Suite): void {
       ensure(diff(mid, end) === '', c, `after valueAndGrad(f)(x) and disposing value and gradients: ${diff(mid, end)}`);
     });
 
+    it('backward of T per-step slices (unbind, split) allocates O(T·size) bytes, not O(T²·size)', async () => {
+      // Σ_t Σ x_t·w over the T steps of x [T, 4, 8]: one rule per slice padded each step's gradient
+      // to all of x, T² · 32 floats live until backward ends; unbind/split concatenate once.
+      const size = 4 * 8 * 4;
+      const peak = async (T: number, how: 'unbind' | 'split'): Promise<number> => {
+        const c = s.ctx(`backward through ${how} of ${T} steps`, `x [${T}, 4, 8] float32`);
+        const start = snap(s.backendName);
+        const x = ax.ones([T, 4, 8]).requireGrad();
+        const bytes = ax.tidy(() => {
+          const w = ax.full([4, 8], 2);
+          const steps = how === 'unbind' ? ax.unbind(x) : ax.split(x, T).map((p) => p.reshape([4, 8]));
+          const loss = steps.map((p) => ax.sum(ax.mul(p, w))).reduce((a, b) => ax.add(a, b));
+          const base = ax.memory().numBytes;
+          ax.resetPeakMemory();
+          loss.backward();
+          return ax.memory().peakBytes - base;
+        });
+        const g = Array.from(await x.grad!.data());
+        ensure(g.length === T * 32 && g.every((v) => v === 2), c, `gradient is not 2 everywhere: ${g.slice(0, 8).join(', ')}…`);
+        x.dispose();
+        ensure(diff(start, snap(s.backendName)) === '', c, `memory() after disposing x: ${diff(start, snap(s.backendName))}`);
+        ensure(bytes <= 8 * T * size, c, `backward allocated ${bytes} bytes at peak, more than 8·T·size = ${8 * T * size} (O(T²): one padded copy of x per step?)`);
+        return bytes;
+      };
+      for (const how of ['unbind', 'split'] as const) {
+        const [p32, p64] = [await peak(32, how), await peak(64, how)];
+        ensure(p64 < 2.5 * p32, s.ctx(`backward through ${how}`, '32 and 64 steps'), `peak bytes grew ${p32} → ${p64} from 32 to 64 steps (more than linear)`);
+      }
+    });
+
     it('gradcheck called outside any tidy leaks nothing', async () => {
       const c = s.ctx('gradcheck outside tidy');
       const x = ax.tensor([0.5, -1, 2]);

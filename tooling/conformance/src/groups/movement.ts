@@ -270,6 +270,40 @@ export function movementTests(s: Suite): void {
       }
     });
 
+    it('unbind (zero-copy views, like torch.unbind) over dtypes, axes (negative too), views, size-1 and empty axes', async () => {
+      const r = s.rng('unbind');
+      for (const [dt, dist] of DTYPES) {
+        for (const layout of ['contiguous', 'transposed', 'sliced'] as Layout[]) {
+          const x = makeHost(r, [3, 1, 5], dt, dist, layout);
+          const cases: [number, number][] = [[0, 0], [1, 1], [2, 2], [-1, 2], [-3, 0]];
+          const expected: (Expected & { dtype: DType })[] = [];
+          for (const [, a] of cases) {
+            for (let i = 0; i < x.shape[a]!; i++) {
+              const ref = sliceRef(x, x.shape.map((_, j) => (j === a ? i : 0)), x.shape.map((d, j) => (j === a ? 1 : d)));
+              expected.push({ shape: x.shape.filter((_, j) => j !== a), values: ref.values, dtype: dt });
+            }
+          }
+          await checkMovement(s, s.ctx('unbind', describeHost(x)), (v) => {
+            const t = build(x);
+            return cases.flatMap(([axis]) => {
+              const before = ax.memory().numStorages;
+              const parts = ax.unbind(t, axis);
+              v.push([`unbind(t, ${axis})`, ax.memory().numStorages === before]);
+              return parts;
+            });
+          }, expected);
+        }
+        const e = makeHost(r, [2, 0, 3], dt, dist);
+        const c = s.ctx('unbind of an axis of size 0 / into empty slices', describeHost(e));
+        await checkMovement(s, c, () => {
+          const t = build(e);
+          const none = ax.unbind(t, 1);
+          if (none.length !== 0) report(c, `unbind(t, 1) of an axis of size 0 gave ${none.length} parts, expected none`);
+          return ax.unbind(t, 0);
+        }, [0, 1].map(() => ({ shape: [0, 3], values: new Float64Array(0), dtype: dt })));
+      }
+    });
+
     it('pad: constant values, every dtype, views, empty input, contiguous()/clone() of views', async () => {
       const r = s.rng('pad');
       for (const [dt, dist] of DTYPES) {
