@@ -215,8 +215,16 @@ export function validateData(model: Model, op: string, c: Compiled, x: Tensor, y
   const k = c.loss.kind;
   const classes = outShape[outShape.length - 1]!;
   if (k === 'sparseCategorical') {
-    const ok = y.rank === 1 || (y.rank === 2 && y.shape[1] === 1);
-    if (!ok) throw new AxonError(op, `sparseCategoricalCrossentropy expects y of class indices [N] (or [N, 1]), got ${fmtShape(y.shape)}${y.rank === 2 ? ' — for one-hot labels use categoricalCrossentropy' : ''}`);
+    // one class index per output row: [N] for [N, C] outputs, [N, T] for a sequence model's
+    // [N, T, C] (every position counts in the mean), each optionally with a trailing axis of 1
+    const lead = outShape.slice(1, -1);
+    const ys = y.shape.slice(1);
+    const sameLead = (s: readonly number[]): boolean => s.length === lead.length && s.every((d, i) => d === lead[i]);
+    const ok = sameLead(ys) || (ys.length === lead.length + 1 && ys[ys.length - 1] === 1 && sameLead(ys.slice(0, -1)));
+    if (!ok) {
+      const want = lead.length === 0 ? '[N] (or [N, 1])' : `[N, ${lead.join(', ')}] (one per position of the output [N, ${outShape.slice(1).join(', ')}])`;
+      throw new AxonError(op, `sparseCategoricalCrossentropy expects y of class indices ${want}, got ${fmtShape(y.shape)}${y.rank === outShape.length ? ' — for one-hot labels use categoricalCrossentropy' : ''}`);
+    }
     if (yHost) {
       for (let i = 0; i < yHost.length; i++) {
         const v = yHost[i]!;
