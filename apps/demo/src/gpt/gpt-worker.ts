@@ -14,7 +14,7 @@ import { AdamW, LambdaLR, clipGradNorm } from '@axon/optimizers';
 import { backendsReply, pickBackend, probeBackends, startThreads } from '../backends.js';
 import type { BackendStatus } from '../protocol.js';
 import { errorMessage } from '../util.js';
-import { type GptConfig, type LanguageModel, buildGpt } from './model.js';
+import { type GptConfig, type LanguageModel, buildGpt, generate as generateTokens } from './model.js';
 import type { GenerateParams, GptReply, GptRequest, GptTrainParams, TrainState } from './protocol.js';
 import { checkTrainParams, lrFactor, samplePrompt } from './text.js';
 
@@ -137,7 +137,7 @@ async function train(text: string, p: GptTrainParams): Promise<void> {
     }
   };
   const sample = async (step: number): Promise<void> => {
-    const out = await model.generate(tokenizer.encode(prompt), { maxTokens: p.sampleLength, temperature: 0.8, topK: 20, seed: p.seed + step });
+    const out = await generateTokens(model, tokenizer.encode(prompt), { maxTokens: p.sampleLength, temperature: 0.8, topK: 20, seed: p.seed + step });
     post({ type: 'sample', step, prompt, text: tokenizer.decode(out) });
   };
 
@@ -187,7 +187,8 @@ async function train(text: string, p: GptTrainParams): Promise<void> {
       windowLoss += value;
       windowSteps++;
       const last = step === p.steps;
-      if (performance.now() - lastPost > 200 || last || (p.sampleEvery > 0 && step % p.sampleEvery === 0)) {
+      // the first step alone (the untrained loss, about ln V), then about 5 times a second and at every sample
+      if (step === 1 || performance.now() - lastPost > 200 || last || (p.sampleEvery > 0 && step % p.sampleEvery === 0)) {
         post({ type: 'progress', step, steps: p.steps, loss: windowLoss / windowSteps, lr: opt.lr, tokensPerSec: (windowSteps * p.batchSize * T) / Math.max(windowMs / 1000, 1e-6), seconds: trainMs / 1000 });
         lastPost = performance.now();
         windowLoss = 0;
@@ -219,7 +220,7 @@ async function generate(id: number, prompt: string, g: GenerateParams): Promise<
   const { model, tokenizer } = current;
   const ids = tokenizer.encode(prompt); // an AxonError naming a character the text did not have
   const t0 = performance.now();
-  const out = await model.generate(ids, { maxTokens: g.maxTokens, temperature: g.temperature, ...(g.topK > 0 ? { topK: g.topK } : {}), seed: g.seed });
+  const out = await generateTokens(model, ids, { maxTokens: g.maxTokens, temperature: g.temperature, ...(g.topK > 0 ? { topK: g.topK } : {}), seed: g.seed });
   post({ type: 'generated', id, prompt, text: tokenizer.decode(out), seconds: (performance.now() - t0) / 1000 });
 }
 
