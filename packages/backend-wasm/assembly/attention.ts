@@ -45,7 +45,7 @@
   return v128.bitselect(f32x4.splat(0), y, f32x4.lt(x, lo));
 }
 
-import { kernel4x8 } from './matmul';
+import { dot, kernel4x8 } from './matmul';
 
 @inline function P(prm: usize, k: i32): i32 {
   return load<i32>(prm + (<usize>k << 2));
@@ -82,6 +82,47 @@ import { kernel4x8 } from './matmul';
 @external("env", "attn_pack") declare function packImported(prm: usize, ws: usize, b: i32, i0: i32, rows: i32, j0: i32, nk: i32): void;
 @external("env", "attn_softmax") declare function softmaxImported(prm: usize, ws: usize, b: i32, i0: i32, rows: i32, j0: i32, nk: i32): void;
 @external("env", "attn_finish") declare function finishImported(prm: usize, ws: usize, b: i32, i0: i32, rows: i32): void;
+@external("env", "attn_thin") declare function thinImported(prm: usize, ws: usize, b: i32, i0: i32, rows: i32, j0: i32, nk: i32, pv: bool): void;
+
+/**
+ * The products for fewer than 4 query rows (generation: Tq = 1), where packing K and V would cost
+ * as much as the products and the 4-row tile would compute padding: S's rows by dot products
+ * (`pv` false), or O += P·V by one AXPY per key (`pv` true), reading K and V in place.
+ */
+export function attn_thin(prm: usize, ws: usize, b: i32, i0: i32, rows: i32, j0: i32, nk: i32, pv: bool): void {
+  const D = P(prm, 20), Dv = P(prm, 21);
+  const lds = <usize>P(prm, 25) << 2;
+  const qb = <usize>P(prm, 0) + <usize>b * <usize>P(prm, 1) + <usize>i0 * <usize>P(prm, 2);
+  const kb = <usize>P(prm, 4) + <usize>b * <usize>P(prm, 5) + <usize>j0 * <usize>P(prm, 6);
+  const vb = <usize>P(prm, 8) + <usize>b * <usize>P(prm, 9) + <usize>j0 * <usize>P(prm, 10);
+  const svd = <usize>P(prm, 11);
+  const S = sOf(prm, ws), Pp = pOf(prm, ws), O = oOf(prm, ws);
+  const ldo = dvp(prm) << 2;
+  for (let r = 0; r < rows; r++) {
+    const srow = S + <usize>r * lds;
+    const orow = O + <usize>r * ldo;
+    for (let c = 0; c < nk; c++) {
+      if (!pv) {
+        store<f32>(srow + (<usize>c << 2), dot(qb + <usize>r * <usize>P(prm, 2), <usize>P(prm, 3), kb + <usize>c * <usize>P(prm, 6), <usize>P(prm, 7), D));
+        continue;
+      }
+      const p = load<f32>(Pp + (<usize>c << 4) + (<usize>r << 2));
+      const vrow = vb + <usize>c * <usize>P(prm, 10);
+      let e = 0;
+      if (svd == 4) {
+        const pvv = f32x4.splat(p);
+        for (; e + 4 <= Dv; e += 4) {
+          const o = orow + (<usize>e << 2);
+          v128.store(o, f32x4.add(v128.load(o), f32x4.mul(pvv, v128.load(vrow + (<usize>e << 2)))));
+        }
+      }
+      for (; e < Dv; e++) {
+        const o = orow + (<usize>e << 2);
+        store<f32>(o, load<f32>(o) + p * load<f32>(vrow + <usize>e * svd));
+      }
+    }
+  }
+}
 
 /**
  * Packs keys [j0, j0 + nk) of batch b: K transposed in 8-key strips ([strip][d][8]), V in rows of
@@ -224,6 +265,7 @@ export function attention_f32(prm: usize, u0: i32, u1: i32, ws: usize): void {
   const BQ = P(prm, 24), BK = P(prm, 25);
   const Dvp = <i32>dvp(prm);
   const nqb = (Tq + BQ - 1) / BQ;
+  const thin = Tq < 4;
   const S = sOf(prm, ws), Pp = pOf(prm, ws), O = oOf(prm, ws), M = mOf(prm, ws), Qp = qOf(prm, ws);
   const Vp = vpOf(prm, ws);
   const lds = <usize>BK << 2;
@@ -241,16 +283,27 @@ export function attention_f32(prm: usize, u0: i32, u1: i32, ws: usize): void {
     const jEnd = causal ? min(Tk, i0 + rows) : Tk;
     for (let j0 = 0; j0 < jEnd; j0 += BK) {
       const nk = min(BK, jEnd - j0);
-      if (ASC_FEATURE_RELAXED_SIMD) packImported(prm, ws, b, i0, rows, j0, nk);
-      else attn_pack(prm, ws, b, i0, rows, j0, nk);
-      // S = Q·Kᵀ (unscaled), then P, then O += P·V: 4-row strips × 8-column strips
-      for (let r0 = 0; r0 < rows; r0 += 4) {
-        for (let c0 = 0; c0 < nk; c0 += 8) kernel4x8(D, Qp + ((<usize>r0 * <usize>D) << 2), ws + ((<usize>c0 * <usize>D) << 2), 32, S + <usize>r0 * lds + (<usize>c0 << 2), lds, false);
+      // S = Q·Kᵀ (unscaled), then P, then O += P·V: 4-row strips × 8-column strips (with
+      // fewer than 4 query rows in all, dot products and AXPYs)
+      if (thin) {
+        if (ASC_FEATURE_RELAXED_SIMD) thinImported(prm, ws, b, i0, rows, j0, nk, false);
+        else attn_thin(prm, ws, b, i0, rows, j0, nk, false);
+      } else {
+        if (ASC_FEATURE_RELAXED_SIMD) packImported(prm, ws, b, i0, rows, j0, nk);
+        else attn_pack(prm, ws, b, i0, rows, j0, nk);
+        for (let r0 = 0; r0 < rows; r0 += 4) {
+          for (let c0 = 0; c0 < nk; c0 += 8) kernel4x8(D, Qp + ((<usize>r0 * <usize>D) << 2), ws + ((<usize>c0 * <usize>D) << 2), 32, S + <usize>r0 * lds + (<usize>c0 << 2), lds, false);
+        }
       }
       if (ASC_FEATURE_RELAXED_SIMD) softmaxImported(prm, ws, b, i0, rows, j0, nk);
       else attn_softmax(prm, ws, b, i0, rows, j0, nk);
-      for (let r0 = 0; r0 < rows; r0 += 4) {
-        for (let e0 = 0; e0 < Dvp; e0 += 8) kernel4x8(nk, Pp + <usize>r0 * lds, Vp + (<usize>e0 << 2), ldo, O + <usize>r0 * ldo + (<usize>e0 << 2), ldo, true);
+      if (thin) {
+        if (ASC_FEATURE_RELAXED_SIMD) thinImported(prm, ws, b, i0, rows, j0, nk, true);
+        else attn_thin(prm, ws, b, i0, rows, j0, nk, true);
+      } else {
+        for (let r0 = 0; r0 < rows; r0 += 4) {
+          for (let e0 = 0; e0 < Dvp; e0 += 8) kernel4x8(nk, Pp + <usize>r0 * lds, Vp + (<usize>e0 << 2), ldo, O + <usize>r0 * ldo + (<usize>e0 << 2), ldo, true);
+        }
       }
     }
     if (ASC_FEATURE_RELAXED_SIMD) finishImported(prm, ws, b, i0, rows);

@@ -284,8 +284,8 @@ function gemm(A: usize, sam: usize, sak: usize, Bm: usize, sbk: usize, sbn: usiz
   }
 }
 
-/** dot product of two strided float32 vectors of length K (SIMD when both are contiguous). */
-function dot(x: usize, sx: usize, y: usize, sy: usize, K: i32): f32 {
+/** dot product of two strided float32 vectors of length K (SIMD when both are contiguous; attention's few-row path uses it too). */
+export function dot(x: usize, sx: usize, y: usize, sy: usize, K: i32): f32 {
   let k = 0;
   let acc: f32 = 0;
   if (sx == 4 && sy == 4) {

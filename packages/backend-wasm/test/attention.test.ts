@@ -1,6 +1,7 @@
 // The attention kernel (Backend.attention): against a float64 reference on seeded inputs, over
 // head sizes that are not multiples of 4, block edges (32 query rows, 64 keys), strided and
-// permuted views, every kind of bias, causal masks, fully masked rows, empty shapes; 1 vs 2
+// permuted views, every kind of bias, causal masks, fully masked rows, empty shapes, fewer than 4
+// query rows (the dot-product path: generation); 1 vs 2
 // threads bit for bit; the relaxed-SIMD kernel against the SIMD128 one (child process).
 //
 // Tolerance (relative to the float64 reference computed from the same float32 inputs): every
@@ -166,6 +167,8 @@ describe(`attention (seed ${SEED}; tolerance ${ATOL} + ${RTOL}·|float64 referen
     const be = createWasmBackendSync({ threads: 1 });
     for (const layout of LAYOUTS) {
       for (const bias of ['none', 'full'] as const) check(be, { ...base, B: 3, Tq: 11, Tk: 70, D: 5, Dv: 7, layout, bias, causal: bias === 'full' });
+      // fewer than 4 query rows: dot products and AXPYs over K and V in place
+      for (const bias of ['none', 'broadcast'] as const) check(be, { ...base, B: 3, Tq: 2, Tk: 70, D: 6, Dv: 9, layout, bias, causal: bias === 'none' });
     }
     // q, k, v as [1, T, H, D] tensors viewed as [H, T, D] (strides [D, H·D, 1]): no copy needed
     const H = 3;
@@ -231,9 +234,11 @@ describe(`attention (seed ${SEED}; tolerance ${ATOL} + ${RTOL}·|float64 referen
     be.dispose();
   });
 
-  it('empty shapes: B, Tq, D or Dv of 0 (D = 0: every score is 0, a uniform average of v)', () => {
+  it('empty shapes: B, Tq, D, Dv or Tk of 0 (D = 0: every score is 0, a uniform average of v)', () => {
     const be = createWasmBackendSync({ threads: 1 });
-    for (const dims of [{ B: 0 }, { Tq: 0 }, { D: 0 }, { Dv: 0 }, { D: 0, Dv: 0 }, { D: 0, causal: true, bias: 'full' as const }]) check(be, { ...base, ...dims });
+    for (const dims of [{ B: 0 }, { Tq: 0 }, { D: 0 }, { Dv: 0 }, { D: 0, Dv: 0 }, { D: 0, causal: true, bias: 'full' as const }, { Tq: 2, D: 0 }, { Tq: 1, Dv: 0 }]) check(be, { ...base, ...dims });
+    // Tk = 0 (core never passes it): every row is fully masked, NaN and −∞
+    for (const Tq of [1, 5]) check(be, { ...base, Tq, Tk: 0 });
     be.dispose();
   });
 
