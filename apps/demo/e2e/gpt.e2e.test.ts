@@ -8,7 +8,7 @@
 import { mkdirSync } from 'node:fs';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RESULTS, type Site, buildAndServe, cspViolations, launch, newPage, openPage, requireChromium } from './harness.js';
+import { RESULTS, type Site, buildAndServe, cspViolations, launch, newPage, openPage, requireChromium, serveDev } from './harness.js';
 
 interface GptState {
   page: string;
@@ -105,6 +105,51 @@ describe('GPT page', () => {
     await waitFor(page, (s) => s.page !== 'gpt' && s.state === 'idle');
     await expectNoErrors(page, errors);
     await page.context().close();
+  });
+
+  it('keeps every control labelled and reachable with the keyboard, and fits a 360 px phone', async () => {
+    const { page, errors } = await openPage(browser, `${site.url}gpt.html?backend=wasm`, { width: 360, height: 740 }, true);
+    await waitFor(page, (d) => d.corpusLength > 0);
+    const unlabelled = await page.evaluate(() =>
+      [...document.querySelectorAll('input, select, textarea, button')]
+        .filter((el) => {
+          const e = el as HTMLInputElement;
+          const name = (e.labels?.length ? e.labels[0]!.textContent : '') || el.getAttribute('aria-label') || (el.tagName === 'BUTTON' ? el.textContent : '');
+          return !name?.trim();
+        })
+        .map((el) => el.id || el.tagName),
+    );
+    expect(unlabelled).toEqual([]);
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    expect(overflow).toBeLessThanOrEqual(0);
+    await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
+    const reached = new Set<string>();
+    for (let i = 0; i < 40; i++) {
+      await page.keyboard.press('Tab');
+      reached.add(await page.evaluate(() => document.activeElement?.id ?? ''));
+    }
+    for (const id of ['text-source', 'text', 'size', 'steps', 'lr', 'sample-every', 'start', 'prompt', 'temperature', 'topk', 'max-tokens', 'seed']) expect(reached, id).toContain(id);
+    await page.screenshot({ path: `${RESULTS}/demo-gpt-phone.png`, fullPage: true });
+    await expectNoErrors(page, errors);
+    await page.context().close();
+  });
+
+  it('works under the dev server (vite, the CSP with a style nonce): the text loads and a few steps train', async () => {
+    const dev = await serveDev();
+    try {
+      const { page, errors } = await openPage(browser, `${dev.url}gpt.html?backend=wasm`);
+      await waitFor(page, (d) => d.corpusLength > 0);
+      await page.fill('#steps', '3');
+      await page.fill('#sample-every', '0');
+      await page.click('#start');
+      const d = await waitFor(page, (s) => s.done === 1 && s.state === 'idle', 90_000);
+      expect(d.steps.at(-1)).toBe(3);
+      expect(d.samples).toHaveLength(1);
+      await expectNoErrors(page, errors);
+      await page.context().close();
+    } finally {
+      await dev.close();
+    }
   });
 
   describe('on WASM', () => {
