@@ -6,10 +6,9 @@
  * the character tokenizer, the token windows) and handed to every contender, PyTorch included.
  */
 
-import { compile, memory, tensor, zerosLike, type Tensor } from '@axon/core';
+import { compile, memory, tensor, tidy, zerosLike, type Tensor } from '@axon/core';
 import { gradients } from '@axon/autograd';
-import * as layers from '@axon/layers';
-import { crossEntropy, decodeWeights } from '@axon/layers';
+import { crossEntropy, decodeWeights, gpt } from '@axon/layers';
 import { AdamW, clipGradNorm } from '@axon/optimizers';
 import { CharTokenizer, loadTextCorpus, tokenWindows, type HostTensor } from '@axon/datasets';
 
@@ -123,12 +122,6 @@ export interface GptConfig {
   dropout?: number;
 }
 
-/** @axon/layers' `gpt`, or why it cannot be used (the zoo model is being added in issue 13). */
-export function gptFactory(): ((cfg: GptConfig) => GptModule) | string {
-  const f = (layers as unknown as Record<string, unknown>).gpt;
-  return typeof f === 'function' ? (f as (cfg: GptConfig) => GptModule) : '@axon/layers has no gpt() yet';
-}
-
 /** A GPT ready to train on the current backend. */
 export interface GptRun {
   /** Trains `steps` steps (the next batches) and resolves when done, with each step's loss. */
@@ -149,9 +142,7 @@ export const axonGptNote =
  * safetensors file of PyTorch-named weights: PyTorch's own initial weights, so both start alike)
  * when given; `factory` makes the model (default: @axon/layers' `gpt`).
  */
-export function prepareAxonGpt(data: GptData, init?: Uint8Array, dims: GptDims = GPT, factory: ((cfg: GptConfig) => GptModule) | string = gptFactory()): GptRun {
-  const make = factory;
-  if (typeof make === 'string') throw new Error(make);
+export function prepareAxonGpt(data: GptData, init?: Uint8Array, dims: GptDims = GPT, make: (cfg: GptConfig) => GptModule = gpt): GptRun {
   const V = data.vocabSize;
   const model = make({ vocabSize: V, contextLength: data.contextLength, width: dims.width, heads: dims.heads, layers: dims.layers });
   try {
@@ -163,13 +154,13 @@ export function prepareAxonGpt(data: GptData, init?: Uint8Array, dims: GptDims =
   const params = model.parameters();
   const opt = new AdamW(params, { lr: GPT.lr, betas: GPT.betas, eps: GPT.eps, weightDecay: GPT.weightDecay });
   const lossAndGrads = compile(
-    (x: Tensor, y: Tensor, ...ps: Tensor[]): Tensor[] => {
-      const logits = model.forward(x);
-      const flat = logits.reshape([-1, V]);
-      const loss = crossEntropy(flat, y.reshape([-1]));
-      const grads = gradients(loss, ps);
-      return [loss.detach(), ...grads.map((g, i) => g ?? zerosLike(ps[i]!))];
-    },
+    (x: Tensor, y: Tensor, ...ps: Tensor[]): Tensor[] =>
+      // tidy: run uncompiled (compile off, or its fallback), the step frees its intermediates too
+      tidy(() => {
+        const loss = crossEntropy(model.forward(x).reshape([-1, V]), y.reshape([-1]));
+        const grads = gradients(loss, ps);
+        return [loss.detach(), ...grads.map((g, i) => g ?? zerosLike(ps[i]!))];
+      }),
     { fallback: true, name: 'gptStep' },
   );
   let k = 0;

@@ -5,9 +5,9 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 
 // The suites' pure helpers, not the peers: keep TensorFlow.js out (see harness.test.ts).
 vi.mock('../src/peers/tfjs.js', () => ({ tf: {}, tfLiveTensors: () => 0, useTfBackend: async () => undefined }));
-import { memory, scaledDotProductAttention, tensor } from '@axon/core';
+import { memory, scaledDotProductAttention, setFlags, tensor } from '@axon/core';
 import { parseSafetensors } from '@axon/layers';
-import { batchAt, gptFactory, packWindows, prepareAxonGpt, windowData, type GptData } from '../src/axon-gpt.js';
+import { batchAt, packWindows, prepareAxonGpt, windowData, type GptData } from '../src/axon-gpt.js';
 import { gptShapes, runJaxGpt, JAX_STEPS, JAX_WARMUP_STEPS } from '../src/jax-gpt.js';
 import { maxRelDiff, msPerStep, startGptTorch, tokensPerSecond, torchSample } from '../src/suites/gpt.js';
 import { compositeAttention } from '../src/suites/attention.js';
@@ -150,14 +150,31 @@ describe.skipIf(!hasTorch)('gpt_torch.py and the same model elsewhere', () => {
     expect(j.losses).toHaveLength(steps);
     j.losses.forEach((l, i) => expect(l).toBeCloseTo(torchLosses[i]!, 4));
   }, 300_000);
-  it.skipIf(typeof gptFactory() === 'string')("Axon's gpt() gives PyTorch's losses from the same weights and batches, and frees what it made", async () => {
+  /** Axon's gpt() from PyTorch's weights, `steps` steps on the batches, with compile on or off: the losses, after checking it freed what it made. */
+  async function axonLosses(compileOn: boolean): Promise<number[]> {
     await useAxonThreads(1);
-    const live = memory().numTensors;
-    const run = prepareAxonGpt(d, init, tiny);
-    const losses = await run.steps(steps);
-    expect(run.uncompiled()).toBeNull();
-    run.dispose();
-    expect(memory().numTensors).toBe(live);
+    const before = setFlags({ compile: compileOn });
+    try {
+      const live = memory().numTensors;
+      const run = prepareAxonGpt(d, init, tiny);
+      const losses = await run.steps(steps);
+      expect(run.uncompiled()).toBeNull();
+      run.dispose();
+      expect(memory().numTensors).toBe(live);
+      return losses;
+    } finally {
+      setFlags(before);
+    }
+  }
+  it("Axon's gpt() step, run eagerly, gives PyTorch's losses from the same weights and batches, and frees what it made", async () => {
+    const losses = await axonLosses(false);
     losses.forEach((l, i) => expect(Math.abs(l - torchLosses[i]!) / torchLosses[i]!).toBeLessThan(1e-4));
+  }, 300_000);
+  // The suite's step is compiled: traced on the first call, replayed after. Every replayed step
+  // must compute what an eager one does (it fails while core's compile does not record the
+  // backend's `attention` primitive: PRIMITIVES in packages/core/src/profile.ts).
+  it("Axon's compiled gpt() step gives PyTorch's losses too, at every replayed step", async () => {
+    const losses = await axonLosses(true);
+    losses.forEach((l, i) => expect(Math.abs(l - torchLosses[i]!) / torchLosses[i]!, `step ${i + 1}: ${l} vs PyTorch's ${torchLosses[i]}`).toBeLessThan(1e-4));
   }, 300_000);
 });

@@ -27,7 +27,7 @@ import { isSkipped, measureRoundRobin } from '../harness.js';
 import { wantPeer, type Suite, type SuiteOptions } from '../suite.js';
 import { threadedId, threadedLabel, verdict } from '../threads.js';
 import { axonThreadsNote, startAxon, useAxonThreads } from '../axon.js';
-import { axonGptNote, axonLiveTensors, gptData, gptFactory, GPT, prepareAxonGpt, type GptData, type GptDims } from '../axon-gpt.js';
+import { axonGptNote, axonLiveTensors, gptData, GPT, prepareAxonGpt, type GptData, type GptDims } from '../axon-gpt.js';
 import { jaxGptNote, runJaxGpt, JAX_STEPS, JAX_WARMUP_STEPS } from '../jax-gpt.js';
 import { jaxThreads } from '../peers/jax.js';
 import { packageVersion } from '../peers/version.js';
@@ -193,7 +193,6 @@ export const gptSuite: Suite = {
       }
     }
 
-    const axonMissing = gptFactory();
     const liveBefore = axonLiveTensors();
     const entries: GptEntry[] = [];
     const curves = new Map<string, number[]>();
@@ -215,10 +214,6 @@ export const gptSuite: Suite = {
       }
       for (const t of counts) {
         const id = threadedId('axon', t);
-        if (typeof axonMissing === 'string') {
-          cells[id] = { skipped: 'gpt() not in @axon/layers yet' };
-          continue;
-        }
         try {
           const e = await axonEntry(data, steps, t, init);
           // in rounds: axon 1t, pytorch 1t, axon 2t, pytorch 2t
