@@ -39,8 +39,10 @@ export interface GenerateOptions {
  * (`serializeModel`, `modelFromJson`).
  * @example
  * const models: LanguageModel[] = [gpt({ vocabSize: 12, contextLength: 8, width: 8, heads: 2, layers: 1 }), lstmLm({ vocabSize: 12, width: 8, layers: 1 })];
- * for (const m of models) m.forward(tensor([[1, 2, 3]], [1, 3], 'int32')).shape // [1, 3, 12]
- * models.map((m) => m.vocabSize) // [12, 12]
+ * const ids = tensor([[1, 2, 3]], [1, 3], 'int32');
+ * const shapes = models.map((m) => [...m.forward(ids).shape]);
+ * shapes // [[1, 3, 12], [1, 3, 12]]
+ * models.map((m) => m.contextLength) // [8, null]
  */
 export interface LanguageModel extends Module {
   /** Vocabulary size V. */
@@ -57,7 +59,7 @@ export interface LanguageModel extends Module {
  * Options of {@link gpt}.
  * @example
  * const c: GptConfig = { vocabSize: 29, contextLength: 16, width: 32, heads: 4, layers: 2 };
- * gpt(c).countParams() // 27360
+ * gpt(c).countParams() // 27840
  */
 export interface GptConfig {
   /** Vocabulary size. */
@@ -156,7 +158,7 @@ function checkIds(op: string, ids: unknown, maxT: number | null): Tensor {
  * (LayerNorm) and `head` (Linear without bias) — the state-dict names of PyTorch's model.
  * @example
  * const m = new GPT({ vocabSize: 10, contextLength: 8, width: 8, heads: 2, layers: 2 });
- * m.namedParameters().length // 28
+ * m.namedParameters().length // 29
  */
 export class GPT extends Module implements LanguageModel {
   /** The class name used in `model.json` and default layer names. */
@@ -333,7 +335,8 @@ export class GPT extends Module implements LanguageModel {
  * const m = gpt({ vocabSize: 29, contextLength: 16, width: 32, heads: 4, layers: 2 });
  * Object.keys(m.stateDict()).slice(0, 3) // ['tok.weight', 'pos.weight', 'blocks.0.self_attn.in_proj_weight']
  * m.forward(tensor([[1, 2, 3]], [1, 3], 'int32')).shape // [1, 3, 29]
- * (await m.generate([1, 2], { maxTokens: 4, temperature: 0 })).length // 4
+ * const next = await m.generate([1, 2], { maxTokens: 4, temperature: 0 }); // greedy
+ * next.length // 4
  */
 export function gpt(config: GptConfig): GPT {
   return new GPT(config);

@@ -81,6 +81,15 @@ describe('README examples', () => {
     expect(core.memory().numTensors).toBe(before);
   });
 
+  it('Attention, transformers and the GPT: shapes, a GPT trained and generating, a config + weights round trip, nothing leaked', async () => {
+    const code = block('### Attention, transformers and the GPT');
+    const want = expected(code);
+    expect(want.length).toBe(5);
+    const before = core.memory().numTensors;
+    expect(await run(code)).toEqual(want);
+    expect(core.memory().numTensors).toBe(before);
+  });
+
   it('Checkpoints and resuming: an interrupted run continues where it stopped', async () => {
     const code = block('### Checkpoints and resuming');
     const want = expected(code);
