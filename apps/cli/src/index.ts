@@ -87,7 +87,7 @@ program
   .option('--heads <n>', 'gpt: attention heads (default: 4)', wrap(positiveInt('heads')))
   .option('--width <n>', 'gpt/lstm: embedding and hidden width (default: 128 / 256)', wrap(positiveInt('width')))
   .option('--context <n>', 'gpt/lstm: tokens per training window; the GPT\'s context length (default: 128 / 64)', wrap(positiveInt('context')))
-  .option('--dropout <x>', 'gpt: dropout (default: 0)', wrap(fraction('dropout')))
+  .option('--dropout <x>', 'gpt/lstm: dropout while training (LSTM: between layers) (default: 0)', wrap(fraction('dropout')))
   .option('--steps <n>', 'gpt/lstm: training steps (default: 1000, or as many as --time allows)', wrap(positiveInt('steps')))
   .option('--time <minutes>', 'gpt/lstm: a time budget in minutes (with --steps: whichever comes first)', wrap(positiveNumber('time')))
   .option('--warmup <n>', 'gpt/lstm: steps of linear learning-rate warm-up before the cosine decay (default: 5% of --steps, at most 100; 20 with --time alone)', wrap(nonNegativeInt('warmup')))

@@ -131,7 +131,15 @@ export async function loadLm(path: string, op = 'generate'): Promise<LoadedLm> {
   const wbytes = await readRegularFile(op, join(dir, json.weights));
   const contents = parseSafetensors(wbytes);
   const dataBytes = Object.values(contents.tensors).reduce((a, t) => a + t.data.byteLength, 0);
-  const model = modelFromJson(json, { maxParameterBytes: dataBytes });
+  const elements = Object.values(contents.tensors).reduce((a, t) => a + t.shape.reduce((x, y) => x * y, 1), 0);
+  // Before anything is built: the architecture's parameter count, from its config, must be what
+  // the weights hold. (layers' own cap, maxParameterBytes, counts MultiheadAttention's output
+  // projection twice, so an exact cap refuses every saved GPT; twice the weights' size bounds
+  // what building may allocate.)
+  const expected = parameterCount(json);
+  if (expected === null) throw new AxonError(op, `'${file}' holds a ${String(json.className)}, not a GPT or LSTM language model`);
+  if (expected !== elements) throw new AxonError(op, `'${file}': the architecture (${String(json.className)} ${JSON.stringify(json.config)}) has ${expected} parameters but its weights hold ${elements} values: the files do not belong together`);
+  const model = modelFromJson(json, { maxParameterBytes: 2 * dataBytes });
   let optimizerTensors: Record<string, Tensor> | undefined;
   try {
     decodeWeights(model, wbytes);
@@ -148,6 +156,23 @@ export async function loadLm(path: string, op = 'generate'): Promise<LoadedLm> {
     throw e;
   }
   return { model, tokenizer, info: lm, manifest: file, weightsBytes: wbytes.byteLength };
+}
+
+/**
+ * The parameter count of the language model a `model.json` describes, from its config (`GPT`:
+ * embeddings, positions, L pre-norm blocks of 12·D² + 13·D, the final norm and the head; `LstmLm`:
+ * embedding, L LSTM layers of 8·D² + 8·D, head with bias), or null for another class or a config
+ * that is not made of positive integers.
+ */
+export function parameterCount(json: Record<string, unknown>): number | null {
+  const c = json.config as Record<string, unknown> | null | undefined;
+  if (c === null || typeof c !== 'object') return null;
+  const n = (k: string): number => (typeof c[k] === 'number' && Number.isSafeInteger(c[k]) && (c[k] as number) > 0 ? (c[k] as number) : NaN);
+  const [V, D, L] = [n('vocabSize'), n('width'), n('layers')];
+  let count = NaN;
+  if (json.className === 'GPT') count = 2 * V * D + n('contextLength') * D + L * (12 * D * D + 13 * D) + 2 * D;
+  else if (json.className === 'LstmLm') count = 2 * V * D + V + L * (8 * D * D + 8 * D);
+  return Number.isSafeInteger(count) ? count : null;
 }
 
 /** Whether a folder (or manifest path) holds a language model saved by `axon train` (no throw). */
