@@ -5,7 +5,7 @@
  * step is one matmul before the loop; each step is one matmul with the recurrent weights plus a
  * short elementwise chain that the lazy engine fuses.
  */
-import { AxonError, type Tensor, bernoulli, concat, fmtShape, fmtValue, isTensor, matmul, noGrad, stack, where, zeros } from '@axon/core';
+import { AxonError, type Tensor, bernoulli, concat, fmtShape, fmtValue, isTensor, matmul, noGrad, stack, unbind, where, zeros } from '@axon/core';
 import { allocating } from './build.js';
 import { torchDefault } from './init.js';
 import { type LayerConfig, Module, reserveParameters } from './module.js';
@@ -82,7 +82,6 @@ export function runDirection(
 ): { outputs: Tensor[]; h: Tensor; c: Tensor | null } {
   const [T, B] = [x.shape[0]!, x.shape[1]!];
   const H = spec.hidden;
-  const G = gateCount(spec.kind);
   // the input projection of every step in one matmul; for all but GRU both biases fold into it
   let xp = tmp(matmul(x, w.wx));
   if (w.bx) xp = tmp(xp.add(w.bx));
@@ -93,11 +92,13 @@ export function runDirection(
   let prevOut: Tensor | null = null;
   const outputs: Tensor[] = new Array<Tensor>(T);
   const gate = (t: Tensor, k: number): Tensor => tmp(t.slice([0, k * H], [B, H]));
+  // every step's input projection as a view [B, G·H]; unbind's gradient is one stack (O(T) backward)
+  const steps = unbind(xp, 0).map((v) => tmp(v));
   // GRU weights' slices for reset-before (Keras resetAfter: false)
   const gruIdx = spec.gruOrder === 'rzn' ? { r: 0, z: 1, n: 2 } : { z: 0, r: 1, n: 2 };
   for (let s = 0; s < T; s++) {
     const t = reverse ? T - 1 - s : s;
-    const xt = tmp(tmp(xp.slice([t, 0, 0], [1, B, G * H])).reshape([B, G * H]));
+    const xt = steps[t]!;
     let hNew: Tensor;
     let cNew: Tensor | null = null;
     if (spec.kind === 'LSTM') {
