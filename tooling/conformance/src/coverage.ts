@@ -20,6 +20,7 @@ export const OPS_CHECKED: Readonly<Record<string, string>> = Object.fromEntries(
   ...g('pooling', 'maxPool2d avgPool2d pool2dGrad'),
   ...g('activations', 'leakyRelu gelu clip'),
   ...g('attention', 'scaledDotProductAttention resetPeakMemory'),
+  ...g('conv1d / transposed conv / pooling 1-D / upsample', 'conv1d convTranspose1d convTranspose2d maxPool1d avgPool1d upsample'),
   ...g('sequence ops', 'cumsum cumprod flip tril triu causalMask std tile repeat repeatInterleave einsum sort argsort topk multinomial categorical'),
   ...g('profile', 'profile startProfile formatProfile'),
   ...g('fusion: setFlags / getFlags / realize', 'setFlags getFlags realize'),

@@ -32,6 +32,7 @@ import { fusionTests } from './groups/fusion.js';
 import { epilogueTests } from './groups/epilogue.js';
 import { tableTests } from './groups/table.js';
 import { attentionTests } from './groups/attention.js';
+import { conv1dTests } from './groups/conv1d.js';
 import { sequenceTests } from './groups/sequence.js';
 
 export { TOLERANCES, EPS32, bound, type Tolerance, type ToleranceName } from './tolerances.js';
@@ -98,6 +99,7 @@ export function describeBackendConformance(name: string, opts: ConformanceOption
       epilogueTests(s);
       tableTests(s);
       attentionTests(s);
+      conv1dTests(s);
       sequenceTests(s);
     });
   }

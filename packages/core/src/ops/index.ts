@@ -5,5 +5,6 @@ export * from './movement.js';
 export * from './linalg.js';
 export * from './nn.js';
 export * from './attention.js';
+export * from './conv.js';
 export * from './table.js';
 export * from './sequence.js';

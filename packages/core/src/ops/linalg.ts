@@ -4,7 +4,8 @@ import { fusionOn, lazyMatmul } from '../lazy.js';
 import { AxonError, fmtShape, fmtValue } from '../errors.js';
 import { broadcastShapes, sizeOf } from '../shape.js';
 import type { Tensor } from '../tensor.js';
-import { add } from './elementwise.js';
+import { tensor } from './creation.js';
+import { add, mul } from './elementwise.js';
 import { concat, reshape, split, squeeze, unsqueeze } from './movement.js';
 import { backendOf, drop, empty } from './util.js';
 
@@ -357,6 +358,11 @@ export interface Pool2dOptions {
   /** Defaults to the kernel size. */
   stride?: number | readonly [number, number];
   padding?: Padding2d;
+  /**
+   * avgPool2d: divide by the whole window, padding included (PyTorch's `count_include_pad`, its
+   * default), instead of by the non-padding elements (the default here, as Keras/TensorFlow).
+   */
+  countIncludePad?: boolean;
 }
 
 function pool(op: 'max' | 'avg', x: Tensor, kernel: number | readonly [number, number], opts: Pool2dOptions): Tensor {
@@ -366,9 +372,24 @@ function pool(op: 'max' | 'avg', x: Tensor, kernel: number | readonly [number, n
   if (opts === null || typeof opts !== 'object') throw new AxonError(name, `options must be an object, got ${fmtValue(opts)}`);
   const k = pair(name, kernel, 1, 'kernel size');
   const win = window2d(name, x.shape, k, opts.stride ?? k, opts.padding, 1);
+  const include = opts.countIncludePad ?? false;
+  if (typeof include !== 'boolean' || (include && op === 'max')) throw new AxonError(name, `countIncludePad must be a boolean (avgPool2d only), got ${fmtValue(opts.countIncludePad)}`);
   const out = empty(backend, [win.n, win.c, win.outH, win.outW], 'float32');
   if (out.size > 0) backend.pool2d(op, x.view(), win, out.storage.buf);
-  return record('pool2d', [x], out, { op, win });
+  const y = record('pool2d', [x], out, { op, win });
+  if (!include || win.padTop + win.padBottom + win.padLeft + win.padRight === 0) return y;
+  // the average over the whole window: rescale each output by (non-padding count) / (kH·kW)
+  const f = new Float32Array(win.outH * win.outW);
+  const span = (o: number, s: number, p: number, k: number, n: number): number => Math.min(o * s - p + k, n) - Math.max(o * s - p, 0);
+  for (let i = 0; i < win.outH; i++) for (let j = 0; j < win.outW; j++) f[i * win.outW + j] = (span(i, win.strideH, win.padTop, win.kH, win.h) * span(j, win.strideW, win.padLeft, win.kW, win.w)) / (win.kH * win.kW);
+  return failSafe(() => {
+    const ft = tensor(f, [win.outH, win.outW]);
+    try {
+      return mul(y, ft);
+    } finally {
+      drop(ft, y);
+    }
+  });
 }
 
 /**
@@ -384,12 +405,15 @@ export function maxPool2d(x: Tensor, kernel: number | readonly [number, number],
 }
 
 /**
- * Average pooling over NCHW input (padding excluded from the count).
+ * Average pooling over NCHW input (padding excluded from the count, as Keras; `countIncludePad: true`
+ * for PyTorch's divisor).
  * @example
  * ```ts
  * const x = arange(1, 17).astype('float32').reshape([1, 1, 4, 4]);
  * avgPool2d(x, 2) // [[[[3.5, 5.5], [11.5, 13.5]]]]
  * avgPool2d(x, 3, { stride: 1, padding: 1 }).toArray() // [[[[3.5, 4, 5, 5.5], [5.5, 6, 7, 7.5], [9.5, 10, 11, 11.5], [11.5, 12, 13, 13.5]]]]
+ * // PyTorch's default divides by the whole window, padding included:
+ * avgPool2d(ones([1, 1, 2, 2]), 2, { stride: 1, padding: 1, countIncludePad: true }) // [[[[0.25, 0.5, 0.25], [0.5, 1, 0.5], [0.25, 0.5, 0.25]]]]
  * ```
  */
 export function avgPool2d(x: Tensor, kernel: number | readonly [number, number], opts: Pool2dOptions = {}): Tensor {

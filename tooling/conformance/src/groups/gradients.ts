@@ -12,6 +12,7 @@ import type { Rng } from '../rng.js';
 import { TOLERANCES } from '../tolerances.js';
 import { tableOps } from './table.js';
 import { sequenceGradCases } from './sequence.js';
+import { convGradCases } from './conv1d.js';
 
 /** Rules that are non-differentiable by design: their check is a zero gradient, or an error. */
 export const NON_DIFFERENTIABLE: Readonly<Record<string, string>> = {
@@ -153,6 +154,7 @@ function cases(): Case[] {
     { name: 'leakyRelu / gelu / softplus / logSigmoid / clip', inputs: both(away([3, 4], 0.1, 2.5)), f: (x) => ax.add(ax.add(wsum(ax.leakyRelu(x, 0.1), 31), wsum(ax.gelu(x), 32)), ax.add(wsum(ax.softplus(x), 33), ax.add(wsum(ax.logSigmoid(x), 34), wsum(ax.clip(x, -2.6, 2.6), 35)))) },
   );
   out.push(...sequenceGradCases(wsum));
+  out.push(...convGradCases(wsum));
   return out;
 }
 
