@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { AxonError, concat, memory, resetPeakMemory, setBackend, split, stack, tensor, tidy, unbind, type Tensor } from '@axon/core';
+import { AxonError, compile, concat, detectAnomaly, memory, resetPeakMemory, setBackend, split, stack, tensor, tidy, unbind, type Tensor } from '@axon/core';
 import '@axon/backend-wasm';
 import { grad, gradients } from '../src/index.js';
 
@@ -72,8 +72,13 @@ describe('unbind / split: one gradient rule for all outputs', () => {
   });
 
   it('bad input: 0-d tensor, axis out of range', () => {
-    expect(() => unbind(tensor(1))).toThrow(/unbind.*0-d/);
-    expect(() => unbind(tensor([1, 2]), 1)).toThrow(AxonError);
+    const before = memory().numTensors;
+    tidy(() => {
+      expect(() => unbind(tensor(1))).toThrow(/unbind.*0-d/);
+      expect(() => unbind(tensor([1, 2]), 1)).toThrow(AxonError);
+      expect(() => unbind(tensor([1, 2]), 0.5)).toThrow(/unbind.*axis must be an integer/);
+    });
+    expect(memory().numTensors).toBe(before);
   });
 
   it('backward of T per-step slices allocates O(T·size) bytes, not O(T²·size)', () => {
@@ -100,6 +105,34 @@ describe('unbind / split: one gradient rule for all outputs', () => {
     expect(p100 / p50).toBeLessThan(2.5);
     const s100 = peak(100, (x) => split(x, 100).map((p) => p.reshape([4, 8])));
     expect(s100).toBeLessThanOrEqual(8 * 100 * size);
+  });
+
+  it('under anomaly detection: a non-finite gradient through unbind names the op that made it', () => {
+    const before = memory().numTensors;
+    const x = tensor([0, 1]).requireGrad();
+    expect(() => detectAnomaly(() => tidy(() => unbind(x).map((p) => p.sqrt()).reduce((a, b) => a.add(b)).backward()))).toThrow(/the gradient of 'sqrt'/);
+    tidy(() => detectAnomaly(() => unbind(x)[1]!.mul(3).backward()));
+    expect(data(x.grad)).toEqual([0, 3]);
+    x.grad!.dispose();
+    x.dispose();
+    expect(memory().numTensors).toBe(before);
+  });
+
+  it('a compiled step (forward, gradients through unbind and split) replays with new arguments', () => {
+    const before = memory().numTensors;
+    const f = compile((x: Tensor, w: Tensor) => tidy(() => {
+      const xg = x.requireGrad();
+      const loss = unbind(xg).map((p, t) => split(p, [1, 2])[t % 2 === 0 ? 0 : 1]!.mul(w).sum()).reduce((a, b) => a.add(b));
+      return gradients(loss, [xg])[0]!;
+    }));
+    const args = [tensor([[1, 2, 3], [4, 5, 6]]), tensor([2]), tensor([[0, 0, 0], [1, 1, 1]]), tensor([5])] as const;
+    const g1 = f(args[0], args[1]);
+    const g2 = f(args[2], args[3]);
+    expect(data(g1)).toEqual([2, 0, 0, 0, 2, 2]);
+    expect(data(g2)).toEqual([5, 0, 0, 0, 5, 5]);
+    expect(f.traces).toBe(1);
+    for (const t of [g1, g2, ...args]) t.dispose();
+    expect(memory().numTensors).toBe(before);
   });
 
   it('stack(unbind(x)) and concat(split(x)) round-trip values', () => {
