@@ -14,6 +14,7 @@ import { Sequential } from './sequential.js';
 import { GRU, LSTM, RNN } from './recurrent.js';
 import { KerasGRU, KerasLSTM, SimpleRNN } from './recurrent-keras.js';
 import { MultiheadAttention } from './attention.js';
+import { KerasMultiHeadAttention } from './attention-keras.js';
 import { TransformerDecoderLayer, TransformerEncoder, TransformerEncoderLayer } from './transformer.js';
 import { PositionalEmbedding, RMSNorm, SinusoidalPositionalEncoding } from './positional.js';
 import { GPT, LstmLm } from './lm.js';
@@ -119,6 +120,7 @@ const registry = new Map<string, LayerFactory>([
   ['KerasGRU', (c, name) => KerasGRU.fromConfig(c, name)],
   // attention returns [output, weights]: rebuilt as a Module all the same
   ['MultiheadAttention', (c, name) => MultiheadAttention.fromConfig(c, name) as unknown as Module],
+  ['KerasMultiHeadAttention', (c, name) => KerasMultiHeadAttention.fromConfig(c, name)],
   ['TransformerEncoderLayer', (c, name) => TransformerEncoderLayer.fromConfig(c, name)],
   ['TransformerDecoderLayer', (c, name) => TransformerDecoderLayer.fromConfig(c, name)],
   ['TransformerEncoder', (c, name) => TransformerEncoder.fromConfig(c, name)],

@@ -5,7 +5,7 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { AxonError, concat, memory, noGrad, randn, tensor, tidy } from '@axon/core';
-import { KVCache, MultiheadAttention, PositionalEmbedding, RMSNorm, SinusoidalPositionalEncoding, TransformerEncoder, TransformerEncoderLayer, modelFromJson, modelToJson, sinusoidalPositionalEncoding } from '../src/index.js';
+import { KVCache, KerasMultiHeadAttention, MultiHeadAttention, MultiheadAttention, PositionalEmbedding, deserializeModel, input, model, serializeModel, RMSNorm, SinusoidalPositionalEncoding, TransformerEncoder, TransformerEncoderLayer, modelFromJson, modelToJson, sinusoidalPositionalEncoding } from '../src/index.js';
 import { useTestBackend } from './helpers.js';
 import { ATTN_CASES, checkAttnCase } from './attn-fixtures.js';
 import { allClose } from './gpt-check.js';
@@ -196,6 +196,75 @@ describe('save and load', () => {
       allClose(again.forward(x, { isCausal: true }).dataSync(), enc.forward(x, { isCausal: true }).dataSync(), 0, 0, 'outputs');
     });
     enc.dispose();
+    again.dispose();
+  });
+});
+
+describe('Keras MultiHeadAttention', () => {
+  /** A PyTorch-front MultiheadAttention's weights in the Keras layout (kernels [d, H, hd], output [H, hd, E]). */
+  function mapped(t: MultiheadAttention, k: KerasMultiHeadAttention): void {
+    const E = t.embedDim;
+    const H = t.numHeads;
+    const hd = E / H;
+    tidy(() => {
+      const w = t.in_proj_weight!;
+      const b = t.in_proj_bias!;
+      const part = (i: number) => w.slice([i * E, 0], [E, E]).T.reshape([E, H, hd]);
+      k.queryKernel!.assign(part(0));
+      k.keyKernel!.assign(part(1));
+      k.valueKernel!.assign(part(2));
+      k.queryBias!.assign(b.slice([0], [E]).reshape([H, hd]));
+      k.keyBias!.assign(b.slice([E], [E]).reshape([H, hd]));
+      k.valueBias!.assign(b.slice([2 * E], [E]).reshape([H, hd]));
+      k.outputKernel!.assign(t.out_proj.weight.T.reshape([H, hd, E]));
+      k.outputBias!.assign(t.out_proj.bias!.clone());
+    });
+  }
+
+  it('equals the PyTorch-front module with mapped weights: masks (true = may attend), causal mask, scores; a row masked whole attends uniformly', () => {
+    const t = new MultiheadAttention(8, 2, { batchFirst: true });
+    tidy(() => void t.in_proj_bias!.assign(randn([24]).mul(0.1)));
+    const k = new KerasMultiHeadAttention({ numHeads: 2, keyDim: 4 });
+    k.build(8, 8);
+    mapped(t, k);
+    const before = memory().numTensors;
+    tidy(() => {
+      const q = randn([2, 3, 8]);
+      const v = randn([2, 4, 8]);
+      const allow = tensor([[[true, false, true, true], [true, true, false, false], [false, true, true, true]], [[true, true, true, true], [true, false, false, false], [true, true, false, true]]]);
+      const [want, wantW] = t.forward(q, v, v, { attnMask: allow.logicalNot().reshape([2, 1, 3, 4]).expand([2, 2, 3, 4]).reshape([4, 3, 4]), averageAttnWeights: false });
+      const [got, scores] = k.forwardWithScores(q, v, undefined, { attentionMask: allow });
+      allClose(got.dataSync(), want.dataSync(), 1e-5, 1e-6, 'output');
+      allClose(scores.dataSync(), wantW!.dataSync(), 1e-5, 1e-6, 'scores');
+      allClose(k.forward(q, v, v, { attentionMask: allow.astype('float32') }).dataSync(), want.dataSync(), 1e-5, 1e-6, 'fused path, 0/1 mask');
+      const x = randn([2, 3, 8]);
+      const [wantC] = t.forward(x, x, x, { isCausal: true, needWeights: false });
+      allClose(k.forward(x, x, undefined, { useCausalMask: true }).dataSync(), wantC.dataSync(), 1e-5, 1e-6, 'causal');
+      const none = tensor(new Array(2 * 3 * 4).fill(false), [2, 3, 4], 'bool');
+      const [, uniform] = k.forwardWithScores(q, v, undefined, { attentionMask: none });
+      allClose(uniform.dataSync(), new Array(2 * 2 * 3 * 4).fill(0.25), 1e-6, 1e-7, 'masked whole');
+    });
+    expect(memory().numTensors).toBe(before);
+    expect(() => k.forward(randn([2, 3, 8]), randn([2, 4, 8]), undefined, { attentionMask: tensor([true]) })).toThrow(/attentionMask must be \[2, 3, 4\]/);
+    expect(() => k.forward(randn([2, 3, 5]), randn([2, 4, 8]))).toThrow(/already built for query, value, key features 8, 8, 8, got 5, 8, 8/);
+    t.dispose();
+    k.dispose();
+  });
+
+  it('builds in a functional model, trains with fit, and round-trips through save/load', async () => {
+    const q = input({ shape: [3, 4] });
+    const mha = new MultiHeadAttention({ numHeads: 2, keyDim: 3, outputShape: 2 });
+    const net = model({ inputs: q, outputs: mha.call(q, q) });
+    expect(mha.outputKernel!.shape).toEqual([2, 3, 2]);
+    net.compile({ optimizer: 'adam', loss: 'mse' });
+    const h = await net.fit(randn([8, 3, 4]), randn([8, 3, 2]), { epochs: 2, verbose: 0 });
+    expect(h.history['loss']!.length).toBe(2);
+    const again = deserializeModel(...Object.values(await serializeModel(net)) as [never, Uint8Array]);
+    tidy(() => {
+      const x = randn([2, 3, 4]);
+      allClose(again.predict(x).dataSync(), net.predict(x).dataSync(), 0, 0, 'reloaded');
+    });
+    net.dispose();
     again.dispose();
   });
 });
