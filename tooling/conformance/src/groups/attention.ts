@@ -216,6 +216,29 @@ export function attentionTests(s: Suite): void {
       ensure(ax.memory().numTensors === before, ctx, () => `leaked ${ax.memory().numTensors - before} tensors`);
     });
 
+    it('compile replays attention (a second call with new inputs equals the uncompiled run), and profile counts it', async () => {
+      const r = s.rng('attention-compile');
+      const ctx = s.ctx('scaledDotProductAttention under compile');
+      const f = (q: Tensor, k: Tensor, v: Tensor): Tensor => ax.tidy(() => ax.scaledDotProductAttention(q, k, v, { causal: true }).mul(2));
+      const cf = ax.compile(f);
+      const mk = () => [rand(r, [2, 3, 5, 4]), rand(r, [2, 3, 5, 4]), rand(r, [2, 3, 5, 4])].map((a) => ax.tensor(Float32Array.from(a.data), a.shape)) as [Tensor, Tensor, Tensor];
+      for (let call = 0; call < 3; call++) {
+        const xs = mk();
+        const got = cf(...xs);
+        const want = f(...xs);
+        const [g, w] = [await got.data(), await want.data()];
+        ensure(g.every((x, i) => x === w[i]), ctx, () => `call ${call}: compiled ${Array.from(g.slice(0, 4))}… ≠ uncompiled ${Array.from(w.slice(0, 4))}…`);
+        got.dispose();
+        want.dispose();
+        xs.forEach((x) => x.dispose());
+      }
+      const xs = mk();
+      const rep = ax.profile(() => ax.tidy(() => void ax.scaledDotProductAttention(...xs)));
+      const fused = ax.getBackend().attention !== undefined;
+      ensure(fused === (rep.report.byKind.attention?.count === 1), ctx, () => `profile: ${JSON.stringify(Object.keys(rep.report.byKind))} (fused kernel: ${fused})`);
+      xs.forEach((x) => x.dispose());
+    });
+
     it('the forward pass at context 1024 holds no [B, H, T, T] buffer where the backend has the fused kernel (memory().peakBytes)', () => {
       const ctx = s.ctx('scaledDotProductAttention (memory at T = 1024)');
       const fused = ax.getBackend().attention !== undefined;
