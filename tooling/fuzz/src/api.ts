@@ -221,6 +221,7 @@ function specs(): Spec[] {
   add('movement', 'stack', [{ kind: 'tensors', good: (m) => [m.t([2, 3]), m.t([2, 3])] }, V('axis', 1)], (...a) => c.stack!(...a));
   add('movement', 'split', [T([4, 3]), V('axes', [1, 3]), V('axis', 0)], (...a) => c.split!(...a), (r) => Array.isArray(r) && (r as Tensor[]).reduce((n, t) => n + t.shape[0]!, 0) === 4);
   add('movement', 'unbind', [T([4, 3]), V('axis', 1)], (...a) => c.unbind!(...a));
+  add('movement', 'chunk', [T([5, 3]), V('num', 2), V('axis', 0)], (...a) => c.chunk!(...a));
   add('movement', 'pad', [T([2, 3]), V('axes', [[1, 0], [0, 2]]), V('num', 0)], (...a) => c.pad!(...a));
   add('movement', 'gather', [T([4, 3]), { kind: 'tensor', good: (m) => m.keep(ax.tensor([0, 3, 1], [3], 'int32')) }, V('axis', 0)], (...a) => c.gather!(...a));
   add('movement', 'scatterAdd', [V('shape', [4, 2]), { kind: 'tensor', good: (m) => m.keep(ax.tensor([0, 3], [2], 'int32')) }, T([2, 2]), V('axis', 0)], (...a) => c.scatterAdd!(...a));
