@@ -13,7 +13,7 @@ export const OPS_CHECKED: Readonly<Record<string, string>> = Object.fromEntries(
   ...g('binary ops', 'add sub mul div pow maximum minimum mod eq ne lt le gt ge logicalAnd logicalOr logicalXor where astype'),
   ...g('reductions', 'sum prod max min mean variance argmax argmin'),
   ...g('softmax / logSoftmax / logSumExp', 'logSumExp softmax logSoftmax'),
-  ...g('movement', 'reshape flatten squeeze unsqueeze permute transpose slice expand concat stack split unbind pad contiguous clone'),
+  ...g('movement', 'reshape flatten squeeze unsqueeze permute transpose slice expand concat stack split chunk unbind pad contiguous clone'),
   ...g('gather / scatterAdd / oneHot', 'gather scatterAdd oneHot'),
   ...g('matmul', 'matmul dot'),
   ...g('conv2d / unfold / fold', 'conv2d unfold fold window2d'),

@@ -282,6 +282,29 @@ export function split(x: Tensor, sizes: number | readonly number[], axis = 0): T
 }
 
 /**
+ * Splits into `chunks` parts along `axis` as zero-copy views, PyTorch's `torch.chunk`: each part
+ * has ⌈n / chunks⌉ elements along the axis and the last one what is left, so there may be fewer
+ * than `chunks` parts (an empty axis gives `chunks` empty parts). Recorded as one `split`: the
+ * gradient is one concatenation.
+ * @example
+ * chunk(arange(5), 3) // [[0, 1], [2, 3], [4]]
+ * chunk(arange(6), 4).length // 3
+ * chunk(tensor([[1, 2, 3, 4]]), 2, -1) // [[[1, 2]], [[3, 4]]]
+ * chunk(arange(4), 0); // throws: 'chunk'
+ */
+export function chunk(x: Tensor, chunks: number, axis = 0): Tensor[] {
+  backendOf('chunk', x);
+  if (typeof chunks !== 'number' || !Number.isInteger(chunks) || chunks < 1) throw new AxonError('chunk', `chunks must be a positive integer, got ${fmtValue(chunks)} (for ${fmtShape(x.shape)})`);
+  const ax = normAxis('chunk', axis, x.rank);
+  if (x.rank === 0) throw new AxonError('chunk', `cannot chunk a 0-d tensor ${fmtShape(x.shape)}: it has no axis (expected a tensor of rank >= 1)`);
+  const d = x.shape[ax]!;
+  if (d === 0) return split(x, new Array<number>(chunks).fill(0), ax);
+  const c = Math.ceil(d / chunks);
+  const n = Math.ceil(d / c);
+  return split(x, Array.from({ length: n }, (_, i) => (i < n - 1 ? c : d - c * (n - 1))), ax);
+}
+
+/**
  * Removes axis `axis`, returning the `x.shape[axis]` slices along it as zero-copy views
  * (PyTorch's `torch.unbind`): `unbind(x, a)[i]` is `x` indexed at `i` on axis `a`. Recorded as
  * one op whose gradient is one stack of the slices' gradients (zeros for slices that got none),

@@ -304,6 +304,28 @@ export function movementTests(s: Suite): void {
       }
     });
 
+    it('chunk (torch.chunk: parts of ⌈n / chunks⌉, fewer parts when they run out; zero-copy views)', async () => {
+      const r = s.rng('chunk');
+      // [axis size, chunks, the part sizes torch.chunk gives (PyTorch 1.13)]
+      const table: [number, number, number[]][] = [[6, 3, [2, 2, 2]], [5, 3, [2, 2, 1]], [7, 4, [2, 2, 2, 1]], [6, 4, [2, 2, 2]], [13, 6, [3, 3, 3, 3, 1]], [1, 3, [1]], [0, 3, [0, 0, 0]]];
+      for (const [dt, dist] of DTYPES) {
+        for (const [n, chunks, sizes] of table) {
+          const x = makeHost(r, [2, n], dt, dist, n > 1 ? 'transposed' : 'contiguous');
+          let pos = 0;
+          const expected = sizes.map((k) => ({ ...sliceRef(x, [0, (pos += k) - k], [2, k]), dtype: dt }));
+          const c = s.ctx(`chunk(x, ${chunks}, -1)`, describeHost(x));
+          await checkMovement(s, c, (v) => {
+            const t = build(x);
+            const before = ax.memory().numStorages;
+            const parts = ax.chunk(t, chunks, -1);
+            v.push([`chunk(x, ${chunks}, -1)`, ax.memory().numStorages === before]);
+            if (parts.length !== sizes.length) report(c, `gave ${parts.length} parts, torch.chunk gives ${sizes.length}`);
+            return parts.slice(0, sizes.length);
+          }, expected);
+        }
+      }
+    });
+
     it('pad: constant values, every dtype, views, empty input, contiguous()/clone() of views', async () => {
       const r = s.rng('pad');
       for (const [dt, dist] of DTYPES) {
