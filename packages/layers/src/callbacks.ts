@@ -372,6 +372,115 @@ export class EarlyStopping implements Callback {
 }
 
 /**
+ * Options of {@link ReduceLROnPlateauCallback} (Keras' `ReduceLROnPlateau`).
+ * @example
+ * const options: ReduceLROnPlateauCallbackOptions = { monitor: 'loss', factor: 0.5, patience: 2, minLr: 1e-5 };
+ * new ReduceLROnPlateauCallback(options).factor // 0.5
+ */
+export interface ReduceLROnPlateauCallbackOptions {
+  /** The logged value watched (default `'val_loss'`). */
+  monitor?: string;
+  /** The learning rate is multiplied by it (in [0, 1); default 0.1). */
+  factor?: number;
+  /** Epochs without improvement before reducing (default 10). */
+  patience?: number;
+  /** `'min'`, `'max'` or `'auto'` (max when the name contains `acc`, as Keras; default). */
+  mode?: MonitorMode;
+  /** Smallest absolute change that counts as an improvement (default 1e-4). */
+  minDelta?: number;
+  /** Epochs to wait after a reduction before counting again (default 0). */
+  cooldown?: number;
+  /** The learning rate never goes below it (default 0). */
+  minLr?: number;
+}
+
+/**
+ * Keras' `ReduceLROnPlateau` callback: multiplies the optimizer's learning rate by `factor` (not
+ * below `minLr`) when the monitored value has not improved by more than `minDelta` for `patience`
+ * epochs; after a reduction it waits `cooldown` epochs (which reset the count). It logs `lr` (the
+ * rate during the epoch) every epoch, and warns once when the monitored value is not logged.
+ * Named with `Callback` because `@axon/optimizers` exports PyTorch's `ReduceLROnPlateau`
+ * scheduler, which steps from your own loop.
+ * @example
+ * const net = sequential([new Dense(1, { inputShape: [1] })]);
+ * net.compile({ optimizer: { name: 'sgd', learningRate: 0.1 }, loss: 'mse' });
+ * const plateau = new ReduceLROnPlateauCallback({ monitor: 'loss', factor: 0.5, patience: 1, minDelta: 1e9 }); // nothing counts as an improvement
+ * const h = await net.fit(ones([4, 1]), ones([4, 1]), { epochs: 4, verbose: 0, callbacks: [plateau] });
+ * h.history['lr'] // [0.1, 0.1, 0.05, 0.025]
+ */
+export class ReduceLROnPlateauCallback implements Callback {
+  /** The logged value watched. */
+  readonly monitor: string;
+  /** The reduction factor. */
+  readonly factor: number;
+  /** Epochs without improvement before reducing. */
+  readonly patience: number;
+  /** Epochs of cooldown after a reduction. */
+  readonly cooldown: number;
+  /** The lowest learning rate. */
+  readonly minLr: number;
+  /** The best value seen. */
+  best = Infinity;
+  private wait = 0;
+  private cooldownCounter = 0;
+  private model: Model | null = null;
+  private warned = false;
+  private readonly better: (a: number, best: number) => boolean;
+  private readonly maxMode: boolean;
+
+  constructor(opts: ReduceLROnPlateauCallbackOptions = {}) {
+    const op = 'ReduceLROnPlateauCallback';
+    const o = optionsOf<ReduceLROnPlateauCallbackOptions>(op, opts, ['monitor', 'factor', 'patience', 'mode', 'minDelta', 'cooldown', 'minLr']);
+    this.monitor = monitorOf(op, o.monitor);
+    this.factor = checkFinite(op, 'factor', o.factor ?? 0.1, 0);
+    if (!(this.factor < 1)) throw new AxonError(op, `factor must be in [0, 1) (the learning rate is multiplied by it), got ${fmtValue(o.factor)}`);
+    this.patience = checkInt(op, 'patience', o.patience ?? 10, 0, Number.MAX_SAFE_INTEGER);
+    this.cooldown = checkInt(op, 'cooldown', o.cooldown ?? 0, 0, Number.MAX_SAFE_INTEGER);
+    this.minLr = checkFinite(op, 'minLr', o.minLr ?? 0, 0);
+    const mode = modeOf(op, o.mode);
+    const minDelta = Math.abs(checkFinite(op, 'minDelta', o.minDelta ?? 1e-4));
+    this.maxMode = mode === 'max' || (mode === 'auto' && this.monitor.includes('acc'));
+    this.better = this.maxMode ? (a, best) => a > best + minDelta : (a, best) => a < best - minDelta;
+  }
+
+  setModel(model: Model): void {
+    this.model = model;
+  }
+
+  onTrainBegin(): void {
+    this.best = this.maxMode ? -Infinity : Infinity;
+    this.wait = 0;
+    this.cooldownCounter = 0;
+  }
+
+  onEpochEnd(_epoch: number, logs: Logs): void {
+    const opt = this.model?.optimizer ?? null;
+    if (opt) logs['lr'] = opt.lr;
+    const v = logs[this.monitor];
+    if (v === undefined) {
+      if (!this.warned) console.warn(`ReduceLROnPlateauCallback: '${this.monitor}' is not logged (available: ${Object.keys(logs).join(', ')}); the learning rate is not reduced`);
+      this.warned = true;
+      return;
+    }
+    if (this.cooldownCounter > 0) {
+      this.cooldownCounter--;
+      this.wait = 0;
+    }
+    if (this.better(v, this.best)) {
+      this.best = v;
+      this.wait = 0;
+    } else if (this.cooldownCounter === 0) {
+      this.wait++;
+      if (this.wait >= this.patience && opt && opt.lr > this.minLr) {
+        opt.lr = Math.max(opt.lr * this.factor, this.minLr);
+        this.cooldownCounter = this.cooldown;
+        this.wait = 0;
+      }
+    }
+  }
+}
+
+/**
  * Options of {@link ModelCheckpoint}.
  * @example
  * const options: ModelCheckpointOptions = { path: 'ckpt/epoch-{epoch}', saveBestOnly: true };

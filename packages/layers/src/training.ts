@@ -460,7 +460,6 @@ export async function fitModel(model: Model, internals: ModelInternals, x: DataI
       }
       release(finalSums);
       sums = null;
-      history.record(epoch, logs);
       if (verbose > 0) {
         const parts = Object.entries(logs).map(([k, v]) => `${k}: ${fmtNum(v)}`);
         log(`Epoch ${epoch + 1}/${epochs} - ${((Date.now() - t0) / 1000).toFixed(1)}s - ${parts.join(' - ')}`);
@@ -474,6 +473,8 @@ export async function fitModel(model: Model, internals: ModelInternals, x: DataI
       }
       if (scheduler && schedulerStep === 'epoch') (scheduler as LRScheduler).step();
       for (const cb of callbacks) await cb.onEpochEnd?.(epoch, logs);
+      // after the callbacks, as Keras' History: what they log (ReduceLROnPlateauCallback's lr) is kept
+      history.record(epoch, logs);
       const stoppedByCallback = model.stopTraining; // e.g. EarlyStopping: training is finished
       if (ckpt && ckpt.every === 'epoch') await writeCkpt('epoch', epoch + 1, 0, null, 0, indexed ? indexed.iteration : null);
       if (model.stopTraining) {
