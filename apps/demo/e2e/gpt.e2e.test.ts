@@ -186,6 +186,7 @@ describe('GPT page', () => {
       await page.click('#start');
       const d = await waitFor(page, (s) => s.done >= 1 && s.state === 'idle', 170_000);
       console.log(`wasm GPT: ${d.steps.at(-1)} steps, losses ${d.losses.map((l, i) => `${d.steps[i]}:${l.toFixed(2)}`).join(' ')}, validation ${d.valLosses.map((v) => v.valLoss.toFixed(3)).join(' ')}, unigram ${d.unigramEntropy.toFixed(3)}`);
+      console.log(`wasm GPT: ${d.steps.at(-1)} steps, losses ${d.losses.map((l, i) => `${d.steps[i]}:${l.toFixed(2)}`).join(' ')}, validation ${d.valLosses.map((v) => v.valLoss.toFixed(3)).join(' ')}, unigram ${d.unigramEntropy.toFixed(3)}`);
       expect(d.stopped).toBe(0);
       expect(d.steps[d.steps.length - 1]).toBe(150);
       expect(d.hasModel).toBe(true);
@@ -196,8 +197,11 @@ describe('GPT page', () => {
       expect(mean(d.losses.slice(-3))).toBeLessThan(d.losses[0]! - 1);
       expect(d.valLosses.map((v) => v.step)).toEqual([50, 100, 150]);
       // on held-out text, below the unigram entropy at every check: the model predicts from context,
-      // not from letter frequencies alone (seeded: 2.710, 2.608, 2.766 against 3.022 here)
+      // not from letter frequencies alone (unigram entropy 3.022 here)
       for (const v of d.valLosses) expect(v.valLoss).toBeLessThan(d.unigramEntropy - 0.15);
+      // and falling at every check (seeded: 2.658, 2.547, 2.522 here; a compiled step replaying the
+      // first step's attention gave 2.710, 2.608, 2.766)
+      for (let i = 1; i < d.valLosses.length; i++) expect(d.valLosses[i]!.valLoss).toBeLessThan(d.valLosses[i - 1]!.valLoss);
       expect(d.samples.map((s) => s.step)).toEqual([50, 100, 150]);
       for (const s of d.samples) expect([...s.text]).toHaveLength(120);
       expect(await page.textContent('#sample-latest')).toBe(d.samples[2]!.prompt + d.samples[2]!.text);
@@ -327,7 +331,7 @@ describe('GPT page', () => {
       console.log(`webgpu GPT: ${d.steps.at(-1)} steps, losses ${d.losses.map((l) => l.toFixed(2)).join(' ')}, validation ${d.valLosses.map((v) => v.valLoss.toFixed(3)).join(' ')}`);
       expect(d.steps.at(-1)).toBe(10);
       expect(d.losses[0]!).toBeGreaterThan(Math.log(d.vocabSize) - 0.5);
-      expect(d.losses.at(-1)!).toBeLessThan(d.losses[0]! - 0.3);
+      expect(d.losses.at(-1)!).toBeLessThan(d.losses[0]! - 0.7); // 4.47 → 3.47 here (3.98 with the attention of step 1 replayed)
       expect(d.valLosses.map((v) => v.step)).toEqual([10]);
       expect(d.valLosses[0]!.valLoss).toBeLessThan(d.losses[0]!);
       expect(d.samples.map((x) => x.step)).toEqual([10]);

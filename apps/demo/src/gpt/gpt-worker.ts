@@ -1,11 +1,11 @@
 /// <reference lib="webworker" />
 /**
  * The GPT page's worker: owns the backend, the character tokenizer, the model and its optimizer.
- * Training runs here step by step (AdamW, warm-up + cosine schedule, gradient clipping, a
- * compiled forward/backward), reporting the loss, validation losses and sampled text; pause and
- * stop take effect between two steps; generation runs between steps too (or when idle/paused).
+ * Training runs here step by step (AdamW, warm-up + cosine schedule, gradient clipping), reporting
+ * the loss, validation losses and sampled text; pause and stop take effect between two steps;
+ * generation runs when training is paused, stopped or done.
  */
-import { type Tensor, compile, getBackend, noGrad, setBackend, setSeed, tensor, tidy } from '@axon/core';
+import { type Tensor, getBackend, noGrad, setBackend, setSeed, tensor, tidy } from '@axon/core';
 import '@axon/backend-wasm';
 import { gradients } from '@axon/autograd';
 import { CharTokenizer, splitTokens, tokenWindows, unigramEntropy, type TokenBatch } from '@axon/datasets';
@@ -106,15 +106,14 @@ async function train(text: string, p: GptTrainParams): Promise<void> {
   const noDecay = params.filter((t) => t.rank < 2);
   const opt = new AdamW([{ params: decay, weightDecay: 0.1 }, ...(noDecay.length ? [{ params: noDecay, weightDecay: 0 }] : [])], { lr: p.learningRate, betas: [0.9, 0.95] });
   const sched = new LambdaLR(opt, (t) => lrFactor(t, p.steps));
-  // forward, loss and gradients traced once and replayed (an uncompilable step runs uncompiled)
-  const lossAndGrads = compile(
-    (x: Tensor, y: Tensor, ...ps: Tensor[]): Tensor[] => {
-      const logits = model.forward(x);
-      const loss = crossEntropy(logits.reshape([-1, config.vocabSize]), y.reshape([-1]), { validate: false });
-      return [loss.detach(), ...gradients(loss, ps).map((g, i) => g ?? ps[i]!.mul(0))];
-    },
-    { fallback: true, name: 'gptStep' },
-  );
+  // forward, loss and gradients. Not through core's compile(): in this version its trace does not
+  // record the backends' attention primitive (it is missing from core's PRIMITIVES list), so a
+  // replay reuses the first step's attention outputs and training goes wrong from the second step.
+  const lossAndGrads = (x: Tensor, y: Tensor, ...ps: Tensor[]): Tensor[] => {
+    const logits = model.forward(x);
+    const loss = crossEntropy(logits.reshape([-1, config.vocabSize]), y.reshape([-1]), { validate: false });
+    return [loss.detach(), ...gradients(loss, ps).map((g, i) => g ?? ps[i]!.mul(0))];
+  };
   const windows = tokenWindows(trainIds, { contextLength: T, batchSize: p.batchSize, seed: p.seed, batchesPerEpoch: 1000 });
   const valBatches = (await tokenWindows(valIds, { contextLength: T, batchSize: p.batchSize, sampling: 'sequential' }).take(4).toArray()) as TokenBatch[];
   const prompt = samplePrompt(tokenizer.decode(valIds));
