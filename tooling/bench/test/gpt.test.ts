@@ -171,8 +171,8 @@ describe.skipIf(!hasTorch)('gpt_torch.py and the same model elsewhere', () => {
     losses.forEach((l, i) => expect(Math.abs(l - torchLosses[i]!) / torchLosses[i]!).toBeLessThan(1e-4));
   }, 300_000);
   // The suite's step is compiled: traced on the first call, replayed after. Every replayed step
-  // must compute what an eager one does (it fails while core's compile does not record the
-  // backend's `attention` primitive: PRIMITIVES in packages/core/src/profile.ts).
+  // must compute what an eager one does (this failed before core's fe89928, while compile did not
+  // record the backend's `attention` primitive and replays left its output stale).
   it("Axon's compiled gpt() step gives PyTorch's losses too, at every replayed step", async () => {
     const losses = await axonLosses(true);
     losses.forEach((l, i) => expect(Math.abs(l - torchLosses[i]!) / torchLosses[i]!, `step ${i + 1}: ${l} vs PyTorch's ${torchLosses[i]}`).toBeLessThan(1e-4));
