@@ -5,7 +5,7 @@ import '@axon/autograd';
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { expect, it } from 'vitest';
 import { setBackend } from '@axon/core';
-import { apiSpecCount, generateApiCases } from '../src/api.js';
+import { apiSpecCount, generateApiCases, generateValidCases } from '../src/api.js';
 import { Rng, fuzzScale, fuzzSeed } from '../src/rng.js';
 import { formatFailures, runCase, summarize, type CaseResult } from '../src/run.js';
 
@@ -24,4 +24,13 @@ it('bad API calls across every op family and layer: AxonError or a valid result,
   writeFileSync('test-results/fuzz-api.json', JSON.stringify({ seed, ...s }, null, 1));
   expect(s.total).toBeGreaterThanOrEqual(300);
   expect(s.failures.length, formatFailures(s, seed)).toBe(0);
+});
+
+it("every spec's valid call is accepted (so its bad calls are rejected for the bad argument, not for a broken spec)", async () => {
+  await setBackend('wasm');
+  const results: CaseResult[] = [];
+  for (const c of generateValidCases(new Rng(fuzzSeed()))) results.push(await runCase(c));
+  const s = summarize(results);
+  expect(s.total).toBe(apiSpecCount().specs);
+  expect(s.failures.length + (s.byOutcome.rejected ?? 0), formatFailures({ ...s, failures: results.filter((x) => x.outcome !== 'accepted') }, fuzzSeed(), 60)).toBe(0);
 });
