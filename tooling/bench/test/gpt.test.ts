@@ -9,7 +9,7 @@ import { memory, scaledDotProductAttention, setFlags, tensor } from '@axon/core'
 import { parseSafetensors } from '@axon/layers';
 import { batchAt, packWindows, prepareAxonGpt, windowData, type GptData } from '../src/axon-gpt.js';
 import { gptShapes, runJaxGpt, JAX_STEPS, JAX_WARMUP_STEPS } from '../src/jax-gpt.js';
-import { maxRelDiff, msPerStep, startGptTorch, tokensPerSecond, torchSample } from '../src/suites/gpt.js';
+import { gptGoalLine, maxRelDiff, msPerStep, startGptTorch, tokensPerSecond, torchSample } from '../src/suites/gpt.js';
 import { compositeAttention } from '../src/suites/attention.js';
 import { useAxonThreads } from '../src/axon.js';
 import { uniformArray } from '../src/data.js';
@@ -70,6 +70,25 @@ describe('figures', () => {
     expect(torchSample({ seconds: 1.5, losses: [3, 2] }, 2)).toEqual({ seconds: 1.5, losses: [3, 2] });
     expect(() => torchSample({ seconds: 1.5, losses: [3] }, 2)).toThrow('expected 2 losses, got [3]');
     expect(() => torchSample({ losses: [3, 2] }, 2)).toThrow('expected a number "seconds", got undefined');
+  });
+});
+
+describe("issue 13's goal line", () => {
+  const f = (median: number, best = median) => ({ median, best });
+  it('judges Axon within 1.5× of PyTorch at the same thread count, from medians', () => {
+    expect(gptGoalLine(1, f(375, 360), f(250, 240))).toBe(
+      "**Goal (issue 13): Axon's step within 1.5× of PyTorch's at 1 thread each.** Axon's step takes 1.50× PyTorch's from medians (1.50× from bests; 375 ms vs 250 ms): met.",
+    );
+    expect(gptGoalLine(2, f(400), f(250), f(300))).toMatch(/takes 1\.60× PyTorch's .*: \*\*not met\*\*\.$/);
+  });
+  it('does not judge a step whose losses left PyTorch\'s, nor PyTorch starved at more threads', () => {
+    expect(gptGoalLine(1, f(100), f(250), undefined, true)).toMatch(/: not judged — Axon's loss curve left PyTorch's/);
+    expect(gptGoalLine(2, f(100), f(250), f(200))).toMatch(/: not judged — PyTorch ran slower at 2 threads than at 1 \(200 ms\)/);
+    expect(gptGoalLine(2, f(100), f(150), f(200))).toMatch(/: met\.$/);
+  });
+  it('says nothing without both figures', () => {
+    expect(gptGoalLine(1, undefined, f(1))).toBeUndefined();
+    expect(gptGoalLine(1, f(1), undefined)).toBeUndefined();
   });
 });
 

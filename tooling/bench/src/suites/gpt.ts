@@ -25,7 +25,7 @@ import path from 'node:path';
 import type { CaseResult, Cell, ContenderInfo, Metric, SuiteResult } from '../harness.js';
 import { isSkipped, measureRoundRobin } from '../harness.js';
 import { wantPeer, type Suite, type SuiteOptions } from '../suite.js';
-import { threadedId, threadedLabel, verdict } from '../threads.js';
+import { threadedId, threadedLabel, verdict, type Figure } from '../threads.js';
 import { axonThreadsNote, startAxon, useAxonThreads } from '../axon.js';
 import { axonGptNote, axonLiveTensors, gptData, GPT, prepareAxonGpt, type GptData, type GptDims } from '../axon-gpt.js';
 import { jaxGptNote, runJaxGpt, JAX_STEPS, JAX_WARMUP_STEPS } from '../jax-gpt.js';
@@ -62,6 +62,28 @@ export function maxRelDiff(a: readonly number[], b: readonly number[]): { at: nu
     }
   }
   return { at, rel };
+}
+
+/**
+ * The issue-13 line for `threads` threads (undefined: the default backend): Axon's step ÷
+ * PyTorch's (ms, medians), judged against {@link GPT_GOAL} — unless Axon's losses left PyTorch's
+ * (`diverged`: not the same computation) or PyTorch ran slower here than at 1 thread (`torch1`:
+ * busy cores starve its spin-waiting threads). Undefined without both figures.
+ * @example gptGoalLine(1, { median: 300, best: 290 }, { median: 250, best: 240 }) // '… 1.20× PyTorch's … met.'
+ */
+export function gptGoalLine(threads: number | undefined, axon: Figure | undefined, torch: Figure | undefined, torch1?: Figure, diverged = false): string | undefined {
+  if (!axon || !torch) return undefined;
+  const r = axon.median / torch.median;
+  const tag = threads === undefined ? '' : ` at ${threads} thread${threads === 1 ? '' : 's'} each`;
+  const judged = diverged
+    ? "not judged — Axon's loss curve left PyTorch's (see the warnings), so its step did not compute the same thing"
+    : torch1 && threads !== undefined && threads > 1 && torch.median > torch1.median
+      ? `not judged — PyTorch ran slower at ${threads} threads than at 1 (${torch1.median.toFixed(0)} ms), so other jobs were using the cores; re-run in a quiet window`
+      : verdict(r <= GPT_GOAL);
+  return (
+    `**Goal (issue 13): Axon's step within ${GPT_GOAL}× of PyTorch's${tag}.** Axon's step takes ${r.toFixed(2)}× PyTorch's from medians ` +
+    `(${(axon.best / torch.best).toFixed(2)}× from bests; ${axon.median.toFixed(0)} ms vs ${torch.median.toFixed(0)} ms): ${judged}.`
+  );
 }
 
 /** An entry of the training rounds: Axon or PyTorch at one thread count, with its model built. */
@@ -298,21 +320,8 @@ export const gptSuite: Suite = {
       return c && !isSkipped(c) ? { median: (c.median * 1000) / steps, best: (c.min * 1000) / steps } : undefined;
     };
     for (const t of counts) {
-      const ax = fig(threadedId('axon', t));
-      const pt = fig(threadedId('torch', t));
-      if (!ax || !pt) continue;
-      const r = ax.median / pt.median;
-      const tag = t === undefined ? '' : ` at ${t} thread${t === 1 ? '' : 's'} each`;
-      const pt1 = t !== undefined && t > 1 ? fig(threadedId('torch', 1)) : undefined;
-      const judged = diverged.has(threadedId('axon', t))
-        ? "not judged — Axon's loss curve left PyTorch's (see the warnings), so its step did not compute the same thing"
-        : pt1 && pt.median > pt1.median
-          ? `not judged — PyTorch ran slower at ${t} threads than at 1 (${pt1.median.toFixed(0)} ms), so other jobs were using the cores; re-run in a quiet window`
-          : verdict(r <= GPT_GOAL);
-      notes.push(
-        `**Goal (issue 13): Axon's step within ${GPT_GOAL}× of PyTorch's${tag}.** Axon's step takes ${r.toFixed(2)}× PyTorch's from medians ` +
-          `(${(ax.best / pt.best).toFixed(2)}× from bests; ${ax.median.toFixed(0)} ms vs ${pt.median.toFixed(0)} ms): ${judged}.`,
-      );
+      const line = gptGoalLine(t, fig(threadedId('axon', t)), fig(threadedId('torch', t)), t !== undefined && t > 1 ? fig(threadedId('torch', 1)) : undefined, diverged.has(threadedId('axon', t)));
+      if (line) notes.push(line);
     }
     const threadsNote = opts.threads ? await axonThreadsNote(opts.threads) : undefined;
     if (threadsNote) notes.push(threadsNote);
