@@ -89,4 +89,4 @@ export {
 } from './transformer.js';
 export { PositionalEmbedding, SinusoidalPositionalEncoding, sinusoidalPositionalEncoding, RMSNorm, type RMSNormOptions } from './positional.js';
 export { gpt, lstmLm, GPT, LstmLm, type LanguageModel, type GenerateOptions, type GptConfig, type LstmLmConfig } from './lm.js';
-export { KerasMultiHeadAttention, KerasMultiHeadAttention as MultiHeadAttention, type KerasMultiHeadAttentionOptions, type KerasMultiHeadAttentionCallOptions } from './attention-keras.js';
+export { KerasMultiHeadAttention, type KerasMultiHeadAttentionOptions, type KerasMultiHeadAttentionCallOptions } from './attention-keras.js';

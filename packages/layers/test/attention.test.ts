@@ -5,7 +5,7 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { AxonError, concat, memory, noGrad, randn, tensor, tidy } from '@axon/core';
-import { KVCache, KerasMultiHeadAttention, MultiHeadAttention, MultiheadAttention, PositionalEmbedding, deserializeModel, input, model, serializeModel, RMSNorm, SinusoidalPositionalEncoding, TransformerEncoder, TransformerEncoderLayer, modelFromJson, modelToJson, sinusoidalPositionalEncoding } from '../src/index.js';
+import { KVCache, KerasMultiHeadAttention, MultiheadAttention, PositionalEmbedding, deserializeModel, input, model, serializeModel, RMSNorm, SinusoidalPositionalEncoding, TransformerEncoder, TransformerEncoderLayer, modelFromJson, modelToJson, sinusoidalPositionalEncoding } from '../src/index.js';
 import { useTestBackend } from './helpers.js';
 import { ATTN_CASES, checkAttnCase } from './attn-fixtures.js';
 import { allClose } from './gpt-check.js';
@@ -253,7 +253,7 @@ describe('Keras MultiHeadAttention', () => {
 
   it('builds in a functional model, trains with fit, and round-trips through save/load', async () => {
     const q = input({ shape: [3, 4] });
-    const mha = new MultiHeadAttention({ numHeads: 2, keyDim: 3, outputShape: 2 });
+    const mha = new KerasMultiHeadAttention({ numHeads: 2, keyDim: 3, outputShape: 2 });
     const net = model({ inputs: q, outputs: mha.call(q, q) });
     expect(mha.outputKernel!.shape).toEqual([2, 3, 2]);
     net.compile({ optimizer: 'adam', loss: 'mse' });
