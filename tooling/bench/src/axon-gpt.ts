@@ -6,7 +6,7 @@
  * the character tokenizer, the token windows) and handed to every contender, PyTorch included.
  */
 
-import { compile, memory, tensor, tidy, zerosLike, type Tensor } from '@axon/core';
+import { compile, memory, startProfile, tensor, tidy, zerosLike, type ProfileReport, type Tensor } from '@axon/core';
 import { gradients } from '@axon/autograd';
 import { crossEntropy, decodeWeights, gpt } from '@axon/layers';
 import { AdamW, clipGradNorm } from '@axon/optimizers';
@@ -126,6 +126,8 @@ export interface GptConfig {
 export interface GptRun {
   /** Trains `steps` steps (the next batches) and resolves when done, with each step's loss. */
   steps(steps: number): Promise<number[]>;
+  /** One more step (the next batch), profiled: what a step asks of the backend. */
+  profileStep(): Promise<ProfileReport>;
   /** Null while the loss-and-gradients function runs compiled, else why it runs uncompiled. */
   readonly uncompiled: () => string | null;
   dispose(): void;
@@ -164,7 +166,17 @@ export function prepareAxonGpt(data: GptData, init?: Uint8Array, dims: GptDims =
     { fallback: true, name: 'gptStep' },
   );
   let k = 0;
-  return {
+  const run: GptRun = {
+    async profileStep(): Promise<ProfileReport> {
+      const p = startProfile();
+      try {
+        await run.steps(1);
+      } catch (e) {
+        p.stop();
+        throw e;
+      }
+      return p.stop();
+    },
     async steps(n: number): Promise<number[]> {
       const losses: number[] = [];
       for (let i = 0; i < n; i++) {
@@ -189,6 +201,19 @@ export function prepareAxonGpt(data: GptData, init?: Uint8Array, dims: GptDims =
       model.dispose();
     },
   };
+  return run;
+}
+
+/**
+ * One line on where a profiled step's host time went: kernels in all, then the kinds taking the
+ * most time (share of the kernels' host ms, launches).
+ * @example profileLine({ kernels: 3, byKind: { matmul: { count: 2, ms: 3, bytesRead: 0, bytesWritten: 0 }, fill: { count: 1, ms: 1, bytesRead: 0, bytesWritten: 0 } }, ms: 5 } as ProfileReport) // '3 kernels, 4 ms of 5 ms in kernels: matmul 75% (2), fill 25% (1)'
+ */
+export function profileLine(r: Pick<ProfileReport, 'kernels' | 'byKind' | 'ms'>, top = 6): string {
+  const kinds = Object.entries(r.byKind).sort((a, b) => b[1].ms - a[1].ms);
+  const total = kinds.reduce((a, [, k]) => a + k.ms, 0);
+  const parts = kinds.slice(0, top).map(([name, k]) => `${name} ${total > 0 ? Math.round((k.ms / total) * 100) : 0}% (${k.count})`);
+  return `${r.kernels} kernels, ${total.toFixed(0)} ms of ${r.ms.toFixed(0)} ms in kernels: ${parts.join(', ')}${kinds.length > top ? ', …' : ''}`;
 }
 
 export function axonLiveTensors(): number {

@@ -5,9 +5,9 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 
 // The suites' pure helpers, not the peers: keep TensorFlow.js out (see harness.test.ts).
 vi.mock('../src/peers/tfjs.js', () => ({ tf: {}, tfLiveTensors: () => 0, useTfBackend: async () => undefined }));
-import { memory, scaledDotProductAttention, setFlags, tensor } from '@axon/core';
+import { memory, scaledDotProductAttention, setFlags, tensor, type ProfileReport } from '@axon/core';
 import { parseSafetensors } from '@axon/layers';
-import { batchAt, packWindows, prepareAxonGpt, windowData, type GptData } from '../src/axon-gpt.js';
+import { batchAt, packWindows, prepareAxonGpt, profileLine, windowData, type GptData } from '../src/axon-gpt.js';
 import { gptShapes, runJaxGpt, JAX_STEPS, JAX_WARMUP_STEPS } from '../src/jax-gpt.js';
 import { gptGoalLine, maxRelDiff, msPerStep, startGptTorch, tokensPerSecond, torchSample } from '../src/suites/gpt.js';
 import { compositeAttention } from '../src/suites/attention.js';
@@ -70,6 +70,14 @@ describe('figures', () => {
     expect(torchSample({ seconds: 1.5, losses: [3, 2] }, 2)).toEqual({ seconds: 1.5, losses: [3, 2] });
     expect(() => torchSample({ seconds: 1.5, losses: [3] }, 2)).toThrow('expected 2 losses, got [3]');
     expect(() => torchSample({ losses: [3, 2] }, 2)).toThrow('expected a number "seconds", got undefined');
+  });
+});
+
+describe('profileLine', () => {
+  it('gives the kernels, then the kinds taking the most host time, with their launches', () => {
+    const k = (count: number, ms: number) => ({ count, ms, bytesRead: 0, bytesWritten: 0 });
+    expect(profileLine({ kernels: 6, ms: 12, byKind: { fill: k(1, 1), matmul: k(3, 6), attention: k(2, 3) } })).toBe('6 kernels, 10 ms of 12 ms in kernels: matmul 60% (3), attention 30% (2), fill 10% (1)');
+    expect(profileLine({ kernels: 6, ms: 12, byKind: { fill: k(1, 1), matmul: k(3, 6), attention: k(2, 3) } }, 2)).toBe('6 kernels, 10 ms of 12 ms in kernels: matmul 60% (3), attention 30% (2), …');
   });
 });
 
@@ -170,30 +178,34 @@ describe.skipIf(!hasTorch)('gpt_torch.py and the same model elsewhere', () => {
     j.losses.forEach((l, i) => expect(l).toBeCloseTo(torchLosses[i]!, 4));
   }, 300_000);
   /** Axon's gpt() from PyTorch's weights, `steps` steps on the batches, with compile on or off: the losses, after checking it freed what it made. */
-  async function axonLosses(compileOn: boolean): Promise<number[]> {
+  async function axonLosses(compileOn: boolean): Promise<{ losses: number[]; profile: ProfileReport }> {
     await useAxonThreads(1);
     const before = setFlags({ compile: compileOn });
     try {
       const live = memory().numTensors;
       const run = prepareAxonGpt(d, init, tiny);
       const losses = await run.steps(steps);
+      const profile = await run.profileStep();
       expect(run.uncompiled()).toBeNull();
       run.dispose();
       expect(memory().numTensors).toBe(live);
-      return losses;
+      return { losses, profile };
     } finally {
       setFlags(before);
     }
   }
   it("Axon's gpt() step, run eagerly, gives PyTorch's losses from the same weights and batches, and frees what it made", async () => {
-    const losses = await axonLosses(false);
+    const { losses } = await axonLosses(false);
     losses.forEach((l, i) => expect(Math.abs(l - torchLosses[i]!) / torchLosses[i]!).toBeLessThan(1e-4));
   }, 300_000);
   // The suite's step is compiled: traced on the first call, replayed after. Every replayed step
   // must compute what an eager one does (this failed before core's fe89928, while compile did not
   // record the backend's `attention` primitive and replays left its output stale).
   it("Axon's compiled gpt() step gives PyTorch's losses too, at every replayed step", async () => {
-    const losses = await axonLosses(true);
+    const { losses, profile } = await axonLosses(true);
     losses.forEach((l, i) => expect(Math.abs(l - torchLosses[i]!) / torchLosses[i]!, `step ${i + 1}: ${l} vs PyTorch's ${torchLosses[i]}`).toBeLessThan(1e-4));
+    // a replayed step runs the flash-attention kernel, once per layer at least, and the profile says so
+    expect(profile.byKind['attention']?.count).toBeGreaterThanOrEqual(tiny.layers);
+    expect(profileLine(profile)).toMatch(new RegExp(`^${profile.kernels} kernels, \\d+ ms of \\d+ ms in kernels: [\\w:]+ \\d+% \\(\\d+\\)`));
   }, 300_000);
 });

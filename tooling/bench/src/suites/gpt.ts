@@ -23,11 +23,12 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'no
 import os from 'node:os';
 import path from 'node:path';
 import type { CaseResult, Cell, ContenderInfo, Metric, SuiteResult } from '../harness.js';
+import type { ProfileReport } from '@axon/core';
 import { isSkipped, measureRoundRobin } from '../harness.js';
 import { wantPeer, type Suite, type SuiteOptions } from '../suite.js';
 import { threadedId, threadedLabel, verdict, type Figure } from '../threads.js';
 import { axonThreadsNote, startAxon, useAxonThreads } from '../axon.js';
-import { axonGptNote, axonLiveTensors, gptData, GPT, prepareAxonGpt, type GptData, type GptDims } from '../axon-gpt.js';
+import { axonGptNote, axonLiveTensors, gptData, GPT, prepareAxonGpt, profileLine, type GptData, type GptDims } from '../axon-gpt.js';
 import { jaxGptNote, runJaxGpt, JAX_STEPS, JAX_WARMUP_STEPS } from '../jax-gpt.js';
 import { jaxThreads } from '../peers/jax.js';
 import { packageVersion } from '../peers/version.js';
@@ -98,6 +99,8 @@ interface GptEntry {
   readonly losses: () => Promise<number[]>;
   /** Null, or why Axon's step ran uncompiled. */
   readonly uncompiled?: () => string | null;
+  /** Axon: one more step, profiled (after the timed rounds). */
+  readonly profile?: () => Promise<ProfileReport>;
   /** The model's parameter count, where the contender reports it. */
   readonly parameters?: number;
   readonly dispose: () => void;
@@ -164,6 +167,10 @@ async function axonEntry(d: GptData, steps: number, threads: number | undefined,
     },
     losses: async () => losses,
     uncompiled: run.uncompiled,
+    profile: async () => {
+      await before();
+      return run.profileStep();
+    },
     dispose: () => run.dispose(),
   };
 }
@@ -265,6 +272,15 @@ export const gptSuite: Suite = {
         opts.log(`${e.label.padEnd(14)} ${m.samples.map((x) => ((x * 1000) / steps).toFixed(0)).join(', ')} ms/step; loss ${ls[0]?.toFixed(4)} → ${ls[ls.length - 1]?.toFixed(4)} over ${ls.length} steps`);
         const why = e.uncompiled?.();
         if (why) warnings.push(`${e.label}: the loss-and-gradients step ran uncompiled (${why})`);
+      }
+      // Where Axon's step spends its time: one more step of its first measured model, profiled.
+      const prof = entries.find((e) => e.profile && measured.has(e.id));
+      if (prof?.profile) {
+        try {
+          notes.push(`${prof.label}'s step, profiled once after the timed rounds (one more step; the profiler's own overhead included): ${profileLine(await prof.profile())}.`);
+        } catch (e) {
+          warnings.push(`${prof.label}: the profiled step failed: ${e instanceof Error ? e.message : String(e)}`);
+        }
       }
       // Same weights, same batches, same optimizer: the loss curves must agree (float32 rounding aside).
       if (init !== undefined) {
