@@ -245,7 +245,8 @@ export class MultiheadAttention extends Module<[Tensor, Tensor | null]> {
     this.batchFirst = batchFirst;
     this.qkvSameEmbedDim = kdim === E && vdim === E;
     const same = this.qkvSameEmbedDim;
-    reserveParameters(`${cls} '${this.name}'`, [...(same ? [[3 * E, E]] : [[E, E], [E, kdim], [E, vdim]]), ...(bias ? [[3 * E], [E]] : []), [E, E]]);
+    // out_proj (a Linear) reserves its own
+    reserveParameters(`${cls} '${this.name}'`, [...(same ? [[3 * E, E]] : [[E, E], [E, kdim], [E, vdim]]), ...(bias ? [[3 * E]] : [])]);
     this.out_proj = null as unknown as Linear;
     allocating(this, () => {
       if (same) this.in_proj_weight = this.addParameter('in_proj_weight', () => glorotUniform([3 * E, E]));

@@ -12,6 +12,7 @@ import { Model, asLoadedModel, loadOptimizerState } from './model.js';
 import { Module } from './module.js';
 import { encodeWeights, fromHostTensors, loadParsedWeights, parseSafetensors, serializeSafetensors, tensorDataBytes, toHostTensors } from './safetensors.js';
 import { MAX_MODEL_JSON_BYTES, modelFromJson, modelToJson } from './serialize.js';
+import type { LanguageModel } from './lm.js';
 
 /**
  * Writes `data` to `file` atomically and durably: to a temporary file in the same folder, fsynced,
@@ -235,6 +236,21 @@ export async function loadModel(source: string, opts: LoadModelOptions = {}): Pr
   if (typeof source !== 'string' || source === '') throw new AxonError(op, `expects a folder or file path, got ${fmtValue(source)}`);
   opts = optionsOf<LoadModelOptions>(op, opts, ['maxJsonBytes', 'maxLayers', 'compile']);
   const compile = optBool(op, 'compile', opts.compile) ?? true;
+  const { json, contents, optimizerFile, jsonPath } = await readSaved(op, source, opts);
+  const built = modelFromJson(json, { ...(opts.maxLayers !== undefined ? { maxLayers: opts.maxLayers } : {}), maxParameterBytes: tensorDataBytes(contents) });
+  const m = asLoadedModel(op, built, json, `'${jsonPath}'`, compile);
+  try {
+    loadParsedWeights(m, contents);
+    if (compile && optimizerFile !== null && m.isCompiled) await restoreOptimizer(op, m, optimizerFile);
+  } catch (e) {
+    m.dispose();
+    throw e;
+  }
+  return m;
+}
+
+/** Reads a saved model's `model.json` and its weights file (checked before anything is allocated). */
+async function readSaved(op: string, source: string, opts: { maxJsonBytes?: number }): Promise<{ json: object; jsonPath: string; contents: ReturnType<typeof parseSafetensors>; optimizerFile: string | null }> {
   const maxJson = opts.maxJsonBytes ?? MAX_MODEL_JSON_BYTES;
   if (!(typeof maxJson === 'number' && maxJson > 0)) throw new AxonError(op, `maxJsonBytes must be a positive number, got ${fmtValue(maxJson)}`);
   const { path } = await node(op);
@@ -253,18 +269,42 @@ export async function loadModel(source: string, opts: LoadModelOptions = {}): Pr
   const givenState = (json as { optimizerState?: unknown }).optimizerState;
   const oname = givenState === undefined ? null : fileName(json, 'optimizerState');
   if (givenState !== undefined && (oname === null || !oname.endsWith('.safetensors'))) throw new AxonError(op, `'${p.json}' names the optimizer state file ${JSON.stringify(givenState)}; expected a file name ending in .safetensors in the same folder`);
-  const wfile = path.join(p.dir, wname);
-  const contents = parseSafetensors(await readRegularFile(op, wfile));
-  const built = modelFromJson(json, { ...(opts.maxLayers !== undefined ? { maxLayers: opts.maxLayers } : {}), maxParameterBytes: tensorDataBytes(contents) });
-  const m = asLoadedModel(op, built, json, `'${p.json}'`, compile);
+  const contents = parseSafetensors(await readRegularFile(op, path.join(p.dir, wname)));
+  return { json, jsonPath: p.json, contents, optimizerFile: oname === null ? null : path.join(p.dir, oname) };
+}
+
+/**
+ * Loads a language model written by `save` — a {@link gpt} or {@link lstmLm} model, or any saved
+ * module implementing {@link LanguageModel} (`forward` and `generate`) — with its weights, ready
+ * to generate (what `axon generate` does with a saved model).
+ * @example
+ * const m = gpt({ vocabSize: 10, contextLength: 8, width: 8, heads: 2, layers: 1 });
+ * await save(m, 'models/tiny-gpt');
+ * const again = await loadLanguageModel('models/tiny-gpt');
+ * again.className // 'GPT'
+ * const a = await m.generate([1, 2], { maxTokens: 4, temperature: 0 });
+ * const b = await again.generate([1, 2], { maxTokens: 4, temperature: 0 });
+ * a.join() === b.join() // true
+ * await save(sequential([new Dense(1, { inputShape: [1] })]), 'models/regressor');
+ * await loadLanguageModel('models/regressor') // throws: 'not a language model'
+ */
+export async function loadLanguageModel(source: string, opts: { maxJsonBytes?: number; maxLayers?: number } = {}): Promise<LanguageModel> {
+  const op = 'loadLanguageModel';
+  if (typeof source !== 'string' || source === '') throw new AxonError(op, `expects a folder or file path, got ${fmtValue(source)}`);
+  const o = optionsOf<{ maxJsonBytes?: number; maxLayers?: number }>(op, opts, ['maxJsonBytes', 'maxLayers']);
+  const { json, jsonPath, contents } = await readSaved(op, source, o);
+  const built = modelFromJson(json, { ...(o.maxLayers !== undefined ? { maxLayers: o.maxLayers } : {}), maxParameterBytes: tensorDataBytes(contents) });
   try {
-    loadParsedWeights(m, contents);
-    if (compile && oname !== null && m.isCompiled) await restoreOptimizer(op, m, path.join(p.dir, oname));
+    const lm = built as unknown as Partial<LanguageModel>;
+    if (typeof lm.generate !== 'function' || typeof lm.vocabSize !== 'number') {
+      throw new AxonError(op, `'${jsonPath}' holds a ${built.className}, not a language model (gpt(), lstmLm(), or a module with generate()); load it with loadModel`);
+    }
+    loadParsedWeights(built, contents);
+    return built as unknown as LanguageModel;
   } catch (e) {
-    m.dispose();
+    built.dispose();
     throw e;
   }
-  return m;
 }
 
 /** Reads an optimizer state file and loads it into `m`'s optimizer (created now, as the first `fit` would). */

@@ -116,3 +116,27 @@ describe('gpt', () => {
     m.dispose();
   });
 });
+
+describe('save and loadLanguageModel', () => {
+  it.each(models)('%s: saved and loaded, it generates the same tokens; a non-LM save is refused, leaking nothing', async (_name, make) => {
+    const { mkdtemp } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { save, loadLanguageModel, sequential, Dense } = await import('../src/index.js');
+    const dir = await mkdtemp(join(tmpdir(), 'axon-lm-'));
+    const m = make();
+    await save(m, join(dir, 'lm'));
+    const before = memory().numTensors;
+    const again = await loadLanguageModel(join(dir, 'lm'));
+    expect(again.className).toBe(m.className);
+    expect(await again.generate([1, 2, 3], { maxTokens: 6, seed: 9 })).toEqual(await m.generate([1, 2, 3], { maxTokens: 6, seed: 9 }));
+    again.dispose();
+    expect(memory().numTensors).toBe(before);
+    const reg = sequential([new Dense(1, { inputShape: [1] })]);
+    await save(reg, join(dir, 'reg'));
+    reg.dispose();
+    await expect(loadLanguageModel(join(dir, 'reg'))).rejects.toThrow(/holds a Sequential, not a language model/);
+    expect(memory().numTensors).toBe(before);
+    m.dispose();
+  });
+});
