@@ -219,7 +219,9 @@ export function parseSafetensors(bytes: Uint8Array): SafetensorsContents {
   }
   const tensors: Record<string, HostTensorEntry> = {};
   for (const p of plan) {
-    const buf = bytes.slice(dataStart + p.begin, dataStart + p.end);
+    // a copy, whatever `bytes` is: Node's Buffer.slice returns a view into a shared pool (its
+    // `.buffer` starts elsewhere), so read through Uint8Array's own slice
+    const buf = Uint8Array.prototype.slice.call(bytes, dataStart + p.begin, dataStart + p.end);
     let data: Float32Array | Int32Array | Uint8Array;
     if (p.dtype === 'bool') data = buf;
     else {

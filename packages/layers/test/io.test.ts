@@ -60,6 +60,14 @@ describe('safetensors', () => {
     expect(Array.from(back.tensors['w']!.data)).toEqual(Array.from(w));
     expect(back.tensors['ids']!.dtype).toBe('int32');
     expect(back.metadata).toEqual({ note: 'hi' });
+    // a Node Buffer (what readFileSync returns) whose bytes sit at an offset of a shared pool
+    const pool = Buffer.alloc(bytes.length + 13);
+    const nodeBuf = pool.subarray(13);
+    nodeBuf.set(bytes);
+    const fromBuffer = parseSafetensors(nodeBuf);
+    expect(Array.from(fromBuffer.tensors['w']!.data)).toEqual(Array.from(w));
+    expect(Array.from(fromBuffer.tensors['ids']!.data)).toEqual([7, -1]);
+    expect(Array.from(fromBuffer.tensors['mask']!.data)).toEqual([1, 0, 1]);
   });
 
   it('rejects hostile files with clear errors and without large allocations', () => {
