@@ -11,9 +11,14 @@ export class Rng {
   next(): number {
     return unitFromBits(hash32(this.key, this.counter++));
   }
-  /** An integer in [lo, hi). */
+  /**
+   * An integer in [lo, hi). A draw has 24 random bits, so a wider range takes two draws (48 bits):
+   * one draw scaled to 2^30 would give only multiples of 64, and `x % n` would then miss residues.
+   */
   int(lo: number, hi: number): number {
-    return lo + Math.floor(this.next() * (hi - lo));
+    const n = hi - lo;
+    if (n <= 2 ** 24) return lo + Math.floor(this.next() * n);
+    return lo + Math.floor((this.next() + this.next() * 2 ** -24) * n);
   }
   /** One element of `xs`. */
   pick<T>(xs: readonly T[]): T {
