@@ -166,6 +166,11 @@ export interface Pool2dLayerOptions {
   /** Defaults to the kernel size. */
   stride?: Pair;
   padding?: Padding2d;
+  /**
+   * AvgPool2d only: divide by the whole window, padding included (default true, PyTorch's
+   * `count_include_pad`), or by the non-padding elements (false).
+   */
+  countIncludePad?: boolean;
   name?: string;
   /** One example's shape `[C, H, W]`. */
   inputShape?: readonly number[];
@@ -178,7 +183,8 @@ abstract class Pool2dLayer extends Module {
   /** The input's shape (one example) when given. */
   readonly inputShape: readonly number[] | undefined;
   constructor(cls: string, kernelSize: Pair, opts: Pool2dLayerOptions) {
-    const o = optionsOf<Pool2dLayerOptions>(cls, opts, ['stride', 'padding', 'name', 'inputShape']);
+    const o = optionsOf<Pool2dLayerOptions>(cls, opts, cls === 'AvgPool2d' ? ['stride', 'padding', 'countIncludePad', 'name', 'inputShape'] : ['stride', 'padding', 'name', 'inputShape']);
+    optBool(cls, 'countIncludePad', o.countIncludePad);
     const kernel = pairOf(cls, 'kernelSize', kernelSize);
     const stride = pairOf(cls, 'stride', o.stride ?? kernel);
     const padding = paddingOf(cls, o.padding);
@@ -226,24 +232,42 @@ export class MaxPool2d extends Pool2dLayer {
 }
 
 /**
- * Average pooling over NCHW input (padding excluded from the count).
- * @example new AvgPool2d(2).call(tensor([[[[1, 2], [3, 4]]]])) // [[[[2.5]]]]
+ * PyTorch's `nn.AvgPool2d` over NCHW input: stride defaults to the kernel size, and padding counts in
+ * the divisor (`countIncludePad`, default true as PyTorch; `false` divides by the non-padding
+ * elements, as Keras' `AveragePooling2D`).
+ * @example
+ * new AvgPool2d(2).call(tensor([[[[1, 2], [3, 4]]]])) // [[[[2.5]]]]
+ * new AvgPool2d(2, { padding: 1 }).call(ones([1, 1, 2, 2])) // [[[[0.25, 0.25], [0.25, 0.25]]]]
+ * new AvgPool2d(2, { padding: 1, countIncludePad: false }).call(ones([1, 1, 2, 2])) // [[[[1, 1], [1, 1]]]]
  */
 export class AvgPool2d extends Pool2dLayer {
   /** The class name used in `model.json` and default layer names. */
   static readonly className: string = 'AvgPool2d';
+  /** Whether padding counts in the divisor (default true, as PyTorch). */
+  readonly countIncludePad: boolean;
   constructor(kernelSize: Pair, opts: Pool2dLayerOptions = {}) {
     super('AvgPool2d', kernelSize, opts);
+    this.countIncludePad = opts.countIncludePad ?? true;
   }
   forward(x: Tensor): Tensor {
-    return avgPool2d(x, this.kernelSize, { stride: this.stride, padding: this.padding });
+    return avgPool2d(x, this.kernelSize, { stride: this.stride, padding: this.padding, countIncludePad: this.countIncludePad });
+  }
+  override getConfig(): LayerConfig {
+    return { ...super.getConfig(), countIncludePad: this.countIncludePad };
   }
   /**
-   * Rebuilds from `getConfig()`.
-   * @example AvgPool2d.fromConfig({ kernelSize: [2, 2], stride: [1, 1], padding: [[0, 0], [0, 0]] }, 'avg').stride // [1, 1]
+   * Rebuilds from `getConfig()`. A config without `countIncludePad` (saved before the option existed,
+   * when padding was always excluded) rebuilds with `countIncludePad: false`, so a saved model computes
+   * what it computed when it was saved.
+   * @example AvgPool2d.fromConfig({ kernelSize: [2, 2], stride: [1, 1], padding: [[0, 0], [0, 0]] }, 'avg').countIncludePad // false
    */
   static fromConfig(c: LayerConfig, name: string): AvgPool2d {
-    return new AvgPool2d(c['kernelSize'] as [number, number], { stride: c['stride'] as [number, number], padding: c['padding'] as Padding2d, name });
+    return new AvgPool2d(c['kernelSize'] as [number, number], {
+      stride: c['stride'] as [number, number],
+      padding: c['padding'] as Padding2d,
+      countIncludePad: c['countIncludePad'] === true,
+      name,
+    });
   }
 }
 

@@ -57,6 +57,7 @@ export { GraphModel, model, add, concatenate, type GraphModelOptions } from './g
 export { type CompileConfig, type SavedCompileConfig } from './compile.js';
 export { type FitOptions, type FitCheckpointOptions, type EvaluateOptions } from './fitoptions.js';
 export * from './conv.js';
+export * from './conv-more.js';
 export * from './normalization.js';
 export {
   serializeSafetensors,

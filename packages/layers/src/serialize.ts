@@ -6,6 +6,7 @@ import { AxonError, fmtValue } from '@axon/core';
 import { optionsOf } from './validate.js';
 import { Activation, GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh } from './activations.js';
 import { AvgPool2d, Conv2d, GlobalAvgPool2d, MaxPool2d } from './conv.js';
+import { AvgPool1d, Conv1d, ConvTranspose1d, ConvTranspose2d, MaxPool1d, Upsample } from './conv-more.js';
 import { Add, Concatenate, Dense, Dropout, Embedding, Flatten, Linear, Reshape } from './layers.js';
 import type { SavedCompileConfig } from './compile.js';
 import { GraphModel } from './graph.js';
@@ -107,6 +108,12 @@ const registry = new Map<string, LayerFactory>([
   ['MaxPool2d', (c, name) => MaxPool2d.fromConfig(c, name)],
   ['AvgPool2d', (c, name) => AvgPool2d.fromConfig(c, name)],
   ['GlobalAvgPool2d', (c, name) => GlobalAvgPool2d.fromConfig(c, name)],
+  ['Conv1d', (c, name) => Conv1d.fromConfig(c, name)],
+  ['ConvTranspose1d', (c, name) => ConvTranspose1d.fromConfig(c, name)],
+  ['ConvTranspose2d', (c, name) => ConvTranspose2d.fromConfig(c, name)],
+  ['MaxPool1d', (c, name) => MaxPool1d.fromConfig(c, name)],
+  ['AvgPool1d', (c, name) => AvgPool1d.fromConfig(c, name)],
+  ['Upsample', (c, name) => Upsample.fromConfig(c, name)],
   ['BatchNorm1d', (c, name) => BatchNorm1d.fromConfig(c, name)],
   ['BatchNorm2d', (c, name) => BatchNorm2d.fromConfig(c, name)],
   ['BatchNormalization', (c, name) => BatchNormalization.fromConfig(c, name)],

@@ -72,6 +72,15 @@ describe('README examples', () => {
     expect(core.memory().numBytes).toBe(before.numBytes);
   });
 
+  it('Convolutions, pooling and upsampling: shapes, PyTorch borders, nothing leaked', async () => {
+    const code = block('### Convolutions, pooling and upsampling');
+    const want = expected(code);
+    expect(want.length).toBe(4);
+    const before = core.memory().numTensors;
+    expect(await run(code)).toEqual(want);
+    expect(core.memory().numTensors).toBe(before);
+  });
+
   it('Recurrent layers: PyTorch shapes and names, a masked Keras LSTM saved and loaded, nothing leaked', async () => {
     const code = block('### Recurrent layers');
     const want = expected(code);
