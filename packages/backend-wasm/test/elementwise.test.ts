@@ -247,6 +247,23 @@ describe(`unary (seed ${SEED})`, () => {
     be.free(out);
     be.free(x);
   });
+  it('erf over a dense grid past its clamp (|x| ≥ 4 gives ±1), the vector lanes and the scalar tail alike', () => {
+    const xs: number[] = [];
+    for (let i = -6000; i <= 6001; i++) xs.push(Math.fround(i / 1000));
+    xs.push(1e-30, -1e-30, 1e-7, 3.4e38, -3.4e38);
+    const x = upload(be, 'float32', xs);
+    const out = be.alloc('float32', xs.length);
+    be.unary('erf', whole(x, [xs.length]), out);
+    const got = be.readSync(out);
+    expectClose(got, xs.map(erfRef), 1.1e-6, 0, 'erf dense grid');
+    // a strided view runs the scalar path: the same bits as the vector lanes
+    const x2 = upload(be, 'float32', xs.flatMap((v) => [v, 0]));
+    const strided = be.alloc('float32', xs.length);
+    be.unary('erf', { buf: x2, dtype: 'float32', shape: [xs.length], strides: [2], offset: 0 }, strided);
+    expectExact(be.readSync(strided), got, 'erf scalar path');
+    expect(Array.from(got.slice(xs.length - 2))).toEqual([1, -1]);
+    for (const b of [x, x2, out, strided]) be.free(b);
+  });
   it('sigmoid does not overflow for large |x|', () => {
     const x = upload(be, 'float32', [-1000, -100, 100, 1000]);
     const out = be.alloc('float32', 4);

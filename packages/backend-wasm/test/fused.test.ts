@@ -722,6 +722,9 @@ describe(`generated kernels (seed ${SEED})`, () => {
     // the main module's helpers that a module imports: the kernel's own SIMD exp, the scalar pow
     const expPow = compileFused({ key: 'exp-pow', inputs: ['float32'], consts: 0, code: [I(0), { op: 'exp', args: [0] }, { op: 'pow', args: [1, 0] }], outputs: [{ value: 2, dtype: 'float32' }] });
     expect(generateFused(expPow, [0])!.helpers).toEqual(['fused_v_exp', 'fused_s_pow']);
+    // erf (GELU) runs on four lanes: the kernel's SIMD erf, not a scalar call per lane
+    const gelu = compileFused({ key: 'x*(1+erf(x))', inputs: ['float32'], consts: 0, code: [I(0), { op: 'erf', args: [0] }, { op: 'mul', args: [0, 1] }], outputs: [{ value: 2, dtype: 'float32' }] });
+    expect(generateFused(gelu, [0])!.helpers).toEqual(['fused_v_erf']);
     be.dispose();
   });
 
