@@ -851,7 +851,7 @@ export class WasmBackend implements Backend {
       const base = (P + FL.pIn + k * FL.inBytes) >> 2;
       inStep[k] = rank === 3 ? i32[base + 5]! : rank === 2 ? i32[base + 4]! : this.fzKinds[k] === KIND_ROW ? ESZ[inputs[k]!.dtype] : 0;
     }
-    const per = rank === 3 ? rows * cols : rank === 2 ? (rowsOut ? 1 : cols) : 1;
+    const per = rank === 3 ? rows * (rowsOut ? 1 : cols) : rank === 2 ? (rowsOut ? 1 : cols) : 1;
     const outStep = new Array<number>(nOut);
     for (let j = 0; j < nOut; j++) outStep[j] = per * (c.outputs[j] === 'bool' ? 1 : 4);
     const inPtr = inputs.map((_, k) => i32[((P + FL.pIn + k * FL.inBytes) >> 2) + 1]!);
@@ -1148,11 +1148,16 @@ export class WasmBackend implements Backend {
     const r = this.fusedCoalesce(inputs, shape, marker);
     const m = inputs.length * this.fzCap; // the marker's strides: 0 on a reduced dim
     const str = this.fzStrides;
-    const kind = r === 1 && str[m] === 0 ? REDUCE_ROWS : r !== 2 ? 0 : str[m] !== 0 && str[m + 1] === 0 ? REDUCE_ROWS : str[m] === 0 && str[m + 1] !== 0 ? REDUCE_COLS : 0;
+    // rows: [reduced], [kept, reduced] or [kept, kept, reduced] (rows in planes: a softmax over
+    // [batch, heads, T, T] with a mask that keeps the heads from merging); columns: [reduced, kept]
+    const kind =
+      r === 1 ? (str[m] === 0 ? REDUCE_ROWS : 0)
+      : r === 2 ? (str[m] !== 0 && str[m + 1] === 0 ? REDUCE_ROWS : str[m] === 0 && str[m + 1] !== 0 ? REDUCE_COLS : 0)
+      : r === 3 && str[m] !== 0 && str[m + 1] !== 0 && str[m + 2] === 0 ? REDUCE_ROWS : 0;
     if (kind === 0) return false;
     const g = this.fusedGenerated(c, inputs, r, (kind << 2) | code);
     if (g === null) return false;
-    const rows = r === 2 ? this.fzShape[0]! : 1;
+    const rows = r >= 2 ? this.fzShape[r - 2]! : 1;
     const cols = this.fzShape[r - 1]!;
     // sum/prod over columns accumulate in float64, one per column
     const acc = kind === REDUCE_COLS && code < 2 ? this.tempAlloc('reduceFused', cols * 8, 'for the column accumulators') : null;
@@ -1162,8 +1167,9 @@ export class WasmBackend implements Backend {
       this.fusedConsts(c, consts);
       this.i32[P] = o.ptr;
       this.i32[P + 1] = acc?.ptr ?? 0;
-      // rows reduced along their length split over threads by rows; columns stay on one
-      if (kind === REDUCE_ROWS && r === 2) this.generatedRun('reduceFused', g, c, inputs, 2, true);
+      // rows reduced along their length split over threads by rows (by planes of rows at rank 3);
+      // columns stay on one
+      if (kind === REDUCE_ROWS && r >= 2) this.generatedRun('reduceFused', g, c, inputs, r, true);
       else g.run(this.fusedParams, rows, cols, 1);
     } finally {
       if (acc !== null) this.tempFree(acc);

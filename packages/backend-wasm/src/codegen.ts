@@ -48,7 +48,8 @@ export const KIND_COLUMN = 2;
 
 /**
  * Reduction kind of a generated kernel (`red >> 2` of {@link generateFused}'s `red`): each row
- * (`rows` × `cols`, one plane) reduces to one output element, in the order `reduce_f32` sums a
+ * (`rows` × `cols` in each of `planes`) reduces to one output element, the outputs contiguous over
+ * planes and rows, in the order `reduce_f32` sums a
  * contiguous row (`sumRowF32`/`maxRowF32` in assembly/reduce.ts: 8-lane groups into four float64
  * pairs or two pmax/pmin vectors, then the last `cols mod 8` one by one). @internal
  */
@@ -295,7 +296,7 @@ const T_S2 = 3; // f32, f32 → f32
  * imports (module `h`), or null when an op is not covered. With `red` (`kind << 2 | op`: kind
  * {@link REDUCE_ROWS} or {@link REDUCE_COLS}, op 0 sum, 1 prod, 2 max, 3 min) the program's one
  * float32 output is reduced instead of stored, in the order of `reduce_f32` on a contiguous
- * tensor holding it (bit for bit the same results; one plane). @internal
+ * tensor holding it (bit for bit the same results; columns: one plane). @internal
  */
 export function generateFused(c: CompiledFused, kinds: ArrayLike<number>, unroll = 1, red = 0, shared = false): { bytes: Uint8Array; helpers: string[] } | null {
   const code = c.code;

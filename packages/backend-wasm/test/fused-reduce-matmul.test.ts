@@ -111,6 +111,7 @@ type Path = 'codegen' | 'blocks';
  * How reduceFused must run, worked out here independently of the backend: after dropping size-1
  * dims and merging neighbours that every input and the output walk contiguously (a kept dim never
  * merges with a reduced one), rows reduced along their length ([kept, reduced] or [reduced]) or
+ * rows in planes ([kept, kept, reduced]: dims that do not merge), or
  * columns reduced over the rows ([reduced, kept]), each input's inner stride 1 or 0: one generated
  * kernel; otherwise blocks.
  */
@@ -140,7 +141,7 @@ function generable(inputs: readonly View[], shape: readonly number[], axes: read
     all.forEach((s, k) => st[k]!.push(s[d]!));
   }
   const reduced = st[st.length - 1]!.map((s) => s === 0);
-  const pattern = (dims.length === 1 && reduced[0]) || (dims.length === 2 && reduced[0] !== reduced[1]);
+  const pattern = (dims.length === 1 && reduced[0]) || (dims.length === 2 && reduced[0] !== reduced[1]) || (dims.length === 3 && !reduced[0] && !reduced[1] && reduced[2]);
   return pattern && st.slice(0, -1).every((s) => s[s.length - 1] === 0 || s[s.length - 1] === 1);
 }
 
@@ -291,6 +292,29 @@ describe(`reduceFused (seed ${SEED})`, () => {
         }
       }
       for (const v of [x, max, dy]) be.free(v.buf);
+    }
+    expect(be.memory()).toMatchObject({ bytes: 0, buffers: 0 });
+    be.dispose();
+  });
+  it('rows in planes run one generated kernel: the softmax of attention scores [B, H, T, T] under a causal mask [T, T] and a row max [B, H, T, 1] (dims that do not merge)', () => {
+    const be = createWasmBackendSync();
+    // exp(s + mask − m): the recomputed attention weights' denominator in the backward pass
+    const p: FusedProgram = {
+      key: 'exp(s+mask-m)',
+      inputs: ['float32', 'float32', 'float32'],
+      consts: 0,
+      code: [{ op: 'input', input: 0 }, { op: 'input', input: 1 }, { op: 'input', input: 2 }, { op: 'add', args: [0, 1] }, { op: 'sub', args: [3, 2] }, { op: 'exp', args: [4] }],
+      outputs: [{ value: 5, dtype: 'float32' }],
+    };
+    for (const [B, H, T] of [[2, 3, 8], [2, 2, 13], [3, 4, 16], [1, 2, 33]] as const) {
+      const shape = [B, H, T, T];
+      const s = stridedView(be, 'float32', shape, contiguousStrides(shape), 0, false);
+      const mask = stridedView(be, 'float32', shape, [0, 0, T, 1], 0, false);
+      const m = stridedView(be, 'float32', shape, [H * T, T, 1, 0], 0, false);
+      for (const op of OPS) {
+        for (const path of ['codegen', 'blocks'] as const) checkReduce(be, op, p, [s, mask, m], [], shape, [3], `attention softmax [${shape}]`, path);
+      }
+      for (const v of [s, mask, m]) be.free(v.buf);
     }
     expect(be.memory()).toMatchObject({ bytes: 0, buffers: 0 });
     be.dispose();

@@ -164,7 +164,7 @@ describe(`threads (seed ${SEED})`, () => {
     const n = 4097;
     const x = data(n);
     const y = data(n);
-    for (const op of ['exp', 'tanh', 'relu'] as const) {
+    for (const op of ['exp', 'tanh', 'erf', 'relu'] as const) {
       await sameBits(`unary ${op}`, (be) => {
         const o = be.alloc('float32', n);
         be.unary(op, view(put(be, x), [n]), o);
@@ -217,6 +217,12 @@ describe(`threads (seed ${SEED})`, () => {
     await sameBits('reduceFused rows', (be) => {
       const o = be.alloc('float32', 17);
       be.reduceFused('sum', one, [view(put(be, x.subarray(0, 17 * 241)), [17, 241]), view(put(be, y), [17, 241], [0, 1])], [], [17, 241], [1], o);
+      return be.readSync(o) as Float32Array;
+    }, 'reduceFused');
+    // rows in planes: [5, 7, 117] over its last axis, b a column per plane (the dims do not merge)
+    await sameBits('reduceFused rows in planes', (be) => {
+      const o = be.alloc('float32', 35);
+      be.reduceFused('sum', one, [view(put(be, x.subarray(0, 5 * 7 * 117)), [5, 7, 117]), view(put(be, y), [5, 7, 117], [7, 1, 0])], [], [5, 7, 117], [2], o);
       return be.readSync(o) as Float32Array;
     }, 'reduceFused');
     await sameBits('matmulFused', (be) => {
