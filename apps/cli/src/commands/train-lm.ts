@@ -270,16 +270,15 @@ async function run(o: TrainLmOptions, log: (s: string) => void): Promise<TrainLm
     if (start.scheduler) sched.loadStateDict(start.scheduler);
     if (start.rng) setRngState(start.rng);
 
-    // The step: forward, loss and gradients — compiled (traced once, replayed after) for the LSTM.
-    // The GPT's step runs uncompiled: core's compile does not record the Backend.attention
-    // primitive (it is missing from the primitives compile.ts decorates), so a replayed step would
-    // reuse the attention output of the traced one — wrong losses and gradients once the weights
-    // change (test/lm.test.ts checks that compiled and uncompiled training give the same losses).
-    const step1 = (x: Tensor, y: Tensor, ...ps: Tensor[]): Tensor[] => {
-      const loss = crossEntropy(model.forward(x), y, { validate: false });
-      return [loss.detach(), ...gradients(loss, ps).map((g, i) => g ?? ps[i]!.mul(0))];
-    };
-    const lossAndGrads = kind === 'gpt' ? step1 : compile(step1, { fallback: true, name: 'trainStep' });
+    // The compiled step: forward, loss and gradients traced once, replayed after (test/lm.test.ts
+    // checks that compiled and uncompiled training give the same losses, GPT and LSTM).
+    const lossAndGrads = compile(
+      (x: Tensor, y: Tensor, ...ps: Tensor[]): Tensor[] => {
+        const loss = crossEntropy(model.forward(x), y, { validate: false });
+        return [loss.detach(), ...gradients(loss, ps).map((g, i) => g ?? ps[i]!.mul(0))];
+      },
+      { fallback: true, name: 'trainStep' },
+    );
     const trainDs = tokenWindows(trainIds, { contextLength: T, batchSize: B, seed, batchesPerEpoch: STEPS_PER_PASS });
     async function* batches(from: number): AsyncGenerator<TokenBatch> {
       for (let pass = Math.floor(from / STEPS_PER_PASS); ; pass++) {
