@@ -5,7 +5,7 @@
  * step is one matmul before the loop; each step is one matmul with the recurrent weights plus a
  * short elementwise chain that the lazy engine fuses.
  */
-import { AxonError, type Tensor, bernoulli, concat, fmtShape, fmtValue, isTensor, matmul, noGrad, stack, unbind, where, zeros } from '@axon/core';
+import { AxonError, type Tensor, bernoulli, concat, fmtShape, fmtValue, isTensor, matmul, noGrad, split, stack, unbind, where, zeros } from '@axon/core';
 import { allocating } from './build.js';
 import { torchDefault } from './init.js';
 import { type LayerConfig, Module, reserveParameters } from './module.js';
@@ -91,46 +91,51 @@ export function runDirection(
   let c = c0;
   let prevOut: Tensor | null = null;
   const outputs: Tensor[] = new Array<Tensor>(T);
-  const gate = (t: Tensor, k: number): Tensor => tmp(t.slice([0, k * H], [B, H]));
+  // a step's gates as views: one split per tensor and step (one group op, whose gradient is one
+  // concat) instead of one slice per gate (each slice's gradient a full-size pad)
+  const gates = (t: Tensor, n: number): Tensor[] => split(t, n, 1).map((v) => tmp(v));
   // every step's input projection as a view [B, G·H]; unbind's gradient is one stack (O(T) backward)
   const steps = unbind(xp, 0).map((v) => tmp(v));
-  // GRU weights' slices for reset-before (Keras resetAfter: false)
   const gruIdx = spec.gruOrder === 'rzn' ? { r: 0, z: 1, n: 2 } : { z: 0, r: 1, n: 2 };
+  // GRU reset-before (Keras resetAfter: false): the recurrent weight's three [H, H] blocks, split once
+  const whGates = spec.kind === 'GRU' && !spec.resetAfter ? split(w.wh, 3, 1).map((v) => tmp(v)) : null;
+  // the mask of every step as a view [B, 1], unbound once
+  const masks = mask ? unbind(mask, 0).map((v) => tmp(v)) : null;
   for (let s = 0; s < T; s++) {
     const t = reverse ? T - 1 - s : s;
     const xt = steps[t]!;
     let hNew: Tensor;
     let cNew: Tensor | null = null;
     if (spec.kind === 'LSTM') {
-      const g = tmp(xt.add(tmp(matmul(h, w.wh))));
-      const i = tmp(spec.recAct(gate(g, 0)));
-      const f = tmp(spec.recAct(gate(g, 1)));
-      const gg = tmp(spec.act(gate(g, 2)));
-      const o = tmp(spec.recAct(gate(g, 3)));
-      cNew = tmp(tmp(f.mul(c!)).add(tmp(i.mul(gg))));
+      const [gi, gf, gg, go] = gates(tmp(xt.add(tmp(matmul(h, w.wh)))), 4) as [Tensor, Tensor, Tensor, Tensor];
+      const i = tmp(spec.recAct(gi));
+      const f = tmp(spec.recAct(gf));
+      const g = tmp(spec.act(gg));
+      const o = tmp(spec.recAct(go));
+      cNew = tmp(tmp(f.mul(c!)).add(tmp(i.mul(g))));
       hNew = tmp(o.mul(tmp(spec.act(cNew))));
     } else if (spec.kind === 'GRU') {
+      const xg = gates(xt, 3);
       if (spec.resetAfter) {
         let gh = tmp(matmul(h, w.wh));
         if (w.bh) gh = tmp(gh.add(w.bh));
-        const r = tmp(spec.recAct(tmp(gate(xt, gruIdx.r).add(gate(gh, gruIdx.r)))));
-        const z = tmp(spec.recAct(tmp(gate(xt, gruIdx.z).add(gate(gh, gruIdx.z)))));
-        const n = tmp(spec.act(tmp(gate(xt, gruIdx.n).add(tmp(r.mul(gate(gh, gruIdx.n)))))));
+        const hg = gates(gh, 3);
+        const r = tmp(spec.recAct(tmp(xg[gruIdx.r]!.add(hg[gruIdx.r]!))));
+        const z = tmp(spec.recAct(tmp(xg[gruIdx.z]!.add(hg[gruIdx.z]!))));
+        const n = tmp(spec.act(tmp(xg[gruIdx.n]!.add(tmp(r.mul(hg[gruIdx.n]!))))));
         hNew = tmp(n.add(tmp(z.mul(tmp(h.sub(n))))));
       } else {
-        const whRZ = [gruIdx.r, gruIdx.z].map((k) => tmp(w.wh.slice([0, k * H], [H, H])));
-        const r = tmp(spec.recAct(tmp(gate(xt, gruIdx.r).add(tmp(matmul(h, whRZ[0]!))))));
-        const z = tmp(spec.recAct(tmp(gate(xt, gruIdx.z).add(tmp(matmul(h, whRZ[1]!))))));
-        const whN = tmp(w.wh.slice([0, gruIdx.n * H], [H, H]));
-        const n = tmp(spec.act(tmp(gate(xt, gruIdx.n).add(tmp(matmul(tmp(r.mul(h)), whN))))));
+        const r = tmp(spec.recAct(tmp(xg[gruIdx.r]!.add(tmp(matmul(h, whGates![gruIdx.r]!))))));
+        const z = tmp(spec.recAct(tmp(xg[gruIdx.z]!.add(tmp(matmul(h, whGates![gruIdx.z]!))))));
+        const n = tmp(spec.act(tmp(xg[gruIdx.n]!.add(tmp(matmul(tmp(r.mul(h)), whGates![gruIdx.n]!))))));
         hNew = tmp(n.add(tmp(z.mul(tmp(h.sub(n))))));
       }
     } else {
       hNew = tmp(spec.act(tmp(xt.add(tmp(matmul(h, w.wh))))));
     }
     let out = hNew;
-    if (mask) {
-      const m = tmp(tmp(mask.slice([t, 0, 0], [1, B, 1])).reshape([B, 1]));
+    if (masks) {
+      const m = masks[t]!;
       prevOut ??= tmp(zeros([B, H]));
       out = tmp(where(m, hNew, prevOut));
       hNew = tmp(where(m, hNew, h));
