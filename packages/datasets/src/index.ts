@@ -50,7 +50,7 @@ export { preprocessDigit, type DigitOptions } from './digits.js';
 export { augmentImages, type AugmentOptions, type ImageBatch } from './augment.js';
 export { CharTokenizer, type CharTokenizerJSON, type CharTokenizerOptions } from './char-tokenizer.js';
 export { BpeTokenizer, type BpeTokenizerJSON, type BpeTrainOptions } from './bpe-tokenizer.js';
-export { tokenWindows, splitTokens, type TokenWindowOptions, type TokenBatch } from './token-windows.js';
+export { MAX_TOKEN_IDS, tokenWindows, splitTokens, type TokenWindowOptions, type TokenBatch } from './token-windows.js';
 export {
   loadTextCorpus,
   unigramEntropy,

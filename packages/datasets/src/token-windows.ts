@@ -50,20 +50,37 @@ export interface TokenWindowOptions {
  */
 export type TokenBatch = HostBatch<'x' | 'y'>;
 
-/** @internal Token ids as a fresh Int32Array, each checked: an integer ≥ 0 (and < vocabSize when given). */
+/**
+ * The most token ids {@link tokenWindows} and {@link splitTokens} take (2^31 − 1): positions are
+ * int32, and the copy they make is 4 bytes per id.
+ *
+ * @example
+ * ```ts
+ * MAX_TOKEN_IDS; // 2147483647
+ * ```
+ */
+export const MAX_TOKEN_IDS = 2 ** 31 - 1;
+
+/**
+ * @internal Token ids as a fresh Int32Array, each checked: an integer ≥ 0 (and < vocabSize when
+ * given). Every id is checked before the copy is allocated, so bad input (a sparse or hostile
+ * array of 2^31 holes) costs no memory.
+ */
 export function toIdArray(op: string, ids: unknown, vocabSize?: number): Int32Array {
   const ok = Array.isArray(ids) || (ArrayBuffer.isView(ids) && !(ids instanceof DataView) && !(ids instanceof BigInt64Array) && !(ids instanceof BigUint64Array));
   if (!ok) throw new AxonError(op, `expected token ids as an Int32Array or number[], got ${fmtValue(ids)}`);
   const a = ids as ArrayLike<unknown>;
+  const n = a.length;
+  if (n > MAX_TOKEN_IDS) throw new AxonError(op, `${n} token ids are more than the limit of ${MAX_TOKEN_IDS} (MAX_TOKEN_IDS: positions are int32); split the ids first`);
   const hi = vocabSize ?? 2 ** 31;
-  const out = new Int32Array(a.length);
-  for (let i = 0; i < a.length; i++) {
+  for (let i = 0; i < n; i++) {
     const v = a[i];
     if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v >= hi) {
       throw new AxonError(op, `token id ${fmtValue(v)} at index ${i} is not an integer in [0, ${hi})${vocabSize === undefined ? '' : ' (the vocabulary size)'}`);
     }
-    out[i] = v;
   }
+  const out = new Int32Array(n); // only now: every id is a valid int32
+  out.set(a as ArrayLike<number>);
   return out;
 }
 
