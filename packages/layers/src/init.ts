@@ -1,7 +1,7 @@
 /**
  * Weight initialisers, seeded through core's RNG (`setSeed`), with Keras and PyTorch names.
  */
-import { AxonError, type Tensor, concat, fmtShape, fmtValue, full, rand, randn, validateShape } from '@axon/core';
+import { AxonError, type Tensor, concat, fmtShape, fmtValue, full, rand, randn, tidy, validateShape } from '@axon/core';
 import { optionsOf } from './validate.js';
 
 /**
@@ -182,36 +182,18 @@ export const orthogonal: InitFn = (shape, o = {}) => {
   const rows = shape.slice(0, -1).reduce((a, b) => a * b, 1);
   const m = Math.max(rows, cols);
   const n = Math.min(rows, cols);
-  const a = randn([m, n], o.seed !== undefined ? { seed: o.seed } : {});
-  let q: Tensor | null = null;
-  try {
+  // Gram–Schmidt (twice per column) inside one tidy: only the result survives
+  return tidy(() => {
+    const a = randn([m, n], o.seed !== undefined ? { seed: o.seed } : {});
+    let q: Tensor | null = null;
     for (let j = 0; j < n; j++) {
       let v = a.slice([0, j], [m, 1]);
-      for (let pass = 0; pass < 2 && q; pass++) {
-        const proj = q.matmul(q.T.matmul(v));
-        const next = v.sub(proj);
-        proj.dispose();
-        v.dispose();
-        v = next;
-      }
-      const norm = v.square().sum().sqrt();
-      const unit = v.div(norm);
-      norm.dispose();
-      v.dispose();
-      const grown: Tensor = q ? concat([q, unit], 1) : unit;
-      if (q) {
-        q.dispose();
-        unit.dispose();
-      }
-      q = grown;
+      for (let pass = 0; pass < 2 && q; pass++) v = v.sub(q.matmul(q.T.matmul(v)));
+      const unit = v.div(v.square().sum().sqrt());
+      q = q ? concat([q, unit], 1) : unit;
     }
-    const out = rows < cols ? q!.T.reshape(shape) : q!.reshape(shape);
-    if (out === q) q = null; // returned as it is: not ours to free
-    return out;
-  } finally {
-    a.dispose();
-    q?.dispose();
-  }
+    return (rows < cols ? q!.T : q!).reshape(shape).contiguous();
+  });
 };
 
 const BY_NAME: Readonly<Record<InitializerName, InitFn>> = {

@@ -145,10 +145,10 @@ async function lastRow(logits: Tensor): Promise<Float32Array> {
   }
 }
 
-function checkIds(op: string, ids: unknown, maxT: number | null): Tensor {
+function checkIds(op: string, ids: unknown, maxT: number | null, past = 0): Tensor {
   if (!isTensor(ids) || ids.isDisposed) throw new AxonError(op, `expects int32 ids [batch, time], got ${fmtValue(ids)}`);
   if (ids.dtype !== 'int32' || ids.rank !== 2 || ids.shape[1] === 0) throw new AxonError(op, `expects int32 ids [batch, time] with time ≥ 1, got ${ids.dtype} ${fmtShape(ids.shape)}`);
-  if (maxT !== null && ids.shape[1]! > maxT) throw new AxonError(op, `expects at most contextLength = ${maxT} positions, got ids ${fmtShape(ids.shape)}`);
+  if (maxT !== null && ids.shape[1]! > maxT) throw new AxonError(op, past === 0 ? `expects at most contextLength = ${maxT} positions, got ids ${fmtShape(ids.shape)}` : `its cache holds ${past} of contextLength = ${maxT + past} positions: room for ${maxT} more, got ids ${fmtShape(ids.shape)}`);
   return ids;
 }
 
@@ -231,7 +231,7 @@ export class GPT extends Module implements LanguageModel {
       throw new AxonError(op, `cache must be an array of ${this.blocks.length} KVCache (one per block; see newCache()), got ${fmtValue(cache)}`);
     }
     const past = cache === null ? 0 : cache[0]!.length;
-    checkIds(op, ids, this.contextLength - past);
+    checkIds(op, ids, this.contextLength - past, past);
     return compositeAll([ids], (tmp) => {
       let x = tmp(this.pos.forward(tmp(this.tok.forward(ids)), { offset: past }));
       this.blocks.forEach((b, i) => {
@@ -422,6 +422,9 @@ export class LstmLm extends Module implements LanguageModel {
    */
   step(ids: Tensor, state: readonly [Tensor, Tensor] | null): [Tensor, [Tensor, Tensor]] {
     checkIds(`lstmLm '${this.name}'`, ids, null);
+    if (state !== null && state !== undefined && (!Array.isArray(state) || state.length !== 2 || !state.every((t) => isTensor(t)))) {
+      throw new AxonError(`lstmLm '${this.name}'`, `step's state must be null or the [h, c] pair a previous step returned, got ${fmtValue(state)}`);
+    }
     const r = compositeAll([ids, ...(state ?? [])], (tmp) => {
       const [y, [h, c]] = this.lstm.forward(tmp(this.tok.forward(ids)), state ?? undefined);
       return [tmp(this.head.forward(tmp(y))), h, c] as const;

@@ -528,7 +528,7 @@ export function klDivLoss(input: Tensor, target: Tensor, opts: KLDivLossOptions 
       const xlogx = tmp(where(pos, tmp(t.mul(tmp(safe.log()))), 0));
       l = tmp(xlogx.sub(tmp(t.mul(input))));
     }
-    if (r === 'batchmean') return input.rank === 0 ? l : l.sum().div(input.shape[0]!);
+    if (r === 'batchmean') return input.rank === 0 ? l : tmp(l.sum()).div(input.shape[0]!);
     return reduce(l, r);
   });
 }
