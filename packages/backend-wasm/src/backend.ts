@@ -1419,7 +1419,8 @@ export class WasmBackend implements Backend {
 
   /** Writes `a·b` (validated, non-empty) at byte address `ptr`. */
   private matmulRun(a: View, b: View, ptr: number): void {
-    const [B, M, K] = a.shape as [number, number, number];
+    let [B, M] = a.shape as [number, number, number];
+    const K = a.shape[2]!;
     const N = b.shape[2]!;
     if (K === 0) {
       this.k.fill_32(ptr, 0, B * M * N);
@@ -1427,6 +1428,14 @@ export class WasmBackend implements Backend {
     }
     const [sab, sam, sak] = a.strides as [number, number, number];
     const [sbb, sbk, sbn] = b.strides as [number, number, number];
+    // one matrix b broadcast over the batch (a layer's weight: x [B, T, K] · W) with a's batches
+    // following each other row by row is one [B·M, K] · [K, N] product: b is packed once, not B
+    // times, in bigger blocks. Each output element gets the same operations as per batch (the
+    // kernel's paths agree bit for bit; M > 2 keeps the thin-product path out of it)
+    if (B > 1 && M > 2 && sbb === 0 && sab === M * sam) {
+      M *= B;
+      B = 1;
+    }
     const pa = (a.buf as WasmBuffer).ptr + a.offset * 4;
     const pb = (b.buf as WasmBuffer).ptr + b.offset * 4;
     const flop = 2 * B * M * N * K;

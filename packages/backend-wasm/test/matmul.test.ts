@@ -173,6 +173,34 @@ describe(`matmul (seed ${SEED})`, () => {
       }
     }
   });
+  it('a weight broadcast over the batch (x [B, T, K] · W, run as one [B·T, K] product) gives each batch\'s own product bit for bit', () => {
+    for (const [B, M, N, K] of [
+      [16, 128, 24, 32], // the GPT's projections, scaled down
+      [3, 5, 17, 300], // K over one 256-deep slice; rows across the 4-row strips of the batches
+      [4, 3, 9, 7], // M = 3: the smallest that merges
+      [5, 2, 12, 9], // M = 2 (thin products): not merged
+      [2, 40, 8, 65], // M ≤ 64 per batch (B read in place), 80 merged (packed)
+    ] as [number, number, number, number][]) {
+      const a = randoms(B * M * K);
+      const w = randoms(K * N);
+      for (const lb of ['rows', 'cols'] as const) {
+        const ba = upload(be, 'float32', a);
+        const bw = upload(be, 'float32', lb === 'rows' ? w : Float32Array.from({ length: K * N }, (_, i) => w[(i % K) * N + Math.floor(i / K)]!));
+        const out = be.alloc('float32', B * M * N);
+        be.matmul(
+          { buf: ba, dtype: 'float32', shape: [B, M, K], strides: [M * K, K, 1], offset: 0 },
+          { buf: bw, dtype: 'float32', shape: [B, K, N], strides: [0, ...(lb === 'rows' ? [N, 1] : [1, K])], offset: 0 },
+          out,
+        );
+        const got = be.readSync(out) as Float32Array;
+        for (const x of [ba, bw, out]) be.free(x);
+        for (let i = 0; i < B; i++) {
+          const want = product(a.subarray(i * M * K, (i + 1) * M * K), w, M, N, K, 'rows', lb);
+          expectBits(got.subarray(i * M * N, (i + 1) * M * N), want, `B${B} M${M} N${N} K${K} b:${lb}, batch ${i}`);
+        }
+      }
+    }
+  });
   it('a large product (256 × 300 × 270) transposed both ways', () => {
     check(1, 256, 270, 300, 'transposed', 'transposed');
     check(1, 256, 270, 300, 'contiguous', 'transposed');

@@ -123,6 +123,16 @@ describe(`threads (seed ${SEED})`, () => {
         return be.readSync(o) as Float32Array;
       }, M >= 8 || B >= 2 || N >= 16 ? 'matmul' : undefined);
     }
+    // a weight broadcast over the batch (x [B, T, K] · Wᵀ): one [B·T, K] product split by rows
+    for (const [B, M, K, N] of [[4, 30, 40, 24], [3, 5, 300, 17]]) {
+      const a = data(B * M * K);
+      const w = data(K * N);
+      await sameBits(`[${B},${M},${K}]·Wᵀ [${K},${N}] broadcast over the batch`, (be) => {
+        const o = be.alloc('float32', B * M * N);
+        be.matmul(view(put(be, a), [B, M, K]), view(put(be, w), [B, K, N], [0, 1, K]), o);
+        return be.readSync(o) as Float32Array;
+      }, 'matmul');
+    }
   });
 
   it('im2col, col2im, pool2d and its gradient: bit-identical, split by images or (one image) by channels', async () => {
