@@ -34,6 +34,77 @@ export interface BpeTokenizerJSON {
 }
 
 /**
+ * Default limits of {@link BpeTokenizer.fromJSON} (each raisable by the option of the same name):
+ * `maxTokenBytes` — the longest token, in bytes (65,536); `maxTotalBytes` — the bytes of all
+ * tokens together (64 MiB). A tokenizer holds every token's bytes, and a few merges can ask for
+ * exponentially many (each doubling the last token: 31 merges, 4 GiB), so a saved tokenizer is
+ * refused before anything is allocated when it passes them. Trained tokenizers are far below:
+ * GPT-2's 50,257 tokens hold about 330 kB, its longest token 128 bytes.
+ *
+ * @example
+ * ```ts
+ * BPE_LIMITS.maxTokenBytes; // 65536
+ * // 17 merges, each joining the last token to itself: token 272 is 2^17 = 131072 'a's
+ * const merges: [number, number][] = [[97, 97]];
+ * for (let k = 1; k < 17; k++) merges.push([255 + k, 255 + k]);
+ * const json = { type: 'bpe', version: 1, pattern: 'gpt2', merges } as const;
+ * BpeTokenizer.fromJSON(json); // throws: 'longer than the limit of 65536 bytes'
+ * BpeTokenizer.fromJSON(json, { maxTokenBytes: 2 ** 17 }).tokenBytes(272).length; // 131072
+ * ```
+ */
+export const BPE_LIMITS: Readonly<{ maxTokenBytes: number; maxTotalBytes: number }> = Object.freeze({
+  maxTokenBytes: 2 ** 16,
+  maxTotalBytes: 64 * 2 ** 20,
+});
+
+/**
+ * Options of {@link BpeTokenizer.fromJSON}: limits on the token bytes a saved tokenizer may ask
+ * for (defaults in {@link BPE_LIMITS}; `Infinity` lifts one).
+ *
+ * @example
+ * ```ts
+ * const opts: BpeLoadOptions = { maxTokenBytes: 2 ** 20, maxTotalBytes: 2 ** 28 };
+ * BpeTokenizer.fromJSON({ type: 'bpe', version: 1, pattern: 'gpt2', merges: [[104, 105]] }, opts).vocabSize; // 257
+ * ```
+ */
+export interface BpeLoadOptions {
+  /** The longest token allowed, in bytes (default `BPE_LIMITS.maxTokenBytes`, 65,536). */
+  maxTokenBytes?: number;
+  /** The most bytes all tokens may hold together (default `BPE_LIMITS.maxTotalBytes`, 64 MiB). */
+  maxTotalBytes?: number;
+}
+
+function checkLimit(op: string, name: string, v: unknown, fallback: number): number {
+  if (v === undefined) return fallback;
+  if (v === Infinity) return Infinity;
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1) throw new AxonError(op, `expected ${name} to be a positive integer (or Infinity), got ${fmtValue(v)}`);
+  return v;
+}
+
+/**
+ * Where each token's bytes start in one flat buffer (token `t`: `[start[t], start[t + 1])`), from
+ * the lengths alone: nothing the size of the tokens is allocated. With limits, the first merge
+ * whose token passes one is an {@link AxonError}.
+ */
+function tokenStarts(merges: readonly (readonly [number, number])[], op?: string, maxToken = Infinity, maxTotal = Infinity): Float64Array {
+  const start = new Float64Array(256 + merges.length + 1);
+  for (let i = 0; i <= 256; i++) start[i] = i;
+  for (let k = 0; k < merges.length; k++) {
+    const [a, b] = merges[k];
+    const t = 256 + k;
+    const len = start[a + 1] - start[a] + (start[b + 1] - start[b]);
+    if (len > maxToken) {
+      throw new AxonError(op ?? 'BpeTokenizer', `merges[${k}] = [${a}, ${b}] makes token ${t} of ${len} bytes, longer than the limit of ${maxToken} bytes (raise it with { maxTokenBytes })`);
+    }
+    start[t + 1] = start[t] + len;
+    if (start[t + 1] > maxTotal) {
+      throw new AxonError(op ?? 'BpeTokenizer', `the tokens of merges[0 … ${k}] hold ${start[t + 1]} bytes in all, more than the limit of ${maxTotal} bytes (raise it with { maxTotalBytes })`);
+    }
+  }
+  return start;
+}
+
+/**
  * Options of {@link BpeTokenizer.train}.
  *
  * @example
@@ -192,23 +263,30 @@ function mergePair(sym: readonly number[], a: number, b: number, z: number): num
 export class BpeTokenizer {
   private readonly mergeList: readonly (readonly [number, number])[];
   private readonly ranks: Map<number, number>;
-  private readonly bytes: Uint8Array[];
+  /** Every token's bytes, back to back: token `t` is `flat[start[t] … start[t + 1])`. */
+  private readonly flat: Uint8Array;
+  private readonly start: Float64Array;
   private readonly cache = new Map<string, Int32Array>();
 
-  private constructor(merges: readonly (readonly [number, number])[]) {
+  /** `start` from {@link tokenStarts} (so the sizes are known, and checked, before this allocates). */
+  private constructor(merges: readonly (readonly [number, number])[], start: Float64Array) {
     this.mergeList = merges;
     this.ranks = new Map();
-    this.bytes = [];
-    for (let i = 0; i < 256; i++) this.bytes.push(Uint8Array.of(i));
-    merges.forEach(([a, b], k) => {
+    this.start = start;
+    const flat = new Uint8Array(start[start.length - 1]);
+    for (let i = 0; i < 256; i++) flat[i] = i;
+    for (let k = 0; k < merges.length; k++) {
+      const [a, b] = merges[k];
       this.ranks.set(a * SHIFT + b, k);
-      const x = this.bytes[a];
-      const y = this.bytes[b];
-      const t = new Uint8Array(x.length + y.length);
-      t.set(x);
-      t.set(y, x.length);
-      this.bytes.push(t);
-    });
+      const at = start[256 + k];
+      flat.copyWithin(at, start[a], start[a + 1]);
+      flat.copyWithin(at + start[a + 1] - start[a], start[b], start[b + 1]);
+    }
+    this.flat = flat;
+  }
+
+  private bytesOfToken(id: number): Uint8Array {
+    return this.flat.subarray(this.start[id], this.start[id + 1]);
   }
 
   /**
@@ -314,12 +392,15 @@ export class BpeTokenizer {
       }
       where.delete(best);
     }
-    return new BpeTokenizer(merges);
+    return new BpeTokenizer(merges, tokenStarts(merges));
   }
 
   /**
    * Reads a tokenizer saved with {@link BpeTokenizer.toJSON} (the object, or its JSON text).
    * Merge `k` may only join tokens that exist before it (ids below `256 + k`), and no pair twice.
+   * Token sizes are computed from the merges before any token is built: a tokenizer whose longest
+   * token or total token bytes pass the limits ({@link BPE_LIMITS}, raisable with `options`) is an
+   * {@link AxonError}, so a tiny hostile JSON cannot ask for gigabytes.
    *
    * @example
    * ```ts
@@ -329,8 +410,11 @@ export class BpeTokenizer {
    * BpeTokenizer.fromJSON({ type: 'bpe', version: 1, pattern: 'gpt2', merges: [[104, 300]] }); // throws
    * ```
    */
-  static fromJSON(json: BpeTokenizerJSON | string): BpeTokenizer {
+  static fromJSON(json: BpeTokenizerJSON | string, options: BpeLoadOptions = {}): BpeTokenizer {
     const op = 'BpeTokenizer.fromJSON';
+    if (options === null || typeof options !== 'object') throw new AxonError(op, `expected options { maxTokenBytes?, maxTotalBytes? }, got ${fmtValue(options)}`);
+    const maxToken = checkLimit(op, 'maxTokenBytes', options.maxTokenBytes, BPE_LIMITS.maxTokenBytes);
+    const maxTotal = checkLimit(op, 'maxTotalBytes', options.maxTotalBytes, BPE_LIMITS.maxTotalBytes);
     let obj: unknown = json;
     if (typeof json === 'string') {
       try {
@@ -357,7 +441,7 @@ export class BpeTokenizer {
       seen.add(a * SHIFT + b);
       merges.push([a, b]);
     }
-    return new BpeTokenizer(merges);
+    return new BpeTokenizer(merges, tokenStarts(merges, op, maxToken, maxTotal));
   }
 
   /**
@@ -390,7 +474,7 @@ export class BpeTokenizer {
     if (typeof id !== 'number' || !Number.isInteger(id) || id < 0 || id >= this.vocabSize) {
       throw new AxonError('BpeTokenizer.tokenBytes', `expected a token id, an integer in [0, ${this.vocabSize}), got ${fmtValue(id)}`);
     }
-    return this.bytes[id].slice();
+    return this.bytesOfToken(id).slice();
   }
 
   /**
@@ -464,11 +548,11 @@ export class BpeTokenizer {
   private bytesOf(op: string, ids: ArrayLike<number>): Uint8Array {
     const a = checkIds(op, ids, this.vocabSize);
     let n = 0;
-    for (let i = 0; i < a.length; i++) n += this.bytes[a[i]].length;
+    for (let i = 0; i < a.length; i++) n += this.start[a[i] + 1] - this.start[a[i]];
     const out = new Uint8Array(n);
     let at = 0;
     for (let i = 0; i < a.length; i++) {
-      const t = this.bytes[a[i]];
+      const t = this.bytesOfToken(a[i]);
       out.set(t, at);
       at += t.length;
     }

@@ -49,7 +49,7 @@ export {
 export { preprocessDigit, type DigitOptions } from './digits.js';
 export { augmentImages, type AugmentOptions, type ImageBatch } from './augment.js';
 export { CharTokenizer, type CharTokenizerJSON, type CharTokenizerOptions } from './char-tokenizer.js';
-export { BpeTokenizer, type BpeTokenizerJSON, type BpeTrainOptions } from './bpe-tokenizer.js';
+export { BPE_LIMITS, BpeTokenizer, type BpeLoadOptions, type BpeTokenizerJSON, type BpeTrainOptions } from './bpe-tokenizer.js';
 export { MAX_TOKEN_IDS, tokenWindows, splitTokens, type TokenWindowOptions, type TokenBatch } from './token-windows.js';
 export {
   loadTextCorpus,
