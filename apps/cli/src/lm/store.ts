@@ -133,13 +133,12 @@ export async function loadLm(path: string, op = 'generate'): Promise<LoadedLm> {
   const dataBytes = Object.values(contents.tensors).reduce((a, t) => a + t.data.byteLength, 0);
   const elements = Object.values(contents.tensors).reduce((a, t) => a + t.shape.reduce((x, y) => x * y, 1), 0);
   // Before anything is built: the architecture's parameter count, from its config, must be what
-  // the weights hold. (layers' own cap, maxParameterBytes, counts MultiheadAttention's output
-  // projection twice, so an exact cap refuses every saved GPT; twice the weights' size bounds
-  // what building may allocate.)
+  // the weights hold (a clear message for files that do not belong together); layers' own cap
+  // then keeps building from allocating more than the weights hold.
   const expected = parameterCount(json);
   if (expected === null) throw new AxonError(op, `'${file}' holds a ${String(json.className)}, not a GPT or LSTM language model`);
   if (expected !== elements) throw new AxonError(op, `'${file}': the architecture (${String(json.className)} ${JSON.stringify(json.config)}) has ${expected} parameters but its weights hold ${elements} values: the files do not belong together`);
-  const model = modelFromJson(json, { maxParameterBytes: 2 * dataBytes });
+  const model = modelFromJson(json, { maxParameterBytes: dataBytes });
   let optimizerTensors: Record<string, Tensor> | undefined;
   try {
     decodeWeights(model, wbytes);
