@@ -1150,10 +1150,14 @@ export class WasmBackend implements Backend {
     const str = this.fzStrides;
     // rows: [reduced], [kept, reduced] or [kept, kept, reduced] (rows in planes: a softmax over
     // [batch, heads, T, T] with a mask that keeps the heads from merging); columns: [reduced, kept]
+    // or [reduced, reduced, kept] (a bias gradient over [B, T, C] where an input broadcast over
+    // the batch, e.g. a position embedding, keeps B and T from merging: planes of rows, in order)
     const kind =
       r === 1 ? (str[m] === 0 ? REDUCE_ROWS : 0)
       : r === 2 ? (str[m] !== 0 && str[m + 1] === 0 ? REDUCE_ROWS : str[m] === 0 && str[m + 1] !== 0 ? REDUCE_COLS : 0)
-      : r === 3 && str[m] !== 0 && str[m + 1] !== 0 && str[m + 2] === 0 ? REDUCE_ROWS : 0;
+      : r !== 3 ? 0
+      : str[m] !== 0 && str[m + 1] !== 0 && str[m + 2] === 0 ? REDUCE_ROWS
+      : str[m] === 0 && str[m + 1] === 0 && str[m + 2] !== 0 ? REDUCE_COLS : 0;
     if (kind === 0) return false;
     const g = this.fusedGenerated(c, inputs, r, (kind << 2) | code);
     if (g === null) return false;
@@ -1170,7 +1174,7 @@ export class WasmBackend implements Backend {
       // rows reduced along their length split over threads by rows (by planes of rows at rank 3);
       // columns stay on one
       if (kind === REDUCE_ROWS && r >= 2) this.generatedRun('reduceFused', g, c, inputs, r, true);
-      else g.run(this.fusedParams, rows, cols, 1);
+      else g.run(this.fusedParams, rows, cols, r === 3 ? this.fzShape[0]! : 1);
     } finally {
       if (acc !== null) this.tempFree(acc);
     }

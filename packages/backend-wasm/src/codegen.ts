@@ -55,7 +55,8 @@ export const KIND_COLUMN = 2;
  */
 export const REDUCE_ROWS = 1;
 /**
- * Reduction kind: each column reduces over the rows to one output element, in the order of
+ * Reduction kind: each column reduces over the rows (of every plane, plane after plane) to one
+ * output element, in the order of
  * `reduceColsF32` (row by row into float64 accumulators for sum/prod, at the parameter block's
  * second output address; straight into the output for max/min). @internal
  */
@@ -296,7 +297,7 @@ const T_S2 = 3; // f32, f32 → f32
  * imports (module `h`), or null when an op is not covered. With `red` (`kind << 2 | op`: kind
  * {@link REDUCE_ROWS} or {@link REDUCE_COLS}, op 0 sum, 1 prod, 2 max, 3 min) the program's one
  * float32 output is reduced instead of stored, in the order of `reduce_f32` on a contiguous
- * tensor holding it (bit for bit the same results; columns: one plane). @internal
+ * tensor holding it (bit for bit the same results). @internal
  */
 export function generateFused(c: CompiledFused, kinds: ArrayLike<number>, unroll = 1, red = 0, shared = false): { bytes: Uint8Array; helpers: string[] } | null {
   const code = c.code;

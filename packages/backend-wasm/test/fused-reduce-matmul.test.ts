@@ -112,7 +112,7 @@ type Path = 'codegen' | 'blocks';
  * dims and merging neighbours that every input and the output walk contiguously (a kept dim never
  * merges with a reduced one), rows reduced along their length ([kept, reduced] or [reduced]) or
  * rows in planes ([kept, kept, reduced]: dims that do not merge), or
- * columns reduced over the rows ([reduced, kept]), each input's inner stride 1 or 0: one generated
+ * columns reduced over the rows ([reduced, kept], or over planes of rows: [reduced, reduced, kept]), each input's inner stride 1 or 0: one generated
  * kernel; otherwise blocks.
  */
 function generable(inputs: readonly View[], shape: readonly number[], axes: readonly number[]): boolean {
@@ -141,7 +141,7 @@ function generable(inputs: readonly View[], shape: readonly number[], axes: read
     all.forEach((s, k) => st[k]!.push(s[d]!));
   }
   const reduced = st[st.length - 1]!.map((s) => s === 0);
-  const pattern = (dims.length === 1 && reduced[0]) || (dims.length === 2 && reduced[0] !== reduced[1]) || (dims.length === 3 && !reduced[0] && !reduced[1] && reduced[2]);
+  const pattern = (dims.length === 1 && reduced[0]) || (dims.length === 2 && reduced[0] !== reduced[1]) || (dims.length === 3 && reduced[0] === reduced[1] && reduced[1] !== reduced[2]);
   return pattern && st.slice(0, -1).every((s) => s[s.length - 1] === 0 || s[s.length - 1] === 1);
 }
 
@@ -315,6 +315,29 @@ describe(`reduceFused (seed ${SEED})`, () => {
         for (const path of ['codegen', 'blocks'] as const) checkReduce(be, op, p, [s, mask, m], [], shape, [3], `attention softmax [${shape}]`, path);
       }
       for (const v of [s, mask, m]) be.free(v.buf);
+    }
+    expect(be.memory()).toMatchObject({ bytes: 0, buffers: 0 });
+    be.dispose();
+  });
+  it('columns over planes of rows run one generated kernel: a bias gradient over [B, T, C] with a position embedding [T, C] broadcast over the batch (B and T do not merge)', () => {
+    const be = createWasmBackendSync();
+    // Σ over (b, t) of dy · (h + pos): a LayerNorm weight's gradient over embeddings plus positions
+    const p: FusedProgram = {
+      key: 'dy*(h+pos)',
+      inputs: ['float32', 'float32', 'float32'],
+      consts: 0,
+      code: [{ op: 'input', input: 0 }, { op: 'input', input: 1 }, { op: 'input', input: 2 }, { op: 'add', args: [1, 2] }, { op: 'mul', args: [0, 3] }],
+      outputs: [{ value: 4, dtype: 'float32' }],
+    };
+    for (const [B, T, C] of [[2, 3, 8], [3, 5, 13], [4, 16, 32], [2, 7, 3]] as const) {
+      const shape = [B, T, C];
+      const dy = stridedView(be, 'float32', shape, contiguousStrides(shape), 0, false);
+      const h = stridedView(be, 'float32', shape, contiguousStrides(shape), 0, false);
+      const pos = stridedView(be, 'float32', shape, [0, C, 1], 0, false);
+      for (const op of OPS) {
+        for (const path of ['codegen', 'blocks'] as const) checkReduce(be, op, p, [dy, h, pos], [], shape, [0, 1], `bias gradient [${shape}]`, path);
+      }
+      for (const v of [dy, h, pos]) be.free(v.buf);
     }
     expect(be.memory()).toMatchObject({ bytes: 0, buffers: 0 });
     be.dispose();
