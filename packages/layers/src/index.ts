@@ -58,6 +58,7 @@ export { type CompileConfig, type SavedCompileConfig } from './compile.js';
 export { type FitOptions, type FitCheckpointOptions, type EvaluateOptions } from './fitoptions.js';
 export * from './conv.js';
 export * from './conv-more.js';
+export * from './conv-keras.js';
 export * from './normalization.js';
 export {
   serializeSafetensors,

@@ -7,6 +7,7 @@ import { optionsOf } from './validate.js';
 import { Activation, GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh } from './activations.js';
 import { AvgPool2d, Conv2d, GlobalAvgPool2d, MaxPool2d } from './conv.js';
 import { AvgPool1d, Conv1d, ConvTranspose1d, ConvTranspose2d, MaxPool1d, Upsample } from './conv-more.js';
+import { AveragePooling1D, AveragePooling2D, Conv2DTranspose, KerasConv1D, MaxPooling1D, UpSampling1D, UpSampling2D } from './conv-keras.js';
 import { Add, Concatenate, Dense, Dropout, Embedding, Flatten, Linear, Reshape } from './layers.js';
 import type { SavedCompileConfig } from './compile.js';
 import { GraphModel } from './graph.js';
@@ -114,6 +115,13 @@ const registry = new Map<string, LayerFactory>([
   ['MaxPool1d', (c, name) => MaxPool1d.fromConfig(c, name)],
   ['AvgPool1d', (c, name) => AvgPool1d.fromConfig(c, name)],
   ['Upsample', (c, name) => Upsample.fromConfig(c, name)],
+  ['KerasConv1D', (c, name) => KerasConv1D.fromConfig(c, name)],
+  ['Conv2DTranspose', (c, name) => Conv2DTranspose.fromConfig(c, name)],
+  ['MaxPooling1D', (c, name) => MaxPooling1D.fromConfig(c, name)],
+  ['AveragePooling1D', (c, name) => AveragePooling1D.fromConfig(c, name)],
+  ['AveragePooling2D', (c, name) => AveragePooling2D.fromConfig(c, name)],
+  ['UpSampling1D', (c, name) => UpSampling1D.fromConfig(c, name)],
+  ['UpSampling2D', (c, name) => UpSampling2D.fromConfig(c, name)],
   ['BatchNorm1d', (c, name) => BatchNorm1d.fromConfig(c, name)],
   ['BatchNorm2d', (c, name) => BatchNorm2d.fromConfig(c, name)],
   ['BatchNormalization', (c, name) => BatchNormalization.fromConfig(c, name)],
