@@ -35,22 +35,24 @@ export interface CharTokenizerOptions {
 
 const MAX_CODE_POINT = 0x10ffff;
 
+/**
+ * @internal The code point of `text` at UTF-16 index `i` (a surrogate pair is one, taking two
+ * units: `cp >= 0x10000`; a lone surrogate is itself).
+ */
+export function codePointAt(text: string, i: number): number {
+  const c = text.charCodeAt(i);
+  if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length) {
+    const d = text.charCodeAt(i + 1);
+    if (d >= 0xdc00 && d <= 0xdfff) return ((c - 0xd800) << 10) + (d - 0xdc00) + 0x10000;
+  }
+  return c;
+}
+
 /** @internal The code points of `text`, whole (a surrogate pair is one; a lone surrogate is itself). */
 export function codePoints(text: string): Int32Array {
   const out = new Int32Array(text.length);
   let n = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length) {
-      const d = text.charCodeAt(i + 1);
-      if (d >= 0xdc00 && d <= 0xdfff) {
-        out[n++] = ((c - 0xd800) << 10) + (d - 0xdc00) + 0x10000;
-        i++;
-        continue;
-      }
-    }
-    out[n++] = c;
-  }
+  for (let i = 0; i < text.length; i += out[n++] >= 0x10000 ? 2 : 1) out[n] = codePointAt(text, i);
   return out.subarray(0, n);
 }
 
@@ -140,9 +142,12 @@ export class CharTokenizer {
     checkText(op, text);
     if (options === null || typeof options !== 'object') throw new AxonError(op, `expected an options object, got ${fmtValue(options)}`);
     const unk = options.unk === undefined ? -1 : singleCodePoint(op, 'options.unk', options.unk);
-    const seen = new Uint8Array(MAX_CODE_POINT + 1);
-    const all = codePoints(text);
-    for (let i = 0; i < all.length; i++) seen[all[i]] = 1;
+    const seen = new Uint8Array(MAX_CODE_POINT + 1); // the only allocation that grows with nothing but Unicode
+    for (let i = 0; i < text.length; ) {
+      const c = codePointAt(text, i);
+      seen[c] = 1;
+      i += c >= 0x10000 ? 2 : 1;
+    }
     if (unk >= 0) seen[unk] = 1;
     const list: number[] = [];
     for (let c = 0; c <= MAX_CODE_POINT; c++) if (seen[c]) list.push(c);
@@ -212,23 +217,23 @@ export class CharTokenizer {
   encode(text: string): Int32Array {
     const op = 'CharTokenizer.encode';
     checkText(op, text);
-    const cps = codePoints(text);
-    const out = new Int32Array(cps.length);
-    let units = 0;
-    for (let i = 0; i < cps.length; i++) {
-      const c = cps[i];
+    // one id per code point, written straight from the text (at most one per UTF-16 unit)
+    const out = new Int32Array(text.length);
+    let n = 0;
+    for (let units = 0; units < text.length; ) {
+      const c = codePointAt(text, units);
       const id = c < 0x10000 ? this.bmp[c] : (this.astral.get(c) ?? -1);
       if (id < 0) {
         if (this.unkId < 0) {
           throw new AxonError(op, `character ${describeChar(c)} at index ${units} (UTF-16) is not in the vocabulary of ${this.vocabSize} characters; build the tokenizer from text that has it, or pass { unk } to CharTokenizer.fromText`);
         }
-        out[i] = this.unkId;
+        out[n++] = this.unkId;
       } else {
-        out[i] = id;
+        out[n++] = id;
       }
       units += c >= 0x10000 ? 2 : 1;
     }
-    return out;
+    return n === out.length ? out : out.slice(0, n);
   }
 
   /**

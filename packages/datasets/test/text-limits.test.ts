@@ -2,7 +2,7 @@
 // refused, and a tiny tokenizer JSON cannot ask for unbounded memory.
 import { describe, expect, it } from 'vitest';
 import { AxonError } from '@axon/core';
-import { BPE_LIMITS, BpeTokenizer, type BpeTokenizerJSON, MAX_TOKEN_IDS, splitTokens, tokenWindows } from '../src/index.js';
+import { BPE_LIMITS, BpeTokenizer, type BpeTokenizerJSON, CharTokenizer, MAX_TOKEN_IDS, splitTokens, tokenWindows } from '../src/index.js';
 import { typedAllocations } from './allocations.js';
 
 const MiB = 2 ** 20;
@@ -124,5 +124,37 @@ describe('BpeTokenizer.fromJSON sizes the tokens before building them', () => {
     expect(() => BpeTokenizer.fromJSON(ok, { maxTokenBytes: 0 })).toThrowError(/BpeTokenizer\.fromJSON: expected maxTokenBytes to be a positive integer \(or Infinity\), got 0/);
     expect(() => BpeTokenizer.fromJSON(ok, { maxTotalBytes: 1.5 })).toThrowError(/expected maxTotalBytes to be a positive integer/);
     expect(() => BpeTokenizer.fromJSON(ok, null as unknown as object)).toThrowError(AxonError);
+  });
+});
+
+describe('CharTokenizer memory', () => {
+  // 2^22 UTF-16 units: mostly ASCII, some accented letters, emoji (two units each) and a lone surrogate
+  const unit = 'The cat sat on the mat, déjà vu 😀 ';
+  const text = unit.repeat(Math.ceil(2 ** 22 / unit.length)).slice(0, 2 ** 22 - 3) + '\ud800🙂';
+
+  it('fromText allocates nothing that grows with the text (it was 4 bytes per UTF-16 unit)', () => {
+    const { bytes, error } = typedAllocations(() => CharTokenizer.fromText(text));
+    expect(error).toBeUndefined();
+    expect(Math.max(...bytes)).toBe(0x110000); // the seen-flags of every code point
+    expect(total(bytes)).toBeLessThan(1.5 * MiB);
+    const tok = CharTokenizer.fromText(text);
+    expect(tok.vocab).toEqual([...new Set(Array.from(unit + '\ud800🙂'))].sort((a, b) => a.codePointAt(0)! - b.codePointAt(0)!));
+  });
+
+  it('encode builds its output straight from the text (it first made a 4-byte-per-unit code point array), and ids are as before', () => {
+    const tok = CharTokenizer.fromText(text);
+    const { bytes, error } = typedAllocations(() => tok.encode(text));
+    expect(error).toBeUndefined();
+    const units = text.length;
+    const cps = Array.from(text).length;
+    // one buffer of 4 bytes per unit (with astral characters, its first `cps` ids are then copied by slice)
+    expect(bytes).toEqual([4 * units]);
+    const ids = tok.encode(text);
+    expect(ids.length).toBe(cps);
+    expect(tok.decode(ids) === text).toBe(true);
+    const ascii = CharTokenizer.fromText('abc');
+    const one = typedAllocations(() => ascii.encode('cab'.repeat(1000)));
+    expect(one.bytes).toEqual([4 * 3000]); // no astral characters: no copy
+    expect(() => tok.encode('the 😀 cat🐱')).toThrowError(/CharTokenizer\.encode: character "🐱" \(U\+1F431\) at index 10 \(UTF-16\) is not in the vocabulary/);
   });
 });
