@@ -16,7 +16,7 @@ import type {
 } from '@axon/core';
 import { Allocator } from './allocator.js';
 import { ThreadPool, resolveThreads, type PoolCall } from './pool.js';
-import { FusedCodegen, KIND_COLUMN, KIND_ROW, KIND_SCALAR, REDUCE_COLS, REDUCE_ROWS, type GeneratedFused } from './codegen.js';
+import { FusedCodegen, KIND_COLUMN, KIND_ROW, KIND_SCALAR, REDUCE_ALL, REDUCE_COLS, REDUCE_ROWS, type GeneratedFused } from './codegen.js';
 import { compileFused, type CompiledFused } from './fused.js';
 import { FUSED_LAYOUT as FL } from './generated/kernels.js';
 import type { KernelName, Kernels, WasmBackendOptions } from './loader.js';
@@ -1152,8 +1152,12 @@ export class WasmBackend implements Backend {
     // [batch, heads, T, T] with a mask that keeps the heads from merging); columns: [reduced, kept]
     // or [reduced, reduced, kept] (a bias gradient over [B, T, C] where an input broadcast over
     // the batch, e.g. a position embedding, keeps B and T from merging: planes of rows, in order)
+    // every axis over dims that do not merge (a loss over [B, T, C] with a bias row [C]): one
+    // long row, where each row holds whole 8-lane groups (or for a product, element by element)
+    const everything = r >= 2 && str[m] === 0 && str[m + 1] === 0 && (r === 2 || (r === 3 && str[m + 2] === 0)) && (code === 1 || this.fzShape[r - 1]! % 8 === 0);
     const kind =
-      r === 1 ? (str[m] === 0 ? REDUCE_ROWS : 0)
+      everything ? REDUCE_ALL
+      : r === 1 ? (str[m] === 0 ? REDUCE_ROWS : 0)
       : r === 2 ? (str[m] !== 0 && str[m + 1] === 0 ? REDUCE_ROWS : str[m] === 0 && str[m + 1] !== 0 ? REDUCE_COLS : 0)
       : r !== 3 ? 0
       : str[m] !== 0 && str[m + 1] !== 0 && str[m + 2] === 0 ? REDUCE_ROWS
@@ -1172,7 +1176,7 @@ export class WasmBackend implements Backend {
       this.i32[P] = o.ptr;
       this.i32[P + 1] = acc?.ptr ?? 0;
       // rows reduced along their length split over threads by rows (by planes of rows at rank 3);
-      // columns stay on one
+      // columns and everything stay on one
       if (kind === REDUCE_ROWS && r >= 2) this.generatedRun('reduceFused', g, c, inputs, r, true);
       else g.run(this.fusedParams, rows, cols, r === 3 ? this.fzShape[0]! : 1);
     } finally {

@@ -61,6 +61,15 @@ export const REDUCE_ROWS = 1;
  * second output address; straight into the output for max/min). @internal
  */
 export const REDUCE_COLS = 2;
+/**
+ * Reduction kind: every element (`planes` × `rows` × `cols`) to one output element, as
+ * {@link REDUCE_ROWS} walks one row of `planes · rows · cols` elements: the row's accumulators
+ * carry over from row to row and are combined once at the end. The same order as `reduce_f32`
+ * over the values as one contiguous row where `cols` is a multiple of 8 (whole 8-lane groups in
+ * every row, no tail) or for a product (one element after another); the backend asks for no
+ * other. @internal
+ */
+export const REDUCE_ALL = 3;
 
 /**
  * A generated kernel: `params` is the parameter block's address; it runs `planes` × `rows` × `cols`
@@ -305,7 +314,9 @@ export function generateFused(c: CompiledFused, kinds: ArrayLike<number>, unroll
   // accumulated where it would be stored
   const rk = red >> 2;
   const rop = red & 3;
-  const rows = rk === REDUCE_ROWS;
+  const all = rk === REDUCE_ALL;
+  // REDUCE_ALL runs as REDUCE_ROWS over one long row: the per-row code, its state kept across rows
+  const rows = rk === REDUCE_ROWS || all;
   const wide = rop < 2; // sum and prod accumulate in float64
   const pro = code[0]!;
   const words = code.length;
@@ -790,6 +801,80 @@ export function generateFused(c: CompiledFused, kinds: ArrayLike<number>, unroll
       }
     });
   }
+  /**
+   * Sets a row's accumulators: float64 pairs at 0 (sum; the bits of four float32 zeros), a
+   * float64 at 1 (prod), pmax/pmin vectors at ∓Infinity and no NaN seen (max, min).
+   */
+  const resetRow = (): void => {
+    if (rop === 1) {
+      f64c(f, 1);
+      set(f, ACC);
+    }
+    const start = rop === 0 ? acc4 : mm2;
+    for (let q = 0; q < start.length; q++) {
+      get(f, constant(rop < 2 || q === 2 ? 0 : rop === 2 ? -Infinity : Infinity));
+      set(f, start[q]!);
+    }
+  };
+  /** Combines a row's accumulators into ACC (sum: the pairs; max/min: the vectors and NaN). */
+  const finishRow = (): void => {
+    if (rop === 0) {
+      // acc = Σ of the pairs, as sumRowF32's hsumF64(f64x2.add(f64x2.add(a0, a1), f64x2.add(a2, a3)))
+      get(f, acc4[0]!);
+      get(f, acc4[1]!);
+      simd(f, V.f64x2_add);
+      get(f, acc4[2]!);
+      get(f, acc4[3]!);
+      simd(f, V.f64x2_add);
+      simd(f, V.f64x2_add);
+      f.byte(Op.local_tee);
+      f.u32(acc4[0]!);
+      simd(f, V.f64x2_extract_lane);
+      f.byte(0);
+      get(f, acc4[0]!);
+      simd(f, V.f64x2_extract_lane);
+      f.byte(1, Op.f64_add);
+      set(f, ACC);
+    } else if (!wide) {
+      // maxRowF32: m = max(v, w); acc = fmax(fmax(m0, m1), fmax(m2, m3)), NaN if one was seen
+      get(f, mm2[0]!);
+      get(f, mm2[1]!);
+      minmax(f);
+      set(f, mm2[0]!);
+      for (const pair of [0, 2]) {
+        for (const lane of [pair, pair + 1]) {
+          get(f, mm2[0]!);
+          simd(f, V.f32x4_extract_lane);
+          f.byte(lane);
+          simd(f, V.f32x4_splat);
+        }
+        minmax(f);
+      }
+      minmax(f);
+      simd(f, V.f32x4_extract_lane);
+      f.byte(0);
+      set(f, ACC);
+      f32c(f, NaN);
+      get(f, ACC);
+      get(f, mm2[2]!);
+      simd(f, V.any_true);
+      f.byte(Op.select);
+      set(f, ACC);
+    }
+  };
+  /** Stores ACC (rounded to float32) as the next output. */
+  const storeRow = (): void => {
+    get(f, outPtr[0]!);
+    get(f, ACC);
+    if (wide) f.byte(Op.f32_demote_f64);
+    f.byte(Op.f32_store);
+    mem(f, 2, 0);
+    get(f, outPtr[0]!);
+    i32Const(f, 4);
+    f.byte(Op.i32_add);
+    set(f, outPtr[0]!);
+  };
+  if (all) resetRow();
   // planes
   const R = local(I32);
   f.byte(Op.loop, 0x40);
@@ -816,77 +901,14 @@ export function generateFused(c: CompiledFused, kinds: ArrayLike<number>, unroll
   if (rk === REDUCE_COLS) {
     get(f, ACCBASE);
     set(f, ACCP);
-  } else if (rows) {
-    // a row's accumulators: float64 pairs at 0 (sum; the bits of four float32 zeros), a float64 at
-    // 1 (prod), pmax/pmin vectors at ∓Infinity and no NaN seen (max, min)
-    if (rop === 1) {
-      f64c(f, 1);
-      set(f, ACC);
-    }
-    const start = rop === 0 ? acc4 : mm2;
-    for (let q = 0; q < start.length; q++) {
-      get(f, constant(rop < 2 || q === 2 ? 0 : rop === 2 ? -Infinity : Infinity));
-      set(f, start[q]!);
-    }
+  } else if (rows && !all) {
+    resetRow();
   }
   for (const [end, copies] of ends) loop(end!, copies!);
-  if (rows && rop === 0) {
-    // acc = Σ of the pairs, as sumRowF32's hsumF64(f64x2.add(f64x2.add(a0, a1), f64x2.add(a2, a3)))
-    get(f, acc4[0]!);
-    get(f, acc4[1]!);
-    simd(f, V.f64x2_add);
-    get(f, acc4[2]!);
-    get(f, acc4[3]!);
-    simd(f, V.f64x2_add);
-    simd(f, V.f64x2_add);
-    f.byte(Op.local_tee);
-    f.u32(acc4[0]!);
-    simd(f, V.f64x2_extract_lane);
-    f.byte(0);
-    get(f, acc4[0]!);
-    simd(f, V.f64x2_extract_lane);
-    f.byte(1, Op.f64_add);
-    set(f, ACC);
-  } else if (rows && !wide) {
-    // maxRowF32: m = max(v, w); acc = fmax(fmax(m0, m1), fmax(m2, m3)), NaN if one was seen
-    get(f, mm2[0]!);
-    get(f, mm2[1]!);
-    minmax(f);
-    set(f, mm2[0]!);
-    for (const pair of [0, 2]) {
-      for (const lane of [pair, pair + 1]) {
-        get(f, mm2[0]!);
-        simd(f, V.f32x4_extract_lane);
-        f.byte(lane);
-        simd(f, V.f32x4_splat);
-      }
-      minmax(f);
-    }
-    minmax(f);
-    simd(f, V.f32x4_extract_lane);
-    f.byte(0);
-    set(f, ACC);
-    f32c(f, NaN);
-    get(f, ACC);
-    get(f, mm2[2]!);
-    simd(f, V.any_true);
-    f.byte(Op.select);
-    set(f, ACC);
-  }
-  // tail loop: while i < cols, one lane at a time
+  if (rows && !all) finishRow();
+  // tail loop: while i < cols, one lane at a time (REDUCE_ALL: empty but for a product)
   loop(COLS, 0);
-  if (rows) {
-    // the row's result
-    get(f, outPtr[0]!);
-    get(f, ACC);
-    if (wide) f.byte(Op.f32_demote_f64);
-    f.byte(Op.f32_store);
-    mem(f, 2, 0);
-    get(f, outPtr[0]!);
-    i32Const(f, 4);
-    f.byte(Op.i32_add);
-    set(f, outPtr[0]!);
-  }
+  if (rows && !all) storeRow(); // the row's result
   // the end of a loop: every input's pointer (locals `ptrs`, −1 for none) steps by its stride,
   // the counter goes down by one, and the loop repeats while it is not zero
   const step = (ptrs: readonly number[], strides: readonly number[], counter: number): void => {
@@ -905,6 +927,11 @@ export function generateFused(c: CompiledFused, kinds: ArrayLike<number>, unroll
   };
   step(inBase, inStride, R); // next row
   step(inPlane, inPlaneStride, PLANES); // next plane
+  if (all) {
+    // the one result, after every row
+    finishRow();
+    storeRow();
+  }
   if (rk === REDUCE_COLS && wide) {
     // the float64 accumulators rounded into the output
     eachColumn(f, () => {

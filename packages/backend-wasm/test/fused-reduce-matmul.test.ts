@@ -111,11 +111,12 @@ type Path = 'codegen' | 'blocks';
  * How reduceFused must run, worked out here independently of the backend: after dropping size-1
  * dims and merging neighbours that every input and the output walk contiguously (a kept dim never
  * merges with a reduced one), rows reduced along their length ([kept, reduced] or [reduced]) or
- * rows in planes ([kept, kept, reduced]: dims that do not merge), or
- * columns reduced over the rows ([reduced, kept], or over planes of rows: [reduced, reduced, kept]), each input's inner stride 1 or 0: one generated
- * kernel; otherwise blocks.
+ * rows in planes ([kept, kept, reduced]: dims that do not merge), columns reduced over the rows
+ * ([reduced, kept], or over planes of rows: [reduced, reduced, kept]), or everything over 2–3
+ * dims that do not merge (whole 8-lane groups in each row, or a product), each input's inner
+ * stride 1 or 0: one generated kernel; otherwise blocks.
  */
-function generable(inputs: readonly View[], shape: readonly number[], axes: readonly number[]): boolean {
+function generable(op: FusedReduceOp, inputs: readonly View[], shape: readonly number[], axes: readonly number[]): boolean {
   const outStrides = new Array<number>(shape.length);
   let acc = 1;
   for (let d = shape.length - 1; d >= 0; d--) {
@@ -141,7 +142,9 @@ function generable(inputs: readonly View[], shape: readonly number[], axes: read
     all.forEach((s, k) => st[k]!.push(s[d]!));
   }
   const reduced = st[st.length - 1]!.map((s) => s === 0);
-  const pattern = (dims.length === 1 && reduced[0]) || (dims.length === 2 && reduced[0] !== reduced[1]) || (dims.length === 3 && reduced[0] === reduced[1] && reduced[1] !== reduced[2]);
+  // everything over dims that do not merge: whole 8-lane groups in each row, or a product
+  const everything = (dims.length === 2 || dims.length === 3) && reduced.every((r) => r) && (op === 'prod' || dims[dims.length - 1]! % 8 === 0);
+  const pattern = everything || (dims.length === 1 && reduced[0]) || (dims.length === 2 && reduced[0] !== reduced[1]) || (dims.length === 3 && reduced[0] === reduced[1] && reduced[1] !== reduced[2]);
   return pattern && st.slice(0, -1).every((s) => s[s.length - 1] === 0 || s[s.length - 1] === 1);
 }
 
@@ -164,7 +167,7 @@ function checkReduce(be: WasmBackend, op: FusedReduceOp, p: FusedProgram, inputs
   const after = be.fusedRuns;
   const desc = `${what}: ${op} over axes [${axes.join(',')}] of [${shape.join(',')}] (${path}), inputs ${inputs.map((v) => `${v.dtype} [${v.strides.join(',')}]+${v.offset}`).join('; ')}, consts [${consts.join(',')}]`;
   if (nOut > 0 && n > 0) {
-    const gen = path === 'codegen' && generable(inputs, shape, axes);
+    const gen = path === 'codegen' && generable(op, inputs, shape, axes);
     expect([after.reduceGenerated - before.reduceGenerated, after.reduceBlocks - before.reduceBlocks], `${desc}: ran ${gen ? 'generated' : 'in blocks'}`).toEqual(gen ? [1, 0] : [0, 1]);
     expect(after.tooLarge, desc).toBe(before.tooLarge);
   }
@@ -315,6 +318,35 @@ describe(`reduceFused (seed ${SEED})`, () => {
         for (const path of ['codegen', 'blocks'] as const) checkReduce(be, op, p, [s, mask, m], [], shape, [3], `attention softmax [${shape}]`, path);
       }
       for (const v of [s, mask, m]) be.free(v.buf);
+    }
+    expect(be.memory()).toMatchObject({ bytes: 0, buffers: 0 });
+    be.dispose();
+  });
+  it('everything over dims that do not merge runs one generated kernel where each row holds whole 8-lane groups (or for a product): a loss over [B, T, C] with a bias row [C]', () => {
+    const be = createWasmBackendSync();
+    // Σ of gelu-like (x + b) · y over everything: the layout of a scalar operand's gradient
+    const p: FusedProgram = {
+      key: '(x+b)*y',
+      inputs: ['float32', 'float32', 'float32'],
+      consts: 0,
+      code: [{ op: 'input', input: 0 }, { op: 'input', input: 1 }, { op: 'input', input: 2 }, { op: 'add', args: [0, 1] }, { op: 'mul', args: [3, 2] }],
+      outputs: [{ value: 4, dtype: 'float32' }],
+    };
+    for (const [B, T, C] of [[16, 8, 64], [3, 5, 8], [2, 3, 24], [2, 3, 13], [4, 1, 16], [3, 2, 40]] as const) {
+      for (const specials of [false, true]) {
+        const shape = [B, T, C];
+        const x = stridedView(be, 'float32', shape, contiguousStrides(shape), 0, specials);
+        const bias = stridedView(be, 'float32', shape, [0, 0, 1], 0, specials);
+        // y broadcast over the batch too: [0, C, 1] keeps B and T apart (three dims)
+        const y = stridedView(be, 'float32', shape, [0, C, 1], 0, specials);
+        for (const op of OPS) {
+          for (const path of ['codegen', 'blocks'] as const) {
+            checkReduce(be, op, p, [x, bias, x], [], shape, [0, 1, 2], `loss [${shape}]`, path);
+            checkReduce(be, op, p, [x, bias, y], [], shape, [0, 1, 2], `loss [${shape}], y over T`, path);
+          }
+        }
+        for (const v of [x, bias, y]) be.free(v.buf);
+      }
     }
     expect(be.memory()).toMatchObject({ bytes: 0, buffers: 0 });
     be.dispose();
