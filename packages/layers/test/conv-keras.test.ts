@@ -26,8 +26,7 @@ import {
   sequential,
 } from '../src/index.js';
 import { expectClose, useTestBackend } from './helpers.js';
-import { CONV_FIXTURES, type ConvCase } from './conv-fixtures.js';
-import { type Enc, expectAllClose, t } from './seq-fixtures.js';
+import { KERAS_MAPPED } from './conv-fixtures.js';
 
 let dir = '';
 beforeAll(async () => {
@@ -38,72 +37,8 @@ afterAll(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-const byName = (n: string): ConvCase => {
-  const c = CONV_FIXTURES.cases.find((v) => v.name === n);
-  if (!c) throw new Error(`no fixture ${n}`);
-  return c;
-};
-/** A fixture tensor with its axes permuted (channels-first → channels-last and back). */
-const tp = (e: Enc, perm: number[]): Tensor => tidy(() => t(e).transpose(perm).contiguous());
-
-/**
- * Runs a Keras layer on the fixture's input moved channels-last, with the PyTorch weights mapped to
- * Keras' layout, and checks the output and the gradients of sum(output · wo) (wo moved likewise).
- */
-async function checkMapped(c: ConvCase, layer: KerasConv1D | Conv2DTranspose | MaxPooling1D | AveragePooling1D | UpSampling2D, last: number[], first: number[], kernelPerm: number[] | null): Promise<void> {
-  const x = tp(c.x, last).requireGrad();
-  if (layer instanceof KerasConv1D || layer instanceof Conv2DTranspose) {
-    layer.build(x.shape[x.rank - 1]!);
-    const sd: Record<string, Tensor> = { kernel: tp(c.state['weight']!, kernelPerm!) };
-    if (c.state['bias']) sd['bias'] = t(c.state['bias']);
-    layer.loadStateDict(sd);
-    for (const v of Object.values(sd)) v.dispose();
-  }
-  const before = memory().numTensors;
-  const y = tidy(() => {
-    const out = layer.forward(x);
-    out.mul(tp(c.wo, last)).sum().backward();
-    return out.transpose(first).contiguous();
-  });
-  // the output and the gradients of the input and every parameter are all that is left
-  expect(memory().numTensors - before).toBe(1 + 1 + layer.parameters().length);
-  await expectAllClose(y, c.output, `${c.name} (Keras front) output`);
-  const gx = tidy(() => x.grad!.transpose(first).contiguous());
-  await expectAllClose(gx, c.grads['x']!, `${c.name} (Keras front) grad x`);
-  if (layer instanceof KerasConv1D || layer instanceof Conv2DTranspose) {
-    const inv = kernelPerm!.map((_, i) => kernelPerm!.indexOf(i));
-    const gk = tidy(() => layer.kernel!.grad!.transpose(inv).contiguous());
-    await expectAllClose(gk, c.grads['weight']!, `${c.name} (Keras front) grad kernel`);
-    if (c.grads['bias']) await expectAllClose(layer.bias!.grad!, c.grads['bias'], `${c.name} (Keras front) grad bias`);
-    gk.dispose();
-  }
-  for (const v of [y, gx, x]) v.dispose();
-  layer.dispose();
-}
-
 describe('Keras front against the PyTorch 1.13 fixtures (mapped weights)', () => {
-  const NLC = [0, 2, 1];
-  const NHWC = [0, 2, 3, 1];
-  const NCHW = [0, 3, 1, 2];
-  it('KerasConv1D valid = Conv1d (kernel [k, C, filters] = weight.permute(2, 1, 0))', async () => {
-    await checkMapped(byName('conv1d basic'), new KerasConv1D(4, 3), NLC, NLC, [2, 1, 0]);
-  });
-  it('KerasConv1D groups, no bias', async () => {
-    await checkMapped(byName('conv1d groups no bias'), new KerasConv1D(6, 2, { groups: 2, useBias: false }), NLC, NLC, [2, 1, 0]);
-  });
-  it("KerasConv1D 'same' at stride 1 (even kernel: the extra padding after, as TensorFlow and PyTorch)", async () => {
-    await checkMapped(byName('conv1d same'), new KerasConv1D(3, 4, { padding: 'same' }), NLC, NLC, [2, 1, 0]);
-  });
-  it('Conv2DTranspose valid = ConvTranspose2d (kernel [kH, kW, filters, C] = weight.permute(2, 3, 1, 0))', async () => {
-    await checkMapped(byName('convTranspose2d basic'), new Conv2DTranspose(2, 3), NHWC, NCHW, [2, 3, 1, 0]);
-  });
-  it('MaxPooling1D and AveragePooling1D valid = MaxPool1d / AvgPool1d', async () => {
-    await checkMapped(byName('maxPool1d'), new MaxPooling1D(2), NLC, NLC, null);
-    await checkMapped(byName('avgPool1d'), new AveragePooling1D(3, { strides: 2 }), NLC, NLC, null);
-  });
-  it("UpSampling2D 'bilinear' = nn.Upsample(scale_factor=2, mode='bilinear') (half-pixel centres)", async () => {
-    await checkMapped(byName('upsample bilinear'), new UpSampling2D({ interpolation: 'bilinear' }), NHWC, NCHW, null);
-  });
+  for (const [name, run] of KERAS_MAPPED) it(name, run);
 });
 
 describe("Conv2DTranspose is TensorFlow's conv2d_transpose: the adjoint of conv2d with the same window", () => {

@@ -1,5 +1,6 @@
 /**
- * The PyTorch fixtures of conv-layers.test.ts on the WebGPU backend (lavapipe in CI:
+ * The PyTorch fixtures of conv-layers.test.ts (and the Keras front's mapped checks of
+ * conv-keras.test.ts) on the WebGPU backend (lavapipe in CI:
  * VK_ICD_FILENAMES=/usr/share/vulkan/icd.d/lvp_icd.json). When no adapter can be obtained the first
  * test FAILS naming the reason, as recurrent-webgpu.test.ts does; set AXON_SKIP_WEBGPU=1 to skip on a
  * machine without Vulkan.
@@ -7,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backends, getBackend, setBackend } from '@axon/core';
 import { useTestBackend } from './helpers.js';
-import { CONV_FIXTURES, checkConvCase } from './conv-fixtures.js';
+import { CONV_FIXTURES, KERAS_MAPPED, checkConvCase } from './conv-fixtures.js';
 
 const skip = process.env['AXON_SKIP_WEBGPU'] === '1';
 
@@ -35,6 +36,12 @@ describe.skipIf(skip)('conv layers against PyTorch 1.13 on WebGPU', () => {
     it(`${c.cls} ${c.name}: output and every gradient`, async () => {
       await setBackend('webgpu');
       await checkConvCase(c);
+    });
+  }
+  for (const [name, run] of KERAS_MAPPED) {
+    it(`Keras front: ${name}`, async () => {
+      await setBackend('webgpu');
+      await run();
     });
   }
 });
