@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import '@axon/backend-wasm';
-import { memory, setBackend, tensor, tidy } from '@axon/core';
+import { memory, setBackend, tensor } from '@axon/core';
 import { klDivLoss, lstmLm, orthogonal } from '../src/index.js';
 describe('fuzz findings in the sequence-model layers (orthogonal, klDivLoss batchmean, lstmLm.step)', () => {
   it('no leaks, AxonErrors', async () => {
