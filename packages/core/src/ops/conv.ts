@@ -7,10 +7,10 @@
 import { failSafe } from '../engine.js';
 import { AxonError, fmtShape, fmtValue } from '../errors.js';
 import { Tensor } from '../tensor.js';
-import { tensor } from './creation.js';
+import { tensor, zeros } from './creation.js';
 import { add } from './elementwise.js';
 import { avgPool2d, conv2d, fold, matmul, maxPool2d, window2d } from './linalg.js';
-import { concat, gather, reshape, split, squeeze, transpose, unsqueeze } from './movement.js';
+import { concat, gather, pad, reshape, slice, split, squeeze, transpose, unsqueeze } from './movement.js';
 import { backendOf, drop } from './util.js';
 
 /** Padding of a 1-D op: `'valid'`, `'same'`, a number, or `[left, right]`. */
@@ -110,7 +110,7 @@ export interface ConvTranspose2dOptions {
   stride?: number | readonly [number, number];
   /** Removed from each side of the output (PyTorch's `padding`): `dilation·(k − 1) − padding` of implicit zero padding. */
   padding?: number | readonly [number, number];
-  /** Added to one side of the output to pick among the sizes a stride allows (< stride). */
+  /** Added to one side of the output to pick among the sizes a stride allows (< stride or dilation). */
   outputPadding?: number | readonly [number, number];
   dilation?: number | readonly [number, number];
   groups?: number;
@@ -150,15 +150,18 @@ export function convTranspose2d(x: Tensor, w: Tensor, opts: ConvTranspose2dOptio
   const [pH, pW] = two(op, 'padding', opts.padding, 0, 0);
   const [oH, oW] = two(op, 'outputPadding', opts.outputPadding, 0, 0);
   const [dH, dW] = two(op, 'dilation', opts.dilation, 1, 1);
-  if (oH >= sH || oW >= sW) throw new AxonError(op, `outputPadding ${fmtValue(opts.outputPadding)} must be smaller than the stride ${sH}×${sW}`);
+  if (oH >= Math.max(sH, dH) || oW >= Math.max(sW, dW)) throw new AxonError(op, `outputPadding ${fmtValue(opts.outputPadding)} must be smaller than the stride (${sH}×${sW}) or the dilation (${dH}×${dW})`);
   const O = Og * groups;
   const outH = (H - 1) * sH - 2 * pH + dH * (kH - 1) + oH + 1;
   const outW = (W - 1) * sW - 2 * pW + dW * (kW - 1) + oW + 1;
   if (outH <= 0 || outW <= 0) throw new AxonError(op, `the output would be ${outH}×${outW} for input ${fmtShape(x.shape)}, weights ${fmtShape(w.shape)} and padding ${pH}×${pW}`);
   if (opts.bias && (opts.bias.dtype !== 'float32' || opts.bias.rank !== 1 || opts.bias.shape[0] !== O)) throw new AxonError(op, `bias must be float32 [${O}] for weights ${fmtShape(w.shape)}, got ${opts.bias.dtype} ${fmtShape(opts.bias.shape)}`);
   // the window whose unfold of the output image has one column per input pixel
-  const win = window2d(op, [N, O, outH, outW], [kH, kW], [sH, sW], [[pH, pH], [pW, pW]], [dH, dW]);
-  if (win.outH !== H || win.outW !== W) throw new AxonError(op, `internal: window ${win.outH}×${win.outW} for input ${H}×${W}`);
+  // the full (uncropped) output, whose unfold has exactly one column per input pixel; `padding`
+  // crops it and `outputPadding` extends it (with zeros where no input reaches)
+  const fullH = (H - 1) * sH + dH * (kH - 1) + 1;
+  const fullW = (W - 1) * sW + dW * (kW - 1) + 1;
+  const win = window2d(op, [N, O, fullH, fullW], [kH, kW], [sH, sW], 'valid', [dH, dW]);
   return failSafe(() => {
     const temps: Tensor[] = [];
     const t = <T extends Tensor>(v: T): T => (temps.push(v), v);
@@ -172,6 +175,13 @@ export function convTranspose2d(x: Tensor, w: Tensor, opts: ConvTranspose2dOptio
     }
     const cols = parts.length === 1 ? parts[0]! : t(concat(parts, 1));
     let y = fold(cols, win);
+    if (pH > 0 || pW > 0 || outH !== fullH || outW !== fullW) {
+      const keepH = Math.max(0, Math.min(outH, fullH - pH));
+      const keepW = Math.max(0, Math.min(outW, fullW - pW));
+      const c = t(y);
+      const cropped = keepH > 0 && keepW > 0 ? t(slice(c, [0, 0, pH, pW], [N, O, keepH, keepW])) : null;
+      y = cropped === null ? zeros([N, O, outH, outW]) : keepH === outH && keepW === outW ? cropped.contiguous() : pad(cropped, [[0, 0], [0, 0], [0, outH - keepH], [0, outW - keepW]]);
+    }
     if (opts.bias) {
       const b4 = t(reshape(opts.bias, [1, O, 1, 1]));
       const yb = add(y, b4);

@@ -82,7 +82,7 @@ export function conv1dTests(s: Suite): void {
         ['conv1d', () => ax.conv1d(x4, ax.ones([2, 2, 2]))],
         ['conv1d', () => ax.conv1d(x3, ax.ones([2, 2, 2]), { stride: 0 })],
         ['convTranspose2d', () => ax.convTranspose2d(x4, ax.ones([3, 1, 2, 2]))],
-        ['convTranspose2d', () => ax.convTranspose2d(x4, ax.ones([2, 1, 2, 2]), { stride: 2, outputPadding: 2 })],
+        ['convTranspose2d', () => ax.convTranspose2d(x4, ax.ones([2, 1, 2, 2]), { stride: 2, dilation: 2, outputPadding: 2 })],
         ['convTranspose2d', () => ax.convTranspose2d(x4, ax.ones([2, 1, 2, 2]), { bias: ax.ones([3]) })],
         ['maxPool1d', () => ax.maxPool1d(x3, 0)],
         ['avgPool1d', () => ax.avgPool1d(x3, 9)],
