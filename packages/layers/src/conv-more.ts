@@ -233,8 +233,8 @@ abstract class ConvTransposeNd extends Module {
     const useBias = optBool(op, 'bias', o.bias) ?? true;
     const inputShape = optInputShape(op, o.inputShape);
     if (inChannels % groups !== 0 || outChannels % groups !== 0) throw new AxonError(op, `inChannels (${inChannels}) and outChannels (${outChannels}) must be divisible by groups (${groups})`);
-    // PyTorch: output padding must be smaller than either stride or dilation; core's op (as F.*) asks for < stride
-    if (outputPadding.some((p, i) => p >= stride[i]!)) throw new AxonError(op, `outputPadding ${fmtValue(o.outputPadding)} must be smaller than the stride ${fmtValue(stride)}`);
+    // PyTorch: output padding must be smaller than either stride or dilation
+    if (outputPadding.some((p, i) => p >= Math.max(stride[i]!, dilation[i]!))) throw new AxonError(op, `outputPadding ${fmtValue(o.outputPadding)} must be smaller than the stride ${fmtValue(stride)} or the dilation ${fmtValue(dilation)}`);
     if (inputShape && (inputShape.length !== nd + 1 || inputShape[0] !== inChannels)) throw new AxonError(op, `inputShape must be [${inChannels}, ${nd === 1 ? 'L' : 'H, W'}] (one example), got ${fmtShape(inputShape)}`);
     super(optName(op, o.name));
     this.inputShape = inputShape;
