@@ -20,6 +20,13 @@ import { checkFinite, checkInt, optionsOf } from './validate.js';
  * const opts: GenerateOptions = { maxTokens: 20, temperature: 0.8, topK: 5, seed: 1 };
  * const m = gpt({ vocabSize: 10, contextLength: 8, width: 8, heads: 2, layers: 1 });
  * (await m.generate([1, 2], opts)).length // 20
+ * // streaming: each token as it comes; an AbortSignal stops early
+ * const seen: number[] = [];
+ * const stop = new AbortController();
+ * const streamed: GenerateOptions = { maxTokens: 20, seed: 1, signal: stop.signal, onToken: (id, i) => { seen.push(id); if (i === 2) stop.abort(); } };
+ * const ids = await m.generate([1, 2], streamed);
+ * ids.length // 3
+ * seen.join() === ids.join() // true
  */
 export interface GenerateOptions {
   /** How many tokens to generate (≥ 0). */
@@ -30,6 +37,19 @@ export interface GenerateOptions {
   topK?: number;
   /** Seed of the sampling: the same seed gives the same tokens (default: a random seed). */
   seed?: number;
+  /**
+   * Called with each token as soon as it is sampled (`index` 0, 1, …), before the next one is
+   * computed — a streamer, as Hugging Face's `streamer=`. When it returns a promise, generation waits
+   * for it (e.g. a write that must drain). If it throws (or its promise rejects), generation stops,
+   * frees its tensors and caches, and `generate` rejects with that error.
+   */
+  onToken?: (id: number, index: number) => void | Promise<void>;
+  /**
+   * Stops generation early once aborted: it is checked before each token is computed, and
+   * `generate` then resolves with the tokens sampled so far (each already given to `onToken`),
+   * having freed everything. An already aborted signal gives `[]`.
+   */
+  signal?: AbortSignal;
 }
 
 /**
@@ -116,6 +136,19 @@ interface Gen {
   temperature: number;
   topK: number | undefined;
   rng: () => number;
+  onToken: ((id: number, index: number) => void | Promise<void>) | undefined;
+  signal: AbortSignal | undefined;
+}
+
+/** Whether generation should stop before computing another token (`signal` aborted). */
+function stopped(g: Gen): boolean {
+  return g.signal?.aborted === true;
+}
+
+/** Records `id` as token `out.length` and gives it to `onToken` (awaiting a returned promise). */
+async function emit(g: Gen, out: number[], id: number): Promise<void> {
+  out.push(id);
+  if (g.onToken) await g.onToken(id, out.length - 1);
 }
 
 /** Validates generate's arguments. */
@@ -125,13 +158,16 @@ function genArgs(op: string, vocab: number, prompt: unknown, opts: unknown): Gen
   if (ids.length === 0) throw new AxonError(op, 'the prompt needs at least one token');
   const badId = ids.findIndex((v) => typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v >= vocab);
   if (badId >= 0) throw new AxonError(op, `prompt[${badId}] = ${fmtValue(ids[badId])} is not a token id in [0, ${vocab})`);
-  const o = optionsOf<GenerateOptions>(op, opts, ['maxTokens', 'temperature', 'topK', 'seed']);
+  const o = optionsOf<GenerateOptions>(op, opts, ['maxTokens', 'temperature', 'topK', 'seed', 'onToken', 'signal']);
   if (o.maxTokens === undefined) throw new AxonError(op, 'expects { maxTokens }');
   const maxTokens = checkInt(op, 'maxTokens', o.maxTokens, 0, 2 ** 24);
   const temperature = o.temperature === undefined ? 1 : checkFinite(op, 'temperature', o.temperature, 0);
   const topK = o.topK === undefined ? undefined : checkInt(op, 'topK', o.topK, 1);
   const seed = o.seed === undefined ? Math.floor(Math.random() * 2 ** 32) : checkFinite(op, 'seed', o.seed);
-  return { ids, maxTokens, temperature, topK, rng: mulberry32(seed) };
+  if (o.onToken !== undefined && typeof o.onToken !== 'function') throw new AxonError(op, `onToken must be a function (id, index) => void, got ${fmtValue(o.onToken)}`);
+  const signal: unknown = o.signal;
+  if (signal !== undefined && !(typeof AbortSignal !== 'undefined' && signal instanceof AbortSignal)) throw new AxonError(op, `signal must be an AbortSignal (e.g. new AbortController().signal), got ${fmtValue(signal)}`);
+  return { ids, maxTokens, temperature, topK, rng: mulberry32(seed), onToken: o.onToken, signal: o.signal };
 }
 
 /** The logits row [V] of the last position of `logits` [1, T, V], read to the host. */
@@ -259,13 +295,20 @@ export class GPT extends Module implements LanguageModel {
    * each new token runs one position through the blocks (O(t) attention). When the sequence
    * outgrows `contextLength`, each step re-runs the last `contextLength` tokens (the model's
    * window). Sampling happens on the host from a seeded generator, so a seed gives the same
-   * tokens on every backend (up to logits within rounding of a sampling boundary).
+   * tokens on every backend (up to logits within rounding of a sampling boundary). `onToken` sees
+   * each token as it is sampled, before the next is computed; a throwing `onToken` stops generation
+   * (the cache freed) and rejects with its error; an aborted `signal` ends it early with the tokens
+   * so far (see {@link GenerateOptions}).
    * @example
    * const m = gpt({ vocabSize: 10, contextLength: 8, width: 8, heads: 2, layers: 1 });
    * const a = await m.generate([1, 2, 3], { maxTokens: 5, seed: 7 });
    * const b = await m.generate([1, 2, 3], { maxTokens: 5, seed: 7 });
    * a.length // 5
    * a.join() === b.join() // true
+   * const seen: number[] = [];
+   * await m.generate([1, 2, 3], { maxTokens: 5, seed: 7, onToken: (id) => { seen.push(id); } });
+   * seen.join() === a.join() // true
+   * await m.generate([1], { maxTokens: 5, onToken: () => { throw new Error('stop'); } }) // throws: 'stop'
    * await m.generate([], { maxTokens: 5 }) // throws: 'at least one token'
    */
   async generate(prompt: number[] | Int32Array, opts: GenerateOptions): Promise<number[]> {
@@ -279,7 +322,7 @@ export class GPT extends Module implements LanguageModel {
     try {
       let seq = g.ids.slice(-this.contextLength);
       let feed = seq;
-      for (let i = 0; i < g.maxTokens; i++) {
+      for (let i = 0; i < g.maxTokens && !stopped(g); i++) {
         if (cache[0]!.length + feed.length > this.contextLength) {
           // the window slides: recompute it without the cache's oldest positions
           reset();
@@ -301,9 +344,9 @@ export class GPT extends Module implements LanguageModel {
           logits.dispose();
         }
         const next = sampleToken(row, g.temperature, g.topK, g.rng());
-        out.push(next);
         seq = [...seq, next];
         feed = [next];
+        await emit(g, out, next);
       }
     } finally {
       reset();
@@ -434,11 +477,14 @@ export class LstmLm extends Module implements LanguageModel {
 
   /**
    * Generates `maxTokens` tokens after `prompt` (eval mode, no gradients): the prompt runs once,
-   * then each token is one LSTM step from the carried state (O(1) per token). Seeded as
-   * {@link GPT.generate}.
+   * then each token is one LSTM step from the carried state (O(1) per token). Seeded, streamed
+   * (`onToken`) and stopped (`signal`) as {@link GPT.generate}.
    * @example
    * const m = lstmLm({ vocabSize: 10, width: 8 });
    * (await m.generate([1], { maxTokens: 3, temperature: 0 })).length // 3
+   * const seen: number[] = [];
+   * const ids = await m.generate([1], { maxTokens: 3, temperature: 0, onToken: (id) => { seen.push(id); } });
+   * seen.join() === ids.join() // true
    */
   async generate(prompt: number[] | Int32Array, opts: GenerateOptions): Promise<number[]> {
     const g = genArgs(`lstmLm '${this.name}'.generate`, this.vocabSize, prompt, opts);
@@ -448,7 +494,7 @@ export class LstmLm extends Module implements LanguageModel {
     let state: [Tensor, Tensor] | null = null;
     try {
       let feed = g.ids;
-      for (let i = 0; i < g.maxTokens; i++) {
+      for (let i = 0; i < g.maxTokens && !stopped(g); i++) {
         const prev: [Tensor, Tensor] | null = state;
         const input = tensor(Int32Array.from(feed), [1, feed.length], 'int32');
         let logits: Tensor;
@@ -467,8 +513,8 @@ export class LstmLm extends Module implements LanguageModel {
           logits.dispose();
         }
         const tokId = sampleToken(row, g.temperature, g.topK, g.rng());
-        out.push(tokId);
         feed = [tokId];
+        await emit(g, out, tokId);
       }
     } finally {
       if (state) (state as [Tensor, Tensor]).forEach((t) => t.dispose());

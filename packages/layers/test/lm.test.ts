@@ -67,6 +67,87 @@ describe.each(models)('%s generate', (_name, make) => {
     m.dispose();
   });
 
+  it('onToken sees exactly the returned ids, in order, each before the next is computed', async () => {
+    const m = make();
+    const prompt = [3, 1, 4, 1, 5];
+    const head = (m as unknown as { head: { forward: (x: unknown) => unknown } }).head;
+    const forward = head.forward.bind(head);
+    let heads = 0;
+    head.forward = (x) => {
+      heads++;
+      return forward(x);
+    };
+    const seen: [number, number, number][] = [];
+    const before = memory();
+    const ids = await m.generate(prompt, { maxTokens: 12, seed: 3, onToken: (id, index) => void seen.push([id, index, heads]) });
+    expect(memory().numTensors).toBe(before.numTensors);
+    expect(memory().numBytes).toBe(before.numBytes);
+    // one head (one forward) per token: token i is reported after i + 1 forwards, not after all of them
+    expect(seen).toEqual(ids.map((id, i) => [id, i, i + 1]));
+    expect(ids).toEqual(await m.generate(prompt, { maxTokens: 12, seed: 3 }));
+    // an async onToken is awaited before the next token
+    const order: string[] = [];
+    await m.generate(prompt, {
+      maxTokens: 3,
+      seed: 3,
+      onToken: async (_id, i) => {
+        order.push(`start ${i}`);
+        await new Promise((r) => setTimeout(r, 5));
+        order.push(`end ${i}`);
+      },
+    });
+    expect(order).toEqual(['start 0', 'end 0', 'start 1', 'end 1', 'start 2', 'end 2']);
+    m.dispose();
+  });
+
+  it('a throwing (or rejecting) onToken stops generation, frees everything and propagates its error', async () => {
+    const m = make();
+    const prompt = [3, 1, 4, 1, 5];
+    const before = memory();
+    for (const at of [0, 2, 5]) {
+      // at 5 the GPT's window (contextLength 8) has slid and its cache was rebuilt
+      const boom = new Error(`stop at ${at}`);
+      const seen: number[] = [];
+      await expect(m.generate(prompt, { maxTokens: 12, seed: 1, onToken: (id, i) => {
+        seen.push(id);
+        if (i === at) throw boom;
+      } })).rejects.toBe(boom);
+      expect(seen.length).toBe(at + 1);
+      await expect(m.generate(prompt, { maxTokens: 12, seed: 1, onToken: async (_id, i) => {
+        if (i === at) throw boom;
+      } })).rejects.toBe(boom);
+      expect(memory().numTensors).toBe(before.numTensors);
+      expect(memory().numBytes).toBe(before.numBytes);
+      expect(m.training).toBe(true);
+    }
+    m.dispose();
+  });
+
+  it('an aborted signal stops early with the tokens so far, freeing everything', async () => {
+    const m = make();
+    const prompt = [3, 1, 4, 1, 5];
+    const all = await m.generate(prompt, { maxTokens: 12, seed: 8 });
+    const before = memory();
+    const stop = new AbortController();
+    const seen: number[] = [];
+    const got = await m.generate(prompt, { maxTokens: 12, seed: 8, signal: stop.signal, onToken: (id, i) => {
+      seen.push(id);
+      if (i === 6) stop.abort();
+    } });
+    expect(got).toEqual(all.slice(0, 7));
+    expect(seen).toEqual(got);
+    expect(await m.generate(prompt, { maxTokens: 12, signal: stop.signal })).toEqual([]);
+    // aborted from outside while generating (between tokens)
+    const later = new AbortController();
+    setTimeout(() => later.abort(), 0);
+    const part = await m.generate(prompt, { maxTokens: 2 ** 20, seed: 8, signal: later.signal, onToken: () => new Promise((r) => setTimeout(r, 1)) });
+    expect(part.length).toBeGreaterThan(0);
+    expect(part.length).toBeLessThan(2 ** 20);
+    expect(memory().numTensors).toBe(before.numTensors);
+    expect(memory().numBytes).toBe(before.numBytes);
+    m.dispose();
+  });
+
   it('refuses bad prompts and options before allocating', async () => {
     const m = make();
     const before = memory().numTensors;
@@ -76,6 +157,8 @@ describe.each(models)('%s generate', (_name, make) => {
     await expect(m.generate([1], { maxTokens: 2, temperature: -1 })).rejects.toThrow(/temperature must be a finite number >= 0/);
     await expect(m.generate([1], { maxTokens: 2, topK: 0 })).rejects.toThrow(/topK must be an integer >= 1/);
     await expect(m.generate([1], { maxTokens: 2, tempreature: 1 } as never)).rejects.toThrow(/unknown option 'tempreature'/);
+    await expect(m.generate([1], { maxTokens: 2, onToken: 3 } as never)).rejects.toThrow(/onToken must be a function/);
+    await expect(m.generate([1], { maxTokens: 2, signal: { aborted: true } } as never)).rejects.toThrow(/signal must be an AbortSignal/);
     const floats = tensor([[1, 2]], [1, 2]);
     expect(() => m.forward(floats)).toThrow(/expects int32 ids \[batch, time\]/);
     floats.dispose();
