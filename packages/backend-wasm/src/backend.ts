@@ -1072,9 +1072,11 @@ export class WasmBackend implements Backend {
    * index of `shape`, reduced over `axes` into `out` with the results of `fused` into a buffer
    * and `reduce` of it, bit for bit.
    *
-   * Where the dims merge into rows reduced along their length (`[M, N]` over its last axis: a
-   * softmax's max and sum; or everything, into one row) or into columns reduced over the rows
-   * (`[M, N]` over axis 0: a bias gradient), with each input's inner dim contiguous or broadcast,
+   * Where the dims merge into rows reduced along their length (`[M, N]` or `[P, M, N]` over the
+   * last axis: a softmax's max and sum; or everything, into one row, also over 2–3 dims that do
+   * not merge when each row holds whole 8-lane groups or for a product) or into columns reduced
+   * over the rows (`[M, N]` over axis 0 or `[P, M, N]` over axes 0 and 1: a bias gradient), with
+   * each input's inner dim contiguous or broadcast,
    * one generated kernel (the program's, as `fused` runs it) accumulates each value where it would
    * have stored it, in the order of the `reduce` kernel. Other layouts write the values block by
    * block into scratch memory (at most 16 K elements a block when the leading axis is kept) and
