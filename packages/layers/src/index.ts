@@ -89,6 +89,6 @@ export {
   type TransformerDecoderForwardOptions,
   type TransformerEncoderOptions,
 } from './transformer.js';
-export { PositionalEmbedding, SinusoidalPositionalEncoding, sinusoidalPositionalEncoding, RMSNorm, type RMSNormOptions } from './positional.js';
+export { PositionalEmbedding, SinusoidalPositionalEncoding, sinusoidalPositionalEncoding, RMSNorm, type RMSNormOptions, rmsNorm } from './positional.js';
 export { gpt, lstmLm, GPT, LstmLm, type LanguageModel, type GenerateOptions, type GptConfig, type LstmLmConfig } from './lm.js';
 export { KerasMultiHeadAttention, type KerasMultiHeadAttentionOptions, type KerasMultiHeadAttentionCallOptions } from './attention-keras.js';

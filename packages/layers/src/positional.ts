@@ -1,6 +1,7 @@
 /**
  * Position information for sequence models — a learned `PositionalEmbedding`, the sinusoidal
- * encoding of "Attention Is All You Need" — and `RMSNorm` (PyTorch 2.4's `nn.RMSNorm`).
+ * encoding of "Attention Is All You Need" — and `RMSNorm` / `rmsNorm` (PyTorch 2.4's `nn.RMSNorm` and
+ * `F.rms_norm`).
  */
 import { AxonError, type Tensor, fmtShape, fmtValue, randn, tensor } from '@axon/core';
 import { allocating } from './build.js';
@@ -132,6 +133,59 @@ export class SinusoidalPositionalEncoding extends Module {
   }
 }
 
+/** normalizedShape: a positive integer or an array of 1 to 8 of them. */
+function rmsShape(op: string, normalizedShape: unknown): number[] {
+  const shape = typeof normalizedShape === 'number' ? [normalizedShape] : Array.isArray(normalizedShape) ? [...(normalizedShape as unknown[])] : null;
+  if (shape === null || shape.length === 0 || shape.length > 8) throw new AxonError(op, `normalizedShape must be a positive integer or an array of 1 to 8 of them, got ${fmtValue(normalizedShape)}`);
+  for (const d of shape) checkInt(op, 'normalizedShape', d);
+  return shape as number[];
+}
+
+/** eps: undefined or null is float32's machine epsilon 2^−23 (PyTorch's `eps=None`). */
+function rmsEps(op: string, eps: unknown): number {
+  return eps === undefined || eps === null ? 2 ** -23 : checkFinite(op, 'eps', eps, 0);
+}
+
+/** y = x / √(mean(x², trailing `shape` dims) + eps) · weight, x checked against `shape`. */
+function rmsNormCore(op: string, x: Tensor, shape: readonly number[], weight: Tensor | null, eps: number): Tensor {
+  const n = shape.length;
+  if (x.dtype !== 'float32' || x.rank < n || shape.some((d, i) => x.shape[x.rank - n + i] !== d)) {
+    throw new AxonError(op, `expects float32 [..., ${shape.join(', ')}], got ${x.dtype} ${fmtShape(x.shape)}`);
+  }
+  const axes = shape.map((_, i) => x.rank - n + i);
+  return composite([x, weight], (tmp) => {
+    const ms = tmp(tmp(x.square()).mean(axes, true));
+    const y = tmp(x.mul(tmp(tmp(ms.add(eps)).rsqrt())));
+    return weight === null ? y : y.mul(weight);
+  });
+}
+
+/**
+ * RMS normalisation, PyTorch 2.4's `F.rms_norm(input, normalized_shape, weight=None, eps=None)`:
+ * `y = x / √(mean(x², over the trailing normalizedShape dims) + eps) · weight`, differentiable in
+ * `x` and `weight`. `weight` (optional, float32 of shape `normalizedShape`) scales each element;
+ * `eps` defaults to float32's machine epsilon 2⁻²³ (as PyTorch's `eps=None`). The functional form
+ * of {@link RMSNorm}, which calls it with its own `weight` and `eps`.
+ * @example
+ * rmsNorm(tensor([[3, 4]]), 2) // [[0.8485, 1.1314]]
+ * rmsNorm(tensor([[3, 4]]), [2], tensor([1, 0.5]), 0) // [[0.8485, 0.5657]]
+ * rmsNorm(randn([2, 5, 8]), [5, 8]).shape // [2, 5, 8]
+ * rmsNorm(tensor([[3, 4, 5]]), 2) // throws: 'expects float32 [..., 2]'
+ * rmsNorm(tensor([[3, 4]]), 2, tensor([1, 2, 3])) // throws: 'weight must be a float32 tensor of shape [2]'
+ */
+export function rmsNorm(x: Tensor, normalizedShape: number | readonly number[], weight?: Tensor | null, eps?: number | null): Tensor {
+  const op = 'rmsNorm';
+  checkTensor(op, 'x', x);
+  const shape = rmsShape(op, normalizedShape);
+  if (weight !== undefined && weight !== null) {
+    checkTensor(op, 'weight', weight);
+    if (weight.dtype !== 'float32' || weight.rank !== shape.length || shape.some((d, i) => weight.shape[i] !== d)) {
+      throw new AxonError(op, `weight must be a float32 tensor of shape [${shape.join(', ')}] (normalizedShape), got ${weight.dtype} ${fmtShape(weight.shape)}`);
+    }
+  }
+  return rmsNormCore(op, x, shape, weight ?? null, rmsEps(op, eps));
+}
+
 /**
  * Options of {@link RMSNorm}.
  * @example
@@ -148,7 +202,8 @@ export interface RMSNormOptions {
 }
 
 /**
- * PyTorch 2.4's `nn.RMSNorm`: `y = x / √(mean(x², over the last normalizedShape dims) + eps) · weight`.
+ * PyTorch 2.4's `nn.RMSNorm`: `y = x / √(mean(x², over the last normalizedShape dims) + eps) · weight`
+ * ({@link rmsNorm} with the layer's `weight` and `eps`).
  * @example
  * const n = new RMSNorm(2);
  * n.forward(tensor([[3, 4]])) // [[0.8485, 1.1314]]
@@ -167,10 +222,8 @@ export class RMSNorm extends Module {
   constructor(normalizedShape: number | readonly number[], opts: RMSNormOptions = {}) {
     const cls = 'RMSNorm';
     const o = optionsOf<RMSNormOptions>(cls, opts, ['eps', 'elementwiseAffine', 'name']);
-    const shape = typeof normalizedShape === 'number' ? [normalizedShape] : Array.isArray(normalizedShape) ? [...(normalizedShape as number[])] : null;
-    if (shape === null || shape.length === 0 || shape.length > 8) throw new AxonError(cls, `normalizedShape must be a positive integer or an array of 1 to 8 of them, got ${fmtValue(normalizedShape)}`);
-    for (const d of shape) checkInt(cls, 'normalizedShape', d);
-    const eps = o.eps === undefined || o.eps === null ? 2 ** -23 : checkFinite(cls, 'eps', o.eps, 0);
+    const shape = rmsShape(cls, normalizedShape);
+    const eps = rmsEps(cls, o.eps);
     const affine = optBool(cls, 'elementwiseAffine', o.elementwiseAffine) ?? true;
     super(optName(cls, o.name));
     this.normalizedShape = shape;
@@ -191,16 +244,7 @@ export class RMSNorm extends Module {
   forward(x: Tensor): Tensor {
     const op = `${this.className} '${this.name}'`;
     checkTensor(op, 'x', x);
-    const n = this.normalizedShape.length;
-    if (x.dtype !== 'float32' || x.rank < n || this.normalizedShape.some((d, i) => x.shape[x.rank - n + i] !== d)) {
-      throw new AxonError(op, `expects float32 [..., ${this.normalizedShape.join(', ')}], got ${x.dtype} ${fmtShape(x.shape)}`);
-    }
-    const axes = this.normalizedShape.map((_, i) => x.rank - n + i);
-    return composite([x], (tmp) => {
-      const ms = tmp(tmp(x.square()).mean(axes, true));
-      const y = tmp(x.mul(tmp(tmp(ms.add(this.eps)).rsqrt())));
-      return this.weight === null ? y : y.mul(this.weight);
-    });
+    return rmsNormCore(op, x, this.normalizedShape, this.weight, this.eps);
   }
 
   override getConfig(): LayerConfig {

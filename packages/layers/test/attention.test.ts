@@ -5,7 +5,7 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { AxonError, concat, memory, noGrad, randn, tensor, tidy } from '@axon/core';
-import { KVCache, KerasMultiHeadAttention, MultiheadAttention, PositionalEmbedding, deserializeModel, input, model, serializeModel, RMSNorm, SinusoidalPositionalEncoding, TransformerEncoder, TransformerEncoderLayer, modelFromJson, modelToJson, sinusoidalPositionalEncoding } from '../src/index.js';
+import { KVCache, KerasMultiHeadAttention, MultiheadAttention, PositionalEmbedding, deserializeModel, input, model, serializeModel, RMSNorm, rmsNorm, SinusoidalPositionalEncoding, TransformerEncoder, TransformerEncoderLayer, modelFromJson, modelToJson, sinusoidalPositionalEncoding } from '../src/index.js';
 import { useTestBackend } from './helpers.js';
 import { ATTN_CASES, checkAttnCase } from './attn-fixtures.js';
 import { allClose } from './gpt-check.js';
@@ -151,6 +151,72 @@ describe('RMSNorm', () => {
       m.dispose();
     });
   }
+
+  for (const [shape, norm, eps, affine] of [
+    [[3, 5], 5, undefined, true],
+    [[2, 3, 4], [3, 4], 1e-3, true],
+    [[4, 6], [6], 1e-6, false],
+    [[2, 2, 3], [2, 3], null, false],
+  ] as [number[], number | number[], number | null | undefined, boolean][]) {
+    it(`functional rmsNorm: values and gradients (x and weight) against float64 by finite differences, x ${JSON.stringify(shape)} over ${JSON.stringify(norm)}, eps ${eps ?? 'default'}${affine ? '' : ', no weight'}`, () => {
+      const nshape = typeof norm === 'number' ? [norm] : norm;
+      const size = shape.reduce((a, b) => a * b, 1);
+      const k = nshape.reduce((a, b) => a * b, 1);
+      const epsV = eps ?? 2 ** -23;
+      const xs = Float32Array.from({ length: size }, (_, i) => Math.sin(i * 1.3 + 0.2) * (1 + (i % 4)) * (i === 3 ? 1e-4 : 1));
+      const ws = Float32Array.from({ length: k }, (_, i) => 1.5 - 0.2 * i);
+      const rs = Float32Array.from({ length: size }, (_, i) => Math.cos(i * 0.7));
+      const before = memory();
+      const x = tensor(xs, shape).requireGrad();
+      const w = affine ? tensor(ws, nshape).requireGrad() : null;
+      tidy(() => {
+        const y = eps === undefined ? rmsNorm(x, norm, w) : rmsNorm(x, norm, w, eps);
+        expect(y.shape).toEqual(shape);
+        const w64 = affine ? Float64Array.from(ws) : null;
+        allClose(y.dataSync(), ref(Float64Array.from(xs), shape, nshape.length, w64, epsV), 1e-5, 1e-6, 'rmsNorm');
+        y.mul(tensor(rs, shape)).sum().backward();
+        const f = (xv: Float64Array, wv: Float64Array | null): number => ref(xv, shape, nshape.length, wv, epsV).reduce((s, v, i) => s + v * rs[i]!, 0);
+        const diff = (base: Float32Array, at: (v: Float64Array) => number): Float64Array => Float64Array.from(base, (_, i) => {
+          const h = 1e-6;
+          const a = Float64Array.from(base);
+          const b = Float64Array.from(base);
+          a[i] += h;
+          b[i] -= h;
+          return (at(a) - at(b)) / (2 * h);
+        });
+        allClose(x.grad!.dataSync(), diff(xs, (v) => f(v, w64)), 1e-4, 1e-5, 'rmsNorm dx');
+        if (w) allClose(w.grad!.dataSync(), diff(ws, (v) => f(Float64Array.from(xs), v)), 1e-4, 1e-5, 'rmsNorm dweight');
+      });
+      // the module computes the same values (it calls the function)
+      const m = new RMSNorm(norm, { ...(eps !== undefined ? { eps } : {}), elementwiseAffine: affine });
+      if (affine) tidy(() => void m.weight!.assign(tensor(ws, nshape)));
+      tidy(() => allClose(noGrad(() => m.forward(x)).dataSync(), noGrad(() => rmsNorm(x, norm, w, eps)).dataSync(), 0, 0, 'RMSNorm = rmsNorm'));
+      m.dispose();
+      x.grad?.dispose();
+      x.dispose();
+      w?.grad?.dispose();
+      w?.dispose();
+      expect(memory().numTensors).toBe(before.numTensors);
+      expect(memory().numBytes).toBe(before.numBytes);
+    });
+  }
+
+  it('functional rmsNorm refuses bad input with an AxonError before computing, leaking nothing', () => {
+    const x = randn([2, 4]);
+    const xi = x.astype('int32');
+    const w3 = randn([3]);
+    const before = memory();
+    expect(() => rmsNorm(x, 3)).toThrow(/rmsNorm: expects float32 \[\.\.\., 3\], got float32 \[2,4\]/);
+    expect(() => rmsNorm(xi, 4)).toThrow(/rmsNorm: expects float32 \[\.\.\., 4\], got int32 \[2,4\]/);
+    expect(() => rmsNorm(x, [])).toThrow(/rmsNorm: normalizedShape must be/);
+    expect(() => rmsNorm(x, 4, w3)).toThrow(/rmsNorm: weight must be a float32 tensor of shape \[4\] \(normalizedShape\), got float32 \[3\]/);
+    expect(() => rmsNorm(x, 4, [1, 1, 1, 1] as never)).toThrow(/rmsNorm: weight must be a Tensor/);
+    expect(() => rmsNorm(x, 4, null, -1)).toThrow(/rmsNorm: eps must be a finite number >= 0/);
+    expect(() => rmsNorm('x' as never, 4)).toThrow(/rmsNorm: x must be a Tensor/);
+    expect(memory().numTensors).toBe(before.numTensors);
+    expect(memory().numBytes).toBe(before.numBytes);
+    for (const t of [x, xi, w3]) t.dispose();
+  });
 
   it('refuses bad shapes and options', () => {
     expect(() => new RMSNorm([])).toThrow(/normalizedShape must be/);

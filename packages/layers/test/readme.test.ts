@@ -90,10 +90,10 @@ describe('README examples', () => {
     expect(core.memory().numTensors).toBe(before);
   });
 
-  it('Attention, transformers and the GPT: shapes, a GPT trained and generating, a config + weights round trip, nothing leaked', async () => {
+  it('Attention, transformers and the GPT: shapes, a GPT trained and generating (streamed, stopped by a signal), a config + weights round trip, nothing leaked', async () => {
     const code = block('### Attention, transformers and the GPT');
     const want = expected(code);
-    expect(want.length).toBe(5);
+    expect(want.length).toBe(7);
     const before = core.memory().numTensors;
     expect(await run(code)).toEqual(want);
     expect(core.memory().numTensors).toBe(before);
