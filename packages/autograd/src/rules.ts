@@ -136,6 +136,9 @@ function unreduce(g: Tensor, x: Tensor, attrs: OpAttrs): Tensor {
 
 const float = (t: Tensor): Tensor => astype(t, 'float32');
 
+/** Whether input `i` needs a gradient (`ctx.needs` absent: all do). */
+const need = (c: RuleContext, i: number): boolean => c.needs?.[i] !== false;
+
 /**
  * The rule table, keyed by the op names core records: each rule maps the output's gradient to
  * one gradient per input (null for inputs without one).
@@ -181,15 +184,16 @@ export const rules: Record<string, GradRule | undefined> & { [K in Differentiabl
     return [where(logicalAnd(ge(x, c.attrs.lo as number), le(x, c.attrs.hi as number)), g, 0)];
   },
 
-  add: (g, c) => [sumToShape(g, c.inputs[0]!.shape), sumToShape(g, c.inputs[1]!.shape)],
-  sub: (g, c) => [sumToShape(g, c.inputs[0]!.shape), sumToShape(neg(g), c.inputs[1]!.shape)],
+  // (an input that needs no gradient — a constant like GELU's 0.5 — gets none: no reduction for it)
+  add: (g, c) => [need(c, 0) ? sumToShape(g, c.inputs[0]!.shape) : null, need(c, 1) ? sumToShape(g, c.inputs[1]!.shape) : null],
+  sub: (g, c) => [need(c, 0) ? sumToShape(g, c.inputs[0]!.shape) : null, need(c, 1) ? sumToShape(neg(g), c.inputs[1]!.shape) : null],
   mul: (g, c) => {
     const [a, b] = c.inputs as [Tensor, Tensor];
-    return [sumToShape(mul(g, b), a.shape), sumToShape(mul(g, a), b.shape)];
+    return [need(c, 0) ? sumToShape(mul(g, b), a.shape) : null, need(c, 1) ? sumToShape(mul(g, a), b.shape) : null];
   },
   div: (g, c) => {
     const [a, b] = c.inputs as [Tensor, Tensor];
-    return [sumToShape(div(g, b), a.shape), sumToShape(neg(div(mul(g, a), square(b))), b.shape)];
+    return [need(c, 0) ? sumToShape(div(g, b), a.shape) : null, need(c, 1) ? sumToShape(neg(div(mul(g, a), square(b))), b.shape) : null];
   },
   pow: (g, c) => {
     const [a, b] = c.inputs as [Tensor, Tensor];
@@ -258,7 +262,10 @@ export const rules: Record<string, GradRule | undefined> & { [K in Differentiabl
 
   matmul: (g, c) => {
     const [a, b] = c.inputs as [Tensor, Tensor];
-    return [c.needs?.[0] === false ? null : sumToShape(matmul(g, transpose(b)), a.shape), c.needs?.[1] === false ? null : sumToShape(matmul(transpose(a), g), b.shape)];
+    // b a matrix shared by every batch of a (x·W): one [K, B·M]·[B·M, N] product, not B products summed
+    const shared = b.rank === 2 && a.rank > 2;
+    const gb = !need(c, 1) ? null : shared ? matmul(transpose(reshape(a, [-1, a.shape[a.rank - 1]!])), reshape(g, [-1, g.shape[g.rank - 1]!])) : sumToShape(matmul(transpose(a), g), b.shape);
+    return [need(c, 0) ? sumToShape(matmul(g, transpose(b)), a.shape) : null, gb];
   },
   attention: (g, c) => {
     // recomputes the weights P = softmax(q·kᵀ·scale + bias) with ops (higher-order gradients work);

@@ -143,6 +143,7 @@ function cases(): Case[] {
     { name: 'gather (duplicate indices, axis 1)', inputs: both(u([3, 4], -2, 2)), f: (x) => wsum(ax.gather(x, ax.tensor([3, 0, 3, 1], [2, 2], 'int32'), 1), 18) },
     { name: 'scatterAdd (duplicates)', inputs: both(u([5, 2], -2, 2, 'transposed')), f: (upd) => wsum(ax.scatterAdd([3, 2], ax.tensor([2, 0, 2, 1, 2], [5], 'int32'), upd, 0), 19) },
     { name: 'matmul 2-D with a transposed view', inputs: both(u([3, 4], -1, 1, 'transposed'), u([4, 2], -1, 1)), f: (a, b) => wsum(ax.matmul(a, b), 20) },
+    { name: 'matmul of a batch by a shared matrix (x·W: dW is one product over the flattened batch), a constant operand', inputs: both(u([2, 3, 4], -1, 1, 'transposed'), u([4, 2], -1, 1)), f: (a, b) => ax.add(wsum(ax.matmul(a, b), 42), wsum(ax.mul(ax.add(ax.matmul(a, b), 0.5), ax.tensor([2, 3])), 43)) },
     { name: 'matmul batched with broadcast batch dims, and 1-D', inputs: both(u([2, 1, 3, 4], -1, 1), u([3, 4, 2], -1, 1, 'sliced'), u([4], -1, 1)), f: (a, b, v) => ax.add(wsum(ax.matmul(a, b), 21), wsum(ax.matmul(v, b), 22)) },
     // window 2×2, stride [2,1], padding 1 over 5×4: outH 3, outW 5, so columns are [1, 2·2·2, 15]
     { name: 'unfold / fold (im2col / col2im)', inputs: both(u([1, 2, 5, 4], -1, 1), u([1, 8, 15], -1, 1, 'transposed')), f: (x, c) => { const win = ax.window2d('unfold', [1, 2, 5, 4], [2, 2], [2, 1], 1, 1); return ax.add(wsum(ax.unfold(x, win), 23), wsum(ax.fold(c, win), 24)); } },
