@@ -266,6 +266,21 @@ function specs(): Spec[] {
   add('sequence', 'multinomial', [{ kind: 'tensor', good: (m) => m.keep(ax.tensor([[0.2, 0.8, 0], [0.5, 0.25, 0.25]])) }, V('int', 2), V('opts', { replacement: false })], (...a) => c.multinomial!(...a));
   add('sequence', 'categorical', [T([2, 4]), V('int', 3), V('opts', { seed: 1 })], (...a) => c.categorical!(...a));
   add('conv', 'window2d', [V('str', 'unfold'), V('shape', [1, 2, 5, 5]), V('shape', [3, 3]), V('int', 1), V('int', 0), V('int', 1)], (...a) => c.window2d!(...a), (r) => typeof r === 'object' && r !== null && 'outH' in r);
+  // issue 13: 1-D convolutions and pools, transposed convolutions, upsampling (core ops; the
+  // options that size the output are separate arguments so that sizes such as 1e9 or 2^31 reach them)
+  add('conv', 'conv1d', [T([1, 2, 7]), T([3, 2, 3]), V('opts', { padding: 'same', dilation: 2 })], (...a) => c.conv1d!(...a));
+  add('conv', 'conv1d strided', [T([2, 4, 9]), T([4, 2, 3]), V('int', 2), V('int', 2)], (x, w, s, g) => ax.conv1d(x as Tensor, w as Tensor, { stride: s as number, groups: g as number, padding: [1, 0] }));
+  add('conv', 'convTranspose1d', [T([1, 2, 4]), T([2, 3, 3]), V('opts', { stride: 2, padding: 1, outputPadding: 1 })], (...a) => c.convTranspose1d!(...a));
+  add('conv', 'convTranspose1d sizes', [T([1, 4, 3]), T([4, 1, 2]), V('int', 3), V('int', 2), V('int', 2)], (x, w, s, op, g) => ax.convTranspose1d(x as Tensor, w as Tensor, { stride: s as number, outputPadding: op as number, groups: g as number }));
+  add('conv', 'convTranspose2d', [T([1, 2, 3, 3]), T([2, 3, 3, 3]), V('opts', { stride: 2, padding: 1, outputPadding: 1 })], (...a) => c.convTranspose2d!(...a));
+  add('conv', 'convTranspose2d sizes', [T([1, 2, 2, 3]), T([2, 2, 2, 3]), V('shape', [2, 3]), V('shape', [1, 0]), V('shape', [1, 2])], (x, w, s, op, d) => ax.convTranspose2d(x as Tensor, w as Tensor, { stride: s as [number, number], outputPadding: op as [number, number], dilation: d as [number, number] }));
+  add('conv', 'maxPool1d', [T([1, 2, 6]), V('int', 2), V('opts', { stride: 2 })], (...a) => c.maxPool1d!(...a));
+  add('conv', 'avgPool1d', [T([1, 2, 6]), V('int', 3), V('opts', { padding: 1, countIncludePad: false })], (...a) => c.avgPool1d!(...a));
+  add('conv', 'avgPool1d padding', [T([2, 3, 5]), V('int', 3), V('int', 2), V('axes', [1, 1]), V('num', true)], (x, k, s, p, cip) => ax.avgPool1d(x as Tensor, k as number, { stride: s as number, padding: p as [number, number], countIncludePad: cip as boolean }));
+  add('conv', 'avgPool2d countIncludePad', [T([1, 2, 4, 4]), V('int', 3), V('num', false)], (x, k, cip) => ax.avgPool2d(x as Tensor, k as number, { padding: 1, countIncludePad: cip as boolean }));
+  add('conv', 'upsample', [T([1, 2, 3]), V('opts', { scaleFactor: 2, mode: 'linear' })], (...a) => c.upsample!(...a));
+  add('conv', 'upsample scaleFactor', [T([1, 2, 3, 3]), V('num', 2.5), V('str', 'bilinear'), V('num', true)], (x, f, m, ac) => ax.upsample(x as Tensor, { scaleFactor: f as number, mode: m as 'bilinear', alignCorners: ac as boolean }));
+  add('conv', 'upsample size', [T([1, 2, 3, 3]), V('shape', [5, 2]), V('str', 'nearest')], (x, sz, m) => ax.upsample(x as Tensor, { size: sz as number[], mode: m as 'nearest' }));
   // autograd
   add('autograd', 'backward', [T([3])], (x) => {
     const w = ax.tensor([1, 2, 3]).requireGrad();
@@ -715,6 +730,33 @@ function specs(): Spec[] {
   module('SinusoidalPositionalEncoding', [V('int', 4), T([2, 3, 4]), V('opts', { offset: 5 })], (d) => new L.SinusoidalPositionalEncoding(d as number), 2, (l, x, o) => (l as L.SinusoidalPositionalEncoding).forward(x as Tensor, o as { offset?: number }));
   add('layers', 'sinusoidalPositionalEncoding', [V('int', 5), V('int', 4), V('opts', { offset: 1 })], (n, d, o) => L.sinusoidalPositionalEncoding(n as number, d as number, o as { offset?: number }));
   layer('RMSNorm', [V('shape', [3, 4]), V('opts', { eps: 1e-6, elementwiseAffine: true })], (sh, o) => new L.RMSNorm(sh as number[], o as L.RMSNormOptions), T([2, 3, 4]));
+  // issue 13: the new convolutional layers (PyTorch front, channels first)
+  layer('Conv1d', [V('int', 2), V('int', 3), V('int', 3), V('opts', { padding: 'same', dilation: 2 })], (i, o, k, op) => new L.Conv1d(i as number, o as number, k as number, op as L.Conv1dLayerOptions), T([1, 2, 7]));
+  layer('Conv1d groups', [V('int', 4), V('int', 2), V('int', 2), V('int', 2)], (k, s, g, d) => new L.Conv1d(4, 6, k as number, { stride: s as number, groups: g as number, dilation: d as number, bias: false }), T([2, 4, 9]));
+  layer('ConvTranspose1d', [V('int', 2), V('int', 4), V('int', 3), V('opts', { stride: 2, outputPadding: 1, groups: 2 })], (i, o, k, op) => new L.ConvTranspose1d(i as number, o as number, k as number, op as L.ConvTransposeLayerOptions), T([1, 2, 5]));
+  layer('ConvTranspose1d sizes', [V('int', 3), V('int', 2), V('int', 1)], (s, op, p) => new L.ConvTranspose1d(2, 3, 3, { stride: s as number, outputPadding: op as number, padding: p as number }), T([1, 2, 4]));
+  layer('ConvTranspose2d', [V('int', 2), V('int', 3), V('shape', [3, 2]), V('opts', { stride: [2, 1], padding: 1 })], (i, o, k, op) => new L.ConvTranspose2d(i as number, o as number, k as [number, number], op as L.ConvTransposeLayerOptions), T([1, 2, 4, 4]));
+  layer('ConvTranspose2d sizes', [V('shape', [2, 3]), V('shape', [1, 2]), V('shape', [2, 1])], (s, op, d) => new L.ConvTranspose2d(2, 2, 3, { stride: s as [number, number], outputPadding: op as [number, number], dilation: d as [number, number] }), T([1, 2, 3, 3]));
+  layer('MaxPool1d', [V('int', 2), V('opts', { stride: 1, padding: 1 })], (k, o) => new L.MaxPool1d(k as number, o as L.Pool1dLayerOptions), T([1, 2, 5]));
+  layer('AvgPool1d', [V('int', 3), V('opts', { padding: 1, countIncludePad: false })], (k, o) => new L.AvgPool1d(k as number, o as L.Pool1dLayerOptions), T([1, 2, 5]));
+  layer('AvgPool1d sizes', [V('int', 3), V('int', 2), V('int', 1), V('num', true)], (k, s, p, cip) => new L.AvgPool1d(k as number, { stride: s as number, padding: p as number, countIncludePad: cip as boolean }), T([2, 3, 6]));
+  layer('AvgPool2d countIncludePad', [V('int', 3), V('opts', { padding: 1, countIncludePad: true }), V('num', false)], (k, o, cip) => new L.AvgPool2d(k as number, { ...(o as L.Pool2dLayerOptions), countIncludePad: cip as boolean }), T([1, 2, 4, 4]));
+  layer('Upsample', [V('opts', { scaleFactor: 2, mode: 'bilinear' })], (o) => new L.Upsample(o as L.UpsampleLayerOptions), T([1, 2, 3, 3]));
+  layer('Upsample sizes', [V('num', 1.5), V('str', 'linear'), V('num', true)], (f, m, ac) => new L.Upsample({ scaleFactor: f as number, mode: m as 'linear', alignCorners: ac as boolean }), T([2, 3, 4]));
+  layer('Upsample size', [V('shape', [3, 5])], (sz) => new L.Upsample({ size: sz as number[] }), T([1, 2, 2, 2]));
+  // issue 13: the Keras front's convolutional layers (channels last)
+  layer('KerasConv1D', [V('int', 4), V('int', 3), V('opts', { padding: 'causal', dilationRate: 2, activation: 'relu' })], (f, k, o) => new L.KerasConv1D(f as number, k as number, o as L.KerasConv1DOptions), T([2, 6, 3]));
+  layer('KerasConv1D sizes', [V('int', 2), V('int', 2), V('str', 'same')], (s, g, p) => new L.KerasConv1D(4, 3, { strides: s as number, groups: g as number, padding: p as 'same' }), T([2, 7, 4]));
+  layer('Conv2DTranspose', [V('int', 3), V('shape', [3, 2]), V('opts', { strides: 2, padding: 'same' })], (f, k, o) => new L.Conv2DTranspose(f as number, k as [number, number], o as L.Conv2DTransposeOptions), T([1, 4, 4, 2]));
+  layer('Conv2DTranspose sizes', [V('shape', [2, 3]), V('shape', [1, 2]), V('str', 'valid')], (s, op, p) => new L.Conv2DTranspose(2, 3, { strides: s as [number, number], outputPadding: op as [number, number], padding: p as 'valid' }), T([1, 3, 3, 2]));
+  layer('MaxPooling1D', [V('int', 2), V('opts', { strides: 1, padding: 'same' })], (k, o) => new L.MaxPooling1D(k as number, o as L.KerasPoolOptions), T([2, 5, 3]));
+  layer('AveragePooling1D', [V('int', 3), V('opts', { padding: 'same' })], (k, o) => new L.AveragePooling1D(k as number, o as L.KerasPoolOptions), T([2, 5, 3]));
+  layer('AveragePooling2D', [V('shape', [2, 3]), V('opts', { strides: 1, padding: 'same' })], (k, o) => new L.AveragePooling2D(k as [number, number], o as L.KerasPoolOptions), T([1, 4, 5, 2]));
+  layer('AveragePooling2D strides', [V('int', 2), V('shape', [2, 1]), V('str', 'valid')], (k, s, p) => new L.AveragePooling2D(k as number, { strides: s as [number, number], padding: p as 'valid' }), T([1, 4, 4, 2]));
+  layer('UpSampling1D', [V('opts', { size: 3 })], (o) => new L.UpSampling1D(o as L.UpSamplingOptions), T([2, 4, 3]));
+  layer('UpSampling1D size', [V('int', 2)], (sz) => new L.UpSampling1D({ size: sz as number }), T([2, 4, 3]));
+  layer('UpSampling2D', [V('opts', { size: [2, 3], interpolation: 'bilinear' })], (o) => new L.UpSampling2D(o as L.UpSamplingOptions), T([1, 3, 3, 2]));
+  layer('UpSampling2D size', [V('shape', [3, 2]), V('str', 'nearest')], (sz, ip) => new L.UpSampling2D({ size: sz as [number, number], interpolation: ip as 'nearest' }), T([1, 2, 3, 2]));
   const tokens = (m: Maker): Tensor => m.keep(ax.tensor([[1, 2, 3, 4], [5, 6, 7, 0]], [2, 4], 'int32'));
   module('gpt', [V('opts', { vocabSize: 11, contextLength: 8, width: 8, heads: 2, layers: 1 }), { kind: 'tensor', good: tokens }], (c) => L.gpt(c as L.GptConfig), 1, (l, ids) => (l as L.GPT).forward(ids as Tensor));
   add('layers', 'gpt config', [V('int', 11), V('int', 8), V('int', 8), V('int', 2), V('int', 1), V('prob', 0.1)], (v, t, w, h, n, p) => {
@@ -754,7 +796,13 @@ function specs(): Spec[] {
   };
   generate('gpt.generate', () => L.gpt({ vocabSize: 11, contextLength: 4, width: 8, heads: 2, layers: 1 }));
   generate('lstmLm.generate', () => L.lstmLm({ vocabSize: 11, width: 8 }));
-  return s;
+  const only = typeof process !== 'undefined' ? process.env.AXON_FUZZ_ONLY : undefined;
+  if (only === undefined || only === '') return s;
+  // On demand: only the specs whose `family/name` matches the pattern (case-insensitive).
+  const re = new RegExp(only, 'i');
+  const picked = s.filter((x) => re.test(`${x.family}/${x.name}`));
+  if (picked.length === 0) throw new Error(`AXON_FUZZ_ONLY=${JSON.stringify(only)} matches none of the ${s.length} specs' family/name`);
+  return picked;
 }
 
 /**

@@ -34,3 +34,22 @@ it("every spec's valid call is accepted (so its bad calls are rejected for the b
   expect(s.total).toBe(apiSpecCount().specs);
   expect(s.failures.length + (s.byOutcome.rejected ?? 0), formatFailures({ ...s, failures: results.filter((x) => x.outcome !== 'accepted') }, fuzzSeed(), 60)).toBe(0);
 });
+
+it('AXON_FUZZ_ONLY keeps the specs whose family/name matches (the new conv specs among them), and refuses a pattern that matches none', () => {
+  const saved = process.env.AXON_FUZZ_ONLY;
+  try {
+    const all = apiSpecCount().specs;
+    process.env.AXON_FUZZ_ONLY = '^conv/(conv1d|convTranspose[12]d|maxPool1d|avgPool1d|upsample)';
+    const some = apiSpecCount();
+    expect(some.families).toEqual(['conv']);
+    expect(some.specs).toBe(12);
+    expect(some.specs).toBeLessThan(all);
+    process.env.AXON_FUZZ_ONLY = '^layers/(KerasConv1D|Conv2DTranspose|MaxPooling1D|AveragePooling[12]D|UpSampling[12]D)( |$)';
+    expect(apiSpecCount().specs).toBe(12);
+    process.env.AXON_FUZZ_ONLY = 'no such spec';
+    expect(() => apiSpecCount()).toThrow(/matches none/);
+  } finally {
+    if (saved === undefined) delete process.env.AXON_FUZZ_ONLY;
+    else process.env.AXON_FUZZ_ONLY = saved;
+  }
+});
