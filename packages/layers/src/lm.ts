@@ -45,9 +45,10 @@ export interface GenerateOptions {
    */
   onToken?: (id: number, index: number) => void | Promise<void>;
   /**
-   * Stops generation early once aborted: it is checked before each token is computed, and
-   * `generate` then resolves with the tokens sampled so far (each already given to `onToken`),
-   * having freed everything. An already aborted signal gives `[]`.
+   * Stops generation early once aborted: it is checked before each token is computed (after
+   * letting the event loop run, so that timers and process signal handlers such as Ctrl-C's can
+   * abort it), and `generate` then resolves with the tokens sampled so far (each already given to
+   * `onToken`), having freed everything. An already aborted signal gives `[]`.
    */
   signal?: AbortSignal;
 }
@@ -140,9 +141,24 @@ interface Gen {
   signal: AbortSignal | undefined;
 }
 
-/** Whether generation should stop before computing another token (`signal` aborted). */
-function stopped(g: Gen): boolean {
-  return g.signal?.aborted === true;
+/** Resolves after the event loop has run its pending events (timers, I/O, signals). */
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => {
+    if (typeof setImmediate === 'function') setImmediate(resolve);
+    else setTimeout(resolve, 0);
+  });
+}
+
+/**
+ * Whether generation should stop before computing another token (`signal` aborted). With a signal,
+ * it first lets the event loop run, so that an abort from a timer, an I/O callback or a process
+ * signal handler (Ctrl-C) is seen even when nothing else in the loop waits on a macrotask.
+ */
+async function stopped(g: Gen): Promise<boolean> {
+  if (g.signal === undefined) return false;
+  if (g.signal.aborted) return true;
+  await yieldToEventLoop();
+  return g.signal.aborted;
 }
 
 /** Records `id` as token `out.length` and gives it to `onToken` (awaiting a returned promise). */
@@ -322,7 +338,7 @@ export class GPT extends Module implements LanguageModel {
     try {
       let seq = g.ids.slice(-this.contextLength);
       let feed = seq;
-      for (let i = 0; i < g.maxTokens && !stopped(g); i++) {
+      for (let i = 0; i < g.maxTokens && !(await stopped(g)); i++) {
         if (cache[0]!.length + feed.length > this.contextLength) {
           // the window slides: recompute it without the cache's oldest positions
           reset();
@@ -494,7 +510,7 @@ export class LstmLm extends Module implements LanguageModel {
     let state: [Tensor, Tensor] | null = null;
     try {
       let feed = g.ids;
-      for (let i = 0; i < g.maxTokens && !stopped(g); i++) {
+      for (let i = 0; i < g.maxTokens && !(await stopped(g)); i++) {
         const prev: [Tensor, Tensor] | null = state;
         const input = tensor(Int32Array.from(feed), [1, feed.length], 'int32');
         let logits: Tensor;
