@@ -46,14 +46,18 @@ export function im2col(px: usize, prm: usize, po: usize): void {
             const lo = oxFirst(pL, kj * dW, sW, oW);
             const hi = oxEnd(pL, kj * dW, sW, W, oW, lo);
             if (lo > 0) memory.fill(q, 0, <usize>lo << 2);
-            const ix0 = lo * sW - pL + kj * dW;
-            const src = row + <usize>ix0 * xw;
-            const dst = q + (<usize>lo << 2);
             const cnt = hi - lo;
-            if (sW == 1 && xw == 4) memory.copy(dst, src, <usize>cnt << 2);
-            else {
-              const step = <usize>sW * xw;
-              for (let t = 0; t < cnt; t++) store<f32>(dst + (<usize>t << 2), load<f32>(src + <usize>t * step));
+            // no valid column (a dilated tap past the input): the source address is meaningless and
+            // WebAssembly bounds-checks even a zero-length memory.copy
+            if (cnt > 0) {
+              const ix0 = lo * sW - pL + kj * dW;
+              const src = row + <usize>ix0 * xw;
+              const dst = q + (<usize>lo << 2);
+              if (sW == 1 && xw == 4) memory.copy(dst, src, <usize>cnt << 2);
+              else {
+                const step = <usize>sW * xw;
+                for (let t = 0; t < cnt; t++) store<f32>(dst + (<usize>t << 2), load<f32>(src + <usize>t * step));
+              }
             }
             if (hi < oW) memory.fill(q + (<usize>hi << 2), 0, <usize>(oW - hi) << 2);
             q += <usize>oW << 2;

@@ -25,6 +25,13 @@ export interface Conv1dOptions {
   bias?: Tensor | null;
 }
 
+/** Checks an options argument: a plain object (not a Tensor or an array) with only the known keys. */
+function checkOpts(op: string, opts: unknown, keys: readonly string[]): void {
+  if (opts === null || typeof opts !== 'object' || Array.isArray(opts) || opts instanceof Tensor) throw new AxonError(op, `options must be an object, got ${fmtValue(opts)}`);
+  const bad = Object.keys(opts).filter((k) => !keys.includes(k));
+  if (bad.length > 0) throw new AxonError(op, `unknown option${bad.length > 1 ? 's' : ''} ${bad.map((k) => `'${k}'`).join(', ')}; known: ${keys.join(', ')}`);
+}
+
 const int = (op: string, name: string, v: unknown, min: number): number => {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > 2 ** 24) throw new AxonError(op, `${name} must be an integer ≥ ${min}, got ${fmtValue(v)}`);
   return v;
@@ -32,9 +39,10 @@ const int = (op: string, name: string, v: unknown, min: number): number => {
 
 function pad1d(op: string, p: Padding1d | undefined): 'valid' | 'same' | readonly [readonly [number, number], readonly [number, number]] {
   if (p === undefined || p === 'valid' || p === 'same') return p ?? 'valid';
-  if (typeof p === 'number') return [[0, 0], [p, p]];
-  if (Array.isArray(p) && p.length === 2 && p.every((v) => typeof v === 'number')) return [[0, 0], [p[0]!, p[1]!]];
-  throw new AxonError(op, `padding must be 'valid', 'same', a number or [left, right], got ${fmtValue(p)}`);
+  const ok = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 2 ** 24;
+  if (ok(p)) return [[0, 0], [p, p]];
+  if (Array.isArray(p) && p.length === 2 && p.every(ok)) return [[0, 0], [p[0]!, p[1]!]];
+  throw new AxonError(op, `padding must be 'valid', 'same', an integer in [0, 2^24] or [left, right] of them, got ${fmtValue(p)}`);
 }
 
 /** Checks a 1-D op's input ([N, C, L] or [C, L] float32) and that its window fits, naming `op`. */
@@ -80,7 +88,7 @@ function as2d(op: string, x: Tensor, what = 'input'): { x4: Tensor; back: (y: Te
 export function conv1d(x: Tensor, w: Tensor, opts: Conv1dOptions = {}): Tensor {
   const op = 'conv1d';
   backendOf(op, x, w);
-  if (opts === null || typeof opts !== 'object') throw new AxonError(op, `options must be an object, got ${fmtValue(opts)}`);
+  checkOpts(op, opts, ['stride', 'padding', 'dilation', 'groups', 'bias']);
   if (w.rank !== 3) throw new AxonError(op, `weights must be [outC, inC/groups, k], got ${fmtShape(w.shape)}`);
   const padding = pad1d(op, opts.padding);
   const stride = int(op, 'stride', opts.stride ?? 1, 1);
@@ -138,7 +146,7 @@ const two = (op: string, name: string, v: number | readonly [number, number] | u
 export function convTranspose2d(x: Tensor, w: Tensor, opts: ConvTranspose2dOptions = {}): Tensor {
   const op = 'convTranspose2d';
   backendOf(op, x, w);
-  if (opts === null || typeof opts !== 'object') throw new AxonError(op, `options must be an object, got ${fmtValue(opts)}`);
+  checkOpts(op, opts, ['stride', 'padding', 'outputPadding', 'dilation', 'groups', 'bias']);
   if (opts.bias !== undefined && opts.bias !== null) backendOf(op, x, opts.bias);
   if (x.dtype !== 'float32' || x.rank !== 4) throw new AxonError(op, `expects a float32 NCHW input of rank 4, got ${x.dtype} ${fmtShape(x.shape)}`);
   if (w.dtype !== 'float32' || w.rank !== 4) throw new AxonError(op, `weights must be float32 [inC, outC/groups, kH, kW], got ${w.dtype} ${fmtShape(w.shape)}`);
@@ -215,20 +223,25 @@ export interface ConvTranspose1dOptions {
 export function convTranspose1d(x: Tensor, w: Tensor, opts: ConvTranspose1dOptions = {}): Tensor {
   const op = 'convTranspose1d';
   backendOf(op, x, w);
-  if (opts === null || typeof opts !== 'object') throw new AxonError(op, `options must be an object, got ${fmtValue(opts)}`);
+  checkOpts(op, opts, ['stride', 'padding', 'outputPadding', 'dilation', 'groups', 'bias']);
   if (w.rank !== 3) throw new AxonError(op, `weights must be [inC, outC/groups, k], got ${fmtShape(w.shape)}`);
   if (x.dtype !== 'float32' || (x.rank !== 3 && x.rank !== 2) || x.shape[x.rank - 2] !== w.shape[0]) throw new AxonError(op, `expects float32 input [N, ${w.shape[0]}, L] or [${w.shape[0]}, L] for weights ${fmtShape(w.shape)}, got ${x.dtype} ${fmtShape(x.shape)}`);
+  // checked here, under this op's name and the caller's 1-D shapes (not the 2-D op's)
+  const stride = int(op, 'stride', opts.stride ?? 1, 1);
+  const padding = int(op, 'padding', opts.padding ?? 0, 0);
+  const outputPadding = int(op, 'outputPadding', opts.outputPadding ?? 0, 0);
+  const dilation = int(op, 'dilation', opts.dilation ?? 1, 1);
+  const groups = int(op, 'groups', opts.groups ?? 1, 1);
+  const C = w.shape[0]!;
+  if (C % groups !== 0) throw new AxonError(op, `input channels ${C} (weights ${fmtShape(w.shape)}) must be divisible by groups=${groups}`);
+  if (outputPadding >= Math.max(stride, dilation)) throw new AxonError(op, `outputPadding ${outputPadding} must be smaller than the stride ${stride} or the dilation ${dilation}`);
+  const L = x.shape[x.rank - 1]!;
+  const outL = (L - 1) * stride - 2 * padding + dilation * (w.shape[2]! - 1) + outputPadding + 1;
+  if (outL <= 0) throw new AxonError(op, `the output length would be ${outL} for input ${fmtShape(x.shape)}, weights ${fmtShape(w.shape)}, stride ${stride} and padding ${padding}`);
   return failSafe(() => {
     const { x4, back } = as2d(op, x);
     const w4 = unsqueeze(w, 2);
-    const y4 = convTranspose2d(x4, w4, {
-      stride: [1, opts.stride ?? 1],
-      padding: [0, opts.padding ?? 0],
-      outputPadding: [0, opts.outputPadding ?? 0],
-      dilation: [1, opts.dilation ?? 1],
-      groups: opts.groups ?? 1,
-      bias: opts.bias ?? null,
-    });
+    const y4 = convTranspose2d(x4, w4, { stride: [1, stride], padding: [0, padding], outputPadding: [0, outputPadding], dilation: [1, dilation], groups, bias: opts.bias ?? null });
     drop(x4, w4);
     const y = back(y4);
     drop(y4);
@@ -248,7 +261,7 @@ export interface Pool1dOptions {
 function pool1d(kind: 'max' | 'avg', x: Tensor, kernel: number, opts: Pool1dOptions): Tensor {
   const op = kind === 'max' ? 'maxPool1d' : 'avgPool1d';
   backendOf(op, x);
-  if (opts === null || typeof opts !== 'object') throw new AxonError(op, `options must be an object, got ${fmtValue(opts)}`);
+  checkOpts(op, opts, kind === 'avg' ? ['stride', 'padding', 'countIncludePad'] : ['stride', 'padding']);
   const k = int(op, 'kernel size', kernel, 1);
   const stride = int(op, 'stride', opts.stride ?? k, 1);
   const padding = pad1d(op, opts.padding);
@@ -319,7 +332,7 @@ export interface UpsampleOptions {
 export function upsample(x: Tensor, opts: UpsampleOptions): Tensor {
   const op = 'upsample';
   backendOf(op, x);
-  if (opts === null || typeof opts !== 'object') throw new AxonError(op, `options must be an object, got ${fmtValue(opts)}`);
+  checkOpts(op, opts, ['size', 'scaleFactor', 'mode', 'alignCorners']);
   if (x.dtype !== 'float32' || (x.rank !== 3 && x.rank !== 4)) throw new AxonError(op, `expects float32 [N, C, L] or [N, C, H, W], got ${x.dtype} ${fmtShape(x.shape)}`);
   const mode = opts.mode ?? 'nearest';
   const nd = x.rank - 2;
@@ -330,14 +343,14 @@ export function upsample(x: Tensor, opts: UpsampleOptions): Tensor {
   let scales: number[];
   if (opts.size !== undefined) {
     const s = list(opts.size);
-    if (!Array.isArray(s) || s.length !== nd || !s.every((v) => Number.isInteger(v) && v >= 1 && v <= 2 ** 24)) throw new AxonError(op, `size must be ${nd} positive integer(s), got ${fmtValue(opts.size)}`);
+    if (!Array.isArray(s) || s.length !== nd || !s.every((v) => Number.isInteger(v) && v >= 1 && v <= 2 ** 24)) throw new AxonError(op, `size must be ${nd} integer(s) in [1, 2^24], one per spatial dim of ${fmtShape(x.shape)}, got ${fmtValue(opts.size)}`);
     outs = [...s];
     scales = outs.map((o, i) => ins[i]! / o);
   } else if (opts.scaleFactor !== undefined) {
     const f = list(opts.scaleFactor);
     if (!Array.isArray(f) || f.length !== nd || !f.every((v) => typeof v === 'number' && Number.isFinite(v) && v > 0)) throw new AxonError(op, `scaleFactor must be ${nd} positive number(s), got ${fmtValue(opts.scaleFactor)}`);
     outs = ins.map((d, i) => Math.floor(d * f[i]!));
-    if (outs.some((o) => o < 1 || o > 2 ** 24)) throw new AxonError(op, `scaleFactor ${fmtValue(opts.scaleFactor)} gives output size ${fmtValue(outs)} for ${fmtShape(x.shape)}`);
+    if (outs.some((o) => o < 1 || o > 2 ** 24)) throw new AxonError(op, `scaleFactor ${fmtValue(opts.scaleFactor)} gives output size ${fmtValue(outs)} for ${fmtShape(x.shape)}; each must be in [1, 2^24]`);
     scales = f.map((v) => 1 / v);
   } else throw new AxonError(op, 'give size or scaleFactor');
   const align = opts.alignCorners ?? false;

@@ -73,6 +73,14 @@ export function conv1dTests(s: Suite): void {
       });
     }
 
+    it("a dilated 'same' window whose outer taps miss the input entirely (dilation 2^18, 2^24): only the centre tap counts", async () => {
+      const c = s.ctx("conv1d 'same' with a huge dilation");
+      for (const dilation of [2 ** 16, 2 ** 18, 2 ** 24]) {
+        const [got] = await evaluate(c, () => ax.conv1d(ax.tensor([1, 2], [1, 1, 2]), ax.tensor([3, 5, 7], [1, 1, 3]), { padding: 'same', dilation }));
+        checkClose(got!, { shape: [1, 1, 2], values: Float64Array.from([5, 10]) }, 'float32', TOLERANCES.exact, { ...c, op: `${c.op} (dilation ${dilation})` });
+      }
+    });
+
     it('bad arguments are AxonErrors naming the op', () => {
       const c = s.ctx('conv1d / convTranspose / pool1d / upsample errors');
       const x3 = ax.ones([1, 2, 5]);
@@ -91,6 +99,12 @@ export function conv1dTests(s: Suite): void {
         ['upsample', () => ax.upsample(x3, {})],
         ['upsample', () => ax.upsample(x3, { size: 0 })],
         ['upsample', () => ax.upsample(x3, { scaleFactor: 2, alignCorners: true })],
+        ['upsample', () => ax.upsample(x3, ax.ones([3, 3]) as unknown as ax.UpsampleOptions)],
+        ['maxPool1d', () => ax.maxPool1d(x3, 2, { groups: 3 } as unknown as ax.Pool1dOptions)],
+        ['convTranspose1d', () => ax.convTranspose1d(x3, ax.ones([2, 3, 3]), { groups: 3 })],
+        ['convTranspose1d', () => ax.convTranspose1d(x3, ax.ones([2, 3, 3]), { stride: 2.5 })],
+        ['convTranspose1d', () => ax.convTranspose1d(ax.ones([1, 2, 6]), ax.ones([2, 3, 1]), { padding: 5 })],
+        ['avgPool1d', () => ax.avgPool1d(x3, 3, { padding: [1e12, 1e12] })],
       ];
       const before = ax.memory().numTensors;
       for (const [op, f] of bad) {
