@@ -201,7 +201,20 @@ program
   .option('--backend <name>', 'backend', 'auto')
   .addOption(threadsOption())
   .action(async (path: string, o) => {
-    await generate({ path, prompt: o.prompt, temperature: o.temperature, maxTokens: o.maxTokens, seed: o.seed, backend: o.backend, threads: o.threads, ...(o.topK !== undefined ? { topK: o.topK } : {}) });
+    // Ctrl-C stops generating: the text so far is kept, the exit status is 130; a second Ctrl-C
+    // (the handler is gone by then) ends the process at once.
+    const stop = new AbortController();
+    const onInt = (): void => {
+      process.off('SIGINT', onInt);
+      stop.abort();
+    };
+    process.on('SIGINT', onInt);
+    try {
+      const r = await generate({ path, prompt: o.prompt, temperature: o.temperature, maxTokens: o.maxTokens, seed: o.seed, backend: o.backend, threads: o.threads, signal: stop.signal, ...(o.topK !== undefined ? { topK: o.topK } : {}) });
+      if (r.stopped) process.exitCode = 130;
+    } finally {
+      process.off('SIGINT', onInt);
+    }
   });
 
 program

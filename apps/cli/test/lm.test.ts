@@ -2,7 +2,9 @@
 // `axon info <model>`, run as the built CLI in child processes (as users run it): a tiny GPT and a
 // tiny LSTM train for a few dozen steps on a small text, save with their tokenizer, reload and
 // generate — the same text for the same seed; bad arguments fail with a message before anything
-// runs; Ctrl-C writes a checkpoint that --resume continues to the same weights, bit for bit.
+// runs; Ctrl-C writes a checkpoint that --resume continues to the same weights, bit for bit;
+// generate streams each token's text as it is sampled (BPE bytes held until a character is whole)
+// and Ctrl-C stops it cleanly.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,6 +14,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { memory, setBackend } from '@axon/core';
 import '@axon/backend-wasm';
 import { parseSafetensors } from '@axon/layers';
+import { BpeTokenizer, CharTokenizer } from '@axon/datasets';
+import { tokenTextStream } from '../src/lm/tokenizer.js';
 import { trainLm } from '../src/commands/train-lm.js';
 import { generate } from '../src/commands/generate.js';
 import { loadLm } from '../src/lm/store.js';
@@ -93,6 +97,69 @@ describe('axon train --model gpt, generate, info', () => {
     expect(g1.stdout).toBe(g2.stdout);
   });
 
+  it('generate streams: each token\'s text is written as it is sampled; a signal stops it with the text so far, leaking nothing', async () => {
+    await setBackend('wasm');
+    const full = await generate({ path: out, prompt: 'the cat ', maxTokens: 30, seed: 5, backend: 'wasm' }, () => undefined, () => undefined);
+    const before = memory();
+    const stop = new AbortController();
+    const writes: string[] = [];
+    const logs: string[] = [];
+    const r = await generate({ path: out, prompt: 'the cat ', maxTokens: 30, seed: 5, backend: 'wasm', signal: stop.signal }, (piece) => {
+      writes.push(piece);
+      // the prompt, then one character per token (char tokenizer): stop after the 5th token's text
+      if (writes.length === 6) stop.abort();
+    }, (line) => void logs.push(line));
+    expect(r.stopped).toBe(true);
+    expect(r.ids).toEqual(full.ids.slice(0, 5));
+    expect(writes.length).toBe(7); // prompt, 5 tokens, the final newline
+    expect(writes.join('')).toBe(`${r.text}\n`);
+    expect(full.text.startsWith(r.text)).toBe(true);
+    expect(logs.join('\n')).toMatch(/^stopped \(interrupted\) after 5 tokens in /);
+    expect(memory().numTensors).toBe(before.numTensors);
+    expect(memory().numBytes).toBe(before.numBytes);
+    // a write that fails stops generation and propagates, leaking nothing
+    const boom = new Error('EPIPE');
+    await expect(generate({ path: out, prompt: 'the cat ', maxTokens: 30, seed: 5, backend: 'wasm' }, (piece) => {
+      if (piece !== 'the cat ') throw boom;
+    }, () => undefined)).rejects.toBe(boom);
+    expect(memory().numTensors).toBe(before.numTensors);
+    expect(memory().numBytes).toBe(before.numBytes);
+  });
+
+  it('Ctrl-C stops generate cleanly: the text so far streamed and ended with a newline, exit status 130', async () => {
+    const prompt = 'the cat ';
+    const child = spawn(process.execPath, [cli, 'generate', out, '--prompt', prompt, '--max-tokens', '1000000', '--seed', '5', '--backend', 'wasm'], { cwd: dir });
+    let stdout = '';
+    let stderr = '';
+    let sent = false;
+    child.stdout.setEncoding('utf8');
+    child.stderr.setEncoding('utf8');
+    child.stdout.on('data', (d: string) => {
+      stdout += d;
+      // text arrives while generating (a million tokens would take far longer than this test)
+      if (!sent && stdout.length >= prompt.length + 20) {
+        sent = true;
+        child.kill('SIGINT');
+      }
+    });
+    child.stderr.on('data', (d: string) => (stderr += d));
+    // a CLI that prints nothing before the end (or ignores Ctrl-C) is killed after 60 s
+    const guard = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.on('close', (c, sg) => resolve([c, sg])));
+    clearTimeout(guard);
+    expect(sent).toBe(true);
+    expect([code, signal], stderr).toEqual([130, null]);
+    const n = Number(/stopped \(interrupted\) after (\d+) tokens in [\d.]+s/.exec(stderr)?.[1]);
+    expect(n).toBeGreaterThanOrEqual(20);
+    expect(n).toBeLessThan(1_000_000);
+    expect(stdout.endsWith('\n')).toBe(true);
+    expect([...stdout.slice(0, -1)].length).toBe(prompt.length + n); // char tokenizer: a character per token
+    // what was streamed is the text of those n tokens
+    const again = axon('generate', out, '--prompt', prompt, '--max-tokens', String(n), '--seed', '5', '--backend', 'wasm');
+    expect(again.status, again.stderr).toBe(0);
+    expect(again.stdout).toBe(stdout);
+  }, 120_000);
+
   it('info: architecture, parameter count and tokenizer', async () => {
     const r = axon('info', out);
     expect(r.status, r.stderr).toBe(0);
@@ -129,6 +196,36 @@ describe('axon train --model gpt, generate, info', () => {
     const noPrompt = axon('generate', out);
     expect(noPrompt.status).toBe(1);
     expect(noPrompt.stderr).toMatch(/required option '-p, --prompt <text>' not specified/);
+  });
+});
+
+describe('streamed decoding (tokenTextStream)', () => {
+  it('holds a BPE token\'s bytes until they complete a character; every split decodes to exactly decode(ids)', () => {
+    const text = 'déjà vu 🙂 naïve — 日本 ok';
+    const tok = BpeTokenizer.train(`${text} ${text} ${text}`, { vocabSize: 300 });
+    const bytes = [...new TextEncoder().encode(text)]; // the byte tokens 0…255, one byte each
+    expect(tok.decode(bytes)).toBe(text);
+    for (const ids of [Array.from(tok.encode(text)), bytes]) {
+      const st = tokenTextStream(tok);
+      const pieces = ids.map((id) => st.push(id));
+      expect(pieces.join('') + st.end()).toBe(text);
+      expect(pieces.join('')).not.toContain('\ufffd');
+    }
+    // the emoji's four bytes: nothing until the last one
+    const st = tokenTextStream(tok);
+    expect([240, 159, 153, 130].map((id) => st.push(id))).toEqual(['', '', '', '🙂']);
+    expect(st.end()).toBe('');
+    // broken UTF-8 (a truncated character at the end, a stray byte) decodes as decode() does
+    for (const ids of [[104, 105, 240, 159, 153], [0xff, 65, 0xc3], [0xe6, 0x97, 65]]) {
+      const s2 = tokenTextStream(tok);
+      expect(ids.map((id) => s2.push(id)).join('') + s2.end()).toBe(tok.decode(ids));
+    }
+    // a character tokenizer's tokens are whole characters
+    const chars = CharTokenizer.fromText('a😀b');
+    const ids = Array.from(chars.encode('b😀a😀'));
+    const cs = tokenTextStream(chars);
+    expect(ids.map((id) => cs.push(id))).toEqual(['b', '😀', 'a', '😀']);
+    expect(cs.end()).toBe('');
   });
 });
 

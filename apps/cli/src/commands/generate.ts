@@ -5,7 +5,7 @@ import { chooseBackend } from '../backend.js';
 import { secs } from '../format.js';
 import { asLm } from '../lm/models.js';
 import { loadLm } from '../lm/store.js';
-import { describeTokenizer } from '../lm/tokenizer.js';
+import { describeTokenizer, tokenTextStream } from '../lm/tokenizer.js';
 
 /** Options of `axon generate`. */
 export interface GenerateCommandOptions {
@@ -22,6 +22,8 @@ export interface GenerateCommandOptions {
   seed?: number;
   backend?: string;
   threads?: number | 'auto';
+  /** Stops generating once aborted (the CLI aborts it on Ctrl-C); the text so far is kept. */
+  signal?: AbortSignal;
 }
 
 /** What `axon generate` produced (for tests). */
@@ -31,16 +33,42 @@ export interface GenerateResult {
   /** The continuation's token ids. */
   ids: number[];
   tokensPerSecond: number;
+  /** Whether `signal` stopped generation before `maxTokens` tokens. */
+  stopped: boolean;
+}
+
+/**
+ * Writes to stdout; when the stream's buffer is full (a slow pipe), the promise resolves once it
+ * has drained (or the stream closed or failed), so that generation waits for its reader.
+ */
+function writeStdout(s: string): Promise<void> | undefined {
+  if (process.stdout.write(s)) return undefined;
+  return new Promise((resolve) => {
+    const done = (): void => {
+      process.stdout.off('drain', done);
+      process.stdout.off('close', done);
+      process.stdout.off('error', done);
+      resolve();
+    };
+    process.stdout.on('drain', done);
+    process.stdout.on('close', done);
+    process.stdout.on('error', done);
+  });
 }
 
 /**
  * `axon generate <model> --prompt "…"`: continues the prompt with a language model saved by
- * `axon train --model gpt|lstm`, tokenized with the tokenizer saved beside it, and writes the text
- * as it comes (`write`, default stdout). The arguments, the prompt (not empty; every character in
- * the tokenizer's vocabulary) and the folder (a language model, not e.g. an MNIST model) are
- * checked before anything is generated.
+ * `axon train --model gpt|lstm`, tokenized with the tokenizer saved beside it, and streams the
+ * text: the prompt, then each token's text as soon as it is sampled (`write`, default stdout;
+ * a returned promise — stdout's buffer draining — is awaited before the next token). With the
+ * byte-level BPE tokenizer a token may end inside a UTF-8 character: its bytes are held until the
+ * character is complete, so what is written is exactly `decode(ids)`, never a U+FFFD for a split
+ * character. An aborted `signal` (Ctrl-C in the CLI) stops generation cleanly: the text so far
+ * ends with a newline and the log says it stopped. The arguments, the prompt (not empty; every
+ * character in the tokenizer's vocabulary) and the folder (a language model, not e.g. an MNIST
+ * model) are checked before anything is generated.
  */
-export async function generate(o: GenerateCommandOptions, write: (s: string) => void = (s) => void process.stdout.write(s), log: (s: string) => void = (s) => console.error(s)): Promise<GenerateResult> {
+export async function generate(o: GenerateCommandOptions, write: (s: string) => void | Promise<void> = writeStdout, log: (s: string) => void = (s) => console.error(s)): Promise<GenerateResult> {
   const op = 'generate';
   if (typeof o.prompt !== 'string' || o.prompt === '') throw new AxonError(op, '--prompt is empty: give the text to continue, e.g. --prompt "The "');
   const temperature = o.temperature ?? 0.8;
@@ -62,13 +90,30 @@ export async function generate(o: GenerateCommandOptions, write: (s: string) => 
     if (o.topK !== undefined && o.topK > tokenizer.vocabSize) throw new AxonError(op, `--top-k ${o.topK} is larger than the vocabulary (${tokenizer.vocabSize} tokens)`);
     model.eval();
     const t0 = performance.now();
-    write(o.prompt);
-    const ids = await model.generate(prompt, { maxTokens, temperature, ...(o.topK !== undefined ? { topK: o.topK } : {}), seed: o.seed ?? 0 });
+    await write(o.prompt);
+    const stream = tokenTextStream(tokenizer);
+    let out = '';
+    const ids = await model.generate(prompt, {
+      maxTokens,
+      temperature,
+      ...(o.topK !== undefined ? { topK: o.topK } : {}),
+      seed: o.seed ?? 0,
+      ...(o.signal !== undefined ? { signal: o.signal } : {}),
+      onToken: (id) => {
+        const piece = stream.push(id);
+        if (piece === '') return undefined;
+        out += piece;
+        return write(piece);
+      },
+    });
     const ms = performance.now() - t0;
-    const out = tokenizer.decode(ids);
-    write(`${out}\n`);
-    log(`${ids.length} tokens in ${secs(ms)} (${Math.round(ids.length / (ms / 1000))} tokens/s)`);
-    return { text: o.prompt + out, ids, tokensPerSecond: ids.length / (ms / 1000) };
+    const tail = stream.end();
+    out += tail;
+    await write(`${tail}\n`);
+    const stopped = ids.length < maxTokens;
+    const rate = `${ids.length} tokens in ${secs(ms)} (${Math.round(ids.length / (ms / 1000))} tokens/s)`;
+    log(stopped ? `stopped (interrupted) after ${rate}` : rate);
+    return { text: o.prompt + out, ids, tokensPerSecond: ids.length / (ms / 1000), stopped };
   } finally {
     lm.model.dispose();
   }

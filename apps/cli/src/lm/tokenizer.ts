@@ -34,3 +34,23 @@ export function describeTokenizer(tok: LmTokenizer): string {
   if (tok instanceof CharTokenizer) return `char (${tok.vocabSize} characters${tok.unkId >= 0 ? `, unknown → ${JSON.stringify(tok.vocab[tok.unkId])}` : ''})`;
   return `bpe (byte-level, GPT-2 pre-tokenizer, ${tok.vocabSize} tokens: 256 bytes + ${tok.vocabSize - 256} merges)`;
 }
+
+/** Text decoded from token ids one at a time (see {@link tokenTextStream}). */
+export interface TokenTextStream {
+  /** The text that token `id` completes: '' while its bytes end inside a UTF-8 character. */
+  push(id: number): string;
+  /** Whatever is still buffered (bytes of an unfinished character decode to U+FFFD, as `decode`). */
+  end(): string;
+}
+
+/**
+ * Decodes tokens as they are generated, so that the concatenation of every `push` and `end` is
+ * exactly `tok.decode(ids)`. A character tokenizer's token is whole characters; a byte-level BPE
+ * token may end inside a multi-byte UTF-8 character, whose bytes are held until the token that
+ * completes it (never printed as U+FFFD while more bytes may come).
+ */
+export function tokenTextStream(tok: LmTokenizer): TokenTextStream {
+  if (tok instanceof CharTokenizer) return { push: (id) => tok.decode([id]), end: () => '' };
+  const utf8 = new TextDecoder('utf-8', { fatal: false, ignoreBOM: true });
+  return { push: (id) => utf8.decode(tok.tokenBytes(id), { stream: true }), end: () => utf8.decode() };
+}
