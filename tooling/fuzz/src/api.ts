@@ -730,6 +730,7 @@ function specs(): Spec[] {
   module('SinusoidalPositionalEncoding', [V('int', 4), T([2, 3, 4]), V('opts', { offset: 5 })], (d) => new L.SinusoidalPositionalEncoding(d as number), 2, (l, x, o) => (l as L.SinusoidalPositionalEncoding).forward(x as Tensor, o as { offset?: number }));
   add('layers', 'sinusoidalPositionalEncoding', [V('int', 5), V('int', 4), V('opts', { offset: 1 })], (n, d, o) => L.sinusoidalPositionalEncoding(n as number, d as number, o as { offset?: number }));
   layer('RMSNorm', [V('shape', [3, 4]), V('opts', { eps: 1e-6, elementwiseAffine: true })], (sh, o) => new L.RMSNorm(sh as number[], o as L.RMSNormOptions), T([2, 3, 4]));
+  add('layers', 'rmsNorm', [T([2, 3, 4]), V('shape', [3, 4]), T([3, 4]), V('num', 1e-6)], (x, sh, w, e) => L.rmsNorm(x as Tensor, sh as number[], w as Tensor, e as number));
   // issue 13: the new convolutional layers (PyTorch front, channels first)
   layer('Conv1d', [V('int', 2), V('int', 3), V('int', 3), V('opts', { padding: 'same', dilation: 2 })], (i, o, k, op) => new L.Conv1d(i as number, o as number, k as number, op as L.Conv1dLayerOptions), T([1, 2, 7]));
   layer('Conv1d groups', [V('int', 4), V('int', 2), V('int', 2), V('int', 2)], (k, s, g, d) => new L.Conv1d(4, 6, k as number, { stride: s as number, groups: g as number, dilation: d as number, bias: false }), T([2, 4, 9]));
