@@ -526,7 +526,7 @@ export type RecordedOp =
 export type DifferentiableOp = Exclude<RecordedOp, 'not' | 'argmax' | 'argmin'>;
 
 /**
- * Ops with several outputs recorded as one group ({@link recordGroup}): their gradient rule runs
+ * Ops with several outputs recorded as one group (core's internal `recordGroup`): their gradient rule runs
  * once with the gradients of all outputs (`@axon/autograd` must have a group rule for each one,
  * which the compiler checks).
  */

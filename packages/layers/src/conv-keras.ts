@@ -9,11 +9,11 @@ import { type ActivationName, activationName, getActivation } from './activation
 import { initParameter } from './build.js';
 import { type Initializer, getInitializer } from './init.js';
 import { type LayerConfig, Module, reserveParameters } from './module.js';
+import type { IntPair } from './conv-more.js';
 import type { SymbolicShape } from './symbolic.js';
 import { checkInt, composite, optBool, optInputShape, optName, optionsOf } from './validate.js';
 
 const MAXD = 2 ** 24;
-type Pair = number | readonly [number, number];
 
 function intOf(op: string, what: string, v: unknown, min: number): number {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > MAXD) throw new AxonError(op, `${what} must be an integer in [${min}, 2^24], got ${fmtValue(v)}`);
@@ -222,12 +222,12 @@ export class KerasConv1D extends Module {
  * new Conv2DTranspose(4, 3, opts).call(randn([1, 5, 5, 8])).shape // [1, 10, 10, 4]
  */
 export interface Conv2DTransposeOptions {
-  strides?: Pair;
+  strides?: IntPair;
   /** `'valid'` (default) or `'same'` (output `in·strides` without `outputPadding`). */
   padding?: 'valid' | 'same';
   /** Keras' `output_padding` (each smaller than the stride); when absent Keras' default sizes. */
-  outputPadding?: Pair;
-  dilationRate?: Pair;
+  outputPadding?: IntPair;
+  dilationRate?: IntPair;
   activation?: string;
   useBias?: boolean;
   kernelInitializer?: Initializer;
@@ -266,7 +266,7 @@ export class Conv2DTranspose extends Module {
   private readonly biasInit: Initializer;
   private readonly act: (x: Tensor) => Tensor;
 
-  constructor(filters: number, kernelSize: Pair, opts: Conv2DTransposeOptions = {}) {
+  constructor(filters: number, kernelSize: IntPair, opts: Conv2DTransposeOptions = {}) {
     const op = 'Conv2DTranspose';
     const o = optionsOf<Conv2DTransposeOptions>(op, opts, ['strides', 'padding', 'outputPadding', 'dilationRate', 'activation', 'useBias', 'kernelInitializer', 'biasInitializer', 'name', 'inputShape']);
     const f = checkInt(op, 'filters', filters);
@@ -429,7 +429,7 @@ export class Conv2DTranspose extends Module {
  */
 export interface KerasPoolOptions {
   /** Defaults to the pool size. */
-  strides?: Pair;
+  strides?: IntPair;
   /** `'valid'` (default) or `'same'` (TensorFlow's: output `⌈n/strides⌉`; padding never counts). */
   padding?: 'valid' | 'same';
   name?: string;
@@ -443,7 +443,7 @@ abstract class KerasPool extends Module {
   readonly padding: 'valid' | 'same';
   /** The input's shape (one example) when given. */
   readonly inputShape: readonly number[] | undefined;
-  constructor(cls: string, nd: 1 | 2, poolSize: Pair, opts: KerasPoolOptions) {
+  constructor(cls: string, nd: 1 | 2, poolSize: IntPair, opts: KerasPoolOptions) {
     const o = optionsOf<KerasPoolOptions>(cls, opts, ['strides', 'padding', 'name', 'inputShape']);
     const size = nd === 2 ? pairOf(cls, 'poolSize', poolSize, 1) : [intOf(cls, 'poolSize', poolSize, 1)];
     const strides = o.strides === undefined ? size : nd === 2 ? pairOf(cls, 'strides', o.strides, 1) : [intOf(cls, 'strides', o.strides, 1)];
@@ -526,7 +526,7 @@ export class AveragePooling1D extends KerasPool {
 export class AveragePooling2D extends KerasPool {
   /** The class name used in `model.json` and default layer names. */
   static readonly className: string = 'AveragePooling2D';
-  constructor(poolSize: Pair = 2, opts: KerasPoolOptions = {}) {
+  constructor(poolSize: IntPair = 2, opts: KerasPoolOptions = {}) {
     super('AveragePooling2D', 2, poolSize, opts);
   }
   forward(x: Tensor): Tensor {
@@ -554,7 +554,7 @@ export class AveragePooling2D extends KerasPool {
  */
 export interface UpSamplingOptions {
   /** The repeat factor (per axis for `UpSampling2D`), default 2. */
-  size?: Pair;
+  size?: IntPair;
   /** `UpSampling2D` only: `'nearest'` (default) or `'bilinear'` (half-pixel centres, as Keras). */
   interpolation?: 'nearest' | 'bilinear';
   name?: string;

@@ -22,7 +22,8 @@ import { allocating } from './build.js';
 import { type JsonValue, type LayerConfig, Module, reserveParameters } from './module.js';
 import { checkInt, optBool, optInputShape, optName, optionsOf } from './validate.js';
 
-type Pair = number | readonly [number, number];
+/** One size for both spatial dims, or `[height, width]` (a 1-D layer takes the number). */
+export type IntPair = number | readonly [number, number];
 const MAXD = 2 ** 24;
 
 /** An integer in [min, 2^24]. */
@@ -185,12 +186,12 @@ export class Conv1d extends Module {
  * new ConvTranspose2d(4, 2, 3, opts).call(randn([1, 4, 5, 5])).shape // [1, 2, 10, 10]
  */
 export interface ConvTransposeLayerOptions {
-  stride?: Pair;
+  stride?: IntPair;
   /** Removed from each side of the output (PyTorch's `padding`), default 0. */
-  padding?: Pair;
+  padding?: IntPair;
   /** Added to one side of the output (smaller than the stride or the dilation), default 0. */
-  outputPadding?: Pair;
-  dilation?: Pair;
+  outputPadding?: IntPair;
+  dilation?: IntPair;
   groups?: number;
   /** Whether to learn a bias (default true). */
   bias?: boolean;
@@ -216,7 +217,7 @@ abstract class ConvTransposeNd extends Module {
   /** The input's shape (one example) when given. */
   readonly inputShape: readonly number[] | undefined;
 
-  constructor(op: string, nd: 1 | 2, inChannels: number, outChannels: number, kernelSize: Pair, opts: ConvTransposeLayerOptions) {
+  constructor(op: string, nd: 1 | 2, inChannels: number, outChannels: number, kernelSize: IntPair, opts: ConvTransposeLayerOptions) {
     const o = optionsOf<ConvTransposeLayerOptions>(op, opts, ['stride', 'padding', 'outputPadding', 'dilation', 'groups', 'bias', 'name', 'inputShape']);
     checkInt(op, 'inChannels', inChannels);
     checkInt(op, 'outChannels', outChannels);
@@ -276,10 +277,10 @@ abstract class ConvTransposeNd extends Module {
 
 function transposeOptions(c: LayerConfig, name: string): ConvTransposeLayerOptions {
   return {
-    stride: c['stride'] as Pair,
-    padding: c['padding'] as Pair,
-    outputPadding: c['outputPadding'] as Pair,
-    dilation: c['dilation'] as Pair,
+    stride: c['stride'] as IntPair,
+    padding: c['padding'] as IntPair,
+    outputPadding: c['outputPadding'] as IntPair,
+    dilation: c['dilation'] as IntPair,
     groups: c['groups'] as number,
     bias: c['bias'] !== false,
     name,
@@ -326,7 +327,7 @@ export class ConvTranspose1d extends ConvTransposeNd {
 export class ConvTranspose2d extends ConvTransposeNd {
   /** The class name used in `model.json` and default layer names. */
   static readonly className: string = 'ConvTranspose2d';
-  constructor(inChannels: number, outChannels: number, kernelSize: Pair, opts: ConvTransposeLayerOptions = {}) {
+  constructor(inChannels: number, outChannels: number, kernelSize: IntPair, opts: ConvTransposeLayerOptions = {}) {
     super('ConvTranspose2d', 2, inChannels, outChannels, kernelSize, opts);
   }
   forward(x: Tensor): Tensor {
@@ -346,7 +347,7 @@ export class ConvTranspose2d extends ConvTransposeNd {
    * @example ConvTranspose2d.fromConfig(new ConvTranspose2d(2, 4, 3).getConfig(), 'up').weight.shape // [2, 4, 3, 3]
    */
   static fromConfig(c: LayerConfig, name: string): ConvTranspose2d {
-    return new ConvTranspose2d(c['inChannels'] as number, c['outChannels'] as number, c['kernelSize'] as Pair, transposeOptions(c, name));
+    return new ConvTranspose2d(c['inChannels'] as number, c['outChannels'] as number, c['kernelSize'] as IntPair, transposeOptions(c, name));
   }
 }
 
