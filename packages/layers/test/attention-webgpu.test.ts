@@ -4,33 +4,14 @@
  * When no adapter can be obtained the first test FAILS naming the reason; set AXON_SKIP_WEBGPU=1
  * to skip on a machine without Vulkan.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { backends, getBackend, setBackend, tensor } from '@axon/core';
+import { expect, it } from 'vitest';
+import { setBackend, tensor } from '@axon/core';
 import { gpt } from '../src/index.js';
-import { useTestBackend } from './helpers.js';
+import { describeOnWebGPU } from './helpers.js';
 import { ATTN_CASES, checkAttnCase } from './attn-fixtures.js';
 import { checkGptAgainstTorch } from './gpt-check.js';
 
-const skip = process.env['AXON_SKIP_WEBGPU'] === '1';
-
-describe.skipIf(skip)('attention layers and the GPT against PyTorch 1.13 on WebGPU', () => {
-  let previous = '';
-  beforeAll(async () => {
-    previous = await useTestBackend(); // back to WASM afterwards
-    await import('@axon/backend-webgpu');
-  });
-  afterAll(async () => {
-    if (previous) await setBackend(previous);
-  });
-
-  it('the WebGPU backend starts', async () => {
-    try {
-      await setBackend('webgpu');
-    } catch (e) {
-      throw new Error(`WebGPU could not start: ${e instanceof Error ? e.message : String(e)}; backends(): ${JSON.stringify(backends())}`, { cause: e });
-    }
-    expect(getBackend().name).toBe('webgpu');
-  });
+describeOnWebGPU('attention layers and the GPT against PyTorch 1.13 on WebGPU', () => {
 
   for (const c of ATTN_CASES) {
     it(`${c.kind}: ${c.name}`, async () => {

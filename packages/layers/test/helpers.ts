@@ -1,6 +1,6 @@
 /** Test helpers: the WASM backend and comparisons. */
-import { expect } from 'vitest';
-import { getBackend, setBackend } from '@axon/core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { backends, getBackend, setBackend } from '@axon/core';
 import '@axon/autograd';
 
 let ready: Promise<string> | null = null;
@@ -37,4 +37,33 @@ export function expectClose(got: ArrayLike<number>, want: ArrayLike<number>, tol
     const err = Math.abs(got[i]! - want[i]!);
     if (!(err <= t)) expect.fail(`${what}[${i}]: got ${got[i]}, want ${want[i]} (|err| ${err} > ${t})`);
   }
+}
+
+/**
+ * A describe block on the WebGPU backend (lavapipe in CI: VK_ICD_FILENAMES=/usr/share/vulkan/icd.d/lvp_icd.json):
+ * registers @axon/backend-webgpu, returns to the test backend afterwards, and starts with a test that
+ * FAILS naming the reason when no adapter can be obtained (as backend-webgpu's conformance suite does);
+ * AXON_SKIP_WEBGPU=1 skips the block on a machine without Vulkan. Tests inside call
+ * `setBackend('webgpu')` themselves.
+ */
+export function describeOnWebGPU(title: string, body: () => void): void {
+  describe.skipIf(process.env['AXON_SKIP_WEBGPU'] === '1')(title, () => {
+    let previous = '';
+    beforeAll(async () => {
+      previous = await useTestBackend(); // back to WASM afterwards
+      await import('@axon/backend-webgpu'); // registers the 'webgpu' backend (a devDependency of @axon/layers)
+    });
+    afterAll(async () => {
+      if (previous) await setBackend(previous);
+    });
+    it('the WebGPU backend starts', async () => {
+      try {
+        await setBackend('webgpu');
+      } catch (e) {
+        throw new Error(`WebGPU could not start: ${e instanceof Error ? e.message : String(e)}; backends(): ${JSON.stringify(backends())}`, { cause: e });
+      }
+      expect(getBackend().name).toBe('webgpu');
+    });
+    body();
+  });
 }

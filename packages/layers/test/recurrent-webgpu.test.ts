@@ -4,33 +4,13 @@
  * adapter can be obtained the first test FAILS naming the reason, as backend-webgpu's conformance
  * suite does; set AXON_SKIP_WEBGPU=1 to skip on a machine without Vulkan.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Tensor, backends, getBackend, setBackend, tidy } from '@axon/core';
+import { it } from 'vitest';
+import { type Tensor, setBackend, tidy } from '@axon/core';
 import { huberLoss, klDivLoss, nllLoss, smoothL1Loss, l1Loss } from '../src/index.js';
-import { useTestBackend } from './helpers.js';
+import { describeOnWebGPU } from './helpers.js';
 import { FIXTURES, byName, checkKeras, checkTorchCase, expectAllClose, t } from './seq-fixtures.js';
 
-const skip = process.env['AXON_SKIP_WEBGPU'] === '1';
-
-describe.skipIf(skip)('recurrent layers and losses against PyTorch 1.13 on WebGPU', () => {
-  let previous = '';
-  beforeAll(async () => {
-    previous = await useTestBackend(); // back to WASM afterwards
-    // registers the 'webgpu' backend with core (a devDependency of @axon/layers)
-    await import('@axon/backend-webgpu');
-  });
-  afterAll(async () => {
-    if (previous) await setBackend(previous);
-  });
-
-  it('the WebGPU backend starts', async () => {
-    try {
-      await setBackend('webgpu');
-    } catch (e) {
-      throw new Error(`WebGPU could not start: ${e instanceof Error ? e.message : String(e)}; backends(): ${JSON.stringify(backends())}`, { cause: e });
-    }
-    expect(getBackend().name).toBe('webgpu');
-  });
+describeOnWebGPU('recurrent layers and losses against PyTorch 1.13 on WebGPU', () => {
 
   for (const c of FIXTURES.rnn) {
     it(`${c.kind} ${c.name}: outputs, states and every gradient`, async () => {
