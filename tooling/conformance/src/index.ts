@@ -57,6 +57,12 @@ export interface ConformanceOptions {
    * then `describeBackendConformance('wasm-2threads', { backendName: 'wasm' })`). Default: `name`.
    */
   backendName?: string;
+  /**
+   * Tests (by the start of their name) that crash the process on this machine's driver, with why:
+   * each is skipped with the reason in its title (visible in every report). Only for native driver
+   * crashes outside Axon (e.g. a segfault inside a Vulkan driver), never for a wrong result.
+   */
+  driverCrashes?: readonly { readonly test: string; readonly fusion?: boolean; readonly why: string }[];
 }
 
 /**
@@ -70,7 +76,7 @@ export function describeBackendConformance(name: string, opts: ConformanceOption
   const seed = runSeed(opts.seed);
   const modes = opts.fusion === undefined || opts.fusion === 'both' ? [true, false] : [opts.fusion];
   for (const fusion of modes) {
-    const s = makeSuite(name, seed, fusion, opts.backendName ?? name);
+    const s = { ...makeSuite(name, seed, fusion, opts.backendName ?? name), driverCrashes: (opts.driverCrashes ?? []).filter((c) => c.fusion === undefined || c.fusion === fusion) };
     describe(`conformance: ${name} (fusion ${fusion ? 'on' : 'off'})`, () => {
       it('the backend starts', async () => {
         console.log(`[@axon/conformance] backend '${name}', fusion ${fusion ? 'on' : 'off'}, seed ${seed} (reproduce with AXON_SEED=${seed})`);
