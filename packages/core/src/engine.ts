@@ -197,11 +197,12 @@ export function memory(): MemoryInfo {
  * `reset_peak_memory_stats`): measure what one step needs at most.
  * @example
  * ```ts
- * const x = ones([1000]);
+ * const x = ones([1000]); // 4000 bytes
  * resetPeakMemory();
  * const base = memory().peakBytes;
- * tidy(() => x.add(1).mul(2).sum());
- * memory().peakBytes - base <= 8000 // true
+ * tidy(() => x.add(1).mul(2).sum().dataSync()); // temporaries live only inside the tidy
+ * memory().peakBytes > base // true
+ * memory().numBytes === base // true
  * x.dispose();
  * ```
  */
