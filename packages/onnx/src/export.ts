@@ -1,0 +1,2 @@
+// exportOnnx: being written (issue 14).
+export {};

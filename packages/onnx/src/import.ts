@@ -1,0 +1,2 @@
+// loadOnnx: being written (issue 14).
+export {};

@@ -1,0 +1,6 @@
+/**
+ * `@axon/onnx`: ONNX export and import for Axon models.
+ */
+export { DataType } from './proto.js';
+export * from './import.js';
+export * from './export.js';
