@@ -2,7 +2,7 @@
  * Engine state shared by every op: live-tensor accounting, memory scopes (`tidy`), the
  * gradient-mode flag and the hook through which `@axon/autograd` records ops.
  */
-import type { Backend, BackendBuffer, BackendMemory, ReduceOp, UnaryOp } from './backend.js';
+import type { Backend, BackendBuffer, BackendMemory, BinaryOp, ReduceOp, UnaryOp } from './backend.js';
 import type { TableOpName } from './ops/table.js';
 import { bytesPerElement, type DType } from './dtype.js';
 import { AxonError } from './errors.js';
@@ -533,6 +533,43 @@ export type DifferentiableOp = Exclude<RecordedOp, 'not' | 'argmax' | 'argmin'>;
  */
 export type RecordedGroupOp = 'unbind' | 'split';
 
+/**
+ * A tracer's view of every op core records, with grad mode on or off and whether or not an input
+ * requires grad — plus the comparisons and logic ops, which autograd never records, and composite
+ * ops that other formats have as one op (`conv2d`, seen after the ops it is made of, with
+ * `{ win, groups }`: its output's producer is then the conv, not its parts). What ONNX export
+ * (`@axon/onnx`) uses to see a model's forward pass as a graph of ops.
+ */
+export type TraceHook = (op: TracedOp, inputs: readonly Tensor[], outputs: readonly Tensor[], attrs: OpAttrs) => void;
+
+/** The ops a {@link TraceHook} sees. */
+export type TracedOp = RecordedOp | RecordedGroupOp | BinaryOp | 'conv2d';
+let traceHook: TraceHook | null = null;
+
+/**
+ * Installs a {@link TraceHook} (null removes it) and returns the one it replaces. One tracer at a
+ * time: restore the previous one when done.
+ * @example
+ * const seen: string[] = [];
+ * const prev = setTraceHook((op) => seen.push(op));
+ * try {
+ *   tensor([1, -2]).relu().mul(2).gt(1);
+ * } finally {
+ *   setTraceHook(prev);
+ * }
+ * seen // ['relu', 'mul', 'gt']
+ */
+export function setTraceHook(h: TraceHook | null): TraceHook | null {
+  const prev = traceHook;
+  traceHook = h;
+  return prev;
+}
+
+/** @internal Tells the tracer about an op that is not recorded (comparisons, logic ops, composites). */
+export function traceOnly(op: BinaryOp | 'conv2d', inputs: readonly Tensor[], output: Tensor, attrs: OpAttrs = {}): void {
+  if (traceHook !== null) traceHook(op, inputs, [output], attrs);
+}
+
 /** The hook `@axon/autograd` installs: called after an op whose inputs require grad. */
 export interface GradRecorder {
   record(op: RecordedOp, inputs: readonly Tensor[], output: Tensor, attrs: OpAttrs): void;
@@ -566,6 +603,7 @@ export function setAnomalyHook(h: AnomalyHook | null): void {
  * an input requires grad, and checks it when anomaly detection is on.
  */
 export function record(op: RecordedOp, inputs: readonly Tensor[], output: Tensor, attrs: OpAttrs = {}): Tensor {
+  if (traceHook !== null) traceHook(op, inputs, [output], attrs);
   if (anomalyHook !== null) anomalyHook(op, inputs, output, attrs);
   if (gradEnabled && recorder !== null) {
     for (const t of inputs) {
@@ -588,6 +626,7 @@ export function record(op: RecordedOp, inputs: readonly Tensor[], output: Tensor
  * outputs that got none) — one kernel for the input's gradient instead of one per output.
  */
 export function recordGroup(op: RecordedGroupOp, inputs: readonly Tensor[], outputs: Tensor[], attrs: OpAttrs = {}): Tensor[] {
+  if (traceHook !== null) traceHook(op, inputs, outputs, attrs);
   if (anomalyHook !== null) for (const o of outputs) anomalyHook(op, inputs, o, attrs);
   if (gradEnabled && recorder !== null && outputs.length > 0 && inputs.some((t) => t.requiresGrad)) {
     recorder.recordGroup(op, inputs, outputs, attrs);

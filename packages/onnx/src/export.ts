@@ -1,2 +1,580 @@
-// exportOnnx: being written (issue 14).
-export {};
+/**
+ * ONNX export: run the model once on a sample input with core's tracer installed, take the ops
+ * its output depends on, and write each as ONNX nodes (opset 17 or 18). Parameters and buffers
+ * become initializers under their state-dict names; values that do not depend on the input or
+ * the parameters (masks, scalars, positional tables) become constant initializers. Shapes are
+ * the sample's (static), as `torch.onnx.export` does without `dynamic_axes`.
+ */
+import { AxonError, type DType, OP_TABLE, type OpAttrs, Sym, Tensor, type TableOpName, type TracedOp, fmtShape, fmtValue, isTensor, keep, noGrad, setTraceHook, tidy } from '@axon/core';
+import type { Module } from '@axon/layers';
+import { DataType, type NodeProto, type TensorProto, type ValueInfoProto, encodeModel } from './proto.js';
+
+/**
+ * Options of {@link toOnnx} and {@link exportOnnx}.
+ * @example
+ * const opts: ExportOnnxOptions = { opset: 18, inputNames: ['pixels'], outputNames: ['logits'] };
+ * const bytes = await toOnnx(new Linear(4, 2), randn([1, 4]), opts);
+ * bytes.length > 0 // true
+ */
+export interface ExportOnnxOptions {
+  /** The ONNX opset: 17 (default) or 18. */
+  readonly opset?: number;
+  /** Names of the graph's inputs (default `input`, or `input_0`, `input_1`, … for several). */
+  readonly inputNames?: readonly string[];
+  /** Names of the graph's outputs (default `output`, or `output_0`, …). */
+  readonly outputNames?: readonly string[];
+  /** The model's `doc_string`. */
+  readonly docString?: string;
+}
+
+/** The opsets {@link toOnnx} writes. */
+export const EXPORT_OPSETS: readonly number[] = [17, 18];
+
+const OP = 'exportOnnx';
+
+interface TNode {
+  readonly op: TracedOp;
+  readonly inputs: readonly Tensor[];
+  readonly outputs: readonly Tensor[];
+  readonly attrs: OpAttrs;
+}
+
+const ELEM: Readonly<Record<DType, number>> = { float32: DataType.FLOAT, int32: DataType.INT32, bool: DataType.BOOL };
+
+function leBytes(data: Float32Array | Int32Array | Uint8Array | Float64Array | BigInt64Array): Uint8Array {
+  const out = new Uint8Array(data.byteLength);
+  const dv = new DataView(out.buffer);
+  if (data instanceof Uint8Array) out.set(data);
+  else if (data instanceof Float32Array) data.forEach((v, i) => dv.setFloat32(i * 4, v, true));
+  else if (data instanceof Int32Array) data.forEach((v, i) => dv.setInt32(i * 4, v, true));
+  else if (data instanceof Float64Array) data.forEach((v, i) => dv.setFloat64(i * 8, v, true));
+  else data.forEach((v, i) => dv.setBigInt64(i * 8, v, true));
+  return out;
+}
+
+/** What the trace found: the nodes in order, and the tensors it made that must be freed. */
+interface Trace {
+  readonly producer: Map<Tensor, { node: TNode; index: number }>;
+  readonly owned: Tensor[];
+  readonly outputs: Tensor[];
+}
+
+function collectOutputs(r: unknown): Tensor[] {
+  if (isTensor(r)) return [r];
+  if (Array.isArray(r) && r.length > 0 && r.every(isTensor)) return r;
+  throw new AxonError(OP, `the model's forward must return a Tensor or an array of Tensors, got ${fmtValue(r)}`);
+}
+
+function runTrace(model: Module, inputs: readonly Tensor[], roots: ReadonlySet<Tensor>): Trace {
+  const tainted = new Set<Tensor>(roots);
+  const producer = new Map<Tensor, { node: TNode; index: number }>();
+  const owned: Tensor[] = [];
+  const clones = new Map<Tensor, Tensor>();
+  let busy = false;
+  const constant = (t: Tensor): Tensor => {
+    let c = clones.get(t);
+    if (c === undefined) {
+      busy = true;
+      try {
+        c = keep(t.clone());
+      } finally {
+        busy = false;
+      }
+      clones.set(t, c);
+      owned.push(c);
+    }
+    return c;
+  };
+  const prev = setTraceHook((op, ins, outs, attrs) => {
+    if (busy) return;
+    const attrTensors = Object.values(attrs).filter(isTensor);
+    if (!ins.some((t) => tainted.has(t)) && !attrTensors.some((t) => tainted.has(t))) return; // folds to a constant
+    // Inputs that do not depend on the graph's inputs are copied now: the op's temporaries
+    // (scalars, casts) are freed as soon as it returns.
+    const a: Record<string, unknown> = { ...attrs };
+    for (const [k, v] of Object.entries(attrs)) if (isTensor(v) && !tainted.has(v)) a[k] = constant(v);
+    const node: TNode = { op, inputs: ins.map((t) => (tainted.has(t) ? t : constant(t))), outputs: [...outs], attrs: a };
+    outs.forEach((o, index) => {
+      tainted.add(o);
+      producer.set(o, { node, index });
+    });
+  });
+  const modes = model.modules().map((m) => [m, m.training] as const);
+  try {
+    model.eval();
+    const outputs = tidy(() => {
+      const r: unknown = noGrad(() => (model.forward as (...xs: Tensor[]) => unknown)(...inputs));
+      return collectOutputs(r).map((t) => keep(t));
+    });
+    return { producer, owned, outputs };
+  } catch (e) {
+    for (const t of owned) t.dispose();
+    throw e;
+  } finally {
+    setTraceHook(prev);
+    for (const [m, t] of modes) m.training = t;
+  }
+}
+
+/** Builds the ONNX graph's nodes and initializers. */
+class GraphBuilder {
+  readonly nodes: NodeProto[] = [];
+  readonly initializers: TensorProto[] = [];
+  private readonly pending: { name: string; t: Tensor }[] = [];
+  private readonly names = new Map<Tensor, string>();
+  private readonly used = new Set<string>();
+  private readonly consts = new Map<string, string>();
+  private count = 0;
+
+  constructor(readonly opset: number) {}
+
+  unique(base: string): string {
+    let n = base;
+    for (let i = 1; this.used.has(n); i++) n = `${base}_${i}`;
+    this.used.add(n);
+    return n;
+  }
+
+  fresh(hint: string): string {
+    return this.unique(`${hint}_${this.count++}`);
+  }
+
+  nameOf(t: Tensor): string | undefined {
+    return this.names.get(t);
+  }
+
+  setName(t: Tensor, name: string): void {
+    this.names.set(t, name);
+  }
+
+  /** A tensor's values as an initializer (read when the graph is done). */
+  initializer(t: Tensor, name: string): string {
+    this.names.set(t, name);
+    this.pending.push({ name, t });
+    return name;
+  }
+
+  /** An int64 constant (shapes, axes, pads). */
+  ints(values: readonly number[], scalar = false): string {
+    const key = `i64:${scalar ? 's' : ''}${values.join(',')}`;
+    let n = this.consts.get(key);
+    if (n === undefined) {
+      n = this.fresh('const_i64');
+      this.initializers.push({ name: n, dims: scalar ? [] : [values.length], dataType: DataType.INT64, rawData: leBytes(BigInt64Array.from(values, (v) => BigInt(v))) });
+      this.consts.set(key, n);
+    }
+    return n;
+  }
+
+  /** A scalar constant of a dtype. */
+  scalar(v: number, dtype: DType = 'float32'): string {
+    const key = `${dtype}:${Object.is(v, -0) ? '-0' : String(v)}`;
+    let n = this.consts.get(key);
+    if (n === undefined) {
+      n = this.fresh('const');
+      const data = dtype === 'float32' ? new Float32Array([v]) : dtype === 'int32' ? new Int32Array([v]) : new Uint8Array([v ? 1 : 0]);
+      this.initializers.push({ name: n, dims: [], dataType: ELEM[dtype], rawData: leBytes(data) });
+      this.consts.set(key, n);
+    }
+    return n;
+  }
+
+  /** Adds a node; returns its (first) output name. */
+  node(opType: string, inputs: readonly string[], attrs: Record<string, number | readonly number[] | string> = {}, output?: string | string[]): string {
+    const outs = output === undefined ? [this.fresh(opType.toLowerCase())] : Array.isArray(output) ? output : [output];
+    const attribute = Object.entries(attrs).map(([name, v]) => {
+      if (typeof v === 'string') return { name, type: 3, s: new TextEncoder().encode(v) };
+      if (typeof v === 'number') return Number.isInteger(v) && !FLOAT_ATTRS.has(name) ? { name, type: 2, i: v } : { name, type: 1, f: v };
+      return { name, type: 7, ints: [...v] };
+    });
+    this.nodes.push({ opType, input: [...inputs], output: outs, name: this.unique(`${opType}_${this.nodes.length}`), attribute });
+    return outs[0]!;
+  }
+
+  async finish(): Promise<void> {
+    for (const { name, t } of this.pending) {
+      const data = (await t.data()) as Float32Array | Int32Array | Uint8Array;
+      this.initializers.push({ name, dims: [...t.shape], dataType: ELEM[t.dtype], rawData: leBytes(data) });
+    }
+  }
+}
+
+const FLOAT_ATTRS = new Set(['alpha', 'beta', 'epsilon', 'value_float']);
+
+const UNARY: Readonly<Record<string, string>> = {
+  neg: 'Neg', abs: 'Abs', sign: 'Sign', exp: 'Exp', log: 'Log', sqrt: 'Sqrt', reciprocal: 'Reciprocal',
+  sin: 'Sin', cos: 'Cos', tanh: 'Tanh', erf: 'Erf', sigmoid: 'Sigmoid', relu: 'Relu', floor: 'Floor',
+  ceil: 'Ceil', round: 'Round', not: 'Not', identity: 'Identity',
+};
+const BINARY: Readonly<Record<string, string>> = {
+  add: 'Add', sub: 'Sub', mul: 'Mul', div: 'Div', pow: 'Pow', maximum: 'Max', minimum: 'Min', max: 'Max', min: 'Min',
+  eq: 'Equal', lt: 'Less', le: 'LessOrEqual', gt: 'Greater', ge: 'GreaterOrEqual', and: 'And', or: 'Or', xor: 'Xor',
+};
+const COMPARE = new Set(['eq', 'ne', 'lt', 'le', 'gt', 'ge']);
+
+/** Unary ops (core's and the op table's primitives) as ONNX nodes over value `x`. */
+function unary(g: GraphBuilder, op: string, x: string, dtype: DType): string {
+  const one = (): string => g.scalar(1, dtype);
+  switch (op) {
+    case 'log1p':
+      return g.node('Log', [g.node('Add', [x, one()])]);
+    case 'expm1':
+      return g.node('Sub', [g.node('Exp', [x]), one()]);
+    case 'rsqrt':
+      return g.node('Reciprocal', [g.node('Sqrt', [x])]);
+    case 'square':
+      return g.node('Mul', [x, x]);
+    default: {
+      const t = UNARY[op];
+      if (t === undefined) throw new AxonError(OP, `op '${op}' has no ONNX equivalent in this exporter`);
+      return g.node(t, [x]);
+    }
+  }
+}
+
+/** Binary ops over values of one dtype (comparisons give bool). */
+function binary(g: GraphBuilder, op: string, a: string, b: string, dtype: DType): string {
+  if (op === 'ne') return g.node('Not', [g.node('Equal', [a, b])]);
+  if (op === 'mod') {
+    if (dtype === 'int32') return g.node('Mod', [a, b], { fmod: 0 });
+    // Python's modulo (the sign of the divisor): a − floor(a / b)·b
+    return g.node('Sub', [a, g.node('Mul', [g.node('Floor', [g.node('Div', [a, b])]), b])]);
+  }
+  if (op === 'and' || op === 'or' || op === 'xor') {
+    const ab = dtype === 'bool' ? a : g.node('Cast', [a], { to: DataType.BOOL });
+    const bb = dtype === 'bool' ? b : g.node('Cast', [b], { to: DataType.BOOL });
+    return g.node(BINARY[op]!, [ab, bb]);
+  }
+  const t = BINARY[op];
+  if (t === undefined) throw new AxonError(OP, `op '${op}' has no ONNX equivalent in this exporter`);
+  return g.node(t, [a, b]);
+}
+
+type Expr = { k: 'leaf' } | { k: 'const'; v: number } | { k: 'op'; op: string; args: readonly Expr[] };
+
+/** An op-table op: its forward expression (written with `Sym`) as ONNX nodes. */
+function tableOp(g: GraphBuilder, name: TableOpName, x: string): string {
+  const leaf: Expr = { k: 'leaf' };
+  const def = OP_TABLE[name] as { forward: (s: Sym) => Sym };
+  const root = def.forward(new Sym(leaf as never)).e as unknown as Expr;
+  const memo = new Map<Expr, string>();
+  const emit = (e: Expr): string => {
+    const hit = memo.get(e);
+    if (hit !== undefined) return hit;
+    let v: string;
+    if (e.k === 'leaf') v = x;
+    else if (e.k === 'const') v = g.scalar(e.v);
+    else if (e.op === 'where') {
+      const [c, a, b] = e.args.map(emit) as [string, string, string];
+      v = g.node('Where', [g.node('Cast', [c], { to: DataType.BOOL }), a, b]);
+    } else if (e.args.length === 1) v = unary(g, e.op, emit(e.args[0]!), 'float32');
+    else {
+      const r = binary(g, e.op, emit(e.args[0]!), emit(e.args[1]!), 'float32');
+      // in a fused expression a comparison is 1 or 0
+      v = COMPARE.has(e.op) ? g.node('Cast', [r], { to: DataType.FLOAT }) : r;
+    }
+    memo.set(e, v);
+    return v;
+  };
+  return emit(root);
+}
+
+interface Win {
+  readonly kH: number;
+  readonly kW: number;
+  readonly strideH: number;
+  readonly strideW: number;
+  readonly padTop: number;
+  readonly padLeft: number;
+  readonly padBottom: number;
+  readonly padRight: number;
+  readonly dilationH: number;
+  readonly dilationW: number;
+}
+
+function reduceNode(g: GraphBuilder, type: string, x: string, axes: readonly number[], keepDims: boolean): string {
+  if (type === 'ReduceSum' || g.opset >= 18) return g.node(type, [x, g.ints(axes)], { keepdims: keepDims ? 1 : 0 });
+  return g.node(type, [x], { axes, keepdims: keepDims ? 1 : 0 });
+}
+
+/** Emits one traced op; `ins` are its inputs' value names; returns its outputs' value names. */
+function emitNode(g: GraphBuilder, n: TNode, ins: readonly string[], outNames: readonly (string | undefined)[]): string[] {
+  const a = n.attrs;
+  const x = ins[0]!;
+  const t0 = n.inputs[0]!;
+  const out0 = n.outputs[0]!;
+  const want = outNames[0];
+  const fin = (v: string): string[] => {
+    if (want === undefined || v === want) return [v];
+    g.node('Identity', [v], {}, want);
+    return [want];
+  };
+  const op = n.op as string;
+  if (op in OP_TABLE) return fin(tableOp(g, op as TableOpName, x));
+  switch (op) {
+    case 'identity':
+      return fin(x);
+    case 'cast':
+      return fin(g.node('Cast', [x], { to: ELEM[a['to'] as DType] }));
+    case 'clip': {
+      const lo = a['lo'] as number | null;
+      const hi = a['hi'] as number | null;
+      const args = [x, lo === null || lo === undefined ? '' : g.scalar(lo, t0.dtype), hi === null || hi === undefined ? '' : g.scalar(hi, t0.dtype)];
+      while (args[args.length - 1] === '') args.pop();
+      return fin(g.node('Clip', args));
+    }
+    case 'where':
+      return fin(g.node('Where', [n.inputs[2]!.dtype === 'bool' ? ins[2]! : g.node('Cast', [ins[2]!], { to: DataType.BOOL }), ins[0]!, ins[1]!]));
+    case 'sum':
+    case 'prod':
+    case 'max':
+    case 'min': {
+      const axes = a['axes'] as readonly number[];
+      if (axes.length === 0) return fin(x);
+      const type = { sum: 'ReduceSum', prod: 'ReduceProd', max: 'ReduceMax', min: 'ReduceMin' }[op];
+      return fin(reduceNode(g, type, x, axes, a['keepDims'] === true));
+    }
+    case 'argmax':
+    case 'argmin': {
+      const axes = a['axes'] as readonly number[];
+      if (axes.length !== 1) throw new AxonError(OP, `${op} over ${axes.length} axes has no ONNX equivalent (ONNX's ArgMax takes one axis)`);
+      const r = g.node(op === 'argmax' ? 'ArgMax' : 'ArgMin', [x], { axis: axes[0]!, keepdims: a['keepDims'] === true ? 1 : 0, select_last_index: 0 });
+      return fin(g.node('Cast', [r], { to: ELEM[out0.dtype] }));
+    }
+    case 'reshape':
+      return fin(g.node('Reshape', [x, g.ints(out0.shape)]));
+    case 'expand':
+      return fin(g.node('Expand', [x, g.ints(out0.shape)]));
+    case 'permute':
+      return fin(g.node('Transpose', [x], { perm: a['axes'] as readonly number[] }));
+    case 'slice': {
+      const begin = a['begin'] as readonly number[];
+      const size = a['size'] as readonly number[];
+      const steps = (a['steps'] as readonly number[] | undefined) ?? begin.map(() => 1);
+      const axes: number[] = [];
+      const starts: number[] = [];
+      const ends: number[] = [];
+      const st: number[] = [];
+      const from = a['from'] as readonly number[];
+      for (let i = 0; i < begin.length; i++) {
+        if (begin[i] === 0 && size[i] === from[i] && steps[i] === 1) continue;
+        axes.push(i);
+        starts.push(begin[i]!);
+        ends.push(size[i] === 0 ? begin[i]! : begin[i]! + (size[i]! - 1) * steps[i]! + 1);
+        st.push(steps[i]!);
+      }
+      if (axes.length === 0) return fin(x);
+      return fin(g.node('Slice', [x, g.ints(starts), g.ints(ends), g.ints(axes), g.ints(st)]));
+    }
+    case 'concat':
+      return fin(g.node('Concat', ins, { axis: a['axis'] as number }));
+    case 'pad': {
+      const p = a['paddings'] as readonly (readonly [number, number])[];
+      const value = (a['value'] as number | undefined) ?? 0;
+      return fin(g.node('Pad', [x, g.ints([...p.map((q) => q[0]), ...p.map((q) => q[1])]), g.scalar(value, t0.dtype)], { mode: 'constant' }));
+    }
+    case 'gather': {
+      const idx = a['indices'] as Tensor;
+      return fin(g.node('Gather', [x, valueName(g, idx)], { axis: a['axis'] as number }));
+    }
+    case 'matmul':
+      return fin(g.node('MatMul', [x, ins[1]!]));
+    case 'attention': {
+      const [q, k, v] = ins as [string, string, string];
+      const kr = n.inputs[1]!.rank;
+      const perm = [...Array(kr).keys()];
+      [perm[kr - 2], perm[kr - 1]] = [perm[kr - 1]!, perm[kr - 2]!];
+      let s = g.node('Mul', [g.node('MatMul', [q, g.node('Transpose', [k], { perm })]), g.scalar(a['scale'] as number)]);
+      const bias = n.inputs.length > 3 ? ins[3]! : isTensor(a['bias']) ? valueName(g, a['bias']) : null;
+      if (bias !== null) s = g.node('Add', [s, bias]);
+      if (a['causal'] === true) {
+        const Tq = n.inputs[0]!.shape[n.inputs[0]!.rank - 2]!;
+        const Tk = n.inputs[1]!.shape[kr - 2]!;
+        const allowed = g.fresh('causal_mask');
+        const m = new Uint8Array(Tq * Tk);
+        for (let i = 0; i < Tq; i++) for (let j = 0; j <= Math.min(i, Tk - 1); j++) m[i * Tk + j] = 1;
+        g.initializers.push({ name: allowed, dims: [Tq, Tk], dataType: DataType.BOOL, rawData: m });
+        s = g.node('Where', [allowed, s, g.scalar(-Infinity)]);
+      }
+      return fin(g.node('MatMul', [g.node('Softmax', [s], { axis: -1 }), v]));
+    }
+    case 'pool2d': {
+      const w = a['win'] as Win;
+      const common = { kernel_shape: [w.kH, w.kW], strides: [w.strideH, w.strideW], pads: [w.padTop, w.padLeft, w.padBottom, w.padRight] };
+      if (a['op'] === 'max') return fin(g.node('MaxPool', [x], { ...common, dilations: [w.dilationH, w.dilationW] }));
+      if (w.dilationH !== 1 || w.dilationW !== 1) throw new AxonError(OP, 'average pooling with dilation has no ONNX equivalent');
+      return fin(g.node('AveragePool', [x], { ...common, count_include_pad: 0 }));
+    }
+    case 'conv2d': {
+      const w = a['win'] as Win;
+      return fin(
+        g.node('Conv', ins, {
+          kernel_shape: [w.kH, w.kW],
+          strides: [w.strideH, w.strideW],
+          pads: [w.padTop, w.padLeft, w.padBottom, w.padRight],
+          dilations: [w.dilationH, w.dilationW],
+          group: a['groups'] as number,
+        }),
+      );
+    }
+    case 'split':
+    case 'unbind': {
+      const axis = a['axis'] as number;
+      const sizes = op === 'split' ? (a['sizes'] as readonly number[]) : n.outputs.map(() => 1);
+      const names = n.outputs.map((o, i) => (op === 'split' ? (outNames[i] ?? g.fresh('split')) : g.fresh('split')));
+      g.node('Split', [x, g.ints(sizes)], { axis }, names);
+      if (op === 'split') return names;
+      return names.map((nm, i) => g.node('Squeeze', [nm, g.ints([axis])], {}, outNames[i] ?? g.fresh('squeeze')));
+    }
+    default:
+      if (op in UNARY || ['log1p', 'expm1', 'rsqrt', 'square'].includes(op)) return fin(unary(g, op, x, t0.dtype));
+      if (op in BINARY || op === 'ne' || op === 'mod') return fin(binary(g, op, x, ins[1]!, n.inputs[0]!.dtype));
+      throw new AxonError(OP, `op '${op}' (output ${fmtShape(out0.shape)}) cannot be exported to ONNX${op === 'im2col' || op === 'col2im' ? ' (unfold/fold outside conv2d)' : op === 'customGrad' ? ' (a customGrad function: export its forward written with ops instead)' : ''}`);
+  }
+}
+
+/** The value name of a tensor already in the graph (an input, a parameter, a node's output or a constant). */
+function valueName(g: GraphBuilder, t: Tensor): string {
+  const n = g.nameOf(t);
+  if (n === undefined) throw new AxonError(OP, `internal: tensor ${fmtShape(t.shape)} has no value in the graph`);
+  return n;
+}
+
+function valueInfo(name: string, t: Tensor): ValueInfoProto {
+  return { name, type: { tensorType: { elemType: ELEM[t.dtype], shape: { dim: t.shape.map((d) => ({ dimValue: d })) } } } };
+}
+
+function checkNames(what: string, names: readonly string[] | undefined, count: number): string[] {
+  const base = what === 'inputNames' ? 'input' : 'output';
+  if (names === undefined) return count === 1 ? [base] : Array.from({ length: count }, (_, i) => `${base}_${i}`);
+  if (!Array.isArray(names) || names.length !== count || !names.every((s) => typeof s === 'string' && s !== '') || new Set(names).size !== count) {
+    throw new AxonError(OP, `${what} must be ${count} distinct non-empty strings, got ${fmtValue(names)}`);
+  }
+  return [...names];
+}
+
+/**
+ * Converts a model to ONNX bytes (browser-usable): runs `model.forward` once on `sampleInput` (in
+ * eval mode, without gradients; training mode is restored after) and writes the ops the output
+ * depends on. Shapes are the sample's. Parameters and buffers become initializers named as in
+ * `model.stateDict()`. Supported: what MLPs, CNNs (`conv2d`, pooling), recurrent layers (unrolled
+ * over the sample's length) and transformers (attention as MatMul/Softmax) are made of; an op
+ * without an ONNX equivalent is an `AxonError` naming it.
+ * @example
+ * const net = new Sequential(new Linear(3, 4), new ReLU(), new Linear(4, 2));
+ * const bytes = await toOnnx(net, randn([5, 3]));
+ * const back = parseOnnx(bytes);
+ * back.outputNames // ['output']
+ */
+export async function toOnnx(model: Module, sampleInput: Tensor | readonly Tensor[], opts: ExportOnnxOptions = {}): Promise<Uint8Array> {
+  if (model === null || typeof model !== 'object' || typeof (model as { forward?: unknown }).forward !== 'function' || typeof model.modules !== 'function') {
+    throw new AxonError(OP, `expects a Module (a model or layer), got ${fmtValue(model)}`);
+  }
+  const inputs = isTensor(sampleInput) ? [sampleInput] : Array.isArray(sampleInput) && sampleInput.length > 0 && sampleInput.every(isTensor) ? [...sampleInput] : null;
+  if (inputs === null) throw new AxonError(OP, `sampleInput must be a Tensor or a non-empty array of Tensors, got ${fmtValue(sampleInput)}`);
+  for (const t of inputs) if (t.isDisposed) throw new AxonError(OP, `sampleInput ${fmtShape(t.shape)} was disposed`);
+  if (opts === null || typeof opts !== 'object') throw new AxonError(OP, `options must be an object, got ${fmtValue(opts)}`);
+  const opset = opts.opset ?? 17;
+  if (!EXPORT_OPSETS.includes(opset)) throw new AxonError(OP, `opset must be one of ${EXPORT_OPSETS.join(', ')}, got ${fmtValue(opset)}`);
+  const inputNames = checkNames('inputNames', opts.inputNames, inputs.length);
+
+  const params = [...model.namedParameters(), ...model.namedBuffers()];
+  const roots = new Set<Tensor>([...inputs, ...params.map(([, p]) => p)]);
+  if (new Set(inputs).size !== inputs.length) throw new AxonError(OP, 'the sample inputs must be distinct tensors');
+  for (const t of inputs) if (params.some(([, p]) => p === t)) throw new AxonError(OP, 'a sample input is one of the model\'s parameters');
+  const trace = runTrace(model, inputs, roots);
+  try {
+    const outputNames = checkNames('outputNames', opts.outputNames, trace.outputs.length);
+    for (const n of outputNames) if (inputNames.includes(n)) throw new AxonError(OP, `the name '${n}' is both an input and an output name`);
+    const g = new GraphBuilder(opset);
+    inputs.forEach((t, i) => {
+      g.setName(t, inputNames[i]!);
+      g.unique(inputNames[i]!);
+    });
+    for (const n of outputNames) g.unique(n);
+    const wanted = new Map<Tensor, string>();
+    trace.outputs.forEach((t, i) => {
+      if (!wanted.has(t)) wanted.set(t, outputNames[i]!);
+    });
+    // topological order of the nodes the outputs need (iterative: unrolled RNNs are deep)
+    const order: TNode[] = [];
+    const seen = new Set<TNode>();
+    const usedParams: [string, Tensor][] = [];
+    const leaf = (t: Tensor): void => {
+      if (g.nameOf(t) !== undefined) return;
+      const p = params.find(([, q]) => q === t);
+      if (p) {
+        g.initializer(t, g.unique(p[0]));
+        usedParams.push(p);
+      } else if (trace.owned.includes(t)) g.initializer(t, g.fresh('const'));
+      else throw new AxonError(OP, `internal: a leaf tensor ${fmtShape(t.shape)} is neither an input, a parameter nor a constant`);
+    };
+    const deps = (n: TNode): Tensor[] => [...n.inputs, ...Object.values(n.attrs).filter(isTensor)];
+    for (const out of trace.outputs) {
+      const stack: { t: Tensor; expanded: boolean }[] = [{ t: out, expanded: false }];
+      while (stack.length > 0) {
+        const top = stack.pop()!;
+        const p = trace.producer.get(top.t);
+        if (p === undefined) {
+          if (!inputs.includes(top.t)) leaf(top.t);
+          continue;
+        }
+        if (seen.has(p.node)) continue;
+        if (top.expanded) {
+          seen.add(p.node);
+          order.push(p.node);
+          continue;
+        }
+        stack.push({ t: top.t, expanded: true });
+        for (const d of deps(p.node)) if (!trace.producer.has(d) || !seen.has(trace.producer.get(d)!.node)) stack.push({ t: d, expanded: false });
+      }
+    }
+    for (const n of order) {
+      const ins = n.inputs.map((t) => valueName(g, t));
+      const names = emitNode(g, n, ins, n.outputs.map((o) => wanted.get(o)));
+      n.outputs.forEach((o, i) => g.setName(o, names[i]!));
+    }
+    // outputs that are inputs or parameters themselves, or repeated
+    const outInfo: ValueInfoProto[] = [];
+    trace.outputs.forEach((t, i) => {
+      const name = outputNames[i]!;
+      const have = valueName(g, t);
+      if (have !== name) g.node('Identity', [have], {}, name);
+      outInfo.push(valueInfo(name, t));
+    });
+    await g.finish();
+    return encodeModel({
+      irVersion: 8,
+      opsetImport: [{ domain: '', version: opset }],
+      producerName: 'axon',
+      producerVersion: '0.1.0',
+      docString: opts.docString ?? '',
+      graph: {
+        name: model.className ?? 'model',
+        node: g.nodes,
+        initializer: g.initializers,
+        input: inputs.map((t, i) => valueInfo(inputNames[i]!, t)),
+        output: outInfo,
+      },
+    });
+  } finally {
+    for (const t of trace.owned) t.dispose();
+    for (const t of trace.outputs) if (!inputs.includes(t) && !params.some(([, p]) => p === t)) t.dispose();
+  }
+}
+
+/**
+ * Exports a model to an ONNX file (Node): {@link toOnnx}, written atomically to `path` (a crash
+ * leaves the previous file, if any). Check it with onnxruntime, load it back with {@link loadOnnx}.
+ * @example
+ * const net = new Sequential(new Linear(3, 4), new ReLU(), new Linear(4, 2));
+ * await exportOnnx(net, randn([5, 3]), 'net.onnx');
+ * const back = await loadOnnx('net.onnx');
+ * back.inputShapes // [[5, 3]]
+ */
+export async function exportOnnx(model: Module, sampleInput: Tensor | readonly Tensor[], path: string, opts: ExportOnnxOptions = {}): Promise<void> {
+  if (typeof path !== 'string' || path === '') throw new AxonError(OP, `path must be a non-empty string, got ${fmtValue(path)}`);
+  const bytes = await toOnnx(model, sampleInput, opts);
+  const { writeFileAtomic } = await import('@axon/layers');
+  await writeFileAtomic(path, bytes);
+}

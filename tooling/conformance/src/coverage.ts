@@ -32,7 +32,7 @@ export const OPS_CHECKED: Readonly<Record<string, string>> = Object.fromEntries(
 export const INFRASTRUCTURE: readonly string[] = (
   'AxonError Tensor backends broadcastShapes broadcastView bytesPerElement check contiguousStrides enableGrad findBackend fmtShape getBackend hash32 ' +
   'isDType isGradEnabled isTensor keep makeTypedArray memory noGrad normAxes normAxis ready referenceRandom registerBackend scopeDepth seedToKey ' +
-  'setBackend setNumThreads getNumThreads setGradRecorder record recordGroup shapesEqual sizeOf tidy unitFromBits upcast validateShape inAnomalyPhase assertFinite fmtValue readRegularFile Sym drawGlobalStream broadcastStrides'
+  'setBackend setNumThreads getNumThreads setGradRecorder setTraceHook record recordGroup shapesEqual sizeOf tidy unitFromBits upcast validateShape inAnomalyPhase assertFinite fmtValue readRegularFile Sym drawGlobalStream broadcastStrides'
 ).split(' ');
 
 /** Op → group, with every op of core's op table in the 'op table' group. */

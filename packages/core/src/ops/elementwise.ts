@@ -1,6 +1,6 @@
 import type { BinaryOp, UnaryOp, View } from '../backend.js';
 import { type DType, isDType, upcast } from '../dtype.js';
-import { noGrad, record, type RecordedOp } from '../engine.js';
+import { noGrad, record, traceOnly, type RecordedOp } from '../engine.js';
 import { AxonError, fmtShape, fmtValue } from '../errors.js';
 import { broadcastShapes, broadcastStrides, type Shape } from '../shape.js';
 import { Tensor, type TensorLike } from '../tensor.js';
@@ -196,6 +196,7 @@ function binary(op: BinaryOp, aIn: Tensor | TensorLike, bIn: TensorLike): Tensor
       if (out.size > 0) backend.binary(op, broadcastView(ca, shape), broadcastView(cb, shape), out.storage.buf);
     }
     if (COMPARE.has(op) || LOGIC.has(op)) {
+      traceOnly(op, [ca, cb], out);
       for (const t of temps) t.dispose();
       return out;
     }

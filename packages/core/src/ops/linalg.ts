@@ -1,5 +1,5 @@
 import type { View, Window2d } from '../backend.js';
-import { failSafe, record } from '../engine.js';
+import { failSafe, record, traceOnly } from '../engine.js';
 import { fusionOn, lazyMatmul } from '../lazy.js';
 import { AxonError, fmtShape, fmtValue } from '../errors.js';
 import { broadcastShapes, sizeOf } from '../shape.js';
@@ -349,6 +349,7 @@ export function conv2d(x: Tensor, w: Tensor, opts: Conv2dOptions = {}): Tensor {
     y = yb;
   }
   drop(...temps);
+  traceOnly('conv2d', opts.bias ? [x, w, opts.bias] : [x, w], y, { win, groups });
   return y;
   });
 }

@@ -351,7 +351,7 @@ export function pad(x: Tensor, paddings: readonly (readonly [number, number])[],
   let offset = 0;
   for (let i = 0; i < x.rank; i++) offset += paddings[i]![0] * strides[i]!;
   if (x.size > 0) backend.copy(x.view(), { buf: out.storage.buf, dtype: x.dtype, shape: x.shape, strides, offset });
-  return record('pad', [x], out, { paddings: paddings.map((p) => [p[0], p[1]]) });
+  return record('pad', [x], out, { paddings: paddings.map((p) => [p[0], p[1]]), value });
 }
 
 function indicesView(op: string, indices: Tensor, n: number): Tensor {

@@ -1,0 +1,224 @@
+/**
+ * exportOnnx / toOnnx: the four model kinds (MLP, CNN, recurrent, transformer) and the ops they are
+ * made of, exported from Axon and run by the reference runtime (onnxruntime-node, CPU); outputs
+ * must match Axon's within rtol 1e-4 (atol 1e-5). On WASM and on WebGPU (lavapipe in CI;
+ * AXON_SKIP_WEBGPU=1 skips it where there is no Vulkan).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AxonError, Tensor, cumsum, getBackend, memory, randint, randn, setBackend, setSeed, tensor, tidy, unfold, where, window2d } from '@axon/core';
+import '@axon/autograd';
+import {
+  BatchNorm2d,
+  Conv2d,
+  Dense,
+  Embedding,
+  GELU,
+  LSTM,
+  GRU,
+  LayerNorm,
+  Linear,
+  MaxPool2d,
+  Module,
+  ReLU,
+  Sequential,
+  Sigmoid,
+  Tanh,
+  TransformerEncoderLayer,
+  gpt,
+  mnistCnn,
+  mnistMlp,
+  sequential,
+} from '@axon/layers';
+import ort from 'onnxruntime-node';
+import { toOnnx } from '../src/index.js';
+import { decodeModel } from '../src/proto.js';
+
+/** An LSTM classifier: Embedding → 2-layer LSTM → Linear on the last step. */
+class LstmClassifier extends Module {
+  emb = new Embedding(20, 8);
+  lstm = new LSTM(8, 12, { numLayers: 2, batchFirst: true });
+  fc = new Linear(12, 3);
+  forward(ids: Tensor): Tensor {
+    const [out] = this.lstm.forward(this.emb.forward(ids));
+    const T = out.shape[1]!;
+    return this.fc.forward(out.slice([0, T - 1, 0], [out.shape[0]!, 1, out.shape[2]!]).reshape([out.shape[0]!, out.shape[2]!]));
+  }
+}
+
+/** A GRU over features. */
+class GruNet extends Module {
+  gru = new GRU(4, 6, { batchFirst: true, bidirectional: true });
+  forward(x: Tensor): Tensor {
+    return this.gru.forward(x)[0];
+  }
+}
+
+/** A small transformer encoder classifier. */
+class Encoder extends Module {
+  emb = new Embedding(30, 16);
+  layer0 = new TransformerEncoderLayer(16, 4, { dimFeedforward: 32, dropout: 0, batchFirst: true, activation: 'gelu' });
+  layer1 = new TransformerEncoderLayer(16, 4, { dimFeedforward: 32, dropout: 0, batchFirst: true, normFirst: true });
+  norm = new LayerNorm(16);
+  head = new Linear(16, 5);
+  forward(ids: Tensor): Tensor {
+    return this.head.forward(this.norm.forward(this.layer1.forward(this.layer0.forward(this.emb.forward(ids)))));
+  }
+}
+
+interface Case {
+  readonly name: string;
+  readonly model: () => Module;
+  readonly input: () => Tensor;
+}
+
+const CASES: readonly Case[] = [
+  { name: 'PyTorch-front MLP', model: () => new Sequential(new Linear(10, 16), new ReLU(), new Linear(16, 4), new Sigmoid()), input: () => randn([3, 10]) },
+  { name: 'Keras MNIST MLP (mnistMlp)', model: () => mnistMlp(), input: () => randn([2, 28, 28]) },
+  { name: 'Keras MNIST CNN (mnistCnn)', model: () => mnistCnn(), input: () => randn([2, 28, 28]) },
+  {
+    name: 'CNN with BatchNorm, padding, stride and groups',
+    model: () => new Sequential(new Conv2d(4, 8, 3, { padding: 1, stride: 2 }), new BatchNorm2d(8), new Tanh(), new Conv2d(8, 8, 3, { groups: 2, padding: 'same' }), new MaxPool2d(2, { stride: 1 })),
+    input: () => randn([2, 4, 9, 9]),
+  },
+  { name: 'LSTM classifier (Embedding, 2 layers)', model: () => new LstmClassifier(), input: () => randint(0, 20, [2, 5]) },
+  { name: 'bidirectional GRU', model: () => new GruNet(), input: () => randn([2, 4, 4]) },
+  { name: 'transformer encoder (2 layers, GELU, norm first)', model: () => new Encoder(), input: () => randint(0, 30, [2, 7]) },
+  { name: 'GPT (causal attention)', model: () => gpt({ vocabSize: 17, contextLength: 8, width: 16, heads: 2, layers: 2 }), input: () => randint(0, 17, [2, 6]) },
+  { name: 'Keras Dense with GELU and a leaky final layer', model: () => sequential([new Dense(6, { inputShape: [5], activation: 'relu' }), new GELU(), new Dense(3, { activation: 'softmax' })]), input: () => randn([4, 5]) },
+];
+
+async function ortRun(bytes: Uint8Array, x: Tensor): Promise<{ data: Float32Array; dims: readonly number[] }> {
+  const session = await ort.InferenceSession.create(bytes);
+  const data = await x.data();
+  const feed = x.dtype === 'int32' ? new ort.Tensor('int32', data as Int32Array, [...x.shape]) : new ort.Tensor('float32', data as Float32Array, [...x.shape]);
+  const r = await session.run({ [session.inputNames[0]!]: feed });
+  const out = r[session.outputNames[0]!]!;
+  return { data: out.data as Float32Array, dims: out.dims };
+}
+
+function expectClose(got: ArrayLike<number>, want: ArrayLike<number>, what: string): void {
+  expect(got.length, `${what}: length`).toBe(want.length);
+  for (let i = 0; i < got.length; i++) {
+    const err = Math.abs(got[i]! - want[i]!);
+    if (!(err <= 1e-5 + 1e-4 * Math.abs(want[i]!))) expect.fail(`${what}[${i}]: onnxruntime ${got[i]}, Axon ${want[i]} (|err| ${err})`);
+  }
+}
+
+function suite(backend: string): void {
+  for (const c of CASES) {
+    it(`${c.name}: onnxruntime gives Axon's outputs`, async () => {
+      await setBackend(backend);
+      setSeed(1);
+      const m = c.model();
+      const x = c.input();
+      const before = memory();
+      const bytes = await toOnnx(m, x);
+      expect(memory().numTensors).toBe(before.numTensors);
+      m.eval();
+      const y = tidy(() => (m.forward as (t: Tensor) => Tensor)(x));
+      const want = (await y.data()) as Float32Array;
+      const got = await ortRun(bytes, x);
+      expect([...got.dims]).toEqual(y.shape);
+      expectClose(got.data, want, c.name);
+      const proto = decodeModel('test', bytes);
+      expect(proto.opsetImport?.[0]?.version).toBe(17);
+      // parameters keep their state-dict names
+      const inits = new Set(proto.graph!.initializer!.map((t) => t.name));
+      for (const name of Object.keys(m.stateDict())) if (!name.endsWith('num_batches_tracked') && !name.endsWith('numBatchesTracked')) expect(inits.has(name), name).toBe(true);
+      y.dispose();
+      x.dispose();
+      m.dispose?.();
+    });
+  }
+}
+
+describe('toOnnx on WASM', () => {
+  beforeAll(async () => {
+    await import('@axon/backend-wasm');
+    await setBackend('wasm');
+  });
+  suite('wasm');
+
+  it('opset 18 (Reduce ops take axes as an input) runs in onnxruntime', async () => {
+    const m = new Sequential(new Linear(6, 6), new LayerNorm(6));
+    const x = randn([3, 6]);
+    const bytes = await toOnnx(m, x, { opset: 18 });
+    const y = m.forward(x);
+    expectClose((await ortRun(bytes, x)).data, (await y.data()) as Float32Array, 'opset 18');
+    expect(decodeModel('t', bytes).opsetImport![0]!.version).toBe(18);
+  });
+
+  it('restores training mode and leaves no tensors behind', async () => {
+    const m = mnistMlp();
+    m.train();
+    const x = randn([1, 28, 28]);
+    const before = memory();
+    await toOnnx(m, x);
+    expect(m.modules().every((s) => s.training)).toBe(true);
+    expect(memory().numTensors).toBe(before.numTensors);
+    expect(memory().numBytes).toBe(before.numBytes);
+  });
+
+  it('a value computed from the input by comparisons (a padding mask) stays in the graph', async () => {
+    class Masked extends Module {
+      forward(x: Tensor): Tensor {
+        return where(x.gt(0), x.mul(2), -1);
+      }
+    }
+    const x = tensor([[-1, 2, 0.5, -3]]);
+    const bytes = await toOnnx(new Masked(), x);
+    const other = tensor([[3, -2, -0.5, 1]]);
+    expect([...(await ortRun(bytes, other)).data]).toEqual([6, -1, -1, 2]);
+  });
+
+  it('bad arguments are AxonErrors', async () => {
+    const m = new Linear(2, 2);
+    await expect(toOnnx(m, 'x' as unknown as Tensor)).rejects.toThrow(AxonError);
+    await expect(toOnnx({} as Module, randn([1, 2]))).rejects.toThrow(/expects a Module/);
+    await expect(toOnnx(m, randn([1, 2]), { opset: 11 })).rejects.toThrow(/opset must be one of 17, 18/);
+    await expect(toOnnx(m, randn([1, 2]), { inputNames: ['a', 'b'] })).rejects.toThrow(/inputNames must be 1 distinct/);
+    const x = randn([1, 2]);
+    x.dispose();
+    await expect(toOnnx(m, x)).rejects.toThrow(/disposed/);
+  });
+
+  it('an op without an ONNX equivalent names itself', async () => {
+    class Unfolds extends Module {
+      forward(x: Tensor): Tensor {
+        return unfold(x, window2d('unfold', x.shape, [2, 2]));
+      }
+    }
+    await expect(toOnnx(new Unfolds(), randn([1, 1, 3, 3]))).rejects.toThrow(/op 'im2col' .* cannot be exported to ONNX \(unfold\/fold outside conv2d\)/);
+  });
+
+  it('composite ops made of exportable ops export (cumsum)', async () => {
+    class Cumsum extends Module {
+      forward(x: Tensor): Tensor {
+        return cumsum(x, 1);
+      }
+    }
+    const x = randn([2, 5]);
+    const bytes = await toOnnx(new Cumsum(), x);
+    const y = await cumsum(x, 1).data();
+    expectClose((await ortRun(bytes, x)).data, y as Float32Array, 'cumsum');
+  });
+
+  it('the backend is restored to WASM', () => {
+    expect(getBackend().name).toBe('wasm');
+  });
+});
+
+describe.skipIf(process.env['AXON_SKIP_WEBGPU'] === '1')('toOnnx on WebGPU', () => {
+  beforeAll(async () => {
+    await import('@axon/backend-wasm');
+    await import('@axon/backend-webgpu');
+  });
+  afterAll(async () => {
+    await setBackend('wasm');
+  });
+  it('the WebGPU backend starts', async () => {
+    await setBackend('webgpu');
+    expect(getBackend().name).toBe('webgpu');
+  });
+  suite('webgpu');
+});
