@@ -32,6 +32,7 @@ export const PACKAGES: DocPackage[] = [
   { name: '@axon/optimizers', dir: 'packages/optimizers', scope: ['@axon/optimizers', '@axon/autograd', CORE] },
   { name: '@axon/datasets', dir: 'packages/datasets', scope: ['@axon/datasets', CORE] },
   { name: '@axon/layers', dir: 'packages/layers', scope: ['@axon/layers', '@axon/optimizers', '@axon/autograd', CORE] },
+  { name: '@axon/onnx', dir: 'packages/onnx', scope: ['@axon/onnx', '@axon/layers', '@axon/optimizers', '@axon/autograd', CORE] },
   { name: '@axon/backend-wasm', dir: 'packages/backend-wasm', scope: ['@axon/backend-wasm', CORE] },
   { name: '@axon/backend-webgpu', dir: 'packages/backend-webgpu', scope: ['@axon/backend-webgpu', CORE] },
   { name: '@axon/cli', dir: 'apps/cli', scope: ['@axon/cli/image'] },

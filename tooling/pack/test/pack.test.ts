@@ -19,7 +19,7 @@ const FIXTURES = resolve(HERE, '../fixtures');
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 /** The browser bundle of core + backend-wasm, minified and gzipped, must stay under this. */
 const BUNDLE_BUDGET_BYTES = 60 * 1024;
-const PACKAGES = ['packages/core', 'packages/autograd', 'packages/layers', 'packages/optimizers', 'packages/datasets', 'packages/backend-wasm', 'packages/backend-webgpu', 'apps/cli'];
+const PACKAGES = ['packages/core', 'packages/autograd', 'packages/layers', 'packages/optimizers', 'packages/datasets', 'packages/backend-wasm', 'packages/backend-webgpu', 'packages/onnx', 'apps/cli'];
 const TSC = join(ROOT, 'node_modules/typescript/bin/tsc');
 
 let work = '';
