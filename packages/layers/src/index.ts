@@ -4,7 +4,7 @@
  * (`Module` subclasses with `forward`), and safetensors save/load.
  * @packageDocumentation
  */
-export { Module, parameter, uniqueName, MAX_LAYER_PARAMETERS, type JsonValue, type LayerConfig, type StateDict, type LoadStateDictOptions } from './module.js';
+export { Module, parameter, uniqueName, MAX_LAYER_PARAMETERS, type JsonValue, type LayerConfig, type StateDict, type LoadStateDictOptions, type LoadStateDictResult } from './module.js';
 export { SymbolicTensor, isSymbolic, input, type SymbolicShape, type InputOptions } from './symbolic.js';
 export * from './init.js';
 export * from './activations.js';
@@ -70,7 +70,11 @@ export {
   MAX_HEADER_BYTES,
   type HostTensorEntry,
   type SafetensorsContents,
+  type SafetensorsDtype,
+  type WeightsDtype,
+  type SerializeSafetensorsOptions,
 } from './safetensors.js';
+export { openSafetensors, SafetensorsFile, type SafetensorsTensorInfo } from './safetensors-file.js';
 export { latestCheckpoint, deleteCheckpoints, CHECKPOINT_INDEX, type CheckpointInfo } from './checkpoint.js';
 export { setIoHookForTests } from './fsutil.js';
 export * from './serialize.js';

@@ -4,13 +4,14 @@
  * lazily, so importing this package in a browser is fine as long as these functions are not called
  * there.
  */
-import { AxonError, fmtValue, readRegularFile } from '@axon/core';
+import { AxonError, type Tensor, fmtValue, readRegularFile, zeros } from '@axon/core';
 import { optBool, optionsOf } from './validate.js';
 import { contentHash, escapeRegExp, mkdirs, node, type PathMod, removeLeftoverFiles, step, writeDurable } from './fsutil.js';
 import type { OptimizerStateMeta } from '@axon/optimizers';
 import { Model, asLoadedModel, loadOptimizerState } from './model.js';
-import { Module } from './module.js';
-import { encodeWeights, fromHostTensors, loadParsedWeights, parseSafetensors, serializeSafetensors, tensorDataBytes, toHostTensors } from './safetensors.js';
+import { Module, type LoadStateDictResult, type StateEntryDescription, planStateDictLoad } from './module.js';
+import { openSafetensors } from './safetensors-file.js';
+import { type WeightsDtype, encodeWeights, fromHostTensors, loadParsedWeights, parseSafetensors, serializeSafetensors, tensorDataBytes, toHostTensors, weightsDtypeOption } from './safetensors.js';
 import { MAX_MODEL_JSON_BYTES, modelFromJson, modelToJson } from './serialize.js';
 import type { LanguageModel } from './lm.js';
 
@@ -102,6 +103,13 @@ export interface SaveOptions {
    * from a name or config; an optimizer you built over other groups is saved by its config only.
    */
   includeOptimizer?: boolean;
+  /**
+   * The precision the weights file stores float32 tensors in (default `'float32'`): `'float16'`
+   * or `'bfloat16'` halve the file; {@link loadModel} widens them back to float32.
+   */
+  dtype?: WeightsDtype;
+  /** String metadata kept in the weights file's `__metadata__` (`axon.model` is Axon's). */
+  metadata?: Readonly<Record<string, string>>;
 }
 
 /** The optimizer state file's bytes (tensors + `axon.optimizer` metadata), or null when there is none to save. */
@@ -149,12 +157,13 @@ async function optimizerStateBytes(model: Module): Promise<Uint8Array | null> {
  */
 export async function save(model: Module, target: string, opts: SaveOptions = {}): Promise<void> {
   if (typeof target !== 'string' || target === '') throw new AxonError('save', 'expects a folder or file path');
-  const o = optionsOf<SaveOptions>('save', opts, ['includeOptimizer']);
+  const o = optionsOf<SaveOptions>('save', opts, ['includeOptimizer', 'dtype', 'metadata']);
   const includeOptimizer = optBool('save', 'includeOptimizer', o.includeOptimizer) ?? true;
+  const { dtype, metadata } = saveOptions('save', { dtype: o.dtype, metadata: o.metadata });
   const { path } = await node();
   const arch = modelToJson(model);
   const p = paths(target, path);
-  const bytes = await encodeWeights(model, { 'axon.model': arch.className });
+  const bytes = await encodeWeights(model, { ...metadata, 'axon.model': arch.className }, { dtype });
   const wname = `${p.stem}-${await contentHash(bytes)}.safetensors`;
   const optBytes = includeOptimizer ? await optimizerStateBytes(model) : null;
   const oname = optBytes ? `${p.stem}-${await contentHash(optBytes)}.optimizer.safetensors` : null;
@@ -327,8 +336,58 @@ async function restoreOptimizer(op: string, m: Model, file: string): Promise<voi
 }
 
 /**
+ * Options of {@link saveSafetensors} / {@link saveWeights}.
+ * @example
+ * const opts: SaveSafetensorsOptions = { dtype: 'float16', metadata: { source: 'axon' } };
+ * await saveSafetensors(new Linear(4, 2), 'half.safetensors', opts);
+ * await using f = await openSafetensors('half.safetensors');
+ * f.info('weight').sourceDtype // 'F16'
+ * f.metadata // { format: 'axon', source: 'axon' }
+ */
+export interface SaveSafetensorsOptions {
+  /** The precision float32 tensors are written in (default `'float32'`; `'float16'` → F16, `'bfloat16'` → BF16, rounded to nearest even as PyTorch). */
+  dtype?: WeightsDtype;
+  /** String metadata kept in the file's `__metadata__` (beside `format: 'axon'`, which it may override, e.g. `format: 'pt'`). */
+  metadata?: Readonly<Record<string, string>>;
+}
+
+function saveOptions(op: string, opts: unknown): { dtype: WeightsDtype; metadata: Record<string, string> } {
+  const o = optionsOf<SaveSafetensorsOptions>(op, opts as SaveSafetensorsOptions, ['dtype', 'metadata']);
+  const dtype = weightsDtypeOption(op, o.dtype);
+  const md: unknown = o.metadata ?? {};
+  if (md === null || typeof md !== 'object' || Array.isArray(md)) throw new AxonError(op, `metadata must be a record of strings, got ${fmtValue(md)}`);
+  const metadata: Record<string, string> = {};
+  for (const [k, v] of Object.entries(md)) {
+    if (typeof v !== 'string') throw new AxonError(op, `metadata values must be strings; '${k}' is ${fmtValue(v)}`);
+    metadata[k] = v;
+  }
+  return { dtype, metadata };
+}
+
+/**
+ * Writes a module's parameters and buffers to a safetensors file (atomically and durably) under
+ * their state-dict names — PyTorch's for the PyTorch-front modules, so PyTorch's
+ * `load_state_dict(strict=True)` takes the file of a twin model. `dtype` writes float32 tensors as
+ * F16 or BF16 (byte for byte PyTorch's `.half()`/`.bfloat16()`); `metadata` goes to `__metadata__`.
+ * @example
+ * class Net extends Module {
+ *   fc = new Linear(3, 1);
+ *   forward(x: Tensor): Tensor { return this.fc.call(x); }
+ * }
+ * await saveSafetensors(new Net(), 'net-bf16.safetensors', { dtype: 'bfloat16', metadata: { format: 'pt' } });
+ * await using f = await openSafetensors('net-bf16.safetensors');
+ * f.keys() // ['fc.weight', 'fc.bias']
+ * f.metadata // { format: 'pt' }
+ */
+export async function saveSafetensors(m: Module, file: string, opts: SaveSafetensorsOptions = {}): Promise<void> {
+  if (!(m instanceof Module)) throw new AxonError('saveSafetensors', `expects a Module, got ${fmtValue(m)}`);
+  const { dtype, metadata } = saveOptions('saveSafetensors', opts);
+  await writeFileAtomic(file, await encodeWeights(m, metadata, { dtype }));
+}
+
+/**
  * Writes a module's parameters and buffers to a safetensors file (atomically and durably), e.g.
- * for a PyTorch-style custom Module.
+ * for a PyTorch-style custom Module: {@link saveSafetensors} under its older name.
  * @example
  * import { readFile } from 'node:fs/promises';
  * class Net extends Module {
@@ -339,25 +398,82 @@ async function restoreOptimizer(op: string, m: Model, file: string): Promise<voi
  * const { tensors } = parseSafetensors(new Uint8Array(await readFile('net.safetensors')));
  * Object.keys(tensors) // ['fc.weight', 'fc.bias']
  */
-export async function saveWeights(m: Module, file: string): Promise<void> {
-  await writeFileAtomic(file, await encodeWeights(m));
+export async function saveWeights(m: Module, file: string, opts: SaveSafetensorsOptions = {}): Promise<void> {
+  if (!(m instanceof Module)) throw new AxonError('saveWeights', `expects a Module, got ${fmtValue(m)}`);
+  const { dtype, metadata } = saveOptions('saveWeights', opts);
+  await writeFileAtomic(file, await encodeWeights(m, metadata, { dtype }));
+}
+
+/**
+ * Loads a safetensors file (a path, read lazily: the header, then one tensor at a time) or its
+ * bytes into a module, as PyTorch's `load_state_dict`: every name and shape is checked against
+ * the header before any tensor is read, all problems are reported at once in PyTorch's words,
+ * and nothing changes unless everything loads. `strict: false` allows missing and unexpected
+ * names and returns them (`{ missingKeys, unexpectedKeys }`). Every dtype the format has is
+ * read (F16/BF16/F64 widened to float32; integers range-checked into int32). Anything but a
+ * regular file is refused before reading.
+ * @example
+ * const a = new Linear(3, 2);
+ * await saveSafetensors(a, 'load-me.safetensors', { dtype: 'float16' });
+ * const b = new Linear(3, 2);
+ * await loadSafetensors(b, 'load-me.safetensors') // { missingKeys: [], unexpectedKeys: [] }
+ * b.weight.sub(a.weight).abs().max().item() < 1e-3 // true: a's weights rounded to float16
+ * await loadSafetensors(new Linear(3, 3), 'load-me.safetensors') // throws: 'size mismatch for weight'
+ */
+export async function loadSafetensors(m: Module, source: string | Uint8Array, opts: { strict?: boolean } = {}): Promise<LoadStateDictResult> {
+  return loadInto('loadSafetensors', m, source, opts);
+}
+
+async function loadInto(op: string, m: Module, source: string | Uint8Array, opts: { strict?: boolean }): Promise<LoadStateDictResult> {
+  const o = optionsOf<{ strict?: boolean }>(op, opts, ['strict']);
+  const strict = optBool(op, 'strict', o.strict) ?? true;
+  if (!(m instanceof Module)) throw new AxonError(op, `expects a Module, got ${fmtValue(m)}`);
+  if (source instanceof Uint8Array) return loadParsedWeights(m, parseSafetensors(source), { strict });
+  if (typeof source !== 'string' || source === '') throw new AxonError(op, `expects a file path or the file's bytes (a Uint8Array), got ${fmtValue(source)}`);
+  const f = await openSafetensors(source);
+  const read: Tensor[] = [];
+  try {
+    const described: Record<string, StateEntryDescription> = {};
+    for (const k of f.keys()) {
+      const i = f.info(k);
+      described[k] = { shape: i.shape, dtype: i.dtype };
+    }
+    // names and shapes checked against the header before any tensor is read
+    const plan = planStateDictLoad(m, described, strict);
+    const sd: Record<string, Tensor> = {};
+    for (const [, sk] of plan.pairs) {
+      const t = await f.readTensor(sk);
+      read.push(t);
+      sd[sk] = t;
+    }
+    // unexpected names (strict: false) are not read: loadStateDict only needs their names
+    const placeholder = read[0];
+    if (plan.unexpectedKeys.length && placeholder) for (const k of plan.unexpectedKeys) sd[k] = placeholder;
+    else if (plan.unexpectedKeys.length) {
+      const z = zeros([0]);
+      read.push(z);
+      for (const k of plan.unexpectedKeys) sd[k] = z;
+    }
+    return m.loadStateDict(sd, { strict });
+  } finally {
+    for (const t of read) t.dispose();
+    await f.close();
+  }
 }
 
 /**
  * Loads a safetensors file into a module (validated; `strict: false` allows missing/unexpected
- * names). Anything but a regular file is refused before reading.
+ * names): {@link loadSafetensors} for a path. The file is read lazily, one tensor at a time.
+ * Anything but a regular file is refused before reading.
  * @example
  * const a = new Linear(3, 1);
  * await saveWeights(a, 'linear-weights.safetensors');
  * const b = new Linear(3, 1);
  * await loadWeights(b, 'linear-weights.safetensors');
  * b.call(ones([1, 3])).sub(a.call(ones([1, 3]))) // [[0]]
- * await loadWeights(new Linear(4, 1), 'linear-weights.safetensors') // throws: 'has shape [1,3], expected [1,4]'
+ * await loadWeights(new Linear(4, 1), 'linear-weights.safetensors') // throws: 'size mismatch for weight: copying a param with shape [1, 3] from checkpoint, the shape in current model is [1, 4]'
  */
-export async function loadWeights(m: Module, file: string, opts: { strict?: boolean } = {}): Promise<void> {
-  const o = optionsOf<{ strict?: boolean }>('loadWeights', opts, ['strict']);
-  optBool('loadWeights', 'strict', o.strict);
-  if (!(m instanceof Module)) throw new AxonError('loadWeights', `expects a Module, got ${fmtValue(m)}`);
-  const bytes = await readRegularFile('loadWeights', file);
-  loadParsedWeights(m, parseSafetensors(bytes), opts);
+export async function loadWeights(m: Module, file: string, opts: { strict?: boolean } = {}): Promise<LoadStateDictResult> {
+  if (typeof file !== 'string' || file === '') throw new AxonError('loadWeights', `expects a file path, got ${fmtValue(file)}`);
+  return loadInto('loadWeights', m, file, opts);
 }

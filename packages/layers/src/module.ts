@@ -40,11 +40,23 @@ export type StateDict = Readonly<Record<string, Tensor>>;
  * const fc = new Linear(3, 2);
  * fc.loadStateDict({ bias: ones([2]) }, opts); // only the bias; the weight is left as it is
  * fc.bias // [1, 1]
- * fc.loadStateDict({ bias: ones([2]) }) // throws: 'missing: weight'
+ * fc.loadStateDict({ bias: ones([2]) }) // throws: 'Missing key(s) in state_dict: "weight".'
  */
 export interface LoadStateDictOptions {
   /** Whether missing and unexpected names are errors (default true). Shapes and dtypes are always checked. */
   strict?: boolean;
+}
+
+/**
+ * What {@link Module.loadStateDict} returns (PyTorch's `_IncompatibleKeys`): the module's names
+ * the dict lacked and the dict's names the module lacks — both empty after a strict load.
+ * @example
+ * const r: LoadStateDictResult = new Linear(3, 2).loadStateDict({ bias: ones([2]) }, { strict: false });
+ * r // { missingKeys: ['weight'], unexpectedKeys: [] }
+ */
+export interface LoadStateDictResult {
+  readonly missingKeys: string[];
+  readonly unexpectedKeys: string[];
 }
 
 const autoNames = new Map<string, number>();
@@ -477,7 +489,7 @@ export abstract class Module<Out = Tensor> {
 
   /**
    * Every buffer with its dotted path.
-   * @example new Sequential(new Linear(3, 2), new BatchNorm1d(2)).namedBuffers().map(([n]) => n) // ['1.runningMean', '1.runningVar', '1.numBatchesTracked']
+   * @example new Sequential(new Linear(3, 2), new BatchNorm1d(2)).namedBuffers().map(([n]) => n) // ['1.running_mean', '1.running_var', '1.num_batches_tracked']
    */
   namedBuffers(): [string, Tensor][] {
     const out: [string, Tensor][] = [];
@@ -578,51 +590,55 @@ export abstract class Module<Out = Tensor> {
   }
 
   /**
-   * Copies values from `dict` into this module's parameters and buffers, after validating every
-   * name (missing/unexpected, unless `strict: false`), shape and dtype; on any mismatch an
-   * {@link AxonError} lists the problems and nothing changes. The dict's tensors stay the caller's.
+   * Copies values from `dict` into this module's parameters and buffers, as PyTorch's
+   * `load_state_dict`: every name, shape and dtype is checked first, and on any problem an
+   * {@link AxonError} lists them all at once in PyTorch's words (`Error(s) in loading state_dict
+   * for Linear:` then `Missing key(s) in state_dict: "weight".`, `Unexpected key(s) in
+   * state_dict: "extra".`, `size mismatch for weight: copying a param with shape [3, 2] from
+   * checkpoint, the shape in current model is [2, 3].`) and nothing changes. With
+   * `strict: false` missing and unexpected names are allowed and returned (`{ missingKeys,
+   * unexpectedKeys }`, as PyTorch's result); shape mismatches are still refused. A float32 entry
+   * for an int32 buffer (or the reverse) is converted, as PyTorch's `copy_`; bool entries must
+   * match bool state. Names a layer used before (BatchNorm's `runningMean` before
+   * `running_mean`) are still accepted. The dict's tensors stay the caller's.
    * @example
    * const a = new Linear(3, 2);
    * const b = new Linear(3, 2);
    * b.loadStateDict(a.stateDict()); // copies: a and b stay independent
    * b.call(ones([1, 3])).sub(a.call(ones([1, 3]))).abs().max() // 0
-   * b.loadStateDict({ weight: ones([3, 2]), bias: ones([2]) }) // throws: "'weight' has shape [3,2], expected [2,3]"
+   * b.loadStateDict({ bias: ones([2]), extra: ones([1]) }, { strict: false }) // { missingKeys: ['weight'], unexpectedKeys: ['extra'] }
+   * b.loadStateDict({ weight: ones([3, 2]), bias: ones([2]) }) // throws: 'size mismatch for weight: copying a param with shape [3, 2] from checkpoint, the shape in current model is [2, 3]'
    */
-  loadStateDict(dict: StateDict, opts: LoadStateDictOptions = {}): void {
+  loadStateDict(dict: StateDict, opts: LoadStateDictOptions = {}): LoadStateDictResult {
     const op = `${this.className}.loadStateDict`;
-    if (dict === null || typeof dict !== 'object') throw new AxonError(op, `expected a record of tensors, got ${fmtValue(dict)}`);
+    if (dict === null || typeof dict !== 'object' || Array.isArray(dict)) throw new AxonError(op, `expected a record of tensors, got ${fmtValue(dict)}`);
     const strict = loadOptions(op, opts);
     const own = this.stateDict();
-    const problems: string[] = [];
-    const missing = Object.keys(own).filter((k) => !Object.hasOwn(dict, k));
-    const unexpected = Object.keys(dict).filter((k) => !Object.hasOwn(own, k));
-    if (strict && missing.length) problems.push(`missing: ${missing.join(', ')}`);
-    if (strict && unexpected.length) problems.push(`unexpected: ${unexpected.join(', ')}`);
-    const pairs: [Tensor, Tensor][] = [];
-    for (const [k, target] of Object.entries(own)) {
-      // a name given with an undefined value is not a missing name: it is a bad value
-      if (!Object.hasOwn(dict, k)) continue;
+    const described: Record<string, StateEntryDescription> = {};
+    for (const k of Object.keys(dict)) {
       const src: unknown = dict[k];
-      if (!isTensor(src)) {
-        problems.push(`'${k}' is not a Tensor (got ${fmtValue(src)})`);
-        continue;
+      if (!isTensor(src)) described[k] = `'${k}' is not a Tensor (got ${fmtValue(src)}).`;
+      else if (src.isDisposed) described[k] = `'${k}' (tensor #${src.id}) was disposed.`;
+      else {
+        const target = own[k];
+        described[k] = target && src.backend !== target.backend ? `'${k}' lives on backend '${src.backend.name}', the module on '${target.backend.name}' (move it with await t.toBackend('${target.backend.name}')).` : { shape: src.shape, dtype: src.dtype };
       }
-      if (src.isDisposed) {
-        problems.push(`'${k}' was disposed`);
-        continue;
-      }
-      if (src.shape.length !== target.shape.length || src.shape.some((d, i) => d !== target.shape[i])) {
-        problems.push(`'${k}' has shape ${fmtShape(src.shape)}, expected ${fmtShape(target.shape)}`);
-      }
-      if (src.dtype !== target.dtype) problems.push(`'${k}' has dtype ${src.dtype}, expected ${target.dtype}`);
-      if (src.backend !== target.backend) problems.push(`'${k}' lives on backend '${src.backend.name}', the module on '${target.backend.name}' (move it with await t.toBackend('${target.backend.name}'))`);
-      pairs.push([target, src]);
     }
-    if (problems.length) throw new AxonError(op, problems.join('; '));
+    const plan = planStateDictLoad(this, described, strict);
+    const pairs = plan.pairs.map(([target, source]): [Tensor, Tensor] => [own[target]!, dict[source]!]);
     noGrad(() => {
-      const copies = pairs.map(([, src]) => src.clone());
+      const copies = pairs.map(([target, src]) => (src.dtype === target.dtype ? src.clone() : src.astype(target.dtype)));
       pairs.forEach(([target], i) => target.assign(copies[i]!));
     });
+    return { missingKeys: plan.missingKeys, unexpectedKeys: plan.unexpectedKeys };
+  }
+
+  /**
+   * @internal Names this module's state had in earlier versions, `{ oldName: currentName }`, that
+   * {@link Module.loadStateDict} still accepts (e.g. BatchNorm's `runningMean` → `running_mean`).
+   */
+  legacyStateNames(): Readonly<Record<string, string>> {
+    return {};
   }
 
   /**
@@ -763,6 +779,60 @@ export abstract class Module<Out = Tensor> {
     const lines = kids.map(([n, m]) => `  (${n}): ${String(m).split('\n').join('\n  ')}`);
     return `${this.className}(\n${lines.join('\n')}\n)`;
   }
+}
+
+/** @internal What a state-dict entry holds (its shape and dtype), or a problem with it (an error line). */
+export type StateEntryDescription = { readonly shape: readonly number[]; readonly dtype: DType } | string;
+
+/**
+ * @internal The checks of {@link Module.loadStateDict}, over descriptions of the entries (so a
+ * file's header can be checked before its tensors are read): which module state each entry
+ * fills (`pairs`: [module name, dict name], legacy names resolved), the missing and unexpected
+ * names, or an {@link AxonError} listing every problem in PyTorch's words.
+ */
+export function planStateDictLoad(m: Module<unknown>, dict: Readonly<Record<string, StateEntryDescription>>, strict: boolean): { pairs: [string, string][]; missingKeys: string[]; unexpectedKeys: string[] } {
+  const op = `${m.className}.loadStateDict`;
+  const own = m.stateDict();
+  // names of earlier versions: the dict's legacy name stands for the current one when the dict lacks that
+  const alias = new Map<string, string>();
+  for (const [prefix, sub] of m.namedModules()) {
+    for (const [old, now] of Object.entries(sub.legacyStateNames())) {
+      const o = prefix ? `${prefix}.${old}` : old;
+      const n = prefix ? `${prefix}.${now}` : now;
+      if (Object.hasOwn(own, n) && !Object.hasOwn(dict, n) && Object.hasOwn(dict, o)) alias.set(n, o);
+    }
+  }
+  const used = new Set(alias.values());
+  const sourceKey = (k: string): string => alias.get(k) ?? k;
+  const missingKeys = Object.keys(own).filter((k) => !Object.hasOwn(dict, sourceKey(k)));
+  const unexpectedKeys = Object.keys(dict).filter((k) => !Object.hasOwn(own, k) && !used.has(k));
+  const problems: string[] = [];
+  if (strict && missingKeys.length) problems.push(`Missing key(s) in state_dict: ${missingKeys.map((k) => JSON.stringify(k)).join(', ')}.`);
+  if (strict && unexpectedKeys.length) problems.push(`Unexpected key(s) in state_dict: ${unexpectedKeys.map((k) => JSON.stringify(k)).join(', ')}.`);
+  const pairs: [string, string][] = [];
+  const fmt = (s: readonly number[]): string => `[${s.join(', ')}]`;
+  for (const [k, target] of Object.entries(own)) {
+    const sk = sourceKey(k);
+    // a name given with an undefined value is not a missing name: it is a bad value
+    if (!Object.hasOwn(dict, sk)) continue;
+    const src = dict[sk]!;
+    if (typeof src === 'string') {
+      problems.push(src);
+      continue;
+    }
+    let ok = true;
+    if (src.shape.length !== target.shape.length || src.shape.some((d, i) => d !== target.shape[i])) {
+      problems.push(`size mismatch for ${k}: copying a param with shape ${fmt(src.shape)} from checkpoint, the shape in current model is ${fmt(target.shape)}.`);
+      ok = false;
+    }
+    if (src.dtype !== target.dtype && (src.dtype === 'bool' || target.dtype === 'bool')) {
+      problems.push(`dtype mismatch for ${k}: copying a ${src.dtype} tensor from checkpoint, the tensor in current model is ${target.dtype}.`);
+      ok = false;
+    }
+    if (ok) pairs.push([k, sk]);
+  }
+  if (problems.length) throw new AxonError(op, `Error(s) in loading state_dict for ${m.className}:\n\t${problems.join('\n\t')}`);
+  return { pairs, missingKeys, unexpectedKeys };
 }
 
 /** `{ strict }` of the load methods (default true), checked. */

@@ -196,7 +196,7 @@ export function batchNorm(x: Tensor, runningMean: Tensor | null, runningVar: Ten
  * const opts: BatchNormOptions = { momentum: 0.01, affine: false };
  * const bn = new BatchNorm2d(16, opts);
  * bn.countParams() // 0
- * Object.keys(bn.stateDict()) // ['runningMean', 'runningVar', 'numBatchesTracked']
+ * Object.keys(bn.stateDict()) // ['running_mean', 'running_var', 'num_batches_tracked']
  */
 export interface BatchNormOptions {
   /** Added to the variance for stability (default 1e-5). */
@@ -263,9 +263,10 @@ abstract class BatchNormBase extends Module {
         this.bias = this.addParameter('bias', () => zeros([numFeatures]));
       }
       if (this.trackRunningStats) {
-        this.runningMean = this.registerBuffer('runningMean', zeros([numFeatures]));
-        this.runningVar = this.registerBuffer('runningVar', ones([numFeatures]));
-        this.numBatchesTracked = this.registerBuffer('numBatchesTracked', zeros([], 'int32'));
+        // PyTorch's buffer names, so state dicts and safetensors files are PyTorch's
+        this.runningMean = this.registerBuffer('running_mean', zeros([numFeatures]));
+        this.runningVar = this.registerBuffer('running_var', ones([numFeatures]));
+        this.numBatchesTracked = this.registerBuffer('num_batches_tracked', zeros([], 'int32'));
       }
     });
   }
@@ -273,6 +274,11 @@ abstract class BatchNormBase extends Module {
   /** `ClassName 'name'`, for errors. */
   protected get op(): string {
     return `${this.className} '${this.name}'`;
+  }
+
+  /** @internal Files saved before the buffers took PyTorch's names still load. */
+  override legacyStateNames(): Readonly<Record<string, string>> {
+    return { runningMean: 'running_mean', runningVar: 'running_var', numBatchesTracked: 'num_batches_tracked' };
   }
 
   /** The accepted input ranks and a description of them, for validation. */
@@ -366,7 +372,8 @@ function batchNormOptionsFrom(c: LayerConfig, name: string): BatchNormOptions {
 /**
  * PyTorch's `nn.BatchNorm1d` over [N, C] or [N, C, L] input: in training mode it normalises each
  * channel with the batch mean and biased variance (over N, or N and L) and updates the running
- * mean and unbiased variance buffers (`runningMean`, `runningVar`, `numBatchesTracked`); in eval
+ * mean and unbiased variance buffers (`running_mean`, `running_var`, `num_batches_tracked`, PyTorch's names;
+ * also reachable as the properties `runningMean`, `runningVar`, `numBatchesTracked`); in eval
  * mode it uses the running statistics. `weight` (ones) and `bias` (zeros) are learned when `affine`.
  * @example
  * const bn = new BatchNorm1d(4);

@@ -4,9 +4,31 @@
  * padded with spaces to 8-byte alignment, then raw little-endian data.
  */
 import { AxonError, type DType, type Tensor, fmtValue, isTensor, tensor, validateShape } from '@axon/core';
+import type { LoadStateDictResult } from './module.js';
+
+/**
+ * The element types a safetensors file may declare that Axon reads: floats (`F64`, `F32`, `F16`,
+ * `BF16`) become float32, integers (`I64` … `U64`) int32 (range-checked), `BOOL` bool.
+ * @example
+ * const code: SafetensorsDtype = 'BF16';
+ * parseSafetensors(serializeSafetensors({ w: { dtype: 'float32', shape: [1], data: new Float32Array([1.5]) } }, {}, { dtype: 'bfloat16' })).tensors.w!.sourceDtype // 'BF16'
+ */
+export type SafetensorsDtype = 'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I32' | 'I16' | 'I8' | 'U8' | 'U16' | 'U32' | 'U64' | 'BOOL';
+
+/**
+ * The precision float32 tensors are written in (`float16` → `F16`, `bfloat16` → `BF16`, rounded to
+ * nearest even with overflow to ±Inf and NaN kept NaN, as PyTorch's `.half()`/`.bfloat16()`).
+ * @example
+ * const d: WeightsDtype = 'float16';
+ * const bytes = serializeSafetensors({ w: { dtype: 'float32', shape: [2], data: new Float32Array([1 / 3, 70000]) } }, {}, { dtype: d });
+ * parseSafetensors(bytes).tensors.w!.data // [0.333251953125, Infinity]
+ */
+export type WeightsDtype = 'float32' | 'float16' | 'bfloat16';
 
 /**
  * A tensor on the host: what {@link serializeSafetensors} writes and {@link parseSafetensors} returns.
+ * `sourceDtype` (set by the readers) is the element type the file declared, e.g. `'F16'` for a
+ * half-precision tensor read as float32.
  * @example
  * const h: HostTensorEntry = { dtype: 'float32', shape: [2], data: new Float32Array([1, 2]) };
  * fromHostTensors({ h }).h // [1, 2]
@@ -15,6 +37,8 @@ export interface HostTensorEntry {
   readonly dtype: DType;
   readonly shape: readonly number[];
   readonly data: Float32Array | Int32Array | Uint8Array;
+  /** The dtype the file stored (set when read from a file; absent on entries built in memory). */
+  readonly sourceDtype?: SafetensorsDtype;
 }
 
 /**
@@ -22,7 +46,7 @@ export interface HostTensorEntry {
  * @example
  * const bytes = serializeSafetensors({ w: { dtype: 'int32', shape: [2], data: new Int32Array([7, 8]) } }, { note: 'hi' });
  * const { tensors, metadata }: SafetensorsContents = parseSafetensors(bytes);
- * tensors.w // { dtype: 'int32', shape: [2], data: [7, 8] }
+ * tensors.w // { dtype: 'int32', shape: [2], data: [7, 8], sourceDtype: 'I32' }
  * metadata // { note: 'hi' }
  */
 export interface SafetensorsContents {
@@ -30,10 +54,36 @@ export interface SafetensorsContents {
   readonly metadata: Record<string, string>;
 }
 
-/** Safetensors dtype codes Axon reads and writes. */
-const CODE: Readonly<Record<DType, string>> = { float32: 'F32', int32: 'I32', bool: 'BOOL' };
-const FROM_CODE: Readonly<Record<string, DType>> = { F32: 'float32', I32: 'int32', BOOL: 'bool' };
-const BYTES: Readonly<Record<DType, number>> = { float32: 4, int32: 4, bool: 1 };
+/**
+ * Options of {@link serializeSafetensors}.
+ * @example
+ * const opts: SerializeSafetensorsOptions = { dtype: 'bfloat16' };
+ * const bytes = serializeSafetensors({ w: { dtype: 'float32', shape: [1], data: new Float32Array([1]) } }, {}, opts);
+ * bytes.length // 72
+ */
+export interface SerializeSafetensorsOptions {
+  /** The precision float32 tensors are written in (default `'float32'`); int32 and bool tensors are written as they are. */
+  dtype?: WeightsDtype;
+}
+
+/** Safetensors dtype codes Axon writes. */
+const CODE: Readonly<Record<DType, SafetensorsDtype>> = { float32: 'F32', int32: 'I32', bool: 'BOOL' };
+/** What each readable code becomes, and its element size in bytes. */
+const READ: Readonly<Record<SafetensorsDtype, { dtype: DType; size: number }>> = {
+  F64: { dtype: 'float32', size: 8 },
+  F32: { dtype: 'float32', size: 4 },
+  F16: { dtype: 'float32', size: 2 },
+  BF16: { dtype: 'float32', size: 2 },
+  I64: { dtype: 'int32', size: 8 },
+  I32: { dtype: 'int32', size: 4 },
+  I16: { dtype: 'int32', size: 2 },
+  I8: { dtype: 'int32', size: 1 },
+  U64: { dtype: 'int32', size: 8 },
+  U32: { dtype: 'int32', size: 4 },
+  U16: { dtype: 'int32', size: 2 },
+  U8: { dtype: 'int32', size: 1 },
+  BOOL: { dtype: 'bool', size: 1 },
+};
 
 /**
  * The largest header {@link parseSafetensors} accepts (100 MB, as the reference implementation).
@@ -43,7 +93,69 @@ export const MAX_HEADER_BYTES = 100_000_000;
 
 const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
-function leBytes(e: HostTensorEntry): Uint8Array {
+const F32 = new Float32Array(1);
+const U32 = new Uint32Array(F32.buffer);
+
+function bitsOf(f: number): number {
+  F32[0] = f;
+  return U32[0]!;
+}
+function floatOf(bits: number): number {
+  U32[0] = bits >>> 0;
+  return F32[0]!;
+}
+
+/**
+ * float32 → IEEE half bits, rounded to nearest even, overflow to ±Inf, NaN → quiet NaN: a port of
+ * PyTorch's `c10::detail::fp16_ieee_from_fp32_value` (so the bytes equal `.half()`'s).
+ */
+function f32ToF16Bits(f: number): number {
+  const scaleToInf = 2 ** 112;
+  const scaleToZero = 2 ** -110;
+  let base = Math.fround(Math.fround(Math.abs(f) * scaleToInf) * scaleToZero);
+  const w = bitsOf(f);
+  const shl1w = (w * 2) % 2 ** 32;
+  const sign = w & 0x80000000;
+  let bias = shl1w & 0xff000000;
+  if (bias >>> 0 < 0x71000000) bias = 0x71000000;
+  base = Math.fround(floatOf(((bias >>> 1) + 0x07800000) >>> 0) + base);
+  const bits = bitsOf(base);
+  const expBits = (bits >>> 13) & 0x7c00;
+  const mantissaBits = bits & 0x0fff;
+  const nonsign = expBits + mantissaBits;
+  return ((sign >>> 16) | (shl1w > 0xff000000 ? 0x7e00 : nonsign)) & 0xffff;
+}
+
+/** float32 → bfloat16 bits, rounded to nearest even, NaN → 0x7FC0: PyTorch's `round_to_nearest_even`. */
+function f32ToBf16Bits(f: number): number {
+  if (Number.isNaN(f)) return 0x7fc0;
+  const u = bitsOf(f);
+  return Math.floor((u + (((u >>> 16) & 1) + 0x7fff)) / 65536) & 0xffff;
+}
+
+/** IEEE half bits → float32 value (exact). */
+function f16BitsToF32(h: number): number {
+  const sign = h & 0x8000 ? -1 : 1;
+  const exp = (h >>> 10) & 0x1f;
+  const mant = h & 0x3ff;
+  if (exp === 0) return sign * mant * 2 ** -24;
+  if (exp === 31) return mant ? NaN : sign * Infinity;
+  return sign * (1 + mant / 1024) * 2 ** (exp - 15);
+}
+
+/** The little-endian bytes an entry is written as (`dtype` 'float16'/'bfloat16' converts float32 values). */
+function leBytes(e: HostTensorEntry, dtype: WeightsDtype): Uint8Array {
+  if (e.dtype === 'float32' && dtype !== 'float32') {
+    const src = e.data as Float32Array;
+    const out = new Uint8Array(src.length * 2);
+    const conv = dtype === 'float16' ? f32ToF16Bits : f32ToBf16Bits;
+    for (let i = 0; i < src.length; i++) {
+      const b = conv(src[i]!);
+      out[2 * i] = b & 0xff;
+      out[2 * i + 1] = b >>> 8;
+    }
+    return out;
+  }
   const raw = new Uint8Array(e.data.buffer, e.data.byteOffset, e.data.byteLength);
   if (LITTLE_ENDIAN || e.dtype === 'bool') return raw;
   const out = new Uint8Array(raw.length);
@@ -73,16 +185,31 @@ function checkHostEntry(op: string, name: string, e: unknown, exact: boolean): a
   }
 }
 
+/** @internal `{ dtype }` of the writers, checked: the precision float32 tensors are written in. */
+export function weightsDtypeOption(op: string, dtype: unknown): WeightsDtype {
+  if (dtype === undefined) return 'float32';
+  if (dtype !== 'float32' && dtype !== 'float16' && dtype !== 'bfloat16') throw new AxonError(op, `dtype must be 'float32', 'float16' or 'bfloat16', got ${fmtValue(dtype)}`);
+  return dtype;
+}
+
 /**
- * Encodes host tensors (and optional string metadata) as a safetensors file.
+ * Encodes host tensors (and optional string metadata) as a safetensors file. With
+ * `{ dtype: 'float16' | 'bfloat16' }` float32 tensors are written as `F16`/`BF16`, rounded to
+ * nearest even (values beyond the format's range become ±Inf, NaN stays NaN) — byte for byte what
+ * PyTorch's `.half()`/`.bfloat16()` give; int32 and bool tensors are written unchanged.
  * @example
  * const bytes = serializeSafetensors({ w: { dtype: 'float32', shape: [2], data: new Float32Array([1, 2]) } }, { format: 'pt' });
  * parseSafetensors(bytes).tensors.w!.data // [1, 2]
+ * const half = serializeSafetensors({ w: { dtype: 'float32', shape: [2], data: new Float32Array([1, 2]) } }, {}, { dtype: 'float16' });
+ * half.length < bytes.length // true
  */
-export function serializeSafetensors(tensors: Readonly<Record<string, HostTensorEntry>>, metadata: Readonly<Record<string, string>> = {}): Uint8Array {
+export function serializeSafetensors(tensors: Readonly<Record<string, HostTensorEntry>>, metadata: Readonly<Record<string, string>> = {}, opts: SerializeSafetensorsOptions = {}): Uint8Array {
   const op = 'serializeSafetensors';
   if (tensors === null || typeof tensors !== 'object' || Array.isArray(tensors)) throw new AxonError(op, `expects a record of { dtype, shape, data } entries, got ${fmtValue(tensors)}`);
   if (metadata === null || typeof metadata !== 'object' || Array.isArray(metadata)) throw new AxonError(op, `metadata must be a record of strings, got ${fmtValue(metadata)}`);
+  if (opts === null || typeof opts !== 'object' || Array.isArray(opts)) throw new AxonError(op, `options must be an object such as { dtype: 'float16' }, got ${fmtValue(opts)}`);
+  for (const k of Object.keys(opts)) if (k !== 'dtype') throw new AxonError(op, `unknown option '${k}'; expected dtype`);
+  const wdtype = weightsDtypeOption(op, opts.dtype);
   const header: Record<string, unknown> = {};
   const meta: Record<string, string> = {};
   for (const [k, v] of Object.entries(metadata)) {
@@ -90,15 +217,17 @@ export function serializeSafetensors(tensors: Readonly<Record<string, HostTensor
     meta[k] = v;
   }
   if (Object.keys(meta).length) header['__metadata__'] = meta;
-  let offset = 0;
-  const parts: Uint8Array[] = [];
   for (const [name, e] of Object.entries(tensors)) {
     if (name === '__metadata__') throw new AxonError(op, "'__metadata__' cannot name a tensor");
     checkHostEntry(op, name, e, true);
-    const code = CODE[e.dtype];
     const size = e.shape.reduce((a, b) => a * b, 1);
     if (e.data.length !== size) throw new AxonError(op, `tensor '${name}' has shape [${e.shape.join(',')}] (${size} elements) but ${e.data.length} values`);
-    const bytes = leBytes(e);
+  }
+  let offset = 0;
+  const parts: Uint8Array[] = [];
+  for (const [name, e] of Object.entries(tensors)) {
+    const code = e.dtype === 'float32' ? ({ float32: 'F32', float16: 'F16', bfloat16: 'BF16' } as const)[wdtype] : CODE[e.dtype];
+    const bytes = leBytes(e, wdtype);
     header[name] = { dtype: code, shape: [...e.shape], data_offsets: [offset, offset + bytes.length] };
     parts.push(bytes);
     offset += bytes.length;
@@ -122,38 +251,49 @@ export function serializeSafetensors(tensors: Readonly<Record<string, HostTensor
   return out;
 }
 
+/** @internal One tensor of a validated header: its dtypes, shape and byte range within the data section. */
+export interface PlannedTensor {
+  readonly name: string;
+  readonly dtype: DType;
+  readonly sourceDtype: SafetensorsDtype;
+  readonly shape: readonly number[];
+  readonly begin: number;
+  readonly end: number;
+}
+
+/** @internal A validated header: metadata, the tensors in file order, where the data section starts. */
+export interface SafetensorsHeader {
+  readonly metadata: Record<string, string>;
+  readonly plan: readonly PlannedTensor[];
+  readonly dataStart: number;
+}
+
 /**
- * Decodes a safetensors file, validating every field before allocating anything, as the
- * reference implementation does: a truncated file, a header length beyond the file or above
- * {@link MAX_HEADER_BYTES}, a header that does not start with `{`, invalid JSON, a key given
- * twice, unknown dtypes, bad shapes, offsets out of range or not matching shape × dtype, and
- * offsets that do not tile the data section exactly (sorted, from 0, contiguous, up to the last
- * byte — so a header length one byte short, a gap or trailing bytes are errors) all throw an
- * {@link AxonError}. Tensor data is copied (the result does not alias `bytes`).
- * @example
- * import { readFile } from 'node:fs/promises';
- * await saveWeights(new Linear(3, 2), 'linear.safetensors');
- * const { tensors, metadata } = parseSafetensors(new Uint8Array(await readFile('linear.safetensors')));
- * Object.keys(tensors) // ['weight', 'bias']
- * tensors.weight!.shape // [2, 3]
- * metadata // { format: 'axon' }
- * parseSafetensors(new Uint8Array(4)) // throws: 'truncated file'
+ * @internal Checks the 8-byte length prefix against the file's size: returns the header length, or
+ * throws (truncated file, length above {@link MAX_HEADER_BYTES} or beyond the file).
  */
-export function parseSafetensors(bytes: Uint8Array): SafetensorsContents {
-  const op = 'parseSafetensors';
-  if (!(bytes instanceof Uint8Array)) throw new AxonError(op, 'expects a Uint8Array');
-  if (bytes.length < 8) throw new AxonError(op, `truncated file: ${bytes.length} bytes, fewer than the 8-byte header length`);
-  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const n64 = dv.getBigUint64(0, true);
+export function headerLength(op: string, prefix: Uint8Array, fileSize: number): number {
+  if (fileSize < 8 || prefix.length < 8) throw new AxonError(op, `truncated file: ${fileSize} bytes, fewer than the 8-byte header length`);
+  const n64 = new DataView(prefix.buffer, prefix.byteOffset, 8).getBigUint64(0, true);
   if (n64 > BigInt(MAX_HEADER_BYTES)) throw new AxonError(op, `header length ${n64} exceeds the ${MAX_HEADER_BYTES}-byte limit (corrupt or not a safetensors file)`);
   const n = Number(n64);
-  if (n > bytes.length - 8) throw new AxonError(op, `header length ${n} is larger than the file allows (${bytes.length} bytes in all): truncated or corrupt file`);
+  if (n > fileSize - 8) throw new AxonError(op, `header length ${n} is larger than the file allows (${fileSize} bytes in all): truncated or corrupt file`);
   if (n < 2) throw new AxonError(op, `header length ${n} is too small for a JSON object`);
-  if (bytes[8] !== 0x7b) throw new AxonError(op, `the header must start with '{' (byte 8 is 0x${bytes[8]!.toString(16).padStart(2, '0')}): not a safetensors file, or a wrong header length`);
+  return n;
+}
+
+/**
+ * @internal Validates a header (its `n` bytes, after the 8-byte prefix) against the file's size,
+ * as the reference implementation does, allocating nothing in proportion to what it declares:
+ * the JSON, each entry's dtype, shape and offsets, and that the tensors tile the data section.
+ */
+export function validateHeader(op: string, hbytes: Uint8Array, fileSize: number): SafetensorsHeader {
+  const n = hbytes.length;
+  if (hbytes[0] !== 0x7b) throw new AxonError(op, `the header must start with '{' (byte 8 is 0x${hbytes[0]!.toString(16).padStart(2, '0')}): not a safetensors file, or a wrong header length`);
   let header: unknown;
   let text: string;
   try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + n));
+    text = new TextDecoder('utf-8', { fatal: true }).decode(hbytes);
     header = JSON.parse(text);
   } catch (e) {
     throw new AxonError(op, `the header is not valid UTF-8 JSON (${e instanceof Error ? e.message : String(e)})`);
@@ -162,9 +302,9 @@ export function parseSafetensors(bytes: Uint8Array): SafetensorsContents {
   const dup = duplicateKey(text);
   if (dup !== null) throw new AxonError(op, `the header names ${JSON.stringify(dup)} twice (JSON.parse would silently keep the last one)`);
   const dataStart = 8 + n;
-  const dataLen = bytes.length - dataStart;
+  const dataLen = fileSize - dataStart;
   const metadata: Record<string, string> = {};
-  const plan: { name: string; dtype: DType; shape: number[]; begin: number; end: number }[] = [];
+  const plan: PlannedTensor[] = [];
   for (const [name, v] of Object.entries(header as Record<string, unknown>)) {
     if (name === '__metadata__') {
       if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new AxonError(op, '__metadata__ must be an object of strings');
@@ -178,34 +318,30 @@ export function parseSafetensors(bytes: Uint8Array): SafetensorsContents {
     const e = v as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
     if (typeof e.dtype !== 'string') throw new AxonError(op, `tensor '${name}': dtype must be a string`);
     // own keys only: a header dtype 'constructor' must not find Object
-    const dtype = Object.hasOwn(FROM_CODE, e.dtype) ? FROM_CODE[e.dtype] : undefined;
-    if (!dtype) throw new AxonError(op, `tensor '${name}': unsupported dtype '${e.dtype}' (Axon reads F32, I32 and BOOL)`);
+    const info = Object.hasOwn(READ, e.dtype) ? READ[e.dtype as SafetensorsDtype] : undefined;
+    if (!info) throw new AxonError(op, `tensor '${name}': unsupported dtype '${e.dtype}' (Axon reads ${Object.keys(READ).join(', ')})`);
     if (!Array.isArray(e.shape) || e.shape.length > 32 || !e.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
       throw new AxonError(op, `tensor '${name}': shape must be an array of non-negative integers, got ${JSON.stringify(e.shape)}`);
     }
     const shape = e.shape as number[];
-    let size = shape.includes(0) ? 0 : 1;
-    for (const d of shape) {
-      if (size > dataLen) break;
-      size *= d;
-    }
+    // exact, whatever the shape declares ([2^40, 2^40] overflows doubles' integers)
+    const bytesNeeded = shape.reduce((a, d) => a * BigInt(d), BigInt(info.size));
     const off = e.data_offsets;
     if (!Array.isArray(off) || off.length !== 2 || !off.every((o) => Number.isSafeInteger(o) && o >= 0)) {
       throw new AxonError(op, `tensor '${name}': data_offsets must be [begin, end] non-negative integers, got ${JSON.stringify(off)}`);
     }
     const [begin, end] = off as [number, number];
     if (begin > end || end > dataLen) throw new AxonError(op, `tensor '${name}': data_offsets [${begin}, ${end}] are out of range (data section has ${dataLen} bytes)`);
-    const expected = size * BYTES[dtype];
-    if (end - begin !== expected) {
-      throw new AxonError(op, `tensor '${name}': data_offsets span ${end - begin} bytes but shape [${shape.join(',')}] of ${e.dtype} needs ${size > dataLen ? 'more than the file holds' : expected}`);
+    if (BigInt(end - begin) !== bytesNeeded) {
+      throw new AxonError(op, `tensor '${name}': data_offsets span ${end - begin} bytes but shape [${shape.join(',')}] of ${e.dtype} needs ${bytesNeeded > BigInt(dataLen) ? `${bytesNeeded} (more than the file's ${dataLen})` : bytesNeeded}`);
     }
-    plan.push({ name, dtype, shape, begin, end });
+    plan.push({ name, dtype: info.dtype, sourceDtype: e.dtype as SafetensorsDtype, shape, begin, end });
   }
   // As the reference implementation (safetensors' `Metadata::validate`): sorted by offset, the
   // tensors must tile the data section exactly — starting at 0, no gap, no overlap, no byte after.
   const sorted = [...plan].sort((a, b) => a.begin - b.begin || a.end - b.end);
   let pos = 0;
-  let prev: (typeof plan)[number] | null = null;
+  let prev: PlannedTensor | null = null;
   for (const q of sorted) {
     if (q.begin < pos) throw new AxonError(op, `tensors '${prev!.name}' [${prev!.begin}, ${prev!.end}] and '${q.name}' [${q.begin}, ${q.end}] overlap`);
     if (q.begin > pos) {
@@ -215,21 +351,132 @@ export function parseSafetensors(bytes: Uint8Array): SafetensorsContents {
     prev = q;
   }
   if (pos !== dataLen) {
-    throw new AxonError(op, `the tensors cover ${pos} bytes but the data section has ${dataLen} (header length ${n}, file ${bytes.length} bytes): ${pos < dataLen ? 'trailing bytes, or a header length too short' : 'truncated file'}`);
+    throw new AxonError(op, `the tensors cover ${pos} bytes but the data section has ${dataLen} (header length ${n}, file ${fileSize} bytes): ${pos < dataLen ? 'trailing bytes, or a header length too short' : 'truncated file'}`);
   }
-  const tensors: Record<string, HostTensorEntry> = {};
-  for (const p of plan) {
-    // a copy, whatever `bytes` is: Node's Buffer.slice returns a view into a shared pool (its
-    // `.buffer` starts elsewhere), so read through Uint8Array's own slice
-    const buf = Uint8Array.prototype.slice.call(bytes, dataStart + p.begin, dataStart + p.end);
-    let data: Float32Array | Int32Array | Uint8Array;
-    if (p.dtype === 'bool') data = buf;
-    else {
-      if (!LITTLE_ENDIAN) for (let i = 0; i < buf.length; i += 4) buf.subarray(i, i + 4).reverse();
-      data = p.dtype === 'float32' ? new Float32Array(buf.buffer, 0, buf.length / 4) : new Int32Array(buf.buffer, 0, buf.length / 4);
+  return { metadata, plan, dataStart };
+}
+
+const INT32_MIN = -(2 ** 31);
+const INT32_MAX = 2 ** 31 - 1;
+
+/**
+ * @internal Decodes one tensor's little-endian bytes (exactly its byte range) into Axon's dtype:
+ * floats widened (F16/BF16 exactly, F64 rounded to nearest float32, beyond its range ±Inf as
+ * PyTorch's `.float()`), integers range-checked into int32, bools checked to be 0 or 1.
+ */
+export function decodeTensor(op: string, p: PlannedTensor, raw: Uint8Array): HostTensorEntry {
+  const dv = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
+  const count = p.shape.reduce((a, b) => a * b, 1);
+  const src = p.sourceDtype;
+  const outOfRange = (i: number, v: number | bigint): never => {
+    throw new AxonError(op, `tensor '${p.name}' (${src}): value ${v} at index ${i} is outside int32's range [${INT32_MIN}, ${INT32_MAX}]; Axon holds integers as int32 and does not wrap them`);
+  };
+  let data: Float32Array | Int32Array | Uint8Array;
+  switch (src) {
+    case 'F32': {
+      const out = new Float32Array(count);
+      for (let i = 0; i < count; i++) out[i] = dv.getFloat32(4 * i, true);
+      data = out;
+      break;
     }
-    tensors[p.name] = { dtype: p.dtype, shape: p.shape, data };
+    case 'F64': {
+      const out = new Float32Array(count);
+      for (let i = 0; i < count; i++) out[i] = dv.getFloat64(8 * i, true);
+      data = out;
+      break;
+    }
+    case 'F16': {
+      const out = new Float32Array(count);
+      for (let i = 0; i < count; i++) out[i] = f16BitsToF32(dv.getUint16(2 * i, true));
+      data = out;
+      break;
+    }
+    case 'BF16': {
+      const out = new Uint32Array(count);
+      for (let i = 0; i < count; i++) out[i] = dv.getUint16(2 * i, true) << 16;
+      data = new Float32Array(out.buffer);
+      break;
+    }
+    case 'I32': {
+      const out = new Int32Array(count);
+      for (let i = 0; i < count; i++) out[i] = dv.getInt32(4 * i, true);
+      data = out;
+      break;
+    }
+    case 'I16':
+    case 'I8':
+    case 'U16':
+    case 'U8': {
+      const out = new Int32Array(count);
+      const get = src === 'I16' ? (i: number) => dv.getInt16(2 * i, true) : src === 'U16' ? (i: number) => dv.getUint16(2 * i, true) : src === 'I8' ? (i: number) => dv.getInt8(i) : (i: number) => dv.getUint8(i);
+      for (let i = 0; i < count; i++) out[i] = get(i);
+      data = out;
+      break;
+    }
+    case 'U32': {
+      const out = new Int32Array(count);
+      for (let i = 0; i < count; i++) {
+        const v = dv.getUint32(4 * i, true);
+        if (v > INT32_MAX) outOfRange(i, v);
+        out[i] = v;
+      }
+      data = out;
+      break;
+    }
+    case 'I64':
+    case 'U64': {
+      const out = new Int32Array(count);
+      const lo = BigInt(INT32_MIN);
+      const hi = BigInt(INT32_MAX);
+      for (let i = 0; i < count; i++) {
+        const v = src === 'I64' ? dv.getBigInt64(8 * i, true) : dv.getBigUint64(8 * i, true);
+        if (v < lo || v > hi) outOfRange(i, v);
+        out[i] = Number(v);
+      }
+      data = out;
+      break;
+    }
+    case 'BOOL': {
+      const out = Uint8Array.prototype.slice.call(raw, 0, count);
+      for (let i = 0; i < count; i++) if (out[i]! > 1) throw new AxonError(op, `tensor '${p.name}' (BOOL): byte ${out[i]} at index ${i} is not 0 or 1`);
+      data = out;
+      break;
+    }
   }
+  return { dtype: p.dtype, shape: [...p.shape], data, sourceDtype: src };
+}
+
+/**
+ * Decodes a safetensors file, validating every field before allocating anything, as the
+ * reference implementation does: a truncated file, a header length beyond the file or above
+ * {@link MAX_HEADER_BYTES}, a header that does not start with `{`, invalid JSON, a key given
+ * twice, unknown dtypes, bad shapes, offsets out of range or not matching shape × dtype, and
+ * offsets that do not tile the data section exactly (sorted, from 0, contiguous, up to the last
+ * byte — so a header length one byte short, a gap or trailing bytes are errors) all throw an
+ * {@link AxonError}. Tensor data is copied (the result does not alias `bytes`).
+ *
+ * Every dtype of the format that maps to Axon's is read: `F64`, `F32`, `F16` and `BF16` as
+ * float32 (half precisions widened exactly; F64 rounded to nearest, beyond float32's range ±Inf,
+ * as PyTorch's `.float()`), `I64`, `I32`, `I16`, `I8`, `U64`, `U32`, `U16` and `U8` as int32 (a
+ * value outside int32's range is an error naming the tensor, dtype, value and index — never
+ * wrapped), `BOOL` as bool (bytes other than 0 and 1 are an error). Each entry's `sourceDtype`
+ * says what the file held. In Node, {@link openSafetensors} reads a file lazily instead.
+ * @example
+ * import { readFile } from 'node:fs/promises';
+ * await saveWeights(new Linear(3, 2), 'linear.safetensors');
+ * const { tensors, metadata } = parseSafetensors(new Uint8Array(await readFile('linear.safetensors')));
+ * Object.keys(tensors) // ['weight', 'bias']
+ * tensors.weight!.shape // [2, 3]
+ * metadata // { format: 'axon' }
+ * parseSafetensors(new Uint8Array(4)) // throws: 'truncated file'
+ */
+export function parseSafetensors(bytes: Uint8Array): SafetensorsContents {
+  const op = 'parseSafetensors';
+  if (!(bytes instanceof Uint8Array)) throw new AxonError(op, 'expects a Uint8Array');
+  const n = headerLength(op, bytes, bytes.length);
+  const { metadata, plan, dataStart } = validateHeader(op, bytes.subarray(8, 8 + n), bytes.length);
+  const tensors: Record<string, HostTensorEntry> = {};
+  for (const p of plan) tensors[p.name] = decodeTensor(op, p, bytes.subarray(dataStart + p.begin, dataStart + p.end));
   return { tensors, metadata };
 }
 
@@ -318,13 +565,17 @@ export function fromHostTensors(entries: Readonly<Record<string, HostTensorEntry
 }
 
 /**
- * A module's parameters and buffers as safetensors bytes (with optional string metadata).
+ * A module's parameters and buffers as safetensors bytes, with optional string metadata (kept
+ * in the file's `__metadata__`, beside `format: 'axon'`) and `{ dtype: 'float16' | 'bfloat16' }`
+ * to write the float32 tensors in half precision (see {@link serializeSafetensors}).
  * @example
  * const bytes = await encodeWeights(new Linear(2, 1), { author: 'me' });
  * parseSafetensors(bytes).metadata // { format: 'axon', author: 'me' }
+ * const half = await encodeWeights(new Linear(2, 1), {}, { dtype: 'bfloat16' });
+ * parseSafetensors(half).tensors.weight!.sourceDtype // 'BF16'
  */
-export async function encodeWeights(m: { stateDict(): Readonly<Record<string, Tensor>> }, metadata: Readonly<Record<string, string>> = {}): Promise<Uint8Array> {
-  return serializeSafetensors(await toHostTensors(m.stateDict()), { format: 'axon', ...metadata });
+export async function encodeWeights(m: { stateDict(): Readonly<Record<string, Tensor>> }, metadata: Readonly<Record<string, string>> = {}, opts: SerializeSafetensorsOptions = {}): Promise<Uint8Array> {
+  return serializeSafetensors(await toHostTensors(m.stateDict()), { format: 'axon', ...metadata }, opts);
 }
 
 /**
@@ -336,15 +587,20 @@ export async function encodeWeights(m: { stateDict(): Readonly<Record<string, Te
  * b.call(ones([1, 2])).sub(a.call(ones([1, 2]))) // [[0]]
  * decodeWeights(new Linear(3, 1), await encodeWeights(a)) // throws: 'shape'
  */
-export function decodeWeights(m: { loadStateDict(sd: Readonly<Record<string, Tensor>>, opts?: { strict?: boolean }): void }, bytes: Uint8Array, opts: { strict?: boolean } = {}): void {
-  loadParsedWeights(m, parseSafetensors(bytes), opts);
+export function decodeWeights(m: StateLoadable, bytes: Uint8Array, opts: { strict?: boolean } = {}): LoadStateDictResult {
+  return loadParsedWeights(m, parseSafetensors(bytes), opts);
+}
+
+/** Anything with a PyTorch-style `loadStateDict` (a {@link Module}). */
+interface StateLoadable {
+  loadStateDict(sd: Readonly<Record<string, Tensor>>, opts?: { strict?: boolean }): LoadStateDictResult;
 }
 
 /** @internal Loads already parsed safetensors contents into a module (see {@link decodeWeights}). */
-export function loadParsedWeights(m: { loadStateDict(sd: Readonly<Record<string, Tensor>>, opts?: { strict?: boolean }): void }, contents: SafetensorsContents, opts: { strict?: boolean } = {}): void {
+export function loadParsedWeights(m: StateLoadable, contents: SafetensorsContents, opts: { strict?: boolean } = {}): LoadStateDictResult {
   const sd = fromHostTensors(contents.tensors);
   try {
-    m.loadStateDict(sd, opts);
+    return m.loadStateDict(sd, opts);
   } finally {
     for (const t of Object.values(sd)) t.dispose();
   }

@@ -80,10 +80,10 @@ describe('safetensors', () => {
     expect(() => parseSafetensors(file('{not json', data))).toThrow(/not valid UTF-8 JSON/);
     expect(() => parseSafetensors(file([1, 2], data))).toThrow(/must start with '\{'/);
     expect(() => parseSafetensors(file('{}', data))).toThrow(/cover 0 bytes but the data section has 8/);
-    expect(() => parseSafetensors(file({ a: { dtype: 'F16', shape: [2], data_offsets: [0, 4] } }, data))).toThrow(/unsupported dtype 'F16'/);
+    expect(() => parseSafetensors(file({ a: { dtype: 'F8_E4M3', shape: [2], data_offsets: [0, 2] } }, data))).toThrow(/unsupported dtype 'F8_E4M3'/);
     expect(() => parseSafetensors(file({ a: { dtype: 'F32', shape: [2], data_offsets: [0, 12] } }, data))).toThrow(/out of range \(data section has 8 bytes\)/);
     expect(() => parseSafetensors(file({ a: { dtype: 'F32', shape: [3], data_offsets: [0, 8] } }, data))).toThrow(/span 8 bytes but shape \[3\] of F32 needs 12/);
-    expect(() => parseSafetensors(file({ a: { dtype: 'F32', shape: [1e6, 1e6, 1e6], data_offsets: [0, 8] } }, data))).toThrow(/needs more than the file holds/);
+    expect(() => parseSafetensors(file({ a: { dtype: 'F32', shape: [1e6, 1e6, 1e6], data_offsets: [0, 8] } }, data))).toThrow(/needs 4000000000000000000 \(more than the file's 8\)/);
     expect(() => parseSafetensors(file({ a: { dtype: 'F32', shape: [-1], data_offsets: [0, 8] } }, data))).toThrow(/non-negative integers/);
     expect(() => parseSafetensors(file({ a: { dtype: 'F32', shape: [2], data_offsets: [8, 0] } }, data))).toThrow(/out of range/);
     expect(() => parseSafetensors(file({ a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] }, b: { dtype: 'F32', shape: [1], data_offsets: [4, 8] } }, data))).toThrow(/overlap/);
@@ -198,7 +198,7 @@ describe('save / load', () => {
     await expect(save(a, join(dir, 'net2'))).rejects.toThrow(/layer class 'Net' .* is not registered/);
     expect(() => modelFromJson({ format: 'axon-model/1', className: 'Sequential', name: 's', config: { layers: [{ className: 'Mystery', name: 'm', config: {} }] } })).toThrow(/unknown layer class 'Mystery'/);
     const wrong = new Sequential(new Linear(3, 5));
-    await expect(loadWeights(wrong, f)).rejects.toThrow(/missing|unexpected|shape/);
+    await expect(loadWeights(wrong, f)).rejects.toThrow(/Missing key\(s\) in state_dict: "0.weight", "0.bias"/);
     x.dispose();
     a.dispose();
     b.dispose();

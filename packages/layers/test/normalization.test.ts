@@ -3,7 +3,7 @@
  * references, gradcheck, eval-mode batch independence, state dicts and saving, memory, and a small
  * CNN with BatchNorm2d trained with `fit`.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,7 +12,7 @@ import { AxonError, memory, noGrad, ones, randn, setSeed, slice, tensor, tidy, z
 import { SGD } from '@axon/optimizers';
 import {
   BatchNorm1d, BatchNorm2d, BatchNormalization, Conv2d, Dense, Flatten, GlobalAvgPool2d, LayerNorm, Linear, Module, ReLU, Sequential,
-  batchNorm, crossEntropy, deserializeModel, input, layerNorm, model, loadModel, modelFromJson, modelToJson, registeredLayers, save, sequential, serializeModel,
+  batchNorm, crossEntropy, deserializeModel, input, layerNorm, model, loadModel, modelFromJson, modelToJson, registeredLayers, save, sequential, serializeModel, serializeSafetensors, toHostTensors, loadWeights,
 } from '../src/index.js';
 import { expectClose, useTestBackend } from './helpers.js';
 
@@ -97,13 +97,14 @@ function withSwapped(m: Module, swap: Readonly<Record<string, Tensor>>, f: () =>
 // ------------------------------------------------------------------ BatchNorm1d / BatchNorm2d
 
 describe('BatchNorm1d / BatchNorm2d (PyTorch)', () => {
-  it('registers weight/bias parameters and runningMean/runningVar/numBatchesTracked buffers', () => {
+  it("registers weight/bias parameters and PyTorch's running_mean/running_var/num_batches_tracked buffers", () => {
     const bn = new BatchNorm2d(3);
     expect(BatchNorm2d.className).toBe('BatchNorm2d');
     expect(bn.className).toBe('BatchNorm2d');
     expect(bn.namedParameters().map(([n]) => n)).toEqual(['weight', 'bias']);
-    expect(bn.namedBuffers().map(([n]) => n)).toEqual(['runningMean', 'runningVar', 'numBatchesTracked']);
-    expect(Object.keys(bn.stateDict())).toEqual(['weight', 'bias', 'runningMean', 'runningVar', 'numBatchesTracked']);
+    expect(bn.namedBuffers().map(([n]) => n)).toEqual(['running_mean', 'running_var', 'num_batches_tracked']);
+    expect(Object.keys(bn.stateDict())).toEqual(['weight', 'bias', 'running_mean', 'running_var', 'num_batches_tracked']);
+    expect(bn.stateDict()['running_mean']).toBe(bn.runningMean);
     expect(vals(bn.weight!)).toEqual([1, 1, 1]);
     expect(vals(bn.bias!)).toEqual([0, 0, 0]);
     expect(vals(bn.runningMean!)).toEqual([0, 0, 0]);
@@ -567,7 +568,7 @@ describe('state dict and saving', () => {
     expect(a.namedParameters().map(([n]) => n)).toEqual(['conv.weight', 'conv.bias', 'bn.weight', 'bn.bias', 'ln.weight', 'ln.bias', 'bn1.weight', 'bn1.bias', 'fc.weight', 'fc.bias']);
     expect(Object.keys(a.stateDict())).toEqual([
       'conv.weight', 'conv.bias', 'bn.weight', 'bn.bias', 'ln.weight', 'ln.bias', 'bn1.weight', 'bn1.bias', 'fc.weight', 'fc.bias',
-      'bn.runningMean', 'bn.runningVar', 'bn.numBatchesTracked', 'bn1.runningMean', 'bn1.runningVar', 'bn1.numBatchesTracked',
+      'bn.running_mean', 'bn.running_var', 'bn.num_batches_tracked', 'bn1.running_mean', 'bn1.running_var', 'bn1.num_batches_tracked',
     ]);
     for (let i = 0; i < 3; i++) tidy(() => void a.call(randn([4, 1, 5, 5])));
     const b = new Net();
@@ -578,12 +579,36 @@ describe('state dict and saving', () => {
     b.eval();
     const x = randn([2, 1, 5, 5]);
     expect(tidy(() => vals(b.call(x)))).toEqual(tidy(() => vals(a.call(x))));
-    const bad = { ...a.stateDict(), 'bn.runningVar': zeros([5]) };
-    expect(() => b.loadStateDict(bad)).toThrow(/'bn.runningVar' has shape \[5\], expected \[4\]/);
-    bad['bn.runningVar']!.dispose();
+    const bad = { ...a.stateDict(), 'bn.running_var': zeros([5]) };
+    expect(() => b.loadStateDict(bad)).toThrow('size mismatch for bn.running_var: copying a param with shape [5] from checkpoint, the shape in current model is [4].');
+    bad['bn.running_var']!.dispose();
     x.dispose();
     a.dispose();
     b.dispose();
+  });
+
+  it("accepts the buffer names used before PyTorch's (runningMean, runningVar, numBatchesTracked) on load, from a state dict and from a file", async () => {
+    setSeed(4);
+    const a = new Net();
+    for (let i = 0; i < 2; i++) tidy(() => void a.call(randn([4, 1, 5, 5])));
+    // the state dict (and file) as Axon wrote them before the rename
+    const legacy: Record<string, Tensor> = {};
+    for (const [k, t] of Object.entries(a.stateDict())) legacy[k.replace('running_mean', 'runningMean').replace('running_var', 'runningVar').replace('num_batches_tracked', 'numBatchesTracked')] = t;
+    expect(Object.keys(legacy)).toContain('bn1.numBatchesTracked');
+    const b = new Net();
+    expect(b.loadStateDict(legacy)).toEqual({ missingKeys: [], unexpectedKeys: [] });
+    for (const [k, t] of Object.entries(a.stateDict())) expect(vals(b.stateDict()[k]!), k).toEqual(vals(t));
+    const file = join(dir, 'legacy-bn.safetensors');
+    await writeFile(file, serializeSafetensors(await toHostTensors(legacy), { format: 'axon' }));
+    const c = new Net();
+    await loadWeights(c, file);
+    expect(c.bn1.numBatchesTracked!.item()).toBe(2);
+    for (const [k, t] of Object.entries(a.stateDict())) expect(vals(c.stateDict()[k]!), k).toEqual(vals(t));
+    // a legacy name beside the current one is unexpected, not silently preferred
+    expect(() => b.loadStateDict({ ...a.stateDict(), 'bn.runningMean': a.bn.runningMean! })).toThrow('Unexpected key(s) in state_dict: "bn.runningMean".');
+    a.dispose();
+    b.dispose();
+    c.dispose();
   });
 
   it('save/loadModel and serializeModel round-trip architecture and buffers (Sequential and Keras)', async () => {
