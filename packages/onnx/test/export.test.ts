@@ -5,11 +5,15 @@
  * AXON_SKIP_WEBGPU=1 skips it where there is no Vulkan).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AxonError, Tensor, cumsum, getBackend, memory, randint, randn, setBackend, setSeed, tensor, tidy, unfold, where, window2d } from '@axon/core';
+import { AxonError, Tensor, clip, concat, cumsum, getBackend, hardSwish, leakyRelu, logSoftmax, memory, mish, pad, rand, randint, randn, selu, setBackend, setSeed, silu, softmax, softsign, tensor, tidy, unfold, where, window2d } from '@axon/core';
 import '@axon/autograd';
 import {
+  AvgPool1d,
   BatchNorm2d,
+  Conv1d,
   Conv2d,
+  KerasLSTM,
+  MultiheadAttention,
   Dense,
   Embedding,
   GELU,
@@ -65,6 +69,28 @@ class Encoder extends Module {
   }
 }
 
+/** Ops the four kinds use less often: 1-D convs and pools, padding with a value, table ops, softmaxes. */
+class Assorted extends Module {
+  conv = new Conv1d(3, 4, 3, { padding: 1 });
+  pool = new AvgPool1d(2);
+  forward(x: Tensor): Tensor {
+    let y = this.pool.forward(this.conv.forward(x)); // [2, 4, 3]
+    y = pad(y, [[0, 0], [0, 0], [1, 2]], 0.5);
+    y = concat([silu(y), mish(y), hardSwish(y), softsign(y), selu(y), clip(y, -0.2, 0.3), leakyRelu(y, 0.1), softmax(y, 1), logSoftmax(y, -1)], 1);
+    return y.max(2).add(y.mean(2)).sub(y.min(2)).mul(y.sum(2).abs().add(1).sqrt());
+  }
+}
+
+/** Multi-head self-attention with a float key-padding mask from a second input, and a Keras LSTM. */
+class TwoInputs extends Module {
+  mha = new MultiheadAttention(8, 2, { batchFirst: true });
+  lstm = new KerasLSTM(5, { returnSequences: true });
+  forward(x: Tensor, keep: Tensor): Tensor {
+    const [a] = this.mha.forward(x, x, x, { keyPaddingMask: keep.lt(0.5), needWeights: false });
+    return this.lstm.call(a) as Tensor;
+  }
+}
+
 interface Case {
   readonly name: string;
   readonly model: () => Module;
@@ -84,6 +110,7 @@ const CASES: readonly Case[] = [
   { name: 'bidirectional GRU', model: () => new GruNet(), input: () => randn([2, 4, 4]) },
   { name: 'transformer encoder (2 layers, GELU, norm first)', model: () => new Encoder(), input: () => randint(0, 30, [2, 7]) },
   { name: 'GPT (causal attention)', model: () => gpt({ vocabSize: 17, contextLength: 8, width: 16, heads: 2, layers: 2 }), input: () => randint(0, 17, [2, 6]) },
+  { name: 'assorted ops (Conv1d, AvgPool1d, pad with a value, table ops, reductions, softmaxes)', model: () => new Assorted(), input: () => randn([2, 3, 7]) },
   { name: 'Keras Dense with GELU and a leaky final layer', model: () => sequential([new Dense(6, { inputShape: [5], activation: 'relu' }), new GELU(), new Dense(3, { activation: 'softmax' })]), input: () => randn([4, 5]) },
 ];
 
@@ -138,6 +165,23 @@ describe('toOnnx on WASM', () => {
     await setBackend('wasm');
   });
   suite('wasm');
+
+  it('two inputs: attention with a mask computed from the second, then a Keras LSTM', async () => {
+    setSeed(3);
+    const m = new TwoInputs();
+    m.eval();
+    const x = randn([2, 4, 8]);
+    const keep = tensor([[1, 1, 1, 0], [1, 1, 0, 0]]);
+    const bytes = await toOnnx(m, [x, keep], { inputNames: ['x', 'keep'] });
+    const y = m.forward(x, keep);
+    const session = await ort.InferenceSession.create(bytes);
+    const r = await session.run({ x: new ort.Tensor('float32', (await x.data()) as Float32Array, [2, 4, 8]), keep: new ort.Tensor('float32', (await keep.data()) as Float32Array, [2, 4]) });
+    expectClose(r[session.outputNames[0]!]!.data as Float32Array, (await y.data()) as Float32Array, 'two inputs');
+    // the mask follows the input: a different `keep` gives Axon's answer for it
+    const keep2 = tensor([[1, 0, 1, 1], [1, 1, 1, 1]]);
+    const r2 = await session.run({ x: new ort.Tensor('float32', (await x.data()) as Float32Array, [2, 4, 8]), keep: new ort.Tensor('float32', (await keep2.data()) as Float32Array, [2, 4]) });
+    expectClose(r2[session.outputNames[0]!]!.data as Float32Array, (await m.forward(x, keep2).data()) as Float32Array, 'two inputs, another mask');
+  });
 
   it('opset 18 (Reduce ops take axes as an input) runs in onnxruntime', async () => {
     const m = new Sequential(new Linear(6, 6), new LayerNorm(6));
