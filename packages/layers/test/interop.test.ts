@@ -1,0 +1,134 @@
+/**
+ * PyTorch ⇄ Axon through safetensors (issue 14), against files PyTorch 1.13 wrote
+ * (fixtures/interop/gen_interop.py; torch_models.py defines the models, interop-models.ts their
+ * Axon twins with the same state-dict keys):
+ * - PyTorch → Axon: each model's F32, F16 and BF16 state dict loads with `loadSafetensors` (strict)
+ *   into its twin, on WASM and WebGPU, and gives PyTorch's outputs (for F16/BF16 the weights are
+ *   exactly representable once widened, so the same tolerance holds).
+ * - Axon's F16/BF16 writer gives byte for byte PyTorch's `.half()`/`.bfloat16()` of the same weights.
+ * - Axon → PyTorch: Axon writes its own twins' weights (F32/F16/BF16), inputs and outputs to
+ *   fixtures/interop/axon/, which `gen_interop.py --check` loads into PyTorch with strict=True.
+ */
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { memory, randint, randn, setBackend, setSeed, tidy, type Tensor } from '@axon/core';
+import { loadSafetensors, openSafetensors, parseSafetensors, saveSafetensors, serializeSafetensors, toHostTensors, type WeightsDtype } from '../src/index.js';
+import { describeOnWebGPU, useTestBackend } from './helpers.js';
+import { MODEL_NAMES, twin, type InteropModelName } from './interop-models.js';
+
+const FIX = join(__dirname, 'fixtures', 'interop');
+const TAGS = { f32: 'float32', f16: 'float16', bf16: 'bfloat16' } as const satisfies Record<string, WeightsDtype>;
+type Tag = keyof typeof TAGS;
+
+beforeAll(async () => {
+  await useTestBackend();
+});
+
+/** |got − want| ≤ atol + rtol·|want| elementwise (torch.allclose). */
+function expectAllClose(got: ArrayLike<number>, want: ArrayLike<number>, what: string, rtol = 1e-4, atol = 1e-5): void {
+  expect(got.length, `${what} length`).toBe(want.length);
+  for (let i = 0; i < got.length; i++) {
+    const err = Math.abs(got[i]! - want[i]!);
+    if (!(err <= atol + rtol * Math.abs(want[i]!))) expect.fail(`${what}[${i}]: got ${got[i]}, want ${want[i]} (|err| ${err})`);
+  }
+}
+
+/** Loads PyTorch's `<name>.<tag>.safetensors` into the twin and compares its output with PyTorch's. */
+async function torchToAxon(name: InteropModelName, tag: Tag): Promise<void> {
+  const before = memory().numTensors;
+  const m = twin(name).eval();
+  try {
+    expect(await loadSafetensors(m, join(FIX, `${name}.${tag}.safetensors`))).toEqual({ missingKeys: [], unexpectedKeys: [] });
+    await using io = await openSafetensors(join(FIX, `${name}.io.safetensors`));
+    const x = await io.readTensor('input');
+    const want = (await io.read(`output.${tag}`)).data;
+    const y = tidy(() => m.call(x));
+    expect(y.shape).toEqual(io.info(`output.${tag}`).shape);
+    expectAllClose((await y.data()) as Float32Array, want, `${name}.${tag}`);
+    x.dispose();
+    y.dispose();
+  } finally {
+    m.dispose();
+  }
+  expect(memory().numTensors).toBe(before);
+}
+
+/** Each tensor's raw bytes and dtype code in a safetensors file (read plainly). */
+function rawTensors(bytes: Uint8Array): Map<string, { dtype: string; bytes: Uint8Array }> {
+  const n = Number(new DataView(bytes.buffer, bytes.byteOffset).getBigUint64(0, true));
+  const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + n))) as Record<string, { dtype: string; data_offsets: [number, number] }>;
+  const out = new Map<string, { dtype: string; bytes: Uint8Array }>();
+  for (const [k, e] of Object.entries(header)) if (k !== '__metadata__') out.set(k, { dtype: e.dtype, bytes: bytes.subarray(8 + n + e.data_offsets[0], 8 + n + e.data_offsets[1]) });
+  return out;
+}
+
+describe('PyTorch → Axon: PyTorch 1.13 state dicts (F32/F16/BF16) load into the twins and give PyTorch outputs (WASM)', () => {
+  for (const name of MODEL_NAMES) for (const tag of Object.keys(TAGS) as Tag[]) it(`${name} ${tag}`, () => torchToAxon(name, tag));
+
+  it('the files declare what PyTorch wrote: F16/BF16 floats, I64 num_batches_tracked, format pt', async () => {
+    await using f = await openSafetensors(join(FIX, 'bncnn.bf16.safetensors'));
+    expect(f.metadata).toEqual({ format: 'pt', model: 'bncnn' });
+    expect(f.info('conv.weight').sourceDtype).toBe('BF16');
+    expect(f.info('bn.num_batches_tracked')).toMatchObject({ dtype: 'int32', sourceDtype: 'I64', shape: [] });
+    expect((await f.read('bn.num_batches_tracked')).data).toEqual(new Int32Array([3]));
+  });
+
+  it("Axon's F16/BF16 writer gives byte for byte PyTorch's .half()/.bfloat16() of the F32 weights", async () => {
+    for (const name of MODEL_NAMES) {
+      const f32 = parseSafetensors(new Uint8Array(await readFile(join(FIX, `${name}.f32.safetensors`)))).tensors;
+      for (const tag of ['f16', 'bf16'] as const) {
+        const torch = rawTensors(new Uint8Array(await readFile(join(FIX, `${name}.${tag}.safetensors`))));
+        const axon = rawTensors(serializeSafetensors(f32, {}, { dtype: TAGS[tag] }));
+        let floats = 0;
+        for (const [k, t] of torch) {
+          if (t.dtype === 'I64') continue; // num_batches_tracked: Axon holds int32
+          expect(t.dtype, `${name}.${tag} ${k}`).toBe(tag === 'f16' ? 'F16' : 'BF16');
+          expect(axon.get(k)!.dtype).toBe(t.dtype);
+          expect(Buffer.from(axon.get(k)!.bytes).equals(Buffer.from(t.bytes)), `${name}.${tag} ${k} bytes`).toBe(true);
+          floats++;
+        }
+        expect(floats).toBeGreaterThan(0);
+      }
+    }
+  });
+});
+
+describeOnWebGPU('PyTorch → Axon on WebGPU', () => {
+  for (const name of MODEL_NAMES) {
+    for (const tag of Object.keys(TAGS) as Tag[]) {
+      it(`${name} ${tag}`, async () => {
+        await setBackend('webgpu');
+        await torchToAxon(name, tag);
+      });
+    }
+  }
+});
+
+describe('Axon → PyTorch: Axon writes its twins (F32/F16/BF16) with inputs and outputs for gen_interop.py --check', () => {
+  for (const [i, name] of MODEL_NAMES.entries()) {
+    it(name, async () => {
+      const out = join(FIX, 'axon');
+      await mkdir(out, { recursive: true });
+      setSeed(100 + i);
+      const m = twin(name);
+      if (name === 'bncnn') for (let s = 0; s < 3; s++) tidy(() => void m.call(randn([4, 1, 28, 28], { mean: 0.5, std: 2 })));
+      m.eval();
+      const x = name === 'mlp' ? randn([2, 784]) : name === 'cnn' || name === 'bncnn' ? randn([2, 1, 28, 28]) : randint(0, 50, [2, 6]);
+      const io: Record<string, Tensor> = { input: x };
+      for (const [tag, dtype] of Object.entries(TAGS) as [Tag, WeightsDtype][]) {
+        const file = join(out, `${name}.${tag}.safetensors`);
+        await saveSafetensors(m, file, { dtype, metadata: { format: 'pt', model: name } });
+        // the outputs of the weights as written (rounded for F16/BF16), as PyTorch will load them
+        const again = twin(name).eval();
+        expect(await loadSafetensors(again, file)).toEqual({ missingKeys: [], unexpectedKeys: [] });
+        io[`output.${tag}`] = tidy(() => again.call(x));
+        if (tag === 'f32') for (const [k, t] of Object.entries(m.stateDict())) expect(Array.from(again.stateDict()[k]!.dataSync()), k).toEqual(Array.from(t.dataSync()));
+        again.dispose();
+      }
+      await writeFile(join(out, `${name}.io.safetensors`), serializeSafetensors(await toHostTensors(io), { format: 'pt', model: name }));
+      for (const t of Object.values(io)) t.dispose();
+      m.dispose();
+    });
+  }
+});
