@@ -1,2 +1,522 @@
-// loadOnnx: being written (issue 14).
-export {};
+/**
+ * ONNX import: `loadOnnx` / `parseOnnx` read an ONNX file into an {@link OnnxModel}, a trainable
+ * `@axon/layers` Model that interprets the graph with Axon core ops.
+ */
+import { AxonError, type Tensor, clone, fmtShape, fmtValue, isGradEnabled, isTensor, readRegularFile, tidy } from '@axon/core';
+import { Model, Module } from '@axon/layers';
+import { type GraphProto, type ModelProto, type NodeProto, type AttributeProto, decodeModel, int64 } from './proto.js';
+import { type HostKind, type HostValue, type Value, checkDims, dataTypeName, decodeTensor, dtypeOf, isHost, kindOf, toTensor } from './import-host.js';
+import { OPS, SUPPORTED_OPS, checkAttributes } from './import-ops.js';
+
+/** The lowest default-domain opset `loadOnnx` reads. */
+export const MIN_ONNX_OPSET = 13;
+/** The highest default-domain opset `loadOnnx` reads. */
+export const MAX_ONNX_OPSET = 18;
+/** The most nodes one imported graph may have. */
+export const MAX_ONNX_NODES = 100_000;
+
+/**
+ * Options of {@link loadOnnx} and {@link parseOnnx}.
+ * @example
+ * const opts: OnnxLoadOptions = { name: 'classifier', trainable: false };
+ * opts.trainable // false
+ */
+export interface OnnxLoadOptions {
+  /** The model's name (default: the ONNX graph's name, else `onnx_model`). */
+  readonly name?: string;
+  /**
+   * Whether float initializers become trainable parameters (default true); false registers them
+   * as buffers (in `stateDict()`, not in `parameters()`).
+   */
+  readonly trainable?: boolean;
+}
+
+/** One node of the execution plan, checked at load time. */
+interface PlanStep {
+  readonly node: NodeProto;
+  readonly opType: string;
+  readonly label: string;
+  readonly attrs: ReadonlyMap<string, AttributeProto>;
+  readonly inputs: readonly string[];
+  readonly outputs: readonly string[];
+  /** Names whose last reader is this step (freed after it when nothing else holds them). */
+  readonly release: readonly string[];
+}
+
+interface InputInfo {
+  readonly name: string;
+  readonly kind: HostKind;
+  readonly code: number;
+  readonly shape: readonly (number | null)[] | null;
+}
+
+/** A module holding parameters under one part of a dotted ONNX name (`fc` of `fc.weight`). */
+class OnnxScope extends Module {
+  static readonly className: string = 'OnnxScope';
+  forward(): Tensor {
+    throw new AxonError('OnnxScope', 'holds parameters of an imported ONNX model; call the model itself');
+  }
+}
+
+const label = (n: NodeProto): string => `${n.opType ?? '?'}${n.name ? ` '${n.name}'` : ''}`;
+
+function fail(msg: string): never {
+  throw new AxonError('loadOnnx', msg);
+}
+
+function checkOpset(m: ModelProto): number {
+  let version: number | null = null;
+  for (const o of m.opsetImport ?? []) {
+    const d = o.domain ?? '';
+    if (d === '' || d === 'ai.onnx') version = int64('loadOnnx', 'opset version', o.version);
+  }
+  if (version === null) fail('the model imports no default-domain opset (opset_import lacks the ai.onnx domain)');
+  if (version < MIN_ONNX_OPSET || version > MAX_ONNX_OPSET) {
+    fail(`the model uses opset ${version}; Axon reads opsets ${MIN_ONNX_OPSET} to ${MAX_ONNX_OPSET} (re-export with e.g. torch.onnx.export(..., opset_version=17))`);
+  }
+  return version;
+}
+
+function inputInfo(g: GraphProto, initNames: ReadonlySet<string>): InputInfo[] {
+  const out: InputInfo[] = [];
+  for (const vi of g.input ?? []) {
+    const name = vi.name ?? '';
+    if (initNames.has(name)) continue; // an initializer listed as an input (IR < 4): a constant
+    const tt = vi.type?.tensorType;
+    if (!tt) fail(`graph input '${name}' is not a tensor (sequences, maps and optionals are not supported)`);
+    const code = tt.elemType ?? 0;
+    const kind = kindOf(code);
+    if (kind === null) fail(`graph input '${name}' has element type ${dataTypeName(code)}, which Axon cannot hold`);
+    const dims = tt.shape?.dim;
+    const shape = dims === undefined ? null : dims.map((d) => {
+      if (d.dimValue !== undefined && d.dimValue !== null && !d.dimParam) {
+        const n = int64('loadOnnx', `graph input '${name}': dimension`, d.dimValue);
+        if (n < 0) fail(`graph input '${name}' has a negative dimension ${n}`);
+        return n;
+      }
+      return null;
+    });
+    out.push({ name, kind, code, shape });
+  }
+  return out;
+}
+
+/** Topological order of `nodes` (Kahn); a cycle is an error naming its nodes. */
+function topoSort(nodes: readonly NodeProto[], producer: ReadonlyMap<string, number>): number[] {
+  const n = nodes.length;
+  const indeg = new Array<number>(n).fill(0);
+  const users: number[][] = Array.from({ length: n }, () => []);
+  for (let i = 0; i < n; i++) {
+    const deps = new Set<number>();
+    for (const name of nodes[i]!.input ?? []) {
+      const p = name ? producer.get(name) : undefined;
+      if (p !== undefined) deps.add(p);
+    }
+    for (const p of deps) {
+      users[p]!.push(i);
+      indeg[i]!++;
+    }
+  }
+  const order: number[] = [];
+  const queue: number[] = [];
+  for (let i = 0; i < n; i++) if (indeg[i] === 0) queue.push(i);
+  for (let q = 0; q < queue.length; q++) {
+    const i = queue[q]!;
+    order.push(i);
+    for (const u of users[i]!) if (--indeg[u]! === 0) queue.push(u);
+  }
+  if (order.length === n) return order;
+  // find one cycle among the nodes left: walk back through producers until a node repeats
+  const left = new Set<number>();
+  for (let i = 0; i < n; i++) if (indeg[i]! > 0) left.add(i);
+  let cur = left.values().next().value as number;
+  const path: number[] = [];
+  const pos = new Map<number, number>();
+  while (!pos.has(cur)) {
+    pos.set(cur, path.length);
+    path.push(cur);
+    const next = (nodes[cur]!.input ?? []).map((nm) => (nm ? producer.get(nm) : undefined)).find((p) => p !== undefined && left.has(p));
+    cur = next!;
+  }
+  const cycle = path.slice(pos.get(cur)).reverse();
+  fail(`the graph has a cycle through nodes ${cycle.map((i) => label(nodes[i]!)).join(' -> ')} -> ${label(nodes[cycle[0]!]!)}; an ONNX graph must be acyclic`);
+}
+
+interface Prepared {
+  readonly graphName: string;
+  readonly opset: number;
+  readonly producer: string;
+  readonly inputs: readonly InputInfo[];
+  readonly outputs: readonly string[];
+  readonly plan: readonly PlanStep[];
+  readonly consts: ReadonlyMap<string, HostValue>;
+  /** Float initializers: name, value, whether it is a BatchNormalization running statistic. */
+  readonly floats: readonly { name: string; value: HostValue; stat: boolean }[];
+}
+
+function prepare(bytes: Uint8Array): Prepared {
+  if (!(bytes instanceof Uint8Array)) fail(`expects the bytes of an ONNX file (a Uint8Array), got ${fmtValue(bytes)}`);
+  const m = decodeModel('loadOnnx', bytes);
+  const g = m.graph;
+  if (!g) fail('not an ONNX model: the file has no graph (is it an ONNX file?)');
+  const opset = checkOpset(m);
+  const nodes = g.node ?? [];
+  if (nodes.length > MAX_ONNX_NODES) fail(`the graph has ${nodes.length} nodes, more than MAX_ONNX_NODES = ${MAX_ONNX_NODES}`);
+  if (nodes.length === 0) fail('the graph has no nodes');
+
+  const producer = new Map<string, number>(); // value name → node index
+  const defined = new Map<string, string>(); // value name → what defines it
+  const define = (name: string, what: string): void => {
+    const prev = defined.get(name);
+    if (prev !== undefined) fail(`value '${name}' is defined twice (by ${prev} and by ${what}); ONNX names must be unique (SSA)`);
+    defined.set(name, what);
+  };
+  const inits = g.initializer ?? [];
+  const initNames = new Set<string>();
+  for (const t of inits) {
+    const name = t.name ?? '';
+    if (!name) fail('an initializer has no name');
+    define(name, `initializer '${name}'`);
+    initNames.add(name);
+  }
+  const inputs = inputInfo(g, initNames);
+  for (const i of inputs) define(i.name, `graph input '${i.name}'`);
+  if (inputs.length === 0) fail('the graph has no inputs (other than initializers)');
+
+  // operators and attributes, before anything else is read
+  for (const node of nodes) {
+    const dom = node.domain ?? '';
+    const opType = node.opType ?? '';
+    if ((dom !== '' && dom !== 'ai.onnx') || !Object.prototype.hasOwnProperty.call(OPS, opType)) {
+      throw new AxonError('loadOnnx', `unsupported operator ${dom && dom !== 'ai.onnx' ? `${dom}.` : ''}${opType || '(no op_type)'} (node '${node.name ?? ''}'); supported ops: ${SUPPORTED_OPS.join(', ')}`);
+    }
+  }
+  nodes.forEach((node, i) => {
+    for (const o of node.output ?? []) {
+      if (!o) continue;
+      define(o, `node ${label(node)}`);
+      producer.set(o, i);
+    }
+  });
+  for (const node of nodes) {
+    for (const name of node.input ?? []) {
+      if (name && !defined.has(name)) fail(`node ${label(node)} reads '${name}', which no node, initializer or graph input produces`);
+    }
+  }
+  const outputs = (g.output ?? []).map((o) => o.name ?? '');
+  if (outputs.length === 0) fail('the graph has no outputs');
+  for (const o of outputs) if (!defined.has(o)) fail(`graph output '${o}' is not produced by any node, initializer or input`);
+
+  const order = topoSort(nodes, producer);
+  const attrs = order.map((i) => checkAttributes(label(nodes[i]!), nodes[i]!.opType!, nodes[i]!));
+
+  // last readers (graph outputs are never released)
+  const lastUse = new Map<string, number>();
+  order.forEach((i, k) => {
+    for (const name of nodes[i]!.input ?? []) if (name) lastUse.set(name, k);
+  });
+  for (const o of outputs) lastUse.delete(o);
+  const releaseAt: string[][] = order.map(() => []);
+  for (const [name, k] of lastUse) if (producer.has(name)) releaseAt[k]!.push(name);
+  const plan: PlanStep[] = order.map((i, k) => ({
+    node: nodes[i]!,
+    opType: nodes[i]!.opType!,
+    label: label(nodes[i]!),
+    attrs: attrs[k]!,
+    inputs: nodes[i]!.input ?? [],
+    outputs: nodes[i]!.output ?? [],
+    release: releaseAt[k]!,
+  }));
+
+  // BatchNormalization's running statistics are state, not trained
+  const stats = new Set<string>();
+  for (const n of nodes) if (n.opType === 'BatchNormalization') for (const name of (n.input ?? []).slice(3, 5)) stats.add(name);
+
+  // initializer data: every size checked before its values are read
+  for (const t of inits) checkDims('loadOnnx', `initializer '${t.name}'`, t.dims ?? []);
+  const consts = new Map<string, HostValue>();
+  const floats: { name: string; value: HostValue; stat: boolean }[] = [];
+  for (const t of inits) {
+    const v = decodeTensor('loadOnnx', `initializer '${t.name}'`, t);
+    if (v.kind === 'float') floats.push({ name: t.name!, value: v, stat: stats.has(t.name!) });
+    else consts.set(t.name!, v);
+  }
+  const producerName = [m.producerName, m.producerVersion].filter((s) => s).join(' ');
+  return { graphName: g.name ?? '', opset, producer: producerName, inputs, outputs, plan, consts, floats };
+}
+
+const RESERVED = new Set(['training', 'name']);
+
+/**
+ * A model read from an ONNX file by {@link loadOnnx} or {@link parseOnnx}: an `@axon/layers`
+ * {@link Model} (so `compile`, `fit`, `evaluate`, `predict`, `stateDict`, `parameters` work) whose
+ * `forward` interprets the ONNX graph with Axon core ops. Float initializers are trainable
+ * parameters under their ONNX names; integer initializers and Constant nodes stay host constants,
+ * and shape subgraphs (Shape, Gather, Concat, Unsqueeze, …) are evaluated on the host.
+ * @example
+ * const model = await loadOnnx('packages/onnx/test/fixtures/mlp.onnx');
+ * model.inputNames // ['input']
+ * model.inputShapes // [[2, 784]]
+ * Object.keys(model.stateDict()) // ['fc1.weight', 'fc1.bias', 'fc2.weight', 'fc2.bias']
+ * model.forward(zeros([3, 784])).shape // [3, 10]
+ */
+export class OnnxModel extends Model {
+  static readonly className: string = 'OnnxModel';
+  /** The names of the graph's inputs, in the order `forward` takes them. */
+  readonly inputNames: readonly string[];
+  /** The names of the graph's outputs, in the order {@link OnnxModel.run} returns them. */
+  readonly outputNames: readonly string[];
+  /** Each input's declared shape (null for a symbolic dimension; the whole entry null when undeclared). */
+  readonly inputShapes: readonly (readonly (number | null)[] | null)[];
+  /** The default-domain opset the file was written for. */
+  readonly opsetVersion: number;
+  /** The producer named in the file (`pytorch 1.13.0`), or ''. */
+  readonly producer: string;
+  /** Each float initializer's ONNX name → its `stateDict()` key (the same unless mangled: see the README). */
+  readonly parameterNames: ReadonlyMap<string, string>;
+  declare private readonly _root: Module;
+  declare private readonly _onnx: {
+    readonly plan: readonly PlanStep[];
+    readonly inputs: readonly InputInfo[];
+    readonly values: ReadonlyMap<string, Value>;
+  };
+
+  /** @internal Use {@link loadOnnx} or {@link parseOnnx}. */
+  constructor(p: Prepared, opts: OnnxLoadOptions) {
+    super(opts.name ?? (p.graphName && !p.graphName.includes('.') ? p.graphName : 'onnx_model'));
+    this.inputNames = p.inputs.map((i) => i.name);
+    this.outputNames = p.outputs.slice();
+    this.inputShapes = p.inputs.map((i) => i.shape);
+    this.opsetVersion = p.opset;
+    this.producer = p.producer;
+    const values = new Map<string, Value>(p.consts);
+    const names = new Map<string, string>();
+    const trainable = opts.trainable ?? true;
+    const root = new OnnxScope(`${this.name}_parameters`);
+    Object.defineProperty(this, '_root', { value: root, enumerable: false });
+    const keys = assignKeys(this, root, p.floats.map((f) => f.name));
+    const created: Tensor[] = [];
+    try {
+      for (const f of p.floats) {
+        const t = toTensor('loadOnnx', f.value);
+        created.push(t);
+        const key = keys.get(f.name)!;
+        const parts = key.split('.');
+        // a top-level name is the model's own member; `fc` of `fc.weight` is a child (kept in a hidden root, see namedChildren)
+        let owner: Module = parts.length === 1 ? this : root;
+        for (const part of parts.slice(0, -1)) {
+          const existing = owner.namedChildren().find(([n]) => n === part)?.[1];
+          owner = existing ?? owner.registerModule(part, new OnnxScope(part));
+        }
+        const leaf = parts[parts.length - 1]!;
+        const reg = trainable && !f.stat ? owner.registerParameter(leaf, t) : owner.registerBuffer(leaf, t);
+        values.set(f.name, reg);
+        names.set(f.name, key);
+      }
+    } catch (e) {
+      for (const t of created) if (!t.isDisposed) t.dispose();
+      throw e;
+    }
+    this.parameterNames = names;
+    Object.defineProperty(this, '_onnx', { value: { plan: p.plan, inputs: p.inputs, values }, enumerable: false });
+  }
+
+  /**
+   * The direct children: one module per first part of a dotted initializer name (`fc1` of
+   * `fc1.weight`), so that `stateDict()` keys are the ONNX names.
+   * @example
+   * const model = await loadOnnx('packages/onnx/test/fixtures/mlp.onnx');
+   * model.namedChildren().map(([n]) => n) // ['fc1', 'fc2']
+   */
+  override namedChildren(): [string, Module][] {
+    const own = super.namedChildren();
+    return this._root ? [...own, ...this._root.namedChildren()] : own;
+  }
+
+  /**
+   * The shape of one example (the first input's declared shape without its batch axis) when every
+   * such dimension is known, else null. `fit` and `predict` check data against it.
+   * @example
+   * const model = await loadOnnx('packages/onnx/test/fixtures/cnn.onnx');
+   * model.inputShape // [1, 28, 28]
+   */
+  override get inputShape(): readonly number[] | null {
+    const s = this.inputShapes?.[0];
+    if (!s || s.length === 0 || this.inputNames.length !== 1) return null;
+    const rest = s.slice(1);
+    return rest.every((d): d is number => d !== null) ? rest : null;
+  }
+
+  /**
+   * Runs the graph on `inputs` (one tensor per graph input, in {@link OnnxModel.inputNames}
+   * order: float32 for float inputs, int32 for integer inputs such as token ids) and returns its
+   * first output. Use {@link OnnxModel.run} for every output.
+   * @example
+   * const model = await loadOnnx('packages/onnx/test/fixtures/lstm.onnx');
+   * const tokens = tensor([[1, 2, 3, 4, 5, 6]], [1, 6], 'int32');
+   * model.forward(tokens).shape // [1, 5]
+   */
+  forward(...inputs: Tensor[]): Tensor {
+    return this.run(...inputs)[0]!;
+  }
+
+  /**
+   * Runs the graph and returns every output, in {@link OnnxModel.outputNames} order (the caller
+   * owns them). Without gradients every intermediate tensor is freed as soon as its last reader
+   * has run; with gradients they stay for `backward` (run it inside `tidy`, as `fit` does).
+   * @example
+   * const model = await loadOnnx('packages/onnx/test/fixtures/gru.onnx');
+   * const [y] = model.run(randn([2, 5, 6]), randn([2, 2, 8]));
+   * y!.shape // [2, 3]
+   */
+  run(...inputs: Tensor[]): Tensor[] {
+    const op = `${this.className} '${this.name}'`;
+    const info = this._onnx.inputs;
+    if (inputs.length !== info.length) throw new AxonError(op, `expects ${info.length} input${info.length === 1 ? '' : 's'} (${info.map((i) => i.name).join(', ')}), got ${inputs.length}`);
+    inputs.forEach((x, k) => {
+      const i = info[k]!;
+      if (!isTensor(x)) throw new AxonError(op, `input '${i.name}' must be a Tensor, got ${fmtValue(x)}`);
+      if (x.isDisposed) throw new AxonError(op, `input '${i.name}' (tensor #${x.id}) was disposed`);
+      const want = dtypeOf(i.kind);
+      if (x.dtype !== want) throw new AxonError(op, `input '${i.name}' must be ${want} (the file declares ${dataTypeName(i.code)}), got ${x.dtype} ${fmtShape(x.shape)}`);
+      if (i.shape && i.shape.length !== x.rank) throw new AxonError(op, `input '${i.name}' must have rank ${i.shape.length} (declared [${i.shape.map((d) => d ?? '?').join(', ')}]), got ${fmtShape(x.shape)}`);
+    });
+    const exec = (): Tensor[] => this.execute(op, inputs);
+    return isGradEnabled() ? exec() : tidy(exec);
+  }
+
+  private execute(op: string, inputs: Tensor[]): Tensor[] {
+    const vals = new Map<string, Value>(this._onnx.values);
+    this._onnx.inputs.forEach((i, k) => vals.set(i.name, inputs[k]!));
+    const owned = new Set<Tensor>();
+    const refs = new Map<Tensor, number>();
+    const hold = (v: Value | undefined, d: number): void => {
+      if (v === undefined || isHost(v) || !owned.has(v)) return;
+      const n = (refs.get(v) ?? 0) + d;
+      refs.set(v, n);
+      if (n <= 0 && !v.requiresGrad && !v.savedForBackward && !v.isDisposed) {
+        v.dispose();
+        owned.delete(v);
+      }
+    };
+    try {
+      for (const step of this._onnx.plan) {
+        const ins = step.inputs.map((n) => (n ? vals.get(n) : undefined));
+        const temps: Tensor[] = [];
+        const outs = OPS[step.opType]!.run({ op: step.label, node: step.node, attrs: step.attrs, inputs: ins, temps });
+        step.outputs.forEach((name, k) => {
+          if (!name) return;
+          const v = outs[k];
+          if (v === undefined) throw new AxonError(step.label, `produced no output ${k} ('${name}')`);
+          if (!isHost(v) && !vals.has(name) && !inputs.includes(v) && ![...this._onnx.values.values()].includes(v)) owned.add(v);
+          vals.set(name, v);
+          hold(v, 1);
+        });
+        for (const t of temps) if (!outs.includes(t) && !t.savedForBackward && !t.isDisposed) t.dispose();
+        for (const v of outs) if (!isHost(v) && owned.has(v) && !step.outputs.some((n, k) => n && outs[k] === v)) hold(v, 0);
+        for (const name of step.release) {
+          hold(vals.get(name), -1);
+          vals.delete(name);
+        }
+      }
+      const result = this.outputNames.map((name) => {
+        const v = vals.get(name)!;
+        if (isHost(v)) return toTensor(op, v);
+        return owned.has(v) ? v : clone(v);
+      });
+      return result;
+    } catch (e) {
+      if (!isGradEnabled()) throw e; // the enclosing tidy frees everything
+      for (const t of owned) if (!t.isDisposed) t.dispose();
+      throw e;
+    }
+  }
+}
+
+/**
+ * The state-dict key of each float initializer: its ONNX name when that can be a dotted path of
+ * modules, else the name with '.' replaced by '_' (and `_1`, `_2`, … when that is taken).
+ */
+const n_in = (o: object, k: string): boolean => k in o;
+
+function assignKeys(model: Module, root: Module, names: readonly string[]): Map<string, string> {
+  const out = new Map<string, string>();
+  const leaves = new Set<string>();
+  const prefixes = new Set<string>();
+  const probe = new OnnxScope('probe');
+  // a top-level name becomes a member of the model, the first part of a dotted name a child of the root
+  const topTaken = (n: string): boolean => RESERVED.has(n) || n in model || n in root;
+  const valid = (name: string): boolean => {
+    const parts = name.split('.');
+    if (parts.some((p) => p === '' || RESERVED.has(p))) return false;
+    if (parts.length === 1 ? n_in(model, name) : n_in(probe, parts[0]!)) return false;
+    if (parts.slice(1).some((p) => p in probe)) return false;
+    if (leaves.has(name) || prefixes.has(name)) return false;
+    for (let k = 1; k < parts.length; k++) if (leaves.has(parts.slice(0, k).join('.'))) return false;
+    return true;
+  };
+  const take = (name: string, key: string): void => {
+    out.set(name, key);
+    leaves.add(key);
+    const parts = key.split('.');
+    for (let k = 1; k < parts.length; k++) prefixes.add(parts.slice(0, k).join('.'));
+  };
+  const all = new Set(names);
+  // a name that is also the start of another (`fc` and `fc.weight`) is mangled
+  const isPrefix = (n: string): boolean => names.some((o) => o !== n && o.startsWith(`${n}.`));
+  const later: string[] = [];
+  for (const n of names) {
+    if (!isPrefix(n) && valid(n)) take(n, n);
+    else later.push(n);
+  }
+  for (const n of later) {
+    const flat = n.replace(/\./g, '_');
+    const base = flat === '' || topTaken(flat) ? `onnx_${flat}` : flat;
+    let key = base;
+    for (let k = 1; leaves.has(key) || prefixes.has(key) || topTaken(key) || (all.has(key) && key !== n); k++) key = `${base}_${k}`;
+    take(n, key);
+  }
+  probe.dispose();
+  return out;
+}
+
+/**
+ * Reads an ONNX model from its bytes (synchronous; works in browsers): the whole graph is checked
+ * first — opset, operators, attribute types, that every input is produced, unique names, no
+ * cycle, initializer sizes against their data — then float initializers become parameters.
+ * @example
+ * import { readFileSync } from 'node:fs';
+ * const model = parseOnnx(readFileSync('packages/onnx/test/fixtures/mlp.onnx'));
+ * model.producer // 'pytorch 1.13.0'
+ * model.opsetVersion // 17
+ * parseOnnx(new Uint8Array([1, 2, 3])) // throws: 'not a valid ONNX'
+ */
+export function parseOnnx(bytes: Uint8Array, opts: OnnxLoadOptions = {}): OnnxModel {
+  checkOptions(opts);
+  return new OnnxModel(prepare(bytes), opts);
+}
+
+function checkOptions(opts: unknown): void {
+  if (opts === null || typeof opts !== 'object' || Array.isArray(opts)) fail(`options must be an object, got ${fmtValue(opts)}`);
+  const bad = Object.keys(opts).filter((k) => k !== 'name' && k !== 'trainable');
+  if (bad.length) fail(`unknown option${bad.length > 1 ? 's' : ''} ${bad.map((k) => `'${k}'`).join(', ')}; known: name, trainable`);
+  const o = opts as OnnxLoadOptions;
+  if (o.name !== undefined && (typeof o.name !== 'string' || o.name === '')) fail(`name must be a non-empty string, got ${fmtValue(o.name)}`);
+  if (o.trainable !== undefined && typeof o.trainable !== 'boolean') fail(`trainable must be true or false, got ${fmtValue(o.trainable)}`);
+}
+
+/**
+ * Loads an ONNX model from a file path (Node) or from its bytes; see {@link parseOnnx}.
+ * @example
+ * const model = await loadOnnx('packages/onnx/test/fixtures/cnn.onnx');
+ * model.inputNames // ['input']
+ * const y = model.predict(randn([4, 1, 28, 28]));
+ * y.shape // [4, 10]
+ * await loadOnnx('no-such-file.onnx') // throws: 'no-such-file.onnx'
+ */
+export async function loadOnnx(source: string | Uint8Array, opts: OnnxLoadOptions = {}): Promise<OnnxModel> {
+  checkOptions(opts);
+  if (typeof source === 'string') return parseOnnx(await readRegularFile('loadOnnx', source), opts);
+  if (source instanceof Uint8Array) return parseOnnx(source, opts);
+  fail(`expects a file path or the bytes of an ONNX file, got ${fmtValue(source)}`);
+}

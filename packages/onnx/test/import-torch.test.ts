@@ -1,0 +1,114 @@
+/**
+ * loadOnnx on PyTorch 1.13's exports (opset 17) of the interop models (mlp, cnn, lstm,
+ * transformer, bncnn from packages/layers/test/fixtures/interop/torch_models.py) and two op-coverage
+ * models (gru, misc), written by test/fixtures/gen_torch_onnx.py: Axon's outputs on WASM and on
+ * WebGPU against PyTorch's (rtol 1e-4, atol 1e-5); the same files in onnxruntime-node against
+ * PyTorch's outputs (the fixtures are right); PyTorch's parameter names in stateDict().
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { backends, getBackend, memory, noGrad, setBackend, tidy } from '@axon/core';
+import '@axon/autograd';
+import ort from 'onnxruntime-node';
+import { parseOnnx } from '../src/index.js';
+import { axonTensor, expectAllClose, fixture, fixtureBytes } from './import-helpers.js';
+
+const MODELS = ['mlp', 'cnn', 'lstm', 'transformer', 'bncnn', 'gru', 'misc'];
+
+describe('the fixtures in onnxruntime-node match PyTorch', () => {
+  for (const name of MODELS) {
+    it(name, async () => {
+      const fx = fixture(name);
+      const session = await ort.InferenceSession.create(fixtureBytes(name));
+      const feeds: Record<string, ort.Tensor> = {};
+      for (const t of fx.inputs) {
+        feeds[t.name!] = t.dtype === 'int64' ? new ort.Tensor('int64', BigInt64Array.from(t.data.map((v) => BigInt(v))), t.shape) : new ort.Tensor('float32', Float32Array.from(t.data), t.shape);
+      }
+      const out = await session.run(feeds);
+      const y = out['output']!;
+      expect(Array.from(y.dims)).toEqual(fx.output.shape);
+      expectAllClose(y.data as Float32Array, fx.output.data, 1e-4, 1e-5, name);
+    });
+  }
+});
+
+function suite(backend: string): void {
+  for (const name of MODELS) {
+    it(`${name}: Axon = PyTorch`, async () => {
+      await setBackend(backend);
+      const fx = fixture(name);
+      const model = parseOnnx(fixtureBytes(name));
+      try {
+        expect(model.opsetVersion).toBe(17);
+        expect(model.producer).toBe('pytorch 1.13.0');
+        expect(model.inputNames).toEqual(fx.inputs.map((t) => t.name));
+        expect(model.inputShapes).toEqual(fx.inputs.map((t) => t.shape));
+        // PyTorch's names survive where the exporter kept them as initializers
+        const keys = Object.keys(model.stateDict());
+        for (const k of keys) if (!k.startsWith('onnx::')) expect(fx.state, k).toContain(k);
+        const before = memory().numTensors;
+        const y = noGrad(() => tidy(() => model.forward(...fx.inputs.map(axonTensor))));
+        expect(y.shape).toEqual(fx.output.shape);
+        expectAllClose(await y.data(), fx.output.data, 1e-4, 1e-5, `${backend} ${name}`);
+        y.dispose();
+        expect(memory().numTensors).toBe(before);
+      } finally {
+        model.dispose();
+      }
+    });
+  }
+}
+
+describe('PyTorch exports on WASM', () => {
+  beforeAll(async () => {
+    await import('@axon/backend-wasm');
+    await setBackend('wasm');
+  });
+  suite('wasm');
+
+  it('keeps PyTorch parameter names (mlp, cnn, lstm)', () => {
+    const mlp = parseOnnx(fixtureBytes('mlp'));
+    expect(Object.keys(mlp.stateDict())).toEqual(['fc1.weight', 'fc1.bias', 'fc2.weight', 'fc2.bias']);
+    expect(mlp.parameters()).toHaveLength(4);
+    mlp.dispose();
+    const cnn = parseOnnx(fixtureBytes('cnn'));
+    expect(Object.keys(cnn.stateDict())).toEqual(['conv1.weight', 'conv1.bias', 'conv2.weight', 'conv2.bias', 'fc.weight', 'fc.bias']);
+    cnn.dispose();
+    const lstm = parseOnnx(fixtureBytes('lstm'));
+    const keys = Object.keys(lstm.stateDict());
+    // top-level names (no '.') come first, then dotted ones in file order
+    expect(keys).toEqual(['onnx::LSTM_225', 'onnx::LSTM_226', 'onnx::LSTM_227', 'onnx::LSTM_249', 'onnx::LSTM_250', 'onnx::LSTM_251', 'emb.weight', 'fc.weight', 'fc.bias']);
+    // the exporter's own names for the repacked LSTM weights have no '.', so they stay as they are
+    expect(keys).toContain('onnx::LSTM_225');
+    expect(lstm.parameterNames.get('onnx::LSTM_225')).toBe('onnx::LSTM_225');
+    lstm.dispose();
+  });
+
+  it('BatchNormalization running statistics are buffers, not parameters (misc)', () => {
+    const m = parseOnnx(fixtureBytes('misc'));
+    const params = m.namedParameters().map(([n]) => n);
+    const buffers = m.namedBuffers().map(([n]) => n);
+    expect(buffers).toEqual(['bn.running_mean', 'bn.running_var']);
+    expect(params).not.toContain('bn.running_mean');
+    expect(params).toContain('bn.weight');
+    m.dispose();
+  });
+});
+
+describe.skipIf(process.env['AXON_SKIP_WEBGPU'] === '1')('PyTorch exports on WebGPU', () => {
+  beforeAll(async () => {
+    await import('@axon/backend-wasm');
+    await import('@axon/backend-webgpu');
+  });
+  afterAll(async () => {
+    await setBackend('wasm');
+  });
+  it('the WebGPU backend starts', async () => {
+    try {
+      await setBackend('webgpu');
+    } catch (e) {
+      throw new Error(`WebGPU could not start: ${e instanceof Error ? e.message : String(e)}; backends(): ${JSON.stringify(backends())}`, { cause: e });
+    }
+    expect(getBackend().name).toBe('webgpu');
+  });
+  suite('webgpu');
+});
