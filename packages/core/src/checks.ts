@@ -6,6 +6,7 @@
 import type { TypedArray } from './dtype.js';
 import type { Tensor } from './tensor.js';
 import { AxonError, fmtValue } from './errors.js';
+import { validatingRead } from './engine.js';
 
 type Hook = (t: Tensor, check: (v: TypedArray) => void) => void;
 let hook: Hook | null = null;
@@ -37,5 +38,5 @@ export function validationRead(t: Tensor, check: (v: TypedArray) => void): void 
   t.assertLive('validationRead');
   if (typeof check !== 'function') throw new AxonError('validationRead', `expects a check function (values) => void, got ${fmtValue(check)}`);
   if (hook !== null) hook(t, check);
-  else check(t.dataSync());
+  else check(validatingRead(() => t.dataSync()));
 }

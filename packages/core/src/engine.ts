@@ -542,8 +542,12 @@ export type RecordedGroupOp = 'unbind' | 'split';
  */
 export type TraceHook = (op: TracedOp, inputs: readonly Tensor[], outputs: readonly Tensor[], attrs: OpAttrs) => void;
 
-/** The ops a {@link TraceHook} sees. */
-export type TracedOp = RecordedOp | RecordedGroupOp | BinaryOp | 'conv2d';
+/**
+ * The ops a {@link TraceHook} sees; `hostRead` is a read of a tensor's values on the host
+ * (`data()`, `dataSync()`, `item()`, `array()`, …; inputs `[t]`, no outputs), other than reads made
+ * only to validate input ({@link validationRead}).
+ */
+export type TracedOp = RecordedOp | RecordedGroupOp | BinaryOp | 'conv2d' | 'hostRead';
 let traceHook: TraceHook | null = null;
 
 /**
@@ -563,6 +567,23 @@ export function setTraceHook(h: TraceHook | null): TraceHook | null {
   const prev = traceHook;
   traceHook = h;
   return prev;
+}
+
+let validating = 0;
+
+/** @internal Runs a read made only to validate input: not reported to the tracer as a host read. */
+export function validatingRead<T>(fn: () => T): T {
+  validating++;
+  try {
+    return fn();
+  } finally {
+    validating--;
+  }
+}
+
+/** @internal Tells the tracer that a tensor's values are read on the host. */
+export function traceHostRead(t: Tensor): void {
+  if (traceHook !== null && validating === 0) traceHook('hostRead', [t], [], {});
 }
 
 /** @internal Tells the tracer about an op that is not recorded (comparisons, logic ops, composites). */

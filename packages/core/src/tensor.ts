@@ -1,6 +1,6 @@
 import type { Backend, View } from './backend.js';
 import type { DType, TypedArray } from './dtype.js';
-import { getGradRecorder, keep as keepTensor, type Storage, trackDisposed, trackNew, setTensorCheck } from './engine.js';
+import { getGradRecorder, keep as keepTensor, type Storage, traceHostRead, trackDisposed, trackNew, setTensorCheck } from './engine.js';
 import { AxonError, fmtShape } from './errors.js';
 import { formatTensor, type PrintSource } from './format.js';
 import { contiguousStrides, type Shape, sizeOf } from './shape.js';
@@ -224,6 +224,7 @@ export class Tensor {
    */
   async data(): Promise<TypedArray> {
     this.assertLive('data');
+    traceHostRead(this);
     if (this.isContiguous) {
       const all = await this.backend.read(this.storage.buf);
       return this.offset === 0 && all.length === this.size ? all : all.slice(this.offset, this.offset + this.size);
@@ -242,6 +243,7 @@ export class Tensor {
    */
   dataSync(): TypedArray {
     this.assertLive('dataSync');
+    traceHostRead(this);
     if (!this.backend.supportsSyncRead) {
       throw new AxonError('dataSync', `backend '${this.backend.name}' cannot read synchronously; use await t.data()`);
     }

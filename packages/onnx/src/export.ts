@@ -87,6 +87,12 @@ function runTrace(model: Module, inputs: readonly Tensor[], roots: ReadonlySet<T
   };
   const prev = setTraceHook((op, ins, outs, attrs) => {
     if (busy) return;
+    if (op === 'hostRead') {
+      if (tainted.has(ins[0]!)) {
+        throw new AxonError(OP, `the model's forward reads the values of a tensor computed from its inputs on the host (${ins[0]!.dtype} ${fmtShape(ins[0]!.shape)}: data(), dataSync(), item(), …); the exported graph would hold what they were for the sample input as constants — write that step with tensor ops`);
+      }
+      return;
+    }
     const attrTensors = Object.values(attrs).filter(isTensor);
     if (!ins.some((t) => tainted.has(t)) && !attrTensors.some((t) => tainted.has(t))) return; // folds to a constant
     // Inputs that do not depend on the graph's inputs are copied now: the op's temporaries

@@ -215,6 +215,22 @@ describe('toOnnx on WASM', () => {
     expect([...(await ortRun(bytes, other)).data]).toEqual([6, -1, -1, 2]);
   });
 
+  it('a forward that reads a value computed from the input on the host is refused, not frozen into a constant', async () => {
+    class Reads extends Module {
+      forward(x: Tensor): Tensor {
+        const m = x.max().item(); // host read of an input-dependent value
+        return x.div(m);
+      }
+    }
+    const x = randn([2, 3]);
+    const before = memory().numTensors;
+    await expect(toOnnx(new Reads(), x)).rejects.toThrow(/reads the values of a tensor computed from its inputs on the host \(float32 \[\]/);
+    expect(memory().numTensors).toBe(before); // nothing leaks when the trace fails
+    // reads that only validate input (Embedding's index range check) are fine
+    const emb = new Embedding(5, 2);
+    await expect(toOnnx(emb, tensor([[1, 4]], [1, 2], 'int32'))).resolves.toBeInstanceOf(Uint8Array);
+  });
+
   it('bad arguments are AxonErrors', async () => {
     const m = new Linear(2, 2);
     await expect(toOnnx(m, 'x' as unknown as Tensor)).rejects.toThrow(AxonError);
