@@ -9,11 +9,15 @@
  * - Axon → PyTorch: Axon writes its own twins' weights (F32/F16/BF16), inputs and outputs to
  *   fixtures/interop/axon/, which `gen_interop.py --check` loads into PyTorch with strict=True.
  */
+import { readFileSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { memory, randint, randn, setBackend, setSeed, tidy, type Tensor } from '@axon/core';
-import { loadSafetensors, openSafetensors, parseSafetensors, saveSafetensors, serializeSafetensors, toHostTensors, type WeightsDtype } from '../src/index.js';
+import {
+  BatchNorm1d, BatchNorm2d, Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d, Embedding, GRU, LayerNorm, Linear, LSTM, MultiheadAttention, RNN, TransformerDecoderLayer, TransformerEncoder,
+  TransformerEncoderLayer, loadSafetensors, openSafetensors, parseSafetensors, saveSafetensors, serializeSafetensors, toHostTensors, type Module, type WeightsDtype,
+} from '../src/index.js';
 import { describeOnWebGPU, useTestBackend } from './helpers.js';
 import { MODEL_NAMES, twin, type InteropModelName } from './interop-models.js';
 
@@ -62,6 +66,40 @@ function rawTensors(bytes: Uint8Array): Map<string, { dtype: string; bytes: Uint
   for (const [k, e] of Object.entries(header)) if (k !== '__metadata__') out.set(k, { dtype: e.dtype, bytes: bytes.subarray(8 + n + e.data_offsets[0], 8 + n + e.data_offsets[1]) });
   return out;
 }
+
+describe("every PyTorch-front module's state dict has PyTorch's names, order, shapes and dtypes (torch-names.json)", () => {
+  const torch = JSON.parse(readFileSync(join(FIX, 'torch-names.json'), 'utf8')) as Record<string, [string, number[], string][]>;
+  const modules: Record<string, () => Module<unknown>> = {
+    Linear: () => new Linear(3, 2),
+    LinearNoBias: () => new Linear(3, 2, { bias: false }),
+    Conv1d: () => new Conv1d(2, 3, 3),
+    Conv2d: () => new Conv2d(2, 3, 3),
+    ConvTranspose1d: () => new ConvTranspose1d(2, 3, 3),
+    ConvTranspose2d: () => new ConvTranspose2d(2, 3, 3),
+    BatchNorm1d: () => new BatchNorm1d(3),
+    BatchNorm2d: () => new BatchNorm2d(3),
+    LayerNorm: () => new LayerNorm(4),
+    Embedding: () => new Embedding(5, 4),
+    LSTM: () => new LSTM(3, 4, { numLayers: 2, bidirectional: true }),
+    GRU: () => new GRU(3, 4, { bidirectional: true }),
+    RNN: () => new RNN(3, 4, { numLayers: 2 }),
+    MultiheadAttention: () => new MultiheadAttention(8, 2),
+    MultiheadAttentionKdim: () => new MultiheadAttention(8, 2, { kdim: 6, vdim: 5 }),
+    TransformerEncoderLayer: () => new TransformerEncoderLayer(8, 2, { dimFeedforward: 16 }),
+    TransformerDecoderLayer: () => new TransformerDecoderLayer(8, 2, { dimFeedforward: 16 }),
+    TransformerEncoder: () => new TransformerEncoder(new TransformerEncoderLayer(8, 2, { dimFeedforward: 16 }), 2, { norm: new LayerNorm(8) }),
+  };
+  it('covers every module of the fixture', () => expect(Object.keys(modules).sort()).toEqual(Object.keys(torch).sort()));
+  for (const [name, make] of Object.entries(modules)) {
+    it(name, () => {
+      const m = make();
+      // PyTorch's int64 buffers (num_batches_tracked) are int32 in Axon
+      const want = torch[name]!.map(([n, shape, dtype]) => [n, shape, dtype === 'int64' ? 'int32' : dtype]);
+      expect(Object.entries(m.stateDict()).map(([n, t]) => [n, [...t.shape], t.dtype])).toEqual(want);
+      m.dispose();
+    });
+  }
+});
 
 describe('PyTorch → Axon: PyTorch 1.13 state dicts (F32/F16/BF16) load into the twins and give PyTorch outputs (WASM)', () => {
   for (const name of MODEL_NAMES) for (const tag of Object.keys(TAGS) as Tag[]) it(`${name} ${tag}`, () => torchToAxon(name, tag));
