@@ -149,6 +149,26 @@ const checks: Record<string, (r: Result) => void> = {
     expect(r['loopGrowth']).toBe(0);
     expect(r['leakSiteCount']).toBe(5);
   },
+  'pytorch-ddp-roundtrip': (r) => {
+    // The Keras ↔ PyTorch mapping is exact both ways, and the committed weights PyTorch trained with
+    // DistributedDataParallel (BF16) classify the test slice far above chance (10%), as PyTorch
+    // measured: the same weights and images, so at most a few near-tie argmaxes may differ.
+    expect(r['initRoundTrip']).toBe(true);
+    expect(r['trained']).toBe(true);
+    expect(r['sourceDtype']).toBe('BF16');
+    expect(num(r, 'testImages')).toBe(num(r, 'torchTestImages'));
+    expect(num(r, 'accuracy')).toBeGreaterThan(0.9);
+    expect(Math.abs(num(r, 'accuracy') - num(r, 'torchAccuracy'))).toBeLessThanOrEqual(3 / num(r, 'testImages'));
+  },
+  'onnx-export': (r) => {
+    // The imported ONNX graph computes what the Axon model does; its parameters train.
+    expect(num(r, 'sameDigits')).toBe(num(r, 'batch'));
+    expect(num(r, 'maxDiff')).toBeLessThan(1e-5);
+    expect(num(r, 'axonAccuracy')).toBeGreaterThan(0.5);
+    expect(Math.abs(num(r, 'importedAccuracy') - num(r, 'axonAccuracy'))).toBeLessThanOrEqual(0.002);
+    expect(num(r, 'fineTunedAccuracy')).toBeGreaterThan(num(r, 'importedAccuracy'));
+    expect(num(r, 'bytes')).toBeGreaterThan(4 * 34826); // the float32 parameters are in the file
+  },
   'webgpu-node': checkWebGPU,
   'fusion-and-compile': (r) => {
     // fusion cuts the kernels of a training step by far; the compiled step traces once and learns
@@ -162,7 +182,7 @@ const checks: Record<string, (r: Result) => void> = {
 
 describe('examples', () => {
   it('are all found', () => {
-    for (const required of ['s1-sigmoid-neuron', 's2-keras-mnist-mlp', 's3-functional-regression', 's4-pytorch-loop', 'mnist-cnn', 'csv-regression', 'custom-layer', 'custom-gradient', 'webgpu-node', 'save-and-load', 'memory', 'fusion-and-compile']) {
+    for (const required of ['s1-sigmoid-neuron', 's2-keras-mnist-mlp', 's3-functional-regression', 's4-pytorch-loop', 'mnist-cnn', 'csv-regression', 'custom-layer', 'custom-gradient', 'webgpu-node', 'save-and-load', 'memory', 'fusion-and-compile', 'pytorch-ddp-roundtrip', 'onnx-export']) {
       expect(names).toContain(required);
     }
   });
