@@ -96,3 +96,4 @@ export {
 export { PositionalEmbedding, SinusoidalPositionalEncoding, sinusoidalPositionalEncoding, RMSNorm, type RMSNormOptions, rmsNorm } from './positional.js';
 export { gpt, lstmLm, GPT, LstmLm, type LanguageModel, type GenerateOptions, type GptConfig, type LstmLmConfig } from './lm.js';
 export { KerasMultiHeadAttention, type KerasMultiHeadAttentionOptions, type KerasMultiHeadAttentionCallOptions } from './attention-keras.js';
+export { toTorchStateDict, loadTorchStateDict } from './torch-keras.js';

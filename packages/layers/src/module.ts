@@ -790,18 +790,13 @@ export type StateEntryDescription = { readonly shape: readonly number[]; readonl
  * fills (`pairs`: [module name, dict name], legacy names resolved), the missing and unexpected
  * names, or an {@link AxonError} listing every problem in PyTorch's words.
  */
-export function planStateDictLoad(m: Module<unknown>, dict: Readonly<Record<string, StateEntryDescription>>, strict: boolean): { pairs: [string, string][]; missingKeys: string[]; unexpectedKeys: string[] } {
-  const op = `${m.className}.loadStateDict`;
-  const own = m.stateDict();
+export function planStateDictLoad(m: Module<unknown> | StateTarget, dict: Readonly<Record<string, StateEntryDescription>>, strict: boolean): { pairs: [string, string][]; missingKeys: string[]; unexpectedKeys: string[] } {
+  const t: StateTarget = m instanceof Module ? stateTargetOf(m) : m;
+  const op = `${t.className}.loadStateDict`;
+  const own = t.own;
   // names of earlier versions: the dict's legacy name stands for the current one when the dict lacks that
   const alias = new Map<string, string>();
-  for (const [prefix, sub] of m.namedModules()) {
-    for (const [old, now] of Object.entries(sub.legacyStateNames())) {
-      const o = prefix ? `${prefix}.${old}` : old;
-      const n = prefix ? `${prefix}.${now}` : now;
-      if (Object.hasOwn(own, n) && !Object.hasOwn(dict, n) && Object.hasOwn(dict, o)) alias.set(n, o);
-    }
-  }
+  for (const [n, o] of t.legacy ?? []) if (Object.hasOwn(own, n) && !Object.hasOwn(dict, n) && Object.hasOwn(dict, o)) alias.set(n, o);
   const used = new Set(alias.values());
   const sourceKey = (k: string): string => alias.get(k) ?? k;
   const missingKeys = Object.keys(own).filter((k) => !Object.hasOwn(dict, sourceKey(k)));
@@ -833,6 +828,21 @@ export function planStateDictLoad(m: Module<unknown>, dict: Readonly<Record<stri
   }
   if (problems.length) throw new AxonError(op, `Error(s) in loading state_dict for ${m.className}:\n\t${problems.join('\n\t')}`);
   return { pairs, missingKeys, unexpectedKeys };
+}
+
+/** @internal What a state dict is loaded into: a class name (for errors), its entries' shapes and dtypes, legacy names ([current, old] full names). */
+export interface StateTarget {
+  readonly className: string;
+  readonly own: Readonly<Record<string, { readonly shape: readonly number[]; readonly dtype: DType }>>;
+  readonly legacy?: readonly (readonly [string, string])[];
+}
+
+function stateTargetOf(m: Module<unknown>): StateTarget {
+  const legacy: [string, string][] = [];
+  for (const [prefix, sub] of m.namedModules()) {
+    for (const [old, now] of Object.entries(sub.legacyStateNames())) legacy.push([prefix ? `${prefix}.${now}` : now, prefix ? `${prefix}.${old}` : old]);
+  }
+  return { className: m.className, own: m.stateDict(), legacy };
 }
 
 /** `{ strict }` of the load methods (default true), checked. */

@@ -13,10 +13,10 @@ import { readFileSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { memory, randint, randn, setBackend, setSeed, tidy, type Tensor } from '@axon/core';
+import { memory, randint, randn, setBackend, setSeed, tidy, zeros, type Tensor } from '@axon/core';
 import {
   BatchNorm1d, BatchNorm2d, Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d, Embedding, GRU, LayerNorm, Linear, LSTM, MultiheadAttention, RNN, TransformerDecoderLayer, TransformerEncoder,
-  TransformerEncoderLayer, loadSafetensors, openSafetensors, parseSafetensors, saveSafetensors, serializeSafetensors, toHostTensors, type Module, type WeightsDtype,
+  TransformerEncoderLayer, BatchNormalization, Dense, KerasGRU, KerasLSTM, loadTorchStateDict, mnistCnn, mnistMlp, sequential, toTorchStateDict, type Sequential, loadSafetensors, openSafetensors, parseSafetensors, saveSafetensors, serializeSafetensors, toHostTensors, type Module, type WeightsDtype,
 } from '../src/index.js';
 import { describeOnWebGPU, useTestBackend } from './helpers.js';
 import { MODEL_NAMES, twin, type InteropModelName } from './interop-models.js';
@@ -166,6 +166,107 @@ describe('Axon → PyTorch: Axon writes its twins (F32/F16/BF16) with inputs and
       }
       await writeFile(join(out, `${name}.io.safetensors`), serializeSafetensors(await toHostTensors(io), { format: 'pt', model: name }));
       for (const t of Object.values(io)) t.dispose();
+      m.dispose();
+    });
+  }
+});
+
+/** The Axon Keras-front models whose nn.Sequential equivalents torch_models.py's keras_* are. */
+const KERAS: Record<string, () => Sequential> = {
+  keras_mlp: () => mnistMlp(),
+  keras_cnn: () => mnistCnn(),
+  keras_gru: () => sequential([new KerasGRU(8, { inputShape: [5, 3] }), new Dense(2)]),
+  keras_lstm: () => sequential([new KerasLSTM(6, { inputShape: [5, 3] }), new Dense(2)]),
+  keras_bn: () => sequential([new Dense(6, { inputShape: [4], activation: 'relu' }), new BatchNormalization(), new Dense(3)]),
+};
+
+async function readAll(file: string): Promise<Record<string, Tensor>> {
+  await using f = await openSafetensors(file);
+  const out: Record<string, Tensor> = {};
+  for (const k of f.keys()) out[k] = await f.readTensor(k);
+  return out;
+}
+
+/** PyTorch's nn.Sequential state dict → the Keras model (loadTorchStateDict): PyTorch's outputs; toTorchStateDict gives the tensors back. */
+async function kerasFromTorch(name: string): Promise<void> {
+  const before = memory().numTensors;
+  const m = KERAS[name]!();
+  const sd = await readAll(join(FIX, `${name}.f32.safetensors`));
+  try {
+    expect(loadTorchStateDict(m, sd)).toEqual({ missingKeys: [], unexpectedKeys: [] });
+    await using io = await openSafetensors(join(FIX, `${name}.io.safetensors`));
+    const x = await io.readTensor('input');
+    const y = m.predict(x);
+    expectAllClose((await y.data()) as Float32Array, (await io.read('output.f32')).data, name);
+    x.dispose();
+    y.dispose();
+    const back = toTorchStateDict(m);
+    expect(Object.keys(back)).toEqual(Object.keys(sd));
+    for (const [k, t] of Object.entries(sd)) {
+      expect(back[k]!.shape, k).toEqual(t.shape);
+      if (k.endsWith('num_batches_tracked')) expect(back[k]!.item(), k).toBe(0); // Keras keeps no batch counter
+      else if (name === 'keras_lstm' && /bias_(ih|hh)_l0$/.test(k)) continue; // summed into Keras' one bias: checked below
+      else expect(Array.from(back[k]!.dataSync()), k).toEqual(Array.from(t.dataSync()));
+    }
+    if (name === 'keras_lstm') {
+      const sum = (d: Record<string, Tensor>) => tidy(() => Array.from(d['0.bias_ih_l0']!.add(d['0.bias_hh_l0']!).dataSync()));
+      expect(sum(back)).toEqual(sum(sd));
+    }
+    for (const t of Object.values(back)) t.dispose();
+  } finally {
+    for (const t of Object.values(sd)) t.dispose();
+    m.dispose();
+  }
+  expect(memory().numTensors).toBe(before);
+}
+
+describe('Keras ⇄ PyTorch by layer: toTorchStateDict / loadTorchStateDict against PyTorch 1.13 nn.Sequential equivalents', () => {
+  for (const name of Object.keys(KERAS)) it(`${name}: PyTorch → Axon Keras model gives PyTorch's outputs, and back`, () => kerasFromTorch(name));
+
+  it('mnistMlp maps to nn.Sequential(Flatten, Linear(784,128), ReLU, Dropout, Linear(128,10)): 1.* and 4.*', () => {
+    const sd = toTorchStateDict(mnistMlp());
+    expect(Object.entries(sd).map(([k, t]) => [k, t.shape])).toEqual([['1.weight', [128, 784]], ['1.bias', [128]], ['4.weight', [10, 128]], ['4.bias', [10]]]);
+    for (const t of Object.values(sd)) t.dispose();
+  });
+
+  it("errors list every problem at once in PyTorch's words; strict: false loads what matches; nothing is half-applied", async () => {
+    const m = mnistMlp();
+    const k1 = Array.from((m.layers[1] as Dense).kernel!.dataSync());
+    const sd = await readAll(join(FIX, 'keras_mlp.f32.safetensors'));
+    const wrong = zeros([128, 10]);
+    const extra = zeros([1]);
+    const bad: Record<string, Tensor> = { ...sd, '4.weight': wrong, '9.weight': extra };
+    delete bad['4.bias'];
+    expect(() => loadTorchStateDict(m, bad)).toThrow(
+      'Sequential.loadStateDict: Error(s) in loading state_dict for Sequential:\n\tMissing key(s) in state_dict: "4.bias".\n\tUnexpected key(s) in state_dict: "9.weight".\n\tsize mismatch for 4.weight: copying a param with shape [128, 10] from checkpoint, the shape in current model is [10, 128].',
+    );
+    expect(Array.from((m.layers[1] as Dense).kernel!.dataSync())).toEqual(k1);
+    const partial: Record<string, Tensor> = { ...sd, '9.weight': extra };
+    delete partial['4.bias'];
+    const b4 = Array.from((m.layers[3] as Dense).bias!.dataSync());
+    expect(loadTorchStateDict(m, partial, { strict: false })).toEqual({ missingKeys: ['4.bias'], unexpectedKeys: ['9.weight'] });
+    expect(Array.from((m.layers[3] as Dense).bias!.dataSync())).toEqual(b4);
+    expect(Array.from((m.layers[1] as Dense).kernel!.dataSync())).toEqual(tidy(() => Array.from(sd['1.weight']!.T.contiguous().dataSync())));
+    expect(() => toTorchStateDict(new Linear(2, 2))).toThrow('expects a Keras model');
+    expect(() => toTorchStateDict(sequential([new KerasGRU(2, { inputShape: [3, 2], resetAfter: false })]))).toThrow('resetAfter: false has no PyTorch GRU counterpart');
+    for (const t of [...Object.values(sd), wrong, extra]) t.dispose();
+    m.dispose();
+  });
+
+  for (const [i, name] of Object.keys(KERAS).entries()) {
+    it(`${name}: Axon → PyTorch file for gen_interop.py --check`, async () => {
+      setSeed(200 + i);
+      const m = KERAS[name]!();
+      if (name === 'keras_bn') for (let s = 0; s < 3; s++) tidy(() => void m.call(randn([8, 4], { mean: 0.5, std: 2 })));
+      m.eval();
+      const x = name === 'keras_mlp' || name === 'keras_cnn' ? randn([2, 28, 28]) : name === 'keras_bn' ? randn([2, 4]) : randn([2, 5, 3]);
+      const sd = toTorchStateDict(m);
+      const out = join(FIX, 'axon');
+      await mkdir(out, { recursive: true });
+      await writeFile(join(out, `${name}.f32.safetensors`), serializeSafetensors(await toHostTensors(sd), { format: 'pt', model: name }));
+      const y = m.predict(x);
+      await writeFile(join(out, `${name}.io.safetensors`), serializeSafetensors(await toHostTensors({ input: x, 'output.f32': y }), { format: 'pt', model: name }));
+      for (const t of [...Object.values(sd), x, y]) t.dispose();
       m.dispose();
     });
   }
