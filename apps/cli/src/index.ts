@@ -7,10 +7,10 @@ import { AxonError } from '@axon/core';
 import { setIoHookForTests } from '@axon/layers';
 import { example, EXAMPLES } from './commands/examples.js';
 import { evaluate } from './commands/eval.js';
-import { info } from './commands/info.js';
+import { describeModel, info } from './commands/info.js';
+import { convert, FORMATS, parseShape } from './commands/convert.js';
 import { predict } from './commands/predict.js';
 import { generate } from './commands/generate.js';
-import { modelInfo } from './commands/info.js';
 import { train } from './commands/train.js';
 import { trainLm, type TrainLmOptions } from './commands/train-lm.js';
 import { fraction, nonNegativeInt, nonNegativeNumber, positiveInt, positiveNumber, threadCount } from './format.js';
@@ -219,12 +219,31 @@ program
 
 program
   .command('info')
-  .description('list the backends this machine can run, and why the others cannot; with a model folder, what the model is (architecture, parameters, tokenizer)')
-  .argument('[model]', 'a model folder (e.g. one written by axon train --output)')
+  .description('list the backends this machine can run, and why the others cannot; with a model path, what it holds: an Axon model folder (architecture, parameters, tokenizer), a .safetensors file (tensors, dtypes, metadata; only the header is read) or an .onnx file (producer, opset, inputs, outputs, operators, initializers)')
+  .argument('[model]', 'an Axon model folder (e.g. one written by axon train --output), a .safetensors file or an .onnx file')
+  .option('--json', 'with a model path: print one JSON object instead of text')
   .addOption(threadsOption())
   .action(async (path: string | undefined, o) => {
-    if (path !== undefined) await modelInfo(path);
+    if (path !== undefined) await describeModel(path, { json: o.json === true });
+    else if (o.json === true) throw new AxonError('info', '--json applies to axon info <model>');
     else await info(undefined, { threads: o.threads });
+  });
+
+program
+  .command('convert')
+  .description('convert a model between formats: an Axon model folder, ONNX, safetensors (weights only)')
+  .argument('<input>', 'an Axon model folder (or its .json), an .onnx file or a .safetensors file')
+  .requiredOption('--to <format>', `the output format: ${FORMATS.join(', ')}`)
+  .option('-o, --output <path>', 'where to write (default: next to the input with the new extension: models/mnist → models/mnist.onnx; x.safetensors → x.bfloat16.safetensors for a dtype change); never the input itself')
+  .option('--dtype <type>', 'safetensors and Axon outputs: store float tensors as float32 (default), float16 or bfloat16 (rounded to nearest even, as PyTorch)')
+  .option('--input-shape <dims>', "--to onnx: the sample input's full shape, batch first (e.g. 1,28,28); default: batch 1 + the shape the model declares", wrap(parseShape))
+  .option('--input-dtype <type>', '--to onnx: the sample input\'s dtype, float32 or int32 (default: int32 for a model that starts with an Embedding, else float32)')
+  .option('--opset <n>', '--to onnx: the ONNX opset, 17 (default) or 18', wrap(positiveInt('opset')))
+  .option('-m, --model <name>', `a .safetensors input to axon/onnx: the ready-made architecture its weights belong to (${MODEL_NAMES.join(', ')}); the names are checked strictly`)
+  .option('--backend <name>', 'backend', 'wasm')
+  .addOption(threadsOption())
+  .action(async (input: string, o) => {
+    await convert({ input, to: o.to, output: o.output, dtype: o.dtype, inputShape: o.inputShape, inputDtype: o.inputDtype, opset: o.opset, model: o.model, backend: o.backend, threads: o.threads });
   });
 
 program.parseAsync(process.argv).catch((e: unknown) => {

@@ -1,10 +1,143 @@
 import { dirname, join, resolve } from 'node:path';
 import { AxonError, backends, readRegularFile, ready, setNumThreads } from '@axon/core';
-import { MAX_MODEL_JSON_BYTES, parseSafetensors } from '@axon/layers';
+import { stat } from 'node:fs/promises';
+import { MAX_MODEL_JSON_BYTES, openSafetensors, parseSafetensors } from '@axon/layers';
+import { summarizeOnnx, type OnnxSummary } from '../onnx-summary.js';
 import type { LmInfo } from '../lm/store.js';
 import { describeTokenizer, tokenizerFromJson } from '../lm/tokenizer.js';
 import { probeBackends, type BackendProbe } from '../backend.js';
 import { featureList, featureReasons, int } from '../format.js';
+
+/** What `axon info <folder>` found (`--json` prints it). */
+export interface FolderInfo {
+  readonly format: 'axon';
+  readonly className: string | null;
+  readonly parameters: number;
+  /** Bytes of tensor data as loaded (float32). */
+  readonly bytes: number;
+  readonly groups: readonly string[];
+  readonly languageModel: boolean;
+  readonly model?: string;
+  readonly tokenizer?: string;
+}
+
+/** What `axon info <file.safetensors>` found (`--json` prints it). */
+export interface SafetensorsInfo {
+  readonly format: 'safetensors';
+  readonly path: string;
+  readonly fileBytes: number;
+  readonly tensors: number;
+  /** Elements of every tensor. */
+  readonly parameters: number;
+  /** Tensors and elements by the dtype the file stores (`F32`, `BF16`, `I64`, …). */
+  readonly dtypes: Readonly<Record<string, { tensors: number; elements: number }>>;
+  readonly metadata: Readonly<Record<string, string>>;
+  readonly groups: readonly string[];
+  /** Each tensor: name, stored dtype, shape. */
+  readonly entries: readonly { name: string; dtype: string; shape: readonly number[] }[];
+  /** Bytes read from the file to describe it (the header only). */
+  readonly bytesRead: number;
+}
+
+/** What `axon info <file.onnx>` found (`--json` prints it). */
+export type OnnxInfo = { readonly format: 'onnx'; readonly path: string; readonly fileBytes: number } & OnnxSummary;
+
+/** The kind of file or folder a model path names, from its extension (a folder or `.json`: an Axon model). */
+export function modelFormat(path: string): 'axon' | 'safetensors' | 'onnx' {
+  const p = path.replace(/[/\\]+$/, '').toLowerCase();
+  if (p.endsWith('.safetensors')) return 'safetensors';
+  if (p.endsWith('.onnx')) return 'onnx';
+  return 'axon';
+}
+
+/**
+ * `axon info <path>` for any model path: an Axon model folder (or its `model.json`), a
+ * `.safetensors` file or an `.onnx` file; `json` prints one JSON object instead of text.
+ */
+export async function describeModel(path: string, opts: { json?: boolean; log?: (s: string) => void } = {}): Promise<FolderInfo | SafetensorsInfo | OnnxInfo> {
+  const log = opts.log ?? console.log;
+  const text = opts.json === true ? (): void => undefined : log;
+  const format = modelFormat(path);
+  if (format === 'axon') {
+    let isDir = false;
+    try {
+      isDir = (await stat(path)).isDirectory();
+    } catch {
+      /* modelInfo reports a missing path */
+    }
+    if (!isDir && !path.toLowerCase().endsWith('.json')) {
+      const exists = await stat(path).then(() => true, () => false);
+      throw new AxonError('info', exists ? `'${path}' is not a model folder, a model.json, a .safetensors or an .onnx file` : `no such file or folder: '${path}'`);
+    }
+  }
+  const r = format === 'safetensors' ? await safetensorsInfo(path, text) : format === 'onnx' ? await onnxInfo(path, text) : await modelInfo(path, text);
+  if (opts.json === true) log(JSON.stringify(r, null, 2));
+  return r;
+}
+
+/**
+ * `axon info <file.safetensors>`: the tensors, parameters and dtypes a safetensors file holds,
+ * its `__metadata__`, and the tensors grouped by name prefix. Only the header is read
+ * (`openSafetensors`, validated against the file's size), so a file of any size is described at
+ * once and a hostile header is an error before anything large is allocated.
+ */
+export async function safetensorsInfo(path: string, log: (s: string) => void = console.log): Promise<SafetensorsInfo> {
+  const f = await openSafetensors(path);
+  try {
+    const dtypes: Record<string, { tensors: number; elements: number }> = {};
+    const sizes: [string, number][] = [];
+    const entries: { name: string; dtype: string; shape: readonly number[] }[] = [];
+    let parameters = 0;
+    for (const k of f.keys()) {
+      const i = f.info(k);
+      const n = i.shape.reduce((a, b) => a * b, 1);
+      parameters += n;
+      sizes.push([k, n]);
+      entries.push({ name: k, dtype: i.sourceDtype, shape: i.shape });
+      const d = (dtypes[i.sourceDtype] ??= { tensors: 0, elements: 0 });
+      d.tensors++;
+      d.elements += n;
+    }
+    const groups = groupByPrefix(sizes);
+    const keys = f.keys();
+    log(`${path}: safetensors, ${int(keys.length)} tensor${keys.length === 1 ? '' : 's'}, ${int(parameters)} parameters (${(f.size / 2 ** 20).toFixed(2)} MiB)`);
+    log(`  dtypes: ${Object.entries(dtypes).map(([d, c]) => `${d} ${int(c.tensors)} tensor${c.tensors === 1 ? '' : 's'} (${int(c.elements)})`).join(' · ') || 'none'}`);
+    const md = Object.entries(f.metadata);
+    log(`  metadata: ${md.length === 0 ? 'none' : md.map(([k, v]) => `${k}=${JSON.stringify(v.length > 200 ? `${v.slice(0, 200)}…` : v)}`).join(', ')}`);
+    if (groups.length > 0) log(`  by prefix: ${groups.join(' · ')}`);
+    for (const e of entries.slice(0, 50)) log(`    ${e.name} ${e.dtype} [${e.shape.join(', ')}]`);
+    if (entries.length > 50) log(`    … and ${int(entries.length - 50)} more (--json lists them all)`);
+    return { format: 'safetensors', path, fileBytes: f.size, tensors: keys.length, parameters, dtypes, metadata: { ...f.metadata }, groups, entries, bytesRead: f.bytesRead };
+  } finally {
+    await f.close();
+  }
+}
+
+/** The largest ONNX file `axon info` reads (2 GiB: protobuf's own limit; bigger models keep their weights in external files). */
+export const MAX_ONNX_BYTES = 2 ** 31;
+
+/**
+ * `axon info <file.onnx>`: producer, opset, the graph's inputs and outputs (element types and
+ * shapes), node counts by operator, and the initializers (count, elements, element types). Read
+ * from the protobuf directly (no backend starts, no weights are decoded).
+ */
+export async function onnxInfo(path: string, log: (s: string) => void = console.log): Promise<OnnxInfo> {
+  const bytes = await readRegularFile('info', path, { maxBytes: MAX_ONNX_BYTES, limit: 'the 2 GiB limit of an ONNX file' });
+  let s: OnnxSummary;
+  try {
+    s = summarizeOnnx('info', bytes);
+  } catch (e) {
+    if (e instanceof AxonError) throw new AxonError('info', `'${path}': ${e.message.replace(/^info: /, '')}`);
+    throw e;
+  }
+  const fmtValue = (v: { name: string; dtype: string; shape: readonly (number | string)[] | null }): string => `${v.name} ${v.dtype} ${v.shape === null ? '(shape undeclared)' : `[${v.shape.join(', ')}]`}`;
+  log(`${path}: ONNX (IR ${s.irVersion}, opset ${s.opset}${Object.keys(s.opsets).filter((d) => d !== '').map((d) => `, ${d} ${s.opsets[d]}`).join('')}), produced by ${s.producer || 'an unnamed producer'}${s.graphName ? `, graph '${s.graphName}'` : ''}`);
+  log(`  inputs: ${s.inputs.map(fmtValue).join('; ') || 'none'}`);
+  log(`  outputs: ${s.outputs.map(fmtValue).join('; ') || 'none'}`);
+  log(`  nodes: ${int(s.nodeCount)}: ${Object.entries(s.ops).map(([k, n]) => `${k} ${int(n)}`).join(', ') || 'none'}`);
+  log(`  parameters: ${int(s.parameters)} in ${int(s.initializers)} initializer${s.initializers === 1 ? '' : 's'} (${Object.entries(s.initializerDtypes).map(([d, c]) => `${d} ${int(c.count)}`).join(', ') || 'none'})`);
+  return { format: 'onnx', path, fileBytes: bytes.length, ...s };
+}
 
 /** Lines under a backend's line start under its state (`  * wasm     `). */
 const INDENT = ' '.repeat(13);
@@ -54,34 +187,12 @@ export async function info(log: (s: string) => void = console.log, opts: { threa
 }
 
 /**
- * `axon info <model>`: what a saved model folder holds, read from its files without starting a
- * backend or building the model. For a language model (`axon train --model gpt|lstm`): the
- * architecture, the parameter count (in all and by top-level module, from the weights file's
- * header), the tokenizer and how it was trained; for another model, its class and parameters.
+ * Parameter counts grouped by a state-dict name's first part (`fc`, or `blocks.3` for a numbered
+ * block), in first-seen order; numbered blocks of one size are shown once, times their count.
  */
-export async function modelInfo(path: string, log: (s: string) => void = console.log): Promise<{ parameters: number; languageModel: boolean }> {
-  const op = 'info';
-  const abs = resolve(path);
-  const file = abs.endsWith('.json') ? abs : join(abs, 'model.json');
-  const dir = dirname(file);
-  let json: Record<string, unknown>;
-  try {
-    json = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(await readRegularFile(op, file, { maxBytes: MAX_MODEL_JSON_BYTES }))) as Record<string, unknown>;
-    if (json === null || typeof json !== 'object') throw new Error('not a JSON object');
-  } catch (e) {
-    if (e instanceof AxonError) throw e;
-    throw new AxonError(op, `'${file}' is not a model manifest: ${e instanceof Error ? e.message : String(e)}`);
-  }
-  const w = json.weights;
-  if (typeof w !== 'string' || !/^[^/\\\0]+\.safetensors$/.test(w)) throw new AxonError(op, `'${file}' names no weights file`);
-  const { tensors } = parseSafetensors(await readRegularFile(op, join(dir, w)));
+export function groupByPrefix(sizes: Iterable<readonly [string, number]>): string[] {
   const groups = new Map<string, number>();
-  let total = 0;
-  let bytes = 0;
-  for (const [name, t] of Object.entries(tensors)) {
-    const n = t.shape.reduce((a, b) => a * b, 1);
-    total += n;
-    bytes += t.data.byteLength;
+  for (const [name, n] of sizes) {
     const parts = name.split('.');
     const key = /^\d+$/.test(parts[1] ?? '') ? `${parts[0]}.${parts[1]}` : parts[0]!;
     groups.set(key, (groups.get(key) ?? 0) + n);
@@ -102,11 +213,46 @@ export async function modelInfo(path: string, log: (s: string) => void = console
     }
     shown.push(`${k} ${int(n)}`);
   }
+  return shown;
+}
+
+/**
+ * `axon info <model>`: what a saved model folder holds, read from its files without starting a
+ * backend or building the model. For a language model (`axon train --model gpt|lstm`): the
+ * architecture, the parameter count (in all and by top-level module, from the weights file's
+ * header), the tokenizer and how it was trained; for another model, its class and parameters.
+ */
+export async function modelInfo(path: string, log: (s: string) => void = console.log): Promise<FolderInfo> {
+  const op = 'info';
+  const abs = resolve(path);
+  const file = abs.endsWith('.json') ? abs : join(abs, 'model.json');
+  const dir = dirname(file);
+  let json: Record<string, unknown>;
+  try {
+    json = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(await readRegularFile(op, file, { maxBytes: MAX_MODEL_JSON_BYTES }))) as Record<string, unknown>;
+    if (json === null || typeof json !== 'object') throw new Error('not a JSON object');
+  } catch (e) {
+    if (e instanceof AxonError) throw e;
+    throw new AxonError(op, `'${file}' is not a model manifest: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  const w = json.weights;
+  if (typeof w !== 'string' || !/^[^/\\\0]+\.safetensors$/.test(w)) throw new AxonError(op, `'${file}' names no weights file`);
+  const { tensors } = parseSafetensors(await readRegularFile(op, join(dir, w)));
+  const sizes: [string, number][] = [];
+  let total = 0;
+  let bytes = 0;
+  for (const [name, t] of Object.entries(tensors)) {
+    const n = t.shape.reduce((a, b) => a * b, 1);
+    total += n;
+    bytes += t.data.byteLength;
+    sizes.push([name, n]);
+  }
+  const shown = groupByPrefix(sizes);
   const lm = json.languageModel as LmInfo | undefined;
   if (lm === undefined) {
     log(`${path}: a ${typeof json.className === 'string' ? json.className : 'model'} (not a language model)`);
     log(`  parameters: ${int(total)} (${(bytes / 2 ** 20).toFixed(2)} MiB): ${shown.join(' · ')}`);
-    return { parameters: total, languageModel: false };
+    return { format: 'axon', className: typeof json.className === 'string' ? json.className : null, parameters: total, bytes, groups: shown, languageModel: false };
   }
   const tname = json.tokenizer;
   let tok = 'missing';
@@ -126,5 +272,5 @@ export async function modelInfo(path: string, log: (s: string) => void = console
   if (typeof t.steps === 'number') {
     log(`  trained: ${int(t.steps)} steps (${int(typeof t.tokens === 'number' ? t.tokens : 0)} tokens) on ${String(t.data)}, batch ${String(t.batchSize)}, lr ${String(t.lr)}, seed ${String(t.seed)}; val_loss ${num(t.valLoss)} nats/token = ${num(t.valLossPerChar)} nats/char (unigram entropy ${num(t.unigramEntropy)} nats/char)`);
   }
-  return { parameters: total, languageModel: true };
+  return { format: 'axon', className: typeof json.className === 'string' ? json.className : null, parameters: total, bytes, groups: shown, languageModel: true, model: lm.model, tokenizer: tok };
 }
