@@ -7,6 +7,8 @@ import {
   AxonError,
   type Tensor,
   abs,
+  argmax,
+  argmin,
   astype,
   avgPool1d,
   avgPool2d,
@@ -74,6 +76,8 @@ import {
   round,
   squeeze,
   unbind,
+  mod,
+  sign,
 } from '@axon/core';
 import { AttributeType, type AttributeProto, type NodeProto, int64 } from './proto.js';
 import { type HostKind, type HostValue, MAX_TENSOR_ELEMENTS, type Value, decodeTensor, dtypeOf, hostValue, isHost, kindOf, toTensor, dataTypeName } from './import-host.js';
@@ -94,6 +98,8 @@ type AttrKind = 'int' | 'float' | 'string' | 'ints' | 'floats' | 'tensor' | 'str
 
 interface OpSpec {
   readonly attrs: Readonly<Record<string, AttrKind>>;
+  /** Inputs read on the host (shapes, pads, axes, fill values): float initializers there stay constants. */
+  readonly hostInputs?: readonly number[];
   readonly run: (c: NodeCtx) => Value[];
 }
 
@@ -301,6 +307,7 @@ function elu(x: Tensor, alpha: number): Tensor {
 type Reducer = (x: Tensor, axis: number[], keep: boolean) => Tensor;
 function reduce(devf: Reducer, hostf: ((a: number, b: number) => number) | null, init: number): OpSpec {
   return {
+    hostInputs: [1],
     attrs: { axes: 'ints', keepdims: 'int', noop_with_empty_axes: 'int' },
     run: (c) => {
       const x = input(c, 0, 'data');
@@ -616,6 +623,17 @@ function softmaxOp(f: (x: Tensor, axis: number) => Tensor): OpSpec {
   return { attrs: { axis: 'int' }, run: (c) => { const x = dev(c, 0, 'input'); return [f(x, normAxis(c, aInt(c, 'axis', -1), x.rank))]; } };
 }
 
+function argOp(f: (x: Tensor, axis: number, keep: boolean) => Tensor): OpSpec {
+  return {
+    attrs: { axis: 'int', keepdims: 'int', select_last_index: 'int' },
+    run: (c) => {
+      const x = dev(c, 0, 'data');
+      if (aInt(c, 'select_last_index', 0) !== 0) unsupportedValue(c, 'select_last_index', 1, '0 (the first index of the extreme value)');
+      return [f(x, normAxis(c, aInt(c, 'axis', 0), x.rank), aInt(c, 'keepdims', 1) !== 0)];
+    },
+  };
+}
+
 /** The operators and the attributes each accepts, with their types. @internal */
 export const OPS: Readonly<Record<string, OpSpec>> = {
   Identity: { attrs: {}, run: (c) => [input(c, 0, 'input')] },
@@ -683,6 +701,30 @@ export const OPS: Readonly<Record<string, OpSpec>> = {
       return [div(xs.slice(1).reduce((a, b) => add(a, b), xs[0]!), xs.length)];
     },
   },
+  Sign: unary(sign, Math.sign),
+  Mod: {
+    attrs: { fmod: 'int' },
+    run: (c) => {
+      const a = input(c, 0, 'A');
+      const b = input(c, 1, 'B');
+      const fmod = aInt(c, 'fmod', 0) !== 0;
+      const py = (x: number, y: number): number => x - Math.floor(x / y) * y;
+      if (isHost(a) && isHost(b)) return [hostMap(c, [a, b], a.kind, fmod ? (x, y) => x % y : py)];
+      if (kindOfValue(a) !== kindOfValue(b)) throw new AxonError(c.op, `inputs have different types (${kindOfValue(a)} and ${kindOfValue(b)})`);
+      if (fmod) {
+        // C's fmod: the sign of the dividend, a − trunc(a / b)·b
+        const x = devOf(c, a);
+        const y = devOf(c, b);
+        if (x.dtype !== 'float32') throw new AxonError(c.op, 'fmod=1 is supported for float inputs only');
+        const q = div(x, y);
+        return [sub(x, mul(where(lt(q, 0), ceil(q), floor(q)), y))];
+      }
+      if (kindOfValue(a) === 'float') throw new AxonError(c.op, 'ONNX requires fmod=1 for float inputs');
+      return [mod(devOf(c, a), devOf(c, b))];
+    },
+  },
+  ArgMax: argOp(argmax),
+  ArgMin: argOp(argmin),
   Equal: binary(eq, (a, b) => (a === b ? 1 : 0), 'bool'),
   Less: binary(lt, (a, b) => (a < b ? 1 : 0), 'bool'),
   LessOrEqual: binary(le, (a, b) => (a <= b ? 1 : 0), 'bool'),
@@ -749,6 +791,7 @@ export const OPS: Readonly<Record<string, OpSpec>> = {
     },
   },
   Reshape: {
+    hostInputs: [1],
     attrs: { allowzero: 'int' },
     run: (c) => {
       const x = input(c, 0, 'data');
@@ -789,6 +832,7 @@ export const OPS: Readonly<Record<string, OpSpec>> = {
     },
   },
   Squeeze: {
+    hostInputs: [1],
     attrs: { axes: 'ints' },
     run: (c) => {
       const x = input(c, 0, 'data');
@@ -800,6 +844,7 @@ export const OPS: Readonly<Record<string, OpSpec>> = {
     },
   },
   Unsqueeze: {
+    hostInputs: [1],
     attrs: { axes: 'ints' },
     run: (c) => {
       const x = input(c, 0, 'data');
@@ -815,6 +860,7 @@ export const OPS: Readonly<Record<string, OpSpec>> = {
     },
   },
   Slice: {
+    hostInputs: [1, 2, 3, 4],
     attrs: {},
     run: (c) => {
       const x = input(c, 0, 'data');
@@ -854,6 +900,7 @@ export const OPS: Readonly<Record<string, OpSpec>> = {
     },
   },
   Split: {
+    hostInputs: [1],
     attrs: { axis: 'int', split: 'ints', num_outputs: 'int' },
     run: (c) => {
       const x = dev(c, 0, 'input');
@@ -870,6 +917,7 @@ export const OPS: Readonly<Record<string, OpSpec>> = {
     },
   },
   Expand: {
+    hostInputs: [1],
     attrs: {},
     run: (c) => {
       const x = input(c, 0, 'input');
@@ -882,6 +930,7 @@ export const OPS: Readonly<Record<string, OpSpec>> = {
     },
   },
   Tile: {
+    hostInputs: [1],
     attrs: {},
     run: (c) => {
       const x = dev(c, 0, 'input');
@@ -910,6 +959,7 @@ export const OPS: Readonly<Record<string, OpSpec>> = {
     },
   },
   Pad: {
+    hostInputs: [1, 2, 3],
     attrs: { mode: 'string' },
     run: (c) => {
       const x = dev(c, 0, 'data');
@@ -960,6 +1010,7 @@ export const OPS: Readonly<Record<string, OpSpec>> = {
     },
   },
   ConstantOfShape: {
+    hostInputs: [0],
     attrs: { value: 'tensor' },
     run: (c) => {
       const shape = hostInts(c, 0, 'input');
@@ -973,6 +1024,7 @@ export const OPS: Readonly<Record<string, OpSpec>> = {
     },
   },
   Range: {
+    hostInputs: [0, 1, 2],
     attrs: {},
     run: (c) => {
       const s = hostIn(c, 0, 'start');
@@ -986,6 +1038,7 @@ export const OPS: Readonly<Record<string, OpSpec>> = {
     },
   },
   Trilu: {
+    hostInputs: [1],
     attrs: { upper: 'int' },
     run: (c) => {
       const x = dev(c, 0, 'input');

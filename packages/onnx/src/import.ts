@@ -8,11 +8,22 @@ import { type GraphProto, type ModelProto, type NodeProto, type AttributeProto, 
 import { type HostKind, type HostValue, type Value, checkDims, dataTypeName, decodeTensor, dtypeOf, isHost, kindOf, toTensor } from './import-host.js';
 import { OPS, SUPPORTED_OPS, checkAttributes } from './import-ops.js';
 
-/** The lowest default-domain opset `loadOnnx` reads. */
+/**
+ * The lowest default-domain opset `loadOnnx` reads (older files: upgrade them with onnx's
+ * version converter, or export again with a newer opset).
+ * @example MIN_ONNX_OPSET // 13
+ */
 export const MIN_ONNX_OPSET = 13;
-/** The highest default-domain opset `loadOnnx` reads. */
+/**
+ * The highest default-domain opset `loadOnnx` reads.
+ * @example MAX_ONNX_OPSET // 18
+ */
 export const MAX_ONNX_OPSET = 18;
-/** The most nodes one imported graph may have. */
+/**
+ * The most nodes one imported graph may have; larger graphs are refused before anything is built.
+ * Subgraphs (If, Loop, Scan) are not supported, so a graph nests nothing.
+ * @example MAX_ONNX_NODES // 100000
+ */
 export const MAX_ONNX_NODES = 100_000;
 
 /**
@@ -228,9 +239,14 @@ function prepare(bytes: Uint8Array): Prepared {
     release: releaseAt[k]!,
   }));
 
-  // BatchNormalization's running statistics are state, not trained
+  // BatchNormalization's running statistics are state, not trained; float initializers read on
+  // the host (a Pad's fill value, a Range's bounds) stay host constants
   const stats = new Set<string>();
-  for (const n of nodes) if (n.opType === 'BatchNormalization') for (const name of (n.input ?? []).slice(3, 5)) stats.add(name);
+  const hostOnly = new Set<string>();
+  for (const n of nodes) {
+    if (n.opType === 'BatchNormalization') for (const name of (n.input ?? []).slice(3, 5)) stats.add(name);
+    for (const k of OPS[n.opType!]!.hostInputs ?? []) if (n.input?.[k]) hostOnly.add(n.input[k]!);
+  }
 
   // initializer data: every size checked before its values are read
   for (const t of inits) checkDims('loadOnnx', `initializer '${t.name}'`, t.dims ?? []);
@@ -238,7 +254,7 @@ function prepare(bytes: Uint8Array): Prepared {
   const floats: { name: string; value: HostValue; stat: boolean }[] = [];
   for (const t of inits) {
     const v = decodeTensor('loadOnnx', `initializer '${t.name}'`, t);
-    if (v.kind === 'float') floats.push({ name: t.name!, value: v, stat: stats.has(t.name!) });
+    if (v.kind === 'float' && !hostOnly.has(t.name!)) floats.push({ name: t.name!, value: v, stat: stats.has(t.name!) });
     else consts.set(t.name!, v);
   }
   const producerName = [m.producerName, m.producerVersion].filter((s) => s).join(' ');
@@ -254,11 +270,13 @@ const RESERVED = new Set(['training', 'name']);
  * parameters under their ONNX names; integer initializers and Constant nodes stay host constants,
  * and shape subgraphs (Shape, Gather, Concat, Unsqueeze, …) are evaluated on the host.
  * @example
- * const model = await loadOnnx('packages/onnx/test/fixtures/mlp.onnx');
+ * const net = new Sequential(new Linear(4, 8), new ReLU(), new Linear(8, 2));
+ * const model = parseOnnx(await toOnnx(net, randn([1, 4])));
  * model.inputNames // ['input']
- * model.inputShapes // [[2, 784]]
- * Object.keys(model.stateDict()) // ['fc1.weight', 'fc1.bias', 'fc2.weight', 'fc2.bias']
- * model.forward(zeros([3, 784])).shape // [3, 10]
+ * model.inputShapes // [[1, 4]]
+ * Object.keys(model.stateDict()).sort() // ['0.bias', '0.weight', '2.bias', '2.weight']
+ * model.forward(zeros([3, 4])).shape // [3, 2]
+ * model.compile({ optimizer: 'sgd', loss: 'mse' }); // a Model: compile, fit, evaluate, predict
  */
 export class OnnxModel extends Model {
   static readonly className: string = 'OnnxModel';
@@ -281,8 +299,15 @@ export class OnnxModel extends Model {
     readonly values: ReadonlyMap<string, Value>;
   };
 
-  /** @internal Use {@link loadOnnx} or {@link parseOnnx}. */
-  constructor(p: Prepared, opts: OnnxLoadOptions) {
+  /**
+   * Reads an ONNX model from its bytes, as {@link parseOnnx} does.
+   * @example
+   * const bytes = await toOnnx(new Sequential(new Linear(2, 2)), randn([1, 2]));
+   * new OnnxModel(bytes, { name: 'imported' }).name // 'imported'
+   */
+  constructor(bytes: Uint8Array, opts: OnnxLoadOptions = {}) {
+    checkOptions(opts);
+    const p = prepare(bytes);
     super(opts.name ?? (p.graphName && !p.graphName.includes('.') ? p.graphName : 'onnx_model'));
     this.inputNames = p.inputs.map((i) => i.name);
     this.outputNames = p.outputs.slice();
@@ -325,8 +350,8 @@ export class OnnxModel extends Model {
    * The direct children: one module per first part of a dotted initializer name (`fc1` of
    * `fc1.weight`), so that `stateDict()` keys are the ONNX names.
    * @example
-   * const model = await loadOnnx('packages/onnx/test/fixtures/mlp.onnx');
-   * model.namedChildren().map(([n]) => n) // ['fc1', 'fc2']
+   * const model = parseOnnx(await toOnnx(new Sequential(new Linear(4, 2)), randn([1, 4])));
+   * model.namedChildren().map(([n]) => n) // ['0']
    */
   override namedChildren(): [string, Module][] {
     const own = super.namedChildren();
@@ -337,8 +362,8 @@ export class OnnxModel extends Model {
    * The shape of one example (the first input's declared shape without its batch axis) when every
    * such dimension is known, else null. `fit` and `predict` check data against it.
    * @example
-   * const model = await loadOnnx('packages/onnx/test/fixtures/cnn.onnx');
-   * model.inputShape // [1, 28, 28]
+   * const model = parseOnnx(await toOnnx(new Sequential(new Conv2d(1, 2, 3)), randn([1, 1, 8, 8])));
+   * model.inputShape // [1, 8, 8]
    */
   override get inputShape(): readonly number[] | null {
     const s = this.inputShapes?.[0];
@@ -352,9 +377,10 @@ export class OnnxModel extends Model {
    * order: float32 for float inputs, int32 for integer inputs such as token ids) and returns its
    * first output. Use {@link OnnxModel.run} for every output.
    * @example
-   * const model = await loadOnnx('packages/onnx/test/fixtures/lstm.onnx');
-   * const tokens = tensor([[1, 2, 3, 4, 5, 6]], [1, 6], 'int32');
-   * model.forward(tokens).shape // [1, 5]
+   * const net = new Sequential(new Embedding(10, 4), new Linear(4, 3));
+   * const model = parseOnnx(await toOnnx(net, tensor([[1, 2, 3]], [1, 3], 'int32')));
+   * const tokens = tensor([[4, 5, 6, 7]], [1, 4], 'int32');
+   * model.forward(tokens).shape // [1, 4, 3]
    */
   forward(...inputs: Tensor[]): Tensor {
     return this.run(...inputs)[0]!;
@@ -365,9 +391,10 @@ export class OnnxModel extends Model {
    * owns them). Without gradients every intermediate tensor is freed as soon as its last reader
    * has run; with gradients they stay for `backward` (run it inside `tidy`, as `fit` does).
    * @example
-   * const model = await loadOnnx('packages/onnx/test/fixtures/gru.onnx');
-   * const [y] = model.run(randn([2, 5, 6]), randn([2, 2, 8]));
-   * y!.shape // [2, 3]
+   * const model = parseOnnx(await toOnnx(new Sequential(new Linear(4, 2), new Tanh()), randn([1, 4])));
+   * const outputs = model.run(randn([5, 4]));
+   * outputs.length // 1
+   * outputs[0]!.shape // [5, 2]
    */
   run(...inputs: Tensor[]): Tensor[] {
     const op = `${this.className} '${this.name}'`;
@@ -485,15 +512,14 @@ function assignKeys(model: Module, root: Module, names: readonly string[]): Map<
  * first — opset, operators, attribute types, that every input is produced, unique names, no
  * cycle, initializer sizes against their data — then float initializers become parameters.
  * @example
- * import { readFileSync } from 'node:fs';
- * const model = parseOnnx(readFileSync('packages/onnx/test/fixtures/mlp.onnx'));
- * model.producer // 'pytorch 1.13.0'
+ * const bytes = await toOnnx(new Sequential(new Linear(3, 1)), randn([1, 3]));
+ * const model = parseOnnx(bytes);
  * model.opsetVersion // 17
- * parseOnnx(new Uint8Array([1, 2, 3])) // throws: 'not a valid ONNX'
+ * model.producer.startsWith('axon') // true
+ * parseOnnx(new Uint8Array([0xff, 0xff, 0xff])) // throws: 'not a valid ONNX'
  */
 export function parseOnnx(bytes: Uint8Array, opts: OnnxLoadOptions = {}): OnnxModel {
-  checkOptions(opts);
-  return new OnnxModel(prepare(bytes), opts);
+  return new OnnxModel(bytes, opts);
 }
 
 function checkOptions(opts: unknown): void {
@@ -508,10 +534,10 @@ function checkOptions(opts: unknown): void {
 /**
  * Loads an ONNX model from a file path (Node) or from its bytes; see {@link parseOnnx}.
  * @example
- * const model = await loadOnnx('packages/onnx/test/fixtures/cnn.onnx');
- * model.inputNames // ['input']
- * const y = model.predict(randn([4, 1, 28, 28]));
- * y.shape // [4, 10]
+ * import { writeFile } from 'node:fs/promises';
+ * await writeFile('tiny.onnx', await toOnnx(new Sequential(new Linear(3, 2)), randn([1, 3])));
+ * const model = await loadOnnx('tiny.onnx');
+ * model.predict(randn([4, 3])).shape // [4, 2]
  * await loadOnnx('no-such-file.onnx') // throws: 'no-such-file.onnx'
  */
 export async function loadOnnx(source: string | Uint8Array, opts: OnnxLoadOptions = {}): Promise<OnnxModel> {
