@@ -99,6 +99,15 @@ describe('README examples', () => {
     expect(core.memory().numTensors).toBe(before);
   });
 
+  it('PyTorch weights: safetensors in and out — BF16 save, lazy open, PyTorch errors, the Keras MLP as an nn.Sequential state dict', async () => {
+    const code = block('### PyTorch weights: safetensors in and out');
+    const want = expected(code);
+    expect(want.length).toBe(4);
+    const before = core.memory().numTensors;
+    expect(await run(code)).toEqual(want);
+    expect(core.memory().numTensors).toBe(before);
+  });
+
   it('Checkpoints and resuming: an interrupted run continues where it stopped', async () => {
     const code = block('### Checkpoints and resuming');
     const want = expected(code);
