@@ -25,7 +25,7 @@ import { fileURLToPath } from 'node:url';
 import { type Tensor, ready, setSeed, tidy } from '@axon/core';
 import '@axon/backend-wasm';
 import { loadMnist } from '@axon/datasets';
-import { type Sequential, mnistMlp, openSafetensors, serializeSafetensors, toHostTensors } from '@axon/layers';
+import { loadTorchStateDict, mnistMlp, openSafetensors, serializeSafetensors, toHostTensors, toTorchStateDict } from '@axon/layers';
 
 const quick = process.env.AXON_EXAMPLE_QUICK === '1';
 await ready();
@@ -39,46 +39,14 @@ const trainedFile = fileURLToPath(new URL('./data/ddp/mlp-trained.safetensors', 
 // --- Keras layers ↔ PyTorch tensors -------------------------------------------------------------
 // mnistMlp() is Flatten, Dense(128, relu), Dropout, Dense(10, softmax): its weights are `1.kernel`
 // [784, 128], `1.bias`, `3.kernel` [128, 10], `3.bias`. PyTorch's twin numbers its modules
-// Flatten 0, Linear 1, ReLU 2, Dropout 3, Linear 4 (the ReLU is a module of its own there) and
-// stores a Linear's weight as [out, in]: Dense kernels are transposed and renamed, layer by layer.
-const TORCH_NAMES: readonly (readonly [keras: string, torch: string])[] = [
-  ['1', '1'],
-  ['3', '4'],
-];
-
-/** The model's weights under the PyTorch twin's names and layouts (tensors you own). */
-function toTorchState(model: Sequential): Record<string, Tensor> {
-  const sd = model.stateDict();
-  return tidy(() => {
-    const out: Record<string, Tensor> = {};
-    for (const [k, t] of TORCH_NAMES) {
-      out[`${t}.weight`] = sd[`${k}.kernel`]!.transpose().contiguous();
-      out[`${t}.bias`] = sd[`${k}.bias`]!.clone();
-    }
-    return out;
-  });
-}
-
-/** Loads a PyTorch twin's state (strict: every name and shape) into the Keras model. */
-function loadTorchState(model: Sequential, torch: Readonly<Record<string, Tensor>>): void {
-  const expected = TORCH_NAMES.flatMap(([, t]) => [`${t}.weight`, `${t}.bias`]);
-  const unexpected = Object.keys(torch).filter((k) => !expected.includes(k));
-  const missing = expected.filter((k) => !(k in torch));
-  if (missing.length || unexpected.length) throw new Error(`missing ${missing.join(', ') || 'none'}; unexpected ${unexpected.join(', ') || 'none'}`);
-  tidy(() => {
-    const keras: Record<string, Tensor> = {};
-    for (const [k, t] of TORCH_NAMES) {
-      keras[`${k}.kernel`] = torch[`${t}.weight`]!.transpose();
-      keras[`${k}.bias`] = torch[`${t}.bias`]!;
-    }
-    model.loadStateDict(keras); // checks every shape first; changes nothing on a mismatch
-  });
-}
+// Flatten 0, Linear 1, ReLU 2, Dropout 3, Linear 4 (the activation is a module of its own there)
+// and stores a Linear's weight as [out, in]. toTorchStateDict / loadTorchStateDict map the Keras
+// layers, in order, to those names and layouts (Dense kernels transposed), and back.
 
 // --- 1. The initial weights, in PyTorch's layout ---------------------------------------------------
 setSeed(0);
 const model = mnistMlp();
-const torchState = toTorchState(model);
+const torchState = toTorchStateDict(model); // 1.weight [128, 784], 1.bias, 4.weight [10, 128], 4.bias
 const initFile = join(outDir, 'mlp-init.safetensors');
 const initBytes = serializeSafetensors(await toHostTensors(torchState), { format: 'pt', producer: 'axon mnistMlp() (setSeed(0))' });
 await writeFile(initFile, initBytes);
@@ -94,7 +62,7 @@ let initRoundTrip = false;
   for (const k of f.keys()) state[k] = await f.readTensor(k);
   setSeed(1); // other initial weights, replaced by the file's
   const copy = mnistMlp();
-  loadTorchState(copy, state);
+  loadTorchStateDict(copy, state); // strict: PyTorch's missing/unexpected/size-mismatch checks
   for (const t of Object.values(state)) t.dispose();
   initRoundTrip = tidy(() => {
     const x = test.images.subarray(0, 100 * 784);
@@ -130,7 +98,7 @@ if (existsSync(trainedFile)) {
   const state: Record<string, Tensor> = {};
   for (const k of f.keys()) state[k] = await f.readTensor(k); // BF16 → float32, exactly
   const trained = mnistMlp();
-  loadTorchState(trained, state);
+  loadTorchStateDict(trained, state);
   for (const t of Object.values(state)) t.dispose();
   const predicted = tidy(() => trained.predict(test.images).argmax(-1));
   const digits = await predicted.data();
