@@ -100,7 +100,8 @@ function inputInfo(g: GraphProto, initNames: ReadonlySet<string>): InputInfo[] {
     if (kind === null) fail(`graph input '${name}' has element type ${dataTypeName(code)}, which Axon cannot hold`);
     const dims = tt.shape?.dim;
     const shape = dims === undefined ? null : dims.map((d) => {
-      if (d.dimValue !== undefined && d.dimValue !== null && !d.dimParam) {
+      // protobufjs sets only the fields present in the file as own properties (absent: a default on the prototype)
+      if (Object.prototype.hasOwnProperty.call(d, 'dimValue') && !d.dimParam) {
         const n = int64('loadOnnx', `graph input '${name}': dimension`, d.dimValue);
         if (n < 0) fail(`graph input '${name}' has a negative dimension ${n}`);
         return n;

@@ -6,18 +6,20 @@
  * PyTorch's outputs (the fixtures are right); PyTorch's parameter names in stateDict().
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { backends, getBackend, memory, noGrad, setBackend, tidy } from '@axon/core';
+import { backends, getBackend, memory, noGrad, setBackend, tidy, zeros } from '@axon/core';
 import '@axon/autograd';
 import ort from 'onnxruntime-node';
 import { parseOnnx } from '../src/index.js';
 import { axonTensor, expectAllClose, fixture, fixtureBytes } from './import-helpers.js';
 
 const MODELS = ['mlp', 'cnn', 'lstm', 'transformer', 'bncnn', 'gru', 'misc'];
+/** The dynamic-axes exports share their static twin's .json (sample input and PyTorch's output). */
+const DYNAMIC = ['lstm_dynamic', 'transformer_dynamic'];
 
 describe('the fixtures in onnxruntime-node match PyTorch', () => {
-  for (const name of MODELS) {
+  for (const name of [...MODELS, ...DYNAMIC]) {
     it(name, async () => {
-      const fx = fixture(name);
+      const fx = fixture(name.replace('_dynamic', ''));
       const session = await ort.InferenceSession.create(fixtureBytes(name));
       const feeds: Record<string, ort.Tensor> = {};
       for (const t of fx.inputs) {
@@ -32,16 +34,16 @@ describe('the fixtures in onnxruntime-node match PyTorch', () => {
 });
 
 function suite(backend: string): void {
-  for (const name of MODELS) {
+  for (const name of [...MODELS, ...DYNAMIC]) {
     it(`${name}: Axon = PyTorch`, async () => {
       await setBackend(backend);
-      const fx = fixture(name);
+      const fx = fixture(name.replace('_dynamic', ''));
       const model = parseOnnx(fixtureBytes(name));
       try {
         expect(model.opsetVersion).toBe(17);
         expect(model.producer).toBe('pytorch 1.13.0');
         expect(model.inputNames).toEqual(fx.inputs.map((t) => t.name));
-        expect(model.inputShapes).toEqual(fx.inputs.map((t) => t.shape));
+        expect(model.inputShapes).toEqual(fx.inputs.map((t) => (DYNAMIC.includes(name) ? [null, null] : t.shape)));
         // PyTorch's names survive where the exporter kept them as initializers
         const keys = Object.keys(model.stateDict());
         for (const k of keys) if (!k.startsWith('onnx::')) expect(fx.state, k).toContain(k);
@@ -56,6 +58,14 @@ function suite(backend: string): void {
       }
     });
   }
+}
+
+async function ortOutput(name: string, feeds: Record<string, { shape: number[]; data: number[] }>): Promise<{ dims: number[]; data: Float32Array }> {
+  const session = await ort.InferenceSession.create(fixtureBytes(name));
+  const f: Record<string, ort.Tensor> = {};
+  for (const [k, v] of Object.entries(feeds)) f[k] = new ort.Tensor('int64', BigInt64Array.from(v.data.map((d) => BigInt(d))), v.shape);
+  const y = (await session.run(f))['output']!;
+  return { dims: Array.from(y.dims), data: y.data as Float32Array };
 }
 
 describe('PyTorch exports on WASM', () => {
@@ -81,6 +91,44 @@ describe('PyTorch exports on WASM', () => {
     expect(keys).toContain('onnx::LSTM_225');
     expect(lstm.parameterNames.get('onnx::LSTM_225')).toBe('onnx::LSTM_225');
     lstm.dispose();
+  });
+
+  for (const name of ['lstm_dynamic', 'transformer_dynamic']) {
+    it(`${name}: symbolic batch and sequence axes; PyTorch's output, then other shapes against onnxruntime; fit runs`, async () => {
+      const base = name.replace('_dynamic', '');
+      const fx = fixture(base);
+      const m = parseOnnx(fixtureBytes(name));
+      expect(m.inputShapes).toEqual([[null, null]]);
+      expect(m.inputShape).toBeNull();
+      const y = noGrad(() => m.forward(axonTensor(fx.inputs[0]!)));
+      expectAllClose(await y.data(), fx.output.data, 1e-4, 1e-5, name);
+      y.dispose();
+      for (const [b, t] of [[1, 3], [3, 9]] as const) {
+        const data = Array.from({ length: b * t }, (_, i) => (i * 7 + 3) % 50);
+        const want = await ortOutput(name, { input: { shape: [b, t], data } });
+        const got = noGrad(() => m.forward(axonTensor({ shape: [b, t], dtype: 'int64', data })));
+        expect(got.shape).toEqual(want.dims);
+        expectAllClose(await got.data(), want.data, 1e-4, 1e-5, `${name} [${b}, ${t}]`);
+        got.dispose();
+      }
+      // fit validates the data on one example first: a dynamic export allows it
+      const x = axonTensor(fx.inputs[0]!);
+      const target = zeros(fx.output.shape);
+      m.compile({ optimizer: { name: 'sgd', learningRate: 0.05 }, loss: 'mse' });
+      const h = await m.fit(x, target, { epochs: 3, batchSize: 2, verbose: 0 });
+      expect(h.history['loss']![2]!).toBeLessThan(h.history['loss']![0]!);
+      x.dispose();
+      target.dispose();
+      m.dispose();
+    });
+  }
+
+  it('a static export runs at its exported batch only (PyTorch baked it into Reshape/Expand targets): the error names the node', () => {
+    const m = parseOnnx(fixtureBytes('transformer'));
+    const one = axonTensor({ shape: [1, 6], dtype: 'int64', data: [1, 2, 3, 4, 5, 6] });
+    expect(() => m.forward(one)).toThrow(/Reshape '\/layers\.0\/self_attn\/Reshape': cannot reshape \[6,1,32\]/);
+    one.dispose();
+    m.dispose();
   });
 
   it('BatchNormalization running statistics are buffers, not parameters (misc)', () => {
