@@ -127,6 +127,24 @@ function bf16ToFloat(b: number): number {
  * @internal
  */
 export function decodeTensor(op: string, what: string, t: TensorProto): HostValue {
+  const { kind, dims, data } = readTensor(op, what, t, (n) => new Float64Array(n));
+  return hostValue(kind, dims, data);
+}
+
+/**
+ * Checks a TensorProto as {@link decodeTensor} does, without reading its values. @internal
+ */
+export function checkTensor(op: string, what: string, t: TensorProto): HostKind {
+  return readTensor(op, what, t, null).kind;
+}
+
+/** A float TensorProto read straight into float32 (no float64 copy of a large weight). @internal */
+export function decodeFloat32(op: string, what: string, t: TensorProto): { dims: number[]; data: Float32Array } {
+  const { dims, data } = readTensor(op, what, t, (n) => new Float32Array(n));
+  return { dims, data };
+}
+
+function readTensor<A extends Float64Array | Float32Array>(op: string, what: string, t: TensorProto, alloc: ((n: number) => A) | null): { kind: HostKind; dims: number[]; data: A } {
   const code = t.dataType ?? 0;
   const kind = kindOf(code);
   if (kind === null) throw new AxonError(op, `${what} has data type ${dataTypeName(code)}, which Axon cannot hold (supported: FLOAT, DOUBLE, FLOAT16, BFLOAT16, INT8/16/32/64, UINT8/16/32/64, BOOL)`);
@@ -135,14 +153,14 @@ export function decodeTensor(op: string, what: string, t: TensorProto): HostValu
   }
   const { dims, size } = checkDims(op, what, t.dims ?? []);
   const esize = SIZE[code]!;
-  const out = (n: number): Float64Array => new Float64Array(n);
   const raw = t.rawData;
   if (raw && raw.length > 0) {
     if (raw.length !== size * esize) {
       throw new AxonError(op, `${what} (${dataTypeName(code)} ${fmtShape(dims)}) has ${raw.length} bytes of raw data, expected ${size} × ${esize} = ${size * esize}`);
     }
+    if (alloc === null) return { kind, dims, data: null as unknown as A };
     const dv = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
-    const d = out(size);
+    const d = alloc(size);
     for (let i = 0; i < size; i++) {
       switch (code) {
         case DataType.FLOAT: d[i] = dv.getFloat32(i * 4, true); break;
@@ -160,7 +178,7 @@ export function decodeTensor(op: string, what: string, t: TensorProto): HostValu
       }
     }
     if (code === DataType.BOOL) for (let i = 0; i < size; i++) d[i] = d[i] ? 1 : 0;
-    return hostValue(kind, dims, d);
+    return { kind, dims, data: d };
   }
   let field: readonly unknown[] = [];
   let fieldName = '';
@@ -174,13 +192,14 @@ export function decodeTensor(op: string, what: string, t: TensorProto): HostValu
   if (field.length !== size) {
     throw new AxonError(op, `${what} (${dataTypeName(code)} ${fmtShape(dims)}) has ${field.length} values in ${fieldName} and no raw data, expected ${size}`);
   }
-  const d = out(size);
+  if (alloc === null) return { kind, dims, data: null as unknown as A };
+  const d = alloc(size);
   for (let i = 0; i < size; i++) {
     const v = field[i];
     const n = typeof v === 'number' ? v : Number((v as { toString(): string }).toString());
     d[i] = code === DataType.FLOAT16 ? halfToFloat(n) : code === DataType.BFLOAT16 ? bf16ToFloat(n) : code === DataType.BOOL ? (n ? 1 : 0) : code === DataType.FLOAT ? Math.fround(n) : n;
   }
-  return hostValue(kind, dims, d);
+  return { kind, dims, data: d };
 }
 
 /** A host value as a tensor on the current backend (float32, int32 — range-checked — or bool). @internal */

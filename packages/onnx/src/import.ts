@@ -2,10 +2,10 @@
  * ONNX import: `loadOnnx` / `parseOnnx` read an ONNX file into an {@link OnnxModel}, a trainable
  * `@axon/layers` Model that interprets the graph with Axon core ops.
  */
-import { AxonError, type Tensor, clone, fmtShape, fmtValue, isGradEnabled, isTensor, readRegularFile, tidy } from '@axon/core';
+import { AxonError, type Tensor, clone, fmtShape, fmtValue, isGradEnabled, isTensor, readRegularFile, tensor, tidy } from '@axon/core';
 import { Model, Module } from '@axon/layers';
-import { type GraphProto, type ModelProto, type NodeProto, type AttributeProto, decodeModel, int64 } from './proto.js';
-import { type HostKind, type HostValue, type Value, checkDims, dataTypeName, decodeTensor, dtypeOf, isHost, kindOf, toTensor } from './import-host.js';
+import { type GraphProto, type ModelProto, type NodeProto, type AttributeProto, type TensorProto, decodeModel, int64 } from './proto.js';
+import { type HostKind, type HostValue, type Value, checkDims, checkTensor, dataTypeName, decodeFloat32, decodeTensor, dtypeOf, isHost, kindOf, toTensor } from './import-host.js';
 import { OPS, SUPPORTED_OPS, checkAttributes } from './import-ops.js';
 
 /**
@@ -162,8 +162,8 @@ interface Prepared {
   readonly outputs: readonly string[];
   readonly plan: readonly PlanStep[];
   readonly consts: ReadonlyMap<string, HostValue>;
-  /** Float initializers: name, value, whether it is a BatchNormalization running statistic. */
-  readonly floats: readonly { name: string; value: HostValue; stat: boolean }[];
+  /** Float initializers (checked, not yet read): name, data, whether it is a BatchNormalization running statistic. */
+  readonly floats: readonly { name: string; proto: TensorProto; stat: boolean }[];
 }
 
 function prepare(bytes: Uint8Array): Prepared {
@@ -251,12 +251,13 @@ function prepare(bytes: Uint8Array): Prepared {
 
   // initializer data: every size checked before its values are read
   for (const t of inits) checkDims('loadOnnx', `initializer '${t.name}'`, t.dims ?? []);
+  // float weights are read later, one at a time, straight into float32 (see OnnxModel's constructor)
   const consts = new Map<string, HostValue>();
-  const floats: { name: string; value: HostValue; stat: boolean }[] = [];
+  const floats: { name: string; proto: TensorProto; stat: boolean }[] = [];
   for (const t of inits) {
-    const v = decodeTensor('loadOnnx', `initializer '${t.name}'`, t);
-    if (v.kind === 'float' && !hostOnly.has(t.name!)) floats.push({ name: t.name!, value: v, stat: stats.has(t.name!) });
-    else consts.set(t.name!, v);
+    const what = `initializer '${t.name}'`;
+    if (checkTensor('loadOnnx', what, t) === 'float' && !hostOnly.has(t.name!)) floats.push({ name: t.name!, proto: t, stat: stats.has(t.name!) });
+    else consts.set(t.name!, decodeTensor('loadOnnx', what, t));
   }
   const producerName = [m.producerName, m.producerVersion].filter((s) => s).join(' ');
   return { graphName: g.name ?? '', opset, producer: producerName, inputs, outputs, plan, consts, floats };
@@ -298,6 +299,8 @@ export class OnnxModel extends Model {
     readonly plan: readonly PlanStep[];
     readonly inputs: readonly InputInfo[];
     readonly values: ReadonlyMap<string, Value>;
+    /** The parameters and buffers (never freed by a run). */
+    readonly state: ReadonlySet<Tensor>;
   };
 
   /**
@@ -324,7 +327,8 @@ export class OnnxModel extends Model {
     const created: Tensor[] = [];
     try {
       for (const f of p.floats) {
-        const t = toTensor('loadOnnx', f.value);
+        const { dims, data } = decodeFloat32('loadOnnx', `initializer '${f.name}'`, f.proto);
+        const t = tensor(data, dims, 'float32');
         created.push(t);
         const key = keys.get(f.name)!;
         const parts = key.split('.');
@@ -344,7 +348,7 @@ export class OnnxModel extends Model {
       throw e;
     }
     this.parameterNames = names;
-    Object.defineProperty(this, '_onnx', { value: { plan: p.plan, inputs: p.inputs, values }, enumerable: false });
+    Object.defineProperty(this, '_onnx', { value: { plan: p.plan, inputs: p.inputs, values, state: new Set([...values.values()].filter((v): v is Tensor => !isHost(v))) }, enumerable: false });
   }
 
   /**
@@ -415,6 +419,7 @@ export class OnnxModel extends Model {
 
   private execute(op: string, inputs: Tensor[]): Tensor[] {
     const vals = new Map<string, Value>(this._onnx.values);
+    const state = this._onnx.state;
     this._onnx.inputs.forEach((i, k) => vals.set(i.name, inputs[k]!));
     const owned = new Set<Tensor>();
     const refs = new Map<Tensor, number>();
@@ -432,25 +437,38 @@ export class OnnxModel extends Model {
         const ins = step.inputs.map((n) => (n ? vals.get(n) : undefined));
         const temps: Tensor[] = [];
         const outs = OPS[step.opType]!.run({ op: step.label, node: step.node, attrs: step.attrs, inputs: ins, temps });
-        step.outputs.forEach((name, k) => {
-          if (!name) return;
-          const v = outs[k];
-          if (v === undefined) throw new AxonError(step.label, `produced no output ${k} ('${name}')`);
-          if (!isHost(v) && !vals.has(name) && !inputs.includes(v) && ![...this._onnx.values.values()].includes(v)) owned.add(v);
+        for (let k = step.outputs.length; k > outs.length; k--) if (step.outputs[k - 1]) throw new AxonError(step.label, `produced no output ${k - 1} ('${step.outputs[k - 1]}')`);
+        outs.forEach((v, k) => {
+          const name = step.outputs[k] ?? '';
+          if (isHost(v)) {
+            if (name) vals.set(name, v);
+            return;
+          }
+          const fresh = !owned.has(v) && !state.has(v) && !inputs.includes(v) && !ins.includes(v);
+          if (!name) {
+            // an output the graph does not use (LSTM's Y_c, …): freed now unless another name holds it
+            const named = outs.some((o, j) => j !== k && o === v && step.outputs[j]);
+            if (fresh && !named && !v.requiresGrad && !v.savedForBackward && !v.isDisposed) v.dispose();
+            return;
+          }
+          if (fresh) owned.add(v);
           vals.set(name, v);
           hold(v, 1);
         });
         for (const t of temps) if (!outs.includes(t) && !t.savedForBackward && !t.isDisposed) t.dispose();
-        for (const v of outs) if (!isHost(v) && owned.has(v) && !step.outputs.some((n, k) => n && outs[k] === v)) hold(v, 0);
         for (const name of step.release) {
           hold(vals.get(name), -1);
           vals.delete(name);
         }
       }
+      const given = new Set<Tensor>();
       const result = this.outputNames.map((name) => {
         const v = vals.get(name)!;
         if (isHost(v)) return toTensor(op, v);
-        return owned.has(v) ? v : clone(v);
+        // a parameter, an input or an output listed twice is returned as a copy the caller owns
+        const out = owned.has(v) && !given.has(v) ? v : clone(v);
+        given.add(out);
+        return out;
       });
       return result;
     } catch (e) {

@@ -405,6 +405,58 @@ describe('OnnxModel', () => {
     m.dispose();
   });
 
+  it('reads FLOAT16, BFLOAT16 and DOUBLE weights (raw and typed fields) into float32, integer types as constants', async () => {
+    // 1.5, -2 and 0.333251953125 as float16 bits; 1.5, -2, 0.333984375 as bfloat16 bits
+    const f16 = [0x3e00, 0xc000, 0x3555];
+    const bf16 = [0x3fc0, 0xc000, 0x3eab];
+    const le16 = (v: number[]): Uint8Array => new Uint8Array(new Uint16Array(v).buffer);
+    const bytes = build({
+      nodes: [node('Add', ['x', 'h'], ['a']), node('Add', ['a', 'hb'], ['b']), node('Add', ['b', 'ht'], ['c']), node('Add', ['c', 'd'], ['e']), node('Reshape', ['e', 'shape'], ['y'])],
+      inputs: [x('x', [3])],
+      inits: [
+        { name: 'h', dims: [3], dataType: DataType.FLOAT16, rawData: le16(f16) },
+        { name: 'hb', dims: [3], dataType: DataType.BFLOAT16, rawData: le16(bf16) },
+        { name: 'ht', dims: [3], dataType: DataType.FLOAT16, int32Data: f16 },
+        { name: 'd', dims: [3], dataType: DataType.DOUBLE, doubleData: [0.25, 0.5, 1e-3] },
+        { name: 'shape', dims: [2], dataType: DataType.INT8, rawData: new Uint8Array([1, 0xff]) },
+      ],
+      outputs: ['y'],
+    });
+    const m = parseOnnx(bytes);
+    const sd = m.stateDict();
+    expect(Object.keys(sd)).toEqual(['h', 'hb', 'ht', 'd']);
+    expect(Array.from(await sd['h']!.data())).toEqual([1.5, -2, 0.333251953125]);
+    expect(Array.from(await sd['hb']!.data())).toEqual([1.5, -2, 0.333984375]);
+    expect(Array.from(await sd['ht']!.data())).toEqual([1.5, -2, 0.333251953125]);
+    expectAllClose(await sd['d']!.data(), [0.25, 0.5, 1e-3], 0, 1e-9);
+    // the INT8 [1, -1] is a host constant: a Reshape target
+    const y = m.forward(tensor([0, 0, 0]));
+    expect(y.shape).toEqual([1, 3]);
+    expectAllClose(await y.data(), [4.75, -5.5, 1.00148828125], 1e-6, 1e-6);
+    m.dispose();
+  });
+
+  it('a graph output that is a parameter, an input or listed twice comes back as a tensor the caller owns', () => {
+    const m = parseOnnx(build({ nodes: [node('Relu', ['x'], ['y'])], inputs: [x('x', [2])], inits: [f32('w', [2], [1, 2])], outputs: ['y', 'w', 'x', 'y'] }));
+    const before = memory().numTensors;
+    const xin = tensor([-1, 3]);
+    const outs = m.run(xin);
+    expect(outs.map((t) => t.arraySync())).toEqual([[0, 3], [1, 2], [-1, 3], [0, 3]]);
+    expect(new Set(outs).size).toBe(4);
+    expect(outs[1]).not.toBe(m.stateDict()['w']);
+    for (const t of [...outs, xin]) t.dispose();
+    expect(m.stateDict()['w']!.isDisposed).toBe(false);
+    expect(memory().numTensors).toBe(before);
+    m.dispose();
+  });
+
+  it('a dimension with neither a value nor a name is unknown (null), not 0', () => {
+    const bytes = build({ nodes: [node('Relu', ['x'], ['y'])], inputs: [{ name: 'x', type: { tensorType: { elemType: FLOAT, shape: { dim: [{}, { dimValue: 3 }] } } } }], outputs: ['y'] });
+    const m = parseOnnx(bytes);
+    expect(m.inputShapes).toEqual([[null, 3]]);
+    m.dispose();
+  });
+
   it('trainable: false makes float initializers buffers', () => {
     const m = parseOnnx(fixtureBytes('mlp'), { trainable: false });
     expect(m.parameters()).toHaveLength(0);
