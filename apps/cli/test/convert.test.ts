@@ -14,10 +14,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AxonError, type Tensor, setSeed, memory, noGrad, randn, setBackend, tensor } from '@axon/core';
 import '@axon/backend-wasm';
 import '@axon/autograd';
-import { Linear, ReLU, Sequential, loadModel, mnistModel, openSafetensors, parseSafetensors, save, saveSafetensors, serializeSafetensors, toHostTensors, toTorchStateDict } from '@axon/layers';
+import { Linear, ReLU, Sequential, gpt, loadModel, mnistModel, openSafetensors, parseSafetensors, save, saveSafetensors, serializeSafetensors, toHostTensors, toTorchStateDict } from '@axon/layers';
 import { loadOnnx } from '@axon/onnx';
 import { convert, defaultOutput, parseShape } from '../src/commands/convert.js';
-import { describeModel, type OnnxInfo, type SafetensorsInfo } from '../src/commands/info.js';
+import { describeModel, type FolderInfo, type OnnxInfo, type SafetensorsInfo } from '../src/commands/info.js';
 
 const cli = fileURLToPath(new URL('../dist/index.js', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'axon-cli-convert-'));
@@ -184,6 +184,9 @@ describe('axon convert', () => {
       const toAxon = await noLeak(() => convert({ input: join(fixtures, `${name}.${stored}.safetensors`), to: 'axon', model: name, output: join(dir, `torch-${name}-${stored}`) }, (l) => lines.push(l)));
       expect(lines[0]).toMatch(name === 'mlp' ? /fc1 → 1, fc2 → 4/ : /conv1 → 1, conv2 → 4, fc → 9/);
       const m = await loadModel(toAxon.output);
+    const described: string[] = [];
+    await describeModel(toAxon.output, { log: (l) => described.push(l) });
+    expect(described.join('\n')).toMatch(new RegExp(`parameters: ${name === 'mlp' ? '101,770' : '34,826'} \\([\\d.]+ MiB\\)`));
       const toOnnx = await convert({ input: join(fixtures, `${name}.${stored}.safetensors`), to: 'onnx', model: name, inputShape: x.shape, output: join(dir, `torch-${name}-${stored}.onnx`) }, quiet);
       const o = await loadOnnx(toOnnx.output);
       const outs = noGrad(() => [m.predict(x), o.forward(x)]);
@@ -194,21 +197,50 @@ describe('axon convert', () => {
     }
   });
 
-  it("an nn.Sequential state dict (layers' toTorchStateDict names: 1.weight, 4.weight) loads into --model mlp, kernels transposed back exactly", async () => {
+  it("an nn.Sequential state dict (layers' toTorchStateDict names: 1.weight, 4.weight) loads into --model mlp, kernels transposed back (stored as BF16: the originals rounded), info says so", async () => {
     const m = mnistModel('mlp');
     const sd = toTorchStateDict(m);
     const file = join(dir, 'sequential.safetensors');
     writeFileSync(file, serializeSafetensors(await toHostTensors(sd)));
     for (const t of Object.values(sd)) t.dispose();
     expect(Object.keys(parseSafetensors(readFileSync(file)).tensors)).toEqual(['1.weight', '1.bias', '4.weight', '4.bias']);
-    const r = await noLeak(() => convert({ input: file, to: 'axon', model: 'mlp' }, quiet));
+    const r = await noLeak(() => convert({ input: file, to: 'axon', model: 'mlp', dtype: 'bfloat16' }, quiet));
     expect(r.output).toBe(join(dir, 'sequential'));
     const back = await loadModel(r.output);
     const a = m.stateDict();
     const b = back.stateDict();
-    for (const k of Object.keys(a)) expect(Array.from(await values(b[k]!)), k).toEqual(Array.from(await values(a[k]!)));
+    // stored as BF16: each weight is the float32 original rounded to bfloat16 (nearest even)
+    const bf16 = (v: Float32Array): number[] => Array.from(parseSafetensors(serializeSafetensors({ v: { dtype: 'float32', shape: [v.length], data: v } }, {}, { dtype: 'bfloat16' })).tensors.v!.data);
+    for (const k of Object.keys(a)) expect(Array.from(await values(b[k]!)), k).toEqual(bf16(await values(a[k]!)));
+    const lines: string[] = [];
+    const info = await describeModel(r.output, { log: (l) => lines.push(l) });
+    expect(lines[1]).toMatch(/parameters: 101,770 \(0\.39 MiB, stored as BF16\): 1 100,480 · 3 1,290/);
+    expect((info as FolderInfo).stored).toEqual(['BF16']);
+    const copy = await convert({ input: r.output, to: 'axon', dtype: 'float32' }, quiet);
+    expect(copy.output).toBe(join(dir, 'sequential-float32'));
+    const lines32: string[] = [];
+    await describeModel(copy.output, { log: (l) => lines32.push(l) });
+    expect(lines32[1]).toMatch(/parameters: 101,770 \(0\.39 MiB\): /);
     back.dispose();
     m.dispose();
+  });
+
+  it('a GPT saved as a single module exports with int32 token ids of its context length; an LSTM LM needs --input-shape', async () => {
+    const g = gpt({ vocabSize: 12, contextLength: 8, width: 8, heads: 2, layers: 1 });
+    const src = join(dir, 'tiny-gpt');
+    await save(g, src);
+    const r = await noLeak(() => convert({ input: src, to: 'onnx' }, quiet));
+    const info = (await describeModel(r.output, { log: quiet })) as OnnxInfo;
+    expect(info.inputs).toEqual([{ name: 'input', dtype: 'INT32', shape: [1, 8] }]);
+    expect(info.outputs[0]!.shape).toEqual([1, 8, 12]);
+    const back = await loadOnnx(r.output);
+    const ids = tensor([[1, 2, 3, 4, 5, 6, 7, 8]], [1, 8], 'int32');
+    const [a, b] = noGrad(() => [g.forward(ids), back.forward(ids)]);
+    const [want, got] = await Promise.all([values(a!), values(b!)]);
+    for (let i = 0; i < want.length; i++) expect(got[i]).toBeCloseTo(want[i]!, 5);
+    for (const t of [ids, a!, b!]) t.dispose();
+    back.dispose();
+    g.dispose();
   });
 
   it('ONNX → safetensors keeps the initializers under their state-dict names, value for value', async () => {
@@ -282,6 +314,7 @@ describe('axon convert', () => {
     const files: [string, Uint8Array][] = [
       ['past-end.safetensors', pastEnd],
       ['overlap.safetensors', header({ a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] }, b: { dtype: 'F32', shape: [2], data_offsets: [4, 12] } }, 12)],
+      ['gap.safetensors', header({ a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] }, b: { dtype: 'F32', shape: [2], data_offsets: [12, 20] } }, 20)],
       ['huge.safetensors', header({ a: { dtype: 'F32', shape: [2 ** 40, 2 ** 40], data_offsets: [0, 16] } }, 16)],
       ['garbage.onnx', new Uint8Array([0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f, 1, 2, 3])],
       ['text.onnx', new TextEncoder().encode('this is not a model')],

@@ -13,12 +13,12 @@ import {
   type HostTensorEntry,
   type Module,
   type WeightsDtype,
-  loadLanguageModel,
   loadModel,
   Model,
   loadSafetensors,
   loadTorchStateDict,
   mnistModel,
+  modelFromJson,
   openSafetensors,
   save,
   saveSafetensors,
@@ -133,16 +133,28 @@ function sizeOf(m: Module): { tensors: number; parameters: number } {
   return { tensors: sd.length, parameters: sd.reduce((a, t) => a + t.size, 0) };
 }
 
-/** Loads an Axon model folder: a language model (GPT/LSTM) with loadLanguageModel, any other with loadModel. */
+/**
+ * Loads an Axon model folder: a Keras model (Sequential or functional) with loadModel, uncompiled;
+ * a single saved module (a GPT or LSTM language model, a PyTorch-front module) by rebuilding it
+ * from its manifest and loading its weights strictly.
+ */
 async function loadAxon(path: string): Promise<Module> {
   const manifest = (await stat(path).then((s) => s.isDirectory(), () => false)) ? join(path, 'model.json') : path;
-  let lm = false;
   try {
-    lm = (JSON.parse(await readFile(manifest, 'utf8')) as { languageModel?: unknown }).languageModel !== undefined;
-  } catch {
-    /* loadModel reports it */
+    return await loadModel(path, { compile: false });
+  } catch (e) {
+    if (!(e instanceof AxonError) || !/ layer, not a model/.test(e.message)) throw e;
   }
-  return lm ? ((await loadLanguageModel(path)) as unknown as Module) : loadModel(path, { compile: false });
+  const json = JSON.parse(await readFile(manifest, 'utf8')) as { weights?: unknown };
+  if (typeof json.weights !== 'string' || !/^[^/\\\0]+\.safetensors$/.test(json.weights)) throw new AxonError(OP, `'${manifest}' names no weights file`);
+  const m = modelFromJson(json);
+  try {
+    await loadSafetensors(m, join(dirname(manifest), json.weights), { strict: true });
+  } catch (e) {
+    m.dispose();
+    throw e;
+  }
+  return m;
 }
 
 /** The first module holding parameters, depth first. */

@@ -17,6 +17,8 @@ export interface FolderInfo {
   readonly bytes: number;
   readonly groups: readonly string[];
   readonly languageModel: boolean;
+  /** The dtypes the weights file stores (`F32`, `BF16`, …). */
+  readonly stored: readonly string[];
   readonly model?: string;
   readonly tokenizer?: string;
 }
@@ -248,11 +250,14 @@ export async function modelInfo(path: string, log: (s: string) => void = console
     sizes.push([name, n]);
   }
   const shown = groupByPrefix(sizes);
+  // the precision the weights file stores (float tensors are read as float32)
+  const stored = [...new Set(Object.values(tensors).map((t) => t.sourceDtype ?? 'F32'))];
+  const storedNote = stored.length === 1 && stored[0] === 'F32' ? '' : `, stored as ${stored.join('/')}`;
   const lm = json.languageModel as LmInfo | undefined;
   if (lm === undefined) {
     log(`${path}: a ${typeof json.className === 'string' ? json.className : 'model'} (not a language model)`);
-    log(`  parameters: ${int(total)} (${(bytes / 2 ** 20).toFixed(2)} MiB): ${shown.join(' · ')}`);
-    return { format: 'axon', className: typeof json.className === 'string' ? json.className : null, parameters: total, bytes, groups: shown, languageModel: false };
+    log(`  parameters: ${int(total)} (${(bytes / 2 ** 20).toFixed(2)} MiB${storedNote}): ${shown.join(' · ')}`);
+    return { format: 'axon', className: typeof json.className === 'string' ? json.className : null, parameters: total, bytes, groups: shown, languageModel: false, stored };
   }
   const tname = json.tokenizer;
   let tok = 'missing';
@@ -267,10 +272,10 @@ export async function modelInfo(path: string, log: (s: string) => void = console
   const num = (v: unknown, d = 4): string => (typeof v === 'number' ? v.toFixed(d) : '-');
   log(`${path}: language model ${lm.model}${json.checkpoint !== undefined ? ' (a training checkpoint)' : ''}`);
   log(`  architecture: ${lm.model === 'gpt' ? 'GPT (token + learned position embeddings, pre-norm transformer blocks with causal self-attention and a GELU MLP, final LayerNorm, linear head)' : 'LSTM language model (embedding, LSTM, linear head)'}; ${Object.entries(lm.config).map(([k, v]) => `${k} ${v}`).join(', ')}`);
-  log(`  parameters: ${int(total)} (${(bytes / 2 ** 20).toFixed(2)} MiB float32): ${shown.join(' · ')}`);
+  log(`  parameters: ${int(total)} (${(bytes / 2 ** 20).toFixed(2)} MiB float32${storedNote}): ${shown.join(' · ')}`);
   log(`  tokenizer: ${tok}`);
   if (typeof t.steps === 'number') {
     log(`  trained: ${int(t.steps)} steps (${int(typeof t.tokens === 'number' ? t.tokens : 0)} tokens) on ${String(t.data)}, batch ${String(t.batchSize)}, lr ${String(t.lr)}, seed ${String(t.seed)}; val_loss ${num(t.valLoss)} nats/token = ${num(t.valLossPerChar)} nats/char (unigram entropy ${num(t.unigramEntropy)} nats/char)`);
   }
-  return { format: 'axon', className: typeof json.className === 'string' ? json.className : null, parameters: total, bytes, groups: shown, languageModel: true, model: lm.model, tokenizer: tok };
+  return { format: 'axon', className: typeof json.className === 'string' ? json.className : null, parameters: total, bytes, groups: shown, languageModel: true, stored, model: lm.model, tokenizer: tok };
 }
