@@ -3,8 +3,8 @@
  * onnxruntime-node, rtol 1e-4, atol 1e-5), host shape subgraphs, the model's API (names, shapes,
  * stateDict, parameters, memory), fine-tuning an imported PyTorch model, and the load-time errors.
  */
-import { beforeAll, describe, expect, it } from 'vitest';
-import { AxonError, type Tensor, memory, noGrad, randn, setBackend, setSeed, tensor, tidy } from '@axon/core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AxonError, type Tensor, getBackend, memory, noGrad, randn, setBackend, setSeed, tensor, tidy } from '@axon/core';
 import '@axon/autograd';
 import { DataType } from '../src/proto.js';
 import { MAX_ONNX_NODES, loadOnnx, parseOnnx } from '../src/index.js';
@@ -345,9 +345,10 @@ beforeAll(async () => {
   await setBackend('wasm');
 });
 
-describe('operators against onnxruntime-node', () => {
+function opSuite(backend: string): void {
   for (const c of CASES) {
     it(c.name, async () => {
+      await setBackend(backend);
       const bytes = build(c.graph);
       const want = await ortRun(bytes, c.feeds);
       const model = parseOnnx(bytes);
@@ -364,6 +365,24 @@ describe('operators against onnxruntime-node', () => {
       model.dispose();
     });
   }
+}
+
+describe('operators against onnxruntime-node (WASM)', () => {
+  opSuite('wasm');
+});
+
+describe.skipIf(process.env['AXON_SKIP_WEBGPU'] === '1')('operators against onnxruntime-node (WebGPU)', () => {
+  beforeAll(async () => {
+    await import('@axon/backend-webgpu');
+  });
+  afterAll(async () => {
+    await setBackend('wasm');
+  });
+  it('the WebGPU backend starts', async () => {
+    await setBackend('webgpu');
+    expect(getBackend().name).toBe('webgpu');
+  });
+  opSuite('webgpu');
 });
 
 describe('OnnxModel', () => {
