@@ -14,7 +14,8 @@ import { type HostTensorEntry, type PlannedTensor, type SafetensorsDtype, decode
  * await saveSafetensors(new Linear(3, 2), 'info.safetensors', { dtype: 'float16' });
  * await using f = await openSafetensors('info.safetensors');
  * const i: SafetensorsTensorInfo = f.info('weight');
- * i // { dtype: 'float32', sourceDtype: 'F16', shape: [2, 3], byteOffset: 104, byteLength: 12 }
+ * i // { dtype: 'float32', sourceDtype: 'F16', shape: [2, 3], byteLength: 12 }
+ * i.byteOffset > 8 // true: after the header
  */
 export interface SafetensorsTensorInfo {
   /** The dtype the tensor is read as. */
@@ -41,7 +42,8 @@ interface FileHandleLike {
  * const f: SafetensorsFile = await openSafetensors('lazy.safetensors');
  * f.keys() // ['weight', 'bias']
  * f.metadata // { format: 'axon', note: 'hi' }
- * (await f.read('bias')).shape // [2]
+ * const bias = await f.read('bias'); // reads only its 8 bytes
+ * bias.shape // [2]
  * await f.close();
  */
 export class SafetensorsFile {

@@ -59,7 +59,7 @@ export interface SafetensorsContents {
  * @example
  * const opts: SerializeSafetensorsOptions = { dtype: 'bfloat16' };
  * const bytes = serializeSafetensors({ w: { dtype: 'float32', shape: [1], data: new Float32Array([1]) } }, {}, opts);
- * bytes.length // 72
+ * bytes.length // 66
  */
 export interface SerializeSafetensorsOptions {
   /** The precision float32 tensors are written in (default `'float32'`); int32 and bool tensors are written as they are. */

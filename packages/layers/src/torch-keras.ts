@@ -173,7 +173,9 @@ export function toTorchStateDict(model: Module): Record<string, Tensor> {
  * const sd = { '1.weight': randn([128, 784]), '1.bias': zeros([128]), '4.weight': randn([10, 128]), '4.bias': zeros([10]) };
  * const m = mnistMlp();
  * loadTorchStateDict(m, sd) // { missingKeys: [], unexpectedKeys: [] }
- * (m.layers[1] as Dense).kernel!.shape // [784, 128]: Linear's weight, transposed
+ * const kernel = (m.layers[1] as Dense).kernel!;
+ * kernel.shape // [784, 128]
+ * kernel.sub(sd['1.weight'].T).abs().max() // 0
  * loadTorchStateDict(m, { ...sd, '1.weight': randn([784, 128]) }) // throws: 'size mismatch for 1.weight: copying a param with shape [784, 128] from checkpoint, the shape in current model is [128, 784]'
  */
 export function loadTorchStateDict(model: Module, dict: StateDict, opts: { strict?: boolean } = {}): LoadStateDictResult {
