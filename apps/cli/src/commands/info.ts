@@ -1,7 +1,7 @@
 import { dirname, join, resolve } from 'node:path';
 import { AxonError, backends, readRegularFile, ready, setNumThreads } from '@axon/core';
 import { stat } from 'node:fs/promises';
-import { MAX_MODEL_JSON_BYTES, openSafetensors, parseSafetensors } from '@axon/layers';
+import { MAX_MODEL_JSON_BYTES, openSafetensors } from '@axon/layers';
 import { summarizeOnnx, type OnnxSummary } from '../onnx-summary.js';
 import type { LmInfo } from '../lm/store.js';
 import { describeTokenizer, tokenizerFromJson } from '../lm/tokenizer.js';
@@ -220,7 +220,7 @@ export function groupByPrefix(sizes: Iterable<readonly [string, number]>): strin
 
 /**
  * `axon info <model>`: what a saved model folder holds, read from its files without starting a
- * backend or building the model. For a language model (`axon train --model gpt|lstm`): the
+ * backend or building the model (of the weights file, only the header is read). For a language model (`axon train --model gpt|lstm`): the
  * architecture, the parameter count (in all and by top-level module, from the weights file's
  * header), the tokenizer and how it was trained; for another model, its class and parameters.
  */
@@ -239,19 +239,27 @@ export async function modelInfo(path: string, log: (s: string) => void = console
   }
   const w = json.weights;
   if (typeof w !== 'string' || !/^[^/\\\0]+\.safetensors$/.test(w)) throw new AxonError(op, `'${file}' names no weights file`);
-  const { tensors } = parseSafetensors(await readRegularFile(op, join(dir, w)));
+  // the weights file's header only (a file of any size is described at once)
+  const f = await openSafetensors(join(dir, w));
   const sizes: [string, number][] = [];
+  const storedSet = new Set<string>();
   let total = 0;
   let bytes = 0;
-  for (const [name, t] of Object.entries(tensors)) {
-    const n = t.shape.reduce((a, b) => a * b, 1);
-    total += n;
-    bytes += t.data.byteLength;
-    sizes.push([name, n]);
+  try {
+    for (const name of f.keys()) {
+      const t = f.info(name);
+      const n = t.shape.reduce((a, b) => a * b, 1);
+      total += n;
+      bytes += n * (t.dtype === 'bool' ? 1 : 4);
+      sizes.push([name, n]);
+      storedSet.add(t.sourceDtype);
+    }
+  } finally {
+    await f.close();
   }
   const shown = groupByPrefix(sizes);
   // the precision the weights file stores (float tensors are read as float32)
-  const stored = [...new Set(Object.values(tensors).map((t) => t.sourceDtype ?? 'F32'))];
+  const stored = [...storedSet];
   const storedNote = stored.length === 1 && stored[0] === 'F32' ? '' : `, stored as ${stored.join('/')}`;
   const lm = json.languageModel as LmInfo | undefined;
   if (lm === undefined) {
