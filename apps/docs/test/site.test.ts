@@ -84,7 +84,7 @@ describe('the site build', () => {
 
   it('has one page per package, starting with its README', () => {
     requireSite();
-    expect(config.entryPoints.length).toBe(8); // 7 packages and the CLI's library export
+    expect(config.entryPoints.length).toBe(9); // 8 packages (onnx included) and the CLI's library export
     for (const entry of config.entryPoints) {
       const dir = resolve(docs, entry);
       const { name } = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name: string };
@@ -100,7 +100,7 @@ describe('the site build', () => {
 
   it('has the API pages of the central types and functions', () => {
     requireSite();
-    for (const page of ['classes/_axon_core.Tensor.html', 'functions/_axon_core.tensor.html', 'functions/_axon_core.tidy.html', 'classes/_axon_layers.Module.html', 'functions/_axon_layers.sequential.html', 'classes/_axon_optimizers.Adam.html', 'classes/_axon_datasets.Dataset.html']) {
+    for (const page of ['classes/_axon_core.Tensor.html', 'functions/_axon_core.tensor.html', 'functions/_axon_core.tidy.html', 'classes/_axon_layers.Module.html', 'functions/_axon_layers.sequential.html', 'classes/_axon_optimizers.Adam.html', 'classes/_axon_datasets.Dataset.html', 'functions/_axon_onnx.exportOnnx.html', 'functions/_axon_onnx.loadOnnx.html', 'classes/_axon_onnx.OnnxModel.html']) {
       expect(existsSync(join(out, page)), page).toBe(true);
     }
     // An @example without a code fence is rendered as code (TypeDoc's behaviour, kept).
