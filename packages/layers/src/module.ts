@@ -620,7 +620,8 @@ export abstract class Module<Out = Tensor> {
       if (!isTensor(src)) described[k] = `'${k}' is not a Tensor (got ${fmtValue(src)}).`;
       else if (src.isDisposed) described[k] = `'${k}' (tensor #${src.id}) was disposed.`;
       else {
-        const target = own[k];
+        // a legacy name has no entry of its own: its module's tensors share one backend
+        const target = own[k] ?? Object.values(own)[0];
         described[k] = target && src.backend !== target.backend ? `'${k}' lives on backend '${src.backend.name}', the module on '${target.backend.name}' (move it with await t.toBackend('${target.backend.name}')).` : { shape: src.shape, dtype: src.dtype };
       }
     }

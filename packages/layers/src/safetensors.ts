@@ -143,6 +143,17 @@ function f16BitsToF32(h: number): number {
   return sign * (1 + mant / 1024) * 2 ** (exp - 15);
 }
 
+let F16_TABLE: Float32Array | null = null;
+
+/** Every half's float32 value (256 KB, built on first use). */
+function f16Table(): Float32Array {
+  if (!F16_TABLE) {
+    F16_TABLE = new Float32Array(65536);
+    for (let h = 0; h < 65536; h++) F16_TABLE[h] = f16BitsToF32(h);
+  }
+  return F16_TABLE;
+}
+
 /** The little-endian bytes an entry is written as (`dtype` 'float16'/'bfloat16' converts float32 values). */
 function leBytes(e: HostTensorEntry, dtype: WeightsDtype): Uint8Array {
   if (e.dtype === 'float32' && dtype !== 'float32') {
@@ -373,10 +384,12 @@ export function decodeTensor(op: string, p: PlannedTensor, raw: Uint8Array): Hos
   };
   let data: Float32Array | Int32Array | Uint8Array;
   switch (src) {
-    case 'F32': {
-      const out = new Float32Array(count);
-      for (let i = 0; i < count; i++) out[i] = dv.getFloat32(4 * i, true);
-      data = out;
+    case 'F32':
+    case 'I32': {
+      // a copy into a fresh (aligned) buffer, viewed as is on little-endian hosts
+      const buf = Uint8Array.prototype.slice.call(raw, 0, 4 * count);
+      if (!LITTLE_ENDIAN) for (let i = 0; i < buf.length; i += 4) buf.subarray(i, i + 4).reverse();
+      data = src === 'F32' ? new Float32Array(buf.buffer, 0, count) : new Int32Array(buf.buffer, 0, count);
       break;
     }
     case 'F64': {
@@ -387,20 +400,18 @@ export function decodeTensor(op: string, p: PlannedTensor, raw: Uint8Array): Hos
     }
     case 'F16': {
       const out = new Float32Array(count);
-      for (let i = 0; i < count; i++) out[i] = f16BitsToF32(dv.getUint16(2 * i, true));
+      const table = f16Table();
+      for (let i = 0; i < count; i++) out[i] = table[dv.getUint16(2 * i, true)]!;
       data = out;
       break;
     }
     case 'BF16': {
       const out = new Uint32Array(count);
-      for (let i = 0; i < count; i++) out[i] = dv.getUint16(2 * i, true) << 16;
+      if (LITTLE_ENDIAN) {
+        const h = new Uint16Array(Uint8Array.prototype.slice.call(raw, 0, 2 * count).buffer, 0, count);
+        for (let i = 0; i < count; i++) out[i] = h[i]! << 16;
+      } else for (let i = 0; i < count; i++) out[i] = dv.getUint16(2 * i, true) << 16;
       data = new Float32Array(out.buffer);
-      break;
-    }
-    case 'I32': {
-      const out = new Int32Array(count);
-      for (let i = 0; i < count; i++) out[i] = dv.getInt32(4 * i, true);
-      data = out;
       break;
     }
     case 'I16':
