@@ -958,6 +958,43 @@ export const OPS: Readonly<Record<string, OpSpec>> = {
       return [gather(devOf(c, x), fixed, axis)];
     },
   },
+  GatherElements: {
+    attrs: { axis: 'int' },
+    run: (c) => {
+      const x = dev(c, 0, 'data');
+      const idxV = input(c, 1, 'indices');
+      const r = x.rank;
+      const axis = normAxis(c, aInt(c, 'axis', 0), r);
+      const ishape = idxV.shape;
+      if (ishape.length !== r || ishape.some((d, i) => i !== axis && d > x.shape[i]!)) throw new AxonError(c.op, `indices ${fmtShape(ishape)} must have the rank of data ${fmtShape(x.shape)} and no larger dimension off the axis`);
+      checkSize(c, ishape);
+      // out[p] = x[p with p[axis] = indices[p]]: one gather from the flattened data at
+      // indices·stride[axis] + (the offset of p without its axis coordinate), computed on the host
+      const xs = stridesOf(x.shape);
+      const is = stridesOf(ishape);
+      const n = sizeOf(ishape);
+      const base = new Float64Array(n);
+      for (let i = 0; i < n; i++) {
+        let off = 0;
+        for (let a = 0; a < r; a++) if (a !== axis) off += (Math.floor(i / is[a]!) % ishape[a]!) * xs[a]!;
+        base[i] = off;
+      }
+      const dim = x.shape[axis]!;
+      let lin: Tensor;
+      if (isHost(idxV)) {
+        const d = idxV.data.map((j, i) => {
+          if (!(j >= -dim && j < dim)) throw new AxonError(c.op, `index ${j} is out of range for axis ${axis} of ${fmtShape(x.shape)}`);
+          return (j < 0 ? j + dim : j) * xs[axis]! + base[i]!;
+        });
+        lin = devOf(c, hostValue('int', ishape, d));
+      } else {
+        if (idxV.dtype !== 'int32') throw new AxonError(c.op, `indices must be integers, got ${idxV.dtype}`);
+        const j = where(lt(idxV, 0), add(idxV, dim), idxV);
+        lin = add(mul(j, xs[axis]!), devOf(c, hostValue('int', ishape, base)));
+      }
+      return [gather(reshape(x, [sizeOf(x.shape)]), lin, 0)];
+    },
+  },
   Pad: {
     hostInputs: [1, 2, 3],
     attrs: { mode: 'string' },

@@ -55,14 +55,15 @@ beforeAll(async () => {
 });
 
 describe('Axon → toOnnx → parseOnnx', () => {
-  for (const c of CASES) {
-    it(c.name, async () => {
+  for (const [c, opset] of CASES.flatMap((k) => [[k, 17], [k, 18]] as const)) {
+    it(`${c.name} (opset ${opset})`, async () => {
       setSeed(3);
       const m = c.model();
       m.eval();
       const x = c.input();
       const want = noGrad(() => tidy(() => m.call(x)));
-      const imported = parseOnnx(await toOnnx(m, x));
+      const imported = parseOnnx(await toOnnx(m, x, { opset }));
+      expect(imported.opsetVersion).toBe(opset);
       const before = memory().numTensors;
       const got = noGrad(() => imported.forward(x));
       expect(got.shape).toEqual(want.shape);

@@ -94,6 +94,16 @@ const CASES: OpCase[] = [
     feeds: { x: feed([2, 5], 5) },
   },
   {
+    name: 'GatherElements along axis 1 (constant indices with a negative one) and axis 0 (indices from an input)',
+    graph: {
+      nodes: [node('GatherElements', ['x', 'idx'], ['a'], [I('axis', 1)]), node('GatherElements', ['x', 'tok'], ['b'], [I('axis', 0)])],
+      inputs: [x('x', [3, 4]), vi('tok', INT64, [2, 3])],
+      inits: [i64('idx', [3, 2], [0, 3, -1, 1, 2, 2])],
+      outputs: ['a', 'b'],
+    },
+    feeds: { x: feed([3, 4], 42), tok: { shape: [2, 3], data: [2, 0, 1, 1, 2, -3], dtype: 'int64' } },
+  },
+  {
     name: 'Pad (constant value, a negative pad crops)',
     graph: { nodes: [node('Pad', ['x', 'pads', 'v'], ['y'], [S('mode', 'constant')])], inputs: [x('x', [2, 3, 4])], inits: [i64('pads', [6], [0, 1, -1, 1, 0, 2]), f32('v', [], [0.5])], outputs: ['y'] },
     feeds: { x: feed([2, 3, 4], 6) },
