@@ -240,10 +240,11 @@ program
   .option('--input-dtype <type>', '--to onnx: the sample input\'s dtype, float32 or int32 (default: int32 for a model that starts with an Embedding, else float32)')
   .option('--opset <n>', '--to onnx: the ONNX opset, 17 (default) or 18', wrap(positiveInt('opset')))
   .option('-m, --model <name>', `a .safetensors input to axon/onnx: the ready-made architecture its weights belong to (${MODEL_NAMES.join(', ')}); the names are checked strictly`)
+  .option('--torch-names', "--to safetensors of a Keras model: the state dict of the equivalent PyTorch nn.Sequential (1.weight [out, in], …), for load_state_dict(strict=True)")
   .option('--backend <name>', 'backend', 'wasm')
   .addOption(threadsOption())
   .action(async (input: string, o) => {
-    await convert({ input, to: o.to, output: o.output, dtype: o.dtype, inputShape: o.inputShape, inputDtype: o.inputDtype, opset: o.opset, model: o.model, backend: o.backend, threads: o.threads });
+    await convert({ input, to: o.to, output: o.output, dtype: o.dtype, inputShape: o.inputShape, inputDtype: o.inputDtype, opset: o.opset, model: o.model, torchNames: o.torchNames === true, backend: o.backend, threads: o.threads });
   });
 
 program.parseAsync(process.argv).catch((e: unknown) => {

@@ -225,6 +225,27 @@ describe('axon convert', () => {
     m.dispose();
   });
 
+  it('--torch-names writes a Keras model as the state dict of its PyTorch nn.Sequential, which --model loads back exactly', async () => {
+    const m = mnistModel('mlp');
+    const src = join(dir, 'keras-mlp');
+    await save(m, src);
+    const r = await noLeak(() => convert({ input: src, to: 'safetensors', torchNames: true }, quiet));
+    const { tensors, metadata } = parseSafetensors(readFileSync(r.output));
+    expect(metadata).toEqual({ format: 'pt' });
+    expect(Object.entries(tensors).map(([k, t]) => `${k} ${t.shape.join('x')}`)).toEqual(['1.weight 128x784', '1.bias 128', '4.weight 10x128', '4.bias 10']);
+    const kernel = await values(m.stateDict()['1.kernel']!);
+    expect(tensors['1.weight']!.data[5 * 784 + 7]).toBe(kernel[7 * 128 + 5]);
+    const back = await convert({ input: r.output, to: 'axon', model: 'mlp', output: join(dir, 'keras-mlp-back') }, quiet);
+    const again = await loadModel(back.output);
+    const a = m.stateDict();
+    const b = again.stateDict();
+    for (const k of Object.keys(a)) expect(Array.from(await values(b[k]!)), k).toEqual(Array.from(await values(a[k]!)));
+    const err = await convert({ input: join(dir, 'mlp.onnx'), to: 'safetensors', torchNames: true, output: join(dir, 'x.safetensors') }, quiet).catch((e: unknown) => e);
+    expect(String(err)).toMatch(/--torch-names maps a Keras model .* holds a OnnxModel/);
+    again.dispose();
+    m.dispose();
+  });
+
   it('a GPT saved as a single module exports with int32 token ids of its context length; an LSTM LM needs --input-shape', async () => {
     const g = gpt({ vocabSize: 12, contextLength: 8, width: 8, heads: 2, layers: 1 });
     const src = join(dir, 'tiny-gpt');

@@ -23,10 +23,11 @@ import {
   save,
   saveSafetensors,
   serializeSafetensors,
+  toHostTensors,
   toTorchStateDict,
   writeFileAtomic,
 } from '@axon/layers';
-import { exportOnnx, loadOnnx } from '@axon/onnx';
+import { OnnxModel, exportOnnx, loadOnnx } from '@axon/onnx';
 import { chooseBackend } from '../backend.js';
 import { int } from '../format.js';
 import { MODEL_NAMES } from '../models.js';
@@ -54,6 +55,11 @@ export interface ConvertOptions {
   readonly inputDtype?: string;
   /** The architecture a safetensors file's weights belong to, for `--to axon|onnx` (mlp or cnn). */
   readonly model?: string;
+  /**
+   * `--to safetensors` of a Keras model (Sequential or functional): write the state dict of the
+   * equivalent PyTorch `nn.Sequential` (layers' `toTorchStateDict`: `1.weight` [out, in], …).
+   */
+  readonly torchNames?: boolean;
   /** The ONNX opset (17 or 18). */
   readonly opset?: number;
   readonly backend?: string;
@@ -242,6 +248,7 @@ export async function convert(o: ConvertOptions, log: (s: string) => void = cons
   if (to === 'onnx' && dtype !== undefined) throw new AxonError(OP, '--dtype applies to --to safetensors and --to axon; ONNX export writes float32');
   if (to !== 'onnx' && (o.inputShape !== undefined || o.inputDtype !== undefined || o.opset !== undefined)) throw new AxonError(OP, '--input-shape, --input-dtype and --opset apply to --to onnx');
   if (o.model !== undefined && from !== 'safetensors') throw new AxonError(OP, `--model applies to a .safetensors input (the weights of a ready-made model); '${o.input}' is ${from === 'axon' ? 'an Axon model' : 'an ONNX model'}, which holds its own architecture`);
+  if (o.torchNames === true && (to !== 'safetensors' || from === 'safetensors')) throw new AxonError(OP, '--torch-names applies to --to safetensors from an Axon or ONNX model');
   if (o.model !== undefined && to === 'safetensors') throw new AxonError(OP, '--model applies to --to axon and --to onnx (a safetensors output keeps the names it has)');
   if (from === 'safetensors' && to !== 'safetensors') {
     if (o.model === undefined) throw new AxonError(OP, `a safetensors file holds weights only: converting it to ${to === 'axon' ? 'an Axon model' : 'ONNX'} needs their architecture, --model ${MODEL_NAMES.join('|')}`);
@@ -299,6 +306,20 @@ export async function convert(o: ConvertOptions, log: (s: string) => void = cons
   }
   try {
     const { tensors, parameters } = sizeOf(model);
+    if (to === 'safetensors' && o.torchNames === true) {
+      if (!(model instanceof Model) || model instanceof OnnxModel) throw new AxonError(OP, `--torch-names maps a Keras model (Sequential or functional) to PyTorch's nn.Sequential; '${o.input}' holds a ${model.className}${model instanceof OnnxModel ? '' : ', whose state dict already has its PyTorch names'}`);
+      const sd = toTorchStateDict(model);
+      let bytes: Uint8Array;
+      try {
+        bytes = serializeSafetensors(await toHostTensors(sd), { format: 'pt' }, { dtype: dtype ?? 'float32' });
+      } finally {
+        for (const t of Object.values(sd)) t.dispose();
+      }
+      await writeFileAtomic(output, bytes);
+      const n = Object.keys(sd).length;
+      log(`wrote ${output}: ${int(n)} tensors of the equivalent PyTorch nn.Sequential (${Object.keys(sd).slice(0, 4).join(', ')}${n > 4 ? ', …' : ''}), ${int(parameters)} parameters, float tensors as ${stored} (${(bytes.length / 2 ** 20).toFixed(2)} MiB)`);
+      return { from, to, output, tensors: n, parameters, dtype: stored, bytes: bytes.length };
+    }
     if (to === 'safetensors') {
       await saveSafetensors(model, output, dtype !== undefined ? { dtype } : {});
       const bytes = (await stat(output)).size;
