@@ -221,6 +221,10 @@ function prepare(bytes: Uint8Array): Prepared {
 
   const order = topoSort(nodes, producer);
   const attrs = order.map((i) => checkAttributes(label(nodes[i]!), nodes[i]!.opType!, nodes[i]!));
+  // tensors held by attributes (Constant's value, ConstantOfShape's fill) are checked like initializers
+  attrs.forEach((m, k) => {
+    for (const [name, a] of m) if (a.t) checkTensor(label(nodes[order[k]!]!), `attribute '${name}'`, a.t);
+  });
 
   // last readers (graph outputs are never released)
   const lastUse = new Map<string, number>();

@@ -644,6 +644,31 @@ describe('load-time errors (AxonError, nothing allocated)', () => {
     expectLoadError(build(relu([{ name: 's', dims: [1], dataType: DataType.STRING, stringData: [new Uint8Array(1)] }])), /initializer 's' has data type STRING, which Axon cannot hold/);
   });
 
+  it('a Constant whose tensor data does not match its dims fails at load, naming the node', () => {
+    const bad = { name: '', dims: [100, 100], dataType: DataType.FLOAT, rawData: new Uint8Array(8) };
+    expectLoadError(build({ nodes: [node('Constant', [], ['c'], [T('value', bad)], 'k'), node('Add', ['x', 'c'], ['y'])], inputs: [x('x', [2])], outputs: ['y'] }), /Constant 'k': attribute 'value' \(FLOAT \[100,100\]\) has 8 bytes of raw data, expected 10000 × 4/);
+  });
+
+  it(`messages nested deeper than protobufjs's limit (100) are refused while decoding`, () => {
+    // model.graph → node → attribute.g → graph → … 1000 levels deep, in 7 kB
+    const varint = (n: number): number[] => {
+      const o: number[] = [];
+      for (; n > 127; n = Math.floor(n / 128)) o.push((n & 127) | 128);
+      return [...o, n];
+    };
+    const pieces: number[][] = [];
+    let len = 0;
+    for (let i = 0; i < 1000; i++) {
+      for (const field of [6, 5, 1]) {
+        const p = [(field << 3) | 2, ...varint(len)];
+        pieces.push(p);
+        len += p.length;
+      }
+    }
+    const bytes = [(7 << 3) | 2, ...varint(len), ...pieces.reverse().flat()];
+    expectLoadError(new Uint8Array(bytes), /not a valid ONNX \(protobuf\) file: max depth exceeded/);
+  });
+
   it('attributes of the wrong type, unknown attributes, unsupported attribute values', () => {
     expectLoadError(build({ nodes: [node('Softmax', ['x'], ['y'], [F('axis', 1)], 'sm')], inputs: [x('x', [2])], outputs: ['y'] }), /Softmax 'sm'.*attribute 'axis' has type FLOAT, expected INT/);
     expectLoadError(build({ nodes: [node('Relu', ['x'], ['y'], [I('alpha', 1)], 'r')], inputs: [x('x', [2])], outputs: ['y'] }), /attribute 'alpha', which Axon does not support for Relu \(supported: none\)/);
