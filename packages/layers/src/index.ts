@@ -73,6 +73,7 @@ export {
   type SafetensorsDtype,
   type WeightsDtype,
   type SerializeSafetensorsOptions,
+  type StateLoadable,
 } from './safetensors.js';
 export { openSafetensors, SafetensorsFile, type SafetensorsTensorInfo } from './safetensors-file.js';
 export { latestCheckpoint, deleteCheckpoints, CHECKPOINT_INDEX, type CheckpointInfo } from './checkpoint.js';

@@ -602,8 +602,13 @@ export function decodeWeights(m: StateLoadable, bytes: Uint8Array, opts: { stric
   return loadParsedWeights(m, parseSafetensors(bytes), opts);
 }
 
-/** Anything with a PyTorch-style `loadStateDict` (a {@link Module}). */
-interface StateLoadable {
+/**
+ * Anything with a PyTorch-style `loadStateDict` (a {@link Module}), as {@link decodeWeights} takes.
+ * @example
+ * const target: StateLoadable = new Linear(2, 1);
+ * decodeWeights(target, await encodeWeights(new Linear(2, 1))) // { missingKeys: [], unexpectedKeys: [] }
+ */
+export interface StateLoadable {
   loadStateDict(sd: Readonly<Record<string, Tensor>>, opts?: { strict?: boolean }): LoadStateDictResult;
 }
 
