@@ -8,7 +8,7 @@ import { AxonError, type Tensor, getBackend, memory, noGrad, randn, setBackend, 
 import '@axon/autograd';
 import { DataType } from '../src/proto.js';
 import { MAX_ONNX_NODES, loadOnnx, parseOnnx } from '../src/index.js';
-import { F, Fs, I, Is, S, Ss, type GraphSpec, type Feed, T, build, f32, i64, node, ortRun, vi } from './onnx-builder.js';
+import { F, Fs, I, Is, S, Ss, type GraphSpec, type Feed, T, build, f32, i64, node, ortRun, vi } from './import-builder.js';
 import { expectAllClose, fixture, fixtureBytes, axonTensor } from './import-helpers.js';
 
 const FLOAT = DataType.FLOAT;
