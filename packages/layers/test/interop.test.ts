@@ -188,16 +188,54 @@ async function readAll(file: string): Promise<Record<string, Tensor>> {
 }
 
 /** PyTorch's nn.Sequential state dict → the Keras model (loadTorchStateDict): PyTorch's outputs; toTorchStateDict gives the tensors back. */
+/**
+ * keras_mlp and keras_cnn are the mlp and cnn fixtures with nn.Sequential's names (so no copy is
+ * committed): `fc1` is index 1, `fc2` 4 (Flatten, Linear, ReLU, Dropout, Linear); `conv1` 1,
+ * `conv2` 4, `fc` 9 (Unflatten, Conv2d, ReLU, MaxPool2d, Conv2d, ReLU, MaxPool2d, Flatten, Dropout, Linear).
+ */
+const RENAMED: Record<string, { from: string; keys: Record<string, string> }> = {
+  keras_mlp: { from: 'mlp', keys: { fc1: '1', fc2: '4' } },
+  keras_cnn: { from: 'cnn', keys: { conv1: '1', conv2: '4', fc: '9' } },
+};
+
+/** Softmax over the last axis of [N, C] values (Axon's mnistMlp/mnistCnn end in a softmax; PyTorch's twins do not). */
+function softmaxRows(v: ArrayLike<number>, c: number): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < v.length; i += c) {
+    const row = Array.from({ length: c }, (_, j) => v[i + j]!);
+    const mx = Math.max(...row);
+    const e = row.map((x) => Math.exp(x - mx));
+    const s = e.reduce((a, b) => a + b, 0);
+    out.push(...e.map((x) => x / s));
+  }
+  return out;
+}
+
+/** The PyTorch nn.Sequential state dict of fixture `name` (renamed from mlp/cnn for keras_mlp/keras_cnn). */
+async function torchStateDict(name: string): Promise<Record<string, Tensor>> {
+  const ren = RENAMED[name];
+  const sd: Record<string, Tensor> = {};
+  for (const [k, t] of Object.entries(await readAll(join(FIX, `${ren?.from ?? name}.f32.safetensors`)))) {
+    const [mod, ...rest] = k.split('.');
+    sd[ren ? `${ren.keys[mod!]}.${rest.join('.')}` : k] = t;
+  }
+  return sd;
+}
+
 async function kerasFromTorch(name: string): Promise<void> {
   const before = memory().numTensors;
   const m = KERAS[name]!();
-  const sd = await readAll(join(FIX, `${name}.f32.safetensors`));
+  const ren = RENAMED[name];
+  const sd = await torchStateDict(name);
   try {
     expect(loadTorchStateDict(m, sd)).toEqual({ missingKeys: [], unexpectedKeys: [] });
-    await using io = await openSafetensors(join(FIX, `${name}.io.safetensors`));
-    const x = await io.readTensor('input');
+    await using io = await openSafetensors(join(FIX, `${ren?.from ?? name}.io.safetensors`));
+    const input = await io.readTensor('input');
+    const x = input.reshape([input.shape[0]!, ...(ren ? [28, 28] : input.shape.slice(1))]);
     const y = m.predict(x);
-    expectAllClose((await y.data()) as Float32Array, (await io.read('output.f32')).data, name);
+    const raw = (await io.read('output.f32')).data;
+    expectAllClose((await y.data()) as Float32Array, ren ? softmaxRows(raw, 10) : raw, name);
+    input.dispose();
     x.dispose();
     y.dispose();
     const back = toTorchStateDict(m);
@@ -232,7 +270,7 @@ describe('Keras ⇄ PyTorch by layer: toTorchStateDict / loadTorchStateDict agai
   it("errors list every problem at once in PyTorch's words; strict: false loads what matches; nothing is half-applied", async () => {
     const m = mnistMlp();
     const k1 = Array.from((m.layers[1] as Dense).kernel!.dataSync());
-    const sd = await readAll(join(FIX, 'keras_mlp.f32.safetensors'));
+    const sd = await torchStateDict('keras_mlp');
     const wrong = zeros([128, 10]);
     const extra = zeros([1]);
     const bad: Record<string, Tensor> = { ...sd, '4.weight': wrong, '9.weight': extra };
