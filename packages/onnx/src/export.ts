@@ -5,7 +5,7 @@
  * the parameters (masks, scalars, positional tables) become constant initializers. Shapes are
  * the sample's (static), as `torch.onnx.export` does without `dynamic_axes`.
  */
-import { AxonError, type DType, OP_TABLE, type OpAttrs, Sym, Tensor, type TableOpName, type TracedOp, fmtShape, fmtValue, isTensor, keep, noGrad, setTraceHook, tidy } from '@axon/core';
+import { AxonError, type DType, OP_TABLE, type OpAttrs, Sym, type Tensor, type TableOpName, type TracedOp, fmtShape, fmtValue, isTensor, keep, noGrad, setTraceHook, tidy } from '@axon/core';
 import type { Module } from '@axon/layers';
 import { DataType, type NodeProto, type TensorProto, type ValueInfoProto, encodeModel } from './proto.js';
 

@@ -5,7 +5,7 @@
  * AXON_SKIP_WEBGPU=1 skips it where there is no Vulkan).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AxonError, Tensor, clip, concat, cumsum, getBackend, hardSwish, leakyRelu, logSoftmax, memory, mish, pad, rand, randint, randn, selu, setBackend, setSeed, silu, softmax, softsign, tensor, tidy, unfold, where, window2d } from '@axon/core';
+import { AxonError, type Tensor, clip, concat, cumsum, getBackend, hardSwish, leakyRelu, logSoftmax, memory, mish, pad, randint, randn, selu, setBackend, setSeed, silu, softmax, softsign, tensor, tidy, unfold, where, window2d } from '@axon/core';
 import '@axon/autograd';
 import {
   AvgPool1d,
@@ -245,7 +245,7 @@ describe('toOnnx on WASM', () => {
   it('an op without an ONNX equivalent names itself', async () => {
     class Unfolds extends Module {
       forward(x: Tensor): Tensor {
-        return unfold(x, window2d('unfold', x.shape, [2, 2]));
+        return unfold(x, window2d('unfold', x.shape, [2, 2], 1, 0, 1));
       }
     }
     await expect(toOnnx(new Unfolds(), randn([1, 1, 3, 3]))).rejects.toThrow(/op 'im2col' .* cannot be exported to ONNX \(unfold\/fold outside conv2d\)/);

@@ -21,6 +21,7 @@ const MODULES: Record<string, () => Promise<Record<string, unknown>>> = {
   '@axon/datasets': () => import('@axon/datasets'),
   '@axon/backend-wasm': () => import('@axon/backend-wasm'),
   '@axon/backend-webgpu': () => import('@axon/backend-webgpu'),
+  '@axon/onnx': () => import('@axon/onnx'),
   '@axon/cli/image': () => import('@axon/cli/image'),
 };
 const load: Loader = async (spec) => {
