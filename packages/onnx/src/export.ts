@@ -5,9 +5,9 @@
  * the parameters (masks, scalars, positional tables) become constant initializers. Shapes are
  * the sample's (static), as `torch.onnx.export` does without `dynamic_axes`.
  */
-import { AxonError, type DType, OP_TABLE, type OpAttrs, Sym, type Tensor, type TableOpName, type TracedOp, fmtShape, fmtValue, isTensor, keep, noGrad, setTraceHook, tidy } from '@axon/core';
+import { AxonError, type DType, OP_TABLE, type OpAttrs, Sym, type Tensor, type TableOpName, type TracedOp, concat, fmtShape, fmtValue, isTensor, keep, noGrad, setTraceHook, tidy } from '@axon/core';
 import type { Module } from '@axon/layers';
-import { DataType, type NodeProto, type TensorProto, type ValueInfoProto, encodeModel } from './proto.js';
+import { DataType, type ModelProto, type NodeProto, type TensorProto, type ValueInfoProto, decodeModel, encodeModel } from './proto.js';
 
 /**
  * Options of {@link toOnnx} and {@link exportOnnx}.
@@ -25,6 +25,15 @@ export interface ExportOnnxOptions {
   readonly outputNames?: readonly string[];
   /** The model's `doc_string`. */
   readonly docString?: string;
+  /**
+   * Make the leading (batch) dimension of the inputs and outputs symbolic (`'batch'`), so the
+   * file runs at any batch size. Checked: the model is traced at the sample's batch and at one
+   * more, and the two graphs must be the same — an `AxonError` says where they differ (a model
+   * that folds the batch into another dimension, or builds a batch-sized constant such as a zero
+   * initial RNN state, is refused rather than exported wrong). Default false (static shapes, as
+   * `torch.onnx.export` without `dynamic_axes`).
+   */
+  readonly dynamicBatch?: boolean;
 }
 
 /** The opsets {@link toOnnx} writes. */
@@ -126,7 +135,8 @@ function runTrace(model: Module, inputs: readonly Tensor[], roots: ReadonlySet<T
 class GraphBuilder {
   readonly nodes: NodeProto[] = [];
   readonly initializers: TensorProto[] = [];
-  private readonly pending: { name: string; t: Tensor }[] = [];
+  /** Tensors whose values are read when the graph is done: parameters (initializers) and constants (Constant nodes). */
+  private readonly pending: { name: string; t: Tensor; order: number; constant: TensorProto | null }[] = [];
   private readonly names = new Map<Tensor, string>();
   private readonly used = new Set<string>();
   private readonly consts = new Map<string, string>();
@@ -153,11 +163,29 @@ class GraphBuilder {
     this.names.set(t, name);
   }
 
-  /** A tensor's values as an initializer (read when the graph is done). */
-  initializer(t: Tensor, name: string): string {
+  /** A parameter's values as an initializer (read when the graph is done); `order` sorts them. */
+  initializer(t: Tensor, name: string, order: number): string {
     this.names.set(t, name);
-    this.pending.push({ name, t });
+    this.pending.push({ name, t, order, constant: null });
     return name;
+  }
+
+  /**
+   * A constant's values as a Constant node (read when the graph is done): constants are not
+   * initializers, so an importer does not take them for weights to train.
+   */
+  constantOf(t: Tensor): string {
+    const name = this.fresh('const');
+    const proto: TensorProto = { name, dims: [...t.shape], dataType: ELEM[t.dtype] };
+    this.constant(name, proto);
+    this.names.set(t, name);
+    this.pending.push({ name, t, order: 0, constant: proto });
+    return name;
+  }
+
+  /** A Constant node holding `value` (its data may be filled in later). */
+  constant(name: string, value: TensorProto): void {
+    this.nodes.push({ opType: 'Constant', input: [], output: [name], name: this.unique(`Constant_${this.nodes.length}`), attribute: [{ name: 'value', type: 4, t: value }] });
   }
 
   /** An int64 constant (shapes, axes, pads). */
@@ -166,7 +194,7 @@ class GraphBuilder {
     let n = this.consts.get(key);
     if (n === undefined) {
       n = this.fresh('const_i64');
-      this.initializers.push({ name: n, dims: scalar ? [] : [values.length], dataType: DataType.INT64, rawData: leBytes(BigInt64Array.from(values, (v) => BigInt(v))) });
+      this.constant(n, { dims: scalar ? [] : [values.length], dataType: DataType.INT64, rawData: leBytes(BigInt64Array.from(values, (v) => BigInt(v))) });
       this.consts.set(key, n);
     }
     return n;
@@ -179,7 +207,7 @@ class GraphBuilder {
     if (n === undefined) {
       n = this.fresh('const');
       const data = dtype === 'float32' ? new Float32Array([v]) : dtype === 'int32' ? new Int32Array([v]) : new Uint8Array([v ? 1 : 0]);
-      this.initializers.push({ name: n, dims: [], dataType: ELEM[dtype], rawData: leBytes(data) });
+      this.constant(n, { dims: [], dataType: ELEM[dtype], rawData: leBytes(data) });
       this.consts.set(key, n);
     }
     return n;
@@ -198,10 +226,14 @@ class GraphBuilder {
   }
 
   async finish(): Promise<void> {
-    for (const { name, t } of this.pending) {
-      const data = (await t.data()) as Float32Array | Int32Array | Uint8Array;
-      this.initializers.push({ name, dims: [...t.shape], dataType: ELEM[t.dtype], rawData: leBytes(data) });
+    const params: { order: number; proto: TensorProto }[] = [];
+    for (const { name, t, order, constant } of this.pending) {
+      const rawData = leBytes((await t.data()) as Float32Array | Int32Array | Uint8Array);
+      if (constant !== null) constant.rawData = rawData;
+      else params.push({ order, proto: { name, dims: [...t.shape], dataType: ELEM[t.dtype], rawData } });
     }
+    // in the model's stateDict() order
+    this.initializers.push(...params.sort((a, b) => a.order - b.order).map((p) => p.proto));
   }
 }
 
@@ -298,6 +330,20 @@ interface Win {
   readonly dilationW: number;
 }
 
+/** The axes of `a` whose removal (all of size 1) leaves `b`, or null when `b` is not `a` less unit dims. */
+function unitAxes(a: readonly number[], b: readonly number[]): number[] | null {
+  const surplus = a.length - b.length;
+  if (surplus <= 0) return null;
+  const axes: number[] = [];
+  let j = 0;
+  for (let i = 0; i < a.length; i++) {
+    if (a[i] === 1 && axes.length < surplus) axes.push(i);
+    else if (j < b.length && a[i] === b[j]) j++;
+    else return null;
+  }
+  return j === b.length && axes.length === surplus ? axes : null;
+}
+
 function reduceNode(g: GraphBuilder, type: string, x: string, axes: readonly number[], keepDims: boolean): string {
   if (type === 'ReduceSum' || g.opset >= 18) return g.node(type, [x, g.ints(axes)], { keepdims: keepDims ? 1 : 0 });
   return g.node(type, [x], { axes, keepdims: keepDims ? 1 : 0 });
@@ -347,10 +393,23 @@ function emitNode(g: GraphBuilder, n: TNode, ins: readonly string[], outNames: r
       const r = g.node(op === 'argmax' ? 'ArgMax' : 'ArgMin', [x], { axis: axes[0]!, keepdims: a['keepDims'] === true ? 1 : 0, select_last_index: 0 });
       return fin(g.node('Cast', [r], { to: ELEM[out0.dtype] }));
     }
-    case 'reshape':
+    // A leading dimension that passes through (the batch) is written as "the input's" — 0 for
+    // Reshape, 1 for Expand's broadcast — so the graph runs at other batch sizes (dynamicBatch).
+    case 'reshape': {
+      if (t0.rank > 0 && out0.rank > 0 && t0.shape[0] === out0.shape[0]) {
+        return fin(g.node('Reshape', [x, g.ints(out0.shape.map((d, i) => (i === 0 ? 0 : d)))]));
+      }
+      // only size-1 dims removed or added: Squeeze/Unsqueeze, which keep every other dim as it comes
+      const sq = unitAxes(t0.shape, out0.shape);
+      if (sq !== null && sq.length > 0) return fin(g.node('Squeeze', [x, g.ints(sq)]));
+      const usq = unitAxes(out0.shape, t0.shape);
+      if (usq !== null && usq.length > 0) return fin(g.node('Unsqueeze', [x, g.ints(usq)]));
       return fin(g.node('Reshape', [x, g.ints(out0.shape)]));
-    case 'expand':
-      return fin(g.node('Expand', [x, g.ints(out0.shape)]));
+    }
+    case 'expand': {
+      const off = out0.rank - t0.rank;
+      return fin(g.node('Expand', [x, g.ints(out0.shape.map((d, i) => (i === 0 && off === 0 && t0.shape[0] === d ? 1 : d)))]));
+    }
     case 'permute':
       return fin(g.node('Transpose', [x], { perm: a['axes'] as readonly number[] }));
     case 'slice': {
@@ -399,7 +458,7 @@ function emitNode(g: GraphBuilder, n: TNode, ins: readonly string[], outNames: r
         const allowed = g.fresh('causal_mask');
         const m = new Uint8Array(Tq * Tk);
         for (let i = 0; i < Tq; i++) for (let j = 0; j <= Math.min(i, Tk - 1); j++) m[i * Tk + j] = 1;
-        g.initializers.push({ name: allowed, dims: [Tq, Tk], dataType: DataType.BOOL, rawData: m });
+        g.constant(allowed, { dims: [Tq, Tk], dataType: DataType.BOOL, rawData: m });
         s = g.node('Where', [allowed, s, g.scalar(-Infinity)]);
       }
       return fin(g.node('MatMul', [g.node('Softmax', [s], { axis: -1 }), v]));
@@ -446,8 +505,9 @@ function valueName(g: GraphBuilder, t: Tensor): string {
   return n;
 }
 
-function valueInfo(name: string, t: Tensor): ValueInfoProto {
-  return { name, type: { tensorType: { elemType: ELEM[t.dtype], shape: { dim: t.shape.map((d) => ({ dimValue: d })) } } } };
+function valueInfo(name: string, t: Tensor, batch: number | null): ValueInfoProto {
+  const dim = t.shape.map((d, i) => (i === 0 && d === batch ? { dimParam: 'batch' } : { dimValue: d }));
+  return { name, type: { tensorType: { elemType: ELEM[t.dtype], shape: { dim } } } };
 }
 
 function checkNames(what: string, names: readonly string[] | undefined, count: number): string[] {
@@ -484,10 +544,39 @@ export async function toOnnx(model: Module, sampleInput: Tensor | readonly Tenso
   if (!EXPORT_OPSETS.includes(opset)) throw new AxonError(OP, `opset must be one of ${EXPORT_OPSETS.join(', ')}, got ${fmtValue(opset)}`);
   const inputNames = checkNames('inputNames', opts.inputNames, inputs.length);
 
+  if (new Set(inputs).size !== inputs.length) throw new AxonError(OP, 'the sample inputs must be distinct tensors');
+  const owned = new Set([...model.namedParameters(), ...model.namedBuffers()].map(([, p]) => p));
+  for (const t of inputs) if (owned.has(t)) throw new AxonError(OP, "a sample input is one of the model's parameters");
+  const dynamic = opts.dynamicBatch ?? false;
+  if (typeof dynamic !== 'boolean') throw new AxonError(OP, `dynamicBatch must be a boolean, got ${fmtValue(dynamic)}`);
+  if (!dynamic) return encodeModel(await buildModel(model, inputs, opts, opset, inputNames, null));
+  const B = inputs[0]!.shape[0];
+  if (inputs.some((t) => t.rank === 0 || t.shape[0] !== B) || B === undefined || B === 0) {
+    throw new AxonError(OP, `dynamicBatch needs every sample input to have the same non-zero leading (batch) dimension, got ${inputs.map((t) => fmtShape(t.shape)).join(', ')}`);
+  }
+  // Export at the sample's batch and at one more: a graph that does not depend on the batch size
+  // comes out byte for byte the same (its batch dims are symbolic, Reshape/Expand copy them).
+  const a = encodeModel(await buildModel(model, inputs, opts, opset, inputNames, B));
+  const more = inputs.map((t) => tidy(() => concat([t, t.slice([0, ...t.shape.slice(1).map(() => 0)], [1, ...t.shape.slice(1)])], 0)));
+  try {
+    const b = encodeModel(await buildModel(model, more, opts, opset, inputNames, B + 1));
+    if (a.length !== b.length || a.some((v, i) => v !== b[i])) {
+      const da = decodeModel(OP, a).graph!;
+      const db = decodeModel(OP, b).graph!;
+      const i = (da.node ?? []).findIndex((n, k) => JSON.stringify(n) !== JSON.stringify(db.node?.[k]));
+      const where = i >= 0 ? `node ${i} (${da.node![i]!.opType} '${da.node![i]!.name}')` : 'its initializers';
+      throw new AxonError(OP, `dynamicBatch: the graph depends on the batch size at ${where} — the model folds the batch into another dimension or makes a batch-sized constant (e.g. a zero initial state); export with the batch size you will run, without dynamicBatch`);
+    }
+    return a;
+  } finally {
+    for (const t of more) t.dispose();
+  }
+}
+
+/** Traces `model` on `inputs` and builds the ModelProto (batch: the dimension written as 'batch', or null). */
+async function buildModel(model: Module, inputs: readonly Tensor[], opts: ExportOnnxOptions, opset: number, inputNames: readonly string[], batch: number | null): Promise<ModelProto> {
   const params = [...model.namedParameters(), ...model.namedBuffers()];
   const roots = new Set<Tensor>([...inputs, ...params.map(([, p]) => p)]);
-  if (new Set(inputs).size !== inputs.length) throw new AxonError(OP, 'the sample inputs must be distinct tensors');
-  for (const t of inputs) if (params.some(([, p]) => p === t)) throw new AxonError(OP, 'a sample input is one of the model\'s parameters');
   const trace = runTrace(model, inputs, roots);
   try {
     const outputNames = checkNames('outputNames', opts.outputNames, trace.outputs.length);
@@ -510,9 +599,9 @@ export async function toOnnx(model: Module, sampleInput: Tensor | readonly Tenso
       if (g.nameOf(t) !== undefined) return;
       const p = params.find(([, q]) => q === t);
       if (p) {
-        g.initializer(t, g.unique(p[0]));
+        g.initializer(t, g.unique(p[0]), params.indexOf(p));
         usedParams.push(p);
-      } else if (trace.owned.includes(t)) g.initializer(t, g.fresh('const'));
+      } else if (trace.owned.includes(t)) g.constantOf(t);
       else throw new AxonError(OP, `internal: a leaf tensor ${fmtShape(t.shape)} is neither an input, a parameter nor a constant`);
     };
     const deps = (n: TNode): Tensor[] => [...n.inputs, ...Object.values(n.attrs).filter(isTensor)];
@@ -546,10 +635,10 @@ export async function toOnnx(model: Module, sampleInput: Tensor | readonly Tenso
       const name = outputNames[i]!;
       const have = valueName(g, t);
       if (have !== name) g.node('Identity', [have], {}, name);
-      outInfo.push(valueInfo(name, t));
+      outInfo.push(valueInfo(name, t, batch));
     });
     await g.finish();
-    return encodeModel({
+    return {
       irVersion: 8,
       opsetImport: [{ domain: '', version: opset }],
       producerName: 'axon',
@@ -559,10 +648,10 @@ export async function toOnnx(model: Module, sampleInput: Tensor | readonly Tenso
         name: model.className ?? 'model',
         node: g.nodes,
         initializer: g.initializers,
-        input: inputs.map((t, i) => valueInfo(inputNames[i]!, t)),
+        input: inputs.map((t, i) => valueInfo(inputNames[i]!, t, batch)),
         output: outInfo,
       },
-    });
+    };
   } finally {
     for (const t of trace.owned) t.dispose();
     for (const t of trace.outputs) if (!inputs.includes(t) && !params.some(([, p]) => p === t)) t.dispose();

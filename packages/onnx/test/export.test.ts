@@ -183,6 +183,45 @@ describe('toOnnx on WASM', () => {
     expectClose(r2[session.outputNames[0]!]!.data as Float32Array, (await m.forward(x, keep2).data()) as Float32Array, 'two inputs, another mask');
   });
 
+  it('dynamicBatch: the exported MLP, CNN, transformer and GPT run at other batch sizes in onnxruntime', async () => {
+    const cases: [string, () => Module, (b: number) => Tensor][] = [
+      ['mlp', () => mnistMlp(), (b) => randn([b, 28, 28])],
+      ['cnn', () => mnistCnn(), (b) => randn([b, 28, 28])],
+      ['encoder', () => new Encoder(), (b) => randint(0, 30, [b, 7])],
+      ['gpt', () => gpt({ vocabSize: 17, contextLength: 8, width: 16, heads: 2, layers: 1 }), (b) => randint(0, 17, [b, 6])],
+    ];
+    for (const [name, make, input] of cases) {
+      setSeed(4);
+      const m = make();
+      m.eval();
+      const bytes = await toOnnx(m, input(2), { dynamicBatch: true });
+      const g = decodeModel('t', bytes).graph!;
+      expect(g.input![0]!.type!.tensorType!.shape!.dim![0]!.dimParam, name).toBe('batch');
+      expect(g.output![0]!.type!.tensorType!.shape!.dim![0]!.dimParam, name).toBe('batch');
+      for (const b of [1, 5]) {
+        const x = input(b);
+        const got = await ortRun(bytes, x);
+        expect([...got.dims], `${name} at batch ${b}`).toEqual((m.forward as (t: Tensor) => Tensor)(x).shape);
+        expectClose(got.data, (await (m.forward as (t: Tensor) => Tensor)(x).data()) as Float32Array, `${name} at batch ${b}`);
+      }
+    }
+  });
+
+  it('dynamicBatch refuses a graph that depends on the batch size, naming where', async () => {
+    // the LSTM's zero initial state is a [batch, hidden] constant
+    await expect(toOnnx(new LstmClassifier(), randint(0, 20, [2, 5]), { dynamicBatch: true })).rejects.toThrow(/dynamicBatch: the graph depends on the batch size at node \d+ \(/);
+    await expect(toOnnx(new Linear(2, 2), [randn([2, 2])], { dynamicBatch: 'yes' as unknown as boolean })).rejects.toThrow(/dynamicBatch must be a boolean/);
+    await expect(toOnnx(new Linear(2, 2), randn([0, 2]), { dynamicBatch: true })).rejects.toThrow(/same non-zero leading/);
+  });
+
+  it('initializers are the parameters, in stateDict() order; constants are Constant nodes', async () => {
+    const m = new Sequential(new Linear(3, 4), new ReLU(), new Linear(4, 2), new LayerNorm(2));
+    const bytes = await toOnnx(m, randn([2, 3]));
+    const g = decodeModel('t', bytes).graph!;
+    expect(g.initializer!.map((t) => t.name)).toEqual(Object.keys(m.stateDict()));
+    expect(g.node!.some((n) => n.opType === 'Constant')).toBe(true);
+  });
+
   it('opset 18 (Reduce ops take axes as an input) runs in onnxruntime', async () => {
     const m = new Sequential(new Linear(6, 6), new LayerNorm(6));
     const x = randn([3, 6]);
