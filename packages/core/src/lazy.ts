@@ -506,18 +506,22 @@ function productOf(backend: Backend, ps: readonly Pending[], shape: Shape, outpu
   let mm: Storage | null = null;
   let bad: Set<Storage> | null = null;
   const others = new Set<string>();
+  const products: Leaf[] = [];
   for (const p of ps) {
     for (const l of p.leaves) {
       if (!isMm(l.s.pending)) {
         others.add(l.key);
         continue;
       }
+      products.push(l);
       const own = l.s.size === n && l.offset === 0 && shape.every((d, i) => d === 1 || l.strides[i] === cs[i]);
       if (!own) (bad ??= new Set()).add(l.s);
       else if (mm === null) mm = l.s;
     }
   }
   if (mm === null || bad?.has(mm)) return null;
+  // every other product read here is an input of the kernel like any tensor (it runs first)
+  for (const l of products) if (l.s !== mm) others.add(l.key);
   // the product may be written out too (when something else will read it): count it as an output
   const outs = outputs + 1;
   if (outs > 8 || others.size > 8 || others.size + outs + 2 > maxBuffers(backend)) return null;

@@ -170,6 +170,41 @@ export function epilogueTests(s: Suite): void {
       }
     });
 
+    it('an expression reading four products and three other tensors (a gated RNN step): every buffer counted', async () => {
+      // One product becomes the kernel's own; the other three are inputs like any tensor, and the
+      // group must fit the backend's buffer limit counting them (WebGPU refused the kernel: 9 > 8).
+      const r = s.rng('epilogue-four-products');
+      const [M, K, N] = [3, 4, 5];
+      const hv = Array.from({ length: M * K }, () => r.uniform(-1, 1));
+      const ws = [0, 1, 2, 3].map(() => Array.from({ length: N * K }, () => r.uniform(-1, 1)));
+      const uv = [0, 1, 2].map(() => Array.from({ length: M * N }, () => r.uniform(-1, 1)));
+      const h = ax.tensor(hv, [M, K]);
+      const w = ws.map((v) => ax.tensor(v, [N, K]));
+      const u = uv.map((v) => ax.tensor(v, [M, N]));
+      const c = s.ctx('sigmoid(h·w0ᵀ + u0)·tanh(h·w1ᵀ + u1) + (h·w2ᵀ)·(h·w3ᵀ)·u2', 'h [3,4], w_k [5,4] (transposed), u_k [3,5]');
+      try {
+        const [y] = await evaluate(c, () => {
+          const p = w.map((wk) => h.matmul(wk.T));
+          return [p[0]!.add(u[0]!).sigmoid().mul(p[1]!.add(u[1]!).tanh()).add(p[2]!.mul(p[3]!).mul(u[2]!))];
+        });
+        const prod = (k: number, i: number, j: number): number => {
+          let acc = 0;
+          for (let q = 0; q < K; q++) acc += f32(hv[i * K + q]!) * f32(ws[k]![j * K + q]!);
+          return acc;
+        };
+        const values = new Float64Array(M * N);
+        for (let i = 0; i < M; i++)
+          for (let j = 0; j < N; j++) {
+            const a = prod(0, i, j) + f32(uv[0]![i * N + j]!);
+            const b = prod(1, i, j) + f32(uv[1]![i * N + j]!);
+            values[i * N + j] = (1 / (1 + Math.exp(-a))) * Math.tanh(b) + prod(2, i, j) * prod(3, i, j) * f32(uv[2]![i * N + j]!);
+          }
+        checkClose(y!, { shape: [M, N], values, mag: values.map(() => 2 * K), n: 2 * K + 4 }, 'float32', TOLERANCES.matmul, c);
+      } finally {
+        for (const v of [h, ...w, ...u]) v.dispose();
+      }
+    });
+
     it('scale and mask before a softmax run inside its reductions; the op-by-op values', async () => {
       const r = s.rng('prologue-softmax');
       const [R, C] = [4, 9];
