@@ -2,9 +2,9 @@
  * ONNX import: `loadOnnx` / `parseOnnx` read an ONNX file into an {@link OnnxModel}, a trainable
  * `@axon/layers` Model that interprets the graph with Axon core ops.
  */
-import { AxonError, type Tensor, clone, fmtShape, fmtValue, isGradEnabled, isTensor, readRegularFile, tensor, tidy } from '@axon/core';
-import { Model, Module } from '@axon/layers';
-import { type GraphProto, type ModelProto, type NodeProto, type AttributeProto, type TensorProto, decodeModel, int64 } from './proto.js';
+import { AxonError, type Tensor, clone, fmtShape, fmtValue, isGradEnabled, isTensor, readRegularFile, tensor, tidy, zeros } from '@axon/core';
+import { type LayerConfig, Model, Module, registerLayer } from '@axon/layers';
+import { type GraphProto, type ModelProto, type NodeProto, type AttributeProto, type TensorProto, DataType, decodeModel, encodeModel, int64 } from './proto.js';
 import { type HostKind, type HostValue, type Value, checkDims, checkTensor, dataTypeName, decodeFloat32, decodeTensor, dtypeOf, isHost, kindOf, toTensor } from './import-host.js';
 import { OPS, SUPPORTED_OPS, checkAttributes } from './import-ops.js';
 
@@ -162,11 +162,44 @@ interface Prepared {
   readonly outputs: readonly string[];
   readonly plan: readonly PlanStep[];
   readonly consts: ReadonlyMap<string, HostValue>;
-  /** Float initializers (checked, not yet read): name, data, whether it is a BatchNormalization running statistic. */
-  readonly floats: readonly { name: string; proto: TensorProto; stat: boolean }[];
+  /** Float initializers (checked, not yet read): name, data, whether it is a BatchNormalization running statistic, whether its values are in the weights file (a saved model's graph). */
+  readonly floats: readonly FloatInit[];
+  /** The model with the float initializers' values left out (see {@link stateRef}), for `getConfig`. */
+  readonly stripped: ModelProto;
 }
 
-function prepare(bytes: Uint8Array): Prepared {
+interface FloatInit {
+  readonly name: string;
+  readonly proto: TensorProto;
+  readonly stat: boolean;
+  readonly external: boolean;
+  readonly size: number;
+}
+
+/**
+ * The external-data location of an initializer whose values are the model's state: the graph
+ * `save` writes to `model.json` keeps each float initializer's name, dims and type, and its values
+ * go to the weights file under its `stateDict()` key.
+ */
+const STATE_LOCATION = 'axon:state-dict';
+
+/** An initializer's entry in the saved graph: name, dims, FLOAT, values elsewhere (ONNX's external data). */
+function stateRef(t: TensorProto): TensorProto {
+  return { name: t.name!, dims: t.dims ?? [], dataType: DataType.FLOAT, dataLocation: 1, externalData: [{ key: 'location', value: STATE_LOCATION }] };
+}
+
+function isStateRef(t: TensorProto): boolean {
+  const ext = t.externalData ?? [];
+  return (t.dataLocation ?? 0) === 1 && ext.length === 1 && ext[0]!.key === 'location' && ext[0]!.value === STATE_LOCATION;
+}
+
+/**
+ * The most float32 elements a saved graph's initializers may declare in all (2^29, 2 GiB: no ONNX
+ * file holds more, protobuf's limit), checked before anything is allocated.
+ */
+const MAX_STATE_ELEMENTS = 2 ** 29;
+
+function prepare(bytes: Uint8Array, saved = false): Prepared {
   if (!(bytes instanceof Uint8Array)) fail(`expects the bytes of an ONNX file (a Uint8Array), got ${fmtValue(bytes)}`);
   const m = decodeModel('loadOnnx', bytes);
   const g = m.graph;
@@ -257,17 +290,77 @@ function prepare(bytes: Uint8Array): Prepared {
   for (const t of inits) checkDims('loadOnnx', `initializer '${t.name}'`, t.dims ?? []);
   // float weights are read later, one at a time, straight into float32 (see OnnxModel's constructor)
   const consts = new Map<string, HostValue>();
-  const floats: { name: string; proto: TensorProto; stat: boolean }[] = [];
+  const floats: FloatInit[] = [];
+  let external = 0;
   for (const t of inits) {
     const what = `initializer '${t.name}'`;
-    if (checkTensor('loadOnnx', what, t) === 'float' && !hostOnly.has(t.name!)) floats.push({ name: t.name!, proto: t, stat: stats.has(t.name!) });
+    const { size } = checkDims('loadOnnx', what, t.dims ?? []);
+    if (saved && isStateRef(t)) {
+      // a saved model's graph: the values are in the weights file
+      if (t.dataType !== DataType.FLOAT) fail(`${what} keeps its values in the weights file, so it must be declared FLOAT, got ${dataTypeName(t.dataType ?? 0)}`);
+      if (hostOnly.has(t.name!)) fail(`${what} is read on the host (an operator's constant input), so its values must be in the graph, not in the weights file`);
+      external += size;
+      if (external > MAX_STATE_ELEMENTS) fail(`the graph's initializers declare more than ${MAX_STATE_ELEMENTS} float32 elements (2 GiB, more than any ONNX file holds); nothing was allocated`);
+      floats.push({ name: t.name!, proto: t, stat: stats.has(t.name!), external: true, size });
+    } else if (checkTensor('loadOnnx', what, t) === 'float' && !hostOnly.has(t.name!)) floats.push({ name: t.name!, proto: t, stat: stats.has(t.name!), external: false, size });
     else consts.set(t.name!, decodeTensor('loadOnnx', what, t));
   }
   const producerName = [m.producerName, m.producerVersion].filter((s) => s).join(' ');
-  return { graphName: g.name ?? '', opset, producer: producerName, inputs, outputs, plan, consts, floats };
+  const state = new Set(floats.map((f) => f.name));
+  const stripped: ModelProto = { ...m, graph: { ...g, initializer: inits.map((t) => (state.has(t.name!) ? stateRef(t) : t)) } };
+  return { graphName: g.name ?? '', opset, producer: producerName, inputs, outputs, plan, consts, floats, stripped };
 }
 
 const RESERVED = new Set(['training', 'name']);
+
+/** Set by {@link OnnxModel.fromConfig} for the constructor it calls: the graph may keep its float values in the weights file. */
+let buildingSaved = false;
+
+const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+const B64_INDEX = new Int16Array(128).fill(-1);
+for (let i = 0; i < 64; i++) B64_INDEX[B64.charCodeAt(i)] = i;
+
+/** Standard base64 with padding (Node and browsers alike). */
+function toBase64(bytes: Uint8Array): string {
+  const parts: string[] = [];
+  const CHUNK = 3 * 4096;
+  for (let start = 0; start < bytes.length; start += CHUNK) {
+    const end = Math.min(bytes.length, start + CHUNK);
+    let s = '';
+    for (let i = start; i < end; i += 3) {
+      const a = bytes[i]!;
+      const b = i + 1 < end ? bytes[i + 1]! : 0;
+      const c = i + 2 < end ? bytes[i + 2]! : 0;
+      s += B64[a >> 2]! + B64[((a & 3) << 4) | (b >> 4)]! + (i + 1 < end ? B64[((b & 15) << 2) | (c >> 6)]! : '=') + (i + 2 < end ? B64[c & 63]! : '=');
+    }
+    parts.push(s);
+  }
+  return parts.join('');
+}
+
+function fromBase64(op: string, s: string): Uint8Array {
+  const bad = (why: string): never => {
+    throw new AxonError(op, `config.graph is not base64 (${why}); it must be the ONNX graph OnnxModel.getConfig() writes`);
+  };
+  if (s.length % 4 !== 0) bad(`its length ${s.length} is not a multiple of 4`);
+  const pad = s.endsWith('==') ? 2 : s.endsWith('=') ? 1 : 0;
+  const out = new Uint8Array((s.length / 4) * 3 - pad);
+  let o = 0;
+  for (let i = 0; i < s.length; i += 4) {
+    let v = 0;
+    for (let k = 0; k < 4; k++) {
+      const code = s.charCodeAt(i + k);
+      let d = code < 128 ? B64_INDEX[code]! : -1;
+      if (code === 61 /* = */ && i + 4 === s.length && k >= 4 - pad) d = 0;
+      if (d < 0) bad(`character ${JSON.stringify(s[i + k])} at ${i + k}`);
+      v = (v << 6) | d;
+    }
+    out[o++] = v >> 16;
+    if (o < out.length) out[o++] = (v >> 8) & 255;
+    if (o < out.length) out[o++] = v & 255;
+  }
+  return out;
+}
 
 /**
  * A model read from an ONNX file by {@link loadOnnx} or {@link parseOnnx}: an `@axon/layers`
@@ -306,6 +399,13 @@ export class OnnxModel extends Model {
     /** The parameters and buffers (never freed by a run). */
     readonly state: ReadonlySet<Tensor>;
   };
+  declare private readonly _saved: {
+    /** The model without its float initializers' values (what `getConfig` encodes). */
+    readonly graph: ModelProto;
+    readonly trainable: boolean;
+    /** `getConfig`'s base64 graph, once encoded. */
+    encoded: string | null;
+  };
 
   /**
    * Reads an ONNX model from its bytes, as {@link parseOnnx} does.
@@ -315,7 +415,9 @@ export class OnnxModel extends Model {
    */
   constructor(bytes: Uint8Array, opts: OnnxLoadOptions = {}) {
     checkOptions(opts);
-    const p = prepare(bytes);
+    const saved = buildingSaved;
+    buildingSaved = false;
+    const p = prepare(bytes, saved);
     super(opts.name ?? (p.graphName && !p.graphName.includes('.') ? p.graphName : 'onnx_model'));
     this.inputNames = p.inputs.map((i) => i.name);
     this.outputNames = p.outputs.slice();
@@ -331,8 +433,12 @@ export class OnnxModel extends Model {
     const created: Tensor[] = [];
     try {
       for (const f of p.floats) {
-        const { dims, data } = decodeFloat32('loadOnnx', `initializer '${f.name}'`, f.proto);
-        const t = tensor(data, dims, 'float32');
+        let t: Tensor;
+        if (f.external) t = zeros(checkDims('loadOnnx', `initializer '${f.name}'`, f.proto.dims ?? []).dims); // its values come from the weights file
+        else {
+          const { dims, data } = decodeFloat32('loadOnnx', `initializer '${f.name}'`, f.proto);
+          t = tensor(data, dims, 'float32');
+        }
         created.push(t);
         const key = keys.get(f.name)!;
         const parts = key.split('.');
@@ -352,6 +458,7 @@ export class OnnxModel extends Model {
       throw e;
     }
     this.parameterNames = names;
+    Object.defineProperty(this, '_saved', { value: { graph: p.stripped, trainable, encoded: null }, enumerable: false });
     Object.defineProperty(this, '_onnx', { value: { plan: p.plan, inputs: p.inputs, values, state: new Set([...values.values()].filter((v): v is Tensor => !isHost(v))) }, enumerable: false });
   }
 
@@ -365,6 +472,77 @@ export class OnnxModel extends Model {
   override namedChildren(): [string, Module][] {
     const own = super.namedChildren();
     return this._root ? [...own, ...this._root.namedChildren()] : own;
+  }
+
+  /**
+   * The parameters and buffers by name, in the ONNX file's initializer order (parameters and
+   * BatchNormalization statistics interleaved as the file has them).
+   * @example
+   * const model = parseOnnx(await toOnnx(new Sequential(new Linear(4, 8), new ReLU(), new Linear(8, 2)), randn([1, 4])));
+   * Object.keys(model.stateDict()) // ['0.weight', '0.bias', '2.weight', '2.bias']
+   */
+  override stateDict(): Record<string, Tensor> {
+    const all = super.stateDict();
+    const out: Record<string, Tensor> = {};
+    for (const key of this.parameterNames?.values() ?? []) if (key in all) out[key] = all[key]!;
+    for (const [k, t] of Object.entries(all)) if (!(k in out)) out[k] = t;
+    return out;
+  }
+
+  /**
+   * What `save` writes to `model.json` for this model: `graph`, the ONNX model (base64 protobuf)
+   * with every float initializer's values left out (its name, dims and FLOAT type kept, its data
+   * marked external: the values go to the weights file under their `stateDict()` keys), and
+   * `trainable`. {@link OnnxModel.fromConfig} rebuilds the model from it (`loadModel` does so once
+   * `@axon/onnx` is imported).
+   * @example
+   * const model = parseOnnx(await toOnnx(new Sequential(new Linear(4, 2)), randn([1, 4])));
+   * const config = model.getConfig();
+   * Object.keys(config) // ['graph', 'trainable']
+   * typeof config['graph'] // 'string'
+   */
+  override getConfig(): LayerConfig {
+    const s = this._saved;
+    if (s.encoded === null) s.encoded = toBase64(encodeModel(s.graph));
+    return { graph: s.encoded, trainable: s.trainable };
+  }
+
+  /**
+   * A short description for `toString()` (the graph itself is in {@link OnnxModel.getConfig}).
+   * @example
+   * const model = parseOnnx(await toOnnx(new Sequential(new Linear(4, 2)), randn([1, 4])));
+   * model.extraRepr() // "inputs=['input'], outputs=['output'], opset=17"
+   */
+  override extraRepr(): string {
+    return `inputs=[${this.inputNames.map((n) => `'${n}'`).join(', ')}], outputs=[${this.outputNames.map((n) => `'${n}'`).join(', ')}], opset=${this.opsetVersion}`;
+  }
+
+  /**
+   * Rebuilds a model from {@link OnnxModel.getConfig}'s config, with its parameters zero until its
+   * weights are loaded (`loadModel`, `deserializeModel` and `loadModelFromUrl` call it through the
+   * layer registry, then load the weights file). The graph is checked as {@link parseOnnx} checks
+   * a file; a config that is not such a graph is an AxonError.
+   * @example
+   * const net = parseOnnx(await toOnnx(new Sequential(new Linear(4, 2)), randn([1, 4])));
+   * const again = OnnxModel.fromConfig(net.getConfig(), 'again');
+   * again.name // 'again'
+   * again.loadStateDict(net.stateDict()) // { missingKeys: [], unexpectedKeys: [] }
+   * OnnxModel.fromConfig({ graph: '%%%' }, 'bad') // throws: 'not base64'
+   */
+  static fromConfig(config: LayerConfig, name: string): OnnxModel {
+    const op = 'OnnxModel.fromConfig';
+    if (config === null || typeof config !== 'object' || Array.isArray(config)) throw new AxonError(op, `expects the config of OnnxModel.getConfig(), got ${fmtValue(config)}`);
+    const graph = config['graph'];
+    const trainable = config['trainable'];
+    if (typeof graph !== 'string' || graph === '') throw new AxonError(op, `config.graph must be the base64 ONNX graph that OnnxModel.getConfig() writes, got ${fmtValue(graph)}`);
+    if (trainable !== undefined && typeof trainable !== 'boolean') throw new AxonError(op, `config.trainable must be true or false, got ${fmtValue(trainable)}`);
+    const bytes = fromBase64(op, graph);
+    buildingSaved = true;
+    try {
+      return new OnnxModel(bytes, { name, ...(trainable === undefined ? {} : { trainable }) });
+    } finally {
+      buildingSaved = false;
+    }
   }
 
   /**
@@ -569,3 +747,7 @@ export async function loadOnnx(source: string | Uint8Array, opts: OnnxLoadOption
   if (source instanceof Uint8Array) return parseOnnx(source, opts);
   fail(`expects a file path or the bytes of an ONNX file, got ${fmtValue(source)}`);
 }
+
+// `loadModel`, `deserializeModel` and `loadModelFromUrl` of @axon/layers rebuild an OnnxModel
+// saved by `save` once this package is imported
+registerLayer(OnnxModel.className, (config, name) => OnnxModel.fromConfig(config, name));
