@@ -572,8 +572,9 @@ export abstract class Module<Out = Tensor> {
 
   // ------------------------------------------------------------------ state
   /**
-   * Parameters and buffers by dotted name. The tensors are the module's own (do not dispose
-   * them; `clone()` them for a snapshot that later training does not change).
+   * Parameters and buffers by dotted name, in PyTorch's `state_dict()` order: module by module
+   * (a module's parameters, then its buffers, then its children's). The tensors are the module's
+   * own (do not dispose them; `clone()` them for a snapshot that later training does not change).
    * @example
    * class Net extends Module {
    *   fc = new Linear(3, 2);
@@ -581,11 +582,19 @@ export abstract class Module<Out = Tensor> {
    * }
    * const sd = new Net().stateDict();
    * Object.keys(sd) // ['fc.weight', 'fc.bias']
+   * Object.keys(new Sequential(new BatchNorm1d(2), new Linear(2, 1)).stateDict()) // ['0.weight', '0.bias', '0.running_mean', '0.running_var', '0.num_batches_tracked', '1.weight', '1.bias']
    */
   stateDict(): StateDict {
     const out: Record<string, Tensor> = {};
-    for (const [n, p] of this.namedParameters()) out[n] = p;
-    for (const [n, b] of this.namedBuffers()) out[n] = b;
+    const seen = new Set<Tensor>();
+    for (const [prefix, m] of this.namedModules()) {
+      for (const [n, v] of m.ownMembers()) {
+        if (v instanceof Module || seen.has(v)) continue;
+        seen.add(v);
+        out[prefix ? `${prefix}.${n}` : n] = v;
+      }
+      for (const [n, b] of m._buffers) out[prefix ? `${prefix}.${n}` : n] = b;
+    }
     return out;
   }
 

@@ -47,7 +47,7 @@ describe('Module', () => {
       }
     }
     const m = new M();
-    expect(Object.keys(m.stateDict())).toEqual(['scale', 'blocks.0.weight', 'blocks.0.bias', 'blocks.1.weight', 'blocks.1.bias', 'head.weight', 'head.bias', 'count']) // own parameters first, as PyTorch;
+    expect(Object.keys(m.stateDict())).toEqual(['scale', 'count', 'blocks.0.weight', 'blocks.0.bias', 'blocks.1.weight', 'blocks.1.bias', 'head.weight', 'head.bias']); // own parameters, own buffers, then children: PyTorch's order
     const before = memory().numTensors;
     m.dispose();
     expect(memory().numTensors).toBe(before - 8);

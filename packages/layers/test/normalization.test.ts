@@ -566,9 +566,10 @@ describe('state dict and saving', () => {
     setSeed(1);
     const a = new Net();
     expect(a.namedParameters().map(([n]) => n)).toEqual(['conv.weight', 'conv.bias', 'bn.weight', 'bn.bias', 'ln.weight', 'ln.bias', 'bn1.weight', 'bn1.bias', 'fc.weight', 'fc.bias']);
+    // module by module, as PyTorch's state_dict()
     expect(Object.keys(a.stateDict())).toEqual([
-      'conv.weight', 'conv.bias', 'bn.weight', 'bn.bias', 'ln.weight', 'ln.bias', 'bn1.weight', 'bn1.bias', 'fc.weight', 'fc.bias',
-      'bn.running_mean', 'bn.running_var', 'bn.num_batches_tracked', 'bn1.running_mean', 'bn1.running_var', 'bn1.num_batches_tracked',
+      'conv.weight', 'conv.bias', 'bn.weight', 'bn.bias', 'bn.running_mean', 'bn.running_var', 'bn.num_batches_tracked', 'ln.weight', 'ln.bias',
+      'bn1.weight', 'bn1.bias', 'bn1.running_mean', 'bn1.running_var', 'bn1.num_batches_tracked', 'fc.weight', 'fc.bias',
     ]);
     for (let i = 0; i < 3; i++) tidy(() => void a.call(randn([4, 1, 5, 5])));
     const b = new Net();

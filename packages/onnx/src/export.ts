@@ -545,7 +545,7 @@ export async function toOnnx(model: Module, sampleInput: Tensor | readonly Tenso
   const inputNames = checkNames('inputNames', opts.inputNames, inputs.length);
 
   if (new Set(inputs).size !== inputs.length) throw new AxonError(OP, 'the sample inputs must be distinct tensors');
-  const owned = new Set([...model.namedParameters(), ...model.namedBuffers()].map(([, p]) => p));
+  const owned = new Set(Object.values(model.stateDict()));
   for (const t of inputs) if (owned.has(t)) throw new AxonError(OP, "a sample input is one of the model's parameters");
   const dynamic = opts.dynamicBatch ?? false;
   if (typeof dynamic !== 'boolean') throw new AxonError(OP, `dynamicBatch must be a boolean, got ${fmtValue(dynamic)}`);
@@ -575,7 +575,7 @@ export async function toOnnx(model: Module, sampleInput: Tensor | readonly Tenso
 
 /** Traces `model` on `inputs` and builds the ModelProto (batch: the dimension written as 'batch', or null). */
 async function buildModel(model: Module, inputs: readonly Tensor[], opts: ExportOnnxOptions, opset: number, inputNames: readonly string[], batch: number | null): Promise<ModelProto> {
-  const params = [...model.namedParameters(), ...model.namedBuffers()];
+  const params = Object.entries(model.stateDict()); // in PyTorch's state_dict() order
   const roots = new Set<Tensor>([...inputs, ...params.map(([, p]) => p)]);
   const trace = runTrace(model, inputs, roots);
   try {
