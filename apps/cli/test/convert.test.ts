@@ -15,9 +15,10 @@ import { AxonError, type Tensor, setSeed, memory, noGrad, randn, setBackend, ten
 import '@axon/backend-wasm';
 import '@axon/autograd';
 import { Linear, ReLU, Sequential, gpt, loadModel, mnistModel, openSafetensors, parseSafetensors, save, saveSafetensors, serializeSafetensors, toHostTensors, toTorchStateDict } from '@axon/layers';
-import { loadOnnx } from '@axon/onnx';
+import { OnnxModel, loadOnnx } from '@axon/onnx';
 import { convert, defaultOutput, parseShape } from '../src/commands/convert.js';
 import { describeModel, type FolderInfo, type OnnxInfo, type SafetensorsInfo } from '../src/commands/info.js';
+import { summarizeOnnx } from '../src/onnx-summary.js';
 
 const cli = fileURLToPath(new URL('../dist/index.js', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'axon-cli-convert-'));
@@ -278,19 +279,44 @@ describe('axon convert', () => {
     net.dispose();
   });
 
-  it('ONNX → axon: the imported model is saved as a folder, or a clear error says to use --to safetensors', async () => {
+  it('ONNX → axon: the imported model is saved as a folder (graph in model.json, weights beside it) that loads, describes and converts back to ONNX with the same outputs', async () => {
     const src = join(dir, 'small.onnx');
     const out = join(dir, 'from-onnx');
-    const r = await convert({ input: src, to: 'axon', output: out }, quiet).catch((e: unknown) => e);
-    if (r instanceof Error) {
-      expect(r).toBeInstanceOf(AxonError);
-      expect(String(r)).toMatch(/cannot be saved as an Axon model folder yet.*--to safetensors/);
-      expect(existsSync(join(out, 'model.json'))).toBe(false);
-    } else {
-      const back = await loadModel(out);
-      expect(back.countParams()).toBe(4 * 3 + 3 + 3 * 2 + 2);
-      back.dispose();
-    }
+    const lines: string[] = [];
+    const r = await noLeak(() => convert({ input: src, to: 'axon', output: out }, (s) => lines.push(s)));
+    expect(r).toMatchObject({ from: 'onnx', to: 'axon', output: out, tensors: 4, parameters: 4 * 3 + 3 + 3 * 2 + 2, dtype: 'F32' });
+    expect(lines.join('\n')).toMatch(/^wrote .*from-onnx \(model\.json \+ weights\): an OnnxModel \(the ONNX graph, opset 17, in model\.json\), 4 tensors, 23 parameters, float tensors as F32$/);
+    const manifest = JSON.parse(readFileSync(join(out, 'model.json'), 'utf8')) as { className: string; config: { graph: string } };
+    expect(manifest.className).toBe('OnnxModel');
+    expect(typeof manifest.config.graph).toBe('string');
+    const onnx = await loadOnnx(src);
+    const back = await loadModel(out);
+    expect(back).toBeInstanceOf(OnnxModel);
+    expect(Object.keys(back.stateDict())).toEqual(Object.keys(onnx.stateDict()));
+    const x = randn([5, 4]);
+    const want = await values(noGrad(() => onnx.forward(x)));
+    expect(await values(noGrad(() => back.forward(x)))).toEqual(want);
+    back.dispose();
+
+    // axon info on the folder: the class, the graph, the parameters
+    const info: string[] = [];
+    const d = (await describeModel(out, { log: (s) => info.push(s) })) as FolderInfo;
+    expect(d).toMatchObject({ format: 'axon', className: 'OnnxModel', parameters: 23, languageModel: false, stored: ['F32'] });
+    // the graph is the .onnx file's, less its weights' values
+    const file = summarizeOnnx('test', readFileSync(src));
+    expect(d.onnx).toMatchObject({ opset: 17, producer: file.producer, graphName: file.graphName, nodeCount: file.nodeCount, ops: file.ops, inputs: file.inputs, outputs: file.outputs, initializers: file.initializers, parameters: 23 });
+    expect(info[0]).toMatch(/from-onnx: an OnnxModel \(an imported ONNX model, not a language model\)/);
+    expect(info[1]).toContain(`graph: ONNX opset 17, produced by ${file.producer}`);
+    expect(info[1]).toContain(`nodes: ${file.nodeCount}: ${Object.entries(file.ops).map(([k, n]) => `${k} ${n}`).join(', ')}`);
+    expect(info[2]).toMatch(/inputs: input FLOAT \[2, 4\]; outputs: output FLOAT \[2, 2\]/);
+
+    // and back to ONNX: the same outputs again
+    const again = await noLeak(() => convert({ input: out, to: 'onnx', output: join(dir, 'from-onnx-again.onnx') }, quiet));
+    expect(again.tensors).toBe(4);
+    const reimported = await loadOnnx(again.output);
+    expect(await values(noGrad(() => reimported.forward(x)))).toEqual(want);
+    for (const m of [onnx, reimported]) m.dispose();
+    x.dispose();
   });
 
   it('refuses an unknown --to, the input as output (or one of its files), a missing --model, a bad --dtype, before writing anything', async () => {

@@ -186,6 +186,9 @@ function sampleInput(m: Module, o: ConvertOptions): Tensor {
   return zeros(shape, dtype as DType);
 }
 
+/** 'a' or 'an' before a class name ('an OnnxModel', 'a Sequential'). */
+const article = (word: string): string => (/^[AEIOU]/i.test(word) ? 'an' : 'a');
+
 /** A state-dict name's module prefix (`fc1` of `fc1.weight`). */
 const prefixOf = (k: string): string => k.slice(0, Math.max(0, k.lastIndexOf('.')));
 const unique = (xs: readonly string[]): string[] => [...new Set(xs)];
@@ -328,16 +331,10 @@ export async function convert(o: ConvertOptions, log: (s: string) => void = cons
     }
     if (note) log(`loaded ${o.input} into --model ${o.model}${note}`);
     if (to === 'axon') {
-      try {
-        await save(model, output, dtype !== undefined ? { dtype } : {});
-      } catch (e) {
-        if (from === 'onnx' && e instanceof AxonError && /regist/i.test(e.message)) {
-          throw new AxonError(OP, `an imported ONNX model cannot be saved as an Axon model folder yet (${e.message}); convert it with --to safetensors to keep its weights, and load the .onnx file itself with loadOnnx`);
-        }
-        throw e;
-      }
+      // an imported ONNX model (OnnxModel, registered by @axon/onnx) too: its graph without the weights goes to model.json
+      await save(model, output, dtype !== undefined ? { dtype } : {});
       const manifest = output.endsWith('.json') ? output : join(output, 'model.json');
-      log(`wrote ${output} (${manifest.endsWith('model.json') ? 'model.json + weights' : 'manifest + weights'}): a ${model.className}, ${int(tensors)} tensors, ${int(parameters)} parameters, float tensors as ${stored}`);
+      log(`wrote ${output} (${manifest.endsWith('model.json') ? 'model.json + weights' : 'manifest + weights'}): ${article(model.className)} ${model.className}${model instanceof OnnxModel ? ` (the ONNX graph, opset ${model.opsetVersion}, in model.json)` : ''}, ${int(tensors)} tensors, ${int(parameters)} parameters, float tensors as ${stored}`);
       return { from, to, output, tensors, parameters, dtype: stored, bytes: 0 };
     }
     const x = sampleInput(model, o);
@@ -348,7 +345,7 @@ export async function convert(o: ConvertOptions, log: (s: string) => void = cons
       x.dispose();
     }
     const bytes = (await stat(output)).size;
-    log(`wrote ${output}: ONNX opset ${o.opset ?? 17} of a ${model.className}, sample input ${sample}, ${int(tensors)} tensors, ${int(parameters)} parameters, float32 (${(bytes / 2 ** 20).toFixed(2)} MiB)`);
+    log(`wrote ${output}: ONNX opset ${o.opset ?? 17} of ${article(model.className)} ${model.className}, sample input ${sample}, ${int(tensors)} tensors, ${int(parameters)} parameters, float32 (${(bytes / 2 ** 20).toFixed(2)} MiB)`);
     return { from, to, output, tensors, parameters, dtype: 'F32', bytes };
   } finally {
     model.dispose();

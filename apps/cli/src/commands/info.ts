@@ -21,6 +21,8 @@ export interface FolderInfo {
   readonly stored: readonly string[];
   readonly model?: string;
   readonly tokenizer?: string;
+  /** An imported ONNX model's graph (`OnnxModel`: model.json holds it without its weights). */
+  readonly onnx?: OnnxSummary;
 }
 
 /** What `axon info <file.safetensors>` found (`--json` prints it). */
@@ -132,13 +134,27 @@ export async function onnxInfo(path: string, log: (s: string) => void = console.
     if (e instanceof AxonError) throw new AxonError('info', `'${path}': ${e.message.replace(/^info: /, '')}`);
     throw e;
   }
-  const fmtValue = (v: { name: string; dtype: string; shape: readonly (number | string)[] | null }): string => `${v.name} ${v.dtype} ${v.shape === null ? '(shape undeclared)' : `[${v.shape.join(', ')}]`}`;
   log(`${path}: ONNX (IR ${s.irVersion}, opset ${s.opset}${Object.keys(s.opsets).filter((d) => d !== '').map((d) => `, ${d} ${s.opsets[d]}`).join('')}), produced by ${s.producer || 'an unnamed producer'}${s.graphName ? `, graph '${s.graphName}'` : ''}`);
   log(`  inputs: ${s.inputs.map(fmtValue).join('; ') || 'none'}`);
   log(`  outputs: ${s.outputs.map(fmtValue).join('; ') || 'none'}`);
   log(`  nodes: ${int(s.nodeCount)}: ${Object.entries(s.ops).map(([k, n]) => `${k} ${int(n)}`).join(', ') || 'none'}`);
   log(`  parameters: ${int(s.parameters)} in ${int(s.initializers)} initializer${s.initializers === 1 ? '' : 's'} (${Object.entries(s.initializerDtypes).map(([d, c]) => `${d} ${int(c.count)}`).join(', ') || 'none'})`);
   return { format: 'onnx', path, fileBytes: bytes.length, ...s };
+}
+
+const fmtValue = (v: { name: string; dtype: string; shape: readonly (number | string)[] | null }): string => `${v.name} ${v.dtype} ${v.shape === null ? '(shape undeclared)' : `[${v.shape.join(', ')}]`}`;
+
+/** The ONNX graph an `OnnxModel` folder's model.json holds (base64 in `config.graph`), summarized; null for other models. */
+function savedOnnxGraph(file: string, json: Record<string, unknown>): OnnxSummary | null {
+  if (json.className !== 'OnnxModel') return null;
+  const graph = (json.config as { graph?: unknown } | null | undefined)?.graph;
+  if (typeof graph !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(graph) || graph.length % 4 !== 0) throw new AxonError('info', `'${file}' holds an OnnxModel whose config.graph is not the base64 ONNX graph it should be`);
+  try {
+    return summarizeOnnx('info', new Uint8Array(Buffer.from(graph, 'base64')));
+  } catch (e) {
+    if (e instanceof AxonError) throw new AxonError('info', `'${file}': the OnnxModel's graph: ${e.message.replace(/^info: /, '')}`);
+    throw e;
+  }
 }
 
 /** Lines under a backend's line start under its state (`  * wasm     `). */
@@ -263,9 +279,15 @@ export async function modelInfo(path: string, log: (s: string) => void = console
   const storedNote = stored.length === 1 && stored[0] === 'F32' ? '' : `, stored as ${stored.join('/')}`;
   const lm = json.languageModel as LmInfo | undefined;
   if (lm === undefined) {
-    log(`${path}: a ${typeof json.className === 'string' ? json.className : 'model'} (not a language model)`);
+    const onnx = savedOnnxGraph(file, json);
+    const cls = typeof json.className === 'string' ? json.className : 'model';
+    log(`${path}: ${/^[AEIOU]/i.test(cls) ? 'an' : 'a'} ${cls} (${onnx ? 'an imported ONNX model, ' : ''}not a language model)`);
+    if (onnx) {
+      log(`  graph: ONNX opset ${onnx.opset}, produced by ${onnx.producer || 'an unnamed producer'}${onnx.graphName ? `, graph '${onnx.graphName}'` : ''}; nodes: ${int(onnx.nodeCount)}: ${Object.entries(onnx.ops).map(([k, n]) => `${k} ${int(n)}`).join(', ') || 'none'}`);
+      log(`  inputs: ${onnx.inputs.map(fmtValue).join('; ') || 'none'}; outputs: ${onnx.outputs.map(fmtValue).join('; ') || 'none'}`);
+    }
     log(`  parameters: ${int(total)} (${(bytes / 2 ** 20).toFixed(2)} MiB${storedNote}): ${shown.join(' · ')}`);
-    return { format: 'axon', className: typeof json.className === 'string' ? json.className : null, parameters: total, bytes, groups: shown, languageModel: false, stored };
+    return { format: 'axon', className: typeof json.className === 'string' ? json.className : null, parameters: total, bytes, groups: shown, languageModel: false, stored, ...(onnx ? { onnx } : {}) };
   }
   const tname = json.tokenizer;
   let tok = 'missing';
