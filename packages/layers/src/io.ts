@@ -11,7 +11,7 @@ import type { OptimizerStateMeta } from '@axon/optimizers';
 import { Model, asLoadedModel, loadOptimizerState } from './model.js';
 import { Module, type LoadStateDictResult, type StateEntryDescription, planStateDictLoad } from './module.js';
 import { openSafetensors } from './safetensors-file.js';
-import { type WeightsDtype, encodeWeights, fromHostTensors, loadParsedWeights, parseSafetensors, serializeSafetensors, tensorDataBytes, toHostTensors, weightsDtypeOption } from './safetensors.js';
+import { type WeightsDtype, encodeWeights, fromHostTensors, loadParsedWeights, parseSafetensors, serializeSafetensors, toHostTensors, weightsDtypeOption } from './safetensors.js';
 import { MAX_MODEL_JSON_BYTES, modelFromJson, modelToJson } from './serialize.js';
 import type { LanguageModel } from './lm.js';
 
@@ -245,11 +245,11 @@ export async function loadModel(source: string, opts: LoadModelOptions = {}): Pr
   if (typeof source !== 'string' || source === '') throw new AxonError(op, `expects a folder or file path, got ${fmtValue(source)}`);
   opts = optionsOf<LoadModelOptions>(op, opts, ['maxJsonBytes', 'maxLayers', 'compile']);
   const compile = optBool(op, 'compile', opts.compile) ?? true;
-  const { json, contents, optimizerFile, jsonPath } = await readSaved(op, source, opts);
-  const built = modelFromJson(json, { ...(opts.maxLayers !== undefined ? { maxLayers: opts.maxLayers } : {}), maxParameterBytes: tensorDataBytes(contents) });
+  const { json, weights, weightBytes, optimizerFile, jsonPath } = await readSaved(op, source, opts);
+  const built = modelFromJson(json, { ...(opts.maxLayers !== undefined ? { maxLayers: opts.maxLayers } : {}), maxParameterBytes: weightBytes });
   const m = asLoadedModel(op, built, json, `'${jsonPath}'`, compile);
   try {
-    loadParsedWeights(m, contents);
+    await loadInto(op, m, weights, { strict: true });
     if (compile && optimizerFile !== null && m.isCompiled) await restoreOptimizer(op, m, optimizerFile);
   } catch (e) {
     m.dispose();
@@ -259,7 +259,7 @@ export async function loadModel(source: string, opts: LoadModelOptions = {}): Pr
 }
 
 /** Reads a saved model's `model.json` and its weights file (checked before anything is allocated). */
-async function readSaved(op: string, source: string, opts: { maxJsonBytes?: number }): Promise<{ json: object; jsonPath: string; contents: ReturnType<typeof parseSafetensors>; optimizerFile: string | null }> {
+async function readSaved(op: string, source: string, opts: { maxJsonBytes?: number }): Promise<{ json: object; jsonPath: string; weights: string; weightBytes: number; optimizerFile: string | null }> {
   const maxJson = opts.maxJsonBytes ?? MAX_MODEL_JSON_BYTES;
   if (!(typeof maxJson === 'number' && maxJson > 0)) throw new AxonError(op, `maxJsonBytes must be a positive number, got ${fmtValue(maxJson)}`);
   const { path } = await node(op);
@@ -278,8 +278,20 @@ async function readSaved(op: string, source: string, opts: { maxJsonBytes?: numb
   const givenState = (json as { optimizerState?: unknown }).optimizerState;
   const oname = givenState === undefined ? null : fileName(json, 'optimizerState');
   if (givenState !== undefined && (oname === null || !oname.endsWith('.safetensors'))) throw new AxonError(op, `'${p.json}' names the optimizer state file ${JSON.stringify(givenState)}; expected a file name ending in .safetensors in the same folder`);
-  const contents = parseSafetensors(await readRegularFile(op, path.join(p.dir, wname)));
-  return { json, jsonPath: p.json, contents, optimizerFile: oname === null ? null : path.join(p.dir, oname) };
+  // only the header now (validated against the file's size): the tensors are read one at a time
+  // into the built model, so the file is never held in memory whole
+  const weights = path.join(p.dir, wname);
+  const f = await openSafetensors(weights);
+  let weightBytes = 0;
+  try {
+    for (const k of f.keys()) {
+      const i = f.info(k);
+      weightBytes += i.shape.reduce((a, b) => a * b, 1) * (i.dtype === 'bool' ? 1 : 4);
+    }
+  } finally {
+    await f.close();
+  }
+  return { json, jsonPath: p.json, weights, weightBytes, optimizerFile: oname === null ? null : path.join(p.dir, oname) };
 }
 
 /**
@@ -301,14 +313,14 @@ export async function loadLanguageModel(source: string, opts: { maxJsonBytes?: n
   const op = 'loadLanguageModel';
   if (typeof source !== 'string' || source === '') throw new AxonError(op, `expects a folder or file path, got ${fmtValue(source)}`);
   const o = optionsOf<{ maxJsonBytes?: number; maxLayers?: number }>(op, opts, ['maxJsonBytes', 'maxLayers']);
-  const { json, jsonPath, contents } = await readSaved(op, source, o);
-  const built = modelFromJson(json, { ...(o.maxLayers !== undefined ? { maxLayers: o.maxLayers } : {}), maxParameterBytes: tensorDataBytes(contents) });
+  const { json, jsonPath, weights, weightBytes } = await readSaved(op, source, o);
+  const built = modelFromJson(json, { ...(o.maxLayers !== undefined ? { maxLayers: o.maxLayers } : {}), maxParameterBytes: weightBytes });
   try {
     const lm = built as unknown as Partial<LanguageModel>;
     if (typeof lm.generate !== 'function' || typeof lm.vocabSize !== 'number') {
       throw new AxonError(op, `'${jsonPath}' holds a ${built.className}, not a language model (gpt(), lstmLm(), or a module with generate()); load it with loadModel`);
     }
-    loadParsedWeights(built, contents);
+    await loadInto(op, built, weights, { strict: true });
     return built as unknown as LanguageModel;
   } catch (e) {
     built.dispose();
