@@ -426,6 +426,18 @@ describe('the built CLI', () => {
     expect(o.status).toBe(0);
     expect(o.stdout).toMatch(/mlp\.onnx: ONNX \(IR 8, opset 17\), produced by axon 0\.1\.0/);
     expect(o.stdout).toMatch(/inputs: input FLOAT \[1, 28, 28\]/);
+    // an imported ONNX model → an Axon folder → info → ONNX again
+    const toAxon = axon('convert', 'small.onnx', '--to', 'axon', '--output', 'cli-from-onnx', '--dtype', 'bfloat16');
+    expect(toAxon.stderr).toBe('');
+    expect(toAxon.status).toBe(0);
+    expect(toAxon.stdout).toMatch(/^wrote cli-from-onnx \(model\.json \+ weights\): an OnnxModel \(the ONNX graph, opset 17, in model\.json\), 4 tensors, 23 parameters, float tensors as BF16$/m);
+    const folderInfo = axon('info', 'cli-from-onnx');
+    expect(folderInfo.status).toBe(0);
+    expect(folderInfo.stdout).toMatch(/^cli-from-onnx: an OnnxModel \(an imported ONNX model, not a language model\)\n {2}graph: ONNX opset 17, produced by axon .*\n {2}inputs: input FLOAT \[2, 4\]; outputs: output FLOAT \[2, 2\]\n {2}parameters: 23 \(.*stored as BF16\)/);
+    const back = axon('convert', 'cli-from-onnx', '--to', 'onnx', '--output', 'cli-back.onnx');
+    expect(back.stderr).toBe('');
+    expect(back.status).toBe(0);
+    expect(back.stdout).toMatch(/^wrote cli-back\.onnx: ONNX opset 17 of an OnnxModel, sample input float32 \[1, 4\], 4 tensors, 23 parameters/);
     for (const args of [['info', 'past-end.safetensors'], ['convert', 'garbage.onnx', '--to', 'safetensors'], ['convert', 'mlp', '--to', 'tflite'], ['convert', 'noshape', '--to', 'onnx'], ['info', 'no-such-thing']]) {
       const r = axon(...args);
       expect(r.status, args.join(' ')).toBe(1);
