@@ -4,3 +4,4 @@
 export { DataType } from './proto.js';
 export * from './import.js';
 export * from './export.js';
+export * from './inspect.js';
