@@ -179,7 +179,8 @@ function valueInfo(r: Reader): OnnxValueSummary {
 
 /**
  * Summarizes an ONNX file's bytes (see the module comment). Throws an AxonError (`op`: the
- * command) naming the byte where the file stops making sense.
+ * command) naming the byte where the file stops making sense. Internal to the CLI (`axon info`).
+ * @internal
  * @example
  * const s = summarizeOnnx('info', readFileSync('packages/onnx/test/fixtures/mlp.onnx'));
  * s.opset // 17
