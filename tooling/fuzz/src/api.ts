@@ -4,7 +4,7 @@
  * the generator replaces one argument with a bad value drawn for that argument's kind (or from the
  * values that break everything: NaN, a Symbol, a BigInt, a disposed tensor, …).
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ax from '@axon/core';
@@ -13,11 +13,12 @@ import { customGrad, grad, type CustomBackward } from '@axon/autograd';
 import * as L from '@axon/layers';
 import * as O from '@axon/optimizers';
 import * as D from '@axon/datasets';
+import * as X from '@axon/onnx';
 import type { FuzzCase } from './run.js';
 import type { Rng } from './rng.js';
 
 /** What kind of value an argument is (decides which bad values it is given). */
-type Kind = 'tensor' | 'tensors' | 'shape' | 'axis' | 'axes' | 'int' | 'num' | 'prob' | 'dtype' | 'opts' | 'fn' | 'data' | 'str' | 'ids' | 'text';
+type Kind = 'tensor' | 'tensors' | 'shape' | 'axis' | 'axes' | 'int' | 'num' | 'prob' | 'dtype' | 'opts' | 'fn' | 'data' | 'str' | 'ids' | 'text' | 'path' | 'module' | 'dict' | 'bytes' | 'names';
 
 interface Arg {
   readonly kind: Kind;
@@ -36,7 +37,13 @@ interface Spec {
 /** Makes inputs and remembers the tensors it made, so the case can dispose them afterwards. */
 class Maker {
   readonly made: Tensor[] = [];
+  /** Modules made for the call (disposed with the tensors). */
+  readonly modules: L.Module[] = [];
   constructor(readonly r: Rng) {}
+  mod<M extends L.Module>(x: M): M {
+    this.modules.push(x);
+    return x;
+  }
   t(shape: readonly number[], dtype: ax.DType = 'float32'): Tensor {
     const n = shape.reduce((a, b) => a * b, 1);
     const v = Array.from({ length: n }, () => (dtype === 'bool' ? (this.r.next() < 0.5 ? 1 : 0) : dtype === 'int32' ? this.r.int(0, 3) : this.r.next() * 2 - 1));
@@ -159,6 +166,49 @@ function kindBad(kind: Kind, m: Maker): [string, unknown][] {
         ['1 MiB of one character', 'x'.repeat(2 ** 20)],
         ['Uint8Array bytes', new TextEncoder().encode('abc')],
       ];
+    case 'path':
+      // never a device or a path outside the fuzz folder that a writer could replace
+      // (fresh names each call, so a writer's file never becomes a later reader's 'missing' file)
+      return [['""', ''], ['a directory', fuzzDir()], ['a file in a missing folder', join(fuzzDir(), `missing-${m.r.int(0, 2 ** 30)}`, 'x.safetensors')], ['a NUL in the name', join(fuzzDir(), 'a\u0000b')], ['a missing file', join(fuzzDir(), `absent-${m.r.int(0, 2 ** 30)}.safetensors`)], ['a URL object', new URL('file:///nonexistent')], ['a non-safetensors file', textFile()]];
+    case 'module':
+      return [
+        ['a tensor', m.t([2, 3])],
+        ['a plain object with forward', { forward: () => 1, stateDict: () => ({}) }],
+        ['a disposed Linear', (() => { const l = new L.Linear(4, 3); l.dispose(); return l; })()],
+        ['a Linear(3, 3)', m.mod(new L.Linear(3, 3))],
+        ['an unbuilt Keras model', m.mod(L.sequential([new L.Dense(2)]))],
+        ['a Keras model of another shape', m.mod(L.sequential([new L.Dense(5, { inputShape: [4] })]))],
+        ['a module whose forward returns a number', m.mod(new NumberModule())],
+        ['the Module class', L.Module],
+      ];
+    case 'dict':
+      return [
+        ['{}', {}],
+        ['an extra key', { ...twoKeys(m), extra: m.t([1]) }],
+        ['a key missing', { '0.weight': m.t([2, 4]) }],
+        ['transposed weight', { '0.weight': m.t([4, 2]), '0.bias': m.t([2]) }],
+        ['an int32 weight', { '0.weight': m.t([2, 4], 'int32'), '0.bias': m.t([2]) }],
+        ['a number value', { '0.weight': 3, '0.bias': m.t([2]) }],
+        ['a disposed tensor', { '0.weight': m.disposed(), '0.bias': m.t([2]) }],
+        ['a Map', new Map([['0.bias', m.t([2])]])],
+        ['an array of tensors', [m.t([2, 4]), m.t([2])]],
+        ['a __proto__ key', JSON.parse('{"__proto__": 1, "0.bias": 2}')],
+      ];
+    case 'bytes':
+      return [
+        ['an empty Uint8Array', new Uint8Array(0)],
+        ['64 zero bytes', new Uint8Array(64)],
+        ['random bytes', Uint8Array.from({ length: 256 }, () => m.r.int(0, 256))],
+        ['an ArrayBuffer', new ArrayBuffer(16)],
+        ['a number array', [8, 1, 18, 3]],
+        ['a Float32Array', new Float32Array(4)],
+        ['a DataView', new DataView(new ArrayBuffer(8))],
+        ['a string', 'onnx'],
+        ['a length field of 2^32', Uint8Array.of(0x3a, 0xff, 0xff, 0xff, 0xff, 0x0f, 1, 2)],
+        ['u64 length 2^60', (() => { const b = new Uint8Array(16); new DataView(b.buffer).setBigUint64(0, 2n ** 60n, true); return b; })()],
+      ];
+    case 'names':
+      return [['[]', []], ['two names', ['a', 'b']], ['[""]', ['']], ['[3]', [3]], ['["a", "a"]', ['a', 'a']], ['a string', 'x'], ['["toString"]', ['toString']], ['a name with a NUL', ['a\u0000']]];
     case 'str':
       return [['"toString"', 'toString'], ['"constructor"', 'constructor'], ['"__proto__"', '__proto__'], ['""', ''], ['"nope"', 'nope']];
   }
@@ -173,6 +223,67 @@ function corpusDir(): string {
     writeFileSync(join(corpusFolder, '1791_george_washington_n.txt'), 'Fellow-Citizens of the Senate and of the House of Representatives:\n');
   }
   return corpusFolder;
+}
+
+let fuzzFolder: string | undefined;
+/** The folder (made once, in the OS's temporary folder) where the interop specs write and read files. */
+function fuzzDir(): string {
+  fuzzFolder ??= mkdtempSync(join(tmpdir(), 'axon-fuzz-interop-'));
+  return fuzzFolder;
+}
+/** A text file that is not safetensors. */
+function textFile(): string {
+  const p = join(fuzzDir(), 'notes.txt');
+  writeFileSync(p, 'not a safetensors file\n');
+  return p;
+}
+let stFile: string | undefined;
+/** A safetensors file of a Linear(4, 2): `weight` [2, 4] F16 and `bias` [2] F32, with metadata. */
+function linearSafetensors(): string {
+  if (stFile === undefined) {
+    stFile = join(fuzzDir(), 'linear.safetensors');
+    const w = new Float32Array(8).map((_, i) => i / 8 - 0.5);
+    const half = L.serializeSafetensors({ weight: { dtype: 'float32', shape: [2, 4], data: w } }, {}, { dtype: 'float16' });
+    const parsed = L.parseSafetensors(half).tensors.weight!;
+    mkdirSync(fuzzDir(), { recursive: true });
+    writeFileSync(stFile, L.serializeSafetensors({ weight: parsed, bias: { dtype: 'float32', shape: [2], data: Float32Array.of(0.25, -1) } }, { format: 'pt' }));
+  }
+  return stFile;
+}
+/** A PyTorch state dict of `sequential([Dense(2, { inputShape: [4] })])`. */
+function twoKeys(m: Maker): Record<string, Tensor> {
+  return { '0.weight': m.t([2, 4]), '0.bias': m.t([2]) };
+}
+/** A module whose forward returns a number (not a tensor). */
+class NumberModule extends L.Module {
+  forward(): Tensor {
+    return 3 as unknown as Tensor;
+  }
+}
+/** A small PyTorch-front model for ONNX export: Linear(4, 3), ReLU, Linear(3, 2). */
+function onnxNet(): L.Module {
+  return new L.Sequential(new L.Linear(4, 3), new L.ReLU(), new L.Linear(3, 2));
+}
+let onnxBytes: Uint8Array | undefined;
+/**
+ * Makes what the interop specs need before any case runs (so no case measures another's setup):
+ * the ONNX bytes of {@link onnxNet} (dynamic batch). Call it once before running API cases.
+ */
+export async function prepareApiSpecs(): Promise<void> {
+  if (onnxBytes !== undefined) return;
+  const net = onnxNet();
+  const x = ax.zeros([1, 4]);
+  try {
+    onnxBytes = await X.toOnnx(net, x, { dynamicBatch: true });
+  } finally {
+    x.dispose();
+    net.dispose();
+  }
+}
+/** {@link onnxNet}'s ONNX bytes (from {@link prepareApiSpecs}). */
+function netOnnx(): Uint8Array {
+  if (onnxBytes === undefined) throw new Error('call prepareApiSpecs() before running the API cases');
+  return onnxBytes;
 }
 
 /** The specs: one valid call each, by family. */
@@ -797,6 +908,129 @@ function specs(): Spec[] {
   };
   generate('gpt.generate', () => L.gpt({ vocabSize: 11, contextLength: 4, width: 8, heads: 2, layers: 1 }));
   generate('lstmLm.generate', () => L.lstmLm({ vocabSize: 11, width: 8 }));
+  // issue 14: safetensors (every dtype, lazy reads, F16/BF16 writes), PyTorch state dicts, ONNX export and import
+  const isBytes = (r: unknown): boolean => r instanceof Uint8Array && r.length > 8;
+  const isLoadResult = (r: unknown): boolean => typeof r === 'object' && r !== null && Array.isArray((r as L.LoadStateDictResult).missingKeys) && Array.isArray((r as L.LoadStateDictResult).unexpectedKeys);
+  const f32 = (n: number): L.HostTensorEntry => ({ dtype: 'float32', shape: [n], data: new Float32Array(n).map((_, i) => i / 3 - 1e5) });
+  const i32 = (n: number): L.HostTensorEntry => ({ dtype: 'int32', shape: [n], data: new Int32Array(n).map((_, i) => i - 2) });
+  const linear = (m: Maker): L.Module => m.mod(new L.Linear(4, 2));
+  const keras = (m: Maker): L.Module => m.mod(L.sequential([new L.Dense(2, { inputShape: [4] })]));
+  add('layers', 'serializeSafetensors(dtype)', [V('opts', { w: f32(3), i: i32(2) }), V('dtype', 'bfloat16')], (e, d) => L.serializeSafetensors(e as Record<string, L.HostTensorEntry>, {}, { dtype: d as L.WeightsDtype }), isBytes);
+  add('layers', 'serializeSafetensors options', [V('opts', { format: 'pt' }), V('opts', { dtype: 'float16' })], (meta, o) => L.serializeSafetensors({ w: f32(2) }, meta as Record<string, string>, o as L.SerializeSafetensorsOptions), isBytes);
+  add('layers', 'saveSafetensors', [{ kind: 'module', good: linear }, { kind: 'path', good: () => join(fuzzDir(), 'save.safetensors') }, V('opts', { dtype: 'float16', metadata: { source: 'fuzz' } })], async (mod, p, o) => {
+    await L.saveSafetensors(mod as L.Module, p as string, o as L.SaveSafetensorsOptions);
+    return null;
+  }, (r) => r === null);
+  add('layers', 'saveSafetensors dtype', [V('dtype', 'bfloat16'), V('opts', { source: 'fuzz' })], async (d, md) => {
+    const l = new L.Linear(2, 2);
+    try {
+      await L.saveSafetensors(l, join(fuzzDir(), 'save-dtype.safetensors'), { dtype: d as L.WeightsDtype, metadata: md as Record<string, string> });
+      return null;
+    } finally {
+      l.dispose();
+    }
+  }, (r) => r === null);
+  add('layers', 'loadSafetensors', [{ kind: 'module', good: linear }, { kind: 'path', good: linearSafetensors }, V('opts', { strict: true })], (mod, p, o) => L.loadSafetensors(mod as L.Module, p as string, o as { strict?: boolean }), isLoadResult);
+  add('layers', 'loadSafetensors bytes', [{ kind: 'bytes', good: () => new Uint8Array(readFileSync(linearSafetensors())) }, V('opts', { strict: false })], async (b, o) => {
+    const l = new L.Linear(4, 2);
+    try {
+      return await L.loadSafetensors(l, b as Uint8Array, o as { strict?: boolean });
+    } finally {
+      l.dispose();
+    }
+  }, isLoadResult);
+  /** Opens `p`, reads every tensor both ways (host entry and tensor), closes it; the tensors are the result. */
+  const readAll = async (p: string, names?: (f: L.SafetensorsFile) => unknown[]): Promise<Tensor[]> => {
+    const f = await L.openSafetensors(p);
+    const out: Tensor[] = [];
+    try {
+      if (f.bytesRead > f.size) throw new Error(`opening read ${f.bytesRead} bytes of a ${f.size}-byte file`);
+      for (const k of (names ?? ((g) => g.keys()))(f) as string[]) {
+        const info = f.info(k);
+        const before = f.bytesRead;
+        const h = await f.read(k);
+        if (f.bytesRead - before > f.size) throw new Error(`read('${k}') read ${f.bytesRead - before} bytes of a ${f.size}-byte file`);
+        if (h.data.length !== info.shape.reduce((a, b) => a * b, 1)) throw new Error(`read('${k}') gave ${h.data.length} values for shape [${info.shape.join(',')}]`);
+        out.push(await f.readTensor(k));
+      }
+      return out;
+    } catch (e) {
+      for (const t of out) t.dispose();
+      throw e;
+    } finally {
+      await f.close();
+    }
+  };
+  add('layers', 'openSafetensors', [{ kind: 'path', good: linearSafetensors }], (p) => readAll(p as string));
+  add('layers', 'openSafetensors key', [V('str', 'weight')], (k) => readAll(linearSafetensors(), () => [k]));
+  add('layers', 'toTorchStateDict', [{ kind: 'module', good: keras }], (mod) => Object.values(L.toTorchStateDict(mod as L.Module)));
+  add('layers', 'loadTorchStateDict', [{ kind: 'module', good: keras }, { kind: 'dict', good: twoKeys }, V('opts', { strict: true })], (mod, d, o) => L.loadTorchStateDict(mod as L.Module, d as L.StateDict, o as { strict?: boolean }), isLoadResult);
+  add('layers', 'loadStateDict strict', [{ kind: 'dict', good: (m) => ({ weight: m.t([2, 4]), bias: m.t([2]), extra: m.t([1]) }) }, V('opts', { strict: false })], (d, o) => {
+    const l = new L.Linear(4, 2);
+    try {
+      return l.loadStateDict(d as L.StateDict, o as L.LoadStateDictOptions);
+    } finally {
+      l.dispose();
+    }
+  }, isLoadResult);
+  const net = (m: Maker): L.Module => m.mod(onnxNet());
+  const isModel = (r: unknown): boolean => r instanceof X.OnnxModel;
+  add('onnx', 'toOnnx', [{ kind: 'module', good: net }, T([2, 4]), V('opts', { opset: 18, inputNames: ['x'], outputNames: ['y'], docString: 'fuzz', dynamicBatch: true })], (mod, x, o) => X.toOnnx(mod as L.Module, x as Tensor, o as X.ExportOnnxOptions), isBytes);
+  add('onnx', 'toOnnx sample', [{ kind: 'tensors', good: (m) => [m.t([2, 4])] }], async (xs) => {
+    const n = onnxNet();
+    try {
+      return await X.toOnnx(n, xs as Tensor[]);
+    } finally {
+      n.dispose();
+    }
+  }, isBytes);
+  const exportWith = (name: string, args: Arg[], opts: (...a: unknown[]) => X.ExportOnnxOptions): void => {
+    add('onnx', name, args, async (...a) => {
+      const n = onnxNet();
+      const x = ax.zeros([2, 4]);
+      try {
+        return await X.toOnnx(n, x, opts(...a));
+      } finally {
+        x.dispose();
+        n.dispose();
+      }
+    }, isBytes);
+  };
+  exportWith('toOnnx opset', [V('int', 17)], (v) => ({ opset: v as number }));
+  exportWith('toOnnx names', [{ kind: 'names', good: () => ['pixels'] }, { kind: 'names', good: () => ['logits'] }], (i, o) => ({ inputNames: i as string[], outputNames: o as string[] }));
+  exportWith('toOnnx docString', [V('text', 'a small net')], (d) => ({ docString: d as string }));
+  exportWith('toOnnx dynamicBatch', [V('num', true)], (d) => ({ dynamicBatch: d as boolean }));
+  add('onnx', 'exportOnnx', [{ kind: 'path', good: () => join(fuzzDir(), 'export.onnx') }, V('opts', { opset: 17 })], async (p, o) => {
+    const n = onnxNet();
+    const x = ax.zeros([1, 4]);
+    try {
+      await X.exportOnnx(n, x, p as string, o as X.ExportOnnxOptions);
+      return null;
+    } finally {
+      x.dispose();
+      n.dispose();
+    }
+  }, (r) => r === null);
+  add('onnx', 'parseOnnx', [{ kind: 'bytes', good: () => new Uint8Array(netOnnx()) }, V('opts', { name: 'net', trainable: false })], (b, o) => X.parseOnnx(b as Uint8Array, o as X.OnnxLoadOptions), isModel);
+  add('onnx', 'loadOnnx', [{ kind: 'path', good: () => {
+    const p = join(fuzzDir(), 'load.onnx');
+    writeFileSync(p, netOnnx());
+    return p;
+  } }, V('opts', { trainable: true })], (p, o) => X.loadOnnx(p as string, o as X.OnnxLoadOptions), isModel);
+  const withModel = (name: string, args: Arg[], run: (model: X.OnnxModel, ...a: unknown[]) => unknown): void => {
+    add('onnx', name, args, (...a) => {
+      const model = X.parseOnnx(netOnnx());
+      try {
+        return ax.tidy(() => flat(run(model, ...a)));
+      } finally {
+        model.dispose();
+      }
+    });
+  };
+  withModel('OnnxModel.forward', [{ kind: 'tensors', good: (m) => [m.t([2, 4])] }], (model, xs) => (Array.isArray(xs) ? model.forward(...(xs as Tensor[])) : model.forward(xs as Tensor)));
+  withModel('OnnxModel.forward input', [T([3, 4])], (model, x) => model.forward(x as Tensor));
+  withModel('OnnxModel.run', [T([1, 4])], (model, x) => model.run(x as Tensor));
+  withModel('OnnxModel.predict', [T([5, 4]), V('opts', { batchSize: 2 })], (model, x, o) => model.predict(x as Tensor, o as L.EvaluateOptions));
   const only = typeof process !== 'undefined' ? process.env.AXON_FUZZ_ONLY : undefined;
   if (only === undefined || only === '') return s;
   // On demand: only the specs whose `family/name` matches the pattern (case-insensitive).
@@ -817,6 +1051,7 @@ function invoke(spec: Spec, r: Rng, mutate: (m: Maker, args: unknown[]) => void)
   // An input returned as the result (an identity, e.g. Dropout(0)) belongs to the result.
   const done = (out?: unknown): void => {
     for (const t of m.made) if (t !== out && !(Array.isArray(out) && out.includes(t))) t.dispose();
+    for (const x of m.modules) x.dispose();
   };
   let out: unknown;
   try {

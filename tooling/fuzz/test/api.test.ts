@@ -5,12 +5,13 @@ import '@axon/autograd';
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { expect, it } from 'vitest';
 import { setBackend } from '@axon/core';
-import { apiSpecCount, generateApiCases, generateValidCases } from '../src/api.js';
+import { apiSpecCount, generateApiCases, generateValidCases, prepareApiSpecs } from '../src/api.js';
 import { Rng, fuzzScale, fuzzSeed } from '../src/rng.js';
 import { formatFailures, runCase, summarize, type CaseResult } from '../src/run.js';
 
 it('bad API calls across every op family and layer: AxonError or a valid result, no leak, no hang, bounded memory', async () => {
   await setBackend('wasm');
+  await prepareApiSpecs();
   const seed = fuzzSeed();
   const count = Math.round(600 * fuzzScale());
   const cases = generateApiCases(seed, count, new Rng(seed));
@@ -28,6 +29,7 @@ it('bad API calls across every op family and layer: AxonError or a valid result,
 
 it("every spec's valid call is accepted (so its bad calls are rejected for the bad argument, not for a broken spec)", async () => {
   await setBackend('wasm');
+  await prepareApiSpecs();
   const results: CaseResult[] = [];
   for (const c of generateValidCases(new Rng(fuzzSeed()))) results.push(await runCase(c));
   const s = summarize(results);

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import { setBackend } from '@axon/core';
-import { generateFileCases } from '../src/files.js';
+import { generateFileCases, generateSeedCases } from '../src/files.js';
 import { Rng, fuzzScale, fuzzSeed } from '../src/rng.js';
 import { formatFailures, runCase, summarize, type CaseResult } from '../src/run.js';
 
@@ -27,6 +27,21 @@ it('mutated model, safetensors, IDX, CSV and image files: AxonError or a valid r
     writeFileSync('test-results/fuzz-files.json', JSON.stringify({ seed, ...s }, null, 1));
     expect(s.total).toBeGreaterThanOrEqual(300);
     expect(s.failures.length, formatFailures(s, seed)).toBe(0);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+it('the interop seeds (safetensors of every dtype and of a module in F32/F16/BF16; ONNX exported and PyTorch fixtures) load unmutated, so their mutations are refused for the mutation', async () => {
+  await setBackend('wasm');
+  const root = join(tmpdir(), `axon-fuzz-seeds-${process.pid}`);
+  try {
+    const results: CaseResult[] = [];
+    for (const c of await generateSeedCases(root)) results.push(await runCase(c));
+    const s = summarize(results);
+    expect(s.total).toBe(13);
+    const notAccepted = results.filter((x) => x.outcome !== 'accepted');
+    expect(notAccepted.length, formatFailures({ ...s, failures: notAccepted }, fuzzSeed())).toBe(0);
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
