@@ -4,7 +4,7 @@
  * (`Module` subclasses with `forward`), and safetensors save/load.
  * @packageDocumentation
  */
-export { Module, parameter, uniqueName, MAX_LAYER_PARAMETERS, type JsonValue, type LayerConfig, type StateDict, type LoadStateDictOptions, type LoadStateDictResult } from './module.js';
+export { Module, parameter, uniqueName, MAX_LAYER_PARAMETERS, reserveParameters, type JsonValue, type LayerConfig, type StateDict, type LoadStateDictOptions, type LoadStateDictResult } from './module.js';
 export { SymbolicTensor, isSymbolic, input, type SymbolicShape, type InputOptions } from './symbolic.js';
 export * from './init.js';
 export * from './activations.js';

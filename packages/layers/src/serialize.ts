@@ -77,6 +77,9 @@ export interface ModelJson {
 const num = (c: LayerConfig, k: string): number => c[k] as number;
 const opt = <T>(c: LayerConfig, k: string): T | undefined => (c[k] === undefined || c[k] === null ? undefined : (c[k] as unknown as T));
 
+/** Layer classes other Axon packages register when imported (a Map: `constructor` matches nothing). */
+const REGISTERED_BY: ReadonlyMap<string, string> = new Map([['OnnxModel', '@axon/onnx']]);
+
 const registry = new Map<string, LayerFactory>([
   ['Linear', (c, name) => new Linear(num(c, 'inFeatures'), num(c, 'outFeatures'), { bias: c['bias'] !== false, name })],
   [
@@ -243,7 +246,11 @@ export function layerFromJson(j: unknown): Module {
   const { className, name, config } = j as Partial<LayerJson>;
   if (typeof className !== 'string') throw new AxonError(op, 'a layer entry lacks its className');
   const f = registry.get(className);
-  if (!f) throw new AxonError(op, `unknown layer class '${className}'; known: ${[...registry.keys()].join(', ')} (register custom layers with registerLayer)`);
+  if (!f) {
+    const from = REGISTERED_BY.get(className);
+    if (from !== undefined) throw new AxonError(op, `layer class '${className}' is registered by ${from}: add \`import '${from}'\` before loading this model`);
+    throw new AxonError(op, `unknown layer class '${className}'; known: ${[...registry.keys()].join(', ')} (register custom layers with registerLayer)`);
+  }
   if (config !== undefined && (config === null || typeof config !== 'object' || Array.isArray(config))) throw new AxonError(op, `layer '${String(name)}' (${className}): config must be an object`);
   // A copy without a prototype: a factory reading a key the config lacks never sees Object.prototype's.
   const cfg = Object.assign(Object.create(null) as Record<string, JsonValue>, config ?? {}) as LayerConfig;

@@ -197,6 +197,8 @@ describe('save / load', () => {
     expect(bits(b.call(x))).toEqual(bits(a.call(x)));
     await expect(save(a, join(dir, 'net2'))).rejects.toThrow(/layer class 'Net' .* is not registered/);
     expect(() => modelFromJson({ format: 'axon-model/1', className: 'Sequential', name: 's', config: { layers: [{ className: 'Mystery', name: 'm', config: {} }] } })).toThrow(/unknown layer class 'Mystery'/);
+    // a class another Axon package registers says which import is missing (@axon/onnx is not imported here)
+    expect(() => modelFromJson({ format: 'axon-model/1', className: 'OnnxModel', name: 'o', config: { graph: '' } })).toThrow(/layer class 'OnnxModel' is registered by @axon\/onnx: add `import '@axon\/onnx'` before loading this model/);
     const wrong = new Sequential(new Linear(3, 5));
     await expect(loadWeights(wrong, f)).rejects.toThrow(/Missing key\(s\) in state_dict: "0.weight", "0.bias"/);
     x.dispose();

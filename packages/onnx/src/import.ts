@@ -3,7 +3,7 @@
  * `@axon/layers` Model that interprets the graph with Axon core ops.
  */
 import { AxonError, type Tensor, clone, fmtShape, fmtValue, isGradEnabled, isTensor, readRegularFile, tensor, tidy, zeros } from '@axon/core';
-import { type LayerConfig, Model, Module, registerLayer } from '@axon/layers';
+import { type LayerConfig, Model, Module, registerLayer, reserveParameters } from '@axon/layers';
 import { type GraphProto, type ModelProto, type NodeProto, type AttributeProto, type TensorProto, DataType, decodeModel, encodeModel, int64 } from './proto.js';
 import { type HostKind, type HostValue, type Value, checkDims, checkTensor, dataTypeName, decodeFloat32, decodeTensor, dtypeOf, isHost, kindOf, toTensor } from './import-host.js';
 import { OPS, SUPPORTED_OPS, checkAttributes } from './import-ops.js';
@@ -301,6 +301,8 @@ function prepare(bytes: Uint8Array, saved = false): Prepared {
       if (hostOnly.has(t.name!)) fail(`${what} is read on the host (an operator's constant input), so its values must be in the graph, not in the weights file`);
       external += size;
       if (external > MAX_STATE_ELEMENTS) fail(`the graph's initializers declare more than ${MAX_STATE_ELEMENTS} float32 elements (2 GiB, more than any ONNX file holds); nothing was allocated`);
+      // loadModel caps what a model may declare by its weights file's size (withParameterBudget)
+      reserveParameters(`loadModel: OnnxModel ${what}`, [(t.dims ?? []).map((d) => int64('loadOnnx', what, d))]);
       floats.push({ name: t.name!, proto: t, stat: stats.has(t.name!), external: true, size });
     } else if (checkTensor('loadOnnx', what, t) === 'float' && !hostOnly.has(t.name!)) floats.push({ name: t.name!, proto: t, stat: stats.has(t.name!), external: false, size });
     else consts.set(t.name!, decodeTensor('loadOnnx', what, t));

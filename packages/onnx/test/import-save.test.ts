@@ -238,7 +238,16 @@ describe('hostile or corrupt saved graphs', () => {
         for (const t of g.graph!.initializer!) if (t.name === 'fc1.bias') t.dims = [2 ** 14];
         setGraph(j, g);
       },
-      /more than 536870912 float32 elements.*nothing was allocated/,
+      // loadModel's budget (the weights file's size) refuses the first oversized weight
+      /declares parameters \[16384,16384\] .* does not match its weights \(nothing was allocated/,
+    ],
+    [
+      'a weight declared far larger than the folder\'s weights file (1 GiB against a few KB)',
+      (j, g) => {
+        for (const t of g.graph!.initializer!) if (t.name === 'fc1.weight') t.dims = [2 ** 14, 2 ** 14];
+        setGraph(j, g);
+      },
+      /declares parameters \[16384,16384\] \(1\.0 GiB\), but the weights hold 397\.5 KiB .* the architecture does not match its weights \(nothing was allocated/,
     ],
     [
       'a weight declared past the per-tensor limit',
@@ -254,7 +263,8 @@ describe('hostile or corrupt saved graphs', () => {
         for (const t of g.graph!.initializer!) if (t.name === 'fc2.bias') t.dims = [11];
         setGraph(j, g);
       },
-      /size mismatch for fc2\.bias/,
+      // one element more than the weights file holds: over loadModel's budget before any load
+      /declares parameters \[11\] .* does not match its weights/,
     ],
     [
       'a weight in the weights file declared as INT64 in the graph',
@@ -307,6 +317,18 @@ describe('hostile or corrupt saved graphs', () => {
     g.graph!.node!.push({ opType: 'Pad', input: [out, 'pads', 'padv'], output: ['padded'] });
     g.graph!.output = [{ ...g.graph!.output![0]!, name: 'padded' }];
     expect(() => OnnxModel.fromConfig({ graph: b64(encodeModel(g)) }, 'padded')).toThrow(/initializer 'padv' is read on the host.*must be in the graph/);
+  });
+
+  it('outside loadModel (no weights-file budget), a graph declaring more than 2^29 float32 weights in all is refused before anything is allocated', () => {
+    const m = parseOnnx(fixtureBytes('mlp'));
+    const g = graphOf(m);
+    m.dispose();
+    const before = memory();
+    // each within the per-tensor limit (2^28 elements), 2^29 + 2^14 in all
+    for (const t of g.graph!.initializer!) if (t.name === 'fc1.weight' || t.name === 'fc2.weight') t.dims = [2 ** 14, 2 ** 14];
+    for (const t of g.graph!.initializer!) if (t.name === 'fc1.bias') t.dims = [2 ** 14];
+    expect(() => OnnxModel.fromConfig({ graph: b64(encodeModel(g)) }, 'huge')).toThrow(/more than 536870912 float32 elements.*nothing was allocated/);
+    expect(memory().numBytes).toBe(before.numBytes);
   });
 
   it('a stripped graph given to parseOnnx (not through fromConfig) is refused as external data', () => {
