@@ -18,7 +18,7 @@ import { Linear, ReLU, Sequential, gpt, loadModel, mnistModel, openSafetensors, 
 import { OnnxModel, loadOnnx } from '@axon/onnx';
 import { convert, defaultOutput, parseShape } from '../src/commands/convert.js';
 import { describeModel, type FolderInfo, type OnnxInfo, type SafetensorsInfo } from '../src/commands/info.js';
-import { summarizeOnnx } from '../src/onnx-summary.js';
+import { inspectOnnx } from '@axon/onnx';
 
 const cli = fileURLToPath(new URL('../dist/index.js', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'axon-cli-convert-'));
@@ -303,7 +303,7 @@ describe('axon convert', () => {
     const d = (await describeModel(out, { log: (s) => info.push(s) })) as FolderInfo;
     expect(d).toMatchObject({ format: 'axon', className: 'OnnxModel', parameters: 23, languageModel: false, stored: ['F32'] });
     // the graph is the .onnx file's, less its weights' values
-    const file = summarizeOnnx('test', readFileSync(src));
+    const file = inspectOnnx(readFileSync(src));
     expect(d.onnx).toMatchObject({ opset: 17, producer: file.producer, graphName: file.graphName, nodeCount: file.nodeCount, ops: file.ops, inputs: file.inputs, outputs: file.outputs, initializers: file.initializers, parameters: 23 });
     expect(info[0]).toMatch(/from-onnx: an OnnxModel \(an imported ONNX model, not a language model\)/);
     expect(info[1]).toContain(`graph: ONNX opset 17, produced by ${file.producer}`);

@@ -2,7 +2,7 @@ import { dirname, join, resolve } from 'node:path';
 import { AxonError, backends, readRegularFile, ready, setNumThreads } from '@axon/core';
 import { stat } from 'node:fs/promises';
 import { MAX_MODEL_JSON_BYTES, openSafetensors } from '@axon/layers';
-import { summarizeOnnx, type OnnxSummary } from '../onnx-summary.js';
+import { inspectOnnx, type OnnxSummary } from '@axon/onnx';
 import type { LmInfo } from '../lm/store.js';
 import { describeTokenizer, tokenizerFromJson } from '../lm/tokenizer.js';
 import { probeBackends, type BackendProbe } from '../backend.js';
@@ -122,16 +122,16 @@ export const MAX_ONNX_BYTES = 2 ** 31;
 
 /**
  * `axon info <file.onnx>`: producer, opset, the graph's inputs and outputs (element types and
- * shapes), node counts by operator, and the initializers (count, elements, element types). Read
- * from the protobuf directly (no backend starts, no weights are decoded).
+ * shapes), node counts by operator, and the initializers (count, elements, element types), from
+ * `@axon/onnx`'s `inspectOnnx` (no backend starts, no weights are decoded).
  */
 export async function onnxInfo(path: string, log: (s: string) => void = console.log): Promise<OnnxInfo> {
   const bytes = await readRegularFile('info', path, { maxBytes: MAX_ONNX_BYTES, limit: 'the 2 GiB limit of an ONNX file' });
   let s: OnnxSummary;
   try {
-    s = summarizeOnnx('info', bytes);
+    s = inspectOnnx(bytes);
   } catch (e) {
-    if (e instanceof AxonError) throw new AxonError('info', `'${path}': ${e.message.replace(/^info: /, '')}`);
+    if (e instanceof AxonError) throw new AxonError('info', `'${path}': ${e.message.replace(/^(info|inspectOnnx): /, '')}`);
     throw e;
   }
   log(`${path}: ONNX (IR ${s.irVersion}, opset ${s.opset}${Object.keys(s.opsets).filter((d) => d !== '').map((d) => `, ${d} ${s.opsets[d]}`).join('')}), produced by ${s.producer || 'an unnamed producer'}${s.graphName ? `, graph '${s.graphName}'` : ''}`);
@@ -150,9 +150,9 @@ function savedOnnxGraph(file: string, json: Record<string, unknown>): OnnxSummar
   const graph = (json.config as { graph?: unknown } | null | undefined)?.graph;
   if (typeof graph !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(graph) || graph.length % 4 !== 0) throw new AxonError('info', `'${file}' holds an OnnxModel whose config.graph is not the base64 ONNX graph it should be`);
   try {
-    return summarizeOnnx('info', new Uint8Array(Buffer.from(graph, 'base64')));
+    return inspectOnnx(new Uint8Array(Buffer.from(graph, 'base64')));
   } catch (e) {
-    if (e instanceof AxonError) throw new AxonError('info', `'${file}': the OnnxModel's graph: ${e.message.replace(/^info: /, '')}`);
+    if (e instanceof AxonError) throw new AxonError('info', `'${file}': the OnnxModel's graph: ${e.message.replace(/^(info|inspectOnnx): /, '')}`);
     throw e;
   }
 }
