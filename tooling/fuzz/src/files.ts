@@ -7,7 +7,7 @@
  * IDX/PNG/PGM headers declaring huge sizes), plus files that are not regular files at all.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
@@ -648,6 +648,28 @@ export async function generateSeedCases(root: string): Promise<FuzzCase[]> {
       return exerciseSafetensors(join(dir, 'w.safetensors'), b, true, withModule);
     }, valid: (v) => Array.isArray(v) && v.length > 0, allocBytes: fileBound(b.length * 5) });
   });
+  // a 3 GiB sparse file (a big tensor, then a small one): opening it and reading the small tensor
+  // reads the header and 8 bytes, never the file whole (the bound is the 16 MiB of an empty file)
+  const sparse = join(root, 'sparse.safetensors');
+  cases.push({ family: 'files', name: 'safetensors 3 GiB sparse', mutation: 'none (open, read the small tensor)', call: async () => {
+    const big = 3 * 2 ** 30;
+    const header = { __metadata__: { format: 'pt' }, big: { dtype: 'F32', shape: [big / 4], data_offsets: [0, big] }, small: { dtype: 'F32', shape: [2], data_offsets: [big, big + 8] } };
+    const head = rebuild(header, new Uint8Array(0));
+    writeFileSync(sparse, head);
+    truncateSync(sparse, head.length + big + 8);
+    const f = await openSafetensors(sparse);
+    try {
+      const t = await f.readTensor('small');
+      if (f.bytesRead > head.length + 8) {
+        t.dispose();
+        throw new Error(`reading one 8-byte tensor of a ${f.size}-byte file read ${f.bytesRead} bytes`);
+      }
+      return [t];
+    } finally {
+      await f.close();
+      rmSync(sparse, { force: true });
+    }
+  }, valid: (v) => Array.isArray(v) && v.length === 1, allocBytes: fileBound(0) });
   seeds.onnx.forEach((seed, i) => {
     for (const byPath of [false, true]) {
       const dir = join(root, `seed-onnx-${i}`);
