@@ -8,6 +8,11 @@
  */
 import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { setBackend } from '@axon/core';
+import '@axon/backend-wasm';
+import { deserializeModel, parseSafetensors } from '@axon/layers';
+import { parseOnnx } from '@axon/onnx';
 import type { Browser, Download, Page } from 'playwright-core';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { CSP_DIRECTIVES, contentSecurityPolicy } from '../csp.js';
@@ -33,6 +38,8 @@ interface DemoState {
   cspViolations: string[];
   done: number;
   modelsLoaded: number;
+  saved: { name: string; bytes: number }[];
+  exporting: number;
 }
 
 const demoState = (page: Page): Promise<DemoState> => page.evaluate(() => (window as unknown as { axonDemo: DemoState }).axonDemo);
@@ -99,6 +106,55 @@ async function downloadModel(page: Page, dir: string): Promise<string[]> {
   await page.click('#download');
   await done;
   return names.sort();
+}
+
+/**
+ * Clicks one of the single-file downloads (ONNX, PyTorch) and saves the file it offers into `dir`.
+ * An error the page shows instead fails with its text and the CSP violations seen (both cleared, so
+ * that later tests do not fail on them too).
+ */
+async function downloadFile(page: Page, button: string, dir: string): Promise<string> {
+  mkdirSync(dir, { recursive: true });
+  const errorsBefore = (await demoState(page)).errors.length;
+  const got: { dl: Download | null } = { dl: null };
+  const download = page.waitForEvent('download', { timeout: 60_000 }).then((d) => (got.dl = d));
+  download.catch(() => undefined); // a timeout is reported below
+  await page.click(button);
+  const end = Date.now() + 60_000;
+  while (!got.dl) {
+    const errs = (await demoState(page)).errors.slice(errorsBefore);
+    if (errs.length > 0) {
+      await page.waitForTimeout(500); // a CSP violation in the worker is reported after the error reply
+      const d = await demoState(page);
+      await page.evaluate(() => {
+        const demo = (window as unknown as { axonDemo: DemoState }).axonDemo;
+        demo.errors = [];
+        demo.cspViolations = [];
+      });
+      await page.click('#error-close');
+      throw new Error(`${button}: the page shows an error instead of a download: ${errs.join('; ')}${d.cspViolations.length ? ` (CSP violations: ${d.cspViolations.join('; ')})` : ''}`);
+    }
+    if (Date.now() > end) throw new Error(`${button}: no download after 60 s`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  await got.dl.saveAs(join(dir, got.dl.suggestedFilename()));
+  return got.dl.suggestedFilename();
+}
+
+/** A safetensors file's header: its tensors' dtypes and shapes, and its metadata. */
+function safetensorsHeader(bytes: Uint8Array): { tensors: Record<string, [string, number[]]>; metadata: unknown; dataBytes: number } {
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const n = Number(buf.readBigUInt64LE(0));
+  const { __metadata__: metadata, ...rest } = JSON.parse(buf.subarray(8, 8 + n).toString('utf8')) as Record<string, { dtype: string; shape: number[] }>;
+  return { tensors: Object.fromEntries(Object.entries(rest).map(([k, v]) => [k, [v.dtype, v.shape]])), metadata, dataBytes: buf.length - 8 - n };
+}
+
+/** Test images in Node: the first `n` of the 10,000 (the site's gzipped IDX file), as floats in [0, 1]. */
+function testImages(n: number): Float32Array {
+  const idx = gunzipSync(readFileSync(join(DEMO, 'public', 'data', 't10k-images-idx3-ubyte.gz')));
+  const out = new Float32Array(n * 784);
+  for (let i = 0; i < out.length; i++) out[i] = idx[16 + i]! / 255;
+  return out;
 }
 
 /** No console errors, no error shown on the page, no Content-Security-Policy violation (page or worker). */
@@ -302,6 +358,73 @@ describe('demo site', () => {
       await expectNoErrors(page, errors);
     });
 
+    it('downloads the trained model as ONNX: parseOnnx reads it in Node, with a dynamic batch and the downloaded model’s predictions', async () => {
+      await waitFor(page, (d) => d.state === 'idle');
+      await expect(page.locator('#download-onnx').isEnabled()).resolves.toBe(true);
+      await expect(page.locator('#download-torch').isEnabled()).resolves.toBe(true);
+      // what each file is for, with the interop guide
+      const note = (await page.textContent('#export-note'))!;
+      expect(note).toMatch(/onnxruntime/);
+      expect(note).toMatch(/load_state_dict/);
+      await expect(page.locator('#export-note a').getAttribute('href')).resolves.toBe('https://github.com/axon-ml/axon/blob/main/apps/docs/guides/interop.md');
+      const dir = join(RESULTS, 'downloaded-mlp');
+      expect(await downloadFile(page, '#download-onnx', dir)).toBe('model.onnx');
+      await waitFor(page, (d) => d.exporting === 0);
+      expect((await demoState(page)).saved.map((f) => f.name)).toEqual(['model.json', 'model.safetensors', 'model.onnx']);
+      expect(await page.textContent('#download-links')).toMatch(/Saved: model\.json .*, model\.safetensors .* and model\.onnx \(\d+ KB\)/);
+
+      // model.onnx: a protobuf ModelProto (field 1, ir_version, first), which parseOnnx reads in Node and
+      // which predicts what the model downloaded before (model.json + model.safetensors) predicts, at any batch
+      const onnxBytes = new Uint8Array(readFileSync(join(dir, 'model.onnx')));
+      console.log(`model.onnx: ${onnxBytes.length} bytes`);
+      expect(onnxBytes.length).toBeGreaterThan((784 * 128 + 128 + 128 * 10 + 10) * 4);
+      expect(onnxBytes.length).toBeLessThan((784 * 128 + 128 + 128 * 10 + 10) * 4 + 64 * 1024);
+      expect(onnxBytes[0]).toBe(0x08);
+      await setBackend('wasm');
+      const onnx = parseOnnx(onnxBytes);
+      const axon = deserializeModel(readFileSync(join(dir, 'model.json'), 'utf8'), new Uint8Array(readFileSync(join(dir, 'model.safetensors'))));
+      try {
+        expect(onnx.inputNames).toEqual(['pixels']);
+        expect(onnx.inputShapes).toEqual([[null, 28, 28]]);
+        expect(onnx.outputNames).toEqual(['probabilities']);
+        for (const n of [1, 7]) {
+          const x = testImages(n);
+          const [a, b] = [onnx.predict({ data: x, shape: [n, 28, 28] }), axon.predict({ data: x, shape: [n, 28, 28] })];
+          expect(a.shape).toEqual([n, 10]);
+          const [pa, pb] = [(await a.data()) as Float32Array, (await b.data()) as Float32Array];
+          a.dispose();
+          b.dispose();
+          for (let i = 0; i < pa.length; i++) expect(Math.abs(pa[i]! - pb[i]!), `batch ${n} [${i}]`).toBeLessThan(1e-5);
+        }
+      } finally {
+        onnx.dispose();
+        axon.dispose();
+      }
+      await expectNoErrors(page, errors);
+    });
+
+    it('downloads the trained model as PyTorch weights: nn.Sequential names and layouts, F32', async () => {
+      await waitFor(page, (d) => d.state === 'idle');
+      const dir = join(RESULTS, 'downloaded-mlp');
+      const savedBefore = (await demoState(page)).saved.map((f) => f.name);
+      expect(await downloadFile(page, '#download-torch', dir)).toBe('model.pt.safetensors');
+      await waitFor(page, (d) => d.exporting === 0);
+      expect((await demoState(page)).saved.map((f) => f.name)).toEqual([...savedBefore, 'model.pt.safetensors']);
+      expect(await page.textContent('#download-links')).toMatch(/model\.pt\.safetensors \(\d+ KB\)$/);
+
+      // model.pt.safetensors: nn.Sequential(Flatten, Linear(784, 128), ReLU, Dropout, Linear(128, 10), Softmax)'s state dict in F32
+      const pt = new Uint8Array(readFileSync(join(dir, 'model.pt.safetensors')));
+      const h = safetensorsHeader(pt);
+      expect(h.metadata).toEqual({ format: 'pt' });
+      expect(h.tensors).toEqual({ '1.weight': ['F32', [128, 784]], '1.bias': ['F32', [128]], '4.weight': ['F32', [10, 128]], '4.bias': ['F32', [10]] });
+      expect(h.dataBytes).toBe((784 * 128 + 128 + 128 * 10 + 10) * 4);
+      // Linear's weight is the downloaded model's Dense kernel, transposed
+      const kernel = Object.entries(parseSafetensors(new Uint8Array(readFileSync(join(dir, 'model.safetensors')))).tensors).find(([, e]) => e.shape.join() === '784,128')![1].data as Float32Array;
+      const weight = parseSafetensors(pt).tensors['1.weight']!.data as Float32Array;
+      for (const [i, j] of [[0, 0], [5, 300], [127, 783]] as const) expect(weight[i * 784 + j]).toBe(kernel[j * 128 + i]);
+      await expectNoErrors(page, errors);
+    });
+
     it('stays responsive while training the CNN: pause takes effect within a second', async () => {
       await configure(page, { model: 'cnn', epochs: 2, batch: 32, lr: 0.001, size: '10000' });
       const before = (await demoState(page)).done;
@@ -441,11 +564,11 @@ describe('demo site', () => {
       expect(unlabelled).toEqual([]);
       await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
       const reached = new Set<string>();
-      for (let i = 0; i < 40; i++) {
+      for (let i = 0; i < 60; i++) {
         await page.keyboard.press('Tab');
         reached.add(await page.evaluate(() => document.activeElement?.id ?? ''));
       }
-      for (const id of ['backend', 'model', 'epochs', 'batch', 'lr', 'train-size', 'start', 'clear', 'sample', 'download', 'upload']) expect(reached, id).toContain(id);
+      for (const id of ['backend', 'model', 'epochs', 'batch', 'lr', 'train-size', 'start', 'clear', 'sample', 'download', 'download-onnx', 'download-torch', 'upload']) expect(reached, id).toContain(id);
       // Enter on the focused Start button starts training; Escape-free stop with the keyboard too
       await configure(page, { epochs: 1, batch: 64, lr: 0.003, size: '1000' });
       const before = (await demoState(page)).done;

@@ -6,7 +6,7 @@ import './style.css';
 import { renderBackends } from './backend-view.js';
 import { LiveChart } from './charts.js';
 import { DrawPad } from './pad.js';
-import type { BackendChoice, BackendStatus, ModelKind, Reply, Request, TrainState } from './protocol.js';
+import type { BackendChoice, BackendStatus, ExportFormat, ModelKind, Reply, Request, TrainState } from './protocol.js';
 import { type BackendFeatures, argmax, errorMessage, formatInt, formatPercent, formatSeconds, pickModelFiles, readFloat, readInt, weightsNamedIn } from './util.js';
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string): T => {
@@ -53,6 +53,8 @@ const ui = {
   gridNext: $<HTMLButtonElement>('grid-next'),
   modelInfo: $('model-info'),
   download: $<HTMLButtonElement>('download'),
+  downloadOnnx: $<HTMLButtonElement>('download-onnx'),
+  downloadTorch: $<HTMLButtonElement>('download-torch'),
   links: $('download-links'),
   upload: $<HTMLInputElement>('upload'),
   uploadError: $('upload-error'),
@@ -86,6 +88,10 @@ const demo = {
   cspViolations: [] as string[],
   done: 0,
   modelsLoaded: 0,
+  /** Files offered for download since the model last changed (model.json, model.onnx, …). */
+  saved: [] as { name: string; bytes: number }[],
+  /** Exports asked of the worker and not yet answered. */
+  exporting: 0,
 };
 (window as unknown as { axonDemo: typeof demo }).axonDemo = demo;
 document.addEventListener('securitypolicyviolation', (e) => {
@@ -163,6 +169,8 @@ const OPS: Record<string, string> = {
   grid: 'Could not predict the test images',
   testDigit: 'Could not load a test digit',
   export: 'Could not export the model',
+  'export:onnx': 'Could not export the model to ONNX',
+  'export:torch': 'Could not export the PyTorch weights',
   import: 'Could not load the model',
 };
 
@@ -205,7 +213,7 @@ function setState(state: TrainState, message: string): void {
   ui.pause.setAttribute('aria-pressed', String(state === 'paused'));
   ui.stop.disabled = !busy || state === 'stopping';
   ui.backend.disabled = busy || demo.backends.filter((b) => b.available).length < 2;
-  ui.download.disabled = busy || !demo.hasModel;
+  for (const b of downloadButtons()) b.disabled = busy || !demo.hasModel;
   ui.upload.disabled = busy;
   for (const el of [ui.model, ui.epochs, ui.batch, ui.lr, ui.trainSize]) el.disabled = busy;
 }
@@ -260,8 +268,8 @@ function onReply(m: Reply): void {
       if (m.source === 'loaded') demo.modelsLoaded++;
       modelText = `${m.source === 'loaded' ? 'Loaded' : 'Trained here'}: ${m.description} · ${formatInt(m.params)} parameters`;
       ui.modelInfo.textContent = modelText;
-      ui.download.disabled = demo.state !== 'idle';
-      ui.links.replaceChildren();
+      for (const b of downloadButtons()) b.disabled = demo.state !== 'idle';
+      clearSaved();
       if (!pad.dirty) ui.prediction.textContent = 'Draw a digit, or use a test digit.';
       if (m.source === 'loaded') {
         requestGrid();
@@ -291,7 +299,15 @@ function onReply(m: Reply): void {
       } else showPreview(m.pixels);
       return;
     case 'exported':
-      offerDownload(m.json, m.weights);
+      demo.exporting--;
+      offerDownload([
+        ['model.json', new Blob([m.json], { type: 'application/json' })],
+        ['model.safetensors', new Blob([m.weights as BlobPart], { type: 'application/octet-stream' })],
+      ]);
+      return;
+    case 'exportedFile':
+      demo.exporting--;
+      offerDownload([[m.name, new Blob([m.bytes as BlobPart], { type: 'application/octet-stream' })]]);
       return;
     case 'cspViolation':
       demo.cspViolations.push(`worker: ${m.directive} blocked ${m.blocked || 'inline'}${m.source ? ` (${m.source})` : ''}`);
@@ -299,6 +315,10 @@ function onReply(m: Reply): void {
     case 'error':
       if (m.op === 'predict' || m.op === 'predictPixels') inFlight = false;
       if (m.op === 'grid') gridRequests.shift();
+      if (m.op.startsWith('export')) {
+        demo.exporting--;
+        showSaved();
+      }
       if (m.op === 'import') {
         showUploadError(`${OPS[m.op]}: ${m.message}`);
         ui.modelInfo.textContent = `${modelText} (the file was not loaded)`;
@@ -429,26 +449,57 @@ ui.gridNext.addEventListener('click', () => {
 });
 
 // ------------------------------------------------------------------ model files
-ui.download.addEventListener('click', () => {
-  hideError();
-  send({ type: 'export' });
-});
+function downloadButtons(): HTMLButtonElement[] {
+  return [ui.download, ui.downloadOnnx, ui.downloadTorch];
+}
 
-function offerDownload(json: string, weights: Uint8Array): void {
-  const files: [string, Blob][] = [
-    ['model.json', new Blob([json], { type: 'application/json' })],
-    ['model.safetensors', new Blob([weights as BlobPart], { type: 'application/octet-stream' })],
-  ];
-  for (const a of ui.links.querySelectorAll('a')) URL.revokeObjectURL(a.href);
-  const links = files.map(([name, blob]) => {
+/** Asks the worker for the model's files: model.json + model.safetensors, or one file in another format. */
+function requestExport(format?: ExportFormat): void {
+  hideError();
+  demo.exporting++;
+  ui.links.textContent = format === 'onnx' ? 'Exporting to ONNX…' : format === 'torch' ? 'Exporting the PyTorch weights…' : 'Saving…';
+  send(format ? { type: 'export', format } : { type: 'export' });
+}
+ui.download.addEventListener('click', () => requestExport());
+ui.downloadOnnx.addEventListener('click', () => requestExport('onnx'));
+ui.downloadTorch.addEventListener('click', () => requestExport('torch'));
+
+/** The links of the files saved since the model last changed, by name (a file saved again replaces its link). */
+const saved = new Map<string, HTMLAnchorElement>();
+
+function clearSaved(): void {
+  for (const a of saved.values()) URL.revokeObjectURL(a.href);
+  saved.clear();
+  demo.saved = [];
+  ui.links.replaceChildren();
+}
+
+function showSaved(): void {
+  const links = [...saved.values()];
+  const parts: Node[] = links.length ? [document.createTextNode('Saved: ')] : [];
+  links.forEach((a, i) => {
+    if (i > 0) parts.push(document.createTextNode(i === links.length - 1 ? ' and ' : ', '));
+    parts.push(a);
+  });
+  ui.links.replaceChildren(...parts);
+}
+
+/** Offers the files as downloads (and keeps their links on the page). */
+function offerDownload(files: [string, Blob][]): void {
+  const made = files.map(([name, blob]) => {
+    const old = saved.get(name);
+    if (old) URL.revokeObjectURL(old.href);
+    saved.delete(name);
     const a = document.createElement('a');
     a.href = URL.createObjectURL(blob);
     a.download = name;
     a.textContent = `${name} (${formatInt(blob.size / 1024)} KB)`;
+    saved.set(name, a);
+    demo.saved = [...demo.saved.filter((f) => f.name !== name), { name, bytes: blob.size }];
     return a;
   });
-  ui.links.replaceChildren(document.createTextNode('Saved: '), links[0]!, document.createTextNode(' and '), links[1]!);
-  for (const a of links) a.click();
+  showSaved();
+  for (const a of made) a.click();
 }
 
 async function loadFiles(list: FileList | File[] | null): Promise<void> {

@@ -3,7 +3,10 @@
  * Axon (backends, the model, MNIST) lives in the worker, so the page never freezes.
  */
 
+import type { ExportFormat } from './exports.js';
 import type { BackendFeatures } from './util.js';
+
+export type { ExportFormat } from './exports.js';
 
 export type ModelKind = 'mlp' | 'cnn';
 export type BackendChoice = 'auto' | 'wasm' | 'webgpu';
@@ -44,7 +47,8 @@ export type Request =
   | { type: 'predictPixels'; id: number; pixels: Float32Array }
   | { type: 'grid'; offset: number; count: number }
   | { type: 'testDigit'; index: number }
-  | { type: 'export' }
+  /** model.json + model.safetensors (no format), or one file for another tool: ONNX or PyTorch weights. */
+  | { type: 'export'; format?: ExportFormat }
   | { type: 'import'; json: string; weights: ArrayBuffer; fileNames: string[] };
 
 export type TrainState = 'idle' | 'loading' | 'training' | 'paused' | 'stopping';
@@ -83,6 +87,8 @@ export type Reply =
   | { type: 'grid'; offset: number; images: Uint8Array; labels: Int32Array; preds: Int32Array; confidence: Float32Array; accuracy: number }
   | { type: 'testDigit'; index: number; pixels: Float32Array; label: number }
   | { type: 'exported'; json: string; weights: Uint8Array }
+  /** The file of an `export` with a format: `model.onnx` or `model.pt.safetensors`. */
+  | { type: 'exportedFile'; format: ExportFormat; name: string; bytes: Uint8Array }
   | { type: 'error'; op: string; message: string }
   /** A Content-Security-Policy violation in the worker (none is expected: the e2e tests check). */
   | { type: 'cspViolation'; directive: string; blocked: string; source: string };

@@ -10,7 +10,7 @@ import type { Model} from '@axon/layers';
 import { type Batch, type Logs, LambdaCallback, deserializeModel, modelToJson, serializeModel } from '@axon/layers';
 import { backendsReply, pickBackend, probeBackends, startThreads } from './backends.js';
 import { buildModel, describeLayers } from './models.js';
-import type { BackendStatus, Reply, Request, TrainParams, TrainState } from './protocol.js';
+import type { BackendStatus, ExportFormat, Reply, Request, TrainParams, TrainState } from './protocol.js';
 import { argmax, blameImport, chunkLimit, errorMessage } from './util.js';
 
 declare const self: DedicatedWorkerGlobalScope;
@@ -275,6 +275,28 @@ async function importModel(json: string, weights: ArrayBuffer, fileNames: string
   post({ type: 'model', ...modelInfo });
 }
 
+// ------------------------------------------------------------------ files
+/**
+ * The export in progress (an export awaits the backend): training, loading a model and switching
+ * backends wait for it, so the model it reads is not changed or disposed under it.
+ */
+let exports: Promise<void> = Promise.resolve();
+
+/**
+ * model.json + model.safetensors (no format), or `model.onnx` / `model.pt.safetensors`
+ * (./exports.ts, a chunk loaded on first use; the ONNX export loads @axon/onnx, another).
+ */
+async function exportFiles(m: Model, format: ExportFormat | undefined): Promise<void> {
+  if (format !== undefined) {
+    const { EXPORT_FILE, exportModel } = await import('./exports.js');
+    const bytes = await exportModel(m, format);
+    post({ type: 'exportedFile', format, name: EXPORT_FILE[format], bytes }, [bytes.buffer as ArrayBuffer]);
+    return;
+  }
+  const { json, weights } = await serializeModel(m);
+  post({ type: 'exported', json: JSON.stringify(json, null, 2), weights }, [weights.buffer as ArrayBuffer]);
+}
+
 // ------------------------------------------------------------------ dispatch
 async function handle(m: Request): Promise<void> {
   switch (m.type) {
@@ -289,8 +311,10 @@ async function handle(m: Request): Promise<void> {
       return;
     }
     case 'setBackend':
+      await exports;
       return switchBackend(m.name);
     case 'train':
+      await exports;
       return train(m.params);
     case 'pause':
       if (state === 'training') ctl.paused = true;
@@ -326,11 +350,13 @@ async function handle(m: Request): Promise<void> {
       return;
     }
     case 'export': {
-      const { json, weights } = await serializeModel(requireModel());
-      post({ type: 'exported', json: JSON.stringify(json, null, 2), weights }, [weights.buffer as ArrayBuffer]);
-      return;
+      if (state !== 'idle') throw new Error('stop training before exporting the model');
+      const done = exportFiles(requireModel(), m.format);
+      exports = done.catch(() => undefined);
+      return done;
     }
     case 'import':
+      await exports;
       return importModel(m.json, m.weights, m.fileNames);
   }
 }
@@ -341,10 +367,13 @@ self.addEventListener('securitypolicyviolation', (ev) => {
   post({ type: 'cspViolation', directive: e.effectiveDirective, blocked: e.blockedURI, source: e.sourceFile ? `${e.sourceFile}:${e.lineNumber}` : '' });
 });
 
+/** The `op` of an error reply: the request's type (an export names its format: `export:onnx`). */
+const errorOp = (m: Request): string => (m.type === 'export' && m.format !== undefined ? `export:${m.format}` : m.type);
+
 self.onmessage = (ev: MessageEvent<Request>) => {
   const m = ev.data;
   handle(m).catch((e: unknown) => {
     if (m.type === 'train' || m.type === 'init') setState('idle', m.type === 'init' ? 'Could not start.' : 'Training failed.');
-    post({ type: 'error', op: m.type, message: errorMessage(e) });
+    post({ type: 'error', op: errorOp(m), message: errorMessage(e) });
   });
 };
