@@ -1,12 +1,14 @@
 /**
- * The ONNX file format: the protobuf messages of `onnx.proto` that Axon reads and writes, described
- * for protobufjs (a maintained protobuf library: it does the wire encoding and decoding; this file
- * only names the messages and their field numbers, as the ONNX specification defines them). Fields
- * Axon does not use (training info, sparse initializers, functions, …) are left out: protobufjs
- * skips unknown fields when decoding.
+ * The ONNX file format: the protobuf messages of `onnx.proto` that Axon reads and writes. Their
+ * names and field numbers (as the ONNX specification defines them) are in `proto/onnx.json`;
+ * protobufjs's code generator turns that into `generated/onnx-pb.js` (`scripts/gen-proto.mjs`), plain
+ * encode/decode functions over protobufjs's runtime — a maintained protobuf library does the wire
+ * format, and nothing is compiled with `new Function` at run time (so strict Content-Security-
+ * Policies allow it). Fields Axon does not use (training info, sparse initializers, functions, …)
+ * are left out: they are skipped when decoding.
  */
-import protobuf from 'protobufjs/light.js';
 import { AxonError } from '@axon/core';
+import { onnx } from './generated/onnx-pb.js';
 
 /** ONNX `TensorProto.DataType` codes. */
 export const DataType = {
@@ -137,112 +139,12 @@ export interface ModelProto {
   metadataProps?: StringStringEntryProto[];
 }
 
-const f = (type: string, id: number, rule?: 'repeated') => (rule ? { type, id, rule } : { type, id });
-
-/** The message descriptors (protobufjs JSON): names and field numbers from onnx.proto. */
-const SCHEMA = {
-  nested: {
-    onnx: {
-      nested: {
-        StringStringEntryProto: { fields: { key: f('string', 1), value: f('string', 2) } },
-        OperatorSetIdProto: { fields: { domain: f('string', 1), version: f('int64', 2) } },
-        TensorProto: {
-          fields: {
-            dims: f('int64', 1, 'repeated'),
-            dataType: f('int32', 2),
-            floatData: f('float', 4, 'repeated'),
-            int32Data: f('int32', 5, 'repeated'),
-            stringData: f('bytes', 6, 'repeated'),
-            int64Data: f('int64', 7, 'repeated'),
-            name: f('string', 8),
-            rawData: f('bytes', 9),
-            doubleData: f('double', 10, 'repeated'),
-            uint64Data: f('uint64', 11, 'repeated'),
-            docString: f('string', 12),
-            externalData: f('StringStringEntryProto', 13, 'repeated'),
-            dataLocation: f('int32', 14),
-          },
-        },
-        AttributeProto: {
-          fields: {
-            name: f('string', 1),
-            f: f('float', 2),
-            i: f('int64', 3),
-            s: f('bytes', 4),
-            t: f('TensorProto', 5),
-            g: f('GraphProto', 6),
-            floats: f('float', 7, 'repeated'),
-            ints: f('int64', 8, 'repeated'),
-            strings: f('bytes', 9, 'repeated'),
-            tensors: f('TensorProto', 10, 'repeated'),
-            graphs: f('GraphProto', 11, 'repeated'),
-            docString: f('string', 13),
-            type: f('int32', 20),
-            refAttrName: f('string', 21),
-          },
-        },
-        NodeProto: {
-          fields: {
-            input: f('string', 1, 'repeated'),
-            output: f('string', 2, 'repeated'),
-            name: f('string', 3),
-            opType: f('string', 4),
-            attribute: f('AttributeProto', 5, 'repeated'),
-            docString: f('string', 6),
-            domain: f('string', 7),
-          },
-        },
-        TensorShapeProto: {
-          fields: { dim: f('Dimension', 1, 'repeated') },
-          nested: { Dimension: { fields: { dimValue: f('int64', 1), dimParam: f('string', 2), denotation: f('string', 3) } } },
-        },
-        TypeProto: {
-          fields: { tensorType: f('Tensor', 1), denotation: f('string', 6) },
-          nested: { Tensor: { fields: { elemType: f('int32', 1), shape: f('TensorShapeProto', 2) } } },
-        },
-        ValueInfoProto: { fields: { name: f('string', 1), type: f('TypeProto', 2), docString: f('string', 3) } },
-        GraphProto: {
-          fields: {
-            node: f('NodeProto', 1, 'repeated'),
-            name: f('string', 2),
-            initializer: f('TensorProto', 5, 'repeated'),
-            docString: f('string', 10),
-            input: f('ValueInfoProto', 11, 'repeated'),
-            output: f('ValueInfoProto', 12, 'repeated'),
-            valueInfo: f('ValueInfoProto', 13, 'repeated'),
-          },
-        },
-        ModelProto: {
-          fields: {
-            irVersion: f('int64', 1),
-            producerName: f('string', 2),
-            producerVersion: f('string', 3),
-            domain: f('string', 4),
-            modelVersion: f('int64', 5),
-            docString: f('string', 6),
-            graph: f('GraphProto', 7),
-            opsetImport: f('OperatorSetIdProto', 8, 'repeated'),
-            metadataProps: f('StringStringEntryProto', 14, 'repeated'),
-          },
-        },
-      },
-    },
-  },
-};
-
-let modelType: protobuf.Type | null = null;
-function model(): protobuf.Type {
-  modelType ??= protobuf.Root.fromJSON(SCHEMA).lookupType('onnx.ModelProto');
-  return modelType;
-}
-
 /**
  * Encodes a model as ONNX bytes (protobuf wire format).
  * @internal
  */
 export function encodeModel(m: ModelProto): Uint8Array {
-  const t = model();
-  return t.encode(t.fromObject(m as Record<string, unknown>)).finish();
+  return onnx.ModelProto.encode(m).finish();
 }
 
 /**
@@ -251,7 +153,7 @@ export function encodeModel(m: ModelProto): Uint8Array {
  */
 export function decodeModel(op: string, bytes: Uint8Array): ModelProto {
   try {
-    return model().decode(bytes) as unknown as ModelProto;
+    return onnx.ModelProto.decode(bytes) as ModelProto;
   } catch (e) {
     throw new AxonError(op, `not a valid ONNX (protobuf) file: ${(e as Error).message}`);
   }
