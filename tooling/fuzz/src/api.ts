@@ -1103,7 +1103,10 @@ export function generateApiCases(seed: number, count: number, r: Rng): FuzzCase[
     const pick = r.int(0, 1 << 30);
     const choose = (m: Maker): [string, unknown] => {
       const pool = useKind ? kindBad(arg.kind, m) : universalBad(m);
-      return pool[pick % pool.length]!;
+      const [name, value] = pool[pick % pool.length]!;
+      // a relative path (the universal 'abc') goes in the fuzz folder, not the working directory
+      if (arg.kind === 'path' && typeof value === 'string' && value !== '') return [name, join(fuzzDir(), value)];
+      return [name, value];
     };
     // The bad value's label is decided up front (for the report) with a throwaway maker.
     let label = '';
