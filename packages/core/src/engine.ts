@@ -425,9 +425,27 @@ export function tidy<T>(fn: () => T): T {
 }
 
 /**
- * @internal Runs the body of a composite op so that a failure half-way leaks nothing: tensors the
- * body created are disposed when it throws; when it returns, they belong to the enclosing scope as
- * if the body had run without this wrapper.
+ * Runs `fn` so that a failure half-way leaks nothing: tensors it created are disposed when it
+ * throws; when it returns, they all stay, belonging to the enclosing scope as if `fn` had run
+ * without this wrapper (unlike {@link tidy}, which frees what is not returned). For code whose
+ * intermediates must outlive the call — a forward pass whose tensors autograd still needs — but
+ * that must not leak them when it fails. Core's composite ops run in it.
+ * @example
+ * ```ts
+ * const before = memory().numTensors;
+ * try {
+ *   failSafe(() => {
+ *     tensor([1, 2]).mul(2); // created, then…
+ *     throw new Error('half-way');
+ *   });
+ * } catch {
+ *   // …freed: nothing leaked
+ * }
+ * memory().numTensors - before // 0
+ * const kept = failSafe(() => [tensor([1]), tensor([2])]); // on success everything stays
+ * memory().numTensors - before // 2
+ * for (const t of kept) t.dispose();
+ * ```
  */
 export function failSafe<T>(fn: () => T): T {
   const { result, scope } = inScope(fn);

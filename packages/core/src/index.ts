@@ -18,6 +18,7 @@ export {
   type LeakSite,
   type LeakTrackingOptions,
   tidy,
+  failSafe,
   keep,
   noGrad,
   enableGrad,

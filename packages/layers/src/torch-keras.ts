@@ -114,6 +114,8 @@ function layersOf(op: string, m: unknown): { key: string; index: number; layer: 
   let index = 0;
   for (const [key, layer] of m.namedChildren()) {
     if (layer.className === 'InputLayer') continue;
+    // a layer that builds its weights on first use (Dense without an inputShape, …) has none yet
+    if ((layer as { built?: unknown }).built === false) throw new AxonError(op, `layer ${key} (${layer.className} '${layer.name}') is not built yet, so it has no weights to map: give the model an inputShape, or run it once`);
     out.push({ key, index, layer, rules: rulesOf(layer, op, `layer ${key} (${layer.className} '${layer.name}')`) });
     const act = layer.getConfig()['activation'];
     const separate = ['Dense', 'KerasConv1D', 'Conv2DTranspose'].includes(layer.className) && typeof act === 'string' && act !== 'linear';

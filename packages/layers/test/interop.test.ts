@@ -187,6 +187,15 @@ async function readAll(file: string): Promise<Record<string, Tensor>> {
   return out;
 }
 
+describe('toTorchStateDict of an unbuilt model', () => {
+  it('is an AxonError naming the layer (not an empty state dict that PyTorch would refuse)', async () => {
+    await useTestBackend();
+    const m = sequential([new Dense(4), new Dense(2)]); // no inputShape: built on first use
+    expect(() => toTorchStateDict(m)).toThrow(/toTorchStateDict: layer 0 \(Dense '.*'\) is not built yet, so it has no weights to map/);
+    m.dispose();
+  });
+});
+
 /** PyTorch's nn.Sequential state dict → the Keras model (loadTorchStateDict): PyTorch's outputs; toTorchStateDict gives the tensors back. */
 /**
  * keras_mlp and keras_cnn are the mlp and cnn fixtures with nn.Sequential's names (so no copy is

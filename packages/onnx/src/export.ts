@@ -40,6 +40,7 @@ export interface ExportOnnxOptions {
 export const EXPORT_OPSETS: readonly number[] = [17, 18];
 
 const OP = 'exportOnnx';
+const OPTION_KEYS: readonly string[] = ['opset', 'inputNames', 'outputNames', 'docString', 'dynamicBatch'];
 
 interface TNode {
   readonly op: TracedOp;
@@ -539,7 +540,9 @@ export async function toOnnx(model: Module, sampleInput: Tensor | readonly Tenso
   const inputs = isTensor(sampleInput) ? [sampleInput] : Array.isArray(sampleInput) && sampleInput.length > 0 && sampleInput.every(isTensor) ? [...sampleInput] : null;
   if (inputs === null) throw new AxonError(OP, `sampleInput must be a Tensor or a non-empty array of Tensors, got ${fmtValue(sampleInput)}`);
   for (const t of inputs) if (t.isDisposed) throw new AxonError(OP, `sampleInput ${fmtShape(t.shape)} was disposed`);
-  if (opts === null || typeof opts !== 'object') throw new AxonError(OP, `options must be an object, got ${fmtValue(opts)}`);
+  if (opts === null || typeof opts !== 'object' || Array.isArray(opts) || isTensor(opts)) throw new AxonError(OP, `options must be an object, got ${fmtValue(opts)}`);
+  for (const k of Object.keys(opts)) if (!OPTION_KEYS.includes(k)) throw new AxonError(OP, `unknown option '${k}' (options: ${OPTION_KEYS.join(', ')})`);
+  if (opts.docString !== undefined && typeof opts.docString !== 'string') throw new AxonError(OP, `docString must be a string, got ${fmtValue(opts.docString)}`);
   const opset = opts.opset ?? 17;
   if (!EXPORT_OPSETS.includes(opset)) throw new AxonError(OP, `opset must be one of ${EXPORT_OPSETS.join(', ')}, got ${fmtValue(opset)}`);
   const inputNames = checkNames('inputNames', opts.inputNames, inputs.length);

@@ -2,7 +2,7 @@
  * ONNX import: `loadOnnx` / `parseOnnx` read an ONNX file into an {@link OnnxModel}, a trainable
  * `@axon/layers` Model that interprets the graph with Axon core ops.
  */
-import { AxonError, type Tensor, clone, fmtShape, fmtValue, isGradEnabled, isTensor, readRegularFile, tensor, tidy, zeros } from '@axon/core';
+import { AxonError, type Tensor, clone, failSafe, fmtShape, fmtValue, isGradEnabled, isTensor, readRegularFile, tensor, tidy, zeros } from '@axon/core';
 import { type LayerConfig, Model, Module, registerLayer, reserveParameters } from '@axon/layers';
 import { type GraphProto, type ModelProto, type NodeProto, type AttributeProto, type TensorProto, DataType, decodeModel, encodeModel, int64 } from './proto.js';
 import { type HostKind, type HostValue, type Value, checkDims, checkTensor, dataTypeName, decodeFloat32, decodeTensor, dtypeOf, isHost, kindOf, toTensor } from './import-host.js';
@@ -252,7 +252,19 @@ function prepare(bytes: Uint8Array, saved = false): Prepared {
   if (outputs.length === 0) fail('the graph has no outputs');
   for (const o of outputs) if (!defined.has(o)) fail(`graph output '${o}' is not produced by any node, initializer or input`);
 
-  const order = topoSort(nodes, producer);
+  // nodes no graph output depends on never run (a file may carry dead nodes: ignore, not allocate)
+  const needed = new Set<number>();
+  const stack = outputs.map((o) => producer.get(o)).filter((i): i is number => i !== undefined);
+  while (stack.length > 0) {
+    const i = stack.pop()!;
+    if (needed.has(i)) continue;
+    needed.add(i);
+    for (const name of nodes[i]!.input ?? []) {
+      const p = name ? producer.get(name) : undefined;
+      if (p !== undefined && !needed.has(p)) stack.push(p);
+    }
+  }
+  const order = topoSort(nodes, producer).filter((i) => needed.has(i));
   const attrs = order.map((i) => checkAttributes(label(nodes[i]!), nodes[i]!.opType!, nodes[i]!));
   // tensors held by attributes (Constant's value, ConstantOfShape's fill) are checked like initializers
   attrs.forEach((m, k) => {
@@ -263,6 +275,10 @@ function prepare(bytes: Uint8Array, saved = false): Prepared {
   const lastUse = new Map<string, number>();
   order.forEach((i, k) => {
     for (const name of nodes[i]!.input ?? []) if (name) lastUse.set(name, k);
+  });
+  // an output no later node reads (and not a graph output) is released right after its node
+  order.forEach((i, k) => {
+    for (const name of nodes[i]!.output ?? []) if (name && !lastUse.has(name)) lastUse.set(name, k);
   });
   for (const o of outputs) lastUse.delete(o);
   const releaseAt: string[][] = order.map(() => []);
@@ -598,7 +614,8 @@ export class OnnxModel extends Model {
       if (i.shape && i.shape.length !== x.rank) throw new AxonError(op, `input '${i.name}' must have rank ${i.shape.length} (declared [${i.shape.map((d) => d ?? '?').join(', ')}]), got ${fmtShape(x.shape)}`);
     });
     const exec = (): Tensor[] => this.execute(op, inputs);
-    return isGradEnabled() ? exec() : tidy(exec);
+    // with gradients the intermediates stay for backward (failSafe still frees them on a failure)
+    return isGradEnabled() ? failSafe(exec) : tidy(exec);
   }
 
   private execute(op: string, inputs: Tensor[]): Tensor[] {
@@ -616,11 +633,20 @@ export class OnnxModel extends Model {
         owned.delete(v);
       }
     };
-    try {
+    // no cleanup here on failure: tidy (no gradients) or failSafe (gradients) around the call frees it
+    {
       for (const step of this._onnx.plan) {
         const ins = step.inputs.map((n) => (n ? vals.get(n) : undefined));
         const temps: Tensor[] = [];
-        const outs = OPS[step.opType]!.run({ op: step.label, node: step.node, attrs: step.attrs, inputs: ins, temps });
+        let outs: Value[];
+        try {
+          outs = OPS[step.opType]!.run({ op: step.label, node: step.node, attrs: step.attrs, inputs: ins, temps });
+        } catch (e) {
+          for (const t of temps) if (!t.isDisposed && !t.savedForBackward) t.dispose();
+          // a core op's error names the op, not the node: say which node of which model failed
+          if (e instanceof AxonError && !e.message.startsWith(op)) throw new AxonError(op, e.message.includes(step.label) ? e.message : `node ${step.label}: ${e.message}`);
+          throw e;
+        }
         for (let k = step.outputs.length; k > outs.length; k--) if (step.outputs[k - 1]) throw new AxonError(step.label, `produced no output ${k - 1} ('${step.outputs[k - 1]}')`);
         outs.forEach((v, k) => {
           const name = step.outputs[k] ?? '';
@@ -655,10 +681,6 @@ export class OnnxModel extends Model {
         return out;
       });
       return result;
-    } catch (e) {
-      if (!isGradEnabled()) throw e; // the enclosing tidy frees everything
-      for (const t of owned) if (!t.isDisposed) t.dispose();
-      throw e;
     }
   }
 }

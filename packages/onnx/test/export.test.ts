@@ -34,7 +34,7 @@ import {
   sequential,
 } from '@axon/layers';
 import ort from 'onnxruntime-node';
-import { toOnnx } from '../src/index.js';
+import { type ExportOnnxOptions, toOnnx } from '../src/index.js';
 import { decodeModel } from '../src/proto.js';
 
 /** An LSTM classifier: Embedding → 2-layer LSTM → Linear on the last step. */
@@ -276,6 +276,9 @@ describe('toOnnx on WASM', () => {
     await expect(toOnnx({} as Module, randn([1, 2]))).rejects.toThrow(/expects a Module/);
     await expect(toOnnx(m, randn([1, 2]), { opset: 11 })).rejects.toThrow(/opset must be one of 17, 18/);
     await expect(toOnnx(m, randn([1, 2]), { inputNames: ['a', 'b'] })).rejects.toThrow(/inputNames must be 1 distinct/);
+    await expect(toOnnx(m, randn([1, 2]), { stride: 0 } as unknown as ExportOnnxOptions)).rejects.toThrow(/unknown option 'stride' \(options: opset, inputNames/);
+    await expect(toOnnx(m, randn([1, 2]), randn([1]) as unknown as ExportOnnxOptions)).rejects.toThrow(/options must be an object/);
+    await expect(toOnnx(m, randn([1, 2]), { docString: Symbol('s') as unknown as string })).rejects.toThrow(/docString must be a string/);
     const x = randn([1, 2]);
     x.dispose();
     await expect(toOnnx(m, x)).rejects.toThrow(/disposed/);

@@ -4,7 +4,7 @@
  * stateDict, parameters, memory), fine-tuning an imported PyTorch model, and the load-time errors.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AxonError, type Tensor, getBackend, memory, noGrad, randn, setBackend, setSeed, tensor, tidy } from '@axon/core';
+import { AxonError, type Tensor, getBackend, memory, noGrad, randn, resetPeakMemory, setBackend, setSeed, tensor, tidy } from '@axon/core';
 import '@axon/autograd';
 import { DataType } from '../src/proto.js';
 import { MAX_ONNX_NODES, loadOnnx, parseOnnx } from '../src/index.js';
@@ -675,6 +675,61 @@ describe('load-time errors (AxonError, nothing allocated)', () => {
     // values are checked when the node runs
     const m = parseOnnx(build({ nodes: [node('Pad', ['x', 'p'], ['y'], [S('mode', 'reflect')], 'pad')], inputs: [x('x', [2])], inits: [i64('p', [2], [1, 1])], outputs: ['y'] }));
     expect(() => m.forward(tensor([1, 2]))).toThrow(/Pad 'pad'.*mode "reflect" is not supported \(supported: constant\)/);
+    m.dispose();
+  });
+
+  it('an empty string attribute (GRU direction "") is an AxonError naming the node, not a TypeError (fuzz, seed 99)', () => {
+    const m = parseOnnx(build({ nodes: [node('Pad', ['x', 'p'], ['y'], [S('mode', '')], 'pad')], inputs: [x('x', [2])], inits: [i64('p', [2], [1, 1])], outputs: ['y'] }));
+    expect(() => m.forward(tensor([1, 2]))).toThrow(AxonError);
+    expect(() => m.forward(tensor([1, 2]))).toThrow(/Pad 'pad'/);
+    m.dispose();
+  });
+
+  it('dead nodes (no graph output depends on them) never run: 2,000 copies of a MatMul allocate nothing (fuzz)', () => {
+    const nodes = [node('Relu', ['x'], ['y'], [], 'relu')];
+    for (let i = 0; i < 2000; i++) nodes.push(node('MatMul', ['w', 'w'], [`dead_${i}`], [], `dead_${i}`));
+    const m = parseOnnx(build({ nodes, inputs: [x('x', [2])], inits: [f32('w', [64, 64], new Float32Array(64 * 64).fill(0.5))], outputs: ['y'] }));
+    const before = memory();
+    resetPeakMemory();
+    const y = m.forward(tensor([-1, 2]));
+    expect(y.toArray()).toEqual([0, 2]);
+    expect(memory().peakBytes - before.numBytes).toBeLessThan(1024); // the copies would hold 2,000 × 16 KB
+    y.dispose();
+    m.dispose();
+  });
+
+  it('a dead node beside a live one, and a multi-output node whose second output nothing reads, run correctly and leave only the results', () => {
+    const m = parseOnnx(build({ nodes: [node('Relu', ['x'], ['unread'], [], 'a'), node('Neg', ['x'], ['y'], [], 'b')], inputs: [x('x', [2])], outputs: ['y'] }));
+    const y = m.forward(tensor([1, -2]));
+    expect(y.toArray()).toEqual([-1, 2]);
+    y.dispose();
+    // a multi-output node's unread named output is released right after the node runs
+    const m2 = parseOnnx(build({ nodes: [node('Split', ['x', 's'], ['p', 'q'], [I('axis', 0)], 'split')], inputs: [x('x', [4])], inits: [i64('s', [2], [2, 2])], outputs: ['p'] }));
+    const before = memory().numTensors;
+    const [p] = noGrad(() => m2.run(tensor([1, 2, 3, 4])));
+    expect(p!.toArray()).toEqual([1, 2]);
+    expect(memory().numTensors - before).toBe(2); // the input and p: q was freed
+    for (const t of [p!]) t.dispose();
+    m.dispose();
+    m2.dispose();
+  });
+
+  it('a node that fails at run time (gradients on, no tidy) names the node and the model, and leaks nothing (fuzz)', () => {
+    // an INT32 bias added to a FLOAT product: caught when the Add runs
+    const m = parseOnnx(build({
+      nodes: [node('MatMul', ['x', 'w'], ['h'], [], 'mm'), node('Relu', ['h'], ['r'], [], 'relu'), node('Add', ['r', 'b'], ['y'], [], 'add')],
+      inputs: [x('x', [1, 3])],
+      inits: [f32('w', [3, 2], [1, 2, 3, 4, 5, 6]), { name: 'b', dims: [2], dataType: DataType.INT32, int32Data: [1, 2] }],
+      outputs: ['y'],
+    }));
+    const input = randn([1, 3]);
+    const before = memory();
+    expect(() => m.forward(input)).toThrow(/OnnxModel '.*': (node )?Add 'add': /);
+    expect(memory().numTensors).toBe(before.numTensors);
+    expect(memory().numBytes).toBe(before.numBytes);
+    // a wrong width names the node too
+    expect(() => m.forward(randn([1, 4]))).toThrow(/node MatMul 'mm': .*matmul/);
+    input.dispose();
     m.dispose();
   });
 

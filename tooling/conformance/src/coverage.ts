@@ -31,7 +31,7 @@ export const OPS_CHECKED: Readonly<Record<string, string>> = Object.fromEntries(
 /** Exports that are not tensor ops (registry, memory, grad mode, shape helpers, errors). */
 export const INFRASTRUCTURE: readonly string[] = (
   'AxonError Tensor backends broadcastShapes broadcastView bytesPerElement check contiguousStrides enableGrad findBackend fmtShape getBackend hash32 ' +
-  'isDType isGradEnabled isTensor keep makeTypedArray memory noGrad normAxes normAxis ready referenceRandom registerBackend scopeDepth seedToKey ' +
+  'isDType isGradEnabled isTensor keep failSafe makeTypedArray memory noGrad normAxes normAxis ready referenceRandom registerBackend scopeDepth seedToKey ' +
   'setBackend setNumThreads getNumThreads setGradRecorder setTraceHook record recordGroup shapesEqual sizeOf tidy unitFromBits upcast validateShape inAnomalyPhase assertFinite fmtValue readRegularFile Sym drawGlobalStream broadcastStrides'
 ).split(' ');
 
