@@ -448,6 +448,7 @@ export function tidy<T>(fn: () => T): T {
  * ```
  */
 export function failSafe<T>(fn: () => T): T {
+  if (typeof fn !== 'function') throw new AxonError('failSafe', `expects a function, got ${typeof fn}`);
   const { result, scope } = inScope(fn);
   const parent = scopes[scopes.length - 1];
   if (parent) for (const t of scope) if (!t.isDisposed) parent.push(t);

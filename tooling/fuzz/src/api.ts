@@ -312,6 +312,8 @@ function specs(): Spec[] {
   for (const f of Object.keys(ax.OP_TABLE)) add('elementwise', f, [T([2, 3])], (...a) => c[f]!(...a));
   add('elementwise', 'realize', [T([2, 3]), T([3])], (...a) => c.realize!(...a), (r) => r === undefined);
   add('engine', 'validationRead', [T([2, 3]), V('fn', () => undefined)], (...a) => c.validationRead!(...a), (r) => r === undefined);
+  // failSafe keeps what its function made when it returns: the enclosing tidy frees it
+  add('engine', 'failSafe', [V('fn', () => ax.tensor([1, 2]).mul(2))], (f) => ax.tidy(() => void ax.failSafe(f as () => unknown)) ?? null, (r) => r === null);
   add('engine', 'compile', [V('fn', (x: ax.Tensor) => ax.tidy(() => x.mul(2))), V('opts', { name: 'f' })], (...a) => c.compile!(...a), (r) => typeof r === 'function');
   const twice = ax.compile((x: ax.Tensor, k: number) => ax.tidy(() => x.mul(k).relu()), { name: 'twice' });
   add('engine', 'compiled function', [T([2, 3]), V('num', 2)], (...a) => (twice as unknown as (...b: unknown[]) => unknown)(...a));
@@ -1011,6 +1013,7 @@ function specs(): Spec[] {
       n.dispose();
     }
   }, (r) => r === null);
+  add('onnx', 'inspectOnnx', [{ kind: 'bytes', good: () => new Uint8Array(netOnnx()) }], (b) => X.inspectOnnx(b as Uint8Array), (r) => r !== null && typeof r === 'object');
   add('onnx', 'parseOnnx', [{ kind: 'bytes', good: () => new Uint8Array(netOnnx()) }, V('opts', { name: 'net', trainable: false })], (b, o) => X.parseOnnx(b as Uint8Array, o as X.OnnxLoadOptions), isModel);
   add('onnx', 'loadOnnx', [{ kind: 'path', good: () => {
     const p = join(fuzzDir(), 'load.onnx');
