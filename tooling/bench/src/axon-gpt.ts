@@ -8,7 +8,7 @@
 
 import { compile, memory, startProfile, tensor, tidy, zerosLike, type ProfileReport, type Tensor } from '@axon/core';
 import { gradients } from '@axon/autograd';
-import { crossEntropy, decodeWeights, gpt } from '@axon/layers';
+import { type LoadStateDictResult, crossEntropy, decodeWeights, gpt } from '@axon/layers';
 import { AdamW, clipGradNorm } from '@axon/optimizers';
 import { CharTokenizer, loadTextCorpus, tokenWindows, type HostTensor } from '@axon/datasets';
 
@@ -108,7 +108,7 @@ export function batchAt(d: GptData, k: number): { x: Int32Array; y: Int32Array }
 export interface GptModule {
   forward(ids: Tensor): Tensor;
   parameters(): Tensor[];
-  loadStateDict(sd: Readonly<Record<string, Tensor>>, opts?: { strict?: boolean }): void;
+  loadStateDict(sd: Readonly<Record<string, Tensor>>, opts?: { strict?: boolean }): LoadStateDictResult;
   dispose(): void;
 }
 
