@@ -5,7 +5,7 @@
  * the parameters (masks, scalars, positional tables) become constant initializers. Shapes are
  * the sample's (static), as `torch.onnx.export` does without `dynamic_axes`.
  */
-import { AxonError, type DType, OP_TABLE, type OpAttrs, Sym, type Tensor, type TableOpName, type TracedOp, concat, fmtShape, fmtValue, isTensor, keep, noGrad, setTraceHook, tidy } from '@axon/core';
+import { AxonError, type DType, OP_TABLE, type OpAttrs, Sym, type Tensor, type TableOpName, type TracedOp, type Window2d, concat, fmtShape, fmtValue, isTensor, keep, noGrad, setTraceHook, tidy } from '@axon/core';
 import type { Module } from '@axon/layers';
 import { DataType, type ModelProto, type NodeProto, type TensorProto, type ValueInfoProto, decodeModel, encodeModel } from './proto.js';
 
@@ -318,18 +318,8 @@ function tableOp(g: GraphBuilder, name: TableOpName, x: string): string {
   return emit(root);
 }
 
-interface Win {
-  readonly kH: number;
-  readonly kW: number;
-  readonly strideH: number;
-  readonly strideW: number;
-  readonly padTop: number;
-  readonly padLeft: number;
-  readonly padBottom: number;
-  readonly padRight: number;
-  readonly dilationH: number;
-  readonly dilationW: number;
-}
+/** A convolution's or pooling's window, as core's window2d records it (with its bottom/right padding). */
+type Win = Window2d & { readonly padBottom: number; readonly padRight: number };
 
 /** The axes of `a` whose removal (all of size 1) leaves `b`, or null when `b` is not `a` less unit dims. */
 function unitAxes(a: readonly number[], b: readonly number[]): number[] | null {

@@ -4,6 +4,7 @@
  * @internal
  */
 import {
+  contiguousStrides,
   AxonError,
   type Tensor,
   abs,
@@ -197,15 +198,6 @@ function checkSize(c: NodeCtx, shape: readonly number[]): void {
 }
 
 // ------------------------------------------------------------------ host arithmetic
-function stridesOf(shape: readonly number[]): number[] {
-  const s = new Array<number>(shape.length);
-  let acc = 1;
-  for (let i = shape.length - 1; i >= 0; i--) {
-    s[i] = acc;
-    acc *= shape[i]!;
-  }
-  return s;
-}
 function broadcastShape(c: NodeCtx, shapes: readonly (readonly number[])[]): number[] {
   const rank = Math.max(...shapes.map((s) => s.length));
   const out = new Array<number>(rank).fill(1);
@@ -224,9 +216,9 @@ function broadcastData(v: HostValue, shape: readonly number[]): Float64Array {
   const n = sizeOf(shape);
   if (v.shape.length === shape.length && v.shape.every((d, i) => d === shape[i])) return v.data;
   const out = new Float64Array(n);
-  const src = stridesOf(v.shape);
+  const src = contiguousStrides(v.shape);
   const pad = shape.length - v.shape.length;
-  const oStr = stridesOf(shape);
+  const oStr = contiguousStrides(shape);
   for (let i = 0; i < n; i++) {
     let off = 0;
     for (let a = 0; a < shape.length; a++) {
@@ -325,8 +317,8 @@ function reduce(devf: Reducer, hostf: ((a: number, b: number) => number) | null,
         const n = sizeOf(outShape);
         const acc = new Float64Array(n).fill(init);
         const count = new Float64Array(n);
-        const str = stridesOf(x.shape);
-        const oStr = stridesOf(outShape);
+        const str = contiguousStrides(x.shape);
+        const oStr = contiguousStrides(outShape);
         for (let i = 0; i < x.data.length; i++) {
           let o = 0;
           for (let a = 0; a < rank; a++) if (!ax.includes(a)) o += (Math.floor(i / str[a]!) % x.shape[a]!) * oStr[a]!;
@@ -353,8 +345,8 @@ function reshapeValue(c: NodeCtx, v: Value, shape: readonly number[]): Value {
 }
 function hostPermute(v: HostValue, perm: readonly number[]): HostValue {
   const shape = perm.map((p) => v.shape[p]!);
-  const src = stridesOf(v.shape);
-  const oStr = stridesOf(shape);
+  const src = contiguousStrides(v.shape);
+  const oStr = contiguousStrides(shape);
   const out = new Float64Array(v.data.length);
   for (let i = 0; i < out.length; i++) {
     let off = 0;
@@ -411,8 +403,8 @@ function sliceValue(c: NodeCtx, x: Value, begin: number[], count: number[], step
   const rank = x.shape.length;
   if (isHost(x)) {
     const shape = count.slice();
-    const src = stridesOf(x.shape);
-    const oStr = stridesOf(shape);
+    const src = contiguousStrides(x.shape);
+    const oStr = contiguousStrides(shape);
     const out = new Float64Array(sizeOf(shape));
     for (let i = 0; i < out.length; i++) {
       let off = 0;
@@ -970,8 +962,8 @@ export const OPS: Readonly<Record<string, OpSpec>> = {
       checkSize(c, ishape);
       // out[p] = x[p with p[axis] = indices[p]]: one gather from the flattened data at
       // indices·stride[axis] + (the offset of p without its axis coordinate), computed on the host
-      const xs = stridesOf(x.shape);
-      const is = stridesOf(ishape);
+      const xs = contiguousStrides(x.shape);
+      const is = contiguousStrides(ishape);
       const n = sizeOf(ishape);
       const base = new Float64Array(n);
       for (let i = 0; i < n; i++) {

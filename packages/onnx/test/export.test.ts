@@ -4,7 +4,7 @@
  * must match Axon's within rtol 1e-4 (atol 1e-5). On WASM and on WebGPU (lavapipe in CI;
  * AXON_SKIP_WEBGPU=1 skips it where there is no Vulkan).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { AxonError, type Tensor, clip, concat, cumsum, getBackend, hardSwish, leakyRelu, logSoftmax, memory, mish, pad, randint, randn, selu, setBackend, setSeed, silu, softmax, softsign, tensor, tidy, unfold, where, window2d } from '@axon/core';
 import '@axon/autograd';
 import {
@@ -36,6 +36,7 @@ import {
 import ort from 'onnxruntime-node';
 import { type ExportOnnxOptions, toOnnx } from '../src/index.js';
 import { decodeModel } from '../src/proto.js';
+import { describeOnWebGPU } from './import-helpers.js';
 
 /** An LSTM classifier: Embedding → 2-layer LSTM → Linear on the last step. */
 class LstmClassifier extends Module {
@@ -310,17 +311,6 @@ describe('toOnnx on WASM', () => {
   });
 });
 
-describe.skipIf(process.env['AXON_SKIP_WEBGPU'] === '1')('toOnnx on WebGPU', () => {
-  beforeAll(async () => {
-    await import('@axon/backend-wasm');
-    await import('@axon/backend-webgpu');
-  });
-  afterAll(async () => {
-    await setBackend('wasm');
-  });
-  it('the WebGPU backend starts', async () => {
-    await setBackend('webgpu');
-    expect(getBackend().name).toBe('webgpu');
-  });
+describeOnWebGPU('toOnnx on WebGPU', () => {
   suite('webgpu');
 });

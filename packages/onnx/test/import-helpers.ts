@@ -1,7 +1,7 @@
-/** Helpers of the import tests: the fixtures written by test/fixtures/gen_torch_onnx.py. */
+/** Helpers of the tests: the fixtures written by test/fixtures/gen_torch_onnx.py, and the WebGPU describe block. */
 import { readFileSync } from 'node:fs';
-import { expect } from 'vitest';
-import { type Tensor, tensor } from '@axon/core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Tensor, backends, getBackend, setBackend, tensor } from '@axon/core';
 
 export const FIXTURES = new URL('./fixtures/', import.meta.url);
 
@@ -36,4 +36,30 @@ export function expectAllClose(got: ArrayLike<number>, want: ArrayLike<number>, 
     const tol = atol + rtol * Math.abs(want[i]!);
     if (!(err <= tol)) expect.fail(`${what}[${i}]: got ${got[i]}, want ${want[i]} (|err| ${err} > ${tol})`);
   }
+}
+
+/**
+ * A describe block on the WebGPU backend (lavapipe in CI): registers @axon/backend-webgpu, starts
+ * with a test that FAILS naming the reason when no adapter can be obtained, and returns to WASM
+ * afterwards; AXON_SKIP_WEBGPU=1 skips it on a machine without Vulkan.
+ */
+export function describeOnWebGPU(title: string, body: () => void): void {
+  describe.skipIf(process.env['AXON_SKIP_WEBGPU'] === '1')(title, () => {
+    beforeAll(async () => {
+      await import('@axon/backend-wasm');
+      await import('@axon/backend-webgpu');
+    });
+    afterAll(async () => {
+      await setBackend('wasm');
+    });
+    it('the WebGPU backend starts', async () => {
+      try {
+        await setBackend('webgpu');
+      } catch (e) {
+        throw new Error(`WebGPU could not start: ${e instanceof Error ? e.message : String(e)}; backends(): ${JSON.stringify(backends())}`, { cause: e });
+      }
+      expect(getBackend().name).toBe('webgpu');
+    });
+    body();
+  });
 }

@@ -5,12 +5,12 @@
  * WebGPU against PyTorch's (rtol 1e-4, atol 1e-5); the same files in onnxruntime-node against
  * PyTorch's outputs (the fixtures are right); PyTorch's parameter names in stateDict().
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { backends, getBackend, memory, noGrad, setBackend, tidy, zeros } from '@axon/core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { memory, noGrad, setBackend, tidy, zeros } from '@axon/core';
 import '@axon/autograd';
 import ort from 'onnxruntime-node';
 import { parseOnnx } from '../src/index.js';
-import { axonTensor, expectAllClose, fixture, fixtureBytes } from './import-helpers.js';
+import { axonTensor, describeOnWebGPU, expectAllClose, fixture, fixtureBytes } from './import-helpers.js';
 
 const MODELS = ['mlp', 'cnn', 'lstm', 'transformer', 'bncnn', 'gru', 'misc'];
 /** The dynamic-axes exports share their static twin's .json (sample input and PyTorch's output). */
@@ -142,21 +142,6 @@ describe('PyTorch exports on WASM', () => {
   });
 });
 
-describe.skipIf(process.env['AXON_SKIP_WEBGPU'] === '1')('PyTorch exports on WebGPU', () => {
-  beforeAll(async () => {
-    await import('@axon/backend-wasm');
-    await import('@axon/backend-webgpu');
-  });
-  afterAll(async () => {
-    await setBackend('wasm');
-  });
-  it('the WebGPU backend starts', async () => {
-    try {
-      await setBackend('webgpu');
-    } catch (e) {
-      throw new Error(`WebGPU could not start: ${e instanceof Error ? e.message : String(e)}; backends(): ${JSON.stringify(backends())}`, { cause: e });
-    }
-    expect(getBackend().name).toBe('webgpu');
-  });
+describeOnWebGPU('PyTorch exports on WebGPU', () => {
   suite('webgpu');
 });

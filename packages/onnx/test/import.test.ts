@@ -3,13 +3,13 @@
  * onnxruntime-node, rtol 1e-4, atol 1e-5), host shape subgraphs, the model's API (names, shapes,
  * stateDict, parameters, memory), fine-tuning an imported PyTorch model, and the load-time errors.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AxonError, type Tensor, getBackend, memory, noGrad, randn, resetPeakMemory, setBackend, setSeed, tensor, tidy } from '@axon/core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { AxonError, type Tensor, memory, noGrad, randn, resetPeakMemory, setBackend, setSeed, tensor, tidy } from '@axon/core';
 import '@axon/autograd';
 import { DataType } from '../src/proto.js';
 import { MAX_ONNX_NODES, loadOnnx, parseOnnx } from '../src/index.js';
 import { F, Fs, I, Is, S, Ss, type GraphSpec, type Feed, T, build, f32, i64, node, ortRun, vi } from './import-builder.js';
-import { expectAllClose, fixture, fixtureBytes, axonTensor } from './import-helpers.js';
+import { axonTensor, describeOnWebGPU, expectAllClose, fixture, fixtureBytes } from './import-helpers.js';
 
 const FLOAT = DataType.FLOAT;
 const INT64 = DataType.INT64;
@@ -381,17 +381,7 @@ describe('operators against onnxruntime-node (WASM)', () => {
   opSuite('wasm');
 });
 
-describe.skipIf(process.env['AXON_SKIP_WEBGPU'] === '1')('operators against onnxruntime-node (WebGPU)', () => {
-  beforeAll(async () => {
-    await import('@axon/backend-webgpu');
-  });
-  afterAll(async () => {
-    await setBackend('wasm');
-  });
-  it('the WebGPU backend starts', async () => {
-    await setBackend('webgpu');
-    expect(getBackend().name).toBe('webgpu');
-  });
+describeOnWebGPU('operators against onnxruntime-node (WebGPU)', () => {
   opSuite('webgpu');
 });
 
