@@ -587,14 +587,13 @@ async function buildModel(model: Module, inputs: readonly Tensor[], opts: Export
     // topological order of the nodes the outputs need (iterative: unrolled RNNs are deep)
     const order: TNode[] = [];
     const seen = new Set<TNode>();
-    const usedParams: [string, Tensor][] = [];
+    const paramIndex = new Map<Tensor, number>(params.map(([, p], i) => [p, i]));
+    const constants = new Set(trace.owned);
     const leaf = (t: Tensor): void => {
       if (g.nameOf(t) !== undefined) return;
-      const p = params.find(([, q]) => q === t);
-      if (p) {
-        g.initializer(t, g.unique(p[0]), params.indexOf(p));
-        usedParams.push(p);
-      } else if (trace.owned.includes(t)) g.constantOf(t);
+      const i = paramIndex.get(t);
+      if (i !== undefined) g.initializer(t, g.unique(params[i]![0]), i);
+      else if (constants.has(t)) g.constantOf(t);
       else throw new AxonError(OP, `internal: a leaf tensor ${fmtShape(t.shape)} is neither an input, a parameter nor a constant`);
     };
     const deps = (n: TNode): Tensor[] => [...n.inputs, ...Object.values(n.attrs).filter(isTensor)];
