@@ -68,6 +68,7 @@ export {
   encodeWeights,
   decodeWeights,
   MAX_HEADER_BYTES,
+  f16BitsToF32,
   type HostTensorEntry,
   type SafetensorsContents,
   type SafetensorsDtype,

@@ -4,7 +4,7 @@
  * lazily, so importing this package in a browser is fine as long as these functions are not called
  * there.
  */
-import { AxonError, type Tensor, fmtValue, readRegularFile, zeros } from '@axon/core';
+import { AxonError, type Tensor, fmtValue, readRegularFile, sizeOf, zeros } from '@axon/core';
 import { optBool, optionsOf } from './validate.js';
 import { contentHash, escapeRegExp, mkdirs, node, type PathMod, removeLeftoverFiles, step, writeDurable } from './fsutil.js';
 import type { OptimizerStateMeta } from '@axon/optimizers';
@@ -286,7 +286,7 @@ async function readSaved(op: string, source: string, opts: { maxJsonBytes?: numb
   try {
     for (const k of f.keys()) {
       const i = f.info(k);
-      weightBytes += i.shape.reduce((a, b) => a * b, 1) * (i.dtype === 'bool' ? 1 : 4);
+      weightBytes += sizeOf(i.shape) * (i.dtype === 'bool' ? 1 : 4);
     }
   } finally {
     await f.close();

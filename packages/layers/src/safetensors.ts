@@ -133,8 +133,8 @@ function f32ToBf16Bits(f: number): number {
   return Math.floor((u + (((u >>> 16) & 1) + 0x7fff)) / 65536) & 0xffff;
 }
 
-/** IEEE half bits → float32 value (exact). */
-function f16BitsToF32(h: number): number {
+/** @internal IEEE half bits → float32 value (exact); also what `@axon/onnx` decodes FLOAT16 with. */
+export function f16BitsToF32(h: number): number {
   const sign = h & 0x8000 ? -1 : 1;
   const exp = (h >>> 10) & 0x1f;
   const mant = h & 0x3ff;

@@ -4,6 +4,7 @@
  * @internal
  */
 import { AxonError, type DType, type Tensor, fmtShape, tensor } from '@axon/core';
+import { f16BitsToF32 } from '@axon/layers';
 import { DataType, type TensorProto, int64 } from './proto.js';
 
 /** The element kind of a host value: ONNX's float types, integer types and bool. @internal */
@@ -105,14 +106,6 @@ export function checkDims(op: string, what: string, raw: readonly unknown[]): { 
   return { dims, size };
 }
 
-function halfToFloat(h: number): number {
-  const s = h & 0x8000 ? -1 : 1;
-  const e = (h >> 10) & 0x1f;
-  const m = h & 0x3ff;
-  if (e === 0) return s * m * 2 ** -24;
-  if (e === 31) return m ? NaN : s * Infinity;
-  return s * (1 + m / 1024) * 2 ** (e - 15);
-}
 
 const bf = new DataView(new ArrayBuffer(4));
 function bf16ToFloat(b: number): number {
@@ -165,7 +158,7 @@ function readTensor<A extends Float64Array | Float32Array>(op: string, what: str
       switch (code) {
         case DataType.FLOAT: d[i] = dv.getFloat32(i * 4, true); break;
         case DataType.DOUBLE: d[i] = dv.getFloat64(i * 8, true); break;
-        case DataType.FLOAT16: d[i] = halfToFloat(dv.getUint16(i * 2, true)); break;
+        case DataType.FLOAT16: d[i] = f16BitsToF32(dv.getUint16(i * 2, true)); break;
         case DataType.BFLOAT16: d[i] = bf16ToFloat(dv.getUint16(i * 2, true)); break;
         case DataType.UINT8: case DataType.BOOL: d[i] = dv.getUint8(i); break;
         case DataType.INT8: d[i] = dv.getInt8(i); break;
@@ -197,7 +190,7 @@ function readTensor<A extends Float64Array | Float32Array>(op: string, what: str
   for (let i = 0; i < size; i++) {
     const v = field[i];
     const n = typeof v === 'number' ? v : Number((v as { toString(): string }).toString());
-    d[i] = code === DataType.FLOAT16 ? halfToFloat(n) : code === DataType.BFLOAT16 ? bf16ToFloat(n) : code === DataType.BOOL ? (n ? 1 : 0) : code === DataType.FLOAT ? Math.fround(n) : n;
+    d[i] = code === DataType.FLOAT16 ? f16BitsToF32(n) : code === DataType.BFLOAT16 ? bf16ToFloat(n) : code === DataType.BOOL ? (n ? 1 : 0) : code === DataType.FLOAT ? Math.fround(n) : n;
   }
   return { kind, dims, data: d };
 }

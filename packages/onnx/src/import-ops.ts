@@ -5,6 +5,7 @@
  */
 import {
   contiguousStrides,
+  sizeOf,
   AxonError,
   type Tensor,
   abs,
@@ -186,9 +187,6 @@ function kindOfValue(v: Value): HostKind {
 function normAxis(c: NodeCtx, axis: number, rank: number, what = 'axis'): number {
   if (!Number.isInteger(axis) || axis < -rank || axis >= rank) throw new AxonError(c.op, `${what} ${axis} is out of range for rank ${rank}`);
   return axis < 0 ? axis + rank : axis;
-}
-function sizeOf(shape: readonly number[]): number {
-  return shape.reduce((a, b) => a * b, 1);
 }
 function checkSize(c: NodeCtx, shape: readonly number[]): void {
   if (shape.some((d) => !Number.isSafeInteger(d) || d < 0)) throw new AxonError(c.op, `computed an invalid shape ${fmtShape(shape)}`);

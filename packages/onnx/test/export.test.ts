@@ -36,7 +36,7 @@ import {
 import ort from 'onnxruntime-node';
 import { type ExportOnnxOptions, toOnnx } from '../src/index.js';
 import { decodeModel } from '../src/proto.js';
-import { describeOnWebGPU } from './import-helpers.js';
+import { describeOnWebGPU, expectAllClose } from './import-helpers.js';
 
 /** An LSTM classifier: Embedding → 2-layer LSTM → Linear on the last step. */
 class LstmClassifier extends Module {
@@ -124,13 +124,6 @@ async function ortRun(bytes: Uint8Array, x: Tensor): Promise<{ data: Float32Arra
   return { data: out.data as Float32Array, dims: out.dims };
 }
 
-function expectClose(got: ArrayLike<number>, want: ArrayLike<number>, what: string): void {
-  expect(got.length, `${what}: length`).toBe(want.length);
-  for (let i = 0; i < got.length; i++) {
-    const err = Math.abs(got[i]! - want[i]!);
-    if (!(err <= 1e-5 + 1e-4 * Math.abs(want[i]!))) expect.fail(`${what}[${i}]: onnxruntime ${got[i]}, Axon ${want[i]} (|err| ${err})`);
-  }
-}
 
 function suite(backend: string): void {
   for (const c of CASES) {
@@ -147,7 +140,7 @@ function suite(backend: string): void {
       const want = (await y.data()) as Float32Array;
       const got = await ortRun(bytes, x);
       expect([...got.dims]).toEqual(y.shape);
-      expectClose(got.data, want, c.name);
+      expectAllClose(got.data, want, 1e-4, 1e-5, c.name);
       const proto = decodeModel('test', bytes);
       expect(proto.opsetImport?.[0]?.version).toBe(17);
       // parameters keep their state-dict names
@@ -177,11 +170,11 @@ describe('toOnnx on WASM', () => {
     const y = m.forward(x, keep);
     const session = await ort.InferenceSession.create(bytes);
     const r = await session.run({ x: new ort.Tensor('float32', (await x.data()) as Float32Array, [2, 4, 8]), keep: new ort.Tensor('float32', (await keep.data()) as Float32Array, [2, 4]) });
-    expectClose(r[session.outputNames[0]!]!.data as Float32Array, (await y.data()) as Float32Array, 'two inputs');
+    expectAllClose(r[session.outputNames[0]!]!.data as Float32Array, (await y.data()) as Float32Array, 1e-4, 1e-5, 'two inputs');
     // the mask follows the input: a different `keep` gives Axon's answer for it
     const keep2 = tensor([[1, 0, 1, 1], [1, 1, 1, 1]]);
     const r2 = await session.run({ x: new ort.Tensor('float32', (await x.data()) as Float32Array, [2, 4, 8]), keep: new ort.Tensor('float32', (await keep2.data()) as Float32Array, [2, 4]) });
-    expectClose(r2[session.outputNames[0]!]!.data as Float32Array, (await m.forward(x, keep2).data()) as Float32Array, 'two inputs, another mask');
+    expectAllClose(r2[session.outputNames[0]!]!.data as Float32Array, (await m.forward(x, keep2).data()) as Float32Array, 1e-4, 1e-5, 'two inputs, another mask');
   });
 
   it('dynamicBatch: the exported MLP, CNN, transformer and GPT run at other batch sizes in onnxruntime', async () => {
@@ -203,7 +196,7 @@ describe('toOnnx on WASM', () => {
         const x = input(b);
         const got = await ortRun(bytes, x);
         expect([...got.dims], `${name} at batch ${b}`).toEqual((m.forward as (t: Tensor) => Tensor)(x).shape);
-        expectClose(got.data, (await (m.forward as (t: Tensor) => Tensor)(x).data()) as Float32Array, `${name} at batch ${b}`);
+        expectAllClose(got.data, (await (m.forward as (t: Tensor) => Tensor)(x).data()) as Float32Array, 1e-4, 1e-5, `${name} at batch ${b}`);
       }
     }
   });
@@ -228,7 +221,7 @@ describe('toOnnx on WASM', () => {
     const x = randn([3, 6]);
     const bytes = await toOnnx(m, x, { opset: 18 });
     const y = m.forward(x);
-    expectClose((await ortRun(bytes, x)).data, (await y.data()) as Float32Array, 'opset 18');
+    expectAllClose((await ortRun(bytes, x)).data, (await y.data()) as Float32Array, 1e-4, 1e-5, 'opset 18');
     expect(decodeModel('t', bytes).opsetImport![0]!.version).toBe(18);
   });
 
@@ -303,7 +296,7 @@ describe('toOnnx on WASM', () => {
     const x = randn([2, 5]);
     const bytes = await toOnnx(new Cumsum(), x);
     const y = await cumsum(x, 1).data();
-    expectClose((await ortRun(bytes, x)).data, y as Float32Array, 'cumsum');
+    expectAllClose((await ortRun(bytes, x)).data, y as Float32Array, 1e-4, 1e-5, 'cumsum');
   });
 
   it('the backend is restored to WASM', () => {
