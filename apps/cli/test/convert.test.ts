@@ -6,7 +6,7 @@
 // `axon: …` with no stack.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { open, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -263,6 +263,20 @@ describe('axon convert', () => {
     for (const t of [ids, a!, b!]) t.dispose();
     back.dispose();
     g.dispose();
+  });
+
+  it('a single-module folder whose model.json declares far more than its weights hold is refused before allocating (loadModel\'s budget applies before the single-module fallback)', async () => {
+    const g = gpt({ vocabSize: 12, contextLength: 8, width: 8, heads: 2, layers: 1 });
+    const src = join(dir, 'inflated-gpt');
+    await save(g, src);
+    g.dispose();
+    const file = join(src, 'model.json');
+    const json = JSON.parse(await readFile(file, 'utf8')) as { config: Record<string, unknown> };
+    json.config['width'] = 4096; // ~200 MB of parameters declared beside a few KB of weights
+    await writeFile(file, JSON.stringify(json));
+    const before = memory();
+    await expect(convert({ input: src, to: 'onnx' }, quiet)).rejects.toThrow(/the architecture does not match its weights \(nothing was allocated/);
+    expect(memory().numBytes).toBe(before.numBytes);
   });
 
   it('ONNX → safetensors keeps the initializers under their state-dict names, value for value', async () => {
