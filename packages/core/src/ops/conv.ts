@@ -11,7 +11,7 @@ import { tensor, zeros } from './creation.js';
 import { add } from './elementwise.js';
 import { avgPool2d, conv2d, fold, matmul, maxPool2d, window2d } from './linalg.js';
 import { concat, gather, pad, reshape, slice, split, squeeze, transpose, unsqueeze } from './movement.js';
-import { backendOf, drop } from './util.js';
+import { backendOf, drop, halfPad } from './util.js';
 
 /** Padding of a 1-D op: `'valid'`, `'same'`, a number, or `[left, right]`. */
 export type Padding1d = 'valid' | 'same' | number | readonly [number, number];
@@ -266,6 +266,7 @@ function pool1d(kind: 'max' | 'avg', x: Tensor, kernel: number, opts: Pool1dOpti
   const stride = int(op, 'stride', opts.stride ?? k, 1);
   const padding = pad1d(op, opts.padding);
   check1d(op, x, null, padding, k, stride, 1);
+  if (typeof padding !== 'string') halfPad(op, padding[1], k);
   if (typeof (opts.countIncludePad ?? true) !== 'boolean' || (kind === 'max' && opts.countIncludePad !== undefined)) throw new AxonError(op, `countIncludePad must be a boolean (avgPool1d only), got ${fmtValue(opts.countIncludePad)}`);
   return failSafe(() => {
     const { x4, back } = as2d(op, x);

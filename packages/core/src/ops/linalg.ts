@@ -7,7 +7,7 @@ import type { Tensor } from '../tensor.js';
 import { tensor } from './creation.js';
 import { add, mul } from './elementwise.js';
 import { concat, reshape, split, squeeze, unsqueeze } from './movement.js';
-import { backendOf, drop, empty } from './util.js';
+import { backendOf, drop, empty, halfPad } from './util.js';
 
 /** Merges the batch dims of a view into one when strides allow; null otherwise. */
 function mergeBatch(v: View, batchRank: number): View | null {
@@ -373,6 +373,8 @@ function pool(op: 'max' | 'avg', x: Tensor, kernel: number | readonly [number, n
   if (opts === null || typeof opts !== 'object') throw new AxonError(name, `options must be an object, got ${fmtValue(opts)}`);
   const k = pair(name, kernel, 1, 'kernel size');
   const win = window2d(name, x.shape, k, opts.stride ?? k, opts.padding, 1);
+  halfPad(name, [win.padTop, win.padBottom], win.kH);
+  halfPad(name, [win.padLeft, win.padRight], win.kW);
   const include = opts.countIncludePad ?? false;
   if (typeof include !== 'boolean' || (include && op === 'max')) throw new AxonError(name, `countIncludePad must be a boolean (avgPool2d only), got ${fmtValue(opts.countIncludePad)}`);
   const out = empty(backend, [win.n, win.c, win.outH, win.outW], 'float32');

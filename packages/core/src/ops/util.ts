@@ -2,7 +2,7 @@
 import type { Backend } from '../backend.js';
 import { type DType } from '../dtype.js';
 import { allocStorage, failSafe, noteBackend } from '../engine.js';
-import { AxonError, fmtShape } from '../errors.js';
+import { AxonError, fmtShape, fmtValue } from '../errors.js';
 import { getBackend } from '../registry.js';
 import { type Shape, sizeOf } from '../shape.js';
 import { Tensor, type TensorLike } from '../tensor.js';
@@ -81,4 +81,9 @@ export function comp<R extends Tensor | { [key: string]: Tensor }>(fn: (k: <T ex
     drop(...ts.filter((t) => !out.has(t)));
     return r;
   });
+}
+
+/** PyTorch's rule: a pooling window never lies wholly in padding (it would give -Infinity or 0 / 0). */
+export function halfPad(op: string, pads: readonly number[], k: number): void {
+  if (pads.some((p) => p * 2 > k)) throw new AxonError(op, `padding ${fmtValue(pads)} must be at most half the kernel size ${k}`);
 }
