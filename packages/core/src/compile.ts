@@ -79,7 +79,9 @@ let tracing = false;
  * Compiles `fn`: the first call with a given signature (argument shapes, dtypes, layouts) runs it
  * and records what it asks of the backend; later calls with that signature replay the recording
  * — the kernels, allocations and uploads — without running `fn`'s JavaScript. `fit` uses it for
- * the training step's forward and backward pass.
+ * the training step's forward and backward pass. What a backend does inside one of its primitives
+ * (its own kernels, temporaries and fills) is part of that call: a replay issues the call again,
+ * and the call does it again.
  * @example
  * ```ts
  * const w = tensor([[1, 2], [3, 4]]);
@@ -195,8 +197,23 @@ function record<A extends CompiledArg[], R extends Tensor | Tensor[]>(name: stri
     }
     return { value: v };
   };
+  // A backend may call its own primitives, allocate, write and free inside a primitive (WebGPU's
+  // scatterAdd fills its output before its atomic adds; a copy within one buffer stages through a
+  // temporary): replaying the outer call does all of that again, so only calls made by core (depth
+  // 0) are recorded. Recording the inner ones too would replay them after the outer call (its fill
+  // wiping the sums) and see the backend's own temporaries as captured tensors.
+  let depth = 0;
+  const inner = (orig: (...a: unknown[]) => unknown, a: unknown[]): unknown => {
+    depth++;
+    try {
+      return orig(...a);
+    } finally {
+      depth--;
+    }
+  };
   for (const m of PRIMITIVES) {
     wrap(m, (orig) => (...a) => {
+      if (depth > 0) return orig(...a);
       if (problem === null) {
         try {
           const s = a.map(slotOf);
@@ -216,10 +233,11 @@ function record<A extends CompiledArg[], R extends Tensor | Tensor[]>(name: stri
           problem = `it reads a tensor that is not one of its arguments (in ${m}); pass every tensor it reads as an argument`;
         }
       }
-      return orig(...a);
+      return inner(orig, a);
     });
   }
   wrap('alloc', (orig) => (...a) => {
+    if (depth > 0) return orig(...a);
     const buf = orig(...a) as BackendBuffer;
     const id = tmp++;
     refs.set(buf, { k: 'tmp', i: id });
@@ -228,6 +246,7 @@ function record<A extends CompiledArg[], R extends Tensor | Tensor[]>(name: stri
     return buf;
   });
   wrap('free', (orig) => (...a) => {
+    if (depth > 0) return orig(...a);
     const ref = refs.get(a[0] as BackendBuffer);
     if (ref?.k === 'tmp') {
       steps.push({ k: 'free', id: ref.i });
@@ -237,6 +256,7 @@ function record<A extends CompiledArg[], R extends Tensor | Tensor[]>(name: stri
     return orig(...a);
   });
   wrap('write', (orig) => (...a) => {
+    if (depth > 0) return orig(...a);
     const ref = refs.get(a[0] as BackendBuffer);
     if (ref?.k === 'tmp') steps.push({ k: 'write', id: ref.i, data: (a[1] as TypedArray).slice() });
     else if (problem === null) problem = 'it writes into a tensor it did not create';
@@ -244,7 +264,7 @@ function record<A extends CompiledArg[], R extends Tensor | Tensor[]>(name: stri
   });
   let checking = false;
   const noRead = (orig: (...a: unknown[]) => unknown) => (...a: unknown[]): unknown => {
-    if (!checking) problem ??= 'it reads tensor values on the host (data(), item(), …); read the results after calling it';
+    if (!checking && depth === 0) problem ??= 'it reads tensor values on the host (data(), item(), …); read the results after calling it';
     return orig(...a);
   };
   // reads that only validate (gather's index range): recorded, and run again by every replay

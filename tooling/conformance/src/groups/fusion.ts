@@ -209,6 +209,55 @@ export function fusionTests(s: Suite): void {
       }
     });
 
+    it('a primitive that runs the backend\'s own primitives replays as one call (a large scatterAdd: WebGPU fills, then adds atomically)', async () => {
+      // WebGPU's scatterAdd with many indices into a long axis (m > 64, n·m > 2^24) calls its own
+      // fill(out, 0) before the atomic adds. compile recorded that inner fill as a step of its own,
+      // after the scatterAdd, so every replay zeroed the sums (a GPT's compiled step lost the
+      // one-hot term of crossEntropy's gradient). Integer updates: atomic float adds in any order are exact.
+      const c = s.ctx('compile(scatterAdd [16400] ← 1100 updates)');
+      const r = s.rng('compile-nested');
+      const n = 16_400;
+      const m = 1_100;
+      const f = (idx: ax.Tensor, u: ax.Tensor): ax.Tensor => ax.tidy(() => ax.scatterAdd([n], idx, u).mul(2));
+      const g = ax.compile(f);
+      const before = ax.memory().numTensors;
+      for (let call = 0; call < 3; call++) {
+        const idx = ax.tensor(Array.from({ length: m }, () => Math.floor(r.uniform(0, n))), [m], 'int32');
+        const u = ax.tensor(Array.from({ length: m }, () => Math.floor(r.uniform(-8, 8))), [m]);
+        const gt = g(idx, u);
+        const wt = f(idx, u);
+        const got = await gt.data();
+        const want = await wt.data();
+        let bad = -1;
+        for (let i = 0; i < n && bad < 0; i++) if (got[i] !== want[i]) bad = i;
+        ensure(bad < 0, c, () => `call ${call} (${call === 0 ? 'traced' : 'replayed'}): element ${bad} is ${got[bad]}, uncompiled ${want[bad]}`);
+        for (const t of [gt, wt, idx, u]) t.dispose();
+      }
+      ensure(g.traces === 1, c, `${g.traces} traces`);
+      ensure(ax.memory().numTensors === before, c, `${ax.memory().numTensors - before} tensors left`);
+    });
+
+    it('a primitive that stages through a temporary of its own compiles (a sum over three axes that do not merge: WASM copies them out first)', async () => {
+      // The backend's own temporary (allocated, written by its own copy and freed inside reduce)
+      // was seen by compile as a tensor the function did not receive: "cannot be compiled".
+      const c = s.ctx('compile(sum of x [2,3,2,3,2] over axes 0, 2, 4)');
+      const r = s.rng('compile-nested-temp');
+      const f = (x: ax.Tensor): ax.Tensor => ax.tidy(() => ax.sum(x.mul(1.5), [0, 2, 4]));
+      const g = ax.compile(f);
+      const before = ax.memory().numTensors;
+      for (let call = 0; call < 3; call++) {
+        const x = ax.tensor(Array.from({ length: 72 }, () => Math.floor(r.uniform(-8, 8))), [2, 3, 2, 3, 2]);
+        const gt = g(x);
+        const wt = f(x);
+        const got = Array.from(await gt.data());
+        const want = Array.from(await wt.data());
+        ensure(JSON.stringify(got) === JSON.stringify(want), c, `call ${call}: compiled ${JSON.stringify(got)}, uncompiled ${JSON.stringify(want)}`);
+        for (const t of [gt, wt, x]) t.dispose();
+      }
+      ensure(g.traces === 1, c, `${g.traces} traces`);
+      ensure(ax.memory().numTensors === before, c, `${ax.memory().numTensors - before} tensors left`);
+    });
+
     it('setFlags({ compile: false }) runs compiled functions uncompiled, with the same results', async () => {
       const c = s.ctx('compile off');
       const x = ax.tensor([1, -2, 3]);
