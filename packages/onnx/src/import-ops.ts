@@ -98,8 +98,13 @@ export interface NodeCtx {
 
 type AttrKind = 'int' | 'float' | 'string' | 'ints' | 'floats' | 'tensor' | 'strings';
 
+/** What attribute checks need: the node's label and its checked attributes (at load and at run). */
+type AttrCtx = Pick<NodeCtx, 'op' | 'attrs'>;
+
 interface OpSpec {
   readonly attrs: Readonly<Record<string, AttrKind>>;
+  /** Checks the attributes' values at load (what does not depend on the inputs' shapes). */
+  readonly check?: (c: AttrCtx) => void;
   /** Inputs read on the host (shapes, pads, axes, fill values): float initializers there stay constants. */
   readonly hostInputs?: readonly number[];
   readonly run: (c: NodeCtx) => Value[];
@@ -118,30 +123,30 @@ const ATTR_CODES: Record<AttrKind, number> = {
 const ATTR_NAMES: Record<number, string> = Object.fromEntries(Object.entries(AttributeType).map(([k, v]) => [v, k]));
 
 // ------------------------------------------------------------------ attribute access
-function attr(c: NodeCtx, name: string): AttributeProto | undefined {
+function attr(c: AttrCtx, name: string): AttributeProto | undefined {
   return c.attrs.get(name);
 }
-function aInt(c: NodeCtx, name: string, dflt: number): number {
+function aInt(c: AttrCtx, name: string, dflt: number): number {
   const a = attr(c, name);
   return a ? int64(c.op, `attribute ${name}`, a.i) : dflt;
 }
-function aFloat(c: NodeCtx, name: string, dflt: number): number {
+function aFloat(c: AttrCtx, name: string, dflt: number): number {
   const a = attr(c, name);
   return a ? (a.f ?? 0) : dflt;
 }
-function aInts(c: NodeCtx, name: string): number[] | null {
+function aInts(c: AttrCtx, name: string): number[] | null {
   const a = attr(c, name);
   return a ? (a.ints ?? []).map((v) => int64(c.op, `attribute ${name}`, v)) : null;
 }
-function aString(c: NodeCtx, name: string, dflt: string): string {
+function aString(c: AttrCtx, name: string, dflt: string): string {
   const a = attr(c, name);
   return a ? new TextDecoder().decode(a.s ?? new Uint8Array()) : dflt;
 }
-function aStrings(c: NodeCtx, name: string): string[] | null {
+function aStrings(c: AttrCtx, name: string): string[] | null {
   const a = attr(c, name);
   return a ? (a.strings ?? []).map((s) => new TextDecoder().decode(s)) : null;
 }
-function unsupportedValue(c: NodeCtx, what: string, got: unknown, supported: string): never {
+function unsupportedValue(c: AttrCtx, what: string, got: unknown, supported: string): never {
   throw new AxonError(c.op, `${what} ${JSON.stringify(got)} is not supported (supported: ${supported})`);
 }
 
@@ -427,9 +432,57 @@ function spatial(c: NodeCtx, x: Tensor, what: string): number {
   if (n !== 1 && n !== 2) throw new AxonError(c.op, `${what} supports 1-D and 2-D inputs ([N, C, L] or [N, C, H, W]), got ${fmtShape(x.shape)}`);
   return n;
 }
-function pads(c: NodeCtx, n: number): number[] {
+const AUTO_PADS = ['NOTSET', 'VALID', 'SAME_UPPER', 'SAME_LOWER'];
+const isSame = (autoPad: string): boolean => autoPad === 'SAME_UPPER' || autoPad === 'SAME_LOWER';
+
+/** Load-time checks shared by Conv, ConvTranspose, MaxPool and AveragePool. */
+function checkWindowAttrs(c: AttrCtx, pool: boolean): void {
   const autoPad = aString(c, 'auto_pad', 'NOTSET');
-  if (autoPad !== 'NOTSET' && autoPad !== 'VALID') unsupportedValue(c, 'auto_pad', autoPad, "NOTSET with explicit pads, or VALID");
+  if (!AUTO_PADS.includes(autoPad)) unsupportedValue(c, 'auto_pad', autoPad, AUTO_PADS.join(', '));
+  const p = aInts(c, 'pads');
+  if (p && p.some((v) => v < 0)) throw new AxonError(c.op, `pads ${JSON.stringify(p)} must be non-negative`);
+  if (p && isSame(autoPad) && p.some((v) => v !== 0)) throw new AxonError(c.op, `pads ${JSON.stringify(p)} cannot be given with auto_pad ${autoPad} (ONNX computes the pads from the input's shape)`);
+  for (const name of ['strides', 'dilations', 'kernel_shape']) {
+    const v = aInts(c, name);
+    if (v && v.some((d) => d < 1)) throw new AxonError(c.op, `${name} ${JSON.stringify(v)} must be positive integers`);
+  }
+  if (!pool) return;
+  const k = aInts(c, 'kernel_shape');
+  if (!k || k.length < 1) throw new AxonError(c.op, `kernel_shape is required, got ${JSON.stringify(k)}`);
+  for (const name of ['strides', 'dilations']) {
+    const v = aInts(c, name);
+    if (v && v.length !== k.length) throw new AxonError(c.op, `${name} ${JSON.stringify(v)} must have ${k.length} values (one per kernel_shape dimension)`);
+  }
+  if (p && p.length !== 2 * k.length) throw new AxonError(c.op, `pads ${JSON.stringify(p)} must have ${2 * k.length} values (begin and end of each kernel_shape dimension)`);
+  const d = aInts(c, 'dilations');
+  if (d && d.some((v) => v !== 1)) unsupportedValue(c, 'dilations', d, 'all 1');
+  for (const name of ['ceil_mode', 'count_include_pad']) {
+    const v = aInt(c, name, 0);
+    if (v !== 0 && v !== 1) unsupportedValue(c, name, v, '0 or 1');
+  }
+  if (aInt(c, 'storage_order', 0) !== 0) unsupportedValue(c, 'storage_order', aInt(c, 'storage_order', 0), '0');
+}
+
+/**
+ * The pads [b0, b1, …, e0, e1, …] of a window op over spatial sizes `ins` with effective kernel
+ * sizes `ek` ((k − 1)·dilation + 1): explicit, zero (VALID), or ONNX's SAME_UPPER / SAME_LOWER
+ * (the output is ceil(in / stride); the total padding is split with the odd one at the end /
+ * at the beginning).
+ */
+function windowPads(c: NodeCtx, ins: readonly number[], ek: readonly number[], strides: readonly number[]): number[] {
+  const n = ins.length;
+  const autoPad = aString(c, 'auto_pad', 'NOTSET');
+  if (isSame(autoPad)) {
+    const p = new Array<number>(2 * n).fill(0);
+    for (let i = 0; i < n; i++) {
+      const out = Math.ceil(ins[i]! / strides[i]!);
+      const total = Math.max(0, (out - 1) * strides[i]! + ek[i]! - ins[i]!);
+      const small = Math.floor(total / 2);
+      p[i] = autoPad === 'SAME_UPPER' ? small : total - small;
+      p[i + n] = total - p[i]!;
+    }
+    return p;
+  }
   const p = aInts(c, 'pads') ?? new Array<number>(2 * n).fill(0);
   if (autoPad === 'VALID') p.fill(0);
   if (p.length !== 2 * n || p.some((v) => v < 0)) throw new AxonError(c.op, `pads ${JSON.stringify(p)} must be ${2 * n} non-negative integers`);
@@ -447,41 +500,233 @@ function convOp(c: NodeCtx, transposed: boolean): Value[] {
   const bIn = optInput(c, 2);
   const b = bIn === undefined ? null : devOf(c, bIn);
   const n = spatial(c, x, transposed ? 'ConvTranspose' : 'Conv');
-  const p = pads(c, n);
+  if (w.rank !== n + 2) throw new AxonError(c.op, `W must have rank ${n + 2} for X ${fmtShape(x.shape)}, got ${fmtShape(w.shape)}`);
   const strides = ints(c, 'strides', n, 1);
   const dil = ints(c, 'dilations', n, 1);
   const group = aInt(c, 'group', 1);
   const ks = aInts(c, 'kernel_shape');
   if (ks && ks.some((k, i) => k !== w.shape[2 + i])) throw new AxonError(c.op, `kernel_shape ${JSON.stringify(ks)} does not match W ${fmtShape(w.shape)}`);
+  const ek = w.shape.slice(2).map((k, i) => (k - 1) * dil[i]! + 1);
   if (!transposed) {
+    const p = windowPads(c, x.shape.slice(2), ek, strides);
     if (n === 1) return [conv1d(x, w, { stride: strides[0]!, padding: [p[0]!, p[1]!], dilation: dil[0]!, groups: group, bias: b })];
     return [conv2d(x, w, { stride: [strides[0]!, strides[1]!], padding: [[p[0]!, p[2]!], [p[1]!, p[3]!]], dilation: [dil[0]!, dil[1]!], groups: group, bias: b })];
   }
   if (aInts(c, 'output_shape')) unsupportedValue(c, 'output_shape', aInts(c, 'output_shape'), 'pads and output_padding instead');
+  const autoPad = aString(c, 'auto_pad', 'NOTSET');
+  if (isSame(autoPad)) unsupportedValue(c, 'auto_pad', autoPad, 'NOTSET with explicit pads, or VALID, for ConvTranspose');
+  const p = windowPads(c, x.shape.slice(2), ek, strides);
   const op = ints(c, 'output_padding', n, 0);
   for (let i = 0; i < n; i++) if (p[i] !== p[i + n]) unsupportedValue(c, 'asymmetric pads', p, 'equal begin and end pads');
   if (n === 1) return [convTranspose1d(x, w, { stride: strides[0]!, padding: p[0]!, outputPadding: op[0]!, dilation: dil[0]!, groups: group, bias: b })];
   return [convTranspose2d(x, w, { stride: [strides[0]!, strides[1]!], padding: [p[0]!, p[1]!], outputPadding: [op[0]!, op[1]!], dilation: [dil[0]!, dil[1]!], groups: group, bias: b })];
 }
 
+/**
+ * How many more elements ceil_mode needs at the end of one spatial axis: ONNX's (and PyTorch's)
+ * ceil((in + pads − k) / s) + 1 windows, less the last one when it would start in the end padding
+ * (every window starts inside the input or the begin padding), and the padding the last window
+ * needs past the end padding.
+ */
+function ceilExtra(len: number, k: number, s: number, pb: number, pe: number): number {
+  const span = len + pb + pe;
+  if (span < k) return 0; // no window fits: the pooling op reports the shapes
+  let out = Math.ceil((span - k) / s) + 1;
+  if ((out - 1) * s >= len + pb) out--;
+  return Math.max(0, (out - 1) * s + k - span);
+}
+
 function poolOp(c: NodeCtx, kind: 'max' | 'avg'): Value[] {
   const x = dev(c, 0, 'X');
   const n = spatial(c, x, kind === 'max' ? 'MaxPool' : 'AveragePool');
   const k = aInts(c, 'kernel_shape');
-  if (!k || k.length !== n) throw new AxonError(c.op, `kernel_shape must have ${n} values, got ${JSON.stringify(k)}`);
-  const p = pads(c, n);
+  if (!k || k.length !== n) throw new AxonError(c.op, `kernel_shape must have ${n} values for X ${fmtShape(x.shape)}, got ${JSON.stringify(k)}`);
   const strides = ints(c, 'strides', n, 1);
-  if (aInt(c, 'ceil_mode', 0) !== 0) unsupportedValue(c, 'ceil_mode', 1, '0');
-  if (ints(c, 'dilations', n, 1).some((d) => d !== 1)) unsupportedValue(c, 'dilations', aInts(c, 'dilations'), 'all 1');
-  if (aInt(c, 'storage_order', 0) !== 0) unsupportedValue(c, 'storage_order', 1, '0');
+  const ins = x.shape.slice(2);
+  const p = windowPads(c, ins, k, strides);
   if (c.node.output && c.node.output.length > 1 && c.node.output[1]) throw new AxonError(c.op, 'the Indices output of MaxPool is not supported');
   const countIncludePad = aInt(c, 'count_include_pad', 0) !== 0;
-  if (n === 1) {
-    const o = { stride: strides[0]!, padding: [p[0]!, p[1]!] as [number, number] };
-    return [kind === 'max' ? maxPool1d(x, k[0]!, o) : avgPool1d(x, k[0]!, { ...o, countIncludePad })];
+  // ceil_mode: more windows at the end, over elements past the end padding that count for nothing
+  const extra = aInt(c, 'ceil_mode', 0) !== 0 ? ins.map((len, i) => ceilExtra(len, k[i]!, strides[i]!, p[i]!, p[i + n]!)) : ins.map(() => 0);
+  const pool = (t: Tensor, q: readonly number[], include: boolean): Tensor => {
+    if (n === 1) {
+      const o = { stride: strides[0]!, padding: [q[0]!, q[1]!] as [number, number] };
+      return kind === 'max' ? maxPool1d(t, k[0]!, o) : avgPool1d(t, k[0]!, { ...o, countIncludePad: include });
+    }
+    const o = { stride: [strides[0]!, strides[1]!] as [number, number], padding: [[q[0]!, q[2]!], [q[1]!, q[3]!]] as [[number, number], [number, number]] };
+    return kind === 'max' ? maxPool2d(t, [k[0]!, k[1]!], o) : avgPool2d(t, [k[0]!, k[1]!], { ...o, countIncludePad: include });
+  };
+  if (extra.every((e) => e === 0)) return [pool(x, p, countIncludePad)];
+  const ends = (b: readonly number[], e: readonly number[]): [number, number][] => [[0, 0], [0, 0], ...b.map((v, i) => [v, e[i]!] as [number, number])];
+  if (kind === 'max') {
+    // the overhang holds −∞ (never the maximum: every window holds an input element)
+    const xp = pad(x, ends(ins.map(() => 0), extra), -Infinity);
+    c.temps.push(xp);
+    return [pool(xp, p, false)];
   }
-  const o = { stride: [strides[0]!, strides[1]!] as [number, number], padding: [[p[0]!, p[2]!], [p[1]!, p[3]!]] as [[number, number], [number, number]] };
-  return [kind === 'max' ? maxPool2d(x, [k[0]!, k[1]!], o) : avgPool2d(x, [k[0]!, k[1]!], { ...o, countIncludePad })];
+  // average: the sum over each window of the zero-padded input (pads and overhang explicit), times
+  // k / (its divisor): the input elements in the window, plus its pads with count_include_pad —
+  // never the overhang. The divisor of window (i, j) is the product of the axes' counts.
+  const xp = pad(x, ends(ins.map((_, i) => p[i]!), ins.map((_, i) => p[i + n]! + extra[i]!)), 0);
+  c.temps.push(xp);
+  const avg = pool(xp, ins.map(() => 0).concat(ins.map(() => 0)), true);
+  c.temps.push(avg);
+  const counts = ins.map((len, i) => {
+    const out = avg.shape[2 + i]!;
+    const lo = countIncludePad ? -p[i]! : 0;
+    const hi = countIncludePad ? len + p[i + n]! : len;
+    return Array.from({ length: out }, (_, j) => {
+      const start = j * strides[i]! - p[i]!;
+      return Math.min(start + k[i]!, hi) - Math.max(start, lo);
+    });
+  });
+  const area = k.reduce((a, b) => a * b, 1);
+  const outs = avg.shape.slice(2);
+  const factor = new Float32Array(sizeOf(outs));
+  for (let f = 0; f < factor.length; f++) {
+    const j = n === 1 ? [f] : [Math.floor(f / outs[1]!), f % outs[1]!];
+    factor[f] = area / j.reduce((acc, v, i) => acc * counts[i]![v]!, 1);
+  }
+  const ft = toTensor(c.op, hostValue('float', outs, Float64Array.from(factor)));
+  c.temps.push(ft);
+  return [mul(avg, ft)];
+}
+
+// ------------------------------------------------------------------ resize
+const RESIZE_MODES = ['nearest', 'linear'];
+const RESIZE_COORDS = ['half_pixel', 'pytorch_half_pixel', 'align_corners', 'asymmetric', 'tf_half_pixel_for_nn'];
+const NEAREST_MODES = ['round_prefer_floor', 'round_prefer_ceil', 'floor', 'ceil'];
+const ASPECT_POLICIES = ['stretch', 'not_larger', 'not_smaller'];
+
+function checkResizeAttrs(c: AttrCtx): void {
+  const mode = aString(c, 'mode', 'nearest');
+  if (!RESIZE_MODES.includes(mode)) unsupportedValue(c, 'mode', mode, RESIZE_MODES.join(', '));
+  const coord = aString(c, 'coordinate_transformation_mode', 'half_pixel');
+  if (!RESIZE_COORDS.includes(coord)) unsupportedValue(c, 'coordinate_transformation_mode', coord, RESIZE_COORDS.join(', '));
+  const nearest = aString(c, 'nearest_mode', 'round_prefer_floor');
+  if (!NEAREST_MODES.includes(nearest)) unsupportedValue(c, 'nearest_mode', nearest, NEAREST_MODES.join(', '));
+  const policy = aString(c, 'keep_aspect_ratio_policy', 'stretch');
+  if (!ASPECT_POLICIES.includes(policy)) unsupportedValue(c, 'keep_aspect_ratio_policy', policy, ASPECT_POLICIES.join(', '));
+  const antialias = aInt(c, 'antialias', 0);
+  if (antialias !== 0) unsupportedValue(c, 'antialias', antialias, '0');
+}
+
+/** ONNX Resize's source coordinate of output index `j` along an axis (float32 arithmetic, as onnxruntime). */
+function resizeCoord(coord: string, j: number, scale: number, n: number, m: number): number {
+  const f = Math.fround;
+  switch (coord) {
+    case 'half_pixel':
+      return f(f(f(j + 0.5) / scale) - 0.5);
+    case 'pytorch_half_pixel':
+      return m > 1 ? f(f(f(j + 0.5) / scale) - 0.5) : 0;
+    case 'align_corners':
+      return m === 1 ? 0 : f(f(j * (n - 1)) / (m - 1));
+    case 'tf_half_pixel_for_nn':
+      return f(f(j + 0.5) / scale);
+    default: // asymmetric
+      return f(j / scale);
+  }
+}
+function nearestIndex(mode: string, x: number, n: number): number {
+  const fl = Math.floor(x);
+  let i: number;
+  if (mode === 'floor') i = fl;
+  else if (mode === 'ceil') i = Math.ceil(x);
+  else if (x - fl === 0.5) i = mode === 'round_prefer_floor' ? fl : fl + 1;
+  else i = Math.round(x);
+  return Math.min(Math.max(i, 0), n - 1);
+}
+
+/**
+ * Resize (opsets 13–18): nearest (every nearest_mode) and linear (separable: 1-D, bilinear,
+ * trilinear …), with half_pixel, pytorch_half_pixel, align_corners, asymmetric or
+ * tf_half_pixel_for_nn coordinates, from constant `scales` or `sizes` (any keep_aspect_ratio_policy,
+ * opset 18's `axes`). Each resized axis is one gather (nearest) or one product with an
+ * interpolation matrix (linear), built on the host, so gradients reach the input.
+ */
+function resizeOp(c: NodeCtx): Value[] {
+  const x = dev(c, 0, 'X');
+  const r = x.rank;
+  const mode = aString(c, 'mode', 'nearest');
+  const coord = aString(c, 'coordinate_transformation_mode', 'half_pixel');
+  const nearest = aString(c, 'nearest_mode', 'round_prefer_floor');
+  const policy = aString(c, 'keep_aspect_ratio_policy', 'stretch');
+  const axesAttr = aInts(c, 'axes');
+  const axes = axesAttr ? axesAttr.map((a) => normAxis(c, a, r, 'axes value')) : x.shape.map((_, i) => i);
+  if (new Set(axes).size !== axes.length) throw new AxonError(c.op, `axes ${JSON.stringify(axesAttr)} repeat an axis`);
+  const present = (i: number): boolean => {
+    const v = optInput(c, i);
+    return v !== undefined && sizeOf(v.shape) > 0;
+  };
+  if (present(2) === present(3)) throw new AxonError(c.op, `needs exactly one of scales (input 2) and sizes (input 3), got ${present(2) ? 'both' : 'neither'}`);
+  const ins = x.shape.slice();
+  const outs = x.shape.slice();
+  const scales = x.shape.map(() => 1);
+  if (present(2)) {
+    const sc = Array.from(hostIn(c, 2, 'scales').data);
+    if (sc.length !== axes.length) throw new AxonError(c.op, `scales ${JSON.stringify(sc)} must have ${axes.length} values (one per axis of X ${fmtShape(x.shape)}${axesAttr ? ' in axes' : ''})`);
+    sc.forEach((v, k) => {
+      if (!(v > 0) || !Number.isFinite(v)) throw new AxonError(c.op, `scales ${JSON.stringify(sc)} must be positive and finite`);
+      const a = axes[k]!;
+      scales[a] = Math.fround(v);
+      outs[a] = Math.floor(Math.fround(ins[a]! * scales[a]!));
+    });
+  } else {
+    const sz = hostInts(c, 3, 'sizes');
+    if (sz.length !== axes.length) throw new AxonError(c.op, `sizes ${JSON.stringify(sz)} must have ${axes.length} values (one per axis of X ${fmtShape(x.shape)}${axesAttr ? ' in axes' : ''})`);
+    if (sz.some((v) => !Number.isSafeInteger(v) || v < 1)) throw new AxonError(c.op, `sizes ${JSON.stringify(sz)} must be positive integers`);
+    if (axes.some((a) => ins[a] === 0)) throw new AxonError(c.op, `cannot resize an empty axis of X ${fmtShape(x.shape)} to sizes ${JSON.stringify(sz)}`);
+    if (policy === 'stretch') {
+      axes.forEach((a, k) => {
+        outs[a] = sz[k]!;
+        scales[a] = Math.fround(sz[k]! / ins[a]!);
+      });
+    } else {
+      const ratios = axes.map((a, k) => Math.fround(sz[k]! / ins[a]!));
+      const s = policy === 'not_larger' ? Math.min(...ratios) : Math.max(...ratios);
+      for (const a of axes) {
+        scales[a] = s;
+        outs[a] = Math.round(Math.fround(s * ins[a]!));
+      }
+    }
+  }
+  if (outs.some((o, a) => o < 1 && ins[a]! > 0)) throw new AxonError(c.op, `scales give an empty output ${fmtShape(outs)} for X ${fmtShape(x.shape)}`);
+  checkSize(c, outs);
+  let y = x;
+  for (let a = 0; a < r; a++) {
+    const n = ins[a]!;
+    const m = outs[a]!;
+    if (n === 0) continue;
+    if (mode === 'nearest') {
+      const idx = new Float64Array(m);
+      for (let j = 0; j < m; j++) idx[j] = nearestIndex(nearest, resizeCoord(coord, j, scales[a]!, n, m), n);
+      if (m === n && idx.every((v, j) => v === j)) continue;
+      const it = devOf(c, hostValue('int', [m], idx));
+      y = gather(y, it, a);
+    } else {
+      // y ← y ×_a Aᵀ with A [m, n]: row j holds the two weights of output j (edges clamped)
+      const at = new Float64Array(n * m);
+      for (let j = 0; j < m; j++) {
+        const src = Math.min(Math.max(resizeCoord(coord, j, scales[a]!, n, m), 0), n - 1);
+        const i0 = Math.floor(src);
+        const i1 = Math.min(i0 + 1, n - 1);
+        const l = src - i0;
+        at[i0 * m + j]! += 1 - l;
+        at[i1 * m + j]! += l;
+      }
+      if (m === n && at.every((v, i) => v === (Math.floor(i / m) === i % m ? 1 : 0))) continue;
+      const att = devOf(c, hostValue('float', [n, m], at));
+      const perm = x.shape.map((_, d) => d).filter((d) => d !== a);
+      perm.push(a);
+      const inv = perm.map((_, d) => perm.indexOf(d));
+      const yt = permute(y, perm);
+      const prod = matmul(yt, att);
+      c.temps.push(yt, prod);
+      y = permute(prod, inv);
+    }
+    c.temps.push(y);
+  }
+  return [y];
 }
 
 // ------------------------------------------------------------------ recurrent
@@ -1074,13 +1319,20 @@ export const OPS: Readonly<Record<string, OpSpec>> = {
       return [aInt(c, 'upper', 1) ? triu(x, k) : tril(x, k)];
     },
   },
-  Conv: { attrs: { auto_pad: 'string', dilations: 'ints', group: 'int', kernel_shape: 'ints', pads: 'ints', strides: 'ints' }, run: (c) => convOp(c, false) },
+  Conv: { attrs: { auto_pad: 'string', dilations: 'ints', group: 'int', kernel_shape: 'ints', pads: 'ints', strides: 'ints' }, check: (c) => checkWindowAttrs(c, false), run: (c) => convOp(c, false) },
   ConvTranspose: {
     attrs: { auto_pad: 'string', dilations: 'ints', group: 'int', kernel_shape: 'ints', pads: 'ints', strides: 'ints', output_padding: 'ints', output_shape: 'ints' },
+    check: (c) => checkWindowAttrs(c, false),
     run: (c) => convOp(c, true),
   },
-  MaxPool: { attrs: { auto_pad: 'string', ceil_mode: 'int', dilations: 'ints', kernel_shape: 'ints', pads: 'ints', storage_order: 'int', strides: 'ints' }, run: (c) => poolOp(c, 'max') },
-  AveragePool: { attrs: { auto_pad: 'string', ceil_mode: 'int', count_include_pad: 'int', dilations: 'ints', kernel_shape: 'ints', pads: 'ints', strides: 'ints' }, run: (c) => poolOp(c, 'avg') },
+  MaxPool: { attrs: { auto_pad: 'string', ceil_mode: 'int', dilations: 'ints', kernel_shape: 'ints', pads: 'ints', storage_order: 'int', strides: 'ints' }, check: (c) => checkWindowAttrs(c, true), run: (c) => poolOp(c, 'max') },
+  AveragePool: { attrs: { auto_pad: 'string', ceil_mode: 'int', count_include_pad: 'int', dilations: 'ints', kernel_shape: 'ints', pads: 'ints', strides: 'ints' }, check: (c) => checkWindowAttrs(c, true), run: (c) => poolOp(c, 'avg') },
+  Resize: {
+    hostInputs: [1, 2, 3],
+    attrs: { antialias: 'int', axes: 'ints', coordinate_transformation_mode: 'string', cubic_coeff_a: 'float', exclude_outside: 'int', extrapolation_value: 'float', keep_aspect_ratio_policy: 'string', mode: 'string', nearest_mode: 'string' },
+    check: checkResizeAttrs,
+    run: resizeOp,
+  },
   GlobalAveragePool: { attrs: {}, run: (c) => { const x = dev(c, 0, 'X'); return [mean(x, x.shape.map((_, i) => i).slice(2), true)]; } },
   GlobalMaxPool: { attrs: {}, run: (c) => { const x = dev(c, 0, 'X'); return [max(x, x.shape.map((_, i) => i).slice(2), true)]; } },
   BatchNormalization: {
@@ -1152,6 +1404,7 @@ export function checkAttributes(op: string, opType: string, node: NodeProto): Ma
     if (out.has(name)) throw new AxonError(op, `attribute '${name}' is given twice`);
     out.set(name, a);
   }
+  spec.check?.({ op, attrs: out });
   return out;
 }
 

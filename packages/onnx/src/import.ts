@@ -233,7 +233,8 @@ function prepare(bytes: Uint8Array, saved = false): Prepared {
     const dom = node.domain ?? '';
     const opType = node.opType ?? '';
     if ((dom !== '' && dom !== 'ai.onnx') || !Object.prototype.hasOwnProperty.call(OPS, opType)) {
-      throw new AxonError('loadOnnx', `unsupported operator ${dom && dom !== 'ai.onnx' ? `${dom}.` : ''}${opType || '(no op_type)'} (node '${node.name ?? ''}'); supported ops: ${SUPPORTED_OPS.join(', ')}`);
+      const hint = opType === 'Upsample' && (dom === '' || dom === 'ai.onnx') ? ' (Upsample is deprecated since opset 10: files at opsets 13–18 use Resize)' : '';
+      throw new AxonError('loadOnnx', `unsupported operator ${dom && dom !== 'ai.onnx' ? `${dom}.` : ''}${opType || '(no op_type)'} (node '${node.name ?? ''}')${hint}; supported ops: ${SUPPORTED_OPS.join(', ')}`);
     }
   }
   nodes.forEach((node, i) => {

@@ -12,7 +12,7 @@ import ort from 'onnxruntime-node';
 import { parseOnnx } from '../src/index.js';
 import { axonTensor, describeOnWebGPU, expectAllClose, fixture, fixtureBytes } from './import-helpers.js';
 
-const MODELS = ['mlp', 'cnn', 'lstm', 'transformer', 'bncnn', 'gru', 'misc'];
+const MODELS = ['mlp', 'cnn', 'lstm', 'transformer', 'bncnn', 'gru', 'misc', 'resize', 'ceilpool'];
 /** The dynamic-axes exports share their static twin's .json (sample input and PyTorch's output). */
 const DYNAMIC = ['lstm_dynamic', 'transformer_dynamic'];
 
