@@ -593,7 +593,7 @@ function poolOp(c: NodeCtx, kind: 'max' | 'avg'): Value[] {
 }
 
 // ------------------------------------------------------------------ resize
-const RESIZE_MODES = ['nearest', 'linear'];
+const RESIZE_MODES = ['nearest', 'linear', 'cubic'];
 const RESIZE_COORDS = ['half_pixel', 'pytorch_half_pixel', 'align_corners', 'asymmetric', 'tf_half_pixel_for_nn'];
 const NEAREST_MODES = ['round_prefer_floor', 'round_prefer_ceil', 'floor', 'ceil'];
 const ASPECT_POLICIES = ['stretch', 'not_larger', 'not_smaller'];
@@ -609,6 +609,17 @@ function checkResizeAttrs(c: AttrCtx): void {
   if (!ASPECT_POLICIES.includes(policy)) unsupportedValue(c, 'keep_aspect_ratio_policy', policy, ASPECT_POLICIES.join(', '));
   const antialias = aInt(c, 'antialias', 0);
   if (antialias !== 0) unsupportedValue(c, 'antialias', antialias, '0');
+  const exclude = aInt(c, 'exclude_outside', 0);
+  if (exclude !== 0 && exclude !== 1) unsupportedValue(c, 'exclude_outside', exclude, '0 or 1');
+  const a = aFloat(c, 'cubic_coeff_a', -0.75);
+  if (!Number.isFinite(a)) unsupportedValue(c, 'cubic_coeff_a', a, 'a finite number');
+}
+
+/** The four weights of cubic convolution (Keys, coefficient `a`) at fraction `s` ∈ [0, 1): for x0 − 1, x0, x0 + 1, x0 + 2. */
+function cubicWeights(s: number, a: number): [number, number, number, number] {
+  const far = (t: number): number => ((a * t - 5 * a) * t + 8 * a) * t - 4 * a; // 1 ≤ t < 2
+  const near = (t: number): number => ((a + 2) * t - (a + 3)) * t * t + 1; // 0 ≤ t < 1
+  return [far(s + 1), near(s), near(1 - s), far(2 - s)];
 }
 
 /** ONNX Resize's source coordinate of output index `j` along an axis (float32 arithmetic, as onnxruntime). */
@@ -638,11 +649,11 @@ function nearestIndex(mode: string, x: number, n: number): number {
 }
 
 /**
- * Resize (opsets 13–18): nearest (every nearest_mode) and linear (separable: 1-D, bilinear,
- * trilinear …), with half_pixel, pytorch_half_pixel, align_corners, asymmetric or
+ * Resize (opsets 13–18): nearest (every nearest_mode), linear and cubic (separable: 1-D, bilinear,
+ * bicubic, trilinear …; cubic_coeff_a, exclude_outside), with half_pixel, pytorch_half_pixel, align_corners, asymmetric or
  * tf_half_pixel_for_nn coordinates, from constant `scales` or `sizes` (any keep_aspect_ratio_policy,
  * opset 18's `axes`). Each resized axis is one gather (nearest) or one product with an
- * interpolation matrix (linear), built on the host, so gradients reach the input.
+ * interpolation matrix (linear, cubic), built on the host, so gradients reach the input.
  */
 function resizeOp(c: NodeCtx): Value[] {
   const x = dev(c, 0, 'X');
@@ -651,6 +662,8 @@ function resizeOp(c: NodeCtx): Value[] {
   const coord = aString(c, 'coordinate_transformation_mode', 'half_pixel');
   const nearest = aString(c, 'nearest_mode', 'round_prefer_floor');
   const policy = aString(c, 'keep_aspect_ratio_policy', 'stretch');
+  const cubicA = aFloat(c, 'cubic_coeff_a', -0.75);
+  const exclude = aInt(c, 'exclude_outside', 0) !== 0;
   const axesAttr = aInts(c, 'axes');
   const axes = axesAttr ? axesAttr.map((a) => normAxis(c, a, r, 'axes value')) : x.shape.map((_, i) => i);
   if (new Set(axes).size !== axes.length) throw new AxonError(c.op, `axes ${JSON.stringify(axesAttr)} repeat an axis`);
@@ -704,15 +717,34 @@ function resizeOp(c: NodeCtx): Value[] {
       const it = devOf(c, hostValue('int', [m], idx));
       y = gather(y, it, a);
     } else {
-      // y ← y ×_a Aᵀ with A [m, n]: row j holds the two weights of output j (edges clamped)
+      // y ← y ×_a Aᵀ with A [m, n]: row j holds the weights of output j
       const at = new Float64Array(n * m);
       for (let j = 0; j < m; j++) {
-        const src = Math.min(Math.max(resizeCoord(coord, j, scales[a]!, n, m), 0), n - 1);
-        const i0 = Math.floor(src);
-        const i1 = Math.min(i0 + 1, n - 1);
-        const l = src - i0;
-        at[i0 * m + j]! += 1 - l;
-        at[i1 * m + j]! += l;
+        if (mode === 'linear') {
+          // two taps; the coordinate is clamped to the input (edge values beyond it)
+          const src = Math.min(Math.max(resizeCoord(coord, j, scales[a]!, n, m), 0), n - 1);
+          const i0 = Math.floor(src);
+          const i1 = Math.min(i0 + 1, n - 1);
+          const l = src - i0;
+          at[i0 * m + j]! += 1 - l;
+          at[i1 * m + j]! += l;
+          continue;
+        }
+        // cubic: four taps around the unclamped coordinate; a tap outside the input reads the
+        // edge, or (exclude_outside) gets weight 0 and the others are renormalized
+        const src = resizeCoord(coord, j, scales[a]!, n, m);
+        const x0 = Math.floor(src);
+        const w = cubicWeights(Math.fround(src - x0), cubicA);
+        let total = 0;
+        for (let t = 0; t < 4; t++) {
+          const i = x0 - 1 + t;
+          if (exclude && (i < 0 || i >= n)) w[t] = 0;
+          total += w[t]!;
+        }
+        for (let t = 0; t < 4; t++) {
+          const i = Math.min(Math.max(x0 - 1 + t, 0), n - 1);
+          at[i * m + j]! += exclude ? w[t]! / total : w[t]!;
+        }
       }
       if (m === n && at.every((v, i) => v === (Math.floor(i / m) === i % m ? 1 : 0))) continue;
       const att = devOf(c, hostValue('float', [n, m], at));

@@ -1,5 +1,5 @@
 /**
- * loadOnnx: Resize (nearest and linear, every coordinate and nearest mode it supports, scales or
+ * loadOnnx: Resize (nearest, linear and cubic, every coordinate and nearest mode it supports, scales or
  * sizes, opset 18's axes and keep_aspect_ratio_policy), MaxPool/AveragePool with ceil_mode, and
  * auto_pad SAME_UPPER / SAME_LOWER (Conv, MaxPool, AveragePool) on hand-built graphs: Axon on WASM
  * and WebGPU against onnxruntime-node (rtol 1e-4, atol 1e-5); SAME padding also against a float64
@@ -11,7 +11,7 @@ import { AxonError, type Tensor, memory, noGrad, setBackend, tensor } from '@axo
 import '@axon/autograd';
 import { DataType } from '../src/proto.js';
 import { parseOnnx } from '../src/index.js';
-import { I, Is, S, type Attr, type Feed, type GraphSpec, build, f32, i64, node, ortRun, vi } from './import-builder.js';
+import { F, I, Is, S, type Attr, type Feed, type GraphSpec, build, f32, i64, node, ortRun, vi } from './import-builder.js';
 import { describeOnWebGPU, expectAllClose } from './import-helpers.js';
 
 const FLOAT = DataType.FLOAT;
@@ -123,6 +123,22 @@ const CASES: OpCase[] = [
       outputs: ['a', 'b', 'c', 'd', 'e', 'f'],
     },
     feeds: { x: feed([1, 2, 4, 5], 11), v: feed([2, 3, 6], 12) },
+  },
+  {
+    name: 'Resize cubic: cubic_coeff_a -0.75 and -0.5, exclude_outside 0 and 1, half_pixel, align_corners, asymmetric; up and down',
+    graph: {
+      nodes: [
+        resize('a', [S('mode', 'cubic'), F('cubic_coeff_a', -0.75)], 'sup'),
+        resize('b', [S('mode', 'cubic'), I('exclude_outside', 1)], 'sup'),
+        resize('c', [S('mode', 'cubic'), S('coordinate_transformation_mode', 'align_corners')], '', 'z1'),
+        resize('d', [S('mode', 'cubic'), S('coordinate_transformation_mode', 'asymmetric'), I('exclude_outside', 1)], 'sdown'),
+        resize('e', [S('mode', 'cubic'), S('coordinate_transformation_mode', 'pytorch_half_pixel'), F('cubic_coeff_a', -0.5)], '', 'z2'),
+      ],
+      inputs: [x('x', [1, 2, 4, 5])],
+      inits: [sc('sup', [1, 1, 1.5, 2.2]), sc('sdown', [1, 1, 0.5, 0.6]), i64('z1', [4], [1, 2, 7, 3]), i64('z2', [4], [1, 2, 3, 8])],
+      outputs: ['a', 'b', 'c', 'd', 'e'],
+    },
+    feeds: { x: feed([1, 2, 4, 5], 14) },
   },
   {
     name: 'Resize opset 18: axes with sizes (keep_aspect_ratio_policy not_larger, not_smaller) and with scales',
@@ -295,6 +311,7 @@ describe('gradients through Resize and ceil_mode pooling (WASM)', () => {
     const graphs: GraphSpec[] = [
       { nodes: [resize('y', [S('mode', 'linear')], 'sc')], inputs: [x('x', [1, 1, 3, 4])], inits: [sc('sc', [1, 1, 1.5, 1.7])], outputs: ['y'] },
       { nodes: [resize('y', [S('nearest_mode', 'floor'), S('coordinate_transformation_mode', 'asymmetric')], 'sc')], inputs: [x('x', [1, 1, 3, 4])], inits: [sc('sc', [1, 1, 2, 0.75])], outputs: ['y'] },
+      { nodes: [resize('y', [S('mode', 'cubic'), I('exclude_outside', 1)], 'sc')], inputs: [x('x', [1, 1, 3, 4])], inits: [sc('sc', [1, 1, 1.5, 1.7])], outputs: ['y'] },
       { nodes: [node('AveragePool', ['x'], ['y'], [Is('kernel_shape', [2, 3]), Is('strides', [2, 3]), Is('pads', [1, 1, 0, 0]), I('ceil_mode', 1)])], inputs: [x('x', [1, 1, 3, 4])], outputs: ['y'] },
       { nodes: [node('MaxPool', ['x'], ['y'], [Is('kernel_shape', [2, 3]), Is('strides', [2, 3]), I('ceil_mode', 1)])], inputs: [x('x', [1, 1, 3, 4])], outputs: ['y'] },
     ];
@@ -341,7 +358,8 @@ const one = (n: ReturnType<typeof node>, opset = 17, inits: GraphSpec['inits'] =
 describe('unsupported values are AxonErrors naming the node and the attribute', () => {
   it('at load, before anything is allocated: Resize modes, pooling and padding attributes', () => {
     const r = (attrs: Attr[], opset = 17): Uint8Array => one(node('Resize', ['x', '', 's'], ['y'], attrs, 'up'), opset);
-    expectLoadError(r([S('mode', 'cubic')]), /Resize 'up'.*mode "cubic" is not supported \(supported: nearest, linear\)/);
+    expectLoadError(r([S('mode', 'area')]), /Resize 'up'.*mode "area" is not supported \(supported: nearest, linear, cubic\)/);
+    expectLoadError(r([S('mode', 'cubic'), I('exclude_outside', 2)]), /Resize 'up'.*exclude_outside 2 is not supported \(supported: 0 or 1\)/);
     expectLoadError(r([S('coordinate_transformation_mode', 'tf_crop_and_resize')]), /Resize 'up'.*coordinate_transformation_mode "tf_crop_and_resize" is not supported/);
     expectLoadError(r([S('nearest_mode', 'round')]), /Resize 'up'.*nearest_mode "round" is not supported \(supported: round_prefer_floor, round_prefer_ceil, floor, ceil\)/);
     expectLoadError(r([I('antialias', 1)], 18), /Resize 'up'.*antialias 1 is not supported/);
