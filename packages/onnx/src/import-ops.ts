@@ -514,12 +514,32 @@ function convOp(c: NodeCtx, transposed: boolean): Value[] {
   }
   if (aInts(c, 'output_shape')) unsupportedValue(c, 'output_shape', aInts(c, 'output_shape'), 'pads and output_padding instead');
   const autoPad = aString(c, 'auto_pad', 'NOTSET');
-  if (isSame(autoPad)) unsupportedValue(c, 'auto_pad', autoPad, 'NOTSET with explicit pads, or VALID, for ConvTranspose');
-  const p = windowPads(c, x.shape.slice(2), ek, strides);
   const op = ints(c, 'output_padding', n, 0);
-  for (let i = 0; i < n; i++) if (p[i] !== p[i + n]) unsupportedValue(c, 'asymmetric pads', p, 'equal begin and end pads');
-  if (n === 1) return [convTranspose1d(x, w, { stride: strides[0]!, padding: p[0]!, outputPadding: op[0]!, dilation: dil[0]!, groups: group, bias: b })];
-  return [convTranspose2d(x, w, { stride: [strides[0]!, strides[1]!], padding: [p[0]!, p[1]!], outputPadding: [op[0]!, op[1]!], dilation: [dil[0]!, dil[1]!], groups: group, bias: b })];
+  const ins = x.shape.slice(2);
+  let p: number[];
+  if (isSame(autoPad)) {
+    // ONNX: the output is in · stride; the padding that takes it there is split, the odd one at
+    // the end (SAME_UPPER) or at the beginning (SAME_LOWER)
+    p = new Array<number>(2 * n).fill(0);
+    for (let i = 0; i < n; i++) {
+      const total = strides[i]! * (ins[i]! - 1) + op[i]! + ek[i]! - ins[i]! * strides[i]!;
+      if (total < 0) throw new AxonError(c.op, `auto_pad ${autoPad} needs a negative padding (${total}) on spatial axis ${i} (kernel ${w.shape[2 + i]}, stride ${strides[i]}, output_padding ${op[i]}): the output cannot be input × stride`);
+      const small = Math.floor(total / 2);
+      p[i] = autoPad === 'SAME_UPPER' ? small : total - small;
+      p[i + n] = total - p[i]!;
+    }
+  } else p = windowPads(c, ins, ek, strides);
+  // asymmetric pads: the symmetric part in the op, the rest cropped from the result
+  const q = ins.map((_, i) => Math.min(p[i]!, p[i + n]!));
+  let y: Tensor;
+  if (n === 1) y = convTranspose1d(x, w, { stride: strides[0]!, padding: q[0]!, outputPadding: op[0]!, dilation: dil[0]!, groups: group, bias: b });
+  else y = convTranspose2d(x, w, { stride: [strides[0]!, strides[1]!], padding: [q[0]!, q[1]!], outputPadding: [op[0]!, op[1]!], dilation: [dil[0]!, dil[1]!], groups: group, bias: b });
+  if (q.every((v, i) => v === p[i] && v === p[i + n])) return [y];
+  c.temps.push(y);
+  const begin = [0, 0, ...q.map((v, i) => p[i]! - v)];
+  const count = y.shape.map((d, a) => (a < 2 ? d : d - (p[a - 2]! - q[a - 2]!) - (p[a - 2 + n]! - q[a - 2]!)));
+  if (count.some((d) => d < 1)) throw new AxonError(c.op, `pads ${JSON.stringify(p)} leave an empty output from X ${fmtShape(x.shape)} and W ${fmtShape(w.shape)}`);
+  return [slice(y, begin, count)];
 }
 
 /**

@@ -56,6 +56,23 @@ const CASES: OpCase[] = [
     feeds: { x: feed([1, 2, 7, 8], 4), v: feed([2, 3, 10], 5) },
   },
   {
+    name: 'ConvTranspose: asymmetric pads, auto_pad SAME_UPPER / SAME_LOWER (odd total padding, output_padding, dilation), 1-D',
+    graph: {
+      nodes: [
+        node('ConvTranspose', ['x', 'wt', 'bt'], ['a'], [Is('strides', [2, 2]), Is('pads', [1, 0, 2, 1])]),
+        node('ConvTranspose', ['x', 'wt'], ['b'], [S('auto_pad', 'SAME_UPPER'), Is('strides', [2, 2])]),
+        node('ConvTranspose', ['x', 'wt'], ['c'], [S('auto_pad', 'SAME_LOWER'), Is('strides', [2, 3]), Is('output_padding', [1, 0])]),
+        node('ConvTranspose', ['x', 'wt'], ['d'], [S('auto_pad', 'SAME_UPPER'), Is('dilations', [2, 1])]),
+        node('ConvTranspose', ['v', 'wv'], ['e'], [S('auto_pad', 'SAME_LOWER'), Is('strides', [3])]),
+        node('ConvTranspose', ['v', 'wv'], ['f'], [Is('strides', [2]), Is('pads', [0, 3])]),
+      ],
+      inputs: [x('x', [1, 2, 4, 5]), x('v', [2, 3, 6])],
+      inits: [f32('wt', [2, 3, 3, 4], rnd(72, 15)), f32('bt', [3], [0.2, -0.1, 0.05]), f32('wv', [3, 2, 4], rnd(24, 16))],
+      outputs: ['a', 'b', 'c', 'd', 'e', 'f'],
+    },
+    feeds: { x: feed([1, 2, 4, 5], 17), v: feed([2, 3, 6], 18) },
+  },
+  {
     name: 'MaxPool / AveragePool auto_pad SAME_UPPER / SAME_LOWER (count_include_pad 0 and 1), 2-D and 1-D',
     graph: {
       nodes: [
@@ -378,7 +395,7 @@ describe('unsupported values are AxonErrors naming the node and the attribute', 
     expectLoadError(one(node('Upsample', ['x', 's'], ['y'], [], 'up')), /unsupported operator Upsample \(node 'up'\).*deprecated since opset 10.*Resize/);
   });
 
-  it('when the node runs (they depend on the inputs): scales and sizes, ConvTranspose SAME, scales computed from data', () => {
+  it('when the node runs (they depend on the inputs): scales and sizes, scales computed from data, a ConvTranspose SAME that needs negative pads', () => {
     const run = (bytes: Uint8Array, re: RegExp): void => {
       const m = parseOnnx(bytes);
       const input = tensor(new Float32Array(16), [1, 1, 4, 4]);
@@ -394,6 +411,7 @@ describe('unsupported values are AxonErrors naming the node and the attribute', 
     run(one(node('Resize', ['x', '', 'bad'], ['y'], [], 'up'), 17, inits), /Resize 'up'.*scales \[1,2\] must have 4 values/);
     run(one(node('Resize', ['x', '', 'neg'], ['y'], [], 'up'), 17, inits), /Resize 'up'.*scales \[1,1,0,2\] must be positive/);
     run(build({ nodes: [node('Abs', ['x'], ['a']), node('Resize', ['x', '', 'a'], ['y'], [], 'up')], inputs: [x('x', [1, 1, 4, 4])], outputs: ['y'] }), /Resize 'up'.*input 2 \(scales\) is computed from tensor data/);
-    run(one(node('ConvTranspose', ['x', 'w'], ['y'], [S('auto_pad', 'SAME_UPPER'), Is('strides', [2, 2])], 'ct'), 17, [f32('w', [1, 1, 3, 3], rnd(9, 1))]), /ConvTranspose 'ct'.*auto_pad "SAME_UPPER" is not supported/);
+    // a 1×1 kernel with stride 2 cannot reach in × stride: SAME would need a negative padding
+    run(one(node('ConvTranspose', ['x', 'w'], ['y'], [S('auto_pad', 'SAME_UPPER'), Is('strides', [2, 2])], 'ct'), 17, [f32('w', [1, 1, 1, 1], [1])]), /ConvTranspose 'ct'.*auto_pad SAME_UPPER needs a negative padding \(-1\) on spatial axis 0/);
   });
 });
