@@ -454,6 +454,7 @@ function checkWindowAttrs(c: AttrCtx, pool: boolean): void {
     if (v && v.length !== k.length) throw new AxonError(c.op, `${name} ${JSON.stringify(v)} must have ${k.length} values (one per kernel_shape dimension)`);
   }
   if (p && p.length !== 2 * k.length) throw new AxonError(c.op, `pads ${JSON.stringify(p)} must have ${2 * k.length} values (begin and end of each kernel_shape dimension)`);
+  if (p && p.some((v, i) => v >= k[i % k.length]!)) throw new AxonError(c.op, `pads ${JSON.stringify(p)} must be smaller than kernel_shape ${JSON.stringify(k)} (a window would hold only padding)`);
   const d = aInts(c, 'dilations');
   if (d && d.some((v) => v !== 1)) unsupportedValue(c, 'dilations', d, 'all 1');
   for (const name of ['ceil_mode', 'count_include_pad']) {
@@ -576,20 +577,23 @@ function poolOp(c: NodeCtx, kind: 'max' | 'avg'): Value[] {
     const o = { stride: [strides[0]!, strides[1]!] as [number, number], padding: [[q[0]!, q[2]!], [q[1]!, q[3]!]] as [[number, number], [number, number]] };
     return kind === 'max' ? maxPool2d(t, [k[0]!, k[1]!], o) : avgPool2d(t, [k[0]!, k[1]!], { ...o, countIncludePad: include });
   };
-  if (extra.every((e) => e === 0)) return [pool(x, p, countIncludePad)];
+  // core's pools take pads up to half the kernel (PyTorch's rule); ONNX allows up to kernel − 1
+  const wide = k.some((kk, i) => 2 * p[i]! > kk || 2 * p[i + n]! > kk);
+  if (!wide && extra.every((e) => e === 0)) return [pool(x, p, countIncludePad)];
   const ends = (b: readonly number[], e: readonly number[]): [number, number][] => [[0, 0], [0, 0], ...b.map((v, i) => [v, e[i]!] as [number, number])];
+  const zeros = ins.map(() => 0).concat(ins.map(() => 0));
   if (kind === 'max') {
-    // the overhang holds −∞ (never the maximum: every window holds an input element)
-    const xp = pad(x, ends(ins.map(() => 0), extra), -Infinity);
+    // pads and overhang hold −∞ (never the maximum: every window holds an input element)
+    const xp = pad(x, ends(ins.map((_, i) => p[i]!), ins.map((_, i) => p[i + n]! + extra[i]!)), -Infinity);
     c.temps.push(xp);
-    return [pool(xp, p, false)];
+    return [pool(xp, zeros, false)];
   }
   // average: the sum over each window of the zero-padded input (pads and overhang explicit), times
   // k / (its divisor): the input elements in the window, plus its pads with count_include_pad —
   // never the overhang. The divisor of window (i, j) is the product of the axes' counts.
   const xp = pad(x, ends(ins.map((_, i) => p[i]!), ins.map((_, i) => p[i + n]! + extra[i]!)), 0);
   c.temps.push(xp);
-  const avg = pool(xp, ins.map(() => 0).concat(ins.map(() => 0)), true);
+  const avg = pool(xp, zeros, true);
   c.temps.push(avg);
   const counts = ins.map((len, i) => {
     const out = avg.shape[2 + i]!;

@@ -107,6 +107,21 @@ const CASES: OpCase[] = [
     feeds: { x: feed([2, 2, 7, 10], 8), v: feed([2, 3, 10], 9) },
   },
   {
+    name: 'MaxPool / AveragePool with pads over half the kernel (ONNX allows up to kernel − 1; core pools take half), with and without ceil_mode',
+    graph: {
+      nodes: [
+        node('MaxPool', ['x'], ['a'], [Is('kernel_shape', [3, 3]), Is('pads', [2, 0, 1, 2])]),
+        node('AveragePool', ['x'], ['b'], [Is('kernel_shape', [3, 4]), Is('strides', [2, 2]), Is('pads', [2, 3, 2, 1])]),
+        node('AveragePool', ['x'], ['c'], [Is('kernel_shape', [3, 4]), Is('strides', [2, 2]), Is('pads', [2, 3, 2, 1]), I('count_include_pad', 1)]),
+        node('MaxPool', ['x'], ['d'], [Is('kernel_shape', [3, 3]), Is('strides', [2, 2]), Is('pads', [2, 2, 2, 2]), I('ceil_mode', 1)]),
+        node('AveragePool', ['v'], ['e'], [Is('kernel_shape', [4]), Is('strides', [3]), Is('pads', [3, 1]), I('ceil_mode', 1), I('count_include_pad', 1)]),
+      ],
+      inputs: [x('x', [1, 2, 7, 10]), x('v', [2, 3, 10])],
+      outputs: ['a', 'b', 'c', 'd', 'e'],
+    },
+    feeds: { x: feed([1, 2, 7, 10], 19), v: feed([2, 3, 10], 20) },
+  },
+  {
     name: 'Resize nearest: round_prefer_floor / round_prefer_ceil / floor / ceil with asymmetric, half_pixel, align_corners, pytorch_half_pixel, tf_half_pixel_for_nn; up and down; scales and sizes',
     graph: {
       nodes: [
@@ -390,6 +405,7 @@ describe('unsupported values are AxonErrors naming the node and the attribute', 
     expectLoadError(p('AveragePool', [I('ceil_mode', 1)]), /AveragePool 'pool'.*kernel_shape is required/);
     expectLoadError(p('AveragePool', [Is('kernel_shape', [2, 2]), Is('pads', [1, 1])]), /AveragePool 'pool'.*pads \[1,1\] must have 4 values/);
     expectLoadError(p('MaxPool', [Is('kernel_shape', [2, 0])]), /MaxPool 'pool'.*kernel_shape \[2,0\] must be positive integers/);
+    expectLoadError(p('MaxPool', [Is('kernel_shape', [2, 3]), Is('pads', [0, 3, 1, 0])]), /MaxPool 'pool'.*pads \[0,3,1,0\] must be smaller than kernel_shape \[2,3\]/);
     expectLoadError(one(node('Conv', ['x', 'w'], ['y'], [S('auto_pad', 'same_upper')], 'conv'), 17, [f32('w', [1, 1, 2, 2], [1, 1, 1, 1])]), /Conv 'conv'.*auto_pad "same_upper" is not supported/);
     // Upsample is deprecated since opset 10: a file at opsets 13–18 uses Resize
     expectLoadError(one(node('Upsample', ['x', 's'], ['y'], [], 'up')), /unsupported operator Upsample \(node 'up'\).*deprecated since opset 10.*Resize/);
