@@ -7,7 +7,6 @@
  */
 import { type Tensor, getBackend, noGrad, setBackend, setSeed, tensor, tidy } from '@axon/core';
 import '@axon/backend-wasm';
-import { gradients } from '@axon/autograd';
 import { CharTokenizer, splitTokens, tokenWindows, unigramEntropy, type TokenBatch } from '@axon/datasets';
 import { crossEntropy } from '@axon/layers';
 import { AdamW, LambdaLR, clipGradNorm } from '@axon/optimizers';
@@ -15,6 +14,7 @@ import { backendsReply, pickBackend, probeBackends, startThreads } from '../back
 import type { BackendStatus } from '../protocol.js';
 import { errorMessage } from '../util.js';
 import { type GptConfig, type LanguageModel, buildGpt } from './model.js';
+import { gptStep } from './step.js';
 import type { GenerateParams, GptReply, GptRequest, GptTrainParams, TrainState } from './protocol.js';
 import { checkTrainParams, lrFactor, samplePrompt } from './text.js';
 
@@ -106,14 +106,10 @@ async function train(text: string, p: GptTrainParams): Promise<void> {
   const noDecay = params.filter((t) => t.rank < 2);
   const opt = new AdamW([{ params: decay, weightDecay: 0.1 }, ...(noDecay.length ? [{ params: noDecay, weightDecay: 0 }] : [])], { lr: p.learningRate, betas: [0.9, 0.95] });
   const sched = new LambdaLR(opt, (t) => lrFactor(t, p.steps));
-  // forward, loss and gradients. Not wrapped in core's compile(): on WebGPU its replays of this step
-  // still compute wrong values in this version (10 steps: loss 4.47 → 3.98 compiled, → 3.47 not; on
-  // WASM both agree), and it saves only about a sixth of the time per step here.
-  const lossAndGrads = (x: Tensor, y: Tensor, ...ps: Tensor[]): Tensor[] => {
-    const logits = model.forward(x);
-    const loss = crossEntropy(logits.reshape([-1, config.vocabSize]), y.reshape([-1]), { validate: false });
-    return [loss.detach(), ...gradients(loss, ps).map((g, i) => g ?? ps[i]!.mul(0))];
-  };
+  // forward, loss and gradients, compiled (step.ts): bit-identical to the uncompiled step on WASM
+  // and WebGPU (test/gpt-step.test.ts). Before core's fix of compile (84a6ca7) its WebGPU replays
+  // zeroed crossEntropy's one-hot gradient (10 steps: loss 4.47 → 3.98 compiled, → 3.47 not).
+  const lossAndGrads = gptStep(model, config.vocabSize);
   const windows = tokenWindows(trainIds, { contextLength: T, batchSize: p.batchSize, seed: p.seed, batchesPerEpoch: 1000 });
   const valBatches = (await tokenWindows(valIds, { contextLength: T, batchSize: p.batchSize, sampling: 'sequential' }).take(4).toArray()) as TokenBatch[];
   const prompt = samplePrompt(tokenizer.decode(valIds));
