@@ -398,6 +398,21 @@ describe('the compiled step', () => {
       expect(a.losses, model).toEqual(b.losses);
     }
   }, 120_000);
+
+  it('trains to the same losses as the uncompiled one on WebGPU, through its atomic scatterAdd', async () => {
+    // 16 × 64 = 1,024 targets over 1,024·V logits: crossEntropy's gradient is a scatterAdd that
+    // WebGPU runs with atomics after filling its output with zeros — the fill a compiled replay once
+    // re-issued after the adds, zeroing them (a GPT step compiled on WebGPU lost the one-hot term of
+    // its gradient). Fails, never skips, when no WebGPU adapter can be had.
+    const vocab = new Set(TEXT).size;
+    expect(1024 * 1024 * vocab).toBeGreaterThan(2 ** 24); // the atomic path, not the gathering one
+    const o = { model: 'gpt', data: textFile, layers: 1, heads: 2, width: 16, context: 64, batchSize: 16, lr: 0.01, steps: 4, evalEvery: 4, evalBatches: 1, seed: 4, backend: 'webgpu', sampleTokens: 1 } as const;
+    const a = await trainLm({ ...o, compile: true }, () => undefined);
+    const b = await trainLm({ ...o, compile: false }, () => undefined);
+    expect(a.losses.length).toBe(4);
+    expect(a.losses).toEqual(b.losses);
+    await setBackend('wasm');
+  }, 300_000);
 });
 
 describe('in process', () => {
