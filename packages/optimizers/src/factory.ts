@@ -4,8 +4,12 @@
  */
 import { AxonError, type Tensor, fmtValue } from '@axon/core';
 import { Adagrad, type AdagradHyperparams } from './adagrad.js';
+import { Adadelta, type AdadeltaHyperparams } from './adadelta.js';
 import { Adam, AdamW, type AdamHyperparams } from './adam.js';
+import { Adamax, type AdamaxHyperparams } from './adamax.js';
+import { NAdam, type NAdamHyperparams } from './nadam.js';
 import { type BaseHyperparams, type ClipOptions, Optimizer, type ParamGroupInput } from './optimizer.js';
+import { RAdam, type RAdamHyperparams } from './radam.js';
 import { RMSprop, type RMSpropHyperparams } from './rmsprop.js';
 import { SGD, type SGDHyperparams } from './sgd.js';
 
@@ -17,17 +21,17 @@ import { SGD, type SGDHyperparams } from './sgd.js';
  * optimizer(n).name // 'AdamW'
  * ```
  */
-export type OptimizerName = 'sgd' | 'adam' | 'adamw' | 'rmsprop' | 'adagrad';
+export type OptimizerName = 'sgd' | 'adam' | 'adamw' | 'rmsprop' | 'adagrad' | 'adamax' | 'nadam' | 'radam' | 'adadelta';
 
 /**
  * Every name {@link optimizer} accepts, lower case.
  * @example
  * ```ts
- * OPTIMIZER_NAMES // ['sgd', 'adam', 'adamw', 'rmsprop', 'adagrad']
+ * OPTIMIZER_NAMES // ['sgd', 'adam', 'adamw', 'rmsprop', 'adagrad', 'adamax', 'nadam', 'radam', 'adadelta']
  * OPTIMIZER_NAMES.includes('adam') // true
  * ```
  */
-export const OPTIMIZER_NAMES: readonly OptimizerName[] = Object.freeze(['sgd', 'adam', 'adamw', 'rmsprop', 'adagrad'] as const);
+export const OPTIMIZER_NAMES: readonly OptimizerName[] = Object.freeze(['sgd', 'adam', 'adamw', 'rmsprop', 'adagrad', 'adamax', 'nadam', 'radam', 'adadelta'] as const);
 
 /**
  * Options {@link optimizer} accepts besides `name`. Both PyTorch-style names (`lr`, `eps`,
@@ -66,6 +70,7 @@ export interface OptimizerOptions extends ClipOptions {
   centered?: boolean;
   lrDecay?: number;
   initialAccumulatorValue?: number;
+  momentumDecay?: number;
   clipnorm?: number;
   clipvalue?: number;
   globalClipnorm?: number;
@@ -115,6 +120,11 @@ export const KERAS_DEFAULTS: Readonly<Record<OptimizerName, Readonly<Record<stri
   adamw: { lr: 0.001, betas: [0.9, 0.999], eps: 1e-7, weightDecay: 0.004 },
   rmsprop: { lr: 0.001, alpha: 0.9, eps: 1e-7, momentum: 0, centered: false },
   adagrad: { lr: 0.001, initialAccumulatorValue: 0.1, eps: 1e-7 },
+  adamax: { lr: 0.001, betas: [0.9, 0.999], eps: 1e-7 },
+  nadam: { lr: 0.001, betas: [0.9, 0.999], eps: 1e-7 },
+  // Keras has no RAdam: TensorFlow Addons' RectifiedAdam's
+  radam: { lr: 0.001, betas: [0.9, 0.999], eps: 1e-7 },
+  adadelta: { lr: 0.001, rho: 0.95, eps: 1e-7 },
 });
 
 const HYPER_KEYS: Readonly<Record<OptimizerName, readonly string[]>> = {
@@ -123,21 +133,33 @@ const HYPER_KEYS: Readonly<Record<OptimizerName, readonly string[]>> = {
   adamw: ['lr', 'weightDecay', 'maximize', 'betas', 'eps', 'amsgrad'],
   rmsprop: ['lr', 'weightDecay', 'maximize', 'alpha', 'eps', 'momentum', 'centered'],
   adagrad: ['lr', 'weightDecay', 'maximize', 'lrDecay', 'initialAccumulatorValue', 'eps'],
+  adamax: ['lr', 'weightDecay', 'maximize', 'betas', 'eps'],
+  nadam: ['lr', 'weightDecay', 'betas', 'eps', 'momentumDecay'],
+  radam: ['lr', 'weightDecay', 'betas', 'eps'],
+  adadelta: ['lr', 'weightDecay', 'maximize', 'rho', 'eps'],
 };
 
 const ALIASES: Readonly<Record<string, string>> = {
   learningRate: 'lr',
   epsilon: 'eps',
-  rho: 'alpha',
+  rho: 'alpha', // RMSprop's; Adadelta's rho is rho (see aliasOf)
   clipnorm: 'clipNorm',
   clipvalue: 'clipValue',
   globalClipnorm: 'globalClipNorm',
 };
 const CLIP_KEYS = ['clipNorm', 'clipValue', 'globalClipNorm'];
+/** The names with Adam-style `betas`, which take Keras's `beta1`/`beta2`. */
+const WITH_BETAS: readonly OptimizerName[] = ['adam', 'adamw', 'adamax', 'nadam', 'radam'];
+
+/** The option `key` (a Keras or PyTorch spelling) means for optimizer `name`. */
+function aliasOf(name: OptimizerName, key: string): string {
+  if (name === 'adadelta' && key === 'rho') return 'rho';
+  return Object.hasOwn(ALIASES, key) ? ALIASES[key]! : key;
+}
 
 /**
  * Builds an optimizer from a Keras-style name (`'sgd'`, `'adam'`, `'adamw'`, `'rmsprop'`,
- * `'adagrad'`, case-insensitive) or a config `{ name, ...options }`; an {@link Optimizer} instance
+ * `'adagrad'`, `'adamax'`, `'nadam'`, `'radam'`, `'adadelta'`, case-insensitive) or a config `{ name, ...options }`; an {@link Optimizer} instance
  * is returned as is. `params` may be empty (add them later with `addParamGroup`).
  *
  * Unspecified options take **Keras's defaults** (see {@link KERAS_DEFAULTS}: e.g. Adam's epsilon
@@ -154,7 +176,8 @@ const CLIP_KEYS = ['clipNorm', 'clipValue', 'globalClipNorm'];
  * const opt3 = optimizer({ name: 'adamw', defaults: 'pytorch' }, params); // = new AdamW(params)
  * opt3.defaults // { lr: 0.001, eps: 1e-8, weightDecay: 0.01 }
  * optimizer(opt3) === opt3 // true
- * optimizer('adamax') // throws: "unknown optimizer 'adamax'"
+ * optimizer('adadelta', params).defaults // { lr: 0.001, rho: 0.95, eps: 1e-7 }
+ * optimizer('lion') // throws: "unknown optimizer 'lion'"
  * ```
  */
 export function optimizer(spec: 'sgd' | (OptimizerOptions & { name: 'sgd' }), params?: FactoryParams): SGD;
@@ -162,6 +185,10 @@ export function optimizer(spec: 'adam' | (OptimizerOptions & { name: 'adam' }), 
 export function optimizer(spec: 'adamw' | (OptimizerOptions & { name: 'adamw' }), params?: FactoryParams): AdamW;
 export function optimizer(spec: 'rmsprop' | (OptimizerOptions & { name: 'rmsprop' }), params?: FactoryParams): RMSprop;
 export function optimizer(spec: 'adagrad' | (OptimizerOptions & { name: 'adagrad' }), params?: FactoryParams): Adagrad;
+export function optimizer(spec: 'adamax' | (OptimizerOptions & { name: 'adamax' }), params?: FactoryParams): Adamax;
+export function optimizer(spec: 'nadam' | (OptimizerOptions & { name: 'nadam' }), params?: FactoryParams): NAdam;
+export function optimizer(spec: 'radam' | (OptimizerOptions & { name: 'radam' }), params?: FactoryParams): RAdam;
+export function optimizer(spec: 'adadelta' | (OptimizerOptions & { name: 'adadelta' }), params?: FactoryParams): Adadelta;
 export function optimizer<O extends Optimizer<BaseHyperparams>>(spec: O): O;
 export function optimizer(spec: string | OptimizerConfig | Optimizer<BaseHyperparams>, params?: FactoryParams): Optimizer<BaseHyperparams>;
 export function optimizer(spec: string | OptimizerConfig | Optimizer<BaseHyperparams>, params: FactoryParams = []): Optimizer<BaseHyperparams> {
@@ -185,13 +212,13 @@ export function optimizer(spec: string | OptimizerConfig | Optimizer<BaseHyperpa
     const v: unknown = (rest as Record<string, unknown>)[k0];
     if (v === undefined) continue;
     if (k0 === 'beta1' || k0 === 'beta2') {
-      if (name !== 'adam' && name !== 'adamw') throw new AxonError(op, `'${k0}' is not an option of ${name}`);
+      if (!WITH_BETAS.includes(name)) throw new AxonError(op, `'${k0}' is not an option of ${name}`);
       if (k0 === 'beta1') beta1 = v as number;
       else beta2 = v as number;
       continue;
     }
     // Own keys only: an option named 'constructor' or 'toString' must not find Object's methods.
-    const k = Object.hasOwn(ALIASES, k0) ? ALIASES[k0]! : k0;
+    const k = aliasOf(name, k0);
     if (!allowed.has(k)) throw new AxonError(op, `'${k0}' is not an option of ${name}; it accepts ${[...allowed].join(', ')} (and Keras spellings)`);
     const prev = given.get(k);
     if (prev !== undefined) throw new AxonError(op, `both '${prev}' and '${k0}' were given`);
@@ -214,6 +241,14 @@ export function optimizer(spec: string | OptimizerConfig | Optimizer<BaseHyperpa
       return new RMSprop(params as Iterable<Tensor>, opts as Partial<RMSpropHyperparams> & ClipOptions);
     case 'adagrad':
       return new Adagrad(params as Iterable<Tensor>, opts as Partial<AdagradHyperparams> & ClipOptions);
+    case 'adamax':
+      return new Adamax(params as Iterable<Tensor>, opts as Partial<AdamaxHyperparams> & ClipOptions);
+    case 'nadam':
+      return new NAdam(params as Iterable<Tensor>, opts as Partial<NAdamHyperparams> & ClipOptions);
+    case 'radam':
+      return new RAdam(params as Iterable<Tensor>, opts as Partial<RAdamHyperparams> & ClipOptions);
+    case 'adadelta':
+      return new Adadelta(params as Iterable<Tensor>, opts as Partial<AdadeltaHyperparams> & ClipOptions);
   }
 }
 

@@ -1,5 +1,5 @@
 /**
- * `@axon/optimizers`: SGD, Adam, AdamW, RMSprop and Adagrad with PyTorch semantics, a Keras-style
+ * `@axon/optimizers`: SGD, Adam, AdamW, RMSprop, Adagrad, Adamax, NAdam, RAdam and Adadelta with PyTorch semantics, a Keras-style
  * `optimizer(name)` factory, learning-rate schedules and gradient clipping. Updates run as backend
  * ops only (nothing is read back to the host during `step()`), all-or-nothing.
  * @packageDocumentation
@@ -21,6 +21,10 @@ export { SGD, SGD_DEFAULTS, type SGDHyperparams, type SGDOptions } from './sgd.j
 export { Adam, AdamW, ADAM_DEFAULTS, ADAMW_DEFAULTS, type AdamHyperparams, type AdamOptions } from './adam.js';
 export { RMSprop, RMSPROP_DEFAULTS, type RMSpropHyperparams, type RMSpropOptions } from './rmsprop.js';
 export { Adagrad, ADAGRAD_DEFAULTS, type AdagradHyperparams, type AdagradOptions } from './adagrad.js';
+export { Adamax, ADAMAX_DEFAULTS, type AdamaxHyperparams, type AdamaxOptions } from './adamax.js';
+export { NAdam, NADAM_DEFAULTS, type NAdamHyperparams, type NAdamOptions } from './nadam.js';
+export { RAdam, RADAM_DEFAULTS, type RAdamHyperparams, type RAdamOptions } from './radam.js';
+export { Adadelta, ADADELTA_DEFAULTS, type AdadeltaHyperparams, type AdadeltaOptions } from './adadelta.js';
 export {
   optimizer,
   OPTIMIZER_NAMES,
@@ -41,6 +45,17 @@ export {
   LambdaLR,
   MultiStepLR,
   OneCycleLR,
+  LinearLR,
+  ConstantLR,
+  MultiplicativeLR,
+  PolynomialLR,
+  CosineAnnealingWarmRestarts,
+  CyclicLR,
+  type LinearLROptions,
+  type ConstantLROptions,
+  type PolynomialLROptions,
+  type CosineAnnealingWarmRestartsOptions,
+  type CyclicLROptions,
   type MultiStepLROptions,
   type OneCycleLROptions,
   type SchedulerState,

@@ -457,6 +457,26 @@ export abstract class Optimizer<H extends BaseHyperparams = BaseHyperparams> {
   protected abstract computeUpdate(param: Tensor, grad: Tensor, state: TensorState, h: Readonly<H>, step: number): ParamUpdate;
 
   /**
+   * The shape of the state tensor `key` of parameter `param`: the parameter's shape by default. A
+   * subclass whose state holds a per-parameter scalar (NAdam's `muProduct`) returns `[]` for it;
+   * `step()` and `loadStateDict()` check state tensors against it.
+   * @example
+   * ```ts
+   * const w = tensor([[1, 2], [3, 4]]).requireGrad();
+   * const opt = new NAdam([w], { lr: 0.1 });
+   * w.grad = tensor([[1, 1], [1, 1]]);
+   * opt.step();
+   * const { tensors } = opt.stateDict();
+   * tensors['state.0.expAvg']!.shape // [2, 2]
+   * tensors['state.0.muProduct']!.shape // []
+   * for (const t of Object.values(tensors)) t.dispose();
+   * ```
+   */
+  protected stateShape(_key: string, param: Tensor): readonly number[] {
+    return param.shape;
+  }
+
+  /**
    * How `step()` updates one parameter: {@link Optimizer.computeUpdate} by default; a subclass may
    * run it compiled (Adam does), with the same results.
    */
@@ -736,7 +756,7 @@ export abstract class Optimizer<H extends BaseHyperparams = BaseHyperparams> {
       results.forEach((r, i) => {
         const { p, g } = work[i]!;
         for (const [k, t] of [['param', r.param] as const, ...Object.entries(r.state)]) {
-          if (!sameShape(t.shape, p.shape) || t.dtype !== p.dtype) {
+          if (!sameShape(t.shape, k === 'param' ? p.shape : this.stateShape(k, p)) || t.dtype !== p.dtype) {
             throw new AxonError(op, `update rule produced ${k} ${fmtShape(t.shape)} ${t.dtype} for parameter ${fmtShape(p.shape)} ${p.dtype}`);
           }
           if (t === p || t === g || (k === 'param' && owned.has(t))) throw new AxonError(op, `update rule returned an input tensor as ${k}`);
@@ -1084,7 +1104,8 @@ export abstract class Optimizer<H extends BaseHyperparams = BaseHyperparams> {
       const p = byIndex.get(i)!.p;
       if (!isTensor(t)) throw new AxonError(op, `'${n}' is not a Tensor`);
       if (t.isDisposed) throw new AxonError(op, `'${n}' was disposed`);
-      if (!sameShape(t.shape, p.shape)) throw new AxonError(op, `'${n}' has shape ${fmtShape(t.shape)}, its parameter ${fmtShape(p.shape)}`);
+      const want = this.stateShape(n.split('.').slice(2).join('.'), p);
+      if (!sameShape(t.shape, want)) throw new AxonError(op, `'${n}' has shape ${fmtShape(t.shape)}, expected ${fmtShape(want)} (its parameter is ${fmtShape(p.shape)})`);
       if (t.dtype !== p.dtype) throw new AxonError(op, `'${n}' is ${t.dtype}, its parameter ${p.dtype}`);
       if (t.backend !== p.backend) throw new AxonError(op, `'${n}' lives on backend '${t.backend.name}', its parameter on '${p.backend.name}'`);
     }

@@ -182,7 +182,9 @@ export abstract class LRScheduler {
   }
 
   /**
-   * The lr after `t` calls to `step()` for a group whose base lr is `baseLr`.
+   * The lr after `t` calls to `step()` for a group whose base lr is `baseLr`; `index` is the
+   * group's index (schedules with per-group settings, such as {@link CyclicLR}'s `maxLr` list, read
+   * it; the others ignore it).
    * @example
    * ```ts
    * const opt = new SGD([tensor([1]).requireGrad()], { lr: 0.1 });
@@ -191,7 +193,7 @@ export abstract class LRScheduler {
    * sched.lrAt(3, 0.1) // 0.0125
    * ```
    */
-  abstract lrAt(t: number, baseLr: number): number;
+  abstract lrAt(t: number, baseLr: number, index?: number): number;
 
   /**
    * Applies `lrAt(lastEpoch)` to every group. Subclass constructors call it once, last: from then
@@ -253,7 +255,7 @@ export abstract class LRScheduler {
 
   /** `lrAt(t, baseLr)`, checked: a finite number >= 0. */
   private checkedLr(t: number, baseLr: number, index: number): number {
-    const lr = this.lrAt(t, baseLr);
+    const lr = this.lrAt(t, baseLr, index);
     if (typeof lr !== 'number' || !Number.isFinite(lr) || lr < 0) {
       throw new AxonError(this.name, `the learning rate of param group ${index} at step ${t} would be ${fmtValue(lr)}; it must be a finite number >= 0 (no group was changed)`);
     }
@@ -498,8 +500,8 @@ export class LinearWarmup extends LRScheduler {
     if (this.after) this.adopt(this.after);
     this.apply();
   }
-  lrAt(t: number, baseLr: number): number {
-    const target = (u: number) => (this.after ? this.after.lrAt(u, baseLr) : baseLr);
+  lrAt(t: number, baseLr: number, index?: number): number {
+    const target = (u: number) => (this.after ? this.after.lrAt(u, baseLr, index) : baseLr);
     if (t >= this.warmupSteps) return target(t - this.warmupSteps);
     return target(0) * (this.startFactor + ((1 - this.startFactor) * t) / this.warmupSteps);
   }
@@ -548,11 +550,11 @@ export class SequentialLR extends LRScheduler {
     for (const x of this.schedulers) this.adopt(x);
     this.apply();
   }
-  lrAt(t: number, baseLr: number): number {
+  lrAt(t: number, baseLr: number, index?: number): number {
     let i = 0;
     while (i < this.milestones.length && t >= this.milestones[i]!) i++;
     const start = i === 0 ? 0 : this.milestones[i - 1]!;
-    return this.schedulers[i]!.lrAt(t - start, baseLr);
+    return this.schedulers[i]!.lrAt(t - start, baseLr, index);
   }
   protected override hyperAt(t: number, g: ParamGroup<BaseHyperparams>, index: number): Readonly<Record<string, HyperValue>> | undefined {
     let i = 0;
@@ -592,10 +594,10 @@ export class ChainedScheduler extends LRScheduler {
     for (const x of this.schedulers) this.adopt(x);
     this.apply();
   }
-  lrAt(t: number, baseLr: number): number {
+  lrAt(t: number, baseLr: number, index?: number): number {
     if (baseLr === 0) return 0;
     let lr = baseLr;
-    for (const s of this.schedulers) lr *= s.lrAt(t, baseLr) / baseLr;
+    for (const s of this.schedulers) lr *= s.lrAt(t, baseLr, index) / baseLr;
     return lr;
   }
   protected override hyperAt(t: number, g: ParamGroup<BaseHyperparams>, index: number): Readonly<Record<string, HyperValue>> | undefined {
@@ -940,6 +942,470 @@ export class OneCycleLR extends LRScheduler {
     const { phase, pct } = this.phaseAt(t);
     const value = { base: OneCycleLR.pick(this.baseMomentum, index), max: OneCycleLR.pick(this.maxMomentum, index) };
     const m = this.anneal(value[phase.momentum[0]], value[phase.momentum[1]], pct);
+    if (!Number.isFinite(m) || m < 0 || (this.momentumKey === 'betas' && m >= 1)) {
+      throw new AxonError(this.name, `the momentum of param group ${index} at step ${t} would be ${fmtValue(m)}; it must be ${this.momentumKey === 'betas' ? 'in [0, 1) (beta1)' : 'a finite number >= 0'} (no group was changed)`);
+    }
+    if (this.momentumKey === 'momentum') return { momentum: m };
+    const betas = (g as unknown as { betas: readonly number[] }).betas;
+    return { betas: [m, ...betas.slice(1)] };
+  }
+}
+
+/**
+ * {@link LinearLR}'s options (PyTorch's keyword arguments, camel-cased, with its defaults).
+ * @example
+ * ```ts
+ * const options: LinearLROptions = { startFactor: 0.1, totalIters: 10 };
+ * const sched = new LinearLR(new SGD([tensor([1]).requireGrad()], { lr: 0.1 }), options);
+ * sched.endFactor // 1
+ * ```
+ */
+export interface LinearLROptions {
+  /** The factor at step 0, in (0, 1]; default 1/3. */
+  readonly startFactor?: number;
+  /** The factor from step `totalIters` on, in [0, 1]; default 1. */
+  readonly endFactor?: number;
+  /** The number of steps the factor moves over; default 5. */
+  readonly totalIters?: number;
+}
+
+/**
+ * Moves the lr's factor linearly from `startFactor` to `endFactor` over `totalIters` steps, then
+ * holds it (PyTorch `LinearLR`, its closed form): `lr = baseLr·(s + (e − s)·min(t, T)/T)`.
+ * Defaults: startFactor 1/3, endFactor 1, totalIters 5. A `startFactor` of 0 is refused (PyTorch
+ * 1.13 accepts it, then divides by zero on the first step; {@link LinearWarmup} starts at 0).
+ * @example
+ * ```ts
+ * const opt = new SGD([tensor([1]).requireGrad()], { lr: 0.05 });
+ * const sched = new LinearLR(opt, { startFactor: 0.5, totalIters: 4 });
+ * const lrs: number[] = [];
+ * for (let t = 0; t < 6; t++) {
+ *   lrs.push(opt.lr);
+ *   sched.step();
+ * }
+ * lrs // [0.025, 0.03125, 0.0375, 0.04375, 0.05, 0.05]
+ * ```
+ */
+export class LinearLR extends LRScheduler {
+  readonly startFactor: number;
+  readonly endFactor: number;
+  readonly totalIters: number;
+  constructor(optimizer: AnyOptimizer, options: LinearLROptions = {}) {
+    super('LinearLR', optimizer);
+    const o = LRScheduler.options<LinearLROptions>('LinearLR', options, ['startFactor', 'endFactor', 'totalIters']);
+    const sf = o.startFactor ?? 1 / 3;
+    const ef = o.endFactor ?? 1;
+    const T = o.totalIters ?? 5;
+    if (typeof sf !== 'number' || !(sf > 0 && sf <= 1)) throw new AxonError('LinearLR', `startFactor must be in (0, 1], got ${fmtValue(sf)}`);
+    if (typeof ef !== 'number' || !(ef >= 0 && ef <= 1)) throw new AxonError('LinearLR', `endFactor must be in [0, 1], got ${fmtValue(ef)}`);
+    checkInt('LinearLR', 'totalIters', T, 1);
+    this.startFactor = sf;
+    this.endFactor = ef;
+    this.totalIters = T;
+    this.apply();
+  }
+  lrAt(t: number, baseLr: number): number {
+    return baseLr * (this.startFactor + ((this.endFactor - this.startFactor) * Math.min(this.totalIters, t)) / this.totalIters);
+  }
+}
+
+/**
+ * {@link ConstantLR}'s options (PyTorch's defaults).
+ * @example
+ * ```ts
+ * const options: ConstantLROptions = { factor: 0.5, totalIters: 3 };
+ * new ConstantLR(new SGD([tensor([1]).requireGrad()], { lr: 0.1 }), options).factor // 0.5
+ * ```
+ */
+export interface ConstantLROptions {
+  /** The factor before `totalIters`, in [0, 1]; default 1/3. */
+  readonly factor?: number;
+  /** The step from which the lr is the base lr again; default 5. */
+  readonly totalIters?: number;
+}
+
+/**
+ * The base lr times `factor` for the first `totalIters` steps, then the base lr (PyTorch
+ * `ConstantLR`): `lr = baseLr·(t < T ? factor : 1)`. Defaults: factor 1/3, totalIters 5.
+ * @example
+ * ```ts
+ * const opt = new SGD([tensor([1]).requireGrad()], { lr: 0.05 });
+ * const sched = new ConstantLR(opt, { factor: 0.5, totalIters: 4 });
+ * const lrs: number[] = [];
+ * for (let t = 0; t < 6; t++) {
+ *   lrs.push(opt.lr);
+ *   sched.step();
+ * }
+ * lrs // [0.025, 0.025, 0.025, 0.025, 0.05, 0.05]
+ * ```
+ */
+export class ConstantLR extends LRScheduler {
+  readonly factor: number;
+  readonly totalIters: number;
+  constructor(optimizer: AnyOptimizer, options: ConstantLROptions = {}) {
+    super('ConstantLR', optimizer);
+    const o = LRScheduler.options<ConstantLROptions>('ConstantLR', options, ['factor', 'totalIters']);
+    const f = o.factor ?? 1 / 3;
+    const T = o.totalIters ?? 5;
+    if (typeof f !== 'number' || !(f >= 0 && f <= 1)) throw new AxonError('ConstantLR', `factor must be in [0, 1], got ${fmtValue(f)}`);
+    checkInt('ConstantLR', 'totalIters', T, 1);
+    this.factor = f;
+    this.totalIters = T;
+    this.apply();
+  }
+  lrAt(t: number, baseLr: number): number {
+    return baseLr * (this.factor + (t >= this.totalIters ? 1 : 0) * (1 - this.factor));
+  }
+}
+
+/**
+ * Multiplies the lr by `lrLambda(t)` at every step t ≥ 1 (PyTorch `MultiplicativeLR`):
+ * `lr = baseLr · Π_{k=1..t} lrLambda(k)` (the constructor's lr is the base lr). Takes the function
+ * or `{ lrLambda }`. The running product is cached, so each step calls the function once (it must
+ * give the same factor for the same step). As {@link LambdaLR}, the function is not in the state
+ * dict (nor in PyTorch's, for a plain function): build the schedule with the same one to resume.
+ * Inside {@link SequentialLR} its clock restarts at 0 and its product at the base lr (PyTorch's
+ * `step(0)` keeps the lr the previous schedule left instead).
+ * @example
+ * ```ts
+ * const opt = new SGD([tensor([1]).requireGrad()], { lr: 0.1 });
+ * const sched = new MultiplicativeLR(opt, (t) => (t <= 2 ? 0.5 : 0.9));
+ * const lrs: number[] = [];
+ * for (let t = 0; t < 5; t++) {
+ *   lrs.push(opt.lr);
+ *   sched.step();
+ * }
+ * lrs // [0.1, 0.05, 0.025, 0.0225, 0.02025]
+ * ```
+ */
+export class MultiplicativeLR extends LRScheduler {
+  readonly lrLambda: (t: number) => number;
+  /** Π_{k=1..cacheT} lrLambda(k). */
+  private cacheT = 0;
+  private cacheProduct = 1;
+  constructor(optimizer: AnyOptimizer, lrLambda: ((t: number) => number) | { readonly lrLambda: (t: number) => number }) {
+    super('MultiplicativeLR', optimizer);
+    const f = typeof lrLambda === 'function' ? lrLambda : LRScheduler.options<{ lrLambda: (t: number) => number }>('MultiplicativeLR', lrLambda, ['lrLambda']).lrLambda;
+    if (typeof f !== 'function') throw new AxonError('MultiplicativeLR', `lrLambda must be a function of the step count, got ${fmtValue(f)}`);
+    this.lrLambda = f;
+    this.apply();
+  }
+  lrAt(t: number, baseLr: number): number {
+    if (t < this.cacheT) {
+      this.cacheT = 0;
+      this.cacheProduct = 1;
+    }
+    while (this.cacheT < t) {
+      const f = this.lrLambda(this.cacheT + 1);
+      this.cacheProduct *= f;
+      this.cacheT++;
+    }
+    return baseLr * this.cacheProduct;
+  }
+}
+
+/**
+ * {@link PolynomialLR}'s options (PyTorch's defaults).
+ * @example
+ * ```ts
+ * const options: PolynomialLROptions = { totalIters: 100, power: 2 };
+ * new PolynomialLR(new SGD([tensor([1]).requireGrad()], { lr: 0.1 }), options).power // 2
+ * ```
+ */
+export interface PolynomialLROptions {
+  /** The step at which the lr reaches 0; default 5. */
+  readonly totalIters?: number;
+  /** The power of the polynomial (≥ 0); default 1. */
+  readonly power?: number;
+}
+
+/**
+ * Polynomial decay to 0 over `totalIters` steps, then 0 (PyTorch `PolynomialLR`, its closed
+ * form): `lr = baseLr·(1 − min(t, T)/T)^power`. Defaults: totalIters 5, power 1.
+ * @example
+ * ```ts
+ * const opt = new SGD([tensor([1]).requireGrad()], { lr: 0.001 });
+ * const sched = new PolynomialLR(opt, { totalIters: 4, power: 1 });
+ * const lrs: number[] = [];
+ * for (let t = 0; t < 6; t++) {
+ *   lrs.push(opt.lr);
+ *   sched.step();
+ * }
+ * lrs // [0.001, 0.00075, 0.0005, 0.00025, 0, 0]
+ * ```
+ */
+export class PolynomialLR extends LRScheduler {
+  readonly totalIters: number;
+  readonly power: number;
+  constructor(optimizer: AnyOptimizer, options: PolynomialLROptions = {}) {
+    super('PolynomialLR', optimizer);
+    const o = LRScheduler.options<PolynomialLROptions>('PolynomialLR', options, ['totalIters', 'power']);
+    const T = o.totalIters ?? 5;
+    const power = o.power ?? 1;
+    checkInt('PolynomialLR', 'totalIters', T, 1);
+    checkNum('PolynomialLR', 'power', power);
+    this.totalIters = T;
+    this.power = power;
+    this.apply();
+  }
+  lrAt(t: number, baseLr: number): number {
+    return baseLr * Math.pow(1 - Math.min(this.totalIters, t) / this.totalIters, this.power);
+  }
+}
+
+/**
+ * {@link CosineAnnealingWarmRestarts}'s options (PyTorch's `T_0`, `T_mult`, `eta_min`).
+ * @example
+ * ```ts
+ * const options: CosineAnnealingWarmRestartsOptions = { t0: 10, tMult: 2, etaMin: 1e-5 };
+ * new CosineAnnealingWarmRestarts(new SGD([tensor([1]).requireGrad()], { lr: 0.1 }), options).t0 // 10
+ * ```
+ */
+export interface CosineAnnealingWarmRestartsOptions {
+  /** The length of the first cycle, in steps (an integer ≥ 1). */
+  readonly t0: number;
+  /** Each cycle is `tMult` times longer than the one before (an integer ≥ 1); default 1. */
+  readonly tMult?: number;
+  /** The lowest lr; default 0. */
+  readonly etaMin?: number;
+}
+
+/**
+ * SGDR: cosine annealing from the base lr to `etaMin` over a cycle, then a restart at the base
+ * lr (PyTorch `CosineAnnealingWarmRestarts` stepped without an epoch argument, its default):
+ * cycles last `t0`, `t0·tMult`, `t0·tMult²`, … steps, and with `tCur` the steps since the last
+ * restart and `tI` the current cycle's length, `lr = etaMin + (baseLr − etaMin)·(1 + cos(π·tCur/tI))/2`.
+ * (PyTorch's fractional `step(epoch)` is not offered: `step()` advances one step.)
+ * @example
+ * ```ts
+ * const opt = new SGD([tensor([1]).requireGrad()], { lr: 0.1 });
+ * const sched = new CosineAnnealingWarmRestarts(opt, { t0: 2, tMult: 2 });
+ * const lrs: number[] = [];
+ * for (let t = 0; t < 8; t++) {
+ *   lrs.push(+opt.lr.toFixed(5));
+ *   sched.step();
+ * }
+ * // cycles of 2, then 4 steps, then 8
+ * lrs // [0.1, 0.05, 0.1, 0.08536, 0.05, 0.01464, 0.1, 0.09619]
+ * ```
+ */
+export class CosineAnnealingWarmRestarts extends LRScheduler {
+  readonly t0: number;
+  readonly tMult: number;
+  readonly etaMin: number;
+  constructor(optimizer: AnyOptimizer, options: CosineAnnealingWarmRestartsOptions) {
+    super('CosineAnnealingWarmRestarts', optimizer);
+    const op = 'CosineAnnealingWarmRestarts';
+    const o = LRScheduler.options<CosineAnnealingWarmRestartsOptions>(op, options, ['t0', 'tMult', 'etaMin']);
+    checkInt(op, 't0', o.t0, 1);
+    checkInt(op, 'tMult', o.tMult ?? 1, 1);
+    checkNum(op, 'etaMin', o.etaMin ?? 0);
+    this.t0 = o.t0;
+    this.tMult = o.tMult ?? 1;
+    this.etaMin = o.etaMin ?? 0;
+    this.apply();
+  }
+  /**
+   * The position after `t` steps: steps since the last restart, and the current cycle's length.
+   * @example
+   * ```ts
+   * const sched = new CosineAnnealingWarmRestarts(new SGD([tensor([1]).requireGrad()]), { t0: 2, tMult: 2 });
+   * sched.cycleAt(7) // { tCur: 1, tI: 8 }
+   * ```
+   */
+  cycleAt(t: number): { tCur: number; tI: number } {
+    if (this.tMult === 1) return { tCur: t % this.t0, tI: this.t0 };
+    let tCur = t;
+    let tI = this.t0;
+    while (tCur >= tI) {
+      tCur -= tI;
+      tI *= this.tMult;
+    }
+    return { tCur, tI };
+  }
+  lrAt(t: number, baseLr: number): number {
+    const { tCur, tI } = this.cycleAt(t);
+    return this.etaMin + ((baseLr - this.etaMin) * (1 + Math.cos((Math.PI * tCur) / tI))) / 2;
+  }
+}
+
+/**
+ * {@link CyclicLR}'s options (PyTorch's keyword arguments, camel-cased, with its defaults).
+ * @example
+ * ```ts
+ * const options: CyclicLROptions = { baseLr: 0.001, maxLr: 0.01, stepSizeUp: 100, mode: 'triangular2' };
+ * new CyclicLR(new SGD([tensor([1]).requireGrad()], { momentum: 0.9 }), options).totalSize // 200
+ * ```
+ */
+export interface CyclicLROptions {
+  /** The lower lr boundary: one number or one per param group (each group's base lr). */
+  readonly baseLr: number | readonly number[];
+  /** The upper lr boundary: one number or one per param group. */
+  readonly maxLr: number | readonly number[];
+  /** Steps in the increasing half of a cycle; default 2000. */
+  readonly stepSizeUp?: number;
+  /** Steps in the decreasing half; default `stepSizeUp`. */
+  readonly stepSizeDown?: number;
+  /** `'triangular'` (default), `'triangular2'` (the amplitude halves each cycle) or `'exp_range'` (scaled by gamma^t). */
+  readonly mode?: 'triangular' | 'triangular2' | 'exp_range';
+  /** The base of `'exp_range'`'s scaling; default 1. */
+  readonly gamma?: number;
+  /** Cycle the momentum (SGD's and RMSprop's `momentum`, Adam-style `betas[0]`) inversely to the lr; default true. */
+  readonly cycleMomentum?: boolean;
+  /** The momentum at the peak lr; default 0.8. One number or one per group. */
+  readonly baseMomentum?: number | readonly number[];
+  /** The momentum at the base lr; default 0.9. One number or one per group. */
+  readonly maxMomentum?: number | readonly number[];
+}
+
+const CYCLIC_KEYS = ['baseLr', 'maxLr', 'stepSizeUp', 'stepSizeDown', 'mode', 'gamma', 'cycleMomentum', 'baseMomentum', 'maxMomentum'] as const;
+
+/**
+ * The cyclical learning rate policy (Smith), PyTorch's `CyclicLR`: the lr goes from `baseLr` up to
+ * `maxLr` over `stepSizeUp` steps and back down over `stepSizeDown`, again and again; in
+ * `'triangular2'` mode the amplitude halves every cycle, in `'exp_range'` it is scaled by
+ * `gamma^t`. Call `step()` after every batch. Each group's base lr (`initialLr`) becomes its
+ * `baseLr` (the optimizer's lr is ignored, as in PyTorch).
+ *
+ * With `cycleMomentum` (the default) the momentum moves the other way, from `maxMomentum` at the
+ * base lr to `baseMomentum` at the peak: SGD's and RMSprop's `momentum`, or `betas[0]` of Adam,
+ * AdamW, Adamax, NAdam and RAdam (PyTorch 1.13 refuses optimizers without a `momentum`; later
+ * versions cycle Adam's beta1 as done here). An optimizer with neither (Adagrad, Adadelta) needs
+ * `cycleMomentum: false`. (PyTorch's custom `scale_fn` is not offered.)
+ * @example
+ * ```ts
+ * const opt = new SGD([tensor([1]).requireGrad()], { momentum: 0.9 });
+ * const sched = new CyclicLR(opt, { baseLr: 0.1, maxLr: 1, stepSizeUp: 2, mode: 'triangular2' });
+ * const lrs: number[] = [];
+ * const momenta: number[] = [];
+ * for (let t = 0; t < 8; t++) {
+ *   lrs.push(+opt.lr.toFixed(4));
+ *   momenta.push(+opt.paramGroups[0]!.momentum.toFixed(4));
+ *   sched.step();
+ * }
+ * lrs // [0.1, 0.55, 1, 0.55, 0.1, 0.325, 0.55, 0.325]
+ * momenta // [0.9, 0.85, 0.8, 0.85, 0.9, 0.875, 0.85, 0.875]
+ * ```
+ */
+export class CyclicLR extends LRScheduler {
+  /** The lower boundary (one number, or one per param group), as given. */
+  readonly baseLr: number | readonly number[];
+  /** The upper boundary (one number, or one per param group), as given. */
+  readonly maxLr: number | readonly number[];
+  /** Steps per cycle: `stepSizeUp + stepSizeDown`. */
+  readonly totalSize: number;
+  /** `stepSizeUp / totalSize`. */
+  readonly stepRatio: number;
+  readonly mode: 'triangular' | 'triangular2' | 'exp_range';
+  readonly gamma: number;
+  readonly cycleMomentum: boolean;
+  readonly baseMomentum: number | readonly number[];
+  readonly maxMomentum: number | readonly number[];
+  /** Which hyperparameter the momentum is: Adam-style `betas[0]` or `momentum` (null without cycleMomentum). */
+  readonly momentumKey: 'betas' | 'momentum' | null;
+
+  constructor(optimizer: AnyOptimizer, options: CyclicLROptions) {
+    super('CyclicLR', optimizer);
+    const op = 'CyclicLR';
+    const o = LRScheduler.options<CyclicLROptions>(op, options, CYCLIC_KEYS);
+    const groups = optimizer.paramGroups;
+    const perGroup = (name: string, v: unknown): number | readonly number[] => {
+      if (Array.isArray(v)) {
+        if (v.length !== groups.length) throw new AxonError(op, `expected ${groups.length} values for ${name} (one per param group), got ${v.length}`);
+        v.forEach((x, i) => checkNum(op, `${name}[${i}]`, x));
+        return Object.freeze([...(v as number[])]);
+      }
+      checkNum(op, name, v);
+      return v as number;
+    };
+    if (o.baseLr === undefined || o.maxLr === undefined) throw new AxonError(op, 'needs baseLr and maxLr (the lr boundaries)');
+    this.baseLr = perGroup('baseLr', o.baseLr);
+    this.maxLr = perGroup('maxLr', o.maxLr);
+    const up = o.stepSizeUp ?? 2000;
+    const down = o.stepSizeDown ?? up;
+    if (typeof up !== 'number' || !Number.isFinite(up) || up <= 0) throw new AxonError(op, `stepSizeUp must be a finite number > 0, got ${fmtValue(up)}`);
+    checkNum(op, 'stepSizeDown', down);
+    this.totalSize = up + down;
+    this.stepRatio = up / this.totalSize;
+    const mode = o.mode ?? 'triangular';
+    if (mode !== 'triangular' && mode !== 'triangular2' && mode !== 'exp_range') {
+      throw new AxonError(op, `mode must be 'triangular', 'triangular2' or 'exp_range', got ${fmtValue(mode)}`);
+    }
+    this.mode = mode;
+    this.gamma = o.gamma ?? 1;
+    checkNum(op, 'gamma', this.gamma);
+    if (o.cycleMomentum !== undefined && typeof o.cycleMomentum !== 'boolean') throw new AxonError(op, `cycleMomentum must be a boolean, got ${fmtValue(o.cycleMomentum)}`);
+    this.cycleMomentum = o.cycleMomentum ?? true;
+    this.baseMomentum = perGroup('baseMomentum', o.baseMomentum ?? 0.8);
+    this.maxMomentum = perGroup('maxMomentum', o.maxMomentum ?? 0.9);
+    if (this.cycleMomentum) {
+      const d = optimizer.defaults as Readonly<Record<string, unknown>>;
+      if ('momentum' in d) this.momentumKey = 'momentum';
+      else if ('betas' in d) this.momentumKey = 'betas';
+      else throw new AxonError(op, `the ${optimizer.name} optimizer has no momentum (nor betas) to cycle; pass cycleMomentum: false`);
+    } else {
+      this.momentumKey = null;
+    }
+    // PyTorch sets every group's lr to baseLr and uses it as the base lr: all or nothing
+    const before = groups.map((g) => g.initialLr);
+    try {
+      groups.forEach((g, i) => (g.initialLr = CyclicLR.pick(this.baseLr, i)));
+      this.apply();
+    } catch (e) {
+      groups.forEach((g, i) => (g.initialLr = before[i]));
+      throw e;
+    }
+  }
+
+  private static pick(v: number | readonly number[], i: number): number {
+    return typeof v === 'number' ? v : v[i]!;
+  }
+
+  /** PyTorch's scale factor (where in the cycle) and amplitude scale after `t` steps. */
+  private position(t: number): { scaleFactor: number; scale: number } {
+    const cycle = Math.floor(1 + t / this.totalSize);
+    const x = 1 + t / this.totalSize - cycle;
+    const scaleFactor = x <= this.stepRatio ? x / this.stepRatio : (x - 1) / (this.stepRatio - 1);
+    const scale = this.mode === 'triangular' ? 1 : this.mode === 'triangular2' ? 1 / Math.pow(2, cycle - 1) : Math.pow(this.gamma, t);
+    return { scaleFactor, scale };
+  }
+
+  /**
+   * The lr after `t` steps for group `index` (default 0), whose base lr is `baseLr` (its `baseLr`
+   * option, which the constructor made its `initialLr`).
+   * @example
+   * ```ts
+   * const sched = new CyclicLR(new SGD([tensor([1]).requireGrad()], { momentum: 0.9 }), { baseLr: 0.1, maxLr: 1, stepSizeUp: 4 });
+   * sched.lrAt(2, 0.1) // 0.55
+   * sched.lrAt(4, 0.1) // 1
+   * ```
+   */
+  lrAt(t: number, baseLr: number, index = 0): number {
+    if (typeof this.maxLr !== 'number' && index >= this.maxLr.length) {
+      throw new AxonError(this.name, `maxLr has one value per param group (${this.maxLr.length}); a group added later (index ${index}) has none — give it as one number`);
+    }
+    const { scaleFactor, scale } = this.position(t);
+    const baseHeight = (CyclicLR.pick(this.maxLr, index) - baseLr) * scaleFactor;
+    return baseLr + baseHeight * scale;
+  }
+
+  protected override initGroup(g: ParamGroup<BaseHyperparams>, index: number): void {
+    if (typeof this.baseLr !== 'number') {
+      throw new AxonError(this.name, `baseLr has one value per param group (${this.baseLr.length}); a group added later (index ${index}) has none — give baseLr as one number`);
+    }
+    g.initialLr = this.baseLr;
+  }
+
+  protected override hyperAt(t: number, g: ParamGroup<BaseHyperparams>, index: number): Readonly<Record<string, HyperValue>> | undefined {
+    if (this.momentumKey === null) return undefined;
+    for (const [k, v] of [['baseMomentum', this.baseMomentum], ['maxMomentum', this.maxMomentum]] as const) {
+      if (typeof v !== 'number' && index >= v.length) {
+        throw new AxonError(this.name, `${k} has one value per param group (${v.length}); a group added later (index ${index}) has none — give it as one number`);
+      }
+    }
+    const { scaleFactor, scale } = this.position(t);
+    const maxM = CyclicLR.pick(this.maxMomentum, index);
+    const m = maxM - (maxM - CyclicLR.pick(this.baseMomentum, index)) * scaleFactor * scale;
     if (!Number.isFinite(m) || m < 0 || (this.momentumKey === 'betas' && m >= 1)) {
       throw new AxonError(this.name, `the momentum of param group ${index} at step ${t} would be ${fmtValue(m)}; it must be ${this.momentumKey === 'betas' ? 'in [0, 1) (beta1)' : 'a finite number >= 0'} (no group was changed)`);
     }

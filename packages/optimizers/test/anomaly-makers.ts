@@ -1,6 +1,6 @@
 /** Optimizer configurations the anomaly and continuation tests run over (every class, decay, clipping). */
 import type { Tensor } from '@axon/core';
-import { Adagrad, Adam, AdamW, type Optimizer, RMSprop, SGD } from '../src/index.js';
+import { Adadelta, Adagrad, Adam, Adamax, AdamW, NAdam, type Optimizer, RAdam, RMSprop, SGD } from '../src/index.js';
 
 export const OPTIMIZERS: Record<string, (ps: Tensor[]) => Optimizer> = {
   sgd: (ps) => new SGD(ps, { lr: 0.1, weightDecay: 0.01 }),
@@ -13,4 +13,10 @@ export const OPTIMIZERS: Record<string, (ps: Tensor[]) => Optimizer> = {
   rmsprop: (ps) => new RMSprop(ps, { lr: 0.01, weightDecay: 0.01 }),
   'rmsprop centered momentum': (ps) => new RMSprop(ps, { lr: 0.01, centered: true, momentum: 0.9, clipNorm: 0.5 }),
   adagrad: (ps) => new Adagrad(ps, { lr: 0.1, lrDecay: 0.01, weightDecay: 0.01, initialAccumulatorValue: 0.1, clipValue: 0.3 }),
+  adamax: (ps) => new Adamax(ps, { lr: 0.05, weightDecay: 0.01, globalClipNorm: 1 }),
+  'adamax maximize': (ps) => new Adamax(ps, { lr: 0.01, maximize: true, clipValue: 0.5 }),
+  nadam: (ps) => new NAdam(ps, { lr: 0.05, weightDecay: 0.01, momentumDecay: 0.01, clipNorm: 0.8 }),
+  // beta2 0.9: the rectified branch from step 3 on
+  radam: (ps) => new RAdam(ps, { lr: 0.05, betas: [0.9, 0.9], weightDecay: 0.01 }),
+  adadelta: (ps) => new Adadelta(ps, { lr: 1, rho: 0.9, weightDecay: 0.01, globalClipNorm: 1 }),
 };

@@ -8,7 +8,14 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type Tensor, memory, tensor, tidy } from '@axon/core';
 import {
+  ChainedScheduler,
+  ConstantLR,
   CosineAnnealingLR,
+  CosineAnnealingWarmRestarts,
+  CyclicLR,
+  LinearLR,
+  MultiplicativeLR,
+  PolynomialLR,
   ExponentialLR,
   LinearWarmup,
   type LRScheduler,
@@ -118,6 +125,11 @@ const SCHEDULES: Record<string, ((opt: Optimizer) => LRScheduler) | null> = {
   'MultiStepLR([2, 5], 0.5)': (o) => new MultiStepLR(o, [2, 5], 0.5),
   // its momentum (SGD's, RMSprop's) or beta1 (Adam's) is in the optimizer's state dict; Adagrad has neither
   'OneCycleLR(9 steps, three phases)': (o) => new OneCycleLR(o, { maxLr: 0.05, totalSteps: 9, threePhase: true, cycleMomentum: 'betas' in o.defaults || 'momentum' in o.defaults }),
+  'LinearLR then CosineAnnealingWarmRestarts': (o) => new SequentialLR(o, [new LinearLR(o, { startFactor: 0.2, totalIters: 3 }), new CosineAnnealingWarmRestarts(o, { t0: 2, tMult: 2, etaMin: 1e-4 })], [3]),
+  'ChainedScheduler(ConstantLR, MultiplicativeLR, PolynomialLR)': (o) =>
+    new ChainedScheduler(o, [new ConstantLR(o, { factor: 0.5, totalIters: 2 }), new MultiplicativeLR(o, (t) => 0.9 + 0.01 * t), new PolynomialLR(o, { totalIters: 12, power: 2 })]),
+  // the momentum or beta1 it cycles is in the optimizer's state dict
+  'CyclicLR(exp_range)': (o) => new CyclicLR(o, { baseLr: 0.01, maxLr: 0.05, stepSizeUp: 2, stepSizeDown: 3, mode: 'exp_range', gamma: 0.95, cycleMomentum: 'betas' in o.defaults || 'momentum' in o.defaults }),
 };
 
 const TOTAL = 9;

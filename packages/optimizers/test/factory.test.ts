@@ -1,7 +1,7 @@
 /** The optimizer(name | config) factory the Keras front end calls. */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { AxonError, type Tensor } from '@axon/core';
-import { Adagrad, Adam, AdamW, KERAS_DEFAULTS, OPTIMIZER_NAMES, RMSprop, SGD, optimizer } from '../src/index.js';
+import { Adadelta, Adagrad, Adam, Adamax, AdamW, KERAS_DEFAULTS, NAdam, OPTIMIZER_NAMES, RAdam, RMSprop, SGD, optimizer } from '../src/index.js';
 import { expectClose, param, setGrad, useTestBackend, values } from './helpers.js';
 import { type RefState, refAdam } from './reference.js';
 
@@ -21,7 +21,7 @@ function withParam(fn: (p: Tensor) => void): void {
 describe('optimizer()', () => {
   it('builds each class from a case-insensitive name', () => {
     withParam((p) => {
-      const classes = { sgd: SGD, adam: Adam, adamw: AdamW, rmsprop: RMSprop, adagrad: Adagrad };
+      const classes = { sgd: SGD, adam: Adam, adamw: AdamW, rmsprop: RMSprop, adagrad: Adagrad, adamax: Adamax, nadam: NAdam, radam: RAdam, adadelta: Adadelta };
       for (const name of OPTIMIZER_NAMES) {
         for (const spelled of [name, name.toUpperCase(), name[0]!.toUpperCase() + name.slice(1)]) {
           const opt = optimizer(spelled, [p]);
@@ -58,6 +58,37 @@ describe('optimizer()', () => {
       expect(rms.paramGroups[0]).toMatchObject({ lr: 0.001, alpha: 0.9, eps: 1e-7 });
       const ada = optimizer('adagrad', [p]);
       expect(ada.paramGroups[0]).toMatchObject({ lr: 0.001, initialAccumulatorValue: 0.1, eps: 1e-7 });
+      // Keras 3's Adamax, Nadam and Adadelta; TensorFlow Addons' RectifiedAdam
+      const made = (['adamax', 'nadam', 'radam', 'adadelta'] as const).map((n) => optimizer(n, [p]));
+      expect(made.map((o) => o.paramGroups[0])).toMatchObject([
+        { lr: 0.001, betas: [0.9, 0.999], eps: 1e-7, weightDecay: 0, maximize: false },
+        { lr: 0.001, betas: [0.9, 0.999], eps: 1e-7, weightDecay: 0, momentumDecay: 4e-3 },
+        { lr: 0.001, betas: [0.9, 0.999], eps: 1e-7, weightDecay: 0 },
+        { lr: 0.001, rho: 0.95, eps: 1e-7, weightDecay: 0, maximize: false },
+      ]);
+      // PyTorch's defaults on request
+      const torchMade = (['adamax', 'nadam', 'radam', 'adadelta'] as const).map((n) => optimizer({ name: n, defaults: 'pytorch' }, [p]));
+      expect(torchMade.map((o) => o.paramGroups[0])).toMatchObject([
+        { lr: 2e-3, betas: [0.9, 0.999], eps: 1e-8 },
+        { lr: 2e-3, betas: [0.9, 0.999], eps: 1e-8, momentumDecay: 4e-3 },
+        { lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8 },
+        { lr: 1, rho: 0.9, eps: 1e-6 },
+      ]);
+      // Keras spellings: rho is Adadelta's own rho (RMSprop's alpha elsewhere), beta1/beta2 the betas
+      const dd = optimizer({ name: 'adadelta', rho: 0.8, epsilon: 1e-5, learningRate: 0.5 }, [p]);
+      expect(dd.paramGroups[0]).toMatchObject({ rho: 0.8, eps: 1e-5, lr: 0.5 });
+      const nd = optimizer({ name: 'nadam', beta1: 0.8, momentumDecay: 0.01 }, [p]);
+      expect(nd.paramGroups[0]).toMatchObject({ betas: [0.8, 0.999], momentumDecay: 0.01 });
+      expect(() => optimizer({ name: 'radam', maximize: true }, [p])).toThrow(/'maximize' is not an option of radam/);
+      expect(() => optimizer({ name: 'adadelta', beta1: 0.9 }, [p])).toThrow(/'beta1' is not an option of adadelta/);
+      for (const o of [...made, ...torchMade, dd, nd]) {
+        // getConfig round-trips through the factory
+        const again = optimizer(o.getConfig(), [p]);
+        expect(again.constructor).toBe(o.constructor);
+        expect(again.paramGroups[0]).toEqual(o.paramGroups[0]);
+        again.dispose();
+        o.dispose();
+      }
       const torchAdam = optimizer({ name: 'adam', defaults: 'pytorch' }, [p]);
       expect(torchAdam.paramGroups[0]).toMatchObject({ lr: 1e-3, eps: 1e-8 });
       const torchW = optimizer({ name: 'adamw', defaults: 'pytorch' }, [p]);
@@ -131,7 +162,7 @@ describe('optimizer()', () => {
 
   it('rejects unknown names, options that do not apply, duplicates', () => {
     withParam((p) => {
-      expect(() => optimizer('adamax', [p])).toThrow(/unknown optimizer 'adamax'/);
+      expect(() => optimizer('lion', [p])).toThrow(/unknown optimizer 'lion'/);
       expect(() => optimizer({ name: 'adam', momentum: 0.9 }, [p])).toThrow(/'momentum' is not an option of adam/);
       expect(() => optimizer({ name: 'sgd', beta1: 0.9 }, [p])).toThrow(AxonError);
       expect(() => optimizer({ name: 'adam', lr: 0.1, learningRate: 0.2 }, [p])).toThrow(/both 'lr' and 'learningRate'/);

@@ -2,9 +2,13 @@
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { AxonError, type Tensor, getBackend, memory, tensor, tidy, zeros } from '@axon/core';
 import {
+  Adadelta,
   Adagrad,
   Adam,
+  Adamax,
   AdamW,
+  NAdam,
+  RAdam,
   type BaseHyperparams,
   CosineAnnealingLR,
   LinearWarmup,
@@ -48,6 +52,10 @@ const MAKERS: Record<string, (ps: Tensor[]) => Optimizer> = {
   'adam+globalClipNorm': (ps) => new Adam(ps, { lr: 0.05, globalClipNorm: 0.5 }),
   'sgd+clipNorm': (ps) => new SGD(ps, { lr: 0.05, momentum: 0.5, clipNorm: 0.5 }),
   'rmsprop+clipValue': (ps) => new RMSprop(ps, { lr: 0.05, clipValue: 0.1 }),
+  adamax: (ps) => new Adamax(ps, { lr: 0.05, weightDecay: 0.01 }),
+  nadam: (ps) => new NAdam(ps, { lr: 0.05, weightDecay: 0.01 }),
+  radam: (ps) => new RAdam(ps, { lr: 0.05, betas: [0.9, 0.9], weightDecay: 0.01 }),
+  'adadelta+maximize': (ps) => new Adadelta(ps, { lr: 1, maximize: true, globalClipNorm: 0.5 }),
 };
 
 it('runs on the wasm backend', () => {
@@ -442,6 +450,10 @@ describe('convergence', () => {
     ['AdamW', (ps) => new AdamW(ps, { lr: 0.05, weightDecay: 0 }), 600],
     ['RMSprop', (ps) => new RMSprop(ps, { lr: 0.01 }), 800],
     ['Adagrad', (ps) => new Adagrad(ps, { lr: 0.5 }), 800],
+    ['Adamax', (ps) => new Adamax(ps, { lr: 0.05 }), 800],
+    ['NAdam', (ps) => new NAdam(ps, { lr: 0.05 }), 800],
+    ['RAdam', (ps) => new RAdam(ps, { lr: 0.05 }), 800],
+    ['Adadelta', (ps) => new Adadelta(ps, { lr: 10 }), 800],
   ];
   for (const [name, make, steps] of cases) {
     it(`${name} minimises a quadratic with loss.backward()`, () => {

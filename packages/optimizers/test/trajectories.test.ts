@@ -5,9 +5,9 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Tensor } from '@axon/core';
-import { Adagrad, Adam, AdamW, type Optimizer, RMSprop, SGD } from '../src/index.js';
+import { Adadelta, Adagrad, Adam, Adamax, AdamW, NAdam, type Optimizer, RAdam, RMSprop, SGD } from '../src/index.js';
 import { SEED, expectClose, param, rng, setGrad, useTestBackend, values } from './helpers.js';
-import { type RefState, refAdagrad, refAdam, refRMSprop, refSGD } from './reference.js';
+import { type RefState, refAdadelta, refAdagrad, refAdam, refAdamax, refNAdam, refRAdam, refRMSprop, refSGD } from './reference.js';
 
 beforeAll(async () => {
   await useTestBackend();
@@ -189,6 +189,74 @@ describe('Adagrad', () => {
   }
   it('defaults to lr 1e-2, eps 1e-10', () => {
     trajectory((ps) => new Adagrad(ps), (p, g, s) => refAdagrad(p, g, s, { lr: 1e-2 }));
+  });
+});
+
+describe('Adamax', () => {
+  const cases = [
+    { lr: 0.05 },
+    { lr: 0.05, betas: [0.8, 0.99] as [number, number], eps: 1e-3 },
+    { lr: 0.05, weightDecay: 0.1 },
+    { lr: 0.05, weightDecay: 0.01, maximize: true },
+  ];
+  for (const o of cases) {
+    it(`matches the reference: ${JSON.stringify(o)}`, () => {
+      trajectory((ps) => new Adamax(ps, o), (p, g, s) => refAdamax(p, g, s, o));
+    });
+  }
+  it('defaults to lr 2e-3, betas [0.9, 0.999], eps 1e-8', () => {
+    trajectory((ps) => new Adamax(ps), (p, g, s) => refAdamax(p, g, s, { lr: 2e-3 }));
+  });
+  it('the infinity norm decays (gradients shrinking over time)', () => {
+    const o = { lr: 0.05, betas: [0.9, 0.5] as [number, number] };
+    trajectory((ps) => new Adamax(ps, o), (p, g, s) => refAdamax(p, g, s, o), SEED + 7, 0.01);
+  });
+});
+
+describe('NAdam', () => {
+  const cases = [
+    { lr: 0.05 },
+    { lr: 0.05, betas: [0.8, 0.99] as [number, number], eps: 1e-6 },
+    { lr: 0.05, weightDecay: 0.1 },
+    { lr: 0.05, momentumDecay: 0.5 },
+  ];
+  for (const o of cases) {
+    it(`matches the reference: ${JSON.stringify(o)}`, () => {
+      trajectory((ps) => new NAdam(ps, o), (p, g, s) => refNAdam(p, g, s, o));
+    });
+  }
+  it('defaults to lr 2e-3, betas [0.9, 0.999], eps 1e-8, momentumDecay 4e-3', () => {
+    trajectory((ps) => new NAdam(ps), (p, g, s) => refNAdam(p, g, s, { lr: 2e-3 }));
+  });
+});
+
+describe('RAdam', () => {
+  // with beta2 0.999, ρₜ > 5 from step 6 on; with 0.9 from step 3: both branches are covered
+  const cases = [
+    { lr: 0.05 },
+    { lr: 0.05, betas: [0.8, 0.9] as [number, number], eps: 1e-6 },
+    { lr: 0.05, betas: [0.9, 0.5] as [number, number], weightDecay: 0.1 },
+    { lr: 0.05, betas: [0.9, 0] as [number, number] },
+  ];
+  for (const o of cases) {
+    it(`matches the reference: ${JSON.stringify(o)}`, () => {
+      trajectory((ps) => new RAdam(ps, o), (p, g, s) => refRAdam(p, g, s, o));
+    });
+  }
+  it('defaults to lr 1e-3, betas [0.9, 0.999], eps 1e-8', () => {
+    trajectory((ps) => new RAdam(ps), (p, g, s) => refRAdam(p, g, s, { lr: 1e-3 }));
+  });
+});
+
+describe('Adadelta', () => {
+  const cases = [{ lr: 1 }, { lr: 0.5, rho: 0.5, eps: 1e-3 }, { lr: 1, weightDecay: 0.1 }, { lr: 2, rho: 0.95, maximize: true }, { lr: 1, rho: 1 }];
+  for (const o of cases) {
+    it(`matches the reference: ${JSON.stringify(o)}`, () => {
+      trajectory((ps) => new Adadelta(ps, o), (p, g, s) => refAdadelta(p, g, s, o));
+    });
+  }
+  it('defaults to lr 1, rho 0.9, eps 1e-6', () => {
+    trajectory((ps) => new Adadelta(ps), (p, g, s) => refAdadelta(p, g, s, {}));
   });
 });
 
