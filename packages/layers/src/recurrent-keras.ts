@@ -9,7 +9,7 @@ import { type ActivationName, activationName, getActivation } from './activation
 import { initParameter } from './build.js';
 import { type Initializer, getInitializer } from './init.js';
 import { type LayerConfig, Module, reserveParameters } from './module.js';
-import { type CellKind, type DirectionWeights, type LoopSpec, compositeAll, gateCount, runDirection } from './recurrent.js';
+import { type CellKind, type DirectionWeights, type LoopSpec, type RecurrentRun, compositeAll, gateCount, reportRecurrent, runDirection } from './recurrent.js';
 import type { SymbolicShape } from './symbolic.js';
 import { checkFinite, checkInt, optBool, optInputShape, optName, optionsOf } from './validate.js';
 import type { LayerOptions } from './layers.js';
@@ -203,7 +203,25 @@ export abstract class KerasRecurrentBase extends Module {
     }
     if (!this.kernel) this.build(F);
     const spec: LoopSpec = { kind: this.kind, hidden: this.units, gruOrder: 'zrn', resetAfter: this.resetAfter, act: getActivation(this.activation), recAct: getActivation(this.recurrentActivation) };
-    return compositeAll([x, mask, ...(init ?? [])], (tmp) => {
+    const describe = (): RecurrentRun => ({
+      front: 'keras',
+      module: this,
+      kind: this.kind,
+      hidden: this.units,
+      x,
+      h0: init ? init[0]! : null,
+      c0: init && this.kind === 'LSTM' ? init[1]! : null,
+      activation: this.activation,
+      recurrentActivation: this.recurrentActivation,
+      resetAfter: this.resetAfter,
+      goBackwards: this.goBackwards,
+      returnSequences: this.returnSequences,
+      masked: mask !== undefined || this.maskValue !== undefined,
+      kernel: this.kernel!,
+      recurrentKernel: this.recurrentKernel!,
+      bias: this.bias,
+    });
+    return reportRecurrent(describe, () => compositeAll([x, mask, ...(init ?? [])], (tmp) => {
       const seq = tmp(x.permute([1, 0, 2]));
       let m: Tensor | null = null;
       if (mask) m = tmp(tmp(tmp(mask.dtype === 'bool' ? mask : tmp(mask.ne(0))).T).reshape([T, B, 1]));
@@ -221,7 +239,7 @@ export abstract class KerasRecurrentBase extends Module {
       // a state that is also the output (or an input) is returned as its own tensor
       const own = states.map((s) => (s === out || s === x || init?.includes(s) ? tmp(s.reshape(s.shape)) : s));
       return [out, ...own];
-    });
+    }));
   }
 
   /**

@@ -5,7 +5,7 @@
  * step is one matmul before the loop; each step is one matmul with the recurrent weights plus a
  * short elementwise chain that the lazy engine fuses.
  */
-import { AxonError, type Tensor, bernoulli, concat, fmtShape, fmtValue, isTensor, matmul, noGrad, split, stack, unbind, where, zeros } from '@axon/core';
+import { AxonError, type Tensor, bernoulli, concat, fmtShape, fmtValue, isTensor, matmul, noGrad, setTraceHook, split, stack, unbind, where, zeros } from '@axon/core';
 import { allocating } from './build.js';
 import { torchDefault } from './init.js';
 import { type LayerConfig, Module, reserveParameters } from './module.js';
@@ -44,6 +44,96 @@ export interface LoopSpec {
   readonly act: (x: Tensor) => Tensor;
   /** The gates' activation (sigmoid; Keras' `recurrentActivation`). */
   readonly recAct: (x: Tensor) => Tensor;
+}
+
+/** @internal What every recurrent module reports to an exporter about one forward. */
+interface RecurrentRunBase {
+  /** The module that ran. */
+  readonly module: Module<unknown>;
+  /** The cell. */
+  readonly kind: CellKind;
+  /** Features of the hidden state. */
+  readonly hidden: number;
+  /** The input as the module got it. */
+  readonly x: Tensor;
+  /** The initial states as given (null: zeros). */
+  readonly h0: Tensor | null;
+  readonly c0: Tensor | null;
+}
+
+/**
+ * @internal A PyTorch-front run (`RNN`, `LSTM`, `GRU`): weights as stored, index `layer·D + direction`
+ * (`ih` [G·H, in], `hh` [G·H, H], biases [G·H]; gates i,f,g,o / r,z,n); states [numLayers·D, (B,) H];
+ * outputs `[output, hN, cN?]`.
+ */
+export interface TorchRecurrentRun extends RecurrentRunBase {
+  readonly front: 'torch';
+  readonly numLayers: number;
+  readonly bidirectional: boolean;
+  readonly batchFirst: boolean;
+  /** Whether the input is [T, B, I] (or [B, T, I]); false for an unbatched [T, I]. */
+  readonly batched: boolean;
+  /** Whether dropout runs between layers (training mode with dropout > 0). */
+  readonly dropoutActive: boolean;
+  readonly weights: readonly { readonly ih: Tensor; readonly hh: Tensor; readonly bih: Tensor | null; readonly bhh: Tensor | null }[];
+}
+
+/**
+ * @internal A Keras-front run (`SimpleRNN`, `KerasLSTM`, `KerasGRU`): `kernel` [in, G·units],
+ * `recurrentKernel` [units, G·units], `bias` [G·units] (GRU with resetAfter: [2, 3·units]); gates
+ * i,f,c,o / z,r,h; input [B, T, I]; states [B, units]; outputs `[output, h, c?]`.
+ */
+export interface KerasRecurrentRun extends RecurrentRunBase {
+  readonly front: 'keras';
+  readonly activation: string;
+  readonly recurrentActivation: string;
+  readonly resetAfter: boolean;
+  readonly goBackwards: boolean;
+  readonly returnSequences: boolean;
+  /** Whether steps are masked (a mask argument or `maskValue`). */
+  readonly masked: boolean;
+  readonly kernel: Tensor;
+  readonly recurrentKernel: Tensor;
+  readonly bias: Tensor | null;
+}
+
+/** @internal A recurrent module's run, as an exporter sees it. */
+export type RecurrentRun = TorchRecurrentRun | KerasRecurrentRun;
+
+/**
+ * @internal An exporter's hook: told about each recurrent module's run before it computes; returns
+ * null to see the run's ops one by one (unrolled), or a function that receives the run's outputs —
+ * the module then runs with core's trace hook removed, so its inside is not traced.
+ */
+export type RecurrentExportHook = (run: RecurrentRun) => ((outputs: readonly Tensor[]) => void) | null;
+
+let recurrentExportHook: RecurrentExportHook | null = null;
+
+/**
+ * @internal Installs the hook recurrent modules report their runs to (null removes it); returns
+ * the previous one. For exporters (`@axon/onnx`), which install it around a trace and restore it.
+ */
+export function setRecurrentExportHook(hook: RecurrentExportHook | null): RecurrentExportHook | null {
+  const prev = recurrentExportHook;
+  recurrentExportHook = hook;
+  return prev;
+}
+
+/** @internal Runs a recurrent module's computation; with an export hook installed, reports it (see {@link RecurrentExportHook}). */
+export function reportRecurrent<R extends readonly Tensor[]>(describe: () => RecurrentRun, run: () => R): R {
+  const hook = recurrentExportHook;
+  if (hook === null) return run();
+  const done = hook(describe());
+  if (done === null) return run();
+  const prev = setTraceHook(null);
+  let r: R;
+  try {
+    r = run();
+  } finally {
+    setTraceHook(prev);
+  }
+  done(r);
+  return r;
 }
 
 /** @internal Runs `fn`, registering every tensor it makes with `tmp`; frees what is neither kept, an input, a result nor needed by autograd. */
@@ -283,7 +373,25 @@ abstract class RecurrentBase<Out> extends Module<Out> {
       act: this.kind === 'RNN_RELU' ? (t) => t.relu() : (t) => t.tanh(),
       recAct: (t) => t.sigmoid(),
     };
-    const r = compositeAll([x, h0, c0], (tmp) => {
+    const describe = (): RecurrentRun => ({
+      front: 'torch',
+      module: this,
+      kind: this.kind,
+      hidden: H,
+      x,
+      h0: h0 ?? null,
+      c0: c0 ?? null,
+      numLayers: L,
+      bidirectional: this.bidirectional,
+      batchFirst: this.batchFirst,
+      batched,
+      dropoutActive: this.dropout > 0 && this.training && L > 1,
+      weights: Array.from({ length: L * D }, (_, k) => {
+        const sfx = `_l${Math.floor(k / D)}${k % D === 1 ? '_reverse' : ''}`;
+        return { ih: this.param(`weight_ih${sfx}`), hh: this.param(`weight_hh${sfx}`), bih: this.bias ? this.param(`bias_ih${sfx}`) : null, bhh: this.bias ? this.param(`bias_hh${sfx}`) : null };
+      }),
+    });
+    const r = reportRecurrent(describe, () => compositeAll([x, h0, c0], (tmp) => {
       // time-major [T, B, I]
       let seq = batched ? (this.batchFirst ? tmp(x.permute([1, 0, 2])) : x) : tmp(x.reshape([T, 1, this.inputSize]));
       const state = (s: Tensor | undefined): Tensor | null => (s === undefined ? null : batched ? s : tmp(s.reshape([L * D, 1, H])));
@@ -327,7 +435,7 @@ abstract class RecurrentBase<Out> extends Module<Out> {
         if (c) c = tmp(c.reshape([L * D, H]));
       }
       return (c ? [out, h, c] : [out, h]) as readonly Tensor[];
-    });
+    }));
     return [r[0]!, r[1]!, r[2] ?? null];
   }
 

@@ -6,7 +6,7 @@
  * the sample's (static), as `torch.onnx.export` does without `dynamic_axes`.
  */
 import { AxonError, type DType, OP_TABLE, type OpAttrs, Sym, type Tensor, type TableOpName, type TracedOp, type Window2d, concat, fmtShape, fmtValue, isTensor, keep, noGrad, setTraceHook, tidy } from '@axon/core';
-import type { Module } from '@axon/layers';
+import { type Module, type RecurrentRun, setRecurrentExportHook } from '@axon/layers';
 import { DataType, type ModelProto, type NodeProto, type TensorProto, type ValueInfoProto, decodeModel, encodeModel } from './proto.js';
 
 /**
@@ -34,16 +34,52 @@ export interface ExportOnnxOptions {
    * `torch.onnx.export` without `dynamic_axes`).
    */
   readonly dynamicBatch?: boolean;
+  /**
+   * Symbolic dimensions by input or output name, as `torch.onnx.export`'s `dynamic_axes`:
+   * `{ input: { 0: 'batch', 1: 'sequence' }, output: { 0: 'batch', 1: 'sequence' } }`. Checked as
+   * `dynamicBatch` is: the model is traced again with every named input axis one longer, and the
+   * graph must not change (an `AxonError` names the node that does, or the output whose dimension
+   * changed without a name). Recurrent layers exported as ONNX LSTM/GRU/RNN nodes run at any
+   * sequence length this way.
+   */
+  readonly dynamicAxes?: Readonly<Record<string, Readonly<Record<number, string>>>>;
+}
+
+/** Symbolic dimensions: the batch size written as `'batch'` in axis 0 (dynamicBatch), and named axes by value name. */
+interface Dynamic {
+  readonly batch: number | null;
+  readonly axes: ReadonlyMap<string, ReadonlyMap<number, string>>;
+}
+
+function checkDynamicAxes(v: unknown): Map<string, Map<number, string>> {
+  const out = new Map<string, Map<number, string>>();
+  if (v === undefined) return out;
+  const bad = (why: string): never => {
+    throw new AxonError(OP, `dynamicAxes must map input/output names to { axis: name } objects (e.g. { input: { 1: 'sequence' } }): ${why}`);
+  };
+  if (v === null || typeof v !== 'object' || Array.isArray(v) || isTensor(v)) bad(`got ${fmtValue(v)}`);
+  for (const [name, axes] of Object.entries(v as Record<string, unknown>)) {
+    if (axes === null || typeof axes !== 'object' || Array.isArray(axes)) bad(`'${name}' maps to ${fmtValue(axes)}`);
+    const m = new Map<number, string>();
+    for (const [k, sym] of Object.entries(axes as Record<string, unknown>)) {
+      if (!/^(0|[1-9][0-9]{0,5})$/.test(k)) bad(`'${name}' has axis '${k}', expected a non-negative integer`);
+      if (typeof sym !== 'string' || sym === '') bad(`'${name}' axis ${k} is named ${fmtValue(sym)}, expected a non-empty string`);
+      m.set(Number(k), sym as string);
+    }
+    out.set(name, m);
+  }
+  return out;
 }
 
 /** The opsets {@link toOnnx} writes. */
 export const EXPORT_OPSETS: readonly number[] = [17, 18];
 
 const OP = 'exportOnnx';
-const OPTION_KEYS: readonly string[] = ['opset', 'inputNames', 'outputNames', 'docString', 'dynamicBatch'];
+const OPTION_KEYS: readonly string[] = ['opset', 'inputNames', 'outputNames', 'docString', 'dynamicBatch', 'dynamicAxes'];
 
 interface TNode {
-  readonly op: TracedOp;
+  /** A traced op, or `recurrent`: one recurrent module's run (attrs.run), emitted as ONNX RNN/GRU/LSTM nodes. */
+  readonly op: TracedOp | 'recurrent';
   readonly inputs: readonly Tensor[];
   readonly outputs: readonly Tensor[];
   readonly attrs: OpAttrs;
@@ -75,7 +111,7 @@ function collectOutputs(r: unknown): Tensor[] {
   throw new AxonError(OP, `the model's forward must return a Tensor or an array of Tensors, got ${fmtValue(r)}`);
 }
 
-function runTrace(model: Module, inputs: readonly Tensor[], roots: ReadonlySet<Tensor>): Trace {
+function runTrace(model: Module<Tensor | Tensor[]>, inputs: readonly Tensor[], roots: ReadonlySet<Tensor>): Trace {
   const tainted = new Set<Tensor>(roots);
   const producer = new Map<Tensor, { node: TNode; index: number }>();
   const owned: Tensor[] = [];
@@ -115,6 +151,20 @@ function runTrace(model: Module, inputs: readonly Tensor[], roots: ReadonlySet<T
       producer.set(o, { node, index });
     });
   });
+  // A recurrent module's run becomes one node (its inside is not traced) when ONNX's RNN/GRU/LSTM
+  // express it exactly; otherwise (masks, other activations) its ops are traced (unrolled).
+  const prevRecurrent = setRecurrentExportHook((run) => {
+    if (busy || !recurrentAsNode(run)) return null;
+    const ins = recurrentInputs(run);
+    if (!ins.some((t) => tainted.has(t))) return null; // folds to a constant
+    return (outs) => {
+      const node: TNode = { op: 'recurrent', inputs: ins.map((t) => (tainted.has(t) ? t : constant(t))), outputs: [...outs], attrs: { run } as unknown as OpAttrs };
+      outs.forEach((o, index) => {
+        tainted.add(o);
+        producer.set(o, { node, index });
+      });
+    };
+  });
   const modes = model.modules().map((m) => [m, m.training] as const);
   try {
     model.eval();
@@ -128,6 +178,7 @@ function runTrace(model: Module, inputs: readonly Tensor[], roots: ReadonlySet<T
     throw e;
   } finally {
     setTraceHook(prev);
+    setRecurrentExportHook(prevRecurrent);
     for (const [m, t] of modes) m.training = t;
   }
 }
@@ -215,12 +266,13 @@ class GraphBuilder {
   }
 
   /** Adds a node; returns its (first) output name. */
-  node(opType: string, inputs: readonly string[], attrs: Record<string, number | readonly number[] | string> = {}, output?: string | string[]): string {
+  node(opType: string, inputs: readonly string[], attrs: Record<string, number | readonly number[] | string | readonly string[]> = {}, output?: string | string[]): string {
     const outs = output === undefined ? [this.fresh(opType.toLowerCase())] : Array.isArray(output) ? output : [output];
     const attribute = Object.entries(attrs).map(([name, v]) => {
       if (typeof v === 'string') return { name, type: 3, s: new TextEncoder().encode(v) };
       if (typeof v === 'number') return Number.isInteger(v) && !FLOAT_ATTRS.has(name) ? { name, type: 2, i: v } : { name, type: 1, f: v };
-      return { name, type: 7, ints: [...v] };
+      if (v.every((e): e is string => typeof e === 'string')) return { name, type: 8, strings: v.map((e) => new TextEncoder().encode(e)) };
+      return { name, type: 7, ints: [...(v as readonly number[])] };
     });
     this.nodes.push({ opType, input: [...inputs], output: outs, name: this.unique(`${opType}_${this.nodes.length}`), attribute });
     return outs[0]!;
@@ -340,6 +392,137 @@ function reduceNode(g: GraphBuilder, type: string, x: string, axes: readonly num
   return g.node(type, [x], { axes, keepdims: keepDims ? 1 : 0 });
 }
 
+// ------------------------------------------------------------------ recurrent layers as nodes
+
+/** ONNX's gate order from each front's: LSTM i,o,f,c from i,f,g,o (PyTorch) / i,f,c,o (Keras); GRU z,r,h from r,z,n (PyTorch) / z,r,h (Keras). */
+function gatePerm(run: RecurrentRun): readonly number[] {
+  if (run.kind === 'LSTM') return [0, 3, 1, 2];
+  if (run.kind === 'GRU') return run.front === 'torch' ? [1, 0, 2] : [0, 1, 2];
+  return [0];
+}
+
+/** Whether ONNX's RNN/GRU/LSTM compute exactly what the module computes. */
+function recurrentAsNode(run: RecurrentRun): boolean {
+  if (run.front === 'torch') return !run.dropoutActive;
+  if (run.masked) return false; // a mask can skip any step; ONNX's sequence_lens covers trailing padding only
+  if (run.kind === 'RNN_TANH') return run.activation === 'tanh' || run.activation === 'relu';
+  return run.activation === 'tanh' && run.recurrentActivation === 'sigmoid';
+}
+
+/** The tensors a run's node reads, in the order `emitRecurrent` expects: x, h0?, c0?, then the weights. */
+function recurrentInputs(run: RecurrentRun): Tensor[] {
+  const ins: Tensor[] = [run.x];
+  if (run.h0 !== null) ins.push(run.h0);
+  if (run.c0 !== null) ins.push(run.c0);
+  if (run.front === 'torch') for (const w of run.weights) ins.push(w.ih, w.hh, ...(w.bih ? [w.bih] : []), ...(w.bhh ? [w.bhh] : []));
+  else ins.push(run.kernel, run.recurrentKernel, ...(run.bias ? [run.bias] : []));
+  return ins;
+}
+
+/**
+ * A recurrent module's run as ONNX nodes, as `torch.onnx.export` writes them: one LSTM/GRU/RNN node
+ * per layer (directions in one node), Squeeze or Transpose + Reshape between layers, Transpose for
+ * batch-first data; the weights repacked from the parameters (gate blocks reordered, W [D, G·H, In],
+ * R [D, G·H, H], B [D, 2·G·H]) by nodes, so the parameters stay initializers under their names.
+ * Omitted initial states are zeros in ONNX too, so nothing depends on the batch or sequence length.
+ */
+function emitRecurrent(g: GraphBuilder, run: RecurrentRun, ins: readonly string[], outNames: readonly (string | undefined)[]): string[] {
+  const H = run.hidden;
+  const G = run.kind === 'LSTM' ? 4 : run.kind === 'GRU' ? 3 : 1;
+  const opType = run.kind === 'LSTM' ? 'LSTM' : run.kind === 'GRU' ? 'GRU' : 'RNN';
+  const perm = gatePerm(run);
+  let k = 0;
+  const x = ins[k++]!;
+  const h0 = run.h0 !== null ? ins[k++]! : null;
+  const c0 = run.c0 !== null ? ins[k++]! : null;
+  /** A [G·H, …] weight's gate blocks (axis 0) in ONNX's order. */
+  const reorder = (w: string): string => {
+    if (perm.every((p, i) => p === i)) return w;
+    const parts = Array.from({ length: G }, () => g.fresh('gate'));
+    g.node('Split', [w, g.ints(new Array<number>(G).fill(H))], { axis: 0 }, parts);
+    return g.node('Concat', perm.map((p) => parts[p]!), { axis: 0 });
+  };
+  const unsq0 = (v: string): string => g.node('Unsqueeze', [v, g.ints([0])]);
+  const stackDirs = (vs: readonly string[]): string => (vs.length === 1 ? unsq0(vs[0]!) : g.node('Concat', vs.map(unsq0), { axis: 0 }));
+  const attrs: Record<string, number | string | readonly number[]> = { hidden_size: H };
+  const finish = (v: string, i: number): string => {
+    const want = outNames[i];
+    if (want === undefined || want === v) return v;
+    g.node('Identity', [v], {}, want);
+    return want;
+  };
+  /** One node over time-major `seq` [T, B, In]; returns Y [T, D, B, H], Y_h, Y_c [D, B, H]. */
+  const layer = (seq: string, W: string, R: string, B: string | null, hInit: string | null, cInit: string | null, direction: string): string[] => {
+    const a: Record<string, number | string | readonly number[] | readonly string[]> = { ...attrs, direction };
+    if (run.kind === 'GRU') a['linear_before_reset'] = run.front === 'torch' || run.resetAfter ? 1 : 0;
+    if (run.kind === 'RNN_RELU' || (run.front === 'keras' && run.kind === 'RNN_TANH' && run.activation === 'relu')) a['activations'] = direction === 'bidirectional' ? ['Relu', 'Relu'] : ['Relu'];
+    const inputs = [seq, W, R, B ?? '', '', hInit ?? '', ...(run.kind === 'LSTM' ? [cInit ?? ''] : [])];
+    while (inputs[inputs.length - 1] === '') inputs.pop();
+    const outs = [g.fresh('Y'), g.fresh('Y_h'), ...(run.kind === 'LSTM' ? [g.fresh('Y_c')] : [])];
+    g.node(opType, inputs, a, outs);
+    return outs;
+  };
+  if (run.front === 'torch') {
+    const D = run.bidirectional ? 2 : 1;
+    const L = run.numLayers;
+    const ws: { ih: string; hh: string; bih: string | null; bhh: string | null }[] = [];
+    for (const w of run.weights) ws.push({ ih: ins[k++]!, hh: ins[k++]!, bih: w.bih ? ins[k++]! : null, bhh: w.bhh ? ins[k++]! : null });
+    let seq = run.batched ? (run.batchFirst ? g.node('Transpose', [x], { perm: [1, 0, 2] }) : x) : g.node('Unsqueeze', [x, g.ints([1])]);
+    const state = (s: string | null): string | null => (s === null ? null : run.batched ? s : g.node('Unsqueeze', [s, g.ints([1])]));
+    const hs = state(h0);
+    const cs = state(c0);
+    const perLayer = (s: string | null, l: number): string | null => (s === null ? null : L === 1 ? s : g.node('Slice', [s, g.ints([l * D]), g.ints([(l + 1) * D]), g.ints([0])]));
+    const hN: string[] = [];
+    const cN: string[] = [];
+    for (let l = 0; l < L; l++) {
+      const dirs = ws.slice(l * D, (l + 1) * D);
+      const W = stackDirs(dirs.map((d) => reorder(d.ih)));
+      const R = stackDirs(dirs.map((d) => reorder(d.hh)));
+      const B = dirs[0]!.bih === null ? null : stackDirs(dirs.map((d) => g.node('Concat', [reorder(d.bih!), reorder(d.bhh!)], { axis: 0 })));
+      const [Y, Yh, Yc] = layer(seq, W, R, B, perLayer(hs, l), perLayer(cs, l), D === 2 ? 'bidirectional' : 'forward');
+      hN.push(Yh!);
+      if (Yc !== undefined) cN.push(Yc);
+      // [T, D, B, H] → [T, B, D·H]
+      seq = D === 1 ? g.node('Squeeze', [Y!, g.ints([1])]) : g.node('Reshape', [g.node('Transpose', [Y!], { perm: [0, 2, 1, 3] }), g.ints([0, 0, -1])]);
+    }
+    const out = run.batched ? (run.batchFirst ? g.node('Transpose', [seq], { perm: [1, 0, 2] }) : seq) : g.node('Squeeze', [seq, g.ints([1])]);
+    const states = (vs: readonly string[]): string => {
+      const v = vs.length === 1 ? vs[0]! : g.node('Concat', vs, { axis: 0 });
+      return run.batched ? v : g.node('Squeeze', [v, g.ints([1])]);
+    };
+    const res = [finish(out, 0), finish(states(hN), 1)];
+    if (run.kind === 'LSTM') res.push(finish(states(cN), 2));
+    return res;
+  }
+  // Keras: x [B, T, I], one direction (reverse for goBackwards), states [B, units]
+  const kernel = ins[k++]!;
+  const recurrent = ins[k++]!;
+  const bias = run.bias !== null ? ins[k++]! : null;
+  const W = unsq0(reorder(g.node('Transpose', [kernel], { perm: [1, 0] })));
+  const R = unsq0(reorder(g.node('Transpose', [recurrent], { perm: [1, 0] })));
+  let B: string | null = null;
+  if (bias !== null) {
+    if (run.kind === 'GRU' && run.resetAfter) B = g.node('Reshape', [bias, g.ints([1, 2 * G * H])]); // [input; recurrent] biases, z,r,h both
+    else {
+      const zero = g.fresh('zero_bias');
+      g.constant(zero, { dims: [G * H], dataType: DataType.FLOAT, rawData: new Uint8Array(4 * G * H) });
+      B = unsq0(g.node('Concat', [reorder(bias), zero], { axis: 0 }));
+    }
+  }
+  const seq = g.node('Transpose', [x], { perm: [1, 0, 2] });
+  const [Y, Yh, Yc] = layer(seq, W, R, B, h0 === null ? null : unsq0(h0), c0 === null ? null : unsq0(c0), run.goBackwards ? 'reverse' : 'forward');
+  let out: string;
+  if (run.returnSequences) {
+    let y = g.node('Squeeze', [Y!, g.ints([1])]); // [T, B, H], by input step
+    // Keras gives the sequence in processing order: reversed for goBackwards
+    if (run.goBackwards) y = g.node('Slice', [y, g.ints([-1]), g.ints([-9223372036854775808]), g.ints([0]), g.ints([-1])]);
+    out = g.node('Transpose', [y], { perm: [1, 0, 2] });
+  } else out = g.node('Squeeze', [Yh!, g.ints([0])]); // the last step processed is the final state
+  const res = [finish(out, 0), finish(g.node('Squeeze', [Yh!, g.ints([0])]), 1)];
+  if (run.kind === 'LSTM') res.push(finish(g.node('Squeeze', [Yc!, g.ints([0])]), 2));
+  return res;
+}
+
 /** Emits one traced op; `ins` are its inputs' value names; returns its outputs' value names. */
 function emitNode(g: GraphBuilder, n: TNode, ins: readonly string[], outNames: readonly (string | undefined)[]): string[] {
   const a = n.attrs;
@@ -353,6 +536,7 @@ function emitNode(g: GraphBuilder, n: TNode, ins: readonly string[], outNames: r
     return [want];
   };
   const op = n.op as string;
+  if (op === 'recurrent') return emitRecurrent(g, (a as unknown as { run: RecurrentRun }).run, ins, outNames);
   if (op in OP_TABLE) return fin(tableOp(g, op as TableOpName, x));
   switch (op) {
     case 'identity':
@@ -496,8 +680,12 @@ function valueName(g: GraphBuilder, t: Tensor): string {
   return n;
 }
 
-function valueInfo(name: string, t: Tensor, batch: number | null): ValueInfoProto {
-  const dim = t.shape.map((d, i) => (i === 0 && d === batch ? { dimParam: 'batch' } : { dimValue: d }));
+function valueInfo(name: string, t: Tensor, dyn: Dynamic): ValueInfoProto {
+  const named = dyn.axes.get(name);
+  const dim = t.shape.map((d, i) => {
+    const sym = named?.get(i) ?? (i === 0 && d === dyn.batch ? 'batch' : undefined);
+    return sym !== undefined ? { dimParam: sym } : { dimValue: d };
+  });
   return { name, type: { tensorType: { elemType: ELEM[t.dtype], shape: { dim } } } };
 }
 
@@ -523,7 +711,7 @@ function checkNames(what: string, names: readonly string[] | undefined, count: n
  * const back = parseOnnx(bytes);
  * back.outputNames // ['output']
  */
-export async function toOnnx(model: Module, sampleInput: Tensor | readonly Tensor[], opts: ExportOnnxOptions = {}): Promise<Uint8Array> {
+export async function toOnnx(model: Module<Tensor | Tensor[]>, sampleInput: Tensor | readonly Tensor[], opts: ExportOnnxOptions = {}): Promise<Uint8Array> {
   if (model === null || typeof model !== 'object' || typeof (model as { forward?: unknown }).forward !== 'function' || typeof model.modules !== 'function') {
     throw new AxonError(OP, `expects a Module (a model or layer), got ${fmtValue(model)}`);
   }
@@ -542,23 +730,40 @@ export async function toOnnx(model: Module, sampleInput: Tensor | readonly Tenso
   for (const t of inputs) if (owned.has(t)) throw new AxonError(OP, "a sample input is one of the model's parameters");
   const dynamic = opts.dynamicBatch ?? false;
   if (typeof dynamic !== 'boolean') throw new AxonError(OP, `dynamicBatch must be a boolean, got ${fmtValue(dynamic)}`);
-  if (!dynamic) return encodeModel(await buildModel(model, inputs, opts, opset, inputNames, null));
-  const B = inputs[0]!.shape[0];
-  if (inputs.some((t) => t.rank === 0 || t.shape[0] !== B) || B === undefined || B === 0) {
+  const axes = checkDynamicAxes(opts.dynamicAxes);
+  inputs.forEach((t, i) => {
+    for (const [k] of axes.get(inputNames[i]!) ?? []) {
+      if (k >= t.rank || t.shape[k] === 0) throw new AxonError(OP, `dynamicAxes: input '${inputNames[i]}' ${fmtShape(t.shape)} has no non-empty axis ${k}`);
+    }
+  });
+  if (!dynamic && axes.size === 0) return encodeModel(await buildModel(model, inputs, opts, opset, inputNames, { batch: null, axes }));
+  const B = dynamic ? inputs[0]!.shape[0] : undefined;
+  if (dynamic && (inputs.some((t) => t.rank === 0 || t.shape[0] !== B) || B === undefined || B === 0)) {
     throw new AxonError(OP, `dynamicBatch needs every sample input to have the same non-zero leading (batch) dimension, got ${inputs.map((t) => fmtShape(t.shape)).join(', ')}`);
   }
-  // Export at the sample's batch and at one more: a graph that does not depend on the batch size
-  // comes out byte for byte the same (its batch dims are symbolic, Reshape/Expand copy them).
-  const a = encodeModel(await buildModel(model, inputs, opts, opset, inputNames, B));
-  const more = inputs.map((t) => tidy(() => concat([t, t.slice([0, ...t.shape.slice(1).map(() => 0)], [1, ...t.shape.slice(1)])], 0)));
+  // Export at the sample's sizes and with every dynamic axis one longer: a graph that does not
+  // depend on them comes out byte for byte the same (those dims are symbolic, Reshape/Expand copy them).
+  const a = encodeModel(await buildModel(model, inputs, opts, opset, inputNames, { batch: B ?? null, axes }));
+  const grow = (t: Tensor, i: number): Tensor =>
+    tidy(() => {
+      const along = new Set<number>(axes.get(inputNames[i]!)?.keys() ?? []);
+      if (dynamic) along.add(0);
+      let u = t;
+      for (const ax of [...along].sort((p, q) => p - q)) u = concat([u, u.slice(u.shape.map(() => 0), u.shape.map((d, j) => (j === ax ? 1 : d)))], ax);
+      return u === t ? t.clone() : u;
+    });
+  const more = inputs.map(grow);
   try {
-    const b = encodeModel(await buildModel(model, more, opts, opset, inputNames, B + 1));
+    const b = encodeModel(await buildModel(model, more, opts, opset, inputNames, { batch: B === undefined ? null : B + 1, axes }));
     if (a.length !== b.length || a.some((v, i) => v !== b[i])) {
       const da = decodeModel(OP, a).graph!;
       const db = decodeModel(OP, b).graph!;
       const i = (da.node ?? []).findIndex((n, k) => JSON.stringify(n) !== JSON.stringify(db.node?.[k]));
+      const o = (da.output ?? []).findIndex((n, k) => JSON.stringify(n) !== JSON.stringify(db.output?.[k]));
+      const what = axes.size === 0 ? 'dynamicBatch: the graph depends on the batch size' : 'dynamicAxes: the graph depends on the size of a dynamic axis';
+      if (i < 0 && o >= 0) throw new AxonError(OP, `${what}: output '${da.output![o]!.name}' has a dimension that changes with it — name that axis in dynamicAxes`);
       const where = i >= 0 ? `node ${i} (${da.node![i]!.opType} '${da.node![i]!.name}')` : 'its initializers';
-      throw new AxonError(OP, `dynamicBatch: the graph depends on the batch size at ${where} — the model folds the batch into another dimension or makes a batch-sized constant (e.g. a zero initial state); export with the batch size you will run, without dynamicBatch`);
+      throw new AxonError(OP, `${what} at ${where} — the model folds it into another dimension or makes a constant of that size (e.g. a zero initial state, or a slice at a fixed step); export at the size you will run, without it`);
     }
     return a;
   } finally {
@@ -566,14 +771,19 @@ export async function toOnnx(model: Module, sampleInput: Tensor | readonly Tenso
   }
 }
 
-/** Traces `model` on `inputs` and builds the ModelProto (batch: the dimension written as 'batch', or null). */
-async function buildModel(model: Module, inputs: readonly Tensor[], opts: ExportOnnxOptions, opset: number, inputNames: readonly string[], batch: number | null): Promise<ModelProto> {
+/** Traces `model` on `inputs` and builds the ModelProto (dyn: the dimensions written symbolically). */
+async function buildModel(model: Module<Tensor | Tensor[]>, inputs: readonly Tensor[], opts: ExportOnnxOptions, opset: number, inputNames: readonly string[], dyn: Dynamic): Promise<ModelProto> {
   const params = Object.entries(model.stateDict()); // in PyTorch's state_dict() order
   const roots = new Set<Tensor>([...inputs, ...params.map(([, p]) => p)]);
   const trace = runTrace(model, inputs, roots);
   try {
     const outputNames = checkNames('outputNames', opts.outputNames, trace.outputs.length);
     for (const n of outputNames) if (inputNames.includes(n)) throw new AxonError(OP, `the name '${n}' is both an input and an output name`);
+    for (const [name, ax] of dyn.axes) {
+      const o = outputNames.indexOf(name);
+      if (o < 0 && !inputNames.includes(name)) throw new AxonError(OP, `dynamicAxes names '${name}', which is neither an input (${inputNames.join(', ')}) nor an output (${outputNames.join(', ')})`);
+      if (o >= 0) for (const [k] of ax) if (k >= trace.outputs[o]!.rank) throw new AxonError(OP, `dynamicAxes: output '${name}' ${fmtShape(trace.outputs[o]!.shape)} has no axis ${k}`);
+    }
     const g = new GraphBuilder(opset);
     inputs.forEach((t, i) => {
       g.setName(t, inputNames[i]!);
@@ -627,7 +837,7 @@ async function buildModel(model: Module, inputs: readonly Tensor[], opts: Export
       const name = outputNames[i]!;
       const have = valueName(g, t);
       if (have !== name) g.node('Identity', [have], {}, name);
-      outInfo.push(valueInfo(name, t, batch));
+      outInfo.push(valueInfo(name, t, dyn));
     });
     await g.finish();
     return {
@@ -640,7 +850,7 @@ async function buildModel(model: Module, inputs: readonly Tensor[], opts: Export
         name: model.className ?? 'model',
         node: g.nodes,
         initializer: g.initializers,
-        input: inputs.map((t, i) => valueInfo(inputNames[i]!, t, batch)),
+        input: inputs.map((t, i) => valueInfo(inputNames[i]!, t, dyn)),
         output: outInfo,
       },
     };
@@ -659,7 +869,7 @@ async function buildModel(model: Module, inputs: readonly Tensor[], opts: Export
  * const back = await loadOnnx('net.onnx');
  * back.inputShapes // [[5, 3]]
  */
-export async function exportOnnx(model: Module, sampleInput: Tensor | readonly Tensor[], path: string, opts: ExportOnnxOptions = {}): Promise<void> {
+export async function exportOnnx(model: Module<Tensor | Tensor[]>, sampleInput: Tensor | readonly Tensor[], path: string, opts: ExportOnnxOptions = {}): Promise<void> {
   if (typeof path !== 'string' || path === '') throw new AxonError(OP, `path must be a non-empty string, got ${fmtValue(path)}`);
   const bytes = await toOnnx(model, sampleInput, opts);
   const { writeFileAtomic } = await import('@axon/layers');

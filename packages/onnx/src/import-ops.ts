@@ -796,6 +796,8 @@ interface RnnIO {
   hidden: number;
   dirs: number;
   reverseOnly: boolean;
+  /** RNN: Relu instead of Tanh. */
+  relu: boolean;
 }
 function rnnInputs(c: NodeCtx, gates: number): RnnIO {
   const x = dev(c, 0, 'X');
@@ -814,8 +816,15 @@ function rnnInputs(c: NodeCtx, gates: number): RnnIO {
   if (attr(c, 'clip')) unsupportedValue(c, 'clip', aFloat(c, 'clip', 0), 'none');
   if (aInt(c, 'input_forget', 0) !== 0) unsupportedValue(c, 'input_forget', 1, '0');
   const acts = aStrings(c, 'activations');
-  const dflt = gates === 4 ? ['Sigmoid', 'Tanh', 'Tanh'] : ['Sigmoid', 'Tanh'];
-  if (acts && acts.some((a, i) => a !== dflt[i % dflt.length])) unsupportedValue(c, 'activations', acts, dflt.join(', '));
+  let relu = false;
+  if (gates === 1) {
+    // RNN: one activation per direction, Tanh (default) or Relu for every direction
+    relu = acts !== undefined && acts !== null && acts.length > 0 && acts[0] === 'Relu';
+    if (acts && (acts.length !== dirs || acts.some((a, _, all) => a !== all[0] || (a !== 'Tanh' && a !== 'Relu')))) unsupportedValue(c, 'activations', acts, `Tanh or Relu, once per direction (${dirs})`);
+  } else {
+    const dflt = gates === 4 ? ['Sigmoid', 'Tanh', 'Tanh'] : ['Sigmoid', 'Tanh'];
+    if (acts && acts.some((a, i) => a !== dflt[i % dflt.length])) unsupportedValue(c, 'activations', acts, dflt.join(', '));
+  }
   if (x.rank !== 3) throw new AxonError(c.op, `X must be [seq_length, batch, input_size], got ${fmtShape(x.shape)}`);
   const [, B, I] = x.shape as [number, number, number];
   const H = hidden;
@@ -831,10 +840,10 @@ function rnnInputs(c: NodeCtx, gates: number): RnnIO {
   const c0 = c0v === undefined ? null : devOf(c, c0v);
   want(h0, [dirs, B, H], 'initial_h');
   want(c0, [dirs, B, H], 'initial_c');
-  return { x, w, r, b, h0, c0, hidden: H, dirs, reverseOnly: direction === 'reverse' };
+  return { x, w, r, b, h0, c0, hidden: H, dirs, reverseOnly: direction === 'reverse', relu };
 }
 
-function rnnRun(c: NodeCtx, gates: 3 | 4): Value[] {
+function rnnRun(c: NodeCtx, gates: 1 | 3 | 4): Value[] {
   const io = rnnInputs(c, gates);
   const { x, hidden: H, dirs } = io;
   const [T, B] = x.shape as [number, number, number];
@@ -860,7 +869,11 @@ function rnnRun(c: NodeCtx, gates: 3 | 4): Value[] {
     for (let s = 0; s < T; s++) {
       const t = reverse ? T - 1 - s : s;
       const xt = steps[t]!;
-      if (gates === 4) {
+      if (gates === 1) {
+        let g = add(xt, matmul(h, rt));
+        if (rb) g = add(g, rb);
+        h = io.relu ? relu(g) : tanh(g);
+      } else if (gates === 4) {
         let g = add(xt, matmul(h, rt));
         if (rb) g = add(g, rb);
         const [i, o, f, cc] = split(g, [H, H, H, H], 1) as [Tensor, Tensor, Tensor, Tensor];
@@ -1435,6 +1448,10 @@ export const OPS: Readonly<Record<string, OpSpec>> = {
   GRU: {
     attrs: { activation_alpha: 'floats', activation_beta: 'floats', activations: 'strings', clip: 'float', direction: 'string', hidden_size: 'int', linear_before_reset: 'int', layout: 'int' },
     run: (c) => rnnRun(c, 3),
+  },
+  RNN: {
+    attrs: { activation_alpha: 'floats', activation_beta: 'floats', activations: 'strings', clip: 'float', direction: 'string', hidden_size: 'int', layout: 'int' },
+    run: (c) => rnnRun(c, 1),
   },
 };
 

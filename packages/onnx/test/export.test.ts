@@ -5,7 +5,7 @@
  * AXON_SKIP_WEBGPU=1 skips it where there is no Vulkan).
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { AxonError, type Tensor, clip, concat, cumsum, getBackend, hardSwish, leakyRelu, logSoftmax, memory, mish, pad, randint, randn, selu, setBackend, setSeed, silu, softmax, softsign, tensor, tidy, unfold, where, window2d } from '@axon/core';
+import { AxonError, type Tensor, clip, concat, ones, cumsum, getBackend, hardSwish, leakyRelu, logSoftmax, memory, mish, pad, randint, randn, selu, setBackend, setSeed, silu, softmax, softsign, tensor, tidy, unfold, where, window2d } from '@axon/core';
 import '@axon/autograd';
 import {
   AvgPool1d,
@@ -96,6 +96,8 @@ interface Case {
   readonly name: string;
   readonly model: () => Module;
   readonly input: () => Tensor;
+  /** Node counts the file must have (recurrent layers are one node per layer, not unrolled). */
+  readonly nodes?: Readonly<Record<string, number>>;
 }
 
 const CASES: readonly Case[] = [
@@ -107,8 +109,8 @@ const CASES: readonly Case[] = [
     model: () => new Sequential(new Conv2d(4, 8, 3, { padding: 1, stride: 2 }), new BatchNorm2d(8), new Tanh(), new Conv2d(8, 8, 3, { groups: 2, padding: 'same' }), new MaxPool2d(2, { stride: 1 })),
     input: () => randn([2, 4, 9, 9]),
   },
-  { name: 'LSTM classifier (Embedding, 2 layers)', model: () => new LstmClassifier(), input: () => randint(0, 20, [2, 5]) },
-  { name: 'bidirectional GRU', model: () => new GruNet(), input: () => randn([2, 4, 4]) },
+  { name: 'LSTM classifier (Embedding, 2 layers)', model: () => new LstmClassifier(), input: () => randint(0, 20, [2, 5]), nodes: { LSTM: 2, MatMul: 1 } },
+  { name: 'bidirectional GRU', model: () => new GruNet(), input: () => randn([2, 4, 4]), nodes: { GRU: 1, MatMul: 0 } },
   { name: 'transformer encoder (2 layers, GELU, norm first)', model: () => new Encoder(), input: () => randint(0, 30, [2, 7]) },
   { name: 'GPT (causal attention)', model: () => gpt({ vocabSize: 17, contextLength: 8, width: 16, heads: 2, layers: 2 }), input: () => randint(0, 17, [2, 6]) },
   { name: 'assorted ops (Conv1d, AvgPool1d, pad with a value, table ops, reductions, softmaxes)', model: () => new Assorted(), input: () => randn([2, 3, 7]) },
@@ -143,6 +145,7 @@ function suite(backend: string): void {
       expectAllClose(got.data, want, 1e-4, 1e-5, c.name);
       const proto = decodeModel('test', bytes);
       expect(proto.opsetImport?.[0]?.version).toBe(17);
+      for (const [op, k] of Object.entries(c.nodes ?? {})) expect(proto.graph!.node!.filter((n) => n.opType === op).length, `${op} nodes`).toBe(k);
       // parameters keep their state-dict names
       const inits = new Set(proto.graph!.initializer!.map((t) => t.name));
       for (const name of Object.keys(m.stateDict())) if (!name.endsWith('num_batches_tracked') && !name.endsWith('numBatchesTracked')) expect(inits.has(name), name).toBe(true);
@@ -202,8 +205,15 @@ describe('toOnnx on WASM', () => {
   });
 
   it('dynamicBatch refuses a graph that depends on the batch size, naming where', async () => {
-    // the LSTM's zero initial state is a [batch, hidden] constant
-    await expect(toOnnx(new LstmClassifier(), randint(0, 20, [2, 5]), { dynamicBatch: true })).rejects.toThrow(/dynamicBatch: the graph depends on the batch size at node \d+ \(/);
+    // a [batch, features] constant
+    class BatchConstant extends Module {
+      forward(x: Tensor): Tensor {
+        return x.add(ones(x.shape));
+      }
+    }
+    await expect(toOnnx(new BatchConstant(), randn([2, 3]), { dynamicBatch: true })).rejects.toThrow(/dynamicBatch: the graph depends on the batch size at node \d+ \(/);
+    // recurrent layers are ONNX nodes whose zero initial state is implicit: they export with a dynamic batch
+    await expect(toOnnx(new LstmClassifier(), randint(0, 20, [2, 5]), { dynamicBatch: true })).resolves.toBeInstanceOf(Uint8Array);
     await expect(toOnnx(new Linear(2, 2), [randn([2, 2])], { dynamicBatch: 'yes' as unknown as boolean })).rejects.toThrow(/dynamicBatch must be a boolean/);
     await expect(toOnnx(new Linear(2, 2), randn([0, 2]), { dynamicBatch: true })).rejects.toThrow(/same non-zero leading/);
   });
