@@ -170,6 +170,26 @@ const checks: Record<string, (r: Result) => void> = {
     expect(num(r, 'bytes')).toBeGreaterThan(4 * 34826); // the float32 parameters are in the file
   },
   'webgpu-node': checkWebGPU,
+  'char-gpt': (r) => {
+    // 120 steps of a tiny GPT: below the unigram entropy on held-out text (it uses context), and a
+    // saved model generates the same greedy text after loading.
+    expect(num(r, 'steps')).toBe(120);
+    expect(num(r, 'valAfter')).toBeLessThan(0.95 * num(r, 'unigramEntropy'));
+    expect(num(r, 'valAfter')).toBeLessThan(num(r, 'valBefore'));
+    expect(num(r, 'lastLoss')).toBeLessThan(num(r, 'firstLoss'));
+    expect(num(r, 'sampledTokens')).toBe(40);
+    expect(r['reloadedSame']).toBe(true);
+  },
+  'sequence-classifier': (r) => {
+    // Both models beat chance (~50%) on unseen sequences; the loaded LSTM predicts identically.
+    expect(num(r, 'lstmAccuracy')).toBeGreaterThan(0.65);
+    expect(r['lstmSame']).toBe(true);
+    const lstm = nums(r, 'lstmLoss');
+    expect(lstm.at(-1)!).toBeLessThan(lstm[0]!);
+    expect(num(r, 'attentionAccuracy')).toBeGreaterThan(0.75);
+    const attn = nums(r, 'attentionLoss');
+    expect(attn.at(-1)!).toBeLessThan(0.7 * attn[0]!);
+  },
   'fusion-and-compile': (r) => {
     // fusion cuts the kernels of a training step by far; the compiled step traces once and learns
     expect(num(r, 'fusedKernels') * 2).toBeLessThan(num(r, 'eagerKernels'));
@@ -182,7 +202,7 @@ const checks: Record<string, (r: Result) => void> = {
 
 describe('examples', () => {
   it('are all found', () => {
-    for (const required of ['s1-sigmoid-neuron', 's2-keras-mnist-mlp', 's3-functional-regression', 's4-pytorch-loop', 'mnist-cnn', 'csv-regression', 'custom-layer', 'custom-gradient', 'webgpu-node', 'save-and-load', 'memory', 'fusion-and-compile', 'pytorch-ddp-roundtrip', 'onnx-export']) {
+    for (const required of ['s1-sigmoid-neuron', 's2-keras-mnist-mlp', 's3-functional-regression', 's4-pytorch-loop', 'mnist-cnn', 'csv-regression', 'custom-layer', 'custom-gradient', 'webgpu-node', 'save-and-load', 'memory', 'fusion-and-compile', 'pytorch-ddp-roundtrip', 'onnx-export', 'char-gpt', 'sequence-classifier']) {
       expect(names).toContain(required);
     }
   });

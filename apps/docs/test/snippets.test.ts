@@ -25,7 +25,7 @@ afterAll(() => {
 describe('guide snippets', () => {
   it('finds the snippets of every guide', () => {
     const pages = new Set(snippets.map((s) => s.page));
-    for (const page of ['pages/index.md', 'guides/getting-started.md', 'guides/memory.md', 'guides/backends.md', 'guides/saving-and-loading.md', 'guides/interop.md', 'guides/scale-out.md', 'guides/performance.md']) expect(pages.has(page), page).toBe(true);
+    for (const page of ['pages/index.md', 'guides/getting-started.md', 'guides/memory.md', 'guides/backends.md', 'guides/saving-and-loading.md', 'guides/interop.md', 'guides/scale-out.md', 'guides/sequence-models.md', 'guides/performance.md']) expect(pages.has(page), page).toBe(true);
   });
 
   // Snippets marked `// (not run: …)` are only type-checked (`pnpm typecheck`), not registered here.
