@@ -69,7 +69,8 @@ function scalarLike(like: Tensor, v: number): Tensor {
  * tidy(() => w.square().sum().backward());
  * opt.step();
  * opt.zeroGrad();
- * await w.array() // [0.8997, -1.9003]
+ * // the g/d and m/d terms: lr·(1 − μ₁)/(1 − Π₁) = 0.1, and 0.1·lr·μ₂/(1 − Π₁·μ₁·μ₂) ≈ 0.00495
+ * await w.array() // [0.89505, -1.89505]
  * opt.dispose();
  * ```
  */

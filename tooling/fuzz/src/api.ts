@@ -576,7 +576,7 @@ function specs(): Spec[] {
   add('layers', 'serializeSafetensors', [V('opts', { w: { dtype: 'int32', shape: [2], data: new Int32Array(2) } }), V('opts', { format: 'pt' })], (e, meta) => L.serializeSafetensors(e as Record<string, L.HostTensorEntry>, meta as Record<string, string>), (r) => r instanceof Uint8Array);
   // optimizers
   const params = (m: Maker): Tensor[] => [m.t([2, 2]).requireGrad()];
-  for (const [name, Ctor] of [['SGD', O.SGD], ['Adam', O.Adam], ['AdamW', O.AdamW], ['RMSprop', O.RMSprop], ['Adagrad', O.Adagrad]] as const) {
+  for (const [name, Ctor] of [['SGD', O.SGD], ['Adam', O.Adam], ['AdamW', O.AdamW], ['RMSprop', O.RMSprop], ['Adagrad', O.Adagrad], ['Adamax', O.Adamax], ['NAdam', O.NAdam], ['RAdam', O.RAdam], ['Adadelta', O.Adadelta]] as const) {
     add('optimizers', name, [{ kind: 'tensors', good: params }, V('opts', { lr: 0.1 })], (p, o) => {
       const opt = new (Ctor as unknown as new (p: unknown, o: unknown) => O.Optimizer)(p, o);
       try {
@@ -641,6 +641,12 @@ function specs(): Spec[] {
     O.optimizer(Object.assign({ name: n as string }, o) as O.OptimizerConfig, []).dispose();
     return null;
   }, (r) => r === null);
+  for (const [n, o] of [['adamax', { learningRate: 0.01, beta2: 0.99 }], ['nadam', { momentumDecay: 0.01, epsilon: 1e-6 }], ['radam', { beta1: 0.8, weightDecay: 0.01 }], ['adadelta', { rho: 0.9, epsilon: 1e-6 }]] as const) {
+    add('optimizers', `optimizer config ${n}`, [V('str', n), V('opts', o)], (name, opts) => {
+      O.optimizer(Object.assign({ name: name as string }, opts) as O.OptimizerConfig, []).dispose();
+      return null;
+    }, (r) => r === null);
+  }
   add('optimizers', 'addParamGroup', [{ kind: 'tensors', good: params }, V('opts', { lr: 0.01 })], (p, o) => {
     const opt = new O.Adam([], { lr: 0.1 });
     try {
@@ -746,6 +752,16 @@ function specs(): Spec[] {
   schedule('OneCycleLR', [V('num', 0.1), V('int', 20), V('prob', 0.3)], (opt, m, t, p) => new O.OneCycleLR(opt, { maxLr: m as number, totalSteps: t as number, pctStart: p as number }));
   schedule('OneCycleLR options', [V('opts', { maxLr: 0.1, epochs: 2, stepsPerEpoch: 5 })], (opt, o) => new O.OneCycleLR(opt, o as O.OneCycleLROptions));
   schedule('OneCycleLR phases', [V('str', 'linear'), V('num', 25), V('num', 1e4), V('opts', { threePhase: true, cycleMomentum: true, baseMomentum: 0.85, maxMomentum: 0.95 })], (opt, a, d, f, o) => new O.OneCycleLR(opt, { maxLr: 0.1, totalSteps: 10, annealStrategy: a as 'cos', divFactor: d as number, finalDivFactor: f as number, ...(o as object) }));
+  // issue 15: LinearLR, ConstantLR, MultiplicativeLR, PolynomialLR, CosineAnnealingWarmRestarts, CyclicLR
+  schedule('LinearLR', [V('prob', 0.25), V('prob', 0.9), V('int', 4)], (opt, s, e, t) => new O.LinearLR(opt, { startFactor: s as number, endFactor: e as number, totalIters: t as number }));
+  schedule('LinearLR options', [V('opts', { startFactor: 0.5 })], (opt, o) => new O.LinearLR(opt, o as O.LinearLROptions));
+  schedule('ConstantLR', [V('prob', 0.5), V('int', 3)], (opt, f, t) => new O.ConstantLR(opt, { factor: f as number, totalIters: t as number }));
+  schedule('MultiplicativeLR', [{ kind: 'fn', good: () => () => 0.9 }], (opt, f) => new O.MultiplicativeLR(opt, f as (t: number) => number));
+  schedule('MultiplicativeLR options', [V('opts', { lrLambda: () => 0.95 })], (opt, o) => new O.MultiplicativeLR(opt, o as { lrLambda: (t: number) => number }));
+  schedule('PolynomialLR', [V('int', 10), V('num', 2)], (opt, t, p) => new O.PolynomialLR(opt, { totalIters: t as number, power: p as number }));
+  schedule('CosineAnnealingWarmRestarts', [V('int', 3), V('int', 2), V('num', 0.001)], (opt, t0, m, e) => new O.CosineAnnealingWarmRestarts(opt, { t0: t0 as number, tMult: m as number, etaMin: e as number }));
+  schedule('CyclicLR', [V('num', 0.01), V('num', 0.1), V('int', 4), V('str', 'triangular2')], (opt, b, m, up, mode) => new O.CyclicLR(opt, { baseLr: b as number, maxLr: m as number, stepSizeUp: up as number, mode: mode as 'triangular' }));
+  schedule('CyclicLR options', [V('opts', { baseLr: 0.01, maxLr: 0.1, stepSizeUp: 2, stepSizeDown: 3, mode: 'exp_range', gamma: 0.9, baseMomentum: 0.8, maxMomentum: 0.9 })], (opt, o) => new O.CyclicLR(opt, o as O.CyclicLROptions));
   // PyTorch raises once a step goes past totalSteps: the last of these steps is an AxonError
   add('optimizers', 'OneCycleLR past totalSteps', [V('int', 3)], (t) => {
     const opt = sgd();
