@@ -29,9 +29,9 @@ export interface ExportOnnxOptions {
    * Make the leading (batch) dimension of the inputs and outputs symbolic (`'batch'`), so the
    * file runs at any batch size. Checked: the model is traced at the sample's batch and at one
    * more, and the two graphs must be the same — an `AxonError` says where they differ (a model
-   * that folds the batch into another dimension, or builds a batch-sized constant such as a zero
-   * initial RNN state, is refused rather than exported wrong). Default false (static shapes, as
-   * `torch.onnx.export` without `dynamic_axes`).
+   * that folds the batch into another dimension, or builds a batch-sized constant, is refused
+   * rather than exported wrong). Default false (static shapes, as `torch.onnx.export` without
+   * `dynamic_axes`). For time-major data (axis 1 is the batch) use `dynamicAxes`.
    */
   readonly dynamicBatch?: boolean;
   /**
@@ -701,15 +701,22 @@ function checkNames(what: string, names: readonly string[] | undefined, count: n
 /**
  * Converts a model to ONNX bytes (browser-usable): runs `model.forward` once on `sampleInput` (in
  * eval mode, without gradients; training mode is restored after) and writes the ops the output
- * depends on. Shapes are the sample's. Parameters and buffers become initializers named as in
- * `model.stateDict()`. Supported: what MLPs, CNNs (`conv2d`, pooling), recurrent layers (unrolled
- * over the sample's length) and transformers (attention as MatMul/Softmax) are made of; an op
- * without an ONNX equivalent is an `AxonError` naming it.
+ * depends on. Shapes are the sample's unless `dynamicBatch` / `dynamicAxes` make some symbolic.
+ * Parameters and buffers become initializers named as in `model.stateDict()`. Supported: what
+ * MLPs, CNNs (`conv2d`, pooling) and transformers (attention as MatMul/Softmax) are made of, and
+ * recurrent layers as ONNX LSTM/GRU/RNN nodes (one per layer, any batch and sequence length;
+ * unrolled over the sample's steps where ONNX cannot express them exactly: Keras masks, other
+ * activations); an op without an ONNX equivalent is an `AxonError` naming it.
  * @example
  * const net = new Sequential(new Linear(3, 4), new ReLU(), new Linear(4, 2));
  * const bytes = await toOnnx(net, randn([5, 3]));
  * const back = parseOnnx(bytes);
  * back.outputNames // ['output']
+ * // a GRU over [batch, time, features], at any batch size and length
+ * const gru = new KerasGRU(4, { returnSequences: true });
+ * gru.build(3);
+ * const seq = parseOnnx(await toOnnx(gru, randn([2, 5, 3]), { dynamicAxes: { input: { 0: 'b', 1: 't' }, output: { 0: 'b', 1: 't' } } }));
+ * seq.predict(randn([1, 8, 3])).shape // [1, 8, 4]
  */
 export async function toOnnx(model: Module<Tensor | Tensor[]>, sampleInput: Tensor | readonly Tensor[], opts: ExportOnnxOptions = {}): Promise<Uint8Array> {
   if (model === null || typeof model !== 'object' || typeof (model as { forward?: unknown }).forward !== 'function' || typeof model.modules !== 'function') {
