@@ -331,6 +331,26 @@ const CASES: OpCase[] = [
     feeds: { x: feed([4, 2, 5], 39), h0: feed([2, 2, 3], 40) },
   },
   {
+    name: 'RNN bidirectional, Relu, initial state (Y, Y_h)',
+    graph: {
+      nodes: [node('RNN', ['x', 'w', 'r', 'b', '', 'h0'], ['y', 'yh'], [I('hidden_size', 3), S('direction', 'bidirectional'), Ss('activations', ['Relu', 'Relu'])])],
+      inputs: [x('x', [4, 2, 5]), x('h0', [2, 2, 3])],
+      inits: [f32('w', [2, 3, 5], rnd(30, 41)), f32('r', [2, 3, 3], rnd(18, 42)), f32('b', [2, 6], rnd(12, 43))],
+      outputs: ['y', 'yh'],
+    },
+    feeds: { x: feed([4, 2, 5], 44), h0: feed([2, 2, 3], 45) },
+  },
+  {
+    name: 'RNN reverse, Tanh (default), without bias or state',
+    graph: {
+      nodes: [node('RNN', ['x', 'w', 'r'], ['y', 'yh'], [I('hidden_size', 2), S('direction', 'reverse')])],
+      inputs: [x('x', [3, 2, 4])],
+      inits: [f32('w', [1, 2, 4], rnd(8, 46)), f32('r', [1, 2, 2], rnd(4, 47))],
+      outputs: ['y', 'yh'],
+    },
+    feeds: { x: feed([3, 2, 4], 48) },
+  },
+  {
     name: 'Reshape with 0 and -1, Identity, Dropout (inference), Trilu (lower, k = 1), Constant attributes',
     graph: {
       nodes: [
@@ -666,6 +686,12 @@ describe('load-time errors (AxonError, nothing allocated)', () => {
     const m = parseOnnx(build({ nodes: [node('Pad', ['x', 'p'], ['y'], [S('mode', 'reflect')], 'pad')], inputs: [x('x', [2])], inits: [i64('p', [2], [1, 1])], outputs: ['y'] }));
     expect(() => m.forward(tensor([1, 2]))).toThrow(/Pad 'pad'.*mode "reflect" is not supported \(supported: constant\)/);
     m.dispose();
+    // RNN: Tanh or Relu, the same for every direction
+    for (const acts of [['Sigmoid'], ['Relu', 'Tanh'], ['Relu']]) {
+      const rnn = parseOnnx(build({ nodes: [node('RNN', ['x', 'w', 'r'], ['y'], [I('hidden_size', 1), S('direction', 'bidirectional'), Ss('activations', acts)], 'rnn')], inputs: [x('x', [1, 1, 1])], inits: [f32('w', [2, 1, 1], [1, 1]), f32('r', [2, 1, 1], [1, 1])], outputs: ['y'] }));
+      expect(() => rnn.forward(tensor([[[1]]])), acts.join()).toThrow(/RNN 'rnn'.*activations .* is not supported \(supported: Tanh or Relu, once per direction \(2\)\)/);
+      rnn.dispose();
+    }
   });
 
   it('an empty string attribute (GRU direction "") is an AxonError naming the node, not a TypeError (fuzz, seed 99)', () => {
