@@ -426,7 +426,7 @@ function recurrentInputs(run: RecurrentRun): Tensor[] {
  * R [D, G·H, H], B [D, 2·G·H]) by nodes, so the parameters stay initializers under their names.
  * Omitted initial states are zeros in ONNX too, so nothing depends on the batch or sequence length.
  */
-function emitRecurrent(g: GraphBuilder, run: RecurrentRun, ins: readonly string[], outNames: readonly (string | undefined)[]): string[] {
+function emitRecurrent(g: GraphBuilder, run: RecurrentRun, ins: readonly string[], outNames: readonly (string | undefined)[], need: readonly boolean[]): string[] {
   const H = run.hidden;
   const G = run.kind === 'LSTM' ? 4 : run.kind === 'GRU' ? 3 : 1;
   const opType = run.kind === 'LSTM' ? 'LSTM' : run.kind === 'GRU' ? 'GRU' : 'RNN';
@@ -482,16 +482,18 @@ function emitRecurrent(g: GraphBuilder, run: RecurrentRun, ins: readonly string[
       const [Y, Yh, Yc] = layer(seq, W, R, B, perLayer(hs, l), perLayer(cs, l), D === 2 ? 'bidirectional' : 'forward');
       hN.push(Yh!);
       if (Yc !== undefined) cN.push(Yc);
-      // [T, D, B, H] → [T, B, D·H]
+      // [T, D, B, H] → [T, B, D·H] (the last layer's only when the output is read)
+      if (l === L - 1 && !need[0]) break;
       seq = D === 1 ? g.node('Squeeze', [Y!, g.ints([1])]) : g.node('Reshape', [g.node('Transpose', [Y!], { perm: [0, 2, 1, 3] }), g.ints([0, 0, -1])]);
     }
-    const out = run.batched ? (run.batchFirst ? g.node('Transpose', [seq], { perm: [1, 0, 2] }) : seq) : g.node('Squeeze', [seq, g.ints([1])]);
+    // outputs nothing reads get no nodes (their names stay unset)
+    const out = (): string => (run.batched ? (run.batchFirst ? g.node('Transpose', [seq], { perm: [1, 0, 2] }) : seq) : g.node('Squeeze', [seq, g.ints([1])]));
     const states = (vs: readonly string[]): string => {
       const v = vs.length === 1 ? vs[0]! : g.node('Concat', vs, { axis: 0 });
       return run.batched ? v : g.node('Squeeze', [v, g.ints([1])]);
     };
-    const res = [finish(out, 0), finish(states(hN), 1)];
-    if (run.kind === 'LSTM') res.push(finish(states(cN), 2));
+    const res = [need[0] ? finish(out(), 0) : '', need[1] ? finish(states(hN), 1) : ''];
+    if (run.kind === 'LSTM') res.push(need[2] ? finish(states(cN), 2) : '');
     return res;
   }
   // Keras: x [B, T, I], one direction (reverse for goBackwards), states [B, units]
@@ -511,20 +513,22 @@ function emitRecurrent(g: GraphBuilder, run: RecurrentRun, ins: readonly string[
   }
   const seq = g.node('Transpose', [x], { perm: [1, 0, 2] });
   const [Y, Yh, Yc] = layer(seq, W, R, B, h0 === null ? null : unsq0(h0), c0 === null ? null : unsq0(c0), run.goBackwards ? 'reverse' : 'forward');
-  let out: string;
-  if (run.returnSequences) {
+  let out = '';
+  if (!need[0]) {
+    // not read
+  } else if (run.returnSequences) {
     let y = g.node('Squeeze', [Y!, g.ints([1])]); // [T, B, H], by input step
     // Keras gives the sequence in processing order: reversed for goBackwards
     if (run.goBackwards) y = g.node('Slice', [y, g.ints([-1]), g.ints([-9223372036854775808]), g.ints([0]), g.ints([-1])]);
     out = g.node('Transpose', [y], { perm: [1, 0, 2] });
   } else out = g.node('Squeeze', [Yh!, g.ints([0])]); // the last step processed is the final state
-  const res = [finish(out, 0), finish(g.node('Squeeze', [Yh!, g.ints([0])]), 1)];
-  if (run.kind === 'LSTM') res.push(finish(g.node('Squeeze', [Yc!, g.ints([0])]), 2));
+  const res = [need[0] ? finish(out, 0) : '', need[1] ? finish(g.node('Squeeze', [Yh!, g.ints([0])]), 1) : ''];
+  if (run.kind === 'LSTM') res.push(need[2] ? finish(g.node('Squeeze', [Yc!, g.ints([0])]), 2) : '');
   return res;
 }
 
 /** Emits one traced op; `ins` are its inputs' value names; returns its outputs' value names. */
-function emitNode(g: GraphBuilder, n: TNode, ins: readonly string[], outNames: readonly (string | undefined)[]): string[] {
+function emitNode(g: GraphBuilder, n: TNode, ins: readonly string[], outNames: readonly (string | undefined)[], used: ReadonlySet<Tensor>): string[] {
   const a = n.attrs;
   const x = ins[0]!;
   const t0 = n.inputs[0]!;
@@ -536,7 +540,7 @@ function emitNode(g: GraphBuilder, n: TNode, ins: readonly string[], outNames: r
     return [want];
   };
   const op = n.op as string;
-  if (op === 'recurrent') return emitRecurrent(g, (a as unknown as { run: RecurrentRun }).run, ins, outNames);
+  if (op === 'recurrent') return emitRecurrent(g, (a as unknown as { run: RecurrentRun }).run, ins, outNames, n.outputs.map((o) => used.has(o)));
   if (op in OP_TABLE) return fin(tableOp(g, op as TableOpName, x));
   switch (op) {
     case 'identity':
@@ -833,10 +837,15 @@ async function buildModel(model: Module<Tensor | Tensor[]>, inputs: readonly Ten
         for (const d of deps(p.node)) if (!trace.producer.has(d) || !seen.has(trace.producer.get(d)!.node)) stack.push({ t: d, expanded: false });
       }
     }
+    // the values something reads: a node's outputs nothing reads may be left out
+    const used = new Set<Tensor>(trace.outputs);
+    for (const n of order) for (const d of deps(n)) used.add(d);
     for (const n of order) {
       const ins = n.inputs.map((t) => valueName(g, t));
-      const names = emitNode(g, n, ins, n.outputs.map((o) => wanted.get(o)));
-      n.outputs.forEach((o, i) => g.setName(o, names[i]!));
+      const names = emitNode(g, n, ins, n.outputs.map((o) => wanted.get(o)), used);
+      n.outputs.forEach((o, i) => {
+        if (names[i]) g.setName(o, names[i]);
+      });
     }
     // outputs that are inputs or parameters themselves, or repeated
     const outInfo: ValueInfoProto[] = [];

@@ -192,6 +192,10 @@ function suite(backend: string): void {
       for (const [op, k] of Object.entries(c.nodes)) expect(ops.get(op) ?? 0, `${op} nodes`).toBe(k);
       // not unrolled: no MatMul beyond the model's own Linear layers
       expect(ops.get('MatMul') ?? 0).toBeLessThanOrEqual(1);
+      // no dead nodes: every node's output is read (but for the recurrent nodes' own Y, Y_h, Y_c)
+      const graph = decodeModel('t', bytes).graph!;
+      const read = new Set([...graph.node!.flatMap((nd) => nd.input ?? []), ...graph.output!.map((o) => o.name)]);
+      for (const nd of graph.node!) if (!['LSTM', 'GRU', 'RNN'].includes(nd.opType!)) for (const o of nd.output ?? []) expect(read.has(o), `${nd.opType} output ${o}`).toBe(true);
       // the parameters stay initializers under their state-dict names
       const inits = new Set(decodeModel('t', bytes).graph!.initializer!.map((t) => t.name));
       for (const name of Object.keys(m.stateDict())) expect(inits.has(name), name).toBe(true);
