@@ -784,9 +784,15 @@ export async function toOnnx(model: Module<Tensor | Tensor[]>, sampleInput: Tens
 
 /** Traces `model` on `inputs` and builds the ModelProto (dyn: the dimensions written symbolically). */
 async function buildModel(model: Module<Tensor | Tensor[]>, inputs: readonly Tensor[], opts: ExportOnnxOptions, opset: number, inputNames: readonly string[], dyn: Dynamic): Promise<ModelProto> {
-  const params = Object.entries(model.stateDict()); // in PyTorch's state_dict() order
-  const roots = new Set<Tensor>([...inputs, ...params.map(([, p]) => p)]);
-  const trace = runTrace(model, inputs, roots);
+  let params = Object.entries(model.stateDict()); // in PyTorch's state_dict() order
+  let trace = runTrace(model, inputs, new Set<Tensor>([...inputs, ...params.map(([, p]) => p)]));
+  if (Object.keys(model.stateDict()).length !== params.length) {
+    // layers built by their first call (Keras layers without inputShape) made their weights during
+    // the trace, which took them for constants: trace again, now that they are parameters
+    disposeTrace(trace, inputs, params);
+    params = Object.entries(model.stateDict());
+    trace = runTrace(model, inputs, new Set<Tensor>([...inputs, ...params.map(([, p]) => p)]));
+  }
   try {
     const outputNames = checkNames('outputNames', opts.outputNames, trace.outputs.length);
     for (const n of outputNames) if (inputNames.includes(n)) throw new AxonError(OP, `the name '${n}' is both an input and an output name`);
@@ -871,9 +877,14 @@ async function buildModel(model: Module<Tensor | Tensor[]>, inputs: readonly Ten
       },
     };
   } finally {
-    for (const t of trace.owned) t.dispose();
-    for (const t of trace.outputs) if (!inputs.includes(t) && !params.some(([, p]) => p === t)) t.dispose();
+    disposeTrace(trace, inputs, params);
   }
+}
+
+/** Frees what a trace made: its constants and its outputs (unless they are inputs or parameters). */
+function disposeTrace(trace: Trace, inputs: readonly Tensor[], params: readonly (readonly [string, Tensor])[]): void {
+  for (const t of trace.owned) t.dispose();
+  for (const t of trace.outputs) if (!inputs.includes(t) && !params.some(([, p]) => p === t)) t.dispose();
 }
 
 /**

@@ -247,6 +247,22 @@ describe('recurrent layers as ONNX nodes on WASM', () => {
   });
   suite('wasm');
 
+  it('a Keras layer built by its first call (during the export) has its weights as initializers, and exports with a dynamic batch', async () => {
+    setSeed(15);
+    const m = new KerasLSTM(4, { returnSequences: true });
+    expect(m.built).toBe(false);
+    const x = rnd([2, 5, 3]);
+    const before = memory().numTensors;
+    const bytes = await toOnnx(m, x, { dynamicBatch: true });
+    expect(memory().numTensors).toBe(before + 3); // the weights the first call built
+    const g = decodeModel('t', bytes).graph!;
+    expect(g.initializer!.map((t) => t.name)).toEqual(['kernel', 'recurrentKernel', 'bias']);
+    expect(g.node!.filter((n) => n.opType === 'Constant' && n.attribute![0]!.t!.dims!.length > 1)).toEqual([]);
+    const x3 = rnd([3, 5, 3]);
+    const [got] = await ortRun(await ort.InferenceSession.create(bytes), ['input'], [x3]);
+    expectAllClose(got!.data, (await m.forward(x3).data()) as Float32Array, 1e-4, 1e-5, 'built during export');
+  });
+
   it('a masked Keras layer (maskValue) is unrolled, not exported with ONNX semantics that differ', async () => {
     setSeed(13);
     const m = new Keras(new KerasLSTM(4, { maskValue: 0, returnSequences: true }));
