@@ -5,6 +5,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { AxonError } from '@axon/core';
 import { setIoHookForTests } from '@axon/layers';
+import { OPTIMIZER_NAMES } from '@axon/optimizers';
 import { example, EXAMPLES } from './commands/examples.js';
 import { evaluate } from './commands/eval.js';
 import { describeModel, info } from './commands/info.js';
@@ -52,7 +53,7 @@ const program = new Command();
 program.name('axon').description('Deep learning for TypeScript: train, evaluate and run models').version('0.1.0');
 
 /** Flags of `axon train` that only MNIST models take, and those that only language models take. */
-const MNIST_ONLY = ['epochs', 'limit', 'validationSplit', 'mnistDir', 'lrDecay', 'augment', 'profile'];
+const MNIST_ONLY = ['epochs', 'limit', 'validationSplit', 'mnistDir', 'lrDecay', 'optimizer', 'augment', 'profile'];
 const LM_ONLY = ['data', 'tokenizer', 'vocabSize', 'layers', 'heads', 'width', 'context', 'dropout', 'steps', 'time', 'warmup', 'clip', 'evalEvery', 'evalBatches', 'valFraction', 'sampleEvery', 'sampleTokens', 'temperature', 'topK'];
 const flagOf = (key: string): string => `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 
@@ -62,7 +63,8 @@ program
   .option('-m, --model <name>', `model: ${[...MODEL_NAMES, ...LM_MODEL_NAMES].join(', ')} (gpt and lstm are language models)`, 'mlp')
   .option('-e, --epochs <n>', 'epochs', wrap(positiveInt('epochs')), 5)
   .option('-b, --batch-size <n>', 'batch size', wrap(positiveInt('batch-size')), 32)
-  .option('--lr <x>', 'learning rate (Adam)', wrap(positiveNumber('lr')), 0.001)
+  .option('--lr <x>', 'learning rate', wrap(positiveNumber('lr')), 0.001)
+  .addOption(new Option('--optimizer <name>', 'mlp/cnn: the optimizer, with Keras\'s defaults (gpt/lstm use AdamW) (default: "adam")').choices([...OPTIMIZER_NAMES]))
   .option('--backend <name>', 'backend (wasm, webgpu, or auto)', 'auto')
   .addOption(threadsOption())
   .option('--seed <n>', 'random seed', wrap(nonNegativeInt('seed')), 0)
@@ -143,6 +145,7 @@ program
       mnistDir: o.mnistDir,
       augment: o.augment === true,
       lrDecay: o.lrDecay,
+      optimizer: o.optimizer,
       checkpointDir: o.checkpointDir,
       checkpointEvery: o.checkpointEvery,
       resume: o.resume === true,

@@ -275,6 +275,8 @@ describe('bad arguments fail before training', () => {
     const cases: [string[], RegExp][] = [
       [['--model', 'gpt', '--epochs', '2'], /--epochs applies to MNIST models \(mlp, cnn\), not to --model gpt/],
       [['--model', 'gpt', '--limit', '100', '--augment'], /--limit, --augment apply to MNIST models/],
+      [['--model', 'gpt', '--optimizer', 'sgd'], /--optimizer applies to MNIST models \(mlp, cnn\), not to --model gpt/],
+      [['--model', 'mlp', '--optimizer', 'adamx'], /'--optimizer <name>' argument 'adamx' is invalid\. Allowed choices are sgd, adam, adamw, rmsprop, adagrad, adamax, nadam, radam, adadelta/],
       [['--model', 'mlp', '--heads', '2'], /--heads applies to language models \(--model gpt or lstm\), not to --model mlp/],
       [['--model', 'lstm', '--heads', '2'], /--heads applies to --model gpt/],
       [['--model', 'gpt', '--tokenizer', 'word'], /--tokenizer must be char or bpe, got 'word'/],

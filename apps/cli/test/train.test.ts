@@ -1,4 +1,4 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -43,6 +43,18 @@ describe('axon train / eval / predict', () => {
   it('trains with augmented images through a dataset pipeline (--augment)', async () => {
     const r = await train({ model: 'mlp', epochs: 1, batchSize: 64, lr: 0.001, backend: 'wasm', seed: 3, limit: 4000, validationSplit: 0.1, progress: false, augment: true }, () => undefined);
     expect(r.testAccuracy).toBeGreaterThan(0.6);
+  }, 120_000);
+
+  it('trains with the optimizer --optimizer names (Keras names and defaults), saved with the model', async () => {
+    const out = join(dir, 'mnist-nadam');
+    const seen: string[] = [];
+    const r = await train({ model: 'mlp', epochs: 1, batchSize: 64, lr: 0.002, optimizer: 'nadam', backend: 'wasm', seed: 1, output: out, limit: 3000, validationSplit: 0, progress: false }, (l) => void seen.push(l));
+    expect(seen[0]).toMatch(/batch 64, nadam lr 0\.002,/);
+    expect(r.testAccuracy).toBeGreaterThan(0.8);
+    const json = JSON.parse(await readFile(join(out, 'model.json'), 'utf8')) as { compile?: { optimizer?: { name?: string; lr?: number } } };
+    expect(json.compile?.optimizer?.name).toBe('nadam');
+    expect(json.compile?.optimizer?.lr).toBe(0.002);
+    await expect(train({ model: 'mlp', epochs: 1, batchSize: 64, lr: 0.002, optimizer: 'adamx' as 'adam', backend: 'wasm', seed: 1, limit: 100, validationSplit: 0, progress: false }, () => undefined)).rejects.toThrow(/adamx/);
   }, 120_000);
 
   it('leaks no tensors across a training run', async () => {

@@ -3,7 +3,7 @@ import { AxonError, formatProfile, setFlags, setSeed, startProfile, type Profile
 import '@axon/autograd';
 import { augmentImages, fromArrays, loadMnist } from '@axon/datasets';
 import { LambdaCallback, TerminateOnNaN, latestCheckpoint, type Logs } from '@axon/layers';
-import { ExponentialLR } from '@axon/optimizers';
+import { ExponentialLR, type OptimizerName } from '@axon/optimizers';
 import cliProgress from 'cli-progress';
 import { chooseBackend } from '../backend.js';
 import { featureList, int, pct, secs } from '../format.js';
@@ -33,6 +33,8 @@ export interface TrainOptions {
   augment?: boolean;
   /** Multiply the learning rate by this factor after every epoch (1 = constant). */
   lrDecay?: number;
+  /** The optimizer, by its Keras name (default `'adam'`), with Keras' defaults and `lr`. */
+  optimizer?: OptimizerName;
   /**
    * Where checkpoints go. With it, one is written after every epoch (and every `checkpointEvery`
    * steps); without it, only an interrupted run writes one (to `<output>.checkpoint`, or
@@ -102,12 +104,12 @@ async function trainWith(o: TrainOptions, log: (s: string) => void): Promise<Tra
     const nVal = tr.count - nTrain;
     if (nTrain < 1) throw new AxonError(op, `--validation-split ${o.validationSplit} of ${int(tr.count)} images leaves no training images`);
     if (o.validationSplit > 0 && nVal < 1) throw new AxonError(op, `--validation-split ${o.validationSplit} of ${int(tr.count)} images leaves no validation images`);
-    log(`axon train: model ${o.model}, backend ${backend.name}${featureList(backend.features)}, ${int(nTrain)} training${nVal ? ` / ${int(nVal)} validation` : ''} / ${int(te.count)} test images, ${o.epochs} epochs, batch ${o.batchSize}, lr ${o.lr}, seed ${o.seed} (data loaded in ${secs(performance.now() - t0)})`);
+    log(`axon train: model ${o.model}, backend ${backend.name}${featureList(backend.features)}, ${int(nTrain)} training${nVal ? ` / ${int(nVal)} validation` : ''} / ${int(te.count)} test images, ${o.epochs} epochs, batch ${o.batchSize}, ${o.optimizer ?? 'adam'} lr ${o.lr}, seed ${o.seed} (data loaded in ${secs(performance.now() - t0)})`);
     if (o.resume) {
       const at = await latestCheckpoint(ckptDir);
       log(at ? `resuming from ${at.file}: epoch ${at.epoch + 1}, after batch ${at.step}` : `no checkpoint in ${ckptDir} yet: starting from the beginning`);
     }
-    model.compile({ optimizer: { name: 'adam', learningRate: o.lr }, loss: 'sparseCategoricalCrossentropy', metrics: ['accuracy'] });
+    model.compile({ optimizer: { name: o.optimizer ?? 'adam', learningRate: o.lr }, loss: 'sparseCategoricalCrossentropy', metrics: ['accuracy'] });
     const stepsPerEpoch = Math.ceil(nTrain / o.batchSize);
     const epochSeconds: number[] = [];
     let bar: cliProgress.SingleBar | null = null;
@@ -234,6 +236,7 @@ function resumeArgs(o: TrainOptions, ckptDir: string): string {
   if (o.validationSplit) args.push(`--validation-split ${o.validationSplit}`);
   if (o.augment) args.push('--augment');
   if (o.lrDecay !== undefined && o.lrDecay !== 1) args.push(`--lr-decay ${o.lrDecay}`);
+  if (o.optimizer !== undefined && o.optimizer !== 'adam') args.push(`--optimizer ${o.optimizer}`);
   if (o.mnistDir) args.push(`--mnist-dir ${q(o.mnistDir)}`);
   if (o.output !== undefined) args.push(`--output ${q(o.output)}`);
   if (o.checkpointEvery) args.push(`--checkpoint-every ${o.checkpointEvery}`);
