@@ -63,10 +63,15 @@ type Step =
 /** An argument of a recorded call with buffers replaced by refs. */
 type Slot = { readonly ref: Ref } | { readonly view: Omit<View, 'buf'>; readonly ref: Ref } | { readonly list: readonly Slot[] } | { readonly value: unknown };
 
+/** Builds one argument of a replayed call from the replay's argument and temporary buffers. */
+type Maker = (inBufs: readonly BackendBuffer[], tmp: readonly (BackendBuffer | null)[]) => unknown;
+
 interface Trace {
   readonly backend: Backend;
   readonly steps: readonly Step[];
   readonly slots: readonly (readonly Slot[])[];
+  /** Each call's argument makers (from `slots`, made on the first replay). */
+  makers?: readonly (readonly Maker[])[];
   readonly tmpCount: number;
   readonly outputs: readonly { readonly ref: Ref; readonly shape: readonly number[]; readonly strides: readonly number[]; readonly offset: number; readonly dtype: DType }[];
   readonly single: boolean;
@@ -334,18 +339,35 @@ function record<A extends CompiledArg[], R extends Tensor | Tensor[]>(name: stri
   return { result: (Array.isArray(result) ? detached : detached[0]) as R, trace: { backend, steps, slots, tmpCount: tmp, outputs, single: !Array.isArray(result) }, problem: null };
 }
 
+/**
+ * A slot as a function of the replay's buffers, decided once per trace instead of per replay (the
+ * per-call JavaScript of a replayed step is what compile saves; views come out as fixed-shape
+ * objects, which keeps the backends' property reads monomorphic).
+ */
+function makerOf(s: Slot): Maker {
+  if ('value' in s) {
+    const v = s.value;
+    return () => v;
+  }
+  if ('list' in s) {
+    const ms = s.list.map(makerOf);
+    return (i, t) => ms.map((m) => m(i, t));
+  }
+  const { k, i: at } = s.ref;
+  if ('view' in s) {
+    const { dtype, shape, strides, offset } = s.view;
+    return k === 'in' ? (i) => ({ buf: i[at]!, dtype, shape, strides, offset }) : (_, t) => ({ buf: t[at]!, dtype, shape, strides, offset });
+  }
+  return k === 'in' ? (i) => i[at]! : (_, t) => t[at]!;
+}
+
 function replay(t: Trace, args: readonly CompiledArg[]): Tensor | Tensor[] {
   const backend = t.backend;
   const { ts, made } = tensorArgs(backend, args);
   const inBufs = ts.map((x) => x.storage.buf);
   const tmp: (BackendBuffer | null)[] = new Array(t.tmpCount).fill(null);
   const bufOf = (r: Ref): BackendBuffer => (r.k === 'in' ? inBufs[r.i]! : tmp[r.i]!);
-  const fill = (s: Slot): unknown => {
-    if ('value' in s) return s.value;
-    if ('list' in s) return s.list.map(fill);
-    if ('view' in s) return { ...s.view, buf: bufOf(s.ref) };
-    return bufOf(s.ref);
-  };
+  const makers = (t.makers ??= t.slots.map((ss) => ss.map(makerOf)));
   const b = backend as unknown as Record<string, (...a: unknown[]) => unknown>;
   let call = 0;
   try {
@@ -359,7 +381,9 @@ function replay(t: Trace, args: readonly CompiledArg[]): Tensor | Tensor[] {
         const all = backend.readSync(bufOf(st.ref));
         st.check(all.subarray(st.offset, st.offset + st.size));
       } else {
-        const a = t.slots[call++]!.map(fill);
+        const ms = makers[call++]!;
+        const a = new Array<unknown>(ms.length);
+        for (let j = 0; j < ms.length; j++) a[j] = ms[j]!(inBufs, tmp);
         if (st.draws !== undefined) [a[1], a[2]] = drawGlobalStream(st.draws);
         b[st.method]!(...a);
       }
