@@ -1018,6 +1018,7 @@ function specs(): Spec[] {
   exportWith('toOnnx names', [{ kind: 'names', good: () => ['pixels'] }, { kind: 'names', good: () => ['logits'] }], (i, o) => ({ inputNames: i as string[], outputNames: o as string[] }));
   exportWith('toOnnx docString', [V('text', 'a small net')], (d) => ({ docString: d as string }));
   exportWith('toOnnx dynamicBatch', [V('num', true)], (d) => ({ dynamicBatch: d as boolean }));
+  exportWith('toOnnx dynamicAxes', [V('opts', { input: { 0: 'batch' }, output: { 0: 'batch' } })], (d) => ({ dynamicAxes: d as Record<string, Record<number, string>> }));
   add('onnx', 'exportOnnx', [{ kind: 'path', good: () => join(fuzzDir(), 'export.onnx') }, V('opts', { opset: 17 })], async (p, o) => {
     const n = onnxNet();
     const x = ax.zeros([1, 4]);
