@@ -17,6 +17,7 @@ import {
   add,
   arange,
   astype,
+  attentionGrad,
   cos,
   div,
   eq,
@@ -31,6 +32,7 @@ import {
   log,
   logicalAnd,
   matmul,
+  max,
   mul,
   neg,
   pad,
@@ -268,20 +270,32 @@ export const rules: Record<string, GradRule | undefined> & { [K in Differentiabl
     return [need(c, 0) ? sumToShape(matmul(g, transpose(b)), a.shape) : null, gb];
   },
   attention: (g, c) => {
-    // recomputes the weights P = softmax(q·kᵀ·scale + bias) with ops (higher-order gradients work);
-    // dS = P ⊙ (g·vᵀ − rowsum(g ⊙ out)), dq = dS·k·scale, dk = dSᵀ·q·scale, dv = Pᵀ·g, dbias = dS
+    // dS = P ⊙ (g·vᵀ − rowsum(g ⊙ out)), dq = dS·k·scale, dk = dSᵀ·q·scale, dv = Pᵀ·g, dbias = dS.
+    // A row whose keys are all masked (NaN output) contributes nothing: P = 0 and rowsum = 0 there.
     const [q, k, v, m] = c.inputs as [Tensor, Tensor, Tensor, Tensor | undefined];
     const need = (i: number): boolean => c.needs?.[i] !== false;
     const scale = c.attrs.scale as number;
     const bias = c.attrs.bias as Tensor | null;
+    const causal = c.attrs.causal === true;
+    if (!(m !== undefined && need(3))) {
+      // the fused backward kernel (FlashAttention-2's: no [.., Tq, Tk] buffer) where the backend has
+      // it and grad mode is off; null: recompute with ops below (higher-order gradients work there)
+      const fused = attentionGrad(g, q, k, v, bias, scale, causal, c.output, (c.attrs.lse as Tensor | null | undefined) ?? null);
+      if (fused !== null) {
+        const [dq, dk, dv] = fused;
+        return [need(0) ? sumToShape(dq, q.shape) : null, need(1) ? sumToShape(dk, k.shape) : null, need(2) ? sumToShape(dv, v.shape) : null, null];
+      }
+    }
+    // recomputes the weights P = softmax(q·kᵀ·scale + bias) with ops
     let s = mul(matmul(q, transpose(k)), scale);
     if (bias !== null) s = add(s, bias);
-    if (c.attrs.causal === true) {
+    if (causal) {
       const [tq, tk] = s.shape.slice(-2) as [number, number];
       s = where(ge(reshape(arange(tq, undefined, 1, 'int32'), [tq, 1]), arange(tk, undefined, 1, 'int32')), s, -Infinity);
     }
-    const p = softmax(s);
-    const ds = mul(p, sub(matmul(g, transpose(v)), sum(mul(g, c.output), -1, true)));
+    const dead = eq(max(s, -1, true), -Infinity);
+    const p = where(dead, 0, softmax(s));
+    const ds = mul(p, sub(matmul(g, transpose(v)), where(dead, 0, sum(mul(g, c.output), -1, true))));
     return [
       need(0) ? sumToShape(mul(matmul(ds, k), scale), q.shape) : null,
       need(1) ? sumToShape(mul(matmul(transpose(ds), q), scale), k.shape) : null,

@@ -314,6 +314,25 @@ export interface Backend {
    * `reduce`/`fused`, and the product with `matmul`, materialising [B, Tq, Tk].
    */
   attention?(q: View, k: View, v: View, bias: View | null, scale: number, causal: boolean, out: BackendBuffer, lse: BackendBuffer): void;
+  /**
+   * Gradients of {@link Backend.attention} without materialising the scores (FlashAttention-2's
+   * backward): `q`, `k`, `v`, `bias`, `scale` and `causal` are the forward's (same shapes and
+   * conventions: views [B, T, D] with any strides, 0 included); `out` is the forward's output and
+   * `dOut` its gradient (float32 views [B, Tq, Dv], any strides), `lse` the forward's log-sum-exp
+   * (a float32 view [B, Tq]). With `s_ij` the forward's masked scores and `D_i = Σ_c dOut[i,c]·out[i,c]`:
+   * `P_ij = exp(s_ij − lse_i)`, `dP_ij = Σ_c dOut[i,c]·v[j,c]`, `dS_ij = P_ij·(dP_ij − D_i)`;
+   * `dq[b,i,:] = scale·Σ_j dS_ij·k[b,j,:]`, `dk[b,j,:] = scale·Σ_i dS_ij·q[b,i,:]`,
+   * `dv[b,j,:] = Σ_i P_ij·dOut[b,i,:]` — contiguous float32 buffers of [B, Tq, D], [B, Tk, D] and
+   * [B, Tk, Dv], written for each `b` even where q, k or v has batch stride 0 (core sums them). A row
+   * whose scores are all −Infinity (`lse_i = −Infinity`, NaN `out`) contributes nothing: its `dq` row
+   * is 0 and it adds nothing to `dk`/`dv` (as PyTorch's fused kernels; `D_i` is taken as 0, so NaN never
+   * reaches other rows). Accumulates in float32 in any order; the conformance suite states the
+   * tolerance. B, Tq, D or Dv may be zero; core never passes Tk = 0, and calls it only with grad mode
+   * off (higher-order gradients use the composite ops) and when the bias needs no gradient.
+   * Optional: without it core's rule recomputes the weights with `matmul`/softmax ops,
+   * materialising [B, Tq, Tk].
+   */
+  attentionBackward?(q: View, k: View, v: View, bias: View | null, scale: number, causal: boolean, out: View, dOut: View, lse: View, dq: BackendBuffer, dk: BackendBuffer, dv: BackendBuffer): void;
   /** `out[i] = cond[i] ? a[i] : b[i]`; `cond` bool; `a`, `b` and `out` share one dtype. */
   where(cond: View, a: View, b: View, out: BackendBuffer): void;
   /**

@@ -56,6 +56,22 @@ function conv(x: number, from: DType, to: DType): number {
   return x;
 }
 
+/** Element (b, i, j) of a [B, R, C] view. */
+const at3 = (x: View, b: number, i: number, j: number): number => (x.buf as Buf).data[x.offset + b * x.strides[0]! + i * x.strides[1]! + j * x.strides[2]!]!;
+
+/** Row `i` of batch `b` of attention's masked scores, `scale·q·kᵀ + bias` (−Infinity past the diagonal when causal). */
+function attnScores(q: View, k: View, bias: View | null, scale: number, causal: boolean, b: number, i: number, Tk: number, D: number): number[] {
+  const s: number[] = [];
+  for (let j = 0; j < Tk; j++) {
+    let dot = 0;
+    for (let d = 0; d < D; d++) dot += at3(q, b, i, d) * at3(k, b, j, d);
+    let x = scale * dot + (bias === null ? 0 : at3(bias, b, i, j));
+    if (causal && j > i) x = -Infinity;
+    s.push(x);
+  }
+  return s;
+}
+
 function erf(x: number): number {
   // Abramowitz–Stegun 7.1.26 (|error| ≤ 1.5e-7)
   const s = Math.sign(x);
@@ -274,6 +290,59 @@ class ReferenceBackend implements Backend {
           for (let k = 0; k < K; k++) s += ad[a.offset + t * a.strides[0]! + i * a.strides[1]! + k * a.strides[2]!]! * bd[b.offset + t * b.strides[0]! + k * b.strides[1]! + j * b.strides[2]!]!;
           d[(t * M + i) * N + j] = s;
         }
+  }
+  // Attention, literally (float64 per row; `backend.ts`'s formulas, the scores of a row materialised).
+  attention(q: View, k: View, v: View, bias: View | null, scale: number, causal: boolean, out: BackendBuffer, lse: BackendBuffer): void {
+    const [B, Tq, D] = q.shape as [number, number, number];
+    const Tk = k.shape[1]!;
+    const Dv = v.shape[2]!;
+    const o = (out as Buf).data;
+    const l = (lse as Buf).data;
+    for (let b = 0; b < B; b++)
+      for (let i = 0; i < Tq; i++) {
+        const s = attnScores(q, k, bias, scale, causal, b, i, Tk, D);
+        let mx = -Infinity;
+        for (const x of s) mx = Math.max(mx, x);
+        let den = 0;
+        const p = s.map((x) => (mx === -Infinity ? 0 : Math.exp(x - mx)));
+        for (const x of p) den += x;
+        for (let c = 0; c < Dv; c++) {
+          let acc = 0;
+          for (let j = 0; j < Tk; j++) acc += p[j]! * at3(v, b, j, c);
+          o[(b * Tq + i) * Dv + c] = den === 0 ? NaN : acc / den;
+        }
+        l[b * Tq + i] = den === 0 ? -Infinity : mx + Math.log(den);
+      }
+  }
+  attentionBackward(q: View, k: View, v: View, bias: View | null, scale: number, causal: boolean, out: View, dOut: View, lse: View, dq: BackendBuffer, dk: BackendBuffer, dv: BackendBuffer): void {
+    const [B, Tq, D] = q.shape as [number, number, number];
+    const Tk = k.shape[1]!;
+    const Dv = v.shape[2]!;
+    const gq = new Float64Array(B * Tq * D);
+    const gk = new Float64Array(B * Tk * D);
+    const gv = new Float64Array(B * Tk * Dv);
+    const ld = (lse.buf as Buf).data;
+    for (let b = 0; b < B; b++)
+      for (let i = 0; i < Tq; i++) {
+        const li = ld[lse.offset + b * lse.strides[0]! + i * lse.strides[1]!]!;
+        const s = attnScores(q, k, bias, scale, causal, b, i, Tk, D);
+        let Di = 0;
+        if (li !== -Infinity) for (let c = 0; c < Dv; c++) Di += at3(dOut, b, i, c) * at3(out, b, i, c);
+        for (let j = 0; j < Tk; j++) {
+          const p = li === -Infinity ? 0 : Math.exp(s[j]! - li);
+          let dp = 0;
+          for (let c = 0; c < Dv; c++) dp += at3(dOut, b, i, c) * at3(v, b, j, c);
+          const ds = p * (dp - Di);
+          for (let c = 0; c < Dv; c++) gv[(b * Tk + j) * Dv + c] += p * at3(dOut, b, i, c);
+          for (let d = 0; d < D; d++) {
+            gq[(b * Tq + i) * D + d] += scale * ds * at3(k, b, j, d);
+            gk[(b * Tk + j) * D + d] += scale * ds * at3(q, b, i, d);
+          }
+        }
+      }
+    (dq as Buf).data.set(gq);
+    (dk as Buf).data.set(gk);
+    (dv as Buf).data.set(gv);
   }
   // The fused primitives, literally: the value written out, then the plain primitive (called
   // through the prototype: a profile or a compile trace wraps the instance's methods, and counts

@@ -1,5 +1,5 @@
 import type { View } from '../backend.js';
-import { failSafe, noGrad, record } from '../engine.js';
+import { failSafe, isGradEnabled, noGrad, record } from '../engine.js';
 import { AxonError, fmtShape, fmtValue } from '../errors.js';
 import { broadcastShapes, sizeOf } from '../shape.js';
 import { Tensor } from '../tensor.js';
@@ -90,10 +90,14 @@ export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, opts:
         if (bias !== mask && bias !== null) drop(bias);
       }
     }
-    const out = noGrad(() => forward(q, k, v, bias, scale, causal, batch, Tq, Tk, Dv));
     const inputs = bias !== null && bias === mask ? [q, k, v, mask] : [q, k, v];
-    record('attention', inputs, out, { scale, causal, bias });
+    // the log-sum-exp rows are kept (in the op's attributes, freed with the graph's other saved
+    // tensors) only when the result will need a gradient: the fused backward reads them
+    const keepLse = isGradEnabled() && inputs.some((t) => t.requiresGrad);
+    const { out, lse } = noGrad(() => forward(q, k, v, bias, scale, causal, batch, Tq, Tk, Dv, keepLse));
+    record('attention', inputs, out, { scale, causal, bias, lse });
     if (bias !== mask && bias !== null) drop(bias);
+    if (lse !== null) drop(lse);
     return out;
   });
 }
@@ -146,7 +150,54 @@ function merged(shape: readonly number[], strides: readonly number[], s: number,
   return stride;
 }
 
-function forward(q: Tensor, k: Tensor, v: Tensor, bias: Tensor | null, scale: number, causal: boolean, batch: number[], Tq: number, Tk: number, Dv: number): Tensor {
+/** An operand of the per-batch loop: its broadcast shape [...batch, rows, cols], strides and storage. */
+interface Operand {
+  readonly shape: number[];
+  readonly strides: number[];
+  readonly buf: View['buf'];
+  readonly offset: number;
+}
+
+function operand(t: Tensor, shape: number[]): Operand {
+  return { shape, strides: bstrides(t, shape), buf: t.storage.buf, offset: t.offset };
+}
+
+/**
+ * The per-outer-batch-index loop of the attention kernels: the inner batch dims [s, r) must merge
+ * into one stride for every operand (q/k/v come as permuted [N, T, H, D] views, a key-padding mask as
+ * [N, 1, 1, Tk]), so nothing is copied; `each(c, views)` runs once per outer index `c` with every
+ * operand's [inner, rows, cols] view.
+ */
+function perBatch(ops: readonly Operand[], batch: readonly number[], each: (c: number, inner: number, views: View[]) => void): void {
+  const r = batch.length;
+  let s = 0;
+  while (s < r && ops.some((o) => merged(o.shape, o.strides, s, r) === null)) s++;
+  const outer = batch.slice(0, s);
+  const inner = sizeOf(batch.slice(s));
+  const n = sizeOf(outer);
+  const view = (o: Operand, idx: number[]): View => {
+    let offset = o.offset;
+    for (let i = 0; i < s; i++) offset += idx[i]! * o.strides[i]!;
+    const m = o.shape.length;
+    return { buf: o.buf, dtype: 'float32', shape: [inner, o.shape[m - 2]!, o.shape[m - 1]!], strides: [merged(o.shape, o.strides, s, r)!, o.strides[m - 2]!, o.strides[m - 1]!], offset };
+  };
+  const idx = outer.map(() => 0);
+  for (let c = 0; c < n; c++) {
+    each(c, inner, ops.map((o) => view(o, idx)));
+    for (let i = s - 1; i >= 0 && ++idx[i]! === outer[i]; i--) idx[i] = 0;
+  }
+}
+
+/** Copies a contiguous block of `size` elements into `dst` at element `at`. */
+function copyInto(backend: ReturnType<typeof backendOf>, src: Tensor, dst: Tensor, size: number, at: number): void {
+  backend.copy({ buf: src.storage.buf, dtype: 'float32', shape: [size], strides: [1], offset: 0 }, { buf: dst.storage.buf, dtype: 'float32', shape: [size], strides: [1], offset: at });
+}
+
+/**
+ * The forward pass; with `keepLse` also the log-sum-exp rows `[...batch, Tq]` the backward kernel
+ * reads (only with the fused kernel: otherwise null).
+ */
+function forward(q: Tensor, k: Tensor, v: Tensor, bias: Tensor | null, scale: number, causal: boolean, batch: number[], Tq: number, Tk: number, Dv: number, keepLse: boolean): { out: Tensor; lse: Tensor | null } {
   const backend = backendOf(OP, q);
   if (backend.attention === undefined && Tk > 0) {
     // no fused kernel: scores, softmax and the product as three kernels ([..., Tq, Tk] materialised)
@@ -156,54 +207,111 @@ function forward(q: Tensor, k: Tensor, v: Tensor, bias: Tensor | null, scale: nu
     const p = exp(e);
     drop(s, lse, e);
     try {
-      return matmul(p, v);
+      return { out: matmul(p, v), lse: null };
     } finally {
       drop(p);
     }
   }
   const out = empty(backend, [...batch, Tq, Dv], 'float32');
-  if (out.size === 0) return out;
+  if (out.size === 0) return { out, lse: null };
   if (Tk === 0 || backend.attention === undefined) {
     backend.fill(out.storage.buf, 0); // softmax over no keys, times no values: PyTorch's zeros
-    return out;
+    return { out, lse: null };
   }
-  // One kernel per outer batch index: the inner batch dims must merge into one stride for every
-  // operand (q/k/v come as permuted [N, T, H, D] views, a key-padding mask as [N, 1, 1, Tk]), so
-  // nothing is copied and no [.., Tq, Tk] buffer exists.
-  const r = batch.length;
-  const ops = [
-    { t: q, shape: [...batch, Tq, q.shape[q.rank - 1]!] },
-    { t: k, shape: [...batch, Tk, k.shape[k.rank - 1]!] },
-    { t: v, shape: [...batch, Tk, Dv] },
-    ...(bias === null ? [] : [{ t: bias, shape: [...batch, Tq, Tk] }]),
-  ].map((o) => ({ ...o, strides: bstrides(o.t, o.shape), buf: o.t.storage.buf, offset: o.t.offset }));
-  let s = 0;
-  while (s < r && ops.some((o) => merged(o.shape, o.strides, s, r) === null)) s++;
-  const outer = batch.slice(0, s);
-  const inner = sizeOf(batch.slice(s));
-  const n = sizeOf(outer);
-  const lse = empty(backend, [inner, Tq], 'float32');
-  const tmp = n === 1 ? out : empty(backend, [inner, Tq, Dv], 'float32');
-  const views = (o: (typeof ops)[number], idx: number[]): View => {
-    let offset = o.offset;
-    for (let i = 0; i < s; i++) offset += idx[i]! * o.strides[i]!;
-    const m = o.shape.length;
-    return { buf: o.buf, dtype: 'float32', shape: [inner, o.shape[m - 2]!, o.shape[m - 1]!], strides: [merged(o.shape, o.strides, s, r)!, o.strides[m - 2]!, o.strides[m - 1]!], offset };
-  };
+  const attention = backend.attention.bind(backend);
+  const ops = [operand(q, [...batch, Tq, q.shape[q.rank - 1]!]), operand(k, [...batch, Tk, k.shape[k.rank - 1]!]), operand(v, [...batch, Tk, Dv]), ...(bias === null ? [] : [operand(bias, [...batch, Tq, Tk])])];
+  const kept = keepLse ? empty(backend, [...batch, Tq], 'float32') : null;
+  let lse: Tensor | null = null;
+  let tmp: Tensor | null = null;
   try {
-    const idx = outer.map(() => 0);
-    for (let c = 0; c < n; c++) {
-      const [qv, kv, vv, bv] = ops.map((o) => views(o, idx)) as [View, View, View, View | undefined];
-      backend.attention(qv, kv, vv, bv ?? null, scale, causal, tmp.storage.buf, lse.storage.buf);
-      if (tmp !== out) {
-        const size = inner * Tq * Dv;
-        backend.copy({ buf: tmp.storage.buf, dtype: 'float32', shape: [size], strides: [1], offset: 0 }, { buf: out.storage.buf, dtype: 'float32', shape: [size], strides: [1], offset: c * size });
-      }
-      for (let i = s - 1; i >= 0 && ++idx[i]! === outer[i]; i--) idx[i] = 0;
-    }
+    perBatch(ops, batch, (c, inner, [qv, kv, vv, bv]) => {
+      const whole = inner * Tq === kept?.size;
+      lse ??= whole ? kept : empty(backend, [inner, Tq], 'float32');
+      tmp ??= inner * Tq * Dv === out.size ? out : empty(backend, [inner, Tq, Dv], 'float32');
+      attention(qv!, kv!, vv!, bv ?? null, scale, causal, tmp.storage.buf, lse.storage.buf);
+      if (tmp !== out) copyInto(backend, tmp, out, inner * Tq * Dv, c * inner * Tq * Dv);
+      if (kept !== null && lse !== kept) copyInto(backend, lse, kept, inner * Tq, c * inner * Tq);
+    });
+  } catch (e) {
+    kept?.dispose();
+    throw e;
   } finally {
-    lse.dispose();
-    if (tmp !== out) tmp.dispose();
+    if (lse !== null && lse !== kept) (lse as Tensor).dispose();
+    if (tmp !== null && tmp !== out) (tmp as Tensor).dispose();
   }
-  return out;
+  return { out, lse: kept };
+}
+
+/**
+ * @internal The gradients of `attention` (the recorded op) with the backend's fused backward kernel
+ * (`Backend.attentionBackward`): `g` is the output's gradient, `out` and `lse` the forward's output
+ * and log-sum-exp rows (recorded in the op's attributes), the rest the forward's operands (`bias` the
+ * additive bias, not needing a gradient). Returns `[dq, dk, dv]` in the broadcast batch shape
+ * (`[...batch, Tq, D]`, `[...batch, Tk, D]`, `[...batch, Tk, Dv]`; the caller sums them to the inputs'
+ * shapes), or null where the kernel cannot serve: no `attentionBackward` on this backend, no
+ * recorded `lse`, or grad mode on (a gradient that will itself be differentiated needs the
+ * composite ops). Never materialises [.., Tq, Tk]; one kernel per outer batch index, views merged
+ * as the forward's.
+ * @example
+ * ```ts
+ * const q = ones([1, 2, 4]);
+ * attentionGrad(ones([1, 2, 4]), q, q, q, null, 0.5, false, ones([1, 2, 4]), null); // null: no lse recorded
+ * ```
+ */
+export function attentionGrad(g: Tensor, q: Tensor, k: Tensor, v: Tensor, bias: Tensor | null, scale: number, causal: boolean, out: Tensor, lse: Tensor | null): [Tensor, Tensor, Tensor] | null {
+  const backend = backendOf(OP, q, k, v, g, out);
+  if (backend.attentionBackward === undefined || lse === null || lse.isDisposed || isGradEnabled()) return null;
+  // A decorator of the backend instance (a compile trace, the profiler) wraps the primitives it
+  // knows as own properties: one that wraps `attention` but not `attentionBackward` would not see
+  // (or replay) the call, so the composite runs instead of a kernel it would miss.
+  const own = (m: string): boolean => Object.prototype.hasOwnProperty.call(backend, m);
+  if (own('attention') && !own('attentionBackward')) return null;
+  const attentionBackward = backend.attentionBackward.bind(backend);
+  const [Tq, D] = q.shape.slice(-2) as [number, number];
+  const Tk = k.shape[k.rank - 2]!;
+  const Dv = v.shape[v.rank - 1]!;
+  const batch = out.shape.slice(0, -2);
+  if (g.rank !== out.rank || g.shape.some((d, i) => d !== out.shape[i]) || lse.rank !== batch.length + 1 || lse.size !== sizeOf(batch) * Tq) {
+    throw new AxonError(OP, `backward: gradient ${fmtShape(g.shape)} and lse ${fmtShape(lse.shape)} do not match the output ${fmtShape(out.shape)}`);
+  }
+  return failSafe(() => {
+    const dq = empty(backend, [...batch, Tq, D], 'float32');
+    const dk = empty(backend, [...batch, Tk, D], 'float32');
+    const dv = empty(backend, [...batch, Tk, Dv], 'float32');
+    if (Tk === 0 || dq.size + dk.size + dv.size === 0 || sizeOf(batch) === 0) {
+      for (const t of [dq, dk, dv]) if (t.size > 0) backend.fill(t.storage.buf, 0);
+      return [dq, dk, dv];
+    }
+    if (Tq === 0) {
+      for (const t of [dk, dv]) if (t.size > 0) backend.fill(t.storage.buf, 0);
+      return [dq, dk, dv];
+    }
+    const ops = [
+      operand(q, [...batch, Tq, D]),
+      operand(k, [...batch, Tk, D]),
+      operand(v, [...batch, Tk, Dv]),
+      operand(out, [...batch, Tq, Dv]),
+      operand(g, [...batch, Tq, Dv]),
+      { shape: [...batch, Tq, 1], strides: [...lse.strides, 1], buf: lse.storage.buf, offset: lse.offset },
+      ...(bias === null ? [] : [operand(bias, [...batch, Tq, Tk])]),
+    ];
+    const tmps: Tensor[] = [];
+    try {
+      perBatch(ops, batch, (c, inner, [qv, kv, vv, ov, gv, lv, bv]) => {
+        const whole = inner === sizeOf(batch);
+        if (!whole && tmps.length === 0) tmps.push(...[[inner, Tq, D], [inner, Tk, D], [inner, Tk, Dv]].map((sh) => empty(backend, sh, 'float32')));
+        const [tq, tk, tv] = (whole ? [dq, dk, dv] : tmps) as [Tensor, Tensor, Tensor];
+        const lse2: View = { ...lv!, shape: [inner, Tq], strides: lv!.strides.slice(0, 2) };
+        attentionBackward(qv!, kv!, vv!, bv ?? null, scale, causal, ov!, gv!, lse2, tq.storage.buf, tk.storage.buf, tv.storage.buf);
+        if (!whole) {
+          copyInto(backend, tq, dq, tq.size, c * tq.size);
+          copyInto(backend, tk, dk, tk.size, c * tk.size);
+          copyInto(backend, tv, dv, tv.size, c * tv.size);
+        }
+      });
+    } finally {
+      for (const t of tmps) t.dispose();
+    }
+    return [dq, dk, dv];
+  });
 }
