@@ -20,6 +20,7 @@ import {
   type View,
   type Window2d,
 } from '@axon/core';
+import { ATB, type AttentionBackwardPlan, attentionBackwardStorage, attentionDeltaSource, attentionKVGradSource, attentionQGradSource } from './attention-backward.js';
 import type { Acquired } from './device.js';
 import {
   ATT,
@@ -86,6 +87,16 @@ const ATTENTION_PLANS: readonly AttentionPlan[] = [
   { wg: 64, bq: 16, bk: 8, dq: 128, cv: 128 },
   { wg: 16, bq: 4, bk: 4, dq: 16, cv: 16 },
   { wg: 1, bq: 1, bk: 1, dq: 4, cv: 4 },
+];
+
+/**
+ * The attention backward kernels' shapes, best first (see {@link AttentionBackwardPlan}): the first
+ * that fits the adapter's workgroup size and storage is used (the first fits WebGPU's defaults).
+ */
+const ATTENTION_BACKWARD_PLANS: readonly AttentionBackwardPlan[] = [
+  { wg: 64, bq: 16, ch: 64 },
+  { wg: 16, bq: 4, ch: 16 },
+  { wg: 1, bq: 1, ch: 4 },
 ];
 
 /** Whether a reduction of R elements into `outSize` outputs runs one invocation per output (else one workgroup per output). */
@@ -276,6 +287,12 @@ export class WebGPUBackend implements Backend {
    * small tensors.
    */
   attentionConfig: AttentionPlan | null = null;
+  /**
+   * Attention backward kernels' shape (see {@link AttentionBackwardPlan}); `null` (the default) picks
+   * the first built-in shape that fits this adapter's limits. Tests set small shapes to cross tile
+   * edges with small tensors.
+   */
+  attentionBackwardConfig: AttentionBackwardPlan | null = null;
   /** Number of command buffers submitted so far (for tests and tuning). */
   submits = 0;
 
@@ -1173,6 +1190,127 @@ export class WebGPUBackend implements Backend {
         this.dispatch(op, [key, () => attentionSource(plan, hasBias)], params, gpuBufs, [Math.min(maxDim, gx - x0), Math.min(maxDim, B - z0), 1], { outputs: 2, uniformParams: false });
       }
     }
+  }
+
+  /**
+   * The gradients of {@link WebGPUBackend.attention} (see `Backend.attentionBackward` in `@axon/core`)
+   * without the [Tq, Tk] scores: FlashAttention-2's backward as three kernels — per query row the
+   * log-sum-exp and `D_i = Σ dOut·out` (a [B, Tq, 2] temporary), then a workgroup per block of keys
+   * sweeping the queries (dK, dV: each invocation owns a key's rows) and a workgroup per block of
+   * queries sweeping the keys (dQ), the other side's rows staged in workgroup memory tile by tile, so
+   * no atomics. Every operand is read through its strides (permuted, sliced or broadcast views, 0
+   * strides included); `dq`, `dk`, `dv` receive contiguous [B, Tq, D], [B, Tk, D] and [B, Tk, Dv].
+   * A fully masked row (lse −Infinity) contributes nothing. Any D and Dv (staged in chunks; a block's
+   * rows stay resident when D, Dv ≤ the tile's width); causal skips the blocks that are masked
+   * whole. Pipelines are cached per kernel shape and bias presence. Core calls it; users do not.
+   * @example
+   * ```ts
+   * const b = await createWebGPUBackend();
+   * const buf = (xs: number[]) => { const x = b.alloc('float32', xs.length); b.write(x, new Float32Array(xs)); return x; };
+   * const view = (x: ReturnType<typeof buf>, shape: number[]) => ({ buf: x, dtype: 'float32' as const, shape, strides: [shape[1]! * shape[2]!, shape[2]!, 1], offset: 0 });
+   * // one query, two keys with equal scores: P = [0.5, 0.5], out = 15, lse = log 2
+   * const q = buf([0]), k = buf([0, 0]), v = buf([10, 20]), out = buf([15]), g = buf([1]), lse = buf([Math.log(2)]);
+   * const [dq, dk, dv] = [b.alloc('float32', 1), b.alloc('float32', 2), b.alloc('float32', 2)];
+   * b.attentionBackward(view(q, [1, 1, 1]), view(k, [1, 2, 1]), view(v, [1, 2, 1]), null, 1, false, view(out, [1, 1, 1]), view(g, [1, 1, 1]), { ...view(lse, [1, 1, 1]), shape: [1, 1], strides: [1, 1] }, dq, dk, dv);
+   * Array.from(await b.read(dv)).map((x) => Math.round(x * 1e5) / 1e5) // [0.5, 0.5]
+   * b.dispose();
+   * ```
+   */
+  attentionBackward(q: View, k: View, v: View, bias: View | null, scale: number, causal: boolean, out: View, dOut: View, lse: View, dq: BackendBuffer, dk: BackendBuffer, dv: BackendBuffer): void {
+    const op = 'attentionBackward';
+    this.check(op);
+    const views: [View, string, number][] = [[q, 'q', 3], [k, 'k', 3], [v, 'v', 3], [out, 'out', 3], [dOut, 'dOut', 3], [lse, 'lse', 2]];
+    if (bias !== null) views.push([bias, 'bias', 3]);
+    const bufs = views.map(([x, what, rank]) => {
+      const buf = asBuf((x as View | undefined)?.buf as BackendBuffer, op);
+      if (x.dtype !== 'float32' || buf.dtype !== 'float32') throw new AxonError(op, `${what} must be a float32 view, got a ${x.dtype} view of a ${buf.dtype} buffer`);
+      checkViewLayout(op, what, x, buf.size, rank);
+      return buf;
+    });
+    const [B, Tq, D] = q.shape as [number, number, number];
+    const Tk = k.shape[1]!;
+    const Dv = v.shape[2]!;
+    const want = (x: View, dims: readonly number[]): boolean => x.shape.every((d, i) => d === dims[i]);
+    if (!want(k, [B, Tk, D]) || !want(v, [B, Tk, Dv]) || !want(out, [B, Tq, Dv]) || !want(dOut, [B, Tq, Dv]) || !want(lse, [B, Tq])) {
+      throw new AxonError(op, `q is [${q.shape.join(',')}], k [${k.shape.join(',')}], v [${v.shape.join(',')}], out [${out.shape.join(',')}], dOut [${dOut.shape.join(',')}], lse [${lse.shape.join(',')}]; expected [B, Tq, D], [B, Tk, D], [B, Tk, Dv], [B, Tq, Dv], [B, Tq, Dv], [B, Tq]`);
+    }
+    if (bias !== null && !want(bias, [B, Tq, Tk])) throw new AxonError(op, `bias is [${bias.shape.join(',')}], expected [B, Tq, Tk] = [${B},${Tq},${Tk}]`);
+    if (typeof scale !== 'number') throw new AxonError(op, `scale must be a number, got ${fmtValue(scale)}`);
+    if (typeof causal !== 'boolean') throw new AxonError(op, `causal must be a boolean, got ${fmtValue(causal)}`);
+    const outs = [[dq, 'dq', B * Tq * D, `[${B},${Tq},${D}]`], [dk, 'dk', B * Tk * D, `[${B},${Tk},${D}]`], [dv, 'dv', B * Tk * Dv, `[${B},${Tk},${Dv}]`]] as const;
+    const obufs = outs.map(([x, what, n, dims]) => {
+      const ob = asBuf(x, op);
+      if (ob.dtype !== 'float32' || ob.size !== n) throw new AxonError(op, `${what} must be a float32 buffer of ${n} elements (${dims}), got a ${ob.dtype} buffer of ${ob.size}`);
+      if (views.some(([y]) => y.buf === x)) throw new AxonError(op, `${what} is also an input's buffer (outputs never alias inputs)`);
+      return ob;
+    });
+    if ((dq === dk && B * Tq * D > 0 && B * Tk * D > 0) || (dk === dv && B * Tk * D > 0 && B * Tk * Dv > 0) || (dq === dv && B * Tq * D > 0 && B * Tk * Dv > 0)) throw new AxonError(op, 'dq, dk and dv must be distinct buffers');
+    if (B === 0) return;
+    const plan = this.attentionBackwardPlan();
+    const params = new Array<number>(ATB.len).fill(0);
+    params[ATB.B] = B;
+    params[ATB.Tq] = Tq;
+    params[ATB.Tk] = Tk;
+    params[ATB.D] = D;
+    params[ATB.Dv] = Dv;
+    params[ATB.scale] = f32Bits(scale);
+    params[ATB.causal] = causal ? 1 : 0;
+    for (const [x, at] of [[q, ATB.q], [k, ATB.k], [v, ATB.v], [bias, ATB.bias], [out, ATB.o], [dOut, ATB.g], [lse, ATB.lse]] as const) {
+      if (x === null) continue;
+      params[at] = x.offset;
+      x.strides.forEach((st, d) => (params[at + 1 + d] = st));
+    }
+    const hasBias = bias !== null;
+    const [qb, kb, vb, ob, gb, lb, bb] = bufs.map((x) => x.gpu!) as [GPUBuffer, GPUBuffer, GPUBuffer, GPUBuffer, GPUBuffer, GPUBuffer, GPUBuffer | undefined];
+    const maxDim = this.limits.maxComputeWorkgroupsPerDimension;
+    const grid = (rows: number, run: (groups: [number, number, number]) => void): void => {
+      const gx = Math.ceil(rows / plan.wg);
+      for (let z0 = 0; z0 < B; z0 += maxDim) {
+        for (let x0 = 0; x0 < gx; x0 += maxDim) {
+          params[ATB.rowBase] = x0;
+          params[ATB.batchBase] = z0;
+          run([Math.min(maxDim, gx - x0), Math.min(maxDim, B - z0), 1]);
+        }
+      }
+    };
+    const layout = (outputs: number) => ({ outputs, uniformParams: true });
+    // (lse, D) per query row: a [B, Tq, 2] temporary, freed once the kernels are encoded
+    const rows = this.alloc('float32', 2 * B * Tq) as WebGPUBuffer;
+    try {
+      const r = rows.gpu!;
+      if (Tq > 0) grid(Tq, (g) => this.dispatch(op, [`attentionDelta|${plan.wg}`, () => attentionDeltaSource(plan.wg)], params, [ob, gb, lb, r], g, layout(1)));
+      const extra = hasBias ? [bb!] : [];
+      if (Tk > 0) {
+        const key = `attentionKV|${plan.wg}|${plan.bq}|${plan.ch}|${hasBias}`;
+        grid(Tk, (g) => this.dispatch(op, [key, () => attentionKVGradSource(plan, hasBias)], params, [qb, kb, vb, ...extra, gb, r, obufs[1]!.gpu!, obufs[2]!.gpu!], g, layout(2)));
+      }
+      if (Tq > 0 && D > 0) {
+        const key = `attentionQ|${plan.wg}|${plan.bq}|${plan.ch}|${hasBias}`;
+        grid(Tq, (g) => this.dispatch(op, [key, () => attentionQGradSource(plan, hasBias)], params, [qb, kb, vb, ...extra, gb, r, obufs[0]!.gpu!], g, layout(1)));
+      }
+    } finally {
+      this.free(rows);
+    }
+  }
+
+  /** The attention backward kernels' shape: `attentionBackwardConfig` (checked against the adapter's limits) or the first built-in shape that fits. */
+  private attentionBackwardPlan(): AttentionBackwardPlan {
+    const maxStorage = this.limits.maxComputeWorkgroupStorageSize;
+    const why = (p: AttentionBackwardPlan): string | null => {
+      if (![p.wg, p.bq, p.ch].every((x) => Number.isInteger(x) && x >= 1)) return 'every size must be a positive integer';
+      if (p.wg > this.wg) return `wg ${p.wg} exceeds this adapter's workgroup size ${this.wg}`;
+      if (p.bq > 64) return `bq ${p.bq} exceeds 64 (registers per invocation)`;
+      if (attentionBackwardStorage(p) > maxStorage) return `it needs ${attentionBackwardStorage(p)} bytes of workgroup memory, the adapter allows ${maxStorage}`;
+      return null;
+    };
+    if (this.attentionBackwardConfig !== null) {
+      const e = why(this.attentionBackwardConfig);
+      if (e !== null) throw new AxonError('attentionBackward', `attentionBackwardConfig ${fmtValue(this.attentionBackwardConfig)} cannot run: ${e}`);
+      return this.attentionBackwardConfig;
+    }
+    const p = ATTENTION_BACKWARD_PLANS.find((x) => why(x) === null);
+    if (!p) throw new AxonError('attentionBackward', `no attention backward kernel shape fits this adapter (workgroup size ${this.wg}, ${maxStorage} bytes of workgroup memory)`);
+    return p;
   }
 
   /** The attention kernel's shape: `attentionConfig` (checked against the adapter's limits) or the first built-in shape that fits. */

@@ -23,6 +23,7 @@ import { acquireDevice } from './device.js';
 
 export { WebGPUBackend, WebGPUBuffer, type WebGPULimits, type WebGPUOptions } from './backend.js';
 export type { AttentionPlan } from './kernels.js';
+export type { AttentionBackwardPlan } from './attention-backward.js';
 export { acquireDevice, describeAdapter, type Acquired } from './device.js';
 
 /**
