@@ -92,8 +92,8 @@ export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, opts:
     }
     const inputs = bias !== null && bias === mask ? [q, k, v, mask] : [q, k, v];
     // the log-sum-exp rows are kept (in the op's attributes, freed with the graph's other saved
-    // tensors) only when the result will need a gradient: the fused backward reads them
-    const keepLse = isGradEnabled() && inputs.some((t) => t.requiresGrad);
+    // tensors) only when the result will need a gradient and the backend has the fused backward
+    const keepLse = isGradEnabled() && inputs.some((t) => t.requiresGrad) && backend.attentionBackward !== undefined;
     const { out, lse } = noGrad(() => forward(q, k, v, bias, scale, causal, batch, Tq, Tk, Dv, keepLse));
     record('attention', inputs, out, { scale, causal, bias, lse });
     if (bias !== mask && bias !== null) drop(bias);
