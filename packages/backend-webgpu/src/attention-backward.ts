@@ -43,9 +43,19 @@ export function attentionBackwardStorage(p: AttentionBackwardPlan): number {
 
 const P = (i: number): string => paramAt(i, true);
 
-/** Strided element `(row, col)` of view `at` in batch `b` (its buffer `name`). */
-function el(name: string, at: number, row: string, col: string): string {
-  return `${name}[${P(at)} + b * ${P(at + 1)} + (${row}) * ${P(at + 2)} + (${col}) * ${P(at + 3)}]`;
+/** Strided element `(row, col)` of view `name` in batch `b` (its base and strides are hoisted by {@link bases}). */
+function el(name: string, row: string, col: string): string {
+  return `${name}[${name}b + (${row}) * ${name}r + (${col}) * ${name}c]`;
+}
+
+/** WGSL lets of each view's base in batch `b` and its row and column strides (read once, not in the loops). */
+function bases(views: readonly (readonly [string, number])[]): string {
+  return views.map(([n, at]) => `  let ${n}b = ${P(at)} + b * ${P(at + 1)}; let ${n}r = ${P(at + 2)}; let ${n}c = ${P(at + 3)};`).join('\n');
+}
+
+/** `f(r)` for r = 0 … n − 1, joined by `sep`: the kernels unroll their per-row work over a block, so the rows' values stay in registers. */
+function rows(n: number, f: (r: number) => string, sep = ' '): string {
+  return Array.from({ length: n }, (_, r) => f(r)).join(sep);
 }
 
 const lseAt = (row: string): string => `${P(ATB.lse)} + b * ${P(ATB.lse + 1)} + (${row}) * ${P(ATB.lse + 2)}`;
@@ -66,12 +76,13 @@ export function attentionDeltaSource(wg: number): string {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let Tq = ${P(ATB.Tq)}; let Dv = ${P(ATB.Dv)};
   let b = wid.y + ${P(ATB.batchBase)};
+${bases([['G', ATB.g], ['O', ATB.o]])}
   let i = (wid.x + ${P(ATB.rowBase)}) * ${wg}u + li;
   if (i >= Tq) { return; }
   let l = L[${lseAt('i')}];
   var d: f32 = 0.0;
   if (l != -f_inf()) {
-    for (var c: u32 = 0u; c < Dv; c = c + 1u) { d = d + ${el('G', ATB.g, 'i', 'c')} * ${el('O', ATB.o, 'i', 'c')}; }
+    for (var c: u32 = 0u; c < Dv; c = c + 1u) { d = d + ${el('G', 'i', 'c')} * ${el('O', 'i', 'c')}; }
   }
   R[(b * Tq + i) * 2u] = l;
   R[(b * Tq + i) * 2u + 1u] = d;
@@ -95,7 +106,7 @@ export function attentionKVGradSource(p: AttentionBackwardPlan, bias: boolean): 
     { name: 'dK', dtype: 'float32' as const, write: true },
     { name: 'dV', dtype: 'float32' as const, write: true },
   ];
-  const biasAdd = bias ? `if (i < Tq && colOk) { x = x + ${el('Bi', ATB.bias, 'i', 'j')}; }` : '';
+  const biasAdd = bias ? `if (i < Tq && colOk) { x = x + ${el('Bi', 'i', 'j')}; }` : '';
   return `${header(bindings, { uniformParams: true })}
 var<workgroup> At: array<f32, ${bq * ch}>;
 var<workgroup> Bt: array<f32, ${bq * ch}>;
@@ -105,6 +116,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let scale = p_f32(${ATB.scale}u);
   let causal = ${P(ATB.causal)} != 0u;
   let b = wid.y + ${P(ATB.batchBase)};
+${bases([['Q', ATB.q], ['K', ATB.k], ['V', ATB.v], ['G', ATB.g], ...(bias ? [['Bi', ATB.bias] as const] : [])])}
   let j0 = (wid.x + ${P(ATB.rowBase)}) * ${wg}u;
   let j = j0 + li;
   let colOk = j < Tk;
@@ -120,24 +132,22 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let resQ = D <= ${ch}u;
   let resG = Dv <= ${ch}u;
   for (var i0: u32 = iStart; i0 < Tq; i0 = i0 + ${bq}u) {
-    var s: array<f32, ${bq}>;
-    var dp: array<f32, ${bq}>;
-    for (var r: u32 = 0u; r < ${bq}u; r = r + 1u) { s[r] = 0.0; dp[r] = 0.0; }
+    ${rows(bq, (r) => `var s${r}: f32 = 0.0; var dp${r}: f32 = 0.0;`)}
     // scores: q rows i0.. staged in At, chunks of ${ch} of D
     for (var d0: u32 = 0u; d0 < D; d0 = d0 + ${ch}u) {
       workgroupBarrier();
       for (var e: u32 = li; e < ${bq * ch}u; e = e + ${wg}u) {
         let rr = e / ${ch}u; let d = d0 + e % ${ch}u;
         var x: f32 = 0.0;
-        if (i0 + rr < Tq && d < D) { x = ${el('Q', ATB.q, 'i0 + rr', 'd')}; }
+        if (i0 + rr < Tq && d < D) { x = ${el('Q', 'i0 + rr', 'd')}; }
         At[e] = x;
       }
       workgroupBarrier();
       if (colOk) {
         let dn = min(${ch}u, D - d0);
         for (var dd: u32 = 0u; dd < dn; dd = dd + 1u) {
-          let kv = ${el('K', ATB.k, 'j', 'd0 + dd')};
-          for (var r: u32 = 0u; r < ${bq}u; r = r + 1u) { s[r] = s[r] + At[r * ${ch}u + dd] * kv; }
+          let kv = ${el('K', 'j', 'd0 + dd')};
+          ${rows(bq, (r) => `s${r} = s${r} + At[${r * ch}u + dd] * kv;`)}
         }
       }
     }
@@ -147,33 +157,33 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       for (var e: u32 = li; e < ${bq * ch}u; e = e + ${wg}u) {
         let rr = e / ${ch}u; let c = c0 + e % ${ch}u;
         var x: f32 = 0.0;
-        if (i0 + rr < Tq && c < Dv) { x = ${el('G', ATB.g, 'i0 + rr', 'c')}; }
+        if (i0 + rr < Tq && c < Dv) { x = ${el('G', 'i0 + rr', 'c')}; }
         Bt[e] = x;
       }
       workgroupBarrier();
       if (colOk) {
         let cn = min(${ch}u, Dv - c0);
         for (var cc: u32 = 0u; cc < cn; cc = cc + 1u) {
-          let vv = ${el('V', ATB.v, 'j', 'c0 + cc')};
-          for (var r: u32 = 0u; r < ${bq}u; r = r + 1u) { dp[r] = dp[r] + Bt[r * ${ch}u + cc] * vv; }
+          let vv = ${el('V', 'j', 'c0 + cc')};
+          ${rows(bq, (r) => `dp${r} = dp${r} + Bt[${r * ch}u + cc] * vv;`)}
         }
       }
     }
     // P_ij = exp(s_ij − lse_i), dS_ij = P_ij (dP_ij − D_i) (s is overwritten by P, dp by dS)
-    for (var r: u32 = 0u; r < ${bq}u; r = r + 1u) {
-      let i = i0 + r;
+${rows(bq, (r) => `    {
+      let i = i0 + ${r}u;
       var pr: f32 = 0.0;
       var dl: f32 = 0.0;
       if (i < Tq && colOk && !(causal && j > i)) {
         let l = R[(b * Tq + i) * 2u];
         dl = R[(b * Tq + i) * 2u + 1u];
-        var x = scale * s[r];
+        var x = scale * s${r};
         ${biasAdd}
         if (l != -f_inf()) { pr = exp_(x - l); }
       }
-      s[r] = pr;
-      dp[r] = pr * (dp[r] - dl);
-    }
+      s${r} = pr;
+      dp${r} = pr * (dp${r} - dl);
+    }`, '\n')}
     // dK_j += scale Σ_i dS_ij q_i (q chunks again unless resident)
     for (var d0: u32 = 0u; d0 < D; d0 = d0 + ${ch}u) {
       if (!resQ) {
@@ -181,7 +191,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
         for (var e: u32 = li; e < ${bq * ch}u; e = e + ${wg}u) {
           let rr = e / ${ch}u; let d = d0 + e % ${ch}u;
           var x: f32 = 0.0;
-          if (i0 + rr < Tq && d < D) { x = ${el('Q', ATB.q, 'i0 + rr', 'd')}; }
+          if (i0 + rr < Tq && d < D) { x = ${el('Q', 'i0 + rr', 'd')}; }
           At[e] = x;
         }
         workgroupBarrier();
@@ -189,8 +199,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       if (colOk) {
         let dn = min(${ch}u, D - d0);
         for (var dd: u32 = 0u; dd < dn; dd = dd + 1u) {
-          var acc: f32 = 0.0;
-          for (var r: u32 = 0u; r < ${bq}u; r = r + 1u) { acc = acc + dp[r] * At[r * ${ch}u + dd]; }
+          let acc = ${rows(bq, (r) => `dp${r} * At[${r * ch}u + dd]`, ' + ')};
           dK[kRow + d0 + dd] = dK[kRow + d0 + dd] + scale * acc;
         }
       }
@@ -202,7 +211,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
         for (var e: u32 = li; e < ${bq * ch}u; e = e + ${wg}u) {
           let rr = e / ${ch}u; let c = c0 + e % ${ch}u;
           var x: f32 = 0.0;
-          if (i0 + rr < Tq && c < Dv) { x = ${el('G', ATB.g, 'i0 + rr', 'c')}; }
+          if (i0 + rr < Tq && c < Dv) { x = ${el('G', 'i0 + rr', 'c')}; }
           Bt[e] = x;
         }
         workgroupBarrier();
@@ -210,8 +219,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       if (colOk) {
         let cn = min(${ch}u, Dv - c0);
         for (var cc: u32 = 0u; cc < cn; cc = cc + 1u) {
-          var acc: f32 = 0.0;
-          for (var r: u32 = 0u; r < ${bq}u; r = r + 1u) { acc = acc + s[r] * Bt[r * ${ch}u + cc]; }
+          let acc = ${rows(bq, (r) => `s${r} * Bt[${r * ch}u + cc]`, ' + ')};
           dV[vRow + c0 + cc] = dV[vRow + c0 + cc] + acc;
         }
       }
@@ -236,7 +244,7 @@ export function attentionQGradSource(p: AttentionBackwardPlan, bias: boolean): s
     { name: 'R', dtype: 'float32' as const },
     { name: 'dQ', dtype: 'float32' as const, write: true },
   ];
-  const biasAdd = bias ? `x = x + ${el('Bi', ATB.bias, 'i', 'j')};` : '';
+  const biasAdd = bias ? `x = x + ${el('Bi', 'i', 'j')};` : '';
   return `${header(bindings, { uniformParams: true })}
 var<workgroup> At: array<f32, ${bq * ch}>;
 var<workgroup> Bt: array<f32, ${bq * ch}>;
@@ -246,6 +254,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let scale = p_f32(${ATB.scale}u);
   let causal = ${P(ATB.causal)} != 0u;
   let b = wid.y + ${P(ATB.batchBase)};
+${bases([['Q', ATB.q], ['K', ATB.k], ['V', ATB.v], ['G', ATB.g], ...(bias ? [['Bi', ATB.bias] as const] : [])])}
   let i0 = (wid.x + ${P(ATB.rowBase)}) * ${wg}u;
   let i = i0 + li;
   let rowOk = i < Tq;
@@ -262,23 +271,21 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   if (causal) { jEnd = min(Tk, i0 + ${wg}u); }
   let resK = D <= ${ch}u;
   for (var j0: u32 = 0u; j0 < jEnd; j0 = j0 + ${bq}u) {
-    var s: array<f32, ${bq}>;
-    var dp: array<f32, ${bq}>;
-    for (var r: u32 = 0u; r < ${bq}u; r = r + 1u) { s[r] = 0.0; dp[r] = 0.0; }
+    ${rows(bq, (r) => `var s${r}: f32 = 0.0; var dp${r}: f32 = 0.0;`)}
     for (var d0: u32 = 0u; d0 < D; d0 = d0 + ${ch}u) {
       workgroupBarrier();
       for (var e: u32 = li; e < ${bq * ch}u; e = e + ${wg}u) {
         let rr = e / ${ch}u; let d = d0 + e % ${ch}u;
         var x: f32 = 0.0;
-        if (j0 + rr < jEnd && d < D) { x = ${el('K', ATB.k, 'j0 + rr', 'd')}; }
+        if (j0 + rr < jEnd && d < D) { x = ${el('K', 'j0 + rr', 'd')}; }
         At[e] = x;
       }
       workgroupBarrier();
       if (rowOk) {
         let dn = min(${ch}u, D - d0);
         for (var dd: u32 = 0u; dd < dn; dd = dd + 1u) {
-          let qv = ${el('Q', ATB.q, 'i', 'd0 + dd')};
-          for (var r: u32 = 0u; r < ${bq}u; r = r + 1u) { s[r] = s[r] + At[r * ${ch}u + dd] * qv; }
+          let qv = ${el('Q', 'i', 'd0 + dd')};
+          ${rows(bq, (r) => `s${r} = s${r} + At[${r * ch}u + dd] * qv;`)}
         }
       }
     }
@@ -287,28 +294,28 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       for (var e: u32 = li; e < ${bq * ch}u; e = e + ${wg}u) {
         let rr = e / ${ch}u; let c = c0 + e % ${ch}u;
         var x: f32 = 0.0;
-        if (j0 + rr < jEnd && c < Dv) { x = ${el('V', ATB.v, 'j0 + rr', 'c')}; }
+        if (j0 + rr < jEnd && c < Dv) { x = ${el('V', 'j0 + rr', 'c')}; }
         Bt[e] = x;
       }
       workgroupBarrier();
       if (rowOk) {
         let cn = min(${ch}u, Dv - c0);
         for (var cc: u32 = 0u; cc < cn; cc = cc + 1u) {
-          let gv = ${el('G', ATB.g, 'i', 'c0 + cc')};
-          for (var r: u32 = 0u; r < ${bq}u; r = r + 1u) { dp[r] = dp[r] + Bt[r * ${ch}u + cc] * gv; }
+          let gv = ${el('G', 'i', 'c0 + cc')};
+          ${rows(bq, (r) => `dp${r} = dp${r} + Bt[${r * ch}u + cc] * gv;`)}
         }
       }
     }
-    for (var r: u32 = 0u; r < ${bq}u; r = r + 1u) {
-      let j = j0 + r;
+${rows(bq, (r) => `    {
+      let j = j0 + ${r}u;
       var pr: f32 = 0.0;
       if (rowOk && j < jEnd && !(causal && j > i)) {
-        var x = scale * s[r];
+        var x = scale * s${r};
         ${biasAdd}
         if (l != -f_inf()) { pr = exp_(x - l); }
       }
-      dp[r] = pr * (dp[r] - dl);
-    }
+      dp${r} = pr * (dp${r} - dl);
+    }`, '\n')}
     // dQ_i += scale Σ_j dS_ij k_j (k chunks again unless resident)
     for (var d0: u32 = 0u; d0 < D; d0 = d0 + ${ch}u) {
       if (!resK) {
@@ -316,7 +323,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
         for (var e: u32 = li; e < ${bq * ch}u; e = e + ${wg}u) {
           let rr = e / ${ch}u; let d = d0 + e % ${ch}u;
           var x: f32 = 0.0;
-          if (j0 + rr < jEnd && d < D) { x = ${el('K', ATB.k, 'j0 + rr', 'd')}; }
+          if (j0 + rr < jEnd && d < D) { x = ${el('K', 'j0 + rr', 'd')}; }
           At[e] = x;
         }
         workgroupBarrier();
@@ -324,8 +331,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       if (rowOk) {
         let dn = min(${ch}u, D - d0);
         for (var dd: u32 = 0u; dd < dn; dd = dd + 1u) {
-          var acc: f32 = 0.0;
-          for (var r: u32 = 0u; r < ${bq}u; r = r + 1u) { acc = acc + dp[r] * At[r * ${ch}u + dd]; }
+          let acc = ${rows(bq, (r) => `dp${r} * At[${r * ch}u + dd]`, ' + ')};
           dQ[qRow + d0 + dd] = dQ[qRow + d0 + dd] + scale * acc;
         }
       }
