@@ -60,7 +60,7 @@ export interface Profiler {
 }
 
 /** @internal Every backend primitive (the methods a profile or a compile trace wraps). */
-export const PRIMITIVES = ['fill', 'copy', 'unary', 'binary', 'where', 'fused', 'reduce', 'matmul', 'reduceFused', 'matmulFused', 'attention', 'im2col', 'col2im', 'pool2d', 'pool2dGrad', 'gather', 'scatterAdd', 'random'] as const;
+export const PRIMITIVES = ['fill', 'copy', 'unary', 'binary', 'where', 'fused', 'reduce', 'matmul', 'reduceFused', 'matmulFused', 'attention', 'attentionBackward', 'im2col', 'col2im', 'pool2d', 'pool2dGrad', 'gather', 'scatterAdd', 'random'] as const;
 /** Primitives whose first argument names the operation (`unary('exp', …)` → `'unary:exp'`). */
 const NAMED = new Set<string>(['unary', 'binary', 'reduce', 'reduceFused', 'pool2d', 'pool2dGrad', 'random']);
 
@@ -123,8 +123,10 @@ export function startProfile(backend: Backend = getBackend()): Profiler {
         if (i === outAt) written = isView(a) ? viewBytes(a) : isBuffer(a) ? a.size * bytesPerElement(a.dtype) : 0;
         else if (isView(a)) read += viewBytes(a);
       });
-      // attention writes two buffers: out (before the last) and lse (the last)
+      // attention writes two buffers: out (before the last) and lse (the last); attentionBackward
+      // three: dq, dk and dv (the last three)
       if (prim === 'attention' && isBuffer(args[args.length - 2])) written += (args[args.length - 2] as BackendBuffer).size * 4;
+      if (prim === 'attentionBackward') for (const o of args.slice(-3, -1)) if (isBuffer(o)) written += o.size * 4;
       const t0 = performance.now();
       try {
         return orig(...args);
