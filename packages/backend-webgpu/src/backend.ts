@@ -56,6 +56,7 @@ import {
   WIN,
 } from './kernels.js';
 import { FMATH, PARAMS_U32 } from './wgsl.js';
+import { SRT, type SortLocalMode, sortLocalSource, sortStepSource } from './sort.js';
 import { checkFusedProgram, fusedSignature } from './fused.js';
 import { collapse, contiguousStrides, f32Bits, fround, numel, sizeClass } from './util.js';
 
@@ -293,6 +294,12 @@ export class WebGPUBackend implements Backend {
    * edges with small tensors.
    */
   attentionBackwardConfig: AttentionBackwardPlan | null = null;
+  /**
+   * Elements the sort kernel orders in workgroup memory (a power of two ≥ 2); `null` (the default)
+   * takes the largest up to 2048 that the adapter's workgroup memory holds (8 bytes an element). A
+   * longer row runs the global steps; tests set a small tile to cross it with small tensors.
+   */
+  sortTile: number | null = null;
   /** Number of command buffers submitted so far (for tests and tuning). */
   submits = 0;
 
@@ -1444,6 +1451,105 @@ export class WebGPUBackend implements Backend {
     const p = this.winParams(total, win, x);
     p.push(dy.offset, ...dy.strides);
     this.dispatch('pool2dGrad', [`pool2dGrad|${op}`, () => poolGradSource(this.wg, op)], p, [asBuf(x.buf, 'pool2dGrad').gpu!, asBuf(dy.buf, 'pool2dGrad').gpu!, o.gpu!], this.groups1d(total));
+  }
+
+  /**
+   * The stable sorting permutation of each row of a [rows, n] float32/int32 view (see `Backend.sort`
+   * in `@axon/core`) as a bitonic network over (order-preserving u32 key, index) pairs: a row that
+   * fits the tile (2048 elements on most adapters) is one workgroup sorting in workgroup memory — one
+   * dispatch for every row; a longer row sorts its tiles there, then merges with one dispatch per
+   * compare distance ≥ the tile and one in workgroup memory per stage (6 dispatches for n = 5000)
+   * through a [rows, N, 2] temporary (rows in passes when it would exceed a binding). NaN sorts
+   * largest (after +Infinity ascending, first descending), −0 equals +0, ties keep their order in
+   * both directions. Core calls it from `sort`/`argsort`/`topk`; users do not.
+   * @example
+   * ```ts
+   * const b = await createWebGPUBackend();
+   * const x = b.alloc('float32', 4);
+   * b.write(x, new Float32Array([3, NaN, -0, 0]));
+   * const out = b.alloc('int32', 4);
+   * b.sort({ buf: x, dtype: 'float32', shape: [1, 4], strides: [4, 1], offset: 0 }, false, out);
+   * Array.from(await b.read(out)) // [2, 3, 0, 1]
+   * b.dispose();
+   * ```
+   */
+  sort(x: View, descending: boolean, out: BackendBuffer): void {
+    const op = 'sort';
+    this.check(op);
+    const xb = asBuf((x as View | undefined)?.buf as BackendBuffer, op);
+    if ((x.dtype !== 'float32' && x.dtype !== 'int32') || xb.dtype !== x.dtype) throw new AxonError(op, `x must be a float32 or int32 view, got a ${x.dtype} view of a ${xb.dtype} buffer`);
+    checkViewLayout(op, 'x', x, xb.size, 2);
+    if (typeof descending !== 'boolean') throw new AxonError(op, `descending must be a boolean, got ${fmtValue(descending)}`);
+    const [rows, n] = x.shape as [number, number];
+    const o = asBuf(out, op);
+    if (o.dtype !== 'int32' || o.size !== rows * n) throw new AxonError(op, `out must be an int32 buffer of ${rows * n} elements ([${rows},${n}]), got a ${o.dtype} buffer of ${o.size}`);
+    if (o === xb && rows * n > 0) throw new AxonError(op, "out is x's buffer (outputs never alias inputs)");
+    if (rows * n === 0) return;
+    let N = 2;
+    while (N < n) N *= 2;
+    const tile = Math.min(N, this.sortTileSize());
+    const maxDim = this.limits.maxComputeWorkgroupsPerDimension;
+    if (N / tile > maxDim) throw new AxonError(op, `rows of ${n} elements need ${N / tile} workgroups of ${tile}, more than this adapter's ${maxDim} per dimension`);
+    const params = new Array<number>(SRT.len).fill(0);
+    params[SRT.n] = n;
+    params[SRT.N] = N;
+    params[SRT.xOff] = x.offset;
+    params[SRT.xs0] = x.strides[0]!;
+    params[SRT.xs1] = x.strides[1]!;
+    params[SRT.desc] = descending ? 1 : 0;
+    const wg = Math.min(this.wg, tile / 2);
+    const layout = (outputs: number) => ({ outputs, uniformParams: true });
+    const local = (mode: SortLocalMode, bufs: GPUBuffer[], outputs: number, r0: number, R: number): void => {
+      const key = `sortLocal|${tile}|${wg}|${x.dtype}|${mode}`;
+      params[SRT.r0] = r0;
+      for (let y0 = 0; y0 < R; y0 += maxDim) {
+        params[SRT.y0] = y0;
+        this.dispatch(op, [key, () => sortLocalSource(tile, wg, x.dtype, mode)], params, bufs, [N / tile, Math.min(maxDim, R - y0), 1], layout(outputs));
+      }
+    };
+    if (N === tile) {
+      local('full', [xb.gpu!, o.gpu!], 1, 0, rows);
+      return;
+    }
+    // longer rows: tiles sorted in workgroup memory, then merged through a [R, N, 2] temporary
+    const cap = Math.min(this.limits.maxStorageBufferBindingSize, this.limits.maxBufferSize);
+    const perPass = Math.min(rows, Math.floor(cap / (8 * N)));
+    if (perPass < 1) throw new AxonError(op, `a row of ${n} elements needs a ${8 * N}-byte temporary, more than this adapter's ${cap}-byte binding limit`);
+    const tmp = this.alloc('int32', 2 * perPass * N) as WebGPUBuffer;
+    try {
+      const t = tmp.gpu!;
+      for (let r0 = 0; r0 < rows; r0 += perPass) {
+        const R = Math.min(perPass, rows - r0);
+        local('first', [xb.gpu!, t], 1, r0, R);
+        for (let size = 2 * tile; size <= N; size *= 2) {
+          for (let j = size / 2; j >= tile; j /= 2) {
+            params[SRT.total] = (R * N) / 2;
+            params[SRT.size] = size;
+            params[SRT.j] = j;
+            this.dispatch(op, [`sortStep|${this.wg}`, () => sortStepSource(this.wg)], params, [t], this.groups1d((R * N) / 2), layout(1));
+          }
+          params[SRT.size] = size;
+          if (size < N) local('merge', [t], 1, r0, R);
+          else local('last', [t, o.gpu!], 1, r0, R);
+        }
+      }
+    } finally {
+      this.free(tmp);
+    }
+  }
+
+  /** The sort kernel's tile: `sortTile` (checked) or the largest power of two ≤ 2048 whose keys and indices fit workgroup memory. */
+  private sortTileSize(): number {
+    const maxStorage = this.limits.maxComputeWorkgroupStorageSize;
+    const t = this.sortTile;
+    if (t !== null) {
+      if (!Number.isInteger(t) || t < 2 || (t & (t - 1)) !== 0) throw new AxonError('sort', `sortTile must be a power of two >= 2, got ${fmtValue(t)}`);
+      if (8 * t > maxStorage) throw new AxonError('sort', `sortTile ${t} needs ${8 * t} bytes of workgroup memory, the adapter allows ${maxStorage}`);
+      return t;
+    }
+    let tile = 2048;
+    while (tile > 2 && 8 * tile > maxStorage) tile /= 2;
+    return tile;
   }
 
   private gsParams(total: number, outer: number, n: number, m: number, inner: number, x: View, idx: View): number[] {

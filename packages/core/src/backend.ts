@@ -333,6 +333,18 @@ export interface Backend {
    * materialising [B, Tq, Tk].
    */
   attentionBackward?(q: View, k: View, v: View, bias: View | null, scale: number, causal: boolean, out: View, dOut: View, lse: View, dq: BackendBuffer, dk: BackendBuffer, dv: BackendBuffer): void;
+  /**
+   * The stable sorting permutation of each row: `x` is a [rows, n] view (float32 or int32; any
+   * strides, 0 included), `out` a contiguous int32 buffer of rows·n elements where row `r` receives
+   * the column indices `0 … n−1` of row `r` of `x` in sorted order. Order: ascending, or descending
+   * when `descending`; float32 NaN (any payload or sign) is the largest value — after +Infinity
+   * ascending, first descending — and all NaNs are equal; −0 and +0 are equal; int32 compares as
+   * signed. Equal elements keep their column order in both directions (a stable sort: descending
+   * is *not* the ascending permutation reversed). Rows or n may be zero (then it must not touch
+   * memory). Optional: without it core sorts with a bitonic network of `gather`/`where`
+   * (log²n stages of ~20 primitive calls each); bool inputs reach it as int32.
+   */
+  sort?(x: View, descending: boolean, out: BackendBuffer): void;
   /** `out[i] = cond[i] ? a[i] : b[i]`; `cond` bool; `a`, `b` and `out` share one dtype. */
   where(cond: View, a: View, b: View, out: BackendBuffer): void;
   /**

@@ -60,7 +60,7 @@ export interface Profiler {
 }
 
 /** @internal Every backend primitive (the methods a profile or a compile trace wraps). */
-export const PRIMITIVES = ['fill', 'copy', 'unary', 'binary', 'where', 'fused', 'reduce', 'matmul', 'reduceFused', 'matmulFused', 'attention', 'attentionBackward', 'im2col', 'col2im', 'pool2d', 'pool2dGrad', 'gather', 'scatterAdd', 'random'] as const;
+export const PRIMITIVES = ['fill', 'copy', 'unary', 'binary', 'where', 'fused', 'reduce', 'matmul', 'reduceFused', 'matmulFused', 'attention', 'attentionBackward', 'sort', 'im2col', 'col2im', 'pool2d', 'pool2dGrad', 'gather', 'scatterAdd', 'random'] as const;
 /** Primitives whose first argument names the operation (`unary('exp', …)` → `'unary:exp'`). */
 const NAMED = new Set<string>(['unary', 'binary', 'reduce', 'reduceFused', 'pool2d', 'pool2dGrad', 'random']);
 

@@ -440,6 +440,25 @@ class ReferenceBackend implements Backend {
         }
     (out as Buf).data.set(acc);
   }
+  // The stable permutation of each row, literally: a stable sort of the column indices with
+  // backend.ts's comparator (NaN largest and all NaNs equal, −0 = +0; descending flips the
+  // comparison, never the tie order).
+  sort(x: View, descending: boolean, out: BackendBuffer): void {
+    const [rows, n] = x.shape as [number, number];
+    const d = (out as Buf).data;
+    const xd = (x.buf as Buf).data;
+    for (let r = 0; r < rows; r++) {
+      const v = (j: number): number => xd[x.offset + r * x.strides[0]! + j * x.strides[1]!]!;
+      const idx = [...Array(n).keys()];
+      idx.sort((p, q) => {
+        const a = v(p), b = v(q);
+        const na = Number.isNaN(a), nb = Number.isNaN(b);
+        const c = na || nb ? Number(na) - Number(nb) : a < b ? -1 : a > b ? 1 : 0;
+        return (descending ? -c : c) || p - q;
+      });
+      idx.forEach((j, i) => (d[r * n + i] = j));
+    }
+  }
   gather(x: View, indices: View, out: BackendBuffer): void {
     const [outer, n, inner] = x.shape as [number, number, number];
     const xv = vals(x);

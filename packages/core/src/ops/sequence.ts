@@ -13,7 +13,7 @@ import { add, astype, clone, eq, gt, le, ge, log, logicalAnd, logicalNot, logica
 import { matmul } from './linalg.js';
 import { expand, gather, pad, permute, reshape, slice, unsqueeze } from './movement.js';
 import { argmax, sum } from './reduce.js';
-import { backendOf, comp } from './util.js';
+import { backendOf, comp, empty } from './util.js';
 
 const isInt = (v: unknown, min = 0): v is number => typeof v === 'number' && Number.isInteger(v) && v >= min;
 const ints = (op: string, what: string, v: unknown, min = 0): number[] => {
@@ -289,12 +289,14 @@ function checkOpts(op: string, o: unknown): void {
 }
 
 /**
- * A stable sort along `axis` as a bitonic network over gather/where: the axis moved last and
- * padded to a power of two N, log²N compare-exchange stages comparing (value, index) pairs, NaN
- * largest. Values are then gathered from x (recorded: the gradient scatters back).
+ * A stable sort along `axis`: the axis moved last and the rest flattened into rows, then the
+ * backend's `sort` primitive (one call: the permutation of every row) where it has one, else a
+ * bitonic network over gather/where — padded to a power of two N, log²N compare-exchange stages
+ * comparing (value, index) pairs, NaN largest. Values are then gathered from x (recorded: the
+ * gradient scatters back).
  */
 function sortImpl(op: string, x: Tensor, axis: number, desc: boolean, count: number | undefined, values: boolean): SortResult {
-  backendOf(op, x);
+  const backend = backendOf(op, x);
   const rank = Math.max(x.rank, 1);
   const ax = normAxis(op, axis, rank);
   const n = x.rank === 0 ? 1 : x.shape[ax]!;
@@ -311,6 +313,12 @@ function sortImpl(op: string, x: Tensor, axis: number, desc: boolean, count: num
     const idx = noGrad(() => {
       const f = x.dtype === 'float32';
       let v = x.dtype === 'bool' ? k(astype(flat, 'int32')) : flat;
+      if (backend.sort !== undefined) {
+        // the primitive: the stable permutation of every row in one call
+        const perm = k(empty(backend, [rows, n], 'int32'));
+        if (rows * n > 0) backend.sort({ buf: v.storage.buf, dtype: v.dtype, shape: [rows, n], strides: v.strides, offset: v.offset }, desc, perm.storage.buf);
+        return n === kk ? perm : k(slice(perm, [0, 0], [rows, kk]));
+      }
       const big = f ? (desc ? -Infinity : NaN) : desc ? -(2 ** 31) : 2 ** 31 - 1;
       if (N > n) v = k(pad(v, [[0, 0], [0, N - n]], big));
       let ix = k(expand(k(reshape(k(arange(N)), [1, N])), [rows, N]));

@@ -461,6 +461,81 @@ export function sequenceTests(s: Suite): void {
       }
     });
 
+    it('sort / argsort / topk: rows past a workgroup tile (n = 5000), many rows, n = 1, all-NaN, ±Infinity, ±0, int32 extremes, descending stable ties; a handful of kernels with the sort primitive', async () => {
+      const r = s.rng('sort-long');
+      const pick = (vs: readonly number[]) => (q: Rng): number => vs[q.int(0, vs.length)]!;
+      const I32 = [-(2 ** 31), 2 ** 31 - 1, -(2 ** 31) + 1, 2 ** 31 - 2, 0, -1, 1];
+      const cases: [string, number[], number, DType, (q: Rng) => number, Layout][] = [
+        ['float ties past the tile', [2, 5000], 1, 'float32', pick([NaN, Infinity, -Infinity, 0, -0, 1, -1, 2.5, 1e-30, -1e-30]), 'contiguous'],
+        ['distinct floats, transposed', [4099, 2], 0, 'float32', uniform(-1e3, 1e3), 'transposed'],
+        ['int32 extremes past the tile', [3, 2500], -1, 'int32', pick(I32), 'strided'],
+        ['descending stable ties', [2, 2100], 1, 'int32', ints(0, 3), 'sliced'],
+        ['bool past the tile', [1, 3000], 1, 'bool', bools, 'contiguous'],
+        ['many rows', [700, 7], 1, 'float32', pick([NaN, -0, 0, 1, -Infinity, 3]), 'contiguous'],
+        ['many rows, axis 0', [9, 513], 0, 'float32', uniform(-3, 3), 'expanded'],
+        ['n = 1', [64, 1], 1, 'float32', uniform(-3, 3), 'contiguous'],
+        ['n = 0', [5, 0], 1, 'float32', uniform(-3, 3), 'contiguous'],
+        ['all NaN', [3, 37], 1, 'float32', () => NaN, 'contiguous'],
+        ['all -0 and 0', [2, 33], 1, 'float32', pick([0, -0]), 'contiguous'],
+        ['±Infinity', [2, 2049], 1, 'float32', pick([Infinity, -Infinity, NaN]), 'contiguous'],
+      ];
+      for (const [what, shape, axis, dt, dist, layout] of cases) {
+        const h = makeHost(r, shape, dt, dist, layout);
+        const a = (axis + shape.length) % shape.length;
+        const k = Math.min(7, shape[a]!);
+        const c = s.ctx(`sort/argsort/topk ${what} (axis ${axis})`, describeHost(h));
+        const bytes = ax.memory().numBytes;
+        const got = await evaluate(c, () => {
+          const x = build(h);
+          const so = ax.sort(x, axis);
+          const sd = ax.sort(x, axis, { descending: true });
+          const tk = ax.topk(x, k, axis);
+          const tl = ax.topk(x, k, axis, { largest: false });
+          return [so.values, so.indices, sd.values, sd.indices, tk.values, tk.indices, tl.values, tl.indices];
+        });
+        ensure(ax.memory().numBytes === bytes, c, `memory().numBytes ${bytes} before, ${ax.memory().numBytes} after: a leak`);
+        const asc = sortRef(h, a, false);
+        const desc = sortRef(h, a, true);
+        const top = sortRef(h, a, true, k);
+        const low = sortRef(h, a, false, k);
+        const exp = [asc.values, asc.indices, desc.values, desc.indices, top.values, top.indices, low.values, low.indices];
+        exp.forEach((e, i) => checkClose(got[i]!, e, i % 2 === 0 ? dt : 'int32', TOLERANCES.exact, { ...c, op: `${c.op} output ${i}` }));
+      }
+      // -0 keeps its sign in the values (they are x's elements, gathered), and ties keep their order
+      const z = s.ctx('sort [0, -0, -0, 0]: the sign of zero survives, order kept');
+      const [zv, zi] = await evaluate(z, () => { const o = ax.sort(ax.tensor([0, -0, -0, 0])); return [o.values, o.indices]; });
+      ensure(Array.from(zv!.data, (v) => Object.is(v, -0)).join() === 'false,true,true,false' && Array.from(zi!.data).join() === '0,1,2,3', z, `values ${Array.from(zv!.data, (v) => (Object.is(v, -0) ? '-0' : String(v)))}, indices ${Array.from(zi!.data)}`);
+      // compile replays the sort (the primitive's call, or the network's) with new inputs
+      const cc = s.ctx('topk under compile: a replay with new inputs equals the uncompiled run');
+      const tf = (x: Tensor): Tensor => ax.tidy(() => { const t = ax.topk(x, 5, 1, { largest: false }); return ax.add(t.values, t.indices.astype('float32')); });
+      const ctf = ax.compile(tf);
+      for (let call = 0; call < 3; call++) {
+        const x = build(makeHost(r, [6, 40], 'float32', uniform(-2, 2)));
+        const got = ctf(x);
+        const want = tf(x);
+        const [g, w] = [await got.data(), await want.data()];
+        got.dispose();
+        want.dispose();
+        x.dispose();
+        ensure(g.every((v, i) => v === w[i]), cc, `call ${call}: compiled ${Array.from(g.slice(0, 5))}… ≠ uncompiled ${Array.from(w.slice(0, 5))}…`);
+      }
+      // with the backend's sort primitive a sort is one call, not log²n stages of gather/where
+      if (typeof ax.getBackend().sort === 'function') {
+        const flags = ax.setFlags({ fusion: false });
+        const x = ax.rand([64, 1000]);
+        try {
+          const { result, report } = ax.profile(() => ax.sort(x, 1));
+          result.values.dispose();
+          result.indices.dispose();
+          const c = s.ctx('profile sort([64, 1000]) (fusion off)');
+          ensure(report.byKind['sort']?.count === 1 && report.kernels <= 8, c, `${report.kernels} kernels: ${JSON.stringify(report.byKind)}`);
+        } finally {
+          x.dispose();
+          ax.setFlags(flags);
+        }
+      }
+    });
+
     it('multinomial / categorical: the draws the global stream gives (host-computed Gumbel keys), setSeed reproduces, bad probabilities rejected', async () => {
       const probs = [[0.1, 0, 0.5, 0.2, 0.2], [0, 0, 1, 0, 0], [0.25, 0.25, 0.25, 0.25, 3]];
       const expected = (p: number[][], num: number, logits: boolean, replace: boolean, key: number, counter: number): Float64Array => {
