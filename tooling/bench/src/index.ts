@@ -22,6 +22,9 @@ import { coresAvailable, defaultThreads, parseSimd, parseThreads, simd128ChildAr
 
 const RELAXED_FLAG = '--experimental-wasm-relaxed-simd';
 
+/** The suites `--backend webgpu` runs (the default: webgpu). */
+const WEBGPU_SUITES = ['webgpu', 'attention'] as const;
+
 const HELP = `Usage: pnpm bench [options]
 
 Options:
@@ -35,7 +38,8 @@ Options:
   --min-sample-ms <ms>  a timed sample repeats the op until it lasts this long (default 100)
   --cpu-max-size <n>    largest matmul the tfjs cpu backend runs (default 512; its 1024 takes ~2 s per call)
   --only <ids>          run Axon and only these peers: ${PEER_IDS.join(',')} (torch: PyTorch, mlp, cnn and gpt)
-  --backend <name>      Axon backend: wasm (default) | webgpu (runs the webgpu suite)
+  --backend <name>      Axon backend: wasm (default) | webgpu (runs the webgpu suite, or with
+                        --suite attention the attention suite on Axon's WebGPU backend)
   --threads <t,t,...>   thread counts for Axon's wasm backend and PyTorch (counts or 'auto': the
                         cores available), each its own column (axon-wasm 1t, axon-wasm 2t, …),
                         timed interleaved (default: 1 and the cores available, here ${defaultThreads(coresAvailable()).join(',')})
@@ -120,10 +124,15 @@ async function main(argv: string[]): Promise<number> {
   }
   const backend = values.backend;
   if (backend !== 'wasm' && backend !== 'webgpu') throw new Error(`--backend expects wasm or webgpu, got '${backend}'`);
-  // --backend webgpu runs the webgpu suite (Axon's WebGPU backend beside tfjs-webgpu); the other suites are wasm.
+  // --backend webgpu runs the webgpu suite (Axon's WebGPU backend beside tfjs-webgpu), or with
+  // --suite attention the attention suite on Axon's WebGPU backend; the other suites are wasm.
   const suiteId = values.suite ?? (backend === 'webgpu' ? 'webgpu' : 'matmul');
-  if (backend === 'webgpu' && suiteId !== 'webgpu') throw new Error(`--backend webgpu runs the webgpu suite only (got --suite ${suiteId})`);
-  if (suiteId === 'webgpu' && values.threads !== undefined) throw new Error('--threads applies to the wasm suites (matmul, mlp, cnn, gpt, attention), not to the webgpu suite');
+  if (backend === 'webgpu' && !(WEBGPU_SUITES as readonly string[]).includes(suiteId)) {
+    throw new Error(`--backend webgpu runs the ${WEBGPU_SUITES.join(' and ')} suites only (got --suite ${suiteId})`);
+  }
+  if ((suiteId === 'webgpu' || backend === 'webgpu') && values.threads !== undefined) {
+    throw new Error('--threads applies to the wasm suites (matmul, mlp, cnn, gpt, attention), not to the webgpu suite or --backend webgpu');
+  }
   const chosen: Suite[] = suiteId === 'all' ? SUITES.filter((s) => s.inAll) : SUITES.filter((s) => s.id === suiteId);
   if (chosen.length === 0) throw new Error(`unknown suite '${suiteId}'; known: ${SUITES.map((s) => s.id).join(', ')}, all`);
   const sizes = values.sizes?.split(',').map((s) => {
@@ -161,8 +170,8 @@ async function main(argv: string[]): Promise<number> {
       backend,
       cpuMaxSize: positiveInt('cpu-max-size', values['cpu-max-size']) ?? 512,
       only,
-      // the webgpu suite runs on the GPU: one Axon contender, no thread counts
-      threads: suite.id === 'webgpu' ? undefined : threads,
+      // the webgpu suite and --backend webgpu run on the GPU: one Axon contender, no thread counts
+      threads: suite.id === 'webgpu' || backend === 'webgpu' ? undefined : threads,
       relaxedSimd: relaxed,
       log,
     };

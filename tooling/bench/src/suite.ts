@@ -24,7 +24,7 @@ export interface SuiteOptions {
   readonly warmup?: number;
   /** Minimum duration of one timed sample, in ms (`--min-sample-ms`, default 100). */
   readonly minSampleMs: number;
-  /** Axon backend (`--backend`); only `wasm` runs today, `webgpu` is reserved. */
+  /** Axon backend (`--backend`): `wasm`, or `webgpu` (the webgpu suite, and the attention suite on Axon's WebGPU backend). */
   readonly backend: 'wasm' | 'webgpu';
   /** Largest size the tfjs cpu backend runs (`--cpu-max-size`, default 512): it takes ~2 s per 1024 matmul. */
   readonly cpuMaxSize: number;

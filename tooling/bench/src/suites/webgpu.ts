@@ -36,7 +36,17 @@ interface Side {
 
 let axonDescription = '?';
 
-async function startAxonWebgpu(): Promise<void> {
+/**
+ * Axon's WebGPU backend's `adapterDescription` (after {@link startAxonWebgpu}; `?` before).
+ * @example await startAxonWebgpu(); axonWebgpuDescription() // e.g. 'llvmpipe: Mesa 25.0.7 …'
+ */
+export const axonWebgpuDescription = (): string => axonDescription;
+
+/**
+ * Starts Axon's WebGPU backend on the bench's Dawn instance (`navigator.gpu`) and makes it current.
+ * @example await startAxonWebgpu(); // getBackend().name === 'webgpu'
+ */
+export async function startAxonWebgpu(): Promise<void> {
   await webgpuInNode(); // navigator.gpu: Axon then uses the same Dawn instance as tfjs
   await import(/* @vite-ignore */ '@axon/backend-webgpu');
   const b = (await setBackend('webgpu')) as { adapterDescription?: string };
