@@ -5,7 +5,7 @@
 // steps run on small tensors), zero sizes; the dispatches it takes, bad calls, and memory.
 import { describe, expect, it } from 'vitest';
 import type { DType, View } from '@axon/core';
-import type { WebGPUBackend } from '../src/index.js';
+import { createWebGPUBackend, type WebGPUBackend } from '../src/index.js';
 import { expectAxonErrors, freeAll, type Layout, makeView, rng, upload, useBackend, viewOf } from './helpers.js';
 
 const getB = useBackend();
@@ -71,6 +71,49 @@ describe('sort', () => {
       }
     } finally {
       b.sortTile = null;
+    }
+  });
+
+  it('rows in passes when the temporary would exceed a binding (a lowered limit)', async () => {
+    const b = getB();
+    const r = rng();
+    const [rows, n] = [5, 33]; // N = 64: 512 bytes of temporary per row
+    const vals = Array.from({ length: rows * n }, () => r.pick(FLOATS));
+    const x = upload(b, 'float32', vals);
+    const out = b.alloc('int32', rows * n);
+    const limits = b.limits;
+    const self = b as unknown as { limits: typeof limits };
+    try {
+      b.sortTile = 4;
+      self.limits = { ...limits, maxStorageBufferBindingSize: 2 * 512 }; // 2 rows a pass: 3 passes
+      for (const desc of [false, true]) {
+        b.sort(viewOf(x, [rows, n]), desc, out);
+        expect(Array.from(await b.read(out)).join(), desc ? 'descending' : 'ascending').toBe(expected(vals, rows, n, desc).join());
+      }
+      self.limits = { ...limits, maxStorageBufferBindingSize: 511 };
+      expectAxonErrors('sort', [['a row beyond the binding limit', () => b.sort(viewOf(x, [rows, n]), false, out), /512-byte temporary/]]);
+    } finally {
+      self.limits = limits;
+      b.sortTile = null;
+      freeAll(b, x, out);
+    }
+  });
+
+  it('grids beyond maxComputeWorkgroupsPerDimension (capped at 4): rows in several dispatches, 2-D steps', async () => {
+    const b = await createWebGPUBackend({ maxWorkgroupsPerDimension: 4 });
+    try {
+      const r = rng();
+      for (const [tile, rows, n] of [[null, 13, 9], [8, 13, 30], [2, 3, 7]] as const) {
+        b.sortTile = tile;
+        await check(b, 'float32', rows, n, 'random', r);
+      }
+      b.sortTile = 2;
+      const x = b.alloc('float32', 9);
+      const out = b.alloc('int32', 9);
+      expectAxonErrors('sort', [['more tiles than workgroups per dimension', () => b.sort(viewOf(x, [1, 9]), false, out), /more than this adapter's 4 per dimension/]]);
+      freeAll(b, x, out);
+    } finally {
+      b.dispose();
     }
   });
 
