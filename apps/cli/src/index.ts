@@ -242,12 +242,13 @@ program
   .option('--input-shape <dims>', "--to onnx: the sample input's full shape, batch first (e.g. 1,28,28); default: batch 1 + the shape the model declares", wrap(parseShape))
   .option('--input-dtype <type>', '--to onnx: the sample input\'s dtype, float32 or int32 (default: int32 for a model that starts with an Embedding, else float32)')
   .option('--opset <n>', '--to onnx: the ONNX opset, 17 (default) or 18', wrap(positiveInt('opset')))
+  .option('--dynamic-batch', '--to onnx: make the batch axis symbolic, so the file runs at any batch size (checked by tracing at two batch sizes)')
   .option('-m, --model <name>', `a .safetensors input to axon/onnx: the ready-made architecture its weights belong to (${MODEL_NAMES.join(', ')}); the names are checked strictly`)
   .option('--torch-names', "--to safetensors of a Keras model: the state dict of the equivalent PyTorch nn.Sequential (1.weight [out, in], …), for load_state_dict(strict=True)")
   .option('--backend <name>', 'backend', 'wasm')
   .addOption(threadsOption())
   .action(async (input: string, o) => {
-    await convert({ input, to: o.to, output: o.output, dtype: o.dtype, inputShape: o.inputShape, inputDtype: o.inputDtype, opset: o.opset, model: o.model, torchNames: o.torchNames === true, backend: o.backend, threads: o.threads });
+    await convert({ input, to: o.to, output: o.output, dtype: o.dtype, inputShape: o.inputShape, inputDtype: o.inputDtype, opset: o.opset, dynamicBatch: o.dynamicBatch === true, model: o.model, torchNames: o.torchNames === true, backend: o.backend, threads: o.threads });
   });
 
 program.parseAsync(process.argv).catch((e: unknown) => {

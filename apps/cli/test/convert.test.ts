@@ -83,6 +83,27 @@ describe('axon convert', () => {
     m.dispose();
   });
 
+  it('--dynamic-batch: the ONNX file has a symbolic batch axis and runs at other batch sizes', async () => {
+    const m = mnistModel('cnn');
+    const src = join(dir, 'cnn-dyn');
+    await save(m, src);
+    const r = await noLeak(() => convert({ input: src, to: 'onnx', dynamicBatch: true }, quiet));
+    const info = (await describeModel(r.output, { log: quiet })) as OnnxInfo;
+    expect(info.inputs[0]!.shape).toEqual(['batch', 28, 28]);
+    expect(info.outputs[0]!.shape).toEqual(['batch', 10]);
+    const back = await loadOnnx(r.output);
+    const x = randn([3, 28, 28]);
+    const [a, b] = noGrad(() => [m.predict(x), back.forward(x)]);
+    const want = await values(a!);
+    const got = await values(b!);
+    expect(got.length).toBe(30);
+    for (let i = 0; i < want.length; i++) expect(got[i]).toBeCloseTo(want[i]!, 5);
+    for (const t of [x, a!, b!]) t.dispose();
+    back.dispose();
+    m.dispose();
+    await expect(convert({ input: src, to: 'safetensors', dynamicBatch: true }, quiet)).rejects.toThrow(/--dynamic-batch apply to --to onnx/);
+  });
+
   it('a model that declares no input shape needs --input-shape (an error saying so); with it, the export works', async () => {
     const net = new Sequential(new Linear(3, 4), new ReLU(), new Linear(4, 2));
     const src = join(dir, 'noshape');

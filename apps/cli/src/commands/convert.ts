@@ -62,6 +62,8 @@ export interface ConvertOptions {
   readonly torchNames?: boolean;
   /** The ONNX opset (17 or 18). */
   readonly opset?: number;
+  /** `--to onnx`: a symbolic batch axis, so the file runs at any batch size (`exportOnnx`'s `dynamicBatch`). */
+  readonly dynamicBatch?: boolean;
   readonly backend?: string;
   readonly threads?: number | 'auto';
 }
@@ -249,7 +251,7 @@ export async function convert(o: ConvertOptions, log: (s: string) => void = cons
   if (from === 'axon' && !st.isDirectory() && !o.input.toLowerCase().endsWith('.json')) throw new AxonError(OP, `'${o.input}' is not a model folder, a model.json, a .safetensors or an .onnx file`);
   if (from === 'onnx' && to === 'onnx') throw new AxonError(OP, `'${o.input}' is already ONNX (--to axon or safetensors)`);
   if (to === 'onnx' && dtype !== undefined) throw new AxonError(OP, '--dtype applies to --to safetensors and --to axon; ONNX export writes float32');
-  if (to !== 'onnx' && (o.inputShape !== undefined || o.inputDtype !== undefined || o.opset !== undefined)) throw new AxonError(OP, '--input-shape, --input-dtype and --opset apply to --to onnx');
+  if (to !== 'onnx' && (o.inputShape !== undefined || o.inputDtype !== undefined || o.opset !== undefined || o.dynamicBatch === true)) throw new AxonError(OP, '--input-shape, --input-dtype, --opset and --dynamic-batch apply to --to onnx');
   if (o.model !== undefined && from !== 'safetensors') throw new AxonError(OP, `--model applies to a .safetensors input (the weights of a ready-made model); '${o.input}' is ${from === 'axon' ? 'an Axon model' : 'an ONNX model'}, which holds its own architecture`);
   if (o.torchNames === true && (to !== 'safetensors' || from === 'safetensors')) throw new AxonError(OP, '--torch-names applies to --to safetensors from an Axon or ONNX model');
   if (o.model !== undefined && to === 'safetensors') throw new AxonError(OP, '--model applies to --to axon and --to onnx (a safetensors output keeps the names it has)');
@@ -340,12 +342,12 @@ export async function convert(o: ConvertOptions, log: (s: string) => void = cons
     const x = sampleInput(model, o);
     const sample = `${x.dtype} [${x.shape.join(', ')}]`;
     try {
-      await exportOnnx(model, x, output, o.opset !== undefined ? { opset: o.opset } : {});
+      await exportOnnx(model, x, output, { ...(o.opset !== undefined ? { opset: o.opset } : {}), ...(o.dynamicBatch === true ? { dynamicBatch: true } : {}) });
     } finally {
       x.dispose();
     }
     const bytes = (await stat(output)).size;
-    log(`wrote ${output}: ONNX opset ${o.opset ?? 17} of ${article(model.className)} ${model.className}, sample input ${sample}, ${int(tensors)} tensors, ${int(parameters)} parameters, float32 (${(bytes / 2 ** 20).toFixed(2)} MiB)`);
+    log(`wrote ${output}: ONNX opset ${o.opset ?? 17} of ${article(model.className)} ${model.className}, sample input ${sample}${o.dynamicBatch === true ? ' (batch axis symbolic)' : ''}, ${int(tensors)} tensors, ${int(parameters)} parameters, float32 (${(bytes / 2 ** 20).toFixed(2)} MiB)`);
     return { from, to, output, tensors, parameters, dtype: 'F32', bytes };
   } finally {
     model.dispose();
