@@ -10,7 +10,7 @@ import { initParameter } from './build.js';
 import { type Initializer, getInitializer } from './init.js';
 import { type LayerConfig, Module, reserveParameters } from './module.js';
 import { type CellKind, type DirectionWeights, type LoopSpec, type RecurrentRun, compositeAll, gateCount, reportRecurrent, runDirection } from './recurrent.js';
-import type { SymbolicShape } from './symbolic.js';
+import { type SymbolicShape, type SymbolicTensor, isSymbolic } from './symbolic.js';
 import { checkFinite, checkInt, optBool, optInputShape, optName, optionsOf } from './validate.js';
 import type { LayerOptions } from './layers.js';
 
@@ -251,6 +251,18 @@ export abstract class KerasRecurrentBase extends Module {
     const outs = this.forwardWithState(x, mask === undefined ? {} : { mask });
     for (const s of outs.slice(1)) if (!s.requiresGrad && s !== outs[0]) s.dispose();
     return outs[0]!;
+  }
+
+  /**
+   * Runs the layer (see {@link KerasRecurrentBase.forward}). A layer built with `returnState: true`
+   * refuses: use {@link KerasRecurrentBase.forwardWithState} for `[output, ...states]`.
+   * @example new KerasGRU(2, { returnState: true }).call(randn([1, 3, 2])) // throws: 'forwardWithState'
+   */
+  override call(...inputs: Tensor[]): Tensor;
+  override call(...inputs: SymbolicTensor[]): SymbolicTensor;
+  override call(...inputs: (Tensor | SymbolicTensor)[]): Tensor | SymbolicTensor {
+    if (this.returnState) throw new AxonError(`${this.className} '${this.name}'`, 'was built with returnState: true, but call returns one output; use forwardWithState(x, { mask, initialState }) for [output, ...states]');
+    return inputs.every(isSymbolic) && inputs.length > 0 ? super.call(...(inputs as SymbolicTensor[])) : super.call(...(inputs as Tensor[]));
   }
 
   override computeOutputShape(s: SymbolicShape): SymbolicShape {
