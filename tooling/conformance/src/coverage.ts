@@ -19,7 +19,7 @@ export const OPS_CHECKED: Readonly<Record<string, string>> = Object.fromEntries(
   ...g('conv2d / unfold / fold', 'conv2d unfold fold window2d'),
   ...g('pooling', 'maxPool2d avgPool2d pool2dGrad'),
   ...g('activations', 'leakyRelu gelu clip'),
-  ...g('attention', 'scaledDotProductAttention resetPeakMemory'),
+  ...g('attention', 'scaledDotProductAttention resetPeakMemory attentionGrad'),
   ...g('conv1d / transposed conv / pooling 1-D / upsample', 'conv1d convTranspose1d convTranspose2d maxPool1d avgPool1d upsample'),
   ...g('sequence ops', 'cumsum cumprod flip tril triu causalMask std tile repeat repeatInterleave einsum sort argsort topk multinomial categorical'),
   ...g('profile', 'profile startProfile formatProfile'),

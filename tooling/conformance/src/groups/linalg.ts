@@ -1,7 +1,6 @@
 /** matmul (2-D, batched, broadcast, 1-D, transposed views), conv2d, unfold/fold, pooling. */
 import * as ax from '@axon/core';
-import type { Tensor } from '@axon/core';
-import { checkClose, type Expected } from '../check.js';
+import { checkClose, ensure, type Expected } from '../check.js';
 import { evaluate1, group, it, type Suite } from '../harness.js';
 import { build, describeHost, type HostTensor, ints, type Layout, makeHost, uniform } from '../inputs.js';
 import { col2imRef, conv2dRef, im2colRef, matmulRef, outHW, poolGradRef, poolRef, type Win } from '../reference.js';
@@ -211,12 +210,32 @@ export function linalgTests(s: Suite): void {
       });
     }
 
-    it('a window of only padding gives −Infinity (max) — via pool2d on a padded 1×1 image', async () => {
-      const c = s.ctx('maxPool2d', '[1,1,1,1], k 1, stride 1, padding [[1,1],[1,1]] (pooling over pure padding)');
-      const got = await evaluate1(c, (): Tensor => ax.maxPool2d(ax.tensor([[[[5]]]]), 1, { stride: 1, padding: [[1, 1], [1, 1]] }));
-      const v = new Float64Array(9).fill(-Infinity);
-      v[4] = 5;
-      checkClose(got, { shape: [1, 1, 3, 3], values: v }, 'float32', TOLERANCES.maxPool2d, c);
+    it('a window of only padding gives −Infinity (max) — the pool2d primitive on a padded 1×1 image (core itself refuses padding over half the kernel, as PyTorch)', async () => {
+      const c = s.ctx('pool2d', "'max', [1,1,1,1], k 1, stride 1, padding [[1,1],[1,1]] (pooling over pure padding)");
+      const b = ax.getBackend();
+      const x = ax.tensor([[[[5]]]]);
+      const win = ax.window2d('maxPool2d', x.shape, [1, 1], 1, [[1, 1], [1, 1]], 1);
+      const out = b.alloc('float32', 9);
+      try {
+        b.pool2d('max', x.view(), win, out);
+        const data = await b.read(out);
+        const v = new Float64Array(9).fill(-Infinity);
+        v[4] = 5;
+        checkClose({ shape: [1, 1, 3, 3], dtype: 'float32', data }, { shape: [1, 1, 3, 3], values: v }, 'float32', TOLERANCES.maxPool2d, c);
+      } finally {
+        b.free(out);
+        x.dispose();
+      }
+      let err: unknown = null;
+      const y = ax.tensor([[[[5]]]]);
+      try {
+        ax.maxPool2d(y, 1, { stride: 1, padding: [[1, 1], [1, 1]] });
+      } catch (e) {
+        err = e;
+      } finally {
+        y.dispose();
+      }
+      ensure(err instanceof ax.AxonError && /half the kernel/.test(err.message), c, `maxPool2d with padding 1 around a kernel of 1 should be an AxonError, got ${String(err)}`);
     });
   });
 }
