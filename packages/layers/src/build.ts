@@ -10,7 +10,7 @@ import type { Module } from './module.js';
  * @internal Creates parameter `name` of `m` from an initialiser, checking that it made a float32
  * tensor of `shape` (a custom initialiser returning another shape is an error, not a wrong layer).
  */
-export function initParameter(m: Module, name: string, init: InitFn, shape: readonly number[], o: InitOptions = {}): Tensor {
+export function initParameter(m: Module<unknown, unknown>, name: string, init: InitFn, shape: readonly number[], o: InitOptions = {}): Tensor {
   return m.addParameter(name, () => {
     const t: unknown = init(shape, o);
     if (!isTensor(t) || t.rank !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
@@ -24,7 +24,7 @@ export function initParameter(m: Module, name: string, init: InitFn, shape: read
  * @internal Runs a constructor's allocations so that a failure half-way (out of memory, a bad
  * initialiser) frees what was already allocated: `m` is then disposed and the error rethrown.
  */
-export function allocating(m: Module<unknown>, fn: () => void): void {
+export function allocating(m: Module<unknown, unknown>, fn: () => void): void {
   try {
     fn();
   } catch (e) {

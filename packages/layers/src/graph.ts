@@ -48,6 +48,8 @@ export class GraphModel extends Model {
   readonly output: SymbolicTensor;
   /** The nodes in execution order. */
   readonly nodes: readonly GraphNode[];
+  /** Outputs of nodes that neither a node nor the model reads (e.g. the states of a layer with `returnState`). */
+  private readonly unused: ReadonlySet<SymbolicTensor>;
 
   constructor(opts: GraphModelOptions) {
     const o = optionsOf<GraphModelOptions>('model', opts, ['inputs', 'outputs', 'name']);
@@ -62,7 +64,8 @@ export class GraphModel extends Model {
     // topological order by DFS from the output
     const order: SymbolicTensor[] = [];
     const state = new Map<SymbolicTensor, 1 | 2>();
-    const visit = (t: SymbolicTensor): void => {
+    const visit = (out: SymbolicTensor): void => {
+      const t = out.node; // a node's outputs share it: visited once
       const s = state.get(t);
       if (s === 2) return;
       if (s === 1) throw new AxonError(op, 'the graph has a cycle');
@@ -76,7 +79,10 @@ export class GraphModel extends Model {
     visit(output);
     this.inputs = inputs;
     this.output = output;
-    this.nodes = order.filter((t) => t.layer !== null).map((t) => ({ layer: t.layer!, inputs: t.inputs, output: t }));
+    this.nodes = order.filter((t) => t.layer !== null).map((t) => ({ layer: t.layer!, inputs: t.inputs, output: t, outputs: t.outputs }));
+    const used = new Set<SymbolicTensor>([output]);
+    for (const n of this.nodes) for (const i of n.inputs) used.add(i);
+    this.unused = new Set(this.nodes.flatMap((n) => n.outputs.filter((o) => !used.has(o))));
     const byName = new Map<string, Module>();
     for (const n of this.nodes) {
       const prev = byName.get(n.layer.name);
@@ -121,8 +127,15 @@ export class GraphModel extends Model {
     const last = this.nodes.length - 1;
     this.nodes.forEach((n, i) => {
       const args = n.inputs.map((s) => values.get(s)!);
-      const y = i === last && strip && this.finalActivation ? preFinal(n.layer, args[0]!) : n.layer.call(...args);
-      values.set(n.output, y);
+      const y: unknown = i === last && strip && this.finalActivation ? preFinal(n.layer, args[0]!) : callNode(n.layer, args, n.output.stateInputs);
+      const ys = n.outputs.length > 1 ? (y as Tensor[]) : [y as Tensor];
+      if (!Array.isArray(ys) || ys.length !== n.outputs.length) throw new AxonError(op, `layer '${n.layer.name}' returned ${Array.isArray(y) ? `${y.length} tensors` : 'one tensor'}, but the model was built with ${n.outputs.length} outputs of it`);
+      n.outputs.forEach((o, k) => {
+        const t = ys[k]!;
+        // an output nothing reads is freed as the layer's own forward frees unreturned states
+        if (this.unused.has(o) && !t.requiresGrad && !ys.slice(0, k).includes(t)) t.dispose();
+        else values.set(o, t);
+      });
     });
     return values.get(this.output)!;
   }
@@ -134,13 +147,24 @@ export class GraphModel extends Model {
   protected override layerShapes(): { name: string; type: string; shape: SymbolicShape | null; params: number; inbound?: string }[] {
     const rows: { name: string; type: string; shape: SymbolicShape | null; params: number; inbound?: string }[] = this.inputs.map((s) => ({ name: s.name ?? 'input', type: 'InputLayer', shape: s.shape, params: 0, inbound: '' }));
     const counted = new Set<Module>();
-    const nameOf = (s: SymbolicTensor): string => (s.layer ? s.layer.name : (s.name ?? 'input'));
+    const nameOf = (s: SymbolicTensor): string => (s.layer ? `${s.layer.name}${s.node.outputs.length > 1 ? `[${s.outputIndex}]` : ''}` : (s.name ?? 'input'));
     for (const n of this.nodes) {
       rows.push({ name: n.layer.name, type: n.layer.className, shape: n.output.shape, params: counted.has(n.layer) ? 0 : n.layer.countParams() + countStats(n.layer), inbound: n.inputs.map(nameOf).join(', ') });
       counted.add(n.layer);
     }
     return rows;
   }
+}
+
+/**
+ * @internal Runs a node's layer on its inputs: the last `stateInputs` of them are passed as
+ * `{ initialState }` (with the mask, when there is one, as Keras' `layer(x, mask=…, initial_state=[…])`).
+ */
+export function callNode<T>(layer: Module, args: readonly T[], stateInputs: number): unknown {
+  const l = layer as unknown as { call(...a: unknown[]): unknown };
+  if (stateInputs === 0) return l.call(...args);
+  const pos = args.slice(0, args.length - stateInputs);
+  return l.call(pos[0], { ...(pos.length > 1 ? { mask: pos[1] } : {}), initialState: args.slice(args.length - stateInputs) });
 }
 
 /**

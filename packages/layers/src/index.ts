@@ -84,7 +84,7 @@ export * from './io.js';
 export * from './portable.js';
 export { mnistMlp, mnistCnn, mnistModel, type MnistModelName } from './zoo.js';
 export { RNN, LSTM, GRU, type RecurrentOptions, type RNNOptions, setRecurrentExportHook, type RecurrentExportHook, type RecurrentRun, type TorchRecurrentRun, type KerasRecurrentRun, type CellKind } from './recurrent.js';
-export { SimpleRNN, KerasLSTM, KerasGRU, type KerasRecurrentOptions } from './recurrent-keras.js';
+export { SimpleRNN, KerasLSTM, KerasGRU, type KerasRecurrentOptions, type KerasRecurrentOutput, type KerasRecurrentCallOptions } from './recurrent-keras.js';
 export { KVCache, MultiheadAttention, type MultiheadAttentionOptions, type MultiheadAttentionForwardOptions } from './attention.js';
 export {
   TransformerEncoderLayer,

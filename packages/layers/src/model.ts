@@ -43,7 +43,10 @@ export type FinalAct = 'softmax' | 'sigmoid' | null;
 export interface GraphNode {
   readonly layer: Module;
   readonly inputs: readonly SymbolicTensor[];
+  /** The node's first output (the one that stands for the node: `outputs[0]`). */
   readonly output: SymbolicTensor;
+  /** Every output of the call (several for a recurrent layer with `returnState`). */
+  readonly outputs: readonly SymbolicTensor[];
 }
 
 function fmtSym(s: SymbolicShape | null): string {

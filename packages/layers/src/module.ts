@@ -189,7 +189,7 @@ export function reserveParameters(op: string, shapes: readonly (readonly number[
  * const m = new MLP();
  * m.namedParameters().map(([n]) => n); // ['fc1.weight', 'fc1.bias', 'fc2.weight', 'fc2.bias']
  */
-export abstract class Module<Out = Tensor> {
+export abstract class Module<Out = Tensor, SymOut = SymbolicTensor> {
   /** Whether the module is in training mode (see {@link Module.train} / {@link Module.eval}). */
   training = true;
   /** The layer's name (Keras style, unique per class: `dense`, `dense_1`, …). */
@@ -240,12 +240,12 @@ export abstract class Module<Out = Tensor> {
    * s.shape // [null, 4]
    */
   call(...inputs: Tensor[]): Out;
-  call(...inputs: SymbolicTensor[]): SymbolicTensor;
-  call(...inputs: (Tensor | SymbolicTensor)[]): Out | SymbolicTensor {
+  call(...inputs: SymbolicTensor[]): SymOut;
+  call(...inputs: (Tensor | SymbolicTensor)[]): Out | SymOut {
     if (inputs.length > 0 && inputs.every(isSymbolic)) {
       const syms = inputs as SymbolicTensor[];
       const shape = this.computeOutputShape(...syms.map((s) => s.shape));
-      return new SymbolicTensor(shape, 'float32', this as unknown as Module, syms);
+      return new SymbolicTensor(shape, 'float32', this as unknown as Module, syms) as SymOut;
     }
     if (inputs.some(isSymbolic)) throw new AxonError(`${this.name}.call`, 'cannot mix symbolic and concrete tensors in one call');
     for (let i = 0; i < inputs.length; i++) {
@@ -800,7 +800,7 @@ export type StateEntryDescription = { readonly shape: readonly number[]; readonl
  * fills (`pairs`: [module name, dict name], legacy names resolved), the missing and unexpected
  * names, or an {@link AxonError} listing every problem in PyTorch's words.
  */
-export function planStateDictLoad(m: Module<unknown> | StateTarget, dict: Readonly<Record<string, StateEntryDescription>>, strict: boolean): { pairs: [string, string][]; missingKeys: string[]; unexpectedKeys: string[] } {
+export function planStateDictLoad(m: Module<unknown, unknown> | StateTarget, dict: Readonly<Record<string, StateEntryDescription>>, strict: boolean): { pairs: [string, string][]; missingKeys: string[]; unexpectedKeys: string[] } {
   const t: StateTarget = m instanceof Module ? stateTargetOf(m) : m;
   const op = `${t.className}.loadStateDict`;
   const own = t.own;
@@ -847,7 +847,7 @@ export interface StateTarget {
   readonly legacy?: readonly (readonly [string, string])[];
 }
 
-function stateTargetOf(m: Module<unknown>): StateTarget {
+function stateTargetOf(m: Module<unknown, unknown>): StateTarget {
   const legacy: [string, string][] = [];
   for (const [prefix, sub] of m.namedModules()) {
     for (const [old, now] of Object.entries(sub.legacyStateNames())) legacy.push([prefix ? `${prefix}.${now}` : now, prefix ? `${prefix}.${old}` : old]);
@@ -865,7 +865,7 @@ function loadOptions(op: string, opts: unknown): boolean {
   return strict ?? true;
 }
 
-function checkName(m: Module<unknown>, name: string): void {
+function checkName(m: Module<unknown, unknown>, name: string): void {
   if (typeof name !== 'string' || name === '' || name.includes('.')) {
     throw new AxonError(`${m.className}.register`, `names must be non-empty strings without '.', got ${JSON.stringify(name)}`);
   }

@@ -10,18 +10,23 @@ import { initParameter } from './build.js';
 import { type Initializer, getInitializer } from './init.js';
 import { type LayerConfig, Module, reserveParameters } from './module.js';
 import { type CellKind, type DirectionWeights, type LoopSpec, type RecurrentRun, compositeAll, gateCount, reportRecurrent, runDirection } from './recurrent.js';
-import { type SymbolicShape, type SymbolicTensor, isSymbolic } from './symbolic.js';
+import { type SymbolicShape, SymbolicTensor, isSymbolic } from './symbolic.js';
 import { checkFinite, checkInt, optBool, optInputShape, optName, optionsOf } from './validate.js';
 import type { LayerOptions } from './layers.js';
 
 /**
- * Options of {@link SimpleRNN}, {@link KerasLSTM} and {@link KerasGRU} (Keras' arguments).
+ * Options of {@link SimpleRNN}, {@link KerasLSTM} and {@link KerasGRU} (Keras' arguments). `S` is
+ * the type of `returnState` (default `false`): `KerasRecurrentOptions<true>` for options that make
+ * `call` return `[output, ...states]`, `KerasRecurrentOptions<boolean>` when it is known only at run time.
  * @example
  * const opts: KerasRecurrentOptions = { returnSequences: true, inputShape: [10, 8] };
  * const layer = new KerasLSTM(16, opts);
  * layer.call(randn([4, 10, 8])).shape // [4, 10, 16]
+ * const withState: KerasRecurrentOptions<true> = { returnState: true };
+ * const [out, h, c] = new KerasLSTM(16, withState).call(randn([4, 10, 8]));
+ * c.shape // [4, 16]
  */
-export interface KerasRecurrentOptions extends LayerOptions {
+export interface KerasRecurrentOptions<S extends boolean = false> extends LayerOptions {
   /** The candidate/output activation (default `'tanh'`). */
   activation?: ActivationName | string | null;
   /** The gates' activation (default `'sigmoid'`; not used by SimpleRNN). */
@@ -30,8 +35,12 @@ export interface KerasRecurrentOptions extends LayerOptions {
   useBias?: boolean;
   /** Return the output of every step [batch, time, units] instead of the last [batch, units] (default false). */
   returnSequences?: boolean;
-  /** Whether {@link KerasRecurrentBase.forwardWithState}'s caller wants the states: recorded in the config (see there). */
-  returnState?: boolean;
+  /**
+   * Whether `call` returns `[output, ...states]` (`[output, h]` for SimpleRNN and GRU, `[output, h,
+   * c]` for LSTM) instead of the output alone, as Keras' `return_state=True` (default false). Such a
+   * layer cannot be a layer of a Sequential model (its output is a list).
+   */
+  returnState?: S;
   /** Process the sequence in reverse; the returned sequence is in processing order, as Keras (default false). */
   goBackwards?: boolean;
   /** `kernel` initialiser (default `'glorotUniform'`). */
@@ -50,8 +59,37 @@ export interface KerasRecurrentOptions extends LayerOptions {
 
 const KERAS_KEYS = ['activation', 'recurrentActivation', 'useBias', 'returnSequences', 'returnState', 'goBackwards', 'kernelInitializer', 'recurrentInitializer', 'biasInitializer', 'maskValue', 'inputShape', 'name'] as const;
 
-/** @internal The shared implementation: weights `kernel` [in, G·units], `recurrentKernel` [units, G·units], `bias`. */
-export abstract class KerasRecurrentBase extends Module {
+/**
+ * What a Keras recurrent layer's `call` returns: `[output, ...states]` when `S` (its `returnState`)
+ * is `true`, the output alone when `false`, either when `boolean`; `T` is `Tensor` eagerly,
+ * {@link SymbolicTensor} in a functional model.
+ * @example
+ * const both: KerasRecurrentOutput<true, Tensor> = new KerasGRU(2, { returnState: true }).call(randn([1, 3, 2]));
+ * both.length // 2
+ */
+export type KerasRecurrentOutput<S extends boolean, T> = S extends true ? T[] : T;
+
+/**
+ * Options of a Keras recurrent layer's `call` ({@link KerasRecurrentBase.call}): `T` is `Tensor`
+ * eagerly, {@link SymbolicTensor} in a functional model (Keras' `layer(x, mask=…, initial_state=[…])`).
+ * @example
+ * const enc = new KerasLSTM(4, { returnState: true });
+ * const [, h, c] = enc.call(randn([2, 5, 3]));
+ * const opts: KerasRecurrentCallOptions<Tensor> = { initialState: [h, c] };
+ * new KerasLSTM(4).call(randn([2, 6, 3]), opts).shape // [2, 4]
+ */
+export interface KerasRecurrentCallOptions<T> {
+  /** [batch, timesteps] (bool, or numbers where 0 masks): masked steps keep the previous state and output. */
+  mask?: T;
+  /** The initial state, zeros by default: `[h]` for SimpleRNN and GRU, `[h, c]` for LSTM, each [batch, units]. */
+  initialState?: readonly T[];
+}
+
+/**
+ * @internal The shared implementation: weights `kernel` [in, G·units], `recurrentKernel` [units,
+ * G·units], `bias`. `S` is the type of `returnState` (see {@link KerasRecurrentOutput}).
+ */
+export abstract class KerasRecurrentBase<S extends boolean = false> extends Module<KerasRecurrentOutput<S, Tensor>, KerasRecurrentOutput<S, SymbolicTensor>> {
   /** Size of the state and output. */
   readonly units: number;
   /** The activation's canonical name. */
@@ -62,8 +100,8 @@ export abstract class KerasRecurrentBase extends Module {
   readonly useBias: boolean;
   /** Whether every step's output is returned. */
   readonly returnSequences: boolean;
-  /** Recorded for the config; see {@link KerasRecurrentBase.forwardWithState}. */
-  readonly returnState: boolean;
+  /** Whether `call` returns `[output, ...states]` (Keras' `return_state`). */
+  readonly returnState: S;
   /** Whether the sequence is processed in reverse. */
   readonly goBackwards: boolean;
   /** Steps whose features all equal it are masked, when set. */
@@ -84,8 +122,8 @@ export abstract class KerasRecurrentBase extends Module {
   protected readonly unitForgetBias: boolean;
   private readonly inits: { kernel: Initializer; recurrent: Initializer; bias: Initializer };
 
-  protected constructor(cls: string, kind: CellKind, units: number, opts: KerasRecurrentOptions, extra: readonly string[]) {
-    const o = optionsOf<KerasRecurrentOptions>(cls, opts, [...KERAS_KEYS, ...extra]);
+  protected constructor(cls: string, kind: CellKind, units: number, opts: KerasRecurrentOptions<S>, extra: readonly string[]) {
+    const o = optionsOf<KerasRecurrentOptions<S>>(cls, opts, [...KERAS_KEYS, ...extra]);
     super(optName(cls, o.name));
     this.kind = kind;
     this.units = checkInt(cls, 'units', units);
@@ -93,7 +131,7 @@ export abstract class KerasRecurrentBase extends Module {
     this.recurrentActivation = activationName(o.recurrentActivation === undefined ? 'sigmoid' : o.recurrentActivation, cls);
     this.useBias = optBool(cls, 'useBias', o.useBias) ?? true;
     this.returnSequences = optBool(cls, 'returnSequences', o.returnSequences) ?? false;
-    this.returnState = optBool(cls, 'returnState', o.returnState) ?? false;
+    this.returnState = (optBool(cls, 'returnState', o.returnState) ?? false) as S;
     this.goBackwards = optBool(cls, 'goBackwards', o.goBackwards) ?? false;
     this.resetAfter = optBool(cls, 'resetAfter', o.resetAfter) ?? true;
     this.unitForgetBias = optBool(cls, 'unitForgetBias', o.unitForgetBias) ?? true;
@@ -172,8 +210,8 @@ export abstract class KerasRecurrentBase extends Module {
    * Runs the layer and returns `[output, ...states]` as Keras' `return_state=True` does: `[output,
    * h]` for SimpleRNN and GRU, `[output, h, c]` for LSTM (states [batch, units]). `mask` [batch,
    * time] (bool, or numbers where 0 masks) skips steps: a masked step keeps the previous state and
-   * output. `initialState` defaults to zeros. ({@link Module.call} returns the output alone: a
-   * layer of a Sequential or functional model has one output.)
+   * output. `initialState` defaults to zeros. Whatever `returnState` is (with `returnState: true`,
+   * `call` returns the same list).
    * @example
    * const lstm = new KerasLSTM(3, { returnSequences: true, returnState: true });
    * const [seq, h, c] = lstm.forwardWithState(randn([2, 5, 4]));
@@ -242,27 +280,85 @@ export abstract class KerasRecurrentBase extends Module {
     }));
   }
 
-  /**
-   * Runs the layer: the last output [batch, units], or every step's [batch, timesteps, units] with
-   * `returnSequences`. `mask` [batch, timesteps] skips steps (see {@link KerasRecurrentBase.forwardWithState}).
-   * @example new SimpleRNN(4).call(randn([2, 6, 3])).shape // [2, 4]
-   */
-  forward(x: Tensor, mask?: Tensor): Tensor {
-    const outs = this.forwardWithState(x, mask === undefined ? {} : { mask });
-    for (const s of outs.slice(1)) if (!s.requiresGrad && s !== outs[0]) s.dispose();
-    return outs[0]!;
+  /** @internal The number of states: 2 for the LSTM, 1 otherwise. */
+  get stateCount(): number {
+    return this.kind === 'LSTM' ? 2 : 1;
   }
 
   /**
-   * Runs the layer (see {@link KerasRecurrentBase.forward}). A layer built with `returnState: true`
-   * refuses: use {@link KerasRecurrentBase.forwardWithState} for `[output, ...states]`.
-   * @example new KerasGRU(2, { returnState: true }).call(randn([1, 3, 2])) // throws: 'forwardWithState'
+   * Runs the layer: the last output [batch, units], or every step's [batch, timesteps, units] with
+   * `returnSequences`; with `returnState`, `[output, ...states]` (see
+   * {@link KerasRecurrentBase.forwardWithState}). The second argument is a `mask` [batch, timesteps]
+   * or `{ mask, initialState }`.
+   * @example
+   * new SimpleRNN(4).call(randn([2, 6, 3])).shape // [2, 4]
+   * const [out, h] = new SimpleRNN(4, { returnState: true }).forward(randn([2, 6, 3]));
+   * h.shape // [2, 4]
    */
-  override call(...inputs: Tensor[]): Tensor;
-  override call(...inputs: SymbolicTensor[]): SymbolicTensor;
-  override call(...inputs: (Tensor | SymbolicTensor)[]): Tensor | SymbolicTensor {
-    if (this.returnState) throw new AxonError(`${this.className} '${this.name}'`, 'was built with returnState: true, but call returns one output; use forwardWithState(x, { mask, initialState }) for [output, ...states]');
-    return inputs.every(isSymbolic) && inputs.length > 0 ? super.call(...(inputs as SymbolicTensor[])) : super.call(...(inputs as Tensor[]));
+  forward(x: Tensor, opts?: Tensor | KerasRecurrentCallOptions<Tensor>): KerasRecurrentOutput<S, Tensor> {
+    const o = opts === undefined ? {} : isTensor(opts) ? { mask: opts } : opts;
+    const outs = this.forwardWithState(x, o);
+    if (this.returnState) return outs as KerasRecurrentOutput<S, Tensor>;
+    for (const s of outs.slice(1)) if (!s.requiresGrad && s !== outs[0]) s.dispose();
+    return outs[0]! as KerasRecurrentOutput<S, Tensor>;
+  }
+
+  /**
+   * Runs the layer (Keras' `layer(x, mask=…, initial_state=[…])`): on a Tensor, {@link
+   * KerasRecurrentBase.forward}; on a {@link SymbolicTensor} it records a node of a functional
+   * model. The second argument is a `mask` [batch, timesteps] or `{ mask, initialState }` (tensors,
+   * or symbolic tensors in a functional model: e.g. an encoder's states feeding a decoder). With
+   * `returnState: true` it returns `[output, ...states]` (`[output, h, c]` for the LSTM), else the
+   * output alone.
+   * @example
+   * const encIn = input({ shape: [5, 3] });
+   * const decIn = input({ shape: [4, 2] });
+   * const [, h, c] = new KerasLSTM(6, { returnState: true }).call(encIn);
+   * const dec = new KerasLSTM(6, { returnSequences: true }).call(decIn, { initialState: [h, c] });
+   * const m = model({ inputs: [encIn, decIn], outputs: new Dense(3).call(dec) });
+   * m.forward(randn([2, 5, 3]), randn([2, 4, 2])).shape // [2, 4, 3]
+   */
+  override call(x: Tensor, opts?: Tensor | KerasRecurrentCallOptions<Tensor>): KerasRecurrentOutput<S, Tensor>;
+  override call(x: SymbolicTensor, opts?: SymbolicTensor | KerasRecurrentCallOptions<SymbolicTensor>): KerasRecurrentOutput<S, SymbolicTensor>;
+  override call(...inputs: Tensor[]): KerasRecurrentOutput<S, Tensor>;
+  override call(...inputs: SymbolicTensor[]): KerasRecurrentOutput<S, SymbolicTensor>;
+  override call(...args: unknown[]): KerasRecurrentOutput<S, Tensor> | KerasRecurrentOutput<S, SymbolicTensor> {
+    const op = `${this.className} '${this.name}'`;
+    const [x, second] = args;
+    if (args.length < 1 || args.length > 2) throw new AxonError(op, `call expects (x, mask?) or (x, { mask, initialState }), got ${args.length} arguments`);
+    let mask: unknown;
+    let init: unknown;
+    if (second === undefined || isTensor(second) || isSymbolic(second)) mask = second;
+    else {
+      const o = optionsOf<KerasRecurrentCallOptions<unknown>>(op, second as KerasRecurrentCallOptions<unknown>, ['mask', 'initialState']);
+      mask = o.mask;
+      init = o.initialState;
+    }
+    const symbolic = isSymbolic(x);
+    const all = [x, mask, ...(Array.isArray(init) ? (init as unknown[]) : [])].filter((v) => v !== undefined);
+    if (symbolic !== all.every(isSymbolic) || (!symbolic && all.some(isSymbolic))) throw new AxonError(`${this.name}.call`, 'cannot mix symbolic and concrete tensors in one call');
+    if (!symbolic) {
+      if (!isTensor(x)) throw new AxonError(op, `input 0 is not a Tensor (got ${fmtValue(x)})`);
+      for (const [i, t] of all.entries()) if (isTensor(t) && t.isDisposed) throw new AxonError(op, `input ${i} (tensor #${t.id} ${fmtShape(t.shape)} ${t.dtype}) was disposed`);
+      return this.forward(x, { ...(mask !== undefined ? { mask: mask as Tensor } : {}), ...(init !== undefined ? { initialState: init as Tensor[] } : {}) });
+    }
+    const sx = x as SymbolicTensor;
+    const n = this.stateCount;
+    const fmt = (t: unknown): string => (isSymbolic(t) ? `[${t.shape.map((d) => d ?? 'null').join(',')}]` : fmtValue(t));
+    if (init !== undefined) {
+      if (!Array.isArray(init) || init.length !== n || !init.every((t) => isSymbolic(t) && t.dtype === 'float32' && t.shape.length === 2 && t.shape[1] === this.units)) {
+        throw new AxonError(op, `initialState must be ${n} float32 symbolic tensor${n > 1 ? 's' : ''} [null, ${this.units}] (${this.kind === 'LSTM' ? '[h, c]' : '[h]'}), got ${Array.isArray(init) ? `${init.length}: ${init.map(fmt).join(', ')}` : fmtValue(init)}`);
+      }
+    }
+    if (mask !== undefined) {
+      const m = mask as SymbolicTensor;
+      if (m.shape.length !== 2 || (typeof m.shape[1] === 'number' && typeof sx.shape[1] === 'number' && m.shape[1] !== sx.shape[1])) throw new AxonError(op, `mask must be [batch, timesteps] = [null, ${sx.shape[1] ?? 'null'}], got ${fmt(m)}`);
+    }
+    const shape = this.computeOutputShape(sx.shape);
+    const states = (init as SymbolicTensor[] | undefined) ?? [];
+    const shapes = this.returnState ? [shape, ...Array.from({ length: n }, (): SymbolicShape => [null, this.units])] : [shape];
+    const outs = SymbolicTensor.node(shapes, this as unknown as Module, [sx, ...(mask !== undefined ? [mask as SymbolicTensor] : []), ...states], states.length);
+    return (this.returnState ? outs : outs[0]!) as KerasRecurrentOutput<S, SymbolicTensor>;
   }
 
   override computeOutputShape(s: SymbolicShape): SymbolicShape {
@@ -300,13 +396,13 @@ export abstract class KerasRecurrentBase extends Module {
 }
 
 /** Options of a saved config. @internal */
-function kerasOptionsFrom(c: LayerConfig, name: string): { units: number; opts: KerasRecurrentOptions & { inputDim?: number } } {
+function kerasOptionsFrom(c: LayerConfig, name: string): { units: number; opts: KerasRecurrentOptions<boolean> & { inputDim?: number } } {
   const o: Record<string, unknown> = { name };
   for (const k of [...KERAS_KEYS, 'unitForgetBias', 'resetAfter']) if (k !== 'name' && c[k] !== undefined && c[k] !== null) o[k] = c[k];
-  return { units: c['units'] as number, opts: o as KerasRecurrentOptions };
+  return { units: c['units'] as number, opts: o as KerasRecurrentOptions<boolean> };
 }
 
-function built<T extends KerasRecurrentBase>(layer: T, c: LayerConfig): T {
+function built<T extends KerasRecurrentBase<boolean>>(layer: T, c: LayerConfig): T {
   const d = c['inputDim'];
   if (typeof d === 'number') layer.build(d);
   return layer;
@@ -318,17 +414,17 @@ function built<T extends KerasRecurrentBase>(layer: T, c: LayerConfig): T {
  * const rnn = new SimpleRNN(8, { returnSequences: true, inputShape: [5, 3] });
  * rnn.call(randn([2, 5, 3])).shape // [2, 5, 8]
  */
-export class SimpleRNN extends KerasRecurrentBase {
+export class SimpleRNN<S extends boolean = false> extends KerasRecurrentBase<S> {
   /** The class name used in `model.json` and default layer names. */
   static readonly className: string = 'SimpleRNN';
-  constructor(units: number, opts: KerasRecurrentOptions = {}) {
+  constructor(units: number, opts: KerasRecurrentOptions<S> = {}) {
     super('SimpleRNN', 'RNN_TANH', units, opts, []);
   }
   /**
    * Rebuilds a SimpleRNN from {@link SimpleRNN.getConfig}.
    * @example SimpleRNN.fromConfig(new SimpleRNN(4, { goBackwards: true }).getConfig(), 's').goBackwards // true
    */
-  static fromConfig(c: LayerConfig, name: string): SimpleRNN {
+  static fromConfig(c: LayerConfig, name: string): SimpleRNN<boolean> {
     const { units, opts } = kerasOptionsFrom(c, name);
     return built(new SimpleRNN(units, opts), c);
   }
@@ -342,17 +438,17 @@ export class SimpleRNN extends KerasRecurrentBase {
  * const lstm = new KerasLSTM(16, { inputShape: [10, 8] });
  * lstm.call(randn([4, 10, 8])).shape // [4, 16]
  */
-export class KerasLSTM extends KerasRecurrentBase {
+export class KerasLSTM<S extends boolean = false> extends KerasRecurrentBase<S> {
   /** The class name used in `model.json` and default layer names. */
   static readonly className: string = 'KerasLSTM';
-  constructor(units: number, opts: KerasRecurrentOptions = {}) {
+  constructor(units: number, opts: KerasRecurrentOptions<S> = {}) {
     super('KerasLSTM', 'LSTM', units, opts, ['unitForgetBias']);
   }
   /**
    * Rebuilds a KerasLSTM from {@link KerasLSTM.getConfig}.
    * @example KerasLSTM.fromConfig(new KerasLSTM(4, { returnSequences: true }).getConfig(), 'l').returnSequences // true
    */
-  static fromConfig(c: LayerConfig, name: string): KerasLSTM {
+  static fromConfig(c: LayerConfig, name: string): KerasLSTM<boolean> {
     const { units, opts } = kerasOptionsFrom(c, name);
     return built(new KerasLSTM(units, opts), c);
   }
@@ -367,17 +463,17 @@ export class KerasLSTM extends KerasRecurrentBase {
  * gru.call(randn([2, 4, 3])).shape // [2, 4, 6]
  * gru.bias!.shape // [2, 18]
  */
-export class KerasGRU extends KerasRecurrentBase {
+export class KerasGRU<S extends boolean = false> extends KerasRecurrentBase<S> {
   /** The class name used in `model.json` and default layer names. */
   static readonly className: string = 'KerasGRU';
-  constructor(units: number, opts: KerasRecurrentOptions = {}) {
+  constructor(units: number, opts: KerasRecurrentOptions<S> = {}) {
     super('KerasGRU', 'GRU', units, opts, ['resetAfter']);
   }
   /**
    * Rebuilds a KerasGRU from {@link KerasGRU.getConfig}.
    * @example KerasGRU.fromConfig(new KerasGRU(4, { resetAfter: false }).getConfig(), 'g').getConfig()['resetAfter'] // false
    */
-  static fromConfig(c: LayerConfig, name: string): KerasGRU {
+  static fromConfig(c: LayerConfig, name: string): KerasGRU<boolean> {
     const { units, opts } = kerasOptionsFrom(c, name);
     return built(new KerasGRU(units, opts), c);
   }

@@ -49,7 +49,7 @@ export interface LoopSpec {
 /** @internal What every recurrent module reports to an exporter about one forward. */
 interface RecurrentRunBase {
   /** The module that ran. */
-  readonly module: Module<unknown>;
+  readonly module: Module<unknown, unknown>;
   /** The cell. */
   readonly kind: CellKind;
   /** Features of the hidden state. */

@@ -6,6 +6,7 @@ import { AxonError, type Tensor, fmtShape, fmtValue } from '@axon/core';
 import { finalActivation, preFinal } from './fusion.js';
 import { Linear } from './layers.js';
 import { Model, countStats } from './model.js';
+import { KerasRecurrentBase } from './recurrent-keras.js';
 import { type LayerConfig, Module } from './module.js';
 import type { SymbolicShape } from './symbolic.js';
 import { checkExampleShape, optName, optionsOf } from './validate.js';
@@ -63,6 +64,9 @@ export class Sequential extends Model {
   add(layer: Module): this {
     if (!(layer instanceof Module)) throw new AxonError(`Sequential '${this.name}'`, `add expects a Module, got ${fmtValue(layer)}`);
     if (layer === this) throw new AxonError(`Sequential '${this.name}'`, 'cannot add a model to itself');
+    if (layer instanceof KerasRecurrentBase && layer.returnState) {
+      throw new AxonError(`Sequential '${this.name}'`, `layer '${layer.name}' (${layer.className}) has returnState: true, so it returns [output, ...states], and a layer of a Sequential model has one output; use a functional model (input, model) to use the states, or drop returnState`);
+    }
     const i = this.added;
     let declared = this.declaredInputShape;
     if (i === 0 && !declared) {

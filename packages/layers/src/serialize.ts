@@ -10,7 +10,7 @@ import { AvgPool1d, Conv1d, ConvTranspose1d, ConvTranspose2d, MaxPool1d, Upsampl
 import { AveragePooling1D, AveragePooling2D, Conv2DTranspose, KerasConv1D, MaxPooling1D, UpSampling1D, UpSampling2D } from './conv-keras.js';
 import { Add, Concatenate, Dense, Dropout, Embedding, Flatten, Linear, Reshape } from './layers.js';
 import type { SavedCompileConfig } from './compile.js';
-import { GraphModel } from './graph.js';
+import { GraphModel, callNode } from './graph.js';
 import { Model } from './model.js';
 import { Sequential } from './sequential.js';
 import { GRU, LSTM, RNN } from './recurrent.js';
@@ -129,13 +129,13 @@ const registry = new Map<string, LayerFactory>([
   ['BatchNorm2d', (c, name) => BatchNorm2d.fromConfig(c, name)],
   ['BatchNormalization', (c, name) => BatchNormalization.fromConfig(c, name)],
   ['LayerNorm', (c, name) => LayerNorm.fromConfig(c, name)],
-  // the PyTorch recurrent modules return tuples, not one tensor: rebuilt here as Modules all the same
+  // the PyTorch recurrent modules return tuples, not one tensor, and the Keras ones with returnState a list: rebuilt here as Modules all the same
   ['RNN', (c, name) => RNN.fromConfig(c, name) as unknown as Module],
   ['LSTM', (c, name) => LSTM.fromConfig(c, name) as unknown as Module],
   ['GRU', (c, name) => GRU.fromConfig(c, name) as unknown as Module],
-  ['SimpleRNN', (c, name) => SimpleRNN.fromConfig(c, name)],
-  ['KerasLSTM', (c, name) => KerasLSTM.fromConfig(c, name)],
-  ['KerasGRU', (c, name) => KerasGRU.fromConfig(c, name)],
+  ['SimpleRNN', (c, name) => SimpleRNN.fromConfig(c, name) as unknown as Module],
+  ['KerasLSTM', (c, name) => KerasLSTM.fromConfig(c, name) as unknown as Module],
+  ['KerasGRU', (c, name) => KerasGRU.fromConfig(c, name) as unknown as Module],
   // attention returns [output, weights]: rebuilt as a Module all the same
   ['MultiheadAttention', (c, name) => MultiheadAttention.fromConfig(c, name) as unknown as Module],
   ['KerasMultiHeadAttention', (c, name) => KerasMultiHeadAttention.fromConfig(c, name)],
@@ -204,16 +204,19 @@ export function layerToJson(m: Module): LayerJson {
 function graphConfig(g: GraphModel): LayerConfig {
   const layers: Module[] = [];
   for (const n of g.nodes) if (!layers.includes(n.layer)) layers.push(n.layer);
+  // a reference: { input: i }, or { node: k } for a node's (first) output and { node: k, output: j }
+  // for its j-th (Keras' [layerName, nodeIndex, tensorIndex]); a node with `initialState: n` passes
+  // its last n inputs as the layer call's initialState
   const ref = (s: SymbolicTensor): JsonValue => {
     const i = g.inputs.indexOf(s);
     if (i >= 0) return { input: i };
-    const k = g.nodes.findIndex((n) => n.output === s);
-    return { node: k };
+    const k = g.nodes.findIndex((n) => n.output === s.node);
+    return s.outputIndex ? { node: k, output: s.outputIndex } : { node: k };
   };
   return {
     inputs: g.inputs.map((s) => ({ name: s.name ?? 'input', shape: s.shape.slice(1) as number[], dtype: s.dtype })),
     layers: layers.map((l) => layerToJson(l) as unknown as JsonValue),
-    nodes: g.nodes.map((n) => ({ layer: n.layer.name, inputs: n.inputs.map(ref) })),
+    nodes: g.nodes.map((n) => ({ layer: n.layer.name, inputs: n.inputs.map(ref), ...(n.output.stateInputs ? { initialState: n.output.stateInputs } : {}) })),
     output: ref(g.output),
   };
 }
@@ -310,18 +313,22 @@ function graphFromConfig(c: LayerConfig, name: string): GraphModel {
       }
       layers.set(m.name, m);
     }
-    const outs: SymbolicTensor[] = [];
+    const outs: SymbolicTensor[][] = [];
     const resolve = (r: unknown): SymbolicTensor => {
-      const o = r as { input?: number; node?: number };
-      const s = typeof o?.input === 'number' ? inputs[o.input] : typeof o?.node === 'number' ? outs[o.node] : undefined;
+      const o = r as { input?: number; node?: number; output?: number };
+      const j = o?.output ?? 0; // files written before nodes had several outputs have none
+      const s = typeof o?.input === 'number' ? inputs[o.input] : typeof o?.node === 'number' && Number.isInteger(j) ? outs[o.node]?.[j] : undefined;
       if (!s) throw new AxonError(op, `Functional '${name}': bad reference ${JSON.stringify(r)}`);
       return s;
     };
     for (const n of nodes) {
-      const o = n as { layer?: string; inputs?: unknown[] };
+      const o = n as { layer?: string; inputs?: unknown[]; initialState?: unknown };
       const layer = typeof o?.layer === 'string' ? layers.get(o.layer) : undefined;
       if (!layer || !Array.isArray(o.inputs)) throw new AxonError(op, `Functional '${name}': node ${JSON.stringify(n)} names an unknown layer`);
-      outs.push(layer.call(...o.inputs.map(resolve)));
+      const k = o.initialState ?? 0;
+      if (!(Number.isInteger(k) && (k as number) >= 0 && (k as number) < o.inputs.length)) throw new AxonError(op, `Functional '${name}': node ${JSON.stringify(n)}: initialState must be the number of its last inputs that are the initial state (an integer from 0 to ${o.inputs.length - 1})`);
+      const y = callNode(layer, o.inputs.map(resolve), k as number);
+      outs.push(Array.isArray(y) ? (y as SymbolicTensor[]) : [y as SymbolicTensor]);
     }
     g = new GraphModel({ inputs, outputs: resolve(c['output']), name });
   } finally {

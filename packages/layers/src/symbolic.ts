@@ -36,6 +36,28 @@ export class SymbolicTensor {
    * @param inputs the symbolic inputs of that call
    * @param name the input's name (inputs only)
    */
+  /**
+   * Which output of its node it is: 0 for a layer's (first) output, `k` for the k-th of a layer
+   * returning several (a recurrent layer's states with `returnState`: `[output, h, c]`).
+   */
+  readonly outputIndex: number = 0;
+  /** The node's first output: the tensor that stands for the layer call (itself when `outputIndex` is 0). */
+  readonly node: SymbolicTensor = this;
+  /** Every output of the node, in order (`[this]` for a one-output call); set on the node's first output. */
+  readonly outputs: readonly SymbolicTensor[] = [this];
+  /**
+   * How many of `inputs`, at the end, are the call's `initialState` (0: none): the node runs as
+   * `layer.call(x, { mask?, initialState })`.
+   */
+  readonly stateInputs: number = 0;
+
+  /**
+   * @param shape the shape with the batch axis `null`
+   * @param dtype the element type
+   * @param layer the module whose call produced it (`null` for an input)
+   * @param inputs the symbolic inputs of that call
+   * @param name the input's name (inputs only)
+   */
   constructor(
     readonly shape: SymbolicShape,
     readonly dtype: DType,
@@ -44,9 +66,21 @@ export class SymbolicTensor {
     readonly name?: string,
   ) {}
 
+  /**
+   * @internal The outputs of one layer call returning several tensors (see
+   * {@link SymbolicTensor.outputIndex}); the last `stateInputs` inputs are its `initialState`.
+   */
+  static node(shapes: readonly SymbolicShape[], layer: Module, inputs: readonly SymbolicTensor[], stateInputs: number): SymbolicTensor[] {
+    const first = new SymbolicTensor(shapes[0]!, 'float32', layer, inputs);
+    const outs = [first, ...shapes.slice(1).map((s) => new SymbolicTensor(s, 'float32', layer, inputs))];
+    outs.forEach((o, i) => Object.assign(o as { outputIndex: number; node: SymbolicTensor; stateInputs: number }, { outputIndex: i, node: first, stateInputs }));
+    (first as { outputs: readonly SymbolicTensor[] }).outputs = outs;
+    return outs;
+  }
+
   /** A short description, e.g. `SymbolicTensor([null,5] from dense)`. */
   toString(): string {
-    return `SymbolicTensor([${this.shape.map((d) => d ?? 'null').join(',')}] from ${this.layer ? this.layer.name : (this.name ?? 'input')})`;
+    return `SymbolicTensor([${this.shape.map((d) => d ?? 'null').join(',')}] from ${this.layer ? this.layer.name : (this.name ?? 'input')}${this.outputIndex ? ` output ${this.outputIndex}` : ''})`;
   }
 }
 
