@@ -180,6 +180,11 @@ export function reserveParameters(op: string, shapes: readonly (readonly number[
  * {@link Module.addParameter}) is found by {@link Module.namedParameters} in property order.
  * `registerParameter`, `registerBuffer` and `registerModule` do the same explicitly.
  *
+ * Type parameters: `Out` is what `forward` (and `call` on tensors) returns — `Tensor` for layers,
+ * e.g. `[Tensor, [Tensor, Tensor]]` for the PyTorch LSTM; `SymOut` is what `call` returns on
+ * {@link SymbolicTensor}s — one `SymbolicTensor`, or `SymbolicTensor[]` for a Keras recurrent layer
+ * with `returnState` (see `KerasRecurrentOutput`).
+ *
  * @example
  * class MLP extends Module {
  *   fc1 = new Linear(4, 8);

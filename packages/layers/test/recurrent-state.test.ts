@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AxonError, type Tensor, memory, noGrad, randn, setSeed, tidy } from '@axon/core';
 import { Adam } from '@axon/optimizers';
-import { Dense, GraphModel, KerasGRU, KerasLSTM, type Module, SimpleRNN, input, loadModel, model, save, sequential } from '../src/index.js';
+import { Dense, GraphModel, KerasGRU, KerasLSTM, type Module, SimpleRNN, input, loadModel, model, modelFromJson, save, sequential } from '../src/index.js';
 import { useTestBackend } from './helpers.js';
 
 beforeAll(async () => {
@@ -217,6 +217,41 @@ describe('returnState and initialState through call', () => {
     expect(() => dec.call(x, hc, hc as never)).toThrow(/'dec'.*call expects \(x, mask\?\)/);
     for (const t of [x, hc, bad]) t.dispose();
     for (const l of [enc, dec, gru, d1]) l.dispose();
+    expect(memory().numTensors).toBe(before);
+  });
+
+  it('model.json written before nodes had several outputs still loads; a reference to an output a node lacks, or a bad initialState count, is refused', () => {
+    const before = memory().numTensors;
+    // the form every functional model.json had: references { input } / { node }, no output index, no initialState
+    const old = {
+      format: 'axon-model/1',
+      className: 'Functional',
+      name: 'old',
+      config: {
+        inputs: [{ name: 'x', shape: [5, 3], dtype: 'float32' }],
+        layers: [
+          { className: 'KerasLSTM', name: 'l', config: { units: 4, returnSequences: false, returnState: false, inputDim: 3 } },
+          { className: 'Dense', name: 'd', config: { units: 2 } },
+        ],
+        nodes: [
+          { layer: 'l', inputs: [{ input: 0 }] },
+          { layer: 'd', inputs: [{ node: 0 }] },
+        ],
+        output: { node: 1 },
+      },
+    };
+    const m = modelFromJson(old) as GraphModel;
+    const x = randn([2, 5, 3]);
+    const y = tidy(() => noGrad(() => m.forward(x)));
+    expect(y.shape).toEqual([2, 2]);
+    for (const t of [x, y]) t.dispose();
+    m.dispose();
+    const badRef = structuredClone(old);
+    badRef.config.nodes[1]!.inputs = [{ node: 0, output: 1 } as never];
+    expect(() => modelFromJson(badRef)).toThrow(/bad reference \{"node":0,"output":1\}/);
+    const badInit = structuredClone(old);
+    (badInit.config.nodes[0] as { initialState?: number }).initialState = 1;
+    expect(() => modelFromJson(badInit)).toThrow(/initialState must be the number of its last inputs/);
     expect(memory().numTensors).toBe(before);
   });
 });
