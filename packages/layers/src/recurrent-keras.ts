@@ -70,7 +70,7 @@ const KERAS_KEYS = ['activation', 'recurrentActivation', 'useBias', 'returnSeque
 export type KerasRecurrentOutput<S extends boolean, T> = S extends true ? T[] : T;
 
 /**
- * Options of a Keras recurrent layer's `call` ({@link KerasRecurrentBase.call}): `T` is `Tensor`
+ * Options of a Keras recurrent layer's `call` ({@link KerasRecurrentBase#call}): `T` is `Tensor`
  * eagerly, {@link SymbolicTensor} in a functional model (Keras' `layer(x, mask=…, initial_state=[…])`).
  * @example
  * const enc = new KerasLSTM(4, { returnState: true });
@@ -288,7 +288,7 @@ export abstract class KerasRecurrentBase<S extends boolean = false> extends Modu
   /**
    * Runs the layer: the last output [batch, units], or every step's [batch, timesteps, units] with
    * `returnSequences`; with `returnState`, `[output, ...states]` (see
-   * {@link KerasRecurrentBase.forwardWithState}). The second argument is a `mask` [batch, timesteps]
+   * {@link KerasRecurrentBase#forwardWithState}). The second argument is a `mask` [batch, timesteps]
    * or `{ mask, initialState }`.
    * @example
    * new SimpleRNN(4).call(randn([2, 6, 3])).shape // [2, 4]
@@ -304,8 +304,7 @@ export abstract class KerasRecurrentBase<S extends boolean = false> extends Modu
   }
 
   /**
-   * Runs the layer (Keras' `layer(x, mask=…, initial_state=[…])`): on a Tensor, {@link
-   * KerasRecurrentBase.forward}; on a {@link SymbolicTensor} it records a node of a functional
+   * Runs the layer (Keras' `layer(x, mask=…, initial_state=[…])`): on a Tensor, `forward`; on a {@link SymbolicTensor} it records a node of a functional
    * model. The second argument is a `mask` [batch, timesteps] or `{ mask, initialState }` (tensors,
    * or symbolic tensors in a functional model: e.g. an encoder's states feeding a decoder). With
    * `returnState: true` it returns `[output, ...states]` (`[output, h, c]` for the LSTM), else the
