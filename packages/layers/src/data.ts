@@ -192,10 +192,12 @@ export function rows(t: Tensor, start: number, size: number): Tensor {
 }
 
 /** @internal Validates x/y against the model and loss before training; returns the output shape. */
-export function validateData(model: Model, op: string, c: Compiled, x: Tensor, y: Tensor, yHost: ArrayLike<number> | null): readonly number[] {
+export function validateData(model: Model, op: string, c: Compiled, xIn: Tensor | readonly Tensor[], y: Tensor, yHost: ArrayLike<number> | null): readonly number[] {
+  const xs = isTensor(xIn) ? [xIn] : xIn;
+  const x = xs[0]!;
   if (x.rank < 1) throw new AxonError(op, `x must have a batch axis, got ${fmtShape(x.shape)}`);
   if (x.shape[0] !== y.shape[0]) throw new AxonError(op, `x has ${x.shape[0]} examples (${fmtShape(x.shape)}) but y has ${y.shape[0]} (${fmtShape(y.shape)}); they must match`);
-  const inShape = model.inputShape;
+  const inShape = xs.length === 1 ? model.inputShape : null; // several inputs: checked by checkInputs
   if (inShape) {
     const got = x.shape.slice(1);
     if (got.length !== inShape.length || got.some((d, i) => d !== inShape[i])) {
@@ -206,9 +208,9 @@ export function validateData(model: Model, op: string, c: Compiled, x: Tensor, y
   const wasTraining = model.training;
   try {
     model.eval();
-    outShape = tidy(() => noGrad(() => [...model.call(x.shape[0] === 0 ? x : rows(x, 0, 1)).shape]));
+    outShape = tidy(() => noGrad(() => [...model.call(...xs.map((t) => (t.shape[0] === 0 ? t : rows(t, 0, 1)))).shape]));
   } catch (e) {
-    throw new AxonError(op, `the model cannot run on x ${fmtShape(x.shape)}: ${e instanceof Error ? e.message : String(e)}`);
+    throw new AxonError(op, `the model cannot run on x ${xs.map((t) => fmtShape(t.shape)).join(', ')}: ${e instanceof Error ? e.message : String(e)}`);
   } finally {
     if (wasTraining) model.train();
   }

@@ -1,7 +1,7 @@
 /**
  * The options of `fit`, `evaluate` and `predict`, and their checks (before anything is created).
  */
-import { AxonError, fmtValue } from '@axon/core';
+import { AxonError, type Tensor, fmtValue } from '@axon/core';
 import type { LRScheduler, Optimizer } from '@axon/optimizers';
 import { BackupAndRestore, type Callback } from './callbacks.js';
 import type { BatchSource, DataInput } from './data.js';
@@ -28,8 +28,8 @@ export interface FitOptions {
   seed?: number;
   /** Fraction of tensor/array data (the last examples, before shuffling) held out for validation. */
   validationSplit?: number;
-  /** Validation data: `[x, y]` or a dataset of `{ x, y }` batches. */
-  validationData?: readonly [DataInput, DataInput] | BatchSource;
+  /** Validation data: `[x, y]` (x an array of tensors for a model with several inputs) or a dataset of `{ x, y }` batches. */
+  validationData?: readonly [DataInput | readonly Tensor[], DataInput] | BatchSource;
   /** Training callbacks (per-epoch logging, early stopping, checkpoints). */
   callbacks?: readonly Callback[];
   /** 0: silent; 1 (default): one line per epoch; 2: same as 1. */

@@ -111,6 +111,15 @@ export class GraphModel extends Model {
     return this.run([x], strip);
   }
 
+  override get exampleShapes(): readonly (readonly number[] | null)[] {
+    return this.inputs.map((s) => s.shape.slice(1) as number[]);
+  }
+
+  /** @internal */
+  override forwardInputs(xs: readonly Tensor[], strip: boolean): Tensor {
+    return this.run(xs, strip);
+  }
+
   private run(xs: readonly Tensor[], strip: boolean): Tensor {
     const op = `${this.className} '${this.name}'`;
     if (xs.length !== this.inputs.length) throw new AxonError(op, `expects ${this.inputs.length} input(s), got ${xs.length}`);

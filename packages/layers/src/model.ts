@@ -151,6 +151,28 @@ export abstract class Model extends Module {
   }
 
   /**
+   * The shape of one example of each input (no batch axis; null where unknown), in the order
+   * `fit`/`evaluate`/`predict` take them: one entry for a one-input model, one per symbolic input
+   * for a functional model with several (which are then given as an array of tensors).
+   * @example
+   * sequential([new Dense(1, { inputShape: [3] })]).exampleShapes // [[3]]
+   * const a = input({ shape: [4] });
+   * const b = input({ shape: [2] });
+   * model({ inputs: [a, b], outputs: new Dense(1).call(concatenate([a, b])) }).exampleShapes // [[4], [2]]
+   */
+  get exampleShapes(): readonly (readonly number[] | null)[] {
+    return [this.inputShape];
+  }
+
+  /**
+   * @internal Runs the model on one tensor per input (see {@link Model.exampleShapes}), as
+   * {@link Model.forwardParts} does for one; the default passes them to `forward`.
+   */
+  forwardInputs(xs: readonly Tensor[], strip: boolean): Tensor {
+    return xs.length === 1 ? this.forwardParts(xs[0]!, strip) : this.forward(...xs);
+  }
+
+  /**
    * The layers in order (for `summary` and for fusing a final softmax into the loss). The
    * default is the direct children.
    * @example sequential([new Dense(4, { inputShape: [2], name: 'hidden' }), new Dense(1, { name: 'out' })]).layers.map((l) => l.name) // ['hidden', 'out']
@@ -307,7 +329,7 @@ export abstract class Model extends Module {
    * history.epoch // [0, 1, 2, 3, 4]
    * await net.fit(randn([4, 5]), tensor([0, 1, 2, 0], [4], 'int32')) // throws: 'the model expects [N, 4]'
    */
-  fit(x: DataInput | BatchSource, y?: DataInput | FitOptions, options?: FitOptions): Promise<History> {
+  fit(x: DataInput | readonly Tensor[] | BatchSource, y?: DataInput | FitOptions, options?: FitOptions): Promise<History> {
     return fitModel(this, internalsOf(this), x, y, options);
   }
 
@@ -322,7 +344,7 @@ export abstract class Model extends Module {
    * loss // 0.6931
    * accuracy // 0.5
    */
-  evaluate(x: DataInput | BatchSource, y?: DataInput | EvaluateOptions, options?: EvaluateOptions): Promise<Logs> {
+  evaluate(x: DataInput | readonly Tensor[] | BatchSource, y?: DataInput | EvaluateOptions, options?: EvaluateOptions): Promise<Logs> {
     return evaluateModel(this, internalsOf(this), x, y, options);
   }
 
@@ -336,7 +358,7 @@ export abstract class Model extends Module {
    * yHat.sum(-1).sub(1).abs().max().item() < 1e-5 // true
    * net.predict(new Float32Array(8)).shape // [2, 10]
    */
-  predict(x: DataInput, opts: EvaluateOptions = {}): Tensor {
+  predict(x: DataInput | readonly Tensor[], opts: EvaluateOptions = {}): Tensor {
     return predictModel(this, x, opts);
   }
 

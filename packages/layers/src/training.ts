@@ -69,8 +69,44 @@ function fmtNum(v: number): string {
   return Math.abs(v) >= 1e-3 || v === 0 ? v.toFixed(4) : v.toExponential(3);
 }
 
+/** Whether `x` is several inputs: a non-empty array of tensors (one per model input, in order). */
+function isInputList(x: unknown): x is readonly Tensor[] {
+  return Array.isArray(x) && x.length > 0 && x.every(isTensor);
+}
+
+/** The name of a model's input `i` (a functional model's symbolic input names it). */
+function inputLabel(model: Model, i: number): string {
+  const ins = (model as unknown as { inputs?: readonly { name?: string }[] }).inputs;
+  const name = Array.isArray(ins) ? ins[i]?.name : undefined;
+  return name ? `x[${i}] (input '${name}')` : `x[${i}]`;
+}
+
+/**
+ * @internal `x` as one tensor per model input: a single input converted as before, or an array of
+ * tensors checked against the model's inputs (count, shapes, one batch size) before anything is
+ * allocated.
+ */
+export function inputData(model: Model, op: string, what: string, x: DataInput | readonly Tensor[]): Owned[] {
+  const shapes = model.exampleShapes;
+  if (!isInputList(x)) {
+    if (shapes.length > 1) throw new AxonError(op, `the model has ${shapes.length} inputs: give ${what} as an array of ${shapes.length} tensors (${shapes.map((_, i) => inputLabel(model, i)).join(', ')}), got ${isTensor(x) ? `one tensor ${fmtShape(x.shape)}` : 'one array'}`);
+    return [toTensorData(op, what, x, shapes[0] ?? null)];
+  }
+  if (x.length !== shapes.length) throw new AxonError(op, `${what} has ${x.length} tensors, but the model has ${shapes.length} input(s)`);
+  x.forEach((t, i) => {
+    t.assertLive(op);
+    const label = `${what === 'x' ? '' : `${what} `}${inputLabel(model, i)}`;
+    if (t.rank < 1) throw new AxonError(op, `${label} must have a batch axis, got ${fmtShape(t.shape)}`);
+    const want = shapes[i];
+    const got = t.shape.slice(1);
+    if (want && (got.length !== want.length || got.some((d, k) => d !== want[k]))) throw new AxonError(op, `${label} has shape ${fmtShape(t.shape)}, but the model expects [N, ${want.join(', ')}]`);
+    if (t.shape[0] !== x[0]!.shape[0]) throw new AxonError(op, `every input needs the same batch size: ${inputLabel(model, 0)} has ${x[0]!.shape[0]} examples ${fmtShape(x[0]!.shape)}, ${label} has ${t.shape[0]} ${fmtShape(t.shape)}`);
+  });
+  return x.map((t) => ({ t, owned: false }));
+}
+
 /** One training step (inside tidy): returns the batch loss and metric values, detached. */
-type TrainStep = (xb: Tensor, yb: Tensor) => Tensor[];
+type TrainStep = (xb: readonly Tensor[], yb: Tensor) => Tensor[];
 
 /**
  * The training step. The forward pass, the loss, the gradients and the metric values run as one
@@ -82,8 +118,13 @@ type TrainStep = (xb: Tensor, yb: Tensor) => Tensor[];
 function makeTrainStep(model: Model, opt: Optimizer, c: Compiled, fus: LossFusion, compiled = true): TrainStep {
   const params = model.parameters().filter((p) => p.requiresGrad);
   let reached: boolean[] = [];
-  const body = (xb: Tensor, yb: Tensor, ...ps: Tensor[]): Tensor[] => {
-    const out = model.forwardParts(xb, fus.strip);
+  const nIn = model.exampleShapes.length;
+  // every input is an argument of the compiled step: (x0, …, xk, y, ...params)
+  const body = (...args: Tensor[]): Tensor[] => {
+    const xb = args.slice(0, nIn);
+    const yb = args[nIn]!;
+    const ps = args.slice(nIn + 1);
+    const out = model.forwardInputs(xb, fus.strip);
     const loss = fus.fn(out, yb);
     if (loss.size !== 1) throw new AxonError('fit', `the loss must be a scalar, got ${fmtShape(loss.shape)}`);
     const gs = gradients(loss, ps);
@@ -93,7 +134,8 @@ function makeTrainStep(model: Model, opt: Optimizer, c: Compiled, fus: LossFusio
   };
   const run = compiled ? compile(body, { name: 'trainStep', fallback: true }) : body;
   return (xb, yb) => {
-    const r = run(xb, yb, ...params);
+    if (xb.length !== nIn) throw new AxonError('fit', `expects ${nIn} input(s), got ${xb.length}`);
+    const r = run(...xb, yb, ...params);
     const k = reached.filter(Boolean).length;
     const grads = r.slice(r.length - k);
     let j = 0;
@@ -113,7 +155,7 @@ function makeTrainStep(model: Model, opt: Optimizer, c: Compiled, fus: LossFusio
 }
 
 /** @internal `Model.fit`. */
-export async function fitModel(model: Model, internals: ModelInternals, x: DataInput | BatchSource, y?: DataInput | FitOptions, options?: FitOptions): Promise<History> {
+export async function fitModel(model: Model, internals: ModelInternals, x: DataInput | readonly Tensor[] | BatchSource, y?: DataInput | FitOptions, options?: FitOptions): Promise<History> {
   const op = 'fit';
   const c = internals.requireCompiled(op);
   const dataset = isBatchSource(x) ? x : null;
@@ -161,33 +203,33 @@ export async function fitModel(model: Model, internals: ModelInternals, x: DataI
   };
   try {
     // ---------------------------------------------------------------- data
-    let xAll: Tensor | null = null;
+    let xAll: Tensor[] | null = null;
     let yAll: Tensor | null = null;
-    let xTrain: Tensor | null = null;
+    let xTrain: Tensor[] | null = null;
     let yTrain: Tensor | null = null;
-    let val: { x: Tensor; y: Tensor } | BatchSource | null = null;
+    let val: { x: Tensor[]; y: Tensor } | BatchSource | null = null;
     if (!dataset) {
-      xAll = own(toTensorData(op, 'x', x as DataInput, model.inputShape));
+      xAll = inputData(model, op, 'x', x as DataInput | readonly Tensor[]).map(own);
       yAll = own(toTensorData(op, 'y', y as DataInput, null));
-      yAll = own({ t: matchRows(xAll, yAll, y as DataInput), owned: true });
+      yAll = own({ t: matchRows(xAll[0]!, yAll, y as DataInput), owned: true });
       const yHost = c.loss.kind === 'sparseCategorical' || c.loss.kind === 'binary' ? await yAll.data() : null;
       validateData(model, op, c, xAll, yAll, yHost);
       if (c.loss.kind === 'sparseCategorical' && yAll.dtype !== 'int32') yAll = own({ t: noGrad(() => yAll!.astype('int32')), owned: true });
-      const n = xAll.shape[0]!;
+      const n = xAll[0]!.shape[0]!;
       const nVal = Math.floor(n * split);
       if (split > 0 && (nVal === 0 || nVal === n)) throw new AxonError(op, `validationSplit ${split} of ${n} examples leaves ${nVal === 0 ? 'no validation' : 'no training'} examples`);
-      xTrain = nVal > 0 ? own({ t: rows(xAll, 0, n - nVal), owned: true }) : xAll;
+      xTrain = nVal > 0 ? xAll.map((t) => own({ t: rows(t, 0, n - nVal), owned: true })) : xAll;
       yTrain = nVal > 0 ? own({ t: rows(yAll, 0, n - nVal), owned: true }) : yAll;
-      if (nVal > 0) val = { x: own({ t: rows(xAll, n - nVal, nVal), owned: true }), y: own({ t: rows(yAll, n - nVal, nVal), owned: true }) };
+      if (nVal > 0) val = { x: xAll.map((t) => own({ t: rows(t, n - nVal, nVal), owned: true })), y: own({ t: rows(yAll, n - nVal, nVal), owned: true }) };
     }
     if (opts.validationData !== undefined) {
       if (val) throw new AxonError(op, 'give validationSplit or validationData, not both');
       const vd = opts.validationData;
       if (isBatchSource(vd)) val = vd;
       else if (Array.isArray(vd) && vd.length === 2) {
-        const vx = own(toTensorData(op, 'validationData x', vd[0] as DataInput, model.inputShape));
+        const vx = inputData(model, op, 'validationData x', vd[0] as DataInput | readonly Tensor[]).map(own);
         const vy0 = own(toTensorData(op, 'validationData y', vd[1] as DataInput, null));
-        const vy = own({ t: matchRows(vx, vy0, vd[1] as DataInput), owned: true });
+        const vy = own({ t: matchRows(vx[0]!, vy0, vd[1] as DataInput), owned: true });
         validateData(model, op, c, vx, vy, c.loss.kind === 'sparseCategorical' || c.loss.kind === 'binary' ? await vy.data() : null);
         val = { x: vx, y: c.loss.kind === 'sparseCategorical' && vy.dtype !== 'int32' ? own({ t: noGrad(() => vy.astype('int32')), owned: true }) : vy };
       } else throw new AxonError(op, 'validationData must be [x, y] or a dataset of { x, y } batches');
@@ -196,7 +238,7 @@ export async function fitModel(model: Model, internals: ModelInternals, x: DataI
     const shuffle = opts.shuffle ?? true;
     const position: DataPosition = dataset
       ? { kind: 'dataset', iteration: indexed ? indexed.iteration : null, valIteration: valIndexed ? valIndexed.iteration : null }
-      : { kind: 'arrays', n: xTrain!.shape[0]!, batchSize, shuffle };
+      : { kind: 'arrays', n: xTrain![0]!.shape[0]!, batchSize, shuffle };
 
     // ---------------------------------------------------------------- resume (read and checked before anything changes)
     const resume = ckpt?.resume ? await readLatestCheckpoint(ckpt.dir) : null;
@@ -338,9 +380,9 @@ export async function fitModel(model: Model, internals: ModelInternals, x: DataI
         const saved = info ? `; checkpoint written to ${info.file} (continue with fit(..., { checkpoint: { dir: ${JSON.stringify(ckpt!.dir)}, resume: true } }))` : ckpt && lastCheckpoint ? `; the last checkpoint in '${ckpt.dir}' stays the latest` : '';
         report(`Epoch ${epoch + 1}/${epochs} stopped ${where}: ${st.reason}${parts.length ? ` - ${parts.join(' - ')}` : ''}${saved}`);
       };
-      const runBatch = async (xb: Tensor, yb: Tensor): Promise<boolean> => {
-        for (const cb of callbacks) await cb.onBatchBegin?.(batchIndex, { batch: batchIndex, size: xb.shape[0]! });
-        const bs = xb.shape[0]!;
+      const runBatch = async (xb: readonly Tensor[], yb: Tensor): Promise<boolean> => {
+        const bs = xb[0]!.shape[0]!;
+        for (const cb of callbacks) await cb.onBatchBegin?.(batchIndex, { batch: batchIndex, size: bs });
         const prev: Tensor[] | null = sums;
         let res: { next: Tensor[]; batchLoss: Tensor | null };
         try {
@@ -414,7 +456,7 @@ export async function fitModel(model: Model, internals: ModelInternals, x: DataI
               skip--; // consumed before the checkpoint this run resumed from
               continue;
             }
-            stopped = await runBatch(xb, yb);
+            stopped = await runBatch([xb], yb);
           } finally {
             for (const t of toFree) t.dispose();
           }
@@ -422,17 +464,18 @@ export async function fitModel(model: Model, internals: ModelInternals, x: DataI
         }
         if (skip > 0) throw new AxonError(op, `the dataset yielded ${batchIndex - skip} batches in epoch ${epoch + 1}, fewer than the ${batchIndex} the checkpoint had consumed: it is not the data the checkpoint was written with`);
       } else {
-        const n = xTrain!.shape[0]!;
+        const n = xTrain![0]!.shape[0]!;
         // the epoch's order stays on the host: each batch uploads its own indices (a slice of a
         // device tensor would make gather's range check read the whole permutation every step)
         const perm = shuffle ? permutation(n, shuffleSeed + epoch) : null;
         for (let start = batchIndex * batchSize; start < n; start += batchSize) {
           const size = Math.min(batchSize, n - start);
-          const [xb, yb] = noGrad(() => {
-            if (!perm) return [rows(xTrain!, start, size), rows(yTrain!, start, size)];
+          // every input is cut (and shuffled) with the same rows as y
+          const [xb, yb] = noGrad((): [Tensor[], Tensor] => {
+            if (!perm) return [xTrain!.map((t) => rows(t, start, size)), rows(yTrain!, start, size)];
             const idx = tensor(perm.subarray(start, start + size), [size], 'int32');
             try {
-              return [gather(xTrain!, idx, 0), gather(yTrain!, idx, 0)] as const;
+              return [xTrain!.map((t) => gather(t, idx, 0)), gather(yTrain!, idx, 0)];
             } finally {
               idx.dispose();
             }
@@ -440,7 +483,7 @@ export async function fitModel(model: Model, internals: ModelInternals, x: DataI
           try {
             stopped = await runBatch(xb, yb);
           } finally {
-            xb.dispose();
+            for (const t of xb) t.dispose();
             yb.dispose();
           }
           if (stopped) break;
@@ -508,19 +551,19 @@ export async function fitModel(model: Model, internals: ModelInternals, x: DataI
   }
 }
 
-async function evaluateImpl(model: Model, op: string, data: { x: Tensor; y: Tensor } | BatchSource, batchSize: number, c: Compiled): Promise<Logs> {
+async function evaluateImpl(model: Model, op: string, data: { x: readonly Tensor[]; y: Tensor } | BatchSource, batchSize: number, c: Compiled): Promise<Logs> {
   const fus = lossFusion(model, c);
   const names = ['loss', ...c.metrics.map((m) => m.name)];
   const wasTraining = model.training;
   model.eval();
   let sums: Tensor[] | null = null;
   let seen = 0;
-  const step = (xb: Tensor, yb: Tensor): void => {
-    const bs = xb.shape[0]!;
+  const step = (xb: readonly Tensor[], yb: Tensor): void => {
+    const bs = xb[0]!.shape[0]!;
     const prev: Tensor[] | null = sums;
     const next = tidy(() =>
       noGrad(() => {
-        const out = model.forwardParts(xb, fus.strip);
+        const out = model.forwardInputs(xb, fus.strip);
         const vals = [fus.fn(out, yb).reshape([]), ...metricValues(model, c, out, yb, fus.metricsFromLogits, fus.strip)];
         return vals.map((v, i) => (prev ? prev[i]!.add(v.mul(bs)) : v.mul(bs)));
       }),
@@ -536,21 +579,21 @@ async function evaluateImpl(model: Model, op: string, data: { x: Tensor; y: Tens
         const { xb, yb, toFree } = batchTensors(model, op, c, batch, first);
         first = false;
         try {
-          step(xb, yb);
+          step([xb], yb);
         } finally {
           for (const t of toFree) t.dispose();
         }
       }
     } else {
-      const n = data.x.shape[0]!;
+      const n = data.x[0]!.shape[0]!;
       for (let start = 0; start < n; start += batchSize) {
         const size = Math.min(batchSize, n - start);
-        const xb = rows(data.x, start, size);
+        const xb = data.x.map((t) => rows(t, start, size));
         const yb = rows(data.y, start, size);
         try {
           step(xb, yb);
         } finally {
-          xb.dispose();
+          for (const t of xb) t.dispose();
           yb.dispose();
         }
       }
@@ -573,7 +616,7 @@ async function evaluateImpl(model: Model, op: string, data: { x: Tensor; y: Tens
 }
 
 /** @internal `Model.evaluate`. */
-export async function evaluateModel(model: Model, internals: ModelInternals, x: DataInput | BatchSource, y?: DataInput | EvaluateOptions, options?: EvaluateOptions): Promise<Logs> {
+export async function evaluateModel(model: Model, internals: ModelInternals, x: DataInput | readonly Tensor[] | BatchSource, y?: DataInput | EvaluateOptions, options?: EvaluateOptions): Promise<Logs> {
   const op = 'evaluate';
   const c = internals.requireCompiled(op);
   const note = internals.takeCompileNote();
@@ -583,33 +626,63 @@ export async function evaluateModel(model: Model, internals: ModelInternals, x: 
     return evaluateImpl(model, op, x, 32, c);
   }
   const batchSize = batchSizeOf(op, options);
-  const xo = toTensorData(op, 'x', x, model.inputShape);
+  const xos = inputData(model, op, 'x', x);
+  const xs = xos.map((o) => o.t);
+  const freeX = (): void => {
+    for (const o of xos) if (o.owned) o.t.dispose();
+  };
   let yo0: ReturnType<typeof toTensorData>;
   try {
     yo0 = toTensorData(op, 'y', y as DataInput, null);
   } catch (e) {
-    if (xo.owned) xo.t.dispose();
+    freeX();
     throw e;
   }
-  const yo = { t: matchRows(xo.t, yo0.t, y as DataInput), owned: true };
+  const yo = { t: matchRows(xs[0]!, yo0.t, y as DataInput), owned: true };
   if (yo0.owned && yo.t !== yo0.t) yo0.t.dispose();
   let yt = yo.t;
   try {
-    validateData(model, op, c, xo.t, yt, c.loss.kind === 'sparseCategorical' || c.loss.kind === 'binary' ? await yt.data() : null);
+    validateData(model, op, c, xs, yt, c.loss.kind === 'sparseCategorical' || c.loss.kind === 'binary' ? await yt.data() : null);
     if (c.loss.kind === 'sparseCategorical' && yt.dtype !== 'int32') yt = noGrad(() => yo.t.astype('int32'));
-    return await evaluateImpl(model, op, { x: xo.t, y: yt }, batchSize, c);
+    return await evaluateImpl(model, op, { x: xs, y: yt }, batchSize, c);
   } finally {
-    if (xo.owned) xo.t.dispose();
+    freeX();
     if (yo.owned) yo.t.dispose();
     if (yt !== yo.t) yt.dispose();
   }
 }
 
 /** @internal `Model.predict`. */
-export function predictModel(model: Model, x: DataInput, opts: EvaluateOptions): Tensor {
+export function predictModel(model: Model, x: DataInput | readonly Tensor[], opts: EvaluateOptions): Tensor {
   const op = 'predict';
   const batchSize = batchSizeOf(op, opts);
-  const xo = toTensorData(op, 'x', x, model.inputShape);
+  const xos = inputData(model, op, 'x', x);
+  if (xos.length > 1) {
+    // several inputs: shapes and batch sizes were checked by inputData; each batch cuts every input alike
+    const xs = xos.map((o) => o.t);
+    const wasTraining = model.training;
+    try {
+      model.eval();
+      const n = xs[0]!.shape[0]!;
+      return tidy(() =>
+        noGrad(() => {
+          if (n <= batchSize) {
+            const y = model.call(...xs);
+            return xs.includes(y) ? y.clone() : y;
+          }
+          const parts: Tensor[] = [];
+          for (let start = 0; start < n; start += batchSize) {
+            const size = Math.min(batchSize, n - start);
+            parts.push(model.call(...xs.map((t) => rows(t, start, size))));
+          }
+          return concat(parts, 0);
+        }),
+      );
+    } finally {
+      if (wasTraining) model.train();
+    }
+  }
+  const xo = xos[0]!;
   const inShape = model.inputShape;
   const wasTraining = model.training;
   try {
